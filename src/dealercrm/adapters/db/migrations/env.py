@@ -1,0 +1,30 @@
+"""Alembic environment: runs on the connection handed over by ``dealercrm.adapters.db.migrate``."""
+
+from alembic import context
+from sqlalchemy.types import TypeDecorator
+
+from dealercrm.adapters.db.migrate import target_metadata
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `dealercrm db upgrade` (dealercrm.adapters.db.migrate)")
+
+
+
+def _render_item(type_, obj, autogen_context):  # noqa: ANN001 - alembic hook signature
+    """Render our TypeDecorators as their plain SQL type, so migrations never import app code."""
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl_instance!r}"
+    return False
+
+
+context.configure(
+    render_item=_render_item,
+    connection=connection,
+    target_metadata=target_metadata(),
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

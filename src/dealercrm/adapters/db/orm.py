@@ -1,0 +1,219 @@
+"""Tables and the imperative mapping of the domain classes onto them.
+
+The domain never imports this module. ``start_mappers()`` is called once by bootstrap (it is
+idempotent); the audit trail listener is installed with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.orm import composite, registry, relationship
+
+from dealercrm.adapters.db.metadata import metadata
+from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
+from dealercrm.domain.channel import (
+    Address,
+    Agreement,
+    AgreementStatus,
+    BankAccount,
+    Contact,
+    ContactKind,
+    Dealer,
+    DealerStatus,
+    Qualification,
+    SettlementMethod,
+)
+from dealercrm.domain.identity import DeviceCredential, Role, User
+from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
+
+mapper_registry = registry(metadata=metadata)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+document_sequences = Table(
+    "document_sequences",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("next_value", BigInteger, nullable=False),
+)
+
+dealers = Table(
+    "dealers",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("legal_name", String(200), nullable=False),
+    Column("short_name", String(60)),
+    Column("uscc", ValueObjectType(Uscc, 18), nullable=False, unique=True),
+    Column("region", String(8), nullable=False),
+    Column("province", String(20), nullable=False),
+    Column("city", String(40), nullable=False),
+    Column("address_detail", String(200), nullable=False),
+    Column("bank_name", String(100)),
+    Column("bank_account_name", String(200)),
+    Column("bank_account_no", String(40)),
+    Column("status", StrEnumType(DealerStatus), nullable=False),
+    Column("status_reason", String(500)),
+    Column("territory_regions", JSON, nullable=False),
+    Column("territory_industries", JSON, nullable=False),
+    Column("sales_rep_id", IdType),
+    Column("registered_at", UtcDateTime),
+    Column("approved_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_dealers_status_id", "status", "id"),
+    Index("ix_dealers_region_id", "region", "id"),
+)
+
+dealer_contacts = Table(
+    "dealer_contacts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(60), nullable=False),
+    Column("kind", StrEnumType(ContactKind), nullable=False),
+    Column("title", String(60), nullable=False),
+    Column("phone", ValueObjectType(Phone, 20), nullable=False),
+    Column("email", String(200)),
+    Column("birthday", Date),
+    Column("is_primary", Boolean, nullable=False),
+    Column("id_number", ValueObjectType(ChineseIdNumber, 18)),
+)
+
+dealer_qualifications = Table(
+    "dealer_qualifications",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(60), nullable=False),
+    Column("number", String(60), nullable=False),
+    Column("valid_until", Date),
+)
+
+dealer_agreements = Table(
+    "dealer_agreements",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("product_lines", JSON, nullable=False),
+    Column("territory", JSON, nullable=False),
+    Column("settlement_method", StrEnumType(SettlementMethod), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date, nullable=False),
+    Column("status", StrEnumType(AgreementStatus), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("username", String(40), nullable=False, unique=True),
+    Column("display_name", String(60), nullable=False),
+    Column("role", StrEnumType(Role), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), index=True),
+    Column("station_id", IdType),
+    Column("regions", JSON, nullable=False),
+    Column("phone", String(20)),
+    Column("email", String(200)),
+    Column("is_active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime),
+)
+
+device_credentials = Table(
+    "device_credentials",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("name", String(60), nullable=False),
+    Column("key_prefix", String(20), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("location", String(100), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", IdType),
+    Column("actor_name", String(60), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("request_id", String(64)),
+    Column("entity", String(40), nullable=False),
+    Column("entity_id", IdType, nullable=False),
+    Column("root_entity", String(40), nullable=False),
+    Column("root_id", IdType, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Index("ix_audit_log_root", "root_entity", "root_id", "id"),
+)
+
+_started = False
+
+
+def _optional_bank_account(*values: Any) -> BankAccount | None:
+    """A dealer may register before giving a bank account: three NULLs load as ``None``."""
+    return None if all(v is None for v in values) else BankAccount(*values)
+
+
+def _restore_events(target: Any, _context: Any) -> None:
+    target.events = []
+
+
+def start_mappers() -> None:
+    """Map the domain classes (once per process) and install the audit listener."""
+    global _started
+    if _started:
+        return
+    mapper_registry.map_imperatively(
+        Contact, dealer_contacts, properties={"dealer_id": dealer_contacts.c.dealer_id}
+    )
+    mapper_registry.map_imperatively(Qualification, dealer_qualifications)
+    mapper_registry.map_imperatively(Agreement, dealer_agreements)
+    mapper_registry.map_imperatively(
+        Dealer,
+        dealers,
+        properties={
+            "address": composite(Address, dealers.c.province, dealers.c.city, dealers.c.address_detail),
+            "bank_account": composite(
+                _optional_bank_account, dealers.c.bank_name, dealers.c.bank_account_name, dealers.c.bank_account_no
+            ),
+            "contacts": relationship(
+                Contact, order_by=dealer_contacts.c.id, cascade="all, delete-orphan", lazy="selectin"
+            ),
+            "qualifications": relationship(
+                Qualification, order_by=dealer_qualifications.c.id, cascade="all, delete-orphan", lazy="selectin"
+            ),
+            "agreements": relationship(
+                Agreement, order_by=dealer_agreements.c.id, cascade="all, delete-orphan", lazy="selectin"
+            ),
+        },
+        version_id_col=dealers.c.version,
+    )
+    mapper_registry.map_imperatively(User, users)
+    mapper_registry.map_imperatively(DeviceCredential, device_credentials)
+    event.listen(Dealer, "load", _restore_events)
+
+    from dealercrm.adapters.db import audit
+
+    audit.install()
+    _started = True

@@ -1,0 +1,125 @@
+"""In-memory twins of the persistence ports, shipped beside the SQL adapters.
+
+Unit tests and embedding teams' own tests use them: same semantics as the SQL unit of work —
+nothing is visible to others until ``commit()``; leaving the block without commit discards
+every change (the store is snapshotted on enter and restored on rollback).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from types import TracebackType
+from typing import Any, Self
+
+from dealercrm.domain.channel import Dealer
+from dealercrm.domain.identity import DeviceCredential, Principal, User
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.dealers: dict[int, Dealer] = {}
+        self.users: dict[int, User] = {}
+        self.devices: dict[int, DeviceCredential] = {}
+        self.sequences: dict[str, int] = {}
+        self.ids = itertools.count(1)
+        self.commits = 0
+
+
+class _Repo:
+    def __init__(self, uow: MemoryUnitOfWork, table: str) -> None:
+        self.uow = uow
+        self.table = table
+
+    @property
+    def rows(self) -> dict[int, Any]:
+        return getattr(self.uow.working, self.table)
+
+    def add(self, obj: Any) -> None:
+        self.uow.pending.append((self.table, obj))
+
+    def get(self, obj_id: int) -> Any:
+        return self.rows.get(obj_id)
+
+
+class MemoryDealerRepository(_Repo):
+    def by_uscc(self, uscc: str) -> Dealer | None:
+        return next((d for d in self._all() if d.uscc.value == uscc), None)
+
+    def next_code(self) -> str:
+        seq = self.uow.working.sequences
+        seq["DL"] = seq.get("DL", 0) + 1
+        return f"DL-{seq['DL']:06d}"
+
+    def _all(self) -> list[Dealer]:
+        return [*self.rows.values(), *(o for t, o in self.uow.pending if t == "dealers")]
+
+
+class MemoryUserRepository(_Repo):
+    def by_username(self, username: str) -> User | None:
+        pool = [*self.rows.values(), *(o for t, o in self.uow.pending if t == "users")]
+        return next((u for u in pool if u.username == username), None)
+
+    def of_dealer(self, dealer_id: int) -> list[User]:
+        return [u for u in self.rows.values() if u.dealer_id == dealer_id]
+
+
+class MemoryDeviceCredentialRepository(_Repo):
+    def by_prefix(self, key_prefix: str) -> DeviceCredential | None:
+        return next((d for d in self.rows.values() if d.key_prefix == key_prefix), None)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore, actor: Principal) -> None:
+        self.store = store
+        self.actor = actor
+        self.pending: list[tuple[str, Any]] = []
+        self.committed = False
+
+    def __enter__(self) -> Self:
+        self.working = copy.deepcopy(self.store)
+        self.pending = []
+        self.dealers = MemoryDealerRepository(self, "dealers")
+        self.users = MemoryUserRepository(self, "users")
+        self.devices = MemoryDeviceCredentialRepository(self, "devices")
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.pending = []
+
+    def flush(self) -> None:
+        for table, obj in self.pending:
+            if obj.id is None:
+                obj.id = next(self.working.ids)
+            getattr(self.working, table)[obj.id] = obj
+            if isinstance(obj, Dealer):
+                for child in (*obj.contacts, *obj.agreements, *obj.qualifications):
+                    if child.id is None:
+                        child.id = next(self.working.ids)
+        self.pending = []
+        for dealer in self.working.dealers.values():
+            for child in (*dealer.contacts, *dealer.agreements, *dealer.qualifications):
+                if child.id is None:
+                    child.id = next(self.working.ids)
+
+    def commit(self) -> None:
+        self.flush()
+        self.working.commits = self.store.commits + 1
+        self.store.__dict__.update(self.working.__dict__)
+        self.working = copy.deepcopy(self.store)
+        self.committed = True
+
+    def rollback(self) -> None:
+        self.working = copy.deepcopy(self.store)
+        self.pending = []
+
+
+def memory_uow_factory(store: MemoryStore | None = None):  # type: ignore[no-untyped-def]
+    store = store or MemoryStore()
+
+    def factory(actor: Principal) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(store, actor)
+
+    factory.store = store  # type: ignore[attr-defined]
+    return factory

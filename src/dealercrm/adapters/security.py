@@ -1,0 +1,92 @@
+"""Password hashing (Argon2id via argon2-cffi) and bearer tokens (JWT via PyJWT).
+
+Tokens are HS256 with a required ``exp``, ``iat``, ``nbf``, ``iss`` and ``aud``; verification
+pins the algorithm list, so ``alg=none`` and algorithm-confusion tokens are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher as _Argon2
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.domain.errors import AuthenticationFailed
+from dealercrm.domain.identity import Principal
+
+
+class Argon2PasswordHasher:
+    def __init__(self, *, time_cost: int = 2, memory_cost: int = 19456, parallelism: int = 1) -> None:
+        # OWASP's minimum Argon2id profile (19 MiB, t=2, p=1): ~20 ms here.
+        self._argon = _Argon2(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+    def hash(self, password: str) -> str:
+        return self._argon.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._argon.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self._argon.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True
+
+
+class JwtTokenService:
+    ALGORITHM = "HS256"
+
+    def __init__(self, secret: str, *, issuer: str, audience: str, ttl: dt.timedelta, clock: Clock) -> None:
+        if len(secret) < 32:
+            raise ValueError("the JWT secret must be at least 32 characters")
+        self.secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl
+        self.clock = clock
+
+    def issue(self, principal: Principal) -> tuple[str, dt.datetime]:
+        now = self.clock()
+        expires = now + self.ttl
+        claims = {
+            "sub": str(principal.user_id),
+            "role": principal.role.value,
+            "dealer_id": principal.dealer_id,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(claims, self.secret, algorithm=self.ALGORITHM), expires
+
+    def verify(self, token: str) -> dict[str, Any]:
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[self.ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("登录已过期，请重新登录", code="auth.token_expired") from None
+        except jwt.ImmatureSignatureError:
+            raise AuthenticationFailed("令牌尚未生效", code="auth.token_not_yet_valid") from None
+        except jwt.InvalidAudienceError:
+            raise AuthenticationFailed("令牌受众不正确", code="auth.token_wrong_audience") from None
+        except jwt.PyJWTError:
+            raise AuthenticationFailed("令牌无效", code="auth.token_invalid") from None
+        if not str(claims.get("sub", "")).isdigit():
+            raise AuthenticationFailed("令牌无效", code="auth.token_invalid")
+        return claims

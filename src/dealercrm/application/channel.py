@@ -1,0 +1,379 @@
+"""Use cases of the dealer channel: registration, review, life cycle, profile, contacts,
+territory and agreements.
+
+Each use case takes a command (a frozen attrs class of plain values), the unit of work and the
+clock; it builds value objects (so bad input raises ``InvalidValue`` naming the field), checks
+the caller may see the dealer, changes the aggregate, and commits once. Nothing is written on
+any error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.ports.persistence import Clock, PasswordHasher, UnitOfWork
+from dealercrm.domain.channel import (
+    Address,
+    Agreement,
+    BankAccount,
+    Contact,
+    ContactKind,
+    Dealer,
+    Qualification,
+    SettlementMethod,
+)
+from dealercrm.domain.errors import Conflict, InvalidValue
+from dealercrm.domain.identity import Principal, Role, User, validate_password
+from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
+
+STAFF_WHO_MANAGE_DEALERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
+STAFF_WHO_DECIDE = (Role.ADMIN, Role.REGION_MANAGER)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+@attrs.frozen
+class AddressIn:
+    province: str
+    city: str
+    detail: str
+
+
+@attrs.frozen
+class BankAccountIn:
+    bank_name: str
+    account_name: str
+    account_no: str
+
+
+@attrs.frozen
+class ContactIn:
+    name: str
+    title: str
+    phone: str
+    kind: str = "contact"
+    email: str | None = None
+    birthday: dt.date | None = None
+    is_primary: bool = False
+    id_number: str | None = None
+
+
+@attrs.frozen
+class QualificationIn:
+    kind: str
+    number: str
+    valid_until: dt.date | None = None
+
+
+@attrs.frozen
+class RegisterDealer:
+    legal_name: str
+    uscc: str
+    region: str
+    address: AddressIn
+    contact: ContactIn
+    applicant_username: str
+    applicant_password: str
+    short_name: str | None = None
+    bank_account: BankAccountIn | None = None
+    qualifications: tuple[QualificationIn, ...] = ()
+
+
+@attrs.frozen
+class Registered:
+    dealer_id: int
+    dealer_code: str
+    user_id: int
+
+
+@attrs.frozen
+class UpdateProfile:
+    dealer_id: int
+    legal_name: str | None = None
+    short_name: str | None = None
+    uscc: str | None = None
+    address: AddressIn | None = None
+    bank_account: BankAccountIn | None = None
+    qualifications: tuple[QualificationIn, ...] | None = None
+
+
+@attrs.frozen
+class AddAgreement:
+    dealer_id: int
+    product_lines: tuple[str, ...]
+    territory: tuple[str, ...]
+    settlement_method: str
+    valid_from: dt.date
+    valid_to: dt.date
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders: request values → value objects, naming the request field on failure
+
+
+def _rename(prefix: str, err: InvalidValue) -> InvalidValue:
+    field = err.field if err.field.startswith(prefix) else f"{prefix}.{err.field}" if prefix else err.field
+    return InvalidValue(field, err.message, code=err.code)
+
+
+def build_address(a: AddressIn) -> Address:
+    try:
+        return Address(a.province.strip(), a.city.strip(), a.detail.strip())
+    except InvalidValue as e:
+        raise _rename("", e) from None
+
+
+def build_bank_account(b: BankAccountIn) -> BankAccount:
+    try:
+        return BankAccount(b.bank_name.strip(), b.account_name.strip(), b.account_no.replace(" ", ""))
+    except InvalidValue as e:
+        raise _rename("bank_account", e) from None
+
+
+def build_contact(c: ContactIn, prefix: str = "") -> Contact:
+    try:
+        kind = ContactKind(c.kind)
+    except ValueError:
+        raise InvalidValue(f"{prefix}kind", "联系人类型须为 management 或 contact", code="contact.kind_unknown") from None
+    try:
+        return Contact(
+            name=c.name.strip(),
+            kind=kind,
+            title=c.title.strip(),
+            phone=Phone(c.phone),
+            email=c.email,
+            birthday=c.birthday,
+            is_primary=c.is_primary,
+            id_number=ChineseIdNumber(c.id_number) if c.id_number else None,
+        )
+    except InvalidValue as e:
+        raise InvalidValue(f"{prefix}{e.field}", e.message, code=e.code) from None
+
+
+def build_uscc(raw: str) -> Uscc:
+    return Uscc(raw)
+
+
+def _get_visible_dealer(uow: UnitOfWork, dealer_id: int) -> Dealer:
+    dealer = uow.dealers.get(dealer_id)
+    if dealer is None or not dealer_scope(uow.actor).admits(dealer.id, dealer.region):
+        raise not_found("dealer", "经销商")
+    return dealer
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration and life cycle
+
+
+def register_dealer(cmd: RegisterDealer, uow: UnitOfWork, clock: Clock, hasher: PasswordHasher) -> Registered:
+    """Public self-registration: the dealer in ``registered`` and its applicant's login."""
+    uscc = build_uscc(cmd.uscc)
+    address = build_address(cmd.address)
+    bank = build_bank_account(cmd.bank_account) if cmd.bank_account else None
+    contact = build_contact(cmd.contact, "contact.")
+    validate_password(cmd.applicant_password)
+    now = clock()
+    with uow:
+        if uow.dealers.by_uscc(uscc.value) is not None:
+            raise Conflict("该统一社会信用代码已注册", code="dealer.uscc_taken", field="uscc")
+        if uow.users.by_username(cmd.applicant_username) is not None:
+            raise Conflict("用户名已被占用", code="user.username_taken", field="applicant_username")
+        dealer = Dealer(
+            code=uow.dealers.next_code(),
+            legal_name=cmd.legal_name.strip(),
+            short_name=(cmd.short_name or "").strip() or None,
+            uscc=uscc,
+            region=cmd.region,
+            address=address,
+            bank_account=bank,
+            registered_at=now,
+        )
+        dealer.add_contact(attrs.evolve(contact, is_primary=True))
+        dealer.replace_qualifications([Qualification(q.kind, q.number, q.valid_until) for q in cmd.qualifications])
+        uow.dealers.add(dealer)
+        uow.flush()
+        assert dealer.id is not None
+        user = User(
+            username=cmd.applicant_username,
+            display_name=contact.name,
+            role=Role.DEALER,
+            password_hash=hasher.hash(cmd.applicant_password),
+            dealer_id=dealer.id,
+            phone=contact.phone.value,
+            email=contact.email,
+            created_at=now,
+        )
+        uow.users.add(user)
+        uow.flush()
+        assert user.id is not None
+        result = Registered(dealer.id, dealer.code, user.id)
+        uow.commit()
+    return result
+
+
+def _life_cycle(uow: UnitOfWork, dealer_id: int, roles: tuple[Role, ...], act) -> str:
+    require_role(uow.actor, *roles)
+    with uow:
+        dealer = _get_visible_dealer(uow, dealer_id)
+        act(dealer)
+        status = dealer.status.value
+        uow.commit()
+    return status
+
+
+def submit_dealer_for_review(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
+    return _life_cycle(uow, dealer_id, (*STAFF_WHO_MANAGE_DEALERS, Role.DEALER),
+                       lambda d: d.submit_for_review(clock()))
+
+
+def approve_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, lambda d: d.approve(clock()))
+
+
+def reject_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, lambda d: d.reject(reason, clock()))
+
+
+def suspend_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, lambda d: d.suspend(reason, clock()))
+
+
+def reactivate_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, lambda d: d.reactivate(clock()))
+
+
+def terminate_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:
+    def act(d: Dealer) -> None:
+        d.terminate(reason, clock())
+        for user in uow.users.of_dealer(d.id):  # type: ignore[arg-type]
+            if user.is_active:
+                user.deactivate()
+
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, act)
+
+
+# ---------------------------------------------------------------------------------------------
+# Profile, contacts, territory, agreements
+
+
+_DEALER_EDITABLE_BY_DEALER = {"short_name", "address", "bank_account", "qualifications"}
+
+
+def update_profile(cmd: UpdateProfile, uow: UnitOfWork) -> None:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS, Role.DEALER)
+    changes: dict[str, object] = {}
+    if cmd.legal_name is not None:
+        changes["legal_name"] = cmd.legal_name.strip()
+    if cmd.short_name is not None:
+        changes["short_name"] = cmd.short_name.strip() or None
+    if cmd.uscc is not None:
+        changes["uscc"] = build_uscc(cmd.uscc)
+    if cmd.address is not None:
+        changes["address"] = build_address(cmd.address)
+    if cmd.bank_account is not None:
+        changes["bank_account"] = build_bank_account(cmd.bank_account)
+    if uow.actor.role is Role.DEALER:
+        for name in changes:
+            if name not in _DEALER_EDITABLE_BY_DEALER:
+                raise InvalidValue(name, "经销商不能自行修改此项，请联系销售代表", code="dealer.field_staff_only")
+    with uow:
+        dealer = _get_visible_dealer(uow, cmd.dealer_id)
+        if "uscc" in changes:
+            other = uow.dealers.by_uscc(changes["uscc"].value)  # type: ignore[attr-defined]
+            if other is not None and other.id != dealer.id:
+                raise Conflict("该统一社会信用代码已注册", code="dealer.uscc_taken", field="uscc")
+        if changes:
+            dealer.update_profile(**changes)
+        if cmd.qualifications is not None:
+            dealer.replace_qualifications(
+                [Qualification(q.kind.strip(), q.number.strip(), q.valid_until) for q in cmd.qualifications]
+            )
+        uow.commit()
+
+
+def add_contact(dealer_id: int, contact_in: ContactIn, uow: UnitOfWork) -> int:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS, Role.DEALER)
+    contact = build_contact(contact_in)
+    with uow:
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.add_contact(contact)
+        uow.flush()
+        assert contact.id is not None
+        contact_id = contact.id
+        uow.commit()
+    return contact_id
+
+
+def update_contact(dealer_id: int, contact_id: int, contact_in: ContactIn, uow: UnitOfWork) -> None:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS, Role.DEALER)
+    c = build_contact(contact_in)
+    with uow:
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.update_contact(
+            contact_id, name=c.name, kind=c.kind, title=c.title, phone=c.phone, email=c.email,
+            birthday=c.birthday, is_primary=c.is_primary, id_number=c.id_number,
+        )
+        uow.commit()
+
+
+def remove_contact(dealer_id: int, contact_id: int, uow: UnitOfWork) -> None:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS, Role.DEALER)
+    with uow:
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.remove_contact(contact_id)
+        uow.commit()
+
+
+def set_territory(dealer_id: int, regions: list[str], industries: list[str], uow: UnitOfWork) -> None:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.set_territory(regions, industries)
+        uow.commit()
+
+
+def add_agreement(cmd: AddAgreement, uow: UnitOfWork, clock: Clock) -> tuple[int, str]:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    try:
+        method = SettlementMethod(cmd.settlement_method)
+    except ValueError:
+        raise InvalidValue(
+            "settlement_method", "结算方式须为 prepayment、credit、acceptance_bill 或 mixed",
+            code="settlement_method.unknown",
+        ) from None
+    with uow:
+        dealer = _get_visible_dealer(uow, cmd.dealer_id)
+        number = f"AG-{clock().year}-{dealer.code[3:]}-{len(dealer.agreements) + 1:02d}"
+        agreement = Agreement(
+            number=number,
+            product_lines=sorted(set(cmd.product_lines)),
+            territory=sorted(set(cmd.territory)),
+            settlement_method=method,
+            valid_from=cmd.valid_from,
+            valid_to=cmd.valid_to,
+        )
+        dealer.add_agreement(agreement)
+        uow.flush()
+        assert agreement.id is not None
+        result = (agreement.id, agreement.number)
+        uow.commit()
+    return result
+
+
+def terminate_agreement(dealer_id: int, agreement_id: int, uow: UnitOfWork) -> None:
+    require_role(uow.actor, *STAFF_WHO_DECIDE)
+    with uow:
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.terminate_agreement(agreement_id)
+        uow.commit()
+
+
+def visible_dealer_or_404(principal: Principal, dealer_id: int, region: str | None) -> None:
+    """For read paths that fetched a row: hide what the principal may not see."""
+    if region is None or not dealer_scope(principal).admits(dealer_id, region):
+        raise not_found("dealer", "经销商")

@@ -1,0 +1,112 @@
+"""Persistence ports: repositories per aggregate and the unit of work that commits them.
+
+Repositories never commit. A use case opens ``with uow:``, changes aggregates and calls
+``uow.commit()``; leaving the block without committing rolls everything back, so an error
+part-way leaves nothing behind. Adapters translate integrity errors into our ``Conflict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from dealercrm.domain.channel import Dealer
+from dealercrm.domain.identity import DeviceCredential, Principal, User
+
+Clock = Callable[[], datetime]
+
+
+class DealerRepository(Protocol):
+    def add(self, dealer: Dealer) -> None: ...
+
+    def get(self, dealer_id: int) -> Dealer | None:
+        """Load for change; on PostgreSQL the dealer's row is locked until the transaction ends."""
+
+    def by_uscc(self, uscc: str) -> Dealer | None: ...
+
+    def next_code(self) -> str:
+        """The next human dealer number (``DL-000123``)."""
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None: ...
+
+    def get(self, user_id: int) -> User | None: ...
+
+    def by_username(self, username: str) -> User | None: ...
+
+    def of_dealer(self, dealer_id: int) -> list[User]: ...
+
+
+class DeviceCredentialRepository(Protocol):
+    def add(self, credential: DeviceCredential) -> None: ...
+
+    def get(self, credential_id: int) -> DeviceCredential | None: ...
+
+    def by_prefix(self, key_prefix: str) -> DeviceCredential | None: ...
+
+
+class UnitOfWork(Protocol):
+    """One business transaction. ``actor`` is recorded in the audit trail of every change."""
+
+    dealers: DealerRepository
+    users: UserRepository
+    devices: DeviceCredentialRepository
+    actor: Principal
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def flush(self) -> None:
+        """Assign ids to new aggregates without committing."""
+
+
+UnitOfWorkFactory = Callable[[Principal], UnitOfWork]
+
+
+class DealerQueries(Protocol):
+    """Read side for the channel: plain dict rows straight from SQL, never live entities."""
+
+    def list_dealers(
+        self,
+        *,
+        dealer_id: int | None,
+        regions: tuple[str, ...] | None,
+        status: str | None,
+        region: str | None,
+        product_line: str | None,
+        text: str | None,
+        after_id: int | None,
+        limit: int,
+    ) -> list[dict[str, Any]]: ...
+
+    def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None: ...
+
+    def audit_history(self, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]: ...
+
+    def list_users(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class TokenService(Protocol):
+    def issue(self, principal: Principal) -> tuple[str, datetime]:
+        """A signed bearer token for the principal and its expiry."""
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims; raises ``AuthenticationFailed`` when anything is off."""

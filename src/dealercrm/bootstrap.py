@@ -1,0 +1,217 @@
+"""The one place that names concrete adapters, and the library facade for embedding teams.
+
+    import dealercrm
+    crm = dealercrm.bootstrap(database_url="sqlite:///crm.db")   # migrates, maps, wires
+    reg = crm.channel.register_dealer(RegisterDealer(...))
+    crm.channel.approve(actor, reg.dealer_id)
+
+Every port can be replaced by passing it in: ``bootstrap(clock=..., password_hasher=...,
+uow_factory=..., dealer_queries=...)``. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from dealercrm.application import channel, identity
+from dealercrm.application.ports.persistence import (
+    Clock,
+    DealerQueries,
+    PasswordHasher,
+    TokenService,
+    UnitOfWorkFactory,
+)
+from dealercrm.config import Settings, load_settings
+from dealercrm.domain.identity import Principal, Role
+
+ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@attrs.define
+class ChannelService:
+    """Dealer channel use cases with their dependencies bound; each call is one transaction."""
+
+    _c: Container
+
+    def register_dealer(self, cmd: channel.RegisterDealer) -> channel.Registered:
+        return channel.register_dealer(cmd, self._c.uow(ANONYMOUS), self._c.clock, self._c.hasher)
+
+    def submit(self, actor: Principal, dealer_id: int) -> str:
+        return channel.submit_dealer_for_review(dealer_id, self._c.uow(actor), self._c.clock)
+
+    def approve(self, actor: Principal, dealer_id: int) -> str:
+        return channel.approve_dealer(dealer_id, self._c.uow(actor), self._c.clock)
+
+    def reject(self, actor: Principal, dealer_id: int, reason: str) -> str:
+        return channel.reject_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
+
+    def suspend(self, actor: Principal, dealer_id: int, reason: str) -> str:
+        return channel.suspend_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
+
+    def reactivate(self, actor: Principal, dealer_id: int) -> str:
+        return channel.reactivate_dealer(dealer_id, self._c.uow(actor), self._c.clock)
+
+    def terminate(self, actor: Principal, dealer_id: int, reason: str) -> str:
+        return channel.terminate_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
+
+    def update_profile(self, actor: Principal, cmd: channel.UpdateProfile) -> None:
+        channel.update_profile(cmd, self._c.uow(actor))
+
+    def add_contact(self, actor: Principal, dealer_id: int, contact: channel.ContactIn) -> int:
+        return channel.add_contact(dealer_id, contact, self._c.uow(actor))
+
+    def update_contact(self, actor: Principal, dealer_id: int, contact_id: int, contact: channel.ContactIn) -> None:
+        channel.update_contact(dealer_id, contact_id, contact, self._c.uow(actor))
+
+    def remove_contact(self, actor: Principal, dealer_id: int, contact_id: int) -> None:
+        channel.remove_contact(dealer_id, contact_id, self._c.uow(actor))
+
+    def set_territory(self, actor: Principal, dealer_id: int, regions: list[str], industries: list[str]) -> None:
+        channel.set_territory(dealer_id, regions, industries, self._c.uow(actor))
+
+    def add_agreement(self, actor: Principal, cmd: channel.AddAgreement) -> tuple[int, str]:
+        return channel.add_agreement(cmd, self._c.uow(actor), self._c.clock)
+
+    def terminate_agreement(self, actor: Principal, dealer_id: int, agreement_id: int) -> None:
+        channel.terminate_agreement(dealer_id, agreement_id, self._c.uow(actor))
+
+    # reads (scoped in SQL by the caller's principal)
+    def list_dealers(self, actor: Principal, *, status: str | None = None, region: str | None = None,
+                     product_line: str | None = None, text: str | None = None, after_id: int | None = None,
+                     limit: int = 50) -> list[dict[str, Any]]:
+        from dealercrm.application.access import dealer_scope
+
+        scope = dealer_scope(actor)
+        if scope.nothing:
+            return []
+        return self._c.dealer_queries.list_dealers(
+            dealer_id=scope.dealer_id, regions=scope.regions, status=status, region=region,
+            product_line=product_line, text=text, after_id=after_id, limit=limit,
+        )
+
+    def dealer_detail(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
+        row = self._c.dealer_queries.dealer_detail(dealer_id)
+        channel.visible_dealer_or_404(actor, dealer_id, row["region"] if row else None)
+        assert row is not None
+        return row
+
+    def audit_history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
+        self.dealer_detail(actor, dealer_id)
+        return self._c.dealer_queries.audit_history("dealer", dealer_id)
+
+
+@attrs.define
+class IdentityService:
+    _c: Container
+
+    def login(self, username: str, password: str) -> identity.LoginResult:
+        return identity.login(username, password, self._c.uow(ANONYMOUS), self._c.hasher, self._c.tokens)
+
+    def create_user(self, actor: Principal, cmd: identity.CreateUser) -> int:
+        return identity.create_user(cmd, self._c.uow(actor), self._c.clock, self._c.hasher)
+
+    def deactivate_user(self, actor: Principal, user_id: int) -> None:
+        identity.deactivate_user(user_id, self._c.uow(actor))
+
+    def change_role(self, actor: Principal, user_id: int, role: str, regions: tuple[str, ...]) -> None:
+        identity.change_role(user_id, role, regions, self._c.uow(actor))
+
+    def issue_device_key(self, actor: Principal, name: str, location: str) -> identity.IssuedDeviceKey:
+        return identity.issue_device_credential(name, location, self._c.uow(actor), self._c.clock)
+
+    def revoke_device_key(self, actor: Principal, credential_id: int) -> None:
+        identity.revoke_device_credential(credential_id, self._c.uow(actor), self._c.clock)
+
+    def authenticate_device(self, api_key: str) -> Principal:
+        return identity.authenticate_device(api_key, self._c.uow(Principal.system()))
+
+    def list_users(self, actor: Principal, after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        from dealercrm.application.access import require_role
+
+        require_role(actor, Role.ADMIN)
+        return self._c.dealer_queries.list_users(after_id=after_id, limit=limit)
+
+
+@attrs.define
+class Container:
+    """Everything wired. ``channel`` and ``identity`` are the facades embedding teams call."""
+
+    settings: Settings
+    clock: Clock
+    hasher: PasswordHasher
+    tokens: TokenService
+    uow: UnitOfWorkFactory
+    dealer_queries: DealerQueries
+    engine: Any = None
+    channel: ChannelService = attrs.field(init=False)
+    identity: IdentityService = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.channel = ChannelService(self)
+        self.identity = IdentityService(self)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    database_url: str | None = None,
+    migrate: bool = True,
+    clock: Clock | None = None,
+    password_hasher: PasswordHasher | None = None,
+    token_service: TokenService | None = None,
+    uow_factory: UnitOfWorkFactory | None = None,
+    dealer_queries: DealerQueries | None = None,
+) -> Container:
+    """Build a configured dealercrm. Pass any port to replace the default adapter."""
+    if settings is None:
+        settings = load_settings(**({"database_url": database_url} if database_url else {}))
+    elif database_url:
+        settings = attrs.evolve(settings, database_url=database_url)
+    clock = clock or system_clock
+
+    from dealercrm.adapters.db.orm import start_mappers
+    from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
+
+    start_mappers()
+    engine = None
+    if uow_factory is None or dealer_queries is None:
+        from dealercrm.adapters.db import migrate as migrations
+        from dealercrm.adapters.db.engine import make_engine
+        from dealercrm.adapters.db.queries import SqlDealerQueries
+        from dealercrm.adapters.db.uow import make_uow_factory
+
+        path = settings.sqlite_path()
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
+        if migrate:
+            migrations.upgrade(engine)
+        uow_factory = uow_factory or make_uow_factory(engine, clock)
+        dealer_queries = dealer_queries or SqlDealerQueries(engine)
+    return Container(
+        settings=settings,
+        clock=clock,
+        hasher=password_hasher or Argon2PasswordHasher(),
+        tokens=token_service
+        or JwtTokenService(
+            settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
+            clock=clock,
+        ),
+        uow=uow_factory,
+        dealer_queries=dealer_queries,
+        engine=engine,
+    )

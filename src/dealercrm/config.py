@@ -1,0 +1,62 @@
+"""Settings: built once from the environment (the only module that reads ``os.environ``)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen
+class Settings:
+    database_url: str = "sqlite:///var/dealercrm.db"
+    jwt_secret: str = attrs.field(factory=lambda: secrets.token_urlsafe(48), repr=False)
+    jwt_issuer: str = "dealercrm"
+    jwt_audience: str = "dealercrm-api"
+    token_ttl_minutes: int = 480
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1_048_576
+    login_rate_per_minute: int = 10
+    register_rate_per_hour: int = 20
+    sqlite_synchronous: str = "FULL"
+    log_level: str = "INFO"
+    log_json: bool = True
+    principal_cache_seconds: float = 5.0
+    cors_origins: tuple[str, ...] = ()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
+        return Path(raw) if raw and raw != ":memory:" else None
+
+
+def _bool(v: str) -> bool:
+    return v.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """``DEALERCRM_*`` variables, then explicit overrides. Unknown overrides are an error."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    converters = {
+        "database_url": str, "jwt_secret": str, "jwt_issuer": str, "jwt_audience": str,
+        "token_ttl_minutes": int, "host": str, "port": int, "max_body_bytes": int,
+        "login_rate_per_minute": int, "register_rate_per_hour": int, "sqlite_synchronous": str,
+        "log_level": str, "log_json": _bool, "principal_cache_seconds": float,
+        "cors_origins": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
+    }
+    for name, conv in converters.items():
+        raw = env.get(f"DEALERCRM_{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = conv(raw)
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

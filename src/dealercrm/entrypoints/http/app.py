@@ -1,0 +1,87 @@
+"""``create_app(settings)`` — the Litestar application. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from dealercrm.bootstrap import Container, bootstrap
+from dealercrm.config import Settings, load_settings
+from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController, KioskController
+from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
+from dealercrm.entrypoints.http.security import (
+    AuthMiddleware,
+    PrincipalCache,
+    RequestIdMiddleware,
+    SlidingWindowLimiter,
+    public,
+)
+from dealercrm.entrypoints.logging import configure_logging
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+@get("/health", guards=[public], tags=["ops"], summary="存活检查 Liveness")
+async def health() -> Health:
+    return Health("ok")
+
+
+@get("/ready", guards=[public], tags=["ops"], sync_to_thread=True, summary="就绪检查 Readiness (database reachable)")
+def ready(state: State) -> Health:
+    state.container.dealer_queries.ping()
+    return Health("ready")
+
+
+CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, KioskController]
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None,
+               extra_route_handlers: list[Any] | None = None) -> Litestar:
+    settings = settings or (container.settings if container else load_settings())
+    configure_logging(settings.log_level, settings.log_json)
+    container = container or bootstrap(settings)
+    cache = PrincipalCache(settings.principal_cache_seconds)
+    state = State(
+        {
+            "container": container,
+            "principal_cache": cache,
+            "login_limiter": SlidingWindowLimiter(settings.login_rate_per_minute, 60),
+            "register_limiter": SlidingWindowLimiter(settings.register_rate_per_hour, 3600),
+        }
+    )
+    return Litestar(
+        route_handlers=[health, ready, *CONTROLLERS, *(extra_route_handlers or [])],
+        state=state,
+        middleware=[
+            RequestIdMiddleware,
+            DefineMiddleware(AuthMiddleware, container=container, cache=cache),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="dealercrm API",
+            version="1.0.0",
+            description="专用车经销商管理系统 — dealers, orders, credit, gate and after-sales. "
+            "Errors are RFC 9457 problem+json with stable `code`s.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={
+                    "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                    "DeviceKey": SecurityScheme(type="apiKey", name="X-Device-Key", security_scheme_in="header"),
+                }
+            ),
+            security=[{"BearerToken": []}],
+        ),
+        on_shutdown=[container.close],
+        debug=False,
+    )

@@ -1,0 +1,51 @@
+"""structlog, wired once: JSON lines, the request id in every line, ID and phone numbers redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
+_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_SENSITIVE_KEYS = {"password", "token", "api_key", "authorization", "id_number", "photo", "secret"}
+
+
+def redact_text(text: str) -> str:
+    text = _ID_RE.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3)[-4:], text)
+    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: ("***" if str(k).lower() in _SENSITIVE_KEYS else _redact(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_redact(v) for v in value]
+    return value
+
+
+def redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Mask resident ID numbers and mobile numbers anywhere in a log event; drop secrets."""
+    return _redact(event_dict)
+
+
+def configure_logging(level: str = "INFO", json: bool = True) -> None:
+    processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_processor,
+    ]
+    processors.append(structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer())
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,120 @@
+"""Shared fixtures: a real PostgreSQL server for the whole run, and fresh databases per test.
+
+When ``DEALERCRM_TEST_PG_URL`` is unset, the session starts its own throwaway PostgreSQL cluster
+(initdb + pg_ctl from the installed server packages, as the ``postgres`` system user when run as
+root) on a free loopback port, exports the URL for every test package, and stops it at the end.
+PostgreSQL tests are never skipped: if no server can be had, they fail and say why.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_PG_STATE: dict[str, object] = {}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _run_as_pg(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    if os.geteuid() == 0:
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def _start_postgres() -> None:
+    bindir = _pg_bin()
+    if bindir is None:
+        _PG_STATE["error"] = "PostgreSQL server binaries not found (run the README's test command, which installs them)"
+        return
+    datadir = Path(tempfile.mkdtemp(prefix="dealercrm-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(datadir, "postgres", "postgres")
+    port = _free_port()
+    r = _run_as_pg([str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                    "--locale=C.UTF-8", "-N"])
+    if r.returncode != 0:
+        _PG_STATE["error"] = f"initdb failed: {r.stderr[-500:]}"
+        return
+    opts = (f"-p {port} -k {datadir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB")
+    r = _run_as_pg([str(bindir / "pg_ctl"), "-D", str(datadir), "-o", opts, "-l", str(datadir / "server.log"),
+                    "-w", "-t", "60", "start"])
+    if r.returncode != 0:
+        log = (datadir / "server.log").read_text() if (datadir / "server.log").exists() else ""
+        _PG_STATE["error"] = f"pg_ctl start failed: {r.stderr[-300:]} {log[-500:]}"
+        return
+    _PG_STATE.update(bindir=bindir, datadir=datadir)
+    os.environ["DEALERCRM_TEST_PG_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not os.environ.get("DEALERCRM_TEST_PG_URL"):
+        _start_postgres()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if "datadir" in _PG_STATE:
+        _run_as_pg([str(_PG_STATE["bindir"] / "pg_ctl"), "-D", str(_PG_STATE["datadir"]), "-m", "immediate",  # type: ignore[operator]
+                    "-w", "stop"])
+        shutil.rmtree(str(_PG_STATE["datadir"]), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    url = os.environ.get("DEALERCRM_TEST_PG_URL")
+    if not url:
+        pytest.fail(str(_PG_STATE.get("error", "no PostgreSQL server for the tests")))
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'dealercrm.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs twice: on a SQLite file and on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")

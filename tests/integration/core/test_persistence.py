@@ -1,0 +1,159 @@
+"""Repositories, migrations, audit trail and atomicity on SQLite and PostgreSQL."""
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+import dealercrm
+from dealercrm.adapters.db import migrate
+from dealercrm.adapters.db.orm import audit_log, dealers, document_sequences, users
+from dealercrm.application import channel as ch
+from dealercrm.domain.errors import Conflict
+from dealercrm.domain.identity import Principal, Role
+
+ADMIN = Principal(user_id=None, username="root", role=Role.ADMIN)
+
+
+def registration(uscc="91350100M000100Y43", username="hongda", phone="13800138000") -> ch.RegisterDealer:
+    return ch.RegisterDealer(
+        legal_name="郑州宏达专用车销售有限公司", uscc=uscc, region="华中",
+        address=ch.AddressIn("河南省", "郑州市", "经开区88号"),
+        contact=ch.ContactIn(name="王建国", title="总经理", phone=phone, birthday=dt.date(1975, 3, 8),
+                             id_number="110105199003071239"),
+        applicant_username=username, applicant_password="Passw0rd123",
+        bank_account=ch.BankAccountIn("工商银行郑州分行", "郑州宏达", "6222020200112233445"),
+    )
+
+
+@pytest.fixture
+def crm(db_url):
+    c = dealercrm.bootstrap(database_url=db_url)
+    yield c
+    c.close()
+
+
+def test_migrations_build_the_schema_from_empty(crm):
+    names = set(inspect(crm.engine).get_table_names())
+
+    assert {"dealers", "dealer_contacts", "dealer_agreements", "users", "device_credentials", "audit_log"} <= names
+    assert migrate.current(crm.engine) == "0001"
+
+
+def test_a_dealer_round_trips_with_its_value_objects_and_children(crm):
+    reg = crm.channel.register_dealer(registration())
+    crm.channel.add_agreement(ADMIN, ch.AddAgreement(reg.dealer_id, ("tanker", "dump_truck"), ("河南省",), "credit",
+                                                     dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
+
+    with crm.uow(ADMIN) as uow:
+        d = uow.dealers.get(reg.dealer_id)
+        assert d.uscc.value == "91350100M000100Y43"
+        assert d.address.city == "郑州市"
+        assert d.bank_account.account_no == "6222020200112233445"
+        assert d.contacts[0].phone.value == "13800138000"
+        assert d.contacts[0].id_number.masked == "1101**********1239"
+        assert d.agreements[0].product_lines == ["dump_truck", "tanker"]
+        assert d.registered_at.tzinfo is not None
+        assert d.events == []
+
+
+def test_every_change_leaves_an_audit_row_in_the_same_transaction(crm):
+    reg = crm.channel.register_dealer(registration())
+
+    crm.channel.submit(ADMIN, reg.dealer_id)
+
+    history = crm.channel.audit_history(ADMIN, reg.dealer_id)
+    submit = history[0]
+    assert submit["action"] == "update"
+    assert submit["changes"]["status"] == {"old": "registered", "new": "under_review"}
+    assert submit["actor_name"] == "root"
+    with crm.engine.connect() as conn:
+        secrets = conn.execute(select(audit_log.c.changes).where(audit_log.c.entity == "user")).scalars().all()
+    assert all(c.get("password_hash") == "***" for c in secrets)
+
+
+def test_a_failure_mid_use_case_leaves_the_database_unchanged(db_url):
+    class ExplodingHasher:
+        def hash(self, password):
+            raise RuntimeError("injected failure after the dealer was flushed")
+
+        def verify(self, h, p):
+            return False
+
+        def needs_rehash(self, h):
+            return False
+
+    crm = dealercrm.bootstrap(database_url=db_url, password_hasher=ExplodingHasher())
+    try:
+        with pytest.raises(RuntimeError):
+            crm.channel.register_dealer(registration())
+
+        with crm.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(dealers)).scalar() == 0
+            assert conn.execute(select(func.count()).select_from(users)).scalar() == 0
+            assert conn.execute(select(func.count()).select_from(audit_log)).scalar() == 0
+            assert conn.execute(select(func.count()).select_from(document_sequences)).scalar() == 0
+    finally:
+        crm.close()
+
+
+def test_concurrent_registrations_of_one_uscc_admit_exactly_one(crm):
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def attempt(i: int) -> None:
+        barrier.wait()
+        try:
+            crm.channel.register_dealer(registration(username=f"user{i}"))
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+
+    assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
+    with crm.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dealers)).scalar() == 1
+
+
+def test_dealer_codes_are_sequential_and_unique(crm):
+    codes = [crm.channel.register_dealer(registration(u, f"user{i}", "13800138000")).dealer_code
+             for i, u in enumerate(["91350100M000100Y43", "91110000600037341L"])]
+
+    assert codes == ["DL-000001", "DL-000002"]
+
+
+def test_list_filters_and_keyset_pagination(crm):
+    a = crm.channel.register_dealer(registration())
+    b = crm.channel.register_dealer(registration("91110000600037341L", "second", "13900139000"))
+    crm.channel.add_agreement(ADMIN, ch.AddAgreement(b.dealer_id, ("semi_trailer",), (), "prepayment",
+                                                     dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
+
+    first = crm.channel.list_dealers(ADMIN, limit=1)
+    second = crm.channel.list_dealers(ADMIN, limit=1, after_id=first[0]["id"])
+    trailers = crm.channel.list_dealers(ADMIN, product_line="semi_trailer")
+    text = crm.channel.list_dealers(ADMIN, text="宏达")
+    mine = crm.channel.list_dealers(Principal(user_id=a.user_id, username="x", role=Role.DEALER, dealer_id=a.dealer_id))
+
+    assert [first[0]["id"], second[0]["id"]] == [a.dealer_id, b.dealer_id]
+    assert [r["id"] for r in trailers] == [b.dealer_id]
+    assert len(text) == 2
+    assert [r["id"] for r in mine] == [a.dealer_id]
+
+
+def test_the_embedding_example_runs(tmp_path):
+    import runpy
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "embed_dealercrm.py"
+    sys.argv = [str(example), f"sqlite:///{tmp_path / 'embed.db'}"]
+    ns = runpy.run_path(str(example), run_name="__main__")
+
+    assert ns["RESULT"]["status"] == "approved"
+    assert ns["RESULT"]["dealers_visible_to_dealer"] == 1
