@@ -52,13 +52,20 @@ class PrincipalCache:
         self._data: dict[int, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
+    def peek(self, user_id: int) -> tuple[bool, Principal | None]:
+        """(hit, principal) without loading — lets the async path skip a thread hop on a hit."""
+        if self.ttl <= 0:
+            return False, None
+        hit = self._data.get(user_id)
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def get(self, user_id: int, load: Callable[[int], Principal | None]) -> Principal | None:
         now = time.monotonic()
-        if self.ttl > 0:
-            with self._lock:
-                hit = self._data.get(user_id)
-            if hit and hit[0] > now:
-                return hit[1]
+        found, cached = self.peek(user_id)
+        if found:
+            return cached
         value = load(user_id)
         if self.ttl > 0:
             with self._lock:
@@ -108,7 +115,9 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException(detail=exc.message) from None
         from litestar.concurrency import sync_to_thread
 
-        principal = await sync_to_thread(self.cache.get, int(claims["sub"]), self._load_principal)
+        found, principal = self.cache.peek(int(claims["sub"]))
+        if not found:
+            principal = await sync_to_thread(self.cache.get, int(claims["sub"]), self._load_principal)
         if principal is None:
             raise NotAuthorizedException(detail="账号不存在或已停用")
         return AuthenticationResult(user=principal, auth=claims)
