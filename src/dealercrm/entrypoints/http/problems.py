@@ -20,6 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from dealercrm.application.ports.erp import ErpRejected, ErpUnavailable
 from dealercrm.context import request_id_var
 from dealercrm.domain.errors import (
     AuthenticationFailed,
@@ -36,6 +37,8 @@ log = structlog.get_logger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (ErpUnavailable, 503),
+    (ErpRejected, 502),
     (InvalidValue, 422),
     (NotFound, 404),
     (IllegalTransition, 409),
@@ -55,6 +58,7 @@ TITLES = {
     413: "请求体过大 Payload Too Large",
     422: "数据校验失败 Unprocessable Content",
     429: "请求过于频繁 Too Many Requests",
+    502: "上游系统拒绝 Bad Gateway",
     500: "服务器内部错误 Internal Server Error",
     503: "服务不可用 Service Unavailable",
 }
