@@ -1,0 +1,136 @@
+"""Gate device configuration for the edge agent, read from a TOML file (``tomllib``).
+
+Example ``edge-agent.toml``::
+
+    [reader]                       # GA/T 467 SAM ID card reader
+    port = "/dev/ttyUSB0"
+    baudrate = 115200
+    timeout = 1.0
+    retries = 2
+
+    [printer]                      # ESC/POS receipt printer
+    kind = "network"               # network | serial | usb
+    host = "192.168.10.20"
+    port = 9100
+    # device = "/dev/ttyS1"; baudrate = 9600        (serial)
+    # vendor_id = 0x0416; product_id = 0x5011       (usb)
+    qr_mode = "raster"             # raster | native
+    status_timeout = 1.5
+
+    [scanner]                      # QR scanner at the guard post
+    kind = "keyboard"              # keyboard (stdin wedge) | serial
+    # port = "/dev/ttyACM0"; baudrate = 9600
+
+    [badge]                        # PC/SC contactless badge reader (optional)
+    reader = "ACS ACR122U"
+
+Every section is optional; a device without a section is "not configured".
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+
+class ConfigError(ValueError):
+    """The device configuration file is missing a value or has a wrong one."""
+
+
+@attrs.frozen
+class ReaderConfig:
+    port: str
+    baudrate: int = 115200
+    timeout: float = 1.0
+    retries: int = 2
+
+
+@attrs.frozen
+class PrinterConfig:
+    kind: str = "network"
+    host: str = ""
+    port: int = 9100
+    device: str = ""
+    baudrate: int = 9600
+    vendor_id: int = 0
+    product_id: int = 0
+    qr_mode: str = "raster"
+    status_timeout: float = 1.5
+
+
+@attrs.frozen
+class ScannerConfig:
+    kind: str = "keyboard"
+    port: str = ""
+    baudrate: int = 9600
+
+
+@attrs.frozen
+class BadgeConfig:
+    reader: str = ""
+
+
+@attrs.frozen
+class DeviceConfig:
+    reader: ReaderConfig | None = None
+    printer: PrinterConfig | None = None
+    scanner: ScannerConfig | None = None
+    badge: BadgeConfig | None = None
+
+
+def _section(cls: type, raw: Any, name: str) -> Any:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name for f in attrs.fields(cls)}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"[{name}] has unknown keys: {', '.join(sorted(unknown))}")
+    try:
+        return cls(**raw)
+    except TypeError as exc:
+        raise ConfigError(f"[{name}] is incomplete: {exc}") from None
+
+
+def parse_config(raw: dict[str, Any]) -> DeviceConfig:
+    config = DeviceConfig(
+        reader=_section(ReaderConfig, raw.get("reader"), "reader"),
+        printer=_section(PrinterConfig, raw.get("printer"), "printer"),
+        scanner=_section(ScannerConfig, raw.get("scanner"), "scanner"),
+        badge=_section(BadgeConfig, raw.get("badge"), "badge"),
+    )
+    printer = config.printer
+    if printer is not None:
+        if printer.kind not in ("network", "serial", "usb"):
+            raise ConfigError("[printer] kind must be network, serial or usb")
+        if printer.qr_mode not in ("raster", "native"):
+            raise ConfigError("[printer] qr_mode must be raster or native")
+        if printer.kind == "network" and not printer.host:
+            raise ConfigError("[printer] network printer needs host")
+        if printer.kind == "serial" and not printer.device:
+            raise ConfigError("[printer] serial printer needs device")
+        if printer.kind == "usb" and not (printer.vendor_id and printer.product_id):
+            raise ConfigError("[printer] usb printer needs vendor_id and product_id")
+    scanner = config.scanner
+    if scanner is not None:
+        if scanner.kind not in ("keyboard", "serial"):
+            raise ConfigError("[scanner] kind must be keyboard or serial")
+        if scanner.kind == "serial" and not scanner.port:
+            raise ConfigError("[scanner] serial scanner needs port")
+    return config
+
+
+def load_config(path: str | os.PathLike[str]) -> DeviceConfig:
+    try:
+        with Path(path).open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    return parse_config(raw)

@@ -1,0 +1,62 @@
+import pytest
+
+from edge_agent.config import ConfigError, load_config, parse_config
+
+EXAMPLE = """
+[reader]
+port = "/dev/ttyUSB0"
+
+[printer]
+kind = "network"
+host = "192.168.10.20"
+qr_mode = "native"
+
+[scanner]
+kind = "serial"
+port = "/dev/ttyACM0"
+
+[badge]
+reader = "ACS"
+"""
+
+
+def test_full_config_is_read_from_toml(tmp_path):
+    path = tmp_path / "edge-agent.toml"
+    path.write_text(EXAMPLE, encoding="utf-8")
+
+    config = load_config(path)
+
+    assert config.reader.port == "/dev/ttyUSB0"
+    assert config.reader.baudrate == 115200
+    assert (config.printer.host, config.printer.port, config.printer.qr_mode) == (
+        "192.168.10.20", 9100, "native")
+    assert config.scanner.port == "/dev/ttyACM0"
+    assert config.badge.reader == "ACS"
+
+
+def test_missing_sections_mean_not_configured():
+    config = parse_config({"reader": {"port": "/dev/ttyUSB0"}})
+
+    assert config.printer is None and config.scanner is None and config.badge is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"printer": {"kind": "network"}},
+        {"printer": {"kind": "bluetooth", "host": "x"}},
+        {"printer": {"kind": "network", "host": "x", "qr_mode": "svg"}},
+        {"printer": {"kind": "usb"}},
+        {"scanner": {"kind": "serial"}},
+        {"reader": {}},
+        {"reader": {"port": "/dev/ttyUSB0", "speed": 9600}},
+    ],
+)
+def test_incomplete_or_unknown_settings_are_config_errors(raw):
+    with pytest.raises(ConfigError):
+        parse_config(raw)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError):
+        load_config(tmp_path / "nope.toml")
