@@ -118,3 +118,12 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_structlog() -> Iterator[None]:
+    """Apps built by one test configure structlog (level, renderer); the next test starts clean."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()

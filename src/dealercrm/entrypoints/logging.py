@@ -47,5 +47,5 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # reconfigurable (tests, embedding apps)
     )

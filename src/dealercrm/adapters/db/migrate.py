@@ -17,6 +17,7 @@ from sqlalchemy import Engine, MetaData
 MIGRATIONS = Path(__file__).with_name("migrations")
 _TABLE_MODULES = (
     "dealercrm.adapters.db.orm",
+    "dealercrm.adapters.notify.sql_outbox",
 )
 
 

@@ -1,0 +1,379 @@
+"""Notifications: Chinese message templates and the outbox message they become.
+
+A business change that must tell someone (a dealer was approved, a receivable is overdue)
+renders a :class:`MessageTemplate` with its variables and stores the result as a
+:class:`Notification` in the *same* transaction as the change. A relay delivers it later
+(see ``dealercrm.application.outbox``). Rendering is strict: a missing, empty or unknown
+variable is an :class:`InvalidValue` at render time, so a half-filled message is never stored.
+
+Template bodies use ``{name}`` placeholders (``{{`` / ``}}`` for literal braces). Values are
+formatted by the caller (money as ``"¥12,345.00"``, dates as ``"2025年3月1日"``); templates carry
+no format specs so that a template can never crash on a value's type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import string
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from dealercrm.domain.errors import IllegalTransition, InvalidValue, NotFound
+from dealercrm.domain.values import Phone
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+# Stable codes for why a notification failed (``Notification.last_error_code``).
+REJECTED = "notify.rejected"  # the provider refused the message (bad number/mailbox, 4xx/5xx)
+GAVE_UP = "notify.gave_up"  # max attempts used up on transient errors
+CAP_EXCEEDED = "notify.cap_exceeded"  # per-recipient cap reached (SMS costs money)
+TRANSIENT = "notify.transient"  # last transient error (message still pending)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+_MAX_VALUE_LEN = 2000
+_MAX_SMS_LEN = 500
+
+
+# ---------------------------------------------------------------------------------------------
+# Templates
+
+
+def _placeholders(text: str, template_code: str) -> frozenset[str]:
+    names: set[str] = set()
+    for _literal, field, spec, conversion in string.Formatter().parse(text):
+        if field is None:
+            continue
+        if not _IDENTIFIER.match(field) or spec or conversion:
+            # Only plain ``{name}``: attribute/index access or format specs in a template would
+            # let a value's type decide whether rendering crashes.
+            raise ValueError(f"template {template_code!r}: placeholder {{{field}}} must be a plain name")
+        names.add(field)
+    return frozenset(names)
+
+
+@attrs.frozen
+class MessageTemplate:
+    """One message: a stable ``code``, a channel and Chinese subject/body with ``{variables}``.
+
+    SMS templates have an empty subject. The gateway adds the signature (【签名】) itself.
+    """
+
+    code: str
+    channel: Channel
+    subject: str
+    body: str
+    description: str = ""
+    subject_variables: frozenset[str] = attrs.field(init=False)
+    variables: frozenset[str] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.channel is Channel.SMS and self.subject:
+            raise ValueError(f"SMS template {self.code!r} must not have a subject")
+        subject_vars = _placeholders(self.subject, self.code)
+        object.__setattr__(self, "subject_variables", subject_vars)
+        object.__setattr__(self, "variables", subject_vars | _placeholders(self.body, self.code))
+
+
+@attrs.frozen
+class RenderedMessage:
+    template_code: str
+    channel: Channel
+    subject: str
+    body: str
+
+
+class TemplateRegistry:
+    """The templates the system may send, looked up by code."""
+
+    def __init__(self, templates: Iterable[MessageTemplate]) -> None:
+        self._templates: dict[str, MessageTemplate] = {}
+        for t in templates:
+            if t.code in self._templates:
+                raise ValueError(f"duplicate template code {t.code!r}")
+            self._templates[t.code] = t
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._templates
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._templates.values())
+
+    def get(self, code: str) -> MessageTemplate:
+        try:
+            return self._templates[code]
+        except KeyError:
+            raise NotFound(f"消息模板不存在：{code}", code="notify.template_not_found",
+                           template_code=code) from None
+
+    def render(self, template_code: str, variables: Mapping[str, object]) -> RenderedMessage:
+        """Fill the template; every placeholder needs a non-empty value and nothing else is allowed.
+
+        Raises :class:`InvalidValue` with ``field="variables.<name>"`` and code
+        ``notify.template_variable_missing`` / ``notify.template_variable_unknown`` /
+        ``notify.template_variable_invalid``.
+        """
+        template = self.get(template_code)
+        unknown = sorted(set(variables) - template.variables)
+        if unknown:
+            name = unknown[0]
+            raise InvalidValue(
+                f"variables.{name}",
+                f"模板“{template_code}”不使用变量 {name}",
+                code="notify.template_variable_unknown",
+                template_code=template_code,
+                unknown=unknown,
+            )
+        missing = sorted(n for n in template.variables if n not in variables)
+        if missing:
+            name = missing[0]
+            raise InvalidValue(
+                f"variables.{name}",
+                f"模板“{template_code}”缺少变量 {name}",
+                code="notify.template_variable_missing",
+                template_code=template_code,
+                missing=missing,
+            )
+        values: dict[str, str] = {}
+        for name in template.variables:
+            values[name] = _value_text(template_code, name, variables[name],
+                                       single_line=name in template.subject_variables)
+        subject = template.subject.format_map(values)
+        body = template.body.format_map(values)
+        if template.channel is Channel.SMS and len(body) > _MAX_SMS_LEN:
+            raise InvalidValue("variables", f"短信内容过长（{len(body)} 字，上限 {_MAX_SMS_LEN}）",
+                               code="notify.sms_too_long", template_code=template_code)
+        return RenderedMessage(template_code, template.channel, subject, body)
+
+
+def _value_text(template_code: str, name: str, value: object, *, single_line: bool) -> str:
+    field = f"variables.{name}"
+    if value is None or isinstance(value, bool):
+        raise InvalidValue(field, f"模板“{template_code}”的变量 {name} 不能为空",
+                           code="notify.template_variable_missing", template_code=template_code)
+    text = str(value)
+    if not text.strip():
+        raise InvalidValue(field, f"模板“{template_code}”的变量 {name} 不能为空",
+                           code="notify.template_variable_missing", template_code=template_code)
+    if len(text) > _MAX_VALUE_LEN:
+        raise InvalidValue(field, f"变量 {name} 过长", code="notify.template_variable_invalid",
+                           template_code=template_code)
+    if single_line and ("\r" in text or "\n" in text):
+        # A subject becomes a mail header: a line break would be header injection.
+        raise InvalidValue(field, f"变量 {name} 用于邮件标题，不能包含换行",
+                           code="notify.template_variable_invalid", template_code=template_code)
+    return text
+
+
+_DUNNING_BODY_HEAD = "{dealer_name}：\n\n截至{as_of}，贵公司以下应收款项已逾期{days_overdue}天：\n" \
+    "发票/单据号：{invoice_no}\n应付金额：{amount}\n原到期日：{due_date}\n\n"
+
+TEMPLATES = TemplateRegistry([
+    MessageTemplate(
+        "dealer.review_approved", Channel.EMAIL,
+        "经销商审核通过：{dealer_name}",
+        "{dealer_name}：\n\n您好！贵公司提交的经销商入驻申请（申请编号：{application_no}）已于{approved_on}"
+        "审核通过。\n请使用账号 {login_name} 登录经销商门户办理后续业务：{portal_url}\n\n"
+        "如有疑问，请联系您的区域经理。",
+        "经销商审核通过",
+    ),
+    MessageTemplate(
+        "dealer.review_rejected", Channel.EMAIL,
+        "经销商审核未通过：{dealer_name}",
+        "{dealer_name}：\n\n您好！很遗憾，贵公司提交的经销商入驻申请（申请编号：{application_no}）"
+        "未通过审核。\n原因：{reason}\n\n您可以在经销商门户修改资料后重新提交：{portal_url}",
+        "经销商审核未通过",
+    ),
+    MessageTemplate(
+        "approval.requested", Channel.EMAIL,
+        "审批待办：{document_type} {document_no}",
+        "{approver_name}：\n\n您有一项待审批事项。\n类型：{document_type}\n单号：{document_no}\n"
+        "提交人：{submitter_name}\n摘要：{summary}\n\n同意：{approve_url}\n驳回：{reject_url}\n\n"
+        "链接有效期至{expires_at}，仅限本人使用，请勿转发。",
+        "审批待办（含同意/驳回链接）",
+    ),
+    MessageTemplate(
+        "customer.birthday_greeting", Channel.SMS, "",
+        "尊敬的{customer_name}，{dealer_name}祝您生日快乐，万事顺意！感谢您一直以来的信任与支持。",
+        "生日祝福（短信）",
+    ),
+    MessageTemplate(
+        "sales.birthday_call_reminder", Channel.SMS, "",
+        "{sales_name}，您好：客户{customer_name}将于{birthday}过生日，请记得致电{customer_phone}送上祝福。",
+        "提醒销售人员生日致电",
+    ),
+    MessageTemplate(
+        "order.delivery_date_reminder", Channel.SMS, "",
+        "{dealer_name}您好：订单{order_no}（{vehicle_model}）预计交付日期为{delivery_date}，请提前安排提车。",
+        "交付日期提醒",
+    ),
+    MessageTemplate(
+        "receivable.dunning_level_1", Channel.EMAIL,
+        "付款提醒：{invoice_no} 已逾期",
+        _DUNNING_BODY_HEAD + "可能是付款尚在途中；如已付款请忽略本邮件，否则请尽快安排付款。\n\n{creditor_name}",
+        "催款一级（友好提醒）",
+    ),
+    MessageTemplate(
+        "receivable.dunning_level_2", Channel.EMAIL,
+        "催款通知：{invoice_no} 逾期{days_overdue}天",
+        _DUNNING_BODY_HEAD + "请于{pay_by}前付清上述款项。逾期未付将影响贵公司的信用额度。\n\n{creditor_name}",
+        "催款二级（正式通知）",
+    ),
+    MessageTemplate(
+        "receivable.dunning_level_3", Channel.EMAIL,
+        "最后催款通知：{invoice_no} 逾期{days_overdue}天",
+        _DUNNING_BODY_HEAD + "这是最后一次催款通知。如{pay_by}前仍未付清，贵公司的信用额度将被冻结，"
+        "新订单暂停审批，我司保留依法追偿的权利。\n\n{creditor_name}",
+        "催款三级（最后通知，冻结信用）",
+    ),
+    MessageTemplate(
+        "gate_pass.approved", Channel.SMS, "",
+        "出门证{pass_no}已审批通过：车辆{vin}，有效期至{valid_until}，请凭出门证二维码出厂。",
+        "出门证审批通过",
+    ),
+])
+
+
+def render(template_code: str, variables: Mapping[str, object]) -> RenderedMessage:
+    """Render one of the system's :data:`TEMPLATES` (see :meth:`TemplateRegistry.render`)."""
+    return TEMPLATES.render(template_code, variables)
+
+
+# ---------------------------------------------------------------------------------------------
+# The outbox message
+
+
+def normalise_recipient(channel: Channel, recipient: str) -> str:
+    """A valid recipient for the channel: an e-mail address, or an 11-digit mainland mobile."""
+    if channel is Channel.SMS:
+        phone = Phone(recipient)
+        if not phone.is_mobile:
+            raise InvalidValue("recipient", "短信只能发送到手机号码", code="notify.recipient_not_mobile")
+        return phone.value
+    value = recipient.strip() if isinstance(recipient, str) else recipient
+    if not isinstance(value, str) or len(value) > 254 or not _EMAIL.match(value):
+        raise InvalidValue("recipient", "电子邮箱地址格式不正确", code="notify.recipient_malformed")
+    return value
+
+
+def mask_recipient(recipient: str) -> str:
+    """For logs: ``138****5678`` for phones, ``z***@example.com`` for mail."""
+    if "@" in recipient:
+        local, _, domain = recipient.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(recipient) >= 8:
+        return recipient[:3] + "****" + recipient[-4:]
+    return "****"
+
+
+_KEY = re.compile(r"^[\x21-\x3b=\x3f-\x7e]{1,200}$")  # printable ASCII without space and <>
+
+
+def _check_key(_instance: object, _attribute: object, value: str) -> None:
+    # The key travels in mail and HTTP headers, so it stays printable ASCII.
+    if not isinstance(value, str) or not _KEY.match(value):
+        raise InvalidValue("idempotency_key", "幂等键须为1–200个可打印ASCII字符（不含空格和尖括号）",
+                           code="notify.idempotency_key_invalid")
+
+
+@attrs.define(slots=False, eq=False)
+class Notification:
+    """One message waiting in, or delivered from, the outbox.
+
+    ``attempts`` counts delivery attempts *started* (a worker that crashes mid-send used one),
+    so a message that kills workers cannot loop forever.
+    """
+
+    id: str
+    idempotency_key: str = attrs.field(validator=_check_key)
+    channel: Channel
+    recipient: str
+    subject: str
+    body: str
+    status: NotificationStatus
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None
+    created_at: dt.datetime
+    sent_at: dt.datetime | None
+    last_error_code: str | None = None
+    template_code: str | None = None
+
+    @classmethod
+    def new(cls, *, id: str, idempotency_key: str, message: RenderedMessage, recipient: str,
+            now: dt.datetime) -> Notification:
+        return cls(
+            id=id,
+            idempotency_key=idempotency_key,
+            channel=message.channel,
+            recipient=normalise_recipient(message.channel, recipient),
+            subject=message.subject,
+            body=message.body,
+            status=NotificationStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
+            created_at=now,
+            sent_at=None,
+            template_code=message.template_code,
+        )
+
+    # The transitions below are used by the in-memory store; the SQL store performs the same
+    # moves as single conditional UPDATEs.
+
+    def start_attempt(self) -> None:
+        if self.status not in (NotificationStatus.PENDING, NotificationStatus.SENDING):
+            raise IllegalTransition("notification", self.status, "start_attempt")
+        self.status = NotificationStatus.SENDING
+        self.attempts += 1
+
+    def mark_sent(self, now: dt.datetime) -> None:
+        if self.status is NotificationStatus.SENT:
+            raise IllegalTransition("notification", self.status, "mark_sent")
+        self.status = NotificationStatus.SENT
+        self.sent_at = now
+
+    def schedule_retry(self, at: dt.datetime, *, error: str, error_code: str = TRANSIENT) -> None:
+        if self.status is not NotificationStatus.SENDING:
+            raise IllegalTransition("notification", self.status, "schedule_retry")
+        self.status = NotificationStatus.PENDING
+        self.next_attempt_at = at
+        self.last_error = error
+        self.last_error_code = error_code
+
+    def release(self, at: dt.datetime) -> None:
+        """Give an unstarted claim back (the attempt did not happen)."""
+        if self.status is not NotificationStatus.SENDING:
+            raise IllegalTransition("notification", self.status, "release")
+        self.status = NotificationStatus.PENDING
+        self.attempts = max(0, self.attempts - 1)
+        self.next_attempt_at = at
+
+    def mark_failed(self, *, error: str, error_code: str) -> None:
+        if self.status is not NotificationStatus.SENDING:
+            raise IllegalTransition("notification", self.status, "mark_failed")
+        self.status = NotificationStatus.FAILED
+        self.last_error = error
+        self.last_error_code = error_code
+
+    def requeue(self, now: dt.datetime) -> None:
+        """A person retries a failed message from the workbench: a fresh set of attempts."""
+        if self.status is not NotificationStatus.FAILED:
+            raise IllegalTransition("notification", self.status, "requeue")
+        self.status = NotificationStatus.PENDING
+        self.attempts = 0
+        self.next_attempt_at = now
