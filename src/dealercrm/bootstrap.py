@@ -47,10 +47,10 @@ class ChannelService:
         return channel.submit_dealer_for_review(dealer_id, self._c.uow(actor), self._c.clock)
 
     def approve(self, actor: Principal, dealer_id: int) -> str:
-        return channel.approve_dealer(dealer_id, self._c.uow(actor), self._c.clock)
+        return channel.approve_dealer(dealer_id, self._c.uow(actor), self._c.clock, self._c.settings.portal_url)
 
     def reject(self, actor: Principal, dealer_id: int, reason: str) -> str:
-        return channel.reject_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
+        return channel.reject_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock, self._c.settings.portal_url)
 
     def suspend(self, actor: Principal, dealer_id: int, reason: str) -> str:
         return channel.suspend_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)

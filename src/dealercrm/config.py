@@ -27,6 +27,18 @@ class Settings:
     log_json: bool = True
     principal_cache_seconds: float = 5.0
     cors_origins: tuple[str, ...] = ()
+    portal_url: str = "http://127.0.0.1:8000"
+    # notification delivery (worker); unset host/url → console senders that only log
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = attrs.field(default="", repr=False)
+    smtp_sender: str = "dealercrm@localhost"
+    sms_url: str = ""
+    sms_access_key: str = ""
+    sms_secret: str = attrs.field(default="", repr=False)
+    sms_sign_name: str = "dealercrm"
 
     @property
     def is_sqlite(self) -> bool:
@@ -53,6 +65,9 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "login_rate_per_minute": int, "register_rate_per_hour": int, "sqlite_synchronous": str,
         "log_level": str, "log_json": _bool, "principal_cache_seconds": float,
         "cors_origins": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
+        "portal_url": str, "smtp_host": str, "smtp_port": int, "smtp_security": str, "smtp_username": str,
+        "smtp_password": str, "smtp_sender": str, "sms_url": str, "sms_access_key": str, "sms_secret": str,
+        "sms_sign_name": str,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

@@ -22,6 +22,7 @@ class MemoryStore:
         self.users: dict[int, User] = {}
         self.devices: dict[int, DeviceCredential] = {}
         self.sequences: dict[str, int] = {}
+        self.outbox: dict[str, dict[str, Any]] = {}  # idempotency key → message
         self.ids = itertools.count(1)
         self.commits = 0
 
@@ -69,6 +70,20 @@ class MemoryDeviceCredentialRepository(_Repo):
         return next((d for d in self.rows.values() if d.key_prefix == key_prefix), None)
 
 
+class MemoryOutbox:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def enqueue(self, template_code: str, variables: dict[str, object], recipient: str, idempotency_key: str) -> str:
+        from dealercrm.domain.notifications import render
+
+        message = render(template_code, variables)  # variables checked now, as the real outbox does
+        box = self.uow.working.outbox
+        box.setdefault(idempotency_key, {"template_code": template_code, "recipient": recipient,
+                                         "subject": message.subject, "body": message.body})
+        return idempotency_key
+
+
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore, actor: Principal) -> None:
         self.store = store
@@ -82,6 +97,7 @@ class MemoryUnitOfWork:
         self.dealers = MemoryDealerRepository(self, "dealers")
         self.users = MemoryUserRepository(self, "users")
         self.devices = MemoryDeviceCredentialRepository(self, "devices")
+        self.outbox = MemoryOutbox(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

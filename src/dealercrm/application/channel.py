@@ -29,6 +29,7 @@ from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal, Role, User, validate_password
 from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
 
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 STAFF_WHO_MANAGE_DEALERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 STAFF_WHO_DECIDE = (Role.ADMIN, Role.REGION_MANAGER)
 
@@ -231,12 +232,36 @@ def submit_dealer_for_review(dealer_id: int, uow: UnitOfWork, clock: Clock) -> s
                        lambda d: d.submit_for_review(clock()))
 
 
-def approve_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
-    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, lambda d: d.approve(clock()))
+def _notify_review(uow: UnitOfWork, dealer: Dealer, template: str, portal_url: str, **variables: object) -> None:
+    """Tell the dealer's primary contact the review outcome, in the same transaction."""
+    contact = next((c for c in dealer.contacts if c.is_primary and c.email), None)
+    if contact is None:
+        return
+    uow.outbox.enqueue(
+        template,
+        {"dealer_name": dealer.legal_name, "application_no": dealer.code, "portal_url": portal_url, **variables},
+        contact.email,  # type: ignore[arg-type]
+        f"{template}:{dealer.id}:{dealer.version}",
+    )
 
 
-def reject_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:
-    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, lambda d: d.reject(reason, clock()))
+def approve_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock, portal_url: str = "http://127.0.0.1:8000") -> str:
+    def act(d: Dealer) -> None:
+        d.approve(clock())
+        login = next((u.username for u in uow.users.of_dealer(d.id) if u.is_active), "")  # type: ignore[arg-type]
+        _notify_review(uow, d, "dealer.review_approved", portal_url, login_name=login,
+                       approved_on=clock().astimezone(SHANGHAI).strftime("%Y年%m月%d日"))
+
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, act)
+
+
+def reject_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock,
+                  portal_url: str = "http://127.0.0.1:8000") -> str:
+    def act(d: Dealer) -> None:
+        d.reject(reason, clock())
+        _notify_review(uow, d, "dealer.review_rejected", portal_url, reason=reason.strip())
+
+    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, act)
 
 
 def suspend_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:

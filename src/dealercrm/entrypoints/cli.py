@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["erp-sim"]:
         return cmd_erp_sim(argv[1:])
+    if argv[:1] == ["worker"]:
+        from dealercrm.entrypoints.worker import main_worker
+
+        return main_worker(argv[1:])
     parser = argparse.ArgumentParser(prog="dealercrm", description="专用车经销商管理系统 dealercrm")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -137,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     c.set_defaults(func=cmd_user)
 
     sub.add_parser("erp-sim", help="run the ERP simulator (see docs/erp-api.md)")
+    sub.add_parser("worker", help="deliver the notification outbox (email/SMS)")
 
     args = parser.parse_args(argv)
     from dealercrm.domain.errors import DomainError

@@ -47,6 +47,7 @@ class SqlAlchemyUnitOfWork:
         self.users = SqlAlchemyUserRepository(session)
         self.devices = SqlAlchemyDeviceCredentialRepository(session)
         self.numbers = DocumentNumbers(session)
+        self.outbox = SessionOutbox(session, self.clock)
         return self
 
     def __exit__(
@@ -80,6 +81,23 @@ class SqlAlchemyUnitOfWork:
     def rollback(self) -> None:
         assert self.session is not None
         self.session.rollback()
+
+
+class SessionOutbox:
+    """Enqueues rendered notifications on the unit of work's own session (same transaction)."""
+
+    def __init__(self, session: Session, clock: Clock) -> None:
+        from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+
+        self.session = session
+        self.clock = clock
+        self.store = SqlAlchemyOutboxStore(session.get_bind())  # type: ignore[arg-type]
+
+    def enqueue(self, template_code: str, variables: dict[str, object], recipient: str, idempotency_key: str) -> str:
+        from dealercrm.application.outbox import enqueue_notification
+
+        return enqueue_notification(self.store, self.session, template_code=template_code, variables=variables,
+                                    recipient=recipient, idempotency_key=idempotency_key, clock=self.clock)
 
 
 def _translate(exc: BaseException) -> Conflict | None:

@@ -48,12 +48,23 @@ class DeviceCredentialRepository(Protocol):
     def by_prefix(self, key_prefix: str) -> DeviceCredential | None: ...
 
 
+class NotificationOutbox(Protocol):
+    """Messages written in the unit of work's transaction; the worker delivers them after commit.
+
+    A rolled-back transaction sends nothing; a repeated ``idempotency_key`` is a harmless no-op.
+    """
+
+    def enqueue(self, template_code: str, variables: dict[str, object], recipient: str,
+                idempotency_key: str) -> str: ...
+
+
 class UnitOfWork(Protocol):
     """One business transaction. ``actor`` is recorded in the audit trail of every change."""
 
     dealers: DealerRepository
     users: UserRepository
     devices: DeviceCredentialRepository
+    outbox: NotificationOutbox
     actor: Principal
 
     def __enter__(self) -> Self: ...

@@ -1,0 +1,71 @@
+"""``dealercrm worker`` — delivers the notification outbox (email, SMS) until SIGTERM/SIGINT.
+
+Several workers may run at once (leased claims; SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
+SQLite). Without SMTP/SMS settings it uses console senders that only log (the demo).
+
+    dealercrm worker [--once] [--poll 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Sequence
+
+import structlog
+
+from dealercrm.config import Settings, load_settings
+from dealercrm.entrypoints.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+
+
+def build_relay(settings: Settings, engine, clock):  # type: ignore[no-untyped-def]
+    from dealercrm.adapters.notify.console import ConsoleEmailSender, ConsoleSmsSender
+    from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+    from dealercrm.application.outbox import OutboxRelay
+
+    if settings.smtp_host:
+        from dealercrm.adapters.notify.smtp import SmtpEmailSender
+
+        email = SmtpEmailSender(settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username,
+                                settings.smtp_password, settings.smtp_sender)
+    else:
+        email = ConsoleEmailSender()
+    if settings.sms_url:
+        from dealercrm.adapters.notify.http_sms import HttpSmsSender
+
+        sms = HttpSmsSender(settings.sms_url, settings.sms_access_key, settings.sms_secret, settings.sms_sign_name)
+    else:
+        sms = ConsoleSmsSender()
+    return OutboxRelay(SqlAlchemyOutboxStore(engine), email, sms, clock,
+                       log=lambda event, **kw: log.info(event, **kw))
+
+
+def main_worker(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dealercrm worker", description="deliver queued notifications")
+    parser.add_argument("--once", action="store_true", help="one pass over due messages, then exit")
+    parser.add_argument("--poll", type=float, default=1.0, help="seconds between passes when idle")
+    args = parser.parse_args(list(argv or []))
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    from dealercrm.bootstrap import bootstrap
+
+    container = bootstrap(settings)
+    relay = build_relay(settings, container.engine, container.clock)
+    if args.once:
+        from dealercrm.application.outbox import default_worker_id
+
+        stats = relay.run_once(default_worker_id())
+        log.info("worker_pass_done", stats=str(stats))
+        container.close()
+        return 0
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("worker_started")
+    relay.run(stop, poll_interval=args.poll)
+    log.info("worker_stopped")
+    container.close()
+    return 0
