@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import attrs
 
@@ -123,8 +123,12 @@ def plain_text(document: PrintDocument) -> list[str]:
 # Gate pass
 
 
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
 def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M")
+    """People at the gate read Beijing time, whatever zone the moment was given in."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def layout_gate_pass(

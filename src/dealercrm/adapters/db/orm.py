@@ -19,7 +19,6 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     event,
 )
 from sqlalchemy.orm import composite, registry, relationship
