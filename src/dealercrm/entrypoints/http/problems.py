@@ -20,6 +20,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 
+from dealercrm.application.ports.documents import DocumentUnavailable
 from dealercrm.application.ports.erp import ErpRejected, ErpUnavailable
 from dealercrm.context import request_id_var
 from dealercrm.domain.errors import (
@@ -38,6 +39,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (ErpUnavailable, 503),
+    (DocumentUnavailable, 503),
     (ErpRejected, 502),
     (InvalidValue, 422),
     (NotFound, 404),

@@ -1,0 +1,1 @@
+"""Document renderers: contracts to PDF with an embedded Chinese font."""
