@@ -157,3 +157,55 @@ def test_the_embedding_example_runs(tmp_path):
 
     assert ns["RESULT"]["status"] == "approved"
     assert ns["RESULT"]["dealers_visible_to_dealer"] == 1
+
+
+def test_detail_in_one_statement_matches_the_tables(crm):
+    """The one-statement detail (JSON-aggregated children) gives the same values and Python
+    types as reading each table on its own."""
+    from dealercrm.adapters.db.orm import dealer_agreements, dealer_contacts, dealer_qualifications
+
+    reg = crm.channel.register_dealer(registration())
+    crm.channel.add_contact(ADMIN, reg.dealer_id, ch.ContactIn(name="李四", title="财务", phone="13900139000",
+                                                               kind="contact", email="li@example.com"))
+    crm.channel.add_agreement(ADMIN, ch.AddAgreement(reg.dealer_id, ("tanker", "dump_truck"), ("河南省",), "credit",
+                                                     dt.date(2026, 1, 1), dt.date(2026, 12, 31)))
+    crm.channel.update_profile(ADMIN, ch.UpdateProfile(reg.dealer_id, qualifications=(
+        ch.QualificationIn("营业执照", "4101002000123", dt.date(2030, 5, 1)),)))
+
+    detail = crm.dealer_queries.dealer_detail(reg.dealer_id)
+    with crm.engine.connect() as conn:
+        for label, table in (("contacts", dealer_contacts), ("qualifications", dealer_qualifications),
+                             ("agreements", dealer_agreements)):
+            expected = [dict(r._mapping) for r in
+                        conn.execute(select(table).where(table.c.dealer_id == reg.dealer_id).order_by(table.c.id))]
+            assert detail[label] == expected, label
+            assert [type(v) for row in detail[label] for v in row.values()] == \
+                   [type(v) for row in expected for v in row.values()], label
+    assert len(detail["contacts"]) == 2 and detail["contacts"][0]["id_number"].masked == "1101**********1239"
+    assert crm.dealer_queries.dealer_detail(999_999) is None
+    # a dealer without children gets empty lists, not None
+    from dealercrm.domain.values import Uscc
+
+    body = "91350100M000200Y4"
+    other = crm.channel.register_dealer(registration(uscc=body + Uscc.check_char(body), username="other"))
+    assert crm.dealer_queries.dealer_detail(other.dealer_id)["qualifications"] == []
+
+
+def test_list_page_as_one_json_row_keeps_order_and_types(crm):
+    from dealercrm.adapters.db.queries import _LIST_COLUMNS
+    from dealercrm.domain.values import Uscc
+
+    ids = []
+    for i in range(5):
+        body = f"91350100M00{i}300Y4"
+        ids.append(crm.channel.register_dealer(registration(uscc=body + Uscc.check_char(body), username=f"user{i}")).dealer_id)
+    page = crm.dealer_queries.list_dealers(dealer_id=None, regions=None, status=None, region="华中", product_line=None,
+                                           text=None, after_id=ids[0], limit=3)
+    with crm.engine.connect() as conn:
+        expected = [dict(r._mapping) for r in conn.execute(
+            select(*_LIST_COLUMNS).where(dealers.c.id > ids[0]).order_by(dealers.c.id).limit(3))]
+    assert page == expected and [r["id"] for r in page] == ids[1:4]
+    assert [type(v) for r in page for v in r.values()] == [type(v) for r in expected for v in r.values()]
+    assert page[0]["registered_at"].tzinfo is not None
+    assert crm.dealer_queries.list_dealers(dealer_id=None, regions=("西北",), status=None, region=None,
+                                           product_line=None, text=None, after_id=None, limit=3) == []

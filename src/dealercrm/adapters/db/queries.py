@@ -6,10 +6,14 @@ reports come from here. Row-level scope is applied in SQL, so nothing foreign is
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from sqlalchemy import String, and_, cast, exists, or_, select
+from sqlalchemy import Select, String, and_, bindparam, cast, exists, or_, select
 from sqlalchemy.engine import Engine
+
+from dealercrm.adapters.db.engine import read_bind
+from dealercrm.adapters.db.json_rows import ChildRows, decode_rows, rows_as_json
 
 from dealercrm.adapters.db.orm import (
     audit_log,
@@ -37,9 +41,63 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+# Statements are built once with bind parameters and reused: building a select and computing its
+# cache key costs more than running it (benchmarks/dealer_reads.py).
+_DEALER_CHILDREN = {
+    "contacts": ChildRows(dealer_contacts, dealer_contacts.c.dealer_id),
+    "qualifications": ChildRows(dealer_qualifications, dealer_qualifications.c.dealer_id),
+    "agreements": ChildRows(dealer_agreements, dealer_agreements.c.dealer_id),
+}
+
+
+@functools.lru_cache(maxsize=4)
+def _dealer_detail_statement(dialect_name: str) -> Select[Any]:
+    """The dealer and its contacts, qualifications and agreements in one statement."""
+    children = [c.subquery_for(dealers.c.id, dialect_name, label) for label, c in _DEALER_CHILDREN.items()]
+    return select(dealers, *children).where(dealers.c.id == bindparam("dealer_id"))
+
+
+@functools.lru_cache(maxsize=256)
+def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select[Any]:
+    """The list query for one combination of filters; values arrive as bind parameters."""
+    q = select(*_LIST_COLUMNS).order_by(dealers.c.id).limit(bindparam("limit"))
+    if "dealer_id" in filters:
+        q = q.where(dealers.c.id == bindparam("dealer_id"))
+    if "regions" in filters:
+        q = q.where(dealers.c.region.in_(bindparam("regions", expanding=True)))
+    if "status" in filters:
+        q = q.where(dealers.c.status == bindparam("status"))
+    if "region" in filters:
+        q = q.where(dealers.c.region == bindparam("region"))
+    if "after_id" in filters:
+        q = q.where(dealers.c.id > bindparam("after_id"))
+    if "text" in filters:
+        pattern = bindparam("text")
+        q = q.where(
+            or_(
+                dealers.c.legal_name.like(pattern, escape="\\"),
+                dealers.c.short_name.like(pattern, escape="\\"),
+                dealers.c.code.like(pattern, escape="\\"),
+                cast(dealers.c.uscc, String).like(pattern, escape="\\"),
+                dealers.c.city.like(pattern, escape="\\"),
+            )
+        )
+    if "product_line" in filters:
+        q = q.where(
+            exists().where(
+                and_(
+                    dealer_agreements.c.dealer_id == dealers.c.id,
+                    dealer_agreements.c.status == "active",
+                    cast(dealer_agreements.c.product_lines, String).like(bindparam("product_line"), escape="\\"),
+                )
+            )
+        )
+    return rows_as_json(q, dialect_name)
+
+
 class SqlDealerQueries:
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+        self.engine = read_bind(engine)
 
     def list_dealers(
         self,
@@ -53,69 +111,36 @@ class SqlDealerQueries:
         after_id: int | None,
         limit: int,
     ) -> list[dict[str, Any]]:
-        q = select(*_LIST_COLUMNS).order_by(dealers.c.id).limit(limit)
+        params: dict[str, Any] = {"limit": limit}
         if dealer_id is not None:
-            q = q.where(dealers.c.id == dealer_id)
+            params["dealer_id"] = dealer_id
         if regions is not None:
-            q = q.where(dealers.c.region.in_(regions))
+            params["regions"] = list(regions)
         if status:
-            q = q.where(dealers.c.status == status)
+            params["status"] = status
         if region:
-            q = q.where(dealers.c.region == region)
+            params["region"] = region
         if after_id is not None:
-            q = q.where(dealers.c.id > after_id)
+            params["after_id"] = after_id
         if text:
-            pattern = f"%{_escape_like(text.strip())}%"
-            q = q.where(
-                or_(
-                    dealers.c.legal_name.like(pattern, escape="\\"),
-                    dealers.c.short_name.like(pattern, escape="\\"),
-                    dealers.c.code.like(pattern, escape="\\"),
-                    cast(dealers.c.uscc, String).like(pattern, escape="\\"),
-                    dealers.c.city.like(pattern, escape="\\"),
-                )
-            )
+            params["text"] = f"%{_escape_like(text.strip())}%"
         if product_line:
-            q = q.where(
-                exists().where(
-                    and_(
-                        dealer_agreements.c.dealer_id == dealers.c.id,
-                        dealer_agreements.c.status == "active",
-                        cast(dealer_agreements.c.product_lines, String).like(f'%"{_escape_like(product_line)}"%', escape="\\"),
-                    )
-                )
-            )
+            params["product_line"] = f'%"{_escape_like(product_line)}"%'
+        dialect = self.engine.dialect
+        q = _dealer_list_statement(frozenset(params), dialect.name)
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            raw = conn.execute(q, params).scalar_one()
+        return decode_rows(raw, _LIST_COLUMNS, dialect)
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None:
+        dialect = self.engine.dialect
         with self.engine.connect() as conn:
-            row = conn.execute(select(dealers).where(dealers.c.id == dealer_id)).first()
-            if row is None:
-                return None
-            d = dict(row._mapping)
-            d["contacts"] = [
-                dict(r._mapping)
-                for r in conn.execute(
-                    select(dealer_contacts).where(dealer_contacts.c.dealer_id == dealer_id).order_by(dealer_contacts.c.id)
-                )
-            ]
-            d["qualifications"] = [
-                dict(r._mapping)
-                for r in conn.execute(
-                    select(dealer_qualifications)
-                    .where(dealer_qualifications.c.dealer_id == dealer_id)
-                    .order_by(dealer_qualifications.c.id)
-                )
-            ]
-            d["agreements"] = [
-                dict(r._mapping)
-                for r in conn.execute(
-                    select(dealer_agreements)
-                    .where(dealer_agreements.c.dealer_id == dealer_id)
-                    .order_by(dealer_agreements.c.id)
-                )
-            ]
+            row = conn.execute(_dealer_detail_statement(dialect.name), {"dealer_id": dealer_id}).first()
+        if row is None:
+            return None
+        d = dict(row._mapping)
+        for label, children in _DEALER_CHILDREN.items():
+            d[label] = children.decode(d[label], dialect)
         return d
 
     def dealer_region(self, dealer_id: int) -> str | None:
