@@ -100,6 +100,8 @@ class ApprovalLinkSigner:
             signature = _unb64(sig_b64)
         except (binascii.Error, ValueError):
             raise invalid from None
+        if _b64(payload) != payload_b64 or _b64(signature) != sig_b64:
+            raise invalid  # only the canonical spelling: one token per link, not several
         if not hmac.compare_digest(signature, self._sign(payload)):
             raise invalid
         try:

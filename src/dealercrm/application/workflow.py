@@ -66,7 +66,6 @@ __all__ = [
 
 OutcomeHandler = Callable[[UnitOfWork, Workflow, WorkflowOutcome], None]
 _HANDLERS: dict[str, OutcomeHandler] = {}
-DEFAULT_PORTAL_URL = "http://127.0.0.1:8000"
 
 
 class Decision(enum.StrEnum):
@@ -102,8 +101,8 @@ def unregister_outcome_handler(subject_type: str) -> None:
 
 def portal_url_of(uow: UnitOfWork) -> str:
     """The portal address for messages written in this unit of work (handlers use it too)."""
-    mail: ApprovalMail | None = getattr(uow, "approval_mail", None)
-    return mail.portal_url if mail is not None else DEFAULT_PORTAL_URL
+    mail: ApprovalMail = getattr(uow, "approval_mail", None) or ApprovalMail()
+    return mail.portal_url
 
 
 # ---------------------------------------------------------------------------------------------
