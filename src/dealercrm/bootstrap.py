@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from dealercrm.application import channel, identity
+from dealercrm.application import channel, identity, workflow
 from dealercrm.application.ports.persistence import (
     Clock,
     DealerQueries,
@@ -47,10 +47,10 @@ class ChannelService:
         return channel.submit_dealer_for_review(dealer_id, self._c.uow(actor), self._c.clock)
 
     def approve(self, actor: Principal, dealer_id: int) -> str:
-        return channel.approve_dealer(dealer_id, self._c.uow(actor), self._c.clock, self._c.settings.portal_url)
+        return channel.approve_dealer(dealer_id, self._c.uow(actor), self._c.clock)
 
     def reject(self, actor: Principal, dealer_id: int, reason: str) -> str:
-        return channel.reject_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock, self._c.settings.portal_url)
+        return channel.reject_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
 
     def suspend(self, actor: Principal, dealer_id: int, reason: str) -> str:
         return channel.suspend_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
@@ -140,6 +140,87 @@ class IdentityService:
 
 
 @attrs.define
+class WorkflowService:
+    """Approval workflow: tasks, decisions, delegation, e-mail links, report. Reads are scoped in SQL."""
+
+    _c: Container
+
+    def _now(self) -> dt.datetime:
+        return self._c.clock()
+
+    def pending_tasks(self, actor: Principal, *, limit: int = 50, after_step_id: int | None = None) -> list[dict[str, Any]]:
+        return self._c.workflow_queries.pending_tasks_for(actor, now=self._now(), limit=limit, after_step_id=after_step_id)
+
+    def count_pending_tasks(self, actor: Principal) -> int:
+        return self._c.workflow_queries.count_pending_tasks_for(actor, now=self._now())
+
+    def detail(self, actor: Principal, workflow_id: int) -> dict[str, Any]:
+        row = self._c.workflow_queries.workflow_detail(workflow_id)
+        if row is None or not workflow.workflow_visible(actor, row["dealer_id"], row["region"]):
+            from dealercrm.application.access import not_found
+
+            raise not_found("workflow", "审批流程")
+        return row
+
+    def of_subject(self, actor: Principal, subject_type: str, subject_id: int) -> list[dict[str, Any]]:
+        return self._c.workflow_queries.workflows_of_subject(actor, subject_type, subject_id)
+
+    def decide(self, actor: Principal, step_id: int, decision: str, *, reason: str | None = None,
+               comment: str | None = None) -> workflow.StepDecided:
+        return workflow.decide_step(self._c.uow(actor), step_id=step_id, decision=decision, by=actor,
+                                    now=self._now(), reason=reason, comment=comment)
+
+    def delegate(self, actor: Principal, step_id: int, to_user_id: int, until: dt.date | None = None) -> workflow.StepDecided:
+        return workflow.delegate_step(self._c.uow(actor), step_id=step_id, to_user_id=to_user_id, by=actor,
+                                      now=self._now(), until=until)
+
+    def withdraw(self, actor: Principal, workflow_id: int, reason: str | None = None) -> str:
+        return workflow.withdraw(self._c.uow(actor), workflow_id=workflow_id, by=actor, now=self._now(), reason=reason)
+
+    def set_delegation(self, actor: Principal, to_user_id: int, starts_on: dt.date, ends_on: dt.date | None = None,
+                       note: str | None = None, from_user_id: int | None = None) -> int:
+        return workflow.set_standing_delegation(self._c.uow(actor), by=actor, to_user_id=to_user_id,
+                                                starts_on=starts_on, ends_on=ends_on, note=note, now=self._now(),
+                                                from_user_id=from_user_id)
+
+    def cancel_delegation(self, actor: Principal, delegation_id: int) -> None:
+        workflow.cancel_standing_delegation(self._c.uow(actor), delegation_id=delegation_id, by=actor, now=self._now())
+
+    def delegations(self, actor: Principal) -> list[dict[str, Any]]:
+        return [] if actor.user_id is None else self._c.workflow_queries.delegations_of(actor.user_id, now=self._now())
+
+    def report(self, actor: Principal, subject_type: str | None = None) -> dict[str, Any]:
+        from dealercrm.application.access import require_role
+
+        require_role(actor, Role.ADMIN, Role.REGION_MANAGER)
+        return self._c.workflow_queries.report(actor, now=self._now(), subject_type=subject_type)
+
+    def _link(self, token: str) -> tuple[Any, Principal]:
+        from dealercrm.application.approval_links import ApprovalLinkInvalid
+        from dealercrm.domain.errors import AuthenticationFailed
+
+        mail = self._c.approval_mail
+        if mail is None or mail.signer is None:
+            raise ApprovalLinkInvalid("未启用邮件审批", code="workflow.link_invalid")
+        claims = mail.signer.verify(token, self._now())
+        try:
+            principal = identity.principal_from_claims({"sub": claims.user_id}, self._c.uow(Principal.system()))
+        except AuthenticationFailed:
+            raise ApprovalLinkInvalid("该审批链接的账号不存在或已停用", code="workflow.link_invalid") from None
+        return claims, principal
+
+    def inspect_link(self, token: str) -> workflow.LinkView:
+        """What an e-mail link would do (GET: changes nothing)."""
+        claims, principal = self._link(token)
+        return workflow.inspect_link(self._c.uow(principal), claims=claims, now=self._now())
+
+    def act_on_link(self, token: str, reason: str | None = None, comment: str | None = None) -> workflow.StepDecided:
+        claims, principal = self._link(token)
+        return workflow.act_on_link(self._c.uow(principal), claims=claims, now=self._now(), reason=reason,
+                                    comment=comment)
+
+
+@attrs.define
 class Container:
     """Everything wired. ``channel`` and ``identity`` are the facades embedding teams call."""
 
@@ -150,12 +231,16 @@ class Container:
     uow: UnitOfWorkFactory
     dealer_queries: DealerQueries
     engine: Any = None
+    workflow_queries: Any = None
+    approval_mail: Any = None
     channel: ChannelService = attrs.field(init=False)
     identity: IdentityService = attrs.field(init=False)
+    workflow: WorkflowService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
         self.identity = IdentityService(self)
+        self.workflow = WorkflowService(self)
 
     def close(self) -> None:
         if self.engine is not None:
@@ -172,6 +257,7 @@ def bootstrap(
     token_service: TokenService | None = None,
     uow_factory: UnitOfWorkFactory | None = None,
     dealer_queries: DealerQueries | None = None,
+    workflow_queries: Any = None,
 ) -> Container:
     """Build a configured dealercrm. Pass any port to replace the default adapter."""
     if settings is None:
@@ -184,12 +270,14 @@ def bootstrap(
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
 
     start_mappers()
+    approval_mail = _approval_mail(settings)
     engine = None
     if uow_factory is None or dealer_queries is None:
         from dealercrm.adapters.db import migrate as migrations
         from dealercrm.adapters.db.engine import make_engine
         from dealercrm.adapters.db.queries import SqlDealerQueries
         from dealercrm.adapters.db.uow import make_uow_factory
+        from dealercrm.adapters.db.workflow_queries import SqlWorkflowQueries
 
         path = settings.sqlite_path()
         if path is not None:
@@ -197,8 +285,9 @@ def bootstrap(
         engine = make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous)
         if migrate:
             migrations.upgrade(engine)
-        uow_factory = uow_factory or make_uow_factory(engine, clock)
+        uow_factory = uow_factory or make_uow_factory(engine, clock, approval_mail=approval_mail)
         dealer_queries = dealer_queries or SqlDealerQueries(engine)
+        workflow_queries = workflow_queries or SqlWorkflowQueries(engine)
     return Container(
         settings=settings,
         clock=clock,
@@ -214,4 +303,16 @@ def bootstrap(
         uow=uow_factory,
         dealer_queries=dealer_queries,
         engine=engine,
+        workflow_queries=workflow_queries,
+        approval_mail=approval_mail,
+    )
+
+
+def _approval_mail(settings: Settings) -> workflow.ApprovalMail:
+    from dealercrm.application.approval_links import ApprovalLinkSigner, derive_link_key
+
+    return workflow.ApprovalMail(
+        portal_url=settings.portal_url,
+        signer=ApprovalLinkSigner(derive_link_key(settings.workflow_link_secret, settings.jwt_secret)),
+        link_ttl=dt.timedelta(hours=settings.workflow_link_ttl_hours),
     )

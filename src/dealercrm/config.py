@@ -39,6 +39,9 @@ class Settings:
     sms_access_key: str = ""
     sms_secret: str = attrs.field(default="", repr=False)
     sms_sign_name: str = "dealercrm"
+    # approval e-mails: HMAC key of the approve/reject links (empty → derived from jwt_secret)
+    workflow_link_secret: str = attrs.field(default="", repr=False)
+    workflow_link_ttl_hours: int = 72
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,7 +70,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "cors_origins": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
         "portal_url": str, "smtp_host": str, "smtp_port": int, "smtp_security": str, "smtp_username": str,
         "smtp_password": str, "smtp_sender": str, "sms_url": str, "sms_access_key": str, "sms_secret": str,
-        "sms_sign_name": str,
+        "sms_sign_name": str, "workflow_link_secret": str, "workflow_link_ttl_hours": int,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

@@ -12,6 +12,11 @@ import itertools
 from types import TracebackType
 from typing import Any, Self
 
+from dealercrm.adapters.workflow_memory import (
+    MemoryStandingDelegationRepository,
+    MemoryWorkflowRepository,
+)
+from dealercrm.adapters.workflow_memory import children as workflow_children
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
 
@@ -23,6 +28,9 @@ class MemoryStore:
         self.devices: dict[int, DeviceCredential] = {}
         self.sequences: dict[str, int] = {}
         self.outbox: dict[str, dict[str, Any]] = {}  # idempotency key → message
+        self.workflows: dict[int, Any] = {}
+        self.delegations: dict[int, Any] = {}
+        self.link_nonces: dict[str, dict[str, Any]] = {}
         self.ids = itertools.count(1)
         self.commits = 0
 
@@ -85,9 +93,10 @@ class MemoryOutbox:
 
 
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore, actor: Principal) -> None:
+    def __init__(self, store: MemoryStore, actor: Principal, approval_mail: Any = None) -> None:
         self.store = store
         self.actor = actor
+        self.approval_mail = approval_mail
         self.pending: list[tuple[str, Any]] = []
         self.committed = False
 
@@ -98,6 +107,8 @@ class MemoryUnitOfWork:
         self.users = MemoryUserRepository(self, "users")
         self.devices = MemoryDeviceCredentialRepository(self, "devices")
         self.outbox = MemoryOutbox(self)
+        self.workflows = MemoryWorkflowRepository(self)
+        self.delegations = MemoryStandingDelegationRepository(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -118,6 +129,10 @@ class MemoryUnitOfWork:
             for child in (*dealer.contacts, *dealer.agreements, *dealer.qualifications):
                 if child.id is None:
                     child.id = next(self.working.ids)
+        for workflow in self.working.workflows.values():
+            for child in workflow_children(workflow):
+                if child.id is None:
+                    child.id = next(self.working.ids)
 
     def commit(self) -> None:
         self.flush()
@@ -131,11 +146,11 @@ class MemoryUnitOfWork:
         self.pending = []
 
 
-def memory_uow_factory(store: MemoryStore | None = None):  # type: ignore[no-untyped-def]
+def memory_uow_factory(store: MemoryStore | None = None, approval_mail: Any = None):  # type: ignore[no-untyped-def]
     store = store or MemoryStore()
 
     def factory(actor: Principal) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(store, actor)
+        return MemoryUnitOfWork(store, actor, approval_mail)
 
     factory.store = store  # type: ignore[attr-defined]
     return factory

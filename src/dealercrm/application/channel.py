@@ -13,6 +13,7 @@ import datetime as dt
 
 import attrs
 
+from dealercrm.application import workflow as wf
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.ports.persistence import Clock, PasswordHasher, UnitOfWork
 from dealercrm.domain.channel import (
@@ -22,12 +23,14 @@ from dealercrm.domain.channel import (
     Contact,
     ContactKind,
     Dealer,
+    DealerStatus,
     Qualification,
     SettlementMethod,
 )
-from dealercrm.domain.errors import Conflict, InvalidValue
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role, User, validate_password
 from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
+from dealercrm.domain.workflow import Workflow
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 STAFF_WHO_MANAGE_DEALERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
@@ -227,9 +230,83 @@ def _life_cycle(uow: UnitOfWork, dealer_id: int, roles: tuple[Role, ...], act) -
     return status
 
 
+# The dealer review runs through the generic approval workflow: one stage, one step for the region
+# managers of the dealer's region (region-scoped staff see only their regions; administrators
+# may always act). Its outcome reaches the Dealer aggregate through the handler below.
+DEALER_REVIEW_SUBJECT = "dealer"
+DEALER_REVIEW = wf.WorkflowDefinition(
+    "dealer_review", "经销商准入审核",
+    (wf.StageDef("准入审核", (wf.StepDef("region_review", "大区经理审核", "role", Role.REGION_MANAGER.value,
+                                         due_in_days=3),)),),
+)
+
+
+def _start_review(uow: UnitOfWork, dealer: Dealer, now: dt.datetime) -> None:
+    assert dealer.id is not None
+    wf.start_workflow(
+        uow, definition=DEALER_REVIEW,
+        subject=wf.WorkflowSubject(DEALER_REVIEW_SUBJECT, dealer.id, dealer.code, f"经销商准入：{dealer.legal_name}",
+                                   dealer_id=dealer.id, region=dealer.region),
+        submitted_by=uow.actor, now=now,
+    )
+
+
 def submit_dealer_for_review(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
-    return _life_cycle(uow, dealer_id, (*STAFF_WHO_MANAGE_DEALERS, Role.DEALER),
-                       lambda d: d.submit_for_review(clock()))
+    """Send the dealer to review: under_review, and a ``dealer_review`` workflow, one transaction."""
+    def act(d: Dealer) -> None:
+        d.submit_for_review(clock())
+        _start_review(uow, d, clock())
+
+    return _life_cycle(uow, dealer_id, (*STAFF_WHO_MANAGE_DEALERS, Role.DEALER), act)
+
+
+def _decide_review(uow: UnitOfWork, dealer_id: int, decision: str, clock: Clock, reason: str | None = None) -> str:
+    """Decide the caller's step of the dealer's review workflow; the outcome handler moves the
+    dealer. A dealer under review without a workflow (data from before workflows) gets one."""
+    require_role(uow.actor, *STAFF_WHO_DECIDE)
+    if decision == "reject" and (not reason or not reason.strip()):
+        raise InvalidValue("reason", "驳回须填写原因", code="reason.required")
+    now = clock()
+    with uow:
+        # lock order: workflow first, then the dealer (as every workflow decision does)
+        try:
+            decided = wf.decide_subject_step(uow, subject_type=DEALER_REVIEW_SUBJECT, subject_id=dealer_id,
+                                             decision=decision, by=uow.actor, now=now, reason=reason)
+        except NotFound:
+            raise not_found("dealer", "经销商") from None
+        if decided is None:
+            dealer = _get_visible_dealer(uow, dealer_id)
+            if dealer.status is not DealerStatus.UNDER_REVIEW:
+                raise IllegalTransition("dealer", dealer.status.value, decision)
+            _start_review(uow, dealer, now)
+            wf.decide_subject_step(uow, subject_type=DEALER_REVIEW_SUBJECT, subject_id=dealer_id,
+                                   decision=decision, by=uow.actor, now=now, reason=reason)
+        dealer = _get_visible_dealer(uow, dealer_id)
+        status = dealer.status.value
+        uow.commit()
+    return status
+
+
+def _on_review_outcome(uow: UnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
+    """The review workflow finished: move the dealer and tell its primary contact (same transaction)."""
+    dealer = uow.dealers.get(outcome.subject_id)
+    if dealer is None:
+        raise NotFound("经销商不存在", code="dealer.not_found")
+    portal_url = wf.portal_url_of(uow)
+    if outcome.status is wf.WorkflowStatus.APPROVED:
+        dealer.approve(outcome.at)
+        login = next((u.username for u in uow.users.of_dealer(dealer.id) if u.is_active), "")  # type: ignore[arg-type]
+        _notify_review(uow, dealer, "dealer.review_approved", portal_url, login_name=login,
+                       approved_on=outcome.at.astimezone(SHANGHAI).strftime("%Y年%m月%d日"))
+    elif outcome.status is wf.WorkflowStatus.REJECTED:
+        reason = "；".join(outcome.reasons) or "未说明原因"
+        dealer.reject(reason, outcome.at)
+        _notify_review(uow, dealer, "dealer.review_rejected", portal_url, reason=reason)
+    else:
+        dealer.withdraw_review(outcome.at, "；".join(outcome.reasons) or None)
+
+
+wf.register_outcome_handler(DEALER_REVIEW_SUBJECT, _on_review_outcome)
 
 
 def _notify_review(uow: UnitOfWork, dealer: Dealer, template: str, portal_url: str, **variables: object) -> None:
@@ -245,23 +322,14 @@ def _notify_review(uow: UnitOfWork, dealer: Dealer, template: str, portal_url: s
     )
 
 
-def approve_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock, portal_url: str = "http://127.0.0.1:8000") -> str:
-    def act(d: Dealer) -> None:
-        d.approve(clock())
-        login = next((u.username for u in uow.users.of_dealer(d.id) if u.is_active), "")  # type: ignore[arg-type]
-        _notify_review(uow, d, "dealer.review_approved", portal_url, login_name=login,
-                       approved_on=clock().astimezone(SHANGHAI).strftime("%Y年%m月%d日"))
-
-    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, act)
+def approve_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
+    """Approve the caller's step of the dealer's review; the workflow's outcome approves the dealer."""
+    return _decide_review(uow, dealer_id, "approve", clock)
 
 
-def reject_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock,
-                  portal_url: str = "http://127.0.0.1:8000") -> str:
-    def act(d: Dealer) -> None:
-        d.reject(reason, clock())
-        _notify_review(uow, d, "dealer.review_rejected", portal_url, reason=reason.strip())
-
-    return _life_cycle(uow, dealer_id, STAFF_WHO_DECIDE, act)
+def reject_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:
+    """Reject the review with a reason; the dealer is rejected and its contact told why."""
+    return _decide_review(uow, dealer_id, "reject", clock, reason)
 
 
 def suspend_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:

@@ -37,6 +37,7 @@ def principal_of(user: User) -> Principal:
         dealer_id=user.dealer_id,
         station_id=user.station_id,
         regions=tuple(user.regions),
+        department=user.department,
     )
 
 
@@ -78,6 +79,7 @@ class CreateUser:
     regions: tuple[str, ...] = ()
     phone: str | None = None
     email: str | None = None
+    department: str | None = None
 
 
 def create_user(cmd: CreateUser, uow: UnitOfWork, clock: Clock, hasher: PasswordHasher) -> int:
@@ -98,6 +100,7 @@ def create_user(cmd: CreateUser, uow: UnitOfWork, clock: Clock, hasher: Password
         phone=cmd.phone,
         email=cmd.email,
         created_at=clock(),
+        department=cmd.department,
     )
     with uow:
         if uow.users.by_username(cmd.username) is not None:

@@ -3,7 +3,8 @@
 The :class:`Dealer` aggregate owns its contacts, qualifications and agreements; every change to
 them goes through a method here so the rules hold in one place:
 
-* life cycle: registered → under_review → approved | rejected; approved ⇄ suspended;
+* life cycle: registered → under_review → approved | rejected (or back to registered when the
+  submitter withdraws); approved ⇄ suspended;
   approved / suspended → terminated; a rejected dealer may be corrected and resubmitted;
 * two active agreements for the same product line never overlap in time.
 """
@@ -206,6 +207,7 @@ _TRANSITIONS: dict[str, tuple[set[DealerStatus], DealerStatus]] = {
     "submit": ({DealerStatus.REGISTERED, DealerStatus.REJECTED}, DealerStatus.UNDER_REVIEW),
     "approve": ({DealerStatus.UNDER_REVIEW}, DealerStatus.APPROVED),
     "reject": ({DealerStatus.UNDER_REVIEW}, DealerStatus.REJECTED),
+    "withdraw": ({DealerStatus.UNDER_REVIEW}, DealerStatus.REGISTERED),
     "suspend": ({DealerStatus.APPROVED}, DealerStatus.SUSPENDED),
     "reactivate": ({DealerStatus.SUSPENDED}, DealerStatus.APPROVED),
     "terminate": ({DealerStatus.APPROVED, DealerStatus.SUSPENDED}, DealerStatus.TERMINATED),
@@ -267,6 +269,10 @@ class Dealer:
         if not reason or not reason.strip():
             raise InvalidValue("reason", "驳回须填写原因", code="reason.required")
         self._move("reject", now, reason.strip())
+
+    def withdraw_review(self, now: dt.datetime, reason: str | None = None) -> None:
+        """The submitter took the application back (its review workflow was withdrawn)."""
+        self._move("withdraw", now, (reason or "").strip() or None)
 
     def suspend(self, reason: str, now: dt.datetime) -> None:
         if not reason or not reason.strip():

@@ -75,9 +75,14 @@ class User:
     email: str | None = None
     is_active: bool = True
     created_at: dt.datetime | None = None
+    department: str | None = None  # 部门 (e.g. 技术部): approval steps may be addressed to it
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
+        if self.department is not None:
+            self.department = self.department.strip() or None
+        if self.department is not None and len(self.department) > 60:
+            raise InvalidValue("department", "部门名称不能超过60字", code="user.department_too_long")
         if not _USERNAME_RE.match(self.username):
             raise InvalidValue("username", "用户名须为3到40位字母、数字、点、下划线或连字符", code="username.malformed")
         if self.role is Role.KIOSK:
@@ -137,6 +142,7 @@ class Principal:
     station_id: int | None = None
     regions: tuple[str, ...] = ()
     device_id: int | None = None
+    department: str | None = None
 
     @property
     def is_device(self) -> bool:

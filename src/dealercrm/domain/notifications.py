@@ -207,6 +207,26 @@ TEMPLATES = TemplateRegistry([
         "审批待办（含同意/驳回链接）",
     ),
     MessageTemplate(
+        "workflow.task_assigned", Channel.EMAIL,
+        "审批待办：{document_type} {document_no}",
+        "{approver_name}：\n\n您有一项待审批事项：{step_name}。\n"
+        "单据：{document_type} {document_no}\n事项：{document_title}\n流程编号：{workflow_no}\n"
+        "提交人：{submitter_name}\n办理期限：{due}\n任务来源：{origin}\n\n"
+        "可直接在邮件中审批（点击后会先显示确认页面）：\n同意：{approve_url}\n驳回：{reject_url}\n"
+        "链接有效期至{expires_at}，每个链接只能使用一次，仅限本人使用，请勿转发。\n\n"
+        "登录系统查看详情：{task_url}",
+        "审批待办（邮件审批：含签名的同意/驳回链接）",
+    ),
+    MessageTemplate(
+        "workflow.task_assigned_portal", Channel.EMAIL,
+        "审批待办：{document_type} {document_no}",
+        "{approver_name}：\n\n您有一项待审批事项：{step_name}。\n"
+        "单据：{document_type} {document_no}\n事项：{document_title}\n流程编号：{workflow_no}\n"
+        "提交人：{submitter_name}\n办理期限：{due}\n任务来源：{origin}\n\n"
+        "请登录系统办理：{task_url}",
+        "审批待办（未启用邮件审批时）",
+    ),
+    MessageTemplate(
         "customer.birthday_greeting", Channel.SMS, "",
         "尊敬的{customer_name}，{dealer_name}祝您生日快乐，万事顺意！感谢您一直以来的信任与支持。",
         "生日祝福（短信）",

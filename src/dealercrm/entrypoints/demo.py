@@ -139,4 +139,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
         )
         if fate == 3:
             container.channel.suspend(system, d, "回款逾期超过90天，暂停发货")
+    from dealercrm.entrypoints.workflow_demo import seed_workflow_demo
+
+    logins += seed_workflow_demo(container, DEMO_PASSWORD)
     return logins

@@ -12,9 +12,11 @@ import structlog
 _ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _SENSITIVE_KEYS = {"password", "token", "api_key", "authorization", "id_number", "photo", "secret"}
+_LINK_TOKEN_RE = re.compile(r"(/workflow-links/)[^/?\s\"']+")
 
 
 def redact_text(text: str) -> str:
+    text = _LINK_TOKEN_RE.sub(r"\1***", text)  # approval-link tokens are credentials
     text = _ID_RE.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3)[-4:], text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 

@@ -133,6 +133,7 @@ users = Table(
     Column("email", String(200)),
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime),
+    Column("department", String(60)),
 )
 
 device_credentials = Table(
@@ -213,6 +214,8 @@ def start_mappers() -> None:
     event.listen(Dealer, "load", _restore_events)
 
     from dealercrm.adapters.db import audit
+    from dealercrm.adapters.db.workflow_tables import start_workflow_mappers
 
+    start_workflow_mappers()
     audit.install()
     _started = True

@@ -167,7 +167,7 @@ class SqlDealerQueries:
 
     def user_status(self, user_id: int) -> dict[str, Any] | None:
         q = select(users.c.id, users.c.username, users.c.role, users.c.dealer_id, users.c.station_id,
-                   users.c.regions, users.c.is_active).where(users.c.id == user_id)
+                   users.c.regions, users.c.is_active, users.c.department).where(users.c.id == user_id)
         with self.engine.connect() as conn:
             row = conn.execute(q).first()
             return dict(row._mapping) if row else None

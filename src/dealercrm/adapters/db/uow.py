@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -18,6 +18,10 @@ from dealercrm.adapters.db.repositories import (
     SqlAlchemyDeviceCredentialRepository,
     SqlAlchemyUserRepository,
 )
+from dealercrm.adapters.db.workflow_repositories import (
+    SqlAlchemyStandingDelegationRepository,
+    SqlAlchemyWorkflowRepository,
+)
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import Principal
@@ -30,10 +34,12 @@ class SqlAlchemyUnitOfWork:
     a lock that could not be had) become :class:`Conflict`, never a 500.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], actor: Principal, clock: Clock) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], actor: Principal, clock: Clock,
+                 approval_mail: Any = None) -> None:
         self.session_factory = session_factory
         self.actor = actor
         self.clock = clock
+        self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
         self.session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -48,6 +54,8 @@ class SqlAlchemyUnitOfWork:
         self.devices = SqlAlchemyDeviceCredentialRepository(session)
         self.numbers = DocumentNumbers(session)
         self.outbox = SessionOutbox(session, self.clock)
+        self.workflows = SqlAlchemyWorkflowRepository(session)
+        self.delegations = SqlAlchemyStandingDelegationRepository(session)
         return self
 
     def __exit__(
@@ -110,10 +118,10 @@ def _translate(exc: BaseException) -> Conflict | None:
     return None
 
 
-def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.UTC)):
+def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.UTC), approval_mail: Any = None):
     factory = sessionmaker(bind=write_bind(engine), expire_on_commit=False)
 
     def uow_for(actor: Principal) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(factory, actor, clock)
+        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail)
 
     return uow_for

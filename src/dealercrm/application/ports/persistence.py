@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
+
+if TYPE_CHECKING:
+    from dealercrm.application.ports.workflow import StandingDelegationRepository, WorkflowRepository
 
 Clock = Callable[[], datetime]
 
@@ -65,6 +68,8 @@ class UnitOfWork(Protocol):
     users: UserRepository
     devices: DeviceCredentialRepository
     outbox: NotificationOutbox
+    workflows: WorkflowRepository
+    delegations: StandingDelegationRepository
     actor: Principal
 
     def __enter__(self) -> Self: ...

@@ -260,7 +260,8 @@ class DealerController(Controller):
 
 def _user_out(r: dict[str, Any]) -> s.UserOut:
     return s.UserOut(r["id"], r["username"], r["display_name"], str(r["role"]), r["dealer_id"], r["station_id"],
-                     list(r["regions"] or []), r["phone"], r["email"], r["is_active"], r["created_at"])
+                     list(r["regions"] or []), r["phone"], r["email"], r["is_active"], r["created_at"],
+                     r.get("department"))
 
 
 class AdminController(Controller):
@@ -285,7 +286,7 @@ class AdminController(Controller):
         user_id = state.container.identity.create_user(
             request.user,
             CreateUser(data.username, data.display_name, data.role, data.password, data.dealer_id, data.station_id,
-                       tuple(data.regions), data.phone, data.email),
+                       tuple(data.regions), data.phone, data.email, data.department),
         )
         return s.CreatedOut(user_id)
 

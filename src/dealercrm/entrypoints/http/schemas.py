@@ -235,6 +235,7 @@ class UserIn(Request):
     regions: Annotated[list[Short], Meta(max_length=20)] = []
     phone: PhoneStr | None = None
     email: Annotated[str, Meta(max_length=200)] | None = None
+    department: OptShort = None
 
 
 class RoleIn(Request):
@@ -254,6 +255,7 @@ class UserOut(msgspec.Struct):
     email: str | None
     is_active: bool
     created_at: dt.datetime | None
+    department: str | None = None
 
 
 class UserPage(msgspec.Struct):

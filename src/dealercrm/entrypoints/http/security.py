@@ -36,6 +36,7 @@ PUBLIC_PATTERNS: tuple[str, ...] = (
     r"^/schema(/.*)?$",
     r"^/api/v1/auth/login$",
     r"^/api/v1/dealers/register$",
+    r"^/api/v1/workflow-links/[^/]+$",  # e-mail approval links: the signed token authenticates
 )
 PUBLIC_RE = re.compile("|".join(PUBLIC_PATTERNS))
 
@@ -92,7 +93,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             return None
         return Principal(
             user_id=row["id"], username=row["username"], role=Role(row["role"]), dealer_id=row["dealer_id"],
-            station_id=row["station_id"], regions=tuple(row["regions"] or ()),
+            station_id=row["station_id"], regions=tuple(row["regions"] or ()), department=row.get("department"),
         )
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:

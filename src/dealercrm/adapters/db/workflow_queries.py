@@ -1,0 +1,291 @@
+"""Read side of the approval workflow: task lists, details, the workflow report (Core, no ORM).
+
+Row-level scope is applied in SQL with the same rule as ``application.workflow.workflow_visible``:
+a dealer user sees its own dealer's workflows, regional staff their regions' (and those without
+a region), station users and devices none. "Who is addressed" mirrors
+``domain.workflow.WorkflowStep.addressed_to`` — a running step delegation wins over the
+addressing — and standing delegations (工作任务委托) in force today add the delegators' tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.elements import ColumnElement
+
+from dealercrm.adapters.db.orm import users
+from dealercrm.adapters.db.workflow_tables import workflow_delegations, workflow_history, workflow_steps, workflows
+from dealercrm.application.access import dealer_scope
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.workflow import (
+    HISTORY_LABELS,
+    REGION_STAFF,
+    Assignee,
+    AssigneeKind,
+    StepStatus,
+    WorkflowStatus,
+    beijing_date,
+)
+
+W, S = workflows, workflow_steps
+
+_TASK_COLUMNS = (
+    S.c.id.label("step_id"), S.c.workflow_id, S.c.stage_no, S.c.stage_name, S.c.key.label("step_key"),
+    S.c.name.label("step_name"), S.c.assignee_kind, S.c.assignee_value, S.c.opened_at, S.c.due_at,
+    S.c.delegate_user_id, S.c.delegated_until, W.c.number.label("workflow_no"), W.c.definition_code,
+    W.c.definition_name, W.c.subject_type, W.c.subject_id, W.c.subject_no, W.c.title, W.c.dealer_id, W.c.region,
+    W.c.submitted_by_name, W.c.started_at, W.c.current_stage, W.c.stage_count,
+)
+
+
+def scope_clause(p: Principal) -> ColumnElement[bool]:
+    scope = dealer_scope(p)
+    if scope.nothing:
+        return false()
+    if scope.dealer_id is not None:
+        return W.c.dealer_id == scope.dealer_id
+    if scope.regions is not None:
+        return or_(W.c.region.is_(None), W.c.region.in_(scope.regions))
+    return true()
+
+
+def _delegation_running(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(S.c.delegate_user_id.is_not(None), or_(S.c.delegated_until.is_(None), S.c.delegated_until > now))
+
+
+def addressed_clause(x: Principal, now: dt.datetime) -> ColumnElement[bool]:
+    """SQL twin of ``WorkflowStep.addressed_to(x, now)``."""
+    if x.is_device:
+        return false()
+    direct: list[ColumnElement[bool]] = [and_(S.c.assignee_kind == AssigneeKind.ROLE, S.c.assignee_value == x.role.value)]
+    if x.department:
+        direct.append(and_(S.c.assignee_kind == AssigneeKind.DEPARTMENT, S.c.assignee_value == x.department))
+    if x.role in REGION_STAFF and x.regions:
+        direct.append(and_(S.c.assignee_kind == AssigneeKind.REGION, S.c.assignee_value.in_(x.regions)))
+    if x.user_id is not None:
+        direct.append(and_(S.c.assignee_kind == AssigneeKind.USER, S.c.assignee_value == str(x.user_id)))
+    running = _delegation_running(now)
+    mine = S.c.delegate_user_id == x.user_id if x.user_id is not None else false()
+    return or_(and_(not_(running), or_(*direct)), and_(running, mine))
+
+
+def _epoch(col: Any) -> Any:
+    return extract("epoch", col)
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+class SqlWorkflowQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def delegators_of(self, conn: Connection, p: Principal, now: dt.datetime) -> list[Principal]:
+        """Users whose tasks ``p`` covers today through a standing delegation."""
+        if p.user_id is None:
+            return []
+        D = workflow_delegations  # noqa: N806
+        today = beijing_date(now)
+        q = (
+            select(users.c.id, users.c.username, users.c.role, users.c.dealer_id, users.c.station_id,
+                   users.c.regions, users.c.department)
+            .join(D, D.c.from_user_id == users.c.id)
+            .where(D.c.to_user_id == p.user_id, D.c.cancelled_at.is_(None), D.c.starts_on <= today,
+                   or_(D.c.ends_on.is_(None), D.c.ends_on >= today), users.c.is_active.is_(True))
+            .order_by(users.c.id)
+        )
+        return [
+            Principal(user_id=r.id, username=r.username, role=Role(_plain(r.role)), dealer_id=r.dealer_id,
+                      station_id=r.station_id, regions=tuple(r.regions or ()), department=r.department)
+            for r in conn.execute(q)
+        ]
+
+    def _task_filter(self, p: Principal, delegators: list[Principal], now: dt.datetime) -> ColumnElement[bool]:
+        return and_(
+            S.c.status == StepStatus.OPEN, W.c.status == WorkflowStatus.RUNNING, scope_clause(p),
+            or_(*(addressed_clause(x, now) for x in [p, *delegators])),
+        )
+
+    def pending_tasks_for(self, principal: Principal, *, now: dt.datetime, limit: int = 50,
+                          after_step_id: int | None = None) -> list[dict[str, Any]]:
+        """The open steps ``principal`` may act on (oldest first), each saying why: addressed
+        directly, handed over (转签), or covering for someone (``on_behalf_of``)."""
+        with self.engine.connect() as conn:
+            delegators = self.delegators_of(conn, principal, now)
+            q = (select(*_TASK_COLUMNS).join(W, W.c.id == S.c.workflow_id)
+                 .where(self._task_filter(principal, delegators, now)).order_by(S.c.id).limit(limit))
+            if after_step_id is not None:
+                q = q.where(S.c.id > after_step_id)
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        for row in rows:
+            row["assignee_kind"] = _plain(row["assignee_kind"])
+            running = row["delegate_user_id"] is not None and (row["delegated_until"] is None
+                                                                or now < row["delegated_until"])
+            assignee = Assignee(row["assignee_kind"], row["assignee_value"])
+            row["assignee_label"] = assignee.label
+
+            def holds(x: Principal) -> bool:
+                return x.user_id == row["delegate_user_id"] if running else assignee.addresses(x)  # noqa: B023
+
+            row["via"] = "delegated" if running else "addressed"
+            row["on_behalf_of"] = None
+            if not holds(principal):
+                cover = next((d for d in delegators if holds(d)), None)
+                row["via"], row["on_behalf_of"] = "standing_delegation", cover.username if cover else None
+            row["overdue"] = row["due_at"] is not None and now > row["due_at"]
+            row["age_seconds"] = int((now - row["opened_at"]).total_seconds()) if row["opened_at"] else 0
+        return rows
+
+    def count_pending_tasks_for(self, principal: Principal, *, now: dt.datetime) -> int:
+        with self.engine.connect() as conn:
+            delegators = self.delegators_of(conn, principal, now)
+            q = (select(func.count()).select_from(S.join(W, W.c.id == S.c.workflow_id))
+                 .where(self._task_filter(principal, delegators, now)))
+            return int(conn.execute(q).scalar() or 0)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def workflow_detail(self, workflow_id: int) -> dict[str, Any] | None:
+        delegate = users.alias("delegate")
+        with self.engine.connect() as conn:
+            row = conn.execute(select(W).where(W.c.id == workflow_id)).first()
+            if row is None:
+                return None
+            d = dict(row._mapping)
+            d["steps"] = []
+            for r in conn.execute(
+                select(S, delegate.c.display_name.label("delegate_name"))
+                .outerjoin(delegate, delegate.c.id == S.c.delegate_user_id)
+                .where(S.c.workflow_id == workflow_id).order_by(S.c.stage_no, S.c.id)
+            ):
+                step = dict(r._mapping)
+                step["assignee_label"] = Assignee(_plain(step["assignee_kind"]), step["assignee_value"]).label
+                d["steps"].append(step)
+            d["history"] = []
+            for r in conn.execute(select(workflow_history).where(workflow_history.c.workflow_id == workflow_id)
+                                  .order_by(workflow_history.c.id)):
+                entry = dict(r._mapping)
+                entry["label"] = HISTORY_LABELS.get(entry["action"], entry["action"])
+                d["history"].append(entry)
+        return d
+
+    def workflows_of_subject(self, principal: Principal, subject_type: str, subject_id: int) -> list[dict[str, Any]]:
+        q = (select(W).where(W.c.subject_type == subject_type, W.c.subject_id == subject_id, scope_clause(principal))
+             .order_by(W.c.id.desc()).limit(100))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def delegations_of(self, user_id: int, *, now: dt.datetime) -> list[dict[str, Any]]:
+        """Standing delegations the user gave or received, newest first, with their state today."""
+        D = workflow_delegations  # noqa: N806
+        giver, taker = users.alias("giver"), users.alias("taker")
+        q = (
+            select(D, giver.c.display_name.label("from_name"), taker.c.display_name.label("to_name"))
+            .join(giver, giver.c.id == D.c.from_user_id).join(taker, taker.c.id == D.c.to_user_id)
+            .where(or_(D.c.from_user_id == user_id, D.c.to_user_id == user_id)).order_by(D.c.id.desc()).limit(200)
+        )
+        today = beijing_date(now)
+        out = []
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                row = dict(r._mapping)
+                if row["cancelled_at"] is not None:
+                    row["state"] = "cancelled"
+                elif row["ends_on"] is not None and row["ends_on"] < today:
+                    row["state"] = "ended"
+                elif row["starts_on"] > today:
+                    row["state"] = "scheduled"
+                else:
+                    row["state"] = "active"
+                row["direction"] = "given" if row["from_user_id"] == user_id else "received"
+                out.append(row)
+        return out
+
+    # -- report (工作流报表) --------------------------------------------------------------------
+
+    def report(self, principal: Principal, *, now: dt.datetime, subject_type: str | None = None,
+               oldest: int = 20) -> dict[str, Any]:
+        """Open steps per addressee (role / department / region / user) and per person holding
+        them (named user or delegate): count, overdue, oldest and average age; plus the oldest
+        open steps, to chase lagging approvals."""
+        base = and_(S.c.status == StepStatus.OPEN, W.c.status == WorkflowStatus.RUNNING, scope_clause(principal))
+        if subject_type:
+            base = and_(base, W.c.subject_type == subject_type)
+        joined = S.join(W, W.c.id == S.c.workflow_id)
+        overdue = func.sum(case((S.c.due_at < now, 1), else_=0))
+        now_epoch = now.timestamp()
+        by_addressee_q = (
+            select(S.c.assignee_kind, S.c.assignee_value, func.count().label("open_steps"),
+                   overdue.label("overdue"), func.min(S.c.opened_at).label("oldest_opened_at"),
+                   func.avg(_epoch(S.c.opened_at)).label("avg_opened_epoch"))
+            .select_from(joined).where(base)
+            .group_by(S.c.assignee_kind, S.c.assignee_value)
+            .order_by(func.count().desc(), S.c.assignee_kind, S.c.assignee_value)
+        )
+        running = _delegation_running(now)
+        holder = case(
+            (running, S.c.delegate_user_id),
+            (S.c.assignee_kind == AssigneeKind.USER, cast(S.c.assignee_value, Integer)),
+            else_=None,
+        ).label("user_id")
+        per_user = (select(holder, S.c.opened_at, S.c.due_at).select_from(joined).where(base)).subquery()
+        by_user_q = (
+            select(per_user.c.user_id, users.c.username, users.c.display_name, func.count().label("open_steps"),
+                   func.sum(case((per_user.c.due_at < now, 1), else_=0)).label("overdue"),
+                   func.min(per_user.c.opened_at).label("oldest_opened_at"),
+                   func.avg(_epoch(per_user.c.opened_at)).label("avg_opened_epoch"))
+            .select_from(per_user.join(users, users.c.id == per_user.c.user_id))
+            .group_by(per_user.c.user_id, users.c.username, users.c.display_name)
+            .order_by(func.count().desc(), per_user.c.user_id)
+        )
+        oldest_q = (select(*_TASK_COLUMNS).select_from(joined).where(base)
+                    .order_by(S.c.opened_at, S.c.id).limit(oldest))
+        totals_q = select(func.count().label("open_steps"), overdue.label("overdue"),
+                          func.count(func.distinct(W.c.id)).label("running_workflows")).select_from(joined).where(base)
+
+        def ages(row: dict[str, Any]) -> dict[str, Any]:
+            avg = row.pop("avg_opened_epoch")
+            row["overdue"] = int(row["overdue"] or 0)
+            row["oldest_age_seconds"] = int(now_epoch - row["oldest_opened_at"].timestamp()) \
+                if row["oldest_opened_at"] else 0
+            row["average_age_seconds"] = int(now_epoch - float(avg)) if avg is not None else 0
+            return row
+
+        with self.engine.connect() as conn:
+            by_addressee = []
+            for r in conn.execute(by_addressee_q):
+                row = ages(dict(r._mapping))
+                row["assignee_kind"] = _plain(row["assignee_kind"])
+                row["assignee_label"] = Assignee(row["assignee_kind"], row["assignee_value"]).label
+                by_addressee.append(row)
+            by_user = [ages(dict(r._mapping)) for r in conn.execute(by_user_q)]
+            oldest_rows = []
+            for r in conn.execute(oldest_q):
+                row = dict(r._mapping)
+                row["assignee_kind"] = _plain(row["assignee_kind"])
+                row["assignee_label"] = Assignee(row["assignee_kind"], row["assignee_value"]).label
+                row["age_seconds"] = int((now - row["opened_at"]).total_seconds()) if row["opened_at"] else 0
+                row["overdue"] = row["due_at"] is not None and now > row["due_at"]
+                oldest_rows.append(row)
+            totals = dict(conn.execute(totals_q).one()._mapping)
+        totals["overdue"] = int(totals["overdue"] or 0)
+        return {"as_of": now, "totals": totals, "by_addressee": by_addressee, "by_user": by_user,
+                "oldest": oldest_rows}

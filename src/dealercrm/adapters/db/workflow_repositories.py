@@ -1,0 +1,111 @@
+"""SQLAlchemy repositories of the approval workflow. They never commit.
+
+Workflows are loaded ``FOR UPDATE`` on PostgreSQL (SQLite write transactions begin IMMEDIATE):
+two approvers of parallel steps are serialised, so the one who approves last sees the stage
+complete. The version column turns any remaining race into a ``Conflict``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.orm import Session
+
+from dealercrm.adapters.db.repositories import DocumentNumbers
+from dealercrm.adapters.db.workflow_tables import workflow_link_nonces, workflow_steps
+from dealercrm.domain.identity import Role, User
+from dealercrm.domain.workflow import REGION_STAFF, AssigneeKind, StandingDelegation, Workflow, WorkflowStatus
+
+
+def _locks(session: Session) -> bool | None:
+    return (session.get_bind().dialect.name == "postgresql") or None
+
+
+class SqlAlchemyWorkflowRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.numbers = DocumentNumbers(session)
+
+    def add(self, workflow: Workflow) -> None:
+        self.session.add(workflow)
+
+    def get(self, workflow_id: int) -> Workflow | None:
+        return self.session.get(Workflow, workflow_id, with_for_update=_locks(self.session))
+
+    def by_step(self, step_id: int) -> Workflow | None:
+        workflow_id = self.session.execute(
+            select(workflow_steps.c.workflow_id).where(workflow_steps.c.id == step_id)
+        ).scalar()
+        return None if workflow_id is None else self.get(workflow_id)
+
+    def running_for(self, subject_type: str, subject_id: int) -> Workflow | None:
+        q = select(Workflow).where(
+            Workflow.subject_type == subject_type,  # type: ignore[arg-type]
+            Workflow.subject_id == subject_id,  # type: ignore[arg-type]
+            Workflow.status == WorkflowStatus.RUNNING,  # type: ignore[arg-type]
+        )
+        if _locks(self.session):
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+    def next_number(self, year: int) -> str:
+        return self.numbers.formatted("WF", year=year)
+
+    def candidate_users(self, kind: AssigneeKind, value: str) -> list[User]:
+        q = select(User).where(User.is_active.is_(True))  # type: ignore[attr-defined]
+        if kind is AssigneeKind.ROLE:
+            q = q.where(User.role == Role(value))  # type: ignore[arg-type]
+        elif kind is AssigneeKind.DEPARTMENT:
+            q = q.where(User.department == value)  # type: ignore[arg-type]
+        elif kind is AssigneeKind.REGION:
+            # regions are a JSON list: narrow by role in SQL, by region in the caller
+            q = q.where(User.role.in_(REGION_STAFF))  # type: ignore[attr-defined]
+        else:
+            q = q.where(User.id == int(value))  # type: ignore[arg-type]
+        return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
+
+    def link_used(self, nonce: str) -> bool:
+        return self.session.execute(
+            select(workflow_link_nonces.c.nonce).where(workflow_link_nonces.c.nonce == nonce)
+        ).first() is not None
+
+    def record_link_use(self, nonce: str, step_id: int, user_id: int, at: dt.datetime) -> None:
+        self.session.execute(insert(workflow_link_nonces).values(nonce=nonce, step_id=step_id, user_id=user_id,
+                                                                 used_at=at))
+
+
+class SqlAlchemyStandingDelegationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, delegation: StandingDelegation) -> None:
+        self.session.add(delegation)
+
+    def get(self, delegation_id: int) -> StandingDelegation | None:
+        return self.session.get(StandingDelegation, delegation_id, with_for_update=_locks(self.session))
+
+    def of_user(self, from_user_id: int) -> list[StandingDelegation]:
+        q = select(StandingDelegation).where(
+            StandingDelegation.from_user_id == from_user_id  # type: ignore[arg-type]
+        ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
+        return list(self.session.scalars(q))
+
+    def _active(self, day: dt.date):  # type: ignore[no-untyped-def]
+        D = StandingDelegation  # noqa: N806
+        return and_(D.cancelled_at.is_(None), D.starts_on <= day,  # type: ignore[attr-defined,operator]
+                    or_(D.ends_on.is_(None), D.ends_on >= day))  # type: ignore[attr-defined,operator]
+
+    def active_to(self, to_user_id: int, day: dt.date) -> list[StandingDelegation]:
+        q = select(StandingDelegation).where(
+            StandingDelegation.to_user_id == to_user_id, self._active(day)  # type: ignore[arg-type]
+        ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
+        return list(self.session.scalars(q))
+
+    def active_from(self, from_user_ids: list[int], day: dt.date) -> list[StandingDelegation]:
+        if not from_user_ids:
+            return []
+        q = select(StandingDelegation).where(
+            StandingDelegation.from_user_id.in_(from_user_ids), self._active(day)  # type: ignore[attr-defined]
+        ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
+        return list(self.session.scalars(q))
