@@ -24,6 +24,7 @@ from dealercrm.application.ports.persistence import (
     TokenService,
     UnitOfWorkFactory,
 )
+from dealercrm.bootstrap_engagement import EngagementService
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal, Role
 
@@ -152,10 +153,12 @@ class Container:
     engine: Any = None
     channel: ChannelService = attrs.field(init=False)
     identity: IdentityService = attrs.field(init=False)
+    engagement: EngagementService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
         self.identity = IdentityService(self)
+        self.engagement = EngagementService(self)
 
     def close(self) -> None:
         if self.engine is not None:

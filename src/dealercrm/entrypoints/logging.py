@@ -14,7 +14,11 @@ _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
 _SENSITIVE_KEYS = {"password", "token", "api_key", "authorization", "id_number", "photo", "secret"}
 
 
+_FEED_RE = re.compile(r"(/calendar/feed/)[^/\s\"']+")
+
+
 def redact_text(text: str) -> str:
+    text = _FEED_RE.sub(r"\1***", text)  # a calendar feed URL is a credential
     text = _ID_RE.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3)[-4:], text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 
