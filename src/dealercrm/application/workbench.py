@@ -98,7 +98,7 @@ class AlertsSource:
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
         states = tuple(s.value for s in LIVE_STATES)
         count = self.queries.count_alerts_for(principal, states=states)
-        rows = self.queries.alerts_for(principal, states=states, limit=limit) if count else []
+        rows = self.queries.alerts_for(principal, states=states, limit=limit, urgent_first=True) if count else []
         return WorkbenchSection(count=count, unread=sum(1 for r in rows if r["state"] == "open"), items=tuple(
             WorkbenchItem(
                 id=f"alert-{r['id']}", title=r["title"], summary=r["body"], at=r["raised_at"], due=r["due_on"],

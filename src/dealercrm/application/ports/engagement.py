@@ -95,7 +95,8 @@ class EngagementQueries(Protocol):
     """Read side: plain dict rows, scoped in SQL to what ``principal`` may see."""
 
     def alerts_for(self, principal: Principal, *, states: tuple[str, ...], limit: int,
-                   after_id: int | None = None) -> list[dict[str, Any]]: ...
+                   after_id: int | None = None, urgent_first: bool = False) -> list[dict[str, Any]]:
+        """Newest first (keyset by ``after_id``), or open before acknowledged, most severe first."""
 
     def count_alerts_for(self, principal: Principal, *, states: tuple[str, ...]) -> int: ...
 
@@ -106,8 +107,12 @@ class EngagementQueries(Protocol):
         """Live alerts with a due date in [start, end)."""
 
     def announcements_for(self, principal: Principal, *, now: dt.datetime, limit: int,
-                          after_id: int | None = None) -> list[dict[str, Any]]:
-        """Live announcements addressed to the principal, unread first, with ``read_at``."""
+                          after_id: int | None = None, unread_first: bool = True,
+                          unread_only: bool = False) -> list[dict[str, Any]]:
+        """Live announcements addressed to the principal with ``read_at``: unread first, or
+        newest first (keyset by ``after_id``)."""
+
+    def announcement_visible(self, principal: Principal, announcement_id: int, now: dt.datetime) -> bool: ...
 
     def count_announcements_for(self, principal: Principal, *, now: dt.datetime) -> tuple[int, int]:
         """(live announcements addressed to the principal, of which unread)."""

@@ -39,7 +39,7 @@ class WorkbenchItemOut(msgspec.Struct):
     title: str
     summary: str
     at: dt.datetime | None
-    due: dt.date | dt.datetime | None
+    due: str | None  # ISO date (YYYY-MM-DD) or date-time
     state: str | None
     severity: str | None
     subject_type: str | None
@@ -166,8 +166,8 @@ class CalendarItemOut(msgspec.Struct):
     source: str
     title: str
     all_day: bool
-    start: dt.date | dt.datetime
-    end: dt.date | dt.datetime | None
+    start: str  # ISO date when all_day, else ISO date-time (UTC)
+    end: str | None
     description: str
     subject_type: str | None
     subject_id: str | None
@@ -194,8 +194,16 @@ class RequeueOut(msgspec.Struct):
 # Mapping
 
 
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
 def _item(i: WorkbenchItem) -> WorkbenchItemOut:
-    return WorkbenchItemOut(i.id, i.title, i.summary, i.at, i.due, i.state, i.severity, i.subject_type,
+    return WorkbenchItemOut(i.id, i.title, i.summary, i.at, _iso(i.due), i.state, i.severity, i.subject_type,
                             i.subject_id, i.unread, dict(i.extra))
 
 
@@ -221,8 +229,8 @@ def _announcement(r: dict[str, Any], *, publisher: bool) -> AnnouncementOut:
 
 
 def _calendar_item(i: CalendarItem) -> CalendarItemOut:
-    return CalendarItemOut(i.uid, i.source, i.title, i.all_day, i.start, i.end, i.description, i.subject_type,
-                           i.subject_id)
+    return CalendarItemOut(i.uid, i.source, i.title, i.all_day, _iso(i.start) or "", _iso(i.end), i.description,
+                           i.subject_type, i.subject_id)
 
 
 def _reader(r: dict[str, Any]) -> ReaderOut:
