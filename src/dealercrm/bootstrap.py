@@ -24,6 +24,7 @@ from dealercrm.application.ports.persistence import (
     TokenService,
     UnitOfWorkFactory,
 )
+from dealercrm.bootstrap_engagement import EngagementService
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal, Role
 
@@ -236,11 +237,13 @@ class Container:
     channel: ChannelService = attrs.field(init=False)
     identity: IdentityService = attrs.field(init=False)
     workflow: WorkflowService = attrs.field(init=False)
+    engagement: EngagementService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
         self.identity = IdentityService(self)
         self.workflow = WorkflowService(self)
+        self.engagement = EngagementService(self)
 
     def close(self) -> None:
         if self.engine is not None:

@@ -42,6 +42,10 @@ class Settings:
     # approval e-mails: HMAC key of the approve/reject links (empty → derived from jwt_secret)
     workflow_link_secret: str = attrs.field(default="", repr=False)
     workflow_link_ttl_hours: int = 72
+    # alerts scheduler (worker) and dealer birthdays
+    scheduler_interval_seconds: float = 300.0
+    birthday_alert_days: int = 3
+    birthday_greeting_hour: int = 9
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +75,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "portal_url": str, "smtp_host": str, "smtp_port": int, "smtp_security": str, "smtp_username": str,
         "smtp_password": str, "smtp_sender": str, "sms_url": str, "sms_access_key": str, "sms_secret": str,
         "sms_sign_name": str, "workflow_link_secret": str, "workflow_link_ttl_hours": int,
+        "sms_sign_name": str, "scheduler_interval_seconds": float, "birthday_alert_days": int,
+        "birthday_greeting_hour": int,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

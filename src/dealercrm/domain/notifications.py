@@ -261,6 +261,24 @@ TEMPLATES = TemplateRegistry([
         "催款三级（最后通知，冻结信用）",
     ),
     MessageTemplate(
+        "dealer.contact_birthday_greeting", Channel.SMS, "",
+        "尊敬的{contact_name}：今天是您的生日，我们谨代表公司全体同仁祝您生日快乐、身体健康、事业兴旺！"
+        "感谢{dealer_name}一直以来的信赖与合作。",
+        "经销商管理团队/联系人生日祝福（短信）",
+    ),
+    MessageTemplate(
+        "alert.raised", Channel.EMAIL,
+        "【{severity}】{title}",
+        "{recipient_name}：\n\n系统于{raised_at}产生一条提醒：\n{title}\n\n{details}\n\n"
+        "请登录系统工作台查看和处理：{portal_url}",
+        "预警提醒（邮件）",
+    ),
+    MessageTemplate(
+        "alert.raised_sms", Channel.SMS, "",
+        "{recipient_name}，您好：{title}。请登录系统工作台查看。",
+        "预警提醒（短信）",
+    ),
+    MessageTemplate(
         "gate_pass.approved", Channel.SMS, "",
         "出门证{pass_no}已审批通过：车辆{vin}，有效期至{valid_until}，请凭出门证二维码出厂。",
         "出门证审批通过",

@@ -142,4 +142,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.workflow_demo import seed_workflow_demo
 
     logins += seed_workflow_demo(container, DEMO_PASSWORD)
+    from dealercrm.entrypoints.demo_engagement import seed_engagement
+
+    seed_engagement(container)
     return logins

@@ -15,8 +15,12 @@ _SENSITIVE_KEYS = {"password", "token", "api_key", "authorization", "id_number",
 _LINK_TOKEN_RE = re.compile(r"(/workflow-links/)[^/?\s\"']+")
 
 
+_FEED_RE = re.compile(r"(/calendar/feed/)[^/\s\"']+")
+
+
 def redact_text(text: str) -> str:
     text = _LINK_TOKEN_RE.sub(r"\1***", text)  # approval-link tokens are credentials
+    text = _FEED_RE.sub(r"\1***", text)  # a calendar feed URL is a credential
     text = _ID_RE.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3)[-4:], text)
     return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
 

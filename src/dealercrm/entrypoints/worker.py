@@ -1,9 +1,11 @@
-"""``dealercrm worker`` — delivers the notification outbox (email, SMS) until SIGTERM/SIGINT.
+"""``dealercrm worker`` — delivers the notification outbox (email, SMS) and runs the alert
+scheduler (rules, birthday greetings) every ``DEALERCRM_SCHEDULER_INTERVAL_SECONDS`` until
+SIGTERM/SIGINT.
 
 Several workers may run at once (leased claims; SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
 SQLite). Without SMTP/SMS settings it uses console senders that only log (the demo).
 
-    dealercrm worker [--once] [--poll 1.0]
+    dealercrm worker [--once] [--poll 1.0] [--no-scheduler]
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealercrm worker", description="deliver queued notifications")
     parser.add_argument("--once", action="store_true", help="one pass over due messages, then exit")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between passes when idle")
+    parser.add_argument("--no-scheduler", action="store_true", help="deliver notifications only")
     args = parser.parse_args(list(argv or []))
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -57,6 +60,8 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
     if args.once:
         from dealercrm.application.outbox import default_worker_id
 
+        if not args.no_scheduler:
+            log.info("scheduler_pass_done", stats=str(container.engagement.run_scheduler_once()))
         stats = relay.run_once(default_worker_id())
         log.info("worker_pass_done", stats=str(stats))
         container.close()
@@ -65,7 +70,16 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("worker_started")
+    scheduler_thread = None
+    if not args.no_scheduler:
+        scheduler = container.engagement.scheduler(log=lambda event, **kw: log.info(event, **kw))
+        scheduler_thread = threading.Thread(
+            target=scheduler.run, args=(stop, container.clock, settings.scheduler_interval_seconds),
+            name="alert-scheduler", daemon=True)
+        scheduler_thread.start()
     relay.run(stop, poll_interval=args.poll)
+    if scheduler_thread is not None:
+        scheduler_thread.join(timeout=30)
     log.info("worker_stopped")
     container.close()
     return 0

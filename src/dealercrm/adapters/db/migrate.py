@@ -19,6 +19,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.orm",
     "dealercrm.adapters.notify.sql_outbox",
     "dealercrm.adapters.db.workflow_tables",
+    "dealercrm.adapters.db.engagement_tables",
 )
 
 

@@ -212,6 +212,9 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(User, users)
     mapper_registry.map_imperatively(DeviceCredential, device_credentials)
     event.listen(Dealer, "load", _restore_events)
+    from dealercrm.adapters.db.engagement_tables import start_engagement_mappers
+
+    start_engagement_mappers()
 
     from dealercrm.adapters.db import audit
     from dealercrm.adapters.db.workflow_tables import start_workflow_mappers

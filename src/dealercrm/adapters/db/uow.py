@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
@@ -56,6 +57,10 @@ class SqlAlchemyUnitOfWork:
         self.outbox = SessionOutbox(session, self.clock)
         self.workflows = SqlAlchemyWorkflowRepository(session)
         self.delegations = SqlAlchemyStandingDelegationRepository(session)
+        self.outbox = eng.OwnedOutbox(self.outbox, session, self.actor)
+        self.alerts = eng.SqlAlchemyAlertRepository(session)
+        self.announcements = eng.SqlAlchemyAnnouncementRepository(session)
+        self.engagement = eng.SqlAlchemyEngagementDirectory(session)
         return self
 
     def __exit__(

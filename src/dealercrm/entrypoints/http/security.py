@@ -37,6 +37,7 @@ PUBLIC_PATTERNS: tuple[str, ...] = (
     r"^/api/v1/auth/login$",
     r"^/api/v1/dealers/register$",
     r"^/api/v1/workflow-links/[^/]+$",  # e-mail approval links: the signed token authenticates
+    r"^/api/v1/calendar/feed/[^/]+$",  # the secret token in the URL is the credential
 )
 PUBLIC_RE = re.compile("|".join(PUBLIC_PATTERNS))
 

@@ -1,0 +1,263 @@
+"""Read side of the engagement context (SQLAlchemy Core → plain dicts), scoped in SQL: a query
+for a principal only ever selects alerts and announcements addressed to that principal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ColumnElement
+
+from dealercrm.adapters.db.engagement_tables import (
+    alert_audience,
+    alerts,
+    announcement_reads,
+    announcement_targets,
+    announcements,
+    calendar_feed_tokens,
+    notification_owners,
+)
+from dealercrm.adapters.db.orm import users
+from dealercrm.adapters.notify.sql_outbox import notification_outbox
+from dealercrm.domain.alerts import LIVE_STATES, REGION_SCOPED_ROLES
+from dealercrm.domain.announcements import AnnouncementAudience, AnnouncementStatus
+from dealercrm.domain.identity import Principal, Role
+
+_aa = alert_audience
+_ann = announcements
+_tg = announcement_targets
+_reads = announcement_reads
+_ob = notification_outbox
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in row._mapping.items()}
+
+
+def alert_scope(p: Principal) -> ColumnElement[bool]:
+    """Alerts addressed to ``p``: by name, by its dealer/station, or by its staff role (narrowed
+    to the alert's region for region-scoped staff with regions)."""
+    if p.is_device:
+        return false()
+    conds: list[ColumnElement[bool]] = []
+    if p.user_id is not None:
+        conds.append(and_(_aa.c.kind == "user", _aa.c.value == str(p.user_id)))
+    if p.role is Role.DEALER:
+        if p.dealer_id is not None:
+            conds.append(and_(_aa.c.kind == "dealer", _aa.c.value == str(p.dealer_id)))
+    elif p.role is Role.STATION:
+        if p.station_id is not None:
+            conds.append(and_(_aa.c.kind == "station", _aa.c.value == str(p.station_id)))
+    elif p.role.is_staff:
+        by_role = and_(_aa.c.kind == "role", _aa.c.value == p.role.value)
+        if p.role in REGION_SCOPED_ROLES and p.regions:
+            by_role = and_(by_role, or_(alerts.c.region.is_(None), alerts.c.region.in_(p.regions)))
+        conds.append(by_role)
+    if not conds:
+        return false()
+    return exists(select(_aa.c.id).where(_aa.c.alert_id == alerts.c.id, or_(*conds)))
+
+
+def announcement_scope(p: Principal) -> ColumnElement[bool]:
+    if p.is_device:
+        return false()
+    parts: list[ColumnElement[bool]] = [
+        _ann.c.audience == AnnouncementAudience.ALL.value,
+        and_(_ann.c.audience == AnnouncementAudience.ROLES.value,
+             exists(select(_tg.c.id).where(_tg.c.announcement_id == _ann.c.id, _tg.c.kind == "role",
+                                           _tg.c.value == p.role.value))),
+    ]
+    if p.role is Role.DEALER and p.dealer_id is not None:
+        parts.append(and_(_ann.c.audience == AnnouncementAudience.DEALERS.value,
+                          exists(select(_tg.c.id).where(_tg.c.announcement_id == _ann.c.id, _tg.c.kind == "dealer",
+                                                        _tg.c.value == str(p.dealer_id)))))
+    return or_(*parts)
+
+
+def _live_announcement(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(_ann.c.status == AnnouncementStatus.PUBLISHED.value, _ann.c.publish_from <= now,
+                or_(_ann.c.publish_until.is_(None), _ann.c.publish_until > now))
+
+
+_SEVERITY_RANK = case((alerts.c.severity == "critical", 2), (alerts.c.severity == "warning", 1), else_=0)
+
+
+class SqlEngagementQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _all(self, q: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+    def _one(self, q: Any) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(q).scalar_one()
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def alerts_for(self, principal: Principal, *, states: tuple[str, ...], limit: int,
+                   after_id: int | None = None, urgent_first: bool = False) -> list[dict[str, Any]]:
+        q = select(alerts).where(alert_scope(principal), alerts.c.state.in_(states)).limit(limit)
+        if after_id is not None:
+            q = q.where(alerts.c.id < after_id)
+        if urgent_first:
+            q = q.order_by((alerts.c.state == "open").desc(), _SEVERITY_RANK.desc(), alerts.c.id.desc())
+        else:
+            q = q.order_by(alerts.c.id.desc())
+        return self._all(q)
+
+    def count_alerts_for(self, principal: Principal, *, states: tuple[str, ...]) -> int:
+        return int(self._one(select(func.count()).select_from(alerts)
+                             .where(alert_scope(principal), alerts.c.state.in_(states))))
+
+    def alert(self, alert_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+            if row is None:
+                return None
+            d = _plain(row)
+            d["audience"] = [(r.kind, r.value) for r in
+                             conn.execute(select(_aa.c.kind, _aa.c.value).where(_aa.c.alert_id == alert_id)
+                                          .order_by(_aa.c.id))]
+        return d
+
+    def alerts_due_for(self, principal: Principal, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+        return self._all(
+            select(alerts).where(alert_scope(principal), alerts.c.state.in_([s.value for s in LIVE_STATES]),
+                                 alerts.c.due_on >= start, alerts.c.due_on < end)
+            .order_by(alerts.c.due_on, alerts.c.id)
+        )
+
+    # -- announcements -------------------------------------------------------------------------
+
+    def _with_read(self, principal: Principal) -> Any:
+        reader = principal.user_id if principal.user_id is not None else -1
+        return _ann.outerjoin(_reads, and_(_reads.c.announcement_id == _ann.c.id, _reads.c.user_id == reader))
+
+    def announcements_for(self, principal: Principal, *, now: dt.datetime, limit: int,
+                          after_id: int | None = None, unread_first: bool = True,
+                          unread_only: bool = False) -> list[dict[str, Any]]:
+        q = (select(_ann, _reads.c.read_at).select_from(self._with_read(principal))
+             .where(announcement_scope(principal), _live_announcement(now)).limit(limit))
+        if unread_only:
+            q = q.where(_reads.c.read_at.is_(None))
+        if after_id is not None:
+            q = q.where(_ann.c.id < after_id)
+        if unread_first:
+            q = q.order_by(_reads.c.read_at.is_(None).desc(), _ann.c.publish_from.desc(), _ann.c.id.desc())
+        else:
+            q = q.order_by(_ann.c.id.desc())
+        return self._all(q)
+
+    def count_announcements_for(self, principal: Principal, *, now: dt.datetime) -> tuple[int, int]:
+        q = (select(func.count(), func.coalesce(func.sum(case((_reads.c.read_at.is_(None), 1), else_=0)), 0))
+             .select_from(self._with_read(principal))
+             .where(announcement_scope(principal), _live_announcement(now)))
+        with self.engine.connect() as conn:
+            total, unread = conn.execute(q).one()
+        return int(total), int(unread)
+
+    def announcements_published_between(self, principal: Principal, start: dt.datetime,
+                                        end: dt.datetime) -> list[dict[str, Any]]:
+        return self._all(
+            select(_ann).where(announcement_scope(principal), _ann.c.status == AnnouncementStatus.PUBLISHED.value,
+                               _ann.c.publish_from >= start, _ann.c.publish_from < end)
+            .order_by(_ann.c.publish_from, _ann.c.id)
+        )
+
+    def all_announcements(self, *, limit: int, after_id: int | None = None) -> list[dict[str, Any]]:
+        q = select(_ann).order_by(_ann.c.id.desc()).limit(limit)
+        if after_id is not None:
+            q = q.where(_ann.c.id < after_id)
+        rows = self._all(q)
+        self._attach_targets(rows)
+        return rows
+
+    def _attach_targets(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        ids = [r["id"] for r in rows]
+        with self.engine.connect() as conn:
+            found = conn.execute(select(_tg.c.announcement_id, _tg.c.kind, _tg.c.value)
+                                 .where(_tg.c.announcement_id.in_(ids)).order_by(_tg.c.id)).all()
+        for r in rows:
+            mine = [t for t in found if t.announcement_id == r["id"]]
+            r["roles"] = [t.value for t in mine if t.kind == "role"]
+            r["dealer_ids"] = [int(t.value) for t in mine if t.kind == "dealer"]
+
+    def announcement(self, announcement_id: int, reader_id: int | None = None) -> dict[str, Any] | None:
+        reader = reader_id if reader_id is not None else -1
+        q = (select(_ann, _reads.c.read_at)
+             .select_from(_ann.outerjoin(_reads, and_(_reads.c.announcement_id == _ann.c.id,
+                                                      _reads.c.user_id == reader)))
+             .where(_ann.c.id == announcement_id))
+        rows = self._all(q)
+        if not rows:
+            return None
+        self._attach_targets(rows)
+        return rows[0]
+
+    def announcement_visible(self, principal: Principal, announcement_id: int, now: dt.datetime) -> bool:
+        return bool(self._one(select(func.count()).select_from(_ann).where(
+            _ann.c.id == announcement_id, announcement_scope(principal), _live_announcement(now))))
+
+    def receipts(self, announcement_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        ann = self.announcement(announcement_id)
+        if ann is None:
+            return [], []
+        user_cols = (users.c.id.label("user_id"), users.c.username, users.c.display_name, users.c.role,
+                     users.c.dealer_id)
+        read = self._all(select(*user_cols, _reads.c.read_at).join(_reads, _reads.c.user_id == users.c.id)
+                         .where(_reads.c.announcement_id == announcement_id).order_by(_reads.c.read_at, users.c.id))
+        audience: ColumnElement[bool]
+        if ann["audience"] == AnnouncementAudience.ALL.value:
+            audience = true()
+        elif ann["audience"] == AnnouncementAudience.ROLES.value:
+            audience = users.c.role.in_(ann["roles"])
+        else:
+            audience = and_(users.c.role == Role.DEALER.value, users.c.dealer_id.in_(ann["dealer_ids"]))
+        has_read = exists(select(_reads.c.user_id).where(_reads.c.announcement_id == announcement_id,
+                                                         _reads.c.user_id == users.c.id))
+        unread = self._all(select(*user_cols).where(audience, users.c.is_active.is_(True), ~has_read)
+                           .order_by(users.c.id))
+        return read, unread
+
+    # -- failed notifications ------------------------------------------------------------------
+
+    def failed_notifications_owned_by(self, user_id: int, *, limit: int) -> list[dict[str, Any]]:
+        return self._all(
+            select(_ob).join(notification_owners, notification_owners.c.notification_id == _ob.c.id)
+            .where(notification_owners.c.user_id == user_id, _ob.c.status == "failed")
+            .order_by(_ob.c.created_at.desc(), _ob.c.id).limit(limit)
+        )
+
+    def count_failed_notifications(self, owner_id: int | None) -> int:
+        q = select(func.count()).select_from(_ob).where(_ob.c.status == "failed")
+        if owner_id is not None:
+            q = q.where(exists(select(notification_owners.c.notification_id).where(
+                notification_owners.c.notification_id == _ob.c.id, notification_owners.c.user_id == owner_id)))
+        return int(self._one(q))
+
+    def notification_owner(self, notification_id: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(notification_owners.c.user_id)
+                                .where(notification_owners.c.notification_id == notification_id)).scalar()
+
+    # -- calendar feed -------------------------------------------------------------------------
+
+    def user_by_feed_token(self, token_hash: str) -> dict[str, Any] | None:
+        q = (select(users.c.id, users.c.username, users.c.role, users.c.dealer_id, users.c.station_id,
+                    users.c.regions)
+             .join(calendar_feed_tokens, calendar_feed_tokens.c.user_id == users.c.id)
+             .where(calendar_feed_tokens.c.token_hash == token_hash, users.c.is_active.is_(True)))
+        rows = self._all(q)
+        return rows[0] if rows else None
+
+    def has_feed_token(self, user_id: int) -> dt.datetime | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(calendar_feed_tokens.c.created_at)
+                                .where(calendar_feed_tokens.c.user_id == user_id)).scalar()

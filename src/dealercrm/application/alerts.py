@@ -1,0 +1,310 @@
+"""Alerts: pluggable rules, the scheduler that runs them, and event-driven raise/resolve.
+
+Rules
+    An :class:`AlertRule` has a ``code`` and ``evaluate(ctx)`` yielding the :class:`Condition`s
+    true at ``ctx.now`` (read through ``ctx.uow``). Contexts register theirs at bootstrap::
+
+        container.engagement.rules.register(DeliveryDateRule(days_ahead=7))
+
+    A rule may set ``notify = (Channel.EMAIL, Channel.SMS)`` to have each newly raised alert
+    sent to the users of its audience through the outbox, and a condition may carry
+    ``messages`` (any template, any recipient) sent once when its alert is raised.
+
+Scheduler
+    :meth:`Scheduler.run_once` runs every rule in its own transaction: a condition without an
+    alert raises one (unique by rule + key in the database — two schedulers at once still raise
+    it once, and its messages are enqueued in that same transaction, so once too); a live alert
+    whose condition is no longer yielded resolves itself; a live alert whose condition changed
+    wording or due date follows it. Then every :class:`ScheduledJob` runs (birthday greetings).
+    ``dealercrm worker`` calls it every ``scheduler_interval_seconds``; tests call it with any
+    ``now``.
+
+Event-driven
+    :func:`raise_alert` / :func:`resolve_alert` inside a use case's own transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, Protocol
+
+import attrs
+
+from dealercrm.application.access import not_found
+from dealercrm.application.ports.engagement import EngagementUnitOfWork
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.domain.alerts import SHANGHAI, Alert, Condition, beijing_date, check_rule_code
+from dealercrm.domain.errors import InvalidValue, PermissionDenied
+from dealercrm.domain.identity import Principal
+from dealercrm.domain.notifications import Channel
+from dealercrm.domain.values import Phone
+
+EngagementUowFactory = Callable[[Principal], EngagementUnitOfWork]
+
+
+class EventLog(Protocol):
+    def __call__(self, event: str, **fields: Any) -> Any: ...
+
+
+def _no_log(event: str, **fields: Any) -> None:
+    return None
+
+
+@attrs.frozen
+class RuleContext:
+    """What a rule or job sees: the moment, and an open unit of work (system actor)."""
+
+    now: dt.datetime
+    uow: EngagementUnitOfWork
+
+    @property
+    def today(self) -> dt.date:
+        """The date in Beijing — the day users live in."""
+        return beijing_date(self.now)
+
+
+class AlertRule(Protocol):
+    """Yields the conditions true at ``ctx.now``. Optional attribute ``notify``: channels to
+    send each newly raised alert on to its audience (default: none)."""
+
+    code: str
+
+    def evaluate(self, ctx: RuleContext) -> Iterable[Condition]: ...
+
+
+class ScheduledJob(Protocol):
+    """Something the scheduler does every pass that is not an alert (greetings, digests). Must be
+    idempotent: it runs every interval and possibly in two workers at once (use outbox
+    idempotency keys). Returns how many things it handled."""
+
+    code: str
+
+    def run(self, ctx: RuleContext) -> int: ...
+
+
+class RuleRegistry:
+    """The alert rules and scheduled jobs the scheduler runs; contexts add theirs at bootstrap."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, AlertRule] = {}
+        self._jobs: dict[str, ScheduledJob] = {}
+
+    def register(self, rule: AlertRule) -> AlertRule:
+        check_rule_code(rule.code)
+        if rule.code in self._rules:
+            raise ValueError(f"alert rule {rule.code!r} is already registered")
+        self._rules[rule.code] = rule
+        return rule
+
+    def register_job(self, job: ScheduledJob) -> ScheduledJob:
+        check_rule_code(job.code)
+        if job.code in self._jobs:
+            raise ValueError(f"scheduled job {job.code!r} is already registered")
+        self._jobs[job.code] = job
+        return job
+
+    def __contains__(self, code: object) -> bool:
+        return code in self._rules
+
+    def get(self, code: str) -> AlertRule:
+        return self._rules[code]
+
+    @property
+    def rules(self) -> list[AlertRule]:
+        return list(self._rules.values())
+
+    @property
+    def jobs(self) -> list[ScheduledJob]:
+        return list(self._jobs.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Raising and resolving (inside an open unit of work; never commits)
+
+
+def _deliver(uow: EngagementUnitOfWork, alert: Alert, condition: Condition, notify: Collection[Channel],
+             now: dt.datetime, portal_url: str, log: EventLog) -> int:
+    """Enqueue the alert's messages; a bad recipient skips that message, not the alert."""
+    assert alert.id is not None
+    queued = 0
+    outgoing: list[tuple[str, dict[str, object], str, str]] = [
+        (m.template_code, dict(m.variables), m.recipient, f"alert-{alert.id}-m{i}")
+        for i, m in enumerate(condition.messages)
+    ]
+    if notify:
+        details = condition.body or condition.title
+        raised = now.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
+        for member in uow.engagement.audience_members(condition.audience):
+            if Channel.EMAIL in notify and member.email:
+                outgoing.append(("alert.raised", {
+                    "recipient_name": member.display_name, "severity": condition.severity.label,
+                    "title": condition.title, "details": details, "raised_at": raised, "portal_url": portal_url,
+                }, member.email, f"alert-{alert.id}-email-u{member.user_id}"))
+            if Channel.SMS in notify and member.phone and _is_mobile(member.phone):
+                outgoing.append(("alert.raised_sms", {"recipient_name": member.display_name,
+                                                      "title": condition.title},
+                                 member.phone, f"alert-{alert.id}-sms-u{member.user_id}"))
+    for template, variables, recipient, key in outgoing:
+        try:
+            uow.outbox.enqueue(template, variables, recipient, key)
+            queued += 1
+        except InvalidValue as exc:  # checked before anything is written
+            log("alert_message_skipped", alert_id=alert.id, template=template, code=exc.code, error=exc.message)
+    return queued
+
+
+def _is_mobile(phone: str) -> bool:
+    try:
+        return Phone(phone).is_mobile
+    except InvalidValue:
+        return False
+
+
+def raise_alert(uow: EngagementUnitOfWork, rule: str, condition: Condition, *, now: dt.datetime,
+                notify: Collection[Channel] = (), portal_url: str = "http://127.0.0.1:8000",
+                log: EventLog = _no_log) -> int | None:
+    """Raise the alert for (``rule``, ``condition.key``) within the caller's open transaction.
+
+    Returns the new alert's id, or ``None`` if that alert already exists (in any state: the same
+    condition never alerts twice; a live one takes the condition's current wording). Messages
+    (``condition.messages`` and, per ``notify``, the audience) are enqueued in the same
+    transaction. Does not commit.
+    """
+    check_rule_code(rule)
+    existing = uow.alerts.by_key(rule, condition.key)
+    if existing is not None:
+        existing.refresh(condition)
+        return None
+    alert = Alert.raise_for(rule, condition, now)
+    if not uow.alerts.add_once(alert):
+        return None
+    _deliver(uow, alert, condition, notify, now, portal_url, log)
+    return alert.id
+
+
+def resolve_alert(uow: EngagementUnitOfWork, rule: str, key: str, *, now: dt.datetime,
+                  by: Principal | None = None) -> bool:
+    """Resolve the live alert for (``rule``, ``key``) within the caller's open transaction.
+    True if it was live; False if there is none or it was already resolved. Does not commit."""
+    alert = uow.alerts.by_key(rule, key)
+    if alert is None or not alert.is_live:
+        return False
+    alert.resolve(now, by)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# People acting on alerts
+
+
+def acknowledge_alert(alert_id: int, uow: EngagementUnitOfWork, clock: Clock) -> str:
+    """Anyone in the alert's audience may acknowledge it; others get 404 (it does not exist for
+    them). Acknowledging twice is 409 with the current state."""
+    if uow.actor.is_device or uow.actor.user_id is None:
+        raise PermissionDenied("设备凭证不能处理提醒", code="auth.forbidden")
+    with uow:
+        alert = uow.alerts.get(alert_id)
+        if alert is None or not alert.visible_to(uow.actor):
+            raise not_found("alert", "提醒")
+        alert.acknowledge(uow.actor, clock())
+        state = alert.state.value
+        uow.commit()
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# The scheduler
+
+
+@attrs.define
+class SchedulerStats:
+    raised: int = 0
+    resolved: int = 0
+    refreshed: int = 0
+    messages: int = 0
+    jobs: int = 0
+    errors: int = 0
+
+
+class Scheduler:
+    """Runs the registered rules and jobs. Safe in several workers at once (see module doc)."""
+
+    def __init__(self, uow_factory: EngagementUowFactory, registry: RuleRegistry, *,
+                 portal_url: str = "http://127.0.0.1:8000", log: EventLog = _no_log) -> None:
+        self._uow = uow_factory
+        self._registry = registry
+        self._portal_url = portal_url
+        self._log = log
+
+    def run_once(self, now: dt.datetime) -> SchedulerStats:
+        """One pass at ``now`` (aware). A failing rule or job is logged and skipped; the others
+        still run, and it is tried again next pass."""
+        if now.tzinfo is None:
+            raise ValueError("naive datetime refused; use an aware datetime")
+        stats = SchedulerStats()
+        for rule in self._registry.rules:
+            try:
+                self._run_rule(rule, now, stats)
+            except Exception as exc:  # one broken rule must not stop the others
+                stats.errors += 1
+                self._log("alert_rule_failed", rule=rule.code, error=f"{type(exc).__name__}: {exc}")
+        for job in self._registry.jobs:
+            try:
+                with self._uow(Principal.system()) as uow:
+                    stats.jobs += job.run(RuleContext(now, uow))
+                    uow.commit()
+            except Exception as exc:
+                stats.errors += 1
+                self._log("scheduled_job_failed", job=job.code, error=f"{type(exc).__name__}: {exc}")
+        return stats
+
+    def _run_rule(self, rule: AlertRule, now: dt.datetime, stats: SchedulerStats) -> None:
+        notify = tuple(getattr(rule, "notify", ()) or ())
+        with self._uow(Principal.system()) as uow:
+            # Lock the live alerts first: a second scheduler waits here instead of resolving
+            # or refreshing the same rows from a stale reading.
+            live = {a.key: a for a in uow.alerts.live_for_rule(rule.code)}
+            conditions: dict[str, Condition] = {}
+            for c in rule.evaluate(RuleContext(now, uow)):
+                conditions.setdefault(c.key, c)
+            raised = resolved = refreshed = messages = 0
+            for key in sorted(conditions):  # one order everywhere: concurrent inserts never deadlock
+                c = conditions[key]
+                if key in live:
+                    refreshed += live[key].refresh(c)
+                    continue
+                if uow.alerts.by_key(rule.code, key) is not None:
+                    continue  # raised before and resolved since: never twice
+                alert = Alert.raise_for(rule.code, c, now)
+                if uow.alerts.add_once(alert):
+                    raised += 1
+                    messages += _deliver(uow, alert, c, notify, now, self._portal_url, self._log)
+            for key, alert in live.items():
+                if key not in conditions:
+                    alert.resolve(now)
+                    resolved += 1
+            uow.commit()
+        stats.raised += raised
+        stats.resolved += resolved
+        stats.refreshed += refreshed
+        stats.messages += messages
+        if raised or resolved:
+            self._log("alert_rule_ran", rule=rule.code, raised=raised, resolved=resolved, messages=messages)
+
+    def run(self, stop_event: threading.Event, clock: Clock, interval: float = 300.0, *,
+            max_error_wait: float = 300.0) -> None:
+        """Pass every ``interval`` seconds until ``stop_event`` is set."""
+        self._log("scheduler_started", interval=interval)
+        while not stop_event.is_set():
+            try:
+                stats = self.run_once(clock())
+                if stats.errors:
+                    self._log("scheduler_pass_with_errors", errors=stats.errors)
+            except Exception as exc:  # the database may be down: wait and try again
+                self._log("scheduler_error", error=f"{type(exc).__name__}: {exc}")
+                stop_event.wait(min(max_error_wait, interval))
+                continue
+            stop_event.wait(interval)
+        self._log("scheduler_stopped")

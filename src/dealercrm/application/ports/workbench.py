@@ -1,0 +1,63 @@
+"""The workbench's pluggable slot: every context that has something for a user to look at or do
+registers a :class:`WorkbenchSource` (the workflow its pending approvals, orders and after-sales
+their tasks, …).
+
+    class PendingApprovals:
+        category = "approvals"
+        def collect(self, principal, now, limit):
+            rows = ...  # scoped to what principal may see
+            return WorkbenchSection(count=len_all, items=[WorkbenchItem(...) for r in rows[:limit]])
+
+    container.engagement.workbench_sources.register(PendingApprovals())
+
+Several sources may feed one category; the workbench adds their counts and merges their
+items (most urgent first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+import attrs
+
+from dealercrm.domain.identity import Principal
+
+
+@attrs.frozen
+class WorkbenchItem:
+    """One line on the workbench. ``id`` is unique within its category (``"alert-12"``)."""
+
+    id: str
+    title: str
+    summary: str = ""
+    at: dt.datetime | None = None  # when it arrived (raised, submitted, published)
+    due: dt.date | dt.datetime | None = None  # when it is due, if ever
+    state: str | None = None
+    severity: str | None = None  # info / warning / critical
+    subject_type: str | None = None  # what it links to ("order", "dealer", "alert", …)
+    subject_id: str | None = None
+    unread: bool = False
+    extra: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class WorkbenchSection:
+    """What one source has for a principal: how many in all, and the first ``limit`` of them."""
+
+    count: int
+    items: tuple[WorkbenchItem, ...] = ()
+    unread: int = 0
+
+
+class WorkbenchSource(Protocol):
+    """A provider of workbench items for one category.
+
+    ``category`` is one of ``approvals``, ``tasks``, ``alerts``, ``failed_notifications``,
+    ``announcements`` — or a new code, shown after those. ``collect`` must return only what
+    ``principal`` may see (a dealer user: nothing of another dealer) and at most ``limit`` items.
+    """
+
+    category: str
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection: ...

@@ -1,0 +1,185 @@
+"""The workbench (seed 000 §1 工作台): what the current user should look at first — pending
+approvals, tasks, alerts, failed notifications (staff), announcements — with counts per
+category and the first items of each.
+
+Categories are fed by :class:`~dealercrm.application.ports.workbench.WorkbenchSource`s held in a
+:class:`WorkbenchSources` registry; this module ships the sources for alerts, announcements and
+failed notifications. Approvals and tasks are slots other contexts fill.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from dealercrm.application.ports.engagement import EngagementQueries
+from dealercrm.application.ports.notify import OutboxStore
+from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection, WorkbenchSource
+from dealercrm.domain.alerts import LIVE_STATES, Severity
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.notifications import mask_recipient
+
+CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("approvals", "待审批"),
+    ("tasks", "待办任务"),
+    ("alerts", "预警提醒"),
+    ("failed_notifications", "发送失败的通知"),
+    ("announcements", "公告"),
+)
+STAFF_ONLY = frozenset({"failed_notifications"})
+
+
+class WorkbenchSources:
+    """Registry of workbench sources; several may feed one category."""
+
+    def __init__(self) -> None:
+        self._sources: list[WorkbenchSource] = []
+
+    def register(self, source: WorkbenchSource) -> WorkbenchSource:
+        if not getattr(source, "category", None):
+            raise ValueError("a workbench source needs a category")
+        self._sources.append(source)
+        return source
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(list(self._sources))
+
+
+@attrs.frozen
+class WorkbenchCategory:
+    code: str
+    label: str
+    count: int
+    unread: int
+    items: tuple[WorkbenchItem, ...]
+
+
+def _urgency(item: WorkbenchItem) -> tuple[Any, ...]:
+    due = item.due
+    if isinstance(due, dt.datetime):
+        due = due.astimezone(dt.UTC).date()
+    rank = Severity(item.severity).rank if item.severity in Severity.__members__.values() else 0
+    at = item.at.timestamp() if item.at else 0.0
+    return (not item.unread, -rank, due or dt.date.max, -at, item.id)
+
+
+def build_workbench(principal: Principal, now: dt.datetime, sources: WorkbenchSources, *,
+                    limit: int = 5) -> list[WorkbenchCategory]:
+    """Every category the principal has, in the fixed order, then categories of new codes."""
+    sections: dict[str, list[WorkbenchSection]] = {}
+    for source in sources:
+        if source.category in STAFF_ONLY and not principal.role.is_staff:
+            continue
+        sections.setdefault(source.category, []).append(source.collect(principal, now, limit))
+    labels = dict(CATEGORIES)
+    order = [c for c, _ in CATEGORIES if not (c in STAFF_ONLY and not principal.role.is_staff)]
+    order += sorted(c for c in sections if c not in labels)
+    out = []
+    for code in order:
+        parts = sections.get(code, [])
+        items = sorted((i for p in parts for i in p.items), key=_urgency)[:limit]
+        out.append(WorkbenchCategory(code, labels.get(code, code), sum(p.count for p in parts),
+                                     sum(p.unread for p in parts), tuple(items)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Built-in sources
+
+
+class AlertsSource:
+    category = "alerts"
+
+    def __init__(self, queries: EngagementQueries) -> None:
+        self.queries = queries
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
+        states = tuple(s.value for s in LIVE_STATES)
+        count = self.queries.count_alerts_for(principal, states=states)
+        rows = self.queries.alerts_for(principal, states=states, limit=limit, urgent_first=True) if count else []
+        return WorkbenchSection(count=count, unread=sum(1 for r in rows if r["state"] == "open"), items=tuple(
+            WorkbenchItem(
+                id=f"alert-{r['id']}", title=r["title"], summary=r["body"], at=r["raised_at"], due=r["due_on"],
+                state=r["state"], severity=r["severity"], subject_type=r["subject_type"],
+                subject_id=r["subject_id"], unread=r["state"] == "open",
+                extra={"alert_id": r["id"], "rule": r["rule"]},
+            ) for r in rows
+        ))
+
+
+class AnnouncementsSource:
+    category = "announcements"
+
+    def __init__(self, queries: EngagementQueries) -> None:
+        self.queries = queries
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
+        count, unread = self.queries.count_announcements_for(principal, now=now)
+        rows = self.queries.announcements_for(principal, now=now, limit=limit) if count else []
+        return WorkbenchSection(count=count, unread=unread, items=tuple(
+            WorkbenchItem(
+                id=f"announcement-{r['id']}", title=r["title"], summary=_excerpt(r["body"]),
+                at=r["publish_from"], state="read" if r["read_at"] else "unread",
+                subject_type="announcement", subject_id=str(r["id"]), unread=r["read_at"] is None,
+                extra={"announcement_id": r["id"], "category": r["category"]},
+            ) for r in rows
+        ))
+
+
+class FailedNotificationsSource:
+    """Administrators see every failed notification; other staff those their own actions queued."""
+
+    category = "failed_notifications"
+
+    def __init__(self, queries: EngagementQueries, store: OutboxStore) -> None:
+        self.queries = queries
+        self.store = store
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
+        if not principal.role.is_staff or principal.user_id is None and principal.role is not Role.ADMIN:
+            return WorkbenchSection(count=0)
+        if principal.role is Role.ADMIN:
+            count = self.queries.count_failed_notifications(None)
+            rows = [
+                {"id": n.id, "channel": n.channel.value, "recipient": n.recipient, "subject": n.subject,
+                 "body": n.body, "template_code": n.template_code, "last_error": n.last_error,
+                 "last_error_code": n.last_error_code, "created_at": n.created_at, "attempts": n.attempts}
+                for n in self.store.list_failed(limit=limit)
+            ] if count else []
+        else:
+            assert principal.user_id is not None
+            count = self.queries.count_failed_notifications(principal.user_id)
+            rows = self.queries.failed_notifications_owned_by(principal.user_id, limit=limit) if count else []
+        return WorkbenchSection(count=count, items=tuple(failed_item(r) for r in rows))
+
+
+def failed_item(r: dict[str, Any]) -> WorkbenchItem:
+    channel = "短信" if r["channel"] == "sms" else "邮件"
+    return WorkbenchItem(
+        id=f"notification-{r['id']}", title=f"{channel}发送失败：{mask_recipient(r['recipient'])}",
+        summary=r["last_error"] or "", at=r["created_at"], state="failed", severity="warning",
+        subject_type="notification", subject_id=r["id"],
+        extra={"notification_id": r["id"], "channel": r["channel"], "template_code": r["template_code"],
+               "error_code": r["last_error_code"], "attempts": r["attempts"], "subject": r["subject"]},
+    )
+
+
+def _excerpt(text: str, size: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= size else flat[: size - 1] + "…"
+
+
+def requeue_notification(notification_id: str, actor: Principal, store: OutboxStore, now: dt.datetime) -> str:
+    """An administrator retries a failed notification with a fresh set of attempts."""
+    from dealercrm.application.access import not_found, require_role
+    from dealercrm.domain.errors import IllegalTransition
+
+    require_role(actor, Role.ADMIN)
+    if store.requeue(notification_id, now=now):
+        return "pending"
+    current = store.get(notification_id)
+    if current is None:
+        raise not_found("notification", "通知")
+    raise IllegalTransition("notification", current.status.value, "requeue")

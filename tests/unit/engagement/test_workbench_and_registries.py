@@ -1,0 +1,85 @@
+"""The workbench merges registered sources; the registries refuse duplicates."""
+
+import datetime as dt
+
+import pytest
+
+from dealercrm.application.alerts import RuleRegistry
+from dealercrm.application.calendar import CalendarSources, check_range
+from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
+from dealercrm.application.workbench import WorkbenchSources, build_workbench
+from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.identity import Principal, Role
+
+NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
+FINANCE = Principal(user_id=1, username="cw", role=Role.FINANCE)
+DEALER = Principal(user_id=2, username="hd", role=Role.DEALER, dealer_id=5)
+
+
+class Fixed:
+    def __init__(self, category, count, items):
+        self.category = category
+        self.section = WorkbenchSection(count=count, items=tuple(items))
+
+    def collect(self, principal, now, limit):
+        return self.section
+
+
+def item(id, **kw):
+    return WorkbenchItem(id=id, title=id, **kw)
+
+
+def test_sources_of_one_category_add_up_and_their_items_merge_most_urgent_first():
+    sources = WorkbenchSources()
+    sources.register(Fixed("approvals", 3, [item("order-1", due=dt.date(2026, 3, 9)), item("order-2")]))
+    sources.register(Fixed("approvals", 1, [item("price-1", due=dt.date(2026, 3, 4))]))
+    sources.register(Fixed("trainings", 2, [item("t-1")]))
+
+    bench = build_workbench(FINANCE, NOW, sources, limit=2)
+
+    assert [c.code for c in bench] == ["approvals", "tasks", "alerts", "failed_notifications", "announcements",
+                                       "trainings"]
+    approvals = bench[0]
+    assert approvals.count == 4 and [i.id for i in approvals.items] == ["price-1", "order-1"]
+    assert bench[1].count == 0 and bench[1].items == ()
+
+
+def test_dealer_users_get_no_failed_notifications_category_even_if_a_source_offers_one():
+    sources = WorkbenchSources()
+    sources.register(Fixed("failed_notifications", 5, [item("n-1")]))
+
+    bench = build_workbench(DEALER, NOW, sources)
+
+    assert "failed_notifications" not in [c.code for c in bench]
+
+
+def test_registries_refuse_duplicate_codes():
+    class Rule:
+        code = "orders.delivery_date"
+
+        def evaluate(self, ctx):
+            return []
+
+    class Source:
+        code = "orders.delivery"
+
+        def items(self, principal, start, end):
+            return []
+
+    rules, cal = RuleRegistry(), CalendarSources()
+    rules.register(Rule())
+    cal.register(Source())
+
+    with pytest.raises(ValueError):
+        rules.register(Rule())
+    with pytest.raises(ValueError):
+        cal.register(Source())
+    assert "orders.delivery_date" in rules
+
+
+def test_the_calendar_range_is_at_most_a_year_and_not_inverted():
+    check_range(dt.date(2026, 1, 1), dt.date(2027, 1, 1))
+    with pytest.raises(InvalidValue):
+        check_range(dt.date(2026, 1, 2), dt.date(2026, 1, 1))
+    with pytest.raises(InvalidValue):
+        check_range(dt.date(2026, 1, 1), dt.date(2027, 1, 3))
