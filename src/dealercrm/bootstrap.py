@@ -244,6 +244,14 @@ class Container:
         self.identity = IdentityService(self)
         self.workflow = WorkflowService(self)
         self.engagement = EngagementService(self)
+        if self.workflow_queries is not None:
+            from dealercrm.application.workflow_workbench import (
+                ApprovalDeadlineCalendarSource,
+                PendingApprovalsSource,
+            )
+
+            self.engagement.workbench_sources.register(PendingApprovalsSource(self.workflow_queries))
+            self.engagement.calendar_sources.register(ApprovalDeadlineCalendarSource(self.workflow_queries, self.clock))
 
     def close(self) -> None:
         if self.engine is not None:

@@ -1,0 +1,86 @@
+"""The approval workflow on the workbench and the calendar: a user's open steps are the
+workbench's ``approvals`` category, and the due dates of those steps are calendar items.
+
+Both read through the workflow's task query, so they show exactly the steps the user may act on
+(addressed, handed over or covered through a standing delegation) and nothing outside their
+dealer or region scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
+from dealercrm.domain.calendar import CalendarItem
+from dealercrm.domain.identity import Principal
+
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+CALENDAR_SCAN_LIMIT = 500
+
+
+class TaskQueries(Protocol):
+    def pending_tasks_for(self, principal: Principal, *, now: dt.datetime, limit: int = 50,
+                          after_step_id: int | None = None) -> list[dict[str, Any]]: ...
+
+    def count_pending_tasks_for(self, principal: Principal, *, now: dt.datetime) -> int: ...
+
+
+def _summary(row: dict[str, Any]) -> str:
+    parts = [row["step_name"]]
+    if row.get("on_behalf_of"):
+        parts.append(f"代{row['on_behalf_of']}审批")
+    elif row.get("via") == "delegated":
+        parts.append("转签给我")
+    if row.get("submitted_by_name"):
+        parts.append(f"提交人：{row['submitted_by_name']}")
+    return " · ".join(parts)
+
+
+class PendingApprovalsSource:
+    """Workbench category ``approvals``: the open workflow steps the user may decide."""
+
+    category = "approvals"
+
+    def __init__(self, queries: TaskQueries) -> None:
+        self.queries = queries
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
+        count = self.queries.count_pending_tasks_for(principal, now=now)
+        rows = self.queries.pending_tasks_for(principal, now=now, limit=limit) if count and limit else []
+        items = tuple(
+            WorkbenchItem(
+                id=f"step-{r['step_id']}", title=r["title"] or r["subject_no"], summary=_summary(r),
+                at=r["opened_at"], due=r["due_at"], state="overdue" if r["overdue"] else "open",
+                severity="warning" if r["overdue"] else None, subject_type=r["subject_type"],
+                subject_id=str(r["subject_id"]),
+                extra={"step_id": r["step_id"], "workflow_id": r["workflow_id"], "workflow_no": r["workflow_no"],
+                       "subject_no": r["subject_no"], "via": r["via"], "on_behalf_of": r["on_behalf_of"]},
+            )
+            for r in rows
+        )
+        return WorkbenchSection(count=count, items=items)
+
+
+class ApprovalDeadlineCalendarSource:
+    """Calendar items for the due dates of the user's open steps (all-day, Beijing date)."""
+
+    code = "workflow.deadline"
+
+    def __init__(self, queries: TaskQueries, clock: Callable[[], dt.datetime]) -> None:
+        self.queries = queries
+        self.clock = clock
+
+    def items(self, principal: Principal, start: dt.date, end: dt.date) -> Iterable[CalendarItem]:
+        rows = self.queries.pending_tasks_for(principal, now=self.clock(), limit=CALENDAR_SCAN_LIMIT)
+        for r in rows:
+            if r["due_at"] is None:
+                continue
+            day = r["due_at"].astimezone(BEIJING).date()
+            if start <= day < end:
+                yield CalendarItem(
+                    uid=f"workflow-step-{r['step_id']}@dealercrm", source=self.code,
+                    title=f"审批截止：{r['title'] or r['subject_no']}", start=day,
+                    description=_summary(r), subject_type=r["subject_type"], subject_id=str(r["subject_id"]),
+                )
