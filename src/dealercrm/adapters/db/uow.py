@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from dealercrm.adapters.db import orders_repositories
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
@@ -48,6 +49,9 @@ class SqlAlchemyUnitOfWork:
         self.devices = SqlAlchemyDeviceCredentialRepository(session)
         self.numbers = DocumentNumbers(session)
         self.outbox = SessionOutbox(session, self.clock)
+        self.catalog = orders_repositories.SqlAlchemyCatalogRepository(session)
+        self.price_tiers = orders_repositories.SqlAlchemyPriceTierRepository(session)
+        self.orders = orders_repositories.SqlAlchemyOrderRepository(session)
         return self
 
     def __exit__(

@@ -1,0 +1,167 @@
+"""SQLAlchemy repositories of the catalog, discount tiers and orders. They never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.orm import Session
+
+from dealercrm.adapters.db.orders_tables import (
+    catalog_template_versions,
+    catalog_templates,
+    content_from_json,
+    content_to_json,
+)
+from dealercrm.adapters.db.orm import dealer_agreements, dealers
+from dealercrm.adapters.db.repositories import DocumentNumbers
+from dealercrm.application.ports.orders import DealerTerms, OrderableVersion
+from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, TemplateContent, TemplateStatus, VehicleTemplate
+from dealercrm.domain.channel import DealerStatus
+from dealercrm.domain.orders import Order
+
+
+def _locks(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def content_digest(document: dict) -> str:  # type: ignore[type-arg]
+    return hashlib.sha256(json.dumps(document, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+
+
+class _ContentCache:
+    """Published contents by SHA-256. Versions are immutable, so a content parsed once is good
+    for the process lifetime; keying by digest means a rolled-back publish can never poison it."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._data: OrderedDict[str, TemplateContent] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> TemplateContent | None:
+        with self._lock:
+            found = self._data.get(digest)
+            if found is not None:
+                self._data.move_to_end(digest)
+            return found
+
+    def put(self, digest: str, content: TemplateContent) -> None:
+        with self._lock:
+            self._data[digest] = content
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+
+CONTENT_CACHE = _ContentCache()
+
+
+class SqlAlchemyCatalogRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, template: VehicleTemplate) -> None:
+        self.session.add(template)
+
+    def get(self, template_id: int) -> VehicleTemplate | None:
+        return self.session.get(VehicleTemplate, template_id, with_for_update=_locks(self.session) or None)
+
+    def by_model_code(self, model_code: str) -> VehicleTemplate | None:
+        return self.session.scalars(
+            select(VehicleTemplate).where(VehicleTemplate.model_code == model_code)  # type: ignore[arg-type]
+        ).first()
+
+    def add_version(self, version: PublishedVersion) -> None:
+        self.session.flush()
+        document = content_to_json(version.content)
+        self.session.connection().execute(insert(catalog_template_versions).values(
+            template_id=version.template_id, version=version.version, model_code=version.model_code,
+            product_line=version.product_line.value, name=version.content.name,
+            base_price_fen=version.content.base_price.fen, special=version.content.special, content=document,
+            content_sha256=content_digest(document), published_at=version.published_at,
+            published_by=version.published_by,
+        ))
+
+    def orderable(self, template_id: int, version: int | None) -> OrderableVersion | None:
+        t, v = catalog_templates.c, catalog_template_versions.c
+        wanted = t.latest_version if version is None else version
+        row = self.session.connection().execute(
+            select(t.status, t.latest_version, v.version, v.model_code, v.product_line, v.published_at,
+                   v.published_by, v.content_sha256)
+            .select_from(catalog_templates.join(catalog_template_versions,
+                                                and_(v.template_id == t.id, v.version == wanted)))
+            .where(t.id == template_id)
+        ).first()
+        if row is None:
+            return None
+        content = CONTENT_CACHE.get(row.content_sha256)
+        if content is None:
+            document = self.session.connection().execute(
+                select(v.content).where(v.template_id == template_id, v.version == row.version)
+            ).scalar_one()
+            content = content_from_json(document)
+            CONTENT_CACHE.put(row.content_sha256, content)
+        return OrderableVersion(
+            TemplateStatus(row.status), row.latest_version,
+            PublishedVersion(template_id, row.version, row.model_code, row.product_line, content, row.published_at,
+                             row.published_by),
+        )
+
+
+class SqlAlchemyPriceTierRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, tier: DealerPriceTier) -> None:
+        self.session.add(tier)
+
+    def get(self, dealer_id: int, product_line: str) -> DealerPriceTier | None:
+        q = select(DealerPriceTier).where(
+            DealerPriceTier.dealer_id == dealer_id, DealerPriceTier.product_line == product_line  # type: ignore[arg-type]
+        )
+        if _locks(self.session):
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+
+class SqlAlchemyOrderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.numbers = DocumentNumbers(session)
+
+    def add(self, order: Order) -> None:
+        self.session.add(order)
+
+    def get(self, order_id: int) -> Order | None:
+        return self.session.get(Order, order_id, with_for_update=_locks(self.session) or None)
+
+    def by_tracking_no(self, tracking_no: str) -> Order | None:
+        q = select(Order).where(Order.erp_tracking_no == tracking_no)  # type: ignore[arg-type]
+        if _locks(self.session):
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+    def next_number(self, year: int) -> str:
+        return self.numbers.formatted("SO", year=year)
+
+    def dealer_terms(self, dealer_id: int, day: dt.date) -> DealerTerms | None:
+        conn = self.session.connection()
+        row = conn.execute(select(dealers.c.code, dealers.c.region, dealers.c.status)
+                           .where(dealers.c.id == dealer_id)).first()
+        if row is None:
+            return None
+        a = dealer_agreements.c
+        lines: set[str] = set()
+        for (product_lines,) in conn.execute(
+            select(a.product_lines).where(a.dealer_id == dealer_id, a.status == "active", a.valid_from <= day,
+                                          a.valid_to >= day)
+        ):
+            lines.update(product_lines)
+        status = row.status.value if hasattr(row.status, "value") else row.status
+        return DealerTerms(dealer_id, row.code, row.region, status == DealerStatus.APPROVED.value, frozenset(lines))
+
+    def region_of(self, dealer_id: int) -> str | None:
+        return self.session.connection().execute(select(dealers.c.region).where(dealers.c.id == dealer_id)).scalar()
