@@ -118,7 +118,15 @@ def _money(fen: int, field: str) -> Money:
         raise InvalidValue(field, e.message, code=e.code) from None
 
 
-def build_content(c: TemplateContentIn) -> TemplateContent:
+def build_content(c: TemplateContentIn, prefix: str = "content") -> TemplateContent:
+    """Build and validate; an error's field is the path in the request body (``content.…``)."""
+    try:
+        return _build_content(c)
+    except InvalidValue as e:
+        raise _at(prefix, e) from None
+
+
+def _build_content(c: TemplateContentIn) -> TemplateContent:
     specs = []
     for i, s in enumerate(c.spec_fields):
         try:

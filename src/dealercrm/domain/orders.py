@@ -371,7 +371,7 @@ class Order:
     production_percent: int | None = None
     supplied_parts: list[SuppliedPart] = attrs.field(factory=list)
     quotes: list[PriceQuote] = attrs.field(factory=list)
-    events: list[OrderEvent] = attrs.field(factory=list)  # entries recorded since load (append-only)
+    events: list[OrderEvent] = attrs.field(factory=list)  # timeline entries not yet stored (drained on save)
     version: int = 1
     id: int | None = None
 

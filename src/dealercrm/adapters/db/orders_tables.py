@@ -4,9 +4,10 @@ Template contents and price estimates are values: they are stored whole as JSON 
 (``TemplateContentType``, ``PriceEstimateType``) and rebuilt — and so re-validated — on load.
 A published version is a row that is inserted once and never updated.
 
-``order_events`` is the order timeline. The :class:`Order` aggregate appends to its ``events``
-collection (mapped ``lazy="noload"``: loading an order never reads its history, appending
-writes rows in the same transaction); later contexts that do not load the order (ERP sync)
+``order_events`` is the order timeline. The :class:`Order` aggregate records entries in its
+plain ``events`` list (loading an order never reads its history); a Session ``after_flush``
+listener writes them to ``order_events`` on the same connection and empties the list, so they
+commit or roll back with the change. Later contexts that do not load the order (ERP sync)
 append with :func:`append_order_events`.
 """
 
@@ -31,7 +32,7 @@ from sqlalchemy import (
     insert,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import composite, relationship
+from sqlalchemy.orm import Session, composite, relationship
 from sqlalchemy.types import TypeDecorator
 
 from dealercrm.adapters.db import audit
@@ -331,14 +332,27 @@ order_events = Table(
 )
 
 
+def _event_row(order_id: int, e: OrderEvent) -> dict[str, Any]:
+    return {"order_id": order_id, "at": e.at, "kind": e.kind, "from_state": e.from_state, "to_state": e.to_state,
+            "actor_id": e.actor_id, "actor_name": e.actor_name[:60], "actor_role": e.actor_role,
+            "summary": e.summary[:500], "data": e.data}
+
+
 def append_order_events(conn: Connection, order_id: int, entries: list[OrderEvent]) -> None:
     """Append timeline entries without loading the order (for high-volume writers such as the
     ERP sync). Runs on the caller's connection, inside its transaction."""
-    conn.execute(insert(order_events), [
-        {"order_id": order_id, "at": e.at, "kind": e.kind, "from_state": e.from_state, "to_state": e.to_state,
-         "actor_id": e.actor_id, "actor_name": e.actor_name, "actor_role": e.actor_role,
-         "summary": e.summary[:500], "data": e.data} for e in entries
-    ])
+    if entries:
+        conn.execute(insert(order_events), [_event_row(order_id, e) for e in entries])
+
+
+def _store_order_events(session: Session, _flush_context: Any) -> None:
+    rows = []
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Order) and obj.events:
+            rows += [_event_row(obj.id, e) for e in obj.events]  # type: ignore[arg-type]
+            obj.events.clear()
+    if rows:
+        session.connection().execute(insert(order_events), rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -370,7 +384,6 @@ def start_order_mappers() -> None:
         PriceQuote, order_price_quotes,
         properties={"order_id": order_price_quotes.c.order_id, "unit_price": order_price_quotes.c.unit_price_fen},
     )
-    mapper_registry.map_imperatively(OrderEvent, order_events)
     mapper_registry.map_imperatively(
         Order,
         orders,
@@ -386,10 +399,12 @@ def start_order_mappers() -> None:
                                            cascade="all, delete-orphan", lazy="selectin"),
             "quotes": relationship(PriceQuote, order_by=order_price_quotes.c.seq, cascade="all, delete-orphan",
                                    lazy="selectin"),
-            "events": relationship(OrderEvent, lazy="noload", cascade="save-update"),
         },
         version_id_col=orders.c.version,
     )
+    event.listen(Order, "load", _restore_events)
+    if not event.contains(Session, "after_flush", _store_order_events):
+        event.listen(Session, "after_flush", _store_order_events)
     audit.register_audited(VehicleTemplate, "vehicle_template", lambda o: ("vehicle_template", o.id))
     audit.register_audited(DealerPriceTier, "dealer_price_tier", lambda o: ("dealer", o.dealer_id))
     audit.register_audited(Order, "order", lambda o: ("order", o.id))

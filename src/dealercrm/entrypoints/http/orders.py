@@ -25,7 +25,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import SHANGHAI, DeliveryMethod, OrderState, QuoteStatus, SuppliedPartIn, SuppliedPartKind
 from dealercrm.entrypoints.http import orders_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
-from dealercrm.entrypoints.http.problems import _UNKNOWN_FIELD, _field_of, problem, validation_handler
+from dealercrm.entrypoints.http.problems import _UNKNOWN_FIELD, problem, validation_handler
 from dealercrm.entrypoints.http.security import STAFF, requires
 
 READERS = (*STAFF, Role.DEALER)
@@ -39,7 +39,9 @@ def refuse_prices(request: Request[Any, Any, Any], exc: ValidationException) -> 
         message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
         m = _UNKNOWN_FIELD.search(message)
         if m and any(w in m.group("name").lower() for w in _PRICE_WORDS):
-            field = _field_of(message, item.get("key") if isinstance(item, dict) else None)
+            key = str(item.get("key") or "") if isinstance(item, dict) else ""
+            prefix = "" if key in ("", "data", m.group("name")) else f"{key}."
+            field = prefix + m.group("name")
             detail = f"订单不接受价格字段「{field}」：价格由系统自动测算或经核价报价确定，经销商不能自行定价"
             return problem(request, 422, "order.price_not_allowed", detail, field=field,
                            errors=[{"field": field, "code": "order.price_not_allowed", "message": detail}])
