@@ -139,4 +139,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
         )
         if fate == 3:
             container.channel.suspend(system, d, "回款逾期超过90天，暂停发货")
+    from dealercrm.entrypoints.demo_orders import load_order_demo
+
+    load_order_demo(container)  # catalog, discount tiers and orders in several states
     return logins
