@@ -111,8 +111,9 @@ class OrderRef:
 # Helpers
 
 
-def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.date, *,
+def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.date, line: ProductLine, *,
                      required: bool = True) -> DealerTerms | None:
+    """The dealer an order is for, its terms on ``today`` and its tier for ``line`` (one query)."""
     actor = uow.actor
     if actor.role is Role.DEALER:
         if requested is not None and requested != actor.dealer_id:
@@ -124,7 +125,7 @@ def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.dat
         raise InvalidValue("dealer_id", "代经销商下单须指定经销商", code="order.dealer_required")
     else:
         dealer_id = requested
-    terms = uow.orders.dealer_terms(dealer_id, today) if dealer_id is not None else None
+    terms = uow.orders.dealer_terms(dealer_id, today, line.value) if dealer_id is not None else None
     if terms is None or not dealer_scope(actor).admits(terms.dealer_id, terms.region):
         raise not_found("dealer", "经销商")
     return terms
@@ -153,11 +154,8 @@ def _version(uow: OrdersUnitOfWork, template_id: int, version: int | None, *,
     return found.version
 
 
-def _tier(uow: OrdersUnitOfWork, dealer_id: int | None, line: ProductLine) -> Tier:
-    if dealer_id is None:
-        return NO_TIER
-    tier = uow.price_tiers.get(dealer_id, line.value)
-    return Tier(tier.tier_code, tier.discount_bp) if tier else NO_TIER
+def _tier(terms: DealerTerms | None) -> Tier:
+    return terms.tier if terms is not None and terms.tier is not None else NO_TIER
 
 
 def _phone(raw: str | None, field: str) -> Phone | None:
@@ -226,11 +224,10 @@ def estimate(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> PriceEstim
     """The automatic price estimate for a configuration, without saving anything."""
     require_role(uow.actor, *ORDER_WRITERS)
     with uow:
-        dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()), required=False)
         version = _version(uow, cmd.template_id, cmd.template_version)
+        dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()), version.product_line, required=False)
         configuration = version.content.configure(cmd.options)
-        return estimate_price(version, configuration, cmd.quantity,
-                              _tier(uow, dealer.dealer_id if dealer else None, version.product_line))
+        return estimate_price(version, configuration, cmd.quantity, _tier(dealer))
 
 
 def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, submit: bool = False) -> OrderRef:
@@ -238,13 +235,12 @@ def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, subm
     require_role(uow.actor, *ORDER_WRITERS)
     now = clock()
     with uow:
-        dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(now))
-        assert dealer is not None
         version = _version(uow, cmd.template_id, cmd.template_version)
+        dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(now), version.product_line)
+        assert dealer is not None
         _check_may_order(dealer, version.product_line)
         terms = _terms(cmd, version)
-        priced = estimate_price(version, terms.configuration, terms.quantity,
-                                _tier(uow, dealer.dealer_id, version.product_line))
+        priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
         order = Order.draft(uow.orders.next_number(now.astimezone(SHANGHAI).year), dealer.dealer_id, terms, priced,
                             now, uow.actor)
         if submit:
@@ -268,16 +264,15 @@ def update_order(order_id: int, cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock:
         if cmd.dealer_id is not None and cmd.dealer_id != order.dealer_id:
             raise InvalidValue("dealer_id", "订单所属经销商不能修改", code="order.dealer_immutable")
         order.ensure_editable("revise")
-        dealer = _ordering_dealer(uow, order.dealer_id, beijing_today(now))
-        assert dealer is not None
         same_template = cmd.template_id == order.template_id
         wanted = cmd.template_version if cmd.template_version is not None else (
             order.template_version if same_template else None)
         version = _version(uow, cmd.template_id, wanted, allow=order.template_version if same_template else None)
+        dealer = _ordering_dealer(uow, order.dealer_id, beijing_today(now), version.product_line)
+        assert dealer is not None
         _check_may_order(dealer, version.product_line)
         terms = _terms(cmd, version)
-        priced = estimate_price(version, terms.configuration, terms.quantity,
-                                _tier(uow, dealer.dealer_id, version.product_line))
+        priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
         order.revise(terms, priced, now, uow.actor)
         uow.flush()
         ref = _ref(order)
@@ -294,12 +289,12 @@ def submit_order(order_id: int, uow: OrdersUnitOfWork, clock: Clock, expected_ve
         order = _visible_order(uow, order_id)
         order.ensure_can("submit")
         _check_version(order, expected_version)
-        dealer = _ordering_dealer(uow, order.dealer_id, beijing_today(now))
+        dealer = _ordering_dealer(uow, order.dealer_id, beijing_today(now), order.product_line)
         assert dealer is not None
         _check_may_order(dealer, order.product_line)
         version = _version(uow, order.template_id, order.template_version, allow=order.template_version)
         order.reprice(estimate_price(version, version.content.configure(order.options), order.quantity,
-                                     _tier(uow, dealer.dealer_id, order.product_line)), now, uow.actor)
+                                     _tier(dealer)), now, uow.actor)
         order.submit(now, uow.actor)
         ref = _ref_after_flush(uow, order)
         uow.commit()

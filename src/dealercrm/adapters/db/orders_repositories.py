@@ -8,7 +8,7 @@ import json
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import String, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.orders_tables import (
@@ -16,11 +16,19 @@ from dealercrm.adapters.db.orders_tables import (
     catalog_templates,
     content_from_json,
     content_to_json,
+    dealer_price_tiers,
 )
-from dealercrm.adapters.db.orm import dealer_agreements, dealers
+from dealercrm.adapters.db.orm import dealer_agreements, dealers, document_sequences
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.application.ports.orders import DealerTerms, OrderableVersion
-from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, TemplateContent, TemplateStatus, VehicleTemplate
+from dealercrm.domain.catalog import (
+    DealerPriceTier,
+    PublishedVersion,
+    TemplateContent,
+    TemplateStatus,
+    Tier,
+    VehicleTemplate,
+)
 from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.orders import Order
 
@@ -86,22 +94,16 @@ class SqlAlchemyCatalogRepository:
         ))
 
     def orderable(self, template_id: int, version: int | None) -> OrderableVersion | None:
-        t, v = catalog_templates.c, catalog_template_versions.c
-        wanted = t.latest_version if version is None else version
-        row = self.session.connection().execute(
-            select(t.status, t.latest_version, v.version, v.model_code, v.product_line, v.published_at,
-                   v.published_by, v.content_sha256)
-            .select_from(catalog_templates.join(catalog_template_versions,
-                                                and_(v.template_id == t.id, v.version == wanted)))
-            .where(t.id == template_id)
-        ).first()
+        conn = self.session.connection()
+        if version is None:
+            row = conn.execute(_LATEST_VERSION, {"template_id": template_id}).first()
+        else:
+            row = conn.execute(_GIVEN_VERSION, {"template_id": template_id, "version": version}).first()
         if row is None:
             return None
         content = CONTENT_CACHE.get(row.content_sha256)
         if content is None:
-            document = self.session.connection().execute(
-                select(v.content).where(v.template_id == template_id, v.version == row.version)
-            ).scalar_one()
+            document = conn.execute(_VERSION_CONTENT, {"template_id": template_id, "version": row.version}).scalar_one()
             content = content_from_json(document)
             CONTENT_CACHE.put(row.content_sha256, content)
         return OrderableVersion(
@@ -109,6 +111,33 @@ class SqlAlchemyCatalogRepository:
             PublishedVersion(template_id, row.version, row.model_code, row.product_line, content, row.published_at,
                              row.published_by),
         )
+
+
+# Statements built once: ordering runs them on every request (see benchmarks/order_submit.py).
+_t, _v = catalog_templates.c, catalog_template_versions.c
+_VERSION_COLUMNS = (_t.status, _t.latest_version, _v.version, _v.model_code, _v.product_line, _v.published_at,
+                    _v.published_by, _v.content_sha256)
+_LATEST_VERSION = (select(*_VERSION_COLUMNS)
+                   .select_from(catalog_templates.join(catalog_template_versions,
+                                                       and_(_v.template_id == _t.id, _v.version == _t.latest_version)))
+                   .where(_t.id == bindparam("template_id")))
+_GIVEN_VERSION = (select(*_VERSION_COLUMNS)
+                  .select_from(catalog_templates.join(catalog_template_versions, _v.template_id == _t.id))
+                  .where(_t.id == bindparam("template_id"), _v.version == bindparam("version")))
+_VERSION_CONTENT = select(_v.content).where(_v.template_id == bindparam("template_id"),
+                                            _v.version == bindparam("version"))
+_a, _p = dealer_agreements.c, dealer_price_tiers.c
+_DEALER_TERMS = (
+    select(dealers.c.code, dealers.c.region, dealers.c.status, _a.product_lines, _p.tier_code, _p.discount_bp)
+    .select_from(
+        dealers.outerjoin(dealer_agreements, and_(_a.dealer_id == dealers.c.id, _a.status == "active",
+                                                  _a.valid_from <= bindparam("day"), _a.valid_to >= bindparam("day")))
+        .outerjoin(dealer_price_tiers, and_(_p.dealer_id == dealers.c.id, _p.product_line == bindparam("line", type_=String)))
+    )
+    .where(dealers.c.id == bindparam("dealer_id"))
+)
+_NEXT_NUMBER = (update(document_sequences).where(document_sequences.c.name == bindparam("seq_name"))
+                .values(next_value=document_sequences.c.next_value + 1).returning(document_sequences.c.next_value))
 
 
 class SqlAlchemyPriceTierRepository:
@@ -145,23 +174,21 @@ class SqlAlchemyOrderRepository:
         return self.session.scalars(q).first()
 
     def next_number(self, year: int) -> str:
-        return self.numbers.formatted("SO", year=year)
+        """``SO-2026-000123`` from the shared ``document_sequences`` row (as ``DocumentNumbers``)."""
+        name = f"SO-{year}"
+        row = self.session.connection().execute(_NEXT_NUMBER, {"seq_name": name}).first()
+        return f"{name}-{int(row[0]) - 1:06d}" if row is not None else self.numbers.formatted("SO", year=year)
 
-    def dealer_terms(self, dealer_id: int, day: dt.date) -> DealerTerms | None:
-        conn = self.session.connection()
-        row = conn.execute(select(dealers.c.code, dealers.c.region, dealers.c.status)
-                           .where(dealers.c.id == dealer_id)).first()
-        if row is None:
+    def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
+        rows = self.session.connection().execute(
+            _DEALER_TERMS, {"dealer_id": dealer_id, "day": day, "line": product_line or ""}).all()
+        if not rows:
             return None
-        a = dealer_agreements.c
-        lines: set[str] = set()
-        for (product_lines,) in conn.execute(
-            select(a.product_lines).where(a.dealer_id == dealer_id, a.status == "active", a.valid_from <= day,
-                                          a.valid_to >= day)
-        ):
-            lines.update(product_lines)
-        status = row.status.value if hasattr(row.status, "value") else row.status
-        return DealerTerms(dealer_id, row.code, row.region, status == DealerStatus.APPROVED.value, frozenset(lines))
+        first = rows[0]
+        lines = frozenset(line for r in rows if r.product_lines for line in r.product_lines)
+        status = first.status.value if hasattr(first.status, "value") else first.status
+        tier = Tier(first.tier_code, first.discount_bp) if first.tier_code is not None else None
+        return DealerTerms(dealer_id, first.code, first.region, status == DealerStatus.APPROVED.value, lines, tier)
 
     def region_of(self, dealer_id: int) -> str | None:
         return self.session.connection().execute(select(dealers.c.region).where(dealers.c.id == dealer_id)).scalar()

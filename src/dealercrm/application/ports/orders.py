@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import attrs
 
 from dealercrm.application.ports.persistence import UnitOfWork
-from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, TemplateStatus, VehicleTemplate
+from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, TemplateStatus, Tier, VehicleTemplate
 from dealercrm.domain.orders import Order
 
 
@@ -27,13 +27,15 @@ class OrderableVersion:
 
 @attrs.frozen
 class DealerTerms:
-    """What ordering needs to know about a dealer, read without loading the aggregate."""
+    """What ordering needs to know about a dealer, read in one query without loading the
+    aggregate: scope, status, the product lines its valid agreements cover, its tier."""
 
     dealer_id: int
     code: str
     region: str
     can_trade: bool
     product_lines: frozenset[str]  # covered by an agreement valid on the day asked about
+    tier: Tier | None = None  # for the product line asked about, if any
 
 
 class CatalogRepository(Protocol):
@@ -68,7 +70,8 @@ class OrderRepository(Protocol):
     def next_number(self, year: int) -> str:
         """The next human order number, ``SO-2026-000123``."""
 
-    def dealer_terms(self, dealer_id: int, day: dt.date) -> DealerTerms | None: ...
+    def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
+        """The dealer's terms on ``day`` (with its tier for ``product_line``); ``None`` if unknown."""
 
     def region_of(self, dealer_id: int) -> str | None: ...
 
