@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from dealercrm.application import channel, identity, workflow
+from dealercrm.application import catalog, channel, identity, orders, workflow
 from dealercrm.application.ports.persistence import (
     Clock,
     DealerQueries,
@@ -222,6 +222,101 @@ class WorkflowService:
 
 
 @attrs.define
+class OrdersService:
+    """Catalog, discount tiers and configured orders (issue 4); each call is one transaction."""
+
+    _c: Container
+    _queries: Any = None
+
+    @property
+    def queries(self) -> Any:
+        if self._queries is None:
+            from dealercrm.adapters.db.orders_queries import SqlOrderQueries
+
+            self._queries = SqlOrderQueries(self._c.engine)
+        return self._queries
+
+    # catalog and tiers
+    def create_template(self, actor: Principal, cmd: catalog.CreateTemplate) -> catalog.TemplateRef:
+        return catalog.create_template(cmd, self._c.uow(actor), self._c.clock)
+
+    def revise_template(self, actor: Principal, template_id: int, content: catalog.TemplateContentIn,
+                        expected_lock_version: int | None = None) -> catalog.TemplateRef:
+        return catalog.revise_template(template_id, content, self._c.uow(actor), self._c.clock, expected_lock_version)
+
+    def publish_template(self, actor: Principal, template_id: int) -> catalog.TemplateRef:
+        return catalog.publish_template(template_id, self._c.uow(actor), self._c.clock)
+
+    def retire_template(self, actor: Principal, template_id: int) -> catalog.TemplateRef:
+        return catalog.retire_template(template_id, self._c.uow(actor), self._c.clock)
+
+    def set_price_tier(self, actor: Principal, cmd: catalog.SetPriceTier) -> int:
+        return catalog.set_price_tier(cmd, self._c.uow(actor), self._c.clock)
+
+    def list_templates(self, actor: Principal, product_line: str | None = None) -> list[dict[str, Any]]:
+        return catalog.list_templates(actor, self.queries, product_line)
+
+    def template_detail(self, actor: Principal, template_id: int) -> dict[str, Any]:
+        return catalog.template_detail(actor, self.queries, template_id)
+
+    def template_version(self, actor: Principal, template_id: int, version: int) -> dict[str, Any]:
+        return catalog.template_version(actor, self.queries, template_id, version)
+
+    def list_price_tiers(self, actor: Principal, dealer_id: int | None = None) -> list[dict[str, Any]]:
+        return catalog.list_price_tiers(actor, self.queries, dealer_id)
+
+    # orders
+    def estimate(self, actor: Principal, cmd: orders.EstimateIn) -> Any:
+        return orders.estimate(cmd, self._c.uow(actor), self._c.clock)
+
+    def create(self, actor: Principal, cmd: orders.OrderDraftIn, submit: bool = False) -> orders.OrderRef:
+        return orders.create_order(cmd, self._c.uow(actor), self._c.clock, submit=submit)
+
+    def update(self, actor: Principal, order_id: int, cmd: orders.OrderDraftIn,
+               expected_version: int | None = None) -> orders.OrderRef:
+        return orders.update_order(order_id, cmd, self._c.uow(actor), self._c.clock, expected_version)
+
+    def submit(self, actor: Principal, order_id: int, expected_version: int | None = None) -> orders.OrderRef:
+        return orders.submit_order(order_id, self._c.uow(actor), self._c.clock, expected_version)
+
+    def withdraw(self, actor: Principal, order_id: int) -> orders.OrderRef:
+        return orders.withdraw_order(order_id, self._c.uow(actor), self._c.clock)
+
+    def cancel(self, actor: Principal, order_id: int, reason: str | None = None) -> orders.OrderRef:
+        return orders.cancel_order(order_id, reason, self._c.uow(actor), self._c.clock)
+
+    def request_quote(self, actor: Principal, order_id: int, note: str | None = None) -> orders.OrderRef:
+        return orders.request_quote(order_id, note, self._c.uow(actor), self._c.clock)
+
+    def issue_quote(self, actor: Principal, order_id: int, unit_price_fen: int, note: str | None,
+                    valid_until: dt.date) -> orders.OrderRef:
+        return orders.issue_quote(order_id, unit_price_fen, note, valid_until, self._c.uow(actor), self._c.clock)
+
+    def accept_quote(self, actor: Principal, order_id: int) -> orders.OrderRef:
+        return orders.accept_quote(order_id, self._c.uow(actor), self._c.clock)
+
+    def decline_quote(self, actor: Principal, order_id: int, reason: str | None = None) -> orders.OrderRef:
+        return orders.decline_quote(order_id, reason, self._c.uow(actor), self._c.clock)
+
+    def start_review(self, actor: Principal, order_id: int) -> orders.OrderRef:
+        return orders.start_review(order_id, self._c.uow(actor), self._c.clock)
+
+    def record_review_outcome(self, actor: Principal, order_id: int, passed: bool,
+                              reasons: tuple[str, ...] = ()) -> orders.OrderRef:
+        return orders.record_review_outcome(order_id, passed, reasons, self._c.uow(actor), self._c.clock)
+
+    def list_orders(self, actor: Principal, filters: dict[str, Any] | None = None, before_id: int | None = None,
+                    limit: int = 50) -> list[dict[str, Any]]:
+        return orders.list_orders(actor, self.queries, filters or {}, before_id, limit)
+
+    def detail(self, actor: Principal, order_id: int) -> dict[str, Any]:
+        return orders.order_detail(actor, self.queries, order_id)
+
+    def timeline(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
+        return orders.order_timeline(actor, self.queries, order_id)
+
+
+@attrs.define
 class Container:
     """Everything wired. ``channel`` and ``identity`` are the facades embedding teams call."""
 
@@ -238,6 +333,7 @@ class Container:
     identity: IdentityService = attrs.field(init=False)
     workflow: WorkflowService = attrs.field(init=False)
     engagement: EngagementService = attrs.field(init=False)
+    orders: OrdersService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -252,6 +348,7 @@ class Container:
 
             self.engagement.workbench_sources.register(PendingApprovalsSource(self.workflow_queries))
             self.engagement.calendar_sources.register(ApprovalDeadlineCalendarSource(self.workflow_queries, self.clock))
+        self.orders = OrdersService(self)
 
     def close(self) -> None:
         if self.engine is not None:

@@ -145,4 +145,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.demo_engagement import seed_engagement
 
     seed_engagement(container)
+    from dealercrm.entrypoints.demo_orders import load_order_demo
+
+    load_order_demo(container)  # catalog, discount tiers and orders in several states
     return logins

@@ -20,6 +20,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.notify.sql_outbox",
     "dealercrm.adapters.db.workflow_tables",
     "dealercrm.adapters.db.engagement_tables",
+    "dealercrm.adapters.db.orders_tables",
 )
 
 

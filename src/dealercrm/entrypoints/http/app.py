@@ -16,6 +16,7 @@ from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController, KioskController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
+from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.workflow import DelegationController, WorkflowController, WorkflowLinkController
 from dealercrm.entrypoints.http.security import (
@@ -46,6 +47,7 @@ def ready(state: State) -> Health:
 CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, KioskController]
 CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController]
 CONTROLLERS += ENGAGEMENT_CONTROLLERS
+CONTROLLERS += [CatalogController, OrderController]
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,

@@ -1,0 +1,242 @@
+"""Order creation + submission over HTTP on SQLite vs raw-sqlite3 inserts of the same rows,
+same server, same run.
+
+    .venv/bin/python benchmarks/order_submit.py [--seconds 5] [--connections 16] [--synchronous NORMAL]
+
+Measured, each with wrk -t1 against one uvicorn worker:
+
+* ``POST /api/v1/orders/?submit=true`` — one call: authenticate, load the template version and
+  the dealer's terms and tier, validate the configuration, estimate, number, insert the order,
+  its timeline (created, estimated, submitted) and audit rows, commit;
+* ``POST /api/v1/orders/`` then ``POST /api/v1/orders/{id}/submit`` — the two-call path a
+  dealer's browser takes (a wrk Lua script submits each id it created);
+* baseline: a handler with its own ``sqlite3`` connection that parses the same JSON body and
+  does the same writes (number, order row, three timeline rows, one audit row) in one
+  ``BEGIN IMMEDIATE`` transaction — no validation, no pricing, no ORM.
+
+Target (PERFORMANCE.md): ≥ 500 orders/s. Orders/s are counted in the database after each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import _LAT, Result, cpu_note, free_port, serve  # noqa: E402
+from litestar import post  # noqa: E402
+from litestar.response import Response  # noqa: E402
+
+import dealercrm  # noqa: E402
+from dealercrm.application import channel as ch  # noqa: E402
+from dealercrm.application.catalog import CreateTemplate, SetPriceTier  # noqa: E402
+from dealercrm.config import load_settings  # noqa: E402
+from dealercrm.domain.identity import Principal  # noqa: E402
+from dealercrm.domain.values import Uscc  # noqa: E402
+from dealercrm.entrypoints.demo_orders import FUEL_TANKER  # noqa: E402
+from dealercrm.entrypoints.http.app import create_app  # noqa: E402
+
+PASSWORD = "Bench2026pass"
+OPTIONS = ["AXLE-FUWA13", "TYRE-12R225", "RIM-STEEL", "SUSP-MECH", "ABS-4S2M", "TANK-5182", "COMP-4", "PUMP-STD",
+           "LEG-STD", "VAPOR", "OVERFILL"]
+
+
+def seed(crm) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    system = Principal.system()
+    body = "91410100MA0000001"
+    reg = crm.channel.register_dealer(ch.RegisterDealer(
+        legal_name="郑州宏达专用车销售有限公司", uscc=body + Uscc.check_char(body), region="华中",
+        address=ch.AddressIn("河南省", "郑州市", "经开区88号"),
+        contact=ch.ContactIn(name="王建国", title="总经理", phone="13800138000"),
+        applicant_username="bench_dealer", applicant_password=PASSWORD))
+    crm.channel.submit(system, reg.dealer_id)
+    crm.channel.approve(system, reg.dealer_id)
+    year = dt.date.today().year
+    crm.channel.add_agreement(system, ch.AddAgreement(reg.dealer_id, ("tanker",), ("河南省",), "credit",
+                                                      dt.date(year, 1, 1), dt.date(year + 1, 12, 31)))
+    crm.orders.set_price_tier(system, SetPriceTier(reg.dealer_id, "tanker", "B", 300))
+    template = crm.orders.create_template(system, CreateTemplate("HTL9400GYY", "tanker", FUEL_TANKER, True))
+    return reg.dealer_id, template.id
+
+
+def wrk_script(url: str, script: str, *, name: str, connections: int, seconds: int) -> Result:
+    exe = shutil.which("wrk")
+    if exe is None:
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        raise SystemExit(2)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    out = subprocess.run([exe, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+                         capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {pct: float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u] for pct, v, u in _LAT.findall(out)}
+    m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return Result(name, rps, lat.get("50", 0.0), lat.get("99", 0.0), int(m.group(1)) if m else 0)
+
+
+def _lua(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def one_call_script(token: str, body: str, path: str) -> str:
+    return f"""
+wrk.method = "POST"
+wrk.path = {_lua(path)}
+wrk.body = {_lua(body)}
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = {_lua("Bearer " + token)}
+"""
+
+
+def two_call_script(token: str, body: str) -> str:
+    return f"""
+local ids = {{}}
+local create_headers = {{["Content-Type"] = "application/json", ["Authorization"] = {_lua("Bearer " + token)}}}
+local submit_headers = {{["Authorization"] = {_lua("Bearer " + token)}}}
+local body = {_lua(body)}
+request = function()
+  if #ids > 0 then
+    local id = table.remove(ids, 1)
+    return wrk.format("POST", "/api/v1/orders/" .. id .. "/submit", submit_headers, nil)
+  end
+  return wrk.format("POST", "/api/v1/orders/", create_headers, body)
+end
+response = function(status, headers, body)
+  if status == 201 then
+    local id = body:match('"id":(%d+)')
+    if id then table.insert(ids, id) end
+  end
+end
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"])
+    ap.add_argument("--only", choices=["raw", "one", "two"], help="run one path (e.g. under a profiler)")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="dealercrm-bench-"))
+    db = tmp / "bench.db"
+    settings = load_settings({}, database_url=f"sqlite:///{db}", log_level="WARNING", jwt_secret="b" * 48,
+                             principal_cache_seconds=30, sqlite_synchronous=args.synchronous)
+    crm = dealercrm.bootstrap(settings)
+    dealer_id, template_id = seed(crm)
+    delivery = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    order_body = json.dumps({"template_id": template_id, "options": OPTIONS, "quantity": 1,
+                       "requested_delivery_date": delivery, "delivery_method": "self_pickup",
+                       "end_customer": {"name": "中石化河南石油分公司", "industry": "成品油运输"},
+                       "remarks": "基准测试"}, ensure_ascii=False)
+
+    local = threading.local()
+    estimate_doc = json.dumps({"note": "a precomputed estimate of the same size as the real one", "lines": [
+        {"kind": "option", "code": o, "label": o, "amount_fen": 0, "group": "g", "special": False} for o in OPTIONS]})
+
+    @post("/bench/raw/orders", sync_to_thread=True, include_in_schema=False, exclude_from_auth=True)
+    def raw(body: bytes) -> Response[bytes]:  # pragma: no cover - benchmark only
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA synchronous={args.synchronous}")
+            conn.execute("PRAGMA busy_timeout=30000")
+        data = json.loads(body)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            n = conn.execute("UPDATE document_sequences SET next_value = next_value + 1 WHERE name = 'RAW' "
+                             "RETURNING next_value").fetchone()
+            if n is None:
+                conn.execute("INSERT INTO document_sequences (name, next_value) VALUES ('RAW', 2)")
+                n = (2,)
+            cur = conn.execute(
+                "INSERT INTO orders (order_no, dealer_id, template_id, template_version, model_code, product_line, "
+                "template_name, options, quantity, requested_delivery_date, delivery_method, end_customer_name, "
+                "end_customer_industry, remarks, estimate, requires_quote, unit_price_fen, total_fen, price_source, "
+                "state, state_changed_at, created_at, created_by_name, updated_at, submitted_at, submission_count, "
+                "return_reasons, is_major_modification, version) VALUES "
+                "(?, ?, ?, 1, 'HTL9400GYY', 'tanker', 'x', ?, ?, ?, ?, ?, ?, ?, ?, 0, 1, 1, 'estimate', 'submitted', "
+                "?, ?, 'bench', ?, ?, 1, '[]', 0, 1)",
+                (f"RAW-{n[0] - 1:09d}", dealer_id, data["template_id"], json.dumps(data["options"]), data["quantity"],
+                 data["requested_delivery_date"], data["delivery_method"], data["end_customer"]["name"],
+                 data["end_customer"]["industry"], data["remarks"], estimate_doc, now, now, now, now))
+            order_id = cur.lastrowid
+            conn.executemany(
+                "INSERT INTO order_events (order_id, at, kind, from_state, to_state, actor_name, actor_role, summary, "
+                "data) VALUES (?, ?, ?, ?, ?, 'bench', 'dealer', ?, '{}')",
+                [(order_id, now, "created", None, "draft", "创建订单"), (order_id, now, "price_estimated", None, None,
+                                                                        "自动测算"),
+                 (order_id, now, "submit", "draft", "submitted", "提交订单")])
+            conn.execute("INSERT INTO audit_log (at, actor_name, actor_role, entity, entity_id, root_entity, root_id, "
+                         "action, changes) VALUES (?, 'bench', 'dealer', 'order', ?, 'order', ?, 'create', '{}')",
+                         (now, order_id, order_id))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return Response(json.dumps({"id": order_id}).encode(), media_type="application/json", status_code=201)
+
+    app = create_app(settings, container=crm, extra_route_handlers=[raw])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def count(where: str) -> int:
+        with sqlite3.connect(db) as c:
+            return c.execute(f"SELECT count(*) FROM orders WHERE {where}").fetchone()[0]
+
+    with serve(app, port):
+        import httpx
+
+        token = httpx.post(f"{base}/api/v1/auth/login",
+                           json={"username": "bench_dealer", "password": PASSWORD}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        check = httpx.post(f"{base}/api/v1/orders/?submit=true", content=order_body.encode(), headers=auth)
+        assert check.status_code == 201 and check.json()["state"] == "submitted", check.text
+        assert httpx.post(f"{base}/bench/raw/orders", content=order_body.encode(),
+                          headers={"Content-Type": "application/json"}).status_code == 201
+        print(f"order creation + submission, SQLite WAL synchronous={args.synchronous}, uvicorn, "
+              f"wrk -t1 -c{args.connections} -d{args.seconds}s; {cpu_note()}")
+        c = args.connections
+        wrk_script(base, one_call_script(token, order_body, "/api/v1/orders/?submit=true"), name="warm-up",
+                   connections=4, seconds=1)
+        figures: list[tuple[Result, float]] = []
+        runs = [
+            ("raw", "baseline: raw sqlite3 inserts", one_call_script("-", order_body, "/bench/raw/orders"),
+             "order_no LIKE 'RAW-%'"),
+            ("one", "POST /orders?submit=true", one_call_script(token, order_body, "/api/v1/orders/?submit=true"),
+             "state = 'submitted' AND order_no LIKE 'SO-%'"),
+            ("two", "POST /orders + POST /{id}/submit", two_call_script(token, order_body),
+             "state = 'submitted' AND order_no LIKE 'SO-%'"),
+        ]
+        for key, name, script, where in runs:
+            if args.only and key != args.only:
+                continue
+            before = count(where)
+            result = wrk_script(base, script, name=name, connections=c, seconds=args.seconds)
+            figures.append((result, (count(where) - before) / args.seconds))
+
+        base_orders = figures[0][1]
+        print(f"{'path':<36}{'req/s':>9}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'non-2xx':>9}{'vs raw':>8}")
+        for r, orders_per_s in figures:
+            ratio = orders_per_s / base_orders if base_orders else 0.0
+            print(f"{r.name:<36}{r.rps:>9.0f}{orders_per_s:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>9}"
+                  f"{ratio:>8.0%}")
+        print("target: >= 500 orders/s (PERFORMANCE.md)")
+    crm.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,105 @@
+"""Persistence ports of the catalog and orders contexts.
+
+``OrdersUnitOfWork`` is the shared unit of work seen with the three repositories this context
+adds (``catalog``, ``price_tiers``, ``orders``); the SQL unit of work exposes them all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+import attrs
+
+from dealercrm.application.ports.persistence import UnitOfWork
+from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, TemplateStatus, Tier, VehicleTemplate
+from dealercrm.domain.orders import Order
+
+
+@attrs.frozen
+class OrderableVersion:
+    """A template's status, its latest version number and the version asked for."""
+
+    status: TemplateStatus
+    latest_version: int
+    version: PublishedVersion
+
+
+@attrs.frozen
+class DealerTerms:
+    """What ordering needs to know about a dealer, read in one query without loading the
+    aggregate: scope, status, the product lines its valid agreements cover, its tier."""
+
+    dealer_id: int
+    code: str
+    region: str
+    can_trade: bool
+    product_lines: frozenset[str]  # covered by an agreement valid on the day asked about
+    tier: Tier | None = None  # for the product line asked about, if any
+
+
+class CatalogRepository(Protocol):
+    def add(self, template: VehicleTemplate) -> None: ...
+
+    def get(self, template_id: int) -> VehicleTemplate | None:
+        """Load for change (locked ``FOR UPDATE`` on PostgreSQL)."""
+
+    def by_model_code(self, model_code: str) -> VehicleTemplate | None: ...
+
+    def add_version(self, version: PublishedVersion) -> None:
+        """Store a newly published version (never updated afterwards)."""
+
+    def orderable(self, template_id: int, version: int | None) -> OrderableVersion | None:
+        """The template's status and the given version (``None`` = the latest published one)."""
+
+
+class PriceTierRepository(Protocol):
+    def add(self, tier: DealerPriceTier) -> None: ...
+
+    def get(self, dealer_id: int, product_line: str) -> DealerPriceTier | None: ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> None: ...
+
+    def get(self, order_id: int) -> Order | None:
+        """Load for change (locked ``FOR UPDATE`` on PostgreSQL)."""
+
+    def by_tracking_no(self, tracking_no: str) -> Order | None: ...
+
+    def next_number(self, year: int) -> str:
+        """The next human order number, ``SO-2026-000123``."""
+
+    def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
+        """The dealer's terms on ``day`` (with its tier for ``product_line``); ``None`` if unknown."""
+
+    def region_of(self, dealer_id: int) -> str | None: ...
+
+
+class OrdersUnitOfWork(UnitOfWork, Protocol):
+    catalog: CatalogRepository
+    price_tiers: PriceTierRepository
+    orders: OrderRepository
+
+
+class OrderQueries(Protocol):
+    """Read side of catalog and orders: plain dicts from SQL, scoped by the caller's dealer scope."""
+
+    def list_orders(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
+                    filters: dict[str, Any], before_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+
+    def order_detail(self, order_id: int) -> dict[str, Any] | None: ...
+
+    def timeline(self, order_id: int) -> list[dict[str, Any]]: ...
+
+    def list_templates(self, *, product_line: str | None, published_only: bool) -> list[dict[str, Any]]: ...
+
+    def template_detail(self, template_id: int) -> dict[str, Any] | None: ...
+
+    def template_version(self, template_id: int, version: int) -> dict[str, Any] | None: ...
+
+    def list_price_tiers(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
+                         filter_dealer_id: int | None = None) -> list[dict[str, Any]]: ...
+
+    def order_scope(self, order_id: int) -> tuple[int, str] | None:
+        """(dealer_id, dealer region) of an order, for visibility checks."""
