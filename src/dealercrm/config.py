@@ -39,6 +39,10 @@ class Settings:
     sms_access_key: str = ""
     sms_secret: str = attrs.field(default="", repr=False)
     sms_sign_name: str = "dealercrm"
+    # gate passes: Ed25519 signing key (PEM path), extra trusted public keys, ID-digest secret
+    gate_signing_key: str = ""
+    gate_verification_keys: tuple[str, ...] = ()
+    gate_id_hash_key: str = attrs.field(default="", repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,7 +71,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "cors_origins": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
         "portal_url": str, "smtp_host": str, "smtp_port": int, "smtp_security": str, "smtp_username": str,
         "smtp_password": str, "smtp_sender": str, "sms_url": str, "sms_access_key": str, "sms_secret": str,
-        "sms_sign_name": str,
+        "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str,
+        "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

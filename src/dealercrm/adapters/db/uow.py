@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from dealercrm.adapters.db import gate_tables
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
@@ -48,6 +49,11 @@ class SqlAlchemyUnitOfWork:
         self.devices = SqlAlchemyDeviceCredentialRepository(session)
         self.numbers = DocumentNumbers(session)
         self.outbox = SessionOutbox(session, self.clock)
+        self.vehicles = gate_tables.SqlAlchemyVehicleRepository(session)
+        self.pickup_authorizations = gate_tables.SqlAlchemyPickupAuthorizationRepository(session)
+        self.gate_passes = gate_tables.SqlAlchemyGatePassRepository(session)
+        self.gate_exits = gate_tables.SqlAlchemyGateExitRepository(session)
+        self.client_events = gate_tables.SqlKioskEventLog(session)
         return self
 
     def __exit__(

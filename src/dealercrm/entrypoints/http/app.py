@@ -14,7 +14,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
-from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController, KioskController
+from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
+from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.security import (
     AuthMiddleware,
@@ -41,7 +42,7 @@ def ready(state: State) -> Health:
     return Health("ready")
 
 
-CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, KioskController]
+CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, *GATE_CONTROLLERS]
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,

@@ -314,18 +314,3 @@ class AdminController(Controller):
     def revoke_device(self, device_id: int, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
         state.container.identity.revoke_device_key(request.user, device_id)
         return s.CreatedOut(device_id)
-
-
-class KioskController(Controller):
-    """Routes a device credential may reach. The gate issue adds pass lookup, prints and exits."""
-
-    path = "/api/v1/kiosk"
-    tags = ["kiosk 自助终端"]
-    guards = [requires(Role.KIOSK)]
-
-    @get("/whoami", summary="设备身份 The device credential in use")
-    async def whoami(self, request: Request[Principal, Any, Any]) -> s.MeOut:
-        p = request.user
-        return s.MeOut(p.user_id, p.username, p.role.value, p.dealer_id, list(p.regions), p.device_id)
-
-
