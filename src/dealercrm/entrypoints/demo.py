@@ -139,4 +139,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
         )
         if fate == 3:
             container.channel.suspend(system, d, "回款逾期超过90天，暂停发货")
+    from dealercrm.entrypoints.gate_demo import seed_gate_demo
+
+    logins += seed_gate_demo(container)
     return logins
