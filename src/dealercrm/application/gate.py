@@ -69,6 +69,7 @@ GATE_STAFF = (Role.DISPATCH, Role.FINANCE, Role.GUARD, Role.ADMIN)
 OFFLINE_REPLAY_WINDOW = dt.timedelta(days=7)  # how old an offline scan may be when it is replayed
 CLOCK_SKEW = dt.timedelta(minutes=2)
 RECENT_PASSES = dt.timedelta(days=7)  # the kiosk explains passes that ended this recently
+BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,6 +313,13 @@ def approve_gate_pass(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock, sign
         policy.check_release(uow, gate_pass.dealer_id, gate_pass.contract_no, list(gate_pass.vins))
         token = signer.sign(gate_pass_claims(gate_pass, digester))
         gate_pass.approve(now, _who(uow.actor), token, signer.kid)
+        if auth.phone.is_mobile:  # the person is told by SMS, in the same transaction
+            vins = gate_pass.vins
+            uow.outbox.enqueue("gate_pass.approved", {
+                "pass_no": gate_pass.pass_no,
+                "vin": vins[0] if len(vins) == 1 else f"{vins[0]}等{len(vins)}台",
+                "valid_until": gate_pass.valid_to.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
+            }, auth.phone.value, f"gate_pass.approved:{gate_pass.pass_no}")
         status = gate_pass.status.value
         uow.commit()
     return status

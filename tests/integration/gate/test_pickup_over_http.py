@@ -46,6 +46,10 @@ def test_pickup_path_from_letter_to_released_vehicles(world):
     pass_id, pass_no = made.json()["id"], made.json()["number"]
     assert c.post(f"/api/v1/gate-passes/{pass_id}/approve", headers=finance).json()["status"] == "approved"
     assert world.policy.asked == [(world.dealer_a, "HT-2026-000101", vins)]
+    with world.crm.engine.connect() as conn:
+        sms = conn.exec_driver_sql("SELECT recipient, body FROM notification_outbox "
+                                   "WHERE template_code = 'gate_pass.approved'").all()
+    assert [r[0] for r in sms] == ["13912345678"] and pass_no in sms[0][1]
 
     found = c.post("/api/v1/kiosk/passes/lookup", headers=kiosk,
                    json={"event_id": _eid(), "id_number": world.PERSON_ID}).json()
