@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from dealercrm.application import channel, gate, identity, vehicles
+from dealercrm.application import channel, gate, identity, shipping, vehicles
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.persistence import (
     Clock,
@@ -234,6 +234,39 @@ class GateService:
         row = self._c.gate_queries.pass_detail(dealer_scope(actor), gate_pass_id)
         if row is None:
             raise not_found("gate_pass", "出门证")
+        return row
+
+    # outbound shipping (外送) and the dealer's receipt (回执)
+    def create_shipment(self, actor: Principal, cmd: shipping.CreateShipment) -> gate.Created:
+        return shipping.create_shipment(cmd, self._uow(actor), self._c.clock, self._digester)
+
+    def depart_shipment(self, actor: Principal, shipment_id: int) -> str:
+        return shipping.depart_shipment(shipment_id, self._uow(actor), self._c.clock, self._c.vehicle_release_policy)
+
+    def cancel_shipment(self, actor: Principal, shipment_id: int, reason: str) -> str:
+        return shipping.cancel_shipment(shipment_id, reason, self._uow(actor), self._c.clock)
+
+    def submit_receipt(self, actor: Principal, shipment_id: int, cmd: shipping.SubmitReceipt) -> gate.Created:
+        return shipping.submit_receipt(shipment_id, cmd, self._uow(actor), self._c.clock, self._c.settings.portal_url)
+
+    def remind_missing_receipts(self, actor: Principal, grace_days: int = 3) -> list[str]:
+        return shipping.remind_missing_receipts(self._uow(actor), self._c.clock, self._c.settings.portal_url,
+                                                dt.timedelta(days=grace_days))
+
+    def receipt_layout(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
+        return shipping.receipt_print_layout(shipment_id, self._uow(actor))
+
+    def list_shipments(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.application.access import dealer_scope
+
+        return self._c.gate_queries.list_shipments(dealer_scope(actor), **filters)
+
+    def shipment(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope, not_found
+
+        row = self._c.gate_queries.shipment_detail(dealer_scope(actor), shipment_id)
+        if row is None:
+            raise not_found("shipment", "发运单")
         return row
 
     # kiosk (device credential); each call idempotent by the device's event id

@@ -164,12 +164,12 @@ def _who(principal: Principal) -> str:
 
 def _visible_authorization(uow: GateUnitOfWork, authorization_id: int) -> PickupAuthorization:
     auth = uow.pickup_authorizations.get(authorization_id)
-    if auth is None or not _admits(uow, auth.dealer_id):
+    if auth is None or not admits(uow, auth.dealer_id):
         raise not_found("pickup_authorization", "介绍信")
     return auth
 
 
-def _admits(uow: GateUnitOfWork, dealer_id: int) -> bool:
+def admits(uow: GateUnitOfWork, dealer_id: int) -> bool:
     scope = dealer_scope(uow.actor)
     if scope.nothing:
         return False
@@ -203,6 +203,10 @@ def register_authorization(cmd: RegisterAuthorization, uow: GateUnitOfWork, cloc
     with uow:
         vins = [Vin(v).value for v in cmd.vins]
         vehicles = {v.vin.value: v for v in uow.vehicles.many(vins)}
+        shipped = uow.shipments.planned_with_any(vins)
+        if shipped:
+            raise Conflict(f"车辆已在待发车的发运单 {shipped[0].shipment_no} 中",
+                           code="shipment.vehicle_already_planned")
         for vin in vins:
             vehicle = vehicles.get(vin)
             if vehicle is None or vehicle.dealer_id != dealer_id:
@@ -250,7 +254,7 @@ def revoke_authorization(authorization_id: int, reason: str, uow: GateUnitOfWork
 
 def _visible_pass(uow: GateUnitOfWork, gate_pass_id: int) -> GatePass:
     gate_pass = uow.gate_passes.get(gate_pass_id)
-    if gate_pass is None or not _admits(uow, gate_pass.dealer_id):
+    if gate_pass is None or not admits(uow, gate_pass.dealer_id):
         raise not_found("gate_pass", "出门证")
     return gate_pass
 

@@ -71,7 +71,7 @@ class AuthorizationStatus(enum.StrEnum):
         return {"active": "有效", "revoked": "已撤销", "expired": "已过期", "completed": "已提车"}[self.value]
 
 
-def _check_window(valid_from: dt.datetime, valid_to: dt.datetime) -> None:
+def check_window(valid_from: dt.datetime, valid_to: dt.datetime) -> None:
     for name, moment in (("valid_from", valid_from), ("valid_to", valid_to)):
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise InvalidValue(name, "时间必须带时区", code="time.naive")
@@ -79,7 +79,7 @@ def _check_window(valid_from: dt.datetime, valid_to: dt.datetime) -> None:
         raise InvalidValue("valid_to", "有效期截止时间须晚于开始时间", code="validity.inverted")
 
 
-def _clean_vins(vins: Sequence[str]) -> list[str]:
+def clean_vins(vins: Sequence[str]) -> list[str]:
     if not vins:
         raise InvalidValue("vins", "至少选择一台车辆", code="vins.empty")
     if len(vins) > MAX_VEHICLES_PER_LETTER:
@@ -124,10 +124,10 @@ class PickupAuthorization:
         if not contract or len(contract) > 40:
             raise InvalidValue("contract_no", "合同号不能为空且不超过40位", code="contract_no.invalid")
         self.contract_no = contract
-        _check_window(self.valid_from, self.valid_to)
+        check_window(self.valid_from, self.valid_to)
         if self.valid_to - self.valid_from > dt.timedelta(days=MAX_AUTHORIZATION_DAYS):
             raise InvalidValue("valid_to", f"介绍信有效期不超过{MAX_AUTHORIZATION_DAYS}天", code="validity.too_long")
-        self.vins = _clean_vins(self.vins)
+        self.vins = clean_vins(self.vins)
 
     @classmethod
     def register(cls, *, number: str, dealer_id: int, contract_no: str, person_name: str, id_digest: str,
@@ -272,8 +272,8 @@ class GatePass:
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        _check_window(self.valid_from, self.valid_to)
-        self.vins = _clean_vins(self.vins)
+        check_window(self.valid_from, self.valid_to)
+        self.vins = clean_vins(self.vins)
         if self.id_verified_via not in ID_SOURCES:
             raise InvalidValue("id_source", "身份核验来源须为 card 或 desk", code="gate_pass.id_source")
 
@@ -285,7 +285,7 @@ class GatePass:
         auth.require_usable(now, "create_gate_pass")
         if not auth.matches(id_digest):
             raise InvalidValue("id_number", "提车人身份证号与介绍信登记的不一致", code="gate_pass.id_mismatch")
-        chosen = _clean_vins(vins) if vins else list(auth.vins)
+        chosen = clean_vins(vins) if vins else list(auth.vins)
         foreign = [v for v in chosen if v not in auth.vins]
         if foreign:
             raise InvalidValue("vins", f"车辆不在介绍信 {auth.number} 中：{'、'.join(foreign)}",

@@ -2,7 +2,8 @@
 pickup ready for the kiosk demo — a letter and an approved, handed-over gate pass for 张伟, whose
 ID card is the device simulators' demo card (``adapters/devices/sim.DEMO_CARD``), so tapping
 that card at a simulated kiosk finds and prints the pass, and the guard's scan lets it out.
-Also one pass waiting in finance's queue, and a kiosk device key.
+Also one pass waiting in finance's queue, a shipment on its way to a third dealer (waiting for
+its receipt), and a kiosk device key.
 
 Everything goes through the use cases, so the demo writes real vehicle histories and audit rows.
 """
@@ -15,6 +16,7 @@ from typing import Any
 
 from dealercrm.adapters.devices.sim import DEMO_CARD
 from dealercrm.application import gate as g
+from dealercrm.application import shipping as sh
 from dealercrm.application.vehicles import StockIn
 from dealercrm.bootstrap import Container
 from dealercrm.domain.identity import Principal, Role
@@ -106,6 +108,14 @@ def seed_gate_demo(container: Container, *, seed: int = 2026) -> list[tuple[str,
     if len(dealers) > 1:
         waiting, _ = letter_for(dealers[1], "李强", ChineseIdNumber(OTHER_PERSON_ID).value, "13687654321")
         container.gate.create_pass(dispatch, g.CreateGatePass(waiting.id, id_number=OTHER_PERSON_ID))
+
+    if len(dealers) > 2:  # a truck on its way to a third dealer, waiting for its receipt
+        vins = [v for _, v in stock[dealers[2]]][:3]
+        shipment = container.gate.create_shipment(dispatch, sh.CreateShipment(
+            vins=tuple(vins), carrier="郑州顺达物流有限公司", driver_name="刘建军", driver_id_number=OTHER_PERSON_ID,
+            driver_phone="13700001111", truck_plate="豫A8K261挂", planned_departure=now,
+            expected_arrival=now + dt.timedelta(days=2)))
+        sh.depart_shipment(shipment.id, container.uow(dispatch), container.clock, policy)
 
     issued = container.identity.issue_device_key(_staff(container, "admin", Role.ADMIN), "北门自助机", "北门")
     return [

@@ -63,7 +63,7 @@ def _dealer(crm, n: int, region: str) -> tuple[int, Principal]:  # type: ignore[
     reg = crm.channel.register_dealer(ch.RegisterDealer(
         legal_name=f"经销商{n}专用车销售有限公司", uscc=uscc_body[:17] + Uscc.check_char(uscc_body[:17]), region=region,
         address=ch.AddressIn("河南省", "郑州市", f"经开区{n}号"),
-        contact=ch.ContactIn(name="王建国", title="总经理", phone="13800138000"),
+        contact=ch.ContactIn(name="王建国", title="总经理", phone="13800138000", email=f"gm{n}@dealer{n}.example.cn"),
         applicant_username=f"dealer{n}", applicant_password=PASSWORD))
     system = Principal.system()
     crm.channel.submit(system, reg.dealer_id)
@@ -82,11 +82,13 @@ def world(db_url):  # type: ignore[no-untyped-def]
     with client:
         system = Principal.system()
         staff = {}
-        for name, role in (("admin", Role.ADMIN), ("dispatch", Role.DISPATCH), ("finance", Role.FINANCE),
-                           ("guard", Role.GUARD), ("production", Role.PRODUCTION), ("east", Role.SALES)):
-            uid = crm.identity.create_user(system, CreateUser(name, name, role.value, PASSWORD,
-                                                              regions=("华东",) if name == "east" else ()))
-            staff[name] = Principal(uid, name, role, regions=("华东",) if name == "east" else ())
+        for name, role, regions in (("admin", Role.ADMIN, ()), ("dispatch", Role.DISPATCH, ()),
+                                    ("finance", Role.FINANCE, ()), ("guard", Role.GUARD, ()),
+                                    ("production", Role.PRODUCTION, ()), ("east", Role.SALES, ("华东",)),
+                                    ("central", Role.SALES, ("华中",))):
+            uid = crm.identity.create_user(system, CreateUser(name, name, role.value, PASSWORD, regions=regions,
+                                                              email=f"{name}@factory.example.cn"))
+            staff[name] = Principal(uid, name, role, regions=regions)
         dealer_a, principal_a = _dealer(crm, 1, "华中")
         dealer_b, principal_b = _dealer(crm, 2, "华东")
         for n in range(1, 6):

@@ -9,7 +9,8 @@ from sqlalchemy import inspect
 from dealercrm.adapters.db import migrate
 from dealercrm.adapters.db.engine import make_engine
 
-GATE_TABLES = {"vehicles", "vehicle_events", "pickup_authorizations", "gate_passes", "gate_exits", "kiosk_events"}
+GATE_TABLES = {"vehicles", "vehicle_events", "pickup_authorizations", "gate_passes", "gate_exits", "kiosk_events",
+               "shipments", "delivery_receipts"}
 
 
 def test_migrations_build_the_gate_schema_exactly_as_mapped(db_url):

@@ -9,7 +9,15 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
-from dealercrm.adapters.db.gate_tables import gate_exits, gate_passes, pickup_authorizations, vehicle_events, vehicles
+from dealercrm.adapters.db.gate_tables import (
+    delivery_receipts,
+    gate_exits,
+    gate_passes,
+    pickup_authorizations,
+    shipments,
+    vehicle_events,
+    vehicles,
+)
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.application.access import DealerScope
 
@@ -130,4 +138,33 @@ class SqlGateQueries:
         row = self._one(_scoped(self._pass_query(), gate_passes, scope).where(gate_passes.c.id == gate_pass_id))
         if row is not None:
             row["exit"] = self._one(select(gate_exits).where(gate_exits.c.gate_pass_id == gate_pass_id))
+        return row
+
+    # -- shipments and receipts ----------------------------------------------------------------
+
+    def _shipment_query(self) -> Select[Any]:
+        cols = [c for c in shipments.c if c.name != "driver_id_digest"]
+        return (select(*cols, dealers.c.code.label("dealer_code"), dealers.c.legal_name.label("dealer_name"),
+                       delivery_receipts.c.receipt_no)
+                .select_from(shipments.join(dealers, dealers.c.id == shipments.c.dealer_id)
+                             .outerjoin(delivery_receipts, delivery_receipts.c.shipment_id == shipments.c.id)))
+
+    def list_shipments(self, scope: DealerScope, *, status: str | None = None, after_id: int | None = None,
+                       limit: int = 50) -> list[dict[str, Any]]:
+        if scope.nothing:
+            return []
+        q = _scoped(self._shipment_query(), shipments, scope).order_by(shipments.c.id.desc())
+        if status is not None:
+            q = q.where(shipments.c.status == status)
+        if after_id is not None:
+            q = q.where(shipments.c.id < after_id)
+        return self._all(q.limit(limit))
+
+    def shipment_detail(self, scope: DealerScope, shipment_id: int) -> dict[str, Any] | None:
+        if scope.nothing:
+            return None
+        row = self._one(_scoped(self._shipment_query(), shipments, scope).where(shipments.c.id == shipment_id))
+        if row is not None:
+            row["receipt"] = self._one(select(delivery_receipts)
+                                       .where(delivery_receipts.c.shipment_id == shipment_id))
         return row

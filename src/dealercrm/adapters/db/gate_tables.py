@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, relationship
 
 from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.orm import IdType, mapper_registry, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
 from dealercrm.domain.gate import (
     AuthorizationStatus,
@@ -39,6 +39,7 @@ from dealercrm.domain.gate import (
     GatePassStatus,
     PickupAuthorization,
 )
+from dealercrm.domain.shipping import DeliveryReceipt, Shipment, ShipmentStatus
 from dealercrm.domain.values import Phone, Vin
 from dealercrm.domain.vehicles import Vehicle, VehicleEvent, VehicleState
 
@@ -180,6 +181,53 @@ kiosk_events = Table(
 )
 
 
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("shipment_no", String(30), nullable=False, unique=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+    Column("contract_no", String(40)),
+    Column("carrier", String(100), nullable=False),
+    Column("driver_name", String(30), nullable=False),
+    Column("driver_id_digest", String(64), nullable=False),
+    Column("driver_id_masked", String(18), nullable=False),
+    Column("driver_phone", ValueObjectType(Phone, 20), nullable=False),
+    Column("truck_plate", String(12), nullable=False),
+    Column("vins", JSON, nullable=False),
+    Column("planned_departure", UtcDateTime, nullable=False),
+    Column("expected_arrival", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(60), nullable=False),
+    Column("status", StrEnumType(ShipmentStatus), nullable=False),
+    Column("departed_at", UtcDateTime),
+    Column("departed_by", String(60)),
+    Column("delivered_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", String(500)),
+    Column("receipt_reminded_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_shipments_dealer_id_id", "dealer_id", "id"),
+    Index("ix_shipments_status_expected_arrival", "status", "expected_arrival"),
+)
+
+delivery_receipts = Table(
+    "delivery_receipts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("receipt_no", String(30), nullable=False, unique=True),
+    Column("shipment_id", IdType, ForeignKey("shipments.id"), nullable=False, unique=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("extra_vins", JSON, nullable=False),
+    Column("discrepancies", JSON, nullable=False),
+    Column("receiver_name", String(30), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(60), nullable=False),
+    Index("ix_delivery_receipts_dealer_id_id", "dealer_id", "id"),
+)
+
+
 def start_gate_mappers() -> None:
     """Called once from ``orm.start_mappers``."""
     mapper_registry.map_imperatively(VehicleEvent, vehicle_events,
@@ -196,6 +244,8 @@ def start_gate_mappers() -> None:
                                      version_id_col=pickup_authorizations.c.version)
     mapper_registry.map_imperatively(GatePass, gate_passes, version_id_col=gate_passes.c.version)
     mapper_registry.map_imperatively(GateExit, gate_exits)
+    mapper_registry.map_imperatively(Shipment, shipments, version_id_col=shipments.c.version)
+    mapper_registry.map_imperatively(DeliveryReceipt, delivery_receipts)
 
     from dealercrm.adapters.db import audit
 
@@ -203,6 +253,8 @@ def start_gate_mappers() -> None:
     audit.register_audited(PickupAuthorization, "pickup_authorization", lambda o: ("pickup_authorization", o.id))
     audit.register_audited(GatePass, "gate_pass", lambda o: ("gate_pass", o.id))
     audit.register_audited(GateExit, "gate_exit", lambda o: ("gate_pass", o.gate_pass_id))
+    audit.register_audited(Shipment, "shipment", lambda o: ("shipment", o.id))
+    audit.register_audited(DeliveryReceipt, "delivery_receipt", lambda o: ("shipment", o.shipment_id))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,3 +372,56 @@ class SqlKioskEventLog:
         self.session.connection().execute(insert(kiosk_events).values(
             client=client, event_id=event_id, kind=kind, fingerprint=fingerprint, outcome=outcome, answer=answer,
             created_at=at))
+
+
+class SqlAlchemyShipmentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, shipment: Shipment) -> None:
+        self.session.add(shipment)
+
+    def get(self, shipment_id: int) -> Shipment | None:
+        return self.session.get(Shipment, shipment_id, with_for_update=_locks(self.session) or None)
+
+    def planned_with_any(self, vins: Sequence[str]) -> list[Shipment]:
+        # few shipments wait at any time; the VIN lists are JSON, so match them here
+        wanted = set(vins)
+        planned = self.session.scalars(select(Shipment).where(shipments.c.status == ShipmentStatus.PLANNED)
+                                       .order_by(shipments.c.id))
+        return [s for s in planned if wanted & set(s.vins)]
+
+    def overdue_for_receipt(self, expected_before: dt.datetime) -> list[Shipment]:
+        q = (select(Shipment)
+             .where(shipments.c.status == ShipmentStatus.DEPARTED, shipments.c.expected_arrival <= expected_before,
+                    shipments.c.receipt_reminded_at.is_(None))
+             .order_by(shipments.c.id).limit(500))
+        if _locks(self.session):
+            q = q.with_for_update(skip_locked=True)
+        return list(self.session.scalars(q))
+
+
+class SqlAlchemyDeliveryReceiptRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, receipt: DeliveryReceipt) -> None:
+        self.session.add(receipt)
+
+    def for_shipment(self, shipment_id: int) -> DeliveryReceipt | None:
+        return self.session.scalars(select(DeliveryReceipt)
+                                    .where(delivery_receipts.c.shipment_id == shipment_id)).first()
+
+
+class SqlStaffDirectory:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def active_staff(self, roles: Sequence[Any]) -> list[tuple[int, str, str, str, list[str]]]:
+        rows = self.session.connection().execute(
+            select(users.c.id, users.c.display_name, users.c.email, users.c.role, users.c.regions)
+            .where(users.c.role.in_([getattr(r, "value", r) for r in roles]), users.c.is_active.is_(True),
+                   users.c.email.is_not(None))
+            .order_by(users.c.id))
+        return [(r.id, r.display_name, r.email, getattr(r.role, "value", r.role), list(r.regions or []))
+                for r in rows]

@@ -54,6 +54,9 @@ class SqlAlchemyUnitOfWork:
         self.gate_passes = gate_tables.SqlAlchemyGatePassRepository(session)
         self.gate_exits = gate_tables.SqlAlchemyGateExitRepository(session)
         self.client_events = gate_tables.SqlKioskEventLog(session)
+        self.shipments = gate_tables.SqlAlchemyShipmentRepository(session)
+        self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
+        self.staff_directory = gate_tables.SqlStaffDirectory(session)
         return self
 
     def __exit__(

@@ -1,7 +1,8 @@
 """Persistence ports of the vehicles & gate context.
 
 The SQL unit of work exposes these repositories as ``uow.vehicles``, ``uow.pickup_authorizations``,
-``uow.gate_passes``, ``uow.gate_exits`` and ``uow.client_events``. Loads "for change" lock the
+``uow.gate_passes``, ``uow.gate_exits``, ``uow.client_events``, ``uow.shipments``, ``uow.receipts`` and
+``uow.staff_directory``. Loads "for change" lock the
 rows on PostgreSQL (``FOR UPDATE``); on SQLite the write transaction already began IMMEDIATE.
 """
 
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 
 from dealercrm.application.ports.persistence import UnitOfWork
 from dealercrm.domain.gate import GateExit, GatePass, PickupAuthorization
+from dealercrm.domain.shipping import DeliveryReceipt, Shipment
 from dealercrm.domain.vehicles import Vehicle
 
 
@@ -64,10 +66,36 @@ class ClientEventLog(Protocol):
         """Insert; a second insert of the same (client, event id) fails with ``Conflict``."""
 
 
+class ShipmentRepository(Protocol):
+    def add(self, shipment: Shipment) -> None: ...
+
+    def get(self, shipment_id: int) -> Shipment | None: ...
+
+    def planned_with_any(self, vins: Sequence[str]) -> list[Shipment]:
+        """Planned (not yet departed) shipments carrying any of these VINs."""
+
+    def overdue_for_receipt(self, expected_before: dt.datetime) -> list[Shipment]:
+        """Departed shipments expected before the moment, not yet reminded, without a receipt."""
+
+
+class DeliveryReceiptRepository(Protocol):
+    def add(self, receipt: DeliveryReceipt) -> None: ...
+
+    def for_shipment(self, shipment_id: int) -> DeliveryReceipt | None: ...
+
+
+class StaffDirectory(Protocol):
+    def active_staff(self, roles: Sequence[Any]) -> list[tuple[int, str, str, str, list[str]]]:
+        """Active users of these roles with an e-mail: (id, display name, email, role, regions)."""
+
+
 class GateUnitOfWork(UnitOfWork, Protocol):
     vehicles: VehicleRepository
     pickup_authorizations: PickupAuthorizationRepository
     gate_passes: GatePassRepository
     gate_exits: GateExitRepository
     client_events: ClientEventLog
+    shipments: ShipmentRepository
+    receipts: DeliveryReceiptRepository
+    staff_directory: StaffDirectory
     numbers: Any  # DocumentNumbers: formatted(prefix, year=...) -> "GP-2026-000001"

@@ -16,9 +16,11 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import gate as g
+from dealercrm.application import shipping as sh
 from dealercrm.application.vehicles import StockIn
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.gate import AuthorizationStatus, GatePassStatus
+from dealercrm.domain.shipping import ShipmentStatus
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.vehicles import ACTION_LABELS, VehicleState
 from dealercrm.entrypoints.http import gate_schemas as gs
@@ -298,4 +300,93 @@ class KioskController(Controller):
         return msgspec.convert(answer, gs.ExitOut)
 
 
-GATE_CONTROLLERS = [VehicleController, PickupAuthorizationController, GatePassController, KioskController]
+def _shipment(row: dict[str, Any]) -> gs.ShipmentOut:
+    status = ShipmentStatus(_enum_value(row["status"]))
+    r = row.get("receipt")
+    receipt = None if not r else gs.ReceiptOut(
+        id=r["id"], receipt_no=r["receipt_no"],
+        lines=[gs.ReceiptLineOut(x["vin"], x["outcome"], x["configuration_ok"], x.get("note"), list(x.get("photos") or []))
+               for x in r["lines"]],
+        extra_vins=list(r["extra_vins"]), discrepancies=list(r["discrepancies"]),
+        has_discrepancy=bool(r["discrepancies"]), receiver_name=r["receiver_name"], received_at=r["received_at"],
+        recorded_by=r["recorded_by"])
+    return gs.ShipmentOut(
+        id=row["id"], shipment_no=row["shipment_no"], dealer_id=row["dealer_id"], dealer_code=row["dealer_code"],
+        dealer_name=row["dealer_name"], contract_no=row["contract_no"], carrier=row["carrier"],
+        driver_name=row["driver_name"], driver_id_masked=row["driver_id_masked"], driver_phone=str(row["driver_phone"]),
+        truck_plate=row["truck_plate"], vins=list(row["vins"]), planned_departure=row["planned_departure"],
+        expected_arrival=row["expected_arrival"], status=status.value, status_label=status.label,
+        created_at=row["created_at"], created_by=row["created_by"], departed_at=row["departed_at"],
+        delivered_at=row["delivered_at"], cancelled_at=row["cancelled_at"], cancel_reason=row["cancel_reason"],
+        receipt_reminded_at=row["receipt_reminded_at"], receipt_no=row["receipt_no"], receipt=receipt,
+    )
+
+
+class ShipmentController(Controller):
+    path = "/api/v1/shipments"
+    tags = ["shipping 外送与回执"]
+
+    @post("/", guards=[requires(*DISPATCHERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="登记外送 Carrier, driver, truck and vehicles of one dealer")
+    def create(self, data: gs.ShipmentIn, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
+        created = state.container.gate.create_shipment(request.user, sh.CreateShipment(
+            vins=tuple(data.vins), carrier=data.carrier, driver_name=data.driver_name,
+            driver_id_number=data.driver_id_number, driver_phone=data.driver_phone, truck_plate=data.truck_plate,
+            planned_departure=data.planned_departure, expected_arrival=data.expected_arrival,
+            contract_no=data.contract_no))
+        return s.CreatedOut(created.id, created.number)
+
+    @get("/", guards=[requires(*GATE_READERS)], sync_to_thread=True,
+         summary="发运单列表 Shipments (a dealer sees only its own)")
+    def list_shipments(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+                       cursor: str | None = None, limit: Limit = 50) -> gs.ShipmentPage:
+        _check_choice("status", status, ShipmentStatus, "发运单状态")
+        rows = state.container.gate.list_shipments(request.user, status=status, after_id=decode_cursor(cursor),
+                                                   limit=limit + 1)
+        rows, next_cursor = _page(rows, limit)
+        return gs.ShipmentPage([_shipment(r) for r in rows], next_cursor)
+
+    @get("/{shipment_id:int}", guards=[requires(*GATE_READERS)], sync_to_thread=True,
+         summary="发运单详情 A shipment and its receipt")
+    def detail(self, shipment_id: int, request: Request[Principal, Any, Any], state: State) -> gs.ShipmentOut:
+        return _shipment(state.container.gate.shipment(request.user, shipment_id))
+
+    @post("/{shipment_id:int}/depart", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="发车 The truck leaves (credit rule applied; vehicles in transit)")
+    def depart(self, shipment_id: int, request: Request[Principal, Any, Any], state: State) -> gs.StatusOut:
+        status = state.container.gate.depart_shipment(request.user, shipment_id)
+        return gs.StatusOut(shipment_id, status, ShipmentStatus(status).label)
+
+    @post("/{shipment_id:int}/cancel", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="取消 Cancel a shipment before it departs")
+    def cancel(self, shipment_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any],
+               state: State) -> gs.StatusOut:
+        status = state.container.gate.cancel_shipment(request.user, shipment_id, data.reason)
+        return gs.StatusOut(shipment_id, status, ShipmentStatus(status).label)
+
+    @post("/{shipment_id:int}/receipt", guards=[requires(Role.DEALER)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="收货回执 The dealer confirms each vehicle (discrepancies raise an alarm)")
+    def receipt(self, shipment_id: int, data: gs.ReceiptIn, request: Request[Principal, Any, Any],
+                state: State) -> s.CreatedOut:
+        created = state.container.gate.submit_receipt(request.user, shipment_id, sh.SubmitReceipt(
+            lines=tuple(sh.ReceiptLineIn(x.vin, x.outcome, x.configuration_ok, x.note, tuple(x.photos))
+                        for x in data.lines),
+            receiver_name=data.receiver_name, extra_vins=tuple(data.extra_vins), received_at=data.received_at))
+        return s.CreatedOut(created.id, created.number)
+
+    @get("/{shipment_id:int}/receipt/print", guards=[requires(*GATE_READERS)], sync_to_thread=True,
+         summary="打印回执 The paper receipt for the driver, as a print layout")
+    def receipt_print(self, shipment_id: int, request: Request[Principal, Any, Any],
+                      state: State) -> gs.ReceiptPrintOut:
+        return msgspec.convert(state.container.gate.receipt_layout(request.user, shipment_id), gs.ReceiptPrintOut)
+
+    @post("/receipt-reminders", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="回执逾期提醒 Remind dealers whose receipt is overdue (once per shipment)")
+    def remind(self, request: Request[Principal, Any, Any], state: State,
+               data: gs.ReminderIn | None = None) -> gs.RemindedOut:
+        days = data.grace_days if data else 3
+        return gs.RemindedOut(state.container.gate.remind_missing_receipts(request.user, days))
+
+
+GATE_CONTROLLERS = [VehicleController, PickupAuthorizationController, GatePassController, ShipmentController,
+                    KioskController]

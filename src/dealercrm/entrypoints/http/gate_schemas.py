@@ -330,3 +330,99 @@ class KioskScanIn(Request):
     event_id: EventId
     qr_payload: QrPayload
     scanned_at: dt.datetime | None = None
+
+
+# --- shipping (外送) and receipts (回执) ------------------------------------------------------
+
+
+class ShipmentIn(Request):
+    vins: Annotated[list[VinStr], Meta(min_length=1, max_length=50)]
+    carrier: Annotated[str, Meta(min_length=1, max_length=100)]
+    driver_name: Annotated[str, Meta(min_length=1, max_length=30)]
+    driver_id_number: IdNumber
+    driver_phone: Annotated[str, Meta(min_length=1, max_length=30)]
+    truck_plate: Annotated[str, Meta(min_length=1, max_length=15)]
+    planned_departure: dt.datetime
+    expected_arrival: dt.datetime
+    contract_no: Ref | None = None
+
+
+class ReceiptLineIn(Request):
+    vin: VinStr
+    outcome: Annotated[str, Meta(description="received | damaged | missing")]
+    configuration_ok: bool = True
+    note: Annotated[str, Meta(max_length=500)] | None = None
+    photos: Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=9)] = []
+
+
+class ReceiptIn(Request):
+    lines: Annotated[list[ReceiptLineIn], Meta(min_length=1, max_length=50)]
+    receiver_name: Annotated[str, Meta(min_length=1, max_length=30)]
+    extra_vins: Annotated[list[VinStr], Meta(max_length=20)] = []
+    received_at: dt.datetime | None = None
+
+
+class ReceiptLineOut(msgspec.Struct):
+    vin: str
+    outcome: str
+    configuration_ok: bool
+    note: str | None
+    photos: list[str]
+
+
+class ReceiptOut(msgspec.Struct):
+    id: int
+    receipt_no: str
+    lines: list[ReceiptLineOut]
+    extra_vins: list[str]
+    discrepancies: list[str]
+    has_discrepancy: bool
+    receiver_name: str
+    received_at: dt.datetime
+    recorded_by: str
+
+
+class ShipmentOut(msgspec.Struct):
+    id: int
+    shipment_no: str
+    dealer_id: int
+    dealer_code: str
+    dealer_name: str
+    contract_no: str | None
+    carrier: str
+    driver_name: str
+    driver_id_masked: str
+    driver_phone: str
+    truck_plate: str
+    vins: list[str]
+    planned_departure: dt.datetime
+    expected_arrival: dt.datetime
+    status: str
+    status_label: str
+    created_at: dt.datetime
+    created_by: str
+    departed_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    cancel_reason: str | None
+    receipt_reminded_at: dt.datetime | None
+    receipt_no: str | None
+    receipt: ReceiptOut | None = None
+
+
+class ShipmentPage(msgspec.Struct):
+    items: list[ShipmentOut]
+    next_cursor: str | None
+
+
+class ReminderIn(Request):
+    grace_days: Annotated[int, Meta(ge=0, le=60)] = 3
+
+
+class RemindedOut(msgspec.Struct):
+    reminded: list[str]
+
+
+class ReceiptPrintOut(msgspec.Struct):
+    receipt_no: str
+    layout: PrintLayout

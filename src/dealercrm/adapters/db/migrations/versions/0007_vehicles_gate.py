@@ -1,8 +1,8 @@
-"""vehicles and gate
+"""vehicles, gate, shipping
 
 Revision ID: 0007
 Revises: 0002
-Create Date: 2026-11-22 07:48:31.606788
+Create Date: 2026-11-22 08:00:58.275188
 """
 from alembic import op
 import sqlalchemy as sa
@@ -57,6 +57,38 @@ def upgrade() -> None:
         batch_op.create_index('ix_pickup_authorizations_id_digest', ['id_digest'], unique=False)
         batch_op.create_index('ix_pickup_authorizations_status_id', ['status', 'id'], unique=False)
 
+    op.create_table('shipments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('shipment_no', sa.String(length=30), nullable=False),
+    sa.Column('dealer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('contract_no', sa.String(length=40), nullable=True),
+    sa.Column('carrier', sa.String(length=100), nullable=False),
+    sa.Column('driver_name', sa.String(length=30), nullable=False),
+    sa.Column('driver_id_digest', sa.String(length=64), nullable=False),
+    sa.Column('driver_id_masked', sa.String(length=18), nullable=False),
+    sa.Column('driver_phone', sa.String(length=32), nullable=False),
+    sa.Column('truck_plate', sa.String(length=12), nullable=False),
+    sa.Column('vins', sa.JSON(), nullable=False),
+    sa.Column('planned_departure', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expected_arrival', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=60), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('departed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('departed_by', sa.String(length=60), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cancel_reason', sa.String(length=500), nullable=True),
+    sa.Column('receipt_reminded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_shipments_dealer_id_dealers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_shipments')),
+    sa.UniqueConstraint('shipment_no', name=op.f('uq_shipments_shipment_no'))
+    )
+    with op.batch_alter_table('shipments', schema=None) as batch_op:
+        batch_op.create_index('ix_shipments_dealer_id_id', ['dealer_id', 'id'], unique=False)
+        batch_op.create_index('ix_shipments_status_expected_arrival', ['status', 'expected_arrival'], unique=False)
+
     op.create_table('vehicles',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('vin', sa.String(length=32), nullable=False),
@@ -85,6 +117,26 @@ def upgrade() -> None:
         batch_op.create_index('ix_vehicles_dealer_id_state_id', ['dealer_id', 'state', 'id'], unique=False)
         batch_op.create_index('ix_vehicles_erp_tracking_no', ['erp_tracking_no'], unique=False)
         batch_op.create_index('ix_vehicles_state_id', ['state', 'id'], unique=False)
+
+    op.create_table('delivery_receipts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('receipt_no', sa.String(length=30), nullable=False),
+    sa.Column('shipment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('dealer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('extra_vins', sa.JSON(), nullable=False),
+    sa.Column('discrepancies', sa.JSON(), nullable=False),
+    sa.Column('receiver_name', sa.String(length=30), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.String(length=60), nullable=False),
+    sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_delivery_receipts_dealer_id_dealers')),
+    sa.ForeignKeyConstraint(['shipment_id'], ['shipments.id'], name=op.f('fk_delivery_receipts_shipment_id_shipments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery_receipts')),
+    sa.UniqueConstraint('receipt_no', name=op.f('uq_delivery_receipts_receipt_no')),
+    sa.UniqueConstraint('shipment_id', name=op.f('uq_delivery_receipts_shipment_id'))
+    )
+    with op.batch_alter_table('delivery_receipts', schema=None) as batch_op:
+        batch_op.create_index('ix_delivery_receipts_dealer_id_id', ['dealer_id', 'id'], unique=False)
 
     op.create_table('gate_passes',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -171,6 +223,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_gate_passes_authorization_id')
 
     op.drop_table('gate_passes')
+    with op.batch_alter_table('delivery_receipts', schema=None) as batch_op:
+        batch_op.drop_index('ix_delivery_receipts_dealer_id_id')
+
+    op.drop_table('delivery_receipts')
     with op.batch_alter_table('vehicles', schema=None) as batch_op:
         batch_op.drop_index('ix_vehicles_state_id')
         batch_op.drop_index('ix_vehicles_erp_tracking_no')
@@ -178,6 +234,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_vehicles_contract_no')
 
     op.drop_table('vehicles')
+    with op.batch_alter_table('shipments', schema=None) as batch_op:
+        batch_op.drop_index('ix_shipments_status_expected_arrival')
+        batch_op.drop_index('ix_shipments_dealer_id_id')
+
+    op.drop_table('shipments')
     with op.batch_alter_table('pickup_authorizations', schema=None) as batch_op:
         batch_op.drop_index('ix_pickup_authorizations_status_id')
         batch_op.drop_index('ix_pickup_authorizations_id_digest')
