@@ -54,7 +54,6 @@ from dealercrm.domain.gate import (
     GateExit,
     GatePass,
     GatePassRefused,
-    GatePassStatus,
     PickupAuthorization,
 )
 from dealercrm.domain.identity import Principal, Role

@@ -26,6 +26,7 @@ from dealercrm.domain.values import Phone, Vin
 MAX_VEHICLES_PER_LETTER = 50
 MAX_AUTHORIZATION_DAYS = 31
 ID_CHECK_VALID_FOR = dt.timedelta(hours=12)  # a kiosk card check counts for dispatch this long
+HANDOVER_SKEW = dt.timedelta(minutes=2)  # clock drift allowed between the desk and a gate device
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +375,11 @@ class GatePass:
             code = _REFUSAL_OF_STATUS[self.status]
             return GatePassRefused(_REFUSAL_MESSAGES[code].format(pass_no=self.pass_no), code=f"gate_pass.{code}",
                                    pass_no=self.pass_no, current_state=self.status.value)
+        if self.handed_over_at is not None and at < self.handed_over_at - HANDOVER_SKEW:
+            # a replayed offline scan from before the handover cannot be this pass's exit
+            return GatePassRefused(_REFUSAL_MESSAGES["not_handed_over"].format(pass_no=self.pass_no),
+                                   code="gate_pass.not_handed_over", pass_no=self.pass_no,
+                                   handed_over_at=self.handed_over_at.isoformat())
         try:
             self.require_within_validity(at, "exit")
         except GatePassRefused as refusal:

@@ -149,7 +149,7 @@ def test_an_expired_or_early_pass_cannot_exit():
     p.hand_over(at(3), "dispatch")
 
     assert p.exit_refusal(at(48)).code == "gate_pass.expired"  # type: ignore[union-attr]
-    assert p.exit_refusal(at(0.5)).code == "gate_pass.not_yet_valid"  # type: ignore[union-attr]
+    assert p.exit_refusal(at(2.5)).code == "gate_pass.not_handed_over"  # scanned before the handover
     assert p.exit_refusal(at(47.9)) is None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
+import structlog
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
@@ -27,6 +28,8 @@ from dealercrm.entrypoints.http import gate_schemas as gs
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import STAFF, requires
+
+log = structlog.get_logger(__name__)
 
 VEHICLE_READERS = (*STAFF, Role.DEALER)
 STOCK_KEEPERS = (Role.ADMIN, Role.PRODUCTION, Role.DISPATCH)
@@ -241,6 +244,7 @@ class GatePassController(Controller):
     def exit(self, gate_pass_id: int, request: Request[Principal, Any, Any], state: State,
              data: gs.ExitIn | None = None) -> gs.ExitOut:
         answer = state.container.gate.confirm_exit(request.user, gate_pass_id, data.event_id if data else None)
+        log.info("gate_exit_confirmed", pass_no=answer["pass_no"], vehicles=answer["released"], source="desk")
         return msgspec.convert(answer, gs.ExitOut)
 
     @get("/{gate_pass_id:int}/print", guards=[requires(*DISPATCHERS)], sync_to_thread=True,
@@ -278,14 +282,18 @@ class KioskController(Controller):
     def lookup(self, data: gs.KioskLookupIn, request: Request[Principal, Any, Any],
                state: State) -> gs.KioskLookupOut:
         answer = state.container.gate.kiosk_find(request.user, data.id_number, data.event_id)
+        log.info("kiosk_lookup", device_id=request.user.device_id, passes=len(answer["passes"]),
+                 printable=sum(1 for p in answer["passes"] if p["printable"]))
         return msgspec.convert(answer, gs.KioskLookupOut)
 
     @post("/passes/{pass_no:str}/prints", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="记录打印 Record a successful print (reprints counted)")
     def record_print(self, pass_no: str, data: gs.KioskPrintIn, request: Request[Principal, Any, Any],
                      state: State) -> gs.KioskPrintOut:
-        return msgspec.convert(state.container.gate.kiosk_print(request.user, pass_no, data.event_id),
-                               gs.KioskPrintOut)
+        answer = state.container.gate.kiosk_print(request.user, pass_no, data.event_id)
+        log.info("gate_pass_printed", pass_no=pass_no, print_count=answer["print_count"],
+                 device_id=request.user.device_id)
+        return msgspec.convert(answer, gs.KioskPrintOut)
 
     @post("/verify", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="核验二维码 Check a scanned pass QR (signature, validity, not voided, not used)")
@@ -297,6 +305,8 @@ class KioskController(Controller):
           summary="确认出门 Confirm the exit of a scanned pass (once; replays answer the same)")
     def exit(self, data: gs.KioskScanIn, request: Request[Principal, Any, Any], state: State) -> gs.ExitOut:
         answer = state.container.gate.kiosk_exit(request.user, data.qr_payload, data.event_id, data.scanned_at)
+        log.info("gate_exit_confirmed", pass_no=answer["pass_no"], vehicles=answer["released"], source="kiosk",
+                 device_id=request.user.device_id, event_id=data.event_id)
         return msgspec.convert(answer, gs.ExitOut)
 
 
