@@ -202,14 +202,15 @@ def register_authorization(cmd: RegisterAuthorization, uow: GateUnitOfWork, cloc
     with uow:
         vins = [Vin(v).value for v in cmd.vins]
         vehicles = {v.vin.value: v for v in uow.vehicles.many(vins)}
-        shipped = uow.shipments.planned_with_any(vins)
-        if shipped:
-            raise Conflict(f"车辆已在待发车的发运单 {shipped[0].shipment_no} 中",
-                           code="shipment.vehicle_already_planned")
         for vin in vins:
             vehicle = vehicles.get(vin)
             if vehicle is None or vehicle.dealer_id != dealer_id:
                 raise NotFound(f"车辆 {vin} 不存在", code="vehicle.not_found", vin=vin)
+        shipped = uow.shipments.planned_with_any(vins)
+        if shipped:
+            raise Conflict(f"车辆已在待发车的发运单 {shipped[0].shipment_no} 中",
+                           code="shipment.vehicle_already_planned")
+        for vin, vehicle in vehicles.items():
             if vehicle.contract_no is not None and vehicle.contract_no != cmd.contract_no.strip():
                 raise InvalidValue("vins", f"车辆 {vin} 不属于合同 {cmd.contract_no}", code="vehicle.contract_mismatch")
             if vehicle.state is VehicleState.PICKUP_AUTHORIZED and vehicle.pickup_authorization_id is not None:

@@ -259,3 +259,26 @@ def test_bad_requests_are_422_naming_the_field_and_change_nothing(world):
 
     assert c.get("/api/v1/pickup-authorizations/", headers=dealer).json()["items"] == []
     assert c.get(f"/api/v1/vehicles/{world.vin(1)}", headers=dealer).json()["state"] == "in_factory_stock"
+
+
+def test_a_lapsed_letter_frees_its_vehicles_for_a_new_one(world):
+    c = world.client
+    dealer, dispatch = world.login("dealer1"), world.login("dispatch")
+    old = c.post("/api/v1/pickup-authorizations/", headers=dealer, json=world.letter([world.vin(2)], hours=2)).json()
+    pass_id = c.post("/api/v1/gate-passes/", headers=dispatch,
+                     json={"authorization_id": old["id"], "id_number": world.PERSON_ID}).json()["id"]
+    busy = c.post("/api/v1/pickup-authorizations/", headers=dealer, json=world.letter([world.vin(2)]))
+    world.clock.advance(hours=3)
+
+    late = c.post("/api/v1/gate-passes/", headers=dispatch,
+                  json={"authorization_id": old["id"], "id_number": world.PERSON_ID})
+    fresh = c.post("/api/v1/pickup-authorizations/", headers=dealer,
+                   json=world.letter([world.vin(2)], start=world.clock()))
+
+    assert busy.status_code == 409 and busy.json()["current_state"] == "pickup_authorized"
+    assert problem(late, 409)["current_state"] == "expired"
+    assert fresh.status_code == 201, fresh.text
+    assert c.get(f"/api/v1/pickup-authorizations/{old['id']}", headers=dealer).json()["status"] == "expired"
+    assert c.get(f"/api/v1/gate-passes/{pass_id}", headers=dispatch).json()["status"] == "voided"
+    history = c.get(f"/api/v1/vehicles/{world.vin(2)}", headers=dealer).json()["history"]
+    assert [h["action"] for h in history][-3:] == ["authorize_pickup", "withdraw_pickup", "authorize_pickup"]
