@@ -184,3 +184,18 @@ def test_a_dealer_sees_none_of_another_dealers_vehicles_letters_or_passes(world)
     # and the owner sees its own
     assert c.get(f"/api/v1/gate-passes/{pass_id}", headers=a).json()["status"] == "pending_approval"
     assert len(c.get("/api/v1/vehicles/?limit=200", headers=a).json()["items"]) == 5
+
+
+def test_vehicle_lists_page_by_keyset_without_gaps_or_repeats(world):
+    c, dealer = world.client, world.login("dealer1")
+    seen, cursor = [], None
+
+    while True:
+        page = c.get("/api/v1/vehicles/", headers=dealer,
+                     params={"limit": 2, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [v["vin"] for v in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == [world.vin(n) for n in range(1, 6)]

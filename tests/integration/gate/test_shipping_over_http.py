@@ -40,6 +40,10 @@ def test_shipping_path_receipt_with_a_discrepancy_alarms_and_fills_dealer_stock(
     assert c.post(f"/api/v1/shipments/{shipment_id}/depart", headers=dispatch).json()["status"] == "departed"
     assert world.policy.asked[-1] == (world.dealer_a, "HT-2026-000101", vins)
     assert {c.get(f"/api/v1/vehicles/{v}", headers=dealer).json()["state"] for v in vins} == {"in_transit"}
+    in_transit = c.get("/api/v1/vehicles/?state=in_transit&region=华中", headers=dispatch).json()["items"]
+    assert [v["vin"] for v in in_transit] == vins and in_transit[0]["state_label"] == "外送在途"
+    assert c.get("/api/v1/vehicles/?state=in_transit&region=华东", headers=dispatch).json()["items"] == []
+    assert c.get("/api/v1/vehicles/?state=flying", headers=dispatch).json()["field"] == "state"
 
     receipt = c.post(f"/api/v1/shipments/{shipment_id}/receipt", headers=dealer, json={
         "receiver_name": "赵库管",

@@ -50,8 +50,8 @@ class SqlGateQueries:
 
     def list_vehicles(self, scope: DealerScope, *, state: str | None = None, dealer_id: int | None = None,
                       contract_no: str | None = None, product_line: str | None = None,
-                      erp_tracking_no: str | None = None, after_id: int | None = None,
-                      limit: int = 50) -> list[dict[str, Any]]:
+                      erp_tracking_no: str | None = None, region: str | None = None,
+                      after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
         if scope.nothing:
             return []
         q = (select(vehicles, dealers.c.code.label("dealer_code"), dealers.c.legal_name.label("dealer_name"),
@@ -61,7 +61,7 @@ class SqlGateQueries:
         q = _scoped(q, vehicles, scope)
         for column, value in ((vehicles.c.state, state), (vehicles.c.dealer_id, dealer_id),
                               (vehicles.c.contract_no, contract_no), (vehicles.c.product_line, product_line),
-                              (vehicles.c.erp_tracking_no, erp_tracking_no)):
+                              (vehicles.c.erp_tracking_no, erp_tracking_no), (dealers.c.region, region)):
             if value is not None:
                 q = q.where(column == value)
         if after_id is not None:

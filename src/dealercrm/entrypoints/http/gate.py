@@ -122,17 +122,18 @@ class VehicleController(Controller):
     tags = ["vehicles 车辆"]
 
     @get("/", guards=[requires(*VEHICLE_READERS)], sync_to_thread=True,
-         summary="车辆列表 Vehicles by state, dealer, contract (a dealer sees only its own)")
+         summary="车辆列表 Vehicles by state, dealer, region, contract, product line (a dealer sees only its own)")
     def list_vehicles(
         self, request: Request[Principal, Any, Any], state: State, vehicle_state: Annotated[
             str | None, Parameter(query="state", description="state code, e.g. in_factory_stock")] = None,
         dealer_id: int | None = None, contract_no: str | None = None, product_line: str | None = None,
-        erp_tracking_no: str | None = None, cursor: str | None = None, limit: Limit = 50,
+        erp_tracking_no: str | None = None, region: str | None = None, cursor: str | None = None,
+        limit: Limit = 50,
     ) -> gs.VehiclePage:
         _check_choice("state", vehicle_state, VehicleState, "车辆状态")
         rows = state.container.gate.list_vehicles(
             request.user, state=vehicle_state, dealer_id=dealer_id, contract_no=contract_no,
-            product_line=product_line, erp_tracking_no=erp_tracking_no, after_id=decode_cursor(cursor),
+            product_line=product_line, erp_tracking_no=erp_tracking_no, region=region, after_id=decode_cursor(cursor),
             limit=limit + 1)
         rows, next_cursor = _page(rows, limit)
         return gs.VehiclePage([_vehicle(r) for r in rows], next_cursor)
