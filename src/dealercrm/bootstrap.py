@@ -256,6 +256,15 @@ class GateService:
     def receipt_layout(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
         return shipping.receipt_print_layout(shipment_id, self._uow(actor))
 
+    def receipt_pdf(self, actor: Principal, shipment_id: int) -> tuple[str, bytes]:
+        from dealercrm.adapters.pdf_documents import FpdfDocumentRenderer
+        from dealercrm.domain.printing import document_from_wire
+
+        slip = self.receipt_layout(actor, shipment_id)
+        pdf = FpdfDocumentRenderer(self._c.settings.pdf_font).render(document_from_wire(slip["layout"]),
+                                                                     f"收货回执单 {slip['receipt_no']}")
+        return slip["receipt_no"], pdf
+
     def list_shipments(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         from dealercrm.application.access import dealer_scope
 

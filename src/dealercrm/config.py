@@ -43,6 +43,7 @@ class Settings:
     gate_signing_key: str = ""
     gate_verification_keys: tuple[str, ...] = ()
     gate_id_hash_key: str = attrs.field(default="", repr=False)
+    pdf_font: str = ""  # a CJK TTF/TTC for PDFs; unset → the usual Debian font paths
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,7 +72,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "cors_origins": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
         "portal_url": str, "smtp_host": str, "smtp_port": int, "smtp_security": str, "smtp_username": str,
         "smtp_password": str, "smtp_sender": str, "sms_url": str, "sms_access_key": str, "sms_secret": str,
-        "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str,
+        "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
     }
     for name, conv in converters.items():

@@ -66,6 +66,9 @@ def test_shipping_path_receipt_with_a_discrepancy_alarms_and_fills_dealer_stock(
     assert "左后视镜破损" in alarms[0][1]
     slip = c.get(f"/api/v1/shipments/{shipment_id}/receipt/print", headers=dealer).json()
     assert slip["layout"]["text"][0] == "收货回执单" and any(vins[1] in t for t in slip["layout"]["text"])
+    pdf = c.get(f"/api/v1/shipments/{shipment_id}/receipt/pdf", headers=dispatch)
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
+    assert c.get(f"/api/v1/shipments/{shipment_id}/receipt/pdf", headers=world.login("dealer2")).status_code == 404
     again = c.post(f"/api/v1/shipments/{shipment_id}/receipt", headers=dealer,
                    json={"receiver_name": "赵库管", "lines": [{"vin": v, "outcome": "received"} for v in vins]})
     assert again.status_code == 409 and again.json()["code"] == "receipt.exists"

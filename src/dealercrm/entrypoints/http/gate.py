@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 import structlog
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -390,6 +390,13 @@ class ShipmentController(Controller):
     def receipt_print(self, shipment_id: int, request: Request[Principal, Any, Any],
                       state: State) -> gs.ReceiptPrintOut:
         return msgspec.convert(state.container.gate.receipt_layout(request.user, shipment_id), gs.ReceiptPrintOut)
+
+    @get("/{shipment_id:int}/receipt/pdf", guards=[requires(*GATE_READERS)], sync_to_thread=True,
+         media_type="application/pdf", summary="回执PDF The paper receipt for the driver, as a PDF (A5)")
+    def receipt_pdf(self, shipment_id: int, request: Request[Principal, Any, Any], state: State) -> Response[bytes]:
+        receipt_no, pdf = state.container.gate.receipt_pdf(request.user, shipment_id)
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{receipt_no}.pdf"'})
 
     @post("/receipt-reminders", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="回执逾期提醒 Remind dealers whose receipt is overdue (once per shipment)")
