@@ -16,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from dealercrm.application import catalog, channel, identity, orders, workflow
+from dealercrm.application import catalog, channel, gate, identity, orders, shipping, vehicles, workflow
+from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.persistence import (
     Clock,
     DealerQueries,
@@ -317,6 +318,165 @@ class OrdersService:
 
 
 @attrs.define
+class GateService:
+    """Vehicles by VIN, pickup authorizations, gate passes and the kiosk API."""
+
+    _c: Container
+
+    def _uow(self, actor: Principal) -> Any:
+        return self._c.uow(actor)
+
+    def _new(self, actor: Principal) -> Any:
+        return lambda: self._c.uow(actor)
+
+    @property
+    def _digester(self) -> gate.IdDigester:
+        return gate.IdDigester(self._c.gate_keys.id_key)
+
+    # vehicles
+    def stock_in(self, actor: Principal, cmd: vehicles.StockIn) -> vehicles.StockInResult:
+        return vehicles.stock_in(cmd, self._uow(actor), self._c.clock)
+
+    def list_vehicles(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.application.access import dealer_scope
+
+        return self._c.gate_queries.list_vehicles(dealer_scope(actor), **filters)
+
+    def vehicle(self, actor: Principal, vin: str) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope, not_found
+
+        row = self._c.gate_queries.vehicle_detail(dealer_scope(actor), vin.strip().upper())
+        if row is None:
+            raise not_found("vehicle", "车辆")
+        return row
+
+    # pickup authorizations (介绍信)
+    def register_authorization(self, actor: Principal, cmd: gate.RegisterAuthorization) -> gate.Created:
+        return gate.register_authorization(cmd, self._uow(actor), self._c.clock, self._digester)
+
+    def revoke_authorization(self, actor: Principal, authorization_id: int, reason: str) -> str:
+        return gate.revoke_authorization(authorization_id, reason, self._uow(actor), self._c.clock)
+
+    def list_authorizations(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.application.access import dealer_scope
+
+        return self._c.gate_queries.list_authorizations(dealer_scope(actor), **filters)
+
+    def authorization(self, actor: Principal, authorization_id: int) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope, not_found
+
+        row = self._c.gate_queries.authorization_detail(dealer_scope(actor), authorization_id)
+        if row is None:
+            raise not_found("pickup_authorization", "介绍信")
+        return row
+
+    # gate passes (出门证)
+    def create_pass(self, actor: Principal, cmd: gate.CreateGatePass) -> gate.Created:
+        return gate.create_gate_pass(cmd, self._uow(actor), self._c.clock, self._digester)
+
+    def approve_pass(self, actor: Principal, gate_pass_id: int) -> str:
+        return gate.approve_gate_pass(gate_pass_id, self._uow(actor), self._c.clock, self._c.gate_keys.signer,
+                                      self._digester, self._c.vehicle_release_policy)
+
+    def reject_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
+        return gate.reject_gate_pass(gate_pass_id, reason, self._uow(actor), self._c.clock)
+
+    def hand_over(self, actor: Principal, gate_pass_id: int) -> str:
+        return gate.hand_over_gate_pass(gate_pass_id, self._uow(actor), self._c.clock,
+                                        self._c.vehicle_release_policy)
+
+    def void_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
+        return gate.void_gate_pass(gate_pass_id, reason, self._uow(actor), self._c.clock)
+
+    def confirm_exit(self, actor: Principal, gate_pass_id: int, event_id: str | None = None) -> dict[str, Any]:
+        if event_id is None:
+            return gate.confirm_exit_at_desk(gate_pass_id, self._uow(actor), self._c.clock)
+        return gate.confirm_exit_idempotent(gate_pass_id, event_id, self._new(actor), self._c.clock,
+                                            self._digester)
+
+    def verify(self, actor: Principal, qr_payload: str) -> dict[str, Any]:
+        return gate.verify_at_desk(qr_payload, self._uow(actor), self._c.clock, self._c.gate_keys.verifier)
+
+    def print_layout(self, actor: Principal, gate_pass_id: int) -> dict[str, Any]:
+        return gate.pass_print_layout(gate_pass_id, self._uow(actor), self._c.clock)
+
+    def list_passes(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.application.access import dealer_scope
+
+        return self._c.gate_queries.list_passes(dealer_scope(actor), **filters)
+
+    def gate_pass(self, actor: Principal, gate_pass_id: int) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope, not_found
+
+        row = self._c.gate_queries.pass_detail(dealer_scope(actor), gate_pass_id)
+        if row is None:
+            raise not_found("gate_pass", "出门证")
+        return row
+
+    # outbound shipping (外送) and the dealer's receipt (回执)
+    def create_shipment(self, actor: Principal, cmd: shipping.CreateShipment) -> gate.Created:
+        return shipping.create_shipment(cmd, self._uow(actor), self._c.clock, self._digester)
+
+    def depart_shipment(self, actor: Principal, shipment_id: int) -> str:
+        return shipping.depart_shipment(shipment_id, self._uow(actor), self._c.clock, self._c.vehicle_release_policy)
+
+    def cancel_shipment(self, actor: Principal, shipment_id: int, reason: str) -> str:
+        return shipping.cancel_shipment(shipment_id, reason, self._uow(actor), self._c.clock)
+
+    def submit_receipt(self, actor: Principal, shipment_id: int, cmd: shipping.SubmitReceipt) -> gate.Created:
+        return shipping.submit_receipt(shipment_id, cmd, self._uow(actor), self._c.clock, self._c.settings.portal_url)
+
+    def remind_missing_receipts(self, actor: Principal, grace_days: int = 3) -> list[str]:
+        return shipping.remind_missing_receipts(self._uow(actor), self._c.clock, self._c.settings.portal_url,
+                                                dt.timedelta(days=grace_days))
+
+    def receipt_layout(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
+        return shipping.receipt_print_layout(shipment_id, self._uow(actor))
+
+    def receipt_pdf(self, actor: Principal, shipment_id: int) -> tuple[str, bytes]:
+        from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
+        from dealercrm.domain.printing import document_from_wire
+
+        slip = self.receipt_layout(actor, shipment_id)
+        pdf = FpdfDocumentRenderer(self._c.settings.pdf_font).render(document_from_wire(slip["layout"]),
+                                                                     f"收货回执单 {slip['receipt_no']}")
+        return slip["receipt_no"], pdf
+
+    def list_shipments(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.application.access import dealer_scope
+
+        return self._c.gate_queries.list_shipments(dealer_scope(actor), **filters)
+
+    def shipment(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope, not_found
+
+        row = self._c.gate_queries.shipment_detail(dealer_scope(actor), shipment_id)
+        if row is None:
+            raise not_found("shipment", "发运单")
+        return row
+
+    # kiosk (device credential); each call idempotent by the device's event id
+    def verification_keys(self) -> list[dict[str, Any]]:
+        return [dict(k) for k in self._c.gate_keys.public_keys]
+
+    def kiosk_find(self, actor: Principal, id_number: str, event_id: str) -> dict[str, Any]:
+        return gate.kiosk_find_passes(id_number, event_id, self._new(actor), self._c.clock, self._digester)
+
+    def kiosk_print(self, actor: Principal, pass_no: str, event_id: str) -> dict[str, Any]:
+        return gate.kiosk_record_print(pass_no, event_id, self._new(actor), self._c.clock, self._digester)
+
+    def kiosk_verify(self, actor: Principal, qr_payload: str, event_id: str,
+                     scanned_at: dt.datetime | None = None) -> dict[str, Any]:
+        return gate.kiosk_verify(qr_payload, event_id, scanned_at, self._new(actor), self._c.clock,
+                                 self._c.gate_keys.verifier, self._digester)
+
+    def kiosk_exit(self, actor: Principal, qr_payload: str, event_id: str,
+                   scanned_at: dt.datetime | None = None) -> dict[str, Any]:
+        return gate.kiosk_confirm_exit(qr_payload, event_id, scanned_at, self._new(actor), self._c.clock,
+                                       self._c.gate_keys.verifier, self._digester)
+
+
+@attrs.define
 class Container:
     """Everything wired. ``channel`` and ``identity`` are the facades embedding teams call."""
 
@@ -334,6 +494,10 @@ class Container:
     workflow: WorkflowService = attrs.field(init=False)
     engagement: EngagementService = attrs.field(init=False)
     orders: OrdersService = attrs.field(init=False)
+    gate_queries: Any = None
+    gate_keys: Any = None
+    vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=gate.CreditRuleNotWired)
+    gate: GateService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -349,6 +513,7 @@ class Container:
             self.engagement.workbench_sources.register(PendingApprovalsSource(self.workflow_queries))
             self.engagement.calendar_sources.register(ApprovalDeadlineCalendarSource(self.workflow_queries, self.clock))
         self.orders = OrdersService(self)
+        self.gate = GateService(self)
 
     def close(self) -> None:
         if self.engine is not None:
@@ -366,6 +531,8 @@ def bootstrap(
     uow_factory: UnitOfWorkFactory | None = None,
     dealer_queries: DealerQueries | None = None,
     workflow_queries: Any = None,
+    vehicle_release_policy: VehicleReleasePolicy | None = None,
+    gate_keys: Any = None,
 ) -> Container:
     """Build a configured dealercrm. Pass any port to replace the default adapter."""
     if settings is None:
@@ -379,6 +546,12 @@ def bootstrap(
 
     start_mappers()
     approval_mail = _approval_mail(settings)
+    if gate_keys is None:
+        from dealercrm.adapters.gate_keys import load_gate_keys
+
+        gate_keys = load_gate_keys(settings.gate_signing_key, settings.gate_verification_keys,
+                                   settings.gate_id_hash_key)
+    gate_queries = None
     engine = None
     if uow_factory is None or dealer_queries is None:
         from dealercrm.adapters.db import migrate as migrations
@@ -396,6 +569,9 @@ def bootstrap(
         uow_factory = uow_factory or make_uow_factory(engine, clock, approval_mail=approval_mail)
         dealer_queries = dealer_queries or SqlDealerQueries(engine)
         workflow_queries = workflow_queries or SqlWorkflowQueries(engine)
+        from dealercrm.adapters.db.gate_queries import SqlGateQueries
+
+        gate_queries = SqlGateQueries(engine)
     return Container(
         settings=settings,
         clock=clock,
@@ -413,6 +589,9 @@ def bootstrap(
         engine=engine,
         workflow_queries=workflow_queries,
         approval_mail=approval_mail,
+        gate_queries=gate_queries,
+        gate_keys=gate_keys,
+        vehicle_release_policy=vehicle_release_policy or gate.CreditRuleNotWired(),
     )
 
 

@@ -46,6 +46,11 @@ class Settings:
     scheduler_interval_seconds: float = 300.0
     birthday_alert_days: int = 3
     birthday_greeting_hour: int = 9
+    # gate passes: Ed25519 signing key (PEM path), extra trusted public keys, ID-digest secret
+    gate_signing_key: str = ""
+    gate_verification_keys: tuple[str, ...] = ()
+    gate_id_hash_key: str = attrs.field(default="", repr=False)
+    pdf_font: str = ""  # a CJK TTF/TTC for PDFs; unset → the usual Debian font paths
 
     @property
     def is_sqlite(self) -> bool:
@@ -77,6 +82,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "sms_sign_name": str, "workflow_link_secret": str, "workflow_link_ttl_hours": int,
         "sms_sign_name": str, "scheduler_interval_seconds": float, "birthday_alert_days": int,
         "birthday_greeting_hour": int,
+        "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
+        "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

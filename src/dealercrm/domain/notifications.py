@@ -283,6 +283,21 @@ TEMPLATES = TemplateRegistry([
         "出门证{pass_no}已审批通过：车辆{vin}，有效期至{valid_until}，请凭出门证二维码出厂。",
         "出门证审批通过",
     ),
+    MessageTemplate(
+        "shipment.receipt_discrepancy", Channel.EMAIL,
+        "回执异常：{dealer_name} 发运单 {shipment_no}",
+        "{recipient_name}：\n\n经销商 {dealer_name} 对发运单 {shipment_no}（合同 {contract_no}）的收货回执"
+        " {receipt_no} 与发运单或合同不符：\n{discrepancies}\n\n收货人：{receiver_name}\n回执时间：{received_at}\n"
+        "请尽快核实处理：{portal_url}",
+        "收货回执与合同不符，报警给发车与销售",
+    ),
+    MessageTemplate(
+        "shipment.receipt_reminder", Channel.EMAIL,
+        "请确认收货：发运单 {shipment_no}",
+        "{dealer_name}：\n\n发运单 {shipment_no}（承运：{carrier}，车牌 {truck_plate}，共 {vehicle_count} 台）"
+        "预计于 {expected_arrival} 到达，至今未收到贵公司的收货回执。\n请登录经销商门户逐台确认收货：{portal_url}",
+        "外送车辆回执逾期提醒",
+    ),
 ])
 
 

@@ -169,3 +169,63 @@ def layout_gate_pass(
         Cut(),
     ]
     return PrintDocument(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire form: how the server hands a laid-out document to the edge agent (kiosk API)
+
+
+def document_to_wire(document: PrintDocument) -> dict[str, object]:
+    """``{"width": 32, "lines": [{"kind": "title", "text": …}, …], "text": [...]}`` — plain JSON.
+
+    Kinds: title / text (text, bold, double_size, align), kv (key, value, bold), qr (payload,
+    size), separator (char), feed (lines), cut. ``text`` is :func:`plain_text` for display.
+    """
+    lines: list[dict[str, object]] = []
+    for line in document.lines:
+        if isinstance(line, (Title, Text)):
+            lines.append({"kind": "title" if isinstance(line, Title) else "text", "text": line.text,
+                          "bold": line.bold, "double_size": line.double_size, "align": line.align.value})
+        elif isinstance(line, KeyValue):
+            lines.append({"kind": "kv", "key": line.key, "value": line.value, "bold": line.bold})
+        elif isinstance(line, QrCode):
+            lines.append({"kind": "qr", "payload": line.payload, "size": line.size})
+        elif isinstance(line, Separator):
+            lines.append({"kind": "separator", "char": line.char})
+        elif isinstance(line, Feed):
+            lines.append({"kind": "feed", "lines": line.lines})
+        else:
+            lines.append({"kind": "cut"})
+    return {"width": document.width, "lines": lines, "text": plain_text(document)}
+
+
+def document_from_wire(data: dict[str, object]) -> PrintDocument:
+    """The inverse of :func:`document_to_wire` (unknown kinds are refused, not skipped)."""
+    out: list[Line] = []
+    raw_lines = data.get("lines")
+    if not isinstance(raw_lines, list):
+        raise InvalidValue("layout", "打印版式格式不正确", code="print.layout_malformed")
+    for item in raw_lines:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        try:
+            if kind in ("title", "text"):
+                cls = Title if kind == "title" else Text
+                out.append(cls(str(item["text"]), bool(item.get("bold", kind == "title")),
+                               bool(item.get("double_size", kind == "title")),
+                               Align(item.get("align", "center" if kind == "title" else "left"))))
+            elif kind == "kv":
+                out.append(KeyValue(str(item["key"]), str(item["value"]), bool(item.get("bold", False))))
+            elif kind == "qr":
+                out.append(QrCode(str(item["payload"]), int(item.get("size", 6))))
+            elif kind == "separator":
+                out.append(Separator(str(item.get("char", "-"))))
+            elif kind == "feed":
+                out.append(Feed(int(item.get("lines", 1))))
+            elif kind == "cut":
+                out.append(Cut())
+            else:
+                raise KeyError(kind)
+        except (KeyError, TypeError, ValueError):
+            raise InvalidValue("layout", f"无法识别的打印行：{kind}", code="print.layout_malformed") from None
+    width = data.get("width", DEFAULT_WIDTH)
+    return PrintDocument(tuple(out), int(width) if isinstance(width, int) else DEFAULT_WIDTH)

@@ -148,4 +148,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.demo_orders import load_order_demo
 
     load_order_demo(container)  # catalog, discount tiers and orders in several states
+    from dealercrm.entrypoints.gate_demo import seed_gate_demo
+
+    logins += seed_gate_demo(container)
     return logins

@@ -70,7 +70,7 @@ def test_migrations_build_the_order_tables(crm):
 
     assert {"catalog_templates", "catalog_template_versions", "dealer_price_tiers", "orders", "order_events",
             "order_price_quotes", "order_supplied_parts"} <= names
-    assert migrate.current(crm.engine) == "0005"
+    assert migrate.current(crm.engine) == migrate.head()
 
 
 def test_an_order_round_trips_with_its_values_children_and_estimate(crm):

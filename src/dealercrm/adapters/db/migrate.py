@@ -21,6 +21,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.workflow_tables",
     "dealercrm.adapters.db.engagement_tables",
     "dealercrm.adapters.db.orders_tables",
+    "dealercrm.adapters.db.gate_tables",
 )
 
 
@@ -65,3 +66,12 @@ def current(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head() -> str | None:
+    """The newest revision among the migration scripts."""
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from dealercrm.adapters.db import engagement_repositories as eng
-from dealercrm.adapters.db import orders_repositories
+from dealercrm.adapters.db import gate_tables, orders_repositories
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
@@ -69,6 +69,14 @@ class SqlAlchemyUnitOfWork:
         self.catalog = orders_repositories.SqlAlchemyCatalogRepository(session)
         self.price_tiers = orders_repositories.SqlAlchemyPriceTierRepository(session)
         self.orders = orders_repositories.SqlAlchemyOrderRepository(session)
+        self.vehicles = gate_tables.SqlAlchemyVehicleRepository(session)
+        self.pickup_authorizations = gate_tables.SqlAlchemyPickupAuthorizationRepository(session)
+        self.gate_passes = gate_tables.SqlAlchemyGatePassRepository(session)
+        self.gate_exits = gate_tables.SqlAlchemyGateExitRepository(session)
+        self.client_events = gate_tables.SqlKioskEventLog(session)
+        self.shipments = gate_tables.SqlAlchemyShipmentRepository(session)
+        self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
+        self.staff_directory = gate_tables.SqlStaffDirectory(session)
         return self
 
     def __exit__(

@@ -14,8 +14,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
-from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController, KioskController
+from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
+from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.workflow import DelegationController, WorkflowController, WorkflowLinkController
@@ -44,7 +45,7 @@ def ready(state: State) -> Health:
     return Health("ready")
 
 
-CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, KioskController]
+CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, *GATE_CONTROLLERS]
 CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController]
 CONTROLLERS += ENGAGEMENT_CONTROLLERS
 CONTROLLERS += [CatalogController, OrderController]

@@ -16,7 +16,7 @@ from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import ROLE_LABELS, Principal, Role
 from dealercrm.entrypoints.http import schemas as s
-from dealercrm.entrypoints.http.security import STAFF, public, requires
+from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
 
 DEALER_MANAGERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 DEALER_DECIDERS = (Role.ADMIN, Role.REGION_MANAGER)
@@ -111,7 +111,7 @@ class AuthController(Controller):
         p = result.principal
         return s.LoginOut(result.token, "Bearer", result.expires_at, p.role.value, p.dealer_id)
 
-    @get("/me", guards=[requires(*Role)], summary="当前身份 The authenticated principal")
+    @get("/me", guards=[requires(*ANY_USER)], summary="当前身份 The authenticated user (devices: /api/v1/kiosk/whoami)")
     async def me(self, request: Request[Principal, Any, Any]) -> s.MeOut:
         p = request.user
         return s.MeOut(p.user_id, p.username, p.role.value, p.dealer_id, list(p.regions), p.device_id)
@@ -315,18 +315,3 @@ class AdminController(Controller):
     def revoke_device(self, device_id: int, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
         state.container.identity.revoke_device_key(request.user, device_id)
         return s.CreatedOut(device_id)
-
-
-class KioskController(Controller):
-    """Routes a device credential may reach. The gate issue adds pass lookup, prints and exits."""
-
-    path = "/api/v1/kiosk"
-    tags = ["kiosk 自助终端"]
-    guards = [requires(Role.KIOSK)]
-
-    @get("/whoami", summary="设备身份 The device credential in use")
-    async def whoami(self, request: Request[Principal, Any, Any]) -> s.MeOut:
-        p = request.user
-        return s.MeOut(p.user_id, p.username, p.role.value, p.dealer_id, list(p.regions), p.device_id)
-
-
