@@ -18,6 +18,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _TABLE_MODULES = (
     "dealercrm.adapters.db.orm",
     "dealercrm.adapters.notify.sql_outbox",
+    "dealercrm.adapters.db.credit_tables",
 )
 
 

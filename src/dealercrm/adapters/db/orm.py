@@ -211,6 +211,9 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(User, users)
     mapper_registry.map_imperatively(DeviceCredential, device_credentials)
     event.listen(Dealer, "load", _restore_events)
+    from dealercrm.adapters.db.credit_tables import start_credit_mappers
+
+    start_credit_mappers()
 
     from dealercrm.adapters.db import audit
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
@@ -48,6 +49,7 @@ class SqlAlchemyUnitOfWork:
         self.devices = SqlAlchemyDeviceCredentialRepository(session)
         self.numbers = DocumentNumbers(session)
         self.outbox = SessionOutbox(session, self.clock)
+        self.credit = SqlAlchemyCreditRepository(session)
         return self
 
     def __exit__(

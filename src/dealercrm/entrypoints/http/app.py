@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController, KioskController
+from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.security import (
     AuthMiddleware,
@@ -42,6 +43,7 @@ def ready(state: State) -> Health:
 
 
 CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, KioskController]
+CONTROLLERS.append(CreditController)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
