@@ -961,11 +961,12 @@ class ReceivableAlert:
 
     @property
     def key(self) -> str:
-        """Idempotency key: one alert per contract per level (per due date for due-soon)."""
+        """Idempotency key: one alert per contract per level of an overdue episode (the episode
+        is named by its oldest due date), one due-soon reminder per contract and due date."""
         ref = self.commitment_id if self.commitment_id is not None else self.contract_no
         if self.kind == "due_soon":
             return f"receivable.due_soon:{ref}:{self.due_on.isoformat()}"
-        return f"receivable.dunning:{ref}:L{self.level}"
+        return f"receivable.dunning:{ref}:{self.due_on.isoformat()}:L{self.level}"
 
 
 def receivable_alerts(uow: CreditUnitOfWork, today: dt.date) -> list[ReceivableAlert]:
@@ -1053,8 +1054,9 @@ def _notify_alert(uow: CreditUnitOfWork, a: ReceivableAlert, dealer: DealerRef) 
 
 def run_credit_reminders(uow_factory: Callable[[Principal], CreditUnitOfWork], now: dt.datetime) -> ReminderReport:
     """The scheduler's job: due-soon reminders and dunning notices (escalating by level) through
-    the outbox, one transaction per dealer. Idempotent: a second run on the same day — or any
-    later day at the same level — sends nothing new."""
+    the outbox, one transaction per dealer. Each contract remembers the level it reached in the
+    current overdue episode, so a second run on the same day — or any later day at the same
+    level — sends nothing new; the outbox's idempotency keys make even a racing run harmless."""
     today = business_day(now)
     with uow_factory(Principal.system()) as uow:
         alerts = receivable_alerts(uow, today)
@@ -1069,11 +1071,24 @@ def run_credit_reminders(uow_factory: Callable[[Principal], CreditUnitOfWork], n
                 dealer = uow.credit.dealer(dealer_id)
                 if dealer is None:
                     continue
+                uow.credit.lock_account(dealer_id)
+                s = k = 0
                 for a in items:
-                    s, k = _notify_alert(uow, a, dealer)
-                    sent += s
-                    skipped += k
+                    contract = uow.credit.commitment(a.contract_no, refresh=True)
+                    if contract is None:
+                        continue
+                    if a.kind == "due_soon":
+                        if not contract.needs_due_soon_reminder(a.due_on):
+                            continue
+                        contract.reminded(a.due_on)
+                    else:
+                        if not contract.needs_dunning(a.level, a.due_on):
+                            continue
+                        contract.dunned(a.level, a.due_on)
+                    s1, k1 = _notify_alert(uow, a, dealer)
+                    s, k = s + s1, k + k1
                 uow.commit()
+            sent, skipped = sent + s, skipped + k
         except DomainError:
             failed.append(dealer_id)
     return ReminderReport(len(alerts), sent, skipped, tuple(failed))

@@ -397,6 +397,9 @@ class Commitment:
     state: CommitmentState = CommitmentState.RESERVED
     updated_at: dt.datetime | None = None
     cancel_reason: str | None = None
+    dunning_level: int = 0  # highest dunning level sent for the current overdue episode
+    dunning_due_on: dt.date | None = None  # the oldest overdue due date that episode is about
+    reminded_due_on: dt.date | None = None  # due date of the last due-soon reminder
     id: int | None = None
     version: int = 1
 
@@ -461,6 +464,20 @@ class Commitment:
         self.invoiced_fen -= amount_fen
         self.updated_at = now
         self._settle_state()
+
+    def needs_dunning(self, level: int, oldest_due_on: dt.date) -> bool:
+        """A notice at ``level`` is due unless this overdue episode already reached it."""
+        return self.dunning_due_on != oldest_due_on or level > self.dunning_level
+
+    def dunned(self, level: int, oldest_due_on: dt.date) -> None:
+        self.dunning_level = level
+        self.dunning_due_on = oldest_due_on
+
+    def needs_due_soon_reminder(self, due_on: dt.date) -> bool:
+        return self.reminded_due_on != due_on
+
+    def reminded(self, due_on: dt.date) -> None:
+        self.reminded_due_on = due_on
 
     def cancel(self, reason: str | None, now: dt.datetime) -> int:
         """Returns the uninvoiced value released."""

@@ -1,8 +1,8 @@
-"""credit
+"""credit accounts, commitments, invoices, payments, receivables
 
 Revision ID: 0006
 Revises: 0002
-Create Date: 2026-11-22 07:51:50.959568
+Create Date: 2026-11-22 08:09:30.605833
 """
 from alembic import op
 import sqlalchemy as sa
@@ -78,6 +78,9 @@ def upgrade() -> None:
     sa.Column('reserved_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.String(length=500), nullable=True),
+    sa.Column('dunning_level', sa.Integer(), nullable=False),
+    sa.Column('dunning_due_on', sa.Date(), nullable=True),
+    sa.Column('reminded_due_on', sa.Date(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint('amount_fen > 0 AND invoiced_fen >= 0 AND invoiced_fen <= amount_fen', name=op.f('ck_credit_commitments_amounts')),
     sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_credit_commitments_dealer_id_dealers')),
