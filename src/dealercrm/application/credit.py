@@ -94,13 +94,6 @@ def _contract_no(raw: object, field: str = "contract_no") -> str:
     return raw.strip()
 
 
-def _dealer(uow: CreditUnitOfWork, dealer_id: int) -> DealerRef:
-    ref = uow.credit.dealer(dealer_id)
-    if ref is None:
-        raise not_found("dealer", "经销商")
-    return ref
-
-
 def _visible_dealer(uow: CreditUnitOfWork, dealer_id: int) -> DealerRef:
     ref = uow.credit.dealer(dealer_id)
     if ref is None or not dealer_scope(uow.actor).admits(ref.id, ref.region):
@@ -246,7 +239,6 @@ def reserve_for_contract(uow: CreditUnitOfWork, dealer_id: int, contract_no: str
     now = _now(uow, now)
     contract_no = _contract_no(contract_no)
     positive_fen("amount_fen", amount_fen)
-    _dealer(uow, dealer_id)
     account = uow.credit.lock_account(dealer_id)
     existing = uow.credit.commitment(contract_no, refresh=True)
     if existing is not None:
@@ -361,7 +353,6 @@ def check_vehicle_release(uow: CreditUnitOfWork, dealer_id: int, contract_no: st
             raise InvalidValue(f"vins[{i}]", e.message, code=e.code) from None
         if vin not in clean:
             clean.append(vin)
-    _dealer(uow, dealer_id)
     account = uow.credit.lock_account(dealer_id)
     c = uow.credit.commitment(contract_no, refresh=True)
     if c is None or c.dealer_id != dealer_id:

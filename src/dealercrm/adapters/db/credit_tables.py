@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     case,
     delete,
     func,
@@ -66,6 +67,7 @@ from dealercrm.domain.credit import (
     PaymentSource,
     VehicleInvoiceStatus,
 )
+from dealercrm.domain.errors import NotFound
 from dealercrm.domain.identity import Role
 
 Fen = BigInteger
@@ -251,6 +253,15 @@ credit_idempotency_keys = Table(
 )
 
 _started = False
+# Statements of the hot path, built once (only their parameters change per call).
+_LOCK_ACCOUNT: Any = None
+_COMMITMENT: Any = None
+_COMMITMENT_FRESH: Any = None
+_DEALER_EXISTS = select(dealers.c.id).where(dealers.c.id == bindparam("dealer_id"))
+_OVERDUE = (select(func.coalesce(func.sum(credit_invoices.c.open_fen), 0), func.min(credit_invoices.c.due_on),
+                   func.count())
+            .where(credit_invoices.c.dealer_id == bindparam("dealer_id"), credit_invoices.c.open_fen > ZERO,
+                   credit_invoices.c.due_on < bindparam("today")))
 
 
 def start_credit_mappers() -> None:
@@ -267,6 +278,12 @@ def start_credit_mappers() -> None:
                                      version_id_col=credit_change_requests.c.version)
     mapper_registry.map_imperatively(CreditOverride, credit_overrides)
     mapper_registry.map_imperatively(CreditEvaluation, credit_evaluations)
+
+    global _LOCK_ACCOUNT, _COMMITMENT, _COMMITMENT_FRESH
+    _LOCK_ACCOUNT = (select(CreditAccount).where(credit_accounts.c.dealer_id == bindparam("dealer_id"))
+                     .with_for_update().execution_options(populate_existing=True))
+    _COMMITMENT = select(Commitment).where(credit_commitments.c.contract_no == bindparam("contract_no"))
+    _COMMITMENT_FRESH = _COMMITMENT.execution_options(populate_existing=True)
 
     from dealercrm.adapters.db import audit
 
@@ -299,19 +316,17 @@ class SqlAlchemyCreditRepository:
 
     # -- accounts and dealers ---------------------------------------------------------------
 
-    def _account_query(self, dealer_id: int):  # type: ignore[no-untyped-def]
-        return (select(CreditAccount).where(credit_accounts.c.dealer_id == dealer_id)
-                .with_for_update().execution_options(populate_existing=True))
-
     def lock_account(self, dealer_id: int) -> CreditAccount:
-        account = self.session.scalars(self._account_query(dealer_id)).first()
+        account = self.session.scalars(_LOCK_ACCOUNT, {"dealer_id": dealer_id}).first()
         if account is None:
+            if self.session.execute(_DEALER_EXISTS, {"dealer_id": dealer_id}).first() is None:
+                raise NotFound("经销商不存在", code="dealer.not_found")
             clock = self.session.info.get("clock")
             stmt = _insert_for(self.session)(credit_accounts).values(
                 **new_account_row(dealer_id, clock() if clock else None)
             ).on_conflict_do_nothing(index_elements=["dealer_id"])
             self.session.execute(stmt)
-            account = self.session.scalars(self._account_query(dealer_id)).one()
+            account = self.session.scalars(_LOCK_ACCOUNT, {"dealer_id": dealer_id}).one()
         return account
 
     def find_account(self, dealer_id: int) -> CreditAccount | None:
@@ -352,10 +367,8 @@ class SqlAlchemyCreditRepository:
     # -- contracts ----------------------------------------------------------------------------
 
     def commitment(self, contract_no: str, *, refresh: bool = False) -> Commitment | None:
-        q = select(Commitment).where(credit_commitments.c.contract_no == contract_no)
-        if refresh:
-            q = q.execution_options(populate_existing=True)
-        return self.session.scalars(q).first()
+        q = _COMMITMENT_FRESH if refresh else _COMMITMENT
+        return self.session.scalars(q, {"contract_no": contract_no}).first()
 
     def add_override(self, **fields: Any) -> None:
         self.session.add(CreditOverride(**fields))
@@ -378,11 +391,7 @@ class SqlAlchemyCreditRepository:
         return list(self.session.scalars(q))
 
     def overdue(self, dealer_id: int, today: dt.date) -> OverdueSummary | None:
-        t = credit_invoices.c
-        row = self.session.execute(
-            select(func.coalesce(func.sum(t.open_fen), 0), func.min(t.due_on), func.count())
-            .where(t.dealer_id == dealer_id, t.open_fen > ZERO, t.due_on < today)
-        ).one()
+        row = self.session.execute(_OVERDUE, {"dealer_id": dealer_id, "today": today}).one()
         if not row[2]:
             return None
         return OverdueSummary(int(row[0]), row[1], int(row[2]), today)

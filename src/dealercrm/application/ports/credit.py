@@ -91,7 +91,8 @@ class CreditRepository(Protocol):
 
     # accounts and dealers
     def lock_account(self, dealer_id: int) -> CreditAccount:
-        """The dealer's account, locked for this transaction; created (limit 0) if missing."""
+        """The dealer's account, locked for this transaction; created (limit 0) if missing.
+        Raises ``NotFound`` (``dealer.not_found``) for a dealer that does not exist."""
 
     def find_account(self, dealer_id: int) -> CreditAccount | None: ...
 
