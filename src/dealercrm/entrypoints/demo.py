@@ -13,6 +13,7 @@ import random
 from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
 from dealercrm.bootstrap import Container
+from dealercrm.entrypoints.credit_demo import load_credit_demo
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
 
@@ -139,4 +140,5 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
         )
         if fate == 3:
             container.channel.suspend(system, d, "回款逾期超过90天，暂停发货")
+    logins += load_credit_demo(container, DEMO_PASSWORD)
     return logins
