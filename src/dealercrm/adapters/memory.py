@@ -8,10 +8,13 @@ every change (the store is snapshotted on enter and restored on rollback).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 from types import TracebackType
 from typing import Any, Self
 
+from dealercrm.adapters.credit_memory import MemoryCreditRepository
+from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
 
@@ -84,10 +87,27 @@ class MemoryOutbox:
         return idempotency_key
 
 
+class MemoryDocumentNumbers:
+    """``DocumentNumbers`` twin: ``formatted("FP", year=2026)`` → ``FP-2026-000001``."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def next(self, name: str) -> int:
+        seq = self.uow.working.sequences
+        seq[name] = seq.get(name, 0) + 1
+        return seq[name]
+
+    def formatted(self, prefix: str, *, year: int | None = None, width: int = 6) -> str:
+        name = f"{prefix}-{year}" if year else prefix
+        return f"{name}-{self.next(name):0{width}d}"
+
+
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore, actor: Principal) -> None:
+    def __init__(self, store: MemoryStore, actor: Principal, clock: Clock | None = None) -> None:
         self.store = store
         self.actor = actor
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.pending: list[tuple[str, Any]] = []
         self.committed = False
 
@@ -98,6 +118,8 @@ class MemoryUnitOfWork:
         self.users = MemoryUserRepository(self, "users")
         self.devices = MemoryDeviceCredentialRepository(self, "devices")
         self.outbox = MemoryOutbox(self)
+        self.numbers = MemoryDocumentNumbers(self)
+        self.credit = MemoryCreditRepository(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -131,11 +153,11 @@ class MemoryUnitOfWork:
         self.pending = []
 
 
-def memory_uow_factory(store: MemoryStore | None = None):  # type: ignore[no-untyped-def]
+def memory_uow_factory(store: MemoryStore | None = None, clock: Clock | None = None):  # type: ignore[no-untyped-def]
     store = store or MemoryStore()
 
     def factory(actor: Principal) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(store, actor)
+        return MemoryUnitOfWork(store, actor, clock)
 
     factory.store = store  # type: ignore[attr-defined]
     return factory
