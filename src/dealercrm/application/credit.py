@@ -409,6 +409,21 @@ def _after_change(uow: CreditUnitOfWork, account: CreditAccount, now: dt.datetim
         _notify_warning(uow, crossed, now)
 
 
+def _enqueue(uow: CreditUnitOfWork, template: str, variables: dict[str, object], recipient: str | None,
+             key: str) -> bool:
+    """Queue one message; a missing or unusable address (bad e-mail, not a mobile) skips that
+    recipient instead of failing the credit decision it belongs to."""
+    if not recipient:
+        return False
+    try:
+        uow.outbox.enqueue(template, variables, recipient, key)
+    except InvalidValue as exc:
+        if exc.code.startswith("notify.recipient") or exc.code == "phone.malformed":
+            return False
+        raise
+    return True
+
+
 def _permille_text(permille: int) -> str:
     return f"{permille / 10:.1f}%"
 
@@ -423,20 +438,18 @@ def _notify_warning(uow: CreditUnitOfWork, w: WarningCrossed, now: dt.datetime) 
         "available": yuan(w.limit_fen - w.exposure_fen),
     }
     base = f"credit.warning:{w.dealer_id}:{w.crossing}"
-    if dealer.contact_email:
-        uow.outbox.enqueue("credit.warning_dealer",
-                           {**common, "as_of": business_day(now).strftime("%Y年%m月%d日"), "creditor_name": CREDITOR},
-                           dealer.contact_email, f"{base}:dealer")
+    _enqueue(uow, "credit.warning_dealer",
+             {**common, "as_of": business_day(now).strftime("%Y年%m月%d日"), "creditor_name": CREDITOR},
+             dealer.contact_email, f"{base}:dealer")
     for role, audience, advice in (
         (Role.FINANCE, "财务", "请关注该经销商回款，必要时调整额度或暂停新合同审批。"),
         (Role.INVOICING, "开票", "开票前请核实该经销商回款情况，未收款车辆放行前请与财务确认。"),
     ):
         for person in uow.credit.staff(role):
-            if person.email:
-                uow.outbox.enqueue("credit.warning_staff",
-                                   {**common, "recipient_name": person.name, "audience": audience,
-                                    "dealer_code": dealer.code, "advice": advice},
-                                   person.email, f"{base}:{role.value}:{person.user_id}")
+            _enqueue(uow, "credit.warning_staff",
+                     {**common, "recipient_name": person.name, "audience": audience, "dealer_code": dealer.code,
+                      "advice": advice},
+                     person.email, f"{base}:{role.value}:{person.user_id}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,17 +487,28 @@ def _apply_prepayments_to(uow: CreditUnitOfWork, account: CreditAccount, invoice
     _apply_plan(uow, account, [*earmarked, *free], [invoice], now)
 
 
+def _earmark_is_live(uow: CreditUnitOfWork, contract_no: str) -> bool:
+    """Money earmarked for a contract waits for it only while the contract may still be
+    invoiced; once it is cancelled or wholly invoiced, what is left is free money."""
+    c = uow.credit.commitment(contract_no)
+    return c is not None and c.uninvoiced_fen > 0
+
+
 def _settle_dealer(uow: CreditUnitOfWork, account: CreditAccount, dealer_id: int, now: dt.datetime,
                    payments: list[Payment] | None = None) -> list[tuple[Allocation, Invoice]]:
-    """Oldest due first: earmarked money to its own contract, unearmarked money to any invoice."""
+    """Oldest due first: earmarked money to its own contract, free money to any invoice."""
     pool = payments if payments is not None else uow.credit.unapplied_payments(dealer_id)
     invoices = uow.credit.open_invoices(dealer_id)
     done = []
+    free = [p for p in pool if p.contract_no is None]
     for contract_no in sorted({p.contract_no for p in pool if p.contract_no}):
+        earmarked = [p for p in pool if p.contract_no == contract_no]
         mine = [i for i in invoices if i.contract_no == contract_no]
-        done += _apply_plan(uow, account, [p for p in pool if p.contract_no == contract_no], mine, now)
-    done += _apply_plan(uow, account, [p for p in pool if p.contract_no is None],
-                        [i for i in invoices if i.open_fen > 0], now)
+        done += _apply_plan(uow, account, earmarked, mine, now)
+        if not _earmark_is_live(uow, contract_no):
+            free += [p for p in earmarked if p.unapplied_fen > 0]
+    free.sort(key=lambda p: (p.received_on, p.id or 0))
+    done += _apply_plan(uow, account, free, [i for i in invoices if i.open_fen > 0], now)
     return done
 
 
@@ -696,7 +720,7 @@ def allocate_payment(payment_id: int, allocations: Sequence[AllocationIn] | None
                                    code="credit.allocation_exceeds_payment")
             for i, (cn, amt) in enumerate(wanted):
                 _check_contract_of(uow, payment.dealer_id, cn, f"allocations[{i}].contract_no")
-                if payment.contract_no is not None and cn != payment.contract_no:
+                if payment.contract_no not in (None, cn) and _earmark_is_live(uow, payment.contract_no):
                     raise InvalidValue(f"allocations[{i}].contract_no",
                                        f"该笔收款指定用于合同{payment.contract_no}", code="credit.payment_earmarked")
                 invoices = uow.credit.open_invoices(payment.dealer_id, cn)
@@ -1006,11 +1030,10 @@ def _notify_alert(uow: CreditUnitOfWork, a: ReceivableAlert, dealer: DealerRef) 
 
     def send(template: str, variables: dict[str, object], recipient: str | None, suffix: str) -> None:
         nonlocal sent, skipped
-        if not recipient:
+        if _enqueue(uow, template, variables, recipient, f"{a.key}:{suffix}"):
+            sent += 1
+        else:
             skipped += 1
-            return
-        uow.outbox.enqueue(template, variables, recipient, f"{a.key}:{suffix}")
-        sent += 1
 
     mobile = dealer.contact_phone if dealer.contact_phone and dealer.contact_phone.startswith("1") else None
     rep_mobile = rep.phone if rep and rep.phone and rep.phone.startswith("1") else None

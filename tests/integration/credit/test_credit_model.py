@@ -206,7 +206,7 @@ def test_exposure_equals_its_parts_and_never_exceeds_the_limit_whatever_the_orde
     run_state_machine_as_test(
         machine_for(kit),
         # no shrinking against a database (minutes); a failure prints its full step list anyway
-        settings=settings(max_examples=12, stateful_step_count=30, deadline=None, database=None,
+        settings=settings(max_examples=25, stateful_step_count=30, deadline=None, database=None,
                           phases=[Phase.explicit, Phase.generate],
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]),
     )

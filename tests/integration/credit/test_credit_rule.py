@@ -269,3 +269,33 @@ def test_voiding_an_invoice_puts_its_payments_back_to_prepayment_without_moving_
         assert credit.invoice_status_of(uow, [vin(9)])[vin(9)].label == "未开票"
     with pytest.raises(IllegalTransition):
         credit.void_invoice(inv.invoice_id, "再次作废", crm.uow(kit.invoicer), kit.clock)
+
+
+def test_money_earmarked_for_a_cancelled_contract_becomes_free_for_other_receivables(crm, kit):
+    d = kit.add_dealer()
+    kit.grant(d, 10 * W)
+    kit.reserve(d, "HT-M-1", 4 * W)
+    kit.reserve(d, "HT-M-2", 3 * W)
+    credit.record_payment(credit.RecordPayment(d, 2 * W, kit.clock().date(), contract_no="HT-M-1"),
+                          "earmark-000001", crm.uow(kit.fin_a), kit.clock)
+    credit.issue_invoice(credit.IssueInvoice("HT-M-2", 3 * W), crm.uow(kit.invoicer), kit.clock)
+    with crm.uow(kit.fin_a) as uow:
+        credit.cancel_contract(uow, "HT-M-1", reason="撤单")
+        uow.commit()
+
+    applied = credit.apply_prepayments(d, crm.uow(kit.fin_a), kit.clock)
+
+    account = kit.account(d)
+    assert applied == 2 * W
+    assert (account.receivable_fen, account.prepayment_fen) == (W, 0)
+    assert account.parts == kit.facts(d)
+
+
+def test_an_unusable_notification_address_never_blocks_a_credit_decision(crm, kit):
+    d = kit.add_dealer(email="boss@localhost")  # accepted by the channel, refused by the mail outbox
+    kit.grant(d, 10 * W, warning_threshold_permille=500)
+
+    r = kit.reserve(d, "HT-N-1", 6 * W)
+
+    assert r.exposure_fen == 6 * W
+    assert kit.account(d).warning_active
