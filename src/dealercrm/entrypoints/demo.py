@@ -13,9 +13,9 @@ import random
 from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
 from dealercrm.bootstrap import Container
-from dealercrm.entrypoints.credit_demo import load_credit_demo
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
+from dealercrm.entrypoints.credit_demo import load_credit_demo
 
 DEMO_PASSWORD = "Demo2026pass"
 
