@@ -56,15 +56,38 @@ def ensure_signing_key(path: str | os.PathLike[str]) -> Path:
     return path
 
 
+class GateKeyError(ValueError):
+    """A configured gate key file is missing or is not an Ed25519 PEM key."""
+
+
+def _read(path: str, setting: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise GateKeyError(f"{setting}={path}: cannot read the key file ({exc.strerror}); create it with "
+                           f"`python -c 'from dealercrm.adapters.gate_keys import ensure_signing_key as e; "
+                           f"e(\"{path}\")'` or unset {setting}") from None
+
+
 def _load_private(path: str) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    try:
+        key = serialization.load_pem_private_key(_read(path, "DEALERCRM_GATE_SIGNING_KEY"), password=None)
+    except ValueError as exc:
+        if isinstance(exc, GateKeyError):
+            raise
+        raise GateKeyError(f"DEALERCRM_GATE_SIGNING_KEY={path} is not a PEM private key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
     return key
 
 
 def _load_public(path: str) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(Path(path).read_bytes())
+    try:
+        key = serialization.load_pem_public_key(_read(path, "DEALERCRM_GATE_VERIFICATION_KEYS"))
+    except ValueError as exc:
+        if isinstance(exc, GateKeyError):
+            raise
+        raise GateKeyError(f"DEALERCRM_GATE_VERIFICATION_KEYS: {path} is not a PEM public key") from None
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"{path} is not an Ed25519 public key")
     return key

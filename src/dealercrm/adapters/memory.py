@@ -8,6 +8,7 @@ every change (the store is snapshotted on enter and restored on rollback).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import itertools
 from types import TracebackType
 from typing import Any, Self
@@ -17,6 +18,8 @@ from dealercrm.adapters.workflow_memory import (
     MemoryWorkflowRepository,
 )
 from dealercrm.adapters.workflow_memory import children as workflow_children
+from dealercrm.adapters.credit_memory import MemoryCreditRepository
+from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
 
@@ -92,11 +95,29 @@ class MemoryOutbox:
         return idempotency_key
 
 
+class MemoryDocumentNumbers:
+    """``DocumentNumbers`` twin: ``formatted("FP", year=2026)`` → ``FP-2026-000001``."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def next(self, name: str) -> int:
+        seq = self.uow.working.sequences
+        seq[name] = seq.get(name, 0) + 1
+        return seq[name]
+
+    def formatted(self, prefix: str, *, year: int | None = None, width: int = 6) -> str:
+        name = f"{prefix}-{year}" if year else prefix
+        return f"{name}-{self.next(name):0{width}d}"
+
+
 class MemoryUnitOfWork:
-    def __init__(self, store: MemoryStore, actor: Principal, approval_mail: Any = None) -> None:
+    def __init__(self, store: MemoryStore, actor: Principal, approval_mail: Any = None,
+                 clock: Clock | None = None) -> None:
         self.store = store
         self.actor = actor
         self.approval_mail = approval_mail
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.pending: list[tuple[str, Any]] = []
         self.committed = False
 
@@ -109,6 +130,8 @@ class MemoryUnitOfWork:
         self.outbox = MemoryOutbox(self)
         self.workflows = MemoryWorkflowRepository(self)
         self.delegations = MemoryStandingDelegationRepository(self)
+        self.numbers = MemoryDocumentNumbers(self)
+        self.credit = MemoryCreditRepository(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -146,11 +169,12 @@ class MemoryUnitOfWork:
         self.pending = []
 
 
-def memory_uow_factory(store: MemoryStore | None = None, approval_mail: Any = None):  # type: ignore[no-untyped-def]
+def memory_uow_factory(store: MemoryStore | None = None, approval_mail: Any = None,  # type: ignore[no-untyped-def]
+                       clock: Clock | None = None):
     store = store or MemoryStore()
 
     def factory(actor: Principal) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(store, actor, approval_mail)
+        return MemoryUnitOfWork(store, actor, approval_mail, clock)
 
     factory.store = store  # type: ignore[attr-defined]
     return factory

@@ -716,12 +716,3 @@ def pass_print_layout(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock) -> d
             raise refusal
         return {"pass_no": gate_pass.pass_no, "qr_payload": gate_pass.qr_payload,
                 "layout": document_to_wire(gate_pass.document())}
-
-
-class CreditRuleNotWired:
-    """The release policy until the credit context's is wired in bootstrap: it fails closed, so
-    no vehicle can be approved out of the gate without the credit rule having been asked."""
-
-    def check_release(self, uow: Any, dealer_id: int, contract_no: str | None, vins: list[str]) -> None:
-        raise BusinessRuleViolation("信用管控未接入：无法自动核实回款与信用，出门证暂不能审核",
-                                    code="credit.release_check_unavailable")

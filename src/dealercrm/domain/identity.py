@@ -24,6 +24,7 @@ class Role(enum.StrEnum):
     TECHNICAL = "technical"
     PRODUCTION = "production"
     FINANCE = "finance"
+    INVOICING = "invoicing"  # 开票: the invoicing desk (credit warnings, invoices)
     DISPATCH = "dispatch"
     GUARD = "guard"
     AFTER_SALES = "after_sales"
@@ -49,6 +50,7 @@ ROLE_LABELS = {
     Role.TECHNICAL: "技术评审",
     Role.PRODUCTION: "生产评审",
     Role.FINANCE: "财务",
+    Role.INVOICING: "开票",
     Role.DISPATCH: "发车",
     Role.GUARD: "门卫",
     Role.AFTER_SALES: "售后服务",

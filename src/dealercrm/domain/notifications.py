@@ -260,6 +260,43 @@ TEMPLATES = TemplateRegistry([
         "新订单暂停审批，我司保留依法追偿的权利。\n\n{creditor_name}",
         "催款三级（最后通知，冻结信用）",
     ),
+    # -- credit (context 5): warnings once per crossing, receivable reminders, escalation --
+    MessageTemplate(
+        "credit.warning_dealer", Channel.EMAIL,
+        "信用额度预警：已使用{usage}",
+        "{dealer_name}：\n\n截至{as_of}，贵公司信用额度为{limit}，已占用{exposure}（{usage}），"
+        "已超过预警线{threshold}，当前可用额度{available}。\n请及时安排回款，以免影响后续合同审批与提车。\n\n{creditor_name}",
+        "信用额度预警（经销商）",
+    ),
+    MessageTemplate(
+        "credit.warning_staff", Channel.EMAIL,
+        "经销商信用预警：{dealer_name}已使用{usage}",
+        "{recipient_name}（{audience}）：\n\n经销商{dealer_name}（{dealer_code}）信用额度{limit}，当前占用{exposure}"
+        "（{usage}），已超过预警线{threshold}，可用额度{available}。\n{advice}\n\n此为系统自动提醒，每次越过预警线提醒一次。",
+        "信用额度预警（财务、开票）",
+    ),
+    MessageTemplate(
+        "receivable.due_soon_dealer", Channel.SMS, "",
+        "{dealer_name}您好：合同{contract_no}应收款{amount}将于{due_date}到期，请按时回款。",
+        "应收款即将到期（经销商）",
+    ),
+    MessageTemplate(
+        "receivable.due_soon_sales", Channel.SMS, "",
+        "{sales_name}：经销商{dealer_name}合同{contract_no}应收款{amount}将于{due_date}到期，请提醒回款。",
+        "应收款即将到期（销售代表）",
+    ),
+    MessageTemplate(
+        "receivable.overdue_sales", Channel.SMS, "",
+        "{sales_name}：经销商{dealer_name}合同{contract_no}应收款{amount}已逾期{days_overdue}天（第{level}级催款），请跟进回款。",
+        "应收款逾期（销售代表）",
+    ),
+    MessageTemplate(
+        "receivable.overdue_finance", Channel.EMAIL,
+        "逾期升级：{dealer_name}逾期{days_overdue}天",
+        "{recipient_name}：\n\n经销商{dealer_name}（{dealer_code}）的应收款已逾期{days_overdue}天，已发出最后催款通知。\n"
+        "单据：{documents}\n逾期金额：{amount}\n原到期日：{due_date}\n\n请评估是否冻结其信用额度。",
+        "应收款逾期升级（财务）",
+    ),
     MessageTemplate(
         "dealer.contact_birthday_greeting", Channel.SMS, "",
         "尊敬的{contact_name}：今天是您的生日，我们谨代表公司全体同仁祝您生日快乐、身体健康、事业兴旺！"

@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="deliver the notification outbox (email/SMS)")
 
     args = parser.parse_args(argv)
+    from dealercrm.adapters.gate_keys import GateKeyError
     from dealercrm.domain.errors import DomainError
 
     try:
@@ -151,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     except DomainError as exc:
         print(f"错误 {exc.code}: {exc.message}", file=sys.stderr)
         return 1
+    except GateKeyError as exc:  # a configuration mistake: say which setting, no traceback
+        print(f"配置错误 configuration: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from dealercrm.application.identity import CreateUser
 from dealercrm.bootstrap import Container
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
+from dealercrm.entrypoints.credit_demo import load_credit_demo
 
 DEMO_PASSWORD = "Demo2026pass"
 
@@ -148,6 +149,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.demo_orders import load_order_demo
 
     load_order_demo(container)  # catalog, discount tiers and orders in several states
+    logins += load_credit_demo(container, DEMO_PASSWORD)  # before the gate: its pickups ask the credit rule
     from dealercrm.entrypoints.gate_demo import seed_gate_demo
 
     logins += seed_gate_demo(container)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any
 
 from dealercrm.adapters.devices.sim import DEMO_CARD
 from dealercrm.application import gate as g
 from dealercrm.application import shipping as sh
 from dealercrm.application.vehicles import StockIn
 from dealercrm.bootstrap import Container
+from dealercrm.domain.errors import DomainError
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import ChineseIdNumber, Vin
 
@@ -29,15 +29,7 @@ _MODELS = {
 }
 _VDS = {"tanker": "5GYYB", "dump_truck": "3ZZXA", "semi_trailer": "9GYYC"}
 OTHER_PERSON_ID = "11010519491231002X"
-
-
-class _DemoContractPrepaid:
-    """Demo only: the demo pickup's contract counts as paid in full. Used solely when the
-    container still has the fail-closed policy because no credit context is wired; once it is,
-    the demo asks the real credit rule like every other path."""
-
-    def check_release(self, uow: Any, dealer_id: int, contract_no: str | None, vins: list[str]) -> None:
-        return None
+DEMO_UNIT_PRICE_FEN = 30_000_000  # ¥300,000 a vehicle, for the demo contracts' credit reservations
 
 
 def _staff(container: Container, username: str, role: Role) -> Principal:
@@ -87,8 +79,17 @@ def seed_gate_demo(container: Container, *, seed: int = 2026) -> list[tuple[str,
     finance = _staff(container, "finance", Role.FINANCE)
     digester = g.IdDigester(container.gate_keys.id_key)
     policy = container.vehicle_release_policy
-    if isinstance(policy, g.CreditRuleNotWired):
-        policy = _DemoContractPrepaid()
+
+    def credit_cleared(dealer_id: int) -> bool:
+        """Reserve credit for the dealer's first demo contract (as finance's contract approval
+        would); dealers the credit rule refuses (overdue, near the limit) get no demo pickup."""
+        contract_no = stock[dealer_id][0][0]
+        units = sum(1 for c, _ in stock[dealer_id] if c == contract_no)
+        try:
+            container.credit.reserve(finance, dealer_id, contract_no, units * DEMO_UNIT_PRICE_FEN)
+        except DomainError:
+            return False
+        return True
 
     def letter_for(dealer_id: int, name: str, id_number: str, phone: str) -> tuple[g.Created, list[str]]:
         contract_no = stock[dealer_id][0][0]
@@ -98,7 +99,9 @@ def seed_gate_demo(container: Container, *, seed: int = 2026) -> list[tuple[str,
             valid_from=now - dt.timedelta(hours=1), valid_to=now + dt.timedelta(days=14)))
         return created, vins
 
-    dealers = list(stock)
+    dealers = [d for d in stock if credit_cleared(d)]
+    if not dealers:
+        return []
     ready, _ = letter_for(dealers[0], DEMO_CARD.name, DEMO_CARD.id_number, "13912345678")
     ready_pass = container.gate.create_pass(dispatch, g.CreateGatePass(ready.id, id_number=DEMO_CARD.id_number,
                                                                        id_source="card"))

@@ -27,6 +27,12 @@ def registration(uscc="91350100M000100Y43", username="hongda", phone="1380013800
     )
 
 
+def _head() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(migrate.MIGRATIONS)).get_current_head()
+
+
 @pytest.fixture
 def crm(db_url):
     c = dealercrm.bootstrap(database_url=db_url)

@@ -22,6 +22,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.engagement_tables",
     "dealercrm.adapters.db.orders_tables",
     "dealercrm.adapters.db.gate_tables",
+    "dealercrm.adapters.db.credit_tables",
 )
 
 

@@ -221,6 +221,9 @@ def start_mappers() -> None:
     from dealercrm.adapters.db.gate_tables import start_gate_mappers
 
     start_gate_mappers()
+    from dealercrm.adapters.db.credit_tables import start_credit_mappers
+
+    start_credit_mappers()
 
     from dealercrm.adapters.db import audit
     from dealercrm.adapters.db.workflow_tables import start_workflow_mappers

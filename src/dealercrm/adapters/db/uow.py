@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orders_repositories
+from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
@@ -77,6 +78,7 @@ class SqlAlchemyUnitOfWork:
         self.shipments = gate_tables.SqlAlchemyShipmentRepository(session)
         self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
+        self.credit = SqlAlchemyCreditRepository(session)
         return self
 
     def __exit__(

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
+from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
@@ -49,6 +50,7 @@ CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, *GA
 CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController]
 CONTROLLERS += ENGAGEMENT_CONTROLLERS
 CONTROLLERS += [CatalogController, OrderController]
+CONTROLLERS.append(CreditController)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
