@@ -695,6 +695,10 @@ class Container:
 
             self.engagement.workbench_sources.register(PendingApprovalsSource(self.workflow_queries))
             self.engagement.calendar_sources.register(ApprovalDeadlineCalendarSource(self.workflow_queries, self.clock))
+        from dealercrm.application.credit_jobs import CreditEvaluationJob, CreditRemindersJob
+
+        self.engagement.rules.register_job(CreditRemindersJob(self.uow))
+        self.engagement.rules.register_job(CreditEvaluationJob(self.uow))
         self.orders = OrdersService(self)
         self.gate = GateService(self)
         self.credit = CreditService(self)

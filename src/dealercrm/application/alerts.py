@@ -77,7 +77,11 @@ class AlertRule(Protocol):
 class ScheduledJob(Protocol):
     """Something the scheduler does every pass that is not an alert (greetings, digests). Must be
     idempotent: it runs every interval and possibly in two workers at once (use outbox
-    idempotency keys). Returns how many things it handled."""
+    idempotency keys). Returns how many things it handled.
+
+    A job that runs its own transactions (one per dealer, say) sets ``opens_own_units_of_work =
+    True`` and gets a context without a unit of work: holding one open around it would block its
+    own writes (SQLite writers queue on one lock per process)."""
 
     code: str
 
@@ -252,9 +256,12 @@ class Scheduler:
                 self._log("alert_rule_failed", rule=rule.code, error=f"{type(exc).__name__}: {exc}")
         for job in self._registry.jobs:
             try:
-                with self._uow(Principal.system()) as uow:
-                    stats.jobs += job.run(RuleContext(now, uow))
-                    uow.commit()
+                if getattr(job, "opens_own_units_of_work", False):
+                    stats.jobs += job.run(RuleContext(now, None))  # type: ignore[arg-type]
+                else:
+                    with self._uow(Principal.system()) as uow:
+                        stats.jobs += job.run(RuleContext(now, uow))
+                        uow.commit()
             except Exception as exc:
                 stats.errors += 1
                 self._log("scheduled_job_failed", job=job.code, error=f"{type(exc).__name__}: {exc}")

@@ -118,3 +118,18 @@ def test_the_credit_evaluation_is_stored_and_shown_with_its_inputs(crm, kit, clo
     assert out.breakdown["overdue_points"] == 27
     assert [e["id"] for e in listed] == [out.id] and listed[0]["inputs"] == out.inputs
     assert crm.credit.run_evaluations() >= 1
+
+
+def test_the_worker_scheduler_runs_the_credit_reminders(crm, kit, clock):
+    """`dealercrm worker` runs the engagement scheduler; the credit jobs are registered with it."""
+    _staff(crm)
+    d = kit.add_dealer(email="boss@hongda.example.cn", phone="13800002222")
+    kit.grant(d, 100 * W, term_days=30)
+    kit.reserve(d, "HT-SCH-1", 40 * W)
+    credit.issue_invoice(credit.IssueInvoice("HT-SCH-1", 10 * W, clock().date() - dt.timedelta(days=31)),
+                         crm.uow(kit.invoicer), clock)
+
+    crm.engagement.run_scheduler_once(clock())
+    crm.engagement.run_scheduler_once(clock())  # a second pass adds nothing
+
+    assert [t for t, _, _ in _outbox(crm)].count("receivable.dunning_level_1") == 1
