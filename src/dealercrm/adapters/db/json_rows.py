@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, Boolean, Column, Date, DateTime, Select, Table, func, literal_column, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,7 +34,7 @@ class ChildRows:
         self.foreign_key = foreign_key
         self.columns = list(columns if columns is not None else table.c)
         self.order_by = order_by if order_by is not None else table.c.id
-        self._decoders = [(c.name, _decoder(c)) for c in self.columns]
+        self._decoders = _decoders_for(tuple(self.columns))
 
     def subquery_for(self, parent_key: ColumnElement[Any], dialect_name: str, label: str) -> ColumnElement[Any]:
         if dialect_name == "postgresql":
@@ -56,8 +56,9 @@ class ChildRows:
         return inner.scalar_subquery().label(label)
 
     def decode(self, raw: Any, dialect: Any) -> list[dict[str, Any]]:
-        items = json.loads(raw) if isinstance(raw, (str, bytes)) else (raw or [])
-        return [{name: conv(item.get(name), dialect) for name, conv in self._decoders} for item in items]
+        items = _decode_json(raw)
+        _convert(items, self._decoders, dialect)
+        return items
 
 
 def rows_as_json(stmt: Select[Any], dialect_name: str, label: str = "rows") -> Select[Any]:
@@ -79,33 +80,49 @@ def rows_as_json(stmt: Select[Any], dialect_name: str, label: str = "rows") -> S
 
 
 def decode_rows(raw: Any, columns: Sequence[Any], dialect: Any) -> list[dict[str, Any]]:
-    decoders = _decoders_for(tuple(columns))
-    items = json.loads(raw) if isinstance(raw, (str, bytes)) else (raw or [])
-    return [{name: conv(item.get(name), dialect) for name, conv in decoders} for item in items]
+    items = _decode_json(raw)
+    _convert(items, _decoders_for(tuple(columns)), dialect)
+    return items
+
+
+def _decode_json(raw: Any) -> list[dict[str, Any]]:
+    if isinstance(raw, (str, bytes)):
+        return msgspec.json.decode(raw)  # type: ignore[no-any-return]
+    return list(raw or [])
+
+
+def _convert(items: list[dict[str, Any]], decoders: list[tuple[str, Callable[[Any, Any], Any]]], dialect: Any) -> None:
+    """In place, and only the columns whose JSON form differs from the Python value (strings and
+    numbers come out of JSON as they are)."""
+    for item in items:
+        for name, conv in decoders:
+            value = item.get(name)
+            if value is not None:
+                item[name] = conv(value, dialect)
 
 
 @functools.lru_cache(maxsize=128)
 def _decoders_for(columns: tuple[Any, ...]) -> list[tuple[str, Callable[[Any, Any], Any]]]:
-    return [(c.name, _decoder(c)) for c in columns]
+    return [(c.name, conv) for c in columns if (conv := _decoder(c)) is not None]
 
 
-def _decoder(column: Column[Any]) -> Callable[[Any, Any], Any]:
+def _decoder(column: Column[Any]) -> Callable[[Any, Any], Any] | None:
     t = column.type
     if isinstance(t, TypeDecorator):
-        base = _plain_decoder(t.impl_instance)
-        return lambda v, dialect: None if v is None else t.process_result_value(base(v), dialect)
+        base = _plain_decoder(t.impl_instance) or (lambda v: v)
+        return lambda v, dialect: t.process_result_value(base(v), dialect)
     plain = _plain_decoder(t)
-    return lambda v, dialect: None if v is None else plain(v)
+    return None if plain is None else (lambda v, dialect: plain(v))
 
 
-def _plain_decoder(t: Any) -> Callable[[Any], Any]:
+def _plain_decoder(t: Any) -> Callable[[Any], Any] | None:
     if isinstance(t, Boolean):
         return bool
     if isinstance(t, DateTime):
         return _datetime
     if isinstance(t, Date):
         return lambda v: dt.date.fromisoformat(str(v)[:10])
-    return lambda v: v
+    return None
 
 
 def _datetime(v: Any) -> dt.datetime:
