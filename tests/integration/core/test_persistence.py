@@ -217,3 +217,52 @@ def test_list_page_as_one_json_row_keeps_order_and_types(crm):
     assert page[0]["registered_at"].tzinfo is not None
     assert crm.dealer_queries.list_dealers(dealer_id=None, regions=("西北",), status=None, region=None,
                                            product_line=None, text=None, after_id=None, limit=3) == []
+
+
+@pytest.mark.postgres
+def test_a_postgres_deadlock_becomes_a_retryable_conflict_and_writes_nothing(pg_url):
+    """Two transactions lock two dealers in opposite orders; PostgreSQL kills one of them.
+
+    The victim's use case must see a 409-class ``Conflict`` (code ``db.retry``), not a 500, and
+    nothing it wrote may remain; the survivor commits normally.
+    """
+    crm = dealercrm.bootstrap(database_url=pg_url)
+    try:
+        a = crm.channel.register_dealer(registration()).dealer_id
+        b = crm.channel.register_dealer(registration(uscc="91110000600037341L", username="dongfang",
+                                                     phone="13800138001")).dealer_id
+        both_hold_first = threading.Barrier(2)
+        outcomes: dict[str, object] = {}
+
+        def lock_in_order(name: str, first: int, second: int) -> None:
+            try:
+                with crm.uow(ADMIN) as uow:
+                    s = uow.session
+                    s.execute(select(dealers.c.id).where(dealers.c.id == first).with_for_update())
+                    s.execute(dealers.update().where(dealers.c.id == first).values(short_name=f"by {name}"))
+                    both_hold_first.wait(timeout=10)
+                    s.execute(select(dealers.c.id).where(dealers.c.id == second).with_for_update())
+                    uow.commit()
+                outcomes[name] = "committed"
+            except Conflict as exc:
+                outcomes[name] = exc
+
+        threads = [threading.Thread(target=lock_in_order, args=("x", a, b)),
+                   threading.Thread(target=lock_in_order, args=("y", b, a))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+
+        conflicts = [o for o in outcomes.values() if isinstance(o, Conflict)]
+        assert sorted(outcomes) == ["x", "y"]
+        assert len(conflicts) == 1 and conflicts[0].code == "db.retry"
+        winner = next(name for name, o in outcomes.items() if o == "committed")
+        loser = "y" if winner == "x" else "x"
+        first_locked = {"x": a, "y": b}
+        with crm.engine.connect() as conn:
+            names = dict(conn.execute(select(dealers.c.id, dealers.c.short_name).where(dealers.c.id.in_([a, b]))).all())
+        assert names[first_locked[winner]] == f"by {winner}"
+        assert names[first_locked[loser]] != f"by {loser}"  # the victim's update was rolled back
+    finally:
+        crm.close()

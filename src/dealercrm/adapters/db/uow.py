@@ -138,9 +138,21 @@ def _translate(exc: BaseException) -> Conflict | None:
         return Conflict("数据与现有记录冲突（可能已被他人修改或重复提交）", code="db.integrity_conflict")
     if isinstance(exc, StaleDataError):
         return Conflict("记录已被他人修改，请刷新后重试", code="db.stale_version")
-    if isinstance(exc, OperationalError) and "locked" in str(exc).lower():
-        return Conflict("数据库繁忙，请稍后重试", code="db.busy")
+    if isinstance(exc, OperationalError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)  # psycopg; SQLite's errors have none
+        if sqlstate in _RETRYABLE_SQLSTATES:
+            # PostgreSQL chose this transaction as the victim of a deadlock or a serialization
+            # conflict and rolled it back: nothing of it was written, the client may retry.
+            return Conflict("与其他操作同时修改了相同数据，本次未保存，请重试", code="db.retry")
+        if sqlstate in _BUSY_SQLSTATES or "locked" in str(exc).lower():
+            return Conflict("数据库繁忙，请稍后重试", code="db.busy")
     return None
+
+
+# 40P01 deadlock_detected, 40001 serialization_failure; 55P03 lock_not_available, 57014
+# query_canceled (lock_timeout / statement_timeout).
+_RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+_BUSY_SQLSTATES = frozenset({"55P03", "57014"})
 
 
 def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.UTC), approval_mail: Any = None):
