@@ -313,6 +313,7 @@ def main_run(argv: Sequence[str] | None = None, out: TextIO | None = None,
     except SystemExit as exc:
         return int(exc.code or 0)
     stop = stop or threading.Event()
+    previous: dict[int, Any] = {}
     try:
         path = args.config or os.environ.get("EDGE_AGENT_CONFIG")
         config = load_config(path) if path else DeviceConfig()
@@ -334,7 +335,7 @@ def main_run(argv: Sequence[str] | None = None, out: TextIO | None = None,
         configure_logging(agent.log_level, json=agent.log_json)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(ValueError):  # not the main thread (tests)
-                signal.signal(sig, lambda *_: stop.set())
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
         if args.duration is not None:
             timer = threading.Timer(args.duration, stop.set)
             timer.daemon = True
@@ -350,6 +351,9 @@ def main_run(argv: Sequence[str] | None = None, out: TextIO | None = None,
         log.error("edge_agent_device_failed", code=exc.code)
         out.write(f"{exc.code}: {exc.message}\n")
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 __all__ = ["main_run", "run_agent", "StatusBoard", "PrintedPassScanner"]
