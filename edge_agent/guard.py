@@ -173,6 +173,9 @@ class Guard:
         return result
 
     def _verify_locally(self, payload: str, at: datetime) -> dict[str, Any] | GuardResult:
+        if not self.keys.kids and not self.keys.refresh(self.server):
+            return GuardResult(False, "gate.no_verification_keys",
+                               "本机尚无验签公钥，无法核验出门证：请联网后重启本机或联系管理员")
         try:
             try:
                 claims = self.keys.verify(payload, at)

@@ -119,3 +119,15 @@ def test_a_refused_device_key_keeps_the_event_pending(FakeServer, tmp_path):
     result = guard.handle_scan(token("GP-7"))
 
     assert result.ok and result.queued and journal.get(result.event_id).state == "pending" and not link.up
+
+
+def test_without_any_verification_key_the_guard_says_so(FakeServer, tmp_path):
+    server = FakeServer()
+    server.down = True
+    guard = Guard(server, Journal(tmp_path / "j.db"), KeyRing(tmp_path / "keys.json"), clock=lambda: NOW)
+
+    result = guard.handle_scan(token())
+
+    assert not result.ok and result.code == "gate.no_verification_keys" and "验签公钥" in result.message
+    server.down, server.keys = False, keys_of(SIGNER)
+    assert guard.handle_scan(token()).ok  # fetched as soon as the server answers
