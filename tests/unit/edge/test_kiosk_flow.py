@@ -149,14 +149,18 @@ def test_a_card_left_on_the_reader_is_handled_once(FakeServer, tmp_path):
     stop = threading.Event()
     loop = threading.Thread(target=kiosk.run, args=(stop,), daemon=True)
     loop.start()
-    while reader.reads < 4:
-        stop.wait(0.05)
+    def reads(n: int) -> None:
+        for _ in range(200):  # at most 10 s
+            if reader.reads >= n:
+                return
+            stop.wait(0.05)
+        raise AssertionError("the kiosk stopped polling")
+
+    reads(4)
     reader.remove()
-    while reader.reads < 6:
-        stop.wait(0.05)
+    reads(6)
     reader.present(CARD)  # tapped again
-    while reader.reads < 9:
-        stop.wait(0.05)
+    reads(9)
     stop.set()
     loop.join(timeout=3)
 
