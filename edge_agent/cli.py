@@ -3,8 +3,11 @@
     edge-agent devices list [--config kiosk.toml | --simulate]
     edge-agent devices print-test [--simulate] [--qr-mode raster|native]
     edge-agent devices read-test [--simulate] [--badge]
+    edge-agent run --config kiosk.toml
+    edge-agent run --simulate --server http://127.0.0.1:8000 --device-key dk_… [--cards cards.toml]
 
-The kiosk and guard flows (``run``) arrive with the gate issue's kiosk API.
+``run`` starts the kiosk (ID card → print gate pass) and/or guard (scan QR → confirm exit)
+flows with the offline journal; see docs/edge-agent.md.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from edge_agent.devices_cli import main_devices
 
         return main_devices(args[1:])
+    if args[:1] == ["run"]:
+        from edge_agent.runner import main_run
+
+        return main_run(args[1:])
     print(__doc__.strip(), file=sys.stderr)
     return 0 if args[:1] in (["-h"], ["--help"]) else 2
 

@@ -24,6 +24,17 @@ Example ``edge-agent.toml``::
     [badge]                        # PC/SC contactless badge reader (optional)
     reader = "ACS ACR122U"
 
+    [server]                       # the dealercrm kiosk API (needed by `edge-agent run`)
+    url = "http://10.0.0.5:8000"
+    device_key_file = "/etc/edge-agent/device.key"   # or device_key = "dk_…" (or EDGE_AGENT_DEVICE_KEY)
+    timeout = 5.0
+
+    [agent]
+    roles = ["kiosk", "guard"]     # what this box does: kiosk (card → print), guard (scan → exit)
+    state_dir = "/var/lib/edge-agent"                 # journal.db, keys.json, status.json
+    # status_file = "/run/edge-agent/status.json"
+    log_level = "INFO"
+
 Every section is optional; a device without a section is "not configured".
 """
 
@@ -75,11 +86,49 @@ class BadgeConfig:
 
 
 @attrs.frozen
+class ServerConfig:
+    url: str
+    device_key: str = attrs.field(default="", repr=False)
+    device_key_file: str = ""
+    timeout: float = 5.0
+
+    def resolve_key(self) -> str:
+        """The device key: ``device_key``, else the file's content, else ``EDGE_AGENT_DEVICE_KEY``."""
+        if self.device_key:
+            return self.device_key
+        if self.device_key_file:
+            try:
+                return Path(self.device_key_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"[server] cannot read device_key_file {self.device_key_file}: "
+                                  f"{exc.strerror}") from None
+        key = os.environ.get("EDGE_AGENT_DEVICE_KEY", "")
+        if not key:
+            raise ConfigError("[server] needs device_key, device_key_file or EDGE_AGENT_DEVICE_KEY")
+        return key
+
+
+@attrs.frozen
+class AgentConfig:
+    roles: tuple[str, ...] = attrs.field(default=("kiosk", "guard"), converter=tuple)
+    state_dir: str = "/var/lib/edge-agent"
+    status_file: str = ""
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def status_path(self) -> Path:
+        return Path(self.status_file) if self.status_file else Path(self.state_dir) / "status.json"
+
+
+@attrs.frozen
 class DeviceConfig:
     reader: ReaderConfig | None = None
     printer: PrinterConfig | None = None
     scanner: ScannerConfig | None = None
     badge: BadgeConfig | None = None
+    server: ServerConfig | None = None
+    agent: AgentConfig = AgentConfig()
 
 
 def _section(cls: type, raw: Any, name: str) -> Any:
@@ -103,7 +152,16 @@ def parse_config(raw: dict[str, Any]) -> DeviceConfig:
         printer=_section(PrinterConfig, raw.get("printer"), "printer"),
         scanner=_section(ScannerConfig, raw.get("scanner"), "scanner"),
         badge=_section(BadgeConfig, raw.get("badge"), "badge"),
+        server=_section(ServerConfig, raw.get("server"), "server"),
+        agent=_section(AgentConfig, raw.get("agent"), "agent") or AgentConfig(),
     )
+    unknown = set(raw) - {"reader", "printer", "scanner", "badge", "server", "agent"}
+    if unknown:
+        raise ConfigError(f"unknown sections: {', '.join(sorted(unknown))}")
+    if config.server is not None and not config.server.url.startswith(("http://", "https://")):
+        raise ConfigError("[server] url must start with http:// or https://")
+    if not set(config.agent.roles) <= {"kiosk", "guard"} or not config.agent.roles:
+        raise ConfigError("[agent] roles must be kiosk and/or guard")
     printer = config.printer
     if printer is not None:
         if printer.kind not in ("network", "serial", "usb"):

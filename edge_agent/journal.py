@@ -94,6 +94,11 @@ class Journal:
         rows = self._select("WHERE client_event_id = ?", (client_event_id,))
         return rows[0] if rows else None
 
+    def for_pass(self, kind: str, pass_no: str) -> list[JournalEntry]:
+        """Events of ``kind`` whose payload names ``pass_no`` (oldest first)."""
+        return self._select("WHERE kind = ? AND json_extract(payload, '$.pass_no') = ? ORDER BY seq",
+                            (kind, pass_no))
+
     def recent(self, limit: int = 20) -> list[JournalEntry]:
         return self._select("ORDER BY seq DESC LIMIT ?", (limit,))
 

@@ -1,0 +1,337 @@
+"""The gatehouse: scan the QR → verify locally → confirm the exit (now or later, exactly once).
+
+- **Local verification** (works offline): the Ed25519 signature against the server's published
+  verification keys (cached in ``keys.json`` in the state directory, refreshed at start and on
+  an unknown key id) and the validity window, at the moment of the scan. Forged, malformed,
+  expired or not-yet-valid codes are refused at once with the reason; nothing is sent.
+- **Journal first**: a scan that verified is written to the local journal (SQLite,
+  ``synchronous=FULL``) with a fresh client event id and the scan time *before* the server is
+  asked. Whatever happens next — the server answers, the link is down, the process is killed
+  — the event is either answered or still pending in the journal.
+- **Exactly once**: the server deduplicates by event id (a replay gets the first answer), and
+  the server records at most one exit per pass. A pass already let out by this device is
+  recognised from the journal without a second event.
+- :class:`Replayer` sends pending events (exits and kiosk print records) with exponential
+  backoff while the link is down, in journal order, with their original scan time.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import structlog
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from dealercrm.adapters.signing import Ed25519PassVerifier
+from dealercrm.application.ports.signing import (
+    PassExpired,
+    PassForged,
+    PassMalformed,
+    PassNotYetValid,
+    PassTokenError,
+)
+from dealercrm.domain.printing import SHANGHAI
+from edge_agent.journal import Journal, JournalEntry
+from edge_agent.server import ServerRefused, ServerUnreachable
+
+log = structlog.get_logger(__name__)
+
+# Refusals by the server, as the guard should read them.
+EXIT_MESSAGES = {
+    "gate_pass.already_exited": "出门证 {pass_no} 已使用过（车辆已出厂），禁止再次放行",
+    "gate_pass.voided": "出门证 {pass_no} 已作废，禁止放行",
+    "gate_pass.superseded": "出门证 {pass_no} 已重新签发，此证作废，禁止放行",
+    "gate_pass.not_handed_over": "出门证 {pass_no} 的车辆尚未交车，禁止放行",
+    "gate_pass.not_approved": "出门证 {pass_no} 尚未审核通过，禁止放行",
+    "gate_pass.rejected": "出门证 {pass_no} 未通过审核，禁止放行",
+    "gate_pass.expired": "出门证 {pass_no} 已过期，禁止放行",
+    "gate_pass.not_yet_valid": "出门证 {pass_no} 尚未生效，禁止放行",
+    "gate_pass.not_found": "系统中没有出门证 {pass_no}，禁止放行",
+}
+
+
+def _local(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return value
+
+
+@attrs.frozen
+class GuardResult:
+    ok: bool  # may the vehicles pass?
+    code: str
+    message: str
+    pass_no: str | None = None
+    vins: tuple[str, ...] = ()
+    queued: bool = False  # confirmed locally; the server will hear of it when the link returns
+    event_id: str | None = None
+
+
+class KeyRing:
+    """The server's public verification keys, cached on disk so the gate verifies offline."""
+
+    def __init__(self, cache: Path | None = None, keys: list[dict[str, Any]] | None = None) -> None:
+        self.cache = cache
+        self._lock = threading.Lock()
+        self._keys: list[dict[str, Any]] = []
+        self._verifier = Ed25519PassVerifier([])
+        if keys is not None:
+            self._set(keys)
+        elif cache is not None and cache.exists():
+            try:
+                self._set(json.loads(cache.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError):
+                log.error("verification_key_cache_unreadable", path=str(cache))
+
+    def _set(self, keys: list[dict[str, Any]]) -> None:
+        public = [load_pem_public_key(k["public_key_pem"].encode("ascii")) for k in keys]
+        with self._lock:
+            self._keys = list(keys)
+            self._verifier = Ed25519PassVerifier(public)  # type: ignore[arg-type]
+
+    @property
+    def kids(self) -> list[str]:
+        return [k["kid"] for k in self._keys]
+
+    def refresh(self, server: Any) -> bool:
+        """Fetch the keys; False (keeping the cached ones) when the server cannot be asked."""
+        try:
+            keys = server.verification_keys()
+        except (ServerUnreachable, ServerRefused) as exc:
+            log.warning("verification_keys_not_refreshed", reason=str(exc))
+            return False
+        self._set(keys)
+        if self.cache is not None:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(keys, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.cache)
+        log.info("verification_keys_refreshed", kids=self.kids)
+        return True
+
+    def verify(self, token: str, at: datetime) -> dict[str, Any]:
+        with self._lock:
+            verifier = self._verifier
+        return verifier.verify(token, at)
+
+
+class Link:
+    """What the agent knows about the server link: down until a send succeeds again."""
+
+    def __init__(self) -> None:
+        self.up = True
+        self.last_error: str | None = None
+        self.changed = threading.Event()  # set when work is queued or the link may be back
+
+    def failed(self, reason: str) -> None:
+        if self.up:
+            log.warning("server_link_down", reason=reason)
+        self.up = False
+        self.last_error = reason
+
+    def succeeded(self) -> None:
+        if not self.up:
+            log.info("server_link_up")
+        self.up = True
+        self.last_error = None
+
+
+class Guard:
+    def __init__(self, server: Any, journal: Journal, keys: KeyRing, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 link: Link | None = None, send_lock: threading.Lock | None = None,
+                 show: Callable[[str], None] | None = None,
+                 on_result: Callable[[GuardResult], None] | None = None) -> None:
+        self.server = server
+        self.journal = journal
+        self.keys = keys
+        self.clock = clock
+        self.link = link or Link()
+        self.send_lock = send_lock or threading.Lock()
+        self.show = show or (lambda message: None)
+        self.on_result = on_result
+        self.last_result: GuardResult | None = None
+
+    def handle_scan(self, payload: str) -> GuardResult:
+        result = self._handle(payload.strip())
+        self.last_result = result
+        log.info("guard_result", ok=result.ok, code=result.code, pass_no=result.pass_no, queued=result.queued,
+                 event_id=result.event_id)
+        self.show(result.message)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
+
+    def _verify_locally(self, payload: str, at: datetime) -> dict[str, Any] | GuardResult:
+        if not self.keys.kids and not self.keys.refresh(self.server):
+            return GuardResult(False, "gate.no_verification_keys",
+                               "本机尚无验签公钥，无法核验出门证：请联网后重启本机或联系管理员")
+        try:
+            try:
+                claims = self.keys.verify(payload, at)
+            except PassForged as exc:
+                if "kid" in exc.details and self.keys.refresh(self.server):  # a rotated key?
+                    claims = self.keys.verify(payload, at)
+                else:
+                    raise
+        except PassForged as exc:
+            return GuardResult(False, exc.code, "二维码签名无效，不是本厂签发的出门证，禁止放行")
+        except PassExpired as exc:
+            return GuardResult(False, exc.code, f"出门证已过期（有效期至 {_local(exc.details.get('valid_to'))}），禁止放行")
+        except PassNotYetValid as exc:
+            return GuardResult(False, exc.code,
+                               f"出门证尚未生效（自 {_local(exc.details.get('valid_from'))} 起有效），禁止放行")
+        except (PassMalformed, PassTokenError) as exc:
+            return GuardResult(False, exc.code, "无法识别的二维码，请重新扫描出门证")
+        if claims.get("typ") != "gate_pass" or not isinstance(claims.get("pass_no"), str):
+            return GuardResult(False, "gate_pass.malformed", "此二维码不是出门证，禁止放行")
+        return claims
+
+    def _handle(self, payload: str) -> GuardResult:
+        now = self.clock()
+        checked = self._verify_locally(payload, now)
+        if isinstance(checked, GuardResult):
+            return checked
+        pass_no: str = checked["pass_no"]
+        vins = tuple(checked.get("vins") or ())
+
+        for earlier in self.journal.for_pass("exit", pass_no):
+            if earlier.state == "sent":
+                at = _local((earlier.answer or {}).get("exited_at") or earlier.payload.get("scanned_at"))
+                return GuardResult(False, "gate_pass.already_exited",
+                                   f"出门证 {pass_no} 已于 {at} 放行，禁止重复使用", pass_no, vins)
+            if earlier.state == "pending":
+                return GuardResult(False, "gate_pass.already_exited",
+                                   f"出门证 {pass_no} 刚刚已放行（待上传服务器），禁止重复使用", pass_no, vins,
+                                   queued=True, event_id=earlier.client_event_id)
+
+        scanned_at = now.isoformat()
+        event_id = self.journal.record("exit", {"qr_payload": payload, "scanned_at": scanned_at,
+                                                "pass_no": pass_no, "vins": list(vins)})
+        allowed = f"出门证 {pass_no} 有效，共 {len(vins)} 台车辆，可以放行"
+        if not self.link.up:  # known down: don't make the guard wait for a timeout
+            self.link.changed.set()
+            return GuardResult(True, "ok.offline", allowed + "（离线核验，已记录，联网后自动上传）", pass_no, vins,
+                               queued=True, event_id=event_id)
+        outcome = send_entry(self.server, self.journal, self.journal.get(event_id), self.link,  # type: ignore[arg-type]
+                             self.send_lock)
+        if outcome == "sent":
+            return GuardResult(True, "ok", allowed + "，出门已登记", pass_no, vins, event_id=event_id)
+        if outcome == "pending":
+            self.link.changed.set()
+            return GuardResult(True, "ok.offline", allowed + "（离线核验，已记录，联网后自动上传）", pass_no, vins,
+                               queued=True, event_id=event_id)
+        entry = self.journal.get(event_id)
+        answer = (entry.answer if entry else None) or {}
+        code = str(answer.get("code") or "gate.refused")
+        template = EXIT_MESSAGES.get(code)
+        message = template.format(pass_no=pass_no) if template else (
+            f"{answer.get('detail') or '服务器拒绝放行'}，禁止放行")
+        if code == "gate_pass.already_exited" and answer.get("exited_at"):
+            message += f"（已于 {_local(answer['exited_at'])} 出厂）"
+        return GuardResult(False, code, message, pass_no, vins, event_id=event_id)
+
+    def run(self, scanner: Any, stop: threading.Event) -> None:
+        while not stop.is_set():
+            line = scanner.read_line(timeout=0.5)
+            if line:
+                self.handle_scan(line)
+
+
+def send_entry(server: Any, journal: Journal, entry: JournalEntry, link: Link, lock: threading.Lock) -> str:
+    """Send one journaled event; returns its state afterwards: sent, refused or pending."""
+    with lock:
+        current = journal.get(entry.client_event_id)
+        if current is None or current.state != "pending":
+            return current.state if current else "pending"
+        try:
+            if entry.kind == "exit":
+                answer = server.confirm_exit(entry.payload["qr_payload"], entry.client_event_id,
+                                             entry.payload.get("scanned_at"))
+            elif entry.kind == "print":
+                answer = server.record_print(entry.payload["pass_no"], entry.client_event_id)
+            else:
+                journal.mark_refused(entry.client_event_id, {"code": "journal.unknown_kind"}, f"unknown kind {entry.kind}")
+                return "refused"
+        except ServerUnreachable as exc:
+            journal.note_failure(entry.client_event_id, exc.reason)
+            link.failed(exc.reason)
+            return "pending"
+        except ServerRefused as exc:
+            if exc.status in (401, 403):  # the device key: an operator must fix it; keep the event
+                journal.note_failure(entry.client_event_id, f"{exc.status} {exc.code}")
+                link.failed(f"device key refused ({exc.code})")
+                log.error("device_key_refused", status=exc.status, code=exc.code)
+                return "pending"
+            link.succeeded()
+            journal.mark_refused(entry.client_event_id, exc.body or {"code": exc.code}, exc.detail or exc.code)
+            log.warning("gate_event_refused", kind=entry.kind, pass_no=entry.payload.get("pass_no"), code=exc.code,
+                        event_id=entry.client_event_id)
+            return "refused"
+        link.succeeded()
+        journal.mark_sent(entry.client_event_id, answer)
+        return "sent"
+
+
+class Replayer:
+    """Sends pending journal events in order; backs off (0.5 s doubling to ``max_backoff``,
+    with jitter) while the server is unreachable."""
+
+    def __init__(self, server: Any, journal: Journal, *, link: Link | None = None,
+                 send_lock: threading.Lock | None = None, min_backoff: float = 0.5, max_backoff: float = 30.0,
+                 idle: float = 1.0) -> None:
+        self.server = server
+        self.journal = journal
+        self.link = link or Link()
+        self.send_lock = send_lock or threading.Lock()
+        self.min_backoff = min_backoff
+        self.max_backoff = max_backoff
+        self.idle = idle
+        self.backoff = min_backoff
+
+    def replay_once(self, batch: int = 100) -> tuple[int, bool]:
+        """Send up to ``batch`` pending events; (how many got an answer, link still up)."""
+        answered = 0
+        for entry in self.journal.pending(batch):
+            state = send_entry(self.server, self.journal, entry, self.link, self.send_lock)
+            if state == "pending":
+                return answered, False
+            answered += 1
+        return answered, True
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                answered, up = self.replay_once()
+            except Exception:  # noqa: BLE001 - the replayer must outlive any one bad event
+                log.exception("replayer_failed")
+                answered, up = 0, False
+            if answered:
+                log.info("journal_replayed", answered=answered, pending=self.journal.counts()["pending"])
+            if not up:
+                delay = self.backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
+                self.backoff = min(self.backoff * 2, self.max_backoff)
+                stop.wait(delay)
+                continue
+            self.backoff = self.min_backoff
+            if answered:
+                continue  # more may be waiting
+            self.link.changed.wait(self.idle)
+            self.link.changed.clear()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["Guard", "GuardResult", "KeyRing", "Link", "Replayer", "send_entry", "EXIT_MESSAGES", "now_utc"]

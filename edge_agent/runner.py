@@ -1,0 +1,359 @@
+"""``edge-agent run``: the kiosk and/or guard loops, the journal replayer and the status file.
+
+    edge-agent run --config kiosk.toml
+    edge-agent run --simulate [--config agent.toml] [--server URL --device-key dk_…]
+                   [--cards cards.toml] [--state-dir DIR] [--duration SECONDS]
+
+Threads: the kiosk loop (polls the ID card reader), the guard loop (reads the QR scanner), the
+replayer (sends journaled events while the link is up, backs off while it is down) and the
+status writer (``status.json``, rewritten atomically every second: link state, journal counts,
+last kiosk and guard results — no names, no ID numbers). SIGTERM / SIGINT stop them cleanly;
+SIGKILL loses nothing that the journal acknowledged.
+
+``--simulate`` starts every device simulator and points the real adapters at them: the GA/T 467
+SAM reader on a pseudo-terminal (115200-baud wire delay) presenting the cards of ``--cards``
+one after the other (each is "tapped", handled, then taken away), the network ESC/POS printer
+on 127.0.0.1, and a simulated scanner that scans every pass the printer prints — so one command
+shows the whole gate. The decoded slips are echoed to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import structlog
+
+from dealercrm.domain.errors import DomainError
+from edge_agent.config import (
+    AgentConfig,
+    ConfigError,
+    DeviceConfig,
+    PrinterConfig,
+    ReaderConfig,
+    ServerConfig,
+    load_config,
+)
+from edge_agent.guard import Guard, GuardResult, KeyRing, Link, Replayer
+from edge_agent.journal import Journal
+from edge_agent.kiosk import Kiosk, KioskResult
+from edge_agent.logs import configure_logging
+from edge_agent.server import KioskServer, ServerRefused, ServerUnreachable
+
+log = structlog.get_logger(__name__)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="edge-agent run", description="Run the kiosk / guard program.")
+    parser.add_argument("--config", default=None, help="agent configuration (TOML)")
+    parser.add_argument("--simulate", action="store_true", help="start every device simulator")
+    parser.add_argument("--server", default=None, help="server URL (overrides [server] url)")
+    parser.add_argument("--device-key", default=None, help="device key (prefer EDGE_AGENT_DEVICE_KEY)")
+    parser.add_argument("--cards", default=None, help="--simulate: ID cards to present (TOML or JSON)")
+    parser.add_argument("--state-dir", default=None, help="journal, key cache and status file directory")
+    parser.add_argument("--role", action="append", choices=("kiosk", "guard"), help="override [agent] roles")
+    parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--log-level", default=None)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Status file
+
+
+class StatusBoard:
+    """``status.json`` for monitoring (and the tests): rewritten atomically, never holds card data."""
+
+    def __init__(self, path: Path, journal: Journal, link: Link, roles: Sequence[str]) -> None:
+        self.path = path
+        self.journal = journal
+        self.link = link
+        self.roles = list(roles)
+        self.started_at = datetime.now(UTC).isoformat()
+        self.kiosk: dict[str, Any] | None = None
+        self.guard: dict[str, Any] | None = None
+        self.kiosk_count = 0
+        self.guard_count = 0
+        self.state = "starting"
+        self._lock = threading.Lock()
+
+    def on_kiosk(self, result: KioskResult) -> None:
+        with self._lock:
+            self.kiosk_count += 1
+            self.kiosk = {"ok": result.ok, "code": result.code, "printed": list(result.printed),
+                          "at": datetime.now(UTC).isoformat()}
+        self.write()
+
+    def on_guard(self, result: GuardResult) -> None:
+        with self._lock:
+            self.guard_count += 1
+            self.guard = {"ok": result.ok, "code": result.code, "pass_no": result.pass_no,
+                          "queued": result.queued, "at": datetime.now(UTC).isoformat()}
+        self.write()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "pid": os.getpid(), "state": self.state, "roles": self.roles, "started_at": self.started_at,
+                "updated_at": datetime.now(UTC).isoformat(),
+                "server": {"link": "up" if self.link.up else "down", "last_error": self.link.last_error},
+                "journal": self.journal.counts(),
+                "kiosk": {"taps": self.kiosk_count, "last": self.kiosk},
+                "guard": {"scans": self.guard_count, "last": self.guard},
+            }
+
+    def write(self) -> None:
+        data = json.dumps(self.snapshot(), ensure_ascii=False, indent=1)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{threading.get_ident()}.tmp")
+        tmp.write_text(data, encoding="utf-8")
+        tmp.replace(self.path)
+
+    def run(self, stop: threading.Event, every: float = 1.0) -> None:
+        while not stop.wait(every):
+            try:
+                self.write()
+            except OSError as exc:
+                log.error("status_file_failed", reason=str(exc))
+
+
+# ---------------------------------------------------------------------------------------------
+# Simulation
+
+
+class PrintedPassScanner:
+    """The simulated guard's scanner: it scans the QR of every slip the simulated printer printed
+    (the driver hands the paper over), after ``delay`` seconds."""
+
+    def __init__(self, printer_sim: Any, delay: float = 1.0) -> None:
+        self.printer_sim = printer_sim
+        self.delay = delay
+        self._seen = 0
+        self._due: list[tuple[float, str]] = []
+
+    def read_line(self, timeout: float | None) -> str | None:
+        deadline = time.monotonic() + (timeout or 0)
+        while True:
+            jobs = list(self.printer_sim.jobs)
+            for job in jobs[self._seen:]:
+                for payload in job.qr_payloads:
+                    self._due.append((time.monotonic() + self.delay, payload))
+            self._seen = len(jobs)
+            if self._due and self._due[0][0] <= time.monotonic():
+                return self._due.pop(0)[1]
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+
+def _card_tapper(reader_sim: Any, cards: Sequence[Any], handled: threading.Event, stop: threading.Event,
+                 out: TextIO) -> None:
+    """Lay each card on the simulated reader, wait until the kiosk handled it, take it away."""
+    for card in cards:
+        if stop.wait(1.0):
+            return
+        handled.clear()
+        reader_sim.insert_card(card)
+        out.write(f"[模拟] 刷身份证 {card.name[:1]}** ({card.masked_id})\n")
+        out.flush()
+        handled.wait(15.0)
+        stop.wait(0.5)
+        reader_sim.remove_card()
+
+
+@contextlib.contextmanager
+def _simulated(config: DeviceConfig, cards_path: str | None, out: TextIO) -> Iterator[tuple[DeviceConfig, Any]]:
+    from dealercrm.adapters.devices.sim import DEMO_CARD
+    from dealercrm.adapters.devices.sim.escpos_printer import EscposPrinterSimulator
+    from dealercrm.adapters.devices.sim.sam_reader import SamReaderSimulator, load_cards
+
+    cards = load_cards(cards_path) if cards_path else [DEMO_CARD]
+    with SamReaderSimulator(None, wire_delay=True) as reader_sim, EscposPrinterSimulator() as printer_sim:
+        out.write(f"[模拟] 身份证阅读器 {reader_sim.path}，打印机 tcp://{printer_sim.host}:{printer_sim.port}，"
+                  f"{len(cards)} 张身份证\n")
+        sim_config = DeviceConfig(
+            reader=ReaderConfig(port=reader_sim.path),
+            printer=PrinterConfig(kind="network", host=printer_sim.host, port=printer_sim.port,
+                                  qr_mode=config.printer.qr_mode if config.printer else "raster",
+                                  status_timeout=0.5),
+            scanner=None, badge=None, server=config.server, agent=config.agent,
+        )
+        yield sim_config, (reader_sim, printer_sim, cards)
+
+
+# ---------------------------------------------------------------------------------------------
+# Running
+
+
+def _echo(prefix: str, out: TextIO) -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def show(message: str) -> None:
+        with lock:
+            out.write(f"[{prefix}] {message}\n")
+            out.flush()
+
+    return show
+
+
+def _build_scanner(config: DeviceConfig, stack: contextlib.ExitStack) -> Any:
+    from dealercrm.adapters.devices.scanner import KeyboardWedgeQrScanner, SerialQrScanner
+
+    scanner = config.scanner
+    if scanner is None or scanner.kind == "keyboard":
+        return KeyboardWedgeQrScanner(sys.stdin)
+    return stack.enter_context(SerialQrScanner(scanner.port, scanner.baudrate))
+
+
+def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims: Any = None) -> int:
+    from edge_agent.devices_cli import build_printer, build_reader
+
+    agent: AgentConfig = config.agent
+    if config.server is None:
+        raise ConfigError("[server] url is required to run (or pass --server)")
+    roles = set(agent.roles)
+    if "kiosk" in roles and (config.reader is None or config.printer is None):
+        raise ConfigError("the kiosk role needs [reader] and [printer]")
+    state_dir = Path(agent.state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    journal = Journal(state_dir / "journal.db")
+    link = Link()
+    send_lock = threading.Lock()
+    board = StatusBoard(agent.status_path, journal, link, sorted(roles))
+    server = KioskServer(config.server.url, config.server.resolve_key(), timeout=config.server.timeout)
+    threads: list[threading.Thread] = []
+
+    def spawn(name: str, target: Callable[..., None], *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    with contextlib.ExitStack() as stack:
+        stack.callback(journal.close)
+        stack.callback(server.close)
+        try:
+            me = server.whoami()
+            log.info("edge_agent_connected", device=me.get("username"), server=config.server.url)
+        except ServerRefused as exc:
+            out.write(f"服务器拒绝了设备凭证 device key refused: {exc.code} {exc.detail}\n")
+            return 2
+        except ServerUnreachable as exc:
+            link.failed(exc.reason)
+            log.warning("edge_agent_starting_offline", reason=exc.reason)
+        keys = KeyRing(state_dir / "keys.json")
+        if "guard" in roles and not keys.refresh(server) and not keys.kids:
+            log.error("no_verification_keys", hint="start once with the server reachable")
+            out.write("[门卫] 尚无验签公钥：请在联网状态下启动一次 (no verification keys cached yet)\n")
+
+        handled = threading.Event()
+        if "kiosk" in roles:
+            reader = stack.enter_context(build_reader(config.reader))  # type: ignore[arg-type]
+            printer = build_printer(config.printer)  # type: ignore[arg-type]
+
+            def kiosk_done(result: KioskResult) -> None:
+                board.on_kiosk(result)
+                handled.set()
+
+            kiosk = Kiosk(reader, printer, server, journal, show=_echo("自助机", out), on_result=kiosk_done,
+                          send_lock=send_lock)
+            spawn("kiosk", kiosk.run, stop)
+        if "guard" in roles:
+            if sims is not None:
+                scanner: Any = PrintedPassScanner(sims[1])
+            else:
+                scanner = _build_scanner(config, stack)
+            guard = Guard(server, journal, keys, link=link, send_lock=send_lock, show=_echo("门卫", out),
+                          on_result=board.on_guard)
+            spawn("guard", guard.run, scanner, stop)
+        replayer = Replayer(server, journal, link=link, send_lock=send_lock)
+        spawn("replayer", replayer.run, stop)
+        if sims is not None:
+            reader_sim, printer_sim, cards = sims
+            spawn("card-tapper", _card_tapper, reader_sim, cards, handled, stop, out)
+            spawn("slip-echo", _echo_slips, printer_sim, stop, out)
+        board.state = "running"
+        board.write()
+        spawn("status", board.run, stop)
+        log.info("edge_agent_running", roles=sorted(roles), state_dir=str(state_dir))
+        stop.wait()
+        board.state = "stopping"
+        for thread in threads:
+            thread.join(timeout=3)
+        board.state = "stopped"
+        board.write()
+    return 0
+
+
+def _echo_slips(printer_sim: Any, stop: threading.Event, out: TextIO) -> None:
+    seen = 0
+    while not stop.wait(0.2):
+        jobs = list(printer_sim.jobs)
+        for job in jobs[seen:]:
+            out.write("[模拟打印机] 打印内容：\n" + "".join(f"  | {line}\n" for line in job.text_lines)
+                      + f"  | [二维码 {len(job.qr_payloads)} 个，切纸 {job.cuts} 次]\n")
+            out.flush()
+        seen = len(jobs)
+
+
+def main_run(argv: Sequence[str] | None = None, out: TextIO | None = None,
+             stop: threading.Event | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        args = _parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    stop = stop or threading.Event()
+    previous: dict[int, Any] = {}
+    try:
+        path = args.config or os.environ.get("EDGE_AGENT_CONFIG")
+        config = load_config(path) if path else DeviceConfig()
+        if not path and not args.simulate:
+            raise ConfigError("--config is required (or --simulate)")
+        server = config.server
+        if args.server or args.device_key:
+            url = args.server or (server.url if server else "")
+            server = ServerConfig(url=url, device_key=args.device_key or (server.device_key if server else ""),
+                                  device_key_file=server.device_key_file if server else "",
+                                  timeout=server.timeout if server else 5.0)
+        agent = config.agent
+        if args.state_dir or args.role or args.log_level or (args.simulate and not path):
+            agent = AgentConfig(roles=tuple(args.role or agent.roles),
+                                state_dir=args.state_dir or (agent.state_dir if path else "var/edge-agent"),
+                                status_file=agent.status_file, log_level=args.log_level or agent.log_level,
+                                log_json=agent.log_json)
+        config = DeviceConfig(config.reader, config.printer, config.scanner, config.badge, server, agent)
+        configure_logging(agent.log_level, json=agent.log_json)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):  # not the main thread (tests)
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+        if args.duration is not None:
+            timer = threading.Timer(args.duration, stop.set)
+            timer.daemon = True
+            timer.start()
+        if args.simulate:
+            with _simulated(config, args.cards, out) as (sim_config, sims):
+                return run_agent(sim_config, out=out, stop=stop, sims=sims)
+        return run_agent(config, out=out, stop=stop)
+    except ConfigError as exc:
+        out.write(f"configuration error: {exc}\n")
+        return 2
+    except DomainError as exc:  # a device could not be opened
+        log.error("edge_agent_device_failed", code=exc.code)
+        out.write(f"{exc.code}: {exc.message}\n")
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+__all__ = ["main_run", "run_agent", "StatusBoard", "PrintedPassScanner"]
