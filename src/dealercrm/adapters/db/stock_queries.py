@@ -13,10 +13,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import String, and_, select, type_coerce
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
-from dealercrm.adapters.db.credit_queries import SqlCreditQueries
+from dealercrm.adapters.db.credit_tables import contract_invoice_status_query, credit_vehicle_invoices
 from dealercrm.adapters.db.gate_tables import vehicle_events, vehicles
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.adapters.db.stock_tables import (
@@ -27,6 +27,7 @@ from dealercrm.adapters.db.stock_tables import (
 )
 from dealercrm.application.access import DealerScope
 from dealercrm.application.dealer_stock import STAT_ACTIONS
+from dealercrm.domain.credit import VehicleInvoiceStatus
 from dealercrm.domain.dealer_stock import AgeingPolicy, SaleStatus, days_in_stock
 from dealercrm.domain.vehicles import VehicleState
 
@@ -76,16 +77,36 @@ def stock_query(scope: DealerScope, *, where: str | None = None, states: Sequenc
     return q
 
 
+def _policy(conn: Connection) -> AgeingPolicy:
+    row = conn.execute(select(stock_ageing_policy.c.yellow_from_days, stock_ageing_policy.c.red_from_days)
+                       .where(stock_ageing_policy.c.id == 1)).first()
+    return AgeingPolicy(row[0], row[1]) if row else AgeingPolicy()
+
+
+def _invoice_status(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, VehicleInvoiceStatus]:
+    """The seed's invoice words for a page, by the credit context's rule: the vehicle's own
+    invoice, else the per-contract invoices of a fully invoiced contract, else 未开票."""
+    vins = [r["vin"] for r in rows]
+    own = {r[0]: VehicleInvoiceStatus(getattr(r[1], "value", r[1])) for r in conn.execute(
+        select(credit_vehicle_invoices.c.vin, credit_vehicle_invoices.c.status)
+        .where(credit_vehicle_invoices.c.vin.in_(vins)))}
+    wanted = sorted({r["contract_no"] for r in rows if r["contract_no"] and r["vin"] not in own})
+    if wanted:
+        by_contract = {r[0]: VehicleInvoiceStatus.INVOICED_UNPAID if r[1] else VehicleInvoiceStatus.INVOICED_PAID
+                       for r in conn.execute(contract_invoice_status_query(wanted))}
+        for r in rows:
+            if r["vin"] not in own and r["contract_no"] in by_contract:
+                own[r["vin"]] = by_contract[r["contract_no"]]
+    return own
+
+
 class SqlStockQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.credit = SqlCreditQueries(engine)
 
     def ageing_policy(self) -> AgeingPolicy:
         with self.engine.connect() as conn:
-            row = conn.execute(select(stock_ageing_policy.c.yellow_from_days, stock_ageing_policy.c.red_from_days)
-                               .where(stock_ageing_policy.c.id == 1)).first()
-        return AgeingPolicy(row[0], row[1]) if row else AgeingPolicy()
+            return _policy(conn)
 
     def dealer_region(self, dealer_id: int) -> str | None:
         with self.engine.connect() as conn:
@@ -96,41 +117,45 @@ class SqlStockQueries:
     def list_stock(self, scope: DealerScope, now: dt.datetime, **filters: Any) -> list[dict[str, Any]]:
         if scope.nothing:
             return []
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn:  # one connection for the page and its lookups
             rows = [dict(r._mapping) for r in conn.execute(stock_query(scope, **filters))]
-        return self._decorate(rows, scope, now, self.ageing_policy())
+            return self._decorate(conn, rows, now, _policy(conn))
 
     def iter_stock(self, scope: DealerScope, now: dt.datetime, *, max_rows: int, **filters: Any
                    ) -> Iterator[dict[str, Any]]:
         """Every matching row (for exports), page by page in id order, at most ``max_rows``."""
         if scope.nothing:
             return
-        policy = self.ageing_policy()
         after, sent = None, 0
         while sent < max_rows:
             with self.engine.connect() as conn:
                 rows = [dict(r._mapping) for r in conn.execute(
                     stock_query(scope, **filters, after_id=after, limit=min(1000, max_rows - sent)))]
-            if not rows:
-                return
-            yield from self._decorate(rows, scope, now, policy)
+                if not rows:
+                    return
+                page = self._decorate(conn, rows, now, _policy(conn))
+            yield from page
             sent += len(rows)
             after = rows[-1]["id"]
 
-    def _decorate(self, rows: list[dict[str, Any]], scope: DealerScope, now: dt.datetime,
+    def _decorate(self, conn: Connection, rows: list[dict[str, Any]], now: dt.datetime,
                   policy: AgeingPolicy) -> list[dict[str, Any]]:
+        """Adds the status words, the live sale and the ageing band. The rows come from a scoped
+        query, so their VINs and contracts are the caller's to see."""
         if not rows:
             return rows
-        vins = [r["vin"] for r in rows]
-        invoice = self.credit.invoice_status_of(
-            vins, {r["vin"]: r["contract_no"] for r in rows if r["contract_no"]},
-            dealer_id=scope.dealer_id, regions=scope.regions)
-        sales = self._live_sales([r["vin"] for r in rows if r["state"] == VehicleState.SOLD])
+        invoice = _invoice_status(conn, rows)
+        sold = [r["vin"] for r in rows if r["state"] == VehicleState.SOLD]
+        sales = {}
+        if sold:
+            sales = {r.vin: (r.id, getattr(r.status, "value", r.status)) for r in conn.execute(
+                select(retail_sales.c.vin, retail_sales.c.id, retail_sales.c.status)
+                .where(retail_sales.c.vin.in_(sold), retail_sales.c.status.in_(LIVE_SALES)))}
         for r in rows:
             state = VehicleState(r["state"])
             r["state"] = state.value
             r["state_label"] = state.label
-            status = invoice[r["vin"]]
+            status = invoice.get(r["vin"], VehicleInvoiceStatus.NOT_INVOICED)
             r["invoice_status"] = status.value
             r["invoice_status_label"] = status.label
             sale = sales.get(r["vin"])
@@ -148,14 +173,6 @@ class SqlStockQueries:
                 r["days_in_stock"] = days_in_stock(r["stocked_at"], now) if r["stocked_at"] else None
                 r["ageing_band"] = r["ageing_label"] = r["ageing_colour"] = None
         return rows
-
-    def _live_sales(self, vins: list[str]) -> dict[str, tuple[int, str]]:
-        if not vins:
-            return {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(retail_sales.c.vin, retail_sales.c.id, retail_sales.c.status)
-                                .where(retail_sales.c.vin.in_(vins), retail_sales.c.status.in_(LIVE_SALES)))
-            return {r.vin: (r.id, getattr(r.status, "value", r.status)) for r in rows}
 
     # -- summary per dealer and template -----------------------------------------------------
 
