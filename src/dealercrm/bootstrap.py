@@ -681,6 +681,7 @@ class Container:
     vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
+    stock: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -702,6 +703,10 @@ class Container:
         self.orders = OrdersService(self)
         self.gate = GateService(self)
         self.credit = CreditService(self)
+        from dealercrm.bootstrap_stock import StockService, register_stock_rules
+
+        self.stock = StockService(self)
+        register_stock_rules(self)
 
     def close(self) -> None:
         if self.engine is not None:

@@ -96,6 +96,7 @@ ACTION_LABELS = {
     "receive": "经销商收货",
     "report_missing": "回执：未收到",
     "sell": "终端销售",
+    "initial_stock": "期初库存导入",
     "take_back_from_customer": "终端退车",
     "return_to_factory": "退回工厂",
     "restock": "重新入库",

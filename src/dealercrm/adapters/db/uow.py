@@ -16,6 +16,7 @@ from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orders_repositories
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
+from dealercrm.adapters.db.stock_tables import SqlDealerStockRepository
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
     SqlAlchemyDealerRepository,
@@ -79,6 +80,7 @@ class SqlAlchemyUnitOfWork:
         self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
         self.credit = SqlAlchemyCreditRepository(session)
+        self.stock = SqlDealerStockRepository(session)
         return self
 
     def __exit__(
