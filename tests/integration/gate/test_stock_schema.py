@@ -1,4 +1,4 @@
-"""Migration 0010 builds the dealer-stock tables on both engines exactly as mapped."""
+"""Migration 0008 builds the dealer-stock tables on both engines exactly as mapped."""
 
 from __future__ import annotations
 

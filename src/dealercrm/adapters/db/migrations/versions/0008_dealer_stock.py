@@ -1,6 +1,6 @@
 """dealer stock: retail sales, payments, limits, ageing policy, opening-stock imports
 
-Revision ID: 0010
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-04 04:51:07.124112
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
