@@ -7,9 +7,10 @@
 Targets (PERFORMANCE.md):
 * stock query ≤ 2× the same hand-written SQL. Measured: ``SqlStockQueries.list_stock`` — what
   ``GET /api/v1/stock/vehicles`` calls — for dealer stock in one region and product line, page
-  after page by keyset cursor (50 rows + 1), including the per-page invoice-status and
-  retail-sale lookups and the ageing band; baseline: the same SELECT written by hand and run
-  with the ``sqlite3`` module, rows fetched as tuples.
+  after page by keyset cursor (50 rows + 1): one statement with the invoice-status, live
+  retail-sale and ageing-threshold lookups, then the status words and ageing band in Python;
+  baseline: the same statement written by hand and run with the ``sqlite3`` module, rows
+  fetched as tuples.
 * import ≤ 3× Core ``executemany``. Measured: ``import_opening_stock`` — parse the CSV, check
   every row (VIN check digit, template, dates, duplicates in the file and in the database),
   insert the vehicles *and* their ``initial_stock`` events and the import record, commit;
@@ -107,11 +108,32 @@ def build_vehicles(path: str, dealer_ids: list[int], count: int) -> float:
     return time.perf_counter() - started
 
 
-BASELINE_SQL = (
-    "SELECT v.id, v.vin, v.state, v.dealer_id, d.code, d.legal_name, d.region, v.product_line, v.model_code, "
-    "v.order_no, v.contract_no, v.erp_tracking_no, v.agreed_delivery_date, v.stocked_at, v.released_at, "
-    "v.received_at, v.state_changed_at FROM vehicles v LEFT OUTER JOIN dealers d ON d.id = v.dealer_id "
-    "WHERE v.state = ? AND d.region = ? AND v.product_line = ? AND v.id > ? ORDER BY v.id LIMIT ?")
+# The same question asked by hand: the page with the seed's invoice words (the vehicle's own
+# invoice, else the invoices of a fully invoiced contract), the live retail sale of a sold
+# vehicle and the ageing thresholds, as correlated lookups for the page's rows.
+BASELINE_SQL = """
+SELECT v.id, v.vin, v.state, v.dealer_id, d.code, d.legal_name, d.region, v.product_line, v.model_code,
+       v.order_no, v.contract_no, v.erp_tracking_no, v.agreed_delivery_date, v.stocked_at, v.released_at,
+       v.received_at, v.state_changed_at,
+       coalesce((SELECT cvi.status FROM credit_vehicle_invoices cvi WHERE cvi.vin = v.vin),
+                (SELECT CASE WHEN max(ci.open_fen) > 0 THEN 'invoiced_unpaid' ELSE 'invoiced_paid' END
+                   FROM credit_invoices ci
+                  WHERE ci.contract_no = v.contract_no AND ci.state = 'issued' AND ci.vehicle_count = 0
+                    AND EXISTS (SELECT 1 FROM credit_commitments cc
+                                 WHERE cc.contract_no = v.contract_no AND cc.state = 'released')
+                 HAVING count(*) > 0),
+                'not_invoiced') AS invoice_status,
+       CASE WHEN v.state = 'sold' THEN (SELECT rs.id FROM retail_sales rs WHERE rs.vin = v.vin
+                                          AND rs.status IN ('unconfirmed', 'confirmed') ORDER BY rs.id DESC LIMIT 1)
+       END AS sale_id,
+       CASE WHEN v.state = 'sold' THEN (SELECT rs.status FROM retail_sales rs WHERE rs.vin = v.vin
+                                          AND rs.status IN ('unconfirmed', 'confirmed') ORDER BY rs.id DESC LIMIT 1)
+       END AS sale_status,
+       (SELECT yellow_from_days FROM stock_ageing_policy WHERE id = 1),
+       (SELECT red_from_days FROM stock_ageing_policy WHERE id = 1)
+  FROM vehicles v LEFT OUTER JOIN dealers d ON d.id = v.dealer_id
+ WHERE v.state = ? AND d.region = ? AND v.product_line = ? AND v.id > ?
+ ORDER BY v.id LIMIT ?"""
 
 
 def bench_query(crm, path: str, pages: int, rounds: int) -> None:  # type: ignore[no-untyped-def]

@@ -60,6 +60,7 @@ def vehicle_invoice_status_expr(vin_col: ColumnElement[Any],
         released = (select(credit_commitments.c.id)
                     .where(credit_commitments.c.contract_no == contract_no_col,
                            credit_commitments.c.state == CommitmentState.RELEASED.value)
+                    .correlate_except(credit_commitments)  # two levels down: name the outer row's table
                     .exists())
         per_contract = (
             select(case((func.max(_I.open_fen) > 0, literal(VehicleInvoiceStatus.INVOICED_UNPAID.value)),

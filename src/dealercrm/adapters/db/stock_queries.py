@@ -1,9 +1,10 @@
 """Read side of dealer and factory stock: Core queries scoped in SQL by the caller's dealer scope,
 keyset-paginated by vehicle id, returning plain dicts.
 
-A page is one indexed query over ``vehicles`` (joined to its dealer for the region); the seed's
-invoice status words (未开票 / 已开票未收款 / 已开票已收款) and the live retail sale are looked up
-for the page's VINs only, so the cost of a page does not grow with the size of the stock.
+A page is one statement: an indexed keyset query over ``vehicles`` (joined to its dealer for the
+region) whose seed invoice words (未开票 / 已开票未收款 / 已开票已收款), live retail sale and
+ageing thresholds are correlated lookups for the page's rows only, so the cost of a page does not
+grow with the size of the stock. Statements are built once per shape of filters.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import String, and_, select, type_coerce
+from sqlalchemy import String, and_, bindparam, case, select, type_coerce
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import Select
 
-from dealercrm.adapters.db.credit_tables import contract_invoice_status_query, credit_vehicle_invoices
+from dealercrm.adapters.db.credit_queries import vehicle_invoice_status_expr
 from dealercrm.adapters.db.gate_tables import vehicle_events, vehicles
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.adapters.db.stock_tables import (
@@ -43,19 +44,64 @@ STOCK_COLUMNS = (
     _V.state_changed_at,
 )
 
-def stock_query(scope: DealerScope, *, where: str | None = None, states: Sequence[str] | None = None,
-                dealer_id: int | None = None, region: str | None = None, product_line: str | None = None,
-                model_code: str | None = None, contract_no: str | None = None,
-                after_id: int | None = None, limit: int | None = 50) -> Select[Any]:
-    """The page query. ``where``: ``factory`` (已入库待提 and 已授权待提) or ``dealer`` (in a dealer's
-    stock); ``states`` narrows further."""
-    q = (select(*STOCK_COLUMNS)
+
+def _lookups() -> tuple[Any, ...]:
+    """The page's decorations as correlated lookups in the same statement (one round trip per
+    page, each an index probe for one of the page's rows): the seed's invoice words by the
+    credit context's own rule (:func:`vehicle_invoice_status_expr`), the live retail sale of a
+    sold vehicle, and the ageing thresholds (uncorrelated, evaluated once)."""
+    invoice = vehicle_invoice_status_expr(_V.vin, _V.contract_no).label("invoice_status")
+    def live_sale(column: Any, name: str) -> Any:
+        latest = (select(column).where(retail_sales.c.vin == _V.vin, retail_sales.c.status.in_(LIVE_SALES))
+                  .order_by(retail_sales.c.id.desc()).limit(1).scalar_subquery())
+        return case((_V.state == VehicleState.SOLD.value, latest)).label(name)
+
+    sale_id, sale_status = live_sale(retail_sales.c.id, "sale_id"), live_sale(retail_sales.c.status, "sale_status")
+    policy = stock_ageing_policy.c
+    yellow = select(policy.yellow_from_days).where(policy.id == 1).scalar_subquery().label("policy_yellow")
+    red = select(policy.red_from_days).where(policy.id == 1).scalar_subquery().label("policy_red")
+    return invoice, sale_id, sale_status, yellow, red
+
+
+_FILTER_COLUMNS = {"dealer_id": _V.dealer_id, "region": dealers.c.region, "product_line": _V.product_line,
+                   "model_code": _V.model_code, "contract_no": _V.contract_no}
+_PAGES: dict[tuple[Any, ...], Select[Any]] = {}
+
+
+def _page_statement(shape: tuple[Any, ...]) -> Select[Any]:
+    """The page statement for one combination of present filters, with bound parameters, built
+    once per shape (statement construction costs as much as running the query)."""
+    scoped_dealer, scoped_regions, n_states, filters, after, limit = shape
+    q = (select(*STOCK_COLUMNS, *_lookups())
          .select_from(vehicles.outerjoin(dealers, dealers.c.id == _V.dealer_id))
          .order_by(_V.id))
+    if scoped_dealer:
+        q = q.where(_V.dealer_id == bindparam("scope_dealer_id"))
+    if scoped_regions:
+        q = q.where(dealers.c.region.in_(bindparam("scope_regions", expanding=True)))
+    if n_states == 1:
+        q = q.where(_V.state == bindparam("state"))
+    elif n_states > 1:
+        q = q.where(_V.state.in_(bindparam("states", expanding=True)))
+    for name in filters:
+        q = q.where(_FILTER_COLUMNS[name] == bindparam(f"f_{name}"))
+    if after:
+        q = q.where(_V.id > bindparam("after_id"))
+    if limit:
+        q = q.limit(bindparam("page_limit"))
+    return q
+
+
+def stock_query(scope: DealerScope, *, where: str | None = None, states: Sequence[str] | None = None,
+                after_id: int | None = None, limit: int | None = 50, **filters: Any) -> tuple[Select[Any], dict[str, Any]]:
+    """The page query and its parameters. ``where``: ``factory`` (已入库待提 and 已授权待提) or
+    ``dealer`` (in a dealer's stock); ``states`` narrows further; ``filters`` are
+    ``dealer_id``, ``region``, ``product_line``, ``model_code``, ``contract_no``."""
+    params: dict[str, Any] = {}
     if scope.dealer_id is not None:
-        q = q.where(_V.dealer_id == scope.dealer_id)
+        params["scope_dealer_id"] = scope.dealer_id
     if scope.regions is not None:
-        q = q.where(dealers.c.region.in_(scope.regions))
+        params["scope_regions"] = sorted(scope.regions)
     wanted: set[str] | None = None
     if where == "factory":
         wanted = {s.value for s in FACTORY_STATES}
@@ -63,41 +109,40 @@ def stock_query(scope: DealerScope, *, where: str | None = None, states: Sequenc
         wanted = {s.value for s in DEALER_STATES}
     if states:
         wanted = set(states) if wanted is None else wanted & set(states)
-    if wanted is not None:
-        ordered = sorted(wanted)
-        q = q.where(_V.state == ordered[0]) if len(ordered) == 1 else q.where(_V.state.in_(ordered))
-    for column, value in ((_V.dealer_id, dealer_id), (dealers.c.region, region), (_V.product_line, product_line),
-                          (_V.model_code, model_code), (_V.contract_no, contract_no)):
-        if value is not None:
-            q = q.where(column == value)
+    ordered = sorted(wanted) if wanted is not None else []
+    if wanted is not None and not ordered:
+        ordered = ["-"]  # an empty intersection matches nothing
+    if len(ordered) == 1:
+        params["state"] = ordered[0]
+    elif ordered:
+        params["states"] = ordered
+    present = tuple(sorted(name for name, value in filters.items() if value is not None))
+    unknown = set(present) - set(_FILTER_COLUMNS)
+    if unknown:
+        raise TypeError(f"unknown stock filter: {sorted(unknown)[0]}")
+    for name in present:
+        params[f"f_{name}"] = filters[name]
     if after_id is not None:
-        q = q.where(_V.id > after_id)
+        params["after_id"] = after_id
     if limit is not None:
-        q = q.limit(limit)
-    return q
+        params["page_limit"] = limit
+    shape = (scope.dealer_id is not None, scope.regions is not None, len(ordered), present, after_id is not None,
+             limit is not None)
+    statement = _PAGES.get(shape)
+    if statement is None:
+        statement = _PAGES.setdefault(shape, _page_statement(shape))
+    return statement, params
+
+
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result]
 
 
 def _policy(conn: Connection) -> AgeingPolicy:
     row = conn.execute(select(stock_ageing_policy.c.yellow_from_days, stock_ageing_policy.c.red_from_days)
                        .where(stock_ageing_policy.c.id == 1)).first()
     return AgeingPolicy(row[0], row[1]) if row else AgeingPolicy()
-
-
-def _invoice_status(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, VehicleInvoiceStatus]:
-    """The seed's invoice words for a page, by the credit context's rule: the vehicle's own
-    invoice, else the per-contract invoices of a fully invoiced contract, else 未开票."""
-    vins = [r["vin"] for r in rows]
-    own = {r[0]: VehicleInvoiceStatus(getattr(r[1], "value", r[1])) for r in conn.execute(
-        select(credit_vehicle_invoices.c.vin, credit_vehicle_invoices.c.status)
-        .where(credit_vehicle_invoices.c.vin.in_(vins)))}
-    wanted = sorted({r["contract_no"] for r in rows if r["contract_no"] and r["vin"] not in own})
-    if wanted:
-        by_contract = {r[0]: VehicleInvoiceStatus.INVOICED_UNPAID if r[1] else VehicleInvoiceStatus.INVOICED_PAID
-                       for r in conn.execute(contract_invoice_status_query(wanted))}
-        for r in rows:
-            if r["vin"] not in own and r["contract_no"] in by_contract:
-                own[r["vin"]] = by_contract[r["contract_no"]]
-    return own
 
 
 class SqlStockQueries:
@@ -117,9 +162,10 @@ class SqlStockQueries:
     def list_stock(self, scope: DealerScope, now: dt.datetime, **filters: Any) -> list[dict[str, Any]]:
         if scope.nothing:
             return []
-        with self.engine.connect() as conn:  # one connection for the page and its lookups
-            rows = [dict(r._mapping) for r in conn.execute(stock_query(scope, **filters))]
-            return self._decorate(conn, rows, now, _policy(conn))
+        statement, params = stock_query(scope, **filters)
+        with self.engine.connect() as conn:  # one statement: the page with its lookups
+            rows = _dicts(conn.execute(statement, params))
+        return self._decorate(rows, now)
 
     def iter_stock(self, scope: DealerScope, now: dt.datetime, *, max_rows: int, **filters: Any
                    ) -> Iterator[dict[str, Any]]:
@@ -128,40 +174,34 @@ class SqlStockQueries:
             return
         after, sent = None, 0
         while sent < max_rows:
+            statement, params = stock_query(scope, **filters, after_id=after, limit=min(1000, max_rows - sent))
             with self.engine.connect() as conn:
-                rows = [dict(r._mapping) for r in conn.execute(
-                    stock_query(scope, **filters, after_id=after, limit=min(1000, max_rows - sent)))]
-                if not rows:
-                    return
-                page = self._decorate(conn, rows, now, _policy(conn))
-            yield from page
+                rows = _dicts(conn.execute(statement, params))
+            if not rows:
+                return
+            yield from self._decorate(rows, now)
             sent += len(rows)
             after = rows[-1]["id"]
 
-    def _decorate(self, conn: Connection, rows: list[dict[str, Any]], now: dt.datetime,
-                  policy: AgeingPolicy) -> list[dict[str, Any]]:
-        """Adds the status words, the live sale and the ageing band. The rows come from a scoped
-        query, so their VINs and contracts are the caller's to see."""
-        if not rows:
-            return rows
-        invoice = _invoice_status(conn, rows)
-        sold = [r["vin"] for r in rows if r["state"] == VehicleState.SOLD]
-        sales = {}
-        if sold:
-            sales = {r.vin: (r.id, getattr(r.status, "value", r.status)) for r in conn.execute(
-                select(retail_sales.c.vin, retail_sales.c.id, retail_sales.c.status)
-                .where(retail_sales.c.vin.in_(sold), retail_sales.c.status.in_(LIVE_SALES)))}
+    @staticmethod
+    def _decorate(rows: list[dict[str, Any]], now: dt.datetime) -> list[dict[str, Any]]:
+        """Turns the page's lookups into the status words, the live sale and the ageing band.
+        The rows come from a scoped query, so their VINs and contracts are the caller's to see."""
+        default_policy = AgeingPolicy()
         for r in rows:
+            yellow, red = r.pop("policy_yellow"), r.pop("policy_red")
+            policy = AgeingPolicy(yellow, red) if yellow is not None else default_policy
             state = VehicleState(r["state"])
             r["state"] = state.value
             r["state_label"] = state.label
-            status = invoice.get(r["vin"], VehicleInvoiceStatus.NOT_INVOICED)
-            r["invoice_status"] = status.value
-            r["invoice_status_label"] = status.label
-            sale = sales.get(r["vin"])
-            r["sale_id"] = sale[0] if sale else None
-            r["sale_status"] = sale[1] if sale else None
-            r["sale_status_label"] = SaleStatus(sale[1]).label if sale else None
+            status = VehicleInvoiceStatus(r["invoice_status"])
+            r["invoice_status"], r["invoice_status_label"] = status.value, status.label
+            sale_status = r["sale_status"]
+            if sale_status is not None:
+                sale_status = SaleStatus(getattr(sale_status, "value", sale_status))
+                r["sale_status"], r["sale_status_label"] = sale_status.value, sale_status.label
+            else:
+                r["sale_id"] = r["sale_status_label"] = None
             if state is VehicleState.IN_DEALER_STOCK:
                 since = r["received_at"] or r["state_changed_at"]
                 days = days_in_stock(since, now)
