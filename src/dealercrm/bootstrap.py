@@ -681,6 +681,7 @@ class Container:
     vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
+    supplied_parts: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -702,6 +703,11 @@ class Container:
         self.orders = OrdersService(self)
         self.gate = GateService(self)
         self.credit = CreditService(self)
+        from dealercrm.application.delivery_dates import DeliveryDateReminderRule
+        from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
+
+        self.engagement.rules.register(DeliveryDateReminderRule(self.settings.delivery_reminder_days))
+        self.supplied_parts = SuppliedPartsService(self)
 
     def close(self) -> None:
         if self.engine is not None:
