@@ -157,18 +157,26 @@ class SuppliedPartsLedger:
 
     def sync_declared(self, declared: Sequence[Declaration]) -> bool:
         """Make the items follow the order's declaration. Items without movements take the
-        declared kind, description, quantity and serial (or go when no longer declared); items
-        with movements are never changed — one no longer declared is marked ``withdrawn`` and
-        stays until it is returned. New declarations get new line numbers (never reused).
-        True if anything changed."""
+        declared kind, description, quantity and serial (or go when no longer declared). Items
+        with movements keep their kind, description and serial (the goods are here; only the
+        expected quantity follows): one no longer declared — or whose order line now declares
+        something else, which then gets a new line — is marked ``withdrawn``, stays in the
+        ledger, takes no more receipts and can still be returned. A line that ever moved is
+        never reused. True if anything changed."""
         moved = {e.line_no for e in self.entries}
         wanted = {(d.order_line_no, d.unit_index): d for d in declared}
         changed = False
         for item in list(self.items):
             d = wanted.pop((item.order_line_no, item.unit_index), None) if item.order_line_no is not None else None
             if item.line_no in moved:
-                if item.withdrawn != (d is None):
-                    item.withdrawn = d is None
+                same = d is not None and (d.kind, d.description) == (item.kind, item.description)
+                if d is not None and not same:  # the order now declares something else there: a new item
+                    wanted[(d.order_line_no, d.unit_index)] = d
+                elif same and d is not None and d.expected_quantity != item.expected_quantity:
+                    item.expected_quantity = d.expected_quantity
+                    changed = True
+                if item.withdrawn != (not same):
+                    item.withdrawn = not same
                     changed = True
                 continue
             if d is None:
