@@ -171,16 +171,48 @@ def test_only_the_store_and_production_move_goods(world, actor):
         sp.upload_photo(11, JPEG, None, uow(actor), lambda: NOW, photos)
 
 
-def test_an_order_out_of_reach_is_not_found(world):
+class FakeQueries:
+    def __init__(self, store):
+        self.store = store
+
+    def ledger(self, order_id):
+        order = self.store["orders"].get(order_id)
+        if order is None:
+            return None
+        lg = self.store["ledgers"].get(order_id)
+        return {"order": {"id": order_id, "order_no": order.order_no, "state": order.state.value,
+                          "dealer_id": order.dealer_id, "region": self.store["regions"][order.dealer_id]},
+                "declared": order.supplied_parts,
+                "ledger": {"version": lg.version, "updated_at": lg.updated_at} if lg else None,
+                "items": [{"line_no": i.line_no, "kind": i.kind, "description": i.description,
+                           "expected_quantity": i.expected_quantity, "serial": i.serial,
+                           "order_line_no": i.order_line_no, "unit_index": i.unit_index, "withdrawn": i.withdrawn}
+                          for i in (lg.items if lg else [])],
+                "movements": [{"id": n, "line_no": e.line_no, "movement": e.movement, "quantity": e.quantity,
+                               "at": e.at, "by_user_id": e.by_user_id, "by_name": e.by_name,
+                               "location": e.location, "note": e.note, "serial": e.serial,
+                               "photo_sha256": e.photo_sha256} for n, e in enumerate(lg.entries if lg else [])]}
+
+    def photo(self, order_id, sha256):
+        return None
+
+
+def test_the_dealer_reads_its_own_ledger_and_nobody_reaches_what_is_not_theirs(world):
     store, uow, _ = world
+    queries = FakeQueries(store)
     east = Principal(user_id=30, username="rm_east", role=Role.REGION_MANAGER, regions=("华东",))
-    store["orders"][11].dealer_id = 4  # an east-China dealer's order; the store sees all
+    declared_only = sp.ledger_view(DEALER, queries, 11)
+    move(uow, STORE, "receive", 2, 5)
 
-    move(uow, STORE, "receive", 2)
+    view = sp.ledger_view(DEALER, queries, 11)
 
+    assert declared_only["version"] is None and [i["expected"] for i in declared_only["items"]] == [1, 12]
+    assert view["balanced"] and view["totals"]["in_store"] == 5 and view["movements"][0]["by_name"] == "store01"
+    for actor, order_id in ((OTHER_DEALER, 11), (east, 11), (STORE, 99)):
+        with pytest.raises(NotFound):
+            sp.ledger_view(actor, queries, order_id)
     with pytest.raises(NotFound):
         sp.record_movement(99, "receive", sp.MovementIn(2, 1), uow(STORE), lambda: NOW)
-    assert sp.dealer_scope(east).admits(4, "华东") and not sp.dealer_scope(OTHER_DEALER).admits(3, "华中")
 
 
 @pytest.mark.parametrize("state,movement", [(OrderState.DRAFT, "receive"), (OrderState.CANCELLED, "receive"),
