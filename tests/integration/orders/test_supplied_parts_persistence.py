@@ -87,3 +87,27 @@ def test_concurrent_issues_never_take_more_than_is_in_store(crm):
     assert len(outcomes) == 4 and outcomes.count("ok") == 2
     assert (line["in_store"], line["in_production"]) == (2, 8) and view["balanced"]
     assert sum(1 for m in view["movements"] if m["movement"] == "issue") == 2
+
+
+def test_the_demo_receives_the_customer_chassis_once(crm):
+    from dealercrm.entrypoints.demo_orders import load_order_demo
+    from dealercrm.entrypoints.demo_supplied_parts import seed_supplied_parts_demo
+    from dealercrm.adapters.db.orders_tables import catalog_template_versions
+    from dealercrm.application import channel as ch
+
+    year = dt.date.today().year
+    crm.channel.add_agreement(SYSTEM, ch.AddAgreement(crm.dealer_id, ("dump_truck", "semi_trailer"), ("河南省",),
+                                                      "credit", dt.date(year - 1, 1, 1), dt.date(year + 1, 12, 31)))
+    with crm.engine.begin() as conn:  # the demo starts from an empty catalog
+        conn.execute(catalog_template_versions.delete())
+        conn.exec_driver_sql("DELETE FROM catalog_templates")
+    load_order_demo(crm.container)
+
+    first = seed_supplied_parts_demo(crm.container)
+    again = seed_supplied_parts_demo(crm.container)
+
+    approved = [o for o in crm.orders.list_orders(SYSTEM, {"states": ["approved"]})
+                if crm.supplied_parts.ledger(SYSTEM, o["id"])["movements"]]
+    view = crm.supplied_parts.ledger(SYSTEM, approved[0]["id"])
+    assert (first, again) == (2, 0) and len(approved) == 1
+    assert view["balanced"] and view["movements"][0]["photo_sha256"] and view["totals"]["received"] == 4
