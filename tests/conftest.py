@@ -127,3 +127,13 @@ def _fresh_structlog() -> Iterator[None]:
     import structlog
 
     structlog.reset_defaults()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Containers built from the environment store supplied-parts photos in a throwaway
+    directory, never under the working directory."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DEALERCRM_PHOTO_DIR", str(tmp_path_factory.mktemp("photos")))
+    yield
+    mp.undo()

@@ -682,6 +682,7 @@ class Container:
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
     stock: Any = attrs.field(init=False)
+    supplied_parts: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -707,6 +708,11 @@ class Container:
 
         self.stock = StockService(self)
         register_stock_rules(self)
+        from dealercrm.application.delivery_dates import DeliveryDateReminderRule
+        from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
+
+        self.engagement.rules.register(DeliveryDateReminderRule(self.settings.delivery_reminder_days))
+        self.supplied_parts = SuppliedPartsService(self)
 
     def close(self) -> None:
         if self.engine is not None:

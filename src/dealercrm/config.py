@@ -51,6 +51,9 @@ class Settings:
     gate_verification_keys: tuple[str, ...] = ()
     gate_id_hash_key: str = attrs.field(default="", repr=False)
     pdf_font: str = ""  # a CJK TTF/TTC for PDFs; unset → the usual Debian font paths
+    # orders: delivery-date reminders N days ahead; photos of customer-supplied parts
+    delivery_reminder_days: int = 7
+    photo_dir: str = ""  # unset → photos/ beside the SQLite file, else var/photos
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "birthday_greeting_hour": int,
         "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
+        "delivery_reminder_days": int, "photo_dir": str,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

@@ -149,6 +149,9 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.demo_orders import load_order_demo
 
     load_order_demo(container)  # catalog, discount tiers and orders in several states
+    from dealercrm.entrypoints.demo_supplied_parts import seed_supplied_parts_demo
+
+    seed_supplied_parts_demo(container)  # the customer-chassis order approved, its goods received
     logins += load_credit_demo(container, DEMO_PASSWORD)  # before the gate: its pickups ask the credit rule
     from dealercrm.entrypoints.gate_demo import seed_gate_demo
 

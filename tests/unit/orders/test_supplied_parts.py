@@ -103,3 +103,27 @@ def test_any_sequence_of_moves_keeps_the_ledger_balanced(sequence):
         b = lg.balance_of(lg.item(1))
         assert b.received == b.in_store + b.in_production + b.returned_to_customer
         assert min(b.in_store, b.in_production, b.returned_to_customer) >= 0
+
+
+def _decl(*parts):
+    from dealercrm.domain.supplied_parts import declarations_from_order
+
+    return declarations_from_order(list(parts))
+
+
+def test_sync_follows_the_order_for_unmoved_items_and_never_rewrites_moved_ones():
+    lg = SuppliedPartsLedger(order_id=1, dealer_id=7)
+    lg.sync_declared(_decl((1, "chassis", "底盘", 1, "LGA1"), (2, "part", "轮胎", 12, None)))
+    lg.receive(2, 4, AT, 5)
+
+    changed = lg.sync_declared(_decl((1, "part", "备胎", 2, None), (2, "part", "铝合金轮辋", 12, None)))
+
+    by_line = {i.line_no: i for i in lg.items}
+    assert changed and sorted(by_line) == [1, 2, 3]
+    assert (by_line[1].kind, by_line[1].description, by_line[1].expected_quantity) == (ItemKind.PART, "备胎", 2)
+    assert by_line[2].description == "轮胎" and by_line[2].withdrawn  # received goods keep their line
+    assert by_line[3].description == "铝合金轮辋" and by_line[3].order_line_no == 2 and not by_line[3].withdrawn
+    assert not lg.sync_declared(_decl((1, "part", "备胎", 2, None), (2, "part", "铝合金轮辋", 12, None)))
+    lg.sync_declared([])
+    assert [i.line_no for i in lg.items] == [2]  # only what has moved stays
+    assert lg.declare("part", "新件").line_no == 3  # after every line that ever moved

@@ -24,6 +24,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.gate_tables",
     "dealercrm.adapters.db.credit_tables",
     "dealercrm.adapters.db.stock_tables",
+    "dealercrm.adapters.db.supplied_parts_tables",
 )
 
 

@@ -227,6 +227,9 @@ def start_mappers() -> None:
     from dealercrm.adapters.db.stock_tables import start_stock_mappers
 
     start_stock_mappers()
+    from dealercrm.adapters.db.supplied_parts_tables import start_supplied_parts_mappers
+
+    start_supplied_parts_mappers()
 
     from dealercrm.adapters.db import audit
     from dealercrm.adapters.db.workflow_tables import start_workflow_mappers

@@ -17,6 +17,8 @@ from dealercrm.adapters.db import gate_tables, orders_repositories
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.stock_tables import SqlDealerStockRepository
+from dealercrm.adapters.db.supplied_parts_queries import SqlAlchemyDeliveryDeadlines
+from dealercrm.adapters.db.supplied_parts_tables import SqlAlchemySuppliedPartsRepository
 from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
     SqlAlchemyDealerRepository,
@@ -81,6 +83,8 @@ class SqlAlchemyUnitOfWork:
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
         self.credit = SqlAlchemyCreditRepository(session)
         self.stock = SqlDealerStockRepository(session)
+        self.supplied_parts = SqlAlchemySuppliedPartsRepository(session)
+        self.delivery_deadlines = SqlAlchemyDeliveryDeadlines(session)
         return self
 
     def __exit__(

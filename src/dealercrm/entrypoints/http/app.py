@@ -21,6 +21,7 @@ from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.stock import STOCK_CONTROLLERS
+from dealercrm.entrypoints.http.supplied_parts import SUPPLIED_PARTS_CONTROLLERS
 from dealercrm.entrypoints.http.workflow import DelegationController, WorkflowController, WorkflowLinkController
 from dealercrm.entrypoints.http.security import (
     AuthMiddleware,
@@ -53,6 +54,7 @@ CONTROLLERS += ENGAGEMENT_CONTROLLERS
 CONTROLLERS += [CatalogController, OrderController]
 CONTROLLERS.append(CreditController)
 CONTROLLERS += STOCK_CONTROLLERS
+CONTROLLERS += SUPPLIED_PARTS_CONTROLLERS
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
