@@ -681,6 +681,7 @@ class Container:
     vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
+    aftersales: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -702,6 +703,9 @@ class Container:
         self.orders = OrdersService(self)
         self.gate = GateService(self)
         self.credit = CreditService(self)
+        from dealercrm.bootstrap_aftersales import AftersalesService
+
+        self.aftersales = AftersalesService(self)
 
     def close(self) -> None:
         if self.engine is not None:

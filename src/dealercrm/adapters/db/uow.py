@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orders_repositories
+from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
@@ -79,6 +80,7 @@ class SqlAlchemyUnitOfWork:
         self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
         self.credit = SqlAlchemyCreditRepository(session)
+        self.aftersales = SqlAlchemyAftersalesRepository(session)
         return self
 
     def __exit__(
