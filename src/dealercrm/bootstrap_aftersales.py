@@ -16,7 +16,7 @@ import attrs
 
 from dealercrm.application import aftersales as af
 from dealercrm.application.access import not_found, require_role
-from dealercrm.domain.aftersales import SHANGHAI, Suggestion, WarrantyCheck
+from dealercrm.domain.aftersales import NO_WARRANTY, SHANGHAI, Suggestion, WarrantyCheck, WarrantyRecord
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
@@ -77,9 +77,14 @@ class AftersalesService:
     def record_warranty(self, actor: Principal, cmd: af.WarrantyIn) -> int:
         return af.record_warranty(cmd, self._u(actor), self._c.clock)
 
+    def _today(self) -> dt.date:
+        return self._c.clock().astimezone(SHANGHAI).date()
+
     def check_warranty(self, actor: Principal, vin: str, odometer_km: int | None) -> dict[str, Any]:
-        vin, check = af.check_warranty(vin, odometer_km, self._u(actor), self._c.clock)
-        return {"vin": vin, "check": check, "record": self.queries.warranty(vin)}
+        require_role(actor, *READERS)
+        vin = Vin(vin.strip().upper()).value
+        record = self.queries.warranty(vin)
+        return {"vin": vin, "check": _check_row(record, self._today(), odometer_km), "record": record}
 
     # requests
     def create_request(self, actor: Principal, cmd: af.RequestIn) -> af.RequestCreated:
@@ -117,28 +122,18 @@ class AftersalesService:
         if row is None:
             raise not_found("service_request", "服务请求")
         if with_context and scope.dealer_id is None:
-            row["context"] = self.queries.customer_context(row["vin"], row["customer_phone"], request_id)
+            ctx = self.queries.customer_context(row["vin"], row["customer_phone"], request_id)
+            ctx["warranty_check"] = _check_row(ctx["warranty"], self._today(), row["odometer_km"])
+            row["context"] = _masked(ctx, actor)
         return row
 
     def customer_context(self, actor: Principal, vin: str, phone: str | None) -> dict[str, Any]:
         """客户信息提示 before or while recording a request (after-sales staff and stations)."""
         require_role(actor, *af.WORKERS)
-        try:
-            vin = Vin(vin.strip().upper()).value
-        except InvalidValue:
-            raise
+        vin = Vin(vin.strip().upper()).value
         ctx = self.queries.customer_context(vin, phone)
-        record = ctx["warranty"]
-        today = self._c.clock().astimezone(SHANGHAI).date()
-        with self._c.uow(actor) as uow:
-            ctx["warranty_check"] = af.warranty_check(uow, vin, today)
-        if actor.role is Role.STATION:
-            # a station learns the customer's history, not which other stations served it
-            for r in ctx["previous_requests"]:
-                if r["station_id"] != actor.station_id:
-                    r["station_id"] = None
-        ctx["warranty"] = record
-        return ctx
+        ctx["warranty_check"] = _check_row(ctx["warranty"], self._today(), None)
+        return _masked(ctx, actor)
 
     # repair records
     def record_repair(self, actor: Principal, request_id: int, cmd: af.RepairIn) -> tuple[int, str]:
@@ -225,6 +220,24 @@ class AftersalesService:
     def movements(self, actor: Principal, station_id: int, **filters: Any) -> list[dict[str, Any]]:
         self.station(actor, station_id)
         return self.queries.movements(af.service_scope(actor), station_id, **filters)
+
+
+def _check_row(row: dict[str, Any] | None, on: dt.date, odometer_km: int | None) -> WarrantyCheck:
+    if row is None:
+        return NO_WARRANTY
+    record = WarrantyRecord(vin=row["vin"], product_line=row["product_line"], customer_name=row["customer_name"],
+                            customer_phone=row["customer_phone"], starts_on=row["starts_on"], ends_on=row["ends_on"],
+                            km_limit=row["km_limit"])
+    return record.check(on, odometer_km)
+
+
+def _masked(ctx: dict[str, Any], actor: Principal) -> dict[str, Any]:
+    """A station learns the customer's history, not which other stations served it."""
+    if actor.role is Role.STATION:
+        for r in ctx["previous_requests"]:
+            if r["station_id"] != actor.station_id:
+                r["station_id"] = None
+    return ctx
 
 
 __all__ = ["AftersalesService", "WarrantyCheck"]

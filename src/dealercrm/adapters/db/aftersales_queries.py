@@ -47,12 +47,12 @@ class SqlAftersalesQueries:
 
     def _all(self, q: Select[Any]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q)]
+            return [{str(k): v for k, v in r._mapping.items()} for r in conn.execute(q)]
 
     def _one(self, q: Select[Any]) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(q).first()
-            return dict(row._mapping) if row else None
+            return {str(k): v for k, v in row._mapping.items()} if row else None
 
     # -- stations ------------------------------------------------------------------------------
 

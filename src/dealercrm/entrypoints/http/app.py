@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
+from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
@@ -51,6 +52,7 @@ CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController
 CONTROLLERS += ENGAGEMENT_CONTROLLERS
 CONTROLLERS += [CatalogController, OrderController]
 CONTROLLERS.append(CreditController)
+CONTROLLERS.append(AftersalesController)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
