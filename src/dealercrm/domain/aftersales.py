@@ -635,6 +635,8 @@ class RepairRecord:
         self.solution = _text("solution", self.solution, "解决方案及过程", 2000)  # type: ignore[assignment]
         self.place = _text("place", self.place, "维修地点", 200)  # type: ignore[assignment]
         self.result = _text("result", self.result, "维修效果", 500, required=False)
+        if self.started_at.tzinfo is None or self.finished_at.tzinfo is None:
+            raise InvalidValue("started_at", "开工、完工时间须带时区", code="aftersales.naive_datetime")
         if self.finished_at < self.started_at:
             raise InvalidValue("finished_at", "完工时间不能早于开工时间", code="aftersales.period_invalid")
         if self.finished_at > self.recorded_at + dt.timedelta(minutes=5):

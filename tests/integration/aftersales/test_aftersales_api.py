@@ -203,3 +203,24 @@ def test_illegal_moves_short_stock_and_bad_input_are_clean_4xx(api):
     assert overdraw.status_code == 409 and "SL-0105" in overdraw.json()["detail"]
     assert api.post(f"/requests/{rid}/assign", "st1", {}).status_code == 403
     assert api.get("/settlements", "staff", month="2026-13").status_code == 422
+
+
+def test_a_station_that_records_a_request_itself_takes_it_at_once(api):
+    created = _new_request(api, who="st2")
+
+    detail = api.get(f"/requests/{created['id']}", "st2").json()
+
+    assert created["state"] == "accepted"
+    assert (detail["request"]["station_id"], detail["request"]["assignment_mode"]) == (api.st2, "station")
+    assert [h["action"] for h in detail["history"]] == ["create", "assign", "accept"]
+    assert api.get(f"/requests/{created['id']}", "st1").status_code == 404
+
+
+def test_repair_times_without_a_timezone_are_refused(api):
+    rid = _accepted_request(api)
+    body = _repair_body(api, [])
+    body["started_at"] = "2026-03-10T08:00:00"
+
+    r = api.post(f"/requests/{rid}/repair-record", "st1", body)
+
+    assert r.status_code == 422 and r.json()["field"] == "started_at"

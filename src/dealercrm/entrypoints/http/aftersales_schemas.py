@@ -91,8 +91,8 @@ class RepairBody(Request):
     problem: Long
     solution: Long
     place: Name
-    started_at: dt.datetime
-    finished_at: dt.datetime
+    started_at: Annotated[dt.datetime, Meta(tz=True)]
+    finished_at: Annotated[dt.datetime, Meta(tz=True)]
     labour_hours: Hours
     result: Annotated[str, Meta(max_length=500)] | None = None
     photos: Annotated[list[Annotated[str, Meta(min_length=1, max_length=500)]], Meta(max_length=20)] = []
