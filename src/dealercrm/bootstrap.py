@@ -683,6 +683,7 @@ class Container:
     credit: CreditService = attrs.field(init=False)
     stock: Any = attrs.field(init=False)
     supplied_parts: Any = attrs.field(init=False)
+    aftersales: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -713,6 +714,9 @@ class Container:
 
         self.engagement.rules.register(DeliveryDateReminderRule(self.settings.delivery_reminder_days))
         self.supplied_parts = SuppliedPartsService(self)
+        from dealercrm.bootstrap_aftersales import AftersalesService
+
+        self.aftersales = AftersalesService(self)
 
     def close(self) -> None:
         if self.engine is not None:

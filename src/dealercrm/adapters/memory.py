@@ -18,6 +18,7 @@ from dealercrm.adapters.workflow_memory import (
     MemoryWorkflowRepository,
 )
 from dealercrm.adapters.workflow_memory import children as workflow_children
+from dealercrm.adapters.aftersales_memory import MemoryAftersalesRepository
 from dealercrm.adapters.credit_memory import MemoryCreditRepository
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.channel import Dealer
@@ -132,6 +133,7 @@ class MemoryUnitOfWork:
         self.delegations = MemoryStandingDelegationRepository(self)
         self.numbers = MemoryDocumentNumbers(self)
         self.credit = MemoryCreditRepository(self)
+        self.aftersales = MemoryAftersalesRepository(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -156,6 +158,7 @@ class MemoryUnitOfWork:
             for child in workflow_children(workflow):
                 if child.id is None:
                     child.id = next(self.working.ids)
+        self.aftersales.flush()
 
     def commit(self) -> None:
         self.flush()

@@ -156,4 +156,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.gate_demo import seed_gate_demo
 
     logins += seed_gate_demo(container)
+    from dealercrm.entrypoints.demo_aftersales import load_aftersales_demo
+
+    logins += load_aftersales_demo(container, DEMO_PASSWORD)  # stations, warranty, requests, a claim in review
     return logins

@@ -25,6 +25,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.credit_tables",
     "dealercrm.adapters.db.stock_tables",
     "dealercrm.adapters.db.supplied_parts_tables",
+    "dealercrm.adapters.db.aftersales_tables",
 )
 
 

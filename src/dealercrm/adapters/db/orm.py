@@ -230,6 +230,9 @@ def start_mappers() -> None:
     from dealercrm.adapters.db.supplied_parts_tables import start_supplied_parts_mappers
 
     start_supplied_parts_mappers()
+    from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
+
+    start_aftersales_mappers()
 
     from dealercrm.adapters.db import audit
     from dealercrm.adapters.db.workflow_tables import start_workflow_mappers

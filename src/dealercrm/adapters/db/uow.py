@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orders_repositories
+from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.stock_tables import SqlDealerStockRepository
@@ -85,6 +86,7 @@ class SqlAlchemyUnitOfWork:
         self.stock = SqlDealerStockRepository(session)
         self.supplied_parts = SqlAlchemySuppliedPartsRepository(session)
         self.delivery_deadlines = SqlAlchemyDeliveryDeadlines(session)
+        self.aftersales = SqlAlchemyAftersalesRepository(session)
         return self
 
     def __exit__(

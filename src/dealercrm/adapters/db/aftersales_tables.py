@@ -1,0 +1,419 @@
+"""Tables, mappers and the repository of the after-sales context.
+
+A station's stock of one part is one row (``service_stock``) with a CHECK that the quantity is
+never negative; every change to it takes the row ``FOR UPDATE`` first (SQLite write
+transactions already began IMMEDIATE) and appends a movement to ``service_stock_movements`` in
+the same transaction, so the ledger always sums to the balance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, relationship
+
+from dealercrm.adapters.db.metadata import metadata
+from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
+from dealercrm.domain.aftersales import (
+    OPEN_AT_STATION,
+    ClaimState,
+    FaultCategory,
+    MovementKind,
+    PartUse,
+    QualificationLevel,
+    RepairPart,
+    RepairRecord,
+    RequestEvent,
+    RequestState,
+    ServicePart,
+    ServiceRequest,
+    ServiceStation,
+    SettlementClaim,
+    StationCandidate,
+    StationStatus,
+    StockLine,
+    StockMovement,
+    WarrantyPolicy,
+    WarrantyRecord,
+    WarrantyState,
+)
+
+Fen = BigInteger
+
+service_stations = Table(
+    "service_stations",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("uscc", String(18), nullable=False, unique=True),
+    Column("region", String(8), nullable=False),
+    Column("province", String(60), nullable=False),
+    Column("city", String(60), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("contact_name", String(60), nullable=False),
+    Column("contact_phone", String(30), nullable=False),
+    Column("product_lines", JSON, nullable=False),
+    Column("labour_rate_fen", Fen, nullable=False),
+    Column("qualification", StrEnumType(QualificationLevel, 10), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("status", StrEnumType(StationStatus, 12), nullable=False),
+    Column("created_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("labour_rate_fen > 0", name="rate_positive"),
+    Index("ix_service_stations_region_status", "region", "status"),
+)
+
+service_warranty_policies = Table(
+    "service_warranty_policies",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("product_line", String(20), nullable=False),
+    Column("model_code", String(40)),
+    Column("months", Integer),
+    Column("km", Integer),
+    Column("description", String(500)),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("product_line", "model_code"),
+    CheckConstraint("months IS NOT NULL OR km IS NOT NULL", name="has_limit"),
+)
+
+service_warranties = Table(
+    "service_warranties",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("vin", String(17), nullable=False, unique=True),
+    Column("product_line", String(20), nullable=False),
+    Column("model_code", String(40)),
+    Column("dealer_id", IdType, ForeignKey("dealers.id")),
+    Column("policy_id", IdType, ForeignKey("service_warranty_policies.id")),
+    Column("customer_name", String(100), nullable=False),
+    Column("customer_phone", String(30), nullable=False, index=True),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("km_limit", Integer),
+    Column("recorded_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+)
+
+service_requests = Table(
+    "service_requests",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("number", String(30), nullable=False, unique=True),
+    Column("vin", String(17), nullable=False, index=True),
+    Column("customer_name", String(100), nullable=False),
+    Column("customer_phone", String(30), nullable=False, index=True),
+    Column("fault_category", StrEnumType(FaultCategory, 20), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("province", String(60), nullable=False),
+    Column("city", String(60), nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("region", String(8)),
+    Column("product_line", String(20)),
+    Column("model_code", String(40)),
+    Column("dealer_id", IdType, ForeignKey("dealers.id")),
+    Column("odometer_km", Integer),
+    Column("warranty_state", StrEnumType(WarrantyState, 12), nullable=False),
+    Column("warranty_warning", String(500)),
+    Column("state", StrEnumType(RequestState, 12), nullable=False),
+    Column("station_id", IdType, ForeignKey("service_stations.id")),
+    Column("assignment_mode", String(10)),
+    Column("assigned_at", UtcDateTime),
+    Column("accepted_at", UtcDateTime),
+    Column("refused_station_ids", JSON, nullable=False),
+    Column("resolution", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(60), nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_service_requests_station_id_state", "station_id", "state"),
+    Index("ix_service_requests_dealer_id_id", "dealer_id", "id"),
+)
+
+service_request_events = Table(
+    "service_request_events",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("request_id", IdType, ForeignKey("service_requests.id"), nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("from_state", StrEnumType(RequestState, 12)),
+    Column("to_state", StrEnumType(RequestState, 12), nullable=False),
+    Column("station_id", IdType),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(60), nullable=False),
+    Column("note", String(2000)),
+)
+
+service_parts = Table(
+    "service_parts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("part_no", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("unit", String(10), nullable=False),
+    Column("standard_cost_fen", Fen, nullable=False),
+    Column("retail_price_fen", Fen, nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("standard_cost_fen >= 0 AND retail_price_fen >= 0", name="amounts"),
+)
+
+service_repair_records = Table(
+    "service_repair_records",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("number", String(30), nullable=False, unique=True),
+    Column("request_id", IdType, ForeignKey("service_requests.id"), nullable=False, unique=True),
+    Column("station_id", IdType, ForeignKey("service_stations.id"), nullable=False),
+    Column("vin", String(17), nullable=False, index=True),
+    Column("fault_category", StrEnumType(FaultCategory, 20), nullable=False),
+    Column("product_line", String(20)),
+    Column("model_code", String(40)),
+    Column("in_warranty", Boolean, nullable=False),
+    Column("problem", Text, nullable=False),
+    Column("solution", Text, nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("result", String(500)),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Column("labour_centihours", Integer, nullable=False),
+    Column("photos", JSON, nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(60), nullable=False),
+    Column("confirmed_at", UtcDateTime),
+    Column("confirmed_by", String(100)),
+    Column("satisfaction", Integer),
+    Column("customer_comment", String(500)),
+    Column("is_major", Boolean, nullable=False),
+    Column("major_agreement", Text),
+    Column("major_compensation_fen", Fen),
+    Column("major_summary", Text),
+    Column("major_flagged_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("labour_centihours > 0", name="labour_positive"),
+    Index("ix_service_repair_records_station_id_finished_at", "station_id", "finished_at"),
+)
+
+service_repair_parts = Table(
+    "service_repair_parts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("record_id", IdType, ForeignKey("service_repair_records.id"), nullable=False, index=True),
+    Column("part_no", String(40), nullable=False, index=True),
+    Column("part_name", String(200), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("use", StrEnumType(PartUse, 10), nullable=False),
+    Column("unit_cost_fen", Fen, nullable=False),
+    Column("unit_price_fen", Fen, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+service_claims = Table(
+    "service_claims",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("number", String(30), nullable=False, unique=True),
+    Column("record_id", IdType, ForeignKey("service_repair_records.id"), nullable=False, index=True),
+    Column("station_id", IdType, ForeignKey("service_stations.id"), nullable=False),
+    Column("labour_centihours", Integer, nullable=False),
+    Column("labour_rate_fen", Fen, nullable=False),
+    Column("labour_fen", Fen, nullable=False),
+    Column("parts_fen", Fen, nullable=False),
+    Column("total_fen", Fen, nullable=False),
+    Column("state", StrEnumType(ClaimState, 12), nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("submitted_by", String(60), nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("settlement_month", String(7)),
+    Column("decision_note", String(500)),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("labour_fen >= 0 AND parts_fen >= 0 AND total_fen = labour_fen + parts_fen", name="amounts"),
+    Index("ix_service_claims_station_id_state", "station_id", "state"),
+    Index("ix_service_claims_settlement_month_station_id", "settlement_month", "station_id"),
+)
+
+service_stock = Table(
+    "service_stock",
+    metadata,
+    Column("station_id", IdType, ForeignKey("service_stations.id"), nullable=False),
+    Column("part_no", String(40), ForeignKey("service_parts.part_no"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("station_id", "part_no"),
+    CheckConstraint("quantity >= 0", name="not_negative"),
+)
+
+service_stock_movements = Table(
+    "service_stock_movements",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("station_id", IdType, ForeignKey("service_stations.id"), nullable=False),
+    Column("part_no", String(40), nullable=False),
+    Column("kind", StrEnumType(MovementKind, 16), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("balance_after", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(60), nullable=False),
+    Column("reference", String(40)),
+    Column("note", String(500)),
+    CheckConstraint("balance_after >= 0", name="balance_not_negative"),
+    Index("ix_service_stock_movements_station_id_part_no_id", "station_id", "part_no", "id"),
+)
+
+_started = False
+
+
+def start_aftersales_mappers() -> None:
+    global _started
+    if _started:
+        return
+    m = mapper_registry.map_imperatively
+    m(ServiceStation, service_stations, version_id_col=service_stations.c.version)
+    m(WarrantyPolicy, service_warranty_policies, version_id_col=service_warranty_policies.c.version)
+    m(WarrantyRecord, service_warranties, version_id_col=service_warranties.c.version)
+    m(RequestEvent, service_request_events)
+    m(ServiceRequest, service_requests, version_id_col=service_requests.c.version, properties={
+        "history": relationship(RequestEvent, order_by=service_request_events.c.id, cascade="all, delete-orphan",
+                                lazy="selectin"),
+    })
+    m(ServicePart, service_parts, version_id_col=service_parts.c.version)
+    m(RepairPart, service_repair_parts)
+    m(RepairRecord, service_repair_records, version_id_col=service_repair_records.c.version, properties={
+        "parts": relationship(RepairPart, order_by=service_repair_parts.c.id, cascade="all, delete-orphan",
+                              lazy="selectin"),
+    })
+    m(SettlementClaim, service_claims, version_id_col=service_claims.c.version)
+    m(StockLine, service_stock, version_id_col=service_stock.c.version)
+    m(StockMovement, service_stock_movements)
+
+    from dealercrm.adapters.db import audit
+
+    audit.register_audited(ServiceStation, "service_station", lambda o: ("service_station", o.id))
+    audit.register_audited(WarrantyPolicy, "warranty_policy", lambda o: ("warranty_policy", o.id))
+    audit.register_audited(WarrantyRecord, "warranty", lambda o: ("warranty", o.id))
+    audit.register_audited(ServiceRequest, "service_request", lambda o: ("service_request", o.id))
+    audit.register_audited(RepairRecord, "repair_record", lambda o: ("service_request", o.request_id))
+    audit.register_audited(SettlementClaim, "settlement_claim", lambda o: ("service_station", o.station_id))
+    _started = True
+
+
+def _insert_for(session: Session):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+class SqlAlchemyAftersalesRepository:
+    """Loads and stores the after-sales aggregates; never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, obj: object) -> None:
+        self.session.add(obj)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    # stations
+    def station(self, station_id: int) -> ServiceStation | None:
+        return self.session.get(ServiceStation, station_id)
+
+    def station_candidates(self, product_line: str) -> list[StationCandidate]:
+        s, r = service_stations.c, service_requests.c
+        load = (select(r.station_id, func.count().label("n"))
+                .where(r.state.in_([st.value for st in OPEN_AT_STATION]), r.station_id.is_not(None))
+                .group_by(r.station_id).subquery())
+        rows = self.session.execute(
+            select(s.id, s.name, s.region, s.province, s.city, s.product_lines, s.capacity, s.status,
+                   func.coalesce(load.c.n, 0))
+            .outerjoin(load, load.c.station_id == s.id)
+            .where(s.status == StationStatus.ACTIVE.value).order_by(s.id)
+        )
+        return [StationCandidate(x[0], x[1], x[2], x[3], x[4], tuple(x[5] or ()), x[6], int(x[8]),
+                                 StationStatus(x[7]))
+                for x in rows if product_line in (x[5] or ())]
+
+    # warranty
+    def policies(self) -> list[WarrantyPolicy]:
+        return list(self.session.scalars(select(WarrantyPolicy).order_by(service_warranty_policies.c.id)))
+
+    def policy(self, policy_id: int) -> WarrantyPolicy | None:
+        return self.session.get(WarrantyPolicy, policy_id)
+
+    def warranty(self, vin: str) -> WarrantyRecord | None:
+        return self.session.scalars(select(WarrantyRecord).where(service_warranties.c.vin == vin)).first()
+
+    def vehicle(self, vin: str) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.gate_tables import vehicles
+        from dealercrm.adapters.db.orm import dealers
+
+        v = vehicles.c
+        row = self.session.execute(
+            select(v.dealer_id, v.product_line, v.model_code, v.order_no, v.contract_no, v.state,
+                   dealers.c.region.label("dealer_region"))
+            .outerjoin(dealers, dealers.c.id == v.dealer_id)
+            .where(v.vin == vin)
+        ).mappings().first()
+        return dict(row) if row else None
+
+    # requests, records, claims
+    def request(self, request_id: int) -> ServiceRequest | None:
+        return self.session.get(ServiceRequest, request_id)
+
+    def record(self, record_id: int) -> RepairRecord | None:
+        return self.session.get(RepairRecord, record_id)
+
+    def record_of_request(self, request_id: int) -> RepairRecord | None:
+        return self.session.scalars(
+            select(RepairRecord).where(service_repair_records.c.request_id == request_id)).first()
+
+    def claim(self, claim_id: int) -> SettlementClaim | None:
+        return self.session.get(SettlementClaim, claim_id)
+
+    def open_claim_of_record(self, record_id: int) -> SettlementClaim | None:
+        c = service_claims.c
+        return self.session.scalars(select(SettlementClaim).where(
+            c.record_id == record_id, c.state.in_([ClaimState.IN_REVIEW.value, ClaimState.APPROVED.value]))).first()
+
+    # parts and stock
+    def part(self, part_no: str) -> ServicePart | None:
+        return self.session.scalars(select(ServicePart).where(service_parts.c.part_no == part_no)).first()
+
+    def lock_stock(self, station_id: int, part_no: str, now: dt.datetime) -> StockLine:
+        """The stock row of a part at a station, locked for this transaction (created at 0)."""
+        q = (select(StockLine).where(service_stock.c.station_id == station_id, service_stock.c.part_no == part_no)
+             .with_for_update().execution_options(populate_existing=True))
+        line = self.session.scalars(q).first()
+        if line is None:
+            self.session.execute(
+                _insert_for(self.session)(service_stock)
+                .values(station_id=station_id, part_no=part_no, quantity=0, updated_at=now, version=1)
+                .on_conflict_do_nothing(index_elements=["station_id", "part_no"])
+            )
+            line = self.session.scalars(q).one()
+        return line
+
+    def add_movement(self, movement: StockMovement) -> None:
+        self.session.add(movement)

@@ -1,0 +1,680 @@
+"""Use cases of after-sales (售后服务, seed 000 §4).
+
+Who may do what:
+
+* after-sales staff (and administrators) keep the station archive, warranty policies and
+  records, parts catalogue; record, dispatch, resolve or cancel service requests; transfer
+  parts between stations; flag major repairs; review claims (first stage);
+* finance reviews claims (second stage) and reads settlements;
+* a station user works only on its own station: accepts or refuses requests sent to it,
+  records repairs (the parts leave its stock in the same transaction), gets the customer's
+  confirmation, claims settlement and books its stock. Anything of another station is 404.
+
+Settlement claims run through the generic approval workflow (after-sales, then finance); the
+outcome handler below approves, rejects or withdraws the claim in the workflow's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from dealercrm.application import workflow as wf
+from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.domain.aftersales import (
+    ISSUE_KIND,
+    NO_WARRANTY,
+    SHANGHAI,
+    ClaimState,
+    FaultCategory,
+    MovementKind,
+    PartUse,
+    QualificationLevel,
+    RepairPart,
+    RepairRecord,
+    RequestState,
+    ServicePart,
+    ServiceRequest,
+    ServiceStation,
+    SettlementClaim,
+    StockMovement,
+    Suggestion,
+    WarrantyCheck,
+    WarrantyPolicy,
+    WarrantyRecord,
+    part_no_of,
+    pick_policy,
+    suggest_stations,
+)
+from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, NotFound
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import Vin
+from dealercrm.domain.workflow import Workflow
+
+STAFF = (Role.AFTER_SALES, Role.ADMIN)
+READERS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE)
+WORKERS = (*STAFF, Role.STATION)
+
+
+def _vin(value: str) -> str:
+    return Vin(value.strip().upper()).value
+
+
+# ---------------------------------------------------------------------------------------------
+# Scope
+
+
+@attrs.frozen
+class ServiceScope:
+    """``station_id``: that station's work only; ``dealer_id``: requests on that dealer's
+    vehicles (read only); neither: everything."""
+
+    station_id: int | None = None
+    dealer_id: int | None = None
+
+
+def service_scope(p: Principal) -> ServiceScope:
+    if p.role is Role.STATION:
+        return ServiceScope(station_id=p.station_id if p.station_id is not None else -1)
+    if p.role is Role.DEALER:
+        return ServiceScope(dealer_id=p.dealer_id if p.dealer_id is not None else -1)
+    return ServiceScope()
+
+
+def _own_station(p: Principal, station_id: int | None, label: str, entity: str) -> None:
+    if p.role is Role.STATION and (station_id is None or station_id != p.station_id):
+        raise not_found(entity, label)
+
+
+def _station_or_404(uow: Any, p: Principal, station_id: int) -> ServiceStation:
+    station = uow.aftersales.station(station_id)
+    if station is None:
+        raise not_found("service_station", "服务站")
+    _own_station(p, station.id, "服务站", "service_station")
+    return station
+
+
+def _request_or_404(uow: Any, p: Principal, request_id: int) -> ServiceRequest:
+    req = uow.aftersales.request(request_id)
+    if req is None:
+        raise not_found("service_request", "服务请求")
+    _own_station(p, req.station_id, "服务请求", "service_request")
+    return req
+
+
+def _record_or_404(uow: Any, p: Principal, record_id: int) -> RepairRecord:
+    rec = uow.aftersales.record(record_id)
+    if rec is None:
+        raise not_found("repair_record", "维修记录")
+    _own_station(p, rec.station_id, "维修记录", "repair_record")
+    return rec
+
+
+# ---------------------------------------------------------------------------------------------
+# Stations (§4.1)
+
+
+@attrs.frozen
+class StationIn:
+    name: str
+    uscc: str
+    region: str
+    province: str
+    city: str
+    address: str
+    contact_name: str
+    contact_phone: str
+    product_lines: tuple[str, ...]
+    labour_rate_fen: int
+    qualification: str
+    capacity: int = 5
+
+
+def _qualification(value: str) -> QualificationLevel:
+    try:
+        return QualificationLevel(value)
+    except ValueError:
+        raise InvalidValue("qualification", "资质等级须为 class_1、class_2 或 class_3",
+                           code="aftersales.qualification_unknown") from None
+
+
+def create_station(cmd: StationIn, uow: Any, clock: Clock) -> int:
+    require_role(uow.actor, *STAFF)
+    with uow:
+        station = ServiceStation(
+            code=uow.numbers.formatted("FWZ", width=4), name=cmd.name, uscc=cmd.uscc, region=cmd.region,
+            province=cmd.province, city=cmd.city, address=cmd.address, contact_name=cmd.contact_name,
+            contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
+            labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
+            capacity=cmd.capacity, created_at=clock())
+        uow.aftersales.add(station)
+        uow.flush()
+        station_id = station.id
+        uow.commit()
+    assert station_id is not None
+    return station_id
+
+
+def update_station(station_id: int, cmd: StationIn, uow: Any) -> None:
+    require_role(uow.actor, *STAFF)
+    with uow:
+        station = _station_or_404(uow, uow.actor, station_id)
+        fields = attrs.asdict(cmd)
+        fields["product_lines"] = list(cmd.product_lines)
+        fields["qualification"] = _qualification(cmd.qualification)
+        station.update(**fields)
+        uow.commit()
+
+
+def change_station_status(station_id: int, action: str, uow: Any) -> str:
+    require_role(uow.actor, *STAFF)
+    with uow:
+        station = _station_or_404(uow, uow.actor, station_id)
+        move = {"suspend": station.suspend, "reactivate": station.reactivate, "terminate": station.terminate}
+        if action not in move:
+            raise InvalidValue("action", "操作须为 suspend、reactivate 或 terminate", code="aftersales.action_unknown")
+        move[action]()
+        status = station.status.value
+        uow.commit()
+    return status
+
+
+# ---------------------------------------------------------------------------------------------
+# Warranty (§4 2), §4.2.1 2))
+
+
+@attrs.frozen
+class PolicyIn:
+    product_line: str
+    months: int | None
+    km: int | None
+    model_code: str | None = None
+    description: str | None = None
+
+
+def put_policy(cmd: PolicyIn, uow: Any) -> int:
+    """Create the policy of a product line (or of one template), or change it if it exists.
+    Warranty records already started keep the dates they were given."""
+    require_role(uow.actor, *STAFF)
+    with uow:
+        probe = WarrantyPolicy(cmd.product_line, cmd.months, cmd.km, cmd.model_code, cmd.description)
+        existing = next((p for p in uow.aftersales.policies()
+                         if p.product_line == probe.product_line and p.model_code == probe.model_code), None)
+        if existing is None:
+            uow.aftersales.add(probe)
+            uow.flush()
+            policy_id = probe.id
+        else:
+            existing.months, existing.km, existing.description = probe.months, probe.km, probe.description
+            existing.validate()
+            policy_id = existing.id
+        uow.commit()
+    assert policy_id is not None
+    return policy_id
+
+
+@attrs.frozen
+class WarrantyIn:
+    vin: str
+    customer_name: str
+    customer_phone: str
+    sold_on: dt.date
+    product_line: str | None = None  # when the vehicle record does not carry it
+
+
+def record_warranty(cmd: WarrantyIn, uow: Any, clock: Clock) -> int:
+    """Start a VIN's warranty from its delivery to the end customer, under the policy of its
+    template (or product line). One record per VIN."""
+    require_role(uow.actor, *STAFF)
+    vin = _vin(cmd.vin)
+    now = clock()
+    with uow:
+        vehicle = uow.aftersales.vehicle(vin)
+        if vehicle is None:
+            raise not_found("vehicle", "车辆")
+        if uow.aftersales.warranty(vin) is not None:
+            raise Conflict("该车辆已有保修记录", code="aftersales.warranty_exists", vin=vin)
+        product_line = vehicle["product_line"] or cmd.product_line
+        if product_line is None:
+            raise InvalidValue("product_line", "车辆未记录产品线，请填写产品线", code="aftersales.product_line_required")
+        policy = pick_policy(uow.aftersales.policies(), product_line, vehicle["model_code"])
+        if policy is None:
+            raise Conflict("该产品线尚未设置保修政策", code="aftersales.policy_missing", product_line=product_line)
+        record = WarrantyRecord.start(vin=vin, product_line=product_line, model_code=vehicle["model_code"],
+                                      dealer_id=vehicle["dealer_id"], customer_name=cmd.customer_name,
+                                      customer_phone=cmd.customer_phone, sold_on=cmd.sold_on, policy=policy, now=now)
+        uow.aftersales.add(record)
+        uow.flush()
+        record_id = record.id
+        uow.commit()
+    assert record_id is not None
+    return record_id
+
+
+def warranty_check(uow: Any, vin: str, on: dt.date, odometer_km: int | None = None) -> WarrantyCheck:
+    """Inside an open unit of work: is the VIN in warranty on ``on``?"""
+    record = uow.aftersales.warranty(vin)
+    return NO_WARRANTY if record is None else record.check(on, odometer_km)
+
+
+def check_warranty(vin: str, odometer_km: int | None, uow: Any, clock: Clock) -> tuple[str, WarrantyCheck]:
+    require_role(uow.actor, *READERS, Role.STATION)
+    vin = _vin(vin)
+    with uow:
+        return vin, warranty_check(uow, vin, clock().astimezone(SHANGHAI).date(), odometer_km)
+
+
+# ---------------------------------------------------------------------------------------------
+# Service requests (§4.2.1)
+
+
+@attrs.frozen
+class RequestIn:
+    vin: str
+    customer_name: str
+    customer_phone: str
+    fault_category: str
+    description: str
+    province: str
+    city: str
+    location: str
+    region: str | None = None
+    odometer_km: int | None = None
+
+
+@attrs.frozen
+class RequestCreated:
+    request_id: int
+    number: str
+    warranty: WarrantyCheck
+
+
+def create_request(cmd: RequestIn, uow: Any, clock: Clock) -> RequestCreated:
+    """Record a customer's request. The warranty is judged now (a warning when out of it). A
+    station that records a request itself (由服务站记录) takes it at once."""
+    require_role(uow.actor, *WORKERS)
+    vin = _vin(cmd.vin)
+    now = clock()
+    actor = uow.actor
+    with uow:
+        vehicle = uow.aftersales.vehicle(vin) or {}
+        warranty = uow.aftersales.warranty(vin)
+        check = warranty_check(uow, vin, now.astimezone(SHANGHAI).date(), cmd.odometer_km)
+        try:
+            fault = FaultCategory(cmd.fault_category)
+        except ValueError:
+            raise InvalidValue("fault_category", "故障类别不正确", code="aftersales.fault_category_unknown") from None
+        station = None
+        if actor.role is Role.STATION:
+            station = _station_or_404(uow, actor, actor.station_id or 0)
+        req = ServiceRequest(
+            number=uow.numbers.formatted("FW", year=now.astimezone(SHANGHAI).year),
+            vin=vin, customer_name=cmd.customer_name, customer_phone=cmd.customer_phone, fault_category=fault,
+            description=cmd.description, province=cmd.province, city=cmd.city, location=cmd.location,
+            region=cmd.region or (station.region if station else None) or vehicle.get("dealer_region"),
+            product_line=vehicle.get("product_line") or (warranty.product_line if warranty else None),
+            model_code=vehicle.get("model_code"), dealer_id=vehicle.get("dealer_id"), odometer_km=cmd.odometer_km,
+            warranty_state=check.state, warranty_warning=check.warning, created_at=now, created_by=actor.username,
+        )
+        if station is not None:
+            assert station.id is not None
+            req.assign(station.id, "station", now, actor.username)
+            req.accept(now, actor.username)
+        uow.aftersales.add(req)
+        uow.flush()
+        out = RequestCreated(req.id, req.number, check)  # type: ignore[arg-type]
+        uow.commit()
+    return out
+
+
+def suggest_for(request_id: int, uow: Any) -> list[Suggestion]:
+    require_role(uow.actor, *STAFF)
+    with uow:
+        req = _request_or_404(uow, uow.actor, request_id)
+        return _suggest(uow, req)
+
+
+def _suggest(uow: Any, req: ServiceRequest) -> list[Suggestion]:
+    if req.product_line is None:
+        return []
+    return suggest_stations(uow.aftersales.station_candidates(req.product_line), product_line=req.product_line,
+                            region=req.region, province=req.province, city=req.city,
+                            exclude=frozenset(req.refused_station_ids))
+
+
+def assign_request(request_id: int, station_id: int | None, uow: Any, clock: Clock) -> int:
+    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto)."""
+    require_role(uow.actor, *STAFF)
+    now = clock()
+    with uow:
+        req = _request_or_404(uow, uow.actor, request_id)
+        if station_id is None:
+            if req.state is not RequestState.OPEN:
+                raise IllegalTransition("service_request", req.state.value, "assign")
+            suggestions = _suggest(uow, req)
+            if not suggestions:
+                raise BusinessRuleViolation("没有可承接该请求的服务站（产品线能力或状态不符），请人工指定",
+                                            code="aftersales.no_station_available")
+            station_id, mode = suggestions[0].station_id, "auto"
+        else:
+            mode = "manual"
+            station = uow.aftersales.station(station_id)
+            if station is None:
+                raise InvalidValue("station_id", "服务站不存在", code="aftersales.station_unknown")
+            if req.product_line is not None and not station.can_serve(req.product_line):
+                raise BusinessRuleViolation("该服务站未合作或不具备此产品线的维修能力",
+                                            code="aftersales.station_cannot_serve", station_id=station_id)
+        req.assign(station_id, mode, now, uow.actor.username)
+        uow.commit()
+    return station_id
+
+
+def _station_move(request_id: int, uow: Any, act: Any) -> str:
+    require_role(uow.actor, *WORKERS)
+    with uow:
+        req = _request_or_404(uow, uow.actor, request_id)
+        act(req)
+        state = req.state.value
+        uow.commit()
+    return state
+
+
+def accept_request(request_id: int, uow: Any, clock: Clock) -> str:
+    return _station_move(request_id, uow, lambda r: r.accept(clock(), uow.actor.username))
+
+
+def refuse_request(request_id: int, reason: str, uow: Any, clock: Clock) -> str:
+    return _station_move(request_id, uow, lambda r: r.refuse(reason, clock(), uow.actor.username))
+
+
+def resolve_request(request_id: int, resolution: str, uow: Any, clock: Clock) -> str:
+    require_role(uow.actor, *STAFF)
+    return _station_move(request_id, uow, lambda r: r.resolve_on_hotline(resolution, clock(), uow.actor.username))
+
+
+def cancel_request(request_id: int, reason: str, uow: Any, clock: Clock) -> str:
+    require_role(uow.actor, *STAFF)
+    return _station_move(request_id, uow, lambda r: r.cancel(reason, clock(), uow.actor.username))
+
+
+def close_request(request_id: int, uow: Any, clock: Clock) -> str:
+    require_role(uow.actor, *STAFF)
+    return _station_move(request_id, uow, lambda r: r.close(clock(), uow.actor.username))
+
+
+# ---------------------------------------------------------------------------------------------
+# Repair records (§4.3) and the stock they consume (§4.4)
+
+
+@attrs.frozen
+class PartIn:
+    part_no: str
+    quantity: int
+    use: str
+
+
+@attrs.frozen
+class RepairIn:
+    problem: str
+    solution: str
+    place: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    labour_centihours: int
+    result: str | None = None
+    photos: tuple[str, ...] = ()
+    parts: tuple[PartIn, ...] = ()
+
+
+def _move_stock(uow: Any, station_id: int, part_no: str, kind: MovementKind, qty: int, now: dt.datetime,
+                reference: str | None, note: str | None = None) -> int:
+    line = uow.aftersales.lock_stock(station_id, part_no, now)
+    if kind in (MovementKind.RECEIPT, MovementKind.TRANSFER_IN):
+        delta = line.receive(qty, now)
+    elif kind is MovementKind.STOCKTAKE:
+        delta = line.count(qty, now)
+    else:
+        delta = line.issue(qty, now)
+    uow.aftersales.add_movement(StockMovement(station_id, part_no, kind, delta, line.quantity, now,
+                                              uow.actor.username, reference, note))
+    return line.quantity
+
+
+def _part(uow: Any, part_no: str) -> ServicePart:
+    part = uow.aftersales.part(part_no_of(part_no))
+    if part is None:
+        raise InvalidValue("part_no", f"配件{part_no}不在配件目录中", code="aftersales.part_unknown", part_no=part_no)
+    return part
+
+
+def record_repair(request_id: int, cmd: RepairIn, uow: Any, clock: Clock) -> tuple[int, str]:
+    """The station records what it did; the parts leave its stock by their use (三包 / 销售 /
+    正常维修) in the same transaction — short stock refuses the whole record."""
+    require_role(uow.actor, *WORKERS)
+    now = clock()
+    with uow:
+        req = _request_or_404(uow, uow.actor, request_id)
+        if req.state is not RequestState.ACCEPTED or req.station_id is None:
+            raise IllegalTransition("service_request", req.state.value, "record_repair")
+        assert req.station_id is not None and req.id is not None
+        parts = []
+        for p in cmd.parts:
+            try:
+                use = PartUse(p.use)
+            except ValueError:
+                raise InvalidValue("parts.use", "配件用途须为 warranty、sale 或 repair",
+                                   code="aftersales.part_use_unknown") from None
+            part = _part(uow, p.part_no)
+            parts.append(RepairPart(part.part_no, part.name, p.quantity, use, part.standard_cost_fen,
+                                    part.retail_price_fen))
+        record = RepairRecord(
+            number=uow.numbers.formatted("WX", year=now.astimezone(SHANGHAI).year), request_id=req.id,
+            station_id=req.station_id, vin=req.vin, problem=cmd.problem, solution=cmd.solution, place=cmd.place,
+            started_at=cmd.started_at, finished_at=cmd.finished_at, labour_centihours=cmd.labour_centihours,
+            result=cmd.result, photos=list(cmd.photos), recorded_at=now, recorded_by=uow.actor.username,
+            fault_category=req.fault_category, product_line=req.product_line, model_code=req.model_code,
+            in_warranty=req.warranty_state.value == "in_warranty", parts=parts,
+        )
+        req.record_repair(now, uow.actor.username)
+        for p in parts:
+            _move_stock(uow, req.station_id, p.part_no, ISSUE_KIND[p.use], p.quantity, now, record.number)
+        uow.aftersales.add(record)
+        uow.flush()
+        out = (record.id, record.number)
+        uow.commit()
+    return out  # type: ignore[return-value]
+
+
+@attrs.frozen
+class ConfirmIn:
+    customer_name: str
+    satisfaction: int
+    comment: str | None = None
+
+
+def confirm_repair(record_id: int, cmd: ConfirmIn, uow: Any, clock: Clock) -> str:
+    """The end customer's confirmation (at the station, or by after-sales on a return call)."""
+    require_role(uow.actor, *WORKERS)
+    now = clock()
+    with uow:
+        rec = _record_or_404(uow, uow.actor, record_id)
+        req = uow.aftersales.request(rec.request_id)
+        rec.confirm(customer_name=cmd.customer_name, satisfaction=cmd.satisfaction, comment=cmd.comment, at=now)
+        req.confirm(now, uow.actor.username, note=f"客户{rec.confirmed_by}确认，满意度{cmd.satisfaction}")
+        state = req.state.value
+        uow.commit()
+    return state
+
+
+def flag_major(record_id: int, agreement: str, compensation_fen: int, summary: str, uow: Any, clock: Clock) -> None:
+    """重大维修: keep the agreement, compensation and the summary analysis with the record."""
+    require_role(uow.actor, *STAFF)
+    with uow:
+        rec = _record_or_404(uow, uow.actor, record_id)
+        rec.flag_major(agreement=agreement, compensation_fen=compensation_fen, summary=summary, at=clock())
+        uow.commit()
+
+
+# ---------------------------------------------------------------------------------------------
+# Settlement claims through the approval workflow
+
+
+CLAIM_SUBJECT = "service_claim"
+CLAIM_REVIEW = wf.WorkflowDefinition(
+    "service_claim_review", "服务结算审核",
+    (wf.StageDef("售后审核", (wf.StepDef("aftersales_review", "售后服务部审核", "role", Role.AFTER_SALES.value,
+                                         due_in_days=3),)),
+     wf.StageDef("财务审核", (wf.StepDef("finance_review", "财务审核", "role", Role.FINANCE.value,
+                                         due_in_days=5),))),
+)
+
+
+def submit_claim(record_id: int, uow: Any, clock: Clock) -> tuple[int, str]:
+    """Claim labour (hours × the station's rate) and warranty parts (standard cost) of a
+    confirmed warranty repair; one live claim per record."""
+    require_role(uow.actor, *WORKERS)
+    now = clock()
+    with uow:
+        rec = _record_or_404(uow, uow.actor, record_id)
+        if uow.aftersales.open_claim_of_record(record_id) is not None:
+            raise Conflict("该维修记录已有审核中或已批准的结算申请", code="aftersales.claim_exists")
+        station = uow.aftersales.station(rec.station_id)
+        claim = SettlementClaim.submit(uow.numbers.formatted("JS", year=now.astimezone(SHANGHAI).year), rec,
+                                       station.labour_rate_fen, now, uow.actor.username)
+        uow.aftersales.add(claim)
+        uow.flush()
+        wf.start_workflow(uow, definition=CLAIM_REVIEW, subject=wf.WorkflowSubject(
+            CLAIM_SUBJECT, claim.id, claim.number, f"服务结算：{station.name} {rec.number}",
+            region=station.region), submitted_by=uow.actor, now=now)
+        out = (claim.id, claim.number)
+        uow.commit()
+    return out  # type: ignore[return-value]
+
+
+def decide_claim(claim_id: int, decision: str, reason: str | None, uow: Any, clock: Clock) -> str:
+    """Decide the caller's step of the claim's review (after-sales first, then finance)."""
+    require_role(uow.actor, Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)
+    if decision == "reject" and (not reason or not reason.strip()):
+        raise InvalidValue("reason", "驳回须填写原因", code="reason.required")
+    with uow:
+        if uow.aftersales.claim(claim_id) is None:
+            raise not_found("settlement_claim", "结算申请")
+        decided = wf.decide_subject_step(uow, subject_type=CLAIM_SUBJECT, subject_id=claim_id, decision=decision,
+                                         by=uow.actor, now=clock(), reason=reason)
+        claim = uow.aftersales.claim(claim_id)
+        if decided is None:
+            raise Conflict(f"当前状态（{claim.state.value}）不允许执行此操作：{decision}",
+                           code="state.illegal_transition", current_state=claim.state.value)
+        state = claim.state.value
+        uow.commit()
+    return state
+
+
+def _on_claim_outcome(uow: Any, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
+    claim = uow.aftersales.claim(outcome.subject_id)
+    if claim is None:
+        raise NotFound("结算申请不存在", code="settlement_claim.not_found")
+    if outcome.status is wf.WorkflowStatus.APPROVED:
+        claim.approve(outcome.at)
+        rec = uow.aftersales.record(claim.record_id)
+        req = uow.aftersales.request(rec.request_id) if rec else None
+        if req is not None and req.state is RequestState.CONFIRMED:
+            req.close(outcome.at, outcome.decided_by)
+    elif outcome.status is wf.WorkflowStatus.REJECTED:
+        claim.reject(outcome.at, outcome.summary or "未说明原因")
+    else:
+        claim.withdraw(outcome.at, outcome.summary or None)
+
+
+wf.register_outcome_handler(CLAIM_SUBJECT, _on_claim_outcome)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parts catalogue and station stock (§4.4)
+
+
+@attrs.frozen
+class PartCatalogIn:
+    part_no: str
+    name: str
+    standard_cost_fen: int
+    retail_price_fen: int
+    unit: str = "件"
+
+
+def put_part(cmd: PartCatalogIn, uow: Any) -> str:
+    require_role(uow.actor, *STAFF)
+    with uow:
+        probe = ServicePart(cmd.part_no, cmd.name, cmd.standard_cost_fen, cmd.retail_price_fen, cmd.unit)
+        existing = uow.aftersales.part(probe.part_no)
+        if existing is None:
+            uow.aftersales.add(probe)
+        else:
+            existing.name, existing.standard_cost_fen, existing.retail_price_fen, existing.unit = (
+                probe.name, probe.standard_cost_fen, probe.retail_price_fen, probe.unit)
+        uow.commit()
+    return probe.part_no
+
+
+@attrs.frozen
+class StockIn:
+    station_id: int
+    part_no: str
+    kind: str  # receipt / issue_warranty / issue_sale / issue_repair / stocktake
+    quantity: int
+    reference: str | None = None
+    note: str | None = None
+
+
+_BOOKABLE = {MovementKind.RECEIPT, MovementKind.ISSUE_WARRANTY, MovementKind.ISSUE_SALE, MovementKind.ISSUE_REPAIR,
+             MovementKind.STOCKTAKE}
+
+
+def book_stock(cmd: StockIn, uow: Any, clock: Clock) -> int:
+    """Receipt, issue by use, or stocktake (the counted quantity) at one station; returns the
+    new balance. A station books only its own stock."""
+    require_role(uow.actor, *WORKERS)
+    try:
+        kind = MovementKind(cmd.kind)
+    except ValueError:
+        kind = None
+    if kind not in _BOOKABLE:
+        raise InvalidValue("kind", "类型须为 receipt、issue_warranty、issue_sale、issue_repair 或 stocktake",
+                           code="aftersales.movement_kind_unknown")
+    assert kind is not None
+    with uow:
+        station = _station_or_404(uow, uow.actor, cmd.station_id)
+        assert station.id is not None
+        part = _part(uow, cmd.part_no)
+        balance = _move_stock(uow, station.id, part.part_no, kind, cmd.quantity, clock(), cmd.reference, cmd.note)
+        uow.commit()
+    return balance
+
+
+def transfer_stock(from_station_id: int, to_station_id: int, part_no: str, quantity: int, note: str | None,
+                   uow: Any, clock: Clock) -> tuple[int, int]:
+    """调拨: move parts from one station to another in one transaction (rows locked in id order)."""
+    require_role(uow.actor, *STAFF)
+    if from_station_id == to_station_id:
+        raise InvalidValue("to_station_id", "调入与调出服务站不能相同", code="aftersales.transfer_same_station")
+    now = clock()
+    with uow:
+        src = _station_or_404(uow, uow.actor, from_station_id)
+        dst = uow.aftersales.station(to_station_id)
+        if dst is None:
+            raise InvalidValue("to_station_id", "调入服务站不存在", code="aftersales.station_unknown")
+        part = _part(uow, part_no)
+        ref = uow.numbers.formatted("DB", year=now.astimezone(SHANGHAI).year)
+        for sid in sorted((src.id, dst.id)):  # a fixed lock order: no deadlock between opposite transfers
+            uow.aftersales.lock_stock(sid, part.part_no, now)
+        left = _move_stock(uow, src.id, part.part_no, MovementKind.TRANSFER_OUT, quantity, now, ref, note)
+        arrived = _move_stock(uow, dst.id, part.part_no, MovementKind.TRANSFER_IN, quantity, now, ref, note)
+        uow.commit()
+    return left, arrived
+
+
+def claim_state_label(state: str) -> str:
+    return ClaimState(state).label
