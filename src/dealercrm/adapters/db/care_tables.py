@@ -24,8 +24,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    type_coerce,
     update,
 )
+from sqlalchemy import BigInteger
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.metadata import metadata
@@ -227,7 +229,7 @@ class SqlCareRepository:
         from dealercrm.adapters.db.orders_tables import orders
 
         o = orders.c
-        r = self._x(select(func.count(), func.coalesce(func.sum(o.quantity), 0), func.coalesce(func.sum(o.total_fen), 0))
+        r = self._x(select(func.count(), func.coalesce(func.sum(o.quantity), 0), func.coalesce(func.sum(type_coerce(o.total_fen, BigInteger)), 0))
                     .where(o.dealer_id == dealer_id, o.state.in_(states), o.submitted_at >= start,
                            o.submitted_at < end)).one()
         return int(r[0]), int(r[1]), int(r[2])
