@@ -256,3 +256,19 @@ def test_care_tasks_reminders_and_batch_send(api):
     assert api.post(f"/tasks/{tid}/status", "kefu", {"status": "done", "result": "客户满意"}).json()["status"] == "done"
     assert api.post(f"/tasks/{tid}/status", "kefu", {"status": "cancelled"}).status_code == 409
     assert api.get("/tasks", "dealer1").status_code == 403
+
+
+def test_letter_batch_prints_envelopes_and_letters(api):
+    api.login("kefu", Role.MARKETING)
+    t = api.post("/templates", "kefu", {"name": "春节问候信", "channel": "letter", "subject": "{festival}问候",
+                                         "body": "尊敬的{name}：\n值此{festival}之际，{company}向您致以诚挚的问候！"})
+    assert t.status_code == 201, t.text
+    b = api.post("/batches", "kefu", {"template_id": t.json()["id"], "variables": {"festival": "春节", "company": "专用车公司"},
+                                       "recipients": [{"name": "孙经理", "address": "河南省郑州市经开区第八大街1号",
+                                                       "variables": {"name": "孙经理"}}]})
+    assert b.status_code == 201 and b.json()["notification_ids"] == []
+    batch = api.get(f"/batches/{b.json()['batch_id']}", "kefu").json()
+    assert batch["recipients"][0]["body"].startswith("尊敬的孙经理：\n值此春节之际，专用车公司")
+    pdf = api.get(f"/batches/{b.json()['batch_id']}/letters.pdf", "kefu")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert api.get(f"/batches/{b.json()['batch_id']}/letters.pdf", "kefu", layout="poster").status_code == 422
