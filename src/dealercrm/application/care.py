@@ -126,6 +126,8 @@ def run_value_evaluations(uow_factory: UowFactory, now: dt.datetime, *, trigger:
                           region: str | None = None) -> int:
     """Evaluate every approved dealer (one transaction each); returns how many."""
     with uow_factory(Principal.system()) as uow:
+        if getattr(uow, "care", None) is None:  # a unit of work without this context (the in-memory one)
+            return 0
         ids = uow.care.active_dealer_ids(region)
     for dealer_id in ids:
         with uow_factory(Principal.system()) as uow:
@@ -510,6 +512,8 @@ class CareTaskJob:
 
     def run(self, ctx: Any) -> int:
         with self.uow_factory(Principal.system()) as uow:
+            if getattr(uow, "care", None) is None:  # the in-memory unit of work has no care tables
+                return 0
             n = generate_tasks(uow, ctx.now)
             uow.commit()
         return n
