@@ -684,6 +684,7 @@ class Container:
     stock: Any = attrs.field(init=False)
     supplied_parts: Any = attrs.field(init=False)
     aftersales: Any = attrs.field(init=False)
+    care: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -717,6 +718,10 @@ class Container:
         from dealercrm.bootstrap_aftersales import AftersalesService
 
         self.aftersales = AftersalesService(self)
+        from dealercrm.bootstrap_care import CareService, register_care_rules
+
+        self.care = CareService(self)
+        register_care_rules(self)
 
     def close(self) -> None:
         if self.engine is not None:

@@ -335,6 +335,17 @@ TEMPLATES = TemplateRegistry([
         "预计于 {expected_arrival} 到达，至今未收到贵公司的收货回执。\n请登录经销商门户逐台确认收货：{portal_url}",
         "外送车辆回执逾期提醒",
     ),
+    MessageTemplate(
+        "survey.invitation", Channel.EMAIL,
+        "经销商满意度调查：{survey_title}",
+        "{dealer_name}：\n\n您好！诚邀贵公司参加满意度调查“{survey_title}”（截止日期：{deadline}）。\n"
+        "请登录经销商门户填写：{link}\n\n您的意见将帮助我们改进产品与服务，感谢支持！",
+        "经销商满意度调查邀请",
+    ),
+    # customer care (客户关怀): staff write the text in a care template whose variables are
+    # checked there (domain.care); these carry the rendered result through the outbox
+    MessageTemplate("care.email", Channel.EMAIL, "{subject}", "{body}", "客户关怀邮件"),
+    MessageTemplate("care.sms", Channel.SMS, "", "{body}", "客户关怀短信"),
 ])
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orders_repositories
 from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
+from dealercrm.adapters.db.care_tables import SqlCareRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.stock_tables import SqlDealerStockRepository
@@ -87,6 +88,7 @@ class SqlAlchemyUnitOfWork:
         self.supplied_parts = SqlAlchemySuppliedPartsRepository(session)
         self.delivery_deadlines = SqlAlchemyDeliveryDeadlines(session)
         self.aftersales = SqlAlchemyAftersalesRepository(session)
+        self.care = SqlCareRepository(session)
         return self
 
     def __exit__(

@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.aftersales import AftersalesController
+from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
@@ -57,6 +58,7 @@ CONTROLLERS.append(CreditController)
 CONTROLLERS += STOCK_CONTROLLERS
 CONTROLLERS += SUPPLIED_PARTS_CONTROLLERS
 CONTROLLERS.append(AftersalesController)
+CONTROLLERS.append(CareController)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
