@@ -703,6 +703,11 @@ class Container:
 
         self.engagement.rules.register_job(CreditRemindersJob(self.uow))
         self.engagement.rules.register_job(CreditEvaluationJob(self.uow))
+        from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob
+
+        self.engagement.rules.register_job(ReceiptRemindersJob(
+            self.uow, self.settings.portal_url, dt.timedelta(days=self.settings.receipt_grace_days)))
+        self.engagement.rules.register_job(KioskEventRetentionJob(self.uow, self.settings.kiosk_event_retention_days))
         self.orders = OrdersService(self)
         self.gate = GateService(self)
         self.credit = CreditService(self)

@@ -51,6 +51,10 @@ class Settings:
     gate_verification_keys: tuple[str, ...] = ()
     gate_id_hash_key: str = attrs.field(default="", repr=False)
     pdf_font: str = ""  # a CJK TTF/TTC for PDFs; unset → the usual Debian font paths
+    # the worker: receipts overdue this many days after the expected arrival remind the dealer;
+    # kiosk/desk idempotency answers are kept this many days (an offline agent's replay window)
+    receipt_grace_days: int = 3
+    kiosk_event_retention_days: int = 90
     # orders: delivery-date reminders N days ahead; photos of customer-supplied parts
     delivery_reminder_days: int = 7
     photo_dir: str = ""  # unset → photos/ beside the SQLite file, else var/photos
@@ -87,7 +91,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "birthday_greeting_hour": int,
         "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
-        "delivery_reminder_days": int, "photo_dir": str,
+        "delivery_reminder_days": int, "photo_dir": str, "receipt_grace_days": int,
+        "kiosk_event_retention_days": int,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

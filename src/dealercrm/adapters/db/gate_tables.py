@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     insert,
     or_,
     select,
@@ -372,6 +373,14 @@ class SqlKioskEventLog:
         self.session.connection().execute(insert(kiosk_events).values(
             client=client, event_id=event_id, kind=kind, fingerprint=fingerprint, outcome=outcome, answer=answer,
             created_at=at))
+
+    def purge_before(self, before: dt.datetime, limit: int) -> int:
+        oldest = (select(kiosk_events.c.id).where(kiosk_events.c.created_at < before)
+                  .order_by(kiosk_events.c.id).limit(limit))
+        ids = list(self.session.connection().execute(oldest).scalars())
+        if ids:
+            self.session.connection().execute(delete(kiosk_events).where(kiosk_events.c.id.in_(ids)))
+        return len(ids)
 
 
 class SqlAlchemyShipmentRepository:

@@ -65,6 +65,9 @@ class ClientEventLog(Protocol):
             answer: dict[str, Any], at: dt.datetime) -> None:
         """Insert; a second insert of the same (client, event id) fails with ``Conflict``."""
 
+    def purge_before(self, before: dt.datetime, limit: int) -> int:
+        """Delete up to ``limit`` entries recorded before ``before``, oldest first; how many."""
+
 
 class ShipmentRepository(Protocol):
     def add(self, shipment: Shipment) -> None: ...
