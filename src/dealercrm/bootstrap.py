@@ -681,6 +681,7 @@ class Container:
     vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
+    order_flow: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -700,8 +701,30 @@ class Container:
         self.engagement.rules.register_job(CreditRemindersJob(self.uow))
         self.engagement.rules.register_job(CreditEvaluationJob(self.uow))
         self.orders = OrdersService(self)
+        self._wire_order_flow()
         self.gate = GateService(self)
         self.credit = CreditService(self)
+
+    def _wire_order_flow(self) -> None:
+        """Review → e-contract → finance → ERP (issue 4 §3–§7)."""
+        from dealercrm.application import contracts as contract_use_cases
+        from dealercrm.application.order_flow import OrderFlowService
+
+        font = self.settings.pdf_font or None
+
+        def pdf_renderer() -> Any:
+            from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
+
+            return PdfContractRenderer(font)
+
+        contract_use_cases.use_contract_renderer(pdf_renderer)
+        flow_queries = None
+        if self.engine is not None:
+            from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
+
+            flow_queries = SqlOrderFlowQueries(self.engine)
+        self.order_flow = OrderFlowService(self.uow, self.clock, self.orders.queries if self.engine else None,
+                                           flow_queries, self.workflow_queries)
 
     def close(self) -> None:
         if self.engine is not None:

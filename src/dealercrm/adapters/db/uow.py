@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from dealercrm.adapters.db import engagement_repositories as eng
-from dealercrm.adapters.db import gate_tables, orders_repositories
+from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_repositories
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
 from dealercrm.adapters.db.repositories import (
@@ -79,6 +79,7 @@ class SqlAlchemyUnitOfWork:
         self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
         self.credit = SqlAlchemyCreditRepository(session)
+        self.contracts = orderflow_tables.SqlAlchemyContractRepository(session)
         return self
 
     def __exit__(

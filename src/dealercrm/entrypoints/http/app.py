@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
+from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
@@ -51,6 +52,7 @@ CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController
 CONTROLLERS += ENGAGEMENT_CONTROLLERS
 CONTROLLERS += [CatalogController, OrderController]
 CONTROLLERS.append(CreditController)
+CONTROLLERS.append(OrderFlowController)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
