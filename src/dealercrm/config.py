@@ -51,6 +51,10 @@ class Settings:
     gate_verification_keys: tuple[str, ...] = ()
     gate_id_hash_key: str = attrs.field(default="", repr=False)
     pdf_font: str = ""  # a CJK TTF/TTC for PDFs; unset → the usual Debian font paths
+    # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
+    erp_url: str = ""
+    erp_api_key: str = attrs.field(default="", repr=False)
+    erp_timeout_seconds: float = 10.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -83,6 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "sms_sign_name": str, "scheduler_interval_seconds": float, "birthday_alert_days": int,
         "birthday_greeting_hour": int,
         "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
+        "erp_url": str, "erp_api_key": str, "erp_timeout_seconds": float,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
     }
     for name, conv in converters.items():

@@ -1,0 +1,162 @@
+"""Issue 4's Done-when: the whole order path over HTTP against ``dealercrm erp-sim`` (a real
+subprocess on loopback) with faults injected — submit → four reviews → contract PDF → accept →
+finance (credit reserved) → the worker releases to ERP through the outbox (a timeout after the
+ERP committed: still exactly one ERP order) → sync → in production → stocked, vehicles by VIN;
+the timeline shows every step exactly once. Plus the ERP's bad input: unknown tracking
+numbers, duplicated and reordered events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from dealercrm.adapters.db.orderflow_tables import erp_rejected_events
+from dealercrm.adapters.erp.http_gateway import HttpErpGateway
+from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
+from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore, notification_outbox
+from dealercrm.application.erp_jobs import run_erp_sync
+from dealercrm.application.outbox import Backoff, OutboxRelay
+from dealercrm.application.ports.erp import ErpOrderLine, ErpSalesOrder
+from dealercrm.domain.values import Money, Vin
+
+from ..erp.conftest import API_KEY, start_simulator
+from .flow_kit import Flow, grant_credit, sha256
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("erp-sim")
+    process = start_simulator(folder / "erp.sqlite3", folder / "erp-sim.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def flow(db_url, sim):
+    sim.reset()
+    with Flow(db_url, erp_url=sim.base_url, erp_api_key=API_KEY, erp_timeout_seconds=1.0) as f:
+        grant_credit(f.crm, f.dealer_id, 5_000_000_00)
+        yield f
+
+
+def relay(flow: Flow) -> OutboxRelay:
+    """The worker's relay as ``dealercrm worker`` builds it, with retries due at once."""
+    return OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
+                       flow.crm.clock, backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
+                       deliverers=flow.crm.outbox_deliverers())
+
+
+def erp_messages(flow: Flow) -> list[dict]:
+    with flow.crm.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(notification_outbox).where(notification_outbox.c.channel == "erp"))]
+
+
+def released_order(flow: Flow) -> tuple[int, str]:
+    order_id = flow.to_finance(quantity=2)
+    r = flow.finance_approve(order_id)
+    assert r.status_code == 200, r.text
+    return order_id, r.json()["contract_no"]
+
+
+def test_the_whole_path_over_http_with_a_timeout_after_commit(flow, sim):
+    ref = flow.submit_order(quantity=2)
+    order_id = ref["id"]
+    flow.approve_all(order_id)
+    contract = flow.client.get(f"/api/v1/orders/{order_id}/contract", headers=flow.h("hongda")).json()
+    pdf = flow.client.get(f"/api/v1/orders/{order_id}/contract.pdf", headers=flow.h("hongda")).content
+    assert sha256(pdf) == contract["document_sha256"]
+    assert flow.accept(order_id).status_code == 200
+    approved = flow.finance_approve(order_id)
+    assert approved.status_code == 200, approved.text
+    credit_page = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
+    assert contract["contract_no"] in str(credit_page)
+
+    sim.faults(timeout_after_commit=1, timeout_mode="hang", hang_seconds=3)
+    worker = relay(flow)
+    first = worker.run_once("w1")  # the ERP commits, then never answers in time
+    assert flow.order(order_id)["state"] == "awaiting_release"
+    assert erp_messages(flow)[0]["status"] == "pending" and first.retried >= 1
+    second = worker.run_once("w1")  # the retry with the same key gets the first answer back
+    assert second.sent >= 1
+
+    erp_orders = sim.orders(contract["contract_no"])
+    assert len(erp_orders) == 1
+    detail = flow.order(order_id)
+    assert detail["state"] == "released" and detail["erp_tracking_no"] == erp_orders[0]["tracking_no"]
+    assert erp_messages(flow)[0]["status"] == "sent"
+
+    sim.faults(duplicate_events=0.5, reorder_events=True)
+    sim.advance(until="in_production")
+    flow.crm.engagement.run_scheduler_once()  # the ERP sync job registered in the worker's scheduler
+    assert flow.order(order_id)["state"] == "in_production"
+
+    sim.advance(until="stocked")
+    flow.crm.engagement.run_scheduler_once()
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)  # nothing new: harmless
+
+    detail = flow.order(order_id)
+    assert detail["state"] == "stocked"
+    vehicles = flow.client.get("/api/v1/vehicles/", headers=flow.h("admin"),
+                               params={"dealer_id": flow.dealer_id}).json()
+    items = vehicles["items"] if isinstance(vehicles, dict) else vehicles
+    vins = [v["vin"] for v in items]
+    assert len(vins) == 2 and all(Vin(v).value == v for v in vins)
+    for vin in vins:
+        one = flow.client.get(f"/api/v1/vehicles/{vin}", headers=flow.h("hongda"))
+        assert one.status_code == 200 and one.json()["state"] == "in_factory_stock"
+    kinds = Counter(e["kind"] for e in flow.timeline(order_id, "hongda"))
+    assert {k: kinds[k] for k in ("submit", "start_review", "review_step", "review_passed", "contract_issued",
+                                  "contract_accepted", "finance_approved", "credit_reserved", "erp_released",
+                                  "vehicle_stocked_in", "stocked_in")} == {
+        "submit": 1, "start_review": 1, "review_step": 4, "review_passed": 1, "contract_issued": 1,
+        "contract_accepted": 1, "finance_approved": 1, "credit_reserved": 1, "erp_released": 1,
+        "vehicle_stocked_in": 2, "stocked_in": 1}
+    assert kinds["production_progressed"] >= 1
+
+
+def test_the_sync_links_an_order_whose_release_answer_was_lost(flow, sim):
+    order_id, contract_no = released_order(flow)
+    sim.faults(timeout_after_commit=1, timeout_mode="drop")
+    relay(flow).run_once("w1")
+    assert flow.order(order_id)["erp_tracking_no"] is None
+
+    sim.advance(until="in_production")
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+    linked = flow.order(order_id)
+    assert linked["state"] == "in_production" and linked["erp_tracking_no"]
+
+    relay(flow).run_once("w2")  # the retry: the same tracking number, nothing changes
+    assert len(sim.orders(contract_no)) == 1
+    assert erp_messages(flow)[0]["status"] == "sent"
+    kinds = Counter(e["kind"] for e in flow.timeline(order_id))
+    assert kinds["erp_released"] == 1 and kinds["erp_linked"] == 1
+
+
+def test_unknown_tracking_numbers_are_recorded_and_duplicates_change_nothing(flow, sim):
+    gw = HttpErpGateway(sim.base_url, API_KEY, timeout=2.0)
+    try:
+        foreign = gw.create_sales_order(ErpSalesOrder("HT-FOREIGN-1", "SO-FOREIGN-1", "DL-999999", (
+            ErpOrderLine(1, "tanker", "HTL9400GYY", 1, Money(100_000_00)),)), "contract:HT-FOREIGN-1")
+    finally:
+        gw.close()
+    order_id, _ = released_order(flow)
+    relay(flow).run_once("w1")
+    sim.faults(duplicate_events=1.0)
+    sim.advance(until="stocked")
+
+    first = run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+    timeline_after_first = flow.timeline(order_id)
+    again = run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+
+    assert first.duplicates >= 1 and first.rejected >= 1 and again.applied == 0
+    assert flow.timeline(order_id) == timeline_after_first
+    assert flow.order(order_id)["state"] == "stocked"
+    with flow.crm.engine.connect() as conn:
+        rejected = conn.execute(select(erp_rejected_events.c.tracking_no, erp_rejected_events.c.code)).all()
+    assert {(r.tracking_no, r.code) for r in rejected} == {(foreign.tracking_no, "erp.unknown_tracking_no")}
