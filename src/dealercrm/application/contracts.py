@@ -128,6 +128,24 @@ def issue_contract(uow: Any, order: Order, now: dt.datetime) -> Contract:
     return contract
 
 
+MAJOR_MODIFICATION_MARKERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.TECHNICAL)
+
+
+def mark_major_modification(order_id: int, flag: bool, uow: Any, clock: Clock) -> OrderRef:
+    """Factory staff mark (or unmark) a 大委改 order before its review passes; it will skip the
+    e-contract and go from the review straight to finance."""
+    require_role(uow.actor, *MAJOR_MODIFICATION_MARKERS)
+    if not isinstance(flag, bool):
+        raise InvalidValue("is_major_modification", "须为 true 或 false", code="value.invalid")
+    with uow:
+        order = _visible_order(uow, order_id)
+        order.mark_major_modification(flag, clock(), uow.actor)
+        uow.flush()
+        ref = _ref(order)
+        uow.commit()
+    return ref
+
+
 # ---------------------------------------------------------------------------------------------
 # Acceptance, finance review
 

@@ -30,6 +30,9 @@ class OrderFlowService:
 
     # -- writes ------------------------------------------------------------------------------
 
+    def mark_major_modification(self, actor: Principal, order_id: int, flag: bool) -> OrderRef:
+        return contracts.mark_major_modification(order_id, flag, self._uow(actor), self._clock)
+
     def accept_contract(self, actor: Principal, order_id: int, *, ip: str | None = None,
                         user_agent: str | None = None) -> OrderRef:
         return contracts.accept_contract(order_id, self._uow(actor), self._clock, ip=ip, user_agent=user_agent)

@@ -13,6 +13,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
+from dealercrm.adapters.db.credit_tables import credit_payments
 from dealercrm.adapters.db.orderflow_tables import erp_rejected_events
 from dealercrm.adapters.erp.http_gateway import HttpErpGateway
 from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
@@ -160,3 +161,44 @@ def test_unknown_tracking_numbers_are_recorded_and_duplicates_change_nothing(flo
     with flow.crm.engine.connect() as conn:
         rejected = conn.execute(select(erp_rejected_events.c.tracking_no, erp_rejected_events.c.code)).all()
     assert {(r.tracking_no, r.code) for r in rejected} == {(foreign.tracking_no, "erp.unknown_tracking_no")}
+
+
+def test_a_large_modification_order_skips_the_contract_and_is_released_under_its_order_number(flow, sim):
+    ref = flow.submit_order(quantity=1)
+    dealer_try = flow.client.post(f"/api/v1/orders/{ref['id']}/major-modification",
+                                  json={"is_major_modification": True}, headers=flow.h("hongda"))
+    marked = flow.client.post(f"/api/v1/orders/{ref['id']}/major-modification",
+                              json={"is_major_modification": True}, headers=flow.h("technical"))
+    assert dealer_try.status_code == 403 and marked.status_code == 200
+    flow.approve_all(ref["id"])
+    assert flow.order(ref["id"])["state"] == "finance_review"
+    assert flow.client.get(f"/api/v1/orders/{ref['id']}/contract", headers=flow.h("admin")).status_code == 404
+
+    approved = flow.finance_approve(ref["id"])
+    assert approved.status_code == 200 and approved.json()["contract_no"] == ref["order_no"]
+    relay(flow).run_once("w1")
+
+    erp = sim.orders(ref["order_no"])
+    assert len(erp) == 1 and flow.order(ref["id"])["erp_tracking_no"] == erp[0]["tracking_no"]
+    kinds = [e["kind"] for e in flow.timeline(ref["id"])]
+    assert "contract_issued" not in kinds and kinds.count("erp_released") == 1
+
+
+def test_erp_payments_are_booked_once_by_the_credit_rule(flow, sim):
+    order_id, contract_no = released_order(flow)
+    relay(flow).run_once("w1")
+    dealer_code = flow.client.get(f"/api/v1/orders/{order_id}", headers=flow.h("admin")).json()["dealer_code"]
+    sim.faults(duplicate_events=1.0)
+    sim.pay(dealer_code=dealer_code, contract_no=contract_no, amount_fen=300_000_00, erp_payment_id="PAY-0001")
+    sim.pay(dealer_code="DL-NOBODY", contract_no=None, amount_fen=1_00, erp_payment_id="PAY-0002")
+
+    report = run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+
+    assert report.rejected == 1
+    page = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
+    assert page["exposure"]["prepayment_fen"] == 300_000_00
+    with flow.crm.engine.connect() as conn:
+        booked = conn.execute(select(credit_payments.c.amount_fen)
+                              .where(credit_payments.c.erp_payment_id == "PAY-0001")).scalars().all()
+    assert booked == [300_000_00]

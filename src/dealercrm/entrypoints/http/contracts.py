@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta
 
-from dealercrm.application.contracts import FINANCE_ROLES
+from dealercrm.application.contracts import FINANCE_ROLES, MAJOR_MODIFICATION_MARKERS
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.orders import READERS, _ref
 from dealercrm.entrypoints.http.orders_schemas import OrderRefOut
@@ -28,6 +28,10 @@ FINANCE_RESUBMITTERS = (Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.ADMIN
 class FinanceApproveBody(RequestBody):
     credit_override_reason: Annotated[str, Meta(max_length=500)] | None = None
     version: int | None = None
+
+
+class MajorModificationBody(RequestBody):
+    is_major_modification: bool
 
 
 class FinanceRejectBody(RequestBody):
@@ -83,6 +87,14 @@ class OrderFlowController(Controller):
          summary="订单评审 The order's review workflows (four parallel steps), newest first")
     def review(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> list[dict[str, Any]]:
         return state.container.order_flow.review(request.user, order_id)
+
+    @post("/{order_id:int}/major-modification", guards=[requires(*MAJOR_MODIFICATION_MARKERS)],
+          status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="大委改标记 Mark a large modification order (before the review passes): no e-contract")
+    def major_modification(self, order_id: int, data: MajorModificationBody, request: Request[Principal, Any, Any],
+                           state: State) -> OrderRefOut:
+        return _ref(state.container.order_flow.mark_major_modification(request.user, order_id,
+                                                                       data.is_major_modification))
 
     @get("/{order_id:int}/contract", guards=[requires(*READERS)], sync_to_thread=True,
          summary="电子合同 The order's e-contract: parties, configuration, price, terms, SHA-256, acceptance")
