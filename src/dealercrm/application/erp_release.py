@@ -22,11 +22,13 @@ An order already released (the ERP sync linked it first) is a no-op.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dealercrm.application.contracts import release_key
 from dealercrm.application.ports.erp import (
+    ErpChangeRequest,
     ErpGateway,
     ErpOrderLine,
     ErpRejected,
@@ -42,6 +44,18 @@ from dealercrm.domain.orders import Order, OrderState
 from dealercrm.domain.values import Money
 
 RELEASABLE = (OrderState.AWAITING_RELEASE,)
+
+
+@contextmanager
+def _erp_errors(refused: str) -> Iterator[None]:
+    """ERP down → retry later (same key); ERP refusing → the message fails with its reason."""
+    try:
+        yield
+    except ErpUnavailable as exc:
+        raise TransientDeliveryError(f"ERP暂不可用：{exc.message}", code="erp.unavailable") from None
+    except ErpRejected as exc:
+        raise PermanentDeliveryError(f"{refused}：{exc.reason}", code="erp.rejected",
+                                     provider_code=exc.erp_code or None) from None
 
 
 def sales_order_of(order: Order, dealer_code: str, contract_no: str) -> ErpSalesOrder:
@@ -65,20 +79,44 @@ class ErpReleaseDeliverer:
     def __call__(self, n: Notification) -> None:
         try:
             payload = json.loads(n.body)
-            order_id, key = int(payload["order_id"]), str(payload["erp_key"])
+            key = str(payload["erp_key"])
+            if n.template_code == "erp.forward_change":
+                self._forward_change(int(payload["change_request_id"]), key)
+                return
+            order_id = int(payload["order_id"])
         except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentDeliveryError(f"ERP下达消息无法解析：{exc}", code="erp.release_malformed") from None
+            raise PermanentDeliveryError(f"ERP消息无法解析：{exc}", code="erp.message_malformed") from None
         prepared = self._prepare(order_id, key)
         if prepared is None:
-            return  # already released (or the order left the release queue): nothing to send
-        try:
+            return  # already released (or 退单 took it back before delivery): nothing to send
+        with _erp_errors("ERP拒绝订单"):
             ack = self.gateway.create_sales_order(prepared, key)
-        except ErpUnavailable as exc:
-            raise TransientDeliveryError(f"ERP暂不可用：{exc.message}", code="erp.unavailable") from None
-        except ErpRejected as exc:
-            raise PermanentDeliveryError(f"ERP拒绝订单：{exc.reason}", code="erp.rejected",
-                                         provider_code=exc.erp_code or None) from None
         self._record(order_id, ack.tracking_no)
+
+    # -- change requests (issue 4 §7) ---------------------------------------------------------
+
+    def _forward_change(self, change_id: int, key: str) -> None:
+        with self.uow_factory(Principal.system()) as uow:
+            change = uow.order_changes.get(change_id)
+            if change is None:
+                raise PermanentDeliveryError(f"变更申请 {change_id} 不存在", code="erp.change_missing")
+            if change.erp_change_id is not None:
+                return
+            if change.erp_tracking_no is None:
+                raise PermanentDeliveryError(f"变更 {change.change_no} 没有内部流转单号", code="erp.change_no_tracking")
+            tracking_no = change.erp_tracking_no
+            request = ErpChangeRequest(change.change_no, change.description)
+        with _erp_errors("ERP拒绝变更"):
+            ack = self.gateway.forward_change(tracking_no, request, key)
+        now = self.clock()
+        with self.uow_factory(Principal.system()) as uow:
+            change = uow.order_changes.get(change_id)
+            if change.forwarded(ack.change_id, now):
+                order = uow.orders.get(change.order_id)
+                order.record("change_forwarded", f"变更 {change.change_no} 已转ERP（ERP变更号 {ack.change_id}）", now,
+                             data={"change_no": change.change_no, "erp_change_id": ack.change_id,
+                                   "tracking_no": tracking_no})
+            uow.commit()
 
     def _prepare(self, order_id: int, key: str) -> ErpSalesOrder | None:
         with self.uow_factory(Principal.system()) as uow:
@@ -87,13 +125,14 @@ class ErpReleaseDeliverer:
                 raise PermanentDeliveryError(f"订单 {order_id} 不存在", code="erp.release_order_missing")
             if order.erp_tracking_no is not None:
                 return None
+            if order.state in (OrderState.RETURNED, OrderState.CANCELLED, OrderState.DRAFT):
+                return None  # 退单 before the release went out: the contract is void, nothing to release
             if order.state not in RELEASABLE:
                 raise PermanentDeliveryError(f"订单 {order.order_no} 当前状态为「{order.state.label}」，不能下达ERP",
                                              code="erp.release_not_releasable")
             contract_no, expected_key = release_key(order)
             if expected_key != key:
-                raise PermanentDeliveryError(f"订单 {order.order_no} 的合同已变更（{contract_no}），此下达消息作废",
-                                             code="erp.release_superseded")
+                return None  # a release of a contract voided by 退单; the new contract has its own message
             terms = uow.orders.dealer_terms(order.dealer_id, order.requested_delivery_date)
             if terms is None:
                 raise PermanentDeliveryError("经销商不存在", code="erp.release_dealer_missing")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dealercrm.application import contracts
+from dealercrm.application import contracts, order_changes
 from dealercrm.application.access import not_found
 from dealercrm.application.order_review import ORDER_REVIEW_SUBJECT
 from dealercrm.application.orders import OrderRef, _visible_row
@@ -49,6 +49,9 @@ class OrderFlowService:
     def resubmit_to_finance(self, actor: Principal, order_id: int) -> OrderRef:
         return contracts.resubmit_to_finance(order_id, self._uow(actor), self._clock)
 
+    def request_change(self, actor: Principal, order_id: int, description: str) -> order_changes.ChangeRef:
+        return order_changes.request_change(order_id, description, self._uow(actor), self._clock)
+
     # -- reads -------------------------------------------------------------------------------
 
     def _check_visible(self, actor: Principal, order_id: int) -> None:
@@ -80,3 +83,8 @@ class OrderFlowService:
             if detail is not None:
                 out.append(detail)
         return out
+
+    def changes(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
+        """The order's change requests, newest first."""
+        self._check_visible(actor, order_id)
+        return self._flow.changes_of_order(order_id)

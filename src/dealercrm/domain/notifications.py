@@ -363,6 +363,12 @@ TEMPLATES = TemplateRegistry([
         "{payload}",
         "财务审核通过后向ERP下达销售订单（幂等键为合同的 erp_key）",
     ),
+    MessageTemplate(
+        "erp.forward_change", Channel.ERP,
+        "订单变更转ERP：{change_no}",
+        "{payload}",
+        "评审通过的订单变更转交ERP（幂等键为变更单号）",
+    ),
 ])
 
 

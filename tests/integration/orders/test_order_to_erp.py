@@ -202,3 +202,76 @@ def test_erp_payments_are_booked_once_by_the_credit_rule(flow, sim):
         booked = conn.execute(select(credit_payments.c.amount_fen)
                               .where(credit_payments.c.erp_payment_id == "PAY-0001")).scalars().all()
     assert booked == [300_000_00]
+
+
+# --- order changes (§7) -------------------------------------------------------------------------
+
+
+def request_and_review(flow: Flow, order_id: int, description: str, decision: str = "approve") -> dict:
+    r = flow.client.post(f"/api/v1/orders/{order_id}/changes", json={"description": description},
+                         headers=flow.h("hongda"))
+    assert r.status_code == 201, r.text
+    change = r.json()
+    wf = flow.client.get(f"/api/v1/workflows/{change['workflow_id']}", headers=flow.h("technical")).json()
+    step_id = wf["steps"][0]["id"]
+    body = {"reason": "技术上不可行"} if decision == "reject" else {"comment": "可以"}
+    d = flow.client.post(f"/api/v1/workflows/steps/{step_id}/{decision}", json=body, headers=flow.h("technical"))
+    assert d.status_code == 200, d.text
+    return change
+
+
+def test_a_change_before_release_returns_the_order_voids_the_contract_and_frees_the_credit(flow, sim):
+    order_id, contract_no = released_order(flow)  # finance approved, release still in the outbox
+    uninvoiced = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
+    assert uninvoiced["exposure"]["uninvoiced_fen"] > 0
+
+    change = request_and_review(flow, order_id, "罐体容积由40方改为45方")
+    relay(flow).run_once("w1")
+
+    detail = flow.order(order_id, "hongda")
+    assert detail["state"] == "returned" and detail["contract_no"] is None
+    contract = flow.client.get(f"/api/v1/orders/{order_id}/contract", headers=flow.h("hongda")).json()
+    assert contract["contract_no"] == contract_no and contract["status"] == "voided"
+    page = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
+    assert page["exposure"]["uninvoiced_fen"] == 0
+    assert sim.orders(contract_no) == []  # the queued release found the order returned and sent nothing
+    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    assert [(c["change_no"], c["status"]) for c in changes] == [(change["change_no"], "returned")]
+    assert [e["kind"] for e in flow.timeline(order_id)].count("return_for_change") == 1
+
+
+def test_a_change_after_release_is_forwarded_to_erp_once_and_its_record_shows_read_only(flow, sim):
+    order_id, _ = released_order(flow)
+    relay(flow).run_once("w1")
+    sim.advance(until="in_production")
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+    twice = flow.client.post(f"/api/v1/orders/{order_id}/changes", json={"description": "加装北斗终端"},
+                             headers=flow.h("hongda"))
+    assert twice.status_code == 201
+    dup = flow.client.post(f"/api/v1/orders/{order_id}/changes", json={"description": "再改"},
+                           headers=flow.h("hongda"))
+    assert dup.status_code == 409 and dup.json()["code"] == "order_change.already_open"
+    wf = flow.client.get(f"/api/v1/workflows/{twice.json()['workflow_id']}", headers=flow.h("technical")).json()
+    flow.client.post(f"/api/v1/workflows/steps/{wf['steps'][0]['id']}/approve", json={}, headers=flow.h("technical"))
+
+    sim.faults(timeout_after_commit=1, timeout_mode="drop")
+    relay(flow).run_once("w1")  # committed in the ERP, answer lost
+    relay(flow).run_once("w1")  # retried with the same key
+    erp = sim.orders(flow.order(order_id)["contract_no"])
+    assert len(erp) == 1 and erp[0]["tracking_no"] == flow.order(order_id)["erp_tracking_no"]
+    assert [c["change_no"] for c in erp[0]["changes"]] == [twice.json()["change_no"]]
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+
+    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    assert changes[0]["status"] == "forwarded" and changes[0]["erp_change_id"]
+    kinds = Counter(e["kind"] for e in flow.timeline(order_id, "hongda"))
+    assert kinds["change_forwarded"] == 1 and kinds["erp_change"] == 1
+    assert flow.order(order_id)["state"] == "in_production"
+
+
+def test_a_rejected_change_leaves_the_order_as_it_was(flow, sim):
+    order_id = flow.to_finance()
+    change = request_and_review(flow, order_id, "改为铝合金罐体", decision="reject")
+    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    assert changes[0]["change_no"] == change["change_no"] and changes[0]["status"] == "rejected"
+    assert flow.order(order_id)["state"] == "finance_review"

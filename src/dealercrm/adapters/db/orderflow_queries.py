@@ -6,9 +6,15 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from dealercrm.adapters.db.orderflow_tables import contract_documents, contracts, erp_change_records
+from dealercrm.adapters.db.orderflow_tables import (
+    contract_documents,
+    contracts,
+    erp_change_records,
+    order_change_requests,
+)
 from dealercrm.adapters.db.orm import users
 from dealercrm.domain.contracts import ContractStatus
+from dealercrm.domain.order_changes import ChangeStatus
 
 c, d = contracts.c, contract_documents.c
 
@@ -40,3 +46,13 @@ class SqlOrderFlowQueries:
              .order_by(erp_change_records.c.occurred_at))
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def changes_of_order(self, order_id: int) -> list[dict[str, Any]]:
+        t = order_change_requests
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(
+                select(t).where(t.c.order_id == order_id).order_by(t.c.id.desc()))]
+        for row in rows:
+            status = ChangeStatus(str(row["status"]))
+            row["status"], row["status_label"] = status.value, status.label
+        return rows

@@ -31,6 +31,7 @@ from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.orm import IdType, mapper_registry
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.contracts import Contract, ContractStatus
+from dealercrm.domain.order_changes import ChangeStatus, OrderChangeRequest
 
 contracts = Table(
     "contracts",
@@ -125,10 +126,35 @@ erp_change_records = Table(
 )
 
 
+order_change_requests = Table(
+    "order_change_requests",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("change_no", String(40), nullable=False, unique=True),
+    Column("order_id", IdType, ForeignKey("orders.id"), nullable=False),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+    Column("contract_no", String(40)),
+    Column("description", String(1000), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("requested_by", String(60), nullable=False),
+    Column("status", StrEnumType(ChangeStatus), nullable=False),
+    Column("decided_at", UtcDateTime),
+    Column("decision_reason", String(500)),
+    Column("erp_tracking_no", String(40)),
+    Column("erp_change_id", String(100)),
+    Column("forwarded_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_order_change_requests_order_id", "order_id"),
+)
+
+
 def start_orderflow_mappers() -> None:
     """Called once from ``orm.start_mappers()``."""
     mapper_registry.map_imperatively(Contract, contracts, version_id_col=contracts.c.version)
     audit.register_audited(Contract, "contract", lambda c: ("order", c.order_id))
+    mapper_registry.map_imperatively(OrderChangeRequest, order_change_requests,
+                                     version_id_col=order_change_requests.c.version)
+    audit.register_audited(OrderChangeRequest, "order_change_request", lambda c: ("order", c.order_id))
 
 
 class SqlAlchemyContractRepository:
@@ -157,3 +183,23 @@ class SqlAlchemyContractRepository:
     def by_no(self, contract_no: str) -> Contract | None:
         q = select(Contract).where(Contract.contract_no == contract_no)  # type: ignore[arg-type]
         return self.session.scalars(self._locking(q)).first()
+
+
+class SqlAlchemyOrderChangeRepository:
+    """Change requests of orders. Never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, change: OrderChangeRequest) -> None:
+        self.session.add(change)
+
+    def get(self, change_id: int) -> OrderChangeRequest | None:
+        locks = self.session.get_bind().dialect.name == "postgresql"
+        return self.session.get(OrderChangeRequest, change_id, with_for_update=locks or None)
+
+    def pending_of_order(self, order_id: int) -> OrderChangeRequest | None:
+        q = select(OrderChangeRequest).where(
+            OrderChangeRequest.order_id == order_id,  # type: ignore[arg-type]
+            OrderChangeRequest.status.in_([ChangeStatus.PENDING, ChangeStatus.FORWARDING]))  # type: ignore[attr-defined]
+        return self.session.scalars(q).first()

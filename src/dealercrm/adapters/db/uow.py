@@ -80,6 +80,7 @@ class SqlAlchemyUnitOfWork:
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
         self.credit = SqlAlchemyCreditRepository(session)
         self.contracts = orderflow_tables.SqlAlchemyContractRepository(session)
+        self.order_changes = orderflow_tables.SqlAlchemyOrderChangeRepository(session)
         return self
 
     def __exit__(

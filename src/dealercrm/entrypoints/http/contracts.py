@@ -11,10 +11,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import Meta
 
 from dealercrm.application.contracts import FINANCE_ROLES, MAJOR_MODIFICATION_MARKERS
+from dealercrm.application.orders import ORDER_WRITERS
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.orders import READERS, _ref
 from dealercrm.entrypoints.http.orders_schemas import OrderRefOut
@@ -32,6 +33,18 @@ class FinanceApproveBody(RequestBody):
 
 class MajorModificationBody(RequestBody):
     is_major_modification: bool
+
+
+class ChangeRequestBody(RequestBody):
+    description: Annotated[str, Meta(min_length=1, max_length=1000)]
+
+
+class ChangeRefOut(msgspec.Struct):
+    id: int
+    change_no: str
+    order_id: int
+    status: str
+    workflow_id: int | None
 
 
 class FinanceRejectBody(RequestBody):
@@ -134,3 +147,16 @@ class OrderFlowController(Controller):
           sync_to_thread=True, summary="重新提交财务审核 Back to finance after a rejection")
     def finance_resubmit(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> OrderRefOut:
         return _ref(state.container.order_flow.resubmit_to_finance(request.user, order_id))
+
+    @post("/{order_id:int}/changes", guards=[requires(*ORDER_WRITERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True,
+          summary="申请变更 A change request (technical review; before ERP release 退单, after it forwarded to ERP)")
+    def request_change(self, order_id: int, data: ChangeRequestBody, request: Request[Principal, Any, Any],
+                       state: State) -> ChangeRefOut:
+        r = state.container.order_flow.request_change(request.user, order_id, data.description)
+        return ChangeRefOut(r.id, r.change_no, r.order_id, r.status, r.workflow_id)
+
+    @get("/{order_id:int}/changes", guards=[requires(*READERS)], sync_to_thread=True,
+         summary="变更申请 The order's change requests, newest first")
+    def changes(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> list[dict[str, Any]]:
+        return state.container.order_flow.changes(request.user, order_id)

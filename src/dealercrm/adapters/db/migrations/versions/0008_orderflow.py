@@ -96,6 +96,30 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_erp_order_progress_order_id_orders')),
     sa.PrimaryKeyConstraint('tracking_no', name=op.f('pk_erp_order_progress'))
     )
+    op.create_table('order_change_requests',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('change_no', sa.String(length=40), nullable=False),
+    sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('dealer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('contract_no', sa.String(length=40), nullable=True),
+    sa.Column('description', sa.String(length=1000), nullable=False),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('requested_by', sa.String(length=60), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_reason', sa.String(length=500), nullable=True),
+    sa.Column('erp_tracking_no', sa.String(length=40), nullable=True),
+    sa.Column('erp_change_id', sa.String(length=100), nullable=True),
+    sa.Column('forwarded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_order_change_requests_dealer_id_dealers')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_change_requests_order_id_orders')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_change_requests')),
+    sa.UniqueConstraint('change_no', name=op.f('uq_order_change_requests_change_no'))
+    )
+    with op.batch_alter_table('order_change_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_order_change_requests_order_id', ['order_id'], unique=False)
+
     # the outbox learns a third channel: ERP release messages (application.erp_release)
     with op.batch_alter_table('notification_outbox', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notification_outbox_channel'), type_='check')
@@ -118,6 +142,10 @@ def downgrade() -> None:
     with op.batch_alter_table('notification_outbox', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_notification_outbox_channel'), type_='check')
         batch_op.create_check_constraint('channel', "channel IN ('email', 'sms')")
+    with op.batch_alter_table('order_change_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_change_requests_order_id')
+
+    op.drop_table('order_change_requests')
     op.drop_table('contract_documents')
     op.drop_table('erp_order_progress')
     with op.batch_alter_table('erp_change_records', schema=None) as batch_op:
