@@ -58,10 +58,10 @@ def grant_credit(crm, dealer_id: int, limit_fen: int) -> None:
 class Flow:
     """The HTTP client, the container and helpers that walk an order along its life cycle."""
 
-    def __init__(self, db_url: str, **settings: object) -> None:
+    def __init__(self, db_url: str, erp_gateway: object = None, **settings: object) -> None:
         self.settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING",
                                       principal_cache_seconds=0, login_rate_per_minute=1000, **settings)
-        self.crm = dealercrm.bootstrap(self.settings)
+        self.crm = dealercrm.bootstrap(self.settings, erp_gateway=erp_gateway)
         self.client = TestClient(create_app(self.settings, container=self.crm))
         self._tokens: dict[str, dict[str, str]] = {}
 
