@@ -77,6 +77,25 @@ def withdraw_order_review(uow: OrdersUnitOfWork, order: Order, now: dt.datetime)
     return True
 
 
+def decide_whole_review(uow: OrdersUnitOfWork, order: Order, passed: bool, reasons: list[str],
+                        now: dt.datetime) -> bool:
+    """An administrator's override (and the demo): approve every open step of the order's running
+    review, or reject the first open one with ``reasons`` — through the workflow, so the order and
+    its workflow never disagree. ``False``: no running workflow (an order from before workflows)."""
+    assert order.id is not None
+    running = uow.workflows.running_for(ORDER_REVIEW_SUBJECT, order.id)
+    if running is None:
+        return False
+    open_steps = [s for s in running.open_steps if s.id is not None]
+    if passed:
+        for step in open_steps:
+            wf.decide_in(uow, running, step.id, wf.Decision.APPROVE, uow.actor, now, None, "统一评审通过")  # type: ignore[arg-type]
+    elif open_steps:
+        wf.decide_in(uow, running, open_steps[0].id, wf.Decision.REJECT, uow.actor, now,  # type: ignore[arg-type]
+                     "；".join(reasons) or None, None)
+    return True
+
+
 def _order(uow: OrdersUnitOfWork, order_id: int) -> Order:
     order = uow.orders.get(order_id)
     if order is None:

@@ -21,7 +21,7 @@ import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.catalog import product_line as parse_product_line
-from dealercrm.application.order_review import start_order_review, withdraw_order_review
+from dealercrm.application.order_review import decide_whole_review, start_order_review, withdraw_order_review
 from dealercrm.application.ports.orders import DealerTerms, OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.catalog import (
@@ -373,8 +373,15 @@ def start_review(order_id: int, uow: OrdersUnitOfWork, clock: Clock) -> OrderRef
 
 def record_review_outcome(order_id: int, passed: bool, reasons: Sequence[str], uow: OrdersUnitOfWork,
                           clock: Clock) -> OrderRef:
-    """All four reviews approved (``passed``) → approved; any rejection → returned with reasons."""
+    """All four reviews approved (``passed``) → approved; any rejection → returned with reasons.
+
+    With a running review workflow (every order submitted since workflows exist) its steps are
+    decided instead — all approved, or the first open one rejected — and the workflow's outcome
+    moves the order (``application.order_review``); only administrators may decide steps that are
+    not addressed to them."""
     def act(o: Order) -> None:
+        if decide_whole_review(uow, o, passed, [r for r in reasons if isinstance(r, str)], clock()):
+            return
         if passed:
             o.review_passed(clock(), uow.actor)
         else:

@@ -60,7 +60,8 @@ __all__ = [
     "AssigneeKind", "Decision", "OutcomeHandler", "StageDef", "StepDecided", "StepDef", "WorkflowDefinition",
     "WorkflowOutcome", "WorkflowStatus", "WorkflowSubject", "act_on_link", "cancel_standing_delegation",
     "decide_step", "decide_subject_step", "delegate_step", "inspect_link", "portal_url_of",
-    "register_outcome_handler", "register_step_handler", "set_standing_delegation", "settle", "start_workflow",
+    "decide_in", "register_outcome_handler", "register_step_handler", "set_standing_delegation", "settle",
+    "start_workflow",
     "unregister_outcome_handler",
     "withdraw", "workflow_visible",
 ]
@@ -427,6 +428,7 @@ def _settle(uow: UnitOfWork, wf: Workflow, now: dt.datetime, by: Principal) -> N
 
 
 settle = _settle  # for owners that move a workflow aggregate inside their own unit of work
+decide_in = _decide_in  # decide a step of a loaded workflow inside the caller's unit of work
 
 
 def addressed_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, now: dt.datetime) -> list[tuple[User, str]]:

@@ -144,3 +144,20 @@ def test_the_release_retries_while_the_erp_is_down_and_fails_for_good_when_it_re
         if code:
             assert row.last_error_code == code and "经销商编码未在ERP中建档" in row.last_error
         assert len(gateway.orders()) == (0 if refuse else 1)
+
+
+def test_a_worker_without_erp_settings_leaves_the_release_for_one_that_has_them(db_url):
+    from dealercrm.adapters.notify.sql_outbox import notification_outbox
+
+    with Flow(db_url) as flow:  # no DEALERCRM_ERP_URL: no ERP deliverer
+        grant_credit(flow.crm, flow.dealer_id, 5_000_000_00)
+        order_id = flow.to_finance(quantity=1)
+        assert flow.finance_approve(order_id).status_code == 200
+        assert flow.crm.outbox_deliverers() == {}
+        stats = OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
+                            flow.crm.clock, deliverers=flow.crm.outbox_deliverers()).run_once("w")
+        with flow.crm.engine.connect() as conn:
+            row = conn.execute(select(notification_outbox.c.status, notification_outbox.c.attempts)
+                               .where(notification_outbox.c.channel == "erp")).one()
+        assert stats.deferred == 1 and (row.status, row.attempts) == ("pending", 0)
+        assert flow.order(order_id)["state"] == "awaiting_release"
