@@ -685,6 +685,8 @@ class Container:
     supplied_parts: Any = attrs.field(init=False)
     aftersales: Any = attrs.field(init=False)
     care: Any = attrs.field(init=False)
+    order_flow: Any = attrs.field(init=False)
+    erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -709,6 +711,7 @@ class Container:
             self.uow, self.settings.portal_url, dt.timedelta(days=self.settings.receipt_grace_days)))
         self.engagement.rules.register_job(KioskEventRetentionJob(self.uow, self.settings.kiosk_event_retention_days))
         self.orders = OrdersService(self)
+        self._wire_order_flow()
         self.gate = GateService(self)
         self.credit = CreditService(self)
         from dealercrm.bootstrap_stock import StockService, register_stock_rules
@@ -728,7 +731,54 @@ class Container:
         self.care = CareService(self)
         register_care_rules(self)
 
+    def _wire_order_flow(self) -> None:
+        """Review → e-contract → finance → ERP (issue 4 §3–§7)."""
+        from dealercrm.application import contracts as contract_use_cases
+        from dealercrm.application.order_flow import OrderFlowService
+
+        font = self.settings.pdf_font or None
+
+        def pdf_renderer() -> Any:
+            from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
+
+            return PdfContractRenderer(font)
+
+        contract_use_cases.use_contract_renderer(pdf_renderer)
+        flow_queries = None
+        if self.engine is not None:
+            from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
+
+            flow_queries = SqlOrderFlowQueries(self.engine)
+        self.order_flow = OrderFlowService(self.uow, self.clock, self.orders.queries if self.engine else None,
+                                           flow_queries, self.workflow_queries)
+        if self.erp_gateway is None and self.settings.erp_url:
+            from dealercrm.adapters.erp.http_gateway import HttpErpGateway
+
+            self.erp_gateway = HttpErpGateway(self.settings.erp_url, self.settings.erp_api_key,
+                                              timeout=self.settings.erp_timeout_seconds)
+        if self.erp_gateway is not None and self.engine is not None:
+            from dealercrm.application.erp_jobs import ErpSyncJob
+
+            self.engagement.rules.register_job(ErpSyncJob(self.erp_gateway, self.erp_sync_target))
+
+    def erp_sync_target(self) -> Any:
+        """A fresh SQL ``ErpSyncTarget`` (one per sync run)."""
+        from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
+
+        return SqlErpSyncTarget(self.uow, self.clock)
+
+    def outbox_deliverers(self) -> dict[Any, Any]:
+        """Extra outbox channels this installation delivers (the ERP release when an ERP is set)."""
+        if self.erp_gateway is None:
+            return {}
+        from dealercrm.application.erp_release import ErpReleaseDeliverer
+        from dealercrm.domain.notifications import Channel
+
+        return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
+
     def close(self) -> None:
+        if self.erp_gateway is not None and hasattr(self.erp_gateway, "close"):
+            self.erp_gateway.close()
         if self.engine is not None:
             self.engine.dispose()
 
@@ -746,6 +796,7 @@ def bootstrap(
     workflow_queries: Any = None,
     vehicle_release_policy: VehicleReleasePolicy | None = None,
     gate_keys: Any = None,
+    erp_gateway: Any = None,
 ) -> Container:
     """Build a configured dealercrm. Pass any port to replace the default adapter."""
     if settings is None:
@@ -805,6 +856,7 @@ def bootstrap(
         gate_queries=gate_queries,
         gate_keys=gate_keys,
         vehicle_release_policy=vehicle_release_policy or credit.CreditReleasePolicy(),
+        erp_gateway=erp_gateway,
     )
 
 

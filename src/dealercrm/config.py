@@ -58,6 +58,10 @@ class Settings:
     # orders: delivery-date reminders N days ahead; photos of customer-supplied parts
     delivery_reminder_days: int = 7
     photo_dir: str = ""  # unset → photos/ beside the SQLite file, else var/photos
+    # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
+    erp_url: str = ""
+    erp_api_key: str = attrs.field(default="", repr=False)
+    erp_timeout_seconds: float = 10.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -90,6 +94,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "sms_sign_name": str, "scheduler_interval_seconds": float, "birthday_alert_days": int,
         "birthday_greeting_hour": int,
         "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
+        "erp_url": str, "erp_api_key": str, "erp_timeout_seconds": float,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
         "delivery_reminder_days": int, "photo_dir": str, "receipt_grace_days": int,
         "kiosk_event_retention_days": int,

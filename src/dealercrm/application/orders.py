@@ -21,6 +21,7 @@ import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.catalog import product_line as parse_product_line
+from dealercrm.application.order_review import decide_whole_review, start_order_review, withdraw_order_review
 from dealercrm.application.ports.orders import DealerTerms, OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.catalog import (
@@ -247,6 +248,8 @@ def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, subm
             order.submit(now, uow.actor)
         uow.orders.add(order)
         uow.flush()
+        if submit:
+            start_order_review(uow, order, now)
         ref = _ref(order)
         uow.commit()
     return ref
@@ -296,6 +299,7 @@ def submit_order(order_id: int, uow: OrdersUnitOfWork, clock: Clock, expected_ve
         order.reprice(estimate_price(version, version.content.configure(order.options), order.quantity,
                                      _tier(dealer)), now, uow.actor)
         order.submit(now, uow.actor)
+        start_order_review(uow, order, now)
         ref = _ref_after_flush(uow, order)
         uow.commit()
     return ref
@@ -319,8 +323,14 @@ def _act(order_id: int, uow: OrdersUnitOfWork, roles: Sequence[Role], act: Any,
 
 
 def withdraw_order(order_id: int, uow: OrdersUnitOfWork, clock: Clock) -> OrderRef:
-    """Submitted (no review started yet) or awaiting a quote → back to the draft."""
-    return _act(order_id, uow, ORDER_WRITERS, lambda o: o.withdraw(clock(), uow.actor))
+    """Submitted (no review decision yet) or awaiting a quote → back to the draft; a running
+    review workflow is withdrawn with it."""
+    def act(o: Order) -> None:
+        o.ensure_can("withdraw")
+        if o.state is not OrderState.SUBMITTED or not withdraw_order_review(uow, o, clock()):
+            o.withdraw(clock(), uow.actor)
+
+    return _act(order_id, uow, ORDER_WRITERS, act)
 
 
 def cancel_order(order_id: int, reason: str | None, uow: OrdersUnitOfWork, clock: Clock) -> OrderRef:
@@ -363,8 +373,15 @@ def start_review(order_id: int, uow: OrdersUnitOfWork, clock: Clock) -> OrderRef
 
 def record_review_outcome(order_id: int, passed: bool, reasons: Sequence[str], uow: OrdersUnitOfWork,
                           clock: Clock) -> OrderRef:
-    """All four reviews approved (``passed``) → approved; any rejection → returned with reasons."""
+    """All four reviews approved (``passed``) → approved; any rejection → returned with reasons.
+
+    With a running review workflow (every order submitted since workflows exist) its steps are
+    decided instead — all approved, or the first open one rejected — and the workflow's outcome
+    moves the order (``application.order_review``); only administrators may decide steps that are
+    not addressed to them."""
     def act(o: Order) -> None:
+        if decide_whole_review(uow, o, passed, [r for r in reasons if isinstance(r, str)], clock()):
+            return
         if passed:
             o.review_passed(clock(), uow.actor)
         else:

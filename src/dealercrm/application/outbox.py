@@ -171,8 +171,12 @@ class OutboxRelay:
         cap_defer: dt.timedelta = dt.timedelta(seconds=30),
         rand: Callable[[], float] = random.random,
         log: EventLog = _no_log,
+        deliverers: Mapping[Channel, Callable[[Notification], None]] | None = None,
     ) -> None:
-        """``send_budget`` must exceed the longest a sender may block (its timeouts); ``lease``
+        """``deliverers`` adds (or replaces) the delivery of further channels, e.g.
+        ``{Channel.ERP: ErpReleaseDeliverer(...)}``: they raise Transient/PermanentDeliveryError
+        like the senders and get the same leases, retries with backoff and give-up.
+        ``send_budget`` must exceed the longest a sender may block (its timeouts); ``lease``
         must exceed ``send_budget`` — a worker only starts a send that fits in its lease."""
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -183,6 +187,7 @@ class OutboxRelay:
             Channel.EMAIL: lambda n: email.send(n.recipient, n.subject, n.body,
                                                 idempotency_key=n.idempotency_key),
             Channel.SMS: lambda n: sms.send(n.recipient, n.body, idempotency_key=n.idempotency_key),
+            **(deliverers or {}),
         }
         self._clock = clock
         self._max_attempts = max_attempts
@@ -241,6 +246,14 @@ class OutboxRelay:
             # Only reachable when workers died while holding it: don't let it kill more.
             self._fail(worker_id, n, stats, GAVE_UP,
                        f"投递中断次数过多（已开始 {n.attempts - 1} 次），已放弃")
+            return
+        if n.channel not in self._senders:
+            # e.g. an ERP release in a worker without ERP settings: leave it for one that has them
+            if self._store.release(n.id, worker_id, next_attempt_at=now + self._cap_defer * 10):
+                stats.deferred += 1
+            else:
+                stats.lost += 1
+            self._log("notification_no_deliverer", id=n.id, channel=str(n.channel), worker=worker_id)
             return
         if not self._within_caps(worker_id, n, now, stats):
             return

@@ -60,12 +60,16 @@ __all__ = [
     "AssigneeKind", "Decision", "OutcomeHandler", "StageDef", "StepDecided", "StepDef", "WorkflowDefinition",
     "WorkflowOutcome", "WorkflowStatus", "WorkflowSubject", "act_on_link", "cancel_standing_delegation",
     "decide_step", "decide_subject_step", "delegate_step", "inspect_link", "portal_url_of",
-    "register_outcome_handler", "set_standing_delegation", "start_workflow", "unregister_outcome_handler",
+    "decide_in", "register_outcome_handler", "register_step_handler", "set_standing_delegation", "settle",
+    "start_workflow",
+    "unregister_outcome_handler",
     "withdraw", "workflow_visible",
 ]
 
 OutcomeHandler = Callable[[UnitOfWork, Workflow, WorkflowOutcome], None]
+StepHandler = Callable[[UnitOfWork, Workflow, WorkflowStep], None]
 _HANDLERS: dict[str, OutcomeHandler] = {}
+_STEP_HANDLERS: dict[str, StepHandler] = {}
 
 
 class Decision(enum.StrEnum):
@@ -97,6 +101,13 @@ def register_outcome_handler(subject_type: str, handler: OutcomeHandler, *, repl
 
 def unregister_outcome_handler(subject_type: str) -> None:
     _HANDLERS.pop(subject_type, None)
+
+
+def register_step_handler(subject_type: str, handler: StepHandler) -> None:
+    """Optional: the owner of ``subject_type`` also learns each step decided (approved or
+    rejected) through ``handler(uow, workflow, step)``, in the deciding transaction, before the
+    outcome handler (e.g. the order's timeline shows every review step)."""
+    _STEP_HANDLERS[subject_type] = handler
 
 
 def portal_url_of(uow: UnitOfWork) -> str:
@@ -223,6 +234,9 @@ def _decide_in(uow: UnitOfWork, wf: Workflow, step_id: int, decision: Decision, 
         step = wf.approve(step_id, by=by, now=now, delegators=delegators, comment=comment)
     else:
         step = wf.reject(step_id, by=by, now=now, reason=reason, delegators=delegators)
+    step_handler = _STEP_HANDLERS.get(wf.subject_type)
+    if step_handler is not None:
+        step_handler(uow, wf, step)
     _settle(uow, wf, now, by)
     assert wf.id is not None and step.id is not None
     return StepDecided(wf.id, step.id, step.status.value, wf.status.value)
@@ -411,6 +425,10 @@ def _settle(uow: UnitOfWork, wf: Workflow, now: dt.datetime, by: Principal) -> N
                 raise LookupError(f"no outcome handler registered for subject type {wf.subject_type!r}")
             handler(uow, wf, attrs.evolve(event.outcome, workflow_id=wf.id))
             uow.flush()
+
+
+settle = _settle  # for owners that move a workflow aggregate inside their own unit of work
+decide_in = _decide_in  # decide a step of a loaded workflow inside the caller's unit of work
 
 
 def addressed_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, now: dt.datetime) -> list[tuple[User, str]]:

@@ -46,7 +46,7 @@ CONTRACT_STATUS_LABELS = {
 }
 
 
-@attrs.define(eq=False)
+@attrs.define(slots=False, eq=False)
 class Contract:
     contract_no: str
     order_id: int

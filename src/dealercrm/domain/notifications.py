@@ -28,6 +28,7 @@ from dealercrm.domain.values import Phone
 class Channel(enum.StrEnum):
     EMAIL = "email"
     SMS = "sms"
+    ERP = "erp"  # a machine message to the factory ERP (release of a contract), delivered by the ERP deliverer
 
 
 class NotificationStatus(enum.StrEnum):
@@ -346,6 +347,39 @@ TEMPLATES = TemplateRegistry([
     # checked there (domain.care); these carry the rendered result through the outbox
     MessageTemplate("care.email", Channel.EMAIL, "{subject}", "{body}", "客户关怀邮件"),
     MessageTemplate("care.sms", Channel.SMS, "", "{body}", "客户关怀短信"),
+    MessageTemplate(
+        "order.review_returned", Channel.EMAIL,
+        "订单评审退回：{order_no}",
+        "{dealer_name}：\n\n您好！贵公司的订单 {order_no}（{model}，{quantity} 台）未通过评审，已退回修改。\n"
+        "退回原因：{reason}\n\n请登录经销商门户修改后重新提交：{portal_url}",
+        "订单评审退回经销商",
+    ),
+    MessageTemplate(
+        "order.contract_issued", Channel.EMAIL,
+        "电子合同待确认：{contract_no}",
+        "{dealer_name}：\n\n您好！订单 {order_no} 已通过评审，电子合同 {contract_no}（金额 {amount}）已生成，"
+        "请登录经销商门户查看并确认：{portal_url}",
+        "电子合同生成，请经销商确认",
+    ),
+    MessageTemplate(
+        "order.finance_rejected", Channel.EMAIL,
+        "合同财务审核未通过：{contract_no}",
+        "{dealer_name}：\n\n您好！订单 {order_no}（合同 {contract_no}）财务审核未通过。\n原因：{reason}\n\n"
+        "请与销售或财务联系处理后重新提交：{portal_url}",
+        "财务驳回，告知经销商",
+    ),
+    MessageTemplate(
+        "erp.release_order", Channel.ERP,
+        "下达ERP：{contract_no}",
+        "{payload}",
+        "财务审核通过后向ERP下达销售订单（幂等键为合同的 erp_key）",
+    ),
+    MessageTemplate(
+        "erp.forward_change", Channel.ERP,
+        "订单变更转ERP：{change_no}",
+        "{payload}",
+        "评审通过的订单变更转交ERP（幂等键为变更单号）",
+    ),
 ])
 
 
@@ -360,6 +394,11 @@ def render(template_code: str, variables: Mapping[str, object]) -> RenderedMessa
 
 def normalise_recipient(channel: Channel, recipient: str) -> str:
     """A valid recipient for the channel: an e-mail address, or an 11-digit mainland mobile."""
+    if channel is Channel.ERP:
+        value = recipient.strip() if isinstance(recipient, str) else ""
+        if not 1 <= len(value) <= 64:
+            raise InvalidValue("recipient", "ERP 消息须指明目标系统", code="notify.recipient_malformed")
+        return value
     if channel is Channel.SMS:
         phone = Phone(recipient)
         if not phone.is_mobile:

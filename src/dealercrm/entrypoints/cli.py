@@ -99,6 +99,25 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erp_sync(args: argparse.Namespace) -> int:
+    """Pull the ERP event feed once (DEALERCRM_ERP_URL / DEALERCRM_ERP_API_KEY) and apply it."""
+    from dealercrm.application.erp_jobs import run_erp_sync
+    from dealercrm.bootstrap import bootstrap
+
+    container = bootstrap(load_settings())
+    try:
+        if container.erp_gateway is None:
+            print("未配置ERP：请设置 DEALERCRM_ERP_URL 和 DEALERCRM_ERP_API_KEY", file=sys.stderr)
+            return 2
+        report = run_erp_sync(container.erp_gateway, container.erp_sync_target, page_size=args.page_size,
+                              max_pages=args.max_pages)
+        print(f"ERP同步 erp sync: applied={report.applied} duplicates={report.duplicates} stale={report.stale} "
+              f"rejected={report.rejected} pages={report.pages} cursor={report.cursor}")
+        return 0
+    finally:
+        container.close()
+
+
 def cmd_erp_sim(argv: list[str]) -> int:
     from dealercrm.adapters.erp.simulator import main_erp_sim
 
@@ -141,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     c.set_defaults(func=cmd_user)
 
     sub.add_parser("erp-sim", help="run the ERP simulator (see docs/erp-api.md)")
+    p = sub.add_parser("erp-sync", help="pull and apply the ERP event feed once")
+    p.add_argument("--once", action="store_true", help="one run until the feed is drained (the default)")
+    p.add_argument("--page-size", type=int, default=500)
+    p.add_argument("--max-pages", type=int, default=100)
+    p.set_defaults(func=cmd_erp_sync)
     sub.add_parser("worker", help="deliver the notification outbox (email/SMS)")
 
     args = parser.parse_args(argv)

@@ -23,7 +23,7 @@ from dealercrm.entrypoints.logging import configure_logging
 log = structlog.get_logger(__name__)
 
 
-def build_relay(settings: Settings, engine, clock):  # type: ignore[no-untyped-def]
+def build_relay(settings: Settings, engine, clock, deliverers=None):  # type: ignore[no-untyped-def]
     from dealercrm.adapters.notify.console import ConsoleEmailSender, ConsoleSmsSender
     from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
     from dealercrm.application.outbox import OutboxRelay
@@ -42,7 +42,7 @@ def build_relay(settings: Settings, engine, clock):  # type: ignore[no-untyped-d
     else:
         sms = ConsoleSmsSender()
     return OutboxRelay(SqlAlchemyOutboxStore(engine), email, sms, clock,
-                       log=lambda event, **kw: log.info(event, **kw))
+                       log=lambda event, **kw: log.info(event, **kw), deliverers=deliverers)
 
 
 def main_worker(argv: Sequence[str] | None = None) -> int:
@@ -56,7 +56,7 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
     from dealercrm.bootstrap import bootstrap
 
     container = bootstrap(settings)
-    relay = build_relay(settings, container.engine, container.clock)
+    relay = build_relay(settings, container.engine, container.clock, container.outbox_deliverers())
     if args.once:
         from dealercrm.application.outbox import default_worker_id
 

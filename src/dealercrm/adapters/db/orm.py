@@ -233,6 +233,9 @@ def start_mappers() -> None:
     from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
 
     start_aftersales_mappers()
+    from dealercrm.adapters.db.orderflow_tables import start_orderflow_mappers
+
+    start_orderflow_mappers()
 
     from dealercrm.adapters.db import audit
     from dealercrm.adapters.db.workflow_tables import start_workflow_mappers

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from dealercrm.adapters.db import engagement_repositories as eng
-from dealercrm.adapters.db import gate_tables, orders_repositories
+from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_repositories
 from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
 from dealercrm.adapters.db.care_tables import SqlCareRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
@@ -89,6 +89,8 @@ class SqlAlchemyUnitOfWork:
         self.delivery_deadlines = SqlAlchemyDeliveryDeadlines(session)
         self.aftersales = SqlAlchemyAftersalesRepository(session)
         self.care = SqlCareRepository(session)
+        self.contracts = orderflow_tables.SqlAlchemyContractRepository(session)
+        self.order_changes = orderflow_tables.SqlAlchemyOrderChangeRepository(session)
         return self
 
     def __exit__(

@@ -17,6 +17,7 @@ from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
+from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
@@ -59,6 +60,7 @@ CONTROLLERS += STOCK_CONTROLLERS
 CONTROLLERS += SUPPLIED_PARTS_CONTROLLERS
 CONTROLLERS.append(AftersalesController)
 CONTROLLERS.append(CareController)
+CONTROLLERS.append(OrderFlowController)
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,

@@ -1,0 +1,90 @@
+"""The order flow after submission as one facade for embedding code and the HTTP layer: review
+(read side), e-contract, finance review. Each call is one transaction; reads are scoped like
+the order itself (another dealer's order answers 404).
+
+The use cases live in ``application.order_review`` (the four-department review through the
+workflow) and ``application.contracts`` (contract, acceptance, finance review).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dealercrm.application import contracts, order_changes
+from dealercrm.application.access import not_found
+from dealercrm.application.order_review import ORDER_REVIEW_SUBJECT
+from dealercrm.application.orders import OrderRef, _visible_row
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.domain.identity import Principal
+
+
+class OrderFlowService:
+    def __init__(self, uow: Callable[[Principal], Any], clock: Clock, order_queries: Any, flow_queries: Any,
+                 workflow_queries: Any) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._orders = order_queries
+        self._flow = flow_queries
+        self._workflows = workflow_queries
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def mark_major_modification(self, actor: Principal, order_id: int, flag: bool) -> OrderRef:
+        return contracts.mark_major_modification(order_id, flag, self._uow(actor), self._clock)
+
+    def accept_contract(self, actor: Principal, order_id: int, *, ip: str | None = None,
+                        user_agent: str | None = None) -> OrderRef:
+        return contracts.accept_contract(order_id, self._uow(actor), self._clock, ip=ip, user_agent=user_agent)
+
+    def finance_approve(self, actor: Principal, order_id: int, *, credit_override_reason: str | None = None,
+                        expected_version: int | None = None) -> contracts.FinanceDecision:
+        return contracts.finance_approve(order_id, self._uow(actor), self._clock,
+                                         credit_override_reason=credit_override_reason,
+                                         expected_version=expected_version)
+
+    def finance_reject(self, actor: Principal, order_id: int, reason: str) -> OrderRef:
+        return contracts.finance_reject(order_id, reason, self._uow(actor), self._clock)
+
+    def resubmit_to_finance(self, actor: Principal, order_id: int) -> OrderRef:
+        return contracts.resubmit_to_finance(order_id, self._uow(actor), self._clock)
+
+    def request_change(self, actor: Principal, order_id: int, description: str) -> order_changes.ChangeRef:
+        return order_changes.request_change(order_id, description, self._uow(actor), self._clock)
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _check_visible(self, actor: Principal, order_id: int) -> None:
+        found = self._orders.order_scope(order_id)
+        _visible_row(actor, found[0] if found else None, found[1] if found else None)
+
+    def contract(self, actor: Principal, order_id: int) -> dict[str, Any]:
+        """The order's current contract (or, after a 退单, the last voided one) with its content."""
+        self._check_visible(actor, order_id)
+        rows = self._flow.contracts_of_order(order_id)
+        if not rows:
+            raise not_found("contract", "电子合同")
+        return rows[0]
+
+    def contract_pdf(self, actor: Principal, order_id: int) -> tuple[str, str, bytes]:
+        """(contract number, media type, the exact stored bytes whose SHA-256 the contract carries)."""
+        row = self.contract(actor, order_id)
+        found = self._flow.contract_pdf(row["id"])
+        if found is None:
+            raise not_found("contract", "电子合同")
+        return row["contract_no"], found[0], found[1]
+
+    def review(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
+        """The order's review workflows, newest first, each with its steps and history."""
+        self._check_visible(actor, order_id)
+        out = []
+        for row in self._workflows.workflows_of_subject(actor, ORDER_REVIEW_SUBJECT, order_id):
+            detail = self._workflows.workflow_detail(row["id"])
+            if detail is not None:
+                out.append(detail)
+        return out
+
+    def changes(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
+        """The order's change requests, newest first."""
+        self._check_visible(actor, order_id)
+        return self._flow.changes_of_order(order_id)
