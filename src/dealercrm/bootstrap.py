@@ -681,6 +681,8 @@ class Container:
     vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
+    video_conferencing: Any = None  # application.ports.video.VideoConferencing; None → from settings
+    marketing: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -702,6 +704,9 @@ class Container:
         self.orders = OrdersService(self)
         self.gate = GateService(self)
         self.credit = CreditService(self)
+        from dealercrm.bootstrap_marketing import MarketingService
+
+        self.marketing = MarketingService(self, video=self.video_conferencing)
 
     def close(self) -> None:
         if self.engine is not None:
@@ -721,6 +726,7 @@ def bootstrap(
     workflow_queries: Any = None,
     vehicle_release_policy: VehicleReleasePolicy | None = None,
     gate_keys: Any = None,
+    video_conferencing: Any = None,
 ) -> Container:
     """Build a configured dealercrm. Pass any port to replace the default adapter."""
     if settings is None:
@@ -780,6 +786,7 @@ def bootstrap(
         gate_queries=gate_queries,
         gate_keys=gate_keys,
         vehicle_release_policy=vehicle_release_policy or credit.CreditReleasePolicy(),
+        video_conferencing=video_conferencing,
     )
 
 

@@ -51,6 +51,12 @@ class Settings:
     gate_verification_keys: tuple[str, ...] = ()
     gate_id_hash_key: str = attrs.field(default="", repr=False)
     pdf_font: str = ""  # a CJK TTF/TTC for PDFs; unset → the usual Debian font paths
+    # video conferencing for online trainings (docs/video-api.md); unset URL → in-memory twin
+    video_url: str = ""
+    video_app_id: str = ""
+    video_secret: str = attrs.field(default="", repr=False)
+    video_timeout_seconds: float = 10.0
+    forecast_deadline_day: int = 25  # next month's sales forecast is due by this day (Beijing) of the month before
 
     @property
     def is_sqlite(self) -> bool:
@@ -84,6 +90,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "birthday_greeting_hour": int,
         "sms_sign_name": str, "gate_signing_key": str, "gate_id_hash_key": str, "pdf_font": str,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
+        "video_url": str, "video_app_id": str, "video_secret": str, "video_timeout_seconds": float,
+        "forecast_deadline_day": int,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

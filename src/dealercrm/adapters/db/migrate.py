@@ -23,6 +23,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.orders_tables",
     "dealercrm.adapters.db.gate_tables",
     "dealercrm.adapters.db.credit_tables",
+    "dealercrm.adapters.db.marketing_tables",
 )
 
 

@@ -79,6 +79,9 @@ class SqlAlchemyUnitOfWork:
         self.receipts = gate_tables.SqlAlchemyDeliveryReceiptRepository(session)
         self.staff_directory = gate_tables.SqlStaffDirectory(session)
         self.credit = SqlAlchemyCreditRepository(session)
+        from dealercrm.adapters.db import marketing_tables as mk
+
+        self.trainings = mk.SqlAlchemyTrainingRepository(session)
         return self
 
     def __exit__(

@@ -18,6 +18,7 @@ from dealercrm.entrypoints.http.controllers import AdminController, AuthControll
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
+from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.workflow import DelegationController, WorkflowController, WorkflowLinkController
@@ -51,6 +52,7 @@ CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController
 CONTROLLERS += ENGAGEMENT_CONTROLLERS
 CONTROLLERS += [CatalogController, OrderController]
 CONTROLLERS.append(CreditController)
+CONTROLLERS += MARKETING_CONTROLLERS
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,

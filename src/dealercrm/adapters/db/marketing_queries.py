@@ -1,0 +1,137 @@
+"""Read side of the marketing contexts (SQLAlchemy Core → plain dicts), scoped in SQL by the
+caller: a dealer user only ever selects its own invitations, forecasts, key accounts and leads,
+and the articles published for dealers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import and_, exists, false, select, true
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ColumnElement
+
+from dealercrm.adapters.db.marketing_tables import training_invitations, training_participants, trainings
+from dealercrm.application.training import ORGANIZERS, invitee_of
+from dealercrm.domain.identity import Principal
+from dealercrm.domain.training import Invitation, InvitationResponse, Participant, effect_summary
+
+_t = trainings
+_ti = training_invitations
+_tp = training_participants
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in row._mapping.items()}
+
+
+class SqlMarketingQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- training ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _training_scope(p: Principal) -> ColumnElement[bool]:
+        if p.role in ORGANIZERS:
+            return true()
+        who = invitee_of(p)
+        if who is None:
+            return false()
+        kind, ref = who
+        return exists().where(_ti.c.training_id == _t.c.id, _ti.c.invitee_kind == kind.value,
+                              _ti.c.invitee_id == ref)
+
+    def list_trainings(self, p: Principal, *, status: str | None = None, audience: str | None = None,
+                       starts_from: dt.datetime | None = None, starts_before: dt.datetime | None = None,
+                       before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        cols = [_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.product_line, _t.c.audience,
+                _t.c.starts_at, _t.c.ends_at, _t.c.online, _t.c.location, _t.c.status, _t.c.meeting_status,
+                _t.c.organizer_name]
+        q = select(*cols).where(self._training_scope(p))
+        if status:
+            q = q.where(_t.c.status == status)
+        if audience:
+            q = q.where(_t.c.audience == audience)
+        if starts_from:
+            q = q.where(_t.c.starts_at >= starts_from)
+        if starts_before:
+            q = q.where(_t.c.starts_at < starts_before)
+        if before_id is not None:
+            q = q.where(_t.c.id < before_id)
+        q = q.order_by(_t.c.id.desc()).limit(limit)
+        who = invitee_of(p)
+        with self.engine.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(q)]
+            if rows and p.role not in ORGANIZERS and who is not None:
+                mine = {r.training_id: r.response.value for r in conn.execute(
+                    select(_ti.c.training_id, _ti.c.response).where(
+                        _ti.c.training_id.in_([r["id"] for r in rows]), _ti.c.invitee_kind == who[0].value,
+                        _ti.c.invitee_id == who[1]))}
+                for r in rows:
+                    r["my_response"] = mine.get(r["id"])
+        return rows
+
+    def training_detail(self, p: Principal, training_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_t).where(_t.c.id == training_id, self._training_scope(p))).first()
+            if row is None:
+                return None
+            out = _plain(row)
+            inv_q = select(_ti).where(_ti.c.training_id == training_id).order_by(_ti.c.id)
+            part_q = select(_tp).where(_tp.c.training_id == training_id).order_by(_tp.c.id)
+            organizer = p.role in ORGANIZERS
+            if not organizer:
+                kind, ref = invitee_of(p)  # type: ignore[misc]
+                inv_q = inv_q.where(_ti.c.invitee_kind == kind.value, _ti.c.invitee_id == ref)
+                part_q = part_q.where(_tp.c.invitation_id.in_(select(_ti.c.id).where(
+                    _ti.c.training_id == training_id, _ti.c.invitee_kind == kind.value, _ti.c.invitee_id == ref)))
+            invitations = [_plain(r) for r in conn.execute(inv_q)]
+            participants = [_plain(r) for r in conn.execute(part_q)]
+        out["invitations"] = invitations
+        out["participants"] = participants
+        if not organizer:
+            out["meeting_error"] = None
+            if out["status"] == "cancelled" or not invitations or invitations[0]["response"] == "declined":
+                out["meeting_join_url"] = out["meeting_passcode"] = None
+        return out
+
+    def training_effect(self, training_id: int) -> dict[str, Any]:
+        """Effect analysis per training and per invitee (organisers)."""
+        with self.engine.connect() as conn:
+            invs = list(conn.execute(select(_ti).where(_ti.c.training_id == training_id).order_by(_ti.c.id)))
+            parts = list(conn.execute(select(_tp).where(_tp.c.training_id == training_id).order_by(_tp.c.id)))
+
+        def inv(r: Any) -> Invitation:
+            return Invitation(r.invitee_kind, r.invitee_id, r.invitee_name, response=InvitationResponse(r.response),
+                              id=r.id)
+
+        def part(r: Any) -> Participant:
+            return Participant(r.invitation_id, r.name, r.attended, r.recorded_at, r.feedback_score, r.quiz_score)
+
+        invitations = [inv(r) for r in invs]
+        participants = [part(r) for r in parts]
+        per_invitee = []
+        for i in invitations:
+            s = effect_summary([i], [x for x in participants if x.invitation_id == i.id])
+            per_invitee.append({"invitation_id": i.id, "invitee_kind": i.invitee_kind.value,
+                                "invitee_id": i.invitee_id, "invitee_name": i.invitee_name,
+                                "response": i.response.value, "summary": s})
+        return {"summary": effect_summary(invitations, participants), "per_invitee": per_invitee}
+
+    def trainings_between(self, p: Principal, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        q = (select(_t.c.id, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.ends_at, _t.c.online, _t.c.location,
+                    _t.c.meeting_join_url, _t.c.status)
+             .where(self._training_scope(p), _t.c.status != "cancelled", _t.c.starts_at >= start,
+                    _t.c.starts_at < end)
+             .order_by(_t.c.starts_at, _t.c.id).limit(500))
+        if p.role not in ORGANIZERS:
+            kind, ref = invitee_of(p)  # type: ignore[misc]
+            q = q.where(~exists().where(_ti.c.training_id == _t.c.id, _ti.c.invitee_kind == kind.value,
+                                        _ti.c.invitee_id == ref, _ti.c.response == "declined"))
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+
+__all__ = ["SqlMarketingQueries", "and_"]

@@ -1,0 +1,188 @@
+"""Tables, imperative mapping and repositories of the marketing contexts: training, knowledge
+base, sales forecasts, key accounts with bid cases, campaigns with leads (migration 0012)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, relationship
+
+from dealercrm.adapters.db.metadata import metadata
+from dealercrm.adapters.db.orm import IdType, dealers, mapper_registry, users
+from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
+from dealercrm.domain.training import (
+    InvitationResponse,
+    InviteeKind,
+    MeetingStatus,
+    TrainingAudience,
+    TrainingStatus,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Training (培训管理)
+
+trainings = Table(
+    "trainings",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("training_no", String(30), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("product_line", String(20)),
+    Column("audience", StrEnumType(TrainingAudience, 20), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("online", Boolean, nullable=False),
+    Column("location", String(200)),
+    Column("description", Text),
+    Column("vr_url", String(500)),
+    Column("organizer_id", IdType),
+    Column("organizer_name", String(60), nullable=False),
+    Column("organizer_role", String(32), nullable=False),
+    Column("status", StrEnumType(TrainingStatus, 20), nullable=False),
+    Column("cancel_reason", String(500)),
+    Column("meeting_status", StrEnumType(MeetingStatus, 20), nullable=False),
+    Column("meeting_id", String(100)),
+    Column("meeting_join_url", String(500)),
+    Column("meeting_passcode", String(40)),
+    Column("meeting_error", String(500)),
+    Column("meeting_attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_trainings_starts_at", "starts_at"),
+    Index("ix_trainings_meeting_status", "meeting_status"),
+)
+
+training_invitations = Table(
+    "training_invitations",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("training_id", IdType, ForeignKey("trainings.id", ondelete="CASCADE"), nullable=False),
+    Column("invitee_kind", StrEnumType(InviteeKind, 10), nullable=False),
+    Column("invitee_id", IdType, nullable=False),
+    Column("invitee_name", String(200), nullable=False),
+    Column("dealer_id", IdType, ForeignKey("dealers.id")),
+    Column("response", StrEnumType(InvitationResponse, 12), nullable=False),
+    Column("reason", String(500)),
+    Column("responded_at", UtcDateTime),
+    Column("responded_by_name", String(60)),
+    UniqueConstraint("training_id", "invitee_kind", "invitee_id"),
+    Index("ix_training_invitations_invitee", "invitee_kind", "invitee_id", "training_id"),
+)
+
+training_participants = Table(
+    "training_participants",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("training_id", IdType, ForeignKey("trainings.id", ondelete="CASCADE"), nullable=False),
+    Column("invitation_id", IdType, ForeignKey("training_invitations.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("attended", Boolean, nullable=False),
+    Column("feedback_score", Integer),
+    Column("quiz_score", Integer),
+    Column("comment", String(500)),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    UniqueConstraint("invitation_id", "name"),
+    CheckConstraint("feedback_score IS NULL OR feedback_score BETWEEN 1 AND 5", name="feedback_range"),
+    CheckConstraint("quiz_score IS NULL OR quiz_score BETWEEN 0 AND 100", name="quiz_range"),
+    Index("ix_training_participants_training_id", "training_id"),
+)
+
+
+def _locks(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+class SqlAlchemyTrainingRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, training: Any) -> None:
+        self.session.add(training)
+
+    def get(self, training_id: int) -> Any:
+        from dealercrm.domain.training import Training
+
+        return self.session.get(Training, training_id, with_for_update=_locks(self.session) or None)
+
+    def needing_meeting_work(self, limit: int = 50) -> list[int]:
+        """Ids of trainings whose meeting is still to create or to cancel."""
+        q = (select(trainings.c.id)
+             .where(trainings.c.meeting_status.in_([MeetingStatus.PENDING.value, MeetingStatus.CANCEL_PENDING.value]))
+             .order_by(trainings.c.id).limit(limit))
+        return [r[0] for r in self.session.execute(q)]
+
+    def recipients(self, kind: InviteeKind, invitee_id: int) -> list[dict[str, Any]]:
+        """Active users who speak for an invitee: the user itself, a dealer's or a station's users."""
+        u = users
+        cond = {InviteeKind.USER: u.c.id == invitee_id, InviteeKind.DEALER: u.c.dealer_id == invitee_id,
+                InviteeKind.STATION: u.c.station_id == invitee_id}[kind]
+        q = select(u.c.id, u.c.display_name, u.c.email, u.c.phone).where(cond, u.c.is_active.is_(True)).order_by(u.c.id)
+        return [dict(r._mapping) for r in self.session.execute(q)]
+
+    def user_brief(self, user_id: int) -> dict[str, Any] | None:
+        row = self.session.execute(select(users.c.id, users.c.display_name, users.c.role, users.c.is_active)
+                                   .where(users.c.id == user_id)).first()
+        return dict(row._mapping) if row else None
+
+    def station_exists(self, station_id: int) -> bool:
+        return self.session.execute(select(users.c.id).where(users.c.station_id == station_id).limit(1)).first() \
+            is not None
+
+    def upcoming_for_reminder(self, start_from: dt.datetime, start_before: dt.datetime) -> list[int]:
+        q = (select(trainings.c.id)
+             .where(trainings.c.status == TrainingStatus.SCHEDULED.value, trainings.c.starts_at >= start_from,
+                    trainings.c.starts_at < start_before)
+             .order_by(trainings.c.id).limit(200))
+        return [r[0] for r in self.session.execute(q)]
+
+
+def start_marketing_mappers() -> None:
+    """Map the marketing aggregates (called once from ``orm.start_mappers``)."""
+    from dealercrm.adapters.db import audit
+    from dealercrm.domain.training import Invitation, Participant, Training
+
+    mapper_registry.map_imperatively(Invitation, training_invitations)
+    mapper_registry.map_imperatively(Participant, training_participants)
+    mapper_registry.map_imperatively(
+        Training, trainings,
+        properties={
+            "invitations": relationship(Invitation, order_by=training_invitations.c.id, cascade="all, delete-orphan",
+                                        lazy="selectin"),
+            "participants": relationship(Participant, order_by=training_participants.c.id,
+                                         cascade="all, delete-orphan", lazy="selectin"),
+        },
+        version_id_col=trainings.c.version,
+    )
+    audit.register_audited(Training, "training", lambda o: ("training", o.id))
+    audit.register_audited(Invitation, "training_invitation", lambda o: ("training", o.training_id))
+    audit.register_audited(Participant, "training_participant", lambda o: ("training", o.training_id))
+    _map_more()
+
+
+def _map_more() -> None:
+    """The other marketing aggregates (knowledge, forecasts, key accounts, campaigns)."""
+
+
+__all__ = ["trainings", "training_invitations", "training_participants", "SqlAlchemyTrainingRepository",
+           "start_marketing_mappers", "dealers", "and_", "or_", "BigInteger", "Date", "JSON"]

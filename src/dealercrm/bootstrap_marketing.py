@@ -1,0 +1,119 @@
+"""The marketing facade (``container.marketing``): training with its video meetings, knowledge
+base, sales forecasts, key accounts and bid cases, campaigns and leads — dependencies bound.
+
+Kept beside ``bootstrap.py`` (which names it once) because, like it, it names concrete adapters:
+the video conferencing adapter is ``HttpVideoConferencing`` when ``DEALERCRM_VIDEO_URL`` is set,
+else the in-memory twin (meetings exist only in this process; fine for the demo and tests).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from dealercrm.application import training as tr
+from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.video import VideoConferencing
+from dealercrm.domain.identity import Principal
+
+if TYPE_CHECKING:
+    from dealercrm.bootstrap import Container
+
+
+def make_video(settings: Any) -> VideoConferencing:
+    if settings.video_url:
+        from dealercrm.adapters.video.http import HttpVideoConferencing
+
+        return HttpVideoConferencing(settings.video_url, settings.video_app_id, settings.video_secret,
+                                     timeout=settings.video_timeout_seconds)
+    from dealercrm.adapters.video.memory import MemoryVideoConferencing
+
+    return MemoryVideoConferencing()
+
+
+@attrs.define
+class MarketingService:
+    _c: Container
+    video: Any = None
+    queries: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        self.video = self.video or make_video(self._c.settings)
+        if self._c.engine is not None and self.queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlMarketingQueries
+
+            self.queries = SqlMarketingQueries(self._c.engine)
+        engagement = self._c.engagement
+        engagement.rules.register_job(tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video))
+        engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
+        if self.queries is not None:
+            engagement.calendar_sources.register(tr.TrainingCalendarSource(self.queries))
+
+    def _uow(self, actor: Principal) -> Any:
+        return self._c.uow(actor)
+
+    def _new(self, actor: Principal) -> Any:
+        return lambda: self._c.uow(actor)
+
+    @property
+    def _portal(self) -> str:
+        return self._c.settings.portal_url
+
+    # -- training ------------------------------------------------------------------------------
+
+    def create_training(self, actor: Principal, cmd: tr.CreateTraining) -> tr.TrainingCreated:
+        return tr.create_training(cmd, self._new(actor), self._c.clock, self.video, portal_url=self._portal)
+
+    def invite(self, actor: Principal, training_id: int, invitees: tuple[tr.InviteeIn, ...]) -> int:
+        return tr.invite(training_id, invitees, self._uow(actor), portal_url=self._portal)
+
+    def respond(self, actor: Principal, training_id: int, confirm: bool, reason: str | None = None) -> str:
+        return tr.respond(training_id, confirm, reason, self._uow(actor), self._c.clock)
+
+    def record_participants(self, actor: Principal, training_id: int,
+                            people: tuple[tr.ParticipantIn, ...]) -> list[int]:
+        return tr.record_participants(training_id, people, self._uow(actor), self._c.clock)
+
+    def give_feedback(self, actor: Principal, training_id: int, participant_id: int, *,
+                      feedback_score: int | None = None, quiz_score: int | None = None,
+                      comment: str | None = None) -> None:
+        tr.give_feedback(training_id, participant_id, feedback_score, quiz_score, comment, self._uow(actor),
+                         self._c.clock)
+
+    def cancel_training(self, actor: Principal, training_id: int, reason: str) -> str:
+        return tr.cancel_training(training_id, reason, self._new(actor), self._c.clock, self.video)
+
+    def complete_training(self, actor: Principal, training_id: int) -> str:
+        return tr.complete_training(training_id, self._uow(actor), self._c.clock)
+
+    def retry_meeting(self, actor: Principal, training_id: int) -> str:
+        return tr.request_meeting_retry(training_id, self._new(actor), self._c.clock, self.video)
+
+    def sync_meetings(self) -> int:
+        return tr.sync_pending_meetings(self._new(Principal.system()), self._c.clock, self.video)
+
+    def send_training_reminders(self) -> int:
+        return tr.send_reminders(self._new(Principal.system()), self._c.clock())
+
+    def trainings(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_trainings(actor, **filters)
+
+    def training(self, actor: Principal, training_id: int) -> dict[str, Any]:
+        row = self.queries.training_detail(actor, training_id)
+        if row is None:
+            raise not_found("training", "培训")
+        return row
+
+    def training_effect(self, actor: Principal, training_id: int) -> dict[str, Any]:
+        require_role(actor, *tr.ORGANIZERS)
+        self.training(actor, training_id)
+        return self.queries.training_effect(training_id)
+
+    def meeting_participants(self, actor: Principal, training_id: int) -> list[Any]:
+        """Who joined the online meeting, from the provider (organisers)."""
+        require_role(actor, *tr.ORGANIZERS)
+        row = self.training(actor, training_id)
+        if not row["meeting_id"]:
+            return []
+        return self.video.participants(row["meeting_id"])

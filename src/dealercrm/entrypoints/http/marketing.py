@@ -1,0 +1,367 @@
+"""HTTP for the marketing contexts: trainings (with their video meetings), knowledge base, sales
+forecasts, key accounts and bid cases, campaigns and leads. Thin: decode, call
+``container.marketing``, encode."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from dealercrm.application import training as tr
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.training import InvitationResponse, MeetingStatus, TrainingAudience, TrainingStatus
+from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
+from dealercrm.entrypoints.http.schemas import Request as Body
+from dealercrm.entrypoints.http.security import ANY_USER, requires
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+Reason = Annotated[str, msgspec.Meta(max_length=500)]
+Url = Annotated[str, msgspec.Meta(max_length=500)]
+Id = Annotated[int, msgspec.Meta(ge=1)]
+ORGANIZERS = tr.ORGANIZERS
+User = Request[Principal, Any, Any]
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]["id"]) if more and rows else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+class InviteeBody(Body):
+    kind: Code
+    id: Id
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class TrainingIn(Body):
+    title: Title
+    topic: Short
+    audience: Code
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    online: bool
+    invitees: Annotated[list[InviteeBody], msgspec.Meta(max_length=500)] = []
+    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    product_line: Code | None = None
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    vr_url: Url | None = None
+
+
+class InviteIn(Body):
+    invitees: Annotated[list[InviteeBody], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class RespondIn(Body):
+    confirm: bool
+    reason: Reason | None = None
+
+
+class ParticipantBody(Body):
+    invitation_id: Id
+    name: Short
+    attended: bool = True
+    feedback_score: int | None = None
+    quiz_score: int | None = None
+    comment: Reason | None = None
+
+
+class ParticipantsIn(Body):
+    participants: Annotated[list[ParticipantBody], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class FeedbackIn(Body):
+    feedback_score: int | None = None
+    quiz_score: int | None = None
+    comment: Reason | None = None
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class TrainingCreatedOut(msgspec.Struct):
+    id: int
+    training_no: str
+    meeting_status: str
+    meeting_status_label: str
+
+
+class TrainingRowOut(msgspec.Struct):
+    id: int
+    training_no: str
+    title: str
+    topic: str
+    product_line: str | None
+    audience: str
+    audience_label: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    online: bool
+    location: str | None
+    status: str
+    status_label: str
+    meeting_status: str
+    organizer_name: str
+    my_response: str | None = None
+
+
+class TrainingPage(msgspec.Struct):
+    items: list[TrainingRowOut]
+    next_cursor: str | None
+
+
+class InvitationOut(msgspec.Struct):
+    id: int
+    invitee_kind: str
+    invitee_id: int
+    invitee_name: str
+    response: str
+    response_label: str
+    reason: str | None
+    responded_at: dt.datetime | None
+    responded_by_name: str | None
+
+
+class ParticipantOut(msgspec.Struct):
+    id: int
+    invitation_id: int
+    name: str
+    attended: bool
+    feedback_score: int | None
+    quiz_score: int | None
+    comment: str | None
+    recorded_at: dt.datetime
+
+
+class MeetingOut(msgspec.Struct):
+    status: str
+    status_label: str
+    join_url: str | None
+    meeting_id: str | None
+    passcode: str | None
+    attempts: int
+    error: str | None
+
+
+class TrainingOut(msgspec.Struct):
+    id: int
+    training_no: str
+    title: str
+    topic: str
+    product_line: str | None
+    audience: str
+    audience_label: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    online: bool
+    location: str | None
+    description: str | None
+    vr_url: str | None
+    status: str
+    status_label: str
+    cancel_reason: str | None
+    organizer_name: str
+    meeting: MeetingOut
+    invitations: list[InvitationOut]
+    participants: list[ParticipantOut]
+
+
+class EffectOut(msgspec.Struct):
+    invited: int
+    confirmed: int
+    declined: int
+    pending: int
+    registered: int
+    attended: int
+    attendance_rate_pct: float | None
+    feedback_count: int
+    feedback_avg: float | None
+    feedback_distribution: dict[str, int]
+    quiz_count: int
+    quiz_avg: float | None
+    quiz_pass_count: int
+    quiz_pass_mark: int
+
+
+class InviteeEffectOut(msgspec.Struct):
+    invitation_id: int
+    invitee_kind: str
+    invitee_id: int
+    invitee_name: str
+    response: str
+    summary: EffectOut
+
+
+class TrainingEffectOut(msgspec.Struct):
+    training_id: int
+    summary: EffectOut
+    per_invitee: list[InviteeEffectOut]
+
+
+class StatusOut(msgspec.Struct):
+    id: int
+    status: str
+
+
+class IdsOut(msgspec.Struct):
+    ids: list[int]
+
+
+class CountOut(msgspec.Struct):
+    count: int
+
+
+class MeetingParticipantOut(msgspec.Struct):
+    name: str
+    joined_at: dt.datetime
+    left_at: dt.datetime | None
+
+
+def _effect(s: Any) -> EffectOut:
+    return EffectOut(s.invited, s.confirmed, s.declined, s.pending, s.registered, s.attended, s.attendance_rate_pct,
+                     s.feedback_count, s.feedback_avg, {str(k): v for k, v in s.feedback_distribution.items()},
+                     s.quiz_count, s.quiz_avg, s.quiz_pass_count, s.quiz_pass_mark)
+
+
+def _training_row(r: dict[str, Any]) -> TrainingRowOut:
+    return TrainingRowOut(
+        id=r["id"], training_no=r["training_no"], title=r["title"], topic=r["topic"], product_line=r["product_line"],
+        audience=r["audience"], audience_label=TrainingAudience(r["audience"]).label, starts_at=r["starts_at"],
+        ends_at=r["ends_at"], online=r["online"], location=r["location"], status=r["status"],
+        status_label=TrainingStatus(r["status"]).label, meeting_status=r["meeting_status"],
+        organizer_name=r["organizer_name"], my_response=r.get("my_response"),
+    )
+
+
+def _training(r: dict[str, Any]) -> TrainingOut:
+    return TrainingOut(
+        id=r["id"], training_no=r["training_no"], title=r["title"], topic=r["topic"], product_line=r["product_line"],
+        audience=r["audience"], audience_label=TrainingAudience(r["audience"]).label, starts_at=r["starts_at"],
+        ends_at=r["ends_at"], online=r["online"], location=r["location"], description=r["description"],
+        vr_url=r["vr_url"], status=r["status"], status_label=TrainingStatus(r["status"]).label,
+        cancel_reason=r["cancel_reason"], organizer_name=r["organizer_name"],
+        meeting=MeetingOut(r["meeting_status"], MeetingStatus(r["meeting_status"]).label, r["meeting_join_url"],
+                           r["meeting_id"] if r["meeting_join_url"] else None, r["meeting_passcode"],
+                           r["meeting_attempts"], r["meeting_error"]),
+        invitations=[InvitationOut(i["id"], i["invitee_kind"], i["invitee_id"], i["invitee_name"], i["response"],
+                                   InvitationResponse(i["response"]).label, i["reason"], i["responded_at"],
+                                   i["responded_by_name"]) for i in r["invitations"]],
+        participants=[ParticipantOut(p["id"], p["invitation_id"], p["name"], p["attended"], p["feedback_score"],
+                                     p["quiz_score"], p["comment"], p["recorded_at"]) for p in r["participants"]],
+    )
+
+
+def _invitees(items: list[InviteeBody]) -> tuple[tr.InviteeIn, ...]:
+    return tuple(tr.InviteeIn(i.kind, i.id, i.name) for i in items)
+
+
+class TrainingController(Controller):
+    path = "/api/v1/trainings"
+    tags = ["trainings 培训管理"]
+
+    @post("/", guards=[requires(*ORGANIZERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="发起培训 Create a training, invite, notify; online → a video meeting (marketing, after-sales)")
+    def create(self, data: TrainingIn, request: User, state: State) -> TrainingCreatedOut:
+        created = state.container.marketing.create_training(request.user, tr.CreateTraining(
+            title=data.title, topic=data.topic, audience=data.audience, starts_at=data.starts_at,
+            ends_at=data.ends_at, online=data.online, invitees=_invitees(data.invitees), location=data.location,
+            product_line=data.product_line, description=data.description, vr_url=data.vr_url,
+        ))
+        return TrainingCreatedOut(created.id, created.training_no, created.meeting_status,
+                                  MeetingStatus(created.meeting_status).label)
+
+    @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="培训列表 Trainings (organisers: all; others: those they are invited to)")
+    def list_trainings(self, request: User, state: State, status: str | None = None, audience: str | None = None,
+                       starts_from: dt.datetime | None = None, starts_before: dt.datetime | None = None,
+                       cursor: str | None = None, limit: Limit = 50) -> TrainingPage:
+        rows = state.container.marketing.trainings(request.user, status=status, audience=audience,
+                                                   starts_from=starts_from, starts_before=starts_before,
+                                                   before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return TrainingPage([_training_row(r) for r in rows], nxt)
+
+    @get("/{training_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="培训详情 One training (invitees see their own invitation and participants only)")
+    def detail(self, training_id: int, request: User, state: State) -> TrainingOut:
+        return _training(state.container.marketing.training(request.user, training_id))
+
+    @post("/{training_id:int}/invitations", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="追加邀请 Invite more dealers / sales staff / stations")
+    def invite(self, training_id: int, data: InviteIn, request: User, state: State) -> CountOut:
+        return CountOut(state.container.marketing.invite(request.user, training_id, _invitees(data.invitees)))
+
+    @post("/{training_id:int}/response", guards=[requires(*ANY_USER)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="确认/谢绝 The invitee confirms, or declines with a reason")
+    def respond(self, training_id: int, data: RespondIn, request: User, state: State) -> StatusOut:
+        answer = state.container.marketing.respond(request.user, training_id, data.confirm, data.reason)
+        return StatusOut(training_id, answer)
+
+    @post("/{training_id:int}/participants", guards=[requires(*ORGANIZERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="签到与评分 Record attendance, feedback (1–5) and quiz scores (0–100)")
+    def participants(self, training_id: int, data: ParticipantsIn, request: User, state: State) -> IdsOut:
+        ids = state.container.marketing.record_participants(request.user, training_id, tuple(
+            tr.ParticipantIn(p.invitation_id, p.name, p.attended, p.feedback_score, p.quiz_score, p.comment)
+            for p in data.participants))
+        return IdsOut(ids)
+
+    @post("/{training_id:int}/participants/{participant_id:int}/feedback", guards=[requires(*ANY_USER)],
+          status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="培训反馈 Feedback of a participant (organisers; the invitee for its own people, without quiz)")
+    def feedback(self, training_id: int, participant_id: int, data: FeedbackIn, request: User,
+                 state: State) -> StatusOut:
+        state.container.marketing.give_feedback(request.user, training_id, participant_id,
+                                                feedback_score=data.feedback_score, quiz_score=data.quiz_score,
+                                                comment=data.comment)
+        return StatusOut(participant_id, "recorded")
+
+    @get("/{training_id:int}/effect", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
+         summary="培训效果分析 Answers, attendance, feedback and quiz per training and per invitee")
+    def effect(self, training_id: int, request: User, state: State) -> TrainingEffectOut:
+        e = state.container.marketing.training_effect(request.user, training_id)
+        return TrainingEffectOut(training_id, _effect(e["summary"]), [
+            InviteeEffectOut(x["invitation_id"], x["invitee_kind"], x["invitee_id"], x["invitee_name"],
+                             x["response"], _effect(x["summary"])) for x in e["per_invitee"]])
+
+    @post("/{training_id:int}/cancel", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="取消培训 Cancel (invitees are told; the meeting is cancelled)")
+    def cancel(self, training_id: int, data: ReasonIn, request: User, state: State) -> TrainingOut:
+        marketing = state.container.marketing
+        marketing.cancel_training(request.user, training_id, data.reason)
+        return _training(marketing.training(request.user, training_id))
+
+    @post("/{training_id:int}/complete", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="结束培训 Mark as held (after its end)")
+    def complete(self, training_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(training_id, state.container.marketing.complete_training(request.user, training_id))
+
+    @post("/{training_id:int}/meeting/sync", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="重试视频会议 Ask the video provider now (create or cancel the meeting)")
+    def sync_meeting(self, training_id: int, request: User, state: State) -> TrainingOut:
+        marketing = state.container.marketing
+        marketing.retry_meeting(request.user, training_id)
+        return _training(marketing.training(request.user, training_id))
+
+    @get("/{training_id:int}/meeting/participants", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
+         summary="会议参会记录 Who joined the online meeting, from the provider")
+    def meeting_participants(self, training_id: int, request: User, state: State) -> list[MeetingParticipantOut]:
+        return [MeetingParticipantOut(p.name, p.joined_at, p.left_at)
+                for p in state.container.marketing.meeting_participants(request.user, training_id)]
+
+
+MARKETING_CONTROLLERS: list[Any] = [TrainingController]
+__all__ = ["MARKETING_CONTROLLERS", "Role"]

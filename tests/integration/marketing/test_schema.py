@@ -1,0 +1,27 @@
+"""Migration 0012 builds the marketing tables on both engines exactly as mapped."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from dealercrm.adapters.db import migrate
+from dealercrm.adapters.db.engine import make_engine
+from dealercrm.adapters.db.marketing_tables import metadata as _  # noqa: F401 - registers the tables
+
+MARKETING_TABLES = {"trainings", "training_invitations", "training_participants"}
+
+
+def test_migrations_build_the_marketing_schema_exactly_as_mapped(db_url):
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), migrate.target_metadata())
+            tables = set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+    assert MARKETING_TABLES <= tables
+    assert diff == []
