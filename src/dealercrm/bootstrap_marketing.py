@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from dealercrm.application import knowledge as kb
 from dealercrm.application import training as tr
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.ports.video import VideoConferencing
@@ -37,6 +38,7 @@ class MarketingService:
     _c: Container
     video: Any = None
     queries: Any = None
+    knowledge_queries: Any = None
 
     def __attrs_post_init__(self) -> None:
         self.video = self.video or make_video(self._c.settings)
@@ -44,6 +46,10 @@ class MarketingService:
             from dealercrm.adapters.db.marketing_queries import SqlMarketingQueries
 
             self.queries = SqlMarketingQueries(self._c.engine)
+        if self._c.engine is not None and self.knowledge_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
+
+            self.knowledge_queries = SqlKnowledgeQueries(self._c.engine)
         engagement = self._c.engagement
         engagement.rules.register_job(tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video))
         engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
@@ -117,3 +123,33 @@ class MarketingService:
         if not row["meeting_id"]:
             return []
         return self.video.participants(row["meeting_id"])
+
+    # -- knowledge base --------------------------------------------------------------------------
+
+    def write_article(self, actor: Principal, cmd: kb.WriteArticle) -> kb.ArticleRef:
+        return kb.write_article(cmd, self._uow(actor), self._c.clock)
+
+    def edit_article(self, actor: Principal, cmd: kb.EditArticle) -> kb.ArticleRef:
+        return kb.edit_article(cmd, self._uow(actor), self._c.clock)
+
+    def publish_article(self, actor: Principal, article_id: int, published: bool = True) -> kb.ArticleRef:
+        return kb.set_published(article_id, published, self._uow(actor), self._c.clock)
+
+    def search_articles(self, actor: Principal, q: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.domain.knowledge import search_terms
+
+        return self.knowledge_queries.search(actor, terms=search_terms(q), **filters)
+
+    def article(self, actor: Principal, article_id: int) -> dict[str, Any]:
+        row = self.knowledge_queries.article(actor, article_id)
+        if row is None:
+            raise not_found("article", "知识文章")
+        return row
+
+    def article_revisions(self, actor: Principal, article_id: int) -> list[dict[str, Any]]:
+        require_role(actor, *kb.EDITORS)
+        self.article(actor, article_id)
+        return self.knowledge_queries.revisions(article_id)
+
+    def article_topics(self, actor: Principal) -> list[dict[str, Any]]:
+        return self.knowledge_queries.topics(actor)

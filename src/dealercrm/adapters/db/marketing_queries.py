@@ -8,11 +8,18 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import and_, exists, false, select, true
+from sqlalchemy import and_, exists, false, func, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
-from dealercrm.adapters.db.marketing_tables import training_invitations, training_participants, trainings
+from dealercrm.adapters.db.marketing_tables import (
+    kb_article_revisions,
+    kb_articles,
+    training_invitations,
+    training_participants,
+    trainings,
+)
+from dealercrm.application.knowledge import readership
 from dealercrm.application.training import ORGANIZERS, invitee_of
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.training import Invitation, InvitationResponse, Participant, effect_summary
@@ -134,4 +141,81 @@ class SqlMarketingQueries:
             return [_plain(r) for r in conn.execute(q)]
 
 
-__all__ = ["SqlMarketingQueries", "and_"]
+_kb = kb_articles
+_kr = kb_article_revisions
+
+
+def _esc(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like(term: str) -> str:
+    return "%" + _esc(term) + "%"
+
+
+def _article_scope(p: Principal) -> ColumnElement[bool]:
+    who = readership(p)
+    if who is None:
+        return true()
+    if who == "dealers":
+        return and_(_kb.c.status == "published", _kb.c.for_dealers.is_(True))
+    if who == "stations":
+        return and_(_kb.c.status == "published", _kb.c.for_stations.is_(True))
+    return false()
+
+
+class SqlKnowledgeQueries:
+    """Search: every keyword must occur, case-insensitively, in the title, the body or a tag —
+    ``lower(…) LIKE`` with escaped wildcards, the same on SQLite and PostgreSQL (Chinese has no
+    case, so ``lower`` only matters for Latin letters, which both engines lower alike for ASCII).
+    Newest first, keyset pages by id."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def search(self, p: Principal, *, terms: list[str], kind: str | None = None, topic: str | None = None,
+               tag: str | None = None, product_line: str | None = None, status: str | None = None,
+               before_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        cols = [_kb.c.id, _kb.c.article_no, _kb.c.title, _kb.c.topic, _kb.c.kind, _kb.c.tags, _kb.c.product_lines,
+                _kb.c.for_dealers, _kb.c.for_stations, _kb.c.status, _kb.c.revision, _kb.c.published_at,
+                _kb.c.updated_at, func.substr(_kb.c.body, 1, 160).label("excerpt")]
+        q = select(*cols).where(_article_scope(p))
+        for term in terms:
+            pat = _like(term)
+            q = q.where(or_(func.lower(_kb.c.title).like(pat, escape="\\"),
+                            func.lower(_kb.c.body).like(pat, escape="\\"),
+                            _kb.c.tags_text.like(pat, escape="\\")))
+        if kind:
+            q = q.where(_kb.c.kind == kind)
+        if topic:
+            q = q.where(_kb.c.topic == topic)
+        if tag:
+            q = q.where(_kb.c.tags_text.like("%|" + _esc(tag.strip().lower()) + "|%", escape="\\"))
+        if product_line:
+            q = q.where(_kb.c.lines_text.like("%|" + _esc(product_line) + "|%", escape="\\"))
+        if status and readership(p) is None:
+            q = q.where(_kb.c.status == status)
+        if before_id is not None:
+            q = q.where(_kb.c.id < before_id)
+        q = q.order_by(_kb.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+    def article(self, p: Principal, article_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(_kb).where(_kb.c.id == article_id, _article_scope(p))).first()
+        return _plain(row) if row else None
+
+    def revisions(self, article_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(select(_kr).where(_kr.c.article_id == article_id)
+                                                     .order_by(_kr.c.revision.desc()))]
+
+    def topics(self, p: Principal) -> list[dict[str, Any]]:
+        q = (select(_kb.c.topic, func.count().label("count")).where(_article_scope(p))
+             .group_by(_kb.c.topic).order_by(_kb.c.topic))
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+
+__all__ = ["SqlMarketingQueries", "SqlKnowledgeQueries", "and_"]

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, relationship
 from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.orm import IdType, dealers, mapper_registry, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
+from dealercrm.domain.knowledge import ArticleKind, ArticleStatus
 from dealercrm.domain.training import (
     InvitationResponse,
     InviteeKind,
@@ -109,6 +110,52 @@ training_participants = Table(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Knowledge base (知识库)
+
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("article_no", String(30), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("kind", StrEnumType(ArticleKind, 20), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("tags_text", String(700), nullable=False),
+    Column("product_lines", JSON, nullable=False),
+    Column("lines_text", String(100), nullable=False),
+    Column("for_dealers", Boolean, nullable=False),
+    Column("for_stations", Boolean, nullable=False),
+    Column("status", StrEnumType(ArticleStatus, 20), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by_name", String(60), nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("updated_at", UtcDateTime),
+    Column("updated_by_name", String(60)),
+    Column("version", Integer, nullable=False),
+    Index("ix_kb_articles_status_id", "status", "id"),
+    Index("ix_kb_articles_topic", "topic"),
+)
+
+kb_article_revisions = Table(
+    "kb_article_revisions",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("article_id", IdType, ForeignKey("kb_articles.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("edited_at", UtcDateTime, nullable=False),
+    Column("edited_by_name", String(60), nullable=False),
+    UniqueConstraint("article_id", "revision"),
+)
+
+
 def _locks(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -157,6 +204,19 @@ class SqlAlchemyTrainingRepository:
         return [r[0] for r in self.session.execute(q)]
 
 
+class SqlAlchemyArticleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, article: Any) -> None:
+        self.session.add(article)
+
+    def get(self, article_id: int) -> Any:
+        from dealercrm.domain.knowledge import Article
+
+        return self.session.get(Article, article_id, with_for_update=_locks(self.session) or None)
+
+
 def start_marketing_mappers() -> None:
     """Map the marketing aggregates (called once from ``orm.start_mappers``)."""
     from dealercrm.adapters.db import audit
@@ -182,6 +242,17 @@ def start_marketing_mappers() -> None:
 
 def _map_more() -> None:
     """The other marketing aggregates (knowledge, forecasts, key accounts, campaigns)."""
+    from dealercrm.adapters.db import audit
+    from dealercrm.domain.knowledge import Article, ArticleRevision
+
+    mapper_registry.map_imperatively(ArticleRevision, kb_article_revisions)
+    mapper_registry.map_imperatively(
+        Article, kb_articles,
+        properties={"revisions": relationship(ArticleRevision, order_by=kb_article_revisions.c.revision,
+                                              cascade="all, delete-orphan", lazy="selectin")},
+        version_id_col=kb_articles.c.version,
+    )
+    audit.register_audited(Article, "kb_article", lambda o: ("kb_article", o.id))
 
 
 __all__ = ["trainings", "training_invitations", "training_participants", "SqlAlchemyTrainingRepository",

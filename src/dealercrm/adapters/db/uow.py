@@ -82,6 +82,7 @@ class SqlAlchemyUnitOfWork:
         from dealercrm.adapters.db import marketing_tables as mk
 
         self.trainings = mk.SqlAlchemyTrainingRepository(session)
+        self.articles = mk.SqlAlchemyArticleRepository(session)
         return self
 
     def __exit__(

@@ -8,12 +8,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dealercrm.application import knowledge as kb
 from dealercrm.application import training as tr
+from dealercrm.domain.knowledge import ArticleKind, ArticleStatus, AttachmentRef
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.training import InvitationResponse, MeetingStatus, TrainingAudience, TrainingStatus
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
@@ -363,5 +365,198 @@ class TrainingController(Controller):
                 for p in state.container.marketing.meeting_participants(request.user, training_id)]
 
 
-MARKETING_CONTROLLERS: list[Any] = [TrainingController]
+# ---------------------------------------------------------------------------------------------
+# Knowledge base
+
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
+
+
+class AttachmentBody(Body):
+    name: Title
+    url: Url
+
+
+class ArticleIn(Body):
+    title: Title
+    topic: Short
+    kind: Code
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
+    product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] = []
+    audience: Annotated[list[Code], msgspec.Meta(max_length=2)] = []
+    attachments: Annotated[list[AttachmentBody], msgspec.Meta(max_length=20)] = []
+    publish: bool = False
+
+
+class ArticlePatch(Body):
+    title: Title | None = None
+    topic: Short | None = None
+    kind: Code | None = None
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)] | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] | None = None
+    product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] | None = None
+    audience: Annotated[list[Code], msgspec.Meta(max_length=2)] | None = None
+    attachments: Annotated[list[AttachmentBody], msgspec.Meta(max_length=20)] | None = None
+
+
+class ArticleRefOut(msgspec.Struct):
+    id: int
+    article_no: str
+    revision: int
+    status: str
+
+
+class AttachmentOut(msgspec.Struct):
+    name: str
+    url: str
+
+
+class ArticleRowOut(msgspec.Struct):
+    id: int
+    article_no: str
+    title: str
+    topic: str
+    kind: str
+    kind_label: str
+    tags: list[str]
+    product_lines: list[str]
+    audience: list[str]
+    status: str
+    status_label: str
+    revision: int
+    published_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    excerpt: str
+
+
+class ArticlePage(msgspec.Struct):
+    items: list[ArticleRowOut]
+    next_cursor: str | None
+
+
+class ArticleOut(msgspec.Struct):
+    id: int
+    article_no: str
+    title: str
+    topic: str
+    kind: str
+    kind_label: str
+    body: str
+    tags: list[str]
+    product_lines: list[str]
+    audience: list[str]
+    attachments: list[AttachmentOut]
+    status: str
+    status_label: str
+    revision: int
+    created_at: dt.datetime
+    created_by_name: str
+    published_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    updated_by_name: str | None
+
+
+class RevisionOut(msgspec.Struct):
+    revision: int
+    title: str
+    body: str
+    tags: list[str]
+    edited_at: dt.datetime
+    edited_by_name: str
+
+
+class TopicOut(msgspec.Struct):
+    topic: str
+    count: int
+
+
+def _audience_of(r: dict[str, Any]) -> list[str]:
+    return [name for name, on in (("dealers", r["for_dealers"]), ("stations", r["for_stations"])) if on]
+
+
+def _article_row(r: dict[str, Any]) -> ArticleRowOut:
+    return ArticleRowOut(r["id"], r["article_no"], r["title"], r["topic"], r["kind"], ArticleKind(r["kind"]).label,
+                         r["tags"], r["product_lines"], _audience_of(r), r["status"],
+                         ArticleStatus(r["status"]).label, r["revision"], r["published_at"], r["updated_at"],
+                         r["excerpt"] or "")
+
+
+def _article(r: dict[str, Any]) -> ArticleOut:
+    return ArticleOut(r["id"], r["article_no"], r["title"], r["topic"], r["kind"], ArticleKind(r["kind"]).label,
+                      r["body"], r["tags"], r["product_lines"], _audience_of(r),
+                      [AttachmentOut(a["name"], a["url"]) for a in r["attachments"]], r["status"],
+                      ArticleStatus(r["status"]).label, r["revision"], r["created_at"], r["created_by_name"],
+                      r["published_at"], r["updated_at"], r["updated_by_name"])
+
+
+def _refs(items: list[AttachmentBody] | None) -> tuple[AttachmentRef, ...] | None:
+    return None if items is None else tuple(AttachmentRef(a.name, a.url) for a in items)
+
+
+def _tuple(items: list[str] | None) -> tuple[str, ...] | None:
+    return None if items is None else tuple(items)
+
+
+class KnowledgeController(Controller):
+    path = "/api/v1/knowledge"
+    tags = ["knowledge 知识库"]
+
+    @post("/articles", guards=[requires(*kb.EDITORS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="新建文章 Write an article (publish: true publishes at once)")
+    def write(self, data: ArticleIn, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.write_article(request.user, kb.WriteArticle(
+            title=data.title, topic=data.topic, kind=data.kind, body=data.body, tags=tuple(data.tags),
+            product_lines=tuple(data.product_lines), audience=tuple(data.audience),
+            attachments=_refs(data.attachments) or (), publish=data.publish))
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @patch("/articles/{article_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
+           summary="修改文章 Edit (a change of title, body or tags makes a new revision)")
+    def edit(self, article_id: int, data: ArticlePatch, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.edit_article(request.user, kb.EditArticle(
+            article_id=article_id, title=data.title, topic=data.topic, kind=data.kind, body=data.body,
+            tags=_tuple(data.tags), product_lines=_tuple(data.product_lines), audience=_tuple(data.audience),
+            attachments=_refs(data.attachments)))
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @post("/articles/{article_id:int}/publish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="发布 Publish")
+    def publish(self, article_id: int, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.publish_article(request.user, article_id, True)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @post("/articles/{article_id:int}/unpublish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="下架 Unpublish")
+    def unpublish(self, article_id: int, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.publish_article(request.user, article_id, False)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="检索 Search by keywords (all must occur in title, body or tags), filters, keyset pages")
+    def search(self, request: User, state: State, q: Annotated[str | None, Parameter(max_length=400)] = None,
+               kind: str | None = None, topic: str | None = None, tag: str | None = None,
+               product_line: str | None = None, status: str | None = None, cursor: str | None = None,
+               limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> ArticlePage:
+        rows = state.container.marketing.search_articles(request.user, q, kind=kind, topic=topic, tag=tag,
+                                                         product_line=product_line, status=status,
+                                                         before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return ArticlePage([_article_row(r) for r in rows], nxt)
+
+    @get("/articles/{article_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="文章详情")
+    def detail(self, article_id: int, request: User, state: State) -> ArticleOut:
+        return _article(state.container.marketing.article(request.user, article_id))
+
+    @get("/articles/{article_id:int}/revisions", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
+         summary="历史版本 Earlier versions (editors)")
+    def revisions(self, article_id: int, request: User, state: State) -> list[RevisionOut]:
+        return [RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
+                for r in state.container.marketing.article_revisions(request.user, article_id)]
+
+    @get("/topics", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="主题 Topics with article counts")
+    def topics(self, request: User, state: State) -> list[TopicOut]:
+        return [TopicOut(r["topic"], r["count"]) for r in state.container.marketing.article_topics(request.user)]
+
+
+MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController]
 __all__ = ["MARKETING_CONTROLLERS", "Role"]
