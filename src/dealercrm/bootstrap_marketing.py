@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from dealercrm.application import forecasts as fc
 from dealercrm.application import knowledge as kb
 from dealercrm.application import training as tr
 from dealercrm.application.access import not_found, require_role
@@ -39,6 +40,7 @@ class MarketingService:
     video: Any = None
     queries: Any = None
     knowledge_queries: Any = None
+    forecast_queries: Any = None
 
     def __attrs_post_init__(self) -> None:
         self.video = self.video or make_video(self._c.settings)
@@ -50,6 +52,10 @@ class MarketingService:
             from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
 
             self.knowledge_queries = SqlKnowledgeQueries(self._c.engine)
+        if self._c.engine is not None and self.forecast_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlForecastQueries
+
+            self.forecast_queries = SqlForecastQueries(self._c.engine)
         engagement = self._c.engagement
         engagement.rules.register_job(tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video))
         engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
@@ -153,3 +159,33 @@ class MarketingService:
 
     def article_topics(self, actor: Principal) -> list[dict[str, Any]]:
         return self.knowledge_queries.topics(actor)
+
+    # -- sales forecasts -------------------------------------------------------------------------
+
+    @property
+    def _deadline_day(self) -> int:
+        return self._c.settings.forecast_deadline_day
+
+    def submit_forecast(self, actor: Principal, cmd: fc.SubmitForecast) -> fc.ForecastRef:
+        return fc.submit_forecast(cmd, self._uow(actor), self._c.clock, deadline_day=self._deadline_day)
+
+    def forecasts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        self._forecast_reader(actor)
+        return self.forecast_queries.list_forecasts(actor, **filters)
+
+    def forecast_report(self, actor: Principal, month: Any, region: str | None = None) -> dict[str, Any]:
+        self._forecast_reader(actor)
+        rows = self.forecast_queries.comparison(actor, month, region=region)
+        return fc.forecast_report(month, rows, deadline_day=self._deadline_day)
+
+    def forecast_deadline(self, month: Any) -> Any:
+        from dealercrm.domain.forecasts import deadline_for
+
+        return deadline_for(month, self._deadline_day)
+
+    @staticmethod
+    def _forecast_reader(actor: Principal) -> None:
+        from dealercrm.domain.identity import Role
+
+        if actor.role is not Role.DEALER:
+            require_role(actor, *fc.READERS_ALL)

@@ -94,6 +94,37 @@ class World:
                 conn.execute(update(users).where(users.c.username == username).values(email=email, phone=phone))
         return reg.dealer_id
 
+    def agreement(self, dealer_id: int, lines: tuple[str, ...] = ("tanker", "dump_truck", "semi_trailer")) -> None:
+        self.crm.channel.add_agreement(SYSTEM, ch.AddAgreement(dealer_id, lines, ("河南省",), "credit",
+                                                                dt.date(2025, 1, 1), dt.date(2028, 12, 31)))
+
+    def templates(self) -> dict[str, int]:
+        from dealercrm.application.catalog import CreateTemplate
+        from dealercrm.entrypoints.demo_orders import DUMP_TRUCK, FUEL_TANKER, _flatbed
+
+        return {
+            "tanker": self.crm.orders.create_template(SYSTEM, CreateTemplate("HTL9400GYY", "tanker", FUEL_TANKER,
+                                                                             True)).id,
+            "dump_truck": self.crm.orders.create_template(SYSTEM, CreateTemplate("HTL3250ZLJ", "dump_truck",
+                                                                                 DUMP_TRUCK, True)).id,
+            "semi_trailer": self.crm.orders.create_template(SYSTEM, CreateTemplate("HTL9400TPB", "semi_trailer",
+                                                                                   _flatbed(98_000), True)).id,
+        }
+
+    def order(self, username: str, template_id: int, *, quantity: int = 1, submit: bool = True) -> dict:
+        """A priced order with the template's standard options, submitted at the fake clock."""
+        detail = self.get(username, f"/api/v1/catalog/templates/{template_id}").json()
+        options = []
+        for group in detail["published"]["content"]["option_groups"]:
+            if group["required"]:
+                options.append(next(o["code"] for o in group["options"] if not o.get("special")))
+        r = self.post(username, "/api/v1/orders/" + ("?submit=true" if submit else ""), {
+            "template_id": template_id, "options": options, "quantity": quantity,
+            "requested_delivery_date": (self.clock.now + dt.timedelta(days=90)).date().isoformat(),
+            "delivery_method": "self_pickup"})
+        assert r.status_code == 201, r.text
+        return r.json()
+
     def h(self, username: str) -> dict[str, str]:
         if username not in self._headers:
             r = self.client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})

@@ -219,3 +219,104 @@ class SqlKnowledgeQueries:
 
 
 __all__ = ["SqlMarketingQueries", "SqlKnowledgeQueries", "and_"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sales forecasts
+
+
+def _dealer_scope_sql(p: Principal, dealer_col: Any, region_col: Any) -> ColumnElement[bool]:
+    from dealercrm.application.access import dealer_scope
+
+    scope = dealer_scope(p)
+    if scope.nothing:
+        return false()
+    if scope.dealer_id is not None:
+        return dealer_col == scope.dealer_id
+    if scope.regions is not None:
+        return region_col.in_(scope.regions)
+    return true()
+
+
+# orders that count as "actually ordered" once submitted: not withdrawn to draft, not cancelled
+NOT_ACTUAL_STATES = ("draft", "awaiting_quote", "quoted", "cancelled")
+
+
+class SqlForecastQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def list_forecasts(self, p: Principal, *, month: dt.date | None = None, dealer_id: int | None = None,
+                       region: str | None = None, before_id: int | None = None, limit: int = 50
+                       ) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.marketing_tables import sales_forecast_lines as fl
+        from dealercrm.adapters.db.marketing_tables import sales_forecasts as sf
+        from dealercrm.adapters.db.orm import dealers as d
+
+        q = (select(sf.c.id, sf.c.dealer_id, d.c.legal_name.label("dealer_name"), d.c.region, sf.c.month,
+                    sf.c.submitted_at, sf.c.submitted_by_name, sf.c.revisions, sf.c.updated_at)
+             .join(d, d.c.id == sf.c.dealer_id).where(_dealer_scope_sql(p, d.c.id, d.c.region)))
+        if month is not None:
+            q = q.where(sf.c.month == month)
+        if dealer_id is not None:
+            q = q.where(sf.c.dealer_id == dealer_id)
+        if region:
+            q = q.where(d.c.region == region)
+        if before_id is not None:
+            q = q.where(sf.c.id < before_id)
+        q = q.order_by(sf.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(q)]
+            if rows:
+                lines: dict[int, list[dict[str, Any]]] = {}
+                for r in conn.execute(select(fl).where(fl.c.forecast_id.in_([x["id"] for x in rows]))
+                                      .order_by(fl.c.id)):
+                    lines.setdefault(r.forecast_id, []).append(
+                        {"product_line": r.product_line, "template_id": r.template_id, "quantity": r.quantity})
+                for x in rows:
+                    x["lines"] = lines.get(x["id"], [])
+                    x["total"] = sum(line["quantity"] for line in x["lines"])
+        return rows
+
+    def comparison(self, p: Principal, month: dt.date, *, region: str | None = None) -> list[dict[str, Any]]:
+        """Per dealer in scope and product line: forecast and actual quantity for ``month``
+        (dealers with either)."""
+        from dealercrm.adapters.db.marketing_tables import sales_forecast_lines as fl
+        from dealercrm.adapters.db.marketing_tables import sales_forecasts as sf
+        from dealercrm.adapters.db.orders_tables import orders as o
+        from dealercrm.adapters.db.orm import dealers as d
+        from dealercrm.domain.forecasts import month_window
+
+        start, end = month_window(month)
+        scope = _dealer_scope_sql(p, d.c.id, d.c.region)
+        region_cond = d.c.region == region if region else true()
+        fq = (select(sf.c.dealer_id, fl.c.product_line, func.sum(fl.c.quantity).label("qty"))
+              .join(fl, fl.c.forecast_id == sf.c.id).join(d, d.c.id == sf.c.dealer_id)
+              .where(sf.c.month == month, scope, region_cond)
+              .group_by(sf.c.dealer_id, fl.c.product_line))
+        aq = (select(o.c.dealer_id, o.c.product_line, func.sum(o.c.quantity).label("qty"))
+              .join(d, d.c.id == o.c.dealer_id)
+              .where(o.c.submitted_at >= start, o.c.submitted_at < end, o.c.state.not_in(NOT_ACTUAL_STATES),
+                     scope, region_cond)
+              .group_by(o.c.dealer_id, o.c.product_line))
+        submitted_q = select(sf.c.dealer_id).where(sf.c.month == month)
+        with self.engine.connect() as conn:
+            forecast = {(r.dealer_id, getattr(r.product_line, "value", r.product_line)): int(r.qty)
+                        for r in conn.execute(fq)}
+            actual = {(r.dealer_id, getattr(r.product_line, "value", r.product_line)): int(r.qty)
+                      for r in conn.execute(aq)}
+            dealer_ids = sorted({k[0] for k in forecast} | {k[0] for k in actual})
+            submitted = {r[0] for r in conn.execute(submitted_q.where(sf.c.dealer_id.in_(dealer_ids)))} \
+                if dealer_ids else set()
+            names = {r.id: (r.legal_name, r.region) for r in conn.execute(
+                select(d.c.id, d.c.legal_name, d.c.region).where(d.c.id.in_(dealer_ids)))} if dealer_ids else {}
+        out = []
+        for dealer_id in dealer_ids:
+            keys = sorted({k[1] for k in forecast if k[0] == dealer_id} | {k[1] for k in actual if k[0] == dealer_id})
+            out.append({
+                "dealer_id": dealer_id, "dealer_name": names[dealer_id][0], "region": names[dealer_id][1],
+                "submitted": dealer_id in submitted,
+                "lines": [{"product_line": pl, "forecast": forecast.get((dealer_id, pl), 0),
+                           "actual": actual.get((dealer_id, pl), 0)} for pl in keys],
+            })
+        return out

@@ -156,6 +156,37 @@ kb_article_revisions = Table(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Sales forecasts (销售预测)
+
+sales_forecasts = Table(
+    "sales_forecasts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+    Column("month", Date, nullable=False),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("submitted_by_name", String(60), nullable=False),
+    Column("revisions", Integer, nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("dealer_id", "month"),
+    Index("ix_sales_forecasts_month", "month"),
+)
+
+sales_forecast_lines = Table(
+    "sales_forecast_lines",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("forecast_id", IdType, ForeignKey("sales_forecasts.id", ondelete="CASCADE"), nullable=False),
+    Column("product_line", String(20), nullable=False),
+    Column("template_id", IdType, ForeignKey("catalog_templates.id")),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity >= 0", name="quantity_non_negative"),
+    Index("ix_sales_forecast_lines_forecast_id", "forecast_id"),
+)
+
+
 def _locks(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -217,6 +248,29 @@ class SqlAlchemyArticleRepository:
         return self.session.get(Article, article_id, with_for_update=_locks(self.session) or None)
 
 
+class SqlAlchemyForecastRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, forecast: Any) -> None:
+        self.session.add(forecast)
+
+    def for_month(self, dealer_id: int, month: dt.date) -> Any:
+        from dealercrm.domain.forecasts import SalesForecast
+
+        q = select(SalesForecast).where(sales_forecasts.c.dealer_id == dealer_id, sales_forecasts.c.month == month)
+        if _locks(self.session):
+            q = q.with_for_update()
+        return self.session.scalars(q).first()
+
+    def template_line(self, template_id: int) -> str | None:
+        from dealercrm.adapters.db.orders_tables import catalog_templates
+
+        row = self.session.execute(select(catalog_templates.c.product_line)
+                                   .where(catalog_templates.c.id == template_id)).first()
+        return None if row is None else getattr(row[0], "value", row[0])
+
+
 def start_marketing_mappers() -> None:
     """Map the marketing aggregates (called once from ``orm.start_mappers``)."""
     from dealercrm.adapters.db import audit
@@ -253,6 +307,18 @@ def _map_more() -> None:
         version_id_col=kb_articles.c.version,
     )
     audit.register_audited(Article, "kb_article", lambda o: ("kb_article", o.id))
+
+    from dealercrm.domain.forecasts import ForecastLine, SalesForecast
+
+    mapper_registry.map_imperatively(ForecastLine, sales_forecast_lines)
+    mapper_registry.map_imperatively(
+        SalesForecast, sales_forecasts,
+        properties={"lines": relationship(ForecastLine, order_by=sales_forecast_lines.c.id,
+                                          cascade="all, delete-orphan", lazy="selectin")},
+        version_id_col=sales_forecasts.c.version,
+    )
+    audit.register_audited(SalesForecast, "sales_forecast", lambda o: ("dealer", o.dealer_id))
+    audit.register_audited(ForecastLine, "sales_forecast_line", lambda o: ("sales_forecast", o.forecast_id))
 
 
 __all__ = ["trainings", "training_invitations", "training_participants", "SqlAlchemyTrainingRepository",

@@ -83,6 +83,7 @@ class SqlAlchemyUnitOfWork:
 
         self.trainings = mk.SqlAlchemyTrainingRepository(session)
         self.articles = mk.SqlAlchemyArticleRepository(session)
+        self.forecasts = mk.SqlAlchemyForecastRepository(session)
         return self
 
     def __exit__(

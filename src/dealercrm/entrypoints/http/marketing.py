@@ -13,7 +13,9 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dealercrm.application import forecasts as fc
 from dealercrm.application import knowledge as kb
+from dealercrm.domain.forecasts import LineIn, parse_month
 from dealercrm.application import training as tr
 from dealercrm.domain.knowledge import ArticleKind, ArticleStatus, AttachmentRef
 from dealercrm.domain.identity import Principal, Role
@@ -558,5 +560,144 @@ class KnowledgeController(Controller):
         return [TopicOut(r["topic"], r["count"]) for r in state.container.marketing.article_topics(request.user)]
 
 
-MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController]
+# ---------------------------------------------------------------------------------------------
+# Sales forecasts
+
+Month = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+
+
+class ForecastLineBody(Body):
+    product_line: Code
+    quantity: int
+    template_id: Id | None = None
+
+
+class ForecastIn(Body):
+    month: Month
+    lines: Annotated[list[ForecastLineBody], msgspec.Meta(min_length=1, max_length=100)]
+    dealer_id: Id | None = None
+
+
+class ForecastRefOut(msgspec.Struct):
+    id: int
+    dealer_id: int
+    month: str
+    revisions: int
+    total: int
+    deadline: dt.datetime
+
+
+class ForecastLineOut(msgspec.Struct):
+    product_line: str
+    template_id: int | None
+    quantity: int
+
+
+class ForecastOut(msgspec.Struct):
+    id: int
+    dealer_id: int
+    dealer_name: str
+    region: str
+    month: str
+    submitted_at: dt.datetime
+    submitted_by_name: str
+    revisions: int
+    updated_at: dt.datetime | None
+    total: int
+    lines: list[ForecastLineOut]
+    deadline: dt.datetime
+    locked: bool
+
+
+class ForecastPage(msgspec.Struct):
+    items: list[ForecastOut]
+    next_cursor: str | None
+
+
+class ComparisonLineOut(msgspec.Struct):
+    product_line: str
+    forecast: int
+    actual: int
+    accuracy_pct: float
+
+
+class DealerComparisonOut(msgspec.Struct):
+    dealer_id: int
+    dealer_name: str
+    region: str
+    submitted: bool
+    forecast_total: int
+    actual_total: int
+    accuracy_pct: float | None
+    lines: list[ComparisonLineOut]
+
+
+class RegionComparisonOut(msgspec.Struct):
+    region: str
+    dealers: int
+    forecast_total: int
+    actual_total: int
+    accuracy_pct: float
+
+
+class OverallOut(msgspec.Struct):
+    dealers: int
+    missing_forecasts: int
+    forecast_total: int
+    actual_total: int
+    accuracy_pct: float | None
+
+
+class ForecastReportOut(msgspec.Struct):
+    month: str
+    deadline: dt.datetime
+    dealers: list[DealerComparisonOut]
+    regions: list[RegionComparisonOut]
+    overall: OverallOut
+
+
+class ForecastController(Controller):
+    path = "/api/v1/forecasts"
+    tags = ["forecasts 销售预测"]
+
+    @post("/", guards=[requires(*fc.SUBMITTERS)], status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="提报/修改销售预测 Submit or revise a month's forecast before its deadline (dealer; sales on behalf)")
+    def submit(self, data: ForecastIn, request: User, state: State) -> ForecastRefOut:
+        ref = state.container.marketing.submit_forecast(request.user, fc.SubmitForecast(
+            month=parse_month(data.month), dealer_id=data.dealer_id,
+            lines=tuple(LineIn(x.product_line, x.quantity, x.template_id) for x in data.lines)))
+        return ForecastRefOut(ref.id, ref.dealer_id, f"{ref.month:%Y-%m}", ref.revisions, ref.total, ref.deadline)
+
+    @get("/", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
+         summary="销售预测列表 Forecasts (dealer: own; sales: their regions)")
+    def list_forecasts(self, request: User, state: State, month: str | None = None, dealer_id: int | None = None,
+                       region: str | None = None, cursor: str | None = None, limit: Limit = 50) -> ForecastPage:
+        marketing = state.container.marketing
+        rows = marketing.forecasts(request.user, month=parse_month(month) if month else None, dealer_id=dealer_id,
+                                   region=region, before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        now = state.container.clock()
+        items = []
+        for r in rows:
+            deadline = marketing.forecast_deadline(r["month"])
+            items.append(ForecastOut(r["id"], r["dealer_id"], r["dealer_name"], r["region"], f"{r['month']:%Y-%m}",
+                                     r["submitted_at"], r["submitted_by_name"], r["revisions"], r["updated_at"],
+                                     r["total"], [ForecastLineOut(x["product_line"], x["template_id"], x["quantity"])
+                                                  for x in r["lines"]], deadline, now >= deadline))
+        return ForecastPage(items, nxt)
+
+    @get("/report", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
+         summary="预测与实际对比 Forecast vs orders submitted in the month, accuracy per dealer and region")
+    def report(self, request: User, state: State, month: str, region: str | None = None) -> ForecastReportOut:
+        rep = state.container.marketing.forecast_report(request.user, parse_month(month), region)
+        return ForecastReportOut(
+            f"{rep['month']:%Y-%m}", rep["deadline"],
+            [DealerComparisonOut(d["dealer_id"], d["dealer_name"], d["region"], d["submitted"], d["forecast_total"],
+                                 d["actual_total"], d["accuracy_pct"],
+                                 [ComparisonLineOut(x["product_line"], x["forecast"], x["actual"], x["accuracy_pct"])
+                                  for x in d["lines"]]) for d in rep["dealers"]],
+            [RegionComparisonOut(**r) for r in rep["regions"]], OverallOut(**rep["overall"]))
+
+
+MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController]
 __all__ = ["MARKETING_CONTROLLERS", "Role"]

@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0007
-Create Date: 2026-12-04 05:07:57.896993
+Create Date: 2026-12-04 05:10:49.239090
 """
 from alembic import op
 import sqlalchemy as sa
@@ -92,6 +92,22 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kb_article_revisions')),
     sa.UniqueConstraint('article_id', 'revision', name=op.f('uq_kb_article_revisions_article_id_revision'))
     )
+    op.create_table('sales_forecasts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('dealer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_by_name', sa.String(length=60), nullable=False),
+    sa.Column('revisions', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_sales_forecasts_dealer_id_dealers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_forecasts')),
+    sa.UniqueConstraint('dealer_id', 'month', name=op.f('uq_sales_forecasts_dealer_id_month'))
+    )
+    with op.batch_alter_table('sales_forecasts', schema=None) as batch_op:
+        batch_op.create_index('ix_sales_forecasts_month', ['month'], unique=False)
+
     op.create_table('training_invitations',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('training_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -110,6 +126,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('training_invitations', schema=None) as batch_op:
         batch_op.create_index('ix_training_invitations_invitee', ['invitee_kind', 'invitee_id', 'training_id'], unique=False)
+
+    op.create_table('sales_forecast_lines',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('forecast_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('product_line', sa.String(length=20), nullable=False),
+    sa.Column('template_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.CheckConstraint('quantity >= 0', name=op.f('ck_sales_forecast_lines_quantity_non_negative')),
+    sa.ForeignKeyConstraint(['forecast_id'], ['sales_forecasts.id'], name=op.f('fk_sales_forecast_lines_forecast_id_sales_forecasts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['template_id'], ['catalog_templates.id'], name=op.f('fk_sales_forecast_lines_template_id_catalog_templates')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_forecast_lines'))
+    )
+    with op.batch_alter_table('sales_forecast_lines', schema=None) as batch_op:
+        batch_op.create_index('ix_sales_forecast_lines_forecast_id', ['forecast_id'], unique=False)
 
     op.create_table('training_participants',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -140,10 +170,18 @@ def downgrade() -> None:
         batch_op.drop_index('ix_training_participants_training_id')
 
     op.drop_table('training_participants')
+    with op.batch_alter_table('sales_forecast_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_sales_forecast_lines_forecast_id')
+
+    op.drop_table('sales_forecast_lines')
     with op.batch_alter_table('training_invitations', schema=None) as batch_op:
         batch_op.drop_index('ix_training_invitations_invitee')
 
     op.drop_table('training_invitations')
+    with op.batch_alter_table('sales_forecasts', schema=None) as batch_op:
+        batch_op.drop_index('ix_sales_forecasts_month')
+
+    op.drop_table('sales_forecasts')
     op.drop_table('kb_article_revisions')
     with op.batch_alter_table('trainings', schema=None) as batch_op:
         batch_op.drop_index('ix_trainings_starts_at')
