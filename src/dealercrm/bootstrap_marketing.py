@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from dealercrm.application import forecasts as fc
+from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
 from dealercrm.application import training as tr
 from dealercrm.application.access import not_found, require_role
@@ -41,6 +42,7 @@ class MarketingService:
     queries: Any = None
     knowledge_queries: Any = None
     forecast_queries: Any = None
+    account_queries: Any = None
 
     def __attrs_post_init__(self) -> None:
         self.video = self.video or make_video(self._c.settings)
@@ -56,6 +58,10 @@ class MarketingService:
             from dealercrm.adapters.db.marketing_queries import SqlForecastQueries
 
             self.forecast_queries = SqlForecastQueries(self._c.engine)
+        if self._c.engine is not None and self.account_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlKeyAccountQueries
+
+            self.account_queries = SqlKeyAccountQueries(self._c.engine)
         engagement = self._c.engagement
         engagement.rules.register_job(tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video))
         engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
@@ -189,3 +195,26 @@ class MarketingService:
 
         if actor.role is not Role.DEALER:
             require_role(actor, *fc.READERS_ALL)
+
+    # -- key accounts and bid cases -------------------------------------------------------------
+
+    def file_key_account(self, actor: Principal, cmd: ka.FileKeyAccount) -> int:
+        return ka.file_key_account(cmd, self._uow(actor), self._c.clock)
+
+    def update_key_account(self, actor: Principal, cmd: ka.UpdateKeyAccount) -> None:
+        ka.update_key_account(cmd, self._uow(actor), self._c.clock)
+
+    def record_bid(self, actor: Principal, cmd: ka.RecordBid) -> int:
+        return ka.record_bid(cmd, self._uow(actor), self._c.clock)
+
+    def key_accounts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.account_queries.list_accounts(actor, **filters)
+
+    def key_account(self, actor: Principal, account_id: int) -> dict[str, Any]:
+        row = self.account_queries.account(actor, account_id)
+        if row is None:
+            raise not_found("key_account", "大客户")
+        return row
+
+    def bid_report(self, actor: Principal, year: int | None = None) -> dict[str, Any]:
+        return self.account_queries.bid_report(actor, year=year)

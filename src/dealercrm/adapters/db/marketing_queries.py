@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
@@ -320,3 +320,122 @@ class SqlForecastQueries:
                            "actual": actual.get((dealer_id, pl), 0)} for pl in keys],
             })
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Key accounts and bid cases
+
+
+def _account_scope(p: Principal, ka: Any) -> ColumnElement[bool]:
+    from dealercrm.application.access import REGION_SCOPED_ROLES
+    from dealercrm.application.key_accounts import READERS
+    from dealercrm.domain.identity import Role
+
+    if p.role is Role.DEALER:
+        return ka.c.dealer_id == p.dealer_id if p.dealer_id else false()
+    if p.role not in READERS:
+        return false()
+    if p.role in REGION_SCOPED_ROLES and p.regions:
+        return ka.c.region.in_(p.regions)
+    return true()
+
+
+class SqlKeyAccountQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def list_accounts(self, p: Principal, *, q: str | None = None, industry: str | None = None,
+                      region: str | None = None, dealer_id: int | None = None, before_id: int | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.marketing_tables import bid_cases as bc
+        from dealercrm.adapters.db.marketing_tables import key_accounts as ka
+        from dealercrm.adapters.db.orm import dealers as d
+
+        won = func.sum(case((bc.c.outcome == "won", 1), else_=0))
+        lost = func.sum(case((bc.c.outcome == "lost", 1), else_=0))
+        won_amount = func.sum(case((bc.c.outcome == "won", bc.c.amount_fen), else_=0))
+        stmt = (select(ka.c.id, ka.c.name, ka.c.industry, ka.c.region, ka.c.dealer_id,
+                       d.c.legal_name.label("dealer_name"), ka.c.sales_rep_id, ka.c.created_at,
+                       func.coalesce(won, 0).label("won"), func.coalesce(lost, 0).label("lost"),
+                       func.coalesce(won_amount, 0).label("won_amount_fen"))
+                .select_from(ka).outerjoin(d, d.c.id == ka.c.dealer_id).outerjoin(bc, bc.c.key_account_id == ka.c.id)
+                .where(_account_scope(p, ka))
+                .group_by(ka.c.id, ka.c.name, ka.c.industry, ka.c.region, ka.c.dealer_id, d.c.legal_name,
+                          ka.c.sales_rep_id, ka.c.created_at))
+        if q:
+            stmt = stmt.where(func.lower(ka.c.name).like(_like(q.strip().lower()), escape="\\"))
+        if industry:
+            stmt = stmt.where(ka.c.industry == industry)
+        if region:
+            stmt = stmt.where(ka.c.region == region)
+        if dealer_id is not None:
+            stmt = stmt.where(ka.c.dealer_id == dealer_id)
+        if before_id is not None:
+            stmt = stmt.where(ka.c.id < before_id)
+        stmt = stmt.order_by(ka.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [{**_plain(r), "won": int(r.won), "lost": int(r.lost), "won_amount_fen": int(r.won_amount_fen)}
+                    for r in conn.execute(stmt)]
+
+    def account(self, p: Principal, account_id: int) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.marketing_tables import bid_cases as bc
+        from dealercrm.adapters.db.marketing_tables import key_accounts as ka
+        from dealercrm.adapters.db.orm import dealers as d
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ka, d.c.legal_name.label("dealer_name")).select_from(ka)
+                               .outerjoin(d, d.c.id == ka.c.dealer_id)
+                               .where(ka.c.id == account_id, _account_scope(p, ka))).first()
+            if row is None:
+                return None
+            out = _plain(row)
+            out["bid_cases"] = [_plain(r) for r in conn.execute(
+                select(bc).where(bc.c.key_account_id == account_id).order_by(bc.c.bid_on.desc(), bc.c.id.desc()))]
+        return out
+
+    def bid_report(self, p: Principal, *, year: int | None = None) -> dict[str, Any]:
+        """Won/lost counts, amounts and win rate overall, per industry, per region; the
+        competitors met most often in lost bids."""
+        from dealercrm.adapters.db.marketing_tables import bid_cases as bc
+        from dealercrm.adapters.db.marketing_tables import key_accounts as ka
+
+        cond = _account_scope(p, ka)
+        if year is not None:
+            cond = and_(cond, bc.c.bid_on >= dt.date(year, 1, 1), bc.c.bid_on < dt.date(year + 1, 1, 1))
+
+        def grouped(*keys: Any) -> list[dict[str, Any]]:
+            stmt = (select(*keys, bc.c.outcome, func.count().label("n"), func.sum(bc.c.amount_fen).label("amount"))
+                    .select_from(bc).join(ka, ka.c.id == bc.c.key_account_id).where(cond)
+                    .group_by(*keys, bc.c.outcome))
+            with self.engine.connect() as conn:
+                rows = list(conn.execute(stmt))
+            acc: dict[Any, dict[str, Any]] = {}
+            for r in rows:
+                key = tuple(getattr(r, k.name) for k in keys)
+                e = acc.setdefault(key, {"won": 0, "lost": 0, "won_amount_fen": 0, "lost_amount_fen": 0})
+                outcome = getattr(r.outcome, "value", r.outcome)
+                e[outcome] += int(r.n)
+                e[f"{outcome}_amount_fen"] += int(r.amount or 0)
+            out = []
+            for key, e in sorted(acc.items(), key=lambda kv: tuple(str(k) for k in kv[0])):
+                total = e["won"] + e["lost"]
+                out.append({**{k.name: v for k, v in zip(keys, key, strict=True)}, **e, "cases": total,
+                            "win_rate_pct": round(100 * e["won"] / total, 1) if total else None})
+            return out
+
+        overall = grouped()
+        with self.engine.connect() as conn:
+            lost_rows = conn.execute(select(bc.c.competitors).select_from(bc).join(ka, ka.c.id == bc.c.key_account_id)
+                                     .where(cond, bc.c.outcome == "lost"))
+            counts: dict[str, int] = {}
+            for (rivals,) in lost_rows:
+                for c in rivals or []:
+                    counts[c] = counts.get(c, 0) + 1
+        return {
+            "overall": overall[0] if overall else {"won": 0, "lost": 0, "won_amount_fen": 0, "lost_amount_fen": 0,
+                                                   "cases": 0, "win_rate_pct": None},
+            "by_industry": grouped(ka.c.industry),
+            "by_region": grouped(ka.c.region),
+            "competitors_in_lost_bids": [{"competitor": c, "lost_bids": n}
+                                         for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
+        }

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, relationship
 from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.orm import IdType, dealers, mapper_registry, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
+from dealercrm.domain.key_accounts import BidOutcome
 from dealercrm.domain.knowledge import ArticleKind, ArticleStatus
 from dealercrm.domain.training import (
     InvitationResponse,
@@ -187,6 +188,48 @@ sales_forecast_lines = Table(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Key accounts and bid cases (大客户)
+
+key_accounts = Table(
+    "key_accounts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("industry", String(60), nullable=False),
+    Column("region", String(8), nullable=False),
+    Column("dealer_id", IdType, ForeignKey("dealers.id")),
+    Column("sales_rep_id", IdType, ForeignKey("users.id")),
+    Column("contacts", JSON, nullable=False),
+    Column("notes", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by_name", String(60), nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_key_accounts_dealer_id", "dealer_id"),
+    Index("ix_key_accounts_region", "region"),
+)
+
+bid_cases = Table(
+    "bid_cases",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("key_account_id", IdType, ForeignKey("key_accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("bid_on", Date, nullable=False),
+    Column("outcome", StrEnumType(BidOutcome, 8), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("product_line", String(20)),
+    Column("quantity", Integer),
+    Column("competitors", JSON, nullable=False),
+    Column("reasons", Text),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("recorded_by_name", String(60), nullable=False),
+    CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
+    Index("ix_bid_cases_key_account_id", "key_account_id"),
+)
+
+
 def _locks(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -271,6 +314,24 @@ class SqlAlchemyForecastRepository:
         return None if row is None else getattr(row[0], "value", row[0])
 
 
+class SqlAlchemyKeyAccountRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, account: Any) -> None:
+        self.session.add(account)
+
+    def get(self, account_id: int) -> Any:
+        from dealercrm.domain.key_accounts import KeyAccount
+
+        return self.session.get(KeyAccount, account_id, with_for_update=_locks(self.session) or None)
+
+    def sales_user(self, user_id: int) -> dict[str, Any] | None:
+        row = self.session.execute(select(users.c.id, users.c.role, users.c.regions, users.c.is_active)
+                                   .where(users.c.id == user_id)).first()
+        return dict(row._mapping) if row else None
+
+
 def start_marketing_mappers() -> None:
     """Map the marketing aggregates (called once from ``orm.start_mappers``)."""
     from dealercrm.adapters.db import audit
@@ -319,6 +380,18 @@ def _map_more() -> None:
     )
     audit.register_audited(SalesForecast, "sales_forecast", lambda o: ("dealer", o.dealer_id))
     audit.register_audited(ForecastLine, "sales_forecast_line", lambda o: ("sales_forecast", o.forecast_id))
+
+    from dealercrm.domain.key_accounts import BidCase, KeyAccount
+
+    mapper_registry.map_imperatively(BidCase, bid_cases)
+    mapper_registry.map_imperatively(
+        KeyAccount, key_accounts,
+        properties={"bid_cases": relationship(BidCase, order_by=bid_cases.c.id, cascade="all, delete-orphan",
+                                              lazy="selectin")},
+        version_id_col=key_accounts.c.version,
+    )
+    audit.register_audited(KeyAccount, "key_account", lambda o: ("key_account", o.id))
+    audit.register_audited(BidCase, "bid_case", lambda o: ("key_account", o.key_account_id))
 
 
 __all__ = ["trainings", "training_invitations", "training_participants", "SqlAlchemyTrainingRepository",

@@ -84,6 +84,7 @@ class SqlAlchemyUnitOfWork:
         self.trainings = mk.SqlAlchemyTrainingRepository(session)
         self.articles = mk.SqlAlchemyArticleRepository(session)
         self.forecasts = mk.SqlAlchemyForecastRepository(session)
+        self.key_accounts = mk.SqlAlchemyKeyAccountRepository(session)
         return self
 
     def __exit__(

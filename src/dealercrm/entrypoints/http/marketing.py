@@ -14,7 +14,9 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import forecasts as fc
+from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
+from dealercrm.domain.key_accounts import AccountContact, BidOutcome
 from dealercrm.domain.forecasts import LineIn, parse_month
 from dealercrm.application import training as tr
 from dealercrm.domain.knowledge import ArticleKind, ArticleStatus, AttachmentRef
@@ -699,5 +701,195 @@ class ForecastController(Controller):
             [RegionComparisonOut(**r) for r in rep["regions"]], OverallOut(**rep["overall"]))
 
 
-MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController]
+# ---------------------------------------------------------------------------------------------
+# Key accounts and bid cases
+
+
+class ContactBody(Body):
+    name: Short
+    title: Annotated[str, msgspec.Meta(max_length=60)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
+
+
+class KeyAccountIn(Body):
+    name: Title
+    industry: Short
+    region: Annotated[str, msgspec.Meta(min_length=1, max_length=8)]
+    dealer_id: Id | None = None
+    sales_rep_id: Id | None = None
+    contacts: Annotated[list[ContactBody], msgspec.Meta(max_length=20)] = []
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class KeyAccountPatch(Body):
+    name: Title | None = None
+    industry: Short | None = None
+    sales_rep_id: Id | None = None
+    contacts: Annotated[list[ContactBody], msgspec.Meta(max_length=20)] | None = None
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class BidIn(Body):
+    title: Title
+    bid_on: dt.date
+    outcome: Code
+    amount_fen: Annotated[int, msgspec.Meta(ge=0)]
+    product_line: Code | None = None
+    quantity: int | None = None
+    competitors: Annotated[list[Annotated[str, msgspec.Meta(max_length=100)]], msgspec.Meta(max_length=20)] = []
+    reasons: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class CreatedIdOut(msgspec.Struct):
+    id: int
+
+
+class KeyAccountRowOut(msgspec.Struct):
+    id: int
+    name: str
+    industry: str
+    region: str
+    dealer_id: int | None
+    dealer_name: str | None
+    sales_rep_id: int | None
+    created_at: dt.datetime
+    won: int
+    lost: int
+    won_amount_fen: int
+
+
+class KeyAccountPage(msgspec.Struct):
+    items: list[KeyAccountRowOut]
+    next_cursor: str | None
+
+
+class BidCaseOut(msgspec.Struct):
+    id: int
+    title: str
+    bid_on: dt.date
+    outcome: str
+    outcome_label: str
+    amount_fen: int
+    product_line: str | None
+    quantity: int | None
+    competitors: list[str]
+    reasons: str | None
+    recorded_at: dt.datetime
+    recorded_by_name: str
+
+
+class ContactOut(msgspec.Struct):
+    name: str
+    title: str
+    phone: str
+
+
+class KeyAccountOut(msgspec.Struct):
+    id: int
+    name: str
+    industry: str
+    region: str
+    dealer_id: int | None
+    dealer_name: str | None
+    sales_rep_id: int | None
+    contacts: list[ContactOut]
+    notes: str | None
+    created_at: dt.datetime
+    created_by_name: str
+    updated_at: dt.datetime | None
+    bid_cases: list[BidCaseOut]
+
+
+class BidGroupOut(msgspec.Struct):
+    cases: int
+    won: int
+    lost: int
+    won_amount_fen: int
+    lost_amount_fen: int
+    win_rate_pct: float | None
+    industry: str | None = None
+    region: str | None = None
+
+
+class CompetitorOut(msgspec.Struct):
+    competitor: str
+    lost_bids: int
+
+
+class BidReportOut(msgspec.Struct):
+    overall: BidGroupOut
+    by_industry: list[BidGroupOut]
+    by_region: list[BidGroupOut]
+    competitors_in_lost_bids: list[CompetitorOut]
+
+
+def _contacts_in(items: list[ContactBody] | None) -> tuple[AccountContact, ...] | None:
+    return None if items is None else tuple(AccountContact(c.name, c.title, c.phone) for c in items)
+
+
+class KeyAccountController(Controller):
+    path = "/api/v1/key-accounts"
+    tags = ["key accounts 大客户"]
+
+    @post("/", guards=[requires(*ka.WRITERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="大客户建档 File a key account (dealer: own; sales: their regions)")
+    def file(self, data: KeyAccountIn, request: User, state: State) -> CreatedIdOut:
+        return CreatedIdOut(state.container.marketing.file_key_account(request.user, ka.FileKeyAccount(
+            name=data.name, industry=data.industry, region=data.region, dealer_id=data.dealer_id,
+            sales_rep_id=data.sales_rep_id, contacts=_contacts_in(data.contacts) or (), notes=data.notes)))
+
+    @patch("/{account_id:int}", guards=[requires(*ka.WRITERS)], sync_to_thread=True, summary="修改大客户档案")
+    def update(self, account_id: int, data: KeyAccountPatch, request: User, state: State) -> KeyAccountOut:
+        marketing = state.container.marketing
+        marketing.update_key_account(request.user, ka.UpdateKeyAccount(
+            account_id=account_id, name=data.name, industry=data.industry, contacts=_contacts_in(data.contacts),
+            notes=data.notes, sales_rep_id=data.sales_rep_id))
+        return _account(marketing.key_account(request.user, account_id))
+
+    @post("/{account_id:int}/bids", guards=[requires(*ka.WRITERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="投标案例 Record a won or lost bid (reasons required when lost)")
+    def bid(self, account_id: int, data: BidIn, request: User, state: State) -> CreatedIdOut:
+        return CreatedIdOut(state.container.marketing.record_bid(request.user, ka.RecordBid(
+            account_id=account_id, title=data.title, bid_on=data.bid_on, outcome=data.outcome,
+            amount_fen=data.amount_fen, product_line=data.product_line, quantity=data.quantity,
+            competitors=tuple(data.competitors), reasons=data.reasons)))
+
+    @get("/", guards=[requires(*ka.READERS)], sync_to_thread=True, summary="大客户列表 Key accounts in scope")
+    def list_accounts(self, request: User, state: State, q: str | None = None, industry: str | None = None,
+                      region: str | None = None, dealer_id: int | None = None, cursor: str | None = None,
+                      limit: Limit = 50) -> KeyAccountPage:
+        rows = state.container.marketing.key_accounts(request.user, q=q, industry=industry, region=region,
+                                                      dealer_id=dealer_id, before_id=decode_cursor(cursor),
+                                                      limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return KeyAccountPage([KeyAccountRowOut(**r) for r in rows], nxt)
+
+    @get("/{account_id:int}", guards=[requires(*ka.READERS)], sync_to_thread=True, summary="大客户详情与投标案例")
+    def detail(self, account_id: int, request: User, state: State) -> KeyAccountOut:
+        return _account(state.container.marketing.key_account(request.user, account_id))
+
+    @get("/bid-report", guards=[requires(*ka.READERS)], sync_to_thread=True,
+         summary="投标案例统计 Won/lost, amounts and win rate overall, per industry and region; competitors")
+    def report(self, request: User, state: State, year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None
+               ) -> BidReportOut:
+        rep = state.container.marketing.bid_report(request.user, year)
+        return BidReportOut(BidGroupOut(**rep["overall"]), [BidGroupOut(**x) for x in rep["by_industry"]],
+                            [BidGroupOut(**x) for x in rep["by_region"]],
+                            [CompetitorOut(**x) for x in rep["competitors_in_lost_bids"]])
+
+
+def _account(r: dict[str, Any]) -> KeyAccountOut:
+    return KeyAccountOut(
+        id=r["id"], name=r["name"], industry=r["industry"], region=r["region"], dealer_id=r["dealer_id"],
+        dealer_name=r["dealer_name"], sales_rep_id=r["sales_rep_id"],
+        contacts=[ContactOut(c["name"], c.get("title", ""), c.get("phone", "")) for c in r["contacts"]],
+        notes=r["notes"], created_at=r["created_at"], created_by_name=r["created_by_name"], updated_at=r["updated_at"],
+        bid_cases=[BidCaseOut(b["id"], b["title"], b["bid_on"], b["outcome"], BidOutcome(b["outcome"]).label,
+                              b["amount_fen"], b["product_line"], b["quantity"], b["competitors"], b["reasons"],
+                              b["recorded_at"], b["recorded_by_name"]) for b in r["bid_cases"]],
+    )
+
+
+MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController,
+                                    KeyAccountController]
 __all__ = ["MARKETING_CONTROLLERS", "Role"]
