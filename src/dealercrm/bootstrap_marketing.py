@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
@@ -43,6 +44,7 @@ class MarketingService:
     knowledge_queries: Any = None
     forecast_queries: Any = None
     account_queries: Any = None
+    campaign_queries: Any = None
 
     def __attrs_post_init__(self) -> None:
         self.video = self.video or make_video(self._c.settings)
@@ -62,6 +64,10 @@ class MarketingService:
             from dealercrm.adapters.db.marketing_queries import SqlKeyAccountQueries
 
             self.account_queries = SqlKeyAccountQueries(self._c.engine)
+        if self._c.engine is not None and self.campaign_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlCampaignQueries
+
+            self.campaign_queries = SqlCampaignQueries(self._c.engine)
         engagement = self._c.engagement
         engagement.rules.register_job(tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video))
         engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
@@ -218,3 +224,48 @@ class MarketingService:
 
     def bid_report(self, actor: Principal, year: int | None = None) -> dict[str, Any]:
         return self.account_queries.bid_report(actor, year=year)
+
+    # -- campaigns and leads ----------------------------------------------------------------------
+
+    def plan_campaign(self, actor: Principal, cmd: cp.PlanCampaign) -> cp.CampaignRef:
+        return cp.plan_campaign(cmd, self._uow(actor), self._c.clock)
+
+    def change_campaign(self, actor: Principal, campaign_id: int, action: str, **kw: Any) -> str:
+        return cp.change_campaign(campaign_id, action, self._uow(actor), self._c.clock, **kw)
+
+    def capture_lead(self, actor: Principal, cmd: cp.CaptureLead) -> int:
+        return cp.capture_lead(cmd, self._uow(actor), self._c.clock)
+
+    def follow_up_lead(self, actor: Principal, lead_id: int, action: str, **kw: Any) -> str:
+        return cp.follow_up(lead_id, action, self._uow(actor), self._c.clock, **kw)
+
+    def campaigns(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.campaign_queries.list_campaigns(actor, **filters)
+
+    def campaign(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
+        from dealercrm.domain.identity import Role
+
+        row = self.campaign_queries.campaign(campaign_id)
+        if row is None or (actor.role is Role.DEALER and not self.campaign_queries.leads(
+                actor, campaign_id=campaign_id, limit=1)) or not (actor.role.is_staff or actor.role is Role.DEALER):
+            raise not_found("campaign", "营销活动")
+        return row
+
+    def leads(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.campaign_queries.leads(actor, **filters)
+
+    def lead(self, actor: Principal, lead_id: int) -> dict[str, Any]:
+        rows = [r for r in self.campaign_queries.leads(actor, before_id=lead_id + 1, limit=1) if r["id"] == lead_id]
+        if not rows:
+            raise not_found("lead", "线索")
+        return rows[0]
+
+    def campaign_report(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope
+
+        require_role(actor, *cp.REPORT_READERS)
+        campaign = self.campaign(actor, campaign_id)
+        scope = dealer_scope(actor)
+        per_dealer = self.campaign_queries.lead_figures(actor, campaign_id)
+        return cp.campaign_report(campaign, per_dealer, full_scope=scope.dealer_id is None and scope.regions is None
+                                  and not scope.nothing)

@@ -11,7 +11,7 @@ from dealercrm.adapters.db.engine import make_engine
 from dealercrm.adapters.db.marketing_tables import metadata as _  # noqa: F401 - registers the tables
 
 MARKETING_TABLES = {"trainings", "training_invitations", "training_participants", "kb_articles", "kb_article_revisions", "sales_forecasts", "sales_forecast_lines",
-                    "key_accounts", "bid_cases"}
+                    "key_accounts", "bid_cases", "campaigns", "campaign_leads"}
 
 
 def test_migrations_build_the_marketing_schema_exactly_as_mapped(db_url):

@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy import BigInteger, and_, case, exists, false, func, or_, select, true, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
@@ -439,3 +439,91 @@ class SqlKeyAccountQueries:
             "competitors_in_lost_bids": [{"competitor": c, "lost_bids": n}
                                          for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
         }
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns and leads
+
+
+class SqlCampaignQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def list_campaigns(self, p: Principal, *, status: str | None = None, before_id: int | None = None,
+                       limit: int = 50) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
+        from dealercrm.adapters.db.marketing_tables import campaigns as c
+        from dealercrm.domain.identity import Role
+
+        q = select(c)
+        if p.role is Role.DEALER:
+            # a dealer sees running/finished campaigns it has leads in
+            q = q.where(c.c.status.in_(["active", "closed"]),
+                        exists().where(cl.c.campaign_id == c.c.id, cl.c.dealer_id == p.dealer_id))
+        elif not p.role.is_staff:
+            q = q.where(false())
+        if status:
+            q = q.where(c.c.status == status)
+        if before_id is not None:
+            q = q.where(c.c.id < before_id)
+        q = q.order_by(c.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+    def campaign(self, campaign_id: int) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.marketing_tables import campaigns as c
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(c).where(c.c.id == campaign_id)).first()
+        return _plain(row) if row else None
+
+    def leads(self, p: Principal, *, campaign_id: int | None = None, status: str | None = None,
+              dealer_id: int | None = None, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
+        from dealercrm.adapters.db.marketing_tables import campaigns as c
+        from dealercrm.adapters.db.orders_tables import orders as o
+        from dealercrm.adapters.db.orm import dealers as d
+
+        q = (select(cl, c.c.name.label("campaign_name"), d.c.legal_name.label("dealer_name"),
+                    o.c.order_no, type_coerce(o.c.total_fen, BigInteger).label("order_total_fen"))
+             .select_from(cl).join(c, c.c.id == cl.c.campaign_id).join(d, d.c.id == cl.c.dealer_id)
+             .outerjoin(o, o.c.id == cl.c.order_id)
+             .where(_dealer_scope_sql(p, d.c.id, d.c.region)))
+        if campaign_id is not None:
+            q = q.where(cl.c.campaign_id == campaign_id)
+        if status:
+            q = q.where(cl.c.status == status)
+        if dealer_id is not None:
+            q = q.where(cl.c.dealer_id == dealer_id)
+        if before_id is not None:
+            q = q.where(cl.c.id < before_id)
+        q = q.order_by(cl.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [{**_plain(r), "order_total_fen": int(r.order_total_fen) if r.order_total_fen is not None else None}
+                    for r in conn.execute(q)]
+
+    def lead_figures(self, p: Principal, campaign_id: int) -> list[dict[str, Any]]:
+        """Per dealer in scope: leads by status and the revenue of converted leads' orders
+        (orders still alive: not draft, not cancelled)."""
+        from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
+        from dealercrm.adapters.db.orders_tables import orders as o
+        from dealercrm.adapters.db.orm import dealers as d
+        from dealercrm.application.campaigns import NOT_REVENUE_STATES
+
+        def count(status: str) -> Any:
+            return func.sum(case((cl.c.status == status, 1), else_=0))
+
+        revenue = func.sum(case((and_(cl.c.status == "converted", o.c.state.not_in(NOT_REVENUE_STATES)),
+                                 type_coerce(o.c.total_fen, BigInteger)), else_=0))
+        q = (select(cl.c.dealer_id, d.c.legal_name.label("dealer_name"), d.c.region, func.count().label("leads"),
+                    count("new").label("new"), count("contacted").label("contacted"),
+                    count("converted").label("converted"), count("lost").label("lost"),
+                    func.coalesce(revenue, 0).label("revenue_fen"))
+             .select_from(cl).join(d, d.c.id == cl.c.dealer_id).outerjoin(o, o.c.id == cl.c.order_id)
+             .where(cl.c.campaign_id == campaign_id, _dealer_scope_sql(p, d.c.id, d.c.region))
+             .group_by(cl.c.dealer_id, d.c.legal_name, d.c.region).order_by(cl.c.dealer_id))
+        with self.engine.connect() as conn:
+            return [{"dealer_id": r.dealer_id, "dealer_name": r.dealer_name, "region": r.region,
+                     **{k: int(getattr(r, k)) for k in ("leads", "new", "contacted", "converted", "lost",
+                                                        "revenue_fen")}}
+                    for r in conn.execute(q)]

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, relationship
 from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.orm import IdType, dealers, mapper_registry, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
+from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
 from dealercrm.domain.key_accounts import BidOutcome
 from dealercrm.domain.knowledge import ArticleKind, ArticleStatus
 from dealercrm.domain.training import (
@@ -230,6 +231,57 @@ bid_cases = Table(
 )
 
 
+# ---------------------------------------------------------------------------------------------
+# Campaigns and leads (营销推广)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("campaign_no", String(30), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("target_segment", String(500), nullable=False),
+    Column("budget_fen", BigInteger, nullable=False),
+    Column("actual_cost_fen", BigInteger),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("product_lines", JSON, nullable=False),
+    Column("regions", JSON, nullable=False),
+    Column("channel", String(60)),
+    Column("description", Text),
+    Column("status", StrEnumType(CampaignStatus, 12), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by_name", String(60), nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("budget_fen >= 0", name="budget_non_negative"),
+    CheckConstraint("ends_on >= starts_on", name="period"),
+)
+
+campaign_leads = Table(
+    "campaign_leads",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("campaign_id", IdType, ForeignKey("campaigns.id"), nullable=False),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("phone", String(20), nullable=False),
+    Column("interest", String(500)),
+    Column("product_line", String(20)),
+    Column("status", StrEnumType(LeadStatus, 12), nullable=False),
+    Column("order_id", IdType, ForeignKey("orders.id"), unique=True),
+    Column("converted_at", UtcDateTime),
+    Column("lost_reason", String(500)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by_name", String(60), nullable=False),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("campaign_id", "phone"),
+    Index("ix_campaign_leads_dealer_id_id", "dealer_id", "id"),
+    Index("ix_campaign_leads_campaign_id_status", "campaign_id", "status"),
+)
+
+
 def _locks(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -332,6 +384,33 @@ class SqlAlchemyKeyAccountRepository:
         return dict(row._mapping) if row else None
 
 
+class SqlAlchemyCampaignRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, obj: Any) -> None:
+        self.session.add(obj)
+
+    def get(self, campaign_id: int) -> Any:
+        from dealercrm.domain.campaigns import Campaign
+
+        return self.session.get(Campaign, campaign_id, with_for_update=_locks(self.session) or None)
+
+    def lead(self, lead_id: int) -> Any:
+        from dealercrm.domain.campaigns import Lead
+
+        return self.session.get(Lead, lead_id, with_for_update=_locks(self.session) or None)
+
+    def order_brief(self, order_id: int) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.orders_tables import orders
+
+        row = self.session.execute(select(orders.c.id, orders.c.dealer_id, orders.c.state)
+                                   .where(orders.c.id == order_id)).first()
+        if row is None:
+            return None
+        return {"id": row.id, "dealer_id": row.dealer_id, "state": getattr(row.state, "value", row.state)}
+
+
 def start_marketing_mappers() -> None:
     """Map the marketing aggregates (called once from ``orm.start_mappers``)."""
     from dealercrm.adapters.db import audit
@@ -392,6 +471,13 @@ def _map_more() -> None:
     )
     audit.register_audited(KeyAccount, "key_account", lambda o: ("key_account", o.id))
     audit.register_audited(BidCase, "bid_case", lambda o: ("key_account", o.key_account_id))
+
+    from dealercrm.domain.campaigns import Campaign, Lead
+
+    mapper_registry.map_imperatively(Campaign, campaigns, version_id_col=campaigns.c.version)
+    mapper_registry.map_imperatively(Lead, campaign_leads, version_id_col=campaign_leads.c.version)
+    audit.register_audited(Campaign, "campaign", lambda o: ("campaign", o.id))
+    audit.register_audited(Lead, "campaign_lead", lambda o: ("campaign", o.campaign_id))
 
 
 __all__ = ["trainings", "training_invitations", "training_participants", "SqlAlchemyTrainingRepository",

@@ -85,6 +85,7 @@ class SqlAlchemyUnitOfWork:
         self.articles = mk.SqlAlchemyArticleRepository(session)
         self.forecasts = mk.SqlAlchemyForecastRepository(session)
         self.key_accounts = mk.SqlAlchemyKeyAccountRepository(session)
+        self.campaigns = mk.SqlAlchemyCampaignRepository(session)
         return self
 
     def __exit__(

@@ -13,7 +13,9 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
+from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
 from dealercrm.domain.key_accounts import AccountContact, BidOutcome
@@ -890,6 +892,248 @@ def _account(r: dict[str, Any]) -> KeyAccountOut:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Campaigns and leads
+
+Fen = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+
+
+class CampaignIn(Body):
+    name: Title
+    target_segment: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    budget_fen: Fen
+    starts_on: dt.date
+    ends_on: dt.date
+    product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] = []
+    regions: Annotated[list[Annotated[str, msgspec.Meta(max_length=8)]], msgspec.Meta(max_length=7)] = []
+    channel: Annotated[str, msgspec.Meta(max_length=60)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    activate: bool = False
+
+
+class CloseIn(Body):
+    actual_cost_fen: Fen | None = None
+
+
+class BudgetIn(Body):
+    budget_fen: Fen
+
+
+class LeadIn(Body):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
+    dealer_id: Id | None = None
+    interest: Reason | None = None
+    product_line: Code | None = None
+
+
+class ConvertIn(Body):
+    order_id: Id
+
+
+class CampaignRefOut(msgspec.Struct):
+    id: int
+    campaign_no: str
+    status: str
+
+
+class CampaignOut(msgspec.Struct):
+    id: int
+    campaign_no: str
+    name: str
+    target_segment: str
+    starts_on: dt.date
+    ends_on: dt.date
+    product_lines: list[str]
+    regions: list[str]
+    channel: str | None
+    description: str | None
+    status: str
+    status_label: str
+    created_at: dt.datetime
+    created_by_name: str
+    budget_fen: int | None  # staff only
+    actual_cost_fen: int | None
+
+
+class CampaignPage(msgspec.Struct):
+    items: list[CampaignOut]
+    next_cursor: str | None
+
+
+class LeadOut(msgspec.Struct):
+    id: int
+    campaign_id: int
+    campaign_name: str
+    dealer_id: int
+    dealer_name: str
+    name: str
+    phone: str
+    interest: str | None
+    product_line: str | None
+    status: str
+    status_label: str
+    order_id: int | None
+    order_no: str | None
+    order_total_fen: int | None
+    converted_at: dt.datetime | None
+    lost_reason: str | None
+    created_at: dt.datetime
+    created_by_name: str
+
+
+class LeadPage(msgspec.Struct):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+class CampaignTotalsOut(msgspec.Struct):
+    leads: int
+    new: int
+    contacted: int
+    converted: int
+    lost: int
+    conversion_rate_pct: float | None
+    revenue_fen: int
+    cost_fen: int | None
+    cost_per_lead_fen: int | None
+    cost_per_conversion_fen: int | None
+    roi_pct: float | None
+
+
+class DealerLeadsOut(msgspec.Struct):
+    dealer_id: int
+    dealer_name: str
+    region: str
+    leads: int
+    new: int
+    contacted: int
+    converted: int
+    lost: int
+    revenue_fen: int
+    conversion_rate_pct: float | None
+
+
+class CampaignReportOut(msgspec.Struct):
+    campaign: CampaignOut
+    totals: CampaignTotalsOut
+    per_dealer: list[DealerLeadsOut]
+
+
+def _campaign(r: dict[str, Any], *, staff: bool) -> CampaignOut:
+    return CampaignOut(r["id"], r["campaign_no"], r["name"], r["target_segment"], r["starts_on"], r["ends_on"],
+                       r["product_lines"], r["regions"], r["channel"], r["description"], r["status"],
+                       CampaignStatus(r["status"]).label, r["created_at"], r["created_by_name"],
+                       r["budget_fen"] if staff else None, r["actual_cost_fen"] if staff else None)
+
+
+def _lead(r: dict[str, Any]) -> LeadOut:
+    return LeadOut(r["id"], r["campaign_id"], r["campaign_name"], r["dealer_id"], r["dealer_name"], r["name"],
+                   r["phone"], r["interest"], r["product_line"], r["status"], LeadStatus(r["status"]).label,
+                   r["order_id"], r["order_no"], r["order_total_fen"], r["converted_at"], r["lost_reason"],
+                   r["created_at"], r["created_by_name"])
+
+
+class CampaignController(Controller):
+    path = "/api/v1/campaigns"
+    tags = ["campaigns 营销推广"]
+
+    @post("/", guards=[requires(*cp.PLANNERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="创建营销活动 Plan a campaign: target segment, budget (fen), period (marketing)")
+    def plan(self, data: CampaignIn, request: User, state: State) -> CampaignRefOut:
+        ref = state.container.marketing.plan_campaign(request.user, cp.PlanCampaign(
+            name=data.name, target_segment=data.target_segment, budget_fen=data.budget_fen,
+            starts_on=data.starts_on, ends_on=data.ends_on, product_lines=tuple(data.product_lines),
+            regions=tuple(data.regions), channel=data.channel, description=data.description,
+            activate=data.activate))
+        return CampaignRefOut(ref.id, ref.campaign_no, ref.status)
+
+    @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="启动活动 Start")
+    def activate(self, campaign_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(request.user, campaign_id,
+                                                                                "activate"))
+
+    @post("/{campaign_id:int}/close", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="结束活动 Close, optionally with the actual cost")
+    def close(self, campaign_id: int, data: CloseIn, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(
+            request.user, campaign_id, "close", actual_cost_fen=data.actual_cost_fen))
+
+    @post("/{campaign_id:int}/cancel", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="取消活动 Cancel")
+    def cancel(self, campaign_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(request.user, campaign_id, "cancel"))
+
+    @post("/{campaign_id:int}/budget", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="调整预算 Change the budget (fen)")
+    def budget(self, campaign_id: int, data: BudgetIn, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(
+            request.user, campaign_id, "budget", budget_fen=data.budget_fen))
+
+    @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="营销活动 Campaigns (dealers: the running or finished ones they have leads in, without budget)")
+    def list_campaigns(self, request: User, state: State, status: str | None = None, cursor: str | None = None,
+                       limit: Limit = 50) -> CampaignPage:
+        rows = state.container.marketing.campaigns(request.user, status=status, before_id=decode_cursor(cursor),
+                                                   limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        staff = request.user.role.is_staff
+        return CampaignPage([_campaign(r, staff=staff) for r in rows], nxt)
+
+    @get("/{campaign_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="活动详情")
+    def detail(self, campaign_id: int, request: User, state: State) -> CampaignOut:
+        return _campaign(state.container.marketing.campaign(request.user, campaign_id),
+                         staff=request.user.role.is_staff)
+
+    @get("/{campaign_id:int}/report", guards=[requires(*cp.REPORT_READERS)], sync_to_thread=True,
+         summary="活动效果 Leads, conversions, revenue of linked orders, cost per lead, ROI (regional staff: their dealers, without costs)")
+    def report(self, campaign_id: int, request: User, state: State) -> CampaignReportOut:
+        rep = state.container.marketing.campaign_report(request.user, campaign_id)
+        return CampaignReportOut(_campaign(rep["campaign"], staff=True), CampaignTotalsOut(**rep["totals"]),
+                                 [DealerLeadsOut(**r) for r in rep["per_dealer"]])
+
+    @post("/{campaign_id:int}/leads", guards=[requires(*cp.LEAD_WRITERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="登记线索 Capture a lead (dealer: for itself; staff: name the dealer)")
+    def capture(self, campaign_id: int, data: LeadIn, request: User, state: State) -> CreatedIdOut:
+        return CreatedIdOut(state.container.marketing.capture_lead(request.user, cp.CaptureLead(
+            campaign_id=campaign_id, name=data.name, phone=data.phone, dealer_id=data.dealer_id,
+            interest=data.interest, product_line=data.product_line)))
+
+
+class LeadController(Controller):
+    path = "/api/v1/leads"
+    tags = ["campaigns 营销推广"]
+    guards = [requires(*cp.LEAD_WRITERS)]
+
+    @get("/", sync_to_thread=True, summary="线索 Leads in scope (dealer: own)")
+    def list_leads(self, request: User, state: State, campaign_id: int | None = None, status: str | None = None,
+                   dealer_id: int | None = None, cursor: str | None = None, limit: Limit = 50) -> LeadPage:
+        rows = state.container.marketing.leads(request.user, campaign_id=campaign_id, status=status,
+                                               dealer_id=dealer_id, before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return LeadPage([_lead(r) for r in rows], nxt)
+
+    @get("/{lead_id:int}", sync_to_thread=True, summary="线索详情")
+    def detail(self, lead_id: int, request: User, state: State) -> LeadOut:
+        return _lead(state.container.marketing.lead(request.user, lead_id))
+
+    @post("/{lead_id:int}/contacted", status_code=HTTP_200_OK, sync_to_thread=True, summary="已跟进")
+    def contacted(self, lead_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "contacted"))
+
+    @post("/{lead_id:int}/convert", status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="成交 Link the order the lead became (one of the dealer's submitted orders)")
+    def convert(self, lead_id: int, data: ConvertIn, request: User, state: State) -> StatusOut:
+        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "convert",
+                                                                           order_id=data.order_id))
+
+    @post("/{lead_id:int}/lost", status_code=HTTP_200_OK, sync_to_thread=True, summary="流失 Lost, with a reason")
+    def lost(self, lead_id: int, data: ReasonIn, request: User, state: State) -> StatusOut:
+        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "lost",
+                                                                           reason=data.reason))
+
+
 MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController,
-                                    KeyAccountController]
+                                    KeyAccountController, CampaignController, LeadController]
 __all__ = ["MARKETING_CONTROLLERS", "Role"]
