@@ -42,6 +42,7 @@ class MarketingService:
     video: Any = None
     queries: Any = None
     knowledge_queries: Any = None
+    _meeting_job: Any = None
     forecast_queries: Any = None
     account_queries: Any = None
     campaign_queries: Any = None
@@ -69,10 +70,16 @@ class MarketingService:
 
             self.campaign_queries = SqlCampaignQueries(self._c.engine)
         engagement = self._c.engagement
-        engagement.rules.register_job(tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video))
+        self._meeting_job = tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video)
+        engagement.rules.register_job(self._meeting_job)
         engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
         if self.queries is not None:
             engagement.calendar_sources.register(tr.TrainingCalendarSource(self.queries))
+
+    def use_video(self, video: VideoConferencing) -> None:
+        """Replace the video conferencing adapter (the demo points it at its local simulator)."""
+        self.video = video
+        self._meeting_job.video = video
 
     def _uow(self, actor: Principal) -> Any:
         return self._c.uow(actor)

@@ -153,4 +153,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.gate_demo import seed_gate_demo
 
     logins += seed_gate_demo(container)
+    from dealercrm.entrypoints.demo_marketing import seed_marketing
+
+    seed_marketing(container)  # trainings (meetings at the local video simulator), articles, forecasts, campaign
     return logins
