@@ -75,6 +75,7 @@ class MarketingService:
         engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
         if self.queries is not None:
             engagement.calendar_sources.register(tr.TrainingCalendarSource(self.queries))
+            engagement.workbench_sources.register(tr.TrainingInvitationsSource(self.queries))
 
     def use_video(self, video: VideoConferencing) -> None:
         """Replace the video conferencing adapter (the demo points it at its local simulator)."""

@@ -445,4 +445,26 @@ class TrainingCalendarSource:
         return out
 
 
+class TrainingInvitationsSource:
+    """Workbench ``tasks``: trainings waiting for the caller's confirmation (dealers must
+    confirm: 培训活动发起后需由经销商进行确认)."""
+
+    category = "tasks"
+
+    def __init__(self, queries: Any) -> None:
+        self.queries = queries
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> Any:
+        from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
+
+        count, rows = self.queries.pending_invitations(principal, now, limit)
+        return WorkbenchSection(count=count, unread=count, items=tuple(
+            WorkbenchItem(id=f"training-{r['id']}", title=f"请确认是否参加培训：{r['title']}",
+                          summary=f"{r['topic']}｜{r['starts_at'].astimezone(BEIJING):%Y-%m-%d %H:%M}"
+                                  f"｜{'线上' if r['online'] else r['location'] or ''}",
+                          at=r["created_at"], due=r["starts_at"], state="pending", subject_type="training",
+                          subject_id=str(r["id"]), unread=True, extra={"training_id": r["id"]})
+            for r in rows))
+
+
 AUDIENCE_LABELS = {a.value: a.label for a in TrainingAudience}

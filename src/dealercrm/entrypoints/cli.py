@@ -109,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["erp-sim"]:
         return cmd_erp_sim(argv[1:])
+    if argv[:1] == ["video-sim"]:
+        from dealercrm.adapters.video.simulator import main as main_video_sim
+
+        return main_video_sim(argv[1:])
     if argv[:1] == ["worker"]:
         from dealercrm.entrypoints.worker import main_worker
 
@@ -142,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("erp-sim", help="run the ERP simulator (see docs/erp-api.md)")
     sub.add_parser("worker", help="deliver the notification outbox (email/SMS)")
+    sub.add_parser("video-sim", help="run the video meeting API simulator (see docs/video-api.md)")
 
     args = parser.parse_args(argv)
     from dealercrm.adapters.gate_keys import GateKeyError

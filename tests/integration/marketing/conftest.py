@@ -57,7 +57,8 @@ def new_uscc() -> str:
 class World:
     def __init__(self, db_url: str, start: dt.datetime, video=None, **settings) -> None:
         self.clock = FakeClock(start)
-        self.video = video if video is not None else MemoryVideoConferencing()
+        # video=False: the adapter the settings choose (DEALERCRM_VIDEO_URL → HTTP)
+        self.video = None if video is False else video if video is not None else MemoryVideoConferencing()
         self.settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING",
                                       principal_cache_seconds=0, sqlite_synchronous="NORMAL",
                                       login_rate_per_minute=10000, **settings)

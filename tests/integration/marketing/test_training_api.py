@@ -8,7 +8,7 @@ import datetime as dt
 
 from dealercrm.application.ports.video import VideoProviderError
 
-from .conftest import START, at_beijing
+from .conftest import SYSTEM, START, at_beijing
 
 DAY = dt.date(2026, 3, 10)
 
@@ -71,6 +71,24 @@ def test_dealer_confirms_or_declines_with_reason_and_sees_only_its_own_invitatio
     assert [(i["invitee_id"], i["response"], i["reason"]) for i in theirs["invitations"]] == [
         (b, "declined", "当天有客户验车")]
     assert mine["meeting"]["join_url"] and theirs["meeting"]["join_url"] is None
+
+
+def test_an_unanswered_invitation_is_a_task_on_the_dealers_workbench(world_factory):
+    w = world_factory()
+    a, b = setup(w)
+    t = new_training(w, [a])["id"]
+
+    before = w.get("hongda", "/api/v1/workbench/").json()["categories"]
+    w.post("hongda", f"/api/v1/trainings/{t}/response", {"confirm": True})
+    after = w.get("hongda", "/api/v1/workbench/").json()["categories"]
+    other = w.get("shuntong", "/api/v1/workbench/").json()["categories"]
+
+    tasks = next(c for c in before if c["code"] == "tasks")
+    assert tasks["count"] == 1
+    assert tasks["items"][0]["title"] == "请确认是否参加培训：新款罐式车产品培训"
+    assert tasks["items"][0]["subject_id"] == str(t)
+    assert next(c for c in after if c["code"] == "tasks")["count"] == 0
+    assert next(c for c in other if c["code"] == "tasks")["count"] == 0
 
 
 def test_a_dealer_not_invited_gets_404_and_sees_nothing(world_factory):
@@ -224,3 +242,60 @@ def test_bad_input_is_422_and_writes_nothing(world_factory):
     assert offline_without_place.status_code == 422 and offline_without_place.json()["field"] == "location"
     assert w.get("mkt", "/api/v1/trainings/").json()["items"] == []
     assert w.video.meetings == {}
+
+
+def test_station_and_sales_trainings_are_answered_by_their_invitees(world_factory):
+    w = world_factory()
+    w.user("after_sales", username="svc")
+    w.user("station", username="zhan5", station_id=5, email="z5@example.com")
+    w.user("station", username="zhan6", station_id=6)
+    w.user("sales", username="sales1", regions=("华中",))
+    w.user("sales", username="sales2", regions=("华东",))
+    sales_ids = {u["username"]: u["id"] for u in w.crm.identity.list_users(SYSTEM, limit=100)}
+    station_training = w.post("svc", "/api/v1/trainings/", {
+        "title": "液压举升系统维修", "topic": "维修技术", "audience": "stations", "starts_at": at_beijing(DAY, 9),
+        "ends_at": at_beijing(DAY, 17), "online": False, "location": "郑州服务站",
+        "invitees": [{"kind": "station", "id": 5, "name": "郑州东服务站"}]}).json()
+    sales_training = w.post("svc", "/api/v1/trainings/", {
+        "title": "大客户招投标实务", "topic": "销售技能", "audience": "sales", "starts_at": at_beijing(DAY, 14),
+        "ends_at": at_beijing(DAY, 17), "online": False, "location": "总部",
+        "invitees": [{"kind": "user", "id": sales_ids["sales1"]}]}).json()
+
+    station_answer = w.post("zhan5", f"/api/v1/trainings/{station_training['id']}/response", {"confirm": True})
+    other_station = w.post("zhan6", f"/api/v1/trainings/{station_training['id']}/response", {"confirm": True})
+    sales_answer = w.post("sales1", f"/api/v1/trainings/{sales_training['id']}/response", {"confirm": True})
+    other_sales = w.get("sales2", f"/api/v1/trainings/{sales_training['id']}")
+    unknown_station = w.post("svc", "/api/v1/trainings/", {
+        "title": "x", "topic": "y", "audience": "stations", "starts_at": at_beijing(DAY, 9),
+        "ends_at": at_beijing(DAY, 10), "online": False, "location": "z", "invitees": [{"kind": "station", "id": 77}]})
+
+    assert station_answer.json()["status"] == "confirmed"
+    assert other_station.status_code == 404 and other_sales.status_code == 404
+    assert sales_answer.json()["status"] == "confirmed"
+    assert unknown_station.status_code == 422 and unknown_station.json()["code"] == "station.not_found"
+    assert [m["recipient"] for m in w.outbox() if m["template_code"] == "training.invitation"] == ["z5@example.com"]
+
+
+def test_with_a_configured_provider_the_meeting_is_made_over_http_and_cancelled_there(world_factory):
+    from dealercrm.adapters.video.http import HttpVideoConferencing
+    from dealercrm.adapters.video.simulator import VideoSimulator
+
+    with VideoSimulator(app_id="crm", secret="video-secret-1") as sim:
+        w = world_factory(video=False, video_url=sim.base_url, video_app_id="crm", video_secret="video-secret-1",
+                          video_timeout_seconds=0.5)
+        a, _ = setup(w)
+        sim.fail_next(502, "bad_gateway", "upstream down")
+
+        created = new_training(w, [a])
+        pending = w.get("mkt", f"/api/v1/trainings/{created['id']}").json()["meeting"]
+        retried = w.post("mkt", f"/api/v1/trainings/{created['id']}/meeting/sync").json()["meeting"]
+        [meeting_id] = list(sim.meetings)
+        sim.add_participant(meeting_id, "王建国", 1773104460, 1773108060)
+        joined = w.get("mkt", f"/api/v1/trainings/{created['id']}/meeting/participants").json()
+        cancelled = w.post("mkt", f"/api/v1/trainings/{created['id']}/cancel", {"reason": "改期"}).json()["meeting"]
+
+    assert isinstance(w.crm.marketing.video, HttpVideoConferencing)
+    assert created["meeting_status"] == "pending" and "video.unavailable" in pending["error"]
+    assert retried["status"] == "created" and retried["join_url"] == sim.meetings[meeting_id]["join_url"]
+    assert [p["name"] for p in joined] == ["王建国"]
+    assert cancelled["status"] == "cancelled" and sim.meetings[meeting_id]["status"] == "cancelled"

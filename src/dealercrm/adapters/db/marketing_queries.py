@@ -127,6 +127,21 @@ class SqlMarketingQueries:
                                 "response": i.response.value, "summary": s})
         return {"summary": effect_summary(invitations, participants), "per_invitee": per_invitee}
 
+    def pending_invitations(self, p: Principal, now: dt.datetime, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """The caller's unanswered invitations to scheduled trainings that have not started."""
+        who = invitee_of(p)
+        if who is None:
+            return 0, []
+        cond = and_(_ti.c.invitee_kind == who[0].value, _ti.c.invitee_id == who[1], _ti.c.response == "pending",
+                    _t.c.status == "scheduled", _t.c.starts_at > now)
+        base = select(_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.online,
+                      _t.c.location, _t.c.created_at).join(_ti, _ti.c.training_id == _t.c.id).where(cond)
+        with self.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+            rows = [_plain(r) for r in conn.execute(base.order_by(_t.c.starts_at, _t.c.id).limit(limit))] \
+                if count else []
+        return int(count), rows
+
     def trainings_between(self, p: Principal, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
         q = (select(_t.c.id, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.ends_at, _t.c.online, _t.c.location,
                     _t.c.meeting_join_url, _t.c.status)
