@@ -254,8 +254,8 @@ class MarketingService:
         from dealercrm.domain.identity import Role
 
         row = self.campaign_queries.campaign(campaign_id)
-        if row is None or (actor.role is Role.DEALER and not self.campaign_queries.leads(
-                actor, campaign_id=campaign_id, limit=1)) or not (actor.role.is_staff or actor.role is Role.DEALER):
+        if row is None or not (actor.role.is_staff or actor.role is Role.DEALER) or (
+                actor.role is Role.DEALER and not self.campaign_queries.visible_to_dealer(actor, campaign_id)):
             raise not_found("campaign", "营销活动")
         return row
 

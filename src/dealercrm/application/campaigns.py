@@ -114,6 +114,10 @@ def capture_lead(cmd: CaptureLead, uow: Any, clock: Clock) -> int:
         dealer = uow.dealers.get(dealer_id)
         if dealer is None or not dealer_scope(actor).admits(dealer.id, dealer.region):
             raise not_found("dealer", "经销商")
+        if campaign.regions and dealer.region not in campaign.regions:
+            if actor.role is Role.DEALER:  # a campaign for other regions does not exist for this dealer
+                raise not_found("campaign", "营销活动")
+            raise InvalidValue("dealer_id", "该经销商不在活动的目标大区内", code="lead.dealer_outside_campaign")
         lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,  # type: ignore[arg-type]
                             interest=cmd.interest, product_line=cmd.product_line, by_name=actor.username, now=now,
                             today=now.astimezone(BEIJING).date())

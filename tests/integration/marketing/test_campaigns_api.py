@@ -112,3 +112,20 @@ def test_campaign_life_cycle_and_bad_input(world):
     assert inverted.status_code == 422 and inverted.json()["code"] == "campaign.period_inverted"
     assert negative.status_code == 422
     assert (report["totals"]["cost_fen"], report["totals"]["cost_per_lead_fen"]) == (800_000, 800_000)
+
+
+def test_dealers_see_and_join_campaigns_for_their_region_only(world):
+    a, b, _ = setup(world)
+    central = plan(world, name="华中推介", regions=["华中"])
+    everywhere = plan(world, name="全国线上推广", regions=[])
+
+    seen_by_b = [x["id"] for x in world.get("shuntong", "/api/v1/campaigns/").json()["items"]]
+    join_foreign = lead(world, "shuntong", central["id"], "客户", "13700000001")
+    join_open = lead(world, "shuntong", everywhere["id"], "客户", "13700000001")
+    staff_for_outsider = lead(world, "mkt", central["id"], "客户", "13700000002", dealer_id=b)
+
+    assert seen_by_b == [everywhere["id"]]
+    assert world.get("shuntong", f"/api/v1/campaigns/{central['id']}").status_code == 404
+    assert join_foreign.status_code == 404
+    assert join_open.status_code == 201
+    assert staff_for_outsider.status_code == 422 and staff_for_outsider.json()["code"] == "lead.dealer_outside_campaign"

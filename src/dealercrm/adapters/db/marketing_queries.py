@@ -472,18 +472,39 @@ class SqlCampaignQueries:
 
         q = select(c)
         if p.role is Role.DEALER:
-            # a dealer sees running/finished campaigns it has leads in
-            q = q.where(c.c.status.in_(["active", "closed"]),
-                        exists().where(cl.c.campaign_id == c.c.id, cl.c.dealer_id == p.dealer_id))
+            q = q.where(c.c.status.in_(["active", "closed"]))
         elif not p.role.is_staff:
-            q = q.where(false())
+            return []
         if status:
             q = q.where(c.c.status == status)
         if before_id is not None:
             q = q.where(c.c.id < before_id)
-        q = q.order_by(c.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_plain(r) for r in conn.execute(q)]
+            if p.role is not Role.DEALER:
+                return [_plain(r) for r in conn.execute(q.order_by(c.c.id.desc()).limit(limit))]
+            # a dealer sees the running or finished campaigns for its region, and any it has leads in;
+            # target regions are a JSON list, so that part is decided here (campaigns are few)
+            region = self._dealer_region(conn, p.dealer_id)
+            with_leads = {r[0] for r in conn.execute(select(cl.c.campaign_id).where(cl.c.dealer_id == p.dealer_id)
+                                                     .distinct())}
+            out = []
+            for r in conn.execute(q.order_by(c.c.id.desc()).limit(1000)):
+                row = _plain(r)
+                if not row["regions"] or region in row["regions"] or row["id"] in with_leads:
+                    out.append(row)
+                if len(out) >= limit:
+                    break
+            return out
+
+    @staticmethod
+    def _dealer_region(conn: Any, dealer_id: int | None) -> str | None:
+        from dealercrm.adapters.db.orm import dealers as d
+
+        row = conn.execute(select(d.c.region).where(d.c.id == dealer_id)).first() if dealer_id else None
+        return row[0] if row else None
+
+    def visible_to_dealer(self, p: Principal, campaign_id: int) -> bool:
+        return any(r["id"] == campaign_id for r in self.list_campaigns(p, before_id=campaign_id + 1, limit=1))
 
     def campaign(self, campaign_id: int) -> dict[str, Any] | None:
         from dealercrm.adapters.db.marketing_tables import campaigns as c
