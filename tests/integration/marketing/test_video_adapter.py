@@ -118,3 +118,22 @@ def test_an_unreachable_provider_is_transient():
             c.create_meeting(request())
 
     assert (err.value.transient, err.value.code) == (True, "video.unreachable")
+
+
+def test_a_garbled_answer_is_a_transient_error_not_a_crash():
+    import httpx
+
+    def garbled(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(201, json={"meeting_code": "1"})
+        return httpx.Response(200, json={"participants": [{"name": "x", "join_time": "soon"}]})
+
+    with HttpVideoConferencing("http://provider.test", "crm", "s", client=httpx.Client(
+            transport=httpx.MockTransport(garbled))) as bad:
+        with pytest.raises(VideoProviderError) as created:
+            bad.create_meeting(request())
+        with pytest.raises(VideoProviderError) as listed:
+            bad.participants("m1")
+
+    assert (created.value.transient, created.value.code) == (True, "video.bad_response")
+    assert (listed.value.transient, listed.value.code) == (True, "video.bad_response")

@@ -82,11 +82,15 @@ class HttpVideoConferencing:
     def participants(self, meeting_id: str) -> list[MeetingParticipant]:
         data = self._call("GET", f"/v1/meetings/{quote(meeting_id, safe='')}/participants", None, ok=(200,))
         out = []
-        for p in data.get("participants", []):
-            left = p.get("leave_time")
-            out.append(MeetingParticipant(
-                name=str(p["name"]), joined_at=dt.datetime.fromtimestamp(int(p["join_time"]), dt.UTC),
-                left_at=dt.datetime.fromtimestamp(int(left), dt.UTC) if left else None))
+        try:
+            for p in data.get("participants", []):
+                left = p.get("leave_time")
+                out.append(MeetingParticipant(
+                    name=str(p["name"]), joined_at=dt.datetime.fromtimestamp(int(p["join_time"]), dt.UTC),
+                    left_at=dt.datetime.fromtimestamp(int(left), dt.UTC) if left else None))
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+            raise VideoProviderError(f"会议服务返回的参会记录无法解析：{type(exc).__name__}", transient=True,
+                                     code="video.bad_response") from None
         return out
 
     # -- wire ----------------------------------------------------------------------------------
