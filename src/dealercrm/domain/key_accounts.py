@@ -48,7 +48,10 @@ def _contacts(items: list[AccountContact] | tuple[AccountContact, ...]) -> list[
     out = []
     for n, c in enumerate(items):
         name = _text(f"contacts[{n}].name", c.name, 60, required=True, label="联系人姓名")
-        phone = Phone(c.phone).value if c.phone else ""
+        try:
+            phone = Phone(c.phone).value if c.phone else ""
+        except InvalidValue as exc:
+            raise InvalidValue(f"contacts[{n}].phone", exc.message, code=exc.code) from None
         out.append({"name": name, "title": (c.title or "").strip()[:60], "phone": phone})
     return out
 
