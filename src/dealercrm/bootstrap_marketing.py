@@ -71,8 +71,9 @@ class MarketingService:
             self.campaign_queries = SqlCampaignQueries(self._c.engine)
         engagement = self._c.engagement
         self._meeting_job = tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video)
-        engagement.rules.register_job(self._meeting_job)
-        engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
+        if self._c.engine is not None:  # the marketing repositories live on the SQL unit of work
+            engagement.rules.register_job(self._meeting_job)
+            engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
         if self.queries is not None:
             engagement.calendar_sources.register(tr.TrainingCalendarSource(self.queries))
             engagement.workbench_sources.register(tr.TrainingInvitationsSource(self.queries))

@@ -299,3 +299,19 @@ def test_with_a_configured_provider_the_meeting_is_made_over_http_and_cancelled_
     assert retried["status"] == "created" and retried["join_url"] == sim.meetings[meeting_id]["join_url"]
     assert [p["name"] for p in joined] == ["王建国"]
     assert cancelled["status"] == "cancelled" and sim.meetings[meeting_id]["status"] == "cancelled"
+
+
+def test_the_worker_scheduler_retries_pending_meetings_and_sends_reminders(world_factory):
+    w = world_factory()
+    a, _ = setup(w)
+    w.video.fail_next(VideoProviderError("维护中", transient=True, code="video.unavailable"))
+    created = new_training(w, [a])
+    w.clock.now = dt.datetime(2026, 3, 9, 6, 0, tzinfo=dt.UTC)
+
+    stats = w.crm.engagement.run_scheduler_once()
+    meeting = w.get("mkt", f"/api/v1/trainings/{created['id']}").json()["meeting"]
+
+    assert created["meeting_status"] == "pending"
+    assert meeting["status"] == "created"
+    assert stats.jobs >= 2  # one meeting made, one reminder queued
+    assert [m["recipient"] for m in w.outbox() if m["template_code"] == "training.reminder"] == ["13911112222"]
