@@ -117,6 +117,10 @@ class MarketingService:
     def cancel_training(self, actor: Principal, training_id: int, reason: str) -> str:
         return tr.cancel_training(training_id, reason, self._new(actor), self._c.clock, self.video)
 
+    def reschedule_training(self, actor: Principal, training_id: int, starts_at: Any, ends_at: Any) -> str:
+        return tr.reschedule_training(training_id, starts_at, ends_at, self._new(actor), self._c.clock, self.video,
+                                      portal_url=self._portal)
+
     def complete_training(self, actor: Principal, training_id: int) -> str:
         return tr.complete_training(training_id, self._uow(actor), self._c.clock)
 

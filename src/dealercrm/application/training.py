@@ -300,18 +300,17 @@ def request_meeting_retry(training_id: int, new_uow: NewUow, clock: Clock, video
 # The meeting, outside any transaction
 
 
-def sync_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoConferencing,
-                 *, portal_url: str | None = None) -> str:
-    """Bring the provider in line with the training: create a pending meeting, cancel the
-    meeting of a cancelled training. Returns the meeting status afterwards."""
+def sync_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoConferencing) -> str:
+    """Bring the provider in line with the training: cancel the meeting a reschedule left
+    behind, create a pending meeting, cancel the meeting of a cancelled training. Returns the
+    meeting status afterwards. No transaction is open while the provider is called."""
+    _cancel_stale_meeting(training_id, new_uow, clock, video)
     with new_uow() as uow:
         training = uow.trainings.get(training_id)
         if training is None:
             raise not_found("training", "培训")
-        status = training.meeting_status
-        request = MeetingRequest(subject=f"{training.title}（{training.training_no}）", starts_at=training.starts_at,
-                                 ends_at=training.ends_at, host=training.organizer_name,
-                                 idempotency_key=training.meeting_key)
+        status, generation = training.meeting_status, training.meeting_generation
+        request = _request(training, training.meeting_key)
         meeting_id = training.meeting_id
     if status not in (MeetingStatus.PENDING, MeetingStatus.CANCEL_PENDING):
         return status.value
@@ -329,6 +328,12 @@ def sync_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoCo
     with new_uow() as uow:
         training = uow.trainings.get(training_id)
         now = clock()
+        if training.meeting_generation != generation:
+            # rescheduled meanwhile: what was just made belongs to the old window — cancel it next
+            if result is not None and training.stale_meeting_key in (None, request.idempotency_key):
+                training.stale_meeting_key, training.stale_meeting_id = request.idempotency_key, result.meeting_id
+                uow.commit()
+            return training.meeting_status.value
         if training.meeting_status is not status:  # cancelled or finished by someone else meanwhile
             if result is not None and training.meeting_id is None and training.status is TrainingStatus.CANCELLED:
                 training.meeting_created(result.meeting_id, result.join_url, result.passcode, now)  # → cancel next
@@ -346,6 +351,58 @@ def sync_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoCo
         final = training.meeting_status.value
         uow.commit()
     return final
+
+
+def _request(training: Training, key: str) -> MeetingRequest:
+    return MeetingRequest(subject=f"{training.title}（{training.training_no}）", starts_at=training.starts_at,
+                          ends_at=training.ends_at, host=training.organizer_name, idempotency_key=key)
+
+
+def _cancel_stale_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoConferencing) -> None:
+    with new_uow() as uow:
+        training = uow.trainings.get(training_id)
+        if training is None or training.stale_meeting_key is None:
+            return
+        key, meeting_id = training.stale_meeting_key, training.stale_meeting_id
+        request = _request(training, key)
+    try:
+        if meeting_id is None:  # a create under the old key may have reached the provider
+            meeting_id = video.create_meeting(request).meeting_id
+        video.cancel_meeting(meeting_id)
+    except VideoProviderError:
+        return  # stays recorded; the next sync tries again
+    with new_uow() as uow:
+        training = uow.trainings.get(training_id)
+        if training.stale_meeting_key == key:
+            training.stale_meeting_cancelled(clock())
+            uow.commit()
+
+
+def reschedule_training(training_id: int, starts_at: dt.datetime, ends_at: dt.datetime, new_uow: NewUow,
+                        clock: Clock, video: VideoConferencing | None, *, portal_url: str) -> str:
+    """New time window; invitees are told and asked to confirm again; an online training's
+    meeting is replaced. Returns the meeting status."""
+    uow = new_uow()
+    require_role(uow.actor, *ORGANIZERS)
+    with uow:
+        training = uow.trainings.get(training_id)
+        if training is None:
+            raise not_found("training", "培训")
+        training.reschedule(starts_at, ends_at, clock())
+        for inv in training.invitations:
+            for r in uow.trainings.recipients(inv.invitee_kind, inv.invitee_id):
+                if r["email"]:
+                    uow.outbox.enqueue("training.rescheduled", {
+                        "recipient_name": r["display_name"], "title": training.title,
+                        "time_window": window_text(training.starts_at, training.ends_at), "venue": _venue(training),
+                        "portal_url": f"{portal_url.rstrip('/')}/trainings/{training.id}",
+                    }, r["email"], f"training-rescheduled-{training.id}-{training.updated_at.isoformat()}-{inv.id}-{r['id']}")
+        online = training.online
+        status = training.meeting_status.value
+        uow.commit()
+    if online and video is not None:
+        return sync_meeting(training_id, new_uow, clock, video)
+    return status
 
 
 def _send_join_links(uow: Any, training: Training, meeting_code: str) -> None:

@@ -356,6 +356,13 @@ TEMPLATES = TemplateRegistry([
         "线上培训的会议链接",
     ),
     MessageTemplate(
+        "training.rescheduled", Channel.EMAIL,
+        "培训改期：{title}",
+        "{recipient_name}：\n\n培训“{title}”改期为：{time_window}\n方式：{venue}\n\n"
+        "请登录系统重新确认是否参加：{portal_url}",
+        "培训改期通知（请重新确认）",
+    ),
+    MessageTemplate(
         "training.cancelled", Channel.EMAIL,
         "培训取消：{title}",
         "{recipient_name}：\n\n原定于{time_window}举行的培训“{title}”已取消。\n原因：{reason}\n\n给您带来不便，敬请谅解。",

@@ -161,6 +161,9 @@ class Training:
     meeting_passcode: str | None = None
     meeting_error: str | None = None
     meeting_attempts: int = 0
+    meeting_generation: int = 0
+    stale_meeting_key: str | None = None  # after a reschedule: the old meeting, still to cancel
+    stale_meeting_id: str | None = None
     invitations: list[Invitation] = attrs.field(factory=list)
     participants: list[Participant] = attrs.field(factory=list)
     updated_at: dt.datetime | None = None
@@ -262,9 +265,29 @@ class Training:
     # -- life cycle ---------------------------------------------------------------------------------
 
     def reschedule(self, starts_at: dt.datetime, ends_at: dt.datetime, now: dt.datetime) -> None:
+        """Move the training; every invitee answers again (the date they confirmed is gone). An
+        online training gets a new meeting for the new window (a new idempotency key); the old
+        one, if it exists or may exist, is cancelled by the next meeting sync."""
         self._require_scheduled("reschedule")
         check_window(starts_at, ends_at, now)
+        if (starts_at, ends_at) == (self.starts_at, self.ends_at):
+            raise BusinessRuleViolation("新时间与原时间相同", code="training.same_window")
         self.starts_at, self.ends_at, self.updated_at = starts_at, ends_at, now
+        for inv in self.invitations:
+            if inv.response is InvitationResponse.CONFIRMED:
+                inv.response, inv.responded_at, inv.responded_by_name = InvitationResponse.PENDING, None, None
+        if self.online:
+            if self.meeting_status is MeetingStatus.CREATED or (
+                    self.meeting_status is MeetingStatus.PENDING and self.meeting_attempts):
+                self.stale_meeting_key, self.stale_meeting_id = self.meeting_key, self.meeting_id
+            self.meeting_generation += 1
+            self.meeting_status = MeetingStatus.PENDING
+            self.meeting_id = self.meeting_join_url = self.meeting_passcode = self.meeting_error = None
+            self.meeting_attempts = 0
+
+    def stale_meeting_cancelled(self, now: dt.datetime) -> None:
+        self.stale_meeting_key = self.stale_meeting_id = None
+        self.updated_at = now
 
     def complete(self, now: dt.datetime) -> None:
         self._require_scheduled("complete")
@@ -290,8 +313,10 @@ class Training:
 
     @property
     def meeting_key(self) -> str:
-        """The provider idempotency key: the same for every attempt of this training's meeting."""
-        return f"dealercrm-training-{self.training_no}"
+        """The provider idempotency key: the same for every attempt of this training's meeting
+        (a reschedule starts a new generation)."""
+        base = f"dealercrm-training-{self.training_no}"
+        return base if not self.meeting_generation else f"{base}-r{self.meeting_generation}"
 
     def meeting_created(self, meeting_id: str, join_url: str, passcode: str | None, now: dt.datetime) -> None:
         self.meeting_id, self.meeting_join_url, self.meeting_passcode = meeting_id, join_url, passcode

@@ -315,3 +315,37 @@ def test_the_worker_scheduler_retries_pending_meetings_and_sends_reminders(world
     assert meeting["status"] == "created"
     assert stats.jobs >= 2  # one meeting made, one reminder queued
     assert [m["recipient"] for m in w.outbox() if m["template_code"] == "training.reminder"] == ["13911112222"]
+
+
+def test_rescheduling_asks_invitees_again_and_replaces_the_meeting_at_the_provider(world_factory):
+    from dealercrm.adapters.video.simulator import VideoSimulator
+
+    with VideoSimulator(app_id="crm", secret="video-secret-2") as sim:
+        w = world_factory(video=False, video_url=sim.base_url, video_app_id="crm", video_secret="video-secret-2",
+                          video_timeout_seconds=0.5)
+        a, b = setup(w)
+        t = new_training(w, [a, b])["id"]
+        w.post("hongda", f"/api/v1/trainings/{t}/response", {"confirm": True})
+        w.post("shuntong", f"/api/v1/trainings/{t}/response", {"confirm": False, "reason": "没空"})
+        [old] = list(sim.meetings)
+        sim.fail_next(503, "maintenance", "维护中")  # the old meeting's cancel fails once
+
+        r = w.post("mkt", f"/api/v1/trainings/{t}/reschedule", {"starts_at": at_beijing(DAY, 14),
+                                                                 "ends_at": at_beijing(DAY, 16)})
+        after_first = {m: x["status"] for m, x in sim.meetings.items()}
+        w.crm.marketing.sync_meetings()
+        same = w.post("mkt", f"/api/v1/trainings/{t}/reschedule", {"starts_at": at_beijing(DAY, 14),
+                                                                    "ends_at": at_beijing(DAY, 16)})
+
+    body = r.json()
+    new = body["meeting"]["meeting_id"]
+    assert r.status_code == 200, r.text
+    assert [(i["invitee_id"], i["response"]) for i in body["invitations"]] == [(a, "pending"), (b, "declined")]
+    assert body["starts_at"].startswith("2026-03-10T06:00:00")
+    assert body["meeting"]["status"] == "created" and new != old
+    assert sim.meetings[new]["start_time"] == int(dt.datetime(2026, 3, 10, 6, tzinfo=dt.UTC).timestamp())
+    assert after_first[old] == "scheduled"  # its cancel met the outage ...
+    assert sim.meetings[old]["status"] == "cancelled"  # ... and the next sync cancelled it
+    assert same.status_code == 409 and same.json()["code"] == "training.same_window"
+    assert sorted(m["recipient"] for m in w.outbox() if m["template_code"] == "training.rescheduled") == [
+        "hd@example.com", "st@example.com"]

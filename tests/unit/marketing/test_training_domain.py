@@ -147,3 +147,26 @@ def test_effect_summary_counts_answers_attendance_and_scores():
     assert (s.feedback_avg, s.feedback_distribution[5], s.feedback_distribution[2]) == (3.5, 1, 1)
     assert (s.quiz_avg, s.quiz_pass_count) == (70.0, 1)
     assert effect_summary([], []).feedback_avg is None
+
+
+def test_reschedule_asks_again_and_replaces_the_meeting():
+    t = training()
+    inv = t.invite(InviteeKind.DEALER, 7, "宏达", dealer_id=7)
+    t.respond(inv, confirm=True, reason=None, by_name="d", now=NOW)
+    t.meeting_created("m1", "https://x/1", "1", NOW)
+    old_key = t.meeting_key
+
+    t.reschedule(START + dt.timedelta(days=1), START + dt.timedelta(days=1, hours=2), NOW)
+
+    assert inv.response is InvitationResponse.PENDING
+    assert (t.meeting_status, t.meeting_id, t.meeting_attempts) == (MeetingStatus.PENDING, None, 0)
+    assert (t.stale_meeting_key, t.stale_meeting_id) == (old_key, "m1")
+    assert t.meeting_key != old_key and t.meeting_key.endswith("-r1")
+    with pytest.raises(BusinessRuleViolation):
+        t.reschedule(t.starts_at, t.ends_at, NOW)
+
+
+def test_reschedule_before_any_attempt_leaves_nothing_to_cancel():
+    t = training()
+    t.reschedule(START + dt.timedelta(days=1), START + dt.timedelta(days=1, hours=2), NOW)
+    assert t.stale_meeting_key is None and t.meeting_status is MeetingStatus.PENDING

@@ -69,6 +69,9 @@ trainings = Table(
     Column("meeting_passcode", String(40)),
     Column("meeting_error", String(500)),
     Column("meeting_attempts", Integer, nullable=False),
+    Column("meeting_generation", Integer, nullable=False),
+    Column("stale_meeting_key", String(100)),
+    Column("stale_meeting_id", String(100)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime),
     Column("version", Integer, nullable=False),
@@ -301,7 +304,9 @@ class SqlAlchemyTrainingRepository:
     def needing_meeting_work(self, limit: int = 50) -> list[int]:
         """Ids of trainings whose meeting is still to create or to cancel."""
         q = (select(trainings.c.id)
-             .where(trainings.c.meeting_status.in_([MeetingStatus.PENDING.value, MeetingStatus.CANCEL_PENDING.value]))
+             .where(or_(trainings.c.meeting_status.in_([MeetingStatus.PENDING.value,
+                                                        MeetingStatus.CANCEL_PENDING.value]),
+                        trainings.c.stale_meeting_key.is_not(None)))
              .order_by(trainings.c.id).limit(limit))
         return [r[0] for r in self.session.execute(q)]
 

@@ -97,6 +97,11 @@ class FeedbackIn(Body):
     comment: Reason | None = None
 
 
+class RescheduleIn(Body):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
 class ReasonIn(Body):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
@@ -350,6 +355,13 @@ class TrainingController(Controller):
     def cancel(self, training_id: int, data: ReasonIn, request: User, state: State) -> TrainingOut:
         marketing = state.container.marketing
         marketing.cancel_training(request.user, training_id, data.reason)
+        return _training(marketing.training(request.user, training_id))
+
+    @post("/{training_id:int}/reschedule", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="培训改期 New time window: invitees confirm again, the meeting is replaced")
+    def reschedule(self, training_id: int, data: RescheduleIn, request: User, state: State) -> TrainingOut:
+        marketing = state.container.marketing
+        marketing.reschedule_training(request.user, training_id, data.starts_at, data.ends_at)
         return _training(marketing.training(request.user, training_id))
 
     @post("/{training_id:int}/complete", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,

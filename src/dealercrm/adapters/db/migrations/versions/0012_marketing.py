@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0007
-Create Date: 2026-12-04 05:17:35.006772
+Create Date: 2026-12-04 05:34:20.194877
 """
 from alembic import op
 import sqlalchemy as sa
@@ -92,6 +92,9 @@ def upgrade() -> None:
     sa.Column('meeting_passcode', sa.String(length=40), nullable=True),
     sa.Column('meeting_error', sa.String(length=500), nullable=True),
     sa.Column('meeting_attempts', sa.Integer(), nullable=False),
+    sa.Column('meeting_generation', sa.Integer(), nullable=False),
+    sa.Column('stale_meeting_key', sa.String(length=100), nullable=True),
+    sa.Column('stale_meeting_id', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
