@@ -16,7 +16,7 @@ from dealercrm.adapters.video.memory import MemoryVideoConferencing
 from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
-from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import Uscc
 from dealercrm.entrypoints.http.app import create_app
 
@@ -175,5 +175,3 @@ def world(world_factory) -> World:
 def at_beijing(day: dt.date, hour: int, minute: int = 0) -> str:
     return dt.datetime.combine(day, dt.time(hour, minute), BEIJING).isoformat()
 
-
-__all__ = ["Role"]

@@ -8,7 +8,7 @@ import datetime as dt
 
 from dealercrm.application.ports.video import VideoProviderError
 
-from .conftest import SYSTEM, START, at_beijing
+from .conftest import SYSTEM, at_beijing
 
 DAY = dt.date(2026, 3, 10)
 

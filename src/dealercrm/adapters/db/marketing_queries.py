@@ -233,9 +233,6 @@ class SqlKnowledgeQueries:
             return [_plain(r) for r in conn.execute(q)]
 
 
-__all__ = ["SqlMarketingQueries", "SqlKnowledgeQueries", "and_"]
-
-
 # ---------------------------------------------------------------------------------------------
 # Sales forecasts
 

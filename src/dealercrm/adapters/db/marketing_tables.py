@@ -20,14 +20,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    and_,
     or_,
     select,
 )
 from sqlalchemy.orm import Session, relationship
 
 from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, dealers, mapper_registry, users
+from dealercrm.adapters.db.orm import IdType, mapper_registry, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
 from dealercrm.domain.key_accounts import BidOutcome
@@ -483,7 +482,3 @@ def _map_more() -> None:
     mapper_registry.map_imperatively(Lead, campaign_leads, version_id_col=campaign_leads.c.version)
     audit.register_audited(Campaign, "campaign", lambda o: ("campaign", o.id))
     audit.register_audited(Lead, "campaign_lead", lambda o: ("campaign", o.campaign_id))
-
-
-__all__ = ["trainings", "training_invitations", "training_participants", "SqlAlchemyTrainingRepository",
-           "start_marketing_mappers", "dealers", "and_", "or_", "BigInteger", "Date", "JSON"]

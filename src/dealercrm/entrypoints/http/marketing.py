@@ -1148,4 +1148,3 @@ class LeadController(Controller):
 
 MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController,
                                     KeyAccountController, CampaignController, LeadController]
-__all__ = ["MARKETING_CONTROLLERS", "Role"]
