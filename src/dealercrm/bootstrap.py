@@ -687,6 +687,8 @@ class Container:
     care: Any = attrs.field(init=False)
     order_flow: Any = attrs.field(init=False)
     erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
+    video_conferencing: Any = None  # application.ports.video.VideoConferencing; None → from settings
+    marketing: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.channel = ChannelService(self)
@@ -730,6 +732,9 @@ class Container:
 
         self.care = CareService(self)
         register_care_rules(self)
+        from dealercrm.bootstrap_marketing import MarketingService
+
+        self.marketing = MarketingService(self, video=self.video_conferencing)
 
     def _wire_order_flow(self) -> None:
         """Review → e-contract → finance → ERP (issue 4 §3–§7)."""
@@ -797,6 +802,7 @@ def bootstrap(
     vehicle_release_policy: VehicleReleasePolicy | None = None,
     gate_keys: Any = None,
     erp_gateway: Any = None,
+    video_conferencing: Any = None,
 ) -> Container:
     """Build a configured dealercrm. Pass any port to replace the default adapter."""
     if settings is None:
@@ -857,6 +863,7 @@ def bootstrap(
         gate_keys=gate_keys,
         vehicle_release_policy=vehicle_release_policy or credit.CreditReleasePolicy(),
         erp_gateway=erp_gateway,
+        video_conferencing=video_conferencing,
     )
 
 

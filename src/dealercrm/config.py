@@ -62,6 +62,12 @@ class Settings:
     erp_url: str = ""
     erp_api_key: str = attrs.field(default="", repr=False)
     erp_timeout_seconds: float = 10.0
+    # video conferencing for online trainings (docs/video-api.md); unset URL → in-memory twin
+    video_url: str = ""
+    video_app_id: str = ""
+    video_secret: str = attrs.field(default="", repr=False)
+    video_timeout_seconds: float = 10.0
+    forecast_deadline_day: int = 25  # next month's sales forecast is due by this day (Beijing) of the month before
 
     @property
     def is_sqlite(self) -> bool:
@@ -98,6 +104,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
         "delivery_reminder_days": int, "photo_dir": str, "receipt_grace_days": int,
         "kiosk_event_retention_days": int,
+        "video_url": str, "video_app_id": str, "video_secret": str, "video_timeout_seconds": float,
+        "forecast_deadline_day": int,
     }
     for name, conv in converters.items():
         raw = env.get(f"DEALERCRM_{name.upper()}")

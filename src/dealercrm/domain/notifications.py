@@ -380,6 +380,39 @@ TEMPLATES = TemplateRegistry([
         "{payload}",
         "评审通过的订单变更转交ERP（幂等键为变更单号）",
     ),
+    # -- training (seed 000 §2.6, §4.6) --
+    MessageTemplate(
+        "training.invitation", Channel.EMAIL,
+        "培训邀请：{title}",
+        "{recipient_name}：\n\n{organizer_name}邀请{invitee_name}参加以下培训：\n主题：{title}\n类别：{topic}\n"
+        "时间：{time_window}\n方式：{venue}\n\n请登录系统确认是否参加（如不能参加请说明原因）：{portal_url}",
+        "培训邀请（请确认）",
+    ),
+    MessageTemplate(
+        "training.reminder", Channel.SMS, "",
+        "{recipient_name}您好：培训“{title}”将于{starts_at}开始，{venue}。",
+        "培训开始前提醒（短信）",
+    ),
+    MessageTemplate(
+        "training.meeting_ready", Channel.EMAIL,
+        "培训会议链接：{title}",
+        "{recipient_name}：\n\n培训“{title}”（{time_window}）将在线举行。\n入会链接：{join_url}\n"
+        "会议号：{meeting_code}\n会议密码：{passcode}\n\n请勿转发本邮件。",
+        "线上培训的会议链接",
+    ),
+    MessageTemplate(
+        "training.rescheduled", Channel.EMAIL,
+        "培训改期：{title}",
+        "{recipient_name}：\n\n培训“{title}”改期为：{time_window}\n方式：{venue}\n\n"
+        "请登录系统重新确认是否参加：{portal_url}",
+        "培训改期通知（请重新确认）",
+    ),
+    MessageTemplate(
+        "training.cancelled", Channel.EMAIL,
+        "培训取消：{title}",
+        "{recipient_name}：\n\n原定于{time_window}举行的培训“{title}”已取消。\n原因：{reason}\n\n给您带来不便，敬请谅解。",
+        "培训取消通知",
+    ),
 ])
 
 

@@ -128,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["erp-sim"]:
         return cmd_erp_sim(argv[1:])
+    if argv[:1] == ["video-sim"]:
+        from dealercrm.adapters.video.simulator import main as main_video_sim
+
+        return main_video_sim(argv[1:])
     if argv[:1] == ["worker"]:
         from dealercrm.entrypoints.worker import main_worker
 
@@ -166,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-pages", type=int, default=100)
     p.set_defaults(func=cmd_erp_sync)
     sub.add_parser("worker", help="deliver the notification outbox (email/SMS)")
+    sub.add_parser("video-sim", help="run the video meeting API simulator (see docs/video-api.md)")
 
     args = parser.parse_args(argv)
     from dealercrm.adapters.gate_keys import GateKeyError

@@ -159,4 +159,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.demo_aftersales import load_aftersales_demo
 
     logins += load_aftersales_demo(container, DEMO_PASSWORD)  # stations, warranty, requests, a claim in review
+    from dealercrm.entrypoints.demo_marketing import seed_marketing
+
+    seed_marketing(container)  # trainings (meetings at the local video simulator), articles, forecasts, campaign
     return logins

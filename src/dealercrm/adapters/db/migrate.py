@@ -27,6 +27,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.supplied_parts_tables",
     "dealercrm.adapters.db.aftersales_tables",
     "dealercrm.adapters.db.care_tables",
+    "dealercrm.adapters.db.marketing_tables",
 )
 
 

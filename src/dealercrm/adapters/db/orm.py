@@ -236,6 +236,9 @@ def start_mappers() -> None:
     from dealercrm.adapters.db.orderflow_tables import start_orderflow_mappers
 
     start_orderflow_mappers()
+    from dealercrm.adapters.db.marketing_tables import start_marketing_mappers
+
+    start_marketing_mappers()
 
     from dealercrm.adapters.db import audit
     from dealercrm.adapters.db.workflow_tables import start_workflow_mappers

@@ -91,6 +91,13 @@ class SqlAlchemyUnitOfWork:
         self.care = SqlCareRepository(session)
         self.contracts = orderflow_tables.SqlAlchemyContractRepository(session)
         self.order_changes = orderflow_tables.SqlAlchemyOrderChangeRepository(session)
+        from dealercrm.adapters.db import marketing_tables as mk
+
+        self.trainings = mk.SqlAlchemyTrainingRepository(session)
+        self.articles = mk.SqlAlchemyArticleRepository(session)
+        self.forecasts = mk.SqlAlchemyForecastRepository(session)
+        self.key_accounts = mk.SqlAlchemyKeyAccountRepository(session)
+        self.campaigns = mk.SqlAlchemyCampaignRepository(session)
         return self
 
     def __exit__(

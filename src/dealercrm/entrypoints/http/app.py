@@ -21,6 +21,7 @@ from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
+from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.stock import STOCK_CONTROLLERS
@@ -61,6 +62,7 @@ CONTROLLERS += SUPPLIED_PARTS_CONTROLLERS
 CONTROLLERS.append(AftersalesController)
 CONTROLLERS.append(CareController)
 CONTROLLERS.append(OrderFlowController)
+CONTROLLERS += MARKETING_CONTROLLERS
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None,

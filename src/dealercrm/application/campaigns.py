@@ -1,0 +1,185 @@
+"""Campaign use cases (seed 000 §5): marketing plans a campaign with a budget, starts and closes
+it; leads are captured — by marketing for any dealer, by a dealer for itself, by sales staff for
+the dealers of their regions —, followed up, converted into one of the dealer's orders or lost.
+Dealers only ever see their own leads; foreign ids are 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.domain.campaigns import Campaign, Lead
+from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
+from dealercrm.domain.identity import Role
+
+PLANNERS = (Role.MARKETING, Role.ADMIN)
+LEAD_WRITERS = (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.DEALER)
+REPORT_READERS = (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+NOT_REVENUE_STATES = ("draft", "awaiting_quote", "quoted", "cancelled")
+
+
+@attrs.frozen
+class PlanCampaign:
+    name: str
+    target_segment: str
+    budget_fen: int
+    starts_on: dt.date
+    ends_on: dt.date
+    product_lines: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    channel: str | None = None
+    description: str | None = None
+    activate: bool = False
+
+
+@attrs.frozen
+class CaptureLead:
+    campaign_id: int
+    name: str
+    phone: str
+    dealer_id: int | None = None
+    interest: str | None = None
+    product_line: str | None = None
+
+
+@attrs.frozen
+class CampaignRef:
+    id: int
+    campaign_no: str
+    status: str
+
+
+def plan_campaign(cmd: PlanCampaign, uow: Any, clock: Clock) -> CampaignRef:
+    require_role(uow.actor, *PLANNERS)
+    now = clock()
+    with uow:
+        campaign = Campaign.plan(
+            campaign_no=uow.numbers.formatted("MC", year=now.astimezone(BEIJING).year), name=cmd.name,
+            target_segment=cmd.target_segment, budget_fen=cmd.budget_fen, starts_on=cmd.starts_on,
+            ends_on=cmd.ends_on, product_lines=list(cmd.product_lines), regions=list(cmd.regions),
+            channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now)
+        if cmd.activate:
+            campaign.activate(now)
+        uow.campaigns.add(campaign)
+        uow.flush()
+        ref = CampaignRef(campaign.id, campaign.campaign_no, campaign.status.value)  # type: ignore[arg-type]
+        uow.commit()
+    return ref
+
+
+def change_campaign(campaign_id: int, action: str, uow: Any, clock: Clock, *, actual_cost_fen: int | None = None,
+                    budget_fen: int | None = None) -> str:
+    require_role(uow.actor, *PLANNERS)
+    with uow:
+        campaign = uow.campaigns.get(campaign_id)
+        if campaign is None:
+            raise not_found("campaign", "营销活动")
+        now = clock()
+        if action == "activate":
+            campaign.activate(now)
+        elif action == "close":
+            campaign.close(actual_cost_fen, now)
+        elif action == "cancel":
+            campaign.cancel(now)
+        elif action == "budget":
+            campaign.set_budget(budget_fen, now)  # type: ignore[arg-type]
+        else:
+            raise InvalidValue("action", "未知操作", code="campaign.action_unknown")
+        status = campaign.status.value
+        uow.commit()
+    return status
+
+
+def capture_lead(cmd: CaptureLead, uow: Any, clock: Clock) -> int:
+    actor = uow.actor
+    require_role(actor, *LEAD_WRITERS)
+    if actor.role is Role.DEALER:
+        if cmd.dealer_id not in (None, actor.dealer_id):
+            raise not_found("dealer", "经销商")
+        dealer_id = actor.dealer_id
+    elif cmd.dealer_id is None:
+        raise InvalidValue("dealer_id", "请指定跟进的经销商", code="lead.dealer_required")
+    else:
+        dealer_id = cmd.dealer_id
+    now = clock()
+    with uow:
+        campaign = uow.campaigns.get(cmd.campaign_id)
+        if campaign is None:
+            raise not_found("campaign", "营销活动")
+        dealer = uow.dealers.get(dealer_id)
+        if dealer is None or not dealer_scope(actor).admits(dealer.id, dealer.region):
+            raise not_found("dealer", "经销商")
+        if campaign.regions and dealer.region not in campaign.regions:
+            if actor.role is Role.DEALER:  # a campaign for other regions does not exist for this dealer
+                raise not_found("campaign", "营销活动")
+            raise InvalidValue("dealer_id", "该经销商不在活动的目标大区内", code="lead.dealer_outside_campaign")
+        lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,  # type: ignore[arg-type]
+                            interest=cmd.interest, product_line=cmd.product_line, by_name=actor.username, now=now,
+                            today=now.astimezone(BEIJING).date())
+        uow.campaigns.add(lead)
+        uow.flush()
+        lead_id = lead.id
+        uow.commit()
+    return lead_id  # type: ignore[return-value]
+
+
+def _lead(uow: Any, lead_id: int) -> Lead:
+    lead = uow.campaigns.lead(lead_id)
+    if lead is None:
+        raise not_found("lead", "线索")
+    dealer = uow.dealers.get(lead.dealer_id)
+    if dealer is None or not dealer_scope(uow.actor).admits(dealer.id, dealer.region):
+        raise not_found("lead", "线索")
+    return lead
+
+
+def follow_up(lead_id: int, action: str, uow: Any, clock: Clock, *, order_id: int | None = None,
+              reason: str | None = None) -> str:
+    """``contacted`` / ``convert`` (naming one of the lead's dealer's orders) / ``lost`` (reason)."""
+    require_role(uow.actor, *LEAD_WRITERS)
+    with uow:
+        lead = _lead(uow, lead_id)
+        now = clock()
+        if action == "contacted":
+            lead.contacted(now)
+        elif action == "convert":
+            if order_id is None:
+                raise InvalidValue("order_id", "请指定成交订单", code="lead.order_required")
+            order = uow.campaigns.order_brief(order_id)
+            if order is None or order["dealer_id"] != lead.dealer_id:
+                raise InvalidValue("order_id", "订单不存在或不属于该经销商", code="order.not_found")
+            if order["state"] in NOT_REVENUE_STATES:
+                raise BusinessRuleViolation("订单尚未提交或已取消，不能作为成交", code="lead.order_not_submitted",
+                                            order_state=order["state"])
+            lead.convert(order_id, now)
+        elif action == "lost":
+            lead.lose(reason or "", now)
+        else:
+            raise InvalidValue("action", "未知操作", code="lead.action_unknown")
+        status = lead.status.value
+        uow.commit()
+    return status
+
+
+def campaign_report(campaign: dict[str, Any], per_dealer: list[dict[str, Any]], *, full_scope: bool) -> dict[str, Any]:
+    """Leads, conversions, revenue, cost per lead / conversion and ROI. Costs are campaign-wide:
+    shown only to callers who see all of its leads (marketing, administrators)."""
+    from dealercrm.domain.campaigns import campaign_figures
+
+    totals = {k: sum(r[k] for r in per_dealer) for k in ("leads", "contacted", "converted", "lost", "revenue_fen")}
+    cost = campaign["actual_cost_fen"] if campaign["actual_cost_fen"] is not None else campaign["budget_fen"]
+    figures = campaign_figures(leads=totals["leads"], contacted=totals["contacted"], converted=totals["converted"],
+                               lost=totals["lost"], revenue_fen=totals["revenue_fen"], cost_fen=cost)
+    out = attrs.asdict(figures)
+    out["new"] = sum(r["new"] for r in per_dealer)
+    if not full_scope:
+        for k in ("cost_fen", "cost_per_lead_fen", "cost_per_conversion_fen", "roi_pct"):
+            out[k] = None
+    return {"campaign": campaign, "totals": out, "per_dealer": [
+        {**r, "conversion_rate_pct": round(100 * r["converted"] / r["leads"], 1) if r["leads"] else None}
+        for r in per_dealer]}

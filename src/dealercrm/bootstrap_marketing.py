@@ -1,0 +1,284 @@
+"""The marketing facade (``container.marketing``): training with its video meetings, knowledge
+base, sales forecasts, key accounts and bid cases, campaigns and leads — dependencies bound.
+
+Kept beside ``bootstrap.py`` (which names it once) because, like it, it names concrete adapters:
+the video conferencing adapter is ``HttpVideoConferencing`` when ``DEALERCRM_VIDEO_URL`` is set,
+else the in-memory twin (meetings exist only in this process; fine for the demo and tests).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from dealercrm.application import campaigns as cp
+from dealercrm.application import forecasts as fc
+from dealercrm.application import key_accounts as ka
+from dealercrm.application import knowledge as kb
+from dealercrm.application import training as tr
+from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.video import VideoConferencing
+from dealercrm.domain.identity import Principal
+
+if TYPE_CHECKING:
+    from dealercrm.bootstrap import Container
+
+
+def make_video(settings: Any) -> VideoConferencing:
+    if settings.video_url:
+        from dealercrm.adapters.video.http import HttpVideoConferencing
+
+        return HttpVideoConferencing(settings.video_url, settings.video_app_id, settings.video_secret,
+                                     timeout=settings.video_timeout_seconds)
+    from dealercrm.adapters.video.memory import MemoryVideoConferencing
+
+    return MemoryVideoConferencing()
+
+
+@attrs.define
+class MarketingService:
+    _c: Container
+    video: Any = None
+    queries: Any = None
+    knowledge_queries: Any = None
+    _meeting_job: Any = None
+    forecast_queries: Any = None
+    account_queries: Any = None
+    campaign_queries: Any = None
+
+    def __attrs_post_init__(self) -> None:
+        self.video = self.video or make_video(self._c.settings)
+        if self._c.engine is not None and self.queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlMarketingQueries
+
+            self.queries = SqlMarketingQueries(self._c.engine)
+        if self._c.engine is not None and self.knowledge_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
+
+            self.knowledge_queries = SqlKnowledgeQueries(self._c.engine)
+        if self._c.engine is not None and self.forecast_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlForecastQueries
+
+            self.forecast_queries = SqlForecastQueries(self._c.engine)
+        if self._c.engine is not None and self.account_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlKeyAccountQueries
+
+            self.account_queries = SqlKeyAccountQueries(self._c.engine)
+        if self._c.engine is not None and self.campaign_queries is None:
+            from dealercrm.adapters.db.marketing_queries import SqlCampaignQueries
+
+            self.campaign_queries = SqlCampaignQueries(self._c.engine)
+        engagement = self._c.engagement
+        self._meeting_job = tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video)
+        if self._c.engine is not None:  # the marketing repositories live on the SQL unit of work
+            engagement.rules.register_job(self._meeting_job)
+            engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
+        if self.queries is not None:
+            engagement.calendar_sources.register(tr.TrainingCalendarSource(self.queries))
+            engagement.workbench_sources.register(tr.TrainingInvitationsSource(self.queries))
+
+    def use_video(self, video: VideoConferencing) -> None:
+        """Replace the video conferencing adapter (the demo points it at its local simulator)."""
+        self.video = video
+        self._meeting_job.video = video
+
+    def _uow(self, actor: Principal) -> Any:
+        return self._c.uow(actor)
+
+    def _new(self, actor: Principal) -> Any:
+        return lambda: self._c.uow(actor)
+
+    @property
+    def _portal(self) -> str:
+        return self._c.settings.portal_url
+
+    # -- training ------------------------------------------------------------------------------
+
+    def create_training(self, actor: Principal, cmd: tr.CreateTraining) -> tr.TrainingCreated:
+        return tr.create_training(cmd, self._new(actor), self._c.clock, self.video, portal_url=self._portal)
+
+    def invite(self, actor: Principal, training_id: int, invitees: tuple[tr.InviteeIn, ...]) -> int:
+        return tr.invite(training_id, invitees, self._uow(actor), portal_url=self._portal)
+
+    def respond(self, actor: Principal, training_id: int, confirm: bool, reason: str | None = None) -> str:
+        return tr.respond(training_id, confirm, reason, self._uow(actor), self._c.clock)
+
+    def record_participants(self, actor: Principal, training_id: int,
+                            people: tuple[tr.ParticipantIn, ...]) -> list[int]:
+        return tr.record_participants(training_id, people, self._uow(actor), self._c.clock)
+
+    def give_feedback(self, actor: Principal, training_id: int, participant_id: int, *,
+                      feedback_score: int | None = None, quiz_score: int | None = None,
+                      comment: str | None = None) -> None:
+        tr.give_feedback(training_id, participant_id, feedback_score, quiz_score, comment, self._uow(actor),
+                         self._c.clock)
+
+    def cancel_training(self, actor: Principal, training_id: int, reason: str) -> str:
+        return tr.cancel_training(training_id, reason, self._new(actor), self._c.clock, self.video)
+
+    def reschedule_training(self, actor: Principal, training_id: int, starts_at: Any, ends_at: Any) -> str:
+        return tr.reschedule_training(training_id, starts_at, ends_at, self._new(actor), self._c.clock, self.video,
+                                      portal_url=self._portal)
+
+    def complete_training(self, actor: Principal, training_id: int) -> str:
+        return tr.complete_training(training_id, self._uow(actor), self._c.clock)
+
+    def retry_meeting(self, actor: Principal, training_id: int) -> str:
+        return tr.request_meeting_retry(training_id, self._new(actor), self._c.clock, self.video)
+
+    def sync_meetings(self) -> int:
+        return tr.sync_pending_meetings(self._new(Principal.system()), self._c.clock, self.video)
+
+    def send_training_reminders(self) -> int:
+        return tr.send_reminders(self._new(Principal.system()), self._c.clock())
+
+    def trainings(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_trainings(actor, **filters)
+
+    def training(self, actor: Principal, training_id: int) -> dict[str, Any]:
+        row = self.queries.training_detail(actor, training_id)
+        if row is None:
+            raise not_found("training", "培训")
+        return row
+
+    def training_effect(self, actor: Principal, training_id: int) -> dict[str, Any]:
+        require_role(actor, *tr.ORGANIZERS)
+        self.training(actor, training_id)
+        return self.queries.training_effect(training_id)
+
+    def meeting_participants(self, actor: Principal, training_id: int) -> list[Any]:
+        """Who joined the online meeting, from the provider (organisers)."""
+        require_role(actor, *tr.ORGANIZERS)
+        row = self.training(actor, training_id)
+        if not row["meeting_id"]:
+            return []
+        return self.video.participants(row["meeting_id"])
+
+    # -- knowledge base --------------------------------------------------------------------------
+
+    def write_article(self, actor: Principal, cmd: kb.WriteArticle) -> kb.ArticleRef:
+        return kb.write_article(cmd, self._uow(actor), self._c.clock)
+
+    def edit_article(self, actor: Principal, cmd: kb.EditArticle) -> kb.ArticleRef:
+        return kb.edit_article(cmd, self._uow(actor), self._c.clock)
+
+    def publish_article(self, actor: Principal, article_id: int, published: bool = True) -> kb.ArticleRef:
+        return kb.set_published(article_id, published, self._uow(actor), self._c.clock)
+
+    def search_articles(self, actor: Principal, q: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        from dealercrm.domain.knowledge import search_terms
+
+        return self.knowledge_queries.search(actor, terms=search_terms(q), **filters)
+
+    def article(self, actor: Principal, article_id: int) -> dict[str, Any]:
+        row = self.knowledge_queries.article(actor, article_id)
+        if row is None:
+            raise not_found("article", "知识文章")
+        return row
+
+    def article_revisions(self, actor: Principal, article_id: int) -> list[dict[str, Any]]:
+        require_role(actor, *kb.EDITORS)
+        self.article(actor, article_id)
+        return self.knowledge_queries.revisions(article_id)
+
+    def article_topics(self, actor: Principal) -> list[dict[str, Any]]:
+        return self.knowledge_queries.topics(actor)
+
+    # -- sales forecasts -------------------------------------------------------------------------
+
+    @property
+    def _deadline_day(self) -> int:
+        return self._c.settings.forecast_deadline_day
+
+    def submit_forecast(self, actor: Principal, cmd: fc.SubmitForecast) -> fc.ForecastRef:
+        return fc.submit_forecast(cmd, self._uow(actor), self._c.clock, deadline_day=self._deadline_day)
+
+    def forecasts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        self._forecast_reader(actor)
+        return self.forecast_queries.list_forecasts(actor, **filters)
+
+    def forecast_report(self, actor: Principal, month: Any, region: str | None = None) -> dict[str, Any]:
+        self._forecast_reader(actor)
+        rows = self.forecast_queries.comparison(actor, month, region=region)
+        return fc.forecast_report(month, rows, deadline_day=self._deadline_day)
+
+    def forecast_deadline(self, month: Any) -> Any:
+        from dealercrm.domain.forecasts import deadline_for
+
+        return deadline_for(month, self._deadline_day)
+
+    @staticmethod
+    def _forecast_reader(actor: Principal) -> None:
+        from dealercrm.domain.identity import Role
+
+        if actor.role is not Role.DEALER:
+            require_role(actor, *fc.READERS_ALL)
+
+    # -- key accounts and bid cases -------------------------------------------------------------
+
+    def file_key_account(self, actor: Principal, cmd: ka.FileKeyAccount) -> int:
+        return ka.file_key_account(cmd, self._uow(actor), self._c.clock)
+
+    def update_key_account(self, actor: Principal, cmd: ka.UpdateKeyAccount) -> None:
+        ka.update_key_account(cmd, self._uow(actor), self._c.clock)
+
+    def record_bid(self, actor: Principal, cmd: ka.RecordBid) -> int:
+        return ka.record_bid(cmd, self._uow(actor), self._c.clock)
+
+    def key_accounts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.account_queries.list_accounts(actor, **filters)
+
+    def key_account(self, actor: Principal, account_id: int) -> dict[str, Any]:
+        row = self.account_queries.account(actor, account_id)
+        if row is None:
+            raise not_found("key_account", "大客户")
+        return row
+
+    def bid_report(self, actor: Principal, year: int | None = None) -> dict[str, Any]:
+        return self.account_queries.bid_report(actor, year=year)
+
+    # -- campaigns and leads ----------------------------------------------------------------------
+
+    def plan_campaign(self, actor: Principal, cmd: cp.PlanCampaign) -> cp.CampaignRef:
+        return cp.plan_campaign(cmd, self._uow(actor), self._c.clock)
+
+    def change_campaign(self, actor: Principal, campaign_id: int, action: str, **kw: Any) -> str:
+        return cp.change_campaign(campaign_id, action, self._uow(actor), self._c.clock, **kw)
+
+    def capture_lead(self, actor: Principal, cmd: cp.CaptureLead) -> int:
+        return cp.capture_lead(cmd, self._uow(actor), self._c.clock)
+
+    def follow_up_lead(self, actor: Principal, lead_id: int, action: str, **kw: Any) -> str:
+        return cp.follow_up(lead_id, action, self._uow(actor), self._c.clock, **kw)
+
+    def campaigns(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.campaign_queries.list_campaigns(actor, **filters)
+
+    def campaign(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
+        from dealercrm.domain.identity import Role
+
+        row = self.campaign_queries.campaign(campaign_id)
+        if row is None or not (actor.role.is_staff or actor.role is Role.DEALER) or (
+                actor.role is Role.DEALER and not self.campaign_queries.visible_to_dealer(actor, campaign_id)):
+            raise not_found("campaign", "营销活动")
+        return row
+
+    def leads(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.campaign_queries.leads(actor, **filters)
+
+    def lead(self, actor: Principal, lead_id: int) -> dict[str, Any]:
+        rows = [r for r in self.campaign_queries.leads(actor, before_id=lead_id + 1, limit=1) if r["id"] == lead_id]
+        if not rows:
+            raise not_found("lead", "线索")
+        return rows[0]
+
+    def campaign_report(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
+        from dealercrm.application.access import dealer_scope
+
+        require_role(actor, *cp.REPORT_READERS)
+        campaign = self.campaign(actor, campaign_id)
+        scope = dealer_scope(actor)
+        per_dealer = self.campaign_queries.lead_figures(actor, campaign_id)
+        return cp.campaign_report(campaign, per_dealer, full_scope=scope.dealer_id is None and scope.regions is None
+                                  and not scope.nothing)

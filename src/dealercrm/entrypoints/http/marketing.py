@@ -1,0 +1,1150 @@
+"""HTTP for the marketing contexts: trainings (with their video meetings), knowledge base, sales
+forecasts, key accounts and bid cases, campaigns and leads. Thin: decode, call
+``container.marketing``, encode."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.datastructures import State
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from dealercrm.application import campaigns as cp
+from dealercrm.application import forecasts as fc
+from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
+from dealercrm.application import key_accounts as ka
+from dealercrm.application import knowledge as kb
+from dealercrm.domain.key_accounts import AccountContact, BidOutcome
+from dealercrm.domain.forecasts import LineIn, parse_month
+from dealercrm.application import training as tr
+from dealercrm.domain.knowledge import ArticleKind, ArticleStatus, AttachmentRef
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.training import InvitationResponse, MeetingStatus, TrainingAudience, TrainingStatus
+from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
+from dealercrm.entrypoints.http.schemas import Request as Body
+from dealercrm.entrypoints.http.security import ANY_USER, requires
+
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Short = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
+Code = Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+Reason = Annotated[str, msgspec.Meta(max_length=500)]
+Url = Annotated[str, msgspec.Meta(max_length=500)]
+Id = Annotated[int, msgspec.Meta(ge=1)]
+ORGANIZERS = tr.ORGANIZERS
+User = Request[Principal, Any, Any]
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]], str | None]:
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1]["id"]) if more and rows else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+class InviteeBody(Body):
+    kind: Code
+    id: Id
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class TrainingIn(Body):
+    title: Title
+    topic: Short
+    audience: Code
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    online: bool
+    invitees: Annotated[list[InviteeBody], msgspec.Meta(max_length=500)] = []
+    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    product_line: Code | None = None
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    vr_url: Url | None = None
+
+
+class InviteIn(Body):
+    invitees: Annotated[list[InviteeBody], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class RespondIn(Body):
+    confirm: bool
+    reason: Reason | None = None
+
+
+class ParticipantBody(Body):
+    invitation_id: Id
+    name: Short
+    attended: bool = True
+    feedback_score: int | None = None
+    quiz_score: int | None = None
+    comment: Reason | None = None
+
+
+class ParticipantsIn(Body):
+    participants: Annotated[list[ParticipantBody], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class FeedbackIn(Body):
+    feedback_score: int | None = None
+    quiz_score: int | None = None
+    comment: Reason | None = None
+
+
+class RescheduleIn(Body):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+class ReasonIn(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class TrainingCreatedOut(msgspec.Struct):
+    id: int
+    training_no: str
+    meeting_status: str
+    meeting_status_label: str
+
+
+class TrainingRowOut(msgspec.Struct):
+    id: int
+    training_no: str
+    title: str
+    topic: str
+    product_line: str | None
+    audience: str
+    audience_label: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    online: bool
+    location: str | None
+    status: str
+    status_label: str
+    meeting_status: str
+    organizer_name: str
+    my_response: str | None = None
+
+
+class TrainingPage(msgspec.Struct):
+    items: list[TrainingRowOut]
+    next_cursor: str | None
+
+
+class InvitationOut(msgspec.Struct):
+    id: int
+    invitee_kind: str
+    invitee_id: int
+    invitee_name: str
+    response: str
+    response_label: str
+    reason: str | None
+    responded_at: dt.datetime | None
+    responded_by_name: str | None
+
+
+class ParticipantOut(msgspec.Struct):
+    id: int
+    invitation_id: int
+    name: str
+    attended: bool
+    feedback_score: int | None
+    quiz_score: int | None
+    comment: str | None
+    recorded_at: dt.datetime
+
+
+class MeetingOut(msgspec.Struct):
+    status: str
+    status_label: str
+    join_url: str | None
+    meeting_id: str | None
+    passcode: str | None
+    attempts: int
+    error: str | None
+
+
+class TrainingOut(msgspec.Struct):
+    id: int
+    training_no: str
+    title: str
+    topic: str
+    product_line: str | None
+    audience: str
+    audience_label: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    online: bool
+    location: str | None
+    description: str | None
+    vr_url: str | None
+    status: str
+    status_label: str
+    cancel_reason: str | None
+    organizer_name: str
+    meeting: MeetingOut
+    invitations: list[InvitationOut]
+    participants: list[ParticipantOut]
+
+
+class EffectOut(msgspec.Struct):
+    invited: int
+    confirmed: int
+    declined: int
+    pending: int
+    registered: int
+    attended: int
+    attendance_rate_pct: float | None
+    feedback_count: int
+    feedback_avg: float | None
+    feedback_distribution: dict[str, int]
+    quiz_count: int
+    quiz_avg: float | None
+    quiz_pass_count: int
+    quiz_pass_mark: int
+
+
+class InviteeEffectOut(msgspec.Struct):
+    invitation_id: int
+    invitee_kind: str
+    invitee_id: int
+    invitee_name: str
+    response: str
+    summary: EffectOut
+
+
+class TrainingEffectOut(msgspec.Struct):
+    training_id: int
+    summary: EffectOut
+    per_invitee: list[InviteeEffectOut]
+
+
+class StatusOut(msgspec.Struct):
+    id: int
+    status: str
+
+
+class IdsOut(msgspec.Struct):
+    ids: list[int]
+
+
+class CountOut(msgspec.Struct):
+    count: int
+
+
+class MeetingParticipantOut(msgspec.Struct):
+    name: str
+    joined_at: dt.datetime
+    left_at: dt.datetime | None
+
+
+def _effect(s: Any) -> EffectOut:
+    return EffectOut(s.invited, s.confirmed, s.declined, s.pending, s.registered, s.attended, s.attendance_rate_pct,
+                     s.feedback_count, s.feedback_avg, {str(k): v for k, v in s.feedback_distribution.items()},
+                     s.quiz_count, s.quiz_avg, s.quiz_pass_count, s.quiz_pass_mark)
+
+
+def _training_row(r: dict[str, Any]) -> TrainingRowOut:
+    return TrainingRowOut(
+        id=r["id"], training_no=r["training_no"], title=r["title"], topic=r["topic"], product_line=r["product_line"],
+        audience=r["audience"], audience_label=TrainingAudience(r["audience"]).label, starts_at=r["starts_at"],
+        ends_at=r["ends_at"], online=r["online"], location=r["location"], status=r["status"],
+        status_label=TrainingStatus(r["status"]).label, meeting_status=r["meeting_status"],
+        organizer_name=r["organizer_name"], my_response=r.get("my_response"),
+    )
+
+
+def _training(r: dict[str, Any]) -> TrainingOut:
+    return TrainingOut(
+        id=r["id"], training_no=r["training_no"], title=r["title"], topic=r["topic"], product_line=r["product_line"],
+        audience=r["audience"], audience_label=TrainingAudience(r["audience"]).label, starts_at=r["starts_at"],
+        ends_at=r["ends_at"], online=r["online"], location=r["location"], description=r["description"],
+        vr_url=r["vr_url"], status=r["status"], status_label=TrainingStatus(r["status"]).label,
+        cancel_reason=r["cancel_reason"], organizer_name=r["organizer_name"],
+        meeting=MeetingOut(r["meeting_status"], MeetingStatus(r["meeting_status"]).label, r["meeting_join_url"],
+                           r["meeting_id"] if r["meeting_join_url"] else None, r["meeting_passcode"],
+                           r["meeting_attempts"], r["meeting_error"]),
+        invitations=[InvitationOut(i["id"], i["invitee_kind"], i["invitee_id"], i["invitee_name"], i["response"],
+                                   InvitationResponse(i["response"]).label, i["reason"], i["responded_at"],
+                                   i["responded_by_name"]) for i in r["invitations"]],
+        participants=[ParticipantOut(p["id"], p["invitation_id"], p["name"], p["attended"], p["feedback_score"],
+                                     p["quiz_score"], p["comment"], p["recorded_at"]) for p in r["participants"]],
+    )
+
+
+def _invitees(items: list[InviteeBody]) -> tuple[tr.InviteeIn, ...]:
+    return tuple(tr.InviteeIn(i.kind, i.id, i.name) for i in items)
+
+
+class TrainingController(Controller):
+    path = "/api/v1/trainings"
+    tags = ["trainings 培训管理"]
+
+    @post("/", guards=[requires(*ORGANIZERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="发起培训 Create a training, invite, notify; online → a video meeting (marketing, after-sales)")
+    def create(self, data: TrainingIn, request: User, state: State) -> TrainingCreatedOut:
+        created = state.container.marketing.create_training(request.user, tr.CreateTraining(
+            title=data.title, topic=data.topic, audience=data.audience, starts_at=data.starts_at,
+            ends_at=data.ends_at, online=data.online, invitees=_invitees(data.invitees), location=data.location,
+            product_line=data.product_line, description=data.description, vr_url=data.vr_url,
+        ))
+        return TrainingCreatedOut(created.id, created.training_no, created.meeting_status,
+                                  MeetingStatus(created.meeting_status).label)
+
+    @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="培训列表 Trainings (organisers: all; others: those they are invited to)")
+    def list_trainings(self, request: User, state: State, status: str | None = None, audience: str | None = None,
+                       starts_from: dt.datetime | None = None, starts_before: dt.datetime | None = None,
+                       cursor: str | None = None, limit: Limit = 50) -> TrainingPage:
+        rows = state.container.marketing.trainings(request.user, status=status, audience=audience,
+                                                   starts_from=starts_from, starts_before=starts_before,
+                                                   before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return TrainingPage([_training_row(r) for r in rows], nxt)
+
+    @get("/{training_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="培训详情 One training (invitees see their own invitation and participants only)")
+    def detail(self, training_id: int, request: User, state: State) -> TrainingOut:
+        return _training(state.container.marketing.training(request.user, training_id))
+
+    @post("/{training_id:int}/invitations", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="追加邀请 Invite more dealers / sales staff / stations")
+    def invite(self, training_id: int, data: InviteIn, request: User, state: State) -> CountOut:
+        return CountOut(state.container.marketing.invite(request.user, training_id, _invitees(data.invitees)))
+
+    @post("/{training_id:int}/response", guards=[requires(*ANY_USER)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="确认/谢绝 The invitee confirms, or declines with a reason")
+    def respond(self, training_id: int, data: RespondIn, request: User, state: State) -> StatusOut:
+        answer = state.container.marketing.respond(request.user, training_id, data.confirm, data.reason)
+        return StatusOut(training_id, answer)
+
+    @post("/{training_id:int}/participants", guards=[requires(*ORGANIZERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="签到与评分 Record attendance, feedback (1–5) and quiz scores (0–100)")
+    def participants(self, training_id: int, data: ParticipantsIn, request: User, state: State) -> IdsOut:
+        ids = state.container.marketing.record_participants(request.user, training_id, tuple(
+            tr.ParticipantIn(p.invitation_id, p.name, p.attended, p.feedback_score, p.quiz_score, p.comment)
+            for p in data.participants))
+        return IdsOut(ids)
+
+    @post("/{training_id:int}/participants/{participant_id:int}/feedback", guards=[requires(*ANY_USER)],
+          status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="培训反馈 Feedback of a participant (organisers; the invitee for its own people, without quiz)")
+    def feedback(self, training_id: int, participant_id: int, data: FeedbackIn, request: User,
+                 state: State) -> StatusOut:
+        state.container.marketing.give_feedback(request.user, training_id, participant_id,
+                                                feedback_score=data.feedback_score, quiz_score=data.quiz_score,
+                                                comment=data.comment)
+        return StatusOut(participant_id, "recorded")
+
+    @get("/{training_id:int}/effect", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
+         summary="培训效果分析 Answers, attendance, feedback and quiz per training and per invitee")
+    def effect(self, training_id: int, request: User, state: State) -> TrainingEffectOut:
+        e = state.container.marketing.training_effect(request.user, training_id)
+        return TrainingEffectOut(training_id, _effect(e["summary"]), [
+            InviteeEffectOut(x["invitation_id"], x["invitee_kind"], x["invitee_id"], x["invitee_name"],
+                             x["response"], _effect(x["summary"])) for x in e["per_invitee"]])
+
+    @post("/{training_id:int}/cancel", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="取消培训 Cancel (invitees are told; the meeting is cancelled)")
+    def cancel(self, training_id: int, data: ReasonIn, request: User, state: State) -> TrainingOut:
+        marketing = state.container.marketing
+        marketing.cancel_training(request.user, training_id, data.reason)
+        return _training(marketing.training(request.user, training_id))
+
+    @post("/{training_id:int}/reschedule", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="培训改期 New time window: invitees confirm again, the meeting is replaced")
+    def reschedule(self, training_id: int, data: RescheduleIn, request: User, state: State) -> TrainingOut:
+        marketing = state.container.marketing
+        marketing.reschedule_training(request.user, training_id, data.starts_at, data.ends_at)
+        return _training(marketing.training(request.user, training_id))
+
+    @post("/{training_id:int}/complete", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="结束培训 Mark as held (after its end)")
+    def complete(self, training_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(training_id, state.container.marketing.complete_training(request.user, training_id))
+
+    @post("/{training_id:int}/meeting/sync", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="重试视频会议 Ask the video provider now (create or cancel the meeting)")
+    def sync_meeting(self, training_id: int, request: User, state: State) -> TrainingOut:
+        marketing = state.container.marketing
+        marketing.retry_meeting(request.user, training_id)
+        return _training(marketing.training(request.user, training_id))
+
+    @get("/{training_id:int}/meeting/participants", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
+         summary="会议参会记录 Who joined the online meeting, from the provider")
+    def meeting_participants(self, training_id: int, request: User, state: State) -> list[MeetingParticipantOut]:
+        return [MeetingParticipantOut(p.name, p.joined_at, p.left_at)
+                for p in state.container.marketing.meeting_participants(request.user, training_id)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Knowledge base
+
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
+
+
+class AttachmentBody(Body):
+    name: Title
+    url: Url
+
+
+class ArticleIn(Body):
+    title: Title
+    topic: Short
+    kind: Code
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
+    product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] = []
+    audience: Annotated[list[Code], msgspec.Meta(max_length=2)] = []
+    attachments: Annotated[list[AttachmentBody], msgspec.Meta(max_length=20)] = []
+    publish: bool = False
+
+
+class ArticlePatch(Body):
+    title: Title | None = None
+    topic: Short | None = None
+    kind: Code | None = None
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)] | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] | None = None
+    product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] | None = None
+    audience: Annotated[list[Code], msgspec.Meta(max_length=2)] | None = None
+    attachments: Annotated[list[AttachmentBody], msgspec.Meta(max_length=20)] | None = None
+
+
+class ArticleRefOut(msgspec.Struct):
+    id: int
+    article_no: str
+    revision: int
+    status: str
+
+
+class AttachmentOut(msgspec.Struct):
+    name: str
+    url: str
+
+
+class ArticleRowOut(msgspec.Struct):
+    id: int
+    article_no: str
+    title: str
+    topic: str
+    kind: str
+    kind_label: str
+    tags: list[str]
+    product_lines: list[str]
+    audience: list[str]
+    status: str
+    status_label: str
+    revision: int
+    published_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    excerpt: str
+
+
+class ArticlePage(msgspec.Struct):
+    items: list[ArticleRowOut]
+    next_cursor: str | None
+
+
+class ArticleOut(msgspec.Struct):
+    id: int
+    article_no: str
+    title: str
+    topic: str
+    kind: str
+    kind_label: str
+    body: str
+    tags: list[str]
+    product_lines: list[str]
+    audience: list[str]
+    attachments: list[AttachmentOut]
+    status: str
+    status_label: str
+    revision: int
+    created_at: dt.datetime
+    created_by_name: str
+    published_at: dt.datetime | None
+    updated_at: dt.datetime | None
+    updated_by_name: str | None
+
+
+class RevisionOut(msgspec.Struct):
+    revision: int
+    title: str
+    body: str
+    tags: list[str]
+    edited_at: dt.datetime
+    edited_by_name: str
+
+
+class TopicOut(msgspec.Struct):
+    topic: str
+    count: int
+
+
+def _audience_of(r: dict[str, Any]) -> list[str]:
+    return [name for name, on in (("dealers", r["for_dealers"]), ("stations", r["for_stations"])) if on]
+
+
+def _article_row(r: dict[str, Any]) -> ArticleRowOut:
+    return ArticleRowOut(r["id"], r["article_no"], r["title"], r["topic"], r["kind"], ArticleKind(r["kind"]).label,
+                         r["tags"], r["product_lines"], _audience_of(r), r["status"],
+                         ArticleStatus(r["status"]).label, r["revision"], r["published_at"], r["updated_at"],
+                         r["excerpt"] or "")
+
+
+def _article(r: dict[str, Any]) -> ArticleOut:
+    return ArticleOut(r["id"], r["article_no"], r["title"], r["topic"], r["kind"], ArticleKind(r["kind"]).label,
+                      r["body"], r["tags"], r["product_lines"], _audience_of(r),
+                      [AttachmentOut(a["name"], a["url"]) for a in r["attachments"]], r["status"],
+                      ArticleStatus(r["status"]).label, r["revision"], r["created_at"], r["created_by_name"],
+                      r["published_at"], r["updated_at"], r["updated_by_name"])
+
+
+def _refs(items: list[AttachmentBody] | None) -> tuple[AttachmentRef, ...] | None:
+    return None if items is None else tuple(AttachmentRef(a.name, a.url) for a in items)
+
+
+def _tuple(items: list[str] | None) -> tuple[str, ...] | None:
+    return None if items is None else tuple(items)
+
+
+class KnowledgeController(Controller):
+    path = "/api/v1/knowledge"
+    tags = ["knowledge 知识库"]
+
+    @post("/articles", guards=[requires(*kb.EDITORS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="新建文章 Write an article (publish: true publishes at once)")
+    def write(self, data: ArticleIn, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.write_article(request.user, kb.WriteArticle(
+            title=data.title, topic=data.topic, kind=data.kind, body=data.body, tags=tuple(data.tags),
+            product_lines=tuple(data.product_lines), audience=tuple(data.audience),
+            attachments=_refs(data.attachments) or (), publish=data.publish))
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @patch("/articles/{article_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
+           summary="修改文章 Edit (a change of title, body or tags makes a new revision)")
+    def edit(self, article_id: int, data: ArticlePatch, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.edit_article(request.user, kb.EditArticle(
+            article_id=article_id, title=data.title, topic=data.topic, kind=data.kind, body=data.body,
+            tags=_tuple(data.tags), product_lines=_tuple(data.product_lines), audience=_tuple(data.audience),
+            attachments=_refs(data.attachments)))
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @post("/articles/{article_id:int}/publish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="发布 Publish")
+    def publish(self, article_id: int, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.publish_article(request.user, article_id, True)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @post("/articles/{article_id:int}/unpublish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="下架 Unpublish")
+    def unpublish(self, article_id: int, request: User, state: State) -> ArticleRefOut:
+        ref = state.container.marketing.publish_article(request.user, article_id, False)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+
+    @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="检索 Search by keywords (all must occur in title, body or tags), filters, keyset pages")
+    def search(self, request: User, state: State, q: Annotated[str | None, Parameter(max_length=400)] = None,
+               kind: str | None = None, topic: str | None = None, tag: str | None = None,
+               product_line: str | None = None, status: str | None = None, cursor: str | None = None,
+               limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> ArticlePage:
+        rows = state.container.marketing.search_articles(request.user, q, kind=kind, topic=topic, tag=tag,
+                                                         product_line=product_line, status=status,
+                                                         before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return ArticlePage([_article_row(r) for r in rows], nxt)
+
+    @get("/articles/{article_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="文章详情")
+    def detail(self, article_id: int, request: User, state: State) -> ArticleOut:
+        return _article(state.container.marketing.article(request.user, article_id))
+
+    @get("/articles/{article_id:int}/revisions", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
+         summary="历史版本 Earlier versions (editors)")
+    def revisions(self, article_id: int, request: User, state: State) -> list[RevisionOut]:
+        return [RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
+                for r in state.container.marketing.article_revisions(request.user, article_id)]
+
+    @get("/topics", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="主题 Topics with article counts")
+    def topics(self, request: User, state: State) -> list[TopicOut]:
+        return [TopicOut(r["topic"], r["count"]) for r in state.container.marketing.article_topics(request.user)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sales forecasts
+
+Month = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+
+
+class ForecastLineBody(Body):
+    product_line: Code
+    quantity: int
+    template_id: Id | None = None
+
+
+class ForecastIn(Body):
+    month: Month
+    lines: Annotated[list[ForecastLineBody], msgspec.Meta(min_length=1, max_length=100)]
+    dealer_id: Id | None = None
+
+
+class ForecastRefOut(msgspec.Struct):
+    id: int
+    dealer_id: int
+    month: str
+    revisions: int
+    total: int
+    deadline: dt.datetime
+
+
+class ForecastLineOut(msgspec.Struct):
+    product_line: str
+    template_id: int | None
+    quantity: int
+
+
+class ForecastOut(msgspec.Struct):
+    id: int
+    dealer_id: int
+    dealer_name: str
+    region: str
+    month: str
+    submitted_at: dt.datetime
+    submitted_by_name: str
+    revisions: int
+    updated_at: dt.datetime | None
+    total: int
+    lines: list[ForecastLineOut]
+    deadline: dt.datetime
+    locked: bool
+
+
+class ForecastPage(msgspec.Struct):
+    items: list[ForecastOut]
+    next_cursor: str | None
+
+
+class ComparisonLineOut(msgspec.Struct):
+    product_line: str
+    forecast: int
+    actual: int
+    accuracy_pct: float
+
+
+class DealerComparisonOut(msgspec.Struct):
+    dealer_id: int
+    dealer_name: str
+    region: str
+    submitted: bool
+    forecast_total: int
+    actual_total: int
+    accuracy_pct: float | None
+    lines: list[ComparisonLineOut]
+
+
+class RegionComparisonOut(msgspec.Struct):
+    region: str
+    dealers: int
+    forecast_total: int
+    actual_total: int
+    accuracy_pct: float
+
+
+class OverallOut(msgspec.Struct):
+    dealers: int
+    missing_forecasts: int
+    forecast_total: int
+    actual_total: int
+    accuracy_pct: float | None
+
+
+class ForecastReportOut(msgspec.Struct):
+    month: str
+    deadline: dt.datetime
+    dealers: list[DealerComparisonOut]
+    regions: list[RegionComparisonOut]
+    overall: OverallOut
+
+
+class ForecastController(Controller):
+    path = "/api/v1/forecasts"
+    tags = ["forecasts 销售预测"]
+
+    @post("/", guards=[requires(*fc.SUBMITTERS)], status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="提报/修改销售预测 Submit or revise a month's forecast before its deadline (dealer; sales on behalf)")
+    def submit(self, data: ForecastIn, request: User, state: State) -> ForecastRefOut:
+        ref = state.container.marketing.submit_forecast(request.user, fc.SubmitForecast(
+            month=parse_month(data.month), dealer_id=data.dealer_id,
+            lines=tuple(LineIn(x.product_line, x.quantity, x.template_id) for x in data.lines)))
+        return ForecastRefOut(ref.id, ref.dealer_id, f"{ref.month:%Y-%m}", ref.revisions, ref.total, ref.deadline)
+
+    @get("/", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
+         summary="销售预测列表 Forecasts (dealer: own; sales: their regions)")
+    def list_forecasts(self, request: User, state: State, month: str | None = None, dealer_id: int | None = None,
+                       region: str | None = None, cursor: str | None = None, limit: Limit = 50) -> ForecastPage:
+        marketing = state.container.marketing
+        rows = marketing.forecasts(request.user, month=parse_month(month) if month else None, dealer_id=dealer_id,
+                                   region=region, before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        now = state.container.clock()
+        items = []
+        for r in rows:
+            deadline = marketing.forecast_deadline(r["month"])
+            items.append(ForecastOut(r["id"], r["dealer_id"], r["dealer_name"], r["region"], f"{r['month']:%Y-%m}",
+                                     r["submitted_at"], r["submitted_by_name"], r["revisions"], r["updated_at"],
+                                     r["total"], [ForecastLineOut(x["product_line"], x["template_id"], x["quantity"])
+                                                  for x in r["lines"]], deadline, now >= deadline))
+        return ForecastPage(items, nxt)
+
+    @get("/report", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
+         summary="预测与实际对比 Forecast vs orders submitted in the month, accuracy per dealer and region")
+    def report(self, request: User, state: State, month: str, region: str | None = None) -> ForecastReportOut:
+        rep = state.container.marketing.forecast_report(request.user, parse_month(month), region)
+        return ForecastReportOut(
+            f"{rep['month']:%Y-%m}", rep["deadline"],
+            [DealerComparisonOut(d["dealer_id"], d["dealer_name"], d["region"], d["submitted"], d["forecast_total"],
+                                 d["actual_total"], d["accuracy_pct"],
+                                 [ComparisonLineOut(x["product_line"], x["forecast"], x["actual"], x["accuracy_pct"])
+                                  for x in d["lines"]]) for d in rep["dealers"]],
+            [RegionComparisonOut(**r) for r in rep["regions"]], OverallOut(**rep["overall"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Key accounts and bid cases
+
+
+class ContactBody(Body):
+    name: Short
+    title: Annotated[str, msgspec.Meta(max_length=60)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=30)] = ""
+
+
+class KeyAccountIn(Body):
+    name: Title
+    industry: Short
+    region: Annotated[str, msgspec.Meta(min_length=1, max_length=8)]
+    dealer_id: Id | None = None
+    sales_rep_id: Id | None = None
+    contacts: Annotated[list[ContactBody], msgspec.Meta(max_length=20)] = []
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class KeyAccountPatch(Body):
+    name: Title | None = None
+    industry: Short | None = None
+    sales_rep_id: Id | None = None
+    contacts: Annotated[list[ContactBody], msgspec.Meta(max_length=20)] | None = None
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class BidIn(Body):
+    title: Title
+    bid_on: dt.date
+    outcome: Code
+    amount_fen: Annotated[int, msgspec.Meta(ge=0)]
+    product_line: Code | None = None
+    quantity: int | None = None
+    competitors: Annotated[list[Annotated[str, msgspec.Meta(max_length=100)]], msgspec.Meta(max_length=20)] = []
+    reasons: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class CreatedIdOut(msgspec.Struct):
+    id: int
+
+
+class KeyAccountRowOut(msgspec.Struct):
+    id: int
+    name: str
+    industry: str
+    region: str
+    dealer_id: int | None
+    dealer_name: str | None
+    sales_rep_id: int | None
+    created_at: dt.datetime
+    won: int
+    lost: int
+    won_amount_fen: int
+
+
+class KeyAccountPage(msgspec.Struct):
+    items: list[KeyAccountRowOut]
+    next_cursor: str | None
+
+
+class BidCaseOut(msgspec.Struct):
+    id: int
+    title: str
+    bid_on: dt.date
+    outcome: str
+    outcome_label: str
+    amount_fen: int
+    product_line: str | None
+    quantity: int | None
+    competitors: list[str]
+    reasons: str | None
+    recorded_at: dt.datetime
+    recorded_by_name: str
+
+
+class ContactOut(msgspec.Struct):
+    name: str
+    title: str
+    phone: str
+
+
+class KeyAccountOut(msgspec.Struct):
+    id: int
+    name: str
+    industry: str
+    region: str
+    dealer_id: int | None
+    dealer_name: str | None
+    sales_rep_id: int | None
+    contacts: list[ContactOut]
+    notes: str | None
+    created_at: dt.datetime
+    created_by_name: str
+    updated_at: dt.datetime | None
+    bid_cases: list[BidCaseOut]
+
+
+class BidGroupOut(msgspec.Struct):
+    cases: int
+    won: int
+    lost: int
+    won_amount_fen: int
+    lost_amount_fen: int
+    win_rate_pct: float | None
+    industry: str | None = None
+    region: str | None = None
+
+
+class CompetitorOut(msgspec.Struct):
+    competitor: str
+    lost_bids: int
+
+
+class BidReportOut(msgspec.Struct):
+    overall: BidGroupOut
+    by_industry: list[BidGroupOut]
+    by_region: list[BidGroupOut]
+    competitors_in_lost_bids: list[CompetitorOut]
+
+
+def _contacts_in(items: list[ContactBody] | None) -> tuple[AccountContact, ...] | None:
+    return None if items is None else tuple(AccountContact(c.name, c.title, c.phone) for c in items)
+
+
+class KeyAccountController(Controller):
+    path = "/api/v1/key-accounts"
+    tags = ["key accounts 大客户"]
+
+    @post("/", guards=[requires(*ka.WRITERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="大客户建档 File a key account (dealer: own; sales: their regions)")
+    def file(self, data: KeyAccountIn, request: User, state: State) -> CreatedIdOut:
+        return CreatedIdOut(state.container.marketing.file_key_account(request.user, ka.FileKeyAccount(
+            name=data.name, industry=data.industry, region=data.region, dealer_id=data.dealer_id,
+            sales_rep_id=data.sales_rep_id, contacts=_contacts_in(data.contacts) or (), notes=data.notes)))
+
+    @patch("/{account_id:int}", guards=[requires(*ka.WRITERS)], sync_to_thread=True, summary="修改大客户档案")
+    def update(self, account_id: int, data: KeyAccountPatch, request: User, state: State) -> KeyAccountOut:
+        marketing = state.container.marketing
+        marketing.update_key_account(request.user, ka.UpdateKeyAccount(
+            account_id=account_id, name=data.name, industry=data.industry, contacts=_contacts_in(data.contacts),
+            notes=data.notes, sales_rep_id=data.sales_rep_id))
+        return _account(marketing.key_account(request.user, account_id))
+
+    @post("/{account_id:int}/bids", guards=[requires(*ka.WRITERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="投标案例 Record a won or lost bid (reasons required when lost)")
+    def bid(self, account_id: int, data: BidIn, request: User, state: State) -> CreatedIdOut:
+        return CreatedIdOut(state.container.marketing.record_bid(request.user, ka.RecordBid(
+            account_id=account_id, title=data.title, bid_on=data.bid_on, outcome=data.outcome,
+            amount_fen=data.amount_fen, product_line=data.product_line, quantity=data.quantity,
+            competitors=tuple(data.competitors), reasons=data.reasons)))
+
+    @get("/", guards=[requires(*ka.READERS)], sync_to_thread=True, summary="大客户列表 Key accounts in scope")
+    def list_accounts(self, request: User, state: State, q: str | None = None, industry: str | None = None,
+                      region: str | None = None, dealer_id: int | None = None, cursor: str | None = None,
+                      limit: Limit = 50) -> KeyAccountPage:
+        rows = state.container.marketing.key_accounts(request.user, q=q, industry=industry, region=region,
+                                                      dealer_id=dealer_id, before_id=decode_cursor(cursor),
+                                                      limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return KeyAccountPage([KeyAccountRowOut(**r) for r in rows], nxt)
+
+    @get("/{account_id:int}", guards=[requires(*ka.READERS)], sync_to_thread=True, summary="大客户详情与投标案例")
+    def detail(self, account_id: int, request: User, state: State) -> KeyAccountOut:
+        return _account(state.container.marketing.key_account(request.user, account_id))
+
+    @get("/bid-report", guards=[requires(*ka.READERS)], sync_to_thread=True,
+         summary="投标案例统计 Won/lost, amounts and win rate overall, per industry and region; competitors")
+    def report(self, request: User, state: State, year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None
+               ) -> BidReportOut:
+        rep = state.container.marketing.bid_report(request.user, year)
+        return BidReportOut(BidGroupOut(**rep["overall"]), [BidGroupOut(**x) for x in rep["by_industry"]],
+                            [BidGroupOut(**x) for x in rep["by_region"]],
+                            [CompetitorOut(**x) for x in rep["competitors_in_lost_bids"]])
+
+
+def _account(r: dict[str, Any]) -> KeyAccountOut:
+    return KeyAccountOut(
+        id=r["id"], name=r["name"], industry=r["industry"], region=r["region"], dealer_id=r["dealer_id"],
+        dealer_name=r["dealer_name"], sales_rep_id=r["sales_rep_id"],
+        contacts=[ContactOut(c["name"], c.get("title", ""), c.get("phone", "")) for c in r["contacts"]],
+        notes=r["notes"], created_at=r["created_at"], created_by_name=r["created_by_name"], updated_at=r["updated_at"],
+        bid_cases=[BidCaseOut(b["id"], b["title"], b["bid_on"], b["outcome"], BidOutcome(b["outcome"]).label,
+                              b["amount_fen"], b["product_line"], b["quantity"], b["competitors"], b["reasons"],
+                              b["recorded_at"], b["recorded_by_name"]) for b in r["bid_cases"]],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns and leads
+
+Fen = Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+
+
+class CampaignIn(Body):
+    name: Title
+    target_segment: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    budget_fen: Fen
+    starts_on: dt.date
+    ends_on: dt.date
+    product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] = []
+    regions: Annotated[list[Annotated[str, msgspec.Meta(max_length=8)]], msgspec.Meta(max_length=7)] = []
+    channel: Annotated[str, msgspec.Meta(max_length=60)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=5000)] | None = None
+    activate: bool = False
+
+
+class CloseIn(Body):
+    actual_cost_fen: Fen | None = None
+
+
+class BudgetIn(Body):
+    budget_fen: Fen
+
+
+class LeadIn(Body):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=30)]
+    dealer_id: Id | None = None
+    interest: Reason | None = None
+    product_line: Code | None = None
+
+
+class ConvertIn(Body):
+    order_id: Id
+
+
+class CampaignRefOut(msgspec.Struct):
+    id: int
+    campaign_no: str
+    status: str
+
+
+class CampaignOut(msgspec.Struct):
+    id: int
+    campaign_no: str
+    name: str
+    target_segment: str
+    starts_on: dt.date
+    ends_on: dt.date
+    product_lines: list[str]
+    regions: list[str]
+    channel: str | None
+    description: str | None
+    status: str
+    status_label: str
+    created_at: dt.datetime
+    created_by_name: str
+    budget_fen: int | None  # staff only
+    actual_cost_fen: int | None
+
+
+class CampaignPage(msgspec.Struct):
+    items: list[CampaignOut]
+    next_cursor: str | None
+
+
+class LeadOut(msgspec.Struct):
+    id: int
+    campaign_id: int
+    campaign_name: str
+    dealer_id: int
+    dealer_name: str
+    name: str
+    phone: str
+    interest: str | None
+    product_line: str | None
+    status: str
+    status_label: str
+    order_id: int | None
+    order_no: str | None
+    order_total_fen: int | None
+    converted_at: dt.datetime | None
+    lost_reason: str | None
+    created_at: dt.datetime
+    created_by_name: str
+
+
+class LeadPage(msgspec.Struct):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+class CampaignTotalsOut(msgspec.Struct):
+    leads: int
+    new: int
+    contacted: int
+    converted: int
+    lost: int
+    conversion_rate_pct: float | None
+    revenue_fen: int
+    cost_fen: int | None
+    cost_per_lead_fen: int | None
+    cost_per_conversion_fen: int | None
+    roi_pct: float | None
+
+
+class DealerLeadsOut(msgspec.Struct):
+    dealer_id: int
+    dealer_name: str
+    region: str
+    leads: int
+    new: int
+    contacted: int
+    converted: int
+    lost: int
+    revenue_fen: int
+    conversion_rate_pct: float | None
+
+
+class CampaignReportOut(msgspec.Struct):
+    campaign: CampaignOut
+    totals: CampaignTotalsOut
+    per_dealer: list[DealerLeadsOut]
+
+
+def _campaign(r: dict[str, Any], *, staff: bool) -> CampaignOut:
+    return CampaignOut(r["id"], r["campaign_no"], r["name"], r["target_segment"], r["starts_on"], r["ends_on"],
+                       r["product_lines"], r["regions"], r["channel"], r["description"], r["status"],
+                       CampaignStatus(r["status"]).label, r["created_at"], r["created_by_name"],
+                       r["budget_fen"] if staff else None, r["actual_cost_fen"] if staff else None)
+
+
+def _lead(r: dict[str, Any]) -> LeadOut:
+    return LeadOut(r["id"], r["campaign_id"], r["campaign_name"], r["dealer_id"], r["dealer_name"], r["name"],
+                   r["phone"], r["interest"], r["product_line"], r["status"], LeadStatus(r["status"]).label,
+                   r["order_id"], r["order_no"], r["order_total_fen"], r["converted_at"], r["lost_reason"],
+                   r["created_at"], r["created_by_name"])
+
+
+class CampaignController(Controller):
+    path = "/api/v1/campaigns"
+    tags = ["campaigns 营销推广"]
+
+    @post("/", guards=[requires(*cp.PLANNERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="创建营销活动 Plan a campaign: target segment, budget (fen), period (marketing)")
+    def plan(self, data: CampaignIn, request: User, state: State) -> CampaignRefOut:
+        ref = state.container.marketing.plan_campaign(request.user, cp.PlanCampaign(
+            name=data.name, target_segment=data.target_segment, budget_fen=data.budget_fen,
+            starts_on=data.starts_on, ends_on=data.ends_on, product_lines=tuple(data.product_lines),
+            regions=tuple(data.regions), channel=data.channel, description=data.description,
+            activate=data.activate))
+        return CampaignRefOut(ref.id, ref.campaign_no, ref.status)
+
+    @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="启动活动 Start")
+    def activate(self, campaign_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(request.user, campaign_id,
+                                                                                "activate"))
+
+    @post("/{campaign_id:int}/close", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="结束活动 Close, optionally with the actual cost")
+    def close(self, campaign_id: int, data: CloseIn, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(
+            request.user, campaign_id, "close", actual_cost_fen=data.actual_cost_fen))
+
+    @post("/{campaign_id:int}/cancel", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="取消活动 Cancel")
+    def cancel(self, campaign_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(request.user, campaign_id, "cancel"))
+
+    @post("/{campaign_id:int}/budget", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="调整预算 Change the budget (fen)")
+    def budget(self, campaign_id: int, data: BudgetIn, request: User, state: State) -> StatusOut:
+        return StatusOut(campaign_id, state.container.marketing.change_campaign(
+            request.user, campaign_id, "budget", budget_fen=data.budget_fen))
+
+    @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="营销活动 Campaigns (dealers: the running or finished ones they have leads in, without budget)")
+    def list_campaigns(self, request: User, state: State, status: str | None = None, cursor: str | None = None,
+                       limit: Limit = 50) -> CampaignPage:
+        rows = state.container.marketing.campaigns(request.user, status=status, before_id=decode_cursor(cursor),
+                                                   limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        staff = request.user.role.is_staff
+        return CampaignPage([_campaign(r, staff=staff) for r in rows], nxt)
+
+    @get("/{campaign_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="活动详情")
+    def detail(self, campaign_id: int, request: User, state: State) -> CampaignOut:
+        return _campaign(state.container.marketing.campaign(request.user, campaign_id),
+                         staff=request.user.role.is_staff)
+
+    @get("/{campaign_id:int}/report", guards=[requires(*cp.REPORT_READERS)], sync_to_thread=True,
+         summary="活动效果 Leads, conversions, revenue of linked orders, cost per lead, ROI (regional staff: their dealers, without costs)")
+    def report(self, campaign_id: int, request: User, state: State) -> CampaignReportOut:
+        rep = state.container.marketing.campaign_report(request.user, campaign_id)
+        return CampaignReportOut(_campaign(rep["campaign"], staff=True), CampaignTotalsOut(**rep["totals"]),
+                                 [DealerLeadsOut(**r) for r in rep["per_dealer"]])
+
+    @post("/{campaign_id:int}/leads", guards=[requires(*cp.LEAD_WRITERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="登记线索 Capture a lead (dealer: for itself; staff: name the dealer)")
+    def capture(self, campaign_id: int, data: LeadIn, request: User, state: State) -> CreatedIdOut:
+        return CreatedIdOut(state.container.marketing.capture_lead(request.user, cp.CaptureLead(
+            campaign_id=campaign_id, name=data.name, phone=data.phone, dealer_id=data.dealer_id,
+            interest=data.interest, product_line=data.product_line)))
+
+
+class LeadController(Controller):
+    path = "/api/v1/leads"
+    tags = ["campaigns 营销推广"]
+    guards = [requires(*cp.LEAD_WRITERS)]
+
+    @get("/", sync_to_thread=True, summary="线索 Leads in scope (dealer: own)")
+    def list_leads(self, request: User, state: State, campaign_id: int | None = None, status: str | None = None,
+                   dealer_id: int | None = None, cursor: str | None = None, limit: Limit = 50) -> LeadPage:
+        rows = state.container.marketing.leads(request.user, campaign_id=campaign_id, status=status,
+                                               dealer_id=dealer_id, before_id=decode_cursor(cursor), limit=limit + 1)
+        rows, nxt = _page(rows, limit)
+        return LeadPage([_lead(r) for r in rows], nxt)
+
+    @get("/{lead_id:int}", sync_to_thread=True, summary="线索详情")
+    def detail(self, lead_id: int, request: User, state: State) -> LeadOut:
+        return _lead(state.container.marketing.lead(request.user, lead_id))
+
+    @post("/{lead_id:int}/contacted", status_code=HTTP_200_OK, sync_to_thread=True, summary="已跟进")
+    def contacted(self, lead_id: int, request: User, state: State) -> StatusOut:
+        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "contacted"))
+
+    @post("/{lead_id:int}/convert", status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="成交 Link the order the lead became (one of the dealer's submitted orders)")
+    def convert(self, lead_id: int, data: ConvertIn, request: User, state: State) -> StatusOut:
+        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "convert",
+                                                                           order_id=data.order_id))
+
+    @post("/{lead_id:int}/lost", status_code=HTTP_200_OK, sync_to_thread=True, summary="流失 Lost, with a reason")
+    def lost(self, lead_id: int, data: ReasonIn, request: User, state: State) -> StatusOut:
+        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "lost",
+                                                                           reason=data.reason))
+
+
+MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController,
+                                    KeyAccountController, CampaignController, LeadController]

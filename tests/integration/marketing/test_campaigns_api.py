@@ -1,0 +1,131 @@
+"""Campaigns and leads over HTTP on SQLite and PostgreSQL: plan with a budget, capture leads,
+convert them into orders, the campaign report (leads, conversions, revenue, cost per lead, ROI),
+and isolation between dealers."""
+
+from __future__ import annotations
+
+
+def setup(w):
+    a = w.dealer(username="hongda")
+    b = w.dealer(username="shuntong", name="临沂顺通汽车贸易有限公司", region="华东")
+    w.agreement(a)
+    w.agreement(b)
+    w.user("marketing", username="mkt")
+    w.user("sales", username="sales_hz", regions=("华中",))
+    return a, b, w.templates()
+
+
+def plan(w, **over):
+    r = w.post("mkt", "/api/v1/campaigns/", {
+        "name": "2026春季罐式车推介会", "target_segment": "河南、山东成品油运输企业", "budget_fen": 1_000_000,
+        "starts_on": "2026-03-01", "ends_on": "2026-03-31", "product_lines": ["tanker"], "regions": ["华中", "华东"],
+        "channel": "客户推介会", "activate": True, **over})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def lead(w, user, campaign, name, phone, **over):
+    return w.post(user, f"/api/v1/campaigns/{campaign}/leads", {"name": name, "phone": phone,
+                                                                "interest": "40方运油车", **over})
+
+
+def test_leads_conversions_revenue_and_cost_per_lead(world):
+    a, b, tpl = setup(world)
+    c = plan(world)
+    l1 = lead(world, "mkt", c["id"], "中石化河南", "13700000001", dealer_id=a).json()["id"]
+    l2 = lead(world, "mkt", c["id"], "郑州运通物流", "13700000002", dealer_id=a).json()["id"]
+    l3 = lead(world, "shuntong", c["id"], "临沂华运", "13700000003").json()["id"]
+    order_a = world.order("hongda", tpl["tanker"], quantity=2)
+    order_b = world.order("shuntong", tpl["tanker"], quantity=1)
+    draft_a = world.order("hongda", tpl["tanker"], quantity=1, submit=False)
+
+    foreign_order = world.post("mkt", f"/api/v1/leads/{l1}/convert", {"order_id": order_b["id"]})
+    draft = world.post("mkt", f"/api/v1/leads/{l1}/convert", {"order_id": draft_a["id"]})
+    contacted = world.post("hongda", f"/api/v1/leads/{l1}/contacted")
+    converted = world.post("hongda", f"/api/v1/leads/{l1}/convert", {"order_id": order_a["id"]})
+    again = world.post("hongda", f"/api/v1/leads/{l1}/convert", {"order_id": order_a["id"]})
+    lost = world.post("hongda", f"/api/v1/leads/{l2}/lost", {"reason": "选择了竞品"})
+    report = world.get("mkt", f"/api/v1/campaigns/{c['id']}/report").json()
+    total_a = world.get("hongda", f"/api/v1/orders/{order_a['id']}").json()["total_fen"]
+
+    assert foreign_order.status_code == 422 and foreign_order.json()["code"] == "order.not_found"
+    assert draft.status_code == 409 and draft.json()["code"] == "lead.order_not_submitted"
+    assert contacted.json()["status"] == "contacted" and converted.json()["status"] == "converted"
+    assert again.status_code == 409 and again.json()["current_state"] == "converted"
+    assert lost.json()["status"] == "lost"
+    t = report["totals"]
+    assert (t["leads"], t["new"], t["converted"], t["lost"], t["conversion_rate_pct"]) == (3, 1, 1, 1, 33.3)
+    assert t["revenue_fen"] == total_a > 0
+    assert (t["cost_fen"], t["cost_per_lead_fen"], t["cost_per_conversion_fen"]) == (1_000_000, 333_333, 1_000_000)
+    assert t["roi_pct"] == round(100 * (total_a - 1_000_000) / 1_000_000, 1)
+    assert [(r["dealer_id"], r["leads"], r["revenue_fen"]) for r in report["per_dealer"]] == [(a, 2, total_a),
+                                                                                              (b, 1, 0)]
+    assert l3
+
+
+def test_dealers_see_only_their_own_leads_and_no_budget(world):
+    a, b, _ = setup(world)
+    c = plan(world)
+    mine = lead(world, "hongda", c["id"], "中石化河南", "13700000001").json()["id"]
+    theirs = lead(world, "shuntong", c["id"], "临沂华运", "13700000003").json()["id"]
+    other = plan(world, name="西北展会", regions=["西北"])
+
+    for_other_dealer = lead(world, "hongda", c["id"], "某公司", "13700000009", dealer_id=b)
+    sales_foreign = lead(world, "sales_hz", c["id"], "某公司", "13700000010", dealer_id=b)
+
+    assert [x["id"] for x in world.get("hongda", "/api/v1/leads/").json()["items"]] == [mine]
+    assert world.get("hongda", f"/api/v1/leads/{theirs}").status_code == 404
+    assert world.post("hongda", f"/api/v1/leads/{theirs}/contacted").status_code == 404
+    assert for_other_dealer.status_code == 404 and sales_foreign.status_code == 404
+    campaigns = world.get("hongda", "/api/v1/campaigns/").json()["items"]
+    assert [(x["id"], x["budget_fen"]) for x in campaigns] == [(c["id"], None)]
+    assert world.get("hongda", f"/api/v1/campaigns/{other['id']}").status_code == 404
+    assert world.get("hongda", f"/api/v1/campaigns/{c['id']}/report").status_code == 403
+    regional = world.get("sales_hz", f"/api/v1/campaigns/{c['id']}/report").json()
+    assert [r["dealer_id"] for r in regional["per_dealer"]] == [a]
+    assert regional["totals"]["leads"] == 1 and regional["totals"]["cost_per_lead_fen"] is None
+
+
+def test_campaign_life_cycle_and_bad_input(world):
+    a, _, _ = setup(world)
+    planned = plan(world, activate=False)
+
+    early = lead(world, "mkt", planned["id"], "某公司", "13700000001", dealer_id=a)
+    started = world.post("mkt", f"/api/v1/campaigns/{planned['id']}/activate")
+    ok = lead(world, "mkt", planned["id"], "某公司", "13700000001", dealer_id=a)
+    duplicate = lead(world, "mkt", planned["id"], "某公司2", "137 0000 0001", dealer_id=a)
+    bad_phone = lead(world, "mkt", planned["id"], "某公司3", "12345", dealer_id=a)
+    closed = world.post("mkt", f"/api/v1/campaigns/{planned['id']}/close", {"actual_cost_fen": 800_000})
+    late = lead(world, "mkt", planned["id"], "某公司4", "13700000004", dealer_id=a)
+    inverted = world.post("mkt", "/api/v1/campaigns/", {"name": "x", "target_segment": "y", "budget_fen": 1,
+                                                         "starts_on": "2026-03-10", "ends_on": "2026-03-01"})
+    negative = world.post("mkt", "/api/v1/campaigns/", {"name": "x", "target_segment": "y", "budget_fen": -1,
+                                                         "starts_on": "2026-03-01", "ends_on": "2026-03-10"})
+    report = world.get("mkt", f"/api/v1/campaigns/{planned['id']}/report").json()
+
+    assert early.status_code == 409 and early.json()["code"] == "campaign.not_accepting_leads"
+    assert started.json()["status"] == "active" and ok.status_code == 201
+    assert duplicate.status_code == 409
+    assert bad_phone.status_code == 422 and bad_phone.json()["code"] == "phone.malformed"
+    assert closed.json()["status"] == "closed"
+    assert late.status_code == 409
+    assert inverted.status_code == 422 and inverted.json()["code"] == "campaign.period_inverted"
+    assert negative.status_code == 422
+    assert (report["totals"]["cost_fen"], report["totals"]["cost_per_lead_fen"]) == (800_000, 800_000)
+
+
+def test_dealers_see_and_join_campaigns_for_their_region_only(world):
+    a, b, _ = setup(world)
+    central = plan(world, name="华中推介", regions=["华中"])
+    everywhere = plan(world, name="全国线上推广", regions=[])
+
+    seen_by_b = [x["id"] for x in world.get("shuntong", "/api/v1/campaigns/").json()["items"]]
+    join_foreign = lead(world, "shuntong", central["id"], "客户", "13700000001")
+    join_open = lead(world, "shuntong", everywhere["id"], "客户", "13700000001")
+    staff_for_outsider = lead(world, "mkt", central["id"], "客户", "13700000002", dealer_id=b)
+
+    assert seen_by_b == [everywhere["id"]]
+    assert world.get("shuntong", f"/api/v1/campaigns/{central['id']}").status_code == 404
+    assert join_foreign.status_code == 404
+    assert join_open.status_code == 201
+    assert staff_for_outsider.status_code == 422 and staff_for_outsider.json()["code"] == "lead.dealer_outside_campaign"

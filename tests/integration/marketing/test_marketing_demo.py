@@ -1,0 +1,48 @@
+"""The demo seeds trainings (the online one's meeting made at the local video simulator over
+HTTP), articles, forecasts, key accounts and a campaign a dealer login can see."""
+
+from __future__ import annotations
+
+from litestar.testing import TestClient
+
+import dealercrm
+from dealercrm.adapters.video.http import HttpVideoConferencing
+from dealercrm.config import load_settings
+from dealercrm.domain.identity import Principal
+from dealercrm.entrypoints.demo import DEMO_PASSWORD, load_demo
+from dealercrm.entrypoints.http.app import create_app
+
+
+def test_the_demo_has_marketing_data_for_staff_and_dealers(sqlite_url):
+    settings = load_settings({}, database_url=sqlite_url, log_level="WARNING", jwt_secret="d" * 48)
+    crm = dealercrm.bootstrap(settings)
+    load_demo(crm, dealers=12)
+
+    with TestClient(create_app(settings, container=crm)) as c:
+        def login(user):
+            r = c.post("/api/v1/auth/login", json={"username": user, "password": DEMO_PASSWORD})
+            return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+        mkt = login("marketing")
+        trainings = c.get("/api/v1/trainings/", headers=mkt).json()["items"]
+        online = c.get(f"/api/v1/trainings/{trainings[-1]['id']}", headers=mkt).json()
+        articles = c.get("/api/v1/knowledge/articles", params={"q": "呼吸阀"}, headers=mkt).json()["items"]
+        campaign = c.get("/api/v1/campaigns/", headers=mkt).json()["items"][0]
+        report = c.get(f"/api/v1/campaigns/{campaign['id']}/report", headers=mkt).json()
+        invited = next(i["invitee_id"] for i in online["invitations"] if i["response"] == "confirmed")
+        dealer_user = next(u["username"] for u in crm.identity.list_users(Principal.system(), limit=1000)
+                           if u["dealer_id"] == invited)
+        dealer = login(dealer_user)
+        mine = c.get("/api/v1/trainings/", headers=dealer).json()["items"]
+        dealer_articles = c.get("/api/v1/knowledge/articles", headers=dealer).json()["items"]
+
+    assert isinstance(crm.marketing.video, HttpVideoConferencing)
+    assert len(trainings) == 3
+    assert online["meeting"]["status"] == "created"
+    assert online["meeting"]["join_url"].startswith("https://meeting.example.test/j/")
+    assert online["vr_url"].startswith("https://")
+    assert [a["title"] for a in articles] == ["罐体呼吸阀漏气怎么处理？"]
+    assert report["totals"]["leads"] == 8 and report["totals"]["converted"] <= 1
+    assert online["id"] in [t["id"] for t in mine]
+    assert "三包索赔审核要点（内部）" not in [a["title"] for a in dealer_articles]
+    assert len(dealer_articles) == 4
