@@ -89,16 +89,46 @@ def pg_admin_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_url(pg_admin_url: str) -> Iterator[str]:
-    """A brand-new, empty PostgreSQL database for one test, dropped afterwards."""
+def _migrate_to_head(url: str) -> None:
+    from dealercrm.adapters.db import migrate
+    from dealercrm.adapters.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_admin_url: str) -> Iterator[str]:
+    """A database migrated to head once per run; each test's database is a copy of it
+    (``CREATE DATABASE … TEMPLATE``), so a test pays for a file copy, not for every migration.
+    The migrations themselves still run from empty here, on every run."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"tmpl_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        _migrate_to_head(make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False))
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _pg_database(pg_admin_url: str, template: str | None) -> Iterator[str]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -108,8 +138,36 @@ def pg_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'dealercrm.db'}"
+def pg_url(pg_admin_url: str, _pg_template: str) -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test, at the migrations' head, dropped afterwards."""
+    yield from _pg_database(pg_admin_url, _pg_template)
+
+
+@pytest.fixture
+def empty_pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A brand-new, empty PostgreSQL database (no migrations), dropped afterwards."""
+    yield from _pg_database(pg_admin_url, None)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    _migrate_to_head(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
+    """A SQLite file of its own for one test, at the migrations' head (a copy of the template)."""
+    target = tmp_path / "dealercrm.db"
+    shutil.copyfile(_sqlite_template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def empty_sqlite_url(tmp_path: Path) -> str:
+    """A SQLite path with nothing in it yet (for tests of migrating from empty)."""
+    return f"sqlite:///{tmp_path / 'empty.db'}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

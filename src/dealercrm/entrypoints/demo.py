@@ -151,7 +151,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     load_order_demo(container)  # catalog, discount tiers and orders in several states
     from dealercrm.entrypoints.demo_supplied_parts import seed_supplied_parts_demo
 
-    seed_supplied_parts_demo(container)  # the customer-chassis order approved, its goods received
+    seed_supplied_parts_demo(container)  # the customer-chassis order reviewed (contract issued), its goods received
     logins += load_credit_demo(container, DEMO_PASSWORD)  # before the gate: its pickups ask the credit rule
     from dealercrm.entrypoints.gate_demo import seed_gate_demo
 

@@ -77,7 +77,7 @@ def outbox_db(request, tmp_path) -> Iterator[OutboxDb]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'outbox.db'}"
     else:
-        url = request.getfixturevalue("pg_url")
+        url = request.getfixturevalue("empty_pg_url")
     engine = make_engine(url)
     metadata.drop_all(engine, tables=[notification_outbox])
     metadata.create_all(engine, tables=[notification_outbox])

@@ -106,7 +106,7 @@ def test_the_demo_receives_the_customer_chassis_once(crm):
     first = seed_supplied_parts_demo(crm.container)
     again = seed_supplied_parts_demo(crm.container)
 
-    approved = [o for o in crm.orders.list_orders(SYSTEM, {"states": ["approved"]})
+    approved = [o for o in crm.orders.list_orders(SYSTEM, {"states": ["contract_signing"]})  # reviewed: contract issued
                 if crm.supplied_parts.ledger(SYSTEM, o["id"])["movements"]]
     view = crm.supplied_parts.ledger(SYSTEM, approved[0]["id"])
     assert (first, again) == (2, 0) and len(approved) == 1
