@@ -691,6 +691,7 @@ class Container:
     marketing: Any = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self.uow = _with_contract_renderer(self.uow, self.settings.pdf_font or None)
         self.channel = ChannelService(self)
         self.identity = IdentityService(self)
         self.workflow = WorkflowService(self)
@@ -738,17 +739,8 @@ class Container:
 
     def _wire_order_flow(self) -> None:
         """Review → e-contract → finance → ERP (issue 4 §3–§7)."""
-        from dealercrm.application import contracts as contract_use_cases
         from dealercrm.application.order_flow import OrderFlowService
 
-        font = self.settings.pdf_font or None
-
-        def pdf_renderer() -> Any:
-            from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
-
-            return PdfContractRenderer(font)
-
-        contract_use_cases.use_contract_renderer(pdf_renderer)
         flow_queries = None
         if self.engine is not None:
             from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
@@ -786,6 +778,27 @@ class Container:
             self.erp_gateway.close()
         if self.engine is not None:
             self.engine.dispose()
+
+
+def _with_contract_renderer(uow_factory: UnitOfWorkFactory, font: str | None) -> UnitOfWorkFactory:
+    """Every unit of work this container opens carries its contract renderer (the document
+    port the review's outcome uses to issue the e-contract), built lazily from the settings."""
+    from dealercrm.application.contracts import LazyContractRenderer
+
+    def pdf_renderer() -> Any:
+        from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
+
+        return PdfContractRenderer(font)
+
+    renderer = LazyContractRenderer(pdf_renderer)
+
+    def uow_for(actor: Principal) -> Any:
+        uow = uow_factory(actor)
+        if getattr(uow, "contract_renderer", None) is None:
+            uow.contract_renderer = renderer
+        return uow
+
+    return uow_for  # type: ignore[return-value]
 
 
 def bootstrap(

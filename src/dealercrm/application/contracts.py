@@ -53,23 +53,27 @@ PAYMENT_TERMS = (
     "甲方在车辆出厂时按实际交付车辆开具增值税专用发票；乙方付款以甲方账户实际到账为准。",
 )
 
-_renderer_factory: Callable[[], ContractRenderer] | None = None
-_renderer: ContractRenderer | None = None
+class LazyContractRenderer:
+    """The container's document port for contracts, built on first use: a machine without a
+    Chinese font still runs everything else, and only contract generation answers 503. The
+    container puts it on every unit of work it opens (``uow.contract_renderer``), so two
+    containers in one process each render with their own settings."""
+
+    def __init__(self, factory: Callable[[], ContractRenderer]) -> None:
+        self._factory = factory
+        self._renderer: ContractRenderer | None = None
+
+    def get(self) -> ContractRenderer:
+        if self._renderer is None:
+            self._renderer = self._factory()
+        return self._renderer
 
 
-def use_contract_renderer(factory: Callable[[], ContractRenderer] | None) -> None:
-    """Wire the document port (bootstrap does: the PDF renderer). Built on first use."""
-    global _renderer_factory, _renderer
-    _renderer_factory, _renderer = factory, None
-
-
-def _contract_renderer() -> ContractRenderer:
-    global _renderer
-    if _renderer is None:
-        if _renderer_factory is None:
-            raise DocumentUnavailable("未配置合同文档生成器，无法生成电子合同", code="document.unavailable")
-        _renderer = _renderer_factory()
-    return _renderer
+def _contract_renderer(uow: Any) -> ContractRenderer:
+    holder: LazyContractRenderer | None = getattr(uow, "contract_renderer", None)
+    if holder is None:
+        raise DocumentUnavailable("未配置合同文档生成器，无法生成电子合同", code="document.unavailable")
+    return holder.get()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,7 +117,7 @@ def issue_contract(uow: Any, order: Order, now: dt.datetime) -> Contract:
         raise not_found("dealer", "经销商")
     contract_no = uow.numbers.formatted("HT", year=now.astimezone(SHANGHAI).year)
     document = contract_document(order, dealer, contract_no, now.astimezone(SHANGHAI).date())
-    renderer = _contract_renderer()
+    renderer = _contract_renderer(uow)
     content = renderer.render(document)
     digest = hashlib.sha256(content).hexdigest()
     contract = Contract(contract_no, order.id, order.dealer_id, order.total.fen, digest, now)

@@ -164,3 +164,31 @@ def test_other_dealers_and_unknown_orders_see_no_contract(flow):
     for path in ("/contract", "/contract.pdf", "/review"):
         assert flow.client.get(f"/api/v1/orders/{ref['id']}{path}", headers=flow.h("shuntong")).status_code == 404
     assert flow.client.get("/api/v1/orders/999999/contract", headers=flow.h("admin")).status_code == 404
+
+
+def test_each_container_renders_contracts_with_its_own_settings(tmp_path, _sqlite_template):
+    """Two containers in one process (an embedding team's case): one configured with a font file
+    that does not exist cannot issue contracts (503, the last approval not taken), the other
+    issues them normally — the renderer belongs to the container, not to the process."""
+    import shutil
+
+    from .flow_kit import REVIEWERS
+
+    urls = []
+    for name in ("broken", "fine"):
+        shutil.copyfile(_sqlite_template, tmp_path / f"{name}.db")
+        urls.append(f"sqlite:///{tmp_path / name}.db")
+    with Flow(urls[0], pdf_font=str(tmp_path / "missing-font.ttf")) as broken, Flow(urls[1]) as fine:
+        a = broken.submit_order()["id"]
+        b = fine.submit_order()["id"]
+        keys = ("procurement", "technical", "production", "sales")
+        for key, user in zip(keys[:3], REVIEWERS[:3], strict=True):
+            assert broken.decide(a, key, user).status_code == 200
+        fine.approve_all(b)
+        last = broken.decide(a, keys[3], REVIEWERS[3])
+
+        assert last.status_code == 503 and last.json()["code"] == "document.font_missing"
+        assert broken.order(a)["state"] == "in_review"
+        assert broken.review_steps(a)["sales"]["status"] == "open"  # still waiting for its approval
+        assert fine.order(b)["state"] == "contract_signing"
+        assert fine.client.get(f"/api/v1/orders/{b}/contract.pdf", headers=fine.h("hongda")).content[:5] == b"%PDF-"
