@@ -179,7 +179,25 @@ def nesting_handler(request: Request[Any, Any, Any], exc: RecursionError) -> Res
     return problem(request, 400, "request.too_deep", "请求体 JSON 嵌套层级过深")
 
 
+def _domain_cause(exc: BaseException) -> DomainError | None:
+    """A domain error wrapped by a library on its way out — e.g. a value object (VIN, 身份证号)
+    refusing a bound query parameter, which SQLAlchemy re-raises as ``StatementError`` with the
+    original as ``orig`` / ``__cause__``. The client sent that value: answer as the domain error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, DomainError):
+            return current
+        seen.add(id(current))
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return None
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    cause = _domain_cause(exc)
+    if cause is not None:
+        return domain_error_handler(request, cause)
     log.error("unhandled_error", exc_info=exc, path=request.url.path)
     return problem(request, 500, "internal_error", "服务器内部错误，请联系管理员并提供请求编号")
 
