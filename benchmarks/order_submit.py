@@ -11,8 +11,9 @@ Measured, each with wrk -t1 against one uvicorn worker:
 * ``POST /api/v1/orders/`` then ``POST /api/v1/orders/{id}/submit`` — the two-call path a
   dealer's browser takes (a wrk Lua script submits each id it created);
 * baseline: a handler with its own ``sqlite3`` connection that parses the same JSON body and
-  does the same writes (number, order row, three timeline rows, one audit row) in one
-  ``BEGIN IMMEDIATE`` transaction — no validation, no pricing, no ORM.
+  does the same writes in one ``BEGIN IMMEDIATE`` transaction — order number, order row, three
+  timeline rows, the review workflow (number, row, four parallel steps, five history lines) and
+  the audit rows — with no validation, no pricing, no addressee lookup, no ORM.
 
 Target (PERFORMANCE.md): ≥ 500 orders/s. Orders/s are counted in the database after each run.
 """
@@ -47,6 +48,8 @@ from dealercrm.entrypoints.demo_orders import FUEL_TANKER  # noqa: E402
 from dealercrm.entrypoints.http.app import create_app  # noqa: E402
 
 PASSWORD = "Bench2026pass"
+REVIEW_STEPS = [("procurement", "采购评审", "role", "procurement"), ("technical", "技术评审", "role", "technical"),
+                ("production", "生产评审", "role", "production"), ("sales", "销售评审", "region", "华中")]
 OPTIONS = ["AXLE-FUWA13", "TYRE-12R225", "RIM-STEEL", "SUSP-MECH", "ABS-4S2M", "TANK-5182", "COMP-4", "PUMP-STD",
            "LEG-STD", "VAPOR", "OVERFILL"]
 
@@ -181,6 +184,31 @@ def main() -> int:
             conn.execute("INSERT INTO audit_log (at, actor_name, actor_role, entity, entity_id, root_entity, root_id, "
                          "action, changes) VALUES (?, 'bench', 'dealer', 'order', ?, 'order', ?, 'create', '{}')",
                          (now, order_id, order_id))
+            # the review the submission starts: a numbered workflow, its four parallel steps,
+            # five history lines (started + four opened), the audit of workflow and steps
+            w = conn.execute("UPDATE document_sequences SET next_value = next_value + 1 WHERE name = 'RAWWF' "
+                             "RETURNING next_value").fetchone()
+            if w is None:
+                conn.execute("INSERT INTO document_sequences (name, next_value) VALUES ('RAWWF', 2)")
+                w = (2,)
+            workflow_id = conn.execute(
+                "INSERT INTO workflows (number, definition_code, definition_name, subject_type, subject_id, subject_no, "
+                "title, dealer_id, region, submitted_by_name, status, current_stage, stage_count, started_at, version) "
+                "VALUES (?, 'order_review', '订单评审', 'order_raw', ?, ?, '订单评审', ?, '华中', 'bench', 'running', 1, 1, "
+                "?, 1)", (f"RAWWF-{w[0] - 1:09d}", order_id, f"RAW-{n[0] - 1:09d}", dealer_id, now)).lastrowid
+            conn.executemany(
+                "INSERT INTO workflow_steps (workflow_id, stage_no, stage_name, key, name, assignee_kind, assignee_value, "
+                "due_in_days, status, opened_at, due_at) VALUES (?, 1, '订单评审', ?, ?, ?, ?, 2, 'open', ?, ?)",
+                [(workflow_id, key, name, kind, value, now, now) for key, name, kind, value in REVIEW_STEPS])
+            conn.executemany(
+                "INSERT INTO workflow_history (workflow_id, at, action, actor_name, step_key, step_name, detail) "
+                "VALUES (?, ?, ?, 'bench', ?, ?, '{}')",
+                [(workflow_id, now, "started", None, None)] + [(workflow_id, now, "step_opened", key, name)
+                                                              for key, name, _, _ in REVIEW_STEPS])
+            conn.executemany(
+                "INSERT INTO audit_log (at, actor_name, actor_role, entity, entity_id, root_entity, root_id, action, "
+                "changes) VALUES (?, 'bench', 'dealer', ?, ?, 'order', ?, 'create', '{}')",
+                [(now, "workflow", workflow_id, order_id)] + [(now, "workflow_step", workflow_id, order_id)] * 4)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

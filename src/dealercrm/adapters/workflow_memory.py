@@ -8,11 +8,19 @@ They live on :class:`dealercrm.adapters.memory.MemoryUnitOfWork` as ``uow.workfl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import Role, User
-from dealercrm.domain.workflow import REGION_STAFF, AssigneeKind, StandingDelegation, Workflow, WorkflowStatus
+from dealercrm.domain.workflow import (
+    REGION_STAFF,
+    Assignee,
+    AssigneeKind,
+    StandingDelegation,
+    Workflow,
+    WorkflowStatus,
+)
 
 if TYPE_CHECKING:
     from dealercrm.adapters.memory import MemoryUnitOfWork
@@ -45,15 +53,18 @@ class MemoryWorkflowRepository:
         seq[name] = seq.get(name, 0) + 1
         return f"{name}-{seq[name]:06d}"
 
-    def candidate_users(self, kind: AssigneeKind, value: str) -> list[User]:
-        users = [u for u in self.uow.working.users.values() if u.is_active]
-        if kind is AssigneeKind.ROLE:
-            return [u for u in users if u.role is Role(value)]
-        if kind is AssigneeKind.DEPARTMENT:
-            return [u for u in users if u.department == value]
-        if kind is AssigneeKind.REGION:
-            return [u for u in users if u.role in REGION_STAFF]
-        return [u for u in users if u.id == int(value)]
+    def candidate_users(self, assignees: Sequence[Assignee]) -> list[User]:
+        def reached(u: User, a: Assignee) -> bool:
+            if a.kind is AssigneeKind.ROLE:
+                return u.role is Role(a.value)
+            if a.kind is AssigneeKind.DEPARTMENT:
+                return u.department == a.value
+            if a.kind is AssigneeKind.REGION:
+                return u.role in REGION_STAFF
+            return u.id == int(a.value)
+
+        return sorted((u for u in self.uow.working.users.values()
+                       if u.is_active and any(reached(u, a) for a in assignees)), key=lambda u: u.id or 0)
 
     def link_used(self, nonce: str) -> bool:
         return nonce in self.uow.working.link_nonces

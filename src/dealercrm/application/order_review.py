@@ -45,17 +45,20 @@ def review_definition(region: str) -> wf.WorkflowDefinition:
     )
 
 
-def start_order_review(uow: OrdersUnitOfWork, order: Order, now: dt.datetime) -> int:
-    """Put a just-submitted order under review; inside the caller's unit of work (no commit)."""
+def start_order_review(uow: OrdersUnitOfWork, order: Order, now: dt.datetime, *, region: str | None,
+                       new_order: bool = False) -> int:
+    """Put a just-submitted order under review; inside the caller's unit of work (no commit).
+    ``region``: the dealer's (the caller has just read its terms); ``new_order``: created in this
+    same transaction, so it cannot have a running review yet."""
     uow.flush()
     assert order.id is not None
-    region = uow.orders.region_of(order.dealer_id) or ""
+    region = region or ""
     workflow_id = wf.start_workflow(
         uow, definition=review_definition(region),
         subject=wf.WorkflowSubject(ORDER_REVIEW_SUBJECT, order.id, order.order_no,
                                    f"订单评审：{order.template_name} × {order.quantity}",
                                    dealer_id=order.dealer_id, region=region),
-        submitted_by=uow.actor, now=now,
+        submitted_by=uow.actor, now=now, subject_is_new=new_order,
     )
     return workflow_id
 

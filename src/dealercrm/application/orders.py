@@ -249,7 +249,7 @@ def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, subm
         uow.orders.add(order)
         uow.flush()
         if submit:
-            start_order_review(uow, order, now)
+            start_order_review(uow, order, now, region=dealer.region, new_order=True)
         ref = _ref(order)
         uow.commit()
     return ref
@@ -299,7 +299,7 @@ def submit_order(order_id: int, uow: OrdersUnitOfWork, clock: Clock, expected_ve
         order.reprice(estimate_price(version, version.content.configure(order.options), order.quantity,
                                      _tier(dealer)), now, uow.actor)
         order.submit(now, uow.actor)
-        start_order_review(uow, order, now)
+        start_order_review(uow, order, now, region=dealer.region)
         ref = _ref_after_flush(uow, order)
         uow.commit()
     return ref

@@ -156,14 +156,16 @@ def _delegators_of(uow: UnitOfWork, by: Principal, now: dt.datetime) -> tuple[Pr
 
 
 def start_workflow(uow: UnitOfWork, *, definition: WorkflowDefinition, subject: WorkflowSubject,
-                   submitted_by: Principal, now: dt.datetime) -> int:
+                   submitted_by: Principal, now: dt.datetime, subject_is_new: bool = False) -> int:
     """Put ``subject`` under review; call inside the caller's open unit of work (no commit here).
 
     Opens the first stage, e-mails its addressees through the outbox, and returns the workflow
-    id. A document has at most one running workflow (``workflow.already_running``)."""
+    id. A document has at most one running workflow (``workflow.already_running``);
+    ``subject_is_new`` (the document was created in this transaction) skips asking — the
+    database's one-running-workflow-per-document index still holds."""
     if subject.type not in _HANDLERS:
         raise LookupError(f"no outcome handler registered for subject type {subject.type!r}")
-    if uow.workflows.running_for(subject.type, subject.id) is not None:
+    if not subject_is_new and uow.workflows.running_for(subject.type, subject.id) is not None:
         raise Conflict("该单据已有进行中的审批流程", code="workflow.already_running",
                        subject_type=subject.type, subject_id=subject.id)
     number = uow.workflows.next_number(beijing_date(now).year)
@@ -412,10 +414,12 @@ def cancel_standing_delegation(uow: UnitOfWork, *, delegation_id: int, by: Princ
 def _settle(uow: UnitOfWork, wf: Workflow, now: dt.datetime, by: Principal) -> None:
     uow.flush()
     events, wf.events = wf.events, []
+    opened = [e.step for e in events if isinstance(e, StepOpened)]
+    if opened:  # a stage opens its steps together: one addressee lookup for all of them
+        for step, users in zip(opened, addressees(uow, wf, opened, now), strict=True):
+            _mail_users(uow, wf, step, users, now)
     for event in events:
-        if isinstance(event, StepOpened):
-            _mail_addressees(uow, wf, event.step, now)
-        elif isinstance(event, StepDelegated):
+        if isinstance(event, StepDelegated):
             target = uow.users.get(event.to_user_id)
             if target is not None:
                 _mail_users(uow, wf, event.step, [(target, f"由 {by.username} 转签给您")], now)
@@ -433,29 +437,44 @@ decide_in = _decide_in  # decide a step of a loaded workflow inside the caller's
 
 def addressed_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, now: dt.datetime) -> list[tuple[User, str]]:
     """Everyone who may act on ``step`` now, with why (addressed, or covering for someone)."""
-    if step.delegation_active(now):
-        delegate = uow.users.get(step.delegate_user_id)  # type: ignore[arg-type]
-        direct = [delegate] if delegate is not None and delegate.is_active else []
-    else:
-        direct = [u for u in uow.workflows.candidate_users(step.assignee_kind, step.assignee_value)
-                  if u.is_active and step.assignee.addresses(principal_of(u))]
-    direct = [u for u in direct if workflow_visible(principal_of(u), wf.dealer_id, wf.region)]
-    out: list[tuple[User, str]] = [(u, "系统分派" if not step.delegation_active(now) else "转签") for u in direct]
-    seen = {u.id for u in direct}
-    by_id = {u.id: u for u in direct}
-    for d in uow.delegations.active_from([u.id for u in direct], beijing_date(now)):
-        cover = uow.users.get(d.to_user_id)
-        if cover is None or not cover.is_active or cover.id in seen:
-            continue
-        if not workflow_visible(principal_of(cover), wf.dealer_id, wf.region):
-            continue
-        seen.add(cover.id)
-        out.append((cover, f"代 {by_id[d.from_user_id].display_name} 处理（工作任务委托）"))
+    return addressees(uow, wf, [step], now)[0]
+
+
+def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
+               now: dt.datetime) -> list[list[tuple[User, str]]]:
+    """:func:`addressed_users` of several steps of one workflow, with one user lookup and one
+    delegation lookup whatever their number."""
+    delegated = [s.delegation_active(now) for s in steps]
+    pool = uow.workflows.candidate_users([s.assignee for s, d in zip(steps, delegated, strict=True) if not d])
+    visible = {u.id: workflow_visible(principal_of(u), wf.dealer_id, wf.region) for u in pool}
+    direct_of: list[list[User]] = []
+    for step, is_delegated in zip(steps, delegated, strict=True):
+        if is_delegated:
+            delegate = uow.users.get(step.delegate_user_id)  # type: ignore[arg-type]
+            direct = [delegate] if delegate is not None and delegate.is_active else []
+            direct = [u for u in direct if workflow_visible(principal_of(u), wf.dealer_id, wf.region)]
+        else:
+            direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principal_of(u))]
+        direct_of.append(direct)
+    everyone = sorted({u.id for direct in direct_of for u in direct})  # type: ignore[type-var]
+    covers = uow.delegations.active_from(everyone, beijing_date(now))  # type: ignore[arg-type]
+    out: list[list[tuple[User, str]]] = []
+    for direct, is_delegated in zip(direct_of, delegated, strict=True):
+        found: list[tuple[User, str]] = [(u, "转签" if is_delegated else "系统分派") for u in direct]
+        seen = {u.id for u in direct}
+        by_id = {u.id: u for u in direct}
+        for d in covers:
+            if d.from_user_id not in by_id:
+                continue
+            cover = uow.users.get(d.to_user_id)
+            if cover is None or not cover.is_active or cover.id in seen:
+                continue
+            if not workflow_visible(principal_of(cover), wf.dealer_id, wf.region):
+                continue
+            seen.add(cover.id)
+            found.append((cover, f"代 {by_id[d.from_user_id].display_name} 处理（工作任务委托）"))
+        out.append(found)
     return out
-
-
-def _mail_addressees(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, now: dt.datetime) -> None:
-    _mail_users(uow, wf, step, addressed_users(uow, wf, step, now), now)
 
 
 def _fmt(moment: dt.datetime) -> str:

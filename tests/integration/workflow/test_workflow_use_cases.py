@@ -4,7 +4,7 @@ stages, the outcome hook in the deciding transaction, delegation, withdrawal, th
 import threading
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from dealercrm.adapters.db.workflow_tables import workflow_history, workflows
 from dealercrm.application import workflow as wfa
@@ -41,6 +41,30 @@ def test_starting_emails_every_addressed_user_with_signed_single_use_links(crm, 
     assert tech["subject"] == "审批待办：测试单据评审 TD-2026-000001"
     assert tech["body"].count("https://crm.example.cn/api/v1/workflow-links/") == 2
     assert "技术评审" in tech["body"] and "2026年11月25日 09:00" in tech["body"]
+
+
+def test_a_stage_of_four_steps_looks_up_its_addressees_and_their_stand_ins_once(crm, roster, outcomes, kit, clock):
+    crm.workflow.set_delegation(roster.principal("tech"), roster.ids["mkt"], clock().date(), None, "出差")
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):  # type: ignore[no-untyped-def]
+        seen.append(" ".join(statement.split()))
+
+    submitter = roster.principal("proc")
+    event.listen(crm.engine, "before_cursor_execute", record)
+    try:
+        kit.start_doc(crm, submitter)
+    finally:
+        event.remove(crm.engine, "before_cursor_execute", record)
+
+    user_reads = [q for q in seen if q.startswith("SELECT users.")]
+    # the addressees of all four steps (by role, department and region) in one query; the
+    # stand-in is then read by id
+    assert len(user_reads) == 2 and sum(1 for q in user_reads if "users.role IN" in q) == 1
+    assert sum(1 for q in seen if "FROM workflow_delegations" in q) == 1
+    mails = {(m["recipient"], "代 tech 处理" in m["body"]) for m in kit.outbox(crm)}
+    assert ("mkt@factory.example.cn", True) in mails and ("tech@factory.example.cn", False) in mails
+    assert len(kit.outbox(crm)) == 6  # proc, tech (+ mkt for tech), prod, rm.east, sales.east
 
 
 def test_one_running_workflow_per_document(crm, roster, outcomes, kit):

@@ -57,19 +57,21 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _changes(obj: Any, action: str) -> dict[str, Any]:
-    state = inspect(obj)
+def _changes(state: Any, action: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if action == "create":  # every column set: straight from the instance's dict, no history
+        values = state.dict
+        for key in _column_keys(state.mapper):
+            value = values.get(key)
+            if value is not None:
+                out[key] = "***" if key in _SECRET_FIELDS else _plain(value)
+        return out
     for attr in state.mapper.column_attrs:
         key = attr.key
         if key in ("version",):
             continue
         hist = state.attrs[key].history
-        if action == "create":
-            value = getattr(obj, key, None)
-            if value is not None:
-                out[key] = "***" if key in _SECRET_FIELDS else _plain(value)
-        elif action == "delete":
+        if action == "delete":
             value = hist.unchanged[0] if hist.unchanged else (hist.deleted[0] if hist.deleted else None)
             out[key] = "***" if key in _SECRET_FIELDS else _plain(value)
         elif hist.has_changes():
@@ -79,6 +81,16 @@ def _changes(obj: Any, action: str) -> dict[str, Any]:
                 continue
             out[key] = {"old": "***", "new": "***"} if key in _SECRET_FIELDS else {"old": _plain(old), "new": _plain(new)}
     return out
+
+
+_COLUMN_KEYS: dict[Any, tuple[str, ...]] = {}
+
+
+def _column_keys(mapper: Any) -> tuple[str, ...]:
+    keys = _COLUMN_KEYS.get(mapper)
+    if keys is None:
+        keys = _COLUMN_KEYS[mapper] = tuple(a.key for a in mapper.column_attrs if a.key != "version")
+    return keys
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
@@ -94,7 +106,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
                 continue
-            changes = _changes(obj, action)
+            state = inspect(obj)
+            changes = _changes(state, action)
             if action == "update" and not changes:
                 continue
             entity, root = spec
@@ -107,7 +120,7 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
                     "actor_role": actor.role.value,
                     "request_id": request_id_var.get(),
                     "entity": entity,
-                    "entity_id": inspect(obj).identity[0] if inspect(obj).identity else 0,
+                    "entity_id": state.identity[0] if state.identity else 0,
                     "root_entity": root_entity,
                     "root_id": root_id or 0,
                     "action": action,

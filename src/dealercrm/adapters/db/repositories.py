@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.orm import document_sequences
@@ -24,14 +24,16 @@ class DocumentNumbers:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    _BUMP = (
+        update(document_sequences)
+        .where(document_sequences.c.name == bindparam("sequence_name"))
+        .values(next_value=document_sequences.c.next_value + 1)
+        .returning(document_sequences.c.next_value)
+    )  # built once: every numbered document runs it
+
     def next(self, name: str) -> int:
         conn = self.session.connection()
-        row = conn.execute(
-            update(document_sequences)
-            .where(document_sequences.c.name == name)
-            .values(next_value=document_sequences.c.next_value + 1)
-            .returning(document_sequences.c.next_value)
-        ).first()
+        row = conn.execute(self._BUMP, {"sequence_name": name}).first()
         if row is not None:
             return int(row[0]) - 1
         conn.execute(insert(document_sequences).values(name=name, next_value=2))

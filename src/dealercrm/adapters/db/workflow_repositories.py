@@ -8,6 +8,7 @@ complete. The version column turns any remaining race into a ``Conflict``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.adapters.db.workflow_tables import workflow_link_nonces, workflow_steps
 from dealercrm.domain.identity import Role, User
-from dealercrm.domain.workflow import REGION_STAFF, AssigneeKind, StandingDelegation, Workflow, WorkflowStatus
+from dealercrm.domain.workflow import REGION_STAFF, Assignee, AssigneeKind, StandingDelegation, Workflow, WorkflowStatus
 
 
 def _locks(session: Session) -> bool | None:
@@ -52,17 +53,23 @@ class SqlAlchemyWorkflowRepository:
     def next_number(self, year: int) -> str:
         return self.numbers.formatted("WF", year=year)
 
-    def candidate_users(self, kind: AssigneeKind, value: str) -> list[User]:
-        q = select(User).where(User.is_active.is_(True))  # type: ignore[attr-defined]
-        if kind is AssigneeKind.ROLE:
-            q = q.where(User.role == Role(value))  # type: ignore[arg-type]
-        elif kind is AssigneeKind.DEPARTMENT:
-            q = q.where(User.department == value)  # type: ignore[arg-type]
-        elif kind is AssigneeKind.REGION:
+    def candidate_users(self, assignees: Sequence[Assignee]) -> list[User]:
+        if not assignees:
+            return []
+        roles = {Role(a.value) for a in assignees if a.kind is AssigneeKind.ROLE}
+        if any(a.kind is AssigneeKind.REGION for a in assignees):
             # regions are a JSON list: narrow by role in SQL, by region in the caller
-            q = q.where(User.role.in_(REGION_STAFF))  # type: ignore[attr-defined]
-        else:
-            q = q.where(User.id == int(value))  # type: ignore[arg-type]
+            roles |= set(REGION_STAFF)
+        departments = {a.value for a in assignees if a.kind is AssigneeKind.DEPARTMENT}
+        user_ids = {int(a.value) for a in assignees if a.kind is AssigneeKind.USER}
+        reach = []
+        if roles:
+            reach.append(User.role.in_(sorted(roles)))  # type: ignore[attr-defined]
+        if departments:
+            reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
+        if user_ids:
+            reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
+        q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
         return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
 
     def link_used(self, nonce: str) -> bool:

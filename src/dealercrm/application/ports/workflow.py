@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dealercrm.domain.identity import Principal, User
-from dealercrm.domain.workflow import AssigneeKind, StandingDelegation, Workflow
+from dealercrm.domain.workflow import Assignee, StandingDelegation, Workflow
 
 
 class WorkflowRepository(Protocol):
@@ -29,8 +30,9 @@ class WorkflowRepository(Protocol):
     def next_number(self, year: int) -> str:
         """The next human workflow number (``WF-2026-000123``)."""
 
-    def candidate_users(self, kind: AssigneeKind, value: str) -> list[User]:
-        """Active users a step addressed to ``kind``/``value`` may reach (before scope checks)."""
+    def candidate_users(self, assignees: Sequence[Assignee]) -> list[User]:
+        """Active users any of ``assignees`` may reach (before scope checks), in one lookup: the
+        caller sorts them out per step with :meth:`Assignee.addresses`."""
 
     def link_used(self, nonce: str) -> bool: ...
 
