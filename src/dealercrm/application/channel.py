@@ -29,10 +29,9 @@ from dealercrm.domain.channel import (
 )
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role, User, validate_password
-from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, beijing_date
 from dealercrm.domain.workflow import Workflow
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 STAFF_WHO_MANAGE_DEALERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 STAFF_WHO_DECIDE = (Role.ADMIN, Role.REGION_MANAGER)
 
@@ -441,7 +440,7 @@ def add_agreement(cmd: AddAgreement, uow: UnitOfWork, clock: Clock) -> tuple[int
         ) from None
     with uow:
         dealer = _get_visible_dealer(uow, cmd.dealer_id)
-        number = f"AG-{clock().year}-{dealer.code[3:]}-{len(dealer.agreements) + 1:02d}"
+        number = f"AG-{beijing_date(clock()).year}-{dealer.code[3:]}-{len(dealer.agreements) + 1:02d}"
         agreement = Agreement(
             number=number,
             product_lines=sorted(set(cmd.product_lines)),

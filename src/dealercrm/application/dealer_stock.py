@@ -36,7 +36,7 @@ from dealercrm.domain.dealer_stock import (
 )
 from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
 from dealercrm.domain.identity import Role
-from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc, Vin
+from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc, Vin, beijing_date
 
 SELLERS = (Role.DEALER, Role.ADMIN)
 STOCK_PLANNERS = (Role.ADMIN, Role.REGION_MANAGER, Role.SALES)
@@ -179,7 +179,7 @@ def record_sale(cmd: RecordSale, uow: StockUnitOfWork, clock: Clock, digester: I
     now = clock()
     with uow:
         vehicle = _visible_vehicle(uow, cmd.vin)
-        sale = RetailSale.record(vehicle, sale_no=uow.numbers.formatted("RS", year=now.year), price_fen=cmd.price_fen,
+        sale = RetailSale.record(vehicle, sale_no=uow.numbers.formatted("RS", year=beijing_date(now).year), price_fen=cmd.price_fen,
                                  customer_receipt_no=cmd.customer_receipt_no, sold_at=cmd.sold_at or now,
                                  by=uow.actor.username, now=now, note=cmd.note, **customer)
         uow.stock.add_sale(sale)
@@ -237,7 +237,7 @@ def exchange_sale(sale_id: int, cmd: ExchangeSale, uow: StockUnitOfWork, clock: 
         assert old_vehicle is not None
         old.exchange(old_vehicle, cmd.reason, when, uow.actor.username)
         new = RetailSale.record(
-            new_vehicle, sale_no=uow.numbers.formatted("RS", year=now.year), customer_kind=old.customer_kind,
+            new_vehicle, sale_no=uow.numbers.formatted("RS", year=beijing_date(now).year), customer_kind=old.customer_kind,
             customer_name=old.customer_name, customer_phone=old.customer_phone,
             customer_id_masked=old.customer_id_masked, customer_id_digest=old.customer_id_digest,
             customer_uscc=old.customer_uscc, price_fen=price, customer_receipt_no=cmd.customer_receipt_no,
@@ -456,7 +456,7 @@ def import_opening_stock(dealer_id: int, content: bytes, uow: StockUnitOfWork, c
             errors.sort(key=lambda e: (e["row"], IMPORT_COLUMNS.index(e["field"]) if e["field"] in IMPORT_COLUMNS else -1))
             bad_rows = len({e["row"] for e in errors})
             raise ImportRejected(errors, f"{bad_rows}行数据有误，未导入任何车辆")
-        import_no = uow.numbers.formatted("SI", year=now.year)
+        import_no = uow.numbers.formatted("SI", year=beijing_date(now).year)
         uow.stock.insert_opening_stock(dealer_id, rows, import_no=import_no,
                                        file_sha256=hashlib.sha256(content).hexdigest(), at=now,
                                        actor=uow.actor.username)

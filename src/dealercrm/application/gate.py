@@ -58,7 +58,7 @@ from dealercrm.domain.gate import (
 )
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.printing import document_to_wire
-from dealercrm.domain.values import ChineseIdNumber, Phone, Vin
+from dealercrm.domain.values import ChineseIdNumber, Phone, Vin, beijing_date
 from dealercrm.domain.vehicles import VehicleState
 
 DISPATCH = (Role.DISPATCH, Role.ADMIN)
@@ -220,7 +220,7 @@ def register_authorization(cmd: RegisterAuthorization, uow: GateUnitOfWork, cloc
                     earlier.lapse(now)
                     _lapse(uow, earlier, now, "介绍信已过期")
         auth = PickupAuthorization.register(
-            number=uow.numbers.formatted("PA", year=now.year), dealer_id=dealer_id, contract_no=cmd.contract_no,
+            number=uow.numbers.formatted("PA", year=beijing_date(now).year), dealer_id=dealer_id, contract_no=cmd.contract_no,
             person_name=cmd.person_name, id_digest=digester.lookup(id_number), id_masked=_masked(id_number),
             phone=phone, vins=vins, valid_from=cmd.valid_from, valid_to=cmd.valid_to, now=now,
             by=_who(uow.actor),
@@ -292,7 +292,7 @@ def create_gate_pass(cmd: CreateGatePass, uow: GateUnitOfWork, clock: Clock, dig
         if busy & set(chosen):
             raise Conflict(f"车辆已有未完成的出门证：{'、'.join(sorted(busy & set(chosen)))}", code="gate_pass.exists")
         gate_pass = GatePass.for_authorization(
-            auth, pass_no=uow.numbers.formatted("GP", year=now.year), vins=chosen, id_digest=digest, id_via=via,
+            auth, pass_no=uow.numbers.formatted("GP", year=beijing_date(now).year), vins=chosen, id_digest=digest, id_via=via,
             id_checked_at=checked_at, valid_to=cmd.valid_to, now=now, by=_who(uow.actor),  # type: ignore[arg-type]
         )
         _pass_vehicles_waiting(uow, gate_pass)

@@ -29,7 +29,7 @@ from dealercrm.domain.shipping import (
     Shipment,
     layout_delivery_receipt,
 )
-from dealercrm.domain.values import ChineseIdNumber, Phone, Vin
+from dealercrm.domain.values import ChineseIdNumber, Phone, Vin, beijing_date
 from dealercrm.domain.vehicles import VehicleState
 
 ALARM_ROLES = (Role.DISPATCH, Role.SALES, Role.REGION_MANAGER)
@@ -106,7 +106,7 @@ def create_shipment(cmd: CreateShipment, uow: GateUnitOfWork, clock: Clock, dige
         if planned:
             raise Conflict(f"车辆已在待发车的发运单 {planned[0].shipment_no} 中", code="shipment.vehicle_already_planned")
         shipment = Shipment(
-            shipment_no=uow.numbers.formatted("SH", year=now.year), dealer_id=dealer_ids.pop(),  # type: ignore[arg-type]
+            shipment_no=uow.numbers.formatted("SH", year=beijing_date(now).year), dealer_id=dealer_ids.pop(),  # type: ignore[arg-type]
             contract_no=contract_no, carrier=cmd.carrier, driver_name=cmd.driver_name,
             driver_id_digest=digester.lookup(driver_id), driver_id_masked=driver_id.masked, driver_phone=phone,
             truck_plate=cmd.truck_plate, vins=vins, planned_departure=cmd.planned_departure,
@@ -169,7 +169,7 @@ def submit_receipt(shipment_id: int, cmd: SubmitReceipt, uow: GateUnitOfWork, cl
         if uow.receipts.for_shipment(shipment_id) is not None:
             raise Conflict(f"发运单 {shipment.shipment_no} 已回执", code="receipt.exists")
         receipt = DeliveryReceipt.for_shipment(
-            shipment, receipt_no=uow.numbers.formatted("RC", year=now.year), lines=lines,
+            shipment, receipt_no=uow.numbers.formatted("RC", year=beijing_date(now).year), lines=lines,
             extra_vins=[Vin(v).value for v in cmd.extra_vins], receiver_name=cmd.receiver_name, received_at=at,
             by=uow.actor.username)
         outcomes = {item["vin"]: item for item in receipt.lines}

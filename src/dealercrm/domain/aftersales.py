@@ -18,9 +18,7 @@ import attrs
 
 from dealercrm.domain.channel import REGIONS, ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
-from dealercrm.domain.values import Phone, Uscc
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+from dealercrm.domain.values import SHANGHAI, Phone, Uscc
 
 
 def _blank(v: str | None) -> bool:

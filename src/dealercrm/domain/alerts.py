@@ -18,8 +18,8 @@ import attrs
 
 from dealercrm.domain.errors import IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 # Staff whose view of dealers is limited to their regions (see application/access.py).
 REGION_SCOPED_ROLES = frozenset({Role.SALES, Role.REGION_MANAGER})
@@ -56,13 +56,6 @@ class AlertState(enum.StrEnum):
 
 
 LIVE_STATES = (AlertState.OPEN, AlertState.ACKNOWLEDGED)
-
-
-def beijing_date(moment: dt.datetime) -> dt.date:
-    """The calendar day in Beijing at ``moment`` (an aware datetime)."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime refused; use an aware datetime")
-    return moment.astimezone(SHANGHAI).date()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,13 +28,9 @@ from typing import Any
 import attrs
 
 from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-def business_day(moment: dt.datetime) -> dt.date:
-    """The calendar day in Beijing time: due dates and ageing count Beijing days."""
-    return moment.astimezone(SHANGHAI).date()
+business_day = beijing_date  # due dates and ageing count Beijing days
 
 
 def yuan(fen: int) -> str:

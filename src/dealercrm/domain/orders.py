@@ -39,15 +39,12 @@ from dealercrm.domain.catalog import Configuration, PriceEstimate, PublishedVers
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.values import Money, Phone
-
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+from dealercrm.domain.values import SHANGHAI, Money, Phone, beijing_date  # noqa: F401  (SHANGHAI re-exported)
 MAX_SUPPLIED_PARTS = 50
 MAX_DELIVERY_DAYS = 730
 
 
-def beijing_today(now: dt.datetime) -> dt.date:
-    return now.astimezone(SHANGHAI).date()
+beijing_today = beijing_date  # the order context's name for it
 
 
 class OrderState(enum.StrEnum):

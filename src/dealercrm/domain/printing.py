@@ -11,11 +11,12 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import attrs
 
 from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.values import SHANGHAI
 
 DEFAULT_WIDTH = 32  # columns of font A on a 58 mm (384 dot) printer
 
@@ -121,9 +122,6 @@ def plain_text(document: PrintDocument) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Gate pass
-
-
-SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 
 def _fmt(moment: datetime) -> str:

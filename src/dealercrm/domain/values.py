@@ -7,6 +7,7 @@ for error reporting; callers building from a request pass the request's field na
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import ClassVar
@@ -14,6 +15,21 @@ from typing import ClassVar
 import attrs
 
 from dealercrm.domain.errors import InvalidValue
+
+# ---------------------------------------------------------------------------------------------
+# The business calendar: the factory, its dealers and stations keep Beijing time. Stored
+# moments are UTC; every "which day / which year" question (due dates, ageing, document
+# numbers, reports) is answered here.
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def beijing_date(moment: dt.datetime) -> dt.date:
+    """The calendar day in Beijing at ``moment`` (an aware datetime)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime refused; use an aware datetime")
+    return moment.astimezone(SHANGHAI).date()
+
 
 # ---------------------------------------------------------------------------------------------
 # Money

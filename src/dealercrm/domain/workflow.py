@@ -32,8 +32,8 @@ import attrs
 
 from dealercrm.domain.errors import IllegalTransition, InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
 
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 class AssigneeKind(enum.StrEnum):
@@ -607,10 +607,6 @@ class StandingDelegation:
         if self.ends_on is not None and self.ends_on < beijing_date(now):
             raise IllegalTransition("delegation", "expired", "cancel")
         self.cancelled_at = now
-
-
-def beijing_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(SHANGHAI).date()
 
 
 def end_of_beijing_day(day: dt.date) -> dt.datetime:

@@ -266,3 +266,15 @@ def test_a_postgres_deadlock_becomes_a_retryable_conflict_and_writes_nothing(pg_
         assert names[first_locked[loser]] != f"by {loser}"  # the victim's update was rolled back
     finally:
         crm.close()
+
+
+def test_numbers_issued_in_the_first_hours_of_new_year_in_beijing_carry_the_new_year(db_url):
+    # 2026-12-31 16:30 UTC is 2027-01-01 00:30 in Beijing, where the factory keeps its books
+    c = dealercrm.bootstrap(database_url=db_url, clock=lambda: dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC))
+    try:
+        reg = c.channel.register_dealer(registration())
+        _id, number = c.channel.add_agreement(ADMIN, ch.AddAgreement(
+            reg.dealer_id, ("tanker",), ("河南省",), "credit", dt.date(2027, 1, 1), dt.date(2027, 12, 31)))
+        assert number.startswith("AG-2027-")
+    finally:
+        c.close()

@@ -88,3 +88,14 @@ def test_money_is_exact_and_refuses_floats():
         Money(1.5)  # type: ignore[arg-type]
     with pytest.raises(InvalidValue):
         Money.yuan("1.001")
+
+
+def test_the_business_calendar_is_beijing_time_and_refuses_naive_moments():
+    import datetime as dt
+
+    from dealercrm.domain.values import beijing_date
+
+    assert beijing_date(dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+    assert beijing_date(dt.datetime(2026, 12, 31, 15, 59, tzinfo=dt.UTC)) == dt.date(2026, 12, 31)
+    with pytest.raises(ValueError):
+        beijing_date(dt.datetime(2026, 12, 31, 16, 30))

@@ -29,6 +29,7 @@ from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.application.aftersales import ServiceScope
 from dealercrm.domain.aftersales import OPEN_AT_STATION, ClaimState
+from dealercrm.domain.values import SHANGHAI
 
 REPORT_DIMENSIONS = {
     "fault_category": service_repair_records.c.fault_category,
@@ -38,7 +39,6 @@ REPORT_DIMENSIONS = {
     "station": service_repair_records.c.station_id,
     "month": None,  # computed in Python (Beijing month of the finish time), portable across engines
 }
-SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 class SqlAftersalesQueries:

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from dealercrm.domain.values import Vin
+from dealercrm.domain.values import Vin, beijing_date
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -285,7 +285,7 @@ class ErpSimEngine:
                 raise SimApiError(409, "contract_already_released", "该合同已下达ERP",
                                   tracking_no=other["tracking_no"])
             now = self._clock()
-            tracking_no = f"JH{now.year}{self._next('tracking_no'):06d}"
+            tracking_no = f"JH{beijing_date(now).year}{self._next('tracking_no'):06d}"
             quantity = sum(line["quantity"] for line in order["lines"])
             db.execute(
                 "INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, 'scheduled', 0, ?, 0, ?, ?)",
@@ -425,7 +425,7 @@ class ErpSimEngine:
 
     def _stock_in(self, row: sqlite3.Row, now: datetime) -> None:
         body = json.loads(row["body"])
-        year_code = _YEAR_CODES[(now.year - 2010) % len(_YEAR_CODES)]
+        year_code = _YEAR_CODES[(beijing_date(now).year - 2010) % len(_YEAR_CODES)]
         for line in body["lines"]:
             vds = VDS_BY_PRODUCT_LINE[line["product_line"]]
             for _ in range(line["quantity"]):
