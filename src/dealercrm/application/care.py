@@ -181,27 +181,28 @@ class AppliedTier:
 def apply_suggested_tier(evaluation_id: int, product_lines: Sequence[str], uow_factory: UowFactory,
                          actor: Principal, clock: Clock) -> AppliedTier:
     """Write the evaluation's suggested tier into the dealer's price tiers through the catalog's
-    own use case (its roles, scope and audit apply), one product line at a time, then record on
-    the evaluation who applied it and when. Only the dealer's latest evaluation may be applied."""
-    from dealercrm.application.catalog import TIER_MANAGERS, SetPriceTier, set_price_tier
+    own rule (its roles, scope and audit apply), every chosen product line, and record on the
+    evaluation who applied it and when — one transaction: a refused line leaves no tier changed.
+    Only the dealer's latest evaluation may be applied."""
+    from dealercrm.application.catalog import TIER_MANAGERS, SetPriceTier, set_price_tier_in
 
     require_role(actor, *TIER_MANAGERS)
     lines = tuple(dict.fromkeys(str(p) for p in product_lines))
     if not lines:
         raise InvalidValue("product_lines", "请选择至少一个产品线", code="dealer_value.product_lines_empty")
+    now = clock()
     with uow_factory(actor) as uow:
         e = uow.care.evaluation(evaluation_id)
         if e is None:
             raise not_found("dealer_value_evaluation", "价值评估")
         check_dealer_visible(actor, uow, e["dealer_id"])
         latest = uow.care.latest_evaluation_id(e["dealer_id"])
-    if latest != evaluation_id:
-        raise BusinessRuleViolation("只能应用该经销商最近一次评估的建议折扣", code="dealer_value.not_latest",
-                                    latest_evaluation_id=latest)
-    ids = tuple(set_price_tier(SetPriceTier(e["dealer_id"], line, e["suggested_tier_code"], e["suggested_discount_bp"]),
-                               uow_factory(actor), clock) for line in lines)
-    with uow_factory(actor) as uow:
-        uow.care.mark_applied(evaluation_id, clock(), actor.username, list(lines))
+        if latest != evaluation_id:
+            raise BusinessRuleViolation("只能应用该经销商最近一次评估的建议折扣", code="dealer_value.not_latest",
+                                        latest_evaluation_id=latest)
+        ids = tuple(set_price_tier_in(uow, SetPriceTier(e["dealer_id"], line, e["suggested_tier_code"],
+                                                        e["suggested_discount_bp"]), now) for line in lines)
+        uow.care.mark_applied(evaluation_id, now, actor.username, list(lines))
         uow.commit()
     return AppliedTier(evaluation_id, e["dealer_id"], e["suggested_tier_code"], e["suggested_discount_bp"], lines, ids)
 

@@ -10,6 +10,7 @@ Who manages what (seed 000 §3.1–§3.2, DOMAIN.md context 2):
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -247,24 +248,29 @@ def _ref(t: VehicleTemplate) -> TemplateRef:
 def set_price_tier(cmd: SetPriceTier, uow: OrdersUnitOfWork, clock: Clock) -> int:
     """Create or change a dealer's tier for one product line (one row per dealer and line)."""
     require_role(uow.actor, *TIER_MANAGERS)
-    line = product_line(cmd.product_line)
-    now = clock()
     with uow:
-        terms = uow.orders.dealer_terms(cmd.dealer_id, beijing_today(now))
-        if terms is None or not dealer_scope(uow.actor).admits(terms.dealer_id, terms.region):
-            raise not_found("dealer", "经销商")
-        tier = uow.price_tiers.get(cmd.dealer_id, line.value)
-        if tier is None:
-            tier = DealerPriceTier(cmd.dealer_id, line, cmd.tier_code.strip(), cmd.discount_bp, now,
-                                   uow.actor.username)
-            uow.price_tiers.add(tier)
-        else:
-            tier.change(cmd.tier_code.strip(), cmd.discount_bp, now, uow.actor.username)
-        uow.flush()
-        assert tier.id is not None
-        tier_id = tier.id
+        tier_id = set_price_tier_in(uow, cmd, clock())
         uow.commit()
     return tier_id
+
+
+def set_price_tier_in(uow: OrdersUnitOfWork, cmd: SetPriceTier, now: dt.datetime) -> int:
+    """:func:`set_price_tier` inside the caller's open unit of work (no commit): several lines,
+    or a tier together with the caller's own change, commit or roll back as one."""
+    require_role(uow.actor, *TIER_MANAGERS)
+    line = product_line(cmd.product_line)
+    terms = uow.orders.dealer_terms(cmd.dealer_id, beijing_today(now))
+    if terms is None or not dealer_scope(uow.actor).admits(terms.dealer_id, terms.region):
+        raise not_found("dealer", "经销商")
+    tier = uow.price_tiers.get(cmd.dealer_id, line.value)
+    if tier is None:
+        tier = DealerPriceTier(cmd.dealer_id, line, cmd.tier_code.strip(), cmd.discount_bp, now, uow.actor.username)
+        uow.price_tiers.add(tier)
+    else:
+        tier.change(cmd.tier_code.strip(), cmd.discount_bp, now, uow.actor.username)
+    uow.flush()
+    assert tier.id is not None
+    return tier.id
 
 
 # ---------------------------------------------------------------------------------------------

@@ -138,6 +138,11 @@ def test_value_analysis_scores_from_credit_and_stock_and_applies_tier_only_when_
     assert api.post(f"/value/evaluations/{ev['id']}/apply-tier", "admin1",
                     {"product_lines": ["tanker"]}).status_code == 409
     latest = hist[0]["id"]
+    # one transaction: an unknown product line refuses the whole application, no line is written
+    bad = api.post(f"/value/evaluations/{latest}/apply-tier", "admin1", {"product_lines": ["tanker", "bicycle"]})
+    assert bad.status_code == 422 and bad.json()["field"] == "product_line", bad.text
+    with api.crm.engine.connect() as conn:
+        assert conn.execute(select(dealer_price_tiers).where(dealer_price_tiers.c.dealer_id == d1)).first() is None
     ok = api.post(f"/value/evaluations/{latest}/apply-tier", "admin1", {"product_lines": ["tanker"]})
     assert ok.status_code == 200, ok.text
     with api.crm.engine.connect() as conn:
