@@ -17,6 +17,13 @@ tracking number back (``replayed``) and no second ERP order exists. A crash betw
 is the same case. The ERP refusing the order (4xx) → ``PermanentDeliveryError``: the message
 fails with the ERP's reason and shows on the finance user's workbench; nothing is retried.
 An order already released (the ERP sync linked it first) is a no-op.
+
+退单 racing the release (the order returned, its contract voided, while step 2 was under way):
+step 3 finds the order no longer awaiting this contract's release. The ERP order is then named on
+the order's timeline and the change that returned the order goes to the ERP too, naming that ERP
+order, so the ERP cancels it (``OrderChangeRequest.revoke_in_erp``). Had the ERP's answer been
+lost instead, the sync meets the ERP order later and refuses to link it to the voided contract's
+order (``erp.contract_voided``, in the rejected events).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from dealercrm.application.contracts import release_key
+from dealercrm.application.order_changes import send_change_to_erp
 from dealercrm.application.ports.erp import (
     ErpChangeRequest,
     ErpGateway,
@@ -91,7 +99,7 @@ class ErpReleaseDeliverer:
             return  # already released (or 退单 took it back before delivery): nothing to send
         with _erp_errors("ERP拒绝订单"):
             ack = self.gateway.create_sales_order(prepared, key)
-        self._record(order_id, ack.tracking_no)
+        self._record(order_id, ack.tracking_no, key)
 
     # -- change requests (issue 4 §7) ---------------------------------------------------------
 
@@ -105,7 +113,10 @@ class ErpReleaseDeliverer:
             if change.erp_tracking_no is None:
                 raise PermanentDeliveryError(f"变更 {change.change_no} 没有内部流转单号", code="erp.change_no_tracking")
             tracking_no = change.erp_tracking_no
-            request = ErpChangeRequest(change.change_no, change.description)
+            revokes = change.revokes_erp_order
+            description = (f"退单：{change.description}（合同 {change.contract_no} 已作废，请撤销本销售订单）"
+                           if revokes else change.description)
+            request = ErpChangeRequest(change.change_no, description)
         with _erp_errors("ERP拒绝变更"):
             ack = self.gateway.forward_change(tracking_no, request, key)
         now = self.clock()
@@ -113,9 +124,15 @@ class ErpReleaseDeliverer:
             change = uow.order_changes.get(change_id)
             if change.forwarded(ack.change_id, now):
                 order = uow.orders.get(change.order_id)
-                order.record("change_forwarded", f"变更 {change.change_no} 已转ERP（ERP变更号 {ack.change_id}）", now,
-                             data={"change_no": change.change_no, "erp_change_id": ack.change_id,
-                                   "tracking_no": tracking_no})
+                if revokes:
+                    order.record("erp_cancel_requested", f"已通知ERP撤销订单 {tracking_no}（变更 {change.change_no}，"
+                                 f"ERP变更号 {ack.change_id}）", now,
+                                 data={"change_no": change.change_no, "erp_change_id": ack.change_id,
+                                       "tracking_no": tracking_no})
+                else:
+                    order.record("change_forwarded", f"变更 {change.change_no} 已转ERP（ERP变更号 {ack.change_id}）",
+                                 now, data={"change_no": change.change_no, "erp_change_id": ack.change_id,
+                                            "tracking_no": tracking_no})
             uow.commit()
 
     def _prepare(self, order_id: int, key: str) -> ErpSalesOrder | None:
@@ -138,17 +155,25 @@ class ErpReleaseDeliverer:
                 raise PermanentDeliveryError("经销商不存在", code="erp.release_dealer_missing")
             return sales_order_of(order, terms.code, contract_no)
 
-    def _record(self, order_id: int, tracking_no: str) -> None:
+    def _record(self, order_id: int, tracking_no: str, key: str) -> None:
         now = self.clock()
         try:
             with self.uow_factory(Principal.system()) as uow:
                 order = uow.orders.get(order_id)
                 assert order is not None
+                if order.erp_tracking_no is None and (order.state not in RELEASABLE or release_key(order)[1] != key):
+                    orphaned = self._revoke(uow, order, tracking_no, key, now)
+                    uow.commit()
+                    if orphaned is not None:
+                        raise orphaned
+                    return
                 order.erp_released(tracking_no, now)
                 contract = uow.contracts.current_of_order(order_id) if order.contract_no else None
                 if contract is not None:
                     contract.mark_released(tracking_no, now)
                 uow.commit()
+        except PermanentDeliveryError:
+            raise
         except DomainError as exc:
             if exc.code in ("db.busy", "db.stale_version", "db.integrity_conflict"):
                 raise TransientDeliveryError(f"ERP已受理（{tracking_no}），记录时数据库繁忙：{exc.message}",
@@ -156,3 +181,22 @@ class ErpReleaseDeliverer:
             # e.g. the order already carries another tracking number: a person must look
             raise PermanentDeliveryError(f"ERP已受理（{tracking_no}），但记录失败：{exc.message}",
                                          code=exc.code) from None
+
+    @staticmethod
+    def _revoke(uow: Any, order: Order, tracking_no: str, key: str, now: Any) -> PermanentDeliveryError | None:
+        """The ERP accepted a release the order no longer wants: 退单 returned it (and voided the
+        contract) while the release was on its way. The ERP order is named on the order's
+        timeline and, through the change that returned the order, the ERP is asked to cancel it
+        (outbox, same transaction). Without such a change a person must act: the error says so."""
+        contract_no = key.split(":", 1)[1]
+        what = f"ERP已受理合同 {contract_no} 的下达（内部流转单号 {tracking_no}），但订单已退单、该合同已作废"
+        data = {"tracking_no": tracking_no, "contract_no": contract_no}
+        change = uow.order_changes.returned_on_contract(order.id, contract_no)
+        if change is not None:
+            if change.revoke_in_erp(tracking_no):
+                order.record("erp_release_revoked", f"{what}：随变更 {change.change_no} 通知ERP撤销", now,
+                             data=data | {"change_no": change.change_no})
+                send_change_to_erp(uow, change)
+            return None
+        order.record("erp_release_revoked", f"{what}：请在ERP撤销该订单", now, data=data)
+        return PermanentDeliveryError(f"{what}，请在ERP撤销该订单", code="erp.release_revoked")

@@ -130,6 +130,12 @@ def apply_approved_change(uow: Any, change: OrderChangeRequest, order: Order, no
     change.forward(order.erp_tracking_no, now)
     order.record("change_approved", f"变更 {change.change_no} 评审通过，转ERP处理", now, by,
                  data={"change_no": change.change_no, "tracking_no": order.erp_tracking_no})
+    send_change_to_erp(uow, change)
+
+
+def send_change_to_erp(uow: Any, change: OrderChangeRequest) -> None:
+    """Queue the change for the ERP (outbox channel ``erp``, key ``change:<change_no>``), in the
+    caller's transaction; ``application.erp_release`` delivers it."""
     uow.flush()
     uow.outbox.enqueue("erp.forward_change", {
         "change_no": change.change_no,

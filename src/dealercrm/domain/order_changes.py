@@ -85,10 +85,31 @@ class OrderChangeRequest:
         self._require("approve", ChangeStatus.PENDING)
         self.status, self.decided_at, self.erp_tracking_no = ChangeStatus.FORWARDING, now, tracking_no
 
+    def revoke_in_erp(self, tracking_no: str) -> bool:
+        """The release of the contract this change voided reached the ERP anyway (it was on its way
+        when the change returned the order): the change goes to the ERP as well, naming that ERP
+        order, so the ERP cancels it. The change stays 已退单. A repeat is a no-op (False)."""
+        self._require("revoke_in_erp", ChangeStatus.RETURNED)
+        if self.erp_tracking_no == tracking_no:
+            return False
+        if self.erp_tracking_no is not None:
+            raise IllegalTransition("order_change", self.status.value, "revoke_in_erp",
+                                    f"变更已关联ERP订单 {self.erp_tracking_no}")
+        self.erp_tracking_no = tracking_no
+        return True
+
+    @property
+    def revokes_erp_order(self) -> bool:
+        """A 退单 sent to the ERP to cancel an order released from the voided contract."""
+        return self.status is ChangeStatus.RETURNED and self.erp_tracking_no is not None
+
     def forwarded(self, erp_change_id: str, now: dt.datetime) -> bool:
         """The ERP acknowledged. A repeat with the same id is a no-op (False)."""
-        if self.status is ChangeStatus.FORWARDED and self.erp_change_id == erp_change_id:
+        if self.erp_change_id == erp_change_id and (self.status is ChangeStatus.FORWARDED or self.revokes_erp_order):
             return False
+        if self.revokes_erp_order:
+            self.erp_change_id, self.forwarded_at = erp_change_id, now
+            return True
         self._require("forwarded", ChangeStatus.FORWARDING)
         self.status, self.erp_change_id, self.forwarded_at = ChangeStatus.FORWARDED, erp_change_id, now
         return True

@@ -19,8 +19,10 @@ from dealercrm.adapters.erp.http_gateway import HttpErpGateway
 from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
 from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore, notification_outbox
 from dealercrm.application.erp_jobs import run_erp_sync
+from dealercrm.application.erp_release import ErpReleaseDeliverer
 from dealercrm.application.outbox import Backoff, OutboxRelay
 from dealercrm.application.ports.erp import ErpOrderLine, ErpSalesOrder
+from dealercrm.domain.notifications import Channel
 from dealercrm.domain.values import Money, Vin
 
 from ..erp.conftest import API_KEY, start_simulator
@@ -238,6 +240,69 @@ def test_a_change_before_release_returns_the_order_voids_the_contract_and_frees_
     changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
     assert [(c["change_no"], c["status"]) for c in changes] == [(change["change_no"], "returned")]
     assert [e["kind"] for e in flow.timeline(order_id)].count("return_for_change") == 1
+
+
+class ReturnedMidway:
+    """The ERP gateway as the worker sees it, except that while the release is on its way (the
+    ERP has committed, the answer not yet back) the order's change is approved: 退单."""
+
+    def __init__(self, flow: Flow, inner: object, order_id: int) -> None:
+        self.flow, self.inner, self.order_id = flow, inner, order_id
+        self.change: dict | None = None
+
+    def create_sales_order(self, order, key):  # type: ignore[no-untyped-def]
+        ack = self.inner.create_sales_order(order, key)
+        self.change = request_and_review(self.flow, self.order_id, "客户要求罐体加装保温层，重新出图")
+        return ack
+
+    def __getattr__(self, name):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
+def test_a_release_that_reaches_the_erp_after_the_order_was_returned_is_cancelled_in_the_erp(flow, sim):
+    order_id, contract_no = released_order(flow)
+    racing = ReturnedMidway(flow, flow.crm.erp_gateway, order_id)
+    OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
+                flow.crm.clock, backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
+                deliverers={Channel.ERP: ErpReleaseDeliverer(flow.crm.uow, racing, flow.crm.clock)}).run_once("w1")
+
+    erp_order = sim.orders(contract_no)[0]
+    detail = flow.order(order_id, "hongda")
+    assert detail["state"] == "returned" and detail["erp_tracking_no"] is None  # not linked to the void contract
+    revoked = [e for e in flow.timeline(order_id) if e["kind"] == "erp_release_revoked"]
+    assert len(revoked) == 1 and erp_order["tracking_no"] in revoked[0]["summary"]
+    assert revoked[0]["data"]["change_no"] == racing.change["change_no"]
+
+    relay(flow).run_once("w2")  # the 退单 goes to the ERP, naming the ERP order, once
+    relay(flow).run_once("w3")
+    changes = sim.orders(contract_no)[0]["changes"]
+    assert [c["change_no"] for c in changes] == [racing.change["change_no"]]
+    assert "请撤销本销售订单" in changes[0]["description"]
+    kinds = Counter(e["kind"] for e in flow.timeline(order_id))
+    assert kinds["erp_cancel_requested"] == 1 and kinds["erp_released"] == 0
+    mine = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    assert [c["status"] for c in mine] == ["returned"]
+    assert {m["status"] for m in erp_messages(flow)} == {"sent"}
+
+
+def test_an_erp_order_of_a_contract_voided_while_its_answer_was_lost_is_never_linked(flow, sim):
+    order_id, contract_no = released_order(flow)
+    sim.faults(timeout_after_commit=1, timeout_mode="drop")
+    relay(flow).run_once("w1")  # the ERP has the order; we never heard back
+    request_and_review(flow, order_id, "改为 45 方罐体")
+    relay(flow).run_once("w2")  # the retry finds the order returned and sends nothing
+    tracking_no = sim.orders(contract_no)[0]["tracking_no"]
+
+    sim.advance(until="in_production")
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+
+    detail = flow.order(order_id, "hongda")
+    assert detail["state"] == "returned" and detail["erp_tracking_no"] is None
+    assert "erp_linked" not in {e["kind"] for e in flow.timeline(order_id)}
+    with flow.crm.engine.connect() as conn:
+        rejected = {(r.tracking_no, r.code) for r in conn.execute(
+            select(erp_rejected_events.c.tracking_no, erp_rejected_events.c.code))}
+    assert (tracking_no, "erp.contract_voided") in rejected
 
 
 def test_a_change_after_release_is_forwarded_to_erp_once_and_its_record_shows_read_only(flow, sim):

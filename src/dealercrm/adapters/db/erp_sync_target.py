@@ -32,6 +32,7 @@ from dealercrm.adapters.db.orderflow_tables import (
     erp_seen_events,
     erp_sync_cursors,
 )
+from dealercrm.application.contracts import release_key
 from dealercrm.application.credit import book_erp_payment
 from dealercrm.application.erp_sync import ErpProgress, RejectedErpEvent
 from dealercrm.application.ports.erp import (
@@ -41,6 +42,8 @@ from dealercrm.application.ports.erp import (
     ErpVehicleStockedIn,
 )
 from dealercrm.application.vehicles import stock_in_vehicle
+from dealercrm.domain.contracts import ContractStatus
+from dealercrm.domain.errors import BusinessRuleViolation
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import Order, OrderEvent, OrderState
 
@@ -148,7 +151,7 @@ class SqlErpSyncTarget:
         if contract_no is None:
             return False
         uow = self._open()
-        order = self._unreleased_order(contract_no)
+        order = self._unreleased_order(contract_no, tracking_no)
         if order is None:
             return False
         now = self.clock()
@@ -162,10 +165,15 @@ class SqlErpSyncTarget:
         self._orders[tracking_no] = order
         return True
 
-    def _unreleased_order(self, contract_no: str) -> Order | None:
-        """The order awaiting release whose contract (or, for 大委改, order number) this is."""
+    def _unreleased_order(self, contract_no: str, tracking_no: str) -> Order | None:
+        """The order awaiting release whose current contract (or, for 大委改, order number) this is.
+        An ERP order of a contract voided by 退单 is never linked: it is refused with its reason."""
         uow = self._open()
         contract = uow.contracts.by_no(contract_no)
+        if contract is not None and contract.status is ContractStatus.VOIDED:
+            raise BusinessRuleViolation(
+                f"ERP订单 {tracking_no} 对应的合同 {contract_no} 已作废（退单），未关联到订单；请在ERP撤销该订单",
+                code="erp.contract_voided", tracking_no=tracking_no, contract_no=contract_no)
         order_id = contract.order_id if contract is not None else None
         if order_id is None:
             order_id = uow.session.connection().execute(
@@ -173,6 +181,8 @@ class SqlErpSyncTarget:
         order = uow.orders.get(order_id) if order_id is not None else None
         if order is None or order.erp_tracking_no is not None or order.state is not OrderState.AWAITING_RELEASE:
             return None
+        if release_key(order)[0] != contract_no:
+            return None  # the order has moved on to another contract
         return order
 
     def last_status(self, tracking_no: str) -> ErpProgress | None:

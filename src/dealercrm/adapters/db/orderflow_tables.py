@@ -198,6 +198,15 @@ class SqlAlchemyOrderChangeRepository:
         locks = self.session.get_bind().dialect.name == "postgresql"
         return self.session.get(OrderChangeRequest, change_id, with_for_update=locks or None)
 
+    def returned_on_contract(self, order_id: int, contract_no: str) -> OrderChangeRequest | None:
+        """The change that returned the order (退单) and voided ``contract_no``, if any."""
+        q = select(OrderChangeRequest).where(
+            OrderChangeRequest.order_id == order_id,  # type: ignore[arg-type]
+            OrderChangeRequest.contract_no == contract_no,  # type: ignore[arg-type]
+            OrderChangeRequest.status == ChangeStatus.RETURNED,  # type: ignore[arg-type]
+        ).order_by(OrderChangeRequest.id.desc())  # type: ignore[attr-defined]
+        return self.session.scalars(q).first()
+
     def pending_of_order(self, order_id: int) -> OrderChangeRequest | None:
         q = select(OrderChangeRequest).where(
             OrderChangeRequest.order_id == order_id,  # type: ignore[arg-type]
