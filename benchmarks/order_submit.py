@@ -72,6 +72,16 @@ def seed(crm) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     return reg.dealer_id, template.id
 
 
+def bump(conn: sqlite3.Connection, name: str) -> tuple[int]:
+    """The raw baseline's document number: the same UPDATE … RETURNING as DocumentNumbers."""
+    row = conn.execute("UPDATE document_sequences SET next_value = next_value + 1 WHERE name = ? "
+                       "RETURNING next_value", (name,)).fetchone()
+    if row is None:
+        conn.execute("INSERT INTO document_sequences (name, next_value) VALUES (?, 2)", (name,))
+        return (2,)
+    return (int(row[0]),)
+
+
 def wrk_script(url: str, script: str, *, name: str, connections: int, seconds: int) -> Result:
     exe = shutil.which("wrk")
     if exe is None:
@@ -158,11 +168,7 @@ def main() -> int:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
         conn.execute("BEGIN IMMEDIATE")
         try:
-            n = conn.execute("UPDATE document_sequences SET next_value = next_value + 1 WHERE name = 'RAW' "
-                             "RETURNING next_value").fetchone()
-            if n is None:
-                conn.execute("INSERT INTO document_sequences (name, next_value) VALUES ('RAW', 2)")
-                n = (2,)
+            n = bump(conn, "RAW")
             cur = conn.execute(
                 "INSERT INTO orders (order_no, dealer_id, template_id, template_version, model_code, product_line, "
                 "template_name, options, quantity, requested_delivery_date, delivery_method, end_customer_name, "
@@ -186,11 +192,7 @@ def main() -> int:
                          (now, order_id, order_id))
             # the review the submission starts: a numbered workflow, its four parallel steps,
             # five history lines (started + four opened), the audit of workflow and steps
-            w = conn.execute("UPDATE document_sequences SET next_value = next_value + 1 WHERE name = 'RAWWF' "
-                             "RETURNING next_value").fetchone()
-            if w is None:
-                conn.execute("INSERT INTO document_sequences (name, next_value) VALUES ('RAWWF', 2)")
-                w = (2,)
+            w = bump(conn, "RAWWF")
             workflow_id = conn.execute(
                 "INSERT INTO workflows (number, definition_code, definition_name, subject_type, subject_id, subject_no, "
                 "title, dealer_id, region, submitted_by_name, status, current_stage, stage_count, started_at, version) "
