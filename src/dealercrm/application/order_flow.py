@@ -1,17 +1,19 @@
 """The order flow after submission as one facade for embedding code and the HTTP layer: review
-(read side), e-contract, finance review. Each call is one transaction; reads are scoped like
-the order itself (another dealer's order answers 404).
+(read side), e-contract, finance review, and the ERP events the sync rejected. Each call is one
+transaction; reads are scoped like the order itself (another dealer's order answers 404).
 
 The use cases live in ``application.order_review`` (the four-department review through the
-workflow) and ``application.contracts`` (contract, acceptance, finance review).
+workflow), ``application.contracts`` (contract, acceptance, finance review) and
+``application.erp_rejections`` (rejected ERP events and their resolution).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from dealercrm.application import contracts, order_changes
+from dealercrm.application import contracts, erp_rejections, order_changes
 from dealercrm.application.access import not_found
 from dealercrm.application.order_review import ORDER_REVIEW_SUBJECT
 from dealercrm.application.orders import OrderRef, _visible_row
@@ -88,3 +90,23 @@ class OrderFlowService:
         """The order's change requests, newest first."""
         self._check_visible(actor, order_id)
         return self._flow.changes_of_order(order_id)
+
+    # -- ERP events the sync rejected (application.erp_rejections) ---------------------------
+
+    def rejected_erp_events(self, actor: Principal, *, status: str = "open", code: str | None = None,
+                            tracking_no: str | None = None, date_from: dt.date | None = None,
+                            date_to: dt.date | None = None, before_id: int | None = None,
+                            limit: int = 50) -> dict[str, Any]:
+        """``{"items": [...], "next_before_id"}``, newest first; ``status`` open (default) /
+        resolved / all; ``date_from``/``date_to`` are Beijing calendar days (inclusive); the next
+        page: ``before_id=next_before_id`` (None: this was the last)."""
+        flt = erp_rejections.RejectionFilter(status, code, tracking_no, date_from, date_to)
+        return erp_rejections.list_rejected_events(actor, self._flow, flt, before_id=before_id, limit=limit)
+
+    def rejected_erp_event(self, actor: Principal, rejection_id: int) -> dict[str, Any]:
+        return erp_rejections.rejected_event(actor, self._flow, rejection_id)
+
+    def resolve_rejected_erp_event(self, actor: Principal, rejection_id: int, note: str) -> dict[str, Any]:
+        """Mark it handled with a note; the event as it now stands (409 if already resolved)."""
+        erp_rejections.resolve_rejected_event(rejection_id, note, self._uow(actor), self._clock)
+        return erp_rejections.rejected_event(actor, self._flow, rejection_id)

@@ -1,7 +1,9 @@
-"""Read side of the order flow: an order's e-contract (with its document) and its PDF bytes."""
+"""Read side of the order flow: an order's e-contract (with its document) and its PDF bytes, the
+order's ERP change records and change requests, and the ERP events the sync rejected."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -10,13 +12,21 @@ from dealercrm.adapters.db.orderflow_tables import (
     contract_documents,
     contracts,
     erp_change_records,
+    erp_rejected_events,
     order_change_requests,
 )
+from dealercrm.adapters.db.orders_tables import orders
 from dealercrm.adapters.db.orm import users
 from dealercrm.domain.contracts import ContractStatus
+from dealercrm.domain.erp_rejections import RejectionStatus
 from dealercrm.domain.order_changes import ChangeStatus
 
 c, d = contracts.c, contract_documents.c
+rj = erp_rejected_events.c
+MAX_PAGE = 200
+
+_REJECTED = (select(rj, orders.c.id.label("order_id"), orders.c.order_no)
+             .select_from(erp_rejected_events.outerjoin(orders, orders.c.erp_tracking_no == rj.tracking_no)))
 
 
 class SqlOrderFlowQueries:
@@ -56,3 +66,46 @@ class SqlOrderFlowQueries:
             status = ChangeStatus(str(row["status"]))
             row["status"], row["status_label"] = status.value, status.label
         return rows
+
+    def rejected_erp_events(self, *, status: str | None = "open", code: str | None = None,
+                            tracking_no: str | None = None, at_from: dt.datetime | None = None,
+                            at_before: dt.datetime | None = None, before_id: int | None = None,
+                            limit: int = 50) -> dict[str, Any]:
+        """ERP events the sync did not apply, newest first: ``{"items": [...], "next_before_id"}``
+        (keyset: ids below ``before_id``; ``limit`` capped at :data:`MAX_PAGE`; ``next_before_id``
+        is None on the last page). ``status`` open (unresolved, the default), resolved, or None
+        for all; ``at_from`` ≤ ``at`` < ``at_before``. Each row names its order when the tracking
+        number is one of ours (a status regression, a refused stock-in)."""
+        limit = max(1, min(limit, MAX_PAGE))
+        q = _REJECTED
+        if status == RejectionStatus.OPEN:
+            q = q.where(rj.resolved_at.is_(None))
+        elif status == RejectionStatus.RESOLVED:
+            q = q.where(rj.resolved_at.is_not(None))
+        if code is not None:
+            q = q.where(rj.code == code)
+        if tracking_no is not None:
+            q = q.where(rj.tracking_no == tracking_no)
+        if at_from is not None:
+            q = q.where(rj.at >= at_from)
+        if at_before is not None:
+            q = q.where(rj.at < at_before)
+        if before_id is not None:
+            q = q.where(rj.id < before_id)
+        with self.engine.connect() as conn:
+            rows = [_rejected_row(r._mapping) for r in conn.execute(q.order_by(rj.id.desc()).limit(limit + 1))]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return {"items": rows, "next_before_id": rows[-1]["id"] if more else None}
+
+    def rejected_erp_event(self, rejection_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(_REJECTED.where(rj.id == rejection_id)).first()
+        return _rejected_row(row._mapping) if row is not None else None
+
+
+def _rejected_row(mapping: Any) -> dict[str, Any]:
+    row = dict(mapping)
+    status = RejectionStatus.OPEN if row["resolved_at"] is None else RejectionStatus.RESOLVED
+    row["status"], row["status_label"] = status.value, status.label
+    return row

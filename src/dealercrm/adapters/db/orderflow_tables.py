@@ -31,6 +31,7 @@ from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.orm import IdType, mapper_registry
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.contracts import Contract, ContractStatus
+from dealercrm.domain.erp_rejections import ErpRejection
 from dealercrm.domain.order_changes import ChangeStatus, OrderChangeRequest
 
 contracts = Table(
@@ -99,6 +100,9 @@ erp_rejected_events = Table(
     Column("code", String(64), nullable=False),
     Column("reason", String(500), nullable=False),
     Column("at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),  # a person marked it handled (domain.erp_rejections)
+    Column("resolved_by", String(60)),
+    Column("resolution_note", String(500)),
     Index("ix_erp_rejected_events_at", "at"),
 )
 
@@ -155,6 +159,8 @@ def start_orderflow_mappers() -> None:
     mapper_registry.map_imperatively(OrderChangeRequest, order_change_requests,
                                      version_id_col=order_change_requests.c.version)
     audit.register_audited(OrderChangeRequest, "order_change_request", lambda c: ("order", c.order_id))
+    mapper_registry.map_imperatively(ErpRejection, erp_rejected_events)
+    audit.register_audited(ErpRejection, "erp_rejected_event", lambda r: ("erp_rejected_event", r.id))
 
 
 class SqlAlchemyContractRepository:
@@ -212,3 +218,16 @@ class SqlAlchemyOrderChangeRepository:
             OrderChangeRequest.order_id == order_id,  # type: ignore[arg-type]
             OrderChangeRequest.status.in_([ChangeStatus.PENDING, ChangeStatus.FORWARDING]))  # type: ignore[attr-defined]
         return self.session.scalars(q).first()
+
+
+class SqlAlchemyErpRejectionRepository:
+    """Rejected ERP events (written by ``SqlErpSyncTarget`` in Core), loaded to be resolved.
+    Never commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, rejection_id: int) -> ErpRejection | None:
+        """The event, locked for change on PostgreSQL (SQLite's write transaction is exclusive)."""
+        locks = self.session.get_bind().dialect.name == "postgresql"
+        return self.session.get(ErpRejection, rejection_id, with_for_update=locks or None)

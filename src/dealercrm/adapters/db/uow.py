@@ -91,6 +91,7 @@ class SqlAlchemyUnitOfWork:
         self.care = SqlCareRepository(session)
         self.contracts = orderflow_tables.SqlAlchemyContractRepository(session)
         self.order_changes = orderflow_tables.SqlAlchemyOrderChangeRepository(session)
+        self.erp_rejections = orderflow_tables.SqlAlchemyErpRejectionRepository(session)
         from dealercrm.adapters.db import marketing_tables as mk
 
         self.trainings = mk.SqlAlchemyTrainingRepository(session)

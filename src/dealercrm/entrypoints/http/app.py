@@ -20,6 +20,7 @@ from dealercrm.entrypoints.http.controllers import AdminController, AuthControll
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
+from dealercrm.entrypoints.http.erp import ErpRejectedEventController
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
@@ -62,6 +63,7 @@ CONTROLLERS += SUPPLIED_PARTS_CONTROLLERS
 CONTROLLERS.append(AftersalesController)
 CONTROLLERS.append(CareController)
 CONTROLLERS.append(OrderFlowController)
+CONTROLLERS.append(ErpRejectedEventController)
 CONTROLLERS += MARKETING_CONTROLLERS
 
 
