@@ -40,7 +40,7 @@ from dealercrm.entrypoints.demo_orders import DUMP_STD, FLAT_STD, STD_FUEL
 PAST_CONTRACT = ("finance_review", "finance_rejected", "awaiting_release", "released", "in_production", "stocked",
                  "completed")
 _REGIONS_WITH_SALES = ("华中", "华东")
-_CONFIG = {  # product line → (model code, options, end customer, delivery)
+_CONFIG = {  # product line → (model code, options, end customer)
     "tanker": ("HTL9400GYY", STD_FUEL, EndCustomerIn("河南中原石化物流有限公司", "037163318899", "成品油运输")),
     "dump_truck": ("HTL3250ZLJ", DUMP_STD, EndCustomerIn("郑州市城建渣土运输有限公司", "037167781234", "城建渣土")),
     "semi_trailer": ("HTL9400TPB", FLAT_STD, EndCustomerIn("郑州国际陆港物流有限公司", "037155667788", "港口集装箱")),
@@ -188,6 +188,7 @@ def _release_and_sync(container: Any, erp_state: str, stocked_id: int, producing
     from dealercrm.application.erp_release import ErpReleaseDeliverer
 
     system = Principal.system()
+    # unseeded: an ``erp-sim`` later serving this book with a fixed --seed must not replay our event ids
     gateway = InMemoryErpGateway(seed=None, clock=container.clock, path=erp_state)
     try:
         if gateway.orders():
@@ -199,7 +200,8 @@ def _release_and_sync(container: Any, erp_state: str, stocked_id: int, producing
             contract_no = container.orders.detail(system, order_id)["contract_no"]
             # the key finance approval queued the release under (application.contracts.finance_approve)
             message = store.by_idempotency_key(f"erp.release:contract:{contract_no}")
-            assert message is not None, contract_no
+            if message is None:
+                raise RuntimeError(f"no queued ERP release for contract {contract_no}")
             deliver(message)
             store.mark_sent(message.id, "demo", now=container.clock())
             tracking[order_id] = container.orders.detail(system, order_id)["erp_tracking_no"]

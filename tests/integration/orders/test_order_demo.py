@@ -124,8 +124,8 @@ def test_a_worker_on_the_demo_erp_book_releases_the_queued_order_without_clashin
     crm = _open(db)
     erp = InMemoryErpGateway(seed=None, clock=crm.clock, path=str(tmp_path / "dealercrm.erp-sim.sqlite3"))
     try:
-        released = {o["erp_tracking_no"] for o in crm.orders.list_orders(SYSTEM, {"states": ["stocked", "in_production"]},
-                                                                         None, 50)}
+        synced = crm.orders.list_orders(SYSTEM, {"states": ["stocked", "in_production"]}, None, 50)
+        released = {o["erp_tracking_no"] for o in synced}
         assert {o["tracking_no"] for o in erp.orders()} == released
         waiting = _one(crm, "awaiting_release")
         relay = OutboxRelay(SqlAlchemyOutboxStore(crm.engine), RecordingEmailSender(), RecordingSmsSender(), crm.clock,
