@@ -66,8 +66,11 @@ STAFF_USERS = [
 ]
 
 
-def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> list[tuple[str, str, str]]:
-    """Load the demo; returns (username, password, role label) for every demo login."""
+def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
+              erp_state: str | None = None) -> list[tuple[str, str, str]]:
+    """Load the demo; returns (username, password, role label) for every demo login.
+    ``erp_state``: where the demo's simulated ERP keeps its book (default: beside the SQLite
+    file, see ``demo_order_flow``)."""
     system = Principal.system()
     if container.channel.list_dealers(system, limit=1):
         return []
@@ -162,4 +165,9 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026) -> l
     from dealercrm.entrypoints.demo_marketing import seed_marketing
 
     seed_marketing(container)  # trainings (meetings at the local video simulator), articles, forecasts, campaign
+    from dealercrm.entrypoints.demo_order_flow import walk_order_flow_demo
+
+    # after the credit demo (finance approval asks the credit rule) and the gate and after-sales
+    # demos (their factory stock and credit reservations stay as they were)
+    walk_order_flow_demo(container, erp_state=erp_state, seed=seed)
     return logins

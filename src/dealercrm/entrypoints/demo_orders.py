@@ -167,6 +167,16 @@ def _flatbed(base_yuan: int) -> TemplateContentIn:
     )
 
 
+# demo configurations (option codes of the templates above)
+STD_FUEL = ("AXLE-FUWA13", "TYRE-12R225", "RIM-STEEL", "SUSP-MECH", "ABS-4S2M", "TANK-5182", "COMP-4",
+            "PUMP-STD", "LEG-STD", "VAPOR", "OVERFILL")
+AIR_FUEL = ("AXLE-BPW13", "TYRE-385", "RIM-ALU", "SUSP-AIR", "EBS", "TANK-5182", "COMP-5", "PUMP-METER",
+            "LEG-JOST", "VAPOR", "GPS")
+DUMP_STD = ("CH-HOWO", "BOX-Q345", "LIFT-FRONT", "COVER-HYD", "MUCK-MON", "CAMERA")
+DUMP_OWN = ("CH-CUSTOMER", "BOX-HARDOX", "LIFT-FRONT", "COVER-TARP")
+FLAT_STD = ("AXLE-FUWA13", "TYRE-12R225", "SUSP-MECH", "ABS-4S2M", "DECK-LOCK", "LEG-STD", "TOOLBOX")
+
+
 def load_order_demo(container: Any, *, seed: int = 2026) -> dict[str, int]:
     """Templates, tiers for every approved dealer, and a handful of orders in several states."""
     system = Principal.system()
@@ -220,13 +230,7 @@ def load_order_demo(container: Any, *, seed: int = 2026) -> dict[str, int]:
     pickup = {"delivery_method": "self_pickup"}
     ship = {"delivery_method": "shipping",
             "delivery_address": AddressIn("河南省", "郑州市", "经开区第八大街物流园 12 号", "李国庆", "13903716688")}
-    std_fuel = ("AXLE-FUWA13", "TYRE-12R225", "RIM-STEEL", "SUSP-MECH", "ABS-4S2M", "TANK-5182", "COMP-4",
-                "PUMP-STD", "LEG-STD", "VAPOR", "OVERFILL")
-    air_fuel = ("AXLE-BPW13", "TYRE-385", "RIM-ALU", "SUSP-AIR", "EBS", "TANK-5182", "COMP-5", "PUMP-METER",
-                "LEG-JOST", "VAPOR", "GPS")
-    dump_std = ("CH-HOWO", "BOX-Q345", "LIFT-FRONT", "COVER-HYD", "MUCK-MON", "CAMERA")
-    dump_own = ("CH-CUSTOMER", "BOX-HARDOX", "LIFT-FRONT", "COVER-TARP")
-    flat_std = ("AXLE-FUWA13", "TYRE-12R225", "SUSP-MECH", "ABS-4S2M", "DECK-LOCK", "LEG-STD", "TOOLBOX")
+    std_fuel, air_fuel, dump_std, dump_own, flat_std = STD_FUEL, AIR_FUEL, DUMP_STD, DUMP_OWN, FLAT_STD
 
     # a draft priced on flatbed v1, then the steel price rise publishes v2
     order(flat.id, "semi_trailer", flat_std, 10, **pickup)

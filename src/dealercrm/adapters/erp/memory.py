@@ -1,11 +1,12 @@
 """``InMemoryErpGateway``: the ERP twin for unit tests and the demo.
 
 It runs the same book as the simulator server (:class:`ErpSimEngine` on an in-memory SQLite
-database) and decodes its answers with the same wire functions as :class:`HttpErpGateway`, so
-idempotent creation, progress, VINs, events and faults behave exactly as over HTTP — minus
-the network. Faults map to what the HTTP gateway would raise: a 500 to
-:class:`ErpUnavailable` before anything happens, a timeout-after-commit to
-:class:`ErpUnavailable` after the order was committed.
+database, or with ``path`` on a SQLite file that ``dealercrm erp-sim --state`` can serve later)
+and decodes its answers with the same wire functions as :class:`HttpErpGateway`, so idempotent
+creation, progress, VINs, events and faults behave exactly as over HTTP — minus the network.
+Faults map to what the HTTP gateway would raise: a 500 to :class:`ErpUnavailable` before
+anything happens, a timeout-after-commit to :class:`ErpUnavailable` after the order was
+committed.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ class InMemoryErpGateway:
     """
 
     def __init__(self, *, faults: SimFaults | None = None, seed: int | None = 0,
-                 clock: Callable[[], datetime] = _now) -> None:
-        self.engine = ErpSimEngine(":memory:", faults=faults, seed=seed, clock=clock)
+                 clock: Callable[[], datetime] = _now, path: str = ":memory:") -> None:
+        self.engine = ErpSimEngine(path, faults=faults, seed=seed, clock=clock)
 
     # -- the port -------------------------------------------------------------------------
 

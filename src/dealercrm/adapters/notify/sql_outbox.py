@@ -296,6 +296,12 @@ class SqlAlchemyOutboxStore:
             row = conn.execute(select(_t).where(_t.c.id == notification_id)).mappings().first()
         return _from_row(row) if row is not None else None
 
+    def by_idempotency_key(self, idempotency_key: str) -> Notification | None:
+        """The message enqueued under ``idempotency_key`` (unique), whatever its status."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(_t).where(_t.c.idempotency_key == idempotency_key)).mappings().first()
+        return _from_row(row) if row is not None else None
+
     def count_by_status(self) -> dict[NotificationStatus, int]:
         """For the workbench and health checks."""
         with self._engine.connect() as conn:
