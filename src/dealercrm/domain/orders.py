@@ -724,7 +724,7 @@ class Order:
     def _record_estimate(self, now: dt.datetime, by: Principal | None) -> None:
         e = self.estimate
         self._record("price_estimated", now, by,
-                     f"自动测算：列表价{e.list_unit}，优惠{e.discount_unit}，单台{e.net_unit}，合计{e.total}"
+                     f"自动测算：列表价{e.list_unit}，优惠{Money(-e.discount_unit.fen)}，单台{e.net_unit}，合计{e.total}"
                      + ("（特殊配置，需核价）" if e.requires_quote else ""),
                      data={"template_version": e.template_version, "list_unit_fen": e.list_unit.fen,
                            "discount_bp": e.tier.discount_bp, "tier": e.tier.code, "net_unit_fen": e.net_unit.fen,

@@ -20,7 +20,7 @@ from dealercrm.application.vehicles import StockIn
 from dealercrm.bootstrap import Container
 from dealercrm.domain.errors import DomainError
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import ChineseIdNumber, Vin
+from dealercrm.domain.values import ChineseIdNumber, Vin, beijing_date
 
 _MODELS = {
     "tanker": [("HZ5320GYYE6", "运油车 罐体30m³ 铝合金 4仓 底部装卸"), ("HZ5180GSSE6", "洒水车 罐体10m³ 前冲后洒")],
@@ -54,20 +54,22 @@ def seed_gate_demo(container: Container, *, seed: int = 2026) -> list[tuple[str,
     production = _staff(container, "production", Role.PRODUCTION)
     approved = container.channel.list_dealers(system, status="approved", limit=200)
     serial = 0
+    year = beijing_date(now).year
     stock: dict[int, list[tuple[str, str]]] = {}
     for d in approved:
         detail = container.channel.dealer_detail(system, d["id"])
         lines = sorted({line for a in detail["agreements"] for line in a["product_lines"]}) or ["tanker"]
         for c in range(rng.randrange(1, 3)):
-            contract_no = f"HT-{now.year}-{d['id']:03d}{c + 1:02d}"
+            contract_no = f"HT-{year}-{d['id']:03d}{c + 1:02d}"
             line = rng.choice(lines)
             model, configuration = rng.choice(_MODELS[line])
             for _ in range(rng.randrange(2, 5)):
                 serial += 1
                 vin = Vin.build("LHZ", _VDS[line], "T", "A", f"{serial:06d}").value
                 container.gate.stock_in(production, StockIn(
-                    vin=vin, dealer_id=d["id"], order_no=f"SO-{now.year}-{serial:06d}", contract_no=contract_no,
-                    erp_tracking_no=f"LZ{now.year}{serial:05d}", product_line=line, model_code=model,
+                    # historical stock: order numbers from 900001 up, clear of the demo's live orders
+                    vin=vin, dealer_id=d["id"], order_no=f"SO-{year}-{900_000 + serial:06d}", contract_no=contract_no,
+                    erp_tracking_no=f"LZ{year}{serial:05d}", product_line=line, model_code=model,
                     configuration=configuration,
                     agreed_delivery_date=(now + dt.timedelta(days=rng.randrange(3, 30))).date(),
                     stocked_at=now - dt.timedelta(days=rng.randrange(1, 200), hours=rng.randrange(0, 24))))

@@ -64,6 +64,8 @@ def test_a_draft_is_priced_by_the_estimate_and_records_creation_and_estimate(dra
     assert order.price_source is PriceSource.ESTIMATE
     assert kinds(order) == ["created", "price_estimated"]
     assert order.events[0].actor_name == "dealer01"
+    # the discount reads as the amount taken off, not a negative amount
+    assert "，优惠¥7,140.00，单台¥230,860.00，合计¥461,720.00" in order.events[1].summary
 
 
 @pytest.mark.parametrize(("kw", "field", "code"), [
