@@ -14,7 +14,7 @@ from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
 from dealercrm.bootstrap import Container
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import Uscc
+from dealercrm.domain.values import Uscc, beijing_date
 from dealercrm.entrypoints.credit_demo import load_credit_demo
 
 DEMO_PASSWORD = "Demo2026pass"
@@ -75,7 +75,7 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
     if container.channel.list_dealers(system, limit=1):
         return []
     rng = random.Random(seed)
-    today = container.clock().date()
+    today = beijing_date(container.clock())
     logins: list[tuple[str, str, str]] = []
     for username, name, role, regions in STAFF_USERS:
         container.identity.create_user(system, CreateUser(username, name, role.value, DEMO_PASSWORD, regions=regions))

@@ -35,6 +35,7 @@ from typing import Any
 
 from dealercrm.application.orders import AddressIn, EndCustomerIn, OrderDraftIn
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import beijing_date
 from dealercrm.entrypoints.demo_orders import DUMP_STD, FLAT_STD, STD_FUEL
 
 PAST_CONTRACT = ("finance_review", "finance_rejected", "awaiting_release", "released", "in_production", "stocked",
@@ -89,7 +90,7 @@ def walk_order_flow_demo(container: Any, *, erp_state: str | None = None, seed: 
     reviewers = {"procurement": "procurement", "technical": "technical", "production": "production",
                  "sales": sales_user}
     rng = random.Random(seed)
-    today = container.clock().date()
+    today = beijing_date(container.clock())
     made: dict[str, int] = {}
 
     def submitted(quantity: int, remarks: str) -> int:

@@ -28,6 +28,7 @@ from dealercrm.application.catalog import (
 from dealercrm.application.orders import AddressIn, EndCustomerIn, OrderDraftIn
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import SuppliedPartIn
+from dealercrm.domain.values import beijing_date
 
 Y = 100  # fen per yuan
 
@@ -205,7 +206,7 @@ def load_order_demo(container: Any, *, seed: int = 2026) -> dict[str, int]:
             svc.set_price_tier(system, SetPriceTier(d["id"], line, code, bp))
 
     users = {u["dealer_id"]: u for u in container.identity.list_users(system, limit=200) if u["dealer_id"]}
-    today = container.clock().date()
+    today = beijing_date(container.clock())
     created = 0
 
     def dealer_for(line: str) -> tuple[int, Principal] | None:
