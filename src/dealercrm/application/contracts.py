@@ -194,6 +194,11 @@ def release_key(order: Order) -> tuple[str, str]:
     return order.order_no, f"order:{order.order_no}"
 
 
+def released_contract_no(key: str) -> str:
+    """The contract number (or, for 大委改, order number) a release key of :func:`release_key` names."""
+    return key.split(":", 1)[1]
+
+
 def finance_approve(order_id: int, uow: Any, clock: Clock, *, credit_override_reason: str | None = None,
                     expected_version: int | None = None) -> FinanceDecision:
     """Finance approves: the credit rule reserves the contract value, the order awaits release

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dealercrm.application.contracts import release_key
+from dealercrm.application.contracts import release_key, released_contract_no
 from dealercrm.application.order_changes import send_change_to_erp
 from dealercrm.application.ports.erp import (
     ErpChangeRequest,
@@ -188,7 +188,7 @@ class ErpReleaseDeliverer:
         contract) while the release was on its way. The ERP order is named on the order's
         timeline and, through the change that returned the order, the ERP is asked to cancel it
         (outbox, same transaction). Without such a change a person must act: the error says so."""
-        contract_no = key.split(":", 1)[1]
+        contract_no = released_contract_no(key)
         what = f"ERP已受理合同 {contract_no} 的下达（内部流转单号 {tracking_no}），但订单已退单、该合同已作废"
         data = {"tracking_no": tracking_no, "contract_no": contract_no}
         change = uow.order_changes.returned_on_contract(order.id, contract_no)

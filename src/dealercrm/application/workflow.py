@@ -435,15 +435,11 @@ settle = _settle  # for owners that move a workflow aggregate inside their own u
 decide_in = _decide_in  # decide a step of a loaded workflow inside the caller's unit of work
 
 
-def addressed_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, now: dt.datetime) -> list[tuple[User, str]]:
-    """Everyone who may act on ``step`` now, with why (addressed, or covering for someone)."""
-    return addressees(uow, wf, [step], now)[0]
-
-
 def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
                now: dt.datetime) -> list[list[tuple[User, str]]]:
-    """:func:`addressed_users` of several steps of one workflow, with one user lookup and one
-    delegation lookup whatever their number."""
+    """Everyone who may act on each of ``steps`` (of one workflow) now, with why (addressed,
+    delegated, or covering for someone) — one user lookup and one delegation lookup whatever the
+    number of steps."""
     delegated = [s.delegation_active(now) for s in steps]
     pool = uow.workflows.candidate_users([s.assignee for s, d in zip(steps, delegated, strict=True) if not d])
     visible = {u.id: workflow_visible(principal_of(u), wf.dealer_id, wf.region) for u in pool}

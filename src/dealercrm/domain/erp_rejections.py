@@ -29,6 +29,10 @@ class RejectionStatus(enum.StrEnum):
     def label(self) -> str:
         return {"open": "待处理", "resolved": "已处理"}[self.value]
 
+    @classmethod
+    def of(cls, resolved_at: dt.datetime | None) -> RejectionStatus:
+        return cls.OPEN if resolved_at is None else cls.RESOLVED
+
 
 class AlreadyResolved(IllegalTransition):
     """Resolving an event someone already resolved. Carries who, when and their note."""
@@ -74,7 +78,7 @@ class ErpRejection:
 
     @property
     def status(self) -> RejectionStatus:
-        return RejectionStatus.OPEN if self.resolved_at is None else RejectionStatus.RESOLVED
+        return RejectionStatus.of(self.resolved_at)
 
     def resolve(self, by: str, note: str | None, now: dt.datetime) -> None:
         if self.resolved_at is not None:

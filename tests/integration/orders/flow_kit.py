@@ -10,10 +10,13 @@ import hashlib
 from litestar.testing import TestClient
 
 import dealercrm
+from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
+from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
 from dealercrm.application import channel as ch
 from dealercrm.application import credit
 from dealercrm.application.catalog import CreateTemplate
 from dealercrm.application.identity import CreateUser
+from dealercrm.application.outbox import Backoff, OutboxRelay
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import Uscc
@@ -136,6 +139,24 @@ class Flow:
         r = self.accept(order_id)
         assert r.status_code == 200, r.text
         return order_id
+
+    def release(self, quantity: int = 2) -> tuple[int, str]:
+        """A fresh order through finance and released by one worker pass: (id, tracking number)."""
+        order_id = self.to_finance(quantity)
+        r = self.finance_approve(order_id)
+        assert r.status_code == 200, r.text
+        worker_relay(self.crm).run_once("w")
+        tracking_no = self.order(order_id)["erp_tracking_no"]
+        assert tracking_no
+        return order_id, tracking_no
+
+
+def worker_relay(crm, deliverers: dict | None = None) -> OutboxRelay:  # type: ignore[no-untyped-def]
+    """The outbox relay as ``dealercrm worker`` builds it (the container's deliverers, or the
+    ``deliverers`` given), with retries due at once."""
+    return OutboxRelay(SqlAlchemyOutboxStore(crm.engine), RecordingEmailSender(), RecordingSmsSender(), crm.clock,
+                       backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
+                       deliverers=crm.outbox_deliverers() if deliverers is None else deliverers)
 
 
 def sha256(data: bytes) -> str:

@@ -14,11 +14,8 @@ from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
 from dealercrm.adapters.db.orderflow_tables import erp_rejected_events
 from dealercrm.adapters.db.orm import audit_log
 from dealercrm.adapters.erp.memory import InMemoryErpGateway
-from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
-from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
 from dealercrm.application.erp_sync import ErpEventApplier
 from dealercrm.application.identity import CreateUser
-from dealercrm.application.outbox import OutboxRelay
 from dealercrm.application.ports.erp import ErpEventPage, ErpStatusChanged, ErpUnreadableEvent
 from dealercrm.domain.errors import PermissionDenied
 from dealercrm.domain.identity import Principal, Role
@@ -48,11 +45,7 @@ def world(db_url):
     """A released order and five rejected events; ids in feed order (see ``ids``)."""
     with Flow(db_url, erp_gateway=InMemoryErpGateway(seed=5)) as flow:
         grant_credit(flow.crm, flow.dealer_id, 5_000_000_00)
-        order_id = flow.to_finance(quantity=1)
-        assert flow.finance_approve(order_id).status_code == 200
-        OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
-                    flow.crm.clock, deliverers=flow.crm.outbox_deliverers()).run_once("w")
-        t = flow.order(order_id)["erp_tracking_no"]
+        order_id, t = flow.release(quantity=1)
         for name, role in (("disp", "dispatch"), ("zhan1", "station")):
             flow.crm.identity.create_user(SYSTEM, CreateUser(name, name, role, PASSWORD,
                                                              station_id=1 if role == "station" else None))

@@ -12,14 +12,11 @@ from sqlalchemy import func, select
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orderflow_tables import erp_seen_events
 from dealercrm.adapters.erp.memory import InMemoryErpGateway
-from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
-from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
 from dealercrm.application.erp_sync import ErpEventApplier
-from dealercrm.application.outbox import OutboxRelay
 from dealercrm.application.ports.erp import ErpEventPage, ErpStatusChanged, ErpVehicleStockedIn
 from dealercrm.domain.values import Vin
 
-from .flow_kit import Flow, grant_credit
+from .flow_kit import Flow, grant_credit, worker_relay
 
 T0 = dt.datetime(2026, 5, 1, 8, 0, tzinfo=dt.UTC)
 VINS = tuple(Vin.build("LGH", "TL240", "R", "A", f"{n:06d}").value for n in (1, 2))
@@ -29,12 +26,7 @@ VINS = tuple(Vin.build("LGH", "TL240", "R", "A", f"{n:06d}").value for n in (1, 
 def released(db_url):
     with Flow(db_url, erp_gateway=InMemoryErpGateway(seed=5)) as flow:
         grant_credit(flow.crm, flow.dealer_id, 5_000_000_00)
-        order_id = flow.to_finance(quantity=2)
-        assert flow.finance_approve(order_id).status_code == 200
-        OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
-                    flow.crm.clock, deliverers=flow.crm.outbox_deliverers()).run_once("w")
-        tracking_no = flow.order(order_id)["erp_tracking_no"]
-        assert tracking_no
+        order_id, tracking_no = flow.release(quantity=2)
         yield flow, order_id, tracking_no
 
 
@@ -124,16 +116,13 @@ class RefusingErp(InMemoryErpGateway):
 def test_the_release_retries_while_the_erp_is_down_and_fails_for_good_when_it_refuses(
         db_url, refuse, down, status, code, order_state):
     from dealercrm.adapters.notify.sql_outbox import notification_outbox
-    from dealercrm.application.outbox import Backoff
 
     gateway = RefusingErp(refuse=refuse, down=down)
     with Flow(db_url, erp_gateway=gateway) as flow:
         grant_credit(flow.crm, flow.dealer_id, 5_000_000_00)
         order_id = flow.to_finance(quantity=1)
         assert flow.finance_approve(order_id).status_code == 200
-        relay = OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
-                            flow.crm.clock, backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
-                            deliverers=flow.crm.outbox_deliverers())
+        relay = worker_relay(flow.crm)
         for _ in range(4):
             relay.run_once("w")
         with flow.crm.engine.connect() as conn:
@@ -154,8 +143,7 @@ def test_a_worker_without_erp_settings_leaves_the_release_for_one_that_has_them(
         order_id = flow.to_finance(quantity=1)
         assert flow.finance_approve(order_id).status_code == 200
         assert flow.crm.outbox_deliverers() == {}
-        stats = OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
-                            flow.crm.clock, deliverers=flow.crm.outbox_deliverers()).run_once("w")
+        stats = worker_relay(flow.crm).run_once("w")
         with flow.crm.engine.connect() as conn:
             row = conn.execute(select(notification_outbox.c.status, notification_outbox.c.attempts)
                                .where(notification_outbox.c.channel == "erp")).one()

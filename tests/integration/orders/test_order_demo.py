@@ -6,7 +6,6 @@ again changes nothing, and the simulated ERP's book beside the database can be s
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from collections import Counter
 
@@ -14,17 +13,17 @@ import pytest
 
 import dealercrm
 from dealercrm.adapters.erp.memory import InMemoryErpGateway
-from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
 from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
 from dealercrm.application.erp_jobs import run_erp_sync
 from dealercrm.application.erp_release import ErpReleaseDeliverer
-from dealercrm.application.outbox import Backoff, OutboxRelay
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.notifications import Channel
 from dealercrm.domain.values import Vin
 from dealercrm.entrypoints.demo import load_demo
 from dealercrm.entrypoints.demo_order_flow import walk_order_flow_demo
+
+from .flow_kit import worker_relay
 
 pytestmark = pytest.mark.slow
 SYSTEM = Principal.system()
@@ -128,9 +127,7 @@ def test_a_worker_on_the_demo_erp_book_releases_the_queued_order_without_clashin
         released = {o["erp_tracking_no"] for o in synced}
         assert {o["tracking_no"] for o in erp.orders()} == released
         waiting = _one(crm, "awaiting_release")
-        relay = OutboxRelay(SqlAlchemyOutboxStore(crm.engine), RecordingEmailSender(), RecordingSmsSender(), crm.clock,
-                            backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
-                            deliverers={Channel.ERP: ErpReleaseDeliverer(crm.uow, erp, crm.clock)})
+        relay = worker_relay(crm, {Channel.ERP: ErpReleaseDeliverer(crm.uow, erp, crm.clock)})
         while relay.run_once("test").claimed:
             pass
         now_released = crm.orders.detail(SYSTEM, waiting["id"])

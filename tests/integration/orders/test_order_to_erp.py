@@ -7,7 +7,6 @@ numbers, duplicated and reordered events."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 
 import pytest
@@ -16,17 +15,16 @@ from sqlalchemy import select
 from dealercrm.adapters.db.credit_tables import credit_payments
 from dealercrm.adapters.db.orderflow_tables import erp_rejected_events
 from dealercrm.adapters.erp.http_gateway import HttpErpGateway
-from dealercrm.adapters.notify.memory import RecordingEmailSender, RecordingSmsSender
-from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore, notification_outbox
+from dealercrm.adapters.notify.sql_outbox import notification_outbox
 from dealercrm.application.erp_jobs import run_erp_sync
 from dealercrm.application.erp_release import ErpReleaseDeliverer
-from dealercrm.application.outbox import Backoff, OutboxRelay
+from dealercrm.application.outbox import OutboxRelay
 from dealercrm.application.ports.erp import ErpOrderLine, ErpSalesOrder
 from dealercrm.domain.notifications import Channel
 from dealercrm.domain.values import Money, Vin
 
 from ..erp.conftest import API_KEY, start_simulator
-from .flow_kit import Flow, grant_credit, sha256
+from .flow_kit import Flow, grant_credit, sha256, worker_relay
 
 pytestmark = pytest.mark.slow
 
@@ -48,10 +46,7 @@ def flow(db_url, sim):
 
 
 def relay(flow: Flow) -> OutboxRelay:
-    """The worker's relay as ``dealercrm worker`` builds it, with retries due at once."""
-    return OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
-                       flow.crm.clock, backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
-                       deliverers=flow.crm.outbox_deliverers())
+    return worker_relay(flow.crm)
 
 
 def erp_messages(flow: Flow) -> list[dict]:
@@ -262,9 +257,7 @@ class ReturnedMidway:
 def test_a_release_that_reaches_the_erp_after_the_order_was_returned_is_cancelled_in_the_erp(flow, sim):
     order_id, contract_no = released_order(flow)
     racing = ReturnedMidway(flow, flow.crm.erp_gateway, order_id)
-    OutboxRelay(SqlAlchemyOutboxStore(flow.crm.engine), RecordingEmailSender(), RecordingSmsSender(),
-                flow.crm.clock, backoff=Backoff(base=dt.timedelta(0), jitter=0.0),
-                deliverers={Channel.ERP: ErpReleaseDeliverer(flow.crm.uow, racing, flow.crm.clock)}).run_once("w1")
+    worker_relay(flow.crm, {Channel.ERP: ErpReleaseDeliverer(flow.crm.uow, racing, flow.crm.clock)}).run_once("w1")
 
     erp_order = sim.orders(contract_no)[0]
     detail = flow.order(order_id, "hongda")

@@ -17,13 +17,13 @@ from dealercrm.adapters.db.orderflow_tables import (
 )
 from dealercrm.adapters.db.orders_tables import orders
 from dealercrm.adapters.db.orm import users
+from dealercrm.application.erp_rejections import MAX_PAGE
 from dealercrm.domain.contracts import ContractStatus
 from dealercrm.domain.erp_rejections import RejectionStatus
 from dealercrm.domain.order_changes import ChangeStatus
 
 c, d = contracts.c, contract_documents.c
 rj = erp_rejected_events.c
-MAX_PAGE = 200
 
 _REJECTED = (select(rj, orders.c.id.label("order_id"), orders.c.order_no)
              .select_from(erp_rejected_events.outerjoin(orders, orders.c.erp_tracking_no == rj.tracking_no)))
@@ -106,6 +106,6 @@ class SqlOrderFlowQueries:
 
 def _rejected_row(mapping: Any) -> dict[str, Any]:
     row = dict(mapping)
-    status = RejectionStatus.OPEN if row["resolved_at"] is None else RejectionStatus.RESOLVED
+    status = RejectionStatus.of(row["resolved_at"])
     row["status"], row["status_label"] = status.value, status.label
     return row
