@@ -11,6 +11,7 @@ from dealercrm.adapters.db.gate_tables import kiosk_events
 from dealercrm.adapters.notify.sql_outbox import notification_outbox as outbox_table
 from dealercrm.application.gate_jobs import purge_client_events
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.values import SHANGHAI, beijing_date
 
 from .test_shipping_over_http import _shipment_body
 
@@ -56,7 +57,9 @@ def test_kiosk_answers_older_than_the_window_are_forgotten_in_batches(world):
 
 
 def test_the_retention_job_runs_once_a_day_in_the_scheduler(world):
-    now = world.clock()
+    # 10:00 Beijing time today: "an hour later" must stay on the same Beijing day whatever the
+    # hour the suite runs at (from 23:00 Beijing, now + 1 h used to be tomorrow)
+    now = dt.datetime.combine(beijing_date(world.clock()), dt.time(10), SHANGHAI)
     with world.crm.uow(Principal.system()) as uow:
         uow.client_events.add("device:1", "ancient", "verify", "f" * 64, "ok", {}, now - dt.timedelta(days=91))
         uow.commit()
