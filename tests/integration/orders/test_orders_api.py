@@ -11,7 +11,7 @@ from dealercrm.application.catalog import CreateTemplate
 from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.values import Uscc
+from dealercrm.domain.values import Uscc, beijing_date
 from dealercrm.entrypoints.demo_orders import DUMP_TRUCK, FUEL_TANKER, _flatbed
 from dealercrm.entrypoints.http.app import create_app
 
@@ -114,7 +114,7 @@ def test_a_dealer_estimates_creates_submits_and_reads_the_timeline(api):
 
     assert est["list_unit_fen"] == 238_000_00 + 5_600_00 and est["total_fen"] == est["net_unit_fen"] * 2
     assert est["rounding"] == "unit_discount_half_even_to_fen" and est["rounding_note"]
-    assert ref["order_no"].startswith(f"SO-{dt.date.today().year}-") and ref["state"] == "draft"
+    assert ref["order_no"].startswith(f"SO-{beijing_date(dt.datetime.now(dt.UTC)).year}-") and ref["state"] == "draft"
     assert detail["total_fen"] == est["total_fen"] and detail["state_label"] == "订单填报"
     assert detail["delivery_address"]["consignee_phone"] == "13903716688"
     assert detail["supplied_parts"][0]["kind_label"] == "客户自带配件"
@@ -335,7 +335,7 @@ def test_the_order_list_filters_and_pages_with_a_cursor(api):
     def ids_for(**params):
         return [o["id"] for o in client.get("/api/v1/orders/", headers=admin, params=params).json()["items"]]
 
-    today = dt.date.today().isoformat()
+    today = beijing_date(dt.datetime.now(dt.UTC)).isoformat()  # the filter's days are Beijing days
     all_ids = [i for page in pages for i in page]
     assert len(pages) == 3 and all_ids == sorted(all_ids, reverse=True) and len(all_ids) == 5
     assert len(ids_for(state="submitted")) == 1 and len(ids_for(state="draft,submitted")) == 5
