@@ -15,6 +15,7 @@ from dealercrm.adapters.db.engagement_tables import alerts as alerts_table
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.application.catalog import CreateTemplate
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.values import beijing_date
 from dealercrm.entrypoints.demo_orders import FUEL_TANKER
 
 MODEL = "HZZ5250GYY"
@@ -40,7 +41,7 @@ def _alerts(world, rule: str) -> list[tuple[str, str]]:  # type: ignore[no-untyp
 def test_an_import_with_bad_rows_lists_every_one_and_imports_nothing(world):
     _template(world)
     admin = world.login("admin")
-    day = world.clock().date() - dt.timedelta(days=10)
+    day = beijing_date(world.clock()) - dt.timedelta(days=10)
     good = world.vin(201)
     bad_check = world.vin(202)[:8] + ("0" if world.vin(202)[8] != "0" else "1") + world.vin(202)[9:]
     text = HEADER + "\n".join([
@@ -72,7 +73,7 @@ def test_an_import_with_bad_rows_lists_every_one_and_imports_nothing(world):
 def test_a_clean_import_fills_the_dealers_stock_once(world):
     _template(world)
     east = world.login("east")  # regional sales of 华东, dealer 2's region
-    day = world.clock().date() - dt.timedelta(days=70)
+    day = beijing_date(world.clock()) - dt.timedelta(days=70)
     rows = [f"{world.vin(300 + n)},{MODEL},{day},HT-OLD-{n},ERP-{n},{day + dt.timedelta(days=30)}" for n in range(3)]
 
     r = _import(world, east, "车架号,车型代码,入库日期,合同编号,流转单号,约定交付日期\n" + "\n".join(rows))
@@ -168,7 +169,7 @@ def test_stock_pages_by_keyset_and_exports_csv_and_xlsx(world):
 def test_statistics_count_produced_stocked_delivered_per_period(world):
     c = world.client
     dispatch = world.login("dispatch")
-    today = world.clock().date()
+    today = beijing_date(world.clock())
     sid = c.post("/api/v1/shipments/", headers=dispatch, json={
         "vins": [world.vin(1)], "carrier": "顺达物流", "driver_name": "刘师傅", "driver_id_number": world.OTHER_ID,
         "driver_phone": "13700001111", "truck_plate": "豫A12345挂", "planned_departure": world.clock().isoformat(),

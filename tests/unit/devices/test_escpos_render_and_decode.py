@@ -58,6 +58,21 @@ def test_raster_qr_is_rebuilt_and_decoded(document):
     assert decoded.qr_payloads == [TOKEN]
 
 
+# A real pass-sized payload in whose raster QR zxing, with every format enabled, also "found" an
+# ITF barcode: the kiosk test then saw two payloads on one slip (CI, 2026-12-04).
+LOOKS_LIKE_ITF = ("GP1.Dx4-EO2MFkwP6hsA7XcCImuugjIQ9A_h9mdI5V8eFz39xRk0casVO6QFZLpeUUa_3Eu4wyMmctn8xQZ_h-ndDx69ii61o"
+                  "KTVdX9Nznx3CaR60Q76c9KAQ57RMmjVTz4BkmQTi7NFYDjp_Cwe7D-vryAcD6xIR0esHH2CneGP659ZJDUGx0b0laEpuMSBb8H"
+                  "U0WrmmBK_")
+
+
+def test_a_raster_qr_decodes_to_its_payload_only_never_to_a_phantom_linear_barcode(at):
+    document = layout_gate_pass("GP-2026-000001", "张伟", ["LFV2A21K8N3000001"], at(8), at(18),
+                                LOOKS_LIKE_ITF, at(7, 55))
+    job, _ = render(document, qr_mode="raster", paper_dots=384)
+
+    assert escpos_decode.decode(job).qr_payloads == [LOOKS_LIKE_ITF]
+
+
 def test_raster_qr_fits_a_58mm_printer(document):
     job, _ = render(document, qr_mode="raster", paper_dots=384)
 
