@@ -13,10 +13,11 @@ import attrs
 from dealercrm.application import dealer_stock as ds
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.channel import visible_dealer_or_404
-from dealercrm.application.gate import BEIJING, Created, IdDigester
+from dealercrm.application.gate import Created, IdDigester
 from dealercrm.domain.dealer_stock import AgeingPolicy
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import SHANGHAI
 
 if TYPE_CHECKING:
     from dealercrm.bootstrap import Container
@@ -35,7 +36,7 @@ STOCK_READERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.DISPATCH, Rol
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
@@ -105,7 +106,7 @@ class StockService:
         rows = ([_cell(r[k]) for k, _ in EXPORT_COLUMNS]
                 for r in self.queries.iter_stock(scope, self._c.clock(), max_rows=EXPORT_MAX_ROWS, **filters))
         header = [label for _, label in EXPORT_COLUMNS]
-        stamp = self._c.clock().astimezone(BEIJING).strftime("%Y%m%d-%H%M")
+        stamp = self._c.clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
         if fmt == "csv":
             out = io.StringIO()
             writer = csv.writer(out)

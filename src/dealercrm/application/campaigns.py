@@ -15,11 +15,11 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.campaigns import Campaign, Lead
 from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
 from dealercrm.domain.identity import Role
+from dealercrm.domain.values import SHANGHAI
 
 PLANNERS = (Role.MARKETING, Role.ADMIN)
 LEAD_WRITERS = (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.DEALER)
 REPORT_READERS = (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 NOT_REVENUE_STATES = ("draft", "awaiting_quote", "quoted", "cancelled")
 
 
@@ -59,7 +59,7 @@ def plan_campaign(cmd: PlanCampaign, uow: Any, clock: Clock) -> CampaignRef:
     now = clock()
     with uow:
         campaign = Campaign.plan(
-            campaign_no=uow.numbers.formatted("MC", year=now.astimezone(BEIJING).year), name=cmd.name,
+            campaign_no=uow.numbers.formatted("MC", year=now.astimezone(SHANGHAI).year), name=cmd.name,
             target_segment=cmd.target_segment, budget_fen=cmd.budget_fen, starts_on=cmd.starts_on,
             ends_on=cmd.ends_on, product_lines=list(cmd.product_lines), regions=list(cmd.regions),
             channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now)
@@ -120,7 +120,7 @@ def capture_lead(cmd: CaptureLead, uow: Any, clock: Clock) -> int:
             raise InvalidValue("dealer_id", "该经销商不在活动的目标大区内", code="lead.dealer_outside_campaign")
         lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,  # type: ignore[arg-type]
                             interest=cmd.interest, product_line=cmd.product_line, by_name=actor.username, now=now,
-                            today=now.astimezone(BEIJING).date())
+                            today=now.astimezone(SHANGHAI).date())
         uow.campaigns.add(lead)
         uow.flush()
         lead_id = lead.id

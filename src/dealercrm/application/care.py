@@ -32,6 +32,7 @@ from dealercrm.domain.alerts import Audience, Condition, Severity, beijing_date
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState
+from dealercrm.domain.values import SHANGHAI
 
 Clock = Callable[[], dt.datetime]
 UowFactory = Callable[[Principal], Any]
@@ -42,7 +43,6 @@ VALUE_READERS = (Role.ADMIN, Role.MARKETING, Role.FINANCE, Role.SALES, Role.REGI
 SURVEY_EDITORS = (Role.ADMIN, Role.MARKETING)
 FOLLOW_UP_STAFF = (Role.ADMIN, Role.MARKETING, Role.SALES, Role.REGION_MANAGER, Role.AFTER_SALES)
 CARE_STAFF = (Role.ADMIN, Role.MARKETING, Role.AFTER_SALES, Role.SALES)
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 S = OrderState
 # an order counts as sales from the review's approval on (not drafts, quotes, returns, cancellations)
@@ -52,7 +52,7 @@ COUNTED_ORDER_STATES: tuple[str, ...] = tuple(s.value for s in (
 
 
 def _day_start(d: dt.date) -> dt.datetime:
-    return dt.datetime.combine(d, dt.time(), tzinfo=BEIJING)
+    return dt.datetime.combine(d, dt.time(), tzinfo=SHANGHAI)
 
 
 # =============================================================================================
@@ -154,7 +154,7 @@ class DealerValueJob:
         self._done_on: dt.date | None = None
 
     def run(self, ctx: Any) -> int:
-        local = ctx.now.astimezone(BEIJING)
+        local = ctx.now.astimezone(SHANGHAI)
         if local.hour < self.hour or self._done_on == ctx.today:
             return 0
         self._done_on = ctx.today

@@ -11,6 +11,7 @@ from typing import Any
 from dealercrm.application.alerts import RuleContext
 from dealercrm.application.credit import run_credit_evaluations, run_credit_reminders
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.values import SHANGHAI
 
 
 class CreditRemindersJob:
@@ -38,7 +39,7 @@ class CreditEvaluationJob:
         self._done_on: dt.date | None = None
 
     def run(self, ctx: RuleContext) -> int:
-        local = ctx.now.astimezone(dt.timezone(dt.timedelta(hours=8)))
+        local = ctx.now.astimezone(SHANGHAI)
         if local.hour < self.hour or self._done_on == ctx.today:
             return 0
         self._done_on = ctx.today

@@ -21,7 +21,7 @@ import attrs
 
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.alerts import RuleContext
-from dealercrm.application.gate import BEIJING, Created, IdDigester, admits
+from dealercrm.application.gate import Created, IdDigester, admits
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.alerts import Audience, Condition, Severity
@@ -36,7 +36,7 @@ from dealercrm.domain.dealer_stock import (
 )
 from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
 from dealercrm.domain.identity import Role
-from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc, Vin, beijing_date
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, Vin, beijing_date
 
 SELLERS = (Role.DEALER, Role.ADMIN)
 STOCK_PLANNERS = (Role.ADMIN, Role.REGION_MANAGER, Role.SALES)
@@ -430,7 +430,7 @@ def parse_opening_stock(content: bytes, today: dt.date, model_lines: Any) -> tup
             assert vin is not None and stocked_on is not None
             good.append(OpeningStockRow(
                 row=row, vin=vin, model_code=model_code, product_line=lines[model_code],
-                received_at=dt.datetime.combine(stocked_on, dt.time(), BEIJING),
+                received_at=dt.datetime.combine(stocked_on, dt.time(), SHANGHAI),
                 contract_no=values.get("contract_no") or None, erp_tracking_no=values.get("erp_tracking_no") or None,
                 agreed_delivery_date=delivery, configuration=values.get("configuration") or None))
     return good, errors
@@ -446,7 +446,7 @@ def import_opening_stock(dealer_id: int, content: bytes, uow: StockUnitOfWork, c
             raise not_found("dealer", "经销商")
         if uow.stock.has_import(dealer_id):
             raise Conflict("该经销商已导入过期初库存", code="stock_import.already_imported")
-        rows, errors = parse_opening_stock(content, now.astimezone(BEIJING).date(), uow.stock.template_lines)
+        rows, errors = parse_opening_stock(content, now.astimezone(SHANGHAI).date(), uow.stock.template_lines)
         taken = uow.stock.existing_vins([r.vin.value for r in rows])
         for r in rows:
             if r.vin.value in taken:
@@ -519,7 +519,7 @@ class StockAgeingRule:
                 key=f"{band.value}:{vin}:{int(entered.timestamp())}",
                 audience=_dealer_audience(uow, dealer_id, regions),
                 title=f"库存车 {vin} 库龄{days}天（{band.label}）",
-                body=f"车型 {model_code or '—'}，入库 {since.astimezone(BEIJING):%Y-%m-%d}，库龄 {days} 天，"
+                body=f"车型 {model_code or '—'}，入库 {since.astimezone(SHANGHAI):%Y-%m-%d}，库龄 {days} 天，"
                      f"已进入{band.label}区间（≥{policy.yellow_from_days if band is AgeingBand.YELLOW else policy.red_from_days}天）。",
                 severity=Severity.WARNING if band is AgeingBand.YELLOW else Severity.CRITICAL,
                 subject_type="vehicle", subject_id=vin)
@@ -559,8 +559,8 @@ def statistics_window(period: str, date_from: dt.date, date_to: dt.date) -> tupl
         raise InvalidValue("date_to", "结束日期不能早于开始日期", code="date_range.reversed")
     if (date_to - date_from).days > 366 * 3:
         raise InvalidValue("date_to", "统计区间不超过三年", code="date_range.too_long")
-    return (dt.datetime.combine(date_from, dt.time(), BEIJING),
-            dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), BEIJING))
+    return (dt.datetime.combine(date_from, dt.time(), SHANGHAI),
+            dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), SHANGHAI))
 
 
 def bucket_statistics(moves: Iterable[tuple[dt.datetime, str, str]], period: str, date_from: dt.date,
@@ -575,7 +575,7 @@ def bucket_statistics(moves: Iterable[tuple[dt.datetime, str, str]], period: str
         kind = STAT_ACTIONS.get((action, None)) or STAT_ACTIONS.get((action, to_state))
         if kind is None:
             continue
-        bucket = buckets.get(period_start(at.astimezone(BEIJING).date(), period))
+        bucket = buckets.get(period_start(at.astimezone(SHANGHAI).date(), period))
         if bucket is not None:
             bucket[kind] += 1
     return list(buckets.values())

@@ -14,10 +14,10 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import InvalidValue, PermissionDenied
 from dealercrm.domain.forecasts import LineIn, SalesForecast, add_months, deadline_for, month_start
 from dealercrm.domain.identity import Role
+from dealercrm.domain.values import SHANGHAI
 
 SUBMITTERS = (Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.ADMIN)
 READERS_ALL = (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES, Role.REGION_MANAGER)
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 @attrs.frozen
@@ -77,7 +77,7 @@ def submit_forecast(cmd: SubmitForecast, uow: Any, clock: Clock, *, deadline_day
 
 
 def next_month(now: dt.datetime) -> dt.date:
-    return add_months(month_start(now.astimezone(BEIJING).date()), 1)
+    return add_months(month_start(now.astimezone(SHANGHAI).date()), 1)
 
 
 def forecast_report(month: dt.date, rows: list[dict[str, Any]], *, deadline_day: int) -> dict[str, Any]:

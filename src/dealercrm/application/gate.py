@@ -58,7 +58,7 @@ from dealercrm.domain.gate import (
 )
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.printing import document_to_wire
-from dealercrm.domain.values import ChineseIdNumber, Phone, Vin, beijing_date
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date
 from dealercrm.domain.vehicles import VehicleState
 
 DISPATCH = (Role.DISPATCH, Role.ADMIN)
@@ -68,7 +68,6 @@ GATE_STAFF = (Role.DISPATCH, Role.FINANCE, Role.GUARD, Role.ADMIN)
 OFFLINE_REPLAY_WINDOW = dt.timedelta(days=7)  # how old an offline scan may be when it is replayed
 CLOCK_SKEW = dt.timedelta(minutes=2)
 RECENT_PASSES = dt.timedelta(days=7)  # the kiosk explains passes that ended this recently
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,7 +321,7 @@ def approve_gate_pass(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock, sign
             uow.outbox.enqueue("gate_pass.approved", {
                 "pass_no": gate_pass.pass_no,
                 "vin": vins[0] if len(vins) == 1 else f"{vins[0]}等{len(vins)}台",
-                "valid_until": gate_pass.valid_to.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M"),
+                "valid_until": gate_pass.valid_to.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
             }, auth.phone.value, f"gate_pass.approved:{gate_pass.pass_no}")
         status = gate_pass.status.value
         uow.commit()

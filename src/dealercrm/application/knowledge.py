@@ -4,7 +4,6 @@ they may read — staff everything, dealers and stations the published articles 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import attrs
@@ -13,9 +12,9 @@ from dealercrm.application.access import not_found, require_role
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.knowledge import Article, AttachmentRef
+from dealercrm.domain.values import SHANGHAI
 
 EDITORS = (Role.MARKETING, Role.AFTER_SALES, Role.TECHNICAL, Role.ADMIN)
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 
 
 @attrs.frozen
@@ -61,7 +60,7 @@ def write_article(cmd: WriteArticle, uow: Any, clock: Clock) -> ArticleRef:
     now = clock()
     with uow:
         article = Article.write(
-            article_no=uow.numbers.formatted("KB", year=now.astimezone(BEIJING).year), title=cmd.title,
+            article_no=uow.numbers.formatted("KB", year=now.astimezone(SHANGHAI).year), title=cmd.title,
             topic=cmd.topic, kind=cmd.kind, body=cmd.body, tags=list(cmd.tags), product_lines=list(cmd.product_lines),
             audience=list(cmd.audience), attachments=list(cmd.attachments), author=uow.actor.username, now=now,
             publish=cmd.publish,

@@ -15,7 +15,7 @@ import datetime as dt
 import attrs
 
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.gate import BEIJING, DISPATCH, Created, IdDigester, admits
+from dealercrm.application.gate import DISPATCH, Created, IdDigester, admits
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
@@ -29,7 +29,7 @@ from dealercrm.domain.shipping import (
     Shipment,
     layout_delivery_receipt,
 )
-from dealercrm.domain.values import ChineseIdNumber, Phone, Vin, beijing_date
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date
 from dealercrm.domain.vehicles import VehicleState
 
 ALARM_ROLES = (Role.DISPATCH, Role.SALES, Role.REGION_MANAGER)
@@ -67,7 +67,7 @@ class SubmitReceipt:
 
 
 def _fmt(moment: dt.datetime) -> str:
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def _visible_shipment(uow: GateUnitOfWork, shipment_id: int) -> Shipment:

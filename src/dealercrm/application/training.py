@@ -26,10 +26,10 @@ from dealercrm.domain.channel import DealerStatus, ProductLine
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.training import InviteeKind, MeetingStatus, Training, TrainingAudience, TrainingStatus
+from dealercrm.domain.values import SHANGHAI
 
 ORGANIZERS = (Role.MARKETING, Role.AFTER_SALES, Role.ADMIN)
 SALES_FIELD_ROLES = (Role.SALES, Role.REGION_MANAGER)
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 REMINDER_AHEAD = dt.timedelta(hours=24)
 
 NewUow = Callable[[], Any]
@@ -86,7 +86,7 @@ def invitee_of(principal: Principal) -> tuple[InviteeKind, int] | None:
 
 
 def window_text(starts_at: dt.datetime, ends_at: dt.datetime) -> str:
-    s, e = starts_at.astimezone(BEIJING), ends_at.astimezone(BEIJING)
+    s, e = starts_at.astimezone(SHANGHAI), ends_at.astimezone(SHANGHAI)
     end = e.strftime("%H:%M") if s.date() == e.date() else e.strftime("%Y-%m-%d %H:%M")
     return f"{s:%Y-%m-%d %H:%M}–{end}（北京时间）"
 
@@ -113,7 +113,7 @@ def create_training(cmd: CreateTraining, new_uow: NewUow, clock: Clock, video: V
     with uow:
         actor = uow.actor
         training = Training.schedule(
-            training_no=uow.numbers.formatted("TR", year=now.astimezone(BEIJING).year), title=cmd.title,
+            training_no=uow.numbers.formatted("TR", year=now.astimezone(SHANGHAI).year), title=cmd.title,
             topic=cmd.topic, audience=cmd.audience, starts_at=cmd.starts_at, ends_at=cmd.ends_at, online=cmd.online,
             location=cmd.location, product_line=cmd.product_line, description=cmd.description, vr_url=cmd.vr_url,
             organizer_id=actor.user_id, organizer_name=actor.username, organizer_role=actor.role.value, now=now,
@@ -447,7 +447,7 @@ def send_reminders(new_uow: NewUow, now: dt.datetime) -> int:
                         continue
                     uow.outbox.enqueue("training.reminder", {
                         "recipient_name": r["display_name"], "title": training.title,
-                        "starts_at": f"{training.starts_at.astimezone(BEIJING):%m月%d日 %H:%M}",
+                        "starts_at": f"{training.starts_at.astimezone(SHANGHAI):%m月%d日 %H:%M}",
                         "venue": "线上会议，入会链接见邮件" if training.online else f"地点：{training.location}",
                     }, str(r["phone"]), f"training-reminder-{training.id}-{inv.id}-{r['id']}")
                     sent += 1
@@ -488,8 +488,8 @@ class TrainingCalendarSource:
         self.queries = queries
 
     def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
-        begin = dt.datetime.combine(start, dt.time(), BEIJING)
-        until = dt.datetime.combine(end, dt.time(), BEIJING)
+        begin = dt.datetime.combine(start, dt.time(), SHANGHAI)
+        until = dt.datetime.combine(end, dt.time(), SHANGHAI)
         out = []
         for r in self.queries.trainings_between(principal, begin, until):
             where = "线上" if r["online"] else (r["location"] or "")
@@ -517,7 +517,7 @@ class TrainingInvitationsSource:
         count, rows = self.queries.pending_invitations(principal, now, limit)
         return WorkbenchSection(count=count, unread=count, items=tuple(
             WorkbenchItem(id=f"training-{r['id']}", title=f"请确认是否参加培训：{r['title']}",
-                          summary=f"{r['topic']}｜{r['starts_at'].astimezone(BEIJING):%Y-%m-%d %H:%M}"
+                          summary=f"{r['topic']}｜{r['starts_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
                                   f"｜{'线上' if r['online'] else r['location'] or ''}",
                           at=r["created_at"], due=r["starts_at"], state="pending", subject_type="training",
                           subject_id=str(r["id"]), unread=True, extra={"training_id": r["id"]})

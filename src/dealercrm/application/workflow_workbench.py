@@ -15,8 +15,8 @@ from typing import Any, Protocol
 from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
 from dealercrm.domain.calendar import CalendarItem
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.values import SHANGHAI
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 CALENDAR_SCAN_LIMIT = 500
 
 
@@ -77,7 +77,7 @@ class ApprovalDeadlineCalendarSource:
         for r in rows:
             if r["due_at"] is None:
                 continue
-            day = r["due_at"].astimezone(BEIJING).date()
+            day = r["due_at"].astimezone(SHANGHAI).date()
             if start <= day < end:
                 yield CalendarItem(
                     uid=f"workflow-step-{r['step_id']}@dealercrm", source=self.code,

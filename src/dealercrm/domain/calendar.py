@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import attrs
 
 from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.values import SHANGHAI
 
 PRODID = "-//dealercrm//专用车经销商管理系统//ZH"
 
@@ -62,7 +63,7 @@ class CalendarItem:
         if isinstance(self.start, dt.datetime):
             at = self.start.astimezone(dt.UTC)
         else:  # all-day: the start of the day in Beijing
-            at = dt.datetime.combine(self.start, dt.time(), dt.timezone(dt.timedelta(hours=8))).astimezone(dt.UTC)
+            at = dt.datetime.combine(self.start, dt.time(), SHANGHAI).astimezone(dt.UTC)
         return (at, self.uid)
 
 

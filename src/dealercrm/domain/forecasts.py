@@ -15,8 +15,8 @@ import datetime as dt
 import attrs
 
 from dealercrm.domain.errors import Conflict, InvalidValue
+from dealercrm.domain.values import SHANGHAI
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 PRODUCT_LINES = ("tanker", "dump_truck", "semi_trailer")
 MAX_QUANTITY = 10_000
 MAX_MONTHS_AHEAD = 3
@@ -43,13 +43,13 @@ def deadline_for(month: dt.date, deadline_day: int) -> dt.datetime:
     """The first instant the forecast for ``month`` is locked (Beijing midnight after the day)."""
     prev = add_months(month, -1)
     day = dt.date(prev.year, prev.month, min(deadline_day, 28))
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), BEIJING).astimezone(dt.UTC)
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), SHANGHAI).astimezone(dt.UTC)
 
 
 def month_window(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """[start, end) of a calendar month in Beijing time."""
-    return (dt.datetime.combine(month, dt.time(), BEIJING),
-            dt.datetime.combine(add_months(month, 1), dt.time(), BEIJING))
+    return (dt.datetime.combine(month, dt.time(), SHANGHAI),
+            dt.datetime.combine(add_months(month, 1), dt.time(), SHANGHAI))
 
 
 @attrs.define(slots=False, eq=False)
@@ -123,7 +123,7 @@ class SalesForecast:
 def check_open(month: dt.date, now: dt.datetime, deadline_day: int) -> None:
     if month.day != 1:
         raise InvalidValue("month", "月份须为当月1日", code="forecast.month_invalid")
-    current = month_start(now.astimezone(BEIJING).date())
+    current = month_start(now.astimezone(SHANGHAI).date())
     if month <= current:
         raise InvalidValue("month", "只能提报以后月份的销售预测", code="forecast.month_not_future")
     if month > add_months(current, MAX_MONTHS_AHEAD):

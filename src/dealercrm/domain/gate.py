@@ -21,7 +21,7 @@ import attrs
 
 from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
 from dealercrm.domain.printing import PrintDocument, layout_gate_pass
-from dealercrm.domain.values import Phone, Vin
+from dealercrm.domain.values import SHANGHAI, Phone, Vin
 
 MAX_VEHICLES_PER_LETTER = 50
 MAX_AUTHORIZATION_DAYS = 31
@@ -54,7 +54,7 @@ class AlreadyExited(IllegalTransition):
 
 
 def _beijing(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -21,12 +21,11 @@ import attrs
 from dealercrm.domain.errors import IllegalTransition, InvalidValue
 from dealercrm.domain.gate import clean_vins
 from dealercrm.domain.printing import Cut, Feed, KeyValue, Line, PrintDocument, Separator, Text, Title
-from dealercrm.domain.values import Phone, Vin
+from dealercrm.domain.values import SHANGHAI, Phone, Vin
 
 _PLATE_RE = re.compile(
     r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂]$")
 MAX_PHOTOS = 9
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def truck_plate(raw: str) -> str:
@@ -239,7 +238,7 @@ def layout_delivery_receipt(shipment: Shipment, receipt: DeliveryReceipt, dealer
     lines += [
         Separator("-"),
         KeyValue("收货人", receipt.receiver_name),
-        KeyValue("收货时间", receipt.received_at.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")),
+        KeyValue("收货时间", receipt.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")),
         Text("有差异，已通知销售与发车" if receipt.has_discrepancy else "全部车辆已按合同收讫"),
         Feed(1),
         Text("司机签字：__________"),

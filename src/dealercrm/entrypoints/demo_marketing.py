@@ -24,8 +24,8 @@ from dealercrm.domain.forecasts import LineIn, add_months, deadline_for, month_s
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.key_accounts import AccountContact
 from dealercrm.domain.knowledge import AttachmentRef
+from dealercrm.domain.values import SHANGHAI
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 _simulator: Any = None  # kept alive for the process
 
 
@@ -61,14 +61,14 @@ def seed_marketing(container: Container) -> None:
     m = container.marketing
     _start_simulator(container)
     now = container.clock()
-    today = now.astimezone(BEIJING).date()
+    today = now.astimezone(SHANGHAI).date()
 
     def dealer_principal(dealer_id: int) -> Principal:
         u = dealer_users[dealer_id]
         return Principal(u["id"], u["username"], Role.DEALER, dealer_id=dealer_id)
 
     def at(days: int, hour: int, minute: int = 0) -> dt.datetime:
-        return dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour, minute), BEIJING)
+        return dt.datetime.combine(today + dt.timedelta(days=days), dt.time(hour, minute), SHANGHAI)
 
     # -- trainings ------------------------------------------------------------------------------
     invited = approved[:6]

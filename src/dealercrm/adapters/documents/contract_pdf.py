@@ -24,6 +24,7 @@ from fpdf.fonts import FontFace
 
 from dealercrm.application.ports.documents import DocumentUnavailable
 from dealercrm.domain.contract_document import ContractDocument, rmb_uppercase, yuan_text
+from dealercrm.domain.values import SHANGHAI
 
 FONT_CANDIDATES: tuple[str, ...] = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -38,7 +39,6 @@ LATIN_CANDIDATES: tuple[str, ...] = (
 )
 FAMILY = "cjk"
 LATIN = "latin"
-BEIJING = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
 def find_cjk_font(configured: str | None = None, candidates: Iterable[str] = FONT_CANDIDATES) -> Path:
@@ -85,7 +85,7 @@ class PdfContractRenderer:
     def render(self, document: ContractDocument) -> bytes:
         doc = document
         pdf = _ContractPdf(doc.contract_no)
-        pdf.set_creation_date(dt.datetime.combine(doc.signed_on, dt.time(0, 0), BEIJING))
+        pdf.set_creation_date(dt.datetime.combine(doc.signed_on, dt.time(0, 0), SHANGHAI))
         pdf.set_title(f"{doc.title} {doc.contract_no}")
         pdf.set_author(doc.seller.name)
         pdf.set_subject(f"{doc.seller.name} / {doc.buyer.name}")

@@ -22,14 +22,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 import attrs
 
-from dealercrm.domain.values import Vin, beijing_date
+from dealercrm.domain.values import SHANGHAI, Vin, beijing_date
 
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 WMI = "LA9"  # GB 16735 prefix for small-series manufacturers (special vehicles)
 PLANT_CODE = "B"
@@ -160,7 +159,7 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 
 def _now() -> datetime:
-    return datetime.now(CHINA_TZ)
+    return datetime.now(SHANGHAI)
 
 
 def body_hash(body: Any) -> str:
