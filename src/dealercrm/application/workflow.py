@@ -498,4 +498,5 @@ def _mail_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[t
             variables |= {"approve_url": mail.link_url(approve), "reject_url": mail.link_url(reject),
                           "expires_at": _fmt(expires)}
             template = "workflow.task_assigned"
-        uow.outbox.enqueue(template, variables, user.email, f"workflow.task:{step.id}:{user.id}:{len(wf.history)}")
+        # one task mail per step, addressee and move (a step opened, delegated, delegated back…)
+        uow.outbox.enqueue(template, variables, user.email, f"workflow.task:{step.id}:{user.id}:{now.isoformat()}")

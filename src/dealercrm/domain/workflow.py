@@ -348,6 +348,8 @@ class Workflow:
     finished_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     steps: list[WorkflowStep] = attrs.field(factory=list)
+    # lines not stored yet: the SQL adapter appends them to its log on flush and drops them (a loaded
+    # workflow starts empty); the in-memory twin keeps them all
     history: list[WorkflowHistoryEntry] = attrs.field(factory=list)
     version: int = 1
     id: int | None = None

@@ -1,6 +1,8 @@
 """Tables of the approval workflow and the imperative mapping of its aggregates.
 
-``workflows`` (one per review of a document) own ``workflow_steps`` and ``workflow_history``;
+``workflows`` (one per review of a document) own ``workflow_steps`` and ``workflow_history`` (an
+append-only log like an order's timeline: a flush inserts the lines a move added in one statement,
+and a loaded workflow does not read its history — the queries do);
 ``workflow_delegations`` are standing delegations; ``workflow_link_nonces`` remembers used e-mail
 links so each works once. A partial unique index keeps one *running* workflow per document.
 
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, event, text
-from sqlalchemy.orm import relationship
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, event, insert, text
+from sqlalchemy.orm import Session, relationship
 
 from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.orm import IdType, mapper_registry
@@ -130,6 +132,25 @@ _started = False
 
 def _restore_events(target: Any, _context: Any) -> None:
     target.events = []
+    target.history = []  # the trail is read by the queries; a loaded workflow only appends
+
+
+def _history_row(workflow_id: int, h: WorkflowHistoryEntry) -> dict[str, Any]:
+    return {"workflow_id": workflow_id, "at": h.at, "action": h.action, "actor_id": h.actor_id,
+            "actor_name": h.actor_name[:60], "step_key": h.step_key, "step_name": h.step_name,
+            "reason": h.reason, "detail": h.detail}
+
+
+def _store_history(session: Session, _flush_context: Any) -> None:
+    """Append the history lines a flush's workflows gained, in one INSERT, and forget them: the
+    history is an append-only log (like an order's timeline), never loaded with its workflow."""
+    rows = []
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Workflow) and obj.history:
+            rows += [_history_row(obj.id, h) for h in obj.history]  # type: ignore[arg-type]
+            obj.history.clear()
+    if rows:
+        session.connection().execute(insert(workflow_history), rows)
 
 
 def start_workflow_mappers() -> None:
@@ -141,21 +162,18 @@ def start_workflow_mappers() -> None:
         WorkflowStep, workflow_steps, properties={"workflow_id": workflow_steps.c.workflow_id},
     )
     mapper_registry.map_imperatively(
-        WorkflowHistoryEntry, workflow_history, properties={"workflow_id": workflow_history.c.workflow_id},
-    )
-    mapper_registry.map_imperatively(
         Workflow,
         workflows,
         properties={
             "steps": relationship(WorkflowStep, order_by=workflow_steps.c.id, cascade="all, delete-orphan",
                                   lazy="selectin", backref="workflow"),
-            "history": relationship(WorkflowHistoryEntry, order_by=workflow_history.c.id,
-                                    cascade="all, delete-orphan", lazy="selectin"),
         },
         version_id_col=workflows.c.version,
     )
     mapper_registry.map_imperatively(StandingDelegation, workflow_delegations)
     event.listen(Workflow, "load", _restore_events)
+    if not event.contains(Session, "after_flush", _store_history):
+        event.listen(Session, "after_flush", _store_history)
 
     from dealercrm.adapters.db import audit
 
