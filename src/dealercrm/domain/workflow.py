@@ -520,6 +520,7 @@ class Workflow:
                         "due_at": s.due_at.isoformat() if s.due_at else None},
             ))
             self.events.append(StepOpened(s))
+        self._touch(now)
 
     def _cancel_remaining(self, by: Principal, now: dt.datetime, why: str) -> None:
         for s in self.steps:
@@ -550,6 +551,7 @@ class Workflow:
             step_key=step.key if step else None, step_name=step.name if step else None,
             reason=reason, detail=dict(detail or {}),
         ))
+        self._touch(now)  # a history line is a change of the workflow (the SQL log relies on it)
 
     def _touch(self, now: dt.datetime) -> None:
         self.updated_at = now
