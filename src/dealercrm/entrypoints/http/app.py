@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
+from dealercrm.domain.errors import NotFound
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
@@ -67,6 +68,18 @@ CONTROLLERS.append(ErpRejectedEventController)
 CONTROLLERS += MARKETING_CONTROLLERS
 
 
+_LARGEST_ID = 2**63 - 1  # BIGINT / SQLite INTEGER
+
+
+def ids_in_range(request: Request[Any, Any, Any]) -> None:
+    """A path id no table can hold names nothing: 404, before the database refuses the number
+    (SQLite: OverflowError, PostgreSQL: numeric out of range — both were a 500)."""
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not -_LARGEST_ID <= value <= _LARGEST_ID:
+            entity = name.removesuffix("_id")
+            raise NotFound("记录不存在", code=f"{entity}.not_found", field=name)
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
                extra_route_handlers: list[Any] | None = None) -> Litestar:
     settings = settings or (container.settings if container else load_settings())
@@ -89,6 +102,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             DefineMiddleware(AuthMiddleware, container=container, cache=cache),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=ids_in_range,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="dealercrm API",
