@@ -15,26 +15,27 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from dealercrm.application import care as ca
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor
+from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
 
 User = Request[Principal, Any, Any]
 ALL_SURVEY = (*ca.FOLLOW_UP_STAFF, Role.DEALER)
 
 
-class ModelBody(msgspec.Struct):
+class ModelBody(Body):
     model: dict[str, Any]
     note: str | None = None
 
 
-class ApplyBody(msgspec.Struct):
+class ApplyBody(Body):
     product_lines: list[str]
 
 
-class RunBody(msgspec.Struct):
+class RunBody(Body):
     region: str | None = None
 
 
-class SurveyBody(msgspec.Struct):
+class SurveyBody(Body):
     title: str
     questions: list[dict[str, Any]]
     description: str = ""
@@ -42,33 +43,33 @@ class SurveyBody(msgspec.Struct):
     deadline: dt.date | None = None
 
 
-class SendBody(msgspec.Struct):
+class SendBody(Body):
     dealer_ids: list[int] | None = None
     region: str | None = None
 
 
-class AnswerBody(msgspec.Struct):
+class AnswerBody(Body):
     answers: dict[int, int | str]
 
 
-class FollowUpBody(msgspec.Struct):
+class FollowUpBody(Body):
     action: str
     owner: str
 
 
-class MoveBody(msgspec.Struct):
+class MoveBody(Body):
     status: str
     result: str | None = None
 
 
-class TemplateBody(msgspec.Struct):
+class TemplateBody(Body):
     name: str
     channel: str
     body: str
     subject: str = ""
 
 
-class TaskBody(msgspec.Struct):
+class TaskBody(Body):
     kind: str
     target_kind: str
     name: str
@@ -83,14 +84,14 @@ class TaskBody(msgspec.Struct):
     related_on: dt.date | None = None
 
 
-class RecipientBody(msgspec.Struct):
+class RecipientBody(Body):
     name: str
     to: str | None = None
     address: str | None = None
     variables: dict[str, str] = {}
 
 
-class BatchBody(msgspec.Struct):
+class BatchBody(Body):
     template_id: int
     recipients: list[RecipientBody] = []
     task_ids: list[int] = []
