@@ -187,16 +187,26 @@ def accept_contract(order_id: int, uow: Any, clock: Clock, *, ip: str | None = N
     return ref
 
 
+_ROUND = "-R"
+
+
 def release_key(order: Order) -> tuple[str, str]:
-    """(contract number for credit and ERP, ERP idempotency key) of an order past review."""
+    """(contract number for credit and ERP, ERP idempotency key) of an order past review. A 大委改
+    order has no contract: its order number stands in, with its round after a 退单."""
     if order.contract_no is not None:
         return order.contract_no, f"contract:{order.contract_no}"
-    return order.order_no, f"order:{order.order_no}"
+    number = order.order_no if order.release_round <= 1 else f"{order.order_no}{_ROUND}{order.release_round}"
+    return number, f"order:{number}"
 
 
 def released_contract_no(key: str) -> str:
-    """The contract number (or, for 大委改, order number) a release key of :func:`release_key` names."""
+    """The contract number (or, for 大委改, order number and round) a release key of :func:`release_key` names."""
     return key.split(":", 1)[1]
+
+
+def order_no_of_release(number: str) -> str:
+    """The order number inside a 大委改 release number (``SO-2026-000001-R2`` → ``SO-2026-000001``)."""
+    return number.split(_ROUND, 1)[0]
 
 
 def finance_approve(order_id: int, uow: Any, clock: Clock, *, credit_override_reason: str | None = None,

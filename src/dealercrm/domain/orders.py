@@ -362,6 +362,10 @@ class Order:
     return_reasons: list[str] = attrs.field(factory=list)
     is_major_modification: bool = False  # 大委改: no e-contract, straight to finance after review
     contract_no: str | None = None
+    # counts 退单s + 1: a 大委改 order (no contract) is known to credit and the ERP by its order
+    # number in round 1 and by "<order_no>-R<n>" after that, so a new round never reuses the
+    # cancelled credit commitment or the ERP idempotency key of the last one
+    release_round: int = 1
     agreed_delivery_date: dt.date | None = None
     erp_tracking_no: str | None = None  # 内部流转单号 (ERP计划跟踪号)
     production_status: str | None = None
@@ -669,6 +673,7 @@ class Order:
                    "退单：" + "；".join(cleaned) + (f"（合同 {voided} 作废）" if voided else ""),
                    data={"reasons": cleaned, "voided_contract_no": voided})
         self.contract_no = None
+        self.release_round += 1
         self.return_reasons = cleaned
 
     def record(self, kind: str, summary: str, now: dt.datetime, by: Principal | None = None,

@@ -181,6 +181,38 @@ def test_a_large_modification_order_skips_the_contract_and_is_released_under_its
     assert "contract_issued" not in kinds and kinds.count("erp_released") == 1
 
 
+def test_a_large_modification_order_returned_and_approved_again_is_released_once_under_a_new_number(flow, sim):
+    ref = flow.submit_order(quantity=1)
+    order_id, order_no = ref["id"], ref["order_no"]
+    flow.client.post(f"/api/v1/orders/{order_id}/major-modification", json={"is_major_modification": True},
+                     headers=flow.h("technical"))
+    flow.approve_all(order_id)
+    assert flow.finance_approve(order_id).json()["contract_no"] == order_no
+    change = request_and_review(flow, order_id, "底盘改为6x4")  # 退单 while the release is still queued
+    assert flow.order(order_id)["state"] == "returned"
+
+    resubmitted = flow.client.post(f"/api/v1/orders/{order_id}/submit", headers=flow.h("hongda"))
+    assert resubmitted.status_code == 200, resubmitted.text
+    flow.approve_all(order_id)
+    again = flow.finance_approve(order_id)
+
+    assert again.status_code == 200, again.text  # was 409 credit.contract_cancelled: the number was reused
+    second = again.json()["contract_no"]
+    assert second == f"{order_no}-R2"
+    relay(flow).run_once("w1")
+    relay(flow).run_once("w2")
+    assert sim.orders(order_no) == [] and len(sim.orders(second)) == 1  # the first round never reached the ERP
+    assert flow.order(order_id)["erp_tracking_no"] == sim.orders(second)[0]["tracking_no"]
+    page = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
+    assert page["exposure"]["uninvoiced_fen"] == flow.order(order_id)["total_fen"]  # reserved once, for round 2
+    returned = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    assert [(c["change_no"], c["status"]) for c in returned] == [(change["change_no"], "returned")]
+
+    sim.advance(until="in_production")  # the ERP's events find the order by its round's number
+    run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
+    assert flow.order(order_id)["state"] == "in_production"
+
+
 def test_erp_payments_are_booked_once_by_the_credit_rule(flow, sim):
     order_id, contract_no = released_order(flow)
     relay(flow).run_once("w1")

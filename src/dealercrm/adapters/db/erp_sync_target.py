@@ -32,7 +32,7 @@ from dealercrm.adapters.db.orderflow_tables import (
     erp_seen_events,
     erp_sync_cursors,
 )
-from dealercrm.application.contracts import release_key
+from dealercrm.application.contracts import order_no_of_release, release_key
 from dealercrm.application.credit import book_erp_payment
 from dealercrm.application.erp_sync import ErpProgress, RejectedErpEvent
 from dealercrm.application.ports.erp import (
@@ -177,7 +177,8 @@ class SqlErpSyncTarget:
         order_id = contract.order_id if contract is not None else None
         if order_id is None:
             order_id = uow.session.connection().execute(
-                select(Order.id).where(Order.order_no == contract_no)).scalar()  # type: ignore[attr-defined]
+                select(Order.id).where(Order.order_no == order_no_of_release(contract_no))  # type: ignore[attr-defined]
+            ).scalar()
         order = uow.orders.get(order_id) if order_id is not None else None
         if order is None or order.erp_tracking_no is not None or order.state is not OrderState.AWAITING_RELEASE:
             return None

@@ -30,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     insert,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, composite, relationship
@@ -264,6 +265,7 @@ orders = Table(
     Column("updated_at", UtcDateTime),
     Column("submitted_at", UtcDateTime),
     Column("submission_count", Integer, nullable=False),
+    Column("release_round", Integer, nullable=False, server_default=text("1")),
     Column("return_reasons", JSON, nullable=False),
     Column("is_major_modification", Boolean, nullable=False),
     Column("contract_no", String(40)),
