@@ -64,8 +64,10 @@ class StockService:
     def record_sale(self, actor: Principal, cmd: ds.RecordSale) -> Created:
         return ds.record_sale(cmd, self._c.uow(actor), self._c.clock, self._digester)
 
-    def record_payment(self, actor: Principal, sale_id: int, cmd: ds.RecordSalePayment) -> ds.SaleState:
-        return ds.record_sale_payment(sale_id, cmd, self._c.uow(actor), self._c.clock)
+    def record_payment(self, actor: Principal, sale_id: int, cmd: ds.RecordSalePayment,
+                       idempotency_key: str | None) -> ds.SaleState:
+        return ds.record_sale_payment(sale_id, cmd, idempotency_key, lambda: self._c.uow(actor), self._c.clock,
+                                      self._digester)
 
     def return_sale(self, actor: Principal, sale_id: int, reason: str, at: dt.datetime | None = None) -> ds.SaleState:
         return ds.return_sale(sale_id, reason, at, self._c.uow(actor), self._c.clock)

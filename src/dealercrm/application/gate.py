@@ -499,7 +499,7 @@ def _scan_time(scanned_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
 # Kiosk (device credential) — every call answered once per client event id
 
 
-_EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,63}$")
+EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,63}$")  # client event ids, also idempotency keys
 
 _ERROR_TYPES: dict[str, type[DomainError]] = {
     cls.__name__: cls
@@ -550,7 +550,7 @@ def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, rol
     """
     probe = new_uow()
     require_role(probe.actor, *roles)
-    if not isinstance(event_id, str) or not _EVENT_ID_RE.match(event_id):
+    if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
         raise InvalidValue("event_id", "事件编号须为8到64位字母、数字或 .-_:（建议使用 UUID）", code="client_event.malformed")
     client = client_key(probe.actor)
     with probe:

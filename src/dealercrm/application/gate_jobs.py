@@ -2,7 +2,7 @@
 
 - **receipt reminders** — dealers whose receipt (回执) for a shipment is overdue are reminded
   once per shipment (the same use case dispatch can trigger by hand);
-- **kiosk event retention** — the idempotency ledger of kiosk and desk events keeps the answers
+- **kiosk event retention** — the idempotency ledger of kiosk and desk events (and of dealers' retail payments) keeps the answers
   given to each client event id (some name the person at the kiosk) only as long as an offline
   agent could still replay that event; older entries are deleted once per Beijing day, in
   batches so no transaction holds the table for long. A replay older than the window is still

@@ -46,6 +46,10 @@ def _stock(world, headers, **params) -> list[dict[str, object]]:  # type: ignore
     return r.json()["items"]
 
 
+
+def _pay(c, headers, sale_id: int, key: str, **body):  # type: ignore[no-untyped-def]
+    return c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers={**headers, "Idempotency-Key": key}, json=body)
+
 def test_shipping_path_ends_in_dealer_stock_and_a_retail_sale_takes_the_vehicle_out(world):
     c = world.client
     dealer, dispatch = world.login("dealer1"), world.login("dispatch")
@@ -84,18 +88,25 @@ def test_shipping_path_ends_in_dealer_stock_and_a_retail_sale_takes_the_vehicle_
     assert [h["action"] for h in history] == ["create", "ship", "receive", "sell"]
     assert history[-1]["reference"] == detail["sale_no"]
 
-    part = c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer,
-                  json={"amount_fen": 30_000_000, "reference": "POS-1"}).json()
-    assert (part["status"], part["status_label"], part["open_fen"]) == ("unconfirmed", "未确认销售", 8_000_000)
-    over = c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer, json={"amount_fen": 8_000_001})
+    part = _pay(c, dealer, sale_id, "pay-part-0001", amount_fen=30_000_000, reference="POS-1")
+    assert part.status_code == 200, part.text
+    assert (part.json()["status"], part.json()["status_label"], part.json()["open_fen"]) == \
+        ("unconfirmed", "未确认销售", 8_000_000)
+    retried = _pay(c, dealer, sale_id, "pay-part-0001", amount_fen=30_000_000, reference="POS-1")
+    assert retried.json() == part.json()  # a retry (lost answer) gets the first answer and books nothing
+    other = _pay(c, dealer, sale_id, "pay-part-0001", amount_fen=1_000)
+    assert (other.status_code, other.json()["code"], other.json()["field"]) == \
+        (422, "idempotency.key_reused", "Idempotency-Key")
+    keyless = c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer, json={"amount_fen": 1_000})
+    assert (keyless.status_code, keyless.json()["code"], keyless.json()["field"]) == \
+        (422, "idempotency.key_required", "Idempotency-Key")
+    over = _pay(c, dealer, sale_id, "pay-over-0001", amount_fen=8_000_001)
     assert (over.status_code, over.json()["code"]) == (409, "sale.overpayment")
-    dup = c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer,
-                 json={"amount_fen": 1_000, "reference": "POS-1"})
+    dup = _pay(c, dealer, sale_id, "pay-dup-00001", amount_fen=1_000, reference="POS-1")
     assert (dup.status_code, dup.json()["code"]) == (409, "sale.payment_duplicate")
-    full = c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer,
-                  json={"amount_fen": 8_000_000, "reference": "POS-2"}).json()
+    full = _pay(c, dealer, sale_id, "pay-full-0001", amount_fen=8_000_000, reference="POS-2").json()
     assert (full["status"], full["status_label"], full["open_fen"]) == ("confirmed", "已确认销售", 0)
-    more = c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer, json={"amount_fen": 100})
+    more = _pay(c, dealer, sale_id, "pay-more-0001", amount_fen=100)
     assert more.status_code == 409 and more.json()["current_state"] == "confirmed"
     again = c.post("/api/v1/retail-sales/", headers=dealer, json=_sale_body(vins[0]))
     assert again.status_code == 409 and again.json()["current_state"] == "sold"
@@ -110,7 +121,7 @@ def test_returns_and_exchanges_put_vehicles_back_into_stock(world):
     company = {"kind": "company", "name": "郑州运输有限公司", "phone": "0371-66668888", "uscc": COMPANY_USCC}
     sale_id = c.post("/api/v1/retail-sales/", headers=dealer,
                      json=_sale_body(vins[0], customer=company, price_fen=20_000_000)).json()["id"]
-    c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=dealer, json={"amount_fen": 5_000_000})
+    _pay(c, dealer, sale_id, "pay-swap-0001", amount_fen=5_000_000)
 
     swapped = c.post(f"/api/v1/retail-sales/{sale_id}/exchange", headers=dealer, json={
         "new_vin": vins[1], "reason": "客户改选另一台", "customer_receipt_no": "FP-2026-0002"})
@@ -167,7 +178,7 @@ def test_a_dealer_sees_none_of_another_dealers_stock_sales_or_receipts(world):
     assert c.get(f"/api/v1/retail-sales/{sale_id}", headers=b).status_code == 404
     assert c.get("/api/v1/retail-sales/", headers=b).json()["items"] == []
     assert c.get("/api/v1/retail-sales/", headers=b, params={"dealer_id": world.dealer_a}).status_code == 404
-    assert c.post(f"/api/v1/retail-sales/{sale_id}/payments", headers=b, json={"amount_fen": 1}).status_code == 404
+    assert _pay(c, b, sale_id, "pay-foreign-01", amount_fen=1).status_code == 404
     assert c.post(f"/api/v1/retail-sales/{sale_id}/return", headers=b, json={"reason": "x"}).status_code == 404
     stolen = c.post("/api/v1/retail-sales/", headers=b, json=_sale_body(world.vin(2)))
     assert stolen.status_code == 404

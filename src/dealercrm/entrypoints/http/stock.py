@@ -28,6 +28,8 @@ from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False,
+                                                 description="8–64 letters, digits or .-_: (a UUID), one per payment")]
 SELLERS = (Role.DEALER, Role.ADMIN)
 PLANNERS = (Role.ADMIN, Role.REGION_MANAGER, Role.SALES)
 
@@ -204,11 +206,11 @@ class RetailSaleController(Controller):
         return _sale(state.container.stock.sale(request.user, sale_id))
 
     @post("/{sale_id:int}/payments", guards=[requires(*SELLERS)], status_code=HTTP_200_OK, sync_to_thread=True,
-          summary="登记客户付款 Record an end-customer payment (confirmed when paid in full)")
+          summary="登记客户付款 Record an end-customer payment, once per Idempotency-Key (confirmed when paid in full)")
     def pay(self, sale_id: int, data: ss.PaymentIn, request: Request[Principal, Any, Any],
-            state: State) -> ss.SaleStateOut:
+            state: State, idempotency_key: IdempotencyKey = None) -> ss.SaleStateOut:
         return _sale_state(state.container.stock.record_payment(request.user, sale_id, ds.RecordSalePayment(
-            data.amount_fen, data.paid_at, data.reference)))
+            data.amount_fen, data.paid_at, data.reference), idempotency_key))
 
     @post("/{sale_id:int}/return", guards=[requires(*SELLERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="客户退车 The customer returns the vehicle (back into the dealer's stock)")
