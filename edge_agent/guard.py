@@ -4,6 +4,10 @@
   verification keys (cached in ``keys.json`` in the state directory, refreshed at start and on
   an unknown key id) and the validity window, at the moment of the scan. Forged, malformed,
   expired or not-yet-valid codes are refused at once with the reason; nothing is sent.
+- **Pass book** (works offline): the server's list of passes in a state a device can rely on
+  (``GET /api/v1/kiosk/pass-book``, cached in ``passbook.json``, refreshed every minute while
+  online): voided, already used and rejected passes are refused at once, online or not; the old
+  QR of a reissued pass is refused while the server cannot be asked (online, the server decides).
 - **Journal first**: a scan that verified is written to the local journal (SQLite,
   ``synchronous=FULL``) with a fresh client event id and the scan time *before* the server is
   asked. Whatever happens next — the server answers, the link is down, the process is killed
@@ -37,6 +41,7 @@ from dealercrm.application.ports.signing import (
     PassNotYetValid,
     PassTokenError,
 )
+from dealercrm.domain.gate import qr_digest
 from dealercrm.domain.printing import SHANGHAI
 from edge_agent.journal import Journal, JournalEntry
 from edge_agent.server import ServerRefused, ServerUnreachable
@@ -125,6 +130,75 @@ class KeyRing:
         return verifier.verify(token, at)
 
 
+@attrs.frozen
+class BookRefusal:
+    code: str
+    final: bool  # the pass can never become good again (voided, used, rejected)
+
+
+class PassBook:
+    """What the server last said about the passes a guard may be shown (``GET /pass-book``),
+    cached on disk so that a gate without its server still refuses a voided, already used or
+    rejected pass, and the old QR of a reissued one. Refreshed every ``interval`` seconds while
+    the link is up; a pass newer than the book is judged by its signature alone, as before."""
+
+    def __init__(self, cache: Path | None = None, book: dict[str, Any] | None = None) -> None:
+        self.cache = cache
+        self._lock = threading.Lock()
+        self._passes: dict[str, dict[str, Any]] = {}
+        self.as_of: str | None = None
+        if book is not None:
+            self._set(book)
+        elif cache is not None and cache.exists():
+            try:
+                self._set(json.loads(cache.read_text(encoding="utf-8")))
+            except (ValueError, KeyError, TypeError):
+                log.error("pass_book_cache_unreadable", path=str(cache))
+
+    def _set(self, book: dict[str, Any]) -> None:
+        passes = {str(p["pass_no"]): dict(p) for p in book["passes"]}
+        with self._lock:
+            self._passes = passes
+            self.as_of = book.get("as_of")
+
+    def refresh(self, server: Any) -> bool:
+        """Fetch the book; False (keeping the cached one) when the server cannot be asked."""
+        try:
+            book = server.pass_book()
+        except (ServerUnreachable, ServerRefused) as exc:
+            log.warning("pass_book_not_refreshed", reason=str(exc))
+            return False
+        self._set(book)
+        if self.cache is not None:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(book, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.cache)
+        log.info("pass_book_refreshed", passes=len(self._passes), as_of=self.as_of)
+        return True
+
+    def refusal(self, pass_no: str, qr_payload: str) -> BookRefusal | None:
+        with self._lock:
+            entry = self._passes.get(pass_no)
+        if entry is None:
+            return None
+        code = _BOOK_FINAL.get(str(entry.get("status")))
+        if code is not None:
+            return BookRefusal(code, final=True)
+        known = entry.get("qr_sha256")
+        if known and known != qr_digest(qr_payload):
+            return BookRefusal("gate_pass.superseded", final=False)  # or reissued after the book
+        return None
+
+    def run(self, server: Any, link: Link, stop: threading.Event, interval: float = 60.0) -> None:
+        while not stop.wait(interval):
+            if link.up:
+                self.refresh(server)
+
+
+_BOOK_FINAL = {"voided": "gate_pass.voided", "exited": "gate_pass.already_exited", "rejected": "gate_pass.rejected"}
+
+
 class Link:
     """What the agent knows about the server link: down until a send succeeds again."""
 
@@ -151,10 +225,11 @@ class Guard:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  link: Link | None = None, send_lock: threading.Lock | None = None,
                  show: Callable[[str], None] | None = None,
-                 on_result: Callable[[GuardResult], None] | None = None) -> None:
+                 on_result: Callable[[GuardResult], None] | None = None, book: PassBook | None = None) -> None:
         self.server = server
         self.journal = journal
         self.keys = keys
+        self.book = book or PassBook()
         self.clock = clock
         self.link = link or Link()
         self.send_lock = send_lock or threading.Lock()
@@ -215,6 +290,9 @@ class Guard:
                                    f"出门证 {pass_no} 刚刚已放行（待上传服务器），禁止重复使用", pass_no, vins,
                                    queued=True, event_id=earlier.client_event_id)
 
+        doubt = self.book.refusal(pass_no, payload)
+        if doubt is not None and (doubt.final or not self.link.up):
+            return self._refused_by_book(doubt, pass_no, vins)
         scanned_at = now.isoformat()
         event_id = self.journal.record("exit", {"qr_payload": payload, "scanned_at": scanned_at,
                                                 "pass_no": pass_no, "vins": list(vins)})
@@ -229,6 +307,9 @@ class Guard:
             return GuardResult(True, "ok", allowed + "，出门已登记", pass_no, vins, event_id=event_id)
         if outcome == "pending":
             self.link.changed.set()
+            if doubt is not None:  # the server could not be asked and the book doubts this QR
+                self.journal.mark_refused(event_id, {"code": doubt.code, "local": True}, "离线名册拒绝")
+                return self._refused_by_book(doubt, pass_no, vins)
             return GuardResult(True, "ok.offline", allowed + "（离线核验，已记录，联网后自动上传）", pass_no, vins,
                                queued=True, event_id=event_id)
         entry = self.journal.get(event_id)
@@ -240,6 +321,15 @@ class Guard:
         if code == "gate_pass.already_exited" and answer.get("exited_at"):
             message += f"（已于 {_local(answer['exited_at'])} 出厂）"
         return GuardResult(False, code, message, pass_no, vins, event_id=event_id)
+
+    def _refused_by_book(self, doubt: BookRefusal, pass_no: str, vins: tuple[str, ...]) -> GuardResult:
+        if doubt.final:
+            message = EXIT_MESSAGES[doubt.code].format(pass_no=pass_no)
+        else:
+            message = (f"出门证 {pass_no} 的二维码与本机名册不符（已重新签发或作废），"
+                       "服务器暂不可达无法确认，禁止放行，请联系发车处")
+        log.warning("guard_refused_by_pass_book", pass_no=pass_no, code=doubt.code, as_of=self.book.as_of)
+        return GuardResult(False, doubt.code, message, pass_no, vins)
 
     def run(self, scanner: Any, stop: threading.Event) -> None:
         while not stop.is_set():

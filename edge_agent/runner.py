@@ -44,7 +44,7 @@ from edge_agent.config import (
     ServerConfig,
     load_config,
 )
-from edge_agent.guard import Guard, GuardResult, KeyRing, Link, Replayer
+from edge_agent.guard import Guard, GuardResult, KeyRing, Link, PassBook, Replayer
 from edge_agent.journal import Journal
 from edge_agent.kiosk import Kiosk, KioskResult
 from edge_agent.logs import configure_logging
@@ -254,6 +254,10 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         if "guard" in roles and not keys.refresh(server) and not keys.kids:
             log.error("no_verification_keys", hint="start once with the server reachable")
             out.write("[门卫] 尚无验签公钥：请在联网状态下启动一次 (no verification keys cached yet)\n")
+        book = PassBook(state_dir / "passbook.json")
+        if "guard" in roles:
+            book.refresh(server)
+            spawn("pass-book", book.run, server, link, stop)
 
         handled = threading.Event()
         if "kiosk" in roles:
@@ -273,7 +277,7 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
             else:
                 scanner = _build_scanner(config, stack)
             guard = Guard(server, journal, keys, link=link, send_lock=send_lock, show=_echo("门卫", out),
-                          on_result=board.on_guard)
+                          on_result=board.on_guard, book=book)
             spawn("guard", guard.run, scanner, stop)
         replayer = Replayer(server, journal, link=link, send_lock=send_lock)
         spawn("replayer", replayer.run, stop)

@@ -104,6 +104,10 @@ class KioskServer:
     def verification_keys(self) -> list[dict[str, Any]]:
         return self._call("GET", "/verification-keys")
 
+    def pass_book(self) -> dict[str, Any]:
+        """``GET /pass-book``: voided, exited and rejected passes, and the current QR of live ones."""
+        return self._call("GET", "/pass-book")
+
     def find_passes(self, id_number: str, event_id: str) -> dict[str, Any]:
         """``POST /passes/lookup``: the card holder's passes and letters."""
         return self._call("POST", "/passes/lookup", {"event_id": event_id, "id_number": id_number})

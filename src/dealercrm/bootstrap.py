@@ -641,6 +641,9 @@ class GateService:
     def verification_keys(self) -> list[dict[str, Any]]:
         return [dict(k) for k in self._c.gate_keys.public_keys]
 
+    def pass_book(self) -> dict[str, Any]:
+        return gate.pass_book(self._c.gate_queries, self._c.clock)
+
     def kiosk_find(self, actor: Principal, id_number: str, event_id: str) -> dict[str, Any]:
         return gate.kiosk_find_passes(id_number, event_id, self._new(actor), self._c.clock, self._digester)
 

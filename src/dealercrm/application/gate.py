@@ -54,7 +54,9 @@ from dealercrm.domain.gate import (
     GateExit,
     GatePass,
     GatePassRefused,
+    GatePassStatus,
     PickupAuthorization,
+    qr_digest,
 )
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.printing import document_to_wire
@@ -538,6 +540,20 @@ def _replay(stored: dict[str, Any], kind: str, fingerprint: str) -> dict[str, An
     if stored["outcome"] == "ok":
         return dict(stored["answer"])
     raise _decode_error(stored["answer"])
+
+
+PASS_BOOK_GRACE = dt.timedelta(hours=1)  # passes that ended this recently stay in the book
+
+
+def pass_book(queries: Any, clock: Clock) -> dict[str, Any]:
+    """The guard device's offline book: every pass it may still be shown that is voided, exited
+    or rejected (refused offline, as the server would), or approved with the digest of the QR it
+    carries now (an older QR of a reissued pass is refused offline). Fetched while online."""
+    now = clock()
+    return {"as_of": now.isoformat(), "passes": [
+        {"pass_no": r["pass_no"], "status": GatePassStatus(r["status"]).value,
+         "qr_sha256": qr_digest(r["qr_payload"]) if r["qr_payload"] else None}
+        for r in queries.pass_book(now - PASS_BOOK_GRACE)]}
 
 
 def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, roles: Sequence[Role], event_id: str,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -198,6 +199,11 @@ _AUTH_ACTIONS = {"revoke": "撤销", "lapse": "置为过期", "complete": "完�
 
 # ---------------------------------------------------------------------------------------------
 # Gate pass (出门证)
+
+
+def qr_digest(qr_payload: str) -> str:
+    """How the pass book names the QR a pass carries now (a reissue gives a new one)."""
+    return hashlib.sha256(qr_payload.strip().encode("utf-8")).hexdigest()
 
 
 class GatePassStatus(enum.StrEnum):

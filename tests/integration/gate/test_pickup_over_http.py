@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 
 from dealercrm.adapters.signing import Ed25519PassVerifier
+from dealercrm.domain.gate import qr_digest
 from dealercrm.domain.printing import document_from_wire, plain_text
 
 
@@ -178,6 +179,9 @@ def test_revoking_the_letter_voids_the_pass_and_returns_the_vehicles_to_stock(wo
     c.post(f"/api/v1/gate-passes/{pass_id}/handover", headers=dispatch)
     token = c.post("/api/v1/kiosk/passes/lookup", headers=kiosk,
                    json={"event_id": _eid(), "id_number": world.PERSON_ID}).json()["passes"][0]["qr_payload"]
+    pass_no = c.get(f"/api/v1/gate-passes/{pass_id}", headers=dispatch).json()["pass_no"]
+    live = {p["pass_no"]: p for p in c.get("/api/v1/kiosk/pass-book", headers=kiosk).json()["passes"]}
+    assert (live[pass_no]["status"], live[pass_no]["qr_sha256"]) == ("handed_over", qr_digest(token))
 
     r = c.post(f"/api/v1/pickup-authorizations/{auth_id}/revoke", headers=dealer, json={"reason": "提车人离职"})
 
@@ -189,6 +193,9 @@ def test_revoking_the_letter_voids_the_pass_and_returns_the_vehicles_to_stock(wo
     lookup = c.post("/api/v1/kiosk/passes/lookup", headers=kiosk,
                     json={"event_id": _eid(), "id_number": world.PERSON_ID}).json()
     assert [(p["printable"], p["code"]) for p in lookup["passes"]] == [(False, "gate_pass.voided")]
+    book = c.get("/api/v1/kiosk/pass-book", headers=kiosk).json()  # a guard offline now refuses it too
+    assert {p["pass_no"]: p["status"] for p in book["passes"]}[pass_no] == "voided"
+    assert c.get("/api/v1/kiosk/pass-book", headers=dispatch).status_code == 403  # devices only
     # the vehicle may be authorized again
     assert c.post("/api/v1/pickup-authorizations/", headers=dealer, json=world.letter([world.vin(4)])).status_code == 201
 

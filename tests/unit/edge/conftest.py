@@ -16,6 +16,7 @@ class FakeKioskServer:
         self.exits: dict[str, dict[str, Any]] = {}  # event id → answer (idempotent like the server)
         self.exited: set[str] = set()
         self.refuse_exit: ServerRefused | None = None
+        self.book: dict[str, Any] = {"as_of": "2026-03-07T09:00:00+08:00", "passes": []}
 
     def _reach(self, name: str, arg: Any) -> None:
         self.calls.append((name, arg))
@@ -25,6 +26,10 @@ class FakeKioskServer:
     def verification_keys(self) -> list[dict[str, Any]]:
         self._reach("keys", None)
         return self.keys
+
+    def pass_book(self) -> dict[str, Any]:
+        self._reach("book", None)
+        return self.book
 
     def find_passes(self, id_number: str, event_id: str) -> dict[str, Any]:
         self._reach("lookup", id_number)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from dealercrm.adapters.gate_keys import public_key_info
 from dealercrm.adapters.signing import Ed25519PassSigner
-from edge_agent.guard import Guard, KeyRing, Link, Replayer
+from dealercrm.domain.gate import qr_digest
+from edge_agent.guard import Guard, KeyRing, Link, PassBook, Replayer
 from edge_agent.journal import Journal
 from edge_agent.server import ServerRefused
 
@@ -131,3 +132,71 @@ def test_without_any_verification_key_the_guard_says_so(FakeServer, tmp_path):
     assert not result.ok and result.code == "gate.no_verification_keys" and "验签公钥" in result.message
     server.down, server.keys = False, keys_of(SIGNER)
     assert guard.handle_scan(token()).ok  # fetched as soon as the server answers
+
+
+# --- the pass book: what the server said about passes, for when it cannot be asked -------------
+
+
+def book_of(*entries: tuple[str, str, str | None]) -> dict[str, object]:
+    return {"as_of": NOW.isoformat(), "passes": [{"pass_no": n, "status": st, "qr_sha256": d} for n, st, d in entries]}
+
+
+def test_offline_a_voided_used_or_rejected_pass_is_refused_from_the_book(FakeServer, tmp_path):
+    server = FakeServer()
+    server.book = book_of(("GP-2026-000001", "voided", None), ("GP-2026-000002", "exited", None),
+                          ("GP-2026-000003", "rejected", None))
+    guard, journal, link = guard_for(server, tmp_path)
+    guard.book = PassBook(tmp_path / "passbook.json")
+    assert guard.book.refresh(server)
+    server.down = True
+    link.failed("unreachable")
+
+    results = [guard.handle_scan(token(f"GP-2026-00000{n}")) for n in (1, 2, 3)]
+
+    assert [(r.ok, r.code) for r in results] == [
+        (False, "gate_pass.voided"), (False, "gate_pass.already_exited"), (False, "gate_pass.rejected")]
+    assert "已作废" in results[0].message and list(journal) == []  # nothing to replay: nothing was let out
+    assert PassBook(tmp_path / "passbook.json").refusal("GP-2026-000001", token()) is not None  # survives a restart
+
+
+def test_offline_the_old_qr_of_a_reissued_pass_is_refused_and_the_current_one_let_out(FakeServer, tmp_path):
+    current = token(hours=20)
+    server = FakeServer()
+    server.book = book_of(("GP-2026-000001", "handed_over", qr_digest(current)))
+    guard, journal, link = guard_for(server, tmp_path)
+    guard.book.refresh(server)
+    server.down = True
+    link.failed("unreachable")
+
+    old = guard.handle_scan(token(hours=24))
+    new = guard.handle_scan(current)
+
+    assert (old.ok, old.code) == (False, "gate_pass.superseded") and "联系发车处" in old.message
+    assert (new.ok, new.code, new.queued) == (True, "ok.offline", True)
+    assert [e.payload["qr_payload"] for e in journal] == [current]
+
+
+def test_online_the_server_decides_a_qr_the_book_does_not_know(FakeServer, tmp_path):
+    server = FakeServer()  # e.g. reissued after the book was fetched
+    server.book = book_of(("GP-2026-000001", "handed_over", "0" * 64))
+    guard, journal, _ = guard_for(server, tmp_path)
+    guard.book.refresh(server)
+
+    result = guard.handle_scan(token())
+
+    assert (result.ok, result.code) == (True, "ok")
+    assert [n for n, _ in server.calls] == ["book", "exit"]
+
+
+def test_a_doubted_qr_whose_send_fails_is_refused_and_never_replayed(FakeServer, tmp_path):
+    server = FakeServer()
+    server.book = book_of(("GP-2026-000001", "approved", "0" * 64))
+    guard, journal, link = guard_for(server, tmp_path)
+    guard.book.refresh(server)
+    server.down = True  # the link is believed up, the send fails
+
+    result = guard.handle_scan(token())
+
+    assert (result.ok, result.code) == (False, "gate_pass.superseded")
+    assert [e.state for e in journal] == ["refused"]
+    assert Replayer(server, journal, link=link).replay_once() == (0, True)

@@ -3,6 +3,7 @@ scope (a dealer's query can only ever touch its own rows), returning plain dicts
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import Table, select
@@ -20,6 +21,7 @@ from dealercrm.adapters.db.gate_tables import (
 )
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.application.access import DealerScope
+from dealercrm.domain.gate import GatePassStatus
 
 _PASS_COLUMNS = [c for c in gate_passes.c if c.name not in ("id_digest", "qr_payload")]
 _AUTH_COLUMNS = [c for c in pickup_authorizations.c if c.name != "id_digest"]
@@ -113,6 +115,16 @@ class SqlGateQueries:
         return row
 
     # -- gate passes ---------------------------------------------------------------------------
+
+    def pass_book(self, valid_after: dt.datetime, limit: int = 20_000) -> list[dict[str, Any]]:
+        """Passes a gate may still be shown (valid after ``valid_after``) in a state a device can
+        rely on offline: voided, exited or rejected (final), or approved / handed over with the
+        QR they carry now. Pending ones are left out: they may be approved any minute."""
+        final_or_live = [GatePassStatus.VOIDED, GatePassStatus.EXITED, GatePassStatus.REJECTED,
+                         GatePassStatus.APPROVED, GatePassStatus.HANDED_OVER]
+        return self._all(select(gate_passes.c.pass_no, gate_passes.c.status, gate_passes.c.qr_payload)
+                         .where(gate_passes.c.valid_to > valid_after, gate_passes.c.status.in_(final_or_live))
+                         .order_by(gate_passes.c.id).limit(limit))
 
     def _pass_query(self) -> Select[Any]:
         return (select(*_PASS_COLUMNS, pickup_authorizations.c.number.label("authorization_no"),

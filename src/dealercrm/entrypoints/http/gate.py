@@ -278,6 +278,11 @@ class KioskController(Controller):
     def verification_keys(self, state: State) -> list[gs.VerificationKeyOut]:
         return [msgspec.convert(k, gs.VerificationKeyOut) for k in state.container.gate.verification_keys()]
 
+    @get("/pass-book", sync_to_thread=True,
+         summary="离线核验名册 Passes a guard must refuse offline: voided, exited, rejected; the current QR of live ones")
+    def pass_book(self, state: State) -> gs.PassBookOut:
+        return msgspec.convert(state.container.gate.pass_book(), gs.PassBookOut)
+
     @post("/passes/lookup", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="刷身份证查出门证 Passes and letters for the ID number read from a card")
     def lookup(self, data: gs.KioskLookupIn, request: Request[Principal, Any, Any],

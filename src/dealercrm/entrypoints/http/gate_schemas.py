@@ -279,6 +279,17 @@ class VerificationKeyOut(msgspec.Struct):
     current: bool
 
 
+class PassBookEntryOut(msgspec.Struct):
+    pass_no: str
+    status: str
+    qr_sha256: str | None
+
+
+class PassBookOut(msgspec.Struct):
+    as_of: str
+    passes: list[PassBookEntryOut]
+
+
 class KioskLookupIn(Request):
     event_id: EventId
     id_number: IdNumber
