@@ -82,21 +82,61 @@ class GuardResult:
     event_id: str | None = None
 
 
-class KeyRing:
-    """The server's public verification keys, cached on disk so the gate verifies offline."""
+class _ServerCopy:
+    """Something the server publishes, kept on disk (``cache``) so the gate works offline:
+    subclasses name what they fetch (``_fetch``) and how they take it in (``_set``)."""
 
-    def __init__(self, cache: Path | None = None, keys: list[dict[str, Any]] | None = None) -> None:
+    what = "server_copy"
+
+    def __init__(self, cache: Path | None, data: Any | None) -> None:
         self.cache = cache
         self._lock = threading.Lock()
-        self._keys: list[dict[str, Any]] = []
-        self._verifier = Ed25519PassVerifier([])
-        if keys is not None:
-            self._set(keys)
+        if data is not None:
+            self._set(data)
         elif cache is not None and cache.exists():
             try:
                 self._set(json.loads(cache.read_text(encoding="utf-8")))
             except (ValueError, KeyError, TypeError):
-                log.error("verification_key_cache_unreadable", path=str(cache))
+                log.error(f"{self.what}_cache_unreadable", path=str(cache))
+
+    def _fetch(self, server: Any) -> Any:
+        raise NotImplementedError
+
+    def _set(self, data: Any) -> None:
+        raise NotImplementedError
+
+    def refresh(self, server: Any) -> bool:
+        """Fetch it; False (keeping the cached copy) when the server cannot be asked."""
+        try:
+            data = self._fetch(server)
+        except (ServerUnreachable, ServerRefused) as exc:
+            log.warning(f"{self.what}_not_refreshed", reason=str(exc))
+            return False
+        self._set(data)
+        if self.cache is not None:
+            self.cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.cache)
+        log.info(f"{self.what}_refreshed", **self._summary())
+        return True
+
+    def _summary(self) -> dict[str, Any]:
+        return {}
+
+
+class KeyRing(_ServerCopy):
+    """The server's public verification keys, cached on disk so the gate verifies offline."""
+
+    what = "verification_keys"
+
+    def __init__(self, cache: Path | None = None, keys: list[dict[str, Any]] | None = None) -> None:
+        self._keys: list[dict[str, Any]] = []
+        self._verifier = Ed25519PassVerifier([])
+        super().__init__(cache, keys)
+
+    def _fetch(self, server: Any) -> list[dict[str, Any]]:
+        return server.verification_keys()  # type: ignore[no-any-return]
 
     def _set(self, keys: list[dict[str, Any]]) -> None:
         public = [load_pem_public_key(k["public_key_pem"].encode("ascii")) for k in keys]
@@ -104,25 +144,12 @@ class KeyRing:
             self._keys = list(keys)
             self._verifier = Ed25519PassVerifier(public)  # type: ignore[arg-type]
 
+    def _summary(self) -> dict[str, Any]:
+        return {"kids": self.kids}
+
     @property
     def kids(self) -> list[str]:
         return [k["kid"] for k in self._keys]
-
-    def refresh(self, server: Any) -> bool:
-        """Fetch the keys; False (keeping the cached ones) when the server cannot be asked."""
-        try:
-            keys = server.verification_keys()
-        except (ServerUnreachable, ServerRefused) as exc:
-            log.warning("verification_keys_not_refreshed", reason=str(exc))
-            return False
-        self._set(keys)
-        if self.cache is not None:
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(keys, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.cache)
-        log.info("verification_keys_refreshed", kids=self.kids)
-        return True
 
     def verify(self, token: str, at: datetime) -> dict[str, Any]:
         with self._lock:
@@ -136,24 +163,21 @@ class BookRefusal:
     final: bool  # the pass can never become good again (voided, used, rejected)
 
 
-class PassBook:
+class PassBook(_ServerCopy):
     """What the server last said about the passes a guard may be shown (``GET /pass-book``),
     cached on disk so that a gate without its server still refuses a voided, already used or
     rejected pass, and the old QR of a reissued one. Refreshed every ``interval`` seconds while
     the link is up; a pass newer than the book is judged by its signature alone, as before."""
 
+    what = "pass_book"
+
     def __init__(self, cache: Path | None = None, book: dict[str, Any] | None = None) -> None:
-        self.cache = cache
-        self._lock = threading.Lock()
         self._passes: dict[str, dict[str, Any]] = {}
         self.as_of: str | None = None
-        if book is not None:
-            self._set(book)
-        elif cache is not None and cache.exists():
-            try:
-                self._set(json.loads(cache.read_text(encoding="utf-8")))
-            except (ValueError, KeyError, TypeError):
-                log.error("pass_book_cache_unreadable", path=str(cache))
+        super().__init__(cache, book)
+
+    def _fetch(self, server: Any) -> dict[str, Any]:
+        return server.pass_book()  # type: ignore[no-any-return]
 
     def _set(self, book: dict[str, Any]) -> None:
         passes = {str(p["pass_no"]): dict(p) for p in book["passes"]}
@@ -161,21 +185,8 @@ class PassBook:
             self._passes = passes
             self.as_of = book.get("as_of")
 
-    def refresh(self, server: Any) -> bool:
-        """Fetch the book; False (keeping the cached one) when the server cannot be asked."""
-        try:
-            book = server.pass_book()
-        except (ServerUnreachable, ServerRefused) as exc:
-            log.warning("pass_book_not_refreshed", reason=str(exc))
-            return False
-        self._set(book)
-        if self.cache is not None:
-            self.cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache.with_suffix(".tmp")
-            tmp.write_text(json.dumps(book, ensure_ascii=False), encoding="utf-8")
-            tmp.replace(self.cache)
-        log.info("pass_book_refreshed", passes=len(self._passes), as_of=self.as_of)
-        return True
+    def _summary(self) -> dict[str, Any]:
+        return {"passes": len(self._passes), "as_of": self.as_of}
 
     def refusal(self, pass_no: str, qr_payload: str) -> BookRefusal | None:
         with self._lock:
