@@ -38,7 +38,7 @@ from sqlalchemy.types import TypeDecorator
 
 from dealercrm.adapters.db import audit
 from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.orm import IdType, append_only_log, mapper_registry
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
 from dealercrm.domain.catalog import (
     ChoiceMode,
@@ -347,14 +347,7 @@ def append_order_events(conn: Connection, order_id: int, entries: list[OrderEven
         conn.execute(insert(order_events), [_event_row(order_id, e) for e in entries])
 
 
-def _store_order_events(session: Session, _flush_context: Any) -> None:
-    rows = []
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Order) and obj.events:
-            rows += [_event_row(obj.id, e) for e in obj.events]  # type: ignore[arg-type]
-            obj.events.clear()
-    if rows:
-        session.connection().execute(insert(order_events), rows)
+_store_order_events = append_only_log(Order, "events", order_events, _event_row)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ idempotent); the audit trail listener is installed with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -20,8 +21,9 @@ from sqlalchemy import (
     String,
     Table,
     event,
+    insert,
 )
-from sqlalchemy.orm import composite, registry, relationship
+from sqlalchemy.orm import Session, composite, registry, relationship
 
 from dealercrm.adapters.db.metadata import metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
@@ -177,6 +179,27 @@ def _optional_bank_account(*values: Any) -> BankAccount | None:
 
 def _restore_events(target: Any, _context: Any) -> None:
     target.events = []
+
+
+def append_only_log(kind: type, attribute: str, table: Table,
+                    row: Callable[[int, Any], dict[str, Any]]) -> Callable[[Session, Any], None]:
+    """An ``after_flush`` hook for an aggregate's append-only log (an order's timeline, a
+    workflow's history): the entries it collected in ``attribute`` — a plain list, not a mapped
+    relationship, never loaded with it — go to ``table`` in one INSERT and are dropped. It sees
+    every aggregate of the flush that is new or changed; adding an entry must change it."""
+
+    def store(session: Session, _flush_context: Any) -> None:
+        rows = []
+        for obj in (*session.new, *session.dirty):
+            if isinstance(obj, kind):
+                pending = getattr(obj, attribute)
+                if pending:
+                    rows += [row(obj.id, entry) for entry in pending]
+                    pending.clear()
+        if rows:
+            session.connection().execute(insert(table), rows)
+
+    return store
 
 
 def start_mappers() -> None:

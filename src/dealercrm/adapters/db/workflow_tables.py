@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, event, insert, text
+from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, event, text
 from sqlalchemy.orm import Session, relationship
 
 from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.orm import IdType, append_only_log, mapper_registry
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.workflow import (
     AssigneeKind,
@@ -141,16 +141,7 @@ def _history_row(workflow_id: int, h: WorkflowHistoryEntry) -> dict[str, Any]:
             "reason": h.reason, "detail": h.detail}
 
 
-def _store_history(session: Session, _flush_context: Any) -> None:
-    """Append the history lines a flush's workflows gained, in one INSERT, and forget them: the
-    history is an append-only log (like an order's timeline), never loaded with its workflow."""
-    rows = []
-    for obj in (*session.new, *session.dirty):
-        if isinstance(obj, Workflow) and obj.history:
-            rows += [_history_row(obj.id, h) for h in obj.history]  # type: ignore[arg-type]
-            obj.history.clear()
-    if rows:
-        session.connection().execute(insert(workflow_history), rows)
+_store_history = append_only_log(Workflow, "history", workflow_history, _history_row)
 
 
 def start_workflow_mappers() -> None:
