@@ -166,6 +166,25 @@ def test_other_dealers_and_unknown_orders_see_no_contract(flow):
     assert flow.client.get("/api/v1/orders/999999/contract", headers=flow.h("admin")).status_code == 404
 
 
+def test_another_dealers_writes_on_an_order_are_404_and_change_nothing(flow):
+    order_id = flow.to_finance()
+    before = flow.order(order_id)
+    other = flow.h("shuntong")
+
+    answers = {path: flow.client.post(f"/api/v1/orders/{order_id}{path}", headers=other, json=body)
+               for path, body in (("/finance/resubmit", None), ("/changes", {"description": "改为45方罐体"}),
+                                  ("/quote/accept", None), ("/quote/decline", {"reason": "太贵"}),
+                                  ("/contract/accept", None))}
+    listed = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=other)
+
+    assert {path: r.status_code for path, r in answers.items()} == dict.fromkeys(answers, 404)
+    assert all(r.json()["code"] == "order.not_found" for r in answers.values())
+    assert listed.status_code == 404
+    after = flow.order(order_id)
+    assert (after["state"], after["version"]) == (before["state"], before["version"])
+    assert flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json() == []
+
+
 def test_each_container_renders_contracts_with_its_own_settings(tmp_path, _sqlite_template):
     """Two containers in one process (an embedding team's case): one configured with a font file
     that does not exist cannot issue contracts (503, the last approval not taken), the other

@@ -151,6 +151,7 @@ gate_passes = Table(
     Index("ix_gate_passes_authorization_id", "authorization_id"),
     Index("ix_gate_passes_id_digest", "id_digest"),
     Index("ix_gate_passes_status_id", "status", "id"),
+    Index("ix_gate_passes_valid_to", "valid_to"),  # the guards' pass book: passes still valid
 )
 
 gate_exits = Table(
