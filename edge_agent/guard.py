@@ -112,7 +112,11 @@ class _ServerCopy:
         except (ServerUnreachable, ServerRefused) as exc:
             log.warning(f"{self.what}_not_refreshed", reason=str(exc))
             return False
-        self._set(data)
+        try:
+            self._set(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a malformed answer: keep ours
+            log.error(f"{self.what}_malformed", reason=type(exc).__name__)
+            return False
         if self.cache is not None:
             self.cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.cache.with_suffix(".tmp")

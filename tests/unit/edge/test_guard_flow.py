@@ -200,3 +200,15 @@ def test_a_doubted_qr_whose_send_fails_is_refused_and_never_replayed(FakeServer,
     assert (result.ok, result.code) == (False, "gate_pass.superseded")
     assert [e.state for e in journal] == ["refused"]
     assert Replayer(server, journal, link=link).replay_once() == (0, True)
+
+
+def test_a_malformed_book_from_the_server_keeps_the_cached_one(FakeServer, tmp_path):
+    server = FakeServer()
+    server.book = book_of(("GP-2026-000001", "voided", None))
+    book = PassBook(tmp_path / "passbook.json")
+    assert book.refresh(server)
+    server.book = {"as_of": NOW.isoformat(), "passes": [{"status": "voided"}]}  # no pass number
+
+    assert book.refresh(server) is False
+    assert book.refusal("GP-2026-000001", token()).code == "gate_pass.voided"
+    assert PassBook(tmp_path / "passbook.json").refusal("GP-2026-000001", token()) is not None
