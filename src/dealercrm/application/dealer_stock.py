@@ -21,7 +21,7 @@ import attrs
 
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.alerts import RuleContext
-from dealercrm.application.gate import EVENT_ID_RE, Created, IdDigester, admits, run_client_event
+from dealercrm.application.gate import IDEMPOTENCY_KEY, Created, IdDigester, admits, run_client_event
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.alerts import Audience, Condition, Severity
@@ -197,10 +197,6 @@ def record_sale_payment(sale_id: int, cmd: RecordSalePayment, idempotency_key: s
     Booked once per ``idempotency_key`` (the client's ledger of the gate context): a retry with
     the same key and payment gets the first answer — or the first refusal — and books nothing;
     the same key with another payment is a 422."""
-    if not isinstance(idempotency_key, str) or not EVENT_ID_RE.match(idempotency_key):
-        raise InvalidValue("Idempotency-Key", "须提供 Idempotency-Key 请求头（8–64位字母、数字或 .-_:，建议使用 UUID）",
-                           code="idempotency.key_required")
-
     def work(uow: StockUnitOfWork) -> dict[str, Any]:
         now = clock()
         sale = _visible_sale(uow, sale_id)
@@ -211,13 +207,9 @@ def record_sale_payment(sale_id: int, cmd: RecordSalePayment, idempotency_key: s
     fingerprint = digester.fingerprint("retail_sale_payment", {
         "sale_id": sale_id, "amount_fen": cmd.amount_fen, "reference": cmd.reference,
         "paid_at": cmd.paid_at.isoformat() if cmd.paid_at else None})
-    try:
-        answer = run_client_event(new_uow, clock, roles=SELLERS, event_id=idempotency_key,  # type: ignore[arg-type]
-                                  kind="retail_sale_payment", fingerprint=fingerprint, work=work)  # type: ignore[arg-type]
-    except InvalidValue as exc:
-        if exc.code != "client_event.reused":
-            raise
-        raise InvalidValue("Idempotency-Key", "该 Idempotency-Key 已用于另一笔付款", code="idempotency.key_reused") from None
+    answer = run_client_event(new_uow, clock, roles=SELLERS, event_id=idempotency_key,  # type: ignore[arg-type]
+                              kind="retail_sale_payment", fingerprint=fingerprint, work=work,  # type: ignore[arg-type]
+                              key=IDEMPOTENCY_KEY)
     return SaleState(**answer)
 
 

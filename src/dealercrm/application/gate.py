@@ -501,7 +501,25 @@ def _scan_time(scanned_at: dt.datetime | None, now: dt.datetime) -> dt.datetime:
 # Kiosk (device credential) — every call answered once per client event id
 
 
-EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,63}$")  # client event ids, also idempotency keys
+EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{7,63}$")
+
+
+@attrs.frozen
+class ClientKey:
+    """How a caller names the key of its client events, for the errors that name it."""
+
+    field: str
+    missing_code: str
+    missing_message: str
+    reused_code: str
+    reused_message: str
+
+
+EVENT_ID = ClientKey("event_id", "client_event.malformed", "事件编号须为8到64位字母、数字或 .-_:（建议使用 UUID）",
+                     "client_event.reused", "该事件编号已用于另一请求")
+IDEMPOTENCY_KEY = ClientKey("Idempotency-Key", "idempotency.key_required",
+                            "须提供 Idempotency-Key 请求头（8–64位字母、数字或 .-_:，建议使用 UUID）",
+                            "idempotency.key_reused", "该 Idempotency-Key 已用于另一请求")
 
 _ERROR_TYPES: dict[str, type[DomainError]] = {
     cls.__name__: cls
@@ -534,9 +552,9 @@ def _decode_error(record: dict[str, Any]) -> DomainError:
     return err
 
 
-def _replay(stored: dict[str, Any], kind: str, fingerprint: str) -> dict[str, Any]:
+def _replay(stored: dict[str, Any], kind: str, fingerprint: str, key: ClientKey = EVENT_ID) -> dict[str, Any]:
     if stored["kind"] != kind or stored["fingerprint"] != fingerprint:
-        raise InvalidValue("event_id", "该事件编号已用于另一请求", code="client_event.reused")
+        raise InvalidValue(key.field, key.reused_message, code=key.reused_code)
     if stored["outcome"] == "ok":
         return dict(stored["answer"])
     raise _decode_error(stored["answer"])
@@ -557,29 +575,32 @@ def pass_book(queries: Any, clock: Clock) -> dict[str, Any]:
 
 
 def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, roles: Sequence[Role], event_id: str,
-                     kind: str, fingerprint: str, work: Callable[[GateUnitOfWork], dict[str, Any]]) -> dict[str, Any]:
+                     kind: str, fingerprint: str, work: Callable[[GateUnitOfWork], dict[str, Any]],
+                     key: ClientKey = EVENT_ID) -> dict[str, Any]:
     """Run ``work`` once per (client, event id) and give every replay the first answer.
 
     The answer — or the refusal (a ``DomainError`` other than a transient ``db.*`` one) — is
     stored with the event id; the same id with a different request is a 422. ``work`` runs in
-    its own unit of work and must not commit: the ledger row commits with its changes.
+    its own unit of work and must not commit: the ledger row commits with its changes. ``key``
+    says how the caller names the id in errors (a kiosk's ``event_id``, an HTTP
+    ``Idempotency-Key`` header).
     """
     probe = new_uow()
     require_role(probe.actor, *roles)
     if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
-        raise InvalidValue("event_id", "事件编号须为8到64位字母、数字或 .-_:（建议使用 UUID）", code="client_event.malformed")
+        raise InvalidValue(key.field, key.missing_message, code=key.missing_code)
     client = client_key(probe.actor)
     with probe:
         stored = probe.client_events.get(client, event_id)
     if stored is not None:
-        return _replay(stored, kind, fingerprint)
+        return _replay(stored, kind, fingerprint, key)
     try:
         uow = new_uow()
         with uow:
             answer = work(uow)
             again = uow.client_events.get(client, event_id)  # a racing replay may have won meanwhile
             if again is not None:
-                return _replay(again, kind, fingerprint)
+                return _replay(again, kind, fingerprint, key)
             uow.client_events.add(client, event_id, kind, fingerprint, "ok", answer, clock())
             uow.commit()
         return answer
@@ -589,7 +610,7 @@ def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, rol
         else:
             first = _store_refusal(new_uow, clock, client, event_id, kind, fingerprint, err)
         if first is not None:
-            return _replay(first, kind, fingerprint)
+            return _replay(first, kind, fingerprint, key)
         raise
 
 
