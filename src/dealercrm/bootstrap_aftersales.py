@@ -29,7 +29,7 @@ READERS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION)
 
 @attrs.define
 class AftersalesService:
-    _c: Container
+    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
     _queries: Any = attrs.field(default=None, init=False)
 
     @property

@@ -29,7 +29,7 @@ def register_care_rules(c: Container) -> None:
 
 @attrs.define
 class CareService:
-    _c: Container
+    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
     _queries: Any = attrs.field(default=None, init=False)
 
     @property

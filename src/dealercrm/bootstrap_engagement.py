@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 @attrs.define
 class EngagementService:
-    _c: Container
+    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
     rules: al.RuleRegistry = attrs.field(factory=al.RuleRegistry)
     workbench_sources: wb.WorkbenchSources = attrs.field(factory=wb.WorkbenchSources)
     calendar_sources: cal.CalendarSources = attrs.field(factory=cal.CalendarSources)

@@ -38,7 +38,7 @@ def make_video(settings: Any) -> VideoConferencing:
 
 @attrs.define
 class MarketingService:
-    _c: Container
+    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
     video: Any = None
     queries: Any = None
     knowledge_queries: Any = None

@@ -44,7 +44,7 @@ def _cell(value: Any) -> Any:
 
 @attrs.define
 class StockService:
-    _c: Container
+    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
     _queries: Any = attrs.field(default=None, init=False)
 
     @property

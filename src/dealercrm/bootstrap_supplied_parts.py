@@ -29,7 +29,7 @@ def default_photo_dir(settings: Any) -> Path:
 
 @attrs.define
 class SuppliedPartsService:
-    _c: Container
+    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
     photo_store: Any = None
     queries: Any = None
 

@@ -20,6 +20,7 @@ from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.credit import CreditController
+from dealercrm.entrypoints.http.dependencies import service_dependencies
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.erp import ErpRejectedEventController
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     return Litestar(
         route_handlers=[health, ready, *CONTROLLERS, *(extra_route_handlers or [])],
+        dependencies=service_dependencies(container),
         state=state,
         middleware=[
             RequestIdMiddleware,

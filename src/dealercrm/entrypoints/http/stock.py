@@ -11,12 +11,11 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import dealer_stock as ds
-from dealercrm.bootstrap_stock import STOCK_READERS
+from dealercrm.bootstrap_stock import STOCK_READERS, StockService
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.dealer_stock import SaleStatus
 from dealercrm.domain.errors import InvalidValue
@@ -99,14 +98,14 @@ class StockController(Controller):
     @get("/vehicles", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存查询 Factory and dealer stock by region, dealer, product line, template and state")
     def vehicles(
-        self, request: Request[Principal, Any, Any], state: State,
+        self, request: Request[Principal, Any, Any], stock: StockService,
         where: Annotated[str | None, Parameter(description="factory | dealer")] = None,
         vehicle_state: Annotated[str | None, Parameter(query="state", description="state codes, comma separated")] = None,
         dealer_id: int | None = None, region: str | None = None, product_line: str | None = None,
         model_code: str | None = None, contract_no: str | None = None, cursor: str | None = None, limit: Limit = 50,
     ) -> ss.StockPage:
         filters = _filters(where, vehicle_state, dealer_id, region, product_line, model_code, contract_no)
-        rows = state.container.stock.list_stock(request.user, **filters, after_id=decode_cursor(cursor),
+        rows = stock.list_stock(request.user, **filters, after_id=decode_cursor(cursor),
                                                 limit=limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -115,51 +114,51 @@ class StockController(Controller):
     @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存导出 The same query as a CSV or XLSX file (at most 100 000 rows)")
     def export(
-        self, request: Request[Principal, Any, Any], state: State,
+        self, request: Request[Principal, Any, Any], stock: StockService,
         file_format: Annotated[str, Parameter(query="format", description="csv | xlsx")] = "csv",
         where: str | None = None, vehicle_state: Annotated[str | None, Parameter(query="state")] = None,
         dealer_id: int | None = None, region: str | None = None, product_line: str | None = None,
         model_code: str | None = None, contract_no: str | None = None,
     ) -> Response[bytes]:
         filters = _filters(where, vehicle_state, dealer_id, region, product_line, model_code, contract_no)
-        name, media_type, content = state.container.stock.export_stock(request.user, file_format, **filters)
+        name, media_type, content = stock.export_stock(request.user, file_format, **filters)
         return Response(content, media_type=media_type,
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     @get("/summary", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存汇总 Units per dealer and template with min/max and ageing bands")
-    def summary(self, request: Request[Principal, Any, Any], state: State, dealer_id: int | None = None,
+    def summary(self, request: Request[Principal, Any, Any], stock: StockService, dealer_id: int | None = None,
                 region: str | None = None) -> list[ss.SummaryOut]:
-        rows = state.container.stock.summary(request.user, dealer_id=dealer_id, region=region)
+        rows = stock.summary(request.user, dealer_id=dealer_id, region=region)
         return [msgspec.convert(r, ss.SummaryOut) for r in rows]
 
     @get("/statistics", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="产销统计 Produced, stocked, delivered, received and sold units per day, week or month")
-    def statistics(self, request: Request[Principal, Any, Any], state: State, date_from: dt.date, date_to: dt.date,
+    def statistics(self, request: Request[Principal, Any, Any], stock: StockService, date_from: dt.date, date_to: dt.date,
                    period: str = "month", dealer_id: int | None = None, region: str | None = None,
                    product_line: str | None = None, model_code: str | None = None) -> ss.StatisticsOut:
         _choice("product_line", product_line, {p.value for p in ProductLine}, "产品线")
-        rows = state.container.stock.statistics(request.user, period, date_from, date_to, dealer_id=dealer_id,
+        rows = stock.statistics(request.user, period, date_from, date_to, dealer_id=dealer_id,
                                                 region=region, product_line=product_line, model_code=model_code)
         totals = {k: sum(r[k] for r in rows) for k in ds.STAT_KINDS}
         return ss.StatisticsOut(period, date_from, date_to, [msgspec.convert(r, ss.PeriodOut) for r in rows], totals)
 
     @get("/ageing-policy", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库龄预警区间 The ageing bands (green / yellow / red) and their thresholds")
-    def ageing_policy(self, state: State) -> ss.AgeingPolicyOut:
-        return _policy_out(state.container.stock.ageing_policy())
+    def ageing_policy(self, stock: StockService) -> ss.AgeingPolicyOut:
+        return _policy_out(stock.ageing_policy())
 
     @put("/ageing-policy", guards=[requires(Role.ADMIN)], sync_to_thread=True,
          summary="设置库龄阈值 Set the yellow and red thresholds (days)")
     def set_ageing_policy(self, data: ss.AgeingPolicyIn, request: Request[Principal, Any, Any],
-                          state: State) -> ss.AgeingPolicyOut:
-        return _policy_out(state.container.stock.set_ageing_policy(request.user, data.yellow_from_days,
+                          stock: StockService) -> ss.AgeingPolicyOut:
+        return _policy_out(stock.set_ageing_policy(request.user, data.yellow_from_days,
                                                                    data.red_from_days))
 
     @put("/limits", guards=[requires(*PLANNERS)], sync_to_thread=True,
          summary="库存上下限 Min and max units of a template at a dealer")
-    def set_limit(self, data: ss.LimitIn, request: Request[Principal, Any, Any], state: State) -> ss.LimitOut:
-        return ss.LimitOut(state.container.stock.set_limit(request.user, ds.SetStockLimit(
+    def set_limit(self, data: ss.LimitIn, request: Request[Principal, Any, Any], stock: StockService) -> ss.LimitOut:
+        return ss.LimitOut(stock.set_limit(request.user, ds.SetStockLimit(
             data.dealer_id, data.model_code, data.min_units, data.max_units)))
 
     @post("/imports", guards=[requires(*PLANNERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
@@ -167,9 +166,9 @@ class StockController(Controller):
           description="Columns: vin, model_code, stocked_in_on (YYYY-MM-DD) required; contract_no, "
                       "erp_tracking_no, agreed_delivery_date, configuration optional (Chinese headers accepted). "
                       "Any bad row → 422 `stock_import.invalid_rows` with `errors[]` = {row, field, code, message}.")
-    def import_opening_stock(self, request: Request[Principal, Any, Any], state: State, body: bytes,
+    def import_opening_stock(self, request: Request[Principal, Any, Any], stock: StockService, body: bytes,
                              dealer_id: int) -> ss.ImportOut:
-        r = state.container.stock.import_opening_stock(request.user, dealer_id, body)
+        r = stock.import_opening_stock(request.user, dealer_id, body)
         return ss.ImportOut(r.import_no, r.dealer_id, r.rows)
 
 
@@ -179,9 +178,9 @@ class RetailSaleController(Controller):
 
     @post("/", guards=[requires(*SELLERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="终端销售出库 Sell a vehicle of the dealer's stock to an end customer (unconfirmed until paid)")
-    def create(self, data: ss.SaleIn, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
+    def create(self, data: ss.SaleIn, request: Request[Principal, Any, Any], stock: StockService) -> s.CreatedOut:
         c = data.customer
-        created = state.container.stock.record_sale(request.user, ds.RecordSale(
+        created = stock.record_sale(request.user, ds.RecordSale(
             vin=data.vin, customer=ds.CustomerIn(c.kind, c.name, c.phone, c.id_number, c.uscc),
             price_fen=data.price_fen, customer_receipt_no=data.customer_receipt_no, sold_at=data.sold_at,
             note=data.note))
@@ -189,11 +188,11 @@ class RetailSaleController(Controller):
 
     @get("/", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="销售单列表 Retail sales (a dealer sees only its own)")
-    def list_sales(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+    def list_sales(self, request: Request[Principal, Any, Any], stock: StockService, status: str | None = None,
                    dealer_id: int | None = None, vin: str | None = None, cursor: str | None = None,
                    limit: Limit = 50) -> ss.SalePage:
         _choice("status", status, {x.value for x in SaleStatus}, "销售状态")
-        rows = state.container.stock.list_sales(request.user, status=status, dealer_id=dealer_id,
+        rows = stock.list_sales(request.user, status=status, dealer_id=dealer_id,
                                                 vin=vin.strip().upper() if vin else None,
                                                 before_id=decode_cursor(cursor), limit=limit + 1)
         more = len(rows) > limit
@@ -202,27 +201,27 @@ class RetailSaleController(Controller):
 
     @get("/{sale_id:int}", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="销售单详情 A retail sale and its payments")
-    def detail(self, sale_id: int, request: Request[Principal, Any, Any], state: State) -> ss.SaleOut:
-        return _sale(state.container.stock.sale(request.user, sale_id))
+    def detail(self, sale_id: int, request: Request[Principal, Any, Any], stock: StockService) -> ss.SaleOut:
+        return _sale(stock.sale(request.user, sale_id))
 
     @post("/{sale_id:int}/payments", guards=[requires(*SELLERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="登记客户付款 Record an end-customer payment, once per Idempotency-Key (confirmed when paid in full)")
     def pay(self, sale_id: int, data: ss.PaymentIn, request: Request[Principal, Any, Any],
-            state: State, idempotency_key: IdempotencyKey = None) -> ss.SaleStateOut:
-        return _sale_state(state.container.stock.record_payment(request.user, sale_id, ds.RecordSalePayment(
+            stock: StockService, idempotency_key: IdempotencyKey = None) -> ss.SaleStateOut:
+        return _sale_state(stock.record_payment(request.user, sale_id, ds.RecordSalePayment(
             data.amount_fen, data.paid_at, data.reference), idempotency_key))
 
     @post("/{sale_id:int}/return", guards=[requires(*SELLERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="客户退车 The customer returns the vehicle (back into the dealer's stock)")
     def return_sale(self, sale_id: int, data: ss.ReturnIn, request: Request[Principal, Any, Any],
-                    state: State) -> ss.SaleStateOut:
-        return _sale_state(state.container.stock.return_sale(request.user, sale_id, data.reason, data.returned_at))
+                    stock: StockService) -> ss.SaleStateOut:
+        return _sale_state(stock.return_sale(request.user, sale_id, data.reason, data.returned_at))
 
     @post("/{sale_id:int}/exchange", guards=[requires(*SELLERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="客户换车 Swap for another vehicle of the dealer's stock (payments carry over)")
     def exchange(self, sale_id: int, data: ss.ExchangeIn, request: Request[Principal, Any, Any],
-                 state: State) -> s.CreatedOut:
-        created = state.container.stock.exchange_sale(request.user, sale_id, ds.ExchangeSale(
+                 stock: StockService) -> s.CreatedOut:
+        created = stock.exchange_sale(request.user, sale_id, ds.ExchangeSale(
             new_vin=data.new_vin, reason=data.reason, customer_receipt_no=data.customer_receipt_no,
             price_fen=data.price_fen, at=data.at))
         return s.CreatedOut(created.id, created.number)
