@@ -316,6 +316,18 @@ class IdentityService:
     def authenticate_device(self, api_key: str) -> Principal:
         return identity.authenticate_device(api_key, self._c.uow(Principal.system()))
 
+    def verify_token(self, token: str) -> dict[str, Any]:
+        """The claims of a valid bearer token (``AuthenticationFailed`` otherwise)."""
+        return self._c.tokens.verify(token)
+
+    def user_status(self, user_id: int) -> dict[str, Any] | None:
+        """The user's role, scope and active flag, as the authentication middleware re-checks it."""
+        return self._c.dealer_queries.user_status(user_id)
+
+    def ping(self) -> None:
+        """Reach the database (readiness probe)."""
+        self._c.dealer_queries.ping()
+
     def list_users(self, actor: Principal, after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
         from dealercrm.application.access import require_role
 
@@ -329,14 +341,14 @@ class WorkflowService:
 
     _c: Container
 
-    def _now(self) -> dt.datetime:
+    def now(self) -> dt.datetime:
         return self._c.clock()
 
     def pending_tasks(self, actor: Principal, *, limit: int = 50, after_step_id: int | None = None) -> list[dict[str, Any]]:
-        return self._c.workflow_queries.pending_tasks_for(actor, now=self._now(), limit=limit, after_step_id=after_step_id)
+        return self._c.workflow_queries.pending_tasks_for(actor, now=self.now(), limit=limit, after_step_id=after_step_id)
 
     def count_pending_tasks(self, actor: Principal) -> int:
-        return self._c.workflow_queries.count_pending_tasks_for(actor, now=self._now())
+        return self._c.workflow_queries.count_pending_tasks_for(actor, now=self.now())
 
     def detail(self, actor: Principal, workflow_id: int) -> dict[str, Any]:
         row = self._c.workflow_queries.workflow_detail(workflow_id)
@@ -352,32 +364,32 @@ class WorkflowService:
     def decide(self, actor: Principal, step_id: int, decision: str, *, reason: str | None = None,
                comment: str | None = None) -> workflow.StepDecided:
         return workflow.decide_step(self._c.uow(actor), step_id=step_id, decision=decision, by=actor,
-                                    now=self._now(), reason=reason, comment=comment)
+                                    now=self.now(), reason=reason, comment=comment)
 
     def delegate(self, actor: Principal, step_id: int, to_user_id: int, until: dt.date | None = None) -> workflow.StepDecided:
         return workflow.delegate_step(self._c.uow(actor), step_id=step_id, to_user_id=to_user_id, by=actor,
-                                      now=self._now(), until=until)
+                                      now=self.now(), until=until)
 
     def withdraw(self, actor: Principal, workflow_id: int, reason: str | None = None) -> str:
-        return workflow.withdraw(self._c.uow(actor), workflow_id=workflow_id, by=actor, now=self._now(), reason=reason)
+        return workflow.withdraw(self._c.uow(actor), workflow_id=workflow_id, by=actor, now=self.now(), reason=reason)
 
     def set_delegation(self, actor: Principal, to_user_id: int, starts_on: dt.date, ends_on: dt.date | None = None,
                        note: str | None = None, from_user_id: int | None = None) -> int:
         return workflow.set_standing_delegation(self._c.uow(actor), by=actor, to_user_id=to_user_id,
-                                                starts_on=starts_on, ends_on=ends_on, note=note, now=self._now(),
+                                                starts_on=starts_on, ends_on=ends_on, note=note, now=self.now(),
                                                 from_user_id=from_user_id)
 
     def cancel_delegation(self, actor: Principal, delegation_id: int) -> None:
-        workflow.cancel_standing_delegation(self._c.uow(actor), delegation_id=delegation_id, by=actor, now=self._now())
+        workflow.cancel_standing_delegation(self._c.uow(actor), delegation_id=delegation_id, by=actor, now=self.now())
 
     def delegations(self, actor: Principal) -> list[dict[str, Any]]:
-        return [] if actor.user_id is None else self._c.workflow_queries.delegations_of(actor.user_id, now=self._now())
+        return [] if actor.user_id is None else self._c.workflow_queries.delegations_of(actor.user_id, now=self.now())
 
     def report(self, actor: Principal, subject_type: str | None = None) -> dict[str, Any]:
         from dealercrm.application.access import require_role
 
         require_role(actor, Role.ADMIN, Role.REGION_MANAGER)
-        return self._c.workflow_queries.report(actor, now=self._now(), subject_type=subject_type)
+        return self._c.workflow_queries.report(actor, now=self.now(), subject_type=subject_type)
 
     def _link(self, token: str) -> tuple[Any, Principal]:
         from dealercrm.application.approval_links import ApprovalLinkInvalid
@@ -386,7 +398,7 @@ class WorkflowService:
         mail = self._c.approval_mail
         if mail is None or mail.signer is None:
             raise ApprovalLinkInvalid("未启用邮件审批", code="workflow.link_invalid")
-        claims = mail.signer.verify(token, self._now())
+        claims = mail.signer.verify(token, self.now())
         try:
             principal = identity.principal_from_claims({"sub": claims.user_id}, self._c.uow(Principal.system()))
         except AuthenticationFailed:
@@ -396,11 +408,11 @@ class WorkflowService:
     def inspect_link(self, token: str) -> workflow.LinkView:
         """What an e-mail link would do (GET: changes nothing)."""
         claims, principal = self._link(token)
-        return workflow.inspect_link(self._c.uow(principal), claims=claims, now=self._now())
+        return workflow.inspect_link(self._c.uow(principal), claims=claims, now=self.now())
 
     def act_on_link(self, token: str, reason: str | None = None, comment: str | None = None) -> workflow.StepDecided:
         claims, principal = self._link(token)
-        return workflow.act_on_link(self._c.uow(principal), claims=claims, now=self._now(), reason=reason,
+        return workflow.act_on_link(self._c.uow(principal), claims=claims, now=self.now(), reason=reason,
                                     comment=comment)
 
 

@@ -59,6 +59,9 @@ class EngagementService:
             self.calendar_sources.register(cal.AlertCalendarSource(self.queries))
             self.calendar_sources.register(cal.AnnouncementCalendarSource(self.queries))
 
+    def now(self) -> dt.datetime:
+        return self._c.clock()
+
     def _uow(self, actor: Principal) -> Any:
         return self._c.uow(actor)
 

@@ -8,6 +8,7 @@ else the in-memory twin (meetings exist only in this process; fine for the demo 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -82,6 +83,9 @@ class MarketingService:
         """Replace the video conferencing adapter (the demo points it at its local simulator)."""
         self.video = video
         self._meeting_job.video = video
+
+    def now(self) -> dt.datetime:
+        return self._c.clock()
 
     def _uow(self, actor: Principal) -> Any:
         return self._c.uow(actor)

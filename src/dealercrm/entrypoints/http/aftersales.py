@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -37,6 +36,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.bootstrap_aftersales import AftersalesService
 
 STAFF = (Role.AFTER_SALES, Role.ADMIN)
 WORKERS = (Role.AFTER_SALES, Role.ADMIN, Role.STATION)
@@ -120,18 +120,17 @@ class AftersalesController(Controller):
 
     @post("/stations", guards=[requires(*STAFF)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="新建服务站档案 Register a contracted service station")
-    def create_station(self, data: s.StationBody, request: User, state: State) -> s.StationOut:
-        c = state.container.aftersales
-        sid = c.create_station(request.user, _station_cmd(data))
-        return _station(c.station(request.user, sid))
+    def create_station(self, data: s.StationBody, request: User, aftersales: AftersalesService) -> s.StationOut:
+        sid = aftersales.create_station(request.user, _station_cmd(data))
+        return _station(aftersales.station(request.user, sid))
 
     @get("/stations", guards=[requires(*READERS)], sync_to_thread=True,
          summary="服务站列表 Stations (filter region, product line, status; a station sees itself)")
-    def stations(self, request: User, state: State, region: str | None = None, product_line: str | None = None,
+    def stations(self, request: User, aftersales: AftersalesService, region: str | None = None, product_line: str | None = None,
                  status: str | None = None, cursor: str | None = None, limit: Limit = 50) -> s.StationList:
         _enum_filter("product_line", product_line, ProductLine)
         _enum_filter("status", status, StationStatus)
-        rows = state.container.aftersales.list_stations(request.user, region=region, product_line=product_line,
+        rows = aftersales.list_stations(request.user, region=region, product_line=product_line,
                                                         status=status, after_id=decode_cursor(cursor),
                                                         limit=limit + 1)
         nxt = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
@@ -139,30 +138,28 @@ class AftersalesController(Controller):
 
     @get("/stations/{station_id:int}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="服务站详情与服务质量指标 Station with its quality indicators")
-    def station(self, station_id: int, request: User, state: State) -> s.StationOut:
-        r = state.container.aftersales.station(request.user, station_id)
+    def station(self, station_id: int, request: User, aftersales: AftersalesService) -> s.StationOut:
+        r = aftersales.station(request.user, station_id)
         return _station(r, r["quality"])
 
     @put("/stations/{station_id:int}", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="修改服务站档案 Update a station's profile, capabilities, rate")
-    def update_station(self, station_id: int, data: s.StationBody, request: User, state: State) -> s.StationOut:
-        c = state.container.aftersales
-        c.update_station(request.user, station_id, _station_cmd(data))
-        r = c.station(request.user, station_id)
+    def update_station(self, station_id: int, data: s.StationBody, request: User, aftersales: AftersalesService) -> s.StationOut:
+        aftersales.update_station(request.user, station_id, _station_cmd(data))
+        r = aftersales.station(request.user, station_id)
         return _station(r, r["quality"])
 
     @post("/stations/{station_id:int}/{action:str}", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="暂停/恢复/解约 suspend | reactivate | terminate a station")
-    def station_status(self, station_id: int, action: str, request: User, state: State) -> s.StationOut:
-        c = state.container.aftersales
-        c.station_status(request.user, station_id, action)
-        return _station(c.station(request.user, station_id))
+    def station_status(self, station_id: int, action: str, request: User, aftersales: AftersalesService) -> s.StationOut:
+        aftersales.station_status(request.user, station_id, action)
+        return _station(aftersales.station(request.user, station_id))
 
     @get("/stations/{station_id:int}/stock-movements", guards=[requires(*READERS)], sync_to_thread=True,
          summary="配件出入库明细 A station's stock movements (newest first)")
-    def movements(self, station_id: int, request: User, state: State, part_no: str | None = None,
+    def movements(self, station_id: int, request: User, aftersales: AftersalesService, part_no: str | None = None,
                   cursor: str | None = None, limit: Limit = 100) -> list[s.MovementOut]:
-        rows = state.container.aftersales.movements(request.user, station_id, part_no=part_no,
+        rows = aftersales.movements(request.user, station_id, part_no=part_no,
                                                     before_id=decode_cursor(cursor), limit=limit)
         return [s.MovementOut(m["id"], m["part_no"], _v(m["kind"]), MovementKind(_v(m["kind"])).label, m["delta"],
                               m["balance_after"], m["at"], m["actor"], m["reference"], m["note"]) for m in rows]
@@ -171,25 +168,23 @@ class AftersalesController(Controller):
 
     @get("/warranty-policies", guards=[requires(*READERS)], sync_to_thread=True,
          summary="保修政策 Warranty policies per product line / template")
-    def policies(self, request: User, state: State) -> list[s.PolicyOut]:
+    def policies(self, request: User, aftersales: AftersalesService) -> list[s.PolicyOut]:
         return [msgspec.convert(p, s.PolicyOut, strict=False)
-                for p in state.container.aftersales.policies(request.user)]
+                for p in aftersales.policies(request.user)]
 
     @put("/warranty-policies", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="设置保修政策 Create or change the policy of a product line (or of one template)")
-    def put_policy(self, data: s.PolicyBody, request: User, state: State) -> list[s.PolicyOut]:
-        c = state.container.aftersales
-        c.put_policy(request.user, af.PolicyIn(data.product_line, data.months, data.km, data.model_code,
+    def put_policy(self, data: s.PolicyBody, request: User, aftersales: AftersalesService) -> list[s.PolicyOut]:
+        aftersales.put_policy(request.user, af.PolicyIn(data.product_line, data.months, data.km, data.model_code,
                                                data.description))
-        return [msgspec.convert(p, s.PolicyOut, strict=False) for p in c.policies(request.user)]
+        return [msgspec.convert(p, s.PolicyOut, strict=False) for p in aftersales.policies(request.user)]
 
     @post("/warranties", guards=[requires(*STAFF)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="登记保修记录 Start a VIN's warranty from its delivery to the end customer")
-    def record_warranty(self, data: s.WarrantyBody, request: User, state: State) -> s.WarrantyOut:
-        c = state.container.aftersales
-        c.record_warranty(request.user, af.WarrantyIn(data.vin, data.customer_name, data.customer_phone,
+    def record_warranty(self, data: s.WarrantyBody, request: User, aftersales: AftersalesService) -> s.WarrantyOut:
+        aftersales.record_warranty(request.user, af.WarrantyIn(data.vin, data.customer_name, data.customer_phone,
                                                       data.sold_on, data.product_line))
-        return self._warranty(c, request.user, data.vin, None)
+        return self._warranty(aftersales, request.user, data.vin, None)
 
     @staticmethod
     def _warranty(c: Any, user: Principal, vin: str, odometer_km: int | None) -> s.WarrantyOut:
@@ -198,39 +193,38 @@ class AftersalesController(Controller):
 
     @get("/warranties/{vin:str}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="保修状态 Is the VIN in warranty today (optionally at an odometer reading)?")
-    def warranty(self, vin: str, request: User, state: State,
+    def warranty(self, vin: str, request: User, aftersales: AftersalesService,
                  odometer_km: Annotated[int | None, Parameter(ge=0, le=10_000_000)] = None) -> s.WarrantyOut:
-        return self._warranty(state.container.aftersales, request.user, vin, odometer_km)
+        return self._warranty(aftersales, request.user, vin, odometer_km)
 
     @get("/customer-context", guards=[requires(*WORKERS)], sync_to_thread=True,
          summary="客户信息提示 Purchase, order, warranty and earlier requests of a VIN / phone")
-    def customer_context(self, request: User, state: State, vin: Annotated[str, Parameter(max_length=17)],
+    def customer_context(self, request: User, aftersales: AftersalesService, vin: Annotated[str, Parameter(max_length=17)],
                          phone: Annotated[str | None, Parameter(max_length=30)] = None) -> s.CustomerContextOut:
-        return _context(state.container.aftersales.customer_context(request.user, vin, phone))
+        return _context(aftersales.customer_context(request.user, vin, phone))
 
     # -- service requests (§4.2.1) -------------------------------------------------------------------
 
     @post("/requests", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="登记客户服务请求 Record a request; answers the warranty check and the customer's history")
-    def create_request(self, data: s.ServiceRequestBody, request: User, state: State) -> s.RequestCreatedOut:
-        c = state.container.aftersales
-        out = c.create_request(request.user, af.RequestIn(
+    def create_request(self, data: s.ServiceRequestBody, request: User, aftersales: AftersalesService) -> s.RequestCreatedOut:
+        out = aftersales.create_request(request.user, af.RequestIn(
             data.vin, data.customer_name, data.customer_phone, data.fault_category, data.description, data.province,
             data.city, data.location, data.region, data.odometer_km))
-        detail = c.request(request.user, out.request_id)
+        detail = aftersales.request(request.user, out.request_id)
         return s.RequestCreatedOut(out.request_id, out.number, _v(detail["state"]), _check(out.warranty),
                                    _context(detail["context"]))
 
     @get("/requests", guards=[requires(*REQUEST_READERS)], sync_to_thread=True,
          summary="服务请求列表 Requests in scope (state=a,b; station_id; vin; phone; warranty_state)")
-    def requests(self, request: User, state: State, status: str | None = None, station_id: int | None = None,
+    def requests(self, request: User, aftersales: AftersalesService, status: str | None = None, station_id: int | None = None,
                  vin: Annotated[str | None, Parameter(max_length=17)] = None,
                  phone: Annotated[str | None, Parameter(max_length=30)] = None, warranty_state: str | None = None,
                  cursor: str | None = None, limit: Limit = 50) -> s.RequestList:
         states = [x for x in (status or "").split(",") if x]
         for x in states:
             _enum_filter("status", x, RequestState)
-        rows = state.container.aftersales.list_requests(
+        rows = aftersales.list_requests(
             request.user, state=states or None, station_id=station_id, vin=vin.strip().upper() if vin else None,
             phone=phone, warranty_state=warranty_state, before_id=decode_cursor(cursor), limit=limit + 1)
         nxt = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
@@ -245,8 +239,8 @@ class AftersalesController(Controller):
 
     @get("/requests/{request_id:int}", guards=[requires(*REQUEST_READERS)], sync_to_thread=True,
          summary="服务请求详情 Request with history, repair record and customer context")
-    def request_detail(self, request_id: int, request: User, state: State) -> s.RequestDetail:
-        d = state.container.aftersales.request(request.user, request_id)
+    def request_detail(self, request_id: int, request: User, aftersales: AftersalesService) -> s.RequestDetail:
+        d = aftersales.request(request.user, request_id)
         return s.RequestDetail(
             _request_row(d),
             [msgspec.convert({k: _v(v) for k, v in e.items()}, s.RequestEventOut, strict=False) for e in d["history"]],
@@ -255,122 +249,116 @@ class AftersalesController(Controller):
 
     @get("/requests/{request_id:int}/suggestions", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="推荐服务站 Stations ranked by proximity, capability and load")
-    def suggestions(self, request_id: int, request: User, state: State) -> list[s.SuggestionOut]:
+    def suggestions(self, request_id: int, request: User, aftersales: AftersalesService) -> list[s.SuggestionOut]:
         return [s.SuggestionOut(x.station_id, x.name, x.score, list(x.reasons), x.open_requests, x.capacity)
-                for x in state.container.aftersales.suggest(request.user, request_id)]
+                for x in aftersales.suggest(request.user, request_id)]
 
-    def _state(self, state: State, user: Principal, request_id: int) -> s.StateOut:
-        d = state.container.aftersales.request(user, request_id, with_context=False)
+    def _state(self, aftersales: AftersalesService, user: Principal, request_id: int) -> s.StateOut:
+        d = aftersales.request(user, request_id, with_context=False)
         st = RequestState(_v(d["state"]))
         return s.StateOut(request_id, st.value, st.label, d["station_id"])
 
     @post("/requests/{request_id:int}/assign", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="派单 Dispatch to a station (omit station_id: automatic)")
-    def assign(self, request_id: int, data: s.AssignBody, request: User, state: State) -> s.StateOut:
-        state.container.aftersales.assign(request.user, request_id, data.station_id)
-        return self._state(state, request.user, request_id)
+    def assign(self, request_id: int, data: s.AssignBody, request: User, aftersales: AftersalesService) -> s.StateOut:
+        aftersales.assign(request.user, request_id, data.station_id)
+        return self._state(aftersales, request.user, request_id)
 
     @post("/requests/{request_id:int}/accept", guards=[requires(*WORKERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="服务站接单 The station accepts")
-    def accept(self, request_id: int, request: User, state: State) -> s.StateOut:
-        state.container.aftersales.accept(request.user, request_id)
-        return self._state(state, request.user, request_id)
+    def accept(self, request_id: int, request: User, aftersales: AftersalesService) -> s.StateOut:
+        aftersales.accept(request.user, request_id)
+        return self._state(aftersales, request.user, request_id)
 
     @post("/requests/{request_id:int}/refuse", guards=[requires(*WORKERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="服务站拒单 The station refuses with a reason (back to dispatch)")
-    def refuse(self, request_id: int, data: s.ReasonBody, request: User, state: State) -> s.StateOut:
-        c = state.container.aftersales
-        new_state = c.refuse(request.user, request_id, data.reason)
+    def refuse(self, request_id: int, data: s.ReasonBody, request: User, aftersales: AftersalesService) -> s.StateOut:
+        new_state = aftersales.refuse(request.user, request_id, data.reason)
         st = RequestState(new_state)
         return s.StateOut(request_id, st.value, st.label, None)
 
     @post("/requests/{request_id:int}/resolve", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="热线解决 Solved on the hotline")
-    def resolve(self, request_id: int, data: s.ResolveBody, request: User, state: State) -> s.StateOut:
-        state.container.aftersales.resolve(request.user, request_id, data.resolution)
-        return self._state(state, request.user, request_id)
+    def resolve(self, request_id: int, data: s.ResolveBody, request: User, aftersales: AftersalesService) -> s.StateOut:
+        aftersales.resolve(request.user, request_id, data.resolution)
+        return self._state(aftersales, request.user, request_id)
 
     @post("/requests/{request_id:int}/cancel", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="取消 Cancel with a reason")
-    def cancel(self, request_id: int, data: s.ReasonBody, request: User, state: State) -> s.StateOut:
-        state.container.aftersales.cancel(request.user, request_id, data.reason)
-        return self._state(state, request.user, request_id)
+    def cancel(self, request_id: int, data: s.ReasonBody, request: User, aftersales: AftersalesService) -> s.StateOut:
+        aftersales.cancel(request.user, request_id, data.reason)
+        return self._state(aftersales, request.user, request_id)
 
     @post("/requests/{request_id:int}/close", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="关闭 Close a confirmed request (a claim approval closes it too)")
-    def close(self, request_id: int, request: User, state: State) -> s.StateOut:
-        state.container.aftersales.close(request.user, request_id)
-        return self._state(state, request.user, request_id)
+    def close(self, request_id: int, request: User, aftersales: AftersalesService) -> s.StateOut:
+        aftersales.close(request.user, request_id)
+        return self._state(aftersales, request.user, request_id)
 
     # -- repair records (§4.3) ------------------------------------------------------------------------
 
     @post("/requests/{request_id:int}/repair-record", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="填写维修记录 Record the repair; its parts leave the station's stock")
-    def record_repair(self, request_id: int, data: s.RepairBody, request: User, state: State) -> s.RecordOut:
-        c = state.container.aftersales
-        record_id, _ = c.record_repair(request.user, request_id, af.RepairIn(
+    def record_repair(self, request_id: int, data: s.RepairBody, request: User, aftersales: AftersalesService) -> s.RecordOut:
+        record_id, _ = aftersales.record_repair(request.user, request_id, af.RepairIn(
             data.problem, data.solution, data.place, data.started_at, data.finished_at,
             parse_hours("labour_hours", data.labour_hours), data.result, tuple(data.photos),
             tuple(af.PartIn(p.part_no, p.quantity, p.use) for p in data.parts)))
-        return _record(c.record(request.user, record_id))
+        return _record(aftersales.record(request.user, record_id))
 
     @get("/records/{record_id:int}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="维修记录 A repair record with its parts and claims")
-    def record(self, record_id: int, request: User, state: State) -> s.RecordOut:
-        return _record(state.container.aftersales.record(request.user, record_id))
+    def record(self, record_id: int, request: User, aftersales: AftersalesService) -> s.RecordOut:
+        return _record(aftersales.record(request.user, record_id))
 
     @post("/records/{record_id:int}/confirm", guards=[requires(*WORKERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="客户确认 The end customer's confirmation and satisfaction")
-    def confirm(self, record_id: int, data: s.ConfirmBody, request: User, state: State) -> s.RecordOut:
-        c = state.container.aftersales
-        c.confirm_repair(request.user, record_id, af.ConfirmIn(data.customer_name, data.satisfaction, data.comment))
-        return _record(c.record(request.user, record_id))
+    def confirm(self, record_id: int, data: s.ConfirmBody, request: User, aftersales: AftersalesService) -> s.RecordOut:
+        aftersales.confirm_repair(request.user, record_id, af.ConfirmIn(data.customer_name, data.satisfaction, data.comment))
+        return _record(aftersales.record(request.user, record_id))
 
     @post("/records/{record_id:int}/major", guards=[requires(*STAFF)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="重大维修 Flag as a major repair with agreement, compensation and summary")
-    def major(self, record_id: int, data: s.MajorBody, request: User, state: State) -> s.RecordOut:
-        c = state.container.aftersales
-        c.flag_major(request.user, record_id, data.agreement, data.compensation_fen, data.summary)
-        return _record(c.record(request.user, record_id))
+    def major(self, record_id: int, data: s.MajorBody, request: User, aftersales: AftersalesService) -> s.RecordOut:
+        aftersales.flag_major(request.user, record_id, data.agreement, data.compensation_fen, data.summary)
+        return _record(aftersales.record(request.user, record_id))
 
     @post("/records/{record_id:int}/claims", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="申请结算 Claim labour and warranty parts (after-sales, then finance review)")
-    def submit_claim(self, record_id: int, request: User, state: State) -> s.ClaimOut:
-        c = state.container.aftersales
-        claim_id, _ = c.submit_claim(request.user, record_id)
-        return _claim(c.claim(request.user, claim_id))
+    def submit_claim(self, record_id: int, request: User, aftersales: AftersalesService) -> s.ClaimOut:
+        claim_id, _ = aftersales.submit_claim(request.user, record_id)
+        return _claim(aftersales.claim(request.user, claim_id))
 
     # -- claims and settlement ----------------------------------------------------------------------
 
     @get("/claims", guards=[requires(*READERS)], sync_to_thread=True,
          summary="结算申请 Claims (filter state, station, settlement month)")
-    def claims(self, request: User, state: State, status: str | None = None, station_id: int | None = None,
+    def claims(self, request: User, aftersales: AftersalesService, status: str | None = None, station_id: int | None = None,
                month: Annotated[str | None, Parameter(max_length=7)] = None, cursor: str | None = None,
                limit: Limit = 50) -> s.ClaimList:
         _enum_filter("status", status, ClaimState)
-        rows = state.container.aftersales.list_claims(request.user, state=status, station_id=station_id, month=month,
+        rows = aftersales.list_claims(request.user, state=status, station_id=station_id, month=month,
                                                       before_id=decode_cursor(cursor), limit=limit + 1)
         nxt = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
         return s.ClaimList([_claim(r) for r in rows[:limit]], nxt)
 
     @get("/claims/{claim_id:int}", guards=[requires(*READERS)], sync_to_thread=True, summary="结算申请详情")
-    def claim(self, claim_id: int, request: User, state: State) -> s.ClaimOut:
-        return _claim(state.container.aftersales.claim(request.user, claim_id))
+    def claim(self, claim_id: int, request: User, aftersales: AftersalesService) -> s.ClaimOut:
+        return _claim(aftersales.claim(request.user, claim_id))
 
     @post("/claims/{claim_id:int}/{decision:str}", guards=[requires(*DECIDERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="审核结算 approve | reject the caller's step (after-sales, then finance)")
-    def decide(self, claim_id: int, decision: str, data: s.DecisionBody, request: User, state: State) -> s.ClaimOut:
+    def decide(self, claim_id: int, decision: str, data: s.DecisionBody, request: User, aftersales: AftersalesService) -> s.ClaimOut:
         if decision not in ("approve", "reject"):
             raise InvalidValue("decision", "审批结论须为 approve 或 reject", code="workflow.decision_unknown")
-        c = state.container.aftersales
-        c.decide_claim(request.user, claim_id, decision, data.reason)
-        return _claim(c.claim(request.user, claim_id))
+        aftersales.decide_claim(request.user, claim_id, decision, data.reason)
+        return _claim(aftersales.claim(request.user, claim_id))
 
     @get("/settlements", guards=[requires(*READERS)], sync_to_thread=True,
          summary="服务结算单 Approved claims of a month (YYYY-MM, by approval date) per station")
-    def settlements(self, request: User, state: State, month: Annotated[str, Parameter(max_length=7)],
+    def settlements(self, request: User, aftersales: AftersalesService, month: Annotated[str, Parameter(max_length=7)],
                     station_id: int | None = None) -> s.SettlementOut:
-        rows = state.container.aftersales.settlement(request.user, month, station_id)
+        rows = aftersales.settlement(request.user, month, station_id)
         stations = [s.SettlementStation(r["station_id"], r["code"], r["name"], r["region"], r["claims"],
                                         format_hours(r["labour_centihours"]), r["labour_fen"], r["parts_fen"],
                                         r["total_fen"], [_claim(x) for x in r["items"]]) for r in rows]
@@ -379,39 +367,38 @@ class AftersalesController(Controller):
     # -- parts and stock (§4.4) ---------------------------------------------------------------------
 
     @get("/parts", guards=[requires(*READERS)], sync_to_thread=True, summary="配件目录 Parts catalogue")
-    def parts(self, request: User, state: State) -> list[s.PartOut]:
-        return [msgspec.convert(p, s.PartOut, strict=False) for p in state.container.aftersales.parts(request.user)]
+    def parts(self, request: User, aftersales: AftersalesService) -> list[s.PartOut]:
+        return [msgspec.convert(p, s.PartOut, strict=False) for p in aftersales.parts(request.user)]
 
     @put("/parts", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="维护配件 Create or change a part (standard cost, retail price)")
-    def put_part(self, data: s.PartBody, request: User, state: State) -> s.PartOut:
-        c = state.container.aftersales
-        part_no = c.put_part(request.user, af.PartCatalogIn(data.part_no, data.name, data.standard_cost_fen,
+    def put_part(self, data: s.PartBody, request: User, aftersales: AftersalesService) -> s.PartOut:
+        part_no = aftersales.put_part(request.user, af.PartCatalogIn(data.part_no, data.name, data.standard_cost_fen,
                                                             data.retail_price_fen, data.unit))
-        return next(msgspec.convert(p, s.PartOut, strict=False) for p in c.parts(request.user)
+        return next(msgspec.convert(p, s.PartOut, strict=False) for p in aftersales.parts(request.user)
                     if p["part_no"] == part_no)
 
     @post("/stock/movements", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="配件出入库/盘点 Receipt, issue by use, or stocktake at a station (never below zero)")
-    def book(self, data: s.MovementBody, request: User, state: State) -> s.BalanceOut:
-        balance = state.container.aftersales.book_stock(request.user, af.StockIn(
+    def book(self, data: s.MovementBody, request: User, aftersales: AftersalesService) -> s.BalanceOut:
+        balance = aftersales.book_stock(request.user, af.StockIn(
             data.station_id, data.part_no, data.kind, data.quantity, data.reference, data.note))
         return s.BalanceOut(data.station_id, data.part_no.strip().upper(), balance)
 
     @post("/stock/transfers", guards=[requires(*STAFF)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="配件调拨 Transfer parts between stations")
-    def transfer(self, data: s.TransferBody, request: User, state: State) -> s.TransferOut:
-        left, arrived = state.container.aftersales.transfer(request.user, data.from_station_id, data.to_station_id,
+    def transfer(self, data: s.TransferBody, request: User, aftersales: AftersalesService) -> s.TransferOut:
+        left, arrived = aftersales.transfer(request.user, data.from_station_id, data.to_station_id,
                                                             data.part_no, data.quantity, data.note)
         return s.TransferOut(data.from_station_id, left, data.to_station_id, arrived)
 
     @get("/stock", guards=[requires(*READERS)], sync_to_thread=True,
          summary="服务站配件库存报表 Stock across stations, valued at standard cost, with totals per part")
-    def stock(self, request: User, state: State, station_id: int | None = None,
+    def stock(self, request: User, aftersales: AftersalesService, station_id: int | None = None,
               part_no: Annotated[str | None, Parameter(max_length=40)] = None,
               region: Annotated[str | None, Parameter(max_length=8)] = None,
               include_zero: bool = False) -> s.StockReport:
-        rows = state.container.aftersales.stock_report(request.user, station_id=station_id,
+        rows = aftersales.stock_report(request.user, station_id=station_id,
                                                        part_no=part_no.strip().upper() if part_no else None,
                                                        region=region, include_zero=include_zero)
         out = [msgspec.convert(r, s.StockRow, strict=False) for r in rows]
@@ -426,20 +413,20 @@ class AftersalesController(Controller):
 
     @get("/major-repairs", guards=[requires(*READERS)], sync_to_thread=True,
          summary="重大维修案例库 Major repairs with agreement, compensation and summary")
-    def major_repairs(self, request: User, state: State) -> list[s.MajorRepairOut]:
+    def major_repairs(self, request: User, aftersales: AftersalesService) -> list[s.MajorRepairOut]:
         return [msgspec.convert({k: _v(v) for k, v in r.items()}, s.MajorRepairOut, strict=False)
-                for r in state.container.aftersales.major_repairs(request.user)]
+                for r in aftersales.major_repairs(request.user)]
 
     @get("/reports/repairs", guards=[requires(*READERS)], sync_to_thread=True,
          summary="维修报告 Repairs by fault_category | vin | model_code | product_line | station | month")
-    def repair_report(self, request: User, state: State, date_from: dt.date, date_to: dt.date,
+    def repair_report(self, request: User, aftersales: AftersalesService, date_from: dt.date, date_to: dt.date,
                       group_by: str = "fault_category", product_line: str | None = None,
                       fault_category: str | None = None,
                       model_code: Annotated[str | None, Parameter(max_length=40)] = None,
                       vin: Annotated[str | None, Parameter(max_length=17)] = None) -> s.RepairReport:
         _enum_filter("product_line", product_line, ProductLine)
         _enum_filter("fault_category", fault_category, FaultCategory)
-        rows = state.container.aftersales.repair_report(
+        rows = aftersales.repair_report(
             request.user, group_by=group_by, date_from=date_from, date_to=date_to, product_line=product_line,
             fault_category=fault_category, model_code=model_code, vin=vin.strip().upper() if vin else None)
 

@@ -12,7 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from dealercrm.bootstrap import Container, bootstrap
+from dealercrm.bootstrap import Container, IdentityService, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.errors import NotFound
 from dealercrm.entrypoints.http.aftersales import AftersalesController
@@ -50,8 +50,8 @@ async def health() -> Health:
 
 
 @get("/ready", guards=[public], tags=["ops"], sync_to_thread=True, summary="就绪检查 Readiness (database reachable)")
-def ready(state: State) -> Health:
-    state.container.dealer_queries.ping()
+def ready(identity: IdentityService) -> Health:
+    identity.ping()
     return Health("ready")
 
 
@@ -89,7 +89,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     cache = PrincipalCache(settings.principal_cache_seconds)
     state = State(
         {
-            "container": container,
             "principal_cache": cache,
             "login_limiter": SlidingWindowLimiter(settings.login_rate_per_minute, 60),
             "register_limiter": SlidingWindowLimiter(settings.register_rate_per_hour, 3600),
@@ -101,7 +100,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         state=state,
         middleware=[
             RequestIdMiddleware,
-            DefineMiddleware(AuthMiddleware, container=container, cache=cache),
+            DefineMiddleware(AuthMiddleware, identity=container.identity, cache=cache),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=ids_in_range,

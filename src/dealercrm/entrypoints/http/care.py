@@ -9,7 +9,6 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import care as ca
@@ -17,6 +16,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.bootstrap_care import CareService
 
 User = Request[Principal, Any, Any]
 ALL_SURVEY = (*ca.FOLLOW_UP_STAFF, Role.DEALER)
@@ -106,46 +106,46 @@ class CareController(Controller):
 
     @get("/value/model", guards=[requires(*ca.VALUE_READERS)], sync_to_thread=True,
          summary="当前价值评分模型 Current scoring model (weights, bands, suggestions)")
-    def model(self, request: User, state: State) -> dict[str, Any]:
-        return state.container.care.model(request.user)
+    def model(self, request: User, care: CareService) -> dict[str, Any]:
+        return care.model(request.user)
 
     @put("/value/model", guards=[requires(*ca.MODEL_EDITORS)], sync_to_thread=True, status_code=HTTP_200_OK,
          summary="修改价值评分模型 New model version (admin, marketing)")
-    def set_model(self, data: ModelBody, request: User, state: State) -> dict[str, Any]:
-        state.container.care.set_model(request.user, data.model, data.note)
-        return state.container.care.model(request.user)
+    def set_model(self, data: ModelBody, request: User, care: CareService) -> dict[str, Any]:
+        care.set_model(request.user, data.model, data.note)
+        return care.model(request.user)
 
     @post("/value/dealers/{dealer_id:int}/evaluate", guards=[requires(*ca.VALUE_RUNNERS)], sync_to_thread=True,
           status_code=HTTP_201_CREATED, summary="立即评估一家经销商 Evaluate one dealer now")
-    def evaluate(self, dealer_id: int, request: User, state: State) -> dict[str, Any]:
-        return state.container.care.evaluate(request.user, dealer_id)
+    def evaluate(self, dealer_id: int, request: User, care: CareService) -> dict[str, Any]:
+        return care.evaluate(request.user, dealer_id)
 
     @post("/value/run", guards=[requires(*ca.VALUE_RUNNERS)], sync_to_thread=True, status_code=HTTP_200_OK,
           summary="立即评估全部经销商 Evaluate every approved dealer now")
-    def run(self, data: RunBody, request: User, state: State) -> dict[str, int]:
-        return {"evaluated": state.container.care.run_all(request.user, data.region)}
+    def run(self, data: RunBody, request: User, care: CareService) -> dict[str, int]:
+        return {"evaluated": care.run_all(request.user, data.region)}
 
     @get("/value/dealers", guards=[requires(*ca.VALUE_READERS)], sync_to_thread=True,
          summary="经销商价值排名 Latest evaluation per dealer (scoped by region)")
-    def ranking(self, request: User, state: State, value_class: str | None = None,
+    def ranking(self, request: User, care: CareService, value_class: str | None = None,
                 region: str | None = None) -> list[dict[str, Any]]:
-        return state.container.care.ranking(request.user, value_class=value_class, region=region)
+        return care.ranking(request.user, value_class=value_class, region=region)
 
     @get("/value/dealers/{dealer_id:int}/history", guards=[requires(*ca.VALUE_READERS)], sync_to_thread=True,
          summary="经销商价值评估历史 Evaluation history of one dealer")
-    def history(self, dealer_id: int, request: User, state: State) -> list[dict[str, Any]]:
-        return state.container.care.history(request.user, dealer_id)
+    def history(self, dealer_id: int, request: User, care: CareService) -> list[dict[str, Any]]:
+        return care.history(request.user, dealer_id)
 
     @get("/value/mine", guards=[requires(Role.DEALER)], sync_to_thread=True,
          summary="本经销商的价值分类 The dealer's own class and suggested level")
-    def mine(self, request: User, state: State) -> dict[str, Any]:
-        return state.container.care.my_class(request.user)
+    def mine(self, request: User, care: CareService) -> dict[str, Any]:
+        return care.my_class(request.user)
 
     @post("/value/evaluations/{evaluation_id:int}/apply-tier", guards=[requires(Role.ADMIN, Role.REGION_MANAGER)],
           sync_to_thread=True, status_code=HTTP_200_OK,
           summary="应用建议折扣等级 Write the suggested tier into the dealer's price tiers (explicit)")
-    def apply_tier(self, evaluation_id: int, data: ApplyBody, request: User, state: State) -> dict[str, Any]:
-        out = state.container.care.apply_tier(request.user, evaluation_id, data.product_lines)
+    def apply_tier(self, evaluation_id: int, data: ApplyBody, request: User, care: CareService) -> dict[str, Any]:
+        out = care.apply_tier(request.user, evaluation_id, data.product_lines)
         return {"evaluation_id": out.evaluation_id, "dealer_id": out.dealer_id, "tier_code": out.tier_code,
                 "discount_bp": out.discount_bp, "product_lines": list(out.product_lines),
                 "price_tier_ids": list(out.price_tier_ids)}
@@ -154,104 +154,103 @@ class CareController(Controller):
 
     @post("/surveys", guards=[requires(*ca.SURVEY_EDITORS)], sync_to_thread=True, status_code=HTTP_201_CREATED,
           summary="新建满意度问卷 Create a survey (draft)")
-    def create_survey(self, data: SurveyBody, request: User, state: State) -> dict[str, Any]:
-        c = state.container.care
-        sid = c.create_survey(request.user, data.title, data.description, data.questions, data.threshold,
+    def create_survey(self, data: SurveyBody, request: User, care: CareService) -> dict[str, Any]:
+        sid = care.create_survey(request.user, data.title, data.description, data.questions, data.threshold,
                               data.deadline)
-        return c.survey(request.user, sid)
+        return care.survey(request.user, sid)
 
     @get("/surveys", guards=[requires(*ALL_SURVEY)], sync_to_thread=True,
          summary="问卷列表 Surveys (a dealer: those it was invited to)")
-    def surveys(self, request: User, state: State) -> list[dict[str, Any]]:
-        return state.container.care.surveys(request.user)
+    def surveys(self, request: User, care: CareService) -> list[dict[str, Any]]:
+        return care.surveys(request.user)
 
     @get("/surveys/{survey_id:int}", guards=[requires(*ALL_SURVEY)], sync_to_thread=True, summary="问卷 Survey")
-    def survey(self, survey_id: int, request: User, state: State) -> dict[str, Any]:
-        return state.container.care.survey(request.user, survey_id)
+    def survey(self, survey_id: int, request: User, care: CareService) -> dict[str, Any]:
+        return care.survey(request.user, survey_id)
 
     @post("/surveys/{survey_id:int}/send", guards=[requires(*ca.SURVEY_EDITORS)], sync_to_thread=True,
           status_code=HTTP_200_OK, summary="发放问卷 Invite dealers and e-mail them a link")
-    def send(self, survey_id: int, data: SendBody, request: User, state: State) -> dict[str, Any]:
-        out = state.container.care.send_survey(request.user, survey_id, data.dealer_ids, data.region)
+    def send(self, survey_id: int, data: SendBody, request: User, care: CareService) -> dict[str, Any]:
+        out = care.send_survey(request.user, survey_id, data.dealer_ids, data.region)
         return {"survey_id": out.survey_id, "invited": out.invited, "notified": out.notified,
                 "without_email": list(out.without_email)}
 
     @post("/surveys/{survey_id:int}/close", guards=[requires(*ca.SURVEY_EDITORS)], sync_to_thread=True,
           status_code=HTTP_200_OK, summary="结束问卷 Close a survey")
-    def close(self, survey_id: int, request: User, state: State) -> dict[str, str]:
-        return {"status": state.container.care.close_survey(request.user, survey_id)}
+    def close(self, survey_id: int, request: User, care: CareService) -> dict[str, str]:
+        return {"status": care.close_survey(request.user, survey_id)}
 
     @post("/surveys/{survey_id:int}/answers", guards=[requires(Role.DEALER)], sync_to_thread=True,
           status_code=HTTP_201_CREATED, summary="提交问卷答复 Answer (once per dealer; 409 the second time)")
-    def answer(self, survey_id: int, data: AnswerBody, request: User, state: State) -> dict[str, int]:
-        return {"response_id": state.container.care.answer(request.user, survey_id, dict(data.answers))}
+    def answer(self, survey_id: int, data: AnswerBody, request: User, care: CareService) -> dict[str, int]:
+        return {"response_id": care.answer(request.user, survey_id, dict(data.answers))}
 
     @get("/surveys/{survey_id:int}/analysis", guards=[requires(*ca.SURVEY_EDITORS)], sync_to_thread=True,
          summary="满意度分析 Averages per question/topic/region; dissatisfied dealers with reasons")
-    def analysis(self, survey_id: int, request: User, state: State) -> dict[str, Any]:
-        return state.container.care.analysis(request.user, survey_id)
+    def analysis(self, survey_id: int, request: User, care: CareService) -> dict[str, Any]:
+        return care.analysis(request.user, survey_id)
 
     @post("/survey-responses/{response_id:int}/follow-ups", guards=[requires(*ca.FOLLOW_UP_STAFF)],
           sync_to_thread=True, status_code=HTTP_201_CREATED, summary="记录处理措施 Record a follow-up action")
-    def follow_up(self, response_id: int, data: FollowUpBody, request: User, state: State) -> dict[str, int]:
-        return {"id": state.container.care.add_follow_up(request.user, response_id, data.action, data.owner)}
+    def follow_up(self, response_id: int, data: FollowUpBody, request: User, care: CareService) -> dict[str, int]:
+        return {"id": care.add_follow_up(request.user, response_id, data.action, data.owner)}
 
     @post("/survey-follow-ups/{follow_up_id:int}/status", guards=[requires(*ca.FOLLOW_UP_STAFF)],
           sync_to_thread=True, status_code=HTTP_200_OK, summary="更新处理措施状态 Move a follow-up")
-    def move(self, follow_up_id: int, data: MoveBody, request: User, state: State) -> dict[str, str]:
-        return {"status": state.container.care.move_follow_up(request.user, follow_up_id, data.status, data.result)}
+    def move(self, follow_up_id: int, data: MoveBody, request: User, care: CareService) -> dict[str, str]:
+        return {"status": care.move_follow_up(request.user, follow_up_id, data.status, data.result)}
 
     # -- customer care (§4.2.2) ---------------------------------------------------------------
 
     @post("/templates", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, status_code=HTTP_201_CREATED,
           summary="新建关怀模板 Care template (variables checked)")
-    def create_template(self, data: TemplateBody, request: User, state: State) -> dict[str, int]:
-        return {"id": state.container.care.create_template(request.user, data.name, data.channel, data.subject,
+    def create_template(self, data: TemplateBody, request: User, care: CareService) -> dict[str, int]:
+        return {"id": care.create_template(request.user, data.name, data.channel, data.subject,
                                                             data.body)}
 
     @get("/templates", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, summary="关怀模板 Care templates")
-    def templates(self, request: User, state: State) -> list[dict[str, Any]]:
-        return state.container.care.templates(request.user)
+    def templates(self, request: User, care: CareService) -> list[dict[str, Any]]:
+        return care.templates(request.user)
 
     @post("/tasks", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, status_code=HTTP_201_CREATED,
           summary="新建关怀任务 Care task by hand")
-    def create_task(self, data: TaskBody, request: User, state: State) -> dict[str, int]:
+    def create_task(self, data: TaskBody, request: User, care: CareService) -> dict[str, int]:
         cmd = ca.TaskIn(**msgspec.structs.asdict(data))
-        return {"id": state.container.care.create_task(request.user, cmd)}
+        return {"id": care.create_task(request.user, cmd)}
 
     @post("/tasks/generate", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, status_code=HTTP_200_OK,
           summary="按规则生成关怀任务 Run the care rules now (idempotent)")
-    def generate(self, request: User, state: State) -> dict[str, int]:
-        return {"created": state.container.care.generate_tasks(request.user)}
+    def generate(self, request: User, care: CareService) -> dict[str, int]:
+        return {"created": care.generate_tasks(request.user)}
 
     @get("/tasks", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, summary="关怀任务 Care tasks")
-    def tasks(self, request: User, state: State, status: str | None = None, kind: str | None = None,
+    def tasks(self, request: User, care: CareService, status: str | None = None, kind: str | None = None,
               due_before: dt.date | None = None, cursor: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        return state.container.care.tasks(request.user, status=status, kind=kind, due_before=due_before,
+        return care.tasks(request.user, status=status, kind=kind, due_before=due_before,
                                           after_id=decode_cursor(cursor), limit=max(1, min(limit, 200)))
 
     @post("/tasks/{task_id:int}/status", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True,
           status_code=HTTP_200_OK, summary="完成/取消关怀任务 Finish or cancel a task")
-    def finish(self, task_id: int, data: MoveBody, request: User, state: State) -> dict[str, str]:
-        return {"status": state.container.care.finish_task(request.user, task_id, data.status, data.result)}
+    def finish(self, task_id: int, data: MoveBody, request: User, care: CareService) -> dict[str, str]:
+        return {"status": care.finish_task(request.user, task_id, data.status, data.result)}
 
     @post("/batches", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, status_code=HTTP_201_CREATED,
           summary="批量发送关怀 Render a template per recipient and queue e-mail/SMS (or letters)")
-    def batch(self, data: BatchBody, request: User, state: State) -> dict[str, Any]:
+    def batch(self, data: BatchBody, request: User, care: CareService) -> dict[str, Any]:
         people = [ca.RecipientIn(r.name, r.to, r.address, dict(r.variables)) for r in data.recipients]
-        out = state.container.care.send_batch(request.user, data.template_id, people, list(data.task_ids),
+        out = care.send_batch(request.user, data.template_id, people, list(data.task_ids),
                                               dict(data.variables))
         return {"batch_id": out.batch_id, "channel": out.channel, "recipients": out.recipients,
                 "notification_ids": list(out.notification_ids)}
 
     @get("/batches/{batch_id:int}", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True,
          summary="关怀批次 A batch with each rendered message")
-    def get_batch(self, batch_id: int, request: User, state: State) -> dict[str, Any]:
-        return state.container.care.batch(request.user, batch_id)
+    def get_batch(self, batch_id: int, request: User, care: CareService) -> dict[str, Any]:
+        return care.batch(request.user, batch_id)
 
     @get("/batches/{batch_id:int}/letters.pdf", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True,
          summary="打印信封/信函 Envelopes and letters as PDF (layout=both|envelope|letter)")
-    def letters(self, batch_id: int, request: User, state: State, layout: str = "both") -> Response[bytes]:
-        pdf = state.container.care.letters_pdf(request.user, batch_id, layout)
+    def letters(self, batch_id: int, request: User, care: CareService, layout: str = "both") -> Response[bytes]:
+        pdf = care.letters_pdf(request.user, batch_id, layout)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="care-letters-{batch_id}.pdf"'})

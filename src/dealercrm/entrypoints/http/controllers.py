@@ -17,6 +17,7 @@ from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import ROLE_LABELS, Principal, Role
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
+from dealercrm.bootstrap import ChannelService, IdentityService
 
 DEALER_MANAGERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 DEALER_DECIDERS = (Role.ADMIN, Role.REGION_MANAGER)
@@ -103,11 +104,11 @@ class AuthController(Controller):
 
     @post("/login", guards=[public], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="登录 Log in with username and password; returns a bearer token")
-    def login(self, data: s.LoginIn, request: Request[Any, Any, Any], state: State) -> s.LoginOut:
+    def login(self, data: s.LoginIn, request: Request[Any, Any, Any], state: State, identity: IdentityService) -> s.LoginOut:
         client = request.client.host if request.client else "?"
         state.login_limiter.hit(f"ip:{client}")
         state.login_limiter.hit(f"user:{data.username.lower()}")
-        result = state.container.identity.login(data.username, data.password)
+        result = identity.login(data.username, data.password)
         p = result.principal
         return s.LoginOut(result.token, "Bearer", result.expires_at, p.role.value, p.dealer_id)
 
@@ -123,7 +124,7 @@ class DealerController(Controller):
 
     @post("/register", guards=[public], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="经销商自助注册 Public dealer self-registration")
-    def register(self, data: s.RegisterIn, request: Request[Any, Any, Any], state: State) -> s.RegisterOut:
+    def register(self, data: s.RegisterIn, request: Request[Any, Any, Any], state: State, channel: ChannelService) -> s.RegisterOut:
         client = request.client.host if request.client else "?"
         state.register_limiter.hit(f"ip:{client}")
         cmd = ch.RegisterDealer(
@@ -133,19 +134,19 @@ class DealerController(Controller):
             bank_account=_bank(data.bank_account),
             qualifications=tuple(ch.QualificationIn(q.kind, q.number, q.valid_until) for q in data.qualifications),
         )
-        r = state.container.channel.register_dealer(cmd)
+        r = channel.register_dealer(cmd)
         return s.RegisterOut(r.dealer_id, r.dealer_code, r.user_id, DealerStatus.REGISTERED.value)
 
     @get("/", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="经销商列表 Dealer list (keyset pagination)")
     def list_dealers(
-        self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+        self, request: Request[Principal, Any, Any], channel: ChannelService, status: str | None = None,
         region: str | None = None, product_line: str | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None, cursor: str | None = None, limit: Limit = 50,
     ) -> s.Page:
         if status is not None and status not in DealerStatus.__members__.values():
             raise InvalidValue("status", "未知的经销商状态", code="dealer.status_unknown")
-        rows = state.container.channel.list_dealers(
+        rows = channel.list_dealers(
             request.user, status=status, region=region, product_line=product_line, text=q,
             after_id=decode_cursor(cursor), limit=limit + 1,
         )
@@ -154,13 +155,13 @@ class DealerController(Controller):
         return s.Page([_summary(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     @get("/{dealer_id:int}", guards=[requires(*DEALER_READERS)], sync_to_thread=True, summary="经销商详情 Dealer detail")
-    def detail(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> s.DealerDetail:
-        return _dealer_detail(state.container.channel.dealer_detail(request.user, dealer_id))
+    def detail(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.DealerDetail:
+        return _dealer_detail(channel.dealer_detail(request.user, dealer_id))
 
     @get("/{dealer_id:int}/history", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="变更记录 Audit history of a dealer")
-    def history(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> list[s.AuditEntry]:
-        rows = state.container.channel.audit_history(request.user, dealer_id)
+    def history(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> list[s.AuditEntry]:
+        rows = channel.audit_history(request.user, dealer_id)
         return [
             s.AuditEntry(r["id"], r["at"], r["actor_name"], r["actor_role"], r["request_id"], r["entity"],
                          r["entity_id"], r["action"], r["changes"])
@@ -169,40 +170,40 @@ class DealerController(Controller):
 
     @post("/{dealer_id:int}/submit", guards=[requires(*DEALER_SELF_SERVICE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="提交审核 Submit for review")
-    def submit(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> s.StatusOut:
-        return _status(dealer_id, state.container.channel.submit(request.user, dealer_id))
+    def submit(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.StatusOut:
+        return _status(dealer_id, channel.submit(request.user, dealer_id))
 
     @post("/{dealer_id:int}/approve", guards=[requires(*DEALER_DECIDERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="审核通过 Approve")
-    def approve(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> s.StatusOut:
-        return _status(dealer_id, state.container.channel.approve(request.user, dealer_id))
+    def approve(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.StatusOut:
+        return _status(dealer_id, channel.approve(request.user, dealer_id))
 
     @post("/{dealer_id:int}/reject", guards=[requires(*DEALER_DECIDERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="驳回 Reject with a reason")
-    def reject(self, dealer_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any], state: State) -> s.StatusOut:
-        return _status(dealer_id, state.container.channel.reject(request.user, dealer_id, data.reason))
+    def reject(self, dealer_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any], channel: ChannelService) -> s.StatusOut:
+        return _status(dealer_id, channel.reject(request.user, dealer_id, data.reason))
 
     @post("/{dealer_id:int}/suspend", guards=[requires(*DEALER_DECIDERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="暂停 Suspend")
-    def suspend(self, dealer_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any], state: State) -> s.StatusOut:
-        return _status(dealer_id, state.container.channel.suspend(request.user, dealer_id, data.reason))
+    def suspend(self, dealer_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any], channel: ChannelService) -> s.StatusOut:
+        return _status(dealer_id, channel.suspend(request.user, dealer_id, data.reason))
 
     @post("/{dealer_id:int}/reactivate", guards=[requires(*DEALER_DECIDERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="恢复 Reactivate")
-    def reactivate(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> s.StatusOut:
-        return _status(dealer_id, state.container.channel.reactivate(request.user, dealer_id))
+    def reactivate(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.StatusOut:
+        return _status(dealer_id, channel.reactivate(request.user, dealer_id))
 
     @post("/{dealer_id:int}/terminate", guards=[requires(*DEALER_DECIDERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="终止合作 Terminate")
-    def terminate(self, dealer_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any], state: State) -> s.StatusOut:
-        status = state.container.channel.terminate(request.user, dealer_id, data.reason)
+    def terminate(self, dealer_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any], state: State, channel: ChannelService) -> s.StatusOut:
+        status = channel.terminate(request.user, dealer_id, data.reason)
         state.principal_cache.invalidate()
         return _status(dealer_id, status)
 
     @patch("/{dealer_id:int}/profile", guards=[requires(*DEALER_SELF_SERVICE)], sync_to_thread=True,
            summary="修改档案 Update the profile")
     def update_profile(self, dealer_id: int, data: s.ProfileIn, request: Request[Principal, Any, Any],
-                       state: State) -> s.DealerDetail:
+                       channel: ChannelService) -> s.DealerDetail:
         cmd = ch.UpdateProfile(
             dealer_id=dealer_id, legal_name=data.legal_name, short_name=data.short_name, uscc=data.uscc,
             address=_address(data.address) if data.address else None, bank_account=_bank(data.bank_account),
@@ -210,40 +211,40 @@ class DealerController(Controller):
                 ch.QualificationIn(q.kind, q.number, q.valid_until) for q in data.qualifications
             ),
         )
-        state.container.channel.update_profile(request.user, cmd)
-        return self.detail.fn(self, dealer_id, request, state)
+        channel.update_profile(request.user, cmd)
+        return self.detail.fn(self, dealer_id, request, channel)
 
     @post("/{dealer_id:int}/contacts", guards=[requires(*DEALER_SELF_SERVICE)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="新增联系人 Add a contact or management member")
     def add_contact(self, dealer_id: int, data: s.ContactBody, request: Request[Principal, Any, Any],
-                    state: State) -> s.CreatedOut:
-        return s.CreatedOut(state.container.channel.add_contact(request.user, dealer_id, _contact(data)))
+                    channel: ChannelService) -> s.CreatedOut:
+        return s.CreatedOut(channel.add_contact(request.user, dealer_id, _contact(data)))
 
     @put("/{dealer_id:int}/contacts/{contact_id:int}", guards=[requires(*DEALER_SELF_SERVICE)],
          sync_to_thread=True, summary="修改联系人 Replace a contact")
     def update_contact(self, dealer_id: int, contact_id: int, data: s.ContactBody,
-                       request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
-        state.container.channel.update_contact(request.user, dealer_id, contact_id, _contact(data))
+                       request: Request[Principal, Any, Any], channel: ChannelService) -> s.CreatedOut:
+        channel.update_contact(request.user, dealer_id, contact_id, _contact(data))
         return s.CreatedOut(contact_id)
 
     @delete("/{dealer_id:int}/contacts/{contact_id:int}", guards=[requires(*DEALER_SELF_SERVICE)],
             status_code=HTTP_204_NO_CONTENT, sync_to_thread=True, summary="删除联系人 Remove a contact")
     def remove_contact(self, dealer_id: int, contact_id: int, request: Request[Principal, Any, Any],
-                       state: State) -> None:
-        state.container.channel.remove_contact(request.user, dealer_id, contact_id)
+                       channel: ChannelService) -> None:
+        channel.remove_contact(request.user, dealer_id, contact_id)
 
     @put("/{dealer_id:int}/territory", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
          summary="销售区域 Set the sales territory")
     def territory(self, dealer_id: int, data: s.TerritoryIn, request: Request[Principal, Any, Any],
-                  state: State) -> s.DealerDetail:
-        state.container.channel.set_territory(request.user, dealer_id, list(data.regions), list(data.industries))
-        return self.detail.fn(self, dealer_id, request, state)
+                  channel: ChannelService) -> s.DealerDetail:
+        channel.set_territory(request.user, dealer_id, list(data.regions), list(data.industries))
+        return self.detail.fn(self, dealer_id, request, channel)
 
     @post("/{dealer_id:int}/agreements", guards=[requires(*DEALER_MANAGERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="签订协议 Add an agreement")
     def add_agreement(self, dealer_id: int, data: s.AgreementIn, request: Request[Principal, Any, Any],
-                      state: State) -> s.CreatedOut:
-        agreement_id, number = state.container.channel.add_agreement(
+                      channel: ChannelService) -> s.CreatedOut:
+        agreement_id, number = channel.add_agreement(
             request.user,
             ch.AddAgreement(dealer_id, tuple(data.product_lines), tuple(data.territory), data.settlement_method,
                             data.valid_from, data.valid_to),
@@ -253,8 +254,8 @@ class DealerController(Controller):
     @post("/{dealer_id:int}/agreements/{agreement_id:int}/terminate", guards=[requires(*DEALER_DECIDERS)],
           status_code=HTTP_200_OK, sync_to_thread=True, summary="终止协议 Terminate an agreement")
     def terminate_agreement(self, dealer_id: int, agreement_id: int, request: Request[Principal, Any, Any],
-                            state: State) -> s.CreatedOut:
-        state.container.channel.terminate_agreement(request.user, dealer_id, agreement_id)
+                            channel: ChannelService) -> s.CreatedOut:
+        channel.terminate_agreement(request.user, dealer_id, agreement_id)
         return s.CreatedOut(agreement_id)
 
 
@@ -274,16 +275,16 @@ class AdminController(Controller):
         return [s.RoleOut(r.value, ROLE_LABELS[r]) for r in Role]
 
     @get("/users", sync_to_thread=True, summary="用户列表 Users")
-    def users(self, request: Request[Principal, Any, Any], state: State, cursor: str | None = None,
+    def users(self, request: Request[Principal, Any, Any], identity: IdentityService, cursor: str | None = None,
               limit: Limit = 50) -> s.UserPage:
-        rows = state.container.identity.list_users(request.user, decode_cursor(cursor), limit + 1)
+        rows = identity.list_users(request.user, decode_cursor(cursor), limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         return s.UserPage([_user_out(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     @post("/users", status_code=HTTP_201_CREATED, sync_to_thread=True, summary="创建用户 Create a user")
-    def create_user(self, data: s.UserIn, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
-        user_id = state.container.identity.create_user(
+    def create_user(self, data: s.UserIn, request: Request[Principal, Any, Any], identity: IdentityService) -> s.CreatedOut:
+        user_id = identity.create_user(
             request.user,
             CreateUser(data.username, data.display_name, data.role, data.password, data.dealer_id, data.station_id,
                        tuple(data.regions), data.phone, data.email, data.department),
@@ -292,26 +293,26 @@ class AdminController(Controller):
 
     @put("/users/{user_id:int}/role", sync_to_thread=True, summary="修改角色 Change a user's role")
     def change_role(self, user_id: int, data: s.RoleIn, request: Request[Principal, Any, Any],
-                    state: State) -> s.CreatedOut:
-        state.container.identity.change_role(request.user, user_id, data.role, tuple(data.regions))
+                    state: State, identity: IdentityService) -> s.CreatedOut:
+        identity.change_role(request.user, user_id, data.role, tuple(data.regions))
         state.principal_cache.invalidate(user_id)
         return s.CreatedOut(user_id)
 
     @post("/users/{user_id:int}/deactivate", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="停用用户 Deactivate a user")
-    def deactivate(self, user_id: int, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
-        state.container.identity.deactivate_user(request.user, user_id)
+    def deactivate(self, user_id: int, request: Request[Principal, Any, Any], state: State, identity: IdentityService) -> s.CreatedOut:
+        identity.deactivate_user(request.user, user_id)
         state.principal_cache.invalidate(user_id)
         return s.CreatedOut(user_id)
 
     @post("/devices", status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="签发设备凭证 Issue a device API key (shown once)")
-    def issue_device(self, data: s.DeviceIn, request: Request[Principal, Any, Any], state: State) -> s.DeviceKeyOut:
-        issued = state.container.identity.issue_device_key(request.user, data.name, data.location)
+    def issue_device(self, data: s.DeviceIn, request: Request[Principal, Any, Any], identity: IdentityService) -> s.DeviceKeyOut:
+        issued = identity.issue_device_key(request.user, data.name, data.location)
         return s.DeviceKeyOut(issued.credential_id, issued.api_key, "密钥只显示一次，请妥善保存 The key is shown once")
 
     @post("/devices/{device_id:int}/revoke", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="吊销设备凭证 Revoke a device key")
-    def revoke_device(self, device_id: int, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
-        state.container.identity.revoke_device_key(request.user, device_id)
+    def revoke_device(self, device_id: int, request: Request[Principal, Any, Any], identity: IdentityService) -> s.CreatedOut:
+        identity.revoke_device_key(request.user, device_id)
         return s.CreatedOut(device_id)

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -32,6 +31,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import credit_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.bootstrap import CreditService
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
 INVOICING = (Role.FINANCE, Role.INVOICING, Role.ADMIN)
@@ -134,21 +134,21 @@ class CreditController(Controller):
 
     @get("/me", guards=[requires(Role.DEALER)], sync_to_thread=True,
          summary="我的信用 The dealer's own credit: limit, exposure with its parts, receivables, payments")
-    def me(self, request: Request[Principal, Any, Any], state: State) -> s.CreditPageOut:
+    def me(self, request: Request[Principal, Any, Any], credit: CreditService) -> s.CreditPageOut:
         user = request.user
         if user.dealer_id is None:  # a dealer token always carries its dealer; defence in depth
             raise InvalidValue("dealer_id", "当前用户未关联经销商", code="credit.no_dealer")
-        return _page(state.container.credit.page(user, user.dealer_id))
+        return _page(credit.page(user, user.dealer_id))
 
     # -- accounts ----------------------------------------------------------------------------------
 
     @get("/accounts", guards=[requires(*READERS)], sync_to_thread=True,
          summary="信用账户列表 Credit accounts in scope (keyset pagination)")
-    def accounts(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+    def accounts(self, request: Request[Principal, Any, Any], credit: CreditService, status: str | None = None,
                  warning_only: bool = False, cursor: str | None = None, limit: Limit = 50) -> s.CreditAccountList:
         if status is not None and status not in AccountStatus.__members__.values():
             raise InvalidValue("status", "账户状态须为 active 或 frozen", code="credit.status_invalid")
-        rows = state.container.credit.accounts(request.user, status=status, warning_only=warning_only,
+        rows = credit.accounts(request.user, status=status, warning_only=warning_only,
                                                after_id=decode_cursor(cursor), limit=limit + 1)
         items = []
         for r in rows[:limit]:
@@ -162,88 +162,88 @@ class CreditController(Controller):
 
     @get("/accounts/{dealer_id:int}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="经销商信用详情 A dealer's credit page")
-    def account(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> s.CreditPageOut:
-        return _page(state.container.credit.page(request.user, dealer_id))
+    def account(self, dealer_id: int, request: Request[Principal, Any, Any], credit: CreditService) -> s.CreditPageOut:
+        return _page(credit.page(request.user, dealer_id))
 
     @get("/accounts/{dealer_id:int}/history", guards=[requires(*READERS)], sync_to_thread=True,
          summary="信用变更记录 Audit trail of a dealer's credit (terms, contracts, invoices, payments)")
     def history(self, dealer_id: int, request: Request[Principal, Any, Any],
-                state: State) -> list[s.CreditHistoryEntry]:
+                credit: CreditService) -> list[s.CreditHistoryEntry]:
         return [s.CreditHistoryEntry(r["at"], r["actor_name"], r["actor_role"], r["entity"], r["entity_id"],
                                      r["action"], r["changes"])
-                for r in state.container.credit.history(request.user, dealer_id)]
+                for r in credit.history(request.user, dealer_id)]
 
     @post("/accounts/{dealer_id:int}/change-requests", guards=[requires(*FINANCE)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="申请调整信用条件 Propose new credit terms (needs a second approver)")
     def request_change(self, dealer_id: int, data: s.CreditChangeRequestIn, request: Request[Principal, Any, Any],
-                       state: State) -> s.CreditChangeRequestRow:
-        out = state.container.credit.request_change(request.user, cr.RequestCreditChange(
+                       credit: CreditService) -> s.CreditChangeRequestRow:
+        out = credit.request_change(request.user, cr.RequestCreditChange(
             dealer_id=dealer_id, reason=data.reason, limit_fen=data.limit_fen, term_days=data.term_days,
             payment_cycle=data.payment_cycle, warning_threshold_permille=data.warning_threshold_permille,
             status=data.status))
-        return self._change(request.user, state, out.id)
+        return self._change(request.user, credit, out.id)
 
     @post("/accounts/{dealer_id:int}/apply-prepayments", guards=[requires(*FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="预收款核销 Apply unapplied money to open invoices, oldest due first")
     def apply_prepayments(self, dealer_id: int, request: Request[Principal, Any, Any],
-                          state: State) -> s.CreditAppliedOut:
-        return s.CreditAppliedOut(dealer_id, state.container.credit.apply_prepayments(request.user, dealer_id))
+                          credit: CreditService) -> s.CreditAppliedOut:
+        return s.CreditAppliedOut(dealer_id, credit.apply_prepayments(request.user, dealer_id))
 
     @get("/accounts/{dealer_id:int}/evaluations", guards=[requires(*READERS)], sync_to_thread=True,
          summary="信用评价 Credit evaluations with their inputs")
     def evaluations(self, dealer_id: int, request: Request[Principal, Any, Any],
-                    state: State) -> list[s.CreditEvaluationRow]:
-        return [_evaluation(e) for e in state.container.credit.evaluations(request.user, dealer_id)]
+                    credit: CreditService) -> list[s.CreditEvaluationRow]:
+        return [_evaluation(e) for e in credit.evaluations(request.user, dealer_id)]
 
     @post("/accounts/{dealer_id:int}/evaluations", guards=[requires(*FINANCE)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="立即评价 Evaluate a dealer's credit now")
-    def evaluate(self, dealer_id: int, request: Request[Principal, Any, Any], state: State) -> s.CreditEvaluationRow:
-        e = state.container.credit.evaluate(request.user, dealer_id)
+    def evaluate(self, dealer_id: int, request: Request[Principal, Any, Any], credit: CreditService) -> s.CreditEvaluationRow:
+        e = credit.evaluate(request.user, dealer_id)
         return s.CreditEvaluationRow(e.id, e.evaluated_at, e.score, e.grade, e.inputs, e.breakdown, e.formula)
 
     @get("/accounts/{dealer_id:int}/reconciliation", guards=[requires(*FINANCE)], sync_to_thread=True,
          summary="对账 Maintained exposure parts vs sums over the facts")
     def reconciliation(self, dealer_id: int, request: Request[Principal, Any, Any],
-                       state: State) -> s.CreditReconciliationOut:
-        r = state.container.credit.reconcile(request.user, dealer_id)
+                       credit: CreditService) -> s.CreditReconciliationOut:
+        r = credit.reconcile(request.user, dealer_id)
         return s.CreditReconciliationOut(r.dealer_id, r.consistent, r.maintained, r.from_facts)
 
     # -- change requests ---------------------------------------------------------------------------
 
-    def _change(self, user: Principal, state: State, request_id: int) -> s.CreditChangeRequestRow:
-        return _change_row(state.container.credit.queries.change_request(request_id))
+    def _change(self, user: Principal, credit: CreditService, request_id: int) -> s.CreditChangeRequestRow:
+        return _change_row(credit.queries.change_request(request_id))
 
     @get("/change-requests", guards=[requires(*READERS)], sync_to_thread=True,
          summary="信用调整申请 Credit change requests (filter by state, dealer)")
-    def change_requests(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+    def change_requests(self, request: Request[Principal, Any, Any], credit: CreditService, status: str | None = None,
                         dealer_id: int | None = None, cursor: str | None = None,
                         limit: Limit = 50) -> s.CreditChangeRequestList:
         if status is not None and status not in ChangeRequestState.__members__.values():
             raise InvalidValue("status", "申请状态须为 pending、approved 或 rejected", code="credit.state_invalid")
-        rows = state.container.credit.change_requests(request.user, dealer_id=dealer_id, state=status,
+        rows = credit.change_requests(request.user, dealer_id=dealer_id, state=status,
                                                       after_id=decode_cursor(cursor), limit=limit + 1)
         return s.CreditChangeRequestList([_change_row(r) for r in rows[:limit]], _cursor(rows, limit))
 
     @post("/change-requests/{request_id:int}/approve", guards=[requires(*FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="批准 Approve (a different finance/admin user than the requester)")
     def approve_change(self, request_id: int, data: s.CreditNoteIn, request: Request[Principal, Any, Any],
-                       state: State) -> s.CreditChangeRequestRow:
-        state.container.credit.approve_change(request.user, request_id, data.note)
-        return self._change(request.user, state, request_id)
+                       credit: CreditService) -> s.CreditChangeRequestRow:
+        credit.approve_change(request.user, request_id, data.note)
+        return self._change(request.user, credit, request_id)
 
     @post("/change-requests/{request_id:int}/reject", guards=[requires(*FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="驳回 Reject with a reason")
     def reject_change(self, request_id: int, data: s.CreditReasonIn, request: Request[Principal, Any, Any],
-                      state: State) -> s.CreditChangeRequestRow:
-        state.container.credit.reject_change(request.user, request_id, data.reason)
-        return self._change(request.user, state, request_id)
+                      credit: CreditService) -> s.CreditChangeRequestRow:
+        credit.reject_change(request.user, request_id, data.reason)
+        return self._change(request.user, credit, request_id)
 
     # -- contracts, invoices ---------------------------------------------------------------------
 
     @get("/contracts/{contract_no:str}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="合同应收 A contract's credit: reserved, invoiced, paid, remaining receivable")
-    def contract(self, contract_no: str, request: Request[Principal, Any, Any], state: State) -> s.CreditContractOut:
-        c = state.container.credit.contract(request.user, contract_no)
+    def contract(self, contract_no: str, request: Request[Principal, Any, Any], credit: CreditService) -> s.CreditContractOut:
+        c = credit.contract(request.user, contract_no)
         return s.CreditContractOut(
             c["dealer_id"], _balance(c), [_invoice_row(i) for i in c["invoices"]],
             [s.CreditOverrideRow(o["action"], o["reason"], o["overdue_fen"], o["oldest_due_on"], o["actor"], o["at"])
@@ -253,29 +253,29 @@ class CreditController(Controller):
     @post("/invoices", guards=[requires(*INVOICING)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="开票 Issue an invoice for a contract (optionally naming its vehicles)")
     def issue_invoice(self, data: s.CreditInvoiceIn, request: Request[Principal, Any, Any],
-                      state: State) -> s.CreditInvoiceRow:
-        out = state.container.credit.issue_invoice(
+                      credit: CreditService) -> s.CreditInvoiceRow:
+        out = credit.issue_invoice(
             request.user, cr.IssueInvoice(data.contract_no, data.amount_fen, data.issued_on, tuple(data.vins)))
-        return self._invoice(state, out.invoice_id)
+        return self._invoice(credit, out.invoice_id)
 
-    def _invoice(self, state: State, invoice_id: int) -> s.CreditInvoiceRow:
-        return _invoice_row(state.container.credit.queries.invoice(invoice_id))
+    def _invoice(self, credit: CreditService, invoice_id: int) -> s.CreditInvoiceRow:
+        return _invoice_row(credit.queries.invoice(invoice_id))
 
     @post("/invoices/{invoice_id:int}/void", guards=[requires(*INVOICING)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="作废发票 Void an invoice with a reason")
     def void_invoice(self, invoice_id: int, data: s.CreditReasonIn, request: Request[Principal, Any, Any],
-                     state: State) -> s.CreditInvoiceRow:
-        out = state.container.credit.void_invoice(request.user, invoice_id, data.reason)
-        return self._invoice(state, out.invoice_id)
+                     credit: CreditService) -> s.CreditInvoiceRow:
+        out = credit.void_invoice(request.user, invoice_id, data.reason)
+        return self._invoice(credit, out.invoice_id)
 
     @get("/invoices", guards=[requires(*READERS)], sync_to_thread=True,
          summary="发票列表 Invoices (filter by dealer, contract, state, open)")
-    def invoices(self, request: Request[Principal, Any, Any], state: State, dealer_id: int | None = None,
+    def invoices(self, request: Request[Principal, Any, Any], credit: CreditService, dealer_id: int | None = None,
                  contract_no: Annotated[str | None, Parameter(max_length=40)] = None, status: str | None = None,
                  open_only: bool = False, cursor: str | None = None, limit: Limit = 50) -> s.CreditInvoiceList:
         if status is not None and status not in InvoiceState.__members__.values():
             raise InvalidValue("status", "发票状态须为 issued 或 voided", code="credit.state_invalid")
-        rows = state.container.credit.invoices(request.user, dealer_id=dealer_id, contract_no=contract_no,
+        rows = credit.invoices(request.user, dealer_id=dealer_id, contract_no=contract_no,
                                                state=status, open_only=open_only, after_id=decode_cursor(cursor),
                                                limit=limit + 1)
         return s.CreditInvoiceList([_invoice_row(r) for r in rows[:limit]], _cursor(rows, limit))
@@ -284,9 +284,9 @@ class CreditController(Controller):
 
     @post("/payments", guards=[requires(*FINANCE)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="收款 Record a payment (Idempotency-Key header required)")
-    def record_payment(self, data: s.CreditPaymentIn, request: Request[Principal, Any, Any], state: State,
+    def record_payment(self, data: s.CreditPaymentIn, request: Request[Principal, Any, Any], credit: CreditService,
                        idempotency_key: IdempotencyKey = None) -> s.CreditPaymentOut:
-        answer = state.container.credit.record_payment(request.user, cr.RecordPayment(
+        answer = credit.record_payment(request.user, cr.RecordPayment(
             dealer_id=data.dealer_id, amount_fen=data.amount_fen, received_on=data.received_on, method=data.method,
             contract_no=data.contract_no, reference=data.reference, note=data.note, allocation=data.allocation,
             allocations=_allocations(data.allocations)), idempotency_key)
@@ -294,17 +294,17 @@ class CreditController(Controller):
 
     @get("/payments", guards=[requires(*READERS)], sync_to_thread=True,
          summary="收款记录 Payments with their allocations")
-    def payments(self, request: Request[Principal, Any, Any], state: State, dealer_id: int | None = None,
+    def payments(self, request: Request[Principal, Any, Any], credit: CreditService, dealer_id: int | None = None,
                  cursor: str | None = None, limit: Limit = 50) -> s.CreditPaymentList:
-        rows = state.container.credit.payments(request.user, dealer_id=dealer_id, after_id=decode_cursor(cursor),
+        rows = credit.payments(request.user, dealer_id=dealer_id, after_id=decode_cursor(cursor),
                                                limit=limit + 1)
         return s.CreditPaymentList([_payment_row(r) for r in rows[:limit]], _cursor(rows, limit))
 
     @post("/payments/{payment_id:int}/allocations", guards=[requires(*FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="核销 Apply a payment's unapplied money (explicit, or oldest due first)")
     def allocate(self, payment_id: int, data: s.CreditAllocateIn, request: Request[Principal, Any, Any],
-                 state: State) -> s.CreditPaymentOut:
-        booked = state.container.credit.allocate_payment(
+                 credit: CreditService) -> s.CreditPaymentOut:
+        booked = credit.allocate_payment(
             request.user, payment_id, list(_allocations(data.allocations)) if data.allocations else None)
         return msgspec.convert(booked.as_answer(), s.CreditPaymentOut, strict=False)
 
@@ -312,9 +312,9 @@ class CreditController(Controller):
 
     @get("/receivables/ageing", guards=[requires(*READERS)], sync_to_thread=True,
          summary="应收账龄 Receivables ageing (0–30, 31–60, 61–90, >90 days since invoice)")
-    def ageing(self, request: Request[Principal, Any, Any], state: State, dealer_id: int | None = None,
+    def ageing(self, request: Request[Principal, Any, Any], credit: CreditService, dealer_id: int | None = None,
                region: Annotated[str | None, Parameter(max_length=8)] = None) -> s.CreditAgeingOut:
-        a = state.container.credit.ageing(request.user, dealer_id=dealer_id, region=region)
+        a = credit.ageing(request.user, dealer_id=dealer_id, region=region)
 
         def amounts(d: dict[str, Any]) -> dict[str, int]:
             return dict(b0_30_fen=d["0_30"], b31_60_fen=d["31_60"], b61_90_fen=d["61_90"], over_90_fen=d["over_90"],
@@ -331,13 +331,13 @@ class CreditController(Controller):
 
     @get("/vehicles/invoice-status", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车辆开票状态 未开票 / 已开票未收款 / 已开票已收款 for up to 200 VINs")
-    def vehicle_status(self, request: Request[Principal, Any, Any], state: State,
+    def vehicle_status(self, request: Request[Principal, Any, Any], credit: CreditService,
                        vin: Annotated[list[str], Parameter(max_items=200)]) -> list[s.CreditVinStatus]:
-        statuses = state.container.credit.invoice_status_of(request.user, [v.strip().upper() for v in vin])
+        statuses = credit.invoice_status_of(request.user, [v.strip().upper() for v in vin])
         return [s.CreditVinStatus(v, st.value, VehicleInvoiceStatus(st).label) for v, st in statuses.items()]
 
     @post("/reminders/run", guards=[requires(*FINANCE)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="立即运行催款提醒 Run due-soon / dunning reminders now (idempotent)")
-    def run_reminders(self, state: State) -> s.CreditReminderReportOut:
-        r = state.container.credit.run_reminders()
+    def run_reminders(self, credit: CreditService) -> s.CreditReminderReportOut:
+        r = credit.run_reminders()
         return s.CreditReminderReportOut(r.alerts, r.messages, r.skipped, list(r.failed_dealers))

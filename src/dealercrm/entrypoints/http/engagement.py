@@ -1,5 +1,5 @@
 """HTTP for the engagement context: workbench, alerts, announcements, calendar (JSON + iCalendar
-feed), failed notifications. Thin: decode, call ``container.engagement``, encode."""
+feed), failed notifications. Thin: decode, call the ``EngagementService``, encode."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -22,6 +21,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import CreatedOut, Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
+from dealercrm.bootstrap_engagement import EngagementService
 
 PUBLISHERS = (Role.MARKETING, Role.ADMIN)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
@@ -263,12 +263,11 @@ class WorkbenchController(Controller):
 
     @get("/", sync_to_thread=True,
          summary="工作台 Pending approvals, tasks, alerts, failed notifications and announcements, with counts")
-    def workbench(self, request: Request[Principal, Any, Any], state: State,
+    def workbench(self, request: Request[Principal, Any, Any], engagement: EngagementService,
                   limit: Annotated[int, Parameter(ge=1, le=20, description="items per category")] = 5
                   ) -> WorkbenchOut:
-        engagement = state.container.engagement
         categories = engagement.workbench(request.user, limit=limit)
-        return WorkbenchOut(state.container.clock(), [
+        return WorkbenchOut(engagement.now(), [
             WorkbenchCategoryOut(c.code, c.label, c.count, c.unread, [_item(i) for i in c.items]) for c in categories
         ])
 
@@ -279,24 +278,24 @@ class AlertController(Controller):
     guards = [requires(*ANY_USER)]
 
     @get("/", sync_to_thread=True, summary="我的提醒 Alerts addressed to me (keyset pagination)")
-    def list_alerts(self, request: Request[Principal, Any, Any], state: State,
+    def list_alerts(self, request: Request[Principal, Any, Any], engagement: EngagementService,
                     status: Annotated[str, Parameter(query="state", description="live|open|acknowledged|resolved|all")]
                     = "live", cursor: str | None = None, limit: Limit = 50) -> AlertPage:
         if status not in _STATE_FILTERS:
             raise InvalidValue("state", "状态须为 live、open、acknowledged、resolved 或 all", code="alert.state_unknown")
-        rows = state.container.engagement.alerts(request.user, states=_STATE_FILTERS[status],
+        rows = engagement.alerts(request.user, states=_STATE_FILTERS[status],
                                                  after_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
         return AlertPage([_alert(r) for r in rows], nxt)
 
     @get("/{alert_id:int}", sync_to_thread=True, summary="提醒详情 One alert")
-    def detail(self, alert_id: int, request: Request[Principal, Any, Any], state: State) -> AlertOut:
-        return _alert(state.container.engagement.alert(request.user, alert_id))
+    def detail(self, alert_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> AlertOut:
+        return _alert(engagement.alert(request.user, alert_id))
 
     @post("/{alert_id:int}/acknowledge", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="知悉 Acknowledge an alert (anyone in its audience)")
-    def acknowledge(self, alert_id: int, request: Request[Principal, Any, Any], state: State) -> AlertStateOut:
-        new_state = state.container.engagement.acknowledge_alert(request.user, alert_id)
+    def acknowledge(self, alert_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> AlertStateOut:
+        new_state = engagement.acknowledge_alert(request.user, alert_id)
         return AlertStateOut(alert_id, new_state, AlertState(new_state).label)
 
 
@@ -306,8 +305,8 @@ class AnnouncementController(Controller):
 
     @post("/", guards=[requires(*PUBLISHERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="发布公告 Publish an announcement (marketing, admin)")
-    def publish(self, data: AnnouncementIn, request: Request[Principal, Any, Any], state: State) -> CreatedOut:
-        ann_id = state.container.engagement.publish_announcement(request.user, an.PublishAnnouncement(
+    def publish(self, data: AnnouncementIn, request: Request[Principal, Any, Any], engagement: EngagementService) -> CreatedOut:
+        ann_id = engagement.publish_announcement(request.user, an.PublishAnnouncement(
             title=data.title, body=data.body, category=data.category, audience=data.audience,
             roles=tuple(data.roles), dealer_ids=tuple(data.dealer_ids), publish_from=data.publish_from,
             publish_until=data.publish_until,
@@ -317,8 +316,7 @@ class AnnouncementController(Controller):
     @patch("/{announcement_id:int}", guards=[requires(*PUBLISHERS)], sync_to_thread=True,
            summary="修改公告 Edit an announcement (marketing, admin)")
     def edit(self, announcement_id: int, data: AnnouncementPatch, request: Request[Principal, Any, Any],
-             state: State) -> AnnouncementOut:
-        engagement = state.container.engagement
+             engagement: EngagementService) -> AnnouncementOut:
         engagement.edit_announcement(request.user, an.EditAnnouncement(
             announcement_id=announcement_id, title=data.title, body=data.body, category=data.category,
             audience=data.audience, roles=None if data.roles is None else tuple(data.roles),
@@ -329,37 +327,36 @@ class AnnouncementController(Controller):
 
     @post("/{announcement_id:int}/withdraw", guards=[requires(*PUBLISHERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="撤回公告 Withdraw an announcement (marketing, admin)")
-    def withdraw(self, announcement_id: int, request: Request[Principal, Any, Any], state: State) -> AnnouncementOut:
-        engagement = state.container.engagement
+    def withdraw(self, announcement_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> AnnouncementOut:
         engagement.withdraw_announcement(request.user, announcement_id)
         return _announcement(engagement.announcement(request.user, announcement_id), publisher=True)
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="公告列表 My live announcements; manage=true: all (marketing, admin)")
-    def list_announcements(self, request: Request[Principal, Any, Any], state: State, manage: bool = False,
+    def list_announcements(self, request: Request[Principal, Any, Any], engagement: EngagementService, manage: bool = False,
                            unread_only: bool = False, cursor: str | None = None, limit: Limit = 50
                            ) -> AnnouncementPage:
-        rows = state.container.engagement.announcements(request.user, manage=manage, unread_only=unread_only,
+        rows = engagement.announcements(request.user, manage=manage, unread_only=unread_only,
                                                         after_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
         publisher = request.user.role in PUBLISHERS and manage
         return AnnouncementPage([_announcement(r, publisher=publisher) for r in rows], nxt)
 
     @get("/{announcement_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="公告详情")
-    def detail(self, announcement_id: int, request: Request[Principal, Any, Any], state: State) -> AnnouncementOut:
-        row = state.container.engagement.announcement(request.user, announcement_id)
+    def detail(self, announcement_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> AnnouncementOut:
+        row = engagement.announcement(request.user, announcement_id)
         return _announcement(row, publisher=request.user.role in PUBLISHERS)
 
     @post("/{announcement_id:int}/read", guards=[requires(*ANY_USER)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="标记已读 Read receipt (idempotent: the first read time is kept)")
-    def read(self, announcement_id: int, request: Request[Principal, Any, Any], state: State) -> ReadOut:
-        return ReadOut(announcement_id, state.container.engagement.mark_announcement_read(request.user,
+    def read(self, announcement_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> ReadOut:
+        return ReadOut(announcement_id, engagement.mark_announcement_read(request.user,
                                                                                           announcement_id))
 
     @get("/{announcement_id:int}/receipts", guards=[requires(*PUBLISHERS)], sync_to_thread=True,
          summary="阅读回执 Who read it when, and who in the audience has not (marketing, admin)")
-    def receipts(self, announcement_id: int, request: Request[Principal, Any, Any], state: State) -> ReceiptsOut:
-        read, unread = state.container.engagement.receipts(request.user, announcement_id)
+    def receipts(self, announcement_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> ReceiptsOut:
+        read, unread = engagement.receipts(request.user, announcement_id)
         return ReceiptsOut(announcement_id, len(read), len(unread), [_reader(r) for r in read],
                            [_reader(r) for r in unread])
 
@@ -374,25 +371,25 @@ class CalendarController(Controller):
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="我的日程 Dated items in [from, to) (Beijing dates; at most 366 days)")
-    def calendar(self, request: Request[Principal, Any, Any], state: State,
+    def calendar(self, request: Request[Principal, Any, Any], engagement: EngagementService,
                  start: Annotated[dt.date, Parameter(query="from")],
                  end: Annotated[dt.date, Parameter(query="to")]) -> CalendarOut:
-        items = state.container.engagement.calendar(request.user, start, end)
+        items = engagement.calendar(request.user, start, end)
         return CalendarOut(start, end, [_calendar_item(i) for i in items])
 
     @post("/feed-token", guards=[requires(*ANY_USER)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="日历订阅地址 New secret iCalendar feed URL (shown once; the previous one stops working)")
-    def rotate(self, request: Request[Principal, Any, Any], state: State) -> FeedTokenOut:
-        token = state.container.engagement.rotate_feed_token(request.user)
+    def rotate(self, request: Request[Principal, Any, Any], engagement: EngagementService) -> FeedTokenOut:
+        token = engagement.rotate_feed_token(request.user)
         return FeedTokenOut(token, _feed_url(request, token),
                             "请在日历应用中订阅此地址；地址只显示一次，重新生成后旧地址立即失效")
 
     @get("/feed/{filename:str}", guards=[public], sync_to_thread=True, include_in_schema=True,
          summary="iCalendar 订阅 The feed behind the secret URL (RFC 5545, text/calendar)")
-    def feed(self, filename: str, state: State) -> Response[bytes]:
+    def feed(self, filename: str, engagement: EngagementService) -> Response[bytes]:
         if not filename.endswith(".ics"):
             raise NotFound("日历订阅地址无效", code="calendar.feed_not_found")
-        text = state.container.engagement.feed(filename[: -len(".ics")])
+        text = engagement.feed(filename[: -len(".ics")])
         return Response(content=text.encode("utf-8"), media_type="text/calendar; charset=utf-8",
                         headers={"Cache-Control": "private, max-age=300",
                                  "Content-Disposition": 'inline; filename="dealercrm.ics"'})
@@ -404,15 +401,15 @@ class NotificationController(Controller):
 
     @get("/failed", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="发送失败的通知 Failed notifications (admin: all; staff: those they caused)")
-    def failed(self, request: Request[Principal, Any, Any], state: State, limit: Limit = 50) -> list[WorkbenchItemOut]:
-        return [_item(i) for i in state.container.engagement.failed_notifications(request.user, limit=limit)]
+    def failed(self, request: Request[Principal, Any, Any], engagement: EngagementService, limit: Limit = 50) -> list[WorkbenchItemOut]:
+        return [_item(i) for i in engagement.failed_notifications(request.user, limit=limit)]
 
     @post("/{notification_id:str}/requeue", guards=[requires(Role.ADMIN)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="重新发送 Retry a failed notification with fresh attempts (admin)")
-    def requeue(self, notification_id: str, request: Request[Principal, Any, Any], state: State) -> RequeueOut:
+    def requeue(self, notification_id: str, request: Request[Principal, Any, Any], engagement: EngagementService) -> RequeueOut:
         if len(notification_id) > 36:
             raise NotFound("通知不存在", code="notification.not_found")
-        status = state.container.engagement.requeue_notification(request.user, notification_id)
+        status = engagement.requeue_notification(request.user, notification_id)
         return RequeueOut(notification_id, status)
 
 

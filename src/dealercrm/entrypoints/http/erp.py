@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta
@@ -21,6 +20,7 @@ from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as RequestBody
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.application.order_flow import OrderFlowService
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 User = Request[Principal, Any, Any]
@@ -74,7 +74,7 @@ class ErpRejectedEventController(Controller):
     @get("/", guards=[requires(*ERP_REJECTION_ROLES)], sync_to_thread=True,
          summary="ERP拒收事件 ERP events the sync could not apply, newest first (open ones by default)")
     def list_rejected(
-        self, request: User, state: State,
+        self, request: User, order_flow: OrderFlowService,
         status: Annotated[str, Parameter(max_length=20, description="open（待处理，默认）| resolved | all")] = "open",
         code: Annotated[str | None, Parameter(max_length=64, description="e.g. erp.unknown_tracking_no")] = None,
         tracking_no: Annotated[str | None, Parameter(max_length=40, description="内部流转单号")] = None,
@@ -82,7 +82,7 @@ class ErpRejectedEventController(Controller):
         date_to: Annotated[str | None, Parameter(query="to", description="YYYY-MM-DD，北京时间日期（含）")] = None,
         cursor: str | None = None, limit: Limit = 50,
     ) -> RejectedEventPage:
-        page = state.container.order_flow.rejected_erp_events(
+        page = order_flow.rejected_erp_events(
             request.user, status=status, code=code, tracking_no=tracking_no, date_from=_day(date_from, "from"),
             date_to=_day(date_to, "to"),
             before_id=decode_cursor(cursor), limit=limit)
@@ -90,11 +90,11 @@ class ErpRejectedEventController(Controller):
 
     @get("/{rejection_id:int}", guards=[requires(*ERP_REJECTION_ROLES)], sync_to_thread=True,
          summary="ERP拒收事件详情 One rejected ERP event with its resolution")
-    def detail(self, rejection_id: int, request: User, state: State) -> RejectedEventOut:
-        return _row(state.container.order_flow.rejected_erp_event(request.user, rejection_id))
+    def detail(self, rejection_id: int, request: User, order_flow: OrderFlowService) -> RejectedEventOut:
+        return _row(order_flow.rejected_erp_event(request.user, rejection_id))
 
     @post("/{rejection_id:int}/resolve", guards=[requires(*ERP_REJECTION_ROLES)], status_code=HTTP_200_OK,
           sync_to_thread=True,
           summary="处理ERP拒收事件 Mark it handled with a note (who, when); twice → 409 with the standing resolution")
-    def resolve(self, rejection_id: int, data: ResolveBody, request: User, state: State) -> RejectedEventOut:
-        return _row(state.container.order_flow.resolve_rejected_erp_event(request.user, rejection_id, data.note))
+    def resolve(self, rejection_id: int, data: ResolveBody, request: User, order_flow: OrderFlowService) -> RejectedEventOut:
+        return _row(order_flow.resolve_rejected_erp_event(request.user, rejection_id, data.note))

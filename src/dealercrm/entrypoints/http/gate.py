@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import msgspec
 import structlog
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -28,6 +27,7 @@ from dealercrm.entrypoints.http import gate_schemas as gs
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import STAFF, requires
+from dealercrm.bootstrap import GateService
 
 log = structlog.get_logger(__name__)
 
@@ -124,14 +124,14 @@ class VehicleController(Controller):
     @get("/", guards=[requires(*VEHICLE_READERS)], sync_to_thread=True,
          summary="车辆列表 Vehicles by state, dealer, region, contract, product line (a dealer sees only its own)")
     def list_vehicles(
-        self, request: Request[Principal, Any, Any], state: State, vehicle_state: Annotated[
+        self, request: Request[Principal, Any, Any], gate: GateService, vehicle_state: Annotated[
             str | None, Parameter(query="state", description="state code, e.g. in_factory_stock")] = None,
         dealer_id: int | None = None, contract_no: str | None = None, product_line: str | None = None,
         erp_tracking_no: str | None = None, region: str | None = None, cursor: str | None = None,
         limit: Limit = 50,
     ) -> gs.VehiclePage:
         _check_choice("state", vehicle_state, VehicleState, "车辆状态")
-        rows = state.container.gate.list_vehicles(
+        rows = gate.list_vehicles(
             request.user, state=vehicle_state, dealer_id=dealer_id, contract_no=contract_no,
             product_line=product_line, erp_tracking_no=erp_tracking_no, region=region, after_id=decode_cursor(cursor),
             limit=limit + 1)
@@ -140,13 +140,13 @@ class VehicleController(Controller):
 
     @get("/{vin:str}", guards=[requires(*VEHICLE_READERS)], sync_to_thread=True,
          summary="车辆详情与履历 A vehicle by VIN with its history")
-    def detail(self, vin: str, request: Request[Principal, Any, Any], state: State) -> gs.VehicleDetailOut:
-        return _vehicle_detail(state.container.gate.vehicle(request.user, vin))
+    def detail(self, vin: str, request: Request[Principal, Any, Any], gate: GateService) -> gs.VehicleDetailOut:
+        return _vehicle_detail(gate.vehicle(request.user, vin))
 
     @post("/stock-in", guards=[requires(*STOCK_KEEPERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="手工入库 Put a vehicle into factory stock (idempotent per VIN; ERP is the normal path)")
-    def stock_in(self, data: gs.StockInIn, request: Request[Principal, Any, Any], state: State) -> gs.StockInOut:
-        r = state.container.gate.stock_in(request.user, StockIn(
+    def stock_in(self, data: gs.StockInIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.StockInOut:
+        r = gate.stock_in(request.user, StockIn(
             vin=data.vin, dealer_id=data.dealer_id, order_no=data.order_no, contract_no=data.contract_no,
             erp_tracking_no=data.erp_tracking_no, product_line=data.product_line, model_code=data.model_code,
             configuration=data.configuration, agreed_delivery_date=data.agreed_delivery_date,
@@ -161,18 +161,18 @@ class PickupAuthorizationController(Controller):
     @post("/", guards=[requires(Role.DEALER)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="登记提车介绍信 A dealer registers who collects which vehicles, when")
     def register(self, data: gs.AuthorizationIn, request: Request[Principal, Any, Any],
-                 state: State) -> s.CreatedOut:
-        created = state.container.gate.register_authorization(request.user, g.RegisterAuthorization(
+                 gate: GateService) -> s.CreatedOut:
+        created = gate.register_authorization(request.user, g.RegisterAuthorization(
             contract_no=data.contract_no, vins=tuple(data.vins), person_name=data.person_name,
             id_number=data.id_number, phone=data.phone, valid_from=data.valid_from, valid_to=data.valid_to))
         return s.CreatedOut(created.id, created.number)
 
     @get("/", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="介绍信列表 Authorization letters (a dealer sees only its own)")
-    def list_authorizations(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+    def list_authorizations(self, request: Request[Principal, Any, Any], gate: GateService, status: str | None = None,
                             cursor: str | None = None, limit: Limit = 50) -> gs.AuthorizationPage:
         _check_choice("status", status, AuthorizationStatus, "介绍信状态")
-        rows = state.container.gate.list_authorizations(request.user, status=status,
+        rows = gate.list_authorizations(request.user, status=status,
                                                         after_id=decode_cursor(cursor), limit=limit + 1)
         rows, next_cursor = _page(rows, limit)
         return gs.AuthorizationPage([_authorization(r) for r in rows], next_cursor)
@@ -180,14 +180,14 @@ class PickupAuthorizationController(Controller):
     @get("/{authorization_id:int}", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="介绍信详情 An authorization letter and its gate passes")
     def detail(self, authorization_id: int, request: Request[Principal, Any, Any],
-               state: State) -> gs.AuthorizationOut:
-        return _authorization(state.container.gate.authorization(request.user, authorization_id))
+               gate: GateService) -> gs.AuthorizationOut:
+        return _authorization(gate.authorization(request.user, authorization_id))
 
     @post("/{authorization_id:int}/revoke", guards=[requires(Role.DEALER, Role.ADMIN)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="撤销介绍信 Revoke (voids its open passes, vehicles back to stock)")
     def revoke(self, authorization_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any],
-               state: State) -> gs.StatusOut:
-        status = state.container.gate.revoke_authorization(request.user, authorization_id, data.reason)
+               gate: GateService) -> gs.StatusOut:
+        status = gate.revoke_authorization(request.user, authorization_id, data.reason)
         return gs.StatusOut(authorization_id, status, AuthorizationStatus(status).label)
 
 
@@ -197,67 +197,67 @@ class GatePassController(Controller):
 
     @post("/", guards=[requires(*DISPATCHERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="提交出门证 Dispatch creates a pass after the person's ID matched the letter")
-    def create(self, data: gs.GatePassIn, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
-        created = state.container.gate.create_pass(request.user, g.CreateGatePass(
+    def create(self, data: gs.GatePassIn, request: Request[Principal, Any, Any], gate: GateService) -> s.CreatedOut:
+        created = gate.create_pass(request.user, g.CreateGatePass(
             authorization_id=data.authorization_id, id_number=data.id_number, id_source=data.id_source,
             vins=tuple(data.vins), valid_to=data.valid_to))
         return s.CreatedOut(created.id, created.number)
 
     @get("/", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="出门证列表 Gate passes (a dealer sees only its own)")
-    def list_passes(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+    def list_passes(self, request: Request[Principal, Any, Any], gate: GateService, status: str | None = None,
                     cursor: str | None = None, limit: Limit = 50) -> gs.GatePassPage:
         _check_choice("status", status, GatePassStatus, "出门证状态")
-        rows = state.container.gate.list_passes(request.user, status=status, after_id=decode_cursor(cursor),
+        rows = gate.list_passes(request.user, status=status, after_id=decode_cursor(cursor),
                                                 limit=limit + 1)
         rows, next_cursor = _page(rows, limit)
         return gs.GatePassPage([_gate_pass(r) for r in rows], next_cursor)
 
     @get("/{gate_pass_id:int}", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="出门证详情 A gate pass")
-    def detail(self, gate_pass_id: int, request: Request[Principal, Any, Any], state: State) -> gs.GatePassOut:
-        return _gate_pass(state.container.gate.gate_pass(request.user, gate_pass_id))
+    def detail(self, gate_pass_id: int, request: Request[Principal, Any, Any], gate: GateService) -> gs.GatePassOut:
+        return _gate_pass(gate.gate_pass(request.user, gate_pass_id))
 
     @post("/{gate_pass_id:int}/approve", guards=[requires(Role.FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="财务审核通过 Finance approves (credit rule applied; QR signed)")
-    def approve(self, gate_pass_id: int, request: Request[Principal, Any, Any], state: State) -> gs.StatusOut:
-        return _pass_status(gate_pass_id, state.container.gate.approve_pass(request.user, gate_pass_id))
+    def approve(self, gate_pass_id: int, request: Request[Principal, Any, Any], gate: GateService) -> gs.StatusOut:
+        return _pass_status(gate_pass_id, gate.approve_pass(request.user, gate_pass_id))
 
     @post("/{gate_pass_id:int}/reject", guards=[requires(Role.FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="财务驳回 Finance rejects with a reason")
     def reject(self, gate_pass_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any],
-               state: State) -> gs.StatusOut:
-        return _pass_status(gate_pass_id, state.container.gate.reject_pass(request.user, gate_pass_id, data.reason))
+               gate: GateService) -> gs.StatusOut:
+        return _pass_status(gate_pass_id, gate.reject_pass(request.user, gate_pass_id, data.reason))
 
     @post("/{gate_pass_id:int}/handover", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="交车 Dispatch hands the vehicles over (credit rule applied again)")
-    def hand_over(self, gate_pass_id: int, request: Request[Principal, Any, Any], state: State) -> gs.StatusOut:
-        return _pass_status(gate_pass_id, state.container.gate.hand_over(request.user, gate_pass_id))
+    def hand_over(self, gate_pass_id: int, request: Request[Principal, Any, Any], gate: GateService) -> gs.StatusOut:
+        return _pass_status(gate_pass_id, gate.hand_over(request.user, gate_pass_id))
 
     @post("/{gate_pass_id:int}/void", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="作废 Void a pass that has not been used")
     def void(self, gate_pass_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any],
-             state: State) -> gs.StatusOut:
-        return _pass_status(gate_pass_id, state.container.gate.void_pass(request.user, gate_pass_id, data.reason))
+             gate: GateService) -> gs.StatusOut:
+        return _pass_status(gate_pass_id, gate.void_pass(request.user, gate_pass_id, data.reason))
 
     @post("/{gate_pass_id:int}/exit", guards=[requires(Role.GUARD)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="门卫确认出门 The guard confirms the exit (once; optional event_id makes retries safe)")
-    def exit(self, gate_pass_id: int, request: Request[Principal, Any, Any], state: State,
+    def exit(self, gate_pass_id: int, request: Request[Principal, Any, Any], gate: GateService,
              data: gs.ExitIn | None = None) -> gs.ExitOut:
-        answer = state.container.gate.confirm_exit(request.user, gate_pass_id, data.event_id if data else None)
+        answer = gate.confirm_exit(request.user, gate_pass_id, data.event_id if data else None)
         log.info("gate_exit_confirmed", pass_no=answer["pass_no"], vehicles=answer["released"], source="desk")
         return msgspec.convert(answer, gs.ExitOut)
 
     @get("/{gate_pass_id:int}/print", guards=[requires(*DISPATCHERS)], sync_to_thread=True,
          summary="打印版式 The pass slip (layout + signed QR) for printing at the desk")
     def print_layout(self, gate_pass_id: int, request: Request[Principal, Any, Any],
-                     state: State) -> gs.PrintableOut:
-        return msgspec.convert(state.container.gate.print_layout(request.user, gate_pass_id), gs.PrintableOut)
+                     gate: GateService) -> gs.PrintableOut:
+        return msgspec.convert(gate.print_layout(request.user, gate_pass_id), gs.PrintableOut)
 
     @post("/verify", guards=[requires(Role.GUARD, Role.DISPATCH, Role.ADMIN)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="核验二维码 Check a scanned pass QR (signature, validity, state)")
-    def verify(self, data: gs.VerifyIn, request: Request[Principal, Any, Any], state: State) -> gs.VerifyOut:
-        return msgspec.convert(state.container.gate.verify(request.user, data.qr_payload), gs.VerifyOut)
+    def verify(self, data: gs.VerifyIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.VerifyOut:
+        return msgspec.convert(gate.verify(request.user, data.qr_payload), gs.VerifyOut)
 
 
 class KioskController(Controller):
@@ -275,19 +275,19 @@ class KioskController(Controller):
 
     @get("/verification-keys", sync_to_thread=False,
          summary="验签公钥 Public keys that verify pass QR codes offline (Ed25519, by kid)")
-    def verification_keys(self, state: State) -> list[gs.VerificationKeyOut]:
-        return [msgspec.convert(k, gs.VerificationKeyOut) for k in state.container.gate.verification_keys()]
+    def verification_keys(self, gate: GateService) -> list[gs.VerificationKeyOut]:
+        return [msgspec.convert(k, gs.VerificationKeyOut) for k in gate.verification_keys()]
 
     @get("/pass-book", sync_to_thread=True,
          summary="离线核验名册 Passes a guard must refuse offline: voided, exited, rejected; the current QR of live ones")
-    def pass_book(self, state: State) -> gs.PassBookOut:
-        return msgspec.convert(state.container.gate.pass_book(), gs.PassBookOut)
+    def pass_book(self, gate: GateService) -> gs.PassBookOut:
+        return msgspec.convert(gate.pass_book(), gs.PassBookOut)
 
     @post("/passes/lookup", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="刷身份证查出门证 Passes and letters for the ID number read from a card")
     def lookup(self, data: gs.KioskLookupIn, request: Request[Principal, Any, Any],
-               state: State) -> gs.KioskLookupOut:
-        answer = state.container.gate.kiosk_find(request.user, data.id_number, data.event_id)
+               gate: GateService) -> gs.KioskLookupOut:
+        answer = gate.kiosk_find(request.user, data.id_number, data.event_id)
         log.info("kiosk_lookup", device_id=request.user.device_id, passes=len(answer["passes"]),
                  printable=sum(1 for p in answer["passes"] if p["printable"]))
         return msgspec.convert(answer, gs.KioskLookupOut)
@@ -295,22 +295,22 @@ class KioskController(Controller):
     @post("/passes/{pass_no:str}/prints", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="记录打印 Record a successful print (reprints counted)")
     def record_print(self, pass_no: str, data: gs.KioskPrintIn, request: Request[Principal, Any, Any],
-                     state: State) -> gs.KioskPrintOut:
-        answer = state.container.gate.kiosk_print(request.user, pass_no, data.event_id)
+                     gate: GateService) -> gs.KioskPrintOut:
+        answer = gate.kiosk_print(request.user, pass_no, data.event_id)
         log.info("gate_pass_printed", pass_no=pass_no, print_count=answer["print_count"],
                  device_id=request.user.device_id)
         return msgspec.convert(answer, gs.KioskPrintOut)
 
     @post("/verify", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="核验二维码 Check a scanned pass QR (signature, validity, not voided, not used)")
-    def verify(self, data: gs.KioskScanIn, request: Request[Principal, Any, Any], state: State) -> gs.VerifyOut:
-        answer = state.container.gate.kiosk_verify(request.user, data.qr_payload, data.event_id, data.scanned_at)
+    def verify(self, data: gs.KioskScanIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.VerifyOut:
+        answer = gate.kiosk_verify(request.user, data.qr_payload, data.event_id, data.scanned_at)
         return msgspec.convert(answer, gs.VerifyOut)
 
     @post("/exits", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="确认出门 Confirm the exit of a scanned pass (once; replays answer the same)")
-    def exit(self, data: gs.KioskScanIn, request: Request[Principal, Any, Any], state: State) -> gs.ExitOut:
-        answer = state.container.gate.kiosk_exit(request.user, data.qr_payload, data.event_id, data.scanned_at)
+    def exit(self, data: gs.KioskScanIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.ExitOut:
+        answer = gate.kiosk_exit(request.user, data.qr_payload, data.event_id, data.scanned_at)
         log.info("gate_exit_confirmed", pass_no=answer["pass_no"], vehicles=answer["released"], source="kiosk",
                  device_id=request.user.device_id, event_id=data.event_id)
         return msgspec.convert(answer, gs.ExitOut)
@@ -344,8 +344,8 @@ class ShipmentController(Controller):
 
     @post("/", guards=[requires(*DISPATCHERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="登记外送 Carrier, driver, truck and vehicles of one dealer")
-    def create(self, data: gs.ShipmentIn, request: Request[Principal, Any, Any], state: State) -> s.CreatedOut:
-        created = state.container.gate.create_shipment(request.user, sh.CreateShipment(
+    def create(self, data: gs.ShipmentIn, request: Request[Principal, Any, Any], gate: GateService) -> s.CreatedOut:
+        created = gate.create_shipment(request.user, sh.CreateShipment(
             vins=tuple(data.vins), carrier=data.carrier, driver_name=data.driver_name,
             driver_id_number=data.driver_id_number, driver_phone=data.driver_phone, truck_plate=data.truck_plate,
             planned_departure=data.planned_departure, expected_arrival=data.expected_arrival,
@@ -354,37 +354,37 @@ class ShipmentController(Controller):
 
     @get("/", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="发运单列表 Shipments (a dealer sees only its own)")
-    def list_shipments(self, request: Request[Principal, Any, Any], state: State, status: str | None = None,
+    def list_shipments(self, request: Request[Principal, Any, Any], gate: GateService, status: str | None = None,
                        cursor: str | None = None, limit: Limit = 50) -> gs.ShipmentPage:
         _check_choice("status", status, ShipmentStatus, "发运单状态")
-        rows = state.container.gate.list_shipments(request.user, status=status, after_id=decode_cursor(cursor),
+        rows = gate.list_shipments(request.user, status=status, after_id=decode_cursor(cursor),
                                                    limit=limit + 1)
         rows, next_cursor = _page(rows, limit)
         return gs.ShipmentPage([_shipment(r) for r in rows], next_cursor)
 
     @get("/{shipment_id:int}", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="发运单详情 A shipment and its receipt")
-    def detail(self, shipment_id: int, request: Request[Principal, Any, Any], state: State) -> gs.ShipmentOut:
-        return _shipment(state.container.gate.shipment(request.user, shipment_id))
+    def detail(self, shipment_id: int, request: Request[Principal, Any, Any], gate: GateService) -> gs.ShipmentOut:
+        return _shipment(gate.shipment(request.user, shipment_id))
 
     @post("/{shipment_id:int}/depart", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="发车 The truck leaves (credit rule applied; vehicles in transit)")
-    def depart(self, shipment_id: int, request: Request[Principal, Any, Any], state: State) -> gs.StatusOut:
-        status = state.container.gate.depart_shipment(request.user, shipment_id)
+    def depart(self, shipment_id: int, request: Request[Principal, Any, Any], gate: GateService) -> gs.StatusOut:
+        status = gate.depart_shipment(request.user, shipment_id)
         return gs.StatusOut(shipment_id, status, ShipmentStatus(status).label)
 
     @post("/{shipment_id:int}/cancel", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="取消 Cancel a shipment before it departs")
     def cancel(self, shipment_id: int, data: s.ReasonIn, request: Request[Principal, Any, Any],
-               state: State) -> gs.StatusOut:
-        status = state.container.gate.cancel_shipment(request.user, shipment_id, data.reason)
+               gate: GateService) -> gs.StatusOut:
+        status = gate.cancel_shipment(request.user, shipment_id, data.reason)
         return gs.StatusOut(shipment_id, status, ShipmentStatus(status).label)
 
     @post("/{shipment_id:int}/receipt", guards=[requires(Role.DEALER)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="收货回执 The dealer confirms each vehicle (discrepancies raise an alarm)")
     def receipt(self, shipment_id: int, data: gs.ReceiptIn, request: Request[Principal, Any, Any],
-                state: State) -> s.CreatedOut:
-        created = state.container.gate.submit_receipt(request.user, shipment_id, sh.SubmitReceipt(
+                gate: GateService) -> s.CreatedOut:
+        created = gate.submit_receipt(request.user, shipment_id, sh.SubmitReceipt(
             lines=tuple(sh.ReceiptLineIn(x.vin, x.outcome, x.configuration_ok, x.note, tuple(x.photos))
                         for x in data.lines),
             receiver_name=data.receiver_name, extra_vins=tuple(data.extra_vins), received_at=data.received_at))
@@ -393,22 +393,22 @@ class ShipmentController(Controller):
     @get("/{shipment_id:int}/receipt/print", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          summary="打印回执 The paper receipt for the driver, as a print layout")
     def receipt_print(self, shipment_id: int, request: Request[Principal, Any, Any],
-                      state: State) -> gs.ReceiptPrintOut:
-        return msgspec.convert(state.container.gate.receipt_layout(request.user, shipment_id), gs.ReceiptPrintOut)
+                      gate: GateService) -> gs.ReceiptPrintOut:
+        return msgspec.convert(gate.receipt_layout(request.user, shipment_id), gs.ReceiptPrintOut)
 
     @get("/{shipment_id:int}/receipt/pdf", guards=[requires(*GATE_READERS)], sync_to_thread=True,
          media_type="application/pdf", summary="回执PDF The paper receipt for the driver, as a PDF (A5)")
-    def receipt_pdf(self, shipment_id: int, request: Request[Principal, Any, Any], state: State) -> Response[bytes]:
-        receipt_no, pdf = state.container.gate.receipt_pdf(request.user, shipment_id)
+    def receipt_pdf(self, shipment_id: int, request: Request[Principal, Any, Any], gate: GateService) -> Response[bytes]:
+        receipt_no, pdf = gate.receipt_pdf(request.user, shipment_id)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{receipt_no}.pdf"'})
 
     @post("/receipt-reminders", guards=[requires(*DISPATCHERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="回执逾期提醒 Remind dealers whose receipt is overdue (once per shipment)")
-    def remind(self, request: Request[Principal, Any, Any], state: State,
+    def remind(self, request: Request[Principal, Any, Any], gate: GateService,
                data: gs.ReminderIn | None = None) -> gs.RemindedOut:
         days = data.grace_days if data else 3
-        return gs.RemindedOut(state.container.gate.remind_missing_receipts(request.user, days))
+        return gs.RemindedOut(gate.remind_missing_receipts(request.user, days))
 
 
 GATE_CONTROLLERS = [VehicleController, PickupAuthorizationController, GatePassController, ShipmentController,

@@ -1,6 +1,6 @@
 """HTTP for the marketing contexts: trainings (with their video meetings), knowledge base, sales
 forecasts, key accounts and bid cases, campaigns and leads. Thin: decode, call
-``container.marketing``, encode."""
+the ``MarketingService``, encode."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -27,6 +26,7 @@ from dealercrm.domain.training import InvitationResponse, MeetingStatus, Trainin
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, requires
+from dealercrm.bootstrap_marketing import MarketingService
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -288,8 +288,8 @@ class TrainingController(Controller):
 
     @post("/", guards=[requires(*ORGANIZERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="发起培训 Create a training, invite, notify; online → a video meeting (marketing, after-sales)")
-    def create(self, data: TrainingIn, request: User, state: State) -> TrainingCreatedOut:
-        created = state.container.marketing.create_training(request.user, tr.CreateTraining(
+    def create(self, data: TrainingIn, request: User, marketing: MarketingService) -> TrainingCreatedOut:
+        created = marketing.create_training(request.user, tr.CreateTraining(
             title=data.title, topic=data.topic, audience=data.audience, starts_at=data.starts_at,
             ends_at=data.ends_at, online=data.online, invitees=_invitees(data.invitees), location=data.location,
             product_line=data.product_line, description=data.description, vr_url=data.vr_url,
@@ -299,10 +299,10 @@ class TrainingController(Controller):
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="培训列表 Trainings (organisers: all; others: those they are invited to)")
-    def list_trainings(self, request: User, state: State, status: str | None = None, audience: str | None = None,
+    def list_trainings(self, request: User, marketing: MarketingService, status: str | None = None, audience: str | None = None,
                        starts_from: dt.datetime | None = None, starts_before: dt.datetime | None = None,
                        cursor: str | None = None, limit: Limit = 50) -> TrainingPage:
-        rows = state.container.marketing.trainings(request.user, status=status, audience=audience,
+        rows = marketing.trainings(request.user, status=status, audience=audience,
                                                    starts_from=starts_from, starts_before=starts_before,
                                                    before_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
@@ -310,24 +310,24 @@ class TrainingController(Controller):
 
     @get("/{training_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="培训详情 One training (invitees see their own invitation and participants only)")
-    def detail(self, training_id: int, request: User, state: State) -> TrainingOut:
-        return _training(state.container.marketing.training(request.user, training_id))
+    def detail(self, training_id: int, request: User, marketing: MarketingService) -> TrainingOut:
+        return _training(marketing.training(request.user, training_id))
 
     @post("/{training_id:int}/invitations", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="追加邀请 Invite more dealers / sales staff / stations")
-    def invite(self, training_id: int, data: InviteIn, request: User, state: State) -> CountOut:
-        return CountOut(state.container.marketing.invite(request.user, training_id, _invitees(data.invitees)))
+    def invite(self, training_id: int, data: InviteIn, request: User, marketing: MarketingService) -> CountOut:
+        return CountOut(marketing.invite(request.user, training_id, _invitees(data.invitees)))
 
     @post("/{training_id:int}/response", guards=[requires(*ANY_USER)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="确认/谢绝 The invitee confirms, or declines with a reason")
-    def respond(self, training_id: int, data: RespondIn, request: User, state: State) -> StatusOut:
-        answer = state.container.marketing.respond(request.user, training_id, data.confirm, data.reason)
+    def respond(self, training_id: int, data: RespondIn, request: User, marketing: MarketingService) -> StatusOut:
+        answer = marketing.respond(request.user, training_id, data.confirm, data.reason)
         return StatusOut(training_id, answer)
 
     @post("/{training_id:int}/participants", guards=[requires(*ORGANIZERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="签到与评分 Record attendance, feedback (1–5) and quiz scores (0–100)")
-    def participants(self, training_id: int, data: ParticipantsIn, request: User, state: State) -> IdsOut:
-        ids = state.container.marketing.record_participants(request.user, training_id, tuple(
+    def participants(self, training_id: int, data: ParticipantsIn, request: User, marketing: MarketingService) -> IdsOut:
+        ids = marketing.record_participants(request.user, training_id, tuple(
             tr.ParticipantIn(p.invitation_id, p.name, p.attended, p.feedback_score, p.quiz_score, p.comment)
             for p in data.participants))
         return IdsOut(ids)
@@ -336,51 +336,48 @@ class TrainingController(Controller):
           status_code=HTTP_200_OK, sync_to_thread=True,
           summary="培训反馈 Feedback of a participant (organisers; the invitee for its own people, without quiz)")
     def feedback(self, training_id: int, participant_id: int, data: FeedbackIn, request: User,
-                 state: State) -> StatusOut:
-        state.container.marketing.give_feedback(request.user, training_id, participant_id,
+                 marketing: MarketingService) -> StatusOut:
+        marketing.give_feedback(request.user, training_id, participant_id,
                                                 feedback_score=data.feedback_score, quiz_score=data.quiz_score,
                                                 comment=data.comment)
         return StatusOut(participant_id, "recorded")
 
     @get("/{training_id:int}/effect", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
          summary="培训效果分析 Answers, attendance, feedback and quiz per training and per invitee")
-    def effect(self, training_id: int, request: User, state: State) -> TrainingEffectOut:
-        e = state.container.marketing.training_effect(request.user, training_id)
+    def effect(self, training_id: int, request: User, marketing: MarketingService) -> TrainingEffectOut:
+        e = marketing.training_effect(request.user, training_id)
         return TrainingEffectOut(training_id, _effect(e["summary"]), [
             InviteeEffectOut(x["invitation_id"], x["invitee_kind"], x["invitee_id"], x["invitee_name"],
                              x["response"], _effect(x["summary"])) for x in e["per_invitee"]])
 
     @post("/{training_id:int}/cancel", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="取消培训 Cancel (invitees are told; the meeting is cancelled)")
-    def cancel(self, training_id: int, data: ReasonIn, request: User, state: State) -> TrainingOut:
-        marketing = state.container.marketing
+    def cancel(self, training_id: int, data: ReasonIn, request: User, marketing: MarketingService) -> TrainingOut:
         marketing.cancel_training(request.user, training_id, data.reason)
         return _training(marketing.training(request.user, training_id))
 
     @post("/{training_id:int}/reschedule", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="培训改期 New time window: invitees confirm again, the meeting is replaced")
-    def reschedule(self, training_id: int, data: RescheduleIn, request: User, state: State) -> TrainingOut:
-        marketing = state.container.marketing
+    def reschedule(self, training_id: int, data: RescheduleIn, request: User, marketing: MarketingService) -> TrainingOut:
         marketing.reschedule_training(request.user, training_id, data.starts_at, data.ends_at)
         return _training(marketing.training(request.user, training_id))
 
     @post("/{training_id:int}/complete", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="结束培训 Mark as held (after its end)")
-    def complete(self, training_id: int, request: User, state: State) -> StatusOut:
-        return StatusOut(training_id, state.container.marketing.complete_training(request.user, training_id))
+    def complete(self, training_id: int, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(training_id, marketing.complete_training(request.user, training_id))
 
     @post("/{training_id:int}/meeting/sync", guards=[requires(*ORGANIZERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="重试视频会议 Ask the video provider now (create or cancel the meeting)")
-    def sync_meeting(self, training_id: int, request: User, state: State) -> TrainingOut:
-        marketing = state.container.marketing
+    def sync_meeting(self, training_id: int, request: User, marketing: MarketingService) -> TrainingOut:
         marketing.retry_meeting(request.user, training_id)
         return _training(marketing.training(request.user, training_id))
 
     @get("/{training_id:int}/meeting/participants", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
          summary="会议参会记录 Who joined the online meeting, from the provider")
-    def meeting_participants(self, training_id: int, request: User, state: State) -> list[MeetingParticipantOut]:
+    def meeting_participants(self, training_id: int, request: User, marketing: MarketingService) -> list[MeetingParticipantOut]:
         return [MeetingParticipantOut(p.name, p.joined_at, p.left_at)
-                for p in state.container.marketing.meeting_participants(request.user, training_id)]
+                for p in marketing.meeting_participants(request.user, training_id)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -521,8 +518,8 @@ class KnowledgeController(Controller):
 
     @post("/articles", guards=[requires(*kb.EDITORS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="新建文章 Write an article (publish: true publishes at once)")
-    def write(self, data: ArticleIn, request: User, state: State) -> ArticleRefOut:
-        ref = state.container.marketing.write_article(request.user, kb.WriteArticle(
+    def write(self, data: ArticleIn, request: User, marketing: MarketingService) -> ArticleRefOut:
+        ref = marketing.write_article(request.user, kb.WriteArticle(
             title=data.title, topic=data.topic, kind=data.kind, body=data.body, tags=tuple(data.tags),
             product_lines=tuple(data.product_lines), audience=tuple(data.audience),
             attachments=_refs(data.attachments) or (), publish=data.publish))
@@ -530,8 +527,8 @@ class KnowledgeController(Controller):
 
     @patch("/articles/{article_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
            summary="修改文章 Edit (a change of title, body or tags makes a new revision)")
-    def edit(self, article_id: int, data: ArticlePatch, request: User, state: State) -> ArticleRefOut:
-        ref = state.container.marketing.edit_article(request.user, kb.EditArticle(
+    def edit(self, article_id: int, data: ArticlePatch, request: User, marketing: MarketingService) -> ArticleRefOut:
+        ref = marketing.edit_article(request.user, kb.EditArticle(
             article_id=article_id, title=data.title, topic=data.topic, kind=data.kind, body=data.body,
             tags=_tuple(data.tags), product_lines=_tuple(data.product_lines), audience=_tuple(data.audience),
             attachments=_refs(data.attachments)))
@@ -539,41 +536,41 @@ class KnowledgeController(Controller):
 
     @post("/articles/{article_id:int}/publish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="发布 Publish")
-    def publish(self, article_id: int, request: User, state: State) -> ArticleRefOut:
-        ref = state.container.marketing.publish_article(request.user, article_id, True)
+    def publish(self, article_id: int, request: User, marketing: MarketingService) -> ArticleRefOut:
+        ref = marketing.publish_article(request.user, article_id, True)
         return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
 
     @post("/articles/{article_id:int}/unpublish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="下架 Unpublish")
-    def unpublish(self, article_id: int, request: User, state: State) -> ArticleRefOut:
-        ref = state.container.marketing.publish_article(request.user, article_id, False)
+    def unpublish(self, article_id: int, request: User, marketing: MarketingService) -> ArticleRefOut:
+        ref = marketing.publish_article(request.user, article_id, False)
         return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
 
     @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="检索 Search by keywords (all must occur in title, body or tags), filters, keyset pages")
-    def search(self, request: User, state: State, q: Annotated[str | None, Parameter(max_length=400)] = None,
+    def search(self, request: User, marketing: MarketingService, q: Annotated[str | None, Parameter(max_length=400)] = None,
                kind: str | None = None, topic: str | None = None, tag: str | None = None,
                product_line: str | None = None, status: str | None = None, cursor: str | None = None,
                limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> ArticlePage:
-        rows = state.container.marketing.search_articles(request.user, q, kind=kind, topic=topic, tag=tag,
+        rows = marketing.search_articles(request.user, q, kind=kind, topic=topic, tag=tag,
                                                          product_line=product_line, status=status,
                                                          before_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
         return ArticlePage([_article_row(r) for r in rows], nxt)
 
     @get("/articles/{article_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="文章详情")
-    def detail(self, article_id: int, request: User, state: State) -> ArticleOut:
-        return _article(state.container.marketing.article(request.user, article_id))
+    def detail(self, article_id: int, request: User, marketing: MarketingService) -> ArticleOut:
+        return _article(marketing.article(request.user, article_id))
 
     @get("/articles/{article_id:int}/revisions", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="历史版本 Earlier versions (editors)")
-    def revisions(self, article_id: int, request: User, state: State) -> list[RevisionOut]:
+    def revisions(self, article_id: int, request: User, marketing: MarketingService) -> list[RevisionOut]:
         return [RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
-                for r in state.container.marketing.article_revisions(request.user, article_id)]
+                for r in marketing.article_revisions(request.user, article_id)]
 
     @get("/topics", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="主题 Topics with article counts")
-    def topics(self, request: User, state: State) -> list[TopicOut]:
-        return [TopicOut(r["topic"], r["count"]) for r in state.container.marketing.article_topics(request.user)]
+    def topics(self, request: User, marketing: MarketingService) -> list[TopicOut]:
+        return [TopicOut(r["topic"], r["count"]) for r in marketing.article_topics(request.user)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -678,21 +675,20 @@ class ForecastController(Controller):
 
     @post("/", guards=[requires(*fc.SUBMITTERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="提报/修改销售预测 Submit or revise a month's forecast before its deadline (dealer; sales on behalf)")
-    def submit(self, data: ForecastIn, request: User, state: State) -> ForecastRefOut:
-        ref = state.container.marketing.submit_forecast(request.user, fc.SubmitForecast(
+    def submit(self, data: ForecastIn, request: User, marketing: MarketingService) -> ForecastRefOut:
+        ref = marketing.submit_forecast(request.user, fc.SubmitForecast(
             month=parse_month(data.month), dealer_id=data.dealer_id,
             lines=tuple(LineIn(x.product_line, x.quantity, x.template_id) for x in data.lines)))
         return ForecastRefOut(ref.id, ref.dealer_id, f"{ref.month:%Y-%m}", ref.revisions, ref.total, ref.deadline)
 
     @get("/", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
          summary="销售预测列表 Forecasts (dealer: own; sales: their regions)")
-    def list_forecasts(self, request: User, state: State, month: str | None = None, dealer_id: int | None = None,
+    def list_forecasts(self, request: User, marketing: MarketingService, month: str | None = None, dealer_id: int | None = None,
                        region: str | None = None, cursor: str | None = None, limit: Limit = 50) -> ForecastPage:
-        marketing = state.container.marketing
         rows = marketing.forecasts(request.user, month=parse_month(month) if month else None, dealer_id=dealer_id,
                                    region=region, before_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
-        now = state.container.clock()
+        now = marketing.now()
         items = []
         for r in rows:
             deadline = marketing.forecast_deadline(r["month"])
@@ -704,8 +700,8 @@ class ForecastController(Controller):
 
     @get("/report", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
          summary="预测与实际对比 Forecast vs orders submitted in the month, accuracy per dealer and region")
-    def report(self, request: User, state: State, month: str, region: str | None = None) -> ForecastReportOut:
-        rep = state.container.marketing.forecast_report(request.user, parse_month(month), region)
+    def report(self, request: User, marketing: MarketingService, month: str, region: str | None = None) -> ForecastReportOut:
+        rep = marketing.forecast_report(request.user, parse_month(month), region)
         return ForecastReportOut(
             f"{rep['month']:%Y-%m}", rep["deadline"],
             [DealerComparisonOut(d["dealer_id"], d["dealer_name"], d["region"], d["submitted"], d["forecast_total"],
@@ -847,14 +843,13 @@ class KeyAccountController(Controller):
 
     @post("/", guards=[requires(*ka.WRITERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="大客户建档 File a key account (dealer: own; sales: their regions)")
-    def file(self, data: KeyAccountIn, request: User, state: State) -> CreatedIdOut:
-        return CreatedIdOut(state.container.marketing.file_key_account(request.user, ka.FileKeyAccount(
+    def file(self, data: KeyAccountIn, request: User, marketing: MarketingService) -> CreatedIdOut:
+        return CreatedIdOut(marketing.file_key_account(request.user, ka.FileKeyAccount(
             name=data.name, industry=data.industry, region=data.region, dealer_id=data.dealer_id,
             sales_rep_id=data.sales_rep_id, contacts=_contacts_in(data.contacts) or (), notes=data.notes)))
 
     @patch("/{account_id:int}", guards=[requires(*ka.WRITERS)], sync_to_thread=True, summary="修改大客户档案")
-    def update(self, account_id: int, data: KeyAccountPatch, request: User, state: State) -> KeyAccountOut:
-        marketing = state.container.marketing
+    def update(self, account_id: int, data: KeyAccountPatch, request: User, marketing: MarketingService) -> KeyAccountOut:
         marketing.update_key_account(request.user, ka.UpdateKeyAccount(
             account_id=account_id, name=data.name, industry=data.industry, contacts=_contacts_in(data.contacts),
             notes=data.notes, sales_rep_id=data.sales_rep_id))
@@ -862,31 +857,31 @@ class KeyAccountController(Controller):
 
     @post("/{account_id:int}/bids", guards=[requires(*ka.WRITERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="投标案例 Record a won or lost bid (reasons required when lost)")
-    def bid(self, account_id: int, data: BidIn, request: User, state: State) -> CreatedIdOut:
-        return CreatedIdOut(state.container.marketing.record_bid(request.user, ka.RecordBid(
+    def bid(self, account_id: int, data: BidIn, request: User, marketing: MarketingService) -> CreatedIdOut:
+        return CreatedIdOut(marketing.record_bid(request.user, ka.RecordBid(
             account_id=account_id, title=data.title, bid_on=data.bid_on, outcome=data.outcome,
             amount_fen=data.amount_fen, product_line=data.product_line, quantity=data.quantity,
             competitors=tuple(data.competitors), reasons=data.reasons)))
 
     @get("/", guards=[requires(*ka.READERS)], sync_to_thread=True, summary="大客户列表 Key accounts in scope")
-    def list_accounts(self, request: User, state: State, q: str | None = None, industry: str | None = None,
+    def list_accounts(self, request: User, marketing: MarketingService, q: str | None = None, industry: str | None = None,
                       region: str | None = None, dealer_id: int | None = None, cursor: str | None = None,
                       limit: Limit = 50) -> KeyAccountPage:
-        rows = state.container.marketing.key_accounts(request.user, q=q, industry=industry, region=region,
+        rows = marketing.key_accounts(request.user, q=q, industry=industry, region=region,
                                                       dealer_id=dealer_id, before_id=decode_cursor(cursor),
                                                       limit=limit + 1)
         rows, nxt = _page(rows, limit)
         return KeyAccountPage([KeyAccountRowOut(**r) for r in rows], nxt)
 
     @get("/{account_id:int}", guards=[requires(*ka.READERS)], sync_to_thread=True, summary="大客户详情与投标案例")
-    def detail(self, account_id: int, request: User, state: State) -> KeyAccountOut:
-        return _account(state.container.marketing.key_account(request.user, account_id))
+    def detail(self, account_id: int, request: User, marketing: MarketingService) -> KeyAccountOut:
+        return _account(marketing.key_account(request.user, account_id))
 
     @get("/bid-report", guards=[requires(*ka.READERS)], sync_to_thread=True,
          summary="投标案例统计 Won/lost, amounts and win rate overall, per industry and region; competitors")
-    def report(self, request: User, state: State, year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None
+    def report(self, request: User, marketing: MarketingService, year: Annotated[int | None, Parameter(ge=2000, le=2100)] = None
                ) -> BidReportOut:
-        rep = state.container.marketing.bid_report(request.user, year)
+        rep = marketing.bid_report(request.user, year)
         return BidReportOut(BidGroupOut(**rep["overall"]), [BidGroupOut(**x) for x in rep["by_industry"]],
                             [BidGroupOut(**x) for x in rep["by_region"]],
                             [CompetitorOut(**x) for x in rep["competitors_in_lost_bids"]])
@@ -1052,8 +1047,8 @@ class CampaignController(Controller):
 
     @post("/", guards=[requires(*cp.PLANNERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="创建营销活动 Plan a campaign: target segment, budget (fen), period (marketing)")
-    def plan(self, data: CampaignIn, request: User, state: State) -> CampaignRefOut:
-        ref = state.container.marketing.plan_campaign(request.user, cp.PlanCampaign(
+    def plan(self, data: CampaignIn, request: User, marketing: MarketingService) -> CampaignRefOut:
+        ref = marketing.plan_campaign(request.user, cp.PlanCampaign(
             name=data.name, target_segment=data.target_segment, budget_fen=data.budget_fen,
             starts_on=data.starts_on, ends_on=data.ends_on, product_lines=tuple(data.product_lines),
             regions=tuple(data.regions), channel=data.channel, description=data.description,
@@ -1062,53 +1057,53 @@ class CampaignController(Controller):
 
     @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="启动活动 Start")
-    def activate(self, campaign_id: int, request: User, state: State) -> StatusOut:
-        return StatusOut(campaign_id, state.container.marketing.change_campaign(request.user, campaign_id,
+    def activate(self, campaign_id: int, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(campaign_id, marketing.change_campaign(request.user, campaign_id,
                                                                                 "activate"))
 
     @post("/{campaign_id:int}/close", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="结束活动 Close, optionally with the actual cost")
-    def close(self, campaign_id: int, data: CloseIn, request: User, state: State) -> StatusOut:
-        return StatusOut(campaign_id, state.container.marketing.change_campaign(
+    def close(self, campaign_id: int, data: CloseIn, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(campaign_id, marketing.change_campaign(
             request.user, campaign_id, "close", actual_cost_fen=data.actual_cost_fen))
 
     @post("/{campaign_id:int}/cancel", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="取消活动 Cancel")
-    def cancel(self, campaign_id: int, request: User, state: State) -> StatusOut:
-        return StatusOut(campaign_id, state.container.marketing.change_campaign(request.user, campaign_id, "cancel"))
+    def cancel(self, campaign_id: int, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(campaign_id, marketing.change_campaign(request.user, campaign_id, "cancel"))
 
     @post("/{campaign_id:int}/budget", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="调整预算 Change the budget (fen)")
-    def budget(self, campaign_id: int, data: BudgetIn, request: User, state: State) -> StatusOut:
-        return StatusOut(campaign_id, state.container.marketing.change_campaign(
+    def budget(self, campaign_id: int, data: BudgetIn, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(campaign_id, marketing.change_campaign(
             request.user, campaign_id, "budget", budget_fen=data.budget_fen))
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="营销活动 Campaigns (dealers: the running or finished ones they have leads in, without budget)")
-    def list_campaigns(self, request: User, state: State, status: str | None = None, cursor: str | None = None,
+    def list_campaigns(self, request: User, marketing: MarketingService, status: str | None = None, cursor: str | None = None,
                        limit: Limit = 50) -> CampaignPage:
-        rows = state.container.marketing.campaigns(request.user, status=status, before_id=decode_cursor(cursor),
+        rows = marketing.campaigns(request.user, status=status, before_id=decode_cursor(cursor),
                                                    limit=limit + 1)
         rows, nxt = _page(rows, limit)
         staff = request.user.role.is_staff
         return CampaignPage([_campaign(r, staff=staff) for r in rows], nxt)
 
     @get("/{campaign_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="活动详情")
-    def detail(self, campaign_id: int, request: User, state: State) -> CampaignOut:
-        return _campaign(state.container.marketing.campaign(request.user, campaign_id),
+    def detail(self, campaign_id: int, request: User, marketing: MarketingService) -> CampaignOut:
+        return _campaign(marketing.campaign(request.user, campaign_id),
                          staff=request.user.role.is_staff)
 
     @get("/{campaign_id:int}/report", guards=[requires(*cp.REPORT_READERS)], sync_to_thread=True,
          summary="活动效果 Leads, conversions, revenue of linked orders, cost per lead, ROI (regional staff: their dealers, without costs)")
-    def report(self, campaign_id: int, request: User, state: State) -> CampaignReportOut:
-        rep = state.container.marketing.campaign_report(request.user, campaign_id)
+    def report(self, campaign_id: int, request: User, marketing: MarketingService) -> CampaignReportOut:
+        rep = marketing.campaign_report(request.user, campaign_id)
         return CampaignReportOut(_campaign(rep["campaign"], staff=True), CampaignTotalsOut(**rep["totals"]),
                                  [DealerLeadsOut(**r) for r in rep["per_dealer"]])
 
     @post("/{campaign_id:int}/leads", guards=[requires(*cp.LEAD_WRITERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="登记线索 Capture a lead (dealer: for itself; staff: name the dealer)")
-    def capture(self, campaign_id: int, data: LeadIn, request: User, state: State) -> CreatedIdOut:
-        return CreatedIdOut(state.container.marketing.capture_lead(request.user, cp.CaptureLead(
+    def capture(self, campaign_id: int, data: LeadIn, request: User, marketing: MarketingService) -> CreatedIdOut:
+        return CreatedIdOut(marketing.capture_lead(request.user, cp.CaptureLead(
             campaign_id=campaign_id, name=data.name, phone=data.phone, dealer_id=data.dealer_id,
             interest=data.interest, product_line=data.product_line)))
 
@@ -1119,30 +1114,30 @@ class LeadController(Controller):
     guards = [requires(*cp.LEAD_WRITERS)]
 
     @get("/", sync_to_thread=True, summary="线索 Leads in scope (dealer: own)")
-    def list_leads(self, request: User, state: State, campaign_id: int | None = None, status: str | None = None,
+    def list_leads(self, request: User, marketing: MarketingService, campaign_id: int | None = None, status: str | None = None,
                    dealer_id: int | None = None, cursor: str | None = None, limit: Limit = 50) -> LeadPage:
-        rows = state.container.marketing.leads(request.user, campaign_id=campaign_id, status=status,
+        rows = marketing.leads(request.user, campaign_id=campaign_id, status=status,
                                                dealer_id=dealer_id, before_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
         return LeadPage([_lead(r) for r in rows], nxt)
 
     @get("/{lead_id:int}", sync_to_thread=True, summary="线索详情")
-    def detail(self, lead_id: int, request: User, state: State) -> LeadOut:
-        return _lead(state.container.marketing.lead(request.user, lead_id))
+    def detail(self, lead_id: int, request: User, marketing: MarketingService) -> LeadOut:
+        return _lead(marketing.lead(request.user, lead_id))
 
     @post("/{lead_id:int}/contacted", status_code=HTTP_200_OK, sync_to_thread=True, summary="已跟进")
-    def contacted(self, lead_id: int, request: User, state: State) -> StatusOut:
-        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "contacted"))
+    def contacted(self, lead_id: int, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, "contacted"))
 
     @post("/{lead_id:int}/convert", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="成交 Link the order the lead became (one of the dealer's submitted orders)")
-    def convert(self, lead_id: int, data: ConvertIn, request: User, state: State) -> StatusOut:
-        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "convert",
+    def convert(self, lead_id: int, data: ConvertIn, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, "convert",
                                                                            order_id=data.order_id))
 
     @post("/{lead_id:int}/lost", status_code=HTTP_200_OK, sync_to_thread=True, summary="流失 Lost, with a reason")
-    def lost(self, lead_id: int, data: ReasonIn, request: User, state: State) -> StatusOut:
-        return StatusOut(lead_id, state.container.marketing.follow_up_lead(request.user, lead_id, "lost",
+    def lost(self, lead_id: int, data: ReasonIn, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, "lost",
                                                                            reason=data.reason))
 
 

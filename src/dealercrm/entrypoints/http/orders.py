@@ -1,6 +1,6 @@
 """HTTP: the catalog (``/api/v1/catalog``) and configured orders (``/api/v1/orders``).
 
-Controllers decode a struct, call the ``container.orders`` facade, encode the answer. Reads are
+Controllers decode a struct, call the ``OrdersService``, encode the answer. Reads are
 Core queries scoped by the caller (a dealer sees only its own orders; other dealers' ids are
 404). A request body that carries a price is refused (422 ``order.price_not_allowed``).
 """
@@ -27,6 +27,7 @@ from dealercrm.entrypoints.http import orders_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.problems import _UNKNOWN_FIELD, problem, validation_handler
 from dealercrm.entrypoints.http.security import STAFF, requires
+from dealercrm.bootstrap import OrdersService
 
 READERS = (*STAFF, Role.DEALER)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
@@ -205,53 +206,53 @@ class CatalogController(Controller):
 
     @get("/templates", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车型模板列表 Templates (dealers: on-sale, published only)")
-    def templates(self, request: Request[Principal, Any, Any], state: State,
+    def templates(self, request: Request[Principal, Any, Any], orders: OrdersService,
                   product_line: str | None = None) -> list[s.TemplateSummaryOut]:
-        return [_template_summary(r) for r in state.container.orders.list_templates(request.user, product_line)]
+        return [_template_summary(r) for r in orders.list_templates(request.user, product_line)]
 
     @get("/templates/{template_id:int}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车型模板详情 Template with its latest published version (staff: and the draft)")
-    def template(self, template_id: int, request: Request[Principal, Any, Any], state: State) -> s.TemplateDetailOut:
-        return _template_detail(state.container.orders.template_detail(request.user, template_id))
+    def template(self, template_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> s.TemplateDetailOut:
+        return _template_detail(orders.template_detail(request.user, template_id))
 
     @get("/templates/{template_id:int}/versions/{version:int}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车型模板版本 One immutable published version")
     def template_version(self, template_id: int, version: int, request: Request[Principal, Any, Any],
-                         state: State) -> s.TemplateVersionOut:
-        return _version_out(state.container.orders.template_version(request.user, template_id, version))
+                         orders: OrdersService) -> s.TemplateVersionOut:
+        return _version_out(orders.template_version(request.user, template_id, version))
 
     @post("/templates", guards=[requires(*cat.CATALOG_MANAGERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="新建车型模板 Create a template (draft; publish=true publishes version 1)")
     def create_template(self, data: s.TemplateCreateBody, request: Request[Principal, Any, Any],
-                        state: State) -> s.TemplateRefOut:
-        ref = state.container.orders.create_template(
+                        orders: OrdersService) -> s.TemplateRefOut:
+        ref = orders.create_template(
             request.user, cat.CreateTemplate(data.model_code, data.product_line, _content_in(data.content), data.publish))
         return _template_ref(ref)
 
     @put("/templates/{template_id:int}/draft", guards=[requires(*cat.CATALOG_MANAGERS)], sync_to_thread=True,
          summary="修改草稿 Replace the working draft (published versions never change)")
     def revise_template(self, template_id: int, data: s.TemplateReviseBody, request: Request[Principal, Any, Any],
-                        state: State) -> s.TemplateRefOut:
-        return _template_ref(state.container.orders.revise_template(request.user, template_id,
+                        orders: OrdersService) -> s.TemplateRefOut:
+        return _template_ref(orders.revise_template(request.user, template_id,
                                                                    _content_in(data.content), data.lock_version))
 
     @post("/templates/{template_id:int}/publish", guards=[requires(*cat.CATALOG_MANAGERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="发布新版本 Publish the draft as the next immutable version")
     def publish_template(self, template_id: int, request: Request[Principal, Any, Any],
-                         state: State) -> s.TemplateRefOut:
-        return _template_ref(state.container.orders.publish_template(request.user, template_id))
+                         orders: OrdersService) -> s.TemplateRefOut:
+        return _template_ref(orders.publish_template(request.user, template_id))
 
     @post("/templates/{template_id:int}/retire", guards=[requires(*cat.CATALOG_MANAGERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="停售 Retire a template (orders keep their versions)")
     def retire_template(self, template_id: int, request: Request[Principal, Any, Any],
-                        state: State) -> s.TemplateRefOut:
-        return _template_ref(state.container.orders.retire_template(request.user, template_id))
+                        orders: OrdersService) -> s.TemplateRefOut:
+        return _template_ref(orders.retire_template(request.user, template_id))
 
     @get("/price-tiers", guards=[requires(*READERS)], sync_to_thread=True,
          summary="经销商优惠等级 Discount tiers (dealers: their own)")
-    def price_tiers(self, request: Request[Principal, Any, Any], state: State,
+    def price_tiers(self, request: Request[Principal, Any, Any], orders: OrdersService,
                     dealer_id: int | None = None) -> list[s.PriceTierOut]:
-        rows = state.container.orders.list_price_tiers(request.user, dealer_id)
+        rows = orders.list_price_tiers(request.user, dealer_id)
         return [s.PriceTierOut(r["id"], r["dealer_id"], r["dealer_code"], r["dealer_name"], r["region"],
                                str(r["product_line"]), r["tier_code"], r["discount_bp"], r["updated_at"],
                                r["updated_by"]) for r in rows]
@@ -259,10 +260,10 @@ class CatalogController(Controller):
     @put("/price-tiers", guards=[requires(*cat.TIER_MANAGERS)], sync_to_thread=True,
          summary="设置优惠等级 Set a dealer's tier for a product line")
     def set_price_tier(self, data: s.PriceTierBody, request: Request[Principal, Any, Any],
-                       state: State) -> list[s.PriceTierOut]:
-        state.container.orders.set_price_tier(
+                       orders: OrdersService) -> list[s.PriceTierOut]:
+        orders.set_price_tier(
             request.user, cat.SetPriceTier(data.dealer_id, data.product_line, data.tier_code, data.discount_bp))
-        return self.price_tiers.fn(self, request, state, data.dealer_id)
+        return self.price_tiers.fn(self, request, orders, data.dealer_id)
 
 
 class OrderController(Controller):
@@ -276,8 +277,8 @@ class OrderController(Controller):
 
     @post("/estimate", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="价格测算 Price estimate of a configuration, not saved")
-    def estimate(self, data: s.EstimateBody, request: Request[Principal, Any, Any], state: State) -> s.EstimateOut:
-        e = state.container.orders.estimate(
+    def estimate(self, data: s.EstimateBody, request: Request[Principal, Any, Any], orders: OrdersService) -> s.EstimateOut:
+        e = orders.estimate(
             request.user, app.EstimateIn(data.template_id, tuple(data.options), data.quantity, data.template_version,
                                          data.dealer_id))
         return s.EstimateOut(
@@ -288,14 +289,14 @@ class OrderController(Controller):
 
     @post("/", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="新建订单 Create a draft (submit=true: create and submit in one call)")
-    def create(self, data: s.OrderDraftBody, request: Request[Principal, Any, Any], state: State,
+    def create(self, data: s.OrderDraftBody, request: Request[Principal, Any, Any], orders: OrdersService,
                submit: bool = False) -> s.OrderRefOut:
-        return _ref(state.container.orders.create(request.user, _draft_in(data), submit))
+        return _ref(orders.create(request.user, _draft_in(data), submit))
 
     @get("/", guards=[requires(*READERS)], sync_to_thread=True,
          summary="订单列表 Orders, newest first (keyset pagination, scoped to the caller)")
     def list_orders(
-        self, request: Request[Principal, Any, Any], state: State,
+        self, request: Request[Principal, Any, Any], state: State, orders: OrdersService,
         order_state: Annotated[str | None, Parameter(query="state", max_length=400,
                                                      description="comma-separated state codes")] = None,
         dealer_id: int | None = None, region: str | None = None, product_line: str | None = None,
@@ -310,66 +311,66 @@ class OrderController(Controller):
             "created_to": _day_start(created_to + dt.timedelta(days=1)) if created_to else None,
             "delivery_from": delivery_from, "delivery_to": delivery_to, "text": q,
         }
-        rows = state.container.orders.list_orders(request.user, {k: v for k, v in filters.items() if v},
+        rows = orders.list_orders(request.user, {k: v for k, v in filters.items() if v},
                                                   decode_cursor(cursor), limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         return s.OrderPage([_summary(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     @get("/{order_id:int}", guards=[requires(*READERS)], sync_to_thread=True, summary="订单详情 Order detail")
-    def detail(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> s.OrderDetailOut:
-        return _detail(state.container.orders.detail(request.user, order_id))
+    def detail(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> s.OrderDetailOut:
+        return _detail(orders.detail(request.user, order_id))
 
     @get("/{order_id:int}/timeline", guards=[requires(*READERS)], sync_to_thread=True,
          summary="订单时间线 Every state change, estimate, quote and review outcome, with who and when")
     def timeline(self, order_id: int, request: Request[Principal, Any, Any],
-                 state: State) -> list[s.TimelineEntryOut]:
-        return [_timeline(r) for r in state.container.orders.timeline(request.user, order_id)]
+                 orders: OrdersService) -> list[s.TimelineEntryOut]:
+        return [_timeline(r) for r in orders.timeline(request.user, order_id)]
 
     @put("/{order_id:int}", guards=[requires(*app.ORDER_WRITERS)], sync_to_thread=True,
          summary="修改订单 Replace a draft's or returned order's terms (re-estimated)")
     def update(self, order_id: int, data: s.OrderUpdateBody, request: Request[Principal, Any, Any],
-               state: State) -> s.OrderRefOut:
-        return _ref(state.container.orders.update(request.user, order_id, _draft_in(data), data.version))
+               orders: OrdersService) -> s.OrderRefOut:
+        return _ref(orders.update(request.user, order_id, _draft_in(data), data.version))
 
     @post("/{order_id:int}/submit", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="提交订单 Submit for review (again: 409 with the current state)")
-    def submit(self, order_id: int, request: Request[Principal, Any, Any], state: State,
+    def submit(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService,
                data: s.SubmitBody | None = None) -> s.OrderRefOut:
-        return _ref(state.container.orders.submit(request.user, order_id, data.version if data else None))
+        return _ref(orders.submit(request.user, order_id, data.version if data else None))
 
     @post("/{order_id:int}/withdraw", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="撤回 Withdraw a submitted order (before review) or a quote request")
-    def withdraw(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> s.OrderRefOut:
-        return _ref(state.container.orders.withdraw(request.user, order_id))
+    def withdraw(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> s.OrderRefOut:
+        return _ref(orders.withdraw(request.user, order_id))
 
     @post("/{order_id:int}/cancel", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="取消订单 Cancel")
-    def cancel(self, order_id: int, request: Request[Principal, Any, Any], state: State,
+    def cancel(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService,
                data: s.OptionalReasonBody | None = None) -> s.OrderRefOut:
-        return _ref(state.container.orders.cancel(request.user, order_id, data.reason if data else None))
+        return _ref(orders.cancel(request.user, order_id, data.reason if data else None))
 
     @post("/{order_id:int}/quote-request", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="申请核价 Ask sales management to price a special configuration")
-    def request_quote(self, order_id: int, request: Request[Principal, Any, Any], state: State,
+    def request_quote(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService,
                       data: s.QuoteRequestBody | None = None) -> s.OrderRefOut:
-        return _ref(state.container.orders.request_quote(request.user, order_id, data.note if data else None))
+        return _ref(orders.request_quote(request.user, order_id, data.note if data else None))
 
     @post("/{order_id:int}/quote", guards=[requires(*app.QUOTE_ISSUERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="核价报价 Issue the quote (sales management only)")
     def issue_quote(self, order_id: int, data: s.QuoteBody, request: Request[Principal, Any, Any],
-                    state: State) -> s.OrderRefOut:
-        return _ref(state.container.orders.issue_quote(request.user, order_id, data.unit_price_fen, data.note,
+                    orders: OrdersService) -> s.OrderRefOut:
+        return _ref(orders.issue_quote(request.user, order_id, data.unit_price_fen, data.note,
                                                        data.valid_until))
 
     @post("/{order_id:int}/quote/accept", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="接受报价 Accept the quote")
-    def accept_quote(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> s.OrderRefOut:
-        return _ref(state.container.orders.accept_quote(request.user, order_id))
+    def accept_quote(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> s.OrderRefOut:
+        return _ref(orders.accept_quote(request.user, order_id))
 
     @post("/{order_id:int}/quote/decline", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="拒绝报价 Decline the quote")
-    def decline_quote(self, order_id: int, request: Request[Principal, Any, Any], state: State,
+    def decline_quote(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService,
                       data: s.OptionalReasonBody | None = None) -> s.OrderRefOut:
-        return _ref(state.container.orders.decline_quote(request.user, order_id, data.reason if data else None))
+        return _ref(orders.decline_quote(request.user, order_id, data.reason if data else None))
 

@@ -24,6 +24,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from dealercrm.bootstrap import IdentityService
 from dealercrm.context import request_id_var
 from dealercrm.domain.errors import AuthenticationFailed, RateLimited
 from dealercrm.domain.identity import Principal, Role
@@ -83,13 +84,13 @@ class PrincipalCache:
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, *, container: Any, cache: PrincipalCache) -> None:
+    def __init__(self, app: ASGIApp, *, identity: IdentityService, cache: PrincipalCache) -> None:
         super().__init__(app, exclude=list(PUBLIC_PATTERNS), exclude_http_methods=["OPTIONS"])
-        self.container = container
+        self.identity = identity
         self.cache = cache
 
     def _load_principal(self, user_id: int) -> Principal | None:
-        row = self.container.dealer_queries.user_status(user_id)
+        row = self.identity.user_status(user_id)
         if row is None or not row["is_active"]:
             return None
         return Principal(
@@ -103,7 +104,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             from litestar.concurrency import sync_to_thread
 
             try:
-                principal = await sync_to_thread(self.container.identity.authenticate_device, device_key)
+                principal = await sync_to_thread(self.identity.authenticate_device, device_key)
             except AuthenticationFailed as exc:
                 raise NotAuthorizedException(detail=exc.message) from None
             return AuthenticationResult(user=principal, auth=None)
@@ -112,7 +113,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(detail="需要登录")
         try:
-            claims = self.container.tokens.verify(token.strip())
+            claims = self.identity.verify_token(token.strip())
         except AuthenticationFailed as exc:
             raise NotAuthorizedException(detail=exc.message) from None
         from litestar.concurrency import sync_to_thread

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import anyio
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State, UploadFile
+from litestar.datastructures import UploadFile
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import Meta
@@ -27,6 +27,7 @@ from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import STAFF, requires
+from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
 
 READERS = (*STAFF, Role.DEALER)
 Sha = Annotated[str, Meta(min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")]
@@ -141,38 +142,38 @@ class SuppliedPartsController(Controller):
 
     @get("/", guards=[requires(*READERS)], sync_to_thread=True,
          summary="客户自带件台账 The order's supplied chassis/parts: items, balances, every movement")
-    def ledger(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> LedgerOut:
-        return msgspec.convert(state.container.supplied_parts.ledger(request.user, order_id), LedgerOut)
+    def ledger(self, order_id: int, request: Request[Principal, Any, Any], supplied_parts: SuppliedPartsService) -> LedgerOut:
+        return msgspec.convert(supplied_parts.ledger(request.user, order_id), LedgerOut)
 
     @post("/{line_no:int}/receive", guards=[requires(*sp.WRITERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="入库 Receive (chassis: serial number and photo required)")
     def receive(self, order_id: int, line_no: int, data: ReceiveBody, request: Request[Principal, Any, Any],
-                state: State) -> MovementDoneOut:
-        return _done(state.container.supplied_parts.receive(request.user, order_id, _cmd(line_no, data)))
+                supplied_parts: SuppliedPartsService) -> MovementDoneOut:
+        return _done(supplied_parts.receive(request.user, order_id, _cmd(line_no, data)))
 
     @post("/{line_no:int}/issue", guards=[requires(*sp.WRITERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="领用 Issue to production (order released to ERP)")
     def issue(self, order_id: int, line_no: int, data: MovementBody, request: Request[Principal, Any, Any],
-              state: State) -> MovementDoneOut:
-        return _done(state.container.supplied_parts.issue(request.user, order_id, _cmd(line_no, data)))
+              supplied_parts: SuppliedPartsService) -> MovementDoneOut:
+        return _done(supplied_parts.issue(request.user, order_id, _cmd(line_no, data)))
 
     @post("/{line_no:int}/return-to-store", guards=[requires(*sp.WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="退库 Return from production to the store")
     def return_to_store(self, order_id: int, line_no: int, data: ReturnToStoreBody,
-                        request: Request[Principal, Any, Any], state: State) -> MovementDoneOut:
-        return _done(state.container.supplied_parts.return_to_store(request.user, order_id, _cmd(line_no, data)))
+                        request: Request[Principal, Any, Any], supplied_parts: SuppliedPartsService) -> MovementDoneOut:
+        return _done(supplied_parts.return_to_store(request.user, order_id, _cmd(line_no, data)))
 
     @post("/{line_no:int}/return-to-customer", guards=[requires(*sp.WRITERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="退还客户 Hand back to the customer from the store")
     def return_to_customer(self, order_id: int, line_no: int, data: ReturnToCustomerBody,
-                           request: Request[Principal, Any, Any], state: State) -> MovementDoneOut:
-        return _done(state.container.supplied_parts.return_to_customer(request.user, order_id,
+                           request: Request[Principal, Any, Any], supplied_parts: SuppliedPartsService) -> MovementDoneOut:
+        return _done(supplied_parts.return_to_customer(request.user, order_id,
                                                                        _cmd(line_no, data)))
 
     @post("/photos", guards=[requires(*sp.WRITERS)], status_code=HTTP_201_CREATED,
           request_max_body_size=sp.MAX_PHOTO_BYTES + 64 * 1024,
           summary="上传照片 Upload a photo (multipart/form-data, part `file`; JPEG/PNG/WebP ≤ 5 MB)")
-    async def upload_photo(self, order_id: int, request: Request[Principal, Any, Any], state: State) -> PhotoOut:
+    async def upload_photo(self, order_id: int, request: Request[Principal, Any, Any], supplied_parts: SuppliedPartsService) -> PhotoOut:
         if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
             raise InvalidValue("file", "请以 multipart/form-data 上传照片，文件字段名为 file", code="supplied.photo_missing")
         form = await request.form()
@@ -182,14 +183,14 @@ class SuppliedPartsController(Controller):
         data = await upload.read(sp.MAX_PHOTO_BYTES + 1)
         await upload.close()
         stored = await anyio.to_thread.run_sync(
-            lambda: state.container.supplied_parts.upload_photo(request.user, order_id, data, upload.content_type))
+            lambda: supplied_parts.upload_photo(request.user, order_id, data, upload.content_type))
         return PhotoOut(stored.sha256, stored.content_type, stored.size_bytes)
 
     @get("/photos/{sha256:str}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="查看照片 A photo recorded for this order")
     def photo(self, order_id: int, sha256: Annotated[str, Parameter(max_length=64)],
-              request: Request[Principal, Any, Any], state: State) -> Response[bytes]:
-        content_type, data = state.container.supplied_parts.photo(request.user, order_id, sha256)
+              request: Request[Principal, Any, Any], supplied_parts: SuppliedPartsService) -> Response[bytes]:
+        content_type, data = supplied_parts.photo(request.user, order_id, sha256)
         return Response(data, media_type=content_type,
                         headers={"Cache-Control": "private, max-age=86400, immutable",
                                  "X-Content-Type-Options": "nosniff"})

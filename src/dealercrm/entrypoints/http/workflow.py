@@ -15,7 +15,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
-from litestar.datastructures import State
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application.approval_links import ApprovalLinkError
@@ -32,6 +31,7 @@ from dealercrm.entrypoints.http import workflow_schemas as ws
 from dealercrm.entrypoints.http.controllers import Limit, decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.problems import problem
 from dealercrm.entrypoints.http.security import ANY_USER, public, requires
+from dealercrm.bootstrap import WorkflowService
 
 REPORT_READERS = (Role.ADMIN, Role.REGION_MANAGER)
 
@@ -88,24 +88,23 @@ class WorkflowController(Controller):
 
     @get("/", sync_to_thread=True, summary="单据的审批流程 Workflows of a business document")
     def of_subject(self, subject_type: str, subject_id: int, request: Request[Principal, Any, Any],
-                   state: State) -> list[ws.WorkflowOut]:
-        return [_workflow(r) for r in state.container.workflow.of_subject(request.user, subject_type, subject_id)]
+                   workflow: WorkflowService) -> list[ws.WorkflowOut]:
+        return [_workflow(r) for r in workflow.of_subject(request.user, subject_type, subject_id)]
 
     @get("/tasks", sync_to_thread=True, summary="我的待办审批 My pending approval tasks (incl. delegated to me)")
-    def tasks(self, request: Request[Principal, Any, Any], state: State, cursor: str | None = None,
+    def tasks(self, request: Request[Principal, Any, Any], workflow: WorkflowService, cursor: str | None = None,
               limit: Limit = 50) -> ws.TaskPage:
-        service = state.container.workflow
-        rows = service.pending_tasks(request.user, limit=limit + 1, after_step_id=decode_cursor(cursor))
+        rows = workflow.pending_tasks(request.user, limit=limit + 1, after_step_id=decode_cursor(cursor))
         more = len(rows) > limit
         rows = rows[:limit]
         return ws.TaskPage([_task(r) for r in rows], encode_cursor(rows[-1]["step_id"]) if more and rows else None,
-                           service.count_pending_tasks(request.user))
+                           workflow.count_pending_tasks(request.user))
 
     @get("/report", guards=[requires(*REPORT_READERS)], sync_to_thread=True,
          summary="工作流报表 Open steps per addressee and per person, with age")
-    def report(self, request: Request[Principal, Any, Any], state: State,
+    def report(self, request: Request[Principal, Any, Any], workflow: WorkflowService,
                subject_type: str | None = None) -> ws.ReportOut:
-        r = state.container.workflow.report(request.user, subject_type)
+        r = workflow.report(request.user, subject_type)
         return ws.ReportOut(
             as_of=r["as_of"], totals=ws.ReportTotals(**r["totals"]),
             by_addressee=[ws.AddresseeLoad(**row) for row in r["by_addressee"]],
@@ -114,8 +113,8 @@ class WorkflowController(Controller):
         )
 
     @get("/{workflow_id:int}", sync_to_thread=True, summary="审批详情与记录 Workflow detail with its history")
-    def detail(self, workflow_id: int, request: Request[Principal, Any, Any], state: State) -> ws.WorkflowDetailOut:
-        r = state.container.workflow.detail(request.user, workflow_id)
+    def detail(self, workflow_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> ws.WorkflowDetailOut:
+        r = workflow.detail(request.user, workflow_id)
         return ws.WorkflowDetailOut(
             workflow=_workflow(r), steps=[_step(s) for s in r["steps"]],
             history=[ws.HistoryOut(h["id"], h["at"], h["action"], h["label"], h["actor_id"], h["actor_name"],
@@ -125,30 +124,30 @@ class WorkflowController(Controller):
 
     @post("/{workflow_id:int}/withdraw", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="撤回 Withdraw (submitter only, while running)")
-    def withdraw(self, workflow_id: int, request: Request[Principal, Any, Any], state: State,
+    def withdraw(self, workflow_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService,
                  data: ws.WithdrawIn | None = None) -> ws.WithdrawOut:
-        status = WorkflowStatus(state.container.workflow.withdraw(request.user, workflow_id,
+        status = WorkflowStatus(workflow.withdraw(request.user, workflow_id,
                                                                   data.reason if data else None))
         return ws.WithdrawOut(workflow_id, status.value, status.label)
 
     @post("/steps/{step_id:int}/approve", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="同意 Approve a step")
-    def approve(self, step_id: int, request: Request[Principal, Any, Any], state: State,
+    def approve(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService,
                 data: ws.ApproveIn | None = None) -> ws.DecisionOut:
-        return _decision(state.container.workflow.decide(request.user, step_id, "approve",
+        return _decision(workflow.decide(request.user, step_id, "approve",
                                                          comment=data.comment if data else None))
 
     @post("/steps/{step_id:int}/reject", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="驳回 Reject a step (reason required)")
     def reject(self, step_id: int, data: ws.RejectIn, request: Request[Principal, Any, Any],
-               state: State) -> ws.DecisionOut:
-        return _decision(state.container.workflow.decide(request.user, step_id, "reject", reason=data.reason))
+               workflow: WorkflowService) -> ws.DecisionOut:
+        return _decision(workflow.decide(request.user, step_id, "reject", reason=data.reason))
 
     @post("/steps/{step_id:int}/delegate", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="转签 Delegate a step to a named user, optionally until a date")
     def delegate(self, step_id: int, data: ws.DelegateIn, request: Request[Principal, Any, Any],
-                 state: State) -> ws.DecisionOut:
-        return _decision(state.container.workflow.delegate(request.user, step_id, data.to_user_id, data.until))
+                 workflow: WorkflowService) -> ws.DecisionOut:
+        return _decision(workflow.delegate(request.user, step_id, data.to_user_id, data.until))
 
 
 def _delegation(r: dict[str, Any]) -> ws.DelegationOut:
@@ -167,25 +166,25 @@ class DelegationController(Controller):
     guards = [requires(*ANY_USER)]
 
     @get("/", sync_to_thread=True, summary="我的委托 Standing delegations I gave or received")
-    def list_mine(self, request: Request[Principal, Any, Any], state: State) -> list[ws.DelegationOut]:
-        return [_delegation(r) for r in state.container.workflow.delegations(request.user)]
+    def list_mine(self, request: Request[Principal, Any, Any], workflow: WorkflowService) -> list[ws.DelegationOut]:
+        return [_delegation(r) for r in workflow.delegations(request.user)]
 
     @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, summary="设置委托 Delegate all my tasks")
-    def create(self, data: ws.DelegationIn, request: Request[Principal, Any, Any], state: State) -> ws.DelegationOut:
-        new_id = state.container.workflow.set_delegation(request.user, data.to_user_id, data.starts_on, data.ends_on,
+    def create(self, data: ws.DelegationIn, request: Request[Principal, Any, Any], workflow: WorkflowService) -> ws.DelegationOut:
+        new_id = workflow.set_delegation(request.user, data.to_user_id, data.starts_on, data.ends_on,
                                                          data.note, data.from_user_id)
-        rows = state.container.workflow.delegations(request.user)
+        rows = workflow.delegations(request.user)
         mine = next((r for r in rows if r["id"] == new_id), None)
         if mine is None:  # an administrator set it for someone else
             return ws.DelegationOut(new_id, "given", data.from_user_id or 0, "", data.to_user_id, "", data.starts_on,
-                                    data.ends_on, data.note, "scheduled", state.container.clock(), None)
+                                    data.ends_on, data.note, "scheduled", workflow.now(), None)
         return _delegation(mine)
 
     @post("/{delegation_id:int}/cancel", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="收回委托 Cancel a delegation from now on")
-    def cancel(self, delegation_id: int, request: Request[Principal, Any, Any], state: State) -> list[ws.DelegationOut]:
-        state.container.workflow.cancel_delegation(request.user, delegation_id)
-        return [_delegation(r) for r in state.container.workflow.delegations(request.user)]
+    def cancel(self, delegation_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> list[ws.DelegationOut]:
+        workflow.cancel_delegation(request.user, delegation_id)
+        return [_delegation(r) for r in workflow.delegations(request.user)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,9 +257,9 @@ class WorkflowLinkController(Controller):
 
     @get("/{token:str}", guards=[public], sync_to_thread=True,
          summary="邮件审批确认页 Confirmation page of an e-mail approval link (changes nothing)")
-    def show(self, token: str, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+    def show(self, token: str, request: Request[Any, Any, Any], workflow: WorkflowService) -> Response[Any]:
         try:
-            v = state.container.workflow.inspect_link(token)
+            v = workflow.inspect_link(token)
         except DomainError as exc:
             return _link_error(request, exc)
         if _wants_json(request):
@@ -287,7 +286,7 @@ class WorkflowLinkController(Controller):
 
     @post("/{token:str}", guards=[public], status_code=HTTP_200_OK,
           summary="邮件审批 Make the decision of an e-mail approval link (once)")
-    async def act(self, token: str, request: Request[Any, Any, Any], state: State) -> Response[Any]:
+    async def act(self, token: str, request: Request[Any, Any, Any], workflow: WorkflowService) -> Response[Any]:
         fields: dict[str, Any] = {}
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/json"):
@@ -301,7 +300,7 @@ class WorkflowLinkController(Controller):
         reason = fields.get("reason") if isinstance(fields.get("reason"), str) else None
         comment = fields.get("comment") if isinstance(fields.get("comment"), str) else None
         try:
-            d = await sync_to_thread(state.container.workflow.act_on_link, token, reason, comment)
+            d = await sync_to_thread(workflow.act_on_link, token, reason, comment)
         except DomainError as exc:
             return _link_error(request, exc)
         out = _decision(d)
