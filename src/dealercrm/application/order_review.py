@@ -163,5 +163,6 @@ def _notify_dealer(uow: OrdersUnitOfWork, order: Order, template: str, key: str,
                        contact.email, key)  # type: ignore[arg-type]
 
 
-wf.register_outcome_handler(ORDER_REVIEW_SUBJECT, _on_review_outcome)  # type: ignore[arg-type]
-wf.register_step_handler(ORDER_REVIEW_SUBJECT, _on_review_step)  # type: ignore[arg-type]
+# The order's entry in the workflow handler table (the composition root builds the table).
+ORDER_REVIEW_HANDLERS = wf.SubjectHandlers(ORDER_REVIEW_SUBJECT, _on_review_outcome,  # type: ignore[arg-type]
+                                           _on_review_step)  # type: ignore[arg-type]
