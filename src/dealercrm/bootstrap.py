@@ -24,7 +24,7 @@ from dealercrm.application import (
     gate,
     identity,
     order_changes,
-    order_review,
+    order_review_outcome,
     orders,
     shipping,
     vehicles,
@@ -823,7 +823,7 @@ def workflow_handler_table() -> workflow.WorkflowHandlers:
     """Which context owns each kind of document under review: its outcome (and step) handlers."""
     return workflow.WorkflowHandlers.of(
         channel.DEALER_REVIEW_HANDLERS,
-        order_review.ORDER_REVIEW_HANDLERS,
+        order_review_outcome.ORDER_REVIEW_HANDLERS,
         order_changes.ORDER_CHANGE_HANDLERS,
         aftersales.CLAIM_REVIEW_HANDLERS,
     )
@@ -866,7 +866,7 @@ def bootstrap(
         settings = attrs.evolve(settings, database_url=database_url)
     clock = clock or system_clock
 
-    from dealercrm.adapters.db.orm import start_mappers
+    from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
 
     start_mappers()
