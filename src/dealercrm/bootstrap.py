@@ -16,20 +16,8 @@ from typing import Any
 
 import attrs
 
-from dealercrm.application import (
-    aftersales,
-    catalog,
-    channel,
-    credit,
-    gate,
-    identity,
-    order_changes,
-    order_review_outcome,
-    orders,
-    shipping,
-    vehicles,
-    workflow,
-)
+from dealercrm.application import catalog, channel, credit, gate, identity, orders, shipping, vehicles, workflow
+from dealercrm.application import aftersales, order_changes, order_review_outcome  # workflow handler table
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.persistence import (
     Clock,

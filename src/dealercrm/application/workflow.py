@@ -131,9 +131,6 @@ class WorkflowHandlers:
     def subject_types(self) -> frozenset[str]:
         return frozenset(self._by_type)
 
-    def __contains__(self, subject_type: object) -> bool:
-        return subject_type in self._by_type
-
     def outcome_handler(self, subject_type: str) -> OutcomeHandler:
         subject = self._by_type.get(subject_type)
         if subject is None:
