@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application import catalog, channel, credit, gate, identity, orders, shipping, vehicles, workflow
+from dealercrm.application import aftersales, order_changes, order_review_outcome  # workflow handler table
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.persistence import (
     Clock,
@@ -704,9 +705,11 @@ class Container:
     erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
     video_conferencing: Any = None  # application.ports.video.VideoConferencing; None → from settings
     marketing: Any = attrs.field(init=False)
+    workflow_handlers: workflow.WorkflowHandlers = attrs.field(factory=lambda: workflow_handler_table())
 
     def __attrs_post_init__(self) -> None:
         self.uow = _with_contract_renderer(self.uow, self.settings.pdf_font or None)
+        self.uow = _with_workflow_handlers(self.uow, self.workflow_handlers)
         self.channel = ChannelService(self)
         self.identity = IdentityService(self)
         self.workflow = WorkflowService(self)
@@ -816,6 +819,28 @@ def _with_contract_renderer(uow_factory: UnitOfWorkFactory, font: str | None) ->
     return uow_for  # type: ignore[return-value]
 
 
+def workflow_handler_table() -> workflow.WorkflowHandlers:
+    """Which context owns each kind of document under review: its outcome (and step) handlers."""
+    return workflow.WorkflowHandlers.of(
+        channel.DEALER_REVIEW_HANDLERS,
+        order_review_outcome.ORDER_REVIEW_HANDLERS,
+        order_changes.ORDER_CHANGE_HANDLERS,
+        aftersales.CLAIM_REVIEW_HANDLERS,
+    )
+
+
+def _with_workflow_handlers(uow_factory: UnitOfWorkFactory, handlers: workflow.WorkflowHandlers) -> UnitOfWorkFactory:
+    """Every unit of work this container opens carries its workflow handler table."""
+
+    def uow_for(actor: Principal) -> Any:
+        uow = uow_factory(actor)
+        if getattr(uow, "workflow_handlers", None) is None:
+            uow.workflow_handlers = handlers
+        return uow
+
+    return uow_for  # type: ignore[return-value]
+
+
 def bootstrap(
     settings: Settings | None = None,
     *,
@@ -831,15 +856,17 @@ def bootstrap(
     gate_keys: Any = None,
     erp_gateway: Any = None,
     video_conferencing: Any = None,
+    workflow_handlers: workflow.WorkflowHandlers | None = None,
 ) -> Container:
-    """Build a configured dealercrm. Pass any port to replace the default adapter."""
+    """Build a configured dealercrm. Pass any port to replace the default adapter.
+    ``workflow_handlers``: the workflow handler table (default :func:`workflow_handler_table`)."""
     if settings is None:
         settings = load_settings(**({"database_url": database_url} if database_url else {}))
     elif database_url:
         settings = attrs.evolve(settings, database_url=database_url)
     clock = clock or system_clock
 
-    from dealercrm.adapters.db.orm import start_mappers
+    from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
 
     start_mappers()
@@ -892,6 +919,7 @@ def bootstrap(
         vehicle_release_policy=vehicle_release_policy or credit.CreditReleasePolicy(),
         erp_gateway=erp_gateway,
         video_conferencing=video_conferencing,
+        workflow_handlers=workflow_handlers if workflow_handlers is not None else workflow_handler_table(),
     )
 
 

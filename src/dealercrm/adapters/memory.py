@@ -114,10 +114,11 @@ class MemoryDocumentNumbers:
 
 class MemoryUnitOfWork:
     def __init__(self, store: MemoryStore, actor: Principal, approval_mail: Any = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, workflow_handlers: Any = None) -> None:
         self.store = store
         self.actor = actor
         self.approval_mail = approval_mail
+        self.workflow_handlers = workflow_handlers  # application.workflow.WorkflowHandlers
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.pending: list[tuple[str, Any]] = []
         self.committed = False
@@ -173,11 +174,11 @@ class MemoryUnitOfWork:
 
 
 def memory_uow_factory(store: MemoryStore | None = None, approval_mail: Any = None,  # type: ignore[no-untyped-def]
-                       clock: Clock | None = None):
+                       clock: Clock | None = None, workflow_handlers: Any = None):
     store = store or MemoryStore()
 
     def factory(actor: Principal) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(store, actor, approval_mail, clock)
+        return MemoryUnitOfWork(store, actor, approval_mail, clock, workflow_handlers)
 
     factory.store = store  # type: ignore[attr-defined]
     return factory

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import Role, User
@@ -22,12 +22,17 @@ from dealercrm.domain.workflow import (
     WorkflowStatus,
 )
 
-if TYPE_CHECKING:
-    from dealercrm.adapters.memory import MemoryUnitOfWork
+
+class MemoryWorkspace(Protocol):
+    """What these repositories use of ``adapters.memory.MemoryUnitOfWork`` (which imports this
+    module): its working copy of the store and the objects added in this transaction."""
+
+    working: Any
+    pending: list[tuple[str, Any]]
 
 
 class MemoryWorkflowRepository:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
+    def __init__(self, uow: MemoryWorkspace) -> None:
         self.uow = uow
 
     def _all(self) -> list[Workflow]:
@@ -76,7 +81,7 @@ class MemoryWorkflowRepository:
 
 
 class MemoryStandingDelegationRepository:
-    def __init__(self, uow: MemoryUnitOfWork) -> None:
+    def __init__(self, uow: MemoryWorkspace) -> None:
         self.uow = uow
 
     def _all(self) -> list[StandingDelegation]:

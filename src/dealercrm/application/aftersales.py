@@ -589,7 +589,8 @@ def _on_claim_outcome(uow: Any, workflow: Workflow, outcome: wf.WorkflowOutcome)
         claim.withdraw(outcome.at, outcome.summary or None)
 
 
-wf.register_outcome_handler(CLAIM_SUBJECT, _on_claim_outcome)
+# The settlement claim's entry in the workflow handler table (the composition root builds the table).
+CLAIM_REVIEW_HANDLERS = wf.SubjectHandlers(CLAIM_SUBJECT, _on_claim_outcome)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -305,7 +305,8 @@ def _on_review_outcome(uow: UnitOfWork, workflow: Workflow, outcome: wf.Workflow
         dealer.withdraw_review(outcome.at, "；".join(outcome.reasons) or None)
 
 
-wf.register_outcome_handler(DEALER_REVIEW_SUBJECT, _on_review_outcome)
+# The dealer's entry in the workflow handler table (the composition root builds the table).
+DEALER_REVIEW_HANDLERS = wf.SubjectHandlers(DEALER_REVIEW_SUBJECT, _on_review_outcome)
 
 
 def _notify_review(uow: UnitOfWork, dealer: Dealer, template: str, portal_url: str, **variables: object) -> None:

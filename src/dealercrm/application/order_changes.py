@@ -143,4 +143,5 @@ def send_change_to_erp(uow: Any, change: OrderChangeRequest) -> None:
     }, ERP_RECIPIENT, f"erp.change:{change.erp_key}")
 
 
-wf.register_outcome_handler(ORDER_CHANGE_SUBJECT, _on_change_outcome)
+# The change request's entry in the workflow handler table (the composition root builds the table).
+ORDER_CHANGE_HANDLERS = wf.SubjectHandlers(ORDER_CHANGE_SUBJECT, _on_change_outcome)

@@ -6,7 +6,7 @@ an ``order_review`` workflow in the same transaction: one stage whose four steps
 side — procurement (采购评审), technical (技术评审), production (生产评审) by role, and sales
 (销售评审) addressed to the sales staff and region managers of the dealer's region. The steps
 are decided through the workflow's own endpoints (``POST /api/v1/workflows/steps/{id}/decide``,
-e-mail links, delegation …); this module only listens:
+e-mail links, delegation …); the order only listens (``application.order_review_outcome``):
 
 * each decided step is written to the order's timeline (the first one also moves the order
   ``submitted → in_review``: from then on it can no longer be withdrawn);
@@ -25,8 +25,7 @@ from dealercrm.application import workflow as wf
 from dealercrm.application.ports.orders import OrdersUnitOfWork
 from dealercrm.domain.errors import NotFound
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.orders import Order, OrderState
-from dealercrm.domain.workflow import StepStatus, Workflow, WorkflowStep
+from dealercrm.domain.orders import Order
 
 ORDER_REVIEW_SUBJECT = "order"
 REVIEW_STEP_KEYS = ("procurement", "technical", "production", "sales")
@@ -111,45 +110,6 @@ def _actor(uow: OrdersUnitOfWork) -> Principal | None:
     return actor if actor is not None and actor.user_id is not None else None
 
 
-def _on_review_step(uow: OrdersUnitOfWork, workflow: Workflow, step: WorkflowStep) -> None:
-    """One department decided: the order's timeline shows it (the first decision starts the review)."""
-    order = _order(uow, workflow.subject_id)
-    now = step.decided_at or uow.clock()
-    by = _actor(uow)
-    if order.state is OrderState.SUBMITTED:
-        order.start_review(now, by)
-    approved = step.status is StepStatus.APPROVED
-    text = "同意" + (f"：{step.comment}" if step.comment else "") if approved else f"驳回：{step.reason or ''}"
-    order.record("review_step", f"{step.name}{text}", now, by, data={
-        "workflow_id": workflow.id, "workflow_no": workflow.number, "step_id": step.id, "step_key": step.key,
-        "step_name": step.name, "decision": "approve" if approved else "reject", "reason": step.reason,
-        "comment": step.comment, "decided_by": step.decided_by_name,
-    })
-
-
-def _on_review_outcome(uow: OrdersUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
-    order = _order(uow, outcome.subject_id)
-    by = _actor(uow)
-    if outcome.status is wf.WorkflowStatus.APPROVED:
-        if order.state is OrderState.SUBMITTED:
-            order.start_review(outcome.at, by)
-        order.review_passed(outcome.at, by)
-        if not order.is_major_modification:
-            from dealercrm.application.contracts import issue_contract
-
-            issue_contract(uow, order, outcome.at)
-    elif outcome.status is wf.WorkflowStatus.REJECTED:
-        reason = outcome.summary or "未说明原因"
-        order.review_returned([reason], outcome.at, by)
-        _notify_dealer(uow, order, "order.review_returned", f"order.review_returned:{order.id}:{workflow.id}",
-                       reason=reason, model=order.template_name, quantity=order.quantity)
-    elif order.state is OrderState.SUBMITTED:
-        order.withdraw(outcome.at, by)
-    elif order.state is OrderState.IN_REVIEW:
-        order.review_returned(["提交人撤回评审" + (f"：{'；'.join(outcome.reasons)}" if outcome.reasons else "")],
-                              outcome.at, by)
-
-
 def _notify_dealer(uow: OrdersUnitOfWork, order: Order, template: str, key: str, **variables: object) -> None:
     """Tell the dealer's primary contact (with an e-mail address), in the same transaction."""
     dealer = uow.dealers.get(order.dealer_id)
@@ -161,7 +121,3 @@ def _notify_dealer(uow: OrdersUnitOfWork, order: Order, template: str, key: str,
     uow.outbox.enqueue(template, {"dealer_name": dealer.legal_name, "order_no": order.order_no,
                                   "portal_url": wf.portal_url_of(uow), **variables},
                        contact.email, key)  # type: ignore[arg-type]
-
-
-wf.register_outcome_handler(ORDER_REVIEW_SUBJECT, _on_review_outcome)  # type: ignore[arg-type]
-wf.register_step_handler(ORDER_REVIEW_SUBJECT, _on_review_step)  # type: ignore[arg-type]

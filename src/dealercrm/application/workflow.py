@@ -3,8 +3,11 @@
 Other contexts put a document under review by calling :func:`start_workflow` **inside their own
 unit of work**, in the same transaction as the business change (an order submitted, a dealer
 sent for review). When the workflow finishes — approved, rejected with reasons, withdrawn — the
-handler the owning context registered with :func:`register_outcome_handler` runs, again in the
-same transaction as the decisive step: if the handler fails, the decision is rolled back with it.
+owning context's outcome handler runs, again in the same transaction as the decisive step: if the
+handler fails, the decision is rolled back with it. Which handler owns which subject type is a
+:class:`WorkflowHandlers` table that the composition root builds once and every unit of work it
+opens carries (``uow.workflow_handlers``); nothing registers itself at import time, so two
+containers in one process never see each other's handlers.
 
 Who may act on a step is the aggregate's rule (``domain/workflow.py``); who may *see* a workflow
 is checked here first with the dealer scope (a dealer user never learns another dealer's
@@ -20,7 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -57,19 +61,15 @@ from dealercrm.domain.workflow import (
 )
 
 __all__ = [
-    "AssigneeKind", "Decision", "OutcomeHandler", "StageDef", "StepDecided", "StepDef", "WorkflowDefinition",
-    "WorkflowOutcome", "WorkflowStatus", "WorkflowSubject", "act_on_link", "cancel_standing_delegation",
-    "decide_step", "decide_subject_step", "delegate_step", "inspect_link", "portal_url_of",
-    "decide_in", "register_outcome_handler", "register_step_handler", "set_standing_delegation", "settle",
-    "start_workflow",
-    "unregister_outcome_handler",
-    "withdraw", "workflow_visible",
+    "AssigneeKind", "Decision", "OutcomeHandler", "StageDef", "StepDecided", "StepDef", "StepHandler",
+    "SubjectHandlers", "WorkflowDefinition", "WorkflowHandlers", "WorkflowOutcome", "WorkflowStatus",
+    "WorkflowSubject", "act_on_link", "cancel_standing_delegation", "decide_step", "decide_subject_step",
+    "delegate_step", "inspect_link", "portal_url_of", "decide_in", "set_standing_delegation", "settle",
+    "start_workflow", "withdraw", "workflow_visible",
 ]
 
 OutcomeHandler = Callable[[UnitOfWork, Workflow, WorkflowOutcome], None]
 StepHandler = Callable[[UnitOfWork, Workflow, WorkflowStep], None]
-_HANDLERS: dict[str, OutcomeHandler] = {}
-_STEP_HANDLERS: dict[str, StepHandler] = {}
 
 
 class Decision(enum.StrEnum):
@@ -86,28 +86,69 @@ class StepDecided:
 
 
 # ---------------------------------------------------------------------------------------------
-# Outcome hook
+# Outcome hook: the handler table
 
 
-def register_outcome_handler(subject_type: str, handler: OutcomeHandler, *, replace: bool = False) -> None:
-    """The owner of ``subject_type`` documents learns every outcome through ``handler(uow,
-    workflow, outcome)``, run in the transaction of the final step. Registering the same handler
-    again is harmless; a different one for a taken type needs ``replace=True``."""
-    current = _HANDLERS.get(subject_type)
-    if current is not None and current is not handler and not replace:
-        raise ValueError(f"an outcome handler for {subject_type!r} is already registered")
-    _HANDLERS[subject_type] = handler
+@attrs.frozen
+class SubjectHandlers:
+    """What the owner of ``subject_type`` documents learns: every outcome through
+    ``on_outcome(uow, workflow, outcome)``, run in the transaction of the final step, and
+    optionally each step decided (approved or rejected) through ``on_step(uow, workflow, step)``,
+    in the deciding transaction, before the outcome (e.g. the order's timeline shows every
+    review step)."""
+
+    subject_type: str
+    on_outcome: OutcomeHandler
+    on_step: StepHandler | None = None
 
 
-def unregister_outcome_handler(subject_type: str) -> None:
-    _HANDLERS.pop(subject_type, None)
+def _frozen_table(entries: Mapping[str, SubjectHandlers]) -> Mapping[str, SubjectHandlers]:
+    return MappingProxyType(dict(entries))
 
 
-def register_step_handler(subject_type: str, handler: StepHandler) -> None:
-    """Optional: the owner of ``subject_type`` also learns each step decided (approved or
-    rejected) through ``handler(uow, workflow, step)``, in the deciding transaction, before the
-    outcome handler (e.g. the order's timeline shows every review step)."""
-    _STEP_HANDLERS[subject_type] = handler
+@attrs.frozen
+class WorkflowHandlers:
+    """The handler table: subject type → its owner's handlers. An immutable value: the
+    composition root builds it once and hands it to the units of work it opens."""
+
+    _by_type: Mapping[str, SubjectHandlers] = attrs.field(factory=dict, converter=_frozen_table)
+
+    @classmethod
+    def of(cls, *subjects: SubjectHandlers) -> WorkflowHandlers:
+        """A table of ``subjects``; one owner per subject type (a second one is a ``ValueError``)."""
+        return cls().including(*subjects)
+
+    def including(self, *subjects: SubjectHandlers) -> WorkflowHandlers:
+        """A new table with ``subjects`` added; this one is unchanged."""
+        table = dict(self._by_type)
+        for subject in subjects:
+            if subject.subject_type in table:
+                raise ValueError(f"an outcome handler for {subject.subject_type!r} is already in the table")
+            table[subject.subject_type] = subject
+        return WorkflowHandlers(by_type=table)
+
+    @property
+    def subject_types(self) -> frozenset[str]:
+        return frozenset(self._by_type)
+
+    def outcome_handler(self, subject_type: str) -> OutcomeHandler:
+        subject = self._by_type.get(subject_type)
+        if subject is None:
+            raise LookupError(f"no outcome handler registered for subject type {subject_type!r}")
+        return subject.on_outcome
+
+    def step_handler(self, subject_type: str) -> StepHandler | None:
+        subject = self._by_type.get(subject_type)
+        return None if subject is None else subject.on_step
+
+
+NO_HANDLERS = WorkflowHandlers()
+
+
+def handlers_of(uow: UnitOfWork) -> WorkflowHandlers:
+    """The handler table this unit of work carries (none: no document type can be reviewed)."""
+    table: WorkflowHandlers | None = getattr(uow, "workflow_handlers", None)
+    return table if table is not None else NO_HANDLERS
 
 
 def portal_url_of(uow: UnitOfWork) -> str:
@@ -163,8 +204,7 @@ def start_workflow(uow: UnitOfWork, *, definition: WorkflowDefinition, subject: 
     id. A document has at most one running workflow (``workflow.already_running``);
     ``subject_is_new`` (the document was created in this transaction) skips asking — the
     database's one-running-workflow-per-document index still holds."""
-    if subject.type not in _HANDLERS:
-        raise LookupError(f"no outcome handler registered for subject type {subject.type!r}")
+    handlers_of(uow).outcome_handler(subject.type)  # an owner-less document type cannot be reviewed
     if not subject_is_new and uow.workflows.running_for(subject.type, subject.id) is not None:
         raise Conflict("该单据已有进行中的审批流程", code="workflow.already_running",
                        subject_type=subject.type, subject_id=subject.id)
@@ -236,7 +276,7 @@ def _decide_in(uow: UnitOfWork, wf: Workflow, step_id: int, decision: Decision, 
         step = wf.approve(step_id, by=by, now=now, delegators=delegators, comment=comment)
     else:
         step = wf.reject(step_id, by=by, now=now, reason=reason, delegators=delegators)
-    step_handler = _STEP_HANDLERS.get(wf.subject_type)
+    step_handler = handlers_of(uow).step_handler(wf.subject_type)
     if step_handler is not None:
         step_handler(uow, wf, step)
     _settle(uow, wf, now, by)
@@ -424,9 +464,7 @@ def _settle(uow: UnitOfWork, wf: Workflow, now: dt.datetime, by: Principal) -> N
             if target is not None:
                 _mail_users(uow, wf, event.step, [(target, f"由 {by.username} 转签给您")], now)
         elif isinstance(event, WorkflowFinished):
-            handler = _HANDLERS.get(wf.subject_type)
-            if handler is None:
-                raise LookupError(f"no outcome handler registered for subject type {wf.subject_type!r}")
+            handler = handlers_of(uow).outcome_handler(wf.subject_type)
             handler(uow, wf, attrs.evolve(event.outcome, workflow_id=wf.id))
             uow.flush()
 

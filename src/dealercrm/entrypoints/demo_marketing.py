@@ -11,7 +11,6 @@ meetings travel the real HTTP path.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
@@ -26,19 +25,15 @@ from dealercrm.domain.key_accounts import AccountContact
 from dealercrm.domain.knowledge import AttachmentRef
 from dealercrm.domain.values import SHANGHAI
 
-_simulator: Any = None  # kept alive for the process
-
-
 def _start_simulator(container: Container) -> None:
-    global _simulator
+    """The demo's video platform: a simulator for this container (its thread serves until exit)."""
     from dealercrm.adapters.video.http import HttpVideoConferencing
     from dealercrm.adapters.video.simulator import VideoSimulator
 
     if container.settings.video_url:
         return
-    if _simulator is None:
-        _simulator = VideoSimulator(app_id="dealercrm-demo", secret="dealercrm-demo-video-secret").start()
-    container.marketing.use_video(HttpVideoConferencing(_simulator.base_url, "dealercrm-demo",
+    simulator = VideoSimulator(app_id="dealercrm-demo", secret="dealercrm-demo-video-secret").start()
+    container.marketing.use_video(HttpVideoConferencing(simulator.base_url, "dealercrm-demo",
                                                         "dealercrm-demo-video-secret", timeout=5.0))
 
 

@@ -17,7 +17,7 @@ from dealercrm.adapters.notify.sql_outbox import notification_outbox
 from dealercrm.application import channel as ch
 from dealercrm.application import workflow as wfa
 from dealercrm.application.identity import CreateUser, principal_of
-from dealercrm.bootstrap import system_clock
+from dealercrm.bootstrap import system_clock, workflow_handler_table
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.app import create_app
@@ -63,15 +63,22 @@ def clock() -> FakeClock:
     return FakeClock(dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.UTC))  # Monday 09:00 Beijing
 
 
-@pytest.fixture
-def crm(db_url: str, clock: FakeClock) -> Iterator[Any]:
+def build_crm(db_url: str, clock: FakeClock, doc_handler: wfa.OutcomeHandler, *, migrate: bool = True) -> Any:
+    """A container whose workflow handler table also gives the test document type ``doc_handler``."""
     settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING",
                              principal_cache_seconds=0, login_rate_per_minute=1000, register_rate_per_hour=1000,
                              portal_url="https://crm.example.cn")
     # bearer tokens are checked against real time by PyJWT: issue them on the real clock
     tokens = JwtTokenService(SECRET, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                              ttl=dt.timedelta(hours=1), clock=system_clock)
-    c = dealercrm.bootstrap(settings, clock=clock, token_service=tokens)
+    handlers = workflow_handler_table().including(wfa.SubjectHandlers(DOC, doc_handler))
+    return dealercrm.bootstrap(settings, clock=clock, token_service=tokens, migrate=migrate,
+                               workflow_handlers=handlers)
+
+
+@pytest.fixture
+def crm(db_url: str, clock: FakeClock, outcomes: list[Any]) -> Iterator[Any]:
+    c = build_crm(db_url, clock, recording_owner(outcomes))
     yield c
     c.close()
 
@@ -93,10 +100,14 @@ def roster(crm: Any) -> Roster:
 
 
 @pytest.fixture
-def outcomes() -> Iterator[list[Any]]:
-    """Registers the test document's handler: it records the outcome and writes an outbox row in
+def outcomes() -> list[Any]:
+    """The outcomes the test document's owner learned (``crm``'s handler table has it)."""
+    return []
+
+
+def recording_owner(seen: list[Any]) -> wfa.OutcomeHandler:
+    """The test document's outcome handler: it records the outcome and writes an outbox row in
     the deciding transaction (so a test can see both commit or roll back together)."""
-    seen: list[Any] = []
 
     def handler(uow: Any, workflow: Any, outcome: Any) -> None:
         seen.append(outcome)
@@ -105,9 +116,7 @@ def outcomes() -> Iterator[list[Any]]:
             "reason": outcome.summary or outcome.status.value, "portal_url": "https://crm.example.cn",
         }, "owner@factory.example.cn", f"test-outcome:{workflow.id}")
 
-    wfa.register_outcome_handler(DOC, handler)
-    yield seen
-    wfa.unregister_outcome_handler(DOC)
+    return handler
 
 
 ORDER_LIKE = wfa.WorkflowDefinition("test_review", "测试单据评审", (
@@ -170,6 +179,7 @@ class Kit:
     DOC = DOC
     PASSWORD = PASSWORD
     ORDER_LIKE = ORDER_LIKE
+    build_crm = staticmethod(build_crm)
     start_doc = staticmethod(start_doc)
     steps_by_key = staticmethod(steps_by_key)
     outbox = staticmethod(outbox)

@@ -104,25 +104,44 @@ def test_stages_run_in_sequence_and_the_owner_learns_the_approval_once(crm, rost
         ("approved", "finance"), ("stage_passed", None), ("workflow_approved", None)]
 
 
-def test_a_failing_outcome_handler_rolls_the_decision_back(crm, roster, kit):
+def test_a_failing_outcome_handler_rolls_the_decision_back(crm, roster, kit, db_url, clock):
     def broken(uow, workflow, outcome):
         raise RuntimeError("owner could not apply the outcome")
 
-    wfa.register_outcome_handler(kit.DOC, broken)
+    # a second container on the same database whose table gives the test document a broken owner
+    owner_fails = kit.build_crm(db_url, clock, broken, migrate=False)
     try:
         single = wfa.WorkflowDefinition.single_step("one", "单步审批", wfa.StepDef("tech", "技术评审", "role", "technical"))
-        wf_id = kit.start_doc(crm, roster.principal("mkt"), definition=single)
-        step_id = kit.steps_by_key(crm, wf_id)["tech"]["id"]
-        before = crm.workflow.detail(kit.SYSTEM, wf_id)
+        wf_id = kit.start_doc(owner_fails, roster.principal("mkt"), definition=single)
+        step_id = kit.steps_by_key(owner_fails, wf_id)["tech"]["id"]
+        before = owner_fails.workflow.detail(kit.SYSTEM, wf_id)
 
         with pytest.raises(RuntimeError):
-            crm.workflow.decide(roster.principal("tech"), step_id, "approve")
+            owner_fails.workflow.decide(roster.principal("tech"), step_id, "approve")
 
-        after = crm.workflow.detail(kit.SYSTEM, wf_id)
+        after = owner_fails.workflow.detail(kit.SYSTEM, wf_id)
         assert after == before
         assert str(after["status"]) == "running" and str(after["steps"][0]["status"]) == "open"
     finally:
-        wfa.unregister_outcome_handler(kit.DOC)
+        owner_fails.close()
+
+
+def test_two_containers_in_one_process_keep_their_own_workflow_handlers(crm, roster, kit, outcomes, db_url, clock):
+    heard_by_second: list[wfa.WorkflowOutcome] = []
+    second = kit.build_crm(db_url, clock, lambda uow, workflow, outcome: heard_by_second.append(outcome),
+                           migrate=False)
+    try:
+        single = wfa.WorkflowDefinition.single_step("one", "单步审批", wfa.StepDef("tech", "技术评审", "role", "technical"))
+        first_wf = kit.start_doc(crm, roster.principal("mkt"), doc_id=1, definition=single)
+        second_wf = kit.start_doc(second, roster.principal("mkt"), doc_id=2, definition=single)
+
+        crm.workflow.decide(roster.principal("tech"), kit.steps_by_key(crm, first_wf)["tech"]["id"], "approve")
+        second.workflow.decide(roster.principal("tech"), kit.steps_by_key(second, second_wf)["tech"]["id"], "approve")
+    finally:
+        second.close()
+
+    assert [o.workflow_id for o in outcomes] == [first_wf]
+    assert [o.workflow_id for o in heard_by_second] == [second_wf]
 
 
 def test_a_rejection_reaches_the_owner_with_its_reason_and_cancels_the_rest(crm, roster, outcomes, kit):

@@ -10,6 +10,7 @@ import pytest
 
 from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application import aftersales as af
+from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.errors import Conflict, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc, Vin
@@ -31,7 +32,7 @@ def _uscc(n: int) -> str:
 
 @pytest.fixture
 def uow():
-    return memory_uow_factory(clock=clock)
+    return memory_uow_factory(clock=clock, workflow_handlers=WorkflowHandlers.of(af.CLAIM_REVIEW_HANDLERS))
 
 
 @pytest.fixture

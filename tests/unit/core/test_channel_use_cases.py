@@ -6,6 +6,7 @@ import pytest
 
 from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application import channel as ch
+from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 
@@ -39,7 +40,7 @@ def registration(uscc="91350100M000100Y43", username="hongda", phone="1380013800
 
 @pytest.fixture
 def uow():
-    return memory_uow_factory()
+    return memory_uow_factory(workflow_handlers=WorkflowHandlers.of(ch.DEALER_REVIEW_HANDLERS))
 
 
 def test_registration_creates_the_dealer_and_its_applicant_login(uow):

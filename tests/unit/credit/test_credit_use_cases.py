@@ -11,6 +11,7 @@ import pytest
 from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application import channel as ch
 from dealercrm.application import credit
+from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
 
@@ -42,7 +43,7 @@ class Clock:
 @pytest.fixture
 def world():
     clock = Clock()
-    uow = memory_uow_factory(clock=clock)
+    uow = memory_uow_factory(clock=clock, workflow_handlers=WorkflowHandlers.of(ch.DEALER_REVIEW_HANDLERS))
     reg = ch.register_dealer(ch.RegisterDealer(
         legal_name="郑州宏达专用车销售有限公司", uscc="91350100M000100Y43", region="华中",
         address=ch.AddressIn("河南省", "郑州市", "经开区88号"),

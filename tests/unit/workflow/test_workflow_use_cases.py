@@ -18,10 +18,11 @@ REVIEW = wfa.WorkflowDefinition("memo_review", "备忘审批", (
 ))
 
 
-@pytest.fixture
-def uow():
+def memo_factory(on_outcome):
+    """An in-memory unit of work factory whose handler table gives "memo" documents ``on_outcome``."""
     factory = memory_uow_factory(approval_mail=ApprovalMail("https://crm.example.cn",
-                                                            ApprovalLinkSigner(b"unit-test-link-key-0123")))
+                                                            ApprovalLinkSigner(b"unit-test-link-key-0123")),
+                                 workflow_handlers=wfa.WorkflowHandlers.of(wfa.SubjectHandlers("memo", on_outcome)))
     with factory(SUBMITTER) as u:
         u.users.add(User("tech", "技术张工", Role.TECHNICAL, "x", email="tech@factory.example.cn"))
         u.users.add(User("prod", "生产李工", Role.PRODUCTION, "x"))
@@ -31,10 +32,12 @@ def uow():
 
 @pytest.fixture
 def seen():
-    outcomes = []
-    wfa.register_outcome_handler("memo", lambda uow, wf, outcome: outcomes.append(outcome))
-    yield outcomes
-    wfa.unregister_outcome_handler("memo")
+    return []
+
+
+@pytest.fixture
+def uow(seen):
+    return memo_factory(lambda uow, wf, outcome: seen.append(outcome))
 
 
 def start(factory, doc_id=1):
@@ -75,24 +78,21 @@ def test_both_parallel_approvals_finish_the_workflow_and_the_owner_hears_once(uo
     assert [(o.status.value, o.workflow_id) for o in seen] == [("approved", wf_id)]
 
 
-def test_a_failing_hook_leaves_the_store_as_it_was(uow):
+def test_a_failing_hook_leaves_the_store_as_it_was():
     def broken(uow_, wf, outcome):
         raise RuntimeError("owner failed")
 
-    wfa.register_outcome_handler("memo", broken)
-    try:
-        wf_id = start(uow)
-        step = next(s for s in uow.store.workflows[wf_id].steps if s.key == "tech")
-        commits = uow.store.commits
+    uow = memo_factory(broken)
+    wf_id = start(uow)
+    step = next(s for s in uow.store.workflows[wf_id].steps if s.key == "tech")
+    commits = uow.store.commits
 
-        with pytest.raises(RuntimeError):
-            wfa.decide_step(uow(SUBMITTER), step_id=step.id, decision="reject", by=SUBMITTER, now=NOW,
-                            reason="不同意")
+    with pytest.raises(RuntimeError):
+        wfa.decide_step(uow(SUBMITTER), step_id=step.id, decision="reject", by=SUBMITTER, now=NOW,
+                        reason="不同意")
 
-        assert uow.store.commits == commits
-        assert uow.store.workflows[wf_id].status.value == "running"
-    finally:
-        wfa.unregister_outcome_handler("memo")
+    assert uow.store.commits == commits
+    assert uow.store.workflows[wf_id].status.value == "running"
 
 
 def test_an_administrator_deciding_a_documents_step_must_name_it_when_several_are_open(uow, seen):
@@ -110,6 +110,8 @@ def test_a_document_type_without_an_owner_cannot_start_a_workflow(uow):
                            submitted_by=SUBMITTER, now=NOW)
 
 
-def test_registering_a_second_different_handler_needs_replace(seen):
+def test_a_handler_table_takes_one_owner_per_document_type():
+    table = wfa.WorkflowHandlers.of(wfa.SubjectHandlers("memo", lambda *a: None))
+
     with pytest.raises(ValueError):
-        wfa.register_outcome_handler("memo", lambda *a: None)
+        table.including(wfa.SubjectHandlers("memo", lambda *a: None))

@@ -33,8 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, relationship
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.aftersales import (
     OPEN_AT_STATION,
@@ -283,13 +282,7 @@ service_stock_movements = Table(
     Index("ix_service_stock_movements_station_id_part_no_id", "station_id", "part_no", "id"),
 )
 
-_started = False
-
-
 def start_aftersales_mappers() -> None:
-    global _started
-    if _started:
-        return
     m = mapper_registry.map_imperatively
     m(ServiceStation, service_stations, version_id_col=service_stations.c.version)
     m(WarrantyPolicy, service_warranty_policies, version_id_col=service_warranty_policies.c.version)
@@ -309,15 +302,6 @@ def start_aftersales_mappers() -> None:
     m(StockLine, service_stock, version_id_col=service_stock.c.version)
     m(StockMovement, service_stock_movements)
 
-    from dealercrm.adapters.db import audit
-
-    audit.register_audited(ServiceStation, "service_station", lambda o: ("service_station", o.id))
-    audit.register_audited(WarrantyPolicy, "warranty_policy", lambda o: ("warranty_policy", o.id))
-    audit.register_audited(WarrantyRecord, "warranty", lambda o: ("warranty", o.id))
-    audit.register_audited(ServiceRequest, "service_request", lambda o: ("service_request", o.id))
-    audit.register_audited(RepairRecord, "repair_record", lambda o: ("service_request", o.request_id))
-    audit.register_audited(SettlementClaim, "settlement_claim", lambda o: ("service_station", o.station_id))
-    _started = True
 
 
 def _insert_for(session: Session):  # type: ignore[no-untyped-def]

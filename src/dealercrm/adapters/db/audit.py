@@ -11,32 +11,143 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
+from collections.abc import Mapping
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import event, inspect, insert
+from sqlalchemy import JSON, Column, Index, String, Table, event, insert, inspect
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db.base import IdType, metadata
+from dealercrm.adapters.db.types import UtcDateTime
 from dealercrm.context import request_id_var
+from dealercrm.domain.aftersales import (
+    RepairRecord,
+    ServiceRequest,
+    ServiceStation,
+    SettlementClaim,
+    WarrantyPolicy,
+    WarrantyRecord,
+)
+from dealercrm.domain.alerts import Alert
+from dealercrm.domain.announcements import Announcement, AnnouncementTarget
+from dealercrm.domain.campaigns import Campaign, Lead
+from dealercrm.domain.catalog import DealerPriceTier, VehicleTemplate
 from dealercrm.domain.channel import Agreement, Contact, Dealer, Qualification
+from dealercrm.domain.contracts import Contract
+from dealercrm.domain.credit import (
+    Commitment,
+    CreditAccount,
+    CreditChangeRequest,
+    Invoice,
+    Payment,
+)
+from dealercrm.domain.dealer_stock import RetailSale, SalePayment, StockLimit
+from dealercrm.domain.erp_rejections import ErpRejection
+from dealercrm.domain.forecasts import ForecastLine, SalesForecast
+from dealercrm.domain.gate import GateExit, GatePass, PickupAuthorization
 from dealercrm.domain.identity import DeviceCredential, Principal, User
+from dealercrm.domain.key_accounts import BidCase, KeyAccount
+from dealercrm.domain.knowledge import Article
+from dealercrm.domain.order_changes import OrderChangeRequest
+from dealercrm.domain.orders import Order, PriceQuote, SuppliedPart
+from dealercrm.domain.shipping import DeliveryReceipt, Shipment
+from dealercrm.domain.supplied_parts import PartPhoto, SuppliedItem, SuppliedPartsLedger
+from dealercrm.domain.training import Invitation, Participant, Training
+from dealercrm.domain.vehicles import Vehicle
+from dealercrm.domain.workflow import StandingDelegation, Workflow, WorkflowStep
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_id", IdType),
+    Column("actor_name", String(60), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("request_id", String(64)),
+    Column("entity", String(40), nullable=False),
+    Column("entity_id", IdType, nullable=False),
+    Column("root_entity", String(40), nullable=False),
+    Column("root_id", IdType, nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Index("ix_audit_log_root", "root_entity", "root_id", "id"),
+)
 
 _SECRET_FIELDS = {"password_hash", "key_hash"}
 
-# entity name, and how to find the aggregate root the change belongs to
-_AUDITED: dict[type, tuple[str, Any]] = {
+# Every audited entity: its name, and how to find the aggregate root the change belongs to. A
+# constant, so the trail does not depend on which mappers ran first.
+AUDITED: Mapping[type, tuple[str, Any]] = MappingProxyType({
+    # channel and identity
     Dealer: ("dealer", lambda o: ("dealer", o.id)),
     Contact: ("dealer_contact", lambda o: ("dealer", o.dealer_id)),
     Qualification: ("dealer_qualification", lambda o: ("dealer", o.dealer_id)),
     Agreement: ("dealer_agreement", lambda o: ("dealer", o.dealer_id)),
     User: ("user", lambda o: ("user", o.id)),
     DeviceCredential: ("device_credential", lambda o: ("device_credential", o.id)),
-}
-
-
-def register_audited(cls: type, entity: str, root: Any) -> None:
-    """Later contexts add their aggregates here (entity name, ``obj -> (root_entity, root_id)``)."""
-    _AUDITED[cls] = (entity, root)
+    # aftersales
+    ServiceStation: ("service_station", lambda o: ("service_station", o.id)),
+    WarrantyPolicy: ("warranty_policy", lambda o: ("warranty_policy", o.id)),
+    WarrantyRecord: ("warranty", lambda o: ("warranty", o.id)),
+    ServiceRequest: ("service_request", lambda o: ("service_request", o.id)),
+    RepairRecord: ("repair_record", lambda o: ("service_request", o.request_id)),
+    SettlementClaim: ("settlement_claim", lambda o: ("service_station", o.station_id)),
+    # credit
+    CreditAccount: ("credit_account", lambda o: ("credit_account", o.dealer_id)),
+    Commitment: ("credit_commitment", lambda o: ("credit_account", o.dealer_id)),
+    Invoice: ("credit_invoice", lambda o: ("credit_account", o.dealer_id)),
+    Payment: ("credit_payment", lambda o: ("credit_account", o.dealer_id)),
+    CreditChangeRequest: ("credit_change_request", lambda o: ("credit_account", o.dealer_id)),
+    # engagement
+    Alert: ("alert", lambda o: ("alert", o.id)),
+    Announcement: ("announcement", lambda o: ("announcement", o.id)),
+    AnnouncementTarget: ("announcement_target", lambda o: ("announcement", o.announcement_id)),
+    # gate
+    Vehicle: ("vehicle", lambda o: ("vehicle", o.id)),
+    PickupAuthorization: ("pickup_authorization", lambda o: ("pickup_authorization", o.id)),
+    GatePass: ("gate_pass", lambda o: ("gate_pass", o.id)),
+    GateExit: ("gate_exit", lambda o: ("gate_pass", o.gate_pass_id)),
+    Shipment: ("shipment", lambda o: ("shipment", o.id)),
+    DeliveryReceipt: ("delivery_receipt", lambda o: ("shipment", o.shipment_id)),
+    # marketing
+    Training: ("training", lambda o: ("training", o.id)),
+    Invitation: ("training_invitation", lambda o: ("training", o.training_id)),
+    Participant: ("training_participant", lambda o: ("training", o.training_id)),
+    Article: ("kb_article", lambda o: ("kb_article", o.id)),
+    SalesForecast: ("sales_forecast", lambda o: ("dealer", o.dealer_id)),
+    ForecastLine: ("sales_forecast_line", lambda o: ("sales_forecast", o.forecast_id)),
+    KeyAccount: ("key_account", lambda o: ("key_account", o.id)),
+    BidCase: ("bid_case", lambda o: ("key_account", o.key_account_id)),
+    Campaign: ("campaign", lambda o: ("campaign", o.id)),
+    Lead: ("campaign_lead", lambda o: ("campaign", o.campaign_id)),
+    # orderflow
+    Contract: ("contract", lambda c: ("order", c.order_id)),
+    OrderChangeRequest: ("order_change_request", lambda c: ("order", c.order_id)),
+    ErpRejection: ("erp_rejected_event", lambda r: ("erp_rejected_event", r.id)),
+    # orders
+    VehicleTemplate: ("vehicle_template", lambda o: ("vehicle_template", o.id)),
+    DealerPriceTier: ("dealer_price_tier", lambda o: ("dealer", o.dealer_id)),
+    Order: ("order", lambda o: ("order", o.id)),
+    SuppliedPart: ("order_supplied_part", lambda o: ("order", o.order_id)),
+    PriceQuote: ("order_price_quote", lambda o: ("order", o.order_id)),
+    # stock
+    RetailSale: ("retail_sale", lambda o: ("retail_sale", o.id)),
+    SalePayment: ("retail_sale_payment", lambda o: ("retail_sale", o.sale_id)),
+    StockLimit: ("dealer_stock_limit", lambda o: ("dealer", o.dealer_id)),
+    # supplied_parts
+    SuppliedPartsLedger: ("supplied_parts_ledger", lambda o: ("order", o.order_id)),
+    # movements are their own history (who, when, what) and are never changed: not audited again
+    SuppliedItem: ("supplied_part_item", lambda o: ("supplied_parts_ledger", o.ledger_id)),
+    PartPhoto: ("supplied_part_photo", lambda o: ("order", o.order_id)),
+    # workflow
+    Workflow: ("workflow", lambda w: (w.subject_type, w.subject_id)),
+    WorkflowStep: ("workflow_step", lambda s: (s.workflow.subject_type, s.workflow.subject_id)),
+    StandingDelegation: ("workflow_delegation", lambda d: ("user", d.from_user_id)),
+})
 
 
 def _plain(value: Any) -> Any:
@@ -83,14 +194,9 @@ def _changes(state: Any, action: str) -> dict[str, Any]:
     return out
 
 
-_COLUMN_KEYS: dict[Any, tuple[str, ...]] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def _column_keys(mapper: Any) -> tuple[str, ...]:
-    keys = _COLUMN_KEYS.get(mapper)
-    if keys is None:
-        keys = _COLUMN_KEYS[mapper] = tuple(a.key for a in mapper.column_attrs if a.key != "version")
-    return keys
+    return tuple(a.key for a in mapper.column_attrs if a.key != "version")
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:
@@ -101,7 +207,7 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     rows: list[dict[str, Any]] = []
     for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
-            spec = _AUDITED.get(type(obj))
+            spec = AUDITED.get(type(obj))
             if spec is None:
                 continue
             if action == "update" and not session.is_modified(obj, include_collections=False):
@@ -128,8 +234,6 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
                 }
             )
     if rows:
-        from dealercrm.adapters.db.orm import audit_log
-
         session.connection().execute(insert(audit_log), rows)
 
 

@@ -30,8 +30,8 @@ from sqlalchemy import (
 from sqlalchemy import BigInteger
 from sqlalchemy.orm import Session
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, dealer_contacts, dealers
+from dealercrm.adapters.db.base import IdType, metadata
+from dealercrm.adapters.db.orm import dealer_contacts, dealers
 from dealercrm.adapters.db.types import UtcDateTime
 
 dealer_value_models = Table(

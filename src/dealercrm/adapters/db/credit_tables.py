@@ -13,6 +13,7 @@ found by their unique number.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     PrimaryKeyConstraint,
+    Select,
     String,
     Table,
     Text,
@@ -43,8 +45,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, dealer_contacts, dealers, mapper_registry, users
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
+from dealercrm.adapters.db.orm import dealer_contacts, dealers, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.application.ports.credit import DealerRef, OpenReceivable, SettledItem, StaffContact, StoredAnswer
 from dealercrm.domain.credit import (
@@ -252,11 +254,7 @@ credit_idempotency_keys = Table(
     PrimaryKeyConstraint("scope", "key"),
 )
 
-_started = False
 # Statements of the hot path, built once (only their parameters change per call).
-_LOCK_ACCOUNT: Any = None
-_COMMITMENT: Any = None
-_COMMITMENT_FRESH: Any = None
 _DEALER_EXISTS = select(dealers.c.id).where(dealers.c.id == bindparam("dealer_id"))
 _OVERDUE = (select(func.coalesce(func.sum(credit_invoices.c.open_fen), 0), func.min(credit_invoices.c.due_on),
                    func.count())
@@ -265,10 +263,7 @@ _OVERDUE = (select(func.coalesce(func.sum(credit_invoices.c.open_fen), 0), func.
 
 
 def start_credit_mappers() -> None:
-    """Map the credit classes (once) and register them with the audit trail."""
-    global _started
-    if _started:
-        return
+    """Map the credit classes (``mapping.start_mappers`` calls this once)."""
     mapper_registry.map_imperatively(CreditAccount, credit_accounts, version_id_col=credit_accounts.c.version)
     mapper_registry.map_imperatively(Commitment, credit_commitments, version_id_col=credit_commitments.c.version)
     mapper_registry.map_imperatively(Invoice, credit_invoices, version_id_col=credit_invoices.c.version)
@@ -279,20 +274,19 @@ def start_credit_mappers() -> None:
     mapper_registry.map_imperatively(CreditOverride, credit_overrides)
     mapper_registry.map_imperatively(CreditEvaluation, credit_evaluations)
 
-    global _LOCK_ACCOUNT, _COMMITMENT, _COMMITMENT_FRESH
-    _LOCK_ACCOUNT = (select(CreditAccount).where(credit_accounts.c.dealer_id == bindparam("dealer_id"))
-                     .with_for_update().execution_options(populate_existing=True))
-    _COMMITMENT = select(Commitment).where(credit_commitments.c.contract_no == bindparam("contract_no"))
-    _COMMITMENT_FRESH = _COMMITMENT.execution_options(populate_existing=True)
 
-    from dealercrm.adapters.db import audit
+@functools.lru_cache(maxsize=1)
+def _lock_account() -> Select[Any]:
+    """The account row, locked for update (hot path: built once, after mapping)."""
+    return (select(CreditAccount).where(credit_accounts.c.dealer_id == bindparam("dealer_id"))
+            .with_for_update().execution_options(populate_existing=True))
 
-    audit.register_audited(CreditAccount, "credit_account", lambda o: ("credit_account", o.dealer_id))
-    audit.register_audited(Commitment, "credit_commitment", lambda o: ("credit_account", o.dealer_id))
-    audit.register_audited(Invoice, "credit_invoice", lambda o: ("credit_account", o.dealer_id))
-    audit.register_audited(Payment, "credit_payment", lambda o: ("credit_account", o.dealer_id))
-    audit.register_audited(CreditChangeRequest, "credit_change_request", lambda o: ("credit_account", o.dealer_id))
-    _started = True
+
+@functools.lru_cache(maxsize=2)
+def _commitment(refresh: bool) -> Select[Any]:
+    """A commitment by contract number; ``refresh`` overwrites what the session holds."""
+    q = select(Commitment).where(credit_commitments.c.contract_no == bindparam("contract_no"))
+    return q.execution_options(populate_existing=True) if refresh else q
 
 
 def _insert_for(session: Session):  # type: ignore[no-untyped-def]
@@ -317,7 +311,7 @@ class SqlAlchemyCreditRepository:
     # -- accounts and dealers ---------------------------------------------------------------
 
     def lock_account(self, dealer_id: int) -> CreditAccount:
-        account = self.session.scalars(_LOCK_ACCOUNT, {"dealer_id": dealer_id}).first()
+        account = self.session.scalars(_lock_account(), {"dealer_id": dealer_id}).first()
         if account is None:
             if self.session.execute(_DEALER_EXISTS, {"dealer_id": dealer_id}).first() is None:
                 raise NotFound("经销商不存在", code="dealer.not_found")
@@ -326,7 +320,7 @@ class SqlAlchemyCreditRepository:
                 **new_account_row(dealer_id, clock() if clock else None)
             ).on_conflict_do_nothing(index_elements=["dealer_id"])
             self.session.execute(stmt)
-            account = self.session.scalars(_LOCK_ACCOUNT, {"dealer_id": dealer_id}).one()
+            account = self.session.scalars(_lock_account(), {"dealer_id": dealer_id}).one()
         return account
 
     def find_account(self, dealer_id: int) -> CreditAccount | None:
@@ -367,7 +361,7 @@ class SqlAlchemyCreditRepository:
     # -- contracts ----------------------------------------------------------------------------
 
     def commitment(self, contract_no: str, *, refresh: bool = False) -> Commitment | None:
-        q = _COMMITMENT_FRESH if refresh else _COMMITMENT
+        q = _commitment(refresh)
         return self.session.scalars(q, {"contract_no": contract_no}).first()
 
     def add_override(self, **fields: Any) -> None:

@@ -1,7 +1,7 @@
 """Tables and mappers of the engagement context: alerts (and their audience), announcements
 (targets, read receipts), calendar feed tokens, and who queued which notification.
 
-``start_engagement_mappers()`` is called from ``orm.start_mappers()``.
+``start_engagement_mappers()`` is called from ``mapping.start_mappers()``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.alerts import Alert, AlertState, AudienceEntry, Severity
 from dealercrm.domain.announcements import (
@@ -138,9 +137,7 @@ notification_owners = Table(
 
 
 def start_engagement_mappers() -> None:
-    """Map the engagement aggregates (called once from ``orm.start_mappers``)."""
-    from dealercrm.adapters.db import audit
-
+    """Map the engagement aggregates (called once from ``mapping.start_mappers``)."""
     mapper_registry.map_imperatively(AudienceEntry, alert_audience)
     mapper_registry.map_imperatively(
         Alert, alerts,
@@ -158,7 +155,3 @@ def start_engagement_mappers() -> None:
         },
         version_id_col=announcements.c.version,
     )
-    audit.register_audited(Alert, "alert", lambda o: ("alert", o.id))
-    audit.register_audited(Announcement, "announcement", lambda o: ("announcement", o.id))
-    audit.register_audited(AnnouncementTarget, "announcement_target",
-                           lambda o: ("announcement", o.announcement_id))

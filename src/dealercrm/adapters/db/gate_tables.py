@@ -30,8 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, relationship
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry, users
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
+from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
 from dealercrm.domain.gate import (
     AuthorizationStatus,
@@ -231,7 +231,7 @@ delivery_receipts = Table(
 
 
 def start_gate_mappers() -> None:
-    """Called once from ``orm.start_mappers``."""
+    """Called once from ``mapping.start_mappers``."""
     mapper_registry.map_imperatively(VehicleEvent, vehicle_events,
                                      properties={"vehicle_id": vehicle_events.c.vehicle_id})
     mapper_registry.map_imperatively(
@@ -248,15 +248,6 @@ def start_gate_mappers() -> None:
     mapper_registry.map_imperatively(GateExit, gate_exits)
     mapper_registry.map_imperatively(Shipment, shipments, version_id_col=shipments.c.version)
     mapper_registry.map_imperatively(DeliveryReceipt, delivery_receipts)
-
-    from dealercrm.adapters.db import audit
-
-    audit.register_audited(Vehicle, "vehicle", lambda o: ("vehicle", o.id))
-    audit.register_audited(PickupAuthorization, "pickup_authorization", lambda o: ("pickup_authorization", o.id))
-    audit.register_audited(GatePass, "gate_pass", lambda o: ("gate_pass", o.id))
-    audit.register_audited(GateExit, "gate_exit", lambda o: ("gate_pass", o.gate_pass_id))
-    audit.register_audited(Shipment, "shipment", lambda o: ("shipment", o.id))
-    audit.register_audited(DeliveryReceipt, "delivery_receipt", lambda o: ("shipment", o.shipment_id))
 
 
 # ---------------------------------------------------------------------------------------------

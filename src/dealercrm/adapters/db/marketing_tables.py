@@ -25,8 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, relationship
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry, users
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
+from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
 from dealercrm.domain.key_accounts import BidOutcome
@@ -416,8 +416,7 @@ class SqlAlchemyCampaignRepository:
 
 
 def start_marketing_mappers() -> None:
-    """Map the marketing aggregates (called once from ``orm.start_mappers``)."""
-    from dealercrm.adapters.db import audit
+    """Map the marketing aggregates (called once from ``mapping.start_mappers``)."""
     from dealercrm.domain.training import Invitation, Participant, Training
 
     mapper_registry.map_imperatively(Invitation, training_invitations)
@@ -432,15 +431,11 @@ def start_marketing_mappers() -> None:
         },
         version_id_col=trainings.c.version,
     )
-    audit.register_audited(Training, "training", lambda o: ("training", o.id))
-    audit.register_audited(Invitation, "training_invitation", lambda o: ("training", o.training_id))
-    audit.register_audited(Participant, "training_participant", lambda o: ("training", o.training_id))
     _map_more()
 
 
 def _map_more() -> None:
     """The other marketing aggregates (knowledge, forecasts, key accounts, campaigns)."""
-    from dealercrm.adapters.db import audit
     from dealercrm.domain.knowledge import Article, ArticleRevision
 
     mapper_registry.map_imperatively(ArticleRevision, kb_article_revisions)
@@ -450,7 +445,6 @@ def _map_more() -> None:
                                               cascade="all, delete-orphan", lazy="selectin")},
         version_id_col=kb_articles.c.version,
     )
-    audit.register_audited(Article, "kb_article", lambda o: ("kb_article", o.id))
 
     from dealercrm.domain.forecasts import ForecastLine, SalesForecast
 
@@ -461,8 +455,6 @@ def _map_more() -> None:
                                           cascade="all, delete-orphan", lazy="selectin")},
         version_id_col=sales_forecasts.c.version,
     )
-    audit.register_audited(SalesForecast, "sales_forecast", lambda o: ("dealer", o.dealer_id))
-    audit.register_audited(ForecastLine, "sales_forecast_line", lambda o: ("sales_forecast", o.forecast_id))
 
     from dealercrm.domain.key_accounts import BidCase, KeyAccount
 
@@ -473,12 +465,8 @@ def _map_more() -> None:
                                               lazy="selectin")},
         version_id_col=key_accounts.c.version,
     )
-    audit.register_audited(KeyAccount, "key_account", lambda o: ("key_account", o.id))
-    audit.register_audited(BidCase, "bid_case", lambda o: ("key_account", o.key_account_id))
 
     from dealercrm.domain.campaigns import Campaign, Lead
 
     mapper_registry.map_imperatively(Campaign, campaigns, version_id_col=campaigns.c.version)
     mapper_registry.map_imperatively(Lead, campaign_leads, version_id_col=campaign_leads.c.version)
-    audit.register_audited(Campaign, "campaign", lambda o: ("campaign", o.id))
-    audit.register_audited(Lead, "campaign_lead", lambda o: ("campaign", o.campaign_id))

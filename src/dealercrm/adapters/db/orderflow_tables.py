@@ -26,9 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from dealercrm.adapters.db import audit
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.contracts import Contract, ContractStatus
 from dealercrm.domain.erp_rejections import ErpRejection
@@ -153,14 +151,11 @@ order_change_requests = Table(
 
 
 def start_orderflow_mappers() -> None:
-    """Called once from ``orm.start_mappers()``."""
+    """Called once from ``mapping.start_mappers()``."""
     mapper_registry.map_imperatively(Contract, contracts, version_id_col=contracts.c.version)
-    audit.register_audited(Contract, "contract", lambda c: ("order", c.order_id))
     mapper_registry.map_imperatively(OrderChangeRequest, order_change_requests,
                                      version_id_col=order_change_requests.c.version)
-    audit.register_audited(OrderChangeRequest, "order_change_request", lambda c: ("order", c.order_id))
     mapper_registry.map_imperatively(ErpRejection, erp_rejected_events)
-    audit.register_audited(ErpRejection, "erp_rejected_event", lambda r: ("erp_rejected_event", r.id))
 
 
 class SqlAlchemyContractRepository:

@@ -36,9 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, composite, relationship
 from sqlalchemy.types import TypeDecorator
 
-from dealercrm.adapters.db import audit
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, append_only_log, mapper_registry
+from dealercrm.adapters.db.base import IdType, append_only_log, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
 from dealercrm.domain.catalog import (
     ChoiceMode,
@@ -368,7 +366,7 @@ def _restore_events(target: Any, _context: Any) -> None:
 
 
 def start_order_mappers() -> None:
-    """Called once from ``orm.start_mappers()``."""
+    """Called once from ``mapping.start_mappers()``."""
     mapper_registry.map_imperatively(VehicleTemplate, catalog_templates, version_id_col=catalog_templates.c.lock_version)
     event.listen(VehicleTemplate, "load", _restore_events)
     mapper_registry.map_imperatively(DealerPriceTier, dealer_price_tiers)
@@ -400,8 +398,3 @@ def start_order_mappers() -> None:
     event.listen(Order, "load", _restore_events)
     if not event.contains(Session, "after_flush", _store_order_events):
         event.listen(Session, "after_flush", _store_order_events)
-    audit.register_audited(VehicleTemplate, "vehicle_template", lambda o: ("vehicle_template", o.id))
-    audit.register_audited(DealerPriceTier, "dealer_price_tier", lambda o: ("dealer", o.dealer_id))
-    audit.register_audited(Order, "order", lambda o: ("order", o.id))
-    audit.register_audited(SuppliedPart, "order_supplied_part", lambda o: ("order", o.order_id))
-    audit.register_audited(PriceQuote, "order_price_quote", lambda o: ("order", o.order_id))

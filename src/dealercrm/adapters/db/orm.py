@@ -1,12 +1,13 @@
-"""Tables and the imperative mapping of the domain classes onto them.
+"""The dealer channel and identity tables and their imperative mapping.
 
-The domain never imports this module. ``start_mappers()`` is called once by bootstrap (it is
-idempotent); the audit trail listener is installed with it.
+The domain never imports this module. Shared table machinery (metadata, the mapper registry, the
+id type) is in ``adapters.db.base``; mapping starts in ``adapters.db.mapping.start_mappers()``,
+called once by bootstrap. ``audit_log`` lives with the audit trail (``adapters.db.audit``) and
+is re-exported here for the readers that know it by this address.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -21,11 +22,11 @@ from sqlalchemy import (
     String,
     Table,
     event,
-    insert,
 )
-from sqlalchemy.orm import Session, composite, registry, relationship
+from sqlalchemy.orm import composite, relationship
 
-from dealercrm.adapters.db.metadata import metadata
+from dealercrm.adapters.db.audit import audit_log as audit_log
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
 from dealercrm.domain.channel import (
     Address,
@@ -41,11 +42,6 @@ from dealercrm.domain.channel import (
 )
 from dealercrm.domain.identity import DeviceCredential, Role, User
 from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
-
-mapper_registry = registry(metadata=metadata)
-
-# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
-IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 document_sequences = Table(
     "document_sequences",
@@ -151,27 +147,6 @@ device_credentials = Table(
     Column("last_used_at", UtcDateTime),
 )
 
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column("at", UtcDateTime, nullable=False),
-    Column("actor_id", IdType),
-    Column("actor_name", String(60), nullable=False),
-    Column("actor_role", String(32), nullable=False),
-    Column("request_id", String(64)),
-    Column("entity", String(40), nullable=False),
-    Column("entity_id", IdType, nullable=False),
-    Column("root_entity", String(40), nullable=False),
-    Column("root_id", IdType, nullable=False),
-    Column("action", String(20), nullable=False),
-    Column("changes", JSON, nullable=False),
-    Index("ix_audit_log_root", "root_entity", "root_id", "id"),
-)
-
-_started = False
-
-
 def _optional_bank_account(*values: Any) -> BankAccount | None:
     """A dealer may register before giving a bank account: three NULLs load as ``None``."""
     return None if all(v is None for v in values) else BankAccount(*values)
@@ -181,32 +156,8 @@ def _restore_events(target: Any, _context: Any) -> None:
     target.events = []
 
 
-def append_only_log(kind: type, attribute: str, table: Table,
-                    row: Callable[[int, Any], dict[str, Any]]) -> Callable[[Session, Any], None]:
-    """An ``after_flush`` hook for an aggregate's append-only log (an order's timeline, a
-    workflow's history): the entries it collected in ``attribute`` — a plain list, not a mapped
-    relationship, never loaded with it — go to ``table`` in one INSERT and are dropped. It sees
-    every aggregate of the flush that is new or changed; adding an entry must change it."""
-
-    def store(session: Session, _flush_context: Any) -> None:
-        rows = []
-        for obj in (*session.new, *session.dirty):
-            if isinstance(obj, kind):
-                pending = getattr(obj, attribute)
-                if pending:
-                    rows += [row(obj.id, entry) for entry in pending]
-                    pending.clear()
-        if rows:
-            session.connection().execute(insert(table), rows)
-
-    return store
-
-
-def start_mappers() -> None:
-    """Map the domain classes (once per process) and install the audit listener."""
-    global _started
-    if _started:
-        return
+def start_channel_mappers() -> None:
+    """Map the dealer and identity classes (``adapters.db.mapping.start_mappers`` calls this first)."""
     mapper_registry.map_imperatively(
         Contact, dealer_contacts, properties={"dealer_id": dealer_contacts.c.dealer_id}
     )
@@ -235,37 +186,3 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(User, users)
     mapper_registry.map_imperatively(DeviceCredential, device_credentials)
     event.listen(Dealer, "load", _restore_events)
-    from dealercrm.adapters.db.engagement_tables import start_engagement_mappers
-
-    start_engagement_mappers()
-    from dealercrm.adapters.db.orders_tables import start_order_mappers
-
-    start_order_mappers()
-    from dealercrm.adapters.db.gate_tables import start_gate_mappers
-
-    start_gate_mappers()
-    from dealercrm.adapters.db.credit_tables import start_credit_mappers
-
-    start_credit_mappers()
-    from dealercrm.adapters.db.stock_tables import start_stock_mappers
-
-    start_stock_mappers()
-    from dealercrm.adapters.db.supplied_parts_tables import start_supplied_parts_mappers
-
-    start_supplied_parts_mappers()
-    from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
-
-    start_aftersales_mappers()
-    from dealercrm.adapters.db.orderflow_tables import start_orderflow_mappers
-
-    start_orderflow_mappers()
-    from dealercrm.adapters.db.marketing_tables import start_marketing_mappers
-
-    start_marketing_mappers()
-
-    from dealercrm.adapters.db import audit
-    from dealercrm.adapters.db.workflow_tables import start_workflow_mappers
-
-    start_workflow_mappers()
-    audit.install()
-    _started = True

@@ -10,6 +10,7 @@ grow with the size of the stock. Statements are built once per shape of filters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -65,9 +66,9 @@ def _lookups() -> tuple[Any, ...]:
 
 _FILTER_COLUMNS = {"dealer_id": _V.dealer_id, "region": dealers.c.region, "product_line": _V.product_line,
                    "model_code": _V.model_code, "contract_no": _V.contract_no}
-_PAGES: dict[tuple[Any, ...], Select[Any]] = {}
 
 
+@functools.lru_cache(maxsize=256)
 def _page_statement(shape: tuple[Any, ...]) -> Select[Any]:
     """The page statement for one combination of present filters, with bound parameters, built
     once per shape (statement construction costs as much as running the query)."""
@@ -128,10 +129,7 @@ def stock_query(scope: DealerScope, *, where: str | None = None, states: Sequenc
         params["page_limit"] = limit
     shape = (scope.dealer_id is not None, scope.regions is not None, len(ordered), present, after_id is not None,
              limit is not None)
-    statement = _PAGES.get(shape)
-    if statement is None:
-        statement = _PAGES.setdefault(shape, _page_statement(shape))
-    return statement, params
+    return _page_statement(shape), params
 
 
 def _dicts(result: Any) -> list[dict[str, Any]]:

@@ -31,9 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, relationship
 
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.gate_tables import vehicle_events, vehicles
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
 from dealercrm.adapters.db.orders_tables import catalog_templates
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.dealer_stock import (
@@ -136,7 +135,7 @@ Index("ix_vehicles_model_code_state_id", vehicles.c.model_code, vehicles.c.state
 
 
 def start_stock_mappers() -> None:
-    """Called once from ``orm.start_mappers``."""
+    """Called once from ``mapping.start_mappers``."""
     mapper_registry.map_imperatively(SalePayment, retail_sale_payments,
                                      properties={"sale_id": retail_sale_payments.c.sale_id})
     mapper_registry.map_imperatively(
@@ -146,12 +145,6 @@ def start_stock_mappers() -> None:
         version_id_col=retail_sales.c.version,
     )
     mapper_registry.map_imperatively(StockLimit, dealer_stock_limits, version_id_col=dealer_stock_limits.c.version)
-
-    from dealercrm.adapters.db import audit
-
-    audit.register_audited(RetailSale, "retail_sale", lambda o: ("retail_sale", o.id))
-    audit.register_audited(SalePayment, "retail_sale_payment", lambda o: ("retail_sale", o.sale_id))
-    audit.register_audited(StockLimit, "dealer_stock_limit", lambda o: ("dealer", o.dealer_id))
 
 
 def _locks(session: Session) -> bool:

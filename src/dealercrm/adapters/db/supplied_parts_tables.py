@@ -23,9 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, relationship
 
-from dealercrm.adapters.db import audit
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, mapper_registry
+from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.supplied_parts import (
     ItemKind,
@@ -126,7 +124,7 @@ class SqlAlchemySuppliedPartsRepository:
 
 
 def start_supplied_parts_mappers() -> None:
-    """Called once from ``orm.start_mappers()``."""
+    """Called once from ``mapping.start_mappers()``."""
     mapper_registry.map_imperatively(
         SuppliedItem, supplied_part_items, properties={"ledger_id": supplied_part_items.c.ledger_id})
     mapper_registry.map_imperatively(
@@ -143,8 +141,4 @@ def start_supplied_parts_mappers() -> None:
         },
         version_id_col=supplied_parts_ledgers.c.version,
     )
-    audit.register_audited(SuppliedPartsLedger, "supplied_parts_ledger", lambda o: ("order", o.order_id))
-    # movements are their own history (who, when, what) and are never changed: not audited again
-    audit.register_audited(SuppliedItem, "supplied_part_item", lambda o: ("supplied_parts_ledger", o.ledger_id))
-    audit.register_audited(PartPhoto, "supplied_part_photo", lambda o: ("order", o.order_id))
 

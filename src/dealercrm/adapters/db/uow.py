@@ -49,6 +49,7 @@ class SqlAlchemyUnitOfWork:
         self.actor = actor
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
+        self.workflow_handlers: Any = None  # the container's workflow handler table (application.workflow)
         self.write_lock = write_lock
         self.session: Session | None = None
 

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, event, text
 from sqlalchemy.orm import Session, relationship
 
-from dealercrm.adapters.db.metadata import metadata
-from dealercrm.adapters.db.orm import IdType, append_only_log, mapper_registry
+from dealercrm.adapters.db.base import IdType, append_only_log, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.workflow import (
     AssigneeKind,
@@ -127,9 +126,6 @@ workflow_link_nonces = Table(
     Column("used_at", UtcDateTime, nullable=False),
 )
 
-_started = False
-
-
 def _restore_events(target: Any, _context: Any) -> None:
     target.events = []
     target.history = []  # the trail is read by the queries; a loaded workflow only appends
@@ -145,10 +141,7 @@ _store_history = append_only_log(Workflow, "history", workflow_history, _history
 
 
 def start_workflow_mappers() -> None:
-    """Map the workflow aggregates (once per process); called from ``orm.start_mappers``."""
-    global _started
-    if _started:
-        return
+    """Map the workflow aggregates (once per process); called from ``mapping.start_mappers``."""
     mapper_registry.map_imperatively(
         WorkflowStep, workflow_steps, properties={"workflow_id": workflow_steps.c.workflow_id},
     )
@@ -166,9 +159,3 @@ def start_workflow_mappers() -> None:
     if not event.contains(Session, "after_flush", _store_history):
         event.listen(Session, "after_flush", _store_history)
 
-    from dealercrm.adapters.db import audit
-
-    audit.register_audited(Workflow, "workflow", lambda w: (w.subject_type, w.subject_id))
-    audit.register_audited(WorkflowStep, "workflow_step", lambda s: (s.workflow.subject_type, s.workflow.subject_id))
-    audit.register_audited(StandingDelegation, "workflow_delegation", lambda d: ("user", d.from_user_id))
-    _started = True

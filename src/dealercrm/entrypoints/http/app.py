@@ -55,18 +55,20 @@ def ready(identity: IdentityService) -> Health:
     return Health("ready")
 
 
-CONTROLLERS: list[Any] = [AuthController, DealerController, AdminController, *GATE_CONTROLLERS]
-CONTROLLERS += [WorkflowController, DelegationController, WorkflowLinkController]
-CONTROLLERS += ENGAGEMENT_CONTROLLERS
-CONTROLLERS += [CatalogController, OrderController]
-CONTROLLERS.append(CreditController)
-CONTROLLERS += STOCK_CONTROLLERS
-CONTROLLERS += SUPPLIED_PARTS_CONTROLLERS
-CONTROLLERS.append(AftersalesController)
-CONTROLLERS.append(CareController)
-CONTROLLERS.append(OrderFlowController)
-CONTROLLERS.append(ErpRejectedEventController)
-CONTROLLERS += MARKETING_CONTROLLERS
+CONTROLLERS: tuple[Any, ...] = (
+    AuthController, DealerController, AdminController, *GATE_CONTROLLERS,
+    WorkflowController, DelegationController, WorkflowLinkController,
+    *ENGAGEMENT_CONTROLLERS,
+    CatalogController, OrderController,
+    CreditController,
+    *STOCK_CONTROLLERS,
+    *SUPPLIED_PARTS_CONTROLLERS,
+    AftersalesController,
+    CareController,
+    OrderFlowController,
+    ErpRejectedEventController,
+    *MARKETING_CONTROLLERS,
+)
 
 
 _LARGEST_ID = 2**63 - 1  # BIGINT / SQLite INTEGER
