@@ -8,16 +8,11 @@ import datetime as dt
 import itertools
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from litestar.testing import TestClient
 from sqlalchemy import insert, select
 
 import dealercrm
-from dealercrm.adapters.db import migrate
-from dealercrm.adapters.db.care_tables import TABLES
 from dealercrm.adapters.db.credit_tables import credit_evaluations
-from dealercrm.adapters.db.engine import make_engine
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orders_tables import dealer_price_tiers
 from dealercrm.adapters.db.orm import dealers
@@ -84,17 +79,6 @@ def api(db_url):
     with TestClient(create_app(settings, container=crm)) as client:
         yield Api(crm, client)
     crm.close()
-
-
-def test_migration_builds_the_care_tables_exactly_as_mapped(db_url):
-    engine = make_engine(db_url)
-    try:
-        migrate.upgrade(engine)
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), migrate.target_metadata())
-    finally:
-        engine.dispose()
-    assert [d for d in diff if any(t in str(d) for t in TABLES)] == []
 
 
 def test_value_analysis_scores_from_credit_and_stock_and_applies_tier_only_when_asked(api):
