@@ -331,7 +331,7 @@ def create_request(cmd: RequestIn, uow: Any, clock: Clock) -> RequestCreated:
         )
         if station is not None:
             if station.id is None:
-                raise InvariantBroken("station has no id: not flushed")
+                raise InvariantBroken("service station has no id: not flushed")
             req.assign(station.id, "station", now, actor.username)
             req.accept(now, actor.username)
         uow.aftersales.add(req)
@@ -659,7 +659,7 @@ def book_stock(cmd: StockIn, uow: Any, clock: Clock) -> int:
     with uow:
         station = _station_or_404(uow, uow.actor, cmd.station_id)
         if station.id is None:
-            raise InvariantBroken("station has no id: not flushed")
+            raise InvariantBroken("service station has no id: not flushed")
         part = _part(uow, cmd.part_no)
         balance = _move_stock(uow, station.id, part.part_no, kind, cmd.quantity, clock(), cmd.reference, cmd.note)
         uow.commit()

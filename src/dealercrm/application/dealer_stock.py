@@ -306,7 +306,7 @@ def set_stock_limit(cmd: SetStockLimit, uow: StockUnitOfWork, clock: Clock) -> i
             limit.change(cmd.min_units, cmd.max_units, now, uow.actor.username)
         uow.flush()
         if limit.id is None:
-            raise InvariantBroken("limit has no id: not flushed")
+            raise InvariantBroken("stock limit has no id: not flushed")
         limit_id = limit.id
         uow.commit()
     return limit_id

@@ -231,7 +231,7 @@ def register_authorization(cmd: RegisterAuthorization, uow: GateUnitOfWork, cloc
         uow.pickup_authorizations.add(auth)
         uow.flush()
         if auth.id is None:
-            raise InvariantBroken("auth has no id: not flushed")
+            raise InvariantBroken("pickup authorization has no id: not flushed")
         for vin in auth.vins:
             vehicles[vin].authorize_pickup(auth.id, dealer_id, now, _who(uow.actor), auth.number)
         result = Created(auth.id, auth.number)

@@ -56,7 +56,7 @@ class ChangeRef:
 
 def _ref(change: OrderChangeRequest, workflow_id: int | None = None) -> ChangeRef:
     if change.id is None:
-        raise InvariantBroken("change has no id: not flushed")
+        raise InvariantBroken("order change has no id: not flushed")
     return ChangeRef(change.id, change.change_no, change.order_id, change.status.value, workflow_id)
 
 
@@ -80,7 +80,7 @@ def request_change(order_id: int, description: str, uow: Any, clock: Clock) -> C
         uow.order_changes.add(change)
         uow.flush()
         if change.id is None:
-            raise InvariantBroken("change has no id: not flushed")
+            raise InvariantBroken("order change has no id: not flushed")
         region = uow.orders.region_of(order.dealer_id) or None
         workflow_id = wf.start_workflow(
             uow, definition=CHANGE_REVIEW,

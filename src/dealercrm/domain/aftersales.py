@@ -743,7 +743,7 @@ class SettlementClaim:
             raise Conflict("维修记录尚未经客户确认，不能申请结算", code="aftersales.not_confirmed")
         a = claim_amounts(record, labour_rate_fen)
         if record.id is None:
-            raise InvariantBroken("record has no id: not flushed")
+            raise InvariantBroken("repair record has no id: not flushed")
         return cls(number, record.id, record.station_id, a.labour_centihours, a.labour_rate_fen, a.labour_fen,
                    a.parts_fen, a.total_fen, at, actor)
 
