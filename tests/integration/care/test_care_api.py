@@ -23,18 +23,11 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc, Vin
 from dealercrm.entrypoints.http.app import create_app
+from tests.fakes import FakeClock
 
 SECRET = "care-test-secret-long-enough-for-hs256-0123456789abcdef"
 C = "/api/v1/care"
 _seq = itertools.count(1)
-
-
-class FixedClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 class Api:
@@ -70,7 +63,7 @@ class Api:
 
 @pytest.fixture
 def api(db_url):
-    clock = FixedClock(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
+    clock = FakeClock(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
     settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_json=True, log_level="WARNING",
                              principal_cache_seconds=0)
     tokens = JwtTokenService(SECRET, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
