@@ -34,7 +34,7 @@ from dealercrm.domain.credit import (
     PaymentCycle,
     VehicleInvoiceStatus,
 )
-from dealercrm.domain.errors import NotFound
+from dealercrm.domain.errors import InvariantBroken, NotFound
 from dealercrm.domain.identity import Role
 
 
@@ -146,7 +146,8 @@ class MemoryCreditRepository:
         return out
 
     def link_vehicles(self, invoice: Invoice) -> None:
-        assert invoice.id is not None
+        if invoice.id is None:
+            raise InvariantBroken("invoice has no id: not flushed")
         for v in invoice.vins:
             self.s.vehicles[v] = (invoice.id, invoice.contract_no, invoice.dealer_id, invoice.vehicle_status)
 

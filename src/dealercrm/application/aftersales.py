@@ -49,7 +49,14 @@ from dealercrm.domain.aftersales import (
     pick_policy,
     suggest_stations,
 )
-from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, NotFound
+from dealercrm.domain.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    IllegalTransition,
+    InvalidValue,
+    InvariantBroken,
+    NotFound,
+)
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
 from dealercrm.domain.workflow import Workflow
@@ -154,7 +161,8 @@ def create_station(cmd: StationIn, uow: Any, clock: Clock) -> int:
         uow.flush()
         station_id = station.id
         uow.commit()
-    assert station_id is not None
+    if station_id is None:
+        raise InvariantBroken("service station has no id: not flushed")
     return station_id
 
 
@@ -212,7 +220,8 @@ def put_policy(cmd: PolicyIn, uow: Any) -> int:
             existing.validate()
             policy_id = existing.id
         uow.commit()
-    assert policy_id is not None
+    if policy_id is None:
+        raise InvariantBroken("warranty policy has no id: not flushed")
     return policy_id
 
 
@@ -250,7 +259,8 @@ def record_warranty(cmd: WarrantyIn, uow: Any, clock: Clock) -> int:
         uow.flush()
         record_id = record.id
         uow.commit()
-    assert record_id is not None
+    if record_id is None:
+        raise InvariantBroken("warranty record has no id: not flushed")
     return record_id
 
 
@@ -320,7 +330,8 @@ def create_request(cmd: RequestIn, uow: Any, clock: Clock) -> RequestCreated:
             warranty_state=check.state, warranty_warning=check.warning, created_at=now, created_by=actor.username,
         )
         if station is not None:
-            assert station.id is not None
+            if station.id is None:
+                raise InvariantBroken("service station has no id: not flushed")
             req.assign(station.id, "station", now, actor.username)
             req.accept(now, actor.username)
         uow.aftersales.add(req)
@@ -459,7 +470,8 @@ def record_repair(request_id: int, cmd: RepairIn, uow: Any, clock: Clock) -> tup
         req = _request_or_404(uow, uow.actor, request_id)
         if req.state is not RequestState.ACCEPTED or req.station_id is None:
             raise IllegalTransition("service_request", req.state.value, "record_repair")
-        assert req.station_id is not None and req.id is not None
+        if req.id is None:
+            raise InvariantBroken("service request has no id: not flushed")
         parts = []
         for p in cmd.parts:
             try:
@@ -642,13 +654,13 @@ def book_stock(cmd: StockIn, uow: Any, clock: Clock) -> int:
         kind = MovementKind(cmd.kind)
     except ValueError:
         kind = None
-    if kind not in _BOOKABLE:
+    if kind is None or kind not in _BOOKABLE:
         raise InvalidValue("kind", "类型须为 receipt、issue_warranty、issue_sale、issue_repair 或 stocktake",
                            code="aftersales.movement_kind_unknown")
-    assert kind is not None
     with uow:
         station = _station_or_404(uow, uow.actor, cmd.station_id)
-        assert station.id is not None
+        if station.id is None:
+            raise InvariantBroken("service station has no id: not flushed")
         part = _part(uow, cmd.part_no)
         balance = _move_stock(uow, station.id, part.part_no, kind, cmd.quantity, clock(), cmd.reference, cmd.note)
         uow.commit()

@@ -36,7 +36,7 @@ from dealercrm.application.access import not_found
 from dealercrm.application.ports.engagement import EngagementUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.alerts import SHANGHAI, Alert, Condition, beijing_date, check_rule_code
-from dealercrm.domain.errors import InvalidValue, PermissionDenied
+from dealercrm.domain.errors import InvalidValue, InvariantBroken, PermissionDenied
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.notifications import Channel
 from dealercrm.domain.values import Phone
@@ -131,7 +131,8 @@ class RuleRegistry:
 def _deliver(uow: EngagementUnitOfWork, alert: Alert, condition: Condition, notify: Collection[Channel],
              now: dt.datetime, portal_url: str, log: EventLog) -> int:
     """Enqueue the alert's messages; a bad recipient skips that message, not the alert."""
-    assert alert.id is not None
+    if alert.id is None:
+        raise InvariantBroken("alert has no id: not flushed")
     queued = 0
     outgoing: list[tuple[str, dict[str, object], str, str]] = [
         (m.template_code, dict(m.variables), m.recipient, f"alert-{alert.id}-m{i}")

@@ -11,7 +11,7 @@ from dealercrm.application.access import not_found, require_role
 from dealercrm.application.ports.engagement import EngagementUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.announcements import Announcement
-from dealercrm.domain.errors import InvalidValue, PermissionDenied
+from dealercrm.domain.errors import InvalidValue, InvariantBroken, PermissionDenied
 from dealercrm.domain.identity import Role
 
 PUBLISHERS = (Role.MARKETING, Role.ADMIN)
@@ -57,7 +57,8 @@ def publish_announcement(cmd: PublishAnnouncement, uow: EngagementUnitOfWork, cl
                 raise InvalidValue("dealer_ids", f"经销商不存在：{dealer_id}", code="dealer.not_found")
         uow.announcements.add(announcement)
         uow.flush()
-        assert announcement.id is not None
+        if announcement.id is None:
+            raise InvariantBroken("announcement has no id: not flushed")
         announcement_id = announcement.id
         uow.commit()
     return announcement_id

@@ -28,7 +28,7 @@ from dealercrm.domain.catalog import (
     VehicleTemplate,
 )
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.errors import Conflict, InvalidValue
+from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import beijing_today
 from dealercrm.domain.values import Money
@@ -237,7 +237,8 @@ def retire_template(template_id: int, uow: OrdersUnitOfWork, clock: Clock) -> Te
 
 
 def _ref(t: VehicleTemplate) -> TemplateRef:
-    assert t.id is not None
+    if t.id is None:
+        raise InvariantBroken("vehicle template has no id: not flushed")
     return TemplateRef(t.id, t.model_code, t.status.value, t.latest_version)
 
 
@@ -269,7 +270,8 @@ def set_price_tier_in(uow: OrdersUnitOfWork, cmd: SetPriceTier, now: dt.datetime
     else:
         tier.change(cmd.tier_code.strip(), cmd.discount_bp, now, uow.actor.username)
     uow.flush()
-    assert tier.id is not None
+    if tier.id is None:
+        raise InvariantBroken("tier has no id: not flushed")
     return tier.id
 
 

@@ -27,7 +27,7 @@ from dealercrm.domain.channel import (
     Qualification,
     SettlementMethod,
 )
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role, User, validate_password
 from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, beijing_date
 from dealercrm.domain.workflow import Workflow
@@ -200,7 +200,8 @@ def register_dealer(cmd: RegisterDealer, uow: UnitOfWork, clock: Clock, hasher: 
         dealer.replace_qualifications([Qualification(q.kind, q.number, q.valid_until) for q in cmd.qualifications])
         uow.dealers.add(dealer)
         uow.flush()
-        assert dealer.id is not None
+        if dealer.id is None:
+            raise InvariantBroken("dealer has no id: not flushed")
         user = User(
             username=cmd.applicant_username,
             display_name=contact.name,
@@ -213,7 +214,8 @@ def register_dealer(cmd: RegisterDealer, uow: UnitOfWork, clock: Clock, hasher: 
         )
         uow.users.add(user)
         uow.flush()
-        assert user.id is not None
+        if user.id is None:
+            raise InvariantBroken("user has no id: not flushed")
         result = Registered(dealer.id, dealer.code, user.id)
         uow.commit()
     return result
@@ -241,7 +243,8 @@ DEALER_REVIEW = wf.WorkflowDefinition(
 
 
 def _start_review(uow: UnitOfWork, dealer: Dealer, now: dt.datetime) -> None:
-    assert dealer.id is not None
+    if dealer.id is None:
+        raise InvariantBroken("dealer has no id: not flushed")
     wf.start_workflow(
         uow, definition=DEALER_REVIEW,
         subject=wf.WorkflowSubject(DEALER_REVIEW_SUBJECT, dealer.id, dealer.code, f"经销商准入：{dealer.legal_name}",
@@ -396,7 +399,8 @@ def add_contact(dealer_id: int, contact_in: ContactIn, uow: UnitOfWork) -> int:
         dealer = _get_visible_dealer(uow, dealer_id)
         dealer.add_contact(contact)
         uow.flush()
-        assert contact.id is not None
+        if contact.id is None:
+            raise InvariantBroken("contact has no id: not flushed")
         contact_id = contact.id
         uow.commit()
     return contact_id
@@ -452,7 +456,8 @@ def add_agreement(cmd: AddAgreement, uow: UnitOfWork, clock: Clock) -> tuple[int
         )
         dealer.add_agreement(agreement)
         uow.flush()
-        assert agreement.id is not None
+        if agreement.id is None:
+            raise InvariantBroken("agreement has no id: not flushed")
         result = (agreement.id, agreement.number)
         uow.commit()
     return result

@@ -39,7 +39,7 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.catalog import PriceLineKind
 from dealercrm.domain.contract_document import ContractDocument, ContractItem, Party
 from dealercrm.domain.contracts import Contract
-from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.errors import InvalidValue, InvariantBroken
 from dealercrm.domain.identity import Role
 from dealercrm.domain.orders import SHANGHAI, Order
 
@@ -111,7 +111,8 @@ def _as_json(document: ContractDocument) -> dict[str, Any]:
 def issue_contract(uow: Any, order: Order, now: dt.datetime) -> Contract:
     """Generate, render and store the contract of an order whose review just passed; the order
     moves to ``contract_signing``. Inside the caller's unit of work (no commit)."""
-    assert order.id is not None
+    if order.id is None:
+        raise InvariantBroken("order has no id: not flushed")
     dealer = uow.dealers.get(order.dealer_id)
     if dealer is None:
         raise not_found("dealer", "经销商")

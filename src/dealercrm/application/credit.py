@@ -72,6 +72,7 @@ from dealercrm.domain.errors import (
     DomainError,
     IllegalTransition,
     InvalidValue,
+    InvariantBroken,
     NotFound,
 )
 from dealercrm.domain.identity import Principal, Role
@@ -225,7 +226,8 @@ def _locked_commitment(uow: CreditUnitOfWork, contract_no: str) -> tuple[Commitm
         raise _unknown_contract(contract_no)
     account = uow.credit.lock_account(seen.dealer_id)
     c = uow.credit.commitment(contract_no, refresh=True)  # the state after the lock, not before
-    assert c is not None
+    if c is None:
+        raise InvariantBroken(f"commitment {contract_no} vanished under its account lock")
     return c, account
 
 
@@ -458,7 +460,8 @@ def _notify_warning(uow: CreditUnitOfWork, w: WarningCrossed, now: dt.datetime) 
 
 def _apply(uow: CreditUnitOfWork, account: CreditAccount, payment: Payment, invoice: Invoice, amount_fen: int,
            now: dt.datetime) -> Allocation:
-    assert payment.id is not None and invoice.id is not None
+    if payment.id is None or invoice.id is None:
+        raise InvariantBroken("payment or invoice has no id: not flushed")
     payment.allocate(amount_fen)
     invoice.apply(amount_fen, max(payment.received_on, invoice.issued_on))
     account.applied(amount_fen)
@@ -514,7 +517,8 @@ def _settle_dealer(uow: CreditUnitOfWork, account: CreditAccount, dealer_id: int
 
 def _booked(payment: Payment, account: CreditAccount, allocations: list[tuple[Allocation, Invoice]],
             duplicate: bool = False) -> PaymentBooked:
-    assert payment.id is not None
+    if payment.id is None:
+        raise InvariantBroken("payment has no id: not flushed")
     return PaymentBooked(
         payment_id=payment.id, payment_no=payment.payment_no, dealer_id=payment.dealer_id,
         amount_fen=payment.amount_fen, received_on=payment.received_on.isoformat(), method=payment.method.value,
@@ -709,7 +713,8 @@ def allocate_payment(payment_id: int, allocations: Sequence[AllocationIn] | None
         _visible_dealer(uow, seen.dealer_id)
         account = uow.credit.lock_account(seen.dealer_id)
         payment = uow.credit.payment(payment_id, refresh=True)
-        assert payment is not None
+        if payment is None:
+            raise InvariantBroken(f"payment {payment_id} vanished under its account lock")
         if payment.unapplied_fen == 0:
             raise BusinessRuleViolation("该笔收款已全部核销", code="credit.payment_fully_applied",
                                         payment_no=payment.payment_no)
@@ -778,7 +783,8 @@ class InvoiceIssued:
 
 
 def _invoice_out(inv: Invoice) -> InvoiceIssued:
-    assert inv.id is not None
+    if inv.id is None:
+        raise InvariantBroken("invoice has no id: not flushed")
     return InvoiceIssued(inv.id, inv.invoice_no, inv.contract_no, inv.dealer_id, inv.amount_fen, inv.issued_on,
                          inv.due_on, inv.open_fen, tuple(inv.vins), inv.state.value)
 
@@ -841,15 +847,18 @@ def void_invoice(invoice_id: int, reason: str, uow: CreditUnitOfWork, clock: Clo
             raise not_found("credit_invoice", "发票")
         account = uow.credit.lock_account(seen.dealer_id)
         invoice = uow.credit.invoice(invoice_id, refresh=True)
-        assert invoice is not None
+        if invoice is None:
+            raise InvariantBroken(f"invoice {invoice_id} vanished under its account lock")
         c = uow.credit.commitment(invoice.contract_no, refresh=True)
-        assert c is not None
+        if c is None:
+            raise InvariantBroken(f"commitment {invoice.contract_no} vanished under its account lock")
         allocations = uow.credit.allocations_of_invoice(invoice_id)
         amount = invoice.amount_fen
         open_fen, paid_fen = invoice.void(reason, uow.actor.username, now)
         for a in allocations:
             payment = uow.credit.payment(a.payment_id, refresh=True)
-            assert payment is not None
+            if payment is None:
+                raise InvariantBroken(f"payment {a.payment_id} vanished under its account lock")
             payment.unallocate(a.amount_fen)
             a.reversed_at = now
         account.invoice_voided(amount_fen=amount, open_fen=open_fen, paid_fen=paid_fen, contract_active=c.is_active)
@@ -887,7 +896,8 @@ class ChangeRequestOut:
 
 
 def _cr_out(r: CreditChangeRequest) -> ChangeRequestOut:
-    assert r.id is not None
+    if r.id is None:
+        raise InvariantBroken("credit change request has no id: not flushed")
     return ChangeRequestOut(r.id, r.request_no, r.dealer_id, r.state.value, dict(r.changes),
                             dict(r.previous) if r.previous else None)
 
@@ -929,7 +939,8 @@ def approve_credit_change(request_id: int, note: str | None, uow: CreditUnitOfWo
             raise not_found("credit_change_request", "信用调整申请")
         account = uow.credit.lock_account(seen.dealer_id)
         request = uow.credit.change_request(request_id, refresh=True)
-        assert request is not None
+        if request is None:
+            raise InvariantBroken(f"credit change request {request_id} vanished under its account lock")
         request.approve(account, uow.actor.user_id, uow.actor.username, now, note)
         _after_change(uow, account, now)
         uow.flush()
@@ -947,7 +958,8 @@ def reject_credit_change(request_id: int, reason: str, uow: CreditUnitOfWork, cl
             raise not_found("credit_change_request", "信用调整申请")
         uow.credit.lock_account(seen.dealer_id)
         request = uow.credit.change_request(request_id, refresh=True)
-        assert request is not None
+        if request is None:
+            raise InvariantBroken(f"credit change request {request_id} vanished under its account lock")
         request.reject(uow.actor.user_id, uow.actor.username, now, reason)
         uow.flush()
         result = _cr_out(request)
@@ -1000,7 +1012,8 @@ def receivable_alerts(uow: CreditUnitOfWork, today: dt.date) -> list[ReceivableA
             oldest = min(r.due_on for r in overdue)
             days = (today - oldest).days
             level = dunning_level(days)
-            assert level is not None
+            if level is None:
+                raise InvariantBroken(f"{days} days overdue have no dunning level")
             alerts.append(ReceivableAlert("overdue", level, dealer_id, contract_no, cid,
                                           tuple(r.invoice_no for r in overdue), sum(r.open_fen for r in overdue),
                                           oldest, days, today))
@@ -1147,7 +1160,8 @@ def _evaluate(uow: CreditUnitOfWork, dealer_id: int, now: dt.datetime) -> Credit
 
 
 def _evaluation_out(e: CreditEvaluation) -> EvaluationOut:
-    assert e.id is not None
+    if e.id is None:
+        raise InvariantBroken("credit evaluation has no id: not flushed")
     return EvaluationOut(e.id, e.dealer_id, e.evaluated_at, e.score, e.grade, dict(e.inputs), dict(e.breakdown),
                          e.formula)
 

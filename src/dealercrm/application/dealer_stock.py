@@ -34,7 +34,7 @@ from dealercrm.domain.dealer_stock import (
     StockLimit,
     days_in_stock,
 )
-from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
+from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Role
 from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, Vin, beijing_date
 
@@ -119,7 +119,8 @@ class SaleState:
 
 
 def _state(sale: RetailSale, vehicle_state: str) -> SaleState:
-    assert sale.id is not None
+    if sale.id is None:
+        raise InvariantBroken("sale has no id: not flushed")
     return SaleState(sale.id, sale.sale_no, sale.status.value, sale.status.label, sale.price_fen, sale.paid_fen,
                      sale.open_fen, sale.vin, vehicle_state)
 
@@ -184,7 +185,8 @@ def record_sale(cmd: RecordSale, uow: StockUnitOfWork, clock: Clock, digester: I
                                  by=uow.actor.username, now=now, note=cmd.note, **customer)
         uow.stock.add_sale(sale)
         uow.flush()
-        assert sale.id is not None
+        if sale.id is None:
+            raise InvariantBroken("sale has no id: not flushed")
         result = Created(sale.id, sale.sale_no)
         uow.commit()
     return result
@@ -221,7 +223,8 @@ def return_sale(sale_id: int, reason: str, at: dt.datetime | None, uow: StockUni
     with uow:
         sale = _visible_sale(uow, sale_id)
         vehicle = uow.vehicles.get(sale.vin)
-        assert vehicle is not None
+        if vehicle is None:
+            raise InvariantBroken(f"vehicle {sale.vin} of sale {sale_id} is missing")
         sale.take_back(vehicle, reason, when, uow.actor.username)
         result = _state(sale, vehicle.state.value)
         uow.commit()
@@ -244,7 +247,8 @@ def exchange_sale(sale_id: int, cmd: ExchangeSale, uow: StockUnitOfWork, clock: 
             raise Conflict("新车价格低于已收金额，请先办理退款", code="sale.exchange_price_below_paid",
                            paid_fen=old.paid_fen)
         old_vehicle = uow.vehicles.get(old.vin)
-        assert old_vehicle is not None
+        if old_vehicle is None:
+            raise InvariantBroken(f"vehicle {old.vin} of sale {old.id} is missing")
         old.exchange(old_vehicle, cmd.reason, when, uow.actor.username)
         new = RetailSale.record(
             new_vehicle, sale_no=uow.numbers.formatted("RS", year=beijing_date(now).year), customer_kind=old.customer_kind,
@@ -257,7 +261,8 @@ def exchange_sale(sale_id: int, cmd: ExchangeSale, uow: StockUnitOfWork, clock: 
             new.record_payment(old.paid_fen, when, f"转自{old.sale_no}", uow.actor.username, now)
         uow.stock.add_sale(new)
         uow.flush()
-        assert new.id is not None
+        if new.id is None:
+            raise InvariantBroken("exchange sale has no id: not flushed")
         result = Created(new.id, new.sale_no)
         uow.commit()
     return result
@@ -300,7 +305,8 @@ def set_stock_limit(cmd: SetStockLimit, uow: StockUnitOfWork, clock: Clock) -> i
         else:
             limit.change(cmd.min_units, cmd.max_units, now, uow.actor.username)
         uow.flush()
-        assert limit.id is not None
+        if limit.id is None:
+            raise InvariantBroken("stock limit has no id: not flushed")
         limit_id = limit.id
         uow.commit()
     return limit_id
@@ -436,8 +442,7 @@ def parse_opening_stock(content: bytes, today: dt.date, model_lines: Any) -> tup
         for name, limit in (("contract_no", 40), ("erp_tracking_no", 40), ("configuration", 500)):
             if len(values.get(name) or "") > limit:
                 bad(row, name, "stock_import.too_long", f"不超过{limit}字")
-        if len(errors) == before:
-            assert vin is not None and stocked_on is not None
+        if len(errors) == before and vin is not None and stocked_on is not None:  # no error: both parsed
             good.append(OpeningStockRow(
                 row=row, vin=vin, model_code=model_code, product_line=lines[model_code],
                 received_at=dt.datetime.combine(stocked_on, dt.time(), SHANGHAI),

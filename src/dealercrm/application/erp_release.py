@@ -45,7 +45,7 @@ from dealercrm.application.ports.erp import (
 )
 from dealercrm.application.ports.notify import PermanentDeliveryError, TransientDeliveryError
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.errors import DomainError
+from dealercrm.domain.errors import DomainError, InvariantBroken
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.notifications import Notification
 from dealercrm.domain.orders import Order, OrderState
@@ -160,7 +160,8 @@ class ErpReleaseDeliverer:
         try:
             with self.uow_factory(Principal.system()) as uow:
                 order = uow.orders.get(order_id)
-                assert order is not None
+                if order is None:
+                    raise InvariantBroken(f"released order {order_id} is missing")
                 if order.erp_tracking_no is None and (order.state not in RELEASABLE or release_key(order)[1] != key):
                     orphaned = self._revoke(uow, order, tracking_no, key, now)
                     uow.commit()

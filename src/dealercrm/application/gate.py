@@ -45,6 +45,7 @@ from dealercrm.domain.errors import (
     DomainError,
     IllegalTransition,
     InvalidValue,
+    InvariantBroken,
     NotFound,
     PermissionDenied,
 )
@@ -196,7 +197,8 @@ def register_authorization(cmd: RegisterAuthorization, uow: GateUnitOfWork, cloc
     """A dealer user registers who collects which of its vehicles, for which contract, when."""
     require_role(uow.actor, Role.DEALER)
     dealer_id = uow.actor.dealer_id
-    assert dealer_id is not None
+    if dealer_id is None:
+        raise InvariantBroken("a dealer principal has no dealer id")
     id_number = ChineseIdNumber(cmd.id_number)
     phone = Phone(cmd.phone)
     now = clock()
@@ -228,7 +230,8 @@ def register_authorization(cmd: RegisterAuthorization, uow: GateUnitOfWork, cloc
         )
         uow.pickup_authorizations.add(auth)
         uow.flush()
-        assert auth.id is not None
+        if auth.id is None:
+            raise InvariantBroken("pickup authorization has no id: not flushed")
         for vin in auth.vins:
             vehicles[vin].authorize_pickup(auth.id, dealer_id, now, _who(uow.actor), auth.number)
         result = Created(auth.id, auth.number)
@@ -299,7 +302,8 @@ def create_gate_pass(cmd: CreateGatePass, uow: GateUnitOfWork, clock: Clock, dig
         _pass_vehicles_waiting(uow, gate_pass)
         uow.gate_passes.add(gate_pass)
         uow.flush()
-        assert gate_pass.id is not None
+        if gate_pass.id is None:
+            raise InvariantBroken("gate pass has no id: not flushed")
         result = Created(gate_pass.id, gate_pass.pass_no)
         uow.commit()
     return result
@@ -377,7 +381,8 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
     by = _who(uow.actor)
     gate_pass.exit(at, by)
     auth = uow.pickup_authorizations.get(gate_pass.authorization_id)
-    assert auth is not None
+    if auth is None:
+        raise InvariantBroken(f"pickup authorization {gate_pass.authorization_id} of a gate pass is missing")
     vehicles = uow.vehicles.many(auth.vins)
     for vehicle in vehicles:
         if vehicle.vin.value in gate_pass.vins:

@@ -15,7 +15,7 @@ import attrs
 
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.ports.persistence import Clock, PasswordHasher, TokenService, UnitOfWork
-from dealercrm.domain.errors import AuthenticationFailed, Conflict, InvalidValue
+from dealercrm.domain.errors import AuthenticationFailed, Conflict, InvalidValue, InvariantBroken
 from dealercrm.domain.identity import DeviceCredential, Principal, Role, User, validate_password
 
 _DUMMY_HASH_INPUT = "timing-equaliser-0"
@@ -29,7 +29,8 @@ class LoginResult:
 
 
 def principal_of(user: User) -> Principal:
-    assert user.id is not None
+    if user.id is None:
+        raise InvariantBroken("user has no id: not flushed")
     return Principal(
         user_id=user.id,
         username=user.username,
@@ -109,7 +110,8 @@ def create_user(cmd: CreateUser, uow: UnitOfWork, clock: Clock, hasher: Password
             raise InvalidValue("dealer_id", "经销商不存在", code="dealer.not_found")
         uow.users.add(user)
         uow.flush()
-        assert user.id is not None
+        if user.id is None:
+            raise InvariantBroken("user has no id: not flushed")
         user_id = user.id
         uow.commit()
     return user_id
@@ -171,7 +173,8 @@ def issue_device_credential(name: str, location: str, uow: UnitOfWork, clock: Cl
     with uow:
         uow.devices.add(credential)
         uow.flush()
-        assert credential.id is not None
+        if credential.id is None:
+            raise InvariantBroken("credential has no id: not flushed")
         issued = IssuedDeviceKey(credential.id, key)
         uow.commit()
     return issued
@@ -197,6 +200,7 @@ def authenticate_device(api_key: str, uow: UnitOfWork) -> Principal:
             raise AuthenticationFailed("设备凭证无效", code="auth.device_key_invalid")
         if not credential.is_active:
             raise AuthenticationFailed("设备凭证已吊销", code="auth.device_key_revoked")
-        assert credential.id is not None
+        if credential.id is None:
+            raise InvariantBroken("credential has no id: not flushed")
         return Principal(user_id=None, username=f"device:{credential.name}", role=Role.KIOSK,
                          device_id=credential.id)

@@ -29,7 +29,7 @@ from dealercrm.application.access import require_role
 from dealercrm.application.contracts import ERP_RECIPIENT, release_key
 from dealercrm.application.orders import ORDER_WRITERS, _visible_order
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.errors import Conflict, IllegalTransition, NotFound
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.order_changes import OrderChangeRequest
 from dealercrm.domain.orders import SHANGHAI, Order, OrderState
@@ -55,7 +55,8 @@ class ChangeRef:
 
 
 def _ref(change: OrderChangeRequest, workflow_id: int | None = None) -> ChangeRef:
-    assert change.id is not None
+    if change.id is None:
+        raise InvariantBroken("order change has no id: not flushed")
     return ChangeRef(change.id, change.change_no, change.order_id, change.status.value, workflow_id)
 
 
@@ -78,7 +79,8 @@ def request_change(order_id: int, description: str, uow: Any, clock: Clock) -> C
             description, now, uow.actor.username, contract_no=release_key(order)[0])
         uow.order_changes.add(change)
         uow.flush()
-        assert change.id is not None
+        if change.id is None:
+            raise InvariantBroken("order change has no id: not flushed")
         region = uow.orders.region_of(order.dealer_id) or None
         workflow_id = wf.start_workflow(
             uow, definition=CHANGE_REVIEW,

@@ -23,7 +23,7 @@ import datetime as dt
 
 from dealercrm.application import workflow as wf
 from dealercrm.application.ports.orders import OrdersUnitOfWork
-from dealercrm.domain.errors import NotFound
+from dealercrm.domain.errors import InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import Order
 
@@ -50,7 +50,8 @@ def start_order_review(uow: OrdersUnitOfWork, order: Order, now: dt.datetime, *,
     ``region``: the dealer's (the caller has just read its terms); ``new_order``: created in this
     same transaction, so it cannot have a running review yet."""
     uow.flush()
-    assert order.id is not None
+    if order.id is None:
+        raise InvariantBroken("order has no id: not flushed")
     region = region or ""
     workflow_id = wf.start_workflow(
         uow, definition=review_definition(region),
@@ -65,7 +66,8 @@ def start_order_review(uow: OrdersUnitOfWork, order: Order, now: dt.datetime, *,
 def withdraw_order_review(uow: OrdersUnitOfWork, order: Order, now: dt.datetime) -> bool:
     """The order is withdrawn before any review decision: withdraw its running workflow too
     (as its submitter; the outcome handler moves the order). ``False``: no running workflow."""
-    assert order.id is not None
+    if order.id is None:
+        raise InvariantBroken("order has no id: not flushed")
     running = uow.workflows.running_for(ORDER_REVIEW_SUBJECT, order.id)
     if running is None:
         return False
@@ -84,7 +86,8 @@ def decide_whole_review(uow: OrdersUnitOfWork, order: Order, passed: bool, reaso
     """An administrator's override (and the demo): approve every open step of the order's running
     review, or reject the first open one with ``reasons`` — through the workflow, so the order and
     its workflow never disagree. ``False``: no running workflow (an order from before workflows)."""
-    assert order.id is not None
+    if order.id is None:
+        raise InvariantBroken("order has no id: not flushed")
     running = uow.workflows.running_for(ORDER_REVIEW_SUBJECT, order.id)
     if running is None:
         return False

@@ -33,7 +33,7 @@ from dealercrm.domain.catalog import (
     estimate_price,
 )
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.errors import BusinessRuleViolation, Conflict, InvalidValue
+from dealercrm.domain.errors import BusinessRuleViolation, Conflict, InvalidValue, InvariantBroken
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import (
     SHANGHAI,
@@ -112,8 +112,7 @@ class OrderRef:
 # Helpers
 
 
-def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.date, line: ProductLine, *,
-                     required: bool = True) -> DealerTerms | None:
+def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.date, line: ProductLine) -> DealerTerms:
     """The dealer an order is for, its terms on ``today`` and its tier for ``line`` (one query)."""
     actor = uow.actor
     if actor.role is Role.DEALER:
@@ -121,8 +120,6 @@ def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.dat
             raise not_found("dealer", "经销商")
         dealer_id = actor.dealer_id
     elif requested is None:
-        if not required:
-            return None
         raise InvalidValue("dealer_id", "代经销商下单须指定经销商", code="order.dealer_required")
     else:
         dealer_id = requested
@@ -213,7 +210,8 @@ def _check_version(order: Order, expected: int | None) -> None:
 
 
 def _ref(order: Order) -> OrderRef:
-    assert order.id is not None
+    if order.id is None:
+        raise InvariantBroken("order has no id: not flushed")
     return OrderRef(order.id, order.order_no, order.state.value, order.version)
 
 
@@ -226,7 +224,9 @@ def estimate(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> PriceEstim
     require_role(uow.actor, *ORDER_WRITERS)
     with uow:
         version = _version(uow, cmd.template_id, cmd.template_version)
-        dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()), version.product_line, required=False)
+        staff_for_nobody = cmd.dealer_id is None and uow.actor.role is not Role.DEALER
+        dealer = None if staff_for_nobody else _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()),
+                                                                 version.product_line)
         configuration = version.content.configure(cmd.options)
         return estimate_price(version, configuration, cmd.quantity, _tier(dealer))
 
@@ -238,7 +238,6 @@ def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, subm
     with uow:
         version = _version(uow, cmd.template_id, cmd.template_version)
         dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(now), version.product_line)
-        assert dealer is not None
         _check_may_order(dealer, version.product_line)
         terms = _terms(cmd, version)
         priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
@@ -272,7 +271,6 @@ def update_order(order_id: int, cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock:
             order.template_version if same_template else None)
         version = _version(uow, cmd.template_id, wanted, allow=order.template_version if same_template else None)
         dealer = _ordering_dealer(uow, order.dealer_id, beijing_today(now), version.product_line)
-        assert dealer is not None
         _check_may_order(dealer, version.product_line)
         terms = _terms(cmd, version)
         priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
@@ -293,7 +291,6 @@ def submit_order(order_id: int, uow: OrdersUnitOfWork, clock: Clock, expected_ve
         order.ensure_can("submit")
         _check_version(order, expected_version)
         dealer = _ordering_dealer(uow, order.dealer_id, beijing_today(now), order.product_line)
-        assert dealer is not None
         _check_may_order(dealer, order.product_line)
         version = _version(uow, order.template_id, order.template_version, allow=order.template_version)
         order.reprice(estimate_price(version, version.content.configure(order.options), order.quantity,
@@ -422,8 +419,9 @@ def _visible_row(actor: Principal, dealer_id: int | None, region: str | None) ->
 
 def order_detail(actor: Principal, queries: OrderQueries, order_id: int) -> dict[str, Any]:
     row = queries.order_detail(order_id)
-    _visible_row(actor, row["dealer_id"] if row else None, row["region"] if row else None)
-    assert row is not None
+    if row is None:
+        raise not_found("order", "订单")
+    _visible_row(actor, row["dealer_id"], row["region"])
     return row
 
 

@@ -19,7 +19,7 @@ from dealercrm.application.gate import DISPATCH, Created, IdDigester, admits
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Role
 from dealercrm.domain.printing import document_to_wire
 from dealercrm.domain.shipping import (
@@ -113,7 +113,8 @@ def create_shipment(cmd: CreateShipment, uow: GateUnitOfWork, clock: Clock, dige
             expected_arrival=cmd.expected_arrival, created_at=now, created_by=uow.actor.username)
         uow.shipments.add(shipment)
         uow.flush()
-        assert shipment.id is not None
+        if shipment.id is None:
+            raise InvariantBroken("shipment has no id: not flushed")
         result = Created(shipment.id, shipment.shipment_no)
         uow.commit()
     return result
@@ -184,7 +185,8 @@ def submit_receipt(shipment_id: int, cmd: SubmitReceipt, uow: GateUnitOfWork, cl
         if receipt.has_discrepancy:
             _raise_alarm(uow, shipment, receipt, portal_url)
         uow.flush()
-        assert receipt.id is not None
+        if receipt.id is None:
+            raise InvariantBroken("receipt has no id: not flushed")
         result = Created(receipt.id, receipt.receipt_no)
         uow.commit()
     return result
@@ -192,7 +194,8 @@ def submit_receipt(shipment_id: int, cmd: SubmitReceipt, uow: GateUnitOfWork, cl
 
 def _raise_alarm(uow: GateUnitOfWork, shipment: Shipment, receipt: DeliveryReceipt, portal_url: str) -> None:
     dealer = uow.dealers.get(shipment.dealer_id)
-    assert dealer is not None
+    if dealer is None:
+        raise InvariantBroken(f"dealer {shipment.dealer_id} of a shipment is missing")
     for user_id, name, email, role, regions in uow.staff_directory.active_staff(ALARM_ROLES):
         if role != Role.DISPATCH.value and dealer.region not in regions:
             continue
@@ -236,7 +239,8 @@ def receipt_print_layout(shipment_id: int, uow: GateUnitOfWork) -> dict[str, obj
         if receipt is None:
             raise not_found("receipt", "回执")
         dealer = uow.dealers.get(shipment.dealer_id)
-        assert dealer is not None
+        if dealer is None:
+            raise InvariantBroken(f"dealer {shipment.dealer_id} of a shipment is missing")
         document = layout_delivery_receipt(shipment, receipt, dealer.legal_name)
         return {"receipt_no": receipt.receipt_no, "layout": document_to_wire(document)}
 

@@ -40,7 +40,7 @@ from dealercrm.application.ports.supplied_parts import (
     SuppliedPartsQueries,
     SuppliedPartsUnitOfWork,
 )
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import Order, OrderState
 from dealercrm.domain.supplied_parts import (
@@ -113,7 +113,8 @@ def _visible_order(uow: SuppliedPartsUnitOfWork, order_id: int) -> Order:
 
 
 def _ledger_for(uow: SuppliedPartsUnitOfWork, order: Order) -> SuppliedPartsLedger:
-    assert order.id is not None
+    if order.id is None:
+        raise InvariantBroken("order has no id: not flushed")
     ledger = uow.supplied_parts.for_order(order.id)
     if ledger is None:
         ledger = SuppliedPartsLedger(order_id=order.id, dealer_id=order.dealer_id)
@@ -239,7 +240,8 @@ def upload_photo(order_id: int, data: bytes, declared_type: str | None, uow: Sup
     with uow:
         order = _visible_order(uow, order_id)
         sha256 = store.put(data)  # idempotent and content-addressed: an orphan if we roll back, never a wrong photo
-        assert order.id is not None
+        if order.id is None:
+            raise InvariantBroken("order has no id: not flushed")
         if uow.supplied_parts.photo(order.id, sha256) is None:
             uow.supplied_parts.add_photo(PartPhoto(order.id, sha256, kind, len(data), now, uow.actor.user_id,
                                                    uow.actor.username[:60]))

@@ -15,7 +15,7 @@ from dealercrm.application.access import require_role
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
+from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Role
 from dealercrm.domain.vehicles import Vehicle, VehicleState
 from dealercrm.domain.values import Vin
@@ -76,7 +76,8 @@ def stock_in_vehicle(
         vehicle.stocked_at = stocked_at
         uow.vehicles.add(vehicle)
         uow.flush()
-        assert vehicle.id is not None
+        if vehicle.id is None:
+            raise InvariantBroken("vehicle has no id: not flushed")
         return StockInResult(parsed.value, vehicle.id, True, vehicle.state.value)
     # conflicts first, so a refused event changes nothing
     for name in ("dealer_id", "contract_no", "erp_tracking_no"):
@@ -87,7 +88,8 @@ def stock_in_vehicle(
     vehicle.link_order(**{k: v for k, v in references.items() if getattr(vehicle, k) is None})
     if vehicle.state in (VehicleState.PLANNED, VehicleState.IN_PRODUCTION):
         vehicle.stock_in(stocked_at, actor, erp_tracking_no)
-    assert vehicle.id is not None
+    if vehicle.id is None:
+        raise InvariantBroken("vehicle has no id: not flushed")
     return StockInResult(parsed.value, vehicle.id, False, vehicle.state.value)
 
 

@@ -138,7 +138,7 @@ class FailedNotificationsSource:
         self.store = store
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
-        if not principal.role.is_staff or principal.user_id is None and principal.role is not Role.ADMIN:
+        if not principal.role.is_staff:
             return WorkbenchSection(count=0)
         if principal.role is Role.ADMIN:
             count = self.queries.count_failed_notifications(None)
@@ -148,8 +148,9 @@ class FailedNotificationsSource:
                  "last_error_code": n.last_error_code, "created_at": n.created_at, "attempts": n.attempts}
                 for n in self.store.list_failed(limit=limit)
             ] if count else []
+        elif principal.user_id is None:
+            return WorkbenchSection(count=0)
         else:
-            assert principal.user_id is not None
             count = self.queries.count_failed_notifications(principal.user_id)
             rows = self.queries.failed_notifications_owned_by(principal.user_id, limit=limit) if count else []
         return WorkbenchSection(count=count, items=tuple(failed_item(r) for r in rows))

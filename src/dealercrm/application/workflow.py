@@ -38,7 +38,7 @@ from dealercrm.application.approval_links import (
 )
 from dealercrm.application.identity import principal_of
 from dealercrm.application.ports.persistence import UnitOfWork
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, PermissionDenied
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, PermissionDenied
 from dealercrm.domain.identity import Principal, Role, User
 from dealercrm.domain.workflow import (
     SHANGHAI,
@@ -212,7 +212,8 @@ def start_workflow(uow: UnitOfWork, *, definition: WorkflowDefinition, subject: 
     wf = Workflow.start(definition, subject, number=number, submitted_by=submitted_by, now=now)
     uow.workflows.add(wf)
     _settle(uow, wf, now, submitted_by)
-    assert wf.id is not None
+    if wf.id is None:
+        raise InvariantBroken("workflow has no id: not flushed")
     return wf.id
 
 
@@ -256,7 +257,8 @@ def decide_subject_step(uow: UnitOfWork, *, subject_type: str, subject_id: int, 
         raise Conflict("有多个待审批步骤，请指定要办理的步骤", code="workflow.step_ambiguous",
                        step_ids=[s.id for s in candidates])
     step_id = candidates[0].id
-    assert step_id is not None
+    if step_id is None:
+        raise InvariantBroken(f"an open step of workflow {wf.id} has no id")
     return _decide_in(uow, wf, step_id, decision, by, now, reason, comment, delegators)
 
 
@@ -280,7 +282,8 @@ def _decide_in(uow: UnitOfWork, wf: Workflow, step_id: int, decision: Decision, 
     if step_handler is not None:
         step_handler(uow, wf, step)
     _settle(uow, wf, now, by)
-    assert wf.id is not None and step.id is not None
+    if wf.id is None or step.id is None:
+        raise InvariantBroken("workflow or step has no id: not flushed")
     return StepDecided(wf.id, step.id, step.status.value, wf.status.value)
 
 
@@ -425,7 +428,8 @@ def set_standing_delegation(uow: UnitOfWork, *, by: Principal, to_user_id: int, 
                 raise Conflict("该期间已有生效的委托，请先取消", code="delegation.overlap", delegation_id=other.id)
         uow.delegations.add(delegation)
         uow.flush()
-        assert delegation.id is not None
+        if delegation.id is None:
+            raise InvariantBroken("delegation has no id: not flushed")
         delegation_id = delegation.id
         uow.commit()
     return delegation_id
@@ -518,7 +522,8 @@ def _fmt(moment: dt.datetime) -> str:
 def _mail_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[tuple[User, str]],
                 now: dt.datetime) -> None:
     mail: ApprovalMail = getattr(uow, "approval_mail", None) or ApprovalMail()
-    assert wf.id is not None and step.id is not None
+    if wf.id is None or step.id is None:
+        raise InvariantBroken("workflow or step has no id: not flushed")
     for user, origin in users:
         if not user.email or user.id is None:
             continue

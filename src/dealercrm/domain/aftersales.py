@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import attrs
 
 from dealercrm.domain.channel import REGIONS, ProductLine
-from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken
 from dealercrm.domain.values import SHANGHAI, Phone, Uscc
 
 
@@ -496,7 +496,8 @@ class ServiceRequest:
     def refuse(self, reason: str, at: dt.datetime, actor: str) -> None:
         reason = _text("reason", reason, "拒单原因", 500)  # type: ignore[assignment]
         self._move("refuse", at, actor, note=reason)
-        assert self.station_id is not None
+        if self.station_id is None:
+            raise InvariantBroken("a refused service request has no station")
         self.refused_station_ids = [*self.refused_station_ids, self.station_id]
         self.station_id = None
         self.assignment_mode = None
@@ -741,7 +742,8 @@ class SettlementClaim:
         if not record.is_confirmed:
             raise Conflict("维修记录尚未经客户确认，不能申请结算", code="aftersales.not_confirmed")
         a = claim_amounts(record, labour_rate_fen)
-        assert record.id is not None
+        if record.id is None:
+            raise InvariantBroken("repair record has no id: not flushed")
         return cls(number, record.id, record.station_id, a.labour_centihours, a.labour_rate_fen, a.labour_fen,
                    a.parts_fen, a.total_fen, at, actor)
 

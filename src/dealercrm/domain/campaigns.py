@@ -12,7 +12,7 @@ import enum
 
 import attrs
 
-from dealercrm.domain.errors import IllegalTransition, InvalidValue
+from dealercrm.domain.errors import IllegalTransition, InvalidValue, InvariantBroken
 from dealercrm.domain.values import Phone
 
 PRODUCT_LINES = ("tanker", "dump_truck", "semi_trailer")
@@ -162,7 +162,8 @@ class Lead:
                                     code="campaign.not_accepting_leads")
         if product_line is not None and product_line not in PRODUCT_LINES:
             raise InvalidValue("product_line", "产品线未知", code="product_line.unknown")
-        assert campaign.id is not None
+        if campaign.id is None:
+            raise InvariantBroken("campaign has no id: not flushed")
         return cls(campaign_id=campaign.id, dealer_id=dealer_id,
                    name=_text("name", name, 100, required=True, label="客户名称", code="lead"),  # type: ignore[arg-type]
                    phone=Phone(phone).value, created_at=now, created_by_name=by_name,

@@ -88,3 +88,10 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int, **details: Any) -> None:
         super().__init__(message, retry_after=retry_after, **details)
         self.retry_after = retry_after
+
+
+class InvariantBroken(Exception):
+    """A condition the code itself guarantees did not hold: a defect, never the caller's doing.
+
+    Deliberately not a :class:`DomainError`, so the HTTP layer answers 500 and logs it. Raised where
+    a type checker cannot see a guarantee (an id after ``flush``, a row read again under its lock)."""

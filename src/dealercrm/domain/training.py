@@ -18,7 +18,7 @@ import enum
 
 import attrs
 
-from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue, InvariantBroken
 
 MAX_DURATION = dt.timedelta(days=7)
 MAX_INVITEES = 500
@@ -237,7 +237,8 @@ class Training:
         check_scores(feedback_score, quiz_score)
         if not attended and (feedback_score is not None or quiz_score is not None):
             raise InvalidValue("attended", "未出席的人员不能有评分", code="training.scores_without_attendance")
-        assert invitation.id is not None
+        if invitation.id is None:
+            raise InvariantBroken("invitation has no id: not flushed")
         clean = _text("name", name, 60, label="参训人员姓名")
         if any(p.invitation_id == invitation.id and p.name == clean for p in self.participants):
             raise BusinessRuleViolation("该参训人员已登记", code="training.participant_exists")

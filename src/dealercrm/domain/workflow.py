@@ -93,9 +93,8 @@ def _blank(text: str | None) -> bool:
 
 
 def _check_reason(reason: str | None, field: str = "reason") -> str:
-    if _blank(reason):
+    if reason is None or _blank(reason):
         raise InvalidValue(field, "驳回须填写原因", code="reason.required")
-    assert reason is not None
     if len(reason.strip()) > _MAX_REASON:
         raise InvalidValue(field, f"原因不能超过{_MAX_REASON}字", code="reason.too_long")
     return reason.strip()

@@ -16,20 +16,10 @@ from dealercrm.application import aftersales as af
 from dealercrm.application.identity import CreateUser
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc, Vin
+from tests.fakes import FakeClock
 
 PASSWORD = "Passw0rd123"
 _seq = itertools.count(1)
-
-
-class FixedClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 def vin(n: int) -> str:
@@ -49,7 +39,7 @@ def station_in(n: int, *, region: str = "华中", province: str = "河南省", c
 
 
 class Kit:
-    def __init__(self, crm, clock: FixedClock) -> None:
+    def __init__(self, crm, clock: FakeClock) -> None:
         self.crm = crm
         self.clock = clock
         self.svc = crm.aftersales
@@ -108,7 +98,7 @@ class Kit:
 
 @pytest.fixture
 def clock():
-    return FixedClock(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
+    return FakeClock(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture

@@ -1,36 +1,15 @@
-"""Migration 0010 builds the after-sales tables on both engines exactly as mapped, and the
-database itself refuses a negative stock balance whatever code path writes it."""
+"""The after-sales schema (migration 0010): the database itself refuses a negative stock balance
+whatever code path writes it. (Schema vs mapping: tests/integration/core/test_schema_matches_migrations.py.)"""
 
 from __future__ import annotations
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import inspect, insert
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from dealercrm.adapters.db import migrate
 from dealercrm.adapters.db.aftersales_tables import service_parts, service_stations, service_stock
 from dealercrm.adapters.db.engine import make_engine
-
-TABLES = {"service_stations", "service_warranty_policies", "service_warranties", "service_requests",
-          "service_request_events", "service_parts", "service_repair_records", "service_repair_parts",
-          "service_claims", "service_stock", "service_stock_movements"}
-
-
-def test_migrations_build_the_aftersales_schema_exactly_as_mapped(db_url):
-    engine = make_engine(db_url)
-    try:
-        migrate.upgrade(engine)
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), migrate.target_metadata())
-            tables = set(inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-    assert TABLES <= tables
-    assert [d for d in diff if any(t in str(d) for t in TABLES)] == []
-
 
 def test_database_refuses_a_negative_stock_balance(db_url):
     engine = make_engine(db_url)

@@ -4,13 +4,13 @@ ends at zero and the movement ledger sums to it."""
 
 from __future__ import annotations
 
-import threading
 
 from sqlalchemy import func, select
 
 from dealercrm.adapters.db.aftersales_tables import service_stock_movements
 from dealercrm.application import aftersales as af
 from dealercrm.domain.errors import Conflict
+from tests.fakes import race
 
 
 def test_concurrent_issues_never_overdraw_a_stations_stock(kit, crm):
@@ -18,22 +18,12 @@ def test_concurrent_issues_never_overdraw_a_stations_stock(kit, crm):
     sid = kit.station(31)
     user = kit.station_user(sid)
     kit.svc.book_stock(user, af.StockIn(sid, "FV-2301", "receipt", 5))
-    results: list[str] = []
-    barrier = threading.Barrier(8)
 
-    def issue() -> None:
-        barrier.wait()
-        try:
-            kit.svc.book_stock(user, af.StockIn(sid, "FV-2301", "issue_sale", 1))
-            results.append("ok")
-        except Conflict as exc:
-            results.append(exc.code)
+    def issue(_: int) -> str:
+        kit.svc.book_stock(user, af.StockIn(sid, "FV-2301", "issue_sale", 1))
+        return "ok"
 
-    threads = [threading.Thread(target=issue) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = [o.code if isinstance(o, Conflict) else o for o in race(8, issue, catch=(Conflict,))]
 
     assert results.count("ok") == 5
     assert all(r in ("aftersales.stock_insufficient", "db.retry", "db.busy", "db.stale_version")

@@ -8,16 +8,11 @@ import datetime as dt
 import itertools
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from litestar.testing import TestClient
 from sqlalchemy import insert, select
 
 import dealercrm
-from dealercrm.adapters.db import migrate
-from dealercrm.adapters.db.care_tables import TABLES
 from dealercrm.adapters.db.credit_tables import credit_evaluations
-from dealercrm.adapters.db.engine import make_engine
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orders_tables import dealer_price_tiers
 from dealercrm.adapters.db.orm import dealers
@@ -28,18 +23,11 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc, Vin
 from dealercrm.entrypoints.http.app import create_app
+from tests.fakes import FakeClock
 
 SECRET = "care-test-secret-long-enough-for-hs256-0123456789abcdef"
 C = "/api/v1/care"
 _seq = itertools.count(1)
-
-
-class FixedClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 class Api:
@@ -75,7 +63,7 @@ class Api:
 
 @pytest.fixture
 def api(db_url):
-    clock = FixedClock(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
+    clock = FakeClock(dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
     settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_json=True, log_level="WARNING",
                              principal_cache_seconds=0)
     tokens = JwtTokenService(SECRET, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
@@ -84,17 +72,6 @@ def api(db_url):
     with TestClient(create_app(settings, container=crm)) as client:
         yield Api(crm, client)
     crm.close()
-
-
-def test_migration_builds_the_care_tables_exactly_as_mapped(db_url):
-    engine = make_engine(db_url)
-    try:
-        migrate.upgrade(engine)
-        with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), migrate.target_metadata())
-    finally:
-        engine.dispose()
-    assert [d for d in diff if any(t in str(d) for t in TABLES)] == []
 
 
 def test_value_analysis_scores_from_credit_and_stock_and_applies_tier_only_when_asked(api):

@@ -12,6 +12,7 @@ from dealercrm.adapters.db.orm import audit_log, dealers, document_sequences, us
 from dealercrm.application import channel as ch
 from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import Principal, Role
+from tests.fakes import race
 
 ADMIN = Principal(user_id=None, username="root", role=Role.ADMIN)
 
@@ -107,22 +108,12 @@ def test_a_failure_mid_use_case_leaves_the_database_unchanged(db_url):
 
 
 def test_concurrent_registrations_of_one_uscc_admit_exactly_one(crm):
-    barrier = threading.Barrier(8)
-    outcomes: list[str] = []
 
-    def attempt(i: int) -> None:
-        barrier.wait()
-        try:
-            crm.channel.register_dealer(registration(username=f"user{i}"))
-            outcomes.append("ok")
-        except Conflict:
-            outcomes.append("conflict")
+    def attempt(i: int) -> str:
+        crm.channel.register_dealer(registration(username=f"user{i}"))
+        return "ok"
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outcomes = ["conflict" if isinstance(o, Conflict) else o for o in race(8, attempt, catch=(Conflict,), timeout=60)]
 
     assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
     with crm.engine.connect() as conn:

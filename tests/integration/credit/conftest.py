@@ -17,6 +17,7 @@ from dealercrm.application import credit
 from dealercrm.domain.credit import CreditAccount
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
+from tests.fakes import FakeClock
 
 FIN_A = Principal(user_id=9001, username="fin_a", role=Role.FINANCE)
 FIN_B = Principal(user_id=9002, username="fin_b", role=Role.FINANCE)
@@ -24,19 +25,6 @@ INVOICER = Principal(user_id=9003, username="kaipiao", role=Role.INVOICING)
 SALES = Principal(user_id=9004, username="sales_east", role=Role.SALES, regions=("华东",))
 
 _seq = itertools.count(1)
-
-
-class FixedClock:
-    """A clock the test moves by hand (aware UTC)."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, days: int) -> None:
-        self.now += dt.timedelta(days=days)
 
 
 def add_dealer(crm, *, region: str = "华中", email: str | None = "boss@dealer.example.cn",
@@ -69,7 +57,7 @@ class Kit:
     invoicer = INVOICER
     sales = SALES
 
-    def __init__(self, crm, clock: FixedClock) -> None:
+    def __init__(self, crm, clock: FakeClock) -> None:
         self.crm = crm
         self.clock = clock
 
@@ -103,7 +91,7 @@ def kit(crm, clock):
 
 @pytest.fixture
 def clock():
-    return FixedClock(dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC))
+    return FakeClock(dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture

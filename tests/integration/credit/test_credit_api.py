@@ -5,7 +5,6 @@ contracts, invoices and payments, isolation, four-eyes term changes and clean er
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from litestar.testing import TestClient
@@ -19,6 +18,7 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
 from dealercrm.entrypoints.http.app import create_app
+from tests.fakes import race
 
 SECRET = "credit-test-secret-long-enough-for-hs256-0123456789"
 PASSWORD = "Passw0rd123"
@@ -87,19 +87,12 @@ def test_50_concurrent_identical_payment_postings_book_one_payment_with_identica
     api.kit.reserve(api.dealer_a, "HT-2026-000001", 500_000_00)
     body = _payment(api.dealer_a, contract_no="HT-2026-000001")
     key = {"Idempotency-Key": "pay-7f3c2a91-0001"}
-    barrier = threading.Barrier(50)
-    answers: list[tuple[int, bytes]] = [(0, b"")] * 50
 
-    def post(i: int) -> None:
-        barrier.wait()
+    def post(_: int) -> tuple[int, bytes]:
         r = api.post("/api/v1/credit/payments", "fin1", body, key)
-        answers[i] = (r.status_code, r.content)
+        return r.status_code, r.content
 
-    threads = [threading.Thread(target=post, args=(i,)) for i in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = race(50, post, catch=())
 
     assert {status for status, _ in answers} == {201}
     assert len({content for _, content in answers}) == 1

@@ -15,36 +15,11 @@ from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
+from tests.fakes import FakeClock, PlainHasher
 
 PASSWORD = "Passw0rd123"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 SYSTEM = Principal.system()
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-class PlainHasher:
-    """Argon2 is slow by design; these tests are about engagement, not hashing."""
-
-    def hash(self, password: str) -> str:
-        return "plain$" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain$" + password
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return False
-
-
-class FakeClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def set_beijing(self, day: dt.date, hour: int = 10) -> dt.datetime:
-        self.now = dt.datetime.combine(day, dt.time(hour), BEIJING).astimezone(dt.UTC)
-        return self.now
 
 
 _uscc_seq = itertools.count(100)

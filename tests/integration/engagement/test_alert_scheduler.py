@@ -15,6 +15,7 @@ from dealercrm.domain.alerts import Audience, Condition, OutboundMessage, Severi
 from dealercrm.domain.errors import IllegalTransition, NotFound
 from dealercrm.domain.identity import Role
 from dealercrm.domain.notifications import Channel
+from tests.fakes import race
 
 from .conftest import SYSTEM
 
@@ -133,23 +134,11 @@ def test_two_schedulers_at_once_raise_each_alert_and_send_each_message_once(worl
     w.user("finance", email="cw@factory.example.cn")
     rule = w.crm.engagement.rules.register(ListRule("test.race", notify=(Channel.EMAIL,)))
     rule.conditions = [finance_condition(f"dealer-{i}") for i in range(25)]
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
-    results = []
+    schedulers = [w.crm.engagement.scheduler() for _ in range(2)]
 
-    def run() -> None:
-        try:
-            scheduler = w.crm.engagement.scheduler()
-            barrier.wait()
-            results.append(scheduler.run_once(w.clock()))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    outcomes = race(2, lambda i: schedulers[i].run_once(w.clock()))  # errors surfaced below
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    results = [o for o in outcomes if not isinstance(o, Exception)]
 
     assert errors == [] and all(r.errors == 0 for r in results)
     assert sum(r.raised for r in results) == 25

@@ -5,7 +5,6 @@ per year, however often (and in however many workers) the scheduler runs."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from dealercrm.adapters.db.engagement_tables import alert_audience, alerts
 from dealercrm.adapters.notify.sql_outbox import notification_outbox
 from dealercrm.domain.alerts import SHANGHAI
+from tests.fakes import race
 
 from .conftest import SYSTEM
 
@@ -102,22 +102,11 @@ def test_two_schedulers_on_the_birthday_send_one_greeting_and_raise_one_reminder
     w.user("sales", regions=("华中",), phone="13900000001")
     _, (contact,) = w.dealer(birthday=dt.date(1975, 3, 8))
     w.clock.set_beijing(dt.date(2026, 3, 8), 11)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
+    schedulers = [w.crm.engagement.scheduler() for _ in range(2)]
 
-    def run() -> None:
-        try:
-            scheduler = w.crm.engagement.scheduler()
-            barrier.wait()
-            results.append(scheduler.run_once(w.clock()))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    outcomes = race(2, lambda i: schedulers[i].run_once(w.clock()))  # errors surfaced below
+    errors = [o for o in outcomes if isinstance(o, Exception)]
+    results = [o for o in outcomes if not isinstance(o, Exception)]
 
     assert errors == [] and all(r.errors == 0 for r in results)
     assert [g["idempotency_key"] for g in outbox(w, GREETING)] == [f"birthday-greeting-{contact}-2026"]

@@ -18,6 +18,7 @@ from dealercrm.domain.errors import BusinessRuleViolation
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
 from dealercrm.entrypoints.http.app import create_app
+from tests.fakes import FakeClock
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "Passw0rd123"
@@ -26,17 +27,6 @@ OTHER_ID = "11010519491231002X"
 # Bearer tokens are checked against real time, so the test clock starts at "now" and tests log
 # in before they move it forward.
 START = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-
-class MovableClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 class ReleasePolicyDouble:
@@ -73,7 +63,7 @@ def _dealer(crm, n: int, region: str) -> tuple[int, Principal]:  # type: ignore[
 
 @pytest.fixture
 def world(db_url):  # type: ignore[no-untyped-def]
-    clock = MovableClock(START)
+    clock = FakeClock(START)
     policy = ReleasePolicyDouble()
     settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_json=True, log_level="WARNING",
                              principal_cache_seconds=0, login_rate_per_minute=1000, register_rate_per_hour=1000)

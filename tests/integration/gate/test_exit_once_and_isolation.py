@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import uuid
 
 import pytest
@@ -19,6 +18,7 @@ from dealercrm.domain.errors import Conflict, DomainError
 from dealercrm.domain.gate import AlreadyExited
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.security import is_public
+from tests.fakes import race
 
 
 def _handed_over_pass(world, vins: list[str]) -> tuple[int, str]:  # type: ignore[no-untyped-def]
@@ -41,26 +41,7 @@ def _count(world, query) -> int:  # type: ignore[no-untyped-def]
 
 
 def _race(n: int, action) -> list[tuple[str, object]]:  # type: ignore[no-untyped-def]
-    barrier = threading.Barrier(n)
-    results: list[tuple[str, object]] = []
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            outcome: tuple[str, object] = ("ok", action(i))
-        except DomainError as err:
-            outcome = (err.code, err)
-        with lock:
-            results.append(outcome)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert len(results) == n
-    return results
+    return [(o.code, o) if isinstance(o, DomainError) else ("ok", o) for o in race(n, action, catch=(DomainError,))]
 
 
 def test_twenty_concurrent_exit_confirmations_record_exactly_one_exit(world):

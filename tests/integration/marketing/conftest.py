@@ -19,31 +19,13 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import Uscc
 from dealercrm.entrypoints.http.app import create_app
+from tests.fakes import FakeClock, PlainHasher
 
 PASSWORD = "Passw0rd123"
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 SYSTEM = Principal.system()
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Beijing
-
-
-class PlainHasher:
-    def hash(self, password: str) -> str:
-        return "plain$" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain$" + password
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return False
-
-
-class FakeClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 _uscc_seq = itertools.count(300)

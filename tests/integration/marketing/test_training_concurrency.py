@@ -4,10 +4,10 @@ training row is locked on PostgreSQL, writers queue on SQLite), none is lost, no
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 from dealercrm.application import training as tr
 from dealercrm.domain.identity import Principal, Role
+from tests.fakes import race
 
 from .conftest import BEIJING, SYSTEM
 
@@ -24,23 +24,10 @@ def test_concurrent_answers_are_all_kept(world):
     created = w.crm.marketing.create_training(organizer, tr.CreateTraining(
         title="并发确认", topic="产品", audience="dealers", starts_at=start, ends_at=start + dt.timedelta(hours=2),
         online=False, location="总部", invitees=tuple(tr.InviteeIn("dealer", d) for d in dealers)))
-    barrier = threading.Barrier(n)
-    outcomes: list[object] = []
+    who = [Principal(users[d]["id"], users[d]["username"], Role.DEALER, dealer_id=d) for d in dealers]
 
-    def answer(i: int, dealer_id: int) -> None:
-        u = users[dealer_id]
-        who = Principal(u["id"], u["username"], Role.DEALER, dealer_id=dealer_id)
-        barrier.wait()
-        try:
-            outcomes.append(w.crm.marketing.respond(who, created.id, i % 3 != 0, "另有安排"))
-        except Exception as exc:  # noqa: BLE001 - the test reports anything unexpected
-            outcomes.append(exc)
-
-    threads = [threading.Thread(target=answer, args=(i, d)) for i, d in enumerate(dealers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    # anything unexpected is an outcome too, reported below
+    outcomes = race(n, lambda i: w.crm.marketing.respond(who[i], created.id, i % 3 != 0, "另有安排"), timeout=60)
 
     detail = w.crm.marketing.training(organizer, created.id)
     answers = {i["invitee_id"]: i["response"] for i in detail["invitations"]}

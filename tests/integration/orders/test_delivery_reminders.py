@@ -16,27 +16,16 @@ from dealercrm.config import load_settings
 from dealercrm.domain.alerts import SHANGHAI
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.demo_orders import FUEL_TANKER
+from tests.fakes import FakeClock
 from tests.integration.orders.test_orders_api import PASSWORD, SECRET, STD_FUEL, _dealer
 
 SYSTEM = Principal.system()
 RULE = "orders.delivery_date"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def at_beijing(self, day: dt.date, hour: int = 10) -> dt.datetime:
-        self.now = dt.datetime.combine(day, dt.time(hour), SHANGHAI).astimezone(dt.UTC)
-        return self.now
-
-
 @pytest.fixture
 def world(db_url):
-    clock = Clock()
+    clock = FakeClock(dt.datetime.now(dt.UTC))
     s = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING", delivery_reminder_days=7)
     crm = dealercrm.bootstrap(s, clock=clock)
     for name, role, regions in (("sales_hz", "sales", ("华中",)), ("sales_hd", "sales", ("华东",)),
@@ -74,7 +63,7 @@ def mails(crm):
 
 
 def run(crm, clock, day, hour=10):
-    stats = crm.engagement.run_scheduler_once(clock.at_beijing(day, hour))
+    stats = crm.engagement.run_scheduler_once(clock.set_beijing(day, hour))
     assert stats.errors == 0
     return stats
 

@@ -2,7 +2,6 @@
 immutable versions, the timeline, atomicity and concurrent submissions."""
 
 import datetime as dt
-import threading
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -18,6 +17,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState, SuppliedPartIn
 from dealercrm.domain.values import Money, Uscc
 from dealercrm.entrypoints.demo_orders import FUEL_TANKER
+from tests.fakes import race
 
 SYSTEM = Principal.system()
 STD = ("AXLE-FUWA13", "TYRE-12R225", "RIM-STEEL", "SUSP-MECH", "ABS-4S2M", "TANK-5182", "COMP-4", "PUMP-GRAVITY",
@@ -142,22 +142,13 @@ def test_a_failed_create_writes_nothing_and_consumes_no_number(crm):
 
 def test_concurrent_submissions_of_one_order_let_exactly_one_through(crm):
     ref = crm.orders.create(crm.dealer, draft(crm))
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
 
-    def submit() -> None:
-        barrier.wait()
-        try:
-            crm.orders.submit(crm.dealer, ref.id)
-            outcomes.append("ok")
-        except (IllegalTransition, Conflict) as exc:
-            outcomes.append(type(exc).__name__)
+    def submit(_: int) -> str:
+        crm.orders.submit(crm.dealer, ref.id)
+        return "ok"
 
-    threads = [threading.Thread(target=submit) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outcomes = [o if isinstance(o, str) else type(o).__name__
+                for o in race(4, submit, catch=(IllegalTransition, Conflict), timeout=60)]
 
     assert outcomes.count("ok") == 1 and len(outcomes) == 4
     kinds = [e["kind"] for e in crm.orders.timeline(SYSTEM, ref.id)]

@@ -3,7 +3,6 @@ is audited with the change, and concurrent issues of the same goods never take m
 store."""
 
 import datetime as dt
-import threading
 
 from sqlalchemy import select
 
@@ -13,6 +12,7 @@ from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import SuppliedPartIn
 from dealercrm.domain.supplied_parts import ItemKind, Movement
+from tests.fakes import race
 
 from .test_order_persistence import SYSTEM, crm, draft  # noqa: F401  (fixture)
 
@@ -65,22 +65,12 @@ def test_the_ledger_round_trips_with_expanded_chassis_and_is_audited(crm):
 def test_concurrent_issues_never_take_more_than_is_in_store(crm):
     order_id = released_order(crm)
     crm.supplied_parts.receive(STORE, order_id, sp.MovementIn(4, 10))
-    outcomes: list[str] = []
-    barrier = threading.Barrier(4)
 
-    def issue() -> None:
-        barrier.wait()
-        try:
-            crm.supplied_parts.issue(PROD, order_id, sp.MovementIn(4, 4))
-            outcomes.append("ok")
-        except Conflict as exc:
-            outcomes.append(exc.code)
+    def issue(_: int) -> str:
+        crm.supplied_parts.issue(PROD, order_id, sp.MovementIn(4, 4))
+        return "ok"
 
-    threads = [threading.Thread(target=issue) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    outcomes = [o.code if isinstance(o, Conflict) else o for o in race(4, issue, catch=(Conflict,), timeout=60)]
 
     view = crm.supplied_parts.ledger(SYSTEM, order_id)
     line = next(i for i in view["items"] if i["line_no"] == 4)

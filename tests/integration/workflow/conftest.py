@@ -21,22 +21,12 @@ from dealercrm.bootstrap import system_clock, workflow_handler_table
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.app import create_app
+from tests.fakes import FakeClock
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "Passw0rd123"
 SYSTEM = Principal.system()
 DOC = "test_doc"
-
-
-class FakeClock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **kw: float) -> None:
-        self.now += dt.timedelta(**kw)
 
 
 class Roster:

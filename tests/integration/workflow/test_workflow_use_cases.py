@@ -1,7 +1,6 @@
 """Workflow use cases on SQLite and PostgreSQL: starting inside the caller's transaction, e-mails,
 stages, the outcome hook in the deciding transaction, delegation, withdrawal, the dealer review."""
 
-import threading
 
 import pytest
 from sqlalchemy import event, func, select
@@ -9,6 +8,7 @@ from sqlalchemy import event, func, select
 from dealercrm.adapters.db.workflow_tables import workflow_history, workflows
 from dealercrm.application import workflow as wfa
 from dealercrm.domain.errors import Conflict, IllegalTransition, NotFound, PermissionDenied
+from tests.fakes import race
 
 
 def count(crm, table):
@@ -258,26 +258,17 @@ def test_approvers_of_parallel_steps_at_the_same_moment_still_pass_the_stage_onc
     steps = kit.steps_by_key(crm, wf_id)
     who = {"procurement": "proc", "technical": "tech", "production": "prod", "sales": "sales_east"}
     principals = {k: roster.principal(u) for k, u in who.items()}
-    barrier = threading.Barrier(len(who))
-    errors = []
+    keys = list(who)
 
-    def approve(key):
-        barrier.wait()
+    def approve(i: int) -> None:
         for _attempt in range(20):
             try:
-                crm.workflow.decide(principals[key], steps[key]["id"], "approve")
+                crm.workflow.decide(principals[keys[i]], steps[keys[i]]["id"], "approve")
                 return
             except Conflict:  # lost a race on the version: try again, as a client would
                 continue
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-                return
 
-    threads = [threading.Thread(target=approve, args=(k,)) for k in who]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = [o for o in race(len(keys), approve) if isinstance(o, Exception)]  # reported below
 
     assert errors == []
     detail = crm.workflow.detail(kit.SYSTEM, wf_id)

@@ -9,20 +9,10 @@ from dealercrm.application import channel as ch
 from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
+from tests.fakes import PlainHasher
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 ADMIN = Principal(user_id=1, username="admin", role=Role.ADMIN)
-
-
-class PlainHasher:
-    def hash(self, password: str) -> str:
-        return "plain$" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain$" + password
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return False
 
 
 def clock() -> dt.datetime:

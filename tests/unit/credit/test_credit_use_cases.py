@@ -14,6 +14,7 @@ from dealercrm.application import credit
 from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
+from tests.fakes import FakeClock, PlainHasher
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 FIN_A = Principal(user_id=11, username="fin_a", role=Role.FINANCE)
@@ -21,28 +22,9 @@ FIN_B = Principal(user_id=12, username="fin_b", role=Role.FINANCE)
 W = 10_000_00
 
 
-class PlainHasher:
-    def hash(self, password: str) -> str:
-        return "plain$" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain$" + password
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return False
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def world():
-    clock = Clock()
+    clock = FakeClock(NOW)
     uow = memory_uow_factory(clock=clock, workflow_handlers=WorkflowHandlers.of(ch.DEALER_REVIEW_HANDLERS))
     reg = ch.register_dealer(ch.RegisterDealer(
         legal_name="郑州宏达专用车销售有限公司", uscc="91350100M000100Y43", region="华中",

@@ -3,17 +3,7 @@ import datetime as dt
 import pytest
 
 from dealercrm.adapters.notify.memory import InMemoryOutboxStore, RecordingEmailSender, RecordingSmsSender
-
-
-class FakeClock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += dt.timedelta(**kwargs)
+from tests.fakes import FakeClock
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ from dealercrm.application.ports.erp import (
 )
 from dealercrm.application.vehicles import stock_in_vehicle
 from dealercrm.domain.contracts import ContractStatus
-from dealercrm.domain.errors import BusinessRuleViolation
+from dealercrm.domain.errors import BusinessRuleViolation, InvariantBroken
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import Order, OrderEvent, OrderState
 
@@ -209,7 +209,8 @@ class SqlErpSyncTarget:
                 data={"status": event.status.label, "percent": event.percent})))
         else:
             order = self._order(t)
-            assert order is not None and order.id is not None
+            if order is None or order.id is None:
+                raise InvariantBroken(f"ERP order {t} is not loaded: the sync asks knows_order first")
             order_id = order.id
             if order.state in PRODUCING:
                 order.production_progressed(event.status.label, event.percent, event.occurred_at)
@@ -249,7 +250,8 @@ class SqlErpSyncTarget:
 
     def on_change(self, event: ErpChangeRecorded) -> None:
         order = self._order(event.tracking_no)
-        assert order is not None and order.id is not None
+        if order is None or order.id is None:
+            raise InvariantBroken(f"ERP order {event.tracking_no} is not loaded: the sync asks knows_order first")
         conn = self._conn()
         known = conn.execute(select(erp_change_records.c.change_id)
                              .where(erp_change_records.c.change_id == event.change_id)).first()
@@ -264,7 +266,8 @@ class SqlErpSyncTarget:
 
     def on_stock_in(self, event: ErpVehicleStockedIn) -> None:
         order = self._order(event.tracking_no)
-        assert order is not None and order.id is not None
+        if order is None or order.id is None:
+            raise InvariantBroken(f"ERP order {event.tracking_no} is not loaded: the sync asks knows_order first")
         uow = self._open()
         result = stock_in_vehicle(
             uow, vin=event.vin.value, stocked_at=event.stocked_at, dealer_id=order.dealer_id, order_no=order.order_no,

@@ -32,7 +32,7 @@ from dealercrm.adapters.db.workflow_repositories import (
     SqlAlchemyWorkflowRepository,
 )
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.errors import Conflict
+from dealercrm.domain.errors import Conflict, InvariantBroken
 from dealercrm.domain.identity import Principal
 
 
@@ -105,11 +105,11 @@ class SqlAlchemyUnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        assert self.session is not None
+        session = self._open()
         try:
-            self.session.rollback()
+            session.rollback()
         finally:
-            self.session.close()
+            session.close()
             self.session = None
             if self.write_lock is not None:
                 self.write_lock.release()
@@ -118,23 +118,25 @@ class SqlAlchemyUnitOfWork:
             if translated is not None:
                 raise translated from exc
 
+    def _open(self) -> Session:
+        if self.session is None:
+            raise InvariantBroken("the unit of work is used outside its with block")
+        return self.session
+
     def flush(self) -> None:
-        assert self.session is not None
         try:
-            self.session.flush()
+            self._open().flush()
         except (IntegrityError, StaleDataError, OperationalError) as exc:
             raise _translate(exc) or exc from exc
 
     def commit(self) -> None:
-        assert self.session is not None
         try:
-            self.session.commit()
+            self._open().commit()
         except (IntegrityError, StaleDataError, OperationalError) as exc:
             raise _translate(exc) or exc from exc
 
     def rollback(self) -> None:
-        assert self.session is not None
-        self.session.rollback()
+        self._open().rollback()
 
 
 class SessionOutbox:
