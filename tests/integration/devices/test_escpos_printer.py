@@ -90,6 +90,16 @@ def test_printer_that_does_not_answer_status_is_offline(printer_sim, gate_pass):
     assert printer_sim.jobs == []
 
 
+def test_printer_whose_status_answer_is_garbled_is_offline_and_gets_nothing(printer_sim, gate_pass):
+    printer_sim.garbled = True
+
+    with pytest.raises(PrinterUnavailable) as caught:
+        printer_for(printer_sim).print(gate_pass)
+
+    assert caught.value.status is PrinterStatus.OFFLINE
+    assert printer_sim.jobs == [] and printer_sim.discarded_bytes == 0
+
+
 def test_printer_that_drops_the_connection_is_offline(printer_sim, gate_pass):
     printer_sim.disconnect = True
 

@@ -164,8 +164,19 @@ def render(document: PrintDocument, *, qr_mode: QrMode = "raster", marker: str =
     return bytes(out), tuple(replaced)
 
 
+def is_status_byte(value: int | None) -> bool:
+    """A ``DLE EOT`` answer has fixed bits (bit 1 and 4 set, bit 0 and 7 clear); a byte
+    without them is line noise or another device talking, not a status."""
+    return value is not None and value & 0x93 == 0x12
+
+
 def interpret_status(online: int | None, cause: int | None, paper: int | None) -> PrinterStatus:
-    """Map ``DLE EOT 1`` / ``2`` / ``4`` answers (``None`` = no answer) to a status."""
+    """Map ``DLE EOT 1`` / ``2`` / ``4`` answers (``None`` = no answer) to a status.
+
+    A garbled answer (see :func:`is_status_byte`) counts as no answer: the printer is treated
+    as offline and nothing is sent to it.
+    """
+    online, cause, paper = (v if v is None or is_status_byte(v) else None for v in (online, cause, paper))
     if online is None:
         return PrinterStatus.OFFLINE
     if online & 0x08:  # offline: ask why
@@ -272,6 +283,8 @@ class EscposReceiptPrinter:
                 answer = device.query_status(DLE_EOT + bytes((n,)))
         except Exception:  # noqa: BLE001 - any transport failure here means "no answer"
             return None
+        if answer and not is_status_byte(answer[0]):
+            log.warning("printer_status_garbled", printer=self.describe, byte=answer[0])
         return answer[0] if answer else None
 
     def _status_of(self, device: Any) -> PrinterStatus:

@@ -6,7 +6,8 @@ paper out …), stores every connection's bytes as one job and decodes it with
 ``escpos_decode`` into text lines, QR payloads (native and raster) and cuts.
 
 Faults: ``paper_out``, ``cover_open``, ``offline`` (status bytes say so), ``silent`` (status
-requests get no answer) and ``disconnect`` (connections are closed as soon as accepted).
+requests get no answer), ``garbled`` (status requests get a byte that is no status, 0xFF) and
+``disconnect`` (connections are closed as soon as accepted).
 While out of paper or with the cover open, received print data is counted in
 ``discarded_bytes`` and no job is stored — as a real printer would not print it.
 
@@ -46,6 +47,7 @@ class EscposPrinterSimulator:
         self.cover_open = False
         self.offline = False
         self.silent = False
+        self.garbled = False
         self.disconnect = False
         self.raw_jobs: list[bytes] = []
         self.jobs: list[DecodedJob] = []
@@ -60,6 +62,8 @@ class EscposPrinterSimulator:
     # -- status bytes ------------------------------------------------------------------------
 
     def status_byte(self, n: int) -> int:
+        if self.garbled:
+            return 0xFF
         if n == 1:  # printer status: bit 3 = offline
             return STATUS_OK | (0x08 if (self.offline or self.paper_out or self.cover_open) else 0)
         if n == 2:  # offline cause: bit 2 cover open, bit 5 stopped by paper end
