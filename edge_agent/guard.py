@@ -34,6 +34,7 @@ import structlog
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from dealercrm.adapters.signing import Ed25519PassVerifier
+from dealercrm.application.ports.devices import DeviceError
 from dealercrm.application.ports.signing import (
     PassExpired,
     PassForged,
@@ -45,6 +46,7 @@ from dealercrm.domain.gate import qr_digest
 from dealercrm.domain.printing import SHANGHAI
 from edge_agent.journal import Journal, JournalEntry
 from edge_agent.server import ServerRefused, ServerUnreachable
+from edge_agent.supervisor import DeviceHealth
 
 log = structlog.get_logger(__name__)
 
@@ -240,7 +242,8 @@ class Guard:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  link: Link | None = None, send_lock: threading.Lock | None = None,
                  show: Callable[[str], None] | None = None,
-                 on_result: Callable[[GuardResult], None] | None = None, book: PassBook | None = None) -> None:
+                 on_result: Callable[[GuardResult], None] | None = None, book: PassBook | None = None,
+                 health: DeviceHealth | None = None) -> None:
         self.server = server
         self.journal = journal
         self.keys = keys
@@ -251,6 +254,7 @@ class Guard:
         self.show = show or (lambda message: None)
         self.on_result = on_result
         self.last_result: GuardResult | None = None
+        self.health = health or DeviceHealth(("scanner",))
 
     def handle_scan(self, payload: str) -> GuardResult:
         result = self._handle(payload.strip())
@@ -347,8 +351,14 @@ class Guard:
         return GuardResult(False, doubt.code, message, pass_no, vins)
 
     def run(self, scanner: Any, stop: threading.Event) -> None:
+        """Handle scans until ``stop``; a scanner error is raised for the supervisor to reopen it."""
         while not stop.is_set():
-            line = scanner.read_line(timeout=0.5)
+            try:
+                line = scanner.read_line(timeout=0.5)
+            except DeviceError as exc:
+                self.health.fault("scanner", exc.code, exc.message)
+                raise
+            self.health.ok("scanner")
             if line:
                 self.handle_scan(line)
 

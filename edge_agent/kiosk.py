@@ -33,6 +33,7 @@ import structlog
 from dealercrm.application.ports.devices import (
     CardReadError,
     DeviceError,
+    DeviceTimeout,
     IdCardData,
     IdCardReader,
     PrinterStatus,
@@ -43,6 +44,7 @@ from dealercrm.domain.errors import DomainError
 from dealercrm.domain.printing import PrintDocument, document_from_wire, layout_gate_pass
 from edge_agent.journal import Journal
 from edge_agent.server import ServerRefused, ServerUnreachable
+from edge_agent.supervisor import DeviceHealth
 
 log = structlog.get_logger(__name__)
 
@@ -110,7 +112,9 @@ class Kiosk:
                  show: Callable[[str], None] | None = None,
                  on_result: Callable[[KioskResult], None] | None = None,
                  send_lock: threading.Lock | None = None,
-                 poll_interval: float = MIN_POLL_INTERVAL) -> None:
+                 poll_interval: float = MIN_POLL_INTERVAL,
+                 health: DeviceHealth | None = None,
+                 printer_check_every: float = 30.0) -> None:
         self.reader = reader
         self.printer = printer
         self.server = server
@@ -120,6 +124,9 @@ class Kiosk:
         self.send_lock = send_lock or threading.Lock()
         self.poll_interval = max(poll_interval, MIN_POLL_INTERVAL)
         self.last_result: KioskResult | None = None
+        self.health = health or DeviceHealth(("reader", "printer"))
+        self.printer_check_every = printer_check_every
+        self._next_printer_check = 0.0
 
     # -- one tap -----------------------------------------------------------------------------
 
@@ -167,6 +174,7 @@ class Kiosk:
         status = self.printer.status()
         if status is not PrinterStatus.ONLINE:
             log.warning("kiosk_printer_unavailable", status=status.value)
+            self.health.fault("printer", f"device.printer.{status.value}", PRINTER_MESSAGES[status])
             return KioskResult(False, f"device.printer.{status.value}", PRINTER_MESSAGES[status])
 
         printed: list[str] = []
@@ -178,13 +186,16 @@ class Kiosk:
             except PrinterUnavailable as exc:
                 log.warning("kiosk_print_failed", pass_no=pass_no, status=exc.status.value)
                 message = PRINTER_MESSAGES.get(exc.status, MSG_PRINTER_FAILED)
+                self.health.fault("printer", exc.code, message)
                 if printed:
                     message = f"已打印 {'、'.join(printed)}；{message}"
                 return KioskResult(False, exc.code, message, tuple(printed), tuple(substituted), tuple(recorded))
             except DeviceError as exc:
                 log.error("kiosk_print_failed", pass_no=pass_no, code=exc.code)
+                self.health.fault("printer", exc.code, MSG_PRINTER_FAILED, exc.message)
                 return KioskResult(False, exc.code, MSG_PRINTER_FAILED, tuple(printed), tuple(substituted),
                                    tuple(recorded))
+            self.health.ok("printer")
             printed.append(pass_no)
             if outcome.substituted:
                 substituted.extend(outcome.substituted)
@@ -218,8 +229,31 @@ class Kiosk:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    def check_printer(self) -> PrinterStatus:
+        """Ask the printer how it is and say so in the device health (paper refilled → ok)."""
+        status = self.printer.status()
+        if status is PrinterStatus.ONLINE:
+            self.health.ok("printer")
+        else:
+            self.health.fault("printer", f"device.printer.{status.value}", PRINTER_MESSAGES[status])
+        return status
+
+    def _check_printer_when_due(self) -> None:
+        now = time.monotonic()
+        if now < self._next_printer_check:
+            return
+        status = self.check_printer()
+        # a faulty printer is asked more often, so the screen clears soon after the paper is in
+        every = self.printer_check_every if status is PrinterStatus.ONLINE else min(5.0, self.printer_check_every)
+        self._next_printer_check = now + every
+
     def run(self, stop: threading.Event) -> None:
-        """Poll the reader until ``stop`` is set; each tap of a card is handled once."""
+        """Poll the reader until ``stop`` is set; each tap of a card is handled once.
+
+        Reader errors (a failure status, a malformed frame, no answer) are shown and put the
+        reader in ``fault`` until a poll succeeds again; a broken port (any other
+        ``DeviceError``) is raised, so the supervisor closes and reopens it.
+        """
         on_reader: str | None = None
         while not stop.is_set():
             started = time.monotonic()
@@ -227,16 +261,25 @@ class Kiosk:
                 card = self.reader.read()
             except CardReadError as exc:
                 log.warning("kiosk_card_read_failed", code=exc.code)
+                self.health.fault("reader", exc.code, exc.message)
                 self.show(MSG_CARD_READ_FAILED)
                 # a failed read is not a removal: the same card is not handled twice
-            except DeviceError as exc:
+            except DeviceTimeout as exc:
                 log.error("kiosk_reader_failed", code=exc.code)
+                self.health.fault("reader", exc.code, exc.message)
                 self.show(MSG_READER_FAILED)
                 stop.wait(2.0)
                 continue
+            except DeviceError as exc:
+                log.error("kiosk_reader_failed", code=exc.code)
+                self.health.fault("reader", exc.code, exc.message)
+                self.show(MSG_READER_FAILED)
+                raise
             else:
+                self.health.ok("reader")
                 if card is None:
                     on_reader = None
+                    self._check_printer_when_due()
                 elif _tap_key(card) != on_reader:
                     on_reader = _tap_key(card)
                     self.handle_card(card)

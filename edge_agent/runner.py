@@ -6,9 +6,12 @@
 
 Threads: the kiosk loop (polls the ID card reader), the guard loop (reads the QR scanner), the
 replayer (sends journaled events while the link is up, backs off while it is down) and the
-status writer (``status.json``, rewritten atomically every second: link state, journal counts,
-last kiosk and guard results — no names, no ID numbers). SIGTERM / SIGINT stop them cleanly;
-SIGKILL loses nothing that the journal acknowledged.
+status writer (``status.json``, rewritten atomically every second and whenever a device changes
+state: link state, journal counts, each device's state — ok or 设备故障 — with its last error,
+last kiosk and guard results — no names, no ID numbers). Every thread runs under a
+:class:`~edge_agent.supervisor.Supervisor`: a thread that dies is logged, its devices are shown
+faulty, their ports are closed and it is started again with backoff. SIGTERM / SIGINT stop them
+cleanly; SIGKILL loses nothing that the journal acknowledged.
 
 ``--simulate`` starts every device simulator and points the real adapters at them: the GA/T 467
 SAM reader on a pseudo-terminal (115200-baud wire delay) presenting the cards of ``--cards``
@@ -49,6 +52,7 @@ from edge_agent.journal import Journal
 from edge_agent.kiosk import Kiosk, KioskResult
 from edge_agent.logs import configure_logging
 from edge_agent.server import KioskServer, ServerRefused, ServerUnreachable
+from edge_agent.supervisor import DeviceHealth, Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -74,11 +78,14 @@ def _parser() -> argparse.ArgumentParser:
 class StatusBoard:
     """``status.json`` for monitoring (and the tests): rewritten atomically, never holds card data."""
 
-    def __init__(self, path: Path, journal: Journal, link: Link, roles: Sequence[str]) -> None:
+    def __init__(self, path: Path, journal: Journal, link: Link, roles: Sequence[str],
+                 health: DeviceHealth | None = None) -> None:
         self.path = path
         self.journal = journal
         self.link = link
         self.roles = list(roles)
+        self.health = health or DeviceHealth()
+        self.supervisors: list[Supervisor] = []
         self.started_at = datetime.now(UTC).isoformat()
         self.kiosk: dict[str, Any] | None = None
         self.guard: dict[str, Any] | None = None
@@ -90,22 +97,26 @@ class StatusBoard:
     def on_kiosk(self, result: KioskResult) -> None:
         with self._lock:
             self.kiosk_count += 1
-            self.kiosk = {"ok": result.ok, "code": result.code, "printed": list(result.printed),
-                          "at": datetime.now(UTC).isoformat()}
+            self.kiosk = {"ok": result.ok, "code": result.code, "message": result.message,
+                          "printed": list(result.printed), "at": datetime.now(UTC).isoformat()}
         self.write()
 
     def on_guard(self, result: GuardResult) -> None:
         with self._lock:
             self.guard_count += 1
-            self.guard = {"ok": result.ok, "code": result.code, "pass_no": result.pass_no,
-                          "queued": result.queued, "at": datetime.now(UTC).isoformat()}
+            self.guard = {"ok": result.ok, "code": result.code, "message": result.message,
+                          "pass_no": result.pass_no, "queued": result.queued, "at": datetime.now(UTC).isoformat()}
         self.write()
 
     def snapshot(self) -> dict[str, Any]:
+        devices = self.health.snapshot()
         with self._lock:
             return {
                 "pid": os.getpid(), "state": self.state, "roles": self.roles, "started_at": self.started_at,
                 "updated_at": datetime.now(UTC).isoformat(),
+                "devices": devices,
+                "faulty_devices": sorted(name for name, d in devices.items() if d["state"] != "ok"),
+                "threads": {s.name: s.snapshot() for s in self.supervisors},
                 "server": {"link": "up" if self.link.up else "down", "last_error": self.link.last_error},
                 "journal": self.journal.counts(),
                 "kiosk": {"taps": self.kiosk_count, "last": self.kiosk},
@@ -118,6 +129,13 @@ class StatusBoard:
         tmp = self.path.with_name(f".{self.path.name}.{threading.get_ident()}.tmp")
         tmp.write_text(data, encoding="utf-8")
         tmp.replace(self.path)
+
+    def write_quietly(self) -> None:
+        """``write`` for callbacks from device threads: a full disk must not kill the kiosk."""
+        try:
+            self.write()
+        except OSError as exc:
+            log.error("status_file_failed", reason=str(exc))
 
     def run(self, stop: threading.Event, every: float = 1.0) -> None:
         while not stop.wait(every):
@@ -215,7 +233,11 @@ def _build_scanner(config: DeviceConfig, stack: contextlib.ExitStack) -> Any:
     return stack.enter_context(SerialQrScanner(scanner.port, scanner.baudrate))
 
 
-def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims: Any = None) -> int:
+def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims: Any = None,
+              reader: Any = None, min_backoff: float = 0.5, max_backoff: float = 30.0) -> int:
+    """Run the configured roles until ``stop`` is set. ``reader`` replaces the reader built from
+    ``[reader]`` (tests hand in one that fails on purpose)."""
+    from dealercrm.adapters.devices.scanner import SerialQrScanner
     from edge_agent.devices_cli import build_printer, build_reader
 
     agent: AgentConfig = config.agent
@@ -229,7 +251,10 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
     journal = Journal(state_dir / "journal.db")
     link = Link()
     send_lock = threading.Lock()
-    board = StatusBoard(agent.status_path, journal, link, sorted(roles))
+    devices = (["reader", "printer"] if "kiosk" in roles else []) + (["scanner"] if "guard" in roles else [])
+    health = DeviceHealth(devices)
+    board = StatusBoard(agent.status_path, journal, link, sorted(roles), health)
+    health.on_change = board.write_quietly
     server = KioskServer(config.server.url, config.server.resolve_key(), timeout=config.server.timeout)
     threads: list[threading.Thread] = []
 
@@ -237,6 +262,13 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         thread.start()
         threads.append(thread)
+
+    def supervise(name: str, body: Callable[[threading.Event], None], *, on: Sequence[str] = (),
+                  reset: Callable[[], None] | None = None) -> None:
+        supervisor = Supervisor(name, body, health=health, devices=on, reset=reset,
+                                min_backoff=min_backoff, max_backoff=max_backoff)
+        board.supervisors.append(supervisor)
+        spawn(name, supervisor.run, stop)
 
     with contextlib.ExitStack() as stack:
         stack.callback(journal.close)
@@ -257,37 +289,50 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         book = PassBook(state_dir / "passbook.json")
         if "guard" in roles:
             book.refresh(server)
-            spawn("pass-book", book.run, server, link, stop)
+            supervise("pass-book", lambda halt: book.run(server, link, halt))
 
         handled = threading.Event()
         if "kiosk" in roles:
-            reader = stack.enter_context(build_reader(config.reader))  # type: ignore[arg-type]
+            card_reader = stack.enter_context(reader or build_reader(config.reader))  # type: ignore[arg-type]
             printer = build_printer(config.printer)  # type: ignore[arg-type]
 
             def kiosk_done(result: KioskResult) -> None:
                 board.on_kiosk(result)
                 handled.set()
 
-            kiosk = Kiosk(reader, printer, server, journal, show=_echo("自助机", out), on_result=kiosk_done,
-                          send_lock=send_lock)
-            spawn("kiosk", kiosk.run, stop)
+            kiosk = Kiosk(card_reader, printer, server, journal, show=_echo("自助机", out), on_result=kiosk_done,
+                          send_lock=send_lock, health=health)
+
+            def kiosk_body(halt: threading.Event) -> None:
+                card_reader.open()  # reopens the port after a restart; a no-op while it is open
+                kiosk.run(halt)
+
+            supervise("kiosk", kiosk_body, on=("reader",), reset=card_reader.close)
         if "guard" in roles:
             if sims is not None:
                 scanner: Any = PrintedPassScanner(sims[1])
             else:
                 scanner = _build_scanner(config, stack)
             guard = Guard(server, journal, keys, link=link, send_lock=send_lock, show=_echo("门卫", out),
-                          on_result=board.on_guard, book=book)
-            spawn("guard", guard.run, scanner, stop)
+                          on_result=board.on_guard, book=book, health=health)
+            serial_scanner = scanner if isinstance(scanner, SerialQrScanner) else None
+
+            def guard_body(halt: threading.Event) -> None:
+                if serial_scanner is not None:
+                    serial_scanner.open()
+                guard.run(scanner, halt)
+
+            supervise("guard", guard_body, on=("scanner",),
+                      reset=serial_scanner.close if serial_scanner is not None else None)
         replayer = Replayer(server, journal, link=link, send_lock=send_lock)
-        spawn("replayer", replayer.run, stop)
+        supervise("replayer", replayer.run)
         if sims is not None:
             reader_sim, printer_sim, cards = sims
             spawn("card-tapper", _card_tapper, reader_sim, cards, handled, stop, out)
             spawn("slip-echo", _echo_slips, printer_sim, stop, out)
         board.state = "running"
         board.write()
-        spawn("status", board.run, stop)
+        supervise("status", board.run)
         log.info("edge_agent_running", roles=sorted(roles), state_dir=str(state_dir))
         stop.wait()
         board.state = "stopping"
