@@ -163,3 +163,24 @@ def test_serial_printer_prints_and_reports_paper_out():
     assert job.text_lines == ["出门证 串口"]
     assert job.qr_payloads == ["serial-qr"]
     assert status is PrinterStatus.PAPER_OUT
+
+
+def test_warm_up_loads_the_printing_libraries_and_sends_nothing(printer_sim):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from dealercrm.adapters.devices.escpos_printer import EscposReceiptPrinter\n"
+        f"printer = EscposReceiptPrinter.network('127.0.0.1', {printer_sim.port}, qr_mode='raster')\n"
+        "before = {m for m in ('escpos.printer', 'qrcode', 'PIL.Image') if m in sys.modules}\n"
+        "size = printer.warm_up()\n"
+        "after = {m for m in ('escpos.printer', 'qrcode', 'PIL.Image') if m in sys.modules}\n"
+        "print(sorted(before), sorted(after), size)\n"
+    )
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("[] ['PIL.Image', 'escpos.printer', 'qrcode'] ")
+    assert printer_sim.jobs == [] and printer_sim.status_requests == 0

@@ -59,6 +59,15 @@ DEFAULT_MARKER = "□"
 
 QrMode = Literal["native", "raster"]
 
+# A slip shaped like a gate pass (a QR payload as long as a signed pass token), for warm_up().
+_WARM_UP_SLIP = PrintDocument([
+    Title("出门证"),
+    KeyValue("证号", "GP-0000-000000"),
+    Text("预热打印样张，不会打印"),
+    QrCode("W" * 320),
+    Cut(),
+])
+
 
 class UnprintableText(DeviceError):
     """``strict`` printing refused text with characters outside GBK."""
@@ -299,6 +308,19 @@ class EscposReceiptPrinter:
             device.close()
         except Exception:  # noqa: BLE001 - closing a broken connection must not mask the cause
             log.debug("printer_close_failed")
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def warm_up(self) -> int:
+        """Load now what the first print would otherwise pay for — python-escpos and its
+        capability database, and for a raster QR qrcode and Pillow — by rendering a sample slip
+        in this printer's QR mode. Nothing is sent. Returns the sample's size in bytes."""
+        from escpos.exceptions import DeviceNotFoundError  # noqa: F401 - loaded for _connect
+        from escpos.printer import Network  # noqa: F401 - loaded for _connect
+
+        job, _ = render(_WARM_UP_SLIP, qr_mode=self.qr_mode, marker=self.marker, paper_dots=self.paper_dots)
+        log.info("printer_warmed_up", printer=self.describe, qr_mode=self.qr_mode, bytes=len(job))
+        return len(job)
 
     # -- port --------------------------------------------------------------------------------
 

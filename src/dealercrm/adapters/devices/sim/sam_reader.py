@@ -81,6 +81,7 @@ class SamReaderSimulator:
         self.photo = photo
         self.silent = False
         self.requests: list[p.Request] = []
+        self.request_times: list[float] = []  # time.monotonic() of each request, for benchmarks
         self._corrupt = 0
         self._silence = 0
         self._fail_read: tuple[int, int] = (0, p.SW3_READ_FAILED)
@@ -192,6 +193,7 @@ class SamReaderSimulator:
             return p.build_response(0x11)
         with self._lock:
             self.requests.append(request)
+            self.request_times.append(time.monotonic())
             if self.silent:
                 return None
             if self._silence:
