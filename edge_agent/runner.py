@@ -203,7 +203,9 @@ def _simulated(config: DeviceConfig, cards_path: str | None, out: TextIO) -> Ite
         sim_config = DeviceConfig(
             reader=ReaderConfig(port=reader_sim.path),
             printer=PrinterConfig(kind="network", host=printer_sim.host, port=printer_sim.port,
-                                  qr_mode=config.printer.qr_mode if config.printer else "raster",
+                                  qr_mode=config.printer.qr_mode if config.printer else "auto",
+                                  profile=config.printer.profile if config.printer else "",
+                                  raster_models=config.printer.raster_models if config.printer else (),
                                   status_timeout=0.5),
             scanner=None, badge=None, server=config.server, agent=config.agent,
         )

@@ -5,6 +5,7 @@ import socket
 import pytest
 
 from dealercrm.adapters.devices.escpos_printer import EscposReceiptPrinter, UnprintableText
+from dealercrm.adapters.devices.sim.escpos_printer import EscposPrinterSimulator
 from dealercrm.adapters.signing import Ed25519PassSigner
 from dealercrm.application.ports.devices import PrinterStatus, PrinterUnavailable
 from dealercrm.application.ports.signing import gate_pass_claims
@@ -184,3 +185,28 @@ def test_warm_up_loads_the_printing_libraries_and_sends_nothing(printer_sim):
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("[] ['PIL.Image', 'escpos.printer', 'qrcode'] ")
     assert printer_sim.jobs == [] and printer_sim.status_requests == 0
+
+
+def test_a_native_qr_slip_is_under_2_kb_and_a_raster_one_is_not(printer_sim, gate_pass, signer, at):
+    native = printer_for(printer_sim).print(gate_pass)
+    raster = printer_for(printer_sim, qr_mode="raster").print(gate_pass)
+
+    first, second = printer_sim.wait_for_jobs(2)
+    assert native.bytes_sent <= 2048 < raster.bytes_sent
+    assert first.qr_payloads == second.qr_payloads == gate_pass.qr_payloads
+    assert signer.verifier().verify(first.qr_payloads[0], at(9))["vins"] == VINS
+
+
+def test_a_printer_without_native_qr_gets_a_readable_raster_code_from_its_profile(gate_pass):
+    from edge_agent.config import PrinterConfig
+    from edge_agent.devices_cli import build_printer
+
+    with EscposPrinterSimulator(native_qr=False) as cheap:
+        build_printer(PrinterConfig(host="127.0.0.1", port=cheap.port, qr_mode="native",
+                                    status_timeout=0.3)).print(gate_pass)
+        build_printer(PrinterConfig(host="127.0.0.1", port=cheap.port, profile="POS-5890",
+                                    status_timeout=0.3)).print(gate_pass)
+        wrong, right = cheap.wait_for_jobs(2)
+
+    assert wrong.qr_payloads == []  # what a forced native QR gives on such a printer
+    assert right.qr_payloads == gate_pass.qr_payloads and len(right.images) == 1

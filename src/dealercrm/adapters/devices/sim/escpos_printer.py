@@ -11,6 +11,9 @@ requests get no answer), ``garbled`` (status requests get a byte that is no stat
 While out of paper or with the cover open, received print data is counted in
 ``discarded_bytes`` and no job is stored — as a real printer would not print it.
 
+``native_qr=False`` plays a printer without ``GS ( k`` support (a cheap 58 mm model): native QR
+commands print nothing, so its slips carry no QR unless it was sent as a raster image.
+
 ``serial=True`` also serves a pseudo-terminal (``serial_path``) for python-escpos's
 ``Serial`` transport; there a job ends at each cut, since no connection closes.
 """
@@ -36,8 +39,10 @@ STATUS_OK = 0x12
 
 
 class EscposPrinterSimulator:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serial: bool = False) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serial: bool = False,
+                 native_qr: bool = True) -> None:
         self.host = host
+        self.native_qr = native_qr
         self.serial = serial
         self.serial_path = ""
         self._pty: tuple[int, int] | None = None
@@ -217,6 +222,6 @@ class EscposPrinterSimulator:
                 log.info("printer_simulator_discarded", bytes=len(job))
             else:
                 self.raw_jobs.append(job)
-                self.jobs.append(escpos_decode.decode(job))
+                self.jobs.append(escpos_decode.decode(job, native_qr=self.native_qr))
                 log.info("printer_simulator_job", bytes=len(job))
             self._changed.notify_all()
