@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -361,11 +361,16 @@ def warm_up_kiosk(kiosk: Kiosk, printer: Any) -> float:
     from dealercrm.domain.printing import document_to_wire
 
     started = time.perf_counter()
-    bytes_ = printer.warm_up()
-    sample = layout_gate_pass("GP-0000-000000", "预热", ["LZZ1CLVBXTA000001"], datetime.now(UTC),
-                              datetime.now(UTC), "warm-up", datetime.now(UTC))
-    document_for({"pass_no": "GP-0000-000000", "layout": document_to_wire(sample), "qr_payload": "warm-up"})
-    status = kiosk.check_printer()
+    try:
+        bytes_ = printer.warm_up()
+        now = datetime.now(UTC)
+        sample = layout_gate_pass("GP-0000-000000", "预热", ["LZZ1CLVBXTA000001"], now, now + timedelta(hours=1),
+                                  "warm-up", now)
+        document_for({"pass_no": "GP-0000-000000", "layout": document_to_wire(sample), "qr_payload": "warm-up"})
+        status = kiosk.check_printer()
+    except Exception as exc:  # noqa: BLE001 - a failed warm-up costs the first tap time, never the kiosk
+        log.warning("kiosk_warm_up_failed", reason=f"{type(exc).__name__}: {exc}")
+        return time.perf_counter() - started
     took = time.perf_counter() - started
     log.info("kiosk_warmed_up", seconds=round(took, 3), sample_bytes=bytes_, printer=status.value)
     return took

@@ -64,6 +64,8 @@ def running_agent(server, world, sam, printer, state_dir: Path, reader: Any = No
         yield status
     finally:
         stop.set()
+        if reader is not None:
+            reader.may_reopen.set()
         thread.join(15)
     assert result == [0]
 
@@ -101,15 +103,24 @@ def test_a_reply_with_a_length_below_4_is_a_reader_fault_and_the_next_tap_prints
 
 
 class KilledOnce(SamSerialIdCardReader):
-    """The real adapter, with one read that dies of an error nothing expects."""
+    """The real adapter, with one read that dies of an error nothing expects. After it, reopening
+    the port (the restart) waits for ``may_reopen``, so the test sees the fault before it clears."""
 
     def __init__(self, port: str, **options: Any) -> None:
         super().__init__(port, **options)
         self.armed = threading.Event()
+        self.killed = False
+        self.may_reopen = threading.Event()
+
+    def open(self) -> None:
+        if self.killed:
+            self.may_reopen.wait(30)
+        super().open()
 
     def read(self) -> IdCardData | None:
         if self.armed.is_set():
             self.armed.clear()
+            self.killed = True
             raise RuntimeError("injected fault")
         return super().read()
 
@@ -123,6 +134,7 @@ def test_a_killed_kiosk_thread_is_restarted_shown_in_status_json_and_the_next_ta
     with running_agent(server, gate_world, sam_reader, printer_sim, tmp_path / "agent", reader) as status_path:
         reader.armed.set()
         faulty = wait_for(lambda: reader_state(status_path, "fault"))
+        reader.may_reopen.set()
         sam_reader.insert_card(DEMO_CARD)
         [job] = printer_sim.wait_for_jobs(1, timeout=15)
         recovered = wait_for(lambda: (lambda s: s if s and (s["kiosk"]["last"] or {}).get("printed") else None)(

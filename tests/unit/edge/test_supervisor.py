@@ -245,3 +245,44 @@ def test_the_kiosk_reports_a_reader_error_and_a_paper_out_printer_as_device_faul
     assert devices["reader"]["state"] == "fault"
     assert devices["reader"]["last_error"]["code"] == "device.id_card.bad_length"
     assert devices["printer"]["state"] == "fault" and result.code == "device.printer.paper_out"
+
+
+class WarmablePrinter(RecordingReceiptPrinter):
+    def __init__(self, state: PrinterStatus = PrinterStatus.ONLINE) -> None:
+        super().__init__(state)
+        self.warmed = 0
+
+    def warm_up(self) -> int:
+        self.warmed += 1
+        return 1000
+
+
+def test_the_warm_up_renders_nothing_on_paper_and_sets_the_printer_health(FakeServer, tmp_path):
+    from edge_agent.runner import warm_up_kiosk
+
+    printer = WarmablePrinter(PrinterStatus.PAPER_OUT)
+    health = DeviceHealth(["reader", "printer"])
+    journal = Journal(tmp_path / "j.db")
+    kiosk = Kiosk(FixedCardIdCardReader(), printer, FakeServer(), journal, health=health)
+
+    warm_up_kiosk(kiosk, printer)
+    journal.close()
+
+    assert printer.warmed == 1 and printer.printed == []
+    assert health.snapshot()["printer"]["last_error"]["code"] == "device.printer.paper_out"
+
+
+def test_a_failing_warm_up_does_not_stop_the_kiosk(FakeServer, tmp_path):
+    from edge_agent.runner import warm_up_kiosk
+
+    class Broken(WarmablePrinter):
+        def warm_up(self) -> int:
+            raise OSError("no fonts")
+
+    journal = Journal(tmp_path / "j.db")
+    kiosk = Kiosk(FixedCardIdCardReader(), Broken(), FakeServer(), journal)
+
+    took = warm_up_kiosk(kiosk, kiosk.printer)
+    journal.close()
+
+    assert took >= 0
