@@ -45,24 +45,11 @@ from dealercrm.application.ports.signing import (
 from dealercrm.domain.gate import qr_digest
 from dealercrm.domain.printing import SHANGHAI
 from edge_agent.journal import Journal, JournalEntry
+from edge_agent.messages import say
 from edge_agent.server import ServerRefused, ServerUnreachable
 from edge_agent.supervisor import DeviceHealth
 
 log = structlog.get_logger(__name__)
-
-# Refusals by the server, as the guard should read them.
-EXIT_MESSAGES = {
-    "gate_pass.already_exited": "出门证 {pass_no} 已使用过（车辆已出厂），禁止再次放行",
-    "gate_pass.voided": "出门证 {pass_no} 已作废，禁止放行",
-    "gate_pass.superseded": "出门证 {pass_no} 已重新签发，此证作废，禁止放行",
-    "gate_pass.not_handed_over": "出门证 {pass_no} 的车辆尚未交车，禁止放行",
-    "gate_pass.not_approved": "出门证 {pass_no} 尚未审核通过，禁止放行",
-    "gate_pass.rejected": "出门证 {pass_no} 未通过审核，禁止放行",
-    "gate_pass.expired": "出门证 {pass_no} 已过期，禁止放行",
-    "gate_pass.not_yet_valid": "出门证 {pass_no} 尚未生效，禁止放行",
-    "gate_pass.not_found": "系统中没有出门证 {pass_no}，禁止放行",
-}
-
 
 def _local(value: str | None) -> str:
     if not value:
@@ -268,8 +255,7 @@ class Guard:
 
     def _verify_locally(self, payload: str, at: datetime) -> dict[str, Any] | GuardResult:
         if not self.keys.kids and not self.keys.refresh(self.server):
-            return GuardResult(False, "gate.no_verification_keys",
-                               "本机尚无验签公钥，无法核验出门证：请联网后重启本机或联系管理员")
+            return GuardResult(False, "gate.no_verification_keys", say("gate.no_verification_keys", "guard"))
         try:
             try:
                 claims = self.keys.verify(payload, at)
@@ -279,16 +265,16 @@ class Guard:
                 else:
                     raise
         except PassForged as exc:
-            return GuardResult(False, exc.code, "二维码签名无效，不是本厂签发的出门证，禁止放行")
+            return GuardResult(False, exc.code, say("gate_pass.forged", "guard"))
         except PassExpired as exc:
             return GuardResult(False, exc.code, f"出门证已过期（有效期至 {_local(exc.details.get('valid_to'))}），禁止放行")
         except PassNotYetValid as exc:
             return GuardResult(False, exc.code,
                                f"出门证尚未生效（自 {_local(exc.details.get('valid_from'))} 起有效），禁止放行")
         except (PassMalformed, PassTokenError) as exc:
-            return GuardResult(False, exc.code, "无法识别的二维码，请重新扫描出门证")
+            return GuardResult(False, exc.code, say(exc.code, "guard", default=say("gate_pass.invalid", "guard")))
         if claims.get("typ") != "gate_pass" or not isinstance(claims.get("pass_no"), str):
-            return GuardResult(False, "gate_pass.malformed", "此二维码不是出门证，禁止放行")
+            return GuardResult(False, "gate_pass.malformed", say("gate_pass.malformed", "guard"))
         return claims
 
     def _handle(self, payload: str) -> GuardResult:
@@ -334,16 +320,14 @@ class Guard:
         entry = self.journal.get(event_id)
         answer = (entry.answer if entry else None) or {}
         code = str(answer.get("code") or "gate.refused")
-        template = EXIT_MESSAGES.get(code)
-        message = template.format(pass_no=pass_no) if template else (
-            f"{answer.get('detail') or '服务器拒绝放行'}，禁止放行")
+        message = say(code, "guard", default=f"{answer.get('detail') or '服务器拒绝放行'}，禁止放行", pass_no=pass_no)
         if code == "gate_pass.already_exited" and answer.get("exited_at"):
             message += f"（已于 {_local(answer['exited_at'])} 出厂）"
         return GuardResult(False, code, message, pass_no, vins, event_id=event_id)
 
     def _refused_by_book(self, doubt: BookRefusal, pass_no: str, vins: tuple[str, ...]) -> GuardResult:
         if doubt.final:
-            message = EXIT_MESSAGES[doubt.code].format(pass_no=pass_no)
+            message = say(doubt.code, "guard", pass_no=pass_no)
         else:
             message = (f"出门证 {pass_no} 的二维码与本机名册不符（已重新签发或作废），"
                        "服务器暂不可达无法确认，禁止放行，请联系发车处")
@@ -356,7 +340,7 @@ class Guard:
             try:
                 line = scanner.read_line(timeout=0.5)
             except DeviceError as exc:
-                self.health.fault("scanner", exc.code, exc.message)
+                self.health.fault("scanner", exc.code, say(exc.code, default=exc.message))
                 raise
             self.health.ok("scanner")
             if line:
@@ -449,4 +433,4 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["Guard", "GuardResult", "KeyRing", "Link", "Replayer", "send_entry", "EXIT_MESSAGES", "now_utc"]
+__all__ = ["Guard", "GuardResult", "KeyRing", "Link", "Replayer", "send_entry", "now_utc"]
