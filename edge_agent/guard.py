@@ -69,6 +69,78 @@ class GuardResult:
     vins: tuple[str, ...] = ()
     queued: bool = False  # confirmed locally; the server will hear of it when the link returns
     event_id: str | None = None
+    guard_badge: str | None = None  # the badge UID of the guard who let the vehicles out
+
+
+def mask_badge(uid: str | None) -> str | None:
+    """``04A1B2C3D4E5F6`` → ``****E5F6``: enough to tell badges apart on a screen or in a log."""
+    return None if uid is None else "****" + uid[-4:]
+
+
+@attrs.frozen
+class OnDuty:
+    badge_uid: str
+    since: datetime
+
+
+class GuardSession:
+    """Who is on duty at this guard station: signed in by tapping a staff badge (PC/SC).
+
+    A tap signs the badge's holder in (taking over from anyone signed in before); the same badge
+    tapped again signs out. The server has no badge enrolment yet, so a guard is known here by
+    the badge UID alone; each exit records it in the journal.
+    """
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._on_duty: OnDuty | None = None
+
+    @property
+    def on_duty(self) -> OnDuty | None:
+        with self._lock:
+            return self._on_duty
+
+    def tap(self, badge_uid: str) -> str:
+        """A badge was laid on the reader: returns ``signed_in`` or ``signed_out``."""
+        with self._lock:
+            if self._on_duty is not None and self._on_duty.badge_uid == badge_uid:
+                self._on_duty = None
+                outcome = "signed_out"
+            else:
+                self._on_duty = OnDuty(badge_uid, self.clock())
+                outcome = "signed_in"
+        log.info(f"guard_{outcome}", badge=mask_badge(badge_uid))
+        return outcome
+
+    def snapshot(self) -> dict[str, Any] | None:
+        on_duty = self.on_duty
+        if on_duty is None:
+            return None
+        return {"badge": mask_badge(on_duty.badge_uid), "since": on_duty.since.isoformat()}
+
+
+def run_badge_desk(reader: Any, session: GuardSession, stop: threading.Event, *,
+                   show: Callable[[str], None] | None = None, health: DeviceHealth | None = None,
+                   interval: float = 0.3) -> None:
+    """Poll the staff badge reader; each new tap signs a guard in or out (see ``GuardSession``).
+    A reader error marks the ``badge`` device faulty and is raised for the supervisor."""
+    show = show or (lambda message: None)
+    present: str | None = None
+    while not stop.is_set():
+        try:
+            uid = reader.read_uid()
+        except DeviceError as exc:
+            if health is not None:
+                health.fault("badge", exc.code, say(exc.code, default=exc.message))
+            raise
+        if health is not None:
+            health.ok("badge")
+        if uid is not None and uid != present:
+            outcome = session.tap(uid)
+            show(say(f"gate.guard_{outcome}", "guard", badge=mask_badge(uid)))
+        present = uid
+        stop.wait(interval)
 
 
 class _ServerCopy:
@@ -230,7 +302,7 @@ class Guard:
                  link: Link | None = None, send_lock: threading.Lock | None = None,
                  show: Callable[[str], None] | None = None,
                  on_result: Callable[[GuardResult], None] | None = None, book: PassBook | None = None,
-                 health: DeviceHealth | None = None) -> None:
+                 health: DeviceHealth | None = None, session: GuardSession | None = None) -> None:
         self.server = server
         self.journal = journal
         self.keys = keys
@@ -242,12 +314,13 @@ class Guard:
         self.on_result = on_result
         self.last_result: GuardResult | None = None
         self.health = health or DeviceHealth(("scanner",))
+        self.session = session  # None: no badge reader, exits need no signed-in guard
 
     def handle_scan(self, payload: str) -> GuardResult:
         result = self._handle(payload.strip())
         self.last_result = result
         log.info("guard_result", ok=result.ok, code=result.code, pass_no=result.pass_no, queued=result.queued,
-                 event_id=result.event_id)
+                 event_id=result.event_id, guard_badge=mask_badge(result.guard_badge))
         self.show(result.message)
         if self.on_result is not None:
             self.on_result(result)
@@ -278,6 +351,15 @@ class Guard:
         return claims
 
     def _handle(self, payload: str) -> GuardResult:
+        on_duty = self.session.on_duty if self.session is not None else None
+        if self.session is not None and on_duty is None:
+            return GuardResult(False, "gate.no_guard_signed_in", say("gate.no_guard_signed_in", "guard"))
+        result = self._handle_on_duty(payload, on_duty)
+        if on_duty is not None and result.ok:
+            return attrs.evolve(result, guard_badge=on_duty.badge_uid)
+        return result
+
+    def _handle_on_duty(self, payload: str, on_duty: OnDuty | None) -> GuardResult:
         now = self.clock()
         checked = self._verify_locally(payload, now)
         if isinstance(checked, GuardResult):
@@ -299,8 +381,11 @@ class Guard:
         if doubt is not None and (doubt.final or not self.link.up):
             return self._refused_by_book(doubt, pass_no, vins)
         scanned_at = now.isoformat()
-        event_id = self.journal.record("exit", {"qr_payload": payload, "scanned_at": scanned_at,
-                                                "pass_no": pass_no, "vins": list(vins)})
+        event = {"qr_payload": payload, "scanned_at": scanned_at, "pass_no": pass_no, "vins": list(vins)}
+        if on_duty is not None:
+            # the kiosk API has no field for the guard yet: the journal keeps who let it out
+            event["guard_badge"] = on_duty.badge_uid
+        event_id = self.journal.record("exit", event)
         allowed = f"出门证 {pass_no} 有效，共 {len(vins)} 台车辆，可以放行"
         if not self.link.up:  # known down: don't make the guard wait for a timeout
             self.link.changed.set()
@@ -433,4 +518,5 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["Guard", "GuardResult", "KeyRing", "Link", "Replayer", "send_entry", "now_utc"]
+__all__ = ["Guard", "GuardResult", "GuardSession", "KeyRing", "Link", "OnDuty", "Replayer", "mask_badge",
+           "run_badge_desk", "send_entry", "now_utc"]

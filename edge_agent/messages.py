@@ -45,6 +45,9 @@ MESSAGES: dict[str, Message] = {
     "gate_pass.forged": Message("二维码签名无效，不是本厂签发的出门证", guard=_GUARD_REFUSES),
     "gate_pass.invalid": Message("无法识别的二维码", guard="请重新扫描出门证"),
     "gate_pass.malformed": Message("无法识别的二维码，或此二维码不是出门证", guard="请重新扫描出门证，仍无法识别则禁止放行"),
+    "gate.no_guard_signed_in": Message("没有门卫签到，不能放行", guard="请先刷工牌签到"),
+    "gate.guard_signed_in": Message("门卫已签到（工牌 {badge}）", guard="可以扫码放行"),
+    "gate.guard_signed_out": Message("门卫已签退（工牌 {badge}）", guard="放行前请刷工牌签到"),
     "gate.no_verification_keys": Message("本机尚无验签公钥，无法核验出门证",
                                          guard="请联网后重启本机或联系管理员"),
     # the kiosk

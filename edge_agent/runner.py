@@ -48,7 +48,17 @@ from edge_agent.config import (
     ServerConfig,
     load_config,
 )
-from edge_agent.guard import Guard, GuardResult, KeyRing, Link, PassBook, Replayer
+from edge_agent.guard import (
+    Guard,
+    GuardResult,
+    GuardSession,
+    KeyRing,
+    Link,
+    PassBook,
+    Replayer,
+    mask_badge,
+    run_badge_desk,
+)
 from edge_agent.journal import Journal
 from edge_agent.kiosk import Kiosk, KioskResult, document_for
 from edge_agent.logs import configure_logging
@@ -87,6 +97,7 @@ class StatusBoard:
         self.roles = list(roles)
         self.health = health or DeviceHealth()
         self.supervisors: list[Supervisor] = []
+        self.session: GuardSession | None = None
         self.started_at = datetime.now(UTC).isoformat()
         self.kiosk: dict[str, Any] | None = None
         self.guard: dict[str, Any] | None = None
@@ -106,7 +117,8 @@ class StatusBoard:
         with self._lock:
             self.guard_count += 1
             self.guard = {"ok": result.ok, "code": result.code, "message": result.message,
-                          "pass_no": result.pass_no, "queued": result.queued, "at": datetime.now(UTC).isoformat()}
+                          "pass_no": result.pass_no, "queued": result.queued,
+                          "guard_badge": mask_badge(result.guard_badge), "at": datetime.now(UTC).isoformat()}
         self.write()
 
     def snapshot(self) -> dict[str, Any]:
@@ -121,7 +133,8 @@ class StatusBoard:
                 "server": {"link": "up" if self.link.up else "down", "last_error": self.link.last_error},
                 "journal": self.journal.counts(),
                 "kiosk": {"taps": self.kiosk_count, "last": self.kiosk},
-                "guard": {"scans": self.guard_count, "last": self.guard},
+                "guard": {"scans": self.guard_count, "last": self.guard,
+                          "on_duty": self.session.snapshot() if self.session is not None else None},
             }
 
     def write(self) -> None:
@@ -238,9 +251,10 @@ def _build_scanner(config: DeviceConfig, stack: contextlib.ExitStack) -> Any:
 
 def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims: Any = None,
               reader: Any = None, min_backoff: float = 0.5, max_backoff: float = 30.0,
-              warm_up: bool = True, ready: Callable[[], None] | None = None) -> int:
+              warm_up: bool = True, ready: Callable[[], None] | None = None, badge: Any = None) -> int:
     """Run the configured roles until ``stop`` is set. ``reader`` replaces the reader built from
-    ``[reader]`` (tests hand in one that fails on purpose). ``warm_up=False`` skips the start-up
+    ``[reader]`` (tests hand in one that fails on purpose); ``badge`` the PC/SC badge reader
+    built from ``[badge]``. ``warm_up=False`` skips the start-up
     warm-up (the benchmark compares); ``ready`` is called once every thread runs."""
     from dealercrm.adapters.devices.scanner import SerialQrScanner
     from edge_agent.devices_cli import build_printer, build_reader
@@ -256,7 +270,8 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
     journal = Journal(state_dir / "journal.db")
     link = Link()
     send_lock = threading.Lock()
-    devices = (["reader", "printer"] if "kiosk" in roles else []) + (["scanner"] if "guard" in roles else [])
+    devices = ((["reader", "printer"] if "kiosk" in roles else []) + (["scanner"] if "guard" in roles else [])
+               + (["badge"] if "guard" in roles and config.badge is not None else []))
     health = DeviceHealth(devices)
     board = StatusBoard(agent.status_path, journal, link, sorted(roles), health)
     health.on_change = board.write_quietly
@@ -320,8 +335,19 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
                 scanner: Any = PrintedPassScanner(sims[1])
             else:
                 scanner = _build_scanner(config, stack)
+            session: GuardSession | None = None
+            if config.badge is not None:  # a badge reader at the station: exits need a signed-in guard
+                from dealercrm.adapters.devices.pcsc_badge import PcscBadgeReader
+
+                session = GuardSession()
+                board.session = session
+                badge_reader = badge or PcscBadgeReader(config.badge.reader)
+                health.ok("badge")
+                supervise("badge", lambda halt: run_badge_desk(badge_reader, session, halt,  # type: ignore[arg-type]
+                                                               show=_echo("门卫", out), health=health),
+                          on=("badge",))
             guard = Guard(server, journal, keys, link=link, send_lock=send_lock, show=_echo("门卫", out),
-                          on_result=board.on_guard, book=book, health=health)
+                          on_result=board.on_guard, book=book, health=health, session=session)
             serial_scanner = scanner if isinstance(scanner, SerialQrScanner) else None
 
             def guard_body(halt: threading.Event) -> None:
