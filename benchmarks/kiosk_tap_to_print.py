@@ -34,7 +34,6 @@ could not run.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import statistics
 import subprocess
@@ -62,7 +61,13 @@ def child(args: argparse.Namespace) -> int:
     import io
     import threading
 
-    from edge_agent.config import AgentConfig, DeviceConfig, PrinterConfig, ReaderConfig, ServerConfig
+    from edge_agent.config import (
+        AgentConfig,
+        DeviceConfig,
+        PrinterConfig,
+        ReaderConfig,
+        ServerConfig,
+    )
     from edge_agent.logs import configure_logging
     from edge_agent.runner import run_agent
 
@@ -161,8 +166,8 @@ def main() -> int:
     from dealercrm.adapters.devices.escpos_printer import render
     from dealercrm.adapters.devices.sim import DEMO_CARD
     from dealercrm.adapters.gate_keys import ensure_signing_key
-    from dealercrm.domain.printing import PrintDocument, QrCode
     from dealercrm.config import load_settings
+    from dealercrm.domain.printing import PrintDocument, QrCode
     from dealercrm.entrypoints.demo import load_demo
     from dealercrm.entrypoints.http.app import create_app
     from edge_agent.server import KioskServer

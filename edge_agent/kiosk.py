@@ -41,7 +41,11 @@ from dealercrm.application.ports.devices import (
     ReceiptPrinter,
 )
 from dealercrm.domain.errors import DomainError
-from dealercrm.domain.printing import PrintDocument, document_from_wire, layout_gate_pass
+from dealercrm.domain.printing import (
+    PrintDocument,
+    document_from_wire,
+    layout_gate_pass,
+)
 from edge_agent.journal import Journal
 from edge_agent.messages import say
 from edge_agent.server import ServerRefused, ServerUnreachable

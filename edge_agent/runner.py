@@ -241,7 +241,10 @@ def _echo(prefix: str, out: TextIO) -> Callable[[str], None]:
 
 
 def _build_scanner(config: DeviceConfig, stack: contextlib.ExitStack) -> Any:
-    from dealercrm.adapters.devices.scanner import KeyboardWedgeQrScanner, SerialQrScanner
+    from dealercrm.adapters.devices.scanner import (
+        KeyboardWedgeQrScanner,
+        SerialQrScanner,
+    )
 
     scanner = config.scanner
     if scanner is None or scanner.kind == "keyboard":

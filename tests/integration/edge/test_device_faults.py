@@ -19,7 +19,13 @@ from dealercrm.adapters.devices import sam_protocol as p
 from dealercrm.adapters.devices.sam_serial import SamSerialIdCardReader
 from dealercrm.adapters.devices.sim import DEMO_CARD
 from dealercrm.application.ports.devices import IdCardData
-from edge_agent.config import AgentConfig, DeviceConfig, PrinterConfig, ReaderConfig, ServerConfig
+from edge_agent.config import (
+    AgentConfig,
+    DeviceConfig,
+    PrinterConfig,
+    ReaderConfig,
+    ServerConfig,
+)
 from edge_agent.runner import run_agent
 
 from .conftest import wait_for
@@ -41,6 +47,11 @@ def reader_state(path: Path, state: str) -> dict[str, Any] | None:
     if status and status["state"] == "running" and status["devices"]["reader"]["state"] == state:
         return status
     return None
+
+
+def printed_and_ok(path: Path) -> dict[str, Any] | None:
+    status = reader_state(path, "ok")
+    return status if status and (status["kiosk"]["last"] or {}).get("printed") else None
 
 
 @contextmanager
@@ -87,8 +98,7 @@ def test_a_reply_with_a_length_below_4_is_a_reader_fault_and_the_next_tap_prints
         sam_reader.malform_next(0)
         sam_reader.insert_card(DEMO_CARD)
         [job] = printer_sim.wait_for_jobs(1, timeout=15)
-        recovered = wait_for(lambda: (lambda s: s if s and (s["kiosk"]["last"] or {}).get("printed") else None)(
-            reader_state(status_path, "ok")))
+        recovered = wait_for(lambda: printed_and_ok(status_path))
 
     reader = faulty["devices"]["reader"]
     assert reader["label"] == "设备故障" and faulty["faulty_devices"] == ["reader"]
@@ -137,8 +147,7 @@ def test_a_killed_kiosk_thread_is_restarted_shown_in_status_json_and_the_next_ta
         reader.may_reopen.set()
         sam_reader.insert_card(DEMO_CARD)
         [job] = printer_sim.wait_for_jobs(1, timeout=15)
-        recovered = wait_for(lambda: (lambda s: s if s and (s["kiosk"]["last"] or {}).get("printed") else None)(
-            reader_state(status_path, "ok")))
+        recovered = wait_for(lambda: printed_and_ok(status_path))
 
     assert faulty["devices"]["reader"]["label"] == "设备故障"
     assert faulty["devices"]["reader"]["last_error"]["code"] == "device.thread_crashed"

@@ -2,7 +2,11 @@
 
 import pytest
 
-from dealercrm.adapters.devices.escpos_printer import UnknownPrinterProfile, printer_profiles, resolve_qr_mode
+from dealercrm.adapters.devices.escpos_printer import (
+    UnknownPrinterProfile,
+    printer_profiles,
+    resolve_qr_mode,
+)
 from edge_agent.config import ConfigError, PrinterConfig
 from edge_agent.devices_cli import build_printer
 

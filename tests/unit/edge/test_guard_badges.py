@@ -9,7 +9,14 @@ import pytest
 
 from dealercrm.adapters.devices.memory import FixedBadgeReader
 from dealercrm.application.ports.devices import DeviceError
-from edge_agent.guard import Guard, GuardSession, KeyRing, Link, Replayer, run_badge_desk
+from edge_agent.guard import (
+    Guard,
+    GuardSession,
+    KeyRing,
+    Link,
+    Replayer,
+    run_badge_desk,
+)
 from edge_agent.journal import Journal
 from edge_agent.runner import StatusBoard
 from edge_agent.supervisor import DeviceHealth

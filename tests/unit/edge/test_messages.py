@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from dealercrm.application.ports.devices import PrinterStatus
-from edge_agent.messages import MESSAGES, say
 from edge_agent.kiosk import printer_message
+from edge_agent.messages import MESSAGES, say
 
 AGENT = Path(__file__).resolve().parents[3] / "edge_agent"
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from dealercrm.adapters.devices.memory import FixedCardIdCardReader, RecordingReceiptPrinter
+from dealercrm.adapters.devices.memory import (
+    FixedCardIdCardReader,
+    RecordingReceiptPrinter,
+)
 from dealercrm.application.ports.devices import CardReadError, IdCardData, PrinterStatus
 from edge_agent.guard import Link
 from edge_agent.journal import Journal
@@ -179,6 +184,13 @@ def wait_until(predicate, timeout: float = 10.0):  # type: ignore[no-untyped-def
     raise AssertionError("condition not reached in time")
 
 
+def reader_in_fault(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    status = json.loads(path.read_text(encoding="utf-8"))
+    return status if status["devices"]["reader"]["state"] == "fault" else None
+
+
 def test_a_killed_kiosk_thread_shows_in_status_json_and_the_next_tap_prints(FakeServer, tmp_path):
     server = FakeServer({"passes": [slip()], "authorizations": [], "message": "请打印"})
     reader = KillOnce()
@@ -201,9 +213,7 @@ def test_a_killed_kiosk_thread_shows_in_status_json_and_the_next_tap_prints(Fake
     thread.start()
     try:
         reader.armed.set()
-        status = wait_until(lambda: (lambda s: s if s["devices"]["reader"]["state"] == "fault" else None)(
-            json.loads((tmp_path / "status.json").read_text(encoding="utf-8")))
-            if (tmp_path / "status.json").exists() else None)
+        status = wait_until(lambda: reader_in_fault(tmp_path / "status.json"))
         resumed.set()
         reader.present(CARD)
         wait_until(lambda: printer.printed)

@@ -23,7 +23,12 @@ from typing import Any, Self
 import structlog
 
 from dealercrm.adapters.devices import sam_protocol as p
-from dealercrm.application.ports.devices import CardReadError, DeviceError, DeviceTimeout, IdCardData
+from dealercrm.application.ports.devices import (
+    CardReadError,
+    DeviceError,
+    DeviceTimeout,
+    IdCardData,
+)
 
 log = structlog.get_logger(__name__)
 
