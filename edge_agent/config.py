@@ -24,8 +24,8 @@ Example ``edge-agent.toml``::
     kind = "keyboard"              # keyboard (stdin wedge) | serial
     # port = "/dev/ttyACM0"; baudrate = 9600
 
-    [badge]                        # PC/SC contactless badge reader (optional)
-    reader = "ACS ACR122U"
+    [badge]                        # PC/SC staff badge reader at the guard station (optional):
+    reader = "ACS ACR122U"         # with it, exits need a guard signed in by badge
 
     [server]                       # the dealercrm kiosk API (needed by `edge-agent run`)
     url = "http://10.0.0.5:8000"
