@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dealercrm.adapters.devices.memory import (
     FixedCardIdCardReader,
     RecordingReceiptPrinter,
@@ -296,3 +298,22 @@ def test_a_failing_warm_up_does_not_stop_the_kiosk(FakeServer, tmp_path):
     journal.close()
 
     assert took >= 0
+
+
+def test_a_broken_reader_port_is_raised_for_the_supervisor_to_reopen(FakeServer, tmp_path):
+    from dealercrm.application.ports.devices import DeviceError
+
+    class Unplugged:
+        def read(self) -> IdCardData | None:
+            raise DeviceError("身份证阅读器通信失败", code="device.id_card.io")
+
+    health = DeviceHealth(["reader", "printer"])
+    journal = Journal(tmp_path / "j.db")
+    kiosk = Kiosk(Unplugged(), RecordingReceiptPrinter(), FakeServer(), journal, health=health)
+
+    with pytest.raises(DeviceError) as caught:
+        kiosk.run(threading.Event())
+    journal.close()
+
+    assert caught.value.code == "device.id_card.io"
+    assert health.snapshot()["reader"]["last_error"]["code"] == "device.id_card.io"
