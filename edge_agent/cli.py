@@ -1,7 +1,7 @@
 """``edge-agent`` — the kiosk / gatehouse program.
 
     edge-agent devices list [--config kiosk.toml | --simulate]
-    edge-agent devices print-test [--simulate] [--qr-mode raster|native]
+    edge-agent devices print-test [--simulate] [--qr-mode auto|native|raster]
     edge-agent devices read-test [--simulate] [--badge]
     edge-agent run --config kiosk.toml
     edge-agent run --simulate --server http://127.0.0.1:8000 --device-key dk_… [--cards cards.toml]

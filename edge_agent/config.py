@@ -14,15 +14,18 @@ Example ``edge-agent.toml``::
     port = 9100
     # device = "/dev/ttyS1"; baudrate = 9600        (serial)
     # vendor_id = 0x0416; product_id = 0x5011       (usb)
-    qr_mode = "raster"             # raster | native
+    qr_mode = "auto"               # auto (default) | native | raster
+    # profile = "TM-T20II"         # the printer's model as a python-escpos profile; auto picks
+    #                              # raster for a profile without native QR (POS-5890, ZJ-5870 …)
+    # raster_models = ["XP-58IIH"] # models known to print no native QR: auto → raster for them
     status_timeout = 1.5
 
     [scanner]                      # QR scanner at the guard post
     kind = "keyboard"              # keyboard (stdin wedge) | serial
     # port = "/dev/ttyACM0"; baudrate = 9600
 
-    [badge]                        # PC/SC contactless badge reader (optional)
-    reader = "ACS ACR122U"
+    [badge]                        # PC/SC staff badge reader at the guard station (optional):
+    reader = "ACS ACR122U"         # with it, exits need a guard signed in by badge
 
     [server]                       # the dealercrm kiosk API (needed by `edge-agent run`)
     url = "http://10.0.0.5:8000"
@@ -69,7 +72,9 @@ class PrinterConfig:
     baudrate: int = 9600
     vendor_id: int = 0
     product_id: int = 0
-    qr_mode: str = "raster"
+    qr_mode: str = "auto"
+    profile: str = ""
+    raster_models: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     status_timeout: float = 1.5
 
 
@@ -166,8 +171,10 @@ def parse_config(raw: dict[str, Any]) -> DeviceConfig:
     if printer is not None:
         if printer.kind not in ("network", "serial", "usb"):
             raise ConfigError("[printer] kind must be network, serial or usb")
-        if printer.qr_mode not in ("raster", "native"):
-            raise ConfigError("[printer] qr_mode must be raster or native")
+        if printer.qr_mode not in ("auto", "native", "raster"):
+            raise ConfigError("[printer] qr_mode must be auto, native or raster")
+        if not all(isinstance(model, str) for model in printer.raster_models):
+            raise ConfigError("[printer] raster_models must be a list of model names")
         if printer.kind == "network" and not printer.host:
             raise ConfigError("[printer] network printer needs host")
         if printer.kind == "serial" and not printer.device:

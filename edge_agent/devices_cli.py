@@ -1,7 +1,7 @@
 """``edge-agent devices …``: check the gate devices from the kiosk's shell.
 
     edge-agent devices [--config edge-agent.toml] [--simulate] list
-    edge-agent devices … print-test [--qr-mode raster|native]
+    edge-agent devices … print-test [--qr-mode auto|native|raster]
     edge-agent devices … read-test [--timeout 10] [--badge]
 
 ``--simulate`` starts the SAM reader (pty) and ESC/POS printer (TCP) simulators and points
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="show configured devices and their state")
     printing = sub.add_parser("print-test", help="print a sample gate pass")
-    printing.add_argument("--qr-mode", choices=("raster", "native"), default=None)
+    printing.add_argument("--qr-mode", choices=("auto", "native", "raster"), default=None)
     reading = sub.add_parser("read-test", help="read one ID card (and optionally a badge)")
     reading.add_argument("--timeout", type=float, default=10.0)
     reading.add_argument("--badge", action="store_true", help="also read a PC/SC badge")
@@ -61,10 +61,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def build_printer(config: PrinterConfig, qr_mode: str | None = None) -> Any:
-    from dealercrm.adapters.devices.escpos_printer import EscposReceiptPrinter
+    """The configured printer, printing QR codes natively unless its model needs raster
+    (``resolve_qr_mode``: ``[printer] profile`` and ``raster_models``)."""
+    from dealercrm.adapters.devices.escpos_printer import (
+        EscposReceiptPrinter,
+        UnknownPrinterProfile,
+        resolve_qr_mode,
+    )
 
-    options: dict[str, Any] = {"qr_mode": qr_mode or config.qr_mode,
-                               "status_timeout": config.status_timeout}
+    try:
+        mode, reason = resolve_qr_mode(qr_mode or config.qr_mode, config.profile, config.raster_models)
+    except UnknownPrinterProfile as exc:
+        raise ConfigError(f"[printer] profile {config.profile!r} is not a python-escpos printer profile "
+                          f"(known: {', '.join(exc.details['known'])}); leave it empty or list the model "
+                          "in raster_models") from None
+    log.info("printer_qr_mode", qr_mode=mode, reason=reason, profile=config.profile or None)
+    options: dict[str, Any] = {"qr_mode": mode, "status_timeout": config.status_timeout}
     if config.kind == "network":
         return EscposReceiptPrinter.network(config.host, config.port, **options)
     if config.kind == "serial":

@@ -34,6 +34,7 @@ import structlog
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from dealercrm.adapters.signing import Ed25519PassVerifier
+from dealercrm.application.ports.devices import DeviceError
 from dealercrm.application.ports.signing import (
     PassExpired,
     PassForged,
@@ -44,23 +45,11 @@ from dealercrm.application.ports.signing import (
 from dealercrm.domain.gate import qr_digest
 from dealercrm.domain.printing import SHANGHAI
 from edge_agent.journal import Journal, JournalEntry
+from edge_agent.messages import say
 from edge_agent.server import ServerRefused, ServerUnreachable
+from edge_agent.supervisor import DeviceHealth
 
 log = structlog.get_logger(__name__)
-
-# Refusals by the server, as the guard should read them.
-EXIT_MESSAGES = {
-    "gate_pass.already_exited": "出门证 {pass_no} 已使用过（车辆已出厂），禁止再次放行",
-    "gate_pass.voided": "出门证 {pass_no} 已作废，禁止放行",
-    "gate_pass.superseded": "出门证 {pass_no} 已重新签发，此证作废，禁止放行",
-    "gate_pass.not_handed_over": "出门证 {pass_no} 的车辆尚未交车，禁止放行",
-    "gate_pass.not_approved": "出门证 {pass_no} 尚未审核通过，禁止放行",
-    "gate_pass.rejected": "出门证 {pass_no} 未通过审核，禁止放行",
-    "gate_pass.expired": "出门证 {pass_no} 已过期，禁止放行",
-    "gate_pass.not_yet_valid": "出门证 {pass_no} 尚未生效，禁止放行",
-    "gate_pass.not_found": "系统中没有出门证 {pass_no}，禁止放行",
-}
-
 
 def _local(value: str | None) -> str:
     if not value:
@@ -80,6 +69,78 @@ class GuardResult:
     vins: tuple[str, ...] = ()
     queued: bool = False  # confirmed locally; the server will hear of it when the link returns
     event_id: str | None = None
+    guard_badge: str | None = None  # the badge UID of the guard who let the vehicles out
+
+
+def mask_badge(uid: str | None) -> str | None:
+    """``04A1B2C3D4E5F6`` → ``****E5F6``: enough to tell badges apart on a screen or in a log."""
+    return None if uid is None else "****" + uid[-4:]
+
+
+@attrs.frozen
+class OnDuty:
+    badge_uid: str
+    since: datetime
+
+
+class GuardSession:
+    """Who is on duty at this guard station: signed in by tapping a staff badge (PC/SC).
+
+    A tap signs the badge's holder in (taking over from anyone signed in before); the same badge
+    tapped again signs out. The server has no badge enrolment yet, so a guard is known here by
+    the badge UID alone; each exit records it in the journal.
+    """
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._on_duty: OnDuty | None = None
+
+    @property
+    def on_duty(self) -> OnDuty | None:
+        with self._lock:
+            return self._on_duty
+
+    def tap(self, badge_uid: str) -> str:
+        """A badge was laid on the reader: returns ``signed_in`` or ``signed_out``."""
+        with self._lock:
+            if self._on_duty is not None and self._on_duty.badge_uid == badge_uid:
+                self._on_duty = None
+                outcome = "signed_out"
+            else:
+                self._on_duty = OnDuty(badge_uid, self.clock())
+                outcome = "signed_in"
+        log.info(f"guard_{outcome}", badge=mask_badge(badge_uid))
+        return outcome
+
+    def snapshot(self) -> dict[str, Any] | None:
+        on_duty = self.on_duty
+        if on_duty is None:
+            return None
+        return {"badge": mask_badge(on_duty.badge_uid), "since": on_duty.since.isoformat()}
+
+
+def run_badge_desk(reader: Any, session: GuardSession, stop: threading.Event, *,
+                   show: Callable[[str], None] | None = None, health: DeviceHealth | None = None,
+                   interval: float = 0.3) -> None:
+    """Poll the staff badge reader; each new tap signs a guard in or out (see ``GuardSession``).
+    A reader error marks the ``badge`` device faulty and is raised for the supervisor."""
+    show = show or (lambda message: None)
+    present: str | None = None
+    while not stop.is_set():
+        try:
+            uid = reader.read_uid()
+        except DeviceError as exc:
+            if health is not None:
+                health.fault("badge", exc.code, say(exc.code, default=exc.message))
+            raise
+        if health is not None:
+            health.ok("badge")
+        if uid is not None and uid != present:
+            outcome = session.tap(uid)
+            show(say(f"gate.guard_{outcome}", "guard", badge=mask_badge(uid)))
+        present = uid
+        stop.wait(interval)
 
 
 class _ServerCopy:
@@ -240,7 +301,8 @@ class Guard:
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  link: Link | None = None, send_lock: threading.Lock | None = None,
                  show: Callable[[str], None] | None = None,
-                 on_result: Callable[[GuardResult], None] | None = None, book: PassBook | None = None) -> None:
+                 on_result: Callable[[GuardResult], None] | None = None, book: PassBook | None = None,
+                 health: DeviceHealth | None = None, session: GuardSession | None = None) -> None:
         self.server = server
         self.journal = journal
         self.keys = keys
@@ -251,12 +313,14 @@ class Guard:
         self.show = show or (lambda message: None)
         self.on_result = on_result
         self.last_result: GuardResult | None = None
+        self.health = health or DeviceHealth(("scanner",))
+        self.session = session  # None: no badge reader, exits need no signed-in guard
 
     def handle_scan(self, payload: str) -> GuardResult:
         result = self._handle(payload.strip())
         self.last_result = result
         log.info("guard_result", ok=result.ok, code=result.code, pass_no=result.pass_no, queued=result.queued,
-                 event_id=result.event_id)
+                 event_id=result.event_id, guard_badge=mask_badge(result.guard_badge))
         self.show(result.message)
         if self.on_result is not None:
             self.on_result(result)
@@ -264,8 +328,7 @@ class Guard:
 
     def _verify_locally(self, payload: str, at: datetime) -> dict[str, Any] | GuardResult:
         if not self.keys.kids and not self.keys.refresh(self.server):
-            return GuardResult(False, "gate.no_verification_keys",
-                               "本机尚无验签公钥，无法核验出门证：请联网后重启本机或联系管理员")
+            return GuardResult(False, "gate.no_verification_keys", say("gate.no_verification_keys", "guard"))
         try:
             try:
                 claims = self.keys.verify(payload, at)
@@ -275,19 +338,28 @@ class Guard:
                 else:
                     raise
         except PassForged as exc:
-            return GuardResult(False, exc.code, "二维码签名无效，不是本厂签发的出门证，禁止放行")
+            return GuardResult(False, exc.code, say("gate_pass.forged", "guard"))
         except PassExpired as exc:
             return GuardResult(False, exc.code, f"出门证已过期（有效期至 {_local(exc.details.get('valid_to'))}），禁止放行")
         except PassNotYetValid as exc:
             return GuardResult(False, exc.code,
                                f"出门证尚未生效（自 {_local(exc.details.get('valid_from'))} 起有效），禁止放行")
         except (PassMalformed, PassTokenError) as exc:
-            return GuardResult(False, exc.code, "无法识别的二维码，请重新扫描出门证")
+            return GuardResult(False, exc.code, say(exc.code, "guard", default=say("gate_pass.invalid", "guard")))
         if claims.get("typ") != "gate_pass" or not isinstance(claims.get("pass_no"), str):
-            return GuardResult(False, "gate_pass.malformed", "此二维码不是出门证，禁止放行")
+            return GuardResult(False, "gate_pass.malformed", say("gate_pass.malformed", "guard"))
         return claims
 
     def _handle(self, payload: str) -> GuardResult:
+        on_duty = self.session.on_duty if self.session is not None else None
+        if self.session is not None and on_duty is None:
+            return GuardResult(False, "gate.no_guard_signed_in", say("gate.no_guard_signed_in", "guard"))
+        result = self._handle_on_duty(payload, on_duty)
+        if on_duty is not None and result.ok:
+            return attrs.evolve(result, guard_badge=on_duty.badge_uid)
+        return result
+
+    def _handle_on_duty(self, payload: str, on_duty: OnDuty | None) -> GuardResult:
         now = self.clock()
         checked = self._verify_locally(payload, now)
         if isinstance(checked, GuardResult):
@@ -309,8 +381,11 @@ class Guard:
         if doubt is not None and (doubt.final or not self.link.up):
             return self._refused_by_book(doubt, pass_no, vins)
         scanned_at = now.isoformat()
-        event_id = self.journal.record("exit", {"qr_payload": payload, "scanned_at": scanned_at,
-                                                "pass_no": pass_no, "vins": list(vins)})
+        event = {"qr_payload": payload, "scanned_at": scanned_at, "pass_no": pass_no, "vins": list(vins)}
+        if on_duty is not None:
+            # the kiosk API has no field for the guard yet: the journal keeps who let it out
+            event["guard_badge"] = on_duty.badge_uid
+        event_id = self.journal.record("exit", event)
         allowed = f"出门证 {pass_no} 有效，共 {len(vins)} 台车辆，可以放行"
         if not self.link.up:  # known down: don't make the guard wait for a timeout
             self.link.changed.set()
@@ -330,16 +405,14 @@ class Guard:
         entry = self.journal.get(event_id)
         answer = (entry.answer if entry else None) or {}
         code = str(answer.get("code") or "gate.refused")
-        template = EXIT_MESSAGES.get(code)
-        message = template.format(pass_no=pass_no) if template else (
-            f"{answer.get('detail') or '服务器拒绝放行'}，禁止放行")
+        message = say(code, "guard", default=f"{answer.get('detail') or '服务器拒绝放行'}，禁止放行", pass_no=pass_no)
         if code == "gate_pass.already_exited" and answer.get("exited_at"):
             message += f"（已于 {_local(answer['exited_at'])} 出厂）"
         return GuardResult(False, code, message, pass_no, vins, event_id=event_id)
 
     def _refused_by_book(self, doubt: BookRefusal, pass_no: str, vins: tuple[str, ...]) -> GuardResult:
         if doubt.final:
-            message = EXIT_MESSAGES[doubt.code].format(pass_no=pass_no)
+            message = say(doubt.code, "guard", pass_no=pass_no)
         else:
             message = (f"出门证 {pass_no} 的二维码与本机名册不符（已重新签发或作废），"
                        "服务器暂不可达无法确认，禁止放行，请联系发车处")
@@ -347,8 +420,14 @@ class Guard:
         return GuardResult(False, doubt.code, message, pass_no, vins)
 
     def run(self, scanner: Any, stop: threading.Event) -> None:
+        """Handle scans until ``stop``; a scanner error is raised for the supervisor to reopen it."""
         while not stop.is_set():
-            line = scanner.read_line(timeout=0.5)
+            try:
+                line = scanner.read_line(timeout=0.5)
+            except DeviceError as exc:
+                self.health.fault("scanner", exc.code, say(exc.code, default=exc.message))
+                raise
+            self.health.ok("scanner")
             if line:
                 self.handle_scan(line)
 
@@ -439,4 +518,5 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["Guard", "GuardResult", "KeyRing", "Link", "Replayer", "send_entry", "EXIT_MESSAGES", "now_utc"]
+__all__ = ["Guard", "GuardResult", "GuardSession", "KeyRing", "Link", "OnDuty", "Replayer", "mask_badge",
+           "run_badge_desk", "send_entry", "now_utc"]

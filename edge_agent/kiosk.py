@@ -33,6 +33,7 @@ import structlog
 from dealercrm.application.ports.devices import (
     CardReadError,
     DeviceError,
+    DeviceTimeout,
     IdCardData,
     IdCardReader,
     PrinterStatus,
@@ -40,36 +41,26 @@ from dealercrm.application.ports.devices import (
     ReceiptPrinter,
 )
 from dealercrm.domain.errors import DomainError
-from dealercrm.domain.printing import PrintDocument, document_from_wire, layout_gate_pass
+from dealercrm.domain.printing import (
+    PrintDocument,
+    document_from_wire,
+    layout_gate_pass,
+)
 from edge_agent.journal import Journal
+from edge_agent.messages import say
 from edge_agent.server import ServerRefused, ServerUnreachable
+from edge_agent.supervisor import DeviceHealth
 
 log = structlog.get_logger(__name__)
 
 MIN_POLL_INTERVAL = 0.3
 
-MSG_SERVER_UNREACHABLE = "暂时无法连接服务器，请稍后再试，或到发车处办理"
-MSG_NO_PASS = "未找到您的出门证或提车介绍信，请联系经销商或发车处"
-MSG_CARD_READ_FAILED = "身份证读取失败，请将身份证平放在感应区后重试"
-MSG_READER_FAILED = "身份证阅读器故障，请联系工作人员"
-MSG_PRINTER_FAILED = "打印机故障，未能打印，请联系工作人员"
-MSG_BAD_LAYOUT = "出门证版式错误，未能打印，请到发车处办理"
+PRINTER_CODES = {status: f"device.printer.{status.value}" for status in PrinterStatus}
 
-PRINTER_MESSAGES = {
-    PrinterStatus.PAPER_OUT: "打印机缺纸，暂时无法打印出门证，请联系工作人员加纸",
-    PrinterStatus.COVER_OPEN: "打印机上盖未关好，暂时无法打印，请联系工作人员",
-    PrinterStatus.OFFLINE: "打印机离线，暂时无法打印，请联系工作人员",
-}
 
-# Why a pass cannot be printed, as the person at the kiosk should read it.
-PASS_MESSAGES = {
-    "gate_pass.not_approved": "您的出门证 {pass_no} 尚未审核通过，请稍后再试或联系发车处",
-    "gate_pass.not_handed_over": "您的出门证 {pass_no} 尚未审核通过，请稍后再试或联系发车处",
-    "gate_pass.rejected": "您的出门证 {pass_no} 未通过审核，请联系经销商",
-    "gate_pass.expired": "您的出门证 {pass_no} 已过期，请联系经销商重新办理",
-    "gate_pass.voided": "您的出门证 {pass_no} 已作废，请联系经销商",
-    "gate_pass.already_exited": "出门证 {pass_no} 的车辆已出厂，不能再次打印",
-}
+def printer_message(status: PrinterStatus) -> str:
+    """What the kiosk says about a printer that cannot print (paper out, cover open, offline)."""
+    return say(PRINTER_CODES[status], "driver", default=say("device.printer.failed", "driver"))
 
 
 @attrs.frozen
@@ -110,7 +101,9 @@ class Kiosk:
                  show: Callable[[str], None] | None = None,
                  on_result: Callable[[KioskResult], None] | None = None,
                  send_lock: threading.Lock | None = None,
-                 poll_interval: float = MIN_POLL_INTERVAL) -> None:
+                 poll_interval: float = MIN_POLL_INTERVAL,
+                 health: DeviceHealth | None = None,
+                 printer_check_every: float = 30.0) -> None:
         self.reader = reader
         self.printer = printer
         self.server = server
@@ -120,6 +113,9 @@ class Kiosk:
         self.send_lock = send_lock or threading.Lock()
         self.poll_interval = max(poll_interval, MIN_POLL_INTERVAL)
         self.last_result: KioskResult | None = None
+        self.health = health or DeviceHealth(("reader", "printer"))
+        self.printer_check_every = printer_check_every
+        self._next_printer_check = 0.0
 
     # -- one tap -----------------------------------------------------------------------------
 
@@ -138,10 +134,10 @@ class Kiosk:
             answer = self.server.find_passes(card.id_number, str(uuid.uuid4()))
         except ServerUnreachable as exc:
             log.warning("kiosk_server_unreachable", reason=exc.reason)
-            return KioskResult(False, "server.unreachable", MSG_SERVER_UNREACHABLE)
+            return KioskResult(False, "server.unreachable", say("server.unreachable", "driver"))
         except ServerRefused as exc:
             log.warning("kiosk_lookup_refused", status=exc.status, code=exc.code)
-            message = ("身份证号码无法识别，请到发车处办理" if exc.code.startswith("id_number")
+            message = (say("kiosk.id_number_unreadable", "driver") if exc.code.startswith("id_number")
                        else f"服务器拒绝请求：{exc.detail or exc.code}，请联系工作人员")
             return KioskResult(False, exc.code, message)
 
@@ -150,24 +146,24 @@ class Kiosk:
         if not printable:
             if passes:
                 first = passes[0]
-                template = PASS_MESSAGES.get(first["code"])
-                message = template.format(pass_no=first["pass_no"]) if template else first["message"]
+                message = say(first["code"], "driver", default=first["message"], pass_no=first["pass_no"])
                 return KioskResult(False, first["code"], message)
             letters = answer.get("authorizations") or []
             if letters:
                 return KioskResult(False, "authorization.waiting", letters[0]["message"])
-            return KioskResult(False, "gate_pass.none", MSG_NO_PASS)
+            return KioskResult(False, "gate_pass.none", say("gate_pass.none", "driver"))
 
         try:
             documents = [(slip["pass_no"], document_for(slip)) for slip in printable]
         except (DomainError, KeyError, TypeError, ValueError) as exc:
             log.error("kiosk_layout_invalid", reason=type(exc).__name__)
-            return KioskResult(False, "print.layout_malformed", MSG_BAD_LAYOUT)
+            return KioskResult(False, "print.layout_malformed", say("print.layout_malformed", "driver"))
 
         status = self.printer.status()
         if status is not PrinterStatus.ONLINE:
             log.warning("kiosk_printer_unavailable", status=status.value)
-            return KioskResult(False, f"device.printer.{status.value}", PRINTER_MESSAGES[status])
+            self.health.fault("printer", PRINTER_CODES[status], say(PRINTER_CODES[status]))
+            return KioskResult(False, PRINTER_CODES[status], printer_message(status))
 
         printed: list[str] = []
         recorded: list[str] = []
@@ -177,14 +173,17 @@ class Kiosk:
                 outcome = self.printer.print(document)
             except PrinterUnavailable as exc:
                 log.warning("kiosk_print_failed", pass_no=pass_no, status=exc.status.value)
-                message = PRINTER_MESSAGES.get(exc.status, MSG_PRINTER_FAILED)
+                message = printer_message(exc.status)
+                self.health.fault("printer", exc.code, say(exc.code, default=exc.message))
                 if printed:
                     message = f"已打印 {'、'.join(printed)}；{message}"
                 return KioskResult(False, exc.code, message, tuple(printed), tuple(substituted), tuple(recorded))
             except DeviceError as exc:
                 log.error("kiosk_print_failed", pass_no=pass_no, code=exc.code)
-                return KioskResult(False, exc.code, MSG_PRINTER_FAILED, tuple(printed), tuple(substituted),
-                                   tuple(recorded))
+                self.health.fault("printer", exc.code, say("device.printer.failed"), exc.message)
+                return KioskResult(False, exc.code, say("device.printer.failed", "driver"), tuple(printed),
+                                   tuple(substituted), tuple(recorded))
+            self.health.ok("printer")
             printed.append(pass_no)
             if outcome.substituted:
                 substituted.extend(outcome.substituted)
@@ -218,8 +217,31 @@ class Kiosk:
 
     # -- the loop ----------------------------------------------------------------------------
 
+    def check_printer(self) -> PrinterStatus:
+        """Ask the printer how it is and say so in the device health (paper refilled → ok)."""
+        status = self.printer.status()
+        if status is PrinterStatus.ONLINE:
+            self.health.ok("printer")
+        else:
+            self.health.fault("printer", PRINTER_CODES[status], say(PRINTER_CODES[status]))
+        return status
+
+    def _check_printer_when_due(self) -> None:
+        now = time.monotonic()
+        if now < self._next_printer_check:
+            return
+        status = self.check_printer()
+        # a faulty printer is asked more often, so the screen clears soon after the paper is in
+        every = self.printer_check_every if status is PrinterStatus.ONLINE else min(5.0, self.printer_check_every)
+        self._next_printer_check = now + every
+
     def run(self, stop: threading.Event) -> None:
-        """Poll the reader until ``stop`` is set; each tap of a card is handled once."""
+        """Poll the reader until ``stop`` is set; each tap of a card is handled once.
+
+        Reader errors (a failure status, a malformed frame, no answer) are shown and put the
+        reader in ``fault`` until a poll succeeds again; a broken port (any other
+        ``DeviceError``) is raised, so the supervisor closes and reopens it.
+        """
         on_reader: str | None = None
         while not stop.is_set():
             started = time.monotonic()
@@ -227,16 +249,25 @@ class Kiosk:
                 card = self.reader.read()
             except CardReadError as exc:
                 log.warning("kiosk_card_read_failed", code=exc.code)
-                self.show(MSG_CARD_READ_FAILED)
+                self.health.fault("reader", exc.code, say(exc.code, default=exc.message))
+                self.show(say("kiosk.card_read_failed", "driver"))
                 # a failed read is not a removal: the same card is not handled twice
-            except DeviceError as exc:
+            except DeviceTimeout as exc:
                 log.error("kiosk_reader_failed", code=exc.code)
-                self.show(MSG_READER_FAILED)
+                self.health.fault("reader", exc.code, say(exc.code, default=exc.message))
+                self.show(say("kiosk.reader_failed", "driver"))
                 stop.wait(2.0)
                 continue
+            except DeviceError as exc:
+                log.error("kiosk_reader_failed", code=exc.code)
+                self.health.fault("reader", exc.code, say(exc.code, default=exc.message))
+                self.show(say("kiosk.reader_failed", "driver"))
+                raise
             else:
+                self.health.ok("reader")
                 if card is None:
                     on_reader = None
+                    self._check_printer_when_due()
                 elif _tap_key(card) != on_reader:
                     on_reader = _tap_key(card)
                     self.handle_card(card)
@@ -245,4 +276,4 @@ class Kiosk:
                 stop.wait(remaining)
 
 
-__all__ = ["Kiosk", "KioskResult", "PASS_MESSAGES", "PRINTER_MESSAGES", "document_for"]
+__all__ = ["Kiosk", "KioskResult", "PRINTER_CODES", "document_for", "printer_message"]

@@ -6,9 +6,12 @@
 
 Threads: the kiosk loop (polls the ID card reader), the guard loop (reads the QR scanner), the
 replayer (sends journaled events while the link is up, backs off while it is down) and the
-status writer (``status.json``, rewritten atomically every second: link state, journal counts,
-last kiosk and guard results — no names, no ID numbers). SIGTERM / SIGINT stop them cleanly;
-SIGKILL loses nothing that the journal acknowledged.
+status writer (``status.json``, rewritten atomically every second and whenever a device changes
+state: link state, journal counts, each device's state — ok or 设备故障 — with its last error,
+last kiosk and guard results — no names, no ID numbers). Every thread runs under a
+:class:`~edge_agent.supervisor.Supervisor`: a thread that dies is logged, its devices are shown
+faulty, their ports are closed and it is started again with backoff. SIGTERM / SIGINT stop them
+cleanly; SIGKILL loses nothing that the journal acknowledged.
 
 ``--simulate`` starts every device simulator and points the real adapters at them: the GA/T 467
 SAM reader on a pseudo-terminal (115200-baud wire delay) presenting the cards of ``--cards``
@@ -28,13 +31,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
 import structlog
 
 from dealercrm.domain.errors import DomainError
+from dealercrm.domain.printing import layout_gate_pass
 from edge_agent.config import (
     AgentConfig,
     ConfigError,
@@ -44,11 +48,22 @@ from edge_agent.config import (
     ServerConfig,
     load_config,
 )
-from edge_agent.guard import Guard, GuardResult, KeyRing, Link, PassBook, Replayer
+from edge_agent.guard import (
+    Guard,
+    GuardResult,
+    GuardSession,
+    KeyRing,
+    Link,
+    PassBook,
+    Replayer,
+    mask_badge,
+    run_badge_desk,
+)
 from edge_agent.journal import Journal
-from edge_agent.kiosk import Kiosk, KioskResult
+from edge_agent.kiosk import Kiosk, KioskResult, document_for
 from edge_agent.logs import configure_logging
 from edge_agent.server import KioskServer, ServerRefused, ServerUnreachable
+from edge_agent.supervisor import DeviceHealth, Supervisor
 
 log = structlog.get_logger(__name__)
 
@@ -74,11 +89,15 @@ def _parser() -> argparse.ArgumentParser:
 class StatusBoard:
     """``status.json`` for monitoring (and the tests): rewritten atomically, never holds card data."""
 
-    def __init__(self, path: Path, journal: Journal, link: Link, roles: Sequence[str]) -> None:
+    def __init__(self, path: Path, journal: Journal, link: Link, roles: Sequence[str],
+                 health: DeviceHealth | None = None) -> None:
         self.path = path
         self.journal = journal
         self.link = link
         self.roles = list(roles)
+        self.health = health or DeviceHealth()
+        self.supervisors: list[Supervisor] = []
+        self.session: GuardSession | None = None
         self.started_at = datetime.now(UTC).isoformat()
         self.kiosk: dict[str, Any] | None = None
         self.guard: dict[str, Any] | None = None
@@ -90,26 +109,32 @@ class StatusBoard:
     def on_kiosk(self, result: KioskResult) -> None:
         with self._lock:
             self.kiosk_count += 1
-            self.kiosk = {"ok": result.ok, "code": result.code, "printed": list(result.printed),
-                          "at": datetime.now(UTC).isoformat()}
+            self.kiosk = {"ok": result.ok, "code": result.code, "message": result.message,
+                          "printed": list(result.printed), "at": datetime.now(UTC).isoformat()}
         self.write()
 
     def on_guard(self, result: GuardResult) -> None:
         with self._lock:
             self.guard_count += 1
-            self.guard = {"ok": result.ok, "code": result.code, "pass_no": result.pass_no,
-                          "queued": result.queued, "at": datetime.now(UTC).isoformat()}
+            self.guard = {"ok": result.ok, "code": result.code, "message": result.message,
+                          "pass_no": result.pass_no, "queued": result.queued,
+                          "guard_badge": mask_badge(result.guard_badge), "at": datetime.now(UTC).isoformat()}
         self.write()
 
     def snapshot(self) -> dict[str, Any]:
+        devices = self.health.snapshot()
         with self._lock:
             return {
                 "pid": os.getpid(), "state": self.state, "roles": self.roles, "started_at": self.started_at,
                 "updated_at": datetime.now(UTC).isoformat(),
+                "devices": devices,
+                "faulty_devices": sorted(name for name, d in devices.items() if d["state"] != "ok"),
+                "threads": {s.name: s.snapshot() for s in self.supervisors},
                 "server": {"link": "up" if self.link.up else "down", "last_error": self.link.last_error},
                 "journal": self.journal.counts(),
                 "kiosk": {"taps": self.kiosk_count, "last": self.kiosk},
-                "guard": {"scans": self.guard_count, "last": self.guard},
+                "guard": {"scans": self.guard_count, "last": self.guard,
+                          "on_duty": self.session.snapshot() if self.session is not None else None},
             }
 
     def write(self) -> None:
@@ -118,6 +143,13 @@ class StatusBoard:
         tmp = self.path.with_name(f".{self.path.name}.{threading.get_ident()}.tmp")
         tmp.write_text(data, encoding="utf-8")
         tmp.replace(self.path)
+
+    def write_quietly(self) -> None:
+        """``write`` for callbacks from device threads: a full disk must not kill the kiosk."""
+        try:
+            self.write()
+        except OSError as exc:
+            log.error("status_file_failed", reason=str(exc))
 
     def run(self, stop: threading.Event, every: float = 1.0) -> None:
         while not stop.wait(every):
@@ -184,7 +216,9 @@ def _simulated(config: DeviceConfig, cards_path: str | None, out: TextIO) -> Ite
         sim_config = DeviceConfig(
             reader=ReaderConfig(port=reader_sim.path),
             printer=PrinterConfig(kind="network", host=printer_sim.host, port=printer_sim.port,
-                                  qr_mode=config.printer.qr_mode if config.printer else "raster",
+                                  qr_mode=config.printer.qr_mode if config.printer else "auto",
+                                  profile=config.printer.profile if config.printer else "",
+                                  raster_models=config.printer.raster_models if config.printer else (),
                                   status_timeout=0.5),
             scanner=None, badge=None, server=config.server, agent=config.agent,
         )
@@ -207,7 +241,10 @@ def _echo(prefix: str, out: TextIO) -> Callable[[str], None]:
 
 
 def _build_scanner(config: DeviceConfig, stack: contextlib.ExitStack) -> Any:
-    from dealercrm.adapters.devices.scanner import KeyboardWedgeQrScanner, SerialQrScanner
+    from dealercrm.adapters.devices.scanner import (
+        KeyboardWedgeQrScanner,
+        SerialQrScanner,
+    )
 
     scanner = config.scanner
     if scanner is None or scanner.kind == "keyboard":
@@ -215,7 +252,14 @@ def _build_scanner(config: DeviceConfig, stack: contextlib.ExitStack) -> Any:
     return stack.enter_context(SerialQrScanner(scanner.port, scanner.baudrate))
 
 
-def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims: Any = None) -> int:
+def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims: Any = None,
+              reader: Any = None, min_backoff: float = 0.5, max_backoff: float = 30.0,
+              warm_up: bool = True, ready: Callable[[], None] | None = None, badge: Any = None) -> int:
+    """Run the configured roles until ``stop`` is set. ``reader`` replaces the reader built from
+    ``[reader]`` (tests hand in one that fails on purpose); ``badge`` the PC/SC badge reader
+    built from ``[badge]``. ``warm_up=False`` skips the start-up
+    warm-up (the benchmark compares); ``ready`` is called once every thread runs."""
+    from dealercrm.adapters.devices.scanner import SerialQrScanner
     from edge_agent.devices_cli import build_printer, build_reader
 
     agent: AgentConfig = config.agent
@@ -229,7 +273,11 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
     journal = Journal(state_dir / "journal.db")
     link = Link()
     send_lock = threading.Lock()
-    board = StatusBoard(agent.status_path, journal, link, sorted(roles))
+    devices = ((["reader", "printer"] if "kiosk" in roles else []) + (["scanner"] if "guard" in roles else [])
+               + (["badge"] if "guard" in roles and config.badge is not None else []))
+    health = DeviceHealth(devices)
+    board = StatusBoard(agent.status_path, journal, link, sorted(roles), health)
+    health.on_change = board.write_quietly
     server = KioskServer(config.server.url, config.server.resolve_key(), timeout=config.server.timeout)
     threads: list[threading.Thread] = []
 
@@ -237,6 +285,13 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         thread.start()
         threads.append(thread)
+
+    def supervise(name: str, body: Callable[[threading.Event], None], *, on: Sequence[str] = (),
+                  reset: Callable[[], None] | None = None) -> None:
+        supervisor = Supervisor(name, body, health=health, devices=on, reset=reset,
+                                min_backoff=min_backoff, max_backoff=max_backoff)
+        board.supervisors.append(supervisor)
+        spawn(name, supervisor.run, stop)
 
     with contextlib.ExitStack() as stack:
         stack.callback(journal.close)
@@ -257,38 +312,66 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         book = PassBook(state_dir / "passbook.json")
         if "guard" in roles:
             book.refresh(server)
-            spawn("pass-book", book.run, server, link, stop)
+            supervise("pass-book", lambda halt: book.run(server, link, halt))
 
         handled = threading.Event()
         if "kiosk" in roles:
-            reader = stack.enter_context(build_reader(config.reader))  # type: ignore[arg-type]
+            card_reader = stack.enter_context(reader or build_reader(config.reader))  # type: ignore[arg-type]
             printer = build_printer(config.printer)  # type: ignore[arg-type]
 
             def kiosk_done(result: KioskResult) -> None:
                 board.on_kiosk(result)
                 handled.set()
 
-            kiosk = Kiosk(reader, printer, server, journal, show=_echo("自助机", out), on_result=kiosk_done,
-                          send_lock=send_lock)
-            spawn("kiosk", kiosk.run, stop)
+            kiosk = Kiosk(card_reader, printer, server, journal, show=_echo("自助机", out), on_result=kiosk_done,
+                          send_lock=send_lock, health=health)
+
+            def kiosk_body(halt: threading.Event) -> None:
+                card_reader.open()  # reopens the port after a restart; a no-op while it is open
+                kiosk.run(halt)
+
+            if warm_up:
+                warm_up_kiosk(kiosk, printer)
+            supervise("kiosk", kiosk_body, on=("reader",), reset=card_reader.close)
         if "guard" in roles:
             if sims is not None:
                 scanner: Any = PrintedPassScanner(sims[1])
             else:
                 scanner = _build_scanner(config, stack)
+            session: GuardSession | None = None
+            if config.badge is not None:  # a badge reader at the station: exits need a signed-in guard
+                from dealercrm.adapters.devices.pcsc_badge import PcscBadgeReader
+
+                session = GuardSession()
+                board.session = session
+                badge_reader = badge or PcscBadgeReader(config.badge.reader)
+                health.ok("badge")
+                supervise("badge", lambda halt: run_badge_desk(badge_reader, session, halt,  # type: ignore[arg-type]
+                                                               show=_echo("门卫", out), health=health),
+                          on=("badge",))
             guard = Guard(server, journal, keys, link=link, send_lock=send_lock, show=_echo("门卫", out),
-                          on_result=board.on_guard, book=book)
-            spawn("guard", guard.run, scanner, stop)
+                          on_result=board.on_guard, book=book, health=health, session=session)
+            serial_scanner = scanner if isinstance(scanner, SerialQrScanner) else None
+
+            def guard_body(halt: threading.Event) -> None:
+                if serial_scanner is not None:
+                    serial_scanner.open()
+                guard.run(scanner, halt)
+
+            supervise("guard", guard_body, on=("scanner",),
+                      reset=serial_scanner.close if serial_scanner is not None else None)
         replayer = Replayer(server, journal, link=link, send_lock=send_lock)
-        spawn("replayer", replayer.run, stop)
+        supervise("replayer", replayer.run)
         if sims is not None:
             reader_sim, printer_sim, cards = sims
             spawn("card-tapper", _card_tapper, reader_sim, cards, handled, stop, out)
             spawn("slip-echo", _echo_slips, printer_sim, stop, out)
         board.state = "running"
         board.write()
-        spawn("status", board.run, stop)
+        supervise("status", board.run)
         log.info("edge_agent_running", roles=sorted(roles), state_dir=str(state_dir))
+        if ready is not None:
+            ready()
         stop.wait()
         board.state = "stopping"
         for thread in threads:
@@ -296,6 +379,30 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         board.state = "stopped"
         board.write()
     return 0
+
+
+def warm_up_kiosk(kiosk: Kiosk, printer: Any) -> float:
+    """Pay at start what the first tap would otherwise pay (issue 16: first tap ≤ 1 s): the
+    printing libraries and a sample slip in the printer's QR mode (``printer.warm_up()``), the
+    layout code (a sample slip through the wire format) and the printer connection and status
+    (which also sets the printer's health). The server connection was opened by ``whoami``.
+    Returns the seconds it took."""
+    from dealercrm.domain.printing import document_to_wire
+
+    started = time.perf_counter()
+    try:
+        bytes_ = printer.warm_up()
+        now = datetime.now(UTC)
+        sample = layout_gate_pass("GP-0000-000000", "预热", ["LZZ1CLVBXTA000001"], now, now + timedelta(hours=1),
+                                  "warm-up", now)
+        document_for({"pass_no": "GP-0000-000000", "layout": document_to_wire(sample), "qr_payload": "warm-up"})
+        status = kiosk.check_printer()
+    except Exception as exc:  # noqa: BLE001 - a failed warm-up costs the first tap time, never the kiosk
+        log.warning("kiosk_warm_up_failed", reason=f"{type(exc).__name__}: {exc}")
+        return time.perf_counter() - started
+    took = time.perf_counter() - started
+    log.info("kiosk_warmed_up", seconds=round(took, 3), sample_bytes=bytes_, printer=status.value)
+    return took
 
 
 def _echo_slips(printer_sim: Any, stop: threading.Event, out: TextIO) -> None:

@@ -5,6 +5,7 @@ import socket
 import pytest
 
 from dealercrm.adapters.devices.escpos_printer import EscposReceiptPrinter, UnprintableText
+from dealercrm.adapters.devices.sim.escpos_printer import EscposPrinterSimulator
 from dealercrm.adapters.signing import Ed25519PassSigner
 from dealercrm.application.ports.devices import PrinterStatus, PrinterUnavailable
 from dealercrm.application.ports.signing import gate_pass_claims
@@ -90,6 +91,16 @@ def test_printer_that_does_not_answer_status_is_offline(printer_sim, gate_pass):
     assert printer_sim.jobs == []
 
 
+def test_printer_whose_status_answer_is_garbled_is_offline_and_gets_nothing(printer_sim, gate_pass):
+    printer_sim.garbled = True
+
+    with pytest.raises(PrinterUnavailable) as caught:
+        printer_for(printer_sim).print(gate_pass)
+
+    assert caught.value.status is PrinterStatus.OFFLINE
+    assert printer_sim.jobs == [] and printer_sim.discarded_bytes == 0
+
+
 def test_printer_that_drops_the_connection_is_offline(printer_sim, gate_pass):
     printer_sim.disconnect = True
 
@@ -153,3 +164,49 @@ def test_serial_printer_prints_and_reports_paper_out():
     assert job.text_lines == ["出门证 串口"]
     assert job.qr_payloads == ["serial-qr"]
     assert status is PrinterStatus.PAPER_OUT
+
+
+def test_warm_up_loads_the_printing_libraries_and_sends_nothing(printer_sim):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from dealercrm.adapters.devices.escpos_printer import EscposReceiptPrinter\n"
+        f"printer = EscposReceiptPrinter.network('127.0.0.1', {printer_sim.port}, qr_mode='raster')\n"
+        "before = {m for m in ('escpos.printer', 'qrcode', 'PIL.Image') if m in sys.modules}\n"
+        "size = printer.warm_up()\n"
+        "after = {m for m in ('escpos.printer', 'qrcode', 'PIL.Image') if m in sys.modules}\n"
+        "print(sorted(before), sorted(after), size)\n"
+    )
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("[] ['PIL.Image', 'escpos.printer', 'qrcode'] ")
+    assert printer_sim.jobs == [] and printer_sim.status_requests == 0
+
+
+def test_a_native_qr_slip_is_under_2_kb_and_a_raster_one_is_not(printer_sim, gate_pass, signer, at):
+    native = printer_for(printer_sim).print(gate_pass)
+    raster = printer_for(printer_sim, qr_mode="raster").print(gate_pass)
+
+    first, second = printer_sim.wait_for_jobs(2)
+    assert native.bytes_sent <= 2048 < raster.bytes_sent
+    assert first.qr_payloads == second.qr_payloads == gate_pass.qr_payloads
+    assert signer.verifier().verify(first.qr_payloads[0], at(9))["vins"] == VINS
+
+
+def test_a_printer_without_native_qr_gets_a_readable_raster_code_from_its_profile(gate_pass):
+    from edge_agent.config import PrinterConfig
+    from edge_agent.devices_cli import build_printer
+
+    with EscposPrinterSimulator(native_qr=False) as cheap:
+        build_printer(PrinterConfig(host="127.0.0.1", port=cheap.port, qr_mode="native",
+                                    status_timeout=0.3)).print(gate_pass)
+        build_printer(PrinterConfig(host="127.0.0.1", port=cheap.port, profile="POS-5890",
+                                    status_timeout=0.3)).print(gate_pass)
+        wrong, right = cheap.wait_for_jobs(2)
+
+    assert wrong.qr_payloads == []  # what a forced native QR gives on such a printer
+    assert right.qr_payloads == gate_pass.qr_payloads and len(right.images) == 1

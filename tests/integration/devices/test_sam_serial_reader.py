@@ -180,3 +180,43 @@ def test_cards_load_from_json_and_toml(tmp_path, card):
     with SamReaderSimulator(from_json[0]) as simulator:
         with SamSerialIdCardReader(simulator.path, timeout=0.5) as reader:
             assert reader.read() == from_json[0]
+
+
+SHORT_LENGTH = bytes.fromhex("AA AA AA 96 69 00 03 00 00 90")
+
+
+def test_the_simulator_sends_the_short_length_frame_byte_for_byte(sam_sim):
+    import serial
+
+    sam_sim.malform_next(1, "short_length")
+    with serial.Serial(sam_sim.path, 115200, timeout=0.5) as port:
+        port.write(p.build_request(*p.FIND_CARD))
+        answer = port.read(len(SHORT_LENGTH))
+
+    assert answer == SHORT_LENGTH
+
+
+@pytest.mark.parametrize("command", [p.FIND_CARD, p.SELECT_CARD, p.READ_TEXT_PHOTO],
+                         ids=["idle-poll", "select", "mid-read"])
+@pytest.mark.parametrize(("kind", "code"), [("short_length", "device.id_card.bad_length"),
+                                            ("noise", "device.id_card.garbled_frame"),
+                                            ("cut", "device.id_card.truncated_frame")])
+def test_persistently_malformed_replies_become_typed_reader_errors(sam_sim, card, command, kind, code):
+    sam_sim.malform_next(3, kind, on=command)
+
+    with SamSerialIdCardReader(sam_sim.path, timeout=0.2, retries=2) as reader:
+        with pytest.raises(CardReadError) as caught:
+            reader.read()
+        again = reader.read()
+
+    assert caught.value.code == code
+    assert sam_sim.malformed_sent == 3
+    assert again == card
+
+
+@pytest.mark.parametrize("kind", ["short_length", "noise", "noisy", "cut"])
+def test_one_malformed_reply_mid_read_is_retried_transparently(card, kind):
+    with SamReaderSimulator(card, wire_delay=True) as simulator:
+        simulator.malform_next(1, kind, on=p.READ_TEXT_PHOTO)
+        with SamSerialIdCardReader(simulator.path, timeout=0.3, retries=2) as reader:
+            assert reader.read() == card

@@ -60,3 +60,16 @@ def test_incomplete_or_unknown_settings_are_config_errors(raw):
 def test_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError):
         load_config(tmp_path / "nope.toml")
+
+
+def test_qr_mode_is_auto_by_default_and_takes_a_model_and_a_raster_list():
+    config = parse_config({"printer": {"kind": "network", "host": "x", "profile": "POS-5890",
+                                       "raster_models": ["XP-58IIH"]}})
+
+    assert config.printer.qr_mode == "auto"
+    assert config.printer.profile == "POS-5890" and config.printer.raster_models == ("XP-58IIH",)
+
+
+def test_raster_models_must_be_names():
+    with pytest.raises(ConfigError):
+        parse_config({"printer": {"kind": "network", "host": "x", "raster_models": [58]}})

@@ -175,6 +175,9 @@ def test_title_line_from_layout_is_a_title():
         (0x1A, 0x12, None, PrinterStatus.OFFLINE),
         (None, None, None, PrinterStatus.OFFLINE),
         (0x12, None, 0x1E, PrinterStatus.ONLINE),  # near end is still printable
+        (0xFF, None, None, PrinterStatus.OFFLINE),  # noise, not a status byte
+        (0x13, None, 0x12, PrinterStatus.OFFLINE),  # a fixed bit wrong
+        (0x12, None, 0x80, PrinterStatus.ONLINE),  # garbled paper answer: no paper verdict
     ],
 )
 def test_status_bytes_map_to_printer_status(online, cause, paper, expected):

@@ -161,3 +161,41 @@ def test_card_data_repr_masks_the_id_number_and_omits_the_name(card):
     assert "110105199003071239" not in text
     assert "张伟" not in text
     assert "1101**********1239" in text
+
+
+def test_a_length_field_below_4_is_a_typed_reader_error_not_a_value_error():
+    frame = bytes.fromhex("AA AA AA 96 69 00 03 00 00 90")
+    body, consumed = p.split_frame(frame)
+
+    with pytest.raises(CardReadError) as caught:
+        p.parse_response(body)
+
+    assert consumed == len(frame)
+    assert isinstance(caught.value, p.MalformedFrame)
+    assert caught.value.code == "device.id_card.bad_length"
+    assert not isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("body", [b"", b"\x00", b"\x00\x00", b"\x00\x01\x90", b"\x00\x04\x00\x00\x90"])
+def test_short_or_inconsistent_bodies_are_bad_length_errors(body):
+    with pytest.raises(p.MalformedFrame) as caught:
+        p.parse_response(body)
+
+    assert caught.value.code == "device.id_card.bad_length"
+
+
+def test_a_length_field_beyond_any_reply_is_rejected_without_waiting_for_it():
+    with pytest.raises(p.MalformedFrame) as caught:
+        p.split_frame(p.PREAMBLE + b"\xff\xf0\x00")
+
+    assert caught.value.code == "device.id_card.bad_length"
+
+
+def test_a_checksum_error_is_a_typed_reader_error():
+    frame = bytearray(p.build_response(p.SW3_OK))
+    frame[-1] ^= 0x01
+
+    with pytest.raises(CardReadError) as caught:
+        p.parse_response(bytes(frame[5:]))
+
+    assert caught.value.code == "device.id_card.checksum"

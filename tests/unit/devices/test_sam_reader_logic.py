@@ -137,3 +137,58 @@ def test_silent_reader_times_out_after_retries():
         reader.read()
 
     assert len(port.writes) == 3
+
+
+SHORT_LENGTH = bytes.fromhex("AA AA AA 96 69 00 03 00 00 90")
+
+
+def test_a_short_length_reply_is_retried_then_raised_as_a_typed_error():
+    reader, port, _ = make_reader(lambda request: SHORT_LENGTH, retries=2)
+
+    with pytest.raises(CardReadError) as caught:
+        reader.read()
+
+    assert caught.value.code == "device.id_card.bad_length"
+    assert len(port.writes) == 3 and port.flushes == 2
+
+
+def test_one_short_length_reply_is_retried_transparently():
+    answers = [SHORT_LENGTH, p.build_response(p.SW3_FIND_FAILED)]
+    reader, port, _ = make_reader(lambda request: answers.pop(0))
+
+    assert reader.read() is None
+    assert len(port.writes) == 2
+
+
+def test_noise_instead_of_a_reply_is_a_garbled_frame_error():
+    reader, _, _ = make_reader(lambda request: b"\x01\x02\x03\x55\x96\x69\x00", retries=1)
+
+    with pytest.raises(CardReadError) as caught:
+        reader.read()
+
+    assert caught.value.code == "device.id_card.garbled_frame"
+
+
+def test_noise_before_a_good_reply_is_skipped():
+    reader, port, _ = make_reader(lambda request: b"\x13\x37\xaa" + p.build_response(p.SW3_FIND_FAILED))
+
+    assert reader.read() is None
+    assert len(port.writes) == 1
+
+
+def test_a_reply_cut_off_mid_transfer_is_a_truncated_frame_error():
+    reader, _, _ = make_reader(lambda request: p.build_response(p.SW3_FIND_FAILED)[:8], retries=1)
+
+    with pytest.raises(CardReadError) as caught:
+        reader.read()
+
+    assert caught.value.code == "device.id_card.truncated_frame"
+
+
+def test_a_reply_cut_inside_the_preamble_is_a_truncated_frame_error():
+    reader, _, _ = make_reader(lambda request: b"\xaa\xaa", retries=0)
+
+    with pytest.raises(CardReadError) as caught:
+        reader.read()
+
+    assert caught.value.code == "device.id_card.truncated_frame"

@@ -225,7 +225,9 @@ def decode_qr_images(image: Any) -> list[str]:
     return [result.text for result in zxingcpp.read_barcodes(padded, formats=zxingcpp.BarcodeFormat.QRCode)]
 
 
-def decode(data: bytes, *, decode_images: bool = True) -> DecodedJob:
+def decode(data: bytes, *, decode_images: bool = True, native_qr: bool = True) -> DecodedJob:
+    """Decode a job as a printer would print it; ``native_qr=False`` decodes it as a printer
+    without ``GS ( k`` support prints it: the native QR commands are skipped, no code appears."""
     job = DecodedJob()
     tokens, _ = tokenize(data)
     current = bytearray()
@@ -280,7 +282,7 @@ def decode(data: bytes, *, decode_images: bool = True) -> DecodedJob:
                 fn = token.data[1]
                 if fn == 0x50:  # store: cn fn m d…
                     stored_qr = token.data[3:]
-                elif fn == 0x51 and stored_qr is not None:  # print stored symbol
+                elif fn == 0x51 and stored_qr is not None and native_qr:  # print stored symbol
                     job.qr_payloads.append(stored_qr.decode("utf-8", errors="replace"))
             elif name == "v0":
                 image = raster_to_image(token.args, token.data)

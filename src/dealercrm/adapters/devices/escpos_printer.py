@@ -19,8 +19,13 @@ the printed name. The caller decides whether a substituted name is acceptable (t
 ``gate_pass_name_substituted`` and shows the guard a note). ``marker`` is configurable; pass
 ``strict=True`` to raise ``UnprintableText`` instead and print nothing.
 
-QR codes go out natively (``GS ( k``, the printer draws them) or as a raster image
-(``GS v 0``, drawn here with ``qrcode``; safer on cheap 58 mm printers): ``qr_mode``.
+QR codes go out natively (``GS ( k``, the printer draws them: about 1 KB per slip) or as a
+raster image (``GS v 0``, drawn here with ``qrcode``: about 16 KB, 16 s at 9600 baud) —
+``qr_mode``. Native is the default wherever the printer supports it: :func:`resolve_qr_mode`
+turns ``auto`` into ``raster`` for a printer **recognised by its model** — its python-escpos
+capability profile (the escpos-printer-db, e.g. ``POS-5890`` or ``ZJ-5870`` have no
+``qrCode`` feature) — **or by a configured list** of models that print no native QR; every
+other printer gets ``native``.
 """
 
 from __future__ import annotations
@@ -58,6 +63,56 @@ DLE_EOT = b"\x10\x04"
 DEFAULT_MARKER = "□"
 
 QrMode = Literal["native", "raster"]
+QR_MODES = ("auto", "native", "raster")
+
+
+class UnknownPrinterProfile(DeviceError):
+    """The configured printer model is not a python-escpos capability profile."""
+
+    code = "device.printer.unknown_profile"
+
+
+def printer_profiles() -> dict[str, bool]:
+    """python-escpos's printer models (its capability profiles) → whether they print ``GS ( k`` QR."""
+    from escpos import capabilities
+
+    return {name: bool(profile.get("features", {}).get("qrCode"))
+            for name, profile in capabilities.CAPABILITIES["profiles"].items()}
+
+
+def resolve_qr_mode(qr_mode: str, profile: str = "", raster_models: tuple[str, ...] | list[str] = ()) -> tuple[QrMode, str]:
+    """The QR mode to print with, and why.
+
+    ``native`` / ``raster`` are taken as configured. ``auto``: ``raster`` when ``profile`` is in
+    ``raster_models`` (case-insensitive) or is a python-escpos profile without the ``qrCode``
+    feature; ``native`` otherwise (no profile configured, or one that prints native QR). A
+    profile that is neither in the list nor a python-escpos profile is an error, so a typo does
+    not silently pick the wrong mode.
+    """
+    if qr_mode not in QR_MODES:
+        raise ValueError(f"qr_mode must be one of {', '.join(QR_MODES)}, not {qr_mode!r}")
+    if qr_mode != "auto":
+        return qr_mode, "configured"  # type: ignore[return-value]
+    if not profile:
+        return "native", "default"
+    if profile.lower() in {m.lower() for m in raster_models}:
+        return "raster", "configured raster_models"
+    profiles = printer_profiles()
+    if profile not in profiles:
+        raise UnknownPrinterProfile(f"未知的打印机型号：{profile}", profile=profile,
+                                    known=sorted(profiles))
+    if profiles[profile]:
+        return "native", f"profile {profile} prints QR"
+    return "raster", f"profile {profile} has no native QR"
+
+# A slip shaped like a gate pass (a QR payload as long as a signed pass token), for warm_up().
+_WARM_UP_SLIP = PrintDocument([
+    Title("出门证"),
+    KeyValue("证号", "GP-0000-000000"),
+    Text("预热打印样张，不会打印"),
+    QrCode("W" * 320),
+    Cut(),
+])
 
 
 class UnprintableText(DeviceError):
@@ -133,7 +188,7 @@ def _qr_bytes(line: QrCode, mode: QrMode, paper_dots: int) -> bytes:
     return b"\n" + header + image.to_raster_format() + b"\n"
 
 
-def render(document: PrintDocument, *, qr_mode: QrMode = "raster", marker: str = DEFAULT_MARKER,
+def render(document: PrintDocument, *, qr_mode: QrMode = "native", marker: str = DEFAULT_MARKER,
            paper_dots: int = 384) -> tuple[bytes, tuple[str, ...]]:
     """The ESC/POS bytes for ``document`` and the characters replaced by ``marker``."""
     out = bytearray(ESC_INIT + FS_CHINESE_ON)
@@ -164,8 +219,19 @@ def render(document: PrintDocument, *, qr_mode: QrMode = "raster", marker: str =
     return bytes(out), tuple(replaced)
 
 
+def is_status_byte(value: int | None) -> bool:
+    """A ``DLE EOT`` answer has fixed bits (bit 1 and 4 set, bit 0 and 7 clear); a byte
+    without them is line noise or another device talking, not a status."""
+    return value is not None and value & 0x93 == 0x12
+
+
 def interpret_status(online: int | None, cause: int | None, paper: int | None) -> PrinterStatus:
-    """Map ``DLE EOT 1`` / ``2`` / ``4`` answers (``None`` = no answer) to a status."""
+    """Map ``DLE EOT 1`` / ``2`` / ``4`` answers (``None`` = no answer) to a status.
+
+    A garbled answer (see :func:`is_status_byte`) counts as no answer: the printer is treated
+    as offline and nothing is sent to it.
+    """
+    online, cause, paper = (v if v is None or is_status_byte(v) else None for v in (online, cause, paper))
     if online is None:
         return PrinterStatus.OFFLINE
     if online & 0x08:  # offline: ask why
@@ -186,7 +252,7 @@ def interpret_status(online: int | None, cause: int | None, paper: int | None) -
 class EscposReceiptPrinter:
     """A receipt printer reached over TCP, serial or USB through python-escpos."""
 
-    def __init__(self, transport: Transport, *, qr_mode: QrMode = "raster",
+    def __init__(self, transport: Transport, *, qr_mode: QrMode = "native",
                  marker: str = DEFAULT_MARKER, strict: bool = False,
                  status_timeout: float = 1.5, send_timeout: float = 10.0,
                  paper_dots: int = 384) -> None:
@@ -272,6 +338,8 @@ class EscposReceiptPrinter:
                 answer = device.query_status(DLE_EOT + bytes((n,)))
         except Exception:  # noqa: BLE001 - any transport failure here means "no answer"
             return None
+        if answer and not is_status_byte(answer[0]):
+            log.warning("printer_status_garbled", printer=self.describe, byte=answer[0])
         return answer[0] if answer else None
 
     def _status_of(self, device: Any) -> PrinterStatus:
@@ -286,6 +354,19 @@ class EscposReceiptPrinter:
             device.close()
         except Exception:  # noqa: BLE001 - closing a broken connection must not mask the cause
             log.debug("printer_close_failed")
+
+    # -- start-up ----------------------------------------------------------------------------
+
+    def warm_up(self) -> int:
+        """Load now what the first print would otherwise pay for — python-escpos and its
+        capability database, and for a raster QR qrcode and Pillow — by rendering a sample slip
+        in this printer's QR mode. Nothing is sent. Returns the sample's size in bytes."""
+        from escpos.exceptions import DeviceNotFoundError  # noqa: F401 - loaded for _connect
+        from escpos.printer import Network  # noqa: F401 - loaded for _connect
+
+        job, _ = render(_WARM_UP_SLIP, qr_mode=self.qr_mode, marker=self.marker, paper_dots=self.paper_dots)
+        log.info("printer_warmed_up", printer=self.describe, qr_mode=self.qr_mode, bytes=len(job))
+        return len(job)
 
     # -- port --------------------------------------------------------------------------------
 

@@ -7,11 +7,17 @@ unit tests pin that reading to the byte examples in DEVICES.md.
 Host → reader: ``AA AA AA 96 69`` · LEN(2, BE) · CMD · PARA · DATA · CHK
 Reader → host: ``AA AA AA 96 69`` · LEN(2, BE) · SW1 · SW2 · SW3 · DATA · CHK
 LEN counts every byte after itself including CHK; CHK is the XOR of LEN … last DATA byte.
+
+Whatever a reader sends that is not a well-formed response — a LEN below 4 or beyond any
+reply, a bad CHK, noise where a frame should be, a frame cut off mid-transfer — is a
+:class:`MalformedFrame`, a ``CardReadError`` like the reader's own failure statuses, so the
+callers handle it as one and no ``ValueError`` ever escapes the adapter.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import attrs
 
@@ -58,6 +64,11 @@ SW3_ERRORS: dict[int, tuple[str, str]] = {
 
 TEXT_LEN = 256
 PHOTO_LEN = 1024
+
+# The longest reply (text + photo + fingerprint) has LEN 0x090A; anything far beyond is noise
+# that happens to follow a preamble, not a frame worth waiting for.
+MAX_FRAME_LEN = 4096
+MIN_RESPONSE_LEN = 4  # SW1 SW2 SW3 CHK
 
 # (offset, length) in bytes within the UCS-2LE text block
 _FIELDS = {
@@ -130,8 +141,28 @@ class Response:
     data: bytes
 
 
-class FrameChecksumError(Exception):
+class MalformedFrame(CardReadError):
+    """The reader sent something that is not a well-formed response frame.
+
+    ``code`` says what: ``device.id_card.bad_length`` (LEN below 4 or beyond any reply),
+    ``device.id_card.checksum`` (CHK mismatch), ``device.id_card.garbled_frame`` (bytes but no
+    frame), ``device.id_card.truncated_frame`` (a frame cut off mid-transfer).
+    """
+
+    code = "device.id_card.malformed_frame"
+
+
+class FrameChecksumError(MalformedFrame):
     """A frame arrived whole but its CHK byte does not match."""
+
+    code = "device.id_card.checksum"
+
+    def __init__(self, message: str = "身份证阅读器应答校验失败", **details: Any) -> None:
+        super().__init__(message, **details)
+
+
+def bad_length(length: int) -> MalformedFrame:
+    return MalformedFrame("身份证阅读器应答长度错误", code="device.id_card.bad_length", length=length)
 
 
 def split_frame(buffer: bytes | bytearray) -> tuple[bytes | None, int]:
@@ -139,7 +170,8 @@ def split_frame(buffer: bytes | bytearray) -> tuple[bytes | None, int]:
 
     Returns ``(frame_body, consumed)`` where ``frame_body`` is LEN … CHK (preamble stripped),
     or ``(None, consumed)`` when no whole frame is there yet; ``consumed`` bytes of leading
-    garbage may be dropped by the caller either way.
+    garbage may be dropped by the caller either way. A LEN above ``MAX_FRAME_LEN`` raises
+    ``MalformedFrame`` at once rather than waiting for kilobytes that will never come.
     """
     start = bytes(buffer).find(PREAMBLE)
     if start < 0:
@@ -154,6 +186,8 @@ def split_frame(buffer: bytes | bytearray) -> tuple[bytes | None, int]:
     if len(buffer) < head + 2:
         return None, start
     length = int.from_bytes(buffer[head:head + 2], "big")
+    if length > MAX_FRAME_LEN:
+        raise bad_length(length)
     end = head + 2 + length
     if len(buffer) < end:
         return None, start
@@ -171,10 +205,14 @@ def parse_request(body: bytes) -> Request:
 
 
 def parse_response(body: bytes) -> Response:
-    """Parse LEN … CHK of a reader response; raises ``FrameChecksumError`` on a bad CHK."""
-    length = int.from_bytes(body[:2], "big")
-    if length < 4 or len(body) != length + 2:
-        raise ValueError("bad response length")
+    """Parse LEN … CHK of a reader response.
+
+    Raises ``MalformedFrame`` (``device.id_card.bad_length``) when LEN is below 4 or does not
+    match the bytes given, ``FrameChecksumError`` on a bad CHK.
+    """
+    length = int.from_bytes(body[:2], "big") if len(body) >= 2 else -1
+    if length < MIN_RESPONSE_LEN or len(body) != length + 2:
+        raise bad_length(length)
     if checksum(body[:-1]) != body[-1]:
         raise FrameChecksumError()
     return Response(sw1=body[2], sw2=body[3], sw3=body[4], data=bytes(body[5:-1]))

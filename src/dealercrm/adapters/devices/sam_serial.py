@@ -1,8 +1,9 @@
 """``SamSerialIdCardReader``: a GA/T 467 SAM ID card reader on a serial port (pyserial).
 
-One ``read()`` is find card → select card → read text + photo. Every response's checksum is
-verified; a corrupt or missing response is retried ``retries`` times (after flushing the
-input) before it becomes a ``CardReadError`` / ``DeviceTimeout``. "No card" (find or select
+One ``read()`` is find card → select card → read text + photo. Every response's length and
+checksum are verified; a malformed (short LEN, bad CHK, noise, cut off mid-transfer) or
+missing response is retried ``retries`` times (after flushing the input) before it becomes a
+``MalformedFrame`` (a ``CardReadError``) or a ``DeviceTimeout`` (nothing at all arrived). "No card" (find or select
 failed) is ``None``, not an error: the kiosk polls. Find commands are never sent less than
 300 ms apart — the readers' documented minimum — and ``poll()`` loops on that cadence.
 
@@ -22,7 +23,12 @@ from typing import Any, Self
 import structlog
 
 from dealercrm.adapters.devices import sam_protocol as p
-from dealercrm.application.ports.devices import CardReadError, DeviceError, DeviceTimeout, IdCardData
+from dealercrm.application.ports.devices import (
+    CardReadError,
+    DeviceError,
+    DeviceTimeout,
+    IdCardData,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -86,6 +92,7 @@ class SamSerialIdCardReader:
 
     def _read_frame(self) -> bytes:
         buffer = bytearray()
+        received = 0
         deadline = self._clock() + self.timeout
         while True:
             body, consumed = p.split_frame(buffer)
@@ -93,8 +100,15 @@ class SamSerialIdCardReader:
                 return body
             del buffer[:consumed]
             if self._clock() >= deadline:
-                raise DeviceTimeout("身份证阅读器无响应", port=self.port)
+                if not received:
+                    raise DeviceTimeout("身份证阅读器无响应", port=self.port)
+                if buffer:  # what is left is the start of a frame: it was cut off
+                    raise p.MalformedFrame("身份证阅读器应答不完整", code="device.id_card.truncated_frame",
+                                           port=self.port, received=received)
+                raise p.MalformedFrame("身份证阅读器应答无法识别", code="device.id_card.garbled_frame",
+                                       port=self.port, received=received)
             chunk = self._serial.read(max(1, self._serial.in_waiting))
+            received += len(chunk)
             buffer.extend(chunk)
 
     def transact(self, command: tuple[int, int], data: bytes = b"") -> p.Response:
@@ -113,10 +127,7 @@ class SamSerialIdCardReader:
             try:
                 self._serial.write(request)
                 response = p.parse_response(self._read_frame())
-            except DeviceTimeout as exc:
-                failure = exc
-                continue
-            except p.FrameChecksumError as exc:
+            except (DeviceTimeout, p.MalformedFrame) as exc:
                 failure = exc
                 continue
             except (serial.SerialException, OSError) as exc:
@@ -126,9 +137,8 @@ class SamSerialIdCardReader:
                 failure = p.error_for_sw3(response.sw3, "transact")
                 continue
             return response
-        if isinstance(failure, DeviceTimeout):
-            raise failure
-        if isinstance(failure, CardReadError):
+        if isinstance(failure, (DeviceTimeout, CardReadError)):
+            log.warning("id_card_reader_failed", port=self.port, code=failure.code)
             raise failure
         raise CardReadError("身份证阅读器应答校验失败", code="device.id_card.checksum", port=self.port)
 

@@ -65,6 +65,8 @@ class SerialQrScanner:
     def open(self) -> None:
         import serial
 
+        if self._serial is not None:
+            return
         try:
             self._serial = serial.Serial(self.port, self.baudrate, timeout=0.05)
         except (serial.SerialException, OSError) as exc:

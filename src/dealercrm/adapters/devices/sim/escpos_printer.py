@@ -6,9 +6,13 @@ paper out …), stores every connection's bytes as one job and decodes it with
 ``escpos_decode`` into text lines, QR payloads (native and raster) and cuts.
 
 Faults: ``paper_out``, ``cover_open``, ``offline`` (status bytes say so), ``silent`` (status
-requests get no answer) and ``disconnect`` (connections are closed as soon as accepted).
+requests get no answer), ``garbled`` (status requests get a byte that is no status, 0xFF) and
+``disconnect`` (connections are closed as soon as accepted).
 While out of paper or with the cover open, received print data is counted in
 ``discarded_bytes`` and no job is stored — as a real printer would not print it.
+
+``native_qr=False`` plays a printer without ``GS ( k`` support (a cheap 58 mm model): native QR
+commands print nothing, so its slips carry no QR unless it was sent as a raster image.
 
 ``serial=True`` also serves a pseudo-terminal (``serial_path``) for python-escpos's
 ``Serial`` transport; there a job ends at each cut, since no connection closes.
@@ -35,8 +39,10 @@ STATUS_OK = 0x12
 
 
 class EscposPrinterSimulator:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serial: bool = False) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, serial: bool = False,
+                 native_qr: bool = True) -> None:
         self.host = host
+        self.native_qr = native_qr
         self.serial = serial
         self.serial_path = ""
         self._pty: tuple[int, int] | None = None
@@ -46,6 +52,7 @@ class EscposPrinterSimulator:
         self.cover_open = False
         self.offline = False
         self.silent = False
+        self.garbled = False
         self.disconnect = False
         self.raw_jobs: list[bytes] = []
         self.jobs: list[DecodedJob] = []
@@ -60,6 +67,8 @@ class EscposPrinterSimulator:
     # -- status bytes ------------------------------------------------------------------------
 
     def status_byte(self, n: int) -> int:
+        if self.garbled:
+            return 0xFF
         if n == 1:  # printer status: bit 3 = offline
             return STATUS_OK | (0x08 if (self.offline or self.paper_out or self.cover_open) else 0)
         if n == 2:  # offline cause: bit 2 cover open, bit 5 stopped by paper end
@@ -213,6 +222,6 @@ class EscposPrinterSimulator:
                 log.info("printer_simulator_discarded", bytes=len(job))
             else:
                 self.raw_jobs.append(job)
-                self.jobs.append(escpos_decode.decode(job))
+                self.jobs.append(escpos_decode.decode(job, native_qr=self.native_qr))
                 log.info("printer_simulator_job", bytes=len(job))
             self._changed.notify_all()

@@ -8,14 +8,19 @@ requests — pyserial flushes input on open, so anything said first would be los
 
 Faults: ``remove_card()`` (find fails), ``corrupt_next(n)`` (next n responses carry a bad
 CHK), ``silence_next(n)`` / ``silent = True`` (no answer), ``fail_read_next(n, sw3)`` (read
-returns a failure status), and ``wire_delay=True`` to sleep ``bytes × 10 / baud`` per
-response like a real 115200 8N1 line.
+returns a failure status), ``malform_next(n, kind, on=command)`` (the next n answers — to
+``on`` only, e.g. ``FIND_CARD`` while idle or ``READ_TEXT_PHOTO`` mid-read — are malformed:
+``short_length`` sends ``SHORT_LENGTH_FRAME`` = ``AA AA AA 96 69 00 03 00 00 90``,
+``noise`` sends bytes with no frame in them, ``noisy`` puts noise before the real answer,
+``cut`` stops the answer halfway through the transfer), and ``wire_delay=True`` to sleep
+``bytes × 10 / baud`` per response like a real 115200 8N1 line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import select
 import threading
 import time
@@ -32,6 +37,16 @@ from dealercrm.adapters.devices import sam_protocol as p
 from dealercrm.application.ports.devices import IdCardData
 
 log = structlog.get_logger(__name__)
+
+# A reply whose LEN (3) is below the 4 bytes SW1 SW2 SW3 CHK need: seen from real readers.
+SHORT_LENGTH_FRAME = bytes.fromhex("AAAAAA9669000300" "0090")
+MALFORMED_KINDS = ("short_length", "noise", "noisy", "cut")
+
+
+def noise(length: int, seed: int = 467) -> bytes:
+    """Line noise: random bytes that never contain a frame preamble (no 0xAA at all)."""
+    rng = random.Random(seed)  # noqa: S311 - test noise, not crypto
+    return bytes(b if b != 0xAA else 0x55 for b in rng.randbytes(length))
 
 
 def card_from_mapping(raw: dict[str, Any]) -> IdCardData:
@@ -66,9 +81,12 @@ class SamReaderSimulator:
         self.photo = photo
         self.silent = False
         self.requests: list[p.Request] = []
+        self.request_times: list[float] = []  # time.monotonic() of each request, for benchmarks
         self._corrupt = 0
         self._silence = 0
         self._fail_read: tuple[int, int] = (0, p.SW3_READ_FAILED)
+        self._malform: tuple[int, str, tuple[int, int] | None] = (0, "short_length", None)
+        self.malformed_sent = 0
         self._lock = threading.Lock()
         self._master: int | None = None
         self._slave: int | None = None
@@ -97,6 +115,13 @@ class SamReaderSimulator:
     def fail_read_next(self, n: int = 1, sw3: int = p.SW3_READ_FAILED) -> None:
         with self._lock:
             self._fail_read = (n, sw3)
+
+    def malform_next(self, n: int = 1, kind: str = "short_length", on: tuple[int, int] | None = None) -> None:
+        """The next ``n`` answers (to command ``on`` only, when given) are malformed by ``kind``."""
+        if kind not in MALFORMED_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(MALFORMED_KINDS)}")
+        with self._lock:
+            self._malform = (n, kind, on)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -144,7 +169,11 @@ class SamReaderSimulator:
                 continue
             buffer.extend(chunk)
             while True:
-                body, consumed = p.split_frame(buffer)
+                try:
+                    body, consumed = p.split_frame(buffer)
+                except p.MalformedFrame:
+                    buffer.clear()  # garbage from the host: wait for the next request
+                    break
                 del buffer[:consumed]
                 if body is None:
                     break
@@ -164,6 +193,7 @@ class SamReaderSimulator:
             return p.build_response(0x11)
         with self._lock:
             self.requests.append(request)
+            self.request_times.append(time.monotonic())
             if self.silent:
                 return None
             if self._silence:
@@ -173,7 +203,22 @@ class SamReaderSimulator:
             if self._corrupt:
                 self._corrupt -= 1
                 response = response[:-1] + bytes((response[-1] ^ 0xFF,))
+            count, kind, on = self._malform
+            if count and on in (None, (request.cmd, request.para)):
+                self._malform = (count - 1, kind, on)
+                self.malformed_sent += 1
+                response = self._malformed(response, kind)
             return response
+
+    @staticmethod
+    def _malformed(response: bytes, kind: str) -> bytes:
+        if kind == "short_length":
+            return SHORT_LENGTH_FRAME
+        if kind == "noise":
+            return noise(24)
+        if kind == "noisy":
+            return noise(7) + response
+        return response[:max(len(p.PREAMBLE) + 3, len(response) // 2)]  # cut mid-transfer
 
     def _respond(self, request: p.Request) -> bytes:
         if not request.checksum_ok:
