@@ -7,7 +7,11 @@ import datetime as dt
 import pytest
 
 from dealercrm.adapters.memory import memory_uow_factory
-from dealercrm.application.approval_links import ApprovalLinkInvalid, ApprovalLinkSigner, ApprovalMail
+from dealercrm.application.approval_links import (
+    ApprovalLinkInvalid,
+    ApprovalLinkSigner,
+    ApprovalMail,
+)
 from dealercrm.application.services.workflow import WorkflowService
 from dealercrm.domain.errors import NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
