@@ -1,36 +1,60 @@
-"""The one place that names concrete adapters, and the library facade for embedding teams.
+"""The composition root: the one place that names concrete adapters, and the library facade
+for embedding teams.
 
     import dealercrm
     crm = dealercrm.bootstrap(database_url="sqlite:///crm.db")   # migrates, maps, wires
     reg = crm.channel.register_dealer(RegisterDealer(...))
     crm.channel.approve(actor, reg.dealer_id)
 
-Every port can be replaced by passing it in: ``bootstrap(clock=..., password_hasher=...,
-uow_factory=..., dealer_queries=...)``. Nothing here runs at import time.
+``bootstrap()`` builds the adapters and hands each context's service its dependencies (the
+services live in ``application/services/``). Every port can be replaced by passing it in:
+``bootstrap(clock=..., password_hasher=..., uow_factory=..., dealer_queries=...)``. Nothing here
+runs at import time.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
-from dealercrm.application import catalog, channel, credit, gate, identity, orders, shipping, vehicles, workflow
-from dealercrm.application import aftersales, order_changes, order_review_outcome  # workflow handler table
+from dealercrm.application import aftersales, channel, credit, order_changes, order_review_outcome, workflow
+from dealercrm.application.alerts import ScheduledJob
+from dealercrm.application.approval_links import ApprovalMail
+from dealercrm.application.erp_jobs import ErpSyncJob
+from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
+from dealercrm.application.gate import IdDigester
+from dealercrm.application.order_flow import OrderFlowService
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
+from dealercrm.application.ports.credit_queries import CreditQueries
+from dealercrm.application.ports.erp import ErpGateway
+from dealercrm.application.ports.gate_queries import GateQueries
+from dealercrm.application.ports.orders import OrderQueries
 from dealercrm.application.ports.persistence import (
-    Clock,
-    DealerQueries,
-    PasswordHasher,
-    TokenService,
-    UnitOfWorkFactory,
+    Clock, DealerQueries, PasswordHasher, TokenService, UnitOfWork, UnitOfWorkFactory,
 )
-from dealercrm.bootstrap_engagement import EngagementService
+from dealercrm.application.ports.signing import GateKeys
+from dealercrm.application.ports.video import VideoConferencing
+from dealercrm.application.ports.workflow import WorkflowQueries
+from dealercrm.application.services import (
+    AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
+    IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
+)
+from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings
-from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.identity import Principal
 
-ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
+    from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
+    from dealercrm.application.erp_release import ErpReleaseDeliverer
+    from dealercrm.domain.notifications import Channel
+
+__all__ = ["Container", "bootstrap", "system_clock", "workflow_handler_table"]
 
 
 def system_clock() -> dt.datetime:
@@ -38,645 +62,10 @@ def system_clock() -> dt.datetime:
 
 
 @attrs.define
-class ChannelService:
-    """Dealer channel use cases with their dependencies bound; each call is one transaction."""
-
-    _c: Container
-
-    def register_dealer(self, cmd: channel.RegisterDealer) -> channel.Registered:
-        return channel.register_dealer(cmd, self._c.uow(ANONYMOUS), self._c.clock, self._c.hasher)
-
-    def submit(self, actor: Principal, dealer_id: int) -> str:
-        return channel.submit_dealer_for_review(dealer_id, self._c.uow(actor), self._c.clock)
-
-    def approve(self, actor: Principal, dealer_id: int) -> str:
-        return channel.approve_dealer(dealer_id, self._c.uow(actor), self._c.clock)
-
-    def reject(self, actor: Principal, dealer_id: int, reason: str) -> str:
-        return channel.reject_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
-
-    def suspend(self, actor: Principal, dealer_id: int, reason: str) -> str:
-        return channel.suspend_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
-
-    def reactivate(self, actor: Principal, dealer_id: int) -> str:
-        return channel.reactivate_dealer(dealer_id, self._c.uow(actor), self._c.clock)
-
-    def terminate(self, actor: Principal, dealer_id: int, reason: str) -> str:
-        return channel.terminate_dealer(dealer_id, reason, self._c.uow(actor), self._c.clock)
-
-    def update_profile(self, actor: Principal, cmd: channel.UpdateProfile) -> None:
-        channel.update_profile(cmd, self._c.uow(actor))
-
-    def add_contact(self, actor: Principal, dealer_id: int, contact: channel.ContactIn) -> int:
-        return channel.add_contact(dealer_id, contact, self._c.uow(actor))
-
-    def update_contact(self, actor: Principal, dealer_id: int, contact_id: int, contact: channel.ContactIn) -> None:
-        channel.update_contact(dealer_id, contact_id, contact, self._c.uow(actor))
-
-    def remove_contact(self, actor: Principal, dealer_id: int, contact_id: int) -> None:
-        channel.remove_contact(dealer_id, contact_id, self._c.uow(actor))
-
-    def set_territory(self, actor: Principal, dealer_id: int, regions: list[str], industries: list[str]) -> None:
-        channel.set_territory(dealer_id, regions, industries, self._c.uow(actor))
-
-    def add_agreement(self, actor: Principal, cmd: channel.AddAgreement) -> tuple[int, str]:
-        return channel.add_agreement(cmd, self._c.uow(actor), self._c.clock)
-
-    def terminate_agreement(self, actor: Principal, dealer_id: int, agreement_id: int) -> None:
-        channel.terminate_agreement(dealer_id, agreement_id, self._c.uow(actor))
-
-    # reads (scoped in SQL by the caller's principal)
-    def list_dealers(self, actor: Principal, *, status: str | None = None, region: str | None = None,
-                     product_line: str | None = None, text: str | None = None, after_id: int | None = None,
-                     limit: int = 50) -> list[dict[str, Any]]:
-        from dealercrm.application.access import dealer_scope
-
-        scope = dealer_scope(actor)
-        if scope.nothing:
-            return []
-        return self._c.dealer_queries.list_dealers(
-            dealer_id=scope.dealer_id, regions=scope.regions, status=status, region=region,
-            product_line=product_line, text=text, after_id=after_id, limit=limit,
-        )
-
-    def dealer_detail(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
-        row = self._c.dealer_queries.dealer_detail(dealer_id)
-        channel.visible_dealer_or_404(actor, dealer_id, row["region"] if row else None)
-        assert row is not None
-        return row
-
-    def audit_history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
-        self.dealer_detail(actor, dealer_id)
-        return self._c.dealer_queries.audit_history("dealer", dealer_id)
-
-
-@attrs.define
-class CreditService:
-    """Credit, invoices, payments and receivables (context 5). Writes go through
-    ``application.credit``; reads come from ``SqlCreditQueries``, scoped by the caller.
-
-    Inside another context's unit of work call the rule functions directly
-    (``application.credit.reserve_for_contract(uow, ...)`` etc.); the methods here each run
-    their own transaction, for embedding teams, the demo and the HTTP API."""
-
-    _c: Container
-    _queries: Any = attrs.field(default=None, init=False)
-
-    @property
-    def queries(self) -> Any:
-        if self._queries is None:
-            from dealercrm.adapters.db.credit_queries import SqlCreditQueries
-
-            self._queries = SqlCreditQueries(self._c.engine)
-        return self._queries
-
-    def _run(self, actor: Principal, rule: Any, *args: Any, **kwargs: Any) -> Any:
-        with self._c.uow(actor) as uow:
-            result = rule(uow, *args, **kwargs)
-            uow.commit()
-        return result
-
-    # the credit rule, each in its own transaction
-    def reserve(self, actor: Principal, dealer_id: int, contract_no: str, amount_fen: int, *,
-                override_reason: str | None = None) -> credit.Reservation:
-        return self._run(actor, credit.reserve_for_contract, dealer_id, contract_no, amount_fen,
-                         override_reason=override_reason)
-
-    def adjust(self, actor: Principal, contract_no: str, new_amount_fen: int, *,
-               override_reason: str | None = None) -> credit.Reservation:
-        return self._run(actor, credit.adjust_contract, contract_no, new_amount_fen, override_reason=override_reason)
-
-    def cancel(self, actor: Principal, contract_no: str, reason: str | None = None) -> credit.Reservation:
-        return self._run(actor, credit.cancel_contract, contract_no, reason=reason)
-
-    def reopen(self, actor: Principal, contract_no: str, *, amount_fen: int | None = None,
-               override_reason: str | None = None) -> credit.Reservation:
-        return self._run(actor, credit.reopen_contract, contract_no, amount_fen=amount_fen,
-                         override_reason=override_reason)
-
-    def check_release(self, actor: Principal, dealer_id: int, contract_no: str, vins: list[str], *,
-                      override_reason: str | None = None) -> credit.ReleaseClearance:
-        return self._run(actor, credit.check_vehicle_release, dealer_id, contract_no, vins,
-                         override_reason=override_reason)
-
-    def book_erp_payment(self, erp_payment_id: str, dealer: str | int, contract_no: str | None, amount_fen: int,
-                         received_at: dt.datetime) -> credit.PaymentBooked:
-        return self._run(Principal.system(), credit.book_erp_payment, erp_payment_id, dealer, contract_no,
-                         amount_fen, received_at)
-
-    # use cases
-    def request_change(self, actor: Principal, cmd: credit.RequestCreditChange) -> credit.ChangeRequestOut:
-        return credit.request_credit_change(cmd, self._c.uow(actor), self._c.clock)
-
-    def approve_change(self, actor: Principal, request_id: int, note: str | None = None) -> credit.ChangeRequestOut:
-        return credit.approve_credit_change(request_id, note, self._c.uow(actor), self._c.clock)
-
-    def reject_change(self, actor: Principal, request_id: int, reason: str) -> credit.ChangeRequestOut:
-        return credit.reject_credit_change(request_id, reason, self._c.uow(actor), self._c.clock)
-
-    def issue_invoice(self, actor: Principal, cmd: credit.IssueInvoice) -> credit.InvoiceIssued:
-        return credit.issue_invoice(cmd, self._c.uow(actor), self._c.clock)
-
-    def void_invoice(self, actor: Principal, invoice_id: int, reason: str) -> credit.InvoiceIssued:
-        return credit.void_invoice(invoice_id, reason, self._c.uow(actor), self._c.clock)
-
-    def record_payment(self, actor: Principal, cmd: credit.RecordPayment, idempotency_key: str | None) -> dict[str, Any]:
-        return credit.record_payment(cmd, idempotency_key, self._c.uow(actor), self._c.clock)
-
-    def allocate_payment(self, actor: Principal, payment_id: int,
-                         allocations: list[credit.AllocationIn] | None) -> credit.PaymentBooked:
-        return credit.allocate_payment(payment_id, allocations, self._c.uow(actor), self._c.clock)
-
-    def apply_prepayments(self, actor: Principal, dealer_id: int) -> int:
-        return credit.apply_prepayments(dealer_id, self._c.uow(actor), self._c.clock)
-
-    def evaluate(self, actor: Principal, dealer_id: int) -> credit.EvaluationOut:
-        return credit.evaluate_dealer_credit(dealer_id, self._c.uow(actor), self._c.clock)
-
-    def reconcile(self, actor: Principal, dealer_id: int) -> credit.Reconciliation:
-        return credit.reconcile_account(dealer_id, self._c.uow(actor))
-
-    def run_reminders(self, now: dt.datetime | None = None) -> credit.ReminderReport:
-        return credit.run_credit_reminders(self._c.uow, now or self._c.clock())
-
-    def run_evaluations(self, now: dt.datetime | None = None) -> int:
-        return credit.run_credit_evaluations(self._c.uow, now or self._c.clock())
-
-    # reads, scoped by the caller (foreign dealers are 404)
-    def _visible(self, actor: Principal, dealer_id: int | None) -> dict[str, Any]:
-        from dealercrm.application.access import require_role
-
-        if actor.role is not Role.DEALER:
-            require_role(actor, *credit.CREDIT_READERS)
-        brief = self.queries.dealer_brief(dealer_id) if dealer_id is not None else None
-        channel.visible_dealer_or_404(actor, dealer_id or 0, brief["region"] if brief else None)
-        assert brief is not None
-        return brief
-
-    def _scope(self, actor: Principal) -> tuple[int | None, tuple[str, ...] | None]:
-        from dealercrm.application.access import dealer_scope, require_role
-
-        if actor.role is not Role.DEALER:
-            require_role(actor, *credit.CREDIT_READERS)
-        scope = dealer_scope(actor)
-        return scope.dealer_id, scope.regions
-
-    def page(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
-        """The credit page: terms, exposure with its parts, open receivables, contracts, payments."""
-        brief = self._visible(actor, dealer_id)
-        from dealercrm.domain.credit import business_day
-
-        return {"dealer": brief, **self.queries.credit_page(dealer_id, business_day(self._c.clock()))}
-
-    def accounts(self, actor: Principal, *, status: str | None = None, warning_only: bool = False,
-                 after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        dealer_id, regions = self._scope(actor)
-        return self.queries.list_accounts(regions=regions, dealer_id=dealer_id, status=status,
-                                          warning_only=warning_only, after_id=after_id, limit=limit)
-
-    def invoices(self, actor: Principal, *, dealer_id: int | None = None, contract_no: str | None = None,
-                 state: str | None = None, open_only: bool = False, after_id: int | None = None,
-                 limit: int = 50) -> list[dict[str, Any]]:
-        own, regions = self._scope(actor)
-        if dealer_id is not None:
-            self._visible(actor, dealer_id)
-        return self.queries.list_invoices(regions=regions, dealer_id=own or dealer_id, contract_no=contract_no,
-                                          state=state, open_only=open_only, after_id=after_id, limit=limit)
-
-    def payments(self, actor: Principal, *, dealer_id: int | None = None, after_id: int | None = None,
-                 limit: int = 50) -> list[dict[str, Any]]:
-        own, regions = self._scope(actor)
-        if dealer_id is not None:
-            self._visible(actor, dealer_id)
-        return self.queries.list_payments(regions=regions, dealer_id=own or dealer_id, after_id=after_id, limit=limit)
-
-    def contract(self, actor: Principal, contract_no: str) -> dict[str, Any]:
-        dealer_id = self.queries.contract_dealer(contract_no)
-        if dealer_id is None:
-            from dealercrm.application.access import not_found
-
-            raise not_found("credit_contract", "合同")
-        self._visible(actor, dealer_id)
-        return self.queries.contract(contract_no)
-
-    def change_requests(self, actor: Principal, *, dealer_id: int | None = None, state: str | None = None,
-                        after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        own, regions = self._scope(actor)
-        if dealer_id is not None:
-            self._visible(actor, dealer_id)
-        return self.queries.change_requests(regions=regions, dealer_id=own or dealer_id, state=state,
-                                            after_id=after_id, limit=limit)
-
-    def evaluations(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
-        self._visible(actor, dealer_id)
-        return self.queries.evaluations(dealer_id)
-
-    def history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
-        self._visible(actor, dealer_id)
-        return self.queries.history(dealer_id)
-
-    def ageing(self, actor: Principal, *, dealer_id: int | None = None, region: str | None = None) -> dict[str, Any]:
-        from dealercrm.domain.credit import business_day
-
-        own, regions = self._scope(actor)
-        if dealer_id is not None:
-            self._visible(actor, dealer_id)
-        if region is not None:
-            regions = tuple(r for r in (regions or (region,)) if r == region)
-        return self.queries.ageing(regions=regions, dealer_id=own or dealer_id,
-                                   today=business_day(self._c.clock()))
-
-    def invoice_status_of(self, actor: Principal, vins: list[str],
-                          contract_of: dict[str, str] | None = None) -> dict[str, Any]:
-        own, regions = self._scope(actor)
-        return self.queries.invoice_status_of(vins, contract_of, dealer_id=own, regions=regions)
-
-
-@attrs.define
-class IdentityService:
-    _c: Container
-
-    def login(self, username: str, password: str) -> identity.LoginResult:
-        return identity.login(username, password, self._c.uow(ANONYMOUS), self._c.hasher, self._c.tokens)
-
-    def create_user(self, actor: Principal, cmd: identity.CreateUser) -> int:
-        return identity.create_user(cmd, self._c.uow(actor), self._c.clock, self._c.hasher)
-
-    def deactivate_user(self, actor: Principal, user_id: int) -> None:
-        identity.deactivate_user(user_id, self._c.uow(actor))
-
-    def change_role(self, actor: Principal, user_id: int, role: str, regions: tuple[str, ...]) -> None:
-        identity.change_role(user_id, role, regions, self._c.uow(actor))
-
-    def issue_device_key(self, actor: Principal, name: str, location: str) -> identity.IssuedDeviceKey:
-        return identity.issue_device_credential(name, location, self._c.uow(actor), self._c.clock)
-
-    def revoke_device_key(self, actor: Principal, credential_id: int) -> None:
-        identity.revoke_device_credential(credential_id, self._c.uow(actor), self._c.clock)
-
-    def authenticate_device(self, api_key: str) -> Principal:
-        return identity.authenticate_device(api_key, self._c.uow(Principal.system()))
-
-    def verify_token(self, token: str) -> dict[str, Any]:
-        """The claims of a valid bearer token (``AuthenticationFailed`` otherwise)."""
-        return self._c.tokens.verify(token)
-
-    def user_status(self, user_id: int) -> dict[str, Any] | None:
-        """The user's role, scope and active flag, as the authentication middleware re-checks it."""
-        return self._c.dealer_queries.user_status(user_id)
-
-    def ping(self) -> None:
-        """Reach the database (readiness probe)."""
-        self._c.dealer_queries.ping()
-
-    def list_users(self, actor: Principal, after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        from dealercrm.application.access import require_role
-
-        require_role(actor, Role.ADMIN)
-        return self._c.dealer_queries.list_users(after_id=after_id, limit=limit)
-
-
-@attrs.define
-class WorkflowService:
-    """Approval workflow: tasks, decisions, delegation, e-mail links, report. Reads are scoped in SQL."""
-
-    _c: Container
-
-    def now(self) -> dt.datetime:
-        return self._c.clock()
-
-    def pending_tasks(self, actor: Principal, *, limit: int = 50, after_step_id: int | None = None) -> list[dict[str, Any]]:
-        return self._c.workflow_queries.pending_tasks_for(actor, now=self.now(), limit=limit, after_step_id=after_step_id)
-
-    def count_pending_tasks(self, actor: Principal) -> int:
-        return self._c.workflow_queries.count_pending_tasks_for(actor, now=self.now())
-
-    def detail(self, actor: Principal, workflow_id: int) -> dict[str, Any]:
-        row = self._c.workflow_queries.workflow_detail(workflow_id)
-        if row is None or not workflow.workflow_visible(actor, row["dealer_id"], row["region"]):
-            from dealercrm.application.access import not_found
-
-            raise not_found("workflow", "审批流程")
-        return row
-
-    def of_subject(self, actor: Principal, subject_type: str, subject_id: int) -> list[dict[str, Any]]:
-        return self._c.workflow_queries.workflows_of_subject(actor, subject_type, subject_id)
-
-    def decide(self, actor: Principal, step_id: int, decision: str, *, reason: str | None = None,
-               comment: str | None = None) -> workflow.StepDecided:
-        return workflow.decide_step(self._c.uow(actor), step_id=step_id, decision=decision, by=actor,
-                                    now=self.now(), reason=reason, comment=comment)
-
-    def delegate(self, actor: Principal, step_id: int, to_user_id: int, until: dt.date | None = None) -> workflow.StepDecided:
-        return workflow.delegate_step(self._c.uow(actor), step_id=step_id, to_user_id=to_user_id, by=actor,
-                                      now=self.now(), until=until)
-
-    def withdraw(self, actor: Principal, workflow_id: int, reason: str | None = None) -> str:
-        return workflow.withdraw(self._c.uow(actor), workflow_id=workflow_id, by=actor, now=self.now(), reason=reason)
-
-    def set_delegation(self, actor: Principal, to_user_id: int, starts_on: dt.date, ends_on: dt.date | None = None,
-                       note: str | None = None, from_user_id: int | None = None) -> int:
-        return workflow.set_standing_delegation(self._c.uow(actor), by=actor, to_user_id=to_user_id,
-                                                starts_on=starts_on, ends_on=ends_on, note=note, now=self.now(),
-                                                from_user_id=from_user_id)
-
-    def cancel_delegation(self, actor: Principal, delegation_id: int) -> None:
-        workflow.cancel_standing_delegation(self._c.uow(actor), delegation_id=delegation_id, by=actor, now=self.now())
-
-    def delegations(self, actor: Principal) -> list[dict[str, Any]]:
-        return [] if actor.user_id is None else self._c.workflow_queries.delegations_of(actor.user_id, now=self.now())
-
-    def report(self, actor: Principal, subject_type: str | None = None) -> dict[str, Any]:
-        from dealercrm.application.access import require_role
-
-        require_role(actor, Role.ADMIN, Role.REGION_MANAGER)
-        return self._c.workflow_queries.report(actor, now=self.now(), subject_type=subject_type)
-
-    def _link(self, token: str) -> tuple[Any, Principal]:
-        from dealercrm.application.approval_links import ApprovalLinkInvalid
-        from dealercrm.domain.errors import AuthenticationFailed
-
-        mail = self._c.approval_mail
-        if mail is None or mail.signer is None:
-            raise ApprovalLinkInvalid("未启用邮件审批", code="workflow.link_invalid")
-        claims = mail.signer.verify(token, self.now())
-        try:
-            principal = identity.principal_from_claims({"sub": claims.user_id}, self._c.uow(Principal.system()))
-        except AuthenticationFailed:
-            raise ApprovalLinkInvalid("该审批链接的账号不存在或已停用", code="workflow.link_invalid") from None
-        return claims, principal
-
-    def inspect_link(self, token: str) -> workflow.LinkView:
-        """What an e-mail link would do (GET: changes nothing)."""
-        claims, principal = self._link(token)
-        return workflow.inspect_link(self._c.uow(principal), claims=claims, now=self.now())
-
-    def act_on_link(self, token: str, reason: str | None = None, comment: str | None = None) -> workflow.StepDecided:
-        claims, principal = self._link(token)
-        return workflow.act_on_link(self._c.uow(principal), claims=claims, now=self.now(), reason=reason,
-                                    comment=comment)
-
-
-@attrs.define
-class OrdersService:
-    """Catalog, discount tiers and configured orders (issue 4); each call is one transaction."""
-
-    _c: Container
-    _queries: Any = None
-
-    @property
-    def queries(self) -> Any:
-        if self._queries is None:
-            from dealercrm.adapters.db.orders_queries import SqlOrderQueries
-
-            self._queries = SqlOrderQueries(self._c.engine)
-        return self._queries
-
-    # catalog and tiers
-    def create_template(self, actor: Principal, cmd: catalog.CreateTemplate) -> catalog.TemplateRef:
-        return catalog.create_template(cmd, self._c.uow(actor), self._c.clock)
-
-    def revise_template(self, actor: Principal, template_id: int, content: catalog.TemplateContentIn,
-                        expected_lock_version: int | None = None) -> catalog.TemplateRef:
-        return catalog.revise_template(template_id, content, self._c.uow(actor), self._c.clock, expected_lock_version)
-
-    def publish_template(self, actor: Principal, template_id: int) -> catalog.TemplateRef:
-        return catalog.publish_template(template_id, self._c.uow(actor), self._c.clock)
-
-    def retire_template(self, actor: Principal, template_id: int) -> catalog.TemplateRef:
-        return catalog.retire_template(template_id, self._c.uow(actor), self._c.clock)
-
-    def set_price_tier(self, actor: Principal, cmd: catalog.SetPriceTier) -> int:
-        return catalog.set_price_tier(cmd, self._c.uow(actor), self._c.clock)
-
-    def list_templates(self, actor: Principal, product_line: str | None = None) -> list[dict[str, Any]]:
-        return catalog.list_templates(actor, self.queries, product_line)
-
-    def template_detail(self, actor: Principal, template_id: int) -> dict[str, Any]:
-        return catalog.template_detail(actor, self.queries, template_id)
-
-    def template_version(self, actor: Principal, template_id: int, version: int) -> dict[str, Any]:
-        return catalog.template_version(actor, self.queries, template_id, version)
-
-    def list_price_tiers(self, actor: Principal, dealer_id: int | None = None) -> list[dict[str, Any]]:
-        return catalog.list_price_tiers(actor, self.queries, dealer_id)
-
-    # orders
-    def estimate(self, actor: Principal, cmd: orders.EstimateIn) -> Any:
-        return orders.estimate(cmd, self._c.uow(actor), self._c.clock)
-
-    def create(self, actor: Principal, cmd: orders.OrderDraftIn, submit: bool = False) -> orders.OrderRef:
-        return orders.create_order(cmd, self._c.uow(actor), self._c.clock, submit=submit)
-
-    def update(self, actor: Principal, order_id: int, cmd: orders.OrderDraftIn,
-               expected_version: int | None = None) -> orders.OrderRef:
-        return orders.update_order(order_id, cmd, self._c.uow(actor), self._c.clock, expected_version)
-
-    def submit(self, actor: Principal, order_id: int, expected_version: int | None = None) -> orders.OrderRef:
-        return orders.submit_order(order_id, self._c.uow(actor), self._c.clock, expected_version)
-
-    def withdraw(self, actor: Principal, order_id: int) -> orders.OrderRef:
-        return orders.withdraw_order(order_id, self._c.uow(actor), self._c.clock)
-
-    def cancel(self, actor: Principal, order_id: int, reason: str | None = None) -> orders.OrderRef:
-        return orders.cancel_order(order_id, reason, self._c.uow(actor), self._c.clock)
-
-    def request_quote(self, actor: Principal, order_id: int, note: str | None = None) -> orders.OrderRef:
-        return orders.request_quote(order_id, note, self._c.uow(actor), self._c.clock)
-
-    def issue_quote(self, actor: Principal, order_id: int, unit_price_fen: int, note: str | None,
-                    valid_until: dt.date) -> orders.OrderRef:
-        return orders.issue_quote(order_id, unit_price_fen, note, valid_until, self._c.uow(actor), self._c.clock)
-
-    def accept_quote(self, actor: Principal, order_id: int) -> orders.OrderRef:
-        return orders.accept_quote(order_id, self._c.uow(actor), self._c.clock)
-
-    def decline_quote(self, actor: Principal, order_id: int, reason: str | None = None) -> orders.OrderRef:
-        return orders.decline_quote(order_id, reason, self._c.uow(actor), self._c.clock)
-
-    def start_review(self, actor: Principal, order_id: int) -> orders.OrderRef:
-        return orders.start_review(order_id, self._c.uow(actor), self._c.clock)
-
-    def record_review_outcome(self, actor: Principal, order_id: int, passed: bool,
-                              reasons: tuple[str, ...] = ()) -> orders.OrderRef:
-        return orders.record_review_outcome(order_id, passed, reasons, self._c.uow(actor), self._c.clock)
-
-    def list_orders(self, actor: Principal, filters: dict[str, Any] | None = None, before_id: int | None = None,
-                    limit: int = 50) -> list[dict[str, Any]]:
-        return orders.list_orders(actor, self.queries, filters or {}, before_id, limit)
-
-    def detail(self, actor: Principal, order_id: int) -> dict[str, Any]:
-        return orders.order_detail(actor, self.queries, order_id)
-
-    def timeline(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
-        return orders.order_timeline(actor, self.queries, order_id)
-
-
-@attrs.define
-class GateService:
-    """Vehicles by VIN, pickup authorizations, gate passes and the kiosk API."""
-
-    _c: Container
-
-    def _uow(self, actor: Principal) -> Any:
-        return self._c.uow(actor)
-
-    def _new(self, actor: Principal) -> Any:
-        return lambda: self._c.uow(actor)
-
-    @property
-    def _digester(self) -> gate.IdDigester:
-        return gate.IdDigester(self._c.gate_keys.id_key)
-
-    # vehicles
-    def stock_in(self, actor: Principal, cmd: vehicles.StockIn) -> vehicles.StockInResult:
-        return vehicles.stock_in(cmd, self._uow(actor), self._c.clock)
-
-    def list_vehicles(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-        from dealercrm.application.access import dealer_scope
-
-        return self._c.gate_queries.list_vehicles(dealer_scope(actor), **filters)
-
-    def vehicle(self, actor: Principal, vin: str) -> dict[str, Any]:
-        from dealercrm.application.access import dealer_scope, not_found
-
-        row = self._c.gate_queries.vehicle_detail(dealer_scope(actor), vin.strip().upper())
-        if row is None:
-            raise not_found("vehicle", "车辆")
-        return row
-
-    # pickup authorizations (介绍信)
-    def register_authorization(self, actor: Principal, cmd: gate.RegisterAuthorization) -> gate.Created:
-        return gate.register_authorization(cmd, self._uow(actor), self._c.clock, self._digester)
-
-    def revoke_authorization(self, actor: Principal, authorization_id: int, reason: str) -> str:
-        return gate.revoke_authorization(authorization_id, reason, self._uow(actor), self._c.clock)
-
-    def list_authorizations(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-        from dealercrm.application.access import dealer_scope
-
-        return self._c.gate_queries.list_authorizations(dealer_scope(actor), **filters)
-
-    def authorization(self, actor: Principal, authorization_id: int) -> dict[str, Any]:
-        from dealercrm.application.access import dealer_scope, not_found
-
-        row = self._c.gate_queries.authorization_detail(dealer_scope(actor), authorization_id)
-        if row is None:
-            raise not_found("pickup_authorization", "介绍信")
-        return row
-
-    # gate passes (出门证)
-    def create_pass(self, actor: Principal, cmd: gate.CreateGatePass) -> gate.Created:
-        return gate.create_gate_pass(cmd, self._uow(actor), self._c.clock, self._digester)
-
-    def approve_pass(self, actor: Principal, gate_pass_id: int) -> str:
-        return gate.approve_gate_pass(gate_pass_id, self._uow(actor), self._c.clock, self._c.gate_keys.signer,
-                                      self._digester, self._c.vehicle_release_policy)
-
-    def reject_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
-        return gate.reject_gate_pass(gate_pass_id, reason, self._uow(actor), self._c.clock)
-
-    def hand_over(self, actor: Principal, gate_pass_id: int) -> str:
-        return gate.hand_over_gate_pass(gate_pass_id, self._uow(actor), self._c.clock,
-                                        self._c.vehicle_release_policy)
-
-    def void_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
-        return gate.void_gate_pass(gate_pass_id, reason, self._uow(actor), self._c.clock)
-
-    def confirm_exit(self, actor: Principal, gate_pass_id: int, event_id: str | None = None) -> dict[str, Any]:
-        if event_id is None:
-            return gate.confirm_exit_at_desk(gate_pass_id, self._uow(actor), self._c.clock)
-        return gate.confirm_exit_idempotent(gate_pass_id, event_id, self._new(actor), self._c.clock,
-                                            self._digester)
-
-    def verify(self, actor: Principal, qr_payload: str) -> dict[str, Any]:
-        return gate.verify_at_desk(qr_payload, self._uow(actor), self._c.clock, self._c.gate_keys.verifier)
-
-    def print_layout(self, actor: Principal, gate_pass_id: int) -> dict[str, Any]:
-        return gate.pass_print_layout(gate_pass_id, self._uow(actor), self._c.clock)
-
-    def list_passes(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-        from dealercrm.application.access import dealer_scope
-
-        return self._c.gate_queries.list_passes(dealer_scope(actor), **filters)
-
-    def gate_pass(self, actor: Principal, gate_pass_id: int) -> dict[str, Any]:
-        from dealercrm.application.access import dealer_scope, not_found
-
-        row = self._c.gate_queries.pass_detail(dealer_scope(actor), gate_pass_id)
-        if row is None:
-            raise not_found("gate_pass", "出门证")
-        return row
-
-    # outbound shipping (外送) and the dealer's receipt (回执)
-    def create_shipment(self, actor: Principal, cmd: shipping.CreateShipment) -> gate.Created:
-        return shipping.create_shipment(cmd, self._uow(actor), self._c.clock, self._digester)
-
-    def depart_shipment(self, actor: Principal, shipment_id: int) -> str:
-        return shipping.depart_shipment(shipment_id, self._uow(actor), self._c.clock, self._c.vehicle_release_policy)
-
-    def cancel_shipment(self, actor: Principal, shipment_id: int, reason: str) -> str:
-        return shipping.cancel_shipment(shipment_id, reason, self._uow(actor), self._c.clock)
-
-    def submit_receipt(self, actor: Principal, shipment_id: int, cmd: shipping.SubmitReceipt) -> gate.Created:
-        return shipping.submit_receipt(shipment_id, cmd, self._uow(actor), self._c.clock, self._c.settings.portal_url)
-
-    def remind_missing_receipts(self, actor: Principal, grace_days: int = 3) -> list[str]:
-        return shipping.remind_missing_receipts(self._uow(actor), self._c.clock, self._c.settings.portal_url,
-                                                dt.timedelta(days=grace_days))
-
-    def receipt_layout(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
-        return shipping.receipt_print_layout(shipment_id, self._uow(actor))
-
-    def receipt_pdf(self, actor: Principal, shipment_id: int) -> tuple[str, bytes]:
-        from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
-        from dealercrm.domain.printing import document_from_wire
-
-        slip = self.receipt_layout(actor, shipment_id)
-        pdf = FpdfDocumentRenderer(self._c.settings.pdf_font).render(document_from_wire(slip["layout"]),
-                                                                     f"收货回执单 {slip['receipt_no']}")
-        return slip["receipt_no"], pdf
-
-    def list_shipments(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-        from dealercrm.application.access import dealer_scope
-
-        return self._c.gate_queries.list_shipments(dealer_scope(actor), **filters)
-
-    def shipment(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
-        from dealercrm.application.access import dealer_scope, not_found
-
-        row = self._c.gate_queries.shipment_detail(dealer_scope(actor), shipment_id)
-        if row is None:
-            raise not_found("shipment", "发运单")
-        return row
-
-    # kiosk (device credential); each call idempotent by the device's event id
-    def verification_keys(self) -> list[dict[str, Any]]:
-        return [dict(k) for k in self._c.gate_keys.public_keys]
-
-    def pass_book(self) -> dict[str, Any]:
-        return gate.pass_book(self._c.gate_queries, self._c.clock)
-
-    def kiosk_find(self, actor: Principal, id_number: str, event_id: str) -> dict[str, Any]:
-        return gate.kiosk_find_passes(id_number, event_id, self._new(actor), self._c.clock, self._digester)
-
-    def kiosk_print(self, actor: Principal, pass_no: str, event_id: str) -> dict[str, Any]:
-        return gate.kiosk_record_print(pass_no, event_id, self._new(actor), self._c.clock, self._digester)
-
-    def kiosk_verify(self, actor: Principal, qr_payload: str, event_id: str,
-                     scanned_at: dt.datetime | None = None) -> dict[str, Any]:
-        return gate.kiosk_verify(qr_payload, event_id, scanned_at, self._new(actor), self._c.clock,
-                                 self._c.gate_keys.verifier, self._digester)
-
-    def kiosk_exit(self, actor: Principal, qr_payload: str, event_id: str,
-                   scanned_at: dt.datetime | None = None) -> dict[str, Any]:
-        return gate.kiosk_confirm_exit(qr_payload, event_id, scanned_at, self._new(actor), self._c.clock,
-                                       self._c.gate_keys.verifier, self._digester)
-
-
-@attrs.define
 class Container:
-    """Everything wired. ``channel`` and ``identity`` are the facades embedding teams call."""
+    """Everything wired: the adapters, and one service per context (``channel`` and
+    ``identity`` are the ones embedding teams call). ``engine`` is ``None`` when the units of
+    work and the dealer queries were passed in (then no SQL read side is wired)."""
 
     settings: Settings
     clock: Clock
@@ -684,105 +73,33 @@ class Container:
     tokens: TokenService
     uow: UnitOfWorkFactory
     dealer_queries: DealerQueries
-    engine: Any = None
-    workflow_queries: Any = None
-    approval_mail: Any = None
-    channel: ChannelService = attrs.field(init=False)
-    identity: IdentityService = attrs.field(init=False)
-    workflow: WorkflowService = attrs.field(init=False)
-    engagement: EngagementService = attrs.field(init=False)
-    orders: OrdersService = attrs.field(init=False)
-    gate_queries: Any = None
-    gate_keys: Any = None
-    vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
-    gate: GateService = attrs.field(init=False)
-    credit: CreditService = attrs.field(init=False)
-    stock: Any = attrs.field(init=False)
-    supplied_parts: Any = attrs.field(init=False)
-    aftersales: Any = attrs.field(init=False)
-    care: Any = attrs.field(init=False)
-    order_flow: Any = attrs.field(init=False)
-    erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
-    video_conferencing: Any = None  # application.ports.video.VideoConferencing; None → from settings
-    marketing: Any = attrs.field(init=False)
-    workflow_handlers: workflow.WorkflowHandlers = attrs.field(factory=lambda: workflow_handler_table())
+    approval_mail: ApprovalMail
+    gate_keys: GateKeys
+    vehicle_release_policy: VehicleReleasePolicy
+    workflow_handlers: workflow.WorkflowHandlers
+    channel: ChannelService
+    identity: IdentityService
+    workflow: WorkflowService
+    orders: OrdersService
+    order_flow: OrderFlowService
+    gate: GateService
+    credit: CreditService
+    stock: StockService
+    supplied_parts: SuppliedPartsService
+    aftersales: AftersalesService
+    care: CareService
+    marketing: MarketingService
+    engagement: EngagementService
+    engine: Engine | None = None
+    workflow_queries: WorkflowQueries | None = None
+    gate_queries: GateQueries | None = None
+    erp_gateway: ErpGateway | None = None
 
-    def __attrs_post_init__(self) -> None:
-        self.uow = _with_contract_renderer(self.uow, self.settings.pdf_font or None)
-        self.uow = _with_workflow_handlers(self.uow, self.workflow_handlers)
-        self.channel = ChannelService(self)
-        self.identity = IdentityService(self)
-        self.workflow = WorkflowService(self)
-        self.engagement = EngagementService(self)
-        if self.workflow_queries is not None:
-            from dealercrm.application.workflow_workbench import (
-                ApprovalDeadlineCalendarSource,
-                PendingApprovalsSource,
-            )
-
-            self.engagement.workbench_sources.register(PendingApprovalsSource(self.workflow_queries))
-            self.engagement.calendar_sources.register(ApprovalDeadlineCalendarSource(self.workflow_queries, self.clock))
-        from dealercrm.application.credit_jobs import CreditEvaluationJob, CreditRemindersJob
-
-        self.engagement.rules.register_job(CreditRemindersJob(self.uow))
-        self.engagement.rules.register_job(CreditEvaluationJob(self.uow))
-        from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob
-
-        self.engagement.rules.register_job(ReceiptRemindersJob(
-            self.uow, self.settings.portal_url, dt.timedelta(days=self.settings.receipt_grace_days)))
-        self.engagement.rules.register_job(KioskEventRetentionJob(self.uow, self.settings.kiosk_event_retention_days))
-        self.orders = OrdersService(self)
-        self._wire_order_flow()
-        self.gate = GateService(self)
-        self.credit = CreditService(self)
-        from dealercrm.bootstrap_stock import StockService, register_stock_rules
-
-        self.stock = StockService(self)
-        register_stock_rules(self)
-        from dealercrm.application.delivery_dates import DeliveryDateReminderRule
-        from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
-
-        self.engagement.rules.register(DeliveryDateReminderRule(self.settings.delivery_reminder_days))
-        self.supplied_parts = SuppliedPartsService(self)
-        from dealercrm.bootstrap_aftersales import AftersalesService
-
-        self.aftersales = AftersalesService(self)
-        from dealercrm.bootstrap_care import CareService, register_care_rules
-
-        self.care = CareService(self)
-        register_care_rules(self)
-        from dealercrm.bootstrap_marketing import MarketingService
-
-        self.marketing = MarketingService(self, video=self.video_conferencing)
-
-    def _wire_order_flow(self) -> None:
-        """Review → e-contract → finance → ERP (issue 4 §3–§7)."""
-        from dealercrm.application.order_flow import OrderFlowService
-
-        flow_queries = None
-        if self.engine is not None:
-            from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
-
-            flow_queries = SqlOrderFlowQueries(self.engine)
-        self.order_flow = OrderFlowService(self.uow, self.clock, self.orders.queries if self.engine else None,
-                                           flow_queries, self.workflow_queries)
-        if self.erp_gateway is None and self.settings.erp_url:
-            from dealercrm.adapters.erp.http_gateway import HttpErpGateway
-
-            self.erp_gateway = HttpErpGateway(self.settings.erp_url, self.settings.erp_api_key,
-                                              timeout=self.settings.erp_timeout_seconds)
-        if self.erp_gateway is not None and self.engine is not None:
-            from dealercrm.application.erp_jobs import ErpSyncJob
-
-            self.engagement.rules.register_job(ErpSyncJob(self.erp_gateway, self.erp_sync_target))
-
-    def erp_sync_target(self) -> Any:
+    def erp_sync_target(self) -> SqlErpSyncTarget:
         """A fresh SQL ``ErpSyncTarget`` (one per sync run)."""
-        from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
+        return _erp_sync_target(self.uow, self.clock)
 
-        return SqlErpSyncTarget(self.uow, self.clock)
-
-    def outbox_deliverers(self) -> dict[Any, Any]:
+    def outbox_deliverers(self) -> dict[Channel, ErpReleaseDeliverer]:
         """Extra outbox channels this installation delivers (the ERP release when an ERP is set)."""
         if self.erp_gateway is None:
             return {}
@@ -792,31 +109,11 @@ class Container:
         return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
 
     def close(self) -> None:
-        if self.erp_gateway is not None and hasattr(self.erp_gateway, "close"):
-            self.erp_gateway.close()
+        close_gateway: Callable[[], None] | None = getattr(self.erp_gateway, "close", None)
+        if close_gateway is not None:
+            close_gateway()
         if self.engine is not None:
             self.engine.dispose()
-
-
-def _with_contract_renderer(uow_factory: UnitOfWorkFactory, font: str | None) -> UnitOfWorkFactory:
-    """Every unit of work this container opens carries its contract renderer (the document
-    port the review's outcome uses to issue the e-contract), built lazily from the settings."""
-    from dealercrm.application.contracts import LazyContractRenderer
-
-    def pdf_renderer() -> Any:
-        from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
-
-        return PdfContractRenderer(font)
-
-    renderer = LazyContractRenderer(pdf_renderer)
-
-    def uow_for(actor: Principal) -> Any:
-        uow = uow_factory(actor)
-        if getattr(uow, "contract_renderer", None) is None:
-            uow.contract_renderer = renderer
-        return uow
-
-    return uow_for  # type: ignore[return-value]
 
 
 def workflow_handler_table() -> workflow.WorkflowHandlers:
@@ -829,16 +126,19 @@ def workflow_handler_table() -> workflow.WorkflowHandlers:
     )
 
 
-def _with_workflow_handlers(uow_factory: UnitOfWorkFactory, handlers: workflow.WorkflowHandlers) -> UnitOfWorkFactory:
-    """Every unit of work this container opens carries its workflow handler table."""
+def _carrying(uow_factory: UnitOfWorkFactory, **ports: object) -> UnitOfWorkFactory:
+    """Every unit of work this container opens carries these ports (the workflow handler table,
+    the contract renderer the review's outcome uses to issue the e-contract), unless the caller's
+    unit of work brings its own."""
 
-    def uow_for(actor: Principal) -> Any:
+    def uow_for(actor: Principal) -> UnitOfWork:
         uow = uow_factory(actor)
-        if getattr(uow, "workflow_handlers", None) is None:
-            uow.workflow_handlers = handlers
+        for name, port in ports.items():
+            if getattr(uow, name, None) is None:
+                setattr(uow, name, port)
         return uow
 
-    return uow_for  # type: ignore[return-value]
+    return uow_for
 
 
 def bootstrap(
@@ -851,36 +151,52 @@ def bootstrap(
     token_service: TokenService | None = None,
     uow_factory: UnitOfWorkFactory | None = None,
     dealer_queries: DealerQueries | None = None,
-    workflow_queries: Any = None,
+    workflow_queries: WorkflowQueries | None = None,
     vehicle_release_policy: VehicleReleasePolicy | None = None,
-    gate_keys: Any = None,
-    erp_gateway: Any = None,
-    video_conferencing: Any = None,
+    gate_keys: GateKeys | None = None,
+    erp_gateway: ErpGateway | None = None,
+    video_conferencing: VideoConferencing | None = None,
     workflow_handlers: workflow.WorkflowHandlers | None = None,
 ) -> Container:
-    """Build a configured dealercrm. Pass any port to replace the default adapter.
-    ``workflow_handlers``: the workflow handler table (default :func:`workflow_handler_table`)."""
+    """Build a configured dealercrm. Pass any port to replace the default adapter
+    (``workflow_handlers``: the workflow handler table, default :func:`workflow_handler_table`)."""
     if settings is None:
         settings = load_settings(**({"database_url": database_url} if database_url else {}))
     elif database_url:
         settings = attrs.evolve(settings, database_url=database_url)
     clock = clock or system_clock
 
+    from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
     from dealercrm.adapters.db.mapping import start_mappers
+    from dealercrm.adapters.db.stock_queries import SqlStockQueries
+    from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
+    from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
+    from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
+    from dealercrm.adapters.documents.xlsx import write_xlsx
+    from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
+    from dealercrm.application.contracts import LazyContractRenderer
 
     start_mappers()
-    approval_mail = _approval_mail(settings)
+    approval_mail = ApprovalMail.signed(settings.portal_url, settings.workflow_link_secret, settings.jwt_secret,
+                                        settings.workflow_link_ttl_hours)
     if gate_keys is None:
         from dealercrm.adapters.gate_keys import load_gate_keys
 
         gate_keys = load_gate_keys(settings.gate_signing_key, settings.gate_verification_keys,
                                    settings.gate_id_hash_key)
-    gate_queries = None
-    engine = None
+    engine: Engine | None = None
+    order_queries: OrderQueries | None = None
+    credit_queries: CreditQueries | None = None
+    gate_queries: GateQueries | None = None
+    flow_queries: SqlOrderFlowQueries | None = None
     if uow_factory is None or dealer_queries is None:
         from dealercrm.adapters.db import migrate as migrations
+        from dealercrm.adapters.db.credit_queries import SqlCreditQueries
         from dealercrm.adapters.db.engine import make_engine
+        from dealercrm.adapters.db.gate_queries import SqlGateQueries
+        from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
+        from dealercrm.adapters.db.orders_queries import SqlOrderQueries
         from dealercrm.adapters.db.queries import SqlDealerQueries
         from dealercrm.adapters.db.uow import make_uow_factory
         from dealercrm.adapters.db.workflow_queries import SqlWorkflowQueries
@@ -894,40 +210,86 @@ def bootstrap(
         uow_factory = uow_factory or make_uow_factory(engine, clock, approval_mail=approval_mail)
         dealer_queries = dealer_queries or SqlDealerQueries(engine)
         workflow_queries = workflow_queries or SqlWorkflowQueries(engine)
-        from dealercrm.adapters.db.gate_queries import SqlGateQueries
+        order_queries, credit_queries = SqlOrderQueries(engine), SqlCreditQueries(engine)
+        gate_queries, flow_queries = SqlGateQueries(engine), SqlOrderFlowQueries(engine)
+    if erp_gateway is None and settings.erp_url:
+        from dealercrm.adapters.erp.http_gateway import HttpErpGateway
 
-        gate_queries = SqlGateQueries(engine)
+        erp_gateway = HttpErpGateway(settings.erp_url, settings.erp_api_key, timeout=settings.erp_timeout_seconds)
+    handlers = workflow_handlers if workflow_handlers is not None else workflow_handler_table()
+    font = settings.pdf_font or None
+    uow = _carrying(uow_factory, workflow_handlers=handlers,
+                    contract_renderer=LazyContractRenderer(lambda: PdfContractRenderer(font)))
+    hasher = password_hasher or Argon2PasswordHasher()
+    tokens = token_service or JwtTokenService(
+        settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+        ttl=dt.timedelta(minutes=settings.token_ttl_minutes), clock=clock,
+    )
+    policy = vehicle_release_policy or credit.CreditReleasePolicy()
+    erp_sync = (ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock))
+                if erp_gateway is not None and engine is not None else None)
+    care, marketing, engagement = _care_marketing_engagement(
+        settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing, erp_sync=erp_sync)
     return Container(
-        settings=settings,
-        clock=clock,
-        hasher=password_hasher or Argon2PasswordHasher(),
-        tokens=token_service
-        or JwtTokenService(
-            settings.jwt_secret,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            ttl=dt.timedelta(minutes=settings.token_ttl_minutes),
-            clock=clock,
-        ),
-        uow=uow_factory,
-        dealer_queries=dealer_queries,
-        engine=engine,
-        workflow_queries=workflow_queries,
-        approval_mail=approval_mail,
-        gate_queries=gate_queries,
-        gate_keys=gate_keys,
-        vehicle_release_policy=vehicle_release_policy or credit.CreditReleasePolicy(),
+        settings=settings, clock=clock, hasher=hasher, tokens=tokens, uow=uow, dealer_queries=dealer_queries,
+        approval_mail=approval_mail, gate_keys=gate_keys, vehicle_release_policy=policy, engine=engine,
+        workflow_handlers=handlers, workflow_queries=workflow_queries, gate_queries=gate_queries,
         erp_gateway=erp_gateway,
-        video_conferencing=video_conferencing,
-        workflow_handlers=workflow_handlers if workflow_handlers is not None else workflow_handler_table(),
+        channel=ChannelService(uow, clock, hasher, dealer_queries),
+        identity=IdentityService(uow, clock, hasher, tokens, dealer_queries),
+        workflow=WorkflowService(uow, clock, workflow_queries, approval_mail),
+        orders=OrdersService(uow, clock, order_queries),
+        order_flow=OrderFlowService(uow, clock, order_queries, flow_queries, workflow_queries),
+        gate=GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
+                         settings.portal_url),
+        credit=CreditService(uow, clock, credit_queries),
+        stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), write_xlsx),
+        supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
+                                            LocalDirectoryPhotoStore(settings.photo_path())),
+        aftersales=AftersalesService(uow, clock, SqlAftersalesQueries(engine)),
+        care=care, marketing=marketing, engagement=engagement,
     )
 
 
-def _approval_mail(settings: Settings) -> workflow.ApprovalMail:
-    from dealercrm.application.approval_links import ApprovalLinkSigner, derive_link_key
+def _erp_sync_target(uow: UnitOfWorkFactory, clock: Clock) -> SqlErpSyncTarget:
+    from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
 
-    return workflow.ApprovalMail(
-        portal_url=settings.portal_url,
-        signer=ApprovalLinkSigner(derive_link_key(settings.workflow_link_secret, settings.jwt_secret)),
-        link_ttl=dt.timedelta(hours=settings.workflow_link_ttl_hours),
-    )
+    return SqlErpSyncTarget(uow, clock)
+
+
+def _care_marketing_engagement(
+    settings: Settings, clock: Clock, uow: UnitOfWorkFactory, engine: Engine | None, *,
+    workflow_queries: TaskQueries | None, video: VideoConferencing | None, erp_sync: ScheduledJob | None,
+) -> tuple[CareService, MarketingService, EngagementService]:
+    """The care, marketing and engagement services on the SQL read side. The engagement service
+    comes last: it gets every context's rules, jobs and sources as fixed tables."""
+    from dealercrm.adapters.db.care_queries import SqlCareQueries
+    from dealercrm.adapters.db.engagement_queries import SqlEngagementQueries
+    from dealercrm.adapters.db import marketing_queries as mq
+    from dealercrm.adapters.documents.care_pdf import FpdfCareLetterRenderer
+    from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+    from dealercrm.adapters.video import video_conferencing_for
+    from dealercrm.application.training import TrainingMeetingJob, TrainingReminderJob
+
+    care = CareService(uow, clock, SqlCareQueries(engine), FpdfCareLetterRenderer(settings.pdf_font),
+                       settings.portal_url)
+    video = video or video_conferencing_for(settings.video_url, settings.video_app_id, settings.video_secret,
+                                            settings.video_timeout_seconds)
+    training_queries = mq.SqlMarketingQueries(engine)
+    meeting_job = TrainingMeetingJob(uow, clock, video)
+    marketing = MarketingService(
+        uow, clock, video, meeting_job, training_queries, mq.SqlKnowledgeQueries(engine),
+        mq.SqlForecastQueries(engine), mq.SqlKeyAccountQueries(engine), mq.SqlCampaignQueries(engine), settings.portal_url,
+        settings.forecast_deadline_day)
+    engagement_queries = SqlEngagementQueries(engine)
+    outbox_store = SqlAlchemyOutboxStore(engine)
+    database = engine is not None  # without one (ports replaced by the caller) the SQL-read entries stay out
+    timing = EngagementTiming(**{name: getattr(settings, name) for name in attrs.fields_dict(EngagementTiming)})
+    rules, workbench, calendar = engagement_tables(
+        clock, uow, timing, engagement_queries=engagement_queries if database else None,
+        outbox_store=outbox_store if database else None, workflow_queries=workflow_queries,
+        training_queries=training_queries if database else None,
+        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), erp_sync=erp_sync)
+    engagement = EngagementService(uow, clock, engagement_queries, outbox_store, rules, workbench, calendar,
+                                   settings.portal_url)
+    return care, marketing, engagement

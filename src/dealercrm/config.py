@@ -79,6 +79,13 @@ class Settings:
         raw = self.database_url.split("///", 1)[1] if "///" in self.database_url else ""
         return Path(raw) if raw and raw != ":memory:" else None
 
+    def photo_path(self) -> Path:
+        """``DEALERCRM_PHOTO_DIR``; else ``photos/`` beside the SQLite file; else ``var/photos``."""
+        if self.photo_dir:
+            return Path(self.photo_dir)
+        db = self.sqlite_path()
+        return db.parent / "photos" if db is not None else Path("var/photos")
+
 
 def _bool(v: str) -> bool:
     return v.strip().lower() in {"1", "true", "yes", "on"}

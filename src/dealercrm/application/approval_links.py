@@ -135,6 +135,13 @@ class ApprovalMail:
     signer: ApprovalLinkSigner | None = None
     link_ttl: dt.timedelta = dt.timedelta(hours=72)
 
+    @classmethod
+    def signed(cls, portal_url: str, link_secret: str, fallback_secret: str, ttl_hours: int) -> ApprovalMail:
+        """E-mail approval on: links signed with ``link_secret`` (else a key derived from the
+        fallback, the JWT secret), valid ``ttl_hours``."""
+        return cls(portal_url, ApprovalLinkSigner(derive_link_key(link_secret, fallback_secret)),
+                   dt.timedelta(hours=ttl_hours))
+
     def link_url(self, token: str) -> str:
         return f"{self.portal_url.rstrip('/')}/api/v1/workflow-links/{token}"
 

@@ -111,6 +111,12 @@ class DealerQueries(Protocol):
 
     def list_users(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
 
+    def user_status(self, user_id: int) -> dict[str, Any] | None:
+        """The user's role, scope and active flag (``None``: no such user)."""
+
+    def ping(self) -> None:
+        """Reach the database (readiness probe)."""
+
 
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...

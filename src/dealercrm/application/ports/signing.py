@@ -53,6 +53,29 @@ class PassVerifier(Protocol):
         """
 
 
+class KeyedPassSigner(PassSigner, Protocol):
+    """A signer that names its key: ``kid`` is what a verifier looks the public key up by."""
+
+    kid: str
+
+
+class GateKeys(Protocol):
+    """The installation's gate key ring: the current signer, the verifier of every trusted key,
+    the public keys a guard device downloads, and the secret that keys ID-number digests."""
+
+    @property
+    def signer(self) -> KeyedPassSigner: ...
+
+    @property
+    def verifier(self) -> PassVerifier: ...
+
+    @property
+    def public_keys(self) -> tuple[dict[str, Any], ...]: ...
+
+    @property
+    def id_key(self) -> bytes: ...
+
+
 def id_number_digest(id_number: str) -> str:
     """sha256 hex of the upper-cased ID number: the pass carries this, never the number."""
     return hashlib.sha256(id_number.strip().upper().encode("ascii")).hexdigest()

@@ -12,7 +12,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from dealercrm.bootstrap import Container, IdentityService, bootstrap
+from dealercrm.application.services.identity import IdentityService
+from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.errors import NotFound
 from dealercrm.entrypoints.http.aftersales import AftersalesController

@@ -17,7 +17,8 @@ from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import ROLE_LABELS, Principal, Role
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
-from dealercrm.bootstrap import ChannelService, IdentityService
+from dealercrm.application.services.channel import ChannelService
+from dealercrm.application.services.identity import IdentityService
 
 DEALER_MANAGERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 DEALER_DECIDERS = (Role.ADMIN, Role.REGION_MANAGER)

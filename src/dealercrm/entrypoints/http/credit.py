@@ -31,7 +31,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import credit_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.bootstrap import CreditService
+from dealercrm.application.services.credit import CreditService
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
 INVOICING = (Role.FINANCE, Role.INVOICING, Role.ADMIN)

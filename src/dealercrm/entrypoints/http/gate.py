@@ -27,7 +27,7 @@ from dealercrm.entrypoints.http import gate_schemas as gs
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import STAFF, requires
-from dealercrm.bootstrap import GateService
+from dealercrm.application.services.gate import GateService
 
 log = structlog.get_logger(__name__)
 

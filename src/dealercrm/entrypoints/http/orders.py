@@ -27,7 +27,7 @@ from dealercrm.entrypoints.http import orders_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.problems import _UNKNOWN_FIELD, problem, validation_handler
 from dealercrm.entrypoints.http.security import STAFF, requires
-from dealercrm.bootstrap import OrdersService
+from dealercrm.application.services.orders import OrdersService
 
 READERS = (*STAFF, Role.DEALER)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]

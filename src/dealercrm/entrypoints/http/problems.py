@@ -22,6 +22,7 @@ from litestar.exceptions import (
 
 from dealercrm.application.ports.documents import DocumentUnavailable
 from dealercrm.application.ports.erp import ErpRejected, ErpUnavailable
+from dealercrm.application.ports.reads import ReadModelUnavailable
 from dealercrm.application.ports.video import VideoProviderError
 from dealercrm.context import request_id_var
 from dealercrm.domain.errors import (
@@ -41,6 +42,7 @@ PROBLEM_JSON = "application/problem+json"
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (ErpUnavailable, 503),
     (DocumentUnavailable, 503),
+    (ReadModelUnavailable, 503),
     (ErpRejected, 502),
     (VideoProviderError, 503),
     (InvalidValue, 422),

@@ -24,7 +24,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from dealercrm.bootstrap import IdentityService
+from dealercrm.application.services.identity import IdentityService
 from dealercrm.context import request_id_var
 from dealercrm.domain.errors import AuthenticationFailed, RateLimited
 from dealercrm.domain.identity import Principal, Role

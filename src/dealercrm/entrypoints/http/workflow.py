@@ -31,7 +31,7 @@ from dealercrm.entrypoints.http import workflow_schemas as ws
 from dealercrm.entrypoints.http.controllers import Limit, decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.problems import problem
 from dealercrm.entrypoints.http.security import ANY_USER, public, requires
-from dealercrm.bootstrap import WorkflowService
+from dealercrm.application.services.workflow import WorkflowService
 
 REPORT_READERS = (Role.ADMIN, Role.REGION_MANAGER)
 

@@ -1,0 +1,197 @@
+"""Credit, invoices, payments and receivables (context 5) with their dependencies bound. Writes
+go through ``application.credit``; reads come from the ``CreditQueries`` port, scoped by the
+caller: staff need a credit-reading role, a dealer user sees only its own dealer, and a dealer
+the caller may not see answers 404.
+
+Inside another context's unit of work call the rule functions directly
+(``application.credit.reserve_for_contract(uow, ...)`` etc.); the methods here each run their
+own transaction, for embedding teams, the demo and the HTTP API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+import attrs
+
+from dealercrm.application import channel, credit
+from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.ports.credit import CreditUnitOfWork
+from dealercrm.application.ports.credit_queries import CreditQueries
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.reads import ReadModelUnavailable
+from dealercrm.domain.credit import VehicleInvoiceStatus, business_day
+from dealercrm.domain.identity import Principal, Role
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@attrs.define
+class CreditService:
+    _uow: Callable[[Principal], CreditUnitOfWork]
+    _clock: Clock
+    _queries: CreditQueries | None
+
+    @property
+    def queries(self) -> CreditQueries:
+        if self._queries is None:
+            raise ReadModelUnavailable("信用")
+        return self._queries
+
+    def _run(self, actor: Principal, rule: Callable[Concatenate[CreditUnitOfWork, P], T],
+             *args: P.args, **kwargs: P.kwargs) -> T:
+        with self._uow(actor) as uow:
+            result = rule(uow, *args, **kwargs)
+            uow.commit()
+        return result
+
+    # the credit rule, each in its own transaction
+    def reserve(self, actor: Principal, dealer_id: int, contract_no: str, amount_fen: int, *,
+                override_reason: str | None = None) -> credit.Reservation:
+        return self._run(actor, credit.reserve_for_contract, dealer_id, contract_no, amount_fen,
+                         override_reason=override_reason)
+
+    def adjust(self, actor: Principal, contract_no: str, new_amount_fen: int, *,
+               override_reason: str | None = None) -> credit.Reservation:
+        return self._run(actor, credit.adjust_contract, contract_no, new_amount_fen, override_reason=override_reason)
+
+    def cancel(self, actor: Principal, contract_no: str, reason: str | None = None) -> credit.Reservation:
+        return self._run(actor, credit.cancel_contract, contract_no, reason=reason)
+
+    def reopen(self, actor: Principal, contract_no: str, *, amount_fen: int | None = None,
+               override_reason: str | None = None) -> credit.Reservation:
+        return self._run(actor, credit.reopen_contract, contract_no, amount_fen=amount_fen,
+                         override_reason=override_reason)
+
+    def check_release(self, actor: Principal, dealer_id: int, contract_no: str, vins: list[str], *,
+                      override_reason: str | None = None) -> credit.ReleaseClearance:
+        return self._run(actor, credit.check_vehicle_release, dealer_id, contract_no, vins,
+                         override_reason=override_reason)
+
+    def book_erp_payment(self, erp_payment_id: str, dealer: str | int, contract_no: str | None, amount_fen: int,
+                         received_at: dt.datetime) -> credit.PaymentBooked:
+        return self._run(Principal.system(), credit.book_erp_payment, erp_payment_id, dealer, contract_no,
+                         amount_fen, received_at)
+
+    # use cases
+    def request_change(self, actor: Principal, cmd: credit.RequestCreditChange) -> credit.ChangeRequestOut:
+        return credit.request_credit_change(cmd, self._uow(actor), self._clock)
+
+    def approve_change(self, actor: Principal, request_id: int, note: str | None = None) -> credit.ChangeRequestOut:
+        return credit.approve_credit_change(request_id, note, self._uow(actor), self._clock)
+
+    def reject_change(self, actor: Principal, request_id: int, reason: str) -> credit.ChangeRequestOut:
+        return credit.reject_credit_change(request_id, reason, self._uow(actor), self._clock)
+
+    def issue_invoice(self, actor: Principal, cmd: credit.IssueInvoice) -> credit.InvoiceIssued:
+        return credit.issue_invoice(cmd, self._uow(actor), self._clock)
+
+    def void_invoice(self, actor: Principal, invoice_id: int, reason: str) -> credit.InvoiceIssued:
+        return credit.void_invoice(invoice_id, reason, self._uow(actor), self._clock)
+
+    def record_payment(self, actor: Principal, cmd: credit.RecordPayment, idempotency_key: str | None) -> dict[str, Any]:
+        return credit.record_payment(cmd, idempotency_key, self._uow(actor), self._clock)
+
+    def allocate_payment(self, actor: Principal, payment_id: int,
+                         allocations: list[credit.AllocationIn] | None) -> credit.PaymentBooked:
+        return credit.allocate_payment(payment_id, allocations, self._uow(actor), self._clock)
+
+    def apply_prepayments(self, actor: Principal, dealer_id: int) -> int:
+        return credit.apply_prepayments(dealer_id, self._uow(actor), self._clock)
+
+    def evaluate(self, actor: Principal, dealer_id: int) -> credit.EvaluationOut:
+        return credit.evaluate_dealer_credit(dealer_id, self._uow(actor), self._clock)
+
+    def reconcile(self, actor: Principal, dealer_id: int) -> credit.Reconciliation:
+        return credit.reconcile_account(dealer_id, self._uow(actor))
+
+    def run_reminders(self, now: dt.datetime | None = None) -> credit.ReminderReport:
+        return credit.run_credit_reminders(self._uow, now or self._clock())
+
+    def run_evaluations(self, now: dt.datetime | None = None) -> int:
+        return credit.run_credit_evaluations(self._uow, now or self._clock())
+
+    # reads, scoped by the caller (foreign dealers are 404)
+    def _visible(self, actor: Principal, dealer_id: int | None) -> dict[str, Any]:
+        """The dealer's brief when the caller may read its credit; 404 otherwise."""
+        if actor.role is not Role.DEALER:
+            require_role(actor, *credit.CREDIT_READERS)
+        brief = self.queries.dealer_brief(dealer_id) if dealer_id is not None else None
+        if dealer_id is None or brief is None:
+            raise not_found("dealer", "经销商")
+        channel.visible_dealer_or_404(actor, dealer_id, brief["region"])
+        return brief
+
+    def _scope(self, actor: Principal) -> tuple[int | None, tuple[str, ...] | None]:
+        if actor.role is not Role.DEALER:
+            require_role(actor, *credit.CREDIT_READERS)
+        scope = dealer_scope(actor)
+        return scope.dealer_id, scope.regions
+
+    def page(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
+        """The credit page: terms, exposure with its parts, open receivables, contracts, payments."""
+        brief = self._visible(actor, dealer_id)
+        return {"dealer": brief, **self.queries.credit_page(dealer_id, business_day(self._clock()))}
+
+    def accounts(self, actor: Principal, *, status: str | None = None, warning_only: bool = False,
+                 after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        dealer_id, regions = self._scope(actor)
+        return self.queries.list_accounts(regions=regions, dealer_id=dealer_id, status=status,
+                                          warning_only=warning_only, after_id=after_id, limit=limit)
+
+    def invoices(self, actor: Principal, *, dealer_id: int | None = None, contract_no: str | None = None,
+                 state: str | None = None, open_only: bool = False, after_id: int | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
+        own, regions = self._scope(actor)
+        if dealer_id is not None:
+            self._visible(actor, dealer_id)
+        return self.queries.list_invoices(regions=regions, dealer_id=own or dealer_id, contract_no=contract_no,
+                                          state=state, open_only=open_only, after_id=after_id, limit=limit)
+
+    def payments(self, actor: Principal, *, dealer_id: int | None = None, after_id: int | None = None,
+                 limit: int = 50) -> list[dict[str, Any]]:
+        own, regions = self._scope(actor)
+        if dealer_id is not None:
+            self._visible(actor, dealer_id)
+        return self.queries.list_payments(regions=regions, dealer_id=own or dealer_id, after_id=after_id, limit=limit)
+
+    def contract(self, actor: Principal, contract_no: str) -> dict[str, Any]:
+        dealer_id = self.queries.contract_dealer(contract_no)
+        if dealer_id is None:
+            raise not_found("credit_contract", "合同")
+        self._visible(actor, dealer_id)
+        row = self.queries.contract(contract_no)
+        if row is None:
+            raise not_found("credit_contract", "合同")
+        return row
+
+    def change_requests(self, actor: Principal, *, dealer_id: int | None = None, state: str | None = None,
+                        after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        own, regions = self._scope(actor)
+        if dealer_id is not None:
+            self._visible(actor, dealer_id)
+        return self.queries.change_requests(regions=regions, dealer_id=own or dealer_id, state=state,
+                                            after_id=after_id, limit=limit)
+
+    def evaluations(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
+        self._visible(actor, dealer_id)
+        return self.queries.evaluations(dealer_id)
+
+    def history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
+        self._visible(actor, dealer_id)
+        return self.queries.history(dealer_id)
+
+    def ageing(self, actor: Principal, *, dealer_id: int | None = None, region: str | None = None) -> dict[str, Any]:
+        own, regions = self._scope(actor)
+        if dealer_id is not None:
+            self._visible(actor, dealer_id)
+        if region is not None:
+            regions = tuple(r for r in (regions or (region,)) if r == region)
+        return self.queries.ageing(regions=regions, dealer_id=own or dealer_id, today=business_day(self._clock()))
+
+    def invoice_status_of(self, actor: Principal, vins: list[str],
+                          contract_of: dict[str, str] | None = None) -> dict[str, VehicleInvoiceStatus]:
+        own, regions = self._scope(actor)
+        return self.queries.invoice_status_of(vins, contract_of, dealer_id=own, regions=regions)

@@ -1,0 +1,171 @@
+"""Vehicles by VIN, pickup authorizations (介绍信), gate passes (出门证), outbound shipping with
+the dealer's receipt (回执), and the kiosk API — with their dependencies bound. Writes check the
+caller's role in ``application.gate`` / ``shipping`` / ``vehicles``; reads are filtered by the
+caller's dealer scope in the query, and what it does not admit answers 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from dealercrm.application import gate, shipping, vehicles
+from dealercrm.application.access import dealer_scope, not_found
+from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
+from dealercrm.application.ports.documents import PrintRenderer
+from dealercrm.application.ports.gate import GateUnitOfWork
+from dealercrm.application.ports.gate_queries import GateQueries
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.reads import ReadModelUnavailable
+from dealercrm.application.ports.signing import GateKeys
+from dealercrm.domain.identity import Principal
+from dealercrm.domain.printing import document_from_wire
+
+
+@attrs.define
+class GateService:
+    _uow: Callable[[Principal], GateUnitOfWork]
+    _clock: Clock
+    _queries: GateQueries | None
+    _keys: GateKeys
+    _release_policy: VehicleReleasePolicy
+    _renderer: PrintRenderer
+    _portal_url: str
+
+    @property
+    def queries(self) -> GateQueries:
+        if self._queries is None:
+            raise ReadModelUnavailable("车辆与出门证")
+        return self._queries
+
+    def _new(self, actor: Principal) -> Callable[[], GateUnitOfWork]:
+        return lambda: self._uow(actor)
+
+    @property
+    def _digester(self) -> gate.IdDigester:
+        return gate.IdDigester(self._keys.id_key)
+
+    # vehicles
+    def stock_in(self, actor: Principal, cmd: vehicles.StockIn) -> vehicles.StockInResult:
+        return vehicles.stock_in(cmd, self._uow(actor), self._clock)
+
+    def list_vehicles(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_vehicles(dealer_scope(actor), **filters)
+
+    def vehicle(self, actor: Principal, vin: str) -> dict[str, Any]:
+        row = self.queries.vehicle_detail(dealer_scope(actor), vin.strip().upper())
+        if row is None:
+            raise not_found("vehicle", "车辆")
+        return row
+
+    # pickup authorizations (介绍信)
+    def register_authorization(self, actor: Principal, cmd: gate.RegisterAuthorization) -> gate.Created:
+        return gate.register_authorization(cmd, self._uow(actor), self._clock, self._digester)
+
+    def revoke_authorization(self, actor: Principal, authorization_id: int, reason: str) -> str:
+        return gate.revoke_authorization(authorization_id, reason, self._uow(actor), self._clock)
+
+    def list_authorizations(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_authorizations(dealer_scope(actor), **filters)
+
+    def authorization(self, actor: Principal, authorization_id: int) -> dict[str, Any]:
+        row = self.queries.authorization_detail(dealer_scope(actor), authorization_id)
+        if row is None:
+            raise not_found("pickup_authorization", "介绍信")
+        return row
+
+    # gate passes (出门证)
+    def create_pass(self, actor: Principal, cmd: gate.CreateGatePass) -> gate.Created:
+        return gate.create_gate_pass(cmd, self._uow(actor), self._clock, self._digester)
+
+    def approve_pass(self, actor: Principal, gate_pass_id: int) -> str:
+        return gate.approve_gate_pass(gate_pass_id, self._uow(actor), self._clock, self._keys.signer,
+                                      self._digester, self._release_policy)
+
+    def reject_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
+        return gate.reject_gate_pass(gate_pass_id, reason, self._uow(actor), self._clock)
+
+    def hand_over(self, actor: Principal, gate_pass_id: int) -> str:
+        return gate.hand_over_gate_pass(gate_pass_id, self._uow(actor), self._clock, self._release_policy)
+
+    def void_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
+        return gate.void_gate_pass(gate_pass_id, reason, self._uow(actor), self._clock)
+
+    def confirm_exit(self, actor: Principal, gate_pass_id: int, event_id: str | None = None) -> dict[str, Any]:
+        if event_id is None:
+            return gate.confirm_exit_at_desk(gate_pass_id, self._uow(actor), self._clock)
+        return gate.confirm_exit_idempotent(gate_pass_id, event_id, self._new(actor), self._clock, self._digester)
+
+    def verify(self, actor: Principal, qr_payload: str) -> dict[str, Any]:
+        return gate.verify_at_desk(qr_payload, self._uow(actor), self._clock, self._keys.verifier)
+
+    def print_layout(self, actor: Principal, gate_pass_id: int) -> dict[str, Any]:
+        return gate.pass_print_layout(gate_pass_id, self._uow(actor), self._clock)
+
+    def list_passes(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_passes(dealer_scope(actor), **filters)
+
+    def gate_pass(self, actor: Principal, gate_pass_id: int) -> dict[str, Any]:
+        row = self.queries.pass_detail(dealer_scope(actor), gate_pass_id)
+        if row is None:
+            raise not_found("gate_pass", "出门证")
+        return row
+
+    # outbound shipping (外送) and the dealer's receipt (回执)
+    def create_shipment(self, actor: Principal, cmd: shipping.CreateShipment) -> gate.Created:
+        return shipping.create_shipment(cmd, self._uow(actor), self._clock, self._digester)
+
+    def depart_shipment(self, actor: Principal, shipment_id: int) -> str:
+        return shipping.depart_shipment(shipment_id, self._uow(actor), self._clock, self._release_policy)
+
+    def cancel_shipment(self, actor: Principal, shipment_id: int, reason: str) -> str:
+        return shipping.cancel_shipment(shipment_id, reason, self._uow(actor), self._clock)
+
+    def submit_receipt(self, actor: Principal, shipment_id: int, cmd: shipping.SubmitReceipt) -> gate.Created:
+        return shipping.submit_receipt(shipment_id, cmd, self._uow(actor), self._clock, self._portal_url)
+
+    def remind_missing_receipts(self, actor: Principal, grace_days: int = 3) -> list[str]:
+        return shipping.remind_missing_receipts(self._uow(actor), self._clock, self._portal_url,
+                                                dt.timedelta(days=grace_days))
+
+    def receipt_layout(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
+        return shipping.receipt_print_layout(shipment_id, self._uow(actor))
+
+    def receipt_pdf(self, actor: Principal, shipment_id: int) -> tuple[str, bytes]:
+        slip = self.receipt_layout(actor, shipment_id)
+        pdf = self._renderer.render(document_from_wire(slip["layout"]), f"收货回执单 {slip['receipt_no']}")
+        return slip["receipt_no"], pdf
+
+    def list_shipments(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_shipments(dealer_scope(actor), **filters)
+
+    def shipment(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
+        row = self.queries.shipment_detail(dealer_scope(actor), shipment_id)
+        if row is None:
+            raise not_found("shipment", "发运单")
+        return row
+
+    # kiosk (device credential); each call idempotent by the device's event id
+    def verification_keys(self) -> list[dict[str, Any]]:
+        return [dict(k) for k in self._keys.public_keys]
+
+    def pass_book(self) -> dict[str, Any]:
+        return gate.pass_book(self.queries, self._clock)
+
+    def kiosk_find(self, actor: Principal, id_number: str, event_id: str) -> dict[str, Any]:
+        return gate.kiosk_find_passes(id_number, event_id, self._new(actor), self._clock, self._digester)
+
+    def kiosk_print(self, actor: Principal, pass_no: str, event_id: str) -> dict[str, Any]:
+        return gate.kiosk_record_print(pass_no, event_id, self._new(actor), self._clock, self._digester)
+
+    def kiosk_verify(self, actor: Principal, qr_payload: str, event_id: str,
+                     scanned_at: dt.datetime | None = None) -> dict[str, Any]:
+        return gate.kiosk_verify(qr_payload, event_id, scanned_at, self._new(actor), self._clock,
+                                 self._keys.verifier, self._digester)
+
+    def kiosk_exit(self, actor: Principal, qr_payload: str, event_id: str,
+                   scanned_at: dt.datetime | None = None) -> dict[str, Any]:
+        return gate.kiosk_confirm_exit(qr_payload, event_id, scanned_at, self._new(actor), self._clock,
+                                       self._keys.verifier, self._digester)

@@ -1,0 +1,66 @@
+"""Identity with its dependencies bound: login, users, device keys, and what the HTTP
+authentication middleware re-checks on every request (token claims, the user's current status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from dealercrm.application import identity
+from dealercrm.application.access import require_role
+from dealercrm.application.ports.persistence import (
+    Clock,
+    DealerQueries,
+    PasswordHasher,
+    TokenService,
+    UnitOfWorkFactory,
+)
+from dealercrm.application.services.channel import ANONYMOUS
+from dealercrm.domain.identity import Principal, Role
+
+
+@attrs.define
+class IdentityService:
+    _uow: UnitOfWorkFactory
+    _clock: Clock
+    _hasher: PasswordHasher
+    _tokens: TokenService
+    _queries: DealerQueries
+
+    def login(self, username: str, password: str) -> identity.LoginResult:
+        return identity.login(username, password, self._uow(ANONYMOUS), self._hasher, self._tokens)
+
+    def create_user(self, actor: Principal, cmd: identity.CreateUser) -> int:
+        return identity.create_user(cmd, self._uow(actor), self._clock, self._hasher)
+
+    def deactivate_user(self, actor: Principal, user_id: int) -> None:
+        identity.deactivate_user(user_id, self._uow(actor))
+
+    def change_role(self, actor: Principal, user_id: int, role: str, regions: tuple[str, ...]) -> None:
+        identity.change_role(user_id, role, regions, self._uow(actor))
+
+    def issue_device_key(self, actor: Principal, name: str, location: str) -> identity.IssuedDeviceKey:
+        return identity.issue_device_credential(name, location, self._uow(actor), self._clock)
+
+    def revoke_device_key(self, actor: Principal, credential_id: int) -> None:
+        identity.revoke_device_credential(credential_id, self._uow(actor), self._clock)
+
+    def authenticate_device(self, api_key: str) -> Principal:
+        return identity.authenticate_device(api_key, self._uow(Principal.system()))
+
+    def verify_token(self, token: str) -> dict[str, Any]:
+        """The claims of a valid bearer token (``AuthenticationFailed`` otherwise)."""
+        return self._tokens.verify(token)
+
+    def user_status(self, user_id: int) -> dict[str, Any] | None:
+        """The user's role, scope and active flag, as the authentication middleware re-checks it."""
+        return self._queries.user_status(user_id)
+
+    def ping(self) -> None:
+        """Reach the database (readiness probe)."""
+        self._queries.ping()
+
+    def list_users(self, actor: Principal, after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        require_role(actor, Role.ADMIN)
+        return self._queries.list_users(after_id=after_id, limit=limit)
