@@ -12,11 +12,23 @@ uow_factory=..., dealer_queries=...)``. Nothing here runs at import time.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from dealercrm.application import catalog, channel, credit, gate, identity, orders, shipping, vehicles, workflow
+from dealercrm.application import (
+    catalog,
+    channel,
+    credit,
+    dealer_stock,
+    gate,
+    identity,
+    orders,
+    shipping,
+    vehicles,
+    workflow,
+)
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.persistence import (
     Clock,
@@ -25,6 +37,9 @@ from dealercrm.application.ports.persistence import (
     TokenService,
     UnitOfWorkFactory,
 )
+from dealercrm.application.services.aftersales import AftersalesService
+from dealercrm.application.services.stock import StockService
+from dealercrm.application.services.supplied_parts import SuppliedPartsService
 from dealercrm.bootstrap_engagement import EngagementService
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal, Role
@@ -696,9 +711,9 @@ class Container:
     vehicle_release_policy: VehicleReleasePolicy = attrs.field(factory=credit.CreditReleasePolicy)
     gate: GateService = attrs.field(init=False)
     credit: CreditService = attrs.field(init=False)
-    stock: Any = attrs.field(init=False)
-    supplied_parts: Any = attrs.field(init=False)
-    aftersales: Any = attrs.field(init=False)
+    stock: StockService = attrs.field(init=False)
+    supplied_parts: SuppliedPartsService = attrs.field(init=False)
+    aftersales: AftersalesService = attrs.field(init=False)
     care: Any = attrs.field(init=False)
     order_flow: Any = attrs.field(init=False)
     erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
@@ -732,18 +747,14 @@ class Container:
         self._wire_order_flow()
         self.gate = GateService(self)
         self.credit = CreditService(self)
-        from dealercrm.bootstrap_stock import StockService, register_stock_rules
-
-        self.stock = StockService(self)
-        register_stock_rules(self)
+        self.stock = _build_stock(self.engine, self.uow, self.clock, self.gate_keys)
+        self.engagement.rules.register(dealer_stock.StockLevelRule())
+        self.engagement.rules.register(dealer_stock.StockAgeingRule())
         from dealercrm.application.delivery_dates import DeliveryDateReminderRule
-        from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
 
         self.engagement.rules.register(DeliveryDateReminderRule(self.settings.delivery_reminder_days))
-        self.supplied_parts = SuppliedPartsService(self)
-        from dealercrm.bootstrap_aftersales import AftersalesService
-
-        self.aftersales = AftersalesService(self)
+        self.supplied_parts = _build_supplied_parts(self.engine, self.uow, self.clock, self.settings)
+        self.aftersales = _build_aftersales(self.engine, self.uow, self.clock)
         from dealercrm.bootstrap_care import CareService, register_care_rules
 
         self.care = CareService(self)
@@ -903,3 +914,35 @@ def _approval_mail(settings: Settings) -> workflow.ApprovalMail:
         signer=ApprovalLinkSigner(derive_link_key(settings.workflow_link_secret, settings.jwt_secret)),
         link_ttl=dt.timedelta(hours=settings.workflow_link_ttl_hours),
     )
+
+
+def _build_stock(engine: Any, uow: Any, clock: Clock, gate_keys: Any) -> StockService:
+    """Dealer stock: its SQL reads, the ID digester under the gate's key, the XLSX writer."""
+    from dealercrm.adapters.db.stock_queries import SqlStockQueries
+    from dealercrm.adapters.documents.xlsx import write_xlsx
+
+    return StockService(uow, clock, SqlStockQueries(engine), gate.IdDigester(gate_keys.id_key), write_xlsx)
+
+
+def default_photo_dir(settings: Settings) -> Path:
+    """``DEALERCRM_PHOTO_DIR``; else ``photos/`` beside the SQLite file; else ``var/photos``."""
+    if settings.photo_dir:
+        return Path(settings.photo_dir)
+    db = settings.sqlite_path()
+    return db.parent / "photos" if db is not None else Path("var/photos")
+
+
+def _build_supplied_parts(engine: Any, uow: Any, clock: Clock, settings: Settings) -> SuppliedPartsService:
+    """Supplied parts: its SQL reads and the local-directory photo store."""
+    from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
+    from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
+
+    return SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
+                                LocalDirectoryPhotoStore(default_photo_dir(settings)))
+
+
+def _build_aftersales(engine: Any, uow: Any, clock: Clock) -> AftersalesService:
+    """After-sales: its SQL reads."""
+    from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
+
+    return AftersalesService(uow, clock, SqlAftersalesQueries(engine))
