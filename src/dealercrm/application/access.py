@@ -43,6 +43,23 @@ def dealer_scope(principal: Principal) -> DealerScope:
     return DealerScope()
 
 
+@attrs.frozen
+class ServiceScope:
+    """After-sales rows a principal may see. ``station_id``: that station's work only;
+    ``dealer_id``: requests on that dealer's vehicles (read only); neither: everything."""
+
+    station_id: int | None = None
+    dealer_id: int | None = None
+
+
+def service_scope(p: Principal) -> ServiceScope:
+    if p.role is Role.STATION:
+        return ServiceScope(station_id=p.station_id if p.station_id is not None else -1)
+    if p.role is Role.DEALER:
+        return ServiceScope(dealer_id=p.dealer_id if p.dealer_id is not None else -1)
+    return ServiceScope()
+
+
 def require_role(principal: Principal, *roles: Role) -> None:
     """Defence in depth behind the HTTP guards: use cases check the role again."""
     if principal.role not in roles:

@@ -74,23 +74,6 @@ def _vin(value: str) -> str:
 # Scope
 
 
-@attrs.frozen
-class ServiceScope:
-    """``station_id``: that station's work only; ``dealer_id``: requests on that dealer's
-    vehicles (read only); neither: everything."""
-
-    station_id: int | None = None
-    dealer_id: int | None = None
-
-
-def service_scope(p: Principal) -> ServiceScope:
-    if p.role is Role.STATION:
-        return ServiceScope(station_id=p.station_id if p.station_id is not None else -1)
-    if p.role is Role.DEALER:
-        return ServiceScope(dealer_id=p.dealer_id if p.dealer_id is not None else -1)
-    return ServiceScope()
-
-
 def _own_station(p: Principal, station_id: int | None, label: str, entity: str) -> None:
     if p.role is Role.STATION and (station_id is None or station_id != p.station_id):
         raise not_found(entity, label)

@@ -27,7 +27,7 @@ from dealercrm.adapters.db.aftersales_tables import (
 )
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orm import dealers
-from dealercrm.application.aftersales import ServiceScope
+from dealercrm.application.access import ServiceScope
 from dealercrm.domain.aftersales import OPEN_AT_STATION, ClaimState
 from dealercrm.domain.values import SHANGHAI
 

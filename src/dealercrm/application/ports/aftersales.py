@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
+from dealercrm.application.access import ServiceScope
+from dealercrm.application.ports.persistence import UnitOfWork
 from dealercrm.domain.aftersales import (
     RepairRecord,
     ServicePart,
@@ -17,6 +19,9 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
+
+#: What a repair report may be grouped by (``AftersalesQueries.repair_report``).
+REPORT_DIMENSIONS = ("fault_category", "vin", "model_code", "product_line", "station", "month")
 
 
 class AftersalesRepository(Protocol):
@@ -42,3 +47,65 @@ class AftersalesRepository(Protocol):
         """The stock row of a part at a station, locked for the transaction (created at 0)."""
 
     def add_movement(self, movement: StockMovement) -> None: ...
+
+
+class AftersalesUnitOfWork(UnitOfWork, Protocol):
+    aftersales: AftersalesRepository
+
+
+class AftersalesQueries(Protocol):
+    """Read side: plain rows, scoped in SQL by the caller's ``ServiceScope`` where a scope is
+    taken (a station only ever reads its own work, a dealer only requests on its vehicles)."""
+
+    def list_stations(self, scope: ServiceScope, *, region: str | None = None, product_line: str | None = None,
+                      status: str | None = None, after_id: int | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def station(self, station_id: int) -> dict[str, Any] | None:
+        """Unscoped: the caller decides whether the principal may see it."""
+
+    def station_quality(self, station_id: int) -> dict[str, Any]:
+        """服务质量指标 of the station, computed from its records."""
+
+    def policies(self) -> list[dict[str, Any]]: ...
+
+    def warranty(self, vin: str) -> dict[str, Any] | None:
+        """The VIN's warranty record (``vin``, ``product_line``, ``customer_name``,
+        ``customer_phone``, ``starts_on``, ``ends_on``, ``km_limit``, ...)."""
+
+    def customer_context(self, vin: str, phone: str | None, exclude_request_id: int | None = None
+                         ) -> dict[str, Any]:
+        """客户信息提示: ``vehicle``, ``warranty``, ``other_vehicles``, ``previous_requests``
+        (each with its ``station_id``), unscoped."""
+
+    def list_requests(self, scope: ServiceScope, *, state: list[str] | None = None, station_id: int | None = None,
+                      vin: str | None = None, phone: str | None = None, warranty_state: str | None = None,
+                      before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def request_detail(self, scope: ServiceScope, request_id: int) -> dict[str, Any] | None: ...
+
+    def record_scoped(self, scope: ServiceScope, record_id: int) -> dict[str, Any] | None: ...
+
+    def list_claims(self, scope: ServiceScope, *, state: str | None = None, station_id: int | None = None,
+                    month: str | None = None, before_id: int | None = None,
+                    limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def claim(self, scope: ServiceScope, claim_id: int) -> dict[str, Any] | None: ...
+
+    def settlement_statement(self, scope: ServiceScope, month: str, station_id: int | None = None
+                             ) -> list[dict[str, Any]]: ...
+
+    def stock_report(self, scope: ServiceScope, *, station_id: int | None = None, part_no: str | None = None,
+                     region: str | None = None, include_zero: bool = False) -> list[dict[str, Any]]: ...
+
+    def movements(self, scope: ServiceScope, station_id: int, part_no: str | None = None,
+                  before_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]: ...
+
+    def parts(self) -> list[dict[str, Any]]: ...
+
+    def major_repairs(self, scope: ServiceScope) -> list[dict[str, Any]]: ...
+
+    def repair_report(self, scope: ServiceScope, *, group_by: str, start: dt.datetime, end: dt.datetime,
+                      product_line: str | None = None, fault_category: str | None = None,
+                      model_code: str | None = None, vin: str | None = None) -> list[dict[str, Any]]:
+        """Repairs finished in [start, end) grouped by one of ``REPORT_DIMENSIONS``."""

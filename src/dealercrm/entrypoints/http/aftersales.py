@@ -17,6 +17,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import aftersales as af
+from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.domain.aftersales import (
     REQUEST_TRANSITIONS,
     ClaimState,
@@ -36,7 +37,6 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.bootstrap_aftersales import AftersalesService
 
 STAFF = (Role.AFTER_SALES, Role.ADMIN)
 WORKERS = (Role.AFTER_SALES, Role.ADMIN, Role.STATION)

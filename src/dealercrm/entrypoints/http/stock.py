@@ -15,7 +15,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import dealer_stock as ds
-from dealercrm.bootstrap_stock import STOCK_READERS, StockService
+from dealercrm.application.services.stock import STOCK_READERS, StockService
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.dealer_stock import SaleStatus
 from dealercrm.domain.errors import InvalidValue

@@ -23,11 +23,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import Meta
 
 from dealercrm.application import supplied_parts as sp
+from dealercrm.application.services.supplied_parts import SuppliedPartsService
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import STAFF, requires
-from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
 
 READERS = (*STAFF, Role.DEALER)
 Sha = Annotated[str, Meta(min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")]

@@ -1,26 +1,29 @@
-"""The dealer-stock facade of the Container (``crm.stock``): use cases with their dependencies
-bound, and the scoped reads. Wired from ``bootstrap.Container``."""
+"""The dealer-stock service (``crm.stock``): retail sales, limits, the ageing policy and the
+opening-stock import, each write one transaction; and the stock reads, scoped by the caller
+(who may read stock at all is ``STOCK_READERS``; a dealer id the caller may not see is 404)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-from typing import TYPE_CHECKING, Any
-
-import attrs
+from collections.abc import Callable
+from typing import Any
 
 from dealercrm.application import dealer_stock as ds
-from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.access import DealerScope, dealer_scope, not_found, require_role
 from dealercrm.application.channel import visible_dealer_or_404
+from dealercrm.application.dealer_stock import StockUnitOfWork
 from dealercrm.application.gate import Created, IdDigester
+from dealercrm.application.ports.documents import SpreadsheetWriter
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.stock import StockQueries
 from dealercrm.domain.dealer_stock import AgeingPolicy
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI
 
-if TYPE_CHECKING:
-    from dealercrm.bootstrap import Container
+StockUnitOfWorkFactory = Callable[[Principal], StockUnitOfWork]
 
 EXPORT_MAX_ROWS = 100_000
 EXPORT_COLUMNS = (
@@ -42,51 +45,47 @@ def _cell(value: Any) -> Any:
     return value
 
 
-@attrs.define
 class StockService:
-    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
-    _queries: Any = attrs.field(default=None, init=False)
+    """Dealer stock with its dependencies bound; owns the stock readers' access check."""
 
-    @property
-    def queries(self) -> Any:
-        if self._queries is None:
-            from dealercrm.adapters.db.stock_queries import SqlStockQueries
-
-            self._queries = SqlStockQueries(self._c.engine)
-        return self._queries
-
-    @property
-    def _digester(self) -> IdDigester:
-        return IdDigester(self._c.gate_keys.id_key)
+    def __init__(self, uow: StockUnitOfWorkFactory, clock: Clock, queries: StockQueries, digester: IdDigester,
+                 xlsx: SpreadsheetWriter) -> None:
+        self._uow: StockUnitOfWorkFactory = uow
+        self._clock: Clock = clock
+        self.queries: StockQueries = queries
+        self._digester: IdDigester = digester
+        self._xlsx: SpreadsheetWriter = xlsx
 
     # -- writes ------------------------------------------------------------------------------
 
     def record_sale(self, actor: Principal, cmd: ds.RecordSale) -> Created:
-        return ds.record_sale(cmd, self._c.uow(actor), self._c.clock, self._digester)
+        return ds.record_sale(cmd, self._uow(actor), self._clock, self._digester)
 
     def record_payment(self, actor: Principal, sale_id: int, cmd: ds.RecordSalePayment,
                        idempotency_key: str | None) -> ds.SaleState:
-        return ds.record_sale_payment(sale_id, cmd, idempotency_key, lambda: self._c.uow(actor), self._c.clock,
+        return ds.record_sale_payment(sale_id, cmd, idempotency_key, lambda: self._uow(actor), self._clock,
                                       self._digester)
 
     def return_sale(self, actor: Principal, sale_id: int, reason: str, at: dt.datetime | None = None) -> ds.SaleState:
-        return ds.return_sale(sale_id, reason, at, self._c.uow(actor), self._c.clock)
+        return ds.return_sale(sale_id, reason, at, self._uow(actor), self._clock)
 
     def exchange_sale(self, actor: Principal, sale_id: int, cmd: ds.ExchangeSale) -> Created:
-        return ds.exchange_sale(sale_id, cmd, self._c.uow(actor), self._c.clock)
+        return ds.exchange_sale(sale_id, cmd, self._uow(actor), self._clock)
 
     def set_limit(self, actor: Principal, cmd: ds.SetStockLimit) -> int:
-        return ds.set_stock_limit(cmd, self._c.uow(actor), self._c.clock)
+        return ds.set_stock_limit(cmd, self._uow(actor), self._clock)
 
     def set_ageing_policy(self, actor: Principal, yellow_from_days: int, red_from_days: int) -> AgeingPolicy:
-        return ds.set_ageing_policy(yellow_from_days, red_from_days, self._c.uow(actor), self._c.clock)
+        return ds.set_ageing_policy(yellow_from_days, red_from_days, self._uow(actor), self._clock)
 
     def import_opening_stock(self, actor: Principal, dealer_id: int, content: bytes) -> ds.ImportResult:
-        return ds.import_opening_stock(dealer_id, content, self._c.uow(actor), self._c.clock)
+        return ds.import_opening_stock(dealer_id, content, self._uow(actor), self._clock)
 
     # -- reads (scoped; a foreign dealer id is 404) --------------------------------------------
 
-    def _check_reader(self, actor: Principal, dealer_id: int | None) -> Any:
+    def _check_reader(self, actor: Principal, dealer_id: int | None) -> DealerScope:
+        """The caller's dealer scope, if it may read stock at all (else ``PermissionDenied``);
+        a ``dealer_id`` outside that scope, or of no dealer, is ``NotFound``."""
         require_role(actor, *STOCK_READERS)
         scope = dealer_scope(actor)
         if dealer_id is not None:
@@ -98,7 +97,7 @@ class StockService:
 
     def list_stock(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         scope = self._check_reader(actor, filters.get("dealer_id"))
-        return self.queries.list_stock(scope, self._c.clock(), **filters)
+        return self.queries.list_stock(scope, self._clock(), **filters)
 
     def export_stock(self, actor: Principal, fmt: str, **filters: Any) -> tuple[str, str, bytes]:
         """(file name, media type, content) of every matching row, CSV or XLSX."""
@@ -106,9 +105,9 @@ class StockService:
             raise InvalidValue("format", "导出格式须为 csv 或 xlsx", code="export.format_unknown")
         scope = self._check_reader(actor, filters.get("dealer_id"))
         rows = ([_cell(r[k]) for k, _ in EXPORT_COLUMNS]
-                for r in self.queries.iter_stock(scope, self._c.clock(), max_rows=EXPORT_MAX_ROWS, **filters))
+                for r in self.queries.iter_stock(scope, self._clock(), max_rows=EXPORT_MAX_ROWS, **filters))
         header = [label for _, label in EXPORT_COLUMNS]
-        stamp = self._c.clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+        stamp = self._clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
         if fmt == "csv":
             out = io.StringIO()
             writer = csv.writer(out)
@@ -116,15 +115,13 @@ class StockService:
             writer.writerows(rows)
             # with a BOM, so Excel opens the Chinese text as UTF-8
             return f"stock-{stamp}.csv", "text/csv; charset=utf-8", out.getvalue().encode("utf-8-sig")
-        from dealercrm.adapters.documents.xlsx import write_xlsx
-
         return (f"stock-{stamp}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                write_xlsx(header, rows, "库存"))
+                self._xlsx(header, rows, "库存"))
 
     def summary(self, actor: Principal, *, dealer_id: int | None = None,
                 region: str | None = None) -> list[dict[str, Any]]:
         scope = self._check_reader(actor, dealer_id)
-        return self.queries.summary(scope, self._c.clock(), dealer_id=dealer_id, region=region)
+        return self.queries.summary(scope, self._clock(), dealer_id=dealer_id, region=region)
 
     def statistics(self, actor: Principal, period: str, date_from: dt.date, date_to: dt.date,
                    **filters: Any) -> list[dict[str, Any]]:
@@ -143,9 +140,3 @@ class StockService:
         if row is None:
             raise not_found("retail_sale", "销售单")
         return row
-
-
-def register_stock_rules(container: Container) -> None:
-    """The two alert rules of dealer stock, run by the worker's scheduler."""
-    container.engagement.rules.register(ds.StockLevelRule())
-    container.engagement.rules.register(ds.StockAgeingRule())
