@@ -12,12 +12,18 @@ uow_factory=..., dealer_queries=...)``. Nothing here runs at import time.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from dealercrm.application import catalog, channel, credit, gate, identity, orders, shipping, vehicles, workflow
+from dealercrm.application.alerts import AlertRule, RuleRegistry, ScheduledJob
+from dealercrm.application.calendar import CalendarSource, CalendarSources
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
+from dealercrm.application.ports.engagement import EngagementQueries
+from dealercrm.application.ports.marketing import TrainingQueries
+from dealercrm.application.ports.notify import OutboxStore
 from dealercrm.application.ports.persistence import (
     Clock,
     DealerQueries,
@@ -25,9 +31,18 @@ from dealercrm.application.ports.persistence import (
     TokenService,
     UnitOfWorkFactory,
 )
-from dealercrm.bootstrap_engagement import EngagementService
+from dealercrm.application.ports.video import VideoConferencing
+from dealercrm.application.ports.workbench import WorkbenchSource
+from dealercrm.application.services.care import CareService
+from dealercrm.application.services.engagement import EngagementService
+from dealercrm.application.services.marketing import MarketingService
+from dealercrm.application.workbench import WorkbenchSources
+from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal, Role
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
 
@@ -699,58 +714,34 @@ class Container:
     stock: Any = attrs.field(init=False)
     supplied_parts: Any = attrs.field(init=False)
     aftersales: Any = attrs.field(init=False)
-    care: Any = attrs.field(init=False)
+    care: CareService = attrs.field(init=False)
     order_flow: Any = attrs.field(init=False)
     erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
-    video_conferencing: Any = None  # application.ports.video.VideoConferencing; None → from settings
-    marketing: Any = attrs.field(init=False)
+    video_conferencing: VideoConferencing | None = None  # None → from settings (see _video)
+    marketing: MarketingService = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.uow = _with_contract_renderer(self.uow, self.settings.pdf_font or None)
         self.channel = ChannelService(self)
         self.identity = IdentityService(self)
         self.workflow = WorkflowService(self)
-        self.engagement = EngagementService(self)
-        if self.workflow_queries is not None:
-            from dealercrm.application.workflow_workbench import (
-                ApprovalDeadlineCalendarSource,
-                PendingApprovalsSource,
-            )
-
-            self.engagement.workbench_sources.register(PendingApprovalsSource(self.workflow_queries))
-            self.engagement.calendar_sources.register(ApprovalDeadlineCalendarSource(self.workflow_queries, self.clock))
-        from dealercrm.application.credit_jobs import CreditEvaluationJob, CreditRemindersJob
-
-        self.engagement.rules.register_job(CreditRemindersJob(self.uow))
-        self.engagement.rules.register_job(CreditEvaluationJob(self.uow))
-        from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob
-
-        self.engagement.rules.register_job(ReceiptRemindersJob(
-            self.uow, self.settings.portal_url, dt.timedelta(days=self.settings.receipt_grace_days)))
-        self.engagement.rules.register_job(KioskEventRetentionJob(self.uow, self.settings.kiosk_event_retention_days))
         self.orders = OrdersService(self)
         self._wire_order_flow()
         self.gate = GateService(self)
         self.credit = CreditService(self)
-        from dealercrm.bootstrap_stock import StockService, register_stock_rules
+        from dealercrm.bootstrap_stock import StockService
 
         self.stock = StockService(self)
-        register_stock_rules(self)
-        from dealercrm.application.delivery_dates import DeliveryDateReminderRule
         from dealercrm.bootstrap_supplied_parts import SuppliedPartsService
 
-        self.engagement.rules.register(DeliveryDateReminderRule(self.settings.delivery_reminder_days))
         self.supplied_parts = SuppliedPartsService(self)
         from dealercrm.bootstrap_aftersales import AftersalesService
 
         self.aftersales = AftersalesService(self)
-        from dealercrm.bootstrap_care import CareService, register_care_rules
-
-        self.care = CareService(self)
-        register_care_rules(self)
-        from dealercrm.bootstrap_marketing import MarketingService
-
-        self.marketing = MarketingService(self, video=self.video_conferencing)
+        self.care, self.marketing, self.engagement = _care_marketing_engagement(
+            self.settings, self.clock, self.uow, self.engine, workflow_queries=self.workflow_queries,
+            video=self.video_conferencing,
+            erp_sync=_erp_sync_job(self.erp_gateway, self.erp_sync_target) if self.engine is not None else None)
 
     def _wire_order_flow(self) -> None:
         """Review → e-contract → finance → ERP (issue 4 §3–§7)."""
@@ -768,10 +759,6 @@ class Container:
 
             self.erp_gateway = HttpErpGateway(self.settings.erp_url, self.settings.erp_api_key,
                                               timeout=self.settings.erp_timeout_seconds)
-        if self.erp_gateway is not None and self.engine is not None:
-            from dealercrm.application.erp_jobs import ErpSyncJob
-
-            self.engagement.rules.register_job(ErpSyncJob(self.erp_gateway, self.erp_sync_target))
 
     def erp_sync_target(self) -> Any:
         """A fresh SQL ``ErpSyncTarget`` (one per sync run)."""
@@ -903,3 +890,113 @@ def _approval_mail(settings: Settings) -> workflow.ApprovalMail:
         signer=ApprovalLinkSigner(derive_link_key(settings.workflow_link_secret, settings.jwt_secret)),
         link_ttl=dt.timedelta(hours=settings.workflow_link_ttl_hours),
     )
+
+
+def _video(settings: Settings) -> VideoConferencing:
+    """``HttpVideoConferencing`` when ``DEALERCRM_VIDEO_URL`` is set, else the in-memory twin
+    (meetings exist only in this process; fine for the demo and tests)."""
+    if settings.video_url:
+        from dealercrm.adapters.video.http import HttpVideoConferencing
+
+        return HttpVideoConferencing(settings.video_url, settings.video_app_id, settings.video_secret,
+                                     timeout=settings.video_timeout_seconds)
+    from dealercrm.adapters.video.memory import MemoryVideoConferencing
+
+    return MemoryVideoConferencing()
+
+
+def _erp_sync_job(gateway: Any, target_factory: Callable[[], Any]) -> ScheduledJob | None:
+    """The scheduler's ERP sync (stock-in and shipment facts) when an ERP is configured."""
+    if gateway is None:
+        return None
+    from dealercrm.application.erp_jobs import ErpSyncJob
+
+    return ErpSyncJob(gateway, target_factory)
+
+
+def _care_marketing_engagement(
+    settings: Settings, clock: Clock, uow: UnitOfWorkFactory, engine: Engine | None, *,
+    workflow_queries: TaskQueries | None, video: VideoConferencing | None, erp_sync: ScheduledJob | None,
+) -> tuple[CareService, MarketingService, EngagementService]:
+    """The care, marketing and engagement services on the SQL read side. The engagement service
+    comes last: it gets every context's rules, jobs and sources as fixed tables."""
+    from dealercrm.adapters.db.care_queries import SqlCareQueries
+    from dealercrm.adapters.db.engagement_queries import SqlEngagementQueries
+    from dealercrm.adapters.db.marketing_queries import (
+        SqlCampaignQueries,
+        SqlForecastQueries,
+        SqlKeyAccountQueries,
+        SqlKnowledgeQueries,
+        SqlMarketingQueries,
+    )
+    from dealercrm.adapters.documents.care_pdf import FpdfCareLetterRenderer
+    from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+    from dealercrm.application.training import TrainingMeetingJob, TrainingReminderJob
+
+    care = CareService(uow, clock, SqlCareQueries(engine), FpdfCareLetterRenderer(settings.pdf_font),
+                       settings.portal_url)
+    video = video or _video(settings)
+    training_queries = SqlMarketingQueries(engine)
+    meeting_job = TrainingMeetingJob(uow, clock, video)
+    marketing = MarketingService(
+        uow, clock, video, meeting_job, training_queries, SqlKnowledgeQueries(engine), SqlForecastQueries(engine),
+        SqlKeyAccountQueries(engine), SqlCampaignQueries(engine), settings.portal_url,
+        settings.forecast_deadline_day)
+    engagement_queries = SqlEngagementQueries(engine)
+    outbox_store = SqlAlchemyOutboxStore(engine)
+    database = engine is not None  # without one (ports replaced by the caller) the SQL-read entries stay out
+    rules, workbench, calendar = _engagement_tables(
+        settings, clock, uow, engagement_queries=engagement_queries if database else None,
+        outbox_store=outbox_store if database else None, workflow_queries=workflow_queries,
+        training_queries=training_queries if database else None,
+        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), erp_sync=erp_sync)
+    engagement = EngagementService(uow, clock, engagement_queries, outbox_store, rules, workbench, calendar,
+                                   settings.portal_url)
+    return care, marketing, engagement
+
+
+def _engagement_tables(
+    settings: Settings, clock: Clock, uow: UnitOfWorkFactory, *,
+    engagement_queries: EngagementQueries | None, outbox_store: OutboxStore | None,
+    workflow_queries: TaskQueries | None, training_queries: TrainingQueries | None,
+    training_jobs: tuple[ScheduledJob, ...], erp_sync: ScheduledJob | None,
+) -> tuple[RuleRegistry, WorkbenchSources, CalendarSources]:
+    """Every context's alert rules, scheduled jobs, workbench sources and calendar sources, built
+    once. The scheduler runs rules and jobs in this order; sources show in this order."""
+    from dealercrm.application import calendar as cal
+    from dealercrm.application import care, dealer_stock, training, workbench
+    from dealercrm.application.birthdays import BirthdayCallReminderRule, BirthdayGreetingJob
+    from dealercrm.application.credit_jobs import CreditEvaluationJob, CreditRemindersJob
+    from dealercrm.application.delivery_dates import DeliveryDateReminderRule
+    from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob
+    from dealercrm.application.workflow_workbench import ApprovalDeadlineCalendarSource, PendingApprovalsSource
+
+    rules: tuple[AlertRule, ...] = (
+        BirthdayCallReminderRule(settings.birthday_alert_days),
+        dealer_stock.StockLevelRule(), dealer_stock.StockAgeingRule(),
+        DeliveryDateReminderRule(settings.delivery_reminder_days),
+        care.CareTaskDueRule(),
+    )
+    jobs: tuple[ScheduledJob, ...] = (
+        BirthdayGreetingJob(settings.birthday_greeting_hour),
+        CreditRemindersJob(uow), CreditEvaluationJob(uow),
+        ReceiptRemindersJob(uow, settings.portal_url, dt.timedelta(days=settings.receipt_grace_days)),
+        KioskEventRetentionJob(uow, settings.kiosk_event_retention_days),
+        *((erp_sync,) if erp_sync is not None else ()),
+        care.DealerValueJob(uow), care.CareTaskJob(uow),
+        *training_jobs,
+    )
+    bench: list[WorkbenchSource] = []
+    dated: list[CalendarSource] = []
+    if engagement_queries is not None:
+        bench += [workbench.AlertsSource(engagement_queries), workbench.AnnouncementsSource(engagement_queries)]
+        if outbox_store is not None:
+            bench.append(workbench.FailedNotificationsSource(engagement_queries, outbox_store))
+        dated += [cal.AlertCalendarSource(engagement_queries), cal.AnnouncementCalendarSource(engagement_queries)]
+    if workflow_queries is not None:
+        bench.append(PendingApprovalsSource(workflow_queries))
+        dated.append(ApprovalDeadlineCalendarSource(workflow_queries, clock))
+    if training_queries is not None:
+        dated.append(training.TrainingCalendarSource(training_queries))
+        bench.append(training.TrainingInvitationsSource(training_queries))
+    return RuleRegistry(rules, jobs), WorkbenchSources(tuple(bench)), CalendarSources(tuple(dated))

@@ -143,9 +143,3 @@ class StockService:
         if row is None:
             raise not_found("retail_sale", "销售单")
         return row
-
-
-def register_stock_rules(container: Container) -> None:
-    """The two alert rules of dealer stock, run by the worker's scheduler."""
-    container.engagement.rules.register(ds.StockLevelRule())
-    container.engagement.rules.register(ds.StockAgeingRule())
