@@ -44,6 +44,9 @@ from dealercrm.domain.identity import Principal, Role
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from dealercrm.application.erp_sync import ErpSyncTarget
+    from dealercrm.application.ports.erp import ErpGateway
+
 ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
 
 
@@ -905,7 +908,7 @@ def _video(settings: Settings) -> VideoConferencing:
     return MemoryVideoConferencing()
 
 
-def _erp_sync_job(gateway: Any, target_factory: Callable[[], Any]) -> ScheduledJob | None:
+def _erp_sync_job(gateway: ErpGateway | None, target_factory: Callable[[], ErpSyncTarget]) -> ScheduledJob | None:
     """The scheduler's ERP sync (stock-in and shipment facts) when an ERP is configured."""
     if gateway is None:
         return None
