@@ -2,9 +2,10 @@
 
 Rules
     An :class:`AlertRule` has a ``code`` and ``evaluate(ctx)`` yielding the :class:`Condition`s
-    true at ``ctx.now`` (read through ``ctx.uow``). Contexts register theirs at bootstrap::
+    true at ``ctx.now`` (read through ``ctx.uow``). Each context lists its rules in the table
+    the composition root builds (``bootstrap._engagement_tables``)::
 
-        container.engagement.rules.register(DeliveryDateRule(days_ahead=7))
+        RuleRegistry(rules=(DeliveryDateRule(days_ahead=7), ...), jobs=(...))
 
     A rule may set ``notify = (Channel.EMAIL, Channel.SMS)`` to have each newly raised alert
     sent to the users of its audience through the outbox, and a condition may carry
@@ -88,40 +89,39 @@ class ScheduledJob(Protocol):
     def run(self, ctx: RuleContext) -> int: ...
 
 
+@attrs.frozen(eq=False)
 class RuleRegistry:
-    """The alert rules and scheduled jobs the scheduler runs; contexts add theirs at bootstrap."""
+    """The alert rules and scheduled jobs the scheduler runs, fixed when the composition root
+    builds it (each context's entries in one table); codes are unique among rules and among jobs."""
 
-    def __init__(self) -> None:
-        self._rules: dict[str, AlertRule] = {}
-        self._jobs: dict[str, ScheduledJob] = {}
+    rules: tuple[AlertRule, ...] = attrs.field(default=(), converter=tuple)
+    jobs: tuple[ScheduledJob, ...] = attrs.field(default=(), converter=tuple)
 
-    def register(self, rule: AlertRule) -> AlertRule:
-        check_rule_code(rule.code)
-        if rule.code in self._rules:
-            raise ValueError(f"alert rule {rule.code!r} is already registered")
-        self._rules[rule.code] = rule
-        return rule
+    def __attrs_post_init__(self) -> None:
+        _check_codes("alert rule", [r.code for r in self.rules])
+        _check_codes("scheduled job", [j.code for j in self.jobs])
 
-    def register_job(self, job: ScheduledJob) -> ScheduledJob:
-        check_rule_code(job.code)
-        if job.code in self._jobs:
-            raise ValueError(f"scheduled job {job.code!r} is already registered")
-        self._jobs[job.code] = job
-        return job
+    def extended(self, *, rules: Iterable[AlertRule] = (), jobs: Iterable[ScheduledJob] = ()) -> RuleRegistry:
+        """A new registry with these rules and jobs after the present ones (duplicates refused)."""
+        return RuleRegistry(self.rules + tuple(rules), self.jobs + tuple(jobs))
 
     def __contains__(self, code: object) -> bool:
-        return code in self._rules
+        return any(r.code == code for r in self.rules)
 
     def get(self, code: str) -> AlertRule:
-        return self._rules[code]
+        for rule in self.rules:
+            if rule.code == code:
+                return rule
+        raise KeyError(code)
 
-    @property
-    def rules(self) -> list[AlertRule]:
-        return list(self._rules.values())
 
-    @property
-    def jobs(self) -> list[ScheduledJob]:
-        return list(self._jobs.values())
+def _check_codes(kind: str, codes: list[str]) -> None:
+    seen: set[str] = set()
+    for code in codes:
+        check_rule_code(code)
+        if code in seen:
+            raise ValueError(f"{kind} {code!r} is already registered")
+        seen.add(code)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Iterator
+
+import attrs
 
 from dealercrm.application.ports.calendar import CalendarSource
 from dealercrm.application.ports.engagement import EngagementQueries, EngagementUnitOfWork
@@ -25,22 +28,23 @@ FEED_PAST_DAYS = 31
 FEED_FUTURE_DAYS = 366
 
 
+@attrs.frozen(eq=False)
 class CalendarSources:
-    """Registry of calendar sources (codes unique)."""
+    """The calendar sources, fixed when the composition root builds them (codes unique)."""
 
-    def __init__(self) -> None:
-        self._sources: dict[str, CalendarSource] = {}
+    sources: tuple[CalendarSource, ...] = attrs.field(default=(), converter=tuple)
 
-    def register(self, source: CalendarSource) -> CalendarSource:
-        if not getattr(source, "code", None):
-            raise ValueError("a calendar source needs a code")
-        if source.code in self._sources:
-            raise ValueError(f"calendar source {source.code!r} is already registered")
-        self._sources[source.code] = source
-        return source
+    def __attrs_post_init__(self) -> None:
+        seen: set[str] = set()
+        for source in self.sources:
+            if not getattr(source, "code", None):
+                raise ValueError("a calendar source needs a code")
+            if source.code in seen:
+                raise ValueError(f"calendar source {source.code!r} is already registered")
+            seen.add(source.code)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(list(self._sources.values()))
+    def __iter__(self) -> Iterator[CalendarSource]:
+        return iter(self.sources)
 
 
 def check_range(start: dt.date, end: dt.date) -> None:

@@ -3,13 +3,14 @@ approvals, tasks, alerts, failed notifications (staff), announcements — with c
 category and the first items of each.
 
 Categories are fed by :class:`~dealercrm.application.ports.workbench.WorkbenchSource`s held in a
-:class:`WorkbenchSources` registry; this module ships the sources for alerts, announcements and
+:class:`WorkbenchSources` table built by the composition root; this module ships the sources for alerts, announcements and
 failed notifications. Approvals and tasks are slots other contexts fill.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -31,20 +32,20 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
 STAFF_ONLY = frozenset({"failed_notifications"})
 
 
+@attrs.frozen(eq=False)
 class WorkbenchSources:
-    """Registry of workbench sources; several may feed one category."""
+    """The workbench sources, fixed when the composition root builds them; several may feed one
+    category."""
 
-    def __init__(self) -> None:
-        self._sources: list[WorkbenchSource] = []
+    sources: tuple[WorkbenchSource, ...] = attrs.field(default=(), converter=tuple)
 
-    def register(self, source: WorkbenchSource) -> WorkbenchSource:
-        if not getattr(source, "category", None):
-            raise ValueError("a workbench source needs a category")
-        self._sources.append(source)
-        return source
+    def __attrs_post_init__(self) -> None:
+        for source in self.sources:
+            if not getattr(source, "category", None):
+                raise ValueError("a workbench source needs a category")
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(list(self._sources))
+    def __iter__(self) -> Iterator[WorkbenchSource]:
+        return iter(self.sources)
 
 
 @attrs.frozen

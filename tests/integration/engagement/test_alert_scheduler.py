@@ -59,13 +59,14 @@ def outbox(w):
 
 def test_a_new_condition_raises_one_alert_however_often_the_scheduler_runs(world_factory):
     w = world_factory()
-    rule = w.crm.engagement.rules.register(ListRule("test.credit"))
+    rule = ListRule("test.credit")
+    engagement = w.crm.engagement.with_rules(rule)
     rule.conditions = [finance_condition("dealer-7")]
 
-    first = w.crm.engagement.run_scheduler_once()
+    first = engagement.run_scheduler_once()
     for _ in range(3):
         w.clock.now += dt.timedelta(minutes=5)
-        again = w.crm.engagement.run_scheduler_once()
+        again = engagement.run_scheduler_once()
 
     assert (first.raised, again.raised) == (1, 0)
     [row] = alert_rows(w, "test.credit")
@@ -74,16 +75,17 @@ def test_a_new_condition_raises_one_alert_however_often_the_scheduler_runs(world
 
 def test_an_alert_resolves_itself_when_its_condition_clears_and_never_alerts_again(world_factory):
     w = world_factory()
-    rule = w.crm.engagement.rules.register(ListRule("test.credit"))
+    rule = ListRule("test.credit")
+    engagement = w.crm.engagement.with_rules(rule)
     rule.conditions = [finance_condition("dealer-7"), finance_condition("dealer-8")]
-    w.crm.engagement.run_scheduler_once()
+    engagement.run_scheduler_once()
 
     rule.conditions = [finance_condition("dealer-8")]
     w.clock.now += dt.timedelta(hours=1)
-    cleared = w.crm.engagement.run_scheduler_once()
+    cleared = engagement.run_scheduler_once()
     rule.conditions = [finance_condition("dealer-7"), finance_condition("dealer-8")]
     w.clock.now += dt.timedelta(hours=1)
-    back = w.crm.engagement.run_scheduler_once()
+    back = engagement.run_scheduler_once()
 
     assert (cleared.resolved, back.raised) == (1, 0)
     states = {r["key"]: (r["state"], r["resolved_by_name"]) for r in alert_rows(w, "test.credit")}
@@ -92,12 +94,13 @@ def test_an_alert_resolves_itself_when_its_condition_clears_and_never_alerts_aga
 
 def test_a_live_alert_follows_its_conditions_wording_and_due_date(world_factory):
     w = world_factory()
-    rule = w.crm.engagement.rules.register(ListRule("test.delivery"))
+    rule = ListRule("test.delivery")
+    engagement = w.crm.engagement.with_rules(rule)
     rule.conditions = [finance_condition("order-1", "交付日期临近：3天后", dt.date(2026, 3, 5))]
-    w.crm.engagement.run_scheduler_once()
+    engagement.run_scheduler_once()
 
     rule.conditions = [finance_condition("order-1", "交付日期临近：明天", dt.date(2026, 3, 6))]
-    stats = w.crm.engagement.run_scheduler_once()
+    stats = engagement.run_scheduler_once()
 
     [row] = alert_rows(w, "test.delivery")
     assert stats.refreshed == 1
@@ -109,7 +112,8 @@ def test_a_rule_that_notifies_sends_each_new_alert_once_to_the_users_its_audienc
     w.user("finance", email="cw@factory.example.cn", phone="13900000001")
     w.user("sales", regions=("华东",), email="east@factory.example.cn")  # other region: not reached
     w.user("sales", regions=("华中",), email="central@factory.example.cn")
-    rule = w.crm.engagement.rules.register(ListRule("test.notify", notify=(Channel.EMAIL, Channel.SMS)))
+    rule = ListRule("test.notify", notify=(Channel.EMAIL, Channel.SMS))
+    engagement = w.crm.engagement.with_rules(rule)
     rule.conditions = [Condition(
         key="dealer-9", audience=Audience(roles=(Role.FINANCE, Role.SALES), region="华中"), title="回款逾期",
         messages=(OutboundMessage("order.delivery_date_reminder",
@@ -117,8 +121,8 @@ def test_a_rule_that_notifies_sends_each_new_alert_once_to_the_users_its_audienc
                                    "delivery_date": "3月5日"}, "13800138000"),),
     )]
 
-    w.crm.engagement.run_scheduler_once()
-    w.crm.engagement.run_scheduler_once()
+    engagement.run_scheduler_once()
+    engagement.run_scheduler_once()
 
     sent = sorted((m["template_code"], m["recipient"]) for m in outbox(w))
     assert sent == [
@@ -132,9 +136,10 @@ def test_a_rule_that_notifies_sends_each_new_alert_once_to_the_users_its_audienc
 def test_two_schedulers_at_once_raise_each_alert_and_send_each_message_once(world_factory):
     w = world_factory()
     w.user("finance", email="cw@factory.example.cn")
-    rule = w.crm.engagement.rules.register(ListRule("test.race", notify=(Channel.EMAIL,)))
+    rule = ListRule("test.race", notify=(Channel.EMAIL,))
+    engagement = w.crm.engagement.with_rules(rule)
     rule.conditions = [finance_condition(f"dealer-{i}") for i in range(25)]
-    schedulers = [w.crm.engagement.scheduler() for _ in range(2)]
+    schedulers = [engagement.scheduler() for _ in range(2)]
 
     outcomes = race(2, lambda i: schedulers[i].run_once(w.clock()))  # errors surfaced below
     errors = [o for o in outcomes if isinstance(o, Exception)]
@@ -148,11 +153,11 @@ def test_two_schedulers_at_once_raise_each_alert_and_send_each_message_once(worl
 
 def test_a_failing_rule_is_skipped_and_the_others_still_run(world_factory):
     w = world_factory()
-    w.crm.engagement.rules.register(BrokenRule())
-    rule = w.crm.engagement.rules.register(ListRule("test.fine"))
+    rule = ListRule("test.fine")
+    engagement = w.crm.engagement.with_rules(BrokenRule(), rule)
     rule.conditions = [finance_condition("x")]
 
-    stats = w.crm.engagement.run_scheduler_once()
+    stats = engagement.run_scheduler_once()
 
     assert (stats.errors, stats.raised) == (1, 1)
 

@@ -30,10 +30,11 @@ def item(id, **kw):
 
 
 def test_sources_of_one_category_add_up_and_their_items_merge_most_urgent_first():
-    sources = WorkbenchSources()
-    sources.register(Fixed("approvals", 3, [item("order-1", due=dt.date(2026, 3, 9)), item("order-2")]))
-    sources.register(Fixed("approvals", 1, [item("price-1", due=dt.date(2026, 3, 4))]))
-    sources.register(Fixed("trainings", 2, [item("t-1")]))
+    sources = WorkbenchSources((
+        Fixed("approvals", 3, [item("order-1", due=dt.date(2026, 3, 9)), item("order-2")]),
+        Fixed("approvals", 1, [item("price-1", due=dt.date(2026, 3, 4))]),
+        Fixed("trainings", 2, [item("t-1")]),
+    ))
 
     bench = build_workbench(FINANCE, NOW, sources, limit=2)
 
@@ -45,8 +46,7 @@ def test_sources_of_one_category_add_up_and_their_items_merge_most_urgent_first(
 
 
 def test_dealer_users_get_no_failed_notifications_category_even_if_a_source_offers_one():
-    sources = WorkbenchSources()
-    sources.register(Fixed("failed_notifications", 5, [item("n-1")]))
+    sources = WorkbenchSources((Fixed("failed_notifications", 5, [item("n-1")]),))
 
     bench = build_workbench(DEALER, NOW, sources)
 
@@ -66,14 +66,12 @@ def test_registries_refuse_duplicate_codes():
         def items(self, principal, start, end):
             return []
 
-    rules, cal = RuleRegistry(), CalendarSources()
-    rules.register(Rule())
-    cal.register(Source())
+    rules = RuleRegistry(rules=(Rule(),))
 
     with pytest.raises(ValueError):
-        rules.register(Rule())
+        rules.extended(rules=(Rule(),))
     with pytest.raises(ValueError):
-        cal.register(Source())
+        CalendarSources((Source(), Source()))
     assert "orders.delivery_date" in rules
 
 

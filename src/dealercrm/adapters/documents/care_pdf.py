@@ -42,3 +42,14 @@ def render_letters(recipients: Sequence[dict[str, Any]], *, sender: str, title: 
             pdf.ln(10)
             pdf.multi_cell(width, 8, sender, align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
+
+
+class FpdfCareLetterRenderer:
+    """The care letter port (``application.ports.care.CareLetterRenderer``) on fpdf2, with the
+    installation's font (empty: the first CJK font found)."""
+
+    def __init__(self, font_path: str = "") -> None:
+        self.font_path = font_path
+
+    def render(self, recipients: Sequence[dict[str, Any]], *, sender: str, title: str, layout: str) -> bytes:
+        return render_letters(recipients, sender=sender, title=title, font_path=self.font_path, layout=layout)

@@ -1,6 +1,6 @@
-"""The calendar's pluggable slot: contexts with dated things register a :class:`CalendarSource`
+"""The calendar's pluggable slot: contexts with dated things each offer a :class:`CalendarSource`
 (the workflow its approval deadlines, orders their agreed delivery dates, training its
-sessions).
+sessions), listed in the table the composition root builds.
 
     class DeliveryDates:
         code = "orders.delivery"
@@ -8,7 +8,7 @@ sessions).
             return [CalendarItem(uid=f"order-{r.id}-delivery@dealercrm", source=self.code,
                                  title=f"交付：{r.order_no}", start=r.delivery_date) for r in ...]
 
-    container.engagement.calendar_sources.register(DeliveryDates())
+    CalendarSources((DeliveryDates(), ...))   # in bootstrap._engagement_tables
 """
 
 from __future__ import annotations

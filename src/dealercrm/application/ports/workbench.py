@@ -1,6 +1,6 @@
 """The workbench's pluggable slot: every context that has something for a user to look at or do
-registers a :class:`WorkbenchSource` (the workflow its pending approvals, orders and after-sales
-their tasks, …).
+offers a :class:`WorkbenchSource` (the workflow its pending approvals, orders and after-sales
+their tasks, …), listed in the table the composition root builds.
 
     class PendingApprovals:
         category = "approvals"
@@ -8,7 +8,7 @@ their tasks, …).
             rows = ...  # scoped to what principal may see
             return WorkbenchSection(count=len_all, items=[WorkbenchItem(...) for r in rows[:limit]])
 
-    container.engagement.workbench_sources.register(PendingApprovals())
+    WorkbenchSources((PendingApprovals(), ...))   # in bootstrap._engagement_tables
 
 Several sources may feed one category; the workbench adds their counts and merges their
 items (most urgent first).

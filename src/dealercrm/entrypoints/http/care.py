@@ -16,7 +16,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.bootstrap_care import CareService
+from dealercrm.application.services.care import CareService
 
 User = Request[Principal, Any, Any]
 ALL_SURVEY = (*ca.FOLLOW_UP_STAFF, Role.DEALER)

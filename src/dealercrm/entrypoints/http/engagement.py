@@ -21,7 +21,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import CreatedOut, Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
-from dealercrm.bootstrap_engagement import EngagementService
+from dealercrm.application.services.engagement import EngagementService
 
 PUBLISHERS = (Role.MARKETING, Role.ADMIN)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]

@@ -26,7 +26,7 @@ from dealercrm.domain.training import InvitationResponse, MeetingStatus, Trainin
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, requires
-from dealercrm.bootstrap_marketing import MarketingService
+from dealercrm.application.services.marketing import MarketingService
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]

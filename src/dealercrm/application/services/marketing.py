@@ -1,15 +1,13 @@
-"""The marketing facade (``container.marketing``): training with its video meetings, knowledge
-base, sales forecasts, key accounts and bid cases, campaigns and leads — dependencies bound.
-
-Kept beside ``bootstrap.py`` (which names it once) because, like it, it names concrete adapters:
-the video conferencing adapter is ``HttpVideoConferencing`` when ``DEALERCRM_VIDEO_URL`` is set,
-else the in-memory twin (meetings exist only in this process; fine for the demo and tests).
-"""
+"""The marketing service (``container.marketing``): training with its video meetings, knowledge
+base, sales forecasts, key accounts and bid cases, campaigns and leads. Each call is one
+transaction; the role and visibility checks of the reads live here, those of the writes in the
+use-case modules (``application.training`` and its siblings)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -18,130 +16,101 @@ from dealercrm.application import forecasts as fc
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
 from dealercrm.application import training as tr
-from dealercrm.application.access import not_found, require_role
-from dealercrm.application.ports.video import VideoConferencing
-from dealercrm.domain.identity import Principal
-
-if TYPE_CHECKING:
-    from dealercrm.bootstrap import Container
-
-
-def make_video(settings: Any) -> VideoConferencing:
-    if settings.video_url:
-        from dealercrm.adapters.video.http import HttpVideoConferencing
-
-        return HttpVideoConferencing(settings.video_url, settings.video_app_id, settings.video_secret,
-                                     timeout=settings.video_timeout_seconds)
-    from dealercrm.adapters.video.memory import MemoryVideoConferencing
-
-    return MemoryVideoConferencing()
+from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.ports.marketing import (
+    CampaignQueries,
+    ForecastQueries,
+    KeyAccountQueries,
+    KnowledgeQueries,
+    TrainingQueries,
+)
+from dealercrm.application.ports.persistence import Clock, UnitOfWork, UnitOfWorkFactory
+from dealercrm.application.ports.video import MeetingParticipant, VideoConferencing
+from dealercrm.domain.forecasts import deadline_for
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.knowledge import search_terms
 
 
 @attrs.define
 class MarketingService:
-    _c: Any  # the container; resolvable at run time so Litestar can inject the facade
-    video: Any = None
-    queries: Any = None
-    knowledge_queries: Any = None
-    _meeting_job: Any = None
-    forecast_queries: Any = None
-    account_queries: Any = None
-    campaign_queries: Any = None
+    """``meeting_job`` is the scheduler's meeting job (in the engagement rule table): it shares
+    this service's video adapter, so :meth:`use_video` switches both."""
 
-    def __attrs_post_init__(self) -> None:
-        self.video = self.video or make_video(self._c.settings)
-        if self._c.engine is not None and self.queries is None:
-            from dealercrm.adapters.db.marketing_queries import SqlMarketingQueries
-
-            self.queries = SqlMarketingQueries(self._c.engine)
-        if self._c.engine is not None and self.knowledge_queries is None:
-            from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
-
-            self.knowledge_queries = SqlKnowledgeQueries(self._c.engine)
-        if self._c.engine is not None and self.forecast_queries is None:
-            from dealercrm.adapters.db.marketing_queries import SqlForecastQueries
-
-            self.forecast_queries = SqlForecastQueries(self._c.engine)
-        if self._c.engine is not None and self.account_queries is None:
-            from dealercrm.adapters.db.marketing_queries import SqlKeyAccountQueries
-
-            self.account_queries = SqlKeyAccountQueries(self._c.engine)
-        if self._c.engine is not None and self.campaign_queries is None:
-            from dealercrm.adapters.db.marketing_queries import SqlCampaignQueries
-
-            self.campaign_queries = SqlCampaignQueries(self._c.engine)
-        engagement = self._c.engagement
-        self._meeting_job = tr.TrainingMeetingJob(self._c.uow, self._c.clock, self.video)
-        if self._c.engine is not None:  # the marketing repositories live on the SQL unit of work
-            engagement.rules.register_job(self._meeting_job)
-            engagement.rules.register_job(tr.TrainingReminderJob(self._c.uow))
-        if self.queries is not None:
-            engagement.calendar_sources.register(tr.TrainingCalendarSource(self.queries))
-            engagement.workbench_sources.register(tr.TrainingInvitationsSource(self.queries))
+    uow: UnitOfWorkFactory
+    clock: Clock
+    video: VideoConferencing
+    meeting_job: tr.TrainingMeetingJob
+    training_queries: TrainingQueries
+    knowledge_queries: KnowledgeQueries
+    forecast_queries: ForecastQueries
+    account_queries: KeyAccountQueries
+    campaign_queries: CampaignQueries
+    portal_url: str
+    forecast_deadline_day: int
 
     def use_video(self, video: VideoConferencing) -> None:
         """Replace the video conferencing adapter (the demo points it at its local simulator)."""
         self.video = video
-        self._meeting_job.video = video
+        self.meeting_job.video = video
 
     def now(self) -> dt.datetime:
-        return self._c.clock()
+        return self.clock()
 
-    def _uow(self, actor: Principal) -> Any:
-        return self._c.uow(actor)
+    def _uow(self, actor: Principal) -> UnitOfWork:
+        return self.uow(actor)
 
-    def _new(self, actor: Principal) -> Any:
-        return lambda: self._c.uow(actor)
+    def _new(self, actor: Principal) -> Callable[[], UnitOfWork]:
+        return lambda: self.uow(actor)
 
     @property
     def _portal(self) -> str:
-        return self._c.settings.portal_url
+        return self.portal_url
 
     # -- training ------------------------------------------------------------------------------
 
     def create_training(self, actor: Principal, cmd: tr.CreateTraining) -> tr.TrainingCreated:
-        return tr.create_training(cmd, self._new(actor), self._c.clock, self.video, portal_url=self._portal)
+        return tr.create_training(cmd, self._new(actor), self.clock, self.video, portal_url=self._portal)
 
     def invite(self, actor: Principal, training_id: int, invitees: tuple[tr.InviteeIn, ...]) -> int:
         return tr.invite(training_id, invitees, self._uow(actor), portal_url=self._portal)
 
     def respond(self, actor: Principal, training_id: int, confirm: bool, reason: str | None = None) -> str:
-        return tr.respond(training_id, confirm, reason, self._uow(actor), self._c.clock)
+        return tr.respond(training_id, confirm, reason, self._uow(actor), self.clock)
 
     def record_participants(self, actor: Principal, training_id: int,
                             people: tuple[tr.ParticipantIn, ...]) -> list[int]:
-        return tr.record_participants(training_id, people, self._uow(actor), self._c.clock)
+        return tr.record_participants(training_id, people, self._uow(actor), self.clock)
 
     def give_feedback(self, actor: Principal, training_id: int, participant_id: int, *,
                       feedback_score: int | None = None, quiz_score: int | None = None,
                       comment: str | None = None) -> None:
         tr.give_feedback(training_id, participant_id, feedback_score, quiz_score, comment, self._uow(actor),
-                         self._c.clock)
+                         self.clock)
 
     def cancel_training(self, actor: Principal, training_id: int, reason: str) -> str:
-        return tr.cancel_training(training_id, reason, self._new(actor), self._c.clock, self.video)
+        return tr.cancel_training(training_id, reason, self._new(actor), self.clock, self.video)
 
-    def reschedule_training(self, actor: Principal, training_id: int, starts_at: Any, ends_at: Any) -> str:
-        return tr.reschedule_training(training_id, starts_at, ends_at, self._new(actor), self._c.clock, self.video,
+    def reschedule_training(self, actor: Principal, training_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+        return tr.reschedule_training(training_id, starts_at, ends_at, self._new(actor), self.clock, self.video,
                                       portal_url=self._portal)
 
     def complete_training(self, actor: Principal, training_id: int) -> str:
-        return tr.complete_training(training_id, self._uow(actor), self._c.clock)
+        return tr.complete_training(training_id, self._uow(actor), self.clock)
 
     def retry_meeting(self, actor: Principal, training_id: int) -> str:
-        return tr.request_meeting_retry(training_id, self._new(actor), self._c.clock, self.video)
+        return tr.request_meeting_retry(training_id, self._new(actor), self.clock, self.video)
 
     def sync_meetings(self) -> int:
-        return tr.sync_pending_meetings(self._new(Principal.system()), self._c.clock, self.video)
+        return tr.sync_pending_meetings(self._new(Principal.system()), self.clock, self.video)
 
     def send_training_reminders(self) -> int:
-        return tr.send_reminders(self._new(Principal.system()), self._c.clock())
+        return tr.send_reminders(self._new(Principal.system()), self.clock())
 
     def trainings(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-        return self.queries.list_trainings(actor, **filters)
+        return self.training_queries.list_trainings(actor, **filters)
 
     def training(self, actor: Principal, training_id: int) -> dict[str, Any]:
-        row = self.queries.training_detail(actor, training_id)
+        row = self.training_queries.training_detail(actor, training_id)
         if row is None:
             raise not_found("training", "培训")
         return row
@@ -149,9 +118,9 @@ class MarketingService:
     def training_effect(self, actor: Principal, training_id: int) -> dict[str, Any]:
         require_role(actor, *tr.ORGANIZERS)
         self.training(actor, training_id)
-        return self.queries.training_effect(training_id)
+        return self.training_queries.training_effect(training_id)
 
-    def meeting_participants(self, actor: Principal, training_id: int) -> list[Any]:
+    def meeting_participants(self, actor: Principal, training_id: int) -> list[MeetingParticipant]:
         """Who joined the online meeting, from the provider (organisers)."""
         require_role(actor, *tr.ORGANIZERS)
         row = self.training(actor, training_id)
@@ -162,17 +131,15 @@ class MarketingService:
     # -- knowledge base --------------------------------------------------------------------------
 
     def write_article(self, actor: Principal, cmd: kb.WriteArticle) -> kb.ArticleRef:
-        return kb.write_article(cmd, self._uow(actor), self._c.clock)
+        return kb.write_article(cmd, self._uow(actor), self.clock)
 
     def edit_article(self, actor: Principal, cmd: kb.EditArticle) -> kb.ArticleRef:
-        return kb.edit_article(cmd, self._uow(actor), self._c.clock)
+        return kb.edit_article(cmd, self._uow(actor), self.clock)
 
     def publish_article(self, actor: Principal, article_id: int, published: bool = True) -> kb.ArticleRef:
-        return kb.set_published(article_id, published, self._uow(actor), self._c.clock)
+        return kb.set_published(article_id, published, self._uow(actor), self.clock)
 
     def search_articles(self, actor: Principal, q: str | None = None, **filters: Any) -> list[dict[str, Any]]:
-        from dealercrm.domain.knowledge import search_terms
-
         return self.knowledge_queries.search(actor, terms=search_terms(q), **filters)
 
     def article(self, actor: Principal, article_id: int) -> dict[str, Any]:
@@ -191,44 +158,36 @@ class MarketingService:
 
     # -- sales forecasts -------------------------------------------------------------------------
 
-    @property
-    def _deadline_day(self) -> int:
-        return self._c.settings.forecast_deadline_day
-
     def submit_forecast(self, actor: Principal, cmd: fc.SubmitForecast) -> fc.ForecastRef:
-        return fc.submit_forecast(cmd, self._uow(actor), self._c.clock, deadline_day=self._deadline_day)
+        return fc.submit_forecast(cmd, self._uow(actor), self.clock, deadline_day=self.forecast_deadline_day)
 
     def forecasts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         self._forecast_reader(actor)
         return self.forecast_queries.list_forecasts(actor, **filters)
 
-    def forecast_report(self, actor: Principal, month: Any, region: str | None = None) -> dict[str, Any]:
+    def forecast_report(self, actor: Principal, month: dt.date, region: str | None = None) -> dict[str, Any]:
         self._forecast_reader(actor)
         rows = self.forecast_queries.comparison(actor, month, region=region)
-        return fc.forecast_report(month, rows, deadline_day=self._deadline_day)
+        return fc.forecast_report(month, rows, deadline_day=self.forecast_deadline_day)
 
-    def forecast_deadline(self, month: Any) -> Any:
-        from dealercrm.domain.forecasts import deadline_for
-
-        return deadline_for(month, self._deadline_day)
+    def forecast_deadline(self, month: dt.date) -> dt.datetime:
+        return deadline_for(month, self.forecast_deadline_day)
 
     @staticmethod
     def _forecast_reader(actor: Principal) -> None:
-        from dealercrm.domain.identity import Role
-
         if actor.role is not Role.DEALER:
             require_role(actor, *fc.READERS_ALL)
 
     # -- key accounts and bid cases -------------------------------------------------------------
 
     def file_key_account(self, actor: Principal, cmd: ka.FileKeyAccount) -> int:
-        return ka.file_key_account(cmd, self._uow(actor), self._c.clock)
+        return ka.file_key_account(cmd, self._uow(actor), self.clock)
 
     def update_key_account(self, actor: Principal, cmd: ka.UpdateKeyAccount) -> None:
-        ka.update_key_account(cmd, self._uow(actor), self._c.clock)
+        ka.update_key_account(cmd, self._uow(actor), self.clock)
 
     def record_bid(self, actor: Principal, cmd: ka.RecordBid) -> int:
-        return ka.record_bid(cmd, self._uow(actor), self._c.clock)
+        return ka.record_bid(cmd, self._uow(actor), self.clock)
 
     def key_accounts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         return self.account_queries.list_accounts(actor, **filters)
@@ -245,23 +204,21 @@ class MarketingService:
     # -- campaigns and leads ----------------------------------------------------------------------
 
     def plan_campaign(self, actor: Principal, cmd: cp.PlanCampaign) -> cp.CampaignRef:
-        return cp.plan_campaign(cmd, self._uow(actor), self._c.clock)
+        return cp.plan_campaign(cmd, self._uow(actor), self.clock)
 
     def change_campaign(self, actor: Principal, campaign_id: int, action: str, **kw: Any) -> str:
-        return cp.change_campaign(campaign_id, action, self._uow(actor), self._c.clock, **kw)
+        return cp.change_campaign(campaign_id, action, self._uow(actor), self.clock, **kw)
 
     def capture_lead(self, actor: Principal, cmd: cp.CaptureLead) -> int:
-        return cp.capture_lead(cmd, self._uow(actor), self._c.clock)
+        return cp.capture_lead(cmd, self._uow(actor), self.clock)
 
     def follow_up_lead(self, actor: Principal, lead_id: int, action: str, **kw: Any) -> str:
-        return cp.follow_up(lead_id, action, self._uow(actor), self._c.clock, **kw)
+        return cp.follow_up(lead_id, action, self._uow(actor), self.clock, **kw)
 
     def campaigns(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         return self.campaign_queries.list_campaigns(actor, **filters)
 
     def campaign(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
-        from dealercrm.domain.identity import Role
-
         row = self.campaign_queries.campaign(campaign_id)
         if row is None or not (actor.role.is_staff or actor.role is Role.DEALER) or (
                 actor.role is Role.DEALER and not self.campaign_queries.visible_to_dealer(actor, campaign_id)):
@@ -278,8 +235,6 @@ class MarketingService:
         return rows[0]
 
     def campaign_report(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
-        from dealercrm.application.access import dealer_scope
-
         require_role(actor, *cp.REPORT_READERS)
         campaign = self.campaign(actor, campaign_id)
         scope = dealer_scope(actor)

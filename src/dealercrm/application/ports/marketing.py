@@ -1,0 +1,75 @@
+"""Read ports of the marketing context: trainings, knowledge articles, sales forecasts, key
+accounts and bid cases, campaigns and leads. Plain dict rows straight from SQL, scoped there to
+what ``p`` (the caller) may see unless a method says otherwise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from dealercrm.domain.identity import Principal
+
+
+class TrainingQueries(Protocol):
+    def list_trainings(self, p: Principal, *, status: str | None = None, audience: str | None = None,
+                       starts_from: dt.datetime | None = None, starts_before: dt.datetime | None = None,
+                       before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def training_detail(self, p: Principal, training_id: int) -> dict[str, Any] | None:
+        """The training if ``p`` may see it (organisers all, others those they are invited to)."""
+
+    def training_effect(self, training_id: int) -> dict[str, Any]:
+        """Attendance and scores (unscoped: the caller checks the organiser role)."""
+
+    def pending_invitations(self, p: Principal, now: dt.datetime, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """(how many invitations wait for ``p``'s answer, the first ``limit`` of them)."""
+
+    def trainings_between(self, p: Principal, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]: ...
+
+
+class KnowledgeQueries(Protocol):
+    def search(self, p: Principal, *, terms: list[str], kind: str | None = None, topic: str | None = None,
+               tag: str | None = None, product_line: str | None = None, status: str | None = None,
+               before_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]: ...
+
+    def article(self, p: Principal, article_id: int) -> dict[str, Any] | None: ...
+
+    def revisions(self, article_id: int) -> list[dict[str, Any]]:
+        """Unscoped: the caller checks the editor role and the article's visibility."""
+
+    def topics(self, p: Principal) -> list[dict[str, Any]]: ...
+
+
+class ForecastQueries(Protocol):
+    def list_forecasts(self, p: Principal, *, month: dt.date | None = None, dealer_id: int | None = None,
+                       region: str | None = None, before_id: int | None = None, limit: int = 50
+                       ) -> list[dict[str, Any]]: ...
+
+    def comparison(self, p: Principal, month: dt.date, *, region: str | None = None) -> list[dict[str, Any]]:
+        """Per dealer: the forecast of ``month`` beside the orders actually placed."""
+
+
+class KeyAccountQueries(Protocol):
+    def list_accounts(self, p: Principal, *, q: str | None = None, industry: str | None = None,
+                      region: str | None = None, dealer_id: int | None = None, before_id: int | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def account(self, p: Principal, account_id: int) -> dict[str, Any] | None: ...
+
+    def bid_report(self, p: Principal, *, year: int | None = None) -> dict[str, Any]: ...
+
+
+class CampaignQueries(Protocol):
+    def list_campaigns(self, p: Principal, *, status: str | None = None, before_id: int | None = None,
+                       limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def visible_to_dealer(self, p: Principal, campaign_id: int) -> bool: ...
+
+    def campaign(self, campaign_id: int) -> dict[str, Any] | None:
+        """Unscoped: the caller checks who may see it."""
+
+    def leads(self, p: Principal, *, campaign_id: int | None = None, status: str | None = None,
+              dealer_id: int | None = None, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
+
+    def lead_figures(self, p: Principal, campaign_id: int) -> list[dict[str, Any]]:
+        """Per dealer within ``p``'s scope: leads by status and the revenue of converted leads' orders."""
