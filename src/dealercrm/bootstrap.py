@@ -47,8 +47,7 @@ from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
+    from dealercrm.adapters.db.engine import Engine
     from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
     from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
     from dealercrm.application.erp_release import ErpReleaseDeliverer

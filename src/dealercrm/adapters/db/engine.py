@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+__all__ = ["Engine", "make_engine"]
+
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
