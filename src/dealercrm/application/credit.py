@@ -45,6 +45,7 @@ from dealercrm.application.ports.credit import CreditUnitOfWork, DealerRef, Open
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.credit import (
     DUE_SOON_DAYS,
+    FINANCE_DECIDERS,
     FORMULA,
     Allocation,
     Commitment,
@@ -58,6 +59,7 @@ from dealercrm.domain.credit import (
     PaymentSource,
     VehicleInvoiceStatus,
     WarningCrossed,
+    admit,
     business_day,
     dunning_level,
     plan_allocations,
@@ -77,7 +79,6 @@ from dealercrm.domain.errors import (
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
 
-FINANCE_DECIDERS = (Role.FINANCE, Role.ADMIN)  # change terms, approve changes, override overdue
 INVOICERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN)
 CREDIT_READERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 CREDITOR = "厂家财务部"
@@ -184,29 +185,15 @@ def _reservation(c: Commitment, account: CreditAccount, overridden: bool = False
 
 def _admit(uow: CreditUnitOfWork, account: CreditAccount, amount_fen: int, *, contract_no: str, action: str,
            override_reason: str | None, now: dt.datetime) -> Callable[[], bool]:
-    """THE credit rule: may ``amount_fen`` more exposure be taken (0: may the current exposure
-    still be relied on)? Frozen → refused; overdue receivables → refused unless finance gives a
-    reason; over the limit → refused. Returns a commit step that records the override (called
-    only after every other check of the caller passed)."""
-    account.ensure_active(action)
+    """Apply :func:`dealercrm.domain.credit.admit` (the credit rule) with the facts it needs —
+    the dealer's overdue receivables on the business day and the acting user. Returns a commit
+    step that records the override (called only after every other check of the caller passed)."""
     overdue = uow.credit.overdue(account.dealer_id, business_day(now))
-    reason = (override_reason or "").strip()
-    if overdue is not None and not reason:
-        raise BusinessRuleViolation(
-            f"经销商有逾期应收款{yuan(overdue.overdue_fen)}（最早到期日{overdue.oldest_due_on.isoformat()}，"
-            f"已逾期{overdue.max_days_overdue}天），须先回款，或由财务注明原因后放行",
-            code="credit.overdue", dealer_id=account.dealer_id, contract_no=contract_no,
-            overdue_fen=overdue.overdue_fen, oldest_due_on=overdue.oldest_due_on.isoformat(),
-            days_overdue=overdue.max_days_overdue, action=action,
-        )
-    if overdue is not None:
-        require_role(uow.actor, *FINANCE_DECIDERS)
-        if len(reason) > 500:
-            raise InvalidValue("override_reason", "放行原因不超过500字", code="credit.reason_too_long")
-    account.admit(amount_fen, contract_no=contract_no, action=action)
+    reason = admit(account, amount_fen, contract_no=contract_no, action=action, overdue=overdue,
+                   override_reason=override_reason, actor=uow.actor)
 
     def record() -> bool:
-        if overdue is None:
+        if overdue is None or reason is None:
             return False
         uow.credit.add_override(
             dealer_id=account.dealer_id, contract_no=contract_no, action=action, reason=reason,

@@ -19,6 +19,7 @@ from dealercrm.domain.credit import (
     Payment,
     PaymentMethod,
     PaymentSource,
+    admit,
     ageing_bucket,
     dunning_level,
     plan_allocations,
@@ -78,7 +79,7 @@ def test_prepayment_makes_room_and_a_frozen_account_admits_nothing():
     a.status = AccountStatus.FROZEN
 
     with pytest.raises(BusinessRuleViolation) as frozen:
-        a.admit(0, contract_no="HT-1", action="release")
+        admit(a, 0, contract_no="HT-1", action="release")
 
     assert frozen.value.code == "credit.account_frozen"
 
