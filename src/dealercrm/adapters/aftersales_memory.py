@@ -10,7 +10,7 @@ Vehicles are not kept by the memory unit of work: tests register the few they ne
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -29,6 +29,9 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
+
+if TYPE_CHECKING:
+    from dealercrm.adapters.memory import MemoryUnitOfWork
 
 
 @attrs.define
@@ -50,7 +53,7 @@ _TABLES = {ServiceStation: "stations", WarrantyPolicy: "policies", WarrantyRecor
 
 
 class MemoryAftersalesRepository:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -37,6 +37,9 @@ from dealercrm.domain.credit import (
 from dealercrm.domain.errors import NotFound
 from dealercrm.domain.identity import Role
 
+if TYPE_CHECKING:
+    from dealercrm.adapters.memory import MemoryUnitOfWork
+
 
 @attrs.define
 class CreditMemoryState:
@@ -57,7 +60,7 @@ _TABLES = {Commitment: "commitments", Invoice: "invoices", Payment: "payments", 
 
 
 class MemoryCreditRepository:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
     @property

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -24,6 +24,9 @@ from dealercrm.domain.gate import AuthorizationStatus, GateExit, GatePass, GateP
 from dealercrm.domain.shipping import DeliveryReceipt, Shipment, ShipmentStatus
 from dealercrm.domain.values import Vin
 from dealercrm.domain.vehicles import Vehicle
+
+if TYPE_CHECKING:
+    from dealercrm.adapters.memory import MemoryUnitOfWork
 
 _LIVE = (GatePassStatus.PENDING_APPROVAL, GatePassStatus.APPROVED, GatePassStatus.HANDED_OVER)
 
@@ -39,7 +42,7 @@ class GateMemoryState:
     receipts: MemoryTable[DeliveryReceipt] = attrs.field(factory=lambda: MemoryTable(versioned=False))
 
 
-def gate_state(uow: Any) -> GateMemoryState:
+def gate_state(uow: MemoryUnitOfWork) -> GateMemoryState:
     working = uow.working
     if not hasattr(working, "gate"):
         working.gate = GateMemoryState()
@@ -47,7 +50,7 @@ def gate_state(uow: Any) -> GateMemoryState:
 
 
 class _GateRepo:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
     @property
@@ -171,7 +174,7 @@ class MemoryStaffDirectory(_GateRepo):
                 if u.role.value in wanted and u.is_active and u.email is not None]
 
 
-def flush_gate(uow: Any) -> None:
+def flush_gate(uow: MemoryUnitOfWork) -> None:
     """Version the changed rows and give new history entries their ids (the unit of work's flush)."""
     MemoryVehicleRepository(uow).flush()
     s = gate_state(uow)

@@ -11,7 +11,7 @@ channel's dealers from the same working copy (status, valid agreements) and the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -20,6 +20,9 @@ from dealercrm.application.ports.orders import DealerTerms, OrderableVersion
 from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, Tier, VehicleTemplate
 from dealercrm.domain.channel import Dealer, DealerStatus
 from dealercrm.domain.orders import Order, OrderEvent
+
+if TYPE_CHECKING:
+    from dealercrm.adapters.memory import MemoryUnitOfWork
 
 
 @attrs.define
@@ -33,19 +36,19 @@ class OrdersMemoryState:
     timeline: dict[int, list[OrderEvent]] = attrs.field(factory=dict)  # order id → stored entries
 
 
-def orders_state(uow: Any) -> OrdersMemoryState:
+def orders_state(uow: MemoryUnitOfWork) -> OrdersMemoryState:
     working = uow.working
     if not hasattr(working, "orders_context"):
         working.orders_context = OrdersMemoryState()
     return working.orders_context  # type: ignore[no-any-return]
 
 
-def _next_id(uow: Any) -> Any:
+def _next_id(uow: MemoryUnitOfWork) -> Any:
     return lambda: next(uow.working.ids)
 
 
 class MemoryCatalogRepository:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
     def add(self, template: VehicleTemplate) -> None:
@@ -72,7 +75,7 @@ class MemoryCatalogRepository:
 
 
 class MemoryPriceTierRepository:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
     def add(self, tier: DealerPriceTier) -> None:
@@ -84,7 +87,7 @@ class MemoryPriceTierRepository:
 
 
 class MemoryOrderRepository:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 
     def add(self, order: Order) -> None:

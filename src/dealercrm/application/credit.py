@@ -41,7 +41,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
-from dealercrm.application.ports.credit import CreditUnitOfWork, DealerRef, OpenReceivable
+from dealercrm.application.ports.credit import CreditUnitOfWork, DealerRef, OpenReceivable, ReleaseCheckUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.credit import (
     DUE_SOON_DAYS,
@@ -85,7 +85,7 @@ CREDITOR = "厂家财务部"
 PAYMENT_SCOPE = "credit.payment"
 
 
-def _now(uow: CreditUnitOfWork, now: dt.datetime | None) -> dt.datetime:
+def _now(uow: ReleaseCheckUnitOfWork, now: dt.datetime | None) -> dt.datetime:
     return now if now is not None else uow.clock()
 
 
@@ -183,7 +183,7 @@ def _reservation(c: Commitment, account: CreditAccount, overridden: bool = False
 # The credit rule
 
 
-def _admit(uow: CreditUnitOfWork, account: CreditAccount, amount_fen: int, *, contract_no: str, action: str,
+def _admit(uow: ReleaseCheckUnitOfWork, account: CreditAccount, amount_fen: int, *, contract_no: str, action: str,
            override_reason: str | None, now: dt.datetime) -> Callable[[], bool]:
     """Apply :func:`dealercrm.domain.credit.admit` (the credit rule) with the facts it needs —
     the dealer's overdue receivables on the business day and the acting user. Returns a commit
@@ -322,7 +322,7 @@ def reopen_contract(uow: CreditUnitOfWork, contract_no: str, *, amount_fen: int 
     return _reservation(c, account, overridden)
 
 
-def check_vehicle_release(uow: CreditUnitOfWork, dealer_id: int, contract_no: str, vins: Sequence[str], *,
+def check_vehicle_release(uow: ReleaseCheckUnitOfWork, dealer_id: int, contract_no: str, vins: Sequence[str], *,
                           override_reason: str | None = None, now: dt.datetime | None = None) -> ReleaseClearance:
     """May these vehicles leave the gate? Each must be paid (已开票已收款), or the dealer's
     account must be active, within its limit and without overdue receivables (finance may
@@ -368,7 +368,7 @@ def check_vehicle_release(uow: CreditUnitOfWork, dealer_id: int, contract_no: st
     )
 
 
-def invoice_status_of(uow: CreditUnitOfWork, vins: Sequence[str], *,
+def invoice_status_of(uow: ReleaseCheckUnitOfWork, vins: Sequence[str], *,
                       contract_of: Mapping[str, str] | None = None) -> dict[str, VehicleInvoiceStatus]:
     """The seed's status word of each vehicle: its own invoice if one names it; otherwise, when
     its contract is given, the contract's invoices that name no vehicle; else 未开票."""
@@ -1203,7 +1203,7 @@ class CreditReleasePolicy:
     gate pass, dispatch handover and shipment departure all ask :func:`check_vehicle_release`,
     in their own transaction — the one credit rule, no second copy at the gate."""
 
-    def check_release(self, uow: CreditUnitOfWork, dealer_id: int, contract_no: str | None, vins: list[str]) -> None:
+    def check_release(self, uow: ReleaseCheckUnitOfWork, dealer_id: int, contract_no: str | None, vins: list[str]) -> None:
         if not contract_no:
             raise InvalidValue("contract_no", "放行车辆须对应合同，才能核实回款与信用", code="credit.contract_required")
         check_vehicle_release(uow, dealer_id, contract_no, vins)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Protocol
 
+from dealercrm.application.ports.persistence import DocumentNumbering, UnitOfWork
+
 from dealercrm.domain.aftersales import (
     RepairRecord,
     ServicePart,
@@ -42,3 +44,11 @@ class AftersalesRepository(Protocol):
         """The stock row of a part at a station, locked for the transaction (created at 0)."""
 
     def add_movement(self, movement: StockMovement) -> None: ...
+
+
+class AftersalesUnitOfWork(UnitOfWork, Protocol):
+    """The after-sales use cases' unit of work: ``aftersales`` and document numbers, on the shared
+    one (warranty claims run through the approval workflow)."""
+
+    aftersales: AftersalesRepository
+    numbers: DocumentNumbering
