@@ -60,6 +60,11 @@ _TABLES = {Commitment: "commitments", Invoice: "invoices", Payment: "payments", 
 
 
 class MemoryCreditRepository:
+    """``uow.credit`` on the memory unit of work's working copy. Implements every narrow port of
+    ``application/ports/credit.py`` (``CreditAccounts``, ``CreditDirectory``, ``Commitments``,
+    ``Invoices``, ``Payments``, ``CreditChangeRequests``, ``PostingLedger``, ``CreditFacts``), hence
+    ``CreditRepository`` and the release check's ``ReleaseChecks``."""
+
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self.uow = uow
 

@@ -1,5 +1,6 @@
-"""Use cases of the credit context, and **the one credit rule** every path that adds exposure goes
-through.
+"""Use cases of the credit context. **The one credit rule** every path that adds exposure (or
+releases unpaid vehicles) goes through is :func:`dealercrm.domain.credit.admit`; ``_admit`` here
+only gathers its facts (the dealer's overdue receivables, the acting user) and records overrides.
 
 Two kinds of functions live here:
 
