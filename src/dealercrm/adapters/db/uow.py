@@ -42,8 +42,8 @@ R = TypeVar("R")
 
 class _Opened(Generic[R]):
     """A repository of the unit of work, built on the transaction's session the first time a use
-    case reads the attribute and kept until the transaction ends. A transaction pays only for the
-    repositories it uses, instead of about forty every time."""
+    case reads the attribute, and kept until the next transaction of this unit of work begins.
+    A transaction pays only for the repositories it uses, instead of about forty every time."""
 
     def __init__(self, build: Callable[[SqlAlchemyUnitOfWork, Session], R]) -> None:
         self.build = build
@@ -142,6 +142,8 @@ class SqlAlchemyUnitOfWork:
         session = self.session_factory()
         session.info["actor"] = self.actor
         session.info["clock"] = self.clock
+        for name in _REPOSITORY_NAMES:  # this transaction opens its own, on its own session
+            self.__dict__.pop(name, None)
         self.session = session
         return self
 
@@ -154,8 +156,6 @@ class SqlAlchemyUnitOfWork:
         finally:
             self.session.close()
             self.session = None
-            for name in _REPOSITORY_NAMES:  # the next transaction opens its own
-                self.__dict__.pop(name, None)
             if self.write_lock is not None:
                 self.write_lock.release()
         if exc is not None and not isinstance(exc, Conflict):
