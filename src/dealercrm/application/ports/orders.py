@@ -1,7 +1,10 @@
 """Persistence ports of the catalog and orders contexts.
 
 ``OrdersUnitOfWork`` is the shared unit of work seen with the three repositories this context
-adds (``catalog``, ``price_tiers``, ``orders``); the SQL unit of work exposes them all.
+adds (``catalog``, ``price_tiers``, ``orders``); ``OrderFlowUnitOfWork`` adds what contracts,
+order changes and the ERP release use (``contracts``, ``order_changes``, ``credit``);
+``ErpRejectionsUnitOfWork`` names only ``erp_rejections``. The SQL unit of work exposes them
+all; the memory one has twins of the first three.
 """
 
 from __future__ import annotations
