@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from dealercrm.adapters.memory_tables import MemoryWorkspace
 from dealercrm.domain.aftersales import (
     OPEN_AT_STATION,
     ClaimState,
@@ -50,7 +51,7 @@ _TABLES = {ServiceStation: "stations", WarrantyPolicy: "policies", WarrantyRecor
 
 
 class MemoryAftersalesRepository:
-    def __init__(self, uow: Any) -> None:
+    def __init__(self, uow: MemoryWorkspace) -> None:
         self.uow = uow
 
     @property

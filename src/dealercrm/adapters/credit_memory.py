@@ -15,7 +15,14 @@ from typing import Any
 
 import attrs
 
-from dealercrm.application.ports.credit import DealerRef, OpenReceivable, SettledItem, StaffContact, StoredAnswer
+from dealercrm.adapters.memory_tables import MemoryWorkspace
+from dealercrm.application.ports.credit import (
+    DealerRef,
+    OpenReceivable,
+    SettledItem,
+    StaffContact,
+    StoredAnswer,
+)
 from dealercrm.domain.credit import (
     AccountStatus,
     Allocation,
@@ -57,7 +64,12 @@ _TABLES = {Commitment: "commitments", Invoice: "invoices", Payment: "payments", 
 
 
 class MemoryCreditRepository:
-    def __init__(self, uow: Any) -> None:
+    """``uow.credit`` on the memory unit of work's working copy. Implements every narrow port of
+    ``application/ports/credit.py`` (``CreditAccounts``, ``CreditDirectory``, ``Commitments``,
+    ``Invoices``, ``Payments``, ``CreditChangeRequests``, ``PostingLedger``, ``CreditFacts``), hence
+    ``CreditRepository`` and the release check's ``ReleaseChecks``."""
+
+    def __init__(self, uow: MemoryWorkspace) -> None:
         self.uow = uow
 
     @property

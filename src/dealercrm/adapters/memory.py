@@ -20,6 +20,18 @@ from dealercrm.adapters.workflow_memory import (
 from dealercrm.adapters.workflow_memory import children as workflow_children
 from dealercrm.adapters.aftersales_memory import MemoryAftersalesRepository
 from dealercrm.adapters.credit_memory import MemoryCreditRepository
+from dealercrm.adapters.gate_memory import (
+    MemoryClientEventLog,
+    MemoryDeliveryReceiptRepository,
+    MemoryGateExitRepository,
+    MemoryGatePassRepository,
+    MemoryPickupAuthorizationRepository,
+    MemoryShipmentRepository,
+    MemoryStaffDirectory,
+    MemoryVehicleRepository,
+    flush_gate,
+)
+from dealercrm.adapters.orders_memory import MemoryCatalogRepository, MemoryOrderRepository, MemoryPriceTierRepository
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
@@ -135,6 +147,17 @@ class MemoryUnitOfWork:
         self.numbers = MemoryDocumentNumbers(self)
         self.credit = MemoryCreditRepository(self)
         self.aftersales = MemoryAftersalesRepository(self)
+        self.catalog = MemoryCatalogRepository(self)
+        self.price_tiers = MemoryPriceTierRepository(self)
+        self.orders = MemoryOrderRepository(self)
+        self.vehicles = MemoryVehicleRepository(self)
+        self.pickup_authorizations = MemoryPickupAuthorizationRepository(self)
+        self.gate_passes = MemoryGatePassRepository(self)
+        self.gate_exits = MemoryGateExitRepository(self)
+        self.client_events = MemoryClientEventLog(self)
+        self.shipments = MemoryShipmentRepository(self)
+        self.receipts = MemoryDeliveryReceiptRepository(self)
+        self.staff_directory = MemoryStaffDirectory(self)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -160,6 +183,8 @@ class MemoryUnitOfWork:
                 if child.id is None:
                     child.id = next(self.working.ids)
         self.aftersales.flush()
+        self.orders.flush()
+        flush_gate(self)
 
     def commit(self) -> None:
         self.flush()

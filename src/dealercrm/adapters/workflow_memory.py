@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
+from dealercrm.adapters.memory_tables import MemoryWorkspace
 from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import Role, User
 from dealercrm.domain.workflow import (
@@ -21,14 +22,6 @@ from dealercrm.domain.workflow import (
     Workflow,
     WorkflowStatus,
 )
-
-
-class MemoryWorkspace(Protocol):
-    """What these repositories use of ``adapters.memory.MemoryUnitOfWork`` (which imports this
-    module): its working copy of the store and the objects added in this transaction."""
-
-    working: Any
-    pending: list[tuple[str, Any]]
 
 
 class MemoryWorkflowRepository:

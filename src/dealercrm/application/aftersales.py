@@ -23,6 +23,7 @@ import attrs
 
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.aftersales import (
     ISSUE_KIND,
@@ -79,7 +80,7 @@ def _own_station(p: Principal, station_id: int | None, label: str, entity: str) 
         raise not_found(entity, label)
 
 
-def _station_or_404(uow: Any, p: Principal, station_id: int) -> ServiceStation:
+def _station_or_404(uow: AftersalesUnitOfWork, p: Principal, station_id: int) -> ServiceStation:
     station = uow.aftersales.station(station_id)
     if station is None:
         raise not_found("service_station", "服务站")
@@ -87,7 +88,7 @@ def _station_or_404(uow: Any, p: Principal, station_id: int) -> ServiceStation:
     return station
 
 
-def _request_or_404(uow: Any, p: Principal, request_id: int) -> ServiceRequest:
+def _request_or_404(uow: AftersalesUnitOfWork, p: Principal, request_id: int) -> ServiceRequest:
     req = uow.aftersales.request(request_id)
     if req is None:
         raise not_found("service_request", "服务请求")
@@ -95,7 +96,7 @@ def _request_or_404(uow: Any, p: Principal, request_id: int) -> ServiceRequest:
     return req
 
 
-def _record_or_404(uow: Any, p: Principal, record_id: int) -> RepairRecord:
+def _record_or_404(uow: AftersalesUnitOfWork, p: Principal, record_id: int) -> RepairRecord:
     rec = uow.aftersales.record(record_id)
     if rec is None:
         raise not_found("repair_record", "维修记录")
@@ -131,7 +132,7 @@ def _qualification(value: str) -> QualificationLevel:
                            code="aftersales.qualification_unknown") from None
 
 
-def create_station(cmd: StationIn, uow: Any, clock: Clock) -> int:
+def create_station(cmd: StationIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *STAFF)
     with uow:
         station = ServiceStation(
@@ -149,7 +150,7 @@ def create_station(cmd: StationIn, uow: Any, clock: Clock) -> int:
     return station_id
 
 
-def update_station(station_id: int, cmd: StationIn, uow: Any) -> None:
+def update_station(station_id: int, cmd: StationIn, uow: AftersalesUnitOfWork) -> None:
     require_role(uow.actor, *STAFF)
     with uow:
         station = _station_or_404(uow, uow.actor, station_id)
@@ -160,7 +161,7 @@ def update_station(station_id: int, cmd: StationIn, uow: Any) -> None:
         uow.commit()
 
 
-def change_station_status(station_id: int, action: str, uow: Any) -> str:
+def change_station_status(station_id: int, action: str, uow: AftersalesUnitOfWork) -> str:
     require_role(uow.actor, *STAFF)
     with uow:
         station = _station_or_404(uow, uow.actor, station_id)
@@ -186,7 +187,7 @@ class PolicyIn:
     description: str | None = None
 
 
-def put_policy(cmd: PolicyIn, uow: Any) -> int:
+def put_policy(cmd: PolicyIn, uow: AftersalesUnitOfWork) -> int:
     """Create the policy of a product line (or of one template), or change it if it exists.
     Warranty records already started keep the dates they were given."""
     require_role(uow.actor, *STAFF)
@@ -217,7 +218,7 @@ class WarrantyIn:
     product_line: str | None = None  # when the vehicle record does not carry it
 
 
-def record_warranty(cmd: WarrantyIn, uow: Any, clock: Clock) -> int:
+def record_warranty(cmd: WarrantyIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
     """Start a VIN's warranty from its delivery to the end customer, under the policy of its
     template (or product line). One record per VIN."""
     require_role(uow.actor, *STAFF)
@@ -247,13 +248,13 @@ def record_warranty(cmd: WarrantyIn, uow: Any, clock: Clock) -> int:
     return record_id
 
 
-def warranty_check(uow: Any, vin: str, on: dt.date, odometer_km: int | None = None) -> WarrantyCheck:
+def warranty_check(uow: AftersalesUnitOfWork, vin: str, on: dt.date, odometer_km: int | None = None) -> WarrantyCheck:
     """Inside an open unit of work: is the VIN in warranty on ``on``?"""
     record = uow.aftersales.warranty(vin)
     return NO_WARRANTY if record is None else record.check(on, odometer_km)
 
 
-def check_warranty(vin: str, odometer_km: int | None, uow: Any, clock: Clock) -> tuple[str, WarrantyCheck]:
+def check_warranty(vin: str, odometer_km: int | None, uow: AftersalesUnitOfWork, clock: Clock) -> tuple[str, WarrantyCheck]:
     require_role(uow.actor, *READERS, Role.STATION)
     vin = _vin(vin)
     with uow:
@@ -285,7 +286,7 @@ class RequestCreated:
     warranty: WarrantyCheck
 
 
-def create_request(cmd: RequestIn, uow: Any, clock: Clock) -> RequestCreated:
+def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> RequestCreated:
     """Record a customer's request. The warranty is judged now (a warning when out of it). A
     station that records a request itself (由服务站记录) takes it at once."""
     require_role(uow.actor, *WORKERS)
@@ -324,14 +325,14 @@ def create_request(cmd: RequestIn, uow: Any, clock: Clock) -> RequestCreated:
     return out
 
 
-def suggest_for(request_id: int, uow: Any) -> list[Suggestion]:
+def suggest_for(request_id: int, uow: AftersalesUnitOfWork) -> list[Suggestion]:
     require_role(uow.actor, *STAFF)
     with uow:
         req = _request_or_404(uow, uow.actor, request_id)
         return _suggest(uow, req)
 
 
-def _suggest(uow: Any, req: ServiceRequest) -> list[Suggestion]:
+def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest) -> list[Suggestion]:
     if req.product_line is None:
         return []
     return suggest_stations(uow.aftersales.station_candidates(req.product_line), product_line=req.product_line,
@@ -339,7 +340,7 @@ def _suggest(uow: Any, req: ServiceRequest) -> list[Suggestion]:
                             exclude=frozenset(req.refused_station_ids))
 
 
-def assign_request(request_id: int, station_id: int | None, uow: Any, clock: Clock) -> int:
+def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock) -> int:
     """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto)."""
     require_role(uow.actor, *STAFF)
     now = clock()
@@ -366,7 +367,7 @@ def assign_request(request_id: int, station_id: int | None, uow: Any, clock: Clo
     return station_id
 
 
-def _station_move(request_id: int, uow: Any, act: Any) -> str:
+def _station_move(request_id: int, uow: AftersalesUnitOfWork, act: Any) -> str:
     require_role(uow.actor, *WORKERS)
     with uow:
         req = _request_or_404(uow, uow.actor, request_id)
@@ -376,25 +377,25 @@ def _station_move(request_id: int, uow: Any, act: Any) -> str:
     return state
 
 
-def accept_request(request_id: int, uow: Any, clock: Clock) -> str:
+def accept_request(request_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     return _station_move(request_id, uow, lambda r: r.accept(clock(), uow.actor.username))
 
 
-def refuse_request(request_id: int, reason: str, uow: Any, clock: Clock) -> str:
+def refuse_request(request_id: int, reason: str, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     return _station_move(request_id, uow, lambda r: r.refuse(reason, clock(), uow.actor.username))
 
 
-def resolve_request(request_id: int, resolution: str, uow: Any, clock: Clock) -> str:
+def resolve_request(request_id: int, resolution: str, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *STAFF)
     return _station_move(request_id, uow, lambda r: r.resolve_on_hotline(resolution, clock(), uow.actor.username))
 
 
-def cancel_request(request_id: int, reason: str, uow: Any, clock: Clock) -> str:
+def cancel_request(request_id: int, reason: str, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *STAFF)
     return _station_move(request_id, uow, lambda r: r.cancel(reason, clock(), uow.actor.username))
 
 
-def close_request(request_id: int, uow: Any, clock: Clock) -> str:
+def close_request(request_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *STAFF)
     return _station_move(request_id, uow, lambda r: r.close(clock(), uow.actor.username))
 
@@ -423,7 +424,7 @@ class RepairIn:
     parts: tuple[PartIn, ...] = ()
 
 
-def _move_stock(uow: Any, station_id: int, part_no: str, kind: MovementKind, qty: int, now: dt.datetime,
+def _move_stock(uow: AftersalesUnitOfWork, station_id: int, part_no: str, kind: MovementKind, qty: int, now: dt.datetime,
                 reference: str | None, note: str | None = None) -> int:
     line = uow.aftersales.lock_stock(station_id, part_no, now)
     if kind in (MovementKind.RECEIPT, MovementKind.TRANSFER_IN):
@@ -437,14 +438,14 @@ def _move_stock(uow: Any, station_id: int, part_no: str, kind: MovementKind, qty
     return line.quantity
 
 
-def _part(uow: Any, part_no: str) -> ServicePart:
+def _part(uow: AftersalesUnitOfWork, part_no: str) -> ServicePart:
     part = uow.aftersales.part(part_no_of(part_no))
     if part is None:
         raise InvalidValue("part_no", f"配件{part_no}不在配件目录中", code="aftersales.part_unknown", part_no=part_no)
     return part
 
 
-def record_repair(request_id: int, cmd: RepairIn, uow: Any, clock: Clock) -> tuple[int, str]:
+def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clock: Clock) -> tuple[int, str]:
     """The station records what it did; the parts leave its stock by their use (三包 / 销售 /
     正常维修) in the same transaction — short stock refuses the whole record."""
     require_role(uow.actor, *WORKERS)
@@ -490,7 +491,7 @@ class ConfirmIn:
     comment: str | None = None
 
 
-def confirm_repair(record_id: int, cmd: ConfirmIn, uow: Any, clock: Clock) -> str:
+def confirm_repair(record_id: int, cmd: ConfirmIn, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     """The end customer's confirmation (at the station, or by after-sales on a return call)."""
     require_role(uow.actor, *WORKERS)
     now = clock()
@@ -504,7 +505,7 @@ def confirm_repair(record_id: int, cmd: ConfirmIn, uow: Any, clock: Clock) -> st
     return state
 
 
-def flag_major(record_id: int, agreement: str, compensation_fen: int, summary: str, uow: Any, clock: Clock) -> None:
+def flag_major(record_id: int, agreement: str, compensation_fen: int, summary: str, uow: AftersalesUnitOfWork, clock: Clock) -> None:
     """重大维修: keep the agreement, compensation and the summary analysis with the record."""
     require_role(uow.actor, *STAFF)
     with uow:
@@ -527,7 +528,7 @@ CLAIM_REVIEW = wf.WorkflowDefinition(
 )
 
 
-def submit_claim(record_id: int, uow: Any, clock: Clock) -> tuple[int, str]:
+def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tuple[int, str]:
     """Claim labour (hours × the station's rate) and warranty parts (standard cost) of a
     confirmed warranty repair; one live claim per record."""
     require_role(uow.actor, *WORKERS)
@@ -549,7 +550,7 @@ def submit_claim(record_id: int, uow: Any, clock: Clock) -> tuple[int, str]:
     return out  # type: ignore[return-value]
 
 
-def decide_claim(claim_id: int, decision: str, reason: str | None, uow: Any, clock: Clock) -> str:
+def decide_claim(claim_id: int, decision: str, reason: str | None, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     """Decide the caller's step of the claim's review (after-sales first, then finance)."""
     require_role(uow.actor, Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)
     if decision == "reject" and (not reason or not reason.strip()):
@@ -568,7 +569,7 @@ def decide_claim(claim_id: int, decision: str, reason: str | None, uow: Any, clo
     return state
 
 
-def _on_claim_outcome(uow: Any, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
+def _on_claim_outcome(uow: AftersalesUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
     claim = uow.aftersales.claim(outcome.subject_id)
     if claim is None:
         raise NotFound("结算申请不存在", code="settlement_claim.not_found")
@@ -601,7 +602,7 @@ class PartCatalogIn:
     unit: str = "件"
 
 
-def put_part(cmd: PartCatalogIn, uow: Any) -> str:
+def put_part(cmd: PartCatalogIn, uow: AftersalesUnitOfWork) -> str:
     require_role(uow.actor, *STAFF)
     with uow:
         probe = ServicePart(cmd.part_no, cmd.name, cmd.standard_cost_fen, cmd.retail_price_fen, cmd.unit)
@@ -629,7 +630,7 @@ _BOOKABLE = {MovementKind.RECEIPT, MovementKind.ISSUE_WARRANTY, MovementKind.ISS
              MovementKind.STOCKTAKE}
 
 
-def book_stock(cmd: StockIn, uow: Any, clock: Clock) -> int:
+def book_stock(cmd: StockIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
     """Receipt, issue by use, or stocktake (the counted quantity) at one station; returns the
     new balance. A station books only its own stock."""
     require_role(uow.actor, *WORKERS)
@@ -651,7 +652,7 @@ def book_stock(cmd: StockIn, uow: Any, clock: Clock) -> int:
 
 
 def transfer_stock(from_station_id: int, to_station_id: int, part_no: str, quantity: int, note: str | None,
-                   uow: Any, clock: Clock) -> tuple[int, int]:
+                   uow: AftersalesUnitOfWork, clock: Clock) -> tuple[int, int]:
     """调拨: move parts from one station to another in one transaction (rows locked in id order)."""
     require_role(uow.actor, *STAFF)
     if from_station_id == to_station_id:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.ports.marketing import CampaignUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.campaigns import Campaign, Lead
 from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
@@ -54,7 +55,7 @@ class CampaignRef:
     status: str
 
 
-def plan_campaign(cmd: PlanCampaign, uow: Any, clock: Clock) -> CampaignRef:
+def plan_campaign(cmd: PlanCampaign, uow: CampaignUnitOfWork, clock: Clock) -> CampaignRef:
     require_role(uow.actor, *PLANNERS)
     now = clock()
     with uow:
@@ -72,7 +73,7 @@ def plan_campaign(cmd: PlanCampaign, uow: Any, clock: Clock) -> CampaignRef:
     return ref
 
 
-def change_campaign(campaign_id: int, action: str, uow: Any, clock: Clock, *, actual_cost_fen: int | None = None,
+def change_campaign(campaign_id: int, action: str, uow: CampaignUnitOfWork, clock: Clock, *, actual_cost_fen: int | None = None,
                     budget_fen: int | None = None) -> str:
     require_role(uow.actor, *PLANNERS)
     with uow:
@@ -95,7 +96,7 @@ def change_campaign(campaign_id: int, action: str, uow: Any, clock: Clock, *, ac
     return status
 
 
-def capture_lead(cmd: CaptureLead, uow: Any, clock: Clock) -> int:
+def capture_lead(cmd: CaptureLead, uow: CampaignUnitOfWork, clock: Clock) -> int:
     actor = uow.actor
     require_role(actor, *LEAD_WRITERS)
     if actor.role is Role.DEALER:
@@ -128,7 +129,7 @@ def capture_lead(cmd: CaptureLead, uow: Any, clock: Clock) -> int:
     return lead_id  # type: ignore[return-value]
 
 
-def _lead(uow: Any, lead_id: int) -> Lead:
+def _lead(uow: CampaignUnitOfWork, lead_id: int) -> Lead:
     lead = uow.campaigns.lead(lead_id)
     if lead is None:
         raise not_found("lead", "线索")
@@ -138,7 +139,7 @@ def _lead(uow: Any, lead_id: int) -> Lead:
     return lead
 
 
-def follow_up(lead_id: int, action: str, uow: Any, clock: Clock, *, order_id: int | None = None,
+def follow_up(lead_id: int, action: str, uow: CampaignUnitOfWork, clock: Clock, *, order_id: int | None = None,
               reason: str | None = None) -> str:
     """``contacted`` / ``convert`` (naming one of the lead's dealer's orders) / ``lost`` (reason)."""
     require_role(uow.actor, *LEAD_WRITERS)

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.ports.care import CareUnitOfWork
 from dealercrm.domain import care as cd
 from dealercrm.domain import dealer_value as dv
 from dealercrm.domain import satisfaction as sd
@@ -59,12 +60,12 @@ def _day_start(d: dt.date) -> dt.datetime:
 # Dealer value analysis
 
 
-def current_model(uow: Any) -> tuple[int | None, dv.ValueModel]:
+def current_model(uow: CareUnitOfWork) -> tuple[int | None, dv.ValueModel]:
     row = uow.care.current_model()
     return (row["id"], dv.ValueModel.from_dict(row["model"])) if row else (None, dv.DEFAULT_MODEL)
 
 
-def get_model(uow: Any) -> dict[str, Any]:
+def get_model(uow: CareUnitOfWork) -> dict[str, Any]:
     require_role(uow.actor, *VALUE_READERS)
     with uow:
         row = uow.care.current_model()
@@ -74,7 +75,7 @@ def get_model(uow: Any) -> dict[str, Any]:
     return row
 
 
-def set_model(raw: Mapping[str, Any], note: str | None, uow: Any, clock: Clock) -> int:
+def set_model(raw: Mapping[str, Any], note: str | None, uow: CareUnitOfWork, clock: Clock) -> int:
     """A new version of the scoring model (validated as a whole); the old one stays in history."""
     require_role(uow.actor, *MODEL_EDITORS)
     model = dv.ValueModel.from_dict(raw)
@@ -85,7 +86,7 @@ def set_model(raw: Mapping[str, Any], note: str | None, uow: Any, clock: Clock) 
     return model_id
 
 
-def value_inputs(uow: Any, dealer_id: int, model: dv.ValueModel, now: dt.datetime) -> dv.ValueInputs:
+def value_inputs(uow: CareUnitOfWork, dealer_id: int, model: dv.ValueModel, now: dt.datetime) -> dv.ValueInputs:
     end = beijing_date(now)
     start = end - dt.timedelta(days=model.period_days)
     t0, t1 = _day_start(start), _day_start(end + dt.timedelta(days=1))
@@ -99,7 +100,7 @@ def value_inputs(uow: Any, dealer_id: int, model: dv.ValueModel, now: dt.datetim
     return dv.ValueInputs(start, end, n, qty, amount, retail_sold=sold, in_stock=in_stock)
 
 
-def _evaluate(uow: Any, dealer_id: int, now: dt.datetime, trigger: str) -> int:
+def _evaluate(uow: CareUnitOfWork, dealer_id: int, now: dt.datetime, trigger: str) -> int:
     model_id, model = current_model(uow)
     inputs = value_inputs(uow, dealer_id, model, now)
     s = dv.score_dealer(inputs, model)
@@ -111,7 +112,7 @@ def _evaluate(uow: Any, dealer_id: int, now: dt.datetime, trigger: str) -> int:
         suggested_tier_code=s.suggestion.tier_code, suggested_discount_bp=s.suggestion.discount_bp)
 
 
-def evaluate_dealer(dealer_id: int, uow: Any, clock: Clock) -> int:
+def evaluate_dealer(dealer_id: int, uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *VALUE_RUNNERS)
     with uow:
         d = uow.care.dealer(dealer_id)
@@ -161,7 +162,7 @@ class DealerValueJob:
         return run_value_evaluations(self.uow_factory, ctx.now)
 
 
-def check_dealer_visible(actor: Principal, uow: Any, dealer_id: int) -> dict[str, Any]:
+def check_dealer_visible(actor: Principal, uow: CareUnitOfWork, dealer_id: int) -> dict[str, Any]:
     d = uow.care.dealer(dealer_id)
     if d is None or not dealer_scope(actor).admits(dealer_id, d["region"]):
         raise not_found("dealer", "经销商")
@@ -212,7 +213,7 @@ def apply_suggested_tier(evaluation_id: int, product_lines: Sequence[str], uow_f
 
 
 def create_survey(title: str, description: str, questions: Sequence[Mapping[str, Any]], threshold: int,
-                  deadline: dt.date | None, uow: Any, clock: Clock) -> int:
+                  deadline: dt.date | None, uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *SURVEY_EDITORS)
     title = (title or "").strip()
     if not title or len(title) > 200:
@@ -238,7 +239,7 @@ class SurveySent:
     without_email: tuple[int, ...]
 
 
-def send_survey(survey_id: int, dealer_ids: Sequence[int] | None, region: str | None, uow: Any, clock: Clock,
+def send_survey(survey_id: int, dealer_ids: Sequence[int] | None, region: str | None, uow: CareUnitOfWork, clock: Clock,
                 portal_url: str) -> SurveySent:
     """Invite dealers (the given ones, or every approved dealer of ``region``, or all) and
     e-mail each a link through the outbox. Sending again invites only dealers not yet invited."""
@@ -279,7 +280,7 @@ def send_survey(survey_id: int, dealer_ids: Sequence[int] | None, region: str | 
     return SurveySent(survey_id, invited, notified, tuple(missing))
 
 
-def close_survey(survey_id: int, uow: Any, clock: Clock) -> str:
+def close_survey(survey_id: int, uow: CareUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *SURVEY_EDITORS)
     with uow:
         s = uow.care.survey(survey_id, lock=True)
@@ -292,7 +293,7 @@ def close_survey(survey_id: int, uow: Any, clock: Clock) -> str:
     return "closed"
 
 
-def survey_for(actor: Principal, survey_id: int, uow: Any) -> dict[str, Any]:
+def survey_for(actor: Principal, survey_id: int, uow: CareUnitOfWork) -> dict[str, Any]:
     """The survey as its reader may see it: staff see any; a dealer only one it was invited to
     (with its own answer, if any)."""
     with uow:
@@ -308,7 +309,7 @@ def survey_for(actor: Principal, survey_id: int, uow: Any) -> dict[str, Any]:
     return s
 
 
-def answer_survey(survey_id: int, answers: Mapping[int, object], uow: Any, clock: Clock) -> int:
+def answer_survey(survey_id: int, answers: Mapping[int, object], uow: CareUnitOfWork, clock: Clock) -> int:
     actor = uow.actor
     require_role(actor, Role.DEALER)
     now = clock()
@@ -336,7 +337,7 @@ def answer_survey(survey_id: int, answers: Mapping[int, object], uow: Any, clock
     return rid
 
 
-def add_follow_up(response_id: int, action: str, owner: str, uow: Any, clock: Clock) -> int:
+def add_follow_up(response_id: int, action: str, owner: str, uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *FOLLOW_UP_STAFF)
     action, owner = (action or "").strip(), (owner or "").strip()
     if not action or len(action) > 1000:
@@ -358,7 +359,7 @@ def add_follow_up(response_id: int, action: str, owner: str, uow: Any, clock: Cl
     return fid
 
 
-def move_follow_up(follow_up_id: int, status: str, result: str | None, uow: Any, clock: Clock) -> str:
+def move_follow_up(follow_up_id: int, status: str, result: str | None, uow: CareUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *FOLLOW_UP_STAFF)
     try:
         target = sd.FollowUpStatus(status)
@@ -381,7 +382,7 @@ def move_follow_up(follow_up_id: int, status: str, result: str | None, uow: Any,
 # Customer care
 
 
-def create_template(name: str, channel: str, subject: str, body: str, uow: Any, clock: Clock) -> int:
+def create_template(name: str, channel: str, subject: str, body: str, uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *CARE_STAFF)
     try:
         ch = cd.CareChannel(channel)
@@ -428,7 +429,7 @@ def _task_values(t: TaskIn) -> dict[str, Any]:
             "model_code": t.model_code, "related_on": t.related_on}
 
 
-def create_task(cmd: TaskIn, uow: Any, clock: Clock) -> int:
+def create_task(cmd: TaskIn, uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *CARE_STAFF)
     values = _task_values(cmd)
     with uow:
@@ -439,7 +440,7 @@ def create_task(cmd: TaskIn, uow: Any, clock: Clock) -> int:
     return tid
 
 
-def finish_task(task_id: int, status: str, result: str | None, uow: Any, clock: Clock) -> str:
+def finish_task(task_id: int, status: str, result: str | None, uow: CareUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *CARE_STAFF)
     try:
         target = cd.TaskStatus(status)
@@ -460,7 +461,7 @@ FOLLOW_UP_AFTER_DAYS = 7
 WARRANTY_NOTICE_DAYS = 30
 
 
-def generate_tasks(uow: Any, now: dt.datetime, *, follow_up_after: int = FOLLOW_UP_AFTER_DAYS,
+def generate_tasks(uow: CareUnitOfWork, now: dt.datetime, *, follow_up_after: int = FOLLOW_UP_AFTER_DAYS,
                    warranty_notice: int = WARRANTY_NOTICE_DAYS) -> int:
     """The rules: a follow-up call ``follow_up_after`` days after each confirmed retail sale of
     the last 30 days, and a reminder for every warranty ending within ``warranty_notice`` days.
@@ -494,7 +495,7 @@ def generate_tasks(uow: Any, now: dt.datetime, *, follow_up_after: int = FOLLOW_
     return made
 
 
-def generate_tasks_now(uow: Any, clock: Clock) -> int:
+def generate_tasks_now(uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *CARE_STAFF)
     with uow:
         n = generate_tasks(uow, clock())
@@ -565,7 +566,7 @@ class BatchOut:
     notification_ids: tuple[str, ...]
 
 
-def _recipients_from_tasks(uow: Any, task_ids: Sequence[int], channel: cd.CareChannel,
+def _recipients_from_tasks(uow: CareUnitOfWork, task_ids: Sequence[int], channel: cd.CareChannel,
                            extra: Mapping[str, str]) -> list[RecipientIn]:
     out = []
     for tid in task_ids:
@@ -582,7 +583,7 @@ def _recipients_from_tasks(uow: Any, task_ids: Sequence[int], channel: cd.CareCh
 
 
 def send_batch(template_id: int, recipients: Sequence[RecipientIn], task_ids: Sequence[int],
-               common: Mapping[str, str], uow: Any, clock: Clock) -> BatchOut:
+               common: Mapping[str, str], uow: CareUnitOfWork, clock: Clock) -> BatchOut:
     """Render the template for every recipient (explicit ones, and/or the persons of care
     tasks), check all of them first, then queue e-mail/SMS in the outbox (one message each, the
     relay's per-recipient caps apply) or keep the letters for printing. All or nothing."""
@@ -631,7 +632,7 @@ def send_batch(template_id: int, recipients: Sequence[RecipientIn], task_ids: Se
     return BatchOut(batch_id, tpl.channel.value, len(rendered), tuple(ids))
 
 
-def batch_for(actor: Principal, batch_id: int, uow: Any) -> dict[str, Any]:
+def batch_for(actor: Principal, batch_id: int, uow: CareUnitOfWork) -> dict[str, Any]:
     require_role(actor, *CARE_STAFF)
     with uow:
         b = uow.care.batch(batch_id)

@@ -35,6 +35,7 @@ from dealercrm.application.order_review import _notify_dealer
 from dealercrm.application.orders import _check_version, _ref, _visible_order
 from dealercrm.application.orders import OrderRef as OrderRef
 from dealercrm.application.ports.documents import ContractRenderer, DocumentUnavailable
+from dealercrm.application.ports.orders import OrderFlowUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.catalog import PriceLineKind
 from dealercrm.domain.contract_document import ContractDocument, ContractItem, Party
@@ -69,7 +70,7 @@ class LazyContractRenderer:
         return self._renderer
 
 
-def _contract_renderer(uow: Any) -> ContractRenderer:
+def _contract_renderer(uow: OrderFlowUnitOfWork) -> ContractRenderer:
     holder: LazyContractRenderer | None = getattr(uow, "contract_renderer", None)
     if holder is None:
         raise DocumentUnavailable("未配置合同文档生成器，无法生成电子合同", code="document.unavailable")
@@ -108,7 +109,7 @@ def _as_json(document: ContractDocument) -> dict[str, Any]:
     return attrs.asdict(document, value_serializer=plain)
 
 
-def issue_contract(uow: Any, order: Order, now: dt.datetime) -> Contract:
+def issue_contract(uow: OrderFlowUnitOfWork, order: Order, now: dt.datetime) -> Contract:
     """Generate, render and store the contract of an order whose review just passed; the order
     moves to ``contract_signing``. Inside the caller's unit of work (no commit)."""
     if order.id is None:
@@ -136,7 +137,7 @@ def issue_contract(uow: Any, order: Order, now: dt.datetime) -> Contract:
 MAJOR_MODIFICATION_MARKERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.TECHNICAL)
 
 
-def mark_major_modification(order_id: int, flag: bool, uow: Any, clock: Clock) -> OrderRef:
+def mark_major_modification(order_id: int, flag: bool, uow: OrderFlowUnitOfWork, clock: Clock) -> OrderRef:
     """Factory staff mark (or unmark) a 大委改 order before its review passes; it will skip the
     e-contract and go from the review straight to finance."""
     require_role(uow.actor, *MAJOR_MODIFICATION_MARKERS)
@@ -162,14 +163,14 @@ class FinanceDecision:
     credit: dict[str, Any] | None = None
 
 
-def _contract_of(uow: Any, order: Order) -> Contract:
+def _contract_of(uow: OrderFlowUnitOfWork, order: Order) -> Contract:
     contract = uow.contracts.current_of_order(order.id)
     if contract is None:
         raise not_found("contract", "电子合同")
     return contract
 
 
-def accept_contract(order_id: int, uow: Any, clock: Clock, *, ip: str | None = None,
+def accept_contract(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock, *, ip: str | None = None,
                     user_agent: str | None = None) -> OrderRef:
     """The dealer confirms its e-contract (who, when, from where). A second accept is 409."""
     require_role(uow.actor, Role.DEALER)
@@ -210,7 +211,7 @@ def order_no_of_release(number: str) -> str:
     return number.split(_ROUND, 1)[0]
 
 
-def finance_approve(order_id: int, uow: Any, clock: Clock, *, credit_override_reason: str | None = None,
+def finance_approve(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock, *, credit_override_reason: str | None = None,
                     expected_version: int | None = None) -> FinanceDecision:
     """Finance approves: the credit rule reserves the contract value, the order awaits release
     and the ERP release message is queued — all in one transaction, or nothing."""
@@ -255,7 +256,7 @@ def _reservation_data(reservation: Any) -> dict[str, Any]:
     return out
 
 
-def finance_reject(order_id: int, reason: str, uow: Any, clock: Clock) -> OrderRef:
+def finance_reject(order_id: int, reason: str, uow: OrderFlowUnitOfWork, clock: Clock) -> OrderRef:
     """Finance refuses (a reason is required); the dealer is told why."""
     require_role(uow.actor, *FINANCE_ROLES)
     if not isinstance(reason, str) or not reason.strip():
@@ -277,7 +278,7 @@ def finance_reject(order_id: int, reason: str, uow: Any, clock: Clock) -> OrderR
     return ref
 
 
-def resubmit_to_finance(order_id: int, uow: Any, clock: Clock) -> OrderRef:
+def resubmit_to_finance(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock) -> OrderRef:
     """After a finance rejection was dealt with, the dealer or sales sends it back to finance."""
     require_role(uow.actor, Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.ADMIN)
     now = clock()

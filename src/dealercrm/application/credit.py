@@ -1,5 +1,6 @@
-"""Use cases of the credit context, and **the one credit rule** every path that adds exposure goes
-through.
+"""Use cases of the credit context. **The one credit rule** every path that adds exposure (or
+releases unpaid vehicles) goes through is :func:`dealercrm.domain.credit.admit`; ``_admit`` here
+only gathers its facts (the dealer's overdue receivables, the acting user) and records overrides.
 
 Two kinds of functions live here:
 
@@ -41,10 +42,11 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
-from dealercrm.application.ports.credit import CreditUnitOfWork, DealerRef, OpenReceivable
+from dealercrm.application.ports.credit import CreditUnitOfWork, DealerRef, OpenReceivable, ReleaseCheckUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.credit import (
     DUE_SOON_DAYS,
+    FINANCE_DECIDERS,
     FORMULA,
     Allocation,
     Commitment,
@@ -58,6 +60,7 @@ from dealercrm.domain.credit import (
     PaymentSource,
     VehicleInvoiceStatus,
     WarningCrossed,
+    admit,
     business_day,
     dunning_level,
     plan_allocations,
@@ -78,14 +81,13 @@ from dealercrm.domain.errors import (
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
 
-FINANCE_DECIDERS = (Role.FINANCE, Role.ADMIN)  # change terms, approve changes, override overdue
 INVOICERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN)
 CREDIT_READERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 CREDITOR = "厂家财务部"
 PAYMENT_SCOPE = "credit.payment"
 
 
-def _now(uow: CreditUnitOfWork, now: dt.datetime | None) -> dt.datetime:
+def _now(uow: ReleaseCheckUnitOfWork, now: dt.datetime | None) -> dt.datetime:
     return now if now is not None else uow.clock()
 
 
@@ -183,31 +185,17 @@ def _reservation(c: Commitment, account: CreditAccount, overridden: bool = False
 # The credit rule
 
 
-def _admit(uow: CreditUnitOfWork, account: CreditAccount, amount_fen: int, *, contract_no: str, action: str,
+def _admit(uow: ReleaseCheckUnitOfWork, account: CreditAccount, amount_fen: int, *, contract_no: str, action: str,
            override_reason: str | None, now: dt.datetime) -> Callable[[], bool]:
-    """THE credit rule: may ``amount_fen`` more exposure be taken (0: may the current exposure
-    still be relied on)? Frozen → refused; overdue receivables → refused unless finance gives a
-    reason; over the limit → refused. Returns a commit step that records the override (called
-    only after every other check of the caller passed)."""
-    account.ensure_active(action)
+    """Apply :func:`dealercrm.domain.credit.admit` (the credit rule) with the facts it needs —
+    the dealer's overdue receivables on the business day and the acting user. Returns a commit
+    step that records the override (called only after every other check of the caller passed)."""
     overdue = uow.credit.overdue(account.dealer_id, business_day(now))
-    reason = (override_reason or "").strip()
-    if overdue is not None and not reason:
-        raise BusinessRuleViolation(
-            f"经销商有逾期应收款{yuan(overdue.overdue_fen)}（最早到期日{overdue.oldest_due_on.isoformat()}，"
-            f"已逾期{overdue.max_days_overdue}天），须先回款，或由财务注明原因后放行",
-            code="credit.overdue", dealer_id=account.dealer_id, contract_no=contract_no,
-            overdue_fen=overdue.overdue_fen, oldest_due_on=overdue.oldest_due_on.isoformat(),
-            days_overdue=overdue.max_days_overdue, action=action,
-        )
-    if overdue is not None:
-        require_role(uow.actor, *FINANCE_DECIDERS)
-        if len(reason) > 500:
-            raise InvalidValue("override_reason", "放行原因不超过500字", code="credit.reason_too_long")
-    account.admit(amount_fen, contract_no=contract_no, action=action)
+    reason = admit(account, amount_fen, contract_no=contract_no, action=action, overdue=overdue,
+                   override_reason=override_reason, actor=uow.actor)
 
     def record() -> bool:
-        if overdue is None:
+        if overdue is None or reason is None:
             return False
         uow.credit.add_override(
             dealer_id=account.dealer_id, contract_no=contract_no, action=action, reason=reason,
@@ -337,7 +325,7 @@ def reopen_contract(uow: CreditUnitOfWork, contract_no: str, *, amount_fen: int 
     return _reservation(c, account, overridden)
 
 
-def check_vehicle_release(uow: CreditUnitOfWork, dealer_id: int, contract_no: str, vins: Sequence[str], *,
+def check_vehicle_release(uow: ReleaseCheckUnitOfWork, dealer_id: int, contract_no: str, vins: Sequence[str], *,
                           override_reason: str | None = None, now: dt.datetime | None = None) -> ReleaseClearance:
     """May these vehicles leave the gate? Each must be paid (已开票已收款), or the dealer's
     account must be active, within its limit and without overdue receivables (finance may
@@ -383,7 +371,7 @@ def check_vehicle_release(uow: CreditUnitOfWork, dealer_id: int, contract_no: st
     )
 
 
-def invoice_status_of(uow: CreditUnitOfWork, vins: Sequence[str], *,
+def invoice_status_of(uow: ReleaseCheckUnitOfWork, vins: Sequence[str], *,
                       contract_of: Mapping[str, str] | None = None) -> dict[str, VehicleInvoiceStatus]:
     """The seed's status word of each vehicle: its own invoice if one names it; otherwise, when
     its contract is given, the contract's invoices that name no vehicle; else 未开票."""
@@ -1230,7 +1218,7 @@ class CreditReleasePolicy:
     gate pass, dispatch handover and shipment departure all ask :func:`check_vehicle_release`,
     in their own transaction — the one credit rule, no second copy at the gate."""
 
-    def check_release(self, uow: CreditUnitOfWork, dealer_id: int, contract_no: str | None, vins: list[str]) -> None:
+    def check_release(self, uow: ReleaseCheckUnitOfWork, dealer_id: int, contract_no: str | None, vins: list[str]) -> None:
         if not contract_no:
             raise InvalidValue("contract_no", "放行车辆须对应合同，才能核实回款与信用", code="credit.contract_required")
         check_vehicle_release(uow, dealer_id, contract_no, vins)

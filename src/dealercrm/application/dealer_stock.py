@@ -24,6 +24,7 @@ from dealercrm.application.alerts import RuleContext
 from dealercrm.application.gate import IDEMPOTENCY_KEY, Created, IdDigester, admits, run_client_event
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.stock import DealerStockUnitOfWork
 from dealercrm.domain.alerts import Audience, Condition, Severity
 from dealercrm.domain.dealer_stock import (
     AgeingBand,
@@ -483,7 +484,7 @@ def import_opening_stock(dealer_id: int, content: bytes, uow: StockUnitOfWork, c
 # Alert rules (run by the scheduler; see application/alerts.py)
 
 
-def _dealer_audience(uow: Any, dealer_id: int, cache: dict[int, str | None]) -> Audience:
+def _dealer_audience(uow: DealerStockUnitOfWork, dealer_id: int, cache: dict[int, str | None]) -> Audience:
     if dealer_id not in cache:
         dealer = uow.dealers.get(dealer_id)
         cache[dealer_id] = dealer.region if dealer else None
@@ -497,7 +498,7 @@ class StockLevelRule:
     code = "stock.level"
 
     def evaluate(self, ctx: RuleContext) -> Iterable[Condition]:
-        uow: Any = ctx.uow
+        uow: DealerStockUnitOfWork = ctx.uow
         units = uow.stock.units_by_dealer_and_model()
         regions: dict[int, str | None] = {}
         for limit in uow.stock.all_limits():
@@ -522,7 +523,7 @@ class StockAgeingRule:
     code = "stock.ageing"
 
     def evaluate(self, ctx: RuleContext) -> Iterable[Condition]:
-        uow: Any = ctx.uow
+        uow: DealerStockUnitOfWork = ctx.uow
         policy: AgeingPolicy = uow.stock.ageing_policy()
         regions: dict[int, str | None] = {}
         for dealer_id, vin, model_code, since, entered in uow.stock.dealer_stock_entries():

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.orders import ErpRejectionsUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.erp_rejections import ErpRejection, RejectionStatus
 from dealercrm.domain.errors import InvalidValue
@@ -86,7 +87,7 @@ class Resolved:
     resolution_note: str
 
 
-def resolve_rejected_event(rejection_id: int, note: str, uow: Any, clock: Clock) -> Resolved:
+def resolve_rejected_event(rejection_id: int, note: str, uow: ErpRejectionsUnitOfWork, clock: Clock) -> Resolved:
     """Mark a rejected event handled (who: the unit of work's actor; when; the note, required,
     ≤ 500 characters). Already resolved → 409 ``erp_rejected.already_resolved`` with the
     resolution that stands; unknown id → 404."""

@@ -44,6 +44,7 @@ from dealercrm.application.ports.erp import (
     ErpUnavailable,
 )
 from dealercrm.application.ports.notify import PermanentDeliveryError, TransientDeliveryError
+from dealercrm.application.ports.orders import OrderFlowUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import DomainError, InvariantBroken
 from dealercrm.domain.identity import Principal
@@ -184,7 +185,7 @@ class ErpReleaseDeliverer:
                                          code=exc.code) from None
 
     @staticmethod
-    def _revoke(uow: Any, order: Order, tracking_no: str, key: str, now: Any) -> PermanentDeliveryError | None:
+    def _revoke(uow: OrderFlowUnitOfWork, order: Order, tracking_no: str, key: str, now: Any) -> PermanentDeliveryError | None:
         """The ERP accepted a release the order no longer wants: 退单 returned it (and voided the
         contract) while the release was on its way. The ERP order is named on the order's
         timeline and, through the change that returned the order, the ERP is asked to cancel it

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found
+from dealercrm.application.ports.marketing import ForecastUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import InvalidValue, PermissionDenied
 from dealercrm.domain.forecasts import LineIn, SalesForecast, add_months, deadline_for, month_start
@@ -37,7 +38,7 @@ class ForecastRef:
     deadline: dt.datetime
 
 
-def submit_forecast(cmd: SubmitForecast, uow: Any, clock: Clock, *, deadline_day: int) -> ForecastRef:
+def submit_forecast(cmd: SubmitForecast, uow: ForecastUnitOfWork, clock: Clock, *, deadline_day: int) -> ForecastRef:
     actor = uow.actor
     if actor.role not in SUBMITTERS:
         raise PermissionDenied("当前角色无权提报销售预测", code="auth.forbidden")

@@ -7,11 +7,11 @@ regions; other staff all. Anything else does not exist for the caller (404)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import attrs
 
 from dealercrm.application.access import REGION_SCOPED_ROLES, dealer_scope, not_found
+from dealercrm.application.ports.marketing import KeyAccountUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import InvalidValue, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
@@ -70,7 +70,7 @@ def _require_writer(actor: Principal) -> None:
         raise PermissionDenied("当前角色无权维护大客户档案", code="auth.forbidden")
 
 
-def _check_rep(uow: Any, sales_rep_id: int | None) -> None:
+def _check_rep(uow: KeyAccountUnitOfWork, sales_rep_id: int | None) -> None:
     if sales_rep_id is None:
         return
     rep = uow.key_accounts.sales_user(sales_rep_id)
@@ -78,7 +78,7 @@ def _check_rep(uow: Any, sales_rep_id: int | None) -> None:
         raise InvalidValue("sales_rep_id", "销售代表不存在", code="user.not_found")
 
 
-def file_key_account(cmd: FileKeyAccount, uow: Any, clock: Clock) -> int:
+def file_key_account(cmd: FileKeyAccount, uow: KeyAccountUnitOfWork, clock: Clock) -> int:
     actor = uow.actor
     _require_writer(actor)
     dealer_id = actor.dealer_id if actor.role is Role.DEALER else cmd.dealer_id
@@ -102,14 +102,14 @@ def file_key_account(cmd: FileKeyAccount, uow: Any, clock: Clock) -> int:
     return account_id  # type: ignore[return-value]
 
 
-def _load(uow: Any, account_id: int) -> KeyAccount:
+def _load(uow: KeyAccountUnitOfWork, account_id: int) -> KeyAccount:
     account = uow.key_accounts.get(account_id)
     if account is None or not visible(uow.actor, account.dealer_id, account.region):
         raise not_found("key_account", "大客户")
     return account
 
 
-def update_key_account(cmd: UpdateKeyAccount, uow: Any, clock: Clock) -> None:
+def update_key_account(cmd: UpdateKeyAccount, uow: KeyAccountUnitOfWork, clock: Clock) -> None:
     _require_writer(uow.actor)
     with uow:
         account = _load(uow, cmd.account_id)
@@ -119,7 +119,7 @@ def update_key_account(cmd: UpdateKeyAccount, uow: Any, clock: Clock) -> None:
         uow.commit()
 
 
-def record_bid(cmd: RecordBid, uow: Any, clock: Clock) -> int:
+def record_bid(cmd: RecordBid, uow: KeyAccountUnitOfWork, clock: Clock) -> int:
     _require_writer(uow.actor)
     with uow:
         account = _load(uow, cmd.account_id)

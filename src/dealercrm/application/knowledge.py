@@ -4,11 +4,10 @@ they may read — staff everything, dealers and stations the published articles 
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.marketing import KnowledgeUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.knowledge import Article, AttachmentRef
@@ -55,7 +54,7 @@ def _ref(a: Article) -> ArticleRef:
     return ArticleRef(a.id, a.article_no, a.revision, a.status.value)  # type: ignore[arg-type]
 
 
-def write_article(cmd: WriteArticle, uow: Any, clock: Clock) -> ArticleRef:
+def write_article(cmd: WriteArticle, uow: KnowledgeUnitOfWork, clock: Clock) -> ArticleRef:
     require_role(uow.actor, *EDITORS)
     now = clock()
     with uow:
@@ -72,7 +71,7 @@ def write_article(cmd: WriteArticle, uow: Any, clock: Clock) -> ArticleRef:
     return ref
 
 
-def edit_article(cmd: EditArticle, uow: Any, clock: Clock) -> ArticleRef:
+def edit_article(cmd: EditArticle, uow: KnowledgeUnitOfWork, clock: Clock) -> ArticleRef:
     require_role(uow.actor, *EDITORS)
     with uow:
         article = uow.articles.get(cmd.article_id)
@@ -90,7 +89,7 @@ def edit_article(cmd: EditArticle, uow: Any, clock: Clock) -> ArticleRef:
     return ref
 
 
-def set_published(article_id: int, published: bool, uow: Any, clock: Clock) -> ArticleRef:
+def set_published(article_id: int, published: bool, uow: KnowledgeUnitOfWork, clock: Clock) -> ArticleRef:
     require_role(uow.actor, *EDITORS)
     with uow:
         article = uow.articles.get(article_id)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 import attrs
 
@@ -28,6 +27,7 @@ from dealercrm.application import workflow as wf
 from dealercrm.application.access import require_role
 from dealercrm.application.contracts import ERP_RECIPIENT, release_key
 from dealercrm.application.orders import ORDER_WRITERS, _visible_order
+from dealercrm.application.ports.orders import OrderFlowUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role
@@ -60,11 +60,11 @@ def _ref(change: OrderChangeRequest, workflow_id: int | None = None) -> ChangeRe
     return ChangeRef(change.id, change.change_no, change.order_id, change.status.value, workflow_id)
 
 
-def _actor(uow: Any) -> Principal | None:
+def _actor(uow: OrderFlowUnitOfWork) -> Principal | None:
     return uow.actor if uow.actor.user_id is not None else None
 
 
-def request_change(order_id: int, description: str, uow: Any, clock: Clock) -> ChangeRef:
+def request_change(order_id: int, description: str, uow: OrderFlowUnitOfWork, clock: Clock) -> ChangeRef:
     require_role(uow.actor, *ORDER_WRITERS)
     now = clock()
     with uow:
@@ -95,7 +95,7 @@ def request_change(order_id: int, description: str, uow: Any, clock: Clock) -> C
     return ref
 
 
-def _on_change_outcome(uow: Any, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
+def _on_change_outcome(uow: OrderFlowUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
     change = uow.order_changes.get(outcome.subject_id)
     if change is None:
         raise NotFound("变更申请不存在", code="order_change.not_found")
@@ -113,7 +113,7 @@ def _on_change_outcome(uow: Any, workflow: Workflow, outcome: wf.WorkflowOutcome
                      data={"change_no": change.change_no})
 
 
-def apply_approved_change(uow: Any, change: OrderChangeRequest, order: Order, now: dt.datetime,
+def apply_approved_change(uow: OrderFlowUnitOfWork, change: OrderChangeRequest, order: Order, now: dt.datetime,
                           by: Principal | None) -> None:
     """退单 before the ERP release, else forward to the ERP (through the outbox)."""
     if order.erp_tracking_no is None and order.state in CHANGEABLE and order.state is not S.IN_PRODUCTION:
@@ -135,7 +135,7 @@ def apply_approved_change(uow: Any, change: OrderChangeRequest, order: Order, no
     send_change_to_erp(uow, change)
 
 
-def send_change_to_erp(uow: Any, change: OrderChangeRequest) -> None:
+def send_change_to_erp(uow: OrderFlowUnitOfWork, change: OrderChangeRequest) -> None:
     """Queue the change for the ERP (outbox channel ``erp``, key ``change:<change_no>``), in the
     caller's transaction; ``application.erp_release`` delivers it."""
     uow.flush()

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.ports.marketing import TrainingUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.video import MeetingRequest, VideoConferencing, VideoProviderError
 from dealercrm.domain.calendar import CalendarItem
@@ -130,7 +131,7 @@ def create_training(cmd: CreateTraining, new_uow: NewUow, clock: Clock, video: V
     return created
 
 
-def invite(training_id: int, invitees: tuple[InviteeIn, ...], uow: Any, *, portal_url: str) -> int:
+def invite(training_id: int, invitees: tuple[InviteeIn, ...], uow: TrainingUnitOfWork, *, portal_url: str) -> int:
     require_role(uow.actor, *ORGANIZERS)
     with uow:
         training = uow.trainings.get(training_id)
@@ -145,7 +146,7 @@ def invite(training_id: int, invitees: tuple[InviteeIn, ...], uow: Any, *, porta
     return len(added)
 
 
-def _invite_all(uow: Any, training: Training, invitees: tuple[InviteeIn, ...]) -> None:
+def _invite_all(uow: TrainingUnitOfWork, training: Training, invitees: tuple[InviteeIn, ...]) -> None:
     for n, inv in enumerate(invitees):
         field = f"invitees[{n}]"
         try:
@@ -169,7 +170,7 @@ def _invite_all(uow: Any, training: Training, invitees: tuple[InviteeIn, ...]) -
             training.invite(kind, inv.id, (inv.name or "").strip()[:200] or f"服务站 {inv.id}")
 
 
-def _notify_invitees(uow: Any, training: Training, invitations: list[Any], portal_url: str) -> None:
+def _notify_invitees(uow: TrainingUnitOfWork, training: Training, invitations: list[Any], portal_url: str) -> None:
     for inv in invitations:
         for r in uow.trainings.recipients(inv.invitee_kind, inv.invitee_id):
             if not r["email"]:
@@ -182,7 +183,7 @@ def _notify_invitees(uow: Any, training: Training, invitations: list[Any], porta
             }, r["email"], f"training-invitation-{training.id}-{inv.id}-{r['id']}")
 
 
-def respond(training_id: int, confirm: bool, reason: str | None, uow: Any, clock: Clock) -> str:
+def respond(training_id: int, confirm: bool, reason: str | None, uow: TrainingUnitOfWork, clock: Clock) -> str:
     """The invitee (a dealer user for its dealer, a station user, a sales user) confirms or
     declines. A training the caller is not invited to does not exist for it (404)."""
     who = invitee_of(uow.actor)
@@ -197,7 +198,7 @@ def respond(training_id: int, confirm: bool, reason: str | None, uow: Any, clock
     return answer
 
 
-def record_participants(training_id: int, people: tuple[ParticipantIn, ...], uow: Any, clock: Clock) -> list[int]:
+def record_participants(training_id: int, people: tuple[ParticipantIn, ...], uow: TrainingUnitOfWork, clock: Clock) -> list[int]:
     """Attendance (签到) and scores, by the organisers; all or nothing."""
     require_role(uow.actor, *ORGANIZERS)
     if not people:
@@ -223,7 +224,7 @@ def record_participants(training_id: int, people: tuple[ParticipantIn, ...], uow
 
 
 def give_feedback(training_id: int, participant_id: int, feedback_score: int | None, quiz_score: int | None,
-                  comment: str | None, uow: Any, clock: Clock) -> None:
+                  comment: str | None, uow: TrainingUnitOfWork, clock: Clock) -> None:
     """Organisers set feedback and quiz scores; an invitee may give its own participants'
     feedback (not their quiz score)."""
     actor = uow.actor
@@ -269,7 +270,7 @@ def cancel_training(training_id: int, reason: str, new_uow: NewUow, clock: Clock
     return MeetingStatus.CANCELLED.value if not needs_provider else MeetingStatus.CANCEL_PENDING.value
 
 
-def complete_training(training_id: int, uow: Any, clock: Clock) -> str:
+def complete_training(training_id: int, uow: TrainingUnitOfWork, clock: Clock) -> str:
     require_role(uow.actor, *ORGANIZERS)
     with uow:
         training = uow.trainings.get(training_id)
@@ -405,7 +406,7 @@ def reschedule_training(training_id: int, starts_at: dt.datetime, ends_at: dt.da
     return status
 
 
-def _send_join_links(uow: Any, training: Training, meeting_code: str) -> None:
+def _send_join_links(uow: TrainingUnitOfWork, training: Training, meeting_code: str) -> None:
     from dealercrm.domain.training import InvitationResponse
 
     for inv in training.invitations:

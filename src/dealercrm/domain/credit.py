@@ -13,7 +13,7 @@ The :class:`CreditAccount` keeps the three sums as maintained aggregates, change
 methods below in the same transaction as the fact that moves them, so the credit check costs
 the same with 100 or 100 000 historical contracts. ``exposure ≤ limit`` is the invariant: only
 three moves can raise exposure — reserving a contract, raising its price, reopening it — and
-all three go through :meth:`CreditAccount.admit`. Invoicing moves money from *uninvoiced* to
+all three go through :func:`admit`, the one credit rule. Invoicing moves money from *uninvoiced* to
 *receivable*; applying a payment moves it from *prepayment* against *receivable*; voiding an
 invoice moves it back. None of those changes exposure. Payments and cancellations lower it.
 A limit change that would put the limit below current exposure is refused.
@@ -27,7 +27,8 @@ from typing import Any
 
 import attrs
 
-from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue, PermissionDenied
+from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
 
 business_day = beijing_date  # due dates and ageing count Beijing days
@@ -281,8 +282,10 @@ class CreditAccount:
                 dealer_id=self.dealer_id, current_state=self.status.value, action=action,
             )
 
-    def admit(self, amount_fen: int, *, contract_no: str, action: str) -> None:
-        """Check that ``amount_fen`` more exposure fits (active, within the limit) — raise if not.
+    def ensure_room(self, amount_fen: int, *, contract_no: str, action: str) -> None:
+        """The account's own invariant: active, and ``amount_fen`` more exposure fits within the
+        limit — raise if not. :func:`admit` is the whole credit rule and calls this last;
+        :meth:`reserve` calls it again so ``exposure ≤ limit`` holds whatever the caller did.
 
         ``amount_fen`` may be 0: "does the current exposure still fit" (the gate's question).
         """
@@ -298,7 +301,7 @@ class CreditAccount:
             )
 
     def reserve(self, amount_fen: int, *, contract_no: str, action: str = "reserve") -> None:
-        self.admit(amount_fen, contract_no=contract_no, action=action)
+        self.ensure_room(amount_fen, contract_no=contract_no, action=action)
         self.uninvoiced_fen += amount_fen
 
     def release(self, amount_fen: int) -> None:
@@ -370,6 +373,44 @@ class CreditAccount:
         if not over and self.warning_active:
             self.warning_active = False
         return None
+
+
+FINANCE_DECIDERS = (Role.FINANCE, Role.ADMIN)  # change terms, approve changes, override overdue
+OVERRIDE_REASON_MAX = 500
+
+
+def admit(account: CreditAccount, amount_fen: int, *, contract_no: str, action: str,
+          overdue: OverdueSummary | None = None, override_reason: str | None = None,
+          actor: Principal | None = None) -> str | None:
+    """THE credit rule: may ``amount_fen`` more exposure be taken on ``account`` (0: may the
+    current exposure still be relied on, the gate's question)?
+
+    Frozen → refused (``credit.account_frozen``); overdue receivables (``overdue``, as of the
+    business day) → refused (``credit.overdue``) unless ``actor`` is finance and gives an
+    ``override_reason``; over the limit → refused (``credit.limit_exceeded``). Every path that
+    adds exposure or releases unpaid vehicles goes through here (RELIABILITY.md invariant 1).
+
+    Returns the stripped override reason when overdue receivables were overridden (the caller
+    records it), ``None`` when nothing was overridden. Pure: reads and changes nothing else.
+    """
+    account.ensure_active(action)
+    reason = (override_reason or "").strip()
+    if overdue is not None and not reason:
+        raise BusinessRuleViolation(
+            f"经销商有逾期应收款{yuan(overdue.overdue_fen)}（最早到期日{overdue.oldest_due_on.isoformat()}，"
+            f"已逾期{overdue.max_days_overdue}天），须先回款，或由财务注明原因后放行",
+            code="credit.overdue", dealer_id=account.dealer_id, contract_no=contract_no,
+            overdue_fen=overdue.overdue_fen, oldest_due_on=overdue.oldest_due_on.isoformat(),
+            days_overdue=overdue.max_days_overdue, action=action,
+        )
+    if overdue is not None:
+        if actor is None or actor.role not in FINANCE_DECIDERS:
+            raise PermissionDenied("当前角色无权执行此操作", code="auth.forbidden",
+                                   role=actor.role.value if actor is not None else None)
+        if len(reason) > OVERRIDE_REASON_MAX:
+            raise InvalidValue("override_reason", "放行原因不超过500字", code="credit.reason_too_long")
+    account.ensure_room(amount_fen, contract_no=contract_no, action=action)
+    return reason if overdue is not None else None
 
 
 def _plain(value: Any) -> Any:

@@ -16,16 +16,19 @@ from dealercrm.domain.credit import (
     CreditChangeRequest,
     EvaluationInputs,
     Invoice,
+    OverdueSummary,
     Payment,
     PaymentMethod,
     PaymentSource,
+    admit,
     ageing_bucket,
     dunning_level,
     plan_allocations,
     score_credit,
     yuan,
 )
-from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue, PermissionDenied
+from dealercrm.domain.identity import Principal, Role
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 3, 2)
@@ -78,7 +81,7 @@ def test_prepayment_makes_room_and_a_frozen_account_admits_nothing():
     a.status = AccountStatus.FROZEN
 
     with pytest.raises(BusinessRuleViolation) as frozen:
-        a.admit(0, contract_no="HT-1", action="release")
+        admit(a, 0, contract_no="HT-1", action="release")
 
     assert frozen.value.code == "credit.account_frozen"
 
@@ -225,3 +228,37 @@ def test_dunning_levels(days, level):
 
 def test_money_is_shown_in_yuan_with_fen():
     assert (yuan(1234567), yuan(-5), yuan(0)) == ("¥12,345.67", "-¥0.05", "¥0.00")
+
+
+OVERDUE = OverdueSummary(overdue_fen=300, oldest_due_on=dt.date(2026, 2, 1), invoices=1, as_of=dt.date(2026, 3, 2))
+FINANCE = Principal(user_id=11, username="fin", role=Role.FINANCE)
+SALES = Principal(user_id=12, username="sales", role=Role.SALES)
+
+
+def test_the_credit_rule_refuses_overdue_receivables_without_a_reason():
+    with pytest.raises(BusinessRuleViolation) as refused:
+        admit(account(1000), 100, contract_no="HT-1", action="reserve", overdue=OVERDUE, actor=FINANCE)
+
+    assert refused.value.code == "credit.overdue"
+    assert refused.value.details["days_overdue"] == 29
+
+
+def test_only_finance_may_override_overdue_receivables_and_the_reason_is_returned_to_record():
+    with pytest.raises(PermissionDenied):
+        admit(account(1000), 100, contract_no="HT-1", action="reserve", overdue=OVERDUE,
+              override_reason="已承诺月底回款", actor=SALES)
+
+    reason = admit(account(1000), 100, contract_no="HT-1", action="reserve", overdue=OVERDUE,
+                   override_reason="  已承诺月底回款 ", actor=FINANCE)
+
+    assert reason == "已承诺月底回款"
+
+
+def test_an_override_does_not_lift_the_limit_and_nothing_overdue_overrides_nothing():
+    with pytest.raises(BusinessRuleViolation) as refused:
+        admit(account(1000), 1001, contract_no="HT-1", action="reserve", overdue=OVERDUE,
+              override_reason="已承诺月底回款", actor=FINANCE)
+
+    assert refused.value.code == "credit.limit_exceeded"
+    assert admit(account(1000), 1000, contract_no="HT-1", action="reserve", override_reason="x") is None
+

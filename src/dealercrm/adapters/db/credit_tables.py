@@ -302,6 +302,11 @@ def new_account_row(dealer_id: int, now: dt.datetime | None = None) -> dict[str,
 
 
 class SqlAlchemyCreditRepository:
+    """``uow.credit`` on the unit of work's session. Implements every narrow port of
+    ``application/ports/credit.py`` (``CreditAccounts``, ``CreditDirectory``, ``Commitments``,
+    ``Invoices``, ``Payments``, ``CreditChangeRequests``, ``PostingLedger``, ``CreditFacts``), hence
+    ``CreditRepository`` and the release check's ``ReleaseChecks``."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
 

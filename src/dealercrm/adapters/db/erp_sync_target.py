@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, select, update
 
@@ -47,16 +47,19 @@ from dealercrm.domain.errors import BusinessRuleViolation, InvariantBroken
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import Order, OrderEvent, OrderState
 
+if TYPE_CHECKING:
+    from dealercrm.adapters.db.uow import SqlAlchemyUnitOfWork
+
 PRODUCING = (OrderState.RELEASED, OrderState.IN_PRODUCTION)
 
 
 class SqlErpSyncTarget:
-    def __init__(self, uow_factory: Callable[[Principal], Any], clock: Callable[[], dt.datetime], *,
+    def __init__(self, uow_factory: Callable[[Principal], SqlAlchemyUnitOfWork], clock: Callable[[], dt.datetime], *,
                  name: str = "erp") -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.name = name
-        self._uow: Any = None
+        self._uow: SqlAlchemyUnitOfWork | None = None
         self._reset()
 
     def _reset(self) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any, Protocol
 
 from dealercrm.application.access import ServiceScope
-from dealercrm.application.ports.persistence import UnitOfWork
+from dealercrm.application.ports.persistence import DocumentNumbering, UnitOfWork
 from dealercrm.domain.aftersales import (
     RepairRecord,
     ServicePart,
@@ -50,7 +50,11 @@ class AftersalesRepository(Protocol):
 
 
 class AftersalesUnitOfWork(UnitOfWork, Protocol):
+    """The after-sales use cases' unit of work: ``aftersales`` and document numbers, on the shared
+    one (warranty claims run through the approval workflow)."""
+
     aftersales: AftersalesRepository
+    numbers: DocumentNumbering
 
 
 class AftersalesQueries(Protocol):

@@ -12,7 +12,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from dealercrm.application.ports.persistence import UnitOfWork
+from dealercrm.application.ports.credit import ReleaseChecks
+from dealercrm.application.ports.persistence import Clock, DocumentNumbering, UnitOfWork
 from dealercrm.domain.gate import GateExit, GatePass, PickupAuthorization
 from dealercrm.domain.shipping import DeliveryReceipt, Shipment
 from dealercrm.domain.vehicles import Vehicle
@@ -101,4 +102,6 @@ class GateUnitOfWork(UnitOfWork, Protocol):
     shipments: ShipmentRepository
     receipts: DeliveryReceiptRepository
     staff_directory: StaffDirectory
-    numbers: Any  # DocumentNumbers: formatted(prefix, year=...) -> "GP-2026-000001"
+    numbers: DocumentNumbering  # formatted("GP", year=...) -> "GP-2026-000001"
+    credit: ReleaseChecks  # the credit rule at the gate reads through the gate's own transaction
+    clock: Clock

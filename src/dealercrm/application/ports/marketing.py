@@ -1,13 +1,29 @@
-"""Read ports of the marketing context: trainings, knowledge articles, sales forecasts, key
+"""Persistence ports of marketing: trainings, the knowledge base, sales forecasts, key accounts
+and campaigns — a repository each, and a unit of work per use-case module naming just those it
+uses.
+
+Read ports of the marketing context: trainings, knowledge articles, sales forecasts, key
 accounts and bid cases, campaigns and leads. Plain dict rows straight from SQL, scoped there to
-what ``p`` (the caller) may see unless a method says otherwise."""
+what ``p`` (the caller) may see unless a method says otherwise.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any, Protocol
 
+from dealercrm.application.ports.persistence import (
+    DealerRepository,
+    DocumentNumbering,
+    NotificationOutbox,
+    Transaction,
+)
+from dealercrm.domain.campaigns import Campaign, Lead
+from dealercrm.domain.forecasts import SalesForecast
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.key_accounts import KeyAccount
+from dealercrm.domain.knowledge import Article
+from dealercrm.domain.training import InviteeKind, Training
 
 
 class TrainingQueries(Protocol):
@@ -73,3 +89,81 @@ class CampaignQueries(Protocol):
 
     def lead_figures(self, p: Principal, campaign_id: int) -> list[dict[str, Any]]:
         """Per dealer within ``p``'s scope: leads by status and the revenue of converted leads' orders."""
+
+
+class TrainingRepository(Protocol):
+    def add(self, training: Training) -> None: ...
+
+    def get(self, training_id: int) -> Training | None: ...
+
+    def needing_meeting_work(self, limit: int = 50) -> list[int]:
+        """Ids of trainings whose meeting is still to create or to cancel."""
+
+    def recipients(self, kind: InviteeKind, invitee_id: int) -> list[dict[str, Any]]:
+        """Active users who speak for an invitee: the user itself, a dealer's or a station's users."""
+
+    def user_brief(self, user_id: int) -> dict[str, Any] | None: ...
+
+    def station_exists(self, station_id: int) -> bool: ...
+
+    def upcoming_for_reminder(self, start_from: dt.datetime, start_before: dt.datetime) -> list[int]: ...
+
+
+class ArticleRepository(Protocol):
+    def add(self, article: Article) -> None: ...
+
+    def get(self, article_id: int) -> Article | None: ...
+
+
+class ForecastRepository(Protocol):
+    def add(self, forecast: SalesForecast) -> None: ...
+
+    def for_month(self, dealer_id: int, month: dt.date) -> SalesForecast | None: ...
+
+    def template_line(self, template_id: int) -> str | None: ...
+
+
+class KeyAccountRepository(Protocol):
+    def add(self, account: KeyAccount) -> None: ...
+
+    def get(self, account_id: int) -> KeyAccount | None: ...
+
+    def sales_user(self, user_id: int) -> dict[str, Any] | None: ...
+
+
+class CampaignRepository(Protocol):
+    def add(self, obj: Campaign | Lead) -> None: ...
+
+    def get(self, campaign_id: int) -> Campaign | None: ...
+
+    def lead(self, lead_id: int) -> Lead | None: ...
+
+    def order_brief(self, order_id: int) -> dict[str, Any] | None: ...
+
+
+class TrainingUnitOfWork(Transaction, Protocol):
+    trainings: TrainingRepository
+    dealers: DealerRepository
+    numbers: DocumentNumbering
+    outbox: NotificationOutbox
+
+
+class KnowledgeUnitOfWork(Transaction, Protocol):
+    articles: ArticleRepository
+    numbers: DocumentNumbering
+
+
+class ForecastUnitOfWork(Transaction, Protocol):
+    forecasts: ForecastRepository
+    dealers: DealerRepository
+
+
+class KeyAccountUnitOfWork(Transaction, Protocol):
+    key_accounts: KeyAccountRepository
+    dealers: DealerRepository
+
+
+class CampaignUnitOfWork(Transaction, Protocol):
+    campaigns: CampaignRepository
+    dealers: DealerRepository
+    numbers: DocumentNumbering

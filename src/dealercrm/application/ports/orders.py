@@ -1,7 +1,10 @@
 """Persistence ports of the catalog and orders contexts.
 
 ``OrdersUnitOfWork`` is the shared unit of work seen with the three repositories this context
-adds (``catalog``, ``price_tiers``, ``orders``); the SQL unit of work exposes them all.
+adds (``catalog``, ``price_tiers``, ``orders``); ``OrderFlowUnitOfWork`` adds what contracts,
+order changes and the ERP release use (``contracts``, ``order_changes``, ``credit``);
+``ErpRejectionsUnitOfWork`` names only ``erp_rejections``. The SQL unit of work exposes them
+all; the memory one has twins of the first three.
 """
 
 from __future__ import annotations
@@ -11,8 +14,23 @@ from typing import Any, Protocol
 
 import attrs
 
-from dealercrm.application.ports.persistence import UnitOfWork
-from dealercrm.domain.catalog import DealerPriceTier, PublishedVersion, TemplateStatus, Tier, VehicleTemplate
+from dealercrm.application.ports.credit import CreditRepository
+from dealercrm.application.ports.persistence import (
+    Clock,
+    DocumentNumbering,
+    Transaction,
+    UnitOfWork,
+)
+from dealercrm.domain.catalog import (
+    DealerPriceTier,
+    PublishedVersion,
+    TemplateStatus,
+    Tier,
+    VehicleTemplate,
+)
+from dealercrm.domain.contracts import Contract
+from dealercrm.domain.erp_rejections import ErpRejection
+from dealercrm.domain.order_changes import OrderChangeRequest
 from dealercrm.domain.orders import Order
 
 
@@ -80,6 +98,46 @@ class OrdersUnitOfWork(UnitOfWork, Protocol):
     catalog: CatalogRepository
     price_tiers: PriceTierRepository
     orders: OrderRepository
+
+
+class ContractRepository(Protocol):
+    def add(self, contract: Contract, *, document: dict[str, Any], content: bytes, media_type: str) -> None: ...
+
+    def current_of_order(self, order_id: int) -> Contract | None:
+        """The order's contract that is not voided (at most one), locked for change."""
+
+    def by_no(self, contract_no: str) -> Contract | None: ...
+
+
+class OrderChangeRepository(Protocol):
+    def add(self, change: OrderChangeRequest) -> None: ...
+
+    def get(self, change_id: int) -> OrderChangeRequest | None: ...
+
+    def returned_on_contract(self, order_id: int, contract_no: str) -> OrderChangeRequest | None:
+        """The change that returned the order (退单) and voided ``contract_no``, if any."""
+
+    def pending_of_order(self, order_id: int) -> OrderChangeRequest | None: ...
+
+
+class ErpRejectionRepository(Protocol):
+    def get(self, rejection_id: int) -> ErpRejection | None:
+        """The event, locked for change on PostgreSQL (SQLite's write transaction is exclusive)."""
+
+
+class OrderFlowUnitOfWork(OrdersUnitOfWork, Protocol):
+    """After the review: contracts, order changes and finance, whose approval reserves the
+    dealer's credit in the same transaction (``uow.credit``)."""
+
+    contracts: ContractRepository
+    order_changes: OrderChangeRepository
+    credit: CreditRepository
+    numbers: DocumentNumbering
+    clock: Clock
+
+
+class ErpRejectionsUnitOfWork(Transaction, Protocol):
+    erp_rejections: ErpRejectionRepository
 
 
 class OrderQueries(Protocol):

@@ -16,7 +16,10 @@ from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
 
 if TYPE_CHECKING:
-    from dealercrm.application.ports.workflow import StandingDelegationRepository, WorkflowRepository
+    from dealercrm.application.ports.workflow import (
+        StandingDelegationRepository,
+        WorkflowRepository,
+    )
 
 Clock = Callable[[], datetime]
 
@@ -61,15 +64,20 @@ class NotificationOutbox(Protocol):
                 idempotency_key: str) -> str: ...
 
 
-class UnitOfWork(Protocol):
-    """One business transaction. ``actor`` is recorded in the audit trail of every change."""
+class DocumentNumbering(Protocol):
+    """Human document numbers from a shared sequence: ``formatted("FP", year=2026)`` →
+    ``FP-2026-000001``."""
 
-    dealers: DealerRepository
-    users: UserRepository
-    devices: DeviceCredentialRepository
-    outbox: NotificationOutbox
-    workflows: WorkflowRepository
-    delegations: StandingDelegationRepository
+    def next(self, name: str) -> int: ...
+
+    def formatted(self, prefix: str, *, year: int | None = None, width: int = 6) -> str: ...
+
+
+class Transaction(Protocol):
+    """One business transaction, before any repository: each context's unit of work Protocol
+    adds just the repositories its use cases use. ``actor`` is recorded in the audit trail of
+    every change."""
+
     actor: Principal
 
     def __enter__(self) -> Self: ...
@@ -84,6 +92,18 @@ class UnitOfWork(Protocol):
 
     def flush(self) -> None:
         """Assign ids to new aggregates without committing."""
+
+
+class UnitOfWork(Transaction, Protocol):
+    """The shared unit of work: the channel's and identity's repositories, the outbox and the
+    approval workflow's (a context whose use cases start or decide workflows extends this one)."""
+
+    dealers: DealerRepository
+    users: UserRepository
+    devices: DeviceCredentialRepository
+    outbox: NotificationOutbox
+    workflows: WorkflowRepository
+    delegations: StandingDelegationRepository
 
 
 UnitOfWorkFactory = Callable[[Principal], UnitOfWork]
