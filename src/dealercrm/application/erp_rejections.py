@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.ports.orders import ErpRejectionsUnitOfWork
+from dealercrm.application.ports.orders import ErpRejectionsUnitOfWork, OrderFlowQueries
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.erp_rejections import ErpRejection, RejectionStatus
 from dealercrm.domain.errors import InvalidValue
@@ -61,7 +61,7 @@ def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
 
 
-def list_rejected_events(actor: Principal, queries: Any, flt: RejectionFilter, *, before_id: int | None = None,
+def list_rejected_events(actor: Principal, queries: OrderFlowQueries, flt: RejectionFilter, *, before_id: int | None = None,
                          limit: int = 50) -> dict[str, Any]:
     """Rejected events, newest first: ``{"items": [...], "next_before_id": id | None}`` (keyset
     pagination by id; at most :data:`MAX_PAGE` a page)."""
@@ -70,7 +70,7 @@ def list_rejected_events(actor: Principal, queries: Any, flt: RejectionFilter, *
     return queries.rejected_erp_events(**args, before_id=before_id, limit=max(1, min(limit, MAX_PAGE)))
 
 
-def rejected_event(actor: Principal, queries: Any, rejection_id: int) -> dict[str, Any]:
+def rejected_event(actor: Principal, queries: OrderFlowQueries, rejection_id: int) -> dict[str, Any]:
     require_role(actor, *ERP_REJECTION_ROLES)
     row = queries.rejected_erp_event(rejection_id) if 0 < rejection_id <= _MAX_ID else None
     if row is None:

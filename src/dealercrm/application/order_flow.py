@@ -17,18 +17,37 @@ from dealercrm.application import contracts, erp_rejections, order_changes
 from dealercrm.application.access import not_found
 from dealercrm.application.order_review import ORDER_REVIEW_SUBJECT
 from dealercrm.application.orders import OrderRef, _visible_row
+from dealercrm.application.ports.orders import OrderFlowQueries, OrderFlowUnitOfWork, OrderQueries
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.reads import ReadModelUnavailable
+from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.domain.identity import Principal
 
 
 class OrderFlowService:
-    def __init__(self, uow: Callable[[Principal], Any], clock: Clock, order_queries: Any, flow_queries: Any,
-                 workflow_queries: Any) -> None:
+    def __init__(self, uow: Callable[[Principal], OrderFlowUnitOfWork], clock: Clock,
+                 order_queries: OrderQueries | None, flow_queries: OrderFlowQueries | None,
+                 workflow_queries: WorkflowQueries | None) -> None:
         self._uow = uow
         self._clock = clock
         self._orders = order_queries
         self._flow = flow_queries
         self._workflows = workflow_queries
+
+    def _order_reads(self) -> OrderQueries:
+        if self._orders is None:
+            raise ReadModelUnavailable("订单")
+        return self._orders
+
+    def _flow_reads(self) -> OrderFlowQueries:
+        if self._flow is None:
+            raise ReadModelUnavailable("订单流程")
+        return self._flow
+
+    def _workflow_reads(self) -> WorkflowQueries:
+        if self._workflows is None:
+            raise ReadModelUnavailable("审批流程")
+        return self._workflows
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -57,13 +76,13 @@ class OrderFlowService:
     # -- reads -------------------------------------------------------------------------------
 
     def _check_visible(self, actor: Principal, order_id: int) -> None:
-        found = self._orders.order_scope(order_id)
+        found = self._order_reads().order_scope(order_id)
         _visible_row(actor, found[0] if found else None, found[1] if found else None)
 
     def contract(self, actor: Principal, order_id: int) -> dict[str, Any]:
         """The order's current contract (or, after a 退单, the last voided one) with its content."""
         self._check_visible(actor, order_id)
-        rows = self._flow.contracts_of_order(order_id)
+        rows = self._flow_reads().contracts_of_order(order_id)
         if not rows:
             raise not_found("contract", "电子合同")
         return rows[0]
@@ -71,7 +90,7 @@ class OrderFlowService:
     def contract_pdf(self, actor: Principal, order_id: int) -> tuple[str, str, bytes]:
         """(contract number, media type, the exact stored bytes whose SHA-256 the contract carries)."""
         row = self.contract(actor, order_id)
-        found = self._flow.contract_pdf(row["id"])
+        found = self._flow_reads().contract_pdf(row["id"])
         if found is None:
             raise not_found("contract", "电子合同")
         return row["contract_no"], found[0], found[1]
@@ -80,8 +99,8 @@ class OrderFlowService:
         """The order's review workflows, newest first, each with its steps and history."""
         self._check_visible(actor, order_id)
         out = []
-        for row in self._workflows.workflows_of_subject(actor, ORDER_REVIEW_SUBJECT, order_id):
-            detail = self._workflows.workflow_detail(row["id"])
+        for row in self._workflow_reads().workflows_of_subject(actor, ORDER_REVIEW_SUBJECT, order_id):
+            detail = self._workflow_reads().workflow_detail(row["id"])
             if detail is not None:
                 out.append(detail)
         return out
@@ -89,7 +108,7 @@ class OrderFlowService:
     def changes(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
         """The order's change requests, newest first."""
         self._check_visible(actor, order_id)
-        return self._flow.changes_of_order(order_id)
+        return self._flow_reads().changes_of_order(order_id)
 
     # -- ERP events the sync rejected (application.erp_rejections) ---------------------------
 
@@ -101,12 +120,12 @@ class OrderFlowService:
         resolved / all; ``date_from``/``date_to`` are Beijing calendar days (inclusive); the next
         page: ``before_id=next_before_id`` (None: this was the last)."""
         flt = erp_rejections.RejectionFilter(status, code, tracking_no, date_from, date_to)
-        return erp_rejections.list_rejected_events(actor, self._flow, flt, before_id=before_id, limit=limit)
+        return erp_rejections.list_rejected_events(actor, self._flow_reads(), flt, before_id=before_id, limit=limit)
 
     def rejected_erp_event(self, actor: Principal, rejection_id: int) -> dict[str, Any]:
-        return erp_rejections.rejected_event(actor, self._flow, rejection_id)
+        return erp_rejections.rejected_event(actor, self._flow_reads(), rejection_id)
 
     def resolve_rejected_erp_event(self, actor: Principal, rejection_id: int, note: str) -> dict[str, Any]:
         """Mark it handled with a note; the event as it now stands (409 if already resolved)."""
         erp_rejections.resolve_rejected_event(rejection_id, note, self._uow(actor), self._clock)
-        return erp_rejections.rejected_event(actor, self._flow, rejection_id)
+        return erp_rejections.rejected_event(actor, self._flow_reads(), rejection_id)

@@ -161,3 +161,24 @@ class OrderQueries(Protocol):
 
     def order_scope(self, order_id: int) -> tuple[int, str] | None:
         """(dealer_id, dealer region) of an order, for visibility checks."""
+
+
+class OrderFlowQueries(Protocol):
+    """Read side of the order flow after submission: contracts, change requests and the ERP
+    events the sync rejected (plain rows from SQL; the caller checks who may see the order)."""
+
+    def contracts_of_order(self, order_id: int) -> list[dict[str, Any]]:
+        """The order's contracts, current first (after a 退单 the voided ones)."""
+
+    def contract_pdf(self, contract_id: int) -> tuple[str, bytes] | None:
+        """(media type, the exact stored bytes) of a contract's PDF."""
+
+    def changes_of_order(self, order_id: int) -> list[dict[str, Any]]: ...
+
+    def rejected_erp_events(self, *, status: str | None = "open", code: str | None = None,
+                            tracking_no: str | None = None, at_from: dt.datetime | None = None,
+                            at_before: dt.datetime | None = None, before_id: int | None = None,
+                            limit: int = 50) -> dict[str, Any]:
+        """``{"items": [...], "next_before_id"}``, newest first (``at_from`` ≤ at < ``at_before``)."""
+
+    def rejected_erp_event(self, rejection_id: int) -> dict[str, Any] | None: ...
