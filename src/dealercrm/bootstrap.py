@@ -301,6 +301,9 @@ class IdentityService:
     def create_user(self, actor: Principal, cmd: identity.CreateUser) -> int:
         return identity.create_user(cmd, self._c.uow(actor), self._c.clock, self._c.hasher)
 
+    def change_password(self, actor: Principal, current_password: str, new_password: str) -> None:
+        identity.change_password(actor.user_id, current_password, new_password, self._c.uow(actor), self._c.hasher)
+
     def deactivate_user(self, actor: Principal, user_id: int) -> None:
         identity.deactivate_user(user_id, self._c.uow(actor))
 
@@ -704,6 +707,7 @@ class Container:
     erp_gateway: Any = None  # the ErpGateway port; built from DEALERCRM_ERP_URL when not given
     video_conferencing: Any = None  # application.ports.video.VideoConferencing; None → from settings
     marketing: Any = attrs.field(init=False)
+    web_sessions: Any = None  # the web UI's session store (SQL, or in memory without a database)
 
     def __attrs_post_init__(self) -> None:
         self.uow = _with_contract_renderer(self.uow, self.settings.pdf_font or None)
@@ -892,7 +896,17 @@ def bootstrap(
         vehicle_release_policy=vehicle_release_policy or credit.CreditReleasePolicy(),
         erp_gateway=erp_gateway,
         video_conferencing=video_conferencing,
+        web_sessions=_web_sessions(settings, engine, clock),
     )
+
+
+def _web_sessions(settings: Settings, engine: Any, clock: Clock) -> Any:
+    from dealercrm.adapters.db.web_sessions import InMemoryWebSessionStore, SqlAlchemyWebSessionStore
+
+    ttl = dt.timedelta(minutes=settings.session_ttl_minutes)
+    if engine is None:
+        return InMemoryWebSessionStore(clock, ttl)
+    return SqlAlchemyWebSessionStore(engine, clock, settings.session_secret, ttl)
 
 
 def _approval_mail(settings: Settings) -> workflow.ApprovalMail:
