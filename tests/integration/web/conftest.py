@@ -36,11 +36,26 @@ def demo_db(tmp_path_factory, _sqlite_template):
     return db
 
 
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
 @pytest.fixture
-def crm(demo_db, tmp_path):
+def clock():
+    return Clock(NOW)
+
+
+@pytest.fixture
+def crm(demo_db, tmp_path, clock):
     db = tmp_path / "dealercrm.db"
     shutil.copyfile(demo_db, db)
-    container = dealercrm.bootstrap(settings_for(db), clock=lambda: NOW)
+    container = dealercrm.bootstrap(settings_for(db), clock=clock)
     yield container
     container.close()
 
@@ -64,18 +79,13 @@ def login(client: TestClient, username: str, password: str = DEMO_PASSWORD):
 
 @pytest.fixture
 def browser(app):
-    """A client per test; ``browser(username)`` logs it in and returns it."""
-    clients = []
-
+    """``browser(username)``: a new client (its own cookies), logged in through the form. The
+    clients share the app and are not entered: the ``crm`` fixture closes the container."""
     def open_as(username: str | None = None) -> TestClient:
         client = TestClient(app, raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
         if username:
             r = login(client, username)
             assert r.status_code == 303, r.text[:500]
         return client
 
-    yield open_as
-    for c in clients:
-        c.__exit__(None, None, None)
+    return open_as
