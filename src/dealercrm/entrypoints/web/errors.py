@@ -16,6 +16,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
 
+from dealercrm.domain.orders import OrderState
+from dealercrm.entrypoints.web.layout import nav_for
+
 log = structlog.get_logger(__name__)
 
 API_PREFIXES = ("/api/", "/schema", "/health", "/ready")
@@ -26,7 +29,7 @@ ERROR_TITLES = {
     403: "无权访问",
     404: "页面不存在",
     405: "不支持的操作",
-    409: "已被他人修改或状态已变化",
+    409: "当前状态不允许此操作",
     413: "提交的内容过大",
     422: "填写的内容有误",
     429: "操作过于频繁",
@@ -38,7 +41,7 @@ ERROR_TITLES = {
 ERROR_HINTS = {
     403: "当前账号的角色无权进行此操作。如需权限，请联系系统管理员。",
     404: "您要找的记录不存在，或不属于您的经销商。请从左侧导航重新进入。",
-    409: "记录已被他人修改或状态已经变化，请刷新页面查看最新状态后再操作。",
+    409: "请刷新页面查看最新状态后再操作。",
     422: "请返回上一页，按提示修改后重新提交。",
     429: "请稍候片刻再试。",
     500: "请稍后重试；如仍出错，请联系管理员并提供请求编号。",
@@ -58,10 +61,13 @@ def login_redirect(request: Request[Any, Any, Any]) -> Response[Any]:
 
 
 def error_page(request: Request[Any, Any, Any], status: int, detail: str, request_id: str | None = None,
-               current_state: str | None = None) -> Response[Any]:
+               current_state: str | None = None, code: str = "") -> Response[Any]:
+    stale = "stale" in code  # a version that changed under the user's feet
     context = {
         "status": status,
-        "title": ERROR_TITLES.get(status, "出错了"),
+        "title": "已被他人修改" if stale else ERROR_TITLES.get(status, "出错了"),
+        "nav": nav_for(request.scope.get("user")),
+        "crumbs": (("工作台", "/"), ("出错了", None)),
         "detail": detail,
         "hint": ERROR_HINTS.get(status, ""),
         "request_id": request_id,
@@ -71,6 +77,15 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str, reques
     name = "_error.html" if request.headers.get("hx-request") else "error.html"
     headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"} if request.headers.get("hx-request") else {}
     return Template(template_name=name, context=context, status_code=status, headers=headers)
+
+
+def _state_label(state: Any) -> str | None:
+    if not state:
+        return None
+    try:
+        return OrderState(str(state)).label
+    except ValueError:
+        return str(state)
 
 
 def _web_version(handler: Any) -> Any:
@@ -93,7 +108,8 @@ def _web_version(handler: Any) -> Any:
         detail = str(body.get("detail") or ERROR_TITLES.get(status, "出错了"))
         if status == 404:
             detail = "记录不存在"
-        return error_page(request, status, detail, body.get("request_id"), body.get("current_state"))
+        return error_page(request, status, detail, body.get("request_id"), _state_label(body.get("current_state")),
+                          str(body.get("code") or ""))
 
     return handle
 

@@ -42,17 +42,17 @@ def nav_for(user: Principal | None) -> list[NavItem]:
     return [item for item in NAV if user.role in item.roles]
 
 
-def page(request: Request[Any, Any, Any], template: str, *, title: str, section: str,
+def page(request: Request[Any, Any, Any], template_name: str, /, *, title: str, section: str,
          crumbs: tuple[tuple[str, str | None], ...] = (), status_code: int = 200, **context: Any) -> Template:
     """A full page: the template with the user, navigation, title and breadcrumbs
     (``crumbs``: (label, href or None for the current page), after 工作台)."""
     user = request.scope.get("user")
-    return Template(template_name=template, status_code=status_code, context={
+    return Template(template_name=template_name, status_code=status_code, context={
         "user": user, "nav": nav_for(user), "section": section, "title": title,
         "crumbs": (("工作台", "/"), *crumbs) if section != "home" else (("工作台", None),), **context,
     })
 
 
-def fragment(template: str, **context: Any) -> Template:
+def fragment(template_name: str, /, **context: Any) -> Template:
     """A partial that htmx swaps in (``_<thing>.html``)."""
-    return Template(template_name=template, context=context)
+    return Template(template_name=template_name, context=context)

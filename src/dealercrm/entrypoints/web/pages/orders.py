@@ -6,17 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get
-from litestar.params import Parameter
-from litestar.response import Template
+import uuid
 
+from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.datastructures import MultiDict
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from dealercrm.application import orders as uc
 from dealercrm.bootstrap import OrdersService
-from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.orders import OrderState
+from dealercrm.domain.orders import DeliveryMethod, OrderState
 from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.entrypoints.web.layout import ORDER_READERS, page
+from dealercrm.entrypoints.web.layout import ORDER_READERS, ORDER_WRITERS, fragment, page
 
 PAGE_SIZE = 50
 STATE_CHOICES = tuple((s.value, s.label) for s in OrderState)
@@ -40,6 +45,44 @@ def state_label(code: Any) -> str:
         return OrderState(str(code)).label
     except ValueError:
         return str(code)
+
+
+def _int(value: Any, field: str, *, low: int = 1, high: int = 2**63 - 1) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise InvalidValue(field, "请输入整数", code="number.invalid") from None
+    if not low <= number <= high:
+        raise InvalidValue(field, f"须在 {low} 到 {high} 之间", code="number.out_of_range")
+    return number
+
+
+def _options(form: Any) -> tuple[str, ...]:
+    """The picked options in a stable order (radio groups send ``group:<code>``, checkboxes ``options``)."""
+    picked = [str(v) for k, v in form.multi_items() if k == "options" or k.startswith("group:")]
+    return tuple(dict.fromkeys(v[:40] for v in picked if v))
+
+
+def _configurator(orders: OrdersService, actor: Principal, template_id: int, form: Any) -> dict[str, Any]:
+    """The template's option groups with what is picked and what an exclusion rules out, the
+    problems of the selection and the live estimate."""
+    detail = orders.template_detail(actor, template_id)
+    published = detail.get("published")
+    if not published:
+        raise InvalidValue("template", "该车型尚未发布", code="vehicle_template.unpublished")
+    position = {o["code"]: i for i, o in enumerate(o for g in published["content"]["option_groups"]
+                                                 for o in g["options"])}
+    picked = tuple(sorted(_options(form), key=lambda code: position.get(code, len(position))))
+    raw_quantity = str(form.get("quantity") or "1")
+    quantity_error = None
+    try:
+        quantity = _int(raw_quantity, "quantity", high=999)
+    except InvalidValue as exc:
+        quantity, quantity_error = 1, exc.message
+    check = orders.check_configuration(actor, uc.EstimateIn(template_id, picked, quantity))
+    return {"template": detail, "content": published["content"], "version": published["version"],
+            "picked": set(picked), "blocked": check.blocked, "problems": check.problems,
+            "estimate": check.estimate, "quantity": raw_quantity, "quantity_error": quantity_error}
 
 
 class OrderPages(Controller):
@@ -91,3 +134,72 @@ class OrderPages(Controller):
         order["state_label"] = state_label(order["state"])
         return page(request, "order.html", title=f"订单 {order['order_no']}", section="orders",
                     crumbs=(("订单", "/orders"), (order["order_no"], None)), order=order, timeline=timeline)
+
+    @get("/new", guards=[requires(*ORDER_WRITERS)], sync_to_thread=True)
+    def configurator(self, request: Request[Principal, Any, Any], orders: OrdersService,
+                     template: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
+        crumbs = (("订单", "/orders"), ("新建订单", None))
+        if template is None:
+            return page(request, "order_new.html", title="新建订单：选择车型", section="configure", crumbs=crumbs,
+                        templates=orders.list_templates(request.user))
+        state = _configurator(orders, request.user, template, MultiDict())
+        if state["problems"]:  # start from each required single choice's first option (its standard)
+            defaults = MultiDict([(f"group:{g['code']}", g["options"][0]["code"])
+                                  for g in state["content"]["option_groups"] if g["required"] and g["mode"] == "single"])
+            state = _configurator(orders, request.user, template, defaults)
+        return page(request, "configure.html", title=f"选配：{state['content']['name']}", section="configure",
+                    crumbs=crumbs, form_token=uuid.uuid4().hex, values={}, errors={},
+                    methods=[(m.value, m.label) for m in DeliveryMethod], **state)
+
+    @get("/new/check", guards=[requires(*ORDER_WRITERS)], sync_to_thread=True)
+    def check(self, request: Request[Principal, Any, Any], orders: OrdersService,
+              template: Annotated[int, Parameter(ge=1, le=2**63 - 1)]) -> Template:
+        """htmx: the option groups and estimate again after each pick."""
+        return fragment("_configurator.html", **_configurator(orders, request.user, template, request.query_params))
+
+    @post("/new", guards=[requires(*ORDER_WRITERS)], status_code=303)
+    async def create(self, request: Request[Principal, Any, Any], orders: OrdersService) -> Any:
+        form = await request.form()
+        values = {k: str(v)[:200] for k, v in form.items() if k != "_csrf_token"}
+        try:
+            template_id = _int(form.get("template_id"), "template_id")
+        except InvalidValue as exc:
+            raise InvalidValue("template_id", "请先选择车型", code=exc.code) from None
+        submit = form.get("action") == "submit"
+        errors: dict[str, str] = {}
+        try:
+            cmd = self._draft(form, template_id)
+            ref = await sync_to_thread(lambda: orders.create_once(request.user, cmd, submit=submit,
+                                                                  form_token=str(form.get("form_token") or "")))
+        except InvalidValue as exc:
+            errors[exc.field.split("[")[0] if exc.field.startswith("options") else exc.field] = exc.message
+        except Conflict as exc:  # the dealer may not order, a newer template version …: keep the input
+            errors["form"] = exc.message
+        if errors:
+            state = await sync_to_thread(_configurator, orders, request.user, template_id, form)
+            return page(request, "configure.html", title=f"选配：{state['content']['name']}", section="configure",
+                        crumbs=(("订单", "/orders"), ("新建订单", None)), status_code=422,
+                        form_token=str(form.get("form_token") or uuid.uuid4().hex)[:64], values=values,
+                        errors=errors, methods=[(m.value, m.label) for m in DeliveryMethod], **state)
+        return Redirect(path=f"/orders/{ref.id}", status_code=303)
+
+    @staticmethod
+    def _draft(form: Any, template_id: int) -> uc.OrderDraftIn:
+        day = _day(str(form.get("requested_delivery_date") or ""), "requested_delivery_date")
+        if day is None:
+            raise InvalidValue("requested_delivery_date", "请选择要求交货日期", code="order.delivery_date_required")
+        method = str(form.get("delivery_method") or DeliveryMethod.SELF_PICKUP.value)
+        address = None
+        if method == DeliveryMethod.SHIPPING.value:
+            address = uc.AddressIn(str(form.get("province") or "").strip(), str(form.get("city") or "").strip(),
+                                   str(form.get("address_detail") or "").strip(),
+                                   str(form.get("consignee") or "").strip() or None,
+                                   str(form.get("consignee_phone") or "").strip() or None)
+        customer = str(form.get("end_customer_name") or "").strip()
+        return uc.OrderDraftIn(
+            template_id=template_id, options=_options(form), quantity=_int(form.get("quantity") or "1", "quantity",
+                                                                           high=999),
+            requested_delivery_date=day, delivery_method=method, delivery_address=address,
+            end_customer=uc.EndCustomerIn(customer[:100]) if customer else None,
+            remarks=str(form.get("remarks") or "").strip()[:500] or None,
+        )
