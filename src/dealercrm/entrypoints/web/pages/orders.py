@@ -80,7 +80,8 @@ def _configurator(orders: OrdersService, actor: Principal, template_id: int, for
     except InvalidValue as exc:
         quantity, quantity_error = 1, exc.message
     check = orders.check_configuration(actor, uc.EstimateIn(template_id, picked, quantity))
-    return {"template": detail, "content": published["content"], "version": published["version"],
+    names = {o["code"]: o["name"] for g in published["content"]["option_groups"] for o in g["options"]}
+    return {"template": detail, "content": published["content"], "version": published["version"], "names": names,
             "picked": set(picked), "blocked": check.blocked, "problems": check.problems,
             "estimate": check.estimate, "quantity": raw_quantity, "quantity_error": quantity_error}
 
