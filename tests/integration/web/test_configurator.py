@@ -55,7 +55,7 @@ def test_picking_an_option_greys_what_it_excludes_and_reports_a_missing_requirem
 
     assert six.status_code == 200 and "<html" not in six.text
     assert re.search(r'value="TANK-5083-6" disabled>', six.text)
-    assert "须同时选择" in tyre.text and 'id="total"' not in tyre.text
+    assert re.search(r'class="field-error">选择「[^」]+」须同时选择', tyre.text) and 'id="total"' not in tyre.text
 
 
 def test_a_double_clicked_submit_creates_one_order_in_review(browser, crm):

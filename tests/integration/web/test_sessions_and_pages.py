@@ -224,3 +224,30 @@ def test_the_json_api_needs_no_csrf_token_and_a_session_cookie_opens_none_of_it(
 
     assert r.status_code == 200 and r.json()["token_type"] == "Bearer"
     assert cookie_only.status_code == 401 and cookie_only.headers["content-type"].startswith("application/problem+json")
+
+
+def test_no_web_page_answers_500_to_malformed_input(browser, app):
+    routes = sorted({(m, r.path) for r in app.routes for m in getattr(r, "methods", ())
+                     if m not in ("HEAD", "OPTIONS")
+                     and any(h.opt.get("web_ui") for h in getattr(r, "route_handlers", ()))})
+    failures = []
+
+    for user in ("admin", "dealer32", "procurement"):
+        client = browser(user)
+        token = csrf_token(client.get("/").text)
+        for method, path in routes:
+            if path == "/logout":
+                continue
+            for value in ("x", "999999", "9223372036854775808"):
+                url = re.sub(r"\{[^}]+\}", value, path)
+                for query in ("", "?template=x&state=%00&from=99999-1-1&before=-1&after=x&next=%0d%0a",
+                              "?template=1&quantity=-5&options=NOPE&group:x=" + "y" * 300):
+                    for form in ({}, {"template_id": "abc", "quantity": "1e9", "decision": "maybe",
+                                      "form_token": "!", "requested_delivery_date": "2027-02-30"}):
+                        data = {**form, "_csrf_token": token} if method != "GET" else None
+                        r = client.request(method, url + query, data=data, follow_redirects=False)
+                        if r.status_code >= 500:
+                            failures.append((user, method, url + query, form, r.status_code))
+
+    assert len(routes) >= 12
+    assert failures == []
