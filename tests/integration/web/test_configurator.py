@@ -86,3 +86,21 @@ def test_a_form_error_stays_beside_its_field_and_keeps_the_input(browser, crm):
     assert r.status_code == 422
     assert "请选择要求交货日期" in r.text and 'aria-invalid="true"' in r.text and "加急" in r.text
     assert len(crm.orders.list_orders(SYSTEM, {}, None, 1000)) == before
+
+
+def test_a_saved_draft_is_submitted_from_its_page_and_a_stale_version_shows_the_current_state(browser):
+    client = browser("dealer32")
+    page = client.get(f"/orders/new?template={TANKER}")
+    draft = client.post("/orders/new", data=_form(page.text, action="draft"), follow_redirects=False)
+    order_page = client.get(draft.headers["location"])
+    version = re.search(r'name="version" value="(\d+)"', order_page.text).group(1)
+    token = csrf_token(order_page.text)
+
+    stale = client.post(f"{draft.headers['location']}/submit", data={"_csrf_token": token, "version": "999"})
+    submitted = client.post(f"{draft.headers['location']}/submit", data={"_csrf_token": token, "version": version},
+                            follow_redirects=False)
+
+    assert "订单填报" in order_page.text
+    assert stale.status_code == 409 and "已被他人修改" in stale.text and "订单填报" in stale.text
+    assert submitted.status_code == 303
+    assert "已提交待评审" in client.get(draft.headers["location"]).text

@@ -127,14 +127,34 @@ class OrderPages(Controller):
 
     @get("/{order_id:int}", guards=[requires(*ORDER_READERS)], sync_to_thread=True)
     def order_page(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> Template:
+        return self._order_page(request, orders, order_id)
+
+    @post("/{order_id:int}/submit", guards=[requires(*ORDER_WRITERS)], status_code=303)
+    async def submit(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> Any:
+        """Submit a draft or a returned order for review, at the version the user saw."""
+        form = await request.form()
+        try:
+            version = _int(form.get("version"), "version", low=0)
+            await sync_to_thread(orders.submit, request.user, order_id, version)
+        except (InvalidValue, Conflict) as exc:
+            stale = exc.code == "order.stale_version"
+            notice = "已被他人修改，以下是当前状态，请确认后再操作" if stale else exc.message
+            return await sync_to_thread(lambda: self._order_page(request, orders, order_id, notice=notice,
+                                                                 status_code=409 if stale else 422))
+        return Redirect(path=f"/orders/{order_id}", status_code=303)
+
+    def _order_page(self, request: Request[Principal, Any, Any], orders: OrdersService, order_id: int, *,
+                    notice: str | None = None, status_code: int = 200) -> Template:
         order = orders.detail(request.user, order_id)
         timeline = orders.timeline(request.user, order_id)
         for entry in timeline:
             entry["from_label"] = state_label(entry["from_state"]) if entry.get("from_state") else None
             entry["to_label"] = state_label(entry["to_state"]) if entry.get("to_state") else None
         order["state_label"] = state_label(order["state"])
+        editable = OrderState(str(order["state"])).editable and request.user.role in ORDER_WRITERS
         return page(request, "order.html", title=f"订单 {order['order_no']}", section="orders",
-                    crumbs=(("订单", "/orders"), (order["order_no"], None)), order=order, timeline=timeline)
+                    crumbs=(("订单", "/orders"), (order["order_no"], None)), order=order, timeline=timeline,
+                    editable=editable, notice=notice, status_code=status_code)
 
     @get("/new", guards=[requires(*ORDER_WRITERS)], sync_to_thread=True)
     def configurator(self, request: Request[Principal, Any, Any], orders: OrdersService,
