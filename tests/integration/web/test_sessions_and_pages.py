@@ -251,3 +251,18 @@ def test_no_web_page_answers_500_to_malformed_input(browser, app):
 
     assert len(routes) >= 12
     assert failures == []
+
+
+def test_an_announcement_is_read_from_the_workbench_with_an_htmx_read_receipt(browser):
+    client = browser("dealer32")
+    link = re.search(r'href="(/announcements/\d+)"', client.get("/").text).group(1)
+    page = client.get(link)
+    token = csrf_token(page.text)
+
+    refused = client.post(f"{link}/read", headers={"HX-Request": "true"})
+    receipt = client.post(f"{link}/read", headers={"HX-Request": "true", "X-CSRFToken": token})
+
+    assert page.status_code == 200 and "我已阅读" in page.text
+    assert refused.status_code == 403
+    assert receipt.status_code == 200 and "已阅读" in receipt.text and "<html" not in receipt.text
+    assert "我已阅读" not in client.get(link).text

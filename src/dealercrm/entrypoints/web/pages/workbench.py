@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
 from litestar.response import Template
 
 from dealercrm.bootstrap_engagement import EngagementService
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.entrypoints.web.layout import page
+from dealercrm.entrypoints.web.layout import fragment, page
 
 PEOPLE = tuple(r for r in Role if r is not Role.KIOSK)
 CALENDAR_DAYS = 14
@@ -25,6 +26,8 @@ def item_link(subject_type: str | None, subject_id: str | None, extra: dict[str,
         return f"/tasks/{extra['step_id']}"
     if subject_type == "order" and subject_id:
         return f"/orders/{subject_id}"
+    if subject_type == "announcement" and subject_id:
+        return f"/announcements/{subject_id}"
     return None
 
 
@@ -53,3 +56,17 @@ class WorkbenchPages(Controller):
         pending = sum(c["count"] for c in sections if c["code"] != "announcements")
         return page(request, "workbench.html", title="工作台", section="home", sections=sections,
                     days=sorted(days.items()), pending=pending, today=today)
+
+    @get("/announcements/{announcement_id:int}", guards=[requires(*PEOPLE)], sync_to_thread=True)
+    def announcement(self, announcement_id: int, request: Request[Principal, Any, Any],
+                     engagement: EngagementService) -> Template:
+        row = engagement.announcement(request.user, announcement_id)
+        return page(request, "announcement.html", title=row["title"], section="home",
+                    crumbs=(("公告", None),), announcement=row)
+
+    @post("/announcements/{announcement_id:int}/read", guards=[requires(*PEOPLE)], status_code=200)
+    async def mark_read(self, announcement_id: int, request: Request[Principal, Any, Any],
+                        engagement: EngagementService) -> Template:
+        """htmx: the read receipt; answers the receipt line that replaces the button."""
+        read_at = await sync_to_thread(engagement.mark_announcement_read, request.user, announcement_id)
+        return fragment("_read_receipt.html", read_at=read_at)
