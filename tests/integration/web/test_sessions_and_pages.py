@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.demo import DEMO_PASSWORD
 
@@ -266,3 +267,28 @@ def test_an_announcement_is_read_from_the_workbench_with_an_htmx_read_receipt(br
     assert refused.status_code == 403
     assert receipt.status_code == 200 and "已阅读" in receipt.text and "<html" not in receipt.text
     assert "我已阅读" not in client.get(link).text
+
+
+def test_a_region_manager_reviews_dealer_registrations(browser, crm):
+    client = browser("rm_huadong")
+    page = client.get("/dealers/registrations")
+    dealer_ids = re.findall(r'action="/dealers/(\d+)/review"', page.text)
+    assert page.status_code == 200 and dealer_ids, "the demo has dealers under review in 华东"
+    token = csrf_token(page.text)
+
+    no_reason = client.post(f"/dealers/{dealer_ids[0]}/review", data={"_csrf_token": token, "decision": "reject"})
+    approved = client.post(f"/dealers/{dealer_ids[0]}/review", data={"_csrf_token": token, "decision": "approve"},
+                           follow_redirects=False)
+
+    assert no_reason.status_code == 422 and "请填写驳回原因" in no_reason.text
+    assert approved.status_code == 303
+    assert crm.channel.dealer_detail(SYSTEM, int(dealer_ids[0]))["status"] in ("approved", DealerStatus.APPROVED)
+    assert f'action="/dealers/{dealer_ids[0]}/review"' not in client.get("/dealers/registrations").text
+
+
+def test_the_login_page_sends_a_logged_in_user_on_to_the_workbench(browser):
+    client = browser("dealer01")
+
+    r = client.get("/login", follow_redirects=False)
+
+    assert (r.status_code, r.headers["location"]) == (303, "/")

@@ -38,7 +38,9 @@ class AuthPages(Controller):
     path = "/"
 
     @get("/login", guards=[public], name="web.login")
-    async def login_form(self, request: Request[Any, Any, Any], next_: Annotated[str | None, Parameter(query="next", max_length=2000)] = None) -> Template:
+    async def login_form(self, request: Request[Any, Any, Any], next_: Annotated[str | None, Parameter(query="next", max_length=2000)] = None) -> Any:
+        if isinstance(request.scope.get("user"), Principal):  # already logged in
+            return Redirect(path=safe_next(next_), status_code=303)
         return page(request, "login.html", title="登录", section="login", crumbs=(), next=safe_next(next_),
                     error=None, username="")
 
