@@ -46,7 +46,7 @@ def csrf_config(settings: Settings) -> CSRFConfig:
     """Double-submit CSRF token on every form and htmx write of the web UI. The JSON API is
     excluded: it authenticates with bearer tokens or device keys, never with a cookie."""
     return CSRFConfig(secret=settings.session_secret, cookie_name="dealercrm_csrf", header_name="x-csrftoken",
-                      cookie_samesite="lax", exclude=[r"^/api/", r"^/schema", r"^/health$", r"^/ready$"])
+                      cookie_samesite="lax", cookie_secure=settings.portal_url.startswith("https://"), exclude=[r"^/api/", r"^/schema", r"^/health$", r"^/ready$"])
 
 
 def docs_render_plugins() -> list[Any]:
