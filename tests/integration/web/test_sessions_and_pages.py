@@ -87,7 +87,7 @@ def test_a_form_without_the_csrf_token_is_refused(browser):
     r = client.post("/logout", data={}, follow_redirects=False)
 
     assert r.status_code == 403
-    assert "无权访问" in r.text
+    assert "请刷新页面后重新提交" in r.text
     assert client.get("/").status_code == 200  # still logged in
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import structlog
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from dealercrm.domain.orders import OrderState
@@ -94,6 +94,9 @@ def _web_version(handler: Any) -> Any:
             return handler(request, exc)
         if isinstance(exc, NotAuthorizedException):
             return login_redirect(request)
+        if isinstance(exc, PermissionDeniedException) and "csrf" in str(exc.detail).lower():
+            return error_page(request, 403, "页面已过期或表单来源不明，请刷新页面后重新提交",
+                              request.scope.get("dealercrm.request_id"))  # type: ignore[call-overload]
         problem = handler(request, exc)
         try:
             body = json.loads(problem.content) if isinstance(problem.content, (bytes, str)) else problem.content
