@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import attrs
 import pytest
+from litestar.testing import TestClient
 
 from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.demo import DEMO_PASSWORD
+from dealercrm.entrypoints.http.app import create_app
 
 from .conftest import csrf_token, login
 
@@ -292,3 +295,13 @@ def test_the_login_page_sends_a_logged_in_user_on_to_the_workbench(browser):
     r = client.get("/login", follow_redirects=False)
 
     assert (r.status_code, r.headers["location"]) == (303, "/")
+
+
+def test_the_login_form_has_the_apis_rate_limit(crm):
+    app = create_app(attrs.evolve(crm.settings, login_rate_per_minute=2), container=crm)
+    client = TestClient(app, raise_server_exceptions=False)
+
+    tries = [login(client, "dealer01", "wrong-password-1").status_code for _ in range(3)]
+
+    assert tries == [401, 401, 429]
+    assert "请求过于频繁" in login(client, "dealer01").text
