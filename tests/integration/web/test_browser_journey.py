@@ -1,6 +1,6 @@
 """Browser journey in headless Chromium (Debian's ``chromium`` driven by Playwright for Python)
 against a real ``dealercrm serve --demo`` on a temporary SQLite file: a dealer logs in, configures
-and submits an order, and a reviewer finds it on the workbench. Screenshots of each main page go to
+and submits an order, and a reviewer finds it on the workbench and approves their step. Screenshots of each main page go to
 ``build/screenshots/`` (not committed)."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def _login(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_a_dealer_submits_an_order_and_a_reviewer_finds_it_on_the_workbench(server, chromium):
+def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench(server, chromium):
     offsite: list[str] = []
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.on("request", lambda r: offsite.append(r.url) if not r.url.startswith(server) else None)
@@ -121,6 +121,13 @@ def test_a_dealer_submits_an_order_and_a_reviewer_finds_it_on_the_workbench(serv
     page.click("nav >> text=审批任务")
     assert order_no in page.content()
     _shot(page, "review-tasks")
+    page.locator("tr", has_text=order_no).locator("a").first.click()
+    page.wait_for_selector("button[value=approve]")
+    _shot(page, "task-decision")
+    page.fill("#comment", "采购可满足")
+    page.click("button[value=approve]")
+    page.wait_for_url(re.compile(r".*/tasks\?done=1$"))
+    assert order_no not in page.locator("main").inner_text()
 
     phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
     small = phone.new_page()

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import structlog
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
@@ -76,7 +76,8 @@ def error_page(request: Request[Any, Any, Any], status: int, detail: str, reques
     }
     name = "_error.html" if request.headers.get("hx-request") else "error.html"
     headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"} if request.headers.get("hx-request") else {}
-    return Template(template_name=name, context=context, status_code=status, headers=headers)
+    return Template(template_name=name, context=context, status_code=status, headers=headers,
+                    media_type=MediaType.HTML)
 
 
 def _state_label(state: Any) -> str | None:

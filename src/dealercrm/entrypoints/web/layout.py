@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from litestar import Request
+from litestar import MediaType, Request
 from litestar.response import Template
 
 from dealercrm.domain.identity import Principal, Role
@@ -47,7 +47,7 @@ def page(request: Request[Any, Any, Any], template_name: str, /, *, title: str, 
     """A full page: the template with the user, navigation, title and breadcrumbs
     (``crumbs``: (label, href or None for the current page), after 工作台)."""
     user = request.scope.get("user")
-    return Template(template_name=template_name, status_code=status_code, context={
+    return Template(template_name=template_name, status_code=status_code, media_type=MediaType.HTML, context={
         "user": user, "nav": nav_for(user), "section": section, "title": title,
         "crumbs": (("工作台", "/"), *crumbs) if section != "home" else (("工作台", None),), **context,
     })
@@ -55,4 +55,4 @@ def page(request: Request[Any, Any, Any], template_name: str, /, *, title: str, 
 
 def fragment(template_name: str, /, **context: Any) -> Template:
     """A partial that htmx swaps in (``_<thing>.html``)."""
-    return Template(template_name=template_name, context=context)
+    return Template(template_name=template_name, context=context, media_type=MediaType.HTML)
