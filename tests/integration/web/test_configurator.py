@@ -71,6 +71,7 @@ def test_a_double_clicked_submit_creates_one_order_in_review(browser, crm):
     assert first.headers["location"] == second.headers["location"]
     assert len(crm.orders.list_orders(SYSTEM, {}, None, 1000)) == before + 1
     order = client.get(first.headers["location"])
+    assert "配置与价格" in order.text and "¥" in order.text
     assert order.status_code == 200 and "已提交待评审" in order.text, re.findall(r"class=\"state [a-z_]+\">([^<]*)", order.text)
 
 
