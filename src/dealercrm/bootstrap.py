@@ -35,6 +35,7 @@ from dealercrm.application.ports.orders import OrderQueries
 from dealercrm.application.ports.persistence import (
     Clock, DealerQueries, PasswordHasher, TokenService, UnitOfWork, UnitOfWorkFactory,
 )
+from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.ports.signing import GateKeys
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
@@ -89,6 +90,7 @@ class Container:
     care: CareService
     marketing: MarketingService
     engagement: EngagementService
+    web_sessions: WebSessionStore  # the web UI's people sessions
     engine: Engine | None = None
     workflow_queries: WorkflowQueries | None = None
     gate_queries: GateQueries | None = None
@@ -169,6 +171,7 @@ def bootstrap(
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
+    from dealercrm.adapters.db.web_sessions import web_session_store
     from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
     from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
     from dealercrm.adapters.documents.xlsx import write_xlsx
@@ -247,6 +250,8 @@ def bootstrap(
                                             LocalDirectoryPhotoStore(settings.photo_path())),
         aftersales=AftersalesService(uow, clock, SqlAftersalesQueries(engine)),
         care=care, marketing=marketing, engagement=engagement,
+        web_sessions=web_session_store(engine, clock, settings.session_secret,
+                                       dt.timedelta(minutes=settings.session_ttl_minutes)),
     )
 
 

@@ -17,6 +17,10 @@ class Settings:
     jwt_issuer: str = "dealercrm"
     jwt_audience: str = "dealercrm-api"
     token_ttl_minutes: int = 480
+    # web UI: the key of session-token digests and CSRF tokens (unset → random per process, so
+    # sessions end on restart and several workers need it set), and the session's idle lifetime
+    session_secret: str = attrs.field(factory=lambda: secrets.token_urlsafe(48), repr=False)
+    session_ttl_minutes: int = 480
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = 1_048_576
@@ -97,7 +101,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
     values: dict[str, object] = {}
     converters = {
         "database_url": str, "jwt_secret": str, "jwt_issuer": str, "jwt_audience": str,
-        "token_ttl_minutes": int, "host": str, "port": int, "max_body_bytes": int,
+        "token_ttl_minutes": int, "session_secret": str, "session_ttl_minutes": int, "host": str, "port": int, "max_body_bytes": int,
         "login_rate_per_minute": int, "register_rate_per_hour": int, "sqlite_synchronous": str,
         "log_level": str, "log_json": _bool, "principal_cache_seconds": float,
         "cors_origins": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),

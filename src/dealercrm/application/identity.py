@@ -69,6 +69,23 @@ def principal_from_claims(claims: dict, uow: UnitOfWork) -> Principal:
         return principal_of(user)
 
 
+def change_password(user_id: int, current_password: str, new_password: str, uow: UnitOfWork,
+                    hasher: PasswordHasher) -> None:
+    """A user replaces their own password; the current one must be given (a borrowed session alone
+    cannot lock its owner out)."""
+    validate_password(new_password)
+    with uow:
+        user = uow.users.get(user_id)
+        if user is None or not user.is_active:
+            raise AuthenticationFailed("账号不存在或已停用", code="auth.user_inactive")
+        if not hasher.verify(user.password_hash, current_password):
+            raise InvalidValue("current_password", "当前密码不正确", code="password.current_wrong")
+        if current_password == new_password:
+            raise InvalidValue("new_password", "新密码不能与当前密码相同", code="password.unchanged")
+        user.password_hash = hasher.hash(new_password)
+        uow.commit()
+
+
 @attrs.frozen
 class CreateUser:
     username: str

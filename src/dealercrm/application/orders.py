@@ -14,13 +14,15 @@ Every use case is one transaction; an error anywhere leaves nothing written.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.catalog import product_line as parse_product_line
+from dealercrm.application.gate import ClientKey, run_client_event
 from dealercrm.application.order_review import decide_whole_review, start_order_review, withdraw_order_review
 from dealercrm.application.ports.orders import DealerTerms, OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
@@ -231,27 +233,80 @@ def estimate(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> PriceEstim
         return estimate_price(version, configuration, cmd.quantity, _tier(dealer))
 
 
+@attrs.frozen
+class ConfigurationCheck:
+    """What a configurator shows while the user picks: the options an exclusion rules out
+    (code → the chosen option's name), the configuration's problems (field, code, message) and,
+    when there are none, the price estimate."""
+
+    blocked: dict[str, str]
+    problems: tuple[dict[str, Any], ...]
+    estimate: PriceEstimate | None
+
+
+def check_configuration(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> ConfigurationCheck:
+    """``estimate`` that answers a configuration's problems instead of raising them."""
+    require_role(uow.actor, *ORDER_WRITERS)
+    with uow:
+        version = _version(uow, cmd.template_id, cmd.template_version)
+        staff_for_nobody = cmd.dealer_id is None and uow.actor.role is not Role.DEALER
+        dealer = None if staff_for_nobody else _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()),
+                                                                 version.product_line)
+        blocked = version.content.blocked_by(cmd.options)
+        try:
+            configuration = version.content.configure(cmd.options)
+            priced = estimate_price(version, configuration, cmd.quantity, _tier(dealer))
+        except InvalidValue as exc:
+            problems = exc.details.get("errors") or [{"field": exc.field, "code": exc.code, "message": exc.message}]
+            return ConfigurationCheck(blocked, tuple(problems), None)
+        return ConfigurationCheck(blocked, (), priced)
+
+
 def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, submit: bool = False) -> OrderRef:
     """A new draft on the template's latest version (``submit``: and submit it in one go)."""
     require_role(uow.actor, *ORDER_WRITERS)
-    now = clock()
     with uow:
-        version = _version(uow, cmd.template_id, cmd.template_version)
-        dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(now), version.product_line)
-        _check_may_order(dealer, version.product_line)
-        terms = _terms(cmd, version)
-        priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
-        order = Order.draft(uow.orders.next_number(now.astimezone(SHANGHAI).year), dealer.dealer_id, terms, priced,
-                            now, uow.actor)
-        if submit:
-            order.submit(now, uow.actor)
-        uow.orders.add(order)
-        uow.flush()
-        if submit:
-            start_order_review(uow, order, now, region=dealer.region, new_order=True)
-        ref = _ref(order)
+        ref = _add_order(cmd, uow, clock(), submit)
         uow.commit()
     return ref
+
+
+#: How a web form names the token that makes its submission happen once (a double click books once).
+FORM_TOKEN = ClientKey("form_token", "form_token.malformed", "表单已失效，请刷新页面后重新填写",
+                       "form_token.reused", "该表单已提交过，请刷新页面后重新填写")
+
+
+def create_order_once(cmd: OrderDraftIn, new_uow: Callable[[], OrdersUnitOfWork], clock: Clock, *,
+                      submit: bool, form_token: str) -> OrderRef:
+    """``create_order`` once per form token of this user: a second post of the same form (a
+    double click, a resent request) answers the first order instead of creating another. The
+    token goes through the client-event ledger, in the order's own transaction."""
+    fingerprint = hashlib.sha256(repr((attrs.astuple(cmd, recurse=True), submit)).encode()).hexdigest()
+
+    def work(uow: Any) -> dict[str, Any]:
+        return attrs.asdict(_add_order(cmd, uow, clock(), submit))
+
+    answer = run_client_event(new_uow, clock, roles=ORDER_WRITERS, event_id=form_token, kind="order.create",
+                              fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    return OrderRef(**answer)
+
+
+def _add_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, now: dt.datetime, submit: bool) -> OrderRef:
+    """Price and add the order inside the caller's unit of work (not committed)."""
+    version = _version(uow, cmd.template_id, cmd.template_version)
+    dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(now), version.product_line)
+    _check_may_order(dealer, version.product_line)
+    terms = _terms(cmd, version)
+    priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
+    order = Order.draft(uow.orders.next_number(now.astimezone(SHANGHAI).year), dealer.dealer_id, terms, priced,
+                        now, uow.actor)
+    if submit:
+        order.submit(now, uow.actor)
+    uow.orders.add(order)
+    uow.flush()
+    if submit:
+        start_order_review(uow, order, now, region=dealer.region, new_order=True)
+    return _ref(order)
 
 
 def update_order(order_id: int, cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock,

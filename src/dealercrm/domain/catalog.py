@@ -209,6 +209,22 @@ class TemplateContent:
 
     # -- configuration -----------------------------------------------------------------------
 
+    def blocked_by(self, selected: Sequence[str]) -> dict[str, str]:
+        """Options that cannot join ``selected`` because of an exclusion (either side names it):
+        option code → the name of the chosen option that excludes it. A configurator greys them."""
+        chosen = [c for c in selected if c in self._index]
+        out: dict[str, str] = {}
+        for code in chosen:
+            option = self._index[code][1]
+            for other in option.excludes:
+                if other not in chosen:
+                    out.setdefault(other, option.name)
+        for group in self.option_groups:
+            for option in group.options:
+                if option.code not in chosen and any(c in option.excludes for c in chosen):
+                    out.setdefault(option.code, self.label_of(next(c for c in chosen if c in option.excludes)))
+        return out
+
     def configure(self, selected: Sequence[str], field: str = "options") -> Configuration:
         """Check a selection; raise ``InvalidValue`` naming ``options[i]`` for the first problem
         (all problems are listed in ``errors``). Returns the configuration in request order."""

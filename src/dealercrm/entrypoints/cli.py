@@ -78,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         _print_logins(load_demo(container))
     app = create_app(settings, container=container)
-    print(f"dealercrm API: http://{settings.host}:{settings.port}  docs: http://{settings.host}:{settings.port}/schema")
+    print(f"dealercrm: http://{settings.host}:{settings.port}/ (web UI)  API docs: http://{settings.host}:{settings.port}/schema")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
 

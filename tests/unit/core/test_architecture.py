@@ -53,7 +53,7 @@ MAY_USE: dict[str, frozenset[str]] = {
         "attrs", "sqlalchemy", "alembic", "argon2", "jwt", "cryptography", "httpx", "msgspec", "structlog",
         "fpdf", "PIL", "qrcode", "escpos", "serial", "smartcard", "zxingcpp",
     }),
-    "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio"}),
+    "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio", "litestar_htmx", "jinja2", "markupsafe"}),
     "composition": frozenset({"attrs"}),
     "config": frozenset({"attrs"}),
     "context": frozenset(),

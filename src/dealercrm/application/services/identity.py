@@ -34,6 +34,9 @@ class IdentityService:
     def create_user(self, actor: Principal, cmd: identity.CreateUser) -> int:
         return identity.create_user(cmd, self._uow(actor), self._clock, self._hasher)
 
+    def change_password(self, actor: Principal, current_password: str, new_password: str) -> None:
+        identity.change_password(actor.user_id, current_password, new_password, self._uow(actor), self._hasher)
+
     def deactivate_user(self, actor: Principal, user_id: int) -> None:
         identity.deactivate_user(user_id, self._uow(actor))
 

@@ -66,6 +66,15 @@ class OrdersService:
     def create(self, actor: Principal, cmd: orders.OrderDraftIn, submit: bool = False) -> orders.OrderRef:
         return orders.create_order(cmd, self._uow(actor), self._clock, submit=submit)
 
+    def check_configuration(self, actor: Principal, cmd: orders.EstimateIn) -> orders.ConfigurationCheck:
+        return orders.check_configuration(cmd, self._uow(actor), self._clock)
+
+    def create_once(self, actor: Principal, cmd: orders.OrderDraftIn, *, submit: bool,
+                    form_token: str) -> orders.OrderRef:
+        """``create`` once per form token (a double-clicked submit creates one order)."""
+        return orders.create_order_once(cmd, lambda: self._uow(actor), self._clock, submit=submit,
+                                        form_token=form_token)
+
     def update(self, actor: Principal, order_id: int, cmd: orders.OrderDraftIn,
                expected_version: int | None = None) -> orders.OrderRef:
         return orders.update_order(order_id, cmd, self._uow(actor), self._clock, expected_version)

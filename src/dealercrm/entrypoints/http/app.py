@@ -9,8 +9,8 @@ from litestar import Litestar, Request, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar_htmx import HTMXPlugin
 
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.bootstrap import Container, bootstrap
@@ -39,6 +39,15 @@ from dealercrm.entrypoints.http.security import (
     public,
 )
 from dealercrm.entrypoints.logging import configure_logging
+from dealercrm.entrypoints.web.app import (
+    csrf_config,
+    docs_render_plugins,
+    template_config,
+    web_dependencies,
+    web_middleware,
+    web_routers,
+)
+from dealercrm.entrypoints.web.errors import with_web_pages
 
 
 class Health(msgspec.Struct):
@@ -98,14 +107,19 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         }
     )
     return Litestar(
-        route_handlers=[health, ready, *CONTROLLERS, *(extra_route_handlers or [])],
-        dependencies=service_dependencies(container),
+        route_handlers=[health, ready, *CONTROLLERS, *(extra_route_handlers or []),
+                        *web_routers()],
+        dependencies={**service_dependencies(container), **web_dependencies(container.web_sessions)},
         state=state,
         middleware=[
             RequestIdMiddleware,
             DefineMiddleware(AuthMiddleware, identity=container.identity, cache=cache),
+            web_middleware(container.web_sessions, container.identity, cache),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers=with_web_pages(EXCEPTION_HANDLERS),
+        template_config=template_config(),
+        csrf_config=csrf_config(settings),
+        plugins=[HTMXPlugin()],
         before_request=ids_in_range,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -114,7 +128,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             description="专用车经销商管理系统 — dealers, orders, credit, gate and after-sales. "
             "Errors are RFC 9457 problem+json with stable `code`s.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=docs_render_plugins(),
             components=Components(
                 security_schemes={
                     "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),

@@ -33,6 +33,8 @@ log = structlog.get_logger(__name__)
 
 PUBLIC_PATTERNS: tuple[str, ...] = (
     r"^/health$",
+    r"^/login$",  # the web UI's login page (entrypoints/web)
+    r"^/static(/.*)?$",  # the web UI's stylesheet, htmx and the API docs' assets
     r"^/ready$",
     r"^/schema(/.*)?$",
     r"^/api/v1/auth/login$",
@@ -83,6 +85,18 @@ class PrincipalCache:
                 self._data.pop(user_id, None)
 
 
+def load_principal(identity: IdentityService, user_id: int) -> Principal | None:
+    """The user's principal as of now, or None when the user is gone or deactivated (the JSON
+    API's bearer tokens and the web UI's sessions re-check the same way)."""
+    row = identity.user_status(user_id)
+    if row is None or not row["is_active"]:
+        return None
+    return Principal(
+        user_id=row["id"], username=row["username"], role=Role(row["role"]), dealer_id=row["dealer_id"],
+        station_id=row["station_id"], regions=tuple(row["regions"] or ()), department=row.get("department"),
+    )
+
+
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, *, identity: IdentityService, cache: PrincipalCache) -> None:
         super().__init__(app, exclude=list(PUBLIC_PATTERNS), exclude_http_methods=["OPTIONS"])
@@ -90,13 +104,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         self.cache = cache
 
     def _load_principal(self, user_id: int) -> Principal | None:
-        row = self.identity.user_status(user_id)
-        if row is None or not row["is_active"]:
-            return None
-        return Principal(
-            user_id=row["id"], username=row["username"], role=Role(row["role"]), dealer_id=row["dealer_id"],
-            station_id=row["station_id"], regions=tuple(row["regions"] or ()), department=row.get("department"),
-        )
+        return load_principal(self.identity, user_id)
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         device_key = connection.headers.get("x-device-key")

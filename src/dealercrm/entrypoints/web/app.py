@@ -1,0 +1,82 @@
+"""What ``create_app`` mounts for the web UI: the pages' router, static files, templates, CSRF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from dealercrm.application.services.identity import IdentityService
+from dealercrm.config import Settings
+from dealercrm.entrypoints.http.security import PrincipalCache, public
+from dealercrm.entrypoints.web.filters import FILTERS
+from dealercrm.entrypoints.web.pages.auth import AuthPages
+from dealercrm.entrypoints.web.pages.orders import OrderPages
+from dealercrm.entrypoints.web.pages.review import ReviewPages
+from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
+from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+VENDOR = "/static/vendor"
+FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
+
+PAGES: list[Any] = [AuthPages, WorkbenchPages, OrderPages, ReviewPages]
+
+
+def _register_filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(FILTERS)
+    engine.engine.autoescape = True
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=_register_filters)
+
+
+def csrf_config(settings: Settings) -> CSRFConfig:
+    """Double-submit CSRF token on every form and htmx write of the web UI. The JSON API is
+    excluded: it authenticates with bearer tokens or device keys, never with a cookie."""
+    return CSRFConfig(secret=settings.session_secret, cookie_name="dealercrm_csrf", header_name="x-csrftoken",
+                      cookie_samesite="lax", cookie_secure=settings.portal_url.startswith("https://"), exclude=[r"^/api/", r"^/schema", r"^/health$", r"^/ready$"])
+
+
+def docs_render_plugins() -> list[Any]:
+    """The /schema pages with their JavaScript and CSS served from our static folder (offline)."""
+    return [
+        ScalarRenderPlugin(js_url=f"{VENDOR}/scalar/standalone.js", css_url=f"{VENDOR}/scalar/style.css",
+                           favicon=FAVICON, options={"withDefaultFonts": False}),
+        SwaggerRenderPlugin(path="/swagger", js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+                            css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+                            standalone_preset_js_url=f"{VENDOR}/swagger-ui/swagger-ui-standalone-preset.js",
+                            favicon=FAVICON),
+    ]
+
+
+def web_routers() -> list[Router]:
+    """The pages (the bearer-token middleware skips them; ``web_ui`` turns the session middleware
+    on) and the static files (public)."""
+    pages = Router(path="/", route_handlers=PAGES, opt={"exclude_from_auth": True, "web_ui": True},
+                   include_in_schema=False)
+    static = create_static_files_router(path="/static", directories=[STATIC], guards=[public], name="web.static",
+                                        opt={"exclude_from_auth": True}, include_in_schema=False)
+    return [pages, static]
+
+
+def web_middleware(sessions: WebSessionStore, identity: IdentityService, cache: PrincipalCache) -> DefineMiddleware:
+    return DefineMiddleware(WebSessionMiddleware, sessions=sessions, identity=identity, cache=cache)
+
+
+def web_dependencies(sessions: WebSessionStore) -> dict[str, Provide]:
+    def provide() -> WebSessionStore:
+        return sessions
+
+    return {"web_sessions": Provide(provide, sync_to_thread=False, use_cache=True)}

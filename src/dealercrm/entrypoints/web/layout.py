@@ -1,0 +1,58 @@
+"""What every page shares: the left navigation per role, breadcrumbs and the page context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from litestar import MediaType, Request
+from litestar.response import Template
+
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.entrypoints.http.security import STAFF
+
+DEALER_SIDE = (Role.DEALER,)
+ORDER_READERS = (*STAFF, Role.DEALER)
+ORDER_WRITERS = (Role.DEALER, Role.SALES, Role.ADMIN)
+REVIEWERS = tuple(r for r in STAFF if r not in (Role.GUARD,))
+DEALER_DECIDERS = (Role.ADMIN, Role.REGION_MANAGER)
+
+
+@attrs.frozen
+class NavItem:
+    label: str
+    href: str
+    roles: tuple[Role, ...]
+    section: str
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("工作台", "/", tuple(r for r in Role if r is not Role.KIOSK), "home"),
+    NavItem("订单", "/orders", ORDER_READERS, "orders"),
+    NavItem("新建订单", "/orders/new", ORDER_WRITERS, "configure"),
+    NavItem("审批任务", "/tasks", REVIEWERS, "tasks"),
+    NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
+    NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
+)
+
+
+def nav_for(user: Principal | None) -> list[NavItem]:
+    if user is None:
+        return []
+    return [item for item in NAV if user.role in item.roles]
+
+
+def page(request: Request[Any, Any, Any], template_name: str, /, *, title: str, section: str,
+         crumbs: tuple[tuple[str, str | None], ...] = (), status_code: int = 200, **context: Any) -> Template:
+    """A full page: the template with the user, navigation, title and breadcrumbs
+    (``crumbs``: (label, href or None for the current page), after 工作台)."""
+    user = request.scope.get("user")
+    return Template(template_name=template_name, status_code=status_code, media_type=MediaType.HTML, context={
+        "user": user, "nav": nav_for(user), "section": section, "title": title,
+        "crumbs": (("工作台", "/"), *crumbs) if section != "home" else (("工作台", None),), **context,
+    })
+
+
+def fragment(template_name: str, /, **context: Any) -> Template:
+    """A partial that htmx swaps in (``_<thing>.html``)."""
+    return Template(template_name=template_name, context=context, media_type=MediaType.HTML)

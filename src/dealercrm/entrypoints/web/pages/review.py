@@ -1,0 +1,121 @@
+"""工厂审核: the reviewer's task list and decision page (approve, reject with a reason) through the
+workflow service, and the dealer registration review through the channel service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.params import Parameter
+from litestar.response import Redirect, Template
+
+from dealercrm.application.services import ChannelService, WorkflowService
+from dealercrm.domain.channel import DealerStatus
+from dealercrm.domain.errors import InvalidValue, NotFound
+from dealercrm.domain.identity import Principal
+from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.layout import DEALER_DECIDERS, REVIEWERS, page
+
+PAGE_SIZE = 50
+SUBJECT_PAGES = {"order": "/orders/{}"}
+
+
+def subject_link(subject_type: str, subject_id: Any) -> str | None:
+    pattern = SUBJECT_PAGES.get(str(subject_type))
+    return pattern.format(subject_id) if pattern else None
+
+
+def _task(workflow: WorkflowService, actor: Principal, step_id: int) -> dict[str, Any]:
+    """The actor's open task of that step — a step decided, foreign or unknown is not found."""
+    rows = workflow.pending_tasks(actor, limit=1, after_step_id=step_id - 1)
+    if not rows or rows[0]["step_id"] != step_id:
+        raise NotFound("该审批任务不存在或已处理", code="workflow_step.not_found", field="step_id")
+    return rows[0]
+
+
+def _reason(form: Any, name: str, *, required: bool) -> str | None:
+    value = str(form.get(name) or "").strip()
+    if len(value) > 500:
+        raise InvalidValue(name, "内容不能超过500字", code="reason.too_long")
+    if required and not value:
+        raise InvalidValue(name, "请填写驳回原因", code="reason.required")
+    return value or None
+
+
+class ReviewPages(Controller):
+    path = "/"
+
+    @get("/tasks", guards=[requires(*REVIEWERS)], sync_to_thread=True)
+    def task_list(self, request: Request[Principal, Any, Any], workflow: WorkflowService,
+                  after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None) -> Template:
+        rows = workflow.pending_tasks(request.user, limit=PAGE_SIZE + 1, after_step_id=after)
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        return page(request, "tasks.html", title="审批任务", section="tasks", crumbs=(("审批任务", None),),
+                    rows=rows, total=workflow.count_pending_tasks(request.user),
+                    next_after=rows[-1]["step_id"] if more and rows else None)
+
+    @get("/tasks/{step_id:int}", guards=[requires(*REVIEWERS)], sync_to_thread=True)
+    def task_page(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Template:
+        return self._task_page(request, workflow, step_id, errors={}, values={})
+
+    def _task_page(self, request: Request[Principal, Any, Any], workflow: WorkflowService, step_id: int, *,
+                   errors: dict[str, str], values: dict[str, str], status_code: int = 200) -> Template:
+        task = _task(workflow, request.user, step_id)
+        detail = workflow.detail(request.user, task["workflow_id"])
+        return page(request, "task.html", title=f"审批：{task['title'] or task['subject_no']}", section="tasks",
+                    crumbs=(("审批任务", "/tasks"), (task["subject_no"] or task["workflow_no"], None)),
+                    task=task, detail=detail, subject_link=subject_link(task["subject_type"], task["subject_id"]),
+                    errors=errors, values=values, status_code=status_code)
+
+    @post("/tasks/{step_id:int}/decide", guards=[requires(*REVIEWERS)], status_code=303)
+    async def decide(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Any:
+        form = await request.form()
+        decision = str(form.get("decision") or "")
+        values = {"comment": str(form.get("comment") or "")[:500], "reason": str(form.get("reason") or "")[:500]}
+        try:
+            if decision == "approve":
+                comment = _reason(form, "comment", required=False)
+                await sync_to_thread(lambda: workflow.decide(request.user, step_id, "approve", comment=comment))
+            elif decision == "reject":
+                reason = _reason(form, "reason", required=True)
+                await sync_to_thread(lambda: workflow.decide(request.user, step_id, "reject", reason=reason))
+            else:
+                raise InvalidValue("decision", "请选择同意或驳回", code="decision.unknown")
+        except InvalidValue as exc:
+            errors = {exc.field or "decision": exc.message}
+            return await sync_to_thread(lambda: self._task_page(
+                request, workflow, step_id, errors=errors, values=values, status_code=422))
+        return Redirect(path="/tasks?done=1", status_code=303)
+
+    @get("/dealers/registrations", guards=[requires(*DEALER_DECIDERS)], sync_to_thread=True)
+    def registrations(self, request: Request[Principal, Any, Any], channel: ChannelService) -> Template:
+        rows = channel.list_dealers(request.user, status=DealerStatus.UNDER_REVIEW.value, region=None,
+                                    product_line=None, text=None, after_id=None, limit=200)
+        return page(request, "registrations.html", title="经销商注册审核", section="registrations",
+                    crumbs=(("经销商注册审核", None),), rows=rows, error=None)
+
+    @post("/dealers/{dealer_id:int}/review", guards=[requires(*DEALER_DECIDERS)], status_code=303)
+    async def review_dealer(self, dealer_id: int, request: Request[Principal, Any, Any],
+                            channel: ChannelService) -> Any:
+        form = await request.form()
+        decision = str(form.get("decision") or "")
+        try:
+            if decision == "approve":
+                await sync_to_thread(channel.approve, request.user, dealer_id)
+            elif decision == "reject":
+                reason = _reason(form, "reason", required=True)
+                await sync_to_thread(channel.reject, request.user, dealer_id, reason)
+            else:
+                raise InvalidValue("decision", "请选择准入或驳回", code="decision.unknown")
+        except InvalidValue as exc:
+            rows = await sync_to_thread(lambda: channel.list_dealers(
+                request.user, status=DealerStatus.UNDER_REVIEW.value, region=None, product_line=None, text=None,
+                after_id=None, limit=200))
+            return page(request, "registrations.html", title="经销商注册审核", section="registrations",
+                        crumbs=(("经销商注册审核", None),), rows=rows, status_code=422,
+                        error={"dealer_id": dealer_id, "message": exc.message})
+        return Redirect(path="/dealers/registrations", status_code=303)
+
+
