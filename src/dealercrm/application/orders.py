@@ -221,14 +221,19 @@ def _ref(order: Order) -> OrderRef:
 # Estimate, draft, revise, submit
 
 
+def _pricing_dealer(uow: OrdersUnitOfWork, cmd: EstimateIn, clock: Clock, line: ProductLine) -> DealerTerms | None:
+    """Whose tier prices an estimate: the ordering dealer; none when staff estimate for no dealer."""
+    if cmd.dealer_id is None and uow.actor.role is not Role.DEALER:
+        return None
+    return _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()), line)
+
+
 def estimate(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> PriceEstimate:
     """The automatic price estimate for a configuration, without saving anything."""
     require_role(uow.actor, *ORDER_WRITERS)
     with uow:
         version = _version(uow, cmd.template_id, cmd.template_version)
-        staff_for_nobody = cmd.dealer_id is None and uow.actor.role is not Role.DEALER
-        dealer = None if staff_for_nobody else _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()),
-                                                                 version.product_line)
+        dealer = _pricing_dealer(uow, cmd, clock, version.product_line)
         configuration = version.content.configure(cmd.options)
         return estimate_price(version, configuration, cmd.quantity, _tier(dealer))
 
@@ -249,9 +254,7 @@ def check_configuration(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) ->
     require_role(uow.actor, *ORDER_WRITERS)
     with uow:
         version = _version(uow, cmd.template_id, cmd.template_version)
-        staff_for_nobody = cmd.dealer_id is None and uow.actor.role is not Role.DEALER
-        dealer = None if staff_for_nobody else _ordering_dealer(uow, cmd.dealer_id, beijing_today(clock()),
-                                                                 version.product_line)
+        dealer = _pricing_dealer(uow, cmd, clock, version.product_line)
         blocked = version.content.blocked_by(cmd.options)
         try:
             configuration = version.content.configure(cmd.options)

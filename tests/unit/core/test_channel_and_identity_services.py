@@ -10,6 +10,7 @@ from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.errors import NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
+from tests.fakes import PlainHasher
 
 NOW = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
 ADMIN = Principal(user_id=1, username="admin", role=Role.ADMIN)
@@ -20,17 +21,6 @@ STATION = Principal(user_id=4, username="station", role=Role.STATION, station_id
 
 def clock() -> dt.datetime:
     return NOW
-
-
-class PlainHasher:
-    def hash(self, password: str) -> str:
-        return "plain$" + password
-
-    def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == "plain$" + password
-
-    def needs_rehash(self, password_hash: str) -> bool:
-        return False
 
 
 class NoTokens:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, delete, get, patch, post, put
@@ -30,6 +31,17 @@ Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 
 def encode_cursor(last_id: int | None) -> str | None:
     return None if last_id is None else base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def query_day(value: str | None, field: str) -> dt.date | None:
+    """A calendar day given in a query string as ``YYYY-MM-DD`` (blank: none); the field is named
+    as the client wrote it, since ``from``/``to`` are Python keywords."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidValue(field, "日期格式应为 YYYY-MM-DD", code="value.invalid_date") from None
 
 
 def decode_cursor(cursor: str | None) -> int | None:

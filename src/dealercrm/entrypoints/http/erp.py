@@ -15,9 +15,8 @@ from msgspec import Meta
 
 from dealercrm.application.erp_rejections import ERP_REJECTION_ROLES
 from dealercrm.domain.erp_rejections import MAX_NOTE
-from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
+from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor, query_day
 from dealercrm.entrypoints.http.schemas import Request as RequestBody
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.application.order_flow import OrderFlowService
@@ -53,16 +52,6 @@ class RejectedEventPage(msgspec.Struct):
     next_cursor: str | None
 
 
-def _day(value: str | None, field: str) -> dt.date | None:
-    """A query date named as the client wrote it (``from``/``to`` are Python keywords here)."""
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidValue(field, "日期格式须为 YYYY-MM-DD", code="value.invalid_date") from None
-
-
 def _row(row: dict[str, Any]) -> RejectedEventOut:
     return RejectedEventOut(**{f: row.get(f) for f in RejectedEventOut.__struct_fields__})
 
@@ -83,8 +72,8 @@ class ErpRejectedEventController(Controller):
         cursor: str | None = None, limit: Limit = 50,
     ) -> RejectedEventPage:
         page = order_flow.rejected_erp_events(
-            request.user, status=status, code=code, tracking_no=tracking_no, date_from=_day(date_from, "from"),
-            date_to=_day(date_to, "to"),
+            request.user, status=status, code=code, tracking_no=tracking_no, date_from=query_day(date_from, "from"),
+            date_to=query_day(date_to, "to"),
             before_id=decode_cursor(cursor), limit=limit)
         return RejectedEventPage([_row(r) for r in page["items"]], encode_cursor(page["next_before_id"]))
 

@@ -20,20 +20,12 @@ from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import DeliveryMethod, OrderState
 from dealercrm.domain.values import SHANGHAI
+from dealercrm.entrypoints.http.controllers import query_day
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import ORDER_READERS, ORDER_WRITERS, fragment, page
 
 PAGE_SIZE = 50
 STATE_CHOICES = tuple((s.value, s.label) for s in OrderState)
-
-
-def _day(value: str | None, field: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidValue(field, "日期格式应为 YYYY-MM-DD", code="date.invalid") from None
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -106,7 +98,7 @@ class OrderPages(Controller):
                 if order_state not in OrderState.__members__.values():
                     raise InvalidValue("state", "未知的订单状态", code="order.state_unknown")
                 filters["states"] = [order_state]
-            start, end = _day(created_from, "from"), _day(created_to, "to")
+            start, end = query_day(created_from, "from"), query_day(created_to, "to")
             if start:
                 filters["created_from"] = _day_start(start)
             if end:
@@ -206,7 +198,7 @@ class OrderPages(Controller):
 
     @staticmethod
     def _draft(form: Any, template_id: int) -> uc.OrderDraftIn:
-        day = _day(str(form.get("requested_delivery_date") or ""), "requested_delivery_date")
+        day = query_day(str(form.get("requested_delivery_date") or ""), "requested_delivery_date")
         if day is None:
             raise InvalidValue("requested_delivery_date", "请选择要求交货日期", code="order.delivery_date_required")
         method = str(form.get("delivery_method") or DeliveryMethod.SELF_PICKUP.value)
