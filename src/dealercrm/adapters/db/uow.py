@@ -158,7 +158,7 @@ class SessionOutbox:
 
 def _translate(exc: BaseException) -> Conflict | None:
     if isinstance(exc, IntegrityError):
-        return Conflict("数据与现有记录冲突（可能已被他人修改或重复提交）", code="db.integrity_conflict")
+        return Conflict("数据冲突，未保存，请重试", code="db.integrity_conflict")
     if isinstance(exc, StaleDataError):
         return Conflict("记录已被他人修改，请刷新后重试", code="db.stale_version")
     if isinstance(exc, OperationalError):
