@@ -49,7 +49,13 @@ from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.locks import lock_dealer
 from dealercrm.adapters.db.orm import dealer_contacts, dealers, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
-from dealercrm.application.ports.credit import DealerRef, OpenReceivable, SettledItem, StaffContact, StoredAnswer
+from dealercrm.application.ports.credit import (
+    DealerRef,
+    OpenReceivable,
+    SettledItem,
+    StaffContact,
+    StoredAnswer,
+)
 from dealercrm.domain.credit import (
     AccountStatus,
     Allocation,

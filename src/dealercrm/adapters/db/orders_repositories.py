@@ -11,6 +11,7 @@ from collections import OrderedDict
 from sqlalchemy import String, and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.orders_tables import (
     catalog_template_versions,
     catalog_templates,
@@ -18,7 +19,6 @@ from dealercrm.adapters.db.orders_tables import (
     content_to_json,
     dealer_price_tiers,
 )
-from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.orm import dealer_agreements, dealers
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.application.ports.orders import DealerTerms, OrderableVersion

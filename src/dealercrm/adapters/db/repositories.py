@@ -17,7 +17,6 @@ from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, User
 from dealercrm.domain.values import Uscc
 
-
 GAPLESS_PREFIXES = frozenset({"FP", "SK"})
 """Document kinds whose numbers must have no gaps: invoices (FP, 发票登记) and payment receipts
 (SK, 收款凭证) are accounting records — an auditor reads a missing number as a destroyed

@@ -39,6 +39,11 @@ from dealercrm.domain.identity import Principal
 class SqlAlchemyUnitOfWork:
     """One transaction. On SQLite it begins IMMEDIATE; leaving without commit rolls back.
 
+    On PostgreSQL its repositories take row locks in one order: dealer → credit account → order →
+    contract → workflow → the rest. Each repository that locks a row belonging to a dealer locks
+    the dealer's row first (``FOR NO KEY UPDATE``, ``adapters.db.locks``), so two transactions
+    touching one dealer queue on that row before holding anything else of it and cannot deadlock.
+
     Database errors that mean "someone else got there first" (unique violations, stale versions,
     a lock that could not be had) become :class:`Conflict`, never a 500.
     """

@@ -17,7 +17,14 @@ from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.adapters.db.workflow_tables import workflow_link_nonces, workflow_steps
 from dealercrm.domain.identity import Role, User
-from dealercrm.domain.workflow import REGION_STAFF, Assignee, AssigneeKind, StandingDelegation, Workflow, WorkflowStatus
+from dealercrm.domain.workflow import (
+    REGION_STAFF,
+    Assignee,
+    AssigneeKind,
+    StandingDelegation,
+    Workflow,
+    WorkflowStatus,
+)
 
 
 def _locks(session: Session) -> bool | None:
