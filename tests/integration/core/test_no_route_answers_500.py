@@ -5,6 +5,7 @@ renderer or provider that is not available)."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 
 import jwt
@@ -80,9 +81,12 @@ def _typed_probes(client: TestClient, headers: dict[str, str]) -> list[tuple[obj
     return failures
 
 
-@pytest.fixture
-def api(sqlite_url):
-    settings = load_settings({}, database_url=sqlite_url, jwt_secret="n" * 48, log_level="CRITICAL",
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, _sqlite_template):
+    """One demo database for the probes below: none of them changes anything."""
+    path = tmp_path_factory.mktemp("strict-input") / "dealercrm.db"
+    shutil.copyfile(_sqlite_template, path)
+    settings = load_settings({}, database_url=f"sqlite:///{path}", jwt_secret="n" * 48, log_level="CRITICAL",
                              login_rate_per_minute=100_000, register_rate_per_hour=100_000)
     crm = dealercrm.bootstrap(settings)
     load_demo(crm)
