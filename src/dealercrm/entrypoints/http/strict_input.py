@@ -104,7 +104,10 @@ def _check_body(body: bytes, annotation: Any) -> None:
     try:
         msgspec.json.decode(body, type=annotation, strict=True)
     except msgspec.ValidationError as exc:
-        raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "key": None, "source": "body"}]) from None
+        # the shape Litestar's own body errors have, so route-level handlers read it alike
+        where = str(exc).partition(" - at `$")[2]
+        key = where.rstrip("`").lstrip(".") or "data"
+        raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "key": key, "source": "body"}]) from None
     except (TypeError, NotImplementedError):
         return  # a body type msgspec cannot decode by itself: Litestar's own decoding stands
 
