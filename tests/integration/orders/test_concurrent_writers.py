@@ -54,3 +54,15 @@ def test_twenty_concurrent_first_submissions_on_a_fresh_database_all_get_distinc
     numbers = {flow.order(o.id)["order_no"] for o in outcomes}
     assert len(numbers) == SUBMISSIONS and all(n.startswith("SO-") for n in numbers)
     assert {flow.order(o.id)["state"] for o in outcomes} == {"submitted"}
+
+
+def test_twenty_concurrent_first_numbers_of_a_gapless_kind_are_one_to_twenty(flow):
+    def invoice_number(_: int) -> str:
+        with flow.crm.uow(Principal.system()) as uow:
+            number = uow.numbers.formatted("FP", year=2031)
+            uow.commit()
+        return number
+
+    numbers = race(SUBMISSIONS, invoice_number)
+
+    assert sorted(numbers) == [f"FP-2031-{n:06d}" for n in range(1, SUBMISSIONS + 1)]
