@@ -19,6 +19,8 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import AuthenticationFailed
 from dealercrm.domain.identity import Principal
 
+_LARGEST_ID = 2**63 - 1  # BIGINT
+
 
 class Argon2PasswordHasher:
     def __init__(self, *, time_cost: int = 2, memory_cost: int = 19456, parallelism: int = 1) -> None:
@@ -104,6 +106,8 @@ class JwtTokenService:
             raise AuthenticationFailed("令牌受众不正确", code="auth.token_wrong_audience") from None
         except jwt.PyJWTError:
             raise AuthenticationFailed("令牌无效", code="auth.token_invalid") from None
-        if not str(claims.get("sub", "")).isdigit():
+        sub = claims.get("sub")
+        # a user id: ASCII digits that a BIGINT holds (str.isdigit admits "²" and 30-digit numbers)
+        if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and 0 < int(sub) <= _LARGEST_ID):
             raise AuthenticationFailed("令牌无效", code="auth.token_invalid")
         return claims

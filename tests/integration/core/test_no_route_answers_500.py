@@ -5,7 +5,10 @@ renderer or provider that is not available)."""
 from __future__ import annotations
 
 import re
+import shutil
+import time
 
+import jwt
 import pytest
 from litestar.testing import TestClient
 
@@ -41,7 +44,104 @@ def test_no_route_answers_500_to_malformed_input(sqlite_url):
                             failures.append((method, url, user, body, r.status_code, r.text[:200]))
         huge = client.get("/api/v1/orders/9223372036854775808", headers=headers["admin"])
         assert (huge.status_code, huge.json()["code"]) == (404, "order.not_found")
+        failures += _typed_probes(client, headers["admin"])
         crm.close()
 
     assert len(routes) > 200
     assert failures == []
+
+
+WRONG_QUERY_VALUES = ("null", "9" * 32, "0.5")  # an unknown enum value, beyond 64 bits, not a date
+WRONG_BODY_VALUES = (10**24, 0, "null", 0.5)
+
+
+def _typed_probes(client: TestClient, headers: dict[str, str]) -> list[tuple[object, ...]]:
+    """Every query parameter and every top-level body field the OpenAPI document names, one at a
+    time, with values of the wrong type or range: a 4xx, never a 500."""
+    failures: list[tuple[object, ...]] = []
+    spec = client.get("/schema/openapi.json").json()
+    components = spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        for method, op in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            for p in op.get("parameters", []):
+                for value in WRONG_QUERY_VALUES if p["in"] == "query" else ():
+                    r = client.request(method, url, headers=headers, params={p["name"]: value})
+                    if r.status_code >= 500 and r.status_code != 503:
+                        failures.append((method, path, p["name"], value, r.status_code, r.text[:200]))
+            schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
+            properties = components[schema["$ref"].split("/")[-1]].get("properties", {}) if "$ref" in schema else {}
+            for name in properties:
+                for value in WRONG_BODY_VALUES:
+                    r = client.request(method, url, headers=headers, json={name: value})
+                    if r.status_code >= 500 and r.status_code != 503:
+                        failures.append((method, path, name, value, r.status_code, r.text[:200]))
+    return failures
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory, _sqlite_template):
+    """One demo database for the probes below: none of them changes anything."""
+    path = tmp_path_factory.mktemp("strict-input") / "dealercrm.db"
+    shutil.copyfile(_sqlite_template, path)
+    settings = load_settings({}, database_url=f"sqlite:///{path}", jwt_secret="n" * 48, log_level="CRITICAL",
+                             login_rate_per_minute=100_000, register_rate_per_hour=100_000)
+    crm = dealercrm.bootstrap(settings)
+    load_demo(crm)
+    with TestClient(create_app(settings, container=crm), raise_server_exceptions=False) as client:
+        token = client.post("/api/v1/auth/login", json={"username": "admin", "password": DEMO_PASSWORD})
+        client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield client, settings
+    crm.close()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/campaigns?status=null", "/api/v1/leads?status=null",
+                                  "/api/v1/trainings?status=null", "/api/v1/knowledge/articles?kind=null",
+                                  "/api/v1/aftersales/requests?warranty_state=null"])
+def test_an_unknown_enum_value_in_a_filter_is_422_listing_the_allowed_values(api, path):
+    client, _ = api
+
+    r = client.get(path)
+
+    body = r.json()
+    assert (r.status_code, body["code"]) == (422, "request.enum")
+    assert body["field"] == path.split("?")[1].split("=")[0]
+    assert body["allowed"] and "null" not in body["allowed"]
+
+
+def test_integers_beyond_64_bits_are_422_naming_the_field(api):
+    client, _ = api
+
+    query = client.get("/api/v1/workflows", params={"subject_type": "order", "subject_id": "1" * 32})
+    body = client.post("/api/v1/care/batches", json={"template_id": 10**23})
+
+    assert (query.status_code, query.json()["field"]) == (422, "subject_id")
+    assert (body.status_code, body.json()["field"]) == (422, "template_id")
+
+
+def test_booleans_dates_and_numbers_must_have_their_json_type(api):
+    client, _ = api
+    campaign = {"name": "春季促销", "target_segment": "华中危化品运输企业", "budget_fen": 100_000,
+                "starts_on": "2026-03-01", "ends_on": "2026-03-31", "activate": 0}
+
+    as_number = client.post("/api/v1/campaigns", json=campaign)
+    timestamp = client.get("/api/v1/trainings", params={"starts_from": "0.5"})
+    quoted = client.post("/api/v1/care/batches", json={"template_id": "1"})
+
+    assert (as_number.status_code, as_number.json()["field"]) == (422, "activate")
+    assert (timestamp.status_code, timestamp.json()["field"]) == (422, "starts_from")
+    assert (quoted.status_code, quoted.json()["field"]) == (422, "template_id")
+
+
+@pytest.mark.parametrize("sub", ["x", "1" * 32, "²", "-1", "0"])
+def test_a_signed_token_whose_subject_is_not_a_user_id_is_401(api, sub):
+    client, settings = api
+    now = int(time.time())
+    token = jwt.encode({"sub": sub, "iat": now, "nbf": now, "exp": now + 600, "iss": settings.jwt_issuer,
+                        "aud": settings.jwt_audience}, settings.jwt_secret, algorithm="HS256")
+
+    r = client.get("/api/v1/dealers/", headers={"Authorization": f"Bearer {token}"})
+
+    assert r.status_code == 401

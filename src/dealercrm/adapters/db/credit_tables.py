@@ -46,9 +46,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
+from dealercrm.adapters.db.locks import lock_dealer
 from dealercrm.adapters.db.orm import dealer_contacts, dealers, users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
-from dealercrm.application.ports.credit import DealerRef, OpenReceivable, SettledItem, StaffContact, StoredAnswer
+from dealercrm.application.ports.credit import (
+    DealerRef,
+    OpenReceivable,
+    SettledItem,
+    StaffContact,
+    StoredAnswer,
+)
 from dealercrm.domain.credit import (
     AccountStatus,
     Allocation,
@@ -316,6 +323,7 @@ class SqlAlchemyCreditRepository:
     # -- accounts and dealers ---------------------------------------------------------------
 
     def lock_account(self, dealer_id: int) -> CreditAccount:
+        lock_dealer(self.session, dealer_id)  # the dealer first (adapters.db.locks)
         account = self.session.scalars(_lock_account(), {"dealer_id": dealer_id}).first()
         if account is None:
             if self.session.execute(_DEALER_EXISTS, {"dealer_id": dealer_id}).first() is None:

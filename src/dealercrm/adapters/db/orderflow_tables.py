@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
+from dealercrm.adapters.db.locks import lock_dealer, locks_rows
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.contracts import Contract, ContractStatus
 from dealercrm.domain.erp_rejections import ErpRejection
@@ -165,7 +166,12 @@ class SqlAlchemyContractRepository:
         self.session = session
 
     def _locking(self, q: Any) -> Any:
-        return q.with_for_update() if self.session.get_bind().dialect.name == "postgresql" else q
+        """Lock the contracts ``q`` finds, after their dealer (adapters.db.locks)."""
+        if not locks_rows(self.session):
+            return q
+        for dealer_id in self.session.scalars(q.with_only_columns(Contract.dealer_id)):  # type: ignore[attr-defined]
+            lock_dealer(self.session, dealer_id)
+        return q.with_for_update()
 
     def add(self, contract: Contract, *, document: dict[str, Any], content: bytes, media_type: str) -> None:
         self.session.add(contract)

@@ -8,9 +8,10 @@ import json
 import threading
 from collections import OrderedDict
 
-from sqlalchemy import String, and_, bindparam, insert, select, update
+from sqlalchemy import String, and_, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.orders_tables import (
     catalog_template_versions,
     catalog_templates,
@@ -18,7 +19,7 @@ from dealercrm.adapters.db.orders_tables import (
     content_to_json,
     dealer_price_tiers,
 )
-from dealercrm.adapters.db.orm import dealer_agreements, dealers, document_sequences
+from dealercrm.adapters.db.orm import dealer_agreements, dealers
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.application.ports.orders import DealerTerms, OrderableVersion
 from dealercrm.domain.catalog import (
@@ -136,8 +137,6 @@ _DEALER_TERMS = (
     )
     .where(dealers.c.id == bindparam("dealer_id"))
 )
-_NEXT_NUMBER = (update(document_sequences).where(document_sequences.c.name == bindparam("seq_name"))
-                .values(next_value=document_sequences.c.next_value + 1).returning(document_sequences.c.next_value))
 
 
 class SqlAlchemyPriceTierRepository:
@@ -152,6 +151,7 @@ class SqlAlchemyPriceTierRepository:
             DealerPriceTier.dealer_id == dealer_id, DealerPriceTier.product_line == product_line  # type: ignore[arg-type]
         )
         if _locks(self.session):
+            lock_dealer(self.session, dealer_id)
             q = q.with_for_update()
         return self.session.scalars(q).first()
 
@@ -165,19 +165,19 @@ class SqlAlchemyOrderRepository:
         self.session.add(order)
 
     def get(self, order_id: int) -> Order | None:
+        lock_dealer_of(self.session, "orders", "id", order_id)  # the dealer first (adapters.db.locks)
         return self.session.get(Order, order_id, with_for_update=_locks(self.session) or None)
 
     def by_tracking_no(self, tracking_no: str) -> Order | None:
         q = select(Order).where(Order.erp_tracking_no == tracking_no)  # type: ignore[arg-type]
         if _locks(self.session):
+            lock_dealer_of(self.session, "orders", "erp_tracking_no", tracking_no)
             q = q.with_for_update()
         return self.session.scalars(q).first()
 
     def next_number(self, year: int) -> str:
-        """``SO-2026-000123`` from the shared ``document_sequences`` row (as ``DocumentNumbers``)."""
-        name = f"SO-{year}"
-        row = self.session.connection().execute(_NEXT_NUMBER, {"seq_name": name}).first()
-        return f"{name}-{int(row[0]) - 1:06d}" if row is not None else self.numbers.formatted("SO", year=year)
+        """``SO-2026-000123``: a gap-tolerant series (``DocumentNumbers``)."""
+        return self.numbers.formatted("SO", year=year)
 
     def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
         rows = self.session.connection().execute(

@@ -3,22 +3,46 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db.locks import DEALER_LOCK, locks_rows
 from dealercrm.adapters.db.orm import document_sequences
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, User
 from dealercrm.domain.values import Uscc
 
+GAPLESS_PREFIXES = frozenset({"FP", "SK"})
+"""Document kinds whose numbers must have no gaps: invoices (FP, 发票登记) and payment receipts
+(SK, 收款凭证) are accounting records — an auditor reads a missing number as a destroyed
+voucher (会计基础工作规范: vouchers are numbered consecutively). Every other kind (orders SO,
+contracts HT, workflows WF, dealer codes DL, gate passes GP, shipments SH …) is an internal
+reference: a number lost to a rolled-back transaction is harmless, and those kinds must not
+queue every writer behind one counter row."""
+
+_SEQUENCE_NAME = re.compile(r"[A-Z]{1,8}(-[0-9]{4})?")
+
 
 class DocumentNumbers:
-    """Gap-free-per-commit human numbers (``DL-000123``, ``SO-2026-000045``).
+    """Human document numbers (``DL-000123``, ``SO-2026-000045``), one series per prefix and year.
 
-    One row per sequence, bumped with ``UPDATE … RETURNING`` in the caller's transaction: the row
-    lock serialises concurrent writers on PostgreSQL, BEGIN IMMEDIATE does it on SQLite, and a
-    rolled-back transaction gives its number back.
+    * Gap-tolerant kinds on PostgreSQL take ``nextval`` of a sequence per series
+      (``docno_so_2026``), which is not transactional: concurrent writers never wait for each
+      other, and a rolled-back transaction leaves a gap. The sequence is created on first use in
+      an autocommit connection of its own (``CREATE SEQUENCE IF NOT EXISTS``, starting after the
+      series' old counter row if there is one; a creator that loses the race just uses the
+      winner's), so no transaction ever fails because two of them opened the series together.
+    * Gapless kinds (:data:`GAPLESS_PREFIXES`) and every kind on SQLite (one writer at a time
+      anyway) bump the series' ``document_sequences`` row with ``UPDATE … RETURNING`` in the
+      caller's transaction; the first row of a series is created with ``INSERT … ON CONFLICT DO
+      NOTHING``, so two first writers do not collide. On PostgreSQL the row lock is held until
+      COMMIT, which is what makes the numbers gapless and serialises the writers of that series:
+      callers take such a number as the last step before committing.
     """
 
     def __init__(self, session: Session) -> None:
@@ -32,16 +56,56 @@ class DocumentNumbers:
     )  # built once: every numbered document runs it
 
     def next(self, name: str) -> int:
+        if self.session.get_bind().dialect.name == "postgresql" and name.split("-")[0] not in GAPLESS_PREFIXES:
+            return self._from_sequence(name)
+        return self._from_counter(name)
+
+    def _from_counter(self, name: str) -> int:
         conn = self.session.connection()
         row = conn.execute(self._BUMP, {"sequence_name": name}).first()
-        if row is not None:
-            return int(row[0]) - 1
-        conn.execute(insert(document_sequences).values(name=name, next_value=2))
-        return 1
+        if row is None:
+            conn.execute(_insert_for(conn.dialect.name)(document_sequences)
+                         .values(name=name, next_value=1).on_conflict_do_nothing(index_elements=["name"]))
+            row = conn.execute(self._BUMP, {"sequence_name": name}).one()
+        return int(row[0]) - 1
+
+    def _from_sequence(self, name: str) -> int:
+        if _SEQUENCE_NAME.fullmatch(name) is None:
+            raise ValueError(f"not a document series: {name!r}")
+        sequence = "docno_" + name.lower().replace("-", "_")
+        conn = self.session.connection()
+        known = conn.info.setdefault("document_sequences", set())  # per database connection
+        if sequence not in known:
+            # Never look a missing sequence up on this transaction's connection: PostgreSQL would
+            # cache "no such relation" and not see the sequence created a moment later.
+            _create_sequence(conn.engine, sequence, name)
+            known.add(sequence)
+        return int(conn.execute(_NEXTVAL, {"sequence": sequence}).scalar_one())
 
     def formatted(self, prefix: str, *, year: int | None = None, width: int = 6) -> str:
         name = f"{prefix}-{year}" if year else prefix
         return f"{name}-{self.next(name):0{width}d}"
+
+
+_NEXTVAL = text("SELECT nextval(:sequence)")
+
+
+def _create_sequence(engine: Engine, sequence: str, name: str) -> None:
+    """Create the series' sequence, committed at once, after any number its counter row gave."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        start = conn.execute(select(document_sequences.c.next_value)
+                             .where(document_sequences.c.name == name)).scalar() or 1
+        try:
+            conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {sequence} START WITH {int(start)}"))
+        except (IntegrityError, ProgrammingError) as exc:
+            # Two first writers created it at the same instant and the catalog's unique index
+            # refused the second (23505) or it saw the first's (42P07): it exists either way.
+            if getattr(exc.orig, "sqlstate", None) not in ("23505", "42P07"):
+                raise
+
+
+def _insert_for(dialect: str):  # type: ignore[no-untyped-def]
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 class SqlAlchemyDealerRepository:
@@ -53,8 +117,8 @@ class SqlAlchemyDealerRepository:
         self.session.add(dealer)
 
     def get(self, dealer_id: int) -> Dealer | None:
-        lock = self.session.get_bind().dialect.name == "postgresql"
-        return self.session.get(Dealer, dealer_id, with_for_update=lock or None)
+        # FOR NO KEY UPDATE, the first lock of a write transaction (adapters.db.locks)
+        return self.session.get(Dealer, dealer_id, with_for_update=DEALER_LOCK if locks_rows(self.session) else None)
 
     def by_uscc(self, uscc: str) -> Dealer | None:
         return self.session.scalars(select(Dealer).where(Dealer.uscc == Uscc(uscc))).first()  # type: ignore[arg-type]

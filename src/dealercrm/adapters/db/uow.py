@@ -82,6 +82,11 @@ def _outbox(uow: SqlAlchemyUnitOfWork, session: Session) -> eng.OwnedOutbox:
 class SqlAlchemyUnitOfWork:
     """One transaction. On SQLite it begins IMMEDIATE; leaving without commit rolls back.
 
+    On PostgreSQL its repositories take row locks in one order: dealer → credit account → order →
+    contract → workflow → the rest. Each repository that locks a row belonging to a dealer locks
+    the dealer's row first (``FOR NO KEY UPDATE``, ``adapters.db.locks``), so two transactions
+    touching one dealer queue on that row before holding anything else of it and cannot deadlock.
+
     Database errors that mean "someone else got there first" (unique violations, stale versions,
     a lock that could not be had) become :class:`Conflict`, never a 500.
 
@@ -204,7 +209,7 @@ class SessionOutbox:
 
 def _translate(exc: BaseException) -> Conflict | None:
     if isinstance(exc, IntegrityError):
-        return Conflict("数据与现有记录冲突（可能已被他人修改或重复提交）", code="db.integrity_conflict")
+        return Conflict("数据冲突，未保存，请重试", code="db.integrity_conflict")
     if isinstance(exc, StaleDataError):
         return Conflict("记录已被他人修改，请刷新后重试", code="db.stale_version")
     if isinstance(exc, OperationalError):

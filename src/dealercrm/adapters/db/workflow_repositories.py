@@ -13,10 +13,18 @@ from collections.abc import Sequence
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.adapters.db.workflow_tables import workflow_link_nonces, workflow_steps
 from dealercrm.domain.identity import Role, User
-from dealercrm.domain.workflow import REGION_STAFF, Assignee, AssigneeKind, StandingDelegation, Workflow, WorkflowStatus
+from dealercrm.domain.workflow import (
+    REGION_STAFF,
+    Assignee,
+    AssigneeKind,
+    StandingDelegation,
+    Workflow,
+    WorkflowStatus,
+)
 
 
 def _locks(session: Session) -> bool | None:
@@ -32,6 +40,7 @@ class SqlAlchemyWorkflowRepository:
         self.session.add(workflow)
 
     def get(self, workflow_id: int) -> Workflow | None:
+        lock_dealer_of(self.session, "workflows", "id", workflow_id)  # the dealer first (adapters.db.locks)
         return self.session.get(Workflow, workflow_id, with_for_update=_locks(self.session))
 
     def by_step(self, step_id: int) -> Workflow | None:
@@ -47,6 +56,8 @@ class SqlAlchemyWorkflowRepository:
             Workflow.status == WorkflowStatus.RUNNING,  # type: ignore[arg-type]
         )
         if _locks(self.session):
+            for dealer_id in self.session.scalars(q.with_only_columns(Workflow.dealer_id)):  # type: ignore[arg-type]
+                lock_dealer(self.session, dealer_id)
             q = q.with_for_update()
         return self.session.scalars(q).first()
 

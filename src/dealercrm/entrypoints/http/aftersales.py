@@ -28,6 +28,7 @@ from dealercrm.domain.aftersales import (
     RequestState,
     StationStatus,
     WarrantyCheck,
+    WarrantyState,
     format_hours,
     parse_hours,
 )
@@ -219,7 +220,7 @@ class AftersalesController(Controller):
          summary="服务请求列表 Requests in scope (state=a,b; station_id; vin; phone; warranty_state)")
     def requests(self, request: User, aftersales: AftersalesService, status: str | None = None, station_id: int | None = None,
                  vin: Annotated[str | None, Parameter(max_length=17)] = None,
-                 phone: Annotated[str | None, Parameter(max_length=30)] = None, warranty_state: str | None = None,
+                 phone: Annotated[str | None, Parameter(max_length=30)] = None, warranty_state: WarrantyState | None = None,
                  cursor: str | None = None, limit: Limit = 50) -> s.RequestList:
         states = [x for x in (status or "").split(",") if x]
         for x in states:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Litestar, Request, get
+from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -15,11 +15,14 @@ from litestar_htmx import HTMXPlugin
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
-from dealercrm.domain.errors import NotFound
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.care import CareController
-from dealercrm.entrypoints.http.controllers import AdminController, AuthController, DealerController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
+from dealercrm.entrypoints.http.controllers import (
+    AdminController,
+    AuthController,
+    DealerController,
+)
 from dealercrm.entrypoints.http.credit import CreditController
 from dealercrm.entrypoints.http.dependencies import service_dependencies
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
@@ -28,15 +31,20 @@ from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
-from dealercrm.entrypoints.http.stock import STOCK_CONTROLLERS
-from dealercrm.entrypoints.http.supplied_parts import SUPPLIED_PARTS_CONTROLLERS
-from dealercrm.entrypoints.http.workflow import DelegationController, WorkflowController, WorkflowLinkController
 from dealercrm.entrypoints.http.security import (
     AuthMiddleware,
     PrincipalCache,
     RequestIdMiddleware,
     SlidingWindowLimiter,
     public,
+)
+from dealercrm.entrypoints.http.stock import STOCK_CONTROLLERS
+from dealercrm.entrypoints.http.strict_input import strict_input
+from dealercrm.entrypoints.http.supplied_parts import SUPPLIED_PARTS_CONTROLLERS
+from dealercrm.entrypoints.http.workflow import (
+    DelegationController,
+    WorkflowController,
+    WorkflowLinkController,
 )
 from dealercrm.entrypoints.logging import configure_logging
 from dealercrm.entrypoints.web.app import (
@@ -81,18 +89,6 @@ CONTROLLERS: tuple[Any, ...] = (
 )
 
 
-_LARGEST_ID = 2**63 - 1  # BIGINT / SQLite INTEGER
-
-
-def ids_in_range(request: Request[Any, Any, Any]) -> None:
-    """A path id no table can hold names nothing: 404, before the database refuses the number
-    (SQLite: OverflowError, PostgreSQL: numeric out of range — both were a 500)."""
-    for name, value in request.path_params.items():
-        if isinstance(value, int) and not -_LARGEST_ID <= value <= _LARGEST_ID:
-            entity = name.removesuffix("_id")
-            raise NotFound("记录不存在", code=f"{entity}.not_found", field=name)
-
-
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
                extra_route_handlers: list[Any] | None = None) -> Litestar:
     settings = settings or (container.settings if container else load_settings())
@@ -120,7 +116,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         template_config=template_config(),
         csrf_config=csrf_config(settings),
         plugins=[HTMXPlugin()],
-        before_request=ids_in_range,
+        before_request=strict_input,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="dealercrm API",

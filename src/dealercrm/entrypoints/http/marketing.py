@@ -299,7 +299,8 @@ class TrainingController(Controller):
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="培训列表 Trainings (organisers: all; others: those they are invited to)")
-    def list_trainings(self, request: User, marketing: MarketingService, status: str | None = None, audience: str | None = None,
+    def list_trainings(self, request: User, marketing: MarketingService, status: TrainingStatus | None = None,
+                       audience: TrainingAudience | None = None,
                        starts_from: dt.datetime | None = None, starts_before: dt.datetime | None = None,
                        cursor: str | None = None, limit: Limit = 50) -> TrainingPage:
         rows = marketing.trainings(request.user, status=status, audience=audience,
@@ -549,8 +550,8 @@ class KnowledgeController(Controller):
     @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="检索 Search by keywords (all must occur in title, body or tags), filters, keyset pages")
     def search(self, request: User, marketing: MarketingService, q: Annotated[str | None, Parameter(max_length=400)] = None,
-               kind: str | None = None, topic: str | None = None, tag: str | None = None,
-               product_line: str | None = None, status: str | None = None, cursor: str | None = None,
+               kind: ArticleKind | None = None, topic: str | None = None, tag: str | None = None,
+               product_line: str | None = None, status: ArticleStatus | None = None, cursor: str | None = None,
                limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> ArticlePage:
         rows = marketing.search_articles(request.user, q, kind=kind, topic=topic, tag=tag,
                                                          product_line=product_line, status=status,
@@ -1080,7 +1081,7 @@ class CampaignController(Controller):
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="营销活动 Campaigns (dealers: the running or finished ones they have leads in, without budget)")
-    def list_campaigns(self, request: User, marketing: MarketingService, status: str | None = None, cursor: str | None = None,
+    def list_campaigns(self, request: User, marketing: MarketingService, status: CampaignStatus | None = None, cursor: str | None = None,
                        limit: Limit = 50) -> CampaignPage:
         rows = marketing.campaigns(request.user, status=status, before_id=decode_cursor(cursor),
                                                    limit=limit + 1)
@@ -1114,7 +1115,8 @@ class LeadController(Controller):
     guards = [requires(*cp.LEAD_WRITERS)]
 
     @get("/", sync_to_thread=True, summary="线索 Leads in scope (dealer: own)")
-    def list_leads(self, request: User, marketing: MarketingService, campaign_id: int | None = None, status: str | None = None,
+    def list_leads(self, request: User, marketing: MarketingService, campaign_id: int | None = None,
+                   status: LeadStatus | None = None,
                    dealer_id: int | None = None, cursor: str | None = None, limit: Limit = 50) -> LeadPage:
         rows = marketing.leads(request.user, campaign_id=campaign_id, status=status,
                                                dealer_id=dealer_id, before_id=decode_cursor(cursor), limit=limit + 1)
