@@ -25,6 +25,7 @@ from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
     SqlAlchemyDealerRepository,
     SqlAlchemyDeviceCredentialRepository,
+    SqlAlchemyDeviceReports,
     SqlAlchemyUserRepository,
 )
 from dealercrm.adapters.db.workflow_repositories import (
@@ -65,6 +66,7 @@ class SqlAlchemyUnitOfWork:
         self.dealers = SqlAlchemyDealerRepository(session)
         self.users = SqlAlchemyUserRepository(session)
         self.devices = SqlAlchemyDeviceCredentialRepository(session)
+        self.device_reports = SqlAlchemyDeviceReports(session)
         self.numbers = DocumentNumbers(session)
         self.outbox = SessionOutbox(session, self.clock)
         self.workflows = SqlAlchemyWorkflowRepository(session)
