@@ -148,6 +148,6 @@ def test_status_json_shows_who_is_on_duty_by_a_masked_badge(FakeServer, tmp_path
     board.on_guard(guard.handle_scan(token()))
     snapshot = board.snapshot()
 
-    assert snapshot["guard"]["on_duty"] == {"badge": "****E5F6", "since": NOW.isoformat()}
+    assert snapshot["guard"]["on_duty"] == {"badge": "****E5F6", "since": NOW.isoformat(), "name": None}
     assert snapshot["guard"]["last"]["guard_badge"] == "****E5F6"
     assert BADGE not in (tmp_path / "status.json").read_text(encoding="utf-8")
