@@ -414,13 +414,18 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
     }
 
 
+def _desk_guard(uow: GateUnitOfWork) -> User | None:
+    """At the desk the guard is the signed-in user confirming the exit."""
+    return uow.users.get(uow.actor.user_id) if uow.actor.user_id is not None else None
+
+
 def confirm_exit_at_desk(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock) -> dict[str, Any]:
     """The guard confirms the exit in the system (no scan)."""
     require_role(uow.actor, *GUARD)
     now = clock()
     with uow:
         gate_pass = _visible_pass(uow, gate_pass_id)
-        answer = _record_exit(uow, gate_pass, now, now, "desk", None)
+        answer = _record_exit(uow, gate_pass, now, now, "desk", None, _desk_guard(uow))
         uow.commit()
     return answer
 
@@ -751,7 +756,7 @@ def confirm_exit_idempotent(gate_pass_id: int, event_id: str, new_uow: Callable[
     def work(uow: GateUnitOfWork) -> dict[str, Any]:
         now = clock()
         gate_pass = _visible_pass(uow, gate_pass_id)
-        return {**_record_exit(uow, gate_pass, now, now, "desk", event_id), "event_id": event_id}
+        return {**_record_exit(uow, gate_pass, now, now, "desk", event_id, _desk_guard(uow)), "event_id": event_id}
 
     fingerprint = digester.fingerprint("desk_exit", {"gate_pass_id": gate_pass_id})
     return run_client_event(new_uow, clock, roles=GUARD, event_id=event_id, kind="desk_exit", fingerprint=fingerprint, work=work)

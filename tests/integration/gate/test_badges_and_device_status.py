@@ -148,6 +148,10 @@ def test_an_exit_names_the_guard_whose_badge_the_device_sent_and_a_replay_answer
     with world.crm.engine.connect() as conn:
         row = conn.execute(select(gate_exits.c.guard_user_id, gate_exits.c.guard_badge)).one()
     assert (row.guard_user_id, row.guard_badge) == (guard_id, digest)
+    with world.crm.engine.connect() as conn:
+        pass_id = conn.execute(select(gate_exits.c.gate_pass_id)).scalar_one()
+    detail = c.get(f"/api/v1/gate-passes/{pass_id}", headers=admin).json()
+    assert (detail["exit"]["guard_user_id"], detail["exit"]["guard_name"]) == (guard_id, "guard")
 
 
 def test_an_exit_with_an_unknown_badge_is_recorded_without_a_guard_and_old_agents_send_none(world):

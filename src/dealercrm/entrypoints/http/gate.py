@@ -105,7 +105,8 @@ def _gate_pass(row: dict[str, Any]) -> gs.GatePassOut:
         key_id=row["key_id"], print_count=row["print_count"], last_printed_at=row["last_printed_at"],
         exit=None if not exit_row else gs.GateExitOut(exit_row["exited_at"], exit_row["recorded_at"],
                                                       exit_row["source"], exit_row["actor"],
-                                                      exit_row["client_event_id"]),
+                                                      exit_row["client_event_id"], exit_row.get("guard_user_id"),
+                                                      exit_row.get("guard_name")),
     )
 
 

@@ -168,6 +168,8 @@ class GateExitOut(msgspec.Struct):
     source: str
     actor: str
     client_event_id: str | None
+    guard_user_id: int | None = None  # the guard who let the vehicles out (badge at a device, or the desk user)
+    guard_name: str | None = None
 
 
 class GatePassOut(msgspec.Struct):
