@@ -8,8 +8,21 @@ import pytest
 
 from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application import identity
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, NotFound, PermissionDenied
-from dealercrm.domain.identity import BadgePurpose, DeviceCredential, Principal, Role, User, badge_digest
+from dealercrm.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+)
+from dealercrm.domain.identity import (
+    BadgePurpose,
+    DeviceCredential,
+    Principal,
+    Role,
+    User,
+    badge_digest,
+)
 
 NOW = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.UTC)
 ADMIN = Principal(user_id=1, username="admin", role=Role.ADMIN)
