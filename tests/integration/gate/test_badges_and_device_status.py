@@ -197,3 +197,15 @@ def test_a_status_report_that_is_not_an_object_or_too_large_is_refused(world):
 
     assert not_object.status_code in (400, 422)
     assert too_large.status_code == 422 and too_large.json()["field"] == "report"
+
+
+def test_concurrent_first_reports_of_one_device_keep_one_row_and_refuse_none(world):
+    from dealercrm.adapters.db.orm import device_reports
+    from tests.fakes import race
+
+    results = race(8, lambda i: world.crm.identity.record_device_status(world.device, {"n": i}))
+
+    assert all(isinstance(r, dict) for r in results), results
+    with world.crm.engine.connect() as conn:
+        rows = conn.execute(select(device_reports.c.report)).all()
+    assert len(rows) == 1 and rows[0].report["n"] in range(8)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.orm import device_reports, document_sequences
@@ -96,12 +97,16 @@ class SqlAlchemyDeviceReports:
         self.session = session
 
     def put(self, device_id: int, reported_at: dt.datetime, report: dict[str, Any]) -> None:
-        done = self.session.execute(
-            update(device_reports).where(device_reports.c.device_id == device_id)
-            .values(reported_at=reported_at, report=report))
-        if not done.rowcount:  # type: ignore[attr-defined]
-            self.session.execute(insert(device_reports).values(device_id=device_id, reported_at=reported_at,
-                                                               report=report))
+        overwrite = (update(device_reports).where(device_reports.c.device_id == device_id)
+                     .values(reported_at=reported_at, report=report))
+        if self.session.execute(overwrite).rowcount:  # type: ignore[attr-defined]
+            return
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(device_reports).values(device_id=device_id, reported_at=reported_at,
+                                                                   report=report))
+        except IntegrityError:  # a concurrent first report of the same device won the insert
+            self.session.execute(overwrite)
 
 
 class SqlAlchemyDeviceCredentialRepository:
