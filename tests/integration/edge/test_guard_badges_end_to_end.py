@@ -92,3 +92,59 @@ def test_an_enrolled_guard_badge_signs_in_and_the_exit_names_that_guard_online_a
     assert device["report"]["guard"]["on_duty"]["name"] == "王门卫"
     assert device["reported_at"] is not None
     api.close()
+
+
+def test_edge_agent_run_signs_in_an_enrolled_badge_records_the_guard_and_reports_in(
+        gate_world, make_server, tmp_path):
+    import io
+    import os
+
+    from dealercrm.adapters.devices.memory import FixedBadgeReader
+    from edge_agent.config import AgentConfig, BadgeConfig, DeviceConfig, ScannerConfig, ServerConfig
+    from edge_agent.runner import run_agent
+
+    guard_id = gate_world.crm.identity.create_user(Principal.system(), CreateUser(
+        "menwei", "王门卫", Role.GUARD.value, PASSWORD, email="menwei@factory.example.cn"))
+    [(pass_no, vins)] = gate_world.passes(1)
+    [(qr,)] = gate_world.query("SELECT qr_payload FROM gate_passes WHERE pass_no = ?", pass_no)
+    server = make_server(gate_world)
+    admin = _admin(server.url)
+    httpx.post(f"{server.url}/api/v1/admin/users/{guard_id}/badge", headers=admin, json={"badge_uid": BADGE})
+    master, slave = os.openpty()
+    state = tmp_path / "agent"
+    config = DeviceConfig(
+        scanner=ScannerConfig(kind="serial", port=os.ttyname(slave)), badge=BadgeConfig(reader="sim"),
+        server=ServerConfig(url=server.url, device_key=gate_world.device_key),
+        agent=AgentConfig(roles=("guard",), state_dir=str(state), log_json=True, report_every=1))
+    stop, result = threading.Event(), []
+    agent = threading.Thread(target=lambda: result.append(run_agent(
+        config, out=io.StringIO(), stop=stop, badge=FixedBadgeReader(BADGE), min_backoff=0.2)), daemon=True)
+    agent.start()
+    try:
+        wait_for(lambda: (_status(state) or {}).get("guard", {}).get("on_duty"))
+        os.write(master, f"{qr}\n".encode())
+        wait_for(lambda: gate_world.exits() == 1)
+        reported = wait_for(lambda: [d for d in httpx.get(f"{server.url}/api/v1/admin/devices", headers=admin).json()
+                                     if (d["report"] or {}).get("guard", {}).get("scans")])
+    finally:
+        stop.set()
+        agent.join(15)
+        os.close(master)
+        os.close(slave)
+
+    assert result == [0]
+    assert gate_world.query("SELECT guard_user_id FROM gate_exits WHERE pass_no = ?", pass_no) == [(guard_id,)]
+    assert gate_world.vehicle_states(vins) == ["released"]
+    [device] = reported
+    assert device["report"]["guard"]["on_duty"]["name"] == "王门卫"
+    assert device["report"]["devices"]["badge"]["state"] == "ok"
+    assert BADGE not in (state / "badges.json").read_text(encoding="utf-8")
+
+
+def _status(state):  # type: ignore[no-untyped-def]
+    import json
+
+    try:
+        return json.loads((state / "status.json").read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
