@@ -282,9 +282,10 @@ def badge_book(uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
     device's secret, with its purpose and the holder's name (shown when the guard signs in)."""
     with uow:
         secret = _device_secret(uow)
-        badges = [{"digest": badge_digest(secret, u.badge_uid), "purpose": u.badge_purpose.value,
+        badges = [{"digest": badge_digest(secret, u.badge_uid), "purpose": purpose.value,
                    "user_id": u.id, "name": u.display_name}
-                  for u in uow.users.with_badges() if u.badge_uid and u.badge_purpose]
+                  for u in uow.users.with_badges()
+                  if u.badge_uid is not None and (purpose := u.badge_in_force) is not None]
     return {"as_of": clock().isoformat(), "badges": badges}
 
 
@@ -294,7 +295,7 @@ def guard_of_badge(digest: str | None, uow: UnitOfWork) -> User | None:
         return None
     secret = _device_secret(uow)
     for user in uow.users.with_badges():
-        if user.badge_uid and user.badge_purpose is BadgePurpose.GUARD \
+        if user.badge_uid and user.badge_in_force is BadgePurpose.GUARD \
                 and hmac.compare_digest(badge_digest(secret, user.badge_uid), digest.lower()):
             return user
     return None

@@ -164,6 +164,16 @@ class User:
         self.badge_enrolled_at = now
         return True
 
+    @property
+    def badge_in_force(self) -> BadgePurpose | None:
+        """What the user's badge does at the gate now: nothing once the user is deactivated, and a
+        guard badge stops signing in when its holder is no longer a guard (a role change)."""
+        if not self.is_active or self.badge_uid is None or self.badge_purpose is None:
+            return None
+        if self.badge_purpose is BadgePurpose.GUARD and self.role is not Role.GUARD:
+            return None
+        return self.badge_purpose
+
     def revoke_badge(self) -> str:
         """Take the badge away; returns the UID it had."""
         if self.badge_uid is None:

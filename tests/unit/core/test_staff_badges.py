@@ -162,3 +162,17 @@ def test_an_oversized_status_report_is_refused_on_its_field(uows):
 
     assert too_big.value.field == "report"
     assert uows.store.device_reports == {}
+
+
+def test_a_guard_badge_stops_signing_in_when_its_holder_is_no_longer_a_guard(uows):
+    identity.enrol_badge(10, "04A1B2C3", "guard", uows(ADMIN), clock)
+
+    identity.change_role(10, Role.DISPATCH.value, (), uows(ADMIN))
+    book = identity.badge_book(uows(DEVICE), clock)
+    uow = uows(DEVICE)
+    with uow:
+        guard = identity.guard_of_badge(badge_digest(SECRET, "04A1B2C3"), uow)
+
+    assert book["badges"] == []
+    assert guard is None
+    assert uows.store.users[10].badge_uid == "04A1B2C3"  # still held: the UID stays taken until revoked
