@@ -34,8 +34,9 @@ Example ``edge-agent.toml``::
 
     [agent]
     roles = ["kiosk", "guard"]     # what this box does: kiosk (card → print), guard (scan → exit)
-    state_dir = "/var/lib/edge-agent"                 # journal.db, keys.json, status.json
+    state_dir = "/var/lib/edge-agent"                 # journal.db, keys.json, badges.json, status.json
     # status_file = "/run/edge-agent/status.json"
+    report_every = 30              # seconds between status reports to the server (POST /kiosk/status)
     log_level = "INFO"
 
 Every section is optional; a device without a section is "not configured".
@@ -120,6 +121,12 @@ class AgentConfig:
     status_file: str = ""
     log_level: str = "INFO"
     log_json: bool = True
+    report_every: float = attrs.field(default=30.0, converter=float)  # seconds between status reports
+
+    @report_every.validator
+    def _report_every_positive(self, _attribute: Any, value: float) -> None:
+        if value < 1:
+            raise ConfigError("[agent] report_every must be at least 1 second")
 
     @property
     def status_path(self) -> Path:

@@ -42,7 +42,9 @@ from dealercrm.application.ports.signing import (
     PassNotYetValid,
     PassTokenError,
 )
+from dealercrm.domain.errors import DomainError
 from dealercrm.domain.gate import qr_digest
+from dealercrm.domain.identity import badge_digest
 from dealercrm.domain.printing import SHANGHAI
 from edge_agent.journal import Journal, JournalEntry
 from edge_agent.messages import say
@@ -81,18 +83,23 @@ def mask_badge(uid: str | None) -> str | None:
 class OnDuty:
     badge_uid: str
     since: datetime
+    name: str | None = None  # the holder, from the badge book
+    user_id: int | None = None
 
 
 class GuardSession:
     """Who is on duty at this guard station: signed in by tapping a staff badge (PC/SC).
 
-    A tap signs the badge's holder in (taking over from anyone signed in before); the same badge
-    tapped again signs out. The server has no badge enrolment yet, so a guard is known here by
-    the badge UID alone; each exit records it in the journal.
+    A tap of an enrolled guard badge signs its holder in (taking over from anyone signed in
+    before); the same badge tapped again signs out. With a ``book`` (the server's badge book,
+    cached on disk), a badge that is not enrolled as a guard badge is refused and changes
+    nothing; without one, any badge signs in. Each exit records the badge in the journal.
     """
 
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 book: BadgeBook | None = None) -> None:
         self.clock = clock
+        self.book = book
         self._lock = threading.Lock()
         self._on_duty: OnDuty | None = None
 
@@ -102,22 +109,27 @@ class GuardSession:
             return self._on_duty
 
     def tap(self, badge_uid: str) -> str:
-        """A badge was laid on the reader: returns ``signed_in`` or ``signed_out``."""
+        """A badge was laid on the reader: ``signed_in``, ``signed_out`` or ``badge_unknown``."""
+        holder = self.book.holder(badge_uid) if self.book is not None else None
+        if self.book is not None and (holder is None or holder.get("purpose") != "guard"):
+            log.warning("guard_badge_unknown", badge=mask_badge(badge_uid), as_of=self.book.as_of)
+            return "badge_unknown"
         with self._lock:
             if self._on_duty is not None and self._on_duty.badge_uid == badge_uid:
                 self._on_duty = None
                 outcome = "signed_out"
             else:
-                self._on_duty = OnDuty(badge_uid, self.clock())
+                self._on_duty = OnDuty(badge_uid, self.clock(), (holder or {}).get("name"),
+                                       (holder or {}).get("user_id"))
                 outcome = "signed_in"
-        log.info(f"guard_{outcome}", badge=mask_badge(badge_uid))
+        log.info(f"guard_{outcome}", badge=mask_badge(badge_uid), user_id=(holder or {}).get("user_id"))
         return outcome
 
     def snapshot(self) -> dict[str, Any] | None:
         on_duty = self.on_duty
         if on_duty is None:
             return None
-        return {"badge": mask_badge(on_duty.badge_uid), "since": on_duty.since.isoformat()}
+        return {"badge": mask_badge(on_duty.badge_uid), "since": on_duty.since.isoformat(), "name": on_duty.name}
 
 
 def run_badge_desk(reader: Any, session: GuardSession, stop: threading.Event, *,
@@ -188,6 +200,12 @@ class _ServerCopy:
 
     def _summary(self) -> dict[str, Any]:
         return {}
+
+    def run(self, server: Any, link: Link, stop: threading.Event, interval: float = 60.0) -> None:
+        """Refresh every ``interval`` seconds while the link is up."""
+        while not stop.wait(interval):
+            if link.up:
+                self.refresh(server)
 
 
 class KeyRing(_ServerCopy):
@@ -266,13 +284,46 @@ class PassBook(_ServerCopy):
             return BookRefusal("gate_pass.superseded", final=False)  # or reissued after the book
         return None
 
-    def run(self, server: Any, link: Link, stop: threading.Event, interval: float = 60.0) -> None:
-        while not stop.wait(interval):
-            if link.up:
-                self.refresh(server)
-
-
 _BOOK_FINAL = {"voided": "gate_pass.voided", "exited": "gate_pass.already_exited", "rejected": "gate_pass.rejected"}
+
+
+class BadgeBook(_ServerCopy):
+    """The staff badges the server enrolled (``GET /badges``): guard badges sign in at the guard
+    station, maintenance badges open a kiosk's maintenance. The server ships each badge as a
+    digest keyed by this device's secret (``badge_digest``), so the cache on disk holds no UID
+    and works on no other device; a tapped UID is digested the same way and looked up. Cached so
+    that a guard signs in offline too; refreshed like the pass book."""
+
+    what = "badge_book"
+
+    def __init__(self, secret: str, cache: Path | None = None, book: dict[str, Any] | None = None) -> None:
+        self.secret = secret
+        self._badges: dict[str, dict[str, Any]] = {}
+        self.as_of: str | None = None
+        super().__init__(cache, book)
+
+    def _fetch(self, server: Any) -> dict[str, Any]:
+        return server.badge_book()  # type: ignore[no-any-return]
+
+    def _set(self, book: dict[str, Any]) -> None:
+        badges = {str(b["digest"]).lower(): {"purpose": str(b["purpose"]), "name": b.get("name"),
+                                             "user_id": b.get("user_id")} for b in book["badges"]}
+        with self._lock:
+            self._badges = badges
+            self.as_of = book.get("as_of")
+
+    def _summary(self) -> dict[str, Any]:
+        return {"badges": len(self._badges), "as_of": self.as_of}
+
+    def holder(self, uid: str) -> dict[str, Any] | None:
+        """The enrolled badge a tapped UID is (purpose, name, user id), or None."""
+        try:
+            digest = badge_digest(self.secret, uid)
+        except DomainError:  # a UID no enrolment could hold
+            return None
+        with self._lock:
+            entry = self._badges.get(digest)
+        return dict(entry) if entry is not None else None
 
 
 class Link:
@@ -382,8 +433,7 @@ class Guard:
             return self._refused_by_book(doubt, pass_no, vins)
         scanned_at = now.isoformat()
         event = {"qr_payload": payload, "scanned_at": scanned_at, "pass_no": pass_no, "vins": list(vins)}
-        if on_duty is not None:
-            # the kiosk API has no field for the guard yet: the journal keeps who let it out
+        if on_duty is not None:  # sent to the server as this device's digest of the badge
             event["guard_badge"] = on_duty.badge_uid
         event_id = self.journal.record("exit", event)
         allowed = f"出门证 {pass_no} 有效，共 {len(vins)} 台车辆，可以放行"
@@ -439,7 +489,10 @@ def send_entry(server: Any, journal: Journal, entry: JournalEntry, link: Link, l
         if current is None or current.state != "pending":
             return current.state if current else "pending"
         try:
-            if entry.kind == "exit":
+            if entry.kind == "exit" and entry.payload.get("guard_badge"):
+                answer = server.confirm_exit(entry.payload["qr_payload"], entry.client_event_id,
+                                             entry.payload.get("scanned_at"), guard_badge=entry.payload["guard_badge"])
+            elif entry.kind == "exit":
                 answer = server.confirm_exit(entry.payload["qr_payload"], entry.client_event_id,
                                              entry.payload.get("scanned_at"))
             elif entry.kind == "print":
@@ -518,5 +571,5 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["Guard", "GuardResult", "GuardSession", "KeyRing", "Link", "OnDuty", "Replayer", "mask_badge",
+__all__ = ["BadgeBook", "Guard", "GuardResult", "GuardSession", "KeyRing", "Link", "OnDuty", "Replayer", "mask_badge",
            "run_badge_desk", "send_entry", "now_utc"]

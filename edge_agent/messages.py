@@ -48,6 +48,8 @@ MESSAGES: dict[str, Message] = {
     "gate.no_guard_signed_in": Message("没有门卫签到，不能放行", guard="请先刷工牌签到"),
     "gate.guard_signed_in": Message("门卫已签到（工牌 {badge}）", guard="可以扫码放行"),
     "gate.guard_signed_out": Message("门卫已签退（工牌 {badge}）", guard="放行前请刷工牌签到"),
+    "gate.guard_badge_unknown": Message("工牌 {badge} 未登记为门卫工牌，不能签到",
+                                        guard="请使用已登记的门卫工牌，或联系管理员登记"),
     "gate.no_verification_keys": Message("本机尚无验签公钥，无法核验出门证",
                                          guard="请联网后重启本机或联系管理员"),
     # the kiosk

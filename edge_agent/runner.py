@@ -51,6 +51,7 @@ from edge_agent.config import (
 from edge_agent.guard import (
     Guard,
     GuardResult,
+    BadgeBook,
     GuardSession,
     KeyRing,
     Link,
@@ -157,6 +158,19 @@ class StatusBoard:
                 self.write()
             except OSError as exc:
                 log.error("status_file_failed", reason=str(exc))
+
+
+def report_status(server: Any, board: StatusBoard, stop: threading.Event, every: float = 30.0) -> None:
+    """Post the ``status.json`` content to the server (``POST /api/v1/kiosk/status``) at once and
+    then every ``every`` seconds, so the admins see each kiosk's devices, last errors, journal
+    backlog and last replay. A failed report is logged and waits for the next round."""
+    while True:
+        try:
+            server.report_status(board.snapshot())
+        except (ServerUnreachable, ServerRefused) as exc:
+            log.warning("status_report_failed", reason=str(exc))
+        if stop.wait(every):
+            return
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +356,11 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
             if config.badge is not None:  # a badge reader at the station: exits need a signed-in guard
                 from dealercrm.adapters.devices.pcsc_badge import PcscBadgeReader
 
-                session = GuardSession()
+                badges = BadgeBook(server.device_secret, state_dir / "badges.json")
+                if not badges.refresh(server) and badges.as_of is None:
+                    out.write("[门卫] 尚无工牌名册：请在联网状态下启动一次 (no badge book cached yet)\n")
+                supervise("badge-book", lambda halt: badges.run(server, link, halt))
+                session = GuardSession(book=badges)
                 board.session = session
                 badge_reader = badge or PcscBadgeReader(config.badge.reader)
                 health.ok("badge")
@@ -369,6 +387,7 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         board.state = "running"
         board.write()
         supervise("status", board.run)
+        supervise("status-report", lambda halt: report_status(server, board, halt, agent.report_every))
         log.info("edge_agent_running", roles=sorted(roles), state_dir=str(state_dir))
         if ready is not None:
             ready()
@@ -441,7 +460,7 @@ def main_run(argv: Sequence[str] | None = None, out: TextIO | None = None,
             agent = AgentConfig(roles=tuple(args.role or agent.roles),
                                 state_dir=args.state_dir or (agent.state_dir if path else "var/edge-agent"),
                                 status_file=agent.status_file, log_level=args.log_level or agent.log_level,
-                                log_json=agent.log_json)
+                                log_json=agent.log_json, report_every=agent.report_every)
         config = DeviceConfig(config.reader, config.printer, config.scanner, config.badge, server, agent)
         configure_logging(agent.log_level, json=agent.log_json)
         for sig in (signal.SIGTERM, signal.SIGINT):

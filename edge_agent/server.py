@@ -15,9 +15,12 @@ Uses httpx (a dependency of the project) with short connect/read timeouts.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import httpx
+
+from dealercrm.domain.identity import badge_digest
 
 
 class ServerError(Exception):
@@ -52,6 +55,8 @@ class KioskServer:
         if not device_key:
             raise ValueError("device key is required (X-Device-Key)")
         self.base_url = base_url.rstrip("/")
+        # the key of this device's badge book: the server keeps the same SHA-256 of the device key
+        self.device_secret = hashlib.sha256(device_key.encode()).hexdigest()
         self._client = httpx.Client(
             base_url=self.base_url,
             headers={"X-Device-Key": device_key, "Accept": "application/json",
@@ -118,9 +123,22 @@ class KioskServer:
     def verify(self, qr_payload: str, event_id: str, scanned_at: str | dt.datetime | None = None) -> dict[str, Any]:
         return self._call("POST", "/verify", _scan_body(qr_payload, event_id, scanned_at))
 
-    def confirm_exit(self, qr_payload: str, event_id: str,
-                     scanned_at: str | dt.datetime | None = None) -> dict[str, Any]:
-        return self._call("POST", "/exits", _scan_body(qr_payload, event_id, scanned_at))
+    def confirm_exit(self, qr_payload: str, event_id: str, scanned_at: str | dt.datetime | None = None,
+                     guard_badge: str | None = None) -> dict[str, Any]:
+        """``POST /exits``; ``guard_badge`` is the UID of the signed-in guard's badge: only its
+        digest keyed by this device (``badge_digest``) leaves the agent."""
+        body = _scan_body(qr_payload, event_id, scanned_at)
+        if guard_badge:
+            body["guard_badge"] = badge_digest(self.device_secret, guard_badge)
+        return self._call("POST", "/exits", body)
+
+    def badge_book(self) -> dict[str, Any]:
+        """``GET /badges``: the guard and maintenance badges, as digests keyed by this device."""
+        return self._call("GET", "/badges")
+
+    def report_status(self, report: dict[str, Any]) -> dict[str, Any]:
+        """``POST /status``: this agent's ``status.json`` content; the server keeps the last one."""
+        return self._call("POST", "/status", {"report": report})
 
 
 def _scan_body(qr_payload: str, event_id: str, scanned_at: str | dt.datetime | None) -> dict[str, Any]:

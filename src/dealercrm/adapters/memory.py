@@ -42,6 +42,7 @@ class MemoryStore:
         self.dealers: dict[int, Dealer] = {}
         self.users: dict[int, User] = {}
         self.devices: dict[int, DeviceCredential] = {}
+        self.device_reports: dict[int, dict[str, Any]] = {}  # device id → {"reported_at", "report"}
         self.sequences: dict[str, int] = {}
         self.outbox: dict[str, dict[str, Any]] = {}  # idempotency key → message
         self.workflows: dict[int, Any] = {}
@@ -87,6 +88,23 @@ class MemoryUserRepository(_Repo):
 
     def of_dealer(self, dealer_id: int) -> list[User]:
         return [u for u in self.rows.values() if u.dealer_id == dealer_id]
+
+    def by_badge(self, badge_uid: str) -> User | None:
+        return next((u for u in self.rows.values() if u.badge_uid == badge_uid), None)
+
+    def with_badges(self) -> list[User]:
+        return sorted((u for u in self.rows.values() if u.badge_uid is not None and u.is_active),
+                      key=lambda u: u.id or 0)
+
+
+class MemoryDeviceReports:
+    """``DeviceReports`` twin: the last report per device, in the unit of work's working copy."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self.uow = uow
+
+    def put(self, device_id: int, reported_at: dt.datetime, report: dict[str, Any]) -> None:
+        self.uow.working.device_reports[device_id] = {"reported_at": reported_at, "report": dict(report)}
 
 
 class MemoryDeviceCredentialRepository(_Repo):
@@ -141,6 +159,7 @@ class MemoryUnitOfWork:
         self.dealers = MemoryDealerRepository(self, "dealers")
         self.users = MemoryUserRepository(self, "users")
         self.devices = MemoryDeviceCredentialRepository(self, "devices")
+        self.device_reports = MemoryDeviceReports(self)
         self.outbox = MemoryOutbox(self)
         self.workflows = MemoryWorkflowRepository(self)
         self.delegations = MemoryStandingDelegationRepository(self)

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.identity import guard_of_badge
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
@@ -59,7 +60,7 @@ from dealercrm.domain.gate import (
     PickupAuthorization,
     qr_digest,
 )
-from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.identity import Principal, Role, User
 from dealercrm.domain.printing import document_to_wire
 from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date
 from dealercrm.domain.vehicles import VehicleState
@@ -375,7 +376,7 @@ def void_gate_pass(gate_pass_id: int, reason: str, uow: GateUnitOfWork, clock: C
 
 
 def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now: dt.datetime, source: str,
-                 event_id: str | None) -> dict[str, Any]:
+                 event_id: str | None, guard: User | None = None, guard_badge: str | None = None) -> dict[str, Any]:
     """The one exit: pass → exited, vehicles → released, the letter completed when nothing is left.
     ``gate_exits`` has a unique pass id, so even a lost lock cannot record two."""
     by = _who(uow.actor)
@@ -398,7 +399,8 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
         auth.complete(at)
     uow.gate_exits.add(GateExit(gate_pass_id=gate_pass.id, pass_no=gate_pass.pass_no,  # type: ignore[arg-type]
                                 vins=list(gate_pass.vins), exited_at=at, recorded_at=now, source=source,
-                                actor=by, client_event_id=event_id))
+                                actor=by, client_event_id=event_id,
+                                guard_user_id=guard.id if guard is not None else None, guard_badge=guard_badge))
     uow.flush()
     return {
         "pass_no": gate_pass.pass_no,
@@ -408,7 +410,13 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
         "vins": list(gate_pass.vins),
         "released": len(gate_pass.vins),
         "source": source,
+        "guard": None if guard is None else {"user_id": guard.id, "name": guard.display_name},
     }
+
+
+def _desk_guard(uow: GateUnitOfWork) -> User | None:
+    """At the desk the guard is the signed-in user confirming the exit."""
+    return uow.users.get(uow.actor.user_id) if uow.actor.user_id is not None else None
 
 
 def confirm_exit_at_desk(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock) -> dict[str, Any]:
@@ -417,7 +425,7 @@ def confirm_exit_at_desk(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock) -
     now = clock()
     with uow:
         gate_pass = _visible_pass(uow, gate_pass_id)
-        answer = _record_exit(uow, gate_pass, now, now, "desk", None)
+        answer = _record_exit(uow, gate_pass, now, now, "desk", None, _desk_guard(uow))
         uow.commit()
     return answer
 
@@ -718,18 +726,26 @@ def kiosk_verify(token: str, event_id: str, scanned_at: dt.datetime | None, new_
 
 def kiosk_confirm_exit(token: str, event_id: str, scanned_at: dt.datetime | None,
                        new_uow: Callable[[], GateUnitOfWork], clock: Clock, verifier: PassVerifier,
-                       digester: IdDigester) -> dict[str, Any]:
+                       digester: IdDigester, guard_badge: str | None = None) -> dict[str, Any]:
     """The gate device confirms the exit of a scanned pass — live, or replayed from its offline
-    journal with the original scan time (checked against the pass's validity at that time)."""
+    journal with the original scan time (checked against the pass's validity at that time).
+    ``guard_badge`` is the digest of the badge of the guard signed in at the device (see
+    ``identity.badge_book``): the exit records that guard. A digest that matches no enrolled guard
+    (revoked since) is kept as sent; the vehicles have left either way."""
 
     def work(uow: GateUnitOfWork) -> dict[str, Any]:
         now = clock()
         at = _scan_time(scanned_at, now)
         claims = _claims(token, verifier, at)
         gate_pass = _scanned_pass(uow, token, claims)
-        return {**_record_exit(uow, gate_pass, at, now, "kiosk", event_id), "event_id": event_id}
+        guard = guard_of_badge(guard_badge, uow)
+        return {**_record_exit(uow, gate_pass, at, now, "kiosk", event_id, guard, guard_badge),
+                "event_id": event_id}
 
-    fingerprint = digester.fingerprint("exit", {"qr": token.strip(), "at": scanned_at})
+    facts: dict[str, Any] = {"qr": token.strip(), "at": scanned_at}
+    if guard_badge is not None:  # an exit sent without a guard keeps the fingerprint it always had
+        facts["guard"] = guard_badge
+    fingerprint = digester.fingerprint("exit", facts)
     return run_client_event(new_uow, clock, roles=(Role.KIOSK,), event_id=event_id, kind="exit", fingerprint=fingerprint, work=work)
 
 
@@ -740,7 +756,7 @@ def confirm_exit_idempotent(gate_pass_id: int, event_id: str, new_uow: Callable[
     def work(uow: GateUnitOfWork) -> dict[str, Any]:
         now = clock()
         gate_pass = _visible_pass(uow, gate_pass_id)
-        return {**_record_exit(uow, gate_pass, now, now, "desk", event_id), "event_id": event_id}
+        return {**_record_exit(uow, gate_pass, now, now, "desk", event_id, _desk_guard(uow)), "event_id": event_id}
 
     fingerprint = digester.fingerprint("desk_exit", {"gate_pass_id": gate_pass_id})
     return run_client_event(new_uow, clock, roles=GUARD, event_id=event_id, kind="desk_exit", fingerprint=fingerprint, work=work)

@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
+from typing import Any
 
 import attrs
 
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.ports.persistence import Clock, PasswordHasher, TokenService, UnitOfWork
 from dealercrm.domain.errors import AuthenticationFailed, Conflict, InvalidValue, InvariantBroken
-from dealercrm.domain.identity import DeviceCredential, Principal, Role, User, validate_password
+from dealercrm.domain.identity import (
+    BadgePurpose,
+    DeviceCredential,
+    Principal,
+    Role,
+    User,
+    badge_digest,
+    mask_badge_uid,
+    normalize_badge_uid,
+    validate_password,
+)
 
 _DUMMY_HASH_INPUT = "timing-equaliser-0"
 
@@ -221,3 +233,108 @@ def authenticate_device(api_key: str, uow: UnitOfWork) -> Principal:
             raise InvariantBroken("credential has no id: not flushed")
         return Principal(user_id=None, username=f"device:{credential.name}", role=Role.KIOSK,
                          device_id=credential.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff badges: enrolled by an admin, shipped to the gate devices as keyed digests
+
+
+def enrol_badge(user_id: int, uid: str, purpose: str, uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
+    """Give a user a staff badge (one per user; a UID belongs to one user: 409 naming the holder).
+    The change is audited by the unit of work (the UID itself is masked in the trail)."""
+    require_role(uow.actor, Role.ADMIN)
+    try:
+        badge_purpose = BadgePurpose(purpose)
+    except ValueError:
+        raise InvalidValue("purpose", f"未知工牌用途：{purpose}（guard 或 maintenance）",
+                           code="badge.purpose_unknown") from None
+    normal = normalize_badge_uid(uid)
+    with uow:
+        user = uow.users.get(user_id)
+        if user is None:
+            raise not_found("user", "用户")
+        holder = uow.users.by_badge(normal)
+        if holder is not None and holder.id != user_id:
+            raise Conflict(f"该工牌已登记给 {holder.display_name}（{holder.username}）", code="badge.taken",
+                           field="badge_uid", holder={"user_id": holder.id, "username": holder.username,
+                                                      "display_name": holder.display_name})
+        changed = user.enrol_badge(normal, badge_purpose, clock())
+        answer = _badge_view(user)
+        if changed:
+            uow.commit()
+    return answer
+
+
+def revoke_badge(user_id: int, uow: UnitOfWork) -> dict[str, Any]:
+    """Take a user's badge away; the gate devices drop it at their next badge-book refresh."""
+    require_role(uow.actor, Role.ADMIN)
+    with uow:
+        user = uow.users.get(user_id)
+        if user is None:
+            raise not_found("user", "用户")
+        uid = user.revoke_badge()
+        uow.commit()
+    return {"user_id": user_id, "badge": mask_badge_uid(uid), "revoked": True}
+
+
+def _badge_view(user: User) -> dict[str, Any]:
+    return {"user_id": user.id, "username": user.username, "display_name": user.display_name,
+            "badge": mask_badge_uid(user.badge_uid) if user.badge_uid else None,
+            "purpose": user.badge_purpose.value if user.badge_purpose else None,
+            "enrolled_at": user.badge_enrolled_at.isoformat() if user.badge_enrolled_at else None}
+
+
+def _device_secret(uow: UnitOfWork) -> str:
+    """The calling device's badge key: the SHA-256 of its API key (see ``badge_digest``)."""
+    require_role(uow.actor, Role.KIOSK)
+    device_id = uow.actor.device_id
+    credential = uow.devices.get(device_id) if device_id is not None else None
+    if credential is None:
+        raise InvariantBroken("a device principal without its credential")
+    return credential.key_hash
+
+
+def badge_book(uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
+    """The gate device's offline badge book: each active user's badge as a digest keyed by this
+    device's secret, with its purpose and the holder's name (shown when the guard signs in)."""
+    with uow:
+        secret = _device_secret(uow)
+        badges = [{"digest": badge_digest(secret, u.badge_uid), "purpose": purpose.value,
+                   "user_id": u.id, "name": u.display_name}
+                  for u in uow.users.with_badges()
+                  if u.badge_uid is not None and (purpose := u.badge_in_force) is not None]
+    return {"as_of": clock().isoformat(), "badges": badges}
+
+
+def guard_of_badge(digest: str | None, uow: UnitOfWork) -> User | None:
+    """The active guard whose badge the calling device names by ``digest`` (None: nobody known)."""
+    if not digest:
+        return None
+    secret = _device_secret(uow)
+    for user in uow.users.with_badges():
+        if user.badge_uid and user.badge_in_force is BadgePurpose.GUARD \
+                and hmac.compare_digest(badge_digest(secret, user.badge_uid), digest.lower()):
+            return user
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Agents report in: the last status of each gate device
+
+MAX_REPORT_BYTES = 32_000
+
+
+def record_device_status(report: dict[str, Any], uow: UnitOfWork, clock: Clock) -> dict[str, Any]:
+    """Keep the calling device's status report (its devices' states and last errors, the journal
+    backlog, the last replay), replacing the one before."""
+    require_role(uow.actor, Role.KIOSK)
+    if len(json.dumps(report, ensure_ascii=False, default=str)) > MAX_REPORT_BYTES:
+        raise InvalidValue("report", f"状态报告过大（上限 {MAX_REPORT_BYTES} 字节）", code="device.report_too_large")
+    device_id = uow.actor.device_id
+    if device_id is None:
+        raise InvariantBroken("a device principal without a device id")
+    now = clock()
+    with uow:
+        uow.device_reports.put(device_id, now, json.loads(json.dumps(report, default=str)))
+        uow.commit()
+    return {"device_id": device_id, "reported_at": now.isoformat()}

@@ -445,4 +445,6 @@ class GateExit:
     source: str  # "kiosk" (a gate device, maybe replaying offline) or "desk"
     actor: str
     client_event_id: str | None = None
+    guard_user_id: int | None = None  # the guard signed in at the gate device by badge
+    guard_badge: str | None = None  # the badge digest the device sent (kept when it matched nobody)
     id: int | None = None

@@ -118,6 +118,7 @@ def test_the_guard_confirms_at_the_desk_and_a_double_click_records_one_exit(worl
 
     assert first.status_code == 200 and second.json() == first.json()
     assert first.json()["source"] == "desk"
+    assert first.json()["guard"] == {"user_id": world.staff["guard"].user_id, "name": "guard"}
     assert c.get(f"/api/v1/vehicles/{world.vin(3)}", headers=guard).json()["state"] == "released"
     assert c.get(f"/api/v1/gate-passes/{pass_id}", headers=guard).json()["id_verified_via"] == "card"
 

@@ -17,6 +17,8 @@ class FakeKioskServer:
         self.exited: set[str] = set()
         self.refuse_exit: ServerRefused | None = None
         self.book: dict[str, Any] = {"as_of": "2026-03-07T09:00:00+08:00", "passes": []}
+        self.badges: dict[str, Any] = {"as_of": "2026-03-07T09:00:00+08:00", "badges": []}
+        self.guard_badges: dict[str, str] = {}  # event id → the guard's badge the exit was sent with
 
     def _reach(self, name: str, arg: Any) -> None:
         self.calls.append((name, arg))
@@ -31,6 +33,10 @@ class FakeKioskServer:
         self._reach("book", None)
         return self.book
 
+    def badge_book(self) -> dict[str, Any]:
+        self._reach("badges", None)
+        return self.badges
+
     def find_passes(self, id_number: str, event_id: str) -> dict[str, Any]:
         self._reach("lookup", id_number)
         return self.lookup
@@ -39,8 +45,11 @@ class FakeKioskServer:
         self._reach("print", (pass_no, event_id))
         return {"pass_no": pass_no, "print_count": 1, "reprint": False, "printed_at": "2026-03-07T09:00:00+08:00"}
 
-    def confirm_exit(self, qr: str, event_id: str, scanned_at: str | None = None) -> dict[str, Any]:
+    def confirm_exit(self, qr: str, event_id: str, scanned_at: str | None = None,
+                     guard_badge: str | None = None) -> dict[str, Any]:
         self._reach("exit", (event_id, scanned_at))
+        if guard_badge is not None:
+            self.guard_badges[event_id] = guard_badge
         if event_id in self.exits:
             return self.exits[event_id]
         if self.refuse_exit is not None:

@@ -10,6 +10,7 @@ import pytest
 from dealercrm.adapters.devices.memory import FixedBadgeReader
 from dealercrm.application.ports.devices import DeviceError
 from edge_agent.guard import (
+    BadgeBook,
     Guard,
     GuardSession,
     KeyRing,
@@ -148,6 +149,121 @@ def test_status_json_shows_who_is_on_duty_by_a_masked_badge(FakeServer, tmp_path
     board.on_guard(guard.handle_scan(token()))
     snapshot = board.snapshot()
 
-    assert snapshot["guard"]["on_duty"] == {"badge": "****E5F6", "since": NOW.isoformat()}
+    assert snapshot["guard"]["on_duty"] == {"badge": "****E5F6", "since": NOW.isoformat(), "name": None}
     assert snapshot["guard"]["last"]["guard_badge"] == "****E5F6"
     assert BADGE not in (tmp_path / "status.json").read_text(encoding="utf-8")
+
+
+def _book(secret: str = "device-secret", **badges: str) -> BadgeBook:
+    from dealercrm.domain.identity import badge_digest
+
+    return BadgeBook(secret, None, {"as_of": "2026-03-07T09:00:00+08:00", "badges": [
+        {"digest": badge_digest(secret, uid), "purpose": purpose, "user_id": n, "name": f"员工{n}"}
+        for n, (uid, purpose) in enumerate(badges.items(), start=1)]})
+
+
+def test_with_a_badge_book_only_an_enrolled_guard_badge_signs_in():
+    session = GuardSession(clock=lambda: NOW, book=_book(**{BADGE: "guard", OTHER: "maintenance"}))
+
+    stranger = session.tap("0A0B0C0D")
+    maintenance = session.tap(OTHER)
+    malformed = session.tap("zz")
+    guard = session.tap(BADGE)
+
+    assert (stranger, maintenance, malformed) == ("badge_unknown",) * 3
+    assert guard == "signed_in"
+    assert session.on_duty is not None and session.on_duty.name == "员工1" and session.on_duty.user_id == 1
+
+
+def test_an_unknown_badge_leaves_the_guard_on_duty_signed_in():
+    session = GuardSession(clock=lambda: NOW, book=_book(**{BADGE: "guard"}))
+    session.tap(BADGE)
+
+    outcome = session.tap(OTHER)
+
+    assert outcome == "badge_unknown"
+    assert session.on_duty is not None and session.on_duty.badge_uid == BADGE
+
+
+def test_a_book_of_another_device_knows_no_badge():
+    mine = _book("this-device", **{BADGE: "guard"})
+    theirs = BadgeBook("another-device", None, {"as_of": None, "badges": [
+        {"digest": d, "purpose": "guard"} for d in mine._badges]})
+
+    assert mine.holder(BADGE) is not None
+    assert theirs.holder(BADGE) is None
+
+
+def test_the_badge_book_is_cached_on_disk_and_a_malformed_answer_keeps_it(FakeServer, tmp_path):
+    from dealercrm.domain.identity import badge_digest
+
+    server = FakeServer()
+    server.badges = {"as_of": "2026-03-07T09:00:00+08:00", "badges": [
+        {"digest": badge_digest("s", BADGE), "purpose": "guard", "user_id": 4, "name": "王门卫"}]}
+    assert BadgeBook("s", tmp_path / "badges.json").refresh(server)
+    server.badges = {"badges": [{"no_digest": 1}]}
+    cached = BadgeBook("s", tmp_path / "badges.json")
+
+    refreshed = cached.refresh(server)
+
+    assert not refreshed
+    assert cached.holder(BADGE) == {"purpose": "guard", "name": "王门卫", "user_id": 4}
+    assert BADGE not in (tmp_path / "badges.json").read_text(encoding="utf-8")
+
+
+def test_the_exit_is_sent_with_the_journaled_badge(FakeServer, tmp_path):
+    server = FakeServer()
+    guard, session, _ = station(server, tmp_path)
+    session.tap(BADGE)
+
+    result = guard.handle_scan(token())
+
+    assert server.guard_badges == {result.event_id: BADGE}
+
+
+def test_the_client_sends_the_badge_only_as_this_devices_digest():
+    import hashlib
+
+    import httpx
+
+    from dealercrm.domain.identity import badge_digest
+    from edge_agent.server import KioskServer
+
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True})
+
+    api = KioskServer("http://kiosk.test", "dk_abc_secret", transport=httpx.MockTransport(handler))
+
+    api.confirm_exit("qr", "evt-00000001", guard_badge=BADGE)
+    api.report_status({"state": "running"})
+
+    secret = hashlib.sha256(b"dk_abc_secret").hexdigest()
+    exit_body, status_body = (r.read().decode() for r in seen)
+    assert BADGE not in exit_body and badge_digest(secret, BADGE) in exit_body
+    assert seen[1].url.path == "/api/v1/kiosk/status" and status_body == '{"report":{"state":"running"}}'
+
+
+def test_a_failed_status_report_waits_for_the_next_round(FakeServer, tmp_path):
+    from edge_agent.runner import report_status
+    from edge_agent.server import ServerUnreachable
+
+    class Down:
+        def __init__(self) -> None:
+            self.tries = 0
+
+        def report_status(self, report):  # type: ignore[no-untyped-def]
+            self.tries += 1
+            raise ServerUnreachable("unreachable: ConnectError")
+
+    journal = Journal(tmp_path / "j.db")
+    board = StatusBoard(tmp_path / "status.json", journal, Link(), ["guard"])
+    stop = threading.Event()
+    stop.set()
+    server = Down()
+
+    report_status(server, board, stop)
+
+    assert server.tries == 1

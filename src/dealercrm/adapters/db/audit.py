@@ -77,7 +77,7 @@ audit_log = Table(
     Index("ix_audit_log_root", "root_entity", "root_id", "id"),
 )
 
-_SECRET_FIELDS = {"password_hash", "key_hash"}
+_SECRET_FIELDS = {"password_hash", "key_hash", "badge_uid"}
 
 # Every audited entity: its name, and how to find the aggregate root the change belongs to. A
 # constant, so the trail does not depend on which mappers ran first.

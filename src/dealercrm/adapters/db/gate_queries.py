@@ -19,7 +19,7 @@ from dealercrm.adapters.db.gate_tables import (
     vehicle_events,
     vehicles,
 )
-from dealercrm.adapters.db.orm import dealers
+from dealercrm.adapters.db.orm import dealers, users
 from dealercrm.application.access import DealerScope
 from dealercrm.domain.gate import GatePassStatus
 
@@ -149,7 +149,10 @@ class SqlGateQueries:
             return None
         row = self._one(_scoped(self._pass_query(), gate_passes, scope).where(gate_passes.c.id == gate_pass_id))
         if row is not None:
-            row["exit"] = self._one(select(gate_exits).where(gate_exits.c.gate_pass_id == gate_pass_id))
+            row["exit"] = self._one(
+                select(gate_exits, users.c.display_name.label("guard_name"))
+                .select_from(gate_exits.outerjoin(users, users.c.id == gate_exits.c.guard_user_id))
+                .where(gate_exits.c.gate_pass_id == gate_pass_id))
         return row
 
     # -- shipments and receipts ----------------------------------------------------------------

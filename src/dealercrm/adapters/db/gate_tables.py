@@ -166,6 +166,8 @@ gate_exits = Table(
     Column("source", String(10), nullable=False),
     Column("actor", String(60), nullable=False),
     Column("client_event_id", String(64)),
+    Column("guard_user_id", IdType, ForeignKey("users.id")),  # the guard signed in by badge, if known
+    Column("guard_badge", String(64)),  # the badge digest the device sent (kept when it matched nobody)
 )
 
 kiosk_events = Table(

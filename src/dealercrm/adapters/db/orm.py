@@ -40,7 +40,7 @@ from dealercrm.domain.channel import (
     Qualification,
     SettlementMethod,
 )
-from dealercrm.domain.identity import DeviceCredential, Role, User
+from dealercrm.domain.identity import BadgePurpose, DeviceCredential, Role, User
 from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
 
 document_sequences = Table(
@@ -132,6 +132,9 @@ users = Table(
     Column("is_active", Boolean, nullable=False),
     Column("created_at", UtcDateTime),
     Column("department", String(60)),
+    Column("badge_uid", String(20), unique=True),  # normalised hex; NULLs do not collide
+    Column("badge_purpose", StrEnumType(BadgePurpose)),
+    Column("badge_enrolled_at", UtcDateTime),
 )
 
 device_credentials = Table(
@@ -145,6 +148,16 @@ device_credentials = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
     Column("last_used_at", UtcDateTime),
+)
+
+# The last status report of each edge agent (one row per device credential, overwritten): not an
+# entity and not audited — agents report every half minute.
+device_reports = Table(
+    "device_reports",
+    metadata,
+    Column("device_id", IdType, ForeignKey("device_credentials.id"), primary_key=True),
+    Column("reported_at", UtcDateTime, nullable=False),
+    Column("report", JSON, nullable=False),
 )
 
 def _optional_bank_account(*values: Any) -> BankAccount | None:

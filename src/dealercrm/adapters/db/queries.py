@@ -21,6 +21,8 @@ from dealercrm.adapters.db.orm import (
     dealer_contacts,
     dealer_qualifications,
     dealers,
+    device_credentials,
+    device_reports,
     users,
 )
 
@@ -164,6 +166,14 @@ class SqlDealerQueries:
             q = q.where(users.c.id > after_id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
+
+    def list_devices(self) -> list[dict[str, Any]]:
+        c, r = device_credentials.c, device_reports.c
+        q = (select(c.id, c.name, c.location, c.key_prefix, c.created_at, c.revoked_at, c.last_used_at,
+                    r.reported_at, r.report)
+             .select_from(device_credentials.outerjoin(device_reports, r.device_id == c.id)).order_by(c.id))
+        with self.engine.connect() as conn:
+            return [{str(k): v for k, v in row._mapping.items()} for row in conn.execute(q)]
 
     def user_status(self, user_id: int) -> dict[str, Any] | None:
         q = select(users.c.id, users.c.username, users.c.role, users.c.dealer_id, users.c.station_id,

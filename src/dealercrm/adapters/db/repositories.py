@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, select, text, update
+from sqlalchemy import Engine, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.locks import DEALER_LOCK, locks_rows
-from dealercrm.adapters.db.orm import document_sequences
+from dealercrm.adapters.db.orm import device_reports, document_sequences
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, User
 from dealercrm.domain.values import Uscc
@@ -142,6 +143,33 @@ class SqlAlchemyUserRepository:
 
     def of_dealer(self, dealer_id: int) -> list[User]:
         return list(self.session.scalars(select(User).where(User.dealer_id == dealer_id)))  # type: ignore[arg-type]
+
+    def by_badge(self, badge_uid: str) -> User | None:
+        return self.session.scalars(select(User).where(User.badge_uid == badge_uid)).first()  # type: ignore[arg-type]
+
+    def with_badges(self) -> list[User]:
+        return list(self.session.scalars(
+            select(User).where(User.badge_uid.is_not(None), User.is_active.is_(True))  # type: ignore[attr-defined]
+            .order_by(User.id)))  # type: ignore[arg-type]
+
+
+class SqlAlchemyDeviceReports:
+    """One row per device, overwritten (update, else insert) in the unit of work's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def put(self, device_id: int, reported_at: dt.datetime, report: dict[str, Any]) -> None:
+        overwrite = (update(device_reports).where(device_reports.c.device_id == device_id)
+                     .values(reported_at=reported_at, report=report))
+        if self.session.execute(overwrite).rowcount:  # type: ignore[attr-defined]
+            return
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(device_reports).values(device_id=device_id, reported_at=reported_at,
+                                                                   report=report))
+        except IntegrityError:  # a concurrent first report of the same device won the insert
+            self.session.execute(overwrite)
 
 
 class SqlAlchemyDeviceCredentialRepository:

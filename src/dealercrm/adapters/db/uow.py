@@ -26,6 +26,7 @@ from dealercrm.adapters.db.repositories import (
     DocumentNumbers,
     SqlAlchemyDealerRepository,
     SqlAlchemyDeviceCredentialRepository,
+    SqlAlchemyDeviceReports,
     SqlAlchemyUserRepository,
 )
 from dealercrm.adapters.db.workflow_repositories import (
@@ -97,6 +98,7 @@ class SqlAlchemyUnitOfWork:
     dealers = _Opened(lambda uow, s: SqlAlchemyDealerRepository(s))
     users = _Opened(lambda uow, s: SqlAlchemyUserRepository(s))
     devices = _Opened(lambda uow, s: SqlAlchemyDeviceCredentialRepository(s))
+    device_reports = _Opened(lambda uow, s: SqlAlchemyDeviceReports(s))
     numbers = _Opened(lambda uow, s: DocumentNumbers(s))
     outbox = _Opened(_outbox)
     workflows = _Opened(lambda uow, s: SqlAlchemyWorkflowRepository(s))

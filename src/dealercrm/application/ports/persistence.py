@@ -45,6 +45,18 @@ class UserRepository(Protocol):
 
     def of_dealer(self, dealer_id: int) -> list[User]: ...
 
+    def by_badge(self, badge_uid: str) -> User | None:
+        """The user holding this (normalised) badge UID, active or not."""
+
+    def with_badges(self) -> list[User]:
+        """Active users that hold a badge (what the gate devices may accept)."""
+
+
+class DeviceReports(Protocol):
+    """The last status report of each edge agent: one per device credential, overwritten."""
+
+    def put(self, device_id: int, reported_at: datetime, report: dict[str, Any]) -> None: ...
+
 
 class DeviceCredentialRepository(Protocol):
     def add(self, credential: DeviceCredential) -> None: ...
@@ -101,6 +113,7 @@ class UnitOfWork(Transaction, Protocol):
     dealers: DealerRepository
     users: UserRepository
     devices: DeviceCredentialRepository
+    device_reports: DeviceReports
     outbox: NotificationOutbox
     workflows: WorkflowRepository
     delegations: StandingDelegationRepository
@@ -130,6 +143,9 @@ class DealerQueries(Protocol):
     def audit_history(self, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]: ...
 
     def list_users(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+
+    def list_devices(self) -> list[dict[str, Any]]:
+        """Every device credential (never its key hash) with its last status report and time."""
 
     def user_status(self, user_id: int) -> dict[str, Any] | None:
         """The user's role, scope and active flag (``None``: no such user)."""

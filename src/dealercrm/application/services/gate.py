@@ -166,6 +166,6 @@ class GateService:
                                  self._keys.verifier, self._digester)
 
     def kiosk_exit(self, actor: Principal, qr_payload: str, event_id: str,
-                   scanned_at: dt.datetime | None = None) -> dict[str, Any]:
+                   scanned_at: dt.datetime | None = None, guard_badge: str | None = None) -> dict[str, Any]:
         return gate.kiosk_confirm_exit(qr_payload, event_id, scanned_at, self._new(actor), self._clock,
-                                       self._keys.verifier, self._digester)
+                                       self._keys.verifier, self._digester, guard_badge)

@@ -49,6 +49,24 @@ class IdentityService:
     def revoke_device_key(self, actor: Principal, credential_id: int) -> None:
         identity.revoke_device_credential(credential_id, self._uow(actor), self._clock)
 
+    def enrol_badge(self, actor: Principal, user_id: int, badge_uid: str, purpose: str) -> dict[str, Any]:
+        return identity.enrol_badge(user_id, badge_uid, purpose, self._uow(actor), self._clock)
+
+    def revoke_badge(self, actor: Principal, user_id: int) -> dict[str, Any]:
+        return identity.revoke_badge(user_id, self._uow(actor))
+
+    def badge_book(self, device: Principal) -> dict[str, Any]:
+        """The calling gate device's badge book (digests keyed by its own secret)."""
+        return identity.badge_book(self._uow(device), self._clock)
+
+    def record_device_status(self, device: Principal, report: dict[str, Any]) -> dict[str, Any]:
+        return identity.record_device_status(report, self._uow(device), self._clock)
+
+    def list_devices(self, actor: Principal) -> list[dict[str, Any]]:
+        """Every device credential with its last status report (admin)."""
+        require_role(actor, Role.ADMIN)
+        return self._queries.list_devices()
+
     def authenticate_device(self, api_key: str) -> Principal:
         return identity.authenticate_device(api_key, self._uow(Principal.system()))
 

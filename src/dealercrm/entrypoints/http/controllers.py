@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.datastructures import State
 from litestar.params import Parameter
@@ -15,7 +16,7 @@ from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
 from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.errors import InvalidValue
-from dealercrm.domain.identity import ROLE_LABELS, Principal, Role
+from dealercrm.domain.identity import ROLE_LABELS, Principal, Role, mask_badge_uid
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
 from dealercrm.application.services.channel import ChannelService
@@ -275,7 +276,12 @@ class DealerController(Controller):
 def _user_out(r: dict[str, Any]) -> s.UserOut:
     return s.UserOut(r["id"], r["username"], r["display_name"], str(r["role"]), r["dealer_id"], r["station_id"],
                      list(r["regions"] or []), r["phone"], r["email"], r["is_active"], r["created_at"],
-                     r.get("department"))
+                     r.get("department"), mask_badge_uid(r["badge_uid"]) if r.get("badge_uid") else None,
+                     _enum_text(r.get("badge_purpose")))
+
+
+def _enum_text(value: Any) -> str | None:
+    return None if value is None else str(getattr(value, "value", value))
 
 
 class AdminController(Controller):
@@ -317,6 +323,23 @@ class AdminController(Controller):
         identity.deactivate_user(request.user, user_id)
         state.principal_cache.invalidate(user_id)
         return s.CreatedOut(user_id)
+
+    @post("/users/{user_id:int}/badge", status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="登记工牌 Enrol the user's staff badge (guard sign-in or kiosk maintenance)")
+    def enrol_badge(self, user_id: int, data: s.BadgeIn, request: Request[Principal, Any, Any],
+                    identity: IdentityService) -> s.BadgeOut:
+        return msgspec.convert(identity.enrol_badge(request.user, user_id, data.badge_uid, data.purpose), s.BadgeOut)
+
+    @delete("/users/{user_id:int}/badge", status_code=HTTP_200_OK, sync_to_thread=True,
+            summary="注销工牌 Revoke the user's staff badge")
+    def revoke_badge(self, user_id: int, request: Request[Principal, Any, Any],
+                     identity: IdentityService) -> s.BadgeRevokedOut:
+        return msgspec.convert(identity.revoke_badge(request.user, user_id), s.BadgeRevokedOut)
+
+    @get("/devices", sync_to_thread=True,
+         summary="设备列表 Device credentials with each agent's last status report")
+    def devices(self, request: Request[Principal, Any, Any], identity: IdentityService) -> list[s.DeviceOut]:
+        return [msgspec.convert(r, s.DeviceOut) for r in identity.list_devices(request.user)]
 
     @post("/devices", status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="签发设备凭证 Issue a device API key (shown once)")

@@ -28,6 +28,7 @@ from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import STAFF, requires
 from dealercrm.application.services.gate import GateService
+from dealercrm.application.services.identity import IdentityService
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +105,8 @@ def _gate_pass(row: dict[str, Any]) -> gs.GatePassOut:
         key_id=row["key_id"], print_count=row["print_count"], last_printed_at=row["last_printed_at"],
         exit=None if not exit_row else gs.GateExitOut(exit_row["exited_at"], exit_row["recorded_at"],
                                                       exit_row["source"], exit_row["actor"],
-                                                      exit_row["client_event_id"]),
+                                                      exit_row["client_event_id"], exit_row.get("guard_user_id"),
+                                                      exit_row.get("guard_name")),
     )
 
 
@@ -309,11 +311,23 @@ class KioskController(Controller):
 
     @post("/exits", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="确认出门 Confirm the exit of a scanned pass (once; replays answer the same)")
-    def exit(self, data: gs.KioskScanIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.ExitOut:
-        answer = gate.kiosk_exit(request.user, data.qr_payload, data.event_id, data.scanned_at)
+    def exit(self, data: gs.KioskExitIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.ExitOut:
+        answer = gate.kiosk_exit(request.user, data.qr_payload, data.event_id, data.scanned_at, data.guard_badge)
         log.info("gate_exit_confirmed", pass_no=answer["pass_no"], vehicles=answer["released"], source="kiosk",
-                 device_id=request.user.device_id, event_id=data.event_id)
+                 device_id=request.user.device_id, event_id=data.event_id,
+                 guard_user_id=(answer.get("guard") or {}).get("user_id"))
         return msgspec.convert(answer, gs.ExitOut)
+
+    @get("/badges", sync_to_thread=True,
+         summary="工牌名册 The guard and maintenance badges, as digests keyed by this device's secret")
+    def badges(self, request: Request[Principal, Any, Any], identity: IdentityService) -> gs.BadgeBookOut:
+        return msgspec.convert(identity.badge_book(request.user), gs.BadgeBookOut)
+
+    @post("/status", status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="上报状态 The agent's status (devices, last errors, journal backlog, last replay)")
+    def status(self, data: gs.DeviceStatusIn, request: Request[Principal, Any, Any],
+               identity: IdentityService) -> gs.DeviceStatusOut:
+        return msgspec.convert(identity.record_device_status(request.user, data.report), gs.DeviceStatusOut)
 
 
 def _shipment(row: dict[str, Any]) -> gs.ShipmentOut:

@@ -7,7 +7,7 @@ Requests forbid unknown fields. Kiosk answers carry times as ISO 8601 strings wi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -168,6 +168,8 @@ class GateExitOut(msgspec.Struct):
     source: str
     actor: str
     client_event_id: str | None
+    guard_user_id: int | None = None  # the guard who let the vehicles out (badge at a device, or the desk user)
+    guard_name: str | None = None
 
 
 class GatePassOut(msgspec.Struct):
@@ -257,6 +259,11 @@ class VerifyOut(msgspec.Struct):
     exited_at: str | None
 
 
+class ExitGuardOut(msgspec.Struct):
+    user_id: int
+    name: str
+
+
 class ExitOut(msgspec.Struct):
     pass_no: str
     status: str
@@ -266,6 +273,7 @@ class ExitOut(msgspec.Struct):
     released: int
     source: str
     event_id: str | None = None
+    guard: ExitGuardOut | None = None  # the guard signed in at the device by badge, when known
 
 
 # --- kiosk -----------------------------------------------------------------------------------
@@ -341,6 +349,38 @@ class KioskScanIn(Request):
     event_id: EventId
     qr_payload: QrPayload
     scanned_at: dt.datetime | None = None
+
+
+BadgeDigest = Annotated[str, Meta(pattern="^[0-9a-fA-F]{64}$",
+                                  description="the guard's badge as its digest in this device's badge book")]
+
+
+class KioskExitIn(KioskScanIn):
+    guard_badge: BadgeDigest | None = None  # absent from agents that predate badge sign-in
+
+
+class BadgeBookEntryOut(msgspec.Struct):
+    digest: str
+    purpose: str
+    user_id: int
+    name: str
+
+
+class BadgeBookOut(msgspec.Struct):
+    as_of: str
+    badges: list[BadgeBookEntryOut]
+
+
+class DeviceStatusIn(Request):
+    """What an edge agent writes to its ``status.json``: its devices' states and last errors,
+    the journal backlog, the last replay. Kept as sent (bounded in size), shown to the admins."""
+
+    report: dict[str, Any]
+
+
+class DeviceStatusOut(msgspec.Struct):
+    device_id: int
+    reported_at: str
 
 
 # --- shipping (外送) and receipts (回执) ------------------------------------------------------

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -256,6 +256,8 @@ class UserOut(msgspec.Struct):
     is_active: bool
     created_at: dt.datetime | None
     department: str | None = None
+    badge: str | None = None  # masked (****E5F6)
+    badge_purpose: str | None = None
 
 
 class UserPage(msgspec.Struct):
@@ -271,6 +273,38 @@ class RoleOut(msgspec.Struct):
 class DeviceIn(Request):
     name: Short
     location: Short
+
+
+class BadgeIn(Request):
+    badge_uid: Annotated[str, Meta(min_length=1, max_length=40, description="工牌卡号 UID in hex (04A1B2C3)")]
+    purpose: Annotated[str, Meta(min_length=1, max_length=20, description="guard | maintenance")] = "guard"
+
+
+class BadgeOut(msgspec.Struct):
+    user_id: int
+    username: str
+    display_name: str
+    badge: str | None
+    purpose: str | None
+    enrolled_at: str | None
+
+
+class BadgeRevokedOut(msgspec.Struct):
+    user_id: int
+    badge: str
+    revoked: bool
+
+
+class DeviceOut(msgspec.Struct):
+    id: int
+    name: str
+    location: str
+    key_prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    reported_at: dt.datetime | None  # the agent's last status report (None: never reported)
+    report: dict[str, Any] | None
 
 
 class DeviceKeyOut(msgspec.Struct):
