@@ -24,7 +24,11 @@ from dealercrm.adapters.db.orders_tables import (
 )
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.adapters.db.queries import _escape_like
-from dealercrm.application.reads.orders import OrderSummaryRow, PriceTierRow, TimelineRow
+from dealercrm.application.reads.orders import (
+    OrderSummaryRow,
+    PriceTierRow,
+    TimelineRow,
+)
 from dealercrm.domain.values import Money
 
 o, d = orders.c, dealers.c

@@ -15,12 +15,16 @@ from typing import Any, Protocol
 import attrs
 
 from dealercrm.application.ports.credit import CreditRepository
-from dealercrm.application.reads.orders import OrderSummaryRow, PriceTierRow, TimelineRow
 from dealercrm.application.ports.persistence import (
     Clock,
     DocumentNumbering,
     Transaction,
     UnitOfWork,
+)
+from dealercrm.application.reads.orders import (
+    OrderSummaryRow,
+    PriceTierRow,
+    TimelineRow,
 )
 from dealercrm.domain.catalog import (
     DealerPriceTier,

@@ -14,7 +14,11 @@ from dealercrm.application import catalog, orders
 from dealercrm.application.ports.orders import OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.reads import ReadModelUnavailable
-from dealercrm.application.reads.orders import OrderSummaryRow, PriceTierRow, TimelineRow
+from dealercrm.application.reads.orders import (
+    OrderSummaryRow,
+    PriceTierRow,
+    TimelineRow,
+)
 from dealercrm.domain.catalog import PriceEstimate
 from dealercrm.domain.identity import Principal
 
