@@ -18,6 +18,7 @@ import attrs
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.ports.orders import OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.reads.orders import PriceTierRow
 from dealercrm.domain.catalog import (
     DealerPriceTier,
     Option,
@@ -310,7 +311,7 @@ def template_version(actor: Principal, queries: OrderQueries, template_id: int, 
     return row
 
 
-def list_price_tiers(actor: Principal, queries: OrderQueries, dealer_id: int | None) -> list[dict[str, Any]]:
+def list_price_tiers(actor: Principal, queries: OrderQueries, dealer_id: int | None) -> list[PriceTierRow]:
     scope = dealer_scope(actor)
     if scope.nothing:
         return []

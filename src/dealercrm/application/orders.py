@@ -26,6 +26,7 @@ from dealercrm.application.gate import ClientKey, run_client_event
 from dealercrm.application.order_review import decide_whole_review, start_order_review, withdraw_order_review
 from dealercrm.application.ports.orders import DealerTerms, OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
 from dealercrm.domain.catalog import (
     NO_TIER,
     PriceEstimate,
@@ -454,7 +455,7 @@ ORDER_FILTERS = ("states", "dealer_id", "region", "product_line", "template_id",
 
 
 def list_orders(actor: Principal, queries: OrderQueries, filters: dict[str, Any], before_id: int | None,
-                limit: int) -> list[dict[str, Any]]:
+                limit: int) -> list[OrderSummaryRow]:
     unknown = set(filters) - set(ORDER_FILTERS)
     if unknown:
         raise InvalidValue(sorted(unknown)[0], "未知的筛选条件", code="order.filter_unknown")
@@ -483,7 +484,7 @@ def order_detail(actor: Principal, queries: OrderQueries, order_id: int) -> dict
     return row
 
 
-def order_timeline(actor: Principal, queries: OrderQueries, order_id: int) -> list[dict[str, Any]]:
+def order_timeline(actor: Principal, queries: OrderQueries, order_id: int) -> list[TimelineRow]:
     found = queries.order_scope(order_id)
     _visible_row(actor, found[0] if found else None, found[1] if found else None)
     return queries.timeline(order_id)

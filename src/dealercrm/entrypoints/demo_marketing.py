@@ -159,8 +159,8 @@ def seed_marketing(container: Container) -> None:
                 phone=f"1390000{n:02d}{k:02d}", interest="40方运油车，年内采购", product_line="tanker"))
             if k == 0:
                 m.follow_up_lead(dealer_principal(d["id"]), lead_id, "contacted")
-            live = [o for o in orders if o["dealer_id"] == d["id"]
-                    and o["state"] not in cp.NOT_REVENUE_STATES]
+            live = [o for o in orders if o.dealer_id == d["id"]
+                    and o.state not in cp.NOT_REVENUE_STATES]
             if k == 1 and live and not converted:
-                m.follow_up_lead(dealer_principal(d["id"]), lead_id, "convert", order_id=live[0]["id"])
+                m.follow_up_lead(dealer_principal(d["id"]), lead_id, "convert", order_id=live[0].id)
                 converted = True

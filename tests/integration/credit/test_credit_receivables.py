@@ -116,7 +116,7 @@ def test_the_credit_evaluation_is_stored_and_shown_with_its_inputs(crm, kit, clo
     # punctuality 0/50 + overdue 30 − 10÷3 = 27 + utilisation 40 % → 20
     assert (out.score, out.grade) == (47, "D")
     assert out.breakdown["overdue_points"] == 27
-    assert [e["id"] for e in listed] == [out.id] and listed[0]["inputs"] == out.inputs
+    assert [e.id for e in listed] == [out.id] and listed[0].inputs == out.inputs
     assert crm.credit.run_evaluations() >= 1
 
 

@@ -97,7 +97,7 @@ def test_the_demo_receives_the_customer_chassis_once(crm):
     again = seed_supplied_parts_demo(crm.container)
 
     approved = [o for o in crm.orders.list_orders(SYSTEM, {"states": ["contract_signing"]})  # reviewed: contract issued
-                if crm.supplied_parts.ledger(SYSTEM, o["id"])["movements"]]
-    view = crm.supplied_parts.ledger(SYSTEM, approved[0]["id"])
+                if crm.supplied_parts.ledger(SYSTEM, o.id)["movements"]]
+    view = crm.supplied_parts.ledger(SYSTEM, approved[0].id)
     assert (first, again) == (2, 0) and len(approved) == 1
     assert view["balanced"] and view["movements"][0]["photo_sha256"] and view["totals"]["received"] == 4

@@ -36,6 +36,7 @@ from dealercrm.adapters.db.credit_tables import (
     new_account_row,
 )
 from dealercrm.adapters.db.orm import audit_log, dealers
+from dealercrm.application.reads.credit import AllocationRow, EvaluationRow, PaymentRow
 from dealercrm.domain.credit import (
     AGEING_BUCKETS,
     CommitmentState,
@@ -131,10 +132,7 @@ class SqlCreditQueries:
                 .where(credit_payments.c.dealer_id == dealer_id, credit_payments.c.unapplied_fen > ZERO)
                 .order_by(credit_payments.c.received_on, credit_payments.c.id)
             ).all()
-            evaluation = conn.execute(
-                select(credit_evaluations).where(credit_evaluations.c.dealer_id == dealer_id)
-                .order_by(credit_evaluations.c.id.desc()).limit(1)
-            ).first()
+            evaluation = next(iter(self._evaluations(conn, dealer_id, 1)), None)
         parts = ExposureParts(account["receivable_fen"], account["uninvoiced_fen"], account["prepayment_fen"])
         overdue = [r for r in receivables if r["days_overdue"] > 0]
         return {
@@ -146,7 +144,7 @@ class SqlCreditQueries:
             "unapplied_payments": [_plain(r) for r in unapplied],
             "overdue_fen": sum(r["open_fen"] for r in overdue),
             "max_days_overdue": max((r["days_overdue"] for r in overdue), default=0),
-            "evaluation": _plain(evaluation) if evaluation else None,
+            "evaluation": evaluation,
         }
 
     def _open_receivables(self, conn: Connection, dealer_id: int | None, today: dt.date,
@@ -195,9 +193,10 @@ class SqlCreditQueries:
         return out
 
     def _payments(self, conn: Connection, dealer_id: int | None, *, after_id: int | None, limit: int,
-                  regions: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+                  regions: tuple[str, ...] | None = None) -> list[PaymentRow]:
         p = credit_payments.c
-        q = select(credit_payments).order_by(p.id.desc()).limit(limit)
+        q = (select(p.id, p.payment_no, p.dealer_id, p.amount_fen, p.received_on, p.method, p.source, p.contract_no,
+                    p.reference, p.unapplied_fen, p.recorded_by).order_by(p.id.desc()).limit(limit))
         if dealer_id is not None:
             q = q.where(p.dealer_id == dealer_id)
         if regions is not None:
@@ -205,18 +204,17 @@ class SqlCreditQueries:
         if after_id is not None:
             q = q.where(p.id < after_id)
         rows = [_plain(r) for r in conn.execute(q)]
+        allocs: dict[int, list[AllocationRow]] = {}
         if rows:
             a = credit_allocations.c
-            allocs: dict[int, list[dict[str, Any]]] = {}
             for r in conn.execute(
                 select(a.payment_id, _I.invoice_no, a.contract_no, a.amount_fen, a.allocated_at, a.reversed_at)
                 .join_from(credit_allocations, credit_invoices, _I.id == a.invoice_id)
                 .where(a.payment_id.in_([row["id"] for row in rows])).order_by(a.id)
             ):
-                allocs.setdefault(r.payment_id, []).append(_plain(r))
-            for row in rows:
-                row["allocations"] = allocs.get(row["id"], [])
-        return rows
+                allocs.setdefault(r.payment_id, []).append(
+                    AllocationRow(r.invoice_no, r.contract_no, r.amount_fen, r.allocated_at, r.reversed_at))
+        return [PaymentRow(**row, allocations=tuple(allocs.get(row["id"], ()))) for row in rows]
 
     # -- lists -----------------------------------------------------------------------------------
 
@@ -260,7 +258,7 @@ class SqlCreditQueries:
             return [_plain(r) for r in conn.execute(q)]
 
     def list_payments(self, *, regions: tuple[str, ...] | None, dealer_id: int | None, after_id: int | None,
-                      limit: int) -> list[dict[str, Any]]:
+                      limit: int) -> list[PaymentRow]:
         with self.engine.connect() as conn:
             return self._payments(conn, dealer_id, after_id=after_id, limit=limit, regions=regions)
 
@@ -306,11 +304,16 @@ class SqlCreditQueries:
             row = conn.execute(select(credit_invoices).where(_I.id == invoice_id)).first()
         return _plain(row) if row else None
 
-    def evaluations(self, dealer_id: int, limit: int = 20) -> list[dict[str, Any]]:
-        e = credit_evaluations.c
+    def evaluations(self, dealer_id: int, limit: int = 20) -> list[EvaluationRow]:
         with self.engine.connect() as conn:
-            return [_plain(r) for r in conn.execute(
-                select(credit_evaluations).where(e.dealer_id == dealer_id).order_by(e.id.desc()).limit(limit))]
+            return self._evaluations(conn, dealer_id, limit)
+
+    @staticmethod
+    def _evaluations(conn: Connection, dealer_id: int, limit: int) -> list[EvaluationRow]:
+        e = credit_evaluations.c
+        return [EvaluationRow(r.id, r.evaluated_at, r.score, r.grade, r.inputs, r.breakdown, r.formula)
+                for r in conn.execute(select(e.id, e.evaluated_at, e.score, e.grade, e.inputs, e.breakdown, e.formula)
+                                      .where(e.dealer_id == dealer_id).order_by(e.id.desc()).limit(limit))]
 
     def history(self, dealer_id: int, limit: int = 200) -> list[dict[str, Any]]:
         """The audit trail of the dealer's credit: terms, contracts, invoices, payments."""

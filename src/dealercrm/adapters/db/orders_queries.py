@@ -24,6 +24,11 @@ from dealercrm.adapters.db.orders_tables import (
 )
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.adapters.db.queries import _escape_like
+from dealercrm.application.reads.orders import (
+    OrderSummaryRow,
+    PriceTierRow,
+    TimelineRow,
+)
 from dealercrm.domain.values import Money
 
 o, d = orders.c, dealers.c
@@ -53,7 +58,7 @@ class SqlOrderQueries:
     # -- orders ------------------------------------------------------------------------------
 
     def list_orders(self, *, dealer_id: int | None, regions: tuple[str, ...] | None, filters: dict[str, Any],
-                    before_id: int | None, limit: int) -> list[dict[str, Any]]:
+                    before_id: int | None, limit: int) -> list[OrderSummaryRow]:
         q = (select(*_LIST_COLUMNS).select_from(orders.join(dealers, d.id == o.dealer_id))
              .order_by(o.id.desc()).limit(limit))
         if dealer_id is not None:
@@ -85,7 +90,7 @@ class SqlOrderQueries:
             pattern = f"%{_escape_like(f['text'].strip())}%"
             q = q.where(or_(o.order_no.like(pattern, escape="\\"), o.end_customer_name.like(pattern, escape="\\")))
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(q)]
+            return [OrderSummaryRow(**_row(r)) for r in conn.execute(q)]
 
     def order_detail(self, order_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -114,10 +119,10 @@ class SqlOrderQueries:
                                .where(o.id == order_id)).first()
         return (row.dealer_id, row.region) if row else None
 
-    def timeline(self, order_id: int) -> list[dict[str, Any]]:
+    def timeline(self, order_id: int) -> list[TimelineRow]:
         e = order_events.c
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(
+            return [TimelineRow(**_row(r)) for r in conn.execute(
                 select(e.id, e.at, e.kind, e.from_state, e.to_state, e.actor_id, e.actor_name, e.actor_role,
                        e.summary, e.data).where(e.order_id == order_id).order_by(e.id))]
 
@@ -173,7 +178,7 @@ class SqlOrderQueries:
         return _row(row) if row else None
 
     def list_price_tiers(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
-                         filter_dealer_id: int | None = None) -> list[dict[str, Any]]:
+                         filter_dealer_id: int | None = None) -> list[PriceTierRow]:
         p = dealer_price_tiers.c
         q = (select(p.id, p.dealer_id, d.code.label("dealer_code"), d.legal_name.label("dealer_name"), d.region,
                     p.product_line, p.tier_code, p.discount_bp, p.updated_at, p.updated_by)
@@ -185,4 +190,4 @@ class SqlOrderQueries:
         if filter_dealer_id is not None:
             q = q.where(p.dealer_id == filter_dealer_id)
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(q)]
+            return [PriceTierRow(**_row(r)) for r in conn.execute(q)]

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from dealercrm.application.reads.credit import EvaluationRow, PaymentRow
 from dealercrm.domain.credit import VehicleInvoiceStatus
 
 
@@ -29,7 +30,7 @@ class CreditQueries(Protocol):
                       state: str | None, open_only: bool, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
 
     def list_payments(self, *, regions: tuple[str, ...] | None, dealer_id: int | None, after_id: int | None,
-                      limit: int) -> list[dict[str, Any]]: ...
+                      limit: int) -> list[PaymentRow]: ...
 
     def contract(self, contract_no: str) -> dict[str, Any] | None: ...
 
@@ -40,7 +41,7 @@ class CreditQueries(Protocol):
 
     def invoice(self, invoice_id: int) -> dict[str, Any] | None: ...
 
-    def evaluations(self, dealer_id: int, limit: int = 20) -> list[dict[str, Any]]: ...
+    def evaluations(self, dealer_id: int, limit: int = 20) -> list[EvaluationRow]: ...
 
     def history(self, dealer_id: int, limit: int = 200) -> list[dict[str, Any]]:
         """The audit trail of the dealer's credit: terms, contracts, invoices, payments."""

@@ -21,6 +21,11 @@ from dealercrm.application.ports.persistence import (
     Transaction,
     UnitOfWork,
 )
+from dealercrm.application.reads.orders import (
+    OrderSummaryRow,
+    PriceTierRow,
+    TimelineRow,
+)
 from dealercrm.domain.catalog import (
     DealerPriceTier,
     PublishedVersion,
@@ -144,11 +149,11 @@ class OrderQueries(Protocol):
     """Read side of catalog and orders: plain dicts from SQL, scoped by the caller's dealer scope."""
 
     def list_orders(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
-                    filters: dict[str, Any], before_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+                    filters: dict[str, Any], before_id: int | None, limit: int) -> list[OrderSummaryRow]: ...
 
     def order_detail(self, order_id: int) -> dict[str, Any] | None: ...
 
-    def timeline(self, order_id: int) -> list[dict[str, Any]]: ...
+    def timeline(self, order_id: int) -> list[TimelineRow]: ...
 
     def list_templates(self, *, product_line: str | None, published_only: bool) -> list[dict[str, Any]]: ...
 
@@ -157,7 +162,7 @@ class OrderQueries(Protocol):
     def template_version(self, template_id: int, version: int) -> dict[str, Any] | None: ...
 
     def list_price_tiers(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
-                         filter_dealer_id: int | None = None) -> list[dict[str, Any]]: ...
+                         filter_dealer_id: int | None = None) -> list[PriceTierRow]: ...
 
     def order_scope(self, order_id: int) -> tuple[int, str] | None:
         """(dealer_id, dealer region) of an order, for visibility checks."""

@@ -21,6 +21,7 @@ from dealercrm.application.ports.credit import CreditUnitOfWork
 from dealercrm.application.ports.credit_queries import CreditQueries
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.reads import ReadModelUnavailable
+from dealercrm.application.reads.credit import EvaluationRow, PaymentRow
 from dealercrm.domain.credit import VehicleInvoiceStatus, business_day
 from dealercrm.domain.identity import Principal, Role
 
@@ -151,7 +152,7 @@ class CreditService:
                                           state=state, open_only=open_only, after_id=after_id, limit=limit)
 
     def payments(self, actor: Principal, *, dealer_id: int | None = None, after_id: int | None = None,
-                 limit: int = 50) -> list[dict[str, Any]]:
+                 limit: int = 50) -> list[PaymentRow]:
         own, regions = self._scope(actor)
         if dealer_id is not None:
             self._visible(actor, dealer_id)
@@ -175,7 +176,7 @@ class CreditService:
         return self.queries.change_requests(regions=regions, dealer_id=own or dealer_id, state=state,
                                             after_id=after_id, limit=limit)
 
-    def evaluations(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
+    def evaluations(self, actor: Principal, dealer_id: int) -> list[EvaluationRow]:
         self._visible(actor, dealer_id)
         return self.queries.evaluations(dealer_id)
 

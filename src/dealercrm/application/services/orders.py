@@ -14,6 +14,11 @@ from dealercrm.application import catalog, orders
 from dealercrm.application.ports.orders import OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.reads import ReadModelUnavailable
+from dealercrm.application.reads.orders import (
+    OrderSummaryRow,
+    PriceTierRow,
+    TimelineRow,
+)
 from dealercrm.domain.catalog import PriceEstimate
 from dealercrm.domain.identity import Principal
 
@@ -56,7 +61,7 @@ class OrdersService:
     def template_version(self, actor: Principal, template_id: int, version: int) -> dict[str, Any]:
         return catalog.template_version(actor, self.queries, template_id, version)
 
-    def list_price_tiers(self, actor: Principal, dealer_id: int | None = None) -> list[dict[str, Any]]:
+    def list_price_tiers(self, actor: Principal, dealer_id: int | None = None) -> list[PriceTierRow]:
         return catalog.list_price_tiers(actor, self.queries, dealer_id)
 
     # orders
@@ -110,11 +115,11 @@ class OrdersService:
 
     # reads, scoped by the caller (another dealer's order answers 404)
     def list_orders(self, actor: Principal, filters: dict[str, Any] | None = None, before_id: int | None = None,
-                    limit: int = 50) -> list[dict[str, Any]]:
+                    limit: int = 50) -> list[OrderSummaryRow]:
         return orders.list_orders(actor, self.queries, filters or {}, before_id, limit)
 
     def detail(self, actor: Principal, order_id: int) -> dict[str, Any]:
         return orders.order_detail(actor, self.queries, order_id)
 
-    def timeline(self, actor: Principal, order_id: int) -> list[dict[str, Any]]:
+    def timeline(self, actor: Principal, order_id: int) -> list[TimelineRow]:
         return orders.order_timeline(actor, self.queries, order_id)

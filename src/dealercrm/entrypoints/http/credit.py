@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import credit as cr
+from dealercrm.application.reads.credit import AllocationRow, EvaluationRow, PaymentRow
 from dealercrm.domain.credit import (
     AGEING_LABELS,
     AccountStatus,
@@ -56,17 +57,15 @@ def _terms(a: dict[str, Any]) -> s.CreditTerms:
                          a["warning_threshold_permille"], status, AccountStatus(status).label, bool(a["warning_active"]))
 
 
-def _allocation_row(a: dict[str, Any]) -> s.CreditAllocationRow:
-    return s.CreditAllocationRow(a["invoice_no"], a["contract_no"], a["amount_fen"], a["allocated_at"],
-                                 a["reversed_at"] is not None)
+def _allocation_row(a: AllocationRow) -> s.CreditAllocationRow:
+    return s.CreditAllocationRow(a.invoice_no, a.contract_no, a.amount_fen, a.allocated_at, a.reversed_at is not None)
 
 
-def _payment_row(p: dict[str, Any]) -> s.CreditPaymentRow:
-    method = str(p["method"])
+def _payment_row(p: PaymentRow) -> s.CreditPaymentRow:
     return s.CreditPaymentRow(
-        p["id"], p["payment_no"], p["dealer_id"], p["amount_fen"], p["received_on"], method,
-        PaymentMethod(method).label, str(p["source"]), p["contract_no"], p["reference"], p["unapplied_fen"],
-        p["recorded_by"], [_allocation_row(a) for a in p.get("allocations", [])],
+        p.id, p.payment_no, p.dealer_id, p.amount_fen, p.received_on, p.method,
+        PaymentMethod(p.method).label, p.source, p.contract_no, p.reference, p.unapplied_fen,
+        p.recorded_by, [_allocation_row(a) for a in p.allocations],
     )
 
 
@@ -77,9 +76,8 @@ def _balance(c: dict[str, Any]) -> s.CreditContractBalance:
                                    int(c["receivable_fen"]), c["prepaid_fen"])
 
 
-def _evaluation(e: dict[str, Any]) -> s.CreditEvaluationRow:
-    return s.CreditEvaluationRow(e["id"], e["evaluated_at"], e["score"], e["grade"], e["inputs"], e["breakdown"],
-                                 e["formula"])
+def _evaluation(e: EvaluationRow) -> s.CreditEvaluationRow:
+    return msgspec.convert(e, s.CreditEvaluationRow, from_attributes=True)
 
 
 def _page(p: dict[str, Any]) -> s.CreditPageOut:
@@ -298,7 +296,8 @@ class CreditController(Controller):
                  cursor: str | None = None, limit: Limit = 50) -> s.CreditPaymentList:
         rows = credit.payments(request.user, dealer_id=dealer_id, after_id=decode_cursor(cursor),
                                                limit=limit + 1)
-        return s.CreditPaymentList([_payment_row(r) for r in rows[:limit]], _cursor(rows, limit))
+        return s.CreditPaymentList([_payment_row(r) for r in rows[:limit]],
+                                   encode_cursor(rows[limit - 1].id) if len(rows) > limit else None)
 
     @post("/payments/{payment_id:int}/allocations", guards=[requires(*FINANCE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="核销 Apply a payment's unapplied money (explicit, or oldest due first)")

@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import catalog as cat
 from dealercrm.application import orders as app
+from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
 from dealercrm.domain.catalog import ROUNDING_NOTE, TemplateStatus
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.identity import Principal, Role
@@ -97,18 +98,18 @@ def _ref(ref: app.OrderRef) -> s.OrderRefOut:
     return s.OrderRefOut(ref.id, ref.order_no, ref.state, OrderState(ref.state).label, ref.version)
 
 
-def _summary(r: dict[str, Any]) -> s.OrderSummaryOut:
-    state, line = OrderState(str(r["state"])), ProductLine(str(r["product_line"]))
+def _summary(r: OrderSummaryRow) -> s.OrderSummaryOut:
+    state, line = OrderState(r.state), ProductLine(r.product_line)
     return s.OrderSummaryOut(
-        id=r["id"], order_no=r["order_no"], dealer_id=r["dealer_id"], dealer_code=r["dealer_code"],
-        dealer_name=r["dealer_name"], region=r["region"], template_id=r["template_id"],
-        template_version=r["template_version"], model_code=r["model_code"], template_name=r["template_name"],
-        product_line=line.value, product_line_label=line.label, quantity=r["quantity"],
-        unit_price_fen=r["unit_price_fen"], total_fen=r["total_fen"], price_source=str(r["price_source"]),
-        requires_quote=r["requires_quote"], state=state.value, state_label=state.label,
-        requested_delivery_date=r["requested_delivery_date"], delivery_method=str(r["delivery_method"]),
-        end_customer_name=r["end_customer_name"], created_at=r["created_at"], submitted_at=r["submitted_at"],
-        contract_no=r["contract_no"], erp_tracking_no=r["erp_tracking_no"],
+        id=r.id, order_no=r.order_no, dealer_id=r.dealer_id, dealer_code=r.dealer_code,
+        dealer_name=r.dealer_name, region=r.region, template_id=r.template_id,
+        template_version=r.template_version, model_code=r.model_code, template_name=r.template_name,
+        product_line=line.value, product_line_label=line.label, quantity=r.quantity,
+        unit_price_fen=r.unit_price_fen, total_fen=r.total_fen, price_source=r.price_source,
+        requires_quote=r.requires_quote, state=state.value, state_label=state.label,
+        requested_delivery_date=r.requested_delivery_date, delivery_method=r.delivery_method,
+        end_customer_name=r.end_customer_name, created_at=r.created_at, submitted_at=r.submitted_at,
+        contract_no=r.contract_no, erp_tracking_no=r.erp_tracking_no,
     )
 
 
@@ -156,10 +157,10 @@ def _label(state: str | None) -> str | None:
     return OrderState(state).label if state in OrderState.__members__.values() else None
 
 
-def _timeline(r: dict[str, Any]) -> s.TimelineEntryOut:
-    return s.TimelineEntryOut(r["id"], r["at"], r["kind"], r["summary"], r["from_state"], _label(r["from_state"]),
-                              r["to_state"], _label(r["to_state"]), r["actor_id"], r["actor_name"], r["actor_role"],
-                              r["data"] or {})
+def _timeline(r: TimelineRow) -> s.TimelineEntryOut:
+    return s.TimelineEntryOut(r.id, r.at, r.kind, r.summary, r.from_state, _label(r.from_state),
+                              r.to_state, _label(r.to_state), r.actor_id, r.actor_name, r.actor_role,
+                              r.data or {})
 
 
 def _content_in(c: s.TemplateContentBody) -> cat.TemplateContentIn:
@@ -253,9 +254,7 @@ class CatalogController(Controller):
     def price_tiers(self, request: Request[Principal, Any, Any], orders: OrdersService,
                     dealer_id: int | None = None) -> list[s.PriceTierOut]:
         rows = orders.list_price_tiers(request.user, dealer_id)
-        return [s.PriceTierOut(r["id"], r["dealer_id"], r["dealer_code"], r["dealer_name"], r["region"],
-                               str(r["product_line"]), r["tier_code"], r["discount_bp"], r["updated_at"],
-                               r["updated_by"]) for r in rows]
+        return [msgspec.convert(r, s.PriceTierOut, from_attributes=True) for r in rows]
 
     @put("/price-tiers", guards=[requires(*cat.TIER_MANAGERS)], sync_to_thread=True,
          summary="设置优惠等级 Set a dealer's tier for a product line")
@@ -315,7 +314,7 @@ class OrderController(Controller):
                                                   decode_cursor(cursor), limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        return s.OrderPage([_summary(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
+        return s.OrderPage([_summary(r) for r in rows], encode_cursor(rows[-1].id) if more and rows else None)
 
     @get("/{order_id:int}", guards=[requires(*READERS)], sync_to_thread=True, summary="订单详情 Order detail")
     def detail(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> s.OrderDetailOut:

@@ -1,0 +1,1 @@
+"""Typed read rows: what the read-query Protocols answer, one frozen attrs class per shape."""
