@@ -142,27 +142,27 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(browser, c
 
 def test_another_dealers_order_is_the_404_page(browser, crm):
     mine = _dealer_of(crm, "dealer01")
-    foreign = next(o for o in crm.orders.list_orders(SYSTEM, {}, None, 500) if o["dealer_id"] != mine)
+    foreign = next(o for o in crm.orders.list_orders(SYSTEM, {}, None, 500) if o.dealer_id != mine)
     client = browser("dealer01")
 
-    r = client.get(f"/orders/{foreign['id']}")
+    r = client.get(f"/orders/{foreign.id}")
 
     assert r.status_code == 404
-    assert "页面不存在" in r.text and foreign["order_no"] not in r.text
+    assert "页面不存在" in r.text and foreign.order_no not in r.text
 
 
 def test_a_dealer_sees_only_their_orders_with_the_seeds_status_words(browser, crm):
     mine = _dealer_of(crm, "dealer32")
-    own = [o for o in crm.orders.list_orders(SYSTEM, {}, None, 500) if o["dealer_id"] == mine]
-    others = [o for o in crm.orders.list_orders(SYSTEM, {}, None, 500) if o["dealer_id"] != mine]
+    own = [o for o in crm.orders.list_orders(SYSTEM, {}, None, 500) if o.dealer_id == mine]
+    others = [o for o in crm.orders.list_orders(SYSTEM, {}, None, 500) if o.dealer_id != mine]
     client = browser("dealer32")
 
     r = client.get("/orders")
-    detail = client.get(f"/orders/{own[0]['id']}")
+    detail = client.get(f"/orders/{own[0].id}")
 
     assert r.status_code == 200 and own
-    assert all(o["order_no"] in r.text for o in own)
-    assert not any(o["order_no"] in r.text for o in others)
+    assert all(o.order_no in r.text for o in own)
+    assert not any(o.order_no in r.text for o in others)
     assert "评审中" in r.text or "订单填报" in r.text
     assert detail.status_code == 200 and "订单进程" in detail.text
 

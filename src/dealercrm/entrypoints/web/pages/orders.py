@@ -4,10 +4,10 @@ configurator (options grouped, constraints checked as the user picks, a live est
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Annotated, Any
 
-import uuid
-
+import attrs
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import MultiDict
@@ -110,8 +110,7 @@ class OrderPages(Controller):
             error = {"field": exc.field, "message": exc.message}
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
-        for r in rows:
-            r["state_label"] = state_label(r["state"])
+        rows = [{**attrs.asdict(r, recurse=False), "state_label": state_label(r.state)} for r in rows]
         query = {"state": order_state or "", "from": created_from or "", "to": created_to or "", "q": q or ""}
         return page(request, "orders.html", title="订单", section="orders", crumbs=(("订单", None),),
                     rows=rows, more_before=rows[-1]["id"] if more and rows else None, query=query,
@@ -138,10 +137,10 @@ class OrderPages(Controller):
     def _order_page(self, request: Request[Principal, Any, Any], orders: OrdersService, order_id: int, *,
                     notice: str | None = None, status_code: int = 200) -> Template:
         order = orders.detail(request.user, order_id)
-        timeline = orders.timeline(request.user, order_id)
-        for entry in timeline:
-            entry["from_label"] = state_label(entry["from_state"]) if entry.get("from_state") else None
-            entry["to_label"] = state_label(entry["to_state"]) if entry.get("to_state") else None
+        timeline = [{**attrs.asdict(e, recurse=False),
+                     "from_label": state_label(e.from_state) if e.from_state else None,
+                     "to_label": state_label(e.to_state) if e.to_state else None}
+                    for e in orders.timeline(request.user, order_id)]
         order["state_label"] = state_label(order["state"])
         editable = OrderState(str(order["state"])).editable and request.user.role in ORDER_WRITERS
         return page(request, "order.html", title=f"订单 {order['order_no']}", section="orders",
