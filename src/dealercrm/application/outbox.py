@@ -218,6 +218,17 @@ class OutboxRelay:
             self._deliver(worker_id, n, now, stats)
         return stats
 
+    def drain(self, worker_id: str) -> RelayStats:
+        """Run batches until nothing due is left (a batch comes back short); the totals.
+        Retried and deferred messages get later due times, so this ends."""
+        total = RelayStats()
+        while True:
+            stats = self.run_once(worker_id)
+            for name in attrs.fields_dict(RelayStats):
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            if stats.claimed < self._batch_size:
+                return total
+
     def run(self, stop_event: threading.Event, poll_interval: float = 1.0, *,
             worker_id: str | None = None, max_error_wait: float = 30.0) -> None:
         """Relay until ``stop_event`` is set. Store errors (database down) are logged and waited

@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return main_worker(argv[1:])
     parser = argparse.ArgumentParser(prog="dealercrm", description="专用车经销商管理系统 dealercrm")
+    from importlib.metadata import version
+
+    parser.add_argument("--version", action="version", version=f"dealercrm {version('dealercrm')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the HTTP API")

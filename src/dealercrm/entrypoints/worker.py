@@ -47,7 +47,7 @@ def build_relay(settings: Settings, engine, clock, deliverers=None):  # type: ig
 
 def main_worker(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealercrm worker", description="deliver queued notifications")
-    parser.add_argument("--once", action="store_true", help="one pass over due messages, then exit")
+    parser.add_argument("--once", action="store_true", help="deliver everything due, then exit")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between passes when idle")
     parser.add_argument("--no-scheduler", action="store_true", help="deliver notifications only")
     args = parser.parse_args(list(argv or []))
@@ -62,7 +62,7 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
 
         if not args.no_scheduler:
             log.info("scheduler_pass_done", stats=str(container.engagement.run_scheduler_once()))
-        stats = relay.run_once(default_worker_id())
+        stats = relay.drain(default_worker_id())
         log.info("worker_pass_done", stats=str(stats))
         container.close()
         return 0

@@ -362,3 +362,15 @@ def test_the_loop_survives_store_errors(email, sms, clock):
     relay.run(stop, poll_interval=0.001, worker_id="w1", max_error_wait=0.01)
 
     assert BrokenStore.calls >= 3
+
+
+def test_drain_delivers_every_due_message_past_one_batch(store, email, sms, clock):
+    for i in range(45):
+        add_sms(store, clock, f"sms-{i}")
+    relay = make_relay(store, email, sms, clock, batch_size=20)
+
+    stats = relay.drain("w1")
+
+    assert (stats.claimed, stats.sent) == (45, 45)
+    assert len(sms.sent) == 45
+    assert {n.status for n in store.all()} == {NotificationStatus.SENT}
