@@ -7,7 +7,6 @@ pins the algorithm list, so ``alg=none`` and algorithm-confusion tokens are refu
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
 from typing import Any
 
@@ -79,13 +78,15 @@ class JwtTokenService:
 
     def verify(self, token: str) -> dict[str, Any]:
         hit = self._verified.get(token)
-        if hit is not None and time.time() < hit[0]:
+        if hit is not None and self.clock().timestamp() < hit[0]:
             return dict(hit[1])
         claims = self._decode(token)
         if len(self._verified) >= self.VERIFIED_CACHE_SIZE:
             self._verified.clear()
         self._verified[token] = (float(claims["exp"]), claims)
         return dict(claims)
+
+    LEEWAY_SECONDS = 5
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
@@ -95,19 +96,29 @@ class JwtTokenService:
                 algorithms=[self.ALGORITHM],
                 audience=self.audience,
                 issuer=self.issuer,
-                options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]},
-                leeway=5,
+                # exp/nbf/iat are checked in _check_times against the injected clock that issued
+                # them: PyJWT would compare with the wall clock, which tests and replays do not use
+                options={"require": ["exp", "iat", "nbf", "sub", "iss", "aud"],
+                         "verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )
-        except jwt.ExpiredSignatureError:
-            raise AuthenticationFailed("登录已过期，请重新登录", code="auth.token_expired") from None
-        except jwt.ImmatureSignatureError:
-            raise AuthenticationFailed("令牌尚未生效", code="auth.token_not_yet_valid") from None
         except jwt.InvalidAudienceError:
             raise AuthenticationFailed("令牌受众不正确", code="auth.token_wrong_audience") from None
         except jwt.PyJWTError:
             raise AuthenticationFailed("令牌无效", code="auth.token_invalid") from None
+        self._check_times(claims)
         sub = claims.get("sub")
         # a user id: ASCII digits that a BIGINT holds (str.isdigit admits "²" and 30-digit numbers)
         if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and 0 < int(sub) <= _LARGEST_ID):
             raise AuthenticationFailed("令牌无效", code="auth.token_invalid")
         return claims
+
+    def _check_times(self, claims: dict[str, Any]) -> None:
+        times = [claims.get(name) for name in ("exp", "nbf", "iat")]
+        if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
+            raise AuthenticationFailed("令牌无效", code="auth.token_invalid")
+        exp, nbf, _iat = times
+        now = self.clock().timestamp()
+        if now >= exp + self.LEEWAY_SECONDS:
+            raise AuthenticationFailed("登录已过期，请重新登录", code="auth.token_expired")
+        if now < nbf - self.LEEWAY_SECONDS:
+            raise AuthenticationFailed("令牌尚未生效", code="auth.token_not_yet_valid")
