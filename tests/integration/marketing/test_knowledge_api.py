@@ -1,5 +1,6 @@
 """Knowledge base over HTTP on SQLite and PostgreSQL: write, versioned edits, publish/unpublish,
-keyword search over title/body/tags with paging, and who may read what."""
+Chinese full-text search over title/body/tags (jieba words, FTS5 / tsvector, ranked) with
+paging, and who may read what."""
 
 from __future__ import annotations
 
@@ -41,14 +42,59 @@ def test_search_finds_every_keyword_in_title_body_or_tags(world):
     wildcard = world.get("hongda", "/api/v1/knowledge/articles", params={"q": "%"})
     nothing = world.get("hongda", "/api/v1/knowledge/articles", params={"q": "发动机"})
 
-    assert ids(by_word) == [guide["id"], valve["id"]]
+    assert ids(by_word) == [valve["id"], guide["id"]]  # in the title and tags ranks above the body only
     assert ids(two_words) == [valve["id"]]
     assert ids(by_tag_case) == [valve["id"]]
     assert ids(by_kind) == [brake["id"]]
     assert ids(by_line) == [guide["id"]]
     assert ids(wildcard) == [] and ids(nothing) == []
-    row = by_word.json()["items"][1]
+    row = by_word.json()["items"][0]
     assert (row["kind_label"], row["tags"], row["excerpt"]) == ("常见问题", ["呼吸阀", "Leak"], "检查呼吸阀密封圈，必要时更换。")
+
+
+def test_chinese_queries_find_the_words_not_only_the_exact_substring(world):
+    setup(world)
+    lift = article(world, "自卸车举升缓慢", "液压油不足或油泵磨损导致举升缓慢。", topic="自卸车", kind="solution",
+                   product_lines=("dump_truck",))
+    cylinder = article(world, "举升缸的日常维护", "举升缸每500小时保养一次，检查密封圈。", topic="自卸车",
+                       product_lines=("dump_truck",))
+    brakes = article(world, "半挂车制动检查", "制动气室漏气时更换膜片。", product_lines=("semi_trailer",))
+    valve = article(world, "罐体呼吸阀漏气怎么办", "检查呼吸阀密封圈，必要时更换。")
+
+    def search(q):
+        return ids(world.get("hongda", "/api/v1/knowledge/articles", params={"q": q}))
+
+    assert search("液压举升") == [lift["id"]]          # 液压 and 举升 are apart in the text
+    assert search("举升缸保养") == [cylinder["id"]]     # 举升缸 … 保养
+    assert search("举升") == [cylinder["id"], lift["id"]] or search("举升") == [lift["id"], cylinder["id"]]
+    assert search("制动") == [brakes["id"]]             # a two-character word
+    assert search("阀") == [valve["id"]]                # one character still finds 呼吸阀
+    assert search("密封圈 更换") == [valve["id"]]
+    assert search("发动机 举升") == []                  # every keyword must match
+    assert search('"') == [] and search("* OR NEAR") == []   # no query syntax gets through
+
+
+def test_ranking_puts_the_title_above_the_body_then_newest_first(world):
+    setup(world)
+    in_body = article(world, "日常维护要点", "举升缸需要定期保养。")
+    in_title = article(world, "举升缸保养周期", "按说明书执行。")
+    in_body_newer = article(world, "季节性检查", "冬季注意举升缸保养。")
+
+    found = ids(world.get("hongda", "/api/v1/knowledge/articles", params={"q": "举升缸 保养"}))
+
+    assert found == [in_title["id"], in_body_newer["id"], in_body["id"]]
+
+
+def test_a_search_cursor_of_the_wrong_kind_is_422(world):
+    setup(world)
+    article(world, "保养要点", "定期保养。")
+    browse = world.get("hongda", "/api/v1/knowledge/articles", params={"limit": 1}).json()
+    article(world, "保养要点二", "定期保养。")
+    browse = world.get("hongda", "/api/v1/knowledge/articles", params={"limit": 1}).json()
+
+    r = world.get("hongda", "/api/v1/knowledge/articles", params={"q": "保养", "cursor": browse["next_cursor"]})
+
+    assert r.status_code == 422 and "cursor" in r.text
 
 
 def test_search_pages_with_a_cursor(world):

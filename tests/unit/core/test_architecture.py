@@ -51,7 +51,7 @@ MAY_USE: dict[str, frozenset[str]] = {
     "application": frozenset({"attrs"}),
     "adapters": frozenset({
         "attrs", "sqlalchemy", "alembic", "argon2", "jwt", "cryptography", "httpx", "msgspec", "structlog",
-        "fpdf", "PIL", "qrcode", "escpos", "serial", "smartcard", "zxingcpp",
+        "fpdf", "PIL", "qrcode", "escpos", "serial", "smartcard", "zxingcpp", "jieba",
     }),
     "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio", "litestar_htmx", "jinja2", "markupsafe"}),
     "composition": frozenset({"attrs"}),

@@ -8,10 +8,11 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, exists, false, func, or_, select, true, type_coerce
+from sqlalchemy import BigInteger, and_, case, exists, false, func, select, true, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
+from dealercrm.adapters.db import knowledge_search
 from dealercrm.adapters.db.marketing_tables import (
     kb_article_revisions,
     kb_articles,
@@ -180,26 +181,29 @@ def _article_scope(p: Principal) -> ColumnElement[bool]:
 
 
 class SqlKnowledgeQueries:
-    """Search: every keyword must occur, case-insensitively, in the title, the body or a tag —
-    ``lower(…) LIKE`` with escaped wildcards, the same on SQLite and PostgreSQL (Chinese has no
-    case, so ``lower`` only matters for Latin letters, which both engines lower alike for ASCII).
-    Newest first, keyset pages by id."""
+    """Search: every keyword must match — its words, segmented by jieba, in the full-text index
+    of the title, tags and body (``adapters/db/knowledge_search.py``) — ranked best first (title
+    above tags above body), newest first among equals, in pages of ``offset``. Without keywords,
+    newest first in keyset pages by id (``before_id``)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def search(self, p: Principal, *, terms: list[str], kind: str | None = None, topic: str | None = None,
                tag: str | None = None, product_line: str | None = None, status: str | None = None,
-               before_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]:
+               before_id: int | None = None, offset: int = 0, limit: int = 20) -> list[dict[str, Any]]:
         cols = [_kb.c.id, _kb.c.article_no, _kb.c.title, _kb.c.topic, _kb.c.kind, _kb.c.tags, _kb.c.product_lines,
                 _kb.c.for_dealers, _kb.c.for_stations, _kb.c.status, _kb.c.revision, _kb.c.published_at,
                 _kb.c.updated_at, func.substr(_kb.c.body, 1, 160).label("excerpt")]
         q = select(*cols).where(_article_scope(p))
-        for term in terms:
-            pat = _like(term)
-            q = q.where(or_(func.lower(_kb.c.title).like(pat, escape="\\"),
-                            func.lower(_kb.c.body).like(pat, escape="\\"),
-                            _kb.c.tags_text.like(pat, escape="\\")))
+        order: list[Any] = []
+        if terms:
+            found = knowledge_search.match(self.engine.dialect.name, terms)
+            if found is None:
+                return []
+            index, condition, score = found
+            q = q.select_from(_kb).join(index, condition)
+            order.append(score)
         if kind:
             q = q.where(_kb.c.kind == kind)
         if topic:
@@ -210,9 +214,9 @@ class SqlKnowledgeQueries:
             q = q.where(_kb.c.lines_text.like("%|" + _esc(product_line) + "|%", escape="\\"))
         if status and readership(p) is None:
             q = q.where(_kb.c.status == status)
-        if before_id is not None:
+        if before_id is not None and not terms:
             q = q.where(_kb.c.id < before_id)
-        q = q.order_by(_kb.c.id.desc()).limit(limit)
+        q = q.order_by(*order, _kb.c.id.desc()).limit(limit).offset(offset if terms else 0)
         with self.engine.connect() as conn:
             return [_plain(r) for r in conn.execute(q)]
 

@@ -56,6 +56,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     # DEFERRED begin on SQLite: DDL takes the write lock itself
     with engine.begin() as connection:
         command.upgrade(_config(engine, connection), revision)
+    _after_upgrade(engine)
+
+
+def _after_upgrade(engine: Engine) -> None:
+    """Data the migrations cannot derive without application code: the knowledge base's
+    segmented search words (migrations never import the application)."""
+    from sqlalchemy import inspect
+
+    from dealercrm.adapters.db import knowledge_search
+
+    with engine.begin() as connection:
+        if inspect(connection).has_table(knowledge_search.UNMAPPED):
+            knowledge_search.backfill(connection)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -46,7 +46,9 @@ class TrainingQueries(Protocol):
 class KnowledgeQueries(Protocol):
     def search(self, p: Principal, *, terms: list[str], kind: str | None = None, topic: str | None = None,
                tag: str | None = None, product_line: str | None = None, status: str | None = None,
-               before_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]: ...
+               before_id: int | None = None, offset: int = 0, limit: int = 20) -> list[dict[str, Any]]:
+        """With ``terms``: ranked, best first, paged by ``offset``; without: newest first, paged
+        by ``before_id``."""
 
     def article(self, p: Principal, article_id: int) -> dict[str, Any] | None: ...
 

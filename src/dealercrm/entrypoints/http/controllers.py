@@ -30,8 +30,10 @@ DEALER_READERS = (*STAFF, Role.DEALER)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 
 
-def encode_cursor(last_id: int | None) -> str | None:
-    return None if last_id is None else base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+def encode_cursor(last_id: int | None, kind: str = "id") -> str | None:
+    """An opaque page cursor: ``id`` — the last id seen (keyset pages); ``at`` — the offset of the
+    next page (ranked search results, whose order is not by id)."""
+    return None if last_id is None else base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode().rstrip("=")
 
 
 def query_day(value: str | None, field: str) -> dt.date | None:
@@ -45,13 +47,13 @@ def query_day(value: str | None, field: str) -> dt.date | None:
         raise InvalidValue(field, "日期格式应为 YYYY-MM-DD", code="value.invalid_date") from None
 
 
-def decode_cursor(cursor: str | None) -> int | None:
+def decode_cursor(cursor: str | None, kind: str = "id") -> int | None:
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = raw.partition(":")
-        if kind != "id":
+        found, _, value = raw.partition(":")
+        if found != kind or not value.isascii() or not value.isdigit() or int(value) > 2**53:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):

@@ -548,15 +548,20 @@ class KnowledgeController(Controller):
         return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
 
     @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
-         summary="检索 Search by keywords (all must occur in title, body or tags), filters, keyset pages")
+         summary="检索 Search: keywords segmented into Chinese words, all must match; ranked (title > tags > body)")
     def search(self, request: User, marketing: MarketingService, q: Annotated[str | None, Parameter(max_length=400)] = None,
                kind: ArticleKind | None = None, topic: str | None = None, tag: str | None = None,
                product_line: str | None = None, status: ArticleStatus | None = None, cursor: str | None = None,
                limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> ArticlePage:
+        ranked = bool(q and q.split())
+        offset = (decode_cursor(cursor, "at") or 0) if ranked else 0
         rows = marketing.search_articles(request.user, q, kind=kind, topic=topic, tag=tag,
-                                                         product_line=product_line, status=status,
-                                                         before_id=decode_cursor(cursor), limit=limit + 1)
-        rows, nxt = _page(rows, limit)
+                                         product_line=product_line, status=status, offset=offset,
+                                         before_id=None if ranked else decode_cursor(cursor), limit=limit + 1)
+        if ranked:
+            rows, nxt = rows[:limit], encode_cursor(offset + limit, "at") if len(rows) > limit else None
+        else:
+            rows, nxt = _page(rows, limit)
         return ArticlePage([_article_row(r) for r in rows], nxt)
 
     @get("/articles/{article_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="文章详情")

@@ -19,7 +19,16 @@ def _render_item(type_, obj, autogen_context):  # noqa: ANN001 - alembic hook si
     return False
 
 
+def _include_name(name, type_, parent_names):  # noqa: ANN001 - alembic hook signature
+    """The knowledge search index (an FTS5 virtual table on SQLite) is built by its migration
+    per engine and is not in the metadata: autogenerate must not drop it."""
+    from dealercrm.adapters.db.knowledge_search import is_unmapped
+
+    return not (type_ == "table" and is_unmapped(name))
+
+
 context.configure(
+    include_name=_include_name,
     render_item=_render_item,
     connection=connection,
     target_metadata=target_metadata(),

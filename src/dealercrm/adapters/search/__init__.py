@@ -1,0 +1,1 @@
+"""Text search helpers shared by the SQL adapters (Chinese word segmentation)."""
