@@ -24,7 +24,7 @@ CONTEXT_TABLES = {
                    "service_claims", "service_stock", "service_stock_movements"},
     "marketing": {"trainings", "training_invitations", "training_participants", "kb_articles",
                   "kb_article_revisions", "sales_forecasts", "sales_forecast_lines", "key_accounts", "bid_cases",
-                  "campaigns", "campaign_leads"},
+                  "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},
     "care": care_tables.TABLES,
     "erp_sync": {"erp_rejected_events"},
 }

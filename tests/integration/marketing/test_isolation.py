@@ -32,8 +32,13 @@ def test_dealer_a_reaches_nothing_of_dealer_b(world):
     lead = w.post("shuntong", f"/api/v1/campaigns/{campaign}/leads", {"name": "客户", "phone": "13700000001"}).json()["id"]
     order = w.order("shuntong", tpl["tanker"])
     w.post("shuntong", "/api/v1/forecasts/", {"month": "2026-04", "lines": [{"product_line": "tanker", "quantity": 3}]})
+    for_b = w.post("tech", "/api/v1/knowledge/articles", {
+        "title": "顺通必读", "topic": "产品", "kind": "faq", "body": "仅限顺通", "audience": ["dealers"],
+        "publish": True}).json()["id"]
+    assignment = w.post("tech", "/api/v1/knowledge/assignments", {
+        "article_id": for_b, "readership": "dealers", "target_ids": [b], "due_on": "2026-03-31"}).json()["id"]
     ids = {"training_id": training, "participant_id": 1, "article_id": staff_article, "account_id": account,
-           "campaign_id": campaign, "lead_id": lead}
+           "campaign_id": campaign, "lead_id": lead, "assignment_id": assignment}
     bodies = {"response": {"confirm": True}, "convert": {"order_id": order["id"]}, "lost": {"reason": "x"},
               "bids": {"title": "x", "bid_on": "2026-03-01", "outcome": "won", "amount_fen": 1},
               "feedback": {"feedback_score": 5}, "leads": {"name": "冒名客户", "phone": "13700000009"},
@@ -58,8 +63,10 @@ def test_dealer_a_reaches_nothing_of_dealer_b(world):
         "/api/v1/leads/", "/api/v1/forecasts/")]
     report = w.get("hongda", "/api/v1/forecasts/report", params={"month": "2026-04"}).json()
     assert len(checked) > 25
-    assert lists == [[], [], [], [], [], []]
+    assert [r["id"] for r in lists.pop(1)] == [for_b]  # an article for dealers is for every dealer
+    assert lists == [[], [], [], [], []]
     assert report["dealers"] == []
+    assert w.get("hongda", "/api/v1/knowledge/assignments").json() == []  # B's required reading
     assert w.get("shuntong", f"/api/v1/leads/{lead}").json()["status"] == "new"
     assert w.get("shuntong", f"/api/v1/trainings/{training}").json()["invitations"][0]["response"] == "pending"
     assert a != b

@@ -14,6 +14,7 @@ from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
 from dealercrm.adapters.db.credit_tables import start_credit_mappers
 from dealercrm.adapters.db.engagement_tables import start_engagement_mappers
 from dealercrm.adapters.db.gate_tables import start_gate_mappers
+from dealercrm.adapters.db.learning_tables import start_learning_mappers
 from dealercrm.adapters.db.marketing_tables import start_marketing_mappers
 from dealercrm.adapters.db.orderflow_tables import start_orderflow_mappers
 from dealercrm.adapters.db.orders_tables import start_order_mappers
@@ -38,6 +39,7 @@ def start_mappers() -> None:
     start_aftersales_mappers()
     start_orderflow_mappers()
     start_marketing_mappers()
+    start_learning_mappers()
     start_workflow_mappers()
     audit.install()
     knowledge_search.install()

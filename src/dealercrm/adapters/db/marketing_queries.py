@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
 from dealercrm.adapters.db import knowledge_search
+from dealercrm.adapters.db.learning_tables import SqlLearningQueries
 from dealercrm.adapters.db.marketing_tables import (
     kb_article_revisions,
     kb_articles,
@@ -180,7 +181,7 @@ def _article_scope(p: Principal) -> ColumnElement[bool]:
     return false()
 
 
-class SqlKnowledgeQueries:
+class SqlKnowledgeQueries(SqlLearningQueries):
     """Search: every keyword must match — its words, segmented by jieba, in the full-text index
     of the title, tags and body (``adapters/db/knowledge_search.py``) — ranked best first (title
     above tags above body), newest first among equals, in pages of ``offset``. Without keywords,

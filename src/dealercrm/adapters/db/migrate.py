@@ -28,6 +28,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.aftersales_tables",
     "dealercrm.adapters.db.care_tables",
     "dealercrm.adapters.db.marketing_tables",
+    "dealercrm.adapters.db.learning_tables",
     "dealercrm.adapters.db.orderflow_tables",
     "dealercrm.adapters.db.web_sessions",
 )

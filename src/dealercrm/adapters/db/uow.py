@@ -76,6 +76,12 @@ def _marketing() -> Any:
     return marketing_tables
 
 
+def _learning() -> Any:
+    from dealercrm.adapters.db import learning_tables
+
+    return learning_tables
+
+
 def _outbox(uow: SqlAlchemyUnitOfWork, session: Session) -> eng.OwnedOutbox:
     return eng.OwnedOutbox(SessionOutbox(session, uow.clock), session, uow.actor)
 
@@ -128,6 +134,7 @@ class SqlAlchemyUnitOfWork:
     erp_rejections = _Opened(lambda uow, s: orderflow_tables.SqlAlchemyErpRejectionRepository(s))
     trainings = _Opened(lambda uow, s: _marketing().SqlAlchemyTrainingRepository(s))
     articles = _Opened(lambda uow, s: _marketing().SqlAlchemyArticleRepository(s))
+    reading = _Opened(lambda uow, s: _learning().SqlAlchemyReadingRepository(s))
     forecasts = _Opened(lambda uow, s: _marketing().SqlAlchemyForecastRepository(s))
     key_accounts = _Opened(lambda uow, s: _marketing().SqlAlchemyKeyAccountRepository(s))
     campaigns = _Opened(lambda uow, s: _marketing().SqlAlchemyCampaignRepository(s))

@@ -22,7 +22,8 @@ from dealercrm.domain.campaigns import Campaign, Lead
 from dealercrm.domain.forecasts import SalesForecast
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.key_accounts import KeyAccount
-from dealercrm.domain.knowledge import Article
+from dealercrm.domain.knowledge import Article, Readership
+from dealercrm.domain.learning import ArticleRead, ReadingAssignment
 from dealercrm.domain.training import InviteeKind, Training
 
 
@@ -56,6 +57,19 @@ class KnowledgeQueries(Protocol):
         """Unscoped: the caller checks the editor role and the article's visibility."""
 
     def topics(self, p: Principal) -> list[dict[str, Any]]: ...
+
+    def required_reading(self, p: Principal, now: dt.datetime) -> list[dict[str, Any]]:
+        """The active assignments addressed to ``p``'s dealer or station, with ``read_at`` (None
+        when ``p`` has not read the article) and ``overdue``."""
+
+    def assignments(self, *, active_only: bool = True, limit: int = 200) -> list[dict[str, Any]]:
+        """Every assignment with its counts (addressed people, readers). Unscoped: editors only."""
+
+    def assignment_progress(self, assignment_id: int) -> dict[str, Any] | None:
+        """One assignment, and each addressed person with their organisation and ``read_at``."""
+
+    def readers(self, article_id: int) -> list[dict[str, Any]]:
+        """Who read the article: user, organisation, first and last visit, count. Editors only."""
 
 
 class ForecastQueries(Protocol):
@@ -153,6 +167,24 @@ class TrainingUnitOfWork(Transaction, Protocol):
 class KnowledgeUnitOfWork(Transaction, Protocol):
     articles: ArticleRepository
     numbers: DocumentNumbering
+
+
+class ReadingRepository(Protocol):
+    def add(self, assignment: ReadingAssignment) -> None: ...
+
+    def get(self, assignment_id: int) -> ReadingAssignment | None: ...
+
+    def unknown_targets(self, readership: Readership, ids: tuple[int, ...]) -> list[int]:
+        """The ids among ``ids`` that are no dealer (or station) of that readership."""
+
+    def read_of(self, article_id: int, user_id: int) -> ArticleRead | None: ...
+
+    def add_read(self, read: ArticleRead) -> None: ...
+
+
+class LearningUnitOfWork(Transaction, Protocol):
+    articles: ArticleRepository
+    reading: ReadingRepository
 
 
 class ForecastUnitOfWork(Transaction, Protocol):

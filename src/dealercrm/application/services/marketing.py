@@ -15,6 +15,7 @@ from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
+from dealercrm.application import learning
 from dealercrm.application import training as tr
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.ports.marketing import (
@@ -26,6 +27,7 @@ from dealercrm.application.ports.marketing import (
 )
 from dealercrm.application.ports.persistence import Clock, UnitOfWork, UnitOfWorkFactory
 from dealercrm.application.ports.video import MeetingParticipant, VideoConferencing
+from dealercrm.domain.errors import Conflict
 from dealercrm.domain.forecasts import deadline_for
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.knowledge import search_terms
@@ -143,6 +145,15 @@ class MarketingService:
         return self.knowledge_queries.search(actor, terms=search_terms(q), **filters)
 
     def article(self, actor: Principal, article_id: int) -> dict[str, Any]:
+        """The article, if ``actor`` may read it; opening it records the visit (learning)."""
+        row = self._visible_article(actor, article_id)
+        try:
+            learning.record_read(article_id, self._uow(actor), self.clock)
+        except Conflict:
+            pass  # the same reader's concurrent first visit recorded it
+        return row
+
+    def _visible_article(self, actor: Principal, article_id: int) -> dict[str, Any]:
         row = self.knowledge_queries.article(actor, article_id)
         if row is None:
             raise not_found("article", "知识文章")
@@ -150,11 +161,39 @@ class MarketingService:
 
     def article_revisions(self, actor: Principal, article_id: int) -> list[dict[str, Any]]:
         require_role(actor, *kb.EDITORS)
-        self.article(actor, article_id)
+        self._visible_article(actor, article_id)
         return self.knowledge_queries.revisions(article_id)
 
     def article_topics(self, actor: Principal) -> list[dict[str, Any]]:
         return self.knowledge_queries.topics(actor)
+
+    # -- learning: readers and required reading (必读) ---------------------------------------------
+
+    def article_readers(self, actor: Principal, article_id: int) -> list[dict[str, Any]]:
+        require_role(actor, *kb.EDITORS)
+        self._visible_article(actor, article_id)
+        return self.knowledge_queries.readers(article_id)
+
+    def assign_reading(self, actor: Principal, cmd: learning.AssignReading) -> learning.AssignmentRef:
+        return learning.assign_reading(cmd, self._uow(actor), self.clock)
+
+    def cancel_reading(self, actor: Principal, assignment_id: int) -> learning.AssignmentRef:
+        return learning.cancel_assignment(assignment_id, self._uow(actor), self.clock)
+
+    def reading_assignments(self, actor: Principal, *, active_only: bool = True) -> list[dict[str, Any]]:
+        """Editors: every assignment with its progress. Dealers and stations: their required
+        reading, each with whether the caller has read it and whether it is overdue."""
+        if actor.role in (Role.DEALER, Role.STATION):
+            return self.knowledge_queries.required_reading(actor, self.clock())
+        require_role(actor, *kb.EDITORS)
+        return self.knowledge_queries.assignments(active_only=active_only)
+
+    def reading_progress(self, actor: Principal, assignment_id: int) -> dict[str, Any]:
+        require_role(actor, *kb.EDITORS)
+        row = self.knowledge_queries.assignment_progress(assignment_id)
+        if row is None:
+            raise not_found("reading_assignment", "必读任务")
+        return row
 
     # -- sales forecasts -------------------------------------------------------------------------
 

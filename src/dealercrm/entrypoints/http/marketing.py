@@ -17,6 +17,7 @@ from dealercrm.application import forecasts as fc
 from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
+from dealercrm.application import learning
 from dealercrm.domain.key_accounts import AccountContact, BidOutcome
 from dealercrm.domain.forecasts import LineIn, parse_month
 from dealercrm.application import training as tr
@@ -486,6 +487,70 @@ class TopicOut(msgspec.Struct):
     count: int
 
 
+class ReadingIn(Body):
+    article_id: Id
+    readership: Code
+    due_on: dt.date
+    target_ids: Annotated[list[Id], msgspec.Meta(max_length=500)] = []
+    note: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+class ReadingRefOut(msgspec.Struct):
+    id: int
+    article_id: int
+    readership: str
+    due_on: dt.date
+    cancelled: bool
+
+
+class ReadingOut(msgspec.Struct):
+    """An assignment. Editors get ``addressed``/``read`` counts; a dealer or station reader gets
+    ``read_at`` (their own) and ``overdue``."""
+
+    id: int
+    article_id: int
+    article_no: str
+    title: str
+    readership: str
+    target_ids: list[int]
+    due_on: dt.date
+    note: str
+    created_at: dt.datetime
+    created_by_name: str
+    cancelled: bool
+    addressed: int | None = None
+    read: int | None = None
+    read_at: dt.datetime | None = None
+    overdue: bool | None = None
+
+
+class ReaderOut(msgspec.Struct):
+    user_id: int
+    display_name: str
+    org_id: int | None
+    org_name: str | None
+    read_at: dt.datetime | None
+
+
+class ReadingProgressOut(msgspec.Struct):
+    assignment: ReadingOut
+    people: list[ReaderOut]
+
+
+class ArticleReaderOut(msgspec.Struct):
+    user_id: int
+    display_name: str
+    role: str
+    org_name: str
+    first_read_at: dt.datetime
+    last_read_at: dt.datetime
+    read_count: int
+
+
+def _reading(r: dict[str, Any]) -> ReadingOut:
+    return ReadingOut(**{name: r[name] for name in ReadingOut.__struct_fields__ if name in r})
+
+
 def _audience_of(r: dict[str, Any]) -> list[str]:
     return [name for name, on in (("dealers", r["for_dealers"]), ("stations", r["for_stations"])) if on]
 
@@ -577,6 +642,39 @@ class KnowledgeController(Controller):
     @get("/topics", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="主题 Topics with article counts")
     def topics(self, request: User, marketing: MarketingService) -> list[TopicOut]:
         return [TopicOut(r["topic"], r["count"]) for r in marketing.article_topics(request.user)]
+
+    @get("/articles/{article_id:int}/readers", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
+         summary="阅读记录 Who read the article, first and last visit (editors)")
+    def readers(self, article_id: int, request: User, marketing: MarketingService) -> list[ArticleReaderOut]:
+        return [ArticleReaderOut(r["user_id"], r["display_name"], r["role"], r["org_name"], r["first_read_at"],
+                                 r["last_read_at"], r["read_count"])
+                for r in marketing.article_readers(request.user, article_id)]
+
+    @post("/assignments", guards=[requires(*kb.EDITORS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
+          summary="指定必读 Assign required reading to dealers or stations (target_ids empty: all)")
+    def assign(self, data: ReadingIn, request: User, marketing: MarketingService) -> ReadingRefOut:
+        ref = marketing.assign_reading(request.user, learning.AssignReading(
+            article_id=data.article_id, readership=data.readership, due_on=data.due_on,
+            target_ids=tuple(data.target_ids), note=data.note))
+        return ReadingRefOut(ref.id, ref.article_id, ref.readership, ref.due_on, ref.cancelled)
+
+    @get("/assignments", guards=[requires(*ANY_USER)], sync_to_thread=True,
+         summary="必读 Editors: assignments with progress; dealers and stations: their required reading")
+    def assignments(self, request: User, marketing: MarketingService, active_only: bool = True) -> list[ReadingOut]:
+        return [_reading(r) for r in marketing.reading_assignments(request.user, active_only=active_only)]
+
+    @get("/assignments/{assignment_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
+         summary="必读进度 Who of the addressed people has read it")
+    def progress(self, assignment_id: int, request: User, marketing: MarketingService) -> ReadingProgressOut:
+        row = marketing.reading_progress(request.user, assignment_id)
+        return ReadingProgressOut(_reading(row), [ReaderOut(p["user_id"], p["display_name"], p["org_id"],
+                                                             p["org_name"], p["read_at"]) for p in row["people"]])
+
+    @post("/assignments/{assignment_id:int}/cancel", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="取消必读 Cancel an assignment")
+    def cancel_assignment(self, assignment_id: int, request: User, marketing: MarketingService) -> ReadingRefOut:
+        ref = marketing.cancel_reading(request.user, assignment_id)
+        return ReadingRefOut(ref.id, ref.article_id, ref.readership, ref.due_on, ref.cancelled)
 
 
 # ---------------------------------------------------------------------------------------------
