@@ -16,6 +16,7 @@ from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
+from dealercrm.application import learning
 from dealercrm.application import training as tr
 from dealercrm.bootstrap import Container
 from dealercrm.domain.errors import DomainError
@@ -106,11 +107,19 @@ def seed_marketing(container: Container) -> None:
         ("三包索赔审核要点（内部）", "售后管理", "solution", "核对VIN与保修期、里程；旧件回收；工时不得超过标准工时。",
          ("三包", "索赔"), (), ()),
     ]
+    written = {}
     for title, topic, kind, body, tags, lines, audience in articles:
-        m.write_article(editor, kb.WriteArticle(
+        written[title] = m.write_article(editor, kb.WriteArticle(
             title=title, topic=topic, kind=kind, body=body, tags=tags, product_lines=lines, audience=audience,
             attachments=(AttachmentRef("示意图.pdf", f"https://files.example.com/kb/{len(title)}.pdf"),),
-            publish=True))
+            publish=True)).id
+
+    # -- required reading (必读): every dealer, due in two weeks; the first four have read it ------
+    guide = written["半挂车日常保养用户指南"]
+    m.assign_reading(editor, learning.AssignReading(article_id=guide, readership="dealers",
+                                                    due_on=today + dt.timedelta(days=14), note="冬季前全员学习"))
+    for d in approved[:4]:
+        m.article(dealer_principal(d["id"]), guide)
 
     # -- sales forecasts ------------------------------------------------------------------------
     day = container.settings.forecast_deadline_day

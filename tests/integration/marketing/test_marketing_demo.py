@@ -35,6 +35,9 @@ def test_the_demo_has_marketing_data_for_staff_and_dealers(sqlite_url):
         dealer = login(dealer_user)
         mine = c.get("/api/v1/trainings/", headers=dealer).json()["items"]
         dealer_articles = c.get("/api/v1/knowledge/articles", headers=dealer).json()["items"]
+        required = c.get("/api/v1/knowledge/assignments", headers=dealer).json()
+        progress = c.get("/api/v1/knowledge/assignments", headers=login("tech_lead")).json()
+        phrase = c.get("/api/v1/knowledge/articles", params={"q": "液压举升"}, headers=dealer).json()["items"]
 
     assert isinstance(crm.marketing.video, HttpVideoConferencing)
     assert len(trainings) == 3
@@ -46,3 +49,6 @@ def test_the_demo_has_marketing_data_for_staff_and_dealers(sqlite_url):
     assert online["id"] in [t["id"] for t in mine]
     assert "三包索赔审核要点（内部）" not in [a["title"] for a in dealer_articles]
     assert len(dealer_articles) == 4
+    assert [r["title"] for r in required] == ["半挂车日常保养用户指南"]
+    assert [(r["read"], r["addressed"] >= r["read"]) for r in progress] == [(4, True)]
+    assert [a["title"] for a in phrase] == ["自卸车举升缓慢的原因与解决方法"]
