@@ -15,7 +15,6 @@ runs at import time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -63,9 +62,8 @@ def system_clock() -> dt.datetime:
 
 @attrs.define
 class Container:
-    """Everything wired: the adapters, and one service per context (``channel`` and
-    ``identity`` are the ones embedding teams call). ``engine`` is ``None`` when the units of
-    work and the dealer queries were passed in (then no SQL read side is wired)."""
+    """Everything wired: the adapters, and one service per context (``channel`` and ``identity`` are the
+    ones embedding teams call). ``engine`` is ``None`` when units of work and dealer queries were passed in."""
 
     settings: Settings
     clock: Clock
@@ -110,7 +108,7 @@ class Container:
         return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
 
     def close(self) -> None:
-        close_gateway: Callable[[], None] | None = getattr(self.erp_gateway, "close", None)
+        close_gateway = getattr(self.erp_gateway, "close", None)
         if close_gateway is not None:
             close_gateway()
         if self.engine is not None:
@@ -228,10 +226,12 @@ def bootstrap(
         ttl=dt.timedelta(minutes=settings.token_ttl_minutes), clock=clock,
     )
     policy = vehicle_release_policy or credit.CreditReleasePolicy()
-    erp_sync = (ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock))
-                if erp_gateway is not None and engine is not None else None)
+    erp_sync = ((ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock)),)
+                if erp_gateway is not None and engine is not None else ())
+    aftersales_service = AftersalesService(uow, clock, SqlAftersalesQueries(engine))
     care, marketing, engagement = _care_marketing_engagement(
-        settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing, erp_sync=erp_sync)
+        settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
+        jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url)))
     return Container(
         settings=settings, clock=clock, hasher=hasher, tokens=tokens, uow=uow, dealer_queries=dealer_queries,
         approval_mail=approval_mail, gate_keys=gate_keys, vehicle_release_policy=policy, engine=engine,
@@ -248,7 +248,7 @@ def bootstrap(
         stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), write_xlsx),
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
                                             LocalDirectoryPhotoStore(settings.photo_path())),
-        aftersales=AftersalesService(uow, clock, SqlAftersalesQueries(engine)),
+        aftersales=aftersales_service,
         care=care, marketing=marketing, engagement=engagement,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
@@ -263,7 +263,7 @@ def _erp_sync_target(uow: UnitOfWorkFactory, clock: Clock) -> SqlErpSyncTarget:
 
 def _care_marketing_engagement(
     settings: Settings, clock: Clock, uow: UnitOfWorkFactory, engine: Engine | None, *,
-    workflow_queries: TaskQueries | None, video: VideoConferencing | None, erp_sync: ScheduledJob | None,
+    workflow_queries: TaskQueries | None, video: VideoConferencing | None, jobs: tuple[ScheduledJob, ...],
 ) -> tuple[CareService, MarketingService, EngagementService]:
     """The care, marketing and engagement services on the SQL read side. The engagement service
     comes last: it gets every context's rules, jobs and sources as fixed tables."""
@@ -293,7 +293,7 @@ def _care_marketing_engagement(
         clock, uow, timing, engagement_queries=engagement_queries if database else None,
         outbox_store=outbox_store if database else None, workflow_queries=workflow_queries,
         training_queries=training_queries if database else None,
-        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), erp_sync=erp_sync)
+        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), context_jobs=jobs if database else ())
     engagement = EngagementService(uow, clock, engagement_queries, outbox_store, rules, workbench, calendar,
                                    settings.portal_url)
     return care, marketing, engagement

@@ -45,10 +45,11 @@ def engagement_tables(
     clock: Clock, uow: UnitOfWorkFactory, timing: EngagementTiming, *,
     engagement_queries: EngagementQueries | None, outbox_store: OutboxStore | None,
     workflow_queries: TaskQueries | None, training_queries: TrainingQueries | None,
-    training_jobs: tuple[ScheduledJob, ...], erp_sync: ScheduledJob | None,
+    training_jobs: tuple[ScheduledJob, ...], context_jobs: tuple[ScheduledJob, ...] = (),
 ) -> tuple[RuleRegistry, WorkbenchSources, CalendarSources]:
     """Every context's alert rules, scheduled jobs, workbench sources and calendar sources, built
-    once. The scheduler runs rules and jobs in this order; sources show in this order."""
+    once. The scheduler runs rules and jobs in this order; sources show in this order.
+    ``context_jobs``: jobs other services build (the ERP sync, the monthly repair report)."""
     rules: tuple[AlertRule, ...] = (
         BirthdayCallReminderRule(timing.birthday_alert_days),
         dealer_stock.StockLevelRule(), dealer_stock.StockAgeingRule(),
@@ -60,7 +61,7 @@ def engagement_tables(
         CreditRemindersJob(uow), CreditEvaluationJob(uow),
         ReceiptRemindersJob(uow, timing.portal_url, dt.timedelta(days=timing.receipt_grace_days)),
         KioskEventRetentionJob(uow, timing.kiosk_event_retention_days),
-        *((erp_sync,) if erp_sync is not None else ()),
+        *context_jobs,
         care.DealerValueJob(uow), care.CareTaskJob(uow),
         *training_jobs,
     )

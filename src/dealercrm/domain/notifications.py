@@ -305,6 +305,14 @@ TEMPLATES = TemplateRegistry([
         "经销商管理团队/联系人生日祝福（短信）",
     ),
     MessageTemplate(
+        "aftersales.monthly_repair_report", Channel.EMAIL,
+        "{month}维修报告：{repairs}次维修，结算{settled}",
+        "{recipient_name}：\n\n{month}共完成维修{repairs}次，涉及车辆{vehicles}台；三包配件{warranty_parts}，"
+        "已结算索赔{settled}。\n\n按故障类别：\n{by_fault}\n\n按产品线：\n{by_line}\n\n维修最多的服务站：\n{by_station}\n\n"
+        "请技术、生产、采购部门据此分析质量问题与备件需求。完整报表请登录系统查看：{portal_url}",
+        "月度维修报告（技术、生产、采购）",
+    ),
+    MessageTemplate(
         "alert.raised", Channel.EMAIL,
         "【{severity}】{title}",
         "{recipient_name}：\n\n系统于{raised_at}产生一条提醒：\n{title}\n\n{details}\n\n"

@@ -16,6 +16,7 @@ from typing import Any
 
 from dealercrm.application import aftersales as af
 from dealercrm.application.access import not_found, require_role, service_scope
+from dealercrm.application.aftersales_reports import MonthlyRepairReportJob
 from dealercrm.application.ports.aftersales import REPORT_DIMENSIONS, AftersalesQueries, AftersalesUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.aftersales import NO_WARRANTY, SHANGHAI, Suggestion, WarrantyCheck, WarrantyRecord, month_bounds
@@ -35,6 +36,10 @@ class AftersalesService:
         self._u: AftersalesUnitOfWorkFactory = uow
         self._clock: Clock = clock
         self.queries: AftersalesQueries = queries
+
+    def monthly_report_job(self, portal_url: str) -> MonthlyRepairReportJob:
+        """The scheduler's job that e-mails last month's repair report (seed §4.0.6)."""
+        return MonthlyRepairReportJob(self.queries, portal_url)
 
     # stations
     def create_station(self, actor: Principal, cmd: af.StationIn) -> int:
