@@ -124,6 +124,7 @@ class Kiosk:
         # printing (the result itself goes to on_result); errors between taps too
         self.on_phase = on_phase or (lambda phase, **fields: None)
         self._reading_shown = False
+        self._card_on_reader = False  # the last poll found a card (the same tap is not read anew)
         self.in_maintenance = in_maintenance  # a maintenance badge is in: cards are not handled
         self._commands: queue.Queue[tuple[str, Callable[[Any], None]]] = queue.Queue()
 
@@ -131,7 +132,7 @@ class Kiosk:
 
     def card_found(self) -> None:
         """The reader saw a card and is reading it (before its data is in): 读取中."""
-        if not self._reading_shown and not self.in_maintenance():
+        if not self._reading_shown and not self._card_on_reader and not self.in_maintenance():
             self._reading_shown = True
             self.on_phase("reading")
 
@@ -317,8 +318,11 @@ class Kiosk:
                 log.warning("kiosk_card_read_failed", code=exc.code)
                 self.health.fault("reader", exc.code, say(exc.code, default=exc.message))
                 self.show(say("kiosk.card_read_failed", "driver"))
+                if self._reading_shown:  # a card was being read (pulled mid-read …): tell the driver;
+                    # garbage on an idle poll is the reader's fault, shown as 设备故障 by its health
+                    self.on_phase("error", code="kiosk.card_read_failed",
+                                  message=say("kiosk.card_read_failed", "driver"))
                 self._reading_shown = False
-                self.on_phase("error", code="kiosk.card_read_failed", message=say("kiosk.card_read_failed", "driver"))
                 # a failed read is not a removal: the same card is not handled twice
             except DeviceTimeout as exc:
                 log.error("kiosk_reader_failed", code=exc.code)
@@ -341,6 +345,7 @@ class Kiosk:
                 elif _tap_key(card) != on_reader:
                     on_reader = _tap_key(card)
                     self.handle_card(card)
+                self._card_on_reader = card is not None
             remaining = started + self.poll_interval - time.monotonic()
             if remaining > 0:
                 stop.wait(remaining)

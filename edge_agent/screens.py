@@ -133,6 +133,8 @@ class ScreenHub:
                 self._steps = []
             if phase in KIOSK_STEPS and phase not in self._steps:
                 self._steps.append(phase)
+            if phase == "error" and title is None and code is not None:
+                title = ERROR_TITLES.get(code)
             self._kiosk = self._phase_doc(phase, code=code, message=message, passes=passes, title=title)
             self._kiosk_until = self._monotonic() + self.idle_timeout if phase in FINAL_PHASES else None
         self.publish()
@@ -152,7 +154,7 @@ class ScreenHub:
             self.kiosk_error(result.code, result.message, passes=passes)
 
     def kiosk_error(self, code: str, message: str, *, passes: list[dict[str, Any]] | None = None) -> None:
-        self.kiosk_phase("error", code=code, message=message, passes=passes, title=ERROR_TITLES.get(code))
+        self.kiosk_phase("error", code=code, message=message, passes=passes)
 
     # -- maintenance -------------------------------------------------------------------------
 

@@ -72,6 +72,8 @@ def gate(tmp_path_factory) -> Iterator[SimpleNamespace]:
     world = GateWorld(folder)
     guard_id = world.crm.identity.create_user(Principal.system(), CreateUser(
         "menwei", "王门卫", Role.GUARD.value, PASSWORD, email="menwei@factory.example.cn"))
+    fitter_id = world.crm.identity.create_user(Principal.system(), CreateUser(
+        "weixiu", "赵师傅", Role.PRODUCTION.value, PASSWORD, email="weixiu@factory.example.cn"))
     [(pass_no, vins)] = world.passes(1, per_pass=2)
     [(waiting_no, _)] = world.passes(1, person=WAITING_CARD.name, id_number=WAITING_CARD.id_number, approve=False)
     world.passes(1, person=PAPER_CARD.name, id_number=PAPER_CARD.id_number)
@@ -81,8 +83,7 @@ def gate(tmp_path_factory) -> Iterator[SimpleNamespace]:
                                      DEALERCRM_LOG_LEVEL="WARNING"), free_port(), folder / "server.log")
     server.start()
     admin = _admin(server.url)
-    for user_id, uid, purpose in ((guard_id, GUARD_BADGE, "guard"), (world.staff["production"].user_id,
-                                                                      MAINTENANCE_BADGE, "maintenance")):
+    for user_id, uid, purpose in ((guard_id, GUARD_BADGE, "guard"), (fitter_id, MAINTENANCE_BADGE, "maintenance")):
         r = httpx.post(f"{server.url}/api/v1/admin/users/{user_id}/badge", headers=admin,
                        json={"badge_uid": uid, "purpose": purpose})
         assert r.status_code == 200, r.text
@@ -202,10 +203,12 @@ def test_a_maintenance_badge_opens_maintenance_with_a_test_print_and_the_paper_s
     kiosk.wait_for_function("document.getElementById('maintenance-result').textContent.includes('纸张充足')",
                             timeout=10_000)
     _shot(kiosk, "kiosk-maintenance")
+    holder = kiosk.text_content("#maintenance-holder")
     forged = httpx.post(f"{gate.url}/maintenance/print-test", headers={"X-Maintenance-Token": "guess"})
     gate.badge.uid = MAINTENANCE_BADGE
     kiosk.wait_for_function("document.getElementById('stage').dataset.phase === 'waiting'", timeout=10_000)
     gate.badge.uid = None
 
+    assert holder == "维护人员：赵**"
     assert len(gate.printer.jobs) == printed_before + 1
     assert forged.status_code == 403
