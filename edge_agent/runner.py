@@ -51,10 +51,10 @@ from edge_agent.config import (
     load_config,
 )
 from edge_agent.guard import (
+    BadgeBook,
     BadgeDesk,
     Guard,
     GuardResult,
-    BadgeBook,
     GuardSession,
     KeyRing,
     Link,

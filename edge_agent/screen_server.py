@@ -23,7 +23,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import structlog
 
@@ -79,7 +79,7 @@ class ScreenServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> ScreenServer:
+    def start(self) -> Self:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="screens", daemon=True)
         self._thread.start()
@@ -93,8 +93,9 @@ class ScreenServer:
         if self._thread is not None:
             self._thread.join(timeout=3)
 
-    def __enter__(self) -> ScreenServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
@@ -105,7 +106,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "edge-agent-screens/1"
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("screens_request", line=format % args)
 
     # -- helpers -----------------------------------------------------------------------------
@@ -136,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- GET ---------------------------------------------------------------------------------
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if not self._local_request():
             self._send(HTTPStatus.FORBIDDEN, b"forbidden", "text/plain; charset=utf-8")
@@ -156,7 +157,7 @@ class _Handler(BaseHTTPRequestHandler):
             content_type += "; charset=utf-8"
         self._send(HTTPStatus.OK, file.read_bytes(), content_type)
 
-    do_HEAD = do_GET  # noqa: N815
+    do_HEAD = do_GET
 
     def _events(self) -> None:
         hub = self.screens.hub
@@ -191,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- POST (maintenance) ------------------------------------------------------------------
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         length = int(self.headers.get("Content-Length") or 0)
         if length:

@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from dealercrm.adapters.devices.memory import FixedCardIdCardReader, RecordingReceiptPrinter
+from dealercrm.adapters.devices.memory import (
+    FixedCardIdCardReader,
+    RecordingReceiptPrinter,
+)
 from dealercrm.application.ports.devices import PrinterStatus
 from edge_agent.config import ConfigError, parse_config
 from edge_agent.guard import BadgeBook, BadgeDesk, GuardResult, GuardSession
