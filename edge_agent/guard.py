@@ -562,7 +562,7 @@ class Replayer:
 
     def __init__(self, server: Any, journal: Journal, *, link: Link | None = None,
                  send_lock: threading.Lock | None = None, min_backoff: float = 0.5, max_backoff: float = 30.0,
-                 idle: float = 1.0) -> None:
+                 idle: float = 1.0, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.server = server
         self.journal = journal
         self.link = link or Link()
@@ -571,17 +571,22 @@ class Replayer:
         self.max_backoff = max_backoff
         self.idle = idle
         self.backoff = min_backoff
+        self.clock = clock
         self.last_replay: dict[str, Any] | None = None  # the last round that got answers: when, how many
 
     def replay_once(self, batch: int = 100) -> tuple[int, bool]:
         """Send up to ``batch`` pending events; (how many got an answer, link still up)."""
-        answered = 0
+        answered, up = 0, True
         for entry in self.journal.pending(batch):
             state = send_entry(self.server, self.journal, entry, self.link, self.send_lock)
             if state == "pending":
-                return answered, False
+                up = False
+                break
             answered += 1
-        return answered, True
+        if answered:
+            self.last_replay = {"at": self.clock().isoformat(), "answered": answered,
+                                "pending": self.journal.counts()["pending"]}
+        return answered, up
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -591,9 +596,7 @@ class Replayer:
                 log.exception("replayer_failed")
                 answered, up = 0, False
             if answered:
-                pending = self.journal.counts()["pending"]
-                self.last_replay = {"at": datetime.now(UTC).isoformat(), "answered": answered, "pending": pending}
-                log.info("journal_replayed", answered=answered, pending=pending)
+                log.info("journal_replayed", answered=answered, pending=(self.last_replay or {}).get("pending"))
             if not up:
                 delay = self.backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
                 self.backoff = min(self.backoff * 2, self.max_backoff)

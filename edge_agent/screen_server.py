@@ -88,6 +88,7 @@ class ScreenServer:
 
     def close(self) -> None:
         self.closing.set()
+        self.hub.publish()  # wakes the event streams, which see ``closing`` and end
         self.httpd.shutdown()
         self.httpd.server_close()
         if self._thread is not None:

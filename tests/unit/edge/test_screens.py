@@ -244,3 +244,31 @@ def test_the_screen_section_has_defaults_and_refuses_bad_values():
         parse_config({"screen": {"idle_timeout": 1}})
     with pytest.raises(ConfigError, match="unknown keys"):
         parse_config({"screen": {"colour": "red"}})
+
+
+def test_the_guard_screen_shows_the_link_offline_the_backlog_and_the_last_replay(FakeServer, tmp_path):
+    from edge_agent.guard import Link, Replayer
+
+    link = Link()
+    journal = Journal(tmp_path / "j.db")
+    server = FakeServer()
+    replayer = Replayer(server, journal, link=link, clock=lambda: NOW)
+    hub = hub_for(journal=journal, link=link, replayer=replayer)
+    feed = hub.subscribe()
+    server.down = True
+    for n in range(3):
+        journal.record("print", {"pass_no": f"GP-{n}"})
+    replayer.replay_once()
+
+    hub.tick()
+    offline = drain(feed)[-1]
+    server.down = False
+    replayer.replay_once()
+    hub.tick()
+    online = drain(feed)[-1]
+    journal.close()
+
+    assert offline["link"] == {"up": False, "label": "离线", "last_error": "unreachable: ConnectError"}
+    assert offline["journal"]["pending"] == 3 and offline["replay"] is None
+    assert online["link"]["up"] and online["journal"] == {"pending": 0, "sent": 3, "refused": 0}
+    assert online["replay"]["answered"] == 3 and online["replay"]["time"] == "10:00:00"
