@@ -190,7 +190,7 @@ def test_a_card_without_a_printable_pass_shows_the_reason_and_paper_out_says_who
 
 
 def test_a_maintenance_badge_opens_maintenance_with_a_test_print_and_the_paper_status(gate):
-    kiosk = _screen(gate)
+    kiosk, guard = _screen(gate), _screen(gate, "/guard")
     printed_before = len(gate.printer.jobs)
 
     gate.badge.uid = MAINTENANCE_BADGE
@@ -208,7 +208,12 @@ def test_a_maintenance_badge_opens_maintenance_with_a_test_print_and_the_paper_s
     gate.badge.uid = MAINTENANCE_BADGE
     kiosk.wait_for_function("document.getElementById('stage').dataset.phase === 'waiting'", timeout=10_000)
     gate.badge.uid = None
+    # the simulated guard scans every slip the printer gave out: the test slip's QR is not the factory's
+    guard.wait_for_function("document.getElementById('verdict').dataset.verdict === 'refuse'", timeout=15_000)
+    _shot(guard, "guard-refuse")
+    refusal = guard.text_content("#verdict-title"), guard.text_content("#verdict-message")
 
     assert holder == "维护人员：赵**"
     assert len(gate.printer.jobs) == printed_before + 1
     assert forged.status_code == 403
+    assert refusal[0] == "禁止放行" and "二维码签名无效" in refusal[1]
