@@ -27,6 +27,12 @@ Example ``edge-agent.toml``::
     [badge]                        # PC/SC staff badge reader at the guard station (optional):
     reader = "ACS ACR122U"         # with it, exits need a guard signed in by badge
 
+    [screen]                       # the kiosk / guard screens, served on 127.0.0.1 for Chromium
+    port = 8765                    # kiosk screen http://127.0.0.1:8765/, guard screen …/guard
+    help = "发车处 分机 8001"        # whom the screens tell people to call
+    idle_timeout = 20              # seconds a result stays on the kiosk screen
+    # enabled = false              # no screens (console and status.json only)
+
     [server]                       # the dealercrm kiosk API (needed by `edge-agent run`)
     url = "http://10.0.0.5:8000"
     device_key_file = "/etc/edge-agent/device.key"   # or device_key = "dk_…" (or EDGE_AGENT_DEVICE_KEY)
@@ -92,6 +98,15 @@ class BadgeConfig:
 
 
 @attrs.frozen
+class ScreenConfig:
+    port: int = 8765
+    help: str = ""
+    idle_timeout: float = attrs.field(default=20.0, converter=float)
+    maintenance_timeout: float = attrs.field(default=300.0, converter=float)
+    enabled: bool = True
+
+
+@attrs.frozen
 class ServerConfig:
     url: str
     device_key: str = attrs.field(default="", repr=False)
@@ -141,6 +156,7 @@ class DeviceConfig:
     badge: BadgeConfig | None = None
     server: ServerConfig | None = None
     agent: AgentConfig = AgentConfig()
+    screen: ScreenConfig | None = None  # None: no screens (a file without [screen] gets the defaults)
 
 
 def _section(cls: type, raw: Any, name: str) -> Any:
@@ -166,8 +182,9 @@ def parse_config(raw: dict[str, Any]) -> DeviceConfig:
         badge=_section(BadgeConfig, raw.get("badge"), "badge"),
         server=_section(ServerConfig, raw.get("server"), "server"),
         agent=_section(AgentConfig, raw.get("agent"), "agent") or AgentConfig(),
+        screen=_section(ScreenConfig, raw.get("screen"), "screen") or ScreenConfig(),
     )
-    unknown = set(raw) - {"reader", "printer", "scanner", "badge", "server", "agent"}
+    unknown = set(raw) - {"reader", "printer", "scanner", "badge", "server", "agent", "screen"}
     if unknown:
         raise ConfigError(f"unknown sections: {', '.join(sorted(unknown))}")
     if config.server is not None and not config.server.url.startswith(("http://", "https://")):
@@ -188,6 +205,12 @@ def parse_config(raw: dict[str, Any]) -> DeviceConfig:
             raise ConfigError("[printer] serial printer needs device")
         if printer.kind == "usb" and not (printer.vendor_id and printer.product_id):
             raise ConfigError("[printer] usb printer needs vendor_id and product_id")
+    screen = config.screen
+    if screen is not None:
+        if not isinstance(screen.port, int) or not 0 <= screen.port <= 65535:
+            raise ConfigError("[screen] port must be a port number (0 picks a free one)")
+        if screen.idle_timeout < 3 or screen.maintenance_timeout < 30:
+            raise ConfigError("[screen] idle_timeout must be at least 3 s, maintenance_timeout at least 30 s")
     scanner = config.scanner
     if scanner is not None:
         if scanner.kind not in ("keyboard", "serial"):

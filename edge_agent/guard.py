@@ -72,6 +72,8 @@ class GuardResult:
     queued: bool = False  # confirmed locally; the server will hear of it when the link returns
     event_id: str | None = None
     guard_badge: str | None = None  # the badge UID of the guard who let the vehicles out
+    valid_from: str | None = None  # the pass's validity, from its signed QR (for the guard screen)
+    valid_to: str | None = None
 
 
 def mask_badge(uid: str | None) -> str | None:
@@ -132,10 +134,40 @@ class GuardSession:
         return {"badge": mask_badge(on_duty.badge_uid), "since": on_duty.since.isoformat(), "name": on_duty.name}
 
 
-def run_badge_desk(reader: Any, session: GuardSession, stop: threading.Event, *,
+class BadgeDesk:
+    """What a tapped staff badge does on this box: an enrolled **maintenance** badge opens or
+    closes the kiosk's maintenance (``maintenance(uid, holder)`` → ``maintenance_on`` /
+    ``maintenance_off``) where this box is a kiosk; any other badge goes to the guard station's
+    sign-in (``GuardSession.tap``), or is ``badge_unknown`` on a box without one."""
+
+    def __init__(self, book: BadgeBook | None, session: GuardSession | None = None,
+                 maintenance: Callable[[str, dict[str, Any] | None], str] | None = None) -> None:
+        self.book = book
+        self.session = session
+        self.maintenance = maintenance
+
+    def tap(self, badge_uid: str) -> str:
+        holder = self.book.holder(badge_uid) if self.book is not None else None
+        if self.maintenance is not None and holder is not None and holder.get("purpose") == "maintenance":
+            outcome = self.maintenance(badge_uid, holder)
+            log.info(f"kiosk_{outcome}", badge=mask_badge(badge_uid), user_id=holder.get("user_id"))
+            return outcome
+        if self.session is not None:
+            return self.session.tap(badge_uid)
+        log.warning("badge_unknown", badge=mask_badge(badge_uid))
+        return "badge_unknown"
+
+
+BADGE_MESSAGES = {"signed_in": "gate.guard_signed_in", "signed_out": "gate.guard_signed_out",
+                  "badge_unknown": "gate.guard_badge_unknown", "maintenance_on": "kiosk.maintenance_on",
+                  "maintenance_off": "kiosk.maintenance_off"}
+
+
+def run_badge_desk(reader: Any, session: GuardSession | BadgeDesk, stop: threading.Event, *,
                    show: Callable[[str], None] | None = None, health: DeviceHealth | None = None,
                    interval: float = 0.3) -> None:
-    """Poll the staff badge reader; each new tap signs a guard in or out (see ``GuardSession``).
+    """Poll the staff badge reader; each new tap signs a guard in or out (see ``GuardSession``),
+    or, through a :class:`BadgeDesk`, opens or closes the kiosk's maintenance.
     A reader error marks the ``badge`` device faulty and is raised for the supervisor."""
     show = show or (lambda message: None)
     present: str | None = None
@@ -150,7 +182,7 @@ def run_badge_desk(reader: Any, session: GuardSession, stop: threading.Event, *,
             health.ok("badge")
         if uid is not None and uid != present:
             outcome = session.tap(uid)
-            show(say(f"gate.guard_{outcome}", "guard", badge=mask_badge(uid)))
+            show(say(BADGE_MESSAGES.get(outcome, f"gate.guard_{outcome}"), "guard", badge=mask_badge(uid)))
         present = uid
         stop.wait(interval)
 
@@ -415,6 +447,10 @@ class Guard:
         checked = self._verify_locally(payload, now)
         if isinstance(checked, GuardResult):
             return checked
+        result = self._judge(payload, checked, on_duty, now)
+        return attrs.evolve(result, valid_from=checked.get("valid_from"), valid_to=checked.get("valid_to"))
+
+    def _judge(self, payload: str, checked: dict[str, Any], on_duty: OnDuty | None, now: datetime) -> GuardResult:
         pass_no: str = checked["pass_no"]
         vins = tuple(checked.get("vins") or ())
 
@@ -526,7 +562,7 @@ class Replayer:
 
     def __init__(self, server: Any, journal: Journal, *, link: Link | None = None,
                  send_lock: threading.Lock | None = None, min_backoff: float = 0.5, max_backoff: float = 30.0,
-                 idle: float = 1.0) -> None:
+                 idle: float = 1.0, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.server = server
         self.journal = journal
         self.link = link or Link()
@@ -535,16 +571,22 @@ class Replayer:
         self.max_backoff = max_backoff
         self.idle = idle
         self.backoff = min_backoff
+        self.clock = clock
+        self.last_replay: dict[str, Any] | None = None  # the last round that got answers: when, how many
 
     def replay_once(self, batch: int = 100) -> tuple[int, bool]:
         """Send up to ``batch`` pending events; (how many got an answer, link still up)."""
-        answered = 0
+        answered, up = 0, True
         for entry in self.journal.pending(batch):
             state = send_entry(self.server, self.journal, entry, self.link, self.send_lock)
             if state == "pending":
-                return answered, False
+                up = False
+                break
             answered += 1
-        return answered, True
+        if answered:
+            self.last_replay = {"at": self.clock().isoformat(), "answered": answered,
+                                "pending": self.journal.counts()["pending"]}
+        return answered, up
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -554,7 +596,7 @@ class Replayer:
                 log.exception("replayer_failed")
                 answered, up = 0, False
             if answered:
-                log.info("journal_replayed", answered=answered, pending=self.journal.counts()["pending"])
+                log.info("journal_replayed", answered=answered, pending=(self.last_replay or {}).get("pending"))
             if not up:
                 delay = self.backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not crypto
                 self.backoff = min(self.backoff * 2, self.max_backoff)
@@ -571,5 +613,5 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["BadgeBook", "Guard", "GuardResult", "GuardSession", "KeyRing", "Link", "OnDuty", "Replayer", "mask_badge",
+__all__ = ["BadgeBook", "BadgeDesk", "Guard", "GuardResult", "GuardSession", "KeyRing", "Link", "OnDuty", "Replayer", "mask_badge",
            "run_badge_desk", "send_entry", "now_utc"]

@@ -99,6 +99,12 @@ class Journal:
         return self._select("WHERE kind = ? AND json_extract(payload, '$.pass_no') = ? ORDER BY seq",
                             (kind, pass_no))
 
+    def since(self, kind: str, after: dt.datetime) -> list[JournalEntry]:
+        """Events of ``kind`` recorded at or after ``after`` (oldest first): today's exits."""
+        rows = self._select("WHERE kind = ? AND created_at >= ? ORDER BY seq",
+                            (kind, after.astimezone(dt.UTC).isoformat()[:19]))
+        return [entry for entry in rows if entry.created_at >= after]
+
     def recent(self, limit: int = 20) -> list[JournalEntry]:
         return self._select("ORDER BY seq DESC LIMIT ?", (limit,))
 

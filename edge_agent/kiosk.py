@@ -20,6 +20,7 @@ screen.
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
 import time
 import uuid
@@ -71,6 +72,7 @@ class KioskResult:
     printed: tuple[str, ...] = ()
     substituted: tuple[str, ...] = ()  # characters the printer could not render (name policy)
     recorded: tuple[str, ...] = ()  # passes whose print the server has counted already
+    passes: tuple[dict[str, Any], ...] = ()  # what the screen lists: number, vehicles, validity
 
 
 def _tap_key(card: IdCardData) -> str:
@@ -103,7 +105,9 @@ class Kiosk:
                  send_lock: threading.Lock | None = None,
                  poll_interval: float = MIN_POLL_INTERVAL,
                  health: DeviceHealth | None = None,
-                 printer_check_every: float = 30.0) -> None:
+                 printer_check_every: float = 30.0,
+                 on_phase: Callable[..., None] | None = None,
+                 in_maintenance: Callable[[], bool] = lambda: False) -> None:
         self.reader = reader
         self.printer = printer
         self.server = server
@@ -116,10 +120,25 @@ class Kiosk:
         self.health = health or DeviceHealth(("reader", "printer"))
         self.printer_check_every = printer_check_every
         self._next_printer_check = 0.0
+        # the screens: on_phase(phase, **fields) as a tap walks reading → verifying → found →
+        # printing (the result itself goes to on_result); errors between taps too
+        self.on_phase = on_phase or (lambda phase, **fields: None)
+        self._reading_shown = False
+        self._card_on_reader = False  # the last poll found a card (the same tap is not read anew)
+        self.in_maintenance = in_maintenance  # a maintenance badge is in: cards are not handled
+        self._commands: queue.Queue[tuple[str, Callable[[Any], None]]] = queue.Queue()
 
     # -- one tap -----------------------------------------------------------------------------
 
+    def card_found(self) -> None:
+        """The reader saw a card and is reading it (before its data is in): 读取中."""
+        if not self._reading_shown and not self._card_on_reader and not self.in_maintenance():
+            self._reading_shown = True
+            self.on_phase("reading")
+
     def handle_card(self, card: IdCardData) -> KioskResult:
+        self.card_found()
+        self._reading_shown = False
         result = self._handle(card)
         self.last_result = result
         log.info("kiosk_result", ok=result.ok, code=result.code, printed=list(result.printed),
@@ -130,6 +149,7 @@ class Kiosk:
         return result
 
     def _handle(self, card: IdCardData) -> KioskResult:
+        self.on_phase("verifying")
         try:
             answer = self.server.find_passes(card.id_number, str(uuid.uuid4()))
         except ServerUnreachable as exc:
@@ -147,7 +167,7 @@ class Kiosk:
             if passes:
                 first = passes[0]
                 message = say(first["code"], "driver", default=first["message"], pass_no=first["pass_no"])
-                return KioskResult(False, first["code"], message)
+                return KioskResult(False, first["code"], message, passes=(_screen_line(first),))
             letters = answer.get("authorizations") or []
             if letters:
                 return KioskResult(False, "authorization.waiting", letters[0]["message"])
@@ -158,17 +178,21 @@ class Kiosk:
         except (DomainError, KeyError, TypeError, ValueError) as exc:
             log.error("kiosk_layout_invalid", reason=type(exc).__name__)
             return KioskResult(False, "print.layout_malformed", say("print.layout_malformed", "driver"))
+        lines = tuple(_screen_line(slip) for slip in printable)
+        self.on_phase("found", passes=[dict(line) for line in lines])
 
         status = self.printer.status()
         if status is not PrinterStatus.ONLINE:
             log.warning("kiosk_printer_unavailable", status=status.value)
             self.health.fault("printer", PRINTER_CODES[status], say(PRINTER_CODES[status]))
-            return KioskResult(False, PRINTER_CODES[status], printer_message(status))
+            return KioskResult(False, PRINTER_CODES[status], printer_message(status), passes=lines)
 
         printed: list[str] = []
         recorded: list[str] = []
         substituted: list[str] = []
-        for pass_no, document in documents:
+        for number, (pass_no, document) in enumerate(documents, start=1):
+            self.on_phase("printing", message=f"正在打印第 {number} 张（共 {len(documents)} 张），请稍候",
+                          passes=[dict(line) for line in lines])
             try:
                 outcome = self.printer.print(document)
             except PrinterUnavailable as exc:
@@ -177,12 +201,13 @@ class Kiosk:
                 self.health.fault("printer", exc.code, say(exc.code, default=exc.message))
                 if printed:
                     message = f"已打印 {'、'.join(printed)}；{message}"
-                return KioskResult(False, exc.code, message, tuple(printed), tuple(substituted), tuple(recorded))
+                return KioskResult(False, exc.code, message, tuple(printed), tuple(substituted), tuple(recorded),
+                                   lines)
             except DeviceError as exc:
                 log.error("kiosk_print_failed", pass_no=pass_no, code=exc.code)
                 self.health.fault("printer", exc.code, say("device.printer.failed"), exc.message)
                 return KioskResult(False, exc.code, say("device.printer.failed", "driver"), tuple(printed),
-                                   tuple(substituted), tuple(recorded))
+                                   tuple(substituted), tuple(recorded), lines)
             self.health.ok("printer")
             printed.append(pass_no)
             if outcome.substituted:
@@ -193,7 +218,7 @@ class Kiosk:
         message = f"出门证 {'、'.join(printed)} 已打印，请取走出门证，出厂时交门卫扫码"
         if substituted:
             message += "（姓名中有生僻字以□代替，不影响扫码核验）"
-        return KioskResult(True, "ok", message, tuple(printed), tuple(substituted), tuple(recorded))
+        return KioskResult(True, "ok", message, tuple(printed), tuple(substituted), tuple(recorded), lines)
 
     def _record_print(self, pass_no: str) -> bool:
         """Journal the print, then tell the server; unreachable → the replayer sends it later."""
@@ -214,6 +239,44 @@ class Kiosk:
                 return False
         self.journal.mark_sent(event_id, answer)
         return True
+
+    # -- maintenance (a maintenance badge is in) -------------------------------------------
+
+    def submit(self, command: str, done: Callable[[Any], None]) -> None:
+        """Run a maintenance ``command`` (``print_test``, ``paper``) on the kiosk's own thread —
+        the only one that talks to the printer — and hand its outcome to ``done``."""
+        self._commands.put((command, done))
+
+    def _run_commands(self) -> None:
+        while True:
+            try:
+                command, done = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                outcome: Any = self._maintenance_command(command)
+            except DomainError as exc:
+                log.warning("kiosk_maintenance_failed", command=command, code=exc.code)
+                outcome = {"ok": False, "code": exc.code, "message": say(exc.code, default=exc.message)}
+            done(outcome)
+
+    def _maintenance_command(self, command: str) -> dict[str, Any]:
+        if command == "paper":
+            status = self.check_printer()
+            if status is PrinterStatus.ONLINE:
+                return {"ok": True, "code": "ok", "message": "打印机正常，纸张充足"}
+            return {"ok": False, "code": PRINTER_CODES[status], "message": say(PRINTER_CODES[status])}
+        if command == "print_test":
+            from edge_agent.devices_cli import sample_gate_pass
+
+            status = self.check_printer()
+            if status is not PrinterStatus.ONLINE:
+                return {"ok": False, "code": PRINTER_CODES[status], "message": say(PRINTER_CODES[status])}
+            outcome = self.printer.print(sample_gate_pass(datetime.now().astimezone()))
+            self.health.ok("printer")
+            log.info("kiosk_test_print", bytes=outcome.bytes_sent)
+            return {"ok": True, "code": "ok", "message": f"测试页已打印（{outcome.bytes_sent} 字节）"}
+        return {"ok": False, "code": "maintenance.unknown_command", "message": "未知的维护操作"}
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -245,17 +308,27 @@ class Kiosk:
         on_reader: str | None = None
         while not stop.is_set():
             started = time.monotonic()
+            self._run_commands()
+            if self.in_maintenance():
+                stop.wait(self.poll_interval)
+                continue
             try:
                 card = self.reader.read()
             except CardReadError as exc:
                 log.warning("kiosk_card_read_failed", code=exc.code)
                 self.health.fault("reader", exc.code, say(exc.code, default=exc.message))
                 self.show(say("kiosk.card_read_failed", "driver"))
+                if self._reading_shown:  # a card was being read (pulled mid-read …): tell the driver;
+                    # garbage on an idle poll is the reader's fault, shown as 设备故障 by its health
+                    self.on_phase("error", code="kiosk.card_read_failed",
+                                  message=say("kiosk.card_read_failed", "driver"))
+                self._reading_shown = False
                 # a failed read is not a removal: the same card is not handled twice
             except DeviceTimeout as exc:
                 log.error("kiosk_reader_failed", code=exc.code)
                 self.health.fault("reader", exc.code, say(exc.code, default=exc.message))
                 self.show(say("kiosk.reader_failed", "driver"))
+                self._reading_shown = False
                 stop.wait(2.0)
                 continue
             except DeviceError as exc:
@@ -267,13 +340,21 @@ class Kiosk:
                 self.health.ok("reader")
                 if card is None:
                     on_reader = None
+                    self._reading_shown = False
                     self._check_printer_when_due()
                 elif _tap_key(card) != on_reader:
                     on_reader = _tap_key(card)
                     self.handle_card(card)
+                self._card_on_reader = card is not None
             remaining = started + self.poll_interval - time.monotonic()
             if remaining > 0:
                 stop.wait(remaining)
+
+
+def _screen_line(raw: dict[str, Any]) -> dict[str, Any]:
+    from edge_agent.screens import pass_line
+
+    return pass_line(raw)
 
 
 __all__ = ["Kiosk", "KioskResult", "PRINTER_CODES", "document_for", "printer_message"]

@@ -53,6 +53,8 @@ MESSAGES: dict[str, Message] = {
     "gate.no_verification_keys": Message("本机尚无验签公钥，无法核验出门证",
                                          guard="请联网后重启本机或联系管理员"),
     # the kiosk
+    "kiosk.maintenance_on": Message("维护模式已开启（工牌 {badge}）", guard="自助机暂停服务，再刷一次工牌退出维护"),
+    "kiosk.maintenance_off": Message("维护模式已关闭（工牌 {badge}）", guard="自助机恢复服务"),
     "gate_pass.none": Message("未找到您的出门证或提车介绍信", "请联系经销商或发车处"),
     "kiosk.id_number_unreadable": Message("身份证号码无法识别", "请到发车处办理"),
     "kiosk.card_read_failed": Message("身份证读取失败", "请将身份证平放在感应区后重试"),

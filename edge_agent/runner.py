@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
 import structlog
 
 from dealercrm.domain.errors import DomainError
@@ -45,13 +46,15 @@ from edge_agent.config import (
     DeviceConfig,
     PrinterConfig,
     ReaderConfig,
+    ScreenConfig,
     ServerConfig,
     load_config,
 )
 from edge_agent.guard import (
+    BadgeBook,
+    BadgeDesk,
     Guard,
     GuardResult,
-    BadgeBook,
     GuardSession,
     KeyRing,
     Link,
@@ -63,6 +66,8 @@ from edge_agent.guard import (
 from edge_agent.journal import Journal
 from edge_agent.kiosk import Kiosk, KioskResult, document_for
 from edge_agent.logs import configure_logging
+from edge_agent.screen_server import ScreenServer
+from edge_agent.screens import ScreenHub, start_of_today
 from edge_agent.server import KioskServer, ServerRefused, ServerUnreachable
 from edge_agent.supervisor import DeviceHealth, Supervisor
 
@@ -78,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--cards", default=None, help="--simulate: ID cards to present (TOML or JSON)")
     parser.add_argument("--state-dir", default=None, help="journal, key cache and status file directory")
     parser.add_argument("--role", action="append", choices=("kiosk", "guard"), help="override [agent] roles")
+    parser.add_argument("--screen-port", type=int, default=None,
+                        help="serve the kiosk / guard screens on 127.0.0.1:PORT (0: a free port)")
+    parser.add_argument("--no-screen", action="store_true", help="do not serve the screens")
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     parser.add_argument("--log-level", default=None)
     return parser
@@ -99,6 +107,8 @@ class StatusBoard:
         self.health = health or DeviceHealth()
         self.supervisors: list[Supervisor] = []
         self.session: GuardSession | None = None
+        self.replayer: Replayer | None = None
+        self.screens_url: str | None = None
         self.started_at = datetime.now(UTC).isoformat()
         self.kiosk: dict[str, Any] | None = None
         self.guard: dict[str, Any] | None = None
@@ -133,6 +143,8 @@ class StatusBoard:
                 "threads": {s.name: s.snapshot() for s in self.supervisors},
                 "server": {"link": "up" if self.link.up else "down", "last_error": self.link.last_error},
                 "journal": self.journal.counts(),
+                "replay": self.replayer.last_replay if self.replayer is not None else None,
+                "screens": self.screens_url,
                 "kiosk": {"taps": self.kiosk_count, "last": self.kiosk},
                 "guard": {"scans": self.guard_count, "last": self.guard,
                           "on_duty": self.session.snapshot() if self.session is not None else None},
@@ -234,7 +246,7 @@ def _simulated(config: DeviceConfig, cards_path: str | None, out: TextIO) -> Ite
                                   profile=config.printer.profile if config.printer else "",
                                   raster_models=config.printer.raster_models if config.printer else (),
                                   status_timeout=0.5),
-            scanner=None, badge=None, server=config.server, agent=config.agent,
+            scanner=None, badge=None, server=config.server, agent=config.agent, screen=config.screen,
         )
         yield sim_config, (reader_sim, printer_sim, cards)
 
@@ -288,10 +300,20 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
     link = Link()
     send_lock = threading.Lock()
     devices = ((["reader", "printer"] if "kiosk" in roles else []) + (["scanner"] if "guard" in roles else [])
-               + (["badge"] if "guard" in roles and config.badge is not None else []))
+               + (["badge"] if config.badge is not None else []))
     health = DeviceHealth(devices)
     board = StatusBoard(agent.status_path, journal, link, sorted(roles), health)
-    health.on_change = board.write_quietly
+    screen_config = config.screen
+    hub = ScreenHub(roles=tuple(sorted(roles)), help_text=screen_config.help if screen_config else "",
+                    idle_timeout=screen_config.idle_timeout if screen_config else 20.0,
+                    maintenance_timeout=screen_config.maintenance_timeout if screen_config else 300.0,
+                    journal=journal, link=link, health=health)
+
+    def device_changed() -> None:
+        board.write_quietly()
+        hub.publish()
+
+    health.on_change = device_changed
     server = KioskServer(config.server.url, config.server.resolve_key(), timeout=config.server.timeout)
     threads: list[threading.Thread] = []
 
@@ -327,18 +349,36 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         if "guard" in roles:
             book.refresh(server)
             supervise("pass-book", lambda halt: book.run(server, link, halt))
+        hub.load_exits(journal.since("exit", start_of_today(datetime.now(UTC))))
+
+        session: GuardSession | None = None
+        badges: BadgeBook | None = None
+        if config.badge is not None:  # a staff badge reader: guards sign in, maintenance badges open maintenance
+            badges = BadgeBook(server.device_secret, state_dir / "badges.json")
+            if not badges.refresh(server) and badges.as_of is None:
+                out.write("[工牌] 尚无工牌名册：请在联网状态下启动一次 (no badge book cached yet)\n")
+            supervise("badge-book", lambda halt: badges.run(server, link, halt))  # type: ignore[union-attr]
+            if "guard" in roles:  # exits need a signed-in guard
+                session = GuardSession(book=badges)
+                board.session = session
+                hub.session = session
 
         handled = threading.Event()
+        kiosk: Kiosk | None = None
         if "kiosk" in roles:
             card_reader = stack.enter_context(reader or build_reader(config.reader))  # type: ignore[arg-type]
             printer = build_printer(config.printer)  # type: ignore[arg-type]
 
             def kiosk_done(result: KioskResult) -> None:
                 board.on_kiosk(result)
+                hub.kiosk_result(result)
                 handled.set()
 
             kiosk = Kiosk(card_reader, printer, server, journal, show=_echo("自助机", out), on_result=kiosk_done,
-                          send_lock=send_lock, health=health)
+                          send_lock=send_lock, health=health, on_phase=hub.kiosk_phase,
+                          in_maintenance=lambda: hub.in_maintenance)
+            if hasattr(card_reader, "on_card_found"):  # the SAM reader says when a card starts to be read
+                card_reader.on_card_found = kiosk.card_found
 
             def kiosk_body(halt: threading.Event) -> None:
                 card_reader.open()  # reopens the port after a restart; a no-op while it is open
@@ -352,23 +392,13 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
                 scanner: Any = PrintedPassScanner(sims[1])
             else:
                 scanner = _build_scanner(config, stack)
-            session: GuardSession | None = None
-            if config.badge is not None:  # a badge reader at the station: exits need a signed-in guard
-                from dealercrm.adapters.devices.pcsc_badge import PcscBadgeReader
 
-                badges = BadgeBook(server.device_secret, state_dir / "badges.json")
-                if not badges.refresh(server) and badges.as_of is None:
-                    out.write("[门卫] 尚无工牌名册：请在联网状态下启动一次 (no badge book cached yet)\n")
-                supervise("badge-book", lambda halt: badges.run(server, link, halt))
-                session = GuardSession(book=badges)
-                board.session = session
-                badge_reader = badge or PcscBadgeReader(config.badge.reader)
-                health.ok("badge")
-                supervise("badge", lambda halt: run_badge_desk(badge_reader, session, halt,  # type: ignore[arg-type]
-                                                               show=_echo("门卫", out), health=health),
-                          on=("badge",))
+            def guard_done(result: GuardResult) -> None:
+                board.on_guard(result)
+                hub.guard_result(result)
+
             guard = Guard(server, journal, keys, link=link, send_lock=send_lock, show=_echo("门卫", out),
-                          on_result=board.on_guard, book=book, health=health, session=session)
+                          on_result=guard_done, book=book, health=health, session=session)
             serial_scanner = scanner if isinstance(scanner, SerialQrScanner) else None
 
             def guard_body(halt: threading.Event) -> None:
@@ -378,8 +408,30 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
 
             supervise("guard", guard_body, on=("scanner",),
                       reset=serial_scanner.close if serial_scanner is not None else None)
+        if config.badge is not None:
+            from dealercrm.adapters.devices.pcsc_badge import PcscBadgeReader
+
+            desk = BadgeDesk(badges, session, maintenance=_maintenance_toggle(hub) if kiosk is not None else None)
+            badge_reader = badge or PcscBadgeReader(config.badge.reader)
+            health.ok("badge")
+            echo_badge = _echo("工牌", out)
+
+            def badge_shown(message: str) -> None:
+                echo_badge(message)
+                hub.guard_notice(message)
+
+            supervise("badge", lambda halt: run_badge_desk(badge_reader, desk, halt, show=badge_shown, health=health),
+                      on=("badge",))
         replayer = Replayer(server, journal, link=link, send_lock=send_lock)
+        hub.replayer = replayer
+        board.replayer = replayer
         supervise("replayer", replayer.run)
+        supervise("screens", hub.run)
+        if screen_config is not None and screen_config.enabled:
+            screens = _serve_screens(hub, screen_config.port, kiosk, out)
+            if screens is not None:
+                stack.callback(screens.close)
+                board.screens_url = screens.url
         if sims is not None:
             reader_sim, printer_sim, cards = sims
             spawn("card-tapper", _card_tapper, reader_sim, cards, handled, stop, out)
@@ -398,6 +450,62 @@ def run_agent(config: DeviceConfig, *, out: TextIO, stop: threading.Event, sims:
         board.state = "stopped"
         board.write()
     return 0
+
+
+def _maintenance_toggle(hub: ScreenHub) -> Callable[[str, dict[str, Any] | None], str]:
+    """A maintenance badge tapped at a kiosk: open maintenance, or close it if it is open."""
+    def toggle(badge_uid: str, holder: dict[str, Any] | None) -> str:
+        if hub.in_maintenance:
+            hub.leave_maintenance()
+            return "maintenance_off"
+        name = str((holder or {}).get("name") or "")
+        hub.enter_maintenance((name[:1] + "*" * max(len(name) - 1, 0)) if name else mask_badge(badge_uid))
+        return "maintenance_on"
+
+    return toggle
+
+
+def maintenance_actions(hub: ScreenHub, kiosk: Kiosk | None,
+                        wait: float = 30.0) -> Callable[[str], dict[str, Any]]:
+    """The maintenance buttons of the kiosk screen: ``exit`` closes maintenance; ``print_test`` and
+    ``paper`` run on the kiosk's own thread (the only one that talks to the printer)."""
+    busy = {"print_test": "正在打印测试页…", "paper": "正在检查打印机…"}
+
+    def act(action: str) -> dict[str, Any]:
+        if action == "exit":
+            hub.leave_maintenance()
+            return {"ok": True, "code": "ok", "message": "已退出维护模式"}
+        if kiosk is None or action not in busy:
+            return {"ok": False, "code": "maintenance.unavailable", "message": "本机不能执行此维护操作"}
+        hub.maintenance_note(busy=busy[action])
+        done = threading.Event()
+        answer: list[dict[str, Any]] = []
+
+        def finished(outcome: dict[str, Any]) -> None:
+            answer.append(outcome)
+            done.set()
+
+        kiosk.submit(action, finished)
+        outcome = answer[0] if done.wait(wait) else {
+            "ok": False, "code": "maintenance.timeout", "message": "自助机未响应，请稍后重试"}
+        hub.maintenance_note(busy=None, last=outcome)
+        return outcome
+
+    return act
+
+
+def _serve_screens(hub: ScreenHub, port: int, kiosk: Kiosk | None, out: TextIO) -> ScreenServer | None:
+    """Start the screens' server; a port in use is logged and shown, and the agent runs on without
+    screens (the console, status.json and the server's device list still tell its state)."""
+    try:
+        screens = ScreenServer(hub, port, maintenance=maintenance_actions(hub, kiosk)).start()
+    except OSError as exc:
+        log.error("screens_failed", port=port, reason=str(exc))
+        out.write(f"[屏幕] 无法在 127.0.0.1:{port} 提供屏幕：{exc.strerror or exc}\n")
+        return None
+    out.write(f"[屏幕] 自助机屏幕 {screens.url}/  门卫屏幕 {screens.url}/guard\n")
+    out.flush()
+    return screens
 
 
 def warm_up_kiosk(kiosk: Kiosk, printer: Any) -> float:
@@ -461,7 +569,13 @@ def main_run(argv: Sequence[str] | None = None, out: TextIO | None = None,
                                 state_dir=args.state_dir or (agent.state_dir if path else "var/edge-agent"),
                                 status_file=agent.status_file, log_level=args.log_level or agent.log_level,
                                 log_json=agent.log_json, report_every=agent.report_every)
-        config = DeviceConfig(config.reader, config.printer, config.scanner, config.badge, server, agent)
+        screen = config.screen
+        if args.screen_port is not None or (args.simulate and screen is None):
+            screen = attrs.evolve(screen or ScreenConfig(),
+                                  port=args.screen_port if args.screen_port is not None else (screen or ScreenConfig()).port)
+        if args.no_screen:
+            screen = None
+        config = DeviceConfig(config.reader, config.printer, config.scanner, config.badge, server, agent, screen)
         configure_logging(agent.log_level, json=agent.log_json)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(ValueError):  # not the main thread (tests)

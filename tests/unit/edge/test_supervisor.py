@@ -220,6 +220,7 @@ def test_a_killed_kiosk_thread_shows_in_status_json_and_the_next_tap_prints(Fake
         reader.present(CARD)
         wait_until(lambda: printer.printed)
         wait_until(lambda: health.state("reader") == "ok")
+        wait_until(lambda: board.kiosk_count == 1)  # the result reaches the board after the print is recorded
         board.write()
         after = json.loads((tmp_path / "status.json").read_text(encoding="utf-8"))
     finally:

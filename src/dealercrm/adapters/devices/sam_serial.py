@@ -56,6 +56,9 @@ class SamSerialIdCardReader:
         self._sleep = sleep
         self._serial: Any = None
         self._last_find: float | None = None
+        # called when a card answered "find" and is about to be read (~0.1 s on the wire), so a
+        # screen can say 读取中 before the data is in; set by whoever shows it
+        self.on_card_found: Callable[[], None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -159,6 +162,8 @@ class SamSerialIdCardReader:
             return None
         if found.sw3 != p.SW3_CARD_FOUND:
             raise p.error_for_sw3(found.sw3, "find")
+        if self.on_card_found is not None:
+            self.on_card_found()
         selected = self.transact(p.SELECT_CARD)
         if selected.sw3 == p.SW3_SELECT_FAILED:
             # The card left the field between find and select: same as no card.
