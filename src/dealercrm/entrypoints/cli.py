@@ -125,7 +125,18 @@ def cmd_erp_sim(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    from dealercrm.config import SettingsError
+
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except SettingsError as exc:  # a configuration mistake: name each setting, no traceback
+        print("配置错误 configuration:", file=sys.stderr)
+        for where, why in exc.problems:
+            print(f"  {where}: {why}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["erp-sim"]:
         return cmd_erp_sim(argv[1:])
     if argv[:1] == ["video-sim"]:

@@ -55,7 +55,7 @@ MAY_USE: dict[str, frozenset[str]] = {
     }),
     "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio", "litestar_htmx", "jinja2", "markupsafe"}),
     "composition": frozenset({"attrs"}),
-    "config": frozenset({"attrs"}),
+    "config": frozenset({"attrs", "cattrs"}),
     "context": frozenset(),
     "edge_agent": frozenset({"attrs", "cryptography", "httpx", "serial", "smartcard", "structlog"}),
 }
