@@ -44,7 +44,7 @@ from dealercrm.application.services import (
     IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.workflow_workbench import TaskQueries
-from dealercrm.config import Settings, load_settings
+from dealercrm.config import Settings, load_settings, with_process_secrets
 from dealercrm.domain.identity import Principal
 
 if TYPE_CHECKING:
@@ -165,6 +165,7 @@ def bootstrap(
         settings = load_settings(**({"database_url": database_url} if database_url else {}))
     elif database_url:
         settings = attrs.evolve(settings, database_url=database_url)
+    settings = with_process_secrets(settings)
     clock = clock or system_clock
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries

@@ -55,13 +55,15 @@ def _between(low: int, high: int) -> Any:
 @attrs.frozen
 class Settings:
     database_url: str = "sqlite:///var/dealercrm.db"
-    jwt_secret: str = attrs.field(factory=lambda: secrets.token_urlsafe(48), repr=False)
+    # secrets: unset → `serve`/`worker` refuse to start outside --demo (see secret_problems); a
+    # library caller or the demo gets random per-process values (with_process_secrets)
+    key_dir: str = ""  # `dealercrm keys init` writes it; its files fill the secrets left unset
+    jwt_secret: str = attrs.field(default="", repr=False)
     jwt_issuer: str = "dealercrm"
     jwt_audience: str = "dealercrm-api"
     token_ttl_minutes: int = attrs.field(default=480, validator=_positive)
-    # web UI: the key of session-token digests and CSRF tokens (unset → random per process, so
-    # sessions end on restart and several workers need it set), and the session's idle lifetime
-    session_secret: str = attrs.field(factory=lambda: secrets.token_urlsafe(48), repr=False)
+    # web UI: the key of session-token digests and CSRF tokens, and the session's idle lifetime
+    session_secret: str = attrs.field(default="", repr=False)
     session_ttl_minutes: int = attrs.field(default=480, validator=_positive)
     host: str = "127.0.0.1"
     port: int = attrs.field(default=8000, validator=_port)
@@ -247,9 +249,72 @@ def load_settings(env: Mapping[str, str] | None = None, *, config_file: str | os
     if problems:
         raise SettingsError(problems)
     try:
-        return _converter().structure(values, Settings)
+        settings = _converter().structure(values, Settings)
     except ClassValidationError as exc:
         raise SettingsError(_problems(exc, origin)) from None
+    return _with_key_dir(settings) if settings.key_dir else settings
+
+
+# the key folder's files: the setting each fills when unset, and whether the file holds the
+# value itself (a secret) or is the value's path (the signing key PEM)
+KEY_FILES: tuple[tuple[str, str, bool], ...] = (
+    ("jwt_secret", "jwt-secret", True),
+    ("session_secret", "session-secret", True),
+    ("gate_signing_key", "gate-signing-key.pem", False),
+)
+MIN_SECRET_LENGTH = 32
+
+
+def _with_key_dir(settings: Settings) -> Settings:
+    folder = Path(settings.key_dir)
+    if not folder.is_dir():
+        raise SettingsError([(f"{ENV_PREFIX}KEY_DIR", f"{folder} is not a folder; create it with `dealercrm keys init "
+                                                     f"--dir {folder}`")])
+    filled: dict[str, str] = {}
+    for name, file_name, holds_value in KEY_FILES:
+        path = folder / file_name
+        if getattr(settings, name) or not path.exists():
+            continue
+        try:
+            filled[name] = path.read_text(encoding="utf-8").strip() if holds_value else str(path)
+        except OSError as exc:
+            raise SettingsError([(f"{ENV_PREFIX}KEY_DIR", f"cannot read {path}: {exc.strerror}")]) from None
+    return attrs.evolve(settings, **filled)
+
+
+def secret_problems(settings: Settings) -> list[tuple[str, str]]:
+    """What keeps these settings from running a real installation: each missing or weak secret,
+    named by its variable, with why it matters. ``serve`` and ``worker`` refuse to start on any
+    of these outside ``--demo``."""
+    problems: list[tuple[str, str]] = []
+    for name, consequence in (("jwt_secret", "every sign-in and approval link would end with the process"),
+                              ("session_secret", "web sessions and CSRF tokens would end with the process")):
+        value = getattr(settings, name)
+        if not value:
+            problems.append((f"{ENV_PREFIX}{name.upper()}", f"not set: {consequence}"))
+        elif len(value) < MIN_SECRET_LENGTH:
+            problems.append((f"{ENV_PREFIX}{name.upper()}", f"shorter than {MIN_SECRET_LENGTH} characters"))
+    if not settings.gate_signing_key:
+        problems.append((f"{ENV_PREFIX}GATE_SIGNING_KEY", "not set: gate passes printed now would fail at the gate "
+                                                          "after a restart"))
+    return problems
+
+
+def delivery_problems(settings: Settings) -> list[tuple[str, str]]:
+    """The worker's delivery settings that are missing (without them it only logs messages)."""
+    problems: list[tuple[str, str]] = []
+    if not settings.smtp_host:
+        problems.append((f"{ENV_PREFIX}SMTP_HOST", "not set: e-mails would only be logged, never sent"))
+    if not settings.sms_url:
+        problems.append((f"{ENV_PREFIX}SMS_URL", "not set: SMS would only be logged, never sent"))
+    return problems
+
+
+def with_process_secrets(settings: Settings) -> Settings:
+    """Fill an unset JWT or session secret with a random per-process value: what an embedding
+    caller, a test or the demo gets. Tokens and web sessions then end with the process."""
+    return attrs.evolve(settings, jwt_secret=settings.jwt_secret or secrets.token_urlsafe(48),
+                        session_secret=settings.session_secret or secrets.token_urlsafe(48))
 
 
 def _problems(exc: ClassValidationError, origin: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         ],
         exception_handlers=with_web_pages(EXCEPTION_HANDLERS),
         template_config=template_config(),
-        csrf_config=csrf_config(settings),
+        csrf_config=csrf_config(container.settings),  # the container's: a per-process secret if unset
         plugins=[HTMXPlugin()],
         before_request=strict_input,
         request_max_body_size=settings.max_body_bytes,
