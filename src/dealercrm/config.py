@@ -16,7 +16,7 @@ import secrets
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -174,11 +174,16 @@ def _structure_number(kind: type[int] | type[float]) -> Any:
         if kind is int and isinstance(value, float):
             raise ValueError(f"expected a whole number, got {value!r}")
         try:
-            return kind(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
+            return kind(value.strip() if isinstance(value, str) else cast(Any, value))
         except (TypeError, ValueError):
             raise ValueError(f"expected {'a whole number' if kind is int else 'a number'}, got {value!r}") from None
 
     return structure
+
+
+def _is_literal(type_: Any) -> bool:
+    origin: object = get_origin(type_)
+    return origin is Literal
 
 
 def _structure_literal(value: object, type_: Any) -> object:
@@ -204,7 +209,7 @@ def _converter() -> cattrs.Converter:
     converter.register_structure_hook(int, _structure_number(int))
     converter.register_structure_hook(float, _structure_number(float))
     converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook_func(lambda t: get_origin(t) is Literal, _structure_literal)
+    converter.register_structure_hook_func(_is_literal, _structure_literal)
     converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _structure_str_tuple)
     return converter
 
@@ -220,7 +225,7 @@ def _read_file(path: Path) -> dict[str, object]:
     return dict(data.get("dealercrm", data)) if isinstance(data.get("dealercrm"), dict) else data
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, config_file: str | os.PathLike[str] | None = None,
+def load_settings(env: Mapping[str, str] | None = None, /, *, config_file: str | os.PathLike[str] | None = None,
                   **overrides: object) -> Settings:
     """The settings from the TOML file, then ``DEALERCRM_*`` variables, then ``overrides``.
 
@@ -270,7 +275,7 @@ def _with_key_dir(settings: Settings) -> Settings:
     if not folder.is_dir():
         raise SettingsError([(f"{ENV_PREFIX}KEY_DIR", f"{folder} is not a folder; create it with `dealercrm keys init "
                                                      f"--dir {folder}`")])
-    filled: dict[str, str] = {}
+    filled: dict[str, Any] = {}
     for name, file_name, holds_value in KEY_FILES:
         path = folder / file_name
         if getattr(settings, name) or not path.exists():

@@ -81,9 +81,9 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
         container.identity.create_user(system, CreateUser(username, name, role.value, DEMO_PASSWORD, regions=regions))
         logins.append((username, DEMO_PASSWORD, role.label))
 
-    regions = list(_CITIES)
+    region_names = list(_CITIES)
     for i in range(dealers):
-        region = regions[i % len(regions)]
+        region = region_names[i % len(region_names)]
         province, city = rng.choice(_CITIES[region])
         brand = _BRAND[i % len(_BRAND)]
         legal = f"{city[:-1] if city.endswith('市') else city}{brand}{rng.choice(_TRADE)}有限公司"

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import structlog
 
+from dealercrm.application.ports.notify import EmailSender, SmsSender
 from dealercrm.config import Settings, delivery_problems, load_settings, secret_problems
 from dealercrm.entrypoints.logging import configure_logging
 from dealercrm.entrypoints.startup import KEYS_HINT, refuse
@@ -33,6 +34,8 @@ def build_relay(settings: Settings, engine, clock, deliverers=None):  # type: ig
     from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
     from dealercrm.application.outbox import OutboxRelay
 
+    email: EmailSender
+    sms: SmsSender
     if settings.smtp_host:
         from dealercrm.adapters.notify.smtp import SmtpEmailSender
 
