@@ -109,6 +109,14 @@ class Container:
 
         return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
 
+    def outbox_counts(self) -> dict[str, int]:
+        """The notification outbox's messages by status (``{}`` without a database)."""
+        if self.engine is None:
+            return {}
+        from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+
+        return {status.value: n for status, n in SqlAlchemyOutboxStore(self.engine).count_by_status().items()}
+
     def close(self) -> None:
         close_gateway: Callable[[], None] | None = getattr(self.erp_gateway, "close", None)
         if close_gateway is not None:

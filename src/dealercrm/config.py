@@ -11,6 +11,7 @@ naming its setting and where it came from (``DEALERCRM_PORT``, ``crm.toml: port`
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -27,6 +28,7 @@ SqliteSynchronous = Literal["OFF", "NORMAL", "FULL", "EXTRA"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 ENV_PREFIX = "DEALERCRM_"
 CONFIG_FILE_VARIABLE = "DEALERCRM_CONFIG_FILE"
+PROMETHEUS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _positive(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -42,6 +44,14 @@ def _not_negative(instance: object, attribute: attrs.Attribute[Any], value: floa
 def _port(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
     if not 0 < value < 65536:
         raise ValueError(f"{attribute.name}: a TCP port is 1–65535, got {value!r}")
+
+
+def _networks(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for network in value:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{attribute.name}: {network!r} is not an IP network (e.g. 10.0.0.0/8)") from None
 
 
 def _between(low: int, high: int) -> Any:
@@ -75,6 +85,11 @@ class Settings:
     log_json: bool = True
     principal_cache_seconds: float = attrs.field(default=5.0, validator=_not_negative)
     cors_origins: tuple[str, ...] = ()
+    # /metrics answers only clients in these networks (the operators'); others get 404
+    metrics_networks: tuple[str, ...] = attrs.field(default=("127.0.0.1/32", "::1/128"), validator=_networks)
+    # prometheus-client's multiprocess folder (the standard PROMETHEUS_MULTIPROC_DIR variable):
+    # set it when several server workers run, so /metrics adds up every worker's figures
+    prometheus_multiproc_dir: str = ""
     portal_url: str = "http://127.0.0.1:8000"
     # notification delivery (worker); unset host/url → console senders that only log
     smtp_host: str = ""
@@ -247,6 +262,9 @@ def load_settings(env: Mapping[str, str] | None = None, /, *, config_file: str |
         raw = env.get(f"{ENV_PREFIX}{name.upper()}")
         if raw is not None and raw != "":
             values[name], origin[name] = raw, f"{ENV_PREFIX}{name.upper()}"
+    if env.get(PROMETHEUS_VARIABLE):  # the standard name prometheus-client itself reads
+        values["prometheus_multiproc_dir"] = env[PROMETHEUS_VARIABLE]
+        origin["prometheus_multiproc_dir"] = PROMETHEUS_VARIABLE
     for key, value in overrides.items():
         values[key], origin[key] = value, f"{key}="
         if key not in SETTING_NAMES:
