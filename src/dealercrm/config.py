@@ -290,9 +290,8 @@ MIN_SECRET_LENGTH = 32
 
 def _with_key_dir(settings: Settings) -> Settings:
     folder = Path(settings.key_dir)
-    if not folder.is_dir():
-        raise SettingsError([(f"{ENV_PREFIX}KEY_DIR", f"{folder} is not a folder; create it with `dealercrm keys init "
-                                                     f"--dir {folder}`")])
+    if not folder.is_dir():  # not yet created (keys init, restore): secret_problems says so
+        return settings
     filled: dict[str, Any] = {}
     for name, file_name, holds_value in KEY_FILES:
         path = folder / file_name
@@ -310,6 +309,9 @@ def secret_problems(settings: Settings) -> list[tuple[str, str]]:
     named by its variable, with why it matters. ``serve`` and ``worker`` refuse to start on any
     of these outside ``--demo``."""
     problems: list[tuple[str, str]] = []
+    if settings.key_dir and not Path(settings.key_dir).is_dir():
+        problems.append((f"{ENV_PREFIX}KEY_DIR", f"{settings.key_dir} is not a folder; create it with "
+                                                f"`dealercrm keys init --dir {settings.key_dir}`"))
     for name, consequence in (("jwt_secret", "every sign-in and approval link would end with the process"),
                               ("session_secret", "web sessions and CSRF tokens would end with the process")):
         value = getattr(settings, name)

@@ -184,6 +184,38 @@ def cmd_kiosk_key(args: argparse.Namespace) -> int:
         container.close()
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from dealercrm.adapters.db import migrate
+    from dealercrm.adapters.db.engine import make_engine
+    from dealercrm.entrypoints.backup import backup
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        revision = migrate.current(engine)
+    finally:
+        engine.dispose()
+    manifest = backup(settings, Path(args.archive), dt.datetime.now(dt.UTC), revision)
+    print(f"备份完成 backup written: {args.archive} ({manifest['engine']}, schema {revision}, "
+          f"{manifest['photos']} photos, {len(manifest['key_folder']) + len(manifest['key_files'])} key files)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from dealercrm.entrypoints.backup import restore
+
+    if not args.yes:
+        print("restore replaces the database, the photo store and the key files: add --yes (stop the server and "
+              "the worker first)", file=sys.stderr)
+        return EXIT_CONFIG
+    manifest = restore(load_settings(), Path(args.archive))
+    print(f"恢复完成 restored {args.archive} (backup of {manifest['created_at']}, schema {manifest['schema_revision']}); "
+          "run `dealercrm db upgrade` if this release is newer")
+    return 0
+
+
 def cmd_erp_sync(args: argparse.Namespace) -> int:
     """Pull the ERP event feed once (DEALERCRM_ERP_URL / DEALERCRM_ERP_API_KEY) and apply it."""
     from dealercrm.application.erp_jobs import run_erp_sync
@@ -291,6 +323,21 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--location", help="its location (default: the location it was issued for)")
     c.set_defaults(func=cmd_kiosk_key)
 
+    p = sub.add_parser("backup", help="back up the database, photos and keys to one archive", formatter_class=fmt,
+                       description="Write a tar.gz (mode 0600) with the database (SQLite: online backup API, safe "
+                                   "while serving; PostgreSQL: pg_dump), the photo store and the key files.",
+                       epilog=_examples("dealercrm backup /srv/backup/dealercrm-$(date +%F).tar.gz"))
+    p.add_argument("archive", help="the archive to write")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="restore a backup archive", formatter_class=fmt,
+                       description="Replace the database, the photo store and the key files by an archive's, where "
+                                   "the current settings point. Stop the server and the worker first.",
+                       epilog=_examples("dealercrm restore /srv/backup/dealercrm-2026-12-06.tar.gz --yes",
+                                        "dealercrm db upgrade   # after restoring an older backup"))
+    p.add_argument("archive", help="the archive `dealercrm backup` wrote")
+    p.add_argument("--yes", action="store_true", help="confirm: the current data is replaced")
+    p.set_defaults(func=cmd_restore)
+
     sub.add_parser("erp-sim", help="run the ERP simulator (dealercrm erp-sim --help)", add_help=False)
     p = sub.add_parser("erp-sync", help="pull and apply the ERP event feed once", formatter_class=fmt,
                        description="Pull the ERP event feed (DEALERCRM_ERP_URL, DEALERCRM_ERP_API_KEY) until it is "
@@ -332,6 +379,7 @@ def _main(argv: list[str]) -> int:
 
         return main_worker(argv[1:])
     args = build_parser().parse_args(argv)
+    from dealercrm.adapters.db.backup import BackupError
     from dealercrm.adapters.gate_keys import GateKeyError
     from dealercrm.domain.errors import DomainError
 
@@ -343,6 +391,9 @@ def _main(argv: list[str]) -> int:
     except GateKeyError as exc:  # a configuration mistake: say which setting, no traceback
         print(f"配置错误 configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except BackupError as exc:
+        print(f"备份/恢复失败 backup/restore: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

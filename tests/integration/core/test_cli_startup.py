@@ -133,3 +133,13 @@ def test_every_command_has_help_with_examples(capsys):
         assert done.value.code == 0
         assert "examples:" in out, command
         assert f"dealercrm {command[0]}" in out.split("examples:", 1)[1], command
+
+
+def test_serve_names_a_key_folder_that_does_not_exist(clean_env, tmp_path, capsys):
+    clean_env.setenv("DEALERCRM_KEY_DIR", str(tmp_path / "nowhere"))
+
+    code = main(["serve"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"DEALERCRM_KEY_DIR: {tmp_path / 'nowhere'} is not a folder" in err
