@@ -8,6 +8,8 @@ import getpass
 import os
 import secrets
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,8 +57,10 @@ def show_demo(container: Container) -> None:
     from dealercrm.entrypoints.demo import demo_logins, load_demo
 
     print("加载演示数据 loading the demo data (first start only)…", flush=True)
+    started = time.monotonic()
     logins = load_demo(container)
     if logins:
+        print(f"演示数据已加载 demo data loaded in {time.monotonic() - started:.0f} s", flush=True)
         print_logins(logins)
         return
     print("演示数据已存在 demo data already present", flush=True)
@@ -102,11 +106,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     print("准备数据库 migrating the database…", flush=True)
     container = _container(settings)
-    if args.demo:
-        show_demo(container)
     app = create_app(settings, container=container)
     print(f"dealercrm: http://{settings.host}:{settings.port}/ (web UI)  API docs: http://{settings.host}:{settings.port}/schema",
           flush=True)
+    if args.demo:  # the server answers at once; the demo loads beside it and prints its logins when done
+        threading.Thread(target=show_demo, args=(container,), name="demo-loader", daemon=True).start()
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
 
@@ -264,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to bind (default DEALERCRM_HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default DEALERCRM_PORT, 8000)")
     p.add_argument("--demo", action="store_true",
-                   help="load the demo data if the database is empty, print the logins; missing secrets are "
-                        "replaced by per-process ones")
+                   help="load the demo data in the background if the database is empty (the server answers at "
+                        "once), then print the logins; missing secrets are replaced by per-process ones")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     p.set_defaults(func=cmd_serve)
 
