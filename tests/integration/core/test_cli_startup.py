@@ -143,3 +143,17 @@ def test_serve_names_a_key_folder_that_does_not_exist(clean_env, tmp_path, capsy
     err = capsys.readouterr().err
     assert code == 2
     assert f"DEALERCRM_KEY_DIR: {tmp_path / 'nowhere'} is not a folder" in err
+
+
+def test_the_edge_agent_has_help_with_examples_on_stdout(capsys):
+    from edge_agent.cli import main as edge_agent
+
+    for command in ([], ["devices"], ["run"]):
+        try:
+            code = edge_agent([*command, "--help"])
+        except SystemExit as done:  # argparse's exit; `devices` turns it into its return code
+            code = done.code
+        captured = capsys.readouterr()
+
+        assert code == 0, command
+        assert "examples:" in captured.out and captured.err == "", command
