@@ -132,6 +132,9 @@ class Settings:
     video_timeout_seconds: float = attrs.field(default=10.0, validator=_positive)
     # next month's sales forecast is due by this day (Beijing) of the month before
     forecast_deadline_day: int = attrs.field(default=25, validator=_between(1, 28))
+    # not a setting: which secrets load_settings filled with per-process values because none was
+    # given (secret_problems reports them; every container built from these settings shares them)
+    generated_secrets: tuple[str, ...] = attrs.field(default=(), metadata={"internal": True})
 
     @property
     def is_sqlite(self) -> bool:
@@ -151,7 +154,7 @@ class Settings:
         return db.parent / "photos" if db is not None else Path("var/photos")
 
 
-SETTING_NAMES: tuple[str, ...] = tuple(a.name for a in attrs.fields(Settings))
+SETTING_NAMES: tuple[str, ...] = tuple(a.name for a in attrs.fields(Settings) if not a.metadata.get("internal"))
 
 
 class SettingsError(ValueError):
@@ -275,7 +278,7 @@ def load_settings(env: Mapping[str, str] | None = None, /, *, config_file: str |
         settings = _converter().structure(values, Settings)
     except ClassValidationError as exc:
         raise SettingsError(_problems(exc, origin)) from None
-    return _with_key_dir(settings) if settings.key_dir else settings
+    return with_process_secrets(_with_key_dir(settings) if settings.key_dir else settings)
 
 
 # the key folder's files: the setting each fills when unset, and whether the file holds the
@@ -315,7 +318,7 @@ def secret_problems(settings: Settings) -> list[tuple[str, str]]:
     for name, consequence in (("jwt_secret", "every sign-in and approval link would end with the process"),
                               ("session_secret", "web sessions and CSRF tokens would end with the process")):
         value = getattr(settings, name)
-        if not value:
+        if not value or name in settings.generated_secrets:
             problems.append((f"{ENV_PREFIX}{name.upper()}", f"not set: {consequence}"))
         elif len(value) < MIN_SECRET_LENGTH:
             problems.append((f"{ENV_PREFIX}{name.upper()}", f"shorter than {MIN_SECRET_LENGTH} characters"))
@@ -336,10 +339,14 @@ def delivery_problems(settings: Settings) -> list[tuple[str, str]]:
 
 
 def with_process_secrets(settings: Settings) -> Settings:
-    """Fill an unset JWT or session secret with a random per-process value: what an embedding
-    caller, a test or the demo gets. Tokens and web sessions then end with the process."""
-    return attrs.evolve(settings, jwt_secret=settings.jwt_secret or secrets.token_urlsafe(48),
-                        session_secret=settings.session_secret or secrets.token_urlsafe(48))
+    """Fill an unset JWT or session secret with a random per-process value, noting it in
+    ``generated_secrets``: what an embedding caller, a test or the demo gets. Tokens and web
+    sessions then end with the process."""
+    missing = tuple(name for name in ("jwt_secret", "session_secret") if not getattr(settings, name))
+    if not missing:
+        return settings
+    generated: dict[str, Any] = {name: secrets.token_urlsafe(48) for name in missing}
+    return attrs.evolve(settings, generated_secrets=(*settings.generated_secrets, *missing), **generated)
 
 
 def _problems(exc: ClassValidationError, origin: Mapping[str, str]) -> list[tuple[str, str]]:

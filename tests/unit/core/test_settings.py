@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dealercrm.config import Settings, SettingsError, load_settings
+from dealercrm.config import Settings, SettingsError, load_settings, secret_problems
 from dealercrm.entrypoints.cli import main
 
 
@@ -127,3 +127,17 @@ def test_the_command_line_names_each_bad_setting_and_exits_2(monkeypatch, capsys
     assert code == 2
     assert "DEALERCRM_PORT: expected a whole number, got 'eighty'" in err
     assert "DEALERCRM_LOG_JSON: expected true/false" in err
+
+
+def test_unset_secrets_are_generated_once_per_settings_and_reported():
+    settings = load_settings({"DEALERCRM_SESSION_SECRET": "s" * 40})
+
+    assert len(settings.jwt_secret) >= 32
+    assert settings.generated_secrets == ("jwt_secret",)
+    assert secret_problems(settings)[0][0] == "DEALERCRM_JWT_SECRET"
+    assert "DEALERCRM_SESSION_SECRET" not in dict(secret_problems(settings))
+
+
+def test_generated_secrets_is_not_a_setting():
+    with pytest.raises(SettingsError):
+        load_settings({}, generated_secrets=())
