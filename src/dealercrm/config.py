@@ -87,9 +87,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # /metrics answers only clients in these networks (the operators'); others get 404
     metrics_networks: tuple[str, ...] = attrs.field(default=("127.0.0.1/32", "::1/128"), validator=_networks)
-    # prometheus-client's multiprocess folder (the standard PROMETHEUS_MULTIPROC_DIR variable):
+    # prometheus-client's multiprocess folder: only from the standard PROMETHEUS_MULTIPROC_DIR
+    # variable, the one prometheus-client itself reads (a file key could not reach the library);
     # set it when several server workers run, so /metrics adds up every worker's figures
-    prometheus_multiproc_dir: str = ""
+    prometheus_multiproc_dir: str = attrs.field(default="", metadata={"internal": True})
     portal_url: str = "http://127.0.0.1:8000"
     # notification delivery (worker); unset host/url → console senders that only log
     smtp_host: str = ""

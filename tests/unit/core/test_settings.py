@@ -141,3 +141,10 @@ def test_unset_secrets_are_generated_once_per_settings_and_reported():
 def test_generated_secrets_is_not_a_setting():
     with pytest.raises(SettingsError):
         load_settings({}, generated_secrets=())
+
+
+def test_the_metrics_folder_comes_from_the_variable_prometheus_client_reads():
+    settings = load_settings({"PROMETHEUS_MULTIPROC_DIR": "/run/dealercrm-metrics",
+                              "DEALERCRM_PROMETHEUS_MULTIPROC_DIR": "/elsewhere"})
+
+    assert settings.prometheus_multiproc_dir == "/run/dealercrm-metrics"
