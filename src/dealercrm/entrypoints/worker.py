@@ -19,6 +19,7 @@ import signal
 import threading
 from collections.abc import Sequence
 
+import attrs
 import structlog
 
 from dealercrm.application.ports.notify import EmailSender, SmsSender
@@ -79,9 +80,9 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
         from dealercrm.application.outbox import default_worker_id
 
         if not args.no_scheduler:
-            log.info("scheduler_pass_done", stats=str(container.engagement.run_scheduler_once()))
+            log.info("scheduler_pass_done", **attrs.asdict(container.engagement.run_scheduler_once()))
         stats = relay.drain(default_worker_id())
-        log.info("worker_pass_done", stats=str(stats))
+        log.info("worker_pass_done", **attrs.asdict(stats))  # JSON fields, not a repr string
         container.close()
         return 0
     stop = threading.Event()

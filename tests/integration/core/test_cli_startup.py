@@ -4,6 +4,7 @@ loaded demo's logins print again and a kiosk key can be reissued."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -157,3 +158,17 @@ def test_the_edge_agent_has_help_with_examples_on_stdout(capsys):
 
         assert code == 0, command
         assert "examples:" in captured.out and captured.err == "", command
+
+
+def test_worker_once_logs_its_figures_as_json_fields(clean_env, capsys):
+    clean_env.setenv("DEALERCRM_LOG_LEVEL", "INFO")
+    clean_env.setenv("DEALERCRM_LOG_JSON", "true")
+
+    code = main_worker(["--once", "--demo"])
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    done = next(line for line in lines if line["event"] == "worker_pass_done")
+    scheduled = next(line for line in lines if line["event"] == "scheduler_pass_done")
+    assert code == 0
+    assert (done["claimed"], done["sent"], done["failed"]) == (0, 0, 0)
+    assert isinstance(scheduled["jobs"], int)
