@@ -58,7 +58,7 @@ MAY_USE: dict[str, frozenset[str]] = {
     "composition": frozenset({"attrs"}),
     "config": frozenset({"attrs", "cattrs"}),
     "context": frozenset(),
-    "edge_agent": frozenset({"attrs", "cryptography", "httpx", "serial", "smartcard", "structlog"}),
+    "edge_agent": frozenset({"attrs", "cattrs", "cryptography", "httpx", "serial", "smartcard", "structlog"}),
 }
 
 INNER_RINGS = ("domain", "application", "adapters")
