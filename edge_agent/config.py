@@ -1,4 +1,5 @@
-"""Gate device configuration for the edge agent, read from a TOML file (``tomllib``).
+"""Gate device configuration for the edge agent, read from a TOML file (``tomllib``) and
+structured by cattrs into typed sections; a wrong value is named ``[section] key: why``.
 
 Example ``edge-agent.toml``::
 
@@ -50,12 +51,15 @@ Every section is optional; a device without a section is "not configured".
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import attrs
+import cattrs
+from cattrs.errors import ClassValidationError
 
 
 class ConfigError(ValueError):
@@ -159,19 +163,53 @@ class DeviceConfig:
     screen: ScreenConfig | None = None  # None: no screens (a file without [screen] gets the defaults)
 
 
+def _strict(kind: type) -> Any:
+    """TOML values are typed: a string where a number belongs is an error, not a cast."""
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+
+    def structure(value: object, _type: type) -> Any:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+            return value
+        raise ValueError(f"expected {names[kind]}, got {value!r}")
+
+    return structure
+
+
+def _names(value: object, _type: type) -> tuple[str, ...]:
+    if isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
+        return tuple(value)
+    raise ValueError(f"expected a list of names, got {value!r}")
+
+
+@functools.lru_cache(maxsize=1)
+def _converter() -> cattrs.Converter:
+    """cattrs, strict: unknown keys refused, every field's problem collected with its name."""
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    for kind in (str, int, float, bool):
+        converter.register_structure_hook(kind, _strict(kind))
+    converter.register_structure_hook_func(lambda t: t == tuple[str, ...], _names)
+    return converter
+
+
 def _section(cls: type, raw: Any, name: str) -> Any:
+    """One TOML table structured into its typed section; errors name ``[section] key``."""
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise ConfigError(f"[{name}] must be a table")
-    known = {f.name for f in attrs.fields(cls)}
-    unknown = set(raw) - known
+    unknown = set(raw) - {f.name for f in attrs.fields(cls)}
     if unknown:
         raise ConfigError(f"[{name}] has unknown keys: {', '.join(sorted(unknown))}")
     try:
-        return cls(**raw)
-    except TypeError as exc:
-        raise ConfigError(f"[{name}] is incomplete: {exc}") from None
+        return _converter().structure(raw, cls)
+    except ClassValidationError as exc:
+        with_notes, without = exc.group_exceptions()
+        problems = [f"[{name}] {note.name}: " + ("required" if isinstance(error, KeyError) else str(error))
+                    for error, note in with_notes]
+        problems += [str(error) if isinstance(error, ConfigError) else f"[{name}] {error}" for error in without]
+        raise ConfigError("; ".join(problems)) from None
 
 
 def parse_config(raw: dict[str, Any]) -> DeviceConfig:

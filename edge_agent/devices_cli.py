@@ -39,7 +39,11 @@ DEFAULT_CONFIG = "edge-agent.toml"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edge-agent devices", description="Check gate devices.")
+    parser = argparse.ArgumentParser(
+        prog="edge-agent devices", description="Check gate devices.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  edge-agent devices list --simulate\n  edge-agent devices read-test --simulate --badge\n"
+               "  edge-agent devices print-test --config /etc/edge-agent/kiosk.toml")
     parser.add_argument("--config", default=os.environ.get("EDGE_AGENT_CONFIG", DEFAULT_CONFIG),
                         help="device configuration (TOML)")
     parser.add_argument("--simulate", action="store_true",

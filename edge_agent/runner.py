@@ -75,7 +75,12 @@ log = structlog.get_logger(__name__)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="edge-agent run", description="Run the kiosk / guard program.")
+    parser = argparse.ArgumentParser(
+        prog="edge-agent run", description="Run the kiosk / guard program.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  edge-agent run --config /etc/edge-agent/kiosk.toml\n"
+               "  EDGE_AGENT_DEVICE_KEY=dk_… edge-agent run --simulate --server http://127.0.0.1:8000 "
+               "--cards examples/sim-cards.toml --duration 15")
     parser.add_argument("--config", default=None, help="agent configuration (TOML)")
     parser.add_argument("--simulate", action="store_true", help="start every device simulator")
     parser.add_argument("--server", default=None, help="server URL (overrides [server] url)")

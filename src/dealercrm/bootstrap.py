@@ -43,7 +43,7 @@ from dealercrm.application.services import (
     IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.workflow_workbench import TaskQueries
-from dealercrm.config import Settings, load_settings
+from dealercrm.config import Settings, load_settings, with_process_secrets
 from dealercrm.domain.identity import Principal
 
 if TYPE_CHECKING:
@@ -107,6 +107,14 @@ class Container:
 
         return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
 
+    def outbox_counts(self) -> dict[str, int]:
+        """The notification outbox's messages by status (``{}`` without a database)."""
+        if self.engine is None:
+            return {}
+        from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+
+        return {status.value: n for status, n in SqlAlchemyOutboxStore(self.engine).count_by_status().items()}
+
     def close(self) -> None:
         close_gateway = getattr(self.erp_gateway, "close", None)
         if close_gateway is not None:
@@ -163,6 +171,7 @@ def bootstrap(
         settings = load_settings(**({"database_url": database_url} if database_url else {}))
     elif database_url:
         settings = attrs.evolve(settings, database_url=database_url)
+    settings = with_process_secrets(settings)
     clock = clock or system_clock
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries

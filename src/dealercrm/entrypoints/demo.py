@@ -81,9 +81,9 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
         container.identity.create_user(system, CreateUser(username, name, role.value, DEMO_PASSWORD, regions=regions))
         logins.append((username, DEMO_PASSWORD, role.label))
 
-    regions = list(_CITIES)
+    region_names = list(_CITIES)
     for i in range(dealers):
-        region = regions[i % len(regions)]
+        region = region_names[i % len(region_names)]
         province, city = rng.choice(_CITIES[region])
         brand = _BRAND[i % len(_BRAND)]
         legal = f"{city[:-1] if city.endswith('市') else city}{brand}{rng.choice(_TRADE)}有限公司"
@@ -170,4 +170,21 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
     # after the credit demo (finance approval asks the credit rule) and the gate and after-sales
     # demos (their factory stock and credit reservations stay as they were)
     walk_order_flow_demo(container, erp_state=erp_state, seed=seed)
+    return logins
+
+
+def demo_logins(container: Container) -> list[tuple[str, str, str]]:
+    """The logins of an already loaded demo, read back from the database (``dealercrm demo
+    logins``; ``serve --demo`` on a restart): every active user with the demo password, which
+    holds unless someone changed it. Kiosk keys are stored hashed and are not among them."""
+    system = Principal.system()
+    logins: list[tuple[str, str, str]] = []
+    after: int | None = None
+    while page := container.identity.list_users(system, after_id=after, limit=200):
+        for user in page:
+            if user["is_active"]:
+                label = Role(user["role"]).label
+                name = user["display_name"]
+                logins.append((user["username"], DEMO_PASSWORD, label if name == user["username"] else f"{label}（{name}）"))
+        after = page[-1]["id"]
     return logins

@@ -55,3 +55,5 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,  # reconfigurable (tests, embedding apps)
     )
+    # fpdf2's font subsetting (fontTools) logs each table it prunes at INFO: hundreds of lines per PDF
+    logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))

@@ -5,7 +5,11 @@ SIGTERM/SIGINT.
 Several workers may run at once (leased claims; SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on
 SQLite). Without SMTP/SMS settings it uses console senders that only log (the demo).
 
-    dealercrm worker [--once] [--poll 1.0] [--no-scheduler]
+    dealercrm worker [--once] [--poll 1.0] [--no-scheduler] [--demo]
+
+Outside ``--demo`` it refuses to start without the secrets (``config.secret_problems``) and the
+delivery settings (``DEALERCRM_SMTP_HOST``, ``DEALERCRM_SMS_URL``): a worker that only logs would
+silently lose every message.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ import signal
 import threading
 from collections.abc import Sequence
 
+import attrs
 import structlog
 
-from dealercrm.config import Settings, load_settings
+from dealercrm.application.ports.notify import EmailSender, SmsSender
+from dealercrm.config import Settings, delivery_problems, load_settings, secret_problems
 from dealercrm.entrypoints.logging import configure_logging
+from dealercrm.entrypoints.startup import KEYS_HINT, refuse
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +35,8 @@ def build_relay(settings: Settings, engine, clock, deliverers=None):  # type: ig
     from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
     from dealercrm.application.outbox import OutboxRelay
 
+    email: EmailSender
+    sms: SmsSender
     if settings.smtp_host:
         from dealercrm.adapters.notify.smtp import SmtpEmailSender
 
@@ -46,12 +55,22 @@ def build_relay(settings: Settings, engine, clock, deliverers=None):  # type: ig
 
 
 def main_worker(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dealercrm worker", description="deliver queued notifications")
+    parser = argparse.ArgumentParser(
+        prog="dealercrm worker", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Deliver queued notifications (e-mail over SMTP, SMS over the HTTP gateway) and run the alert "
+                    "scheduler. Several workers may run at once.",
+        epilog="examples:\n  dealercrm worker\n  dealercrm worker --once          # everything due, then exit (cron)\n"
+               "  dealercrm worker --demo --once   # console senders: messages are only logged")
     parser.add_argument("--once", action="store_true", help="deliver everything due, then exit")
     parser.add_argument("--poll", type=float, default=1.0, help="seconds between passes when idle")
     parser.add_argument("--no-scheduler", action="store_true", help="deliver notifications only")
+    parser.add_argument("--demo", action="store_true",
+                        help="run without secrets and delivery settings (unset senders only log)")
     args = parser.parse_args(list(argv or []))
     settings = load_settings()
+    problems = secret_problems(settings) + delivery_problems(settings)
+    if problems and not args.demo:
+        return refuse(problems, KEYS_HINT + " Set DEALERCRM_SMTP_* and DEALERCRM_SMS_* for delivery.")
     configure_logging(settings.log_level, settings.log_json)
     from dealercrm.bootstrap import bootstrap
 
@@ -61,9 +80,9 @@ def main_worker(argv: Sequence[str] | None = None) -> int:
         from dealercrm.application.outbox import default_worker_id
 
         if not args.no_scheduler:
-            log.info("scheduler_pass_done", stats=str(container.engagement.run_scheduler_once()))
+            log.info("scheduler_pass_done", **attrs.asdict(container.engagement.run_scheduler_once()))
         stats = relay.drain(default_worker_id())
-        log.info("worker_pass_done", stats=str(stats))
+        log.info("worker_pass_done", **attrs.asdict(stats))  # JSON fields, not a repr string
         container.close()
         return 0
     stop = threading.Event()

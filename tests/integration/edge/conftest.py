@@ -202,7 +202,8 @@ def make_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     def make(world: GateWorld) -> ServerProcess:
         world.crm.close()  # the server process owns the database from now on
         env = child_env(DEALERCRM_DATABASE_URL=world.url, DEALERCRM_GATE_SIGNING_KEY=str(world.key_path),
-                        DEALERCRM_JWT_SECRET=SECRET, DEALERCRM_LOG_LEVEL="WARNING")
+                        DEALERCRM_JWT_SECRET=SECRET, DEALERCRM_SESSION_SECRET="s" * 48,
+                        DEALERCRM_LOG_LEVEL="WARNING")
         server = ServerProcess(env, free_port(), tmp_path / "server.log")
         server.start()
         started.append(server)

@@ -22,7 +22,7 @@ def test_worker_once_runs_the_scheduler(sqlite_url, monkeypatch):
     monkeypatch.setenv("DEALERCRM_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("DEALERCRM_LOG_LEVEL", "WARNING")
 
-    assert main_worker(["--once"]) == 0
+    assert main_worker(["--once", "--demo"]) == 0  # console senders: no SMTP/SMS here
 
     w = World(sqlite_url, dt.datetime.now(dt.UTC))
     with w.crm.engine.connect() as conn:

@@ -50,10 +50,12 @@ def server(tmp_path_factory):
                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
-    while True:
+    while True:  # the server answers at once; the demo loads beside it and prints its logins when done
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=1):
-                break
+                if "Demo logins" in (folder / "server.log").read_text(encoding="utf-8"):
+                    break
+                raise OSError("demo still loading")
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()

@@ -53,11 +53,12 @@ MAY_USE: dict[str, frozenset[str]] = {
         "attrs", "sqlalchemy", "alembic", "argon2", "jwt", "cryptography", "httpx", "msgspec", "structlog",
         "fpdf", "PIL", "qrcode", "escpos", "serial", "smartcard", "zxingcpp", "jieba",
     }),
-    "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio", "litestar_htmx", "jinja2", "markupsafe"}),
+    "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio", "litestar_htmx", "jinja2", "markupsafe",
+                             "prometheus_client"}),
     "composition": frozenset({"attrs"}),
-    "config": frozenset({"attrs"}),
+    "config": frozenset({"attrs", "cattrs"}),
     "context": frozenset(),
-    "edge_agent": frozenset({"attrs", "cryptography", "httpx", "serial", "smartcard", "structlog"}),
+    "edge_agent": frozenset({"attrs", "cattrs", "cryptography", "httpx", "serial", "smartcard", "structlog"}),
 }
 
 INNER_RINGS = ("domain", "application", "adapters")

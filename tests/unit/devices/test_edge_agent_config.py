@@ -73,3 +73,27 @@ def test_qr_mode_is_auto_by_default_and_takes_a_model_and_a_raster_list():
 def test_raster_models_must_be_names():
     with pytest.raises(ConfigError):
         parse_config({"printer": {"kind": "network", "host": "x", "raster_models": [58]}})
+
+
+def test_wrongly_typed_values_are_named_with_their_section_and_key():
+    raw = {"reader": {"port": "/dev/ttyUSB0", "baudrate": "fast", "timeout": "1s"}, "server": {"timeout": 5}}
+
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+
+    message = str(caught.value)
+    assert "[reader] baudrate: expected a whole number, got 'fast'" in message
+    assert "[reader] timeout: expected a number, got '1s'" in message
+
+
+def test_a_missing_required_key_is_named():
+    with pytest.raises(ConfigError) as caught:
+        parse_config({"server": {"timeout": 5}})
+
+    assert str(caught.value) == "[server] url: required"
+
+
+def test_an_integer_where_a_number_belongs_is_accepted():
+    config = parse_config({"server": {"url": "http://10.0.0.5:8000", "timeout": 5}, "agent": {"report_every": 10}})
+
+    assert config.server.timeout == 5.0 and config.agent.report_every == 10.0

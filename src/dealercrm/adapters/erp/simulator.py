@@ -277,7 +277,11 @@ def _fault_arg(text: str) -> tuple[str, Any]:
 
 
 def build_parser(prog: str = "dealercrm erp-sim") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="ERP simulator (docs/erp-api.md) on 127.0.0.1")
+    parser = argparse.ArgumentParser(
+        prog=prog, description="ERP simulator (docs/erp-api.md) on 127.0.0.1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  dealercrm erp-sim --port 9300 --api-key erp-sim-key\n"
+               "  dealercrm erp-sim --port 9300 --speed 2 --fault error_500_rate=0.1")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
     parser.add_argument("--state", default="erp-sim.sqlite3", help="SQLite file keeping the ERP's state")

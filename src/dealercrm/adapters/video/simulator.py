@@ -205,10 +205,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="video meeting API simulator (docs/video-api.md)")
-    parser.add_argument("--port", type=int, default=9400)
-    parser.add_argument("--app-id", default="video-sim")
-    parser.add_argument("--secret", default="video-sim-secret")
+    parser = argparse.ArgumentParser(
+        prog="dealercrm video-sim", description="video meeting API simulator (docs/video-api.md) on 127.0.0.1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  dealercrm video-sim --port 9400\n"
+               "  DEALERCRM_VIDEO_URL=http://127.0.0.1:9400 DEALERCRM_VIDEO_APP_ID=video-sim "
+               "DEALERCRM_VIDEO_SECRET=video-sim-secret dealercrm serve --demo")
+    parser.add_argument("--port", type=int, default=9400, help="port (default 9400)")
+    parser.add_argument("--app-id", default="video-sim", help="the application id clients send (X-App-Id)")
+    parser.add_argument("--secret", default="video-sim-secret", help="the HMAC secret requests are signed with")
     args = parser.parse_args(argv)
     sim = VideoSimulator(app_id=args.app_id, secret=args.secret, port=args.port)
     print(f"LISTENING {sim.port}", flush=True)

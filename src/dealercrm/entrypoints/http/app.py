@@ -11,10 +11,12 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar_htmx import HTMXPlugin
+from prometheus_client import CollectorRegistry
 
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
+from dealercrm.entrypoints.http.metrics import RequestMetrics, database_collector, metrics_handler
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
@@ -102,19 +104,24 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             "register_limiter": SlidingWindowLimiter(settings.register_rate_per_hour, 3600),
         }
     )
+    registry = CollectorRegistry()  # this app's own: nothing registers globally
+    request_metrics = RequestMetrics(registry)
+    metrics = metrics_handler(registry, database_collector(container.identity, container.outbox_counts),
+                              settings.metrics_networks, settings.prometheus_multiproc_dir)
     return Litestar(
-        route_handlers=[health, ready, *CONTROLLERS, *(extra_route_handlers or []),
+        route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),
                         *web_routers()],
         dependencies={**service_dependencies(container), **web_dependencies(container.web_sessions)},
         state=state,
         middleware=[
+            request_metrics.middleware,
             RequestIdMiddleware,
             DefineMiddleware(AuthMiddleware, identity=container.identity, cache=cache),
             web_middleware(container.web_sessions, container.identity, cache),
         ],
         exception_handlers=with_web_pages(EXCEPTION_HANDLERS),
         template_config=template_config(),
-        csrf_config=csrf_config(settings),
+        csrf_config=csrf_config(container.settings),  # the container's: a per-process secret if unset
         plugins=[HTMXPlugin()],
         before_request=strict_input,
         request_max_body_size=settings.max_body_bytes,

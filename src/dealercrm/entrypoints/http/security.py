@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 PUBLIC_PATTERNS: tuple[str, ...] = (
     r"^/health$",
+    r"^/metrics$",  # answers the operators' networks only (metrics_networks), 404 to others
     r"^/login$",  # the web UI's login page (entrypoints/web)
     r"^/static(/.*)?$",  # the web UI's stylesheet, htmx and the API docs' assets
     r"^/ready$",
