@@ -113,10 +113,10 @@ class JwtTokenService:
         return claims
 
     def _check_times(self, claims: dict[str, Any]) -> None:
-        times = [claims.get(name) for name in ("exp", "nbf", "iat")]
-        if not all(isinstance(t, int) and not isinstance(t, bool) for t in times):
+        exp, nbf, iat = claims.get("exp"), claims.get("nbf"), claims.get("iat")
+        if not (isinstance(exp, int) and isinstance(nbf, int) and isinstance(iat, int)) or any(
+                isinstance(t, bool) for t in (exp, nbf, iat)):
             raise AuthenticationFailed("令牌无效", code="auth.token_invalid")
-        exp, nbf, _iat = times
         now = self.clock().timestamp()
         if now >= exp + self.LEEWAY_SECONDS:
             raise AuthenticationFailed("登录已过期，请重新登录", code="auth.token_expired")

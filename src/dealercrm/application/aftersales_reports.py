@@ -95,10 +95,10 @@ class MonthlyRepairReportJob:
         first, end = previous_month(ctx.today)
         if self._sent_for == first:
             return 0
-        recipients = [s for s in ctx.uow.engagement.staff(REPORT_ROLES) if s.email]
+        recipients = [(s, s.email) for s in ctx.uow.engagement.staff(REPORT_ROLES) if s.email]
         variables = report_variables(self.queries, first, end, self.portal_url)
-        for person in recipients:
-            ctx.uow.outbox.enqueue(TEMPLATE, {**variables, "recipient_name": person.display_name}, person.email,
+        for person, email in recipients:
+            ctx.uow.outbox.enqueue(TEMPLATE, {**variables, "recipient_name": person.display_name}, email,
                                    f"repair-report-{first:%Y-%m}-{person.user_id}")
         self._sent_for = first
         return len(recipients)
