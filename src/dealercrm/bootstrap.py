@@ -24,6 +24,7 @@ from dealercrm.application import aftersales, channel, credit, order_changes, or
 from dealercrm.application.alerts import ScheduledJob
 from dealercrm.application.approval_links import ApprovalMail
 from dealercrm.application.erp_jobs import ErpSyncJob
+from dealercrm.application.exports import Exporter
 from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
 from dealercrm.application.gate import IdDigester
 from dealercrm.application.order_flow import OrderFlowService
@@ -91,6 +92,7 @@ class Container:
     marketing: MarketingService
     engagement: EngagementService
     web_sessions: WebSessionStore  # the web UI's people sessions
+    exports: Exporter  # lists and reports as XLSX / CSV downloads
     engine: Engine | None = None
     workflow_queries: WorkflowQueries | None = None
     gate_queries: GateQueries | None = None
@@ -174,7 +176,7 @@ def bootstrap(
     from dealercrm.adapters.db.web_sessions import web_session_store
     from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
     from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
-    from dealercrm.adapters.documents.xlsx import write_xlsx
+    from dealercrm.adapters.documents.tables import CsvTableWriter, XlsxTableWriter
     from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
     from dealercrm.application.contracts import LazyContractRenderer
@@ -230,6 +232,7 @@ def bootstrap(
     policy = vehicle_release_policy or credit.CreditReleasePolicy()
     erp_sync = (ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock))
                 if erp_gateway is not None and engine is not None else None)
+    exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing, erp_sync=erp_sync)
     return Container(
@@ -245,11 +248,12 @@ def bootstrap(
         gate=GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
                          settings.portal_url),
         credit=CreditService(uow, clock, credit_queries),
-        stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), write_xlsx),
+        stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports),
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
                                             LocalDirectoryPhotoStore(settings.photo_path())),
         aftersales=AftersalesService(uow, clock, SqlAftersalesQueries(engine)),
         care=care, marketing=marketing, engagement=engagement,
+        exports=exports,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )

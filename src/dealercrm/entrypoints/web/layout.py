@@ -32,6 +32,9 @@ NAV: tuple[NavItem, ...] = (
     NavItem("新建订单", "/orders/new", ORDER_WRITERS, "configure"),
     NavItem("审批任务", "/tasks", REVIEWERS, "tasks"),
     NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
+    NavItem("财务审批", "/finance", (Role.FINANCE, Role.ADMIN), "finance"),
+    NavItem("收款登记", "/finance/payments/new", (Role.FINANCE, Role.ADMIN), "payments"),
+    NavItem("应收账龄", "/finance/ageing", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "ageing"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
