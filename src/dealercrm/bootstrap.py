@@ -40,6 +40,7 @@ from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.ports.signing import GateKeys
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
+from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
     IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
@@ -93,6 +94,7 @@ class Container:
     engagement: EngagementService
     web_sessions: WebSessionStore  # the web UI's people sessions
     exports: Exporter  # lists and reports as XLSX / CSV downloads
+    analytics: AnalyticsService  # the 分析 dashboards' reports
     engine: Engine | None = None
     workflow_queries: WorkflowQueries | None = None
     gate_queries: GateQueries | None = None
@@ -235,6 +237,10 @@ def bootstrap(
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing, erp_sync=erp_sync)
+    order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
+    stock_service = StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports)
+    gate_service = GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
+                               settings.portal_url)
     return Container(
         settings=settings, clock=clock, hasher=hasher, tokens=tokens, uow=uow, dealer_queries=dealer_queries,
         approval_mail=approval_mail, gate_keys=gate_keys, vehicle_release_policy=policy, engine=engine,
@@ -243,17 +249,17 @@ def bootstrap(
         channel=ChannelService(uow, clock, hasher, dealer_queries),
         identity=IdentityService(uow, clock, hasher, tokens, dealer_queries),
         workflow=WorkflowService(uow, clock, workflow_queries, approval_mail),
-        orders=OrdersService(uow, clock, order_queries),
+        orders=order_service,
         order_flow=OrderFlowService(uow, clock, order_queries, flow_queries, workflow_queries),
-        gate=GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
-                         settings.portal_url),
-        credit=CreditService(uow, clock, credit_queries),
-        stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports),
+        gate=gate_service,
+        credit=credit_service,
+        stock=stock_service,
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
                                             LocalDirectoryPhotoStore(settings.photo_path())),
         aftersales=AftersalesService(uow, clock, SqlAftersalesQueries(engine)),
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,
+        analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )

@@ -4,19 +4,28 @@ dispatch, and the exports (XLSX opened with openpyxl)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import io
+import json
 import re
+from pathlib import Path
 
+import msgspec
 import openpyxl
 import pytest
 
+from dealercrm.application.services.analytics import Period
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import OrderState
+from dealercrm.entrypoints.demo import DEMO_PASSWORD
 
 from .conftest import csrf_token
 
 pytestmark = pytest.mark.slow
 SYSTEM = Principal.system()
+ROOT = Path(__file__).resolve().parents[3]
+VENDOR = ROOT / "src" / "dealercrm" / "entrypoints" / "web" / "static" / "vendor"
 
 
 def _finance_order(crm):
@@ -162,3 +171,231 @@ def test_a_dealer_may_not_open_the_finance_pages(browser, crm):
 
     assert client.get("/finance").status_code == 403
     assert client.get(f"/finance/orders/{order.id}").status_code == 403
+
+
+# -- 发运与门卫办公室 ------------------------------------------------------------------------------
+
+def _pending_pass(crm):
+    (row,) = crm.gate.list_passes(SYSTEM, status="pending_approval", limit=10)
+    return row
+
+
+def test_dispatch_voids_a_pass_and_issues_a_new_one_from_the_letter_checked_at_the_kiosk(browser, crm):
+    old = _pending_pass(crm)
+    client = browser("dispatch")
+    page = client.get(f"/dispatch/passes/{old['id']}")
+
+    void = client.post(f"/dispatch/passes/{old['id']}/void", data={
+        "_csrf_token": csrf_token(page.text), "reason": "提车人更换"}, follow_redirects=False)
+    letter = client.get(f"/dispatch/authorizations/{old['authorization_id']}")
+    issued = client.post(f"/dispatch/authorizations/{old['authorization_id']}/passes", data={
+        "_csrf_token": csrf_token(letter.text), "id_number": ""}, follow_redirects=False)
+
+    assert void.status_code == 303 and crm.gate.gate_pass(SYSTEM, old["id"])["status"] == "voided"
+    assert issued.status_code == 303, re.findall(r'(?:error|alert)[^>]*>([^<]+)', issued.text)
+    new_id = int(issued.headers["location"].split("/")[-1].split("?")[0])
+    fresh = crm.gate.gate_pass(SYSTEM, new_id)
+    assert fresh["status"] == "pending_approval" and fresh["vins"] == old["vins"]
+    assert "出门证已开具" in client.get(issued.headers["location"]).text
+
+
+def test_a_wrong_id_number_is_shown_beside_the_field(browser, crm):
+    old = _pending_pass(crm)
+    client = browser("dispatch")
+    page = client.get(f"/dispatch/passes/{old['id']}")
+    client.post(f"/dispatch/passes/{old['id']}/void", data={"_csrf_token": csrf_token(page.text), "reason": "重开"})
+    letter = client.get(f"/dispatch/authorizations/{old['authorization_id']}")
+
+    r = client.post(f"/dispatch/authorizations/{old['authorization_id']}/passes", data={
+        "_csrf_token": csrf_token(letter.text), "id_number": "123"})
+
+    assert r.status_code == 422 and 'value="123"' in r.text and 'id="id_number"' in r.text
+    assert "field-error" in r.text
+
+
+def test_dispatch_reissues_a_pass_in_one_step(browser, crm):
+    old = _pending_pass(crm)
+    client = browser("dispatch")
+    page = client.get(f"/dispatch/passes/{old['id']}")
+
+    r = client.post(f"/dispatch/passes/{old['id']}/reissue", data={
+        "_csrf_token": csrf_token(page.text), "reason": "纸质出门证遗失"}, follow_redirects=False)
+
+    new_id = int(r.headers["location"].split("/")[-1])
+    assert r.status_code == 303 and new_id != old["id"]
+    assert crm.gate.gate_pass(SYSTEM, old["id"])["status"] == "voided"
+    assert crm.gate.gate_pass(SYSTEM, new_id)["status"] == "pending_approval"
+
+
+def test_a_void_without_a_reason_keeps_the_pass_and_says_why(browser, crm):
+    old = _pending_pass(crm)
+    client = browser("dispatch")
+    page = client.get(f"/dispatch/passes/{old['id']}")
+
+    r = client.post(f"/dispatch/passes/{old['id']}/void", data={"_csrf_token": csrf_token(page.text), "reason": ""})
+
+    assert r.status_code == 422 and "请填写作废原因" in r.text
+    assert crm.gate.gate_pass(SYSTEM, old["id"])["status"] == "pending_approval"
+
+
+def test_finance_approves_a_gate_pass_seeing_the_dealers_credit(browser, crm):
+    gate_pass = _pending_pass(crm)
+    client = browser("finance")
+    page = client.get(f"/finance/passes/{gate_pass['id']}")
+
+    r = client.post(f"/finance/passes/{gate_pass['id']}/decide", data={
+        "_csrf_token": csrf_token(page.text), "decision": "approve"}, follow_redirects=False)
+
+    assert "可用额度" in page.text and gate_pass["pass_no"] in page.text
+    assert r.status_code == 303 and crm.gate.gate_pass(SYSTEM, gate_pass["id"])["status"] == "approved"
+
+
+def test_dispatch_lists_letters_passes_exits_and_shipments_with_exports(browser, crm):
+    client = browser("dispatch")
+    shipment = crm.gate.list_shipments(SYSTEM, limit=1)[0]
+
+    pages = {path: client.get(path) for path in (
+        "/dispatch/authorizations", "/dispatch/passes", "/dispatch/exits", "/dispatch/shipments",
+        f"/dispatch/shipments/{shipment['id']}", "/dispatch/shipments/new")}
+    passes = client.get("/dispatch/passes/export?format=xlsx")
+    shipments = client.get("/dispatch/shipments/export?format=csv")
+
+    assert {p: r.status_code for p, r in pages.items()} == dict.fromkeys(pages, 200)
+    assert "PA-2026-" in pages["/dispatch/authorizations"].text and shipment["shipment_no"] in pages["/dispatch/shipments"].text
+    sheet = openpyxl.load_workbook(io.BytesIO(passes.content)).active
+    assert sheet["A1"].value == "出门证号" and sheet.max_row == len(crm.gate.list_passes(SYSTEM, limit=500)) + 1
+    assert sheet["J2"].is_date
+    assert shipment["shipment_no"] in shipments.content.decode("utf-8-sig")
+
+
+def test_a_shipment_form_error_keeps_the_input(browser):
+    client = browser("dispatch")
+    form = client.get("/dispatch/shipments/new")
+
+    r = client.post("/dispatch/shipments", data={
+        "_csrf_token": csrf_token(form.text), "vins": "", "carrier": "顺达物流", "planned_departure": "2026-12-08T09:00",
+        "expected_arrival": "2026-12-10T09:00"})
+
+    assert r.status_code == 422 and "请填写至少一个车架号" in r.text and 'value="顺达物流"' in r.text
+
+
+def test_the_back_office_routes_never_answer_500_to_finance_or_dispatch(browser, app):
+    """The back office's own roles (the walk of every web route in test_sessions_and_pages covers
+    admin, a dealer and a reviewer); the report API with a session cookie is the login redirect."""
+    paths = sorted({r.path for r in app.routes
+                    if r.path.startswith(("/finance", "/dispatch", "/orders/export", "/analytics", "/api/v1/reports"))})
+    failures = []
+    for user in ("finance", "dispatch"):
+        client = browser(user)
+        token = csrf_token(client.get("/account/password").text)
+        for path in paths:
+            for value in ("x", "999999", "9223372036854775808"):
+                url = path.replace("{gate_pass_id:int}", value).replace("{order_id:int}", value).replace(
+                    "{authorization_id:int}", value).replace("{shipment_id:int}", value).replace("{action:str}", value).replace(
+                    "{code:str}", value)
+                for params in ({}, {"format": "x", "status": "x", "after": "x", "region": "x" * 50, "dealer_id": "0",
+                                    "from": "2026-02-30", "to": "1900-01-01"}):
+                    r = client.get(url, params=params)
+                    if r.status_code >= 500:
+                        failures.append(("GET", url, user, params, r.status_code))
+                for data in ({}, {"decision": "approve", "version": "x", "amount": "1e9", "dealer_id": "x",
+                                  "form_token": "x" * 64, "received_on": "2026-02-30", "reason": "x" * 600,
+                                  "id_number": "x" * 18, "planned_departure": "x", "vins": "x"}):
+                    r = client.post(url, data={"_csrf_token": token, **data})
+                    if r.status_code >= 500:
+                        failures.append(("POST", url, user, data, r.status_code))
+
+    assert len(paths) >= 15
+    assert failures == []
+
+
+# -- 分析 -----------------------------------------------------------------------------------------
+
+REPORT_DATA = re.compile(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', re.S)
+
+
+def _as_api_answers(report):
+    """The report as the JSON API sends it (msgspec encodes the service's plain values). The
+    browser journey reads the live /api/v1/reports endpoints: here the fixed test clock makes
+    bearer tokens not yet valid against the wall clock PyJWT checks."""
+    return json.loads(msgspec.json.encode(report))
+
+
+def _report(crm, board, principal, period):
+    analytics = crm.analytics
+    if board == "orders":
+        return analytics.orders_report(principal, period)
+    if board == "credit":
+        return analytics.credit_report(principal)
+    if board == "stock":
+        return analytics.stock_report(principal)
+    return analytics.gate_throughput(principal, period)
+
+
+@pytest.mark.parametrize(("board", "query"), [
+    ("orders", "from=2026-01-01&to=2026-12-07"),
+    ("credit", ""),
+    ("stock", ""),
+    ("gate", "from=2026-11-20&to=2026-12-07"),
+])
+def test_each_dashboard_embeds_exactly_the_report_apis_data_for_echarts(browser, crm, board, query):
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    period = Period(dt.date(2026, 1, 1) if board == "orders" else dt.date(2026, 11, 20), dt.date(2026, 12, 7))
+
+    page = client.get(f"/analytics/{board}?{query}")
+
+    assert page.status_code == 200
+    embedded = json.loads(html.unescape(REPORT_DATA.search(page.text).group(1)))
+    assert embedded == _as_api_answers(_report(crm, board, admin, period))
+    assert '/static/vendor/echarts/echarts.min.js' in page.text and 'class="chart"' in page.text
+    assert "数据表" in page.text
+
+
+def test_the_orders_dashboard_counts_the_demo_orders_and_its_export_matches(browser, crm):
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    placed = [r for r in crm.orders.list_orders(SYSTEM, {}, None, 1000) if r.state not in ("draft", "cancelled")]
+
+    report = crm.analytics.orders_report(admin, Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7)))
+    xlsx = client.get("/analytics/orders/export?format=xlsx&from=2026-01-01&to=2026-12-07")
+
+    assert sum(m["orders"] for m in report["by_month"]) == len(placed)
+    assert sum(m["amount_fen"] for m in report["by_region"]) == sum(r.total_fen for r in placed)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    months = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "月份"]
+    assert [m[1] for m in months] == [m["month"] for m in report["by_month"]]
+    assert sum(m[4] or 0 for m in months) == pytest.approx(sum(r.total_fen for r in placed) / 100)
+
+
+def test_a_reversed_period_is_shown_beside_the_filter_not_a_500(browser):
+    client = browser("admin")
+
+    r = client.get("/analytics/orders?from=2026-12-01&to=2026-11-01")
+
+    assert r.status_code == 422 and "结束日期不能早于开始日期" in r.text and 'value="2026-12-01"' in r.text
+
+
+def test_a_role_sees_only_its_dashboards(browser):
+    guard = browser("guard")
+
+    index = guard.get("/analytics")
+
+    assert 'href="/analytics/gate"' in index.text and 'href="/analytics/orders"' not in index.text
+    assert guard.get("/analytics/orders").status_code == 403
+    assert guard.get("/analytics/gate").status_code == 200
+    assert browser("dealer01").get("/analytics").status_code == 403
+
+
+def test_the_dashboards_load_echarts_from_our_static_folder_and_the_readme_names_its_version(browser):
+    client = browser("admin")
+    hosts = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+    versions = dict(line.split() for line in (VENDOR / "VERSIONS").read_text().splitlines() if line.strip())
+
+    page = client.get("/analytics/gate")
+    asset = client.get("/static/vendor/echarts/echarts.min.js")
+    script = client.get("/static/charts.js")
+
+    assert page.status_code == 200 and not hosts.search(page.text)
+    assert asset.status_code == 200 and script.status_code == 200
+    assert f"| echarts | {versions['echarts']} | Apache-2.0 |" in (ROOT / "README.md").read_text()

@@ -21,6 +21,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "channel", "identity", "workflow", "orders", "order_flow", "gate", "credit", "stock",
     "supplied_parts", "aftersales", "care", "marketing", "engagement",
     "exports",
+    "analytics",
 )
 
 
