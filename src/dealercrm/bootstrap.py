@@ -40,11 +40,11 @@ from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.ports.signing import GateKeys
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
-from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
     IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
 )
+from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal

@@ -311,7 +311,7 @@ def test_the_back_office_routes_never_answer_500_to_finance_or_dispatch(browser,
 
 # -- 分析 -----------------------------------------------------------------------------------------
 
-REPORT_DATA = re.compile(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', re.S)
+REPORT_DATA = re.compile(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', re.DOTALL)
 
 
 def _as_api_answers(report):
@@ -389,7 +389,7 @@ def test_a_role_sees_only_its_dashboards(browser):
 
 def test_the_dashboards_load_echarts_from_our_static_folder_and_the_readme_names_its_version(browser):
     client = browser("admin")
-    hosts = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+    hosts = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
     versions = dict(line.split() for line in (VENDOR / "VERSIONS").read_text().splitlines() if line.strip())
 
     page = client.get("/analytics/gate")

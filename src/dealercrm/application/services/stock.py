@@ -12,8 +12,8 @@ from dealercrm.application import dealer_stock as ds
 from dealercrm.application.access import DealerScope, dealer_scope, not_found, require_role
 from dealercrm.application.channel import visible_dealer_or_404
 from dealercrm.application.dealer_stock import StockUnitOfWork
-from dealercrm.application.gate import Created, IdDigester
 from dealercrm.application.exports import Column, ColumnKind, Download, Exporter, Table
+from dealercrm.application.gate import Created, IdDigester
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.stock import StockQueries
 from dealercrm.domain.dealer_stock import AgeingPolicy

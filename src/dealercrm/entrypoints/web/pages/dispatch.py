@@ -160,9 +160,9 @@ class DispatchPages(Controller):
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in ("id_number",) else "form"
             if exc.code.startswith("id_number") or "id_not_verified" in exc.code:
                 field = "id_number"
+            errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._authorization_page(
-                request, gate, authorization_id, errors={field: exc.message}, values=values,
-                status_code=422 if isinstance(exc, InvalidValue) else 409))
+                request, gate, authorization_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/dispatch/passes/{created.id}?issued=1", status_code=303)
 
     # -- gate passes (出门证) --------------------------------------------------------------------
@@ -236,9 +236,9 @@ class DispatchPages(Controller):
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in values else "form"
             if "id_not_verified" in exc.code or exc.code.startswith("id_number"):
                 field = "id_number"
+            errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._pass_page(
-                request, gate, gate_pass_id, errors={field: exc.message}, values=values,
-                status_code=422 if isinstance(exc, InvalidValue) else 409))
+                request, gate, gate_pass_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/dispatch/passes/{target}", status_code=303)
 
     # -- the exit log (出门记录) -----------------------------------------------------------------
@@ -358,7 +358,7 @@ class DispatchPages(Controller):
                 raise InvalidValue("action", "未知的操作", code="action.unknown")
         except (InvalidValue, Conflict) as exc:
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in values else "form"
+            errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._shipment_page(
-                request, gate, shipment_id, errors={field: exc.message}, values=values,
-                status_code=422 if isinstance(exc, InvalidValue) else 409))
+                request, gate, shipment_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/dispatch/shipments/{shipment_id}", status_code=303)

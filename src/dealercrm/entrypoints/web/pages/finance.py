@@ -137,9 +137,9 @@ class FinancePages(Controller):
             stale = "stale" in exc.code
             notice = "已被他人修改，以下是当前状态，请确认后再操作" if stale else exc.message
             field = "override_reason" if exc.code.startswith("credit.") else "decision"
+            errors = {} if stale else {field: exc.message}
             return await sync_to_thread(lambda: self._order_page(
-                request, orders, credit, order_id, errors={} if stale else {field: exc.message}, values=values,
-                notice=notice, status_code=409))
+                request, orders, credit, order_id, errors=errors, values=values, notice=notice, status_code=409))
         return Redirect(path="/finance?done=order", status_code=303)
 
     # -- a gate pass waiting for approval -----------------------------------------------------
@@ -178,9 +178,9 @@ class FinancePages(Controller):
         except (InvalidValue, Conflict, BusinessRuleViolation) as exc:
             field = exc.field if isinstance(exc, InvalidValue) and exc.field else "decision"
             code = 422 if isinstance(exc, InvalidValue) else 409
+            errors = {field: exc.message}
             return await sync_to_thread(lambda: self._pass_page(request, gate, credit, gate_pass_id,
-                                                                errors={field: exc.message}, values=values,
-                                                                status_code=code))
+                                                                errors=errors, values=values, status_code=code))
         return Redirect(path="/finance?done=pass", status_code=303)
 
     # -- payment entry (收款登记) ---------------------------------------------------------------
