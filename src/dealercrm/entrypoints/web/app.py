@@ -33,10 +33,12 @@ STATIC = HERE / "static"
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
-PAGES: list[Any] = [AuthPages, WorkbenchPages, OrderPages, ReviewPages]
-PAGES += [FinancePages]
-PAGES += [DispatchPages]
-PAGES += [AnalyticsPages]
+PAGES: list[Any] = [
+    AuthPages, WorkbenchPages, OrderPages, ReviewPages,
+    FinancePages,
+    DispatchPages,
+    AnalyticsPages,
+]
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
