@@ -227,6 +227,19 @@ def test_dispatch_reissues_a_pass_in_one_step(browser, crm):
     assert crm.gate.gate_pass(SYSTEM, new_id)["status"] == "pending_approval"
 
 
+def test_dispatch_hands_over_a_pass_finance_approved(browser, crm):
+    gate_pass = _pending_pass(crm)
+    crm.gate.approve_pass(crm.identity.login("finance", DEMO_PASSWORD).principal, gate_pass["id"])
+    client = browser("dispatch")
+    page = client.get(f"/dispatch/passes/{gate_pass['id']}")
+
+    r = client.post(f"/dispatch/passes/{gate_pass['id']}/handover", data={"_csrf_token": csrf_token(page.text)},
+                    follow_redirects=False)
+
+    assert "确认交车" in page.text
+    assert r.status_code == 303 and crm.gate.gate_pass(SYSTEM, gate_pass["id"])["status"] == "handed_over"
+
+
 def test_a_void_without_a_reason_keeps_the_pass_and_says_why(browser, crm):
     old = _pending_pass(crm)
     client = browser("dispatch")
