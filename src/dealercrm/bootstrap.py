@@ -23,6 +23,7 @@ from dealercrm.application import aftersales, channel, credit, order_changes, or
 from dealercrm.application.alerts import ScheduledJob
 from dealercrm.application.approval_links import ApprovalMail
 from dealercrm.application.erp_jobs import ErpSyncJob
+from dealercrm.application.exports import Exporter
 from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
 from dealercrm.application.gate import IdDigester
 from dealercrm.application.order_flow import OrderFlowService
@@ -42,6 +43,7 @@ from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
     IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
 )
+from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings, with_process_secrets
 from dealercrm.domain.identity import Principal
@@ -89,6 +91,8 @@ class Container:
     marketing: MarketingService
     engagement: EngagementService
     web_sessions: WebSessionStore  # the web UI's people sessions
+    exports: Exporter  # lists and reports as XLSX / CSV downloads
+    analytics: AnalyticsService  # the 分析 dashboards' reports
     engine: Engine | None = None
     workflow_queries: WorkflowQueries | None = None
     gate_queries: GateQueries | None = None
@@ -181,7 +185,7 @@ def bootstrap(
     from dealercrm.adapters.db.web_sessions import web_session_store
     from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
     from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
-    from dealercrm.adapters.documents.xlsx import write_xlsx
+    from dealercrm.adapters.documents.tables import CsvTableWriter, XlsxTableWriter
     from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
     from dealercrm.application.contracts import LazyContractRenderer
@@ -241,6 +245,11 @@ def bootstrap(
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
         jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url)))
+    exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
+    order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
+    stock_service = StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports)
+    gate_service = GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
+                               settings.portal_url)
     return Container(
         settings=settings, clock=clock, hasher=hasher, tokens=tokens, uow=uow, dealer_queries=dealer_queries,
         approval_mail=approval_mail, gate_keys=gate_keys, vehicle_release_policy=policy, engine=engine,
@@ -249,16 +258,17 @@ def bootstrap(
         channel=ChannelService(uow, clock, hasher, dealer_queries),
         identity=IdentityService(uow, clock, hasher, tokens, dealer_queries),
         workflow=WorkflowService(uow, clock, workflow_queries, approval_mail),
-        orders=OrdersService(uow, clock, order_queries),
+        orders=order_service,
         order_flow=OrderFlowService(uow, clock, order_queries, flow_queries, workflow_queries),
-        gate=GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
-                         settings.portal_url),
-        credit=CreditService(uow, clock, credit_queries),
-        stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), write_xlsx),
+        gate=gate_service,
+        credit=credit_service,
+        stock=stock_service,
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
                                             LocalDirectoryPhotoStore(settings.photo_path())),
         aftersales=aftersales_service,
         care=care, marketing=marketing, engagement=engagement,
+        exports=exports,
+        analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )

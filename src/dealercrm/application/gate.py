@@ -276,38 +276,64 @@ def _pass_vehicles_waiting(uow: GateUnitOfWork, gate_pass: GatePass) -> None:
 def create_gate_pass(cmd: CreateGatePass, uow: GateUnitOfWork, clock: Clock, digester: IdDigester) -> Created:
     """Dispatch submits the pass once the person's ID matched the letter."""
     require_role(uow.actor, *DISPATCH)
+    now = clock()
+    with uow:
+        result = _issue_pass(uow, cmd, now, digester)
+        uow.commit()
+    return result
+
+
+def reissue_gate_pass(gate_pass_id: int, reason: str, cmd: CreateGatePass | None, uow: GateUnitOfWork, clock: Clock,
+                      digester: IdDigester) -> Created:
+    """Dispatch replaces a live pass (paper lost, wrong person's ID, validity to change): the old
+    pass is voided with the reason and a new one for the same letter and vehicles is created, in
+    one transaction; the new pass goes to finance approval like any other. ``cmd`` may carry a
+    newly checked ID (its ``authorization_id`` and ``vins`` are taken from the old pass)."""
+    require_role(uow.actor, *DISPATCH)
+    now = clock()
+    with uow:
+        old = _visible_pass(uow, gate_pass_id)
+        old.void(reason, now, _who(uow.actor))  # type: ignore[arg-type]
+        uow.flush()
+        fresh = CreateGatePass(old.authorization_id, cmd.id_number if cmd else None,  # type: ignore[arg-type]
+                               cmd.id_source if cmd else "desk", tuple(old.vins), cmd.valid_to if cmd else None)
+        result = _issue_pass(uow, fresh, now, digester)
+        uow.commit()
+    return result
+
+
+def _issue_pass(uow: GateUnitOfWork, cmd: CreateGatePass, now: dt.datetime, digester: IdDigester) -> Created:
+    """A new pass inside the caller's open unit of work (flushed, not committed)."""
     if cmd.id_source not in ("card", "desk"):
         raise InvalidValue("id_source", "身份核验来源须为 card 或 desk", code="gate_pass.id_source")
     typed = ChineseIdNumber(cmd.id_number) if cmd.id_number is not None else None
-    now = clock()
-    with uow:
-        auth = _visible_authorization(uow, cmd.authorization_id)
-        auth.require_usable(now, "create_gate_pass")
-        if typed is not None:
-            digest, via, checked_at = digester.lookup(typed), cmd.id_source, now
-            if auth.matches(digest):
-                auth.record_id_check(f"dispatch_{cmd.id_source}", now)
-        elif auth.has_recent_id_check(now):
-            digest, via, checked_at = auth.id_digest, "card", auth.id_checked_at
-        else:
-            raise BusinessRuleViolation("提车人身份尚未核验：请在自助终端刷身份证，或在发车处读卡/录入身份证号",
-                                        code="gate_pass.id_not_verified")
-        chosen = [Vin(v).value for v in cmd.vins] if cmd.vins else list(auth.vins)
-        busy = {vin for p in uow.gate_passes.live_for_authorization(auth.id) for vin in p.vins}  # type: ignore[arg-type]
-        if busy & set(chosen):
-            raise Conflict(f"车辆已有未完成的出门证：{'、'.join(sorted(busy & set(chosen)))}", code="gate_pass.exists")
-        gate_pass = GatePass.for_authorization(
-            auth, pass_no=uow.numbers.formatted("GP", year=beijing_date(now).year), vins=chosen, id_digest=digest, id_via=via,
-            id_checked_at=checked_at, valid_to=cmd.valid_to, now=now, by=_who(uow.actor),  # type: ignore[arg-type]
-        )
-        _pass_vehicles_waiting(uow, gate_pass)
-        uow.gate_passes.add(gate_pass)
-        uow.flush()
-        if gate_pass.id is None:
-            raise InvariantBroken("gate pass has no id: not flushed")
-        result = Created(gate_pass.id, gate_pass.pass_no)
-        uow.commit()
-    return result
+    auth = _visible_authorization(uow, cmd.authorization_id)
+    auth.require_usable(now, "create_gate_pass")
+    if typed is not None:
+        digest, via, checked_at = digester.lookup(typed), cmd.id_source, now
+        if auth.matches(digest):
+            auth.record_id_check(f"dispatch_{cmd.id_source}", now)
+    elif auth.has_recent_id_check(now):
+        digest, via, checked_at = auth.id_digest, "card", auth.id_checked_at
+    else:
+        raise BusinessRuleViolation("提车人身份尚未核验：请在自助终端刷身份证，或在发车处读卡/录入身份证号",
+                                    code="gate_pass.id_not_verified")
+    chosen = [Vin(v).value for v in cmd.vins] if cmd.vins else list(auth.vins)
+    busy = {vin for p in uow.gate_passes.live_for_authorization(auth.id) for vin in p.vins}  # type: ignore[arg-type]
+    if busy & set(chosen):
+        raise Conflict(f"车辆已有未完成的出门证：{'、'.join(sorted(busy & set(chosen)))}", code="gate_pass.exists")
+    gate_pass = GatePass.for_authorization(
+        auth, pass_no=uow.numbers.formatted("GP", year=beijing_date(now).year), vins=chosen, id_digest=digest, id_via=via,
+        id_checked_at=checked_at, valid_to=cmd.valid_to, now=now, by=_who(uow.actor),  # type: ignore[arg-type]
+    )
+    _pass_vehicles_waiting(uow, gate_pass)
+    uow.gate_passes.add(gate_pass)
+    uow.flush()
+    if gate_pass.id is None:
+        raise InvariantBroken("gate pass has no id: not flushed")
+    return Created(gate_pass.id, gate_pass.pass_no)
+
+
 
 
 def approve_gate_pass(gate_pass_id: int, uow: GateUnitOfWork, clock: Clock, signer: GatePassSigner,

@@ -5,6 +5,7 @@ and submits an order, and a reviewer finds it on the workbench and approves thei
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from dealercrm.domain.orders import OrderState
 from dealercrm.entrypoints.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
@@ -141,3 +143,105 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
 
     assert width <= 375
     assert offsite == []
+
+
+# -- the back office (财务, 发运, 分析) ------------------------------------------------------------
+
+def _api_json(base: str, path: str, username: str) -> object:
+    login = urllib.request.Request(f"{base}/api/v1/auth/login", method="POST", headers={"Content-Type": "application/json"},
+                                   data=json.dumps({"username": username, "password": DEMO_PASSWORD}).encode())
+    with urllib.request.urlopen(login, timeout=10) as r:
+        token = json.load(r)["access_token"]
+    with urllib.request.urlopen(urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"}),
+                                timeout=30) as r:
+        return json.load(r)
+
+
+def test_finance_approves_an_order_seeing_the_dealers_credit(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "finance")
+    page.click("nav >> text=财务审批")
+    _shot(page, "finance-queue")
+    row = page.locator("section", has_text="待财务审批的订单").locator("tbody tr").first
+    order_no = row.locator("td").first.inner_text()
+    row.locator("text=审批").click()
+    page.wait_for_selector(".credit-picture")
+    picture = page.locator(".credit-picture").inner_text()
+    _shot(page, "finance-decision")
+    page.click("button[value=approve]")
+    page.wait_for_url(re.compile(r".*/finance\?done=order$"))
+    queue = page.locator("main").inner_text()
+    page.goto(f"{server}/orders?q={order_no}")
+    state = page.locator("tbody .state").first.inner_text()
+
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    small = phone.new_page()
+    _login(small, server, "finance")
+    small.goto(f"{server}/finance/ageing")
+    width = small.evaluate("document.documentElement.scrollWidth")
+    _shot(small, "finance-ageing-375")
+    phone.close()
+    context.close()
+
+    assert all(label in picture for label in ("信用额度", "占用敞口", "可用额度", "逾期应收"))
+    assert "订单财务审批已处理" in queue and order_no not in queue
+    assert state == OrderState.AWAITING_RELEASE.label
+    assert width <= 375
+
+
+def test_dispatch_issues_a_gate_pass_and_finance_sees_it_waiting(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "dispatch")
+    page.click("nav >> text=出门证")
+    page.select_option("#f-status", "pending_approval")
+    page.click("text=筛选")
+    page.locator("tbody tr a").first.click()
+    page.fill("#void-reason", "提车人更换车辆顺序")
+    page.click("text=作废出门证")
+    page.wait_for_selector("text=已作废")
+    page.click("dl.facts >> a")  # the letter
+    page.wait_for_selector("text=开具出门证")
+    _shot(page, "dispatch-letter")
+    page.click("button:has-text('开具出门证')")
+    page.wait_for_url(re.compile(r".*/dispatch/passes/\d+\?issued=1$"))
+    notice = page.locator("#flash").inner_text()
+    pass_no = page.locator("h2").first.inner_text().split()[1]
+    _shot(page, "dispatch-pass")
+    page.click("nav >> text=出门记录")
+    exits = page.locator("main").inner_text()
+    page.click("text=退出登录")
+    page.wait_for_url(re.compile(r".*/login$"))
+    _login(page, server, "finance")
+    page.click("nav >> text=财务审批")
+    queue = page.locator("main").inner_text()
+    context.close()
+
+    assert "出门证已开具" in notice
+    assert "出门记录" in exits
+    assert pass_no in queue
+
+
+def test_a_dashboard_draws_its_charts_from_the_report_apis_data(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "admin")
+    page.click("nav >> text=分析")
+    page.click("text=订单分析")
+    page.wait_for_function("document.documentElement.dataset.chartsDrawn === '4'")
+    canvases = page.locator(".chart canvas").count()
+    embedded = json.loads(page.locator("#report-data").text_content())
+    query = page.url.split("?", 1)[1] if "?" in page.url else ""
+    _shot(page, "dashboard-orders")
+    page.goto(f"{server}/analytics/gate")
+    page.wait_for_function("document.documentElement.dataset.chartsDrawn === '1'")
+    gate_embedded = json.loads(page.locator("#report-data").text_content())
+    context.close()
+
+    assert canvases >= 4
+    assert embedded == _api_json(server, f"/api/v1/reports/orders?{query}", "admin")
+    assert gate_embedded == _api_json(server, "/api/v1/reports/gate-throughput", "admin")

@@ -52,6 +52,7 @@ MAY_USE: dict[str, frozenset[str]] = {
     "adapters": frozenset({
         "attrs", "sqlalchemy", "alembic", "argon2", "jwt", "cryptography", "httpx", "msgspec", "structlog",
         "fpdf", "PIL", "qrcode", "escpos", "serial", "smartcard", "zxingcpp", "jieba",
+        "xlsxwriter",
     }),
     "entrypoints": frozenset({"attrs", "litestar", "msgspec", "structlog", "uvicorn", "anyio", "litestar_htmx", "jinja2", "markupsafe",
                              "prometheus_client"}),

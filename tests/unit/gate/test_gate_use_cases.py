@@ -15,7 +15,7 @@ from dealercrm.application import credit
 from dealercrm.application import gate as uc
 from dealercrm.domain.channel import Address, Dealer, DealerStatus
 from dealercrm.domain.credit import AccountStatus
-from dealercrm.domain.errors import BusinessRuleViolation, NotFound
+from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue, NotFound
 from dealercrm.domain.gate import GatePassStatus
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc, Vin
@@ -166,6 +166,28 @@ def test_a_voided_pass_is_no_longer_valid_at_the_gate(world):
     assert world.gate.passes.get(pass_id).void_reason.startswith("车辆需返修")
     assert verdict["valid"] is False
     assert world.gate.exits.rows == {}
+
+
+def test_a_reissue_voids_the_old_pass_and_issues_a_new_one_for_the_same_vehicles(world):
+    pass_id = world.gate_pass()
+    world.approve(pass_id)
+
+    new = uc.reissue_gate_pass(pass_id, "纸质出门证遗失", None, world.uow(DISPATCH), world.clock, world.digester)
+
+    old, fresh = world.gate.passes.get(pass_id), world.gate.passes.get(new.id)
+    assert old.status is GatePassStatus.VOIDED and old.void_reason.startswith("纸质出门证遗失")
+    assert fresh.status is GatePassStatus.PENDING_APPROVAL and list(fresh.vins) == VINS
+    assert fresh.authorization_id == old.authorization_id and new.number != old.pass_no
+
+
+def test_a_reissue_without_a_reason_changes_nothing(world):
+    pass_id = world.gate_pass()
+
+    with pytest.raises(InvalidValue):
+        uc.reissue_gate_pass(pass_id, " ", None, world.uow(DISPATCH), world.clock, world.digester)
+
+    assert world.gate.passes.get(pass_id).status is GatePassStatus.PENDING_APPROVAL
+    assert len(world.gate.passes.rows) == 1
 
 
 def test_another_dealers_letter_does_not_exist_for_a_dealer(world):

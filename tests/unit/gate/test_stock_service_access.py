@@ -5,15 +5,19 @@ formats."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+import io
+from collections.abc import Iterator
 from typing import Any
 
+import openpyxl
 import pytest
 
+from dealercrm.adapters.documents.tables import CsvTableWriter, XlsxTableWriter
 from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application.access import DealerScope
+from dealercrm.application.exports import Exporter
 from dealercrm.application.gate import IdDigester
-from dealercrm.application.services.stock import EXPORT_COLUMNS, StockService
+from dealercrm.application.services.stock import STOCK_TABLE, StockService
 from dealercrm.domain.dealer_stock import AgeingPolicy
 from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
@@ -31,7 +35,7 @@ def clock() -> dt.datetime:
 
 
 def _vehicle(vin: str, dealer_id: int, region: str) -> dict[str, Any]:
-    row: dict[str, Any] = {key: None for key, _ in EXPORT_COLUMNS}
+    row: dict[str, Any] = {c.key: None for c in STOCK_TABLE.columns}
     row.update(vin=vin, dealer_id=dealer_id, region=region, stock_in_at=dt.datetime(2026, 11, 1, 1, 30, tzinfo=dt.UTC),
                days_in_stock=21)
     return row
@@ -79,29 +83,15 @@ class FakeStockQueries:
         return rows[0] if rows else None
 
 
-class RecordingSpreadsheet:
-    def __init__(self) -> None:
-        self.sheets: list[tuple[list[str], list[list[object]], str]] = []
-
-    def __call__(self, header: Sequence[str], rows: Iterable[Sequence[object]], sheet_name: str) -> bytes:
-        self.sheets.append((list(header), [list(r) for r in rows], sheet_name))
-        return b"PK-xlsx"
-
-
 @pytest.fixture
-def spreadsheet() -> RecordingSpreadsheet:
-    return RecordingSpreadsheet()
-
-
-@pytest.fixture
-def svc(spreadsheet: RecordingSpreadsheet) -> StockService:
+def svc() -> StockService:
     return StockService(memory_uow_factory(clock=clock), clock, FakeStockQueries(), IdDigester(b"k" * 32),
-                        spreadsheet)
+                        Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock))
 
 
 READS = {
     "list_stock": lambda s, p: s.list_stock(p),
-    "export_stock": lambda s, p: s.export_stock(p, "csv"),
+    "export_stock": lambda s, p: s.export_stock(p, "csv").read(),
     "summary": lambda s, p: s.summary(p),
     "statistics": lambda s, p: s.statistics(p, "month", dt.date(2026, 1, 1), dt.date(2026, 11, 30)),
     "list_sales": lambda s, p: s.list_sales(p),
@@ -178,22 +168,24 @@ def test_an_export_in_an_unknown_format_is_refused(svc):
 
 
 def test_a_csv_export_has_a_bom_the_chinese_header_and_beijing_times(svc):
-    name, media_type, content = svc.export_stock(DEALER_7, "csv")
+    file = svc.export_stock(DEALER_7, "csv")
 
+    content = file.read()
     text = content.decode("utf-8-sig").splitlines()
     assert content.startswith(b"\xef\xbb\xbf")
-    assert (name, media_type) == ("stock-20261122-1000.csv", "text/csv; charset=utf-8")
+    assert (file.filename, file.media_type) == ("stock-20261122-1000.csv", "text/csv; charset=utf-8")
     assert text[0].split(",")[0] == "车架号"
     assert len(text) == 2
     assert "2026-11-01 09:30" in text[1]
 
 
-def test_an_xlsx_export_goes_through_the_spreadsheet_writer(svc, spreadsheet):
-    name, media_type, content = svc.export_stock(ADMIN, "xlsx")
+def test_an_xlsx_export_has_typed_cells_under_a_frozen_header(svc):
+    file = svc.export_stock(ADMIN, "xlsx")
 
-    ((header, rows, sheet),) = spreadsheet.sheets
-    assert name == "stock-20261122-1000.xlsx"
-    assert media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert content == b"PK-xlsx"
-    assert (header[0], sheet) == ("车架号", "库存")
-    assert [r[0] for r in rows] == ["VIN-OF-DEALER-7", "VIN-OF-DEALER-8"]
+    book = openpyxl.load_workbook(io.BytesIO(file.read()))
+    sheet = book.active
+    assert file.filename == "stock-20261122-1000.xlsx"
+    assert file.media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert (sheet.title, sheet["A1"].value, sheet.freeze_panes) == ("库存", "车架号", "A2")
+    assert [sheet.cell(r, 1).value for r in (2, 3)] == ["VIN-OF-DEALER-7", "VIN-OF-DEALER-8"]
+    assert sheet["M2"].value == dt.datetime(2026, 11, 1, 9, 30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from dealercrm.domain.contract_document import ContractDocument
@@ -29,9 +28,3 @@ class ContractRenderer(Protocol):
     def render(self, document: ContractDocument) -> bytes:
         """The same document renders to the same bytes (its SHA-256 is stored with the contract)."""
         ...
-
-
-class SpreadsheetWriter(Protocol):
-    """Writes one sheet (a header row, then ``rows``) as an XLSX file's bytes."""
-
-    def __call__(self, header: Sequence[str], rows: Iterable[Sequence[object]], sheet_name: str) -> bytes: ...

@@ -114,6 +114,10 @@ class CreditService:
     def run_evaluations(self, now: dt.datetime | None = None) -> int:
         return credit.run_credit_evaluations(self._uow, now or self._clock())
 
+    def today(self) -> dt.date:
+        """The business day (Beijing calendar) money is booked on."""
+        return business_day(self._clock())
+
     # reads, scoped by the caller (foreign dealers are 404)
     def _visible(self, actor: Principal, dealer_id: int | None) -> dict[str, Any]:
         """The dealer's brief when the caller may read its credit; 404 otherwise."""

@@ -90,6 +90,10 @@ class GateService:
     def hand_over(self, actor: Principal, gate_pass_id: int) -> str:
         return gate.hand_over_gate_pass(gate_pass_id, self._uow(actor), self._clock, self._release_policy)
 
+    def reissue_pass(self, actor: Principal, gate_pass_id: int, reason: str,
+                     cmd: gate.CreateGatePass | None = None) -> gate.Created:
+        return gate.reissue_gate_pass(gate_pass_id, reason, cmd, self._uow(actor), self._clock, self._digester)
+
     def void_pass(self, actor: Principal, gate_pass_id: int, reason: str) -> str:
         return gate.void_gate_pass(gate_pass_id, reason, self._uow(actor), self._clock)
 

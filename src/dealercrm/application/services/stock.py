@@ -4,9 +4,7 @@ opening-stock import, each write one transaction; and the stock reads, scoped by
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Callable
 from typing import Any
 
@@ -14,47 +12,42 @@ from dealercrm.application import dealer_stock as ds
 from dealercrm.application.access import DealerScope, dealer_scope, not_found, require_role
 from dealercrm.application.channel import visible_dealer_or_404
 from dealercrm.application.dealer_stock import StockUnitOfWork
+from dealercrm.application.exports import Column, ColumnKind, Download, Exporter, Table
 from dealercrm.application.gate import Created, IdDigester
-from dealercrm.application.ports.documents import SpreadsheetWriter
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.stock import StockQueries
 from dealercrm.domain.dealer_stock import AgeingPolicy
-from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import SHANGHAI
 
 StockUnitOfWorkFactory = Callable[[Principal], StockUnitOfWork]
 
 EXPORT_MAX_ROWS = 100_000
-EXPORT_COLUMNS = (
-    ("vin", "车架号"), ("state_label", "车辆状态"), ("invoice_status_label", "开票收款状态"),
-    ("sale_status_label", "销售状态"), ("dealer_code", "经销商编号"), ("dealer_name", "经销商"), ("region", "区域"),
-    ("product_line", "产品线"), ("model_code", "车型"), ("contract_no", "合同编号"),
-    ("erp_tracking_no", "流转单号（ERP计划跟踪号）"), ("order_no", "订单编号"), ("stock_in_at", "入库时间"),
-    ("days_in_stock", "库龄（天）"), ("ageing_label", "库龄预警"), ("agreed_delivery_date", "约定交付时间"),
-)
+_T, _I, _D, _DT = ColumnKind.TEXT, ColumnKind.INTEGER, ColumnKind.DATE, ColumnKind.DATETIME
+STOCK_TABLE = Table("库存", (
+    Column("vin", "车架号", _T, 20), Column("state_label", "车辆状态", _T, 10),
+    Column("invoice_status_label", "开票收款状态", _T, 14), Column("sale_status_label", "销售状态", _T, 10),
+    Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 28), Column("region", "区域", _T, 8),
+    Column("product_line", "产品线", _T, 10), Column("model_code", "车型", _T, 14),
+    Column("contract_no", "合同编号", _T, 18), Column("erp_tracking_no", "流转单号（ERP计划跟踪号）", _T, 24),
+    Column("order_no", "订单编号", _T, 18), Column("stock_in_at", "入库时间", _DT, 17),
+    Column("days_in_stock", "库龄（天）", _I, 10), Column("ageing_label", "库龄预警", _T, 10),
+    Column("agreed_delivery_date", "约定交付时间", _D, 12),
+))
 STOCK_READERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.DISPATCH, Role.FINANCE, Role.PRODUCTION,
                  Role.INVOICING, Role.DEALER)
 
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
 
 
 class StockService:
     """Dealer stock with its dependencies bound; owns the stock readers' access check."""
 
     def __init__(self, uow: StockUnitOfWorkFactory, clock: Clock, queries: StockQueries, digester: IdDigester,
-                 xlsx: SpreadsheetWriter) -> None:
+                 exporter: Exporter) -> None:
         self._uow: StockUnitOfWorkFactory = uow
         self._clock: Clock = clock
         self.queries: StockQueries = queries
         self._digester: IdDigester = digester
-        self._xlsx: SpreadsheetWriter = xlsx
+        self._exporter: Exporter = exporter
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -99,24 +92,13 @@ class StockService:
         scope = self._check_reader(actor, filters.get("dealer_id"))
         return self.queries.list_stock(scope, self._clock(), **filters)
 
-    def export_stock(self, actor: Principal, fmt: str, **filters: Any) -> tuple[str, str, bytes]:
-        """(file name, media type, content) of every matching row, CSV or XLSX."""
-        if fmt not in ("csv", "xlsx"):
-            raise InvalidValue("format", "导出格式须为 csv 或 xlsx", code="export.format_unknown")
+    def export_stock(self, actor: Principal, fmt: str, **filters: Any) -> Download:
+        """Every matching row (at most ``EXPORT_MAX_ROWS``) as a CSV or XLSX download; the format
+        and the caller's scope are checked now, the rows are read as the file is sent."""
+        self._exporter.check_format(fmt)
         scope = self._check_reader(actor, filters.get("dealer_id"))
-        rows = ([_cell(r[k]) for k, _ in EXPORT_COLUMNS]
-                for r in self.queries.iter_stock(scope, self._clock(), max_rows=EXPORT_MAX_ROWS, **filters))
-        header = [label for _, label in EXPORT_COLUMNS]
-        stamp = self._clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
-        if fmt == "csv":
-            out = io.StringIO()
-            writer = csv.writer(out)
-            writer.writerow(header)
-            writer.writerows(rows)
-            # with a BOM, so Excel opens the Chinese text as UTF-8
-            return f"stock-{stamp}.csv", "text/csv; charset=utf-8", out.getvalue().encode("utf-8-sig")
-        return (f"stock-{stamp}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                self._xlsx(header, rows, "库存"))
+        rows = self.queries.iter_stock(scope, self._clock(), max_rows=EXPORT_MAX_ROWS, **filters)
+        return self._exporter.download(fmt, "stock", STOCK_TABLE, rows)
 
     def summary(self, actor: Principal, *, dealer_id: int | None = None,
                 region: str | None = None) -> list[dict[str, Any]]:

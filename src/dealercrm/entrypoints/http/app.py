@@ -32,6 +32,7 @@ from dealercrm.entrypoints.http.erp import ErpRejectedEventController
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
+from dealercrm.entrypoints.http.reports import ReportController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.security import (
     AuthMiddleware,
@@ -88,6 +89,7 @@ CONTROLLERS: tuple[Any, ...] = (
     OrderFlowController,
     ErpRejectedEventController,
     *MARKETING_CONTROLLERS,
+    ReportController,
 )
 
 

@@ -10,8 +10,9 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.params import Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import dealer_stock as ds
@@ -24,6 +25,7 @@ from dealercrm.domain.vehicles import VehicleState
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http import stock_schemas as ss
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
+from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
@@ -119,11 +121,9 @@ class StockController(Controller):
         where: str | None = None, vehicle_state: Annotated[str | None, Parameter(query="state")] = None,
         dealer_id: int | None = None, region: str | None = None, product_line: str | None = None,
         model_code: str | None = None, contract_no: str | None = None,
-    ) -> Response[bytes]:
+    ) -> Stream:
         filters = _filters(where, vehicle_state, dealer_id, region, product_line, model_code, contract_no)
-        name, media_type, content = stock.export_stock(request.user, file_format, **filters)
-        return Response(content, media_type=media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return download(stock.export_stock(request.user, file_format, **filters))
 
     @get("/summary", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存汇总 Units per dealer and template with min/max and ageing bands")

@@ -18,7 +18,10 @@ from dealercrm.application.services.identity import IdentityService
 from dealercrm.config import Settings
 from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
+from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
+from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
+from dealercrm.entrypoints.web.pages.finance import FinancePages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
@@ -30,7 +33,12 @@ STATIC = HERE / "static"
 VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
-PAGES: list[Any] = [AuthPages, WorkbenchPages, OrderPages, ReviewPages]
+PAGES: list[Any] = [
+    AuthPages, WorkbenchPages, OrderPages, ReviewPages,
+    FinancePages,
+    DispatchPages,
+    AnalyticsPages,
+]
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:

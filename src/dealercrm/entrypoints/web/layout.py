@@ -32,6 +32,15 @@ NAV: tuple[NavItem, ...] = (
     NavItem("新建订单", "/orders/new", ORDER_WRITERS, "configure"),
     NavItem("审批任务", "/tasks", REVIEWERS, "tasks"),
     NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
+    NavItem("财务审批", "/finance", (Role.FINANCE, Role.ADMIN), "finance"),
+    NavItem("收款登记", "/finance/payments/new", (Role.FINANCE, Role.ADMIN), "payments"),
+    NavItem("提车介绍信", "/dispatch/authorizations", (Role.DISPATCH, Role.ADMIN), "dispatch_auth"),
+    NavItem("出门证", "/dispatch/passes", (Role.DISPATCH, Role.ADMIN), "dispatch_passes"),
+    NavItem("出门记录", "/dispatch/exits", (Role.DISPATCH, Role.ADMIN, Role.GUARD, Role.FINANCE), "dispatch_exits"),
+    NavItem("发运单", "/dispatch/shipments", (Role.DISPATCH, Role.ADMIN), "dispatch_shipments"),
+    NavItem("应收账龄", "/finance/ageing", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "ageing"),
+    NavItem("分析", "/analytics", (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES,
+                                 Role.REGION_MANAGER, Role.INVOICING, Role.DISPATCH, Role.GUARD), "analytics"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 

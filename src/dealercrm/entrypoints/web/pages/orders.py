@@ -6,25 +6,39 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import attrs
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import MultiDict
 from litestar.params import Parameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from dealercrm.application import orders as uc
+from dealercrm.application.exports import Column, ColumnKind, Exporter, Table, keyset_rows
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import DeliveryMethod, OrderState
 from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.controllers import query_day
+from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import ORDER_READERS, ORDER_WRITERS, fragment, page
 
 PAGE_SIZE = 50
+EXPORT_PAGE = 1000
+ORDER_TABLE = Table("订单", (
+    Column("order_no", "订单号", ColumnKind.TEXT, 18), Column("dealer_code", "经销商编号", ColumnKind.TEXT, 12),
+    Column("dealer_name", "经销商", ColumnKind.TEXT, 28), Column("region", "区域", ColumnKind.TEXT, 8),
+    Column("model_code", "车型代码", ColumnKind.TEXT, 14), Column("template_name", "车型", ColumnKind.TEXT, 24),
+    Column("quantity", "数量", ColumnKind.INTEGER, 6), Column("unit_price_fen", "单价", ColumnKind.MONEY, 16),
+    Column("total_fen", "金额", ColumnKind.MONEY, 18), Column("state_label", "状态", ColumnKind.TEXT, 10),
+    Column("requested_delivery_date", "要求交期", ColumnKind.DATE, 12),
+    Column("contract_no", "合同编号", ColumnKind.TEXT, 18), Column("erp_tracking_no", "流转单号", ColumnKind.TEXT, 18),
+    Column("created_at", "下单时间", ColumnKind.DATETIME, 17),
+))
 STATE_CHOICES = tuple((s.value, s.label) for s in OrderState)
 
 
@@ -78,6 +92,24 @@ def _configurator(orders: OrdersService, actor: Principal, template_id: int, for
             "estimate": check.estimate, "quantity": raw_quantity, "quantity_error": quantity_error}
 
 
+def order_filters(order_state: str | None, created_from: str | None, created_to: str | None,
+                  q: str | None) -> dict[str, Any]:
+    """The order list's filters from the URL (``InvalidValue`` naming the field when one is wrong)."""
+    filters: dict[str, Any] = {}
+    if order_state:
+        if order_state not in OrderState.__members__.values():
+            raise InvalidValue("state", "未知的订单状态", code="order.state_unknown")
+        filters["states"] = [order_state]
+    start, end = query_day(created_from, "from"), query_day(created_to, "to")
+    if start:
+        filters["created_from"] = _day_start(start)
+    if end:
+        filters["created_to"] = _day_start(end + dt.timedelta(days=1))
+    if q and q.strip():
+        filters["text"] = q.strip()
+    return filters
+
+
 class OrderPages(Controller):
     path = "/orders"
 
@@ -91,20 +123,10 @@ class OrderPages(Controller):
         before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
     ) -> Template:
         error = None
-        rows: list[dict[str, Any]] = []
+        rows: list[Any] = []
         filters: dict[str, Any] = {}
         try:
-            if order_state:
-                if order_state not in OrderState.__members__.values():
-                    raise InvalidValue("state", "未知的订单状态", code="order.state_unknown")
-                filters["states"] = [order_state]
-            start, end = query_day(created_from, "from"), query_day(created_to, "to")
-            if start:
-                filters["created_from"] = _day_start(start)
-            if end:
-                filters["created_to"] = _day_start(end + dt.timedelta(days=1))
-            if q and q.strip():
-                filters["text"] = q.strip()
+            filters = order_filters(order_state, created_from, created_to, q)
             rows = orders.list_orders(request.user, filters, before, PAGE_SIZE + 1)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
@@ -114,7 +136,25 @@ class OrderPages(Controller):
         query = {"state": order_state or "", "from": created_from or "", "to": created_to or "", "q": q or ""}
         return page(request, "orders.html", title="订单", section="orders", crumbs=(("订单", None),),
                     rows=rows, more_before=rows[-1]["id"] if more and rows else None, query=query,
-                    states=STATE_CHOICES, error=error, filtered=bool(filters) or before is not None)
+                    states=STATE_CHOICES, error=error, filtered=bool(filters) or before is not None,
+                    export_query=urlencode({k: v for k, v in query.items() if v}))
+
+    @get("/export", guards=[requires(*ORDER_READERS)], sync_to_thread=True)
+    def export(
+        self, request: Request[Principal, Any, Any], orders: OrdersService, exports: Exporter,
+        file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
+        order_state: Annotated[str | None, Parameter(query="state", max_length=40)] = None,
+        created_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
+        created_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
+        q: Annotated[str | None, Parameter(max_length=100)] = None,
+    ) -> Stream:
+        """The filtered order list (every page, newest first) as XLSX or CSV."""
+        exports.check_format(file_format)
+        filters = order_filters(order_state, created_from, created_to, q)
+        rows = keyset_rows(lambda before: orders.list_orders(request.user, filters, before, EXPORT_PAGE),
+                           lambda r: r.id, page=EXPORT_PAGE)
+        labelled = ({**attrs.asdict(r, recurse=False), "state_label": state_label(r.state)} for r in rows)
+        return download(exports.download(file_format, "orders", ORDER_TABLE, labelled))
 
     @get("/{order_id:int}", guards=[requires(*ORDER_READERS)], sync_to_thread=True)
     def order_page(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> Template:

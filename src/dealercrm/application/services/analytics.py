@@ -1,0 +1,204 @@
+"""分析 (analytics): the dashboards' figures, composed from the contexts' scoped reads, so a
+dashboard shows exactly what its caller may see. Each report is plain JSON values (ISO dates,
+money in integer fen): the JSON API answers it as is and the web page embeds the same object as
+its charts' data.
+
+Orders and gate exits are aggregated here from their keyset-paged list reads (a page of 1 000 at a
+time, never the whole list in memory); credit and stock reuse their contexts' report queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import attrs
+
+from dealercrm.application import credit as credit_rules
+from dealercrm.application import forecasts
+from dealercrm.application.exports import keyset_rows
+from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.services.credit import CreditService
+from dealercrm.application.services.gate import GateService
+from dealercrm.application.services.marketing import MarketingService
+from dealercrm.application.services.orders import OrdersService
+from dealercrm.application.services.stock import STOCK_READERS, StockService
+from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS, ExposureParts
+from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.gate import GatePassStatus
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.orders import OrderState
+from dealercrm.domain.values import SHANGHAI
+
+PAGE = 1000
+FORECAST_READERS = forecasts.READERS_ALL
+#: who may open each dashboard (and its report API)
+ORDER_ANALYSTS = forecasts.READERS_ALL
+CREDIT_ANALYSTS = credit_rules.CREDIT_READERS
+STOCK_ANALYSTS = tuple(r for r in STOCK_READERS if r is not Role.DEALER)
+GATE_ANALYSTS = (Role.ADMIN, Role.DISPATCH, Role.FINANCE, Role.GUARD)
+MAX_DAYS = 732
+NOT_ORDERS = (OrderState.DRAFT.value, OrderState.CANCELLED.value)
+
+
+@attrs.frozen
+class Period:
+    """A report's Beijing calendar days, both ends included."""
+
+    date_from: dt.date
+    date_to: dt.date
+
+    def __attrs_post_init__(self) -> None:
+        if self.date_to < self.date_from:
+            raise InvalidValue("to", "结束日期不能早于开始日期", code="period.reversed")
+        if (self.date_to - self.date_from).days > MAX_DAYS:
+            raise InvalidValue("from", "统计区间不能超过两年", code="period.too_long")
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.date_from, dt.time(), SHANGHAI).astimezone(dt.UTC)
+
+    @property
+    def end(self) -> dt.datetime:
+        return dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time(), SHANGHAI).astimezone(dt.UTC)
+
+    def months(self) -> list[str]:
+        out, day = [], self.date_from.replace(day=1)
+        while day <= self.date_to:
+            out.append(f"{day:%Y-%m}")
+            day = (day + dt.timedelta(days=32)).replace(day=1)
+        return out
+
+    def days(self) -> list[str]:
+        return [(self.date_from + dt.timedelta(days=i)).isoformat()
+                for i in range((self.date_to - self.date_from).days + 1)]
+
+    def as_json(self) -> dict[str, str]:
+        return {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
+
+
+def _beijing_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def _ranked(totals: dict[str, dict[str, int]], key: str) -> list[dict[str, Any]]:
+    return [{key: k, **v} for k, v in sorted(totals.items(), key=lambda kv: (-kv[1]["amount_fen"], kv[0]))]
+
+
+class AnalyticsService:
+    """The dashboards' reports; each checks access through the context service it reads."""
+
+    def __init__(self, clock: Clock, orders: OrdersService, credit: CreditService, stock: StockService,
+                 gate: GateService, marketing: MarketingService) -> None:
+        self._clock: Clock = clock
+        self._orders: OrdersService = orders
+        self._credit: CreditService = credit
+        self._stock: StockService = stock
+        self._gate: GateService = gate
+        self._marketing: MarketingService = marketing
+
+    def default_period(self) -> Period:
+        """The last twelve months up to today (Beijing)."""
+        today = _beijing_day(self._clock())
+        start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
+        return Period(start, today)
+
+    def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
+                      dealer_id: int | None = None) -> dict[str, Any]:
+        """订单分析: orders placed in the period (drafts and cancelled ones left out) by month,
+        region and model — count, units and amount — and the forecast vs actual of the last month."""
+        filters: dict[str, Any] = {"created_from": period.start, "created_to": period.end}
+        if region:
+            filters["region"] = region
+        if dealer_id is not None:
+            filters["dealer_id"] = dealer_id
+        zero = {"orders": 0, "units": 0, "amount_fen": 0}
+        by_month = {m: dict(zero) for m in period.months()}
+        by_region: dict[str, dict[str, int]] = defaultdict(lambda: dict(zero))
+        by_model: dict[str, dict[str, int]] = defaultdict(lambda: dict(zero))
+        rows = keyset_rows(lambda before: self._orders.list_orders(actor, filters, before, PAGE), lambda r: r.id,
+                           page=PAGE)
+        for r in rows:
+            if r.state in NOT_ORDERS:
+                continue
+            month = f"{_beijing_day(r.created_at):%Y-%m}"
+            for bucket in (by_month.setdefault(month, dict(zero)), by_region[r.region], by_model[r.template_name]):
+                bucket["orders"] += 1
+                bucket["units"] += r.quantity
+                bucket["amount_fen"] += r.total_fen
+        forecast = (self._marketing.forecast_report(actor, period.date_to.replace(day=1), region or None)
+                    if actor.role in FORECAST_READERS else {"regions": []})
+        return {
+            "period": period.as_json(),
+            "by_month": [{"month": m, **v} for m, v in sorted(by_month.items())],
+            "by_region": _ranked(by_region, "region"),
+            "by_model": _ranked(by_model, "model"),
+            "forecast": {"month": f"{period.date_to:%Y-%m}",
+                         "regions": [{"region": r["region"], "forecast": r["forecast_total"],
+                                      "actual": r["actual_total"], "accuracy_pct": r["accuracy_pct"]}
+                                     for r in forecast["regions"]]},
+        }
+
+    def credit_report(self, actor: Principal, *, region: str | None = None,
+                      dealer_id: int | None = None) -> dict[str, Any]:
+        """信用分析: each dealer's limit, exposure and available credit, and receivables ageing."""
+        accounts = []
+        after = None
+        while True:
+            page = self._credit.accounts(actor, after_id=after, limit=500)
+            accounts += [a for a in page if (not region or a["region"] == region)
+                         and (dealer_id is None or a["dealer_id"] == dealer_id)]
+            if len(page) < 500:
+                break
+            after = page[-1]["dealer_id"]
+        ageing = self._credit.ageing(actor, dealer_id=dealer_id, region=region or None)
+        rows = []
+        for a in accounts:
+            exposure = ExposureParts(a["receivable_fen"], a["uninvoiced_fen"], a["prepayment_fen"]).exposure_fen
+            rows.append({"dealer_id": a["dealer_id"], "dealer_code": a["code"], "dealer_name": a["legal_name"],
+                         "region": a["region"], "limit_fen": a["limit_fen"], "exposure_fen": exposure,
+                         "available_fen": a["limit_fen"] - exposure})
+        rows.sort(key=lambda r: (-r["exposure_fen"], r["dealer_code"]))
+        return {
+            "as_of": ageing["as_of"].isoformat(),
+            "exposure": rows,
+            "totals": {"limit_fen": sum(r["limit_fen"] for r in rows),
+                       "exposure_fen": sum(r["exposure_fen"] for r in rows)},
+            "ageing": [{"bucket": b, "label": AGEING_LABELS[b], "open_fen": ageing["total"][b]}
+                       for b in AGEING_BUCKETS],
+            "overdue_fen": ageing["total"]["overdue_fen"],
+        }
+
+    def stock_report(self, actor: Principal, *, region: str | None = None,
+                     dealer_id: int | None = None) -> dict[str, Any]:
+        """库存分析: dealer stock by ageing band (green / yellow / red) per dealer and in total."""
+        rows = self._stock.summary(actor, dealer_id=dealer_id, region=region or None)
+        per: dict[int, dict[str, Any]] = {}
+        for r in rows:
+            d = per.setdefault(r["dealer_id"], {"dealer_id": r["dealer_id"], "dealer_code": r["dealer_code"],
+                                                "dealer_name": r["dealer_name"], "region": r["region"],
+                                                "units": 0, "green": 0, "yellow": 0, "red": 0})
+            for k in ("units", "green", "yellow", "red"):
+                d[k] += r[k]
+        dealers = sorted(per.values(), key=lambda d: (-d["red"], -d["units"], d["dealer_code"]))
+        return {"dealers": dealers,
+                "totals": {k: sum(d[k] for d in dealers) for k in ("units", "green", "yellow", "red")}}
+
+    def gate_throughput(self, actor: Principal, period: Period, *, dealer_id: int | None = None) -> dict[str, Any]:
+        """门卫通行: passes that left the gate and their vehicles, per Beijing day of the exit."""
+        days = {d: {"exits": 0, "vehicles": 0} for d in period.days()}
+        rows = keyset_rows(lambda after: self._gate.list_passes(actor, status=GatePassStatus.EXITED.value,
+                                                                after_id=after, limit=PAGE),
+                           lambda r: r["id"], page=PAGE)
+        for r in rows:
+            at = r.get("exited_at")
+            if at is None or not period.start <= at < period.end:
+                continue
+            if dealer_id is not None and r["dealer_id"] != dealer_id:
+                continue
+            day = days[_beijing_day(at).isoformat()]
+            day["exits"] += 1
+            day["vehicles"] += len(r["vins"])
+        return {"period": period.as_json(), "days": [{"day": d, **v} for d, v in days.items()],
+                "totals": {"exits": sum(v["exits"] for v in days.values()),
+                           "vehicles": sum(v["vehicles"] for v in days.values())}}

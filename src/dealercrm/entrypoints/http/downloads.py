@@ -1,0 +1,16 @@
+"""An export (``application.exports.Download``) as a streamed file response: the rows are read
+and written while the response is sent, so a large export never sits in memory."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from litestar.response import Stream
+
+from dealercrm.application.exports import Download
+
+
+def download(file: Download) -> Stream:
+    disposition = f"attachment; filename=\"{file.filename}\"; filename*=UTF-8''{quote(file.filename)}"
+    return Stream(file.chunks, media_type=file.media_type,
+                  headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})

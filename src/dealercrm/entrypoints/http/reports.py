@@ -1,0 +1,65 @@
+"""分析 report API: the same objects the web dashboards embed as their charts' data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from dealercrm.application.services.analytics import (
+    CREDIT_ANALYSTS,
+    GATE_ANALYSTS,
+    ORDER_ANALYSTS,
+    STOCK_ANALYSTS,
+    AnalyticsService,
+    Period,
+)
+from dealercrm.domain.identity import Principal
+from dealercrm.entrypoints.http.controllers import query_day
+from dealercrm.entrypoints.http.security import requires
+
+Region = Annotated[str | None, Parameter(max_length=40)]
+DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
+
+
+def period_of(analytics: AnalyticsService, date_from: str | None, date_to: str | None) -> Period:
+    """The period named by ``from``/``to`` (either may be left out: the last twelve months)."""
+    default = analytics.default_period()
+    start, end = query_day(date_from, "from"), query_day(date_to, "to")
+    return Period(start or default.date_from, end or default.date_to)
+
+
+class ReportController(Controller):
+    path = "/api/v1/reports"
+    tags = ["reports 分析"]
+
+    @get("/orders", guards=[requires(*ORDER_ANALYSTS)], sync_to_thread=True,
+         summary="订单分析 Orders by month, region and model; forecast vs actual of the period's last month")
+    def orders(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+               date_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
+               date_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
+               region: Region = None, dealer_id: DealerId = None) -> dict[str, Any]:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.orders_report(request.user, period, region=region, dealer_id=dealer_id)
+
+    @get("/credit", guards=[requires(*CREDIT_ANALYSTS)], sync_to_thread=True,
+         summary="信用分析 Limit, exposure and available credit per dealer; receivables ageing")
+    def credit(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, region: Region = None,
+               dealer_id: DealerId = None) -> dict[str, Any]:
+        return analytics.credit_report(request.user, region=region, dealer_id=dealer_id)
+
+    @get("/stock", guards=[requires(*STOCK_ANALYSTS)], sync_to_thread=True,
+         summary="库存分析 Dealer stock per ageing band, per dealer and in total")
+    def stock(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, region: Region = None,
+              dealer_id: DealerId = None) -> dict[str, Any]:
+        return analytics.stock_report(request.user, region=region, dealer_id=dealer_id)
+
+    @get("/gate-throughput", guards=[requires(*GATE_ANALYSTS)], sync_to_thread=True,
+         summary="门卫通行 Passes and vehicles out of the gate per Beijing day")
+    def gate_throughput(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+                        date_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
+                        date_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
+                        dealer_id: DealerId = None) -> dict[str, Any]:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.gate_throughput(request.user, period, dealer_id=dealer_id)

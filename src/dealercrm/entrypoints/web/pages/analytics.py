@@ -1,0 +1,147 @@
+"""分析: dashboards drawn with ECharts (vendored), each chart beside its table, with filters in the
+URL (period, region, dealer) and XLSX/CSV exports. The page embeds the report object exactly as
+``/api/v1/reports/...`` answers it; ``static/charts.js`` draws the charts from it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import attrs
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+from litestar.response import Stream, Template
+
+from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
+from dealercrm.application.services import ChannelService
+from dealercrm.application.services.analytics import (
+    CREDIT_ANALYSTS,
+    GATE_ANALYSTS,
+    ORDER_ANALYSTS,
+    STOCK_ANALYSTS,
+    AnalyticsService,
+)
+from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.entrypoints.http.downloads import download
+from dealercrm.entrypoints.http.reports import period_of
+from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.layout import page
+
+ANALYSTS = tuple(dict.fromkeys((*ORDER_ANALYSTS, *CREDIT_ANALYSTS, *STOCK_ANALYSTS, *GATE_ANALYSTS)))
+FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
+ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
+Region = Annotated[str | None, Parameter(max_length=40)]
+DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
+Format = Annotated[str, Parameter(query="format", max_length=10)]
+_T, _I, _M = ColumnKind.TEXT, ColumnKind.INTEGER, ColumnKind.MONEY
+
+
+@attrs.frozen
+class Dashboard:
+    code: str
+    title: str
+    roles: tuple[Role, ...]
+    charts: tuple[tuple[str, str], ...]  # (element id, title) — charts.js knows each id
+    period: bool  # has a from/to filter
+    table: Table  # the export's sheet
+
+
+DASHBOARDS = {d.code: d for d in (
+    Dashboard("orders", "订单分析", ORDER_ANALYSTS,
+              (("orders-by-month", "按月订单金额与台数"), ("orders-by-region", "按区域"), ("orders-by-model", "按车型"),
+               ("forecast-vs-actual", "预测与实际（期末月）")), True,
+              Table("订单分析", (Column("dimension", "维度", _T, 8), Column("key", "月份/区域/车型", _T, 24),
+                                Column("orders", "订单数", _I, 8), Column("units", "台数", _I, 8),
+                                Column("amount_fen", "金额", _M, 18)))),
+    Dashboard("credit", "信用与应收", CREDIT_ANALYSTS,
+              (("credit-exposure", "信用额度与占用"), ("credit-ageing", "应收账龄")), False,
+              Table("信用分析", (Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 30),
+                                Column("region", "区域", _T, 8), Column("limit_fen", "信用额度", _M, 18),
+                                Column("exposure_fen", "占用敞口", _M, 18), Column("available_fen", "可用额度", _M, 18)))),
+    Dashboard("stock", "库存库龄", STOCK_ANALYSTS, (("stock-ageing", "各经销商库存库龄"),), False,
+              Table("库存库龄", (Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 30),
+                                Column("region", "区域", _T, 8), Column("units", "库存台数", _I, 10),
+                                Column("green", "正常", _I, 8), Column("yellow", "预警", _I, 8), Column("red", "超期", _I, 8)))),
+    Dashboard("gate", "门卫通行", GATE_ANALYSTS, (("gate-throughput", "每日出门"),), True,
+              Table("门卫通行", (Column("day", "日期", ColumnKind.DATE, 12), Column("exits", "出门证数", _I, 10),
+                                Column("vehicles", "车辆台数", _I, 10)))),
+)}
+
+
+def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from: str | None, date_to: str | None,
+            region: str | None, dealer_id: int | None) -> dict[str, Any]:
+    region = (region or "").strip() or None
+    if code == "orders":
+        return analytics.orders_report(actor, period_of(analytics, date_from, date_to), region=region,
+                                       dealer_id=dealer_id)
+    if code == "credit":
+        return analytics.credit_report(actor, region=region, dealer_id=dealer_id)
+    if code == "stock":
+        return analytics.stock_report(actor, region=region, dealer_id=dealer_id)
+    return analytics.gate_throughput(actor, period_of(analytics, date_from, date_to), dealer_id=dealer_id)
+
+
+def _rows(code: str, report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dashboard's table (and export) rows."""
+    if code == "orders":
+        return ([{"dimension": "月份", "key": r["month"], **r} for r in report["by_month"]]
+                + [{"dimension": "区域", "key": r["region"], **r} for r in report["by_region"]]
+                + [{"dimension": "车型", "key": r["model"], **r} for r in report["by_model"]])
+    if code == "credit":
+        return list(report["exposure"])
+    if code == "stock":
+        return list(report["dealers"])
+    return list(report["days"])
+
+
+def _dashboard(code: str, request: Request[Principal, Any, Any]) -> Dashboard:
+    board = DASHBOARDS[code]
+    if request.user.role not in board.roles:
+        raise PermissionDenied("当前角色无权查看该报表", code="auth.forbidden")
+    return board
+
+
+class AnalyticsPages(Controller):
+    path = "/analytics"
+
+    @get("/", guards=[requires(*ANALYSTS)], sync_to_thread=False)
+    def index(self, request: Request[Principal, Any, Any]) -> Template:
+        boards = [d for d in DASHBOARDS.values() if request.user.role in d.roles]
+        return page(request, "analytics_index.html", title="分析", section="analytics", crumbs=(("分析", None),),
+                    boards=boards)
+
+    @get("/{code:str}", guards=[requires(*ANALYSTS)], sync_to_thread=True)
+    def dashboard(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+                  channel: ChannelService, date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
+                  dealer_id: DealerId = None) -> Template:
+        if code not in DASHBOARDS:
+            raise NotFound("报表不存在", code="report.not_found")
+        board = _dashboard(code, request)
+        query = {"from": date_from or "", "to": date_to or "", "region": region or "",
+                 "dealer_id": str(dealer_id or "")}
+        error, report = None, None
+        try:
+            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id)
+        except InvalidValue as exc:
+            error = {"field": exc.field, "message": exc.message}
+        try:
+            dealers = channel.list_dealers(request.user, limit=500)
+        except PermissionDenied:  # a role that reads a dashboard but not the dealer list filters by id only
+            dealers = []
+        return page(request, "analytics.html", title=board.title, section="analytics",
+                    crumbs=(("分析", "/analytics"), (board.title, None)), board=board, report=report,
+                    rows=_rows(code, report) if report else [], query=query, error=error, dealers=dealers,
+                    status_code=422 if error else 200,
+                    export_query=urlencode({k: v for k, v in query.items() if v}))
+
+    @get("/{code:str}/export", guards=[requires(*ANALYSTS)], sync_to_thread=True)
+    def export(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+               exports: Exporter, file_format: Format = "xlsx", date_from: FromDay = None, date_to: ToDay = None,
+               region: Region = None, dealer_id: DealerId = None) -> Stream:
+        if code not in DASHBOARDS:
+            raise NotFound("报表不存在", code="report.not_found")
+        board = _dashboard(code, request)
+        exports.check_format(file_format)
+        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id)
+        return download(exports.download(file_format, f"report-{code}", board.table, _rows(code, report)))

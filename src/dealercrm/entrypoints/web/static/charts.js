@@ -1,0 +1,69 @@
+// 分析 dashboards: draws each chart of the page from the report object embedded as JSON
+// (#report-data, the same object /api/v1/reports/... answers). Money arrives in fen.
+(function () {
+  "use strict";
+  var source = document.getElementById("report-data");
+  if (!source || !window.echarts) { return; }
+  var report = JSON.parse(source.textContent);
+  var yuan = function (fen) { return Math.round(fen) / 100; };
+  var money = function (v) { return "¥" + Number(v).toLocaleString("zh-CN", {minimumFractionDigits: 2, maximumFractionDigits: 2}); };
+  var pick = function (rows, key) { return rows.map(function (r) { return r[key]; }); };
+  var bar = function (names, series, opts) {
+    return Object.assign({
+      tooltip: {trigger: "axis"}, legend: {top: 0}, grid: {left: 60, right: 20, top: 36, bottom: 50, containLabel: true},
+      xAxis: {type: "category", data: names, axisLabel: {rotate: names.length > 8 ? 40 : 0}},
+      yAxis: series.map(function (s, i) { return {type: "value", name: s.axisName || "", position: i ? "right" : "left"}; })
+        .filter(function (a, i, all) { return i === 0 || all[i].name !== all[0].name; }),
+      series: series.map(function (s) { return Object.assign({type: "bar"}, s); })
+    }, opts || {});
+  };
+  var charts = {
+    "orders-by-month": function (r) {
+      return bar(pick(r.by_month, "month"), [
+        {name: "金额（元）", data: r.by_month.map(function (m) { return yuan(m.amount_fen); }), axisName: "元"},
+        {name: "台数", type: "line", yAxisIndex: 1, data: pick(r.by_month, "units"), axisName: "台"}]);
+    },
+    "orders-by-region": function (r) {
+      return {tooltip: {trigger: "item", valueFormatter: money}, legend: {bottom: 0, type: "scroll"},
+        series: [{type: "pie", radius: ["35%", "65%"], data: r.by_region.map(function (x) { return {name: x.region, value: yuan(x.amount_fen)}; })}]};
+    },
+    "orders-by-model": function (r) {
+      return bar(pick(r.by_model, "model"), [{name: "台数", data: pick(r.by_model, "units"), axisName: "台"}]);
+    },
+    "forecast-vs-actual": function (r) {
+      var rows = r.forecast.regions;
+      return bar(pick(rows, "region"), [{name: "预测", data: pick(rows, "forecast"), axisName: "台"},
+                                        {name: "实际", data: pick(rows, "actual"), axisName: "台"}]);
+    },
+    "credit-exposure": function (r) {
+      var rows = r.exposure.slice(0, 20);
+      return bar(pick(rows, "dealer_code"), [
+        {name: "信用额度", data: rows.map(function (x) { return yuan(x.limit_fen); }), axisName: "元"},
+        {name: "占用敞口", data: rows.map(function (x) { return yuan(x.exposure_fen); }), axisName: "元"}]);
+    },
+    "credit-ageing": function (r) {
+      return {tooltip: {trigger: "item", valueFormatter: money}, legend: {bottom: 0},
+        series: [{type: "pie", radius: ["35%", "65%"], data: r.ageing.map(function (x) { return {name: x.label, value: yuan(x.open_fen)}; })}]};
+    },
+    "stock-ageing": function (r) {
+      var rows = r.dealers.slice(0, 30);
+      var names = pick(rows, "dealer_code");
+      var stack = function (name, key, color) { return {name: name, stack: "age", data: pick(rows, key), itemStyle: {color: color}, axisName: "台"}; };
+      return bar(names, [stack("正常", "green", "#3ba272"), stack("预警", "yellow", "#fac858"), stack("超期", "red", "#ee6666")]);
+    },
+    "gate-throughput": function (r) {
+      return bar(pick(r.days, "day"), [{name: "出门证", type: "line", data: pick(r.days, "exits"), axisName: "张"},
+                                       {name: "车辆", type: "bar", data: pick(r.days, "vehicles"), axisName: "张"}]);
+    }
+  };
+  var drawn = [];
+  Object.keys(charts).forEach(function (id) {
+    var el = document.getElementById(id);
+    if (!el) { return; }
+    var chart = window.echarts.init(el, null, {renderer: "canvas"});
+    chart.setOption(charts[id](report));
+    drawn.push(chart);
+  });
+  window.addEventListener("resize", function () { drawn.forEach(function (c) { c.resize(); }); });
+  document.documentElement.dataset.chartsDrawn = String(drawn.length);
+})();
