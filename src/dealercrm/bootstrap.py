@@ -43,9 +43,12 @@ from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
     IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
 )
+from dealercrm.application.services.media import MediaService
+from dealercrm.application.services.stations import StationsService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.media import MediaLimits
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
@@ -87,6 +90,8 @@ class Container:
     stock: StockService
     supplied_parts: SuppliedPartsService
     aftersales: AftersalesService
+    stations: StationsService  # technicians, nearest stations, maintenance plans (issue 18 §3)
+    media: MediaService  # repair media (issue 18 §2)
     care: CareService
     marketing: MarketingService
     engagement: EngagementService
@@ -175,6 +180,8 @@ def bootstrap(
     from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
     from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
     from dealercrm.adapters.documents.xlsx import write_xlsx
+    from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
+    from dealercrm.adapters.files.images import PillowImageInspector
     from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
     from dealercrm.application.contracts import LazyContractRenderer
@@ -230,6 +237,9 @@ def bootstrap(
     policy = vehicle_release_policy or credit.CreditReleasePolicy()
     erp_sync = (ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock))
                 if erp_gateway is not None and engine is not None else None)
+    photo_store = LocalDirectoryPhotoStore(settings.photo_path())
+    aftersales_queries = SqlAftersalesQueries(engine)
+    aftersales_service = AftersalesService(uow, clock, aftersales_queries)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing, erp_sync=erp_sync)
     return Container(
@@ -246,13 +256,21 @@ def bootstrap(
                          settings.portal_url),
         credit=CreditService(uow, clock, credit_queries),
         stock=StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), write_xlsx),
-        supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
-                                            LocalDirectoryPhotoStore(settings.photo_path())),
-        aftersales=AftersalesService(uow, clock, SqlAftersalesQueries(engine)),
+        supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine), photo_store),
+        aftersales=aftersales_service,
+        stations=StationsService(uow, clock, aftersales_queries),
+        media=MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
+                           photo_store, PillowImageInspector(), _media_limits(settings)),
         care=care, marketing=marketing, engagement=engagement,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )
+
+
+def _media_limits(settings: Settings) -> MediaLimits:
+    return MediaLimits(max_photo_bytes=settings.media_max_photo_bytes, max_video_bytes=settings.media_max_video_bytes,
+                       max_image_side=settings.media_max_image_side, max_image_pixels=settings.media_max_image_pixels,
+                       thumbnail_side=settings.media_thumbnail_side)
 
 
 def _erp_sync_target(uow: UnitOfWorkFactory, clock: Clock) -> SqlErpSyncTarget:

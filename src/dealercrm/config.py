@@ -62,6 +62,12 @@ class Settings:
     # orders: delivery-date reminders N days ahead; photos of customer-supplied parts
     delivery_reminder_days: int = 7
     photo_dir: str = ""  # unset → photos/ beside the SQLite file, else var/photos
+    # repair media (photos and videos in the same content-addressed store as the photos above)
+    media_max_photo_bytes: int = 10 * 1024 * 1024
+    media_max_video_bytes: int = 100 * 1024 * 1024
+    media_max_image_side: int = 8000
+    media_max_image_pixels: int = 40_000_000
+    media_thumbnail_side: int = 320
     # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
     erp_url: str = ""
     erp_api_key: str = attrs.field(default="", repr=False)
@@ -114,6 +120,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: object) -> 
         "erp_url": str, "erp_api_key": str, "erp_timeout_seconds": float,
         "gate_verification_keys": lambda v: tuple(x.strip() for x in v.split(",") if x.strip()),
         "delivery_reminder_days": int, "photo_dir": str, "receipt_grace_days": int,
+        "media_max_photo_bytes": int, "media_max_video_bytes": int, "media_max_image_side": int,
+        "media_max_image_pixels": int, "media_thumbnail_side": int,
         "kiosk_event_retention_days": int,
         "video_url": str, "video_app_id": str, "video_secret": str, "video_timeout_seconds": float,
         "forecast_deadline_day": int,

@@ -59,6 +59,7 @@ from dealercrm.domain.errors import (
     NotFound,
 )
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.service_network import check_dispatch
 from dealercrm.domain.values import Vin
 from dealercrm.domain.workflow import Workflow
 
@@ -122,6 +123,8 @@ class StationIn:
     labour_rate_fen: int
     qualification: str
     capacity: int = 5
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def _qualification(value: str) -> QualificationLevel:
@@ -140,7 +143,7 @@ def create_station(cmd: StationIn, uow: AftersalesUnitOfWork, clock: Clock) -> i
             province=cmd.province, city=cmd.city, address=cmd.address, contact_name=cmd.contact_name,
             contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
             labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
-            capacity=cmd.capacity, created_at=clock())
+            capacity=cmd.capacity, created_at=clock(), latitude=cmd.latitude, longitude=cmd.longitude)
         uow.aftersales.add(station)
         uow.flush()
         station_id = station.id
@@ -340,12 +343,22 @@ def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest) -> list[Suggestion]
                             exclude=frozenset(req.refused_station_ids))
 
 
-def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock) -> int:
-    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto)."""
+def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock, *,
+                   technician_id: int | None = None) -> int:
+    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto).
+    With ``technician_id`` the request goes to that technician too (派工到人); without a
+    station it goes to the technician's station. The technician checks are
+    ``domain.service_network.check_dispatch``."""
     require_role(uow.actor, *STAFF)
     now = clock()
     with uow:
         req = _request_or_404(uow, uow.actor, request_id)
+        tech = None
+        if technician_id is not None:
+            tech = uow.aftersales.technician(technician_id)
+            if tech is None:
+                raise InvalidValue("technician_id", "技师不存在", code="aftersales.technician_unknown")
+            station_id = tech.station_id if station_id is None else station_id
         if station_id is None:
             if req.state is not RequestState.OPEN:
                 raise IllegalTransition("service_request", req.state.value, "assign")
@@ -363,6 +376,9 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
                 raise BusinessRuleViolation("该服务站未合作或不具备此产品线的维修能力",
                                             code="aftersales.station_cannot_serve", station_id=station_id)
         req.assign(station_id, mode, now, uow.actor.username)
+        if tech is not None:
+            check_dispatch(req, tech)
+            req.dispatch_to_technician(technician_id, tech.name, now, uow.actor.username)  # type: ignore[arg-type]
         uow.commit()
     return station_id
 
@@ -420,7 +436,6 @@ class RepairIn:
     finished_at: dt.datetime
     labour_centihours: int
     result: str | None = None
-    photos: tuple[str, ...] = ()
     parts: tuple[PartIn, ...] = ()
 
 
@@ -470,7 +485,7 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             number=uow.numbers.formatted("WX", year=now.astimezone(SHANGHAI).year), request_id=req.id,
             station_id=req.station_id, vin=req.vin, problem=cmd.problem, solution=cmd.solution, place=cmd.place,
             started_at=cmd.started_at, finished_at=cmd.finished_at, labour_centihours=cmd.labour_centihours,
-            result=cmd.result, photos=list(cmd.photos), recorded_at=now, recorded_by=uow.actor.username,
+            result=cmd.result, recorded_at=now, recorded_by=uow.actor.username,
             fault_category=req.fault_category, product_line=req.product_line, model_code=req.model_code,
             in_warranty=req.warranty_state.value == "in_warranty", parts=parts,
         )

@@ -121,7 +121,6 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     rec1, _ = svc.record_repair(zz_user, r1, af.RepairIn(
         "紧急切断阀阀芯磨损，密封面有划痕", "更换紧急切断阀及人孔盖密封圈，气密性试验合格", "郑州市中牟县物流园（上门）",
         now - dt.timedelta(hours=6), now - dt.timedelta(hours=3), 350, "渗漏消除，客户现场验收",
-        ("demo://repairs/fv-2301-before.jpg", "demo://repairs/fv-2301-after.jpg"),
         (af.PartIn("FV-2301", 1, "warranty"), af.PartIn("SL-0105", 2, "warranty"))))
     svc.confirm_repair(zz_user, rec1, af.ConfirmIn("河南中原石化物流有限公司 李经理", 5, "响应及时，维修质量好"))
     svc.submit_claim(zz_user, rec1)
@@ -131,7 +130,7 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     svc.accept(zz_user, r2)
     rec2, _ = svc.record_repair(zz_user, r2, af.RepairIn(
         "罐体后封头环焊缝开裂约120mm", "倒罐清洗置换后补焊并探伤，水压试验合格", "郑州宏运专用车服务站",
-        now - dt.timedelta(days=3), now - dt.timedelta(days=1), 1600, "修复，复检合格", (),
+        now - dt.timedelta(days=3), now - dt.timedelta(days=1), 1600, "修复，复检合格",
         (af.PartIn("VL-0033", 1, "repair"),)))
     svc.flag_major(staff, rec2, "双方协商：焊缝返修费用由厂家承担60%，客户承担40%；停运损失补偿一次性1.2万元",
                    1_200_000, "焊缝开裂系封头与筒体环缝未焊透，已反馈生产部加强环缝射线探伤抽检比例")

@@ -16,6 +16,8 @@ from dealercrm.application.services.identity import IdentityService
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.aftersales import AftersalesController
+from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
+from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
@@ -82,6 +84,8 @@ CONTROLLERS: tuple[Any, ...] = (
     *STOCK_CONTROLLERS,
     *SUPPLIED_PARTS_CONTROLLERS,
     AftersalesController,
+    *SERVICE_NETWORK_CONTROLLERS,
+    *MEDIA_CONTROLLERS,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

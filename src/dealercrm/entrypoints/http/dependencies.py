@@ -20,6 +20,7 @@ T = TypeVar("T")
 SERVICE_NAMES: tuple[str, ...] = (
     "channel", "identity", "workflow", "orders", "order_flow", "gate", "credit", "stock",
     "supplied_parts", "aftersales", "care", "marketing", "engagement",
+    "stations", "media",
 )
 
 
