@@ -87,8 +87,6 @@ service_stations = Table(
     Column("longitude", Float),
     Column("version", Integer, nullable=False),
     CheckConstraint("labour_rate_fen > 0", name="rate_positive"),
-    CheckConstraint("(latitude IS NULL AND longitude IS NULL) OR (latitude BETWEEN -90 AND 90 "
-                    "AND longitude BETWEEN -180 AND 180)", name="coordinates"),
     Index("ix_service_stations_region_status", "region", "status"),
     Index("ix_service_stations_latitude_longitude", "latitude", "longitude"),
 )

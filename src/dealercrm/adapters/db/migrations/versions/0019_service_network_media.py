@@ -18,14 +18,16 @@ depends_on = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
+# Only native ALTERs on tables other tables reference (stations, requests, repair records): a
+# batch rebuild on SQLite drops the old table, which foreign keys refuse once rows refer to it.
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('service_stations', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('latitude', sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column('longitude', sa.Float(), nullable=True))
-        batch_op.create_check_constraint(
-            op.f('ck_service_stations_coordinates'),
-            '(latitude IS NULL AND longitude IS NULL) OR (latitude BETWEEN -90 AND 90 AND longitude BETWEEN -180 AND 180)')
-        batch_op.create_index('ix_service_stations_latitude_longitude', ['latitude', 'longitude'], unique=False)
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    op.add_column('service_stations', sa.Column('latitude', sa.Float(), nullable=True))
+    op.add_column('service_stations', sa.Column('longitude', sa.Float(), nullable=True))
+    op.create_index('ix_service_stations_latitude_longitude', 'service_stations', ['latitude', 'longitude'],
+                    unique=False)
 
     op.create_table('service_technicians',
     sa.Column('id', _ID, autoincrement=True, nullable=False),
@@ -94,10 +96,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_service_media_owner_type_owner_id', ['owner_type', 'owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_service_media_sha256'), ['sha256'], unique=False)
 
-    with op.batch_alter_table('service_requests', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('technician_id', _ID, nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_service_requests_technician_id_service_technicians'),
-                                    'service_technicians', ['technician_id'], ['id'])
+    if sqlite:
+        op.execute('ALTER TABLE service_requests ADD COLUMN technician_id INTEGER '
+                   'CONSTRAINT fk_service_requests_technician_id_service_technicians '
+                   'REFERENCES service_technicians (id)')
+    else:
+        op.add_column('service_requests', sa.Column('technician_id', _ID, nullable=True))
+        op.create_foreign_key(op.f('fk_service_requests_technician_id_service_technicians'), 'service_requests',
+                              'service_technicians', ['technician_id'], ['id'])
 
     # The free-text photo references of the repair records become link media of the record.
     records = sa.table('service_repair_records', sa.column('id', _ID), sa.column('photos', sa.JSON()),
@@ -112,13 +118,15 @@ def upgrade() -> None:
                              'legacy_ref': ref.strip()[:500], 'uploaded_at': at, 'uploaded_by': by})
     if rows:
         op.bulk_insert(media, rows)
-    with op.batch_alter_table('service_repair_records', schema=None) as batch_op:
-        batch_op.drop_column('photos')
+    if sqlite:
+        op.execute('ALTER TABLE service_repair_records DROP COLUMN photos')  # SQLite >= 3.35
+    else:
+        op.drop_column('service_repair_records', 'photos')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('service_repair_records', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('photos', sa.JSON(), nullable=False, server_default='[]'))
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    op.add_column('service_repair_records', sa.Column('photos', sa.JSON(), nullable=False, server_default='[]'))
     conn = op.get_bind()
     media = sa.table('service_media', sa.column('owner_type', sa.String()), sa.column('owner_id', _ID),
                      sa.column('kind', sa.String()), sa.column('legacy_ref', sa.String()), sa.column('id', _ID))
@@ -129,15 +137,19 @@ def downgrade() -> None:
         refs.setdefault(owner_id, []).append(ref)
     for rid, photos in refs.items():
         conn.execute(records.update().where(records.c.id == rid).values(photos=photos))
-    with op.batch_alter_table('service_requests', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_service_requests_technician_id_service_technicians'),
-                                 type_='foreignkey')
-        batch_op.drop_column('technician_id')
+    if sqlite:
+        op.execute('ALTER TABLE service_requests DROP COLUMN technician_id')
+    else:
+        op.drop_constraint(op.f('fk_service_requests_technician_id_service_technicians'), 'service_requests',
+                           type_='foreignkey')
+        op.drop_column('service_requests', 'technician_id')
     op.drop_table('service_media')
     op.drop_table('service_maintenance_plans')
     op.drop_table('service_technicians')
-    with op.batch_alter_table('service_stations', schema=None) as batch_op:
-        batch_op.drop_index('ix_service_stations_latitude_longitude')
-        batch_op.drop_constraint(op.f('ck_service_stations_coordinates'), type_='check')
-        batch_op.drop_column('longitude')
-        batch_op.drop_column('latitude')
+    op.drop_index('ix_service_stations_latitude_longitude', table_name='service_stations')
+    if sqlite:
+        op.execute('ALTER TABLE service_stations DROP COLUMN longitude')
+        op.execute('ALTER TABLE service_stations DROP COLUMN latitude')
+    else:
+        op.drop_column('service_stations', 'longitude')
+        op.drop_column('service_stations', 'latitude')
