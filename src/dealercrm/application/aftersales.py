@@ -251,6 +251,30 @@ def record_warranty(cmd: WarrantyIn, uow: AftersalesUnitOfWork, clock: Clock) ->
     return record_id
 
 
+def start_warranty_on_sale(uow: AftersalesUnitOfWork, *, vin: str, customer_name: str, customer_phone: str,
+                           sold_on: dt.date, now: dt.datetime) -> int | None:
+    """A confirmed retail sale starts the VIN's warranty from the sale date under the policy of
+    its template (or product line) — inside the caller's transaction, never committing. Nothing
+    happens when the VIN already has a warranty record (recorded by hand, or by an earlier sale
+    the customer exchanged), or when no policy applies (after-sales records it by hand later).
+    Returns the new record's id."""
+    if uow.aftersales.warranty(vin) is not None:
+        return None
+    vehicle = uow.aftersales.vehicle(vin)
+    product_line = vehicle["product_line"] if vehicle else None
+    if vehicle is None or product_line is None:
+        return None
+    policy = pick_policy(uow.aftersales.policies(), product_line, vehicle["model_code"])
+    if policy is None:
+        return None
+    record = WarrantyRecord.start(vin=vin, product_line=product_line, model_code=vehicle["model_code"],
+                                  dealer_id=vehicle["dealer_id"], customer_name=customer_name,
+                                  customer_phone=customer_phone, sold_on=sold_on, policy=policy, now=now)
+    uow.aftersales.add(record)
+    uow.flush()
+    return record.id
+
+
 def warranty_check(uow: AftersalesUnitOfWork, vin: str, on: dt.date, odometer_km: int | None = None) -> WarrantyCheck:
     """Inside an open unit of work: is the VIN in warranty on ``on``?"""
     record = uow.aftersales.warranty(vin)
