@@ -14,7 +14,7 @@ from dealercrm.adapters.db.engine import make_engine
 
 CONTEXT_TABLES = {
     "gate": {"vehicles", "vehicle_events", "pickup_authorizations", "gate_passes", "gate_exits", "kiosk_events",
-             "shipments", "delivery_receipts"},
+             "shipments", "delivery_receipts", "pickup_receipts"},
     "stock": {"retail_sales", "retail_sale_payments", "dealer_stock_limits", "stock_ageing_policy", "stock_imports"},
     "supplied_parts": {"supplied_parts_ledgers", "supplied_part_items", "supplied_part_movements",
                        "supplied_part_photos"},

@@ -1,6 +1,6 @@
 """service network and repair media: station coordinates, technicians, dispatch to a technician,
 maintenance plans, and media rows (the repair records' free-text photo references become
-``link`` media rows)
+``link`` media rows); the dealer's receipts of self-picked-up vehicles
 
 Revision ID: 0019
 Revises: 0018
@@ -105,6 +105,26 @@ def upgrade() -> None:
         op.create_foreign_key(op.f('fk_service_requests_technician_id_service_technicians'), 'service_requests',
                               'service_technicians', ['technician_id'], ['id'])
 
+    op.create_table('pickup_receipts',
+    sa.Column('id', _ID, autoincrement=True, nullable=False),
+    sa.Column('receipt_no', sa.String(length=30), nullable=False),
+    sa.Column('gate_pass_id', _ID, nullable=False),
+    sa.Column('dealer_id', _ID, nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('extra_vins', sa.JSON(), nullable=False),
+    sa.Column('discrepancies', sa.JSON(), nullable=False),
+    sa.Column('receiver_name', sa.String(length=30), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.String(length=60), nullable=False),
+    sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_pickup_receipts_dealer_id_dealers')),
+    sa.ForeignKeyConstraint(['gate_pass_id'], ['gate_passes.id'], name=op.f('fk_pickup_receipts_gate_pass_id_gate_passes')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pickup_receipts')),
+    sa.UniqueConstraint('gate_pass_id', name=op.f('uq_pickup_receipts_gate_pass_id')),
+    sa.UniqueConstraint('receipt_no', name=op.f('uq_pickup_receipts_receipt_no'))
+    )
+    with op.batch_alter_table('pickup_receipts', schema=None) as batch_op:
+        batch_op.create_index('ix_pickup_receipts_dealer_id_id', ['dealer_id', 'id'], unique=False)
+
     # The free-text photo references of the repair records become link media of the record.
     records = sa.table('service_repair_records', sa.column('id', _ID), sa.column('photos', sa.JSON()),
                        sa.column('recorded_at', sa.DateTime(timezone=True)), sa.column('recorded_by', sa.String()))
@@ -143,6 +163,7 @@ def downgrade() -> None:
         op.drop_constraint(op.f('fk_service_requests_technician_id_service_technicians'), 'service_requests',
                            type_='foreignkey')
         op.drop_column('service_requests', 'technician_id')
+    op.drop_table('pickup_receipts')
     op.drop_table('service_media')
     op.drop_table('service_maintenance_plans')
     op.drop_table('service_technicians')
