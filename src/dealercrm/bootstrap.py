@@ -41,10 +41,9 @@ from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
-    IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
+    IdentityService, MarketingService, MediaService, OrdersService, StationsService, StockService,
+    SuppliedPartsService, WorkflowService,
 )
-from dealercrm.application.services.media import MediaService
-from dealercrm.application.services.stations import StationsService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings
 from dealercrm.domain.identity import Principal
@@ -237,8 +236,7 @@ def bootstrap(
     policy = vehicle_release_policy or credit.CreditReleasePolicy()
     erp_sync = (ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock))
                 if erp_gateway is not None and engine is not None else None)
-    photo_store = LocalDirectoryPhotoStore(settings.photo_path())
-    aftersales_queries = SqlAftersalesQueries(engine)
+    photo_store, aftersales_queries = LocalDirectoryPhotoStore(settings.photo_path()), SqlAftersalesQueries(engine)
     aftersales_service = AftersalesService(uow, clock, aftersales_queries)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing, erp_sync=erp_sync)
@@ -260,17 +258,13 @@ def bootstrap(
         aftersales=aftersales_service,
         stations=StationsService(uow, clock, aftersales_queries),
         media=MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
-                           photo_store, PillowImageInspector(), _media_limits(settings)),
+                           photo_store, PillowImageInspector(), MediaLimits(**{  # DEALERCRM_MEDIA_* settings
+                               n: getattr(settings, f"media_{n}") for n in attrs.fields_dict(MediaLimits)
+                               if hasattr(settings, f"media_{n}")})),
         care=care, marketing=marketing, engagement=engagement,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )
-
-
-def _media_limits(settings: Settings) -> MediaLimits:
-    return MediaLimits(max_photo_bytes=settings.media_max_photo_bytes, max_video_bytes=settings.media_max_video_bytes,
-                       max_image_side=settings.media_max_image_side, max_image_pixels=settings.media_max_image_pixels,
-                       thumbnail_side=settings.media_thumbnail_side)
 
 
 def _erp_sync_target(uow: UnitOfWorkFactory, clock: Clock) -> SqlErpSyncTarget:
