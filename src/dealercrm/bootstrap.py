@@ -41,12 +41,14 @@ from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
-    IdentityService, MarketingService, OrdersService, StockService, SuppliedPartsService, WorkflowService,
+    IdentityService, MarketingService, MediaService, OrdersService, StationsService, StockService,
+    SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings, load_settings, with_process_secrets
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.media import MediaLimits
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
@@ -87,6 +89,8 @@ class Container:
     stock: StockService
     supplied_parts: SuppliedPartsService
     aftersales: AftersalesService
+    stations: StationsService  # technicians, nearest stations, maintenance plans (issue 18 §3)
+    media: MediaService  # repair media (issue 18 §2)
     care: CareService
     marketing: MarketingService
     engagement: EngagementService
@@ -186,6 +190,8 @@ def bootstrap(
     from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
     from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
     from dealercrm.adapters.documents.tables import CsvTableWriter, XlsxTableWriter
+    from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
+    from dealercrm.adapters.files.images import PillowImageInspector
     from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
     from dealercrm.application.contracts import LazyContractRenderer
@@ -241,7 +247,8 @@ def bootstrap(
     policy = vehicle_release_policy or credit.CreditReleasePolicy()
     erp_sync = ((ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock)),)
                 if erp_gateway is not None and engine is not None else ())
-    aftersales_service = AftersalesService(uow, clock, SqlAftersalesQueries(engine))
+    photo_store, aftersales_queries = LocalDirectoryPhotoStore(settings.photo_path()), SqlAftersalesQueries(engine)
+    aftersales_service = AftersalesService(uow, clock, aftersales_queries)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
         jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url)))
@@ -263,9 +270,13 @@ def bootstrap(
         gate=gate_service,
         credit=credit_service,
         stock=stock_service,
-        supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine),
-                                            LocalDirectoryPhotoStore(settings.photo_path())),
+        supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine), photo_store),
         aftersales=aftersales_service,
+        stations=StationsService(uow, clock, aftersales_queries),
+        media=MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
+                           photo_store, PillowImageInspector(), MediaLimits(**{  # DEALERCRM_MEDIA_* settings
+                               n: getattr(settings, f"media_{n}") for n in attrs.fields_dict(MediaLimits)
+                               if hasattr(settings, f"media_{n}")})),
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,
         analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),

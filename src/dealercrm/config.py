@@ -122,6 +122,12 @@ class Settings:
     # orders: delivery-date reminders N days ahead; photos of customer-supplied parts
     delivery_reminder_days: int = attrs.field(default=7, validator=_not_negative)
     photo_dir: str = ""  # unset → photos/ beside the SQLite file, else var/photos
+    # repair media (photos and videos in the same content-addressed store as the photos above)
+    media_max_photo_bytes: int = attrs.field(default=10 * 1024 * 1024, validator=_positive)
+    media_max_video_bytes: int = attrs.field(default=100 * 1024 * 1024, validator=_positive)
+    media_max_image_side: int = attrs.field(default=8000, validator=_positive)
+    media_max_image_pixels: int = attrs.field(default=40_000_000, validator=_positive)
+    media_thumbnail_side: int = attrs.field(default=320, validator=_positive)
     # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
     erp_url: str = ""
     erp_api_key: str = attrs.field(default="", repr=False)

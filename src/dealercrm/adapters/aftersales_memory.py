@@ -30,6 +30,8 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
+from dealercrm.domain.media import Media
+from dealercrm.domain.service_network import MaintenancePlan, Technician
 
 
 @attrs.define
@@ -44,10 +46,14 @@ class AftersalesMemoryState:
     stock: dict[tuple[int, str], StockLine] = attrs.field(factory=dict)
     movements: list[StockMovement] = attrs.field(factory=list)
     vehicles: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+    technicians: dict[int, Technician] = attrs.field(factory=dict)
+    plans: dict[int, MaintenancePlan] = attrs.field(factory=dict)
+    media: dict[int, Media] = attrs.field(factory=dict)
 
 
 _TABLES = {ServiceStation: "stations", WarrantyPolicy: "policies", WarrantyRecord: "warranties",
-           ServiceRequest: "requests", RepairRecord: "records", SettlementClaim: "claims", ServicePart: "parts"}
+           ServiceRequest: "requests", RepairRecord: "records", SettlementClaim: "claims", ServicePart: "parts",
+           Technician: "technicians", MaintenancePlan: "plans", Media: "media"}
 
 
 class MemoryAftersalesRepository:
@@ -141,3 +147,21 @@ class MemoryAftersalesRepository:
         if movement.id is None:
             movement.id = next(self.uow.working.ids)
         self.s.movements.append(movement)
+
+    # technicians, maintenance plans, media
+    def technician(self, technician_id: int) -> Technician | None:
+        return self.s.technicians.get(technician_id)
+
+    def plan(self, plan_id: int) -> MaintenancePlan | None:
+        return self.s.plans.get(plan_id)
+
+    def plans_to_check(self, due_by: dt.date) -> list[tuple[MaintenancePlan, int | None]]:
+        odometers: dict[str, int] = {}
+        for r in self.s.requests.values():
+            if r.odometer_km is not None:
+                odometers[r.vin] = max(odometers.get(r.vin, 0), r.odometer_km)
+        return [(p, odometers.get(p.vin)) for p in sorted(self.s.plans.values(), key=lambda x: x.id or 0)
+                if p.active and ((p.next_due_on is not None and p.next_due_on <= due_by) or p.interval_km is not None)]
+
+    def media_count(self, owner_type: str, owner_id: int) -> int:
+        return sum(1 for m in self.s.media.values() if m.owner_type == owner_type and m.owner_id == owner_id)

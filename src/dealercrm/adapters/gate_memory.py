@@ -27,7 +27,7 @@ from dealercrm.domain.gate import (
     GatePassStatus,
     PickupAuthorization,
 )
-from dealercrm.domain.shipping import DeliveryReceipt, Shipment, ShipmentStatus
+from dealercrm.domain.shipping import DeliveryReceipt, PickupReceipt, Shipment, ShipmentStatus
 from dealercrm.domain.values import Vin
 from dealercrm.domain.vehicles import Vehicle
 
@@ -43,6 +43,7 @@ class GateMemoryState:
     client_events: dict[tuple[str, str], dict[str, Any]] = attrs.field(factory=dict)
     shipments: MemoryTable[Shipment] = attrs.field(factory=MemoryTable)
     receipts: MemoryTable[DeliveryReceipt] = attrs.field(factory=lambda: MemoryTable(versioned=False))
+    pickup_receipts: MemoryTable[PickupReceipt] = attrs.field(factory=lambda: MemoryTable(versioned=False))
 
 
 def gate_state(uow: MemoryWorkspace) -> GateMemoryState:
@@ -168,6 +169,12 @@ class MemoryDeliveryReceiptRepository(_GateRepo):
     def for_shipment(self, shipment_id: int) -> DeliveryReceipt | None:
         return next((r for r in self.s.receipts if r.shipment_id == shipment_id), None)
 
+    def add_pickup(self, receipt: PickupReceipt) -> None:
+        self.s.pickup_receipts.add(receipt, self._next_id)
+
+    def for_gate_pass(self, gate_pass_id: int) -> PickupReceipt | None:
+        return next((r for r in self.s.pickup_receipts if r.gate_pass_id == gate_pass_id), None)
+
 
 class MemoryStaffDirectory(_GateRepo):
     def active_staff(self, roles: Sequence[Any]) -> list[tuple[int, str, str, str, list[str]]]:
@@ -181,5 +188,5 @@ def flush_gate(uow: MemoryWorkspace) -> None:
     """Version the changed rows and give new history entries their ids (the unit of work's flush)."""
     MemoryVehicleRepository(uow).flush()
     s = gate_state(uow)
-    for table in (s.authorizations, s.passes, s.exits, s.shipments, s.receipts):
+    for table in (s.authorizations, s.passes, s.exits, s.shipments, s.receipts, s.pickup_receipts):
         table.flush()

@@ -59,6 +59,7 @@ from dealercrm.domain.errors import (
     NotFound,
 )
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.service_network import check_dispatch
 from dealercrm.domain.values import Vin
 from dealercrm.domain.workflow import Workflow
 
@@ -122,6 +123,8 @@ class StationIn:
     labour_rate_fen: int
     qualification: str
     capacity: int = 5
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 def _qualification(value: str) -> QualificationLevel:
@@ -140,7 +143,7 @@ def create_station(cmd: StationIn, uow: AftersalesUnitOfWork, clock: Clock) -> i
             province=cmd.province, city=cmd.city, address=cmd.address, contact_name=cmd.contact_name,
             contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
             labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
-            capacity=cmd.capacity, created_at=clock())
+            capacity=cmd.capacity, created_at=clock(), latitude=cmd.latitude, longitude=cmd.longitude)
         uow.aftersales.add(station)
         uow.flush()
         station_id = station.id
@@ -248,6 +251,30 @@ def record_warranty(cmd: WarrantyIn, uow: AftersalesUnitOfWork, clock: Clock) ->
     return record_id
 
 
+def start_warranty_on_sale(uow: AftersalesUnitOfWork, *, vin: str, customer_name: str, customer_phone: str,
+                           sold_on: dt.date, now: dt.datetime) -> int | None:
+    """A confirmed retail sale starts the VIN's warranty from the sale date under the policy of
+    its template (or product line) — inside the caller's transaction, never committing. Nothing
+    happens when the VIN already has a warranty record (recorded by hand, or by an earlier sale
+    the customer exchanged), or when no policy applies (after-sales records it by hand later).
+    Returns the new record's id."""
+    if uow.aftersales.warranty(vin) is not None:
+        return None
+    vehicle = uow.aftersales.vehicle(vin)
+    product_line = vehicle["product_line"] if vehicle else None
+    if vehicle is None or product_line is None:
+        return None
+    policy = pick_policy(uow.aftersales.policies(), product_line, vehicle["model_code"])
+    if policy is None:
+        return None
+    record = WarrantyRecord.start(vin=vin, product_line=product_line, model_code=vehicle["model_code"],
+                                  dealer_id=vehicle["dealer_id"], customer_name=customer_name,
+                                  customer_phone=customer_phone, sold_on=sold_on, policy=policy, now=now)
+    uow.aftersales.add(record)
+    uow.flush()
+    return record.id
+
+
 def warranty_check(uow: AftersalesUnitOfWork, vin: str, on: dt.date, odometer_km: int | None = None) -> WarrantyCheck:
     """Inside an open unit of work: is the VIN in warranty on ``on``?"""
     record = uow.aftersales.warranty(vin)
@@ -340,12 +367,22 @@ def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest) -> list[Suggestion]
                             exclude=frozenset(req.refused_station_ids))
 
 
-def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock) -> int:
-    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto)."""
+def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock, *,
+                   technician_id: int | None = None) -> int:
+    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto).
+    With ``technician_id`` the request goes to that technician too (派工到人); without a
+    station it goes to the technician's station. The technician checks are
+    ``domain.service_network.check_dispatch``."""
     require_role(uow.actor, *STAFF)
     now = clock()
     with uow:
         req = _request_or_404(uow, uow.actor, request_id)
+        tech = None
+        if technician_id is not None:
+            tech = uow.aftersales.technician(technician_id)
+            if tech is None:
+                raise InvalidValue("technician_id", "技师不存在", code="aftersales.technician_unknown")
+            station_id = tech.station_id if station_id is None else station_id
         if station_id is None:
             if req.state is not RequestState.OPEN:
                 raise IllegalTransition("service_request", req.state.value, "assign")
@@ -363,6 +400,9 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
                 raise BusinessRuleViolation("该服务站未合作或不具备此产品线的维修能力",
                                             code="aftersales.station_cannot_serve", station_id=station_id)
         req.assign(station_id, mode, now, uow.actor.username)
+        if tech is not None:
+            check_dispatch(req, tech)
+            req.dispatch_to_technician(technician_id, tech.name, now, uow.actor.username)  # type: ignore[arg-type]
         uow.commit()
     return station_id
 
@@ -420,7 +460,6 @@ class RepairIn:
     finished_at: dt.datetime
     labour_centihours: int
     result: str | None = None
-    photos: tuple[str, ...] = ()
     parts: tuple[PartIn, ...] = ()
 
 
@@ -470,7 +509,7 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             number=uow.numbers.formatted("WX", year=now.astimezone(SHANGHAI).year), request_id=req.id,
             station_id=req.station_id, vin=req.vin, problem=cmd.problem, solution=cmd.solution, place=cmd.place,
             started_at=cmd.started_at, finished_at=cmd.finished_at, labour_centihours=cmd.labour_centihours,
-            result=cmd.result, photos=list(cmd.photos), recorded_at=now, recorded_by=uow.actor.username,
+            result=cmd.result, recorded_at=now, recorded_by=uow.actor.username,
             fault_category=req.fault_category, product_line=req.product_line, model_code=req.model_code,
             in_warranty=req.warranty_state.value == "in_warranty", parts=parts,
         )

@@ -20,6 +20,8 @@ from typing import Any, Protocol
 import attrs
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.aftersales import start_warranty_on_sale
+from dealercrm.application.ports.aftersales import AftersalesRepository
 from dealercrm.application.alerts import RuleContext
 from dealercrm.application.gate import IDEMPOTENCY_KEY, Created, IdDigester, admits, run_client_event
 from dealercrm.application.ports.gate import GateUnitOfWork
@@ -32,6 +34,7 @@ from dealercrm.domain.dealer_stock import (
     CustomerKind,
     OpeningStockRow,
     RetailSale,
+    SaleStatus,
     StockLimit,
     days_in_stock,
 )
@@ -65,6 +68,7 @@ class DealerStockRepository(Protocol):
 
 class StockUnitOfWork(GateUnitOfWork, Protocol):
     stock: DealerStockRepository
+    aftersales: AftersalesRepository  # a confirmed sale starts the warranty (issue 18 §6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,6 +197,13 @@ def record_sale(cmd: RecordSale, uow: StockUnitOfWork, clock: Clock, digester: I
     return result
 
 
+def _warranty_if_confirmed(uow: StockUnitOfWork, sale: RetailSale, now: dt.datetime) -> None:
+    """A confirmed sale (paid in full) starts the vehicle's warranty from the sale date."""
+    if sale.status is SaleStatus.CONFIRMED:
+        start_warranty_on_sale(uow, vin=sale.vin, customer_name=sale.customer_name,  # type: ignore[arg-type]
+                               customer_phone=sale.customer_phone, sold_on=beijing_date(sale.sold_at), now=now)
+
+
 def record_sale_payment(sale_id: int, cmd: RecordSalePayment, idempotency_key: str | None,
                         new_uow: Callable[[], StockUnitOfWork], clock: Clock, digester: IdDigester) -> SaleState:
     """The end customer paid (part of) the price; reaching the price confirms the sale.
@@ -204,6 +215,7 @@ def record_sale_payment(sale_id: int, cmd: RecordSalePayment, idempotency_key: s
         now = clock()
         sale = _visible_sale(uow, sale_id)
         sale.record_payment(cmd.amount_fen, cmd.paid_at or now, cmd.reference, uow.actor.username, now)
+        _warranty_if_confirmed(uow, sale, now)
         vehicle = uow.vehicles.get(sale.vin)
         return attrs.asdict(_state(sale, vehicle.state.value if vehicle else ""))
 
@@ -260,6 +272,7 @@ def exchange_sale(sale_id: int, cmd: ExchangeSale, uow: StockUnitOfWork, clock: 
             replaces_sale_id=old.id)
         if old.paid_fen:
             new.record_payment(old.paid_fen, when, f"转自{old.sale_no}", uow.actor.username, now)
+            _warranty_if_confirmed(uow, new, now)
         uow.stock.add_sale(new)
         uow.flush()
         if new.id is None:

@@ -17,6 +17,7 @@ from dealercrm.application.credit_jobs import CreditEvaluationJob, CreditReminde
 from dealercrm.application.delivery_dates import DeliveryDateReminderRule
 from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob
 from dealercrm.application.ports.engagement import EngagementQueries
+from dealercrm.application.service_network import MaintenanceDueRule
 from dealercrm.application.ports.marketing import TrainingQueries
 from dealercrm.application.ports.notify import OutboxStore
 from dealercrm.application.ports.persistence import Clock, UnitOfWorkFactory
@@ -55,6 +56,7 @@ def engagement_tables(
         dealer_stock.StockLevelRule(), dealer_stock.StockAgeingRule(),
         DeliveryDateReminderRule(timing.delivery_reminder_days),
         care.CareTaskDueRule(),
+        MaintenanceDueRule(),
     )
     jobs: tuple[ScheduledJob, ...] = (
         BirthdayGreetingJob(timing.birthday_greeting_hour),

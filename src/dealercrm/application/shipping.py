@@ -24,6 +24,7 @@ from dealercrm.domain.identity import Role
 from dealercrm.domain.printing import document_to_wire
 from dealercrm.domain.shipping import (
     DeliveryReceipt,
+    PickupReceipt,
     ReceiptLine,
     ReceiptOutcome,
     Shipment,
@@ -192,19 +193,72 @@ def submit_receipt(shipment_id: int, cmd: SubmitReceipt, uow: GateUnitOfWork, cl
     return result
 
 
-def _raise_alarm(uow: GateUnitOfWork, shipment: Shipment, receipt: DeliveryReceipt, portal_url: str) -> None:
-    dealer = uow.dealers.get(shipment.dealer_id)
+def submit_pickup_receipt(gate_pass_id: int, cmd: SubmitReceipt, uow: GateUnitOfWork, clock: Clock,
+                          portal_url: str) -> Created:
+    """自提回执: the dealer confirms each vehicle its own driver took out of the gate. Received and
+    damaged vehicles enter its stock (they were released, on the road, until now), missing ones
+    are marked missing; a receipt that differs from the pass or the contract raises the same
+    alarm as a shipment's (dispatch and the region's sales, by e-mail, same transaction)."""
+    require_role(uow.actor, Role.DEALER)
+    lines = [_line(item) for item in cmd.lines]
+    now = clock()
+    at = cmd.received_at or now
+    if at.utcoffset() is None or at > now + dt.timedelta(minutes=5):
+        raise InvalidValue("received_at", "收货时间须带时区且不晚于当前时间", code="receipt.received_at_invalid")
+    with uow:
+        gate_pass = uow.gate_passes.get(gate_pass_id)
+        if gate_pass is None or not admits(uow, gate_pass.dealer_id):
+            raise not_found("gate_pass", "出门证")
+        if uow.receipts.for_gate_pass(gate_pass_id) is not None:
+            raise Conflict(f"出门证 {gate_pass.pass_no} 的车辆已回执", code="receipt.exists")
+        receipt = PickupReceipt.for_gate_pass(
+            gate_pass, receipt_no=uow.numbers.formatted("RC", year=beijing_date(now).year), lines=lines,
+            extra_vins=[Vin(v).value for v in cmd.extra_vins], receiver_name=cmd.receiver_name, received_at=at,
+            by=uow.actor.username)
+        outcomes = {item["vin"]: item for item in receipt.lines}
+        for vehicle in uow.vehicles.many(gate_pass.vins):
+            item = outcomes[vehicle.vin.value]
+            if vehicle.state is not VehicleState.RELEASED:
+                raise IllegalTransition("vehicle", vehicle.state.value, "receive",
+                                        f"车辆 {vehicle.vin} 当前为“{vehicle.state.label}”，不能自提回执",
+                                        code="vehicle.illegal_transition")
+            if item["outcome"] == ReceiptOutcome.MISSING.value:
+                vehicle.report_missing(at, uow.actor.username, receipt.receipt_no, item["note"])
+            else:
+                vehicle.receive(at, uow.actor.username, receipt.receipt_no, item["note"])
+        uow.receipts.add_pickup(receipt)
+        if receipt.has_discrepancy:
+            _alarm(uow, gate_pass.dealer_id, "pickup.receipt_discrepancy", {
+                "pass_no": gate_pass.pass_no, "contract_no": gate_pass.contract_no or "（未关联合同）"},
+                receipt, portal_url)
+        uow.flush()
+        if receipt.id is None:
+            raise InvariantBroken("receipt has no id: not flushed")
+        result = Created(receipt.id, receipt.receipt_no)
+        uow.commit()
+    return result
+
+
+def _alarm(uow: GateUnitOfWork, dealer_id: int, template: str, document: dict[str, str],
+           receipt: DeliveryReceipt | PickupReceipt, portal_url: str) -> None:
+    """A receipt's discrepancy alarm: by e-mail to dispatch and to the sales staff of the dealer's region."""
+    dealer = uow.dealers.get(dealer_id)
     if dealer is None:
-        raise InvariantBroken(f"dealer {shipment.dealer_id} of a shipment is missing")
+        raise InvariantBroken(f"dealer {dealer_id} of a receipt is missing")
     for user_id, name, email, role, regions in uow.staff_directory.active_staff(ALARM_ROLES):
         if role != Role.DISPATCH.value and dealer.region not in regions:
             continue
-        uow.outbox.enqueue("shipment.receipt_discrepancy", {
-            "recipient_name": name, "dealer_name": dealer.legal_name, "shipment_no": shipment.shipment_no,
-            "contract_no": shipment.contract_no or "（未关联合同）", "receipt_no": receipt.receipt_no,
+        uow.outbox.enqueue(template, {
+            "recipient_name": name, "dealer_name": dealer.legal_name, **document, "receipt_no": receipt.receipt_no,
             "discrepancies": "\n".join(receipt.discrepancies), "receiver_name": receipt.receiver_name,
             "received_at": _fmt(receipt.received_at), "portal_url": portal_url,
-        }, email, f"shipment.receipt_discrepancy:{receipt.receipt_no}:{user_id}")
+        }, email, f"{template}:{receipt.receipt_no}:{user_id}")
+
+
+def _raise_alarm(uow: GateUnitOfWork, shipment: Shipment, receipt: DeliveryReceipt, portal_url: str) -> None:
+    _alarm(uow, shipment.dealer_id, "shipment.receipt_discrepancy", {
+        "shipment_no": shipment.shipment_no, "contract_no": shipment.contract_no or "（未关联合同）"},
+        receipt, portal_url)
 
 
 def remind_missing_receipts(uow: GateUnitOfWork, clock: Clock, portal_url: str,

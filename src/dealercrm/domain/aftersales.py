@@ -18,11 +18,7 @@ import attrs
 
 from dealercrm.domain.channel import REGIONS, ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken
-from dealercrm.domain.values import SHANGHAI, Phone, Uscc
-
-
-def _blank(v: str | None) -> bool:
-    return v is None or not v.strip()
+from dealercrm.domain.values import SHANGHAI, Phone, Uscc, check_coordinates
 
 
 def _text(field: str, value: str | None, label: str, max_len: int, *, required: bool = True) -> str | None:
@@ -114,6 +110,8 @@ class ServiceStation:
     capacity: int = 5  # requests it can work on at once; the load in the suggestion is open / capacity
     status: StationStatus = StationStatus.ACTIVE
     created_at: dt.datetime | None = None
+    latitude: float | None = None  # WGS-84 degrees; both or neither (the nearest-station query needs them)
+    longitude: float | None = None
     version: int = 1
     id: int | None = None
 
@@ -140,6 +138,7 @@ class ServiceStation:
         if not isinstance(self.capacity, int) or not 1 <= self.capacity <= 1000:
             raise InvalidValue("capacity", "接单能力须为1到1000", code="aftersales.capacity_invalid")
         self.qualification = QualificationLevel(self.qualification)
+        self.latitude, self.longitude = check_coordinates(self.latitude, self.longitude)
 
     def can_serve(self, product_line: str) -> bool:
         return self.status is StationStatus.ACTIVE and product_line in self.product_lines
@@ -444,6 +443,7 @@ class ServiceRequest:
     assigned_at: dt.datetime | None = None
     accepted_at: dt.datetime | None = None
     refused_station_ids: list[int] = attrs.field(factory=list)
+    technician_id: int | None = None  # the station's technician the request is dispatched to
     resolution: str | None = None
     closed_at: dt.datetime | None = None
     history: list[RequestEvent] = attrs.field(factory=list)
@@ -489,6 +489,12 @@ class ServiceRequest:
         self.assignment_mode = mode
         self.assigned_at = at
 
+    def dispatch_to_technician(self, technician_id: int, name: str, at: dt.datetime, actor: str) -> None:
+        """派工 to one technician of the holding station (the checks: ``service_network.check_dispatch``)."""
+        self.history.append(RequestEvent("dispatch_technician", self.state, self.state, at, actor, self.station_id,
+                                         f"派工给技师{name}"))
+        self.technician_id = technician_id
+
     def accept(self, at: dt.datetime, actor: str) -> None:
         self._move("accept", at, actor)
         self.accepted_at = at
@@ -500,6 +506,7 @@ class ServiceRequest:
             raise InvariantBroken("a refused service request has no station")
         self.refused_station_ids = [*self.refused_station_ids, self.station_id]
         self.station_id = None
+        self.technician_id = None
         self.assignment_mode = None
         self.assigned_at = None
 
@@ -596,7 +603,8 @@ class RepairPart:
 
 @attrs.define(slots=False, eq=False)
 class RepairRecord:
-    """What a station did on a request (维修记录), with the customer's confirmation."""
+    """What a station did on a request (维修记录), with the customer's confirmation. Its photos and
+    videos are ``domain.media.Media`` rows owned by the record (uploaded after it is recorded)."""
 
     number: str
     request_id: int
@@ -609,7 +617,6 @@ class RepairRecord:
     finished_at: dt.datetime
     labour_centihours: int
     result: str | None
-    photos: list[str]
     recorded_at: dt.datetime
     recorded_by: str
     fault_category: FaultCategory = FaultCategory.OTHER
@@ -640,8 +647,6 @@ class RepairRecord:
             raise InvalidValue("finished_at", "完工时间不能早于开工时间", code="aftersales.period_invalid")
         if self.finished_at > self.recorded_at + dt.timedelta(minutes=5):
             raise InvalidValue("finished_at", "完工时间不能晚于当前时间", code="aftersales.period_future")
-        if len(self.photos) > 20 or any(_blank(p) or len(p) > 500 for p in self.photos):
-            raise InvalidValue("photos", "照片/视频引用最多20个，每个1到500字符", code="aftersales.photos_invalid")
         if not self.in_warranty and any(p.use is PartUse.WARRANTY for p in self.parts):
             raise BusinessRuleViolation("车辆不在保修期内，不能按三包配件记录", code="aftersales.out_of_warranty",
                                         vin=self.vin)

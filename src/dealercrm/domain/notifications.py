@@ -338,6 +338,14 @@ TEMPLATES = TemplateRegistry([
         "收货回执与合同不符，报警给发车与销售",
     ),
     MessageTemplate(
+        "pickup.receipt_discrepancy", Channel.EMAIL,
+        "回执异常：{dealer_name} 自提出门证 {pass_no}",
+        "{recipient_name}：\n\n经销商 {dealer_name} 对自提车辆（出门证 {pass_no}，合同 {contract_no}）的收货回执"
+        " {receipt_no} 与出门证或合同不符：\n{discrepancies}\n\n收货人：{receiver_name}\n回执时间：{received_at}\n"
+        "请尽快核实处理：{portal_url}",
+        "自提车辆收货回执与合同不符，报警给发车与销售",
+    ),
+    MessageTemplate(
         "shipment.receipt_reminder", Channel.EMAIL,
         "请确认收货：发运单 {shipment_no}",
         "{dealer_name}：\n\n发运单 {shipment_no}（承运：{carrier}，车牌 {truck_plate}，共 {vehicle_count} 台）"

@@ -188,30 +188,80 @@ class DeliveryReceipt:
                      by: str) -> DeliveryReceipt:
         """Every vehicle of the shipment answered exactly once; extra VINs are discrepancies."""
         shipment.require_action("deliver")
-        name = receiver_name.strip()
-        if not name or len(name) > 30:
-            raise InvalidValue("receiver_name", "收货人姓名须为1到30个字", code="receiver_name.invalid")
-        seen: list[str] = []
-        for line in lines:
-            vin = Vin(line.vin).value
-            if vin not in shipment.vins:
-                raise InvalidValue("lines", f"车辆 {vin} 不在发运单 {shipment.shipment_no} 中，请填入“多收车辆”",
-                                   code="receipt.vin_not_shipped")
-            if vin in seen:
-                raise InvalidValue("lines", f"车辆 {vin} 重复", code="receipt.vin_duplicate")
-            seen.append(vin)
-        missing = [v for v in shipment.vins if v not in seen]
-        if missing:
-            raise InvalidValue("lines", f"请逐台确认：{'、'.join(missing)}", code="receipt.vin_unanswered")
-        extras = [Vin(v).value for v in extra_vins]
-        if set(extras) & set(shipment.vins) or len(set(extras)) != len(extras):
-            raise InvalidValue("extra_vins", "多收车辆不能重复或与发运车辆相同", code="receipt.extra_vins_invalid")
-        normalized = [attrs.evolve(line, vin=Vin(line.vin).value) for line in lines]
-        discrepancies = [d for d in (line.discrepancy for line in normalized) if d]
-        discrepancies += [f"{v}：不在发运单中（多收）" for v in extras]
+        name, answered, extras, discrepancies = answer_lines(
+            shipment.vins, f"发运单 {shipment.shipment_no}", lines, extra_vins, receiver_name)
         return cls(receipt_no=receipt_no, shipment_id=shipment.id, dealer_id=shipment.dealer_id,  # type: ignore[arg-type]
-                   lines=[line.as_json() for line in normalized], extra_vins=extras, discrepancies=discrepancies,
+                   lines=answered, extra_vins=extras, discrepancies=discrepancies,
                    receiver_name=name, received_at=received_at, recorded_by=by)
+
+
+def answer_lines(expected: Sequence[str], document: str, lines: Sequence[ReceiptLine], extra_vins: Sequence[str],
+                 receiver_name: str) -> tuple[str, list[dict[str, Any]], list[str], list[str]]:
+    """The rule of every receipt (回执) of the vehicles of ``document`` ("发运单 SH-…", "出门证 CM-…"):
+    each expected vehicle answered exactly once, nothing
+    answered that was not expected (those go in ``extra_vins``, a discrepancy each), and a
+    discrepancy for every vehicle damaged, missing or configured unlike the contract. Returns
+    (receiver name, lines as JSON, extra VINs, discrepancies)."""
+    name = receiver_name.strip()
+    if not name or len(name) > 30:
+        raise InvalidValue("receiver_name", "收货人姓名须为1到30个字", code="receiver_name.invalid")
+    seen: list[str] = []
+    for line in lines:
+        vin = Vin(line.vin).value
+        if vin not in expected:
+            raise InvalidValue("lines", f"车辆 {vin} 不在{document}中，请填入“多收车辆”",
+                               code="receipt.vin_not_shipped")
+        if vin in seen:
+            raise InvalidValue("lines", f"车辆 {vin} 重复", code="receipt.vin_duplicate")
+        seen.append(vin)
+    missing = [v for v in expected if v not in seen]
+    if missing:
+        raise InvalidValue("lines", f"请逐台确认：{'、'.join(missing)}", code="receipt.vin_unanswered")
+    extras = [Vin(v).value for v in extra_vins]
+    if set(extras) & set(expected) or len(set(extras)) != len(extras):
+        raise InvalidValue("extra_vins", "多收车辆不能重复或与发运车辆相同", code="receipt.extra_vins_invalid")
+    normalized = [attrs.evolve(line, vin=Vin(line.vin).value) for line in lines]
+    discrepancies = [d for d in (line.discrepancy for line in normalized) if d]
+    discrepancies += [f"{v}：不在{document.split(' ')[0]}中（多收）" for v in extras]
+    return name, [line.as_json() for line in normalized], extras, discrepancies
+
+
+@attrs.define(slots=False, eq=False)
+class PickupReceipt:
+    """The dealer's receipt (自提回执) of vehicles its own driver collected at the gate: until it,
+    they are on the road (released, 已出厂); by it, they enter the dealer's stock. Same rule and
+    the same discrepancy alarm as a shipment's receipt."""
+
+    receipt_no: str
+    gate_pass_id: int
+    dealer_id: int
+    lines: list[dict[str, Any]]
+    extra_vins: list[str]
+    discrepancies: list[str]
+    receiver_name: str
+    received_at: dt.datetime
+    recorded_by: str
+    id: int | None = None
+
+    @property
+    def has_discrepancy(self) -> bool:
+        return bool(self.discrepancies)
+
+    @classmethod
+    def for_gate_pass(cls, gate_pass: Any, *, receipt_no: str, lines: Sequence[ReceiptLine],
+                      extra_vins: Sequence[str], receiver_name: str, received_at: dt.datetime,
+                      by: str) -> PickupReceipt:
+        """Only for a pass whose vehicles left the gate (exited), after their exit."""
+        if getattr(gate_pass.status, "value", gate_pass.status) != "exited":
+            raise IllegalTransition("gate_pass", getattr(gate_pass.status, "value", str(gate_pass.status)), "receive",
+                                    f"出门证 {gate_pass.pass_no} 的车辆尚未出厂，不能回执", code="pickup.not_exited")
+        if gate_pass.exited_at is not None and received_at < gate_pass.exited_at:
+            raise InvalidValue("received_at", "收货时间不能早于出厂时间", code="receipt.received_before_exit")
+        name, answered, extras, discrepancies = answer_lines(
+            gate_pass.vins, f"出门证 {gate_pass.pass_no}", lines, extra_vins, receiver_name)
+        return cls(receipt_no=receipt_no, gate_pass_id=gate_pass.id, dealer_id=gate_pass.dealer_id,
+                   lines=answered, extra_vins=extras, discrepancies=discrepancies, receiver_name=name,
+                   received_at=received_at, recorded_by=by)
 
 
 def layout_delivery_receipt(shipment: Shipment, receipt: DeliveryReceipt, dealer_name: str) -> PrintDocument:

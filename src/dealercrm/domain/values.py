@@ -8,6 +8,7 @@ for error reporting; callers building from a request pass the request's field na
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import ClassVar
@@ -249,3 +250,17 @@ def _normalise_phone(raw: str) -> str:
     elif v.startswith("0086"):
         v = v[4:]
     return v.lstrip("-")
+
+
+def check_coordinates(latitude: float | None, longitude: float | None) -> tuple[float | None, float | None]:
+    """Both or neither; latitude in [-90, 90], longitude in [-180, 180]."""
+    if latitude is None and longitude is None:
+        return None, None
+    if latitude is None or longitude is None:
+        raise InvalidValue("latitude" if latitude is None else "longitude", "经纬度须同时填写",
+                           code="geo.coordinates_incomplete")
+    for field, value, bound, label in (("latitude", latitude, 90.0, "纬度"), ("longitude", longitude, 180.0, "经度")):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or not -bound <= value <= bound:
+            raise InvalidValue(field, f"{label}须在 -{bound:g} 到 {bound:g} 之间", code=f"geo.{field}_invalid")
+    return float(latitude), float(longitude)

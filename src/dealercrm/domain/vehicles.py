@@ -15,7 +15,7 @@ Life cycle::
     in_factory_stock → pickup_authorized (介绍信) → released (出厂, guard confirmed the exit)
     pickup_authorized → in_factory_stock (authorization revoked or lapsed)
     in_factory_stock → in_transit (外送发车) → in_dealer_stock (回执确认)
-    released → in_dealer_stock (dealer confirms it arrived)
+    released (自提: on the road with the dealer's driver) → in_dealer_stock (自提回执) or missing
     in_transit → missing (回执：未收到) → in_dealer_stock (found and received)
     in_dealer_stock → sold (终端销售) → in_dealer_stock (customer return)
     in_dealer_stock → returned (退回工厂) → in_factory_stock (restocked)
@@ -78,7 +78,7 @@ TRANSITIONS: dict[str, tuple[frozenset[VehicleState], VehicleState]] = {
     "release": (frozenset({S.PICKUP_AUTHORIZED}), S.RELEASED),
     "ship": (frozenset({S.IN_FACTORY_STOCK}), S.IN_TRANSIT),
     "receive": (frozenset({S.RELEASED, S.IN_TRANSIT, S.MISSING}), S.IN_DEALER_STOCK),
-    "report_missing": (frozenset({S.IN_TRANSIT}), S.MISSING),
+    "report_missing": (frozenset({S.IN_TRANSIT, S.RELEASED}), S.MISSING),
     "sell": (frozenset({S.IN_DEALER_STOCK}), S.SOLD),
     "take_back_from_customer": (frozenset({S.SOLD}), S.IN_DEALER_STOCK),
     "return_to_factory": (frozenset({S.IN_DEALER_STOCK, S.RELEASED, S.IN_TRANSIT}), S.RETURNED),

@@ -4,6 +4,9 @@ station stock, vehicles delivered to end customers before today with their warra
 and service requests in several states — one open and waiting for dispatch, one sent to a
 station, one out of warranty (the warning shows), one repaired, confirmed and claimed (its claim
 waits in the after-sales reviewer's task list) and one major repair in the case library.
+Stations carry their coordinates (the nearest-station query), Zhengzhou and Jinan their
+technicians; the claimed repair was dispatched to a technician and has a photo (with its
+thumbnail), and a delivered tanker has a maintenance plan due within the week.
 
 Everything goes through the use cases. The delivered vehicles are stocked in with their past
 dates (the retail sale itself belongs to the stock context); the warranty runs from the
@@ -13,8 +16,11 @@ delivery date kept on the warranty record.
 from __future__ import annotations
 
 import datetime as dt
+import struct
+import zlib
 
 from dealercrm.application import aftersales as af
+from dealercrm.application import service_network as sn
 from dealercrm.application.identity import CreateUser
 from dealercrm.application.vehicles import StockIn
 from dealercrm.bootstrap import Container
@@ -32,6 +38,14 @@ _STATIONS = [
     ("成都蜀通专用车服务站", "西南", "四川省", "成都市", ("tanker", "dump_truck"), 8000, "class_2", 5, None),
     ("广州粤捷汽车服务站", "华南", "广东省", "广州市", ("tanker", "semi_trailer"), 9500, "class_1", 6, None),
     ("西安秦川专用车服务站", "西北", "陕西省", "西安市", ("dump_truck",), 6500, "class_3", 3, None),
+]
+# WGS-84 coordinates of the stations above, in order
+_COORDINATES = [(34.7466, 113.6254), (34.6197, 112.4540), (36.6512, 117.1201), (38.0428, 114.5149),
+                (30.5728, 104.0668), (23.1291, 113.2644), (34.3416, 108.9398)]
+_TECHNICIANS = [  # station index, name, phone, skills
+    (0, "王建国", "13903710101", ("tank_body", "hydraulic", "brake")),
+    (0, "李卫东", "13903710102", ("engine", "electrical", "chassis")),
+    (2, "孙立强", "13905310101", ("brake", "tyre_axle", "tank_body")),
 ]
 _PARTS = [
     ("FV-2301", "罐体紧急切断阀", 45_000, 68_000, "件"), ("SL-0105", "人孔盖密封圈", 1_250, 2_000, "件"),
@@ -72,13 +86,15 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     for n, (name, region, province, city, lines, rate, cls, cap, login) in enumerate(_STATIONS, start=1):
         sid = svc.create_station(staff, af.StationIn(
             name, _uscc(n), region, province, city, f"{city}经开区汽配城{n * 7}号", "王站长", f"1390000{n:04d}",
-            lines, rate, cls, cap))
+            lines, rate, cls, cap, *_COORDINATES[n - 1]))
         stations.append(sid)
         if login:
             container.identity.create_user(system, CreateUser(login, f"{name}·接待", "station", password,
                                                               station_id=sid))
             logins.append((login, password, f"服务站用户（{name}）"))
     zz, ly, jn = stations[0], stations[1], stations[2]
+    technicians = [container.stations.add_technician(staff, stations[k], sn.TechnicianIn(name, phone, skills))
+                   for k, name, phone, skills in _TECHNICIANS]
 
     svc.put_policy(staff, af.PolicyIn("tanker", 24, 200_000, description="罐式车整车三包24个月或20万公里，以先到者为准"))
     svc.put_policy(staff, af.PolicyIn("dump_truck", 12, None, description="自卸车整车三包12个月"))
@@ -118,26 +134,44 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     svc.assign(staff, r1, None)
     zz_user = _user_principal(container, "station_zz", Role.STATION)
     svc.accept(zz_user, r1)
+    container.stations.dispatch(zz_user, r1, technicians[0])
     rec1, _ = svc.record_repair(zz_user, r1, af.RepairIn(
         "紧急切断阀阀芯磨损，密封面有划痕", "更换紧急切断阀及人孔盖密封圈，气密性试验合格", "郑州市中牟县物流园（上门）",
         now - dt.timedelta(hours=6), now - dt.timedelta(hours=3), 350, "渗漏消除，客户现场验收",
-        ("demo://repairs/fv-2301-before.jpg", "demo://repairs/fv-2301-after.jpg"),
         (af.PartIn("FV-2301", 1, "warranty"), af.PartIn("SL-0105", 2, "warranty"))))
     svc.confirm_repair(zz_user, rec1, af.ConfirmIn("河南中原石化物流有限公司 李经理", 5, "响应及时，维修质量好"))
     svc.submit_claim(zz_user, rec1)
+    container.media.upload(zz_user, "repair_record", rec1, _demo_png((200, 60, 40)), "image/png", "更换后的紧急切断阀")
     # 2. a major repair (out of warranty: paid repair) kept in the case library
     r2 = request(1, "tank_body", "罐体后封头焊缝开裂，运输途中发现渗漏，已紧急停运", "河南省", "郑州市", "郑州市荥阳市高速服务区")
     svc.assign(staff, r2, zz)
     svc.accept(zz_user, r2)
     rec2, _ = svc.record_repair(zz_user, r2, af.RepairIn(
         "罐体后封头环焊缝开裂约120mm", "倒罐清洗置换后补焊并探伤，水压试验合格", "郑州宏运专用车服务站",
-        now - dt.timedelta(days=3), now - dt.timedelta(days=1), 1600, "修复，复检合格", (),
+        now - dt.timedelta(days=3), now - dt.timedelta(days=1), 1600, "修复，复检合格",
         (af.PartIn("VL-0033", 1, "repair"),)))
     svc.flag_major(staff, rec2, "双方协商：焊缝返修费用由厂家承担60%，客户承担40%；停运损失补偿一次性1.2万元",
                    1_200_000, "焊缝开裂系封头与筒体环缝未焊透，已反馈生产部加强环缝射线探伤抽检比例")
+    container.media.upload(staff, "major_repair", rec2, _demo_png((90, 90, 90)), "image/png", "后封头焊缝开裂处")
+    # a tanker's periodic maintenance, due within the week (a reminder on the next scheduler pass)
+    container.stations.create_plan(staff, sn.PlanIn(vins[0][0], "罐体密封件与紧急切断阀定期检查", 90, None,
+                                                    today - dt.timedelta(days=85), station_id=zz))
     # 3. sent to Jinan, waiting for the station to accept
     r3 = request(3, "brake", "半挂车第二轴制动气室漏气，制动拖滞", "山东省", "济南市", "济南市历城区港沟物流园", 152_000)
     svc.assign(staff, r3, None)
     # 4. open: waiting for dispatch
     request(2, "hydraulic", "举升时油缸抖动，满载举升无力", "河南省", "洛阳市", "洛阳市伊滨区渣土消纳场")
     return logins
+
+
+def _demo_png(rgb: tuple[int, int, int], size: tuple[int, int] = (480, 360)) -> bytes:
+    """A plain-colour PNG built with the standard library (the demo's stand-in for a repair photo)."""
+    width, height = size
+    row = b"\x00" + bytes(rgb) * width
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(row * height))
+            + chunk(b"IEND", b""))

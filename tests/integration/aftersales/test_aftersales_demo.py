@@ -33,6 +33,13 @@ def test_demo_has_stations_policies_an_open_request_and_a_claim_in_review(sqlite
         assert len(svc.major_repairs(staff)) == 1
         assert {r["station_id"] for r in svc.list_requests(station_user)} == {station_user.station_id}
         assert svc.stock_report(staff, part_no="HC-1180")
+        claimed = svc.record(staff, claims[0]["record_id"])
+        assert [m["kind"] for m in claimed["media"]] == ["photo"]
+        assert crm.media.content(staff, claimed["media"][0]["id"], thumbnail=True)[0] == "image/jpeg"
+        assert svc.request(staff, claimed["request_id"])["technician_id"] is not None
+        nearest = crm.stations.nearest(staff, 34.75, 113.63, radius_km=150)
+        assert [r["name"] for r in nearest][:2] == ["郑州宏运专用车服务站", "洛阳顺达汽车维修服务站"]
+        assert crm.stations.plans(staff)
         assert load_demo(crm, dealers=9) == []
     finally:
         crm.close()

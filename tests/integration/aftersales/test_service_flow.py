@@ -19,7 +19,7 @@ def _repair(kit, request_id: int, who, parts=(), hours: int = 250) -> tuple[int,
     return kit.svc.record_repair(who, request_id, af.RepairIn(
         problem="紧急切断阀阀芯磨损", solution="更换切断阀及密封圈，试压无渗漏", place="郑州市中牟县物流园",
         started_at=now - dt.timedelta(hours=3), finished_at=now - dt.timedelta(minutes=30),
-        labour_centihours=hours, result="修复", photos=("oss://repairs/1.jpg",), parts=tuple(parts)))
+        labour_centihours=hours, result="修复", parts=tuple(parts)))
 
 
 def test_warranty_repair_from_call_to_monthly_settlement(kit):

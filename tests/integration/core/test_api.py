@@ -1,6 +1,5 @@
 """The HTTP API through Litestar's test client, on SQLite and PostgreSQL."""
 
-import datetime as dt
 import time
 
 import jwt
@@ -10,7 +9,7 @@ from litestar.testing import TestClient
 import dealercrm
 from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
-from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.app import create_app
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"

@@ -8,7 +8,6 @@ import datetime as dt
 import stat
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, func, inspect, select, table, text
 
 import dealercrm

@@ -15,13 +15,14 @@ from dealercrm.adapters.db.knowledge_search import is_unmapped
 
 CONTEXT_TABLES = {
     "gate": {"vehicles", "vehicle_events", "pickup_authorizations", "gate_passes", "gate_exits", "kiosk_events",
-             "shipments", "delivery_receipts"},
+             "shipments", "delivery_receipts", "pickup_receipts"},
     "stock": {"retail_sales", "retail_sale_payments", "dealer_stock_limits", "stock_ageing_policy", "stock_imports"},
     "supplied_parts": {"supplied_parts_ledgers", "supplied_part_items", "supplied_part_movements",
                        "supplied_part_photos"},
     "aftersales": {"service_stations", "service_warranty_policies", "service_warranties", "service_requests",
                    "service_request_events", "service_parts", "service_repair_records", "service_repair_parts",
-                   "service_claims", "service_stock", "service_stock_movements"},
+                   "service_claims", "service_stock", "service_stock_movements", "service_technicians",
+                   "service_maintenance_plans", "service_media"},
     "marketing": {"trainings", "training_invitations", "training_participants", "kb_articles",
                   "kb_article_revisions", "sales_forecasts", "sales_forecast_lines", "key_accounts", "bid_cases",
                   "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},

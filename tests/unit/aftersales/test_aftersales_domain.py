@@ -148,7 +148,7 @@ def test_labour_amount_equals_decimal_arithmetic(centihours, rate):
 def _record(parts, in_warranty=True) -> RepairRecord:
     return RepairRecord(number="WX-1", request_id=1, station_id=1, vin="V", problem="p", solution="s", place="x",
                         started_at=NOW - dt.timedelta(hours=2), finished_at=NOW, labour_centihours=250, result=None,
-                        photos=[], recorded_at=NOW, recorded_by="s", in_warranty=in_warranty, parts=parts, id=1)
+                        recorded_at=NOW, recorded_by="s", in_warranty=in_warranty, parts=parts, id=1)
 
 
 def test_claim_is_labour_at_the_station_rate_plus_warranty_parts_at_standard_cost():

@@ -56,7 +56,7 @@ def world(uow):
 
 
 def _repair(parts=()) -> af.RepairIn:
-    return af.RepairIn("阀芯磨损", "更换", "物流园", NOW - dt.timedelta(hours=2), NOW, 250, None, (), tuple(parts))
+    return af.RepairIn("阀芯磨损", "更换", "物流园", NOW - dt.timedelta(hours=2), NOW, 250, None, tuple(parts))
 
 
 def test_refused_request_goes_to_the_next_capable_station(uow, world):

@@ -14,6 +14,9 @@ from sqlalchemy.sql import Select
 
 from dealercrm.adapters.db.aftersales_tables import (
     service_claims,
+    service_maintenance_plans,
+    service_media,
+    service_technicians,
     service_parts,
     service_repair_parts,
     service_repair_records,
@@ -29,6 +32,7 @@ from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.application.access import ServiceScope
 from dealercrm.domain.aftersales import OPEN_AT_STATION, ClaimState
+from dealercrm.domain.service_network import BoundingBox
 from dealercrm.domain.values import SHANGHAI
 
 REPORT_DIMENSIONS = {
@@ -229,6 +233,7 @@ class SqlAftersalesQueries:
         row["parts"] = self._all(select(service_repair_parts).where(p.record_id == record_id).order_by(p.id))
         c = service_claims.c
         row["claims"] = self._all(select(service_claims).where(c.record_id == record_id).order_by(c.id))
+        row["media"] = self.media_of("repair_record", record_id)
         return row
 
     def record_scoped(self, scope: ServiceScope, record_id: int) -> dict[str, Any] | None:
@@ -398,3 +403,59 @@ class SqlAftersalesQueries:
             g["vehicles"] = len(g["vehicles"])
             out.append(g)
         return out
+
+    # -- the service network -------------------------------------------------------------------
+
+    def stations_in_box(self, box: BoundingBox, *, product_line: str | None = None) -> list[dict[str, Any]]:
+        """Active stations with coordinates inside the box: the index on (latitude, longitude)
+        narrows by latitude, the longitude test is a plain range (two when the box crosses the
+        antimeridian). Product line membership is JSON, filtered here portably."""
+        s = service_stations.c
+        q = select(service_stations).where(s.status == "active", s.latitude.is_not(None),
+                                            s.latitude.between(box.min_lat, box.max_lat))
+        if not box.all_longitudes:
+            if box.min_lng <= box.max_lng:
+                q = q.where(s.longitude.between(box.min_lng, box.max_lng))
+            else:
+                q = q.where(or_(s.longitude >= box.min_lng, s.longitude <= box.max_lng))
+        rows = self._all(q.order_by(s.id))
+        if product_line is not None:
+            rows = [r for r in rows if product_line in (r["product_lines"] or [])]
+        return rows
+
+    def technicians(self, station_id: int, *, include_inactive: bool = False) -> list[dict[str, Any]]:
+        t = service_technicians.c
+        q = select(service_technicians).where(t.station_id == station_id).order_by(t.id)
+        if not include_inactive:
+            q = q.where(t.active.is_(True))
+        return self._all(q)
+
+    def technician(self, technician_id: int) -> dict[str, Any] | None:
+        return self._one(select(service_technicians).where(service_technicians.c.id == technician_id))
+
+    def plans(self, *, vin: str | None = None, station_id: int | None = None, dealer_id: int | None = None,
+              include_inactive: bool = False) -> list[dict[str, Any]]:
+        p = service_maintenance_plans.c
+        q = select(service_maintenance_plans).order_by(p.id)
+        if vin is not None:
+            q = q.where(p.vin == vin)
+        if station_id is not None:
+            q = q.where(p.station_id == station_id)
+        if dealer_id is not None:
+            q = q.where(p.dealer_id == dealer_id)
+        if not include_inactive:
+            q = q.where(p.active.is_(True))
+        return self._all(q.limit(500))
+
+    def plan(self, plan_id: int) -> dict[str, Any] | None:
+        return self._one(select(service_maintenance_plans).where(service_maintenance_plans.c.id == plan_id))
+
+    # -- media ---------------------------------------------------------------------------------
+
+    def media_of(self, owner_type: str, owner_id: int) -> list[dict[str, Any]]:
+        m = service_media.c
+        return self._all(select(service_media).where(m.owner_type == owner_type, m.owner_id == owner_id)
+                         .order_by(m.id))
+
+    def media(self, media_id: int) -> dict[str, Any] | None:
+        return self._one(select(service_media).where(service_media.c.id == media_id))

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,6 +59,8 @@ from dealercrm.domain.aftersales import (
     WarrantyRecord,
     WarrantyState,
 )
+from dealercrm.domain.media import Media, MediaKind, OwnerType
+from dealercrm.domain.service_network import MaintenancePlan, Technician, TechnicianStatus
 
 Fen = BigInteger
 
@@ -80,9 +83,12 @@ service_stations = Table(
     Column("capacity", Integer, nullable=False),
     Column("status", StrEnumType(StationStatus, 12), nullable=False),
     Column("created_at", UtcDateTime),
+    Column("latitude", Float),
+    Column("longitude", Float),
     Column("version", Integer, nullable=False),
     CheckConstraint("labour_rate_fen > 0", name="rate_positive"),
     Index("ix_service_stations_region_status", "region", "status"),
+    Index("ix_service_stations_latitude_longitude", "latitude", "longitude"),
 )
 
 service_warranty_policies = Table(
@@ -143,6 +149,7 @@ service_requests = Table(
     Column("assigned_at", UtcDateTime),
     Column("accepted_at", UtcDateTime),
     Column("refused_station_ids", JSON, nullable=False),
+    Column("technician_id", IdType, ForeignKey("service_technicians.id")),
     Column("resolution", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(60), nullable=False),
@@ -198,7 +205,6 @@ service_repair_records = Table(
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime, nullable=False),
     Column("labour_centihours", Integer, nullable=False),
-    Column("photos", JSON, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("recorded_by", String(60), nullable=False),
     Column("confirmed_at", UtcDateTime),
@@ -282,6 +288,66 @@ service_stock_movements = Table(
     Index("ix_service_stock_movements_station_id_part_no_id", "station_id", "part_no", "id"),
 )
 
+service_technicians = Table(
+    "service_technicians",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("station_id", IdType, ForeignKey("service_stations.id"), nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("phone", String(30), nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("status", StrEnumType(TechnicianStatus, 12), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    Index("ix_service_technicians_station_id_active", "station_id", "active"),
+)
+
+service_maintenance_plans = Table(
+    "service_maintenance_plans",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("vin", String(17), nullable=False, index=True),
+    Column("title", String(100), nullable=False),
+    Column("interval_days", Integer),
+    Column("interval_km", Integer),
+    Column("last_done_on", Date, nullable=False),
+    Column("last_done_km", Integer),
+    Column("next_due_on", Date),
+    Column("next_due_km", Integer),
+    Column("remind_days_ahead", Integer, nullable=False),
+    Column("dealer_id", IdType, ForeignKey("dealers.id")),
+    Column("station_id", IdType, ForeignKey("service_stations.id")),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(60), nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("interval_days IS NOT NULL OR interval_km IS NOT NULL", name="has_interval"),
+    Index("ix_service_maintenance_plans_active_next_due_on", "active", "next_due_on"),
+)
+
+service_media = Table(
+    "service_media",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("owner_type", StrEnumType(OwnerType, 16), nullable=False),
+    Column("owner_id", IdType, nullable=False),
+    Column("kind", StrEnumType(MediaKind, 8), nullable=False),
+    Column("sha256", String(64), index=True),
+    Column("content_type", String(40)),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("thumbnail_sha256", String(64)),
+    Column("caption", String(200)),
+    Column("legacy_ref", String(500)),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Column("uploaded_by", String(60), nullable=False),
+    CheckConstraint("kind = 'link' OR sha256 IS NOT NULL", name="has_content"),
+    Index("ix_service_media_owner_type_owner_id", "owner_type", "owner_id"),
+)
+
+
 def start_aftersales_mappers() -> None:
     m = mapper_registry.map_imperatively
     m(ServiceStation, service_stations, version_id_col=service_stations.c.version)
@@ -301,6 +367,9 @@ def start_aftersales_mappers() -> None:
     m(SettlementClaim, service_claims, version_id_col=service_claims.c.version)
     m(StockLine, service_stock, version_id_col=service_stock.c.version)
     m(StockMovement, service_stock_movements)
+    m(Technician, service_technicians, version_id_col=service_technicians.c.version)
+    m(MaintenancePlan, service_maintenance_plans, version_id_col=service_maintenance_plans.c.version)
+    m(Media, service_media)
 
 
 
@@ -401,3 +470,29 @@ class SqlAlchemyAftersalesRepository:
 
     def add_movement(self, movement: StockMovement) -> None:
         self.session.add(movement)
+
+    # technicians, maintenance plans, media
+    def technician(self, technician_id: int) -> Technician | None:
+        return self.session.get(Technician, technician_id)
+
+    def plan(self, plan_id: int) -> MaintenancePlan | None:
+        return self.session.get(MaintenancePlan, plan_id)
+
+    def plans_to_check(self, due_by: dt.date) -> list[tuple[MaintenancePlan, int | None]]:
+        """Active plans due by date on or before ``due_by`` or counted in km, each with the
+        highest odometer reading recorded on a service request of its vehicle."""
+        p, r = service_maintenance_plans.c, service_requests.c
+        plans = list(self.session.scalars(
+            select(MaintenancePlan).where(p.active.is_(True), (p.next_due_on <= due_by) | p.interval_km.is_not(None))
+            .order_by(p.id)))
+        vins = sorted({x.vin for x in plans})
+        odometers: dict[str, int] = {}
+        for i in range(0, len(vins), 500):
+            odometers.update(self.session.execute(
+                select(r.vin, func.max(r.odometer_km)).where(r.vin.in_(vins[i:i + 500])).group_by(r.vin)).all())
+        return [(x, odometers.get(x.vin)) for x in plans]
+
+    def media_count(self, owner_type: str, owner_id: int) -> int:
+        m = service_media.c
+        return int(self.session.execute(select(func.count()).select_from(service_media).where(
+            m.owner_type == owner_type, m.owner_id == owner_id)).scalar_one())

@@ -40,7 +40,7 @@ from dealercrm.domain.gate import (
     GatePassStatus,
     PickupAuthorization,
 )
-from dealercrm.domain.shipping import DeliveryReceipt, Shipment, ShipmentStatus
+from dealercrm.domain.shipping import DeliveryReceipt, PickupReceipt, Shipment, ShipmentStatus
 from dealercrm.domain.values import Phone, Vin
 from dealercrm.domain.vehicles import Vehicle, VehicleEvent, VehicleState
 
@@ -231,6 +231,22 @@ delivery_receipts = Table(
     Index("ix_delivery_receipts_dealer_id_id", "dealer_id", "id"),
 )
 
+pickup_receipts = Table(
+    "pickup_receipts",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("receipt_no", String(30), nullable=False, unique=True),
+    Column("gate_pass_id", IdType, ForeignKey("gate_passes.id"), nullable=False, unique=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("extra_vins", JSON, nullable=False),
+    Column("discrepancies", JSON, nullable=False),
+    Column("receiver_name", String(30), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("recorded_by", String(60), nullable=False),
+    Index("ix_pickup_receipts_dealer_id_id", "dealer_id", "id"),
+)
+
 
 def start_gate_mappers() -> None:
     """Called once from ``mapping.start_mappers``."""
@@ -250,6 +266,7 @@ def start_gate_mappers() -> None:
     mapper_registry.map_imperatively(GateExit, gate_exits)
     mapper_registry.map_imperatively(Shipment, shipments, version_id_col=shipments.c.version)
     mapper_registry.map_imperatively(DeliveryReceipt, delivery_receipts)
+    mapper_registry.map_imperatively(PickupReceipt, pickup_receipts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,6 +431,13 @@ class SqlAlchemyDeliveryReceiptRepository:
     def for_shipment(self, shipment_id: int) -> DeliveryReceipt | None:
         return self.session.scalars(select(DeliveryReceipt)
                                     .where(delivery_receipts.c.shipment_id == shipment_id)).first()
+
+    def add_pickup(self, receipt: PickupReceipt) -> None:
+        self.session.add(receipt)
+
+    def for_gate_pass(self, gate_pass_id: int) -> PickupReceipt | None:
+        return self.session.scalars(select(PickupReceipt)
+                                    .where(pickup_receipts.c.gate_pass_id == gate_pass_id)).first()
 
 
 class SqlStaffDirectory:

@@ -19,6 +19,7 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
+from dealercrm.domain.service_network import BoundingBox, MaintenancePlan, Technician
 
 #: What a repair report may be grouped by (``AftersalesQueries.repair_report``).
 REPORT_DIMENSIONS = ("fault_category", "vin", "model_code", "product_line", "station", "month")
@@ -47,6 +48,15 @@ class AftersalesRepository(Protocol):
         """The stock row of a part at a station, locked for the transaction (created at 0)."""
 
     def add_movement(self, movement: StockMovement) -> None: ...
+
+    def technician(self, technician_id: int) -> Technician | None: ...
+    def plan(self, plan_id: int) -> MaintenancePlan | None: ...
+
+    def plans_to_check(self, due_by: dt.date) -> list[tuple[MaintenancePlan, int | None]]:
+        """Active plans due by date on or before ``due_by`` or counted in km, each with the highest
+        odometer reading known for its vehicle (from its service requests), or ``None``."""
+
+    def media_count(self, owner_type: str, owner_id: int) -> int: ...
 
 
 class AftersalesUnitOfWork(UnitOfWork, Protocol):
@@ -113,3 +123,26 @@ class AftersalesQueries(Protocol):
                       product_line: str | None = None, fault_category: str | None = None,
                       model_code: str | None = None, vin: str | None = None) -> list[dict[str, Any]]:
         """Repairs finished in [start, end) grouped by one of ``REPORT_DIMENSIONS``."""
+
+    # -- the service network (issue 18 §3) -------------------------------------------------------
+
+    def stations_in_box(self, box: BoundingBox, *, product_line: str | None = None) -> list[dict[str, Any]]:
+        """Active stations with coordinates inside the box (the prefilter of the nearest-station
+        query): ``id``, ``latitude``, ``longitude`` and the station's list columns."""
+
+    def technicians(self, station_id: int, *, include_inactive: bool = False) -> list[dict[str, Any]]: ...
+
+    def technician(self, technician_id: int) -> dict[str, Any] | None:
+        """Unscoped: the caller checks the station."""
+
+    def plans(self, *, vin: str | None = None, station_id: int | None = None, dealer_id: int | None = None,
+              include_inactive: bool = False) -> list[dict[str, Any]]: ...
+
+    def plan(self, plan_id: int) -> dict[str, Any] | None: ...
+
+    # -- media (issue 18 §2) -------------------------------------------------------------------------
+
+    def media_of(self, owner_type: str, owner_id: int) -> list[dict[str, Any]]: ...
+
+    def media(self, media_id: int) -> dict[str, Any] | None:
+        """Unscoped: the caller checks that the principal may see the media's owner."""

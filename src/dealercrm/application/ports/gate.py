@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from dealercrm.application.ports.credit import ReleaseChecks
 from dealercrm.application.ports.persistence import Clock, DocumentNumbering, UnitOfWork
 from dealercrm.domain.gate import GateExit, GatePass, PickupAuthorization
-from dealercrm.domain.shipping import DeliveryReceipt, Shipment
+from dealercrm.domain.shipping import DeliveryReceipt, PickupReceipt, Shipment
 from dealercrm.domain.vehicles import Vehicle
 
 
@@ -86,6 +86,10 @@ class DeliveryReceiptRepository(Protocol):
     def add(self, receipt: DeliveryReceipt) -> None: ...
 
     def for_shipment(self, shipment_id: int) -> DeliveryReceipt | None: ...
+
+    def add_pickup(self, receipt: PickupReceipt) -> None: ...
+
+    def for_gate_pass(self, gate_pass_id: int) -> PickupReceipt | None: ...
 
 
 class StaffDirectory(Protocol):

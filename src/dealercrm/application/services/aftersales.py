@@ -92,8 +92,9 @@ class AftersalesService:
     def suggest(self, actor: Principal, request_id: int) -> list[Suggestion]:
         return af.suggest_for(request_id, self._u(actor))
 
-    def assign(self, actor: Principal, request_id: int, station_id: int | None) -> int:
-        return af.assign_request(request_id, station_id, self._u(actor), self._clock)
+    def assign(self, actor: Principal, request_id: int, station_id: int | None,
+               technician_id: int | None = None) -> int:
+        return af.assign_request(request_id, station_id, self._u(actor), self._clock, technician_id=technician_id)
 
     def accept(self, actor: Principal, request_id: int) -> str:
         return af.accept_request(request_id, self._u(actor), self._clock)
@@ -152,6 +153,13 @@ class AftersalesService:
         row = self.queries.record_scoped(service_scope(actor), record_id)
         if row is None:
             raise not_found("repair_record", "维修记录")
+        return row
+
+    def major_repair(self, actor: Principal, record_id: int) -> dict[str, Any]:
+        """A record flagged as a major repair case, in the caller's scope (else 404)."""
+        row = self.record(actor, record_id)
+        if not row["is_major"]:
+            raise not_found("major_repair", "重大维修案例")
         return row
 
     def major_repairs(self, actor: Principal) -> list[dict[str, Any]]:

@@ -130,6 +130,10 @@ class GateService:
     def submit_receipt(self, actor: Principal, shipment_id: int, cmd: shipping.SubmitReceipt) -> gate.Created:
         return shipping.submit_receipt(shipment_id, cmd, self._uow(actor), self._clock, self._portal_url)
 
+    def submit_pickup_receipt(self, actor: Principal, gate_pass_id: int, cmd: shipping.SubmitReceipt) -> gate.Created:
+        """自提回执: the dealer's confirmation of vehicles its driver took out of the gate."""
+        return shipping.submit_pickup_receipt(gate_pass_id, cmd, self._uow(actor), self._clock, self._portal_url)
+
     def remind_missing_receipts(self, actor: Principal, grace_days: int = 3) -> list[str]:
         return shipping.remind_missing_receipts(self._uow(actor), self._clock, self._portal_url,
                                                 dt.timedelta(days=grace_days))

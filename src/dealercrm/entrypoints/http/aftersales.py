@@ -34,6 +34,7 @@ from dealercrm.domain.aftersales import (
 )
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.media import MediaKind
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
@@ -58,7 +59,8 @@ def _station(r: dict[str, Any], quality: dict[str, Any] | None = None) -> s.Stat
     return s.StationOut(r["id"], r["code"], r["name"], r["uscc"], r["region"], r["province"], r["city"], r["address"],
                         r["contact_name"], r["contact_phone"], list(r["product_lines"]), r["labour_rate_fen"], q.value,
                         q.label, r["capacity"], st.value, st.label,
-                        msgspec.convert(quality, s.StationQuality) if quality else None)
+                        msgspec.convert(quality, s.StationQuality) if quality else None, r.get("latitude"),
+                        r.get("longitude"))
 
 
 def _check(c: WarrantyCheck) -> s.WarrantyCheckOut:
@@ -85,12 +87,23 @@ def _claim(r: dict[str, Any]) -> s.ClaimOut:
 
 
 def _record(r: dict[str, Any]) -> s.RecordOut:
-    d = {k: _v(v) for k, v in r.items() if k not in ("parts", "claims")}
+    d = {k: _v(v) for k, v in r.items() if k not in ("parts", "claims", "media")}
     d["labour_hours"] = format_hours(d["labour_centihours"])
     d["parts"] = [s.PartUsedOut(p["part_no"], p["part_name"], p["quantity"], _v(p["use"]), PartUse(_v(p["use"])).label,
                                 p["unit_cost_fen"], p["unit_price_fen"]) for p in r["parts"]]
     d["claims"] = [_claim(c) for c in r["claims"]]
+    d["media"] = [media_out(m) for m in r.get("media", [])]
     return msgspec.convert(d, s.RecordOut, strict=False)
+
+
+def media_out(m: dict[str, Any]) -> s.MediaOut:
+    """A media row as the API answers it, with the URLs its content is served at."""
+    kind = MediaKind(_v(m["kind"]))
+    stored = m["sha256"] is not None
+    return s.MediaOut(m["id"], _v(m["owner_type"]), m["owner_id"], kind.value, kind.label, m["content_type"],
+                      m["size_bytes"], m["width"], m["height"], m["caption"], m["legacy_ref"], m["uploaded_at"],
+                      m["uploaded_by"], m["sha256"], f"/api/v1/media/{m['id']}/content" if stored else None,
+                      f"/api/v1/media/{m['id']}/thumbnail" if m["thumbnail_sha256"] else None)
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -105,7 +118,8 @@ def _context(ctx: dict[str, Any]) -> s.CustomerContextOut:
 
 def _station_cmd(d: s.StationBody) -> af.StationIn:
     return af.StationIn(d.name, d.uscc, d.region, d.province, d.city, d.address, d.contact_name, d.contact_phone,
-                        tuple(d.product_lines), d.labour_rate_fen, d.qualification, d.capacity)
+                        tuple(d.product_lines), d.labour_rate_fen, d.qualification, d.capacity, d.latitude,
+                        d.longitude)
 
 
 def _enum_filter(field: str, value: str | None, enum_cls: Any) -> None:
@@ -262,7 +276,7 @@ class AftersalesController(Controller):
     @post("/requests/{request_id:int}/assign", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="派单 Dispatch to a station (omit station_id: automatic)")
     def assign(self, request_id: int, data: s.AssignBody, request: User, aftersales: AftersalesService) -> s.StateOut:
-        aftersales.assign(request.user, request_id, data.station_id)
+        aftersales.assign(request.user, request_id, data.station_id, data.technician_id)
         return self._state(aftersales, request.user, request_id)
 
     @post("/requests/{request_id:int}/accept", guards=[requires(*WORKERS)], status_code=HTTP_200_OK,
@@ -303,7 +317,7 @@ class AftersalesController(Controller):
     def record_repair(self, request_id: int, data: s.RepairBody, request: User, aftersales: AftersalesService) -> s.RecordOut:
         record_id, _ = aftersales.record_repair(request.user, request_id, af.RepairIn(
             data.problem, data.solution, data.place, data.started_at, data.finished_at,
-            parse_hours("labour_hours", data.labour_hours), data.result, tuple(data.photos),
+            parse_hours("labour_hours", data.labour_hours), data.result,
             tuple(af.PartIn(p.part_no, p.quantity, p.use) for p in data.parts)))
         return _record(aftersales.record(request.user, record_id))
 

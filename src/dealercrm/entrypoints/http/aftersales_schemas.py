@@ -38,6 +38,8 @@ class StationBody(Request):
     labour_rate_fen: Annotated[int, Meta(ge=1, le=10_000_000, description="labour rate, fen per hour")]
     qualification: Annotated[str, Meta(max_length=10)] = "class_2"
     capacity: Annotated[int, Meta(ge=1, le=1000)] = 5
+    latitude: Annotated[float, Meta(ge=-90, le=90, description="WGS-84 latitude, degrees")] | None = None
+    longitude: Annotated[float, Meta(ge=-180, le=180, description="WGS-84 longitude, degrees")] | None = None
 
 
 class PolicyBody(Request):
@@ -70,7 +72,12 @@ class ServiceRequestBody(Request):
 
 
 class AssignBody(Request):
-    station_id: int | None = None  # omitted: the best suggestion (automatic dispatch)
+    station_id: int | None = None  # omitted: the best suggestion (automatic dispatch), or the technician's station
+    technician_id: int | None = None  # 派工到人: also dispatch to this technician of the station
+
+
+class TechnicianDispatchBody(Request):
+    technician_id: int
 
 
 class ReasonBody(Request):
@@ -95,7 +102,6 @@ class RepairBody(Request):
     finished_at: Annotated[dt.datetime, Meta(tz=True)]
     labour_hours: Hours
     result: Annotated[str, Meta(max_length=500)] | None = None
-    photos: Annotated[list[Annotated[str, Meta(min_length=1, max_length=500)]], Meta(max_length=20)] = []
     parts: Annotated[list[PartLine], Meta(max_length=50)] = []
 
 
@@ -181,6 +187,8 @@ class StationOut(msgspec.Struct):
     status: str
     status_label: str
     quality: StationQuality | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class StationList(msgspec.Struct):
@@ -265,6 +273,7 @@ class RequestRow(msgspec.Struct):
     created_by: str
     closed_at: dt.datetime | None
     resolution: str | None
+    technician_id: int | None = None
 
 
 class RequestList(msgspec.Struct):
@@ -309,6 +318,27 @@ class ClaimList(msgspec.Struct):
     next_cursor: str | None
 
 
+class MediaOut(msgspec.Struct):
+    """A photo or video (or a legacy text reference, ``kind`` = link, no content)."""
+
+    id: int
+    owner_type: str
+    owner_id: int
+    kind: str
+    kind_label: str
+    content_type: str | None
+    size_bytes: int
+    width: int | None
+    height: int | None
+    caption: str | None
+    legacy_ref: str | None
+    uploaded_at: dt.datetime
+    uploaded_by: str
+    sha256: str | None
+    content_url: str | None
+    thumbnail_url: str | None
+
+
 class RecordOut(msgspec.Struct):
     id: int
     number: str
@@ -326,7 +356,6 @@ class RecordOut(msgspec.Struct):
     started_at: dt.datetime
     finished_at: dt.datetime
     labour_hours: str
-    photos: list[str]
     recorded_at: dt.datetime
     recorded_by: str
     confirmed_at: dt.datetime | None
@@ -339,6 +368,7 @@ class RecordOut(msgspec.Struct):
     major_summary: str | None
     parts: list[PartUsedOut]
     claims: list[ClaimOut]
+    media: list[MediaOut] = []
 
 
 class CustomerContextOut(msgspec.Struct):
@@ -497,3 +527,79 @@ class RepairReport(msgspec.Struct):
     date_from: dt.date
     date_to: dt.date
     rows: list[ReportRow]
+
+
+# --- the service network (issue 18 §3) ---------------------------------------------------------
+
+Skill = Annotated[str, Meta(max_length=20, description="a fault category the technician repairs")]
+
+
+class TechnicianBody(Request):
+    name: Annotated[str, Meta(min_length=1, max_length=60)]
+    phone: Annotated[str, Meta(min_length=5, max_length=30)]
+    skills: Annotated[list[Skill], Meta(min_length=1, max_length=9)]
+
+
+class AvailabilityBody(Request):
+    status: Annotated[str, Meta(max_length=12, description="available / busy / off_duty")]
+
+
+class TechnicianOut(msgspec.Struct):
+    id: int
+    station_id: int
+    name: str
+    phone: str
+    skills: list[str]
+    skill_labels: list[str]
+    status: str
+    status_label: str
+    active: bool
+
+
+class NearbyStationOut(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    region: str
+    province: str
+    city: str
+    address: str
+    contact_phone: str
+    product_lines: list[str]
+    latitude: float
+    longitude: float
+    distance_km: float
+
+
+class PlanBody(Request):
+    vin: VinStr
+    title: Annotated[str, Meta(min_length=1, max_length=100)]
+    start_on: dt.date
+    interval_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+    interval_km: Annotated[int, Meta(ge=100, le=1_000_000)] | None = None
+    start_km: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
+    station_id: int | None = None
+    remind_days_ahead: Annotated[int, Meta(ge=0, le=90)] = 7
+
+
+class PlanServiceBody(Request):
+    done_on: dt.date
+    odometer_km: Annotated[int, Meta(ge=0, le=10_000_000)] | None = None
+
+
+class PlanOut(msgspec.Struct):
+    id: int
+    vin: str
+    title: str
+    interval_days: int | None
+    interval_km: int | None
+    last_done_on: dt.date
+    last_done_km: int | None
+    next_due_on: dt.date | None
+    next_due_km: int | None
+    remind_days_ahead: int
+    dealer_id: int | None
+    station_id: int | None
+    active: bool
+    created_at: dt.datetime
+    created_by: str

@@ -18,6 +18,8 @@ from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.metrics import RequestMetrics, database_collector, metrics_handler
 from dealercrm.entrypoints.http.aftersales import AftersalesController
+from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
+from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
@@ -85,6 +87,8 @@ CONTROLLERS: tuple[Any, ...] = (
     *STOCK_CONTROLLERS,
     *SUPPLIED_PARTS_CONTROLLERS,
     AftersalesController,
+    *SERVICE_NETWORK_CONTROLLERS,
+    *MEDIA_CONTROLLERS,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

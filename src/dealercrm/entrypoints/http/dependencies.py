@@ -22,6 +22,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "supplied_parts", "aftersales", "care", "marketing", "engagement",
     "exports",
     "analytics",
+    "stations", "media",
 )
 
 

@@ -261,6 +261,17 @@ class GatePassController(Controller):
     def verify(self, data: gs.VerifyIn, request: Request[Principal, Any, Any], gate: GateService) -> gs.VerifyOut:
         return msgspec.convert(gate.verify(request.user, data.qr_payload), gs.VerifyOut)
 
+    @post("/{gate_pass_id:int}/receipt", guards=[requires(Role.DEALER)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="自提回执 The dealer confirms each vehicle its driver took out (into its stock; "
+                                       "discrepancies raise an alarm)")
+    def pickup_receipt(self, gate_pass_id: int, data: gs.ReceiptIn, request: Request[Principal, Any, Any],
+                       gate: GateService) -> s.CreatedOut:
+        created = gate.submit_pickup_receipt(request.user, gate_pass_id, sh.SubmitReceipt(
+            lines=tuple(sh.ReceiptLineIn(x.vin, x.outcome, x.configuration_ok, x.note, tuple(x.photos))
+                        for x in data.lines),
+            receiver_name=data.receiver_name, extra_vins=tuple(data.extra_vins), received_at=data.received_at))
+        return s.CreatedOut(created.id, created.number)
+
 
 class KioskController(Controller):
     """Routes a device credential may reach — and nothing else may reach them."""

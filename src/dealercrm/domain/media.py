@@ -1,0 +1,161 @@
+"""Repair media (维修照片/视频, issue 18 §2): photos and videos attached to a repair record, a
+settlement claim, a major repair case or a knowledge article.
+
+The bytes sit in the content-addressed store under their SHA-256 (the store that holds the
+photos of customer-supplied parts); a :class:`Media` row ties them to one owner, so only those
+who may see the owner may fetch them. What a file *is* comes from its first bytes (its magic
+number), never from the content type the client declared; a declared type that disagrees is
+refused. Sizes are bounded per kind, a photo's pixel dimensions are bounded too, and a photo
+gets a thumbnail.
+
+Records written before media existed kept free-text references (``RepairRecord.photos``); the
+migration turned each into a ``link`` media row that keeps the text (``legacy_ref``) and has no
+bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import attrs
+
+from dealercrm.domain.errors import InvalidValue
+
+
+class MediaKind(enum.StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    LINK = "link"  # a free-text reference from before media were stored (no bytes here)
+
+    @property
+    def label(self) -> str:
+        return {"photo": "照片", "video": "视频", "link": "外部引用"}[self.value]
+
+
+class OwnerType(enum.StrEnum):
+    """What a media file belongs to; who may see the owner may see the file."""
+
+    REPAIR_RECORD = "repair_record"
+    CLAIM = "claim"
+    MAJOR_REPAIR = "major_repair"
+    ARTICLE = "article"
+
+    @property
+    def label(self) -> str:
+        return {"repair_record": "维修记录", "claim": "结算申请", "major_repair": "重大维修案例",
+                "article": "知识文章"}[self.value]
+
+
+def owner_type_of(value: str) -> OwnerType:
+    try:
+        return OwnerType(value)
+    except ValueError:
+        raise InvalidValue("owner_type", "附件所属对象须为 repair_record、claim、major_repair 或 article",
+                           code="media.owner_type_unknown") from None
+
+
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm")
+_QUICKTIME_BRANDS = {b"qt  "}
+
+
+def sniff_media_type(data: bytes) -> tuple[str, MediaKind] | None:
+    """(content type, kind) of the bytes by their signature, or ``None`` if not an allowed type:
+    JPEG, PNG, WebP photos; MP4, QuickTime (``ftyp`` box) and WebM (EBML header) videos."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg", MediaKind.PHOTO
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png", MediaKind.PHOTO
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp", MediaKind.PHOTO
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        box = int.from_bytes(data[:4], "big")
+        if 8 <= box <= 4096:
+            brand = data[8:12]
+            return ("video/quicktime" if brand in _QUICKTIME_BRANDS else "video/mp4"), MediaKind.VIDEO
+    if data[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm", MediaKind.VIDEO
+    return None
+
+
+@attrs.frozen
+class MediaLimits:
+    """The upload limits (``DEALERCRM_MEDIA_*`` settings)."""
+
+    max_photo_bytes: int = 10 * 1024 * 1024
+    max_video_bytes: int = 100 * 1024 * 1024
+    max_image_side: int = 8000  # pixels, width or height
+    max_image_pixels: int = 40_000_000
+    thumbnail_side: int = 320
+    max_per_owner: int = 30
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return max(self.max_photo_bytes, self.max_video_bytes)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):g}MB"
+
+
+def check_upload(data: bytes, declared_type: str | None, limits: MediaLimits) -> tuple[str, MediaKind]:
+    """The file's real (content type, kind), or the reason it is refused: empty, not an allowed
+    type, a declared type that disagrees with the bytes, or larger than its kind allows."""
+    if not data:
+        raise InvalidValue("file", "文件为空", code="media.empty")
+    sniffed = sniff_media_type(data)
+    if sniffed is None:
+        raise InvalidValue("file", "仅支持 JPEG、PNG、WebP 照片和 MP4、MOV、WebM 视频", code="media.type_unsupported",
+                           allowed=[*PHOTO_TYPES, *VIDEO_TYPES])
+    content_type, kind = sniffed
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    if declared and declared not in (content_type, "application/octet-stream"):
+        raise InvalidValue("file", f"文件内容为 {content_type}，与声明的类型 {declared} 不符",
+                           code="media.type_mismatch", detected=content_type, declared=declared)
+    limit = limits.max_photo_bytes if kind is MediaKind.PHOTO else limits.max_video_bytes
+    if len(data) > limit:
+        raise InvalidValue("file", f"{kind.label}不能超过{_mb(limit)}", code="media.too_large",
+                           max_bytes=limit, size_bytes=len(data))
+    return content_type, kind
+
+
+def check_dimensions(width: int, height: int, limits: MediaLimits) -> None:
+    """A photo's pixel size must be positive and within the side and pixel-count limits (a
+    decompression bomb is refused before it is decoded)."""
+    if width <= 0 or height <= 0:
+        raise InvalidValue("file", "图片尺寸无效", code="media.dimensions_invalid")
+    if max(width, height) > limits.max_image_side or width * height > limits.max_image_pixels:
+        raise InvalidValue("file", f"图片尺寸 {width}×{height} 超过上限（边长不超过{limits.max_image_side}像素，"
+                                   f"总像素不超过{limits.max_image_pixels}）", code="media.dimensions_too_large",
+                           width=width, height=height, max_side=limits.max_image_side)
+
+
+@attrs.define(slots=False, eq=False)
+class Media:
+    """One stored photo or video (or a legacy text reference) of one owner."""
+
+    owner_type: OwnerType
+    owner_id: int
+    kind: MediaKind
+    uploaded_at: dt.datetime
+    uploaded_by: str
+    sha256: str | None = None
+    content_type: str | None = None
+    size_bytes: int = 0
+    width: int | None = None
+    height: int | None = None
+    thumbnail_sha256: str | None = None
+    caption: str | None = None
+    legacy_ref: str | None = None
+    id: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.owner_type = OwnerType(self.owner_type)
+        self.kind = MediaKind(self.kind)
+        if self.caption is not None:
+            self.caption = self.caption.strip() or None
+            if self.caption is not None and len(self.caption) > 200:
+                raise InvalidValue("caption", "说明不能超过200字", code="media.caption_too_long")
+        if self.kind is not MediaKind.LINK and self.sha256 is None:
+            raise InvalidValue("file", "照片/视频须有内容", code="media.empty")
