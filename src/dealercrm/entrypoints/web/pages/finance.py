@@ -67,6 +67,10 @@ def _reason(form: Any, name: str, *, required: bool, label: str = "原因") -> s
     return value or None
 
 
+def _required_reason(form: Any, name: str, label: str) -> str:
+    return _reason(form, name, required=True, label=label) or ""  # required: never empty
+
+
 def _yuan_to_fen(raw: str, field: str) -> int:
     text = raw.strip().replace(",", "").replace("¥", "")
     whole, _, cents = text.partition(".")
@@ -125,7 +129,7 @@ class FinancePages(Controller):
                 await sync_to_thread(lambda: order_flow.finance_approve(
                     request.user, order_id, credit_override_reason=override, expected_version=version))
             elif decision == "reject":
-                reason = _reason(form, "reason", required=True, label="驳回原因")
+                reason = _required_reason(form, "reason", "驳回原因")
                 await sync_to_thread(order_flow.finance_reject, request.user, order_id, reason)
             else:
                 raise InvalidValue("decision", "请选择批准或驳回", code="decision.unknown")
@@ -171,7 +175,7 @@ class FinancePages(Controller):
             if decision == "approve":
                 await sync_to_thread(gate.approve_pass, request.user, gate_pass_id)
             elif decision == "reject":
-                reason = _reason(form, "reason", required=True, label="驳回原因")
+                reason = _required_reason(form, "reason", "驳回原因")
                 await sync_to_thread(gate.reject_pass, request.user, gate_pass_id, reason)
             else:
                 raise InvalidValue("decision", "请选择批准或驳回", code="decision.unknown")
