@@ -35,7 +35,6 @@ from dealercrm.application.ports.orders import OrderQueries
 from dealercrm.application.ports.persistence import (
     Clock, DealerQueries, PasswordHasher, TokenService, UnitOfWork, UnitOfWorkFactory,
 )
-from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.ports.signing import GateKeys
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
@@ -46,89 +45,20 @@ from dealercrm.application.services import (
 )
 from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.workflow_workbench import TaskQueries
+from dealercrm.composition.container import Container, erp_sync_target
 from dealercrm.config import Settings, load_settings, with_process_secrets
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.media import MediaLimits
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
-    from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
     from dealercrm.adapters.db.orderflow_queries import SqlOrderFlowQueries
-    from dealercrm.application.erp_release import ErpReleaseDeliverer
-    from dealercrm.domain.notifications import Channel
 
 __all__ = ["Container", "bootstrap", "system_clock", "workflow_handler_table"]
 
 
 def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@attrs.define
-class Container:
-    """Everything wired: the adapters, and one service per context (``channel`` and ``identity`` are the
-    ones embedding teams call). ``engine`` is ``None`` when units of work and dealer queries were passed in."""
-
-    settings: Settings
-    clock: Clock
-    hasher: PasswordHasher
-    tokens: TokenService
-    uow: UnitOfWorkFactory
-    dealer_queries: DealerQueries
-    approval_mail: ApprovalMail
-    gate_keys: GateKeys
-    vehicle_release_policy: VehicleReleasePolicy
-    workflow_handlers: workflow.WorkflowHandlers
-    channel: ChannelService
-    identity: IdentityService
-    workflow: WorkflowService
-    orders: OrdersService
-    order_flow: OrderFlowService
-    gate: GateService
-    credit: CreditService
-    stock: StockService
-    supplied_parts: SuppliedPartsService
-    aftersales: AftersalesService
-    stations: StationsService  # technicians, nearest stations, maintenance plans (issue 18 §3)
-    media: MediaService  # repair media (issue 18 §2)
-    care: CareService
-    marketing: MarketingService
-    engagement: EngagementService
-    web_sessions: WebSessionStore  # the web UI's people sessions
-    exports: Exporter  # lists and reports as XLSX / CSV downloads
-    analytics: AnalyticsService  # the 分析 dashboards' reports
-    engine: Engine | None = None
-    workflow_queries: WorkflowQueries | None = None
-    gate_queries: GateQueries | None = None
-    erp_gateway: ErpGateway | None = None
-
-    def erp_sync_target(self) -> SqlErpSyncTarget:
-        """A fresh SQL ``ErpSyncTarget`` (one per sync run)."""
-        return _erp_sync_target(self.uow, self.clock)
-
-    def outbox_deliverers(self) -> dict[Channel, ErpReleaseDeliverer]:
-        """Extra outbox channels this installation delivers (the ERP release when an ERP is set)."""
-        if self.erp_gateway is None:
-            return {}
-        from dealercrm.application.erp_release import ErpReleaseDeliverer
-        from dealercrm.domain.notifications import Channel
-
-        return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
-
-    def outbox_counts(self) -> dict[str, int]:
-        """The notification outbox's messages by status (``{}`` without a database)."""
-        if self.engine is None:
-            return {}
-        from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
-
-        return {status.value: n for status, n in SqlAlchemyOutboxStore(self.engine).count_by_status().items()}
-
-    def close(self) -> None:
-        close_gateway = getattr(self.erp_gateway, "close", None)
-        if close_gateway is not None:
-            close_gateway()
-        if self.engine is not None:
-            self.engine.dispose()
 
 
 def workflow_handler_table() -> workflow.WorkflowHandlers:
@@ -245,7 +175,7 @@ def bootstrap(
         ttl=dt.timedelta(minutes=settings.token_ttl_minutes), clock=clock,
     )
     policy = vehicle_release_policy or credit.CreditReleasePolicy()
-    erp_sync = ((ErpSyncJob(erp_gateway, lambda: _erp_sync_target(uow, clock)),)
+    erp_sync = ((ErpSyncJob(erp_gateway, lambda: erp_sync_target(uow, clock)),)
                 if erp_gateway is not None and engine is not None else ())
     photo_store, aftersales_queries = LocalDirectoryPhotoStore(settings.photo_path()), SqlAftersalesQueries(engine)
     aftersales_service = AftersalesService(uow, clock, aftersales_queries)
@@ -283,12 +213,6 @@ def bootstrap(
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )
-
-
-def _erp_sync_target(uow: UnitOfWorkFactory, clock: Clock) -> SqlErpSyncTarget:
-    from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
-
-    return SqlErpSyncTarget(uow, clock)
 
 
 def _care_marketing_engagement(

@@ -1,0 +1,1 @@
+"""Composition helpers of ``dealercrm.bootstrap`` (the composition root): the container type."""
