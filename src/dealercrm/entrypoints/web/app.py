@@ -19,6 +19,7 @@ from dealercrm.config import Settings
 from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.auth import AuthPages
+from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
@@ -31,6 +32,7 @@ VENDOR = "/static/vendor"
 FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
 PAGES: list[Any] = [AuthPages, WorkbenchPages, OrderPages, ReviewPages]
+PAGES.append(OrderFlowPages)
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
