@@ -19,6 +19,8 @@ from dealercrm.config import Settings
 from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.auth import AuthPages
+from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
+from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
@@ -33,6 +35,8 @@ FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
 PAGES: list[Any] = [AuthPages, WorkbenchPages, OrderPages, ReviewPages]
 PAGES.append(OrderFlowPages)
+PAGES.append(DealerCreditPages)
+PAGES.append(DealerStockPages)
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:

@@ -32,6 +32,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("新建订单", "/orders/new", ORDER_WRITERS, "configure"),
     NavItem("审批任务", "/tasks", REVIEWERS, "tasks"),
     NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
+    NavItem("信用与账款", "/credit", DEALER_SIDE, "credit"),
+    NavItem("库存", "/stock", DEALER_SIDE, "stock"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
