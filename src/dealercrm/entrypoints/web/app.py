@@ -21,8 +21,10 @@ from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
+from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
 from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
+from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
@@ -37,6 +39,8 @@ PAGES: list[Any] = [AuthPages, WorkbenchPages, OrderPages, ReviewPages]
 PAGES.append(OrderFlowPages)
 PAGES.append(DealerCreditPages)
 PAGES.append(DealerStockPages)
+PAGES.append(RegistrationPages)
+PAGES.append(MyDealerPages)
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:
