@@ -21,6 +21,8 @@ from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
+from dealercrm.entrypoints.web.pages.invitations import InvitationPages
+from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
 from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
@@ -41,6 +43,8 @@ PAGES.append(DealerCreditPages)
 PAGES.append(DealerStockPages)
 PAGES.append(RegistrationPages)
 PAGES.append(MyDealerPages)
+PAGES.append(KnowledgePages)
+PAGES.append(InvitationPages)
 
 
 def _register_filters(engine: JinjaTemplateEngine) -> None:

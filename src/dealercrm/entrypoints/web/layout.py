@@ -36,6 +36,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("库存", "/stock", DEALER_SIDE, "stock"),
     NavItem("我的经销商", "/my-dealers", (Role.REGION_MANAGER, Role.SALES, Role.ADMIN), "my_dealers"),
     NavItem("注册状态", "/registration", DEALER_SIDE, "registration"),
+    NavItem("知识库", "/knowledge", tuple(r for r in Role if r is not Role.KIOSK), "knowledge"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
