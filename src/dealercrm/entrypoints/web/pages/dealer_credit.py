@@ -11,7 +11,14 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
 from dealercrm.application.services.credit import CreditService
-from dealercrm.domain.credit import AGEING_LABELS, AccountStatus, CommitmentState, InvoiceState, PaymentCycle, PaymentMethod
+from dealercrm.domain.credit import (
+    AGEING_LABELS,
+    AccountStatus,
+    CommitmentState,
+    InvoiceState,
+    PaymentCycle,
+    PaymentMethod,
+)
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
@@ -34,7 +41,8 @@ def credit_view(credit: CreditService, actor: Principal, dealer_id: int,
     p = credit.page(actor, dealer_id)
     account, parts = p["account"], p["parts"]
     limit = int(account["limit_fen"])
-    buckets = {code: {"label": label, "open_fen": 0, "count": 0} for code, label in AGEING_LABELS.items()}
+    buckets: dict[str, dict[str, Any]] = {code: {"label": label, "open_fen": 0, "count": 0}
+                                         for code, label in AGEING_LABELS.items()}
     for r in p["open_receivables"]:
         buckets[r["bucket"]]["open_fen"] += int(r["open_fen"])
         buckets[r["bucket"]]["count"] += 1

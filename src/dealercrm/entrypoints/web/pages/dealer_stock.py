@@ -37,7 +37,7 @@ def yuan_to_fen(raw: Any, field: str) -> int:
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidValue(field, "请输入金额（元），如 356000 或 356000.50", code="money.invalid") from None
-    if not value.is_finite() or value <= 0 or value > Decimal("100000000") or value != value.quantize(Decimal("0.01")):
+    if not value.is_finite() or value <= 0 or value > Decimal(100000000) or value != value.quantize(Decimal("0.01")):
         raise InvalidValue(field, "金额须大于0、不超过1亿元且最多两位小数", code="money.out_of_range")
     return int(value * 100)
 

@@ -46,10 +46,10 @@ class OrderFlowPages(Controller):
             await sync_to_thread(lambda: order_flow.accept_contract_once(
                 request.user, order_id, form_token=token, expected_version=version, ip=ip, user_agent=agent))
         except (InvalidValue, Conflict) as exc:
-            stale = exc.code == "order.stale_version"
+            notice = STALE if exc.code == "order.stale_version" else exc.message
             status = 409 if isinstance(exc, Conflict) else 422
             return await sync_to_thread(lambda: order_page(request, orders, order_flow, order_id, status_code=status,
-                                                           notice=STALE if stale else exc.message))
+                                                           notice=notice))
         return Redirect(path=f"/orders/{order_id}?done=contract", status_code=303)
 
     @post("/{order_id:int}/changes", guards=[requires(*ORDER_WRITERS)], status_code=303)
@@ -72,8 +72,9 @@ class OrderFlowPages(Controller):
             except InvalidValue as exc:
                 errors["description" if exc.field == "description" else "change_form"] = exc.message
             except Conflict as exc:
+                notice = exc.message
                 return await sync_to_thread(lambda: order_page(request, orders, order_flow, order_id,
-                                                               notice=exc.message, status_code=409,
+                                                               notice=notice, status_code=409,
                                                                change_values=kept))
         if errors:
             return await sync_to_thread(lambda: order_page(request, orders, order_flow, order_id, status_code=422,

@@ -115,6 +115,7 @@ class RegistrationPages(Controller):
         try:
             await sync_to_thread(channel.submit, request.user, request.user.dealer_id or 0)
         except Conflict as exc:
-            return await sync_to_thread(lambda: self._status_page(request, channel, notice=exc.message,
+            notice = exc.message
+            return await sync_to_thread(lambda: self._status_page(request, channel, notice=notice,
                                                                   status_code=409))
         return Redirect(path="/registration?done=1", status_code=303)
