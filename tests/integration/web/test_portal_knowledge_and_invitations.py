@@ -30,6 +30,7 @@ def test_a_dealer_searches_and_reads_articles_but_not_internal_ones(browser):
 
 def test_declining_a_training_needs_a_reason_and_confirming_is_recorded(browser, crm):
     client = browser("dealer09")
+    workbench = client.get("/").text
     html = client.get("/trainings/1").text
 
     refused = client.post("/trainings/1/respond", data={"_csrf_token": csrf_token(html), "response": "decline"},
@@ -37,6 +38,7 @@ def test_declining_a_training_needs_a_reason_and_confirming_is_recorded(browser,
     confirmed = client.post("/trainings/1/respond", data={"_csrf_token": csrf_token(html), "response": "confirm"},
                             follow_redirects=False)
 
+    assert 'href="/trainings/1"' in workbench  # the invitation on the workbench opens its page
     assert refused.status_code == 422 and 'id="reason-error"' in refused.text
     assert confirmed.status_code == 303
     invitation = crm.marketing.training(SYSTEM, 1)["invitations"]

@@ -75,9 +75,10 @@ class DealerCreditPages(Controller):
     @get("/", guards=[requires(*CREDIT_READERS)], sync_to_thread=True)
     def own(self, request: Request[Principal, Any, Any], credit: CreditService,
             after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None) -> Any:
-        """A dealer's own credit; staff choose a dealer from 我的经销商."""
+        """A dealer's own credit; staff choose a dealer from 我的经销商 (finance from its own pages)."""
         if request.user.role is not Role.DEALER or request.user.dealer_id is None:
-            return Redirect(path="/my-dealers", status_code=303)
+            keeper = request.user.role in (Role.REGION_MANAGER, Role.SALES, Role.ADMIN)
+            return Redirect(path="/my-dealers" if keeper else "/", status_code=303)
         view = credit_view(credit, request.user, request.user.dealer_id, after)
         return page(request, "credit.html", title="信用与账款", section="credit", crumbs=(("信用与账款", None),),
                     base_path="/credit", **view)
