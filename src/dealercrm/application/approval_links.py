@@ -145,5 +145,10 @@ class ApprovalMail:
     def link_url(self, token: str) -> str:
         return f"{self.portal_url.rstrip('/')}/api/v1/workflow-links/{token}"
 
+    def task_url(self, step_id: int, workflow_id: int) -> str:
+        """The web page where the addressee decides the step (after logging in); once the step
+        is decided, the page shows its workflow instead."""
+        return f"{self.portal_url.rstrip('/')}/tasks/{step_id}?workflow={workflow_id}"
+
     def workflow_url(self, workflow_id: int) -> str:
         return f"{self.portal_url.rstrip('/')}/api/v1/workflows/{workflow_id}"

@@ -303,7 +303,8 @@ def _on_review_outcome(uow: UnitOfWork, workflow: Workflow, outcome: wf.Workflow
     elif outcome.status is wf.WorkflowStatus.REJECTED:
         reason = "；".join(outcome.reasons) or "未说明原因"
         dealer.reject(reason, outcome.at)
-        _notify_review(uow, dealer, "dealer.review_rejected", portal_url, reason=reason)
+        _notify_review(uow, dealer, "dealer.review_rejected", f"{portal_url.rstrip('/')}/registration",
+                       reason=reason)
     else:
         dealer.withdraw_review(outcome.at, "；".join(outcome.reasons) or None)
 

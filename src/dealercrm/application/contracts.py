@@ -32,7 +32,8 @@ import attrs
 from dealercrm.application import credit
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.order_review import _notify_dealer
-from dealercrm.application.orders import _check_version, _ref, _visible_order
+from dealercrm.application.gate import run_client_event
+from dealercrm.application.orders import FORM_TOKEN, _check_version, _ref, _visible_order
 from dealercrm.application.orders import OrderRef as OrderRef
 from dealercrm.application.ports.documents import ContractRenderer, DocumentUnavailable
 from dealercrm.application.ports.orders import OrderFlowUnitOfWork
@@ -171,22 +172,44 @@ def _contract_of(uow: OrderFlowUnitOfWork, order: Order) -> Contract:
 
 
 def accept_contract(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock, *, ip: str | None = None,
-                    user_agent: str | None = None) -> OrderRef:
-    """The dealer confirms its e-contract (who, when, from where). A second accept is 409."""
+                    user_agent: str | None = None, expected_version: int | None = None) -> OrderRef:
+    """The dealer confirms its e-contract (who, when, from where). A second accept is 409, and so
+    is an ``expected_version`` of the order that is no longer its version (stale)."""
     require_role(uow.actor, Role.DEALER)
-    now = clock()
     with uow:
-        order = _visible_order(uow, order_id)
-        contract = _contract_of(uow, order)
-        order.ensure_can("contract_accepted")
-        contract.accept(uow.actor.user_id, now, ip, user_agent)  # type: ignore[arg-type]
-        order.contract_accepted(now, uow.actor, details={
-            "contract_no": contract.contract_no, "sha256": contract.document_sha256,
-            "ip": contract.accepted_from_ip, "user_agent": contract.accepted_user_agent})
-        uow.flush()
-        ref = _ref(order)
+        ref = _accept(uow, order_id, clock(), ip, user_agent, expected_version)
         uow.commit()
     return ref
+
+
+def accept_contract_once(order_id: int, new_uow: Callable[[], OrderFlowUnitOfWork], clock: Clock, *,
+                         form_token: str, expected_version: int | None, ip: str | None = None,
+                         user_agent: str | None = None) -> OrderRef:
+    """``accept_contract`` once per form token of this user: a double-clicked 确认 books one
+    acceptance and the second post answers the first one (the client-event ledger)."""
+    fingerprint = hashlib.sha256(repr(("contract.accept", order_id, expected_version)).encode()).hexdigest()
+
+    def work(uow: Any) -> dict[str, Any]:
+        return attrs.asdict(_accept(uow, order_id, clock(), ip, user_agent, expected_version))
+
+    answer = run_client_event(new_uow, clock, roles=(Role.DEALER,), event_id=form_token,  # type: ignore[arg-type]
+                              kind="contract.accept", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    return OrderRef(**answer)
+
+
+def _accept(uow: OrderFlowUnitOfWork, order_id: int, now: dt.datetime, ip: str | None, user_agent: str | None,
+            expected_version: int | None) -> OrderRef:
+    """Accept inside the caller's unit of work (not committed)."""
+    order = _visible_order(uow, order_id)
+    _check_version(order, expected_version)
+    contract = _contract_of(uow, order)
+    order.ensure_can("contract_accepted")
+    contract.accept(uow.actor.user_id, now, ip, user_agent)  # type: ignore[arg-type]
+    order.contract_accepted(now, uow.actor, details={
+        "contract_no": contract.contract_no, "sha256": contract.document_sha256,
+        "ip": contract.accepted_from_ip, "user_agent": contract.accepted_user_agent})
+    uow.flush()
+    return _ref(order)
 
 
 _ROUND = "-R"

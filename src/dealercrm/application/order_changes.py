@@ -18,7 +18,10 @@ technical department through the generic workflow, then either 退单 or forward
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -26,7 +29,8 @@ from dealercrm.application import credit
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import require_role
 from dealercrm.application.contracts import ERP_RECIPIENT, release_key
-from dealercrm.application.orders import ORDER_WRITERS, _visible_order
+from dealercrm.application.gate import run_client_event
+from dealercrm.application.orders import FORM_TOKEN, ORDER_WRITERS, _visible_order
 from dealercrm.application.ports.orders import OrderFlowUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvariantBroken, NotFound
@@ -66,33 +70,51 @@ def _actor(uow: OrderFlowUnitOfWork) -> Principal | None:
 
 def request_change(order_id: int, description: str, uow: OrderFlowUnitOfWork, clock: Clock) -> ChangeRef:
     require_role(uow.actor, *ORDER_WRITERS)
-    now = clock()
     with uow:
-        order = _visible_order(uow, order_id)
-        if order.state not in CHANGEABLE:
-            raise IllegalTransition("order", order.state.value, "request_change",
-                                    f"订单当前状态为「{order.state.label}」，不能申请变更")
-        if uow.order_changes.pending_of_order(order.id) is not None:
-            raise Conflict("该订单已有处理中的变更申请", code="order_change.already_open", current_state=order.state.value)
-        change = OrderChangeRequest(
-            uow.numbers.formatted("BG", year=now.astimezone(SHANGHAI).year), order.id, order.dealer_id,  # type: ignore[arg-type]
-            description, now, uow.actor.username, contract_no=release_key(order)[0])
-        uow.order_changes.add(change)
-        uow.flush()
-        if change.id is None:
-            raise InvariantBroken("order change has no id: not flushed")
-        region = uow.orders.region_of(order.dealer_id) or None
-        workflow_id = wf.start_workflow(
-            uow, definition=CHANGE_REVIEW,
-            subject=wf.WorkflowSubject(ORDER_CHANGE_SUBJECT, change.id, change.change_no,
-                                       f"订单变更：{order.order_no}", dealer_id=order.dealer_id, region=region),
-            submitted_by=uow.actor, now=now)
-        order.record("change_requested", f"申请变更 {change.change_no}：{change.description}", now, uow.actor,
-                     data={"change_no": change.change_no, "description": change.description,
-                           "workflow_id": workflow_id})
-        ref = _ref(change, workflow_id)
+        ref = _request(uow, order_id, description, clock())
         uow.commit()
     return ref
+
+
+def request_change_once(order_id: int, description: str, new_uow: Callable[[], OrderFlowUnitOfWork], clock: Clock,
+                        *, form_token: str) -> ChangeRef:
+    """``request_change`` once per form token of this user (a double-clicked submit files one
+    request; the second post answers the first), through the client-event ledger."""
+    fingerprint = hashlib.sha256(repr(("order_change.request", order_id, description)).encode()).hexdigest()
+
+    def work(uow: Any) -> dict[str, Any]:
+        return attrs.asdict(_request(uow, order_id, description, clock()))
+
+    answer = run_client_event(new_uow, clock, roles=ORDER_WRITERS, event_id=form_token,  # type: ignore[arg-type]
+                              kind="order_change.request", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    return ChangeRef(**answer)
+
+
+def _request(uow: OrderFlowUnitOfWork, order_id: int, description: str, now: dt.datetime) -> ChangeRef:
+    """File the request and start its review inside the caller's unit of work (not committed)."""
+    order = _visible_order(uow, order_id)
+    if order.state not in CHANGEABLE:
+        raise IllegalTransition("order", order.state.value, "request_change",
+                                f"订单当前状态为「{order.state.label}」，不能申请变更")
+    if uow.order_changes.pending_of_order(order.id) is not None:
+        raise Conflict("该订单已有处理中的变更申请", code="order_change.already_open", current_state=order.state.value)
+    change = OrderChangeRequest(
+        uow.numbers.formatted("BG", year=now.astimezone(SHANGHAI).year), order.id, order.dealer_id,  # type: ignore[arg-type]
+        description, now, uow.actor.username, contract_no=release_key(order)[0])
+    uow.order_changes.add(change)
+    uow.flush()
+    if change.id is None:
+        raise InvariantBroken("order change has no id: not flushed")
+    region = uow.orders.region_of(order.dealer_id) or None
+    workflow_id = wf.start_workflow(
+        uow, definition=CHANGE_REVIEW,
+        subject=wf.WorkflowSubject(ORDER_CHANGE_SUBJECT, change.id, change.change_no,
+                                   f"订单变更：{order.order_no}", dealer_id=order.dealer_id, region=region),
+        submitted_by=uow.actor, now=now)
+    order.record("change_requested", f"申请变更 {change.change_no}：{change.description}", now, uow.actor,
+                 data={"change_no": change.change_no, "description": change.description,
+                       "workflow_id": workflow_id})
+    return _ref(change, workflow_id)
 
 
 def _on_change_outcome(uow: OrderFlowUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:

@@ -55,8 +55,16 @@ class OrderFlowService:
         return contracts.mark_major_modification(order_id, flag, self._uow(actor), self._clock)
 
     def accept_contract(self, actor: Principal, order_id: int, *, ip: str | None = None,
-                        user_agent: str | None = None) -> OrderRef:
-        return contracts.accept_contract(order_id, self._uow(actor), self._clock, ip=ip, user_agent=user_agent)
+                        user_agent: str | None = None, expected_version: int | None = None) -> OrderRef:
+        return contracts.accept_contract(order_id, self._uow(actor), self._clock, ip=ip, user_agent=user_agent,
+                                         expected_version=expected_version)
+
+    def accept_contract_once(self, actor: Principal, order_id: int, *, form_token: str,
+                             expected_version: int | None, ip: str | None = None,
+                             user_agent: str | None = None) -> OrderRef:
+        """``accept_contract`` once per form token (a double click books one acceptance)."""
+        return contracts.accept_contract_once(order_id, lambda: self._uow(actor), self._clock, form_token=form_token,
+                                              expected_version=expected_version, ip=ip, user_agent=user_agent)
 
     def finance_approve(self, actor: Principal, order_id: int, *, credit_override_reason: str | None = None,
                         expected_version: int | None = None) -> contracts.FinanceDecision:
@@ -72,6 +80,12 @@ class OrderFlowService:
 
     def request_change(self, actor: Principal, order_id: int, description: str) -> order_changes.ChangeRef:
         return order_changes.request_change(order_id, description, self._uow(actor), self._clock)
+
+    def request_change_once(self, actor: Principal, order_id: int, description: str, *,
+                            form_token: str) -> order_changes.ChangeRef:
+        """``request_change`` once per form token (a double click files one request)."""
+        return order_changes.request_change_once(order_id, description, lambda: self._uow(actor), self._clock,
+                                                 form_token=form_token)
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -122,5 +122,6 @@ def _notify_dealer(uow: OrdersUnitOfWork, order: Order, template: str, key: str,
     if contact is None:
         return
     uow.outbox.enqueue(template, {"dealer_name": dealer.legal_name, "order_no": order.order_no,
-                                  "portal_url": wf.portal_url_of(uow), **variables},
+                                  "portal_url": f"{wf.portal_url_of(uow).rstrip('/')}/orders/{order.id}",
+                                  **variables},
                        contact.email, key)  # type: ignore[arg-type]

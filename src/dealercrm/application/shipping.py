@@ -277,7 +277,7 @@ def remind_missing_receipts(uow: GateUnitOfWork, clock: Clock, portal_url: str,
                     "dealer_name": dealer.legal_name, "shipment_no": shipment.shipment_no,
                     "carrier": shipment.carrier, "truck_plate": shipment.truck_plate,
                     "vehicle_count": len(shipment.vins), "expected_arrival": _fmt(shipment.expected_arrival),
-                    "portal_url": portal_url,
+                    "portal_url": f"{portal_url.rstrip('/')}/stock/receipts/{shipment.id}",
                 }, contact.email, f"shipment.receipt_reminder:{shipment.shipment_no}")  # type: ignore[arg-type]
             shipment.receipt_reminded_at = now
             reminded.append(shipment.shipment_no)

@@ -531,7 +531,7 @@ def _mail_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[t
             "approver_name": user.display_name, "step_name": step.name, "document_type": wf.definition_name,
             "document_no": wf.subject_no, "document_title": wf.title, "workflow_no": wf.number,
             "submitter_name": wf.submitted_by_name, "due": _fmt(step.due_at) if step.due_at else "未设定",
-            "origin": origin, "task_url": mail.workflow_url(wf.id),
+            "origin": origin, "task_url": mail.task_url(step.id, wf.id),
         }
         template = "workflow.task_assigned_portal"
         if mail.signer is not None:

@@ -82,11 +82,11 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def _login(page, base: str, username: str) -> None:
+def _login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> None:
     page.goto(f"{base}/")
     assert page.url.startswith(f"{base}/login")
     page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
+    page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
 
@@ -245,3 +245,121 @@ def test_a_dashboard_draws_its_charts_from_the_report_apis_data(server, chromium
     assert canvases >= 4
     assert embedded == _api_json(server, f"/api/v1/reports/orders?{query}", "admin")
     assert gate_embedded == _api_json(server, "/api/v1/reports/gate-throughput", "admin")
+
+
+def _logout(page) -> None:
+    page.click("text=退出登录")
+    page.wait_for_url(re.compile(r".*/login$"))
+
+
+def test_a_new_dealer_registers_and_the_regional_manager_approves_it(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    page.goto(f"{server}/login")
+    page.click("text=在线注册")
+    page.wait_for_url(f"{server}/register")
+    values = {"#legal_name": "苏州恒通专用车销售有限公司", "#uscc": "91320500MA1XK9P70Y", "#province": "江苏省",
+              "#city": "苏州市", "#address_detail": "吴中区汽车城6号", "#contact_name": "顾建华",
+              "#contact_phone": "13962001234", "#contact_email": "gm@hengtong.example.cn",
+              "#applicant_username": "hengtong_sz", "#applicant_password": "Hengtong2026", "#confirm_password": "Hengtong2026"}
+    for selector, value in values.items():
+        page.fill(selector, value)
+    page.select_option("#region", "华东")
+    page.click("button[type=submit].primary")
+    page.wait_for_selector("#uscc-error")  # a mistyped check character: the form comes back with the error
+    assert page.input_value("#legal_name") == "苏州恒通专用车销售有限公司"
+    _shot(page, "register-error")
+    page.fill("#uscc", _uscc("91320500MA1XK9P70"))
+    page.fill("#applicant_password", "Hengtong2026")
+    page.fill("#confirm_password", "Hengtong2026")
+    page.click("button[type=submit].primary")
+    page.wait_for_url(re.compile(r".*/registration\?done=1$"))
+    assert "审核中" in page.locator("#registration-status").inner_text()
+    _shot(page, "registration-status")
+    _logout(page)
+
+    _login(page, server, "rm_huadong")
+    page.click("nav >> text=经销商注册审核")
+    row = page.locator("tr", has_text="苏州恒通专用车销售有限公司")
+    _shot(page, "registrations-review")
+    row.locator("button[value=approve]").click()
+    page.wait_for_url(f"{server}/dealers/registrations")
+    page.goto(f"{server}/my-dealers?status=approved&q=苏州恒通")
+    assert "已准入" in page.locator("main").inner_text()
+    _shot(page, "my-dealers")
+    _logout(page)
+    _login(page, server, "hengtong_sz", "Hengtong2026")
+    page.goto(f"{server}/registration")
+    status = page.locator("#registration-status").inner_text()
+    context.close()
+
+    assert "已准入" in status
+
+
+def _uscc(body: str) -> str:
+    from dealercrm.domain.values import Uscc
+
+    return body + Uscc.check_char(body)
+
+
+def test_the_dealer_accepts_its_contract_and_forgeries_and_foreign_orders_are_refused(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "dealer18")
+    page.goto(f"{server}/orders/4")  # dealer05's order
+    foreign = (page.locator("h1").inner_text(), page.locator(".error-card").inner_text())
+    _shot(page, "foreign-order-404")
+    _logout(page)
+
+    _login(page, server, "dealer05")
+    page.goto(f"{server}/orders/4")
+    assert "电子合同" in page.locator("#contract").inner_text()
+    _shot(page, "order-contract")
+    page.evaluate("document.querySelector('#accept-form input[name=_csrf_token]').value = 'forged'")
+    page.click("#accept-form button[type=submit]")
+    page.wait_for_selector(".error-card")
+    forged = page.locator("main").inner_text()
+    _shot(page, "csrf-refused")
+    page.goto(f"{server}/orders/4")
+    page.click("#accept-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/orders/4\?done=contract$"))
+    accepted = page.locator("main").inner_text()
+    _shot(page, "contract-accepted")
+    page.click("nav >> text=信用与账款")
+    _shot(page, "credit")
+    page.click("nav >> text=库存")
+    _shot(page, "stock")
+    page.click("nav >> text=知识库")
+    page.fill("#k-q", "呼吸阀")
+    page.click("form[role=search] button[type=submit]")
+    page.click("text=罐体呼吸阀漏气怎么处理？")
+    _shot(page, "knowledge-article")
+    context.close()
+
+    assert foreign[0] == "页面不存在" and "404" in foreign[1]
+    assert "请刷新页面后重新提交" in forged
+    assert "电子合同已确认" in accepted and "财务审核" in accepted
+
+
+def test_a_reviewer_approves_from_a_phone(server, chromium):
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    page = phone.new_page()
+
+    _login(page, server, "technical")
+    page.click("nav >> text=审批任务")
+    page.locator("table a").first.click()
+    page.wait_for_selector("button[value=approve]")
+    widths = [page.evaluate("document.documentElement.scrollWidth")]
+    _shot(page, "task-decision-375")
+    page.fill("#comment", "技术可行")
+    page.click("button[value=approve]")
+    page.wait_for_url(re.compile(r".*/tasks\?done=1$"))
+    done = page.locator("main").inner_text()
+    widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    _shot(page, "tasks-375")
+    phone.close()
+
+    assert "已处理" in done
+    assert max(widths) <= 375

@@ -236,9 +236,9 @@ def test_no_web_page_answers_500_or_anything_but_html_to_malformed_input(browser
                      and any(h.opt.get("web_ui") for h in getattr(r, "route_handlers", ()))})
     failures = []
 
-    for user in ("admin", "dealer32", "procurement"):
+    for user in ("admin", "dealer32", "procurement", None):  # None: a visitor (the public registration form)
         client = browser(user)
-        token = csrf_token(client.get("/").text)
+        token = csrf_token(client.get("/" if user else "/register").text)
         for method, path in routes:
             if path == "/logout":
                 continue

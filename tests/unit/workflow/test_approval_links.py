@@ -83,3 +83,4 @@ def test_link_addresses_hang_off_the_portal():
 
     assert mail.link_url("abc.def") == "https://crm.example.cn/api/v1/workflow-links/abc.def"
     assert mail.workflow_url(5) == "https://crm.example.cn/api/v1/workflows/5"
+    assert mail.task_url(7, 5) == "https://crm.example.cn/tasks/7?workflow=5"

@@ -31,6 +31,10 @@ class FinanceApproveBody(RequestBody):
     version: int | None = None
 
 
+class AcceptContractBody(RequestBody):
+    version: int | None = None
+
+
 class MajorModificationBody(RequestBody):
     is_major_modification: bool
 
@@ -123,9 +127,11 @@ class OrderFlowController(Controller):
 
     @post("/{order_id:int}/contract/accept", guards=[requires(Role.DEALER)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="确认电子合同 The dealer accepts (who, when, IP and user agent recorded)")
-    def accept(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> OrderRefOut:
+    def accept(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService,
+               data: AcceptContractBody | None = None) -> OrderRefOut:
         return _ref(order_flow.accept_contract(
-            request.user, order_id, ip=_client_ip(request), user_agent=request.headers.get("user-agent")))
+            request.user, order_id, ip=_client_ip(request), user_agent=request.headers.get("user-agent"),
+            expected_version=data.version if data else None))
 
     @post("/{order_id:int}/finance/approve", guards=[requires(*FINANCE_ROLES)], status_code=HTTP_200_OK,
           sync_to_thread=True,

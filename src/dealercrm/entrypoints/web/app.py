@@ -22,7 +22,14 @@ from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
+from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
+from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
+from dealercrm.entrypoints.web.pages.invitations import InvitationPages
+from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
+from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
+from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
+from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
@@ -35,6 +42,13 @@ FAVICON = "<link rel='icon' type='image/svg+xml' href='/static/favicon.svg'>"
 
 PAGES: list[Any] = [
     AuthPages, WorkbenchPages, OrderPages, ReviewPages,
+    OrderFlowPages,
+    DealerCreditPages,
+    DealerStockPages,
+    RegistrationPages,
+    MyDealerPages,
+    KnowledgePages,
+    InvitationPages,
     FinancePages,
     DispatchPages,
     AnalyticsPages,

@@ -17,6 +17,7 @@ from litestar.response import Redirect, Stream, Template
 
 from dealercrm.application import orders as uc
 from dealercrm.application.exports import Column, ColumnKind, Exporter, Table, keyset_rows
+from dealercrm.application.order_flow import OrderFlowService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal
@@ -26,6 +27,8 @@ from dealercrm.entrypoints.http.controllers import query_day
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import ORDER_READERS, ORDER_WRITERS, fragment, page
+from dealercrm.entrypoints.web.pages.order_view import order_page as render_order
+from dealercrm.entrypoints.web.pages.order_view import state_label
 
 PAGE_SIZE = 50
 EXPORT_PAGE = 1000
@@ -44,13 +47,6 @@ STATE_CHOICES = tuple((s.value, s.label) for s in OrderState)
 
 def _day_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), SHANGHAI).astimezone(dt.UTC)
-
-
-def state_label(code: Any) -> str:
-    try:
-        return OrderState(str(code)).label
-    except ValueError:
-        return str(code)
 
 
 def _int(value: Any, field: str, *, low: int = 1, high: int = 2**63 - 1) -> int:
@@ -157,11 +153,13 @@ class OrderPages(Controller):
         return download(exports.download(file_format, "orders", ORDER_TABLE, labelled))
 
     @get("/{order_id:int}", guards=[requires(*ORDER_READERS)], sync_to_thread=True)
-    def order_page(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> Template:
-        return self._order_page(request, orders, order_id)
+    def order_page(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService,
+                   order_flow: OrderFlowService) -> Template:
+        return render_order(request, orders, order_flow, order_id)
 
     @post("/{order_id:int}/submit", guards=[requires(*ORDER_WRITERS)], status_code=303)
-    async def submit(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService) -> Any:
+    async def submit(self, order_id: int, request: Request[Principal, Any, Any], orders: OrdersService,
+                     order_flow: OrderFlowService) -> Any:
         """Submit a draft or a returned order for review, at the version the user saw."""
         form = await request.form()
         try:
@@ -170,22 +168,9 @@ class OrderPages(Controller):
         except (InvalidValue, Conflict) as exc:
             stale = exc.code == "order.stale_version"
             notice = "已被他人修改，以下是当前状态，请确认后再操作" if stale else exc.message
-            return await sync_to_thread(lambda: self._order_page(request, orders, order_id, notice=notice,
-                                                                 status_code=409 if stale else 422))
+            return await sync_to_thread(lambda: render_order(request, orders, order_flow, order_id, notice=notice,
+                                                           status_code=409 if stale else 422))
         return Redirect(path=f"/orders/{order_id}", status_code=303)
-
-    def _order_page(self, request: Request[Principal, Any, Any], orders: OrdersService, order_id: int, *,
-                    notice: str | None = None, status_code: int = 200) -> Template:
-        order = orders.detail(request.user, order_id)
-        timeline = [{**attrs.asdict(e, recurse=False),
-                     "from_label": state_label(e.from_state) if e.from_state else None,
-                     "to_label": state_label(e.to_state) if e.to_state else None}
-                    for e in orders.timeline(request.user, order_id)]
-        order["state_label"] = state_label(order["state"])
-        editable = OrderState(str(order["state"])).editable and request.user.role in ORDER_WRITERS
-        return page(request, "order.html", title=f"订单 {order['order_no']}", section="orders",
-                    crumbs=(("订单", "/orders"), (order["order_no"], None)), order=order, timeline=timeline,
-                    editable=editable, notice=notice, status_code=status_code)
 
     @get("/new", guards=[requires(*ORDER_WRITERS)], sync_to_thread=True)
     def configurator(self, request: Request[Principal, Any, Any], orders: OrdersService,

@@ -19,6 +19,7 @@ from dealercrm.entrypoints.web.layout import DEALER_DECIDERS, REVIEWERS, page
 
 PAGE_SIZE = 50
 SUBJECT_PAGES = {"order": "/orders/{}"}
+WORKFLOW_STATES = {"running": "审批中", "approved": "已通过", "rejected": "已驳回", "withdrawn": "已撤回"}
 
 
 def subject_link(subject_type: str, subject_id: Any) -> str | None:
@@ -57,8 +58,21 @@ class ReviewPages(Controller):
                     next_after=rows[-1]["step_id"] if more and rows else None)
 
     @get("/tasks/{step_id:int}", guards=[requires(*REVIEWERS)], sync_to_thread=True)
-    def task_page(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Template:
-        return self._task_page(request, workflow, step_id, errors={}, values={})
+    def task_page(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService,
+                  workflow_id: Annotated[int | None, Parameter(query="workflow", ge=1, le=2**63 - 1)] = None
+                  ) -> Template:
+        """The decision page; a step already decided (an e-mail link opened late) shows its
+        workflow, read-only, when the link names it."""
+        try:
+            return self._task_page(request, workflow, step_id, errors={}, values={})
+        except NotFound:
+            if workflow_id is None:
+                raise
+        detail = workflow.detail(request.user, workflow_id)
+        return page(request, "workflow.html", title=f"审批：{detail['title'] or detail['subject_no']}",
+                    section="tasks", crumbs=(("审批任务", "/tasks"), (detail["subject_no"] or detail["number"], None)),
+                    detail=detail, subject_link=subject_link(detail["subject_type"], detail["subject_id"]),
+                    status_label=WORKFLOW_STATES.get(str(getattr(detail["status"], "value", detail["status"])), ""))
 
     def _task_page(self, request: Request[Principal, Any, Any], workflow: WorkflowService, step_id: int, *,
                    errors: dict[str, str], values: dict[str, str], status_code: int = 200) -> Template:

@@ -28,6 +28,12 @@ def item_link(subject_type: str | None, subject_id: str | None, extra: dict[str,
         return f"/orders/{subject_id}"
     if subject_type == "announcement" and subject_id:
         return f"/announcements/{subject_id}"
+    if subject_type == "training" and subject_id:
+        return f"/trainings/{subject_id}"
+    if subject_type == "shipment" and subject_id:
+        return f"/stock/receipts/{subject_id}"
+    if subject_type == "survey" and subject_id:
+        return f"/dealer/surveys/{subject_id}"
     return None
 
 
