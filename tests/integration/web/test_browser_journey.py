@@ -46,6 +46,9 @@ def server(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "DEALERCRM_DATABASE_URL": f"sqlite:///{folder / 'dealercrm.db'}",
            "DEALERCRM_JWT_SECRET": "b" * 48, "DEALERCRM_SESSION_SECRET": "c" * 48, "DEALERCRM_LOG_LEVEL": "WARNING",
+           # seven journeys sign in some twenty times within a minute from one address; the limit
+           # itself is tested in tests/integration/core (test_api, test_workers_share_state)
+           "DEALERCRM_LOGIN_RATE_PER_MINUTE": "1000",
            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     log = (folder / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "dealercrm.entrypoints.cli", "serve", "--demo", "--port", str(port)],
