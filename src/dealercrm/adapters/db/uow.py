@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, overload
 
@@ -33,7 +33,7 @@ from dealercrm.adapters.db.workflow_repositories import (
     SqlAlchemyStandingDelegationRepository,
     SqlAlchemyWorkflowRepository,
 )
-from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.persistence import Clock, QueuedMessage
 from dealercrm.domain.errors import Conflict, InvariantBroken
 from dealercrm.domain.identity import Principal
 
@@ -207,6 +207,12 @@ class SessionOutbox:
 
         return enqueue_notification(self.store, self.session, template_code=template_code, variables=variables,
                                     recipient=recipient, idempotency_key=idempotency_key, clock=self.clock)
+
+    def enqueue_many(self, messages: Sequence[QueuedMessage]) -> None:
+        from dealercrm.application.outbox import enqueue_notifications
+
+        enqueue_notifications(self.store, self.session, [(m.template_code, m.variables, m.recipient,
+                                                          m.idempotency_key) for m in messages], clock=self.clock)
 
 
 def _translate(exc: BaseException) -> Conflict | None:
