@@ -30,6 +30,7 @@ from dealercrm.adapters.db.repositories import (
     SqlAlchemyUserRepository,
 )
 from dealercrm.adapters.db.workflow_repositories import (
+    ReviewStaffCache,
     SqlAlchemyStandingDelegationRepository,
     SqlAlchemyWorkflowRepository,
 )
@@ -101,8 +102,8 @@ class SqlAlchemyUnitOfWork:
     device_reports = _Opened(lambda uow, s: SqlAlchemyDeviceReports(s))
     numbers = _Opened(lambda uow, s: DocumentNumbers(s))
     outbox = _Opened(_outbox)
-    workflows = _Opened(lambda uow, s: SqlAlchemyWorkflowRepository(s))
-    delegations = _Opened(lambda uow, s: SqlAlchemyStandingDelegationRepository(s))
+    workflows = _Opened(lambda uow, s: SqlAlchemyWorkflowRepository(s, uow.review_staff))
+    delegations = _Opened(lambda uow, s: SqlAlchemyStandingDelegationRepository(s, uow.review_staff))
     alerts = _Opened(lambda uow, s: eng.SqlAlchemyAlertRepository(s))
     announcements = _Opened(lambda uow, s: eng.SqlAlchemyAnnouncementRepository(s))
     engagement = _Opened(lambda uow, s: eng.SqlAlchemyEngagementDirectory(s))
@@ -133,13 +134,15 @@ class SqlAlchemyUnitOfWork:
     campaigns = _Opened(lambda uow, s: _marketing().SqlAlchemyCampaignRepository(s))
 
     def __init__(self, session_factory: sessionmaker[Session], actor: Principal, clock: Clock,
-                 approval_mail: Any = None, write_lock: threading.Lock | None = None) -> None:
+                 approval_mail: Any = None, write_lock: threading.Lock | None = None,
+                 review_staff: ReviewStaffCache | None = None) -> None:
         self.session_factory = session_factory
         self.actor = actor
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
         self.workflow_handlers: Any = None  # the container's workflow handler table (application.workflow)
         self.write_lock = write_lock
+        self.review_staff = review_staff  # shared by the units of work of one factory (one process)
         self.session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -247,8 +250,9 @@ def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.U
     # idle between writers (measured: benchmarks/order_submit.py). Other processes still meet
     # the busy timeout as before.
     write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+    review_staff = ReviewStaffCache()
 
     def uow_for(actor: Principal) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock)
+        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock, review_staff)
 
     return uow_for
