@@ -287,7 +287,7 @@ def main() -> int:
 
     def audit_mark() -> tuple[int, int]:
         with sqlite3.connect(db) as c:
-            return c.execute("SELECT coalesce(max(id), 0), coalesce(sum(length(changes)), 0) FROM audit_log").fetchone()
+            return c.execute("SELECT coalesce(max(id), 0), coalesce(sum(length(CAST(changes AS BLOB))), 0) FROM audit_log").fetchone()
 
     with serve(app, port):
         import httpx
