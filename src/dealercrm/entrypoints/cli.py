@@ -77,9 +77,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from dealercrm.entrypoints.demo import load_demo
 
         _print_logins(load_demo(container))
-    app = create_app(settings, container=container)
     print(f"dealercrm: http://{settings.host}:{settings.port}/ (web UI)  API docs: http://{settings.host}:{settings.port}/schema")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    # uvicorn[standard]: httptools and uvloop when installed ("auto"), about 45 % less CPU per request
+    # than the pure-Python h11 parser (PERFORMANCE.md)
+    if args.workers <= 1:
+        app = create_app(settings, container=container)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        return 0
+    if settings.database_url.startswith("sqlite"):
+        print(f"serving {args.workers} workers on one SQLite file: they share its single writer", file=sys.stderr)
+    container.close()  # migrated (and demo loaded) here, once; each worker builds its own container
+    uvicorn.run("dealercrm.entrypoints.http.app:create_worker_app", factory=True, workers=args.workers,
+                host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
 
 
@@ -147,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int)
     p.add_argument("--demo", action="store_true", help="load the demo data first if the database is empty")
     p.add_argument("--allow-remote", action="store_true")
+    p.add_argument("--workers", type=int, default=1, help="server worker processes (PostgreSQL: one or two per core)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("db", help="schema migrations")
