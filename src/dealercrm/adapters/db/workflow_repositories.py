@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import attrs
-from sqlalchemy import and_, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db import shared_state
@@ -80,7 +80,29 @@ class SqlAlchemyWorkflowRepository:
         self.staff = staff
 
     def add(self, workflow: Workflow) -> None:
+        self._number_steps([s for s in workflow.steps if s.id is None])
         self.session.add(workflow)
+
+    def _number_steps(self, steps: Sequence[Any]) -> None:
+        """Give new steps their ids up front, so the flush inserts them all in one executemany
+        (SQLAlchemy inserts rows whose ids the database generates one statement per row on
+        SQLite, to read each id back). PostgreSQL: the column's sequence; SQLite: after the
+        largest id, safe because a write transaction holds the database's write lock from BEGIN
+        IMMEDIATE on."""
+        if not steps:
+            return
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":
+            ids = list(conn.execute(text(
+                "SELECT nextval(pg_get_serial_sequence('workflow_steps', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(steps)}).scalars())
+        elif conn.dialect.name == "sqlite":
+            top = conn.execute(select(func.max(workflow_steps.c.id))).scalar() or 0
+            ids = list(range(top + 1, top + 1 + len(steps)))
+        else:
+            return
+        for step, step_id in zip(steps, sorted(ids), strict=True):
+            step.id = step_id
 
     def get(self, workflow_id: int) -> Workflow | None:
         lock_dealer_of(self.session, "workflows", "id", workflow_id)  # the dealer first (adapters.db.locks)
