@@ -37,10 +37,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app, port: int) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def serve(app, port: int, *, plain: bool = False) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """``plain``: uvicorn's pure-Python h11 parser and asyncio loop instead of httptools + uvloop."""
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    extra = {"http": "h11", "loop": "asyncio"} if plain else {}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False, **extra)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -184,17 +184,39 @@ def main() -> int:
     ap.add_argument("--synchronous", default="NORMAL", choices=["NORMAL", "FULL"])
     ap.add_argument("--only", choices=["raw", "one", "two"], help="run one path (e.g. under a profiler)")
     ap.add_argument("--history", type=int, default=100_000, help="historical orders in the tables (0: none)")
+    ap.add_argument("--plain-uvicorn", action="store_true", help="h11 + asyncio instead of httptools + uvloop")
+    ap.add_argument("--cache", action="store_true",
+                    help="keep the seeded database with its history in the temp directory and start from a copy "
+                         "of it next time (building 100k orders takes a minute or two)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="dealercrm-bench-"))
     db = tmp / "bench.db"
     settings = load_settings({}, database_url=f"sqlite:///{db}", log_level="WARNING", jwt_secret="b" * 48,
                              principal_cache_seconds=30, sqlite_synchronous=args.synchronous)
-    crm = dealercrm.bootstrap(settings)
-    dealer_id, template_id = seed(crm)
-    if args.history:
-        took = build_order_history(db, dealer_ids=[dealer_id], template_id=template_id, orders=args.history)
-        print(f"history: {args.history} orders written in {took:.1f} s")
+    from alembic.script import ScriptDirectory
+
+    from dealercrm.adapters.db import migrate
+
+    head = ScriptDirectory(str(migrate.MIGRATIONS)).get_current_head()
+    cached = Path(tempfile.gettempdir()) / f"dealercrm-bench-orders-{head}-{args.history}.db"
+    if args.cache and cached.exists():
+        shutil.copyfile(cached, db)
+        crm = dealercrm.bootstrap(settings)
+        with sqlite3.connect(db) as c:
+            dealer_id = c.execute("SELECT id FROM dealers ORDER BY id LIMIT 1").fetchone()[0]
+            template_id = c.execute("SELECT id FROM catalog_templates ORDER BY id LIMIT 1").fetchone()[0]
+        print(f"history: {args.history} orders, from {cached}")
+    else:
+        crm = dealercrm.bootstrap(settings)
+        dealer_id, template_id = seed(crm)
+        if args.history:
+            took = build_order_history(db, dealer_ids=[dealer_id], template_id=template_id, orders=args.history)
+            print(f"history: {args.history} orders written in {took:.1f} s")
+        if args.cache:
+            with sqlite3.connect(db) as c:
+                c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            shutil.copyfile(db, cached)
     statements = StatementCounter()
     event.listen(crm.engine, "before_cursor_execute", statements)
     raw_statements = StatementCounter()
@@ -289,7 +311,7 @@ def main() -> int:
         with sqlite3.connect(db) as c:
             return c.execute("SELECT coalesce(max(id), 0), coalesce(sum(length(CAST(changes AS BLOB))), 0) FROM audit_log").fetchone()
 
-    with serve(app, port):
+    with serve(app, port, plain=args.plain_uvicorn):
         import httpx
 
         token = httpx.post(f"{base}/api/v1/auth/login",
@@ -299,7 +321,8 @@ def main() -> int:
         assert check.status_code == 201 and check.json()["state"] == "submitted", check.text
         assert httpx.post(f"{base}/api/bench/raw/orders", content=order_body.encode(),
                           headers={"Content-Type": "application/json"}).status_code == 201
-        print(f"order creation + submission, SQLite WAL synchronous={args.synchronous}, uvicorn, "
+        server = "uvicorn (h11, asyncio)" if args.plain_uvicorn else "uvicorn[standard] (httptools, uvloop)"
+        print(f"order creation + submission, SQLite WAL synchronous={args.synchronous}, {server}, "
               f"wrk -t1 -c{args.connections} -d{args.seconds}s; {cpu_note()}")
         c = args.connections
         wrk_script(base, one_call_script(token, order_body, "/api/v1/orders/?submit=true"), name="warm-up",
