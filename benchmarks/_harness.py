@@ -88,5 +88,13 @@ def report(results: list[Result], baseline: Result) -> None:
         print(f"{r.name:<34}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.errors:>9}{ratio:>12.0%}")
 
 
+def cpu_seconds() -> float:
+    """This process's CPU time (user + system) from /proc/self/stat (a server run in a thread of
+    this process: its CPU per request does not depend on how busy the other cores are)."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_note() -> str:
     return f"cores={os.cpu_count()} python={sys.version.split()[0]}"

@@ -484,7 +484,8 @@ def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
     number of steps."""
     delegated = [s.delegation_active(now) for s in steps]
     pool = uow.workflows.candidate_users([s.assignee for s, d in zip(steps, delegated, strict=True) if not d])
-    visible = {u.id: workflow_visible(principal_of(u), wf.dealer_id, wf.region) for u in pool}
+    principals = {u.id: principal_of(u) for u in pool}
+    visible = {u.id: workflow_visible(principals[u.id], wf.dealer_id, wf.region) for u in pool}
     direct_of: list[list[User]] = []
     for step, is_delegated in zip(steps, delegated, strict=True):
         if is_delegated:
@@ -492,7 +493,7 @@ def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
             direct = [delegate] if delegate is not None and delegate.is_active else []
             direct = [u for u in direct if workflow_visible(principal_of(u), wf.dealer_id, wf.region)]
         else:
-            direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principal_of(u))]
+            direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principals[u.id])]
         direct_of.append(direct)
     everyone = sorted({u.id for direct in direct_of for u in direct})  # type: ignore[type-var]
     covers = uow.delegations.active_from(everyone, beijing_date(now))  # type: ignore[arg-type]

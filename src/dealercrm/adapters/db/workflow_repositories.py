@@ -145,9 +145,9 @@ class SqlAlchemyWorkflowRepository:
             reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
         if user_ids:
             reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
-        q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
 
-        def load() -> list[User]:
+        def load() -> list[User]:  # the statement is built on a cache miss only: building costs
+            q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
             return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
 
         if self.staff is None:
@@ -196,10 +196,13 @@ class SqlAlchemyStandingDelegationRepository:
     def active_from(self, from_user_ids: list[int], day: dt.date) -> list[StandingDelegation]:
         if not from_user_ids:
             return []
-        q = select(StandingDelegation).where(
-            StandingDelegation.from_user_id.in_(from_user_ids), self._active(day)  # type: ignore[attr-defined]
-        ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
-        if self.staff is None:
+
+        def load() -> list[StandingDelegation]:
+            q = select(StandingDelegation).where(
+                StandingDelegation.from_user_id.in_(from_user_ids), self._active(day)  # type: ignore[attr-defined]
+            ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
             return list(self.session.scalars(q))
-        return self.staff.get(self.session, ("covers", tuple(from_user_ids), day),
-                              lambda: list(self.session.scalars(q)))
+
+        if self.staff is None:
+            return load()
+        return self.staff.get(self.session, ("covers", tuple(from_user_ids), day), load)
