@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -111,6 +112,7 @@ def main() -> int:
         print("server CPU ms per request (this process, /proc): "
               + ", ".join(f"{name}: {ms:.2f}" for name, ms in cpu_ms.items()))
     crm.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
