@@ -77,15 +77,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from dealercrm.entrypoints.demo import load_demo
 
         _print_logins(load_demo(container))
-    print(f"dealercrm: http://{settings.host}:{settings.port}/ (web UI)  API docs: http://{settings.host}:{settings.port}/schema")
+    banner = f"dealercrm: http://{settings.host}:{settings.port}/ (web UI)  API docs: http://{settings.host}:{settings.port}/schema"
     # uvicorn[standard]: httptools and uvloop when installed ("auto"), about 45 % less CPU per request
     # than the pure-Python h11 parser (PERFORMANCE.md)
     if args.workers <= 1:
+        print(banner)
         app = create_app(settings, container=container)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         return 0
+    again = load_settings(**overrides)  # a secret that differs between two loads is random per process
+    random_secrets = [n for n in ("jwt_secret", "session_secret") if getattr(settings, n) != getattr(again, n)]
+    if random_secrets:
+        print(f"--workers {args.workers} needs {' and '.join('DEALERCRM_' + n.upper() for n in random_secrets)} set: "
+              "each worker would otherwise make up its own and refuse the others' tokens and sessions", file=sys.stderr)
+        container.close()
+        return 2
     if settings.database_url.startswith("sqlite"):
         print(f"serving {args.workers} workers on one SQLite file: they share its single writer", file=sys.stderr)
+    print(banner)
     container.close()  # migrated (and demo loaded) here, once; each worker builds its own container
     uvicorn.run("dealercrm.entrypoints.http.app:create_worker_app", factory=True, workers=args.workers,
                 host=settings.host, port=settings.port, log_level="warning", access_log=False)
