@@ -37,10 +37,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app, port: int) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def serve(app, port: int, *, plain: bool = False) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """``plain``: uvicorn's pure-Python h11 parser and asyncio loop instead of httptools + uvloop."""
     import uvicorn
 
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    extra = {"http": "h11", "loop": "asyncio"} if plain else {}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False, **extra)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -84,6 +86,14 @@ def report(results: list[Result], baseline: Result) -> None:
     for r in [baseline, *results]:
         ratio = r.rps / baseline.rps if baseline.rps else 0.0
         print(f"{r.name:<34}{r.rps:>10.0f}{r.p50_ms:>10.2f}{r.p99_ms:>10.2f}{r.errors:>9}{ratio:>12.0%}")
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time (user + system) from /proc/self/stat (a server run in a thread of
+    this process: its CPU per request does not depend on how busy the other cores are)."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_note() -> str:

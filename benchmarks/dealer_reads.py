@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import cpu_note, free_port, report, serve, wrk  # noqa: E402
+from _harness import cpu_note, cpu_seconds, free_port, report, serve, wrk  # noqa: E402
 from litestar import get  # noqa: E402
 from litestar.response import Response  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
@@ -60,6 +61,7 @@ def main() -> int:
     ap.add_argument("--dealers", type=int, default=10_000)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--plain-uvicorn", action="store_true", help="h11 + asyncio instead of httptools + uvloop")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="dealercrm-bench-"))
@@ -83,7 +85,7 @@ def main() -> int:
     app = create_app(settings, container=crm, extra_route_handlers=[raw])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with serve(app, port):
+    with serve(app, port, plain=args.plain_uvicorn):
         import httpx
 
         token = httpx.post(f"{base}/api/v1/auth/login", json={"username": "bench_admin", "password": "Bench2026pass"}).json()["access_token"]
@@ -91,13 +93,26 @@ def main() -> int:
         mid = args.dealers // 2
         assert httpx.get(f"{base}/api/v1/dealers/{mid}", headers=auth).status_code == 200
         assert httpx.get(f"{base}/bench/raw/{mid}").status_code == 200
-        print(f"dealer reads, {args.dealers} dealers, SQLite WAL, uvicorn, wrk -t1 -c{args.connections} -d{args.seconds}s; {cpu_note()}")
+        server = "uvicorn (h11, asyncio)" if args.plain_uvicorn else "uvicorn[standard] (httptools, uvloop)"
+        print(f"dealer reads, {args.dealers} dealers, SQLite WAL, {server}, wrk -t1 -c{args.connections} -d{args.seconds}s; {cpu_note()}")
         wrk(f"{base}/bench/raw/{mid}", name="warm-up", seconds=1)
-        baseline = wrk(f"{base}/bench/raw/{mid}", name="baseline: raw sqlite3 PK lookup", connections=args.connections, seconds=args.seconds)
-        detail = wrk(f"{base}/api/v1/dealers/{mid}", name="GET /api/v1/dealers/{id}", headers=auth, connections=args.connections, seconds=args.seconds)
-        listing = wrk(f"{base}/api/v1/dealers/?region=%E5%8D%8E%E4%B8%AD&limit=20", name="GET /api/v1/dealers/?region&limit=20", headers=auth, connections=args.connections, seconds=args.seconds)
+        cpu_ms: dict[str, float] = {}
+
+        def measured(url: str, name: str, **kw):  # type: ignore[no-untyped-def]
+            before = cpu_seconds()
+            result = wrk(url, name=name, connections=args.connections, seconds=args.seconds, **kw)
+            cpu_ms[name] = (cpu_seconds() - before) * 1000 / max(1.0, result.rps * args.seconds)
+            return result
+
+        baseline = measured(f"{base}/bench/raw/{mid}", "baseline: raw sqlite3 PK lookup")
+        detail = measured(f"{base}/api/v1/dealers/{mid}", "GET /api/v1/dealers/{id}", headers=auth)
+        listing = measured(f"{base}/api/v1/dealers/?region=%E5%8D%8E%E4%B8%AD&limit=20",
+                           "GET /api/v1/dealers/?region&limit=20", headers=auth)
         report([detail, listing], baseline)
+        print("server CPU ms per request (this process, /proc): "
+              + ", ".join(f"{name}: {ms:.2f}" for name, ms in cpu_ms.items()))
     crm.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 

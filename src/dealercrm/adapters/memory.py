@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -32,7 +33,7 @@ from dealercrm.adapters.gate_memory import (
     flush_gate,
 )
 from dealercrm.adapters.orders_memory import MemoryCatalogRepository, MemoryOrderRepository, MemoryPriceTierRepository
-from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.persistence import Clock, QueuedMessage
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
 
@@ -124,6 +125,10 @@ class MemoryOutbox:
         box.setdefault(idempotency_key, {"template_code": template_code, "recipient": recipient,
                                          "subject": message.subject, "body": message.body})
         return idempotency_key
+
+    def enqueue_many(self, messages: Sequence[QueuedMessage]) -> None:
+        for m in messages:
+            self.enqueue(m.template_code, dict(m.variables), m.recipient, m.idempotency_key)
 
 
 class MemoryDocumentNumbers:

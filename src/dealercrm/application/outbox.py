@@ -100,6 +100,26 @@ def enqueue_notification(
     return store.enqueue(tx, notification)
 
 
+def enqueue_notifications(
+    store: OutboxStore,
+    tx: Any,
+    messages: Iterable[tuple[str, Mapping[str, object], str, str]],
+    *,
+    clock: Clock,
+    templates: TemplateRegistry = TEMPLATES,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> None:
+    """:func:`enqueue_notification` of each ``(template_code, variables, recipient,
+    idempotency_key)``, rendered first (a bad one raises before anything is written), then put
+    into the outbox in one write."""
+    now = clock()
+    notifications = [Notification.new(id=new_id(), idempotency_key=key, message=templates.render(code, variables),
+                                      recipient=recipient, now=now)
+                     for code, variables, recipient, key in messages]
+    if notifications:
+        store.enqueue_many(tx, notifications)
+
+
 @attrs.frozen
 class Backoff:
     """Delay before retry ``n`` (1-based): ``base * factor**(n-1)``, capped, ± ``jitter``.

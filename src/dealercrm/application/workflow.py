@@ -37,7 +37,7 @@ from dealercrm.application.approval_links import (
     LinkClaims,
 )
 from dealercrm.application.identity import principal_of
-from dealercrm.application.ports.persistence import UnitOfWork
+from dealercrm.application.ports.persistence import QueuedMessage, UnitOfWork
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, PermissionDenied
 from dealercrm.domain.identity import Principal, Role, User
 from dealercrm.domain.workflow import (
@@ -459,14 +459,14 @@ def _settle(uow: UnitOfWork, wf: Workflow, now: dt.datetime, by: Principal) -> N
     uow.flush()
     events, wf.events = wf.events, []
     opened = [e.step for e in events if isinstance(e, StepOpened)]
-    if opened:  # a stage opens its steps together: one addressee lookup for all of them
-        for step, users in zip(opened, addressees(uow, wf, opened, now), strict=True):
-            _mail_users(uow, wf, step, users, now)
+    if opened:  # a stage opens its steps together: one addressee lookup and one outbox write for all
+        uow.outbox.enqueue_many([mail for step, users in zip(opened, addressees(uow, wf, opened, now), strict=True)
+                                 for mail in _task_mails(uow, wf, step, users, now)])
     for event in events:
         if isinstance(event, StepDelegated):
             target = uow.users.get(event.to_user_id)
             if target is not None:
-                _mail_users(uow, wf, event.step, [(target, f"由 {by.username} 转签给您")], now)
+                uow.outbox.enqueue_many(_task_mails(uow, wf, event.step, [(target, f"由 {by.username} 转签给您")], now))
         elif isinstance(event, WorkflowFinished):
             handler = handlers_of(uow).outcome_handler(wf.subject_type)
             handler(uow, wf, attrs.evolve(event.outcome, workflow_id=wf.id))
@@ -484,7 +484,8 @@ def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
     number of steps."""
     delegated = [s.delegation_active(now) for s in steps]
     pool = uow.workflows.candidate_users([s.assignee for s, d in zip(steps, delegated, strict=True) if not d])
-    visible = {u.id: workflow_visible(principal_of(u), wf.dealer_id, wf.region) for u in pool}
+    principals = {u.id: principal_of(u) for u in pool}
+    visible = {u.id: workflow_visible(principals[u.id], wf.dealer_id, wf.region) for u in pool}
     direct_of: list[list[User]] = []
     for step, is_delegated in zip(steps, delegated, strict=True):
         if is_delegated:
@@ -492,7 +493,7 @@ def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
             direct = [delegate] if delegate is not None and delegate.is_active else []
             direct = [u for u in direct if workflow_visible(principal_of(u), wf.dealer_id, wf.region)]
         else:
-            direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principal_of(u))]
+            direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principals[u.id])]
         direct_of.append(direct)
     everyone = sorted({u.id for direct in direct_of for u in direct})  # type: ignore[type-var]
     covers = uow.delegations.active_from(everyone, beijing_date(now))  # type: ignore[arg-type]
@@ -519,11 +520,13 @@ def _fmt(moment: dt.datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M")
 
 
-def _mail_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[tuple[User, str]],
-                now: dt.datetime) -> None:
+def _task_mails(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[tuple[User, str]],
+                now: dt.datetime) -> list[QueuedMessage]:
+    """The task e-mails of ``step`` to ``users`` (those with an address), with signed links."""
     mail: ApprovalMail = getattr(uow, "approval_mail", None) or ApprovalMail()
     if wf.id is None or step.id is None:
         raise InvariantBroken("workflow or step has no id: not flushed")
+    messages: list[QueuedMessage] = []
     for user, origin in users:
         if not user.email or user.id is None:
             continue
@@ -542,4 +545,6 @@ def _mail_users(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[t
                           "expires_at": _fmt(expires)}
             template = "workflow.task_assigned"
         # one task mail per step, addressee and move (a step opened, delegated, delegated back…)
-        uow.outbox.enqueue(template, variables, user.email, f"workflow.task:{step.id}:{user.id}:{now.isoformat()}")
+        messages.append(QueuedMessage(template, variables, user.email,
+                                      f"workflow.task:{step.id}:{user.id}:{now.isoformat()}"))
+    return messages

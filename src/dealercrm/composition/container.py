@@ -32,6 +32,7 @@ from dealercrm.config import Settings
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
     from dealercrm.adapters.db.erp_sync_target import SqlErpSyncTarget
+    from dealercrm.adapters.db.shared_state import SqlRateLimiter
     from dealercrm.application.erp_release import ErpReleaseDeliverer
     from dealercrm.domain.notifications import Channel
 
@@ -77,6 +78,15 @@ class Container:
     def erp_sync_target(self) -> SqlErpSyncTarget:
         """A fresh SQL ``ErpSyncTarget`` (one per sync run)."""
         return erp_sync_target(self.uow, self.clock)
+
+    def rate_limiter(self, limit: int, window_seconds: float) -> SqlRateLimiter | None:
+        """A rate limit kept in the database, so it holds across server workers (``None``
+        without a database: the caller keeps one per process)."""
+        if self.engine is None:
+            return None
+        from dealercrm.adapters.db.shared_state import SqlRateLimiter
+
+        return SqlRateLimiter(self.engine, limit, window_seconds, self.clock)
 
     def outbox_deliverers(self) -> dict[Channel, ErpReleaseDeliverer]:
         """Extra outbox channels this installation delivers (the ERP release when an ERP is set)."""

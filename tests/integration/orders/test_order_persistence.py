@@ -173,3 +173,18 @@ def test_the_demo_loads_every_state_on_both_engines(crm):
     assert {"draft", "submitted", "in_review", "contract_signing", "returned", "awaiting_quote", "quoted",
             "cancelled"} <= states
     assert load_order_demo(crm.container) == {}
+
+
+def test_the_audit_trail_of_an_order_records_what_changed_not_copies_of_the_row(crm):
+    ref = crm.orders.create(crm.dealer, draft(crm))
+    crm.orders.submit(crm.dealer, ref.id)
+
+    history = crm.dealer_queries.audit_history("order", ref.id)
+
+    created = next(h for h in history if h["entity"] == "order" and h["action"] == "create")
+    assert created["changes"]["order_no"] and created["changes"]["state"] == "draft"
+    assert not {"estimate", "options", "return_reasons"} & set(created["changes"])
+    submitted = next(h for h in history if h["entity"] == "order" and h["action"] == "update"
+                     and "state" in h["changes"])
+    assert submitted["changes"]["state"] == {"old": "draft", "new": "submitted"}
+    assert "order_no" not in submitted["changes"]

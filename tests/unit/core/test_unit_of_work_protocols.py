@@ -84,7 +84,7 @@ def _sql_repository(name: str) -> typing.Any:
         from dealercrm.adapters.db.engagement_repositories import OwnedOutbox
 
         return OwnedOutbox
-    uow = types.SimpleNamespace(clock=lambda: NOW, actor=ADMIN)
+    uow = types.SimpleNamespace(clock=lambda: NOW, actor=ADMIN, review_staff=None)
     return found.build(uow, _FakeSession())  # type: ignore[arg-type]
 
 

@@ -5,6 +5,13 @@ update and delete of an audited entity flushed through a unit of work writes a r
 ``audit_log`` on the same connection, and commits or rolls back with it. The actor comes from
 ``session.info["actor"]`` (set by the unit of work), the request id from the request context.
 Secrets are never copied into the trail.
+
+What a row records is what changed: an update its changed fields (old → new), a delete the
+row's last values, a create the short scalar values it was created with — not its documents
+(JSON lists and objects such as an order's price estimate) nor long texts, which the created row
+itself holds and later updates record as changes. The rows of all flushes of a transaction are
+written together, in one statement just before COMMIT (inside a savepoint: at once, so they roll
+back with it).
 """
 
 from __future__ import annotations
@@ -168,14 +175,43 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+#: A created row's values longer than this (as text) are left to the row itself.
+_CREATE_VALUE_MAX = 120
+
+# What the create row of an entity created many times a minute records: what identifies it and
+# the state it starts in (the rest is in the row, and every later change is recorded). Others
+# record all their short scalar values.
+_CREATE_FIELDS: Mapping[type, tuple[str, ...]] = MappingProxyType({
+    Order: ("order_no", "dealer_id", "template_id", "template_version", "quantity", "state",
+            "price_source"),
+    Workflow: ("number", "definition_code", "subject_type", "subject_id", "status"),
+    WorkflowStep: ("workflow_id", "key", "assignee_kind", "assignee_value", "status"),
+})
+
+
+def _created(key: str, value: Any) -> Any:
+    """What the create row records of ``value``; ``_SKIP`` for documents and long texts."""
+    if key in _SECRET_FIELDS:
+        return "***"
+    plain = _plain(value)
+    if isinstance(plain, (list, dict)) or (isinstance(plain, str) and len(plain) > _CREATE_VALUE_MAX):
+        return _SKIP
+    return plain
+
+
+_SKIP = object()
+
+
 def _changes(state: Any, action: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if action == "create":  # every column set: straight from the instance's dict, no history
+    if action == "create":  # the values set: straight from the instance's dict, no history
         values = state.dict
-        for key in _column_keys(state.mapper):
+        for key in _CREATE_FIELDS.get(state.class_) or _column_keys(state.mapper):
             value = values.get(key)
-            if value is not None:
-                out[key] = "***" if key in _SECRET_FIELDS else _plain(value)
+            if value is not None and key != "id":
+                recorded = _created(key, value)
+                if recorded is not _SKIP:
+                    out[key] = recorded
         return out
     for attr in state.mapper.column_attrs:
         key = attr.key
@@ -233,10 +269,33 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
                     "changes": changes,
                 }
             )
+    if not rows:
+        return
+    if session.in_nested_transaction():
+        session.connection().execute(insert(audit_log), rows)
+    else:
+        session.info.setdefault(_PENDING, []).extend(rows)
+
+
+_PENDING = "dealercrm.audit_pending"
+
+
+def _before_commit(session: Session) -> None:
+    if session.info.get("actor") is None:
+        return
+    session.flush()  # the last changes' rows join the pending ones
+    rows = session.info.pop(_PENDING, None)
     if rows:
         session.connection().execute(insert(audit_log), rows)
 
 
+def _forget(session: Session, _previous_transaction: Any = None) -> None:
+    if not session.in_transaction():
+        session.info.pop(_PENDING, None)
+
+
 def install() -> None:
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
+    for name, listener in (("after_flush", _after_flush), ("before_commit", _before_commit),
+                           ("after_soft_rollback", _forget)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.engagement_tables import announcement_reads, calendar_feed_tokens, notification_owners
 from dealercrm.adapters.db.orm import dealer_contacts, dealers, users
+from dealercrm.adapters.notify.sql_outbox import notification_outbox
 from dealercrm.application.ports.engagement import BirthdayContact, StaffMember
+from dealercrm.application.ports.persistence import QueuedMessage
 from dealercrm.domain.alerts import LIVE_STATES, Alert, Audience
 from dealercrm.domain.announcements import Announcement
 from dealercrm.domain.channel import DealerStatus
@@ -164,6 +167,16 @@ class OwnedOutbox:
                 .on_conflict_do_nothing(index_elements=["notification_id"])
             )
         return notification_id
+
+    def enqueue_many(self, messages: Sequence[QueuedMessage]) -> None:
+        self.inner.enqueue_many(messages)
+        if messages and self.actor.user_id is not None and self.actor.role.is_staff and not self.actor.is_device:
+            # the stored ids (a repeated key keeps its first message): one INSERT … SELECT
+            owned = select(notification_outbox.c.id, literal(self.actor.user_id)).where(
+                notification_outbox.c.idempotency_key.in_([m.idempotency_key for m in messages]))
+            self.session.connection().execute(
+                _insert(self.session)(notification_owners).from_select(["notification_id", "user_id"], owned)
+                .on_conflict_do_nothing(index_elements=["notification_id"]))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -11,12 +11,17 @@ rule spans rows.
 
 from __future__ import annotations
 
+import functools
+import json
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 __all__ = ["Engine", "make_engine"]
+
+#: JSON columns hold Chinese text as itself, not as ``\uXXXX`` escapes (a third of the bytes).
+_json_serializer = functools.partial(json.dumps, ensure_ascii=False)
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False, pool_size: int = 10) -> Engine:
@@ -28,10 +33,12 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=pool_size * 2,
+            json_serializer=_json_serializer,
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                         json_serializer=_json_serializer)
 
 
 def _configure_sqlite(engine: Engine, synchronous: str) -> None:

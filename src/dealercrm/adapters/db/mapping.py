@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from dealercrm.adapters.db import audit, knowledge_search
+from dealercrm.adapters.db import audit, knowledge_search, shared_state
 from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
 from dealercrm.adapters.db.credit_tables import start_credit_mappers
 from dealercrm.adapters.db.engagement_tables import start_engagement_mappers
@@ -43,3 +43,4 @@ def start_mappers() -> None:
     start_workflow_mappers()
     audit.install()
     knowledge_search.install()
+    shared_state.install()

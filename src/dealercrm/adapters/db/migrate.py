@@ -31,6 +31,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.learning_tables",
     "dealercrm.adapters.db.orderflow_tables",
     "dealercrm.adapters.db.web_sessions",
+    "dealercrm.adapters.db.shared_state",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, overload
 
@@ -30,10 +30,11 @@ from dealercrm.adapters.db.repositories import (
     SqlAlchemyUserRepository,
 )
 from dealercrm.adapters.db.workflow_repositories import (
+    ReviewStaffCache,
     SqlAlchemyStandingDelegationRepository,
     SqlAlchemyWorkflowRepository,
 )
-from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.persistence import Clock, QueuedMessage
 from dealercrm.domain.errors import Conflict, InvariantBroken
 from dealercrm.domain.identity import Principal
 
@@ -107,8 +108,8 @@ class SqlAlchemyUnitOfWork:
     device_reports = _Opened(lambda uow, s: SqlAlchemyDeviceReports(s))
     numbers = _Opened(lambda uow, s: DocumentNumbers(s))
     outbox = _Opened(_outbox)
-    workflows = _Opened(lambda uow, s: SqlAlchemyWorkflowRepository(s))
-    delegations = _Opened(lambda uow, s: SqlAlchemyStandingDelegationRepository(s))
+    workflows = _Opened(lambda uow, s: SqlAlchemyWorkflowRepository(s, uow.review_staff))
+    delegations = _Opened(lambda uow, s: SqlAlchemyStandingDelegationRepository(s, uow.review_staff))
     alerts = _Opened(lambda uow, s: eng.SqlAlchemyAlertRepository(s))
     announcements = _Opened(lambda uow, s: eng.SqlAlchemyAnnouncementRepository(s))
     engagement = _Opened(lambda uow, s: eng.SqlAlchemyEngagementDirectory(s))
@@ -140,13 +141,15 @@ class SqlAlchemyUnitOfWork:
     campaigns = _Opened(lambda uow, s: _marketing().SqlAlchemyCampaignRepository(s))
 
     def __init__(self, session_factory: sessionmaker[Session], actor: Principal, clock: Clock,
-                 approval_mail: Any = None, write_lock: threading.Lock | None = None) -> None:
+                 approval_mail: Any = None, write_lock: threading.Lock | None = None,
+                 review_staff: ReviewStaffCache | None = None) -> None:
         self.session_factory = session_factory
         self.actor = actor
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
         self.workflow_handlers: Any = None  # the container's workflow handler table (application.workflow)
         self.write_lock = write_lock
+        self.review_staff = review_staff  # shared by the units of work of one factory (one process)
         self.session: Session | None = None
 
     def __enter__(self) -> Self:
@@ -215,6 +218,12 @@ class SessionOutbox:
         return enqueue_notification(self.store, self.session, template_code=template_code, variables=variables,
                                     recipient=recipient, idempotency_key=idempotency_key, clock=self.clock)
 
+    def enqueue_many(self, messages: Sequence[QueuedMessage]) -> None:
+        from dealercrm.application.outbox import enqueue_notifications
+
+        enqueue_notifications(self.store, self.session, [(m.template_code, m.variables, m.recipient,
+                                                          m.idempotency_key) for m in messages], clock=self.clock)
+
 
 def _translate(exc: BaseException) -> Conflict | None:
     if isinstance(exc, IntegrityError):
@@ -248,8 +257,9 @@ def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.U
     # idle between writers (measured: benchmarks/order_submit.py). Other processes still meet
     # the busy timeout as before.
     write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+    review_staff = ReviewStaffCache()
 
     def uow_for(actor: Principal) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock)
+        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock, review_staff)
 
     return uow_for

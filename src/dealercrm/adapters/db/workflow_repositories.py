@@ -8,11 +8,15 @@ complete. The version column turns any remaining race into a ``Conflict``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, insert, or_, select
+import attrs
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db import shared_state
 from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.repositories import DocumentNumbers
 from dealercrm.adapters.db.workflow_tables import workflow_link_nonces, workflow_steps
@@ -31,13 +35,74 @@ def _locks(session: Session) -> bool | None:
     return (session.get_bind().dialect.name == "postgresql") or None
 
 
+T = TypeVar("T")
+
+
+class ReviewStaffCache:
+    """Who a step may be addressed to (active users by role, department, id) and who covers for
+    whom today, kept per process while the database's ``users`` change counter stays the same
+    (``adapters.db.shared_state``): a user deactivated or a delegation set in any worker changes
+    the counter in its own transaction, so the next transaction of every worker reads afresh. One
+    counter read per transaction replaces the user and delegation queries of every order review.
+
+    It holds detached copies, never the session's entities."""
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[tuple[int, Hashable], tuple[Any, ...]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, key: Hashable, load: Callable[[], Sequence[T]]) -> list[T]:
+        version = _users_version(session)
+        found = self._entries.get((version, key))
+        if found is None:
+            found = tuple(attrs.evolve(row) for row in load())  # type: ignore[misc]
+            with self._lock:
+                if len(self._entries) >= self.max_entries:
+                    self._entries.clear()
+                self._entries[(version, key)] = found
+        return list(found)
+
+
+def _users_version(session: Session) -> int:
+    """The ``users`` counter, read once per transaction (a flush that changes users forgets it)."""
+    version = session.info.get(shared_state.USERS_VERSION_KEY)
+    if version is None:
+        version = session.info[shared_state.USERS_VERSION_KEY] = shared_state.read(session.connection(),
+                                                                                    shared_state.USERS)
+    return int(version)
+
+
 class SqlAlchemyWorkflowRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, staff: ReviewStaffCache | None = None) -> None:
         self.session = session
         self.numbers = DocumentNumbers(session)
+        self.staff = staff
 
     def add(self, workflow: Workflow) -> None:
+        self._number_steps([s for s in workflow.steps if s.id is None])
         self.session.add(workflow)
+
+    def _number_steps(self, steps: Sequence[Any]) -> None:
+        """Give new steps their ids up front, so the flush inserts them all in one executemany
+        (SQLAlchemy inserts rows whose ids the database generates one statement per row on
+        SQLite, to read each id back). PostgreSQL: the column's sequence; SQLite: after the
+        largest id, safe because a write transaction holds the database's write lock from BEGIN
+        IMMEDIATE on."""
+        if not steps:
+            return
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":
+            ids = list(conn.execute(text(
+                "SELECT nextval(pg_get_serial_sequence('workflow_steps', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(steps)}).scalars())
+        elif conn.dialect.name == "sqlite":
+            top = conn.execute(select(func.max(workflow_steps.c.id))).scalar() or 0
+            ids = list(range(top + 1, top + 1 + len(steps)))
+        else:
+            return
+        for step, step_id in zip(steps, sorted(ids), strict=True):
+            step.id = step_id
 
     def get(self, workflow_id: int) -> Workflow | None:
         lock_dealer_of(self.session, "workflows", "id", workflow_id)  # the dealer first (adapters.db.locks)
@@ -80,8 +145,15 @@ class SqlAlchemyWorkflowRepository:
             reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
         if user_ids:
             reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
-        q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
-        return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
+
+        def load() -> list[User]:  # the statement is built on a cache miss only: building costs
+            q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
+            return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
+
+        if self.staff is None:
+            return load()
+        key = ("candidates", tuple(sorted(roles)), tuple(sorted(departments)), tuple(sorted(user_ids)))
+        return self.staff.get(self.session, key, load)
 
     def link_used(self, nonce: str) -> bool:
         return self.session.execute(
@@ -94,8 +166,9 @@ class SqlAlchemyWorkflowRepository:
 
 
 class SqlAlchemyStandingDelegationRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, staff: ReviewStaffCache | None = None) -> None:
         self.session = session
+        self.staff = staff
 
     def add(self, delegation: StandingDelegation) -> None:
         self.session.add(delegation)
@@ -123,7 +196,13 @@ class SqlAlchemyStandingDelegationRepository:
     def active_from(self, from_user_ids: list[int], day: dt.date) -> list[StandingDelegation]:
         if not from_user_ids:
             return []
-        q = select(StandingDelegation).where(
-            StandingDelegation.from_user_id.in_(from_user_ids), self._active(day)  # type: ignore[attr-defined]
-        ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
-        return list(self.session.scalars(q))
+
+        def load() -> list[StandingDelegation]:
+            q = select(StandingDelegation).where(
+                StandingDelegation.from_user_id.in_(from_user_ids), self._active(day)  # type: ignore[attr-defined]
+            ).order_by(StandingDelegation.id)  # type: ignore[arg-type]
+            return list(self.session.scalars(q))
+
+        if self.staff is None:
+            return load()
+        return self.staff.get(self.session, ("covers", tuple(from_user_ids), day), load)

@@ -47,6 +47,10 @@ class InMemoryOutboxStore:
             for n in tx.pending:
                 self._insert(n)
 
+    def enqueue_many(self, tx: Any, notifications: Sequence[Notification]) -> None:
+        for n in notifications:
+            self.enqueue(tx, n)
+
     def enqueue(self, tx: Any, notification: Notification) -> str:
         with self._lock:
             if notification.idempotency_key in self._by_key:

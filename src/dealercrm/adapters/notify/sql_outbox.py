@@ -165,6 +165,21 @@ class SqlAlchemyOutboxStore:
         ).scalar_one()
         return str(existing)
 
+    def enqueue_many(self, tx: Connection | Session, notifications: Sequence[Notification]) -> None:
+        """:meth:`enqueue` of several messages in one ``executemany`` (a repeated idempotency key
+        is skipped, as there)."""
+        if not notifications:
+            return
+        conn = tx.connection() if isinstance(tx, Session) else tx
+        dialect = conn.dialect.name
+        if dialect not in ("postgresql", "sqlite"):
+            for n in notifications:
+                self.enqueue(conn, n)
+            return
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        conn.execute(insert(_t).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+                     [_to_row(n) for n in notifications])
+
     # -- relay side ----------------------------------------------------------------------------
 
     def claim(self, worker_id: str, *, now: dt.datetime, lease_until: dt.datetime,

@@ -68,6 +68,10 @@ class OutboxStore(Protocol):
     fact: the provider accepted the message.
     """
 
+    def enqueue_many(self, tx: Any, notifications: Sequence[Notification]) -> None:
+        """:meth:`enqueue` of each of ``notifications``, in one write where the store can."""
+        ...
+
     def enqueue(self, tx: Any, notification: Notification) -> str:
         """Add ``notification`` as part of the caller's open transaction ``tx``.
 

@@ -7,10 +7,12 @@ part-way leaves nothing behind. Adapters translate integrity errors into our ``C
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
+
+import attrs
 
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
@@ -74,6 +76,21 @@ class NotificationOutbox(Protocol):
 
     def enqueue(self, template_code: str, variables: dict[str, object], recipient: str,
                 idempotency_key: str) -> str: ...
+
+    def enqueue_many(self, messages: Sequence[QueuedMessage]) -> None:
+        """Several messages at once (one statement in SQL): the review e-mails of a step that
+        opens for a dozen people. Same rules as :meth:`enqueue`, message by message."""
+        ...
+
+
+@attrs.frozen
+class QueuedMessage:
+    """One message for :meth:`NotificationOutbox.enqueue_many`."""
+
+    template_code: str
+    variables: Mapping[str, object]
+    recipient: str
+    idempotency_key: str
 
 
 class DocumentNumbering(Protocol):

@@ -97,6 +97,15 @@ CONTROLLERS: tuple[Any, ...] = (
 )
 
 
+def create_worker_app() -> Litestar:
+    """The app of one ``dealercrm serve --workers N`` worker process: settings from the
+    environment, the database already migrated by the parent process. A principal cached in one
+    worker would outlive a deactivation made in another, so workers check every request against
+    the database, where sessions, rate limits and the cache counters are shared."""
+    settings = load_settings(principal_cache_seconds=0)
+    return create_app(settings, container=bootstrap(settings, migrate=False))
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
                extra_route_handlers: list[Any] | None = None) -> Litestar:
     settings = settings or (container.settings if container else load_settings())
@@ -106,8 +115,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     state = State(
         {
             "principal_cache": cache,
-            "login_limiter": SlidingWindowLimiter(settings.login_rate_per_minute, 60),
-            "register_limiter": SlidingWindowLimiter(settings.register_rate_per_hour, 3600),
+            # in the database when there is one: the limits hold across server workers
+            "login_limiter": container.rate_limiter(settings.login_rate_per_minute, 60)
+            or SlidingWindowLimiter(settings.login_rate_per_minute, 60),
+            "register_limiter": container.rate_limiter(settings.register_rate_per_hour, 3600)
+            or SlidingWindowLimiter(settings.register_rate_per_hour, 3600),
         }
     )
     registry = CollectorRegistry()  # this app's own: nothing registers globally

@@ -161,10 +161,9 @@ ANY_USER = tuple(r for r in Role if r is not Role.KIOSK)
 
 
 class SlidingWindowLimiter:
-    """At most ``limit`` hits per key in ``window`` seconds (per process; documented in README).
-
-    Used for login, registration and, later, anything that sends SMS.
-    """
+    """At most ``limit`` hits per key in ``window`` seconds, in this process: the limiter of an
+    app without a database. With one, the limits are kept in it (``Container.rate_limiter``)
+    and hold across server workers."""
 
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit

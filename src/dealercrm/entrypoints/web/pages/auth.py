@@ -56,8 +56,8 @@ class AuthPages(Controller):
         try:
             if not username or not password:
                 raise InvalidValue("username", "请输入用户名和密码", code="auth.credentials_missing")
-            state.login_limiter.hit(f"ip:{client}")
-            state.login_limiter.hit(f"user:{username.lower()}")
+            await sync_to_thread(state.login_limiter.hit, f"ip:{client}")  # the limits are in the database
+            await sync_to_thread(state.login_limiter.hit, f"user:{username.lower()}")
             result = await sync_to_thread(identity.login, username, password)
         except (AuthenticationFailed, InvalidValue, RateLimited) as exc:
             status = 429 if isinstance(exc, RateLimited) else 401 if isinstance(exc, AuthenticationFailed) else 422

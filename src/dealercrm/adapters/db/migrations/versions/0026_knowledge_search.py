@@ -1,7 +1,7 @@
 """the knowledge base's full-text index: jieba-segmented words, FTS5 on SQLite, tsvector + GIN on PostgreSQL
 
 Revision ID: 0026
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-06 17:00:00.000000
 
 The rows are written by the application (``adapters/db/knowledge_search.py``), which segments
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0026'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
