@@ -1,7 +1,7 @@
 """change counters (per-process caches keyed by them) and the rate-limit hits shared by all workers
 
 Revision ID: 0020
-Revises: 0018 (to be re-chained by the lead)
+Revises: 0019
 Create Date: 2026-12-06 17:00:00.000000
 """
 from alembic import op
