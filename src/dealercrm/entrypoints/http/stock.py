@@ -111,7 +111,7 @@ class StockController(Controller):
         rows = rows[:limit]
         return ss.StockPage([_stock_row(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
-    @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
+    @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True, media_type="text/csv",
          summary="库存导出 The same query as a CSV or XLSX file (at most 100 000 rows)")
     def export(
         self, request: Request[Principal, Any, Any], stock: StockService,
