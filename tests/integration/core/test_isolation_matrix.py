@@ -1,4 +1,4 @@
-"""RELIABILITY.md invariant 2 and issue 17 §6, generated from the route table: every API route
+"""RELIABILITY.md invariant 2 and issue 17 §6, generated from the route table, on both engines: every API route
 that takes the id of something a dealer (or a service station) owns is called by a user of
 another dealer (station) with a real id of someone else's record, on the demo data. The answer is
 404 — or 403 where the caller's role may not use the route at all — never the record, never a
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Role
 from dealercrm.entrypoints.demo import DEMO_PASSWORD, load_demo
 from dealercrm.entrypoints.http.app import create_app
+from tests.conftest import _pg_database
 
 pytestmark = pytest.mark.slow
 
@@ -109,14 +112,20 @@ def _fingerprint(engine) -> dict[str, str]:
     return digests
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    path = tmp_path_factory.mktemp("isolation") / "demo.db"
-    from tests.conftest import _migrate_to_head
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def demo_url(request, tmp_path_factory) -> Iterator[str]:
+    """One demo database per engine for the whole module (the probes change nothing)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("isolation") / "demo.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        yield from _pg_database(request.getfixturevalue("pg_admin_url"), request.getfixturevalue("_pg_template"))
 
-    url = f"sqlite:///{path}"
-    _migrate_to_head(url)
-    settings = load_settings({}, database_url=url, jwt_secret="i" * 48, log_level="CRITICAL",
+
+@pytest.fixture(scope="module")
+def demo(demo_url):
+    settings = load_settings({}, database_url=demo_url, jwt_secret="i" * 48, log_level="CRITICAL",
                              login_rate_per_minute=100_000, register_rate_per_hour=100_000)
     crm = dealercrm.bootstrap(settings)
     load_demo(crm)
