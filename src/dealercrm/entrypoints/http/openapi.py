@@ -19,7 +19,6 @@ controller added later is documented without anyone remembering to.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
@@ -147,12 +146,11 @@ def document_routes(app: Litestar) -> None:
             if not handler.resolve_include_in_schema():
                 continue
             method = sorted(handler.http_methods)[0]
-            path = re.sub(r"\{(\w+):[^}]+\}", r"{\1}", route.path_format if hasattr(route, "path_format")
-                          else route.path)
             answer = _page_response if handler.media_type == MediaType.HTML else problem_response
-            derived = {status: answer(status) for status in error_statuses(handler, path, method)}
+            derived = {status: answer(status) for status in error_statuses(handler, route.path_format, method)}
             handler.responses = {**derived, **(handler.responses or {})}
-            handler.security = _security(handler, path)
+            if not any(layer.security for layer in handler.ownership_layers):  # a layer's own declaration wins
+                handler.security = _security(handler, route.path_format)
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
