@@ -105,3 +105,11 @@ def test_login_and_registration_document_rate_limits_and_take_no_credential(spec
     for key in (("POST", "/api/v1/auth/login"), ("POST", "/api/v1/dealers/register")):
         assert 429 in _problem_statuses(ops[key]) and not ops[key].get("security")
     assert 401 in _problem_statuses(ops[("POST", "/api/v1/auth/login")])
+
+
+def test_payments_mark_their_idempotency_key_header_required(spec):
+    ops = {(m, p): op for m, p, op in operations(spec)}
+
+    for key in (("POST", "/api/v1/credit/payments"), ("POST", "/api/v1/retail-sales/{sale_id}/payments")):
+        headers = {p["name"]: p for p in ops[key]["parameters"] if p["in"] == "header"}
+        assert headers["Idempotency-Key"]["required"] is True

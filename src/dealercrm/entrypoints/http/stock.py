@@ -27,7 +27,9 @@ from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False,
+# Required in the OpenAPI document; a missing header still reaches the use case, whose 422
+# (idempotency.key_required) says what to send.
+IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=True,
                                                  description="8–64 letters, digits or .-_: (a UUID), one per payment")]
 SELLERS = (Role.DEALER, Role.ADMIN)
 PLANNERS = (Role.ADMIN, Role.REGION_MANAGER, Role.SALES)
