@@ -36,6 +36,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -543,7 +544,7 @@ def _book_payment(uow: CreditUnitOfWork, account: CreditAccount, *, dealer_id: i
         if total > amount_fen:
             raise InvalidValue("allocations", "核销合计超过收款金额", code="credit.allocation_exceeds_payment")
     payment = Payment(
-        payment_no=uow.numbers.formatted("SK", year=business_day(now).year), dealer_id=dealer_id,
+        payment_no=_provisional_number("SK"), dealer_id=dealer_id,
         amount_fen=amount_fen, received_on=received_on, method=method, source=source, recorded_at=now,
         recorded_by=uow.actor.username, contract_no=contract_no, reference=reference,
         erp_payment_id=erp_payment_id, note=note,
@@ -561,8 +562,25 @@ def _book_payment(uow: CreditUnitOfWork, account: CreditAccount, *, dealer_id: i
         else:
             done += _settle_dealer(uow, account, dealer_id, now, [payment])
     _after_change(uow, account, now)
-    uow.flush()
+    payment.payment_no = _gapless_number(uow, "SK", business_day(now).year)
     return _booked(payment, account, done)
+
+
+def _provisional_number(prefix: str) -> str:
+    """The stand-in a gapless document carries until ``_gapless_number`` gives it its number.
+
+    Unique per transaction, so concurrent writers never wait on each other's uncommitted row in
+    the number's unique index; it never reaches a commit."""
+    return f"{prefix}-~{uuid.uuid4().hex[:20]}"
+
+
+def _gapless_number(uow: CreditUnitOfWork, prefix: str, year: int) -> str:
+    """A number of a gapless series (invoices FP, payment receipts SK), taken as the use case's
+    last step before COMMIT: the series' counter row stays locked from here until COMMIT (that is
+    what keeps it gapless), so every other statement of the transaction runs before it. The
+    caller assigns it to the document it created with ``_provisional_number`` and commits."""
+    uow.flush()  # everything else the transaction writes goes out before the lock is taken
+    return uow.numbers.formatted(prefix, year=year)
 
 
 def book_erp_payment(uow: CreditUnitOfWork, erp_payment_id: str, dealer: str | int, contract_no: str | None,
@@ -806,7 +824,7 @@ def issue_invoice(cmd: IssueInvoice, uow: CreditUnitOfWork, clock: Clock) -> Inv
             raise Conflict(f"车辆{vin}已开票（未作废）", code="credit.vin_already_invoiced", vin=vin)
         c.invoice(cmd.amount_fen, now)
         invoice = Invoice(
-            invoice_no=uow.numbers.formatted("FP", year=issued_on.year), dealer_id=c.dealer_id,
+            invoice_no=_provisional_number("FP"), dealer_id=c.dealer_id,
             contract_no=c.contract_no, amount_fen=cmd.amount_fen, issued_on=issued_on,
             due_on=issued_on + dt.timedelta(days=account.term_days), issued_at=now, issued_by=uow.actor.username,
             vins=vins,
@@ -817,6 +835,7 @@ def issue_invoice(cmd: IssueInvoice, uow: CreditUnitOfWork, clock: Clock) -> Inv
         uow.credit.link_vehicles(invoice)
         _apply_prepayments_to(uow, account, invoice, now)
         _after_change(uow, account, now)
+        invoice.invoice_no = _gapless_number(uow, "FP", issued_on.year)
         uow.flush()
         result = _invoice_out(invoice)
         uow.commit()

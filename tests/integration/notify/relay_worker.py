@@ -1,6 +1,7 @@
 """A relay worker process for the crash test: ``python relay_worker.py --db-url … --smtp-port …``.
 
-Relays e-mail from the outbox to the test SMTP server (STARTTLS + AUTH) until SIGTERM.
+Relays e-mail from the outbox to the test SMTP server (STARTTLS + AUTH), and SMS to the test
+gateway when ``--sms-url`` is given (recorded in memory otherwise), until SIGTERM.
 Not a test module; started by ``test_outbox_crash_recovery.py``.
 """
 
@@ -14,6 +15,7 @@ import threading
 
 from sqlalchemy import create_engine, event
 
+from dealercrm.adapters.notify.http_sms import HttpSmsSender
 from dealercrm.adapters.notify.memory import RecordingSmsSender
 from dealercrm.adapters.notify.smtp import SmtpEmailSender
 from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
@@ -42,6 +44,9 @@ def main() -> None:
     p.add_argument("--password", required=True)
     p.add_argument("--worker-id", required=True)
     p.add_argument("--lease-seconds", type=float, default=4.0)
+    p.add_argument("--sms-url")
+    p.add_argument("--sms-access-key", default="")
+    p.add_argument("--sms-secret", default="")
     args = p.parse_args()
 
     stop = threading.Event()
@@ -51,8 +56,10 @@ def main() -> None:
                             sender="crm@dealercrm.test", timeout=2.0,
                             ssl_context=ssl.create_default_context(cafile=args.ca_file),
                             local_hostname=args.worker_id + ".dealercrm.test")
+    sms = (HttpSmsSender(args.sms_url, args.sms_access_key, args.sms_secret, "华东专用车", 2.0)
+           if args.sms_url else RecordingSmsSender())
     relay = OutboxRelay(
-        SqlAlchemyOutboxStore(engine), email, RecordingSmsSender(),
+        SqlAlchemyOutboxStore(engine), email, sms,
         lambda: dt.datetime.now(dt.UTC),
         max_attempts=1000,
         backoff=Backoff(base=dt.timedelta(seconds=0.2), max_delay=dt.timedelta(seconds=1)),

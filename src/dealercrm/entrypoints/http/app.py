@@ -33,6 +33,7 @@ from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.erp import ErpRejectedEventController
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
+from dealercrm.entrypoints.http.openapi import document_routes
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.reports import ReportController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
@@ -126,7 +127,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     request_metrics = RequestMetrics(registry)
     metrics = metrics_handler(registry, database_collector(container.identity, container.outbox_counts),
                               settings.metrics_networks, settings.prometheus_multiproc_dir)
-    return Litestar(
+    app = Litestar(
         route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),
                         *web_routers()],
         dependencies={**service_dependencies(container), **web_dependencies(container.web_sessions)},
@@ -156,8 +157,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                     "DeviceKey": SecurityScheme(type="apiKey", name="X-Device-Key", security_scheme_in="header"),
                 }
             ),
-            security=[{"BearerToken": []}],
         ),
         on_shutdown=[container.close],
         debug=False,
     )
+    document_routes(app)  # each operation's credential and problem+json answers, from its route
+    return app

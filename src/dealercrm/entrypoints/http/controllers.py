@@ -18,6 +18,7 @@ from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import ROLE_LABELS, Principal, Role, mask_badge_uid
 from dealercrm.entrypoints.http import schemas as s
+from dealercrm.entrypoints.http.openapi import problem_response
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.identity import IdentityService
@@ -119,6 +120,7 @@ class AuthController(Controller):
     tags = ["auth 认证"]
 
     @post("/login", guards=[public], status_code=HTTP_200_OK, sync_to_thread=True,
+          responses={401: problem_response(401, "auth.invalid_credentials", "Wrong username or password")},
           summary="登录 Log in with username and password; returns a bearer token")
     def login(self, data: s.LoginIn, request: Request[Any, Any, Any], state: State, identity: IdentityService) -> s.LoginOut:
         client = request.client.host if request.client else "?"

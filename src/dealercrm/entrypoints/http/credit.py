@@ -39,7 +39,9 @@ INVOICING = (Role.FINANCE, Role.INVOICING, Role.ADMIN)
 READERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False,
+# Required in the OpenAPI document; a missing header still reaches the use case, whose 422
+# (idempotency.key_required) says what to send.
+IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=True,
                                                  description="8–200 printable ASCII characters, one per payment")]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -216,7 +216,7 @@ def _page(title: str, body: str, status: int = 200) -> Response[str]:
            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
            f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head>"
            f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
-    return Response(doc, status_code=status, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+    return Response(doc, status_code=status, media_type=MediaType.HTML, headers=_PAGE_HEADERS)
 
 
 def _when(moment: Any) -> str:
@@ -255,9 +255,9 @@ class WorkflowLinkController(Controller):
     path = "/api/v1/workflow-links"
     tags = ["workflows 审批流程"]
 
-    @get("/{token:str}", guards=[public], sync_to_thread=True,
+    @get("/{token:str}", guards=[public], sync_to_thread=True, media_type=MediaType.HTML,
          summary="邮件审批确认页 Confirmation page of an e-mail approval link (changes nothing)")
-    def show(self, token: str, request: Request[Any, Any, Any], workflow: WorkflowService) -> Response[Any]:
+    def show(self, token: str, request: Request[Any, Any, Any], workflow: WorkflowService) -> Response[str]:
         try:
             v = workflow.inspect_link(token)
         except DomainError as exc:
@@ -265,7 +265,7 @@ class WorkflowLinkController(Controller):
         if _wants_json(request):
             out = ws.LinkViewOut(v.decision, v.user_name, v.workflow_id, v.workflow_no, v.document_type, v.subject_no,
                                  v.title, v.step_name, v.submitted_by, v.due_at, v.expires_at)
-            return Response(out, headers=_PAGE_HEADERS)
+            return Response(out, headers=_PAGE_HEADERS, media_type=MediaType.JSON)
         e = html.escape
         verb = _DECISION_ZH[v.decision]
         rows = "".join(f"<tr><td>{e(k)}</td><td>{e(str(val))}</td></tr>" for k, val in (
@@ -284,9 +284,9 @@ class WorkflowLinkController(Controller):
                 '<p class="muted">仅打开本页面不会做出任何审批；点击确认后生效，且链接只能使用一次。</p>')
         return _page(f"确认{verb}：{v.document_type} {v.subject_no}", body)
 
-    @post("/{token:str}", guards=[public], status_code=HTTP_200_OK,
+    @post("/{token:str}", guards=[public], status_code=HTTP_200_OK, media_type=MediaType.HTML,
           summary="邮件审批 Make the decision of an e-mail approval link (once)")
-    async def act(self, token: str, request: Request[Any, Any, Any], workflow: WorkflowService) -> Response[Any]:
+    async def act(self, token: str, request: Request[Any, Any, Any], workflow: WorkflowService) -> Response[str]:
         fields: dict[str, Any] = {}
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/json"):
@@ -305,7 +305,7 @@ class WorkflowLinkController(Controller):
             return _link_error(request, exc)
         out = _decision(d)
         if _wants_json(request):
-            return Response(out, headers=_PAGE_HEADERS)
+            return Response(out, headers=_PAGE_HEADERS, media_type=MediaType.JSON)
         return _page(f"已{_DECISION_ZH['approve' if out.step_status == 'approved' else 'reject']}",
                      f"<p>审批已提交：本环节{html.escape(out.step_status_label)}，"
                      f"流程当前状态：{html.escape(out.workflow_status_label)}。</p>"
