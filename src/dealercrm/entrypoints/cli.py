@@ -116,7 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             threading.Thread(target=show_demo, args=(container,), name="demo-loader", daemon=True).start()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
         return 0
-    random_secrets = [n for n in ("jwt_secret", "session_secret") if n in settings.generated_secrets]
+    random_secrets: list[str] = [n for n in ("jwt_secret", "session_secret") if n in settings.generated_secrets]
     random_secrets += [] if settings.gate_signing_key else ["gate_signing_key"]  # else a key per worker
     if random_secrets:
         print(f"--workers {args.workers} needs {' and '.join('DEALERCRM_' + n.upper() for n in random_secrets)} set: "

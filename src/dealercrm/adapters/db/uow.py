@@ -102,6 +102,7 @@ class SqlAlchemyUnitOfWork:
     each repository is opened on first use (see :class:`_Opened`).
     """
 
+    review_staff: ReviewStaffCache | None
     dealers = _Opened(lambda uow, s: SqlAlchemyDealerRepository(s))
     users = _Opened(lambda uow, s: SqlAlchemyUserRepository(s))
     devices = _Opened(lambda uow, s: SqlAlchemyDeviceCredentialRepository(s))

@@ -265,7 +265,7 @@ class WorkflowLinkController(Controller):
         if _wants_json(request):
             out = ws.LinkViewOut(v.decision, v.user_name, v.workflow_id, v.workflow_no, v.document_type, v.subject_no,
                                  v.title, v.step_name, v.submitted_by, v.due_at, v.expires_at)
-            return Response(out, headers=_PAGE_HEADERS, media_type=MediaType.JSON)
+            return Response(out, headers=_PAGE_HEADERS, media_type=MediaType.JSON)  # type: ignore[arg-type]  # the page's JSON twin
         e = html.escape
         verb = _DECISION_ZH[v.decision]
         rows = "".join(f"<tr><td>{e(k)}</td><td>{e(str(val))}</td></tr>" for k, val in (
@@ -305,7 +305,7 @@ class WorkflowLinkController(Controller):
             return _link_error(request, exc)
         out = _decision(d)
         if _wants_json(request):
-            return Response(out, headers=_PAGE_HEADERS, media_type=MediaType.JSON)
+            return Response(out, headers=_PAGE_HEADERS, media_type=MediaType.JSON)  # type: ignore[arg-type]  # the page's JSON twin
         return _page(f"已{_DECISION_ZH['approve' if out.step_status == 'approved' else 'reject']}",
                      f"<p>审批已提交：本环节{html.escape(out.step_status_label)}，"
                      f"流程当前状态：{html.escape(out.workflow_status_label)}。</p>"
