@@ -1,11 +1,12 @@
 """Every e-mail the system sends links to a real web page: the demo's mails plus the ones this
-test makes the system send (survey, training change, receipt reminder and discrepancy, alerts)
+test makes the system send (survey, training change, receipt reminder and discrepancies, alerts)
 are rendered as in the outbox, and each link is followed in the web app — by a visitor (the
 login page, or the signed approval link's own confirmation page) and by the addressee (the page)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from urllib.parse import urlsplit
 
@@ -47,6 +48,16 @@ def _send_the_mails_the_demo_does_not(crm, clock) -> None:
     crm.gate.submit_receipt(dealer, 1, shipping.SubmitReceipt(tuple(
         shipping.ReceiptLineIn(vin, "damaged" if i == 0 else "received", True, "护栏刮伤" if i == 0 else None)
         for i, vin in enumerate(shipment["vins"])), "王收货"))
+    with crm.engine.connect() as conn:  # a pass handed to the dealer's own driver (自提), who drives out
+        pass_id, vins, username = conn.execute(sa.text(
+            "select p.id, p.vins, min(u.username) from gate_passes p join users u on u.dealer_id = p.dealer_id "
+            "where p.status = 'handed_over' and u.role = 'dealer' group by p.id, p.vins order by p.id")).first()
+        guard = conn.execute(sa.text("select min(username) from users where role = 'guard'")).scalar_one()
+    vins = json.loads(vins) if isinstance(vins, str) else vins
+    crm.gate.confirm_exit(_as(crm, guard), pass_id, None)
+    crm.gate.submit_pickup_receipt(_as(crm, username), pass_id, shipping.SubmitReceipt(tuple(
+        shipping.ReceiptLineIn(vin, "damaged" if i == 0 else "received", True, "后挡泥板变形" if i == 0 else None)
+        for i, vin in enumerate(vins)), "李提车"))
     clock.now = dt.datetime(2027, 2, 10, 2, 0, tzinfo=dt.UTC)  # a week before order 15's delivery date:
     crm.engagement.run_scheduler_once(clock.now)  # the alert mails 华中's regional manager
 
