@@ -74,6 +74,7 @@ class GuardResult:
     guard_badge: str | None = None  # the badge UID of the guard who let the vehicles out
     valid_from: str | None = None  # the pass's validity, from its signed QR (for the guard screen)
     valid_to: str | None = None
+    holder: str | None = None  # the collector's name, masked (王*国): the server's answer, else the pass book
 
 
 def mask_badge(uid: str | None) -> str | None:
@@ -303,6 +304,13 @@ class PassBook(_ServerCopy):
     def _summary(self) -> dict[str, Any]:
         return {"passes": len(self._passes), "as_of": self.as_of}
 
+    def holder_of(self, pass_no: str) -> str | None:
+        """The pass's collector, masked by the server (王*国), if the book knows the pass."""
+        with self._lock:
+            entry = self._passes.get(pass_no)
+        holder = (entry or {}).get("holder")
+        return str(holder) if holder else None
+
     def refusal(self, pass_no: str, qr_payload: str) -> BookRefusal | None:
         with self._lock:
             entry = self._passes.get(pass_no)
@@ -448,7 +456,8 @@ class Guard:
         if isinstance(checked, GuardResult):
             return checked
         result = self._judge(payload, checked, on_duty, now)
-        return attrs.evolve(result, valid_from=checked.get("valid_from"), valid_to=checked.get("valid_to"))
+        return attrs.evolve(result, valid_from=checked.get("valid_from"), valid_to=checked.get("valid_to"),
+                            holder=result.holder or self.book.holder_of(checked["pass_no"]))
 
     def _judge(self, payload: str, checked: dict[str, Any], on_duty: OnDuty | None, now: datetime) -> GuardResult:
         pass_no: str = checked["pass_no"]
@@ -480,7 +489,9 @@ class Guard:
         outcome = send_entry(self.server, self.journal, self.journal.get(event_id), self.link,  # type: ignore[arg-type]
                              self.send_lock)
         if outcome == "sent":
-            return GuardResult(True, "ok", allowed + "，出门已登记", pass_no, vins, event_id=event_id)
+            sent = self.journal.get(event_id)
+            holder = ((sent.answer if sent else None) or {}).get("holder")
+            return GuardResult(True, "ok", allowed + "，出门已登记", pass_no, vins, event_id=event_id, holder=holder)
         if outcome == "pending":
             self.link.changed.set()
             if doubt is not None:  # the server could not be asked and the book doubts this QR

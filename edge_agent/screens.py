@@ -215,6 +215,7 @@ class ScreenHub:
                  "message": result.message, "pass_no": result.pass_no, "vins": list(result.vins),
                  "valid_from": local_time(getattr(result, "valid_from", None)),
                  "valid_to": local_time(getattr(result, "valid_to", None)),
+                 "holder": getattr(result, "holder", None),
                  "queued": result.queued, "guard": guard,
                  "at": self._now().isoformat(), "time": local_time(self._now(), "%H:%M:%S")}
         with self._lock:

@@ -96,6 +96,7 @@
       text("verdict-message", last.message);
       $("verdict-facts").hidden = !last.pass_no;
       text("f-pass", last.pass_no);
+      text("f-holder", last.holder || "—");
       text("f-vins", (last.vins || []).join("、"));
       text("f-validity", last.valid_from || last.valid_to ? (last.valid_from + " 至 " + last.valid_to) : "");
       text("f-guard", last.guard || "—");

@@ -58,6 +58,7 @@ from dealercrm.domain.gate import (
     GatePassRefused,
     GatePassStatus,
     PickupAuthorization,
+    masked_holder,
     qr_digest,
 )
 from dealercrm.domain.identity import Principal, Role, User
@@ -437,6 +438,7 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
         "released": len(gate_pass.vins),
         "source": source,
         "guard": None if guard is None else {"user_id": guard.id, "name": guard.display_name},
+        "holder": masked_holder(gate_pass.person_name),
     }
 
 
@@ -609,7 +611,8 @@ def pass_book(queries: Any, clock: Clock) -> dict[str, Any]:
     now = clock()
     return {"as_of": now.isoformat(), "passes": [
         {"pass_no": r["pass_no"], "status": GatePassStatus(r["status"]).value,
-         "qr_sha256": qr_digest(r["qr_payload"]) if r["qr_payload"] else None}
+         "qr_sha256": qr_digest(r["qr_payload"]) if r["qr_payload"] else None,
+         "holder": masked_holder(r.get("person_name"))}
         for r in queries.pass_book(now - PASS_BOOK_GRACE)]}
 
 

@@ -201,6 +201,18 @@ _AUTH_ACTIONS = {"revoke": "撤销", "lapse": "置为过期", "complete": "完�
 # Gate pass (出门证)
 
 
+def masked_holder(name: str | None) -> str | None:
+    """The collector's name as a guard screen shows it: 王建国 → 王*国, 王明 → 王*, 欧阳小明 → 欧**明.
+    Enough to match the face and the ID card in front of the guard, not to identify anyone from
+    a screenshot or a cached book."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    if len(name) <= 2:
+        return name[0] + "*" * (len(name) - 1)
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
 def qr_digest(qr_payload: str) -> str:
     """How the pass book names the QR a pass carries now (a reissue gives a new one)."""
     return hashlib.sha256(qr_payload.strip().encode("utf-8")).hexdigest()

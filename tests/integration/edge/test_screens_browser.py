@@ -24,6 +24,7 @@ from dealercrm.adapters.devices.sim.escpos_printer import EscposPrinterSimulator
 from dealercrm.adapters.devices.sim.sam_reader import SamReaderSimulator
 from dealercrm.application.identity import CreateUser
 from dealercrm.application.ports.devices import IdCardData
+from dealercrm.domain.gate import masked_holder
 from dealercrm.domain.identity import Principal, Role
 from edge_agent.config import (
     AgentConfig,
@@ -80,6 +81,7 @@ def gate(tmp_path_factory) -> Iterator[SimpleNamespace]:
     world.crm.close()
     server = ServerProcess(child_env(DEALERCRM_DATABASE_URL=world.url, DEALERCRM_GATE_SIGNING_KEY=str(world.key_path),
                                      DEALERCRM_JWT_SECRET="edge-test-secret-that-is-long-enough-for-hs256-0123456789",
+                                     DEALERCRM_SESSION_SECRET="edge-test-session-secret-long-enough-0123456789",
                                      DEALERCRM_LOG_LEVEL="WARNING"), free_port(), folder / "server.log")
     server.start()
     admin = _admin(server.url)
@@ -166,6 +168,7 @@ def test_a_tap_walks_the_kiosk_screen_to_the_printed_pass_and_the_guard_screen_s
     assert job.qr_payloads and gate.pass_no in "\n".join(job.text_lines)
     assert guard.text_content("#verdict-title") == "可以放行"
     assert guard.text_content("#f-pass") == gate.pass_no and gate.vins[0] in guard.text_content("#f-vins")
+    assert guard.text_content("#f-holder") == masked_holder(DEMO_CARD.name)  # e.g. 王*国: matches the face, names no one
     assert "王门卫" in guard.text_content("#on-duty") and guard.text_content("#link") == "在线"
     assert guard.text_content("#exit-count") == "1" and gate.pass_no in guard.text_content("#exits")
     assert guard.evaluate("window.notReloaded") is True

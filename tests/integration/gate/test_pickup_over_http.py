@@ -119,6 +119,7 @@ def test_the_guard_confirms_at_the_desk_and_a_double_click_records_one_exit(worl
     assert first.status_code == 200 and second.json() == first.json()
     assert first.json()["source"] == "desk"
     assert first.json()["guard"] == {"user_id": world.staff["guard"].user_id, "name": "guard"}
+    assert first.json()["holder"] == "张*"  # 张伟, masked for the guard screen
     assert c.get(f"/api/v1/vehicles/{world.vin(3)}", headers=guard).json()["state"] == "released"
     assert c.get(f"/api/v1/gate-passes/{pass_id}", headers=guard).json()["id_verified_via"] == "card"
 
@@ -183,6 +184,7 @@ def test_revoking_the_letter_voids_the_pass_and_returns_the_vehicles_to_stock(wo
     pass_no = c.get(f"/api/v1/gate-passes/{pass_id}", headers=dispatch).json()["pass_no"]
     live = {p["pass_no"]: p for p in c.get("/api/v1/kiosk/pass-book", headers=kiosk).json()["passes"]}
     assert (live[pass_no]["status"], live[pass_no]["qr_sha256"]) == ("handed_over", qr_digest(token))
+    assert live[pass_no]["holder"] == "张*"  # the guard screen shows it offline too, masked
 
     r = c.post(f"/api/v1/pickup-authorizations/{auth_id}/revoke", headers=dealer, json={"reason": "提车人离职"})
 

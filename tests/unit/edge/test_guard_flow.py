@@ -212,3 +212,21 @@ def test_a_malformed_book_from_the_server_keeps_the_cached_one(FakeServer, tmp_p
     assert book.refresh(server) is False
     assert book.refusal("GP-2026-000001", token()).code == "gate_pass.voided"
     assert PassBook(tmp_path / "passbook.json").refusal("GP-2026-000001", token()) is not None
+
+
+def test_the_guard_sees_the_masked_holder_online_from_the_answer_and_offline_from_the_book(FakeServer, tmp_path):
+    first, second = token("GP-2026-000001"), token("GP-2026-000002")
+    server = FakeServer()
+    server.book = {"as_of": NOW.isoformat(), "passes": [
+        {"pass_no": "GP-2026-000001", "status": "handed_over", "qr_sha256": qr_digest(first), "holder": "王*国"},
+        {"pass_no": "GP-2026-000002", "status": "handed_over", "qr_sha256": qr_digest(second), "holder": "欧**明"}]}
+    guard, _, link = guard_for(server, tmp_path)
+    guard.book.refresh(server)
+
+    online = guard.handle_scan(first)
+    server.down = True
+    link.failed("unreachable")
+    offline = guard.handle_scan(second)
+
+    assert (online.ok, online.holder) == (True, "王*国")
+    assert (offline.ok, offline.queued, offline.holder) == (True, True, "欧**明")

@@ -200,3 +200,10 @@ def test_voiding_needs_a_reason_and_ends_the_pass():
     assert p.status is GatePassStatus.VOIDED and not p.status.is_live
     with pytest.raises(IllegalTransition):
         p.void("again", at(4), "dispatch")
+
+
+def test_the_guard_sees_the_holder_masked_enough_to_match_a_face_not_to_identify_anyone():
+    from dealercrm.domain.gate import masked_holder
+
+    assert [masked_holder(n) for n in ("王建国", "王明", "欧阳小明", "李", " ", None)] == [
+        "王*国", "王*", "欧**明", "李", None, None]

@@ -122,7 +122,8 @@ class SqlGateQueries:
         QR they carry now. Pending ones are left out: they may be approved any minute."""
         final_or_live = [GatePassStatus.VOIDED, GatePassStatus.EXITED, GatePassStatus.REJECTED,
                          GatePassStatus.APPROVED, GatePassStatus.HANDED_OVER]
-        return self._all(select(gate_passes.c.pass_no, gate_passes.c.status, gate_passes.c.qr_payload)
+        return self._all(select(gate_passes.c.pass_no, gate_passes.c.status, gate_passes.c.qr_payload,
+                                gate_passes.c.person_name)
                          .where(gate_passes.c.valid_to > valid_after, gate_passes.c.status.in_(final_or_live))
                          .order_by(gate_passes.c.id).limit(limit))
 

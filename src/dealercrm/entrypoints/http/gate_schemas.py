@@ -274,6 +274,7 @@ class ExitOut(msgspec.Struct):
     source: str
     event_id: str | None = None
     guard: ExitGuardOut | None = None  # the guard signed in at the device by badge, when known
+    holder: str | None = None  # the collector's name, masked (王*国)
 
 
 # --- kiosk -----------------------------------------------------------------------------------
@@ -291,6 +292,7 @@ class PassBookEntryOut(msgspec.Struct):
     pass_no: str
     status: str
     qr_sha256: str | None
+    holder: str | None = None  # the collector's name, masked (王*国), for the guard screen
 
 
 class PassBookOut(msgspec.Struct):
