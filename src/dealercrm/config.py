@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Mapping
@@ -54,6 +55,15 @@ def _networks(instance: object, attribute: attrs.Attribute[Any], value: tuple[st
             raise ValueError(f"{attribute.name}: {network!r} is not an IP network (e.g. 10.0.0.0/8)") from None
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _origins(instance: object, attribute: attrs.Attribute[Any], value: tuple[str, ...]) -> None:
+    for origin in value:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise ValueError(f"{attribute.name}: {origin!r} is not an origin (scheme://host[:port], no path)")
+
+
 def _between(low: int, high: int) -> Any:
     def check(instance: object, attribute: attrs.Attribute[Any], value: int) -> None:
         if not low <= value <= high:
@@ -84,7 +94,9 @@ class Settings:
     log_level: LogLevel = "INFO"
     log_json: bool = True
     principal_cache_seconds: float = attrs.field(default=5.0, validator=_not_negative)
-    cors_origins: tuple[str, ...] = ()
+    # other origins whose browsers may call the JSON API with a bearer token (never cookies):
+    # "https://portal.example.com", comma-separated; unset: same-origin only
+    cors_origins: tuple[str, ...] = attrs.field(default=(), validator=_origins)
     # /metrics answers only clients in these networks (the operators'); others get 404
     metrics_networks: tuple[str, ...] = attrs.field(default=("127.0.0.1/32", "::1/128"), validator=_networks)
     # prometheus-client's multiprocess folder: only from the standard PROMETHEUS_MULTIPROC_DIR

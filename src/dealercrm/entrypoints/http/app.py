@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Litestar, get
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -107,6 +108,17 @@ def create_worker_app() -> Litestar:
     return create_app(settings, container=bootstrap(settings, migrate=False))
 
 
+def cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
+    """Browsers on other origins (an embedding team's own front end) may call the JSON API with a
+    bearer token — never with our cookies: credentials stay off, so the web UI's session cannot be
+    used cross-site. Unset (the default): no CORS headers at all, same-origin only."""
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=list(origins), allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                      allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+                      expose_headers=["X-Request-Id", "Location"], allow_credentials=False, max_age=600)
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
                extra_route_handlers: list[Any] | None = None) -> Litestar:
     settings = settings or (container.settings if container else load_settings())
@@ -141,6 +153,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         exception_handlers=with_web_pages(EXCEPTION_HANDLERS),
         template_config=template_config(),
         csrf_config=csrf_config(container.settings),  # the container's: a per-process secret if unset
+        cors_config=cors_config(settings.cors_origins),
         plugins=[HTMXPlugin()],
         before_request=strict_input,
         request_max_body_size=settings.max_body_bytes,
