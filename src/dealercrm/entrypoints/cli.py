@@ -207,6 +207,12 @@ def cmd_kiosk_key(args: argparse.Namespace) -> int:
         container.close()
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from dealercrm.entrypoints.check import run
+
+    return run(load_settings())
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -348,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--location", help="its location (default: the location it was issued for)")
     c.set_defaults(func=cmd_kiosk_key)
 
+    p = sub.add_parser("check", help="is this installation ready? settings, keys, database, mail and SMS",
+                       formatter_class=fmt,
+                       description="One line per item, each ok or what to fix: the secrets and the key folder, "
+                                   "the gate keys, the database and its migrations, and whether the SMTP and SMS "
+                                   "gateways accept a connection (nothing is sent). Exit code 0 when all are ok.",
+                       epilog=_examples("DEALERCRM_KEY_DIR=/etc/dealercrm/keys dealercrm check"))
+    p.set_defaults(func=cmd_check)
     p = sub.add_parser("backup", help="back up the database, photos and keys to one archive", formatter_class=fmt,
                        description="Write a tar.gz (mode 0600) with the database (SQLite: online backup API, safe "
                                    "while serving; PostgreSQL: pg_dump), the photo store and the key files.",
