@@ -58,6 +58,13 @@ DEALER_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("lead_id", "", "SELECT id AS lead_id FROM campaign_leads WHERE dealer_id != :me"),
     ("sale_id", "", "SELECT id AS sale_id FROM retail_sales WHERE dealer_id != :me"),
     ("vin", "", "SELECT vin FROM vehicles WHERE dealer_id != :me"),
+    ("media_id", "", "SELECT m.id AS media_id FROM service_media m JOIN service_repair_records r ON r.id = m.owner_id "
+                     "JOIN service_requests q ON q.id = r.request_id "
+                     "WHERE m.owner_type = 'repair_record' AND q.dealer_id != :me"),
+    ("owner_id", "", "SELECT r.id AS owner_id FROM service_repair_records r "
+                     "JOIN service_requests q ON q.id = r.request_id WHERE q.dealer_id != :me"),
+    ("plan_id", "", "SELECT id AS plan_id FROM service_maintenance_plans WHERE dealer_id IS NOT NULL "
+                    "AND dealer_id != :me"),
 )
 STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("station_id", "", "SELECT id AS station_id FROM service_stations WHERE id != :me"),
@@ -65,11 +72,19 @@ STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
      "SELECT id AS request_id FROM service_requests WHERE station_id IS NOT NULL AND station_id != :me"),
     ("record_id", "", "SELECT id AS record_id FROM service_repair_records WHERE station_id != :me"),
     ("claim_id", "", "SELECT id AS claim_id FROM service_claims WHERE station_id != :me"),
+    ("media_id", "", "SELECT m.id AS media_id FROM service_media m JOIN service_repair_records r ON r.id = m.owner_id "
+                     "WHERE m.owner_type = 'repair_record' AND r.station_id != :me"),
+    ("owner_id", "", "SELECT id AS owner_id FROM service_repair_records WHERE station_id != :me"),
+    ("technician_id", "", "SELECT id AS technician_id FROM service_technicians WHERE station_id != :me"),
+    ("plan_id", "", "SELECT id AS plan_id FROM service_maintenance_plans WHERE station_id IS NOT NULL "
+                    "AND station_id != :me"),
 )
 # Path parameters that name nothing a dealer or a station owns, with the value used when such a
 # parameter sits beside an owned one (an action word, a version number).
 NOT_OWNED: dict[str, object] = {
     "action": "deactivate", "decision": "approve", "version": 1, "sha256": "0" * 64,
+    "owner_type": "repair_record",  # beside owner_id: the repair record's media (probed through owner_id)
+    "assignment_id": 1,  # required reading: its routes are the editors' (a dealer sees its own in the list)
     # staff-only or shared by all: catalog, marketing, knowledge, care, announcements, alerts,
     # administration, the ERP's rejections; public tokens (approval links, calendar feeds)
     "template_id": 1, "campaign_id": 1, "training_id": 1, "participant_id": 1, "survey_id": 1,
