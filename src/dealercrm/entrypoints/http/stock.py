@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -116,7 +117,10 @@ class StockController(Controller):
         return ss.StockPage([_stock_row(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True, media_type="text/csv",
-         summary="库存导出 The same query as a CSV or XLSX file (at most 100 000 rows)")
+         summary="库存导出 The same query as a CSV or XLSX file (at most 100 000 rows)",
+         responses={200: ResponseSpec(data_container=bytes, media_type="text/csv", generate_examples=False,
+                                      description="CSV (UTF-8 with BOM) by default; with format=xlsx an XLSX "
+                                                  "workbook. Streamed as it is read.")})
     def export(
         self, request: Request[Principal, Any, Any], stock: StockService,
         file_format: Annotated[str, Parameter(query="format", description="csv | xlsx")] = "csv",
