@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_201_CREATED
 
 from dealercrm.application.services.media import MediaService
@@ -74,13 +75,18 @@ class MediaController(Controller):
         return media_out(media.get(request.user, media_id))
 
     @get("/{media_id:int}/content", guards=[requires(*ANY_USER)], sync_to_thread=True,
-         summary="附件内容 The photo or video itself")
+         summary="附件内容 The photo or video itself",
+         responses={200: ResponseSpec(data_container=bytes, media_type="*/*", generate_examples=False,
+                                      description="The file as stored: image/jpeg, image/png, image/webp, video/mp4, "
+                                                  "video/quicktime or video/webm (the type read from its bytes)")})
     def content(self, media_id: int, request: User, media: MediaService) -> Response[bytes]:
         content_type, data = media.content(request.user, media_id)
         return Response(data, media_type=content_type, headers=_CACHE)
 
     @get("/{media_id:int}/thumbnail", guards=[requires(*ANY_USER)], sync_to_thread=True,
-         summary="缩略图 A photo's thumbnail (JPEG)")
+         summary="缩略图 A photo's thumbnail (JPEG)",
+         responses={200: ResponseSpec(data_container=bytes, media_type="image/jpeg", generate_examples=False,
+                                      description="A JPEG at most DEALERCRM_MEDIA_THUMBNAIL_SIDE pixels a side")})
     def thumbnail(self, media_id: int, request: User, media: MediaService) -> Response[bytes]:
         content_type, data = media.content(request.user, media_id, thumbnail=True)
         return Response(data, media_type=content_type, headers=_CACHE)
