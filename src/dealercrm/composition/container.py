@@ -4,6 +4,7 @@ HTTP entrypoints receive the services from it by dependency injection."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import attrs
@@ -96,6 +97,15 @@ class Container:
         from dealercrm.domain.notifications import Channel
 
         return {Channel.ERP: ErpReleaseDeliverer(self.uow, self.erp_gateway, self.clock)}
+
+    def operations_times(self) -> dict[str, dt.datetime | None]:
+        """When the ERP sync last moved its cursor and since when the oldest open approval step
+        waits (``{}`` without a database): for /metrics."""
+        if self.engine is None:
+            return {}
+        from dealercrm.adapters.db.operations_queries import operations_times
+
+        return operations_times(self.engine)
 
     def outbox_counts(self) -> dict[str, int]:
         """The notification outbox's messages by status (``{}`` without a database)."""

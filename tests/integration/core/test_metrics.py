@@ -111,3 +111,27 @@ def test_figures_add_up_across_server_processes(two_workers):
     device = (("device", "北门自助机"), ("location", "北门"))
     assert samples[("dealercrm_edge_device_offline_backlog", device)] == 3
     assert samples[("dealercrm_edge_device_last_seen_timestamp_seconds", device)] > 0
+
+
+def test_the_erp_lag_and_the_oldest_open_approval_are_exported_as_timestamps(sqlite_url):
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from dealercrm.adapters.db.orderflow_tables import erp_sync_cursors
+    from dealercrm.entrypoints.http.metrics import DatabaseCollector
+
+    crm = dealercrm.bootstrap(load_settings({}, database_url=sqlite_url, jwt_secret="m" * 48, log_level="WARNING"))
+    empty = crm.operations_times()
+    moved = dt.datetime(2026, 3, 2, 1, 30, tzinfo=dt.UTC)
+    with crm.engine.begin() as conn:
+        conn.execute(insert(erp_sync_cursors).values(name="events", cursor="c-42", updated_at=moved))
+    after = crm.operations_times()
+    crm.close()
+    families = {f.name: f for f in DatabaseCollector(dict, list, lambda: after).collect()}
+
+    assert empty == {"erp_cursor_moved_at": None, "oldest_open_step_at": None}
+    assert after["erp_cursor_moved_at"] == moved
+    assert [s.value for s in families["dealercrm_erp_sync_cursor_moved_timestamp_seconds"].samples] == [
+        moved.timestamp()]
+    assert families["dealercrm_oldest_open_approval_step_timestamp_seconds"].samples == []

@@ -137,7 +137,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     )
     registry = CollectorRegistry()  # this app's own: nothing registers globally
     request_metrics = RequestMetrics(registry)
-    metrics = metrics_handler(registry, database_collector(container.identity, container.outbox_counts),
+    metrics = metrics_handler(registry, database_collector(container.identity, container.outbox_counts,
+                                                           container.operations_times),
                               settings.metrics_networks, settings.prometheus_multiproc_dir)
     app = Litestar(
         route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),

@@ -75,9 +75,11 @@ class DatabaseCollector(Collector):
     from the last status report."""
 
     def __init__(self, outbox_counts: Callable[[], dict[str, int]],
-                 devices: Callable[[], list[dict[str, Any]]]) -> None:
+                 devices: Callable[[], list[dict[str, Any]]],
+                 times: Callable[[], dict[str, dt.datetime | None]] = dict) -> None:
         self._outbox_counts = outbox_counts
         self._devices = devices
+        self._times = times
 
     def collect(self) -> Iterator[Metric]:
         outbox = GaugeMetricFamily("dealercrm_outbox_messages", "Notification outbox messages by status",
@@ -103,6 +105,17 @@ class DatabaseCollector(Collector):
                 backlog.add_metric(labels, pending)
         yield seen
         yield backlog
+        times = self._times()
+        for key, name, text in (
+                ("erp_cursor_moved_at", "dealercrm_erp_sync_cursor_moved_timestamp_seconds",
+                 "When the ERP sync last applied a page of the ERP's event feed (Unix time): the ERP lag"),
+                ("oldest_open_step_at", "dealercrm_oldest_open_approval_step_timestamp_seconds",
+                 "Since when the oldest open approval step has waited (Unix time); absent when none is open")):
+            family = GaugeMetricFamily(name, text)
+            moment = times.get(key)
+            if moment is not None:
+                family.add_metric([], moment.timestamp())
+            yield family
 
 
 def _allowed(networks: Iterable[str]) -> Callable[[str], bool]:
@@ -149,6 +162,7 @@ class _Forward(Collector):
         yield from self._registry.collect()
 
 
-def database_collector(identity: IdentityService, outbox_counts: Callable[[], dict[str, int]]) -> DatabaseCollector:
-    return DatabaseCollector(outbox_counts, lambda: identity.list_devices(Principal.system()))
+def database_collector(identity: IdentityService, outbox_counts: Callable[[], dict[str, int]],
+                       times: Callable[[], dict[str, dt.datetime | None]] = dict) -> DatabaseCollector:
+    return DatabaseCollector(outbox_counts, lambda: identity.list_devices(Principal.system()), times)
 
