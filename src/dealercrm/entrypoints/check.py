@@ -66,27 +66,18 @@ def _gate_keys(settings: Settings) -> Iterator[Line]:
 
 
 def _database(settings: Settings) -> Iterator[Line]:
-    from sqlalchemy import text
-    from sqlalchemy.exc import SQLAlchemyError
+    from dealercrm.adapters.db.operations_queries import database_status
 
-    from dealercrm.adapters.db import migrate
-    from dealercrm.adapters.db.engine import make_engine
-
-    engine = make_engine(settings.database_url)
-    shown = engine.url.render_as_string(hide_password=True)
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
-        yield Line("database", True, shown)
-        current, head = migrate.current(engine), migrate.head()
-        if current == head:
-            yield Line("migrations", True, f"at {head}")
-        else:
-            yield Line("migrations", False, f"at {current or 'none'}, scripts at {head}: run `dealercrm db upgrade`")
-    except SQLAlchemyError as exc:
-        yield Line("database", False, f"{shown}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
-    finally:
-        engine.dispose()
+    status = database_status(settings.database_url)
+    if status.error is not None:
+        yield Line("database", False, f"{status.shown}: {status.error}")
+        return
+    yield Line("database", True, status.shown)
+    if status.current == status.head:
+        yield Line("migrations", True, f"at {status.head}")
+    else:
+        yield Line("migrations", False,
+                   f"at {status.current or 'none'}, scripts at {status.head}: run `dealercrm db upgrade`")
 
 
 def _gateways(settings: Settings, connect: Callable[..., socket.socket]) -> Iterator[Line]:

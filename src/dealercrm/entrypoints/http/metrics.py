@@ -105,14 +105,14 @@ class DatabaseCollector(Collector):
                 backlog.add_metric(labels, pending)
         yield seen
         yield backlog
-        times = self._times()
+        moments = self._times()
         for key, name, text in (
                 ("erp_cursor_moved_at", "dealercrm_erp_sync_cursor_moved_timestamp_seconds",
                  "When the ERP sync last applied a page of the ERP's event feed (Unix time): the ERP lag"),
                 ("oldest_open_step_at", "dealercrm_oldest_open_approval_step_timestamp_seconds",
                  "Since when the oldest open approval step has waited (Unix time); absent when none is open")):
             family = GaugeMetricFamily(name, text)
-            moment = times.get(key)
+            moment = moments.get(key)
             if moment is not None:
                 family.add_metric([], moment.timestamp())
             yield family
