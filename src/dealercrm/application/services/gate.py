@@ -40,6 +40,10 @@ class GateService:
             raise ReadModelUnavailable("车辆与出门证")
         return self._queries
 
+    def now(self) -> dt.datetime:
+        """The service's clock (a form's default validity starts now)."""
+        return self._clock()
+
     def _new(self, actor: Principal) -> Callable[[], GateUnitOfWork]:
         return lambda: self._uow(actor)
 

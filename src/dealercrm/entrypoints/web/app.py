@@ -28,6 +28,7 @@ from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
 from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
+from dealercrm.entrypoints.web.pages.pickups import PickupPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
@@ -45,6 +46,7 @@ PAGES: list[Any] = [
     OrderFlowPages,
     DealerCreditPages,
     DealerStockPages,
+    PickupPages,
     RegistrationPages,
     MyDealerPages,
     KnowledgePages,

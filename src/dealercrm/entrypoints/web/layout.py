@@ -34,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
     NavItem("信用与账款", "/credit", DEALER_SIDE, "credit"),
     NavItem("库存", "/stock", DEALER_SIDE, "stock"),
+    NavItem("提货委托", "/pickups/", DEALER_SIDE, "pickups"),
     NavItem("我的经销商", "/my-dealers", (Role.REGION_MANAGER, Role.SALES, Role.ADMIN), "my_dealers"),
     NavItem("注册状态", "/registration", DEALER_SIDE, "registration"),
     NavItem("知识库", "/knowledge", tuple(r for r in Role if r is not Role.KIOSK), "knowledge"),
