@@ -107,8 +107,9 @@ class PickupPages(Controller):
         except (InvalidValue, Conflict, NotFound) as exc:
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in FIELDS else "form"
             status = 422 if isinstance(exc, InvalidValue) else 409 if isinstance(exc, Conflict) else 404
+            errors = {field: exc.message}
             return await sync_to_thread(lambda: self._form(request, stock, values=values, chosen=chosen,
-                                                           errors={field: exc.message}, status_code=status))
+                                                           errors=errors, status_code=status))
         return Redirect(path=f"/pickups/{created.id}?done=created", status_code=303)
 
     @get("/{authorization_id:int}", guards=[requires(*DEALERS)], sync_to_thread=True)
@@ -135,7 +136,7 @@ class PickupPages(Controller):
             await sync_to_thread(gate.revoke_authorization, request.user, authorization_id, reason[:500])
         except (InvalidValue, Conflict) as exc:
             status = 422 if isinstance(exc, InvalidValue) else 409
-            field = "reason" if isinstance(exc, InvalidValue) else "form"
+            errors = {"reason" if isinstance(exc, InvalidValue) else "form": exc.message}
             return await sync_to_thread(lambda: self._detail(request, gate, authorization_id,
-                                                             errors={field: exc.message}, status_code=status))
+                                                             errors=errors, status_code=status))
         return Redirect(path=f"/pickups/{authorization_id}?done=revoked", status_code=303)
