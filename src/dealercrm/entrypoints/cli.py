@@ -103,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problems and not args.demo:
         return refuse(problems, KEYS_HINT)
     from dealercrm.entrypoints.http.app import create_app
+    from dealercrm.entrypoints.logging import route_stdlib_logging
 
     print("准备数据库 migrating the database…", flush=True)
     container = _container(settings)
@@ -114,7 +115,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(banner, flush=True)
         if args.demo:  # the server answers at once; the demo loads beside it and prints its logins when done
             threading.Thread(target=show_demo, args=(container,), name="demo-loader", daemon=True).start()
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+        route_stdlib_logging(settings.log_level, settings.log_json)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                    log_config=None)  # uvicorn's records go through structlog (route_stdlib_logging)
         return 0
     random_secrets: list[str] = [n for n in ("jwt_secret", "session_secret") if n in settings.generated_secrets]
     random_secrets += [] if settings.gate_signing_key else ["gate_signing_key"]  # else a key per worker
@@ -129,7 +132,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"serving {args.workers} workers on one SQLite file: they share its single writer", file=sys.stderr)
     print(banner, flush=True)
     container.close()  # migrated (and demo loaded) here, once; each worker builds its own container
+    route_stdlib_logging(settings.log_level, settings.log_json)
     uvicorn.run("dealercrm.entrypoints.http.app:create_worker_app", factory=True, workers=args.workers,
+                log_config=None,
                 host=settings.host, port=settings.port, log_level="warning", access_log=False)
     return 0
 

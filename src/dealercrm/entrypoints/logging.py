@@ -57,3 +57,32 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     )
     # fpdf2's font subsetting (fontTools) logs each table it prunes at INFO: hundreds of lines per PDF
     logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+
+
+STDLIB_HANDLER = "dealercrm-json"  # the root handler route_stdlib_logging installs (replaced, not stacked)
+
+
+def route_stdlib_logging(level: str = "INFO", json: bool = True) -> None:
+    """Send the standard library's log records (uvicorn's server and error logs, and any library
+    that logs) through the same processors — timestamp, level, redaction, JSON — as our own lines.
+
+    Only the programs this package runs call it (``serve``, its workers): an embedding
+    application keeps its own logging configuration untouched."""
+    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
+    pre_chain: list[Any] = [structlog.stdlib.add_log_level, structlog.stdlib.add_logger_name,
+                            structlog.processors.TimeStamper(fmt="iso", utc=True), redact_processor]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=pre_chain, processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name(STDLIB_HANDLER)
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if h.get_name() != STDLIB_HANDLER] + [handler]
+    root.setLevel(logging.getLevelName(level.upper()))
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # theirs propagate to ours
+        logging.getLogger(name).handlers = []
+        logging.getLogger(name).propagate = True
+    for chatty in ("httpx", "httpcore"):  # a line per outgoing request (ERP, video, SMS): our own lines say more
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+
+

@@ -53,7 +53,7 @@ from dealercrm.entrypoints.http.workflow import (
     WorkflowController,
     WorkflowLinkController,
 )
-from dealercrm.entrypoints.logging import configure_logging
+from dealercrm.entrypoints.logging import configure_logging, route_stdlib_logging
 from dealercrm.entrypoints.web.app import (
     csrf_config,
     docs_render_plugins,
@@ -105,6 +105,7 @@ def create_worker_app() -> Litestar:
     worker would outlive a deactivation made in another, so workers check every request against
     the database, where sessions, rate limits and the cache counters are shared."""
     settings = load_settings(principal_cache_seconds=0)
+    route_stdlib_logging(settings.log_level, settings.log_json)  # a worker process of ours: uvicorn logs as JSON
     return create_app(settings, container=bootstrap(settings, migrate=False))
 
 
