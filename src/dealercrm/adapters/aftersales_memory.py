@@ -40,8 +40,8 @@ from dealercrm.domain.claim_risk import (
     StationStat,
 )
 from dealercrm.domain.media import Media, MediaKind, OwnerType
-from dealercrm.domain.values import SHANGHAI
 from dealercrm.domain.service_network import MaintenancePlan, Technician
+from dealercrm.domain.values import SHANGHAI
 
 
 @attrs.define

@@ -4,7 +4,10 @@ one does not; the per-station risk report; bad configuration is 422 naming the f
 
 from __future__ import annotations
 
-from .test_aftersales_api import Api, _accepted_request, _repair_body, api  # noqa: F401  (the fixture)
+from .test_aftersales_api import Api, _accepted_request, _repair_body
+from .test_aftersales_api import api as _api_fixture
+
+api = _api_fixture  # the after-sales API fixture, shared with the main API test
 
 
 def _claim_for(api: Api, *, hours: str, operation: str | None = "TK-VALVE") -> dict:

@@ -15,8 +15,8 @@ CFG = cr.RiskConfig()
 
 
 def ev(**kw) -> cr.ClaimEvidence:
-    base = dict(vin="LZZ1CSVCTA0000011", station_id=1, repaired_on=D(2026, 3, 10),
-                parts=(cr.ClaimedPart("FV-2301", "罐体紧急切断阀", 1),), labour_centihours=250)
+    base = {"vin": "LZZ1CSVCTA0000011", "station_id": 1, "repaired_on": D(2026, 3, 10),
+            "parts": (cr.ClaimedPart("FV-2301", "罐体紧急切断阀", 1),), "labour_centihours": 250}
     base.update(kw)
     return cr.ClaimEvidence(**base)
 

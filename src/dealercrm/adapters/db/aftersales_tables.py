@@ -593,8 +593,8 @@ class SqlAlchemyAftersalesRepository:
 
     def station_stats(self, since: dt.datetime) -> list[StationStat]:
         rr, c = service_repair_records.c, service_claims.c
-        records = dict(self.session.execute(select(rr.station_id, func.count()).where(rr.finished_at >= since)
-                                            .group_by(rr.station_id)).all())
+        records: dict[int, int] = {sid: int(n) for sid, n in self.session.execute(
+            select(rr.station_id, func.count()).where(rr.finished_at >= since).group_by(rr.station_id)).all()}
         claims = self.session.execute(
             select(c.station_id, func.count(), func.coalesce(func.sum(c.total_fen), 0))
             .where(c.submitted_at >= since, c.state != ClaimState.WITHDRAWN.value).group_by(c.station_id)).all()
