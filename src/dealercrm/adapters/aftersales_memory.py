@@ -18,6 +18,7 @@ from dealercrm.adapters.memory_tables import MemoryWorkspace
 from dealercrm.domain.aftersales import (
     OPEN_AT_STATION,
     ClaimState,
+    PartUse,
     RepairRecord,
     ServicePart,
     ServiceRequest,
@@ -30,8 +31,17 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
-from dealercrm.domain.media import Media
+from dealercrm.domain.claim_risk import (
+    OdometerReading,
+    PriorClaimPart,
+    RepairOperation,
+    ReusedPhoto,
+    RiskConfig,
+    StationStat,
+)
+from dealercrm.domain.media import Media, MediaKind, OwnerType
 from dealercrm.domain.service_network import MaintenancePlan, Technician
+from dealercrm.domain.values import SHANGHAI
 
 
 @attrs.define
@@ -49,11 +59,13 @@ class AftersalesMemoryState:
     technicians: dict[int, Technician] = attrs.field(factory=dict)
     plans: dict[int, MaintenancePlan] = attrs.field(factory=dict)
     media: dict[int, Media] = attrs.field(factory=dict)
+    operations: dict[int, RepairOperation] = attrs.field(factory=dict)
+    risk_config: RiskConfig | None = None
 
 
 _TABLES = {ServiceStation: "stations", WarrantyPolicy: "policies", WarrantyRecord: "warranties",
            ServiceRequest: "requests", RepairRecord: "records", SettlementClaim: "claims", ServicePart: "parts",
-           Technician: "technicians", MaintenancePlan: "plans", Media: "media"}
+           Technician: "technicians", MaintenancePlan: "plans", Media: "media", RepairOperation: "operations"}
 
 
 class MemoryAftersalesRepository:
@@ -165,3 +177,60 @@ class MemoryAftersalesRepository:
 
     def media_count(self, owner_type: str, owner_id: int) -> int:
         return sum(1 for m in self.s.media.values() if m.owner_type == owner_type and m.owner_id == owner_id)
+
+    # claim risk (issue 18 §1)
+    def operation(self, code: str) -> RepairOperation | None:
+        return next((o for o in self.s.operations.values() if o.code == code.strip().upper()), None)
+
+    def risk_config(self) -> RiskConfig:
+        return self.s.risk_config or RiskConfig()
+
+    def save_risk_config(self, config: RiskConfig, at: dt.datetime, by: str) -> None:
+        self.s.risk_config = config
+
+    def prior_claim_parts(self, vin: str, exclude_record_id: int) -> list[PriorClaimPart]:
+        out = []
+        for c in sorted(self.s.claims.values(), key=lambda c: c.id or 0):
+            rec = self.s.records.get(c.record_id)
+            if rec is None or rec.vin != vin or rec.id == exclude_record_id or c.state not in (
+                    ClaimState.IN_REVIEW, ClaimState.APPROVED):
+                continue
+            out += [PriorClaimPart(c.number, p.part_no, rec.finished_at.astimezone(SHANGHAI).date())
+                    for p in rec.parts if p.use is PartUse.WARRANTY]
+        return out
+
+    def odometer_readings(self, vin: str) -> list[OdometerReading]:
+        return [OdometerReading(r.number, r.created_at.astimezone(SHANGHAI).date(), r.odometer_km)
+                for r in sorted(self.s.requests.values(), key=lambda r: r.id or 0)
+                if r.vin == vin and r.odometer_km is not None]
+
+    def vins_of_phone(self, phone: str) -> list[str]:
+        return sorted({r.vin for r in self.s.requests.values() if r.customer_phone == phone}
+                      | {w.vin for w in self.s.warranties.values() if w.customer_phone == phone})
+
+    def reused_photos(self, record_id: int, claim_id: int | None) -> list[ReusedPhoto]:
+        mine = {(OwnerType.REPAIR_RECORD, record_id), (OwnerType.CLAIM, claim_id)}
+        hashes = {m.sha256 for m in self.s.media.values()
+                  if (m.owner_type, m.owner_id) in mine and m.kind is MediaKind.PHOTO and m.sha256}
+        out = []
+        for m in sorted(self.s.media.values(), key=lambda m: m.id or 0):
+            if m.sha256 not in hashes or (m.owner_type, m.owner_id) in mine:
+                continue
+            if m.owner_type is OwnerType.REPAIR_RECORD and m.owner_id in self.s.records:
+                out.append(ReusedPhoto(m.sha256, self.s.records[m.owner_id].number))
+            elif m.owner_type is OwnerType.CLAIM and m.owner_id in self.s.claims:
+                out.append(ReusedPhoto(m.sha256, self.s.claims[m.owner_id].number))
+        return out
+
+    def station_stats(self, since: dt.datetime) -> list[StationStat]:
+        records: dict[int, int] = {}
+        for r in self.s.records.values():
+            if r.finished_at >= since:
+                records[r.station_id] = records.get(r.station_id, 0) + 1
+        claims: dict[int, tuple[int, int]] = {}
+        for c in self.s.claims.values():
+            if c.submitted_at >= since and c.state is not ClaimState.WITHDRAWN:
+                n, total = claims.get(c.station_id, (0, 0))
+                claims[c.station_id] = (n + 1, total + c.total_fen)
+        return [StationStat(sid, records.get(sid, 0), *claims.get(sid, (0, 0)))
+                for sid in sorted(set(records) | set(claims))]

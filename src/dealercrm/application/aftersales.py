@@ -50,6 +50,15 @@ from dealercrm.domain.aftersales import (
     pick_policy,
     suggest_stations,
 )
+from dealercrm.domain.claim_risk import (
+    RULE_LABELS,
+    ClaimedPart,
+    ClaimEvidence,
+    RepairOperation,
+    RiskAssessment,
+    RiskConfig,
+    assess,
+)
 from dealercrm.domain.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -461,6 +470,7 @@ class RepairIn:
     labour_centihours: int
     result: str | None = None
     parts: tuple[PartIn, ...] = ()
+    operation_code: str | None = None  # a repair operation with standard hours (the risk score compares)
 
 
 def _move_stock(uow: AftersalesUnitOfWork, station_id: int, part_no: str, kind: MovementKind, qty: int, now: dt.datetime,
@@ -505,6 +515,12 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             part = _part(uow, p.part_no)
             parts.append(RepairPart(part.part_no, part.name, p.quantity, use, part.standard_cost_fen,
                                     part.retail_price_fen))
+        operation = None
+        if cmd.operation_code is not None and cmd.operation_code.strip():
+            operation = uow.aftersales.operation(cmd.operation_code)
+            if operation is None:
+                raise InvalidValue("operation_code", f"维修作业{cmd.operation_code}不存在",
+                                   code="aftersales.operation_unknown")
         record = RepairRecord(
             number=uow.numbers.formatted("WX", year=now.astimezone(SHANGHAI).year), request_id=req.id,
             station_id=req.station_id, vin=req.vin, problem=cmd.problem, solution=cmd.solution, place=cmd.place,
@@ -512,6 +528,7 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             result=cmd.result, recorded_at=now, recorded_by=uow.actor.username,
             fault_category=req.fault_category, product_line=req.product_line, model_code=req.model_code,
             in_warranty=req.warranty_state.value == "in_warranty", parts=parts,
+            operation_code=operation.code if operation else None,
         )
         req.record_repair(now, uow.actor.username)
         for p in parts:
@@ -566,10 +583,57 @@ CLAIM_REVIEW = wf.WorkflowDefinition(
                                          due_in_days=5),))),
 )
 
+# A claim scoring at or above the risk threshold is first re-checked against its named reasons.
+CLAIM_REVIEW_FLAGGED = wf.WorkflowDefinition(
+    "service_claim_review_flagged", "服务结算审核（风险复核）",
+    (wf.StageDef("风险复核", (wf.StepDef("risk_review", "索赔风险复核", "role", Role.AFTER_SALES.value,
+                                         due_in_days=3),)),
+     *CLAIM_REVIEW.stages),
+)
+
+
+def claim_evidence(uow: AftersalesUnitOfWork, rec: RepairRecord, claim_id: int | None, config: RiskConfig,
+                   now: dt.datetime) -> ClaimEvidence:
+    """Gather what the risk rules look at for a claim of ``rec`` (inside an open unit of work).
+    The per-model parts quantities are not kept yet (issue 18 §5), so ``fitment`` is ``None`` and
+    the over-fitment rule reports itself skipped on every claim."""
+    a = uow.aftersales
+    if rec.id is None:
+        raise InvariantBroken("repair record has no id: not flushed")
+    req = a.request(rec.request_id)
+    warranty = a.warranty(rec.vin)
+    phone = req.customer_phone if req is not None else None
+    operation = a.operation(rec.operation_code) if rec.operation_code else None
+    return ClaimEvidence(
+        vin=rec.vin, station_id=rec.station_id, repaired_on=rec.finished_at.astimezone(SHANGHAI).date(),
+        parts=tuple(ClaimedPart(p.part_no, p.part_name, p.quantity) for p in rec.parts if p.use is PartUse.WARRANTY),
+        labour_centihours=rec.labour_centihours,
+        prior_claim_parts=tuple(a.prior_claim_parts(rec.vin, rec.id)),
+        odometer_readings=tuple(a.odometer_readings(rec.vin)),
+        warranty_starts_on=warranty.starts_on if warranty else None,
+        warranty_ends_on=warranty.ends_on if warranty else None,
+        customer_phone=phone, phone_vins=tuple(a.vins_of_phone(phone)) if phone else (),
+        fitment=None,
+        operation_code=operation.code if operation else None,
+        standard_centihours=operation.standard_centihours if operation else None,
+        reused_photos=tuple(a.reused_photos(rec.id, claim_id)),
+        station_stats=tuple(a.station_stats(now - dt.timedelta(days=config.outlier_window_days))),
+    )
+
+
+def _claim_title(station_name: str, record_no: str, risk: RiskAssessment) -> str:
+    title = f"服务结算：{station_name} {record_no}"
+    if risk.flagged:
+        labels = "、".join(dict.fromkeys(RULE_LABELS[r.code] for r in risk.reasons))
+        title += f"｜风险{risk.score}分：{labels}"
+    return title if len(title) <= 200 else title[:199] + "…"
+
 
 def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tuple[int, str]:
     """Claim labour (hours × the station's rate) and warranty parts (standard cost) of a
-    confirmed warranty repair; one live claim per record."""
+    confirmed warranty repair; one live claim per record. The claim is scored by
+    ``domain.claim_risk.assess`` under the stored configuration; at or above the threshold its
+    review starts with a 风险复核 step, and the reasons stay on the claim."""
     require_role(uow.actor, *WORKERS)
     now = clock()
     with uow:
@@ -581,9 +645,13 @@ def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tup
                                        station.labour_rate_fen, now, uow.actor.username)
         uow.aftersales.add(claim)
         uow.flush()
-        wf.start_workflow(uow, definition=CLAIM_REVIEW, subject=wf.WorkflowSubject(
-            CLAIM_SUBJECT, claim.id, claim.number, f"服务结算：{station.name} {rec.number}",
-            region=station.region), submitted_by=uow.actor, now=now)
+        config = uow.aftersales.risk_config()
+        risk = assess(claim_evidence(uow, rec, claim.id, config, now), config)
+        claim.record_risk(risk)
+        wf.start_workflow(uow, definition=CLAIM_REVIEW_FLAGGED if risk.flagged else CLAIM_REVIEW,
+                          subject=wf.WorkflowSubject(CLAIM_SUBJECT, claim.id, claim.number,
+                                                     _claim_title(station.name, rec.number, risk),
+                                                     region=station.region), submitted_by=uow.actor, now=now)
         out = (claim.id, claim.number)
         uow.commit()
     return out  # type: ignore[return-value]
@@ -710,6 +778,49 @@ def transfer_stock(from_station_id: int, to_station_id: int, part_no: str, quant
         arrived = _move_stock(uow, dst.id, part.part_no, MovementKind.TRANSFER_IN, quantity, now, ref, note)
         uow.commit()
     return left, arrived
+
+
+# ---------------------------------------------------------------------------------------------
+# Claim risk configuration and repair operations (admin)
+
+
+@attrs.frozen
+class OperationIn:
+    code: str
+    name: str
+    standard_centihours: int
+
+
+def put_operation(cmd: OperationIn, uow: AftersalesUnitOfWork) -> str:
+    """Create a repair operation with its standard hours, or change the one with that code."""
+    require_role(uow.actor, *STAFF)
+    with uow:
+        probe = RepairOperation(cmd.code, cmd.name, cmd.standard_centihours)
+        existing = uow.aftersales.operation(probe.code)
+        if existing is None:
+            uow.aftersales.add(probe)
+        else:
+            existing.name, existing.standard_centihours = probe.name, probe.standard_centihours
+            existing.validate()
+        uow.commit()
+    return probe.code
+
+
+def risk_config(uow: AftersalesUnitOfWork) -> RiskConfig:
+    require_role(uow.actor, *READERS)
+    with uow:
+        return uow.aftersales.risk_config()
+
+
+def put_risk_config(data: dict[str, Any], uow: AftersalesUnitOfWork, clock: Clock) -> RiskConfig:
+    """Replace the claim risk configuration (what ``data`` leaves out takes the default; weights
+    given are merged over the default weights). Claims already scored keep their score."""
+    require_role(uow.actor, *STAFF)
+    config = RiskConfig.from_dict(data)
+    with uow:
+        uow.aftersales.save_risk_config(config, clock(), uow.actor.username)
+        uow.commit()
+    return config
 
 
 def claim_state_label(state: str) -> str:

@@ -13,10 +13,12 @@ import datetime as dt
 import enum
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
 
 import attrs
 
 from dealercrm.domain.channel import REGIONS, ProductLine
+from dealercrm.domain.claim_risk import RiskAssessment
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken
 from dealercrm.domain.values import SHANGHAI, Phone, Uscc, check_coordinates
 
@@ -633,6 +635,7 @@ class RepairRecord:
     major_compensation_fen: int | None = None
     major_summary: str | None = None
     major_flagged_at: dt.datetime | None = None
+    operation_code: str | None = None  # the repair operation (标准工时作业) it was, when the station named one
     version: int = 1
     id: int | None = None
 
@@ -738,8 +741,19 @@ class SettlementClaim:
     decided_at: dt.datetime | None = None
     settlement_month: str | None = None  # YYYY-MM (Beijing) of the approval
     decision_note: str | None = None
+    risk_score: int | None = None  # 0–100 from ``domain.claim_risk.assess`` at submission
+    risk_flagged: bool = False  # at or above the threshold then: the review had an extra 风险复核 step
+    risk_reasons: list[dict[str, Any]] = attrs.field(factory=list)  # RiskReason.as_dict() of each reason
+    risk_skipped: list[dict[str, Any]] = attrs.field(factory=list)  # rules that could not judge, and why
     version: int = 1
     id: int | None = None
+
+    def record_risk(self, assessment: RiskAssessment) -> None:
+        """Keep the score and every reason with the claim, so the decision shows them."""
+        self.risk_score = assessment.score
+        self.risk_flagged = assessment.flagged
+        self.risk_reasons = [r.as_dict() for r in assessment.reasons]
+        self.risk_skipped = [x.as_dict() for x in assessment.skipped]
 
     @classmethod
     def submit(cls, number: str, record: RepairRecord, labour_rate_fen: int, at: dt.datetime,

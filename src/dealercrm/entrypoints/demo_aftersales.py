@@ -73,6 +73,16 @@ def _uscc(n: int) -> str:
     return body + Uscc.check_char(body)
 
 
+# Repair operations with standard hours (标准工时): the claim risk score compares labour against them.
+_OPERATIONS = (
+    ("TK-VALVE", "更换罐体紧急切断阀", 300),
+    ("TK-SEAL", "更换人孔盖密封圈", 100),
+    ("TK-WELD", "罐体焊缝补焊及探伤", 1200),
+    ("HY-CYL", "举升油缸检修", 400),
+    ("BR-CHAMBER", "更换制动气室", 150),
+)
+
+
 def load_aftersales_demo(container: Container, password: str) -> list[tuple[str, str, str]]:
     """Load the after-sales demo; returns (username, password, role label) of its logins."""
     system = Principal.system()
@@ -103,6 +113,8 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
                                       description="铝合金运油车罐体延保：36个月或30万公里"))
     for part_no, pname, cost, price, unit in _PARTS:
         svc.put_part(staff, af.PartCatalogIn(part_no, pname, cost, price, unit))
+    for code, oname, centihours in _OPERATIONS:
+        svc.put_operation(staff, af.OperationIn(code, oname, centihours))
     for sid, qty in ((zz, 10), (ly, 4), (jn, 6)):
         for part_no, *_ in _PARTS:
             svc.book_stock(staff, af.StockIn(sid, part_no, "receipt", qty, f"RK-{now.year}-{sid:03d}"))
@@ -138,10 +150,21 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     rec1, _ = svc.record_repair(zz_user, r1, af.RepairIn(
         "紧急切断阀阀芯磨损，密封面有划痕", "更换紧急切断阀及人孔盖密封圈，气密性试验合格", "郑州市中牟县物流园（上门）",
         now - dt.timedelta(hours=6), now - dt.timedelta(hours=3), 350, "渗漏消除，客户现场验收",
-        (af.PartIn("FV-2301", 1, "warranty"), af.PartIn("SL-0105", 2, "warranty"))))
+        (af.PartIn("FV-2301", 1, "warranty"), af.PartIn("SL-0105", 2, "warranty")), "TK-VALVE"))
     svc.confirm_repair(zz_user, rec1, af.ConfirmIn("河南中原石化物流有限公司 李经理", 5, "响应及时，维修质量好"))
     svc.submit_claim(zz_user, rec1)
     container.media.upload(zz_user, "repair_record", rec1, _demo_png((200, 60, 40)), "image/png", "更换后的紧急切断阀")
+    # 1b. the same valve on the same tanker again, 6 hours for a 3-hour job, with the first repair's
+    # photo: the claim is flagged (risk score 100) and its review starts with 风险复核
+    r1b = request(0, "tank_body", "紧急切断阀再次渗漏", "河南省", "郑州市", "郑州市中牟县物流园", 86_400)
+    svc.assign(staff, r1b, zz)
+    svc.accept(zz_user, r1b)
+    rec1b, _ = svc.record_repair(zz_user, r1b, af.RepairIn(
+        "紧急切断阀渗漏", "更换紧急切断阀", "郑州宏运专用车服务站", now - dt.timedelta(hours=8),
+        now - dt.timedelta(hours=1), 600, "渗漏消除", (af.PartIn("FV-2301", 1, "warranty"),), "TK-VALVE"))
+    container.media.upload(zz_user, "repair_record", rec1b, _demo_png((200, 60, 40)), "image/png", "更换后的紧急切断阀")
+    svc.confirm_repair(zz_user, rec1b, af.ConfirmIn("河南中原石化物流有限公司 李经理", 4, None))
+    svc.submit_claim(zz_user, rec1b)
     # 2. a major repair (out of warranty: paid repair) kept in the case library
     r2 = request(1, "tank_body", "罐体后封头焊缝开裂，运输途中发现渗漏，已紧急停运", "河南省", "郑州市", "郑州市荥阳市高速服务区")
     svc.assign(staff, r2, zz)

@@ -29,11 +29,14 @@ def test_demo_has_stations_policies_an_open_request_and_a_claim_in_review(sqlite
         assert len({s["region"] for s in stations}) >= 6
         assert {p["product_line"] for p in svc.policies(staff)} == {"tanker", "dump_truck", "semi_trailer"}
         assert {"open", "assigned", "confirmed", "repaired"} <= states
-        assert [c["state"].value for c in claims] == ["in_review"]
+        assert [c["state"].value for c in claims] == ["in_review", "in_review"]
+        flagged, clean = claims  # newest first
+        assert flagged["risk_flagged"] and not clean["risk_flagged"]
+        assert [r["code"] for r in flagged["risk_reasons"]] == ["repeat_part", "labour_over_standard", "photo_reused"]
         assert len(svc.major_repairs(staff)) == 1
         assert {r["station_id"] for r in svc.list_requests(station_user)} == {station_user.station_id}
         assert svc.stock_report(staff, part_no="HC-1180")
-        claimed = svc.record(staff, claims[0]["record_id"])
+        claimed = svc.record(staff, clean["record_id"])
         assert [m["kind"] for m in claimed["media"]] == ["photo"]
         assert crm.media.content(staff, claimed["media"][0]["id"], thumbnail=True)[0] == "image/jpeg"
         assert svc.request(staff, claimed["request_id"])["technician_id"] is not None

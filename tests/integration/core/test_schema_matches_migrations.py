@@ -22,7 +22,7 @@ CONTEXT_TABLES = {
     "aftersales": {"service_stations", "service_warranty_policies", "service_warranties", "service_requests",
                    "service_request_events", "service_parts", "service_repair_records", "service_repair_parts",
                    "service_claims", "service_stock", "service_stock_movements", "service_technicians",
-                   "service_maintenance_plans", "service_media"},
+                   "service_maintenance_plans", "service_media", "service_repair_operations", "service_risk_config"},
     "marketing": {"trainings", "training_invitations", "training_participants", "kb_articles",
                   "kb_article_revisions", "sales_forecasts", "sales_forecast_lines", "key_accounts", "bid_cases",
                   "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},

@@ -18,6 +18,7 @@ from dealercrm.adapters.db.aftersales_tables import (
     service_media,
     service_technicians,
     service_parts,
+    service_repair_operations,
     service_repair_parts,
     service_repair_records,
     service_request_events,
@@ -459,3 +460,40 @@ class SqlAftersalesQueries:
 
     def media(self, media_id: int) -> dict[str, Any] | None:
         return self._one(select(service_media).where(service_media.c.id == media_id))
+
+    # -- claim risk (issue 18 §1) ----------------------------------------------------------------
+
+    def operations(self) -> list[dict[str, Any]]:
+        o = service_repair_operations.c
+        return self._all(select(o.code, o.name, o.standard_centihours).order_by(o.code))
+
+    def risk_report(self, scope: ServiceScope, *, start: dt.datetime, end: dt.datetime,
+                    station_id: int | None = None) -> list[dict[str, Any]]:
+        """Per station, the claims submitted in [start, end) with their risk: how many, how many
+        flagged, the scores' sum over the scored ones, and how many claims named each reason."""
+        if scope.dealer_id is not None:
+            return []
+        c, s = service_claims.c, service_stations.c
+        q = (select(c.station_id, s.code, s.name, s.region, c.risk_score, c.risk_flagged, c.risk_reasons)
+             .select_from(service_claims.join(service_stations, s.id == c.station_id))
+             .where(c.submitted_at >= start, c.submitted_at < end).order_by(c.station_id, c.id))
+        if scope.station_id is not None:
+            q = q.where(c.station_id == scope.station_id)
+        if station_id is not None:
+            q = q.where(c.station_id == station_id)
+        out: dict[int, dict[str, Any]] = {}
+        for r in self._all(q):
+            row = out.setdefault(r["station_id"], {
+                "station_id": r["station_id"], "station_code": r["code"], "station_name": r["name"],
+                "region": r["region"], "claims": 0, "flagged": 0, "scored": 0, "score_sum": 0,
+                "reason_counts": defaultdict(int)})
+            row["claims"] += 1
+            row["flagged"] += 1 if r["risk_flagged"] else 0
+            if r["risk_score"] is not None:
+                row["scored"] += 1
+                row["score_sum"] += int(r["risk_score"])
+            for code in {x["code"] for x in r["risk_reasons"] or []}:
+                row["reason_counts"][code] += 1
+        for row in out.values():
+            row["reason_counts"] = dict(row["reason_counts"])
+        return list(out.values())

@@ -27,7 +27,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -59,7 +61,16 @@ from dealercrm.domain.aftersales import (
     WarrantyRecord,
     WarrantyState,
 )
+from dealercrm.domain.claim_risk import (
+    OdometerReading,
+    PriorClaimPart,
+    RepairOperation,
+    ReusedPhoto,
+    RiskConfig,
+    StationStat,
+)
 from dealercrm.domain.media import Media, MediaKind, OwnerType
+from dealercrm.domain.values import SHANGHAI
 from dealercrm.domain.service_network import MaintenancePlan, Technician, TechnicianStatus
 
 Fen = BigInteger
@@ -216,6 +227,7 @@ service_repair_records = Table(
     Column("major_compensation_fen", Fen),
     Column("major_summary", Text),
     Column("major_flagged_at", UtcDateTime),
+    Column("operation_code", String(20)),
     Column("version", Integer, nullable=False),
     CheckConstraint("labour_centihours > 0", name="labour_positive"),
     Index("ix_service_repair_records_station_id_finished_at", "station_id", "finished_at"),
@@ -253,6 +265,10 @@ service_claims = Table(
     Column("decided_at", UtcDateTime),
     Column("settlement_month", String(7)),
     Column("decision_note", String(500)),
+    Column("risk_score", Integer),
+    Column("risk_flagged", Boolean, nullable=False),
+    Column("risk_reasons", JSON, nullable=False),
+    Column("risk_skipped", JSON, nullable=False),
     Column("version", Integer, nullable=False),
     CheckConstraint("labour_fen >= 0 AND parts_fen >= 0 AND total_fen = labour_fen + parts_fen", name="amounts"),
     Index("ix_service_claims_station_id_state", "station_id", "state"),
@@ -347,6 +363,27 @@ service_media = Table(
     Index("ix_service_media_owner_type_owner_id", "owner_type", "owner_id"),
 )
 
+service_repair_operations = Table(
+    "service_repair_operations",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("standard_centihours", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("standard_centihours > 0", name="standard_positive"),
+)
+
+# One row (id 1): the claim risk configuration as ``RiskConfig.as_dict()``; no row means the defaults.
+service_risk_config = Table(
+    "service_risk_config",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("config", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(60), nullable=False),
+)
+
 
 def start_aftersales_mappers() -> None:
     m = mapper_registry.map_imperatively
@@ -370,6 +407,7 @@ def start_aftersales_mappers() -> None:
     m(Technician, service_technicians, version_id_col=service_technicians.c.version)
     m(MaintenancePlan, service_maintenance_plans, version_id_col=service_maintenance_plans.c.version)
     m(Media, service_media)
+    m(RepairOperation, service_repair_operations, version_id_col=service_repair_operations.c.version)
 
 
 
@@ -496,3 +534,70 @@ class SqlAlchemyAftersalesRepository:
         m = service_media.c
         return int(self.session.execute(select(func.count()).select_from(service_media).where(
             m.owner_type == owner_type, m.owner_id == owner_id)).scalar_one())
+
+    # claim risk (issue 18 §1): the evidence the rules look at, and their configuration
+    def operation(self, code: str) -> RepairOperation | None:
+        return self.session.scalars(select(RepairOperation).where(
+            service_repair_operations.c.code == code.strip().upper())).first()
+
+    def risk_config(self) -> RiskConfig:
+        row = self.session.execute(select(service_risk_config.c.config).where(service_risk_config.c.id == 1)).first()
+        return RiskConfig() if row is None else RiskConfig.from_dict(row[0])
+
+    def save_risk_config(self, config: RiskConfig, at: dt.datetime, by: str) -> None:
+        values = {"config": config.as_dict(), "updated_at": at, "updated_by": by}
+        self.session.execute(_insert_for(self.session)(service_risk_config).values(id=1, **values)
+                             .on_conflict_do_update(index_elements=["id"], set_=values))
+
+    def prior_claim_parts(self, vin: str, exclude_record_id: int) -> list[PriorClaimPart]:
+        c, rr, rp = service_claims.c, service_repair_records.c, service_repair_parts.c
+        rows = self.session.execute(
+            select(c.number, rp.part_no, rr.finished_at)
+            .select_from(service_claims.join(service_repair_records, rr.id == c.record_id)
+                         .join(service_repair_parts, rp.record_id == rr.id))
+            .where(rr.vin == vin, rr.id != exclude_record_id, rp.use == PartUse.WARRANTY.value,
+                   c.state.in_([ClaimState.IN_REVIEW.value, ClaimState.APPROVED.value]))
+            .order_by(c.id, rp.id)).all()
+        return [PriorClaimPart(n, p, f.astimezone(SHANGHAI).date()) for n, p, f in rows]
+
+    def odometer_readings(self, vin: str) -> list[OdometerReading]:
+        r = service_requests.c
+        rows = self.session.execute(select(r.number, r.created_at, r.odometer_km)
+                                    .where(r.vin == vin, r.odometer_km.is_not(None)).order_by(r.id)).all()
+        return [OdometerReading(n, at.astimezone(SHANGHAI).date(), km) for n, at, km in rows]
+
+    def vins_of_phone(self, phone: str) -> list[str]:
+        r, w = service_requests.c, service_warranties.c
+        on_requests = select(r.vin).where(r.customer_phone == phone)
+        on_warranties = select(w.vin).where(w.customer_phone == phone)
+        return sorted({v for (v,) in self.session.execute(on_requests.union(on_warranties)).all()})
+
+    def reused_photos(self, record_id: int, claim_id: int | None) -> list[ReusedPhoto]:
+        m = service_media.c
+        mine = [(OwnerType.REPAIR_RECORD.value, record_id)]
+        if claim_id is not None:
+            mine.append((OwnerType.CLAIM.value, claim_id))
+        own = or_(*[and_(m.owner_type == t, m.owner_id == i) for t, i in mine])
+        hashes = select(m.sha256).where(own, m.kind == MediaKind.PHOTO.value, m.sha256.is_not(None))
+        rr, c = service_repair_records.c, service_claims.c
+        rows = self.session.execute(
+            select(m.sha256, m.owner_type, func.coalesce(rr.number, c.number))
+            .select_from(service_media
+                         .outerjoin(service_repair_records, and_(m.owner_type == OwnerType.REPAIR_RECORD.value,
+                                                                 rr.id == m.owner_id))
+                         .outerjoin(service_claims, and_(m.owner_type == OwnerType.CLAIM.value, c.id == m.owner_id)))
+            .where(m.sha256.in_(hashes), ~own,
+                   m.owner_type.in_([OwnerType.REPAIR_RECORD.value, OwnerType.CLAIM.value]))
+            .order_by(m.id)).all()
+        return [ReusedPhoto(h, number or f"{t}#?") for h, t, number in rows]
+
+    def station_stats(self, since: dt.datetime) -> list[StationStat]:
+        rr, c = service_repair_records.c, service_claims.c
+        records: dict[int, int] = {sid: int(n) for sid, n in self.session.execute(
+            select(rr.station_id, func.count()).where(rr.finished_at >= since).group_by(rr.station_id)).all()}
+        claims = self.session.execute(
+            select(c.station_id, func.count(), func.coalesce(func.sum(c.total_fen), 0))
+            .where(c.submitted_at >= since, c.state != ClaimState.WITHDRAWN.value).group_by(c.station_id)).all()
+        by_station = {sid: (int(n), int(total)) for sid, n, total in claims}
+        return [StationStat(sid, int(records.get(sid, 0)), *by_station.get(sid, (0, 0)))
+                for sid in sorted(set(records) | set(by_station))]

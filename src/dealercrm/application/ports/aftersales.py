@@ -19,6 +19,14 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
+from dealercrm.domain.claim_risk import (
+    OdometerReading,
+    PriorClaimPart,
+    RepairOperation,
+    ReusedPhoto,
+    RiskConfig,
+    StationStat,
+)
 from dealercrm.domain.service_network import BoundingBox, MaintenancePlan, Technician
 
 #: What a repair report may be grouped by (``AftersalesQueries.repair_report``).
@@ -57,6 +65,30 @@ class AftersalesRepository(Protocol):
         odometer reading known for its vehicle (from its service requests), or ``None``."""
 
     def media_count(self, owner_type: str, owner_id: int) -> int: ...
+
+    # -- claim risk (issue 18 §1): the evidence of ``domain.claim_risk`` and its configuration --
+
+    def operation(self, code: str) -> RepairOperation | None: ...
+
+    def risk_config(self) -> RiskConfig:
+        """The stored configuration, or the defaults when none was ever saved."""
+
+    def save_risk_config(self, config: RiskConfig, at: dt.datetime, by: str) -> None: ...
+
+    def prior_claim_parts(self, vin: str, exclude_record_id: int) -> list[PriorClaimPart]:
+        """Warranty parts on the VIN's live (in review or approved) claims of other records."""
+
+    def odometer_readings(self, vin: str) -> list[OdometerReading]:
+        """Every odometer reading on the VIN's service requests, in the order recorded."""
+
+    def vins_of_phone(self, phone: str) -> list[str]:
+        """Distinct VINs whose service requests or warranty records carry this phone."""
+
+    def reused_photos(self, record_id: int, claim_id: int | None) -> list[ReusedPhoto]:
+        """Photos of the record (or claim) whose content hash is also on another record or claim."""
+
+    def station_stats(self, since: dt.datetime) -> list[StationStat]:
+        """Per station: repairs finished and claims submitted (not withdrawn) since, with their total."""
 
 
 class AftersalesUnitOfWork(UnitOfWork, Protocol):
@@ -143,6 +175,15 @@ class AftersalesQueries(Protocol):
     # -- media (issue 18 §2) -------------------------------------------------------------------------
 
     def media_of(self, owner_type: str, owner_id: int) -> list[dict[str, Any]]: ...
+
+    # -- claim risk (issue 18 §1) ----------------------------------------------------------------
+
+    def operations(self) -> list[dict[str, Any]]: ...
+
+    def risk_report(self, scope: ServiceScope, *, start: dt.datetime, end: dt.datetime,
+                    station_id: int | None = None) -> list[dict[str, Any]]:
+        """Per station, claims submitted in [start, end): ``claims``, ``flagged``, ``scored``,
+        ``score_sum`` and ``reason_counts`` (reason code → claims with it); scoped in SQL."""
 
     def media(self, media_id: int) -> dict[str, Any] | None:
         """Unscoped: the caller checks that the principal may see the media's owner."""

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+
+import attrs
 
 from dealercrm.application import aftersales as af
 from dealercrm.application.access import not_found, require_role, service_scope
@@ -20,6 +23,7 @@ from dealercrm.application.aftersales_reports import MonthlyRepairReportJob
 from dealercrm.application.ports.aftersales import REPORT_DIMENSIONS, AftersalesQueries, AftersalesUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.aftersales import NO_WARRANTY, SHANGHAI, Suggestion, WarrantyCheck, WarrantyRecord, month_bounds
+from dealercrm.domain.claim_risk import RULE_CODES, RULE_LABELS, RiskConfig
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
@@ -202,6 +206,33 @@ class AftersalesService:
         month_bounds(month)  # validates YYYY-MM
         return self.queries.settlement_statement(service_scope(actor), month, station_id)
 
+    # claim risk (issue 18 §1)
+    def put_operation(self, actor: Principal, cmd: af.OperationIn) -> str:
+        return af.put_operation(cmd, self._u(actor))
+
+    def operations(self, actor: Principal) -> list[dict[str, Any]]:
+        require_role(actor, *READERS)
+        return self.queries.operations()
+
+    def risk_config(self, actor: Principal) -> RiskConfig:
+        return af.risk_config(self._u(actor))
+
+    def put_risk_config(self, actor: Principal, data: dict[str, Any]) -> RiskConfig:
+        return af.put_risk_config(data, self._u(actor), self._clock)
+
+    def risk_report(self, actor: Principal, *, date_from: dt.date, date_to: dt.date,
+                    station_id: int | None = None, top: int = 3) -> list[StationRisk]:
+        """Per station, the claims submitted in the Beijing days [date_from, date_to]: how many,
+        the flagged share, the average score and the reasons named most often. A station reads
+        only its own row; dealers none."""
+        require_role(actor, *READERS)
+        if date_to < date_from:
+            raise InvalidValue("date_to", "结束日期不能早于开始日期", code="aftersales.period_invalid")
+        start = dt.datetime.combine(date_from, dt.time(), SHANGHAI)
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), SHANGHAI)
+        rows = self.queries.risk_report(service_scope(actor), start=start, end=end, station_id=station_id)
+        return [station_risk(r, top) for r in rows]
+
     # parts and stock
     def put_part(self, actor: Principal, cmd: af.PartCatalogIn) -> str:
         return af.put_part(cmd, self._u(actor))
@@ -227,6 +258,36 @@ class AftersalesService:
         return self.queries.movements(service_scope(actor), station_id, **filters)
 
 
+@attrs.frozen
+class StationRisk:
+    """One station's line of the risk report."""
+
+    station_id: int
+    station_code: str
+    station_name: str
+    region: str
+    claims: int
+    flagged: int
+    flagged_percent: str
+    average_score: str | None
+    top_reasons: tuple[tuple[str, str, int], ...]  # (code, Chinese name, claims naming it)
+
+
+def _one_decimal(numerator: int, denominator: int) -> str:
+    return str((Decimal(numerator) / Decimal(denominator)).quantize(Decimal("0.1"), rounding=ROUND_HALF_EVEN))
+
+
+def station_risk(row: dict[str, Any], top: int) -> StationRisk:
+    """A report row from the query's counts; ties among reasons go to the rule order."""
+    order = {c: i for i, c in enumerate(RULE_CODES)}
+    counts = sorted(row["reason_counts"].items(), key=lambda kv: (-kv[1], order.get(kv[0], 99)))[:top]
+    return StationRisk(
+        row["station_id"], row["station_code"], row["station_name"], row["region"], row["claims"], row["flagged"],
+        _one_decimal(row["flagged"] * 100, row["claims"]),
+        _one_decimal(row["score_sum"], row["scored"]) if row["scored"] else None,
+        tuple((code, RULE_LABELS.get(code, code), n) for code, n in counts))
+
+
 def warranty_check(row: dict[str, Any] | None, on: dt.date, odometer_km: int | None) -> WarrantyCheck:
     """The warranty state of a stored warranty row on a day (no row: no warranty)."""
     if row is None:
@@ -247,4 +308,5 @@ def hide_other_stations(ctx: dict[str, Any], actor: Principal) -> dict[str, Any]
     return ctx
 
 
-__all__ = ["READERS", "AftersalesService", "WarrantyCheck", "hide_other_stations", "warranty_check"]
+__all__ = ["READERS", "AftersalesService", "StationRisk", "WarrantyCheck", "hide_other_stations", "station_risk",
+           "warranty_check"]

@@ -33,6 +33,7 @@ from dealercrm.domain.aftersales import (
     parse_hours,
 )
 from dealercrm.domain.channel import ProductLine
+from dealercrm.domain.claim_risk import RULE_LABELS, RiskConfig
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.media import MediaKind
 from dealercrm.domain.identity import Principal, Role
@@ -84,6 +85,11 @@ def _claim(r: dict[str, Any]) -> s.ClaimOut:
     d["state_label"] = ClaimState(d["state"]).label
     d["labour_hours"] = format_hours(d["labour_centihours"])
     return msgspec.convert(d, s.ClaimOut, strict=False)
+
+
+def _risk_config(c: RiskConfig) -> s.RiskConfigOut:
+    d = c.as_dict()
+    return s.RiskConfigOut(**d, rules=dict(RULE_LABELS))
 
 
 def _record(r: dict[str, Any]) -> s.RecordOut:
@@ -318,7 +324,7 @@ class AftersalesController(Controller):
         record_id, _ = aftersales.record_repair(request.user, request_id, af.RepairIn(
             data.problem, data.solution, data.place, data.started_at, data.finished_at,
             parse_hours("labour_hours", data.labour_hours), data.result,
-            tuple(af.PartIn(p.part_no, p.quantity, p.use) for p in data.parts)))
+            tuple(af.PartIn(p.part_no, p.quantity, p.use) for p in data.parts), data.operation_code))
         return _record(aftersales.record(request.user, record_id))
 
     @get("/records/{record_id:int}", guards=[requires(*READERS)], sync_to_thread=True,
@@ -378,6 +384,47 @@ class AftersalesController(Controller):
                                         format_hours(r["labour_centihours"]), r["labour_fen"], r["parts_fen"],
                                         r["total_fen"], [_claim(x) for x in r["items"]]) for r in rows]
         return s.SettlementOut(month, stations, sum(x.total_fen for x in stations))
+
+    # -- claim risk (issue 18 §1): repair operations, the configuration, the per-station report ----
+
+    @get("/repair-operations", guards=[requires(*READERS)], sync_to_thread=True,
+         summary="维修作业 Repair operations with their standard hours")
+    def operations(self, request: User, aftersales: AftersalesService) -> list[s.OperationOut]:
+        return [s.OperationOut(o["code"], o["name"], format_hours(o["standard_centihours"]))
+                for o in aftersales.operations(request.user)]
+
+    @put("/repair-operations", guards=[requires(*STAFF)], sync_to_thread=True,
+         summary="维护维修作业 Create or change a repair operation and its standard hours")
+    def put_operation(self, data: s.OperationBody, request: User, aftersales: AftersalesService) -> s.OperationOut:
+        code = aftersales.put_operation(request.user, af.OperationIn(
+            data.code, data.name, parse_hours("standard_hours", data.standard_hours)))
+        return next(s.OperationOut(o["code"], o["name"], format_hours(o["standard_centihours"]))
+                    for o in aftersales.operations(request.user) if o["code"] == code)
+
+    @get("/risk-config", guards=[requires(*READERS)], sync_to_thread=True,
+         summary="索赔风控配置 The claim risk rules' weights and thresholds")
+    def risk_config(self, request: User, aftersales: AftersalesService) -> s.RiskConfigOut:
+        return _risk_config(aftersales.risk_config(request.user))
+
+    @put("/risk-config", guards=[requires(*STAFF)], sync_to_thread=True,
+         summary="修改索赔风控配置 Replace the configuration (left-out fields and weights take their defaults)")
+    def put_risk_config(self, data: s.RiskConfigBody, request: User, aftersales: AftersalesService
+                        ) -> s.RiskConfigOut:
+        body = msgspec.structs.asdict(data)
+        weights = msgspec.structs.asdict(data.weights) if data.weights is not None else {}
+        body["weights"] = {k: v for k, v in weights.items() if v is not None}
+        return _risk_config(aftersales.put_risk_config(request.user, body))
+
+    @get("/reports/claim-risk", guards=[requires(*READERS)], sync_to_thread=True,
+         summary="索赔风险报告 Per station: claims, flagged share, average risk score, top reasons")
+    def claim_risk_report(self, request: User, aftersales: AftersalesService, date_from: dt.date, date_to: dt.date,
+                          station_id: int | None = None) -> s.RiskReport:
+        rows = aftersales.risk_report(request.user, date_from=date_from, date_to=date_to, station_id=station_id)
+        return s.RiskReport(date_from, date_to, [
+            s.RiskReportRow(r.station_id, r.station_code, r.station_name, r.region, r.claims, r.flagged,
+                            r.flagged_percent, r.average_score,
+                            [s.RiskReasonCount(code, label, n) for code, label, n in r.top_reasons])
+            for r in rows])
 
     # -- parts and stock (§4.4) ---------------------------------------------------------------------
 

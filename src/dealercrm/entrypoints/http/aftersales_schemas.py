@@ -103,6 +103,7 @@ class RepairBody(Request):
     labour_hours: Hours
     result: Annotated[str, Meta(max_length=500)] | None = None
     parts: Annotated[list[PartLine], Meta(max_length=50)] = []
+    operation_code: Annotated[str, Meta(min_length=1, max_length=20)] | None = None
 
 
 class ConfirmBody(Request):
@@ -119,6 +120,39 @@ class MajorBody(Request):
 
 class DecisionBody(Request):
     reason: Annotated[str, Meta(max_length=500)] | None = None
+
+
+class OperationBody(Request):
+    code: Annotated[str, Meta(min_length=1, max_length=20)]
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    standard_hours: Hours
+
+
+Weight = Annotated[int, Meta(ge=0, le=100)]
+
+
+class RiskWeightsBody(Request):
+    repeat_part: Weight | None = None
+    odometer_backwards: Weight | None = None
+    outside_warranty_dates: Weight | None = None
+    phone_many_vins: Weight | None = None
+    parts_over_fitment: Weight | None = None
+    labour_over_standard: Weight | None = None
+    photo_reused: Weight | None = None
+    station_outlier: Weight | None = None
+
+
+class RiskConfigBody(Request):
+    """The claim risk configuration; what is left out takes its default (weights: per rule)."""
+
+    threshold: Annotated[int, Meta(ge=1, le=100, description="score at or above which a claim gets 风险复核")] = 50
+    repeat_part_days: Annotated[int, Meta(ge=1, le=3650)] = 90
+    phone_max_vins: Annotated[int, Meta(ge=1, le=1000)] = 3
+    labour_tolerance_percent: Annotated[int, Meta(ge=0, le=1000)] = 20
+    outlier_z: Annotated[float, Meta(ge=1, le=20, description="robust z-score (MAD) of an outlier station")] = 3.5
+    outlier_min_peers: Annotated[int, Meta(ge=3, le=10_000)] = 5
+    outlier_window_days: Annotated[int, Meta(ge=7, le=3650)] = 180
+    weights: RiskWeightsBody | None = None
 
 
 class PartBody(Request):
@@ -311,6 +345,66 @@ class ClaimOut(msgspec.Struct):
     station_name: str | None = None
     record_no: str | None = None
     vin: str | None = None
+    risk_score: int | None = None
+    risk_flagged: bool = False
+    risk_reasons: list[RiskReasonOut] = []
+    risk_skipped: list[SkippedRuleOut] = []
+
+
+class RiskReasonOut(msgspec.Struct):
+    code: str
+    label: str
+    text: str
+    weight: int
+    facts: dict[str, Any]
+
+
+class SkippedRuleOut(msgspec.Struct):
+    code: str
+    label: str
+    text: str
+
+
+class OperationOut(msgspec.Struct):
+    code: str
+    name: str
+    standard_hours: str
+
+
+class RiskConfigOut(msgspec.Struct):
+    threshold: int
+    repeat_part_days: int
+    phone_max_vins: int
+    labour_tolerance_percent: int
+    outlier_z: float
+    outlier_min_peers: int
+    outlier_window_days: int
+    weights: dict[str, int]
+    rules: dict[str, str]  # rule code → its Chinese name
+
+
+class RiskReasonCount(msgspec.Struct):
+    code: str
+    label: str
+    claims: int
+
+
+class RiskReportRow(msgspec.Struct):
+    station_id: int
+    station_code: str
+    station_name: str
+    region: str
+    claims: int
+    flagged: int
+    flagged_percent: str  # flagged / claims × 100, one decimal
+    average_score: str | None  # over the claims that were scored, one decimal
+    top_reasons: list[RiskReasonCount]
+
+
+class RiskReport(msgspec.Struct):
+    date_from: dt.date
+    date_to: dt.date
+    stations: list[RiskReportRow]
 
 
 class ClaimList(msgspec.Struct):
@@ -369,6 +463,7 @@ class RecordOut(msgspec.Struct):
     parts: list[PartUsedOut]
     claims: list[ClaimOut]
     media: list[MediaOut] = []
+    operation_code: str | None = None
 
 
 class CustomerContextOut(msgspec.Struct):
