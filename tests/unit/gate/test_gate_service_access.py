@@ -79,7 +79,7 @@ class GateRows:
 
     def pass_book(self, valid_after: dt.datetime, limit: int = 20_000) -> list[dict[str, object]]:
         self.book_asked.append(valid_after)
-        return [{"pass_no": "CM-1", "status": "voided", "qr_payload": None}]
+        return [{"pass_no": "CM-1", "status": "voided", "qr_payload": None, "person_name": "张伟"}]
 
     def list_passes(self, scope: DealerScope, **filters: object) -> list[dict[str, object]]:
         return self._all(scope, self.passes)
@@ -139,7 +139,7 @@ def test_the_pass_book_covers_passes_that_ended_within_the_grace_hour(gate, rows
 
     assert rows.book_asked == [NOW - dt.timedelta(hours=1)]
     assert book["as_of"] == NOW.isoformat()
-    assert book["passes"] == [{"pass_no": "CM-1", "status": "voided", "qr_sha256": None}]
+    assert book["passes"] == [{"pass_no": "CM-1", "status": "voided", "qr_sha256": None, "holder": "张*"}]
 
 
 def test_the_verification_keys_are_copies_of_the_key_ring(gate):
