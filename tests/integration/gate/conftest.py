@@ -66,7 +66,8 @@ def world(db_url):  # type: ignore[no-untyped-def]
     clock = FakeClock(START)
     policy = ReleasePolicyDouble()
     settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_json=True, log_level="WARNING",
-                             principal_cache_seconds=0, login_rate_per_minute=1000, register_rate_per_hour=1000)
+                             principal_cache_seconds=0, login_rate_per_minute=1000, register_rate_per_hour=1000,
+                             token_ttl_minutes=60 * 24 * 60)  # tokens live on the fake clock, which tests move by days
     crm = dealercrm.bootstrap(settings, clock=clock, vehicle_release_policy=policy)
     client = TestClient(create_app(settings, container=crm))
     with client:

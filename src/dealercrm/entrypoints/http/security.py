@@ -35,6 +35,7 @@ PUBLIC_PATTERNS: tuple[str, ...] = (
     r"^/health$",
     r"^/metrics$",  # answers the operators' networks only (metrics_networks), 404 to others
     r"^/login$",  # the web UI's login page (entrypoints/web)
+    r"^/register$",  # the web UI's dealer self-registration form (seed §2.1.1), rate-limited like the API's
     r"^/static(/.*)?$",  # the web UI's stylesheet, htmx and the API docs' assets
     r"^/ready$",
     r"^/schema(/.*)?$",

@@ -116,7 +116,7 @@ class StockController(Controller):
         rows = rows[:limit]
         return ss.StockPage([_stock_row(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
-    @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True, media_type="text/csv",
+    @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存导出 The same query as a CSV or XLSX file (at most 100 000 rows)",
          responses={200: ResponseSpec(data_container=bytes, media_type="text/csv", generate_examples=False,
                                       description="CSV (UTF-8 with BOM) by default; with format=xlsx an XLSX "
