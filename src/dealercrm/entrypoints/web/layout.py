@@ -46,6 +46,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("应收账龄", "/finance/ageing", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "ageing"),
     NavItem("分析", "/analytics", (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES,
                                  Role.REGION_MANAGER, Role.INVOICING, Role.DISPATCH, Role.GUARD), "analytics"),
+    NavItem("用户与角色", "/admin/users", (Role.ADMIN,), "admin_users"),
+    NavItem("自助终端", "/admin/devices", (Role.ADMIN,), "admin_devices"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
