@@ -19,6 +19,7 @@ from dealercrm.config import Settings
 from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.admin import AdminPages
+from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
@@ -54,6 +55,7 @@ PAGES: list[Any] = [
     DispatchPages,
     AnalyticsPages,
     AdminPages,
+    CatalogPages,
 ]
 
 
