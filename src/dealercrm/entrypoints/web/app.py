@@ -20,6 +20,7 @@ from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.admin import AdminPages
 from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
+from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
@@ -56,6 +57,7 @@ PAGES: list[Any] = [
     AnalyticsPages,
     AdminPages,
     CatalogPages,
+    AdminDealerPages,
 ]
 
 
