@@ -48,7 +48,7 @@ def test_an_admin_signs_an_agreement_and_an_overlap_shows_beside_the_window(brow
     admin = browser("admin")
     taken = {p for a in d["agreements"] for p in a["product_lines"]}
     free = [p for p in ("tanker", "dump_truck", "semi_trailer") if p not in taken]
-    active = [a for a in d["agreements"] if str(getattr(a["status"], "value", a["status"])) == "active"][0]
+    active = next(a for a in d["agreements"] if str(getattr(a["status"], "value", a["status"])) == "active")
 
     overlap = _post(admin, d["id"], "/agreements", {
         "product_lines": active["product_lines"][0], "territory": d["region"], "settlement_method": "credit",
@@ -75,7 +75,7 @@ def test_an_admin_signs_an_agreement_and_an_overlap_shows_beside_the_window(brow
 def test_an_admin_terminates_an_agreement_and_a_second_termination_is_shown_as_stale(browser, crm):
     d = _dealer_with_agreement(crm)
     admin = browser("admin")
-    active = [a for a in d["agreements"] if str(getattr(a["status"], "value", a["status"])) == "active"][0]
+    active = next(a for a in d["agreements"] if str(getattr(a["status"], "value", a["status"])) == "active")
 
     first = _post(admin, d["id"], f"/agreements/{active['id']}/terminate", {})
     second = _post(admin, d["id"], f"/agreements/{active['id']}/terminate", {})

@@ -17,7 +17,13 @@ from litestar.response import Redirect, Template
 from dealercrm.application.identity import CreateUser
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.errors import Conflict, DomainError, InvalidValue, NotFound
-from dealercrm.domain.identity import HUMAN_ROLES, ROLE_LABELS, Principal, Role, mask_badge_uid
+from dealercrm.domain.identity import (
+    HUMAN_ROLES,
+    ROLE_LABELS,
+    Principal,
+    Role,
+    mask_badge_uid,
+)
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.filters import since
 from dealercrm.entrypoints.web.layout import page
@@ -68,18 +74,23 @@ def _user_view(row: dict[str, Any]) -> dict[str, Any]:
             "badge_purpose_label": dict(BADGE_PURPOSES).get(purpose or "", None)}
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    """A part of a kiosk's report as a dict (reports are kept as the agent sent them)."""
+    return value if isinstance(value, dict) else {}
+
+
 def device_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """A kiosk as the admins read it: its key state, when it was last heard from and what its last
     status report said (faulty devices, offline backlog, last replay)."""
-    report = row.get("report") if isinstance(row.get("report"), dict) else {}
+    report = _mapping(row.get("report"))
     times = [t for t in (row.get("last_used_at"), row.get("reported_at")) if isinstance(t, dt.datetime)]
     last_seen = max(times) if times else None
-    journal = report.get("journal") if isinstance(report.get("journal"), dict) else {}
-    replay = report.get("replay") if isinstance(report.get("replay"), dict) else None
-    devices = report.get("devices") if isinstance(report.get("devices"), dict) else {}
+    journal = _mapping(report.get("journal"))
+    replay = _mapping(report.get("replay"))
+    devices = _mapping(report.get("devices"))
     faulty = [str(name) for name, d in devices.items() if isinstance(d, dict) and d.get("state") != "ok"]
     replay_at = None
-    if replay and isinstance(replay.get("at"), str):
+    if isinstance(replay.get("at"), str):
         try:
             replay_at = dt.datetime.fromisoformat(replay["at"])
         except ValueError:
@@ -90,14 +101,14 @@ def device_view(row: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         "state": str(report.get("state") or "") or None, "device_count": len(devices), "faulty": faulty,
         "pending": journal.get("pending") if isinstance(journal.get("pending"), int) else None,
         "replay_at": replay_at, "replay_ago": since(replay_at, now) if replay_at else None,
-        "replay_answered": replay.get("answered") if replay else None,
-        "link": (report.get("server") or {}).get("link") if isinstance(report.get("server"), dict) else None,
+        "replay_answered": replay.get("answered"),
+        "link": _mapping(report.get("server")).get("link"),
     }
 
 
 class AdminPages(Controller):
     path = "/admin"
-    guards = [requires(*ADMINS)]
+    guards = (requires(*ADMINS),)
 
     # -- users (用户与角色) --------------------------------------------------------------------
 
@@ -285,8 +296,9 @@ class AdminPages(Controller):
         except NotFound:
             raise
         except DomainError as exc:
+            errors = {f"revoke_{device_id}": exc.message}
             return await sync_to_thread(lambda: self._devices_page(
-                request, identity, values={}, errors={f"revoke_{device_id}": exc.message},
+                request, identity, values={}, errors=errors,
                 done="已被他人修改，以下是当前状态", status_code=409))
         return Redirect(path="/admin/devices?done=revoked", status_code=303)
 

@@ -94,7 +94,7 @@ def error_field(exc: InvalidValue, gi: int, oi: int) -> str:
 
 class CatalogPages(Controller):
     path = "/admin/catalog"
-    guards = [requires(*EDITORS)]
+    guards = (requires(*EDITORS),)
 
     @get("/", sync_to_thread=True)
     def templates(self, request: Request[Principal, Any, Any], orders: OrdersService,
@@ -177,6 +177,7 @@ class CatalogPages(Controller):
         except NotFound:
             raise
         except DomainError as exc:
+            notice = exc.message
             return await sync_to_thread(lambda: self._template_page(request, orders, template_id, values={},
-                                                                    errors={}, notice=exc.message, status_code=409))
+                                                                    errors={}, notice=notice, status_code=409))
         return Redirect(path=f"/admin/catalog/{template_id}?done=published", status_code=303)

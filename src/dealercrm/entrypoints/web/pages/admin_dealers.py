@@ -17,7 +17,13 @@ from litestar.response import Redirect, Template
 from dealercrm.application.channel import AddAgreement
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.domain.channel import DealerStatus, ProductLine, SettlementMethod
-from dealercrm.domain.errors import BusinessRuleViolation, Conflict, DomainError, InvalidValue, NotFound
+from dealercrm.domain.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    DomainError,
+    InvalidValue,
+    NotFound,
+)
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
@@ -48,7 +54,7 @@ def _day(raw: str, field: str) -> dt.date:
 
 class AdminDealerPages(Controller):
     path = "/admin/dealers"
-    guards = [requires(*ADMINS)]
+    guards = (requires(*ADMINS),)
 
     @get("/", sync_to_thread=True)
     def dealers(self, request: Request[Principal, Any, Any], channel: ChannelService,
@@ -148,9 +154,9 @@ class AdminDealerPages(Controller):
         except DomainError as exc:
             field = getattr(exc, "field", None)
             errors = {str(field) if field in ("regions", "industries") else "regions": exc.message}
-            return await sync_to_thread(lambda: self._dealer_page(
-                request, channel, dealer_id, values=values, errors=errors,
-                status_code=409 if isinstance(exc, Conflict) else 422))
+            code = 409 if isinstance(exc, Conflict) else 422
+            return await sync_to_thread(lambda: self._dealer_page(request, channel, dealer_id, values=values,
+                                                                  errors=errors, status_code=code))
         return Redirect(path=f"/admin/dealers/{dealer_id}?done=territory", status_code=303)
 
 
