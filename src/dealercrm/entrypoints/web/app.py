@@ -22,6 +22,7 @@ from dealercrm.entrypoints.web.pages.admin import AdminPages
 from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
 from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
+from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
@@ -58,6 +59,7 @@ PAGES: list[Any] = [
     AdminPages,
     CatalogPages,
     AdminDealerPages,
+    AnnouncementAdminPages,
 ]
 
 
