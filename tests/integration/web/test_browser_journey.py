@@ -416,3 +416,34 @@ def test_an_admin_adds_a_catalog_option_that_appears_in_the_dealers_configurator
     assert max(widths) <= 375, widths
     options = [o["code"] for g in stored["published"]["content"]["option_groups"] for o in g["options"]]
     assert "ROOF-LED" in options
+
+
+def test_marketing_publishes_an_announcement_that_a_dealer_reads(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "marketing")
+    page.click("nav >> text=公告管理")
+    page.click("text=发布公告")
+    page.fill("#title", "冬季防冻液更换提醒")
+    page.fill("#body", "请各经销商在十二月底前为库存车辆更换防冻液。")
+    page.check("input[name=audience][value=roles]")
+    page.check("input[name=roles][value=dealer]")
+    page.click("button:has-text('发布')")
+    page.wait_for_url(re.compile(r".*/marketing/announcements/\d+\?done=published$"))
+    detail_url = page.url.split("?")[0]
+
+    reader = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True).new_page()
+    _login(reader, server, "dealer32")
+    reader.click("text=冬季防冻液更换提醒")
+    reader.click("button:has-text('我已阅读')")
+    reader.wait_for_selector("#receipt >> text=已阅读")
+    _shot(reader, "announcement-read-375")
+    reader.context.close()
+
+    page.goto(detail_url)
+    receipts = page.locator("main").inner_text()
+    _shot(page, "announcement-receipts")
+    context.close()
+
+    assert "已读 1 人" in receipts and "dealer32" in receipts
