@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
 
+import openpyxl
 import pytest
 
 from dealercrm.domain.identity import Principal
@@ -217,3 +219,21 @@ def test_admin_routes_answer_malformed_ids_and_forms_without_a_500(browser, valu
                                                   "station_id": value}).status_code for p in posts]
 
     assert all(code < 500 for code in answers), answers
+
+
+def test_the_user_list_and_the_device_list_export_as_typed_xlsx_and_csv(browser, crm):
+    crm.identity.issue_device_key(SYSTEM, "三号终端", "西门")
+    admin = browser("admin")
+
+    page = admin.get("/admin/users?role=guard")
+    xlsx = admin.get("/admin/users/export?format=xlsx&role=guard")
+    csv = admin.get("/admin/devices/export?format=csv")
+    bad = admin.get("/admin/users/export?format=pdf")
+
+    assert 'href="/admin/users/export?format=xlsx&role=guard"' in page.text
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    header, *rows = list(sheet.values)
+    assert header[:3] == ("用户名", "姓名", "角色") and rows and all(r[2] == "门卫" for r in rows)
+    assert isinstance(rows[0][8], dt.datetime)
+    assert csv.status_code == 200 and "三号终端" in csv.content.decode("utf-8-sig")
+    assert bad.status_code == 422

@@ -5,6 +5,7 @@ role needs a dealer) stay in the identity use cases, and their errors sit beside
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -12,8 +13,9 @@ from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import State
 from litestar.params import Parameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
+from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
 from dealercrm.application.identity import CreateUser
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.errors import Conflict, DomainError, InvalidValue, NotFound
@@ -24,6 +26,7 @@ from dealercrm.domain.identity import (
     Role,
     mask_badge_uid,
 )
+from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.filters import since
 from dealercrm.entrypoints.web.layout import page
@@ -35,6 +38,19 @@ ACTIVE_FILTERS = (("active", "在用"), ("inactive", "已停用"))
 USER_FIELDS = ("username", "display_name", "role", "password", "dealer_id", "station_id", "regions", "phone",
                "email", "department")
 CRUMB_USERS = ("用户与角色", "/admin/users")
+EXPORT_BATCH = 500
+_T, _D = ColumnKind.TEXT, ColumnKind.DATETIME
+USERS_TABLE = Table("用户", (
+    Column("username", "用户名", _T, 16), Column("display_name", "姓名", _T, 16), Column("role_label", "角色", _T, 12),
+    Column("regions_text", "区域", _T, 16), Column("department", "部门", _T, 12), Column("phone", "手机", _T, 14),
+    Column("badge_text", "工牌", _T, 18), Column("state_text", "状态", _T, 8), Column("created_at", "创建时间", _D, 18),
+))
+DEVICES_TABLE = Table("设备凭证", (
+    Column("id", "编号", ColumnKind.INTEGER, 8), Column("name", "名称", _T, 20), Column("location", "位置", _T, 20),
+    Column("key_state", "凭证", _T, 10), Column("last_seen", "最后联系", _D, 18), Column("state", "运行状态", _T, 12),
+    Column("faulty_text", "故障外设", _T, 20), Column("pending", "离线积压", ColumnKind.INTEGER, 10),
+    Column("replay_at", "最近补传", _D, 18),
+))
 CRUMB_DEVICES = ("自助终端", "/admin/devices")
 
 
@@ -133,7 +149,40 @@ class AdminPages(Controller):
         next_query = urlencode({**{k: v for k, v in filters.items() if v}, "after": rows[-1]["id"]}) if more else None
         return page(request, "admin_users.html", title="用户与角色", section="admin_users", crumbs=(("用户与角色", None),),
                     rows=[_user_view(r) for r in rows], roles=role_choices(), statuses=ACTIVE_FILTERS,
-                    filters=filters, errors=errors, next_query=next_query, status_code=422 if errors else 200)
+                    filters=filters, errors=errors, next_query=next_query,
+                    export_query=urlencode({k: v for k, v in filters.items() if v}),
+                    status_code=422 if errors else 200)
+
+    @get("/users/export", sync_to_thread=True)
+    def users_export(self, request: Request[Principal, Any, Any], identity: IdentityService, exports: Exporter,
+                     file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
+                     role: Annotated[str | None, Parameter(max_length=30)] = None,
+                     status: Annotated[str | None, Parameter(max_length=10)] = None,
+                     q: Annotated[str | None, Parameter(max_length=40)] = None) -> Stream:
+        """Every user matching the list's filters, read in keyset batches (a large export streams)."""
+        exports.check_format(file_format)
+        if role and role not in {r.value for r in HUMAN_ROLES}:
+            raise InvalidValue("role", "请选择列表中的角色", code="role.unknown")
+        if status and status not in dict(ACTIVE_FILTERS):
+            raise InvalidValue("status", "请选择在用或已停用", code="status.unknown")
+        actor = request.user
+
+        def rows() -> Iterator[dict[str, Any]]:
+            after = None
+            while True:
+                batch = identity.list_users(actor, after, EXPORT_BATCH, role=role or None,
+                                            active=None if not status else status == "active",
+                                            text=(q or "").strip() or None)
+                for r in batch:
+                    u = _user_view(r)
+                    yield {**u, "regions_text": "、".join(u["regions"]),
+                           "badge_text": f"{u['badge_purpose_label']} {u['badge_masked']}" if u["badge_masked"] else "",
+                           "state_text": "在用" if u["is_active"] else "已停用"}
+                if len(batch) < EXPORT_BATCH:
+                    return
+                after = batch[-1]["id"]
+
+        return download(exports.download(file_format, "users", USERS_TABLE, rows()))
 
     @get("/users/new", sync_to_thread=True)
     def new_user(self, request: Request[Principal, Any, Any]) -> Template:
@@ -261,6 +310,15 @@ class AdminPages(Controller):
     def devices(self, request: Request[Principal, Any, Any], identity: IdentityService,
                 done: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
         return self._devices_page(request, identity, values={}, errors={}, done=DONE.get(done or ""))
+
+    @get("/devices/export", sync_to_thread=True)
+    def devices_export(self, request: Request[Principal, Any, Any], identity: IdentityService, exports: Exporter,
+                       file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx") -> Stream:
+        exports.check_format(file_format)
+        now = identity.now()
+        rows = [{**d, "key_state": "有效" if d["active"] else "已吊销", "faulty_text": "、".join(d["faulty"])}
+                for d in (device_view(r, now) for r in identity.list_devices(request.user))]
+        return download(exports.download(file_format, "devices", DEVICES_TABLE, rows))
 
     def _devices_page(self, request: Request[Principal, Any, Any], identity: IdentityService, *,
                       values: dict[str, str], errors: dict[str, str], issued: Any = None, done: str | None = None,
