@@ -156,6 +156,17 @@ def deactivate_user(user_id: int, uow: UnitOfWork) -> None:
         uow.commit()
 
 
+def reactivate_user(user_id: int, uow: UnitOfWork) -> None:
+    """Let a deactivated user sign in again (their sessions and tokens were refused meanwhile)."""
+    require_role(uow.actor, Role.ADMIN)
+    with uow:
+        user = uow.users.get(user_id)
+        if user is None:
+            raise not_found("user", "用户")
+        user.reactivate()
+        uow.commit()
+
+
 def change_role(user_id: int, role: str, regions: tuple[str, ...], uow: UnitOfWork) -> None:
     require_role(uow.actor, Role.ADMIN)
     try:

@@ -142,6 +142,11 @@ class User:
             raise IllegalTransition("user", "inactive", "deactivate")
         self.is_active = False
 
+    def reactivate(self) -> None:
+        if self.is_active:
+            raise IllegalTransition("user", "active", "reactivate")
+        self.is_active = True
+
     def enrol_badge(self, uid: str, purpose: BadgePurpose, now: dt.datetime) -> bool:
         """Give the user a staff badge; False when it is already this badge for this purpose.
         A guard badge needs the guard role; any active staff member may hold a maintenance one."""

@@ -366,3 +366,84 @@ def test_a_reviewer_approves_from_a_phone(server, chromium):
 
     assert "已处理" in done
     assert max(widths) <= 375
+
+
+# -- 系统管理 -----------------------------------------------------------------------------------
+
+def test_an_admin_adds_a_catalog_option_that_appears_in_the_dealers_configurator(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "admin")
+    page.click("nav >> text=产品模板")
+    _shot(page, "admin-catalog")
+    page.click("a[href='/admin/catalog/1']")
+    page.fill("#code", "ROOF-LED")
+    page.fill("#name", "车顶LED示廓灯")
+    page.fill("#price", "980")
+    page.click("text=加入草稿")
+    page.wait_for_url(re.compile(r".*/admin/catalog/1\?done=option$"))
+    draft = page.locator("main").inner_text()
+    page.click("button:has-text('发布为第')")
+    page.wait_for_url(re.compile(r".*/admin/catalog/1\?done=published$"))
+    _shot(page, "admin-catalog-template")
+    page.click("nav >> text=用户与角色")
+    page.fill("#f-q", "guard")
+    page.click("button:has-text('筛选')")
+    users = page.locator("tbody").inner_text()
+    context.close()
+
+    dealer = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN").new_page()
+    _login(dealer, server, "dealer32")
+    dealer.goto(f"{server}/orders/new?template=1")
+    offered = dealer.locator("main").inner_text()
+    _shot(dealer, "configurator-new-option")
+    dealer.context.close()
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    small = phone.new_page()
+    _login(small, server, "admin")
+    widths = []
+    for path in ("/admin/users", "/admin/catalog/1", "/admin/devices"):
+        small.goto(f"{server}{path}")
+        widths.append(small.evaluate("document.documentElement.scrollWidth"))
+    _shot(small, "admin-devices-375")
+    phone.close()
+    stored = _api_json(server, "/api/v1/catalog/templates/1", "admin")
+
+    assert "车顶LED示廓灯" in draft and "有未发布修改" in draft
+    assert "门卫" in users
+    assert "车顶LED示廓灯" in offered
+    assert max(widths) <= 375, widths
+    options = [o["code"] for g in stored["published"]["content"]["option_groups"] for o in g["options"]]
+    assert "ROOF-LED" in options
+
+
+def test_marketing_publishes_an_announcement_that_a_dealer_reads(server, chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+
+    _login(page, server, "marketing")
+    page.click("nav >> text=公告管理")
+    page.click("text=发布公告")
+    page.fill("#title", "冬季防冻液更换提醒")
+    page.fill("#body", "请各经销商在十二月底前为库存车辆更换防冻液。")
+    page.check("input[name=audience][value=roles]")
+    page.check("input[name=roles][value=dealer]")
+    page.click("button:has-text('发布')")
+    page.wait_for_url(re.compile(r".*/marketing/announcements/\d+\?done=published$"))
+    detail_url = page.url.split("?")[0]
+
+    reader = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True).new_page()
+    _login(reader, server, "dealer32")
+    reader.click("text=冬季防冻液更换提醒")
+    reader.click("button:has-text('我已阅读')")
+    reader.wait_for_selector("#receipt >> text=已阅读")
+    _shot(reader, "announcement-read-375")
+    reader.context.close()
+
+    page.goto(detail_url)
+    receipts = page.locator("main").inner_text()
+    _shot(page, "announcement-receipts")
+    context.close()
+
+    assert "已读 1 人" in receipts and "dealer32" in receipts

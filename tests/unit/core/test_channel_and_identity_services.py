@@ -50,7 +50,7 @@ class DealerRows:
     def audit_history(self, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, object]]:
         return [{"entity": entity, "entity_id": entity_id, "action": "registered"}]
 
-    def list_users(self, *, after_id: int | None, limit: int) -> list[dict[str, object]]:
+    def list_users(self, *, after_id: int | None, limit: int, **filters: object) -> list[dict[str, object]]:
         return self.users[:limit]
 
     def user_status(self, user_id: int) -> dict[str, object] | None:

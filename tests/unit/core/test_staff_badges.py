@@ -176,3 +176,17 @@ def test_a_guard_badge_stops_signing_in_when_its_holder_is_no_longer_a_guard(uow
     assert book["badges"] == []
     assert guard is None
     assert uows.store.users[10].badge_uid == "04A1B2C3"  # still held: the UID stays taken until revoked
+
+
+def test_a_reactivated_user_is_active_again_and_reactivating_an_active_user_is_refused(uows):
+    identity.deactivate_user(12, uows(ADMIN))
+
+    identity.reactivate_user(12, uows(ADMIN))
+
+    assert uows.store.users[12].is_active  # type: ignore[attr-defined]
+    with pytest.raises(IllegalTransition):
+        identity.reactivate_user(12, uows(ADMIN))
+    with pytest.raises(PermissionDenied):
+        identity.reactivate_user(12, uows(Principal(user_id=12, username="tech", role=Role.TECHNICAL)))
+    with pytest.raises(NotFound):
+        identity.reactivate_user(404, uows(ADMIN))

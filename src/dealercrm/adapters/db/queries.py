@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 
 from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.json_rows import ChildRows, decode_rows, rows_as_json
-
 from dealercrm.adapters.db.orm import (
     audit_log,
     dealer_agreements,
@@ -25,6 +24,7 @@ from dealercrm.adapters.db.orm import (
     device_reports,
     users,
 )
+from dealercrm.domain.identity import Role
 
 _LIST_COLUMNS = (
     dealers.c.id,
@@ -159,9 +159,18 @@ class SqlDealerQueries:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
-    def list_users(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]:
+    def list_users(self, *, after_id: int | None, limit: int, role: str | None = None, active: bool | None = None,
+                   text: str | None = None) -> list[dict[str, Any]]:
         cols = [c for c in users.c if c.name != "password_hash"]
         q = select(*cols).order_by(users.c.id).limit(limit)
+        if role is not None:
+            q = q.where(users.c.role == Role(role))
+        if active is not None:
+            q = q.where(users.c.is_active == active)
+        if text:
+            pattern = f"%{_escape_like(text.strip())}%"
+            q = q.where(or_(users.c.username.ilike(pattern, escape="\\"),
+                            users.c.display_name.ilike(pattern, escape="\\")))
         if after_id is not None:
             q = q.where(users.c.id > after_id)
         with self.engine.connect() as conn:

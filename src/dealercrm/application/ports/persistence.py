@@ -159,7 +159,8 @@ class DealerQueries(Protocol):
 
     def audit_history(self, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]: ...
 
-    def list_users(self, *, after_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+    def list_users(self, *, after_id: int | None, limit: int, role: str | None = None, active: bool | None = None,
+                   text: str | None = None) -> list[dict[str, Any]]: ...
 
     def list_devices(self) -> list[dict[str, Any]]:
         """Every device credential (never its key hash) with its last status report and time."""

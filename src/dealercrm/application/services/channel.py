@@ -5,6 +5,7 @@ caller may not see answers 404."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -18,6 +19,7 @@ from dealercrm.application.ports.persistence import (
     UnitOfWorkFactory,
 )
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import beijing_date
 
 #: Who registers a dealer: nobody is signed in yet.
 ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
@@ -83,6 +85,10 @@ class ChannelService:
             dealer_id=scope.dealer_id, regions=scope.regions, status=status, region=region,
             product_line=product_line, text=text, after_id=after_id, limit=limit,
         )
+
+    def today(self) -> dt.date:
+        """Today in Beijing (an agreement's default validity starts today)."""
+        return beijing_date(self._clock())
 
     def dealer_detail(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
         row = self._queries.dealer_detail(dealer_id)

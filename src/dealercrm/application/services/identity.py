@@ -3,6 +3,7 @@ authentication middleware re-checks on every request (token claims, the user's c
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -17,6 +18,7 @@ from dealercrm.application.ports.persistence import (
     UnitOfWorkFactory,
 )
 from dealercrm.application.services.channel import ANONYMOUS
+from dealercrm.domain.errors import NotFound
 from dealercrm.domain.identity import Principal, Role
 
 
@@ -39,6 +41,9 @@ class IdentityService:
 
     def deactivate_user(self, actor: Principal, user_id: int) -> None:
         identity.deactivate_user(user_id, self._uow(actor))
+
+    def reactivate_user(self, actor: Principal, user_id: int) -> None:
+        identity.reactivate_user(user_id, self._uow(actor))
 
     def change_role(self, actor: Principal, user_id: int, role: str, regions: tuple[str, ...]) -> None:
         identity.change_role(user_id, role, regions, self._uow(actor))
@@ -82,6 +87,21 @@ class IdentityService:
         """Reach the database (readiness probe)."""
         self._queries.ping()
 
-    def list_users(self, actor: Principal, after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    def list_users(self, actor: Principal, after_id: int | None = None, limit: int = 50, *,
+                   role: str | None = None, active: bool | None = None,
+                   text: str | None = None) -> list[dict[str, Any]]:
+        """Users by id (keyset), optionally of one role, active or not, matching a name or username."""
         require_role(actor, Role.ADMIN)
-        return self._queries.list_users(after_id=after_id, limit=limit)
+        return self._queries.list_users(after_id=after_id, limit=limit, role=role, active=active, text=text)
+
+    def now(self) -> dt.datetime:
+        """The service's clock (pages say how long ago a device was heard from)."""
+        return self._clock()
+
+    def user(self, actor: Principal, user_id: int) -> dict[str, Any]:
+        """One user's row as the admin list shows it (``NotFound`` when there is none)."""
+        require_role(actor, Role.ADMIN)
+        rows = self._queries.list_users(after_id=user_id - 1, limit=1)
+        if not rows or rows[0]["id"] != user_id:
+            raise NotFound("用户不存在", code="user.not_found")
+        return rows[0]

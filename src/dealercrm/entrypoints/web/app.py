@@ -18,7 +18,11 @@ from dealercrm.application.services.identity import IdentityService
 from dealercrm.config import Settings
 from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
+from dealercrm.entrypoints.web.pages.admin import AdminPages
+from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
+from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
+from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
@@ -54,6 +58,10 @@ PAGES: list[Any] = [
     FinancePages,
     DispatchPages,
     AnalyticsPages,
+    AdminPages,
+    CatalogPages,
+    AdminDealerPages,
+    AnnouncementAdminPages,
 ]
 
 

@@ -47,6 +47,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("应收账龄", "/finance/ageing", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "ageing"),
     NavItem("分析", "/analytics", (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES,
                                  Role.REGION_MANAGER, Role.INVOICING, Role.DISPATCH, Role.GUARD), "analytics"),
+    NavItem("用户与角色", "/admin/users", (Role.ADMIN,), "admin_users"),
+    NavItem("自助终端", "/admin/devices", (Role.ADMIN,), "admin_devices"),
+    NavItem("经销商与协议", "/admin/dealers", (Role.ADMIN,), "admin_dealers"),
+    NavItem("产品模板", "/admin/catalog", (Role.ADMIN, Role.TECHNICAL, Role.REGION_MANAGER), "admin_catalog"),
+    NavItem("公告管理", "/marketing/announcements", (Role.MARKETING, Role.ADMIN), "announcements_admin"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
