@@ -18,6 +18,7 @@ from dealercrm.application.services.identity import IdentityService
 from dealercrm.config import Settings
 from dealercrm.entrypoints.http.security import PrincipalCache, public
 from dealercrm.entrypoints.web.filters import FILTERS
+from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
@@ -52,6 +53,7 @@ PAGES: list[Any] = [
     FinancePages,
     DispatchPages,
     AnalyticsPages,
+    AftersalesPages,
 ]
 
 

@@ -46,6 +46,11 @@ NAV: tuple[NavItem, ...] = (
     NavItem("应收账龄", "/finance/ageing", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "ageing"),
     NavItem("分析", "/analytics", (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES,
                                  Role.REGION_MANAGER, Role.INVOICING, Role.DISPATCH, Role.GUARD), "analytics"),
+    NavItem("服务站", "/aftersales/stations", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stations"),
+    NavItem("附近服务站", "/aftersales/stations/nearest", (Role.DEALER, Role.SALES, Role.REGION_MANAGER), "as_stations"),
+    NavItem("服务请求", "/aftersales/requests", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_requests"),
+    NavItem("索赔审核", "/aftersales/claims", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_claims"),
+    NavItem("服务结算", "/aftersales/settlements", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_settlements"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
