@@ -337,6 +337,9 @@ def test_after_sales_approves_a_claim_and_a_second_submit_is_shown_as_stale(brow
     assert first.status_code == 303
     assert second.status_code == 409 and "已被他人修改" in second.text
     assert crm.aftersales.claim(SYSTEM, claim["id"])["state"] == "in_review"  # finance reviews next
+    again = client.get(f"/aftersales/claims/{claim['id']}")
+    assert "当前等待：财务审核" in again.text and 'value="approve"' not in again.text
+    assert 'value="approve"' in browser("finance").get(f"/aftersales/claims/{claim['id']}").text
 
 
 def test_a_claim_rejection_needs_a_reason_beside_the_field(browser, crm):

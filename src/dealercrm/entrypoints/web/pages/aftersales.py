@@ -20,6 +20,7 @@ from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
 from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.application.services.media import MediaService
 from dealercrm.application.services.stations import StationsService
+from dealercrm.application.services.workflow import WorkflowService
 from dealercrm.domain.aftersales import (
     ClaimState,
     FaultCategory,
@@ -33,6 +34,7 @@ from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, DomainError, InvalidValue, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import TechnicianStatus
+from dealercrm.domain.workflow import StepStatus
 from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
@@ -141,6 +143,12 @@ def _int_field(raw: str, field: str, message: str) -> int:
     if not text.isdigit() or len(text) > 18:
         raise InvalidValue(field, message, code=f"{field}.invalid")
     return int(text)
+
+
+def _claim_seen(claim: dict[str, Any], review: dict[str, Any] | None) -> str:
+    """What the decision form saw: the claim's and its review's versions (a change means someone
+    else decided meanwhile)."""
+    return f"{claim['version']}:{claim['state']}:{review['version'] if review else 0}"
 
 
 def _page_rows(rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
@@ -499,31 +507,52 @@ class AftersalesPages(Controller):
         return download(exports.download(file_format, "service-claims", CLAIM_TABLE, rows))
 
     @get("/claims/{claim_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
-    def claim(self, claim_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService) -> Template:
-        flash = "结算申请已提交，等待售后服务部审核。" if request.query_params.get("submitted") else None
-        return self._claim_page(request, aftersales, claim_id, errors={}, values={}, flash=flash)
+    def claim(self, claim_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+              workflow: WorkflowService) -> Template:
+        flash = ("结算申请已提交，等待售后服务部审核。" if request.query_params.get("submitted")
+                 else "审核意见已提交。" if request.query_params.get("decided") else None)
+        return self._claim_page(request, aftersales, workflow, claim_id, errors={}, values={}, flash=flash)
 
-    def _claim_page(self, request: Request[Principal, Any, Any], aftersales: AftersalesService, claim_id: int, *,
-                    errors: dict[str, str], values: dict[str, str], notice: str | None = None,
-                    flash: str | None = None, status_code: int = 200) -> Template:
-        row = _claim_row(aftersales.claim(request.user, claim_id))
-        record = aftersales.record(request.user, int(row["record_id"]))
+    @staticmethod
+    def _review(workflow: WorkflowService, user: Principal, claim_id: int) -> dict[str, Any] | None:
+        """The claim's latest review workflow with its steps (None for those who may not see it)."""
+        runs = workflow.of_subject(user, af.CLAIM_SUBJECT, claim_id)
+        if not runs:
+            return None
+        detail = workflow.detail(user, int(runs[0]["id"]))
+        for step in detail["steps"]:
+            step["status_label"] = StepStatus(str(step["status"])).label
+        return detail
+
+    def _claim_page(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+                    workflow: WorkflowService, claim_id: int, *, errors: dict[str, str], values: dict[str, str],
+                    notice: str | None = None, flash: str | None = None, status_code: int = 200) -> Template:
+        user = request.user
+        row = _claim_row(aftersales.claim(user, claim_id))
+        record = aftersales.record(user, int(row["record_id"]))
+        review = self._review(workflow, user, claim_id) if user.role is not Role.STATION else None
+        open_steps = [st for st in (review or {}).get("steps", []) if str(st["status"]) == StepStatus.OPEN.value]
+        mine = [st for st in open_steps if user.role is Role.ADMIN
+                or (str(st["assignee_kind"]) == "role" and st["assignee_value"] == user.role.value)]
         return page(request, "aftersales_claim.html", title=f"结算申请 {row['number']}", section="as_claims",
                     crumbs=(("索赔审核", "/aftersales/claims"), (row["number"], None)), claim=row, record=record,
-                    decidable=request.user.role in CLAIM_DECIDERS and str(row["state"]) == ClaimState.IN_REVIEW.value,
-                    seen=f"{row['version']}:{row['state']}", errors=errors, values=values, notice=notice,
-                    flash=flash, status_code=status_code)
+                    review=review, waiting_for=[st["name"] for st in open_steps],
+                    decidable=user.role in CLAIM_DECIDERS and str(row["state"]) == ClaimState.IN_REVIEW.value
+                    and bool(mine),
+                    seen=_claim_seen(row, review), errors=errors, values=values, notice=notice, flash=flash,
+                    status_code=status_code)
 
     @post("/claims/{claim_id:int}/decide", guards=[requires(*CLAIM_DECIDERS)], status_code=303)
     async def decide_claim(self, claim_id: int, request: Request[Principal, Any, Any],
-                           aftersales: AftersalesService) -> Any:
+                           aftersales: AftersalesService, workflow: WorkflowService) -> Any:
         form = await request.form()
         decision = str(form.get("decision") or "")
         values = {"reason": str(form.get("reason") or "")[:500]}
-        seen = str(form.get("seen") or "")[:40]
+        seen = str(form.get("seen") or "")[:60]
         try:
             current = await sync_to_thread(aftersales.claim, request.user, claim_id)
-            if seen and seen != f"{current['version']}:{current['state']}":
+            review = await sync_to_thread(self._review, workflow, request.user, claim_id)
+            if seen and seen != _claim_seen(current, review):
                 raise Conflict("已被他人修改", code="claim.stale")
             if decision == "approve":
                 await sync_to_thread(aftersales.decide_claim, request.user, claim_id, "approve", None)
@@ -534,14 +563,14 @@ class AftersalesPages(Controller):
                 raise InvalidValue("decision", "请选择批准或驳回", code="decision.unknown")
         except InvalidValue as exc:
             errors = {exc.field if exc.field in ("reason",) else "decision": exc.message}
-            return await sync_to_thread(lambda: self._claim_page(request, aftersales, claim_id, errors=errors,
-                                                                 values=values, status_code=422))
+            return await sync_to_thread(lambda: self._claim_page(request, aftersales, workflow, claim_id,
+                                                                 errors=errors, values=values, status_code=422))
         except (Conflict, BusinessRuleViolation, PermissionDenied) as exc:
             # the step was decided meanwhile (by someone else, or by the first of a double click)
             stale = "stale" in exc.code or "transition" in exc.code or exc.code == "workflow.not_your_step"
             notice = "已被他人修改，以下是当前状态，请确认后再操作" if stale else exc.message
             return await sync_to_thread(lambda: self._claim_page(
-                request, aftersales, claim_id, errors={}, values=values, notice=notice, status_code=409))
+                request, aftersales, workflow, claim_id, errors={}, values=values, notice=notice, status_code=409))
         return Redirect(path=f"/aftersales/claims/{claim_id}?decided=1", status_code=303)
 
     @get("/settlements", guards=[requires(*READERS)], sync_to_thread=True)
