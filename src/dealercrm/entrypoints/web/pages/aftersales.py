@@ -395,6 +395,8 @@ class AftersalesPages(Controller):
         live_claim = any(str(c["state"]) in (ClaimState.IN_REVIEW.value, ClaimState.APPROVED.value) for c in claims)
         if flash is None and request.query_params.get("recorded"):
             flash = "维修记录已保存。请上传维修照片或视频，并请客户确认。"
+        elif flash is None and request.query_params.get("uploaded"):
+            flash = "已上传。"
         limits = media.limits
         return page(request, "aftersales_record.html", title=f"维修记录 {row['number']}", section="as_requests",
                     crumbs=(("服务请求", "/aftersales/requests"), (row["number"], None)), record=row, files=files,
