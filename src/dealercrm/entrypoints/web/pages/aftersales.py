@@ -31,11 +31,17 @@ from dealercrm.domain.aftersales import (
     parse_hours,
 )
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.errors import BusinessRuleViolation, Conflict, DomainError, InvalidValue, PermissionDenied
+from dealercrm.domain.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    DomainError,
+    InvalidValue,
+    PermissionDenied,
+)
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import TechnicianStatus
-from dealercrm.domain.workflow import StepStatus
 from dealercrm.domain.values import SHANGHAI
+from dealercrm.domain.workflow import StepStatus
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
@@ -431,10 +437,9 @@ class AftersalesPages(Controller):
                                                       upload.content_type, values["caption"].strip() or None))
         except (InvalidValue, Conflict) as exc:
             field = "caption" if isinstance(exc, InvalidValue) and exc.field == "caption" else "file"
-            errors = {field: exc.message}
+            errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._record_page(
-                request, aftersales, media, record_id, errors=errors, values=values,
-                status_code=422 if isinstance(exc, InvalidValue) else 409))
+                request, aftersales, media, record_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/aftersales/records/{record_id}?uploaded=1#media", status_code=303)
 
     @post("/records/{record_id:int}/confirm", guards=[requires(*WORKERS)], status_code=303)
@@ -449,10 +454,9 @@ class AftersalesPages(Controller):
             await sync_to_thread(aftersales.confirm_repair, request.user, record_id, cmd)
         except (InvalidValue, Conflict, BusinessRuleViolation) as exc:
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in values else "customer_name"
-            errors = {field: exc.message}
+            errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._record_page(
-                request, aftersales, media, record_id, errors=errors, values=values,
-                status_code=422 if isinstance(exc, InvalidValue) else 409))
+                request, aftersales, media, record_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/aftersales/records/{record_id}", status_code=303)
 
     @post("/records/{record_id:int}/claim", guards=[requires(*WORKERS)], status_code=303)
