@@ -385,3 +385,50 @@ def test_malformed_after_sales_urls_never_give_a_500(browser, path):
     r = browser("aftersales").get(path)
 
     assert r.status_code in (400, 404, 422)
+
+
+def test_a_station_dispatches_its_request_to_its_own_technician(browser, crm):
+    req = _request_in(crm, "assigned")  # brake fault, at Jinan
+    jinan = _station(crm, "济南")
+    (tech,) = crm.stations.technicians(SYSTEM, jinan["id"])
+    client = browser("station_jn")
+    page = client.get(f"/aftersales/requests/{req['id']}")
+
+    r = client.post(f"/aftersales/requests/{req['id']}/dispatch", data={
+        "_csrf_token": csrf_token(page.text), "technician_id": str(tech["id"])}, follow_redirects=False)
+
+    assert "派工到技师" in page.text and tech["name"] in page.text
+    assert r.status_code == 303
+    assert crm.aftersales.request(SYSTEM, req["id"])["technician_id"] == tech["id"]
+
+
+def test_a_station_cannot_dispatch_to_another_stations_technician(browser, crm):
+    req = _request_in(crm, "assigned")
+    zz_tech = crm.stations.technicians(SYSTEM, _station(crm, "郑州")["id"])[0]
+    client = browser("station_jn")
+    page = client.get(f"/aftersales/requests/{req['id']}")
+
+    r = client.post(f"/aftersales/requests/{req['id']}/dispatch", data={
+        "_csrf_token": csrf_token(page.text), "technician_id": str(zz_tech["id"])})
+
+    assert r.status_code == 422 and "技师不存在" in r.text
+    assert re.search(r'id="d-technician_id"[^>]*aria-invalid="true"', r.text)
+    assert crm.aftersales.request(SYSTEM, req["id"])["technician_id"] is None
+
+
+def test_a_claim_approved_by_after_sales_and_finance_is_in_the_months_settlement_and_its_export(browser, crm):
+    claim = _claim(crm)
+    for user in ("aftersales", "finance"):
+        client = browser(user)
+        page = client.get(f"/aftersales/claims/{claim['id']}")
+        r = client.post(f"/aftersales/claims/{claim['id']}/decide", data={
+            "_csrf_token": csrf_token(page.text), "decision": "approve"}, follow_redirects=False)
+        assert r.status_code == 303, user
+
+    listing = browser("station_zz").get("/aftersales/settlements")
+    export = browser("finance").get("/aftersales/settlements/export?month=2026-12&format=xlsx")
+
+    assert crm.aftersales.claim(SYSTEM, claim["id"])["state"] == "approved"
+    assert listing.status_code == 200 and "郑州宏运专用车服务站" in listing.text and 'value="2026-12"' in listing.text
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    assert sheet["B2"].value == "郑州宏运专用车服务站" and sheet["G2"].value == claim["total_fen"] / 100

@@ -83,6 +83,13 @@ CLAIM_TABLE = Table("服务结算申请", (
 ))
 
 
+SETTLEMENT_TABLE = Table("服务结算单", (
+    Column("code", "服务站编号", _T, 12), Column("name", "服务站", _T, 28), Column("region", "区域", _T, 8),
+    Column("claims", "单数", _I, 8), Column("labour_fen", "工时费", _M, 14), Column("parts_fen", "三包配件", _M, 14),
+    Column("total_fen", "合计", _M, 16),
+))
+
+
 # -- small helpers ------------------------------------------------------------------------------
 
 def _choice(value: str | None, enum: Any, field: str, message: str) -> str | None:
@@ -295,6 +302,9 @@ class AftersalesPages(Controller):
         choices: list[dict[str, Any]] = []
         technicians: list[dict[str, Any]] = []
         suggestions: list[Any] = []
+        can_dispatch = user.role is Role.STATION and state in (RequestState.ASSIGNED, RequestState.ACCEPTED)
+        if can_dispatch:
+            technicians = stations.technicians(user, int(row["station_id"]))
         if staff and state in (RequestState.OPEN, RequestState.ASSIGNED, RequestState.ACCEPTED):
             choices = [_station_row(s) for s in aftersales.list_stations(user, status="active", limit=200)]
             if state is RequestState.OPEN:
@@ -310,7 +320,7 @@ class AftersalesPages(Controller):
                     crumbs=(("服务请求", "/aftersales/requests"), (row["number"], None)), req=row,
                     staff=staff, station_user=user.role is Role.STATION,
                     can_assign=staff and state in (RequestState.OPEN, RequestState.ASSIGNED, RequestState.ACCEPTED),
-                    can_accept=user.role in WORKERS and state is RequestState.ASSIGNED,
+                    can_accept=user.role in WORKERS and state is RequestState.ASSIGNED, can_dispatch=can_dispatch,
                     can_record=user.role in WORKERS and state is RequestState.ACCEPTED,
                     choices=choices, technicians=technicians, suggestions=suggestions,
                     part_uses=[(u.value, u.label) for u in PartUse], errors=errors,
@@ -346,6 +356,21 @@ class AftersalesPages(Controller):
             errors = {"accept": exc.message}
             return await sync_to_thread(lambda: self._request_page(
                 request, aftersales, stations, request_id, errors=errors, values={}, status_code=409))
+        return Redirect(path=f"/aftersales/requests/{request_id}", status_code=303)
+
+    @post("/requests/{request_id:int}/dispatch", guards=[requires(*WORKERS)], status_code=303)
+    async def dispatch(self, request_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+                       stations: StationsService) -> Any:
+        """派工: the station sends the request it holds to one of its technicians."""
+        form = await request.form()
+        values = {"technician_id": str(form.get("technician_id") or "")[:20]}
+        try:
+            tech_id = _int_field(values["technician_id"], "technician_id", "请选择技师")
+            await sync_to_thread(stations.dispatch, request.user, request_id, tech_id)
+        except (InvalidValue, Conflict, BusinessRuleViolation) as exc:
+            errors, status = {"technician_id": exc.message}, 422 if isinstance(exc, InvalidValue) else 409
+            return await sync_to_thread(lambda: self._request_page(
+                request, aftersales, stations, request_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/aftersales/requests/{request_id}", status_code=303)
 
     # -- 维修记录 --------------------------------------------------------------------------------
@@ -598,4 +623,13 @@ class AftersalesPages(Controller):
                 _claim_row(item)
         return page(request, "aftersales_settlements.html", title="服务结算", section="as_settlements",
                     crumbs=(("服务结算", None),), rows=rows, month=chosen, errors=errors,
-                    total_fen=sum(int(r["total_fen"]) for r in rows), status_code=422 if errors else 200)
+                    total_fen=sum(int(r["total_fen"]) for r in rows), export_query=urlencode({"month": chosen}),
+                    status_code=422 if errors else 200)
+
+    @get("/settlements/export", guards=[requires(*READERS)], sync_to_thread=True)
+    def settlements_export(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+                           exports: Exporter, month: Annotated[str, Parameter(max_length=7)],
+                           file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx") -> Stream:
+        exports.check_format(file_format)
+        rows = aftersales.settlement(request.user, month)
+        return download(exports.download(file_format, f"service-settlement-{month}", SETTLEMENT_TABLE, rows))

@@ -1,10 +1,12 @@
 // 附近的服务站: over HTTPS, fill the form with the browser's location and submit it.
 (function () {
   var button = document.getElementById("use-location");
+  // the browser offers a location only in a secure context (HTTPS, or this machine itself)
   if (!button || !window.isSecureContext || !navigator.geolocation) {
-    if (button) { button.hidden = true; }
     return;
   }
+  button.hidden = false;
+  document.getElementById("no-location").hidden = true;
   var status = document.getElementById("geo-status");
   button.addEventListener("click", function () {
     status.textContent = "正在获取当前位置……";
