@@ -432,3 +432,16 @@ def test_a_claim_approved_by_after_sales_and_finance_is_in_the_months_settlement
     assert listing.status_code == 200 and "郑州宏运专用车服务站" in listing.text and 'value="2026-12"' in listing.text
     sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
     assert sheet["B2"].value == "郑州宏运专用车服务站" and sheet["G2"].value == claim["total_fen"] / 100
+
+
+def test_station_parts_stock_is_scoped_to_the_station_and_exports(browser):
+    staff = browser("aftersales").get("/aftersales/stock?part_no=hc-1180")
+    own = browser("station_jn").get("/aftersales/stock")
+    export = browser("aftersales").get("/aftersales/stock/export?format=xlsx&region=华中")
+
+    assert staff.status_code == 200 and "洛阳顺达汽车维修服务站" in staff.text and "举升油缸总成" in staff.text
+    assert "BR-0420" not in staff.text.split("配件目录")[0].split("</thead>")[-1]
+    assert own.status_code == 200 and "济南鲁通" in own.text and "郑州宏运" not in own.text
+    sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
+    regions = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert regions == {"华中"} and isinstance(sheet["G2"].value, (int, float))

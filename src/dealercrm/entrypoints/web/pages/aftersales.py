@@ -89,6 +89,12 @@ SETTLEMENT_TABLE = Table("服务结算单", (
     Column("total_fen", "合计", _M, 16),
 ))
 
+STOCK_TABLE = Table("服务站配件库存", (
+    Column("station_code", "服务站编号", _T, 12), Column("station_name", "服务站", _T, 28), Column("region", "区域", _T, 8),
+    Column("part_no", "配件编号", _T, 12), Column("part_name", "配件名称", _T, 20), Column("unit", "单位", _T, 6),
+    Column("quantity", "数量", _I, 8), Column("standard_cost_fen", "标准成本", _M, 14), Column("value_fen", "金额", _M, 16),
+))
+
 
 # -- small helpers ------------------------------------------------------------------------------
 
@@ -505,6 +511,29 @@ class AftersalesPages(Controller):
                         media: MediaService) -> Response[bytes]:
         content_type, data = media.content(request.user, media_id, thumbnail=True)
         return Response(data, media_type=content_type, headers=_CACHE)
+
+    # -- 配件库存 and the parts catalogue ---------------------------------------------------------
+
+    @get("/stock", guards=[requires(*READERS)], sync_to_thread=True)
+    def stock(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+              part_no: Annotated[str | None, Parameter(max_length=30)] = None,
+              region: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
+        filters = {k: v.strip() for k, v in (("part_no", part_no), ("region", region)) if v and v.strip()}
+        rows = aftersales.stock_report(request.user, part_no=filters.get("part_no", "").upper() or None,
+                                       region=filters.get("region"))
+        return page(request, "aftersales_stock.html", title="配件库存", section="as_stock", crumbs=(("配件库存", None),),
+                    rows=rows, parts=aftersales.parts(request.user), values=filters,
+                    total_fen=sum(int(r["value_fen"] or 0) for r in rows), export_query=urlencode(filters))
+
+    @get("/stock/export", guards=[requires(*READERS)], sync_to_thread=True)
+    def stock_export(self, request: Request[Principal, Any, Any], aftersales: AftersalesService, exports: Exporter,
+                     file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
+                     part_no: Annotated[str | None, Parameter(max_length=30)] = None,
+                     region: Annotated[str | None, Parameter(max_length=20)] = None) -> Stream:
+        exports.check_format(file_format)
+        rows = aftersales.stock_report(request.user, part_no=(part_no or "").strip().upper() or None,
+                                       region=(region or "").strip() or None)
+        return download(exports.download(file_format, "station-parts-stock", STOCK_TABLE, rows))
 
     # -- 索赔审核 and settlements ----------------------------------------------------------------
 
