@@ -445,3 +445,15 @@ def test_station_parts_stock_is_scoped_to_the_station_and_exports(browser):
     sheet = openpyxl.load_workbook(io.BytesIO(export.content)).active
     regions = {row[2] for row in sheet.iter_rows(min_row=2, values_only=True)}
     assert regions == {"华中"} and isinstance(sheet["G2"].value, (int, float))
+
+
+def test_major_repair_cases_show_the_agreement_and_their_photos_to_their_station_only(browser):
+    staff = browser("aftersales").get("/aftersales/major-repairs")
+    own = browser("station_zz").get("/aftersales/major-repairs")
+    other = browser("station_jn").get("/aftersales/major-repairs")
+
+    assert staff.status_code == 200 and "焊缝返修费用由厂家承担60%" in staff.text and "¥12,000.00" in staff.text
+    media_id = re.search(r'/aftersales/media/(\d+)/thumbnail', staff.text).group(1)
+    assert "焊缝返修费用" in own.text
+    assert "焊缝返修费用" not in other.text and "暂无重大维修案例" in other.text
+    assert browser("station_jn").get(f"/aftersales/media/{media_id}/thumbnail").status_code == 404

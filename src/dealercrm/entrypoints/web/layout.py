@@ -50,6 +50,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("附近服务站", "/aftersales/stations/nearest", (Role.DEALER, Role.SALES, Role.REGION_MANAGER), "as_stations"),
     NavItem("服务请求", "/aftersales/requests", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_requests"),
     NavItem("索赔审核", "/aftersales/claims", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_claims"),
+    NavItem("重大维修案例", "/aftersales/major-repairs", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_major"),
     NavItem("配件库存", "/aftersales/stock", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stock"),
     NavItem("服务结算", "/aftersales/settlements", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_settlements"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),

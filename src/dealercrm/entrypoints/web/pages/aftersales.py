@@ -512,6 +512,18 @@ class AftersalesPages(Controller):
         content_type, data = media.content(request.user, media_id, thumbnail=True)
         return Response(data, media_type=content_type, headers=_CACHE)
 
+    @get("/major-repairs", guards=[requires(*READERS)], sync_to_thread=True)
+    def major_repairs(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+                      media: MediaService) -> Template:
+        """重大维修案例: the agreement, compensation and analysis kept with each flagged record."""
+        rows = [{**r, "fault_label": FaultCategory(str(r["fault_category"])).label}
+                for r in aftersales.major_repairs(request.user)]
+        for r in rows:
+            r["photos"] = [m for m in media.of_owner(request.user, "major_repair", int(r["id"]))
+                           if m["kind"] == "photo" and m["thumbnail_sha256"]]
+        return page(request, "aftersales_major.html", title="重大维修案例", section="as_major",
+                    crumbs=(("重大维修案例", None),), rows=rows)
+
     # -- 配件库存 and the parts catalogue ---------------------------------------------------------
 
     @get("/stock", guards=[requires(*READERS)], sync_to_thread=True)
