@@ -457,3 +457,15 @@ def test_major_repair_cases_show_the_agreement_and_their_photos_to_their_station
     assert "焊缝返修费用" in own.text
     assert "焊缝返修费用" not in other.text and "暂无重大维修案例" in other.text
     assert browser("station_jn").get(f"/aftersales/media/{media_id}/thumbnail").status_code == 404
+
+
+def test_a_claims_review_task_links_to_the_claim_page(browser, crm):
+    claim = _claim(crm)
+    client = browser("aftersales")
+    tasks = client.get("/tasks")
+    step = re.search(r'href="/tasks/(\d+)"', tasks.text).group(1)
+
+    task = client.get(f"/tasks/{step}")
+
+    assert claim["number"] in tasks.text
+    assert f'href="/aftersales/claims/{claim["id"]}"' in task.text
