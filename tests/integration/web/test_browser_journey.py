@@ -421,7 +421,20 @@ def test_a_station_clerk_records_a_repair_with_a_photo_and_after_sales_approves_
     shown = page.locator("main").inner_text()
     desk.close()
 
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    page = phone.new_page()
+    _login(page, server, "aftersales")
+    for path in ("/aftersales/stations/nearest?city=济南市", "/aftersales/stations", "/aftersales/requests",
+                 f"/aftersales/claims/{claim_id}", "/aftersales/stock"):
+        page.goto(f"{server}{path}")
+        widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    page.goto(f"{server}/aftersales/stations/nearest?city=济南市")
+    nearest_first = page.locator("section[aria-label=查找结果] li a").first.inner_text()
+    _shot(page, "aftersales-nearest-375")
+    phone.close()
+
     claim = _api_json(server, f"/api/v1/aftersales/claims/{claim_id}", "finance")
+    assert nearest_first == "济南鲁通专用车服务站"
     assert claim["record_no"] == record_no and claim["state"] == "in_review"
     assert "售后服务部审核：已同意" in shown and "当前等待：财务审核" in shown
     assert max(widths) <= 375
