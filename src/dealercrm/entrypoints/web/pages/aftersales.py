@@ -16,7 +16,13 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Stream, Template
 
 from dealercrm.application import aftersales as af
-from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
+from dealercrm.application.exports import (
+    Column,
+    ColumnKind,
+    Exporter,
+    Table,
+    keyset_rows,
+)
 from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.application.services.media import MediaService
 from dealercrm.application.services.stations import StationsService
@@ -52,6 +58,7 @@ WORKERS = (*STAFF, Role.STATION)
 NEAREST_READERS = (Role.AFTER_SALES, Role.ADMIN, Role.DEALER, Role.SALES, Role.REGION_MANAGER)
 CLAIM_DECIDERS = (Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)
 PAGE_SIZE = 50
+EXPORT_PAGE = 1000
 UPLOAD_CEILING = 512 * 1024 * 1024
 _CACHE = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
@@ -215,8 +222,10 @@ class AftersalesPages(Controller):
         exports.check_format(file_format)
         line = _choice(product_line, ProductLine, "product_line", "未知的产品线")
         chosen = _choice(status, StationStatus, "status", "未知的状态")
-        rows = [_station_row(r) for r in aftersales.list_stations(
-            request.user, region=region or None, product_line=line, status=chosen, limit=10_000)]
+        rows = (_station_row(r) for r in keyset_rows(
+            lambda after: aftersales.list_stations(request.user, region=region or None, product_line=line,
+                                                   status=chosen, after_id=after, limit=EXPORT_PAGE),
+            lambda r: r["id"], page=EXPORT_PAGE))
         return download(exports.download(file_format, "service-stations", STATION_TABLE, rows))
 
     @get("/stations/nearest", guards=[requires(*NEAREST_READERS)], sync_to_thread=True)
@@ -575,7 +584,9 @@ class AftersalesPages(Controller):
                       status: Annotated[str | None, Parameter(max_length=20)] = None) -> Stream:
         exports.check_format(file_format)
         chosen = _choice(status, ClaimState, "status", "未知的状态")
-        rows = [_claim_row(r) for r in aftersales.list_claims(request.user, state=chosen, limit=100_000)]
+        rows = (_claim_row(r) for r in keyset_rows(
+            lambda before: aftersales.list_claims(request.user, state=chosen, before_id=before, limit=EXPORT_PAGE),
+            lambda r: r["id"], page=EXPORT_PAGE))
         return download(exports.download(file_format, "service-claims", CLAIM_TABLE, rows))
 
     @get("/claims/{claim_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
