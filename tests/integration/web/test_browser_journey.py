@@ -447,3 +447,73 @@ def test_marketing_publishes_an_announcement_that_a_dealer_reads(server, chromiu
     context.close()
 
     assert "已读 1 人" in receipts and "dealer32" in receipts
+# -- 售后 (service stations and after-sales) -----------------------------------------------------
+
+def test_a_station_clerk_records_a_repair_with_a_photo_and_after_sales_approves_its_claim(server, chromium, tmp_path):
+    from .test_aftersales_pages import _png
+
+    photo = tmp_path / "repair.png"
+    photo.write_bytes(_png(320, 240))
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    page = phone.new_page()
+    widths = []
+
+    _login(page, server, "station_jn")
+    page.click("nav >> text=服务请求")
+    page.locator("tr", has_text="已派单待接单").locator("a").first.click()
+    page.click("button:has-text('接单')")
+    page.wait_for_selector("#r-problem")
+    page.fill("#r-problem", "第二轴制动气室膜片破裂")
+    page.fill("#r-solution", "更换制动气室，气密性检查合格")
+    page.fill("#r-started_at", "2026-12-05T09:00")
+    page.fill("#r-finished_at", "2026-12-05T10:30")
+    page.fill("#r-labour_hours", "1.5")
+    page.fill("#r-part_no", "BR-0420")
+    widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    page.click("button:has-text('保存维修记录')")
+    page.wait_for_url(re.compile(r".*/aftersales/records/\d+\?recorded=1$"))
+    record_no = page.locator("section[aria-label=维修记录] h2").inner_text()
+    page.set_input_files("#m-file", str(photo))
+    page.fill("#m-caption", "更换后的制动气室")
+    page.click("button:has-text('上传')")
+    page.wait_for_selector("#media img")
+    assert page.evaluate("document.querySelector('#media img').naturalWidth") > 0  # the thumbnail loads
+    widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    _shot(page, "aftersales-record-375")
+    page.fill("#c-customer_name", "山东鲁油物流 张经理")
+    page.click("button:has-text('客户确认')")
+    page.click("button:has-text('提交三包结算申请')")
+    page.wait_for_url(re.compile(r".*/aftersales/claims/\d+\?submitted=1$"))
+    claim_id = int(re.search(r"/claims/(\d+)", page.url).group(1))
+    claim_no = page.locator("section[aria-label=结算申请] h2").inner_text().split()[0]
+    phone.close()
+
+    desk = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = desk.new_page()
+    _login(page, server, "aftersales")
+    page.click("nav >> text=索赔审核")
+    page.click(f"text={claim_no}")
+    assert page.locator("#media img, .media-grid img").count() >= 1
+    _shot(page, "aftersales-claim")
+    page.click("button[value=approve]")
+    page.wait_for_url(re.compile(r".*/aftersales/claims/\d+\?decided=1$"))
+    shown = page.locator("main").inner_text()
+    desk.close()
+
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    page = phone.new_page()
+    _login(page, server, "aftersales")
+    for path in ("/aftersales/stations/nearest?city=济南市", "/aftersales/stations", "/aftersales/requests",
+                 f"/aftersales/claims/{claim_id}", "/aftersales/stock"):
+        page.goto(f"{server}{path}")
+        widths.append(page.evaluate("document.documentElement.scrollWidth"))
+    page.goto(f"{server}/aftersales/stations/nearest?city=济南市")
+    nearest_first = page.locator("section[aria-label=查找结果] li a").first.inner_text()
+    _shot(page, "aftersales-nearest-375")
+    phone.close()
+
+    claim = _api_json(server, f"/api/v1/aftersales/claims/{claim_id}", "finance")
+    assert nearest_first == "济南鲁通专用车服务站"
+    assert claim["record_no"] == record_no and claim["state"] == "in_review"
+    assert "售后服务部审核：已同意" in shown and "当前等待：财务审核" in shown
+    assert max(widths) <= 375

@@ -21,6 +21,7 @@ from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.admin import AdminPages
 from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
 from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
+from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
@@ -62,6 +63,7 @@ PAGES: list[Any] = [
     CatalogPages,
     AdminDealerPages,
     AnnouncementAdminPages,
+    AftersalesPages,
 ]
 
 

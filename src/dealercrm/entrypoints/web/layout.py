@@ -52,6 +52,13 @@ NAV: tuple[NavItem, ...] = (
     NavItem("经销商与协议", "/admin/dealers", (Role.ADMIN,), "admin_dealers"),
     NavItem("产品模板", "/admin/catalog", (Role.ADMIN, Role.TECHNICAL, Role.REGION_MANAGER), "admin_catalog"),
     NavItem("公告管理", "/marketing/announcements", (Role.MARKETING, Role.ADMIN), "announcements_admin"),
+    NavItem("服务站", "/aftersales/stations", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stations"),
+    NavItem("附近服务站", "/aftersales/stations/nearest", (Role.DEALER, Role.SALES, Role.REGION_MANAGER), "as_stations"),
+    NavItem("服务请求", "/aftersales/requests", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_requests"),
+    NavItem("索赔审核", "/aftersales/claims", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_claims"),
+    NavItem("重大维修案例", "/aftersales/major-repairs", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_major"),
+    NavItem("配件库存", "/aftersales/stock", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stock"),
+    NavItem("服务结算", "/aftersales/settlements", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_settlements"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 

@@ -18,7 +18,7 @@ from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import DEALER_DECIDERS, REVIEWERS, page
 
 PAGE_SIZE = 50
-SUBJECT_PAGES = {"order": "/orders/{}"}
+SUBJECT_PAGES = {"order": "/orders/{}", "service_claim": "/aftersales/claims/{}"}
 WORKFLOW_STATES = {"running": "审批中", "approved": "已通过", "rejected": "已驳回", "withdrawn": "已撤回"}
 
 
