@@ -10,6 +10,7 @@ import struct
 import zlib
 
 import openpyxl
+import sqlalchemy as sa
 import pytest
 
 from dealercrm.domain.identity import Principal
@@ -37,7 +38,9 @@ def _request_in(crm, state):
 
 
 def _claim(crm):
-    return crm.aftersales.list_claims(SYSTEM, state="in_review", limit=10)[0]
+    """The demo's clean claim in review (its second claim is flagged by the risk rules and has an
+    extra 风险复核 step first)."""
+    return next(c for c in crm.aftersales.list_claims(SYSTEM, state="in_review", limit=10) if not c["risk_flagged"])
 
 
 def _record_of_claim(crm):
@@ -321,7 +324,8 @@ def test_the_claims_list_and_its_export(browser, crm):
 
     assert r.status_code == 200 and claim["number"] in r.text
     sheet = openpyxl.load_workbook(io.BytesIO(x.content)).active
-    assert sheet["A2"].value == claim["number"] and isinstance(sheet["G2"].value, (int, float))
+    numbers = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert claim["number"] in numbers and isinstance(sheet["G2"].value, (int, float))
 
 
 def test_after_sales_approves_a_claim_and_a_second_submit_is_shown_as_stale(browser, crm):
@@ -469,3 +473,14 @@ def test_a_claims_review_task_links_to_the_claim_page(browser, crm):
 
     assert claim["number"] in tasks.text
     assert f'href="/aftersales/claims/{claim["id"]}"' in task.text
+
+
+def test_a_flagged_claim_shows_its_risk_reasons_on_the_decision_page(browser, crm):
+    with crm.engine.connect() as conn:
+        flagged = conn.execute(sa.text("select id from service_claims where risk_flagged order by id")).scalar()
+    assert flagged is not None  # the demo's second claim on the same valve
+
+    r = browser("aftersales").get(f"/aftersales/claims/{flagged}")
+
+    assert r.status_code == 200 and 'id="claim-risk"' in r.text and "需风险复核" in r.text
+    assert "同车同配件短期重复索赔" in r.text
