@@ -5,7 +5,6 @@ review and the monthly settlements. Stations see only their own work; anything e
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -46,10 +45,10 @@ from dealercrm.domain.errors import (
 )
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import TechnicianStatus
-from dealercrm.domain.values import SHANGHAI
 from dealercrm.domain.workflow import StepStatus
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import beijing_moment
 from dealercrm.entrypoints.web.layout import page
 
 READERS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION)
@@ -154,14 +153,6 @@ def _text(form: Any, name: str, label: str, max_len: int = 500, *, required: boo
     if len(value) > max_len:
         raise InvalidValue(name, f"{label}不能超过{max_len}字", code=f"{name}.too_long")
     return value
-
-
-def _moment(raw: str, field: str, label: str) -> dt.datetime:
-    try:
-        local = dt.datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidValue(field, f"请选择{label}", code="time.invalid") from None
-    return (local if local.tzinfo else local.replace(tzinfo=SHANGHAI)).astimezone(dt.UTC)
 
 
 def _int_field(raw: str, field: str, message: str) -> int:
@@ -402,8 +393,8 @@ class AftersalesPages(Controller):
             if values["part_no"].strip():
                 qty = _int_field(values["part_quantity"] or "1", "part_quantity", "配件数量须为正整数")
                 parts = (af.PartIn(values["part_no"].strip().upper(), qty, values["part_use"] or "warranty"),)
-            started = _moment(values["started_at"], "started_at", "开始时间")
-            finished = _moment(values["finished_at"], "finished_at", "完成时间")
+            started = beijing_moment(values["started_at"], "started_at", "开始时间")
+            finished = beijing_moment(values["finished_at"], "finished_at", "完成时间")
             if finished < started:
                 raise InvalidValue("finished_at", "完成时间不能早于开始时间", code="repair.period_invalid")
             cmd = af.RepairIn(

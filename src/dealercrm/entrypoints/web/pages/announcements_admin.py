@@ -5,7 +5,6 @@ workbench and at ``/announcements/{id}``."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
@@ -22,8 +21,8 @@ from dealercrm.domain.announcements import (
 )
 from dealercrm.domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from dealercrm.domain.identity import HUMAN_ROLES, ROLE_LABELS, Principal, Role
-from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import optional_beijing_moment
 from dealercrm.entrypoints.web.layout import page
 
 PUBLISHERS = an.PUBLISHERS
@@ -38,17 +37,6 @@ def _label(enum_type: Any, value: Any) -> str:
         return str(enum_type(str(getattr(value, "value", value))).label)
     except (ValueError, AttributeError):
         return str(value)
-
-
-def _moment(raw: str, field: str) -> dt.datetime | None:
-    """A ``datetime-local`` value read as Beijing time."""
-    text = raw.strip()
-    if not text:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text).replace(tzinfo=SHANGHAI)
-    except ValueError:
-        raise InvalidValue(field, "请选择日期和时间", code="datetime.invalid") from None
 
 
 def _dealer_ids(raw: str) -> tuple[int, ...]:
@@ -100,8 +88,8 @@ class AnnouncementAdminPages(Controller):
                 title=values["title"], body=values["body"], category=values["category"], audience=audience,
                 roles=tuple(values["roles"]) if audience == AnnouncementAudience.ROLES.value else (),
                 dealer_ids=_dealer_ids(values["dealer_ids"]) if audience == AnnouncementAudience.DEALERS.value else (),
-                publish_from=_moment(values["publish_from"], "publish_from"),
-                publish_until=_moment(values["publish_until"], "publish_until"))
+                publish_from=optional_beijing_moment(values["publish_from"], "publish_from"),
+                publish_until=optional_beijing_moment(values["publish_until"], "publish_until"))
             announcement_id = await sync_to_thread(engagement.publish_announcement, request.user, cmd)
         except DomainError as exc:
             field = getattr(exc, "field", None) or exc.details.get("field")

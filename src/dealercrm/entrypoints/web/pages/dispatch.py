@@ -4,7 +4,6 @@ vehicles; depart, cancel). Every list has its XLSX/CSV export."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,9 +20,9 @@ from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.gate import AuthorizationStatus, GatePassStatus
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.shipping import ShipmentStatus
-from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import beijing_moment
 from dealercrm.entrypoints.web.layout import page
 
 DISPATCHERS = (Role.DISPATCH, Role.ADMIN)
@@ -63,7 +62,7 @@ def _choice(value: str | None, enum: Any, field: str) -> str | None:
     return value
 
 
-def _decorate(row: dict[str, Any], enum: Any) -> dict[str, Any]:
+def decorate(row: dict[str, Any], enum: Any) -> dict[str, Any]:
     row["status_label"] = enum(str(row["status"])).label
     row["vin_list"] = "、".join(row.get("vins") or ())
     row["vehicle_count"] = len(row.get("vins") or ())
@@ -71,7 +70,7 @@ def _decorate(row: dict[str, Any], enum: Any) -> dict[str, Any]:
 
 
 def _all(fetch: Any, enum: Any) -> Any:
-    return (_decorate(r, enum) for r in keyset_rows(fetch, lambda r: r["id"], page=EXPORT_PAGE))
+    return (decorate(r, enum) for r in keyset_rows(fetch, lambda r: r["id"], page=EXPORT_PAGE))
 
 
 def _reason(form: Any, name: str = "reason", label: str = "原因") -> str:
@@ -83,18 +82,38 @@ def _reason(form: Any, name: str = "reason", label: str = "原因") -> str:
     return value
 
 
-def _moment(raw: str, field: str) -> dt.datetime:
-    """A ``datetime-local`` value typed in Beijing time."""
-    try:
-        local = dt.datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidValue(field, "请选择日期和时间", code="time.invalid") from None
-    return (local if local.tzinfo else local.replace(tzinfo=SHANGHAI)).astimezone(dt.UTC)
-
-
 def _id_number(form: Any) -> str | None:
     value = str(form.get("id_number") or "").strip().upper()
     return value or None
+
+
+def authorization_list(gate: GateService, actor: Principal, status: str | None,
+                       after: int | None) -> dict[str, Any]:
+    """One page of the pickup authorizations ``actor`` may see (dispatch: all; a dealer: its own),
+    as the list templates take it: rows, the filter's error, the next page."""
+    error = None
+    rows: list[dict[str, Any]] = []
+    try:
+        chosen = _choice(status, AuthorizationStatus, "status")
+        rows = [decorate(r, AuthorizationStatus) for r in
+                gate.list_authorizations(actor, status=chosen, after_id=after, limit=PAGE_SIZE + 1)]
+    except InvalidValue as exc:
+        error = {"field": exc.field, "message": exc.message}
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return {"rows": rows, "status": status or "", "error": error,
+            "statuses": [(s.value, s.label) for s in AuthorizationStatus],
+            "next_after": rows[-1]["id"] if more and rows else None,
+            "export_query": urlencode({"status": status} if status else {})}
+
+
+def authorization_export(gate: GateService, exports: Exporter, actor: Principal, file_format: str,
+                         status: str | None) -> Stream:
+    exports.check_format(file_format)
+    chosen = _choice(status, AuthorizationStatus, "status")
+    rows = _all(lambda after: gate.list_authorizations(actor, status=chosen, after_id=after, limit=EXPORT_PAGE),
+                AuthorizationStatus)
+    return download(exports.download(file_format, "pickup-authorizations", AUTH_TABLE, rows))
 
 
 class DispatchPages(Controller):
@@ -106,31 +125,14 @@ class DispatchPages(Controller):
     def authorizations(self, request: Request[Principal, Any, Any], gate: GateService,
                        status: Annotated[str | None, Parameter(max_length=20)] = "active",
                        after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
-        error = None
-        rows: list[dict[str, Any]] = []
-        try:
-            chosen = _choice(status, AuthorizationStatus, "status")
-            rows = [_decorate(r, AuthorizationStatus) for r in
-                    gate.list_authorizations(request.user, status=chosen, after_id=after, limit=PAGE_SIZE + 1)]
-        except InvalidValue as exc:
-            error = {"field": exc.field, "message": exc.message}
-        more = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
         return page(request, "dispatch_authorizations.html", title="提车介绍信", section="dispatch_auth",
-                    crumbs=(("提车介绍信", None),), rows=rows, status=status or "", error=error,
-                    statuses=[(s.value, s.label) for s in AuthorizationStatus],
-                    next_after=rows[-1]["id"] if more and rows else None,
-                    export_query=urlencode({"status": status} if status else {}))
+                    crumbs=(("提车介绍信", None),), **authorization_list(gate, request.user, status, after))
 
     @get("/authorizations/export", guards=[requires(*DISPATCHERS)], sync_to_thread=True)
     def authorizations_export(self, request: Request[Principal, Any, Any], gate: GateService, exports: Exporter,
                               file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
                               status: Annotated[str | None, Parameter(max_length=20)] = None) -> Stream:
-        exports.check_format(file_format)
-        chosen = _choice(status, AuthorizationStatus, "status")
-        rows = _all(lambda after: gate.list_authorizations(request.user, status=chosen, after_id=after,
-                                                           limit=EXPORT_PAGE), AuthorizationStatus)
-        return download(exports.download(file_format, "pickup-authorizations", AUTH_TABLE, rows))
+        return authorization_export(gate, exports, request.user, file_format, status)
 
     @get("/authorizations/{authorization_id:int}", guards=[requires(*DISPATCHERS)], sync_to_thread=True)
     def authorization(self, authorization_id: int, request: Request[Principal, Any, Any],
@@ -139,8 +141,8 @@ class DispatchPages(Controller):
 
     def _authorization_page(self, request: Request[Principal, Any, Any], gate: GateService, authorization_id: int,
                             *, errors: dict[str, str], values: dict[str, str], status_code: int = 200) -> Template:
-        auth = _decorate(gate.authorization(request.user, authorization_id), AuthorizationStatus)
-        passes = [_decorate(p, GatePassStatus) for p in gate.list_passes(request.user, limit=200)
+        auth = decorate(gate.authorization(request.user, authorization_id), AuthorizationStatus)
+        passes = [decorate(p, GatePassStatus) for p in gate.list_passes(request.user, limit=200)
                   if p["authorization_id"] == authorization_id]
         return page(request, "dispatch_authorization.html", title=f"介绍信 {auth['number']}", section="dispatch_auth",
                     crumbs=(("提车介绍信", "/dispatch/authorizations"), (auth["number"], None)), auth=auth,
@@ -175,7 +177,7 @@ class DispatchPages(Controller):
         rows: list[dict[str, Any]] = []
         try:
             chosen = _choice(status, GatePassStatus, "status")
-            rows = [_decorate(r, GatePassStatus) for r in
+            rows = [decorate(r, GatePassStatus) for r in
                     gate.list_passes(request.user, status=chosen, after_id=after, limit=PAGE_SIZE + 1)]
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
@@ -203,7 +205,7 @@ class DispatchPages(Controller):
 
     def _pass_page(self, request: Request[Principal, Any, Any], gate: GateService, gate_pass_id: int, *,
                    errors: dict[str, str], values: dict[str, str], status_code: int = 200) -> Template:
-        row = _decorate(gate.gate_pass(request.user, gate_pass_id), GatePassStatus)
+        row = decorate(gate.gate_pass(request.user, gate_pass_id), GatePassStatus)
         status = GatePassStatus(str(row["status"]))
         flash = "出门证已开具，等待财务审核。" if request.query_params.get("issued") else None
         return page(request, "dispatch_pass.html", title=f"出门证 {row['pass_no']}", section="dispatch_passes",
@@ -246,7 +248,7 @@ class DispatchPages(Controller):
     @get("/exits", guards=[requires(*EXIT_READERS)], sync_to_thread=True)
     def exits(self, request: Request[Principal, Any, Any], gate: GateService,
               after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
-        rows = [_decorate(r, GatePassStatus) for r in gate.list_passes(
+        rows = [decorate(r, GatePassStatus) for r in gate.list_passes(
             request.user, status=GatePassStatus.EXITED.value, after_id=after, limit=PAGE_SIZE + 1)]
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
@@ -272,7 +274,7 @@ class DispatchPages(Controller):
         rows: list[dict[str, Any]] = []
         try:
             chosen = _choice(status, ShipmentStatus, "status")
-            rows = [_decorate(r, ShipmentStatus) for r in
+            rows = [decorate(r, ShipmentStatus) for r in
                     gate.list_shipments(request.user, status=chosen, after_id=after, limit=PAGE_SIZE + 1)]
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
@@ -319,8 +321,8 @@ class DispatchPages(Controller):
                 vins=vins, carrier=values["carrier"].strip(), driver_name=values["driver_name"].strip(),
                 driver_id_number=values["driver_id_number"].strip().upper(),
                 driver_phone=values["driver_phone"].strip(), truck_plate=values["truck_plate"].strip(),
-                planned_departure=_moment(values["planned_departure"], "planned_departure"),
-                expected_arrival=_moment(values["expected_arrival"], "expected_arrival"),
+                planned_departure=beijing_moment(values["planned_departure"], "planned_departure"),
+                expected_arrival=beijing_moment(values["expected_arrival"], "expected_arrival"),
                 contract_no=values["contract_no"].strip() or None)
             created = await sync_to_thread(gate.create_shipment, request.user, cmd)
         except (InvalidValue, Conflict) as exc:
@@ -337,7 +339,7 @@ class DispatchPages(Controller):
 
     def _shipment_page(self, request: Request[Principal, Any, Any], gate: GateService, shipment_id: int, *,
                        errors: dict[str, str], values: dict[str, str], status_code: int = 200) -> Template:
-        row = _decorate(gate.shipment(request.user, shipment_id), ShipmentStatus)
+        row = decorate(gate.shipment(request.user, shipment_id), ShipmentStatus)
         return page(request, "dispatch_shipment.html", title=f"发运单 {row['shipment_no']}",
                     section="dispatch_shipments", crumbs=(("发运单", "/dispatch/shipments"), (row["shipment_no"], None)),
                     shipment=row, planned=str(row["status"]) == ShipmentStatus.PLANNED.value, errors=errors,

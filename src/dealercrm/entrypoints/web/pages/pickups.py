@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
@@ -23,10 +22,10 @@ from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
 from dealercrm.domain.gate import AuthorizationStatus, GatePassStatus
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI
-from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
-from dealercrm.entrypoints.web.pages.dispatch import AUTH_TABLE, EXPORT_PAGE, PAGE_SIZE, _all, _choice, _decorate, _moment
+from dealercrm.entrypoints.web.forms import beijing_moment
+from dealercrm.entrypoints.web.pages.dispatch import authorization_export, authorization_list, decorate
 
 DEALERS = (Role.DEALER,)
 FIELDS = ("vins", "person_name", "id_number", "phone", "valid_from", "valid_to")
@@ -45,31 +44,14 @@ class PickupPages(Controller):
               status: Annotated[str | None, Parameter(max_length=20)] = None,
               after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
               done: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
-        error = None
-        rows: list[dict[str, Any]] = []
-        try:
-            chosen = _choice(status, AuthorizationStatus, "status")
-            rows = [_decorate(r, AuthorizationStatus) for r in
-                    gate.list_authorizations(request.user, status=chosen, after_id=after, limit=PAGE_SIZE + 1)]
-        except InvalidValue as exc:
-            error = {"field": exc.field, "message": exc.message}
-        more = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
         return page(request, "pickups.html", title="提货委托", section="pickups", crumbs=(("提货委托", None),),
-                    rows=rows, status=status or "", error=error, done=done,
-                    statuses=[(s.value, s.label) for s in AuthorizationStatus],
-                    next_after=rows[-1]["id"] if more and rows else None,
-                    export_query=urlencode({"status": status} if status else {}))
+                    done=done, **authorization_list(gate, request.user, status, after))
 
     @get("/export", guards=[requires(*DEALERS)], sync_to_thread=True)
     def export(self, request: Request[Principal, Any, Any], gate: GateService, exports: Exporter,
                file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
                status: Annotated[str | None, Parameter(max_length=20)] = None) -> Stream:
-        exports.check_format(file_format)
-        chosen = _choice(status, AuthorizationStatus, "status")
-        rows = _all(lambda after: gate.list_authorizations(request.user, status=chosen, after_id=after,
-                                                           limit=EXPORT_PAGE), AuthorizationStatus)
-        return download(exports.download(file_format, "pickup-authorizations", AUTH_TABLE, rows))
+        return authorization_export(gate, exports, request.user, file_format, status)
 
     @get("/new", guards=[requires(*DEALERS)], sync_to_thread=True)
     def new(self, request: Request[Principal, Any, Any], gate: GateService, stock: StockService) -> Template:
@@ -102,7 +84,7 @@ class PickupPages(Controller):
             cmd = gu.RegisterAuthorization(
                 contract_no=contracts.pop(), vins=tuple(sorted(chosen)), person_name=values["person_name"],
                 id_number=values["id_number"].upper(), phone=values["phone"],
-                valid_from=_moment(values["valid_from"], "valid_from"), valid_to=_moment(values["valid_to"], "valid_to"))
+                valid_from=beijing_moment(values["valid_from"], "valid_from"), valid_to=beijing_moment(values["valid_to"], "valid_to"))
             created = await sync_to_thread(gate.register_authorization, request.user, cmd)
         except (InvalidValue, Conflict, NotFound) as exc:
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in FIELDS else "form"
@@ -119,8 +101,8 @@ class PickupPages(Controller):
 
     def _detail(self, request: Request[Principal, Any, Any], gate: GateService, authorization_id: int, *,
                 errors: dict[str, str], done: str | None = None, status_code: int = 200) -> Template:
-        auth = _decorate(gate.authorization(request.user, authorization_id), AuthorizationStatus)
-        passes = [_decorate(dict(p), GatePassStatus) for p in auth.get("gate_passes") or ()]
+        auth = decorate(gate.authorization(request.user, authorization_id), AuthorizationStatus)
+        passes = [decorate(dict(p), GatePassStatus) for p in auth.get("gate_passes") or ()]
         return page(request, "pickup.html", title=f"提货委托 {auth['number']}", section="pickups",
                     crumbs=(("提货委托", "/pickups/"), (auth["number"], None)), auth=auth, passes=passes,
                     errors=errors, done=done, status_code=status_code,
