@@ -22,13 +22,15 @@ from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
 
 DEALERS = (Role.DEALER,)
-PROFILE_FIELDS = ("short_name", "province", "city", "address_detail", "bank_name", "account_name", "account_no")
+#: the form's fields with their stored lengths (longer input is cut there, as the inputs' maxlength does)
+PROFILE_FIELDS = {"short_name": 60, "province": 20, "city": 40, "address_detail": 200, "bank_name": 100,
+                  "account_name": 200, "account_no": 40}
 #: the service's field names → the profile form's
 PROFILE_FIELD = {"address.province": "province", "address.city": "city", "address.detail": "address_detail",
                  "province": "province", "city": "city", "detail": "address_detail",
                  "bank_account.bank_name": "bank_name", "bank_account.account_name": "account_name",
                  "bank_account.account_no": "account_no", "bank_account": "bank_name", "short_name": "short_name"}
-CONTACT_FIELDS = ("name", "title", "phone", "email", "kind", "birthday")
+CONTACT_FIELDS = {"name": 60, "title": 60, "phone": 30, "email": 200, "kind": 20, "birthday": 10}
 CONTACT_KINDS = ((ContactKind.MANAGEMENT.value, "管理团队"), (ContactKind.CONTACT.value, "业务联系人"))
 DONE = {"profile": "档案已保存。", "contact": "联系人已保存。", "removed": "联系人已删除。"}
 
@@ -125,7 +127,7 @@ class DealerProfilePages(Controller):
     @post("/profile", guards=[requires(*DEALERS)], status_code=303)
     async def save_profile(self, request: Request[Principal, Any, Any], channel: ChannelService) -> Any:
         form = await request.form()
-        values = {name: str(form.get(name) or "").strip()[:200] for name in PROFILE_FIELDS}
+        values = {name: str(form.get(name) or "").strip()[:size] for name, size in PROFILE_FIELDS.items()}
         try:
             bank = (ch.BankAccountIn(values["bank_name"], values["account_name"], values["account_no"])
                     if any(values[k] for k in ("bank_name", "account_name", "account_no")) else None)
@@ -215,7 +217,7 @@ class DealerProfilePages(Controller):
 
 async def _contact_form(request: Request[Principal, Any, Any]) -> dict[str, str]:
     form = await request.form()
-    values = {name: str(form.get(name) or "").strip()[:200] for name in CONTACT_FIELDS}
+    values = {name: str(form.get(name) or "").strip()[:size] for name, size in CONTACT_FIELDS.items()}
     values["is_primary"] = "1" if form.get("is_primary") else ""
     if values["kind"] not in dict(CONTACT_KINDS):
         values["kind"] = ContactKind.CONTACT.value
