@@ -11,7 +11,13 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 from litestar.response import Redirect, Stream, Template
 
-from dealercrm.application.exports import Column, ColumnKind, Exporter, Table, keyset_rows
+from dealercrm.application.exports import (
+    Column,
+    ColumnKind,
+    Exporter,
+    Table,
+    keyset_rows,
+)
 from dealercrm.application.services.credit import CreditService
 from dealercrm.domain.credit import (
     AGEING_LABELS,

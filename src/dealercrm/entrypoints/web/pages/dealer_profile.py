@@ -15,7 +15,13 @@ from litestar.response import Redirect, Template
 
 from dealercrm.application import channel as ch
 from dealercrm.application.services.channel import ChannelService
-from dealercrm.domain.channel import AgreementStatus, ContactKind, DealerStatus, ProductLine, SettlementMethod
+from dealercrm.domain.channel import (
+    AgreementStatus,
+    ContactKind,
+    DealerStatus,
+    ProductLine,
+    SettlementMethod,
+)
 from dealercrm.domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import requires

@@ -129,9 +129,9 @@ class DealerSalesPages(Controller):
                                      fc.SubmitForecast(month=fc.next_month(marketing.now()), lines=tuple(lines)))
             except (InvalidValue, Conflict) as exc:
                 errors["form"] = exc.message
-                return await sync_to_thread(lambda: self._forecasts(
-                    request, marketing, None, values=values, errors=errors,
-                    status_code=409 if isinstance(exc, Conflict) else 422))
+                status = 409 if isinstance(exc, Conflict) else 422
+                return await sync_to_thread(lambda: self._forecasts(request, marketing, None, values=values,
+                                                                    errors=errors, status_code=status))
         if errors:
             return await sync_to_thread(lambda: self._forecasts(request, marketing, None, values=values,
                                                                 errors=errors, status_code=422))
@@ -161,7 +161,7 @@ class DealerSalesPages(Controller):
         form = await request.form()
         values = {name: str(form.get(name) or "").strip()[:2000 if name == "notes" else 200] for name in ACCOUNT_FIELDS}
         try:
-            contacts = ()
+            contacts: tuple[AccountContact, ...] = ()
             if values["contact_name"] or values["contact_phone"]:
                 contacts = (AccountContact(values["contact_name"], values["contact_title"], values["contact_phone"]),)
             account_id = await sync_to_thread(marketing.file_key_account, request.user, ka.FileKeyAccount(
@@ -171,8 +171,9 @@ class DealerSalesPages(Controller):
             field = _error_field(exc, ACCOUNT_FIELDS, {"contacts[0].name": "contact_name",
                                                       "contacts[0].phone": "contact_phone"})
             errors = {field: exc.message}
+            status = 409 if isinstance(exc, Conflict) else 422
             return await sync_to_thread(lambda: self._accounts(request, marketing, None, values=values, errors=errors,
-                                                               status_code=409 if isinstance(exc, Conflict) else 422))
+                                                               status_code=status))
         return Redirect(path=f"/key-accounts/{account_id}?done=filed", status_code=303)
 
     @get("/key-accounts/{account_id:int}", guards=[requires(*DEALERS)], sync_to_thread=True)
@@ -220,9 +221,9 @@ class DealerSalesPages(Controller):
                 competitors=competitors, reasons=values["reasons"] or None))
         except (InvalidValue, Conflict) as exc:
             errors = {_error_field(exc, BID_FIELDS, {"amount_fen": "amount"}): exc.message}
-            return await sync_to_thread(lambda: self._account(
-                request, marketing, account_id, values=values, errors=errors,
-                status_code=409 if isinstance(exc, Conflict) else 422))
+            status = 409 if isinstance(exc, Conflict) else 422
+            return await sync_to_thread(lambda: self._account(request, marketing, account_id, values=values,
+                                                              errors=errors, status_code=status))
         return Redirect(path=f"/key-accounts/{account_id}?done=bid", status_code=303)
 
     # -- 线索 -------------------------------------------------------------------------------------
@@ -284,9 +285,9 @@ class DealerSalesPages(Controller):
                 raise InvalidValue("action", "未知操作", code="lead.action_unknown")
         except (InvalidValue, Conflict) as exc:
             errors = {_error_field(exc, ("order_id", "reason")): exc.message}
-            return await sync_to_thread(lambda: self._lead(
-                request, marketing, orders, lead_id, values=values, errors=errors,
-                status_code=409 if isinstance(exc, Conflict) else 422))
+            status = 409 if isinstance(exc, Conflict) else 422
+            return await sync_to_thread(lambda: self._lead(request, marketing, orders, lead_id, values=values,
+                                                           errors=errors, status_code=status))
         done = {"contacted": "contacted", "convert": "converted", "lost": "lost"}[action]
         return Redirect(path=f"/leads/{lead_id}?done={done}", status_code=303)
 
@@ -337,6 +338,7 @@ class DealerSalesPages(Controller):
             await sync_to_thread(orders.decline_quote, request.user, order_id, values["reason"] or None)
         except (InvalidValue, Conflict) as exc:
             errors = {_error_field(exc, ("reason",)): exc.message}
+            status = 409 if isinstance(exc, Conflict) else 422
             return await sync_to_thread(lambda: self._quote(request, orders, order_id, values=values, errors=errors,
-                                                            status_code=409 if isinstance(exc, Conflict) else 422))
+                                                            status_code=status))
         return Redirect(path=f"/quotes/{order_id}?done=declined", status_code=303)
