@@ -142,9 +142,23 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     width = small.evaluate("document.documentElement.scrollWidth")
     _shot(small, "workbench-375")
     phone.close()
+    dealer_phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    on_phone = dealer_phone.new_page()
+    _login(on_phone, server, "dealer32")
+    on_phone.goto(f"{server}/orders/new")
+    on_phone.locator("section.card", has_text="运油半挂车").locator("text=选配此车型").click()
+    on_phone.wait_for_selector("#total")
+    dealer_widths = {"configurator": on_phone.evaluate("document.documentElement.scrollWidth")}
+    _shot(on_phone, "configurator-375")
+    for name, path in (("dealer-profile", "/dealer/"), ("forecasts", "/forecasts")):
+        on_phone.goto(f"{server}{path}")
+        dealer_widths[name] = on_phone.evaluate("document.documentElement.scrollWidth")
+        _shot(on_phone, f"{name}-375")
+    dealer_phone.close()
     context.close()
 
     assert width <= 375
+    assert max(dealer_widths.values()) <= 375, dealer_widths
     assert offsite == []
 
 

@@ -86,3 +86,39 @@ def test_another_dealers_delivery_is_the_404_page(browser):
     r = client.get(f"/stock/receipts/{SHIPMENT}")
 
     assert r.status_code == 404
+
+
+def test_the_dealer_exports_its_invoice_statement_as_csv_and_xlsx(browser):
+    client = browser("dealer18")
+
+    page = client.get("/credit")
+    csv = client.get("/credit/export?format=csv")
+    xlsx = client.get("/credit/export?format=xlsx")
+    bad = client.get("/credit/export?format=pdf")
+    foreign = client.get("/credit/5/export?format=csv")
+    outside = browser("rm_huadong").get("/credit/5/export?format=csv")
+
+    assert 'href="/credit/export?format=xlsx"' in page.text and 'href="/credit/export?format=csv"' in page.text
+    assert csv.status_code == 200 and csv.headers["content-disposition"].startswith("attachment")
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("发票号,合同号,状态,金额") and any(x.startswith("FP-2026-000014,") for x in lines)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
+    assert foreign.status_code == 403 and outside.status_code == 404
+
+
+def test_the_dealer_exports_its_stock_once_a_delivery_is_received(browser):
+    client = browser("dealer09")
+    html = client.get(f"/stock/receipts/{SHIPMENT}").text
+    client.post(f"/stock/receipts/{SHIPMENT}", data={
+        "_csrf_token": csrf_token(html), "receiver_name": "王收货", **{f"config_ok:{v}": "1" for v in VINS}})
+
+    page = client.get("/stock")
+    csv = client.get("/stock/export?format=csv")
+    xlsx = client.get("/stock/export")
+    other = browser("dealer18").get("/stock/export?format=csv")
+
+    assert 'href="/stock/export?format=csv"' in page.text
+    assert csv.status_code == 200 and all(v in csv.content.decode("utf-8-sig") for v in VINS)
+    assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert other.status_code == 200 and not any(v in other.content.decode("utf-8-sig") for v in VINS)

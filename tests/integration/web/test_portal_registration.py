@@ -82,3 +82,34 @@ def test_my_dealers_shows_only_the_managers_regions(browser):
     assert own.status_code == 200 and "陈海燕" in own.text
     assert foreign.status_code == 404
     assert bad.status_code == 422 and "未知的经销商状态" in bad.text
+
+
+def test_a_rejected_applicant_corrects_the_registration_and_submits_it_again(browser, crm):
+    client = browser("dealer03")  # rejected (demo)
+    before = client.get("/registration")
+    edit = client.get("/registration/edit")
+    token = csrf_token(edit.text)
+    fixed = {"short_name": "新简称", "province": "江苏省", "city": "南京市", "address_detail": "江宁区天元路1号",
+             "license_no": "913200001234567", "contact_name": "王五", "contact_title": "总经理",
+             "contact_phone": "13912345678", "contact_email": ""}
+
+    bad = client.post("/registration/edit", data={"_csrf_token": token, **fixed, "contact_phone": "123"})
+    saved = client.post("/registration/edit", data={"_csrf_token": token, **fixed}, follow_redirects=False)
+    status = client.get(saved.headers["location"])
+    submitted = client.post("/registration/submit", data={"_csrf_token": token}, follow_redirects=False)
+    late = client.post("/registration/edit", data={"_csrf_token": token, **fixed})
+
+    assert 'href="/registration/edit"' in before.text
+    assert edit.status_code == 200 and "审核意见" in edit.text
+    assert bad.status_code == 422 and 'id="contact_phone-error"' in bad.text and 'value="江宁区天元路1号"' in bad.text
+    assert saved.status_code == 303 and "注册资料已保存" in status.text and "提交审核" in status.text
+    assert submitted.status_code == 303 and late.status_code == 409
+    dealer = crm.channel.dealer_detail(SYSTEM, 3)
+    assert dealer["status"].value == "under_review" and dealer["address_detail"] == "江宁区天元路1号"
+    assert [c["name"] for c in dealer["contacts"] if c["is_primary"]] == ["王五"]
+    assert ("营业执照", "913200001234567") in [(q["kind"], q["number"]) for q in dealer["qualifications"]]
+
+
+def test_a_registration_under_review_or_approved_cannot_be_edited(browser):
+    assert browser("dealer02").get("/registration/edit", follow_redirects=False).status_code == 303
+    assert browser("dealer05").get("/registration/edit", follow_redirects=False).status_code == 303

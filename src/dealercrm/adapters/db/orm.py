@@ -161,8 +161,16 @@ device_reports = Table(
 )
 
 def _optional_bank_account(*values: Any) -> BankAccount | None:
-    """A dealer may register before giving a bank account: three NULLs load as ``None``."""
-    return None if all(v is None for v in values) else BankAccount(*values)
+    """A dealer may register before giving a bank account: three NULLs load as ``None``. So does
+    a partial set, which only SQLAlchemy's change history of the composite builds (a column left
+    unchanged is ``None`` among the old values when another one changed)."""
+    return None if any(v is None for v in values) else BankAccount(*values)
+
+
+def _address_or_none(*values: Any) -> Address | None:
+    """The dealer's address; ``None`` only for the partial old value of a change history (the
+    columns are NOT NULL), which would otherwise fail the address's own checks."""
+    return None if any(v is None for v in values) else Address(*values)
 
 
 def _restore_events(target: Any, _context: Any) -> None:
@@ -180,7 +188,7 @@ def start_channel_mappers() -> None:
         Dealer,
         dealers,
         properties={
-            "address": composite(Address, dealers.c.province, dealers.c.city, dealers.c.address_detail),
+            "address": composite(_address_or_none, dealers.c.province, dealers.c.city, dealers.c.address_detail),
             "bank_account": composite(
                 _optional_bank_account, dealers.c.bank_name, dealers.c.bank_account_name, dealers.c.bank_account_no
             ),

@@ -28,6 +28,8 @@ from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
 from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
+from dealercrm.entrypoints.web.pages.dealer_profile import DealerProfilePages
+from dealercrm.entrypoints.web.pages.dealer_sales import DealerSalesPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
@@ -54,6 +56,8 @@ PAGES: list[Any] = [
     PickupPages,
     RegistrationPages,
     MyDealerPages,
+    DealerProfilePages,
+    DealerSalesPages,
     KnowledgePages,
     InvitationPages,
     FinancePages,

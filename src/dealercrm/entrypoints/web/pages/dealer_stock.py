@@ -1,6 +1,7 @@
 """经销商门户 · 库存: the dealer's stock with its ageing colours and min/max warnings, deliveries in
 transit whose receipt (回执) the dealer confirms vehicle by vehicle (damage or a missing vehicle
-is a discrepancy that alarms sales and dispatch), and the retail sale entry."""
+is a discrepancy that alarms sales and dispatch), and the retail sale entry. The stock list
+exports as XLSX or CSV (the stock API's export)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
 from dealercrm.application import dealer_stock as ds
 from dealercrm.application import shipping
@@ -20,6 +21,7 @@ from dealercrm.domain.dealer_stock import CustomerKind
 from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.shipping import ReceiptOutcome, ShipmentStatus
+from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
 
@@ -65,6 +67,12 @@ class DealerStockPages(Controller):
         return page(request, "stock.html", title="库存", section="stock", crumbs=(("库存", None),), rows=rows,
                     next_after=rows[-1]["id"] if more and rows else None, summary=summary, incoming=incoming,
                     sales=sales, flash=done, policy=stock.ageing_policy())
+
+    @get("/export", guards=[requires(*DEALERS)], sync_to_thread=True)
+    def export(self, request: Request[Principal, Any, Any], stock: StockService,
+               file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx") -> Stream:
+        """The dealer's stock (every vehicle, as the list) as XLSX or CSV."""
+        return download(stock.export_stock(request.user, file_format, where="dealer"))
 
     @get("/receipts/{shipment_id:int}", guards=[requires(*DEALERS)], sync_to_thread=True)
     def receipt_form(self, shipment_id: int, request: Request[Principal, Any, Any], gate: GateService) -> Template:

@@ -3,7 +3,9 @@
 A prospective dealer fills in the company, its address and contact and chooses a login; the
 registration goes to review at once (the applicant is logged in and the dealer submitted, as the
 API's register + submit), and the applicant follows the review on ``/registration``. The
-regional manager decides on 经销商注册审核."""
+regional manager decides on 经销商注册审核. A rejected (or not yet submitted) registration can be
+corrected on ``/registration/edit`` — what a dealer may change itself (short name, address,
+business licence number, the primary contact) — and then submitted again."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from dealercrm.application import channel as ch
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.channel import REGIONS, DealerStatus
-from dealercrm.domain.errors import Conflict, InvalidValue, RateLimited
+from dealercrm.domain.errors import Conflict, InvalidValue, NotFound, RateLimited
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import public, requires
 from dealercrm.entrypoints.web.layout import page
@@ -32,6 +34,33 @@ FORM_FIELD = {"detail": "address_detail", "contact.name": "contact_name", "conta
               "email": "contact_email", "password": "applicant_password", "username": "applicant_username",
               "qualifications": "license_no"}
 RESUBMITTABLE = (DealerStatus.REGISTERED.value, DealerStatus.REJECTED.value)
+#: what the applicant may correct before submitting again, with the stored lengths
+EDITABLE = {"short_name": 60, "province": 20, "city": 40, "address_detail": 200, "license_no": 60,
+            "contact_name": 60, "contact_title": 60, "contact_phone": 30, "contact_email": 200}
+EDIT_FIELD = {"short_name": "short_name", "address.province": "province", "address.city": "city",
+              "address.detail": "address_detail", "province": "province", "city": "city", "detail": "address_detail",
+              "name": "contact_name", "title": "contact_title", "phone": "contact_phone", "email": "contact_email",
+              "qualifications": "license_no"}
+LICENCE = "营业执照"
+
+
+def _primary_contact(dealer: dict[str, Any]) -> dict[str, Any] | None:
+    contacts = dealer["contacts"]
+    return next((c for c in contacts if c["is_primary"]), contacts[0] if contacts else None)
+
+
+def _edit_values(dealer: dict[str, Any]) -> dict[str, str]:
+    contact = _primary_contact(dealer) or {}
+    licence = next((q["number"] for q in dealer["qualifications"] if q["kind"] == LICENCE), "")
+    phone = contact.get("phone")
+    return {"short_name": dealer["short_name"] or "", "province": dealer["province"], "city": dealer["city"],
+            "address_detail": dealer["address_detail"], "license_no": licence,
+            "contact_name": contact.get("name", ""), "contact_title": contact.get("title", ""),
+            "contact_phone": str(getattr(phone, "value", phone or "")), "contact_email": contact.get("email") or ""}
+
+
+def _resubmittable(dealer: dict[str, Any]) -> bool:
+    return str(getattr(dealer["status"], "value", dealer["status"])) in RESUBMITTABLE
 
 
 def _form_page(request: Request[Any, Any, Any], values: dict[str, str], errors: dict[str, str],
@@ -106,9 +135,61 @@ class RegistrationPages(Controller):
         dealer = channel.dealer_detail(request.user, request.user.dealer_id or 0)
         status = DealerStatus(str(getattr(dealer["status"], "value", dealer["status"])))
         flash = "注册资料已提交，大区经理审核后会以邮件通知您。" if request.query_params.get("done") else None
+        if request.query_params.get("edited"):
+            flash = "注册资料已保存。确认无误后请提交审核。"
         return page(request, "registration.html", title="注册状态", section="registration",
                     crumbs=(("注册状态", None),), dealer=dealer, status=status, flash=flash, notice=notice,
                     can_submit=status.value in RESUBMITTABLE, status_code=status_code)
+
+    @get("/registration/edit", guards=[requires(Role.DEALER)], sync_to_thread=True)
+    def edit_form(self, request: Request[Principal, Any, Any], channel: ChannelService) -> Any:
+        dealer = channel.dealer_detail(request.user, request.user.dealer_id or 0)
+        if not _resubmittable(dealer):
+            return Redirect(path="/registration", status_code=303)
+        return self._edit_page(request, dealer, _edit_values(dealer), {})
+
+    def _edit_page(self, request: Request[Principal, Any, Any], dealer: dict[str, Any], values: dict[str, str],
+                   errors: dict[str, str], status_code: int = 200) -> Template:
+        return page(request, "registration_edit.html", title="修改注册资料", section="registration",
+                    crumbs=(("注册状态", "/registration"), ("修改注册资料", None)), dealer=dealer, values=values,
+                    errors=errors, uscc=str(getattr(dealer["uscc"], "value", dealer["uscc"])), status_code=status_code)
+
+    @post("/registration/edit", guards=[requires(Role.DEALER)], status_code=303)
+    async def edit(self, request: Request[Principal, Any, Any], channel: ChannelService) -> Any:
+        dealer_id = request.user.dealer_id or 0
+        dealer = await sync_to_thread(channel.dealer_detail, request.user, dealer_id)
+        if not _resubmittable(dealer):
+            return await sync_to_thread(lambda: self._status_page(
+                request, channel, notice="注册资料审核中或已准入，不能在这里修改。", status_code=409))
+        form = await request.form()
+        values = {name: str(form.get(name) or "").strip()[:size] for name, size in EDITABLE.items()}
+        contact = _primary_contact(dealer)
+        try:
+            for name, message in {"province": "请填写省份", "city": "请填写城市", "address_detail": "请填写详细地址",
+                                  "contact_name": "请填写联系人姓名", "contact_phone": "请填写联系电话"}.items():
+                if not values[name]:
+                    raise InvalidValue(name, message, code="registration.field_required")
+            others = tuple(ch.QualificationIn(q["kind"], q["number"], q["valid_until"])
+                           for q in dealer["qualifications"] if q["kind"] != LICENCE)
+            licence = (ch.QualificationIn(LICENCE, values["license_no"]),) if values["license_no"] else ()
+            person = ch.ContactIn(values["contact_name"], values["contact_title"] or "负责人", values["contact_phone"],
+                                  kind=str(getattr(contact["kind"], "value", contact["kind"])) if contact else "management",
+                                  email=values["contact_email"] or None, is_primary=True,
+                                  birthday=contact["birthday"] if contact else None)
+            ch.build_contact(person)  # every field checked before anything is written
+            await sync_to_thread(channel.update_profile, request.user, ch.UpdateProfile(
+                dealer_id=dealer_id, short_name=values["short_name"],
+                address=ch.AddressIn(values["province"], values["city"], values["address_detail"]),
+                qualifications=licence + others))
+            if contact is None:
+                await sync_to_thread(channel.add_contact, request.user, dealer_id, person)
+            else:
+                await sync_to_thread(channel.update_contact, request.user, dealer_id, contact["id"], person)
+        except (InvalidValue, Conflict, NotFound) as exc:
+            field = EDIT_FIELD.get(str(getattr(exc, "field", "") or ""), "form")
+            status = 422 if isinstance(exc, InvalidValue) else 409 if isinstance(exc, Conflict) else 404
+            return self._edit_page(request, dealer, values, {field: exc.message}, status_code=status)
+        return Redirect(path="/registration?edited=1", status_code=303)
 
     @post("/registration/submit", guards=[requires(Role.DEALER)], status_code=303)
     async def submit(self, request: Request[Principal, Any, Any], channel: ChannelService) -> Any:
