@@ -17,6 +17,7 @@ from dealercrm.entrypoints.http.controllers import decode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.application.services.care import CareService
+from dealercrm.domain.care import CareChannel, CareKind, TargetKind
 
 User = Request[Principal, Any, Any]
 ALL_SURVEY = (*ca.FOLLOW_UP_STAFF, Role.DEALER)
@@ -64,14 +65,14 @@ class MoveBody(Body):
 
 class TemplateBody(Body):
     name: str
-    channel: str
+    channel: CareChannel
     body: str
     subject: str = ""
 
 
 class TaskBody(Body):
-    kind: str
-    target_kind: str
+    kind: CareKind
+    target_kind: TargetKind
     name: str
     due_on: dt.date
     title: str

@@ -21,6 +21,8 @@ from dealercrm.entrypoints.http.orders_schemas import OrderRefOut
 from dealercrm.entrypoints.http.schemas import Request as RequestBody
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.application.order_flow import OrderFlowService
+from dealercrm.domain.contracts import ContractStatus
+from dealercrm.domain.order_changes import ChangeStatus
 
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 FINANCE_RESUBMITTERS = (Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.ADMIN)
@@ -47,7 +49,7 @@ class ChangeRefOut(msgspec.Struct):
     id: int
     change_no: str
     order_id: int
-    status: str
+    status: ChangeStatus
     workflow_id: int | None
 
 
@@ -67,7 +69,7 @@ class ContractOut(msgspec.Struct):
     order_id: int
     dealer_id: int
     amount_fen: int
-    status: str
+    status: ContractStatus
     status_label: str
     document_sha256: str
     media_type: str

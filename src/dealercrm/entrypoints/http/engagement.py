@@ -22,6 +22,8 @@ from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import CreatedOut, Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
 from dealercrm.application.services.engagement import EngagementService
+from dealercrm.domain.announcements import AnnouncementAudience
+from dealercrm.domain.notifications import NotificationStatus
 
 PUBLISHERS = (Role.MARKETING, Role.ADMIN)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
@@ -65,14 +67,14 @@ class AlertOut(msgspec.Struct):
     id: int
     rule: str
     key: str
-    severity: str
+    severity: Severity
     severity_label: str
     title: str
     body: str
     subject_type: str | None
     subject_id: str | None
     due_on: dt.date | None
-    state: str
+    state: AlertState
     state_label: str
     raised_at: dt.datetime
     acknowledged_at: dt.datetime | None
@@ -88,15 +90,15 @@ class AlertPage(msgspec.Struct):
 
 class AlertStateOut(msgspec.Struct):
     id: int
-    state: str
+    state: AlertState
     state_label: str
 
 
 class AnnouncementIn(Body):
     title: Title
     body: LongText
-    category: Code = "notice"
-    audience: Code = "all"
+    category: AnnouncementCategory = "notice"
+    audience: AnnouncementAudience = "all"
     roles: Annotated[list[Code], msgspec.Meta(max_length=20)] = []
     dealer_ids: Annotated[list[int], msgspec.Meta(max_length=1000)] = []
     publish_from: dt.datetime | None = None
@@ -106,8 +108,8 @@ class AnnouncementIn(Body):
 class AnnouncementPatch(Body):
     title: Title | None = None
     body: LongText | None = None
-    category: Code | None = None
-    audience: Code | None = None
+    category: AnnouncementCategory | None = None
+    audience: AnnouncementAudience | None = None
     roles: Annotated[list[Code], msgspec.Meta(max_length=20)] | None = None
     dealer_ids: Annotated[list[int], msgspec.Meta(max_length=1000)] | None = None
     publish_from: dt.datetime | None = None
@@ -119,18 +121,18 @@ class AnnouncementOut(msgspec.Struct):
     id: int
     title: str
     body: str
-    category: str
+    category: AnnouncementCategory
     category_label: str
-    audience: str
+    audience: AnnouncementAudience
     publish_from: dt.datetime
     publish_until: dt.datetime | None
-    status: str
+    status: AnnouncementStatus
     status_label: str
     created_at: dt.datetime
     created_by_name: str
     updated_at: dt.datetime | None
     read_at: dt.datetime | None = None
-    roles: list[str] | None = None  # audience details: for publishers only
+    roles: list[Role] | None = None  # audience details: for publishers only
     dealer_ids: list[int] | None = None
 
 
@@ -148,7 +150,7 @@ class ReaderOut(msgspec.Struct):
     user_id: int
     username: str
     display_name: str
-    role: str
+    role: Role
     dealer_id: int | None
     read_at: dt.datetime | None = None
 
@@ -187,7 +189,7 @@ class FeedTokenOut(msgspec.Struct):
 
 class RequeueOut(msgspec.Struct):
     id: str
-    status: str
+    status: NotificationStatus
 
 
 # ---------------------------------------------------------------------------------------------

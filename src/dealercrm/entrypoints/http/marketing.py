@@ -28,6 +28,8 @@ from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, requires
 from dealercrm.application.services.marketing import MarketingService
+from dealercrm.domain.knowledge import Readership
+from dealercrm.domain.training import InviteeKind
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -51,7 +53,7 @@ def _page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]],
 
 
 class InviteeBody(Body):
-    kind: Code
+    kind: InviteeKind
     id: Id
     name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
@@ -59,7 +61,7 @@ class InviteeBody(Body):
 class TrainingIn(Body):
     title: Title
     topic: Short
-    audience: Code
+    audience: TrainingAudience
     starts_at: dt.datetime
     ends_at: dt.datetime
     online: bool
@@ -110,7 +112,7 @@ class ReasonIn(Body):
 class TrainingCreatedOut(msgspec.Struct):
     id: int
     training_no: str
-    meeting_status: str
+    meeting_status: MeetingStatus
     meeting_status_label: str
 
 
@@ -120,17 +122,17 @@ class TrainingRowOut(msgspec.Struct):
     title: str
     topic: str
     product_line: str | None
-    audience: str
+    audience: TrainingAudience
     audience_label: str
     starts_at: dt.datetime
     ends_at: dt.datetime
     online: bool
     location: str | None
-    status: str
+    status: TrainingStatus
     status_label: str
-    meeting_status: str
+    meeting_status: MeetingStatus
     organizer_name: str
-    my_response: str | None = None
+    my_response: InvitationResponse | None = None
 
 
 class TrainingPage(msgspec.Struct):
@@ -140,10 +142,10 @@ class TrainingPage(msgspec.Struct):
 
 class InvitationOut(msgspec.Struct):
     id: int
-    invitee_kind: str
+    invitee_kind: InviteeKind
     invitee_id: int
     invitee_name: str
-    response: str
+    response: InvitationResponse
     response_label: str
     reason: str | None
     responded_at: dt.datetime | None
@@ -162,7 +164,7 @@ class ParticipantOut(msgspec.Struct):
 
 
 class MeetingOut(msgspec.Struct):
-    status: str
+    status: MeetingStatus
     status_label: str
     join_url: str | None
     meeting_id: str | None
@@ -177,7 +179,7 @@ class TrainingOut(msgspec.Struct):
     title: str
     topic: str
     product_line: str | None
-    audience: str
+    audience: TrainingAudience
     audience_label: str
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -185,7 +187,7 @@ class TrainingOut(msgspec.Struct):
     location: str | None
     description: str | None
     vr_url: str | None
-    status: str
+    status: TrainingStatus
     status_label: str
     cancel_reason: str | None
     organizer_name: str
@@ -213,10 +215,10 @@ class EffectOut(msgspec.Struct):
 
 class InviteeEffectOut(msgspec.Struct):
     invitation_id: int
-    invitee_kind: str
+    invitee_kind: InviteeKind
     invitee_id: int
     invitee_name: str
-    response: str
+    response: InvitationResponse
     summary: EffectOut
 
 
@@ -396,7 +398,7 @@ class AttachmentBody(Body):
 class ArticleIn(Body):
     title: Title
     topic: Short
-    kind: Code
+    kind: ArticleKind
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
     product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] = []
@@ -408,7 +410,7 @@ class ArticleIn(Body):
 class ArticlePatch(Body):
     title: Title | None = None
     topic: Short | None = None
-    kind: Code | None = None
+    kind: ArticleKind | None = None
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)] | None = None
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] | None = None
     product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] | None = None
@@ -420,7 +422,7 @@ class ArticleRefOut(msgspec.Struct):
     id: int
     article_no: str
     revision: int
-    status: str
+    status: ArticleStatus
 
 
 class AttachmentOut(msgspec.Struct):
@@ -433,12 +435,12 @@ class ArticleRowOut(msgspec.Struct):
     article_no: str
     title: str
     topic: str
-    kind: str
+    kind: ArticleKind
     kind_label: str
     tags: list[str]
     product_lines: list[str]
     audience: list[str]
-    status: str
+    status: ArticleStatus
     status_label: str
     revision: int
     published_at: dt.datetime | None
@@ -456,14 +458,14 @@ class ArticleOut(msgspec.Struct):
     article_no: str
     title: str
     topic: str
-    kind: str
+    kind: ArticleKind
     kind_label: str
     body: str
     tags: list[str]
     product_lines: list[str]
     audience: list[str]
     attachments: list[AttachmentOut]
-    status: str
+    status: ArticleStatus
     status_label: str
     revision: int
     created_at: dt.datetime
@@ -489,7 +491,7 @@ class TopicOut(msgspec.Struct):
 
 class ReadingIn(Body):
     article_id: Id
-    readership: Code
+    readership: Readership
     due_on: dt.date
     target_ids: Annotated[list[Id], msgspec.Meta(max_length=500)] = []
     note: Annotated[str, msgspec.Meta(max_length=200)] = ""
@@ -498,7 +500,7 @@ class ReadingIn(Body):
 class ReadingRefOut(msgspec.Struct):
     id: int
     article_id: int
-    readership: str
+    readership: Readership
     due_on: dt.date
     cancelled: bool
 
@@ -511,7 +513,7 @@ class ReadingOut(msgspec.Struct):
     article_id: int
     article_no: str
     title: str
-    readership: str
+    readership: Readership
     target_ids: list[int]
     due_on: dt.date
     note: str
@@ -540,7 +542,7 @@ class ReadingProgressOut(msgspec.Struct):
 class ArticleReaderOut(msgspec.Struct):
     user_id: int
     display_name: str
-    role: str
+    role: Role
     org_name: str
     first_read_at: dt.datetime
     last_read_at: dt.datetime
@@ -846,7 +848,7 @@ class KeyAccountPatch(Body):
 class BidIn(Body):
     title: Title
     bid_on: dt.date
-    outcome: Code
+    outcome: BidOutcome
     amount_fen: Annotated[int, msgspec.Meta(ge=0)]
     product_line: Code | None = None
     quantity: int | None = None
@@ -881,7 +883,7 @@ class BidCaseOut(msgspec.Struct):
     id: int
     title: str
     bid_on: dt.date
-    outcome: str
+    outcome: BidOutcome
     outcome_label: str
     amount_fen: int
     product_line: str | None
@@ -1045,7 +1047,7 @@ class ConvertIn(Body):
 class CampaignRefOut(msgspec.Struct):
     id: int
     campaign_no: str
-    status: str
+    status: CampaignStatus
 
 
 class CampaignOut(msgspec.Struct):
@@ -1059,7 +1061,7 @@ class CampaignOut(msgspec.Struct):
     regions: list[str]
     channel: str | None
     description: str | None
-    status: str
+    status: CampaignStatus
     status_label: str
     created_at: dt.datetime
     created_by_name: str
@@ -1082,7 +1084,7 @@ class LeadOut(msgspec.Struct):
     phone: str
     interest: str | None
     product_line: str | None
-    status: str
+    status: LeadStatus
     status_label: str
     order_id: int | None
     order_no: str | None
