@@ -56,7 +56,7 @@ class CreditPaymentIn(Request):
     dealer_id: int
     amount_fen: Fen
     received_on: dt.date
-    method: PaymentMethod = "bank_transfer"
+    method: PaymentMethod = PaymentMethod.BANK_TRANSFER
     contract_no: ContractNo | None = None
     reference: Annotated[str, Meta(max_length=100)] | None = None
     note: Note | None = None

@@ -22,7 +22,7 @@ controller added later is documented without anyone remembering to.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -238,18 +238,18 @@ def _number(schema: dict[str, Any], value: int) -> int:
     return min(max(value, low), high)
 
 
-def _with_example(example: Any) -> Callable[..., Operation]:
-    """Litestar builds each operation by calling the handler's ``operation_class``; this one also
-    gives every media type of the request body the example."""
+def _with_example(example: Any) -> type[Operation]:
+    """Litestar builds each operation with the handler's ``operation_class``; this one also gives
+    every media type of the request body the example."""
 
-    def operation(**fields: Any) -> Operation:
-        built = Operation(**fields)
-        if isinstance(built.request_body, RequestBody):
-            for media in built.request_body.content.values():
-                media.example = example
-        return built
+    @dataclass
+    class OperationWithExample(Operation):
+        def __post_init__(self) -> None:
+            if isinstance(self.request_body, RequestBody):
+                for media in self.request_body.content.values():
+                    media.example = example
 
-    return operation
+    return OperationWithExample
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -34,7 +34,7 @@ class SpecFieldBody(Request):
     label: Short
     value: Short
     unit: Annotated[str, Meta(max_length=20)] = ""
-    kind: SpecKind = "text"
+    kind: SpecKind = SpecKind.TEXT
 
 
 class OptionBody(Request):

@@ -128,7 +128,7 @@ class PhotoOut(msgspec.Struct):
 
 
 def _done(r: sp.MovementDone) -> MovementDoneOut:
-    return MovementDoneOut(r.order_id, r.ledger_version, r.line_no, r.movement,
+    return MovementDoneOut(r.order_id, r.ledger_version, r.line_no, Movement(r.movement),
                            msgspec.convert(r.balance.as_dict(), BalanceOut))
 
 
