@@ -154,3 +154,21 @@ def test_state_role_and_category_fields_list_their_allowed_values(spec):
     assert set(enum_of("UserIn", "role")) == {role.value for role in Role}
     assert set(enum_of("OrderSummaryOut", "state")) == {state.value for state in OrderState}
     assert "published" in enum_of("AnnouncementOut", "status")
+
+
+def test_every_list_answers_items_and_next_cursor_except_the_kiosks(spec):
+    schemas = spec["components"]["schemas"]
+    bare, pages = [], 0
+    for method, path, op in operations(spec):
+        for status, response in op["responses"].items():
+            if not status.startswith("2"):
+                continue
+            for media in response.get("content", {}).values():
+                schema = media.get("schema", {})
+                if schema.get("type") == "array" and not path.startswith("/api/v1/kiosk/"):
+                    bare.append((method, path, status))
+                target = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1], {})
+                pages += {"items", "next_cursor"} <= set(target.get("properties", {}))
+
+    assert bare == []
+    assert pages > 60

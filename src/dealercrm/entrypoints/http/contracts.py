@@ -20,6 +20,7 @@ from dealercrm.entrypoints.http.orders import READERS, _ref
 from dealercrm.entrypoints.http.orders_schemas import OrderRefOut
 from dealercrm.entrypoints.http.schemas import Request as RequestBody
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.order_flow import OrderFlowService
 from dealercrm.domain.contracts import ContractStatus
 from dealercrm.domain.order_changes import ChangeStatus
@@ -104,8 +105,8 @@ class OrderFlowController(Controller):
 
     @get("/{order_id:int}/review", guards=[requires(*READERS)], sync_to_thread=True,
          summary="订单评审 The order's review workflows (four parallel steps), newest first")
-    def review(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> list[dict[str, Any]]:
-        return order_flow.review(request.user, order_id)
+    def review(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> Page[dict[str, Any]]:
+        return Page(order_flow.review(request.user, order_id), None)
 
     @post("/{order_id:int}/major-modification", guards=[requires(*MAJOR_MODIFICATION_MARKERS)],
           status_code=HTTP_200_OK, sync_to_thread=True,
@@ -166,5 +167,5 @@ class OrderFlowController(Controller):
 
     @get("/{order_id:int}/changes", guards=[requires(*READERS)], sync_to_thread=True,
          summary="变更申请 The order's change requests, newest first")
-    def changes(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> list[dict[str, Any]]:
-        return order_flow.changes(request.user, order_id)
+    def changes(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> Page[dict[str, Any]]:
+        return Page(order_flow.changes(request.user, order_id), None)

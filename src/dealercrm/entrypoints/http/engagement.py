@@ -21,6 +21,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import CreatedOut, Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.engagement import EngagementService
 from dealercrm.domain.announcements import AnnouncementAudience
 from dealercrm.domain.notifications import NotificationStatus
@@ -97,8 +98,8 @@ class AlertStateOut(msgspec.Struct):
 class AnnouncementIn(Body):
     title: Title
     body: LongText
-    category: AnnouncementCategory = "notice"
-    audience: AnnouncementAudience = "all"
+    category: AnnouncementCategory = AnnouncementCategory.NOTICE
+    audience: AnnouncementAudience = AnnouncementAudience.ALL
     roles: Annotated[list[Code], msgspec.Meta(max_length=20)] = []
     dealer_ids: Annotated[list[int], msgspec.Meta(max_length=1000)] = []
     publish_from: dt.datetime | None = None
@@ -298,7 +299,7 @@ class AlertController(Controller):
           summary="知悉 Acknowledge an alert (anyone in its audience)")
     def acknowledge(self, alert_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> AlertStateOut:
         new_state = engagement.acknowledge_alert(request.user, alert_id)
-        return AlertStateOut(alert_id, new_state, AlertState(new_state).label)
+        return AlertStateOut(alert_id, AlertState(new_state), AlertState(new_state).label)
 
 
 class AnnouncementController(Controller):
@@ -403,8 +404,8 @@ class NotificationController(Controller):
 
     @get("/failed", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="发送失败的通知 Failed notifications (admin: all; staff: those they caused)")
-    def failed(self, request: Request[Principal, Any, Any], engagement: EngagementService, limit: Limit = 50) -> list[WorkbenchItemOut]:
-        return [_item(i) for i in engagement.failed_notifications(request.user, limit=limit)]
+    def failed(self, request: Request[Principal, Any, Any], engagement: EngagementService, limit: Limit = 50) -> Page[WorkbenchItemOut]:
+        return Page([_item(i) for i in engagement.failed_notifications(request.user, limit=limit)], None)
 
     @post("/{notification_id:str}/requeue", guards=[requires(Role.ADMIN)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="重新发送 Retry a failed notification with fresh attempts (admin)")
@@ -412,7 +413,7 @@ class NotificationController(Controller):
         if len(notification_id) > 36:
             raise NotFound("通知不存在", code="notification.not_found")
         status = engagement.requeue_notification(request.user, notification_id)
-        return RequeueOut(notification_id, status)
+        return RequeueOut(notification_id, NotificationStatus(status))
 
 
 ENGAGEMENT_CONTROLLERS = [WorkbenchController, AlertController, AnnouncementController, CalendarController,

@@ -27,6 +27,7 @@ from dealercrm.domain.training import InvitationResponse, MeetingStatus, Trainin
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.domain.knowledge import Readership
 from dealercrm.domain.training import InviteeKind
@@ -297,7 +298,7 @@ class TrainingController(Controller):
             ends_at=data.ends_at, online=data.online, invitees=_invitees(data.invitees), location=data.location,
             product_line=data.product_line, description=data.description, vr_url=data.vr_url,
         ))
-        return TrainingCreatedOut(created.id, created.training_no, created.meeting_status,
+        return TrainingCreatedOut(created.id, created.training_no, MeetingStatus(created.meeting_status),
                                   MeetingStatus(created.meeting_status).label)
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
@@ -379,9 +380,9 @@ class TrainingController(Controller):
 
     @get("/{training_id:int}/meeting/participants", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
          summary="会议参会记录 Who joined the online meeting, from the provider")
-    def meeting_participants(self, training_id: int, request: User, marketing: MarketingService) -> list[MeetingParticipantOut]:
-        return [MeetingParticipantOut(p.name, p.joined_at, p.left_at)
-                for p in marketing.meeting_participants(request.user, training_id)]
+    def meeting_participants(self, training_id: int, request: User, marketing: MarketingService) -> Page[MeetingParticipantOut]:
+        return Page([MeetingParticipantOut(p.name, p.joined_at, p.left_at)
+                     for p in marketing.meeting_participants(request.user, training_id)], None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,7 +592,7 @@ class KnowledgeController(Controller):
             title=data.title, topic=data.topic, kind=data.kind, body=data.body, tags=tuple(data.tags),
             product_lines=tuple(data.product_lines), audience=tuple(data.audience),
             attachments=_refs(data.attachments) or (), publish=data.publish))
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @patch("/articles/{article_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
            summary="修改文章 Edit (a change of title, body or tags makes a new revision)")
@@ -600,19 +601,19 @@ class KnowledgeController(Controller):
             article_id=article_id, title=data.title, topic=data.topic, kind=data.kind, body=data.body,
             tags=_tuple(data.tags), product_lines=_tuple(data.product_lines), audience=_tuple(data.audience),
             attachments=_refs(data.attachments)))
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @post("/articles/{article_id:int}/publish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="发布 Publish")
     def publish(self, article_id: int, request: User, marketing: MarketingService) -> ArticleRefOut:
         ref = marketing.publish_article(request.user, article_id, True)
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @post("/articles/{article_id:int}/unpublish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="下架 Unpublish")
     def unpublish(self, article_id: int, request: User, marketing: MarketingService) -> ArticleRefOut:
         ref = marketing.publish_article(request.user, article_id, False)
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="检索 Search: keywords segmented into Chinese words, all must match; ranked (title > tags > body)")
@@ -637,20 +638,20 @@ class KnowledgeController(Controller):
 
     @get("/articles/{article_id:int}/revisions", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="历史版本 Earlier versions (editors)")
-    def revisions(self, article_id: int, request: User, marketing: MarketingService) -> list[RevisionOut]:
-        return [RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
-                for r in marketing.article_revisions(request.user, article_id)]
+    def revisions(self, article_id: int, request: User, marketing: MarketingService) -> Page[RevisionOut]:
+        return Page([RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
+                     for r in marketing.article_revisions(request.user, article_id)], None)
 
     @get("/topics", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="主题 Topics with article counts")
-    def topics(self, request: User, marketing: MarketingService) -> list[TopicOut]:
-        return [TopicOut(r["topic"], r["count"]) for r in marketing.article_topics(request.user)]
+    def topics(self, request: User, marketing: MarketingService) -> Page[TopicOut]:
+        return Page([TopicOut(r["topic"], r["count"]) for r in marketing.article_topics(request.user)], None)
 
     @get("/articles/{article_id:int}/readers", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="阅读记录 Who read the article, first and last visit (editors)")
-    def readers(self, article_id: int, request: User, marketing: MarketingService) -> list[ArticleReaderOut]:
-        return [ArticleReaderOut(r["user_id"], r["display_name"], r["role"], r["org_name"], r["first_read_at"],
-                                 r["last_read_at"], r["read_count"])
-                for r in marketing.article_readers(request.user, article_id)]
+    def readers(self, article_id: int, request: User, marketing: MarketingService) -> Page[ArticleReaderOut]:
+        return Page([ArticleReaderOut(r["user_id"], r["display_name"], r["role"], r["org_name"], r["first_read_at"],
+                                      r["last_read_at"], r["read_count"])
+                     for r in marketing.article_readers(request.user, article_id)], None)
 
     @post("/assignments", guards=[requires(*kb.EDITORS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="指定必读 Assign required reading to dealers or stations (target_ids empty: all)")
@@ -658,12 +659,12 @@ class KnowledgeController(Controller):
         ref = marketing.assign_reading(request.user, learning.AssignReading(
             article_id=data.article_id, readership=data.readership, due_on=data.due_on,
             target_ids=tuple(data.target_ids), note=data.note))
-        return ReadingRefOut(ref.id, ref.article_id, ref.readership, ref.due_on, ref.cancelled)
+        return ReadingRefOut(ref.id, ref.article_id, Readership(ref.readership), ref.due_on, ref.cancelled)
 
     @get("/assignments", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="必读 Editors: assignments with progress; dealers and stations: their required reading")
-    def assignments(self, request: User, marketing: MarketingService, active_only: bool = True) -> list[ReadingOut]:
-        return [_reading(r) for r in marketing.reading_assignments(request.user, active_only=active_only)]
+    def assignments(self, request: User, marketing: MarketingService, active_only: bool = True) -> Page[ReadingOut]:
+        return Page([_reading(r) for r in marketing.reading_assignments(request.user, active_only=active_only)], None)
 
     @get("/assignments/{assignment_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="必读进度 Who of the addressed people has read it")
@@ -676,7 +677,7 @@ class KnowledgeController(Controller):
           sync_to_thread=True, summary="取消必读 Cancel an assignment")
     def cancel_assignment(self, assignment_id: int, request: User, marketing: MarketingService) -> ReadingRefOut:
         ref = marketing.cancel_reading(request.user, assignment_id)
-        return ReadingRefOut(ref.id, ref.article_id, ref.readership, ref.due_on, ref.cancelled)
+        return ReadingRefOut(ref.id, ref.article_id, Readership(ref.readership), ref.due_on, ref.cancelled)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1159,7 +1160,7 @@ class CampaignController(Controller):
             starts_on=data.starts_on, ends_on=data.ends_on, product_lines=tuple(data.product_lines),
             regions=tuple(data.regions), channel=data.channel, description=data.description,
             activate=data.activate))
-        return CampaignRefOut(ref.id, ref.campaign_no, ref.status)
+        return CampaignRefOut(ref.id, ref.campaign_no, CampaignStatus(ref.status))
 
     @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="启动活动 Start")

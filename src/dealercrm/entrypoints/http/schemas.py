@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from msgspec import Meta
 from dealercrm.domain.channel import AgreementStatus, ContactKind, DealerStatus, ProductLine, SettlementMethod
 from dealercrm.domain.identity import BadgePurpose, Role
 
+T = TypeVar("T")
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Short = Annotated[str, Meta(min_length=1, max_length=60)]
 OptShort = Annotated[str, Meta(max_length=60)] | None
@@ -60,7 +61,7 @@ class ContactBody(Request):
     name: Short
     title: Short
     phone: PhoneStr
-    kind: ContactKind = "contact"
+    kind: ContactKind = ContactKind.CONTACT
     email: Annotated[str, Meta(max_length=200)] | None = None
     birthday: dt.date | None = None
     is_primary: bool = False
@@ -143,8 +144,11 @@ class DealerSummary(msgspec.Struct):
     registered_at: dt.datetime | None
 
 
-class Page(msgspec.Struct):
-    items: list[DealerSummary]
+class Page(msgspec.Struct, Generic[T]):
+    """The one shape of every list answer (except the kiosk's): the items, and the cursor of the next
+    page — ``null`` on the last page and on lists that are never cut into pages."""
+
+    items: list[T]
     next_cursor: str | None
 
 
@@ -279,7 +283,7 @@ class DeviceIn(Request):
 
 class BadgeIn(Request):
     badge_uid: Annotated[str, Meta(min_length=1, max_length=40, description="工牌卡号 UID in hex (04A1B2C3)")]
-    purpose: BadgePurpose = "guard"
+    purpose: BadgePurpose = BadgePurpose.GUARD
 
 
 class BadgeOut(msgspec.Struct):
