@@ -114,7 +114,7 @@ def test_warranty_repair_over_http_from_call_to_settlement_statement(api):
     assert created["context"]["vehicle"]["order_no"] == "SO-2025-000011"
     assert created["context"]["warranty"]["ends_on"] == "2027-05-31"
     rid = created["id"]
-    assert api.get(f"/requests/{rid}/suggestions", "staff").json()[0]["station_id"] == api.st1
+    assert api.get(f"/requests/{rid}/suggestions", "staff").json()["items"][0]["station_id"] == api.st1
     assert api.post(f"/requests/{rid}/assign", "staff", {}).json()["station_id"] == api.st1
     api.post(f"/requests/{rid}/accept", "st1")
     r = api.post(f"/requests/{rid}/repair-record", "st1", _repair_body(api, [
@@ -152,9 +152,9 @@ def test_major_repair_goes_into_the_case_library(api):
                                                              "compensation_fen": 1_500_000, "summary": "焊缝缺陷"})
 
     assert r.status_code == 200 and r.json()["is_major"] is True
-    cases = api.get("/major-repairs", "staff").json()
+    cases = api.get("/major-repairs", "staff").json()["items"]
     assert [(c["number"], c["major_compensation_fen"]) for c in cases] == [(record["number"], 1_500_000)]
-    assert api.get("/major-repairs", "st2").json() == []
+    assert api.get("/major-repairs", "st2").json()["items"] == []
 
 
 def test_stations_see_only_their_own_work_and_dealers_only_their_vehicles(api):

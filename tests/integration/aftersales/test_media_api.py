@@ -193,7 +193,7 @@ def test_the_service_network_over_http(api):
                                                   "interval_days": 90})
 
     assert near.status_code == 200, near.text
-    assert [(x["id"], round(x["distance_km"])) for x in near.json()] == [(api.st1, 1)]
+    assert [(x["id"], round(x["distance_km"])) for x in near.json()["items"]] == [(api.st1, 1)]
     assert bad.status_code == 422
     assert r.status_code == 201 and tech["skill_labels"] == ["制动系统", "罐体"] and tech["status"] == "available"
     assert (bad_skill.status_code, bad_skill.json()["code"]) == (422, "technician.skill_unknown")
@@ -202,6 +202,6 @@ def test_the_service_network_over_http(api):
     assert dispatched.status_code == 200 and dispatched.json()["station_id"] == api.st1
     assert api.get(f"/requests/{api.request_id}", "staff").json()["request"]["technician_id"] == tech["id"]
     assert plan.status_code == 201 and plan.json()["next_due_on"] == "2026-05-30"
-    assert api.get("/maintenance-plans", "st2").json() == []
+    assert api.get("/maintenance-plans", "st2").json()["items"] == []
     assert api.get(f"/maintenance-plans/{plan.json()['id']}", "dealer_a").json()["vin"] == api.vin
     assert api.get(f"/maintenance-plans/{plan.json()['id']}", "st2").status_code == 404

@@ -108,7 +108,7 @@ def test_value_analysis_scores_from_credit_and_stock_and_applies_tier_only_when_
         assert conn.execute(select(dealer_price_tiers).where(dealer_price_tiers.c.dealer_id == d1)).first() is None
 
     assert api.post("/value/run", "admin1", {}).json()["evaluated"] >= 2
-    hist = api.get(f"/value/dealers/{d1}/history", "shichang").json()
+    hist = api.get(f"/value/dealers/{d1}/history", "shichang").json()["items"]
     assert len(hist) == 2 and {h["trigger"] for h in hist} == {"manual"}
 
     # applying the older evaluation is refused; the latest one writes the catalog's price tier
@@ -163,7 +163,7 @@ def test_survey_answered_once_isolated_and_analysed(api):
     # dealer 3 was not invited: cannot see or answer it
     assert api.get(f"/surveys/{sid}", "dealer3").status_code == 404
     assert api.post(f"/surveys/{sid}/answers", "dealer3", {"answers": {"1": 5, "2": 5}}).status_code == 404
-    assert api.get("/surveys", "dealer3").json() == []
+    assert api.get("/surveys", "dealer3").json()["items"] == []
 
     assert api.post(f"/surveys/{sid}/answers", "dealer1", {"answers": {"1": 9, "2": 5}}).status_code == 422
     a1 = api.post(f"/surveys/{sid}/answers", "dealer1", {"answers": {"1": 5, "2": 2, "3": "交车晚了两周"}})

@@ -83,7 +83,7 @@ def test_dealer_registration_review_and_approval_over_http(api):
     assert r.json() == {"id": reg["dealer_id"], "status": "approved", "status_label": "已准入"}
     detail = client.get(f"/api/v1/dealers/{reg['dealer_id']}", headers=dealer).json()
     assert detail["status"] == "approved" and detail["contacts"][0]["is_primary"]
-    history = client.get(f"/api/v1/dealers/{reg['dealer_id']}/history", headers=admin).json()
+    history = client.get(f"/api/v1/dealers/{reg['dealer_id']}/history", headers=admin).json()["items"]
     dealer_rows = [h for h in history if h["entity"] == "dealer"]
     assert [h["changes"].get("status", {}).get("new") for h in dealer_rows[:2]] == ["approved", "under_review"]
     # the review runs through the approval workflow, whose steps show in the dealer's history

@@ -14,8 +14,11 @@ from litestar.testing import TestClient
 
 import dealercrm
 from dealercrm.config import load_settings
+from dealercrm.domain.aftersales import FaultCategory
 from dealercrm.entrypoints.demo import DEMO_PASSWORD, load_demo
+from dealercrm.entrypoints.http.aftersales_schemas import ServiceRequestBody
 from dealercrm.entrypoints.http.app import create_app
+from dealercrm.entrypoints.http.openapi import request_example
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +98,17 @@ def api(tmp_path_factory, _sqlite_template):
         client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
         yield client, settings
     crm.close()
+
+
+def test_an_unknown_enum_value_in_a_body_is_422_naming_the_field_and_the_allowed_values(api):
+    client, _ = api
+    body = request_example(ServiceRequestBody) | {"fault_category": "welding"}
+
+    r = client.post("/api/v1/aftersales/requests", json=body)
+
+    problem = r.json()
+    assert (r.status_code, problem["code"], problem["field"]) == (422, "request.enum", "fault_category")
+    assert set(problem["allowed"]) == {c.value for c in FaultCategory}
 
 
 @pytest.mark.parametrize("path", ["/api/v1/campaigns?status=null", "/api/v1/leads?status=null",

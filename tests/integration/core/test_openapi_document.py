@@ -4,11 +4,14 @@ walk the document, so a route added later is held to the same rules."""
 
 from __future__ import annotations
 
+import jsonschema_rs
 import pytest
 from litestar.testing import TestClient
 
 import dealercrm
 from dealercrm.config import load_settings
+from dealercrm.domain.identity import Role
+from dealercrm.domain.orders import OrderState
 from dealercrm.entrypoints.http.app import create_app
 from dealercrm.entrypoints.http.openapi import operations
 from dealercrm.entrypoints.http.security import is_public
@@ -113,3 +116,59 @@ def test_payments_mark_their_idempotency_key_header_required(spec):
     for key in (("POST", "/api/v1/credit/payments"), ("POST", "/api/v1/retail-sales/{sale_id}/payments")):
         headers = {p["name"]: p for p in ops[key]["parameters"] if p["in"] == "header"}
         assert headers["Idempotency-Key"]["required"] is True
+
+
+def _bodies(spec):
+    return [(method, path, media_type, media) for method, path, op in operations(spec)
+            for media_type, media in op.get("requestBody", {}).get("content", {}).items()]
+
+
+def test_every_request_body_shows_an_example(spec):
+    bodies = _bodies(spec)
+
+    assert len(bodies) > 100
+    assert [(method, path, media_type) for method, path, media_type, media in bodies
+            if media.get("example") is None and not media.get("examples")] == []
+
+
+def test_every_request_example_is_valid_against_its_schema(spec):
+    invalid = []
+    for method, path, _, media in _bodies(spec):
+        validator = jsonschema_rs.validator_for({**media["schema"], "components": spec["components"]})
+        errors = [str(e).splitlines()[0] for e in validator.iter_errors(media["example"])]
+        if errors:
+            invalid.append((method, path, errors))
+
+    assert invalid == []
+
+
+def test_state_role_and_category_fields_list_their_allowed_values(spec):
+    schemas = spec["components"]["schemas"]
+
+    def enum_of(struct: str, field: str) -> list[str]:
+        prop = schemas[struct]["properties"][field]
+        target = next((alt for alt in prop.get("oneOf", [prop]) if "$ref" in alt), prop)
+        return schemas[target["$ref"].rsplit("/", 1)[-1]]["enum"] if "$ref" in target else target["enum"]
+
+    assert "engine" in enum_of("ServiceRequestBody", "fault_category")
+    assert set(enum_of("UserIn", "role")) == {role.value for role in Role}
+    assert set(enum_of("OrderSummaryOut", "state")) == {state.value for state in OrderState}
+    assert "published" in enum_of("AnnouncementOut", "status")
+
+
+def test_every_list_answers_items_and_next_cursor_except_the_kiosks(spec):
+    schemas = spec["components"]["schemas"]
+    bare, pages = [], 0
+    for method, path, op in operations(spec):
+        for status, response in op["responses"].items():
+            if not status.startswith("2"):
+                continue
+            for media in response.get("content", {}).values():
+                schema = media.get("schema", {})
+                if schema.get("type") == "array" and not path.startswith("/api/v1/kiosk/"):
+                    bare.append((method, path, status))
+                target = schemas.get(schema.get("$ref", "").rsplit("/", 1)[-1], {})
+                pages += {"items", "next_cursor"} <= set(target.get("properties", {}))
+
+    assert bare == []
+    assert pages > 60

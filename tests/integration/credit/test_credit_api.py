@@ -147,7 +147,7 @@ def test_the_dealers_credit_page_reconciles_with_its_contracts_invoices_and_paym
     assert {c["contract_no"]: c["receivable_fen"] for c in page["contracts"]} == {
         "HT-2026-000011": 200_000_00, "HT-2026-000012": 0}
     assert [p["dealer_id"] for p in page["payments"]] == [api.dealer_a]
-    statuses = api.get("/api/v1/credit/vehicles/invoice-status", "fin1", params={"vin": [VIN1, VIN2]}).json()
+    statuses = api.get("/api/v1/credit/vehicles/invoice-status", "fin1", params={"vin": [VIN1, VIN2]}).json()["items"]
     assert [(s["vin"], s["label"]) for s in statuses] == [(VIN1, "已开票已收款"), (VIN2, "已开票未收款")]
     assert api.get(f"/api/v1/credit/accounts/{api.dealer_a}/reconciliation", "fin1").json()["consistent"] is True
 
@@ -187,7 +187,7 @@ def test_term_changes_need_a_second_approver_and_keep_who_and_why(api):
     assert body["previous"] == {"limit_fen": 0, "term_days": 30, "payment_cycle": "monthly"}
     terms = api.get(f"/api/v1/credit/accounts/{api.dealer_a}", "fin1").json()["terms"]
     assert (terms["limit_fen"], terms["term_days"], terms["payment_cycle_label"]) == (500_000_00, 45, "季结")
-    history = api.get(f"/api/v1/credit/accounts/{api.dealer_a}/history", "fin1").json()
+    history = api.get(f"/api/v1/credit/accounts/{api.dealer_a}/history", "fin1").json()["items"]
     assert any(h["entity"] == "credit_account" and h["actor_name"] == "fin2" for h in history)
 
 

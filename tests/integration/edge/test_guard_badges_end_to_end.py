@@ -84,7 +84,7 @@ def test_an_enrolled_guard_badge_signs_in_and_the_exit_names_that_guard_online_a
     done = threading.Event()
     done.set()  # one report, then return
     report_status(api, board, done)
-    devices = httpx.get(f"{server.url}/api/v1/admin/devices", headers=admin).json()
+    devices = httpx.get(f"{server.url}/api/v1/admin/devices", headers=admin).json()["items"]
 
     [device] = devices
     assert device["report"]["state"] == "running"
@@ -124,7 +124,7 @@ def test_edge_agent_run_signs_in_an_enrolled_badge_records_the_guard_and_reports
         wait_for(lambda: (_status(state) or {}).get("guard", {}).get("on_duty"))
         os.write(master, f"{qr}\n".encode())
         wait_for(lambda: gate_world.exits() == 1)
-        reported = wait_for(lambda: [d for d in httpx.get(f"{server.url}/api/v1/admin/devices", headers=admin).json()
+        reported = wait_for(lambda: [d for d in httpx.get(f"{server.url}/api/v1/admin/devices", headers=admin).json()["items"]
                                      if (d["report"] or {}).get("guard", {}).get("scans")])
     finally:
         stop.set()

@@ -277,7 +277,7 @@ def test_failed_notifications_show_to_admin_and_their_owner_and_admin_requeues_t
 
     counts = {name: category(client.get("/api/v1/workbench/", headers=h).json(), "failed_notifications")["count"]
               for name, h in (("rm", rm), ("cw", cw), ("admin", admin))}
-    mine = client.get("/api/v1/notifications/failed", headers=rm).json()
+    mine = client.get("/api/v1/notifications/failed", headers=rm).json()["items"]
     by_owner = client.post(f"/api/v1/notifications/{claimed.id}/requeue", headers=rm)
     requeued = client.post(f"/api/v1/notifications/{claimed.id}/requeue", headers=admin)
     twice = client.post(f"/api/v1/notifications/{claimed.id}/requeue", headers=admin)

@@ -175,12 +175,12 @@ def test_the_server_keeps_each_agents_last_status_report_for_the_admins(world):
     c, admin = world.client, world.login("admin")
     report = {"state": "running", "devices": {"reader": {"state": "fault", "last_error": "reader.malformed_frame"}},
               "journal": {"pending": 3}, "last_replay": "2026-12-06T10:00:00+00:00"}
-    before = c.get("/api/v1/admin/devices", headers=admin).json()
+    before = c.get("/api/v1/admin/devices", headers=admin).json()["items"]
 
     first = c.post("/api/v1/kiosk/status", headers=world.device_headers, json={"report": {"state": "starting"}})
     world.clock.advance(seconds=30)
     second = c.post("/api/v1/kiosk/status", headers=world.device_headers, json={"report": report})
-    after = c.get("/api/v1/admin/devices", headers=admin).json()
+    after = c.get("/api/v1/admin/devices", headers=admin).json()["items"]
 
     assert before[0]["reported_at"] is None and before[0]["report"] is None
     assert first.status_code == second.status_code == 200

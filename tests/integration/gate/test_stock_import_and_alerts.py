@@ -117,7 +117,7 @@ def test_limits_and_ageing_alert_once_per_crossing(world):
     c.post(f"/api/v1/shipments/{sid}/depart", headers=dispatch)
     c.post(f"/api/v1/shipments/{sid}/receipt", headers=dealer, json={
         "receiver_name": "赵库管", "lines": [{"vin": world.vin(n), "outcome": "received"} for n in (1, 2, 3)]})
-    summary = c.get("/api/v1/stock/summary", headers=central).json()
+    summary = c.get("/api/v1/stock/summary", headers=central).json()["items"]
     assert [(s["model_code"], s["units"], s["level"]) for s in summary] == [(MODEL, 3, "above_max")]
     world.crm.engagement.run_scheduler_once(world.clock())
     world.crm.engagement.run_scheduler_once(world.clock())

@@ -28,14 +28,14 @@ def test_required_reading_is_assigned_read_and_followed(world):
 
     made = assign(world, {"article_id": guide["id"], "readership": "dealers", "target_ids": [a],
                           "due_on": (today + dt.timedelta(days=7)).isoformat(), "note": "本周内完成"})
-    before = world.get("hongda", "/api/v1/knowledge/assignments").json()
-    other = world.get("xinke", "/api/v1/knowledge/assignments").json()
+    before = world.get("hongda", "/api/v1/knowledge/assignments").json()["items"]
+    other = world.get("xinke", "/api/v1/knowledge/assignments").json()["items"]
     world.get("hongda", f"/api/v1/knowledge/articles/{guide['id']}")
     world.get("hongda", f"/api/v1/knowledge/articles/{guide['id']}")
-    after = world.get("hongda", "/api/v1/knowledge/assignments").json()
+    after = world.get("hongda", "/api/v1/knowledge/assignments").json()["items"]
     progress = world.get("tech", f"/api/v1/knowledge/assignments/{made.json()['id']}").json()
-    overview = world.get("tech", "/api/v1/knowledge/assignments").json()
-    readers = world.get("tech", f"/api/v1/knowledge/articles/{guide['id']}/readers").json()
+    overview = world.get("tech", "/api/v1/knowledge/assignments").json()["items"]
+    readers = world.get("tech", f"/api/v1/knowledge/articles/{guide['id']}/readers").json()["items"]
 
     assert made.status_code == 201, made.text
     assert [(r["title"], r["read_at"], r["overdue"]) for r in before] == [("新版罐车呼吸阀保养规范", None, False)]
@@ -54,9 +54,9 @@ def test_an_assignment_is_overdue_the_day_after_its_due_day_in_beijing(world):
     assign(world, {"article_id": guide["id"], "readership": "dealers", "due_on": "2026-03-02"})
 
     world.clock.set_beijing(dt.date(2026, 3, 2), hour=23)   # 15:00 UTC, still the due day in Beijing
-    on_the_day = world.get("hongda", "/api/v1/knowledge/assignments").json()
+    on_the_day = world.get("hongda", "/api/v1/knowledge/assignments").json()["items"]
     world.clock.set_beijing(dt.date(2026, 3, 3), hour=0)    # 16:00 UTC the same UTC day: the next Beijing day
-    next_day = world.get("hongda", "/api/v1/knowledge/assignments").json()
+    next_day = world.get("hongda", "/api/v1/knowledge/assignments").json()["items"]
 
     assert [r["overdue"] for r in on_the_day] == [False]
     assert [r["overdue"] for r in next_day] == [True]
@@ -75,17 +75,19 @@ def test_bad_assignments_are_refused_and_store_nothing(world):
         "due_in_past": {"article_id": for_dealers["id"], "readership": "dealers", "due_on": "2020-01-01"},
         "unknown_target": {"article_id": for_dealers["id"], "readership": "dealers", "due_on": tomorrow,
                            "target_ids": [a, 999]},
-        "bad_readership": {"article_id": for_dealers["id"], "readership": "public", "due_on": tomorrow},
     }
     answers = {code: assign(world, body) for code, body in cases.items()}
+    bad_readership = assign(world, {"article_id": for_dealers["id"], "readership": "public", "due_on": tomorrow})
     missing = assign(world, {"article_id": 9999, "readership": "dealers", "due_on": tomorrow})
     by_dealer = world.post("hongda", "/api/v1/knowledge/assignments",
                            {"article_id": for_dealers["id"], "readership": "dealers", "due_on": tomorrow})
 
     for code, r in answers.items():
         assert r.status_code == 422 and r.json()["code"] == f"reading.{code}", (code, r.text)
+    assert (bad_readership.status_code, bad_readership.json()["code"], bad_readership.json()["allowed"]) == (
+        422, "request.enum", ["dealers", "stations"])
     assert missing.status_code == 404 and by_dealer.status_code == 403
-    assert world.get("tech", "/api/v1/knowledge/assignments").json() == []
+    assert world.get("tech", "/api/v1/knowledge/assignments").json()["items"] == []
 
 
 def test_a_cancelled_assignment_leaves_the_readers_list_and_cannot_be_cancelled_twice(world):
@@ -99,6 +101,6 @@ def test_a_cancelled_assignment_leaves_the_readers_list_and_cannot_be_cancelled_
 
     assert first.status_code == 200 and first.json()["cancelled"] is True
     assert again.status_code == 409 and again.json()["current_state"] == "cancelled"
-    assert world.get("hongda", "/api/v1/knowledge/assignments").json() == []
-    assert world.get("tech", "/api/v1/knowledge/assignments", params={"active_only": "false"}).json()[0]["cancelled"]
+    assert world.get("hongda", "/api/v1/knowledge/assignments").json()["items"] == []
+    assert world.get("tech", "/api/v1/knowledge/assignments", params={"active_only": "false"}).json()["items"][0]["cancelled"]
     assert world.get("hongda", f"/api/v1/knowledge/assignments/{made['id']}").status_code == 403

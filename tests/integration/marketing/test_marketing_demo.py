@@ -35,8 +35,8 @@ def test_the_demo_has_marketing_data_for_staff_and_dealers(sqlite_url):
         dealer = login(dealer_user)
         mine = c.get("/api/v1/trainings/", headers=dealer).json()["items"]
         dealer_articles = c.get("/api/v1/knowledge/articles", headers=dealer).json()["items"]
-        required = c.get("/api/v1/knowledge/assignments", headers=dealer).json()
-        progress = c.get("/api/v1/knowledge/assignments", headers=login("tech_lead")).json()
+        required = c.get("/api/v1/knowledge/assignments", headers=dealer).json()["items"]
+        progress = c.get("/api/v1/knowledge/assignments", headers=login("tech_lead")).json()["items"]
         phrase = c.get("/api/v1/knowledge/articles", params={"q": "液压举升"}, headers=dealer).json()["items"]
 
     assert isinstance(crm.marketing.video, HttpVideoConferencing)

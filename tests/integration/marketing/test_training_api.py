@@ -291,7 +291,7 @@ def test_with_a_configured_provider_the_meeting_is_made_over_http_and_cancelled_
         retried = w.post("mkt", f"/api/v1/trainings/{created['id']}/meeting/sync").json()["meeting"]
         [meeting_id] = list(sim.meetings)
         sim.add_participant(meeting_id, "王建国", 1773104460, 1773108060)
-        joined = w.get("mkt", f"/api/v1/trainings/{created['id']}/meeting/participants").json()
+        joined = w.get("mkt", f"/api/v1/trainings/{created['id']}/meeting/participants").json()["items"]
         cancelled = w.post("mkt", f"/api/v1/trainings/{created['id']}/cancel", {"reason": "改期"}).json()["meeting"]
 
     assert isinstance(w.crm.marketing.video, HttpVideoConferencing)

@@ -103,7 +103,7 @@ class Flow:
     def review_steps(self, order_id: int, as_user: str = "admin") -> dict[str, dict]:
         r = self.client.get(f"/api/v1/orders/{order_id}/review", headers=self.h(as_user))
         assert r.status_code == 200, r.text
-        return {s["key"]: s for s in r.json()[0]["steps"]}
+        return {s["key"]: s for s in r.json()["items"][0]["steps"]}
 
     def decide(self, order_id: int, key: str, user: str, decision: str = "approve", reason: str | None = None):
         step = self.review_steps(order_id)[key]
@@ -123,7 +123,7 @@ class Flow:
     def timeline(self, order_id: int, as_user: str = "admin") -> list[dict]:
         r = self.client.get(f"/api/v1/orders/{order_id}/timeline", headers=self.h(as_user))
         assert r.status_code == 200, r.text
-        return r.json()
+        return r.json()["items"]
 
     def accept(self, order_id: int, dealer: str = "hongda"):
         return self.client.post(f"/api/v1/orders/{order_id}/contract/accept", headers=self.h(dealer))

@@ -63,7 +63,7 @@ def test_one_rejection_returns_the_order_with_reasons_and_resubmission_starts_a_
 
     again = flow.client.post(f"/api/v1/orders/{ref['id']}/submit", headers=flow.h("hongda"))
     assert again.status_code == 200 and again.json()["state"] == "submitted"
-    workflows = flow.client.get(f"/api/v1/orders/{ref['id']}/review", headers=flow.h("hongda")).json()
+    workflows = flow.client.get(f"/api/v1/orders/{ref['id']}/review", headers=flow.h("hongda")).json()["items"]
     assert [w["status"] for w in workflows] == ["running", "rejected"]
     flow.approve_all(ref["id"])
     assert flow.order(ref["id"])["state"] == "contract_signing"
@@ -73,7 +73,7 @@ def test_a_submitted_order_withdrawn_before_any_decision_withdraws_its_review(fl
     ref = flow.submit_order()
     r = flow.client.post(f"/api/v1/orders/{ref['id']}/withdraw", headers=flow.h("hongda"))
     assert r.status_code == 200 and r.json()["state"] == "draft"
-    workflows = flow.client.get(f"/api/v1/orders/{ref['id']}/review", headers=flow.h("hongda")).json()
+    workflows = flow.client.get(f"/api/v1/orders/{ref['id']}/review", headers=flow.h("hongda")).json()["items"]
     assert [w["status"] for w in workflows] == ["withdrawn"]
 
     assert flow.client.post(f"/api/v1/orders/{ref['id']}/submit", headers=flow.h("hongda")).status_code == 200
@@ -182,7 +182,7 @@ def test_another_dealers_writes_on_an_order_are_404_and_change_nothing(flow):
     assert listed.status_code == 404
     after = flow.order(order_id)
     assert (after["state"], after["version"]) == (before["state"], before["version"])
-    assert flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json() == []
+    assert flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()["items"] == []
 
 
 def test_each_container_renders_contracts_with_its_own_settings(tmp_path, _sqlite_template):

@@ -205,7 +205,7 @@ def test_a_large_modification_order_returned_and_approved_again_is_released_once
     assert flow.order(order_id)["erp_tracking_no"] == sim.orders(second)[0]["tracking_no"]
     page = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
     assert page["exposure"]["uninvoiced_fen"] == flow.order(order_id)["total_fen"]  # reserved once, for round 2
-    returned = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    returned = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()["items"]
     assert [(c["change_no"], c["status"]) for c in returned] == [(change["change_no"], "returned")]
 
     sim.advance(until="in_production")  # the ERP's events find the order by its round's number
@@ -264,7 +264,7 @@ def test_a_change_before_release_returns_the_order_voids_the_contract_and_frees_
     page = flow.client.get(f"/api/v1/credit/accounts/{flow.dealer_id}", headers=flow.h("fin_a")).json()
     assert page["exposure"]["uninvoiced_fen"] == 0
     assert sim.orders(contract_no) == []  # the queued release found the order returned and sent nothing
-    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()["items"]
     assert [(c["change_no"], c["status"]) for c in changes] == [(change["change_no"], "returned")]
     assert [e["kind"] for e in flow.timeline(order_id)].count("return_for_change") == 1
 
@@ -305,7 +305,7 @@ def test_a_release_that_reaches_the_erp_after_the_order_was_returned_is_cancelle
     assert "请撤销本销售订单" in changes[0]["description"]
     kinds = Counter(e["kind"] for e in flow.timeline(order_id))
     assert kinds["erp_cancel_requested"] == 1 and kinds["erp_released"] == 0
-    mine = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    mine = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()["items"]
     assert [c["status"] for c in mine] == ["returned"]
     assert {m["status"] for m in erp_messages(flow)} == {"sent"}
 
@@ -352,7 +352,7 @@ def test_a_change_after_release_is_forwarded_to_erp_once_and_its_record_shows_re
     assert [c["change_no"] for c in erp[0]["changes"]] == [twice.json()["change_no"]]
     run_erp_sync(flow.crm.erp_gateway, flow.crm.erp_sync_target)
 
-    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()["items"]
     assert changes[0]["status"] == "forwarded" and changes[0]["erp_change_id"]
     kinds = Counter(e["kind"] for e in flow.timeline(order_id, "hongda"))
     assert kinds["change_forwarded"] == 1 and kinds["erp_change"] == 1
@@ -362,6 +362,6 @@ def test_a_change_after_release_is_forwarded_to_erp_once_and_its_record_shows_re
 def test_a_rejected_change_leaves_the_order_as_it_was(flow, sim):
     order_id = flow.to_finance()
     change = request_and_review(flow, order_id, "改为铝合金罐体", decision="reject")
-    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()
+    changes = flow.client.get(f"/api/v1/orders/{order_id}/changes", headers=flow.h("hongda")).json()["items"]
     assert changes[0]["change_no"] == change["change_no"] and changes[0]["status"] == "rejected"
     assert flow.order(order_id)["state"] == "finance_review"

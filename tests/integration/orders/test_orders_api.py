@@ -110,7 +110,7 @@ def test_a_dealer_estimates_creates_submits_and_reads_the_timeline(api):
     detail = client.get(f"/api/v1/orders/{ref['id']}", headers=dealer).json()
     submitted = client.post(f"/api/v1/orders/{ref['id']}/submit", headers=dealer)
     again = client.post(f"/api/v1/orders/{ref['id']}/submit", headers=dealer)
-    timeline = client.get(f"/api/v1/orders/{ref['id']}/timeline", headers=dealer).json()
+    timeline = client.get(f"/api/v1/orders/{ref['id']}/timeline", headers=dealer).json()["items"]
 
     assert est["list_unit_fen"] == 238_000_00 + 5_600_00 and est["total_fen"] == est["net_unit_fen"] * 2
     assert est["rounding"] == "unit_discount_half_even_to_fen" and est["rounding_note"]
@@ -250,7 +250,7 @@ def test_a_special_configuration_goes_through_a_quote_the_dealer_accepts(api):
     detail = client.get(f"/api/v1/orders/{oid}", headers=dealer).json()
     assert (detail["unit_price_fen"], detail["total_fen"], detail["price_source"]) == (251_800_00, 503_600_00, "quote")
     assert detail["quotes"][0]["status"] == "accepted" and detail["quotes"][0]["quoted_by"] == "rm_huazhong"
-    kinds = [e["kind"] for e in client.get(f"/api/v1/orders/{oid}/timeline", headers=dealer).json()]
+    kinds = [e["kind"] for e in client.get(f"/api/v1/orders/{oid}/timeline", headers=dealer).json()["items"]]
     assert kinds == ["created", "price_estimated", "request_quote", "issue_quote", "accept_quote", "submit"]
 
 
@@ -301,7 +301,7 @@ def test_regional_staff_see_and_order_only_in_their_regions(api):
                    404)
     assert_problem(client.post("/api/v1/orders/", headers=central, json=draft_body(tpl["fuel"])), 422,
                    "order.dealer_required", "dealer_id")
-    timeline = client.get(f"/api/v1/orders/{on_behalf['id']}/timeline", headers=login(client, "hongda")).json()
+    timeline = client.get(f"/api/v1/orders/{on_behalf['id']}/timeline", headers=login(client, "hongda")).json()["items"]
     assert timeline[0]["actor_name"] == "sales_huazhong"
 
 
@@ -386,7 +386,7 @@ def test_dealers_see_only_published_templates_on_sale(api):
                                            "options": [{"code": "AX", "name": "富华 13T"}]}]}}
     created = client.post("/api/v1/catalog/templates", headers=technical, json=body).json()
 
-    dealer_view = {t["model_code"] for t in client.get("/api/v1/catalog/templates", headers=dealer).json()}
+    dealer_view = {t["model_code"] for t in client.get("/api/v1/catalog/templates", headers=dealer).json()["items"]}
     assert "HTL9402GYY" not in dealer_view and "HTL9400GYY" in dealer_view
     assert_problem(client.get(f"/api/v1/catalog/templates/{created['id']}", headers=dealer), 404)
     client.post(f"/api/v1/catalog/templates/{created['id']}/publish", headers=technical)
@@ -413,10 +413,10 @@ def test_tiers_set_by_the_region_manager_discount_the_estimate(api):
     est = client.post("/api/v1/orders/estimate", headers=dealer,
                       json={"template_id": tpl["fuel"], "options": STD_FUEL}).json()
 
-    assert r.status_code == 200 and r.json()[0]["tier_code"] == "A"
+    assert r.status_code == 200 and r.json()["items"][0]["tier_code"] == "A"
     assert (est["tier_code"], est["discount_unit_fen"], est["net_unit_fen"]) == ("A", -11_900_00, 226_100_00)
     assert est["lines"][-1]["label"].startswith("经销商优惠（A级")
-    assert [t["dealer_id"] for t in client.get("/api/v1/catalog/price-tiers", headers=dealer).json()] == [ids["hongda"]]
+    assert [t["dealer_id"] for t in client.get("/api/v1/catalog/price-tiers", headers=dealer).json()["items"]] == [ids["hongda"]]
     assert_problem(client.put("/api/v1/catalog/price-tiers", headers=manager, json={
         "dealer_id": ids["shuntong"], "product_line": "tanker", "tier_code": "A", "discount_bp": 500}), 404)
     assert_problem(client.put("/api/v1/catalog/price-tiers", headers=dealer, json={

@@ -92,7 +92,7 @@ def test_the_store_receives_production_issues_and_returns_and_the_ledger_balance
     back = client.post(BASE.format(order_id) + "/2/return-to-store", headers=prod, json={"quantity": 2})
     handed = client.post(BASE.format(order_id) + "/2/return-to-customer", headers=store, json={"quantity": 1})
     ledger = client.get(BASE.format(order_id), headers=dealer).json()
-    timeline = client.get(f"/api/v1/orders/{order_id}/timeline", headers=dealer).json()
+    timeline = client.get(f"/api/v1/orders/{order_id}/timeline", headers=dealer).json()["items"]
     image = client.get(BASE.format(order_id) + f"/photos/{photo.json()['sha256']}", headers=dealer)
 
     assert before["version"] is None and [i["expected"] for i in before["items"]] == [1, 12]

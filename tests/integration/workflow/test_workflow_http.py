@@ -82,7 +82,7 @@ def test_a_dealer_user_sees_no_other_dealers_workflow(crm, kit, api):
         problem(r, 404)
         assert "dealer_b" not in r.text and b.dealer_id not in r.json().values()
     assert api.get("/api/v1/workflows", headers=dealer_a,
-                   params={"subject_type": "dealer", "subject_id": b.dealer_id}).json() == []
+                   params={"subject_type": "dealer", "subject_id": b.dealer_id}).json()["items"] == []
     assert api.get("/api/v1/workflows/tasks", headers=dealer_a).json() == {"items": [], "next_cursor": None,
                                                                             "total": 0}
     assert str(crm.workflow.detail(kit.SYSTEM, wf_b["id"])["status"]) == "running"
@@ -130,13 +130,13 @@ def test_standing_delegations_over_http(crm, roster, kit, api):
     assert created.status_code == 201
     d = created.json()
     assert (d["direction"], d["to_name"], d["state"]) == ("given", "mkt", "active")
-    assert [x["direction"] for x in api.get("/api/v1/me/delegations", headers=mkt).json()] == ["received"]
+    assert [x["direction"] for x in api.get("/api/v1/me/delegations", headers=mkt).json()["items"]] == ["received"]
     problem(api.post(f"/api/v1/me/delegations/{d['id']}/cancel", headers=mkt), 404)
     problem(api.post("/api/v1/me/delegations", headers=tech,
                      json={"to_user_id": roster.ids["mkt"], "starts_on": "2026-11-01"}), 422, "delegation.starts_in_past")
     problem(api.post("/api/v1/me/delegations", headers=tech,
                      json={"to_user_id": roster.ids["tech"], "starts_on": "2026-11-23"}), 422)
-    cancelled = api.post(f"/api/v1/me/delegations/{d['id']}/cancel", headers=tech).json()
+    cancelled = api.post(f"/api/v1/me/delegations/{d['id']}/cancel", headers=tech).json()["items"]
     assert [x["state"] for x in cancelled] == ["cancelled"]
 
 

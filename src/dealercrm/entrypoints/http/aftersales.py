@@ -40,6 +40,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 
 STAFF = (Role.AFTER_SALES, Role.ADMIN)
 WORKERS = (Role.AFTER_SALES, Role.ADMIN, Role.STATION)
@@ -59,13 +60,13 @@ def _station(r: dict[str, Any], quality: dict[str, Any] | None = None) -> s.Stat
     q, st = QualificationLevel(_v(r["qualification"])), StationStatus(_v(r["status"]))
     return s.StationOut(r["id"], r["code"], r["name"], r["uscc"], r["region"], r["province"], r["city"], r["address"],
                         r["contact_name"], r["contact_phone"], list(r["product_lines"]), r["labour_rate_fen"], q.value,
-                        q.label, r["capacity"], st.value, st.label,
+                        q.label, r["capacity"], st, st.label,
                         msgspec.convert(quality, s.StationQuality) if quality else None, r.get("latitude"),
                         r.get("longitude"))
 
 
 def _check(c: WarrantyCheck) -> s.WarrantyCheckOut:
-    return s.WarrantyCheckOut(c.state.value, c.state.label, c.in_warranty, c.ends_on, c.km_limit, c.warning)
+    return s.WarrantyCheckOut(c.state, c.state.label, c.in_warranty, c.ends_on, c.km_limit, c.warning)
 
 
 def _warranty_record(r: dict[str, Any] | None) -> s.WarrantyRecordOut | None:
@@ -106,7 +107,7 @@ def media_out(m: dict[str, Any]) -> s.MediaOut:
     """A media row as the API answers it, with the URLs its content is served at."""
     kind = MediaKind(_v(m["kind"]))
     stored = m["sha256"] is not None
-    return s.MediaOut(m["id"], _v(m["owner_type"]), m["owner_id"], kind.value, kind.label, m["content_type"],
+    return s.MediaOut(m["id"], _v(m["owner_type"]), m["owner_id"], kind, kind.label, m["content_type"],
                       m["size_bytes"], m["width"], m["height"], m["caption"], m["legacy_ref"], m["uploaded_at"],
                       m["uploaded_by"], m["sha256"], f"/api/v1/media/{m['id']}/content" if stored else None,
                       f"/api/v1/media/{m['id']}/thumbnail" if m["thumbnail_sha256"] else None)
@@ -179,26 +180,27 @@ class AftersalesController(Controller):
     @get("/stations/{station_id:int}/stock-movements", guards=[requires(*READERS)], sync_to_thread=True,
          summary="配件出入库明细 A station's stock movements (newest first)")
     def movements(self, station_id: int, request: User, aftersales: AftersalesService, part_no: str | None = None,
-                  cursor: str | None = None, limit: Limit = 100) -> list[s.MovementOut]:
+                  cursor: str | None = None, limit: Limit = 100) -> Page[s.MovementOut]:
         rows = aftersales.movements(request.user, station_id, part_no=part_no,
                                                     before_id=decode_cursor(cursor), limit=limit)
-        return [s.MovementOut(m["id"], m["part_no"], _v(m["kind"]), MovementKind(_v(m["kind"])).label, m["delta"],
-                              m["balance_after"], m["at"], m["actor"], m["reference"], m["note"]) for m in rows]
+        return Page([s.MovementOut(m["id"], m["part_no"], _v(m["kind"]), MovementKind(_v(m["kind"])).label, m["delta"],
+                                   m["balance_after"], m["at"], m["actor"], m["reference"], m["note"]) for m in rows],
+                    encode_cursor(rows[-1]["id"]) if len(rows) == limit else None)
 
     # -- warranty ----------------------------------------------------------------------------------
 
     @get("/warranty-policies", guards=[requires(*READERS)], sync_to_thread=True,
          summary="保修政策 Warranty policies per product line / template")
-    def policies(self, request: User, aftersales: AftersalesService) -> list[s.PolicyOut]:
-        return [msgspec.convert(p, s.PolicyOut, strict=False)
-                for p in aftersales.policies(request.user)]
+    def policies(self, request: User, aftersales: AftersalesService) -> Page[s.PolicyOut]:
+        return Page([msgspec.convert(p, s.PolicyOut, strict=False)
+                     for p in aftersales.policies(request.user)], None)
 
     @put("/warranty-policies", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="设置保修政策 Create or change the policy of a product line (or of one template)")
-    def put_policy(self, data: s.PolicyBody, request: User, aftersales: AftersalesService) -> list[s.PolicyOut]:
+    def put_policy(self, data: s.PolicyBody, request: User, aftersales: AftersalesService) -> Page[s.PolicyOut]:
         aftersales.put_policy(request.user, af.PolicyIn(data.product_line, data.months, data.km, data.model_code,
                                                data.description))
-        return [msgspec.convert(p, s.PolicyOut, strict=False) for p in aftersales.policies(request.user)]
+        return Page([msgspec.convert(p, s.PolicyOut, strict=False) for p in aftersales.policies(request.user)], None)
 
     @post("/warranties", guards=[requires(*STAFF)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="登记保修记录 Start a VIN's warranty from its delivery to the end customer")
@@ -270,9 +272,9 @@ class AftersalesController(Controller):
 
     @get("/requests/{request_id:int}/suggestions", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="推荐服务站 Stations ranked by proximity, capability and load")
-    def suggestions(self, request_id: int, request: User, aftersales: AftersalesService) -> list[s.SuggestionOut]:
-        return [s.SuggestionOut(x.station_id, x.name, x.score, list(x.reasons), x.open_requests, x.capacity)
-                for x in aftersales.suggest(request.user, request_id)]
+    def suggestions(self, request_id: int, request: User, aftersales: AftersalesService) -> Page[s.SuggestionOut]:
+        return Page([s.SuggestionOut(x.station_id, x.name, x.score, list(x.reasons), x.open_requests, x.capacity)
+                     for x in aftersales.suggest(request.user, request_id)], None)
 
     def _state(self, aftersales: AftersalesService, user: Principal, request_id: int) -> s.StateOut:
         d = aftersales.request(user, request_id, with_context=False)
@@ -389,9 +391,9 @@ class AftersalesController(Controller):
 
     @get("/repair-operations", guards=[requires(*READERS)], sync_to_thread=True,
          summary="维修作业 Repair operations with their standard hours")
-    def operations(self, request: User, aftersales: AftersalesService) -> list[s.OperationOut]:
-        return [s.OperationOut(o["code"], o["name"], format_hours(o["standard_centihours"]))
-                for o in aftersales.operations(request.user)]
+    def operations(self, request: User, aftersales: AftersalesService) -> Page[s.OperationOut]:
+        return Page([s.OperationOut(o["code"], o["name"], format_hours(o["standard_centihours"]))
+                     for o in aftersales.operations(request.user)], None)
 
     @put("/repair-operations", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="维护维修作业 Create or change a repair operation and its standard hours")
@@ -429,8 +431,8 @@ class AftersalesController(Controller):
     # -- parts and stock (§4.4) ---------------------------------------------------------------------
 
     @get("/parts", guards=[requires(*READERS)], sync_to_thread=True, summary="配件目录 Parts catalogue")
-    def parts(self, request: User, aftersales: AftersalesService) -> list[s.PartOut]:
-        return [msgspec.convert(p, s.PartOut, strict=False) for p in aftersales.parts(request.user)]
+    def parts(self, request: User, aftersales: AftersalesService) -> Page[s.PartOut]:
+        return Page([msgspec.convert(p, s.PartOut, strict=False) for p in aftersales.parts(request.user)], None)
 
     @put("/parts", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="维护配件 Create or change a part (standard cost, retail price)")
@@ -475,9 +477,9 @@ class AftersalesController(Controller):
 
     @get("/major-repairs", guards=[requires(*READERS)], sync_to_thread=True,
          summary="重大维修案例库 Major repairs with agreement, compensation and summary")
-    def major_repairs(self, request: User, aftersales: AftersalesService) -> list[s.MajorRepairOut]:
-        return [msgspec.convert({k: _v(v) for k, v in r.items()}, s.MajorRepairOut, strict=False)
-                for r in aftersales.major_repairs(request.user)]
+    def major_repairs(self, request: User, aftersales: AftersalesService) -> Page[s.MajorRepairOut]:
+        return Page([msgspec.convert({k: _v(v) for k, v in r.items()}, s.MajorRepairOut, strict=False)
+                     for r in aftersales.major_repairs(request.user)], None)
 
     @get("/reports/repairs", guards=[requires(*READERS)], sync_to_thread=True,
          summary="维修报告 Repairs by fault_category | vin | model_code | product_line | station | month")

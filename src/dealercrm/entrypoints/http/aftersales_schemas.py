@@ -10,6 +10,11 @@ import msgspec
 from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request, Text
+from dealercrm.domain.aftersales import (ClaimState, FaultCategory, MovementKind, PartUse, RequestState, StationStatus,
+                                          WarrantyState)
+from dealercrm.domain.channel import ProductLine
+from dealercrm.domain.media import MediaKind, OwnerType
+from dealercrm.domain.service_network import TechnicianStatus
 
 Short = Annotated[str, Meta(min_length=1, max_length=60)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -43,7 +48,7 @@ class StationBody(Request):
 
 
 class PolicyBody(Request):
-    product_line: Annotated[str, Meta(max_length=20)]
+    product_line: ProductLine
     months: Annotated[int, Meta(ge=1, le=240)] | None = None
     km: Annotated[int, Meta(ge=1, le=5_000_000)] | None = None
     model_code: Annotated[str, Meta(max_length=40)] | None = None
@@ -55,14 +60,14 @@ class WarrantyBody(Request):
     customer_name: Annotated[str, Meta(min_length=1, max_length=100)]
     customer_phone: Annotated[str, Meta(min_length=5, max_length=30)]
     sold_on: dt.date
-    product_line: Annotated[str, Meta(max_length=20)] | None = None
+    product_line: ProductLine | None = None
 
 
 class ServiceRequestBody(Request):
     vin: VinStr
     customer_name: Annotated[str, Meta(min_length=1, max_length=100)]
     customer_phone: Annotated[str, Meta(min_length=5, max_length=30)]
-    fault_category: Annotated[str, Meta(max_length=20)]
+    fault_category: FaultCategory
     description: Long
     province: Short
     city: Short
@@ -91,7 +96,7 @@ class ResolveBody(Request):
 class PartLine(Request):
     part_no: PartNo
     quantity: Qty
-    use: Annotated[str, Meta(max_length=10, description="warranty 三包 / sale 销售 / repair 正常维修")]
+    use: PartUse
 
 
 class RepairBody(Request):
@@ -213,12 +218,12 @@ class StationOut(msgspec.Struct):
     address: str
     contact_name: str
     contact_phone: str
-    product_lines: list[str]
+    product_lines: list[ProductLine]
     labour_rate_fen: int
     qualification: str
     qualification_label: str
     capacity: int
-    status: str
+    status: StationStatus
     status_label: str
     quality: StationQuality | None = None
     latitude: float | None = None
@@ -232,7 +237,7 @@ class StationList(msgspec.Struct):
 
 class PolicyOut(msgspec.Struct):
     id: int
-    product_line: str
+    product_line: ProductLine
     model_code: str | None
     months: int | None
     km: int | None
@@ -240,7 +245,7 @@ class PolicyOut(msgspec.Struct):
 
 
 class WarrantyCheckOut(msgspec.Struct):
-    state: str
+    state: WarrantyState
     state_label: str
     in_warranty: bool
     ends_on: dt.date | None
@@ -269,8 +274,8 @@ class WarrantyOut(msgspec.Struct):
 
 class RequestEventOut(msgspec.Struct):
     action: str
-    from_state: str | None
-    to_state: str
+    from_state: RequestState | None
+    to_state: RequestState
     at: dt.datetime
     actor: str
     station_id: int | None
@@ -283,7 +288,7 @@ class RequestRow(msgspec.Struct):
     vin: str
     customer_name: str
     customer_phone: str
-    fault_category: str
+    fault_category: FaultCategory
     fault_category_label: str
     description: str
     province: str
@@ -294,9 +299,9 @@ class RequestRow(msgspec.Struct):
     model_code: str | None
     dealer_id: int | None
     odometer_km: int | None
-    warranty_state: str
+    warranty_state: WarrantyState
     warranty_warning: str | None
-    state: str
+    state: RequestState
     state_label: str
     station_id: int | None
     station_name: str | None
@@ -319,7 +324,7 @@ class PartUsedOut(msgspec.Struct):
     part_no: str
     part_name: str
     quantity: int
-    use: str
+    use: PartUse
     use_label: str
     unit_cost_fen: int
     unit_price_fen: int
@@ -335,7 +340,7 @@ class ClaimOut(msgspec.Struct):
     labour_fen: int
     parts_fen: int
     total_fen: int
-    state: str
+    state: ClaimState
     state_label: str
     submitted_at: dt.datetime
     submitted_by: str
@@ -416,9 +421,9 @@ class MediaOut(msgspec.Struct):
     """A photo or video (or a legacy text reference, ``kind`` = link, no content)."""
 
     id: int
-    owner_type: str
+    owner_type: OwnerType
     owner_id: int
-    kind: str
+    kind: MediaKind
     kind_label: str
     content_type: str | None
     size_bytes: int
@@ -439,7 +444,7 @@ class RecordOut(msgspec.Struct):
     request_id: int
     station_id: int
     vin: str
-    fault_category: str
+    fault_category: FaultCategory
     product_line: str | None
     model_code: str | None
     in_warranty: bool
@@ -486,7 +491,7 @@ class RequestDetail(msgspec.Struct):
 class RequestCreatedOut(msgspec.Struct):
     id: int
     number: str
-    state: str
+    state: RequestState
     warranty: WarrantyCheckOut
     context: CustomerContextOut
 
@@ -577,7 +582,7 @@ class TransferOut(msgspec.Struct):
 class MovementOut(msgspec.Struct):
     id: int
     part_no: str
-    kind: str
+    kind: MovementKind
     kind_label: str
     delta: int
     balance_after: int
@@ -593,7 +598,7 @@ class MajorRepairOut(msgspec.Struct):
     vin: str
     station_id: int
     station_name: str
-    fault_category: str
+    fault_category: FaultCategory
     product_line: str | None
     model_code: str | None
     problem: str
@@ -636,7 +641,7 @@ class TechnicianBody(Request):
 
 
 class AvailabilityBody(Request):
-    status: Annotated[str, Meta(max_length=12, description="available / busy / off_duty")]
+    status: TechnicianStatus
 
 
 class TechnicianOut(msgspec.Struct):
@@ -646,7 +651,7 @@ class TechnicianOut(msgspec.Struct):
     phone: str
     skills: list[str]
     skill_labels: list[str]
-    status: str
+    status: TechnicianStatus
     status_label: str
     active: bool
 
@@ -660,7 +665,7 @@ class NearbyStationOut(msgspec.Struct):
     city: str
     address: str
     contact_phone: str
-    product_lines: list[str]
+    product_lines: list[ProductLine]
     latitude: float
     longitude: float
     distance_km: float

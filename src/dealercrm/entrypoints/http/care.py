@@ -13,10 +13,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import care as ca
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.entrypoints.http.controllers import decode_cursor
+from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.care import CareService
+from dealercrm.domain.care import CareChannel, CareKind, TargetKind
 
 User = Request[Principal, Any, Any]
 ALL_SURVEY = (*ca.FOLLOW_UP_STAFF, Role.DEALER)
@@ -64,14 +66,14 @@ class MoveBody(Body):
 
 class TemplateBody(Body):
     name: str
-    channel: str
+    channel: CareChannel
     body: str
     subject: str = ""
 
 
 class TaskBody(Body):
-    kind: str
-    target_kind: str
+    kind: CareKind
+    target_kind: TargetKind
     name: str
     due_on: dt.date
     title: str
@@ -128,13 +130,13 @@ class CareController(Controller):
     @get("/value/dealers", guards=[requires(*ca.VALUE_READERS)], sync_to_thread=True,
          summary="经销商价值排名 Latest evaluation per dealer (scoped by region)")
     def ranking(self, request: User, care: CareService, value_class: str | None = None,
-                region: str | None = None) -> list[dict[str, Any]]:
-        return care.ranking(request.user, value_class=value_class, region=region)
+                region: str | None = None) -> Page[dict[str, Any]]:
+        return Page(care.ranking(request.user, value_class=value_class, region=region), None)
 
     @get("/value/dealers/{dealer_id:int}/history", guards=[requires(*ca.VALUE_READERS)], sync_to_thread=True,
          summary="经销商价值评估历史 Evaluation history of one dealer")
-    def history(self, dealer_id: int, request: User, care: CareService) -> list[dict[str, Any]]:
-        return care.history(request.user, dealer_id)
+    def history(self, dealer_id: int, request: User, care: CareService) -> Page[dict[str, Any]]:
+        return Page(care.history(request.user, dealer_id), None)
 
     @get("/value/mine", guards=[requires(Role.DEALER)], sync_to_thread=True,
          summary="本经销商的价值分类 The dealer's own class and suggested level")
@@ -161,8 +163,8 @@ class CareController(Controller):
 
     @get("/surveys", guards=[requires(*ALL_SURVEY)], sync_to_thread=True,
          summary="问卷列表 Surveys (a dealer: those it was invited to)")
-    def surveys(self, request: User, care: CareService) -> list[dict[str, Any]]:
-        return care.surveys(request.user)
+    def surveys(self, request: User, care: CareService) -> Page[dict[str, Any]]:
+        return Page(care.surveys(request.user), None)
 
     @get("/surveys/{survey_id:int}", guards=[requires(*ALL_SURVEY)], sync_to_thread=True, summary="问卷 Survey")
     def survey(self, survey_id: int, request: User, care: CareService) -> dict[str, Any]:
@@ -209,8 +211,8 @@ class CareController(Controller):
                                                             data.body)}
 
     @get("/templates", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, summary="关怀模板 Care templates")
-    def templates(self, request: User, care: CareService) -> list[dict[str, Any]]:
-        return care.templates(request.user)
+    def templates(self, request: User, care: CareService) -> Page[dict[str, Any]]:
+        return Page(care.templates(request.user), None)
 
     @post("/tasks", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, status_code=HTTP_201_CREATED,
           summary="新建关怀任务 Care task by hand")
@@ -225,9 +227,11 @@ class CareController(Controller):
 
     @get("/tasks", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True, summary="关怀任务 Care tasks")
     def tasks(self, request: User, care: CareService, status: str | None = None, kind: str | None = None,
-              due_before: dt.date | None = None, cursor: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        return care.tasks(request.user, status=status, kind=kind, due_before=due_before,
-                                          after_id=decode_cursor(cursor), limit=max(1, min(limit, 200)))
+              due_before: dt.date | None = None, cursor: str | None = None, limit: int = 50) -> Page[dict[str, Any]]:
+        limit = max(1, min(limit, 200))
+        rows = care.tasks(request.user, status=status, kind=kind, due_before=due_before,
+                          after_id=decode_cursor(cursor), limit=limit)
+        return Page(rows, encode_cursor(rows[-1]["id"]) if len(rows) == limit else None)
 
     @post("/tasks/{task_id:int}/status", guards=[requires(*ca.CARE_STAFF)], sync_to_thread=True,
           status_code=HTTP_200_OK, summary="完成/取消关怀任务 Finish or cancel a task")

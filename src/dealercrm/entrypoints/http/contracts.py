@@ -20,7 +20,10 @@ from dealercrm.entrypoints.http.orders import READERS, _ref
 from dealercrm.entrypoints.http.orders_schemas import OrderRefOut
 from dealercrm.entrypoints.http.schemas import Request as RequestBody
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.order_flow import OrderFlowService
+from dealercrm.domain.contracts import ContractStatus
+from dealercrm.domain.order_changes import ChangeStatus
 
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 FINANCE_RESUBMITTERS = (Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.ADMIN)
@@ -47,7 +50,7 @@ class ChangeRefOut(msgspec.Struct):
     id: int
     change_no: str
     order_id: int
-    status: str
+    status: ChangeStatus
     workflow_id: int | None
 
 
@@ -67,7 +70,7 @@ class ContractOut(msgspec.Struct):
     order_id: int
     dealer_id: int
     amount_fen: int
-    status: str
+    status: ContractStatus
     status_label: str
     document_sha256: str
     media_type: str
@@ -102,8 +105,8 @@ class OrderFlowController(Controller):
 
     @get("/{order_id:int}/review", guards=[requires(*READERS)], sync_to_thread=True,
          summary="订单评审 The order's review workflows (four parallel steps), newest first")
-    def review(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> list[dict[str, Any]]:
-        return order_flow.review(request.user, order_id)
+    def review(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> Page[dict[str, Any]]:
+        return Page(order_flow.review(request.user, order_id), None)
 
     @post("/{order_id:int}/major-modification", guards=[requires(*MAJOR_MODIFICATION_MARKERS)],
           status_code=HTTP_200_OK, sync_to_thread=True,
@@ -164,5 +167,5 @@ class OrderFlowController(Controller):
 
     @get("/{order_id:int}/changes", guards=[requires(*READERS)], sync_to_thread=True,
          summary="变更申请 The order's change requests, newest first")
-    def changes(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> list[dict[str, Any]]:
-        return order_flow.changes(request.user, order_id)
+    def changes(self, order_id: int, request: Request[Principal, Any, Any], order_flow: OrderFlowService) -> Page[dict[str, Any]]:
+        return Page(order_flow.changes(request.user, order_id), None)

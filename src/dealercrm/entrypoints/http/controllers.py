@@ -161,7 +161,7 @@ class DealerController(Controller):
         self, request: Request[Principal, Any, Any], channel: ChannelService, status: str | None = None,
         region: str | None = None, product_line: str | None = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None, cursor: str | None = None, limit: Limit = 50,
-    ) -> s.Page:
+    ) -> s.Page[s.DealerSummary]:
         if status is not None and status not in DealerStatus.__members__.values():
             raise InvalidValue("status", "未知的经销商状态", code="dealer.status_unknown")
         rows = channel.list_dealers(
@@ -178,13 +178,13 @@ class DealerController(Controller):
 
     @get("/{dealer_id:int}/history", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="变更记录 Audit history of a dealer")
-    def history(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> list[s.AuditEntry]:
+    def history(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.Page[s.AuditEntry]:
         rows = channel.audit_history(request.user, dealer_id)
-        return [
+        return s.Page([
             s.AuditEntry(r["id"], r["at"], r["actor_name"], r["actor_role"], r["request_id"], r["entity"],
                          r["entity_id"], r["action"], r["changes"])
             for r in rows
-        ]
+        ], None)
 
     @post("/{dealer_id:int}/submit", guards=[requires(*DEALER_SELF_SERVICE)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="提交审核 Submit for review")
@@ -294,8 +294,8 @@ class AdminController(Controller):
     guards = [requires(Role.ADMIN)]
 
     @get("/roles", summary="角色列表 Roles")
-    async def roles(self) -> list[s.RoleOut]:
-        return [s.RoleOut(r.value, ROLE_LABELS[r]) for r in Role]
+    async def roles(self) -> s.Page[s.RoleOut]:
+        return s.Page([s.RoleOut(r.value, ROLE_LABELS[r]) for r in Role], None)
 
     @get("/users", sync_to_thread=True, summary="用户列表 Users")
     def users(self, request: Request[Principal, Any, Any], identity: IdentityService, cursor: str | None = None,
@@ -342,8 +342,8 @@ class AdminController(Controller):
 
     @get("/devices", sync_to_thread=True,
          summary="设备列表 Device credentials with each agent's last status report")
-    def devices(self, request: Request[Principal, Any, Any], identity: IdentityService) -> list[s.DeviceOut]:
-        return [msgspec.convert(r, s.DeviceOut) for r in identity.list_devices(request.user)]
+    def devices(self, request: Request[Principal, Any, Any], identity: IdentityService) -> s.Page[s.DeviceOut]:
+        return s.Page([msgspec.convert(r, s.DeviceOut) for r in identity.list_devices(request.user)], None)
 
     @post("/devices", status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="签发设备凭证 Issue a device API key (shown once)")

@@ -32,6 +32,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import credit_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.credit import CreditService
 
 FINANCE = (Role.FINANCE, Role.ADMIN)
@@ -168,10 +169,10 @@ class CreditController(Controller):
     @get("/accounts/{dealer_id:int}/history", guards=[requires(*READERS)], sync_to_thread=True,
          summary="信用变更记录 Audit trail of a dealer's credit (terms, contracts, invoices, payments)")
     def history(self, dealer_id: int, request: Request[Principal, Any, Any],
-                credit: CreditService) -> list[s.CreditHistoryEntry]:
-        return [s.CreditHistoryEntry(r["at"], r["actor_name"], r["actor_role"], r["entity"], r["entity_id"],
-                                     r["action"], r["changes"])
-                for r in credit.history(request.user, dealer_id)]
+                credit: CreditService) -> Page[s.CreditHistoryEntry]:
+        return Page([s.CreditHistoryEntry(r["at"], r["actor_name"], r["actor_role"], r["entity"], r["entity_id"],
+                                          r["action"], r["changes"])
+                     for r in credit.history(request.user, dealer_id)], None)
 
     @post("/accounts/{dealer_id:int}/change-requests", guards=[requires(*FINANCE)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="申请调整信用条件 Propose new credit terms (needs a second approver)")
@@ -192,8 +193,8 @@ class CreditController(Controller):
     @get("/accounts/{dealer_id:int}/evaluations", guards=[requires(*READERS)], sync_to_thread=True,
          summary="信用评价 Credit evaluations with their inputs")
     def evaluations(self, dealer_id: int, request: Request[Principal, Any, Any],
-                    credit: CreditService) -> list[s.CreditEvaluationRow]:
-        return [_evaluation(e) for e in credit.evaluations(request.user, dealer_id)]
+                    credit: CreditService) -> Page[s.CreditEvaluationRow]:
+        return Page([_evaluation(e) for e in credit.evaluations(request.user, dealer_id)], None)
 
     @post("/accounts/{dealer_id:int}/evaluations", guards=[requires(*FINANCE)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="立即评价 Evaluate a dealer's credit now")
@@ -333,9 +334,9 @@ class CreditController(Controller):
     @get("/vehicles/invoice-status", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车辆开票状态 未开票 / 已开票未收款 / 已开票已收款 for up to 200 VINs")
     def vehicle_status(self, request: Request[Principal, Any, Any], credit: CreditService,
-                       vin: Annotated[list[str], Parameter(max_items=200)]) -> list[s.CreditVinStatus]:
+                       vin: Annotated[list[str], Parameter(max_items=200)]) -> Page[s.CreditVinStatus]:
         statuses = credit.invoice_status_of(request.user, [v.strip().upper() for v in vin])
-        return [s.CreditVinStatus(v, st.value, VehicleInvoiceStatus(st).label) for v, st in statuses.items()]
+        return Page([s.CreditVinStatus(v, st.value, VehicleInvoiceStatus(st).label) for v, st in statuses.items()], None)
 
     @post("/reminders/run", guards=[requires(*FINANCE)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="立即运行催款提醒 Run due-soon / dunning reminders now (idempotent)")

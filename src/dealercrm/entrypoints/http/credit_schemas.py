@@ -10,6 +10,8 @@ import msgspec
 from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request, Text
+from dealercrm.domain.credit import (AccountStatus, ChangeRequestState, InvoiceState, PaymentCycle, PaymentMethod, PaymentSource,
+                                      VehicleInvoiceStatus)
 
 Fen = Annotated[int, Meta(ge=1, le=10**14, description="amount in fen (1/100 CNY)")]
 FenOrZero = Annotated[int, Meta(ge=0, le=10**14, description="amount in fen (1/100 CNY)")]
@@ -25,9 +27,9 @@ class CreditChangeRequestIn(Request):
     reason: Text
     limit_fen: FenOrZero | None = None
     term_days: Annotated[int, Meta(ge=0, le=365)] | None = None
-    payment_cycle: Annotated[str, Meta(max_length=20)] | None = None
+    payment_cycle: PaymentCycle | None = None
     warning_threshold_permille: Annotated[int, Meta(ge=1, le=1000)] | None = None
-    status: Annotated[str, Meta(max_length=10)] | None = None
+    status: AccountStatus | None = None
 
 
 class CreditNoteIn(Request):
@@ -54,7 +56,7 @@ class CreditPaymentIn(Request):
     dealer_id: int
     amount_fen: Fen
     received_on: dt.date
-    method: Annotated[str, Meta(max_length=20)] = "bank_transfer"
+    method: PaymentMethod = PaymentMethod.BANK_TRANSFER
     contract_no: ContractNo | None = None
     reference: Annotated[str, Meta(max_length=100)] | None = None
     note: Note | None = None
@@ -79,10 +81,10 @@ class CreditDealerBrief(msgspec.Struct):
 class CreditTerms(msgspec.Struct):
     limit_fen: int
     term_days: int
-    payment_cycle: str
+    payment_cycle: PaymentCycle
     payment_cycle_label: str
     warning_threshold_permille: int
-    status: str
+    status: AccountStatus
     status_label: str
     warning_active: bool
 
@@ -140,9 +142,9 @@ class CreditPaymentRow(msgspec.Struct):
     dealer_id: int
     amount_fen: int
     received_on: dt.date
-    method: str
+    method: PaymentMethod
     method_label: str
-    source: str
+    source: PaymentSource
     contract_no: str | None
     reference: str | None
     unapplied_fen: int
@@ -182,7 +184,7 @@ class CreditAccountRow(msgspec.Struct):
     exposure_fen: int
     available_fen: int
     usage_permille: int | None
-    status: str
+    status: AccountStatus
     status_label: str
     warning_active: bool
 
@@ -196,7 +198,7 @@ class CreditChangeRequestRow(msgspec.Struct):
     id: int
     request_no: str
     dealer_id: int
-    state: str
+    state: ChangeRequestState
     state_label: str
     changes: dict[str, Any]
     previous: dict[str, Any] | None
@@ -223,7 +225,7 @@ class CreditInvoiceRow(msgspec.Struct):
     open_fen: int
     issued_on: dt.date
     due_on: dt.date
-    state: str
+    state: InvoiceState
     state_label: str
     vins: list[str]
     settled_on: dt.date | None
@@ -254,8 +256,8 @@ class CreditPaymentOut(msgspec.Struct):
     dealer_id: int
     amount_fen: int
     received_on: dt.date
-    method: str
-    source: str
+    method: PaymentMethod
+    source: PaymentSource
     contract_no: str | None
     unapplied_fen: int
     allocations: list[CreditBookedAllocation]
@@ -323,7 +325,7 @@ class CreditReconciliationOut(msgspec.Struct):
 
 class CreditVinStatus(msgspec.Struct):
     vin: str
-    status: str
+    status: VehicleInvoiceStatus
     label: str
 
 

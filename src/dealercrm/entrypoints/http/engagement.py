@@ -21,7 +21,10 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import CreatedOut, Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, STAFF, public, requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.engagement import EngagementService
+from dealercrm.domain.announcements import AnnouncementAudience
+from dealercrm.domain.notifications import NotificationStatus
 
 PUBLISHERS = (Role.MARKETING, Role.ADMIN)
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
@@ -65,14 +68,14 @@ class AlertOut(msgspec.Struct):
     id: int
     rule: str
     key: str
-    severity: str
+    severity: Severity
     severity_label: str
     title: str
     body: str
     subject_type: str | None
     subject_id: str | None
     due_on: dt.date | None
-    state: str
+    state: AlertState
     state_label: str
     raised_at: dt.datetime
     acknowledged_at: dt.datetime | None
@@ -88,15 +91,15 @@ class AlertPage(msgspec.Struct):
 
 class AlertStateOut(msgspec.Struct):
     id: int
-    state: str
+    state: AlertState
     state_label: str
 
 
 class AnnouncementIn(Body):
     title: Title
     body: LongText
-    category: Code = "notice"
-    audience: Code = "all"
+    category: AnnouncementCategory = AnnouncementCategory.NOTICE
+    audience: AnnouncementAudience = AnnouncementAudience.ALL
     roles: Annotated[list[Code], msgspec.Meta(max_length=20)] = []
     dealer_ids: Annotated[list[int], msgspec.Meta(max_length=1000)] = []
     publish_from: dt.datetime | None = None
@@ -106,8 +109,8 @@ class AnnouncementIn(Body):
 class AnnouncementPatch(Body):
     title: Title | None = None
     body: LongText | None = None
-    category: Code | None = None
-    audience: Code | None = None
+    category: AnnouncementCategory | None = None
+    audience: AnnouncementAudience | None = None
     roles: Annotated[list[Code], msgspec.Meta(max_length=20)] | None = None
     dealer_ids: Annotated[list[int], msgspec.Meta(max_length=1000)] | None = None
     publish_from: dt.datetime | None = None
@@ -119,18 +122,18 @@ class AnnouncementOut(msgspec.Struct):
     id: int
     title: str
     body: str
-    category: str
+    category: AnnouncementCategory
     category_label: str
-    audience: str
+    audience: AnnouncementAudience
     publish_from: dt.datetime
     publish_until: dt.datetime | None
-    status: str
+    status: AnnouncementStatus
     status_label: str
     created_at: dt.datetime
     created_by_name: str
     updated_at: dt.datetime | None
     read_at: dt.datetime | None = None
-    roles: list[str] | None = None  # audience details: for publishers only
+    roles: list[Role] | None = None  # audience details: for publishers only
     dealer_ids: list[int] | None = None
 
 
@@ -148,7 +151,7 @@ class ReaderOut(msgspec.Struct):
     user_id: int
     username: str
     display_name: str
-    role: str
+    role: Role
     dealer_id: int | None
     read_at: dt.datetime | None = None
 
@@ -187,7 +190,7 @@ class FeedTokenOut(msgspec.Struct):
 
 class RequeueOut(msgspec.Struct):
     id: str
-    status: str
+    status: NotificationStatus
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,7 +299,7 @@ class AlertController(Controller):
           summary="知悉 Acknowledge an alert (anyone in its audience)")
     def acknowledge(self, alert_id: int, request: Request[Principal, Any, Any], engagement: EngagementService) -> AlertStateOut:
         new_state = engagement.acknowledge_alert(request.user, alert_id)
-        return AlertStateOut(alert_id, new_state, AlertState(new_state).label)
+        return AlertStateOut(alert_id, AlertState(new_state), AlertState(new_state).label)
 
 
 class AnnouncementController(Controller):
@@ -401,8 +404,8 @@ class NotificationController(Controller):
 
     @get("/failed", guards=[requires(*STAFF)], sync_to_thread=True,
          summary="发送失败的通知 Failed notifications (admin: all; staff: those they caused)")
-    def failed(self, request: Request[Principal, Any, Any], engagement: EngagementService, limit: Limit = 50) -> list[WorkbenchItemOut]:
-        return [_item(i) for i in engagement.failed_notifications(request.user, limit=limit)]
+    def failed(self, request: Request[Principal, Any, Any], engagement: EngagementService, limit: Limit = 50) -> Page[WorkbenchItemOut]:
+        return Page([_item(i) for i in engagement.failed_notifications(request.user, limit=limit)], None)
 
     @post("/{notification_id:str}/requeue", guards=[requires(Role.ADMIN)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="重新发送 Retry a failed notification with fresh attempts (admin)")
@@ -410,7 +413,7 @@ class NotificationController(Controller):
         if len(notification_id) > 36:
             raise NotFound("通知不存在", code="notification.not_found")
         status = engagement.requeue_notification(request.user, notification_id)
-        return RequeueOut(notification_id, status)
+        return RequeueOut(notification_id, NotificationStatus(status))
 
 
 ENGAGEMENT_CONTROLLERS = [WorkbenchController, AlertController, AnnouncementController, CalendarController,

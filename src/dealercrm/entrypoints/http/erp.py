@@ -20,6 +20,7 @@ from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor,
 from dealercrm.entrypoints.http.schemas import Request as RequestBody
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.application.order_flow import OrderFlowService
+from dealercrm.domain.erp_rejections import RejectionStatus
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 User = Request[Principal, Any, Any]
@@ -40,7 +41,7 @@ class RejectedEventOut(msgspec.Struct):
     code: str
     reason: str
     at: dt.datetime
-    status: str
+    status: RejectionStatus
     status_label: str
     resolved_at: dt.datetime | None
     resolved_by: str | None

@@ -53,7 +53,7 @@ def _page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]],
 def _vehicle(row: dict[str, Any]) -> gs.VehicleOut:
     state = VehicleState(_enum_value(row["state"]))
     return gs.VehicleOut(
-        id=row["id"], vin=str(row["vin"]), state=state.value, state_label=state.label, dealer_id=row["dealer_id"],
+        id=row["id"], vin=str(row["vin"]), state=state, state_label=state.label, dealer_id=row["dealer_id"],
         dealer_code=row["dealer_code"], dealer_name=row["dealer_name"], region=row["region"],
         order_no=row["order_no"], contract_no=row["contract_no"], erp_tracking_no=row["erp_tracking_no"],
         product_line=row["product_line"], model_code=row["model_code"], configuration=row["configuration"],
@@ -69,7 +69,7 @@ def _vehicle_detail(row: dict[str, Any]) -> gs.VehicleDetailOut:
         to_state = VehicleState(_enum_value(e["to_state"]))
         history.append(gs.VehicleEventOut(
             seq=e["seq"], action=e["action"], action_label=ACTION_LABELS.get(e["action"], e["action"]), at=e["at"],
-            from_state=_enum_value(e["from_state"]), to_state=to_state.value, to_state_label=to_state.label,
+            from_state=_enum_value(e["from_state"]), to_state=to_state, to_state_label=to_state.label,
             actor=e["actor"], reference=e["reference"], note=e["note"]))
     return gs.VehicleDetailOut(**base, history=history)
 
@@ -81,7 +81,7 @@ def _authorization(row: dict[str, Any]) -> gs.AuthorizationOut:
         id=row["id"], number=row["number"], dealer_id=row["dealer_id"], dealer_code=row["dealer_code"],
         dealer_name=row["dealer_name"], contract_no=row["contract_no"], person_name=row["person_name"],
         id_masked=row["id_masked"], phone=str(row["phone"]), vins=list(row["vins"]), valid_from=row["valid_from"],
-        valid_to=row["valid_to"], status=status.value, status_label=status.label,
+        valid_to=row["valid_to"], status=status, status_label=status.label,
         status_reason=row["status_reason"], created_at=row["created_at"], created_by=row["created_by"],
         id_checked_at=row["id_checked_at"], id_checked_via=row["id_checked_via"],
         gate_passes=None if passes is None else [
@@ -98,7 +98,7 @@ def _gate_pass(row: dict[str, Any]) -> gs.GatePassOut:
         dealer_name=row["dealer_name"], contract_no=row["contract_no"], vins=list(row["vins"]),
         person_name=row["person_name"], id_masked=row["id_masked"], id_verified_via=row["id_verified_via"],
         id_verified_at=row["id_verified_at"], valid_from=row["valid_from"], valid_to=row["valid_to"],
-        status=status.value, status_label=status.label, created_at=row["created_at"], created_by=row["created_by"],
+        status=status, status_label=status.label, created_at=row["created_at"], created_by=row["created_by"],
         approved_at=row["approved_at"], approved_by=row["approved_by"], rejected_reason=row["rejected_reason"],
         handed_over_at=row["handed_over_at"], handed_over_by=row["handed_over_by"], exited_at=row["exited_at"],
         exited_by=row["exited_by"], voided_at=row["voided_at"], void_reason=row["void_reason"],
@@ -153,7 +153,7 @@ class VehicleController(Controller):
             erp_tracking_no=data.erp_tracking_no, product_line=data.product_line, model_code=data.model_code,
             configuration=data.configuration, agreed_delivery_date=data.agreed_delivery_date,
             stocked_at=data.stocked_at))
-        return gs.StockInOut(r.vin, r.vehicle_id, r.created, r.state)
+        return gs.StockInOut(r.vin, r.vehicle_id, r.created, VehicleState(r.state))
 
 
 class PickupAuthorizationController(Controller):
@@ -284,7 +284,7 @@ class KioskController(Controller):
     @get("/whoami", summary="设备身份 The device credential in use")
     async def whoami(self, request: Request[Principal, Any, Any]) -> s.MeOut:
         p = request.user
-        return s.MeOut(p.user_id, p.username, p.role.value, p.dealer_id, list(p.regions), p.device_id)
+        return s.MeOut(p.user_id, p.username, p.role, p.dealer_id, list(p.regions), p.device_id)
 
     @get("/verification-keys", sync_to_thread=False,
          summary="验签公钥 Public keys that verify pass QR codes offline (Ed25519, by kid)")
@@ -356,7 +356,7 @@ def _shipment(row: dict[str, Any]) -> gs.ShipmentOut:
         dealer_name=row["dealer_name"], contract_no=row["contract_no"], carrier=row["carrier"],
         driver_name=row["driver_name"], driver_id_masked=row["driver_id_masked"], driver_phone=str(row["driver_phone"]),
         truck_plate=row["truck_plate"], vins=list(row["vins"]), planned_departure=row["planned_departure"],
-        expected_arrival=row["expected_arrival"], status=status.value, status_label=status.label,
+        expected_arrival=row["expected_arrival"], status=status, status_label=status.label,
         created_at=row["created_at"], created_by=row["created_by"], departed_at=row["departed_at"],
         delivered_at=row["delivered_at"], cancelled_at=row["cancelled_at"], cancel_reason=row["cancel_reason"],
         receipt_reminded_at=row["receipt_reminded_at"], receipt_no=row["receipt_no"], receipt=receipt,

@@ -13,6 +13,10 @@ import msgspec
 from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request
+from dealercrm.domain.gate import AuthorizationStatus, GatePassStatus
+from dealercrm.domain.identity import BadgePurpose
+from dealercrm.domain.shipping import ReceiptOutcome, ShipmentStatus
+from dealercrm.domain.vehicles import VehicleState
 
 VinStr = Annotated[str, Meta(min_length=1, max_length=20)]
 Ref = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -42,7 +46,7 @@ class StockInOut(msgspec.Struct):
     vin: str
     vehicle_id: int
     created: bool
-    state: str
+    state: VehicleState
 
 
 class VehicleEventOut(msgspec.Struct):
@@ -50,8 +54,8 @@ class VehicleEventOut(msgspec.Struct):
     action: str
     action_label: str
     at: dt.datetime
-    from_state: str | None
-    to_state: str
+    from_state: VehicleState | None
+    to_state: VehicleState
     to_state_label: str
     actor: str
     reference: str | None
@@ -61,7 +65,7 @@ class VehicleEventOut(msgspec.Struct):
 class VehicleOut(msgspec.Struct):
     id: int
     vin: str
-    state: str
+    state: VehicleState
     state_label: str
     dealer_id: int | None
     dealer_code: str | None
@@ -105,7 +109,7 @@ class AuthorizationIn(Request):
 class GatePassRef(msgspec.Struct):
     id: int
     pass_no: str
-    status: str
+    status: GatePassStatus
     vins: list[str]
 
 
@@ -122,7 +126,7 @@ class AuthorizationOut(msgspec.Struct):
     vins: list[str]
     valid_from: dt.datetime
     valid_to: dt.datetime
-    status: str
+    status: AuthorizationStatus
     status_label: str
     status_reason: str | None
     created_at: dt.datetime
@@ -188,7 +192,7 @@ class GatePassOut(msgspec.Struct):
     id_verified_at: dt.datetime
     valid_from: dt.datetime
     valid_to: dt.datetime
-    status: str
+    status: GatePassStatus
     status_label: str
     created_at: dt.datetime
     created_by: str
@@ -290,7 +294,7 @@ class VerificationKeyOut(msgspec.Struct):
 
 class PassBookEntryOut(msgspec.Struct):
     pass_no: str
-    status: str
+    status: GatePassStatus
     qr_sha256: str | None
     holder: str | None = None  # the collector's name, masked (王*国), for the guard screen
 
@@ -363,7 +367,7 @@ class KioskExitIn(KioskScanIn):
 
 class BadgeBookEntryOut(msgspec.Struct):
     digest: str
-    purpose: str
+    purpose: BadgePurpose
     user_id: int
     name: str
 
@@ -402,7 +406,7 @@ class ShipmentIn(Request):
 
 class ReceiptLineIn(Request):
     vin: VinStr
-    outcome: Annotated[str, Meta(description="received | damaged | missing")]
+    outcome: ReceiptOutcome
     configuration_ok: bool = True
     note: Annotated[str, Meta(max_length=500)] | None = None
     photos: Annotated[list[Annotated[str, Meta(max_length=300)]], Meta(max_length=9)] = []
@@ -417,7 +421,7 @@ class ReceiptIn(Request):
 
 class ReceiptLineOut(msgspec.Struct):
     vin: str
-    outcome: str
+    outcome: ReceiptOutcome
     configuration_ok: bool
     note: str | None
     photos: list[str]
@@ -450,7 +454,7 @@ class ShipmentOut(msgspec.Struct):
     vins: list[str]
     planned_departure: dt.datetime
     expected_arrival: dt.datetime
-    status: str
+    status: ShipmentStatus
     status_label: str
     created_at: dt.datetime
     created_by: str

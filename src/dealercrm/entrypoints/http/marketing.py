@@ -27,7 +27,10 @@ from dealercrm.domain.training import InvitationResponse, MeetingStatus, Trainin
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.marketing import MarketingService
+from dealercrm.domain.knowledge import Readership
+from dealercrm.domain.training import InviteeKind
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -51,7 +54,7 @@ def _page(rows: list[dict[str, Any]], limit: int) -> tuple[list[dict[str, Any]],
 
 
 class InviteeBody(Body):
-    kind: Code
+    kind: InviteeKind
     id: Id
     name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
@@ -59,7 +62,7 @@ class InviteeBody(Body):
 class TrainingIn(Body):
     title: Title
     topic: Short
-    audience: Code
+    audience: TrainingAudience
     starts_at: dt.datetime
     ends_at: dt.datetime
     online: bool
@@ -110,7 +113,7 @@ class ReasonIn(Body):
 class TrainingCreatedOut(msgspec.Struct):
     id: int
     training_no: str
-    meeting_status: str
+    meeting_status: MeetingStatus
     meeting_status_label: str
 
 
@@ -120,17 +123,17 @@ class TrainingRowOut(msgspec.Struct):
     title: str
     topic: str
     product_line: str | None
-    audience: str
+    audience: TrainingAudience
     audience_label: str
     starts_at: dt.datetime
     ends_at: dt.datetime
     online: bool
     location: str | None
-    status: str
+    status: TrainingStatus
     status_label: str
-    meeting_status: str
+    meeting_status: MeetingStatus
     organizer_name: str
-    my_response: str | None = None
+    my_response: InvitationResponse | None = None
 
 
 class TrainingPage(msgspec.Struct):
@@ -140,10 +143,10 @@ class TrainingPage(msgspec.Struct):
 
 class InvitationOut(msgspec.Struct):
     id: int
-    invitee_kind: str
+    invitee_kind: InviteeKind
     invitee_id: int
     invitee_name: str
-    response: str
+    response: InvitationResponse
     response_label: str
     reason: str | None
     responded_at: dt.datetime | None
@@ -162,7 +165,7 @@ class ParticipantOut(msgspec.Struct):
 
 
 class MeetingOut(msgspec.Struct):
-    status: str
+    status: MeetingStatus
     status_label: str
     join_url: str | None
     meeting_id: str | None
@@ -177,7 +180,7 @@ class TrainingOut(msgspec.Struct):
     title: str
     topic: str
     product_line: str | None
-    audience: str
+    audience: TrainingAudience
     audience_label: str
     starts_at: dt.datetime
     ends_at: dt.datetime
@@ -185,7 +188,7 @@ class TrainingOut(msgspec.Struct):
     location: str | None
     description: str | None
     vr_url: str | None
-    status: str
+    status: TrainingStatus
     status_label: str
     cancel_reason: str | None
     organizer_name: str
@@ -213,10 +216,10 @@ class EffectOut(msgspec.Struct):
 
 class InviteeEffectOut(msgspec.Struct):
     invitation_id: int
-    invitee_kind: str
+    invitee_kind: InviteeKind
     invitee_id: int
     invitee_name: str
-    response: str
+    response: InvitationResponse
     summary: EffectOut
 
 
@@ -295,7 +298,7 @@ class TrainingController(Controller):
             ends_at=data.ends_at, online=data.online, invitees=_invitees(data.invitees), location=data.location,
             product_line=data.product_line, description=data.description, vr_url=data.vr_url,
         ))
-        return TrainingCreatedOut(created.id, created.training_no, created.meeting_status,
+        return TrainingCreatedOut(created.id, created.training_no, MeetingStatus(created.meeting_status),
                                   MeetingStatus(created.meeting_status).label)
 
     @get("/", guards=[requires(*ANY_USER)], sync_to_thread=True,
@@ -377,9 +380,9 @@ class TrainingController(Controller):
 
     @get("/{training_id:int}/meeting/participants", guards=[requires(*ORGANIZERS)], sync_to_thread=True,
          summary="会议参会记录 Who joined the online meeting, from the provider")
-    def meeting_participants(self, training_id: int, request: User, marketing: MarketingService) -> list[MeetingParticipantOut]:
-        return [MeetingParticipantOut(p.name, p.joined_at, p.left_at)
-                for p in marketing.meeting_participants(request.user, training_id)]
+    def meeting_participants(self, training_id: int, request: User, marketing: MarketingService) -> Page[MeetingParticipantOut]:
+        return Page([MeetingParticipantOut(p.name, p.joined_at, p.left_at)
+                     for p in marketing.meeting_participants(request.user, training_id)], None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -396,7 +399,7 @@ class AttachmentBody(Body):
 class ArticleIn(Body):
     title: Title
     topic: Short
-    kind: Code
+    kind: ArticleKind
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
     product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] = []
@@ -408,7 +411,7 @@ class ArticleIn(Body):
 class ArticlePatch(Body):
     title: Title | None = None
     topic: Short | None = None
-    kind: Code | None = None
+    kind: ArticleKind | None = None
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)] | None = None
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] | None = None
     product_lines: Annotated[list[Code], msgspec.Meta(max_length=3)] | None = None
@@ -420,7 +423,7 @@ class ArticleRefOut(msgspec.Struct):
     id: int
     article_no: str
     revision: int
-    status: str
+    status: ArticleStatus
 
 
 class AttachmentOut(msgspec.Struct):
@@ -433,12 +436,12 @@ class ArticleRowOut(msgspec.Struct):
     article_no: str
     title: str
     topic: str
-    kind: str
+    kind: ArticleKind
     kind_label: str
     tags: list[str]
     product_lines: list[str]
     audience: list[str]
-    status: str
+    status: ArticleStatus
     status_label: str
     revision: int
     published_at: dt.datetime | None
@@ -456,14 +459,14 @@ class ArticleOut(msgspec.Struct):
     article_no: str
     title: str
     topic: str
-    kind: str
+    kind: ArticleKind
     kind_label: str
     body: str
     tags: list[str]
     product_lines: list[str]
     audience: list[str]
     attachments: list[AttachmentOut]
-    status: str
+    status: ArticleStatus
     status_label: str
     revision: int
     created_at: dt.datetime
@@ -489,7 +492,7 @@ class TopicOut(msgspec.Struct):
 
 class ReadingIn(Body):
     article_id: Id
-    readership: Code
+    readership: Readership
     due_on: dt.date
     target_ids: Annotated[list[Id], msgspec.Meta(max_length=500)] = []
     note: Annotated[str, msgspec.Meta(max_length=200)] = ""
@@ -498,7 +501,7 @@ class ReadingIn(Body):
 class ReadingRefOut(msgspec.Struct):
     id: int
     article_id: int
-    readership: str
+    readership: Readership
     due_on: dt.date
     cancelled: bool
 
@@ -511,7 +514,7 @@ class ReadingOut(msgspec.Struct):
     article_id: int
     article_no: str
     title: str
-    readership: str
+    readership: Readership
     target_ids: list[int]
     due_on: dt.date
     note: str
@@ -540,7 +543,7 @@ class ReadingProgressOut(msgspec.Struct):
 class ArticleReaderOut(msgspec.Struct):
     user_id: int
     display_name: str
-    role: str
+    role: Role
     org_name: str
     first_read_at: dt.datetime
     last_read_at: dt.datetime
@@ -589,7 +592,7 @@ class KnowledgeController(Controller):
             title=data.title, topic=data.topic, kind=data.kind, body=data.body, tags=tuple(data.tags),
             product_lines=tuple(data.product_lines), audience=tuple(data.audience),
             attachments=_refs(data.attachments) or (), publish=data.publish))
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @patch("/articles/{article_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
            summary="修改文章 Edit (a change of title, body or tags makes a new revision)")
@@ -598,19 +601,19 @@ class KnowledgeController(Controller):
             article_id=article_id, title=data.title, topic=data.topic, kind=data.kind, body=data.body,
             tags=_tuple(data.tags), product_lines=_tuple(data.product_lines), audience=_tuple(data.audience),
             attachments=_refs(data.attachments)))
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @post("/articles/{article_id:int}/publish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="发布 Publish")
     def publish(self, article_id: int, request: User, marketing: MarketingService) -> ArticleRefOut:
         ref = marketing.publish_article(request.user, article_id, True)
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @post("/articles/{article_id:int}/unpublish", guards=[requires(*kb.EDITORS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="下架 Unpublish")
     def unpublish(self, article_id: int, request: User, marketing: MarketingService) -> ArticleRefOut:
         ref = marketing.publish_article(request.user, article_id, False)
-        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ref.status)
+        return ArticleRefOut(ref.id, ref.article_no, ref.revision, ArticleStatus(ref.status))
 
     @get("/articles", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="检索 Search: keywords segmented into Chinese words, all must match; ranked (title > tags > body)")
@@ -635,20 +638,20 @@ class KnowledgeController(Controller):
 
     @get("/articles/{article_id:int}/revisions", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="历史版本 Earlier versions (editors)")
-    def revisions(self, article_id: int, request: User, marketing: MarketingService) -> list[RevisionOut]:
-        return [RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
-                for r in marketing.article_revisions(request.user, article_id)]
+    def revisions(self, article_id: int, request: User, marketing: MarketingService) -> Page[RevisionOut]:
+        return Page([RevisionOut(r["revision"], r["title"], r["body"], r["tags"], r["edited_at"], r["edited_by_name"])
+                     for r in marketing.article_revisions(request.user, article_id)], None)
 
     @get("/topics", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="主题 Topics with article counts")
-    def topics(self, request: User, marketing: MarketingService) -> list[TopicOut]:
-        return [TopicOut(r["topic"], r["count"]) for r in marketing.article_topics(request.user)]
+    def topics(self, request: User, marketing: MarketingService) -> Page[TopicOut]:
+        return Page([TopicOut(r["topic"], r["count"]) for r in marketing.article_topics(request.user)], None)
 
     @get("/articles/{article_id:int}/readers", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="阅读记录 Who read the article, first and last visit (editors)")
-    def readers(self, article_id: int, request: User, marketing: MarketingService) -> list[ArticleReaderOut]:
-        return [ArticleReaderOut(r["user_id"], r["display_name"], r["role"], r["org_name"], r["first_read_at"],
-                                 r["last_read_at"], r["read_count"])
-                for r in marketing.article_readers(request.user, article_id)]
+    def readers(self, article_id: int, request: User, marketing: MarketingService) -> Page[ArticleReaderOut]:
+        return Page([ArticleReaderOut(r["user_id"], r["display_name"], r["role"], r["org_name"], r["first_read_at"],
+                                      r["last_read_at"], r["read_count"])
+                     for r in marketing.article_readers(request.user, article_id)], None)
 
     @post("/assignments", guards=[requires(*kb.EDITORS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="指定必读 Assign required reading to dealers or stations (target_ids empty: all)")
@@ -656,12 +659,12 @@ class KnowledgeController(Controller):
         ref = marketing.assign_reading(request.user, learning.AssignReading(
             article_id=data.article_id, readership=data.readership, due_on=data.due_on,
             target_ids=tuple(data.target_ids), note=data.note))
-        return ReadingRefOut(ref.id, ref.article_id, ref.readership, ref.due_on, ref.cancelled)
+        return ReadingRefOut(ref.id, ref.article_id, Readership(ref.readership), ref.due_on, ref.cancelled)
 
     @get("/assignments", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="必读 Editors: assignments with progress; dealers and stations: their required reading")
-    def assignments(self, request: User, marketing: MarketingService, active_only: bool = True) -> list[ReadingOut]:
-        return [_reading(r) for r in marketing.reading_assignments(request.user, active_only=active_only)]
+    def assignments(self, request: User, marketing: MarketingService, active_only: bool = True) -> Page[ReadingOut]:
+        return Page([_reading(r) for r in marketing.reading_assignments(request.user, active_only=active_only)], None)
 
     @get("/assignments/{assignment_id:int}", guards=[requires(*kb.EDITORS)], sync_to_thread=True,
          summary="必读进度 Who of the addressed people has read it")
@@ -674,7 +677,7 @@ class KnowledgeController(Controller):
           sync_to_thread=True, summary="取消必读 Cancel an assignment")
     def cancel_assignment(self, assignment_id: int, request: User, marketing: MarketingService) -> ReadingRefOut:
         ref = marketing.cancel_reading(request.user, assignment_id)
-        return ReadingRefOut(ref.id, ref.article_id, ref.readership, ref.due_on, ref.cancelled)
+        return ReadingRefOut(ref.id, ref.article_id, Readership(ref.readership), ref.due_on, ref.cancelled)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -846,7 +849,7 @@ class KeyAccountPatch(Body):
 class BidIn(Body):
     title: Title
     bid_on: dt.date
-    outcome: Code
+    outcome: BidOutcome
     amount_fen: Annotated[int, msgspec.Meta(ge=0)]
     product_line: Code | None = None
     quantity: int | None = None
@@ -881,7 +884,7 @@ class BidCaseOut(msgspec.Struct):
     id: int
     title: str
     bid_on: dt.date
-    outcome: str
+    outcome: BidOutcome
     outcome_label: str
     amount_fen: int
     product_line: str | None
@@ -1045,7 +1048,7 @@ class ConvertIn(Body):
 class CampaignRefOut(msgspec.Struct):
     id: int
     campaign_no: str
-    status: str
+    status: CampaignStatus
 
 
 class CampaignOut(msgspec.Struct):
@@ -1059,7 +1062,7 @@ class CampaignOut(msgspec.Struct):
     regions: list[str]
     channel: str | None
     description: str | None
-    status: str
+    status: CampaignStatus
     status_label: str
     created_at: dt.datetime
     created_by_name: str
@@ -1082,7 +1085,7 @@ class LeadOut(msgspec.Struct):
     phone: str
     interest: str | None
     product_line: str | None
-    status: str
+    status: LeadStatus
     status_label: str
     order_id: int | None
     order_no: str | None
@@ -1157,7 +1160,7 @@ class CampaignController(Controller):
             starts_on=data.starts_on, ends_on=data.ends_on, product_lines=tuple(data.product_lines),
             regions=tuple(data.regions), channel=data.channel, description=data.description,
             activate=data.activate))
-        return CampaignRefOut(ref.id, ref.campaign_no, ref.status)
+        return CampaignRefOut(ref.id, ref.campaign_no, CampaignStatus(ref.status))
 
     @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="启动活动 Start")

@@ -25,6 +25,7 @@ from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.aftersales import media_out
 from dealercrm.entrypoints.http.security import ANY_USER, requires
+from dealercrm.entrypoints.http.schemas import Page
 
 User = Request[Principal, Any, Any]
 
@@ -67,8 +68,8 @@ class MediaController(Controller):
 
     @get("/owners/{owner_type:str}/{owner_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True,
          summary="附件列表 The media of a record, claim, major repair or article")
-    def of_owner(self, owner_type: str, owner_id: int, request: User, media: MediaService) -> list[s.MediaOut]:
-        return [media_out(m) for m in media.of_owner(request.user, owner_type, owner_id)]
+    def of_owner(self, owner_type: str, owner_id: int, request: User, media: MediaService) -> Page[s.MediaOut]:
+        return Page([media_out(m) for m in media.of_owner(request.user, owner_type, owner_id)], None)
 
     @get("/{media_id:int}", guards=[requires(*ANY_USER)], sync_to_thread=True, summary="附件信息 One media's metadata")
     def detail(self, media_id: int, request: User, media: MediaService) -> s.MediaOut:

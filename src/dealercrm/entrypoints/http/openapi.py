@@ -13,12 +13,16 @@ one shape) and the credential it takes, from facts the route already declares:
   or a body that names no record (of the caller's) is 404;
 * a route that counts attempts (login, registration) answers 429.
 
+Every JSON request body also gets an example, built from the schema its struct decodes with
+(``request_example``), so it shows the struct's fields, enum values and limits as they are.
+
 ``document_routes(app)`` runs once in ``create_app``, before the document is first built, so a
 controller added later is documented without anyone remembering to.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -26,7 +30,7 @@ from litestar import Litestar, MediaType
 from litestar.constants import RESERVED_KWARGS
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
+from litestar.openapi.spec import Example, Operation, RequestBody
 from litestar.routes import HTTPRoute
 
 from dealercrm.domain.identity import Role
@@ -151,6 +155,101 @@ def document_routes(app: Litestar) -> None:
             handler.responses = {**derived, **(handler.responses or {})}
             if not any(layer.security for layer in handler.ownership_layers):  # a layer's own declaration wins
                 handler.security = _security(handler, route.path_format)
+            body = handler.parsed_fn_signature.parameters.get("data")
+            if body is not None:
+                handler.operation_class = _with_example(request_example(body.annotation))
+
+
+# -- request examples ------------------------------------------------------------------------------
+# Every JSON body gets an example built from the very schema msgspec decodes it with, so the example
+# follows the struct's fields, enums and limits without anyone keeping a second copy in step.
+
+_DAY = "2026-12-01"
+_PATTERN_SAMPLES = {  # the few pattern-constrained strings, by their pattern
+    r"^\d{4}-\d{2}$": "2026-12",
+    "^[0-9a-fA-F]{64}$": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    r"^\d{1,3}(\.\d{1,2})?$": "1.5",
+    "^(card|desk)$": "desk",
+}
+_FORMAT_SAMPLES = {"date": _DAY, "date-time": f"{_DAY}T09:30:00+08:00", "time": "09:30:00",
+                   "email": "dealer@example.com", "uuid": "3f2b8c1e-6a4d-4f5e-9b7a-1c2d3e4f5a6b",
+                   "uri": "https://example.com/"}
+_NAMED_SAMPLES = {  # field name (or its last word) -> a realistic value, used when it fits the field's limits
+    "phone": "13800138000", "mobile": "13800138000", "email": "dealer@example.com", "vin": "LZZ1CLVB5PW000001",
+    "username": "dealer01", "password": "Secret-pass-2026", "new_password": "Secret-pass-2027",
+    "region": "华东", "province": "江苏省", "city": "南京市", "name": "示例名称", "title": "示例标题",
+    "reason": "示例说明", "note": "示例说明", "comment": "示例说明", "model_code": "CLW5250GYY",
+    "part_no": "P-1001", "contract_no": "HT-2026-0001", "uscc": "91320100MA1W2X3Y4K", "event_id": "3f2b8c1e-6a4d-4f5e-9b7a-1c2d3e4f5a6b",
+}
+
+
+def request_example(annotation: Any) -> Any:
+    """A JSON value the decoder of ``annotation`` (a msgspec struct, maybe optional) accepts."""
+    schema = msgspec.json.schema(annotation)
+    return _example(schema, schema.get("$defs", {}), "")
+
+
+def _example(schema: dict[str, Any], defs: dict[str, Any], name: str) -> Any:
+    if "$ref" in schema:
+        return _example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, name)
+    if "default" in schema and schema["default"] is not None:
+        return schema["default"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            choices = [c for c in schema[key] if c.get("type") != "null"] or schema[key]
+            return _example(choices[0], defs, name)
+    kind = schema.get("type")
+    if kind == "object":
+        return {field: _example(sub, defs, field) for field, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        count = max(1, schema.get("minItems", 1)) if schema.get("maxItems", 1) else 0
+        return [_example(schema.get("items", {}), defs, name.removesuffix("s")) for _ in range(count)]
+    if kind == "string":
+        return _string(schema, name)
+    if kind == "integer":
+        return _number(schema, 1)
+    if kind == "number":
+        return float(_number(schema, 1))
+    if kind == "boolean":
+        return True
+    return None
+
+
+def _string(schema: dict[str, Any], name: str) -> str:
+    if "pattern" in schema:
+        return _PATTERN_SAMPLES[schema["pattern"]]
+    if "format" in schema:
+        return _FORMAT_SAMPLES[schema["format"]]
+    low, high = schema.get("minLength", 0), schema.get("maxLength", 10_000)
+    known = [key for key in _NAMED_SAMPLES if name == key or name.endswith(f"_{key}")]  # customer_phone: a phone
+    value = _NAMED_SAMPLES[max(known, key=len)] if known else "示例"
+    if not low <= len(value) <= high:
+        value = ("A" * low if low else "示例")[:high]
+    return value
+
+
+def _number(schema: dict[str, Any], value: int) -> int:
+    low = schema.get("minimum", schema.get("exclusiveMinimum", value - 1) + 1)
+    high = schema.get("maximum", schema.get("exclusiveMaximum", value + 1) - 1)
+    return min(max(value, low), high)
+
+
+def _with_example(example: Any) -> type[Operation]:
+    """Litestar builds each operation with the handler's ``operation_class``; this one also gives
+    every media type of the request body the example."""
+
+    @dataclass
+    class OperationWithExample(Operation):
+        def __post_init__(self) -> None:
+            if isinstance(self.request_body, RequestBody):
+                for media in self.request_body.content.values():
+                    media.example = example
+
+    return OperationWithExample
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

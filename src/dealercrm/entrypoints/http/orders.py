@@ -28,6 +28,7 @@ from dealercrm.entrypoints.http import orders_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.problems import _UNKNOWN_FIELD, problem, validation_handler
 from dealercrm.entrypoints.http.security import STAFF, requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.orders import OrdersService
 
 READERS = (*STAFF, Role.DEALER)
@@ -202,14 +203,14 @@ class CatalogController(Controller):
     tags = ["catalog 车型与价格"]
 
     @get("/product-lines", guards=[requires(*READERS)], summary="产品线 The three product lines")
-    async def product_lines(self) -> list[s.CodeLabel]:
-        return [s.CodeLabel(p.value, p.label) for p in ProductLine]
+    async def product_lines(self) -> Page[s.CodeLabel]:
+        return Page([s.CodeLabel(p.value, p.label) for p in ProductLine], None)
 
     @get("/templates", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车型模板列表 Templates (dealers: on-sale, published only)")
     def templates(self, request: Request[Principal, Any, Any], orders: OrdersService,
-                  product_line: str | None = None) -> list[s.TemplateSummaryOut]:
-        return [_template_summary(r) for r in orders.list_templates(request.user, product_line)]
+                  product_line: str | None = None) -> Page[s.TemplateSummaryOut]:
+        return Page([_template_summary(r) for r in orders.list_templates(request.user, product_line)], None)
 
     @get("/templates/{template_id:int}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车型模板详情 Template with its latest published version (staff: and the draft)")
@@ -252,14 +253,14 @@ class CatalogController(Controller):
     @get("/price-tiers", guards=[requires(*READERS)], sync_to_thread=True,
          summary="经销商优惠等级 Discount tiers (dealers: their own)")
     def price_tiers(self, request: Request[Principal, Any, Any], orders: OrdersService,
-                    dealer_id: int | None = None) -> list[s.PriceTierOut]:
+                    dealer_id: int | None = None) -> Page[s.PriceTierOut]:
         rows = orders.list_price_tiers(request.user, dealer_id)
-        return [msgspec.convert(r, s.PriceTierOut, from_attributes=True) for r in rows]
+        return Page([msgspec.convert(r, s.PriceTierOut, from_attributes=True) for r in rows], None)
 
     @put("/price-tiers", guards=[requires(*cat.TIER_MANAGERS)], sync_to_thread=True,
          summary="设置优惠等级 Set a dealer's tier for a product line")
     def set_price_tier(self, data: s.PriceTierBody, request: Request[Principal, Any, Any],
-                       orders: OrdersService) -> list[s.PriceTierOut]:
+                       orders: OrdersService) -> Page[s.PriceTierOut]:
         orders.set_price_tier(
             request.user, cat.SetPriceTier(data.dealer_id, data.product_line, data.tier_code, data.discount_bp))
         return self.price_tiers.fn(self, request, orders, data.dealer_id)
@@ -271,8 +272,8 @@ class OrderController(Controller):
     exception_handlers = {ValidationException: refuse_prices}
 
     @get("/states", guards=[requires(*READERS)], summary="订单状态 Order states (codes and labels)")
-    async def states(self) -> list[s.CodeLabel]:
-        return [s.CodeLabel(x.value, x.label) for x in OrderState]
+    async def states(self) -> Page[s.CodeLabel]:
+        return Page([s.CodeLabel(x.value, x.label) for x in OrderState], None)
 
     @post("/estimate", guards=[requires(*app.ORDER_WRITERS)], status_code=HTTP_200_OK, sync_to_thread=True,
           summary="价格测算 Price estimate of a configuration, not saved")
@@ -323,8 +324,8 @@ class OrderController(Controller):
     @get("/{order_id:int}/timeline", guards=[requires(*READERS)], sync_to_thread=True,
          summary="订单时间线 Every state change, estimate, quote and review outcome, with who and when")
     def timeline(self, order_id: int, request: Request[Principal, Any, Any],
-                 orders: OrdersService) -> list[s.TimelineEntryOut]:
-        return [_timeline(r) for r in orders.timeline(request.user, order_id)]
+                 orders: OrdersService) -> Page[s.TimelineEntryOut]:
+        return Page([_timeline(r) for r in orders.timeline(request.user, order_id)], None)
 
     @put("/{order_id:int}", guards=[requires(*app.ORDER_WRITERS)], sync_to_thread=True,
          summary="修改订单 Replace a draft's or returned order's terms (re-estimated)")

@@ -14,6 +14,9 @@ import msgspec
 from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request
+from dealercrm.domain.catalog import ChoiceMode, PriceLineKind, SpecKind, TemplateStatus
+from dealercrm.domain.channel import ProductLine
+from dealercrm.domain.orders import DeliveryMethod, OrderState, PriceSource, QuoteStatus, SuppliedPartKind
 
 Code = Annotated[str, Meta(min_length=1, max_length=40)]
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -31,7 +34,7 @@ class SpecFieldBody(Request):
     label: Short
     value: Short
     unit: Annotated[str, Meta(max_length=20)] = ""
-    kind: Annotated[str, Meta(max_length=10)] = "text"
+    kind: SpecKind = SpecKind.TEXT
 
 
 class OptionBody(Request):
@@ -47,7 +50,7 @@ class OptionBody(Request):
 class OptionGroupBody(Request):
     code: Code
     name: Short
-    mode: Annotated[str, Meta(max_length=10)]
+    mode: ChoiceMode
     required: bool
     options: Annotated[list[OptionBody], Meta(min_length=1, max_length=60)]
 
@@ -63,7 +66,7 @@ class TemplateContentBody(Request):
 
 class TemplateCreateBody(Request):
     model_code: Annotated[str, Meta(min_length=1, max_length=30)]
-    product_line: Short
+    product_line: ProductLine
     content: TemplateContentBody
     publish: bool = False
 
@@ -75,7 +78,7 @@ class TemplateReviseBody(Request):
 
 class PriceTierBody(Request):
     dealer_id: int
-    product_line: Short
+    product_line: ProductLine
     tier_code: Annotated[str, Meta(min_length=1, max_length=20)]
     discount_bp: Annotated[int, Meta(ge=0, le=10_000)]
 
@@ -98,7 +101,7 @@ class EndCustomerBody(Request):
 
 
 class SuppliedPartBody(Request):
-    kind: Annotated[str, Meta(max_length=10)]
+    kind: SuppliedPartKind
     description: Name
     serial: Annotated[str, Meta(max_length=60)] | None = None
     quantity: int = 1
@@ -109,7 +112,7 @@ class OrderDraftBody(Request):
     options: Annotated[list[Code], Meta(max_length=100)]
     quantity: int
     requested_delivery_date: dt.date
-    delivery_method: Annotated[str, Meta(max_length=20)]
+    delivery_method: DeliveryMethod
     template_version: int | None = None
     dealer_id: int | None = None
     delivery_address: DeliveryAddressBody | None = None
@@ -161,7 +164,7 @@ class SpecFieldOut(msgspec.Struct):
     label: str
     value: str
     unit: str
-    kind: str
+    kind: SpecKind
 
 
 class OptionOut(msgspec.Struct):
@@ -177,7 +180,7 @@ class OptionOut(msgspec.Struct):
 class OptionGroupOut(msgspec.Struct):
     code: str
     name: str
-    mode: str
+    mode: ChoiceMode
     required: bool
     options: list[OptionOut]
 
@@ -194,9 +197,9 @@ class ContentOut(msgspec.Struct):
 class TemplateSummaryOut(msgspec.Struct):
     id: int
     model_code: str
-    product_line: str
+    product_line: ProductLine
     product_line_label: str
-    status: str
+    status: TemplateStatus
     status_label: str
     latest_version: int
     name: str
@@ -210,7 +213,7 @@ class TemplateVersionOut(msgspec.Struct):
     template_id: int
     version: int
     model_code: str
-    product_line: str
+    product_line: ProductLine
     published_at: dt.datetime
     published_by: str
     content: ContentOut
@@ -228,9 +231,9 @@ class VersionInfoOut(msgspec.Struct):
 class TemplateDetailOut(msgspec.Struct):
     id: int
     model_code: str
-    product_line: str
+    product_line: ProductLine
     product_line_label: str
-    status: str
+    status: TemplateStatus
     status_label: str
     latest_version: int
     published: TemplateVersionOut | None
@@ -243,7 +246,7 @@ class TemplateDetailOut(msgspec.Struct):
 class TemplateRefOut(msgspec.Struct):
     id: int
     model_code: str
-    status: str
+    status: TemplateStatus
     status_label: str
     latest_version: int
 
@@ -254,7 +257,7 @@ class PriceTierOut(msgspec.Struct):
     dealer_code: str
     dealer_name: str
     region: str
-    product_line: str
+    product_line: ProductLine
     tier_code: str
     discount_bp: int
     updated_at: dt.datetime | None
@@ -262,7 +265,7 @@ class PriceTierOut(msgspec.Struct):
 
 
 class PriceLineOut(msgspec.Struct):
-    kind: str
+    kind: PriceLineKind
     code: str
     label: str
     amount_fen: int
@@ -290,7 +293,7 @@ class EstimateOut(msgspec.Struct):
 class OrderRefOut(msgspec.Struct):
     id: int
     order_no: str
-    state: str
+    state: OrderState
     state_label: str
     version: int
 
@@ -306,17 +309,17 @@ class OrderSummaryOut(msgspec.Struct):
     template_version: int
     model_code: str
     template_name: str
-    product_line: str
+    product_line: ProductLine
     product_line_label: str
     quantity: int
     unit_price_fen: int
     total_fen: int
-    price_source: str
+    price_source: PriceSource
     requires_quote: bool
-    state: str
+    state: OrderState
     state_label: str
     requested_delivery_date: dt.date
-    delivery_method: str
+    delivery_method: DeliveryMethod
     end_customer_name: str | None
     created_at: dt.datetime
     submitted_at: dt.datetime | None
@@ -346,7 +349,7 @@ class EndCustomerOut(msgspec.Struct):
 class SuppliedPartOut(msgspec.Struct):
     id: int
     line_no: int
-    kind: str
+    kind: SuppliedPartKind
     kind_label: str
     description: str
     serial: str | None
@@ -355,7 +358,7 @@ class SuppliedPartOut(msgspec.Struct):
 
 class QuoteOut(msgspec.Struct):
     seq: int
-    status: str
+    status: QuoteStatus
     status_label: str
     requested_at: dt.datetime
     requested_by: str
@@ -378,25 +381,25 @@ class OrderDetailOut(msgspec.Struct):
     dealer_code: str
     dealer_name: str
     region: str
-    state: str
+    state: OrderState
     state_label: str
     template_id: int
     template_version: int
     model_code: str
     template_name: str
-    product_line: str
+    product_line: ProductLine
     product_line_label: str
     options: list[str]
     quantity: int
     requested_delivery_date: dt.date
-    delivery_method: str
+    delivery_method: DeliveryMethod
     delivery_method_label: str
     delivery_address: DeliveryAddressOut | None
     end_customer: EndCustomerOut | None
     supplied_parts: list[SuppliedPartOut]
     remarks: str | None
     requires_quote: bool
-    price_source: str
+    price_source: PriceSource
     unit_price_fen: int
     total_fen: int
     estimate: EstimateOut

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from msgspec import Meta
+from dealercrm.domain.channel import AgreementStatus, ContactKind, DealerStatus, ProductLine, SettlementMethod
+from dealercrm.domain.identity import BadgePurpose, Role
 
+T = TypeVar("T")
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 Short = Annotated[str, Meta(min_length=1, max_length=60)]
 OptShort = Annotated[str, Meta(max_length=60)] | None
@@ -35,7 +38,7 @@ class LoginOut(msgspec.Struct):
     access_token: str
     token_type: str
     expires_at: str
-    role: str
+    role: Role
     dealer_id: int | None
 
 
@@ -58,7 +61,7 @@ class ContactBody(Request):
     name: Short
     title: Short
     phone: PhoneStr
-    kind: str = "contact"
+    kind: ContactKind = ContactKind.CONTACT
     email: Annotated[str, Meta(max_length=200)] | None = None
     birthday: dt.date | None = None
     is_primary: bool = False
@@ -88,7 +91,7 @@ class RegisterOut(msgspec.Struct):
     dealer_id: int
     dealer_code: str
     user_id: int
-    status: str
+    status: DealerStatus
 
 
 class ProfileIn(Request):
@@ -112,7 +115,7 @@ class TerritoryIn(Request):
 class AgreementIn(Request):
     product_lines: Annotated[list[Short], Meta(min_length=1, max_length=3)]
     territory: Annotated[list[Short], Meta(max_length=100)]
-    settlement_method: Short
+    settlement_method: SettlementMethod
     valid_from: dt.date
     valid_to: dt.date
 
@@ -136,20 +139,23 @@ class DealerSummary(msgspec.Struct):
     region: str
     province: str
     city: str
-    status: str
+    status: DealerStatus
     status_label: str
     registered_at: dt.datetime | None
 
 
-class Page(msgspec.Struct):
-    items: list[DealerSummary]
+class Page(msgspec.Struct, Generic[T]):
+    """The one shape of every list answer (except the kiosk's): the items, and the cursor of the next
+    page — ``null`` on the last page and on lists that are never cut into pages."""
+
+    items: list[T]
     next_cursor: str | None
 
 
 class ContactOut(msgspec.Struct):
     id: int
     name: str
-    kind: str
+    kind: ContactKind
     title: str
     phone: str
     email: str | None
@@ -168,12 +174,12 @@ class QualificationOut(msgspec.Struct):
 class AgreementOut(msgspec.Struct):
     id: int
     number: str
-    product_lines: list[str]
+    product_lines: list[ProductLine]
     territory: list[str]
-    settlement_method: str
+    settlement_method: SettlementMethod
     valid_from: dt.date
     valid_to: dt.date
-    status: str
+    status: AgreementStatus
 
 
 class AddressOut(msgspec.Struct):
@@ -197,7 +203,7 @@ class DealerDetail(msgspec.Struct):
     region: str
     address: AddressOut
     bank_account: BankAccountOut | None
-    status: str
+    status: DealerStatus
     status_label: str
     status_reason: str | None
     territory_regions: list[str]
@@ -214,7 +220,7 @@ class AuditEntry(msgspec.Struct):
     id: int
     at: dt.datetime
     actor_name: str
-    actor_role: str
+    actor_role: Role
     request_id: str | None
     entity: str
     entity_id: int
@@ -228,7 +234,7 @@ class AuditEntry(msgspec.Struct):
 class UserIn(Request):
     username: Username
     display_name: Short
-    role: Short
+    role: Role
     password: Password
     dealer_id: int | None = None
     station_id: int | None = None
@@ -239,7 +245,7 @@ class UserIn(Request):
 
 
 class RoleIn(Request):
-    role: Short
+    role: Role
     regions: Annotated[list[Short], Meta(max_length=20)] = []
 
 
@@ -247,7 +253,7 @@ class UserOut(msgspec.Struct):
     id: int
     username: str
     display_name: str
-    role: str
+    role: Role
     dealer_id: int | None
     station_id: int | None
     regions: list[str]
@@ -257,7 +263,7 @@ class UserOut(msgspec.Struct):
     created_at: dt.datetime | None
     department: str | None = None
     badge: str | None = None  # masked (****E5F6)
-    badge_purpose: str | None = None
+    badge_purpose: BadgePurpose | None = None
 
 
 class UserPage(msgspec.Struct):
@@ -277,7 +283,7 @@ class DeviceIn(Request):
 
 class BadgeIn(Request):
     badge_uid: Annotated[str, Meta(min_length=1, max_length=40, description="工牌卡号 UID in hex (04A1B2C3)")]
-    purpose: Annotated[str, Meta(min_length=1, max_length=20, description="guard | maintenance")] = "guard"
+    purpose: BadgePurpose = BadgePurpose.GUARD
 
 
 class BadgeOut(msgspec.Struct):
@@ -285,7 +291,7 @@ class BadgeOut(msgspec.Struct):
     username: str
     display_name: str
     badge: str | None
-    purpose: str | None
+    purpose: BadgePurpose | None
     enrolled_at: str | None
 
 
@@ -316,7 +322,7 @@ class DeviceKeyOut(msgspec.Struct):
 class MeOut(msgspec.Struct):
     user_id: int | None
     username: str
-    role: str
+    role: Role
     dealer_id: int | None
     regions: list[str]
     device_id: int | None

@@ -29,6 +29,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import TechnicianStatus
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 
 WORKERS = (Role.AFTER_SALES, Role.ADMIN, Role.STATION)
 STAFF = (Role.AFTER_SALES, Role.ADMIN)
@@ -43,7 +44,7 @@ def _technician(r: dict[str, Any]) -> s.TechnicianOut:
     skills = list(r["skills"] or [])
     st = TechnicianStatus(_v(r["status"]))
     return s.TechnicianOut(r["id"], r["station_id"], r["name"], r["phone"], skills,
-                           [FaultCategory(x).label for x in skills], st.value, st.label, bool(r["active"]))
+                           [FaultCategory(x).label for x in skills], st, st.label, bool(r["active"]))
 
 
 def _plan(r: dict[str, Any]) -> s.PlanOut:
@@ -64,18 +65,18 @@ class ServiceNetworkController(Controller):
                 lat: Annotated[float, Parameter(ge=-90, le=90, description="latitude, degrees")],
                 lng: Annotated[float, Parameter(ge=-180, le=180, description="longitude, degrees")],
                 radius_km: Annotated[float, Parameter(gt=0, le=5000)] = 200.0, product_line: str | None = None,
-                limit: Annotated[int, Parameter(ge=1, le=100)] = 10) -> list[s.NearbyStationOut]:
+                limit: Annotated[int, Parameter(ge=1, le=100)] = 10) -> Page[s.NearbyStationOut]:
         rows = stations.nearest(request.user, lat, lng, radius_km=radius_km, product_line=product_line, limit=limit)
-        return [msgspec.convert(r, s.NearbyStationOut, strict=False) for r in rows]
+        return Page([msgspec.convert(r, s.NearbyStationOut, strict=False) for r in rows], None)
 
     # -- technicians ------------------------------------------------------------------------------
 
     @get("/stations/{station_id:int}/technicians", guards=[requires(*TECHNICIAN_READERS)], sync_to_thread=True,
          summary="服务站技师 Technicians of a station with skills and availability")
     def technicians(self, station_id: int, request: User, stations: StationsService,
-                    include_inactive: bool = False) -> list[s.TechnicianOut]:
-        return [_technician(r) for r in stations.technicians(request.user, station_id,
-                                                             include_inactive=include_inactive)]
+                    include_inactive: bool = False) -> Page[s.TechnicianOut]:
+        return Page([_technician(r) for r in stations.technicians(request.user, station_id,
+                                                                  include_inactive=include_inactive)], None)
 
     @post("/stations/{station_id:int}/technicians", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="登记技师 Add a technician (skills = fault categories)")
@@ -124,8 +125,8 @@ class ServiceNetworkController(Controller):
          summary="定期保养计划 Plans in scope (optionally of one VIN)")
     def plans(self, request: User, stations: StationsService,
               vin: Annotated[str | None, Parameter(max_length=17)] = None,
-              include_inactive: bool = False) -> list[s.PlanOut]:
-        return [_plan(r) for r in stations.plans(request.user, vin=vin, include_inactive=include_inactive)]
+              include_inactive: bool = False) -> Page[s.PlanOut]:
+        return Page([_plan(r) for r in stations.plans(request.user, vin=vin, include_inactive=include_inactive)], None)
 
     @post("/maintenance-plans", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED, sync_to_thread=True,
           summary="新建保养计划 A plan by days and/or km from a start; reminders via the alert scheduler")

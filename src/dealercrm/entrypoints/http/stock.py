@@ -28,6 +28,7 @@ from dealercrm.entrypoints.http import stock_schemas as ss
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.http.schemas import Page
 
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 # Required in the OpenAPI document; a missing header still reaches the use case, whose 422
@@ -78,7 +79,7 @@ def _sale(r: dict[str, Any]) -> ss.SaleOut:
         customer_name=r["customer_name"], customer_phone=r["customer_phone"],
         customer_id_masked=r["customer_id_masked"], customer_uscc=r["customer_uscc"], price_fen=r["price_fen"],
         paid_fen=r["paid_fen"], open_fen=r["price_fen"] - r["paid_fen"], customer_receipt_no=r["customer_receipt_no"],
-        sold_at=r["sold_at"], status=status.value, status_label=status.label, confirmed_at=r["confirmed_at"],
+        sold_at=r["sold_at"], status=status, status_label=status.label, confirmed_at=r["confirmed_at"],
         ended_at=r["ended_at"], end_reason=r["end_reason"], replaces_sale_id=r["replaces_sale_id"], note=r["note"],
         recorded_by=r["recorded_by"],
         payments=None if payments is None else [
@@ -87,8 +88,8 @@ def _sale(r: dict[str, Any]) -> ss.SaleOut:
 
 
 def _sale_state(x: ds.SaleState) -> ss.SaleStateOut:
-    return ss.SaleStateOut(x.id, x.sale_no, x.status, x.status_label, x.price_fen, x.paid_fen, x.open_fen, x.vin,
-                           x.vehicle_state)
+    return ss.SaleStateOut(x.id, x.sale_no, SaleStatus(x.status), x.status_label, x.price_fen, x.paid_fen, x.open_fen, x.vin,
+                           VehicleState(x.vehicle_state))
 
 
 def _policy_out(policy: Any) -> ss.AgeingPolicyOut:
@@ -134,9 +135,9 @@ class StockController(Controller):
     @get("/summary", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存汇总 Units per dealer and template with min/max and ageing bands")
     def summary(self, request: Request[Principal, Any, Any], stock: StockService, dealer_id: int | None = None,
-                region: str | None = None) -> list[ss.SummaryOut]:
+                region: str | None = None) -> Page[ss.SummaryOut]:
         rows = stock.summary(request.user, dealer_id=dealer_id, region=region)
-        return [msgspec.convert(r, ss.SummaryOut) for r in rows]
+        return Page([msgspec.convert(r, ss.SummaryOut) for r in rows], None)
 
     @get("/statistics", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="产销统计 Produced, stocked, delivered, received and sold units per day, week or month")

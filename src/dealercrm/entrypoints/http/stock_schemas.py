@@ -9,6 +9,9 @@ import msgspec
 from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request
+from dealercrm.domain.credit import VehicleInvoiceStatus
+from dealercrm.domain.dealer_stock import AgeingBand, CustomerKind, SaleStatus
+from dealercrm.domain.vehicles import VehicleState
 
 VinStr = Annotated[str, Meta(min_length=1, max_length=20)]
 Fen = Annotated[int, Meta(ge=1, le=100_000_000_00, description="amount in fen (1/100 CNY)")]
@@ -17,7 +20,7 @@ ReceiptNo = Annotated[str, Meta(min_length=1, max_length=60, description="the cu
 
 
 class CustomerIn(Request):
-    kind: Annotated[str, Meta(description="person | company")]
+    kind: CustomerKind
     name: Annotated[str, Meta(min_length=1, max_length=100)]
     phone: Annotated[str, Meta(min_length=1, max_length=30)]
     id_number: Annotated[str, Meta(max_length=30, description="身份证号 (person)")] | None = None
@@ -67,21 +70,21 @@ class AgeingPolicyIn(Request):
 class SaleStateOut(msgspec.Struct):
     id: int
     sale_no: str
-    status: str
+    status: SaleStatus
     status_label: str
     price_fen: int
     paid_fen: int
     open_fen: int
     vin: str
-    vehicle_state: str
+    vehicle_state: VehicleState
 
 
 class StockVehicleOut(msgspec.Struct):
     id: int
     vin: str
-    state: str
+    state: VehicleState
     state_label: str
-    invoice_status: str
+    invoice_status: VehicleInvoiceStatus
     invoice_status_label: str
     status_words: list[str]
     dealer_id: int | None
@@ -95,12 +98,12 @@ class StockVehicleOut(msgspec.Struct):
     erp_tracking_no: str | None
     stock_in_at: dt.datetime | None
     days_in_stock: int | None
-    ageing_band: str | None
+    ageing_band: AgeingBand | None
     ageing_label: str | None
     ageing_colour: str | None
     agreed_delivery_date: dt.date | None
     sale_id: int | None
-    sale_status: str | None
+    sale_status: SaleStatus | None
     sale_status_label: str | None
 
 
@@ -142,7 +145,7 @@ class StatisticsOut(msgspec.Struct):
 
 
 class AgeingBandOut(msgspec.Struct):
-    band: str
+    band: AgeingBand
     label: str
     colour: str
     from_days: int
@@ -180,7 +183,7 @@ class SaleOut(msgspec.Struct):
     dealer_code: str
     dealer_name: str
     vin: str
-    customer_kind: str
+    customer_kind: CustomerKind
     customer_name: str
     customer_phone: str
     customer_id_masked: str | None
@@ -190,7 +193,7 @@ class SaleOut(msgspec.Struct):
     open_fen: int
     customer_receipt_no: str
     sold_at: dt.datetime
-    status: str
+    status: SaleStatus
     status_label: str
     confirmed_at: dt.datetime | None
     ended_at: dt.datetime | None

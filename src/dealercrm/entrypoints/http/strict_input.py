@@ -107,6 +107,10 @@ def _check_body(body: bytes, annotation: Any) -> None:
         # the shape Litestar's own body errors have, so route-level handlers read it alike
         where = str(exc).partition(" - at `$")[2]
         key = where.rstrip("`").lstrip(".") or "data"
+        allowed = _allowed_values(annotation, key) if str(exc).startswith("Invalid enum value") else None
+        if allowed:
+            raise InvalidValue(key, f"{key} 须为以下取值之一：{', '.join(allowed)}", code="request.enum",
+                               allowed=allowed) from None
         raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "key": key, "source": "body"}]) from None
     except (TypeError, NotImplementedError):
         return  # a body type msgspec cannot decode by itself: Litestar's own decoding stands
@@ -123,3 +127,25 @@ def _ints_in_range(value: Any, path: str) -> None:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _ints_in_range(v, f"{path}[{i}]")
+
+
+def _allowed_values(annotation: Any, where: str) -> list[str] | None:
+    """The enum values of the body field at ``where`` (``lines[0].kind``), read from the schema the
+    body decodes with — the same one the OpenAPI document shows."""
+    schema = msgspec.json.schema(annotation)
+    defs = schema.get("$defs", {})
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while True:
+            if "$ref" in node:
+                node = defs.get(node["$ref"].rsplit("/", 1)[-1], {})
+            elif "anyOf" in node:
+                node = next((alt for alt in node["anyOf"] if alt.get("type") != "null"), {})
+            else:
+                return node
+
+    node = resolve(schema)
+    for part in re.findall(r"[^.\[\]]+", where):
+        node = resolve(node.get("items", {}) if part.isdigit() else node.get("properties", {}).get(part, {}))
+    values = node.get("enum")
+    return [str(v) for v in values] if values else None

@@ -28,6 +28,8 @@ from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import STAFF, requires
+from dealercrm.domain.orders import OrderState
+from dealercrm.domain.supplied_parts import ItemKind, Movement
 
 READERS = (*STAFF, Role.DEALER)
 Sha = Annotated[str, Meta(min_length=64, max_length=64, pattern="^[0-9a-fA-F]{64}$")]
@@ -56,7 +58,7 @@ class ReturnToCustomerBody(MovementBody):
 
 class BalanceOut(msgspec.Struct):
     line_no: int
-    kind: str
+    kind: ItemKind
     description: str
     serial: str | None
     expected: int
@@ -71,7 +73,7 @@ class MovementDoneOut(msgspec.Struct):
     order_id: int
     ledger_version: int
     line_no: int
-    movement: str
+    movement: Movement
     balance: BalanceOut
 
 
@@ -85,7 +87,7 @@ class ItemOut(BalanceOut):
 class MovementOut(msgspec.Struct):
     id: int
     line_no: int
-    movement: str
+    movement: Movement
     movement_label: str
     quantity: int
     at: dt.datetime
@@ -108,7 +110,7 @@ class TotalsOut(msgspec.Struct):
 class LedgerOut(msgspec.Struct):
     order_id: int
     order_no: str
-    order_state: str
+    order_state: OrderState
     dealer_id: int
     version: int | None
     updated_at: dt.datetime | None
@@ -126,7 +128,7 @@ class PhotoOut(msgspec.Struct):
 
 
 def _done(r: sp.MovementDone) -> MovementDoneOut:
-    return MovementDoneOut(r.order_id, r.ledger_version, r.line_no, r.movement,
+    return MovementDoneOut(r.order_id, r.ledger_version, r.line_no, Movement(r.movement),
                            msgspec.convert(r.balance.as_dict(), BalanceOut))
 
 

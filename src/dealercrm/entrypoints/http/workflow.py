@@ -26,11 +26,12 @@ from dealercrm.domain.errors import (
     PermissionDenied,
 )
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.workflow import SHANGHAI, StepStatus, WorkflowStatus
+from dealercrm.domain.workflow import SHANGHAI, AssigneeKind, StepStatus, WorkflowStatus
 from dealercrm.entrypoints.http import workflow_schemas as ws
 from dealercrm.entrypoints.http.controllers import Limit, decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.problems import problem
 from dealercrm.entrypoints.http.security import ANY_USER, public, requires
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.workflow import WorkflowService
 
 REPORT_READERS = (Role.ADMIN, Role.REGION_MANAGER)
@@ -45,7 +46,7 @@ def _task(r: dict[str, Any]) -> ws.TaskOut:
         step_id=r["step_id"], workflow_id=r["workflow_id"], workflow_no=r["workflow_no"],
         definition_code=r["definition_code"], document_type=r["definition_name"], subject_type=r["subject_type"],
         subject_id=r["subject_id"], subject_no=r["subject_no"], title=r["title"], stage_no=r["stage_no"],
-        stage_name=r["stage_name"], step_name=r["step_name"], assignee_kind=_s(r["assignee_kind"]),
+        stage_name=r["stage_name"], step_name=r["step_name"], assignee_kind=AssigneeKind(_s(r["assignee_kind"])),
         assignee_value=r["assignee_value"], assignee_label=r["assignee_label"], opened_at=r["opened_at"],
         due_at=r["due_at"], overdue=bool(r["overdue"]), age_seconds=r["age_seconds"], via=r.get("via", "addressed"),
         on_behalf_of=r.get("on_behalf_of"), dealer_id=r["dealer_id"], region=r["region"],
@@ -58,7 +59,7 @@ def _workflow(r: dict[str, Any]) -> ws.WorkflowOut:
     return ws.WorkflowOut(
         id=r["id"], number=r["number"], definition_code=r["definition_code"], definition_name=r["definition_name"],
         subject_type=r["subject_type"], subject_id=r["subject_id"], subject_no=r["subject_no"], title=r["title"],
-        dealer_id=r["dealer_id"], region=r["region"], status=status.value, status_label=status.label,
+        dealer_id=r["dealer_id"], region=r["region"], status=status, status_label=status.label,
         current_stage=r["current_stage"], stage_count=r["stage_count"], submitted_by=r["submitted_by_name"],
         started_at=r["started_at"], finished_at=r["finished_at"],
     )
@@ -68,8 +69,8 @@ def _step(r: dict[str, Any]) -> ws.StepOut:
     status = StepStatus(_s(r["status"]))
     return ws.StepOut(
         id=r["id"], stage_no=r["stage_no"], stage_name=r["stage_name"], key=r["key"], name=r["name"],
-        assignee_kind=_s(r["assignee_kind"]), assignee_value=r["assignee_value"], assignee_label=r["assignee_label"],
-        status=status.value, status_label=status.label, opened_at=r["opened_at"], due_at=r["due_at"],
+        assignee_kind=AssigneeKind(_s(r["assignee_kind"])), assignee_value=r["assignee_value"], assignee_label=r["assignee_label"],
+        status=status, status_label=status.label, opened_at=r["opened_at"], due_at=r["due_at"],
         decided_at=r["decided_at"], decided_by=r["decided_by_name"], on_behalf_of_id=r["on_behalf_of_id"],
         reason=r["reason"], comment=r["comment"], delegate_user_id=r["delegate_user_id"],
         delegate_name=r["delegate_name"], delegated_until=r["delegated_until"],
@@ -78,7 +79,7 @@ def _step(r: dict[str, Any]) -> ws.StepOut:
 
 def _decision(d: Any) -> ws.DecisionOut:
     step, wf = StepStatus(d.step_status), WorkflowStatus(d.workflow_status)
-    return ws.DecisionOut(d.workflow_id, d.step_id, step.value, step.label, wf.value, wf.label)
+    return ws.DecisionOut(d.workflow_id, d.step_id, step, step.label, wf, wf.label)
 
 
 class WorkflowController(Controller):
@@ -88,8 +89,8 @@ class WorkflowController(Controller):
 
     @get("/", sync_to_thread=True, summary="单据的审批流程 Workflows of a business document")
     def of_subject(self, subject_type: str, subject_id: int, request: Request[Principal, Any, Any],
-                   workflow: WorkflowService) -> list[ws.WorkflowOut]:
-        return [_workflow(r) for r in workflow.of_subject(request.user, subject_type, subject_id)]
+                   workflow: WorkflowService) -> Page[ws.WorkflowOut]:
+        return Page([_workflow(r) for r in workflow.of_subject(request.user, subject_type, subject_id)], None)
 
     @get("/tasks", sync_to_thread=True, summary="我的待办审批 My pending approval tasks (incl. delegated to me)")
     def tasks(self, request: Request[Principal, Any, Any], workflow: WorkflowService, cursor: str | None = None,
@@ -128,7 +129,7 @@ class WorkflowController(Controller):
                  data: ws.WithdrawIn | None = None) -> ws.WithdrawOut:
         status = WorkflowStatus(workflow.withdraw(request.user, workflow_id,
                                                                   data.reason if data else None))
-        return ws.WithdrawOut(workflow_id, status.value, status.label)
+        return ws.WithdrawOut(workflow_id, status, status.label)
 
     @post("/steps/{step_id:int}/approve", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="同意 Approve a step")
@@ -166,8 +167,8 @@ class DelegationController(Controller):
     guards = [requires(*ANY_USER)]
 
     @get("/", sync_to_thread=True, summary="我的委托 Standing delegations I gave or received")
-    def list_mine(self, request: Request[Principal, Any, Any], workflow: WorkflowService) -> list[ws.DelegationOut]:
-        return [_delegation(r) for r in workflow.delegations(request.user)]
+    def list_mine(self, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Page[ws.DelegationOut]:
+        return Page([_delegation(r) for r in workflow.delegations(request.user)], None)
 
     @post("/", status_code=HTTP_201_CREATED, sync_to_thread=True, summary="设置委托 Delegate all my tasks")
     def create(self, data: ws.DelegationIn, request: Request[Principal, Any, Any], workflow: WorkflowService) -> ws.DelegationOut:
@@ -182,9 +183,9 @@ class DelegationController(Controller):
 
     @post("/{delegation_id:int}/cancel", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="收回委托 Cancel a delegation from now on")
-    def cancel(self, delegation_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> list[ws.DelegationOut]:
+    def cancel(self, delegation_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Page[ws.DelegationOut]:
         workflow.cancel_delegation(request.user, delegation_id)
-        return [_delegation(r) for r in workflow.delegations(request.user)]
+        return Page([_delegation(r) for r in workflow.delegations(request.user)], None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request
+from dealercrm.domain.workflow import AssigneeKind, StepStatus, WorkflowStatus
 
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 Remark = Annotated[str, Meta(max_length=500)]
@@ -52,7 +53,7 @@ class TaskOut(msgspec.Struct):
     stage_no: int
     stage_name: str
     step_name: str
-    assignee_kind: str
+    assignee_kind: AssigneeKind
     assignee_value: str
     assignee_label: str
     opened_at: dt.datetime | None
@@ -78,10 +79,10 @@ class StepOut(msgspec.Struct):
     stage_name: str
     key: str
     name: str
-    assignee_kind: str
+    assignee_kind: AssigneeKind
     assignee_value: str
     assignee_label: str
-    status: str
+    status: StepStatus
     status_label: str
     opened_at: dt.datetime | None
     due_at: dt.datetime | None
@@ -119,7 +120,7 @@ class WorkflowOut(msgspec.Struct):
     title: str
     dealer_id: int | None
     region: str | None
-    status: str
+    status: WorkflowStatus
     status_label: str
     current_stage: int
     stage_count: int
@@ -137,15 +138,15 @@ class WorkflowDetailOut(msgspec.Struct):
 class DecisionOut(msgspec.Struct):
     workflow_id: int
     step_id: int
-    step_status: str
+    step_status: StepStatus
     step_status_label: str
-    workflow_status: str
+    workflow_status: WorkflowStatus
     workflow_status_label: str
 
 
 class WithdrawOut(msgspec.Struct):
     workflow_id: int
-    status: str
+    status: WorkflowStatus
     status_label: str
 
 
@@ -171,7 +172,7 @@ class ReportTotals(msgspec.Struct):
 
 
 class AddresseeLoad(msgspec.Struct):
-    assignee_kind: str
+    assignee_kind: AssigneeKind
     assignee_value: str
     assignee_label: str
     open_steps: int
