@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import attrs
 import msgspec
 from msgspec import Meta
 
+# the order list, timeline and price tiers answer with the read rows: their fields are declared
+# once, there; an answer that adds labels declares only those
+from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
 from dealercrm.entrypoints.http.schemas import Request
 
 Code = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -248,19 +252,6 @@ class TemplateRefOut(msgspec.Struct):
     latest_version: int
 
 
-class PriceTierOut(msgspec.Struct):
-    id: int
-    dealer_id: int
-    dealer_code: str
-    dealer_name: str
-    region: str
-    product_line: str
-    tier_code: str
-    discount_bp: int
-    updated_at: dt.datetime | None
-    updated_by: str | None
-
-
 class PriceLineOut(msgspec.Struct):
     kind: str
     code: str
@@ -295,33 +286,12 @@ class OrderRefOut(msgspec.Struct):
     version: int
 
 
-class OrderSummaryOut(msgspec.Struct):
-    id: int
-    order_no: str
-    dealer_id: int
-    dealer_code: str
-    dealer_name: str
-    region: str
-    template_id: int
-    template_version: int
-    model_code: str
-    template_name: str
-    product_line: str
+@attrs.frozen
+class OrderSummaryOut(OrderSummaryRow):
+    """A line of the order list: the read row (which declares the fields) and two labels."""
+
     product_line_label: str
-    quantity: int
-    unit_price_fen: int
-    total_fen: int
-    price_source: str
-    requires_quote: bool
-    state: str
     state_label: str
-    requested_delivery_date: dt.date
-    delivery_method: str
-    end_customer_name: str | None
-    created_at: dt.datetime
-    submitted_at: dt.datetime | None
-    contract_no: str | None
-    erp_tracking_no: str | None
 
 
 class OrderPage(msgspec.Struct):
@@ -416,16 +386,10 @@ class OrderDetailOut(msgspec.Struct):
     updated_at: dt.datetime | None
 
 
-class TimelineEntryOut(msgspec.Struct):
-    id: int
-    at: dt.datetime
-    kind: str
-    summary: str
-    from_state: str | None
+@attrs.frozen
+class TimelineEntryOut(TimelineRow):
+    """A timeline event: the read row (which declares the fields) and the states' labels."""
+
+    data: dict[str, Any]  # an event without data answers {}, never null
     from_state_label: str | None
-    to_state: str | None
     to_state_label: str | None
-    actor_id: int | None
-    actor_name: str
-    actor_role: str
-    data: dict[str, Any]
