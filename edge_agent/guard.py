@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import msgspec
 import structlog
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
@@ -46,6 +47,7 @@ from dealercrm.domain.errors import DomainError
 from dealercrm.domain.gate import qr_digest
 from dealercrm.domain.identity import badge_digest
 from dealercrm.domain.printing import SHANGHAI
+from dealercrm.wire.kiosk import BadgeBookOut, ExitOut, PassBookEntryOut, PassBookOut, VerificationKeyOut
 from edge_agent.journal import Journal, JournalEntry
 from edge_agent.messages import say
 from edge_agent.server import ServerRefused, ServerUnreachable
@@ -247,7 +249,7 @@ class KeyRing(_ServerCopy):
     what = "verification_keys"
 
     def __init__(self, cache: Path | None = None, keys: list[dict[str, Any]] | None = None) -> None:
-        self._keys: list[dict[str, Any]] = []
+        self._keys: list[VerificationKeyOut] = []
         self._verifier = Ed25519PassVerifier([])
         super().__init__(cache, keys)
 
@@ -255,9 +257,10 @@ class KeyRing(_ServerCopy):
         return server.verification_keys()  # type: ignore[no-any-return]
 
     def _set(self, keys: list[dict[str, Any]]) -> None:
-        public = [load_pem_public_key(k["public_key_pem"].encode("ascii")) for k in keys]
+        decoded = msgspec.convert(keys, list[VerificationKeyOut])
+        public = [load_pem_public_key(k.public_key_pem.encode("ascii")) for k in decoded]
         with self._lock:
-            self._keys = list(keys)
+            self._keys = decoded
             self._verifier = Ed25519PassVerifier(public)  # type: ignore[arg-type]
 
     def _summary(self) -> dict[str, Any]:
@@ -265,7 +268,7 @@ class KeyRing(_ServerCopy):
 
     @property
     def kids(self) -> list[str]:
-        return [k["kid"] for k in self._keys]
+        return [k.kid for k in self._keys]
 
     def verify(self, token: str, at: datetime) -> dict[str, Any]:
         with self._lock:
@@ -288,7 +291,7 @@ class PassBook(_ServerCopy):
     what = "pass_book"
 
     def __init__(self, cache: Path | None = None, book: dict[str, Any] | None = None) -> None:
-        self._passes: dict[str, dict[str, Any]] = {}
+        self._passes: dict[str, PassBookEntryOut] = {}
         self.as_of: str | None = None
         super().__init__(cache, book)
 
@@ -296,10 +299,11 @@ class PassBook(_ServerCopy):
         return server.pass_book()  # type: ignore[no-any-return]
 
     def _set(self, book: dict[str, Any]) -> None:
-        passes = {str(p["pass_no"]): dict(p) for p in book["passes"]}
+        decoded = msgspec.convert(book, PassBookOut)
+        passes = {p.pass_no: p for p in decoded.passes}
         with self._lock:
             self._passes = passes
-            self.as_of = book.get("as_of")
+            self.as_of = decoded.as_of
 
     def _summary(self) -> dict[str, Any]:
         return {"passes": len(self._passes), "as_of": self.as_of}
@@ -308,18 +312,17 @@ class PassBook(_ServerCopy):
         """The pass's collector, masked by the server (王*国), if the book knows the pass."""
         with self._lock:
             entry = self._passes.get(pass_no)
-        holder = (entry or {}).get("holder")
-        return str(holder) if holder else None
+        return entry.holder if entry is not None and entry.holder else None
 
     def refusal(self, pass_no: str, qr_payload: str) -> BookRefusal | None:
         with self._lock:
             entry = self._passes.get(pass_no)
         if entry is None:
             return None
-        code = _BOOK_FINAL.get(str(entry.get("status")))
+        code = _BOOK_FINAL.get(entry.status)
         if code is not None:
             return BookRefusal(code, final=True)
-        known = entry.get("qr_sha256")
+        known = entry.qr_sha256
         if known and known != qr_digest(qr_payload):
             return BookRefusal("gate_pass.superseded", final=False)  # or reissued after the book
         return None
@@ -346,11 +349,12 @@ class BadgeBook(_ServerCopy):
         return server.badge_book()  # type: ignore[no-any-return]
 
     def _set(self, book: dict[str, Any]) -> None:
-        badges = {str(b["digest"]).lower(): {"purpose": str(b["purpose"]), "name": b.get("name"),
-                                             "user_id": b.get("user_id")} for b in book["badges"]}
+        decoded = msgspec.convert(book, BadgeBookOut)
+        badges = {b.digest.lower(): {"purpose": b.purpose, "name": b.name, "user_id": b.user_id}
+                  for b in decoded.badges}
         with self._lock:
             self._badges = badges
-            self.as_of = book.get("as_of")
+            self.as_of = decoded.as_of
 
     def _summary(self) -> dict[str, Any]:
         return {"badges": len(self._badges), "as_of": self.as_of}
@@ -465,7 +469,8 @@ class Guard:
 
         for earlier in self.journal.for_pass("exit", pass_no):
             if earlier.state == "sent":
-                at = _local((earlier.answer or {}).get("exited_at") or earlier.payload.get("scanned_at"))
+                answer = _exit_answer(earlier)
+                at = _local(answer.exited_at if answer is not None else earlier.payload.get("scanned_at"))
                 return GuardResult(False, "gate_pass.already_exited",
                                    f"出门证 {pass_no} 已于 {at} 放行，禁止重复使用", pass_no, vins)
             if earlier.state == "pending":
@@ -489,8 +494,8 @@ class Guard:
         outcome = send_entry(self.server, self.journal, self.journal.get(event_id), self.link,  # type: ignore[arg-type]
                              self.send_lock)
         if outcome == "sent":
-            sent = self.journal.get(event_id)
-            holder = ((sent.answer if sent else None) or {}).get("holder")
+            answer = _exit_answer(self.journal.get(event_id))
+            holder = answer.holder if answer is not None else None
             return GuardResult(True, "ok", allowed + "，出门已登记", pass_no, vins, event_id=event_id, holder=holder)
         if outcome == "pending":
             self.link.changed.set()
@@ -527,6 +532,18 @@ class Guard:
             self.health.ok("scanner")
             if line:
                 self.handle_scan(line)
+
+
+def _exit_answer(entry: JournalEntry | None) -> ExitOut | None:
+    """The server's answer to a sent exit (kept in the journal as received), decoded into the
+    shared wire struct; None when the exit was not answered or the answer is not an exit."""
+    if entry is None or entry.state != "sent" or not entry.answer:
+        return None
+    try:
+        return msgspec.convert(entry.answer, ExitOut)
+    except msgspec.ValidationError:
+        log.warning("exit_answer_malformed", event_id=entry.client_event_id)
+        return None
 
 
 def send_entry(server: Any, journal: Journal, entry: JournalEntry, link: Link, lock: threading.Lock) -> str:

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+import msgspec
 import structlog
 
 from dealercrm.application.ports.devices import (
@@ -47,6 +48,7 @@ from dealercrm.domain.printing import (
     document_from_wire,
     layout_gate_pass,
 )
+from dealercrm.wire.kiosk import KioskLookupOut, KioskPassOut
 from edge_agent.journal import Journal
 from edge_agent.messages import say
 from edge_agent.server import ServerRefused, ServerUnreachable
@@ -84,16 +86,15 @@ def _parse_time(value: Any) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def document_for(slip: dict[str, Any]) -> PrintDocument:
+def document_for(slip: KioskPassOut) -> PrintDocument:
     """The slip to print: the server's layout, or the standard one built from the pass fields."""
-    layout = slip.get("layout")
-    if layout:
-        document = document_from_wire(layout)
+    if slip.layout is not None:
+        document = document_from_wire(msgspec.to_builtins(slip.layout))
     else:
-        document = layout_gate_pass(slip["pass_no"], slip["person_name"], slip["vins"],
-                                    _parse_time(slip["valid_from"]), _parse_time(slip["valid_to"]),
-                                    slip["qr_payload"], _parse_time(slip.get("printed_at") or slip["valid_from"]))
-    if slip.get("qr_payload") and slip["qr_payload"] not in document.qr_payloads:
+        document = layout_gate_pass(slip.pass_no, slip.person_name, slip.vins,
+                                    _parse_time(slip.valid_from), _parse_time(slip.valid_to),
+                                    slip.qr_payload, _parse_time(slip.valid_from))  # type: ignore[arg-type]
+    if slip.qr_payload and slip.qr_payload not in document.qr_payloads:
         raise ValueError("the layout does not carry the pass's QR payload")
     return document
 
@@ -151,7 +152,10 @@ class Kiosk:
     def _handle(self, card: IdCardData) -> KioskResult:
         self.on_phase("verifying")
         try:
-            answer = self.server.find_passes(card.id_number, str(uuid.uuid4()))
+            answer = msgspec.convert(self.server.find_passes(card.id_number, str(uuid.uuid4())), KioskLookupOut)
+        except msgspec.ValidationError as exc:  # not the answer docs/kiosk-api.md describes
+            log.error("kiosk_lookup_malformed", reason=str(exc))
+            return KioskResult(False, "server.answer_malformed", say("server.answer_malformed", "driver"))
         except ServerUnreachable as exc:
             log.warning("kiosk_server_unreachable", reason=exc.reason)
             return KioskResult(False, "server.unreachable", say("server.unreachable", "driver"))
@@ -161,20 +165,18 @@ class Kiosk:
                        else f"服务器拒绝请求：{exc.detail or exc.code}，请联系工作人员")
             return KioskResult(False, exc.code, message)
 
-        passes = answer.get("passes") or []
-        printable = [p for p in passes if p.get("printable")]
+        printable = [p for p in answer.passes if p.printable]
         if not printable:
-            if passes:
-                first = passes[0]
-                message = say(first["code"], "driver", default=first["message"], pass_no=first["pass_no"])
-                return KioskResult(False, first["code"], message, passes=(_screen_line(first),))
-            letters = answer.get("authorizations") or []
-            if letters:
-                return KioskResult(False, "authorization.waiting", letters[0]["message"])
+            if answer.passes:
+                first = answer.passes[0]
+                message = say(first.code, "driver", default=first.message, pass_no=first.pass_no)
+                return KioskResult(False, first.code, message, passes=(_screen_line(first),))
+            if answer.authorizations:
+                return KioskResult(False, "authorization.waiting", answer.authorizations[0].message)
             return KioskResult(False, "gate_pass.none", say("gate_pass.none", "driver"))
 
         try:
-            documents = [(slip["pass_no"], document_for(slip)) for slip in printable]
+            documents = [(slip.pass_no, document_for(slip)) for slip in printable]
         except (DomainError, KeyError, TypeError, ValueError) as exc:
             log.error("kiosk_layout_invalid", reason=type(exc).__name__)
             return KioskResult(False, "print.layout_malformed", say("print.layout_malformed", "driver"))
@@ -351,10 +353,10 @@ class Kiosk:
                 stop.wait(remaining)
 
 
-def _screen_line(raw: dict[str, Any]) -> dict[str, Any]:
+def _screen_line(slip: KioskPassOut) -> dict[str, Any]:
     from edge_agent.screens import pass_line
 
-    return pass_line(raw)
+    return pass_line(slip)
 
 
 __all__ = ["Kiosk", "KioskResult", "PRINTER_CODES", "document_for", "printer_message"]

@@ -61,6 +61,7 @@ MESSAGES: dict[str, Message] = {
     "kiosk.reader_failed": Message("身份证阅读器故障", "请联系工作人员"),
     "server.unreachable": Message("暂时无法连接服务器", "请稍后再试，或到发车处办理"),
     "print.layout_malformed": Message("出门证版式错误，未能打印", "请到发车处办理"),
+    "server.answer_malformed": Message("服务器答复格式不正确，未能打印", "请到发车处办理"),
     "device.printer.failed": Message("打印机故障，未能打印", "请联系工作人员"),
     "device.printer.paper_out": Message("打印机缺纸，暂时无法打印出门证", "请联系工作人员加纸"),
     "device.printer.cover_open": Message("打印机上盖未关好，暂时无法打印", "请联系工作人员"),

@@ -36,10 +36,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import attrs
+import msgspec
 import structlog
 
 from dealercrm.domain.errors import DomainError
 from dealercrm.domain.printing import layout_gate_pass
+from dealercrm.wire.kiosk import KioskPassOut, PrintLayout
 from edge_agent.config import (
     AgentConfig,
     ConfigError,
@@ -527,7 +529,10 @@ def warm_up_kiosk(kiosk: Kiosk, printer: Any) -> float:
         now = datetime.now(UTC)
         sample = layout_gate_pass("GP-0000-000000", "预热", ["LZZ1CLVBXTA000001"], now, now + timedelta(hours=1),
                                   "warm-up", now)
-        document_for({"pass_no": "GP-0000-000000", "layout": document_to_wire(sample), "qr_payload": "warm-up"})
+        slip = KioskPassOut("GP-0000-000000", "handed_over", "", True, "ok", "", "预热", ["LZZ1CLVBXTA000001"],
+                            now.isoformat(), (now + timedelta(hours=1)).isoformat(), None, 0, "warm-up",
+                            msgspec.convert(document_to_wire(sample), PrintLayout))
+        document_for(msgspec.json.decode(msgspec.json.encode(slip), type=KioskPassOut))
         status = kiosk.check_printer()
     except Exception as exc:  # noqa: BLE001 - a failed warm-up costs the first tap time, never the kiosk
         log.warning("kiosk_warm_up_failed", reason=f"{type(exc).__name__}: {exc}")

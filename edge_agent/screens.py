@@ -30,6 +30,7 @@ from typing import Any
 import structlog
 
 from dealercrm.domain.printing import SHANGHAI
+from dealercrm.wire.kiosk import KioskPassOut
 from edge_agent.messages import FAULT_LABEL
 
 log = structlog.get_logger(__name__)
@@ -75,11 +76,10 @@ def local_time(value: str | datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     return at.astimezone(SHANGHAI).strftime(fmt)
 
 
-def pass_line(raw: dict[str, Any]) -> dict[str, Any]:
+def pass_line(slip: KioskPassOut) -> dict[str, Any]:
     """One pass as the kiosk screen lists it: number, vehicles and validity — no person data."""
-    vins = [str(v) for v in raw.get("vins") or ()]
-    return {"pass_no": str(raw.get("pass_no") or ""), "vehicles": len(vins), "vins": vins,
-            "valid_from": local_time(raw.get("valid_from")), "valid_to": local_time(raw.get("valid_to"))}
+    return {"pass_no": slip.pass_no, "vehicles": len(slip.vins), "vins": list(slip.vins),
+            "valid_from": local_time(slip.valid_from), "valid_to": local_time(slip.valid_to)}
 
 
 class ScreenHub:

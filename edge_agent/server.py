@@ -9,7 +9,10 @@ treat them differently:
   the stable ``code`` and the Chinese ``detail``. Retrying the same request cannot change it
   (the server stores refusals under the event id too).
 
-Uses httpx (a dependency of the project) with short connect/read timeouts.
+Answers come back as the JSON received (the journal keeps them so, byte for byte in meaning);
+where the agent reads one, it decodes it into the struct the server built it from
+(``dealercrm.wire.kiosk``: ``msgspec.convert(answer, KioskLookupOut)``), so both sides share
+one declaration of the wire format. Uses httpx with short connect/read timeouts.
 """
 
 from __future__ import annotations

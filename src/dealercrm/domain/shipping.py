@@ -166,9 +166,12 @@ class ReceiptLine:
 
 
 @attrs.define(slots=False, eq=False)
-class DeliveryReceipt:
+class VehicleReceipt:
+    """What every receipt (回执) of vehicles holds, whichever document they left under (a
+    shipment, a gate pass): the lines as ``answer_lines`` checked them, the extra VINs, the
+    discrepancies, who received the vehicles and when. Each kind adds the key of its document."""
+
     receipt_no: str
-    shipment_id: int
     dealer_id: int
     lines: list[dict[str, Any]]
     extra_vins: list[str]
@@ -181,6 +184,13 @@ class DeliveryReceipt:
     @property
     def has_discrepancy(self) -> bool:
         return bool(self.discrepancies)
+
+
+@attrs.define(slots=False, eq=False)
+class DeliveryReceipt(VehicleReceipt):
+    """The dealer's receipt (收货回执) of a shipment the factory delivered."""
+
+    shipment_id: int = attrs.field(kw_only=True)
 
     @classmethod
     def for_shipment(cls, shipment: Shipment, *, receipt_no: str, lines: Sequence[ReceiptLine],
@@ -227,25 +237,12 @@ def answer_lines(expected: Sequence[str], document: str, lines: Sequence[Receipt
 
 
 @attrs.define(slots=False, eq=False)
-class PickupReceipt:
+class PickupReceipt(VehicleReceipt):
     """The dealer's receipt (自提回执) of vehicles its own driver collected at the gate: until it,
     they are on the road (released, 已出厂); by it, they enter the dealer's stock. Same rule and
     the same discrepancy alarm as a shipment's receipt."""
 
-    receipt_no: str
-    gate_pass_id: int
-    dealer_id: int
-    lines: list[dict[str, Any]]
-    extra_vins: list[str]
-    discrepancies: list[str]
-    receiver_name: str
-    received_at: dt.datetime
-    recorded_by: str
-    id: int | None = None
-
-    @property
-    def has_discrepancy(self) -> bool:
-        return bool(self.discrepancies)
+    gate_pass_id: int = attrs.field(kw_only=True)
 
     @classmethod
     def for_gate_pass(cls, gate_pass: Any, *, receipt_no: str, lines: Sequence[ReceiptLine],

@@ -66,7 +66,7 @@ class ServerProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         assert self.proc is None
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
@@ -83,6 +83,7 @@ class ServerProcess:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        self.stop()  # not left running behind a failed test
         raise RuntimeError("server did not start")
 
     def stop(self) -> None:

@@ -3,7 +3,9 @@
 real ``dealercrm serve``: a tap walks the kiosk screen through its states to 请取走出门证 and the
 slip prints; the guard screen shows the exit live (no reload); a card whose pass is not approved
 shows the reason; a printer out of paper says so and whom to call; a maintenance badge opens
-maintenance (test print, paper status). Screenshots go to ``build/screenshots/``."""
+maintenance (test print, paper status); the server stopped, the guard screen says 离线 and the
+backlog of an exit scanned meanwhile, and after the restart the backlog drains and the server
+has the exit once. Screenshots go to ``build/screenshots/``."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from dealercrm.adapters.devices.escpos_printer import EscposReceiptPrinter
 from dealercrm.adapters.devices.memory import FixedBadgeReader
 from dealercrm.adapters.devices.sim import DEMO_CARD
 from dealercrm.adapters.devices.sim.escpos_printer import EscposPrinterSimulator
@@ -26,6 +29,7 @@ from dealercrm.application.identity import CreateUser
 from dealercrm.application.ports.devices import IdCardData
 from dealercrm.domain.gate import masked_holder
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.printing import PrintDocument, document_from_wire
 from edge_agent.config import (
     AgentConfig,
     BadgeConfig,
@@ -51,6 +55,7 @@ HELP = "发车处 分机 8001"
 WAITING_CARD = IdCardData(name="李强", gender="男", nation="汉", birth_date=date(1949, 12, 31), address="北京市朝阳区",
                           id_number="11010519491231002X", issuing_authority="北京市公安局朝阳分局",
                           valid_from=date(2019, 1, 1), valid_to=date(2039, 1, 1))
+OFFLINE_HOLDER, OFFLINE_ID = "赵六", "110105198001010016"  # a pass printed at the desk, scanned offline
 PAPER_CARD = IdCardData(name="王芳", gender="女", nation="汉", birth_date=date(1985, 6, 15), address="北京市朝阳区",
                         id_number="110105198506151228", issuing_authority="北京市公安局朝阳分局",
                         valid_from=date(2019, 1, 1), valid_to=date(2039, 1, 1))
@@ -78,6 +83,7 @@ def gate(tmp_path_factory) -> Iterator[SimpleNamespace]:
     [(pass_no, vins)] = world.passes(1, per_pass=2)
     [(waiting_no, _)] = world.passes(1, person=WAITING_CARD.name, id_number=WAITING_CARD.id_number, approve=False)
     world.passes(1, person=PAPER_CARD.name, id_number=PAPER_CARD.id_number)
+    [(offline_no, offline_vins)] = world.passes(1, person=OFFLINE_HOLDER, id_number=OFFLINE_ID)
     world.crm.close()
     server = ServerProcess(child_env(DEALERCRM_DATABASE_URL=world.url, DEALERCRM_GATE_SIGNING_KEY=str(world.key_path),
                                      DEALERCRM_JWT_SECRET="edge-test-secret-that-is-long-enough-for-hs256-0123456789",
@@ -101,7 +107,8 @@ def gate(tmp_path_factory) -> Iterator[SimpleNamespace]:
             agent=AgentConfig(roles=("kiosk", "guard"), state_dir=str(folder / "agent"), log_json=True),
             screen=ScreenConfig(port=port, help=HELP, idle_timeout=60))
         agent = threading.Thread(target=lambda: result.append(run_agent(
-            config, out=io.StringIO(), stop=stop, sims=(sam, printer, []), badge=badge, min_backoff=0.2)),
+            config, out=io.StringIO(), stop=stop, sims=(sam, printer, []), badge=badge, min_backoff=0.2,
+            max_backoff=1.0)),
             daemon=True)
         agent.start()
         url = f"http://127.0.0.1:{port}"
@@ -111,7 +118,8 @@ def gate(tmp_path_factory) -> Iterator[SimpleNamespace]:
             with sync_api.sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 yield SimpleNamespace(url=url, sam=sam, printer=printer, badge=badge, browser=browser, world=world,
-                                      pass_no=pass_no, vins=vins, waiting_no=waiting_no)
+                                      pass_no=pass_no, vins=vins, waiting_no=waiting_no, server=server,
+                                      offline_no=offline_no, offline_vins=offline_vins)
                 browser.close()
         finally:
             stop.set()
@@ -220,3 +228,43 @@ def test_a_maintenance_badge_opens_maintenance_with_a_test_print_and_the_paper_s
     assert len(gate.printer.jobs) == printed_before + 1
     assert forged.status_code == 403
     assert refusal[0] == "禁止放行" and "二维码签名无效" in refusal[1]
+
+
+def _desk_slip(gate: SimpleNamespace, pass_no: str) -> PrintDocument:
+    """The pass as the dispatcher's desk prints it (``GET /gate-passes/{id}/print``)."""
+    r = httpx.post(f"{gate.server.url}/api/v1/auth/login", json={"username": "dispatch", "password": PASSWORD})
+    dispatch = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    [(pass_id,)] = gate.world.query("SELECT id FROM gate_passes WHERE pass_no = ?", pass_no)
+    slip = httpx.get(f"{gate.server.url}/api/v1/gate-passes/{pass_id}/print", headers=dispatch)
+    assert slip.status_code == 200, slip.text
+    return document_from_wire(slip.json()["layout"])
+
+
+def test_with_the_server_stopped_the_guard_screen_says_offline_and_the_backlog_drains_after_the_restart(gate):
+    guard = _screen(gate, "/guard")
+    guard.wait_for_function("document.getElementById('link').textContent === '在线'", timeout=10_000)
+    slip = _desk_slip(gate, gate.offline_no)
+    exits_before = gate.world.exits()
+
+    gate.server.stop()
+    # printed on the gate printer at the desk: the simulated guard scans every slip it gives out
+    EscposReceiptPrinter.network(gate.printer.host, gate.printer.port).print(slip)
+    guard.evaluate("window.notReloaded = true")
+    guard.wait_for_function(f"document.getElementById('f-pass').textContent === '{gate.offline_no}'", timeout=15_000)
+    guard.wait_for_function("document.getElementById('link').textContent === '离线'", timeout=10_000)
+    offline = (guard.text_content("#verdict-title"), guard.text_content("#verdict-message"),
+               guard.text_content("#backlog"))
+    _shot(guard, "guard-offline")
+    exits_offline = gate.world.exits()
+    gate.server.start()
+    guard.wait_for_function("document.getElementById('backlog').textContent === '待上传 0'", timeout=30_000)
+    guard.wait_for_function("document.getElementById('link').textContent === '在线'", timeout=10_000)
+    replay = guard.text_content("#replay")
+
+    assert offline[0] == "可以放行" and "离线核验" in offline[1] and offline[2] == "待上传 1"
+    assert exits_offline == exits_before
+    assert "（1 条）" in replay
+    assert gate.world.query("SELECT count(*) FROM gate_exits WHERE pass_no = ?", gate.offline_no) == [(1,)]
+    assert gate.world.exits() == exits_before + 1
+    assert gate.world.vehicle_states(gate.offline_vins) == ["released"]
+    assert guard.evaluate("window.notReloaded") is True

@@ -16,7 +16,9 @@ The layers:
 * ``config`` (settings from the environment) and ``context`` (the request-id context variable),
   leaves every ring may lean on as listed;
 * ``edge_agent`` — the gate-side agent, a small hexagon of its own that reuses the server's
-  domain, ports and device adapters, and the log-redaction processor.
+  domain, ports and device adapters, and the log-redaction processor;
+* ``wire`` — the kiosk API's answers as msgspec structs, declared once and imported by both
+  the HTTP entrypoints (which build them) and the edge agent (which decodes them).
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "domain": frozenset({"domain"}),
     "application": frozenset({"application", "domain"}),
     "adapters": frozenset({"adapters", "application", "domain", "context"}),
-    "entrypoints": frozenset({"entrypoints", "composition", "adapters", "application", "domain", "config", "context"}),
+    "entrypoints": frozenset({"entrypoints", "composition", "adapters", "application", "domain", "config", "context",
+                              "wire"}),
     "composition": frozenset({"composition", "adapters", "application", "domain", "config"}),
     "config": frozenset(),
     "context": frozenset(),
-    "edge_agent": frozenset({"edge_agent", "adapters", "application", "domain", "entrypoints.logging"}),
+    "edge_agent": frozenset({"edge_agent", "adapters", "application", "domain", "entrypoints.logging", "wire"}),
+    "wire": frozenset({"wire"}),  # a leaf: the structs on the wire, imported by the server and the agent
 }
 
 # layer → the third-party libraries it may use (the standard library is always allowed)
@@ -59,7 +63,9 @@ MAY_USE: dict[str, frozenset[str]] = {
     "composition": frozenset({"attrs"}),
     "config": frozenset({"attrs", "cattrs"}),
     "context": frozenset(),
-    "edge_agent": frozenset({"attrs", "cattrs", "cryptography", "httpx", "serial", "smartcard", "structlog"}),
+    # msgspec: the agent decodes the server's answers into the shared ``wire`` structs
+    "edge_agent": frozenset({"attrs", "cattrs", "cryptography", "httpx", "msgspec", "serial", "smartcard", "structlog"}),
+    "wire": frozenset({"msgspec"}),
 }
 
 INNER_RINGS = ("domain", "application", "adapters")

@@ -39,7 +39,7 @@ class FakeKioskServer:
 
     def find_passes(self, id_number: str, event_id: str) -> dict[str, Any]:
         self._reach("lookup", id_number)
-        return self.lookup
+        return {"authorizations": [], "message": "", **self.lookup}  # the lists the server always sends
 
     def record_print(self, pass_no: str, event_id: str) -> dict[str, Any]:
         self._reach("print", (pass_no, event_id))
@@ -58,7 +58,9 @@ class FakeKioskServer:
         if qr in self.exited:
             raise ServerRefused(409, "gate_pass.already_exited", "出门证已使用", {"code": "gate_pass.already_exited"})
         self.exited.add(qr)
-        answer = {"pass_no": pass_no, "status": "exited", "exited_at": scanned_at, "event_id": event_id}
+        at = scanned_at or "2026-03-07T09:00:00+08:00"
+        answer = {"pass_no": pass_no, "status": "exited", "exited_at": at, "recorded_at": at, "vins": [],
+                  "released": 1, "source": "kiosk", "event_id": event_id}
         self.exits[event_id] = answer
         return answer
 

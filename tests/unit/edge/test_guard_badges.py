@@ -187,8 +187,8 @@ def test_an_unknown_badge_leaves_the_guard_on_duty_signed_in():
 
 def test_a_book_of_another_device_knows_no_badge():
     mine = _book("this-device", **{BADGE: "guard"})
-    theirs = BadgeBook("another-device", None, {"as_of": None, "badges": [
-        {"digest": d, "purpose": "guard"} for d in mine._badges]})
+    theirs = BadgeBook("another-device", None, {"as_of": "2026-03-07T09:00:00+08:00", "badges": [
+        {"digest": d, "purpose": "guard", "user_id": 1, "name": "员工1"} for d in mine._badges]})
 
     assert mine.holder(BADGE) is not None
     assert theirs.holder(BADGE) is None

@@ -24,7 +24,7 @@ NOW = datetime(2026, 3, 7, 1, 0, tzinfo=UTC)
 def slip(pass_no: str = "GP-2026-000001", **over: object) -> dict[str, object]:
     vins = ["LZZ1CLVBXTA000001", "LZZ1CLVB1TA000002"]
     doc = layout_gate_pass(pass_no, "张伟", vins, NOW, NOW + timedelta(days=2), f"{pass_no}:signed", NOW)
-    base = {"pass_no": pass_no, "status": "handed_over", "printable": True, "code": "ok", "message": "可以打印",
+    base = {"pass_no": pass_no, "status": "handed_over", "status_label": "已交接", "printable": True, "code": "ok", "message": "可以打印",
             "person_name": "张伟", "vins": vins, "valid_from": NOW.isoformat(),
             "valid_to": (NOW + timedelta(days=2)).isoformat(), "qr_payload": f"{pass_no}:signed",
             "layout": document_to_wire(doc), "print_count": 0, "exited_at": None}
@@ -105,7 +105,9 @@ def test_every_refusal_has_a_clear_message(FakeServer, tmp_path):
 
     nothing = kiosk_for(FakeServer(), tmp_path=tmp_path / "none")[0].handle_card(CARD)
     assert (nothing.code, nothing.message) == ("gate_pass.none", "未找到您的出门证或提车介绍信，请联系经销商或发车处")
-    letter = {"passes": [], "authorizations": [{"number": "PA-1", "message": "介绍信 PA-1 身份已核验，请到发车处办理出门证"}],
+    letter = {"passes": [], "authorizations": [{"number": "PA-1", "contract_no": "HT-1", "vins": [],
+                                                     "valid_to": NOW.isoformat(),
+                                                     "message": "介绍信 PA-1 身份已核验，请到发车处办理出门证"}],
               "message": "x"}
     waiting = kiosk_for(FakeServer(letter), tmp_path=tmp_path / "letter")[0].handle_card(CARD)
     assert waiting.code == "authorization.waiting" and "请到发车处办理出门证" in waiting.message

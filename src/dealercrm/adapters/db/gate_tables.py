@@ -215,37 +215,28 @@ shipments = Table(
     Index("ix_shipments_status_expected_arrival", "status", "expected_arrival"),
 )
 
-delivery_receipts = Table(
-    "delivery_receipts",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column("receipt_no", String(30), nullable=False, unique=True),
-    Column("shipment_id", IdType, ForeignKey("shipments.id"), nullable=False, unique=True),
-    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
-    Column("lines", JSON, nullable=False),
-    Column("extra_vins", JSON, nullable=False),
-    Column("discrepancies", JSON, nullable=False),
-    Column("receiver_name", String(30), nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
-    Column("recorded_by", String(60), nullable=False),
-    Index("ix_delivery_receipts_dealer_id_id", "dealer_id", "id"),
-)
+def _receipt_table(name: str, document: str, documents: str) -> Table:
+    """A receipt (回执, ``domain.shipping.VehicleReceipt``) of the vehicles of one document: the
+    same columns around the document's key ``document`` (one receipt per document)."""
+    return Table(
+        name,
+        metadata,
+        Column("id", IdType, primary_key=True, autoincrement=True),
+        Column("receipt_no", String(30), nullable=False, unique=True),
+        Column(document, IdType, ForeignKey(f"{documents}.id"), nullable=False, unique=True),
+        Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
+        Column("lines", JSON, nullable=False),
+        Column("extra_vins", JSON, nullable=False),
+        Column("discrepancies", JSON, nullable=False),
+        Column("receiver_name", String(30), nullable=False),
+        Column("received_at", UtcDateTime, nullable=False),
+        Column("recorded_by", String(60), nullable=False),
+        Index(f"ix_{name}_dealer_id_id", "dealer_id", "id"),
+    )
 
-pickup_receipts = Table(
-    "pickup_receipts",
-    metadata,
-    Column("id", IdType, primary_key=True, autoincrement=True),
-    Column("receipt_no", String(30), nullable=False, unique=True),
-    Column("gate_pass_id", IdType, ForeignKey("gate_passes.id"), nullable=False, unique=True),
-    Column("dealer_id", IdType, ForeignKey("dealers.id"), nullable=False),
-    Column("lines", JSON, nullable=False),
-    Column("extra_vins", JSON, nullable=False),
-    Column("discrepancies", JSON, nullable=False),
-    Column("receiver_name", String(30), nullable=False),
-    Column("received_at", UtcDateTime, nullable=False),
-    Column("recorded_by", String(60), nullable=False),
-    Index("ix_pickup_receipts_dealer_id_id", "dealer_id", "id"),
-)
+
+delivery_receipts = _receipt_table("delivery_receipts", "shipment_id", "shipments")
+pickup_receipts = _receipt_table("pickup_receipts", "gate_pass_id", "gate_passes")
 
 
 def start_gate_mappers() -> None:

@@ -17,6 +17,24 @@ from dealercrm.domain.gate import AuthorizationStatus, GatePassStatus
 from dealercrm.domain.identity import BadgePurpose
 from dealercrm.domain.shipping import ReceiptOutcome, ShipmentStatus
 from dealercrm.domain.vehicles import VehicleState
+# the kiosk's answers are one wire format with the edge agent: declared once, in dealercrm.wire
+from dealercrm.wire.kiosk import (  # noqa: F401 - re-exported for the controllers and pages
+    BadgeBookEntryOut,
+    BadgeBookOut,
+    DeviceStatusOut,
+    ExitGuardOut,
+    ExitOut,
+    KioskAuthorizationOut,
+    KioskLookupOut,
+    KioskPassOut,
+    KioskPrintOut,
+    PassBookEntryOut,
+    PassBookOut,
+    PrintLayout,
+    PrintLine,
+    VerificationKeyOut,
+    VerifyOut,
+)
 
 VinStr = Annotated[str, Meta(min_length=1, max_length=20)]
 Ref = Annotated[str, Meta(min_length=1, max_length=40)]
@@ -219,89 +237,13 @@ class GatePassPage(msgspec.Struct):
 # --- print layouts, verification, exits (desk and kiosk) -------------------------------------
 
 
-class PrintLine(msgspec.Struct, omit_defaults=True):
-    """One printed line. ``kind``: title | text | kv | qr | separator | feed | cut."""
-
-    kind: str
-    text: str | None = None
-    bold: bool | None = None
-    double_size: bool | None = None
-    align: str | None = None
-    key: str | None = None
-    value: str | None = None
-    payload: str | None = None
-    size: int | None = None
-    char: str | None = None
-    lines: int | None = None
-
-
-class PrintLayout(msgspec.Struct):
-    """``domain.printing.document_from_wire`` turns this back into a ``PrintDocument``."""
-
-    width: int
-    lines: list[PrintLine]
-    text: list[str]
-
-
 class PrintableOut(msgspec.Struct):
     pass_no: str
     qr_payload: str
     layout: PrintLayout
 
 
-class VerifyOut(msgspec.Struct):
-    valid: bool
-    code: str
-    message: str
-    pass_no: str | None
-    status: str | None
-    status_label: str | None
-    person_name: str | None
-    vins: list[str]
-    valid_from: str | None
-    valid_to: str | None
-    exited_at: str | None
-
-
-class ExitGuardOut(msgspec.Struct):
-    user_id: int
-    name: str
-
-
-class ExitOut(msgspec.Struct):
-    pass_no: str
-    status: str
-    exited_at: str
-    recorded_at: str
-    vins: list[str]
-    released: int
-    source: str
-    event_id: str | None = None
-    guard: ExitGuardOut | None = None  # the guard signed in at the device by badge, when known
-    holder: str | None = None  # the collector's name, masked (王*国)
-
-
 # --- kiosk -----------------------------------------------------------------------------------
-
-
-class VerificationKeyOut(msgspec.Struct):
-    kid: str
-    algorithm: str
-    public_key: str
-    public_key_pem: str
-    current: bool
-
-
-class PassBookEntryOut(msgspec.Struct):
-    pass_no: str
-    status: GatePassStatus
-    qr_sha256: str | None
-    holder: str | None = None  # the collector's name, masked (王*国), for the guard screen
-
-
-class PassBookOut(msgspec.Struct):
-    as_of: str
-    passes: list[PassBookEntryOut]
 
 
 class KioskLookupIn(Request):
@@ -309,46 +251,8 @@ class KioskLookupIn(Request):
     id_number: IdNumber
 
 
-class KioskPassOut(msgspec.Struct):
-    pass_no: str
-    status: str
-    status_label: str
-    printable: bool
-    code: str
-    message: str
-    person_name: str
-    vins: list[str]
-    valid_from: str
-    valid_to: str
-    exited_at: str | None
-    print_count: int
-    qr_payload: str | None
-    layout: PrintLayout | None
-
-
-class KioskAuthorizationOut(msgspec.Struct):
-    number: str
-    contract_no: str
-    vins: list[str]
-    valid_to: str
-    message: str
-
-
-class KioskLookupOut(msgspec.Struct):
-    passes: list[KioskPassOut]
-    authorizations: list[KioskAuthorizationOut]
-    message: str
-
-
 class KioskPrintIn(Request):
     event_id: EventId
-
-
-class KioskPrintOut(msgspec.Struct):
-    pass_no: str
-    print_count: int
-    reprint: bool
-    printed_at: str
 
 
 class KioskScanIn(Request):
@@ -365,28 +269,11 @@ class KioskExitIn(KioskScanIn):
     guard_badge: BadgeDigest | None = None  # absent from agents that predate badge sign-in
 
 
-class BadgeBookEntryOut(msgspec.Struct):
-    digest: str
-    purpose: BadgePurpose
-    user_id: int
-    name: str
-
-
-class BadgeBookOut(msgspec.Struct):
-    as_of: str
-    badges: list[BadgeBookEntryOut]
-
-
 class DeviceStatusIn(Request):
     """What an edge agent writes to its ``status.json``: its devices' states and last errors,
     the journal backlog, the last replay. Kept as sent (bounded in size), shown to the admins."""
 
     report: dict[str, Any]
-
-
-class DeviceStatusOut(msgspec.Struct):
-    device_id: int
-    reported_at: str
 
 
 # --- shipping (外送) and receipts (回执) ------------------------------------------------------

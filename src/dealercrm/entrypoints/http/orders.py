@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import attrs
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
@@ -19,7 +20,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import catalog as cat
 from dealercrm.application import orders as app
-from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
+from dealercrm.application.reads.orders import OrderSummaryRow, PriceTierRow, TimelineRow
 from dealercrm.domain.catalog import ROUNDING_NOTE, TemplateStatus
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.identity import Principal, Role
@@ -100,18 +101,8 @@ def _ref(ref: app.OrderRef) -> s.OrderRefOut:
 
 
 def _summary(r: OrderSummaryRow) -> s.OrderSummaryOut:
-    state, line = OrderState(r.state), ProductLine(r.product_line)
-    return s.OrderSummaryOut(
-        id=r.id, order_no=r.order_no, dealer_id=r.dealer_id, dealer_code=r.dealer_code,
-        dealer_name=r.dealer_name, region=r.region, template_id=r.template_id,
-        template_version=r.template_version, model_code=r.model_code, template_name=r.template_name,
-        product_line=line.value, product_line_label=line.label, quantity=r.quantity,
-        unit_price_fen=r.unit_price_fen, total_fen=r.total_fen, price_source=r.price_source,
-        requires_quote=r.requires_quote, state=state.value, state_label=state.label,
-        requested_delivery_date=r.requested_delivery_date, delivery_method=r.delivery_method,
-        end_customer_name=r.end_customer_name, created_at=r.created_at, submitted_at=r.submitted_at,
-        contract_no=r.contract_no, erp_tracking_no=r.erp_tracking_no,
-    )
+    return s.OrderSummaryOut(**attrs.asdict(r, recurse=False), product_line_label=ProductLine(r.product_line).label,
+                             state_label=OrderState(r.state).label)
 
 
 def _detail(r: dict[str, Any]) -> s.OrderDetailOut:
@@ -159,9 +150,8 @@ def _label(state: str | None) -> str | None:
 
 
 def _timeline(r: TimelineRow) -> s.TimelineEntryOut:
-    return s.TimelineEntryOut(r.id, r.at, r.kind, r.summary, r.from_state, _label(r.from_state),
-                              r.to_state, _label(r.to_state), r.actor_id, r.actor_name, r.actor_role,
-                              r.data or {})
+    return s.TimelineEntryOut(**{**attrs.asdict(r, recurse=False), "data": r.data or {}},
+                              from_state_label=_label(r.from_state), to_state_label=_label(r.to_state))
 
 
 def _content_in(c: s.TemplateContentBody) -> cat.TemplateContentIn:
@@ -255,7 +245,7 @@ class CatalogController(Controller):
     def price_tiers(self, request: Request[Principal, Any, Any], orders: OrdersService,
                     dealer_id: int | None = None) -> Page[s.PriceTierOut]:
         rows = orders.list_price_tiers(request.user, dealer_id)
-        return Page([msgspec.convert(r, s.PriceTierOut, from_attributes=True) for r in rows], None)
+        return Page([s.PriceTierOut(**attrs.asdict(r, recurse=False)) for r in rows], None)
 
     @put("/price-tiers", guards=[requires(*cat.TIER_MANAGERS)], sync_to_thread=True,
          summary="设置优惠等级 Set a dealer's tier for a product line")

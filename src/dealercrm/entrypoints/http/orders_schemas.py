@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import attrs
 import msgspec
 from msgspec import Meta
 
+# the order list, timeline and price tiers answer with the read rows: their fields are declared
+# once, there; an answer that adds labels declares only those
+from dealercrm.application.reads.orders import OrderSummaryRow, PriceTierRow, TimelineRow
 from dealercrm.entrypoints.http.schemas import Request
 from dealercrm.domain.catalog import ChoiceMode, PriceLineKind, SpecKind, TemplateStatus
 from dealercrm.domain.channel import ProductLine
@@ -251,19 +255,6 @@ class TemplateRefOut(msgspec.Struct):
     latest_version: int
 
 
-class PriceTierOut(msgspec.Struct):
-    id: int
-    dealer_id: int
-    dealer_code: str
-    dealer_name: str
-    region: str
-    product_line: ProductLine
-    tier_code: str
-    discount_bp: int
-    updated_at: dt.datetime | None
-    updated_by: str | None
-
-
 class PriceLineOut(msgspec.Struct):
     kind: PriceLineKind
     code: str
@@ -298,33 +289,24 @@ class OrderRefOut(msgspec.Struct):
     version: int
 
 
-class OrderSummaryOut(msgspec.Struct):
-    id: int
-    order_no: str
-    dealer_id: int
-    dealer_code: str
-    dealer_name: str
-    region: str
-    template_id: int
-    template_version: int
-    model_code: str
-    template_name: str
-    product_line: ProductLine
-    product_line_label: str
-    quantity: int
-    unit_price_fen: int
-    total_fen: int
-    price_source: PriceSource
-    requires_quote: bool
-    state: OrderState
-    state_label: str
-    requested_delivery_date: dt.date
-    delivery_method: DeliveryMethod
-    end_customer_name: str | None
-    created_at: dt.datetime
-    submitted_at: dt.datetime | None
-    contract_no: str | None
-    erp_tracking_no: str | None
+@attrs.frozen
+class OrderSummaryOut(OrderSummaryRow):
+    """A line of the order list: the read row (which declares the fields), its codes as the
+    domain's enums (so the document lists their values) and two labels."""
+
+    product_line: ProductLine = attrs.field(converter=ProductLine)
+    price_source: PriceSource = attrs.field(converter=PriceSource)
+    state: OrderState = attrs.field(converter=OrderState)
+    delivery_method: DeliveryMethod = attrs.field(converter=DeliveryMethod)
+    product_line_label: str = attrs.field(kw_only=True)
+    state_label: str = attrs.field(kw_only=True)
+
+
+@attrs.frozen
+class PriceTierOut(PriceTierRow):
+    """A dealer's discount tier: the read row, its product line as the domain's enum."""
+
+    product_line: ProductLine = attrs.field(converter=ProductLine)
 
 
 class OrderPage(msgspec.Struct):
@@ -419,16 +401,10 @@ class OrderDetailOut(msgspec.Struct):
     updated_at: dt.datetime | None
 
 
-class TimelineEntryOut(msgspec.Struct):
-    id: int
-    at: dt.datetime
-    kind: str
-    summary: str
-    from_state: str | None
+@attrs.frozen
+class TimelineEntryOut(TimelineRow):
+    """A timeline event: the read row (which declares the fields) and the states' labels."""
+
+    data: dict[str, Any]  # an event without data answers {}, never null
     from_state_label: str | None
-    to_state: str | None
     to_state_label: str | None
-    actor_id: int | None
-    actor_name: str
-    actor_role: str
-    data: dict[str, Any]
