@@ -27,6 +27,7 @@ from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdmi
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
+from dealercrm.entrypoints.web.pages.finance_credit import FinanceCreditPages
 from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
@@ -57,6 +58,7 @@ PAGES: list[Any] = [
     KnowledgePages,
     InvitationPages,
     FinancePages,
+    FinanceCreditPages,
     DispatchPages,
     AnalyticsPages,
     AdminPages,
