@@ -26,6 +26,7 @@ from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
+from dealercrm.entrypoints.web.pages.dispatch_receipts import DispatchReceiptPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
 from dealercrm.entrypoints.web.pages.finance_credit import FinanceCreditPages
 from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
@@ -60,6 +61,7 @@ PAGES: list[Any] = [
     FinancePages,
     FinanceCreditPages,
     DispatchPages,
+    DispatchReceiptPages,
     AnalyticsPages,
     AdminPages,
     CatalogPages,

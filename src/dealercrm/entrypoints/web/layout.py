@@ -44,6 +44,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("出门证", "/dispatch/passes", (Role.DISPATCH, Role.ADMIN), "dispatch_passes"),
     NavItem("出门记录", "/dispatch/exits", (Role.DISPATCH, Role.ADMIN, Role.GUARD, Role.FINANCE), "dispatch_exits"),
     NavItem("发运单", "/dispatch/shipments", (Role.DISPATCH, Role.ADMIN), "dispatch_shipments"),
+    NavItem("收货回执", "/dispatch/receipts", (Role.DISPATCH, Role.ADMIN), "dispatch_receipts"),
+    NavItem("到货差异", "/dispatch/discrepancies", (Role.DISPATCH, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "dispatch_discrepancies"),
     NavItem("发票", "/finance/invoices", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "invoices"),
     NavItem("催款", "/finance/dunning", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "dunning"),
     NavItem("授信变更", "/finance/credit-changes", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "credit_changes"),

@@ -1,6 +1,7 @@
-"""财务 in the web UI on the demo data: invoices (list, export, entry booked once per form, void),
-dunning (overdue receivables per dealer with the reminders sent) and credit change requests
-(requested by one finance user, approved by another, then applied)."""
+"""The back office in the web UI on the demo data (one module: one demo load). 财务: invoices (list,
+export, entry booked once per form, void), dunning (overdue receivables per dealer with the
+reminders sent) and credit change requests (requested by one finance user, approved by another,
+then applied). 发运: the dealers' receipts and the discrepancy alarms (acknowledge, resolve)."""
 
 from __future__ import annotations
 
@@ -208,26 +209,98 @@ def test_dealers_may_not_open_these_pages_and_sales_see_only_their_regions_invoi
     assert sales.get("/finance/invoices/new").status_code == 403
 
 
-def test_the_invoice_dunning_and_credit_change_routes_never_answer_500(browser, app):
+def test_the_new_finance_and_dispatch_routes_never_answer_500(browser, app):
     paths = sorted({r.path for r in app.routes
-                    if r.path.startswith(("/finance/invoices", "/finance/dunning", "/finance/credit-changes"))})
+                    if r.path.startswith(("/finance/invoices", "/finance/dunning", "/finance/credit-changes",
+                                          "/dispatch/receipts", "/dispatch/discrepancies"))})
     failures = []
-    client = browser("finance")
-    token = csrf_token(client.get("/account/password").text)
-    for path in paths:
-        for value in ("x", "999999", "9223372036854775808"):
-            url = path.replace("{invoice_id:int}", value).replace("{request_id:int}", value)
-            for params in ({}, {"format": "x", "status": "x", "after": "x", "region": "x" * 50, "open_only": "x",
-                                "contract_no": "x" * 60, "dealer_id": "0"}):
-                r = client.get(url, params=params)
-                if r.status_code >= 500:
-                    failures.append(("GET", url, params, r.status_code))
-            for data in ({}, {"decision": "approve", "amount": "1e9", "dealer_id": "x", "form_token": "x" * 64,
-                              "issued_on": "2026-02-30", "reason": "x" * 600, "vins": "x", "limit": "-1",
-                              "term_days": "999", "threshold": "0", "contract_no": "x" * 60}):
-                r = client.post(url, data={"_csrf_token": token, **data})
-                if r.status_code >= 500:
-                    failures.append(("POST", url, data, r.status_code))
+    for user, prefix in (("finance", "/finance"), ("dispatch", "/dispatch")):
+        client = browser(user)
+        token = csrf_token(client.get("/account/password").text)
+        for path in (p for p in paths if p.startswith(prefix)):
+            for value in ("x", "999999", "9223372036854775808"):
+                url = path.replace("{invoice_id:int}", value).replace("{request_id:int}", value).replace(
+                    "{alert_id:int}", value)
+                for params in ({}, {"format": "x", "status": "x", "state": "x", "after": "x", "region": "x" * 50,
+                                    "open_only": "x", "contract_no": "x" * 60, "dealer_id": "0"}):
+                    r = client.get(url, params=params)
+                    if r.status_code >= 500:
+                        failures.append(("GET", url, params, r.status_code))
+                for data in ({}, {"decision": "approve", "amount": "1e9", "dealer_id": "x", "form_token": "x" * 64,
+                                  "issued_on": "2026-02-30", "reason": "x" * 600, "vins": "x", "limit": "-1",
+                                  "term_days": "999", "threshold": "0", "contract_no": "x" * 60}):
+                    r = client.post(url, data={"_csrf_token": token, **data})
+                    if r.status_code >= 500:
+                        failures.append(("POST", url, data, r.status_code))
 
-    assert len(paths) >= 9
+    assert len(paths) >= 13
     assert failures == []
+
+
+# -- 收货回执与到货差异 ----------------------------------------------------------------------------
+
+SHIPMENT = 1  # dealer09's delivery in transit (demo), 东北
+VINS = ("LHZ5GYYB2TA000020", "LHZ5GYYB4TA000021", "LHZ5GYYB6TA000022")
+
+
+def _receipt_with_a_damaged_vehicle(browser):
+    dealer = browser("dealer09")
+    html = dealer.get(f"/stock/receipts/{SHIPMENT}").text
+    r = dealer.post(f"/stock/receipts/{SHIPMENT}", follow_redirects=False, data={
+        "_csrf_token": csrf_token(html), "receiver_name": "王收货", f"outcome:{VINS[1]}": "damaged",
+        f"note:{VINS[1]}": "左侧护栏刮伤", **{f"config_ok:{v}": "1" for v in VINS}})
+    assert r.status_code == 303, r.text[:300]
+
+
+def test_dispatch_sees_the_receipt_and_acknowledges_then_resolves_its_discrepancy_alarm(browser):
+    _receipt_with_a_damaged_vehicle(browser)
+    dispatch = browser("dispatch")
+
+    receipts = dispatch.get("/dispatch/receipts")
+    alarms = dispatch.get("/dispatch/discrepancies")
+    alert_id = re.search(r'formaction="/dispatch/discrepancies/(\d+)/acknowledge"', alarms.text).group(1)
+    token = csrf_token(alarms.text)
+    acknowledged = dispatch.post(f"/dispatch/discrepancies/{alert_id}/acknowledge", data={"_csrf_token": token},
+                                 follow_redirects=False)
+    twice = dispatch.post(f"/dispatch/discrepancies/{alert_id}/acknowledge", data={"_csrf_token": token})
+    resolved = dispatch.post(f"/dispatch/discrepancies/{alert_id}/resolve", data={"_csrf_token": token},
+                             follow_redirects=False)
+    live = dispatch.get("/dispatch/discrepancies")
+    done = dispatch.get("/dispatch/discrepancies?state=resolved")
+
+    assert receipts.status_code == 200 and "有差异" in receipts.text and "左侧护栏刮伤" in receipts.text
+    assert alarms.status_code == 200 and "到货差异" in alarms.text and "左侧护栏刮伤" in alarms.text
+    assert acknowledged.status_code == resolved.status_code == 303
+    assert twice.status_code == 409 and "已被他人修改" in twice.text and "已知悉" in twice.text
+    assert "没有未解除的到货差异" in live.text
+    assert "dispatch 已解除" in done.text and "dispatch 已知悉" in done.text
+
+
+def test_the_receipts_export_opens_as_xlsx_with_typed_cells(browser):
+    _receipt_with_a_damaged_vehicle(browser)
+
+    xlsx = browser("dispatch").get("/dispatch/receipts/export?format=xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    row = [c.value for c in sheet[2]]
+    assert xlsx.status_code == 200 and sheet.freeze_panes == "A2" and sheet.max_row == 2
+    assert row[5:8] == [2, 1, 0] and "左侧护栏刮伤" in row[8] and row[9] == "王收货"
+
+
+def test_sales_of_another_region_neither_see_nor_act_on_the_alarm_and_dealers_are_refused(browser):
+    _receipt_with_a_damaged_vehicle(browser)
+    alarms = browser("dispatch").get("/dispatch/discrepancies")
+    alert_id = re.search(r'formaction="/dispatch/discrepancies/(\d+)/resolve"', alarms.text).group(1)
+    sales = browser("sales_huazhong")
+    dealer = browser("dealer09")
+
+    listed = sales.get("/dispatch/discrepancies")
+    acted = sales.post(f"/dispatch/discrepancies/{alert_id}/resolve", data={"_csrf_token": csrf_token(listed.text)})
+    bad_state = sales.get("/dispatch/discrepancies?state=lost")
+
+    assert listed.status_code == 200 and "左侧护栏刮伤" not in listed.text
+    assert acted.status_code == 404
+    assert bad_state.status_code == 422 and "未知的处理状态" in bad_state.text
+    assert sales.get("/dispatch/receipts").status_code == 403
+    for path in ("/dispatch/receipts", "/dispatch/discrepancies", "/dispatch/receipts/export"):
+        assert dealer.get(path).status_code == 403, path
