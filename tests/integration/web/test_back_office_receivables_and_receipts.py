@@ -5,13 +5,19 @@ then applied). 发运: the dealers' receipts and the discrepancy alarms (acknowl
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import io
+import json
 import re
 
+import msgspec
 import openpyxl
 import pytest
 
+from dealercrm.application.services.analytics import Period
 from dealercrm.domain.identity import Principal
+from dealercrm.entrypoints.demo import DEMO_PASSWORD
 
 from .conftest import csrf_token
 
@@ -304,3 +310,74 @@ def test_sales_of_another_region_neither_see_nor_act_on_the_alarm_and_dealers_ar
     assert sales.get("/dispatch/receipts").status_code == 403
     for path in ("/dispatch/receipts", "/dispatch/discrepancies", "/dispatch/receipts/export"):
         assert dealer.get(path).status_code == 403, path
+
+
+# -- 产品线筛选 --------------------------------------------------------------------------------------
+
+REPORT_DATA = re.compile(r'<script type="application/json" id="report-data"[^>]*>(.*?)</script>', re.DOTALL)
+
+
+def test_the_order_list_and_the_orders_dashboard_filter_by_product_line(browser, crm):
+    everything = crm.orders.list_orders(SYSTEM, {}, None, 1000)
+    tankers = crm.orders.list_orders(SYSTEM, {"product_line": "tanker"}, None, 1000)
+    others = [r for r in everything if r.id not in {t.id for t in tankers}]
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7))
+
+    listed = client.get("/orders?product_line=tanker")
+    board = client.get("/analytics/orders?from=2026-01-01&to=2026-12-07&product_line=tanker")
+    unknown = client.get("/orders?product_line=rocket")
+    unknown_board = client.get("/analytics/orders?product_line=rocket")
+
+    assert tankers and others
+    assert all(f">{t.order_no}<" in listed.text for t in tankers[:50])
+    assert not any(f">{o.order_no}<" in listed.text for o in others)
+    embedded = json.loads(html.unescape(REPORT_DATA.search(board.text).group(1)))
+    expected = crm.analytics.orders_report(admin, period, product_line="tanker")
+    assert embedded == json.loads(msgspec.json.encode(expected))
+    assert expected != crm.analytics.orders_report(admin, period)
+    assert unknown.status_code == 200 and "未知的产品线" in unknown.text
+    assert unknown_board.status_code == 422 and "未知的产品线" in unknown_board.text
+
+
+# -- 一次提交只办一次（表单令牌） -----------------------------------------------------------------------
+
+def test_a_claim_decision_posted_twice_with_its_form_decides_once_and_answers_the_same(browser, crm):
+    claim = next(c for c in crm.aftersales.list_claims(SYSTEM, state="in_review", limit=10) if not c["risk_flagged"])
+    client = browser("aftersales")
+    page = client.get(f"/aftersales/claims/{claim['id']}")
+    form = {"_csrf_token": csrf_token(page.text), "decision": "approve",
+            "seen": re.search(r'name="seen" value="([^"]+)"', page.text).group(1),
+            "form_token": TOKEN.search(page.text).group(1)}
+
+    first = client.post(f"/aftersales/claims/{claim['id']}/decide", data=form, follow_redirects=False)
+    second = client.post(f"/aftersales/claims/{claim['id']}/decide", data=form, follow_redirects=False)
+    other_form = client.post(f"/aftersales/claims/{claim['id']}/decide",
+                             data={**form, "form_token": "f" * 32})
+    reused = client.post(f"/aftersales/claims/{claim['id']}/decide",
+                         data={**form, "decision": "reject", "reason": "改主意了"})
+
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"] == f"/aftersales/claims/{claim['id']}?decided=1"
+    assert other_form.status_code == 409 and "已被他人修改" in other_form.text
+    assert reused.status_code == 422 and "该表单已提交过" in reused.text
+    assert crm.aftersales.claim(SYSTEM, claim["id"])["state"] == "in_review"  # finance reviews next, once
+    assert "当前等待：财务审核" in client.get(f"/aftersales/claims/{claim['id']}").text
+
+
+def test_a_device_key_form_posted_twice_issues_one_key_and_never_shows_it_again(browser, crm):
+    admin = browser("admin")
+    page = admin.get("/admin/devices")
+    form = {"_csrf_token": csrf_token(page.text), "form_token": TOKEN.search(page.text).group(1),
+            "name": "三号门岗", "location": "北门"}
+
+    first = admin.post("/admin/devices", data=form)
+    second = admin.post("/admin/devices", data=form)
+
+    (row,) = [d for d in crm.identity.list_devices(SYSTEM) if d["name"] == "三号门岗"]
+    key = re.search(r'id="issued-key">([^<]+)<', first.text).group(1)
+    assert first.status_code == second.status_code == 200
+    assert crm.identity.authenticate_device(key).device_id == row["id"]
+    assert f"该表单已签发过设备凭证（编号 {row['id']}），未重复签发" in second.text
+    assert 'id="issued-key"' not in second.text and key not in second.text
