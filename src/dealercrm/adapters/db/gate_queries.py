@@ -181,12 +181,12 @@ class SqlGateQueries:
         if scope.nothing:
             return []
         r = delivery_receipts.c
-        q = (select(r.id, r.receipt_no, r.shipment_id, r.dealer_id, r.lines, r.extra_vins, r.discrepancies,
-                    r.receiver_name, r.received_at, r.recorded_by, shipments.c.shipment_no, shipments.c.contract_no,
-                    shipments.c.carrier, shipments.c.departed_at, dealers.c.code.label("dealer_code"),
-                    dealers.c.legal_name.label("dealer_name"))
-             .select_from(delivery_receipts.join(shipments, shipments.c.id == r.shipment_id)
-                          .join(dealers, dealers.c.id == r.dealer_id)))
+        cols = [r.id, r.receipt_no, r.shipment_id, r.dealer_id, r.lines, r.extra_vins, r.discrepancies,
+                r.receiver_name, r.received_at, r.recorded_by, shipments.c.shipment_no, shipments.c.contract_no,
+                shipments.c.carrier, shipments.c.departed_at, dealers.c.code.label("dealer_code"),
+                dealers.c.legal_name.label("dealer_name")]
+        q: Select[Any] = select(*cols).select_from(delivery_receipts.join(shipments, shipments.c.id == r.shipment_id)
+                                                    .join(dealers, dealers.c.id == r.dealer_id))
         q = _scoped(q, delivery_receipts, scope).order_by(r.id.desc()).limit(limit)
         if after_id is not None:
             q = q.where(r.id < after_id)
