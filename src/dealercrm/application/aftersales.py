@@ -17,12 +17,16 @@ outcome handler below approves, rejects or withdraws the claim in the workflow's
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.gate import run_client_event
+from dealercrm.application.orders import FORM_TOKEN
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.aftersales import (
@@ -657,23 +661,53 @@ def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tup
     return out  # type: ignore[return-value]
 
 
+CLAIM_DECIDERS = (Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)
+
+
 def decide_claim(claim_id: int, decision: str, reason: str | None, uow: AftersalesUnitOfWork, clock: Clock) -> str:
     """Decide the caller's step of the claim's review (after-sales first, then finance)."""
-    require_role(uow.actor, Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)
+    require_role(uow.actor, *CLAIM_DECIDERS)
     if decision == "reject" and (not reason or not reason.strip()):
         raise InvalidValue("reason", "驳回须填写原因", code="reason.required")
     with uow:
-        if uow.aftersales.claim(claim_id) is None:
-            raise not_found("settlement_claim", "结算申请")
-        decided = wf.decide_subject_step(uow, subject_type=CLAIM_SUBJECT, subject_id=claim_id, decision=decision,
-                                         by=uow.actor, now=clock(), reason=reason)
-        claim = uow.aftersales.claim(claim_id)
-        if decided is None:
-            raise Conflict(f"当前状态（{claim.state.value}）不允许执行此操作：{decision}",
-                           code="state.illegal_transition", current_state=claim.state.value)
-        state = claim.state.value
+        state = _decide_claim(uow, claim_id, decision, reason, clock())
         uow.commit()
     return state
+
+
+def decide_claim_once(claim_id: int, decision: str, reason: str | None,
+                      new_uow: Callable[[], AftersalesUnitOfWork], clock: Clock, *, form_token: str,
+                      precondition: Callable[[], None] | None = None) -> str:
+    """``decide_claim`` once per form token of this user: a double-submitted decision decides
+    once and the second post gets the first one's answer — the new state, or the same refusal
+    (the client-event ledger). ``precondition`` (the form's view still current) runs only on the
+    first post."""
+    if decision == "reject" and (not reason or not reason.strip()):
+        raise InvalidValue("reason", "驳回须填写原因", code="reason.required")
+    fingerprint = hashlib.sha256(repr(("claim.decide", claim_id, decision, (reason or "").strip())).encode()).hexdigest()
+
+    def work(uow: Any) -> dict[str, Any]:
+        if precondition is not None:
+            precondition()
+        return {"state": _decide_claim(uow, claim_id, decision, reason, clock())}
+
+    answer = run_client_event(new_uow, clock, roles=CLAIM_DECIDERS, event_id=form_token,  # type: ignore[arg-type]
+                              kind="claim.decide", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    return str(answer["state"])
+
+
+def _decide_claim(uow: AftersalesUnitOfWork, claim_id: int, decision: str, reason: str | None,
+                  now: dt.datetime) -> str:
+    """Decide inside the caller's unit of work (not committed); the claim's new state."""
+    if uow.aftersales.claim(claim_id) is None:
+        raise not_found("settlement_claim", "结算申请")
+    decided = wf.decide_subject_step(uow, subject_type=CLAIM_SUBJECT, subject_id=claim_id, decision=decision,
+                                     by=uow.actor, now=now, reason=reason)
+    claim = uow.aftersales.claim(claim_id)
+    if decided is None:
+        raise Conflict(f"当前状态（{claim.state.value}）不允许执行此操作：{decision}",
+                       code="state.illegal_transition", current_state=claim.state.value)
+    return str(claim.state.value)
 
 
 def _on_claim_outcome(uow: AftersalesUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:

@@ -219,6 +219,21 @@ def acknowledge_alert(alert_id: int, uow: EngagementUnitOfWork, clock: Clock) ->
     return state
 
 
+def resolve_alert_by(alert_id: int, uow: EngagementUnitOfWork, clock: Clock) -> str:
+    """Someone in the alert's audience dealt with it (解除): open or acknowledged → resolved.
+    Others get 404; resolving a resolved alert is 409 with the current state."""
+    if uow.actor.is_device or uow.actor.user_id is None:
+        raise PermissionDenied("设备凭证不能处理提醒", code="auth.forbidden")
+    with uow:
+        alert = uow.alerts.get(alert_id)
+        if alert is None or not alert.visible_to(uow.actor):
+            raise not_found("alert", "提醒")
+        alert.resolve(clock(), uow.actor)
+        state = alert.state.value
+        uow.commit()
+    return state
+
+
 # ---------------------------------------------------------------------------------------------
 # The scheduler
 

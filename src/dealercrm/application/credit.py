@@ -86,6 +86,7 @@ INVOICERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN)
 CREDIT_READERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
 CREDITOR = "厂家财务部"
 PAYMENT_SCOPE = "credit.payment"
+INVOICE_SCOPE = "credit.invoice"
 
 
 def _now(uow: ReleaseCheckUnitOfWork, now: dt.datetime | None) -> dt.datetime:
@@ -795,10 +796,25 @@ def _invoice_out(inv: Invoice) -> InvoiceIssued:
                          inv.due_on, inv.open_fen, tuple(inv.vins), inv.state.value)
 
 
-def issue_invoice(cmd: IssueInvoice, uow: CreditUnitOfWork, clock: Clock) -> InvoiceIssued:
+def _invoice_answer(out: InvoiceIssued) -> dict[str, Any]:
+    return {**attrs.asdict(out), "issued_on": out.issued_on.isoformat(), "due_on": out.due_on.isoformat(),
+            "vins": list(out.vins)}
+
+
+def _invoice_replayed(answer: dict[str, Any]) -> InvoiceIssued:
+    return InvoiceIssued(**{**answer, "issued_on": dt.date.fromisoformat(answer["issued_on"]),
+                            "due_on": dt.date.fromisoformat(answer["due_on"]), "vins": tuple(answer["vins"])})
+
+
+def issue_invoice(cmd: IssueInvoice, uow: CreditUnitOfWork, clock: Clock,
+                  idempotency_key: str | None = None) -> InvoiceIssued:
     """开票: turns part of a contract's reserved value into a receivable due after the dealer's
-    credit term. Money already received for the contract is applied at once."""
+    credit term. Money already received for the contract is applied at once. With an
+    ``idempotency_key`` (a web form's token) the same key and request issue one invoice and
+    answer the first one again; the same key with another request is a 422."""
     require_role(uow.actor, *INVOICERS)
+    if idempotency_key is not None and not _KEY_RE.match(idempotency_key):
+        raise InvalidValue("form_token", "表单已失效，请刷新页面后重新填写", code="idempotency.key_invalid")
     now = clock()
     today = business_day(now)
     positive_fen("amount_fen", cmd.amount_fen)
@@ -817,6 +833,15 @@ def issue_invoice(cmd: IssueInvoice, uow: CreditUnitOfWork, clock: Clock) -> Inv
     if issued_on < today - dt.timedelta(days=366):
         raise InvalidValue("issued_on", "开票日期不能早于一年前", code="credit.date_too_old")
     with uow:
+        if idempotency_key is not None:
+            fingerprint = _fingerprint(uow.actor, cmd)
+            seen = uow.credit.claim_idempotency_key(INVOICE_SCOPE, idempotency_key, fingerprint,
+                                                    uow.actor.user_id, now)
+            if seen is not None:
+                if seen.fingerprint != fingerprint or seen.answer is None:
+                    raise InvalidValue("form_token", "该表单已用于另一张发票，请刷新页面后重新填写",
+                                       code="idempotency.key_reused")
+                return _invoice_replayed(seen.answer)
         c, account = _locked_commitment(uow, cmd.contract_no)
         taken = uow.credit.vehicle_invoices(vins)
         if taken:
@@ -838,6 +863,8 @@ def issue_invoice(cmd: IssueInvoice, uow: CreditUnitOfWork, clock: Clock) -> Inv
         invoice.invoice_no = _gapless_number(uow, "FP", issued_on.year)
         uow.flush()
         result = _invoice_out(invoice)
+        if idempotency_key is not None:
+            uow.credit.store_answer(INVOICE_SCOPE, idempotency_key, _invoice_answer(result))
         uow.commit()
     return result
 

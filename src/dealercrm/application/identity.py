@@ -7,6 +7,7 @@ so usernames cannot be probed. Device keys are random, shown once, stored as SHA
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -202,22 +203,30 @@ class IssuedDeviceKey:
 
 def issue_device_credential(name: str, location: str, uow: UnitOfWork, clock: Clock) -> IssuedDeviceKey:
     require_role(uow.actor, Role.ADMIN)
+    check_device_name(name)
+    with uow:
+        issued = new_device_credential(uow, name, location, clock())
+        uow.commit()
+    return issued
+
+
+def check_device_name(name: str) -> None:
     if not name.strip():
         raise InvalidValue("name", "设备名称不能为空", code="device.name_blank")
+
+
+def new_device_credential(uow: UnitOfWork, name: str, location: str, now: dt.datetime) -> IssuedDeviceKey:
+    """A new device key inside the caller's unit of work (not committed); only its hash is stored."""
     prefix = secrets.token_hex(6)
     key = f"dk_{prefix}_{secrets.token_urlsafe(32)}"
     credential = DeviceCredential(
-        name=name.strip(), key_prefix=prefix, key_hash=_hash_key(key), location=location.strip(),
-        created_at=clock(),
+        name=name.strip(), key_prefix=prefix, key_hash=_hash_key(key), location=location.strip(), created_at=now,
     )
-    with uow:
-        uow.devices.add(credential)
-        uow.flush()
-        if credential.id is None:
-            raise InvariantBroken("credential has no id: not flushed")
-        issued = IssuedDeviceKey(credential.id, key)
-        uow.commit()
-    return issued
+    uow.devices.add(credential)
+    uow.flush()
+    if credential.id is None:
+        raise InvariantBroken("credential has no id: not flushed")
+    return IssuedDeviceKey(credential.id, key)
 
 
 def revoke_device_credential(credential_id: int, uow: UnitOfWork, clock: Clock) -> None:

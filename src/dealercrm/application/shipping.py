@@ -19,6 +19,7 @@ from dealercrm.application.gate import DISPATCH, Created, IdDigester, admits
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.gate import GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.domain.alerts import Alert, Audience, Condition, Severity
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Role
 from dealercrm.domain.printing import document_to_wire
@@ -34,6 +35,8 @@ from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beiji
 from dealercrm.domain.vehicles import VehicleState
 
 ALARM_ROLES = (Role.DISPATCH, Role.SALES, Role.REGION_MANAGER)
+ALARM_AUDIENCE = (*ALARM_ROLES, Role.ADMIN)
+DISCREPANCY_RULE = "receipt.discrepancy"  # the alert of a receipt that differs (key: the receipt number)
 DEFAULT_RECEIPT_GRACE = dt.timedelta(days=3)
 
 
@@ -241,10 +244,19 @@ def submit_pickup_receipt(gate_pass_id: int, cmd: SubmitReceipt, uow: GateUnitOf
 
 def _alarm(uow: GateUnitOfWork, dealer_id: int, template: str, document: dict[str, str],
            receipt: DeliveryReceipt | PickupReceipt, portal_url: str) -> None:
-    """A receipt's discrepancy alarm: by e-mail to dispatch and to the sales staff of the dealer's region."""
+    """A receipt's discrepancy alarm: by e-mail to dispatch and to the sales staff of the dealer's
+    region, and an alert (到货差异) the same people acknowledge and resolve."""
     dealer = uow.dealers.get(dealer_id)
     if dealer is None:
         raise InvariantBroken(f"dealer {dealer_id} of a receipt is missing")
+    shipment_no = document.get("shipment_no")
+    subject = ("shipment", receipt.shipment_id) if isinstance(receipt, DeliveryReceipt) else (
+        "gate_pass", receipt.gate_pass_id)
+    uow.alerts.add_once(Alert.raise_for(DISCREPANCY_RULE, Condition(
+        key=receipt.receipt_no, audience=Audience(roles=ALARM_AUDIENCE, region=dealer.region),
+        title=f"到货差异：{dealer.legal_name} {shipment_no or document.get('pass_no', '')}（回执 {receipt.receipt_no}）",
+        body="\n".join(receipt.discrepancies)[:4000], severity=Severity.WARNING,
+        subject_type=subject[0], subject_id=str(subject[1])), receipt.received_at))
     for user_id, name, email, role, regions in uow.staff_directory.active_staff(ALARM_ROLES):
         if role != Role.DISPATCH.value and dealer.region not in regions:
             continue

@@ -36,6 +36,7 @@ from dealercrm.adapters.db.credit_tables import (
     new_account_row,
 )
 from dealercrm.adapters.db.orm import audit_log, dealers
+from dealercrm.adapters.notify.sql_outbox import notification_outbox
 from dealercrm.application.reads.credit import AllocationRow, EvaluationRow, PaymentRow
 from dealercrm.domain.credit import (
     AGEING_BUCKETS,
@@ -44,6 +45,7 @@ from dealercrm.domain.credit import (
     InvoiceState,
     VehicleInvoiceStatus,
     ageing_bucket,
+    dunning_level,
 )
 
 _V = credit_vehicle_invoices.c
@@ -300,9 +302,68 @@ class SqlCreditQueries:
         return _plain(row) if row else None
 
     def invoice(self, invoice_id: int) -> dict[str, Any] | None:
+        """The invoice with the payments applied to it (``allocations``, oldest first)."""
+        a, p = credit_allocations.c, credit_payments.c
         with self.engine.connect() as conn:
             row = conn.execute(select(credit_invoices).where(_I.id == invoice_id)).first()
-        return _plain(row) if row else None
+            if row is None:
+                return None
+            out = _plain(row)
+            out["allocations"] = [_plain(r) for r in conn.execute(
+                select(p.payment_no, p.received_on, a.amount_fen, a.allocated_at, a.allocated_by, a.reversed_at)
+                .join_from(credit_allocations, credit_payments, p.id == a.payment_id)
+                .where(a.invoice_id == invoice_id).order_by(a.id))]
+        return out
+
+    def dunning(self, *, regions: tuple[str, ...] | None, dealer_id: int | None,
+                today: dt.date) -> list[dict[str, Any]]:
+        c, o = credit_commitments.c, notification_outbox.c
+        with self._snapshot() as conn:
+            overdue = [r for r in self._open_receivables(conn, dealer_id, today, regions) if r["days_overdue"] > 0]
+            if not overdue:
+                return []
+            contract_nos = sorted({r["contract_no"] for r in overdue})
+            contracts = {r.contract_no: r for r in conn.execute(
+                select(c.id, c.contract_no, c.dunning_level, c.dunning_due_on).where(c.contract_no.in_(contract_nos)))}
+            names = {r.id: r for r in conn.execute(
+                select(dealers.c.id, dealers.c.code, dealers.c.legal_name, dealers.c.region)
+                .where(dealers.c.id.in_({r["dealer_id"] for r in overdue})))}
+            sent: dict[str, list[dict[str, Any]]] = {}
+            prefixes = {f"receivable.dunning:{k.id}:": no for no, k in contracts.items()}
+            if prefixes:
+                q = (select(o.idempotency_key, o.channel, o.recipient, o.template_code, o.status, o.created_at,
+                            o.sent_at)
+                     .where(or_(*(o.idempotency_key.startswith(prefix) for prefix in prefixes)))
+                     .order_by(o.created_at, o.id))
+                for m in conn.execute(q):
+                    prefix = m.idempotency_key[:m.idempotency_key.index(":", len("receivable.dunning:")) + 1]
+                    sent.setdefault(prefixes[prefix], []).append(_plain(m))
+        by_dealer: dict[int, dict[str, Any]] = {}
+        for r in overdue:
+            d = names[r["dealer_id"]]
+            dealer = by_dealer.setdefault(r["dealer_id"], {
+                "dealer_id": d.id, "dealer_code": d.code, "dealer_name": d.legal_name, "region": d.region,
+                "overdue_fen": 0, "max_days_overdue": 0, "contracts": {}})
+            dealer["overdue_fen"] += r["open_fen"]
+            dealer["max_days_overdue"] = max(dealer["max_days_overdue"], r["days_overdue"])
+            k = contracts[r["contract_no"]]
+            contract = dealer["contracts"].setdefault(r["contract_no"], {
+                "contract_no": r["contract_no"], "invoices": [], "overdue_fen": 0, "oldest_due_on": r["due_on"],
+                "days_overdue": 0, "reminders": sent.get(r["contract_no"], [])})
+            contract["invoices"].append(r)
+            contract["overdue_fen"] += r["open_fen"]
+            contract["oldest_due_on"] = min(contract["oldest_due_on"], r["due_on"])
+            contract["days_overdue"] = max(contract["days_overdue"], r["days_overdue"])
+            contract["episode"] = (k.dunning_due_on, k.dunning_level)
+        out = sorted(by_dealer.values(), key=lambda d: (-d["max_days_overdue"], d["dealer_code"]))
+        for dealer in out:
+            dealer["contracts"] = list(dealer["contracts"].values())
+            for contract in dealer["contracts"]:
+                contract["level_due"] = dunning_level(contract["days_overdue"])
+                episode_due_on, level = contract.pop("episode")
+                # the level reached counts for this overdue episode only (named by its oldest due date)
+                contract["level_reached"] = level if episode_due_on == contract["oldest_due_on"] else 0
+        return out
 
     def evaluations(self, dealer_id: int, limit: int = 20) -> list[EvaluationRow]:
         with self.engine.connect() as conn:

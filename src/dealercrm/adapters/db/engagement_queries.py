@@ -100,8 +100,11 @@ class SqlEngagementQueries:
     # -- alerts --------------------------------------------------------------------------------
 
     def alerts_for(self, principal: Principal, *, states: tuple[str, ...], limit: int,
-                   after_id: int | None = None, urgent_first: bool = False) -> list[dict[str, Any]]:
+                   after_id: int | None = None, urgent_first: bool = False,
+                   rule: str | None = None) -> list[dict[str, Any]]:
         q = select(alerts).where(alert_scope(principal), alerts.c.state.in_(states)).limit(limit)
+        if rule is not None:
+            q = q.where(alerts.c.rule == rule)
         if after_id is not None:
             q = q.where(alerts.c.id < after_id)
         if urgent_first:

@@ -176,6 +176,22 @@ class SqlGateQueries:
             q = q.where(shipments.c.id < after_id)
         return self._all(q.limit(limit))
 
+    def list_receipts(self, scope: DealerScope, *, after_id: int | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]:
+        if scope.nothing:
+            return []
+        r = delivery_receipts.c
+        cols = [r.id, r.receipt_no, r.shipment_id, r.dealer_id, r.lines, r.extra_vins, r.discrepancies,
+                r.receiver_name, r.received_at, r.recorded_by, shipments.c.shipment_no, shipments.c.contract_no,
+                shipments.c.carrier, shipments.c.departed_at, dealers.c.code.label("dealer_code"),
+                dealers.c.legal_name.label("dealer_name")]
+        q: Select[Any] = select(*cols).select_from(delivery_receipts.join(shipments, shipments.c.id == r.shipment_id)
+                                                    .join(dealers, dealers.c.id == r.dealer_id))
+        q = _scoped(q, delivery_receipts, scope).order_by(r.id.desc()).limit(limit)
+        if after_id is not None:
+            q = q.where(r.id < after_id)
+        return self._all(q)
+
     def shipment_detail(self, scope: DealerScope, shipment_id: int) -> dict[str, Any] | None:
         if scope.nothing:
             return None

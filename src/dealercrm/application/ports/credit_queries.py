@@ -41,6 +41,12 @@ class CreditQueries(Protocol):
 
     def invoice(self, invoice_id: int) -> dict[str, Any] | None: ...
 
+    def dunning(self, *, regions: tuple[str, ...] | None, dealer_id: int | None,
+                today: dt.date) -> list[dict[str, Any]]:
+        """催款: per dealer, its contracts with invoices past their due date on ``today`` — the
+        overdue invoices, the dunning level those days call for, the level reached in this
+        overdue episode, and the dunning messages queued for the contract (oldest first)."""
+
     def evaluations(self, dealer_id: int, limit: int = 20) -> list[EvaluationRow]: ...
 
     def history(self, dealer_id: int, limit: int = 200) -> list[dict[str, Any]]:

@@ -95,8 +95,10 @@ class EngagementQueries(Protocol):
     """Read side: plain dict rows, scoped in SQL to what ``principal`` may see."""
 
     def alerts_for(self, principal: Principal, *, states: tuple[str, ...], limit: int,
-                   after_id: int | None = None, urgent_first: bool = False) -> list[dict[str, Any]]:
-        """Newest first (keyset by ``after_id``), or open before acknowledged, most severe first."""
+                   after_id: int | None = None, urgent_first: bool = False,
+                   rule: str | None = None) -> list[dict[str, Any]]:
+        """Newest first (keyset by ``after_id``), or open before acknowledged, most severe first;
+        ``rule`` set: that rule's alerts only."""
 
     def count_alerts_for(self, principal: Principal, *, states: tuple[str, ...]) -> int: ...
 

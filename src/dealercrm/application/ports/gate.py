@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from dealercrm.application.ports.credit import ReleaseChecks
+from dealercrm.application.ports.engagement import AlertRepository
 from dealercrm.application.ports.persistence import Clock, DocumentNumbering, UnitOfWork
 from dealercrm.domain.gate import GateExit, GatePass, PickupAuthorization
 from dealercrm.domain.shipping import DeliveryReceipt, PickupReceipt, Shipment
@@ -106,6 +107,7 @@ class GateUnitOfWork(UnitOfWork, Protocol):
     shipments: ShipmentRepository
     receipts: DeliveryReceiptRepository
     staff_directory: StaffDirectory
+    alerts: AlertRepository  # a receipt's discrepancy raises an alert in the same transaction
     numbers: DocumentNumbering  # formatted("GP", year=...) -> "GP-2026-000001"
     credit: ReleaseChecks  # the credit rule at the gate reads through the gate's own transaction
     clock: Clock

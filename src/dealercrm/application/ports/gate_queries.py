@@ -35,3 +35,7 @@ class GateQueries(Protocol):
                        limit: int = 50) -> list[dict[str, Any]]: ...
 
     def shipment_detail(self, scope: DealerScope, shipment_id: int) -> dict[str, Any] | None: ...
+
+    def list_receipts(self, scope: DealerScope, *, after_id: int | None = None,
+                      limit: int = 50) -> list[dict[str, Any]]:
+        """Dealers' receipts of shipments (回执), newest first, each with its shipment and lines."""

@@ -190,6 +190,11 @@ class AftersalesService:
     def decide_claim(self, actor: Principal, claim_id: int, decision: str, reason: str | None = None) -> str:
         return af.decide_claim(claim_id, decision, reason, self._u(actor), self._clock)
 
+    def decide_claim_once(self, actor: Principal, claim_id: int, decision: str, reason: str | None, *,
+                          form_token: str, precondition: Callable[[], None] | None = None) -> str:
+        return af.decide_claim_once(claim_id, decision, reason, lambda: self._u(actor), self._clock,
+                                    form_token=form_token, precondition=precondition)
+
     def list_claims(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         require_role(actor, *READERS)
         return self.queries.list_claims(service_scope(actor), **filters)

@@ -23,6 +23,7 @@ from dealercrm.application.services.gate import GateService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.application.services.stock import STOCK_READERS, StockService
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS, ExposureParts
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.gate import GatePassStatus
@@ -104,10 +105,15 @@ class AnalyticsService:
         return Period(start, today)
 
     def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
-                      dealer_id: int | None = None) -> dict[str, Any]:
+                      dealer_id: int | None = None, product_line: str | None = None) -> dict[str, Any]:
         """订单分析: orders placed in the period (drafts and cancelled ones left out) by month,
-        region and model — count, units and amount — and the forecast vs actual of the last month."""
+        region and model — count, units and amount — and the forecast vs actual of the last month.
+        ``product_line`` narrows the orders (the forecast is per region, not per product line)."""
         filters: dict[str, Any] = {"created_from": period.start, "created_to": period.end}
+        if product_line:
+            if product_line not in ProductLine.__members__.values():
+                raise InvalidValue("product_line", "未知的产品线", code="product_line.unknown")
+            filters["product_line"] = product_line
         if region:
             filters["region"] = region
         if dealer_id is not None:

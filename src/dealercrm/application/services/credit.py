@@ -86,8 +86,9 @@ class CreditService:
     def reject_change(self, actor: Principal, request_id: int, reason: str) -> credit.ChangeRequestOut:
         return credit.reject_credit_change(request_id, reason, self._uow(actor), self._clock)
 
-    def issue_invoice(self, actor: Principal, cmd: credit.IssueInvoice) -> credit.InvoiceIssued:
-        return credit.issue_invoice(cmd, self._uow(actor), self._clock)
+    def issue_invoice(self, actor: Principal, cmd: credit.IssueInvoice,
+                      idempotency_key: str | None = None) -> credit.InvoiceIssued:
+        return credit.issue_invoice(cmd, self._uow(actor), self._clock, idempotency_key)
 
     def void_invoice(self, actor: Principal, invoice_id: int, reason: str) -> credit.InvoiceIssued:
         return credit.void_invoice(invoice_id, reason, self._uow(actor), self._clock)
@@ -179,6 +180,29 @@ class CreditService:
             self._visible(actor, dealer_id)
         return self.queries.change_requests(regions=regions, dealer_id=own or dealer_id, state=state,
                                             after_id=after_id, limit=limit)
+
+    def invoice(self, actor: Principal, invoice_id: int) -> dict[str, Any]:
+        """One invoice with its allocations, for a caller who may read its dealer (else 404)."""
+        row = self.queries.invoice(invoice_id)
+        if row is None:
+            raise not_found("credit_invoice", "发票")
+        self._visible(actor, int(row["dealer_id"]))
+        return row
+
+    def change_request(self, actor: Principal, request_id: int) -> dict[str, Any]:
+        row = self.queries.change_request(request_id)
+        if row is None:
+            raise not_found("credit_change_request", "信用调整申请")
+        self._visible(actor, int(row["dealer_id"]))
+        return row
+
+    def dunning(self, actor: Principal, *, region: str | None = None) -> list[dict[str, Any]]:
+        """催款: overdue receivables per dealer and contract, the dunning level due and the level
+        reached, and the reminders the scheduler queued for them."""
+        own, regions = self._scope(actor)
+        if region is not None:
+            regions = tuple(r for r in (regions or (region,)) if r == region)
+        return self.queries.dunning(regions=regions, dealer_id=own, today=business_day(self._clock()))
 
     def evaluations(self, actor: Principal, dealer_id: int) -> list[EvaluationRow]:
         self._visible(actor, dealer_id)

@@ -61,8 +61,8 @@ class EngagementService:
     # -- alerts ------------------------------------------------------------------------------
 
     def alerts(self, actor: Principal, *, states: tuple[str, ...] = ("open", "acknowledged"),
-               after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        return self.queries.alerts_for(actor, states=states, after_id=after_id, limit=limit)
+               after_id: int | None = None, limit: int = 50, rule: str | None = None) -> list[dict[str, Any]]:
+        return self.queries.alerts_for(actor, states=states, after_id=after_id, limit=limit, rule=rule)
 
     def alert(self, actor: Principal, alert_id: int) -> dict[str, Any]:
         row = self.queries.alert(alert_id)
@@ -72,6 +72,9 @@ class EngagementService:
 
     def acknowledge_alert(self, actor: Principal, alert_id: int) -> str:
         return al.acknowledge_alert(alert_id, self._uow(actor), self.clock)
+
+    def resolve_alert(self, actor: Principal, alert_id: int) -> str:
+        return al.resolve_alert_by(alert_id, self._uow(actor), self.clock)
 
     # -- announcements -------------------------------------------------------------------------
 

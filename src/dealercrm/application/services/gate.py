@@ -153,6 +153,9 @@ class GateService:
     def list_shipments(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         return self.queries.list_shipments(dealer_scope(actor), **filters)
 
+    def list_receipts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        return self.queries.list_receipts(dealer_scope(actor), **filters)
+
     def shipment(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
         row = self.queries.shipment_detail(dealer_scope(actor), shipment_id)
         if row is None:

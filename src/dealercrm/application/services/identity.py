@@ -4,12 +4,15 @@ authentication middleware re-checks on every request (token claims, the user's c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import attrs
 
 from dealercrm.application import identity
 from dealercrm.application.access import require_role
+from dealercrm.application.gate import run_client_event
+from dealercrm.application.orders import FORM_TOKEN
 from dealercrm.application.ports.persistence import (
     Clock,
     DealerQueries,
@@ -50,6 +53,26 @@ class IdentityService:
 
     def issue_device_key(self, actor: Principal, name: str, location: str) -> identity.IssuedDeviceKey:
         return identity.issue_device_credential(name, location, self._uow(actor), self._clock)
+
+    def issue_device_key_once(self, actor: Principal, name: str, location: str, *,
+                              form_token: str) -> identity.IssuedDeviceKey | int:
+        """``issue_device_key`` once per form token of this user (the client-event ledger). The
+        first post gets the key; a repeated post gets the id of the credential the first one
+        issued, never the key again (the ledger keeps no secrets: lost, it is revoked and reissued)."""
+        require_role(actor, Role.ADMIN)
+        identity.check_device_name(name)
+        fingerprint = hashlib.sha256(repr(("device.issue", name.strip(), location.strip())).encode()).hexdigest()
+        issued: list[identity.IssuedDeviceKey] = []
+
+        def work(uow: Any) -> dict[str, Any]:
+            issued.append(identity.new_device_credential(uow, name, location, self._clock()))
+            return {"credential_id": issued[0].credential_id}
+
+        answer = run_client_event(lambda: self._uow(actor), self._clock, roles=(Role.ADMIN,),  # type: ignore[arg-type]
+                                  event_id=form_token, kind="device.issue", fingerprint=fingerprint, work=work,
+                                  key=FORM_TOKEN)
+        first = int(answer["credential_id"])
+        return issued[0] if issued and issued[0].credential_id == first else first
 
     def revoke_device_key(self, actor: Principal, credential_id: int) -> None:
         identity.revoke_device_credential(credential_id, self._uow(actor), self._clock)

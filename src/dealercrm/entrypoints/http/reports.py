@@ -39,9 +39,12 @@ class ReportController(Controller):
     def orders(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                date_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
                date_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
-               region: Region = None, dealer_id: DealerId = None) -> dict[str, Any]:
+               region: Region = None, dealer_id: DealerId = None,
+               product_line: Annotated[str | None, Parameter(max_length=20, description="tanker, dump_truck, semi_trailer")] = None,
+               ) -> dict[str, Any]:
         period = period_of(analytics, date_from, date_to)
-        return analytics.orders_report(request.user, period, region=region, dealer_id=dealer_id)
+        return analytics.orders_report(request.user, period, region=region, dealer_id=dealer_id,
+                                       product_line=product_line or None)
 
     @get("/credit", guards=[requires(*CREDIT_ANALYSTS)], sync_to_thread=True,
          summary="信用分析 Limit, exposure and available credit per dealer; receivables ageing")

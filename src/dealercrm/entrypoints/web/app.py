@@ -26,7 +26,9 @@ from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
+from dealercrm.entrypoints.web.pages.dispatch_receipts import DispatchReceiptPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
+from dealercrm.entrypoints.web.pages.finance_credit import FinanceCreditPages
 from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
 from dealercrm.entrypoints.web.pages.dealer_profile import DealerProfilePages
 from dealercrm.entrypoints.web.pages.dealer_sales import DealerSalesPages
@@ -61,7 +63,9 @@ PAGES: list[Any] = [
     KnowledgePages,
     InvitationPages,
     FinancePages,
+    FinanceCreditPages,
     DispatchPages,
+    DispatchReceiptPages,
     AnalyticsPages,
     AdminPages,
     CatalogPages,

@@ -5,6 +5,7 @@ role needs a dealer) stay in the identity use cases, and their errors sit beside
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -322,12 +323,12 @@ class AdminPages(Controller):
 
     def _devices_page(self, request: Request[Principal, Any, Any], identity: IdentityService, *,
                       values: dict[str, str], errors: dict[str, str], issued: Any = None, done: str | None = None,
-                      status_code: int = 200) -> Template:
+                      issued_before: int | None = None, status_code: int = 200) -> Template:
         now = identity.now()
         rows = [device_view(r, now) for r in identity.list_devices(request.user)]
         return page(request, "admin_devices.html", title="自助终端与设备凭证", section="admin_devices",
                     crumbs=(("自助终端", None),), rows=rows, values=values, errors=errors, issued=issued, done=done,
-                    status_code=status_code)
+                    issued_before=issued_before, form_token=uuid.uuid4().hex, status_code=status_code)
 
     @post("/devices", status_code=200)
     async def issue_device(self, request: Request[Principal, Any, Any], identity: IdentityService) -> Template:
@@ -337,12 +338,20 @@ class AdminPages(Controller):
             if len(values["name"].strip()) > 100 or len(values["location"].strip()) > 100:
                 raise InvalidValue("name" if len(values["name"].strip()) > 100 else "location", "不超过100字",
                                    code="device.too_long")
-            issued = await sync_to_thread(identity.issue_device_key, request.user, values["name"].strip(),
-                                          values["location"].strip())
+            token = str(form.get("form_token") or "")[:64]
+            if token:  # booked once per form: a double submit issues one key
+                issued = await sync_to_thread(lambda: identity.issue_device_key_once(
+                    request.user, values["name"].strip(), values["location"].strip(), form_token=token))
+            else:
+                issued = await sync_to_thread(identity.issue_device_key, request.user, values["name"].strip(),
+                                              values["location"].strip())
         except DomainError as exc:
             errors = {_field_of(exc, ("name", "location"), "name"): exc.message}
             return await sync_to_thread(lambda: self._devices_page(request, identity, values=values, errors=errors,
                                                                    status_code=422))
+        if isinstance(issued, int):
+            return await sync_to_thread(lambda: self._devices_page(request, identity, values={}, errors={},
+                                                                   issued_before=issued))
         return await sync_to_thread(lambda: self._devices_page(request, identity, values={}, errors={},
                                                                issued=issued))
 

@@ -5,6 +5,7 @@ review and the monthly settlements. Stations see only their own work; anything e
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -614,6 +615,7 @@ class AftersalesPages(Controller):
                     decidable=user.role in CLAIM_DECIDERS and str(row["state"]) == ClaimState.IN_REVIEW.value
                     and bool(mine),
                     seen=_claim_seen(row, review), errors=errors, values=values, notice=notice, flash=flash,
+                    form_token=uuid.uuid4().hex,
                     status_code=status_code)
 
     @post("/claims/{claim_id:int}/decide", guards=[requires(*CLAIM_DECIDERS)], status_code=303)
@@ -623,22 +625,29 @@ class AftersalesPages(Controller):
         decision = str(form.get("decision") or "")
         values = {"reason": str(form.get("reason") or "")[:500]}
         seen = str(form.get("seen") or "")[:60]
-        try:
-            current = await sync_to_thread(aftersales.claim, request.user, claim_id)
-            review = await sync_to_thread(self._review, workflow, request.user, claim_id)
-            if seen and seen != _claim_seen(current, review):
+        token = str(form.get("form_token") or "")[:64]
+
+        def still_current() -> None:
+            current = aftersales.claim(request.user, claim_id)
+            if seen and seen != _claim_seen(current, self._review(workflow, request.user, claim_id)):
                 raise Conflict("已被他人修改", code="claim.stale")
-            if decision == "approve":
-                await sync_to_thread(aftersales.decide_claim, request.user, claim_id, "approve", None)
-            elif decision == "reject":
-                reason = _text(form, "reason", "驳回原因")
-                await sync_to_thread(aftersales.decide_claim, request.user, claim_id, "reject", reason)
-            else:
+
+        try:
+            if decision not in ("approve", "reject"):
                 raise InvalidValue("decision", "请选择批准或驳回", code="decision.unknown")
+            reason = _text(form, "reason", "驳回原因") if decision == "reject" else None
+            if token:  # booked once per form: a double submit gets the first one's answer
+                await sync_to_thread(lambda: aftersales.decide_claim_once(
+                    request.user, claim_id, decision, reason, form_token=token, precondition=still_current))
+            else:
+                await sync_to_thread(still_current)
+                await sync_to_thread(aftersales.decide_claim, request.user, claim_id, decision, reason)
         except InvalidValue as exc:
             errors = {exc.field if exc.field in ("reason",) else "decision": exc.message}
+            notice = exc.message if exc.field == "form_token" else None  # shown even when no form is left
             return await sync_to_thread(lambda: self._claim_page(request, aftersales, workflow, claim_id,
-                                                                 errors=errors, values=values, status_code=422))
+                                                                 errors=errors, values=values, notice=notice,
+                                                                 status_code=422))
         except (Conflict, BusinessRuleViolation, PermissionDenied) as exc:
             # the step was decided meanwhile (by someone else, or by the first of a double click)
             stale = "stale" in exc.code or "transition" in exc.code or exc.code == "workflow.not_your_step"

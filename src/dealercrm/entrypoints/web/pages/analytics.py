@@ -21,6 +21,7 @@ from dealercrm.application.services.analytics import (
     STOCK_ANALYSTS,
     AnalyticsService,
 )
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.downloads import download
@@ -33,6 +34,8 @@ FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
 ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
 Region = Annotated[str | None, Parameter(max_length=40)]
 DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
+Line = Annotated[str | None, Parameter(query="product_line", max_length=20)]
+PRODUCT_LINES = tuple((p.value, p.label) for p in ProductLine)
 Format = Annotated[str, Parameter(query="format", max_length=10)]
 _T, _I, _M = ColumnKind.TEXT, ColumnKind.INTEGER, ColumnKind.MONEY
 
@@ -70,11 +73,11 @@ DASHBOARDS = {d.code: d for d in (
 
 
 def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from: str | None, date_to: str | None,
-            region: str | None, dealer_id: int | None) -> dict[str, Any]:
+            region: str | None, dealer_id: int | None, product_line: str | None = None) -> dict[str, Any]:
     region = (region or "").strip() or None
     if code == "orders":
         return analytics.orders_report(actor, period_of(analytics, date_from, date_to), region=region,
-                                       dealer_id=dealer_id)
+                                       dealer_id=dealer_id, product_line=product_line or None)
     if code == "credit":
         return analytics.credit_report(actor, region=region, dealer_id=dealer_id)
     if code == "stock":
@@ -114,15 +117,17 @@ class AnalyticsPages(Controller):
     @get("/{code:str}", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def dashboard(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                   channel: ChannelService, date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
-                  dealer_id: DealerId = None) -> Template:
+                  dealer_id: DealerId = None, product_line: Line = None) -> Template:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         query = {"from": date_from or "", "to": date_to or "", "region": region or "",
                  "dealer_id": str(dealer_id or "")}
+        if code == "orders":
+            query["product_line"] = product_line or ""
         error, report = None, None
         try:
-            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id)
+            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
         try:
@@ -132,16 +137,17 @@ class AnalyticsPages(Controller):
         return page(request, "analytics.html", title=board.title, section="analytics",
                     crumbs=(("分析", "/analytics"), (board.title, None)), board=board, report=report,
                     rows=_rows(code, report) if report else [], query=query, error=error, dealers=dealers,
+                    product_lines=PRODUCT_LINES,
                     status_code=422 if error else 200,
                     export_query=urlencode({k: v for k, v in query.items() if v}))
 
     @get("/{code:str}/export", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def export(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                exports: Exporter, file_format: Format = "xlsx", date_from: FromDay = None, date_to: ToDay = None,
-               region: Region = None, dealer_id: DealerId = None) -> Stream:
+               region: Region = None, dealer_id: DealerId = None, product_line: Line = None) -> Stream:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         exports.check_format(file_format)
-        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id)
+        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
         return download(exports.download(file_format, f"report-{code}", board.table, _rows(code, report)))

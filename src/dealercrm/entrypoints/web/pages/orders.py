@@ -19,6 +19,7 @@ from dealercrm.application import orders as uc
 from dealercrm.application.exports import Column, ColumnKind, Exporter, Table, keyset_rows
 from dealercrm.application.order_flow import OrderFlowService
 from dealercrm.application.services.orders import OrdersService
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import DeliveryMethod, OrderState
@@ -43,6 +44,16 @@ ORDER_TABLE = Table("订单", (
     Column("created_at", "下单时间", ColumnKind.DATETIME, 17),
 ))
 STATE_CHOICES = tuple((s.value, s.label) for s in OrderState)
+PRODUCT_LINE_CHOICES = tuple((p.value, p.label) for p in ProductLine)
+
+
+def product_line_filter(product_line: str | None) -> dict[str, Any]:
+    """The order list's 产品线 filter (``InvalidValue`` naming the field when unknown)."""
+    if not product_line:
+        return {}
+    if product_line not in ProductLine.__members__.values():
+        raise InvalidValue("product_line", "未知的产品线", code="product_line.unknown")
+    return {"product_line": product_line}
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -116,6 +127,7 @@ class OrderPages(Controller):
         created_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
         created_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
+        product_line: Annotated[str | None, Parameter(max_length=20)] = None,
         before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
     ) -> Template:
         error = None
@@ -123,6 +135,7 @@ class OrderPages(Controller):
         filters: dict[str, Any] = {}
         try:
             filters = order_filters(order_state, created_from, created_to, q)
+            filters.update(product_line_filter(product_line))
             rows = orders.list_orders(request.user, filters, before, PAGE_SIZE + 1)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
@@ -130,9 +143,11 @@ class OrderPages(Controller):
         rows = rows[:PAGE_SIZE]
         rows = [{**attrs.asdict(r, recurse=False), "state_label": state_label(r.state)} for r in rows]
         query = {"state": order_state or "", "from": created_from or "", "to": created_to or "", "q": q or ""}
+        query["product_line"] = product_line or ""
         return page(request, "orders.html", title="订单", section="orders", crumbs=(("订单", None),),
                     rows=rows, more_before=rows[-1]["id"] if more and rows else None, query=query,
                     states=STATE_CHOICES, error=error, filtered=bool(filters) or before is not None,
+                    product_lines=PRODUCT_LINE_CHOICES,
                     export_query=urlencode({k: v for k, v in query.items() if v}))
 
     @get("/export", guards=[requires(*ORDER_READERS)], sync_to_thread=True)
@@ -143,10 +158,12 @@ class OrderPages(Controller):
         created_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
         created_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
+        product_line: Annotated[str | None, Parameter(max_length=20)] = None,
     ) -> Stream:
         """The filtered order list (every page, newest first) as XLSX or CSV."""
         exports.check_format(file_format)
         filters = order_filters(order_state, created_from, created_to, q)
+        filters.update(product_line_filter(product_line))
         rows = keyset_rows(lambda before: orders.list_orders(request.user, filters, before, EXPORT_PAGE),
                            lambda r: r.id, page=EXPORT_PAGE)
         labelled = ({**attrs.asdict(r, recurse=False), "state_label": state_label(r.state)} for r in rows)
