@@ -39,16 +39,17 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
-import psycopg  # noqa: E402
-from _harness import _LAT, Result, cpu_note, free_port  # noqa: E402
-from order_submit import OPTIONS, PASSWORD, one_call_script, seed  # noqa: E402
+import httpx
+import psycopg
+from _harness import _LAT, Result, cpu_note, free_port
+from order_submit import OPTIONS, PASSWORD, one_call_script, seed
 
-import dealercrm  # noqa: E402
-from dealercrm.config import load_settings  # noqa: E402
+import dealercrm
+from dealercrm.config import load_settings
 
 SRC = Path(dealercrm.__file__).resolve().parent.parent  # the checkout these sources come from
 
@@ -109,7 +110,7 @@ class LockSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def __enter__(self) -> LockSampler:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -211,8 +212,8 @@ def main() -> int:
         stack.callback(shutil.rmtree, tmp, True)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
                "DEALERCRM_DATABASE_URL": url, "DEALERCRM_KEY_DIR": str(tmp / "keys"), "DEALERCRM_LOG_LEVEL": "WARNING"}
-        subprocess.run([sys.executable, "-c", "import sys; from dealercrm.entrypoints.cli import main; "
-                        "sys.exit(main())", "keys", "init", "--dir", str(tmp / "keys")],
+        cli = "import sys; from dealercrm.entrypoints.cli import main; sys.exit(main())"
+        subprocess.run([sys.executable, "-c", cli, "keys", "init", "--dir", str(tmp / "keys")],
                        env=env, check=True, capture_output=True)
         crm = dealercrm.bootstrap(load_settings({}, database_url=url, log_level="WARNING"))
         _, template_id = seed(crm)
