@@ -122,6 +122,13 @@ class MemoryOrderRepository:
                            frozenset(dealer.active_product_lines(day)),
                            Tier(tier.tier_code, tier.discount_bp) if tier is not None else None)
 
+    def ordering(self, template_id: int, version: int | None, dealer_id: int | None,
+                 day: dt.date) -> tuple[OrderableVersion | None, DealerTerms | None]:
+        found = self.uow.catalog.orderable(template_id, version)
+        if dealer_id is None:
+            return found, None
+        return found, self.dealer_terms(dealer_id, day, found.version.product_line.value if found else None)
+
     def region_of(self, dealer_id: int) -> str | None:
         dealer = self._dealer(dealer_id)
         return dealer.region if dealer is not None else None

@@ -24,7 +24,7 @@ from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.catalog import product_line as parse_product_line
 from dealercrm.application.gate import ClientKey, run_client_event
 from dealercrm.application.order_review import decide_whole_review, start_order_review, withdraw_order_review
-from dealercrm.application.ports.orders import DealerTerms, OrderQueries, OrdersUnitOfWork
+from dealercrm.application.ports.orders import DealerTerms, OrderableVersion, OrderQueries, OrdersUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
 from dealercrm.domain.catalog import (
@@ -115,8 +115,10 @@ class OrderRef:
 # Helpers
 
 
-def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.date, line: ProductLine) -> DealerTerms:
-    """The dealer an order is for, its terms on ``today`` and its tier for ``line`` (one query)."""
+def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.date, line: ProductLine,
+                     read: DealerTerms | None = None) -> DealerTerms:
+    """The dealer an order is for, its terms on ``today`` and its tier for ``line`` (one query;
+    none when ``read`` holds that dealer's terms already)."""
     actor = uow.actor
     if actor.role is Role.DEALER:
         if requested is not None and requested != actor.dealer_id:
@@ -126,10 +128,21 @@ def _ordering_dealer(uow: OrdersUnitOfWork, requested: int | None, today: dt.dat
         raise InvalidValue("dealer_id", "代经销商下单须指定经销商", code="order.dealer_required")
     else:
         dealer_id = requested
-    terms = uow.orders.dealer_terms(dealer_id, today, line.value) if dealer_id is not None else None
+    if read is not None and read.dealer_id == dealer_id:
+        terms: DealerTerms | None = read
+    else:
+        terms = uow.orders.dealer_terms(dealer_id, today, line.value) if dealer_id is not None else None
     if terms is None or not dealer_scope(actor).admits(terms.dealer_id, terms.region):
         raise not_found("dealer", "经销商")
     return terms
+
+
+def _asked_dealer(actor: Principal, requested: int | None) -> int | None:
+    """Whose terms to read with the template: the dealer ``_ordering_dealer`` will settle on, or
+    ``None`` where it will refuse (it then says why, after the template's own errors)."""
+    if actor.role is Role.DEALER:
+        return actor.dealer_id if requested in (None, actor.dealer_id) else None
+    return requested
 
 
 def _check_may_order(terms: DealerTerms, line: ProductLine) -> None:
@@ -143,7 +156,11 @@ def _check_may_order(terms: DealerTerms, line: ProductLine) -> None:
 def _version(uow: OrdersUnitOfWork, template_id: int, version: int | None, *,
              allow: int | None = None) -> PublishedVersion:
     """The template version to price on: the latest, or ``allow`` (the order's own version)."""
-    found = uow.catalog.orderable(template_id, version)
+    return _orderable_version(uow.catalog.orderable(template_id, version), version, allow=allow)
+
+
+def _orderable_version(found: OrderableVersion | None, version: int | None, *,
+                       allow: int | None = None) -> PublishedVersion:
     if found is None:
         raise InvalidValue("template_version" if version is not None else "template_id",
                            "车型模板或版本不存在，或尚未发布", code="catalog.template_not_found")
@@ -297,8 +314,11 @@ def create_order_once(cmd: OrderDraftIn, new_uow: Callable[[], OrdersUnitOfWork]
 
 def _add_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, now: dt.datetime, submit: bool) -> OrderRef:
     """Price and add the order inside the caller's unit of work (not committed)."""
-    version = _version(uow, cmd.template_id, cmd.template_version)
-    dealer = _ordering_dealer(uow, cmd.dealer_id, beijing_today(now), version.product_line)
+    today = beijing_today(now)
+    found, read = uow.orders.ordering(cmd.template_id, cmd.template_version,
+                                      _asked_dealer(uow.actor, cmd.dealer_id), today)
+    version = _orderable_version(found, cmd.template_version)
+    dealer = _ordering_dealer(uow, cmd.dealer_id, today, version.product_line, read)
     _check_may_order(dealer, version.product_line)
     terms = _terms(cmd, version)
     priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))

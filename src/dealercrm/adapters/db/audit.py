@@ -6,7 +6,8 @@ update and delete of an audited entity flushed through a unit of work writes a r
 ``session.info["actor"]`` (set by the unit of work), the request id from the request context.
 Secrets are never copied into the trail.
 
-What a row records is what changed: an update its changed fields (old → new), a delete the
+What a row records is what changed: an update its changed fields (old → new; ``updated_at``
+only when nothing else changed, the row's own ``at`` being that moment), a delete the
 row's last values, a create the short scalar values it was created with — not its documents
 (JSON lists and objects such as an order's price estimate) nor long texts, which the created row
 itself holds and later updates record as changes. The rows of all flushes of a transaction are
@@ -201,6 +202,10 @@ def _created(key: str, value: Any) -> Any:
 
 _SKIP = object()
 
+#: When an update happened: the audit row's own ``at`` says it, so an update row records this
+#: column only when nothing else changed (a row that just marks a moment keeps its trail).
+_TOUCHED_AT = "updated_at"
+
 
 def _changes(state: Any, action: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -227,6 +232,8 @@ def _changes(state: Any, action: str) -> dict[str, Any]:
             if _plain(old) == _plain(new):
                 continue
             out[key] = {"old": "***", "new": "***"} if key in _SECRET_FIELDS else {"old": _plain(old), "new": _plain(new)}
+    if action == "update" and len(out) > 1:
+        out.pop(_TOUCHED_AT, None)
     return out
 
 

@@ -7,8 +7,19 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import String, and_, bindparam, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    and_,
+    bindparam,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
@@ -100,18 +111,21 @@ class SqlAlchemyCatalogRepository:
             row = conn.execute(_LATEST_VERSION, {"template_id": template_id}).first()
         else:
             row = conn.execute(_GIVEN_VERSION, {"template_id": template_id, "version": version}).first()
-        if row is None:
-            return None
-        content = CONTENT_CACHE.get(row.content_sha256)
-        if content is None:
-            document = conn.execute(_VERSION_CONTENT, {"template_id": template_id, "version": row.version}).scalar_one()
-            content = content_from_json(document)
-            CONTENT_CACHE.put(row.content_sha256, content)
-        return OrderableVersion(
-            TemplateStatus(row.status), row.latest_version,
-            PublishedVersion(template_id, row.version, row.model_code, row.product_line, content, row.published_at,
-                             row.published_by),
-        )
+        return None if row is None else _orderable(conn, template_id, row)
+
+
+def _orderable(conn: Connection, template_id: int, row: Any) -> OrderableVersion:
+    """A row of ``_VERSION_COLUMNS`` as the version to order on (the content parsed once per process)."""
+    content = CONTENT_CACHE.get(row.content_sha256)
+    if content is None:
+        document = conn.execute(_VERSION_CONTENT, {"template_id": template_id, "version": row.version}).scalar_one()
+        content = content_from_json(document)
+        CONTENT_CACHE.put(row.content_sha256, content)
+    return OrderableVersion(
+        TemplateStatus(row.status), row.latest_version,
+        PublishedVersion(template_id, row.version, row.model_code, row.product_line, content, row.published_at,
+                         row.published_by),
+    )
 
 
 # Statements built once: ordering runs them on every request (see benchmarks/order_submit.py).
@@ -137,6 +151,37 @@ _DEALER_TERMS = (
     )
     .where(dealers.c.id == bindparam("dealer_id"))
 )
+
+
+def _ordering(version_join: ColumnElement[bool]) -> Select[Any]:
+    """The template version (``_VERSION_COLUMNS``) beside the dealer's terms, with the tier for
+    that version's product line: a row per valid agreement, as ``_DEALER_TERMS``."""
+    with_version = catalog_templates.join(catalog_template_versions, version_join)
+    return (
+        select(*_VERSION_COLUMNS, dealers.c.code, dealers.c.region, dealers.c.status.label("dealer_status"),
+               _a.product_lines, _p.tier_code, _p.discount_bp)
+        .select_from(
+            dealers.outerjoin(dealer_agreements, and_(_a.dealer_id == dealers.c.id, _a.status == "active",
+                                                      _a.valid_from <= bindparam("day"), _a.valid_to >= bindparam("day")))
+            .outerjoin(with_version, _t.id == bindparam("template_id"))
+            .outerjoin(dealer_price_tiers, and_(_p.dealer_id == dealers.c.id, _p.product_line == _v.product_line))
+        )
+        .where(dealers.c.id == bindparam("dealer_id"))
+    )
+
+
+_ORDERING_LATEST = _ordering(and_(_v.template_id == _t.id, _v.version == _t.latest_version))
+_ORDERING_GIVEN = _ordering(and_(_v.template_id == _t.id, _v.version == bindparam("version")))
+
+
+def _terms(dealer_id: int, rows: Sequence[Any], status: Any) -> DealerTerms | None:
+    if not rows:
+        return None
+    first = rows[0]
+    lines = frozenset(line for r in rows if r.product_lines for line in r.product_lines)
+    status = status.value if hasattr(status, "value") else status
+    tier = Tier(first.tier_code, first.discount_bp) if first.tier_code is not None else None
+    return DealerTerms(dealer_id, first.code, first.region, status == DealerStatus.APPROVED.value, lines, tier)
 
 
 class SqlAlchemyPriceTierRepository:
@@ -182,13 +227,22 @@ class SqlAlchemyOrderRepository:
     def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
         rows = self.session.connection().execute(
             _DEALER_TERMS, {"dealer_id": dealer_id, "day": day, "line": product_line or ""}).all()
-        if not rows:
-            return None
-        first = rows[0]
-        lines = frozenset(line for r in rows if r.product_lines for line in r.product_lines)
-        status = first.status.value if hasattr(first.status, "value") else first.status
-        tier = Tier(first.tier_code, first.discount_bp) if first.tier_code is not None else None
-        return DealerTerms(dealer_id, first.code, first.region, status == DealerStatus.APPROVED.value, lines, tier)
+        return _terms(dealer_id, rows, rows[0].status if rows else None)
+
+    def ordering(self, template_id: int, version: int | None, dealer_id: int | None,
+                 day: dt.date) -> tuple[OrderableVersion | None, DealerTerms | None]:
+        """One query for both (every order creation runs it); an unknown dealer reads the
+        template alone, so its own errors still come first."""
+        conn = self.session.connection()
+        if dealer_id is not None:
+            rows = conn.execute(_ORDERING_LATEST if version is None else _ORDERING_GIVEN,
+                                {"template_id": template_id, "version": version, "dealer_id": dealer_id,
+                                 "day": day}).all()
+            if rows:
+                first = rows[0]
+                found = None if first.version is None else _orderable(conn, template_id, first)
+                return found, _terms(dealer_id, rows, first.dealer_status)
+        return SqlAlchemyCatalogRepository(self.session).orderable(template_id, version), None
 
     def region_of(self, dealer_id: int) -> str | None:
         return self.session.connection().execute(select(dealers.c.region).where(dealers.c.id == dealer_id)).scalar()

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Connection, Engine, Index, String, Table, delete, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from dealercrm.adapters.db.base import IdType, metadata
 from dealercrm.adapters.db.types import UtcDateTime
@@ -59,6 +60,12 @@ def bump(conn: Connection, name: str) -> None:
 def read(conn: Connection, name: str) -> int:
     """The counter as this transaction sees it (0: never bumped)."""
     return conn.execute(select(change_counters.c.value).where(change_counters.c.name == name)).scalar() or 0
+
+
+def read_column(name: str) -> ScalarSelect[Any]:
+    """``read`` as a scalar subquery, to read the counter in a statement the caller runs anyway
+    (``NULL``: never bumped)."""
+    return select(change_counters.c.value).where(change_counters.c.name == name).scalar_subquery()
 
 
 def _after_flush(session: Session, _flush_context: Any) -> None:

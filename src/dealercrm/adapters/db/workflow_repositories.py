@@ -64,6 +64,11 @@ class ReviewStaffCache:
         return list(found)
 
 
+_STEPS_TOP_KEY = "dealercrm.workflow_steps_top"
+_MAX_STEP_ID = select(func.max(workflow_steps.c.id))
+_USERS_COUNTER = shared_state.read_column(shared_state.USERS)
+
+
 def _users_version(session: Session) -> int:
     """The ``users`` counter, read once per transaction (a flush that changes users forgets it)."""
     version = session.info.get(shared_state.USERS_VERSION_KEY)
@@ -97,7 +102,10 @@ class SqlAlchemyWorkflowRepository:
                 "SELECT nextval(pg_get_serial_sequence('workflow_steps', 'id')) FROM generate_series(1, :n)"),
                 {"n": len(steps)}).scalars())
         elif conn.dialect.name == "sqlite":
-            top = conn.execute(select(func.max(workflow_steps.c.id))).scalar() or 0
+            top = self.session.info.pop(_STEPS_TOP_KEY, None)  # read with the number (``next_number``)
+            if top is None:
+                top = conn.execute(_MAX_STEP_ID).scalar()
+            top = top or 0
             ids = list(range(top + 1, top + 1 + len(steps)))
         else:
             return
@@ -127,7 +135,18 @@ class SqlAlchemyWorkflowRepository:
         return self.session.scalars(q).first()
 
     def next_number(self, year: int) -> str:
-        return self.numbers.formatted("WF", year=year)
+        """The workflow's number. Starting a workflow reads two more things right after it: the
+        ``users`` counter (its addressees) and, on SQLite, the largest step id (``add``): both
+        come back from the number's own statement, so a start costs one round trip for all three.
+        The step-id base is good for the ``add`` that follows in this write transaction (it holds
+        SQLite's write lock), and ``add`` consumes it."""
+        sqlite = self.session.get_bind().dialect.name == "sqlite"
+        reads = (_USERS_COUNTER, _MAX_STEP_ID.scalar_subquery()) if sqlite else (_USERS_COUNTER,)
+        number, values = self.numbers.formatted_reading("WF", *reads, year=year)
+        self.session.info[shared_state.USERS_VERSION_KEY] = int(values[0] or 0)
+        if sqlite:
+            self.session.info[_STEPS_TOP_KEY] = int(values[1] or 0)
+        return number
 
     def candidate_users(self, assignees: Sequence[Assignee]) -> list[User]:
         if not assignees:

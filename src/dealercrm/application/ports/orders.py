@@ -96,6 +96,11 @@ class OrderRepository(Protocol):
     def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
         """The dealer's terms on ``day`` (with its tier for ``product_line``); ``None`` if unknown."""
 
+    def ordering(self, template_id: int, version: int | None, dealer_id: int | None,
+                 day: dt.date) -> tuple[OrderableVersion | None, DealerTerms | None]:
+        """``CatalogRepository.orderable`` and ``dealer_terms`` (with the tier for that version's
+        product line) at once: what creating an order reads (``dealer_id`` ``None``: no terms)."""
+
     def region_of(self, dealer_id: int) -> str | None: ...
 
 
