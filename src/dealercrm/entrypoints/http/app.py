@@ -20,6 +20,7 @@ from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.metrics import RequestMetrics, database_collector, metrics_handler
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
+from dealercrm.entrypoints.http.messages import MESSAGES_CONTROLLERS
 from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
@@ -96,6 +97,7 @@ CONTROLLERS: tuple[Any, ...] = (
     ErpRejectedEventController,
     *MARKETING_CONTROLLERS,
     ReportController,
+    *MESSAGES_CONTROLLERS,
 )
 
 
