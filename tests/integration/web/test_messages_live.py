@@ -84,3 +84,43 @@ def test_a_message_posted_by_the_dealer_reaches_the_reviewers_open_socket(client
     assert r.status_code == 201, r.text
     assert events[-1]["message"]["body"] == "@procurement 已改好，请看"
     assert events[-1]["message"]["author_name"] == dealer
+
+
+def _png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = (b"\x00" + b"\x20\x80\x40" * 32) * 24
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 24, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_the_order_page_shows_its_thread_and_the_thread_page_takes_a_camera_photo(browser, crm):
+    from tests.integration.web.conftest import csrf_token
+
+    cid, dealer, _ = _thread(crm)
+    with crm.engine.connect() as conn:
+        order_id = conn.execute(text("SELECT record_id FROM conversations WHERE id = :c"), {"c": cid}).scalar()
+    me, stranger = browser(dealer), browser("dealer01")
+
+    order_page = me.get(f"/orders/{order_id}")
+    box = me.get(f"/messages/records/order/{order_id}", headers={"HX-Request": "true"})
+    thread = me.get(f"/messages/{cid}")
+    empty = me.post(f"/messages/{cid}", data={"body": " ", "_csrf_token": csrf_token(thread.text)})
+    sent = me.post(f"/messages/{cid}", data={"body": "现场照片", "_csrf_token": csrf_token(thread.text)},
+                   files={"file": ("p.png", _png(), "image/png")}, follow_redirects=False)
+    after = me.get(f"/messages/{cid}")
+    listing = me.get("/messages")
+
+    assert f'hx-get="/messages/records/order/{order_id}"' in order_page.text
+    assert "进入讨论" in box.text and f'href="/messages/{cid}#latest"' in box.text
+    assert 'accept="image/*" capture' in thread.text and thread.text.count('class="msg') >= 12
+    assert empty.status_code == 422 and "消息不能为空" in empty.text
+    assert sent.status_code == 303
+    assert "现场照片" in after.text and after.text.count('class="msg-photo"') >= 2
+    assert "订单" in listing.text and f'href="/messages/{cid}"' in listing.text
+    assert stranger.get(f"/messages/{cid}").status_code == 404
+    assert stranger.get(f"/messages/records/order/{order_id}", headers={"HX-Request": "true"}).status_code == 404
