@@ -10,7 +10,11 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from dealercrm.application.ports.messages import (
-    AttachmentRow, ConversationRow, MessageRow, NewAttachment, UserCard,
+    AttachmentRow,
+    ConversationRow,
+    MessageRow,
+    NewAttachment,
+    UserCard,
 )
 from dealercrm.domain.errors import RateLimited
 from dealercrm.domain.messages import ConversationKind, RecordKind

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from litestar.testing import TestClient
 from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
 from sqlalchemy import text
 
 from dealercrm.entrypoints.demo import DEMO_PASSWORD

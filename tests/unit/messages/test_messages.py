@@ -12,7 +12,13 @@ from dealercrm.adapters.messages_memory import MemoryFloodLimit, MemoryMessageSt
 from dealercrm.application.ports.messages import UserCard
 from dealercrm.application.services.messages import MessagesService
 from dealercrm.domain import messages as rules
-from dealercrm.domain.errors import Conflict, InvalidValue, NotFound, PermissionDenied, RateLimited
+from dealercrm.domain.errors import (
+    Conflict,
+    InvalidValue,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.media import MediaLimits
 from tests.fakes import FakeClock
@@ -77,7 +83,7 @@ def test_only_the_author_changes_a_message_and_only_within_the_window():
 
 
 def test_a_dealer_cannot_write_to_another_dealers_people(world):
-    service, store, published, _ = world
+    service, store, _published, _ = world
 
     with pytest.raises(InvalidValue) as err:
         service.start_direct(DEALER_A, 2)
@@ -103,7 +109,7 @@ def test_one_pair_has_one_conversation_whoever_starts_it(world):
 
 
 def test_an_order_thread_is_for_those_who_may_see_the_order(world):
-    service, store, published, _ = world
+    service, store, _published, _ = world
     cid = service.record_thread(DEALER_A, "order", 100)
 
     with pytest.raises(NotFound):
@@ -119,7 +125,7 @@ def test_an_order_thread_is_for_those_who_may_see_the_order(world):
 
 
 def test_posting_announces_to_members_only_after_it_is_stored(world):
-    service, store, published, _ = world
+    service, _store, published, _ = world
     cid = service.start_direct(DEALER_A, 3)
 
     with pytest.raises(InvalidValue):

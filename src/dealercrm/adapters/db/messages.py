@@ -32,7 +32,11 @@ from dealercrm.adapters.db.base import IdType, metadata
 from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.application.ports.messages import (
-    AttachmentRow, ConversationRow, MessageRow, NewAttachment, UserCard,
+    AttachmentRow,
+    ConversationRow,
+    MessageRow,
+    NewAttachment,
+    UserCard,
 )
 from dealercrm.domain.errors import InvariantBroken
 from dealercrm.domain.identity import Role

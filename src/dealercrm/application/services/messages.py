@@ -26,7 +26,14 @@ import attrs
 from dealercrm.application import media as md
 from dealercrm.application.access import not_found
 from dealercrm.application.ports.messages import (
-    AttachmentRow, ConversationRow, FloodLimit, LivePublisher, MessageRow, MessageStore, NewAttachment, UserCard,
+    AttachmentRow,
+    ConversationRow,
+    FloodLimit,
+    LivePublisher,
+    MessageRow,
+    MessageStore,
+    NewAttachment,
+    UserCard,
 )
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.services.aftersales import AftersalesService

@@ -125,7 +125,7 @@ def conversation_out(c: ConversationRow) -> ConversationOut:
 async def read_uploads(request: User, limit: int) -> tuple[str | None, list[Upload]]:
     """The ``body`` and ``file`` parts of a multipart post (each file read to at most ``limit`` + 1 bytes)."""
     form = await request.form()
-    files = [f for f in form.getall("file") if isinstance(f, UploadFile)] if hasattr(form, "getall") else []
+    files = [f for f in form.getall("file", []) if isinstance(f, UploadFile)]
     if len(files) > rules.MAX_ATTACHMENTS:
         raise InvalidValue("files", f"每条消息最多{rules.MAX_ATTACHMENTS}个附件", code="message.too_many_files")
     uploads = []

@@ -63,7 +63,11 @@ def relay_hooks(relay: LiveRelay, plugin: ChannelsPlugin) -> tuple[Any, Any]:
 
     async def connect() -> None:
         loop = asyncio.get_running_loop()
-        relay.connect(lambda channels, event: loop.call_soon_threadsafe(plugin.publish, event, channels))
+
+        def hand_over(channels: list[str], event: dict[str, Any]) -> None:
+            loop.call_soon_threadsafe(plugin.publish, event, channels)
+
+        relay.connect(hand_over)
 
     async def disconnect() -> None:
         relay.connect(None)

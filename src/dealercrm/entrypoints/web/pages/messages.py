@@ -74,9 +74,9 @@ class MessagePages(Controller):
         except (InvalidValue, Conflict, RateLimited) as exc:
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in ("body", "file", "files") else "body"
             status = 422 if isinstance(exc, InvalidValue) else 429 if isinstance(exc, RateLimited) else 409
+            errors = {field: exc.message}
             return await sync_to_thread(lambda: self._thread(request, messages, conversation_id,
-                                                             errors={field: exc.message}, body=body,
-                                                             status_code=status))
+                                                             errors=errors, body=body, status_code=status))
         return Redirect(path=f"/messages/{conversation_id}#latest", status_code=303)
 
     @get("/messages/{message_id:int}", sync_to_thread=True)
