@@ -46,10 +46,9 @@ def channels_plugin(settings: Settings) -> ChannelsPlugin:
     backend: Any
     if settings.database_url.startswith("postgresql"):
         from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
-        from sqlalchemy.engine import make_url
 
-        dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        backend = PsycoPgChannelsBackend(dsn)
+        scheme, _, rest = settings.database_url.partition("://")  # postgresql+psycopg:// → postgresql://
+        backend = PsycoPgChannelsBackend(f"{scheme.split('+')[0]}://{rest}")
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, subscriber_max_backlog=1000,
