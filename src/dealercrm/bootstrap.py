@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from dealercrm.adapters.live import LiveRelay
 from dealercrm.application import aftersales, channel, credit, order_changes, order_review_outcome, workflow
 from dealercrm.application.alerts import ScheduledJob
 from dealercrm.application.approval_links import ApprovalMail
@@ -40,7 +41,7 @@ from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.application.services import (
     AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
-    IdentityService, MarketingService, MediaService, OrdersService, StationsService, StockService,
+    IdentityService, MarketingService, MediaService, MessagesService, OrdersService, StationsService, StockService,
     SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
@@ -182,9 +183,14 @@ def bootstrap(
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
         jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url)))
+    live = LiveRelay()
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
     stock_service = StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports)
+    media_service = MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
+                                 photo_store, PillowImageInspector(), MediaLimits(**{  # DEALERCRM_MEDIA_* settings
+                                     n: getattr(settings, f"media_{n}") for n in attrs.fields_dict(MediaLimits)
+                                     if hasattr(settings, f"media_{n}")}))
     gate_service = GateService(uow, clock, gate_queries, gate_keys, policy, FpdfDocumentRenderer(settings.pdf_font),
                                settings.portal_url)
     return Container(
@@ -203,16 +209,34 @@ def bootstrap(
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine), photo_store),
         aftersales=aftersales_service,
         stations=StationsService(uow, clock, aftersales_queries),
-        media=MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
-                           photo_store, PillowImageInspector(), MediaLimits(**{  # DEALERCRM_MEDIA_* settings
-                               n: getattr(settings, f"media_{n}") for n in attrs.fields_dict(MediaLimits)
-                               if hasattr(settings, f"media_{n}")})),
+        media=media_service,
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,
         analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),
+        messages=_messages(settings, clock, engine, live, order_service, aftersales_service, gate_service,
+                           media_service),
+        live=live,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )
+
+
+def _messages(settings: Settings, clock: Clock, engine: Engine | None, live: LiveRelay, orders: OrdersService,
+              aftersales_service: AftersalesService, gate: GateService, media: MediaService) -> MessagesService:
+    """Messages in the database with the flood limit there too (it holds across workers); in
+    memory without a database."""
+    if engine is not None:
+        from dealercrm.adapters.db.messages import SqlMessageStore
+        from dealercrm.adapters.db.shared_state import SqlRateLimiter
+
+        return MessagesService(clock, SqlMessageStore(engine), live,
+                               SqlRateLimiter(engine, settings.message_rate_per_minute, 60, clock),
+                               orders, aftersales_service, gate, media)
+    from dealercrm.adapters.messages_memory import MemoryFloodLimit, MemoryMessageStore
+
+    return MessagesService(clock, MemoryMessageStore(), live,
+                           MemoryFloodLimit(settings.message_rate_per_minute, dt.timedelta(minutes=1), clock),
+                           orders, aftersales_service, gate, media)
 
 
 def _care_marketing_engagement(

@@ -140,6 +140,8 @@ class Settings:
     media_max_image_side: int = attrs.field(default=8000, validator=_positive)
     media_max_image_pixels: int = attrs.field(default=40_000_000, validator=_positive)
     media_thumbnail_side: int = attrs.field(default=320, validator=_positive)
+    # messages (issue 21): at most this many messages per user per minute, across workers
+    message_rate_per_minute: int = attrs.field(default=30, validator=_positive)
     # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
     erp_url: str = ""
     erp_api_key: str = attrs.field(default="", repr=False)

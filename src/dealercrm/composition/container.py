@@ -28,7 +28,10 @@ from dealercrm.application.services import (
     SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
+from dealercrm.application.services.messages import MessagesService
 from dealercrm.config import Settings
+
+from dealercrm.adapters.live import LiveRelay
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
@@ -71,6 +74,8 @@ class Container:
     web_sessions: WebSessionStore  # the web UI's people sessions
     exports: Exporter  # lists and reports as XLSX / CSV downloads
     analytics: AnalyticsService  # the 分析 dashboards' reports
+    messages: MessagesService  # conversations and messages (issue 21)
+    live: LiveRelay  # where committed changes are announced to browsers (the web app connects it)
     engine: Engine | None = None
     workflow_queries: WorkflowQueries | None = None
     gate_queries: GateQueries | None = None

@@ -170,6 +170,9 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
     # after the credit demo (finance approval asks the credit rule) and the gate and after-sales
     # demos (their factory stock and credit reservations stay as they were)
     walk_order_flow_demo(container, erp_state=erp_state, seed=seed)
+    from dealercrm.entrypoints.demo_messages import seed_messages
+
+    seed_messages(container)  # an order thread with a dozen messages, a mention and a photo
     return logins
 
 

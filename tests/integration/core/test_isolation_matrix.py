@@ -65,6 +65,13 @@ DEALER_SOURCES: tuple[tuple[str, str, str], ...] = (
                      "JOIN service_requests q ON q.id = r.request_id WHERE q.dealer_id != :me"),
     ("plan_id", "", "SELECT id AS plan_id FROM service_maintenance_plans WHERE dealer_id IS NOT NULL "
                     "AND dealer_id != :me"),
+    ("conversation_id", "", "SELECT c.id AS conversation_id FROM conversations c JOIN orders o ON o.id = c.record_id "
+                            "WHERE c.record_kind = 'order' AND o.dealer_id != :me"),
+    ("message_id", "", "SELECT m.id AS message_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                       "JOIN orders o ON o.id = c.record_id WHERE c.record_kind = 'order' AND o.dealer_id != :me"),
+    ("attachment_id", "", "SELECT a.id AS attachment_id FROM message_attachments a JOIN messages m ON m.id = a.message_id "
+                          "JOIN conversations c ON c.id = m.conversation_id JOIN orders o ON o.id = c.record_id "
+                          "WHERE c.record_kind = 'order' AND o.dealer_id != :me"),
 )
 STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("station_id", "", "SELECT id AS station_id FROM service_stations WHERE id != :me"),
@@ -78,6 +85,11 @@ STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("technician_id", "", "SELECT id AS technician_id FROM service_technicians WHERE station_id != :me"),
     ("plan_id", "", "SELECT id AS plan_id FROM service_maintenance_plans WHERE station_id IS NOT NULL "
                     "AND station_id != :me"),
+    ("conversation_id", "", "SELECT id AS conversation_id FROM conversations WHERE record_kind = 'order'"),
+    ("message_id", "", "SELECT m.id AS message_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                       "WHERE c.record_kind = 'order'"),
+    ("attachment_id", "", "SELECT a.id AS attachment_id FROM message_attachments a JOIN messages m ON m.id = a.message_id "
+                          "JOIN conversations c ON c.id = m.conversation_id WHERE c.record_kind = 'order'"),
 )
 # Path parameters that name nothing a dealer or a station owns, with the value used when such a
 # parameter sits beside an owned one (an action word, a version number).

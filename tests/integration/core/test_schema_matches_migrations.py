@@ -28,6 +28,7 @@ CONTEXT_TABLES = {
                   "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},
     "care": care_tables.TABLES,
     "erp_sync": {"erp_rejected_events"},
+    "messages": {"conversations", "conversation_members", "messages", "message_attachments"},
 }
 CONTEXT_INDEXES = {"stock": {"vehicles": {"ix_vehicles_model_code_state_id"}}}
 

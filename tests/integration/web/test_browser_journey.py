@@ -531,3 +531,45 @@ def test_a_station_clerk_records_a_repair_with_a_photo_and_after_sales_approves_
     assert claim["record_no"] == record_no and claim["state"] == "in_review"
     assert "售后服务部审核：已同意" in shown and "当前等待：财务审核" in shown
     assert max(widths) <= 375
+
+
+def test_a_dealer_writes_on_its_order_thread_and_the_reviewer_sees_it_live_and_replies(server, chromium):
+    """Issue 21: two browsers on the demo's order thread; the reviewer's page is never reloaded
+    while the dealer's message arrives through the WebSocket. The dealer writes from a phone."""
+    def api(path: str, token: str | None = None, body: dict | None = None) -> dict:
+        req = urllib.request.Request(f"{server}{path}", data=json.dumps(body).encode() if body else None,
+                                     headers={"Content-Type": "application/json",
+                                              **({"Authorization": f"Bearer {token}"} if token else {})})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    token = api("/api/v1/auth/login", body={"username": "procurement", "password": DEMO_PASSWORD})["access_token"]
+    thread = next(c for c in api("/api/v1/conversations", token)["items"] if c["record_kind"] == "order")
+    order = api(f"/api/v1/orders/{thread['record_id']}", token)
+    dealer = f"dealer{int(order['dealer_code'].split('-')[1]):02d}"  # the demo's dealer users are dealerNN
+    desk = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
+    reviewer, seller = desk.new_page(), phone.new_page()
+    _login(reviewer, server, "procurement")
+    reviewer.goto(f"{server}/messages/{thread['id']}")
+    reviewer.wait_for_selector("body[data-live=open]")
+    reviewer.evaluate("window.notReloaded = true")
+    _login(seller, server, dealer)
+
+    seller.goto(f"{server}/orders/{thread['record_id']}")
+    seller.click("#thread-box a.button")
+    seller.fill("#msg-body", "@procurement 客户同意加价，请尽快评审")
+    seller.click("#composer button[type=submit]")
+    reviewer.wait_for_selector("#thread .msg-body:has-text('客户同意加价')", timeout=15000)
+    not_reloaded = reviewer.evaluate("window.notReloaded === true")
+    _shot(reviewer, "messages-thread-reviewer")
+    reviewer.fill("#msg-body", "收到，今天处理")
+    reviewer.click("#composer button[type=submit]")
+    seller.wait_for_selector("#thread .msg-body:has-text('收到，今天处理')", timeout=15000)
+    _shot(seller, "messages-thread-phone")
+    width = seller.evaluate("document.documentElement.scrollWidth")
+
+    assert not_reloaded
+    assert width <= 375
+    desk.close()
+    phone.close()

@@ -32,6 +32,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.orderflow_tables",
     "dealercrm.adapters.db.web_sessions",
     "dealercrm.adapters.db.shared_state",
+    "dealercrm.adapters.db.messages",
 )
 
 

@@ -10,10 +10,11 @@ from dealercrm.application.services.gate import GateService
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.application.services.media import MediaService
+from dealercrm.application.services.messages import MessagesService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.application.services.stations import StationsService
 from dealercrm.application.services.stock import StockService
 from dealercrm.application.services.supplied_parts import SuppliedPartsService
 from dealercrm.application.services.workflow import WorkflowService
 
-__all__ = ["AftersalesService", "CareService", "ChannelService", "CreditService", "EngagementService", "GateService", "IdentityService", "MarketingService", "MediaService", "OrdersService", "StationsService", "StockService", "SuppliedPartsService", "WorkflowService"]
+__all__ = ["AftersalesService", "CareService", "ChannelService", "CreditService", "EngagementService", "GateService", "IdentityService", "MarketingService", "MediaService", "MessagesService", "OrdersService", "StationsService", "StockService", "SuppliedPartsService", "WorkflowService"]

@@ -20,6 +20,8 @@ from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.metrics import RequestMetrics, database_collector, metrics_handler
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
+from dealercrm.entrypoints.http.messages import MESSAGES_CONTROLLERS
+from dealercrm.entrypoints.web.live import channels_plugin, relay_hooks
 from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
@@ -96,6 +98,7 @@ CONTROLLERS: tuple[Any, ...] = (
     ErpRejectedEventController,
     *MARKETING_CONTROLLERS,
     ReportController,
+    *MESSAGES_CONTROLLERS,
 )
 
 
@@ -141,6 +144,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     metrics = metrics_handler(registry, database_collector(container.identity, container.outbox_counts,
                                                            container.operations_times),
                               settings.metrics_networks, settings.prometheus_multiproc_dir)
+    live = channels_plugin(settings)
+    live_up, live_down = relay_hooks(container.live, live)
     app = Litestar(
         route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),
                         *web_routers()],
@@ -156,7 +161,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         template_config=template_config(),
         csrf_config=csrf_config(container.settings),  # the container's: a per-process secret if unset
         cors_config=cors_config(settings.cors_origins),
-        plugins=[HTMXPlugin()],
+        plugins=[HTMXPlugin(), live],
         before_request=strict_input,
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -173,7 +178,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 }
             ),
         ),
-        on_shutdown=[container.close],
+        on_startup=[live_up],
+        on_shutdown=[live_down, container.close],
         debug=False,
     )
     document_routes(app)  # each operation's credential and problem+json answers, from its route

@@ -35,6 +35,7 @@ from dealercrm.entrypoints.web.pages.dealer_sales import DealerSalesPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
+from dealercrm.entrypoints.web.pages.messages import MessagePages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
 from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.pickups import PickupPages
@@ -42,6 +43,7 @@ from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
+from dealercrm.entrypoints.web.live import live_socket
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
 
 HERE = Path(__file__).parent
@@ -72,6 +74,8 @@ PAGES: list[Any] = [
     AdminDealerPages,
     AnnouncementAdminPages,
     AftersalesPages,
+    live_socket,
+    MessagePages,
 ]
 
 

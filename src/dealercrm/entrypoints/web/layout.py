@@ -69,6 +69,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("重大维修案例", "/aftersales/major-repairs", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_major"),
     NavItem("配件库存", "/aftersales/stock", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stock"),
     NavItem("服务结算", "/aftersales/settlements", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_settlements"),
+    NavItem("消息", "/messages", tuple(r for r in Role if r is not Role.KIOSK), "messages"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 

@@ -59,7 +59,7 @@ class WebSessionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.get("route_handler")
-        if scope["type"] == "http" and handler is not None and handler.opt.get("web_ui"):
+        if scope["type"] in ("http", "websocket") and handler is not None and handler.opt.get("web_ui"):
             token = ASGIConnection(scope).cookies.get(COOKIE)
             principal = await sync_to_thread(self._principal, token) if token and len(token) <= 128 else None
             scope["user"] = principal

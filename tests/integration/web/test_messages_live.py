@@ -1,0 +1,126 @@
+"""Live delivery over the browser's WebSocket (issue 21 §3), on the demo's order thread: a
+message posted by one person reaches another's open socket; a socket that was closed while
+three messages arrived gets exactly those three on reconnecting; no session, no socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from litestar.exceptions import WebSocketDisconnect
+from litestar.testing import TestClient
+from sqlalchemy import text
+
+from dealercrm.entrypoints.demo import DEMO_PASSWORD
+from dealercrm.entrypoints.http.security import load_principal
+from tests.integration.web.conftest import login
+
+
+def _thread(crm) -> tuple[int, str, int]:
+    """The demo's order thread, its dealer's username and the technical reviewer's user id."""
+    with crm.engine.connect() as conn:
+        cid = conn.execute(text("SELECT id FROM conversations WHERE record_kind = 'order' ORDER BY id")).scalar()
+        dealer = conn.execute(text("SELECT u.username FROM conversation_members m JOIN users u ON u.id = m.user_id "
+                                   "WHERE m.conversation_id = :c AND u.role = 'dealer'"), {"c": cid}).scalar()
+        tech = conn.execute(text("SELECT id FROM users WHERE username = 'technical'")).scalar()
+    return cid, dealer, tech
+
+
+def _until(ws, kind: str) -> list[dict]:
+    """Events up to and including the first of ``kind``."""
+    seen = []
+    while True:
+        event = json.loads(ws.receive_text())
+        seen.append(event)
+        if event["type"] == kind:
+            return seen
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def test_a_socket_without_a_session_is_closed_with_a_reason(client):
+    with client.websocket_connect("/live") as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_text()
+
+    assert closed.value.code == 4401
+    assert "会话" in closed.value.detail
+
+
+def test_a_reconnecting_browser_gets_the_three_missed_messages_exactly_once_then_live_ones(client, crm):
+    cid, _, tech_id = _thread(crm)
+    technical = load_principal(crm.identity, tech_id)
+    assert login(client, "procurement").status_code == 303
+    with client.websocket_connect("/live?after=0") as ws:
+        history = _until(ws, "unread")
+    last = max(e["message"]["id"] for e in history if e["type"] == "message")
+
+    missed = [crm.messages.post(technical, cid, f"离线时的第{i}条").id for i in range(1, 4)]
+    with client.websocket_connect(f"/live?after={last}") as ws:
+        caught = _until(ws, "unread")
+        live = crm.messages.post(technical, cid, "重连后的新消息").id
+        now = _until(ws, "message")
+
+    assert [e["message"]["id"] for e in caught if e["type"] == "message"] == missed
+    assert [(e["change"], e["message"]["id"], e["message"]["body"]) for e in now if e["type"] == "message"] == [
+        ("posted", live, "重连后的新消息")]
+
+
+def test_a_message_posted_by_the_dealer_reaches_the_reviewers_open_socket(client, crm):
+    cid, dealer, _ = _thread(crm)
+    token = client.post("/api/v1/auth/login", json={"username": dealer, "password": DEMO_PASSWORD}).json()
+    assert login(client, "procurement").status_code == 303  # the socket is the reviewer's (session cookie)
+    with crm.engine.connect() as conn:
+        newest = conn.execute(text("SELECT max(id) FROM messages")).scalar()
+    with client.websocket_connect(f"/live?after={newest}") as ws:
+        _until(ws, "unread")
+        r = client.post(f"/api/v1/conversations/{cid}/messages", json={"body": "@procurement 已改好，请看"},
+                        headers={"Authorization": f"Bearer {token['access_token']}"})
+        events = _until(ws, "message")
+
+    assert r.status_code == 201, r.text
+    assert events[-1]["message"]["body"] == "@procurement 已改好，请看"
+    assert events[-1]["message"]["author_name"] == dealer
+
+
+def _png() -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = (b"\x00" + b"\x20\x80\x40" * 32) * 24
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 24, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_the_order_page_shows_its_thread_and_the_thread_page_takes_a_camera_photo(browser, crm):
+    from tests.integration.web.conftest import csrf_token
+
+    cid, dealer, _ = _thread(crm)
+    with crm.engine.connect() as conn:
+        order_id = conn.execute(text("SELECT record_id FROM conversations WHERE id = :c"), {"c": cid}).scalar()
+    me, stranger = browser(dealer), browser("dealer01")
+
+    order_page = me.get(f"/orders/{order_id}")
+    box = me.get(f"/messages/records/order/{order_id}", headers={"HX-Request": "true"})
+    thread = me.get(f"/messages/{cid}")
+    empty = me.post(f"/messages/{cid}", data={"body": " ", "_csrf_token": csrf_token(thread.text)})
+    sent = me.post(f"/messages/{cid}", data={"body": "现场照片", "_csrf_token": csrf_token(thread.text)},
+                   files={"file": ("p.png", _png(), "image/png")}, follow_redirects=False)
+    after = me.get(f"/messages/{cid}")
+    listing = me.get("/messages")
+
+    assert f'hx-get="/messages/records/order/{order_id}"' in order_page.text
+    assert "进入讨论" in box.text and f'href="/messages/{cid}#latest"' in box.text
+    assert 'accept="image/*" capture' in thread.text and thread.text.count('class="msg') >= 12
+    assert empty.status_code == 422 and "消息不能为空" in empty.text
+    assert sent.status_code == 303
+    assert "现场照片" in after.text and after.text.count('class="msg-photo"') >= 2
+    assert "订单" in listing.text and f'href="/messages/{cid}"' in listing.text
+    assert stranger.get(f"/messages/{cid}").status_code == 404
+    assert stranger.get(f"/messages/records/order/{order_id}", headers={"HX-Request": "true"}).status_code == 404
