@@ -44,6 +44,7 @@ from dealercrm.application.services import (
     SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
+from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.composition.container import Container, erp_sync_target
 from dealercrm.config import Settings, load_settings, with_process_secrets
@@ -113,6 +114,7 @@ def bootstrap(
     clock = clock or system_clock
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
+    from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
@@ -203,6 +205,7 @@ def bootstrap(
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine), photo_store),
         aftersales=aftersales_service,
         stations=StationsService(uow, clock, aftersales_queries),
+        customers=CustomersService(uow, clock, SqlCustomerQueries(engine)),
         media=MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
                            photo_store, PillowImageInspector(), MediaLimits(**{  # DEALERCRM_MEDIA_* settings
                                n: getattr(settings, f"media_{n}") for n in attrs.fields_dict(MediaLimits)

@@ -28,6 +28,7 @@ from dealercrm.application.services import (
     SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
+from dealercrm.application.services.customers import CustomersService
 from dealercrm.config import Settings
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Container:
     aftersales: AftersalesService
     stations: StationsService  # technicians, nearest stations, maintenance plans (issue 18 §3)
     media: MediaService  # repair media (issue 18 §2)
+    customers: CustomersService  # end customers, the customer 360 view, service contracts (issue 18 §4)
     care: CareService
     marketing: MarketingService
     engagement: EngagementService

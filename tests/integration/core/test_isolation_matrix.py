@@ -65,6 +65,10 @@ DEALER_SOURCES: tuple[tuple[str, str, str], ...] = (
                      "JOIN service_requests q ON q.id = r.request_id WHERE q.dealer_id != :me"),
     ("plan_id", "", "SELECT id AS plan_id FROM service_maintenance_plans WHERE dealer_id IS NOT NULL "
                     "AND dealer_id != :me"),
+    ("customer_id", "", "SELECT id AS customer_id FROM end_customers WHERE dealer_id IS NULL OR dealer_id != :me"),
+    ("contract_id", r"^/api/v1/service-contracts/",
+     "SELECT k.id AS contract_id FROM service_contracts k JOIN end_customers c ON c.id = k.customer_id "
+     "WHERE c.dealer_id IS NULL OR c.dealer_id != :me"),
 )
 STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("station_id", "", "SELECT id AS station_id FROM service_stations WHERE id != :me"),
@@ -78,6 +82,12 @@ STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("technician_id", "", "SELECT id AS technician_id FROM service_technicians WHERE station_id != :me"),
     ("plan_id", "", "SELECT id AS plan_id FROM service_maintenance_plans WHERE station_id IS NOT NULL "
                     "AND station_id != :me"),
+    ("customer_id", "", "SELECT c.id AS customer_id FROM end_customers c WHERE NOT EXISTS (SELECT 1 FROM "
+                        "customer_vehicles v JOIN service_requests r ON r.vin = v.vin "
+                        "WHERE v.customer_id = c.id AND r.station_id = :me)"),
+    ("contract_id", r"^/api/v1/service-contracts/",
+     "SELECT k.id AS contract_id FROM service_contracts k WHERE NOT EXISTS (SELECT 1 FROM customer_vehicles v "
+     "JOIN service_requests r ON r.vin = v.vin WHERE v.customer_id = k.customer_id AND r.station_id = :me)"),
 )
 # Path parameters that name nothing a dealer or a station owns, with the value used when such a
 # parameter sits beside an owned one (an action word, a version number).

@@ -27,6 +27,7 @@ CONTEXT_TABLES = {
                   "kb_article_revisions", "sales_forecasts", "sales_forecast_lines", "key_accounts", "bid_cases",
                   "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},
     "care": care_tables.TABLES,
+    "customers": {"end_customers", "customer_vehicles", "service_contracts"},
     "erp_sync": {"erp_rejected_events"},
 }
 CONTEXT_INDEXES = {"stock": {"vehicles": {"ix_vehicles_model_code_state_id"}}}

@@ -105,3 +105,22 @@ def test_claim_is_approved_by_after_sales_then_finance_and_closes_the_request(uo
         assert (claim.labour_fen, claim.parts_fen, claim.total_fen, claim.settlement_month) == (
             20_000, 45_000, 65_000, "2026-03")
         assert u.aftersales.request(rid).state.value == "closed"
+
+
+def test_a_request_on_a_vin_whose_contract_expired_is_recorded_with_the_flag(uow, world):
+    from dealercrm.domain.customers import ContractState, ServiceContract
+
+    with uow(STAFF) as u:
+        u.aftersales.add(ServiceContract(
+            number="WX-2025-000001", customer_id=1, vin=VIN, starts_on=dt.date(2025, 1, 1),
+            ends_on=dt.date(2025, 12, 31), coverage=["tank_body"], terms="罐体维修", price_fen=500_000,
+            created_at=NOW, created_by="shouhou"))
+        u.commit()
+
+    out = af.create_request(af.RequestIn(VIN, "赵师傅", "13700001111", "tank_body", "渗漏", "河南省", "郑州市", "物流园"),
+                            uow(STAFF), clock)
+
+    assert out.contract.state is ContractState.EXPIRED
+    with uow(STAFF) as u:
+        stored = u.aftersales.request(out.request_id)
+    assert (stored.contract_state, stored.contract_warning) == ("expired", "维修合同WX-2025-000001已于2025-12-31到期")

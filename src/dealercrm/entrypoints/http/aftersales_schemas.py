@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from dealercrm.entrypoints.http.customers_schemas import ContractCheckOut
 from dealercrm.entrypoints.http.schemas import Request, Text
 
 Short = Annotated[str, Meta(min_length=1, max_length=60)]
@@ -308,6 +309,9 @@ class RequestRow(msgspec.Struct):
     closed_at: dt.datetime | None
     resolution: str | None
     technician_id: int | None = None
+    contract_state: str = "none"  # the service contract (维修合同) check when it was opened
+    contract_warning: str | None = None
+    service_contract_id: int | None = None
 
 
 class RequestList(msgspec.Struct):
@@ -489,6 +493,7 @@ class RequestCreatedOut(msgspec.Struct):
     state: str
     warranty: WarrantyCheckOut
     context: CustomerContextOut
+    contract: ContractCheckOut | None = None
 
 
 class SuggestionOut(msgspec.Struct):

@@ -22,6 +22,7 @@ from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
 from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
+from dealercrm.entrypoints.http.customers import CustomersController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -91,6 +92,7 @@ CONTROLLERS: tuple[Any, ...] = (
     AftersalesController,
     *SERVICE_NETWORK_CONTROLLERS,
     *MEDIA_CONTROLLERS,
+    CustomersController,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

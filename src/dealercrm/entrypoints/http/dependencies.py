@@ -23,6 +23,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "exports",
     "analytics",
     "stations", "media",
+    "customers",
 )
 
 

@@ -38,6 +38,7 @@ from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
+from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
 
 HERE = Path(__file__).parent
@@ -64,6 +65,7 @@ PAGES: list[Any] = [
     AdminDealerPages,
     AnnouncementAdminPages,
     AftersalesPages,
+    CustomerPages, ServiceContractPages,
 ]
 
 
