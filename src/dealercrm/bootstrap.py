@@ -45,6 +45,7 @@ from dealercrm.application.services import (
 )
 from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.services.customers import CustomersService
+from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.composition.container import Container, erp_sync_target
 from dealercrm.config import Settings, load_settings, with_process_secrets
@@ -115,6 +116,7 @@ def bootstrap(
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
     from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
+    from dealercrm.adapters.db.parts_catalog_tables import SqlPartsCatalogQueries
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
@@ -206,6 +208,7 @@ def bootstrap(
         aftersales=aftersales_service,
         stations=StationsService(uow, clock, aftersales_queries),
         customers=CustomersService(uow, clock, SqlCustomerQueries(engine)),
+        parts_catalog=PartsCatalogService(uow, SqlPartsCatalogQueries(engine)),
         media=MediaService(uow, clock, aftersales_queries, aftersales_service, SqlKnowledgeQueries(engine),
                            photo_store, PillowImageInspector(), MediaLimits(**{  # DEALERCRM_MEDIA_* settings
                                n: getattr(settings, f"media_{n}") for n in attrs.fields_dict(MediaLimits)

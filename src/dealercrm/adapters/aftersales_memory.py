@@ -63,6 +63,7 @@ class AftersalesMemoryState:
     operations: dict[int, RepairOperation] = attrs.field(factory=dict)
     risk_config: RiskConfig | None = None
     contracts: dict[int, ServiceContract] = attrs.field(factory=dict)  # 维修合同 (domain.customers)
+    fitment: dict[str, dict[str, int]] = attrs.field(factory=dict)  # model code → part_no → quantity carried
 
 
 _TABLES = {ServiceStation: "stations", WarrantyPolicy: "policies", WarrantyRecord: "warranties",
@@ -180,6 +181,9 @@ class MemoryAftersalesRepository:
 
     def media_count(self, owner_type: str, owner_id: int) -> int:
         return sum(1 for m in self.s.media.values() if m.owner_type == owner_type and m.owner_id == owner_id)
+
+    def fitment(self, model_code: str) -> dict[str, int] | None:
+        return dict(self.s.fitment[model_code]) if model_code in self.s.fitment else None
 
     def service_contracts_of(self, vin: str) -> list[ServiceContract]:
         return sorted((c for c in self.s.contracts.values() if c.vin == vin), key=lambda c: c.id or 0)

@@ -602,8 +602,8 @@ CLAIM_REVIEW_FLAGGED = wf.WorkflowDefinition(
 def claim_evidence(uow: AftersalesUnitOfWork, rec: RepairRecord, claim_id: int | None, config: RiskConfig,
                    now: dt.datetime) -> ClaimEvidence:
     """Gather what the risk rules look at for a claim of ``rec`` (inside an open unit of work).
-    The per-model parts quantities are not kept yet (issue 18 §5), so ``fitment`` is ``None`` and
-    the over-fitment rule reports itself skipped on every claim."""
+    ``fitment`` is the model's parts quantities from the parts catalogue (``None`` when the model
+    has none kept: the over-fitment rule then reports itself skipped)."""
     a = uow.aftersales
     if rec.id is None:
         raise InvariantBroken("repair record has no id: not flushed")
@@ -620,7 +620,7 @@ def claim_evidence(uow: AftersalesUnitOfWork, rec: RepairRecord, claim_id: int |
         warranty_starts_on=warranty.starts_on if warranty else None,
         warranty_ends_on=warranty.ends_on if warranty else None,
         customer_phone=phone, phone_vins=tuple(a.vins_of_phone(phone)) if phone else (),
-        fitment=None,
+        fitment=a.fitment(rec.model_code) if rec.model_code else None,
         operation_code=operation.code if operation else None,
         standard_centihours=operation.standard_centihours if operation else None,
         reused_photos=tuple(a.reused_photos(rec.id, claim_id)),

@@ -92,6 +92,7 @@ STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
 # Path parameters that name nothing a dealer or a station owns, with the value used when such a
 # parameter sits beside an owned one (an action word, a version number).
 NOT_OWNED: dict[str, object] = {
+    "part_no": "FV-2301", "model_code": "HZ5320GYYE6",  # the parts catalogue: shared by all, edited by staff
     "action": "deactivate", "decision": "approve", "version": 1, "sha256": "0" * 64,
     "owner_type": "repair_record",  # beside owner_id: the repair record's media (probed through owner_id)
     "assignment_id": 1,  # required reading: its routes are the editors' (a dealer sees its own in the list)

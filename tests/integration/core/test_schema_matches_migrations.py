@@ -28,6 +28,7 @@ CONTEXT_TABLES = {
                   "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},
     "care": care_tables.TABLES,
     "customers": {"end_customers", "customer_vehicles", "service_contracts"},
+    "parts_catalog": {"template_parts", "part_substitutes"},
     "erp_sync": {"erp_rejected_events"},
 }
 CONTEXT_INDEXES = {"stock": {"vehicles": {"ix_vehicles_model_code_state_id"}}}

@@ -460,6 +460,11 @@ class SqlAlchemyAftersalesRepository:
     def warranty(self, vin: str) -> WarrantyRecord | None:
         return self.session.scalars(select(WarrantyRecord).where(service_warranties.c.vin == vin)).first()
 
+    def fitment(self, model_code: str) -> dict[str, int] | None:
+        from dealercrm.adapters.db.parts_catalog_tables import fitment_of
+
+        return fitment_of(self.session, model_code)
+
     def service_contracts_of(self, vin: str) -> list[ServiceContract]:
         from dealercrm.adapters.db.customers_tables import contracts_of_vin
 

@@ -67,6 +67,9 @@ class AftersalesRepository(Protocol):
 
     def media_count(self, owner_type: str, owner_id: int) -> int: ...
 
+    def fitment(self, model_code: str) -> dict[str, int] | None:
+        """part_no → quantity the model carries, or ``None`` when its fitment was never kept."""
+
     def service_contracts_of(self, vin: str) -> list[ServiceContract]:
         """Every service contract (维修合同) made on the VIN, cancelled ones included."""
 

@@ -23,6 +23,7 @@ from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
 from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.customers import CustomersController
+from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -93,6 +94,7 @@ CONTROLLERS: tuple[Any, ...] = (
     *SERVICE_NETWORK_CONTROLLERS,
     *MEDIA_CONTROLLERS,
     CustomersController,
+    PartsCatalogController,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

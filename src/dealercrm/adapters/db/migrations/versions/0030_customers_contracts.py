@@ -1,4 +1,4 @@
-"""end customers, their vehicles and service contracts; the contract check on service requests; the production status of stocked orders
+"""end customers, their vehicles and service contracts; the contract check on service requests; parts fitment per model and substitutes; the production status of stocked orders
 
 Revision ID: 0030
 Revises: 0028
@@ -76,6 +76,30 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_service_contracts_customer_id'), 'service_contracts', ['customer_id'], unique=False)
     op.create_index(op.f('ix_service_contracts_vin'), 'service_contracts', ['vin'], unique=False)
+    op.create_table('template_parts',
+    sa.Column('id', _ID, autoincrement=True, nullable=False),
+    sa.Column('model_code', sa.String(length=40), nullable=False),
+    sa.Column('part_no', sa.String(length=40), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['part_no'], ['service_parts.part_no'],
+                            name=op.f('fk_template_parts_part_no_service_parts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_template_parts')),
+    sa.UniqueConstraint('model_code', 'part_no', name=op.f('uq_template_parts_model_code_part_no'))
+    )
+    op.create_index(op.f('ix_template_parts_model_code'), 'template_parts', ['model_code'], unique=False)
+    op.create_table('part_substitutes',
+    sa.Column('id', _ID, autoincrement=True, nullable=False),
+    sa.Column('part_no', sa.String(length=40), nullable=False),
+    sa.Column('substitute_no', sa.String(length=40), nullable=False),
+    sa.Column('note', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['part_no'], ['service_parts.part_no'],
+                            name=op.f('fk_part_substitutes_part_no_service_parts')),
+    sa.ForeignKeyConstraint(['substitute_no'], ['service_parts.part_no'],
+                            name=op.f('fk_part_substitutes_substitute_no_service_parts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_part_substitutes')),
+    sa.UniqueConstraint('part_no', 'substitute_no', name=op.f('uq_part_substitutes_part_no_substitute_no'))
+    )
+    op.create_index(op.f('ix_part_substitutes_part_no'), 'part_substitutes', ['part_no'], unique=False)
     # Requests opened before contracts existed: checked against none.
     with op.batch_alter_table('service_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('contract_state', sa.String(length=12), nullable=False, server_default='none'))
@@ -91,6 +115,10 @@ def downgrade() -> None:
         batch_op.drop_column('service_contract_id')
         batch_op.drop_column('contract_warning')
         batch_op.drop_column('contract_state')
+    op.drop_index(op.f('ix_part_substitutes_part_no'), table_name='part_substitutes')
+    op.drop_table('part_substitutes')
+    op.drop_index(op.f('ix_template_parts_model_code'), table_name='template_parts')
+    op.drop_table('template_parts')
     op.drop_index(op.f('ix_service_contracts_vin'), table_name='service_contracts')
     op.drop_index(op.f('ix_service_contracts_customer_id'), table_name='service_contracts')
     op.drop_table('service_contracts')
