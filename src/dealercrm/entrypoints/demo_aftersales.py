@@ -86,6 +86,7 @@ _OPERATIONS = (
 def load_aftersales_demo(container: Container, password: str) -> list[tuple[str, str, str]]:
     """Load the after-sales demo; returns (username, password, role label) of its logins."""
     from dealercrm.entrypoints.demo_customers import load_customers_demo
+    from dealercrm.entrypoints.demo_parts_catalog import load_parts_catalog_demo
 
     system = Principal.system()
     svc = container.aftersales
@@ -115,6 +116,7 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
                                       description="铝合金运油车罐体延保：36个月或30万公里"))
     for part_no, pname, cost, price, unit in _PARTS:
         svc.put_part(staff, af.PartCatalogIn(part_no, pname, cost, price, unit))
+    load_parts_catalog_demo(container, staff)
     for code, oname, centihours in _OPERATIONS:
         svc.put_operation(staff, af.OperationIn(code, oname, centihours))
     for sid, qty in ((zz, 10), (ly, 4), (jn, 6)):

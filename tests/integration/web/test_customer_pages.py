@@ -86,3 +86,16 @@ def test_the_request_page_flags_a_fault_the_vehicles_contract_does_not_cover(bro
     page = client.get(f"/aftersales/requests/{flagged['id']}")
 
     assert page.status_code == 200 and "维修合同" in page.text and "不含“液压系统”故障" in page.text
+
+
+def test_the_parts_catalog_shows_a_models_parts_with_quantities_prices_and_substitutes(browser):
+    client = browser("station_jn")
+
+    everything = client.get("/parts-catalog/")
+    model = client.get("/parts-catalog/?model_code=HZ5180GSSE6")
+    bad = client.get("/parts-catalog/?model_code=罐车")
+
+    assert everything.status_code == 200 and "FV-2301A" in everything.text and "改进型阀芯" in everything.text
+    assert model.status_code == 200 and "每车装配数量" in model.text and "HC-1180" not in model.text
+    assert "人孔盖密封圈" in model.text and "¥20.00" in model.text and "HZ5180GSSE6（4 种 8 件）" in model.text
+    assert bad.status_code == 422 and "车型编码" in bad.text

@@ -39,6 +39,7 @@ from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
+from dealercrm.entrypoints.web.pages.parts_catalog import PartsCatalogPages
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
 
 HERE = Path(__file__).parent
@@ -66,6 +67,7 @@ PAGES: list[Any] = [
     AnnouncementAdminPages,
     AftersalesPages,
     CustomerPages, ServiceContractPages,
+    PartsCatalogPages,
 ]
 
 

@@ -59,6 +59,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("重大维修案例", "/aftersales/major-repairs", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_major"),
     NavItem("配件库存", "/aftersales/stock", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stock"),
     NavItem("终端客户", "/customers/", (Role.AFTER_SALES, Role.ADMIN, Role.STATION, Role.DEALER), "customers"),
+    NavItem("产品配件展示", "/parts-catalog/", (Role.AFTER_SALES, Role.ADMIN, Role.STATION, Role.DEALER, Role.TECHNICAL),
+            "parts_catalog"),
     NavItem("维修合同", "/service-contracts/", (Role.AFTER_SALES, Role.ADMIN, Role.STATION), "service_contracts"),
     NavItem("服务结算", "/aftersales/settlements", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_settlements"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
