@@ -124,3 +124,22 @@ def test_bad_contracts_are_422_naming_the_field_and_a_vin_of_another_customer_is
     assert not_owned.status_code == 422 and "vin" in not_owned.text
     assert taken.status_code == 409 and "已登记在其他客户名下" in taken.text
     assert by_dealer.status_code == 403
+
+
+def test_a_cancelled_contract_no_longer_covers_and_its_cancellation_is_in_the_audit_trail(owned):
+    from sqlalchemy import text
+
+    api, cid = owned
+    contract = _contract(api, cid, "2026-01-01", "2026-12-31", ["tank_body"])
+
+    cancelled = post(api, f"/service-contracts/{contract['id']}/cancel", "staff", {"reason": "客户退订"})
+    again = post(api, f"/service-contracts/{contract['id']}/cancel", "staff", {"reason": "再次作废"})
+    req = _request(api)
+
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert again.status_code == 409
+    assert req["contract"]["state"] == "none" and req["contract"]["warning"] is None
+    with api.kit.crm.engine.connect() as conn:
+        actions = conn.execute(text("SELECT action FROM audit_log WHERE entity = 'service_contract' "
+                                    "ORDER BY id")).scalars().all()
+    assert actions == ["create", "update"]
