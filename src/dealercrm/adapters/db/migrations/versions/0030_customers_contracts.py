@@ -101,20 +101,23 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_part_substitutes_part_no'), 'part_substitutes', ['part_no'], unique=False)
     # Requests opened before contracts existed: checked against none.
-    with op.batch_alter_table('service_requests', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('contract_state', sa.String(length=12), nullable=False, server_default='none'))
-        batch_op.add_column(sa.Column('contract_warning', sa.String(length=500), nullable=True))
-        batch_op.add_column(sa.Column('service_contract_id', _ID, nullable=True))
+    # Plain ADD/DROP COLUMN, no batch copy: a copy of service_requests on SQLite would turn 0019's
+    # column-level technician FK into a table constraint that 0019's downgrade cannot drop.
+    op.add_column('service_requests', sa.Column('contract_state', sa.String(length=12), nullable=False,
+                                                server_default='none'))
+    op.add_column('service_requests', sa.Column('contract_warning', sa.String(length=500), nullable=True))
+    op.add_column('service_requests', sa.Column('service_contract_id', _ID, nullable=True))
     # Orders stocked in before the fix kept the ERP's 已检验 as their production status.
     op.execute("UPDATE orders SET production_status = '已入库' "
                "WHERE state IN ('stocked', 'completed') AND production_status = '已检验'")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('service_requests', schema=None) as batch_op:
-        batch_op.drop_column('service_contract_id')
-        batch_op.drop_column('contract_warning')
-        batch_op.drop_column('contract_state')
+    for column in ('service_contract_id', 'contract_warning', 'contract_state'):
+        if op.get_bind().dialect.name == 'sqlite':
+            op.execute(f'ALTER TABLE service_requests DROP COLUMN {column}')
+        else:
+            op.drop_column('service_requests', column)
     op.drop_index(op.f('ix_part_substitutes_part_no'), table_name='part_substitutes')
     op.drop_table('part_substitutes')
     op.drop_index(op.f('ix_template_parts_model_code'), table_name='template_parts')
