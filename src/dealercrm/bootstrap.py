@@ -116,7 +116,7 @@ def bootstrap(
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
     from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
-    from dealercrm.adapters.db.parts_catalog_tables import SqlPartsCatalogQueries
+    from dealercrm.adapters.db.parts_catalog_queries import SqlPartsCatalogQueries
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries

@@ -17,7 +17,7 @@ from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_repositories
 from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
 from dealercrm.adapters.db.customers_tables import SqlAlchemyCustomerRepository
-from dealercrm.adapters.db.parts_catalog_tables import SqlAlchemyPartsCatalogRepository
+from dealercrm.adapters.db.parts_catalog_queries import SqlAlchemyPartsCatalogRepository
 from dealercrm.adapters.db.care_tables import SqlCareRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
