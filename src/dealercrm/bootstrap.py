@@ -45,6 +45,8 @@ from dealercrm.application.services import (
     SuppliedPartsService, WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
+from dealercrm.application.services.customers import CustomersService
+from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.composition.container import Container, erp_sync_target
 from dealercrm.config import Settings, load_settings, with_process_secrets
@@ -114,6 +116,8 @@ def bootstrap(
     clock = clock or system_clock
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
+    from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
+    from dealercrm.adapters.db.parts_catalog_queries import SqlPartsCatalogQueries
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
@@ -209,6 +213,8 @@ def bootstrap(
         supplied_parts=SuppliedPartsService(uow, clock, SqlSuppliedPartsQueries(engine), photo_store),
         aftersales=aftersales_service,
         stations=StationsService(uow, clock, aftersales_queries),
+        customers=CustomersService(uow, clock, SqlCustomerQueries(engine)),
+        parts_catalog=PartsCatalogService(uow, SqlPartsCatalogQueries(engine)),
         media=media_service,
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,

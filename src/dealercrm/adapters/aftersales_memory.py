@@ -39,6 +39,7 @@ from dealercrm.domain.claim_risk import (
     RiskConfig,
     StationStat,
 )
+from dealercrm.domain.customers import ServiceContract
 from dealercrm.domain.media import Media, MediaKind, OwnerType
 from dealercrm.domain.service_network import MaintenancePlan, Technician
 from dealercrm.domain.values import SHANGHAI
@@ -61,11 +62,14 @@ class AftersalesMemoryState:
     media: dict[int, Media] = attrs.field(factory=dict)
     operations: dict[int, RepairOperation] = attrs.field(factory=dict)
     risk_config: RiskConfig | None = None
+    contracts: dict[int, ServiceContract] = attrs.field(factory=dict)  # 维修合同 (domain.customers)
+    fitment: dict[str, dict[str, int]] = attrs.field(factory=dict)  # model code → part_no → quantity carried
 
 
 _TABLES = {ServiceStation: "stations", WarrantyPolicy: "policies", WarrantyRecord: "warranties",
            ServiceRequest: "requests", RepairRecord: "records", SettlementClaim: "claims", ServicePart: "parts",
-           Technician: "technicians", MaintenancePlan: "plans", Media: "media", RepairOperation: "operations"}
+           Technician: "technicians", MaintenancePlan: "plans", Media: "media", RepairOperation: "operations",
+           ServiceContract: "contracts"}
 
 
 class MemoryAftersalesRepository:
@@ -177,6 +181,12 @@ class MemoryAftersalesRepository:
 
     def media_count(self, owner_type: str, owner_id: int) -> int:
         return sum(1 for m in self.s.media.values() if m.owner_type == owner_type and m.owner_id == owner_id)
+
+    def fitment(self, model_code: str) -> dict[str, int] | None:
+        return dict(self.s.fitment[model_code]) if model_code in self.s.fitment else None
+
+    def service_contracts_of(self, vin: str) -> list[ServiceContract]:
+        return sorted((c for c in self.s.contracts.values() if c.vin == vin), key=lambda c: c.id or 0)
 
     # claim risk (issue 18 §1)
     def operation(self, code: str) -> RepairOperation | None:

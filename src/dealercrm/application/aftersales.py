@@ -63,6 +63,7 @@ from dealercrm.domain.claim_risk import (
     RiskConfig,
     assess,
 )
+from dealercrm.domain.customers import NO_CONTRACT, ContractCheck, check_service_contracts
 from dealercrm.domain.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -324,11 +325,13 @@ class RequestCreated:
     request_id: int
     number: str
     warranty: WarrantyCheck
+    contract: ContractCheck = NO_CONTRACT  # the service contract (维修合同) check: a flag, never a refusal
 
 
 def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> RequestCreated:
-    """Record a customer's request. The warranty is judged now (a warning when out of it). A
-    station that records a request itself (由服务站记录) takes it at once."""
+    """Record a customer's request. The warranty and the VIN's service contracts are judged now
+    (a warning when out of them, never a refusal: seed §4.2.1 2) asks to warn). A station that
+    records a request itself (由服务站记录) takes it at once."""
     require_role(uow.actor, *WORKERS)
     vin = _vin(cmd.vin)
     now = clock()
@@ -341,6 +344,8 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
             fault = FaultCategory(cmd.fault_category)
         except ValueError:
             raise InvalidValue("fault_category", "故障类别不正确", code="aftersales.fault_category_unknown") from None
+        contract = check_service_contracts(uow.aftersales.service_contracts_of(vin), fault_category=fault.value,
+                                           on=now.astimezone(SHANGHAI).date(), odometer_km=cmd.odometer_km)
         station = None
         if actor.role is Role.STATION:
             station = _station_or_404(uow, actor, actor.station_id or 0)
@@ -352,6 +357,8 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
             product_line=vehicle.get("product_line") or (warranty.product_line if warranty else None),
             model_code=vehicle.get("model_code"), dealer_id=vehicle.get("dealer_id"), odometer_km=cmd.odometer_km,
             warranty_state=check.state, warranty_warning=check.warning, created_at=now, created_by=actor.username,
+            contract_state=contract.state.value, contract_warning=contract.warning,
+            service_contract_id=contract.contract_id,
         )
         if station is not None:
             if station.id is None:
@@ -360,7 +367,7 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
             req.accept(now, actor.username)
         uow.aftersales.add(req)
         uow.flush()
-        out = RequestCreated(req.id, req.number, check)  # type: ignore[arg-type]
+        out = RequestCreated(req.id, req.number, check, contract)  # type: ignore[arg-type]
         uow.commit()
     return out
 
@@ -599,8 +606,8 @@ CLAIM_REVIEW_FLAGGED = wf.WorkflowDefinition(
 def claim_evidence(uow: AftersalesUnitOfWork, rec: RepairRecord, claim_id: int | None, config: RiskConfig,
                    now: dt.datetime) -> ClaimEvidence:
     """Gather what the risk rules look at for a claim of ``rec`` (inside an open unit of work).
-    The per-model parts quantities are not kept yet (issue 18 §5), so ``fitment`` is ``None`` and
-    the over-fitment rule reports itself skipped on every claim."""
+    ``fitment`` is the model's parts quantities from the parts catalogue (``None`` when the model
+    has none kept: the over-fitment rule then reports itself skipped)."""
     a = uow.aftersales
     if rec.id is None:
         raise InvariantBroken("repair record has no id: not flushed")
@@ -617,7 +624,7 @@ def claim_evidence(uow: AftersalesUnitOfWork, rec: RepairRecord, claim_id: int |
         warranty_starts_on=warranty.starts_on if warranty else None,
         warranty_ends_on=warranty.ends_on if warranty else None,
         customer_phone=phone, phone_vins=tuple(a.vins_of_phone(phone)) if phone else (),
-        fitment=None,
+        fitment=a.fitment(rec.model_code) if rec.model_code else None,
         operation_code=operation.code if operation else None,
         standard_centihours=operation.standard_centihours if operation else None,
         reused_photos=tuple(a.reused_photos(rec.id, claim_id)),

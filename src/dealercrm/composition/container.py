@@ -29,6 +29,8 @@ from dealercrm.application.services import (
 )
 from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.services.messages import MessagesService
+from dealercrm.application.services.customers import CustomersService
+from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.config import Settings
 
 from dealercrm.adapters.live import LiveRelay
@@ -68,6 +70,8 @@ class Container:
     aftersales: AftersalesService
     stations: StationsService  # technicians, nearest stations, maintenance plans (issue 18 §3)
     media: MediaService  # repair media (issue 18 §2)
+    customers: CustomersService  # end customers, the customer 360 view, service contracts (issue 18 §4)
+    parts_catalog: PartsCatalogService  # fitment per model and substitutes (issue 18 §5)
     care: CareService
     marketing: MarketingService
     engagement: EngagementService

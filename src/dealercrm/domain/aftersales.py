@@ -446,6 +446,9 @@ class ServiceRequest:
     accepted_at: dt.datetime | None = None
     refused_station_ids: list[int] = attrs.field(factory=list)
     technician_id: int | None = None  # the station's technician the request is dispatched to
+    contract_state: str = "none"  # ``domain.customers.ContractState`` when the request was opened
+    contract_warning: str | None = None  # why the service contract does not cover it (a flag, never a refusal)
+    service_contract_id: int | None = None
     resolution: str | None = None
     closed_at: dt.datetime | None = None
     history: list[RequestEvent] = attrs.field(factory=list)

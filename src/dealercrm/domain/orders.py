@@ -18,6 +18,7 @@ Life cycle (codes in the API, seed words in ``OrderState.label``)::
                                                                                            │finance_approved
       released ←erp_released─ awaiting_release ←──────────────────────────────────────────┘
          │production_progressed → in_production ─stocked_in→ stocked ─complete→ completed
+         │                 (─inspected→ in_production: the finished-vehicle inspection, when the ERP reports it)
     (large modification orders 大委改 go from review_passed straight to finance_review: no e-contract)
     (退单 ``return_for_change``: approved … released → returned, the contract voided)
     (``cancel``: draft, returned, awaiting_quote, quoted, finance_rejected → cancelled)
@@ -41,6 +42,9 @@ from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTran
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import SHANGHAI, Money, Phone, beijing_date  # noqa: F401  (SHANGHAI re-exported)
 MAX_SUPPLIED_PARTS = 50
+# the production status words the ERP's stages end in (the ERP port's labels say the same)
+PRODUCTION_INSPECTED = "已检验"
+PRODUCTION_STOCKED = "已入库"
 MAX_DELIVERY_DAYS = 730
 
 
@@ -112,6 +116,7 @@ TRANSITIONS: dict[str, tuple[frozenset[OrderState], OrderState]] = {
     "resubmit_to_finance": (frozenset({S.FINANCE_REJECTED}), S.FINANCE_REVIEW),
     "erp_released": (frozenset({S.AWAITING_RELEASE}), S.RELEASED),
     "production_progressed": (frozenset({S.RELEASED, S.IN_PRODUCTION}), S.IN_PRODUCTION),
+    "inspected": (frozenset({S.RELEASED, S.IN_PRODUCTION}), S.IN_PRODUCTION),
     "stocked_in": (frozenset({S.RELEASED, S.IN_PRODUCTION}), S.STOCKED),
     "complete": (frozenset({S.STOCKED}), S.COMPLETED),
     "return_for_change": (
@@ -128,7 +133,7 @@ ACTION_LABELS = {
     "review_passed": "评审通过", "review_returned": "评审退回", "contract_issued": "生成电子合同",
     "contract_accepted": "确认电子合同", "finance_approved": "财务审核通过", "finance_rejected": "财务驳回",
     "resubmit_to_finance": "重新提交财务审核", "erp_released": "转入ERP", "production_progressed": "更新生产进度",
-    "stocked_in": "入库", "complete": "完成", "return_for_change": "退单", "cancel": "取消订单",
+    "inspected": "成品检验", "stocked_in": "入库", "complete": "完成", "return_for_change": "退单", "cancel": "取消订单",
     "mark_major_modification": "标记大委改",
 }
 
@@ -656,9 +661,25 @@ class Order:
             self._move("production_progressed", now, by, summary, data={"status": status, "percent": percent})
         self.production_status, self.production_percent = status, percent
 
+    def inspected(self, now: dt.datetime, by: Principal | None = None) -> None:
+        """The ERP reports the finished vehicles inspected (产成品检验): a step of its own before stock-in.
+
+        An ERP that goes from production straight to stock-in never calls this; the order simply
+        has no inspection step."""
+        summary = "成品检验完成，待入库"
+        if self.state is S.IN_PRODUCTION:
+            self.ensure_can("inspected")
+            self._record("inspected", now, by, summary, data={"status": PRODUCTION_INSPECTED})
+            self.updated_at = now
+        else:
+            self._move("inspected", now, by, summary, data={"status": PRODUCTION_INSPECTED})
+        self.production_status, self.production_percent = PRODUCTION_INSPECTED, 100
+
     def stocked_in(self, now: dt.datetime, by: Principal | None = None) -> None:
+        """All units are in factory stock. The production status says so: an order in stock no
+        longer shows the inspection (or any production stage) as its current status."""
         self._move("stocked_in", now, by, "全部车辆已入库，待提车/发运")
-        self.production_percent = 100
+        self.production_status, self.production_percent = PRODUCTION_STOCKED, 100
 
     def complete(self, now: dt.datetime, by: Principal | None = None) -> None:
         self._move("complete", now, by, "订单完成")

@@ -85,6 +85,9 @@ _OPERATIONS = (
 
 def load_aftersales_demo(container: Container, password: str) -> list[tuple[str, str, str]]:
     """Load the after-sales demo; returns (username, password, role label) of its logins."""
+    from dealercrm.entrypoints.demo_customers import load_customers_demo
+    from dealercrm.entrypoints.demo_parts_catalog import load_parts_catalog_demo
+
     system = Principal.system()
     svc = container.aftersales
     staff = _user_principal(container, "aftersales", Role.AFTER_SALES)
@@ -113,6 +116,7 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
                                       description="铝合金运油车罐体延保：36个月或30万公里"))
     for part_no, pname, cost, price, unit in _PARTS:
         svc.put_part(staff, af.PartCatalogIn(part_no, pname, cost, price, unit))
+    load_parts_catalog_demo(container, staff)
     for code, oname, centihours in _OPERATIONS:
         svc.put_operation(staff, af.OperationIn(code, oname, centihours))
     for sid, qty in ((zz, 10), (ly, 4), (jn, 6)):
@@ -123,6 +127,7 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     dealers = container.channel.list_dealers(system, status="approved", limit=5)
     production = _user_principal(container, "production", Role.PRODUCTION)
     vins = []
+    owners: list[tuple[str, str, str, int | None, dt.date]] = []
     today = now.astimezone(SHANGHAI).date()
     for i, (line, vds, model, customer, phone, days_ago) in enumerate(_DELIVERED):
         delivered = today - dt.timedelta(days=days_ago)
@@ -135,6 +140,8 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
             stocked_at=dt.datetime.combine(delivered - dt.timedelta(days=20), dt.time(9), dt.UTC)))
         svc.record_warranty(staff, af.WarrantyIn(vin, customer, phone, delivered))
         vins.append((vin, customer, phone))
+        owners.append((vin, customer, phone, dealer_id, delivered))
+    load_customers_demo(container, staff, owners)  # before the requests: they are checked against the contracts
 
     def request(k: int, fault: str, text: str, province: str, city: str, place: str, km: int | None = None) -> int:
         vin, customer, phone = vins[k]

@@ -72,6 +72,10 @@ DEALER_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("attachment_id", "", "SELECT a.id AS attachment_id FROM message_attachments a JOIN messages m ON m.id = a.message_id "
                           "JOIN conversations c ON c.id = m.conversation_id JOIN orders o ON o.id = c.record_id "
                           "WHERE c.record_kind = 'order' AND o.dealer_id != :me"),
+    ("customer_id", "", "SELECT id AS customer_id FROM end_customers WHERE dealer_id IS NULL OR dealer_id != :me"),
+    ("contract_id", r"^/api/v1/service-contracts/",
+     "SELECT k.id AS contract_id FROM service_contracts k JOIN end_customers c ON c.id = k.customer_id "
+     "WHERE c.dealer_id IS NULL OR c.dealer_id != :me"),
 )
 STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("station_id", "", "SELECT id AS station_id FROM service_stations WHERE id != :me"),
@@ -90,10 +94,17 @@ STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
                        "WHERE c.record_kind = 'order'"),
     ("attachment_id", "", "SELECT a.id AS attachment_id FROM message_attachments a JOIN messages m ON m.id = a.message_id "
                           "JOIN conversations c ON c.id = m.conversation_id WHERE c.record_kind = 'order'"),
+    ("customer_id", "", "SELECT c.id AS customer_id FROM end_customers c WHERE NOT EXISTS (SELECT 1 FROM "
+                        "customer_vehicles v JOIN service_requests r ON r.vin = v.vin "
+                        "WHERE v.customer_id = c.id AND r.station_id = :me)"),
+    ("contract_id", r"^/api/v1/service-contracts/",
+     "SELECT k.id AS contract_id FROM service_contracts k WHERE NOT EXISTS (SELECT 1 FROM customer_vehicles v "
+     "JOIN service_requests r ON r.vin = v.vin WHERE v.customer_id = k.customer_id AND r.station_id = :me)"),
 )
 # Path parameters that name nothing a dealer or a station owns, with the value used when such a
 # parameter sits beside an owned one (an action word, a version number).
 NOT_OWNED: dict[str, object] = {
+    "part_no": "FV-2301", "model_code": "HZ5320GYYE6",  # the parts catalogue: shared by all, edited by staff
     "action": "deactivate", "decision": "approve", "version": 1, "sha256": "0" * 64,
     "owner_type": "repair_record",  # beside owner_id: the repair record's media (probed through owner_id)
     "assignment_id": 1,  # required reading: its routes are the editors' (a dealer sees its own in the list)

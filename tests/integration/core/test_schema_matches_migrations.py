@@ -27,6 +27,8 @@ CONTEXT_TABLES = {
                   "kb_article_revisions", "sales_forecasts", "sales_forecast_lines", "key_accounts", "bid_cases",
                   "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},
     "care": care_tables.TABLES,
+    "customers": {"end_customers", "customer_vehicles", "service_contracts"},
+    "parts_catalog": {"template_parts", "part_substitutes"},
     "erp_sync": {"erp_rejected_events"},
     "messages": {"conversations", "conversation_members", "messages", "message_attachments"},
 }

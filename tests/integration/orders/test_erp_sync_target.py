@@ -149,3 +149,32 @@ def test_a_worker_without_erp_settings_leaves_the_release_for_one_that_has_them(
                                .where(notification_outbox.c.channel == "erp")).one()
         assert stats.deferred == 1 and (row.status, row.attempts) == ("pending", 0)
         assert flow.order(order_id)["state"] == "awaiting_release"
+
+
+def test_the_erp_inspection_is_a_step_before_stock_in_and_the_stocked_order_no_longer_shows_it(released):
+    flow, order_id, t = released
+    production = [status(1, t, "in_production", 100, 1), status(2, t, "inspected", 100, 2)]
+    stocking = [stock(3, t, VINS[0], 1), stock(4, t, VINS[1], 1), status(5, t, "stocked", 100, 3)]
+
+    apply(flow, production)
+    inspected = flow.order(order_id)
+    apply(flow, stocking)
+
+    assert (inspected["state"], inspected["production_status"]) == ("in_production", "已检验")
+    detail = flow.order(order_id)
+    assert (detail["state"], detail["production_status"], detail["production_percent"]) == ("stocked", "已入库", 100)
+    kinds = [e["kind"] for e in flow.timeline(order_id)
+             if e["kind"] in ("production_progressed", "inspected", "vehicle_stocked_in", "stocked_in")]
+    assert kinds == ["production_progressed", "inspected", "vehicle_stocked_in", "vehicle_stocked_in", "stocked_in"]
+
+
+def test_an_inspection_reported_in_the_page_that_stocks_the_order_in_comes_first_on_the_timeline(released):
+    flow, order_id, t = released
+
+    apply(flow, [status(1, t, "in_production", 100, 1), status(2, t, "inspected", 100, 2),
+                 stock(3, t, VINS[0], 1), stock(4, t, VINS[1], 1), status(5, t, "stocked", 100, 3)])
+
+    detail = flow.order(order_id)
+    assert (detail["state"], detail["production_status"]) == ("stocked", "已入库")
+    kinds = [e["kind"] for e in flow.timeline(order_id) if e["kind"] in ("inspected", "stocked_in")]
+    assert kinds == ["inspected", "stocked_in"]

@@ -105,3 +105,42 @@ def test_claim_is_approved_by_after_sales_then_finance_and_closes_the_request(uo
         assert (claim.labour_fen, claim.parts_fen, claim.total_fen, claim.settlement_month) == (
             20_000, 45_000, 65_000, "2026-03")
         assert u.aftersales.request(rid).state.value == "closed"
+
+
+def test_a_request_on_a_vin_whose_contract_expired_is_recorded_with_the_flag(uow, world):
+    from dealercrm.domain.customers import ContractState, ServiceContract
+
+    with uow(STAFF) as u:
+        u.aftersales.add(ServiceContract(
+            number="WX-2025-000001", customer_id=1, vin=VIN, starts_on=dt.date(2025, 1, 1),
+            ends_on=dt.date(2025, 12, 31), coverage=["tank_body"], terms="罐体维修", price_fen=500_000,
+            created_at=NOW, created_by="shouhou"))
+        u.commit()
+
+    out = af.create_request(af.RequestIn(VIN, "赵师傅", "13700001111", "tank_body", "渗漏", "河南省", "郑州市", "物流园"),
+                            uow(STAFF), clock)
+
+    assert out.contract.state is ContractState.EXPIRED
+    with uow(STAFF) as u:
+        stored = u.aftersales.request(out.request_id)
+    assert (stored.contract_state, stored.contract_warning) == ("expired", "维修合同WX-2025-000001已于2025-12-31到期")
+
+
+def test_a_claim_replacing_more_of_a_part_than_the_model_carries_is_flagged_once_the_fitment_is_kept(uow, world):
+    (near, user), rid = world["near"], world["request"]
+    af.assign_request(rid, near, uow(STAFF), clock)
+    af.accept_request(rid, uow(user), clock)
+    af.book_stock(af.StockIn(near, "FV-2301", "receipt", 5), uow(user), clock)
+    rec, _ = af.record_repair(rid, _repair([af.PartIn("FV-2301", 3, "warranty")]), uow(user), clock)
+    af.confirm_repair(rec, af.ConfirmIn("赵师傅", 5, None), uow(user), clock)
+    with uow(STAFF) as u:
+        u.aftersales.s.fitment["HT5250GYY"] = {"FV-2301": 2}
+        u.commit()
+
+    claim_id, _ = af.submit_claim(rec, uow(user), clock)
+
+    with uow(STAFF) as u:
+        claim = u.aftersales.claim(claim_id)
+    assert [r["code"] for r in claim.risk_reasons] == ["parts_over_fitment"]
+    assert claim.risk_reasons[0]["text"] == "配件FV-2301更换3件，整车仅装配2件"
+    assert claim.risk_skipped == []

@@ -280,6 +280,33 @@ def test_the_whole_life_cycle_records_each_step_once(draft, now):
                             "production_progressed", "production_progressed", "stocked_in", "complete"]
 
 
+def test_the_inspection_is_a_step_before_stock_in_and_stock_in_no_longer_shows_it(draft, now):
+    order = draft()
+    order.state = S.AWAITING_RELEASE
+    order.erp_released("ERP-PT-0001", now)
+    order.production_progressed("生产中", 100, now)
+
+    order.inspected(now)
+    inspected = (order.state, order.production_status, order.production_percent)
+    order.stocked_in(now)
+
+    assert inspected == (S.IN_PRODUCTION, "已检验", 100)
+    assert (order.state, order.production_status, order.production_percent) == (S.STOCKED, "已入库", 100)
+    assert kinds(order)[-3:] == ["production_progressed", "inspected", "stocked_in"]
+    assert order.events[-2].summary == "成品检验完成，待入库"
+
+
+def test_an_erp_that_reports_no_inspection_goes_from_production_to_stock(draft, now):
+    order = draft()
+    order.state = S.RELEASED
+
+    order.production_progressed("生产中", 60, now)
+    order.stocked_in(now)
+
+    assert "inspected" not in kinds(order)
+    assert (order.state, order.production_status) == (S.STOCKED, "已入库")
+
+
 def test_a_different_tracking_number_for_a_released_order_is_a_conflict(draft, now):
     order = draft()
     order.state = S.AWAITING_RELEASE
@@ -324,6 +351,7 @@ def _act(order, action, now):
         "resubmit_to_finance": lambda: order.resubmit_to_finance(now),
         "erp_released": lambda: order.erp_released("ERP-1", now),
         "production_progressed": lambda: order.production_progressed("in_production", 10, now),
+        "inspected": lambda: order.inspected(now),
         "stocked_in": lambda: order.stocked_in(now),
         "complete": lambda: order.complete(now),
         "return_for_change": lambda: order.return_for_change(["变更"], now),

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, relationship
 
 from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
+from dealercrm.domain.customers import ServiceContract
 from dealercrm.domain.aftersales import (
     OPEN_AT_STATION,
     ClaimState,
@@ -161,6 +162,9 @@ service_requests = Table(
     Column("accepted_at", UtcDateTime),
     Column("refused_station_ids", JSON, nullable=False),
     Column("technician_id", IdType, ForeignKey("service_technicians.id")),
+    Column("contract_state", String(12), nullable=False, server_default="none"),
+    Column("contract_warning", String(500)),
+    Column("service_contract_id", IdType),  # service_contracts.id (adapters/db/customers_tables.py)
     Column("resolution", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(60), nullable=False),
@@ -455,6 +459,16 @@ class SqlAlchemyAftersalesRepository:
 
     def warranty(self, vin: str) -> WarrantyRecord | None:
         return self.session.scalars(select(WarrantyRecord).where(service_warranties.c.vin == vin)).first()
+
+    def fitment(self, model_code: str) -> dict[str, int] | None:
+        from dealercrm.adapters.db.parts_catalog_tables import fitment_of
+
+        return fitment_of(self.session, model_code)
+
+    def service_contracts_of(self, vin: str) -> list[ServiceContract]:
+        from dealercrm.adapters.db.customers_tables import contracts_of_vin
+
+        return contracts_of_vin(self.session, vin)
 
     def vehicle(self, vin: str) -> dict[str, Any] | None:
         from dealercrm.adapters.db.gate_tables import vehicles

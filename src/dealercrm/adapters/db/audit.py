@@ -39,6 +39,7 @@ from dealercrm.domain.aftersales import (
     WarrantyPolicy,
     WarrantyRecord,
 )
+from dealercrm.domain.customers import CustomerVehicle, EndCustomer, ServiceContract
 from dealercrm.domain.alerts import Alert
 from dealercrm.domain.announcements import Announcement, AnnouncementTarget
 from dealercrm.domain.campaigns import Campaign, Lead
@@ -104,6 +105,9 @@ AUDITED: Mapping[type, tuple[str, Any]] = MappingProxyType({
     ServiceRequest: ("service_request", lambda o: ("service_request", o.id)),
     RepairRecord: ("repair_record", lambda o: ("service_request", o.request_id)),
     SettlementClaim: ("settlement_claim", lambda o: ("service_station", o.station_id)),
+    EndCustomer: ("end_customer", lambda o: ("end_customer", o.id)),
+    CustomerVehicle: ("customer_vehicle", lambda o: ("end_customer", o.customer_id)),
+    ServiceContract: ("service_contract", lambda o: ("end_customer", o.customer_id)),
     # credit
     CreditAccount: ("credit_account", lambda o: ("credit_account", o.dealer_id)),
     Commitment: ("credit_commitment", lambda o: ("credit_account", o.dealer_id)),

@@ -7,6 +7,7 @@ uses its own short unit of work: no lock is held while the ERP is being asked.
 
 * status updates → ``erp_order_progress`` (the applier's memory of the last applied update)
   and the order's ``production_progressed`` (released → in_production, then progress entries);
+  ``inspected`` is the order's finished-vehicle inspection step (``Order.inspected``), before stock-in;
 * stock-in → ``application.vehicles.stock_in_vehicle`` (the vehicle with its VIN in factory
   stock, once per VIN) and, when the order has as many vehicles as units, ``stocked_in``;
 * change records → ``erp_change_records`` and a read-only entry in the order's timeline;
@@ -37,6 +38,7 @@ from dealercrm.application.credit import book_erp_payment
 from dealercrm.application.erp_sync import ErpProgress, RejectedErpEvent
 from dealercrm.application.ports.erp import (
     ErpChangeRecorded,
+    ErpOrderStatus,
     ErpPaymentReceived,
     ErpStatusChanged,
     ErpVehicleStockedIn,
@@ -45,7 +47,7 @@ from dealercrm.application.vehicles import stock_in_vehicle
 from dealercrm.domain.contracts import ContractStatus
 from dealercrm.domain.errors import BusinessRuleViolation, InvariantBroken
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.orders import Order, OrderEvent, OrderState
+from dealercrm.domain.orders import PRODUCTION_INSPECTED, Order, OrderEvent, OrderState
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.uow import SqlAlchemyUnitOfWork
@@ -202,20 +204,29 @@ class SqlErpSyncTarget:
     def on_status(self, event: ErpStatusChanged) -> None:
         t = event.tracking_no
         light = self._light.get(t)
+        inspected = event.status is ErpOrderStatus.INSPECTED
         if light is not None and light[1] is OrderState.IN_PRODUCTION:
             # the common case, thousands of times: no aggregate, written in bulk at the page's end
             order_id = light[0]
-            self._producing[order_id] = (event.status.label, event.percent, event.occurred_at)
-            self._entries.append((order_id, OrderEvent(
-                kind="production_progressed", at=event.occurred_at,
-                summary=f"生产进度：{event.status.label} {event.percent}%",
-                data={"status": event.status.label, "percent": event.percent})))
+            if inspected:  # the finished-vehicle inspection is a step of its own (Order.inspected)
+                self._producing[order_id] = (PRODUCTION_INSPECTED, 100, event.occurred_at)
+                self._entries.append((order_id, OrderEvent(
+                    kind="inspected", at=event.occurred_at, summary="成品检验完成，待入库",
+                    data={"status": PRODUCTION_INSPECTED})))
+            else:
+                self._producing[order_id] = (event.status.label, event.percent, event.occurred_at)
+                self._entries.append((order_id, OrderEvent(
+                    kind="production_progressed", at=event.occurred_at,
+                    summary=f"生产进度：{event.status.label} {event.percent}%",
+                    data={"status": event.status.label, "percent": event.percent})))
         else:
             order = self._order(t)
             if order is None or order.id is None:
                 raise InvariantBroken(f"ERP order {t} is not loaded: the sync asks knows_order first")
             order_id = order.id
-            if order.state in PRODUCING:
+            if order.state in PRODUCING and inspected:
+                order.inspected(event.occurred_at)
+            elif order.state in PRODUCING:
                 order.production_progressed(event.status.label, event.percent, event.occurred_at)
         exists = t in self._progress_rows or (t in self._progress and self._progress[t][2])
         self._progress[t] = (event, order_id, exists)

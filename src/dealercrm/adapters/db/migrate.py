@@ -26,6 +26,8 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.stock_tables",
     "dealercrm.adapters.db.supplied_parts_tables",
     "dealercrm.adapters.db.aftersales_tables",
+    "dealercrm.adapters.db.customers_tables",
+    "dealercrm.adapters.db.parts_catalog_tables",
     "dealercrm.adapters.db.care_tables",
     "dealercrm.adapters.db.marketing_tables",
     "dealercrm.adapters.db.learning_tables",

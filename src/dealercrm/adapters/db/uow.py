@@ -16,6 +16,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_repositories
 from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
+from dealercrm.adapters.db.customers_tables import SqlAlchemyCustomerRepository
+from dealercrm.adapters.db.parts_catalog_queries import SqlAlchemyPartsCatalogRepository
 from dealercrm.adapters.db.care_tables import SqlCareRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
@@ -130,6 +132,8 @@ class SqlAlchemyUnitOfWork:
     supplied_parts = _Opened(lambda uow, s: SqlAlchemySuppliedPartsRepository(s))
     delivery_deadlines = _Opened(lambda uow, s: SqlAlchemyDeliveryDeadlines(s))
     aftersales = _Opened(lambda uow, s: SqlAlchemyAftersalesRepository(s))
+    customers = _Opened(lambda uow, s: SqlAlchemyCustomerRepository(s))
+    parts_catalog = _Opened(lambda uow, s: SqlAlchemyPartsCatalogRepository(s))
     care = _Opened(lambda uow, s: SqlCareRepository(s))
     contracts = _Opened(lambda uow, s: orderflow_tables.SqlAlchemyContractRepository(s))
     order_changes = _Opened(lambda uow, s: orderflow_tables.SqlAlchemyOrderChangeRepository(s))

@@ -27,6 +27,7 @@ from dealercrm.domain.claim_risk import (
     RiskConfig,
     StationStat,
 )
+from dealercrm.domain.customers import ServiceContract
 from dealercrm.domain.service_network import BoundingBox, MaintenancePlan, Technician
 
 #: What a repair report may be grouped by (``AftersalesQueries.repair_report``).
@@ -65,6 +66,12 @@ class AftersalesRepository(Protocol):
         odometer reading known for its vehicle (from its service requests), or ``None``."""
 
     def media_count(self, owner_type: str, owner_id: int) -> int: ...
+
+    def fitment(self, model_code: str) -> dict[str, int] | None:
+        """part_no → quantity the model carries, or ``None`` when its fitment was never kept."""
+
+    def service_contracts_of(self, vin: str) -> list[ServiceContract]:
+        """Every service contract (维修合同) made on the VIN, cancelled ones included."""
 
     # -- claim risk (issue 18 §1): the evidence of ``domain.claim_risk`` and its configuration --
 

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import attrs
 
 from dealercrm.domain.errors import DomainError, InvalidValue
+from dealercrm.domain.orders import PRODUCTION_INSPECTED, PRODUCTION_STOCKED
 from dealercrm.domain.values import Money, Vin
 
 # ---------------------------------------------------------------------------------------------
@@ -95,8 +96,8 @@ _STATUS_RANK = {s: i for i, s in enumerate(ErpOrderStatus)}
 _STATUS_LABEL = {
     ErpOrderStatus.SCHEDULED: "已排产",
     ErpOrderStatus.IN_PRODUCTION: "生产中",
-    ErpOrderStatus.INSPECTED: "已检验",
-    ErpOrderStatus.STOCKED: "已入库",
+    ErpOrderStatus.INSPECTED: PRODUCTION_INSPECTED,
+    ErpOrderStatus.STOCKED: PRODUCTION_STOCKED,
 }
 
 

@@ -39,6 +39,7 @@ from dealercrm.domain.media import MediaKind
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
+from dealercrm.entrypoints.http.customers import contract_check_out
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.http.schemas import Page
 
@@ -236,7 +237,7 @@ class AftersalesController(Controller):
             data.city, data.location, data.region, data.odometer_km))
         detail = aftersales.request(request.user, out.request_id)
         return s.RequestCreatedOut(out.request_id, out.number, _v(detail["state"]), _check(out.warranty),
-                                   _context(detail["context"]))
+                                   _context(detail["context"]), contract_check_out(out.contract))
 
     @get("/requests", guards=[requires(*REQUEST_READERS)], sync_to_thread=True,
          summary="服务请求列表 Requests in scope (state=a,b; station_id; vin; phone; warranty_state)")

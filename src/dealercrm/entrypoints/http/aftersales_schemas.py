@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from dealercrm.entrypoints.http.customers_schemas import ContractCheckOut
 from dealercrm.entrypoints.http.schemas import Request, Text
 from dealercrm.domain.aftersales import (ClaimState, FaultCategory, MovementKind, PartUse, RequestState, StationStatus,
                                           WarrantyState)
@@ -313,6 +314,9 @@ class RequestRow(msgspec.Struct):
     closed_at: dt.datetime | None
     resolution: str | None
     technician_id: int | None = None
+    contract_state: str = "none"  # the service contract (维修合同) check when it was opened
+    contract_warning: str | None = None
+    service_contract_id: int | None = None
 
 
 class RequestList(msgspec.Struct):
@@ -494,6 +498,7 @@ class RequestCreatedOut(msgspec.Struct):
     state: RequestState
     warranty: WarrantyCheckOut
     context: CustomerContextOut
+    contract: ContractCheckOut | None = None
 
 
 class SuggestionOut(msgspec.Struct):

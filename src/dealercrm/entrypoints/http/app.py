@@ -24,6 +24,8 @@ from dealercrm.entrypoints.http.messages import MESSAGES_CONTROLLERS
 from dealercrm.entrypoints.web.live import channels_plugin, relay_hooks
 from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
+from dealercrm.entrypoints.http.customers import CustomersController
+from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -93,6 +95,8 @@ CONTROLLERS: tuple[Any, ...] = (
     AftersalesController,
     *SERVICE_NETWORK_CONTROLLERS,
     *MEDIA_CONTROLLERS,
+    CustomersController,
+    PartsCatalogController,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

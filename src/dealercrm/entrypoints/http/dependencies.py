@@ -24,6 +24,8 @@ SERVICE_NAMES: tuple[str, ...] = (
     "analytics",
     "stations", "media",
     "messages",
+    "customers",
+    "parts_catalog",
 )
 
 

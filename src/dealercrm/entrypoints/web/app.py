@@ -44,6 +44,8 @@ from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.live import live_socket
+from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
+from dealercrm.entrypoints.web.pages.parts_catalog import PartsCatalogPages
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
 
 HERE = Path(__file__).parent
@@ -76,6 +78,8 @@ PAGES: list[Any] = [
     AftersalesPages,
     live_socket,
     MessagePages,
+    CustomerPages, ServiceContractPages,
+    PartsCatalogPages,
 ]
 
 

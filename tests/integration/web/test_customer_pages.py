@@ -1,0 +1,101 @@
+"""终端客户 and 维修合同 in the web UI on the demo data (issue 18 §4): the customer 360 view with
+its vehicles, contracts, requests and the 超期预警; a contract signed through the form (bad dates
+beside the field); a dealer's own customers only (another's is 404); the request page's flag."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import pytest
+
+from dealercrm.domain.identity import Principal, Role
+
+from .conftest import csrf_token
+
+pytestmark = pytest.mark.slow
+ADMIN = Principal(1, "admin", Role.ADMIN)
+
+
+def _customer(crm, name: str) -> dict:
+    return next(c for c in crm.customers.list_customers(ADMIN, limit=100) if c["name"] == name)
+
+
+def test_the_customer_360_view_shows_vehicles_contracts_requests_and_the_overdue_warning(browser, crm):
+    client = browser("aftersales")
+    covered, lapsed = _customer(crm, "河南中原石化物流有限公司"), _customer(crm, "郑州通达危险品运输有限公司")
+
+    listing = client.get("/customers/?q=中原石化")
+    view = client.get(f"/customers/{covered['id']}")
+    overdue = client.get(f"/customers/{lapsed['id']}")
+
+    assert listing.status_code == 200 and covered["number"] in listing.text and lapsed["number"] not in listing.text
+    assert view.status_code == 200
+    assert "HZ5320GYYE6" in view.text and "制动系统、液压系统、罐体" in view.text and "有效" in view.text
+    assert view.text.count('href="/aftersales/requests/') >= 2 and "超期预警" not in view.text
+    assert overdue.status_code == 200 and "超期预警" in overdue.text and "且无有效维修合同" in overdue.text
+    assert "已到期" in overdue.text
+
+
+def test_a_contract_signed_through_the_form_refuses_bad_dates_beside_the_field_then_shows(browser, crm):
+    client = browser("aftersales")
+    customer = _customer(crm, "洛阳城建渣土运输有限公司")
+    page = client.get(f"/customers/{customer['id']}")
+    vin = crm.customers.customer_360(ADMIN, customer["id"]).vehicles[0]["vin"]
+    form = {"_csrf_token": csrf_token(page.text), "vin": vin, "starts_on": "2026-12-01", "ends_on": "2026-11-30",
+            "price_yuan": "3800.50", "km_limit": "", "terms": "液压系统保养：每季度一次", "coverage": ["hydraulic"]}
+
+    bad = client.post(f"/customers/{customer['id']}/contracts", data=form, follow_redirects=False)
+    good = client.post(f"/customers/{customer['id']}/contracts", data={**form, "ends_on": "2027-11-30"},
+                       follow_redirects=False)
+
+    assert bad.status_code == 422 and "合同到期日不能早于生效日" in bad.text and 'id="c-ends_on"' in bad.text
+    assert good.status_code == 303
+    after = client.get(f"/customers/{customer['id']}")
+    assert "液压系统保养：每季度一次" in after.text and "3,800.50" in after.text
+    contracts = client.get("/service-contracts/?status=active")
+    assert contracts.status_code == 200 and "洛阳城建渣土运输有限公司" in contracts.text
+
+
+def test_a_dealer_sees_its_own_customers_and_another_dealers_customer_is_404(browser, crm):
+    with crm.engine.connect() as conn:
+        dealer_id = conn.execute(sa.text("select dealer_id from users where username = 'dealer01'")).scalar()
+    rows = crm.customers.list_customers(ADMIN, limit=100)
+    foreign = next(c for c in rows if c["dealer_id"] != dealer_id)
+    client = browser("dealer01")
+    page = client.get("/customers/new")
+
+    listing = client.get("/customers/")
+    other = client.get(f"/customers/{foreign['id']}")
+    bad_phone = client.post("/customers/", data={"_csrf_token": csrf_token(page.text), "name": "周师傅",
+                                                 "phone": "123", "kind": "person"}, follow_redirects=False)
+    created = client.post("/customers/", data={"_csrf_token": csrf_token(page.text), "name": "周师傅",
+                                               "phone": "13611112222", "kind": "person", "city": "郑州市"},
+                          follow_redirects=False)
+
+    assert listing.status_code == 200 and foreign["number"] not in listing.text
+    assert other.status_code == 404
+    assert bad_phone.status_code == 422 and 'id="phone"' in bad_phone.text and 'aria-invalid="true"' in bad_phone.text
+    assert created.status_code == 303
+    mine = client.get(created.headers["location"])
+    assert mine.status_code == 200 and "周师傅" in mine.text and "签订维修合同" not in mine.text
+
+
+def test_the_request_page_flags_a_fault_the_vehicles_contract_does_not_cover(browser, crm):
+    client = browser("aftersales")
+    flagged = next(r for r in crm.aftersales.list_requests(ADMIN, limit=100) if r["contract_state"] == "not_covered")
+
+    page = client.get(f"/aftersales/requests/{flagged['id']}")
+
+    assert page.status_code == 200 and "维修合同" in page.text and "不含“液压系统”故障" in page.text
+
+
+def test_the_parts_catalog_shows_a_models_parts_with_quantities_prices_and_substitutes(browser):
+    client = browser("station_jn")
+
+    everything = client.get("/parts-catalog/")
+    model = client.get("/parts-catalog/?model_code=HZ5180GSSE6")
+    bad = client.get("/parts-catalog/?model_code=罐车")
+
+    assert everything.status_code == 200 and "FV-2301A" in everything.text and "改进型阀芯" in everything.text
+    assert model.status_code == 200 and "每车装配数量" in model.text and "HC-1180" not in model.text
+    assert "人孔盖密封圈" in model.text and "¥20.00" in model.text and "HZ5180GSSE6（4 种 8 件）" in model.text
+    assert bad.status_code == 422 and "车型编码" in bad.text
