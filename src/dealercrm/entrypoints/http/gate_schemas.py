@@ -14,7 +14,6 @@ from msgspec import Meta
 
 from dealercrm.entrypoints.http.schemas import Request
 from dealercrm.domain.gate import AuthorizationStatus, GatePassStatus
-from dealercrm.domain.identity import BadgePurpose
 from dealercrm.domain.shipping import ReceiptOutcome, ShipmentStatus
 from dealercrm.domain.vehicles import VehicleState
 # the kiosk's answers are one wire format with the edge agent: declared once, in dealercrm.wire

@@ -20,7 +20,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import catalog as cat
 from dealercrm.application import orders as app
-from dealercrm.application.reads.orders import OrderSummaryRow, PriceTierRow, TimelineRow
+from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
 from dealercrm.domain.catalog import ROUNDING_NOTE, TemplateStatus
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.identity import Principal, Role

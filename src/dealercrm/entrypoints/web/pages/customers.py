@@ -120,8 +120,9 @@ class CustomerPages(Controller):
         except (InvalidValue, Conflict) as exc:
             status = 422 if isinstance(exc, InvalidValue) else 409
             field = "since" if isinstance(exc, InvalidValue) and exc.field == "since" else "vin"
+            errors = {field: exc.message}
             return await sync_to_thread(lambda: self._view(
-                request, customers, customer_id, errors={field: exc.message}, values=values, status_code=status))
+                request, customers, customer_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/customers/{customer_id}", status_code=303)
 
     @post("/{customer_id:int}/contracts", guards=[requires(*STAFF)], status_code=303)
@@ -138,8 +139,9 @@ class CustomerPages(Controller):
             field = exc.field if exc.field in (*_CONTRACT_FIELDS, "coverage") else "terms"
             if field == "price_fen":
                 field = "price_yuan"
+            errors = {field: exc.message}
             return await sync_to_thread(lambda: self._view(
-                request, customers, customer_id, errors={field: exc.message},
+                request, customers, customer_id, errors=errors,
                 values={**values, "coverage": ",".join(coverage)}, status_code=422))
         return Redirect(path=f"/customers/{customer_id}", status_code=303)
 
@@ -152,8 +154,9 @@ class CustomerPages(Controller):
             await sync_to_thread(lambda: customers.cancel_contract(request.user, contract_id, reason))
         except (InvalidValue, IllegalTransition) as exc:
             status = 422 if isinstance(exc, InvalidValue) else 409
+            errors = {f"cancel_{contract_id}": exc.message}
             return await sync_to_thread(lambda: self._view(
-                request, customers, customer_id, errors={f"cancel_{contract_id}": exc.message}, values={},
+                request, customers, customer_id, errors=errors, values={},
                 status_code=status))
         return Redirect(path=f"/customers/{customer_id}", status_code=303)
 
