@@ -27,57 +27,92 @@ ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
 
 @attrs.define
 class ChannelService:
+    """The dealer channel (经销商渠道, context 1): registration, review, life cycle, profile, contacts,
+    territory and agreements; each write is one transaction, reads are scoped by the caller."""
     _uow: UnitOfWorkFactory
     _clock: Clock
     _hasher: PasswordHasher
     _queries: DealerQueries
 
     def register_dealer(self, cmd: channel.RegisterDealer) -> channel.Registered:
+        """Self-registration (经销商注册) with nobody signed in: the dealer in ``registered`` and its
+        applicant's dealer login. Returns ``Registered`` (dealer id, code); ``InvalidValue`` on a bad
+        field, ``Conflict`` when the USCC or the username is taken."""
         return channel.register_dealer(cmd, self._uow(ANONYMOUS), self._clock, self._hasher)
 
     def submit(self, actor: Principal, dealer_id: int) -> str:
+        """Send the dealer to review (提交审核): ``under_review`` and a review workflow. Staff who manage
+        dealers (admin, sales, region manager) or the dealer itself; returns the new status.
+        ``PermissionDenied``, ``NotFound`` (or not visible), ``IllegalTransition``."""
         return channel.submit_dealer_for_review(dealer_id, self._uow(actor), self._clock)
 
     def approve(self, actor: Principal, dealer_id: int) -> str:
+        """Approve the caller's step of the dealer's review (准入审核); the workflow's outcome approves the
+        dealer. Admin or region manager; returns the status. ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.approve_dealer(dealer_id, self._uow(actor), self._clock)
 
     def reject(self, actor: Principal, dealer_id: int, reason: str) -> str:
+        """Reject the review (驳回) with a reason; the dealer is rejected and its contact told why. Admin or
+        region manager; returns the status. ``InvalidValue`` (no reason), ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.reject_dealer(dealer_id, reason, self._uow(actor), self._clock)
 
     def suspend(self, actor: Principal, dealer_id: int, reason: str) -> str:
+        """Suspend an approved dealer (暂停合作) with a reason. Admin or region manager; returns the new status.
+        ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.suspend_dealer(dealer_id, reason, self._uow(actor), self._clock)
 
     def reactivate(self, actor: Principal, dealer_id: int) -> str:
+        """Reactivate a suspended dealer (恢复合作). Admin or region manager; returns the new status.
+        ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.reactivate_dealer(dealer_id, self._uow(actor), self._clock)
 
     def terminate(self, actor: Principal, dealer_id: int, reason: str) -> str:
+        """Terminate the dealer (终止合作) with a reason and deactivate its users. Admin or region manager;
+        returns the new status. ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.terminate_dealer(dealer_id, reason, self._uow(actor), self._clock)
 
     def update_profile(self, actor: Principal, cmd: channel.UpdateProfile) -> None:
+        """Change the dealer's profile (资料). Staff who manage dealers, or the dealer itself for its short name,
+        address, bank account and qualifications only. ``InvalidValue`` (a staff-only field), ``Conflict``
+        (USCC taken), ``PermissionDenied``, ``NotFound``."""
         channel.update_profile(cmd, self._uow(actor))
 
     def add_contact(self, actor: Principal, dealer_id: int, contact: channel.ContactIn) -> int:
+        """Add a contact (联系人) to the dealer; staff who manage dealers or the dealer itself. Returns the
+        contact id; ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return channel.add_contact(dealer_id, contact, self._uow(actor))
 
     def update_contact(self, actor: Principal, dealer_id: int, contact_id: int, contact: channel.ContactIn) -> None:
+        """Replace one of the dealer's contacts; staff who manage dealers or the dealer itself.
+        ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         channel.update_contact(dealer_id, contact_id, contact, self._uow(actor))
 
     def remove_contact(self, actor: Principal, dealer_id: int, contact_id: int) -> None:
+        """Remove one of the dealer's contacts; staff who manage dealers or the dealer itself.
+        ``PermissionDenied``, ``NotFound`` (also for an unknown contact), ``IllegalTransition`` when terminated."""
         channel.remove_contact(dealer_id, contact_id, self._uow(actor))
 
     def set_territory(self, actor: Principal, dealer_id: int, regions: list[str], industries: list[str]) -> None:
+        """Set the dealer's sales territory (区域) and industries (行业); admin, sales or region manager.
+        ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         channel.set_territory(dealer_id, regions, industries, self._uow(actor))
 
     def add_agreement(self, actor: Principal, cmd: channel.AddAgreement) -> tuple[int, str]:
+        """Sign an agreement (经销协议) for a period; admin, sales or region manager. Returns the agreement id
+        and number; ``InvalidValue`` (dates), ``BusinessRuleViolation`` (overlapping agreement), ``PermissionDenied``, ``NotFound``."""
         return channel.add_agreement(cmd, self._uow(actor), self._clock)
 
     def terminate_agreement(self, actor: Principal, dealer_id: int, agreement_id: int) -> None:
+        """End one of the dealer's agreements early; admin or region manager. ``PermissionDenied``,
+        ``NotFound``, ``IllegalTransition``."""
         channel.terminate_agreement(dealer_id, agreement_id, self._uow(actor))
 
     # reads (scoped in SQL by the caller's principal)
     def list_dealers(self, actor: Principal, *, status: str | None = None, region: str | None = None,
                      product_line: str | None = None, text: str | None = None, after_id: int | None = None,
                      limit: int = 50) -> list[dict[str, Any]]:
+        """The dealers the caller may see (a dealer its own, regional staff their regions, stations and
+        kiosks none), filtered and paged by id (keyset ``after_id``); any principal, returns list rows."""
         scope = dealer_scope(actor)
         if scope.nothing:
             return []
@@ -91,6 +126,8 @@ class ChannelService:
         return beijing_date(self._clock())
 
     def dealer_detail(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
+        """One dealer's detail row; any principal who may see it. ``NotFound`` when missing or not visible
+        to the caller (never a 403 that would reveal it exists)."""
         row = self._queries.dealer_detail(dealer_id)
         if row is None:
             raise not_found("dealer", "经销商")
@@ -98,5 +135,7 @@ class ChannelService:
         return row
 
     def audit_history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
+        """The dealer's audit trail (审计记录), oldest first; whoever may see the dealer. ``NotFound`` as
+        ``dealer_detail``."""
         self.dealer_detail(actor, dealer_id)
         return self._queries.audit_history("dealer", dealer_id)
