@@ -25,6 +25,8 @@ from dealercrm.domain.identity import Principal
 
 
 class OrderFlowService:
+    """The order flow after submission (订单流程): review (read side), e-contract, finance review, change
+    requests and the ERP events the sync rejected. Each call is one transaction; reads are scoped like the order."""
     def __init__(self, uow: Callable[[Principal], OrderFlowUnitOfWork], clock: Clock,
                  order_queries: OrderQueries | None, flow_queries: OrderFlowQueries | None,
                  workflow_queries: WorkflowQueries | None) -> None:
@@ -52,10 +54,16 @@ class OrderFlowService:
     # -- writes ------------------------------------------------------------------------------
 
     def mark_major_modification(self, actor: Principal, order_id: int, flag: bool) -> OrderRef:
+        """Mark (or unmark) an order as 大委改 before its review passes, so it skips the e-contract and goes
+        to finance; admin, sales, region manager or technical. Returns ``OrderRef``; ``InvalidValue``,
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return contracts.mark_major_modification(order_id, flag, self._uow(actor), self._clock)
 
     def accept_contract(self, actor: Principal, order_id: int, *, ip: str | None = None,
                         user_agent: str | None = None, expected_version: int | None = None) -> OrderRef:
+        """The dealer confirms its e-contract (确认合同), recording who, when and from where; dealers only.
+        Returns ``OrderRef``; ``Conflict`` (a second accept, or a stale ``expected_version``),
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return contracts.accept_contract(order_id, self._uow(actor), self._clock, ip=ip, user_agent=user_agent,
                                          expected_version=expected_version)
 
@@ -68,17 +76,27 @@ class OrderFlowService:
 
     def finance_approve(self, actor: Principal, order_id: int, *, credit_override_reason: str | None = None,
                         expected_version: int | None = None) -> contracts.FinanceDecision:
+        """Finance approves (财务审核通过): the credit rule reserves the contract value, the order awaits release
+        and the ERP release is queued, all in one transaction; finance or admin (an override reason passes overdue
+        receivables, never the limit). Returns ``FinanceDecision``; ``InvalidValue``, ``BusinessRuleViolation``
+        (``credit.limit_exceeded``, ``credit.overdue``, frozen account), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return contracts.finance_approve(order_id, self._uow(actor), self._clock,
                                          credit_override_reason=credit_override_reason,
                                          expected_version=expected_version)
 
     def finance_reject(self, actor: Principal, order_id: int, reason: str) -> OrderRef:
+        """Finance refuses (财务驳回) with a required reason; the dealer is told why. Finance or admin; returns
+        ``OrderRef``. ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return contracts.finance_reject(order_id, reason, self._uow(actor), self._clock)
 
     def resubmit_to_finance(self, actor: Principal, order_id: int) -> OrderRef:
+        """Send a finance-rejected order back to finance; dealer, sales, region manager or admin. Returns
+        ``OrderRef``; ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return contracts.resubmit_to_finance(order_id, self._uow(actor), self._clock)
 
     def request_change(self, actor: Principal, order_id: int, description: str) -> order_changes.ChangeRef:
+        """File a change request (订单变更) on an approved order and start its review; dealers and order staff.
+        Returns ``ChangeRef``; ``IllegalTransition`` (state), ``Conflict`` (one already open), ``PermissionDenied``, ``NotFound``."""
         return order_changes.request_change(order_id, description, self._uow(actor), self._clock)
 
     def request_change_once(self, actor: Principal, order_id: int, description: str, *,
@@ -137,6 +155,8 @@ class OrderFlowService:
         return erp_rejections.list_rejected_events(actor, self._flow_reads(), flt, before_id=before_id, limit=limit)
 
     def rejected_erp_event(self, actor: Principal, rejection_id: int) -> dict[str, Any]:
+        """One ERP event the sync rejected (ERP拒收事件); admin, finance, production or dispatch.
+        ``PermissionDenied``, ``NotFound``."""
         return erp_rejections.rejected_event(actor, self._flow_reads(), rejection_id)
 
     def resolve_rejected_erp_event(self, actor: Principal, rejection_id: int, note: str) -> dict[str, Any]:
