@@ -52,26 +52,44 @@ class StockService:
     # -- writes ------------------------------------------------------------------------------
 
     def record_sale(self, actor: Principal, cmd: ds.RecordSale) -> Created:
+        """Record a retail sale (零售) of a vehicle in the dealer's stock to an end customer, unconfirmed until
+        paid; the dealer itself or admin. Returns ``Created``; ``InvalidValue`` (customer, price, time),
+        ``IllegalTransition`` (vehicle not in stock), ``PermissionDenied``, ``NotFound`` (vehicle not visible)."""
         return ds.record_sale(cmd, self._uow(actor), self._clock, self._digester)
 
     def record_payment(self, actor: Principal, sale_id: int, cmd: ds.RecordSalePayment,
                        idempotency_key: str | None) -> ds.SaleState:
+        """Book the end customer's payment (收款) on a sale, once per ``idempotency_key``; reaching the price
+        confirms the sale and starts the warranty. Dealer or admin; returns ``SaleState``. ``InvalidValue``
+        (also the same key with another payment), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return ds.record_sale_payment(sale_id, cmd, idempotency_key, lambda: self._uow(actor), self._clock,
                                       self._digester)
 
     def return_sale(self, actor: Principal, sale_id: int, reason: str, at: dt.datetime | None = None) -> ds.SaleState:
+        """The customer brings the vehicle back (退车) with a reason: it is in the dealer's stock again. Dealer
+        or admin; returns ``SaleState``. ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return ds.return_sale(sale_id, reason, at, self._uow(actor), self._clock)
 
     def exchange_sale(self, actor: Principal, sale_id: int, cmd: ds.ExchangeSale) -> Created:
+        """The customer swaps the vehicle for another of the dealer's stock (换车): a new sale carries the paid
+        amount over. Dealer or admin; returns ``Created``. ``Conflict`` (new price below the amount paid),
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return ds.exchange_sale(sale_id, cmd, self._uow(actor), self._clock)
 
     def set_limit(self, actor: Principal, cmd: ds.SetStockLimit) -> int:
+        """Set the minimum and maximum units (库存上下限) of one template at one dealer; admin, region manager
+        or sales. Returns the limit id; ``InvalidValue`` (unknown model code, bounds), ``PermissionDenied``, ``NotFound``."""
         return ds.set_stock_limit(cmd, self._uow(actor), self._clock)
 
     def set_ageing_policy(self, actor: Principal, yellow_from_days: int, red_from_days: int) -> AgeingPolicy:
+        """Set the stock-ageing bands (库龄预警): yellow from and red from so many days; admin only. Returns
+        the ``AgeingPolicy``; ``InvalidValue``, ``PermissionDenied``."""
         return ds.set_ageing_policy(yellow_from_days, red_from_days, self._uow(actor), self._clock)
 
     def import_opening_stock(self, actor: Principal, dealer_id: int, content: bytes) -> ds.ImportResult:
+        """Import a new dealer's opening stock (期初库存) from a CSV file, every row checked, all or nothing;
+        admin, region manager or sales. Returns ``ImportResult``; ``ImportRejected`` (every bad row),
+        ``InvalidValue`` (file), ``Conflict`` (already imported), ``PermissionDenied``, ``NotFound``."""
         return ds.import_opening_stock(dealer_id, content, self._uow(actor), self._clock)
 
     # -- reads (scoped; a foreign dealer id is 404) --------------------------------------------
@@ -86,9 +104,12 @@ class StockService:
         return scope
 
     def ageing_policy(self) -> AgeingPolicy:
+        """The current stock-ageing bands; anyone (no dealer data)."""
         return self.queries.ageing_policy()
 
     def list_stock(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """The vehicles in stock the caller may see (``STOCK_READERS``; a dealer its own), filtered, with days
+        in stock and ageing colour. ``PermissionDenied``, ``NotFound`` (a ``dealer_id`` out of scope)."""
         scope = self._check_reader(actor, filters.get("dealer_id"))
         return self.queries.list_stock(scope, self._clock(), **filters)
 
@@ -102,21 +123,27 @@ class StockService:
 
     def summary(self, actor: Principal, *, dealer_id: int | None = None,
                 region: str | None = None) -> list[dict[str, Any]]:
+        """Units in stock per dealer and template within the caller's scope, against the min/max limits;
+        ``STOCK_READERS``. ``PermissionDenied``, ``NotFound`` (a ``dealer_id`` out of scope)."""
         scope = self._check_reader(actor, dealer_id)
         return self.queries.summary(scope, self._clock(), dealer_id=dealer_id, region=region)
 
     def statistics(self, actor: Principal, period: str, date_from: dt.date, date_to: dt.date,
                    **filters: Any) -> list[dict[str, Any]]:
+        """Units produced, stocked, delivered, received and sold per day, week or month within the caller's
+        scope; ``STOCK_READERS``. ``InvalidValue`` (period, range), ``PermissionDenied``, ``NotFound``."""
         scope = self._check_reader(actor, filters.get("dealer_id"))
         since, until = ds.statistics_window(period, date_from, date_to)
         return ds.bucket_statistics(self.queries.movements(scope, since, until, **filters), period, date_from,
                                     date_to)
 
     def list_sales(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """The retail sales the caller may see, filtered; ``STOCK_READERS``. ``PermissionDenied``, ``NotFound``."""
         scope = self._check_reader(actor, filters.get("dealer_id"))
         return self.queries.list_sales(scope, **filters)
 
     def sale(self, actor: Principal, sale_id: int) -> dict[str, Any]:
+        """One retail sale with its payments; ``STOCK_READERS``. ``PermissionDenied``, ``NotFound`` (missing or not visible)."""
         require_role(actor, *STOCK_READERS)
         row = self.queries.sale_detail(dealer_scope(actor), sale_id)
         if row is None:
