@@ -71,6 +71,10 @@ class MediaService:
 
     def upload(self, actor: Principal, owner_type: str, owner_id: int, data: bytes, declared_type: str | None,
                caption: str | None = None) -> dict[str, Any]:
+        """Add a photo or video (附件) to a repair record, claim, major repair or knowledge article. The caller
+        must see the owner (else ``NotFound``) and hold a writer role for it (stations and after-sales for
+        records and claims, after-sales for major repairs, editors for articles; else ``PermissionDenied``).
+        Returns the media row; ``InvalidValue`` (type, size, dimensions, caption)."""
         owner = owner_type_of(owner_type)
         self._see_owner(actor, owner, owner_id)
         require_role(actor, *WRITERS[owner])
@@ -82,11 +86,13 @@ class MediaService:
         return row
 
     def of_owner(self, actor: Principal, owner_type: str, owner_id: int) -> list[dict[str, Any]]:
+        """The media of one owner, for whoever may see the owner; ``InvalidValue`` (owner type), ``NotFound``."""
         owner = owner_type_of(owner_type)
         self._see_owner(actor, owner, owner_id)
         return self.queries.media_of(owner.value, owner_id)
 
     def get(self, actor: Principal, media_id: int) -> dict[str, Any]:
+        """One media file's row, for whoever may see its owner; ``NotFound`` otherwise."""
         row = self.queries.media(media_id)
         if row is None:
             raise not_found("media", "附件")

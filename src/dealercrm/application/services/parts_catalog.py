@@ -26,6 +26,8 @@ READERS = tuple(r for r in Role if r not in (Role.KIOSK, Role.GUARD))
 
 
 class PartsCatalogService:
+    """The parts catalogue (配件目录): each vehicle template's fitment and each part's substitutes over the
+    parts master. After-sales, technical and admin edit; every role but kiosks and guards reads."""
     def __init__(self, uow: PartsCatalogUnitOfWorkFactory, queries: PartsCatalogQueries) -> None:
         self._u: PartsCatalogUnitOfWorkFactory = uow
         self.queries: PartsCatalogQueries = queries
@@ -43,6 +45,8 @@ class PartsCatalogService:
         return model
 
     def put_substitutes(self, actor: Principal, part_no: str, substitutes: list[tuple[str, str | None]]) -> str:
+        """Replace a part's substitutes (替代件), each with an optional note; after-sales, technical or admin.
+        Returns the part number; ``InvalidValue`` (unknown substitute, self-substitution), ``NotFound`` (part), ``PermissionDenied``."""
         require_role(actor, *EDITORS)
         checked = check_substitutes(part_no, substitutes)
         no = part_no_of(part_no)
@@ -62,16 +66,21 @@ class PartsCatalogService:
             raise InvalidValue(field, f"配件编号不在配件主数据中：{'、'.join(unknown)}", code="parts.unknown_part")
 
     def models(self, actor: Principal) -> list[dict[str, Any]]:
+        """The vehicle models that have a fitment, with their part counts; every role but kiosks and guards."""
         require_role(actor, *READERS)
         return self.queries.models()
 
     def parts(self, actor: Principal, *, model_code: str | None = None, q: str | None = None,
               after: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Parts of the master, optionally fitted to one model or matching a text, keyset-paged by part number
+        (``after``); every role but kiosks and guards. ``InvalidValue`` (model code), ``PermissionDenied``."""
         require_role(actor, *READERS)
         return self.queries.parts(model_code=model_code_of(model_code) if model_code else None,
                                   q=(q or "").strip() or None, after=after, limit=limit)
 
     def part(self, actor: Principal, part_no: str) -> dict[str, Any]:
+        """One part with its substitutes and the models it fits; every role but kiosks and guards.
+        ``NotFound``, ``PermissionDenied``."""
         require_role(actor, *READERS)
         row = self.queries.part(part_no_of(part_no))
         if row is None:

@@ -26,22 +26,32 @@ class SuppliedPartsService:
         self.photo_store: PhotoStore = photo_store
 
     def move(self, actor: Principal, order_id: int, movement: str, cmd: sp.MovementIn) -> sp.MovementDone:
+        """Record one movement (``receive``, ``issue``, ``return_to_store``, ``return_to_customer``) of a
+        customer-supplied chassis or part (客户自带主机/配件) on an order's ledger; admin, production or
+        procurement. Returns ``MovementDone``; ``InvalidValue`` (photo, serial, quantity), ``Conflict``
+        (stale ledger version), ``IllegalTransition`` (order state), ``PermissionDenied``, ``NotFound``."""
         return sp.record_movement(order_id, movement, cmd, self._uow(actor), self._clock)
 
     def receive(self, actor: Principal, order_id: int, cmd: sp.MovementIn) -> sp.MovementDone:
+        """Receive supplied items into the store (入库; a chassis needs a photo); as ``move``."""
         return self.move(actor, order_id, "receive", cmd)
 
     def issue(self, actor: Principal, order_id: int, cmd: sp.MovementIn) -> sp.MovementDone:
+        """Issue supplied items to production (领用); as ``move``."""
         return self.move(actor, order_id, "issue", cmd)
 
     def return_to_store(self, actor: Principal, order_id: int, cmd: sp.MovementIn) -> sp.MovementDone:
+        """Return issued items to the store (退库); as ``move``."""
         return self.move(actor, order_id, "return_to_store", cmd)
 
     def return_to_customer(self, actor: Principal, order_id: int, cmd: sp.MovementIn) -> sp.MovementDone:
+        """Give supplied items back to the customer (退还客户); as ``move``."""
         return self.move(actor, order_id, "return_to_customer", cmd)
 
     def upload_photo(self, actor: Principal, order_id: int, data: bytes,
                      content_type: str | None = None) -> sp.PhotoStored:
+        """Store a photo (JPEG, PNG, WebP, at most 5 MB) for the order's ledger; returns ``PhotoStored`` with
+        the key a receipt names it by. Admin, production or procurement; ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return sp.upload_photo(order_id, data, content_type, self._uow(actor), self._clock, self.photo_store)
 
     def ledger(self, actor: Principal, order_id: int) -> dict[str, Any]:
