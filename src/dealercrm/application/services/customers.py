@@ -93,6 +93,8 @@ class Customer360:
 
 
 class CustomersService:
+    """End customers (终端客户): the service archive, the vehicles they own, service contracts (维修合同)
+    and the customer 360 view; who may do what is in the module docstring."""
     def __init__(self, uow: CustomersUnitOfWorkFactory, clock: Clock, queries: CustomerQueries) -> None:
         self._u: CustomersUnitOfWorkFactory = uow
         self._clock: Clock = clock
@@ -178,6 +180,8 @@ class CustomersService:
         return contract_id
 
     def cancel_contract(self, actor: Principal, contract_id: int, reason: str) -> None:
+        """Cancel a service contract with a reason; after-sales or admin. ``InvalidValue`` (no reason),
+        ``IllegalTransition`` (already cancelled), ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *STAFF)
         uow = self._u(actor)
         with uow:
@@ -191,11 +195,15 @@ class CustomersService:
 
     def list_customers(self, actor: Principal, *, q: str | None = None, after_id: int | None = None,
                        limit: int = 50) -> list[dict[str, Any]]:
+        """The customers the caller may see (staff all, a dealer its own, a station those with a vehicle it
+        has a request for), matching a text, keyset-paged by id. ``PermissionDenied`` for other roles."""
         require_role(actor, *READERS)
         return self.queries.list_customers(visibility(actor), q=(q or "").strip() or None, after_id=after_id,
                                            limit=limit)
 
     def customer(self, actor: Principal, customer_id: int) -> dict[str, Any]:
+        """One customer's archive as the caller may see it; ``NotFound`` when missing or not visible,
+        ``PermissionDenied`` for roles that read no customers."""
         require_role(actor, *READERS)
         row = self.queries.customer(visibility(actor), customer_id)
         if row is None:
@@ -229,6 +237,8 @@ class CustomersService:
 
     def contracts(self, actor: Principal, *, vin: str | None = None, status: str | None = None,
                   after_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Service contracts the caller may see, by VIN and status (``active`` / ``cancelled``), keyset-paged
+        by id; ``InvalidValue`` (status), ``PermissionDenied``."""
         require_role(actor, *READERS)
         if status is not None and status not in ("active", "cancelled"):
             raise InvalidValue("status", "状态须为 active 或 cancelled", code="service_contract.status_unknown")
@@ -236,6 +246,7 @@ class CustomersService:
                                       after_id=after_id, limit=limit)
 
     def contract(self, actor: Principal, contract_id: int) -> dict[str, Any]:
+        """One service contract as the caller may see it; ``NotFound``, ``PermissionDenied``."""
         require_role(actor, *READERS)
         row = self.queries.contract(visibility(actor), contract_id)
         if row is None:
