@@ -31,6 +31,8 @@ PLAN_READERS = (Role.AFTER_SALES, Role.ADMIN, Role.STATION, Role.DEALER)
 
 
 class StationsService:
+    """The service network (服务网络): the nearest stations to a point, a station's technicians (技师),
+    dispatch to a technician (派工) and periodic maintenance plans (保养计划); scoped as the module says."""
     def __init__(self, uow: AftersalesUnitOfWorkFactory, clock: Clock, queries: AftersalesQueries) -> None:
         self._u: AftersalesUnitOfWorkFactory = uow
         self._clock: Clock = clock
@@ -61,24 +63,35 @@ class StationsService:
             raise not_found("service_station", "服务站")
 
     def add_technician(self, actor: Principal, station_id: int, cmd: sn.TechnicianIn) -> int:
+        """Add a technician to a station; after-sales, admin, or that station itself. Returns the technician
+        id; ``InvalidValue``, ``PermissionDenied``, ``NotFound`` (station missing or another station's)."""
         return sn.add_technician(station_id, cmd, self._u(actor), self._clock)
 
     def update_technician(self, actor: Principal, technician_id: int, cmd: sn.TechnicianIn) -> None:
+        """Change a technician's name, phone and skills; after-sales, admin or the technician's station.
+        ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         sn.update_technician(technician_id, cmd, self._u(actor))
 
     def set_availability(self, actor: Principal, technician_id: int, status: str) -> str:
+        """Set a technician's availability (状态, one of the technician statuses); after-sales, admin or its station. Returns the
+        new status; ``InvalidValue`` (unknown status), ``PermissionDenied``, ``NotFound``."""
         return sn.set_availability(technician_id, status, self._u(actor))
 
     def deactivate_technician(self, actor: Principal, technician_id: int) -> None:
+        """Deactivate a technician (no more dispatch); after-sales, admin or its station.
+        ``PermissionDenied``, ``NotFound``."""
         sn.deactivate_technician(technician_id, self._u(actor))
 
     def technicians(self, actor: Principal, station_id: int, *, include_inactive: bool = False
                     ) -> list[dict[str, Any]]:
+        """A station's technicians (active only unless ``include_inactive``); after-sales, admin or that
+        station. ``PermissionDenied``, ``NotFound`` (another station's, or missing)."""
         require_role(actor, *TECHNICIAN_READERS)
         self._station_visible(actor, station_id)
         return self.queries.technicians(station_id, include_inactive=include_inactive)
 
     def technician(self, actor: Principal, technician_id: int) -> dict[str, Any]:
+        """One technician; after-sales, admin or its station. ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *TECHNICIAN_READERS)
         row = self.queries.technician(technician_id)
         if row is None or (actor.role is Role.STATION and row["station_id"] != actor.station_id):
@@ -86,17 +99,26 @@ class StationsService:
         return row
 
     def dispatch(self, actor: Principal, request_id: int, technician_id: int) -> int:
+        """Dispatch a service request to one technician of the station holding it (派工): the technician
+        must have the skill and be available. After-sales, admin or that station; returns the technician
+        id. ``InvalidValue`` (technician unknown, unskilled, unavailable), ``PermissionDenied``, ``NotFound``."""
         return sn.dispatch_to_technician(request_id, technician_id, self._u(actor), self._clock)
 
     # maintenance plans
     def create_plan(self, actor: Principal, cmd: sn.PlanIn) -> int:
+        """A periodic maintenance plan (保养计划) for a vehicle; after-sales, admin, or a station for a plan it
+        serves. Returns the plan id; ``InvalidValue`` (start date, interval, station), ``PermissionDenied``, ``NotFound`` (vehicle)."""
         return sn.create_plan(cmd, self._u(actor), self._clock)
 
     def record_service(self, actor: Principal, plan_id: int, done_on: dt.date, odometer_km: int | None
                        ) -> dt.date | None:
+        """Record a maintenance done on a plan: the next due date (and km) count from it and its reminder
+        resolves on the scheduler's next pass. After-sales, admin or the plan's station; returns the next due date.
+        ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return sn.record_plan_service(plan_id, done_on, odometer_km, self._u(actor), self._clock)
 
     def deactivate_plan(self, actor: Principal, plan_id: int) -> None:
+        """Stop a maintenance plan; after-sales, admin or the plan's station. ``PermissionDenied``, ``NotFound``."""
         sn.deactivate_plan(plan_id, self._u(actor))
 
     def plans(self, actor: Principal, *, vin: str | None = None, include_inactive: bool = False
@@ -111,6 +133,8 @@ class StationsService:
                                   dealer_id=(actor.dealer_id or -1) if actor.role is Role.DEALER else None)
 
     def plan(self, actor: Principal, plan_id: int) -> dict[str, Any]:
+        """One maintenance plan; after-sales, admin, its station or the vehicle's dealer.
+        ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *PLAN_READERS)
         row = self.queries.plan(plan_id)
         if row is None or (actor.role is Role.STATION and row["station_id"] != actor.station_id) \
