@@ -47,15 +47,21 @@ class AftersalesService:
 
     # stations
     def create_station(self, actor: Principal, cmd: af.StationIn) -> int:
+        """Create a contracted service station (服务站) with its profile (region, location, product lines,
+        labour rate); after-sales or admin. Returns its id; ``InvalidValue``, ``Conflict``, ``PermissionDenied``."""
         return af.create_station(cmd, self._u(actor), self._clock)
 
     def update_station(self, actor: Principal, station_id: int, cmd: af.StationIn) -> None:
+        """Change a station's profile; after-sales or admin. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         af.update_station(station_id, cmd, self._u(actor))
 
     def station_status(self, actor: Principal, station_id: int, action: str) -> str:
+        """Suspend, reactivate or terminate a station (``action``); after-sales or admin. Returns the new
+        status; ``InvalidValue`` (action), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.change_station_status(station_id, action, self._u(actor))
 
     def list_stations(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Service stations, filtered; after-sales, admin, finance or stations (``PermissionDenied`` otherwise)."""
         require_role(actor, *READERS)
         return self.queries.list_stations(service_scope(actor), **filters)
 
@@ -71,19 +77,27 @@ class AftersalesService:
 
     # warranty
     def put_policy(self, actor: Principal, cmd: af.PolicyIn) -> int:
+        """Create or change the warranty policy (保修政策) of a product line or one template; warranties already
+        started keep their dates. After-sales or admin; returns the policy id. ``InvalidValue``, ``PermissionDenied``."""
         return af.put_policy(cmd, self._u(actor))
 
     def policies(self, actor: Principal) -> list[dict[str, Any]]:
+        """The warranty policies; after-sales, admin, finance or stations."""
         require_role(actor, *READERS)
         return self.queries.policies()
 
     def record_warranty(self, actor: Principal, cmd: af.WarrantyIn) -> int:
+        """Start a VIN's warranty (保修) from its delivery to the end customer under its policy, one record per
+        VIN; after-sales or admin. Returns the record id; ``InvalidValue``, ``Conflict`` (exists),
+        ``PermissionDenied``, ``NotFound`` (vehicle)."""
         return af.record_warranty(cmd, self._u(actor), self._clock)
 
     def _today(self) -> dt.date:
         return self._clock().astimezone(SHANGHAI).date()
 
     def check_warranty(self, actor: Principal, vin: str, odometer_km: int | None) -> dict[str, Any]:
+        """Whether a VIN is in warranty today (and within the km limit), with its record; after-sales,
+        admin, finance or stations. ``InvalidValue`` (VIN), ``PermissionDenied``."""
         require_role(actor, *READERS)
         vin = Vin(vin.strip().upper()).value
         record = self.queries.warranty(vin)
@@ -91,31 +105,51 @@ class AftersalesService:
 
     # requests
     def create_request(self, actor: Principal, cmd: af.RequestIn) -> af.RequestCreated:
+        """Record a customer's service request (服务请求); warranty and service contracts are judged now (a
+        warning, never a refusal); a station recording its own takes it at once. After-sales, admin or
+        stations; returns ``RequestCreated``. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return af.create_request(cmd, self._u(actor), self._clock)
 
     def suggest(self, actor: Principal, request_id: int) -> list[Suggestion]:
+        """The stations suggested for a request (distance, product line, load); after-sales or admin.
+        ``PermissionDenied``, ``NotFound``."""
         return af.suggest_for(request_id, self._u(actor))
 
     def assign(self, actor: Principal, request_id: int, station_id: int | None,
                technician_id: int | None = None) -> int:
+        """Dispatch a request to ``station_id`` (manual) or, with ``None``, to the best suggestion, optionally
+        to a technician; after-sales or admin. Returns the station id; ``InvalidValue``,
+        ``IllegalTransition``, ``BusinessRuleViolation`` (no station able to take it), ``PermissionDenied``, ``NotFound``."""
         return af.assign_request(request_id, station_id, self._u(actor), self._clock, technician_id=technician_id)
 
     def accept(self, actor: Principal, request_id: int) -> str:
+        """The assigned station accepts the request (接单); after-sales, admin or that station. Returns the new
+        state; ``IllegalTransition``, ``PermissionDenied``, ``NotFound`` (another station's)."""
         return af.accept_request(request_id, self._u(actor), self._clock)
 
     def refuse(self, actor: Principal, request_id: int, reason: str) -> str:
+        """The assigned station refuses the request with a reason (拒单); after-sales, admin or that station.
+        Returns the new state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.refuse_request(request_id, reason, self._u(actor), self._clock)
 
     def resolve(self, actor: Principal, request_id: int, resolution: str) -> str:
+        """Resolve a request on the hotline (电话解决) without a station; after-sales or admin. Returns the new
+        state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.resolve_request(request_id, resolution, self._u(actor), self._clock)
 
     def cancel(self, actor: Principal, request_id: int, reason: str) -> str:
+        """Cancel a request with a reason; after-sales or admin. Returns the new state; ``InvalidValue``,
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.cancel_request(request_id, reason, self._u(actor), self._clock)
 
     def close(self, actor: Principal, request_id: int) -> str:
+        """Close a finished request (关闭); after-sales or admin. Returns the new state;
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.close_request(request_id, self._u(actor), self._clock)
 
     def list_requests(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Service requests in the caller's scope (a station its own, a dealer those on its vehicles),
+        filtered; after-sales, admin, finance, stations or dealers. ``PermissionDenied``."""
         require_role(actor, *READERS, Role.DEALER)
         return self.queries.list_requests(service_scope(actor), **filters)
 
@@ -143,16 +177,25 @@ class AftersalesService:
 
     # repair records
     def record_repair(self, actor: Principal, request_id: int, cmd: af.RepairIn) -> tuple[int, str]:
+        """The station records the repair (维修记录); parts leave its stock by their use in the same transaction
+        (short stock refuses the whole record). After-sales, admin or the request's station; returns (id,
+        number). ``InvalidValue``, ``InsufficientStock`` (a ``Conflict``), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.record_repair(request_id, cmd, self._u(actor), self._clock)
 
     def confirm_repair(self, actor: Principal, record_id: int, cmd: af.ConfirmIn) -> str:
+        """The end customer's confirmation of a repair (at the station, or on a return call); after-sales,
+        admin or the station. Returns the new state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.confirm_repair(record_id, cmd, self._u(actor), self._clock)
 
     def flag_major(self, actor: Principal, record_id: int, agreement: str, compensation_fen: int,
                    summary: str) -> None:
+        """Flag a repair as a major case (重大维修) with the agreement, compensation (fen) and summary;
+        after-sales or admin. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         af.flag_major(record_id, agreement, compensation_fen, summary, self._u(actor), self._clock)
 
     def record(self, actor: Principal, record_id: int) -> dict[str, Any]:
+        """One repair record in the caller's scope (a station its own); after-sales, admin, finance or
+        stations. ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *READERS)
         row = self.queries.record_scoped(service_scope(actor), record_id)
         if row is None:
@@ -167,11 +210,14 @@ class AftersalesService:
         return row
 
     def major_repairs(self, actor: Principal) -> list[dict[str, Any]]:
+        """The major repair cases in the caller's scope; after-sales, admin, finance or stations."""
         require_role(actor, *READERS)
         return self.queries.major_repairs(service_scope(actor))
 
     def repair_report(self, actor: Principal, *, group_by: str, date_from: dt.date, date_to: dt.date,
                       **filters: Any) -> list[dict[str, Any]]:
+        """Repair counts and costs grouped by a dimension over Beijing days [date_from, date_to], in the
+        caller's scope; after-sales, admin, finance or stations. ``InvalidValue`` (dimension, range), ``PermissionDenied``."""
         require_role(actor, *READERS)
         if group_by not in REPORT_DIMENSIONS:
             raise InvalidValue("group_by", f"统计维度须为：{'、'.join(REPORT_DIMENSIONS)}",
@@ -185,21 +231,32 @@ class AftersalesService:
 
     # claims and settlement
     def submit_claim(self, actor: Principal, record_id: int) -> tuple[int, str]:
+        """Claim a repair's labour and warranty parts for settlement (结算申请); its review starts, with a risk
+        review step when the claim is flagged. After-sales, admin or the station; returns (id, number).
+        ``Conflict`` (a claim already open or approved), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return af.submit_claim(record_id, self._u(actor), self._clock)
 
     def decide_claim(self, actor: Principal, claim_id: int, decision: str, reason: str | None = None) -> str:
+        """Decide the caller's step of a claim's review (after-sales first, then finance); a rejection needs a
+        reason. After-sales, finance or admin; returns the claim's state. ``InvalidValue``, ``PermissionDenied``,
+        ``NotFound``, ``IllegalTransition``."""
         return af.decide_claim(claim_id, decision, reason, self._u(actor), self._clock)
 
     def decide_claim_once(self, actor: Principal, claim_id: int, decision: str, reason: str | None, *,
                           form_token: str, precondition: Callable[[], None] | None = None) -> str:
+        """``decide_claim`` once per form token of this user (a double-submitted decision decides once;
+        ``precondition`` runs inside the first attempt). Same access and errors as ``decide_claim``."""
         return af.decide_claim_once(claim_id, decision, reason, lambda: self._u(actor), self._clock,
                                     form_token=form_token, precondition=precondition)
 
     def list_claims(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Settlement claims in the caller's scope, filtered; after-sales, admin, finance or stations."""
         require_role(actor, *READERS)
         return self.queries.list_claims(service_scope(actor), **filters)
 
     def claim(self, actor: Principal, claim_id: int) -> dict[str, Any]:
+        """One settlement claim in the caller's scope; after-sales, admin, finance or stations.
+        ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *READERS)
         row = self.queries.claim(service_scope(actor), claim_id)
         if row is None:
@@ -207,22 +264,31 @@ class AftersalesService:
         return row
 
     def settlement(self, actor: Principal, month: str, station_id: int | None = None) -> list[dict[str, Any]]:
+        """The month's settlement statement (月度结算单, ``YYYY-MM``) per station in the caller's scope;
+        after-sales, admin, finance or stations. ``InvalidValue`` (month), ``PermissionDenied``."""
         require_role(actor, *READERS)
         month_bounds(month)  # validates YYYY-MM
         return self.queries.settlement_statement(service_scope(actor), month, station_id)
 
     # claim risk (issue 18 §1)
     def put_operation(self, actor: Principal, cmd: af.OperationIn) -> str:
+        """Create or change a repair operation (维修工时项目) with its standard hours; after-sales or admin.
+        Returns its code; ``InvalidValue``, ``PermissionDenied``."""
         return af.put_operation(cmd, self._u(actor))
 
     def operations(self, actor: Principal) -> list[dict[str, Any]]:
+        """The repair operations with their standard hours; after-sales, admin, finance or stations."""
         require_role(actor, *READERS)
         return self.queries.operations()
 
     def risk_config(self, actor: Principal) -> RiskConfig:
+        """The claim risk configuration (rules, weights, thresholds); after-sales, admin or finance.
+        ``PermissionDenied``."""
         return af.risk_config(self._u(actor))
 
     def put_risk_config(self, actor: Principal, data: dict[str, Any]) -> RiskConfig:
+        """Replace the claim risk configuration (omitted values take the default; claims already scored keep
+        their score); after-sales or admin. Returns the new ``RiskConfig``; ``InvalidValue``, ``PermissionDenied``."""
         return af.put_risk_config(data, self._u(actor), self._clock)
 
     def risk_report(self, actor: Principal, *, date_from: dt.date, date_to: dt.date,
@@ -240,25 +306,35 @@ class AftersalesService:
 
     # parts and stock
     def put_part(self, actor: Principal, cmd: af.PartCatalogIn) -> str:
+        """Create or change a part in the parts master (配件主数据: name, unit, cost and price in fen);
+        after-sales or admin. Returns the part number; ``InvalidValue``, ``PermissionDenied``."""
         return af.put_part(cmd, self._u(actor))
 
     def parts(self, actor: Principal) -> list[dict[str, Any]]:
+        """The parts master; after-sales, admin, finance or stations."""
         require_role(actor, *READERS)
         return self.queries.parts()
 
     def book_stock(self, actor: Principal, cmd: af.StockIn) -> int:
+        """Book a receipt, an issue by use, or a stocktake at one station; a station books only its own.
+        After-sales, admin or stations; returns the new balance. ``InvalidValue``, ``InsufficientStock``
+        (a ``Conflict``), ``PermissionDenied``, ``NotFound``."""
         return af.book_stock(cmd, self._u(actor), self._clock)
 
     def transfer(self, actor: Principal, from_station_id: int, to_station_id: int, part_no: str, quantity: int,
                  note: str | None = None) -> tuple[int, int]:
+        """Move parts from one station to another (调拨) in one transaction; after-sales or admin. Returns the
+        two new balances; ``InvalidValue``, ``InsufficientStock`` (a ``Conflict``), ``PermissionDenied``, ``NotFound``."""
         return af.transfer_stock(from_station_id, to_station_id, part_no, quantity, note, self._u(actor),
                                  self._clock)
 
     def stock_report(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Parts stock per station in the caller's scope, filtered; after-sales, admin, finance or stations."""
         require_role(actor, *READERS)
         return self.queries.stock_report(service_scope(actor), **filters)
 
     def movements(self, actor: Principal, station_id: int, **filters: Any) -> list[dict[str, Any]]:
+        """One station's stock movements, for a caller who may see the station; ``PermissionDenied``, ``NotFound``."""
         self.station(actor, station_id)
         return self.queries.movements(service_scope(actor), station_id, **filters)
 
