@@ -48,7 +48,7 @@ class AftersalesService:
     # stations
     def create_station(self, actor: Principal, cmd: af.StationIn) -> int:
         """Create a contracted service station (服务站) with its profile (region, location, product lines,
-        labour rate); after-sales or admin. Returns its id; ``InvalidValue``, ``Conflict``, ``PermissionDenied``."""
+        labour rate); after-sales or admin. Returns its id; ``InvalidValue``, ``PermissionDenied``."""
         return af.create_station(cmd, self._u(actor), self._clock)
 
     def update_station(self, actor: Principal, station_id: int, cmd: af.StationIn) -> None:

@@ -56,6 +56,7 @@ class MarketingService:
         self.meeting_job.video = video
 
     def now(self) -> dt.datetime:
+        """The service's clock (an aware datetime)."""
         return self.clock()
 
     def _uow(self, actor: Principal) -> UnitOfWork:
@@ -71,53 +72,82 @@ class MarketingService:
     # -- training ------------------------------------------------------------------------------
 
     def create_training(self, actor: Principal, cmd: tr.CreateTraining) -> tr.TrainingCreated:
+        """Create a training (培训), invite and notify in one transaction, then for an online one ask the video
+        provider for a meeting; marketing, after-sales or admin. Returns ``TrainingCreated``;
+        ``InvalidValue``, ``PermissionDenied``."""
         return tr.create_training(cmd, self._new(actor), self.clock, self.video, portal_url=self._portal)
 
     def invite(self, actor: Principal, training_id: int, invitees: tuple[tr.InviteeIn, ...]) -> int:
+        """Invite more dealers, stations or staff to a training and notify them; organisers (marketing,
+        after-sales, admin). Returns how many were newly invited; ``InvalidValue``, ``IllegalTransition``,
+        ``PermissionDenied``, ``NotFound``."""
         return tr.invite(training_id, invitees, self._uow(actor), portal_url=self._portal)
 
     def respond(self, actor: Principal, training_id: int, confirm: bool, reason: str | None = None) -> str:
+        """An invitee (a dealer user for its dealer, a station user, a sales user) confirms or declines (with
+        a reason). Returns its answer's state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``,
+        ``NotFound`` (not invited)."""
         return tr.respond(training_id, confirm, reason, self._uow(actor), self.clock)
 
     def record_participants(self, actor: Principal, training_id: int,
                             people: tuple[tr.ParticipantIn, ...]) -> list[int]:
+        """Record attendance (签到) and scores, all or nothing; organisers. Returns the participant ids;
+        ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return tr.record_participants(training_id, people, self._uow(actor), self.clock)
 
     def give_feedback(self, actor: Principal, training_id: int, participant_id: int, *,
                       feedback_score: int | None = None, quiz_score: int | None = None,
                       comment: str | None = None) -> None:
+        """Set a participant's feedback and quiz scores: organisers both, an invitee its own participants'
+        feedback only. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         tr.give_feedback(training_id, participant_id, feedback_score, quiz_score, comment, self._uow(actor),
                          self.clock)
 
     def cancel_training(self, actor: Principal, training_id: int, reason: str) -> str:
+        """Cancel a training with a reason, telling the invitees and cancelling its online meeting; organisers.
+        Returns the state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return tr.cancel_training(training_id, reason, self._new(actor), self.clock, self.video)
 
     def reschedule_training(self, actor: Principal, training_id: int, starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+        """Move a training to a new window; invitees are told and asked to confirm again, an online meeting
+        follows. Organisers; returns the state. ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return tr.reschedule_training(training_id, starts_at, ends_at, self._new(actor), self.clock, self.video,
                                       portal_url=self._portal)
 
     def complete_training(self, actor: Principal, training_id: int) -> str:
+        """Mark a training held (已完成); organisers. Returns the state; ``IllegalTransition``,
+        ``PermissionDenied``, ``NotFound``."""
         return tr.complete_training(training_id, self._uow(actor), self.clock)
 
     def retry_meeting(self, actor: Principal, training_id: int) -> str:
+        """Ask the video provider again now for a training's meeting (a failed one becomes pending first);
+        organisers. Returns the meeting state; ``PermissionDenied``, ``NotFound``."""
         return tr.request_meeting_retry(training_id, self._new(actor), self.clock, self.video)
 
     def sync_meetings(self) -> int:
+        """As the system: create the meetings still pending and cancel those of cancelled trainings; returns
+        how many were handled."""
         return tr.sync_pending_meetings(self._new(Principal.system()), self.clock, self.video)
 
     def send_training_reminders(self) -> int:
+        """As the system: an SMS, once per person, to invitees (not declined) of trainings starting in the
+        next 24 hours; returns how many were queued."""
         return tr.send_reminders(self._new(Principal.system()), self.clock())
 
     def trainings(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Trainings the caller may see (organisers all, others those they are invited to), filtered."""
         return self.training_queries.list_trainings(actor, **filters)
 
     def training(self, actor: Principal, training_id: int) -> dict[str, Any]:
+        """One training as the caller may see it; ``NotFound`` otherwise."""
         row = self.training_queries.training_detail(actor, training_id)
         if row is None:
             raise not_found("training", "培训")
         return row
 
     def training_effect(self, actor: Principal, training_id: int) -> dict[str, Any]:
+        """A training's effect (attendance, feedback and quiz scores); organisers only.
+        ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *tr.ORGANIZERS)
         self.training(actor, training_id)
         return self.training_queries.training_effect(training_id)
@@ -133,15 +163,22 @@ class MarketingService:
     # -- knowledge base --------------------------------------------------------------------------
 
     def write_article(self, actor: Principal, cmd: kb.WriteArticle) -> kb.ArticleRef:
+        """Write a knowledge article (知识文章) in draft for an audience; marketing, after-sales, technical or
+        admin. Returns ``ArticleRef``; ``InvalidValue``, ``PermissionDenied``."""
         return kb.write_article(cmd, self._uow(actor), self.clock)
 
     def edit_article(self, actor: Principal, cmd: kb.EditArticle) -> kb.ArticleRef:
+        """Revise an article (a new revision is kept); editors. Returns ``ArticleRef``; ``InvalidValue``,
+        ``PermissionDenied``, ``NotFound``."""
         return kb.edit_article(cmd, self._uow(actor), self.clock)
 
     def publish_article(self, actor: Principal, article_id: int, published: bool = True) -> kb.ArticleRef:
+        """Publish (or, with ``published=False``, unpublish) an article; editors. Returns ``ArticleRef``;
+        ``PermissionDenied``, ``NotFound``."""
         return kb.set_published(article_id, published, self._uow(actor), self.clock)
 
     def search_articles(self, actor: Principal, q: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Search the articles the caller may read (by their audience) for the words of ``q``, filtered."""
         return self.knowledge_queries.search(actor, terms=search_terms(q), **filters)
 
     def article(self, actor: Principal, article_id: int) -> dict[str, Any]:
@@ -160,24 +197,31 @@ class MarketingService:
         return row
 
     def article_revisions(self, actor: Principal, article_id: int) -> list[dict[str, Any]]:
+        """An article's revisions; editors who can see it. ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *kb.EDITORS)
         self._visible_article(actor, article_id)
         return self.knowledge_queries.revisions(article_id)
 
     def article_topics(self, actor: Principal) -> list[dict[str, Any]]:
+        """The article topics among what the caller may read."""
         return self.knowledge_queries.topics(actor)
 
     # -- learning: readers and required reading (必读) ---------------------------------------------
 
     def article_readers(self, actor: Principal, article_id: int) -> list[dict[str, Any]]:
+        """Who read an article and when; editors. ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *kb.EDITORS)
         self._visible_article(actor, article_id)
         return self.knowledge_queries.readers(article_id)
 
     def assign_reading(self, actor: Principal, cmd: learning.AssignReading) -> learning.AssignmentRef:
+        """Make an article required reading (必读) for dealers and/or stations by a due date; editors. Returns
+        ``AssignmentRef``; ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return learning.assign_reading(cmd, self._uow(actor), self.clock)
 
     def cancel_reading(self, actor: Principal, assignment_id: int) -> learning.AssignmentRef:
+        """Cancel a required-reading assignment; editors. Returns ``AssignmentRef``; ``IllegalTransition``,
+        ``PermissionDenied``, ``NotFound``."""
         return learning.cancel_assignment(assignment_id, self._uow(actor), self.clock)
 
     def reading_assignments(self, actor: Principal, *, active_only: bool = True) -> list[dict[str, Any]]:
@@ -189,6 +233,7 @@ class MarketingService:
         return self.knowledge_queries.assignments(active_only=active_only)
 
     def reading_progress(self, actor: Principal, assignment_id: int) -> dict[str, Any]:
+        """Who has and has not read a required-reading assignment; editors. ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *kb.EDITORS)
         row = self.knowledge_queries.assignment_progress(assignment_id)
         if row is None:
@@ -198,18 +243,27 @@ class MarketingService:
     # -- sales forecasts -------------------------------------------------------------------------
 
     def submit_forecast(self, actor: Principal, cmd: fc.SubmitForecast) -> fc.ForecastRef:
+        """Submit (or revise) a dealer's sales forecast (销售预测) for a month before its deadline: a dealer for
+        itself, sales, region manager or admin naming a dealer in scope. Returns ``ForecastRef``;
+        ``InvalidValue``, ``Conflict`` (past the deadline), ``PermissionDenied``, ``NotFound``."""
         return fc.submit_forecast(cmd, self._uow(actor), self.clock, deadline_day=self.forecast_deadline_day)
 
     def forecasts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Forecasts the caller may see (a dealer its own; admin, marketing, production, finance, sales,
+        region manager within their scope), filtered. ``PermissionDenied``."""
         self._forecast_reader(actor)
         return self.forecast_queries.list_forecasts(actor, **filters)
 
     def forecast_report(self, actor: Principal, month: dt.date, region: str | None = None) -> dict[str, Any]:
+        """Forecast accuracy for a month per dealer line, dealer, region and overall, within the caller's
+        scope; as ``forecasts``. ``PermissionDenied``."""
         self._forecast_reader(actor)
         rows = self.forecast_queries.comparison(actor, month, region=region)
         return fc.forecast_report(month, rows, deadline_day=self.forecast_deadline_day)
 
     def forecast_deadline(self, month: dt.date) -> dt.datetime:
+        """The first instant the forecast for ``month`` is locked: Beijing midnight after the configured day
+        of the month before."""
         return deadline_for(month, self.forecast_deadline_day)
 
     @staticmethod
@@ -220,44 +274,64 @@ class MarketingService:
     # -- key accounts and bid cases -------------------------------------------------------------
 
     def file_key_account(self, actor: Principal, cmd: ka.FileKeyAccount) -> int:
+        """File a key account (大客户): a dealer for itself, or sales, region manager, marketing or admin
+        naming a dealer in scope. Returns its id; ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return ka.file_key_account(cmd, self._uow(actor), self.clock)
 
     def update_key_account(self, actor: Principal, cmd: ka.UpdateKeyAccount) -> None:
+        """Change a key account; the same writers, within their scope. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         ka.update_key_account(cmd, self._uow(actor), self.clock)
 
     def record_bid(self, actor: Principal, cmd: ka.RecordBid) -> int:
+        """Record a bid case (投标) for a key account; the same writers. Returns its id; ``InvalidValue``,
+        ``PermissionDenied``, ``NotFound``."""
         return ka.record_bid(cmd, self._uow(actor), self.clock)
 
     def key_accounts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Key accounts the caller may see (a dealer its own, staff within their scope), filtered."""
         return self.account_queries.list_accounts(actor, **filters)
 
     def key_account(self, actor: Principal, account_id: int) -> dict[str, Any]:
+        """One key account with its bids, as the caller may see it; ``NotFound`` otherwise."""
         row = self.account_queries.account(actor, account_id)
         if row is None:
             raise not_found("key_account", "大客户")
         return row
 
     def bid_report(self, actor: Principal, year: int | None = None) -> dict[str, Any]:
+        """The bid report (投标统计) of a year within the caller's scope."""
         return self.account_queries.bid_report(actor, year=year)
 
     # -- campaigns and leads ----------------------------------------------------------------------
 
     def plan_campaign(self, actor: Principal, cmd: cp.PlanCampaign) -> cp.CampaignRef:
+        """Plan a marketing campaign (营销活动) with a budget in fen; marketing or admin. Returns
+        ``CampaignRef``; ``InvalidValue``, ``PermissionDenied``."""
         return cp.plan_campaign(cmd, self._uow(actor), self.clock)
 
     def change_campaign(self, actor: Principal, campaign_id: int, action: str, **kw: Any) -> str:
+        """Act on a campaign: ``activate``, ``close`` (with the actual cost), ``cancel`` or ``budget``;
+        marketing or admin. Returns the new state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return cp.change_campaign(campaign_id, action, self._uow(actor), self.clock, **kw)
 
     def capture_lead(self, actor: Principal, cmd: cp.CaptureLead) -> int:
+        """Capture a sales lead (线索), optionally for a campaign, followed by a dealer in the campaign's
+        regions; marketing, admin, sales, region manager or a dealer. Returns its id; ``InvalidValue``,
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return cp.capture_lead(cmd, self._uow(actor), self.clock)
 
     def follow_up_lead(self, actor: Principal, lead_id: int, action: str, **kw: Any) -> str:
+        """Follow a lead up: ``contacted``, ``convert`` (naming an order of the lead's dealer) or ``lost`` (a
+        reason); lead writers. Returns the new state; ``InvalidValue``, ``BusinessRuleViolation`` (order not
+        submitted), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return cp.follow_up(lead_id, action, self._uow(actor), self.clock, **kw)
 
     def campaigns(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Campaigns the caller may see, filtered."""
         return self.campaign_queries.list_campaigns(actor, **filters)
 
     def campaign(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
+        """One campaign: staff see any, a dealer one in its list of campaigns; ``NotFound`` otherwise."""
         row = self.campaign_queries.campaign(campaign_id)
         if row is None or not (actor.role.is_staff or actor.role is Role.DEALER) or (
                 actor.role is Role.DEALER and not self.campaign_queries.visible_to_dealer(actor, campaign_id)):
@@ -265,15 +339,19 @@ class MarketingService:
         return row
 
     def leads(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Leads the caller may see (a dealer its own, staff within their scope), filtered and keyset-paged."""
         return self.campaign_queries.leads(actor, **filters)
 
     def lead(self, actor: Principal, lead_id: int) -> dict[str, Any]:
+        """One lead as the caller may see it; ``NotFound`` otherwise."""
         rows = [r for r in self.campaign_queries.leads(actor, before_id=lead_id + 1, limit=1) if r["id"] == lead_id]
         if not rows:
             raise not_found("lead", "线索")
         return rows[0]
 
     def campaign_report(self, actor: Principal, campaign_id: int) -> dict[str, Any]:
+        """A campaign's leads, conversions, revenue, cost per lead and ROI, per dealer within the caller's
+        scope; marketing, admin, sales or region manager. ``PermissionDenied``, ``NotFound``."""
         require_role(actor, *cp.REPORT_READERS)
         campaign = self.campaign(actor, campaign_id)
         scope = dealer_scope(actor)
