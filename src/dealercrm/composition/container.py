@@ -125,6 +125,8 @@ class Container:
         return {status.value: n for status, n in SqlAlchemyOutboxStore(self.engine).count_by_status().items()}
 
     def close(self) -> None:
+        """Release what the container holds: the ERP gateway's connections and the database engine's
+        pool. Call it once when the embedding application stops; the services are unusable after."""
         close_gateway = getattr(self.erp_gateway, "close", None)
         if close_gateway is not None:
             close_gateway()
