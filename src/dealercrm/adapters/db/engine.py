@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
 
 __all__ = ["Engine", "make_engine"]
 
@@ -26,6 +27,13 @@ _json_serializer = functools.partial(json.dumps, ensure_ascii=False)
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = False, pool_size: int = 10) -> Engine:
     parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # an in-memory database lives in its connection: every thread shares the one connection
+        # (StaticPool), or each new connection would see an empty database
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False},
+                               poolclass=StaticPool, json_serializer=_json_serializer)
+        _configure_sqlite(engine, sqlite_synchronous)
+        return engine
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             url,
