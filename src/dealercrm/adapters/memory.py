@@ -49,6 +49,7 @@ class MemoryStore:
         self.workflows: dict[int, Any] = {}
         self.delegations: dict[int, Any] = {}
         self.link_nonces: dict[str, dict[str, Any]] = {}
+        self.alerts: dict[int, Any] = {}
         self.ids = itertools.count(1)
         self.commits = 0
 
@@ -131,6 +132,29 @@ class MemoryOutbox:
             self.enqueue(m.template_code, dict(m.variables), m.recipient, m.idempotency_key)
 
 
+class MemoryAlertRepository(_Repo):
+    """``AlertRepository`` twin: one alert per (rule, key), as the table's unique constraint."""
+
+    def by_key(self, rule: str, key: str) -> Any:
+        return next((a for a in (*self.rows.values(), *self._pending()) if a.rule == rule and a.key == key), None)
+
+    def live_for_rule(self, rule: str) -> list[Any]:
+        from dealercrm.domain.alerts import LIVE_STATES
+
+        return sorted((a for a in self.rows.values() if a.rule == rule and a.state in LIVE_STATES),
+                      key=lambda a: a.key)
+
+    def add_once(self, alert: Any) -> bool:
+        if self.by_key(alert.rule, alert.key) is not None:
+            return False
+        self.add(alert)
+        self.uow.flush()
+        return True
+
+    def _pending(self) -> list[Any]:
+        return [obj for table, obj in self.uow.pending if table == self.table]
+
+
 class MemoryDocumentNumbers:
     """``DocumentNumbers`` twin: ``formatted("FP", year=2026)`` → ``FP-2026-000001``."""
 
@@ -182,6 +206,7 @@ class MemoryUnitOfWork:
         self.shipments = MemoryShipmentRepository(self)
         self.receipts = MemoryDeliveryReceiptRepository(self)
         self.staff_directory = MemoryStaffDirectory(self)
+        self.alerts = MemoryAlertRepository(self, "alerts")
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

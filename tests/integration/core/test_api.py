@@ -345,7 +345,7 @@ def test_admin_creates_users_and_lists_them_without_password_hashes(api):
     assert r.status_code == 201
     assert_problem(client.post("/api/v1/admin/users", headers=admin, json={"username": "x1x", "display_name": "x",
                                                                             "role": "emperor", "password": "Guard2026pass"}),
-                   422, "role.unknown", "role")
+                   422, "request.enum", "role")
     users = client.get("/api/v1/admin/users", headers=admin).json()["items"]
     assert "guard1" in [u["username"] for u in users]
     assert "password" not in r.text and all("password_hash" not in u for u in users)
