@@ -73,9 +73,9 @@ class CommunityPages(Controller):
                 body=values.get("body")))
         except (InvalidValue, PermissionDenied) as exc:
             field = exc.field if isinstance(exc, InvalidValue) else "body"
-            errors = {field: exc.message}
+            errors, status = {field: exc.message}, _status(exc)
             return await sync_to_thread(lambda: self._ask_form(request, community, values=kept, errors=errors,
-                                                               status_code=_status(exc)))
+                                                               status_code=status))
         return Redirect(path=f"/community/{pid}", status_code=303)
 
     def _post_page(self, request: User, community: CommunityService, post_id: int, *,
@@ -98,9 +98,9 @@ class CommunityPages(Controller):
         try:
             await sync_to_thread(lambda: community.answer(request.user, post_id, body))
         except (InvalidValue, Conflict, PermissionDenied) as exc:
-            errors = {"body": exc.message}
+            errors, status = {"body": exc.message}, _status(exc)
             return await sync_to_thread(lambda: self._post_page(
-                request, community, post_id, errors=errors, answer=body[:6000], status_code=_status(exc)))
+                request, community, post_id, errors=errors, answer=body[:6000], status_code=status))
         return Redirect(path=f"/community/{post_id}#answers", status_code=303)
 
     async def _act(self, request: User, community: CommunityService, post_id: int, action: Any) -> Any:
@@ -108,9 +108,9 @@ class CommunityPages(Controller):
         try:
             await sync_to_thread(action)
         except (InvalidValue, Conflict, PermissionDenied) as exc:
-            message = exc.message
+            message, status = exc.message, _status(exc)
             return await sync_to_thread(lambda: self._post_page(request, community, post_id, flash=message,
-                                                                status_code=_status(exc)))
+                                                                status_code=status))
         return Redirect(path=f"/community/{post_id}", status_code=303)
 
     @post("/{post_id:int}/accept/{answer_id:int}", status_code=303)
