@@ -211,7 +211,8 @@ def bootstrap(
     aftersales_service = AftersalesService(uow, clock, aftersales_queries)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
-        jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url)))
+        jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url),
+              *_message_digest_jobs(settings, clock, engine)))
     live = LiveRelay()
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
@@ -269,6 +270,18 @@ def _messages(settings: Settings, clock: Clock, engine: Engine | None, live: Liv
     return MessagesService(clock, MemoryMessageStore(), live,
                            MemoryFloodLimit(settings.message_rate_per_minute, dt.timedelta(minutes=1), clock),
                            orders, aftersales_service, gate, media)
+
+
+def _message_digest_jobs(settings: Settings, clock: Clock, engine: Engine | None) -> tuple[ScheduledJob, ...]:
+    """The away digest of unread messages (issue 21 §4), with the database only."""
+    if engine is None:
+        return ()
+    from dealercrm.adapters.db.message_digest import SqlDigestStore
+    from dealercrm.application.message_digest import AwayDigestJob
+
+    return (AwayDigestJob(SqlDigestStore(engine, clock), settings.portal_url,
+                          dt.timedelta(minutes=settings.message_digest_minutes),
+                          dt.timedelta(minutes=settings.message_urgent_minutes)),)
 
 
 def _community(clock: Clock, engine: Engine | None, marketing: MarketingService) -> CommunityService:

@@ -1,4 +1,4 @@
-"""community: posts and questions by topic, answers, likes, reports, and the Chinese full-text index community_search
+"""community: posts and questions by topic, answers, likes, reports, and the Chinese full-text index community_search; the away digest's mark on conversation_members
 
 Revision ID: 0031
 Revises: 0030
@@ -20,6 +20,9 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
 def upgrade() -> None:
+    # the away digest (issue 21 §4): how far each member's unread messages went out by e-mail/SMS
+    with op.batch_alter_table('conversation_members') as batch:
+        batch.add_column(sa.Column('digested_id', _ID, nullable=False, server_default='0'))
     op.create_table(
         'community_posts',
         sa.Column('id', _ID, autoincrement=True, nullable=False),
@@ -94,3 +97,5 @@ def downgrade() -> None:
     op.drop_table('community_likes')
     op.drop_table('community_answers')
     op.drop_table('community_posts')
+    with op.batch_alter_table('conversation_members') as batch:
+        batch.drop_column('digested_id')
