@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from dealercrm.adapters.db.base import IdType, metadata
+from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.adapters.search.chinese import index_terms, query_terms
 from dealercrm.application.ports.community import AnswerRow, PostRow
@@ -158,6 +159,12 @@ def _match(dialect: str, query: str) -> Any | None:
         literal_column("document").op("@@")(tsquery)))
 
 
+def _display_name(conn: Connection, user_id: int, fallback: str) -> str:
+    """The name the community shows: the person's display name (王经理·郑州宏达), else the login."""
+    name = conn.execute(select(users.c.display_name).where(users.c.id == user_id)).scalar()
+    return (name or fallback)[:60]
+
+
 class SqlCommunityStore:
     """``CommunityStore`` on the database (SQLite or PostgreSQL)."""
 
@@ -173,7 +180,8 @@ class SqlCommunityStore:
                  now: dt.datetime) -> int:
         with self._engine().begin() as conn:
             pid = int(conn.execute(insert(community_posts).values(
-                kind=kind, topic=topic, title=title, body=body, author_id=author_id, author_name=author_name[:60],
+                kind=kind, topic=topic, title=title, body=body, author_id=author_id,
+                author_name=_display_name(conn, author_id, author_name),
                 created_at=now, locked=False, hidden=False).returning(_p.id)).scalar_one())
             _index(conn, pid)
             return pid
@@ -210,7 +218,8 @@ class SqlCommunityStore:
             if state is None or state.hidden or state.locked:
                 raise Conflict("帖子已锁定，不能再回答", code="community.post_locked", current_state="locked")
             aid = int(conn.execute(insert(community_answers).values(
-                post_id=post_id, author_id=author_id, author_name=author_name[:60], body=body, created_at=now,
+                post_id=post_id, author_id=author_id, author_name=_display_name(conn, author_id, author_name),
+                body=body, created_at=now,
                 hidden=False).returning(_a.id)).scalar_one())
             _index(conn, post_id)
             return aid
