@@ -66,6 +66,9 @@ def test_bad_input_locked_posts_and_dealer_moderation_store_nothing(world):
     dealer_locks = world.post(dealer, f"/api/v1/community/posts/{pid}/moderation", {"locked": True})
     staff_locks = world.post(staff, f"/api/v1/community/posts/{pid}/moderation", {"locked": True})
     on_locked = world.post(staff, f"/api/v1/community/posts/{pid}/answers", {"body": "七月一日起"})
+    reported = world.post(dealer, f"/api/v1/community/posts/{pid}/report", {"reason": "内容不实"})
+    dealer_queue = world.get(dealer, "/api/v1/community/posts", params={"reported": "true"})
+    queue = world.get(staff, "/api/v1/community/posts", params={"reported": "true"}).json()
     hidden = world.post(staff, f"/api/v1/community/posts/{pid}/moderation", {"hidden": True})
 
     assert [r.status_code for r in (empty, oversize, bad_topic)] == [422, 422, 422]
@@ -73,6 +76,8 @@ def test_bad_input_locked_posts_and_dealer_moderation_store_nothing(world):
     assert (dealer_locks.status_code, dealer_locks.json()["code"]) == (403, "community.staff_only")
     assert staff_locks.json()["locked"] is True
     assert (on_locked.status_code, on_locked.json()["code"]) == (409, "community.post_locked")
+    assert reported.status_code == 201 and dealer_queue.status_code == 403
+    assert [(p["id"], p["report_count"]) for p in queue["items"]] == [(pid, 1)]
     assert hidden.json()["hidden"] is True
     assert world.get(dealer, f"/api/v1/community/posts/{pid}").status_code == 404
     assert world.get(staff, f"/api/v1/community/posts/{pid}").status_code == 200

@@ -194,9 +194,13 @@ class SqlCommunityStore:
         return _post(r) if r is not None else None
 
     def posts(self, *, topic: str | None, query: str | None, include_hidden: bool, before_id: int | None,
-              limit: int) -> list[PostRow]:
+              limit: int, reported_only: bool = False) -> list[PostRow]:
         engine = self._engine()
         q = select(*_post_columns())
+        if reported_only:
+            reported_answers = select(_a.post_id).join(community_reports, and_(
+                _r.target == "answer", _r.target_id == _a.id))
+            q = q.where(_p.id.in_(select(_r.target_id).where(_r.target == "post")) | _p.id.in_(reported_answers))
         if topic:
             q = q.where(_p.topic == topic)
         if not include_hidden:

@@ -54,9 +54,10 @@ class CommunityStore(Protocol):
     def post(self, post_id: int) -> PostRow | None: ...
 
     def posts(self, *, topic: str | None, query: str | None, include_hidden: bool, before_id: int | None,
-              limit: int) -> list[PostRow]:
+              limit: int, reported_only: bool = False) -> list[PostRow]:
         """Newest first, ids below ``before_id``; ``query`` matched by the Chinese full-text index
-        over the title, the body and the answers (a query with no searchable word finds nothing)."""
+        over the title, the body and the answers (a query with no searchable word finds nothing);
+        ``reported_only``: posts reported themselves or through one of their answers."""
 
     def add_answer(self, post_id: int, author_id: int, author_name: str, body: str, now: dt.datetime) -> int:
         """Store the answer unless the post is locked or hidden in the meantime (then ``Conflict``)."""

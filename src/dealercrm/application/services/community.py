@@ -78,16 +78,19 @@ class CommunityService:
 
     # reading
     def posts(self, actor: Principal, *, topic: str | None = None, q: str | None = None, cursor: str | None = None,
-              limit: int = PAGE) -> tuple[list[PostRow], str | None]:
-        """Newest first, filtered by topic and by a Chinese search; and the next page's cursor."""
+              limit: int = PAGE, reported: bool = False) -> tuple[list[PostRow], str | None]:
+        """Newest first, filtered by topic and by a Chinese search; and the next page's cursor.
+        ``reported``: the moderation queue — reported posts (staff only)."""
         self._person(actor)
+        if reported:
+            rules.check_can_moderate(_is_staff(actor))
         wanted_topic = rules.topic_of(topic) if topic else None
         query = (q or "").strip()
         if len(query) > MAX_QUERY_CHARS:
             raise InvalidValue("q", f"搜索词不能超过{MAX_QUERY_CHARS}个字", code="community.query_too_long")
         before = _parse_cursor(cursor)
         rows = self.store.posts(topic=wanted_topic, query=query or None, include_hidden=_is_staff(actor),
-                                before_id=before, limit=limit + 1)
+                                before_id=before, limit=limit + 1, reported_only=reported)
         page = rows[:limit]
         return page, (str(page[-1].id) if len(rows) > limit and page else None)
 

@@ -66,6 +66,7 @@ class PostOut(msgspec.Struct):
     accepted_answer_id: int | None
     answer_count: int
     like_count: int
+    report_count: int
 
 
 class AnswerOut(msgspec.Struct):
@@ -110,9 +111,11 @@ class ArticleCreated(msgspec.Struct):
     status: str
 
 
-def post_out(p: PostRow) -> PostOut:
+def post_out(p: PostRow, user: Principal) -> PostOut:
+    """The post as ``user`` sees it: how often it was reported is for the moderators (staff)."""
     return PostOut(p.id, p.kind.value, p.topic, p.title, p.body, p.author_id, p.author_name, p.created_at, p.locked,
-                   p.hidden, p.accepted_answer_id, p.answer_count, p.like_count)
+                   p.hidden, p.accepted_answer_id, p.answer_count, p.like_count,
+                   p.report_count if user.role.is_staff else 0)
 
 
 def answer_out(a: AnswerRow, accepted_id: int | None) -> AnswerOut:
@@ -134,9 +137,10 @@ class CommunityController(Controller):
               topic: Annotated[str | None, Parameter(max_length=40)] = None,
               q: Annotated[str | None, Parameter(max_length=200)] = None,
               cursor: Annotated[str | None, Parameter(max_length=30)] = None,
-              limit: Annotated[int, Parameter(ge=1, le=100)] = 20) -> PostPage:
-        rows, next_cursor = community.posts(request.user, topic=topic, q=q, cursor=cursor, limit=limit)
-        return PostPage([post_out(r) for r in rows], next_cursor)
+              limit: Annotated[int, Parameter(ge=1, le=100)] = 20, reported: bool = False) -> PostPage:
+        rows, next_cursor = community.posts(request.user, topic=topic, q=q, cursor=cursor, limit=limit,
+                                            reported=reported)
+        return PostPage([post_out(r, request.user) for r in rows], next_cursor)
 
     @post("/posts", sync_to_thread=True, status_code=HTTP_201_CREATED, summary="提问/发帖 Ask a question or post")
     def create(self, data: NewPost, request: User, community: CommunityService) -> Created:
@@ -147,7 +151,7 @@ class CommunityController(Controller):
     def detail(self, post_id: int, request: User, community: CommunityService) -> PostDetail:
         view = community.post(request.user, post_id)
         accepted = view.post.accepted_answer_id
-        return PostDetail(post_out(view.post), [answer_out(a, accepted) for a in view.answers])
+        return PostDetail(post_out(view.post, request.user), [answer_out(a, accepted) for a in view.answers])
 
     @post("/posts/{post_id:int}/answers", sync_to_thread=True, status_code=HTTP_201_CREATED,
           summary="回答 Answer (not on a locked post)")
@@ -158,7 +162,7 @@ class CommunityController(Controller):
           summary="采纳 Accept an answer (the asker or staff)")
     def accept(self, post_id: int, data: Accept, request: User, community: CommunityService) -> PostOut:
         community.accept(request.user, post_id, data.answer_id)
-        return post_out(community.post(request.user, post_id).post)
+        return post_out(community.post(request.user, post_id).post, request.user)
 
     @post("/posts/{post_id:int}/like", sync_to_thread=True, status_code=HTTP_200_OK, summary="点赞 Like a post once")
     def like_post(self, post_id: int, request: User, community: CommunityService) -> Likes:
@@ -183,7 +187,8 @@ class CommunityController(Controller):
           summary="管理 Hide or lock a post (staff)")
     def moderate_post(self, post_id: int, data: PostModeration, request: User,
                       community: CommunityService) -> PostOut:
-        return post_out(community.moderate_post(request.user, post_id, locked=data.locked, hidden=data.hidden))
+        return post_out(community.moderate_post(request.user, post_id, locked=data.locked, hidden=data.hidden),
+                        request.user)
 
     @post("/answers/{answer_id:int}/moderation", sync_to_thread=True, status_code=HTTP_200_OK,
           summary="管理 Hide an answer (staff)")

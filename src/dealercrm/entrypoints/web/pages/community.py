@@ -40,16 +40,21 @@ class CommunityPages(Controller):
     def index(self, request: User, community: CommunityService,
               topic: Annotated[str | None, Parameter(max_length=40)] = None,
               q: Annotated[str | None, Parameter(max_length=200)] = None,
-              cursor: Annotated[str | None, Parameter(max_length=30)] = None) -> Template:
+              cursor: Annotated[str | None, Parameter(max_length=30)] = None,
+              reported: Annotated[str | None, Parameter(max_length=5)] = None) -> Template:
         error, status = None, 200
+        staff = request.user.role.is_staff
+        only_reported = staff and reported == "1"  # the moderation queue
         try:
-            rows, next_cursor = community.posts(request.user, topic=topic or None, q=q, cursor=cursor)
+            rows, next_cursor = community.posts(request.user, topic=topic or None, q=q, cursor=cursor,
+                                                reported=only_reported)
         except InvalidValue as exc:
             error, status = exc.message, 422
             rows, next_cursor = community.posts(request.user)
         return page(request, "community.html", title="互动社区", section="community", crumbs=(("互动社区", None),),
                     rows=rows, next_cursor=next_cursor, topics=community.topics(), error=error,
-                    query={"q": q or "", "topic": topic or ""}, status_code=status)
+                    query={"q": q or "", "topic": topic or "", "reported": "1" if only_reported else ""},
+                    staff=staff, status_code=status)
 
     def _ask_form(self, request: User, community: CommunityService, *, values: dict[str, str] | None = None,
                   errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
