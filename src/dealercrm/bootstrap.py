@@ -20,12 +20,19 @@ from typing import TYPE_CHECKING
 import attrs
 
 from dealercrm.adapters.live import LiveRelay
-from dealercrm.application import aftersales, channel, credit, order_changes, order_review_outcome, workflow
+from dealercrm.application import (
+    aftersales,
+    channel,
+    credit,
+    order_changes,
+    order_review_outcome,
+    workflow,
+)
 from dealercrm.application.alerts import ScheduledJob
 from dealercrm.application.approval_links import ApprovalMail
+from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
 from dealercrm.application.erp_jobs import ErpSyncJob
 from dealercrm.application.exports import Exporter
-from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
 from dealercrm.application.gate import IdDigester
 from dealercrm.application.order_flow import OrderFlowService
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
@@ -34,17 +41,35 @@ from dealercrm.application.ports.erp import ErpGateway
 from dealercrm.application.ports.gate_queries import GateQueries
 from dealercrm.application.ports.orders import OrderQueries
 from dealercrm.application.ports.persistence import (
-    Clock, DealerQueries, PasswordHasher, TokenService, UnitOfWork, UnitOfWorkFactory,
+    Clock,
+    DealerQueries,
+    PasswordHasher,
+    TokenService,
+    UnitOfWork,
+    UnitOfWorkFactory,
 )
 from dealercrm.application.ports.signing import GateKeys
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.application.services import (
-    AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
-    IdentityService, MarketingService, MediaService, MessagesService, OrdersService, StationsService, StockService,
-    SuppliedPartsService, WorkflowService,
+    AftersalesService,
+    CareService,
+    ChannelService,
+    CreditService,
+    EngagementService,
+    GateService,
+    IdentityService,
+    MarketingService,
+    MediaService,
+    MessagesService,
+    OrdersService,
+    StationsService,
+    StockService,
+    SuppliedPartsService,
+    WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
+from dealercrm.application.services.community import CommunityService
 from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.application.workflow_workbench import TaskQueries
@@ -117,15 +142,15 @@ def bootstrap(
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
     from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
-    from dealercrm.adapters.db.parts_catalog_queries import SqlPartsCatalogQueries
     from dealercrm.adapters.db.mapping import start_mappers
+    from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
+    from dealercrm.adapters.db.parts_catalog_queries import SqlPartsCatalogQueries
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
     from dealercrm.adapters.db.web_sessions import web_session_store
     from dealercrm.adapters.documents.contract_pdf import PdfContractRenderer
     from dealercrm.adapters.documents.print_pdf import FpdfDocumentRenderer
     from dealercrm.adapters.documents.tables import CsvTableWriter, XlsxTableWriter
-    from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
     from dealercrm.adapters.files.images import PillowImageInspector
     from dealercrm.adapters.files.photo_store import LocalDirectoryPhotoStore
     from dealercrm.adapters.security import Argon2PasswordHasher, JwtTokenService
@@ -186,7 +211,8 @@ def bootstrap(
     aftersales_service = AftersalesService(uow, clock, aftersales_queries)
     care, marketing, engagement = _care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
-        jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url)))
+        jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url),
+              *_message_digest_jobs(settings, clock, engine)))
     live = LiveRelay()
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
@@ -221,6 +247,7 @@ def bootstrap(
         analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),
         messages=_messages(settings, clock, engine, live, order_service, aftersales_service, gate_service,
                            media_service),
+        community=_community(clock, engine, marketing),
         live=live,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
@@ -245,15 +272,34 @@ def _messages(settings: Settings, clock: Clock, engine: Engine | None, live: Liv
                            orders, aftersales_service, gate, media)
 
 
+def _message_digest_jobs(settings: Settings, clock: Clock, engine: Engine | None) -> tuple[ScheduledJob, ...]:
+    """The away digest of unread messages (issue 21 §4), with the database only."""
+    if engine is None:
+        return ()
+    from dealercrm.adapters.db.message_digest import SqlDigestStore
+    from dealercrm.application.message_digest import AwayDigestJob
+
+    return (AwayDigestJob(SqlDigestStore(engine, clock), settings.portal_url,
+                          dt.timedelta(minutes=settings.message_digest_minutes),
+                          dt.timedelta(minutes=settings.message_urgent_minutes)),)
+
+
+def _community(clock: Clock, engine: Engine | None, marketing: MarketingService) -> CommunityService:
+    """The community lives in the database only (its search is the database's full-text engine)."""
+    from dealercrm.adapters.db.community import SqlCommunityStore
+
+    return CommunityService(clock, SqlCommunityStore(engine), marketing)
+
+
 def _care_marketing_engagement(
     settings: Settings, clock: Clock, uow: UnitOfWorkFactory, engine: Engine | None, *,
     workflow_queries: TaskQueries | None, video: VideoConferencing | None, jobs: tuple[ScheduledJob, ...],
 ) -> tuple[CareService, MarketingService, EngagementService]:
     """The care, marketing and engagement services on the SQL read side. The engagement service
     comes last: it gets every context's rules, jobs and sources as fixed tables."""
+    from dealercrm.adapters.db import marketing_queries as mq
     from dealercrm.adapters.db.care_queries import SqlCareQueries
     from dealercrm.adapters.db.engagement_queries import SqlEngagementQueries
-    from dealercrm.adapters.db import marketing_queries as mq
     from dealercrm.adapters.documents.care_pdf import FpdfCareLetterRenderer
     from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
     from dealercrm.adapters.video import video_conferencing_for

@@ -142,6 +142,10 @@ class Settings:
     media_thumbnail_side: int = attrs.field(default=320, validator=_positive)
     # messages (issue 21): at most this many messages per user per minute, across workers
     message_rate_per_minute: int = attrs.field(default=30, validator=_positive)
+    # away digest (issue 21 §4): a message unread this long goes out by e-mail;
+    # a mention or a record-thread message after the urgent time, also by SMS
+    message_digest_minutes: int = attrs.field(default=30, validator=_positive)
+    message_urgent_minutes: int = attrs.field(default=10, validator=_positive)
     # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
     erp_url: str = ""
     erp_api_key: str = attrs.field(default="", repr=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from dealercrm.adapters.live import LiveRelay
 from dealercrm.application import workflow
 from dealercrm.application.approval_links import ApprovalMail
 from dealercrm.application.exports import Exporter
@@ -17,23 +18,37 @@ from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
 from dealercrm.application.ports.erp import ErpGateway
 from dealercrm.application.ports.gate_queries import GateQueries
 from dealercrm.application.ports.persistence import (
-    Clock, DealerQueries, PasswordHasher, TokenService, UnitOfWorkFactory,
+    Clock,
+    DealerQueries,
+    PasswordHasher,
+    TokenService,
+    UnitOfWorkFactory,
 )
 from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.ports.signing import GateKeys
 from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.application.services import (
-    AftersalesService, CareService, ChannelService, CreditService, EngagementService, GateService,
-    IdentityService, MarketingService, MediaService, OrdersService, StationsService, StockService,
-    SuppliedPartsService, WorkflowService,
+    AftersalesService,
+    CareService,
+    ChannelService,
+    CreditService,
+    EngagementService,
+    GateService,
+    IdentityService,
+    MarketingService,
+    MediaService,
+    OrdersService,
+    StationsService,
+    StockService,
+    SuppliedPartsService,
+    WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
-from dealercrm.application.services.messages import MessagesService
+from dealercrm.application.services.community import CommunityService
 from dealercrm.application.services.customers import CustomersService
+from dealercrm.application.services.messages import MessagesService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.config import Settings
-
-from dealercrm.adapters.live import LiveRelay
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
@@ -79,6 +94,7 @@ class Container:
     exports: Exporter  # lists and reports as XLSX / CSV downloads
     analytics: AnalyticsService  # the 分析 dashboards' reports
     messages: MessagesService  # conversations and messages (issue 21)
+    community: CommunityService  # the Q&A community (issue 21 §2)
     live: LiveRelay  # where committed changes are announced to browsers (the web app connects it)
     engine: Engine | None = None
     workflow_queries: WorkflowQueries | None = None

@@ -429,6 +429,17 @@ TEMPLATES = TemplateRegistry([
         "{recipient_name}：\n\n原定于{time_window}举行的培训“{title}”已取消。\n原因：{reason}\n\n给您带来不便，敬请谅解。",
         "培训取消通知",
     ),
+    MessageTemplate(
+        "message.away_digest", Channel.EMAIL,
+        "您有{count}条未读消息",
+        "{recipient_name}：\n\n您有{count}条消息尚未阅读：\n{lines}\n\n登录查看并回复：{messages_url}",
+        "未读消息摘要（离开一段时间后）",
+    ),
+    MessageTemplate(
+        "message.away_urgent", Channel.SMS, "",
+        "{recipient_name}，{author_name}等在“{conversation_title}”中有{count}条消息待您处理，请登录系统查看。",
+        "紧急未读消息提醒（@提及、业务单据讨论）",
+    ),
 ])
 
 

@@ -173,6 +173,9 @@ def load_demo(container: Container, *, dealers: int = 36, seed: int = 2026,
     from dealercrm.entrypoints.demo_messages import seed_messages
 
     seed_messages(container)  # an order thread with a dozen messages, a mention and a photo
+    from dealercrm.entrypoints.demo_community import seed_community
+
+    seed_community(container)  # answered questions, an accepted answer made an article, a locked post
     return logins
 
 

@@ -35,7 +35,10 @@ WEIGHTS = (10.0, 5.0, 1.0)  # title, tags, body
 
 
 def is_unmapped(name: str | None) -> bool:
-    return bool(name) and (name == UNMAPPED or name.startswith(UNMAPPED + "_"))  # type: ignore[union-attr]
+    """The full-text index tables built by migrations, not mapped: ``kb_search`` and the
+    community's ``community_search`` (and their FTS5 shadow tables)."""
+    return any(bool(name) and (name == n or name.startswith(n + "_"))  # type: ignore[union-attr]
+               for n in (UNMAPPED, "community_search"))
 
 
 def _terms(title: str, tags: list[str] | tuple[str, ...], body: str) -> dict[str, str]:

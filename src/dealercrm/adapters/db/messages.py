@@ -65,6 +65,8 @@ conversation_members = Table(
     Column("user_id", IdType, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("joined_at", UtcDateTime, nullable=False),
     Column("last_read_id", IdType, nullable=False),
+    # the away digest (migration 0031): messages up to this id have been sent to the member by e-mail/SMS
+    Column("digested_id", IdType, nullable=False, server_default="0"),
     PrimaryKeyConstraint("conversation_id", "user_id", name="pk_conversation_members"),
     Index("ix_conversation_members_user_id", "user_id"),
 )

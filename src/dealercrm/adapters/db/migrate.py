@@ -35,6 +35,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.web_sessions",
     "dealercrm.adapters.db.shared_state",
     "dealercrm.adapters.db.messages",
+    "dealercrm.adapters.db.community",
 )
 
 

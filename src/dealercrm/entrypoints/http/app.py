@@ -17,15 +17,9 @@ from prometheus_client import CollectorRegistry
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.bootstrap import Container, bootstrap
 from dealercrm.config import Settings, load_settings
-from dealercrm.entrypoints.http.metrics import RequestMetrics, database_collector, metrics_handler
 from dealercrm.entrypoints.http.aftersales import AftersalesController
-from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
-from dealercrm.entrypoints.http.messages import MESSAGES_CONTROLLERS
-from dealercrm.entrypoints.web.live import channels_plugin, relay_hooks
-from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.care import CareController
-from dealercrm.entrypoints.http.customers import CustomersController
-from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
+from dealercrm.entrypoints.http.community import COMMUNITY_CONTROLLERS
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -33,15 +27,24 @@ from dealercrm.entrypoints.http.controllers import (
     DealerController,
 )
 from dealercrm.entrypoints.http.credit import CreditController
+from dealercrm.entrypoints.http.customers import CustomersController
 from dealercrm.entrypoints.http.dependencies import service_dependencies
 from dealercrm.entrypoints.http.engagement import ENGAGEMENT_CONTROLLERS
 from dealercrm.entrypoints.http.erp import ErpRejectedEventController
 from dealercrm.entrypoints.http.gate import GATE_CONTROLLERS
 from dealercrm.entrypoints.http.marketing import MARKETING_CONTROLLERS
+from dealercrm.entrypoints.http.media import MEDIA_CONTROLLERS
+from dealercrm.entrypoints.http.messages import MESSAGES_CONTROLLERS
+from dealercrm.entrypoints.http.metrics import (
+    RequestMetrics,
+    database_collector,
+    metrics_handler,
+)
 from dealercrm.entrypoints.http.openapi import document_routes
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
-from dealercrm.entrypoints.http.reports import ReportController
+from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
+from dealercrm.entrypoints.http.reports import ReportController
 from dealercrm.entrypoints.http.security import (
     AuthMiddleware,
     PrincipalCache,
@@ -49,6 +52,7 @@ from dealercrm.entrypoints.http.security import (
     SlidingWindowLimiter,
     public,
 )
+from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
 from dealercrm.entrypoints.http.stock import STOCK_CONTROLLERS
 from dealercrm.entrypoints.http.strict_input import strict_input
 from dealercrm.entrypoints.http.supplied_parts import SUPPLIED_PARTS_CONTROLLERS
@@ -67,6 +71,7 @@ from dealercrm.entrypoints.web.app import (
     web_routers,
 )
 from dealercrm.entrypoints.web.errors import with_web_pages
+from dealercrm.entrypoints.web.live import channels_plugin, relay_hooks
 
 
 class Health(msgspec.Struct):
@@ -103,6 +108,7 @@ CONTROLLERS: tuple[Any, ...] = (
     *MARKETING_CONTROLLERS,
     ReportController,
     *MESSAGES_CONTROLLERS,
+    *COMMUNITY_CONTROLLERS,
 )
 
 

@@ -24,6 +24,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "analytics",
     "stations", "media",
     "messages",
+    "community",
     "customers",
     "parts_catalog",
 )

@@ -36,6 +36,7 @@ from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
 from dealercrm.entrypoints.web.pages.messages import MessagePages
+from dealercrm.entrypoints.web.pages.community import CommunityPages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
 from dealercrm.entrypoints.web.pages.order_flow import OrderFlowPages
 from dealercrm.entrypoints.web.pages.pickups import PickupPages
@@ -78,6 +79,7 @@ PAGES: list[Any] = [
     AftersalesPages,
     live_socket,
     MessagePages,
+    CommunityPages,
     CustomerPages, ServiceContractPages,
     PartsCatalogPages,
 ]

@@ -74,6 +74,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("维修合同", "/service-contracts/", (Role.AFTER_SALES, Role.ADMIN, Role.STATION), "service_contracts"),
     NavItem("服务结算", "/aftersales/settlements", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_settlements"),
     NavItem("消息", "/messages", tuple(r for r in Role if r is not Role.KIOSK), "messages"),
+    NavItem("互动社区", "/community", tuple(r for r in Role if r is not Role.KIOSK), "community"),
     NavItem("修改密码", "/account/password", tuple(r for r in Role if r is not Role.KIOSK), "account"),
 )
 
