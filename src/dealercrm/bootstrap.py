@@ -47,6 +47,7 @@ from dealercrm.application.services import (
 from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
+from dealercrm.application.services.parts_supply import PartsSupplyService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.composition.container import Container, erp_sync_target
 from dealercrm.config import Settings, load_settings, with_process_secrets
@@ -118,6 +119,7 @@ def bootstrap(
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
     from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
     from dealercrm.adapters.db.parts_catalog_queries import SqlPartsCatalogQueries
+    from dealercrm.adapters.db.parts_supply_queries import SqlPartsSupplyQueries
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.stock_queries import SqlStockQueries
     from dealercrm.adapters.db.supplied_parts_queries import SqlSuppliedPartsQueries
@@ -215,6 +217,7 @@ def bootstrap(
         stations=StationsService(uow, clock, aftersales_queries),
         customers=CustomersService(uow, clock, SqlCustomerQueries(engine)),
         parts_catalog=PartsCatalogService(uow, SqlPartsCatalogQueries(engine)),
+        parts_supply=PartsSupplyService(uow, clock, SqlPartsSupplyQueries(engine), exports),
         media=media_service,
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,

@@ -26,6 +26,7 @@ from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLE
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.customers import CustomersController
 from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
+from dealercrm.entrypoints.http.parts_supply import PartsSupplyController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -97,6 +98,7 @@ CONTROLLERS: tuple[Any, ...] = (
     *MEDIA_CONTROLLERS,
     CustomersController,
     PartsCatalogController,
+    PartsSupplyController,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

@@ -26,6 +26,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "messages",
     "customers",
     "parts_catalog",
+    "parts_supply",
 )
 
 
