@@ -128,6 +128,10 @@ class PartsSupplyService:
         start, end = month_bounds(month)
         return self.queries.income(start, end, month, station_id=_scope(actor))
 
+    def this_month(self) -> str:
+        """The current Beijing month, YYYY-MM (the income report's default)."""
+        return self._clock().astimezone(SHANGHAI).strftime("%Y-%m")
+
     def export_income(self, actor: Principal, month: str, fmt: str) -> Download:
         """The income report as a CSV or XLSX download (the same rows, the caller's scope)."""
         self._exporter.check_format(fmt)
