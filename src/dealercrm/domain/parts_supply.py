@@ -24,7 +24,11 @@ from collections.abc import Mapping, Sequence
 import attrs
 
 from dealercrm.domain.aftersales import PartUse, RepairRecord, labour_amount_fen
-from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import (
+    BusinessRuleViolation,
+    IllegalTransition,
+    InvalidValue,
+)
 
 MAX_LINES = 200
 MAX_QUANTITY = 100_000

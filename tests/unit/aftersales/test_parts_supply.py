@@ -3,7 +3,11 @@ import datetime as dt
 import pytest
 
 from dealercrm.domain.aftersales import PartUse, RepairPart, RepairRecord
-from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import (
+    BusinessRuleViolation,
+    IllegalTransition,
+    InvalidValue,
+)
 from dealercrm.domain.parts_supply import (
     BillState,
     OrderState,

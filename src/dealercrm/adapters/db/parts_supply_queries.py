@@ -22,7 +22,12 @@ from dealercrm.adapters.db.parts_supply_tables import (
     service_repair_bills,
 )
 from dealercrm.domain.aftersales import ClaimState, MovementKind
-from dealercrm.domain.parts_supply import BillState, OrderState, StockLevel, TransferState
+from dealercrm.domain.parts_supply import (
+    BillState,
+    OrderState,
+    StockLevel,
+    TransferState,
+)
 
 _OPEN = (OrderState.SUBMITTED, OrderState.CONFIRMED, OrderState.SHIPPED)
 _USED = (MovementKind.ISSUE_WARRANTY, MovementKind.ISSUE_SALE, MovementKind.ISSUE_REPAIR, MovementKind.TRANSFER_OUT)

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 
 from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
-from dealercrm.domain.parts_supply import BillState, OrderState, PartsOrder, RepairBill, StockTransfer, TransferState
+from dealercrm.domain.parts_supply import (
+    BillState,
+    OrderState,
+    PartsOrder,
+    RepairBill,
+    StockTransfer,
+    TransferState,
+)
 
 service_repair_bills = Table(
     "service_repair_bills",

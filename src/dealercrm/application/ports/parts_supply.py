@@ -9,7 +9,12 @@ import datetime as dt
 from typing import Any, Protocol
 
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
-from dealercrm.domain.parts_supply import PartsOrder, RepairBill, StockLevel, StockTransfer
+from dealercrm.domain.parts_supply import (
+    PartsOrder,
+    RepairBill,
+    StockLevel,
+    StockTransfer,
+)
 
 
 class PartsSupplyRepository(Protocol):

@@ -22,9 +22,17 @@ from collections.abc import Callable
 from typing import Any
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.aftersales import (
+    _move_stock,
+    _part,
+    _record_or_404,
+    _station_or_404,
+)
 from dealercrm.application.exports import Column, ColumnKind, Download, Exporter, Table
-from dealercrm.application.aftersales import _move_stock, _part, _record_or_404, _station_or_404
-from dealercrm.application.ports.parts_supply import PartsSupplyQueries, PartsSupplyUnitOfWork
+from dealercrm.application.ports.parts_supply import (
+    PartsSupplyQueries,
+    PartsSupplyUnitOfWork,
+)
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.aftersales import SHANGHAI, MovementKind, month_bounds
 from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken

@@ -13,7 +13,12 @@ from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
 from litestar.response import Redirect, Stream, Template
 
-from dealercrm.application.services.parts_supply import INCOME_READERS, STAFF, WORKERS, PartsSupplyService
+from dealercrm.application.services.parts_supply import (
+    INCOME_READERS,
+    STAFF,
+    WORKERS,
+    PartsSupplyService,
+)
 from dealercrm.domain.errors import Conflict, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.downloads import download
@@ -58,8 +63,8 @@ class PartsSupplyPages(Controller):
         try:
             await sync_to_thread(call)
         except (InvalidValue, Conflict) as exc:
-            status = 422 if isinstance(exc, InvalidValue) else 409
-            return await sync_to_thread(lambda: self._page(request, svc, station_id, error=exc.message,
+            status, message = (422 if isinstance(exc, InvalidValue) else 409), exc.message
+            return await sync_to_thread(lambda: self._page(request, svc, station_id, error=message,
                                                            status_code=status))
         suffix = f"?station_id={station_id}" if station_id and request.user.role in STAFF else ""
         return Redirect(path=f"/parts-supply/{suffix}", status_code=303)
