@@ -28,9 +28,7 @@ from dealercrm.application import (
     order_review_outcome,
     workflow,
 )
-from dealercrm.application.alerts import ScheduledJob
 from dealercrm.application.approval_links import ApprovalMail
-from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
 from dealercrm.application.erp_jobs import ErpSyncJob
 from dealercrm.application.exports import Exporter
 from dealercrm.application.gate import IdDigester
@@ -53,15 +51,11 @@ from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.ports.workflow import WorkflowQueries
 from dealercrm.application.services import (
     AftersalesService,
-    CareService,
     ChannelService,
     CreditService,
-    EngagementService,
     GateService,
     IdentityService,
-    MarketingService,
     MediaService,
-    MessagesService,
     OrdersService,
     StationsService,
     StockService,
@@ -69,11 +63,16 @@ from dealercrm.application.services import (
     WorkflowService,
 )
 from dealercrm.application.services.analytics import AnalyticsService
-from dealercrm.application.services.community import CommunityService
 from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
-from dealercrm.application.workflow_workbench import TaskQueries
+from dealercrm.application.services.parts_supply import PartsSupplyService
 from dealercrm.composition.container import Container, erp_sync_target
+from dealercrm.composition.contexts import (
+    care_marketing_engagement,
+    community_service,
+    message_digest_jobs,
+    messages_service,
+)
 from dealercrm.config import Settings, load_settings, with_process_secrets
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.media import MediaLimits
@@ -142,6 +141,7 @@ def bootstrap(
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
     from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
+    from dealercrm.adapters.db.parts_supply_queries import SqlPartsSupplyQueries
     from dealercrm.adapters.db.mapping import start_mappers
     from dealercrm.adapters.db.marketing_queries import SqlKnowledgeQueries
     from dealercrm.adapters.db.parts_catalog_queries import SqlPartsCatalogQueries
@@ -209,10 +209,10 @@ def bootstrap(
                 if erp_gateway is not None and engine is not None else ())
     photo_store, aftersales_queries = LocalDirectoryPhotoStore(settings.photo_path()), SqlAftersalesQueries(engine)
     aftersales_service = AftersalesService(uow, clock, aftersales_queries)
-    care, marketing, engagement = _care_marketing_engagement(
+    care, marketing, engagement = care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
         jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url),
-              *_message_digest_jobs(settings, clock, engine)))
+              *message_digest_jobs(settings, clock, engine)))
     live = LiveRelay()
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
@@ -241,89 +241,15 @@ def bootstrap(
         stations=StationsService(uow, clock, aftersales_queries),
         customers=CustomersService(uow, clock, SqlCustomerQueries(engine)),
         parts_catalog=PartsCatalogService(uow, SqlPartsCatalogQueries(engine)),
+        parts_supply=PartsSupplyService(uow, clock, SqlPartsSupplyQueries(engine), exports),
         media=media_service,
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,
         analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),
-        messages=_messages(settings, clock, engine, live, order_service, aftersales_service, gate_service,
+        messages=messages_service(settings, clock, engine, live, order_service, aftersales_service, gate_service,
                            media_service),
-        community=_community(clock, engine, marketing),
+        community=community_service(clock, engine, marketing),
         live=live,
         web_sessions=web_session_store(engine, clock, settings.session_secret,
                                        dt.timedelta(minutes=settings.session_ttl_minutes)),
     )
-
-
-def _messages(settings: Settings, clock: Clock, engine: Engine | None, live: LiveRelay, orders: OrdersService,
-              aftersales_service: AftersalesService, gate: GateService, media: MediaService) -> MessagesService:
-    """Messages in the database with the flood limit there too (it holds across workers); in
-    memory without a database."""
-    if engine is not None:
-        from dealercrm.adapters.db.messages import SqlMessageStore
-        from dealercrm.adapters.db.shared_state import SqlRateLimiter
-
-        return MessagesService(clock, SqlMessageStore(engine), live,
-                               SqlRateLimiter(engine, settings.message_rate_per_minute, 60, clock),
-                               orders, aftersales_service, gate, media)
-    from dealercrm.adapters.messages_memory import MemoryFloodLimit, MemoryMessageStore
-
-    return MessagesService(clock, MemoryMessageStore(), live,
-                           MemoryFloodLimit(settings.message_rate_per_minute, dt.timedelta(minutes=1), clock),
-                           orders, aftersales_service, gate, media)
-
-
-def _message_digest_jobs(settings: Settings, clock: Clock, engine: Engine | None) -> tuple[ScheduledJob, ...]:
-    """The away digest of unread messages (issue 21 §4), with the database only."""
-    if engine is None:
-        return ()
-    from dealercrm.adapters.db.message_digest import SqlDigestStore
-    from dealercrm.application.message_digest import AwayDigestJob
-
-    return (AwayDigestJob(SqlDigestStore(engine, clock), settings.portal_url,
-                          dt.timedelta(minutes=settings.message_digest_minutes),
-                          dt.timedelta(minutes=settings.message_urgent_minutes)),)
-
-
-def _community(clock: Clock, engine: Engine | None, marketing: MarketingService) -> CommunityService:
-    """The community lives in the database only (its search is the database's full-text engine)."""
-    from dealercrm.adapters.db.community import SqlCommunityStore
-
-    return CommunityService(clock, SqlCommunityStore(engine), marketing)
-
-
-def _care_marketing_engagement(
-    settings: Settings, clock: Clock, uow: UnitOfWorkFactory, engine: Engine | None, *,
-    workflow_queries: TaskQueries | None, video: VideoConferencing | None, jobs: tuple[ScheduledJob, ...],
-) -> tuple[CareService, MarketingService, EngagementService]:
-    """The care, marketing and engagement services on the SQL read side. The engagement service
-    comes last: it gets every context's rules, jobs and sources as fixed tables."""
-    from dealercrm.adapters.db import marketing_queries as mq
-    from dealercrm.adapters.db.care_queries import SqlCareQueries
-    from dealercrm.adapters.db.engagement_queries import SqlEngagementQueries
-    from dealercrm.adapters.documents.care_pdf import FpdfCareLetterRenderer
-    from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
-    from dealercrm.adapters.video import video_conferencing_for
-    from dealercrm.application.training import TrainingMeetingJob, TrainingReminderJob
-
-    care = CareService(uow, clock, SqlCareQueries(engine), FpdfCareLetterRenderer(settings.pdf_font),
-                       settings.portal_url)
-    video = video or video_conferencing_for(settings.video_url, settings.video_app_id, settings.video_secret,
-                                            settings.video_timeout_seconds)
-    training_queries = mq.SqlMarketingQueries(engine)
-    meeting_job = TrainingMeetingJob(uow, clock, video)
-    marketing = MarketingService(
-        uow, clock, video, meeting_job, training_queries, mq.SqlKnowledgeQueries(engine),
-        mq.SqlForecastQueries(engine), mq.SqlKeyAccountQueries(engine), mq.SqlCampaignQueries(engine), settings.portal_url,
-        settings.forecast_deadline_day)
-    engagement_queries = SqlEngagementQueries(engine)
-    outbox_store = SqlAlchemyOutboxStore(engine)
-    database = engine is not None  # without one (ports replaced by the caller) the SQL-read entries stay out
-    timing = EngagementTiming(**{name: getattr(settings, name) for name in attrs.fields_dict(EngagementTiming)})
-    rules, workbench, calendar = engagement_tables(
-        clock, uow, timing, engagement_queries=engagement_queries if database else None,
-        outbox_store=outbox_store if database else None, workflow_queries=workflow_queries,
-        training_queries=training_queries if database else None,
-        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), context_jobs=jobs if database else ())
-    engagement = EngagementService(uow, clock, engagement_queries, outbox_store, rules, workbench, calendar,
-                                   settings.portal_url)
-    return care, marketing, engagement

@@ -48,6 +48,7 @@ from dealercrm.application.services.community import CommunityService
 from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.services.messages import MessagesService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
+from dealercrm.application.services.parts_supply import PartsSupplyService
 from dealercrm.config import Settings
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class Container:
     media: MediaService  # repair media (issue 18 §2)
     customers: CustomersService  # end customers, the customer 360 view, service contracts (issue 18 §4)
     parts_catalog: PartsCatalogService  # fitment per model and substitutes (issue 18 §5)
+    parts_supply: PartsSupplyService  # paid-repair bills, parts orders, transfers, income report (issue 18 §5)
     care: CareService
     marketing: MarketingService
     engagement: EngagementService

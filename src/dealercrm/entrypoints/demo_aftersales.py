@@ -87,6 +87,7 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     """Load the after-sales demo; returns (username, password, role label) of its logins."""
     from dealercrm.entrypoints.demo_customers import load_customers_demo
     from dealercrm.entrypoints.demo_parts_catalog import load_parts_catalog_demo
+    from dealercrm.entrypoints.demo_parts_supply import load_parts_supply_demo
 
     system = Principal.system()
     svc = container.aftersales
@@ -191,6 +192,7 @@ def load_aftersales_demo(container: Container, password: str) -> list[tuple[str,
     svc.assign(staff, r3, None)
     # 4. open: waiting for dispatch
     request(2, "hydraulic", "举升时油缸抖动，满载举升无力", "河南省", "洛阳市", "洛阳市伊滨区渣土消纳场")
+    load_parts_supply_demo(container, staff, zz_user, ly, rec2)
     return logins
 
 

@@ -97,6 +97,10 @@ STATION_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("customer_id", "", "SELECT c.id AS customer_id FROM end_customers c WHERE NOT EXISTS (SELECT 1 FROM "
                         "customer_vehicles v JOIN service_requests r ON r.vin = v.vin "
                         "WHERE v.customer_id = c.id AND r.station_id = :me)"),
+    ("order_id", r"^/api/v1/parts-supply/", "SELECT id AS order_id FROM parts_orders WHERE station_id != :me"),
+    ("bill_id", "", "SELECT id AS bill_id FROM service_repair_bills WHERE station_id != :me"),
+    ("transfer_id", "", "SELECT id AS transfer_id FROM parts_transfers WHERE from_station_id != :me "
+                        "AND to_station_id != :me"),
     ("contract_id", r"^/api/v1/service-contracts/",
      "SELECT k.id AS contract_id FROM service_contracts k WHERE NOT EXISTS (SELECT 1 FROM customer_vehicles v "
      "JOIN service_requests r ON r.vin = v.vin WHERE v.customer_id = k.customer_id AND r.station_id = :me)"),

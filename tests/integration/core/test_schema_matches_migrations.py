@@ -29,6 +29,7 @@ CONTEXT_TABLES = {
     "care": care_tables.TABLES,
     "customers": {"end_customers", "customer_vehicles", "service_contracts"},
     "parts_catalog": {"template_parts", "part_substitutes"},
+    "parts_supply": {"service_repair_bills", "parts_orders", "parts_transfers", "parts_stock_levels"},
     "erp_sync": {"erp_rejected_events"},
     "messages": {"conversations", "conversation_members", "messages", "message_attachments"},
 }

@@ -18,6 +18,7 @@ from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application.ports import aftersales, care, credit, credit_gate, gate, marketing, orders, stock
 from dealercrm.application.ports import persistence, workflow
 from dealercrm.application.ports import customers, parts_catalog
+from dealercrm.application.ports import parts_supply
 from dealercrm.domain.identity import Principal, Role
 
 NOW = dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC)
@@ -29,6 +30,7 @@ SQL_CONTEXTS = [persistence.UnitOfWork, orders.OrdersUnitOfWork, orders.OrderFlo
                 marketing.TrainingUnitOfWork, marketing.KnowledgeUnitOfWork, marketing.ForecastUnitOfWork,
                 marketing.KeyAccountUnitOfWork, marketing.CampaignUnitOfWork]
 SQL_CONTEXTS += [customers.CustomersUnitOfWork, parts_catalog.PartsCatalogUnitOfWork]
+SQL_CONTEXTS += [parts_supply.PartsSupplyUnitOfWork]
 MEMORY_CONTEXTS = [persistence.UnitOfWork, orders.OrdersUnitOfWork, gate.GateUnitOfWork, credit.CreditUnitOfWork,
                    aftersales.AftersalesUnitOfWork]
 _PLUMBING = {"actor", "clock", "__enter__", "__exit__", "commit", "rollback", "flush"}

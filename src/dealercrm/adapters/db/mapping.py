@@ -13,6 +13,7 @@ from dealercrm.adapters.db import audit, knowledge_search, shared_state
 from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
 from dealercrm.adapters.db.credit_tables import start_credit_mappers
 from dealercrm.adapters.db.customers_tables import start_customer_mappers
+from dealercrm.adapters.db.parts_supply_tables import start_parts_supply_mappers
 from dealercrm.adapters.db.engagement_tables import start_engagement_mappers
 from dealercrm.adapters.db.gate_tables import start_gate_mappers
 from dealercrm.adapters.db.learning_tables import start_learning_mappers
@@ -39,6 +40,7 @@ def start_mappers() -> None:
     start_supplied_parts_mappers()
     start_aftersales_mappers()
     start_customer_mappers()
+    start_parts_supply_mappers()
     start_orderflow_mappers()
     start_marketing_mappers()
     start_learning_mappers()

@@ -28,6 +28,7 @@ _TABLE_MODULES = (
     "dealercrm.adapters.db.aftersales_tables",
     "dealercrm.adapters.db.customers_tables",
     "dealercrm.adapters.db.parts_catalog_tables",
+    "dealercrm.adapters.db.parts_supply_tables",
     "dealercrm.adapters.db.care_tables",
     "dealercrm.adapters.db.marketing_tables",
     "dealercrm.adapters.db.learning_tables",

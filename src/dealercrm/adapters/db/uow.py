@@ -18,6 +18,7 @@ from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_reposito
 from dealercrm.adapters.db.aftersales_tables import SqlAlchemyAftersalesRepository
 from dealercrm.adapters.db.customers_tables import SqlAlchemyCustomerRepository
 from dealercrm.adapters.db.parts_catalog_queries import SqlAlchemyPartsCatalogRepository
+from dealercrm.adapters.db.parts_supply_tables import SqlAlchemyPartsSupplyRepository
 from dealercrm.adapters.db.care_tables import SqlCareRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
 from dealercrm.adapters.db.engine import write_bind
@@ -134,6 +135,7 @@ class SqlAlchemyUnitOfWork:
     aftersales = _Opened(lambda uow, s: SqlAlchemyAftersalesRepository(s))
     customers = _Opened(lambda uow, s: SqlAlchemyCustomerRepository(s))
     parts_catalog = _Opened(lambda uow, s: SqlAlchemyPartsCatalogRepository(s))
+    parts_supply = _Opened(lambda uow, s: SqlAlchemyPartsSupplyRepository(s))
     care = _Opened(lambda uow, s: SqlCareRepository(s))
     contracts = _Opened(lambda uow, s: orderflow_tables.SqlAlchemyContractRepository(s))
     order_changes = _Opened(lambda uow, s: orderflow_tables.SqlAlchemyOrderChangeRepository(s))

@@ -53,6 +53,7 @@ class CommunityService:
         return actor.user_id
 
     def topics(self) -> dict[str, str]:
+        """The community's topics (product lines, fault categories, 法规政策): code → Chinese label."""
         return rules.topics()
 
     def _post(self, actor: Principal, post_id: int) -> PostRow:
@@ -95,6 +96,8 @@ class CommunityService:
         return page, (str(page[-1].id) if len(rows) > limit and page else None)
 
     def post(self, actor: Principal, post_id: int) -> PostView:
+        """A post with its answers (hidden ones for staff only) and whether the caller may accept an
+        answer; any signed-in person. Raises ``NotFound`` for a missing or hidden post."""
         row = self._post(actor, post_id)
         staff = _is_staff(actor)
         answers = self.store.answers(post_id, include_hidden=staff)
@@ -112,6 +115,8 @@ class CommunityService:
                                    self._clock())
 
     def answer(self, actor: Principal, post_id: int, body: str | None) -> int:
+        """Answer a post (any signed-in person); returns the answer's id. Raises ``InvalidValue`` for
+        an empty or oversize body, ``NotFound`` for an unseen post, ``Conflict`` when it is locked."""
         me = self._person(actor)
         text = rules.clean_body(body)
         post = self._post(actor, post_id)
@@ -119,6 +124,8 @@ class CommunityService:
         return self.store.add_answer(post_id, me, actor.username, text, self._clock())
 
     def accept(self, actor: Principal, post_id: int, answer_id: int) -> None:
+        """Mark the accepted answer (采纳) of a question: its asker or staff, once. Raises ``NotFound``
+        for an answer not on that post, ``PermissionDenied``/``Conflict`` as the domain rule says."""
         post = self._post(actor, post_id)
         answer = self.store.answer(answer_id)
         if answer is None or answer.post_id != post_id or not rules.visible_to(answer.hidden, _is_staff(actor)):
@@ -128,22 +135,27 @@ class CommunityService:
         self.store.accept(post_id, answer_id)
 
     def like_post(self, actor: Principal, post_id: int) -> int:
+        """Like a post once per person; returns its like count (a second like changes nothing)."""
         me = self._person(actor)
         self._post(actor, post_id)
         return self.store.like("post", post_id, me, self._clock())
 
     def like_answer(self, actor: Principal, answer_id: int) -> int:
+        """Like an answer once per person; returns its like count (a second like changes nothing)."""
         me = self._person(actor)
         self._answer(actor, answer_id)
         return self.store.like("answer", answer_id, me, self._clock())
 
     def report_post(self, actor: Principal, post_id: int, reason: str | None) -> int:
+        """Report a post to the moderators with a reason; returns the report's id. Raises
+        ``InvalidValue`` for an empty reason, ``NotFound`` for an unseen post."""
         me = self._person(actor)
         text = rules.clean_reason(reason)
         self._post(actor, post_id)
         return self.store.report("post", post_id, me, text, self._clock())
 
     def report_answer(self, actor: Principal, answer_id: int, reason: str | None) -> int:
+        """Report an answer to the moderators with a reason; returns the report's id."""
         me = self._person(actor)
         text = rules.clean_reason(reason)
         self._answer(actor, answer_id)
@@ -152,6 +164,8 @@ class CommunityService:
     # moderation (staff)
     def moderate_post(self, actor: Principal, post_id: int, *, locked: bool | None = None,
                       hidden: bool | None = None) -> PostRow:
+        """Lock (no more answers) or hide a post; staff only (``PermissionDenied`` otherwise).
+        Returns the post as it is now."""
         self._person(actor)
         rules.check_can_moderate(_is_staff(actor))
         self._post(actor, post_id)
@@ -159,6 +173,7 @@ class CommunityService:
         return self._post(actor, post_id)
 
     def moderate_answer(self, actor: Principal, answer_id: int, *, hidden: bool) -> AnswerRow:
+        """Hide or show an answer; staff only (``PermissionDenied`` otherwise). Returns the answer."""
         self._person(actor)
         rules.check_can_moderate(_is_staff(actor))
         self._answer(actor, answer_id)

@@ -150,6 +150,9 @@ class MessagesService:
 
     # conversations
     def start_direct(self, actor: Principal, user_id: int) -> int:
+        """The one-to-one conversation (私聊) of the caller and ``user_id`` — one per pair, made on
+        first use; returns its id. Raises ``InvalidValue`` (``message.unknown_recipient``) for a user
+        the caller may not write to (see ``may_write_to``)."""
         me = self._person(actor)
         key = rules.direct_key(me, user_id)
         (other,) = self._recipients(actor, [user_id])
@@ -157,6 +160,8 @@ class MessagesService:
                                               direct_key=key)
 
     def start_group(self, actor: Principal, title: str, user_ids: Sequence[int]) -> int:
+        """A group conversation (群聊) with a title and members the caller may write to; returns its
+        id. Raises ``InvalidValue`` for an empty title, too many members or an unknown recipient."""
         me = self._person(actor)
         name = rules.clean_title(title)
         others = rules.check_members(tuple(u for u in user_ids if u != me))
@@ -176,6 +181,8 @@ class MessagesService:
                                               record=(record_kind, record_id))
 
     def conversation(self, actor: Principal, conversation_id: int) -> ConversationView:
+        """A conversation with its members and title, for a member (or anyone who may see its
+        record, who joins it). Raises ``NotFound`` otherwise."""
         row = self._open(actor, conversation_id)
         members = self.store.users(self.store.member_ids(conversation_id))
         label = row.title if row.kind is ConversationKind.RECORD else None
@@ -204,11 +211,14 @@ class MessagesService:
         return titled, next_cursor
 
     def unread_total(self, actor: Principal) -> int:
+        """How many messages the caller has not read, over all their conversations."""
         return self.store.unread_total(self._person(actor))
 
     # messages
     def messages(self, actor: Principal, conversation_id: int, *, after_id: int | None = None,
                  before_id: int | None = None, limit: int = PAGE) -> list[MessageRow]:
+        """A page of a conversation's messages (after or before an id, at most 200); for those who
+        may see the conversation, ``NotFound`` for others."""
         self._open(actor, conversation_id)
         return self.store.messages(conversation_id, after_id=after_id, before_id=before_id,
                                    limit=max(1, min(limit, 200)))
@@ -232,6 +242,7 @@ class MessagesService:
         return out
 
     def message(self, actor: Principal, message_id: int) -> MessageRow:
+        """One message, for those who may see its conversation; ``NotFound`` for others."""
         row = self.store.message(message_id)
         if row is None:
             raise not_found("message", "消息")
@@ -266,6 +277,8 @@ class MessagesService:
         return row
 
     def edit(self, actor: Principal, message_id: int, body: str | None) -> MessageRow:
+        """Change a message's text: its author, within the edit window (shown as 已编辑 after).
+        Raises ``PermissionDenied``/``Conflict`` outside that, ``InvalidValue`` for a bad body."""
         current = self.message(actor, message_id)
         rules.check_can_change(_facts(current), actor.user_id, self._clock(), "编辑")
         text = rules.clean_body(body, has_attachments=bool(current.attachments))
@@ -274,6 +287,8 @@ class MessagesService:
         return row
 
     def delete(self, actor: Principal, message_id: int) -> MessageRow:
+        """Withdraw a message (撤回): its author, within the window; it stays in the thread as
+        withdrawn. Raises ``PermissionDenied``/``Conflict`` outside that."""
         current = self.message(actor, message_id)
         rules.check_can_change(_facts(current), actor.user_id, self._clock(), "撤回")
         row = self.store.delete_message(message_id, self._clock())

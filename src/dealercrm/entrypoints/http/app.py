@@ -20,6 +20,7 @@ from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.community import COMMUNITY_CONTROLLERS
+from dealercrm.entrypoints.http.parts_supply import PartsSupplyController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -102,6 +103,7 @@ CONTROLLERS: tuple[Any, ...] = (
     *MEDIA_CONTROLLERS,
     CustomersController,
     PartsCatalogController,
+    PartsSupplyController,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

@@ -27,6 +27,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "community",
     "customers",
     "parts_catalog",
+    "parts_supply",
 )
 
 

@@ -47,6 +47,7 @@ from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.live import live_socket
 from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
 from dealercrm.entrypoints.web.pages.parts_catalog import PartsCatalogPages
+from dealercrm.entrypoints.web.pages.parts_supply import PartsSupplyPages
 from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
 
 HERE = Path(__file__).parent
@@ -82,6 +83,7 @@ PAGES: list[Any] = [
     CommunityPages,
     CustomerPages, ServiceContractPages,
     PartsCatalogPages,
+    PartsSupplyPages,
 ]
 
 
