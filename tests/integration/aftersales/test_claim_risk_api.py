@@ -29,7 +29,7 @@ def _review(api: Api, claim_id: int) -> tuple[str, int]:
     r = api.client.get("/api/v1/workflows/", headers=api.tokens["staff"],
                        params={"subject_type": "service_claim", "subject_id": claim_id})
     assert r.status_code == 200, r.text
-    [wf] = r.json()
+    [wf] = r.json()["items"]
     return wf["definition_code"], wf["stage_count"]
 
 
