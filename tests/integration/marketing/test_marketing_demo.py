@@ -44,7 +44,9 @@ def test_the_demo_has_marketing_data_for_staff_and_dealers(sqlite_url):
     assert online["meeting"]["status"] == "created"
     assert online["meeting"]["join_url"].startswith("https://meeting.example.test/j/")
     assert online["vr_url"].startswith("https://")
-    assert [a["title"] for a in articles] == ["罐体呼吸阀漏气怎么处理？"]
+    # the knowledge article ranks first; the community's accepted answer on the same fault, turned
+    # into a draft article by the demo, is found too (marketing sees drafts)
+    assert [a["title"] for a in articles] == ["罐体呼吸阀漏气怎么处理？", "罐车呼吸阀漏油，换了密封圈还是漏"]
     assert report["totals"]["leads"] == 8 and report["totals"]["converted"] <= 1
     assert online["id"] in [t["id"] for t in mine]
     assert "三包索赔审核要点（内部）" not in [a["title"] for a in dealer_articles]

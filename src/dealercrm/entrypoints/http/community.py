@@ -17,6 +17,7 @@ from msgspec import Meta
 from dealercrm.application.ports.community import AnswerRow, PostRow
 from dealercrm.application.services.community import CommunityService
 from dealercrm.domain.identity import Principal
+from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import ANY_USER, requires
 
@@ -129,8 +130,8 @@ class CommunityController(Controller):
     guards = [requires(*ANY_USER)]
 
     @get("/topics", sync_to_thread=False, summary="话题 The topics: product lines, fault categories, regulations")
-    def topics(self, community: CommunityService) -> list[Topic]:
-        return [Topic(code, name) for code, name in community.topics().items()]
+    def topics(self, community: CommunityService) -> Page[Topic]:
+        return Page([Topic(code, name) for code, name in community.topics().items()], None)
 
     @get("/posts", sync_to_thread=True, summary="帖子 Posts and questions, newest first, by topic and Chinese search")
     def index(self, request: User, community: CommunityService,

@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Stream
 
 from dealercrm.application.exports import Download
+
+
+#: The OpenAPI answer of an export route: a CSV (UTF-8 with BOM) or, with ``format=xlsx``, a workbook.
+EXPORT_RESPONSES = {200: ResponseSpec(data_container=bytes, media_type="text/csv", generate_examples=False,
+                                      description="CSV (UTF-8 with BOM) by default; with format=xlsx an XLSX "
+                                                  "workbook. Streamed as it is read.")}
 
 
 def download(file: Download) -> Stream:

@@ -24,7 +24,7 @@ from dealercrm.application.services.parts_supply import (
 )
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.downloads import download
+from dealercrm.entrypoints.http.downloads import EXPORT_RESPONSES, download
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
 
@@ -155,7 +155,7 @@ class PartsSupplyController(Controller):
         return Page(parts_supply.income(request.user, month), None)
 
     @get("/income/export", guards=[requires(*INCOME_READERS)], sync_to_thread=True,
-         summary="导出服务收入报表 The income report as CSV or XLSX")
+         summary="导出服务收入报表 The income report as CSV or XLSX", responses=EXPORT_RESPONSES)
     def export_income(self, request: User, parts_supply: PartsSupplyService,
                       month: Annotated[str, Parameter(max_length=7)],
                       file_format: Annotated[str, Parameter(query="format", description="csv | xlsx")] = "csv",

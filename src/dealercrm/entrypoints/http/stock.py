@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -26,7 +25,7 @@ from dealercrm.domain.vehicles import VehicleState
 from dealercrm.entrypoints.http import schemas as s
 from dealercrm.entrypoints.http import stock_schemas as ss
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
-from dealercrm.entrypoints.http.downloads import download
+from dealercrm.entrypoints.http.downloads import EXPORT_RESPONSES, download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.http.schemas import Page
 
@@ -119,9 +118,7 @@ class StockController(Controller):
 
     @get("/vehicles/export", guards=[requires(*STOCK_READERS)], sync_to_thread=True,
          summary="库存导出 The same query as a CSV or XLSX file (at most 100 000 rows)",
-         responses={200: ResponseSpec(data_container=bytes, media_type="text/csv", generate_examples=False,
-                                      description="CSV (UTF-8 with BOM) by default; with format=xlsx an XLSX "
-                                                  "workbook. Streamed as it is read.")})
+         responses=EXPORT_RESPONSES)
     def export(
         self, request: Request[Principal, Any, Any], stock: StockService,
         file_format: Annotated[str, Parameter(query="format", description="csv | xlsx")] = "csv",
