@@ -9,6 +9,7 @@ PostgreSQL tests are never skipped: if no server can be had, they fail and say w
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -72,6 +73,29 @@ def _start_postgres() -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not os.environ.get("DEALERCRM_TEST_PG_URL"):
         _start_postgres()
+
+
+_DURATIONS = Path(__file__).with_name("durations.json")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, hand out the longest test files first (longest-processing-time-first).
+
+    ``scripts/test`` runs ``--dist loadfile --loadscope-no-reorder``: each file is one work unit and the
+    units go out in collection order. Sorting the files by their last measured wall time
+    (``tests/durations.json``, written by ``scripts/test-durations`` from a JUnit XML report) keeps a
+    four-minute file from starting in the last four minutes while the other process sits idle. Files not
+    yet measured count as the median. Tests inside a file keep their order.
+    """
+    if not hasattr(config, "workerinput") or not _DURATIONS.exists():
+        return
+    seconds: dict[str, float] = json.loads(_DURATIONS.read_text())
+    default = sorted(seconds.values())[len(seconds) // 2] if seconds else 0.0
+    first_seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.nodeid.split("::", 1)[0], index)
+    items.sort(key=lambda item: (-seconds.get(item.nodeid.split("::", 1)[0], default),
+                                 first_seen[item.nodeid.split("::", 1)[0]]))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
