@@ -125,7 +125,7 @@ def _release_to_erp(folder: Path, order_id: int) -> None:
 
     settings = load_settings({}, database_url=f"sqlite:///{folder / 'dealercrm.db'}", log_level="CRITICAL",
                              jwt_secret="b" * 48, session_secret="c" * 48)
-    container = dealercrm.bootstrap(settings)
+    container = dealercrm.bootstrap(settings, migrate=False)  # the server migrated it
     gateway = InMemoryErpGateway(seed=None, clock=container.clock, path=default_erp_state(settings))
     try:
         contract_no = container.orders.detail(Principal.system(), order_id)["contract_no"]

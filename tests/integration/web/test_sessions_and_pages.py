@@ -313,6 +313,7 @@ def test_the_login_form_has_the_apis_rate_limit(crm):
 
 def test_a_reviewer_delegates_their_tasks_to_a_colleague_for_a_period_and_ends_it(browser):
     giver, colleague, other = browser("procurement"), browser("technical"), browser("production")
+    tasks = giver.get("/tasks")
     form = giver.get("/delegations")
     token = csrf_token(form.text)
     technical = re.search(r'<option value="(\d+)"[^>]*>技术评审', form.text).group(1)
@@ -334,6 +335,7 @@ def test_a_reviewer_delegates_their_tasks_to_a_colleague_for_a_period_and_ends_i
     ended = giver.post(f"/delegations/{delegation}/end", data={"_csrf_token": token}, follow_redirects=False)
     again = giver.post(f"/delegations/{delegation}/end", data={"_csrf_token": token})
 
+    assert 'href="/delegations"' in tasks.text
     assert form.status_code == 200 and 'value="2026-12-07"' in form.text and ">采购评审（" not in form.text
     assert missing.status_code == 422 and re.search(r'id="to_user_id-error">请选择受托人', missing.text)
     assert 'value="2026-12-32"' in missing.text and "出差" in missing.text
