@@ -106,6 +106,19 @@ class UpdateProfile:
 
 
 @attrs.frozen
+class CorrectRegistration:
+    """The applicant's correction of a registration not yet under review (registered or rejected):
+    what a dealer may change itself and its primary contact. ``contact_id`` is the primary contact
+    the applicant saw (``None``: the registration has none yet, so one is added)."""
+    dealer_id: int
+    short_name: str
+    address: AddressIn
+    qualifications: tuple[QualificationIn, ...]
+    contact: ContactIn
+    contact_id: int | None = None
+
+
+@attrs.frozen
 class AddAgreement:
     dealer_id: int
     product_lines: tuple[str, ...]
@@ -390,6 +403,34 @@ def update_profile(cmd: UpdateProfile, uow: UnitOfWork) -> None:
             dealer.replace_qualifications(
                 [Qualification(q.kind.strip(), q.number.strip(), q.valid_until) for q in cmd.qualifications]
             )
+        uow.commit()
+
+
+CORRECTABLE = (DealerStatus.REGISTERED, DealerStatus.REJECTED)
+
+
+def correct_registration(cmd: CorrectRegistration, uow: UnitOfWork) -> None:
+    """The applicant corrects its registration before submitting it (again): short name, address,
+    qualifications and the primary contact change in one transaction, so a failure in any part
+    (a contact removed meanwhile, a bad field) writes nothing. ``IllegalTransition`` once the
+    registration is under review or decided."""
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS, Role.DEALER)
+    address = build_address(cmd.address)
+    contact = build_contact(attrs.evolve(cmd.contact, is_primary=True))
+    with uow:
+        dealer = _get_visible_dealer(uow, cmd.dealer_id)
+        if dealer.status not in CORRECTABLE:
+            raise IllegalTransition("dealer", dealer.status.value, "correct_registration",
+                                    "注册资料审核中或已准入，不能在这里修改。")
+        dealer.update_profile(short_name=cmd.short_name.strip() or None, address=address)
+        dealer.replace_qualifications(
+            [Qualification(q.kind.strip(), q.number.strip(), q.valid_until) for q in cmd.qualifications])
+        if cmd.contact_id is None:
+            dealer.add_contact(contact)
+        else:
+            dealer.update_contact(
+                cmd.contact_id, name=contact.name, kind=contact.kind, title=contact.title, phone=contact.phone,
+                email=contact.email, birthday=contact.birthday, is_primary=True, id_number=contact.id_number)
         uow.commit()
 
 

@@ -1,6 +1,8 @@
 """Browser journey in headless Chromium (Debian's ``chromium`` driven by Playwright for Python)
 against a real ``dealercrm serve --demo`` on a temporary SQLite file: a dealer logs in, configures
-and submits an order, and a reviewer finds it on the workbench and approves their step. Screenshots of each main page go to
+and submits an order, the four reviewers approve it in turn from their task lists, the dealer accepts
+the e-contract, finance approves, and — once the worker has released it to the (simulated) ERP —
+the dealer's order page shows the ERP release. Screenshots of each main page go to
 ``build/screenshots/`` (not committed)."""
 
 from __future__ import annotations
@@ -40,9 +42,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server_folder(tmp_path_factory):
+    """Where the server keeps its SQLite file (``dealercrm.db``) and the demo's ERP book."""
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def server(server_folder):
     """``dealercrm serve --demo`` on a free loopback port, until the module is done."""
-    folder = tmp_path_factory.mktemp("browser")
+    folder = server_folder
     port = _free_port()
     env = {**os.environ, "DEALERCRM_DATABASE_URL": f"sqlite:///{folder / 'dealercrm.db'}",
            "DEALERCRM_JWT_SECRET": "b" * 48, "DEALERCRM_SESSION_SECRET": "c" * 48, "DEALERCRM_LOG_LEVEL": "WARNING",
@@ -94,7 +102,44 @@ def _login(page, base: str, username: str, password: str = DEMO_PASSWORD) -> Non
     page.wait_for_url(f"{base}/")
 
 
-def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench(server, chromium):
+def _open_task(page, order_no: str) -> None:
+    """From the reviewer's task list (oldest first, paged) to the decision page of the order's step."""
+    page.click("nav >> text=审批任务")
+    while not page.locator("tr", has_text=order_no).count():
+        page.click("a.button:has-text('下一页')")
+        page.wait_for_load_state()
+    page.locator("tr", has_text=order_no).locator("a").first.click()
+    page.wait_for_selector("button[value=approve]")
+
+
+def _release_to_erp(folder: Path, order_id: int) -> None:
+    """What ``dealercrm worker`` does with an ERP configured, in process on the server's database:
+    deliver the release that finance approval queued to the demo's simulated ERP book."""
+    import dealercrm
+    from dealercrm.adapters.erp.memory import InMemoryErpGateway
+    from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
+    from dealercrm.application.erp_release import ErpReleaseDeliverer
+    from dealercrm.config import load_settings
+    from dealercrm.domain.identity import Principal
+    from dealercrm.entrypoints.demo_order_flow import default_erp_state
+
+    settings = load_settings({}, database_url=f"sqlite:///{folder / 'dealercrm.db'}", log_level="CRITICAL",
+                             jwt_secret="b" * 48, session_secret="c" * 48)
+    container = dealercrm.bootstrap(settings, migrate=False)  # the server migrated it
+    gateway = InMemoryErpGateway(seed=None, clock=container.clock, path=default_erp_state(settings))
+    try:
+        contract_no = container.orders.detail(Principal.system(), order_id)["contract_no"]
+        store = SqlAlchemyOutboxStore(container.engine)
+        message = store.by_idempotency_key(f"erp.release:contract:{contract_no}")
+        assert message is not None, f"finance approval queued no ERP release for {contract_no}"
+        ErpReleaseDeliverer(container.uow, gateway, container.clock)(message)
+        store.mark_sent(message.id, "journey", now=container.clock())
+    finally:
+        gateway.close()
+        container.close()
+
+
+def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench(server, server_folder, chromium):
     offsite: list[str] = []
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     context.on("request", lambda r: offsite.append(r.url) if not r.url.startswith(server) else None)
@@ -116,6 +161,7 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     page.click("button[value=submit]")
     page.wait_for_url(re.compile(r".*/orders/\d+$"))
     order_no = page.locator("dl.facts dd").first.inner_text()
+    order_url = page.url
     assert "已提交待评审" in page.locator(".state").first.inner_text()
     _shot(page, "order-page")
     page.click("text=退出登录")
@@ -135,6 +181,50 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     page.click("button[value=approve]")
     page.wait_for_url(re.compile(r".*/tasks\?done=1$"))
     assert order_no not in page.locator("main").inner_text()
+    _logout(page)
+
+    for reviewer, comment in (("technical", "技术方案可行"), ("production", "三月初可排产"), ("sales_huazhong", "价格确认")):
+        _login(page, server, reviewer)  # the three other departments, each from their own task list
+        _open_task(page, order_no)
+        page.fill("#comment", comment)
+        page.click("button[value=approve]")
+        page.wait_for_url(re.compile(r".*/tasks\?done=1$"))
+        _logout(page)
+
+    _login(page, server, "dealer32")  # all four approved: the e-contract waits for the dealer
+    page.goto(order_url)
+    assert page.locator("#accept-form").count() == 1
+    _shot(page, "order-contract-to-accept")
+    page.click("#accept-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/orders/\d+\?done=contract$"))
+    _logout(page)
+
+    _login(page, server, "finance")
+    page.click("nav >> text=财务审批")
+    page.locator("section", has_text="待财务审批的订单").locator("tr", has_text=order_no).locator("text=审批").click()
+    page.wait_for_selector(".credit-picture")
+    over_limit = page.locator(".notice.warn").inner_text()  # seven tankers exceed dealer32's available credit
+    decision_url = page.url
+    page.click("nav >> text=收款登记")  # the dealer's advance payment arrives: finance books it first
+    page.select_option("#dealer_id", page.locator("#dealer_id option", has_text="DL-000032").get_attribute("value"))
+    page.fill("#amount", "600000")
+    page.fill("#reference", "工行电汇 预付货款")
+    page.click("button:has-text('登记收款')")
+    page.wait_for_selector("text=已登记收款")
+    page.goto(decision_url)
+    within_limit = page.locator(".notice.warn").count()
+    _shot(page, "finance-order-decision")
+    page.click("button[value=approve]")
+    page.wait_for_url(re.compile(r".*/finance\?done=order$"))
+    _logout(page)
+
+    _release_to_erp(server_folder, int(order_url.rsplit("/", 1)[1]))
+    _login(page, server, "dealer32")
+    page.goto(order_url)
+    released = page.locator("main").inner_text()
+    _shot(page, "order-released")
+    page.click("text=退出登录")
+    page.wait_for_url(re.compile(r".*/login$"))
 
     phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
     small = phone.new_page()
@@ -157,6 +247,10 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     dealer_phone.close()
     context.close()
 
+    assert "订单金额超过可用额度" in over_limit
+    assert all(f"评审同意：{c}" in released for c in ("采购可满足", "技术方案可行", "三月初可排产", "价格确认"))
+    assert within_limit == 0 and "电子合同" in released
+    assert OrderState.RELEASED.label in released and "ERP 跟踪号" in released
     assert width <= 375
     assert max(dealer_widths.values()) <= 375, dealer_widths
     assert offsite == []

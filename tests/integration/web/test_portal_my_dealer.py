@@ -194,6 +194,8 @@ def test_the_dealer_accepts_a_quote_and_another_dealer_cannot_see_it(browser, cr
     client = browser(QUOTING)
 
     listing = client.get("/quotes")
+    order = client.get("/orders/8")
+    waiting = client.get("/orders/7")
     quote = client.get("/quotes/8")
     foreign = browser(DEALER)
     peek = foreign.get("/quotes/8")
@@ -202,6 +204,8 @@ def test_the_dealer_accepts_a_quote_and_another_dealer_cannot_see_it(browser, cr
     again = _post(client, "/quotes/8", "/quotes/8/accept", {})
 
     assert listing.status_code == 200 and "SO-2026-000008" in listing.text and "SO-2026-000007" in listing.text
+    assert re.search(r'id="order-quote"><a href="/quotes/8" class="button primary">查看并确认报价</a>', order.text)
+    assert re.search(r'<a href="/quotes/7" class="button">查看报价</a> <span class="muted">待核价', waiting.text)
     assert quote.status_code == 200 and "¥251,800.00" in quote.text and "接受报价" in quote.text
     assert peek.status_code == 404 and foreign_accept.status_code == 404
     assert accepted.status_code == 303 and "已接受报价" in client.get(accepted.headers["location"]).text

@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-from dealercrm.domain.identity import Principal
+from dealercrm.application import channel as ch
+from dealercrm.domain.errors import NotFound
+from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
 
 from .conftest import csrf_token
@@ -113,3 +115,20 @@ def test_a_rejected_applicant_corrects_the_registration_and_submits_it_again(bro
 def test_a_registration_under_review_or_approved_cannot_be_edited(browser):
     assert browser("dealer02").get("/registration/edit", follow_redirects=False).status_code == 303
     assert browser("dealer05").get("/registration/edit", follow_redirects=False).status_code == 303
+
+
+def test_a_correction_whose_contact_half_fails_leaves_the_stored_registration_unchanged(crm):
+    dealer03 = Principal(user_id=None, username="dealer03", role=Role.DEALER, dealer_id=3)
+    before = crm.channel.dealer_detail(SYSTEM, 3)
+    stale_contact = max(c["id"] for c in before["contacts"]) + 1000
+    cmd = ch.CorrectRegistration(
+        dealer_id=3, short_name="新简称", address=ch.AddressIn("江苏省", "南京市", "江宁区天元路1号"),
+        qualifications=(ch.QualificationIn("营业执照", "913200001234567"),),
+        contact=ch.ContactIn("王五", "总经理", "13912345678", kind="management"), contact_id=stale_contact)
+
+    with pytest.raises(NotFound):
+        crm.channel.correct_registration(dealer03, cmd)
+
+    after = crm.channel.dealer_detail(SYSTEM, 3)
+    assert (after["short_name"], after["address_detail"], after["qualifications"], after["contacts"]) == (
+        before["short_name"], before["address_detail"], before["qualifications"], before["contacts"])

@@ -309,3 +309,42 @@ def test_the_login_form_has_the_apis_rate_limit(crm):
 
     assert tries == [401, 401, 429]
     assert "请求过于频繁" in login(client, "dealer01").text
+
+
+def test_a_reviewer_delegates_their_tasks_to_a_colleague_for_a_period_and_ends_it(browser):
+    giver, colleague, other = browser("procurement"), browser("technical"), browser("production")
+    tasks = giver.get("/tasks")
+    form = giver.get("/delegations")
+    token = csrf_token(form.text)
+    technical = re.search(r'<option value="(\d+)"[^>]*>技术评审', form.text).group(1)
+    tasks_before = colleague.get("/tasks").text.count("代办")
+
+    missing = giver.post("/delegations", data={"_csrf_token": token, "to_user_id": "", "starts_on": "2026-12-32",
+                                                "ends_on": "", "note": "出差"})
+    inverted = giver.post("/delegations", data={"_csrf_token": token, "to_user_id": technical,
+                                                 "starts_on": "2026-12-09", "ends_on": "2026-12-08", "note": "出差"})
+    made = giver.post("/delegations", data={"_csrf_token": token, "to_user_id": technical, "starts_on": "2026-12-07",
+                                             "ends_on": "2026-12-11", "note": "出差"}, follow_redirects=False)
+    listed = giver.get(made.headers["location"])
+    overlap = giver.post("/delegations", data={"_csrf_token": token, "to_user_id": technical,
+                                                "starts_on": "2026-12-10", "ends_on": "", "note": ""})
+    received = colleague.get("/delegations")
+    tasks_covered = colleague.get("/tasks").text.count("代办")
+    delegation = re.search(r'<tr id="delegation-(\d+)">', listed.text).group(1)
+    foreign_end = other.post(f"/delegations/{delegation}/end", data={"_csrf_token": csrf_token(other.get("/delegations").text)})
+    ended = giver.post(f"/delegations/{delegation}/end", data={"_csrf_token": token}, follow_redirects=False)
+    again = giver.post(f"/delegations/{delegation}/end", data={"_csrf_token": token})
+
+    assert 'href="/delegations"' in tasks.text
+    assert form.status_code == 200 and 'value="2026-12-07"' in form.text and ">采购评审（" not in form.text
+    assert missing.status_code == 422 and re.search(r'id="to_user_id-error">请选择受托人', missing.text)
+    assert 'value="2026-12-32"' in missing.text and "出差" in missing.text
+    assert inverted.status_code == 422 and re.search(r'id="ends_on-error">委托结束日期不能早于开始日期', inverted.text)
+    assert made.status_code == 303 and "委托已设置" in listed.text and "生效中" in listed.text
+    assert overlap.status_code == 409 and "该期间已有生效的委托" in overlap.text
+    assert "采购评审" in received.text and "委托给我的" in received.text
+    assert tasks_covered > tasks_before
+    assert foreign_end.status_code == 404
+    assert ended.status_code == 303 and "已收回" in giver.get(ended.headers["location"]).text
+    assert again.status_code == 409 and "该委托已收回或已到期" in again.text
+    assert browser("dealer01").get("/delegations").status_code == 403

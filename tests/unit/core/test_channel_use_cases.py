@@ -150,3 +150,50 @@ def test_overlapping_agreement_is_refused(uow):
 
     assert err.value.code == "agreement.overlap"
     assert len(uow.store.dealers[a.dealer_id].agreements) == 1
+
+
+def correction(dealer_id: int, contact_id: int | None, phone: str = "13912345678") -> ch.CorrectRegistration:
+    return ch.CorrectRegistration(
+        dealer_id=dealer_id, short_name="宏达", address=ch.AddressIn("河南省", "郑州市", "航空港区1号"),
+        qualifications=(ch.QualificationIn("营业执照", "410100000000001"),),
+        contact=ch.ContactIn(name="李四", title="总经理", phone=phone, kind="management"), contact_id=contact_id)
+
+
+def test_correcting_a_registration_changes_profile_and_primary_contact_together(uow):
+    a = ch.register_dealer(registration(), uow(ADMIN), clock, PlainHasher())
+    me = Principal(user_id=a.user_id, username="hongda", role=Role.DEALER, dealer_id=a.dealer_id)
+    contact_id = uow.store.dealers[a.dealer_id].contacts[0].id
+    before = uow.store.commits
+
+    ch.correct_registration(correction(a.dealer_id, contact_id), uow(me))
+
+    dealer = uow.store.dealers[a.dealer_id]
+    assert uow.store.commits == before + 1
+    assert (dealer.short_name, dealer.address.detail) == ("宏达", "航空港区1号")
+    assert [(c.name, c.is_primary) for c in dealer.contacts] == [("李四", True)]
+    assert [(q.kind, q.number) for q in dealer.qualifications] == [("营业执照", "410100000000001")]
+
+
+def test_a_failure_in_the_contact_half_of_a_correction_leaves_the_profile_unchanged(uow):
+    a = ch.register_dealer(registration(), uow(ADMIN), clock, PlainHasher())
+    me = Principal(user_id=a.user_id, username="hongda", role=Role.DEALER, dealer_id=a.dealer_id)
+    removed_meanwhile = uow.store.dealers[a.dealer_id].contacts[0].id + 100
+    before = uow.store.commits
+
+    with pytest.raises(NotFound):
+        ch.correct_registration(correction(a.dealer_id, removed_meanwhile), uow(me))
+
+    dealer = uow.store.dealers[a.dealer_id]
+    assert uow.store.commits == before
+    assert (dealer.short_name, dealer.address.detail, dealer.qualifications) == (None, "经开区88号", [])
+    assert [c.name for c in dealer.contacts] == ["王建国"]
+
+
+def test_a_registration_under_review_cannot_be_corrected(uow):
+    a = ch.register_dealer(registration(), uow(ADMIN), clock, PlainHasher())
+    ch.submit_dealer_for_review(a.dealer_id, uow(ADMIN), clock)
+
+    with pytest.raises(IllegalTransition) as err:
+        ch.correct_registration(correction(a.dealer_id, None), uow(ADMIN))
+
+    assert err.value.current_state == "under_review"

@@ -219,6 +219,17 @@ class SqlWorkflowQueries:
                 out.append(row)
         return out
 
+    def delegation_candidates(self, user_id: int, *, dealer_id: int | None) -> list[dict[str, Any]]:
+        """Active colleagues who may take over ``user_id``'s tasks (the rule of
+        ``application.workflow._may_cover_for``): factory staff, and the dealer's own users."""
+        staff = users.c.role.not_in((Role.DEALER, Role.STATION, Role.KIOSK))
+        same_dealer = and_(users.c.role == Role.DEALER, users.c.dealer_id == dealer_id) if dealer_id else false()
+        q = (select(users.c.id, users.c.username, users.c.display_name, users.c.role)
+             .where(users.c.is_active == true(), users.c.id != user_id, or_(staff, same_dealer))
+             .order_by(users.c.role, users.c.display_name, users.c.id).limit(500))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
     # -- report (工作流报表) --------------------------------------------------------------------
 
     def report(self, principal: Principal, *, now: dt.datetime, subject_type: str | None = None,

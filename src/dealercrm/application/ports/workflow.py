@@ -70,3 +70,9 @@ class WorkflowQueries(Protocol):
     def report(self, principal: Principal, *, now: dt.datetime, subject_type: str | None = None) -> dict[str, Any]: ...
 
     def delegations_of(self, user_id: int, *, now: dt.datetime) -> list[dict[str, Any]]: ...
+
+    def delegation_candidates(self, user_id: int, *, dealer_id: int | None) -> list[dict[str, Any]]:
+        """Active users other than ``user_id`` who may cover for them: factory staff, and the users
+        of ``dealer_id`` when the giver is a dealer user (``id``, ``username``, ``display_name``,
+        ``role``), ordered by role and name."""
+        ...

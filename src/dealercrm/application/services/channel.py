@@ -77,6 +77,12 @@ class ChannelService:
         (USCC taken), ``PermissionDenied``, ``NotFound``."""
         channel.update_profile(cmd, self._uow(actor))
 
+    def correct_registration(self, actor: Principal, cmd: channel.CorrectRegistration) -> None:
+        """The applicant's correction of a registered or rejected registration (注册资料修改): profile,
+        qualifications and primary contact in one transaction. The dealer itself or staff who manage
+        dealers. ``InvalidValue``, ``NotFound`` (also a contact removed meanwhile), ``IllegalTransition``."""
+        channel.correct_registration(cmd, self._uow(actor))
+
     def add_contact(self, actor: Principal, dealer_id: int, contact: channel.ContactIn) -> int:
         """Add a contact (联系人) to the dealer; staff who manage dealers or the dealer itself. Returns the
         contact id; ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""

@@ -104,6 +104,14 @@ class WorkflowService:
         """The caller's standing delegations, given and received (none for a principal without a user)."""
         return [] if actor.user_id is None else self.queries.delegations_of(actor.user_id, now=self.now())
 
+    def delegation_candidates(self, actor: Principal) -> list[dict[str, Any]]:
+        """Whom the caller may delegate their tasks to (受托人): active factory staff, and a dealer user's
+        colleagues at the same dealer; none for a principal without a user."""
+        if actor.user_id is None:
+            return []
+        dealer_id = actor.dealer_id if actor.role is Role.DEALER else None
+        return self.queries.delegation_candidates(actor.user_id, dealer_id=dealer_id)
+
     def report(self, actor: Principal, subject_type: str | None = None) -> dict[str, Any]:
         """The approval report (审批统计) within the caller's scope, optionally for one subject type;
         admin or region manager. ``PermissionDenied`` otherwise."""

@@ -33,6 +33,7 @@ from dealercrm.entrypoints.web.pages.dealer_credit import DealerCreditPages
 from dealercrm.entrypoints.web.pages.dealer_profile import DealerProfilePages
 from dealercrm.entrypoints.web.pages.dealer_sales import DealerSalesPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
+from dealercrm.entrypoints.web.pages.delegations import DelegationPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
 from dealercrm.entrypoints.web.pages.messages import MessagePages
@@ -84,6 +85,7 @@ PAGES: list[Any] = [
     CustomerPages, ServiceContractPages,
     PartsCatalogPages,
     PartsSupplyPages,
+    DelegationPages,
 ]
 
 

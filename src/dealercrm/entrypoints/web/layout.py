@@ -31,6 +31,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("订单", "/orders", ORDER_READERS, "orders"),
     NavItem("新建订单", "/orders/new", ORDER_WRITERS, "configure"),
     NavItem("审批任务", "/tasks", REVIEWERS, "tasks"),
+    NavItem("工作委托", "/delegations", REVIEWERS, "delegations"),
     NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
     NavItem("信用与账款", "/credit", DEALER_SIDE, "credit"),
     NavItem("库存", "/stock", DEALER_SIDE, "stock"),

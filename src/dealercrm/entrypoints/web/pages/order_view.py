@@ -16,7 +16,7 @@ from dealercrm.application.orders import ORDER_WRITERS as WRITER_ROLES
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.domain.errors import NotFound
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.orders import OrderState
+from dealercrm.domain.orders import OrderState, QuoteStatus
 from dealercrm.entrypoints.web.layout import ORDER_WRITERS, page
 
 DONE = {"contract": "电子合同已确认，订单已转财务审核。", "change": "变更申请已提交，等待技术评审。"}
@@ -48,6 +48,21 @@ def order_flow_context(order_flow: OrderFlowService, actor: Principal, order: di
     }
 
 
+QUOTE_STATES = (OrderState.AWAITING_QUOTE, OrderState.QUOTED)
+
+
+def quote_context(actor: Principal, order: dict[str, Any]) -> dict[str, Any]:
+    """The link from the order to its special-configuration quote (特殊配置报价, ``/quotes/<id>``), for
+    the dealer once the order has asked for one; the newest quote's status shown beside it."""
+    quotes = sorted(order.get("quotes") or (), key=lambda q: q["seq"])
+    state = OrderState(str(order["state"]))
+    if actor.role is not Role.DEALER or not (quotes or state in QUOTE_STATES):
+        return {"quote_href": None, "quote_label": None, "quote_waiting": False}
+    latest = QuoteStatus(str(getattr(quotes[-1]["status"], "value", quotes[-1]["status"]))) if quotes else None
+    return {"quote_href": f"/quotes/{order['id']}", "quote_label": latest.label if latest else "待核价",
+            "quote_waiting": state is OrderState.QUOTED}
+
+
 def order_page(request: Request[Principal, Any, Any], orders: OrdersService, order_flow: OrderFlowService,
                order_id: int, *, notice: str | None = None, status_code: int = 200,
                change_errors: dict[str, str] | None = None, change_values: dict[str, str] | None = None,
@@ -65,4 +80,4 @@ def order_page(request: Request[Principal, Any, Any], orders: OrdersService, ord
                 editable=editable, notice=notice, status_code=status_code, flash=done,
                 accept_token=uuid.uuid4().hex, change_token=change_token or uuid.uuid4().hex,
                 change_errors=change_errors or {}, change_values=change_values or {},
-                **order_flow_context(order_flow, request.user, order))
+                **order_flow_context(order_flow, request.user, order), **quote_context(request.user, order))

@@ -176,15 +176,10 @@ class RegistrationPages(Controller):
                                   kind=str(getattr(contact["kind"], "value", contact["kind"])) if contact else "management",
                                   email=values["contact_email"] or None, is_primary=True,
                                   birthday=contact["birthday"] if contact else None)
-            ch.build_contact(person)  # every field checked before anything is written
-            await sync_to_thread(channel.update_profile, request.user, ch.UpdateProfile(
+            await sync_to_thread(channel.correct_registration, request.user, ch.CorrectRegistration(
                 dealer_id=dealer_id, short_name=values["short_name"],
                 address=ch.AddressIn(values["province"], values["city"], values["address_detail"]),
-                qualifications=licence + others))
-            if contact is None:
-                await sync_to_thread(channel.add_contact, request.user, dealer_id, person)
-            else:
-                await sync_to_thread(channel.update_contact, request.user, dealer_id, contact["id"], person)
+                qualifications=licence + others, contact=person, contact_id=contact["id"] if contact else None))
         except (InvalidValue, Conflict, NotFound) as exc:
             field = EDIT_FIELD.get(str(getattr(exc, "field", "") or ""), "form")
             status = 422 if isinstance(exc, InvalidValue) else 409 if isinstance(exc, Conflict) else 404
