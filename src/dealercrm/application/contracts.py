@@ -256,7 +256,7 @@ def finance_approve(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock, *, cr
         order.finance_approved(now, uow.actor)
         credit_data = _reservation_data(reservation)
         order.record("credit_reserved", f"信用额度占用：合同 {contract_no}，金额 {order.total}"
-                     + (f"（超限放行：{override}）" if override else ""), now, uow.actor,
+                     + (f"（逾期放行：{override}）" if override else ""), now, uow.actor,
                      data={"contract_no": contract_no, "amount_fen": order.total.fen, "override_reason": override,
                            **credit_data})
         uow.flush()
