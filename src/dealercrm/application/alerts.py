@@ -41,6 +41,7 @@ from dealercrm.domain.errors import InvalidValue, InvariantBroken, PermissionDen
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.notifications import Channel
 from dealercrm.domain.values import Phone
+from dealercrm.domain.values import as_tuple
 
 EngagementUowFactory = Callable[[Principal], EngagementUnitOfWork]
 
@@ -94,8 +95,8 @@ class RuleRegistry:
     """The alert rules and scheduled jobs the scheduler runs, fixed when the composition root
     builds it (each context's entries in one table); codes are unique among rules and among jobs."""
 
-    rules: tuple[AlertRule, ...] = attrs.field(default=(), converter=tuple)
-    jobs: tuple[ScheduledJob, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[AlertRule, ...] = attrs.field(default=(), converter=as_tuple)
+    jobs: tuple[ScheduledJob, ...] = attrs.field(default=(), converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         _check_codes("alert rule", [r.code for r in self.rules])

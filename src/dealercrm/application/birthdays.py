@@ -80,7 +80,7 @@ class BirthdayCallReminderRule:
             audience = (Audience(user_ids=tuple(p.user_id for p in people)) if people
                         else Audience(roles=(Role.SALES, Role.REGION_MANAGER), region=c.dealer_region))
             who = f"{c.dealer_name} {c.name}（{c.title}）"
-            messages = ()
+            messages: tuple[OutboundMessage, ...] = ()
             if self.sms_to_staff:
                 messages = tuple(
                     OutboundMessage("sales.birthday_call_reminder", {

@@ -100,7 +100,7 @@ def capture_lead(cmd: CaptureLead, uow: CampaignUnitOfWork, clock: Clock) -> int
     actor = uow.actor
     require_role(actor, *LEAD_WRITERS)
     if actor.role is Role.DEALER:
-        if cmd.dealer_id not in (None, actor.dealer_id):
+        if actor.dealer_id is None or cmd.dealer_id not in (None, actor.dealer_id):
             raise not_found("dealer", "经销商")
         dealer_id = actor.dealer_id
     elif cmd.dealer_id is None:
@@ -119,7 +119,7 @@ def capture_lead(cmd: CaptureLead, uow: CampaignUnitOfWork, clock: Clock) -> int
             if actor.role is Role.DEALER:  # a campaign for other regions does not exist for this dealer
                 raise not_found("campaign", "营销活动")
             raise InvalidValue("dealer_id", "该经销商不在活动的目标大区内", code="lead.dealer_outside_campaign")
-        lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,  # type: ignore[arg-type]
+        lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,
                             interest=cmd.interest, product_line=cmd.product_line, by_name=actor.username, now=now,
                             today=now.astimezone(SHANGHAI).date())
         uow.campaigns.add(lead)

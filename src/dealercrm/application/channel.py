@@ -10,6 +10,7 @@ any error.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import attrs
 
@@ -221,7 +222,7 @@ def register_dealer(cmd: RegisterDealer, uow: UnitOfWork, clock: Clock, hasher: 
     return result
 
 
-def _life_cycle(uow: UnitOfWork, dealer_id: int, roles: tuple[Role, ...], act) -> str:
+def _life_cycle(uow: UnitOfWork, dealer_id: int, roles: tuple[Role, ...], act: Callable[[Dealer], object]) -> str:
     require_role(uow.actor, *roles)
     with uow:
         dealer = _get_visible_dealer(uow, dealer_id)

@@ -44,6 +44,7 @@ from dealercrm.domain.contracts import Contract
 from dealercrm.domain.errors import InvalidValue, InvariantBroken
 from dealercrm.domain.identity import Role
 from dealercrm.domain.orders import SHANGHAI, Order
+from dealercrm.domain.values import stored_id
 
 FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
 ERP_RECIPIENT = "erp"
@@ -165,7 +166,7 @@ class FinanceDecision:
 
 
 def _contract_of(uow: OrderFlowUnitOfWork, order: Order) -> Contract:
-    contract = uow.contracts.current_of_order(order.id)
+    contract = uow.contracts.current_of_order(stored_id(order.id))
     if contract is None:
         raise not_found("contract", "电子合同")
     return contract
@@ -192,7 +193,7 @@ def accept_contract_once(order_id: int, new_uow: Callable[[], OrderFlowUnitOfWor
     def work(uow: Any) -> dict[str, Any]:
         return attrs.asdict(_accept(uow, order_id, clock(), ip, user_agent, expected_version))
 
-    answer = run_client_event(new_uow, clock, roles=(Role.DEALER,), event_id=form_token,  # type: ignore[arg-type]
+    answer = run_client_event(new_uow, clock, roles=(Role.DEALER,), event_id=form_token,
                               kind="contract.accept", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
     return OrderRef(**answer)
 
@@ -288,7 +289,7 @@ def finance_reject(order_id: int, reason: str, uow: OrderFlowUnitOfWork, clock: 
     with uow:
         order = _visible_order(uow, order_id)
         order.ensure_can("finance_rejected")
-        contract = uow.contracts.current_of_order(order.id)
+        contract = uow.contracts.current_of_order(stored_id(order.id))
         if contract is not None:
             contract.finance_reject(uow.actor.user_id, now, reason)  # type: ignore[arg-type]
         order.finance_rejected(reason, now, uow.actor)
@@ -308,7 +309,7 @@ def resubmit_to_finance(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock) -
     with uow:
         order = _visible_order(uow, order_id)
         order.ensure_can("resubmit_to_finance")
-        contract = uow.contracts.current_of_order(order.id)
+        contract = uow.contracts.current_of_order(stored_id(order.id))
         if contract is not None:
             contract.resubmit_to_finance()
         order.resubmit_to_finance(now, uow.actor)

@@ -43,7 +43,7 @@ def submit_forecast(cmd: SubmitForecast, uow: ForecastUnitOfWork, clock: Clock, 
     if actor.role not in SUBMITTERS:
         raise PermissionDenied("当前角色无权提报销售预测", code="auth.forbidden")
     if actor.role is Role.DEALER:
-        if cmd.dealer_id not in (None, actor.dealer_id):
+        if actor.dealer_id is None or cmd.dealer_id not in (None, actor.dealer_id):
             raise not_found("dealer", "经销商")
         dealer_id = actor.dealer_id
     elif cmd.dealer_id is None:

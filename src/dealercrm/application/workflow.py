@@ -68,8 +68,11 @@ __all__ = [
     "start_workflow", "withdraw", "workflow_visible",
 ]
 
-OutcomeHandler = Callable[[UnitOfWork, Workflow, WorkflowOutcome], None]
-StepHandler = Callable[[UnitOfWork, Workflow, WorkflowStep], None]
+# The first argument is the unit of work the workflow is decided in; each owner's handler names
+# the narrower context Protocol it uses (a callable's parameter is contravariant, so one table
+# of several contexts' handlers cannot name a single unit of work type).
+OutcomeHandler = Callable[[Any, Workflow, WorkflowOutcome], None]
+StepHandler = Callable[[Any, Workflow, WorkflowStep], None]
 
 
 class Decision(enum.StrEnum):

@@ -20,7 +20,8 @@ import attrs
 from dealercrm.domain.channel import REGIONS, ProductLine
 from dealercrm.domain.claim_risk import RiskAssessment
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken
-from dealercrm.domain.values import SHANGHAI, Phone, Uscc, check_coordinates
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import Phone, Uscc, check_coordinates
 
 
 def _text(field: str, value: str | None, label: str, max_len: int, *, required: bool = True) -> str | None:
@@ -338,7 +339,8 @@ def pick_policy(policies: list[WarrantyPolicy], product_line: str, model_code: s
     same_line = [p for p in policies if p.product_line == product_line]
     exact = [p for p in same_line if model_code is not None and p.model_code == model_code]
     general = [p for p in same_line if p.model_code is None]
-    return (exact or general or [None])[0]
+    chosen = exact or general
+    return chosen[0] if chosen else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ class CalendarItem:
                 raise InvalidValue("end", "开始与结束须同为日期或同为时间", code="calendar.mixed_kinds")
         elif isinstance(self.end, dt.datetime):
             raise InvalidValue("end", "开始与结束须同为日期或同为时间", code="calendar.mixed_kinds")
-        if self.end is not None and self.end <= self.start:  # type: ignore[operator]
+        if self.end is not None and self.end <= self.start:
             raise InvalidValue("end", "结束须晚于开始", code="calendar.window_inverted")
 
     @property
@@ -124,7 +124,7 @@ def render_ics(items: Iterable[CalendarItem], *, name: str, now: dt.datetime) ->
         lines += ["BEGIN:VEVENT", f"UID:{escape_text(item.uid)}", f"DTSTAMP:{stamp}"]
         if item.all_day:
             end = item.end or (item.start + dt.timedelta(days=1))
-            lines += [f"DTSTART;VALUE=DATE:{_date(item.start)}", f"DTEND;VALUE=DATE:{_date(end)}"]  # type: ignore[arg-type]
+            lines += [f"DTSTART;VALUE=DATE:{_date(item.start)}", f"DTEND;VALUE=DATE:{_date(end)}"]
             lines.append("TRANSP:TRANSPARENT")
         else:
             lines.append(f"DTSTART:{_utc(item.start)}")  # type: ignore[arg-type]

@@ -47,7 +47,7 @@ def _contacts(items: list[AccountContact] | tuple[AccountContact, ...]) -> list[
         raise InvalidValue("contacts", "联系人最多20个", code="key_account.too_many_contacts")
     out = []
     for n, c in enumerate(items):
-        name = _text(f"contacts[{n}].name", c.name, 60, required=True, label="联系人姓名")
+        name = _text(f"contacts[{n}].name", c.name, 60, required=True, label="联系人姓名") or ""
         try:
             phone = Phone(c.phone).value if c.phone else ""
         except InvalidValue as exc:

@@ -40,7 +40,8 @@ from dealercrm.domain.catalog import Configuration, PriceEstimate, PublishedVers
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.values import SHANGHAI, Money, Phone, beijing_date  # noqa: F401  (SHANGHAI re-exported)
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import Money, Phone, beijing_date
 MAX_SUPPLIED_PARTS = 50
 # the production status words the ERP's stages end in (the ERP port's labels say the same)
 PRODUCTION_INSPECTED = "已检验"
@@ -531,15 +532,18 @@ class Order:
     def accept_quote(self, now: dt.datetime, by: Principal | None) -> PriceQuote:
         self.ensure_can("accept_quote")
         quote = self._issued_quote()
-        if quote.valid_until < beijing_today(now):
-            raise BusinessRuleViolation(f"报价已于{quote.valid_until.isoformat()}过期，请重新申请核价",
-                                        code="order.quote_expired", valid_until=quote.valid_until.isoformat())
+        unit_price, valid_until = quote.unit_price, quote.valid_until
+        if unit_price is None or valid_until is None:
+            raise BusinessRuleViolation("没有待确认的报价", code="order.no_issued_quote")
+        if valid_until < beijing_today(now):
+            raise BusinessRuleViolation(f"报价已于{valid_until.isoformat()}过期，请重新申请核价",
+                                        code="order.quote_expired", valid_until=valid_until.isoformat())
         quote.status = QuoteStatus.ACCEPTED
         quote.decided_at, quote.decided_by = now, by.username if by else "system"
-        self.unit_price, self.price_source = quote.unit_price, PriceSource.QUOTE
-        self.total = quote.unit_price * self.quantity
-        self._move("accept_quote", now, by, f"接受报价：单台{quote.unit_price}，合计{self.total}",
-                   data={"quote_seq": quote.seq, "unit_price_fen": quote.unit_price.fen, "total_fen": self.total.fen})
+        self.unit_price, self.price_source = unit_price, PriceSource.QUOTE
+        self.total = unit_price * self.quantity
+        self._move("accept_quote", now, by, f"接受报价：单台{unit_price}，合计{self.total}",
+                   data={"quote_seq": quote.seq, "unit_price_fen": unit_price.fen, "total_fen": self.total.fen})
         return quote
 
     def decline_quote(self, reason: str | None, now: dt.datetime, by: Principal | None) -> PriceQuote:

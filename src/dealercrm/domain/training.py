@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TypeVar
 
 import attrs
 
@@ -409,7 +410,10 @@ def effect_summary(invitations: list[Invitation], participants: list[Participant
     )
 
 
-def _enum(cls, value, field):  # type: ignore[no-untyped-def]
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _enum(cls: type[_E], value: object, field: str) -> _E:
     try:
         return cls(value)
     except ValueError:
