@@ -50,8 +50,8 @@ def test_the_kiosk_wheelhouse_installs_the_edge_agent_without_network_or_databas
     (site / "test-environment.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
     installed = _script("install", "--wheel-dir", wheelhouse, "--venv", venv, "--no-deps", "--ignore-installed",
                         "--no-compile")
-    where = subprocess.run([venv / "bin" / "python", "-c", "import edge_agent, dealercrm; "
-                            "print(edge_agent.__file__); print(dealercrm.__file__)"],
+    imported = "import edge_agent, dealercrm; print(edge_agent.__file__); print(dealercrm.__file__)"
+    where = subprocess.run([venv / "bin" / "python", "-c", imported],
                            capture_output=True, text=True, check=True, env=ENV, cwd=tmp_path).stdout.split()
 
     assert built.returncode == 0, built.stdout + built.stderr
