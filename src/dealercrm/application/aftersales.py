@@ -367,7 +367,7 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
             req.accept(now, actor.username)
         uow.aftersales.add(req)
         uow.flush()
-        out = RequestCreated(req.id, req.number, check, contract)  # type: ignore[arg-type]
+        out = RequestCreated(stored_id(req.id), req.number, check, contract)
         uow.commit()
     return out
 
@@ -422,7 +422,7 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
         req.assign(station_id, mode, now, uow.actor.username)
         if tech is not None:
             check_dispatch(req, tech)
-            req.dispatch_to_technician(technician_id, tech.name, now, uow.actor.username)  # type: ignore[arg-type]
+            req.dispatch_to_technician(stored_id(tech.id), tech.name, now, uow.actor.username)
         uow.commit()
     return station_id
 
@@ -546,9 +546,9 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             _move_stock(uow, req.station_id, used.part_no, ISSUE_KIND[used.use], used.quantity, now, record.number)
         uow.aftersales.add(record)
         uow.flush()
-        out = (record.id, record.number)
+        out = (stored_id(record.id), record.number)
         uow.commit()
-    return out  # type: ignore[return-value]
+    return out
 
 
 @attrs.frozen
@@ -667,9 +667,9 @@ def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tup
                           subject=wf.WorkflowSubject(CLAIM_SUBJECT, stored_id(claim.id), claim.number,
                                                      _claim_title(station.name, rec.number, risk),
                                                      region=station.region), submitted_by=uow.actor, now=now)
-        out = (claim.id, claim.number)
+        out = (stored_id(claim.id), claim.number)
         uow.commit()
-    return out  # type: ignore[return-value]
+    return out
 
 
 CLAIM_DECIDERS = (Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)

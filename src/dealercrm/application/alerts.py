@@ -59,7 +59,14 @@ class RuleContext:
     """What a rule or job sees: the moment, and an open unit of work (system actor)."""
 
     now: dt.datetime
-    uow: EngagementUnitOfWork
+    _uow: EngagementUnitOfWork | None = attrs.field(alias="uow")
+
+    @property
+    def uow(self) -> EngagementUnitOfWork:
+        """The open unit of work; a job that opens its own units of work gets none."""
+        if self._uow is None:
+            raise InvariantBroken("this job opens its own units of work: its context holds none")
+        return self._uow
 
     @property
     def today(self) -> dt.date:
@@ -274,7 +281,7 @@ class Scheduler:
         for job in self._registry.jobs:
             try:
                 if getattr(job, "opens_own_units_of_work", False):
-                    stats.jobs += job.run(RuleContext(now, None))  # type: ignore[arg-type]
+                    stats.jobs += job.run(RuleContext(now, None))
                 else:
                     with self._uow(Principal.system()) as uow:
                         stats.jobs += job.run(RuleContext(now, uow))

@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application import credit
-from dealercrm.application.access import not_found, require_role
+from dealercrm.application.access import acting_user_id, not_found, require_role
 from dealercrm.application.order_review import _notify_dealer
 from dealercrm.application.gate import run_client_event
 from dealercrm.application.orders import FORM_TOKEN, _check_version, _ref, _visible_order
@@ -205,7 +205,7 @@ def _accept(uow: OrderFlowUnitOfWork, order_id: int, now: dt.datetime, ip: str |
     _check_version(order, expected_version)
     contract = _contract_of(uow, order)
     order.ensure_can("contract_accepted")
-    contract.accept(uow.actor.user_id, now, ip, user_agent)  # type: ignore[arg-type]
+    contract.accept(acting_user_id(uow.actor), now, ip, user_agent)
     order.contract_accepted(now, uow.actor, details={
         "contract_no": contract.contract_no, "sha256": contract.document_sha256,
         "ip": contract.accepted_from_ip, "user_agent": contract.accepted_user_agent})
@@ -253,7 +253,7 @@ def finance_approve(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock, *, cr
         reservation = credit.reserve_for_contract(uow, order.dealer_id, contract_no, order.total.fen,
                                                   override_reason=override, now=now)
         if contract is not None:
-            contract.finance_approve(uow.actor.user_id, now, override)  # type: ignore[arg-type]
+            contract.finance_approve(acting_user_id(uow.actor), now, override)
         order.finance_approved(now, uow.actor)
         credit_data = _reservation_data(reservation)
         order.record("credit_reserved", f"信用额度占用：合同 {contract_no}，金额 {order.total}"
@@ -291,7 +291,7 @@ def finance_reject(order_id: int, reason: str, uow: OrderFlowUnitOfWork, clock: 
         order.ensure_can("finance_rejected")
         contract = uow.contracts.current_of_order(stored_id(order.id))
         if contract is not None:
-            contract.finance_reject(uow.actor.user_id, now, reason)  # type: ignore[arg-type]
+            contract.finance_reject(acting_user_id(uow.actor), now, reason)
         order.finance_rejected(reason, now, uow.actor)
         contract_no, _ = release_key(order)
         _notify_dealer(uow, order, "order.finance_rejected", f"order.finance_rejected:{order.id}:{order.version}",

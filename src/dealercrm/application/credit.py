@@ -613,8 +613,13 @@ def book_erp_payment(uow: CreditUnitOfWork, erp_payment_id: str, dealer: str | i
         if existing.dealer_id != ref.id or existing.amount_fen != amount_fen:
             raise Conflict("同一ERP收款编号的经销商或金额与已入账记录不一致", code="credit.erp_payment_mismatch",
                            erp_payment_id=erp_payment_id)
-        allocations = [(a, uow.credit.invoice(a.invoice_id)) for a in uow.credit.allocations_of_payment(stored_id(existing.id))]
-        return _booked(existing, account, allocations, duplicate=True)  # type: ignore[arg-type]
+        allocations = []
+        for a in uow.credit.allocations_of_payment(stored_id(existing.id)):
+            invoice = uow.credit.invoice(a.invoice_id)
+            if invoice is None:
+                raise InvariantBroken("payment allocated to an invoice that is gone")
+            allocations.append((a, invoice))
+        return _booked(existing, account, allocations, duplicate=True)
     return _book_payment(
         uow, account, dealer_id=ref.id, amount_fen=amount_fen, received_on=business_day(received_at),
         method=PaymentMethod.BANK_TRANSFER, source=PaymentSource.ERP, contract_no=contract_no, reference=None,

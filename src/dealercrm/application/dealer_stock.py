@@ -222,7 +222,7 @@ def record_sale_payment(sale_id: int, cmd: RecordSalePayment, idempotency_key: s
     fingerprint = digester.fingerprint("retail_sale_payment", {
         "sale_id": sale_id, "amount_fen": cmd.amount_fen, "reference": cmd.reference,
         "paid_at": cmd.paid_at.isoformat() if cmd.paid_at else None})
-    answer = run_client_event(new_uow, clock, roles=SELLERS, event_id=idempotency_key,  # type: ignore[arg-type]
+    answer = run_client_event(new_uow, clock, roles=SELLERS, event_id=idempotency_key,
                               kind="retail_sale_payment", fingerprint=fingerprint, work=work,
                               key=IDEMPOTENCY_KEY)
     return SaleState(**answer)

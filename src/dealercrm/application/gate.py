@@ -63,7 +63,7 @@ from dealercrm.domain.gate import (
 )
 from dealercrm.domain.identity import Principal, Role, User
 from dealercrm.domain.printing import document_to_wire
-from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date, stored_id
 from dealercrm.domain.vehicles import VehicleState
 
 DISPATCH = (Role.DISPATCH, Role.ADMIN)
@@ -187,7 +187,7 @@ def admits(uow: GateUnitOfWork, dealer_id: int) -> bool:
 def _lapse(uow: GateUnitOfWork, auth: PickupAuthorization, now: dt.datetime, why: str) -> None:
     """End a letter whose window is over (or that was revoked): void its live passes and put its
     vehicles that are still waiting back into factory stock."""
-    for gate_pass in uow.gate_passes.live_for_authorization(auth.id):  # type: ignore[arg-type]
+    for gate_pass in uow.gate_passes.live_for_authorization(stored_id(auth.id)):
         gate_pass.void(why, now, _who(uow.actor))
     for vehicle in uow.vehicles.many(auth.vins):
         if vehicle.state is VehicleState.PICKUP_AUTHORIZED and vehicle.pickup_authorization_id == auth.id:
@@ -320,7 +320,7 @@ def _issue_pass(uow: GateUnitOfWork, cmd: CreateGatePass, now: dt.datetime, dige
         raise BusinessRuleViolation("提车人身份尚未核验：请在自助终端刷身份证，或在发车处读卡/录入身份证号",
                                     code="gate_pass.id_not_verified")
     chosen = [Vin(v).value for v in cmd.vins] if cmd.vins else list(auth.vins)
-    busy = {vin for p in uow.gate_passes.live_for_authorization(auth.id) for vin in p.vins}  # type: ignore[arg-type]
+    busy = {vin for p in uow.gate_passes.live_for_authorization(stored_id(auth.id)) for vin in p.vins}
     if busy & set(chosen):
         raise Conflict(f"车辆已有未完成的出门证：{'、'.join(sorted(busy & set(chosen)))}", code="gate_pass.exists")
     gate_pass = GatePass.for_authorization(
@@ -424,7 +424,7 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
                if v.state is VehicleState.PICKUP_AUTHORIZED and v.pickup_authorization_id == auth.id]
     if not waiting and auth.status is AuthorizationStatus.ACTIVE:
         auth.complete(at)
-    uow.gate_exits.add(GateExit(gate_pass_id=gate_pass.id, pass_no=gate_pass.pass_no,  # type: ignore[arg-type]
+    uow.gate_exits.add(GateExit(gate_pass_id=stored_id(gate_pass.id), pass_no=gate_pass.pass_no,
                                 vins=list(gate_pass.vins), exited_at=at, recorded_at=now, source=source,
                                 actor=by, client_event_id=event_id,
                                 guard_user_id=guard.id if guard is not None else None, guard_badge=guard_badge))
@@ -619,7 +619,7 @@ def pass_book(queries: Any, clock: Clock) -> dict[str, Any]:
 _Ledgered = TypeVar("_Ledgered", bound=ClientEventsUnitOfWork)
 
 
-def run_client_event(new_uow: Callable[[], _Ledgered], clock: Clock, *, roles: Sequence[Role], event_id: str,
+def run_client_event(new_uow: Callable[[], _Ledgered], clock: Clock, *, roles: Sequence[Role], event_id: str | None,
                      kind: str, fingerprint: str, work: Callable[[_Ledgered], dict[str, Any]],
                      key: ClientKey = EVENT_ID) -> dict[str, Any]:
     """Run ``work`` once per (client, event id) and give every replay the first answer.
@@ -687,8 +687,8 @@ def _kiosk_pass(gate_pass: GatePass, now: dt.datetime) -> dict[str, Any]:
     return {
         **_pass_view(gate_pass),
         "printable": printable,
-        "code": "ok" if printable else refusal.code,  # type: ignore[union-attr]
-        "message": f"出门证 {gate_pass.pass_no} 可以打印" if printable else refusal.message,  # type: ignore[union-attr]
+        "code": "ok" if refusal is None else refusal.code,
+        "message": f"出门证 {gate_pass.pass_no} 可以打印" if refusal is None else refusal.message,
         "print_count": gate_pass.print_count,
         "qr_payload": gate_pass.qr_payload if printable else None,
         "layout": document_to_wire(gate_pass.document()) if printable else None,

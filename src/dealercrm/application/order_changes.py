@@ -100,7 +100,7 @@ def _request(uow: OrderFlowUnitOfWork, order_id: int, description: str, now: dt.
     if uow.order_changes.pending_of_order(stored_id(order.id)) is not None:
         raise Conflict("该订单已有处理中的变更申请", code="order_change.already_open", current_state=order.state.value)
     change = OrderChangeRequest(
-        uow.numbers.formatted("BG", year=now.astimezone(SHANGHAI).year), order.id, order.dealer_id,  # type: ignore[arg-type]
+        uow.numbers.formatted("BG", year=now.astimezone(SHANGHAI).year), stored_id(order.id), order.dealer_id,
         description, now, uow.actor.username, contract_no=release_key(order)[0])
     uow.order_changes.add(change)
     uow.flush()

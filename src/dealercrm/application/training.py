@@ -124,7 +124,7 @@ def create_training(cmd: CreateTraining, new_uow: NewUow, clock: Clock, video: V
         uow.flush()
         _notify_invitees(uow, training, training.invitations, portal_url)
         uow.commit()
-        created = TrainingCreated(training.id, training.training_no, training.meeting_status.value)  # type: ignore[arg-type]
+        created = TrainingCreated(stored_id(training.id), training.training_no, training.meeting_status.value)
     if cmd.online and video is not None:
         status = sync_meeting(created.id, new_uow, clock, video)
         created = attrs.evolve(created, meeting_status=status)

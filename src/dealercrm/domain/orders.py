@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import attrs
 
@@ -177,6 +177,14 @@ class PriceSource(enum.StrEnum):
 
 # ---------------------------------------------------------------------------------------------
 # Values and child entities
+
+
+@overload
+def _text(value: str | None, field: str, label: str, max_len: int, *, required: Literal[True] = ...) -> str: ...
+
+
+@overload
+def _text(value: str | None, field: str, label: str, max_len: int, *, required: bool) -> str | None: ...
 
 
 def _text(value: str | None, field: str, label: str, max_len: int, *, required: bool = True) -> str | None:
@@ -617,7 +625,7 @@ class Order:
 
     def contract_issued(self, contract_no: str, now: dt.datetime, by: Principal | None = None,
                         agreed_delivery_date: dt.date | None = None) -> None:
-        contract_no = _text(contract_no, "contract_no", "合同编号", 40)  # type: ignore[assignment]
+        contract_no = _text(contract_no, "contract_no", "合同编号", 40)
         self._move("contract_issued", now, by, f"生成电子合同 {contract_no}",
                    data={"contract_no": contract_no,
                          "agreed_delivery_date": agreed_delivery_date.isoformat() if agreed_delivery_date else None})
@@ -635,7 +643,7 @@ class Order:
             self.agreed_delivery_date = self.requested_delivery_date
 
     def finance_rejected(self, reason: str, now: dt.datetime, by: Principal | None = None) -> None:
-        reason = _text(reason, "reason", "驳回原因", 500)  # type: ignore[assignment]
+        reason = _text(reason, "reason", "驳回原因", 500)
         self._move("finance_rejected", now, by, f"财务驳回：{reason}", data={"reason": reason})
 
     def resubmit_to_finance(self, now: dt.datetime, by: Principal | None = None) -> None:
@@ -643,7 +651,7 @@ class Order:
 
     def erp_released(self, tracking_no: str, now: dt.datetime, by: Principal | None = None) -> bool:
         """ERP accepted the sales order. Replaying the same tracking number is a no-op (False)."""
-        tracking_no = _text(tracking_no, "tracking_no", "内部流转单号", 40)  # type: ignore[assignment]
+        tracking_no = _text(tracking_no, "tracking_no", "内部流转单号", 40)
         if self.erp_tracking_no is not None:
             if self.erp_tracking_no == tracking_no:
                 return False

@@ -84,7 +84,8 @@ class Money:
             value = Decimal(str(amount))
         except (InvalidOperation, ValueError):
             raise InvalidValue(field, "金额格式不正确", code="money.malformed") from None
-        if not value.is_finite() or value.as_tuple().exponent < -2:  # type: ignore[operator]
+        exponent = value.as_tuple().exponent  # an int once the value is finite
+        if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
             raise InvalidValue(field, "金额最多保留两位小数", code="money.too_precise")
         return cls(int((value * 100).to_integral_value(ROUND_HALF_EVEN)))
 
