@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import StaticPool
 
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_repositories
@@ -153,7 +154,7 @@ class SqlAlchemyUnitOfWork:
                  review_staff: ReviewStaffCache | None = None,
                  read_session_factory: sessionmaker[Session] | None = None) -> None:
         self.session_factory = session_factory
-        self.read_session_factory = read_session_factory or session_factory
+        self.read_session_factory = read_session_factory  # None: snapshots queue like writes
         self.actor = actor
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
@@ -183,6 +184,10 @@ class SqlAlchemyUnitOfWork:
         """The same repositories in a read-only transaction: on SQLite it begins DEFERRED (WAL lets
         it read beside the writer) and does not queue on this process's write lock, so a read-only
         use case never waits for, or holds up, the writers. It always rolls back."""
+        if self.read_session_factory is None:  # one shared connection (in-memory SQLite)
+            with self:
+                yield self
+            return
         if self.session is not None:
             raise RuntimeError("unit of work is already open")
         self._begin(self.read_session_factory)
@@ -283,7 +288,9 @@ _BUSY_SQLSTATES = frozenset({"55P03", "57014"})
 
 def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.UTC), approval_mail: Any = None):
     factory = sessionmaker(bind=write_bind(engine), expire_on_commit=False)
-    reader = sessionmaker(bind=engine, expire_on_commit=False)  # BEGIN DEFERRED on SQLite
+    # Snapshots read on their own connection, BEGIN DEFERRED on SQLite; an in-memory database has
+    # one connection for every thread, so there they queue on the write lock like writes.
+    reader = None if isinstance(engine.pool, StaticPool) else sessionmaker(bind=engine, expire_on_commit=False)
     # SQLite has one writer at a time. Queue this process's write transactions on a FIFO lock
     # instead of letting them poll in SQLite's busy handler, whose sleeps leave the database
     # idle between writers (measured: benchmarks/order_submit.py). Other processes still meet
