@@ -635,8 +635,8 @@ def run_client_event(new_uow: Callable[[], _Ledgered], clock: Clock, *, roles: S
     if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
         raise InvalidValue(key.field, key.missing_message, code=key.missing_code)
     client = client_key(probe.actor)
-    with probe:
-        stored = probe.client_events.get(client, event_id)
+    with probe.snapshot() as reading:  # a replay is answered without queueing behind the writers
+        stored = reading.client_events.get(client, event_id)
     if stored is not None:
         return _replay(stored, kind, fingerprint, key)
     try:
@@ -660,9 +660,8 @@ def run_client_event(new_uow: Callable[[], _Ledgered], clock: Clock, *, roles: S
 
 
 def _stored(new_uow: Callable[[], ClientEventsUnitOfWork], client: str, event_id: str) -> dict[str, Any] | None:
-    uow = new_uow()
-    with uow:
-        return uow.client_events.get(client, event_id)
+    with new_uow().snapshot() as reading:
+        return reading.client_events.get(client, event_id)
 
 
 def _store_refusal(new_uow: Callable[[], ClientEventsUnitOfWork], clock: Clock, client: str, event_id: str, kind: str,

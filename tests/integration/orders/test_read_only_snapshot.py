@@ -1,10 +1,13 @@
 """Issue 20 §2, the SQLite write lock: the configurator's reads (estimate, configuration check)
-run in a read-only snapshot, so they neither queue behind nor hold up the process's writers;
-order creation still prices and writes under the write lock, as the concurrency tests expect."""
+and the idempotency ledger's lookup before a write run in a read-only snapshot, so they neither
+queue behind nor hold up the process's writers; order creation still prices and writes under the
+write lock, as the concurrency tests expect."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +20,12 @@ from .test_order_statement_budget import OPTIONS, _world
 SYSTEM = Principal.system()
 
 
-@pytest.fixture
-def world(sqlite_url: str) -> Iterator[Any]:
-    yield from _world(sqlite_url)
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, _sqlite_template: Path) -> Iterator[Any]:
+    # One world for the module (its setup hashes a dozen passwords); the tests touch disjoint rows.
+    target = tmp_path_factory.mktemp("snapshot") / "dealercrm.db"
+    shutil.copyfile(_sqlite_template, target)
+    yield from _world(f"sqlite:///{target}")
 
 
 def test_an_estimate_answers_while_a_write_transaction_holds_the_write_lock(world):
@@ -34,6 +40,18 @@ def test_an_estimate_answers_while_a_write_transaction_holds_the_write_lock(worl
 
     assert estimate.tier.code == "B"
     assert check.problems == () and check.estimate == estimate
+
+
+def test_a_replayed_form_answers_from_the_ledger_while_a_write_transaction_holds_the_write_lock(world):
+    first = world.orders.create_once(world.dealer, world.draft, submit=True, form_token="form-token-0001")
+
+    with world.crm.uow(SYSTEM) as writer:
+        writer.numbers.formatted("FP", year=2031)
+
+        again = world.orders.create_once(world.dealer, world.draft, submit=True, form_token="form-token-0001")
+        writer.commit()
+
+    assert again == first
 
 
 def test_a_snapshot_keeps_nothing_written_in_it(world):

@@ -10,7 +10,6 @@ all; the memory one has twins of the first three.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 import attrs
@@ -111,12 +110,6 @@ class OrdersUnitOfWork(UnitOfWork, Protocol):
     price_tiers: PriceTierRepository
     orders: OrderRepository
     client_events: ClientEventLog  # a form posted twice answers the first order
-
-    def snapshot(self) -> AbstractContextManager[OrdersUnitOfWork]:
-        """These repositories in a read-only transaction that takes no write lock (SQLite: BEGIN
-        DEFERRED instead of IMMEDIATE, and no place in the process's writer queue): for the use
-        cases that only read, such as the configurator's estimate. Nothing is ever committed."""
-        ...
 
 
 class ContractRepository(Protocol):
