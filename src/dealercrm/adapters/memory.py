@@ -7,10 +7,11 @@ every change (the store is snapshotted on enter and restored on rollback).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -212,6 +213,12 @@ class MemoryUnitOfWork:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.pending = []
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Self]:
+        """Read-only (there are no locks in memory): the unit of work itself, never committed."""
+        with self:
+            yield self
 
     def flush(self) -> None:
         for table, obj in self.pending:

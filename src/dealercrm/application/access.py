@@ -66,5 +66,13 @@ def require_role(principal: Principal, *roles: Role) -> None:
         raise PermissionDenied("当前角色无权执行此操作", code="auth.forbidden", role=principal.role.value)
 
 
+def acting_user_id(principal: Principal) -> int:
+    """The signed-in user's id, for what only a person may do (accept, approve): the system and
+    the edge devices have none, and are refused."""
+    if principal.user_id is None:
+        raise PermissionDenied("此操作须由登录用户执行", code="auth.forbidden", role=principal.role.value)
+    return principal.user_id
+
+
 def not_found(entity: str, label: str) -> NotFound:
     return NotFound(f"{label}不存在", code=f"{entity}.not_found")

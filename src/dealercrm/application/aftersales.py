@@ -74,7 +74,7 @@ from dealercrm.domain.errors import (
 )
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import check_dispatch
-from dealercrm.domain.values import Vin
+from dealercrm.domain.values import Vin, stored_id
 from dealercrm.domain.workflow import Workflow
 
 STAFF = (Role.AFTER_SALES, Role.ADMIN)
@@ -367,7 +367,7 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
             req.accept(now, actor.username)
         uow.aftersales.add(req)
         uow.flush()
-        out = RequestCreated(req.id, req.number, check, contract)  # type: ignore[arg-type]
+        out = RequestCreated(stored_id(req.id), req.number, check, contract)
         uow.commit()
     return out
 
@@ -422,7 +422,7 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
         req.assign(station_id, mode, now, uow.actor.username)
         if tech is not None:
             check_dispatch(req, tech)
-            req.dispatch_to_technician(technician_id, tech.name, now, uow.actor.username)  # type: ignore[arg-type]
+            req.dispatch_to_technician(stored_id(tech.id), tech.name, now, uow.actor.username)
         uow.commit()
     return station_id
 
@@ -542,13 +542,13 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             operation_code=operation.code if operation else None,
         )
         req.record_repair(now, uow.actor.username)
-        for p in parts:
-            _move_stock(uow, req.station_id, p.part_no, ISSUE_KIND[p.use], p.quantity, now, record.number)
+        for used in parts:
+            _move_stock(uow, req.station_id, used.part_no, ISSUE_KIND[used.use], used.quantity, now, record.number)
         uow.aftersales.add(record)
         uow.flush()
-        out = (record.id, record.number)
+        out = (stored_id(record.id), record.number)
         uow.commit()
-    return out  # type: ignore[return-value]
+    return out
 
 
 @attrs.frozen
@@ -565,6 +565,8 @@ def confirm_repair(record_id: int, cmd: ConfirmIn, uow: AftersalesUnitOfWork, cl
     with uow:
         rec = _record_or_404(uow, uow.actor, record_id)
         req = uow.aftersales.request(rec.request_id)
+        if req is None:
+            raise InvariantBroken("repair record without its service request")
         rec.confirm(customer_name=cmd.customer_name, satisfaction=cmd.satisfaction, comment=cmd.comment, at=now)
         req.confirm(now, uow.actor.username, note=f"客户{rec.confirmed_by}确认，满意度{cmd.satisfaction}")
         state = req.state.value
@@ -652,6 +654,8 @@ def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tup
         if uow.aftersales.open_claim_of_record(record_id) is not None:
             raise Conflict("该维修记录已有审核中或已批准的结算申请", code="aftersales.claim_exists")
         station = uow.aftersales.station(rec.station_id)
+        if station is None:
+            raise InvariantBroken("repair record without its service station")
         claim = SettlementClaim.submit(uow.numbers.formatted("JS", year=now.astimezone(SHANGHAI).year), rec,
                                        station.labour_rate_fen, now, uow.actor.username)
         uow.aftersales.add(claim)
@@ -660,12 +664,12 @@ def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tup
         risk = assess(claim_evidence(uow, rec, claim.id, config, now), config)
         claim.record_risk(risk)
         wf.start_workflow(uow, definition=CLAIM_REVIEW_FLAGGED if risk.flagged else CLAIM_REVIEW,
-                          subject=wf.WorkflowSubject(CLAIM_SUBJECT, claim.id, claim.number,
+                          subject=wf.WorkflowSubject(CLAIM_SUBJECT, stored_id(claim.id), claim.number,
                                                      _claim_title(station.name, rec.number, risk),
                                                      region=station.region), submitted_by=uow.actor, now=now)
-        out = (claim.id, claim.number)
+        out = (stored_id(claim.id), claim.number)
         uow.commit()
-    return out  # type: ignore[return-value]
+    return out
 
 
 CLAIM_DECIDERS = (Role.AFTER_SALES, Role.FINANCE, Role.ADMIN)
@@ -698,7 +702,7 @@ def decide_claim_once(claim_id: int, decision: str, reason: str | None,
             precondition()
         return {"state": _decide_claim(uow, claim_id, decision, reason, clock())}
 
-    answer = run_client_event(new_uow, clock, roles=CLAIM_DECIDERS, event_id=form_token,  # type: ignore[arg-type]
+    answer = run_client_event(new_uow, clock, roles=CLAIM_DECIDERS, event_id=form_token,
                               kind="claim.decide", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
     return str(answer["state"])
 
@@ -711,6 +715,8 @@ def _decide_claim(uow: AftersalesUnitOfWork, claim_id: int, decision: str, reaso
     decided = wf.decide_subject_step(uow, subject_type=CLAIM_SUBJECT, subject_id=claim_id, decision=decision,
                                      by=uow.actor, now=now, reason=reason)
     claim = uow.aftersales.claim(claim_id)
+    if claim is None:
+        raise InvariantBroken("settlement claim gone inside its own transaction")
     if decided is None:
         raise Conflict(f"当前状态（{claim.state.value}）不允许执行此操作：{decision}",
                        code="state.illegal_transition", current_state=claim.state.value)
@@ -813,10 +819,11 @@ def transfer_stock(from_station_id: int, to_station_id: int, part_no: str, quant
             raise InvalidValue("to_station_id", "调入服务站不存在", code="aftersales.station_unknown")
         part = _part(uow, part_no)
         ref = uow.numbers.formatted("DB", year=now.astimezone(SHANGHAI).year)
-        for sid in sorted((src.id, dst.id)):  # a fixed lock order: no deadlock between opposite transfers
+        src_id, dst_id = stored_id(src.id), stored_id(dst.id)
+        for sid in sorted((src_id, dst_id)):  # a fixed lock order: no deadlock between opposite transfers
             uow.aftersales.lock_stock(sid, part.part_no, now)
-        left = _move_stock(uow, src.id, part.part_no, MovementKind.TRANSFER_OUT, quantity, now, ref, note)
-        arrived = _move_stock(uow, dst.id, part.part_no, MovementKind.TRANSFER_IN, quantity, now, ref, note)
+        left = _move_stock(uow, src_id, part.part_no, MovementKind.TRANSFER_OUT, quantity, now, ref, note)
+        arrived = _move_stock(uow, dst_id, part.part_no, MovementKind.TRANSFER_IN, quantity, now, ref, note)
         uow.commit()
     return left, arrived
 

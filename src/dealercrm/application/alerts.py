@@ -41,6 +41,7 @@ from dealercrm.domain.errors import InvalidValue, InvariantBroken, PermissionDen
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.notifications import Channel
 from dealercrm.domain.values import Phone
+from dealercrm.domain.values import as_tuple
 
 EngagementUowFactory = Callable[[Principal], EngagementUnitOfWork]
 
@@ -58,7 +59,14 @@ class RuleContext:
     """What a rule or job sees: the moment, and an open unit of work (system actor)."""
 
     now: dt.datetime
-    uow: EngagementUnitOfWork
+    _uow: EngagementUnitOfWork | None = attrs.field(alias="uow")
+
+    @property
+    def uow(self) -> EngagementUnitOfWork:
+        """The open unit of work; a job that opens its own units of work gets none."""
+        if self._uow is None:
+            raise InvariantBroken("this job opens its own units of work: its context holds none")
+        return self._uow
 
     @property
     def today(self) -> dt.date:
@@ -94,8 +102,8 @@ class RuleRegistry:
     """The alert rules and scheduled jobs the scheduler runs, fixed when the composition root
     builds it (each context's entries in one table); codes are unique among rules and among jobs."""
 
-    rules: tuple[AlertRule, ...] = attrs.field(default=(), converter=tuple)
-    jobs: tuple[ScheduledJob, ...] = attrs.field(default=(), converter=tuple)
+    rules: tuple[AlertRule, ...] = attrs.field(default=(), converter=as_tuple)
+    jobs: tuple[ScheduledJob, ...] = attrs.field(default=(), converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         _check_codes("alert rule", [r.code for r in self.rules])
@@ -273,7 +281,7 @@ class Scheduler:
         for job in self._registry.jobs:
             try:
                 if getattr(job, "opens_own_units_of_work", False):
-                    stats.jobs += job.run(RuleContext(now, None))  # type: ignore[arg-type]
+                    stats.jobs += job.run(RuleContext(now, None))
                 else:
                     with self._uow(Principal.system()) as uow:
                         stats.jobs += job.run(RuleContext(now, uow))

@@ -18,6 +18,7 @@ so they can phone.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from dealercrm.application.alerts import RuleContext
@@ -51,7 +52,7 @@ def responsible_staff(contact: BirthdayContact, staff: list[StaffMember]) -> lis
     return []
 
 
-def _day_text(day) -> str:  # type: ignore[no-untyped-def]
+def _day_text(day: dt.date) -> str:
     return f"{day.month}月{day.day}日"
 
 
@@ -80,7 +81,7 @@ class BirthdayCallReminderRule:
             audience = (Audience(user_ids=tuple(p.user_id for p in people)) if people
                         else Audience(roles=(Role.SALES, Role.REGION_MANAGER), region=c.dealer_region))
             who = f"{c.dealer_name} {c.name}（{c.title}）"
-            messages = ()
+            messages: tuple[OutboundMessage, ...] = ()
             if self.sms_to_staff:
                 messages = tuple(
                     OutboundMessage("sales.birthday_call_reminder", {

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import attrs
 
 from dealercrm.application.ports.calendar import CalendarSource
+from dealercrm.domain.values import as_tuple
 from dealercrm.application.ports.engagement import EngagementQueries, EngagementUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.alerts import SHANGHAI
@@ -32,7 +33,7 @@ FEED_FUTURE_DAYS = 366
 class CalendarSources:
     """The calendar sources, fixed when the composition root builds them (codes unique)."""
 
-    sources: tuple[CalendarSource, ...] = attrs.field(default=(), converter=tuple)
+    sources: tuple[CalendarSource, ...] = attrs.field(default=(), converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         seen: set[str] = set()

@@ -16,7 +16,7 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.campaigns import Campaign, Lead
 from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
 from dealercrm.domain.identity import Role
-from dealercrm.domain.values import SHANGHAI
+from dealercrm.domain.values import SHANGHAI, stored_id
 
 PLANNERS = (Role.MARKETING, Role.ADMIN)
 LEAD_WRITERS = (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.DEALER)
@@ -68,7 +68,7 @@ def plan_campaign(cmd: PlanCampaign, uow: CampaignUnitOfWork, clock: Clock) -> C
             campaign.activate(now)
         uow.campaigns.add(campaign)
         uow.flush()
-        ref = CampaignRef(campaign.id, campaign.campaign_no, campaign.status.value)  # type: ignore[arg-type]
+        ref = CampaignRef(stored_id(campaign.id), campaign.campaign_no, campaign.status.value)
         uow.commit()
     return ref
 
@@ -88,7 +88,9 @@ def change_campaign(campaign_id: int, action: str, uow: CampaignUnitOfWork, cloc
         elif action == "cancel":
             campaign.cancel(now)
         elif action == "budget":
-            campaign.set_budget(budget_fen, now)  # type: ignore[arg-type]
+            if budget_fen is None:
+                raise InvalidValue("budget_fen", "预算须为非负整数（分）", code="campaign.budget_invalid")
+            campaign.set_budget(budget_fen, now)
         else:
             raise InvalidValue("action", "未知操作", code="campaign.action_unknown")
         status = campaign.status.value
@@ -100,7 +102,7 @@ def capture_lead(cmd: CaptureLead, uow: CampaignUnitOfWork, clock: Clock) -> int
     actor = uow.actor
     require_role(actor, *LEAD_WRITERS)
     if actor.role is Role.DEALER:
-        if cmd.dealer_id not in (None, actor.dealer_id):
+        if actor.dealer_id is None or cmd.dealer_id not in (None, actor.dealer_id):
             raise not_found("dealer", "经销商")
         dealer_id = actor.dealer_id
     elif cmd.dealer_id is None:
@@ -119,14 +121,14 @@ def capture_lead(cmd: CaptureLead, uow: CampaignUnitOfWork, clock: Clock) -> int
             if actor.role is Role.DEALER:  # a campaign for other regions does not exist for this dealer
                 raise not_found("campaign", "营销活动")
             raise InvalidValue("dealer_id", "该经销商不在活动的目标大区内", code="lead.dealer_outside_campaign")
-        lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,  # type: ignore[arg-type]
+        lead = Lead.capture(campaign=campaign, dealer_id=dealer_id, name=cmd.name, phone=cmd.phone,
                             interest=cmd.interest, product_line=cmd.product_line, by_name=actor.username, now=now,
                             today=now.astimezone(SHANGHAI).date())
         uow.campaigns.add(lead)
         uow.flush()
-        lead_id = lead.id
+        lead_id = stored_id(lead.id)
         uow.commit()
-    return lead_id  # type: ignore[return-value]
+    return lead_id
 
 
 def _lead(uow: CampaignUnitOfWork, lead_id: int) -> Lead:

@@ -621,7 +621,7 @@ def send_batch(template_id: int, recipients: Sequence[RecipientIn], task_ids: Se
             variables = {"body": r["body"]} if tpl.channel is cd.CareChannel.SMS else \
                 {"subject": r["subject"], "body": r["body"]}
             try:
-                nid = uow.outbox.enqueue(code, variables, r["to"], f"care-batch-{batch_id}-{n}")
+                nid = uow.outbox.enqueue(code, dict(variables), str(r["to"]), f"care-batch-{batch_id}-{n}")
             except InvalidValue as exc:
                 raise InvalidValue(f"recipients[{n}].to", f"第{n + 1}位收件人（{r['name']}）：{exc}",
                                    code=exc.code) from None

@@ -10,6 +10,7 @@ any error.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import attrs
 
@@ -29,7 +30,7 @@ from dealercrm.domain.channel import (
 )
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role, User, validate_password
-from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, beijing_date
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, beijing_date, stored_id
 from dealercrm.domain.workflow import Workflow
 
 STAFF_WHO_MANAGE_DEALERS = (Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
@@ -234,7 +235,7 @@ def register_dealer(cmd: RegisterDealer, uow: UnitOfWork, clock: Clock, hasher: 
     return result
 
 
-def _life_cycle(uow: UnitOfWork, dealer_id: int, roles: tuple[Role, ...], act) -> str:
+def _life_cycle(uow: UnitOfWork, dealer_id: int, roles: tuple[Role, ...], act: Callable[[Dealer], object]) -> str:
     require_role(uow.actor, *roles)
     with uow:
         dealer = _get_visible_dealer(uow, dealer_id)
@@ -310,7 +311,7 @@ def _on_review_outcome(uow: UnitOfWork, workflow: Workflow, outcome: wf.Workflow
     portal_url = wf.portal_url_of(uow)
     if outcome.status is wf.WorkflowStatus.APPROVED:
         dealer.approve(outcome.at)
-        login = next((u.username for u in uow.users.of_dealer(dealer.id) if u.is_active), "")  # type: ignore[arg-type]
+        login = next((u.username for u in uow.users.of_dealer(stored_id(dealer.id)) if u.is_active), "")
         _notify_review(uow, dealer, "dealer.review_approved", portal_url, login_name=login,
                        approved_on=outcome.at.astimezone(SHANGHAI).strftime("%Y年%m月%d日"))
     elif outcome.status is wf.WorkflowStatus.REJECTED:
@@ -329,12 +330,12 @@ DEALER_REVIEW_HANDLERS = wf.SubjectHandlers(DEALER_REVIEW_SUBJECT, _on_review_ou
 def _notify_review(uow: UnitOfWork, dealer: Dealer, template: str, portal_url: str, **variables: object) -> None:
     """Tell the dealer's primary contact the review outcome, in the same transaction."""
     contact = next((c for c in dealer.contacts if c.is_primary and c.email), None)
-    if contact is None:
+    if contact is None or not contact.email:
         return
     uow.outbox.enqueue(
         template,
         {"dealer_name": dealer.legal_name, "application_no": dealer.code, "portal_url": portal_url, **variables},
-        contact.email,  # type: ignore[arg-type]
+        contact.email,
         f"{template}:{dealer.id}:{dealer.version}",
     )
 
@@ -360,7 +361,7 @@ def reactivate_dealer(dealer_id: int, uow: UnitOfWork, clock: Clock) -> str:
 def terminate_dealer(dealer_id: int, reason: str, uow: UnitOfWork, clock: Clock) -> str:
     def act(d: Dealer) -> None:
         d.terminate(reason, clock())
-        for user in uow.users.of_dealer(d.id):  # type: ignore[arg-type]
+        for user in uow.users.of_dealer(stored_id(d.id)):
             if user.is_active:
                 user.deactivate()
 
@@ -381,8 +382,9 @@ def update_profile(cmd: UpdateProfile, uow: UnitOfWork) -> None:
         changes["legal_name"] = cmd.legal_name.strip()
     if cmd.short_name is not None:
         changes["short_name"] = cmd.short_name.strip() or None
-    if cmd.uscc is not None:
-        changes["uscc"] = build_uscc(cmd.uscc)
+    new_uscc = build_uscc(cmd.uscc) if cmd.uscc is not None else None
+    if new_uscc is not None:
+        changes["uscc"] = new_uscc
     if cmd.address is not None:
         changes["address"] = build_address(cmd.address)
     if cmd.bank_account is not None:
@@ -393,8 +395,8 @@ def update_profile(cmd: UpdateProfile, uow: UnitOfWork) -> None:
                 raise InvalidValue(name, "经销商不能自行修改此项，请联系销售代表", code="dealer.field_staff_only")
     with uow:
         dealer = _get_visible_dealer(uow, cmd.dealer_id)
-        if "uscc" in changes:
-            other = uow.dealers.by_uscc(changes["uscc"].value)  # type: ignore[attr-defined]
+        if new_uscc is not None:
+            other = uow.dealers.by_uscc(new_uscc.value)
             if other is not None and other.id != dealer.id:
                 raise Conflict("该统一社会信用代码已注册", code="dealer.uscc_taken", field="uscc")
         if changes:

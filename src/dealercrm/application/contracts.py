@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application import credit
-from dealercrm.application.access import not_found, require_role
+from dealercrm.application.access import acting_user_id, not_found, require_role
 from dealercrm.application.order_review import _notify_dealer
 from dealercrm.application.gate import run_client_event
 from dealercrm.application.orders import FORM_TOKEN, _check_version, _ref, _visible_order
@@ -44,6 +44,7 @@ from dealercrm.domain.contracts import Contract
 from dealercrm.domain.errors import InvalidValue, InvariantBroken
 from dealercrm.domain.identity import Role
 from dealercrm.domain.orders import SHANGHAI, Order
+from dealercrm.domain.values import stored_id
 
 FINANCE_ROLES = (Role.FINANCE, Role.ADMIN)
 ERP_RECIPIENT = "erp"
@@ -165,7 +166,7 @@ class FinanceDecision:
 
 
 def _contract_of(uow: OrderFlowUnitOfWork, order: Order) -> Contract:
-    contract = uow.contracts.current_of_order(order.id)
+    contract = uow.contracts.current_of_order(stored_id(order.id))
     if contract is None:
         raise not_found("contract", "电子合同")
     return contract
@@ -192,7 +193,7 @@ def accept_contract_once(order_id: int, new_uow: Callable[[], OrderFlowUnitOfWor
     def work(uow: Any) -> dict[str, Any]:
         return attrs.asdict(_accept(uow, order_id, clock(), ip, user_agent, expected_version))
 
-    answer = run_client_event(new_uow, clock, roles=(Role.DEALER,), event_id=form_token,  # type: ignore[arg-type]
+    answer = run_client_event(new_uow, clock, roles=(Role.DEALER,), event_id=form_token,
                               kind="contract.accept", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
     return OrderRef(**answer)
 
@@ -204,7 +205,7 @@ def _accept(uow: OrderFlowUnitOfWork, order_id: int, now: dt.datetime, ip: str |
     _check_version(order, expected_version)
     contract = _contract_of(uow, order)
     order.ensure_can("contract_accepted")
-    contract.accept(uow.actor.user_id, now, ip, user_agent)  # type: ignore[arg-type]
+    contract.accept(acting_user_id(uow.actor), now, ip, user_agent)
     order.contract_accepted(now, uow.actor, details={
         "contract_no": contract.contract_no, "sha256": contract.document_sha256,
         "ip": contract.accepted_from_ip, "user_agent": contract.accepted_user_agent})
@@ -252,7 +253,7 @@ def finance_approve(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock, *, cr
         reservation = credit.reserve_for_contract(uow, order.dealer_id, contract_no, order.total.fen,
                                                   override_reason=override, now=now)
         if contract is not None:
-            contract.finance_approve(uow.actor.user_id, now, override)  # type: ignore[arg-type]
+            contract.finance_approve(acting_user_id(uow.actor), now, override)
         order.finance_approved(now, uow.actor)
         credit_data = _reservation_data(reservation)
         order.record("credit_reserved", f"信用额度占用：合同 {contract_no}，金额 {order.total}"
@@ -288,9 +289,9 @@ def finance_reject(order_id: int, reason: str, uow: OrderFlowUnitOfWork, clock: 
     with uow:
         order = _visible_order(uow, order_id)
         order.ensure_can("finance_rejected")
-        contract = uow.contracts.current_of_order(order.id)
+        contract = uow.contracts.current_of_order(stored_id(order.id))
         if contract is not None:
-            contract.finance_reject(uow.actor.user_id, now, reason)  # type: ignore[arg-type]
+            contract.finance_reject(acting_user_id(uow.actor), now, reason)
         order.finance_rejected(reason, now, uow.actor)
         contract_no, _ = release_key(order)
         _notify_dealer(uow, order, "order.finance_rejected", f"order.finance_rejected:{order.id}:{order.version}",
@@ -308,7 +309,7 @@ def resubmit_to_finance(order_id: int, uow: OrderFlowUnitOfWork, clock: Clock) -
     with uow:
         order = _visible_order(uow, order_id)
         order.ensure_can("resubmit_to_finance")
-        contract = uow.contracts.current_of_order(order.id)
+        contract = uow.contracts.current_of_order(stored_id(order.id))
         if contract is not None:
             contract.resubmit_to_finance()
         order.resubmit_to_finance(now, uow.actor)

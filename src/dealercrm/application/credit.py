@@ -81,6 +81,8 @@ from dealercrm.domain.errors import (
 )
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
+from dealercrm.domain.values import stored_id
+from attrs import AttrsInstance
 
 INVOICERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN)
 CREDIT_READERS = (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
@@ -611,8 +613,13 @@ def book_erp_payment(uow: CreditUnitOfWork, erp_payment_id: str, dealer: str | i
         if existing.dealer_id != ref.id or existing.amount_fen != amount_fen:
             raise Conflict("同一ERP收款编号的经销商或金额与已入账记录不一致", code="credit.erp_payment_mismatch",
                            erp_payment_id=erp_payment_id)
-        allocations = [(a, uow.credit.invoice(a.invoice_id)) for a in uow.credit.allocations_of_payment(existing.id)]
-        return _booked(existing, account, allocations, duplicate=True)  # type: ignore[arg-type]
+        allocations = []
+        for a in uow.credit.allocations_of_payment(stored_id(existing.id)):
+            invoice = uow.credit.invoice(a.invoice_id)
+            if invoice is None:
+                raise InvariantBroken("payment allocated to an invoice that is gone")
+            allocations.append((a, invoice))
+        return _booked(existing, account, allocations, duplicate=True)
     return _book_payment(
         uow, account, dealer_id=ref.id, amount_fen=amount_fen, received_on=business_day(received_at),
         method=PaymentMethod.BANK_TRANSFER, source=PaymentSource.ERP, contract_no=contract_no, reference=None,
@@ -642,7 +649,7 @@ class RecordPayment:
 _KEY_RE = re.compile(r"^[\x21-\x7e]{8,200}$")
 
 
-def _fingerprint(actor: Principal, request: object) -> str:
+def _fingerprint(actor: Principal, request: AttrsInstance) -> str:
     payload = {"actor": actor.user_id if actor.user_id is not None else actor.username,
                "request": attrs.asdict(request, recurse=True)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()

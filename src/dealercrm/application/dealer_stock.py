@@ -15,7 +15,7 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import attrs
 
@@ -200,7 +200,7 @@ def record_sale(cmd: RecordSale, uow: StockUnitOfWork, clock: Clock, digester: I
 def _warranty_if_confirmed(uow: StockUnitOfWork, sale: RetailSale, now: dt.datetime) -> None:
     """A confirmed sale (paid in full) starts the vehicle's warranty from the sale date."""
     if sale.status is SaleStatus.CONFIRMED:
-        start_warranty_on_sale(uow, vin=sale.vin, customer_name=sale.customer_name,  # type: ignore[arg-type]
+        start_warranty_on_sale(uow, vin=sale.vin, customer_name=sale.customer_name,
                                customer_phone=sale.customer_phone, sold_on=beijing_date(sale.sold_at), now=now)
 
 
@@ -222,8 +222,8 @@ def record_sale_payment(sale_id: int, cmd: RecordSalePayment, idempotency_key: s
     fingerprint = digester.fingerprint("retail_sale_payment", {
         "sale_id": sale_id, "amount_fen": cmd.amount_fen, "reference": cmd.reference,
         "paid_at": cmd.paid_at.isoformat() if cmd.paid_at else None})
-    answer = run_client_event(new_uow, clock, roles=SELLERS, event_id=idempotency_key,  # type: ignore[arg-type]
-                              kind="retail_sale_payment", fingerprint=fingerprint, work=work,  # type: ignore[arg-type]
+    answer = run_client_event(new_uow, clock, roles=SELLERS, event_id=idempotency_key,
+                              kind="retail_sale_payment", fingerprint=fingerprint, work=work,
                               key=IDEMPOTENCY_KEY)
     return SaleState(**answer)
 
@@ -504,6 +504,12 @@ def _dealer_audience(uow: DealerStockUnitOfWork, dealer_id: int, cache: dict[int
     return Audience(dealer_ids=(dealer_id,), roles=(Role.SALES, Role.REGION_MANAGER), region=cache[dealer_id])
 
 
+def _stock_uow(ctx: RuleContext) -> DealerStockUnitOfWork:
+    # The scheduler hands every rule the composition's full unit of work; the rule table types it
+    # by what the engagement context itself needs.
+    return cast("DealerStockUnitOfWork", ctx.uow)
+
+
 class StockLevelRule:
     """Below the minimum or above the maximum of a template at a dealer: one alert per crossing
     (the limit row counts the episodes; back within limits resolves the alert)."""
@@ -511,7 +517,7 @@ class StockLevelRule:
     code = "stock.level"
 
     def evaluate(self, ctx: RuleContext) -> Iterable[Condition]:
-        uow: DealerStockUnitOfWork = ctx.uow
+        uow = _stock_uow(ctx)
         units = uow.stock.units_by_dealer_and_model()
         regions: dict[int, str | None] = {}
         for limit in uow.stock.all_limits():
@@ -536,7 +542,7 @@ class StockAgeingRule:
     code = "stock.ageing"
 
     def evaluate(self, ctx: RuleContext) -> Iterable[Condition]:
-        uow: DealerStockUnitOfWork = ctx.uow
+        uow = _stock_uow(ctx)
         policy: AgeingPolicy = uow.stock.ageing_policy()
         regions: dict[int, str | None] = {}
         for dealer_id, vin, model_code, since, entered in uow.stock.dealer_stock_entries():

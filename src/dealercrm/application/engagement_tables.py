@@ -12,7 +12,8 @@ from dealercrm.application import calendar as cal
 from dealercrm.application import care, dealer_stock, training, workbench
 from dealercrm.application.alerts import AlertRule, RuleRegistry, ScheduledJob
 from dealercrm.application.birthdays import BirthdayCallReminderRule, BirthdayGreetingJob
-from dealercrm.application.calendar import CalendarSource, CalendarSources
+from dealercrm.application.calendar import CalendarSources
+from dealercrm.application.ports.calendar import CalendarSource
 from dealercrm.application.credit_jobs import CreditEvaluationJob, CreditRemindersJob
 from dealercrm.application.delivery_dates import DeliveryDateReminderRule
 from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob

@@ -51,6 +51,7 @@ from dealercrm.domain.identity import Principal
 from dealercrm.domain.notifications import Notification
 from dealercrm.domain.orders import Order, OrderState
 from dealercrm.domain.values import Money
+from dealercrm.domain.values import stored_id
 
 RELEASABLE = (OrderState.AWAITING_RELEASE,)
 
@@ -193,7 +194,7 @@ class ErpReleaseDeliverer:
         contract_no = released_contract_no(key)
         what = f"ERP已受理合同 {contract_no} 的下达（内部流转单号 {tracking_no}），但订单已退单、该合同已作废"
         data = {"tracking_no": tracking_no, "contract_no": contract_no}
-        change = uow.order_changes.returned_on_contract(order.id, contract_no)
+        change = uow.order_changes.returned_on_contract(stored_id(order.id), contract_no)
         if change is not None:
             if change.revoke_in_erp(tracking_no):
                 order.record("erp_release_revoked", f"{what}：随变更 {change.change_no} 通知ERP撤销", now,

@@ -15,7 +15,7 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import InvalidValue, PermissionDenied
 from dealercrm.domain.forecasts import LineIn, SalesForecast, add_months, deadline_for, month_start
 from dealercrm.domain.identity import Role
-from dealercrm.domain.values import SHANGHAI
+from dealercrm.domain.values import SHANGHAI, stored_id
 
 SUBMITTERS = (Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.ADMIN)
 READERS_ALL = (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES, Role.REGION_MANAGER)
@@ -43,7 +43,7 @@ def submit_forecast(cmd: SubmitForecast, uow: ForecastUnitOfWork, clock: Clock, 
     if actor.role not in SUBMITTERS:
         raise PermissionDenied("当前角色无权提报销售预测", code="auth.forbidden")
     if actor.role is Role.DEALER:
-        if cmd.dealer_id not in (None, actor.dealer_id):
+        if actor.dealer_id is None or cmd.dealer_id not in (None, actor.dealer_id):
             raise not_found("dealer", "经销商")
         dealer_id = actor.dealer_id
     elif cmd.dealer_id is None:
@@ -71,7 +71,7 @@ def submit_forecast(cmd: SubmitForecast, uow: ForecastUnitOfWork, clock: Clock, 
         else:
             forecast.revise(list(cmd.lines), by_name=actor.username, now=now, deadline_day=deadline_day)
         uow.flush()
-        ref = ForecastRef(forecast.id, dealer_id, forecast.month, forecast.revisions, forecast.total,  # type: ignore[arg-type]
+        ref = ForecastRef(stored_id(forecast.id), dealer_id, forecast.month, forecast.revisions, forecast.total,
                           deadline_for(forecast.month, deadline_day))
         uow.commit()
     return ref

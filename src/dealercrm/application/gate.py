@@ -22,14 +22,14 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.identity import guard_of_badge
 from dealercrm.application.ports.credit_gate import VehicleReleasePolicy
-from dealercrm.application.ports.gate import GateUnitOfWork
+from dealercrm.application.ports.gate import ClientEventsUnitOfWork, GateUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.signing import (
     PassExpired,
@@ -63,7 +63,7 @@ from dealercrm.domain.gate import (
 )
 from dealercrm.domain.identity import Principal, Role, User
 from dealercrm.domain.printing import document_to_wire
-from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date
+from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Vin, beijing_date, stored_id
 from dealercrm.domain.vehicles import VehicleState
 
 DISPATCH = (Role.DISPATCH, Role.ADMIN)
@@ -187,7 +187,7 @@ def admits(uow: GateUnitOfWork, dealer_id: int) -> bool:
 def _lapse(uow: GateUnitOfWork, auth: PickupAuthorization, now: dt.datetime, why: str) -> None:
     """End a letter whose window is over (or that was revoked): void its live passes and put its
     vehicles that are still waiting back into factory stock."""
-    for gate_pass in uow.gate_passes.live_for_authorization(auth.id):  # type: ignore[arg-type]
+    for gate_pass in uow.gate_passes.live_for_authorization(stored_id(auth.id)):
         gate_pass.void(why, now, _who(uow.actor))
     for vehicle in uow.vehicles.many(auth.vins):
         if vehicle.state is VehicleState.PICKUP_AUTHORIZED and vehicle.pickup_authorization_id == auth.id:
@@ -294,9 +294,9 @@ def reissue_gate_pass(gate_pass_id: int, reason: str, cmd: CreateGatePass | None
     now = clock()
     with uow:
         old = _visible_pass(uow, gate_pass_id)
-        old.void(reason, now, _who(uow.actor))  # type: ignore[arg-type]
+        old.void(reason, now, _who(uow.actor))
         uow.flush()
-        fresh = CreateGatePass(old.authorization_id, cmd.id_number if cmd else None,  # type: ignore[arg-type]
+        fresh = CreateGatePass(old.authorization_id, cmd.id_number if cmd else None,
                                cmd.id_source if cmd else "desk", tuple(old.vins), cmd.valid_to if cmd else None)
         result = _issue_pass(uow, fresh, now, digester)
         uow.commit()
@@ -314,18 +314,18 @@ def _issue_pass(uow: GateUnitOfWork, cmd: CreateGatePass, now: dt.datetime, dige
         digest, via, checked_at = digester.lookup(typed), cmd.id_source, now
         if auth.matches(digest):
             auth.record_id_check(f"dispatch_{cmd.id_source}", now)
-    elif auth.has_recent_id_check(now):
+    elif auth.has_recent_id_check(now) and auth.id_checked_at is not None:
         digest, via, checked_at = auth.id_digest, "card", auth.id_checked_at
     else:
         raise BusinessRuleViolation("提车人身份尚未核验：请在自助终端刷身份证，或在发车处读卡/录入身份证号",
                                     code="gate_pass.id_not_verified")
     chosen = [Vin(v).value for v in cmd.vins] if cmd.vins else list(auth.vins)
-    busy = {vin for p in uow.gate_passes.live_for_authorization(auth.id) for vin in p.vins}  # type: ignore[arg-type]
+    busy = {vin for p in uow.gate_passes.live_for_authorization(stored_id(auth.id)) for vin in p.vins}
     if busy & set(chosen):
         raise Conflict(f"车辆已有未完成的出门证：{'、'.join(sorted(busy & set(chosen)))}", code="gate_pass.exists")
     gate_pass = GatePass.for_authorization(
         auth, pass_no=uow.numbers.formatted("GP", year=beijing_date(now).year), vins=chosen, id_digest=digest, id_via=via,
-        id_checked_at=checked_at, valid_to=cmd.valid_to, now=now, by=_who(uow.actor),  # type: ignore[arg-type]
+        id_checked_at=checked_at, valid_to=cmd.valid_to, now=now, by=_who(uow.actor),
     )
     _pass_vehicles_waiting(uow, gate_pass)
     uow.gate_passes.add(gate_pass)
@@ -424,7 +424,7 @@ def _record_exit(uow: GateUnitOfWork, gate_pass: GatePass, at: dt.datetime, now:
                if v.state is VehicleState.PICKUP_AUTHORIZED and v.pickup_authorization_id == auth.id]
     if not waiting and auth.status is AuthorizationStatus.ACTIVE:
         auth.complete(at)
-    uow.gate_exits.add(GateExit(gate_pass_id=gate_pass.id, pass_no=gate_pass.pass_no,  # type: ignore[arg-type]
+    uow.gate_exits.add(GateExit(gate_pass_id=stored_id(gate_pass.id), pass_no=gate_pass.pass_no,
                                 vins=list(gate_pass.vins), exited_at=at, recorded_at=now, source=source,
                                 actor=by, client_event_id=event_id,
                                 guard_user_id=guard.id if guard is not None else None, guard_badge=guard_badge))
@@ -504,7 +504,7 @@ def _pass_view(gate_pass: GatePass) -> dict[str, Any]:
 def verify_scan(token: str, uow: GateUnitOfWork, verifier: PassVerifier, at: dt.datetime) -> dict[str, Any]:
     """May this scanned QR let vehicles out at ``at``? Always an answer, never a refusal error:
     ``valid`` with ``code`` "ok", or not valid with the reason's code and message."""
-    empty = {"pass_no": None, "status": None, "status_label": None, "person_name": None, "vins": [],
+    empty: dict[str, Any] = {"pass_no": None, "status": None, "status_label": None, "person_name": None, "vins": [],
              "valid_from": None, "valid_to": None, "exited_at": None}
     try:
         claims = _claims(token, verifier, at)
@@ -616,8 +616,11 @@ def pass_book(queries: Any, clock: Clock) -> dict[str, Any]:
         for r in queries.pass_book(now - PASS_BOOK_GRACE)]}
 
 
-def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, roles: Sequence[Role], event_id: str,
-                     kind: str, fingerprint: str, work: Callable[[GateUnitOfWork], dict[str, Any]],
+_Ledgered = TypeVar("_Ledgered", bound=ClientEventsUnitOfWork)
+
+
+def run_client_event(new_uow: Callable[[], _Ledgered], clock: Clock, *, roles: Sequence[Role], event_id: str | None,
+                     kind: str, fingerprint: str, work: Callable[[_Ledgered], dict[str, Any]],
                      key: ClientKey = EVENT_ID) -> dict[str, Any]:
     """Run ``work`` once per (client, event id) and give every replay the first answer.
 
@@ -632,8 +635,8 @@ def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, rol
     if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
         raise InvalidValue(key.field, key.missing_message, code=key.missing_code)
     client = client_key(probe.actor)
-    with probe:
-        stored = probe.client_events.get(client, event_id)
+    with probe.snapshot() as reading:  # a replay is answered without queueing behind the writers
+        stored = reading.client_events.get(client, event_id)
     if stored is not None:
         return _replay(stored, kind, fingerprint, key)
     try:
@@ -656,13 +659,12 @@ def run_client_event(new_uow: Callable[[], GateUnitOfWork], clock: Clock, *, rol
         raise
 
 
-def _stored(new_uow: Callable[[], GateUnitOfWork], client: str, event_id: str) -> dict[str, Any] | None:
-    uow = new_uow()
-    with uow:
-        return uow.client_events.get(client, event_id)
+def _stored(new_uow: Callable[[], ClientEventsUnitOfWork], client: str, event_id: str) -> dict[str, Any] | None:
+    with new_uow().snapshot() as reading:
+        return reading.client_events.get(client, event_id)
 
 
-def _store_refusal(new_uow: Callable[[], GateUnitOfWork], clock: Clock, client: str, event_id: str, kind: str,
+def _store_refusal(new_uow: Callable[[], ClientEventsUnitOfWork], clock: Clock, client: str, event_id: str, kind: str,
                    fingerprint: str, err: DomainError) -> dict[str, Any] | None:
     """Remember a refusal. None when ours is now the answer; else the answer stored first."""
     try:
@@ -684,8 +686,8 @@ def _kiosk_pass(gate_pass: GatePass, now: dt.datetime) -> dict[str, Any]:
     return {
         **_pass_view(gate_pass),
         "printable": printable,
-        "code": "ok" if printable else refusal.code,  # type: ignore[union-attr]
-        "message": f"出门证 {gate_pass.pass_no} 可以打印" if printable else refusal.message,  # type: ignore[union-attr]
+        "code": "ok" if refusal is None else refusal.code,
+        "message": f"出门证 {gate_pass.pass_no} 可以打印" if refusal is None else refusal.message,
         "print_count": gate_pass.print_count,
         "qr_payload": gate_pass.qr_payload if printable else None,
         "layout": document_to_wire(gate_pass.document()) if printable else None,
@@ -718,7 +720,7 @@ def kiosk_find_passes(id_number: str, event_id: str, new_uow: Callable[[], GateU
         if any(p["printable"] for p in out_passes):
             message = "请打印您的出门证"
         elif out_passes or waiting:
-            message = (out_passes[0]["message"] if out_passes else waiting[0]["message"])
+            message = str(out_passes[0]["message"] if out_passes else waiting[0]["message"])
         else:
             message = "未找到您的出门证或提车介绍信，请联系经销商或发车处"
         return {"passes": out_passes, "authorizations": waiting, "message": message}

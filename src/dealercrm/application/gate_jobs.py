@@ -64,7 +64,7 @@ def purge_client_events(uow_factory: Callable[[Principal], Any], before: dt.date
     removed = 0
     while True:
         with uow_factory(Principal.system()) as uow:
-            n = uow.client_events.purge_before(before, batch)
+            n: int = uow.client_events.purge_before(before, batch)
             uow.commit()
         removed += n
         if n < batch:

@@ -73,7 +73,7 @@ def login(username: str, password: str, uow: UnitOfWork, hasher: PasswordHasher,
     return LoginResult(token, expires.isoformat(), principal)
 
 
-def principal_from_claims(claims: dict, uow: UnitOfWork) -> Principal:
+def principal_from_claims(claims: dict[str, Any], uow: UnitOfWork) -> Principal:
     """Re-check the user on every request: a deactivated user's token stops working at once."""
     with uow:
         user = uow.users.get(int(claims["sub"]))

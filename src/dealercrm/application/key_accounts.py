@@ -16,6 +16,7 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import InvalidValue, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.key_accounts import AccountContact, KeyAccount
+from dealercrm.domain.values import stored_id
 
 WRITERS = (Role.DEALER, Role.SALES, Role.REGION_MANAGER, Role.MARKETING, Role.ADMIN)
 READERS = (*WRITERS, Role.FINANCE, Role.PRODUCTION)
@@ -97,9 +98,9 @@ def file_key_account(cmd: FileKeyAccount, uow: KeyAccountUnitOfWork, clock: Cloc
             raise InvalidValue("region", "只能登记本人负责大区的大客户", code="key_account.region_out_of_scope")
         uow.key_accounts.add(account)
         uow.flush()
-        account_id = account.id
+        account_id = stored_id(account.id)
         uow.commit()
-    return account_id  # type: ignore[return-value]
+    return account_id
 
 
 def _load(uow: KeyAccountUnitOfWork, account_id: int) -> KeyAccount:
@@ -128,6 +129,6 @@ def record_bid(cmd: RecordBid, uow: KeyAccountUnitOfWork, clock: Clock) -> int:
                                   competitors=list(cmd.competitors), reasons=cmd.reasons,
                                   by_name=uow.actor.username, now=clock())
         uow.flush()
-        case_id = case.id
+        case_id = stored_id(case.id)
         uow.commit()
-    return case_id  # type: ignore[return-value]
+    return case_id

@@ -11,7 +11,7 @@ from dealercrm.application.ports.marketing import KnowledgeUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.knowledge import Article, AttachmentRef
-from dealercrm.domain.values import SHANGHAI
+from dealercrm.domain.values import SHANGHAI, stored_id
 
 EDITORS = (Role.MARKETING, Role.AFTER_SALES, Role.TECHNICAL, Role.ADMIN)
 
@@ -51,7 +51,7 @@ class ArticleRef:
 
 
 def _ref(a: Article) -> ArticleRef:
-    return ArticleRef(a.id, a.article_no, a.revision, a.status.value)  # type: ignore[arg-type]
+    return ArticleRef(stored_id(a.id), a.article_no, a.revision, a.status.value)
 
 
 def write_article(cmd: WriteArticle, uow: KnowledgeUnitOfWork, clock: Clock) -> ArticleRef:

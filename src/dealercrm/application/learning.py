@@ -17,6 +17,7 @@ from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Role
 from dealercrm.domain.knowledge import Readership
 from dealercrm.domain.learning import ArticleRead, ReadingAssignment
+from dealercrm.domain.values import stored_id
 
 
 @attrs.frozen
@@ -38,7 +39,7 @@ class AssignmentRef:
 
 
 def _ref(a: ReadingAssignment) -> AssignmentRef:
-    return AssignmentRef(a.id, a.article_id, a.readership.value, a.due_on, not a.active)  # type: ignore[arg-type]
+    return AssignmentRef(stored_id(a.id), a.article_id, a.readership.value, a.due_on, not a.active)
 
 
 def assign_reading(cmd: AssignReading, uow: LearningUnitOfWork, clock: Clock) -> AssignmentRef:

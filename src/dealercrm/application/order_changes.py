@@ -38,6 +38,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.order_changes import OrderChangeRequest
 from dealercrm.domain.orders import SHANGHAI, Order, OrderState
 from dealercrm.domain.workflow import Workflow
+from dealercrm.domain.values import stored_id
 
 ORDER_CHANGE_SUBJECT = "order_change"
 S = OrderState
@@ -85,7 +86,7 @@ def request_change_once(order_id: int, description: str, new_uow: Callable[[], O
     def work(uow: Any) -> dict[str, Any]:
         return attrs.asdict(_request(uow, order_id, description, clock()))
 
-    answer = run_client_event(new_uow, clock, roles=ORDER_WRITERS, event_id=form_token,  # type: ignore[arg-type]
+    answer = run_client_event(new_uow, clock, roles=ORDER_WRITERS, event_id=form_token,
                               kind="order_change.request", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
     return ChangeRef(**answer)
 
@@ -96,10 +97,10 @@ def _request(uow: OrderFlowUnitOfWork, order_id: int, description: str, now: dt.
     if order.state not in CHANGEABLE:
         raise IllegalTransition("order", order.state.value, "request_change",
                                 f"订单当前状态为「{order.state.label}」，不能申请变更")
-    if uow.order_changes.pending_of_order(order.id) is not None:
+    if uow.order_changes.pending_of_order(stored_id(order.id)) is not None:
         raise Conflict("该订单已有处理中的变更申请", code="order_change.already_open", current_state=order.state.value)
     change = OrderChangeRequest(
-        uow.numbers.formatted("BG", year=now.astimezone(SHANGHAI).year), order.id, order.dealer_id,  # type: ignore[arg-type]
+        uow.numbers.formatted("BG", year=now.astimezone(SHANGHAI).year), stored_id(order.id), order.dealer_id,
         description, now, uow.actor.username, contract_no=release_key(order)[0])
     uow.order_changes.add(change)
     uow.flush()
@@ -121,7 +122,9 @@ def _on_change_outcome(uow: OrderFlowUnitOfWork, workflow: Workflow, outcome: wf
     change = uow.order_changes.get(outcome.subject_id)
     if change is None:
         raise NotFound("变更申请不存在", code="order_change.not_found")
-    order: Order = uow.orders.get(change.order_id)
+    order = uow.orders.get(change.order_id)
+    if order is None:
+        raise NotFound("订单不存在", code="order.not_found")
     by, now = _actor(uow), outcome.at
     if outcome.status is wf.WorkflowStatus.APPROVED:
         apply_approved_change(uow, change, order, now, by)
@@ -139,7 +142,7 @@ def apply_approved_change(uow: OrderFlowUnitOfWork, change: OrderChangeRequest, 
                           by: Principal | None) -> None:
     """退单 before the ERP release, else forward to the ERP (through the outbox)."""
     if order.erp_tracking_no is None and order.state in CHANGEABLE and order.state is not S.IN_PRODUCTION:
-        contract = uow.contracts.current_of_order(order.id) if order.contract_no else None
+        contract = uow.contracts.current_of_order(stored_id(order.id)) if order.contract_no else None
         contract_no = release_key(order)[0]
         reason = f"变更 {change.change_no}：{change.description}"
         if contract is not None:

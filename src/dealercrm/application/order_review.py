@@ -26,6 +26,7 @@ from dealercrm.application.ports.orders import OrdersUnitOfWork
 from dealercrm.domain.errors import InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import Order
+from dealercrm.domain.values import stored_id
 
 ORDER_REVIEW_SUBJECT = "order"
 REVIEW_STEP_KEYS = ("procurement", "technical", "production", "sales")
@@ -94,9 +95,9 @@ def decide_whole_review(uow: OrdersUnitOfWork, order: Order, passed: bool, reaso
     open_steps = [s for s in running.open_steps if s.id is not None]
     if passed:
         for step in open_steps:
-            wf.decide_in(uow, running, step.id, wf.Decision.APPROVE, uow.actor, now, None, "统一评审通过")  # type: ignore[arg-type]
+            wf.decide_in(uow, running, stored_id(step.id), wf.Decision.APPROVE, uow.actor, now, None, "统一评审通过")
     elif open_steps:
-        wf.decide_in(uow, running, open_steps[0].id, wf.Decision.REJECT, uow.actor, now,  # type: ignore[arg-type]
+        wf.decide_in(uow, running, stored_id(open_steps[0].id), wf.Decision.REJECT, uow.actor, now,
                      "；".join(reasons) or None, None)
     return True
 
@@ -119,9 +120,9 @@ def _notify_dealer(uow: OrdersUnitOfWork, order: Order, template: str, key: str,
     if dealer is None:
         return
     contact = next((c for c in dealer.contacts if c.is_primary and c.email), None)
-    if contact is None:
+    if contact is None or not contact.email:
         return
     uow.outbox.enqueue(template, {"dealer_name": dealer.legal_name, "order_no": order.order_no,
                                   "portal_url": f"{wf.portal_url_of(uow).rstrip('/')}/orders/{order.id}",
                                   **variables},
-                       contact.email, key)  # type: ignore[arg-type]
+                       contact.email, key)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dealercrm.application import workflow as wf
 from dealercrm.application.contracts import issue_contract
 from dealercrm.application.order_review import ORDER_REVIEW_SUBJECT, _actor, _notify_dealer, _order
-from dealercrm.application.ports.orders import OrdersUnitOfWork
+from dealercrm.application.ports.orders import OrderFlowUnitOfWork
 from dealercrm.domain.orders import OrderState
 from dealercrm.domain.workflow import StepStatus, Workflow, WorkflowStep
 
 
-def _on_review_step(uow: OrdersUnitOfWork, workflow: Workflow, step: WorkflowStep) -> None:
+def _on_review_step(uow: OrderFlowUnitOfWork, workflow: Workflow, step: WorkflowStep) -> None:
     """One department decided: the order's timeline shows it (the first decision starts the review)."""
     order = _order(uow, workflow.subject_id)
     now = step.decided_at or uow.clock()
@@ -32,7 +32,7 @@ def _on_review_step(uow: OrdersUnitOfWork, workflow: Workflow, step: WorkflowSte
     })
 
 
-def _on_review_outcome(uow: OrdersUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
+def _on_review_outcome(uow: OrderFlowUnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
     order = _order(uow, outcome.subject_id)
     by = _actor(uow)
     if outcome.status is wf.WorkflowStatus.APPROVED:
@@ -54,5 +54,4 @@ def _on_review_outcome(uow: OrdersUnitOfWork, workflow: Workflow, outcome: wf.Wo
 
 
 # The order's entry in the workflow handler table (the composition root builds the table).
-ORDER_REVIEW_HANDLERS = wf.SubjectHandlers(ORDER_REVIEW_SUBJECT, _on_review_outcome,  # type: ignore[arg-type]
-                                           _on_review_step)  # type: ignore[arg-type]
+ORDER_REVIEW_HANDLERS = wf.SubjectHandlers(ORDER_REVIEW_SUBJECT, _on_review_outcome, _on_review_step)

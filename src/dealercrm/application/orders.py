@@ -249,11 +249,11 @@ def _pricing_dealer(uow: OrdersUnitOfWork, cmd: EstimateIn, clock: Clock, line: 
 def estimate(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> PriceEstimate:
     """The automatic price estimate for a configuration, without saving anything."""
     require_role(uow.actor, *ORDER_WRITERS)
-    with uow:
-        version = _version(uow, cmd.template_id, cmd.template_version)
-        dealer = _pricing_dealer(uow, cmd, clock, version.product_line)
-        configuration = version.content.configure(cmd.options)
-        return estimate_price(version, configuration, cmd.quantity, _tier(dealer))
+    with uow.snapshot() as reading:  # reads only: no write lock (a configurator asks on every click)
+        version = _version(reading, cmd.template_id, cmd.template_version)
+        dealer = _pricing_dealer(reading, cmd, clock, version.product_line)
+    configuration = version.content.configure(cmd.options)
+    return estimate_price(version, configuration, cmd.quantity, _tier(dealer))
 
 
 @attrs.frozen
@@ -270,17 +270,17 @@ class ConfigurationCheck:
 def check_configuration(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) -> ConfigurationCheck:
     """``estimate`` that answers a configuration's problems instead of raising them."""
     require_role(uow.actor, *ORDER_WRITERS)
-    with uow:
-        version = _version(uow, cmd.template_id, cmd.template_version)
-        dealer = _pricing_dealer(uow, cmd, clock, version.product_line)
-        blocked = version.content.blocked_by(cmd.options)
-        try:
-            configuration = version.content.configure(cmd.options)
-            priced = estimate_price(version, configuration, cmd.quantity, _tier(dealer))
-        except InvalidValue as exc:
-            problems = exc.details.get("errors") or [{"field": exc.field, "code": exc.code, "message": exc.message}]
-            return ConfigurationCheck(blocked, tuple(problems), None)
-        return ConfigurationCheck(blocked, (), priced)
+    with uow.snapshot() as reading:  # reads only: no write lock
+        version = _version(reading, cmd.template_id, cmd.template_version)
+        dealer = _pricing_dealer(reading, cmd, clock, version.product_line)
+    blocked = version.content.blocked_by(cmd.options)
+    try:
+        configuration = version.content.configure(cmd.options)
+        priced = estimate_price(version, configuration, cmd.quantity, _tier(dealer))
+    except InvalidValue as exc:
+        problems = exc.details.get("errors") or [{"field": exc.field, "code": exc.code, "message": exc.message}]
+        return ConfigurationCheck(blocked, tuple(problems), None)
+    return ConfigurationCheck(blocked, (), priced)
 
 
 def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, submit: bool = False) -> OrderRef:

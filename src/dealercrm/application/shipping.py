@@ -102,7 +102,8 @@ def create_shipment(cmd: CreateShipment, uow: GateUnitOfWork, clock: Clock, dige
                                         f"车辆 {vin} 当前状态为“{vehicle.state.label}”，不能外送",
                                         code="vehicle.not_in_stock")
         dealer_ids = {v.dealer_id for v in vehicles.values()}
-        if None in dealer_ids or len(dealer_ids) != 1:
+        dealer_id = dealer_ids.pop() if len(dealer_ids) == 1 else None
+        if dealer_id is None:
             raise InvalidValue("vins", "一张发运单只能装运同一经销商订购的车辆", code="shipment.mixed_dealers")
         contracts = {v.contract_no for v in vehicles.values()}
         contract_no = cmd.contract_no or (contracts.pop() if len(contracts) == 1 else None)
@@ -110,7 +111,7 @@ def create_shipment(cmd: CreateShipment, uow: GateUnitOfWork, clock: Clock, dige
         if planned:
             raise Conflict(f"车辆已在待发车的发运单 {planned[0].shipment_no} 中", code="shipment.vehicle_already_planned")
         shipment = Shipment(
-            shipment_no=uow.numbers.formatted("SH", year=beijing_date(now).year), dealer_id=dealer_ids.pop(),  # type: ignore[arg-type]
+            shipment_no=uow.numbers.formatted("SH", year=beijing_date(now).year), dealer_id=dealer_id,
             contract_no=contract_no, carrier=cmd.carrier, driver_name=cmd.driver_name,
             driver_id_digest=digester.lookup(driver_id), driver_id_masked=driver_id.masked, driver_phone=phone,
             truck_plate=cmd.truck_plate, vins=vins, planned_departure=cmd.planned_departure,
@@ -284,13 +285,13 @@ def remind_missing_receipts(uow: GateUnitOfWork, clock: Clock, portal_url: str,
         for shipment in uow.shipments.overdue_for_receipt(now - grace):
             dealer = uow.dealers.get(shipment.dealer_id)
             contact = next((c for c in dealer.contacts if c.is_primary and c.email), None) if dealer else None
-            if dealer is not None and contact is not None:
+            if dealer is not None and contact is not None and contact.email:
                 uow.outbox.enqueue("shipment.receipt_reminder", {
                     "dealer_name": dealer.legal_name, "shipment_no": shipment.shipment_no,
                     "carrier": shipment.carrier, "truck_plate": shipment.truck_plate,
                     "vehicle_count": len(shipment.vins), "expected_arrival": _fmt(shipment.expected_arrival),
                     "portal_url": f"{portal_url.rstrip('/')}/stock/receipts/{shipment.id}",
-                }, contact.email, f"shipment.receipt_reminder:{shipment.shipment_no}")  # type: ignore[arg-type]
+                }, contact.email, f"shipment.receipt_reminder:{shipment.shipment_no}")
             shipment.receipt_reminded_at = now
             reminded.append(shipment.shipment_no)
         uow.commit()

@@ -55,6 +55,7 @@ from dealercrm.domain.supplied_parts import (
     declarations_from_order,
     sniff_image_type,
 )
+from dealercrm.domain.values import stored_id
 
 WRITERS = (Role.ADMIN, Role.PRODUCTION, Role.PROCUREMENT)
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -193,7 +194,7 @@ def record_movement(order_id: int, movement: Movement | str, cmd: MovementIn, uo
         else:
             entry = ledger.return_to_customer(cmd.line_no, cmd.quantity, now, by, note=note, photo_sha256=photo)
         # checked after the ledger's own rules, so the serial and quantities are reported first
-        if photo is not None and uow.supplied_parts.photo(order.id, photo) is None:  # type: ignore[arg-type]
+        if photo is not None and uow.supplied_parts.photo(stored_id(order.id), photo) is None:
             raise InvalidValue("photo_sha256", "照片未上传或不属于该订单", code="supplied.photo_unknown")
         if movement is Movement.RECEIVE and item.kind is ItemKind.CHASSIS and photo is None:
             raise InvalidValue("photo_sha256", "主机入库须拍照上传", code="supplied.photo_required")
@@ -205,7 +206,7 @@ def record_movement(order_id: int, movement: Movement | str, cmd: MovementIn, uo
                            "photo_sha256": entry.photo_sha256, "in_store": balance.in_store,
                            "in_production": balance.in_production})
         uow.flush()
-        result = MovementDone(order.id, ledger.version, item.line_no, movement.value, balance)  # type: ignore[arg-type]
+        result = MovementDone(stored_id(order.id), ledger.version, item.line_no, movement.value, balance)
         uow.commit()
     return result
 

@@ -27,13 +27,13 @@ from dealercrm.domain.channel import DealerStatus, ProductLine
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.training import InviteeKind, MeetingStatus, Training, TrainingAudience, TrainingStatus
-from dealercrm.domain.values import SHANGHAI
+from dealercrm.domain.values import SHANGHAI, stored_id
 
 ORGANIZERS = (Role.MARKETING, Role.AFTER_SALES, Role.ADMIN)
 SALES_FIELD_ROLES = (Role.SALES, Role.REGION_MANAGER)
 REMINDER_AHEAD = dt.timedelta(hours=24)
 
-NewUow = Callable[[], Any]
+NewUow = Callable[[], TrainingUnitOfWork]
 
 
 @attrs.frozen
@@ -124,7 +124,7 @@ def create_training(cmd: CreateTraining, new_uow: NewUow, clock: Clock, video: V
         uow.flush()
         _notify_invitees(uow, training, training.invitations, portal_url)
         uow.commit()
-        created = TrainingCreated(training.id, training.training_no, training.meeting_status.value)  # type: ignore[arg-type]
+        created = TrainingCreated(stored_id(training.id), training.training_no, training.meeting_status.value)
     if cmd.online and video is not None:
         status = sync_meeting(created.id, new_uow, clock, video)
         created = attrs.evolve(created, meeting_status=status)
@@ -190,7 +190,7 @@ def respond(training_id: int, confirm: bool, reason: str | None, uow: TrainingUn
     with uow:
         training = uow.trainings.get(training_id)
         invitation = training.invitation_for(*who) if training is not None and who else None
-        if invitation is None:
+        if training is None or invitation is None:
             raise not_found("training", "培训")
         training.respond(invitation, confirm=confirm, reason=reason, by_name=uow.actor.username, now=clock())
         answer = invitation.response.value
@@ -218,7 +218,7 @@ def record_participants(training_id: int, people: tuple[ParticipantIn, ...], uow
                                                      feedback_score=p.feedback_score, quiz_score=p.quiz_score,
                                                      comment=p.comment, now=now))
         uow.flush()
-        ids = [p.id for p in added]
+        ids = [stored_id(p.id) for p in added]
         uow.commit()
     return ids
 
@@ -232,7 +232,7 @@ def give_feedback(training_id: int, participant_id: int, feedback_score: int | N
     with uow:
         training = uow.trainings.get(training_id)
         participant = next((p for p in training.participants if p.id == participant_id), None) if training else None
-        if participant is None:
+        if training is None or participant is None:
             raise not_found("training_participant", "参训人员")
         if not organizer:
             who = invitee_of(actor)
@@ -327,7 +327,7 @@ def sync_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoCo
     except VideoProviderError as exc:
         error = exc
     with new_uow() as uow:
-        training = uow.trainings.get(training_id)
+        training = _loaded(uow, training_id)
         now = clock()
         if training.meeting_generation != generation:
             # rescheduled meanwhile: what was just made belongs to the old window — cancel it next
@@ -345,13 +345,20 @@ def sync_meeting(training_id: int, new_uow: NewUow, clock: Clock, video: VideoCo
                                             permanent=not error.transient, now=now)
         elif status is MeetingStatus.PENDING:
             training.meeting_created(result.meeting_id, result.join_url, result.passcode, now)
-            if training.meeting_status is MeetingStatus.CREATED:
+            if training.meeting_status.value == MeetingStatus.CREATED.value:  # (.value: mypy keeps the earlier narrowing)
                 _send_join_links(uow, training, result.meeting_code or result.meeting_id)
         else:
             training.meeting_cancelled(now)
         final = training.meeting_status.value
         uow.commit()
     return final
+
+
+def _loaded(uow: TrainingUnitOfWork, training_id: int) -> Training:
+    training = uow.trainings.get(training_id)
+    if training is None:
+        raise not_found("training", "培训")
+    return training
 
 
 def _request(training: Training, key: str) -> MeetingRequest:
@@ -373,7 +380,7 @@ def _cancel_stale_meeting(training_id: int, new_uow: NewUow, clock: Clock, video
     except VideoProviderError:
         return  # stays recorded; the next sync tries again
     with new_uow() as uow:
-        training = uow.trainings.get(training_id)
+        training = _loaded(uow, training_id)
         if training.stale_meeting_key == key:
             training.stale_meeting_cancelled(clock())
             uow.commit()
@@ -389,7 +396,8 @@ def reschedule_training(training_id: int, starts_at: dt.datetime, ends_at: dt.da
         training = uow.trainings.get(training_id)
         if training is None:
             raise not_found("training", "培训")
-        training.reschedule(starts_at, ends_at, clock())
+        now = clock()
+        training.reschedule(starts_at, ends_at, now)
         for inv in training.invitations:
             for r in uow.trainings.recipients(inv.invitee_kind, inv.invitee_id):
                 if r["email"]:
@@ -397,7 +405,7 @@ def reschedule_training(training_id: int, starts_at: dt.datetime, ends_at: dt.da
                         "recipient_name": r["display_name"], "title": training.title,
                         "time_window": window_text(training.starts_at, training.ends_at), "venue": _venue(training),
                         "portal_url": f"{portal_url.rstrip('/')}/trainings/{training.id}",
-                    }, r["email"], f"training-rescheduled-{training.id}-{training.updated_at.isoformat()}-{inv.id}-{r['id']}")
+                    }, r["email"], f"training-rescheduled-{training.id}-{now.isoformat()}-{inv.id}-{r['id']}")
         online = training.online
         status = training.meeting_status.value
         uow.commit()
@@ -439,7 +447,7 @@ def send_reminders(new_uow: NewUow, now: dt.datetime) -> int:
     sent = 0
     with new_uow() as uow:
         for training_id in uow.trainings.upcoming_for_reminder(now, now + REMINDER_AHEAD):
-            training = uow.trainings.get(training_id)
+            training = _loaded(uow, training_id)
             for inv in training.invitations:
                 if inv.response is InvitationResponse.DECLINED:
                     continue

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.ports.engagement import EngagementQueries
+from dealercrm.domain.values import as_tuple
 from dealercrm.application.ports.notify import OutboxStore
 from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection, WorkbenchSource
 from dealercrm.domain.alerts import LIVE_STATES, Severity
@@ -37,7 +38,7 @@ class WorkbenchSources:
     """The workbench sources, fixed when the composition root builds them; several may feed one
     category."""
 
-    sources: tuple[WorkbenchSource, ...] = attrs.field(default=(), converter=tuple)
+    sources: tuple[WorkbenchSource, ...] = attrs.field(default=(), converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         for source in self.sources:
@@ -61,7 +62,7 @@ def _urgency(item: WorkbenchItem) -> tuple[Any, ...]:
     due = item.due
     if isinstance(due, dt.datetime):
         due = due.astimezone(dt.UTC).date()
-    rank = Severity(item.severity).rank if item.severity in Severity.__members__.values() else 0
+    rank = Severity(item.severity).rank if item.severity is not None and item.severity in Severity.__members__.values() else 0
     at = item.at.timestamp() if item.at else 0.0
     return (not item.unread, -rank, due or dt.date.max, -at, item.id)
 

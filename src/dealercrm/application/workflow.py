@@ -59,6 +59,7 @@ from dealercrm.domain.workflow import (
     beijing_date,
     end_of_beijing_day,
 )
+from dealercrm.domain.values import stored_id
 
 __all__ = [
     "AssigneeKind", "Decision", "OutcomeHandler", "StageDef", "StepDecided", "StepDef", "StepHandler",
@@ -68,8 +69,11 @@ __all__ = [
     "start_workflow", "withdraw", "workflow_visible",
 ]
 
-OutcomeHandler = Callable[[UnitOfWork, Workflow, WorkflowOutcome], None]
-StepHandler = Callable[[UnitOfWork, Workflow, WorkflowStep], None]
+# The first argument is the unit of work the workflow is decided in; each owner's handler names
+# the narrower context Protocol it uses (a callable's parameter is contravariant, so one table
+# of several contexts' handlers cannot name a single unit of work type).
+OutcomeHandler = Callable[[Any, Workflow, WorkflowOutcome], None]
+StepHandler = Callable[[Any, Workflow, WorkflowStep], None]
 
 
 class Decision(enum.StrEnum):
@@ -303,7 +307,7 @@ def delegate_step(uow: UnitOfWork, *, step_id: int, to_user_id: int, by: Princip
         step = wf.delegate(step_id, by=by, to_user_id=to_user_id, to_name=target.display_name, now=now,
                            until=until_at, delegators=_delegators_of(uow, by, now))
         _settle(uow, wf, now, by)
-        result = StepDecided(wf.id, step.id, step.status.value, wf.status.value)  # type: ignore[arg-type]
+        result = StepDecided(stored_id(wf.id), stored_id(step.id), step.status.value, wf.status.value)
         uow.commit()
     return result
 
@@ -372,7 +376,7 @@ def inspect_link(uow: UnitOfWork, *, claims: LinkClaims, now: dt.datetime) -> Li
         user = uow.users.get(claims.user_id)
         view = LinkView(
             decision=claims.decision, user_name=user.display_name if user else uow.actor.username,
-            workflow_id=wf.id, workflow_no=wf.number, document_type=wf.definition_name,  # type: ignore[arg-type]
+            workflow_id=stored_id(wf.id), workflow_no=wf.number, document_type=wf.definition_name,
             subject_no=wf.subject_no, title=wf.title, step_name=step.name, submitted_by=wf.submitted_by_name,
             due_at=step.due_at, expires_at=claims.expires_at,
         )
@@ -489,14 +493,14 @@ def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
     direct_of: list[list[User]] = []
     for step, is_delegated in zip(steps, delegated, strict=True):
         if is_delegated:
-            delegate = uow.users.get(step.delegate_user_id)  # type: ignore[arg-type]
+            delegate = uow.users.get(step.delegate_user_id) if step.delegate_user_id is not None else None
             direct = [delegate] if delegate is not None and delegate.is_active else []
             direct = [u for u in direct if workflow_visible(principal_of(u), wf.dealer_id, wf.region)]
         else:
             direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principals[u.id])]
         direct_of.append(direct)
-    everyone = sorted({u.id for direct in direct_of for u in direct})  # type: ignore[type-var]
-    covers = uow.delegations.active_from(everyone, beijing_date(now))  # type: ignore[arg-type]
+    everyone = sorted({stored_id(u.id) for direct in direct_of for u in direct})
+    covers = uow.delegations.active_from(everyone, beijing_date(now))
     out: list[list[tuple[User, str]]] = []
     for direct, is_delegated in zip(direct_of, delegated, strict=True):
         found: list[tuple[User, str]] = [(u, "转签" if is_delegated else "系统分派") for u in direct]

@@ -6,14 +6,18 @@ concrete adapters, as the composition root may."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
 from dealercrm.adapters.live import LiveRelay
 from dealercrm.application.alerts import ScheduledJob
 from dealercrm.application.engagement_tables import EngagementTiming, engagement_tables
-from dealercrm.application.ports.persistence import Clock, UnitOfWorkFactory
+from dealercrm.application.ports.care import CareUnitOfWork
+from dealercrm.application.ports.engagement import EngagementUnitOfWork
+from dealercrm.application.ports.marketing import MarketingUnitOfWork
+from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.services import (
     AftersalesService, CareService, EngagementService, GateService, MarketingService, MediaService, OrdersService,
@@ -22,6 +26,7 @@ from dealercrm.application.services.community import CommunityService
 from dealercrm.application.services.messages import MessagesService
 from dealercrm.application.workflow_workbench import TaskQueries
 from dealercrm.config import Settings
+from dealercrm.domain.identity import Principal
 
 if TYPE_CHECKING:
     from dealercrm.adapters.db.engine import Engine
@@ -64,8 +69,13 @@ def community_service(clock: Clock, engine: Engine | None, marketing: MarketingS
     return CommunityService(clock, SqlCommunityStore(engine), marketing)
 
 
+class _CareMarketingEngagementUnitOfWork(CareUnitOfWork, MarketingUnitOfWork, EngagementUnitOfWork, Protocol):
+    """The composition's unit of work is every context's at once; these three services each take theirs."""
+
+
 def care_marketing_engagement(
-    settings: Settings, clock: Clock, uow: UnitOfWorkFactory, engine: Engine | None, *,
+    settings: Settings, clock: Clock, uow: Callable[[Principal], _CareMarketingEngagementUnitOfWork],
+    engine: Engine | None, *,
     workflow_queries: TaskQueries | None, video: VideoConferencing | None, jobs: tuple[ScheduledJob, ...],
 ) -> tuple[CareService, MarketingService, EngagementService]:
     """The care, marketing and engagement services on the SQL read side. The engagement service

@@ -13,14 +13,23 @@ import datetime as dt
 import enum
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, overload
 
 import attrs
 
 from dealercrm.domain.channel import REGIONS, ProductLine
 from dealercrm.domain.claim_risk import RiskAssessment
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken
-from dealercrm.domain.values import SHANGHAI, Phone, Uscc, check_coordinates
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import Phone, Uscc, check_coordinates
+
+
+@overload
+def _text(field: str, value: str | None, label: str, max_len: int, *, required: Literal[True] = ...) -> str: ...
+
+
+@overload
+def _text(field: str, value: str | None, label: str, max_len: int, *, required: bool) -> str | None: ...
 
 
 def _text(field: str, value: str | None, label: str, max_len: int, *, required: bool = True) -> str | None:
@@ -121,14 +130,14 @@ class ServiceStation:
         self.validate()
 
     def validate(self) -> None:
-        self.name = _text("name", self.name, "服务站名称", 200)  # type: ignore[assignment]
+        self.name = _text("name", self.name, "服务站名称", 200)
         self.uscc = Uscc(self.uscc).value
         if self.region not in REGIONS:
             raise InvalidValue("region", f"大区须为以下之一：{'、'.join(REGIONS)}", code="region.unknown")
-        self.province = _text("province", self.province, "省份", 60)  # type: ignore[assignment]
-        self.city = _text("city", self.city, "城市", 60)  # type: ignore[assignment]
-        self.address = _text("address", self.address, "地址", 200)  # type: ignore[assignment]
-        self.contact_name = _text("contact_name", self.contact_name, "联系人", 60)  # type: ignore[assignment]
+        self.province = _text("province", self.province, "省份", 60)
+        self.city = _text("city", self.city, "城市", 60)
+        self.address = _text("address", self.address, "地址", 200)
+        self.contact_name = _text("contact_name", self.contact_name, "联系人", 60)
         self.contact_phone = Phone(self.contact_phone).value
         lines = [_product_line("product_lines", p) for p in self.product_lines]
         if not lines:
@@ -306,7 +315,7 @@ class WarrantyRecord:
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        self.customer_name = _text("customer_name", self.customer_name, "客户姓名", 100)  # type: ignore[assignment]
+        self.customer_name = _text("customer_name", self.customer_name, "客户姓名", 100)
         self.customer_phone = Phone(self.customer_phone).value
 
     @classmethod
@@ -338,7 +347,8 @@ def pick_policy(policies: list[WarrantyPolicy], product_line: str, model_code: s
     same_line = [p for p in policies if p.product_line == product_line]
     exact = [p for p in same_line if model_code is not None and p.model_code == model_code]
     general = [p for p in same_line if p.model_code is None]
-    return (exact or general or [None])[0]
+    chosen = exact or general
+    return chosen[0] if chosen else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,12 +466,12 @@ class ServiceRequest:
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        self.customer_name = _text("customer_name", self.customer_name, "客户姓名", 100)  # type: ignore[assignment]
+        self.customer_name = _text("customer_name", self.customer_name, "客户姓名", 100)
         self.customer_phone = Phone(self.customer_phone).value
-        self.description = _text("description", self.description, "问题描述", 2000)  # type: ignore[assignment]
-        self.province = _text("province", self.province, "省份", 60)  # type: ignore[assignment]
-        self.city = _text("city", self.city, "城市", 60)  # type: ignore[assignment]
-        self.location = _text("location", self.location, "服务地点", 200)  # type: ignore[assignment]
+        self.description = _text("description", self.description, "问题描述", 2000)
+        self.province = _text("province", self.province, "省份", 60)
+        self.city = _text("city", self.city, "城市", 60)
+        self.location = _text("location", self.location, "服务地点", 200)
         if self.region is not None and self.region not in REGIONS:
             raise InvalidValue("region", f"大区须为以下之一：{'、'.join(REGIONS)}", code="region.unknown")
         try:
@@ -505,7 +515,7 @@ class ServiceRequest:
         self.accepted_at = at
 
     def refuse(self, reason: str, at: dt.datetime, actor: str) -> None:
-        reason = _text("reason", reason, "拒单原因", 500)  # type: ignore[assignment]
+        reason = _text("reason", reason, "拒单原因", 500)
         self._move("refuse", at, actor, note=reason)
         if self.station_id is None:
             raise InvariantBroken("a refused service request has no station")
@@ -526,13 +536,13 @@ class ServiceRequest:
         self.closed_at = at
 
     def resolve_on_hotline(self, resolution: str, at: dt.datetime, actor: str) -> None:
-        resolution = _text("resolution", resolution, "解决办法", 2000)  # type: ignore[assignment]
+        resolution = _text("resolution", resolution, "解决办法", 2000)
         self._move("resolve", at, actor, note=resolution)
         self.resolution = resolution
         self.closed_at = at
 
     def cancel(self, reason: str, at: dt.datetime, actor: str) -> None:
-        reason = _text("reason", reason, "取消原因", 500)  # type: ignore[assignment]
+        reason = _text("reason", reason, "取消原因", 500)
         self._move("cancel", at, actor, note=reason)
         self.closed_at = at
 
@@ -581,8 +591,8 @@ class ServicePart:
 
     def validate(self) -> None:
         self.part_no = part_no_of(self.part_no)
-        self.name = _text("name", self.name, "配件名称", 200)  # type: ignore[assignment]
-        self.unit = _text("unit", self.unit, "单位", 10)  # type: ignore[assignment]
+        self.name = _text("name", self.name, "配件名称", 200)
+        self.unit = _text("unit", self.unit, "单位", 10)
         for f in ("standard_cost_fen", "retail_price_fen"):
             v = getattr(self, f)
             if not isinstance(v, int) or not 0 <= v <= 10**11:
@@ -643,9 +653,9 @@ class RepairRecord:
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
-        self.problem = _text("problem", self.problem, "故障现象", 2000)  # type: ignore[assignment]
-        self.solution = _text("solution", self.solution, "解决方案及过程", 2000)  # type: ignore[assignment]
-        self.place = _text("place", self.place, "维修地点", 200)  # type: ignore[assignment]
+        self.problem = _text("problem", self.problem, "故障现象", 2000)
+        self.solution = _text("solution", self.solution, "解决方案及过程", 2000)
+        self.place = _text("place", self.place, "维修地点", 200)
         self.result = _text("result", self.result, "维修效果", 500, required=False)
         if self.started_at.tzinfo is None or self.finished_at.tzinfo is None:
             raise InvalidValue("started_at", "开工、完工时间须带时区", code="aftersales.naive_datetime")

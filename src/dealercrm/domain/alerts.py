@@ -18,7 +18,8 @@ import attrs
 
 from dealercrm.domain.errors import IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import beijing_date as beijing_date  # re-exported
 
 
 # Staff whose view of dealers is limited to their regions (see application/access.py).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import TypeVar
 
 import attrs
 
@@ -175,7 +176,10 @@ class Announcement:
         return principal.role is Role.DEALER and any(t.value == str(principal.dealer_id) for t in self.targets)
 
 
-def _enum(cls, value, field):  # type: ignore[no-untyped-def]
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _enum(cls: type[_E], value: object, field: str) -> _E:
     try:
         return cls(value)
     except ValueError:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.errors import InvalidValue, InvariantBroken
 from dealercrm.domain.values import SHANGHAI
 
 PRODID = "-//dealercrm//专用车经销商管理系统//ZH"
@@ -47,7 +47,7 @@ class CalendarItem:
                 raise InvalidValue("end", "开始与结束须同为日期或同为时间", code="calendar.mixed_kinds")
         elif isinstance(self.end, dt.datetime):
             raise InvalidValue("end", "开始与结束须同为日期或同为时间", code="calendar.mixed_kinds")
-        if self.end is not None and self.end <= self.start:  # type: ignore[operator]
+        if self.end is not None and self.end <= self.start:
             raise InvalidValue("end", "结束须晚于开始", code="calendar.window_inverted")
 
     @property
@@ -102,6 +102,12 @@ def _utc(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _timed(moment: dt.date) -> dt.datetime:
+    if not isinstance(moment, dt.datetime):  # CalendarItem refuses a date on an item with a time
+        raise InvariantBroken("calendar item with a time holds a date")
+    return moment
+
+
 def _date(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
@@ -124,12 +130,12 @@ def render_ics(items: Iterable[CalendarItem], *, name: str, now: dt.datetime) ->
         lines += ["BEGIN:VEVENT", f"UID:{escape_text(item.uid)}", f"DTSTAMP:{stamp}"]
         if item.all_day:
             end = item.end or (item.start + dt.timedelta(days=1))
-            lines += [f"DTSTART;VALUE=DATE:{_date(item.start)}", f"DTEND;VALUE=DATE:{_date(end)}"]  # type: ignore[arg-type]
+            lines += [f"DTSTART;VALUE=DATE:{_date(item.start)}", f"DTEND;VALUE=DATE:{_date(end)}"]
             lines.append("TRANSP:TRANSPARENT")
         else:
-            lines.append(f"DTSTART:{_utc(item.start)}")  # type: ignore[arg-type]
+            lines.append(f"DTSTART:{_utc(_timed(item.start))}")
             if item.end is not None:
-                lines.append(f"DTEND:{_utc(item.end)}")  # type: ignore[arg-type]
+                lines.append(f"DTEND:{_utc(_timed(item.end))}")
         lines.append(f"SUMMARY:{escape_text(item.title)}")
         if item.description:
             lines.append(f"DESCRIPTION:{escape_text(item.description)}")

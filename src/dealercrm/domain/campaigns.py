@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Literal, overload
 
 import attrs
 
@@ -40,6 +41,14 @@ class LeadStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"new": "新线索", "contacted": "已跟进", "converted": "已成交", "lost": "已流失"}[self.value]
+
+
+@overload
+def _text(field: str, value: str | None, max_len: int, *, required: Literal[True], label: str, code: str) -> str: ...
+
+
+@overload
+def _text(field: str, value: str | None, max_len: int, *, required: bool, label: str, code: str) -> str | None: ...
 
 
 def _text(field: str, value: str | None, max_len: int, *, required: bool, label: str, code: str) -> str | None:
@@ -94,8 +103,8 @@ class Campaign:
                 raise InvalidValue("regions", "大区须为：" + "、".join(REGIONS), code="region.unknown")
         return cls(
             campaign_no=campaign_no,
-            name=_text("name", name, 200, required=True, label="活动名称", code="campaign"),  # type: ignore[arg-type]
-            target_segment=_text("target_segment", target_segment, 500, required=True, label="目标客户群",  # type: ignore[arg-type]
+            name=_text("name", name, 200, required=True, label="活动名称", code="campaign"),
+            target_segment=_text("target_segment", target_segment, 500, required=True, label="目标客户群",
                                  code="campaign"),
             budget_fen=_budget(budget_fen), starts_on=starts_on, ends_on=ends_on, created_at=now,
             created_by_name=by_name, product_lines=sorted(set(product_lines)), regions=sorted(set(regions)),
@@ -165,7 +174,7 @@ class Lead:
         if campaign.id is None:
             raise InvariantBroken("campaign has no id: not flushed")
         return cls(campaign_id=campaign.id, dealer_id=dealer_id,
-                   name=_text("name", name, 100, required=True, label="客户名称", code="lead"),  # type: ignore[arg-type]
+                   name=_text("name", name, 100, required=True, label="客户名称", code="lead"),
                    phone=Phone(phone).value, created_at=now, created_by_name=by_name,
                    interest=_text("interest", interest, 500, required=False, label="意向", code="lead"),
                    product_line=product_line)

@@ -29,7 +29,7 @@ import attrs
 
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
-from dealercrm.domain.values import Money
+from dealercrm.domain.values import Money, as_tuple
 
 MAX_DISCOUNT_BP = 3000  # 30 %: anything above is a typo, not a tier
 ROUNDING_RULE = "unit_discount_half_even_to_fen"
@@ -104,8 +104,8 @@ class Option:
     name: str
     price_delta: Money
     special: bool = False  # 特殊配置: manual price review (核价) before the order may be submitted
-    requires: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    excludes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    requires: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
+    excludes: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
     description: str = ""
 
     def __attrs_post_init__(self) -> None:
@@ -123,7 +123,7 @@ class OptionGroup:
     name: str
     mode: ChoiceMode = attrs.field(converter=ChoiceMode)
     required: bool
-    options: tuple[Option, ...] = attrs.field(converter=tuple)
+    options: tuple[Option, ...] = attrs.field(converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.code, str) or not _CODE_RE.match(self.code):
@@ -141,8 +141,8 @@ class TemplateContent:
 
     name: str
     base_price: Money
-    spec_fields: tuple[SpecField, ...] = attrs.field(default=(), converter=tuple)
-    option_groups: tuple[OptionGroup, ...] = attrs.field(default=(), converter=tuple)
+    spec_fields: tuple[SpecField, ...] = attrs.field(default=(), converter=as_tuple)
+    option_groups: tuple[OptionGroup, ...] = attrs.field(default=(), converter=as_tuple)
     special: bool = False  # the whole model needs manual pricing (非标车型)
     description: str = ""
 
@@ -243,13 +243,13 @@ class TemplateContent:
                 continue
             seen[code] = i
             if group.mode is ChoiceMode.SINGLE and group.code in chosen_in_group:
-                _, first = chosen_in_group[group.code]
+                earlier = chosen_in_group[group.code][1]
                 problems.append((where, "order.option_group_single",
-                                 f"「{group.name}」为单选，不能同时选择「{first.name}」和「{option.name}」"))
+                                 f"「{group.name}」为单选，不能同时选择「{earlier.name}」和「{option.name}」"))
                 continue
             chosen_in_group.setdefault(group.code, (i, option))
         for code, i in seen.items():
-            _, option = self._index[code]
+            option = self._index[code][1]
             for other in option.excludes:
                 if other in seen:  # named in the order chosen, so A→B and B→A report once
                     first, second = sorted((i, seen[other]))
@@ -445,7 +445,7 @@ class PriceEstimate:
     template_id: int
     template_version: int
     model_code: str
-    lines: tuple[PriceLine, ...] = attrs.field(converter=tuple)
+    lines: tuple[PriceLine, ...] = attrs.field(converter=as_tuple)
     list_unit: Money
     tier: Tier
     discount_unit: Money

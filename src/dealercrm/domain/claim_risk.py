@@ -329,8 +329,9 @@ def station_outlier(ev: ClaimEvidence, cfg: RiskConfig) -> RiskReason | None:
     if mine is None or len(peers) < cfg.outlier_min_peers:
         return None
     found = []
-    for name, label, get in (("claim_rate", "索赔率", lambda s: s.claim_rate),
-                             ("average_fen", "单均索赔金额", lambda s: s.average_fen)):
+    measures: tuple[tuple[str, str, Callable[[StationStat], float]], ...] = (
+        ("claim_rate", "索赔率", lambda s: s.claim_rate), ("average_fen", "单均索赔金额", lambda s: s.average_fen))
+    for name, label, get in measures:
         z = robust_z(get(mine), [get(s) for s in peers])
         if z is not None and z > cfg.outlier_z:
             found.append((name, label, round(z, 2)))

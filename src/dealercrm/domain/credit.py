@@ -29,7 +29,8 @@ import attrs
 
 from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import beijing_date as beijing_date  # re-exported
 
 business_day = beijing_date  # due dates and ageing count Beijing days
 

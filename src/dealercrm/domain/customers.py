@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Literal, overload
 
 import attrs
 
@@ -29,6 +30,14 @@ FAULT_LABELS = {"engine": "发动机", "chassis": "底盘", "brake": "制动系�
                 "hydraulic": "液压系统", "tank_body": "罐体", "superstructure": "上装/车厢",
                 "tyre_axle": "轮胎车桥", "other": "其他"}
 MAX_CONTRACT_YEARS = 10
+
+
+@overload
+def _text(field: str, value: str | None, label: str, max_len: int, *, required: Literal[True] = ...) -> str: ...
+
+
+@overload
+def _text(field: str, value: str | None, label: str, max_len: int, *, required: bool) -> str | None: ...
 
 
 def _text(field: str, value: str | None, label: str, max_len: int, *, required: bool = True) -> str | None:
@@ -49,6 +58,14 @@ class CustomerKind(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"person": "个人", "company": "单位"}[self.value]
+
+    @classmethod
+    def parse(cls, value: str) -> CustomerKind:
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidValue("kind", "客户类型须为 person（个人）或 company（单位）",
+                               code="customer.kind_unknown") from None
 
 
 @attrs.define(slots=False, eq=False)
@@ -73,13 +90,9 @@ class EndCustomer:
         self.validate()
 
     def validate(self) -> None:
-        self.name = _text("name", self.name, "客户名称", 100)  # type: ignore[assignment]
+        self.name = _text("name", self.name, "客户名称", 100)
         self.phone = Phone(self.phone).value
-        try:
-            self.kind = CustomerKind(self.kind)
-        except ValueError:
-            raise InvalidValue("kind", "客户类型须为 person（个人）或 company（单位）",
-                               code="customer.kind_unknown") from None
+        self.kind = CustomerKind.parse(self.kind)
         self.province = _text("province", self.province, "省份", 60, required=False)
         self.city = _text("city", self.city, "城市", 60, required=False)
         self.address = _text("address", self.address, "地址", 200, required=False)
@@ -146,7 +159,7 @@ class ServiceContract:
             raise InvalidValue("ends_on", f"合同期限不能超过{MAX_CONTRACT_YEARS}年",
                                code="service_contract.period_too_long")
         self.coverage = coverage_of(self.coverage)
-        self.terms = _text("terms", self.terms, "合同条款", 4000)  # type: ignore[assignment]
+        self.terms = _text("terms", self.terms, "合同条款", 4000)
         if isinstance(self.price_fen, bool) or not isinstance(self.price_fen, int) or not 0 <= self.price_fen <= 10**11:
             raise InvalidValue("price_fen", "合同金额须为非负整数（分）", code="service_contract.price_invalid")
         if self.km_limit is not None and (isinstance(self.km_limit, bool) or not 1 <= self.km_limit <= 10_000_000):

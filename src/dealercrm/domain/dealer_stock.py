@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Literal, overload
 
 import attrs
 
@@ -47,7 +48,7 @@ class AgeingBand(enum.StrEnum):
         return {"green": "#2E7D32", "yellow": "#F9A825", "red": "#C62828"}[self.value]
 
 
-def _positive_days(instance: object, attribute: attrs.Attribute, value: int) -> None:  # type: ignore[type-arg]
+def _positive_days(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
         raise InvalidValue(attribute.name, "库龄天数须为1–3650的整数", code="ageing.days_invalid")
 
@@ -100,7 +101,7 @@ class LevelCrossing(enum.StrEnum):
         return {"below_min": "低于下限", "above_max": "高于上限"}[self.value]
 
 
-def _units(instance: object, attribute: attrs.Attribute, value: int | None) -> None:  # type: ignore[type-arg]
+def _units(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100_000:
@@ -194,6 +195,14 @@ class SaleStatus(enum.StrEnum):
                 "exchanged": "已换车"}[self.value]
 
 
+@overload
+def _text(field: str, value: str | None, limit: int, *, required: Literal[True] = ...) -> str: ...
+
+
+@overload
+def _text(field: str, value: str | None, limit: int, *, required: bool) -> str | None: ...
+
+
 def _text(field: str, value: str | None, limit: int, *, required: bool = True) -> str | None:
     cleaned = (value or "").strip()
     if not cleaned:
@@ -270,10 +279,10 @@ class RetailSale:
             raise InvalidValue("customer.uscc", "单位客户须提供统一社会信用代码", code="sale.customer_identity")
         sale = cls(
             sale_no=sale_no, dealer_id=vehicle.dealer_id, vin=vehicle.vin.value, customer_kind=customer_kind,
-            customer_name=_text("customer.name", customer_name, 100),  # type: ignore[arg-type]
+            customer_name=_text("customer.name", customer_name, 100),
             customer_phone=customer_phone, customer_id_masked=customer_id_masked,
             customer_id_digest=customer_id_digest, customer_uscc=customer_uscc, price_fen=check_price(price_fen),
-            customer_receipt_no=_text("customer_receipt_no", customer_receipt_no, 60),  # type: ignore[arg-type]
+            customer_receipt_no=_text("customer_receipt_no", customer_receipt_no, 60),
             sold_at=sold_at, recorded_by=by, recorded_at=now, note=_text("note", note, 500, required=False),
             replaces_sale_id=replaces_sale_id,
         )

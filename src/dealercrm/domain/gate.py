@@ -22,7 +22,7 @@ import attrs
 
 from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
 from dealercrm.domain.printing import PrintDocument, layout_gate_pass
-from dealercrm.domain.values import SHANGHAI, Phone, Vin
+from dealercrm.domain.values import SHANGHAI, Phone, Vin, stored_id
 
 MAX_VEHICLES_PER_LETTER = 50
 MAX_AUTHORIZATION_DAYS = 31
@@ -312,7 +312,7 @@ class GatePass:
         until = auth.valid_to if valid_to is None else min(valid_to, auth.valid_to)
         if until <= now:
             raise InvalidValue("valid_to", "有效期截止时间须晚于当前时间", code="validity.in_past")
-        return cls(pass_no=pass_no, authorization_id=auth.id, dealer_id=auth.dealer_id,  # type: ignore[arg-type]
+        return cls(pass_no=pass_no, authorization_id=stored_id(auth.id), dealer_id=auth.dealer_id,
                    contract_no=auth.contract_no, vins=chosen, person_name=auth.person_name, id_digest=auth.id_digest,
                    id_masked=auth.id_masked, id_verified_via=id_via, id_verified_at=id_checked_at,
                    valid_from=max(auth.valid_from, now), valid_to=until, created_at=now, created_by=by)

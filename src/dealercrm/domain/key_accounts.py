@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Literal, overload
 
 import attrs
 
@@ -32,6 +33,14 @@ class AccountContact:
     phone: str = ""
 
 
+@overload
+def _text(field: str, value: str | None, max_len: int, *, required: Literal[True], label: str) -> str: ...
+
+
+@overload
+def _text(field: str, value: str | None, max_len: int, *, required: bool, label: str) -> str | None: ...
+
+
 def _text(field: str, value: str | None, max_len: int, *, required: bool, label: str) -> str | None:
     if value is None or not value.strip():
         if required:
@@ -47,7 +56,7 @@ def _contacts(items: list[AccountContact] | tuple[AccountContact, ...]) -> list[
         raise InvalidValue("contacts", "联系人最多20个", code="key_account.too_many_contacts")
     out = []
     for n, c in enumerate(items):
-        name = _text(f"contacts[{n}].name", c.name, 60, required=True, label="联系人姓名")
+        name = _text(f"contacts[{n}].name", c.name, 60, required=True, label="联系人姓名") or ""
         try:
             phone = Phone(c.phone).value if c.phone else ""
         except InvalidValue as exc:
@@ -97,8 +106,8 @@ class KeyAccount:
     @classmethod
     def file(cls, *, name: str, industry: str, region: str, dealer_id: int | None, sales_rep_id: int | None,
              contacts: list[AccountContact], notes: str | None, by_name: str, now: dt.datetime) -> KeyAccount:
-        return cls(name=_text("name", name, 200, required=True, label="客户名称"),  # type: ignore[arg-type]
-                   industry=_text("industry", industry, 60, required=True, label="行业"),  # type: ignore[arg-type]
+        return cls(name=_text("name", name, 200, required=True, label="客户名称"),
+                   industry=_text("industry", industry, 60, required=True, label="行业"),
                    region=check_region(region), dealer_id=dealer_id, sales_rep_id=sales_rep_id,
                    contacts=_contacts(contacts), notes=_text("notes", notes, 2000, required=False, label="备注"),
                    created_at=now, created_by_name=by_name)
@@ -106,9 +115,9 @@ class KeyAccount:
     def update(self, *, name: str | None, industry: str | None, contacts: list[AccountContact] | None,
                notes: str | None, sales_rep_id: int | None, now: dt.datetime) -> None:
         if name is not None:
-            self.name = _text("name", name, 200, required=True, label="客户名称")  # type: ignore[assignment]
+            self.name = _text("name", name, 200, required=True, label="客户名称")
         if industry is not None:
-            self.industry = _text("industry", industry, 60, required=True, label="行业")  # type: ignore[assignment]
+            self.industry = _text("industry", industry, 60, required=True, label="行业")
         if contacts is not None:
             self.contacts = _contacts(contacts)
         if notes is not None:
@@ -143,7 +152,7 @@ class KeyAccount:
             raise InvalidValue("competitors", "竞争对手最多20个", code="bid.too_many_competitors")
         if result is BidOutcome.LOST and not (reasons and reasons.strip()):
             raise InvalidValue("reasons", "未中标须填写原因（失败案例）", code="bid.reasons_required")
-        case = BidCase(title=_text("title", title, 200, required=True, label="项目名称"),  # type: ignore[arg-type]
+        case = BidCase(title=_text("title", title, 200, required=True, label="项目名称"),
                        bid_on=bid_on, outcome=result, amount_fen=amount_fen, recorded_at=now, recorded_by_name=by_name,
                        product_line=product_line, quantity=quantity, competitors=rivals,
                        reasons=_text("reasons", reasons, 2000, required=False, label="原因"))

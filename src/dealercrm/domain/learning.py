@@ -14,7 +14,7 @@ import attrs
 
 from dealercrm.domain.errors import IllegalTransition, InvalidValue
 from dealercrm.domain.knowledge import Article, ArticleStatus, Readership
-from dealercrm.domain.values import beijing_date
+from dealercrm.domain.values import beijing_date, stored_id
 
 MAX_TARGETS = 500
 MAX_NOTE = 200
@@ -50,7 +50,7 @@ class ReadingAssignment:
         note = note.strip()
         if len(note) > MAX_NOTE:
             raise InvalidValue("note", f"说明不能超过{MAX_NOTE}字", code="reading.note_too_long")
-        return cls(article_id=article.id, readership=readership,  # type: ignore[arg-type]
+        return cls(article_id=stored_id(article.id), readership=readership,
                    target_ids=sorted(set(target_ids)), due_on=due_on, note=note, created_at=now,
                    created_by_name=author)
 

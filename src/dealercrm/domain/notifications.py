@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 
@@ -111,7 +111,7 @@ class TemplateRegistry:
     def __contains__(self, code: object) -> bool:
         return code in self._templates
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[MessageTemplate]:
         return iter(self._templates.values())
 
     def get(self, code: str) -> MessageTemplate:

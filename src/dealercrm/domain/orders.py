@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import attrs
 
@@ -40,7 +40,8 @@ from dealercrm.domain.catalog import Configuration, PriceEstimate, PublishedVers
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.values import SHANGHAI, Money, Phone, beijing_date  # noqa: F401  (SHANGHAI re-exported)
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import Money, Phone, beijing_date
 MAX_SUPPLIED_PARTS = 50
 # the production status words the ERP's stages end in (the ERP port's labels say the same)
 PRODUCTION_INSPECTED = "已检验"
@@ -176,6 +177,14 @@ class PriceSource(enum.StrEnum):
 
 # ---------------------------------------------------------------------------------------------
 # Values and child entities
+
+
+@overload
+def _text(value: str | None, field: str, label: str, max_len: int, *, required: Literal[True] = ...) -> str: ...
+
+
+@overload
+def _text(value: str | None, field: str, label: str, max_len: int, *, required: bool) -> str | None: ...
 
 
 def _text(value: str | None, field: str, label: str, max_len: int, *, required: bool = True) -> str | None:
@@ -531,15 +540,18 @@ class Order:
     def accept_quote(self, now: dt.datetime, by: Principal | None) -> PriceQuote:
         self.ensure_can("accept_quote")
         quote = self._issued_quote()
-        if quote.valid_until < beijing_today(now):
-            raise BusinessRuleViolation(f"报价已于{quote.valid_until.isoformat()}过期，请重新申请核价",
-                                        code="order.quote_expired", valid_until=quote.valid_until.isoformat())
+        unit_price, valid_until = quote.unit_price, quote.valid_until
+        if unit_price is None or valid_until is None:
+            raise BusinessRuleViolation("没有待确认的报价", code="order.no_issued_quote")
+        if valid_until < beijing_today(now):
+            raise BusinessRuleViolation(f"报价已于{valid_until.isoformat()}过期，请重新申请核价",
+                                        code="order.quote_expired", valid_until=valid_until.isoformat())
         quote.status = QuoteStatus.ACCEPTED
         quote.decided_at, quote.decided_by = now, by.username if by else "system"
-        self.unit_price, self.price_source = quote.unit_price, PriceSource.QUOTE
-        self.total = quote.unit_price * self.quantity
-        self._move("accept_quote", now, by, f"接受报价：单台{quote.unit_price}，合计{self.total}",
-                   data={"quote_seq": quote.seq, "unit_price_fen": quote.unit_price.fen, "total_fen": self.total.fen})
+        self.unit_price, self.price_source = unit_price, PriceSource.QUOTE
+        self.total = unit_price * self.quantity
+        self._move("accept_quote", now, by, f"接受报价：单台{unit_price}，合计{self.total}",
+                   data={"quote_seq": quote.seq, "unit_price_fen": unit_price.fen, "total_fen": self.total.fen})
         return quote
 
     def decline_quote(self, reason: str | None, now: dt.datetime, by: Principal | None) -> PriceQuote:
@@ -613,7 +625,7 @@ class Order:
 
     def contract_issued(self, contract_no: str, now: dt.datetime, by: Principal | None = None,
                         agreed_delivery_date: dt.date | None = None) -> None:
-        contract_no = _text(contract_no, "contract_no", "合同编号", 40)  # type: ignore[assignment]
+        contract_no = _text(contract_no, "contract_no", "合同编号", 40)
         self._move("contract_issued", now, by, f"生成电子合同 {contract_no}",
                    data={"contract_no": contract_no,
                          "agreed_delivery_date": agreed_delivery_date.isoformat() if agreed_delivery_date else None})
@@ -631,7 +643,7 @@ class Order:
             self.agreed_delivery_date = self.requested_delivery_date
 
     def finance_rejected(self, reason: str, now: dt.datetime, by: Principal | None = None) -> None:
-        reason = _text(reason, "reason", "驳回原因", 500)  # type: ignore[assignment]
+        reason = _text(reason, "reason", "驳回原因", 500)
         self._move("finance_rejected", now, by, f"财务驳回：{reason}", data={"reason": reason})
 
     def resubmit_to_finance(self, now: dt.datetime, by: Principal | None = None) -> None:
@@ -639,7 +651,7 @@ class Order:
 
     def erp_released(self, tracking_no: str, now: dt.datetime, by: Principal | None = None) -> bool:
         """ERP accepted the sales order. Replaying the same tracking number is a no-op (False)."""
-        tracking_no = _text(tracking_no, "tracking_no", "内部流转单号", 40)  # type: ignore[assignment]
+        tracking_no = _text(tracking_no, "tracking_no", "内部流转单号", 40)
         if self.erp_tracking_no is not None:
             if self.erp_tracking_no == tracking_no:
                 return False

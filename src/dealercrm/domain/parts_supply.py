@@ -20,6 +20,7 @@ import datetime as dt
 import enum
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -107,7 +108,7 @@ class RepairBill:
     labour_fen: int
     parts_fen: int
     total_fen: int
-    lines: list[dict[str, object]]
+    lines: list[dict[str, Any]]
     issued_at: dt.datetime
     issued_by: str
     customer_name: str | None = None
@@ -188,9 +189,9 @@ def check_lines(lines: Sequence[SupplyLine]) -> list[SupplyLine]:
     return sorted(lines, key=lambda x: x.part_no)
 
 
-def lines_of(raw: list[dict[str, object]]) -> list[SupplyLine]:
-    return [SupplyLine(str(x["part_no"]), str(x["part_name"]), int(x["quantity"]),  # type: ignore[call-overload]
-                       int(x["unit_price_fen"])) for x in raw]  # type: ignore[call-overload]
+def lines_of(raw: list[dict[str, Any]]) -> list[SupplyLine]:
+    return [SupplyLine(str(x["part_no"]), str(x["part_name"]), int(x["quantity"]),
+                       int(x["unit_price_fen"])) for x in raw]
 
 
 @attrs.define(slots=False, eq=False)
@@ -199,7 +200,7 @@ class PartsOrder:
 
     number: str
     station_id: int
-    lines: list[dict[str, object]]
+    lines: list[dict[str, Any]]
     total_fen: int
     submitted_at: dt.datetime
     submitted_by: str
@@ -271,7 +272,7 @@ class StockTransfer:
     number: str
     from_station_id: int
     to_station_id: int
-    lines: list[dict[str, object]]
+    lines: list[dict[str, Any]]
     shipped_at: dt.datetime
     shipped_by: str
     note: str | None = None

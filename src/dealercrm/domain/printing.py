@@ -16,7 +16,7 @@ from datetime import datetime
 import attrs
 
 from dealercrm.domain.errors import InvalidValue
-from dealercrm.domain.values import SHANGHAI
+from dealercrm.domain.values import SHANGHAI, as_tuple
 
 DEFAULT_WIDTH = 32  # columns of font A on a 58 mm (384 dot) printer
 
@@ -82,7 +82,7 @@ Line = Title | Text | KeyValue | QrCode | Separator | Feed | Cut
 
 @attrs.frozen
 class PrintDocument:
-    lines: tuple[Line, ...] = attrs.field(converter=tuple)
+    lines: tuple[Line, ...] = attrs.field(converter=as_tuple)
     width: int = DEFAULT_WIDTH
 
     @property

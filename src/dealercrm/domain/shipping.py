@@ -21,7 +21,7 @@ import attrs
 from dealercrm.domain.errors import IllegalTransition, InvalidValue
 from dealercrm.domain.gate import clean_vins
 from dealercrm.domain.printing import Cut, Feed, KeyValue, Line, PrintDocument, Separator, Text, Title
-from dealercrm.domain.values import SHANGHAI, Phone, Vin
+from dealercrm.domain.values import SHANGHAI, Phone, Vin, stored_id
 
 _PLATE_RE = re.compile(
     r"^[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][A-HJ-NP-Z0-9]{4,5}[A-HJ-NP-Z0-9挂]$")
@@ -200,7 +200,7 @@ class DeliveryReceipt(VehicleReceipt):
         shipment.require_action("deliver")
         name, answered, extras, discrepancies = answer_lines(
             shipment.vins, f"发运单 {shipment.shipment_no}", lines, extra_vins, receiver_name)
-        return cls(receipt_no=receipt_no, shipment_id=shipment.id, dealer_id=shipment.dealer_id,  # type: ignore[arg-type]
+        return cls(receipt_no=receipt_no, shipment_id=stored_id(shipment.id), dealer_id=shipment.dealer_id,
                    lines=answered, extra_vins=extras, discrepancies=discrepancies,
                    receiver_name=name, received_at=received_at, recorded_by=by)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Literal, TypeVar, overload
 
 import attrs
 
@@ -76,6 +77,14 @@ class InvitationResponse(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"pending": "待确认", "confirmed": "已确认", "declined": "已谢绝"}[self.value]
+
+
+@overload
+def _text(field: str, value: str | None, max_len: int, *, required: Literal[True] = ..., label: str = ...) -> str: ...
+
+
+@overload
+def _text(field: str, value: str | None, max_len: int, *, required: bool, label: str = ...) -> str | None: ...
 
 
 def _text(field: str, value: str | None, max_len: int, *, required: bool = True, label: str = "") -> str | None:
@@ -179,8 +188,8 @@ class Training:
         check_window(starts_at, ends_at, now)
         location = _text("location", location, 200, required=not online, label="培训地点")
         return cls(
-            training_no=training_no, title=_text("title", title, 200, label="培训主题"),  # type: ignore[arg-type]
-            topic=_text("topic", topic, 60, label="培训类别"),  # type: ignore[arg-type]
+            training_no=training_no, title=_text("title", title, 200, label="培训主题"),
+            topic=_text("topic", topic, 60, label="培训类别"),
             audience=kind, starts_at=starts_at, ends_at=ends_at, online=online, location=location,
             product_line=product_line, description=_text("description", description, 5000, required=False),
             vr_url=check_url("vr_url", vr_url), organizer_id=organizer_id, organizer_name=organizer_name,
@@ -242,7 +251,7 @@ class Training:
         clean = _text("name", name, 60, label="参训人员姓名")
         if any(p.invitation_id == invitation.id and p.name == clean for p in self.participants):
             raise BusinessRuleViolation("该参训人员已登记", code="training.participant_exists")
-        participant = Participant(invitation.id, clean, attended, now,  # type: ignore[arg-type]
+        participant = Participant(invitation.id, clean, attended, now,
                                   feedback_score, quiz_score, _text("comment", comment, 500, required=False))
         self.participants.append(participant)
         self.updated_at = now
@@ -409,7 +418,10 @@ def effect_summary(invitations: list[Invitation], participants: list[Participant
     )
 
 
-def _enum(cls, value, field):  # type: ignore[no-untyped-def]
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _enum(cls: type[_E], value: object, field: str) -> _E:
     try:
         return cls(value)
     except ValueError:

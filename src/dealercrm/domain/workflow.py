@@ -32,7 +32,9 @@ import attrs
 
 from dealercrm.domain.errors import IllegalTransition, InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import SHANGHAI, beijing_date  # noqa: F401  (also re-exported)
+from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
+from dealercrm.domain.values import as_tuple
+from dealercrm.domain.values import beijing_date as beijing_date  # re-exported
 
 
 
@@ -109,7 +111,7 @@ class Assignee:
     """Who a step is addressed to: ``kind`` and its ``value`` (a role code, a department name,
     a region, or a user id as text)."""
 
-    kind: AssigneeKind = attrs.field(converter=lambda v: AssigneeKind(v))
+    kind: AssigneeKind = attrs.field(converter=AssigneeKind)
     value: str
 
     def __attrs_post_init__(self) -> None:
@@ -159,7 +161,7 @@ class StepDef:
 
     key: str
     name: str
-    assignee_kind: AssigneeKind = attrs.field(converter=lambda v: AssigneeKind(v))
+    assignee_kind: AssigneeKind = attrs.field(converter=AssigneeKind)
     assignee_value: str = attrs.field(converter=str)
     due_in_days: int | None = None
 
@@ -180,7 +182,7 @@ class StageDef:
     """Steps that run in parallel; the stage passes when every one of them is approved."""
 
     name: str
-    steps: tuple[StepDef, ...] = attrs.field(converter=tuple)
+    steps: tuple[StepDef, ...] = attrs.field(converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.steps:
@@ -193,7 +195,7 @@ class WorkflowDefinition:
 
     code: str
     name: str
-    stages: tuple[StageDef, ...] = attrs.field(converter=tuple)
+    stages: tuple[StageDef, ...] = attrs.field(converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         if _blank(self.code) or _blank(self.name):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, overload
 
@@ -12,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.pool import StaticPool
 
 from dealercrm.adapters.db import engagement_repositories as eng
 from dealercrm.adapters.db import gate_tables, orderflow_tables, orders_repositories
@@ -149,8 +151,10 @@ class SqlAlchemyUnitOfWork:
 
     def __init__(self, session_factory: sessionmaker[Session], actor: Principal, clock: Clock,
                  approval_mail: Any = None, write_lock: threading.Lock | None = None,
-                 review_staff: ReviewStaffCache | None = None) -> None:
+                 review_staff: ReviewStaffCache | None = None,
+                 read_session_factory: sessionmaker[Session] | None = None) -> None:
         self.session_factory = session_factory
+        self.read_session_factory = read_session_factory  # None: snapshots queue like writes
         self.actor = actor
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
@@ -164,13 +168,38 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("unit of work is already open")
         if self.write_lock is not None and not self.write_lock.acquire(timeout=30):
             raise Conflict("数据库繁忙，请稍后重试", code="db.busy")
-        session = self.session_factory()
+        self._begin(self.session_factory)
+        return self
+
+    def _begin(self, session_factory: sessionmaker[Session]) -> None:
+        session = session_factory()
         session.info["actor"] = self.actor
         session.info["clock"] = self.clock
         for name in _REPOSITORY_NAMES:  # this transaction opens its own, on its own session
             self.__dict__.pop(name, None)
         self.session = session
-        return self
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Self]:
+        """The same repositories in a read-only transaction: on SQLite it begins DEFERRED (WAL lets
+        it read beside the writer) and does not queue on this process's write lock, so a read-only
+        use case never waits for, or holds up, the writers. It always rolls back."""
+        if self.read_session_factory is None:  # one shared connection (in-memory SQLite)
+            with self:
+                yield self
+            return
+        if self.session is not None:
+            raise RuntimeError("unit of work is already open")
+        self._begin(self.read_session_factory)
+        try:
+            yield self
+        finally:
+            session = self._open()
+            try:
+                session.rollback()
+            finally:
+                session.close()
+                self.session = None
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -259,6 +288,9 @@ _BUSY_SQLSTATES = frozenset({"55P03", "57014"})
 
 def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.UTC), approval_mail: Any = None):
     factory = sessionmaker(bind=write_bind(engine), expire_on_commit=False)
+    # Snapshots read on their own connection, BEGIN DEFERRED on SQLite; an in-memory database has
+    # one connection for every thread, so there they queue on the write lock like writes.
+    reader = None if isinstance(engine.pool, StaticPool) else sessionmaker(bind=engine, expire_on_commit=False)
     # SQLite has one writer at a time. Queue this process's write transactions on a FIFO lock
     # instead of letting them poll in SQLite's busy handler, whose sleeps leave the database
     # idle between writers (measured: benchmarks/order_submit.py). Other processes still meet
@@ -267,6 +299,6 @@ def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.U
     review_staff = ReviewStaffCache()
 
     def uow_for(actor: Principal) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock, review_staff)
+        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock, review_staff, reader)
 
     return uow_for

@@ -12,10 +12,11 @@ prints a care batch's envelopes and letters.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from dealercrm.application.ports.orders import OrdersUnitOfWork
+from dealercrm.domain.identity import Principal
 
 
 class CareQueries(Protocol):
@@ -123,3 +124,6 @@ class CareRepository(Protocol):
 
 class CareUnitOfWork(OrdersUnitOfWork, Protocol):
     care: CareRepository
+
+
+CareUnitOfWorkFactory = Callable[[Principal], CareUnitOfWork]

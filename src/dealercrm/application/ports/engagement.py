@@ -9,6 +9,7 @@ The SQL unit of work exposes them as ``uow.alerts``, ``uow.announcements`` and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import attrs
@@ -89,6 +90,9 @@ class EngagementUnitOfWork(UnitOfWork, Protocol):
     alerts: AlertRepository
     announcements: AnnouncementRepository
     engagement: EngagementDirectory
+
+
+EngagementUnitOfWorkFactory = Callable[[Principal], EngagementUnitOfWork]
 
 
 class EngagementQueries(Protocol):

@@ -29,7 +29,7 @@ import attrs
 
 from dealercrm.domain.errors import DomainError, InvalidValue
 from dealercrm.domain.orders import PRODUCTION_INSPECTED, PRODUCTION_STOCKED
-from dealercrm.domain.values import Money, Vin
+from dealercrm.domain.values import Money, Vin, as_tuple
 
 # ---------------------------------------------------------------------------------------------
 # Errors
@@ -136,7 +136,7 @@ class ErpOrderLine:
     quantity: int
     unit_price: Money
     description: str = ""
-    options: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    options: tuple[str, ...] = attrs.field(default=(), converter=as_tuple)
 
     def __attrs_post_init__(self) -> None:
         if isinstance(self.line_no, bool) or not isinstance(self.line_no, int) or self.line_no < 1:
@@ -158,7 +158,7 @@ class ErpSalesOrder:
     contract_no: str = attrs.field(validator=_require_text)
     order_no: str = attrs.field(validator=_require_text)
     dealer_code: str = attrs.field(validator=_require_text)
-    lines: tuple[ErpOrderLine, ...] = attrs.field(converter=tuple)
+    lines: tuple[ErpOrderLine, ...] = attrs.field(converter=as_tuple)
     end_customer: str | None = None
     agreed_delivery_date: date | None = None
     remarks: str = ""
@@ -198,7 +198,7 @@ class ErpOrderState:
     status: ErpOrderStatus = attrs.field(converter=ErpOrderStatus)
     percent: int = attrs.field(validator=_require_percent)
     quantity: int
-    vins: tuple[Vin, ...] = attrs.field(converter=tuple)
+    vins: tuple[Vin, ...] = attrs.field(converter=as_tuple)
     updated_at: datetime = attrs.field(validator=_require_aware)
 
 
@@ -298,7 +298,7 @@ ErpOrderEvent = ErpStatusChanged | ErpChangeRecorded | ErpVehicleStockedIn
 class ErpEventPage:
     """Events after a cursor. Apply all of them, then store ``next_cursor``."""
 
-    events: tuple[ErpEvent, ...] = attrs.field(converter=tuple)
+    events: tuple[ErpEvent, ...] = attrs.field(converter=as_tuple)
     next_cursor: str | None
     has_more: bool
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from dealercrm.application.ports.credit import ReleaseChecks
 from dealercrm.application.ports.engagement import AlertRepository
-from dealercrm.application.ports.persistence import Clock, DocumentNumbering, UnitOfWork
+from dealercrm.application.ports.persistence import Clock, DocumentNumbering, Transaction, UnitOfWork
 from dealercrm.domain.gate import GateExit, GatePass, PickupAuthorization
 from dealercrm.domain.shipping import DeliveryReceipt, PickupReceipt, Shipment
 from dealercrm.domain.vehicles import Vehicle
@@ -96,6 +96,12 @@ class DeliveryReceiptRepository(Protocol):
 class StaffDirectory(Protocol):
     def active_staff(self, roles: Sequence[Any]) -> list[tuple[int, str, str, str, list[str]]]:
         """Active users of these roles with an e-mail: (id, display name, email, role, regions)."""
+
+
+class ClientEventsUnitOfWork(Transaction, Protocol):
+    """What ``run_client_event`` needs of any context's unit of work: the idempotency ledger."""
+
+    client_events: ClientEventLog
 
 
 class GateUnitOfWork(UnitOfWork, Protocol):

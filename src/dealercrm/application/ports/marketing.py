@@ -10,6 +10,7 @@ what ``p`` (the caller) may see unless a method says otherwise.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from dealercrm.application.ports.persistence import (
@@ -201,3 +202,11 @@ class CampaignUnitOfWork(Transaction, Protocol):
     campaigns: CampaignRepository
     dealers: DealerRepository
     numbers: DocumentNumbering
+
+
+class MarketingUnitOfWork(TrainingUnitOfWork, KnowledgeUnitOfWork, LearningUnitOfWork, ForecastUnitOfWork,
+                          KeyAccountUnitOfWork, CampaignUnitOfWork, Protocol):
+    """What the marketing service opens: every marketing use case's unit of work at once."""
+
+
+MarketingUnitOfWorkFactory = Callable[[Principal], MarketingUnitOfWork]

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import attrs
 
 from dealercrm.application.ports.credit import CreditRepository
+from dealercrm.application.ports.gate import ClientEventLog
 from dealercrm.application.ports.persistence import (
     Clock,
     DocumentNumbering,
@@ -108,6 +109,7 @@ class OrdersUnitOfWork(UnitOfWork, Protocol):
     catalog: CatalogRepository
     price_tiers: PriceTierRepository
     orders: OrderRepository
+    client_events: ClientEventLog  # a form posted twice answers the first order
 
 
 class ContractRepository(Protocol):
@@ -144,6 +146,7 @@ class OrderFlowUnitOfWork(OrdersUnitOfWork, Protocol):
     credit: CreditRepository
     numbers: DocumentNumbering
     clock: Clock
+    erp_rejections: ErpRejectionRepository  # a returned order settles its ERP rejection
 
 
 class ErpRejectionsUnitOfWork(Transaction, Protocol):

@@ -8,6 +8,7 @@ part-way leaves nothing behind. Adapters translate integrity errors into our ``C
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -121,6 +122,13 @@ class Transaction(Protocol):
 
     def flush(self) -> None:
         """Assign ids to new aggregates without committing."""
+
+    def snapshot(self) -> AbstractContextManager[Self]:
+        """The same repositories in a read-only transaction that takes no write lock (SQLite: BEGIN
+        DEFERRED instead of IMMEDIATE, and no place in the process's writer queue), for reads that
+        need no lock: a configurator's estimate, an idempotency ledger's lookup before the write.
+        Nothing is ever committed."""
+        ...
 
 
 class UnitOfWork(Transaction, Protocol):

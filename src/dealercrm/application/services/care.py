@@ -11,8 +11,8 @@ import attrs
 
 from dealercrm.application import care as ca
 from dealercrm.application.access import dealer_scope, not_found, require_role
-from dealercrm.application.ports.care import CareLetterRenderer, CareQueries
-from dealercrm.application.ports.persistence import Clock, UnitOfWork, UnitOfWorkFactory
+from dealercrm.application.ports.care import CareLetterRenderer, CareQueries, CareUnitOfWork, CareUnitOfWorkFactory
+from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain import dealer_value as dv
 from dealercrm.domain import satisfaction as sd
 from dealercrm.domain.errors import InvalidValue
@@ -25,13 +25,13 @@ LETTER_LAYOUTS = ("both", "envelope", "letter")
 class CareService:
     """Dealer value analysis (经销商价值分析), dealer satisfaction surveys (满意度调查) and customer care
     (客户关怀). Each call is one transaction; roles are checked by each method as documented."""
-    uow: UnitOfWorkFactory
+    uow: CareUnitOfWorkFactory
     clock: Clock
     queries: CareQueries
     letters: CareLetterRenderer
     portal_url: str
 
-    def _u(self, actor: Principal) -> UnitOfWork:
+    def _u(self, actor: Principal) -> CareUnitOfWork:
         return self.uow(actor)
 
     # -- value analysis ----------------------------------------------------------------------

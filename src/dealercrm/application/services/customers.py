@@ -28,6 +28,7 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.customers import (
     FAULT_LABELS,
     ContractCheck,
+    CustomerKind,
     CustomerVehicle,
     EndCustomer,
     ServiceContract,
@@ -115,7 +116,7 @@ class CustomersService:
         with uow:
             customer = EndCustomer(
                 number=uow.numbers.formatted("KH", year=now.astimezone(SHANGHAI).year), name=cmd.name,
-                phone=cmd.phone, kind=cmd.kind, created_at=now, created_by=actor.username,  # type: ignore[arg-type]
+                phone=cmd.phone, kind=CustomerKind.parse(cmd.kind), created_at=now, created_by=actor.username,
                 dealer_id=dealer_id, province=cmd.province, city=cmd.city, address=cmd.address, note=cmd.note)
             uow.customers.add(customer)
             uow.flush()

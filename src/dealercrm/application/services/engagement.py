@@ -19,9 +19,13 @@ from dealercrm.application import announcements as an
 from dealercrm.application import calendar as cal
 from dealercrm.application import workbench as wb
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.ports.engagement import EngagementQueries
+from dealercrm.application.ports.engagement import (
+    EngagementQueries,
+    EngagementUnitOfWork,
+    EngagementUnitOfWorkFactory,
+)
 from dealercrm.application.ports.notify import OutboxStore
-from dealercrm.application.ports.persistence import Clock, UnitOfWork, UnitOfWorkFactory
+from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.workbench import WorkbenchItem
 from dealercrm.domain.alerts import Audience
 from dealercrm.domain.calendar import CalendarItem
@@ -32,7 +36,7 @@ from dealercrm.domain.identity import Principal, Role
 class EngagementService:
     """Engagement (互动): alerts (提醒) and the scheduler that raises them, announcements (公告), the
     workbench (工作台) and the calendar (日程). Each call is one transaction; reads are scoped by audience."""
-    uow: UnitOfWorkFactory
+    uow: EngagementUnitOfWorkFactory
     clock: Clock
     queries: EngagementQueries
     outbox_store: OutboxStore
@@ -49,7 +53,7 @@ class EngagementService:
         """The service's clock (an aware datetime)."""
         return self.clock()
 
-    def _uow(self, actor: Principal) -> UnitOfWork:
+    def _uow(self, actor: Principal) -> EngagementUnitOfWork:
         return self.uow(actor)
 
     # -- scheduler ---------------------------------------------------------------------------

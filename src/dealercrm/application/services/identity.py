@@ -21,7 +21,7 @@ from dealercrm.application.ports.persistence import (
     UnitOfWorkFactory,
 )
 from dealercrm.application.services.channel import ANONYMOUS
-from dealercrm.domain.errors import NotFound
+from dealercrm.domain.errors import AuthenticationFailed, NotFound
 from dealercrm.domain.identity import Principal, Role
 
 
@@ -49,6 +49,8 @@ class IdentityService:
     def change_password(self, actor: Principal, current_password: str, new_password: str) -> None:
         """The signed-in user replaces their own password, giving the current one. ``AuthenticationFailed``
         (user gone or inactive), ``InvalidValue`` (current password wrong, new one unchanged or too weak)."""
+        if actor.user_id is None:
+            raise AuthenticationFailed("账号不存在或已停用", code="auth.user_inactive")
         identity.change_password(actor.user_id, current_password, new_password, self._uow(actor), self._hasher)
 
     def deactivate_user(self, actor: Principal, user_id: int) -> None:
@@ -84,7 +86,7 @@ class IdentityService:
             issued.append(identity.new_device_credential(uow, name, location, self._clock()))
             return {"credential_id": issued[0].credential_id}
 
-        answer = run_client_event(lambda: self._uow(actor), self._clock, roles=(Role.ADMIN,),  # type: ignore[arg-type]
+        answer = run_client_event(lambda: self._uow(actor), self._clock, roles=(Role.ADMIN,),
                                   event_id=form_token, kind="device.issue", fingerprint=fingerprint, work=work,
                                   key=FORM_TOKEN)
         first = int(answer["credential_id"])

@@ -23,9 +23,11 @@ from dealercrm.application.ports.marketing import (
     ForecastQueries,
     KeyAccountQueries,
     KnowledgeQueries,
+    MarketingUnitOfWork,
+    MarketingUnitOfWorkFactory,
     TrainingQueries,
 )
-from dealercrm.application.ports.persistence import Clock, UnitOfWork, UnitOfWorkFactory
+from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.video import MeetingParticipant, VideoConferencing
 from dealercrm.domain.errors import Conflict
 from dealercrm.domain.forecasts import deadline_for
@@ -38,7 +40,7 @@ class MarketingService:
     """``meeting_job`` is the scheduler's meeting job (in the engagement rule table): it shares
     this service's video adapter, so :meth:`use_video` switches both."""
 
-    uow: UnitOfWorkFactory
+    uow: MarketingUnitOfWorkFactory
     clock: Clock
     video: VideoConferencing
     meeting_job: tr.TrainingMeetingJob
@@ -59,10 +61,10 @@ class MarketingService:
         """The service's clock (an aware datetime)."""
         return self.clock()
 
-    def _uow(self, actor: Principal) -> UnitOfWork:
+    def _uow(self, actor: Principal) -> MarketingUnitOfWork:
         return self.uow(actor)
 
-    def _new(self, actor: Principal) -> Callable[[], UnitOfWork]:
+    def _new(self, actor: Principal) -> Callable[[], MarketingUnitOfWork]:
         return lambda: self.uow(actor)
 
     @property

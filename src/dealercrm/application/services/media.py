@@ -25,6 +25,7 @@ from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.domain.errors import NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.media import MediaLimits, OwnerType, owner_type_of
+from dealercrm.domain.values import stored_id
 
 AftersalesUnitOfWorkFactory = Callable[[Principal], AftersalesUnitOfWork]
 
@@ -80,7 +81,7 @@ class MediaService:
         require_role(actor, *WRITERS[owner])
         media = md.store_media(md.UploadIn(owner, owner_id, data, declared_type, caption), self._u(actor),
                                self._clock, self.store, self.images, self.limits)
-        row = self.queries.media(media.id)  # type: ignore[arg-type]
+        row = self.queries.media(stored_id(media.id))
         if row is None:
             raise not_found("media", "附件")
         return row

@@ -46,6 +46,7 @@ from dealercrm.domain.parts_supply import (
     check_levels,
     suggest_replenishment,
 )
+from dealercrm.domain.values import stored_id
 
 PartsSupplyUnitOfWorkFactory = Callable[[Principal], PartsSupplyUnitOfWork]
 
@@ -108,9 +109,9 @@ class PartsSupplyService:
                                     now, actor.username, customer_name)
             uow.parts_supply.add(bill)
             uow.flush()
-            out = (bill.id, bill.number)
+            out = (stored_id(bill.id), bill.number)
             uow.commit()
-        return out  # type: ignore[return-value]
+        return out
 
     def pay_bill(self, actor: Principal, bill_id: int, note: str | None = None) -> None:
         """Record that the customer paid a bill, once (a second payment is ``IllegalTransition``, 409); the bill's
@@ -173,13 +174,13 @@ class PartsSupplyService:
         uow = self._u(actor)
         with uow:
             station = _station_or_404(uow, actor, station_id)
-            order = PartsOrder.submit(uow.numbers.formatted("PJ", year=_year(now)), station.id,  # type: ignore[arg-type]
+            order = PartsOrder.submit(uow.numbers.formatted("PJ", year=_year(now)), stored_id(station.id),
                                       self._lines(uow, lines), now, actor.username, note)
             uow.parts_supply.add(order)
             uow.flush()
-            out = (order.id, order.number)
+            out = (stored_id(order.id), order.number)
             uow.commit()
-        return out  # type: ignore[return-value]
+        return out
 
     def _order(self, uow: PartsSupplyUnitOfWork, actor: Principal, order_id: int) -> PartsOrder:
         order = uow.parts_supply.order(order_id)
@@ -261,7 +262,7 @@ class PartsSupplyService:
         with uow:
             station = _station_or_404(uow, actor, station_id)
             part = _part(uow, part_no)
-            uow.parts_supply.set_levels(station.id, part.part_no, low, high)  # type: ignore[arg-type]
+            uow.parts_supply.set_levels(stored_id(station.id), part.part_no, low, high)
             uow.commit()
 
     def suggestions(self, actor: Principal, station_id: int, *, cover_days: int = 30) -> list[dict[str, Any]]:
@@ -290,16 +291,16 @@ class PartsSupplyService:
             src = _station_or_404(uow, actor, from_station_id)
             if uow.aftersales.station(to_station_id) is None:
                 raise InvalidValue("to_station_id", "调入服务站不存在", code="parts_supply.station_unknown")
-            transfer = StockTransfer.ship(uow.numbers.formatted("DB", year=_year(now)), src.id,  # type: ignore[arg-type]
+            transfer = StockTransfer.ship(uow.numbers.formatted("DB", year=_year(now)), stored_id(src.id),
                                           to_station_id, self._lines(uow, lines), now, actor.username, note)
             for line in sorted(transfer.lines, key=lambda x: str(x["part_no"])):
                 _move_stock(uow, transfer.from_station_id, str(line["part_no"]), MovementKind.TRANSFER_OUT,
-                            int(line["quantity"]), now, transfer.number, note)  # type: ignore[call-overload]
+                            int(line["quantity"]), now, transfer.number, note)
             uow.parts_supply.add(transfer)
             uow.flush()
-            out = (transfer.id, transfer.number)
+            out = (stored_id(transfer.id), transfer.number)
             uow.commit()
-        return out  # type: ignore[return-value]
+        return out
 
     def receive_transfer(self, actor: Principal, transfer_id: int) -> dict[str, int]:
         """The receiving station books the parts in, once. Returns part number → balance after."""
