@@ -228,7 +228,7 @@ def test_the_new_finance_and_dispatch_routes_never_answer_500(browser, app):
                 url = path.replace("{invoice_id:int}", value).replace("{request_id:int}", value).replace(
                     "{alert_id:int}", value)
                 for params in ({}, {"format": "x", "status": "x", "state": "x", "after": "x", "region": "x" * 50,
-                                    "open_only": "x", "contract_no": "x" * 60, "dealer_id": "0"}):
+                                    "open_only": "x", "contract_no": "x" * 60, "dealer_id": "0", "kind": "x"}):
                     r = client.get(url, params=params)
                     if r.status_code >= 500:
                         failures.append(("GET", url, params, r.status_code))
@@ -381,3 +381,75 @@ def test_a_device_key_form_posted_twice_issues_one_key_and_never_shows_it_again(
     assert crm.identity.authenticate_device(key).device_id == row["id"]
     assert f"该表单已签发过设备凭证（编号 {row['id']}），未重复签发" in second.text
     assert 'id="issued-key"' not in second.text and key not in second.text
+
+
+# -- 自提回执、发票按经销商筛选、催款导出 ---------------------------------------------------------------
+
+def _pickup_receipt_with_a_damaged_vehicle(crm) -> str:
+    """A pass handed to a dealer's own driver, who drives out; the dealer receipts it with one
+    damaged vehicle. Returns the pass number."""
+    import sqlalchemy as sa
+
+    from dealercrm.application import shipping
+
+    with crm.engine.connect() as conn:
+        pass_id, pass_no, vins, username = conn.execute(sa.text(
+            "select p.id, p.pass_no, p.vins, min(u.username) from gate_passes p join users u on u.dealer_id = p.dealer_id"
+            " where p.status = 'handed_over' and u.role = 'dealer' group by p.id, p.pass_no, p.vins order by p.id")).first()
+        guard = conn.execute(sa.text("select min(username) from users where role = 'guard'")).scalar_one()
+    vins = json.loads(vins) if isinstance(vins, str) else vins
+    crm.gate.confirm_exit(crm.identity.login(guard, DEMO_PASSWORD).principal, pass_id, None)
+    crm.gate.submit_pickup_receipt(crm.identity.login(username, DEMO_PASSWORD).principal, pass_id,
+                                   shipping.SubmitReceipt(tuple(
+                                       shipping.ReceiptLineIn(vin, "damaged" if i == 0 else "received", True,
+                                                              "后挡泥板变形" if i == 0 else None)
+                                       for i, vin in enumerate(vins)), "李提车"))
+    return pass_no
+
+
+def test_dispatch_lists_and_exports_the_pickup_receipts_beside_the_shipment_receipts(browser, crm):
+    pass_no = _pickup_receipt_with_a_damaged_vehicle(crm)
+    dispatch = browser("dispatch")
+
+    pickups = dispatch.get("/dispatch/receipts?kind=pickup")
+    shipments = dispatch.get("/dispatch/receipts")
+    unknown = dispatch.get("/dispatch/receipts?kind=rocket")
+    xlsx = dispatch.get("/dispatch/receipts/export?format=xlsx&kind=pickup")
+
+    assert pickups.status_code == 200 and pass_no in pickups.text and "后挡泥板变形" in pickups.text
+    assert "李提车" in pickups.text and pass_no not in shipments.text
+    assert unknown.status_code == 422 and "未知的回执类型" in unknown.text
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    row = [c.value for c in sheet[2]]
+    assert xlsx.status_code == 200 and sheet.max_row == 2 and sheet.cell(1, 2).value == "出门证号"
+    assert row[1] == pass_no and row[8:10] == [1, 0] and row[7] >= 1 and "后挡泥板变形" in row[10]
+    assert isinstance(row[12], dt.datetime)
+
+
+def test_invoices_filter_by_dealer_and_dunning_exports_the_overdue_invoices_on_the_page_and_the_api(browser, crm):
+    overdue = _overdue_invoice(crm)
+    mine = crm.credit.invoices(SYSTEM, dealer_id=overdue["dealer_id"], limit=500)
+    others = [i for i in crm.credit.invoices(SYSTEM, limit=500) if i["dealer_id"] != overdue["dealer_id"]]
+    finance = browser("finance")
+
+    listed = finance.get(f"/finance/invoices?dealer_id={overdue['dealer_id']}")
+    exported = finance.get(f"/finance/invoices/export?format=xlsx&dealer_id={overdue['dealer_id']}")
+    foreign = browser("sales_huazhong").get(f"/finance/invoices?dealer_id={overdue['dealer_id']}")
+    page = finance.get("/finance/dunning")
+    xlsx = finance.get("/finance/dunning/export?format=xlsx")
+    token = finance.post("/api/v1/auth/login", json={"username": "finance", "password": DEMO_PASSWORD}).json()
+    csv = finance.get("/api/v1/credit/dunning/export?region=华东",
+                      headers={"Authorization": f"Bearer {token['access_token']}"})
+
+    assert others and all(i["invoice_no"] in listed.text for i in mine)
+    assert not any(f">{i['invoice_no']}<" in listed.text for i in others)
+    assert openpyxl.load_workbook(io.BytesIO(exported.content)).active.max_row == len(mine) + 1
+    assert foreign.status_code == 422 and "不在您的管辖范围内" in foreign.text
+    assert 'href="/finance/dunning/export?format=xlsx"' in page.text
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    row = [c.value for c in sheet[2]]
+    assert xlsx.status_code == 200 and sheet.max_row == 2 and sheet.freeze_panes == "A2"
+    assert row[4] == overdue["invoice_no"] and row[5] == overdue["open_fen"] / 100
+    assert row[7] == (crm.credit.today() - overdue["due_on"]).days and row[8] == "三级（最后通知）"
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.decode("utf-8-sig").splitlines() == ["经销商编号,经销商,区域,合同编号,发票号,逾期未收,到期日,逾期天数,应达催款级别,已发送级别,已生成提醒数"]
