@@ -453,3 +453,91 @@ def test_invoices_filter_by_dealer_and_dunning_exports_the_overdue_invoices_on_t
     assert row[7] == (crm.credit.today() - overdue["due_on"]).days and row[8] == "三级（最后通知）"
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
     assert csv.content.decode("utf-8-sig").splitlines() == ["经销商编号,经销商,区域,合同编号,发票号,逾期未收,到期日,逾期天数,应达催款级别,已发送级别,已生成提醒数"]
+
+
+# -- 产品线筛选（库存、信用、门卫）与质量、营销、经销商库存看板 ------------------------------------------
+
+LINES = ("tanker", "dump_truck", "semi_trailer")
+
+
+def _embedded(page):
+    return json.loads(html.unescape(REPORT_DATA.search(page.text).group(1)))
+
+
+def test_the_stock_credit_and_gate_dashboards_filter_by_product_line_and_the_lines_add_up(browser, crm):
+    _pickup_receipt_with_a_damaged_vehicle(crm)  # a pass exits the gate; its vehicles and a shipment's enter stock
+    _receipt_with_a_damaged_vehicle(browser)
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7))
+    a = crm.analytics
+
+    pages = {board: client.get(f"/analytics/{board}?from=2026-01-01&to=2026-12-07&product_line=tanker")
+             for board in ("stock", "credit", "gate")}
+    unknown = client.get("/analytics/stock?product_line=rocket")
+
+    assert _embedded(pages["stock"]) == json.loads(msgspec.json.encode(a.stock_report(admin, product_line="tanker")))
+    assert _embedded(pages["credit"]) == json.loads(msgspec.json.encode(a.credit_report(admin, product_line="tanker")))
+    assert _embedded(pages["gate"]) == json.loads(msgspec.json.encode(
+        a.gate_throughput(admin, period, product_line="tanker")))
+    assert all('<option value="tanker" selected>' in p.text for p in pages.values())
+    assert unknown.status_code == 422 and "未知的产品线" in unknown.text
+    stock = a.stock_report(admin)["totals"]
+    per_line = [a.stock_report(admin, product_line=line)["totals"] for line in LINES]
+    assert stock["units"] > 0 and all(sum(t[k] for t in per_line) == stock[k] for k in stock)
+    gate = a.gate_throughput(admin, period)["totals"]
+    assert gate["vehicles"] > 0 and sum(a.gate_throughput(admin, period, product_line=line)["totals"]["vehicles"]
+                                        for line in LINES) == gate["vehicles"]
+    import sqlalchemy as sa
+
+    with crm.engine.connect() as conn:  # the demo's credit contracts linked to an order, by the order's line
+        expected = dict(conn.execute(sa.text(
+            "select o.product_line, sum(k.amount_fen - k.invoiced_fen) from credit_commitments k "
+            "join orders o on o.contract_no = k.contract_no where k.state in ('reserved', 'invoiced_part') "
+            "group by o.product_line")).all())
+    lines = {line: a.credit_report(admin, product_line=line) for line in LINES}
+    assert any(expected.values())
+    assert {line: c["totals"]["exposure_fen"] for line, c in lines.items()} == {
+        line: int(expected.get(line) or 0) for line in LINES}
+    whole = {r["dealer_id"]: r for r in a.credit_report(admin)["exposure"]}
+    assert all(r["available_fen"] == whole[r["dealer_id"]]["available_fen"] for c in lines.values()
+               for r in c["exposure"])
+
+
+def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_data(browser, crm):
+    import sqlalchemy as sa
+
+    _receipt_with_a_damaged_vehicle(browser)
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7))
+    a = crm.analytics
+
+    quality = client.get("/analytics/quality?from=2026-01-01&to=2026-12-07")
+    campaigns = client.get("/analytics/campaigns?from=2026-01-01&to=2026-12-07")
+    dealer_stock = client.get("/analytics/dealer-stock")
+    xlsx = client.get("/analytics/dealer-stock/export?format=xlsx")
+    aftersales = browser("aftersales")
+
+    q = a.quality_report(admin, period)
+    assert _embedded(quality) == json.loads(msgspec.json.encode(q))
+    assert _embedded(campaigns) == json.loads(msgspec.json.encode(a.campaign_report(admin, period)))
+    report = a.dealer_stock_report(admin)
+    assert _embedded(dealer_stock) == json.loads(msgspec.json.encode(report))
+    assert all(f'id="{c}"' in quality.text for c in ("quality-by-line", "quality-by-fault", "quality-by-part"))
+    with crm.engine.connect() as conn:
+        repairs, leads = conn.execute(sa.text(
+            "select (select count(*) from service_repair_records where finished_at >= '2025-12-31 16:00' "
+            "and finished_at < '2026-12-07 16:00'), (select count(*) from campaign_leads)")).one()
+    assert q["totals"]["repairs"] == repairs > 0 and sum(r["repairs"] for r in q["by_fault"]) == repairs
+    assert sum(c["leads"] for c in a.campaign_report(admin, Period(dt.date(2020, 1, 1), dt.date(2021, 12, 31)))
+               ["campaigns"]) == 0
+    assert sum(c["leads"] for c in a.campaign_report(admin, Period(dt.date(2025, 1, 1), dt.date(2026, 12, 31)))
+               ["campaigns"]) == leads
+    assert report["totals"]["units"] == a.stock_report(admin)["totals"]["units"] == len(VINS)
+    assert report["totals"]["units"] == sum(report["totals"][line] for line in LINES)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert xlsx.status_code == 200 and sheet.max_row == len(report["dealers"]) + 1
+    assert aftersales.get("/analytics/quality").status_code == 200
+    assert aftersales.get("/analytics/campaigns").status_code == 403
+    assert 'href="/analytics/quality"' in aftersales.get("/").text

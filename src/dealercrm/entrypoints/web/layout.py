@@ -57,6 +57,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("应收账龄", "/finance/ageing", (Role.FINANCE, Role.INVOICING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "ageing"),
     NavItem("分析", "/analytics", (Role.ADMIN, Role.MARKETING, Role.PRODUCTION, Role.FINANCE, Role.SALES,
                                  Role.REGION_MANAGER, Role.INVOICING, Role.DISPATCH, Role.GUARD), "analytics"),
+    NavItem("质量分析", "/analytics/quality", (Role.AFTER_SALES, Role.TECHNICAL, Role.PROCUREMENT), "analytics"),
     NavItem("用户与角色", "/admin/users", (Role.ADMIN,), "admin_users"),
     NavItem("自助终端", "/admin/devices", (Role.ADMIN,), "admin_devices"),
     NavItem("经销商与协议", "/admin/dealers", (Role.ADMIN,), "admin_dealers"),
