@@ -43,6 +43,7 @@ from dealercrm.entrypoints.web.pages.pickups import PickupPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
+from dealercrm.entrypoints.web.pages.station_admin import StationAdminPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.live import live_socket
 from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
@@ -78,6 +79,7 @@ PAGES: list[Any] = [
     AdminDealerPages,
     AnnouncementAdminPages,
     AftersalesPages,
+    StationAdminPages,
     live_socket,
     MessagePages,
     CommunityPages,
