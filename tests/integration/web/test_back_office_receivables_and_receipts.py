@@ -541,3 +541,25 @@ def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_d
     assert aftersales.get("/analytics/quality").status_code == 200
     assert aftersales.get("/analytics/campaigns").status_code == 403
     assert 'href="/analytics/quality"' in aftersales.get("/").text
+
+
+# -- 关怀消息模板 ------------------------------------------------------------------------------------
+
+def test_marketing_creates_a_care_template_and_a_refused_field_is_shown_beside_it(browser, crm):
+    client = browser("marketing")
+    form = client.get("/care/templates/new")
+    token = csrf_token(form.text)
+    sms = {"_csrf_token": token, "name": "保养提醒", "channel": "sms", "subject": "", "body": "{name}您好，请按时保养。"}
+
+    with_subject = client.post("/care/templates/new", data={**sms, "subject": "标题"})
+    unknown_var = client.post("/care/templates/new", data={**sms, "body": "{nickname}您好"})
+    created = client.post("/care/templates/new", data=sms, follow_redirects=False)
+    listed = client.get(created.headers["location"])
+
+    assert form.status_code == 200 and "{vin}（车架号）" in form.text
+    assert with_subject.status_code == 422 and 'id="subject-error"' in with_subject.text
+    assert "短信模板没有标题" in with_subject.text and 'value="保养提醒"' in with_subject.text
+    assert unknown_var.status_code == 422 and 'id="body-error"' in unknown_var.text and "{nickname}" in unknown_var.text
+    assert created.status_code == 303 and "模板已创建" in listed.text and "保养提醒" in listed.text
+    assert [t["name"] for t in crm.care.templates(SYSTEM)] == ["保养提醒"]
+    assert browser("dealer01").get("/care/templates").status_code == 403

@@ -25,6 +25,7 @@ from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
+from dealercrm.entrypoints.web.pages.care_templates import CareTemplatePages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.dispatch_receipts import DispatchReceiptPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
@@ -80,6 +81,7 @@ PAGES: list[Any] = [
     AnnouncementAdminPages,
     AftersalesPages,
     StationAdminPages,
+    CareTemplatePages,
     live_socket,
     MessagePages,
     CommunityPages,
