@@ -563,3 +563,44 @@ def test_marketing_creates_a_care_template_and_a_refused_field_is_shown_beside_i
     assert created.status_code == 303 and "模板已创建" in listed.text and "保养提醒" in listed.text
     assert [t["name"] for t in crm.care.templates(SYSTEM)] == ["保养提醒"]
     assert browser("dealer01").get("/care/templates").status_code == 403
+
+
+# -- 营销活动 ----------------------------------------------------------------------------------------
+
+def test_marketing_plans_a_campaign_records_a_lead_and_closes_it_with_its_cost(browser, crm):
+    client = browser("marketing")
+    form = client.get("/marketing/campaigns/new")
+    token = csrf_token(form.text)
+    plan = {"_csrf_token": token, "name": "西南自卸车巡展", "target_segment": "矿山运输企业", "budget": "200,000",
+            "starts_on": "2026-12-01", "ends_on": "2026-12-31", "product_lines": ["dump_truck"], "regions": ["西南"],
+            "activate": "1"}
+
+    reversed_period = client.post("/marketing/campaigns/new", data={**plan, "ends_on": "2026-11-01"})
+    planned = client.post("/marketing/campaigns/new", data=plan, follow_redirects=False)
+    location = planned.headers["location"]
+    page = client.get(location)
+    lead = {"_csrf_token": token, "name": "刘先生", "phone": "13800001234", "interest": "3台自卸车"}
+    outside = client.post(f"{location}/leads", data={**lead, "dealer_id": "1"})
+    captured = client.post(f"{location}/leads", data={**lead, "dealer_id": "6"}, follow_redirects=False)
+    no_cost = client.post(f"{location}/action", data={"_csrf_token": token, "action": "close"})
+    closed = client.post(f"{location}/action", data={"_csrf_token": token, "action": "close",
+                                                      "actual_cost": "180000.50"}, follow_redirects=False)
+    again = client.post(f"{location}/action", data={"_csrf_token": token, "action": "cancel"})
+    listed = client.get("/marketing/campaigns?status=closed")
+
+    assert reversed_period.status_code == 422 and "结束日期不能早于开始日期" in reversed_period.text
+    assert 'value="西南自卸车巡展"' in reversed_period.text
+    assert planned.status_code == 303 and "进行中" in page.text and "¥200,000.00" in page.text
+    assert outside.status_code == 422 and "不在活动的目标大区内" in outside.text and 'value="刘先生"' in outside.text
+    assert captured.status_code == 303
+    assert no_cost.status_code == 422 and 'id="actual_cost-error"' in no_cost.text
+    assert closed.status_code == 303
+    assert again.status_code == 409 and "已被他人修改" in again.text and "已结束" in again.text
+    campaign_id = int(location.rsplit("/", 1)[1])
+    report = crm.marketing.campaign_report(crm.identity.login("marketing", DEMO_PASSWORD).principal, campaign_id)
+    assert report["totals"]["leads"] == 1 and report["campaign"]["actual_cost_fen"] == 18_000_050
+    assert f'href="{location}"' in listed.text
+    assert browser("dealer01").get("/marketing/campaigns").status_code == 403
+    sales = browser("sales_huazhong")
+    sales_token = csrf_token(sales.get(location).text)
+    assert sales.post(f"{location}/action", data={"_csrf_token": sales_token, "action": "cancel"}).status_code == 403

@@ -36,6 +36,7 @@ from dealercrm.entrypoints.web.pages.dealer_sales import DealerSalesPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
+from dealercrm.entrypoints.web.pages.marketing_campaigns import MarketingCampaignPages
 from dealercrm.entrypoints.web.pages.messages import MessagePages
 from dealercrm.entrypoints.web.pages.community import CommunityPages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
@@ -82,6 +83,7 @@ PAGES: list[Any] = [
     AftersalesPages,
     StationAdminPages,
     CareTemplatePages,
+    MarketingCampaignPages,
     live_socket,
     MessagePages,
     CommunityPages,

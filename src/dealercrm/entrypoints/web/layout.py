@@ -63,6 +63,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("经销商与协议", "/admin/dealers", (Role.ADMIN,), "admin_dealers"),
     NavItem("产品模板", "/admin/catalog", (Role.ADMIN, Role.TECHNICAL, Role.REGION_MANAGER), "admin_catalog"),
     NavItem("公告管理", "/marketing/announcements", (Role.MARKETING, Role.ADMIN), "announcements_admin"),
+    NavItem("营销活动", "/marketing/campaigns", (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER),
+            "marketing_campaigns"),
     NavItem("关怀消息模板", "/care/templates", (Role.ADMIN, Role.MARKETING, Role.AFTER_SALES, Role.SALES), "care_templates"),
     NavItem("服务站", "/aftersales/stations", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stations"),
     NavItem("附近服务站", "/aftersales/stations/nearest", (Role.DEALER, Role.SALES, Role.REGION_MANAGER), "as_stations"),
