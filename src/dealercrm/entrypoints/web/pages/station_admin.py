@@ -71,7 +71,7 @@ def _station_in(values: dict[str, Any]) -> af.StationIn:
 
 def _station_form_values(row: dict[str, Any]) -> dict[str, Any]:
     fen = int(row["labour_rate_fen"])
-    values = {k: "" if row.get(k) is None else str(row[k]) for k in STATION_FIELDS if k in row}
+    values: dict[str, Any] = {k: "" if row.get(k) is None else str(row[k]) for k in STATION_FIELDS if k in row}
     values.update(labour_rate=f"{fen // 100}.{fen % 100:02d}", qualification=str(row["qualification"]),
                   product_lines=[str(p) for p in row.get("product_lines") or ()])
     return values
