@@ -140,6 +140,7 @@ def bootstrap(
     clock = clock or system_clock
 
     from dealercrm.adapters.db.aftersales_queries import SqlAftersalesQueries
+    from dealercrm.adapters.db.analytics_queries import SqlAnalyticsQueries
     from dealercrm.adapters.db.customers_queries import SqlCustomerQueries
     from dealercrm.adapters.db.parts_supply_queries import SqlPartsSupplyQueries
     from dealercrm.adapters.db.mapping import start_mappers
@@ -245,7 +246,8 @@ def bootstrap(
         media=media_service,
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,
-        analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing),
+        analytics=AnalyticsService(clock, order_service, credit_service, stock_service, gate_service, marketing,
+                                   SqlAnalyticsQueries(engine)),
         messages=messages_service(settings, clock, engine, live, order_service, aftersales_service, gate_service,
                            media_service),
         community=community_service(clock, engine, marketing),

@@ -484,3 +484,83 @@ def test_a_flagged_claim_shows_its_risk_reasons_on_the_decision_page(browser, cr
 
     assert r.status_code == 200 and 'id="claim-risk"' in r.text and "需风险复核" in r.text
     assert "同车同配件短期重复索赔" in r.text
+
+
+# -- 服务站与技师维护 -----------------------------------------------------------------------------
+
+def _station_form(station: dict, **changes) -> dict:
+    fen = int(station["labour_rate_fen"])
+    data = {k: str(station[k]) for k in ("name", "uscc", "region", "province", "city", "address", "contact_name",
+                                         "contact_phone", "qualification", "capacity")}
+    data.update({"labour_rate": f"{fen / 100:.2f}", "product_lines": list(station["product_lines"])})
+    return {**data, **changes}
+
+
+def test_after_sales_edits_a_station_and_a_bad_field_is_shown_beside_it_with_nothing_written(browser, crm):
+    station = crm.aftersales.station(SYSTEM, 1)
+    client = browser("aftersales")
+    form = client.get("/aftersales/stations/1/edit")
+    token = csrf_token(form.text)
+
+    bad = client.post("/aftersales/stations/1/edit", data={"_csrf_token": token, **_station_form(
+        station, name="郑州宏运改名服务站", labour_rate="12.345", product_lines=[])})
+    no_line = client.post("/aftersales/stations/1/edit", data={"_csrf_token": token, **_station_form(
+        station, name="郑州宏运改名服务站", product_lines=[])})
+    bad_phone = client.post("/aftersales/stations/1/edit", data={"_csrf_token": token, **_station_form(
+        station, contact_phone="12")})
+    unchanged = crm.aftersales.station(SYSTEM, 1)
+    saved = client.post("/aftersales/stations/1/edit", data={"_csrf_token": token, **_station_form(
+        station, name="郑州宏运改名服务站", labour_rate="150.50", capacity="8")}, follow_redirects=False)
+    taken = client.post("/aftersales/stations/new", data={"_csrf_token": token, **_station_form(
+        station, name="开封新建服务站", city="开封")})
+    created = client.post("/aftersales/stations/new", data={"_csrf_token": token, **_station_form(
+        station, name="开封新建服务站", uscc="91136824GFAM9EAX3N", city="开封", latitude="34.79",
+        longitude="114.31")}, follow_redirects=False)
+
+    assert form.status_code == 200 and f'value="{station["name"]}"' in form.text
+    assert bad.status_code == 422 and "最多两位小数" in bad.text and 'value="郑州宏运改名服务站"' in bad.text
+    assert no_line.status_code == 422 and "至少须具备一个产品线" in no_line.text
+    assert bad_phone.status_code == 422 and 'id="contact_phone-error"' in bad_phone.text
+    assert unchanged["name"] == station["name"] and unchanged["labour_rate_fen"] == station["labour_rate_fen"]
+    assert saved.status_code == 303
+    after = crm.aftersales.station(SYSTEM, 1)
+    assert (after["name"], after["labour_rate_fen"], after["capacity"]) == ("郑州宏运改名服务站", 15050, 8)
+    assert taken.status_code == 409 and "已登记为其他服务站" in taken.text and 'value="开封"' in taken.text
+    assert created.status_code == 303
+    new_id = int(created.headers["location"].rsplit("/", 1)[1])
+    assert crm.aftersales.station(SYSTEM, new_id)["city"] == "开封"
+    assert "已保存" in client.get("/aftersales/stations/1?saved=1").text
+
+
+def test_a_station_adds_and_edits_its_own_technicians_but_not_another_stations(browser, crm):
+    client = browser("station_zz")
+    form = client.get("/aftersales/stations/1/technicians/new")
+    token = csrf_token(form.text)
+
+    no_skill = client.post("/aftersales/stations/1/technicians/new",
+                           data={"_csrf_token": token, "name": "赵新来", "phone": "13900001111"})
+    added = client.post("/aftersales/stations/1/technicians/new", follow_redirects=False,
+                        data={"_csrf_token": token, "name": "赵新来", "phone": "13900001111", "skills": ["brake"]})
+    (tech,) = [t for t in crm.stations.technicians(SYSTEM, 1) if t["name"] == "赵新来"]
+    bad_status = client.post(f"/aftersales/technicians/{tech['id']}/edit", data={
+        "_csrf_token": token, "name": "赵新", "phone": "13900001111", "skills": ["brake"], "status": "asleep"})
+    edited = client.post(f"/aftersales/technicians/{tech['id']}/edit", follow_redirects=False, data={
+        "_csrf_token": token, "name": "赵新来", "phone": "13900002222", "skills": ["brake", "engine"],
+        "status": "off_duty"})
+    other_station = client.get("/aftersales/technicians/3/edit")
+    other_new = client.get("/aftersales/stations/3/technicians/new")
+    station_edit = client.get("/aftersales/stations/1/edit")
+    deactivated = client.post(f"/aftersales/technicians/{tech['id']}/deactivate", data={"_csrf_token": token},
+                              follow_redirects=False)
+
+    assert form.status_code == 200
+    assert no_skill.status_code == 422 and "技师至少须有一项技能" in no_skill.text and 'value="赵新来"' in no_skill.text
+    assert added.status_code == 303
+    assert bad_status.status_code == 422 and "请选择技师状态" in bad_status.text
+    assert edited.status_code == 303
+    row = crm.stations.technician(SYSTEM, tech["id"])
+    assert (row["phone"], sorted(row["skills"]), row["status"]) == ("13900002222", ["brake", "engine"], "off_duty")
+    assert other_station.status_code == other_new.status_code == 404
+    assert station_edit.status_code == 403
+    assert deactivated.status_code == 303
+    assert tech["id"] not in {t["id"] for t in crm.stations.technicians(SYSTEM, 1)}

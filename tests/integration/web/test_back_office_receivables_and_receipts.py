@@ -228,7 +228,7 @@ def test_the_new_finance_and_dispatch_routes_never_answer_500(browser, app):
                 url = path.replace("{invoice_id:int}", value).replace("{request_id:int}", value).replace(
                     "{alert_id:int}", value)
                 for params in ({}, {"format": "x", "status": "x", "state": "x", "after": "x", "region": "x" * 50,
-                                    "open_only": "x", "contract_no": "x" * 60, "dealer_id": "0"}):
+                                    "open_only": "x", "contract_no": "x" * 60, "dealer_id": "0", "kind": "x"}):
                     r = client.get(url, params=params)
                     if r.status_code >= 500:
                         failures.append(("GET", url, params, r.status_code))
@@ -381,3 +381,226 @@ def test_a_device_key_form_posted_twice_issues_one_key_and_never_shows_it_again(
     assert crm.identity.authenticate_device(key).device_id == row["id"]
     assert f"该表单已签发过设备凭证（编号 {row['id']}），未重复签发" in second.text
     assert 'id="issued-key"' not in second.text and key not in second.text
+
+
+# -- 自提回执、发票按经销商筛选、催款导出 ---------------------------------------------------------------
+
+def _pickup_receipt_with_a_damaged_vehicle(crm) -> str:
+    """A pass handed to a dealer's own driver, who drives out; the dealer receipts it with one
+    damaged vehicle. Returns the pass number."""
+    import sqlalchemy as sa
+
+    from dealercrm.application import shipping
+
+    with crm.engine.connect() as conn:
+        pass_id, pass_no, vins, username = conn.execute(sa.text(
+            "select p.id, p.pass_no, p.vins, min(u.username) from gate_passes p join users u on u.dealer_id = p.dealer_id"
+            " where p.status = 'handed_over' and u.role = 'dealer' group by p.id, p.pass_no, p.vins order by p.id")).first()
+        guard = conn.execute(sa.text("select min(username) from users where role = 'guard'")).scalar_one()
+    vins = json.loads(vins) if isinstance(vins, str) else vins
+    crm.gate.confirm_exit(crm.identity.login(guard, DEMO_PASSWORD).principal, pass_id, None)
+    crm.gate.submit_pickup_receipt(crm.identity.login(username, DEMO_PASSWORD).principal, pass_id,
+                                   shipping.SubmitReceipt(tuple(
+                                       shipping.ReceiptLineIn(vin, "damaged" if i == 0 else "received", True,
+                                                              "后挡泥板变形" if i == 0 else None)
+                                       for i, vin in enumerate(vins)), "李提车"))
+    return pass_no
+
+
+def test_dispatch_lists_and_exports_the_pickup_receipts_beside_the_shipment_receipts(browser, crm):
+    pass_no = _pickup_receipt_with_a_damaged_vehicle(crm)
+    dispatch = browser("dispatch")
+
+    pickups = dispatch.get("/dispatch/receipts?kind=pickup")
+    shipments = dispatch.get("/dispatch/receipts")
+    unknown = dispatch.get("/dispatch/receipts?kind=rocket")
+    xlsx = dispatch.get("/dispatch/receipts/export?format=xlsx&kind=pickup")
+
+    assert pickups.status_code == 200 and pass_no in pickups.text and "后挡泥板变形" in pickups.text
+    assert "李提车" in pickups.text and pass_no not in shipments.text
+    assert unknown.status_code == 422 and "未知的回执类型" in unknown.text
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    row = [c.value for c in sheet[2]]
+    assert xlsx.status_code == 200 and sheet.max_row == 2 and sheet.cell(1, 2).value == "出门证号"
+    assert row[1] == pass_no and row[8:10] == [1, 0] and row[7] >= 1 and "后挡泥板变形" in row[10]
+    assert isinstance(row[12], dt.datetime)
+
+
+def test_invoices_filter_by_dealer_and_dunning_exports_the_overdue_invoices_on_the_page_and_the_api(browser, crm):
+    overdue = _overdue_invoice(crm)
+    mine = crm.credit.invoices(SYSTEM, dealer_id=overdue["dealer_id"], limit=500)
+    others = [i for i in crm.credit.invoices(SYSTEM, limit=500) if i["dealer_id"] != overdue["dealer_id"]]
+    finance = browser("finance")
+
+    listed = finance.get(f"/finance/invoices?dealer_id={overdue['dealer_id']}")
+    exported = finance.get(f"/finance/invoices/export?format=xlsx&dealer_id={overdue['dealer_id']}")
+    foreign = browser("sales_huazhong").get(f"/finance/invoices?dealer_id={overdue['dealer_id']}")
+    page = finance.get("/finance/dunning")
+    xlsx = finance.get("/finance/dunning/export?format=xlsx")
+    token = finance.post("/api/v1/auth/login", json={"username": "finance", "password": DEMO_PASSWORD}).json()
+    csv = finance.get("/api/v1/credit/dunning/export?region=华东",
+                      headers={"Authorization": f"Bearer {token['access_token']}"})
+
+    assert others and all(i["invoice_no"] in listed.text for i in mine)
+    assert not any(f">{i['invoice_no']}<" in listed.text for i in others)
+    assert openpyxl.load_workbook(io.BytesIO(exported.content)).active.max_row == len(mine) + 1
+    assert foreign.status_code == 422 and "不在您的管辖范围内" in foreign.text
+    assert 'href="/finance/dunning/export?format=xlsx"' in page.text
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    row = [c.value for c in sheet[2]]
+    assert xlsx.status_code == 200 and sheet.max_row == 2 and sheet.freeze_panes == "A2"
+    assert row[4] == overdue["invoice_no"] and row[5] == overdue["open_fen"] / 100
+    assert row[7] == (crm.credit.today() - overdue["due_on"]).days and row[8] == "三级（最后通知）"
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.decode("utf-8-sig").splitlines() == ["经销商编号,经销商,区域,合同编号,发票号,逾期未收,到期日,逾期天数,应达催款级别,已发送级别,已生成提醒数"]
+
+
+# -- 产品线筛选（库存、信用、门卫）与质量、营销、经销商库存看板 ------------------------------------------
+
+LINES = ("tanker", "dump_truck", "semi_trailer")
+
+
+def _embedded(page):
+    return json.loads(html.unescape(REPORT_DATA.search(page.text).group(1)))
+
+
+def test_the_stock_credit_and_gate_dashboards_filter_by_product_line_and_the_lines_add_up(browser, crm):
+    _pickup_receipt_with_a_damaged_vehicle(crm)  # a pass exits the gate; its vehicles and a shipment's enter stock
+    _receipt_with_a_damaged_vehicle(browser)
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7))
+    a = crm.analytics
+
+    pages = {board: client.get(f"/analytics/{board}?from=2026-01-01&to=2026-12-07&product_line=tanker")
+             for board in ("stock", "credit", "gate")}
+    unknown = client.get("/analytics/stock?product_line=rocket")
+
+    assert _embedded(pages["stock"]) == json.loads(msgspec.json.encode(a.stock_report(admin, product_line="tanker")))
+    assert _embedded(pages["credit"]) == json.loads(msgspec.json.encode(a.credit_report(admin, product_line="tanker")))
+    assert _embedded(pages["gate"]) == json.loads(msgspec.json.encode(
+        a.gate_throughput(admin, period, product_line="tanker")))
+    assert all('<option value="tanker" selected>' in p.text for p in pages.values())
+    assert unknown.status_code == 422 and "未知的产品线" in unknown.text
+    stock = a.stock_report(admin)["totals"]
+    per_line = [a.stock_report(admin, product_line=line)["totals"] for line in LINES]
+    assert stock["units"] > 0 and all(sum(t[k] for t in per_line) == stock[k] for k in stock)
+    gate = a.gate_throughput(admin, period)["totals"]
+    assert gate["vehicles"] > 0 and sum(a.gate_throughput(admin, period, product_line=line)["totals"]["vehicles"]
+                                        for line in LINES) == gate["vehicles"]
+    import sqlalchemy as sa
+
+    with crm.engine.connect() as conn:  # the demo's credit contracts linked to an order, by the order's line
+        expected = dict(conn.execute(sa.text(
+            "select o.product_line, sum(k.amount_fen - k.invoiced_fen) from credit_commitments k "
+            "join orders o on o.contract_no = k.contract_no where k.state in ('reserved', 'invoiced_part') "
+            "group by o.product_line")).all())
+    lines = {line: a.credit_report(admin, product_line=line) for line in LINES}
+    assert any(expected.values())
+    assert {line: c["totals"]["exposure_fen"] for line, c in lines.items()} == {
+        line: int(expected.get(line) or 0) for line in LINES}
+    whole = {r["dealer_id"]: r for r in a.credit_report(admin)["exposure"]}
+    assert all(r["available_fen"] == whole[r["dealer_id"]]["available_fen"] for c in lines.values()
+               for r in c["exposure"])
+
+
+def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_data(browser, crm):
+    import sqlalchemy as sa
+
+    _receipt_with_a_damaged_vehicle(browser)
+    client = browser("admin")
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7))
+    a = crm.analytics
+
+    quality = client.get("/analytics/quality?from=2026-01-01&to=2026-12-07")
+    campaigns = client.get("/analytics/campaigns?from=2026-01-01&to=2026-12-07")
+    dealer_stock = client.get("/analytics/dealer-stock")
+    xlsx = client.get("/analytics/dealer-stock/export?format=xlsx")
+    aftersales = browser("aftersales")
+
+    q = a.quality_report(admin, period)
+    assert _embedded(quality) == json.loads(msgspec.json.encode(q))
+    assert _embedded(campaigns) == json.loads(msgspec.json.encode(a.campaign_report(admin, period)))
+    report = a.dealer_stock_report(admin)
+    assert _embedded(dealer_stock) == json.loads(msgspec.json.encode(report))
+    assert all(f'id="{c}"' in quality.text for c in ("quality-by-line", "quality-by-fault", "quality-by-part"))
+    with crm.engine.connect() as conn:
+        repairs, leads = conn.execute(sa.text(
+            "select (select count(*) from service_repair_records where finished_at >= '2025-12-31 16:00' "
+            "and finished_at < '2026-12-07 16:00'), (select count(*) from campaign_leads)")).one()
+    assert q["totals"]["repairs"] == repairs > 0 and sum(r["repairs"] for r in q["by_fault"]) == repairs
+    assert sum(c["leads"] for c in a.campaign_report(admin, Period(dt.date(2020, 1, 1), dt.date(2021, 12, 31)))
+               ["campaigns"]) == 0
+    assert sum(c["leads"] for c in a.campaign_report(admin, Period(dt.date(2025, 1, 1), dt.date(2026, 12, 31)))
+               ["campaigns"]) == leads
+    assert report["totals"]["units"] == a.stock_report(admin)["totals"]["units"] == len(VINS)
+    assert report["totals"]["units"] == sum(report["totals"][line] for line in LINES)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert xlsx.status_code == 200 and sheet.max_row == len(report["dealers"]) + 1
+    assert aftersales.get("/analytics/quality").status_code == 200
+    assert aftersales.get("/analytics/campaigns").status_code == 403
+    assert 'href="/analytics/quality"' in aftersales.get("/").text
+
+
+# -- 关怀消息模板 ------------------------------------------------------------------------------------
+
+def test_marketing_creates_a_care_template_and_a_refused_field_is_shown_beside_it(browser, crm):
+    client = browser("marketing")
+    form = client.get("/care/templates/new")
+    token = csrf_token(form.text)
+    sms = {"_csrf_token": token, "name": "保养提醒", "channel": "sms", "subject": "", "body": "{name}您好，请按时保养。"}
+
+    with_subject = client.post("/care/templates/new", data={**sms, "subject": "标题"})
+    unknown_var = client.post("/care/templates/new", data={**sms, "body": "{nickname}您好"})
+    created = client.post("/care/templates/new", data=sms, follow_redirects=False)
+    listed = client.get(created.headers["location"])
+
+    assert form.status_code == 200 and "{vin}（车架号）" in form.text
+    assert with_subject.status_code == 422 and 'id="subject-error"' in with_subject.text
+    assert "短信模板没有标题" in with_subject.text and 'value="保养提醒"' in with_subject.text
+    assert unknown_var.status_code == 422 and 'id="body-error"' in unknown_var.text and "{nickname}" in unknown_var.text
+    assert created.status_code == 303 and "模板已创建" in listed.text and "保养提醒" in listed.text
+    assert [t["name"] for t in crm.care.templates(SYSTEM)] == ["保养提醒"]
+    assert browser("dealer01").get("/care/templates").status_code == 403
+
+
+# -- 营销活动 ----------------------------------------------------------------------------------------
+
+def test_marketing_plans_a_campaign_records_a_lead_and_closes_it_with_its_cost(browser, crm):
+    client = browser("marketing")
+    form = client.get("/marketing/campaigns/new")
+    token = csrf_token(form.text)
+    plan = {"_csrf_token": token, "name": "西南自卸车巡展", "target_segment": "矿山运输企业", "budget": "200,000",
+            "starts_on": "2026-12-01", "ends_on": "2026-12-31", "product_lines": ["dump_truck"], "regions": ["西南"],
+            "activate": "1"}
+
+    reversed_period = client.post("/marketing/campaigns/new", data={**plan, "ends_on": "2026-11-01"})
+    planned = client.post("/marketing/campaigns/new", data=plan, follow_redirects=False)
+    location = planned.headers["location"]
+    page = client.get(location)
+    lead = {"_csrf_token": token, "name": "刘先生", "phone": "13800001234", "interest": "3台自卸车"}
+    outside = client.post(f"{location}/leads", data={**lead, "dealer_id": "1"})
+    captured = client.post(f"{location}/leads", data={**lead, "dealer_id": "6"}, follow_redirects=False)
+    no_cost = client.post(f"{location}/action", data={"_csrf_token": token, "action": "close"})
+    closed = client.post(f"{location}/action", data={"_csrf_token": token, "action": "close",
+                                                      "actual_cost": "180000.50"}, follow_redirects=False)
+    again = client.post(f"{location}/action", data={"_csrf_token": token, "action": "cancel"})
+    listed = client.get("/marketing/campaigns?status=closed")
+
+    assert reversed_period.status_code == 422 and "结束日期不能早于开始日期" in reversed_period.text
+    assert 'value="西南自卸车巡展"' in reversed_period.text
+    assert planned.status_code == 303 and "进行中" in page.text and "¥200,000.00" in page.text
+    assert outside.status_code == 422 and "不在活动的目标大区内" in outside.text and 'value="刘先生"' in outside.text
+    assert captured.status_code == 303
+    assert no_cost.status_code == 422 and 'id="actual_cost-error"' in no_cost.text
+    assert closed.status_code == 303
+    assert again.status_code == 409 and "已被他人修改" in again.text and "已结束" in again.text
+    campaign_id = int(location.rsplit("/", 1)[1])
+    report = crm.marketing.campaign_report(crm.identity.login("marketing", DEMO_PASSWORD).principal, campaign_id)
+    assert report["totals"]["leads"] == 1 and report["campaign"]["actual_cost_fen"] == 18_000_050
+    assert f'href="{location}"' in listed.text
+    assert browser("dealer01").get("/marketing/campaigns").status_code == 403
+    sales = browser("sales_huazhong")
+    sales_token = csrf_token(sales.get(location).text)
+    assert sales.post(f"{location}/action", data={"_csrf_token": sales_token, "action": "cancel"}).status_code == 403

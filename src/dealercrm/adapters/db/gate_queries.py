@@ -15,6 +15,7 @@ from dealercrm.adapters.db.gate_tables import (
     gate_exits,
     gate_passes,
     pickup_authorizations,
+    pickup_receipts,
     shipments,
     vehicle_events,
     vehicles,
@@ -188,6 +189,22 @@ class SqlGateQueries:
         q: Select[Any] = select(*cols).select_from(delivery_receipts.join(shipments, shipments.c.id == r.shipment_id)
                                                     .join(dealers, dealers.c.id == r.dealer_id))
         q = _scoped(q, delivery_receipts, scope).order_by(r.id.desc()).limit(limit)
+        if after_id is not None:
+            q = q.where(r.id < after_id)
+        return self._all(q)
+
+    def list_pickup_receipts(self, scope: DealerScope, *, after_id: int | None = None,
+                             limit: int = 50) -> list[dict[str, Any]]:
+        if scope.nothing:
+            return []
+        r = pickup_receipts.c
+        cols = [r.id, r.receipt_no, r.gate_pass_id, r.dealer_id, r.lines, r.extra_vins, r.discrepancies,
+                r.receiver_name, r.received_at, r.recorded_by, gate_passes.c.pass_no, gate_passes.c.contract_no,
+                gate_passes.c.person_name, gate_passes.c.exited_at, dealers.c.code.label("dealer_code"),
+                dealers.c.legal_name.label("dealer_name")]
+        q: Select[Any] = select(*cols).select_from(pickup_receipts.join(gate_passes, gate_passes.c.id == r.gate_pass_id)
+                                                    .join(dealers, dealers.c.id == r.dealer_id))
+        q = _scoped(q, pickup_receipts, scope).order_by(r.id.desc()).limit(limit)
         if after_id is not None:
             q = q.where(r.id < after_id)
         return self._all(q)

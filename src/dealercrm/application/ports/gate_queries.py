@@ -39,3 +39,8 @@ class GateQueries(Protocol):
     def list_receipts(self, scope: DealerScope, *, after_id: int | None = None,
                       limit: int = 50) -> list[dict[str, Any]]:
         """Dealers' receipts of shipments (回执), newest first, each with its shipment and lines."""
+
+    def list_pickup_receipts(self, scope: DealerScope, *, after_id: int | None = None,
+                             limit: int = 50) -> list[dict[str, Any]]:
+        """Dealers' receipts of self-picked-up vehicles (自提回执), newest first, each with its gate
+        pass and lines."""

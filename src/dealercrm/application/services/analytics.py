@@ -3,8 +3,10 @@ dashboard shows exactly what its caller may see. Each report is plain JSON value
 money in integer fen): the JSON API answers it as is and the web page embeds the same object as
 its charts' data.
 
-Orders and gate exits are aggregated here from their keyset-paged list reads (a page of 1 000 at a
-time, never the whole list in memory); credit and stock reuse their contexts' report queries."""
+Orders are aggregated here from their keyset-paged list reads (a page of 1 000 at a time, never
+the whole list in memory); credit without a product line reuses its context's report queries; the
+rest (stock, gate, credit per product line, quality, campaigns, stock by dealer) are grouped in the
+database by the ``AnalyticsQueries`` port."""
 
 from __future__ import annotations
 
@@ -16,17 +18,20 @@ import attrs
 
 from dealercrm.application import credit as credit_rules
 from dealercrm.application import forecasts
+from dealercrm.application.access import dealer_scope, require_role
 from dealercrm.application.exports import keyset_rows
+from dealercrm.application.ports.analytics_queries import AnalyticsQueries
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.ports.reads import ReadModelUnavailable
 from dealercrm.application.services.credit import CreditService
 from dealercrm.application.services.gate import GateService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.application.services.stock import STOCK_READERS, StockService
+from dealercrm.domain.aftersales import FaultCategory
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS, ExposureParts
 from dealercrm.domain.errors import InvalidValue
-from dealercrm.domain.gate import GatePassStatus
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState
 from dealercrm.domain.values import SHANGHAI
@@ -38,6 +43,8 @@ ORDER_ANALYSTS = forecasts.READERS_ALL
 CREDIT_ANALYSTS = credit_rules.CREDIT_READERS
 STOCK_ANALYSTS = tuple(r for r in STOCK_READERS if r is not Role.DEALER)
 GATE_ANALYSTS = (Role.ADMIN, Role.DISPATCH, Role.FINANCE, Role.GUARD)
+QUALITY_ANALYSTS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.TECHNICAL, Role.PRODUCTION, Role.PROCUREMENT)
+CAMPAIGN_ANALYSTS = (Role.MARKETING, Role.ADMIN)
 MAX_DAYS = 732
 NOT_ORDERS = (OrderState.DRAFT.value, OrderState.CANCELLED.value)
 
@@ -82,6 +89,19 @@ def _beijing_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(SHANGHAI).date()
 
 
+def _product_line(product_line: str | None) -> str | None:
+    """A product-line filter: blank is none, an unknown code is ``InvalidValue``."""
+    if not product_line:
+        return None
+    if product_line not in ProductLine.__members__.values():
+        raise InvalidValue("product_line", "未知的产品线", code="product_line.unknown")
+    return product_line
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
 def _ranked(totals: dict[str, dict[str, int]], key: str) -> list[dict[str, Any]]:
     return [{key: k, **v} for k, v in sorted(totals.items(), key=lambda kv: (-kv[1]["amount_fen"], kv[0]))]
 
@@ -90,13 +110,21 @@ class AnalyticsService:
     """The dashboards' reports; each checks access through the context service it reads."""
 
     def __init__(self, clock: Clock, orders: OrdersService, credit: CreditService, stock: StockService,
-                 gate: GateService, marketing: MarketingService) -> None:
+                 gate: GateService, marketing: MarketingService, queries: AnalyticsQueries | None = None) -> None:
         self._clock: Clock = clock
         self._orders: OrdersService = orders
         self._credit: CreditService = credit
         self._stock: StockService = stock
         self._gate: GateService = gate
         self._marketing: MarketingService = marketing
+        self._queries: AnalyticsQueries | None = queries
+
+    @property
+    def queries(self) -> AnalyticsQueries:
+        """The aggregate read port; ``ReadModelUnavailable`` when the container was built without one."""
+        if self._queries is None:
+            raise ReadModelUnavailable("分析")
+        return self._queries
 
     def default_period(self) -> Period:
         """The last twelve months up to today (Beijing)."""
@@ -110,9 +138,7 @@ class AnalyticsService:
         region and model — count, units and amount — and the forecast vs actual of the last month.
         ``product_line`` narrows the orders (the forecast is per region, not per product line)."""
         filters: dict[str, Any] = {"created_from": period.start, "created_to": period.end}
-        if product_line:
-            if product_line not in ProductLine.__members__.values():
-                raise InvalidValue("product_line", "未知的产品线", code="product_line.unknown")
+        if _product_line(product_line):
             filters["product_line"] = product_line
         if region:
             filters["region"] = region
@@ -145,9 +171,13 @@ class AnalyticsService:
                                      for r in forecast["regions"]]},
         }
 
-    def credit_report(self, actor: Principal, *, region: str | None = None,
-                      dealer_id: int | None = None) -> dict[str, Any]:
-        """信用分析: each dealer's limit, exposure and available credit, and receivables ageing."""
+    def credit_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
+                      product_line: str | None = None) -> dict[str, Any]:
+        """信用分析: each dealer's limit, exposure and available credit, and receivables ageing. With a
+        ``product_line``, the exposure and ageing count only contracts of that line (prepayments
+        belong to the dealer, not to a line), beside each dealer's whole available credit."""
+        if _product_line(product_line):
+            return self._credit_of_line(actor, region=region, dealer_id=dealer_id, product_line=str(product_line))
         accounts = []
         after = None
         while True:
@@ -175,36 +205,94 @@ class AnalyticsService:
             "overdue_fen": ageing["total"]["overdue_fen"],
         }
 
-    def stock_report(self, actor: Principal, *, region: str | None = None,
-                     dealer_id: int | None = None) -> dict[str, Any]:
+    def _credit_of_line(self, actor: Principal, *, region: str | None, dealer_id: int | None,
+                        product_line: str) -> dict[str, Any]:
+        require_role(actor, *CREDIT_ANALYSTS)
+        today = self._credit.today()
+        found = self.queries.credit_by_line(dealer_scope(actor), product_line=product_line, today=today,
+                                            region=region or None, dealer_id=dealer_id)
+        rows = [{"dealer_id": r["dealer_id"], "dealer_code": r["dealer_code"], "dealer_name": r["dealer_name"],
+                 "region": r["region"], "limit_fen": r["limit_fen"],
+                 "exposure_fen": r["receivable_fen"] + r["uninvoiced_fen"],
+                 "available_fen": r["limit_fen"] - r["dealer_exposure_fen"]} for r in found["exposure"]]
+        rows.sort(key=lambda r: (-r["exposure_fen"], r["dealer_code"]))
+        return {
+            "as_of": today.isoformat(),
+            "exposure": rows,
+            "totals": {"limit_fen": sum(r["limit_fen"] for r in rows),
+                       "exposure_fen": sum(r["exposure_fen"] for r in rows)},
+            "ageing": [{"bucket": b, "label": AGEING_LABELS[b], "open_fen": found["ageing"][b]}
+                       for b in AGEING_BUCKETS],
+            "overdue_fen": found["ageing"]["overdue_fen"],
+        }
+
+    def stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
+                     product_line: str | None = None) -> dict[str, Any]:
         """库存分析: dealer stock by ageing band (green / yellow / red) per dealer and in total."""
-        rows = self._stock.summary(actor, dealer_id=dealer_id, region=region or None)
-        per: dict[int, dict[str, Any]] = {}
-        for r in rows:
-            d = per.setdefault(r["dealer_id"], {"dealer_id": r["dealer_id"], "dealer_code": r["dealer_code"],
-                                                "dealer_name": r["dealer_name"], "region": r["region"],
-                                                "units": 0, "green": 0, "yellow": 0, "red": 0})
-            for k in ("units", "green", "yellow", "red"):
-                d[k] += r[k]
-        dealers = sorted(per.values(), key=lambda d: (-d["red"], -d["units"], d["dealer_code"]))
+        require_role(actor, *STOCK_ANALYSTS)
+        line = _product_line(product_line)
+        policy, now = self._stock.ageing_policy(), self._clock()
+        rows = self.queries.stock_ageing(
+            dealer_scope(actor), yellow_before=now - dt.timedelta(days=policy.yellow_from_days),
+            red_before=now - dt.timedelta(days=policy.red_from_days), region=region or None, dealer_id=dealer_id,
+            product_line=line)
+        dealers = sorted(rows, key=lambda d: (-d["red"], -d["units"], d["dealer_code"]))
         return {"dealers": dealers,
                 "totals": {k: sum(d[k] for d in dealers) for k in ("units", "green", "yellow", "red")}}
 
-    def gate_throughput(self, actor: Principal, period: Period, *, dealer_id: int | None = None) -> dict[str, Any]:
+    def dealer_stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
+                            product_line: str | None = None) -> dict[str, Any]:
+        """经销商库存: per dealer the units in stock per product line, on the way to it and sold."""
+        require_role(actor, *STOCK_ANALYSTS)
+        rows = self.queries.stock_by_dealer(dealer_scope(actor), region=region or None, dealer_id=dealer_id,
+                                            product_line=_product_line(product_line))
+        dealers = sorted(rows, key=lambda d: (-d["units"], d["dealer_code"]))
+        keys = ("tanker", "dump_truck", "semi_trailer", "units", "on_the_way", "sold")
+        return {"lines": [{"code": p.value, "label": p.label} for p in ProductLine], "dealers": dealers,
+                "totals": {k: sum(d[k] for d in dealers) for k in keys}}
+
+    def gate_throughput(self, actor: Principal, period: Period, *, dealer_id: int | None = None,
+                        product_line: str | None = None) -> dict[str, Any]:
         """门卫通行: passes that left the gate and their vehicles, per Beijing day of the exit."""
-        days = {d: {"exits": 0, "vehicles": 0} for d in period.days()}
-        rows = keyset_rows(lambda after: self._gate.list_passes(actor, status=GatePassStatus.EXITED.value,
-                                                                after_id=after, limit=PAGE),
-                           lambda r: r["id"], page=PAGE)
+        require_role(actor, *GATE_ANALYSTS)
+        found = {r["day"]: r for r in self.queries.gate_days(
+            dealer_scope(actor), start=period.start, end=period.end, dealer_id=dealer_id,
+            product_line=_product_line(product_line))}
+        days = [{"day": d, "exits": found.get(d, {}).get("exits", 0), "vehicles": found.get(d, {}).get("vehicles", 0)}
+                for d in period.days()]
+        return {"period": period.as_json(), "days": days,
+                "totals": {"exits": sum(v["exits"] for v in days), "vehicles": sum(v["vehicles"] for v in days)}}
+
+    def quality_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> dict[str, Any]:
+        """售后质量: repairs finished in the period per product line and fault category — repairs,
+        vehicles, the repeat-repair rate (vehicles repaired more than once) and approved claim
+        cost — the parts replaced most often and the claim cost per station."""
+        require_role(actor, *QUALITY_ANALYSTS)
+        found = self.queries.quality(start=period.start, end=period.end, product_line=_product_line(product_line))
+        lines = {p.value: p.label for p in ProductLine}
+        faults = {f.value: f.label for f in FaultCategory}
+
+        def labelled(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+            return [{**r, "label": labels.get(r["key"], r["key"] or "未知"),
+                     "repeat_rate_pct": _rate(r["repeat_vehicles"], r["vehicles"])} for r in rows]
+
+        by_line = labelled(found["by_line"], lines)
+        return {"period": period.as_json(), "by_line": by_line, "by_fault": labelled(found["by_fault"], faults),
+                "by_part": found["by_part"], "by_station": found["by_station"],
+                "totals": {"repairs": sum(r["repairs"] for r in by_line),
+                           "claim_fen": sum(r["claim_fen"] for r in by_line)}}
+
+    def campaign_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> dict[str, Any]:
+        """营销活动: campaigns running in the period — budget, cost (actual, else budget), leads,
+        conversions, revenue of converted leads' orders and ROI."""
+        require_role(actor, *CAMPAIGN_ANALYSTS)
+        rows = self.queries.campaigns(starts_before=period.date_to, ends_after=period.date_from,
+                                      product_line=_product_line(product_line))
+        out = []
         for r in rows:
-            at = r.get("exited_at")
-            if at is None or not period.start <= at < period.end:
-                continue
-            if dealer_id is not None and r["dealer_id"] != dealer_id:
-                continue
-            day = days[_beijing_day(at).isoformat()]
-            day["exits"] += 1
-            day["vehicles"] += len(r["vins"])
-        return {"period": period.as_json(), "days": [{"day": d, **v} for d, v in days.items()],
-                "totals": {"exits": sum(v["exits"] for v in days.values()),
-                           "vehicles": sum(v["vehicles"] for v in days.values())}}
+            cost = r["actual_cost_fen"] if r["actual_cost_fen"] is not None else r["budget_fen"]
+            out.append({**r, "starts_on": r["starts_on"].isoformat(), "ends_on": r["ends_on"].isoformat(),
+                        "cost_fen": cost, "conversion_rate_pct": _rate(r["converted"], r["leads"]),
+                        "roi_pct": round(100 * (r["revenue_fen"] - cost) / cost, 1) if cost else None})
+        return {"period": period.as_json(), "campaigns": out,
+                "totals": {k: sum(r[k] for r in out) for k in ("cost_fen", "leads", "converted", "revenue_fen")}}

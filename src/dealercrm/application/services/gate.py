@@ -209,6 +209,10 @@ class GateService:
         """Dealer receipts within the caller's dealer scope, filtered."""
         return self.queries.list_receipts(dealer_scope(actor), **filters)
 
+    def list_pickup_receipts(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
+        """Dealers' pickup receipts (自提回执) within the caller's dealer scope, newest first."""
+        return self.queries.list_pickup_receipts(dealer_scope(actor), **filters)
+
     def shipment(self, actor: Principal, shipment_id: int) -> dict[str, Any]:
         """One shipment within the caller's scope; ``NotFound`` otherwise."""
         row = self.queries.shipment_detail(dealer_scope(actor), shipment_id)

@@ -13,9 +13,12 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import credit as cr
+from dealercrm.application.dunning_export import DUNNING_TABLE, dunning_rows
+from dealercrm.application.exports import Exporter
 from dealercrm.application.reads.credit import AllocationRow, EvaluationRow, PaymentRow
 from dealercrm.domain.credit import (
     AGEING_LABELS,
@@ -31,6 +34,7 @@ from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http import credit_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
+from dealercrm.entrypoints.http.downloads import EXPORT_RESPONSES, download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.http.schemas import Page
 from dealercrm.application.services.credit import CreditService
@@ -330,6 +334,15 @@ class CreditController(Controller):
              for d in a["dealers"]],
             s.CreditAgeingTotal(**amounts(a["total"])),
         )
+
+    @get("/dunning/export", guards=[requires(*READERS)], sync_to_thread=True, responses=EXPORT_RESPONSES,
+         summary="导出催款清单 Overdue invoices per dealer and contract with the dunning level, as CSV or XLSX")
+    def export_dunning(self, request: Request[Principal, Any, Any], credit: CreditService, exports: Exporter,
+                       file_format: Annotated[str, Parameter(query="format", description="csv | xlsx")] = "csv",
+                       region: Annotated[str | None, Parameter(max_length=40)] = None) -> Stream:
+        exports.check_format(file_format)
+        dealers = credit.dunning(request.user, region=(region or "").strip() or None)
+        return download(exports.download(file_format, "dunning", DUNNING_TABLE, dunning_rows(dealers)))
 
     @get("/vehicles/invoice-status", guards=[requires(*READERS)], sync_to_thread=True,
          summary="车辆开票状态 未开票 / 已开票未收款 / 已开票已收款 for up to 200 VINs")

@@ -8,9 +8,11 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from dealercrm.application.services.analytics import (
+    CAMPAIGN_ANALYSTS,
     CREDIT_ANALYSTS,
     GATE_ANALYSTS,
     ORDER_ANALYSTS,
+    QUALITY_ANALYSTS,
     STOCK_ANALYSTS,
     AnalyticsService,
     Period,
@@ -21,6 +23,9 @@ from dealercrm.entrypoints.http.security import requires
 
 Region = Annotated[str | None, Parameter(max_length=40)]
 DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
+Line = Annotated[str | None, Parameter(max_length=20, description="tanker, dump_truck, semi_trailer")]
+FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
+ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
 
 
 def period_of(analytics: AnalyticsService, date_from: str | None, date_to: str | None) -> Period:
@@ -49,20 +54,42 @@ class ReportController(Controller):
     @get("/credit", guards=[requires(*CREDIT_ANALYSTS)], sync_to_thread=True,
          summary="信用分析 Limit, exposure and available credit per dealer; receivables ageing")
     def credit(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, region: Region = None,
-               dealer_id: DealerId = None) -> dict[str, Any]:
-        return analytics.credit_report(request.user, region=region, dealer_id=dealer_id)
+               dealer_id: DealerId = None, product_line: Line = None) -> dict[str, Any]:
+        return analytics.credit_report(request.user, region=region, dealer_id=dealer_id,
+                                       product_line=product_line or None)
 
     @get("/stock", guards=[requires(*STOCK_ANALYSTS)], sync_to_thread=True,
          summary="库存分析 Dealer stock per ageing band, per dealer and in total")
     def stock(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, region: Region = None,
-              dealer_id: DealerId = None) -> dict[str, Any]:
-        return analytics.stock_report(request.user, region=region, dealer_id=dealer_id)
+              dealer_id: DealerId = None, product_line: Line = None) -> dict[str, Any]:
+        return analytics.stock_report(request.user, region=region, dealer_id=dealer_id,
+                                      product_line=product_line or None)
+
+    @get("/dealer-stock", guards=[requires(*STOCK_ANALYSTS)], sync_to_thread=True,
+         summary="经销商库存 Units per dealer in stock by product line, on the way and sold")
+    def dealer_stock(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, region: Region = None,
+                     dealer_id: DealerId = None, product_line: Line = None) -> dict[str, Any]:
+        return analytics.dealer_stock_report(request.user, region=region, dealer_id=dealer_id,
+                                             product_line=product_line or None)
 
     @get("/gate-throughput", guards=[requires(*GATE_ANALYSTS)], sync_to_thread=True,
          summary="门卫通行 Passes and vehicles out of the gate per Beijing day")
     def gate_throughput(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
-                        date_from: Annotated[str | None, Parameter(query="from", max_length=10)] = None,
-                        date_to: Annotated[str | None, Parameter(query="to", max_length=10)] = None,
-                        dealer_id: DealerId = None) -> dict[str, Any]:
+                        date_from: FromDay = None, date_to: ToDay = None, dealer_id: DealerId = None,
+                        product_line: Line = None) -> dict[str, Any]:
         period = period_of(analytics, date_from, date_to)
-        return analytics.gate_throughput(request.user, period, dealer_id=dealer_id)
+        return analytics.gate_throughput(request.user, period, dealer_id=dealer_id, product_line=product_line or None)
+
+    @get("/quality", guards=[requires(*QUALITY_ANALYSTS)], sync_to_thread=True,
+         summary="售后质量 Repairs, repeat-repair rate and claim cost by product line, fault, part and station")
+    def quality(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, date_from: FromDay = None,
+                date_to: ToDay = None, product_line: Line = None) -> dict[str, Any]:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.quality_report(request.user, period, product_line=product_line or None)
+
+    @get("/campaigns", guards=[requires(*CAMPAIGN_ANALYSTS)], sync_to_thread=True,
+         summary="营销活动效果 Cost, leads, conversions, revenue and ROI of the campaigns in the period")
+    def campaigns(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, date_from: FromDay = None,
+                  date_to: ToDay = None, product_line: Line = None) -> dict[str, Any]:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.campaign_report(request.user, period, product_line=product_line or None)

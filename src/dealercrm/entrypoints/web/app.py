@@ -25,6 +25,7 @@ from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
 from dealercrm.entrypoints.web.pages.auth import AuthPages
+from dealercrm.entrypoints.web.pages.care_templates import CareTemplatePages
 from dealercrm.entrypoints.web.pages.dispatch import DispatchPages
 from dealercrm.entrypoints.web.pages.dispatch_receipts import DispatchReceiptPages
 from dealercrm.entrypoints.web.pages.finance import FinancePages
@@ -36,6 +37,7 @@ from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.delegations import DelegationPages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
+from dealercrm.entrypoints.web.pages.marketing_campaigns import MarketingCampaignPages
 from dealercrm.entrypoints.web.pages.messages import MessagePages
 from dealercrm.entrypoints.web.pages.community import CommunityPages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
@@ -44,6 +46,7 @@ from dealercrm.entrypoints.web.pages.pickups import PickupPages
 from dealercrm.entrypoints.web.pages.orders import OrderPages
 from dealercrm.entrypoints.web.pages.registration import RegistrationPages
 from dealercrm.entrypoints.web.pages.review import ReviewPages
+from dealercrm.entrypoints.web.pages.station_admin import StationAdminPages
 from dealercrm.entrypoints.web.pages.workbench import WorkbenchPages
 from dealercrm.entrypoints.web.live import live_socket
 from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
@@ -79,6 +82,9 @@ PAGES: list[Any] = [
     AdminDealerPages,
     AnnouncementAdminPages,
     AftersalesPages,
+    StationAdminPages,
+    CareTemplatePages,
+    MarketingCampaignPages,
     live_socket,
     MessagePages,
     CommunityPages,

@@ -1,5 +1,5 @@
 """分析: dashboards drawn with ECharts (vendored), each chart beside its table, with filters in the
-URL (period, region, dealer) and XLSX/CSV exports. The page embeds the report object exactly as
+URL (period, region, dealer, product line) and XLSX/CSV exports. The page embeds the report object exactly as
 ``/api/v1/reports/...`` answers it; ``static/charts.js`` draws the charts from it."""
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from litestar.response import Stream, Template
 from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
 from dealercrm.application.services import ChannelService
 from dealercrm.application.services.analytics import (
+    CAMPAIGN_ANALYSTS,
     CREDIT_ANALYSTS,
     GATE_ANALYSTS,
     ORDER_ANALYSTS,
+    QUALITY_ANALYSTS,
     STOCK_ANALYSTS,
     AnalyticsService,
 )
+from dealercrm.domain.campaigns import CampaignStatus
 from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
@@ -29,7 +32,8 @@ from dealercrm.entrypoints.http.reports import period_of
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
 
-ANALYSTS = tuple(dict.fromkeys((*ORDER_ANALYSTS, *CREDIT_ANALYSTS, *STOCK_ANALYSTS, *GATE_ANALYSTS)))
+ANALYSTS = tuple(dict.fromkeys((*ORDER_ANALYSTS, *CREDIT_ANALYSTS, *STOCK_ANALYSTS, *GATE_ANALYSTS,
+                                *QUALITY_ANALYSTS, *CAMPAIGN_ANALYSTS)))
 FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
 ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
 Region = Annotated[str | None, Parameter(max_length=40)]
@@ -48,6 +52,7 @@ class Dashboard:
     charts: tuple[tuple[str, str], ...]  # (element id, title) — charts.js knows each id
     period: bool  # has a from/to filter
     table: Table  # the export's sheet
+    by_dealer: bool = True  # has the region / dealer filters
 
 
 DASHBOARDS = {d.code: d for d in (
@@ -69,20 +74,54 @@ DASHBOARDS = {d.code: d for d in (
     Dashboard("gate", "门卫通行", GATE_ANALYSTS, (("gate-throughput", "每日出门"),), True,
               Table("门卫通行", (Column("day", "日期", ColumnKind.DATE, 12), Column("exits", "出门证数", _I, 10),
                                 Column("vehicles", "车辆台数", _I, 10)))),
+    Dashboard("quality", "售后质量", QUALITY_ANALYSTS,
+              (("quality-by-line", "按产品线：维修与返修率"), ("quality-by-fault", "按故障类别：索赔金额"),
+               ("quality-by-part", "更换最多的配件"), ("quality-by-station", "各服务站索赔金额")), True,
+              Table("售后质量", (Column("dimension", "维度", _T, 8), Column("label", "产品线/故障/配件/服务站", _T, 28),
+                                Column("repairs", "维修次数", _I, 10), Column("vehicles", "车辆数", _I, 8),
+                                Column("repeat_vehicles", "返修车辆", _I, 8), Column("repeat_rate", "返修率", _T, 8),
+                                Column("quantity", "配件数量", _I, 8), Column("amount_fen", "索赔/三包金额", _M, 16))),
+              by_dealer=False),
+    Dashboard("campaigns", "营销活动效果", CAMPAIGN_ANALYSTS,
+              (("campaign-cost-revenue", "投入与成交金额"), ("campaign-leads", "线索与成交")), True,
+              Table("营销活动", (Column("campaign_no", "活动编号", _T, 16), Column("name", "活动", _T, 28),
+                                Column("status_label", "状态", _T, 8), Column("starts_on", "开始", ColumnKind.DATE, 12),
+                                Column("ends_on", "结束", ColumnKind.DATE, 12), Column("cost_fen", "投入", _M, 16),
+                                Column("leads", "线索", _I, 8), Column("converted", "成交", _I, 8),
+                                Column("revenue_fen", "成交金额", _M, 18), Column("roi", "投资回报率", _T, 10))),
+              by_dealer=False),
+    Dashboard("dealer-stock", "经销商库存", STOCK_ANALYSTS, (("dealer-stock-lines", "各经销商在库（按产品线）"),), False,
+              Table("经销商库存", (Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 30),
+                                  Column("region", "区域", _T, 8), Column("tanker", "罐式车", _I, 8),
+                                  Column("dump_truck", "自卸车", _I, 8), Column("semi_trailer", "半挂车", _I, 8),
+                                  Column("units", "在库合计", _I, 10), Column("on_the_way", "在途", _I, 8),
+                                  Column("sold", "已售", _I, 8)))),
 )}
 
 
 def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from: str | None, date_to: str | None,
             region: str | None, dealer_id: int | None, product_line: str | None = None) -> dict[str, Any]:
     region = (region or "").strip() or None
+    line = product_line or None
     if code == "orders":
         return analytics.orders_report(actor, period_of(analytics, date_from, date_to), region=region,
-                                       dealer_id=dealer_id, product_line=product_line or None)
+                                       dealer_id=dealer_id, product_line=line)
     if code == "credit":
-        return analytics.credit_report(actor, region=region, dealer_id=dealer_id)
+        return analytics.credit_report(actor, region=region, dealer_id=dealer_id, product_line=line)
     if code == "stock":
-        return analytics.stock_report(actor, region=region, dealer_id=dealer_id)
-    return analytics.gate_throughput(actor, period_of(analytics, date_from, date_to), dealer_id=dealer_id)
+        return analytics.stock_report(actor, region=region, dealer_id=dealer_id, product_line=line)
+    if code == "dealer-stock":
+        return analytics.dealer_stock_report(actor, region=region, dealer_id=dealer_id, product_line=line)
+    if code == "quality":
+        return analytics.quality_report(actor, period_of(analytics, date_from, date_to), product_line=line)
+    if code == "campaigns":
+        return analytics.campaign_report(actor, period_of(analytics, date_from, date_to), product_line=line)
+    return analytics.gate_throughput(actor, period_of(analytics, date_from, date_to), dealer_id=dealer_id,
+                                     product_line=line)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}%"
 
 
 def _rows(code: str, report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -93,8 +132,20 @@ def _rows(code: str, report: dict[str, Any]) -> list[dict[str, Any]]:
                 + [{"dimension": "车型", "key": r["model"], **r} for r in report["by_model"]])
     if code == "credit":
         return list(report["exposure"])
-    if code == "stock":
+    if code in ("stock", "dealer-stock"):
         return list(report["dealers"])
+    if code == "quality":
+        return ([{"dimension": "产品线", **r, "repeat_rate": _pct(r["repeat_rate_pct"]), "amount_fen": r["claim_fen"]}
+                 for r in report["by_line"]]
+                + [{"dimension": "故障类别", **r, "repeat_rate": _pct(r["repeat_rate_pct"]),
+                    "amount_fen": r["claim_fen"]} for r in report["by_fault"]]
+                + [{"dimension": "配件", "label": f"{r['part_no']} {r['part_name']}", "repairs": r["repairs"],
+                    "quantity": r["quantity"], "amount_fen": r["warranty_cost_fen"]} for r in report["by_part"]]
+                + [{"dimension": "服务站", "label": f"{r['key']} {r['station_name']}", "repairs": r["repairs"],
+                    "amount_fen": r["claim_fen"]} for r in report["by_station"]])
+    if code == "campaigns":
+        return [{**r, "status_label": CampaignStatus(r["status"]).label, "roi": _pct(r["roi_pct"])}
+                for r in report["campaigns"]]
     return list(report["days"])
 
 
@@ -122,16 +173,14 @@ class AnalyticsPages(Controller):
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         query = {"from": date_from or "", "to": date_to or "", "region": region or "",
-                 "dealer_id": str(dealer_id or "")}
-        if code == "orders":
-            query["product_line"] = product_line or ""
+                 "dealer_id": str(dealer_id or ""), "product_line": product_line or ""}
         error, report = None, None
         try:
             report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
         try:
-            dealers = channel.list_dealers(request.user, limit=500)
+            dealers = channel.list_dealers(request.user, limit=500) if board.by_dealer else []
         except PermissionDenied:  # a role that reads a dashboard but not the dealer list filters by id only
             dealers = []
         return page(request, "analytics.html", title=board.title, section="analytics",

@@ -1,5 +1,5 @@
-"""发运与门卫办公室 (continued): the dealers' receipts of shipments (回执, vehicle by vehicle) with
-their export, and the discrepancy alarms (到货差异) a differing receipt raises, which dispatch and
+"""发运与门卫办公室 (continued): the dealers' receipts of shipments (回执, vehicle by vehicle) and of
+self-picked-up vehicles (自提回执, by gate pass), each list with its export, and the discrepancy alarms (到货差异) a differing receipt raises, which dispatch and
 the region's sales acknowledge (已知悉) and resolve (已解除)."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dealercrm.application.services.engagement import EngagementService
 from dealercrm.application.services.gate import GateService
 from dealercrm.application.shipping import DISCREPANCY_RULE
 from dealercrm.domain.alerts import AlertState
-from dealercrm.domain.errors import IllegalTransition
+from dealercrm.domain.errors import IllegalTransition, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.shipping import ReceiptOutcome
 from dealercrm.entrypoints.http.downloads import download
@@ -38,6 +38,17 @@ RECEIPT_TABLE = Table("收货回执", (
     Column("discrepancy_text", "差异", _T, 48), Column("receiver_name", "收货人", _T, 10),
     Column("received_at", "收货时间", _DT, 17),
 ))
+PICKUP_TABLE = Table("自提回执", (
+    Column("receipt_no", "回执单号", _T, 18), Column("pass_no", "出门证号", _T, 18),
+    Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 28),
+    Column("contract_no", "合同编号", _T, 18), Column("person_name", "提车人", _T, 10),
+    Column("exited_at", "出门时间", _DT, 17), Column("received_count", "已收", _I, 6),
+    Column("damaged_count", "有损伤", _I, 8), Column("missing_count", "未收到", _I, 8),
+    Column("discrepancy_text", "差异", _T, 48), Column("receiver_name", "收货人", _T, 10),
+    Column("received_at", "收货时间", _DT, 17),
+))
+RECEIPT_KINDS = (("shipment", "发运回执"), ("pickup", "自提回执"))
+Kind = Annotated[str, Parameter(query="kind", max_length=20)]
 STATE_FILTERS = {"live": ("open", "acknowledged"), "open": ("open",), "acknowledged": ("acknowledged",),
                  "resolved": ("resolved",), "all": ("open", "acknowledged", "resolved")}
 STATE_LABELS = (("live", "未解除"), ("open", "待处理"), ("acknowledged", "已知悉"), ("resolved", "已解除"),
@@ -55,25 +66,42 @@ def _decorate_receipt(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _receipt_page(gate: GateService, actor: Principal, kind: str, after: int | None,
+                  limit: int) -> list[dict[str, Any]]:
+    if kind == "pickup":
+        return gate.list_pickup_receipts(actor, after_id=after, limit=limit)
+    return gate.list_receipts(actor, after_id=after, limit=limit)
+
+
 class DispatchReceiptPages(Controller):
     path = "/dispatch"
 
     @get("/receipts", guards=[requires(*DISPATCHERS)], sync_to_thread=True)
-    def receipts(self, request: Request[Principal, Any, Any], gate: GateService,
+    def receipts(self, request: Request[Principal, Any, Any], gate: GateService, kind: Kind = "shipment",
                  after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
-        rows = [_decorate_receipt(r) for r in gate.list_receipts(request.user, after_id=after, limit=PAGE_SIZE + 1)]
+        error, rows = None, []
+        if kind not in dict(RECEIPT_KINDS):
+            error = {"field": "kind", "message": "未知的回执类型"}
+        else:
+            rows = [_decorate_receipt(r) for r in _receipt_page(gate, request.user, kind, after, PAGE_SIZE + 1)]
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         return page(request, "dispatch_receipts.html", title="收货回执", section="dispatch_receipts",
-                    crumbs=(("收货回执", None),), rows=rows, next_after=rows[-1]["id"] if more and rows else None)
+                    crumbs=(("收货回执", None),), rows=rows, kind=kind, kinds=RECEIPT_KINDS, error=error,
+                    next_after=rows[-1]["id"] if more and rows else None, status_code=422 if error else 200)
 
     @get("/receipts/export", guards=[requires(*DISPATCHERS)], sync_to_thread=True)
     def receipts_export(self, request: Request[Principal, Any, Any], gate: GateService, exports: Exporter,
-                        file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx") -> Stream:
+                        file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
+                        kind: Kind = "shipment") -> Stream:
         exports.check_format(file_format)
+        if kind not in dict(RECEIPT_KINDS):
+            raise InvalidValue("kind", "未知的回执类型", code="receipt.kind_unknown")
         rows = (_decorate_receipt(r) for r in keyset_rows(
-            lambda after: gate.list_receipts(request.user, after_id=after, limit=EXPORT_PAGE),
+            lambda after: _receipt_page(gate, request.user, kind, after, EXPORT_PAGE),
             lambda r: r["id"], page=EXPORT_PAGE))
+        if kind == "pickup":
+            return download(exports.download(file_format, "pickup-receipts", PICKUP_TABLE, rows))
         return download(exports.download(file_format, "delivery-receipts", RECEIPT_TABLE, rows))
 
     @get("/discrepancies", guards=[requires(*ALARM_READERS)], sync_to_thread=True)

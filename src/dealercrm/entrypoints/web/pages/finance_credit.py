@@ -16,6 +16,7 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Stream, Template
 
 from dealercrm.application import credit as cr
+from dealercrm.application.dunning_export import DUNNING_TABLE, dunning_rows
 from dealercrm.application.exports import Column, ColumnKind, Exporter, Table, keyset_rows
 from dealercrm.application.services.credit import CreditService
 from dealercrm.domain.credit import AccountStatus, ChangeRequestState, InvoiceState, PaymentCycle
@@ -137,6 +138,7 @@ class FinanceCreditPages(Controller):
     def invoices(self, request: Request[Principal, Any, Any], credit: CreditService,
                  status: Annotated[str | None, Parameter(max_length=20)] = None,
                  contract_no: Annotated[str | None, Parameter(max_length=40)] = None,
+                 dealer_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
                  open_only: bool = False,
                  after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
         error, rows = None, []
@@ -144,16 +146,20 @@ class FinanceCreditPages(Controller):
         try:
             state, contract = _invoice_filters(status, contract_no)
             rows = [_decorate_invoice(r, names) for r in credit.invoices(
-                request.user, contract_no=contract, state=state, open_only=open_only, after_id=after,
-                limit=PAGE_SIZE + 1)]
+                request.user, dealer_id=dealer_id, contract_no=contract, state=state, open_only=open_only,
+                after_id=after, limit=PAGE_SIZE + 1)]
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
+        except NotFound:  # a dealer outside the caller's scope filters like an unknown one
+            error = {"field": "dealer_id", "message": "经销商不存在或不在您的管辖范围内"}
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         query = {k: v for k, v in (("status", status), ("contract_no", contract_no),
+                                   ("dealer_id", str(dealer_id) if dealer_id else None),
                                    ("open_only", "true" if open_only else None)) if v}
         return page(request, "finance_invoices.html", title="发票", section="invoices", crumbs=(("发票", None),),
                     rows=rows, error=error, status=status or "", contract_no=contract_no or "", open_only=open_only,
+                    dealer_id=dealer_id, dealers=sorted(names.values(), key=lambda d: str(d.get("code", ""))),
                     statuses=[(s.value, s.label) for s in InvoiceState], export_query=urlencode(query),
                     next_query=urlencode({**query, "after": rows[-1]["id"]}) if more and rows else None,
                     may_issue=request.user.role in INVOICERS,
@@ -164,13 +170,14 @@ class FinanceCreditPages(Controller):
                         file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
                         status: Annotated[str | None, Parameter(max_length=20)] = None,
                         contract_no: Annotated[str | None, Parameter(max_length=40)] = None,
+                        dealer_id: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
                         open_only: bool = False) -> Stream:
         exports.check_format(file_format)
         state, contract = _invoice_filters(status, contract_no)
         names = _dealer_names(credit, request.user)
         rows = (_decorate_invoice(r, names) for r in keyset_rows(
-            lambda after: credit.invoices(request.user, contract_no=contract, state=state, open_only=open_only,
-                                          after_id=after, limit=EXPORT_PAGE),
+            lambda after: credit.invoices(request.user, dealer_id=dealer_id, contract_no=contract, state=state,
+                                          open_only=open_only, after_id=after, limit=EXPORT_PAGE),
             lambda r: r["id"], page=EXPORT_PAGE))
         return download(exports.download(file_format, "invoices", INVOICE_TABLE, rows))
 
@@ -264,6 +271,14 @@ class FinanceCreditPages(Controller):
                     dealers=dealers, region=region or "", levels=LEVEL_LABELS, reminder_labels=REMINDER_LABELS, as_of=credit.today(),
                     total_fen=sum(d["overdue_fen"] for d in dealers), may_run=request.user.role in DECIDERS,
                     report=None)
+
+    @get("/dunning/export", guards=[requires(*READERS)], sync_to_thread=True)
+    def dunning_export(self, request: Request[Principal, Any, Any], credit: CreditService, exports: Exporter,
+                       file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx",
+                       region: Annotated[str | None, Parameter(max_length=40)] = None) -> Stream:
+        exports.check_format(file_format)
+        dealers = credit.dunning(request.user, region=(region or "").strip() or None)
+        return download(exports.download(file_format, "dunning", DUNNING_TABLE, dunning_rows(dealers)))
 
     @post("/dunning/run", guards=[requires(*DECIDERS)], status_code=200)
     async def run_dunning(self, request: Request[Principal, Any, Any], credit: CreditService) -> Template:

@@ -51,6 +51,36 @@
       var stack = function (name, key, color) { return {name: name, stack: "age", data: pick(rows, key), itemStyle: {color: color}, axisName: "台"}; };
       return bar(names, [stack("正常", "green", "#3ba272"), stack("预警", "yellow", "#fac858"), stack("超期", "red", "#ee6666")]);
     },
+    "quality-by-line": function (r) {
+      return bar(pick(r.by_line, "label"), [{name: "维修次数", data: pick(r.by_line, "repairs"), axisName: "次"},
+        {name: "返修率（%）", type: "line", yAxisIndex: 1, data: pick(r.by_line, "repeat_rate_pct"), axisName: "%"}]);
+    },
+    "quality-by-fault": function (r) {
+      return bar(pick(r.by_fault, "label"), [{name: "索赔金额（元）", data: r.by_fault.map(function (x) { return yuan(x.claim_fen); }), axisName: "元"}]);
+    },
+    "quality-by-part": function (r) {
+      return bar(pick(r.by_part, "part_name"), [{name: "更换数量", data: pick(r.by_part, "quantity"), axisName: "件"}]);
+    },
+    "quality-by-station": function (r) {
+      return bar(pick(r.by_station, "station_name"), [{name: "索赔金额（元）", data: r.by_station.map(function (x) { return yuan(x.claim_fen); }), axisName: "元"}]);
+    },
+    "campaign-cost-revenue": function (r) {
+      var rows = r.campaigns;
+      return bar(pick(rows, "name"), [{name: "投入（元）", data: rows.map(function (x) { return yuan(x.cost_fen); }), axisName: "元"},
+                                       {name: "成交金额（元）", data: rows.map(function (x) { return yuan(x.revenue_fen); }), axisName: "元"}]);
+    },
+    "campaign-leads": function (r) {
+      var rows = r.campaigns;
+      return bar(pick(rows, "name"), [{name: "线索", data: pick(rows, "leads"), axisName: "条"},
+                                       {name: "成交", data: pick(rows, "converted"), axisName: "条"}]);
+    },
+    "dealer-stock-lines": function (r) {
+      var rows = r.dealers.slice(0, 30);
+      var colours = {tanker: "#5470c6", dump_truck: "#91cc75", semi_trailer: "#fac858"};
+      return bar(pick(rows, "dealer_code"), r.lines.map(function (l) {
+        return {name: l.label, stack: "line", data: pick(rows, l.code), itemStyle: {color: colours[l.code]}, axisName: "台"};
+      }).concat([{name: "在途", data: pick(rows, "on_the_way"), axisName: "台"}]));
+    },
     "gate-throughput": function (r) {
       return bar(pick(r.days, "day"), [{name: "出门证", type: "line", data: pick(r.days, "exits"), axisName: "张"},
                                        {name: "车辆", type: "bar", data: pick(r.days, "vehicles"), axisName: "张"}]);

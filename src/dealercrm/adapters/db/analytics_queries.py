@@ -1,0 +1,264 @@
+"""The dashboards' aggregate reads (分析): each figure is one GROUP BY statement in the database
+— sums of CASE expressions for bands and buckets — so a dashboard costs one query per chart, not
+a pass over every row in Python. Dealer-side figures are scoped in SQL by the caller's
+``DealerScope``; after-sales and marketing figures are factory-wide (the service checks the role)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import ColumnElement, Select
+
+from dealercrm.adapters.db.aftersales_tables import (
+    service_claims,
+    service_repair_parts,
+    service_repair_records,
+    service_stations,
+)
+from dealercrm.adapters.db.credit_tables import (
+    credit_accounts,
+    credit_commitments,
+    credit_invoices,
+)
+from dealercrm.adapters.db.gate_tables import vehicle_events, vehicles
+from dealercrm.adapters.db.marketing_tables import campaign_leads, campaigns
+from dealercrm.adapters.db.orders_tables import orders
+from dealercrm.adapters.db.orm import dealers
+from dealercrm.application.access import DealerScope
+from dealercrm.application.campaigns import NOT_REVENUE_STATES
+from dealercrm.domain.aftersales import ClaimState
+from dealercrm.domain.vehicles import VehicleState
+
+_V, _D = vehicles.c, dealers.c
+LINES = ("tanker", "dump_truck", "semi_trailer")
+
+
+def _count_if(condition: ColumnElement[bool]) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, type_coerce(value, BigInteger)), else_=0)), 0)
+
+
+def _in_scope(q: Select[Any], scope: DealerScope, dealer_col: Any, *, region: str | None,
+              dealer_id: int | None) -> Select[Any]:
+    """``q`` (already joined to ``dealers``) narrowed to the caller's scope and the filters."""
+    if scope.dealer_id is not None:
+        q = q.where(dealer_col == scope.dealer_id)
+    if scope.regions is not None:
+        q = q.where(_D.region.in_(scope.regions))
+    if region:
+        q = q.where(_D.region == region)
+    if dealer_id is not None:
+        q = q.where(dealer_col == dealer_id)
+    return q
+
+
+class SqlAnalyticsQueries:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _rows(self, q: Select[Any]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [{k: (int(v) if k.endswith(("_fen", "units", "count")) and v is not None else v)
+                     for k, v in r._mapping.items()} for r in conn.execute(q)]
+
+    def _beijing_day(self, column: Any) -> Any:
+        """The Beijing calendar day (``YYYY-MM-DD``) of a UTC timestamp column, in SQL."""
+        if self.engine.dialect.name == "postgresql":
+            return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD")
+        return func.strftime("%Y-%m-%d", column, "+8 hours")
+
+    # -- stock ---------------------------------------------------------------------------------
+
+    def stock_ageing(self, scope: DealerScope, *, yellow_before: dt.datetime, red_before: dt.datetime,
+                     region: str | None = None, dealer_id: int | None = None,
+                     product_line: str | None = None) -> list[dict[str, Any]]:
+        """Per dealer: units in its stock and how many entered before ``yellow_before`` /
+        ``red_before`` (the ageing bands' thresholds, computed by the caller from the policy)."""
+        if scope.nothing:
+            return []
+        since = func.coalesce(_V.received_at, _V.state_changed_at)
+        red = since <= red_before
+        yellow = and_(since <= yellow_before, since > red_before)
+        q = (select(_V.dealer_id, _D.code.label("dealer_code"), _D.legal_name.label("dealer_name"), _D.region,
+                    func.count().label("units"), _count_if(~or_(red, yellow)).label("green"),
+                    _count_if(yellow).label("yellow"), _count_if(red).label("red"))
+             .select_from(vehicles.join(dealers, _D.id == _V.dealer_id))
+             .where(_V.state == VehicleState.IN_DEALER_STOCK.value)
+             .group_by(_V.dealer_id, _D.code, _D.legal_name, _D.region))
+        if product_line:
+            q = q.where(_V.product_line == product_line)
+        rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=region, dealer_id=dealer_id))
+        for r in rows:
+            r.update({k: int(r[k]) for k in ("green", "yellow", "red")})
+        return rows
+
+    def stock_by_dealer(self, scope: DealerScope, *, region: str | None = None, dealer_id: int | None = None,
+                        product_line: str | None = None) -> list[dict[str, Any]]:
+        """Per dealer: units in its stock by product line, units on the way to it, and sold units."""
+        if scope.nothing:
+            return []
+        in_stock = _V.state == VehicleState.IN_DEALER_STOCK.value
+        columns = [_count_if(and_(in_stock, _V.product_line == line)).label(line) for line in LINES]
+        q = (select(_V.dealer_id, _D.code.label("dealer_code"), _D.legal_name.label("dealer_name"), _D.region,
+                    *columns, _count_if(in_stock).label("units"),
+                    _count_if(_V.state.in_((VehicleState.RELEASED.value, VehicleState.IN_TRANSIT.value)))
+                    .label("on_the_way"),
+                    _count_if(_V.state == VehicleState.SOLD.value).label("sold"))
+             .select_from(vehicles.join(dealers, _D.id == _V.dealer_id))
+             .group_by(_V.dealer_id, _D.code, _D.legal_name, _D.region))
+        if product_line:
+            q = q.where(_V.product_line == product_line)
+        rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=region, dealer_id=dealer_id))
+        for r in rows:
+            r.update({k: int(r[k]) for k in (*LINES, "on_the_way", "sold")})
+        return [r for r in rows if r["units"] or r["on_the_way"] or r["sold"]]
+
+    # -- credit by product line ----------------------------------------------------------------
+
+    def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
+                       dealer_id: int | None = None) -> dict[str, Any]:
+        """Per dealer, the part of its exposure on contracts of one product line: open receivables
+        and reserved-but-uninvoiced value (prepayments belong to the dealer, not to a line), with
+        its whole limit; and those receivables by age since the invoice date."""
+        if scope.nothing:
+            return {"exposure": [], "ageing": {"0_30": 0, "31_60": 0, "61_90": 0, "over_90": 0, "overdue_fen": 0}}
+        line_contracts = (select(orders.c.contract_no).where(orders.c.product_line == product_line,
+                                                             orders.c.contract_no.is_not(None)))
+        i, k, a = credit_invoices.c, credit_commitments.c, credit_accounts.c
+        receivable = (select(i.dealer_id, func.sum(type_coerce(i.open_fen, BigInteger)).label("receivable_fen"))
+                      .where(i.open_fen > 0, i.contract_no.in_(line_contracts)).group_by(i.dealer_id).subquery())
+        uninvoiced = (select(k.dealer_id, func.sum(type_coerce(k.amount_fen, BigInteger)
+                                                   - type_coerce(k.invoiced_fen, BigInteger)).label("uninvoiced_fen"))
+                      .where(k.state.in_(("reserved", "invoiced_part")), k.contract_no.in_(line_contracts))
+                      .group_by(k.dealer_id).subquery())
+        q = (select(a.dealer_id, _D.code.label("dealer_code"), _D.legal_name.label("dealer_name"), _D.region,
+                    type_coerce(a.limit_fen, BigInteger).label("limit_fen"),
+                    (type_coerce(a.receivable_fen, BigInteger) + type_coerce(a.uninvoiced_fen, BigInteger)
+                     - type_coerce(a.prepayment_fen, BigInteger)).label("dealer_exposure_fen"),
+                    func.coalesce(receivable.c.receivable_fen, 0).label("receivable_fen"),
+                    func.coalesce(uninvoiced.c.uninvoiced_fen, 0).label("uninvoiced_fen"))
+             .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id)
+                          .outerjoin(receivable, receivable.c.dealer_id == a.dealer_id)
+                          .outerjoin(uninvoiced, uninvoiced.c.dealer_id == a.dealer_id))
+             .where(or_(receivable.c.receivable_fen > 0, uninvoiced.c.uninvoiced_fen > 0)))
+        exposure = self._rows(_in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id))
+        d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
+        bucket = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("0_30"),
+                         _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("31_60"),
+                         _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("61_90"),
+                         _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
+                         _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
+                  .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
+                  .where(i.open_fen > 0, i.contract_no.in_(line_contracts)))
+        (ageing,) = self._rows(_in_scope(bucket, scope, i.dealer_id, region=region, dealer_id=dealer_id))
+        return {"exposure": exposure, "ageing": {key: int(v) for key, v in ageing.items()}}
+
+    # -- gate ----------------------------------------------------------------------------------
+
+    def gate_days(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, dealer_id: int | None = None,
+                  product_line: str | None = None) -> list[dict[str, Any]]:
+        """Per Beijing day in [start, end): gate passes that left (distinct pass numbers on the
+        vehicles' release events) and the vehicles they took out."""
+        if scope.nothing:
+            return []
+        e = vehicle_events.c
+        day = self._beijing_day(e.at).label("day")
+        q = (select(day, func.count(func.distinct(e.reference)).label("exits"), func.count().label("vehicles"))
+             .select_from(vehicle_events.join(vehicles, _V.id == e.vehicle_id).join(dealers, _D.id == _V.dealer_id))
+             .where(e.action == "release", e.at >= start, e.at < end).group_by(day))
+        if product_line:
+            q = q.where(_V.product_line == product_line)
+        rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=None, dealer_id=dealer_id))
+        return [{"day": str(r["day"]), "exits": int(r["exits"]), "vehicles": int(r["vehicles"])} for r in rows]
+
+    # -- after-sales quality -------------------------------------------------------------------
+
+    def quality(self, *, start: dt.datetime, end: dt.datetime, product_line: str | None = None,
+                top: int = 15) -> dict[str, Any]:
+        """Repairs finished in [start, end): per product line and per fault category the repairs,
+        vehicles, vehicles repaired more than once and the approved claim cost; the parts
+        replaced most often; and the claim cost per station."""
+        rr, rp, c = service_repair_records.c, service_repair_parts.c, service_claims.c
+        window = and_(rr.finished_at >= start, rr.finished_at < end,
+                      *((rr.product_line == product_line,) if product_line else ()))
+        approved = (select(c.record_id, func.sum(type_coerce(c.total_fen, BigInteger)).label("claim_fen"))
+                    .where(c.state == ClaimState.APPROVED.value).group_by(c.record_id).subquery())
+        per_vin = (select(rr.vin, func.count().label("n")).where(window).group_by(rr.vin).subquery())
+
+        def grouped(key: Any) -> list[dict[str, Any]]:
+            q = (select(key.label("key"), func.count().label("repairs"),
+                        func.count(func.distinct(rr.vin)).label("vehicles"),
+                        func.count(func.distinct(case((per_vin.c.n > 1, rr.vin)))).label("repeat_vehicles"),
+                        func.coalesce(func.sum(approved.c.claim_fen), 0).label("claim_fen"))
+                 .select_from(service_repair_records.join(per_vin, per_vin.c.vin == rr.vin)
+                              .outerjoin(approved, approved.c.record_id == rr.id))
+                 .where(window).group_by(key).order_by(func.count().desc(), key))
+            return [{**r, "key": str(r["key"].value if hasattr(r["key"], "value") else r["key"] or ""),
+                     "repairs": int(r["repairs"]), "vehicles": int(r["vehicles"]),
+                     "repeat_vehicles": int(r["repeat_vehicles"]), "claim_fen": int(r["claim_fen"])}
+                    for r in self._rows(q)]
+
+        parts = (select(rp.part_no, func.max(rp.part_name).label("part_name"),
+                        func.sum(rp.quantity).label("quantity"),
+                        func.count(func.distinct(rp.record_id)).label("repairs"),
+                        _sum_if(rp.use == "warranty", rp.quantity * rp.unit_cost_fen).label("warranty_cost_fen"))
+                 .select_from(service_repair_parts.join(service_repair_records, rr.id == rp.record_id))
+                 .where(window).group_by(rp.part_no).order_by(func.sum(rp.quantity).desc(), rp.part_no).limit(top))
+        s = service_stations.c
+        stations = (select(s.code.label("key"), s.name.label("station_name"), func.count().label("repairs"),
+                           func.coalesce(func.sum(approved.c.claim_fen), 0).label("claim_fen"))
+                    .select_from(service_repair_records.join(service_stations, s.id == rr.station_id)
+                                 .outerjoin(approved, approved.c.record_id == rr.id))
+                    .where(window).group_by(s.code, s.name)
+                    .order_by(func.coalesce(func.sum(approved.c.claim_fen), 0).desc(), s.code).limit(top))
+        return {"by_line": grouped(func.coalesce(rr.product_line, literal(""))),
+                "by_fault": grouped(rr.fault_category),
+                "by_part": [{**r, "quantity": int(r["quantity"]), "repairs": int(r["repairs"]),
+                             "warranty_cost_fen": int(r["warranty_cost_fen"])} for r in self._rows(parts)],
+                "by_station": [{**r, "repairs": int(r["repairs"]), "claim_fen": int(r["claim_fen"])}
+                               for r in self._rows(stations)]}
+
+    # -- marketing campaigns -------------------------------------------------------------------
+
+    def campaigns(self, *, starts_before: dt.date, ends_after: dt.date,
+                  product_line: str | None = None) -> list[dict[str, Any]]:
+        """Campaigns running at some time in [ends_after, starts_before]: budget, actual cost, leads
+        by status and the revenue of converted leads' live orders."""
+        m, cl, o = campaigns.c, campaign_leads.c, orders.c
+        leads = (select(cl.campaign_id, func.count().label("leads"),
+                        _count_if(cl.status == "contacted").label("contacted"),
+                        _count_if(cl.status == "converted").label("converted"),
+                        _count_if(cl.status == "lost").label("lost"),
+                        _sum_if(and_(cl.status == "converted", o.state.not_in(NOT_REVENUE_STATES)), o.total_fen)
+                        .label("revenue_fen"))
+                 .select_from(campaign_leads.outerjoin(orders, o.id == cl.order_id))
+                 .group_by(cl.campaign_id).subquery())
+        q = (select(m.id, m.campaign_no, m.name, m.status, m.starts_on, m.ends_on,
+                    type_coerce(m.budget_fen, BigInteger).label("budget_fen"),
+                    type_coerce(m.actual_cost_fen, BigInteger).label("actual_cost_fen"),
+                    *(func.coalesce(getattr(leads.c, k), 0).label(k)
+                      for k in ("leads", "contacted", "converted", "lost", "revenue_fen")))
+             .select_from(campaigns.outerjoin(leads, leads.c.campaign_id == m.id))
+             .where(m.starts_on <= starts_before, m.ends_on >= ends_after).order_by(m.starts_on, m.id))
+        if product_line:  # the campaign's product lines are a JSON list: match the quoted code in its text
+            q = q.where(cast(m.product_lines, String).like(f'%"{product_line}"%'))
+        return [{**r, "status": str(r["status"].value if hasattr(r["status"], "value") else r["status"]),
+                 **{k: int(r[k]) for k in ("leads", "contacted", "converted", "lost", "revenue_fen")}}
+                for r in self._rows(q)]
