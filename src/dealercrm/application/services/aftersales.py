@@ -20,15 +20,24 @@ import attrs
 from dealercrm.application import aftersales as af
 from dealercrm.application.access import not_found, require_role, service_scope
 from dealercrm.application.aftersales_reports import MonthlyRepairReportJob
-from dealercrm.application.ports.aftersales import REPORT_DIMENSIONS, AftersalesQueries, AftersalesUnitOfWork
+from dealercrm.application.ports.aftersales import REPORT_DIMENSIONS, AftersalesQueries
+from dealercrm.application.ports.parts_supply import PartsSupplyUnitOfWork
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.aftersales import NO_WARRANTY, SHANGHAI, Suggestion, WarrantyCheck, WarrantyRecord, month_bounds
+from dealercrm.domain.aftersales import (
+    NO_WARRANTY,
+    SHANGHAI,
+    Suggestion,
+    WarrantyCheck,
+    WarrantyRecord,
+    month_bounds,
+)
 from dealercrm.domain.claim_risk import RULE_CODES, RULE_LABELS, RiskConfig
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
 
-AftersalesUnitOfWorkFactory = Callable[[Principal], AftersalesUnitOfWork]
+# The after-sales unit of work with the parts-supply repository: the one-step transfer books a transfer record.
+AftersalesUnitOfWorkFactory = Callable[[Principal], PartsSupplyUnitOfWork]
 
 READERS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION)
 

@@ -23,8 +23,13 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.ports.customers import CustomerQueries, CustomersUnitOfWork, CustomerVisibility
+from dealercrm.application.ports.customers import (
+    CustomerQueries,
+    CustomersUnitOfWork,
+    CustomerVisibility,
+)
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.saving import save_new
 from dealercrm.domain.customers import (
     FAULT_LABELS,
     ContractCheck,
@@ -33,7 +38,7 @@ from dealercrm.domain.customers import (
     ServiceContract,
     check_service_contracts,
 )
-from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
+from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI, Vin
 
@@ -117,13 +122,7 @@ class CustomersService:
                 number=uow.numbers.formatted("KH", year=now.astimezone(SHANGHAI).year), name=cmd.name,
                 phone=cmd.phone, kind=cmd.kind, created_at=now, created_by=actor.username,  # type: ignore[arg-type]
                 dealer_id=dealer_id, province=cmd.province, city=cmd.city, address=cmd.address, note=cmd.note)
-            uow.customers.add(customer)
-            uow.flush()
-            customer_id = customer.id
-            uow.commit()
-        if customer_id is None:
-            raise InvariantBroken("end customer has no id: not flushed")
-        return customer_id
+            return save_new(uow, uow.customers, customer, "end customer")
 
     def _customer_or_404(self, uow: CustomersUnitOfWork, actor: Principal, customer_id: int) -> EndCustomer:
         customer = uow.customers.customer(customer_id)
@@ -171,13 +170,7 @@ class CustomersService:
                 vin=vin, starts_on=cmd.starts_on, ends_on=cmd.ends_on, coverage=list(cmd.coverage),
                 terms=cmd.terms, price_fen=cmd.price_fen, created_at=now, created_by=actor.username,
                 km_limit=cmd.km_limit)
-            uow.customers.add(contract)
-            uow.flush()
-            contract_id = contract.id
-            uow.commit()
-        if contract_id is None:
-            raise InvariantBroken("service contract has no id: not flushed")
-        return contract_id
+            return save_new(uow, uow.customers, contract, "service contract")
 
     def cancel_contract(self, actor: Principal, contract_id: int, reason: str) -> None:
         """Cancel a service contract with a reason; after-sales or admin. ``InvalidValue`` (no reason),
