@@ -9,6 +9,7 @@ open unit of work; they never commit.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypeVar
 
 from dealercrm.application.access import not_found
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
@@ -24,6 +25,8 @@ from dealercrm.domain.aftersales import (
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 
+T = TypeVar("T")
+
 
 def own_station(p: Principal, station_id: int | None, label: str, entity: str) -> None:
     """``NotFound`` (labelled) when a station user reaches for another station's ``entity``."""
@@ -31,28 +34,26 @@ def own_station(p: Principal, station_id: int | None, label: str, entity: str) -
         raise not_found(entity, label)
 
 
+def _visible(p: Principal, row: T | None, station_id: int | None, entity: str, label: str) -> T:
+    if row is None:
+        raise not_found(entity, label)
+    own_station(p, station_id, label, entity)
+    return row
+
+
 def station_or_404(uow: AftersalesUnitOfWork, p: Principal, station_id: int) -> ServiceStation:
     station = uow.aftersales.station(station_id)
-    if station is None:
-        raise not_found("service_station", "服务站")
-    own_station(p, station.id, "服务站", "service_station")
-    return station
+    return _visible(p, station, station.id if station else None, "service_station", "服务站")
 
 
 def request_or_404(uow: AftersalesUnitOfWork, p: Principal, request_id: int) -> ServiceRequest:
     req = uow.aftersales.request(request_id)
-    if req is None:
-        raise not_found("service_request", "服务请求")
-    own_station(p, req.station_id, "服务请求", "service_request")
-    return req
+    return _visible(p, req, req.station_id if req else None, "service_request", "服务请求")
 
 
 def record_or_404(uow: AftersalesUnitOfWork, p: Principal, record_id: int) -> RepairRecord:
     rec = uow.aftersales.record(record_id)
-    if rec is None:
-        raise not_found("repair_record", "维修记录")
-    own_station(p, rec.station_id, "维修记录", "repair_record")
-    return rec
+    return _visible(p, rec, rec.station_id if rec else None, "repair_record", "维修记录")
 
 
 def catalog_part(uow: AftersalesUnitOfWork, part_no: str) -> ServicePart:

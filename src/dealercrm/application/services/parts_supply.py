@@ -21,6 +21,9 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
+from dealercrm.application import aftersales as af
 from dealercrm.application import transfers
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.exports import Column, ColumnKind, Download, Exporter, Table
@@ -60,6 +63,16 @@ INCOME_TABLE = Table("服务收入", (
     Column("paid_fen", "有偿维修收款", ColumnKind.MONEY), Column("claims", "三包结算单数", ColumnKind.INTEGER),
     Column("claim_fen", "三包结算收入", ColumnKind.MONEY), Column("income_fen", "服务收入合计", ColumnKind.MONEY),
 ))
+
+
+@attrs.frozen
+class RepairBilling:
+    """What billing a repair made: ``kind`` ``claim`` (三包结算申请, the factory pays) or ``bill``
+    (有偿维修收费单, the customer pays), with its id and number."""
+
+    kind: str
+    id: int
+    number: str
 
 
 def _own(actor: Principal, station_id: int | None) -> bool:
@@ -107,6 +120,31 @@ class PartsSupplyService:
             bill = RepairBill.issue(uow.numbers.formatted("YC", year=_year(now)), record, station.labour_rate_fen,
                                     now, actor.username, customer_name)
             return save_new(uow, uow.parts_supply, bill, "repair bill"), bill.number
+
+    def bill_repair(self, actor: Principal, record_id: int, customer_name: str | None = None) -> RepairBilling:
+        """Bill this repair (结算): a repair in warranty becomes the station's settlement claim on the
+        factory (``aftersales.submit_claim``: labour and 三包 parts, reviewed by after-sales then
+        finance; the customer must have confirmed it); one outside warranty becomes the customer's
+        paid-repair bill (``issue_bill``). 409 when the record already has its claim or bill."""
+        require_role(actor, *WORKERS)
+        uow = self._u(actor)
+        with uow:
+            in_warranty = record_or_404(uow, actor, record_id).in_warranty
+        if in_warranty:
+            return RepairBilling("claim", *af.submit_claim(record_id, self._u(actor), self._clock))
+        return RepairBilling("bill", *self.issue_bill(actor, record_id, customer_name))
+
+    def bill_of_record(self, actor: Principal, record_id: int) -> dict[str, Any] | None:
+        """The paid-repair bill of a repair record, if it has one (the repair page shows it)."""
+        require_role(actor, *BILL_READERS)
+        uow = self._u(actor)
+        with uow:
+            record_or_404(uow, actor, record_id)
+            bill = uow.parts_supply.bill_of_record(record_id)
+            if bill is None:
+                return None
+            return {"id": bill.id, "number": bill.number, "total_fen": bill.total_fen, "state": bill.state.value,
+                    "state_label": bill.state.label}
 
     def pay_bill(self, actor: Principal, bill_id: int, note: str | None = None) -> None:
         """Record that the customer paid a bill, once (a second payment is ``IllegalTransition``, 409); the bill's

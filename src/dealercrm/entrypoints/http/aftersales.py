@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import aftersales as af
 from dealercrm.application.services.aftersales import AftersalesService
+from dealercrm.application.services.parts_supply import PartsSupplyService
 from dealercrm.domain.aftersales import (
     REQUEST_TRANSITIONS,
     ClaimState,
@@ -352,6 +353,16 @@ class AftersalesController(Controller):
     def submit_claim(self, record_id: int, request: User, aftersales: AftersalesService) -> s.ClaimOut:
         claim_id, _ = aftersales.submit_claim(request.user, record_id)
         return _claim(aftersales.claim(request.user, claim_id))
+
+    @post("/records/{record_id:int}/bill", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="结算本次维修 Bill this repair: a settlement claim in warranty, "
+                                       "the customer's paid-repair bill outside it")
+    def bill_repair(self, record_id: int, request: User, parts_supply: PartsSupplyService,
+                    data: s.BillRepairBody | None = None) -> s.BillingOut:
+        made = parts_supply.bill_repair(request.user, record_id, data.customer_name if data else None)
+        url = (f"/api/v1/aftersales/claims/{made.id}" if made.kind == "claim"
+               else f"/api/v1/parts-supply/bills/{made.id}")
+        return s.BillingOut(made.kind, made.id, made.number, url)
 
     # -- claims and settlement ----------------------------------------------------------------------
 

@@ -118,6 +118,19 @@ class ConfirmBody(Request):
     comment: Annotated[str, Meta(max_length=500)] | None = None
 
 
+class BillRepairBody(Request):
+    customer_name: Annotated[str, Meta(max_length=100)] | None = None  # printed on a paid-repair bill
+
+
+class BillingOut(msgspec.Struct):
+    """What billing the repair made: ``claim`` (三包结算申请) or ``bill`` (有偿维修收费单)."""
+
+    kind: str
+    id: int
+    number: str
+    url: str
+
+
 class MajorBody(Request):
     agreement: Annotated[str, Meta(min_length=1, max_length=4000)]
     compensation_fen: Fen
