@@ -33,6 +33,19 @@ def test_the_customer_360_view_shows_vehicles_contracts_requests_and_the_overdue
     assert view.text.count('href="/aftersales/requests/') >= 2 and "超期预警" not in view.text
     assert overdue.status_code == 200 and "超期预警" in overdue.text and "且无有效维修合同" in overdue.text
     assert "已到期" in overdue.text
+    assert covered["number"] in client.get("/customers/?q=中原物流").text  # jieba: 中原 + 物流
+
+    form_page = client.get(f"/customers/{lapsed['id']}/edit")
+    form = {"_csrf_token": csrf_token(form_page.text), "name": lapsed["name"], "phone": lapsed["phone"],
+            "kind": "company", "province": lapsed["province"] or "", "city": lapsed["city"] or "",
+            "address": "经开区第九大街88号", "note": "", "version": str(lapsed["version"])}
+    bad = client.post(f"/customers/{lapsed['id']}/edit", data={**form, "phone": "12"}, follow_redirects=False)
+    saved = client.post(f"/customers/{lapsed['id']}/edit", data=form, follow_redirects=False)
+    stale = client.post(f"/customers/{lapsed['id']}/edit", data=form, follow_redirects=False)
+    assert form_page.status_code == 200 and "修改客户档案" in form_page.text and lapsed["name"] in form_page.text
+    assert bad.status_code == 422 and "电话号码格式不正确" in bad.text
+    assert saved.status_code == 303 and "经开区第九大街88号" in client.get(f"/customers/{lapsed['id']}").text
+    assert stale.status_code == 409 and "已被他人修改" in stale.text
 
 
 def test_a_contract_signed_through_the_form_refuses_bad_dates_beside_the_field_then_shows(browser, crm):

@@ -124,6 +124,26 @@ class CustomersService:
                 dealer_id=dealer_id, province=cmd.province, city=cmd.city, address=cmd.address, note=cmd.note)
             return save_new(uow, uow.customers, customer, "end customer")
 
+    def update_customer(self, actor: Principal, customer_id: int, cmd: CustomerIn, version: int | None = None) -> None:
+        """Edit a customer's archive (name, phone, kind, where it is, note); staff may also move it to
+        another dealer (``cmd.dealer_id``), a dealer edits only its own customers (another's is 404).
+        ``version`` (optional) is the version the caller read: another edit since is ``Conflict``
+        (409 with the current version)."""
+        require_role(actor, *WRITERS)
+        uow = self._u(actor)
+        with uow:
+            customer = self._customer_or_404(uow, actor, customer_id)
+            if version is not None and version != customer.version:
+                raise Conflict("客户档案已被他人修改，请刷新后重试", code="customer.stale",
+                               current_version=customer.version)
+            customer.edit(name=cmd.name, phone=cmd.phone, kind=cmd.kind, province=cmd.province, city=cmd.city,
+                          address=cmd.address, note=cmd.note)
+            if actor.role in STAFF and cmd.dealer_id is not None and cmd.dealer_id != customer.dealer_id:
+                if uow.dealers.get(cmd.dealer_id) is None:
+                    raise InvalidValue("dealer_id", "经销商不存在", code="customer.dealer_unknown")
+                customer.dealer_id = cmd.dealer_id
+            uow.commit()
+
     def _customer_or_404(self, uow: CustomersUnitOfWork, actor: Principal, customer_id: int) -> EndCustomer:
         customer = uow.customers.customer(customer_id)
         if customer is None or (actor.role is Role.DEALER and customer.dealer_id != actor.dealer_id):
