@@ -15,7 +15,7 @@ import attrs
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.media import ImageInspector, PhotoStore
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.errors import Conflict, InvariantBroken
+from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
 from dealercrm.domain.media import Media, MediaKind, MediaLimits, OwnerType, check_dimensions, check_upload
 
 
@@ -52,6 +52,9 @@ def store_media(cmd: UploadIn, uow: AftersalesUnitOfWork, clock: Clock, store: P
                 limits: MediaLimits) -> Media:
     """Check, store and attach one file; returns the attached row (detached from the unit of work)."""
     checked = check_media(cmd.data, cmd.declared_type, limits, images)
+    if cmd.owner_type.photos_only and checked.kind is not MediaKind.PHOTO:
+        raise InvalidValue("file", f"{cmd.owner_type.label}图片只能是照片（JPEG、PNG 或 WebP）",
+                           code="media.photo_only", owner_type=cmd.owner_type.value)
     now = clock()
     with uow:
         if uow.aftersales.media_count(cmd.owner_type.value, cmd.owner_id) >= limits.max_per_owner:

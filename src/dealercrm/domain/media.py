@@ -40,18 +40,24 @@ class OwnerType(enum.StrEnum):
     CLAIM = "claim"
     MAJOR_REPAIR = "major_repair"
     ARTICLE = "article"
+    PART = "part"  # a part of the parts master (配件图片), by its id
 
     @property
     def label(self) -> str:
         return {"repair_record": "维修记录", "claim": "结算申请", "major_repair": "重大维修案例",
-                "article": "知识文章"}[self.value]
+                "article": "知识文章", "part": "配件"}[self.value]
+
+    @property
+    def photos_only(self) -> bool:
+        """A part's pictures show the part: photos only, no videos."""
+        return self is OwnerType.PART
 
 
 def owner_type_of(value: str) -> OwnerType:
     try:
         return OwnerType(value)
     except ValueError:
-        raise InvalidValue("owner_type", "附件所属对象须为 repair_record、claim、major_repair 或 article",
+        raise InvalidValue("owner_type", "附件所属对象须为 repair_record、claim、major_repair、article 或 part",
                            code="media.owner_type_unknown") from None
 
 

@@ -10,6 +10,7 @@ import pytest
 from dealercrm.domain.identity import Principal, Role
 
 from .conftest import csrf_token
+from .test_aftersales_pages import _png
 
 pytestmark = pytest.mark.slow
 ADMIN = Principal(1, "admin", Role.ADMIN)
@@ -112,3 +113,18 @@ def test_the_parts_catalog_shows_a_models_parts_with_quantities_prices_and_subst
     assert model.status_code == 200 and "每车装配数量" in model.text and "HC-1180" not in model.text
     assert "人孔盖密封圈" in model.text and "¥20.00" in model.text and "HZ5180GSSE6（4 种 8 件）" in model.text
     assert bad.status_code == 422 and "车型编码" in bad.text
+
+    staff = browser("aftersales")  # 配件图片: after-sales uploads on the part's page, every reader sees it
+    part_page = staff.get("/parts-catalog/parts/FV-2301")
+    files = {"file": ("valve.png", _png(), "image/png")}
+    uploaded = staff.post("/parts-catalog/parts/FV-2301/pictures", files=files,
+                          data={"_csrf_token": csrf_token(part_page.text), "caption": "阀体正面"}, follow_redirects=False)
+    video = staff.post("/parts-catalog/parts/FV-2301/pictures", data={"_csrf_token": csrf_token(part_page.text)},
+                       files={"file": ("v.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(100),
+                                       "video/mp4")}, follow_redirects=False)
+    seen = client.get("/parts-catalog/parts/FV-2301")
+    thumb = seen.text.split('src="/parts-catalog/pictures/')[1].split('"')[0]
+    assert part_page.status_code == 200 and "配件图片" in part_page.text and 'href="/parts-catalog/parts/FV-2301"' in everything.text
+    assert uploaded.status_code == 303 and video.status_code == 422 and "只能是照片" in video.text
+    assert seen.status_code == 200 and "阀体正面" in seen.text and "/parts-catalog/parts/FV-2301/pictures" not in seen.text
+    assert client.get(f"/parts-catalog/pictures/{thumb}").headers["content-type"] == "image/jpeg"
