@@ -85,7 +85,7 @@ from dealercrm.domain.errors import (
     NotFound,
 )
 from dealercrm.domain.identity import Role
-from dealercrm.domain.service_network import check_dispatch
+from dealercrm.domain.service_network import GeoPoint, check_dispatch, haversine_km
 from dealercrm.domain.values import Vin
 from dealercrm.domain.workflow import Workflow
 
@@ -335,24 +335,31 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
     return out
 
 
-def suggest_for(request_id: int, uow: AftersalesUnitOfWork) -> list[Suggestion]:
+def suggest_for(request_id: int, uow: AftersalesUnitOfWork, at: GeoPoint | None = None) -> list[Suggestion]:
+    """The stations suggested for a request; with ``at`` (where the vehicle stands) ranked by
+    distance from it (``domain.aftersales.suggest_stations``)."""
     require_role(uow.actor, *STAFF)
     with uow:
         req = request_or_404(uow, uow.actor, request_id)
-        return _suggest(uow, req)
+        return _suggest(uow, req, at)
 
 
-def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest) -> list[Suggestion]:
+def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest, at: GeoPoint | None = None) -> list[Suggestion]:
     if req.product_line is None:
         return []
-    return suggest_stations(uow.aftersales.station_candidates(req.product_line), product_line=req.product_line,
-                            region=req.region, province=req.province, city=req.city,
-                            exclude=frozenset(req.refused_station_ids))
+    candidates = uow.aftersales.station_candidates(req.product_line)
+    distances = None
+    if at is not None:
+        distances = {c.station_id: haversine_km(at, GeoPoint(c.latitude, c.longitude)) for c in candidates
+                     if c.latitude is not None and c.longitude is not None}
+    return suggest_stations(candidates, product_line=req.product_line, region=req.region, province=req.province,
+                            city=req.city, exclude=frozenset(req.refused_station_ids), distances_km=distances)
 
 
 def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock, *,
-                   technician_id: int | None = None) -> int:
-    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto).
+                   technician_id: int | None = None, at: GeoPoint | None = None) -> int:
+    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto; the
+    nearest capable station with room when ``at``, where the vehicle stands, is given).
     With ``technician_id`` the request goes to that technician too (派工到人); without a
     station it goes to the technician's station. The technician checks are
     ``domain.service_network.check_dispatch``."""
@@ -369,7 +376,7 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
         if station_id is None:
             if req.state is not RequestState.OPEN:
                 raise IllegalTransition("service_request", req.state.value, "assign")
-            suggestions = _suggest(uow, req)
+            suggestions = _suggest(uow, req, at)
             if not suggestions:
                 raise BusinessRuleViolation("没有可承接该请求的服务站（产品线能力或状态不符），请人工指定",
                                             code="aftersales.no_station_available")

@@ -80,6 +80,8 @@ class ServiceRequestBody(Request):
 class AssignBody(Request):
     station_id: int | None = None  # omitted: the best suggestion (automatic dispatch), or the technician's station
     technician_id: int | None = None  # 派工到人: also dispatch to this technician of the station
+    latitude: float | None = None  # where the vehicle stands (both or neither): automatic dispatch to the nearest
+    longitude: float | None = None
 
 
 class TechnicianDispatchBody(Request):
