@@ -2,7 +2,8 @@
 
 Every check runs before anything is written — the type from the bytes, the size for its kind,
 a photo's pixel dimensions from its header, then the full decode that makes its thumbnail (a
-truncated photo fails there) — so a refused upload stores nothing. The bytes then go to the
+truncated photo fails there); an MP4/MOV video's box structure is probed for its picture size (a
+video cut off mid-upload fails there) — so a refused upload stores nothing. The bytes then go to the
 content-addressed store (idempotent: an orphan if the transaction rolls back, never a wrong
 file) and the row to the owner, in one transaction. Who may see or add to which owner is the
 service's business (``services/media.py``).
@@ -16,7 +17,15 @@ from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.media import ImageInspector, PhotoStore
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
-from dealercrm.domain.media import Media, MediaKind, MediaLimits, OwnerType, check_dimensions, check_upload
+from dealercrm.domain.media import (
+    Media,
+    MediaKind,
+    MediaLimits,
+    OwnerType,
+    check_dimensions,
+    check_upload,
+    probe_mp4,
+)
 
 
 @attrs.frozen
@@ -41,6 +50,9 @@ def check_media(data: bytes, declared_type: str | None, limits: MediaLimits, ima
     """The upload's real type and, for a photo, its dimensions and thumbnail; raises
     ``InvalidValue`` naming why it is refused. Writes nothing."""
     content_type, kind = check_upload(data, declared_type, limits)
+    if kind is MediaKind.VIDEO:  # MP4 and MOV are probed (box structure, picture size); WebM is kept as is
+        w, h = probe_mp4(data) if content_type in ("video/mp4", "video/quicktime") else (None, None)
+        return CheckedUpload(content_type, kind, w, h, None)
     if kind is not MediaKind.PHOTO:
         return CheckedUpload(content_type, kind, None, None, None)
     width, height = images.dimensions(data)
