@@ -8,43 +8,27 @@ import datetime as dt
 
 import pytest
 
-from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application import aftersales as af
 from dealercrm.application.services.customers import CustomerIn, CustomersService
 from dealercrm.application.services.parts_supply import PartsSupplyService
-from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.aftersales import MovementKind
 from dealercrm.domain.errors import Conflict, NotFound
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import Uscc, Vin
+from dealercrm.domain.values import Vin
 
-NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
-STAFF = Principal(1, "shouhou", Role.AFTER_SALES)
+from .test_aftersales_use_cases import NOW, STAFF, _uscc, clock, uow  # noqa: F401  (the memory unit of work)
+
 DEALER = Principal(3, "dealer", Role.DEALER, dealer_id=9)
 VIN = Vin.build("LZZ", "1CSVC", "T", "A", "000888").value
 
 
-def clock() -> dt.datetime:
-    return NOW
-
-
-def _uscc(n: int) -> str:
-    body = f"91{430000 + n:06d}MA{n:07d}"
-    return body + Uscc.check_char(body)
-
-
-@pytest.fixture
-def uow():
-    return memory_uow_factory(clock=clock, workflow_handlers=WorkflowHandlers.of(af.CLAIM_REVIEW_HANDLERS))
-
-
-def _station(uow, n: int) -> tuple[int, Principal]:
+def _station(uow, n: int) -> tuple[int, Principal]:  # noqa: F811
     sid = af.create_station(af.StationIn(f"服务站{n}", _uscc(n), "华中", "河南省", "郑州市", "经开区", "李", "13912345678",
                                          ("tanker",), 8000, "class_2"), uow(STAFF), clock)
     return sid, Principal(100 + sid, f"st{sid}", Role.STATION, station_id=sid)
 
 
-def test_a_customer_is_opened_edited_once_per_version_and_owns_a_vehicle_without_a_database(uow):
+def test_a_customer_is_opened_edited_once_per_version_and_owns_a_vehicle_without_a_database(uow):  # noqa: F811
     customers = CustomersService(uow, clock, queries=None)  # type: ignore[arg-type]  (reads are not used)
     with uow(STAFF) as u:
         u.aftersales.put_vehicle(VIN, dealer_id=9, product_line="tanker")
@@ -65,7 +49,7 @@ def test_a_customer_is_opened_edited_once_per_version_and_owns_a_vehicle_without
     assert stale.value.details["current_version"] == 2
 
 
-def test_a_repair_outside_warranty_is_billed_once_and_transfers_book_the_same_movements(uow):
+def test_a_repair_outside_warranty_is_billed_once_and_transfers_book_the_same_movements(uow):  # noqa: F811
     (a, a_user), (b, b_user) = _station(uow, 1), _station(uow, 2)
     af.put_part(af.PartCatalogIn("SL-0105", "密封圈", 1_250, 2_000), uow(STAFF))
     with uow(STAFF) as u:

@@ -6,8 +6,6 @@ kiosk), even where their role may not read the owner at all; adding needs a writ
 from __future__ import annotations
 
 import datetime as dt
-import struct
-import zlib
 from typing import Any
 
 import pytest
@@ -27,6 +25,7 @@ from .test_aftersales_service_access import (
     STATION_1,
     FakeAftersalesQueries,
 )
+from .test_media import image
 
 NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
 STATION_2 = Principal(6, "zhan2", Role.STATION, station_id=2)
@@ -150,9 +149,5 @@ def test_a_parts_pictures_are_photos_added_by_catalogue_editors_and_seen_by_ever
         media.get(KIOSK, photo["id"])
 
 
-def _png(w: int = 64, h: int = 48) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-    raw = b"".join(b"\x00" + bytes((200, 60, 40)) * w for _ in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+def _png() -> bytes:
+    return image("PNG", (64, 48))

@@ -63,6 +63,12 @@ EXPORT_PAGE = 1000
 UPLOAD_CEILING = 512 * 1024 * 1024
 _CACHE = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
+
+def media_file(media: MediaService, user: Principal, media_id: int, *, thumbnail: bool = False) -> Response[bytes]:
+    """A media file (or its thumbnail) for a page, to whoever may see its owner (404 otherwise)."""
+    content_type, data = media.content(user, media_id, thumbnail=thumbnail)
+    return Response(data, media_type=content_type, headers=_CACHE)
+
 #: Where a person without a location service may say they are (WGS-84, city centres).
 CITIES: dict[str, tuple[float, float]] = {
     "北京市": (39.9042, 116.4074), "天津市": (39.0842, 117.2009), "石家庄市": (38.0428, 114.5149),
@@ -526,14 +532,12 @@ class AftersalesPages(Controller):
 
     @get("/media/{media_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
     def media_content(self, media_id: int, request: Request[Principal, Any, Any], media: MediaService) -> Response[bytes]:
-        content_type, data = media.content(request.user, media_id)
-        return Response(data, media_type=content_type, headers=_CACHE)
+        return media_file(media, request.user, media_id)
 
     @get("/media/{media_id:int}/thumbnail", guards=[requires(*READERS)], sync_to_thread=True)
     def media_thumbnail(self, media_id: int, request: Request[Principal, Any, Any],
                         media: MediaService) -> Response[bytes]:
-        content_type, data = media.content(request.user, media_id, thumbnail=True)
-        return Response(data, media_type=content_type, headers=_CACHE)
+        return media_file(media, request.user, media_id, thumbnail=True)
 
     @get("/major-repairs", guards=[requires(*READERS)], sync_to_thread=True)
     def major_repairs(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,

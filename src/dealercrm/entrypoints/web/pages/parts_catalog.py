@@ -24,10 +24,9 @@ from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
-from dealercrm.entrypoints.web.pages.aftersales import UPLOAD_CEILING
+from dealercrm.entrypoints.web.pages.aftersales import UPLOAD_CEILING, media_file
 
 PAGE_SIZE = 50
-_CACHE = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
 
 class PartsCatalogPages(Controller):
@@ -96,11 +95,9 @@ class PartsCatalogPages(Controller):
 
     @get("/pictures/{media_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
     def picture(self, media_id: int, request: Request[Principal, Any, Any], media: MediaService) -> Response[bytes]:
-        content_type, data = media.content(request.user, media_id)
-        return Response(data, media_type=content_type, headers=_CACHE)
+        return media_file(media, request.user, media_id)
 
     @get("/pictures/{media_id:int}/thumbnail", guards=[requires(*READERS)], sync_to_thread=True)
     def picture_thumbnail(self, media_id: int, request: Request[Principal, Any, Any],
                           media: MediaService) -> Response[bytes]:
-        content_type, data = media.content(request.user, media_id, thumbnail=True)
-        return Response(data, media_type=content_type, headers=_CACHE)
+        return media_file(media, request.user, media_id, thumbnail=True)
