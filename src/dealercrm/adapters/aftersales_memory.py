@@ -114,7 +114,7 @@ class MemoryAftersalesRepository:
             if r.station_id is not None and r.state in OPEN_AT_STATION:
                 load[r.station_id] = load.get(r.station_id, 0) + 1
         return [StationCandidate(s.id, s.name, s.region, s.province, s.city, tuple(s.product_lines), s.capacity,
-                                 load.get(s.id, 0), s.status)  # type: ignore[arg-type]
+                                 load.get(s.id, 0), s.status, s.latitude, s.longitude)  # type: ignore[arg-type]
                 for s in sorted(self.s.stations.values(), key=lambda x: x.id or 0)
                 if s.status is StationStatus.ACTIVE and product_line in s.product_lines]
 

@@ -22,6 +22,7 @@ from dealercrm.adapters.workflow_memory import (
 from dealercrm.adapters.workflow_memory import children as workflow_children
 from dealercrm.adapters.aftersales_memory import MemoryAftersalesRepository
 from dealercrm.adapters.credit_memory import MemoryCreditRepository
+from dealercrm.adapters.customers_memory import MemoryCustomerRepository, MemoryPartsSupplyRepository, customers_state
 from dealercrm.adapters.gate_memory import (
     MemoryClientEventLog,
     MemoryDeliveryReceiptRepository,
@@ -196,6 +197,8 @@ class MemoryUnitOfWork:
         self.numbers = MemoryDocumentNumbers(self)
         self.credit = MemoryCreditRepository(self)
         self.aftersales = MemoryAftersalesRepository(self)
+        self.customers = MemoryCustomerRepository(self, self.aftersales)
+        self.parts_supply = MemoryPartsSupplyRepository(self)
         self.catalog = MemoryCatalogRepository(self)
         self.price_tiers = MemoryPriceTierRepository(self)
         self.orders = MemoryOrderRepository(self)
@@ -239,6 +242,7 @@ class MemoryUnitOfWork:
                 if child.id is None:
                     child.id = next(self.working.ids)
         self.aftersales.flush()
+        customers_state(self).flush()
         self.orders.flush()
         flush_gate(self)
 

@@ -23,12 +23,22 @@ from typing import Any
 
 import attrs
 
+from dealercrm.application import transfers
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.gate import run_client_event
 from dealercrm.application.orders import FORM_TOKEN
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
+from dealercrm.application.ports.parts_supply import PartsSupplyUnitOfWork
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.saving import save_new
+from dealercrm.application.station_work import (
+    catalog_part,
+    move_stock,
+    record_or_404,
+    request_or_404,
+    station_or_404,
+)
 from dealercrm.domain.aftersales import (
     ISSUE_KIND,
     NO_WARRANTY,
@@ -45,12 +55,10 @@ from dealercrm.domain.aftersales import (
     ServiceRequest,
     ServiceStation,
     SettlementClaim,
-    StockMovement,
     Suggestion,
     WarrantyCheck,
     WarrantyPolicy,
     WarrantyRecord,
-    part_no_of,
     pick_policy,
     suggest_stations,
 )
@@ -63,7 +71,11 @@ from dealercrm.domain.claim_risk import (
     RiskConfig,
     assess,
 )
-from dealercrm.domain.customers import NO_CONTRACT, ContractCheck, check_service_contracts
+from dealercrm.domain.customers import (
+    NO_CONTRACT,
+    ContractCheck,
+    check_service_contracts,
+)
 from dealercrm.domain.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -72,8 +84,8 @@ from dealercrm.domain.errors import (
     InvariantBroken,
     NotFound,
 )
-from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.service_network import check_dispatch
+from dealercrm.domain.identity import Role
+from dealercrm.domain.service_network import GeoPoint, check_dispatch, haversine_km
 from dealercrm.domain.values import Vin, stored_id
 from dealercrm.domain.workflow import Workflow
 
@@ -84,39 +96,6 @@ WORKERS = (*STAFF, Role.STATION)
 
 def _vin(value: str) -> str:
     return Vin(value.strip().upper()).value
-
-
-# ---------------------------------------------------------------------------------------------
-# Scope
-
-
-def _own_station(p: Principal, station_id: int | None, label: str, entity: str) -> None:
-    if p.role is Role.STATION and (station_id is None or station_id != p.station_id):
-        raise not_found(entity, label)
-
-
-def _station_or_404(uow: AftersalesUnitOfWork, p: Principal, station_id: int) -> ServiceStation:
-    station = uow.aftersales.station(station_id)
-    if station is None:
-        raise not_found("service_station", "服务站")
-    _own_station(p, station.id, "服务站", "service_station")
-    return station
-
-
-def _request_or_404(uow: AftersalesUnitOfWork, p: Principal, request_id: int) -> ServiceRequest:
-    req = uow.aftersales.request(request_id)
-    if req is None:
-        raise not_found("service_request", "服务请求")
-    _own_station(p, req.station_id, "服务请求", "service_request")
-    return req
-
-
-def _record_or_404(uow: AftersalesUnitOfWork, p: Principal, record_id: int) -> RepairRecord:
-    rec = uow.aftersales.record(record_id)
-    if rec is None:
-        raise not_found("repair_record", "维修记录")
-    _own_station(p, rec.station_id, "维修记录", "repair_record")
-    return rec
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,19 +137,13 @@ def create_station(cmd: StationIn, uow: AftersalesUnitOfWork, clock: Clock) -> i
             contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
             labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
             capacity=cmd.capacity, created_at=clock(), latitude=cmd.latitude, longitude=cmd.longitude)
-        uow.aftersales.add(station)
-        uow.flush()
-        station_id = station.id
-        uow.commit()
-    if station_id is None:
-        raise InvariantBroken("service station has no id: not flushed")
-    return station_id
+        return save_new(uow, uow.aftersales, station, "service station")
 
 
 def update_station(station_id: int, cmd: StationIn, uow: AftersalesUnitOfWork) -> None:
     require_role(uow.actor, *STAFF)
     with uow:
-        station = _station_or_404(uow, uow.actor, station_id)
+        station = station_or_404(uow, uow.actor, station_id)
         fields = attrs.asdict(cmd)
         fields["product_lines"] = list(cmd.product_lines)
         fields["qualification"] = _qualification(cmd.qualification)
@@ -181,7 +154,7 @@ def update_station(station_id: int, cmd: StationIn, uow: AftersalesUnitOfWork) -
 def change_station_status(station_id: int, action: str, uow: AftersalesUnitOfWork) -> str:
     require_role(uow.actor, *STAFF)
     with uow:
-        station = _station_or_404(uow, uow.actor, station_id)
+        station = station_or_404(uow, uow.actor, station_id)
         move = {"suspend": station.suspend, "reactivate": station.reactivate, "terminate": station.terminate}
         if action not in move:
             raise InvalidValue("action", "操作须为 suspend、reactivate 或 terminate", code="aftersales.action_unknown")
@@ -213,17 +186,13 @@ def put_policy(cmd: PolicyIn, uow: AftersalesUnitOfWork) -> int:
         existing = next((p for p in uow.aftersales.policies()
                          if p.product_line == probe.product_line and p.model_code == probe.model_code), None)
         if existing is None:
-            uow.aftersales.add(probe)
-            uow.flush()
-            policy_id = probe.id
-        else:
-            existing.months, existing.km, existing.description = probe.months, probe.km, probe.description
-            existing.validate()
-            policy_id = existing.id
+            return save_new(uow, uow.aftersales, probe, "warranty policy")
+        existing.months, existing.km, existing.description = probe.months, probe.km, probe.description
+        existing.validate()
         uow.commit()
-    if policy_id is None:
+    if existing.id is None:
         raise InvariantBroken("warranty policy has no id: not flushed")
-    return policy_id
+    return existing.id
 
 
 @attrs.frozen
@@ -256,13 +225,7 @@ def record_warranty(cmd: WarrantyIn, uow: AftersalesUnitOfWork, clock: Clock) ->
         record = WarrantyRecord.start(vin=vin, product_line=product_line, model_code=vehicle["model_code"],
                                       dealer_id=vehicle["dealer_id"], customer_name=cmd.customer_name,
                                       customer_phone=cmd.customer_phone, sold_on=cmd.sold_on, policy=policy, now=now)
-        uow.aftersales.add(record)
-        uow.flush()
-        record_id = record.id
-        uow.commit()
-    if record_id is None:
-        raise InvariantBroken("warranty record has no id: not flushed")
-    return record_id
+        return save_new(uow, uow.aftersales, record, "warranty record")
 
 
 def start_warranty_on_sale(uow: AftersalesUnitOfWork, *, vin: str, customer_name: str, customer_phone: str,
@@ -348,7 +311,7 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
                                            on=now.astimezone(SHANGHAI).date(), odometer_km=cmd.odometer_km)
         station = None
         if actor.role is Role.STATION:
-            station = _station_or_404(uow, actor, actor.station_id or 0)
+            station = station_or_404(uow, actor, actor.station_id or 0)
         req = ServiceRequest(
             number=uow.numbers.formatted("FW", year=now.astimezone(SHANGHAI).year),
             vin=vin, customer_name=cmd.customer_name, customer_phone=cmd.customer_phone, fault_category=fault,
@@ -372,31 +335,38 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
     return out
 
 
-def suggest_for(request_id: int, uow: AftersalesUnitOfWork) -> list[Suggestion]:
+def suggest_for(request_id: int, uow: AftersalesUnitOfWork, at: GeoPoint | None = None) -> list[Suggestion]:
+    """The stations suggested for a request; with ``at`` (where the vehicle stands) ranked by
+    distance from it (``domain.aftersales.suggest_stations``)."""
     require_role(uow.actor, *STAFF)
     with uow:
-        req = _request_or_404(uow, uow.actor, request_id)
-        return _suggest(uow, req)
+        req = request_or_404(uow, uow.actor, request_id)
+        return _suggest(uow, req, at)
 
 
-def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest) -> list[Suggestion]:
+def _suggest(uow: AftersalesUnitOfWork, req: ServiceRequest, at: GeoPoint | None = None) -> list[Suggestion]:
     if req.product_line is None:
         return []
-    return suggest_stations(uow.aftersales.station_candidates(req.product_line), product_line=req.product_line,
-                            region=req.region, province=req.province, city=req.city,
-                            exclude=frozenset(req.refused_station_ids))
+    candidates = uow.aftersales.station_candidates(req.product_line)
+    distances = None
+    if at is not None:
+        distances = {c.station_id: haversine_km(at, GeoPoint(c.latitude, c.longitude)) for c in candidates
+                     if c.latitude is not None and c.longitude is not None}
+    return suggest_stations(candidates, product_line=req.product_line, region=req.region, province=req.province,
+                            city=req.city, exclude=frozenset(req.refused_station_ids), distances_km=distances)
 
 
 def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitOfWork, clock: Clock, *,
-                   technician_id: int | None = None) -> int:
-    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto).
+                   technician_id: int | None = None, at: GeoPoint | None = None) -> int:
+    """Dispatch to ``station_id`` (manual) or, when ``None``, to the best suggestion (auto; the
+    nearest capable station with room when ``at``, where the vehicle stands, is given).
     With ``technician_id`` the request goes to that technician too (派工到人); without a
     station it goes to the technician's station. The technician checks are
     ``domain.service_network.check_dispatch``."""
     require_role(uow.actor, *STAFF)
     now = clock()
     with uow:
-        req = _request_or_404(uow, uow.actor, request_id)
+        req = request_or_404(uow, uow.actor, request_id)
         tech = None
         if technician_id is not None:
             tech = uow.aftersales.technician(technician_id)
@@ -406,7 +376,7 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
         if station_id is None:
             if req.state is not RequestState.OPEN:
                 raise IllegalTransition("service_request", req.state.value, "assign")
-            suggestions = _suggest(uow, req)
+            suggestions = _suggest(uow, req, at)
             if not suggestions:
                 raise BusinessRuleViolation("没有可承接该请求的服务站（产品线能力或状态不符），请人工指定",
                                             code="aftersales.no_station_available")
@@ -430,7 +400,7 @@ def assign_request(request_id: int, station_id: int | None, uow: AftersalesUnitO
 def _station_move(request_id: int, uow: AftersalesUnitOfWork, act: Any) -> str:
     require_role(uow.actor, *WORKERS)
     with uow:
-        req = _request_or_404(uow, uow.actor, request_id)
+        req = request_or_404(uow, uow.actor, request_id)
         act(req)
         state = req.state.value
         uow.commit()
@@ -484,34 +454,13 @@ class RepairIn:
     operation_code: str | None = None  # a repair operation with standard hours (the risk score compares)
 
 
-def _move_stock(uow: AftersalesUnitOfWork, station_id: int, part_no: str, kind: MovementKind, qty: int, now: dt.datetime,
-                reference: str | None, note: str | None = None) -> int:
-    line = uow.aftersales.lock_stock(station_id, part_no, now)
-    if kind in (MovementKind.RECEIPT, MovementKind.TRANSFER_IN):
-        delta = line.receive(qty, now)
-    elif kind is MovementKind.STOCKTAKE:
-        delta = line.count(qty, now)
-    else:
-        delta = line.issue(qty, now)
-    uow.aftersales.add_movement(StockMovement(station_id, part_no, kind, delta, line.quantity, now,
-                                              uow.actor.username, reference, note))
-    return line.quantity
-
-
-def _part(uow: AftersalesUnitOfWork, part_no: str) -> ServicePart:
-    part = uow.aftersales.part(part_no_of(part_no))
-    if part is None:
-        raise InvalidValue("part_no", f"配件{part_no}不在配件目录中", code="aftersales.part_unknown", part_no=part_no)
-    return part
-
-
 def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clock: Clock) -> tuple[int, str]:
     """The station records what it did; the parts leave its stock by their use (三包 / 销售 /
     正常维修) in the same transaction — short stock refuses the whole record."""
     require_role(uow.actor, *WORKERS)
     now = clock()
     with uow:
-        req = _request_or_404(uow, uow.actor, request_id)
+        req = request_or_404(uow, uow.actor, request_id)
         if req.state is not RequestState.ACCEPTED or req.station_id is None:
             raise IllegalTransition("service_request", req.state.value, "record_repair")
         if req.id is None:
@@ -523,7 +472,7 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
             except ValueError:
                 raise InvalidValue("parts.use", "配件用途须为 warranty、sale 或 repair",
                                    code="aftersales.part_use_unknown") from None
-            part = _part(uow, p.part_no)
+            part = catalog_part(uow, p.part_no)
             parts.append(RepairPart(part.part_no, part.name, p.quantity, use, part.standard_cost_fen,
                                     part.retail_price_fen))
         operation = None
@@ -543,12 +492,8 @@ def record_repair(request_id: int, cmd: RepairIn, uow: AftersalesUnitOfWork, clo
         )
         req.record_repair(now, uow.actor.username)
         for used in parts:
-            _move_stock(uow, req.station_id, used.part_no, ISSUE_KIND[used.use], used.quantity, now, record.number)
-        uow.aftersales.add(record)
-        uow.flush()
-        out = (stored_id(record.id), record.number)
-        uow.commit()
-    return out
+            move_stock(uow, req.station_id, used.part_no, ISSUE_KIND[used.use], used.quantity, now, record.number)
+        return save_new(uow, uow.aftersales, record, "repair record"), record.number
 
 
 @attrs.frozen
@@ -563,7 +508,7 @@ def confirm_repair(record_id: int, cmd: ConfirmIn, uow: AftersalesUnitOfWork, cl
     require_role(uow.actor, *WORKERS)
     now = clock()
     with uow:
-        rec = _record_or_404(uow, uow.actor, record_id)
+        rec = record_or_404(uow, uow.actor, record_id)
         req = uow.aftersales.request(rec.request_id)
         if req is None:
             raise InvariantBroken("repair record without its service request")
@@ -578,7 +523,7 @@ def flag_major(record_id: int, agreement: str, compensation_fen: int, summary: s
     """重大维修: keep the agreement, compensation and the summary analysis with the record."""
     require_role(uow.actor, *STAFF)
     with uow:
-        rec = _record_or_404(uow, uow.actor, record_id)
+        rec = record_or_404(uow, uow.actor, record_id)
         rec.flag_major(agreement=agreement, compensation_fen=compensation_fen, summary=summary, at=clock())
         uow.commit()
 
@@ -650,7 +595,7 @@ def submit_claim(record_id: int, uow: AftersalesUnitOfWork, clock: Clock) -> tup
     require_role(uow.actor, *WORKERS)
     now = clock()
     with uow:
-        rec = _record_or_404(uow, uow.actor, record_id)
+        rec = record_or_404(uow, uow.actor, record_id)
         if uow.aftersales.open_claim_of_record(record_id) is not None:
             raise Conflict("该维修记录已有审核中或已批准的结算申请", code="aftersales.claim_exists")
         station = uow.aftersales.station(rec.station_id)
@@ -796,36 +741,34 @@ def book_stock(cmd: StockIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
         raise InvalidValue("kind", "类型须为 receipt、issue_warranty、issue_sale、issue_repair 或 stocktake",
                            code="aftersales.movement_kind_unknown")
     with uow:
-        station = _station_or_404(uow, uow.actor, cmd.station_id)
+        station = station_or_404(uow, uow.actor, cmd.station_id)
         if station.id is None:
             raise InvariantBroken("service station has no id: not flushed")
-        part = _part(uow, cmd.part_no)
-        balance = _move_stock(uow, station.id, part.part_no, kind, cmd.quantity, clock(), cmd.reference, cmd.note)
+        part = catalog_part(uow, cmd.part_no)
+        balance = move_stock(uow, station.id, part.part_no, kind, cmd.quantity, clock(), cmd.reference, cmd.note)
         uow.commit()
     return balance
 
 
 def transfer_stock(from_station_id: int, to_station_id: int, part_no: str, quantity: int, note: str | None,
-                   uow: AftersalesUnitOfWork, clock: Clock) -> tuple[int, int]:
-    """调拨: move parts from one station to another in one transaction (rows locked in id order)."""
+                   uow: PartsSupplyUnitOfWork, clock: Clock) -> tuple[int, int]:
+    """调拨 in one step, for after-sales staff: the two-step transfer of ``application.transfers``
+    shipped and received in one transaction (so it has its ``DB`` number and both movements).
+    Returns the sender's balance left and the receiver's balance after."""
     require_role(uow.actor, *STAFF)
-    if from_station_id == to_station_id:
-        raise InvalidValue("to_station_id", "调入与调出服务站不能相同", code="aftersales.transfer_same_station")
     now = clock()
     with uow:
-        src = _station_or_404(uow, uow.actor, from_station_id)
-        dst = uow.aftersales.station(to_station_id)
-        if dst is None:
-            raise InvalidValue("to_station_id", "调入服务站不存在", code="aftersales.station_unknown")
-        part = _part(uow, part_no)
-        ref = uow.numbers.formatted("DB", year=now.astimezone(SHANGHAI).year)
-        src_id, dst_id = stored_id(src.id), stored_id(dst.id)
-        for sid in sorted((src_id, dst_id)):  # a fixed lock order: no deadlock between opposite transfers
-            uow.aftersales.lock_stock(sid, part.part_no, now)
-        left = _move_stock(uow, src_id, part.part_no, MovementKind.TRANSFER_OUT, quantity, now, ref, note)
-        arrived = _move_stock(uow, dst_id, part.part_no, MovementKind.TRANSFER_IN, quantity, now, ref, note)
+        station_or_404(uow, uow.actor, from_station_id)
+        if from_station_id != to_station_id and uow.aftersales.station(to_station_id) is not None:
+            part = catalog_part(uow, part_no)
+            for sid in sorted((from_station_id, to_station_id)):  # a fixed lock order: no deadlock between
+                uow.aftersales.lock_stock(sid, part.part_no, now)  # opposite transfers
+        transfer, left = transfers.ship(uow, uow.actor, from_station_id, to_station_id, [(part_no, quantity)],
+                                        now, note)
+        arrived = transfers.receive(uow, uow.actor, transfer, now)
         uow.commit()
-    return left, arrived
+    (moved,) = left
+    return left[moved], arrived[moved]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Every check runs before anything is written — the type from the bytes, the size for its kind,
 a photo's pixel dimensions from its header, then the full decode that makes its thumbnail (a
-truncated photo fails there) — so a refused upload stores nothing. The bytes then go to the
+truncated photo fails there); an MP4/MOV video's box structure is probed for its picture size (a
+video cut off mid-upload fails there) — so a refused upload stores nothing. The bytes then go to the
 content-addressed store (idempotent: an orphan if the transaction rolls back, never a wrong
 file) and the row to the owner, in one transaction. Who may see or add to which owner is the
 service's business (``services/media.py``).
@@ -15,8 +16,16 @@ import attrs
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.media import ImageInspector, PhotoStore
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.errors import Conflict, InvariantBroken
-from dealercrm.domain.media import Media, MediaKind, MediaLimits, OwnerType, check_dimensions, check_upload
+from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
+from dealercrm.domain.media import (
+    Media,
+    MediaKind,
+    MediaLimits,
+    OwnerType,
+    check_dimensions,
+    check_upload,
+    probe_mp4,
+)
 
 
 @attrs.frozen
@@ -41,6 +50,9 @@ def check_media(data: bytes, declared_type: str | None, limits: MediaLimits, ima
     """The upload's real type and, for a photo, its dimensions and thumbnail; raises
     ``InvalidValue`` naming why it is refused. Writes nothing."""
     content_type, kind = check_upload(data, declared_type, limits)
+    if kind is MediaKind.VIDEO:  # MP4 and MOV are probed (box structure, picture size); WebM is kept as is
+        w, h = probe_mp4(data) if content_type in ("video/mp4", "video/quicktime") else (None, None)
+        return CheckedUpload(content_type, kind, w, h, None)
     if kind is not MediaKind.PHOTO:
         return CheckedUpload(content_type, kind, None, None, None)
     width, height = images.dimensions(data)
@@ -52,6 +64,9 @@ def store_media(cmd: UploadIn, uow: AftersalesUnitOfWork, clock: Clock, store: P
                 limits: MediaLimits) -> Media:
     """Check, store and attach one file; returns the attached row (detached from the unit of work)."""
     checked = check_media(cmd.data, cmd.declared_type, limits, images)
+    if cmd.owner_type.photos_only and checked.kind is not MediaKind.PHOTO:
+        raise InvalidValue("file", f"{cmd.owner_type.label}图片只能是照片（JPEG、PNG 或 WebP）",
+                           code="media.photo_only", owner_type=cmd.owner_type.value)
     now = clock()
     with uow:
         if uow.aftersales.media_count(cmd.owner_type.value, cmd.owner_id) >= limits.max_per_owner:

@@ -18,8 +18,9 @@ from dealercrm.application.access import not_found, require_role
 from dealercrm.application.aftersales import STAFF, WORKERS
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.saving import save_new
 from dealercrm.domain.alerts import Audience, Condition, Severity
-from dealercrm.domain.errors import InvalidValue, InvariantBroken
+from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import MaintenancePlan, Technician, check_dispatch
 from dealercrm.domain.values import SHANGHAI, Vin
@@ -56,13 +57,7 @@ def add_technician(station_id: int, cmd: TechnicianIn, uow: AftersalesUnitOfWork
         if uow.aftersales.station(station_id) is None:
             raise not_found("service_station", "服务站")
         tech = Technician(station_id, cmd.name, cmd.phone, list(cmd.skills), created_at=clock())
-        uow.aftersales.add(tech)
-        uow.flush()
-        tech_id = tech.id
-        uow.commit()
-    if tech_id is None:
-        raise InvariantBroken("technician has no id: not flushed")
-    return tech_id
+        return save_new(uow, uow.aftersales, tech, "technician")
 
 
 def update_technician(technician_id: int, cmd: TechnicianIn, uow: AftersalesUnitOfWork) -> None:
@@ -143,13 +138,7 @@ def create_plan(cmd: PlanIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
                                interval_km=cmd.interval_km, last_done_on=cmd.start_on, last_done_km=cmd.start_km,
                                created_at=now, created_by=uow.actor.username[:60], dealer_id=vehicle["dealer_id"],
                                station_id=station_id, remind_days_ahead=cmd.remind_days_ahead)
-        uow.aftersales.add(plan)
-        uow.flush()
-        plan_id = plan.id
-        uow.commit()
-    if plan_id is None:
-        raise InvariantBroken("maintenance plan has no id: not flushed")
-    return plan_id
+        return save_new(uow, uow.aftersales, plan, "maintenance plan")
 
 
 def _plan_or_404(uow: AftersalesUnitOfWork, plan_id: int) -> MaintenancePlan:

@@ -12,6 +12,7 @@ import calendar
 import datetime as dt
 import enum
 import re
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any, Literal, overload
 
@@ -188,6 +189,8 @@ class StationCandidate:
     capacity: int
     open_requests: int
     status: StationStatus = StationStatus.ACTIVE
+    latitude: float | None = None  # WGS-84; the distance ranking needs both
+    longitude: float | None = None
 
 
 @attrs.frozen
@@ -202,17 +205,25 @@ class Suggestion:
 
 def suggest_stations(candidates: list[StationCandidate], *, product_line: str, region: str | None,
                      province: str | None, city: str | None, exclude: frozenset[int] = frozenset(),
-                     limit: int = 5) -> list[Suggestion]:
+                     limit: int = 5, distances_km: Mapping[int, float] | None = None) -> list[Suggestion]:
     """Rank the stations that can take a request: only active stations able to repair the
     product line and not refusing it before; same city before same province before same region
     before elsewhere; then the lowest load (open requests per capacity); then the station id.
-    A station at or over capacity comes after every station with room."""
-    ranked: list[tuple[tuple[int, int, int, int, int], Suggestion]] = []
+    A station at or over capacity comes after every station with room.
+
+    With ``distances_km`` (station id → road-agnostic distance from where the vehicle stands,
+    known when the caller gave the point and the station has coordinates) distance replaces the
+    city/province/region tiers: stations with a distance first, nearest first (to 0.1 km, then
+    by load), the others after them by the tiers."""
+    ranked: list[tuple[tuple[int, int, int, int, int, int], Suggestion]] = []
     for c in candidates:
         if c.status is not StationStatus.ACTIVE or product_line not in c.product_lines or c.station_id in exclude:
             continue
         reasons = [f"具备{ProductLine(product_line).label}维修能力"]
-        if city and c.city == city:
+        distance = distances_km.get(c.station_id) if distances_km else None
+        if distance is not None:
+            proximity, reasons = -1, [*reasons, f"距离{distance:.1f}公里"]
+        elif city and c.city == city:
             proximity, reasons = 0, [*reasons, f"同城（{city}）"]
         elif province and c.province == province:
             proximity, reasons = 1, [*reasons, f"同省（{province}）"]
@@ -223,8 +234,9 @@ def suggest_stations(candidates: list[StationCandidate], *, product_line: str, r
         full = 1 if c.open_requests >= c.capacity else 0
         reasons.append(f"在办 {c.open_requests}/{c.capacity}")
         load_permille = c.open_requests * 1000 // c.capacity
-        score = 1000 - proximity * 200 - full * 500 - load_permille // 10
-        ranked.append(((full, proximity, load_permille, c.open_requests, c.station_id),
+        score = 1000 - max(proximity, 0) * 200 - full * 500 - load_permille // 10
+        near = round(distance * 10) if distance is not None else 0
+        ranked.append(((full, proximity, near, load_permille, c.open_requests, c.station_id),
                        Suggestion(c.station_id, c.name, score, tuple(reasons), c.open_requests, c.capacity)))
     ranked.sort(key=lambda x: x[0])
     return [s for _, s in ranked[:limit]]

@@ -98,6 +98,15 @@ class EndCustomer:
         self.address = _text("address", self.address, "地址", 200, required=False)
         self.note = _text("note", self.note, "备注", 500, required=False)
 
+    def edit(self, *, name: str, phone: str, kind: str, province: str | None = None, city: str | None = None,
+             address: str | None = None, note: str | None = None) -> None:
+        """Change the archive's details, all or nothing: every field is checked on a copy first
+        (``InvalidValue`` naming the field) and the customer changes only when all are good."""
+        probe = attrs.evolve(self, name=name, phone=phone, kind=CustomerKind.parse(kind), province=province,
+                             city=city, address=address, note=note)
+        self.name, self.phone, self.kind = probe.name, probe.phone, probe.kind
+        self.province, self.city, self.address, self.note = probe.province, probe.city, probe.address, probe.note
+
 
 @attrs.define(slots=False, eq=False)
 class CustomerVehicle:

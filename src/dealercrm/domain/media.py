@@ -40,18 +40,24 @@ class OwnerType(enum.StrEnum):
     CLAIM = "claim"
     MAJOR_REPAIR = "major_repair"
     ARTICLE = "article"
+    PART = "part"  # a part of the parts master (配件图片), by its id
 
     @property
     def label(self) -> str:
         return {"repair_record": "维修记录", "claim": "结算申请", "major_repair": "重大维修案例",
-                "article": "知识文章"}[self.value]
+                "article": "知识文章", "part": "配件"}[self.value]
+
+    @property
+    def photos_only(self) -> bool:
+        """A part's pictures show the part: photos only, no videos."""
+        return self is OwnerType.PART
 
 
 def owner_type_of(value: str) -> OwnerType:
     try:
         return OwnerType(value)
     except ValueError:
-        raise InvalidValue("owner_type", "附件所属对象须为 repair_record、claim、major_repair 或 article",
+        raise InvalidValue("owner_type", "附件所属对象须为 repair_record、claim、major_repair、article 或 part",
                            code="media.owner_type_unknown") from None
 
 
@@ -77,6 +83,54 @@ def sniff_media_type(data: bytes) -> tuple[str, MediaKind] | None:
     if data[:4] == b"\x1a\x45\xdf\xa3":
         return "video/webm", MediaKind.VIDEO
     return None
+
+
+_MP4_CONTAINERS = {b"moov", b"trak"}  # the boxes whose children the probe reads (mvhd lives in moov, tkhd in trak)
+
+
+def _truncated_video() -> InvalidValue:
+    return InvalidValue("file", "视频文件不完整（上传中断或文件已损坏），请重新上传", code="media.truncated")
+
+
+def _mp4_boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """The boxes between ``start`` and ``end``: (type, payload start, box end). A box that claims
+    to run past ``end`` — what an interrupted upload leaves — is ``media.truncated``."""
+    out, pos = [], start
+    while pos < end:
+        if end - pos < 8:
+            raise _truncated_video()
+        size, kind, header = int.from_bytes(data[pos:pos + 4], "big"), data[pos + 4:pos + 8], 8
+        if size == 1:  # a 64-bit size follows the type
+            if end - pos < 16:
+                raise _truncated_video()
+            size, header = int.from_bytes(data[pos + 8:pos + 16], "big"), 16
+        elif size == 0:  # the last box runs to the end of the file
+            size = end - pos
+        if size < header or pos + size > end:
+            raise _truncated_video()
+        out.append((kind, pos + header, pos + size))
+        pos += size
+    return out
+
+
+def probe_mp4(data: bytes) -> tuple[int | None, int | None]:
+    """(width, height) of an MP4 or QuickTime video from its ``tkhd`` boxes (the largest picture
+    track; ``None`` when the file carries no movie header yet), reading the box structure only —
+    no decoder. A box structure that runs past the end of the bytes is ``media.truncated``."""
+    width = height = None
+
+    def walk(start: int, end: int) -> None:
+        nonlocal width, height
+        for kind, a, b in _mp4_boxes(data, start, end):
+            if kind in _MP4_CONTAINERS:
+                walk(a, b)
+            elif kind == b"tkhd" and b - a >= 84:  # its last 8 bytes: width, height in 16.16 fixed point
+                w, h = int.from_bytes(data[b - 8:b - 4], "big") >> 16, int.from_bytes(data[b - 4:b], "big") >> 16
+                if w and h and w * h > (width or 0) * (height or 0):
+                    width, height = w, h
+
+    walk(0, len(data))
+    return width, height
 
 
 @attrs.frozen

@@ -115,6 +115,9 @@ def test_warranty_repair_over_http_from_call_to_settlement_statement(api):
     assert created["context"]["warranty"]["ends_on"] == "2027-05-31"
     rid = created["id"]
     assert api.get(f"/requests/{rid}/suggestions", "staff").json()["items"][0]["station_id"] == api.st1
+    assert api.get(f"/requests/{rid}/suggestions", "staff", lat=34.75, lng=113.62).json()["items"][0]["station_id"] == api.st1
+    half = api.get(f"/requests/{rid}/suggestions", "staff", lat=34.75)  # a point needs both coordinates
+    assert half.status_code == 422 and "longitude" in half.text
     assert api.post(f"/requests/{rid}/assign", "staff", {}).json()["station_id"] == api.st1
     api.post(f"/requests/{rid}/accept", "st1")
     r = api.post(f"/requests/{rid}/repair-record", "st1", _repair_body(api, [

@@ -88,6 +88,29 @@ def test_the_customer_360_view_shows_vehicles_warranty_contracts_requests_and_th
     found = get(api, "/customers", "dealer_a", q=api.vin).json()
     assert [c["id"] for c in found["items"]] == [cid] and found["next_cursor"] is None
 
+    # the archive is edited once per version read, and found by its Chinese words or phone digits
+    version = get(api, f"/customers/{cid}", "dealer_a").json()["customer"]["version"]
+    body = {"name": "河南中原石化物流有限公司", "phone": "0371-66881234", "kind": "company", "city": "郑州市",
+            "address": "中牟县物流园", "version": version}
+
+    edited = api.client.put(f"{C}/customers/{cid}", headers=api.tokens["dealer_a"], json=body)
+    stale = api.client.put(f"{C}/customers/{cid}", headers=api.tokens["dealer_a"], json=body)
+    bad = api.client.put(f"{C}/customers/{cid}", headers=api.tokens["dealer_a"], json={**body, "phone": "12", "version": None})
+    foreign = api.client.put(f"{C}/customers/{cid}", headers=api.tokens["dealer_b"], json={**body, "version": None})
+
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["name"], edited.json()["kind"], edited.json()["version"]) == (body["name"], "company", version + 1)
+    assert stale.status_code == 409 and stale.json()["current_version"] == version + 1
+    assert bad.status_code == 422 and "phone" in bad.text
+    assert foreign.status_code == 404
+
+    def hits(q: str) -> list[int]:
+        return [c["id"] for c in get(api, "/customers", "staff", q=q).json()["items"]]
+
+    assert hits("中原物流") == [cid]  # jieba: 中原 + 物流, not one substring
+    assert hits("物流 郑州") == [cid] and hits("物流 上海") == []
+    assert hits("0371 6688 1234") == [cid] and hits("037166881234") == [cid]
+
 
 def test_another_dealers_customer_vehicle_and_contract_are_404_and_a_station_sees_only_customers_it_served(owned):
     api, cid = owned

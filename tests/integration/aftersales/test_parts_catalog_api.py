@@ -35,6 +35,7 @@ def test_a_models_fitment_and_a_parts_substitutes_show_in_the_catalog_page_by_pa
     assert subs.status_code == 200 and subs.json()["substitutes"] == [
         {"part_no": "FV-2301A", "name": "罐体紧急切断阀（改进型）", "note": "改进型，可直接替换"}]
     assert subs.json()["fitted_on"] == [{"model_code": "HT5250GYY", "quantity": 1}]
+    assert subs.json()["pictures"] == [] and isinstance(subs.json()["id"], int)  # 配件图片: media owner "part"
     assert [x["part_no"] for x in first["items"]] == ["FV-2301"] and first["items"][0]["retail_price_fen"] == 68000
     assert first["items"][0]["substitutes"][0]["part_no"] == "FV-2301A"
     assert [x["part_no"] for x in second["items"]] == ["SL-0105"] and second["next_cursor"] is None

@@ -112,6 +112,8 @@ def test_a_paid_repair_is_billed_paid_and_counted_in_the_income_report(api):  # 
 
     issued = post(api, "/bills", "st1", {"record_id": record["id"], "customer_name": "钱师傅"})
     twice = post(api, "/bills", "st1", {"record_id": record["id"]})
+    billed_again = api.post(f"/records/{record['id']}/bill", "st1")  # "bill this repair" on the record
+    foreign_record = api.post(f"/records/{record['id']}/bill", "st2")
     foreign = post(api, f"/bills/{issued.json()['id']}/pay", "st2")
     paid = post(api, f"/bills/{issued.json()['id']}/pay", "st1", {"note": "微信支付"})
     income = get(api, "/income", "finance", month="2026-03").json()["items"]
@@ -122,6 +124,8 @@ def test_a_paid_repair_is_billed_paid_and_counted_in_the_income_report(api):  # 
     assert (bill["labour_fen"], bill["parts_fen"], bill["total_fen"]) == (150 * rate // 100, 6_000,
                                                                           150 * rate // 100 + 6_000)
     assert twice.status_code == 409 and foreign.status_code == 404 and paid.status_code == 200
+    assert billed_again.status_code == 409 and billed_again.json()["code"] == "parts_supply.bill_exists"
+    assert foreign_record.status_code == 404
     assert bill["state"] == "paid"
     assert [(x["station_id"], x["bills"], x["paid_fen"], x["claim_fen"]) for x in income] == [
         (api.st1, 1, bill["total_fen"], 0)]
@@ -129,3 +133,21 @@ def test_a_paid_repair_is_billed_paid_and_counted_in_the_income_report(api):  # 
     assert get(api, "/income", "st2", month="2026-03").json()["items"] == []
     assert get(api, "/bills", "st2").json()["items"] == []
     assert get(api, "/income", "finance", month="2026-13").status_code == 422
+
+    in_warranty = _warranty_record(api)  # billing a repair in warranty makes the settlement claim
+    unconfirmed = api.post(f"/records/{in_warranty}/bill", "st1")
+    api.post(f"/records/{in_warranty}/confirm", "st1", {"customer_name": "赵师傅", "satisfaction": 5})
+    claimed = api.post(f"/records/{in_warranty}/bill", "st1")
+    assert unconfirmed.status_code == 409 and unconfirmed.json()["code"] == "aftersales.not_confirmed"
+    assert claimed.status_code == 201 and claimed.json()["kind"] == "claim"
+    assert api.get(f"/claims/{claimed.json()['id']}", "st1").json()["record_id"] == in_warranty
+
+
+def _warranty_record(api: Api) -> int:
+    rid = api.post("/requests", "staff", {"vin": api.vin, "customer_name": "赵师傅", "customer_phone": "13700001111",
+                                          "fault_category": "tank_body", "description": "人孔盖渗漏",
+                                          "province": "河南省", "city": "郑州市", "location": "中牟县"}).json()["id"]
+    api.post(f"/requests/{rid}/assign", "staff", {"station_id": api.st1})
+    api.post(f"/requests/{rid}/accept", "st1")
+    return api.post(f"/requests/{rid}/repair-record", "st1", _repair_body(api, [], hours="1")).json()["id"]
+

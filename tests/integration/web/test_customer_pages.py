@@ -10,6 +10,7 @@ import pytest
 from dealercrm.domain.identity import Principal, Role
 
 from .conftest import csrf_token
+from .test_aftersales_pages import _png
 
 pytestmark = pytest.mark.slow
 ADMIN = Principal(1, "admin", Role.ADMIN)
@@ -33,6 +34,19 @@ def test_the_customer_360_view_shows_vehicles_contracts_requests_and_the_overdue
     assert view.text.count('href="/aftersales/requests/') >= 2 and "超期预警" not in view.text
     assert overdue.status_code == 200 and "超期预警" in overdue.text and "且无有效维修合同" in overdue.text
     assert "已到期" in overdue.text
+    assert covered["number"] in client.get("/customers/?q=中原物流").text  # jieba: 中原 + 物流
+
+    form_page = client.get(f"/customers/{lapsed['id']}/edit")
+    form = {"_csrf_token": csrf_token(form_page.text), "name": lapsed["name"], "phone": lapsed["phone"],
+            "kind": "company", "province": lapsed["province"] or "", "city": lapsed["city"] or "",
+            "address": "经开区第九大街88号", "note": "", "version": str(lapsed["version"])}
+    bad = client.post(f"/customers/{lapsed['id']}/edit", data={**form, "phone": "12"}, follow_redirects=False)
+    saved = client.post(f"/customers/{lapsed['id']}/edit", data=form, follow_redirects=False)
+    stale = client.post(f"/customers/{lapsed['id']}/edit", data=form, follow_redirects=False)
+    assert form_page.status_code == 200 and "修改客户档案" in form_page.text and lapsed["name"] in form_page.text
+    assert bad.status_code == 422 and "电话号码格式不正确" in bad.text
+    assert saved.status_code == 303 and "经开区第九大街88号" in client.get(f"/customers/{lapsed['id']}").text
+    assert stale.status_code == 409 and "已被他人修改" in stale.text
 
 
 def test_a_contract_signed_through_the_form_refuses_bad_dates_beside_the_field_then_shows(browser, crm):
@@ -99,3 +113,18 @@ def test_the_parts_catalog_shows_a_models_parts_with_quantities_prices_and_subst
     assert model.status_code == 200 and "每车装配数量" in model.text and "HC-1180" not in model.text
     assert "人孔盖密封圈" in model.text and "¥20.00" in model.text and "HZ5180GSSE6（4 种 8 件）" in model.text
     assert bad.status_code == 422 and "车型编码" in bad.text
+
+    staff = browser("aftersales")  # 配件图片: after-sales uploads on the part's page, every reader sees it
+    part_page = staff.get("/parts-catalog/parts/FV-2301")
+    files = {"file": ("valve.png", _png(), "image/png")}
+    uploaded = staff.post("/parts-catalog/parts/FV-2301/pictures", files=files,
+                          data={"_csrf_token": csrf_token(part_page.text), "caption": "阀体正面"}, follow_redirects=False)
+    video = staff.post("/parts-catalog/parts/FV-2301/pictures", data={"_csrf_token": csrf_token(part_page.text)},
+                       files={"file": ("v.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(100),
+                                       "video/mp4")}, follow_redirects=False)
+    seen = client.get("/parts-catalog/parts/FV-2301")
+    thumb = seen.text.split('src="/parts-catalog/pictures/')[1].split('"')[0]
+    assert part_page.status_code == 200 and "配件图片" in part_page.text and 'href="/parts-catalog/parts/FV-2301"' in everything.text
+    assert uploaded.status_code == 303 and video.status_code == 422 and "只能是照片" in video.text
+    assert seen.status_code == 200 and "阀体正面" in seen.text and "/parts-catalog/parts/FV-2301/pictures" not in seen.text
+    assert client.get(f"/parts-catalog/pictures/{thumb}").headers["content-type"] == "image/jpeg"

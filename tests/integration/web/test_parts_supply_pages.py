@@ -42,6 +42,13 @@ def test_a_station_orders_from_its_suggestions_and_the_parts_staff_confirm_and_s
     assert station_confirm.status_code == 404
     assert crm.parts_supply.order(ADMIN, order_id)["state"] == "shipped"
 
+    bill = crm.parts_supply.bills(ADMIN)[0]  # the repair page shows its bill; billing it again is refused
+    record_page = zz.get(f"/aftersales/records/{bill['record_id']}")
+    again = zz.post(f"/aftersales/records/{bill['record_id']}/bill",
+                    data={"_csrf_token": csrf_token(record_page.text)}, follow_redirects=False)
+    assert record_page.status_code == 200 and "有偿维修收费" in record_page.text and bill["number"] in record_page.text
+    assert again.status_code == 409 and "已开具收费单" in again.text
+
 
 def test_a_transfer_is_booked_in_once_and_another_station_sees_nothing(browser, crm):
     staff, jn = browser("aftersales"), browser("station_jn")

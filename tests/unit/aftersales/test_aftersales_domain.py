@@ -132,6 +132,19 @@ def test_suggestion_prefers_same_city_then_capability_then_load():
     assert [s.station_id for s in ranked] == [2, 3, 1]  # station 1 is full; 4 cannot repair tankers
 
 
+def test_with_distances_the_nearest_station_with_room_comes_first_and_those_without_coordinates_after():
+    c = [StationCandidate(1, "郑州A", "华中", "河南省", "郑州市", ("tanker",), 4, 0),
+         StationCandidate(2, "洛阳", "华中", "河南省", "洛阳市", ("tanker",), 4, 3),
+         StationCandidate(3, "开封", "华中", "河南省", "开封市", ("tanker",), 4, 0),
+         StationCandidate(4, "新乡", "华中", "河南省", "新乡市", ("tanker",), 4, 4)]
+
+    ranked = suggest_stations(c, product_line="tanker", region="华中", province="河南省", city="郑州市",
+                              distances_km={2: 18.04, 3: 61.5, 4: 2.0})  # station 1 has no coordinates
+
+    assert [s.station_id for s in ranked] == [2, 3, 1, 4]  # 4 is nearest but full
+    assert "距离18.0公里" in ranked[0].reasons and not any("距离" in r for r in ranked[2].reasons)
+
+
 @pytest.mark.parametrize(("hours", "rate", "fen"), [("2.5", 8000, 20_000), ("0.01", 8001, 80), ("0.05", 1010, 50),
                                                      ("0.15", 1010, 152), ("1.33", 9999, 13_299)])
 def test_labour_amount_is_exact_and_rounds_half_even_once(hours, rate, fen):

@@ -13,6 +13,7 @@ from dealercrm.application import aftersales as af
 from dealercrm.application.workflow import WorkflowHandlers
 from dealercrm.domain.errors import Conflict, NotFound
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.service_network import GeoPoint
 from dealercrm.domain.values import Uscc, Vin
 
 NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
@@ -144,3 +145,19 @@ def test_a_claim_replacing_more_of_a_part_than_the_model_carries_is_flagged_once
     assert [r["code"] for r in claim.risk_reasons] == ["parts_over_fitment"]
     assert claim.risk_reasons[0]["text"] == "配件FV-2301更换3件，整车仅装配2件"
     assert claim.risk_skipped == []
+
+
+def test_automatic_dispatch_from_a_point_goes_to_the_nearest_station_with_coordinates(uow, world):
+    (near, _), (far, _) = world["near"], world["far"]
+    with uow(STAFF) as u:  # 洛阳 station at Luoyang, 郑州 station at Zhengzhou
+        u.aftersales.station(far).latitude, u.aftersales.station(far).longitude = 34.62, 112.45
+        u.aftersales.station(near).latitude, u.aftersales.station(near).longitude = 34.75, 113.62
+        u.commit()
+    luoyang_roadside = GeoPoint(34.66, 112.38)
+
+    by_city = af.suggest_for(world["request"], uow(STAFF))
+    by_distance = af.suggest_for(world["request"], uow(STAFF), luoyang_roadside)
+    chosen = af.assign_request(world["request"], None, uow(STAFF), clock, at=luoyang_roadside)
+
+    assert by_city[0].station_id == near  # the request was filed in 郑州市
+    assert [s.station_id for s in by_distance[:2]] == [far, near] and chosen == far

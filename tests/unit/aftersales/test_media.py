@@ -1,6 +1,7 @@
 """Repair media without a database: the type comes from the bytes (never the client's word),
 sizes are bounded per kind, a photo's dimensions are bounded before it is decoded, a truncated
-photo is refused, a photo gets a thumbnail, and a refused upload stores nothing."""
+photo or MP4 video is refused, a video's picture size is probed, a photo gets a thumbnail, and a
+refused upload stores nothing."""
 
 from __future__ import annotations
 
@@ -97,6 +98,32 @@ def test_a_truncated_photo_is_refused():
         md.check_media(data[: len(data) // 2], None, LIMITS, PillowImageInspector())
 
     assert e.value.code == "media.truncated"
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+def _recorded_mp4(width: int = 1920, height: int = 1080) -> bytes:
+    """ftyp, the movie data, then the movie header at the end (as phones record): a sound track
+    (0×0) and a picture track."""
+    def track(w: int, h: int) -> bytes:
+        tkhd = bytes(76) + (w << 16).to_bytes(4, "big") + (h << 16).to_bytes(4, "big")  # version 0: 84 bytes
+        return _box(b"trak", _box(b"tkhd", tkhd))
+    moov = _box(b"moov", _box(b"mvhd", bytes(100)) + track(0, 0) + track(width, height))
+    return MP4[:24] + _box(b"mdat", b"\x11" * 5000) + moov
+
+
+def test_a_recorded_video_is_probed_for_its_picture_size_and_a_cut_off_one_is_refused():
+    video = _recorded_mp4()
+
+    checked = md.check_media(video, "video/mp4", LIMITS, PillowImageInspector())
+    with pytest.raises(InvalidValue) as cut:
+        md.check_media(video[:3000], None, LIMITS, PillowImageInspector())  # the upload broke off inside mdat
+
+    assert (checked.kind, checked.width, checked.height, checked.thumbnail) == (MediaKind.VIDEO, 1920, 1080, None)
+    assert (cut.value.field, cut.value.code) == ("file", "media.truncated")
+    assert md.check_media(MP4, None, LIMITS, PillowImageInspector()).width is None  # no movie header yet
 
 
 def test_a_photo_gets_a_jpeg_thumbnail_within_the_thumbnail_side():

@@ -15,11 +15,17 @@ from dealercrm.adapters.files.photo_store import MemoryPhotoStore
 from dealercrm.adapters.memory import memory_uow_factory
 from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.application.services.media import MediaService
-from dealercrm.domain.errors import NotFound, PermissionDenied
+from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.media import MediaLimits
 
-from .test_aftersales_service_access import FINANCE, STAFF, STATION_1, FakeAftersalesQueries
+from .test_aftersales_service_access import (
+    FINANCE,
+    STAFF,
+    STATION_1,
+    FakeAftersalesQueries,
+)
+from .test_media import image
 
 NOW = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC)
 STATION_2 = Principal(6, "zhan2", Role.STATION, station_id=2)
@@ -54,6 +60,9 @@ class Rows(FakeAftersalesQueries):
 
     def media_of(self, owner_type: str, owner_id: int) -> list[dict[str, Any]]:
         return [self._row(m) for m in self._media() if m.owner_type == owner_type and m.owner_id == owner_id]
+
+    def part_no_of_id(self, part_id: int) -> str | None:
+        return {5: "FV-2301"}.get(part_id)
 
 
 class Articles:
@@ -121,3 +130,24 @@ def test_a_video_has_no_thumbnail(media):
 
     with pytest.raises(NotFound):
         media.content(STAFF, uploaded["id"], thumbnail=True)
+
+
+def test_a_parts_pictures_are_photos_added_by_catalogue_editors_and_seen_by_every_catalogue_reader(media):
+    photo = media.upload(STAFF, "part", 5, _png(), "image/png", "正面")
+
+    with pytest.raises(InvalidValue) as video:
+        media.upload(STAFF, "part", 5, MP4, None)
+    with pytest.raises(PermissionDenied):
+        media.upload(STATION_1, "part", 5, _png(), None)
+    with pytest.raises(NotFound):
+        media.upload(STAFF, "part", 99, _png(), None)
+
+    assert video.value.code == "media.photo_only"
+    for who in (DEALER, STATION_2, FINANCE):
+        assert media.content(who, photo["id"], thumbnail=True)[0] == "image/jpeg"
+    with pytest.raises(NotFound):
+        media.get(KIOSK, photo["id"])
+
+
+def _png() -> bytes:
+    return image("PNG", (64, 48))

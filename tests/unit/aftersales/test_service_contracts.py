@@ -128,3 +128,17 @@ def test_a_customer_needs_a_name_a_valid_phone_and_a_known_kind():
 
     assert (ok.name, ok.kind) == ("赵师傅", CustomerKind.PERSON)
     assert bad_kind.value.field == "kind"
+
+
+def test_editing_a_customer_changes_all_fields_or_none():
+    customer = EndCustomer(number="KH-2026-000001", name="赵师傅", phone="13700001111", kind="person",  # type: ignore[arg-type]
+                           created_at=NOW, created_by="dealer", id=7)
+
+    with pytest.raises(InvalidValue) as bad_phone:
+        customer.edit(name="河南中原石化物流有限公司", phone="12", kind="company")
+    unchanged = (customer.name, customer.phone, customer.kind)
+    customer.edit(name=" 河南中原石化物流有限公司 ", phone="+86 0371-66881234", kind="company", city="郑州市")
+
+    assert bad_phone.value.field == "phone" and unchanged == ("赵师傅", "13700001111", CustomerKind.PERSON)
+    assert (customer.name, customer.phone, customer.kind, customer.city, customer.id) == (
+        "河南中原石化物流有限公司", "0371-66881234", CustomerKind.COMPANY, "郑州市", 7)

@@ -461,6 +461,12 @@ class SqlAftersalesQueries:
     def media(self, media_id: int) -> dict[str, Any] | None:
         return self._one(select(service_media).where(service_media.c.id == media_id))
 
+    def part_no_of_id(self, part_id: int) -> str | None:
+        if not 0 < part_id < 2**63:
+            return None
+        row = self._one(select(service_parts.c.part_no).where(service_parts.c.id == part_id))
+        return str(row["part_no"]) if row else None
+
     # -- claim risk (issue 18 §1) ----------------------------------------------------------------
 
     def operations(self) -> list[dict[str, Any]]:

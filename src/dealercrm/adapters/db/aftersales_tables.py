@@ -442,12 +442,12 @@ class SqlAlchemyAftersalesRepository:
                 .group_by(r.station_id).subquery())
         rows = self.session.execute(
             select(s.id, s.name, s.region, s.province, s.city, s.product_lines, s.capacity, s.status,
-                   func.coalesce(load.c.n, 0))
+                   func.coalesce(load.c.n, 0), s.latitude, s.longitude)
             .outerjoin(load, load.c.station_id == s.id)
             .where(s.status == StationStatus.ACTIVE.value).order_by(s.id)
         )
         return [StationCandidate(x[0], x[1], x[2], x[3], x[4], tuple(x[5] or ()), x[6], int(x[8]),
-                                 StationStatus(x[7]))
+                                 StationStatus(x[7]), x[9], x[10])
                 for x in rows if product_line in (x[5] or ())]
 
     # warranty

@@ -27,10 +27,11 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from dealercrm.adapters.db.base import IdType, metadata
+from dealercrm.adapters.db.core_store import CoreStore
 from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.adapters.search.chinese import index_terms, query_terms
@@ -165,20 +166,14 @@ def _display_name(conn: Connection, user_id: int, fallback: str) -> str:
     return (name or fallback)[:60]
 
 
-class SqlCommunityStore:
+class SqlCommunityStore(CoreStore):
     """``CommunityStore`` on the database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine | None) -> None:
-        self.engine = engine
-
-    def _engine(self) -> Engine:
-        if self.engine is None:
-            raise RuntimeError("the community needs a database")
-        return self.engine
+    what = "the community"
 
     def add_post(self, kind: PostKind, topic: str, title: str, body: str, author_id: int, author_name: str,
                  now: dt.datetime) -> int:
-        with self._engine().begin() as conn:
+        with self.writing() as conn:
             pid = int(conn.execute(insert(community_posts).values(
                 kind=kind, topic=topic, title=title, body=body, author_id=author_id,
                 author_name=_display_name(conn, author_id, author_name),
@@ -187,15 +182,10 @@ class SqlCommunityStore:
             return pid
 
     def post(self, post_id: int) -> PostRow | None:
-        if not 0 < post_id < 2**63:
-            return None
-        with self._engine().connect() as conn:
-            r = conn.execute(select(*_post_columns()).where(_p.id == post_id)).mappings().first()
-        return _post(r) if r is not None else None
+        return self.by_id(post_id, select(*_post_columns()).where(_p.id == post_id), _post)
 
     def posts(self, *, topic: str | None, query: str | None, include_hidden: bool, before_id: int | None,
               limit: int, reported_only: bool = False) -> list[PostRow]:
-        engine = self._engine()
         q = select(*_post_columns())
         if reported_only:
             reported_answers = select(_a.post_id).join(community_reports, and_(
@@ -208,15 +198,15 @@ class SqlCommunityStore:
         if before_id is not None:
             q = q.where(_p.id < before_id)
         if query:
-            cond = _match(engine.dialect.name, query)
+            cond = _match(self._engine().dialect.name, query)
             if cond is None:
                 return []
             q = q.where(cond)
-        with engine.connect() as conn:
+        with self.reading() as conn:
             return [_post(r) for r in conn.execute(q.order_by(_p.id.desc()).limit(limit)).mappings()]
 
     def add_answer(self, post_id: int, author_id: int, author_name: str, body: str, now: dt.datetime) -> int:
-        with self._engine().begin() as conn:
+        with self.writing() as conn:
             # the state check and the insert in one transaction: a post locked meanwhile takes no answer
             state = conn.execute(select(_p.locked, _p.hidden).where(_p.id == post_id).with_for_update()).first()
             if state is None or state.hidden or state.locked:
@@ -229,27 +219,23 @@ class SqlCommunityStore:
             return aid
 
     def answer(self, answer_id: int) -> AnswerRow | None:
-        if not 0 < answer_id < 2**63:
-            return None
-        with self._engine().connect() as conn:
-            r = conn.execute(select(*_answer_columns()).where(_a.id == answer_id)).mappings().first()
-        return _answer(r) if r is not None else None
+        return self.by_id(answer_id, select(*_answer_columns()).where(_a.id == answer_id), _answer)
 
     def answers(self, post_id: int, *, include_hidden: bool) -> list[AnswerRow]:
         q = select(*_answer_columns()).where(_a.post_id == post_id)
         if not include_hidden:
             q = q.where(_a.hidden.is_(False))
-        with self._engine().connect() as conn:
+        with self.reading() as conn:
             return [_answer(r) for r in conn.execute(q.order_by(_a.id)).mappings()]
 
     def set_post_flags(self, post_id: int, *, locked: bool | None = None, hidden: bool | None = None) -> None:
         values = {k: v for k, v in (("locked", locked), ("hidden", hidden)) if v is not None}
         if values:
-            with self._engine().begin() as conn:
+            with self.writing() as conn:
                 conn.execute(update(community_posts).where(_p.id == post_id).values(**values))
 
     def set_answer_hidden(self, answer_id: int, hidden: bool) -> None:
-        with self._engine().begin() as conn:
+        with self.writing() as conn:
             post_id = conn.execute(update(community_answers).where(_a.id == answer_id).values(hidden=hidden)
                                    .returning(_a.post_id)).scalar()
             if post_id is not None:
@@ -259,7 +245,7 @@ class SqlCommunityStore:
                 _index(conn, int(post_id))
 
     def accept(self, post_id: int, answer_id: int) -> None:
-        with self._engine().begin() as conn:
+        with self.writing() as conn:
             done = conn.execute(update(community_posts).where(
                 _p.id == post_id, (_p.accepted_answer_id.is_(None)) | (_p.accepted_answer_id == answer_id))
                 .values(accepted_answer_id=answer_id)).rowcount
@@ -268,23 +254,23 @@ class SqlCommunityStore:
 
     def like(self, target: str, target_id: int, user_id: int, now: dt.datetime) -> int:
         try:
-            with self._engine().begin() as conn:
+            with self.writing() as conn:
                 conn.execute(insert(community_likes).values(target=target, target_id=target_id, user_id=user_id,
                                                             created_at=now))
         except IntegrityError:
             raise Conflict("已经点过赞了", code="community.already_liked", current_state="liked") from None
-        with self._engine().connect() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(func.count()).where(
                 and_(_l.target == target, _l.target_id == target_id))).scalar_one())
 
     def report(self, target: str, target_id: int, user_id: int, reason: str, now: dt.datetime) -> int:
-        with self._engine().begin() as conn:
+        with self.writing() as conn:
             return int(conn.execute(insert(community_reports).values(
                 target=target, target_id=target_id, reporter_id=user_id, reason=reason, created_at=now)
                 .returning(_r.id)).scalar_one())
 
     def set_article(self, answer_id: int, article_id: int) -> None:
-        with self._engine().begin() as conn:
+        with self.writing() as conn:
             conn.execute(update(community_answers).where(_a.id == answer_id).values(article_id=article_id))
 
 

@@ -4,9 +4,10 @@ returning plain dicts, scoped in SQL by :class:`CustomerVisibility`."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
@@ -18,9 +19,14 @@ from dealercrm.adapters.db.aftersales_tables import (
     service_warranties,
 )
 from dealercrm.adapters.db.care_tables import care_tasks
-from dealercrm.adapters.db.customers_tables import customer_vehicles, end_customers, service_contracts
+from dealercrm.adapters.db.customers_tables import (
+    customer_vehicles,
+    end_customers,
+    service_contracts,
+)
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orm import dealers
+from dealercrm.adapters.search.chinese import query_terms
 from dealercrm.application.ports.customers import CustomerVisibility
 from dealercrm.domain.aftersales import ClaimState, FaultCategory, RequestState
 from dealercrm.domain.customers import FAULT_LABELS, ContractStatus, CustomerKind
@@ -31,6 +37,44 @@ _CUSTOMER_COLS = (*end_customers.c, dealers.c.legal_name.label("dealer_name"))
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_SEPARATORS = re.compile(r"[\s\-()（）]")
+
+
+def _phone_digits(keyword: str) -> str | None:
+    """The digits of a keyword written as (part of) a phone number — 137 0000 1111, +86 137…,
+    0371-6688 — or ``None``."""
+    digits = _SEPARATORS.sub("", keyword)
+    for prefix in ("+86", "0086"):
+        if digits.startswith(prefix) and len(digits) > len(prefix) + 6:
+            digits = digits[len(prefix):]
+    return digits if digits.isdigit() and len(digits) >= 3 else None
+
+
+def search_keywords(q: str) -> list[str]:
+    """The keywords of a customer search: a phone number stays one keyword however it is spaced;
+    otherwise each white-space separated word is one, and every one must match."""
+    return [q.strip()] if _phone_digits(q) else q.split()
+
+
+def _keyword_matches(keyword: str) -> Any:
+    """One keyword matches a customer when it is in its number, name or phone (separators
+    ignored), is the VIN of a vehicle it owns, or when each of the keyword's words — segmented
+    by jieba (``adapters.search.chinese.query_terms``: 中原物流 → 中原, 物流) — is in its name,
+    city or address, in any order (河南中原石化物流有限公司 is found by 中原物流)."""
+    c, cv = end_customers.c, customer_vehicles.c
+    like = f"%{_escape(keyword)}%"
+    found = [c.number.like(like, escape="\\"), c.name.like(like, escape="\\"),
+             exists(select(cv.id).where(cv.customer_id == c.id, cv.vin == keyword.upper()))]
+    digits = _phone_digits(keyword)
+    if digits is not None:
+        found.append(func.replace(c.phone, "-", "").like(f"%{digits}%"))
+    terms = query_terms(keyword)
+    if terms:
+        text = func.lower(c.name + " " + func.coalesce(c.city, "") + " " + func.coalesce(c.address, ""))
+        found.append(and_(*(text.like(f"%{_escape(t)}%", escape="\\") for t in terms)))
+    return or_(*found)
 
 
 class SqlCustomerQueries:
@@ -58,17 +102,14 @@ class SqlCustomerQueries:
 
     def list_customers(self, seen: CustomerVisibility, *, q: str | None = None, after_id: int | None = None,
                        limit: int = 50) -> list[dict[str, Any]]:
-        c, cv = end_customers.c, customer_vehicles.c
+        c = end_customers.c
         query = (select(*_CUSTOMER_COLS).select_from(end_customers.outerjoin(dealers, dealers.c.id == c.dealer_id))
                  .order_by(c.id).limit(limit))
         query = self._scoped(query, seen)
         if after_id is not None:
             query = query.where(c.id > after_id)
         if q:
-            like = f"%{_escape(q)}%"
-            query = query.where(or_(c.name.like(like, escape="\\"), c.phone.like(like, escape="\\"),
-                                    c.number.like(like, escape="\\"),
-                                    exists(select(cv.id).where(cv.customer_id == c.id, cv.vin == q.upper()))))
+            query = query.where(and_(*(_keyword_matches(k) for k in search_keywords(q))))
         return [self._customer(r) for r in self._all(query)]
 
     def customer(self, seen: CustomerVisibility, customer_id: int) -> dict[str, Any] | None:

@@ -25,10 +25,11 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.engine import Connection, Engine, RowMapping
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from dealercrm.adapters.db.base import IdType, metadata
+from dealercrm.adapters.db.core_store import CoreStore, is_row_id
 from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.application.ports.messages import (
@@ -119,11 +120,10 @@ def _conversation(r: RowMapping, unread: int = 0, last: RowMapping | None = None
         unread=unread)
 
 
-class SqlMessageStore:
+class SqlMessageStore(CoreStore):
     """``MessageStore`` on the database (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    what = "messages"
 
     def _users(self, conn: Connection, where: Any) -> list[UserCard]:
         cols = (users.c.id, users.c.username, users.c.display_name, users.c.role, users.c.dealer_id,
@@ -131,16 +131,16 @@ class SqlMessageStore:
         return [_card(r) for r in conn.execute(select(*cols).where(where)).mappings()]
 
     def users(self, ids: Sequence[int]) -> dict[int, UserCard]:
-        wanted = [i for i in ids if 0 < i < 2**63]
+        wanted = [i for i in ids if is_row_id(i)]
         if not wanted:
             return {}
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return {u.id: u for u in self._users(conn, users.c.id.in_(wanted))}
 
     def users_by_username(self, names: Sequence[str]) -> dict[str, UserCard]:
         if not names:
             return {}
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return {u.username: u for u in self._users(conn, users.c.username.in_(list(names)))}
 
     def create_conversation(self, kind: ConversationKind, title: str, created_by: int, now: dt.datetime,
@@ -151,7 +151,7 @@ class SqlMessageStore:
                                   "record_kind": record[0] if record else None,
                                   "record_id": record[1] if record else None}
         try:
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 cid = conn.execute(insert(conversations).values(**values).returning(_c.id)).scalar_one()
                 conn.execute(insert(conversation_members), [
                     {"conversation_id": cid, "user_id": uid, "joined_at": now, "last_read_id": 0}
@@ -168,28 +168,24 @@ class SqlMessageStore:
             return existing
 
     def _find_direct(self, key: str) -> int | None:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return conn.execute(select(_c.id).where(_c.direct_key == key)).scalar()
 
     def conversation(self, conversation_id: int) -> ConversationRow | None:
-        if not 0 < conversation_id < 2**63:
-            return None
-        with self.engine.connect() as conn:
-            r = conn.execute(select(conversations).where(_c.id == conversation_id)).mappings().first()
-        return _conversation(r) if r is not None else None
+        return self.by_id(conversation_id, select(conversations).where(_c.id == conversation_id), _conversation)
 
     def record_thread(self, kind: RecordKind, record_id: int) -> int | None:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return conn.execute(select(_c.id).where(_c.record_kind == kind, _c.record_id == record_id)).scalar()
 
     def is_member(self, conversation_id: int, user_id: int) -> bool:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return conn.execute(select(_mb.user_id).where(_mb.conversation_id == conversation_id,
                                                           _mb.user_id == user_id)).first() is not None
 
     def join(self, conversation_id: int, user_id: int, now: dt.datetime) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self.writing() as conn:
                 if conn.execute(select(_mb.user_id).where(_mb.conversation_id == conversation_id,
                                                           _mb.user_id == user_id)).first() is None:
                     conn.execute(insert(conversation_members).values(
@@ -198,7 +194,7 @@ class SqlMessageStore:
             pass  # joined by a concurrent request: a member either way
 
     def member_ids(self, conversation_id: int) -> list[int]:
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return [int(x) for x in conn.execute(select(_mb.user_id).where(_mb.conversation_id == conversation_id)
                                                  .order_by(_mb.joined_at, _mb.user_id)).scalars()]
 
@@ -217,7 +213,7 @@ class SqlMessageStore:
 
     def add_message(self, conversation_id: int, author_id: int, author_name: str, body: str,
                     mentions: Sequence[int], attachments: Sequence[NewAttachment], now: dt.datetime) -> MessageRow:
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             mid = conn.execute(insert(messages).values(
                 conversation_id=conversation_id, author_id=author_id, author_name=author_name[:60], body=body,
                 mentions=list(mentions), created_at=now).returning(_m.id)).scalar_one()
@@ -232,14 +228,14 @@ class SqlMessageStore:
             return self._with_files(conn, [row])[0]
 
     def message(self, message_id: int) -> MessageRow | None:
-        if not 0 < message_id < 2**63:
+        if not is_row_id(message_id):
             return None
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             row = conn.execute(select(messages).where(_m.id == message_id)).mappings().first()
             return self._with_files(conn, [row])[0] if row is not None else None
 
     def _change(self, message_id: int, values: dict[str, Any]) -> MessageRow:
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(update(messages).where(_m.id == message_id).values(**values))
             row = conn.execute(select(messages).where(_m.id == message_id)).mappings().first()
             if row is None:
@@ -261,7 +257,7 @@ class SqlMessageStore:
             if before_id is not None:
                 q = q.where(_m.id < before_id)
             q = q.order_by(_m.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             rows = list(conn.execute(q).mappings())
             if after_id is None:
                 rows.reverse()
@@ -270,7 +266,7 @@ class SqlMessageStore:
     def messages_for(self, user_id: int, after_id: int, limit: int) -> list[MessageRow]:
         mine = select(_mb.conversation_id).where(_mb.user_id == user_id)
         q = select(messages).where(_m.conversation_id.in_(mine), _m.id > after_id).order_by(_m.id).limit(limit)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return self._with_files(conn, list(conn.execute(q).mappings()))
 
     def _unread(self, user_id: int) -> Any:
@@ -285,7 +281,7 @@ class SqlMessageStore:
         if before is not None:
             q = q.where(tuple_(_c.last_message_id, _c.id) < tuple_(*before))
         q = q.order_by(_c.last_message_id.desc(), _c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             rows = list(conn.execute(q).mappings())
             ids = [r["id"] for r in rows]
             unread = {r.conversation_id: r.n for r in conn.execute(
@@ -297,11 +293,11 @@ class SqlMessageStore:
 
     def unread_total(self, user_id: int) -> int:
         sub = self._unread(user_id).subquery()
-        with self.engine.connect() as conn:
+        with self.reading() as conn:
             return int(conn.execute(select(func.coalesce(func.sum(sub.c.n), 0))).scalar_one())
 
     def mark_read(self, conversation_id: int, user_id: int, up_to_id: int) -> int:
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             last = conn.execute(select(_c.last_message_id).where(_c.id == conversation_id)).scalar() or 0
             conn.execute(update(conversation_members).where(
                 _mb.conversation_id == conversation_id, _mb.user_id == user_id,
@@ -310,11 +306,7 @@ class SqlMessageStore:
             return int(n.n) if n is not None else 0
 
     def attachment(self, attachment_id: int) -> AttachmentRow | None:
-        if not 0 < attachment_id < 2**63:
-            return None
-        with self.engine.connect() as conn:
-            r = conn.execute(select(message_attachments).where(_a.id == attachment_id)).mappings().first()
-        return _attachment(r) if r is not None else None
+        return self.by_id(attachment_id, select(message_attachments).where(_a.id == attachment_id), _attachment)
 
 
 def _attachment(a: RowMapping) -> AttachmentRow:

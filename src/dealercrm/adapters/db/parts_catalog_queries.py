@@ -91,7 +91,7 @@ class SqlPartsCatalogQueries:
 
     def part(self, part_no: str) -> dict[str, Any] | None:
         p, t = service_parts.c, template_parts.c
-        found = self._all(select(p.part_no, p.name, p.unit, p.standard_cost_fen, p.retail_price_fen)
+        found = self._all(select(p.id, p.part_no, p.name, p.unit, p.standard_cost_fen, p.retail_price_fen)
                           .where(p.part_no == part_no))
         if not found:
             return None

@@ -183,6 +183,9 @@ class AftersalesQueries(Protocol):
 
     def media_of(self, owner_type: str, owner_id: int) -> list[dict[str, Any]]: ...
 
+    def part_no_of_id(self, part_id: int) -> str | None:
+        """The part number of the parts-master row ``part_id`` (a part picture's owner), or ``None``."""
+
     # -- claim risk (issue 18 §1) ----------------------------------------------------------------
 
     def operations(self) -> list[dict[str, Any]]: ...

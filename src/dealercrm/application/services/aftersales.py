@@ -20,15 +20,25 @@ import attrs
 from dealercrm.application import aftersales as af
 from dealercrm.application.access import not_found, require_role, service_scope
 from dealercrm.application.aftersales_reports import MonthlyRepairReportJob
-from dealercrm.application.ports.aftersales import REPORT_DIMENSIONS, AftersalesQueries, AftersalesUnitOfWork
+from dealercrm.application.ports.aftersales import REPORT_DIMENSIONS, AftersalesQueries
+from dealercrm.application.ports.parts_supply import PartsSupplyUnitOfWork
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.aftersales import NO_WARRANTY, SHANGHAI, Suggestion, WarrantyCheck, WarrantyRecord, month_bounds
+from dealercrm.domain.aftersales import (
+    NO_WARRANTY,
+    SHANGHAI,
+    Suggestion,
+    WarrantyCheck,
+    WarrantyRecord,
+    month_bounds,
+)
 from dealercrm.domain.claim_risk import RULE_CODES, RULE_LABELS, RiskConfig
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.service_network import GeoPoint
 from dealercrm.domain.values import Vin
 
-AftersalesUnitOfWorkFactory = Callable[[Principal], AftersalesUnitOfWork]
+# The after-sales unit of work with the parts-supply repository: the one-step transfer books a transfer record.
+AftersalesUnitOfWorkFactory = Callable[[Principal], PartsSupplyUnitOfWork]
 
 READERS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION)
 
@@ -110,17 +120,19 @@ class AftersalesService:
         stations; returns ``RequestCreated``. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return af.create_request(cmd, self._u(actor), self._clock)
 
-    def suggest(self, actor: Principal, request_id: int) -> list[Suggestion]:
-        """The stations suggested for a request (distance, product line, load); after-sales or admin.
-        ``PermissionDenied``, ``NotFound``."""
-        return af.suggest_for(request_id, self._u(actor))
+    def suggest(self, actor: Principal, request_id: int, at: GeoPoint | None = None) -> list[Suggestion]:
+        """The stations suggested for a request (proximity, product line, load; by distance from ``at``, where
+        the vehicle stands, when given); after-sales or admin. ``PermissionDenied``, ``NotFound``."""
+        return af.suggest_for(request_id, self._u(actor), at)
 
     def assign(self, actor: Principal, request_id: int, station_id: int | None,
-               technician_id: int | None = None) -> int:
-        """Dispatch a request to ``station_id`` (manual) or, with ``None``, to the best suggestion, optionally
-        to a technician; after-sales or admin. Returns the station id; ``InvalidValue``,
-        ``IllegalTransition``, ``BusinessRuleViolation`` (no station able to take it), ``PermissionDenied``, ``NotFound``."""
-        return af.assign_request(request_id, station_id, self._u(actor), self._clock, technician_id=technician_id)
+               technician_id: int | None = None, at: GeoPoint | None = None) -> int:
+        """Dispatch a request to ``station_id`` (manual) or, with ``None``, to the best suggestion (the nearest
+        to ``at`` when given), optionally to a technician; after-sales or admin. Returns the station id;
+        ``InvalidValue``, ``IllegalTransition``, ``BusinessRuleViolation`` (no station able to take it),
+        ``PermissionDenied``, ``NotFound``."""
+        return af.assign_request(request_id, station_id, self._u(actor), self._clock, technician_id=technician_id,
+                                 at=at)
 
     def accept(self, actor: Principal, request_id: int) -> str:
         """The assigned station accepts the request (接单); after-sales, admin or that station. Returns the new

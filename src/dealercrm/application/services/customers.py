@@ -23,8 +23,13 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.ports.customers import CustomerQueries, CustomersUnitOfWork, CustomerVisibility
+from dealercrm.application.ports.customers import (
+    CustomerQueries,
+    CustomersUnitOfWork,
+    CustomerVisibility,
+)
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.saving import save_new
 from dealercrm.domain.customers import (
     FAULT_LABELS,
     ContractCheck,
@@ -34,7 +39,7 @@ from dealercrm.domain.customers import (
     ServiceContract,
     check_service_contracts,
 )
-from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
+from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI, Vin
 
@@ -118,13 +123,27 @@ class CustomersService:
                 number=uow.numbers.formatted("KH", year=now.astimezone(SHANGHAI).year), name=cmd.name,
                 phone=cmd.phone, kind=CustomerKind.parse(cmd.kind), created_at=now, created_by=actor.username,
                 dealer_id=dealer_id, province=cmd.province, city=cmd.city, address=cmd.address, note=cmd.note)
-            uow.customers.add(customer)
-            uow.flush()
-            customer_id = customer.id
+            return save_new(uow, uow.customers, customer, "end customer")
+
+    def update_customer(self, actor: Principal, customer_id: int, cmd: CustomerIn, version: int | None = None) -> None:
+        """Edit a customer's archive (name, phone, kind, where it is, note); staff may also move it to
+        another dealer (``cmd.dealer_id``), a dealer edits only its own customers (another's is 404).
+        ``version`` (optional) is the version the caller read: another edit since is ``Conflict``
+        (409 with the current version)."""
+        require_role(actor, *WRITERS)
+        uow = self._u(actor)
+        with uow:
+            customer = self._customer_or_404(uow, actor, customer_id)
+            if version is not None and version != customer.version:
+                raise Conflict("客户档案已被他人修改，请刷新后重试", code="customer.stale",
+                               current_version=customer.version)
+            customer.edit(name=cmd.name, phone=cmd.phone, kind=cmd.kind, province=cmd.province, city=cmd.city,
+                          address=cmd.address, note=cmd.note)
+            if actor.role in STAFF and cmd.dealer_id is not None and cmd.dealer_id != customer.dealer_id:
+                if uow.dealers.get(cmd.dealer_id) is None:
+                    raise InvalidValue("dealer_id", "经销商不存在", code="customer.dealer_unknown")
+                customer.dealer_id = cmd.dealer_id
             uow.commit()
-        if customer_id is None:
-            raise InvariantBroken("end customer has no id: not flushed")
-        return customer_id
 
     def _customer_or_404(self, uow: CustomersUnitOfWork, actor: Principal, customer_id: int) -> EndCustomer:
         customer = uow.customers.customer(customer_id)
@@ -172,13 +191,7 @@ class CustomersService:
                 vin=vin, starts_on=cmd.starts_on, ends_on=cmd.ends_on, coverage=list(cmd.coverage),
                 terms=cmd.terms, price_fen=cmd.price_fen, created_at=now, created_by=actor.username,
                 km_limit=cmd.km_limit)
-            uow.customers.add(contract)
-            uow.flush()
-            contract_id = contract.id
-            uow.commit()
-        if contract_id is None:
-            raise InvariantBroken("service contract has no id: not flushed")
-        return contract_id
+            return save_new(uow, uow.customers, contract, "service contract")
 
     def cancel_contract(self, actor: Principal, contract_id: int, reason: str) -> None:
         """Cancel a service contract with a reason; after-sales or admin. ``InvalidValue`` (no reason),

@@ -16,6 +16,7 @@ from typing import Any
 from dealercrm.application import aftersales as af
 from dealercrm.application import knowledge as kb
 from dealercrm.application import media as md
+from dealercrm.application.services import parts_catalog as catalog
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.ports.aftersales import AftersalesQueries, AftersalesUnitOfWork
 from dealercrm.application.ports.marketing import KnowledgeQueries
@@ -35,6 +36,7 @@ WRITERS: dict[OwnerType, tuple[Role, ...]] = {
     OwnerType.CLAIM: af.WORKERS,
     OwnerType.MAJOR_REPAIR: af.STAFF,
     OwnerType.ARTICLE: kb.EDITORS,
+    OwnerType.PART: catalog.EDITORS,
 }
 
 
@@ -65,6 +67,9 @@ class MediaService:
                 self.aftersales.claim(actor, owner_id)
             elif owner_type is OwnerType.MAJOR_REPAIR:
                 self.aftersales.major_repair(actor, owner_id)
+            elif owner_type is OwnerType.PART:  # the catalogue is everyone's who reads it
+                if actor.role not in catalog.READERS or self.queries.part_no_of_id(owner_id) is None:
+                    raise not_found("part", "配件")
             elif self.articles.article(actor, owner_id) is None:
                 raise not_found("article", "知识文章")
         except PermissionDenied:

@@ -21,28 +21,31 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
+from dealercrm.application import aftersales as af
+from dealercrm.application import transfers
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.aftersales import (
-    _move_stock,
-    _part,
-    _record_or_404,
-    _station_or_404,
-)
 from dealercrm.application.exports import Column, ColumnKind, Download, Exporter, Table
 from dealercrm.application.ports.parts_supply import (
     PartsSupplyQueries,
     PartsSupplyUnitOfWork,
 )
 from dealercrm.application.ports.persistence import Clock
+from dealercrm.application.saving import save_new
+from dealercrm.application.station_work import (
+    catalog_part,
+    move_stock,
+    record_or_404,
+    station_or_404,
+)
 from dealercrm.domain.aftersales import SHANGHAI, MovementKind, month_bounds
-from dealercrm.domain.errors import Conflict, InvalidValue, InvariantBroken
+from dealercrm.domain.errors import Conflict, InvariantBroken
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.parts_supply import (
     USAGE_WINDOW_DAYS,
     PartsOrder,
     RepairBill,
-    StockTransfer,
-    SupplyLine,
     check_levels,
     suggest_replenishment,
 )
@@ -61,6 +64,16 @@ INCOME_TABLE = Table("服务收入", (
     Column("paid_fen", "有偿维修收款", ColumnKind.MONEY), Column("claims", "三包结算单数", ColumnKind.INTEGER),
     Column("claim_fen", "三包结算收入", ColumnKind.MONEY), Column("income_fen", "服务收入合计", ColumnKind.MONEY),
 ))
+
+
+@attrs.frozen
+class RepairBilling:
+    """What billing a repair made: ``kind`` ``claim`` (三包结算申请, the factory pays) or ``bill``
+    (有偿维修收费单, the customer pays), with its id and number."""
+
+    kind: str
+    id: int
+    number: str
 
 
 def _own(actor: Principal, station_id: int | None) -> bool:
@@ -97,7 +110,7 @@ class PartsSupplyService:
         now = self._clock()
         uow = self._u(actor)
         with uow:
-            record = _record_or_404(uow, actor, record_id)
+            record = record_or_404(uow, actor, record_id)
             existing = uow.parts_supply.bill_of_record(record_id)
             if existing is not None:
                 raise Conflict(f"该维修记录已开具收费单{existing.number}", code="parts_supply.bill_exists",
@@ -107,11 +120,32 @@ class PartsSupplyService:
                 raise InvariantBroken("repair record of a missing station")
             bill = RepairBill.issue(uow.numbers.formatted("YC", year=_year(now)), record, station.labour_rate_fen,
                                     now, actor.username, customer_name)
-            uow.parts_supply.add(bill)
-            uow.flush()
-            out = (stored_id(bill.id), bill.number)
-            uow.commit()
-        return out
+            return save_new(uow, uow.parts_supply, bill, "repair bill"), bill.number
+
+    def bill_repair(self, actor: Principal, record_id: int, customer_name: str | None = None) -> RepairBilling:
+        """Bill this repair (结算): a repair in warranty becomes the station's settlement claim on the
+        factory (``aftersales.submit_claim``: labour and 三包 parts, reviewed by after-sales then
+        finance; the customer must have confirmed it); one outside warranty becomes the customer's
+        paid-repair bill (``issue_bill``). 409 when the record already has its claim or bill."""
+        require_role(actor, *WORKERS)
+        uow = self._u(actor)
+        with uow:
+            in_warranty = record_or_404(uow, actor, record_id).in_warranty
+        if in_warranty:
+            return RepairBilling("claim", *af.submit_claim(record_id, self._u(actor), self._clock))
+        return RepairBilling("bill", *self.issue_bill(actor, record_id, customer_name))
+
+    def bill_of_record(self, actor: Principal, record_id: int) -> dict[str, Any] | None:
+        """The paid-repair bill of a repair record, if it has one (the repair page shows it)."""
+        require_role(actor, *BILL_READERS)
+        uow = self._u(actor)
+        with uow:
+            record_or_404(uow, actor, record_id)
+            bill = uow.parts_supply.bill_of_record(record_id)
+            if bill is None:
+                return None
+            return {"id": bill.id, "number": bill.number, "total_fen": bill.total_fen, "state": bill.state.value,
+                    "state_label": bill.state.label}
 
     def pay_bill(self, actor: Principal, bill_id: int, note: str | None = None) -> None:
         """Record that the customer paid a bill, once (a second payment is ``IllegalTransition``, 409); the bill's
@@ -159,13 +193,6 @@ class PartsSupplyService:
         return self._exporter.download(fmt, f"service-income-{month}", INCOME_TABLE, rows)
 
     # -- parts orders ----------------------------------------------------------------------
-    def _lines(self, uow: PartsSupplyUnitOfWork, raw: list[tuple[str, int]]) -> list[SupplyLine]:
-        out = []
-        for part_no, quantity in raw:
-            part = _part(uow, part_no)
-            out.append(SupplyLine(part.part_no, part.name, quantity, part.standard_cost_fen))
-        return out
-
     def submit_order(self, actor: Principal, station_id: int, lines: list[tuple[str, int]],
                      note: str | None = None) -> tuple[int, str]:
         """A station orders parts at the catalogue's standard cost; nothing moves yet."""
@@ -173,14 +200,10 @@ class PartsSupplyService:
         now = self._clock()
         uow = self._u(actor)
         with uow:
-            station = _station_or_404(uow, actor, station_id)
+            station = station_or_404(uow, actor, station_id)
             order = PartsOrder.submit(uow.numbers.formatted("PJ", year=_year(now)), stored_id(station.id),
-                                      self._lines(uow, lines), now, actor.username, note)
-            uow.parts_supply.add(order)
-            uow.flush()
-            out = (stored_id(order.id), order.number)
-            uow.commit()
-        return out
+                                      transfers.supply_lines(uow, lines), now, actor.username, note)
+            return save_new(uow, uow.parts_supply, order, "parts order"), order.number
 
     def _order(self, uow: PartsSupplyUnitOfWork, actor: Principal, order_id: int) -> PartsOrder:
         order = uow.parts_supply.order(order_id)
@@ -231,7 +254,7 @@ class PartsSupplyService:
             order = self._order(uow, actor, order_id)
             balances = {}
             for line in order.receive(now, actor.username):
-                balances[line.part_no] = _move_stock(uow, order.station_id, line.part_no, MovementKind.RECEIPT,
+                balances[line.part_no] = move_stock(uow, order.station_id, line.part_no, MovementKind.RECEIPT,
                                                      line.quantity, now, order.number)
             uow.commit()
         return balances
@@ -260,8 +283,8 @@ class PartsSupplyService:
         low, high = check_levels(min_qty, max_qty)
         uow = self._u(actor)
         with uow:
-            station = _station_or_404(uow, actor, station_id)
-            part = _part(uow, part_no)
+            station = station_or_404(uow, actor, station_id)
+            part = catalog_part(uow, part_no)
             uow.parts_supply.set_levels(stored_id(station.id), part.part_no, low, high)
             uow.commit()
 
@@ -283,21 +306,11 @@ class PartsSupplyService:
     def ship_transfer(self, actor: Principal, from_station_id: int, to_station_id: int,
                       lines: list[tuple[str, int]], note: str | None = None) -> tuple[int, str]:
         """The parts leave the sending station's stock now (short stock refuses the whole
-        transfer); they enter the receiver's stock when it receives them."""
+        transfer); they enter the receiver's stock when it receives them (``application.transfers``)."""
         require_role(actor, *WORKERS)
-        now = self._clock()
         uow = self._u(actor)
         with uow:
-            src = _station_or_404(uow, actor, from_station_id)
-            if uow.aftersales.station(to_station_id) is None:
-                raise InvalidValue("to_station_id", "调入服务站不存在", code="parts_supply.station_unknown")
-            transfer = StockTransfer.ship(uow.numbers.formatted("DB", year=_year(now)), stored_id(src.id),
-                                          to_station_id, self._lines(uow, lines), now, actor.username, note)
-            for line in sorted(transfer.lines, key=lambda x: str(x["part_no"])):
-                _move_stock(uow, transfer.from_station_id, str(line["part_no"]), MovementKind.TRANSFER_OUT,
-                            int(line["quantity"]), now, transfer.number, note)
-            uow.parts_supply.add(transfer)
-            uow.flush()
+            transfer, _ = transfers.ship(uow, actor, from_station_id, to_station_id, lines, self._clock(), note)
             out = (stored_id(transfer.id), transfer.number)
             uow.commit()
         return out
@@ -305,7 +318,6 @@ class PartsSupplyService:
     def receive_transfer(self, actor: Principal, transfer_id: int) -> dict[str, int]:
         """The receiving station books the parts in, once. Returns part number → balance after."""
         require_role(actor, *WORKERS)
-        now = self._clock()
         uow = self._u(actor)
         with uow:
             transfer = uow.parts_supply.transfer(transfer_id)
@@ -314,10 +326,7 @@ class PartsSupplyService:
             if not _own(actor, transfer.to_station_id):
                 raise Conflict("只有调入服务站可以确认收货", code="parts_supply.not_receiver",
                                to_station_id=transfer.to_station_id)
-            balances = {}
-            for line in transfer.receive(now, actor.username):
-                balances[line.part_no] = _move_stock(uow, transfer.to_station_id, line.part_no,
-                                                     MovementKind.TRANSFER_IN, line.quantity, now, transfer.number)
+            balances = transfers.receive(uow, actor, transfer, self._clock())
             uow.commit()
         return balances
 

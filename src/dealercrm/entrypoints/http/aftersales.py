@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import aftersales as af
 from dealercrm.application.services.aftersales import AftersalesService
+from dealercrm.application.services.parts_supply import PartsSupplyService
 from dealercrm.domain.aftersales import (
     REQUEST_TRANSITIONS,
     ClaimState,
@@ -37,6 +38,8 @@ from dealercrm.domain.claim_risk import RULE_LABELS, RiskConfig
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.media import MediaKind
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.service_network import GeoPoint
+from dealercrm.domain.values import check_coordinates
 from dealercrm.entrypoints.http import aftersales_schemas as s
 from dealercrm.entrypoints.http.controllers import decode_cursor, encode_cursor
 from dealercrm.entrypoints.http.customers import contract_check_out
@@ -102,6 +105,12 @@ def _record(r: dict[str, Any]) -> s.RecordOut:
     d["claims"] = [_claim(c) for c in r["claims"]]
     d["media"] = [media_out(m) for m in r.get("media", [])]
     return msgspec.convert(d, s.RecordOut, strict=False)
+
+
+def _point(latitude: float | None, longitude: float | None) -> GeoPoint | None:
+    """Where the vehicle stands, from both coordinates or neither (422 naming the missing one)."""
+    lat, lng = check_coordinates(latitude, longitude)
+    return GeoPoint(lat, lng) if lat is not None and lng is not None else None
 
 
 def media_out(m: dict[str, Any]) -> s.MediaOut:
@@ -272,10 +281,12 @@ class AftersalesController(Controller):
             _context(d["context"]) if d.get("context") else None)
 
     @get("/requests/{request_id:int}/suggestions", guards=[requires(*STAFF)], sync_to_thread=True,
-         summary="推荐服务站 Stations ranked by proximity, capability and load")
-    def suggestions(self, request_id: int, request: User, aftersales: AftersalesService) -> Page[s.SuggestionOut]:
+         summary="推荐服务站 Stations ranked by proximity (by distance with lat & lng), capability and load")
+    def suggestions(self, request_id: int, request: User, aftersales: AftersalesService,
+                    lat: Annotated[float | None, Parameter(ge=-90, le=90, description="where the vehicle stands")] = None,
+                    lng: Annotated[float | None, Parameter(ge=-180, le=180)] = None) -> Page[s.SuggestionOut]:
         return Page([s.SuggestionOut(x.station_id, x.name, x.score, list(x.reasons), x.open_requests, x.capacity)
-                     for x in aftersales.suggest(request.user, request_id)], None)
+                     for x in aftersales.suggest(request.user, request_id, _point(lat, lng))], None)
 
     def _state(self, aftersales: AftersalesService, user: Principal, request_id: int) -> s.StateOut:
         d = aftersales.request(user, request_id, with_context=False)
@@ -285,7 +296,8 @@ class AftersalesController(Controller):
     @post("/requests/{request_id:int}/assign", guards=[requires(*STAFF)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="派单 Dispatch to a station (omit station_id: automatic)")
     def assign(self, request_id: int, data: s.AssignBody, request: User, aftersales: AftersalesService) -> s.StateOut:
-        aftersales.assign(request.user, request_id, data.station_id, data.technician_id)
+        aftersales.assign(request.user, request_id, data.station_id, data.technician_id,
+                          _point(data.latitude, data.longitude))
         return self._state(aftersales, request.user, request_id)
 
     @post("/requests/{request_id:int}/accept", guards=[requires(*WORKERS)], status_code=HTTP_200_OK,
@@ -352,6 +364,16 @@ class AftersalesController(Controller):
     def submit_claim(self, record_id: int, request: User, aftersales: AftersalesService) -> s.ClaimOut:
         claim_id, _ = aftersales.submit_claim(request.user, record_id)
         return _claim(aftersales.claim(request.user, claim_id))
+
+    @post("/records/{record_id:int}/bill", guards=[requires(*WORKERS)], status_code=HTTP_201_CREATED,
+          sync_to_thread=True, summary="结算本次维修 Bill this repair: a settlement claim in warranty, "
+                                       "the customer's paid-repair bill outside it")
+    def bill_repair(self, record_id: int, request: User, parts_supply: PartsSupplyService,
+                    data: s.BillRepairBody | None = None) -> s.BillingOut:
+        made = parts_supply.bill_repair(request.user, record_id, data.customer_name if data else None)
+        url = (f"/api/v1/aftersales/claims/{made.id}" if made.kind == "claim"
+               else f"/api/v1/parts-supply/bills/{made.id}")
+        return s.BillingOut(made.kind, made.id, made.number, url)
 
     # -- claims and settlement ----------------------------------------------------------------------
 

@@ -80,6 +80,8 @@ class ServiceRequestBody(Request):
 class AssignBody(Request):
     station_id: int | None = None  # omitted: the best suggestion (automatic dispatch), or the technician's station
     technician_id: int | None = None  # 派工到人: also dispatch to this technician of the station
+    latitude: float | None = None  # where the vehicle stands (both or neither): automatic dispatch to the nearest
+    longitude: float | None = None
 
 
 class TechnicianDispatchBody(Request):
@@ -116,6 +118,19 @@ class ConfirmBody(Request):
     customer_name: Annotated[str, Meta(min_length=1, max_length=100)]
     satisfaction: Annotated[int, Meta(ge=1, le=5)]
     comment: Annotated[str, Meta(max_length=500)] | None = None
+
+
+class BillRepairBody(Request):
+    customer_name: Annotated[str, Meta(max_length=100)] | None = None  # printed on a paid-repair bill
+
+
+class BillingOut(msgspec.Struct):
+    """What billing the repair made: ``claim`` (三包结算申请) or ``bill`` (有偿维修收费单)."""
+
+    kind: str
+    id: int
+    number: str
+    url: str
 
 
 class MajorBody(Request):

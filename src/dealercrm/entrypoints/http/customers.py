@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -79,6 +79,14 @@ class CustomersController(Controller):
             contracts=[_contract(c) for c in v.contracts],
             requests=[_plain(r) for r in v.requests], claims=[_plain(c) for c in v.claims],
             care=[_plain(c) for c in v.care], warnings=v.warnings)
+
+    @put("/customers/{customer_id:int}", guards=[requires(*WRITERS)], status_code=HTTP_200_OK, sync_to_thread=True,
+         summary="修改客户档案 Edit a customer's archive (version optional: 409 when changed since)")
+    def edit(self, customer_id: int, data: s.CustomerEditBody, request: User, customers: CustomersService) -> s.CustomerOut:
+        customers.update_customer(request.user, customer_id, CustomerIn(
+            data.name, data.phone, data.kind, data.dealer_id, data.province, data.city, data.address, data.note),
+            data.version)
+        return _customer(customers.customer(request.user, customer_id))
 
     @post("/customers/{customer_id:int}/vehicles", guards=[requires(*WRITERS)], status_code=HTTP_201_CREATED,
           sync_to_thread=True, summary="登记客户车辆 Record a vehicle the customer owns (one owner per VIN)")

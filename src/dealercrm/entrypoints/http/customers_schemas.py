@@ -25,6 +25,10 @@ class CustomerBody(Request):
     note: Annotated[str, Meta(max_length=500)] | None = None
 
 
+class CustomerEditBody(CustomerBody):
+    version: int | None = None  # the version read; another edit since is 409
+
+
 class CustomerVehicleBody(Request):
     vin: VinStr
     since: dt.date | None = None  # 购车日期; omitted: today
@@ -59,6 +63,7 @@ class CustomerOut(msgspec.Struct):
     note: str | None
     created_at: dt.datetime
     created_by: str
+    version: int = 1  # send it back with an edit: another edit since is 409
 
 
 class CustomerPage(msgspec.Struct):

@@ -45,7 +45,7 @@ class MediaController(Controller):
 
     @post("/owners/{owner_type:str}/{owner_id:int}", guards=[requires(*ANY_USER)], status_code=HTTP_201_CREATED,
           request_max_body_size=BODY_CEILING,
-          summary="上传照片/视频 Upload a photo or video to a repair record, claim, major repair or article")
+          summary="上传照片/视频 Upload a photo or video to a repair record, claim, major repair, article or part (photos only)")
     async def upload(self, owner_type: str, owner_id: int, request: User, media: MediaService) -> s.MediaOut:
         if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
             raise _missing()

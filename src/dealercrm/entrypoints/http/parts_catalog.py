@@ -12,9 +12,16 @@ from litestar import Controller, Request, get, put
 from litestar.params import Parameter
 from msgspec import Meta
 
-from dealercrm.application.services.parts_catalog import EDITORS, READERS, PartsCatalogService
+from dealercrm.application.services.media import MediaService
+from dealercrm.application.services.parts_catalog import (
+    EDITORS,
+    READERS,
+    PartsCatalogService,
+)
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal
+from dealercrm.entrypoints.http.aftersales import media_out
+from dealercrm.entrypoints.http.aftersales_schemas import MediaOut
 from dealercrm.entrypoints.http.schemas import Request as Body
 from dealercrm.entrypoints.http.security import requires
 
@@ -74,6 +81,8 @@ class PartDetailOut(msgspec.Struct):
     retail_price_fen: int
     substitutes: list[SubstituteOut]
     fitted_on: list[FittedOn]
+    id: int | None = None  # the owner id of its pictures: POST /api/v1/media/owners/part/{id}
+    pictures: list[MediaOut] = msgspec.field(default_factory=list)  # 配件图片, oldest first
 
 
 class ModelOut(msgspec.Struct):
@@ -103,6 +112,12 @@ def _decode(cursor: str | None) -> str | None:
     return raw[3:]
 
 
+def _detail(row: dict[str, Any], actor: Principal, media: MediaService) -> PartDetailOut:
+    out = msgspec.convert(row, PartDetailOut, strict=False)
+    out.pictures = [media_out(m) for m in media.of_owner(actor, "part", row["id"])]
+    return out
+
+
 class PartsCatalogController(Controller):
     path = "/api/v1/parts-catalog"
     tags = ["parts catalog 产品配件展示"]
@@ -125,8 +140,8 @@ class PartsCatalogController(Controller):
 
     @get("/parts/{part_no:str}", guards=[requires(*READERS)], sync_to_thread=True,
          summary="配件 One part with its substitutes and the models that carry it")
-    def part(self, part_no: str, request: User, parts_catalog: PartsCatalogService) -> PartDetailOut:
-        return msgspec.convert(parts_catalog.part(request.user, part_no), PartDetailOut, strict=False)
+    def part(self, part_no: str, request: User, parts_catalog: PartsCatalogService, media: MediaService) -> PartDetailOut:
+        return _detail(parts_catalog.part(request.user, part_no), request.user, media)
 
     @put("/models/{model_code:str}/parts", guards=[requires(*EDITORS)], sync_to_thread=True,
          summary="维护车型配件装配数量 Replace the model's fitment (part and quantity per vehicle)")
@@ -139,6 +154,6 @@ class PartsCatalogController(Controller):
     @put("/parts/{part_no:str}/substitutes", guards=[requires(*EDITORS)], sync_to_thread=True,
          summary="维护替代件 Replace the part's substitutes")
     def put_substitutes(self, part_no: str, data: SubstitutesBody, request: User,
-                        parts_catalog: PartsCatalogService) -> PartDetailOut:
+                        parts_catalog: PartsCatalogService, media: MediaService) -> PartDetailOut:
         no = parts_catalog.put_substitutes(request.user, part_no, [(s.part_no, s.note) for s in data.substitutes])
-        return msgspec.convert(parts_catalog.part(request.user, no), PartDetailOut, strict=False)
+        return _detail(parts_catalog.part(request.user, no), request.user, media)

@@ -25,6 +25,7 @@ from dealercrm.application.exports import (
 )
 from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.application.services.media import MediaService
+from dealercrm.application.services.parts_supply import BILL_READERS, PartsSupplyService
 from dealercrm.application.services.stations import StationsService
 from dealercrm.application.services.workflow import WorkflowService
 from dealercrm.domain.aftersales import (
@@ -61,6 +62,12 @@ PAGE_SIZE = 50
 EXPORT_PAGE = 1000
 UPLOAD_CEILING = 512 * 1024 * 1024
 _CACHE = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+
+
+def media_file(media: MediaService, user: Principal, media_id: int, *, thumbnail: bool = False) -> Response[bytes]:
+    """A media file (or its thumbnail) for a page, to whoever may see its owner (404 otherwise)."""
+    content_type, data = media.content(user, media_id, thumbnail=thumbnail)
+    return Response(data, media_type=content_type, headers=_CACHE)
 
 #: Where a person without a location service may say they are (WGS-84, city centres).
 CITIES: dict[str, tuple[float, float]] = {
@@ -418,11 +425,11 @@ class AftersalesPages(Controller):
 
     @get("/records/{record_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
     def record(self, record_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
-               media: MediaService) -> Template:
-        return self._record_page(request, aftersales, media, record_id, errors={}, values={})
+               media: MediaService, parts_supply: PartsSupplyService) -> Template:
+        return self._record_page(request, aftersales, media, parts_supply, record_id, errors={}, values={})
 
     def _record_page(self, request: Request[Principal, Any, Any], aftersales: AftersalesService, media: MediaService,
-                     record_id: int, *, errors: dict[str, str], values: dict[str, str], status_code: int = 200,
+                     parts_supply: PartsSupplyService, record_id: int, *, errors: dict[str, str], values: dict[str, str], status_code: int = 200,
                      flash: str | None = None) -> Template:
         user = request.user
         row = aftersales.record(user, record_id)
@@ -435,13 +442,17 @@ class AftersalesPages(Controller):
             flash = "维修记录已保存。请上传维修照片或视频，并请客户确认。"
         elif flash is None and request.query_params.get("uploaded"):
             flash = "已上传。"
+        elif flash is None and request.query_params.get("billed"):
+            flash = "已开具有偿维修收费单。"
         limits = media.limits
+        bill = parts_supply.bill_of_record(user, record_id) if user.role in BILL_READERS else None
         return page(request, "aftersales_record.html", title=f"维修记录 {row['number']}", section="as_requests",
                     crumbs=(("服务请求", "/aftersales/requests"), (row["number"], None)), record=row, files=files,
                     claims=claims, can_write=user.role in WORKERS,
                     can_confirm=user.role in WORKERS and row.get("confirmed_at") is None,
                     can_claim=user.role in WORKERS and row.get("confirmed_at") is not None and row.get("in_warranty")
                     and not live_claim,
+                    bill=bill, can_bill=user.role in WORKERS and not row.get("in_warranty") and bill is None,
                     max_photo_mb=limits.max_photo_bytes // (1024 * 1024),
                     max_video_mb=limits.max_video_bytes // (1024 * 1024),
                     errors=errors, values=values, flash=flash, status_code=status_code)
@@ -449,7 +460,7 @@ class AftersalesPages(Controller):
     @post("/records/{record_id:int}/media", guards=[requires(*WORKERS)], status_code=303,
           request_max_body_size=UPLOAD_CEILING)
     async def upload(self, record_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
-                     media: MediaService) -> Any:
+                     media: MediaService, parts_supply: PartsSupplyService) -> Any:
         values: dict[str, str] = {}
         try:
             limit = media.limits.max_upload_bytes
@@ -471,12 +482,12 @@ class AftersalesPages(Controller):
             field = "caption" if isinstance(exc, InvalidValue) and exc.field == "caption" else "file"
             errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._record_page(
-                request, aftersales, media, record_id, errors=errors, values=values, status_code=status))
+                request, aftersales, media, parts_supply, record_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/aftersales/records/{record_id}?uploaded=1#media", status_code=303)
 
     @post("/records/{record_id:int}/confirm", guards=[requires(*WORKERS)], status_code=303)
     async def confirm(self, record_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
-                      media: MediaService) -> Any:
+                      media: MediaService, parts_supply: PartsSupplyService) -> Any:
         form = await request.form()
         values = {k: str(form.get(k) or "")[:500] for k in ("customer_name", "satisfaction", "comment")}
         try:
@@ -488,30 +499,45 @@ class AftersalesPages(Controller):
             field = exc.field if isinstance(exc, InvalidValue) and exc.field in values else "customer_name"
             errors, status = {field: exc.message}, 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._record_page(
-                request, aftersales, media, record_id, errors=errors, values=values, status_code=status))
+                request, aftersales, media, parts_supply, record_id, errors=errors, values=values, status_code=status))
         return Redirect(path=f"/aftersales/records/{record_id}", status_code=303)
 
     @post("/records/{record_id:int}/claim", guards=[requires(*WORKERS)], status_code=303)
     async def submit_claim(self, record_id: int, request: Request[Principal, Any, Any],
-                           aftersales: AftersalesService, media: MediaService) -> Any:
+                           aftersales: AftersalesService, media: MediaService, parts_supply: PartsSupplyService) -> Any:
         try:
             claim_id, _ = await sync_to_thread(aftersales.submit_claim, request.user, record_id)
         except (Conflict, BusinessRuleViolation) as exc:
             errors = {"claim": exc.message}
             return await sync_to_thread(lambda: self._record_page(
-                request, aftersales, media, record_id, errors=errors, values={}, status_code=409))
+                request, aftersales, media, parts_supply, record_id, errors=errors, values={}, status_code=409))
         return Redirect(path=f"/aftersales/claims/{claim_id}?submitted=1", status_code=303)
+
+    @post("/records/{record_id:int}/bill", guards=[requires(*WORKERS)], status_code=303)
+    async def bill_repair(self, record_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+                          media: MediaService, parts_supply: PartsSupplyService) -> Any:
+        """结算本次维修: a claim in warranty, the customer's paid-repair bill outside it."""
+        form = await request.form()
+        name = str(form.get("customer_name") or "").strip()[:100] or None
+        try:
+            made = await sync_to_thread(parts_supply.bill_repair, request.user, record_id, name)
+        except (InvalidValue, Conflict, BusinessRuleViolation) as exc:
+            errors, status = {"bill": exc.message}, 422 if isinstance(exc, InvalidValue) else 409
+            return await sync_to_thread(lambda: self._record_page(
+                request, aftersales, media, parts_supply, record_id, errors=errors,
+                values={"customer_name": name or ""}, status_code=status))
+        if made.kind == "claim":
+            return Redirect(path=f"/aftersales/claims/{made.id}?submitted=1", status_code=303)
+        return Redirect(path=f"/aftersales/records/{record_id}?billed=1#billing", status_code=303)
 
     @get("/media/{media_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
     def media_content(self, media_id: int, request: Request[Principal, Any, Any], media: MediaService) -> Response[bytes]:
-        content_type, data = media.content(request.user, media_id)
-        return Response(data, media_type=content_type, headers=_CACHE)
+        return media_file(media, request.user, media_id)
 
     @get("/media/{media_id:int}/thumbnail", guards=[requires(*READERS)], sync_to_thread=True)
     def media_thumbnail(self, media_id: int, request: Request[Principal, Any, Any],
                         media: MediaService) -> Response[bytes]:
-        content_type, data = media.content(request.user, media_id, thumbnail=True)
-        return Response(data, media_type=content_type, headers=_CACHE)
+        return media_file(media, request.user, media_id, thumbnail=True)
 
     @get("/major-repairs", guards=[requires(*READERS)], sync_to_thread=True)
     def major_repairs(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,

@@ -96,6 +96,41 @@ class CustomerPages(Controller):
             return self._new_page(request, errors={field: exc.message}, values=values, status_code=422)
         return Redirect(path=f"/customers/{cid}", status_code=303)
 
+    @get("/{customer_id:int}/edit", guards=[requires(*WRITERS)], sync_to_thread=True)
+    def edit_form(self, customer_id: int, request: User, customers: CustomersService) -> Template:
+        row = customers.customer(request.user, customer_id)
+        values = {f: str(row.get(f) or "") for f in _CUSTOMER_FIELDS}
+        values["kind"] = str(getattr(row["kind"], "value", row["kind"]))
+        values["version"] = str(row["version"])
+        return self._edit_page(request, row, errors={}, values=values)
+
+    def _edit_page(self, request: User, row: dict[str, Any], *, errors: dict[str, str], values: dict[str, str],
+                   status_code: int = 200) -> Template:
+        return page(request, "customer_new.html", title=f"修改客户档案 {row['number']}", section="customers",
+                    crumbs=(("终端客户", "/customers/"), (row["number"], f"/customers/{row['id']}"), ("修改档案", None)),
+                    heading="修改客户档案", form_action=f"/customers/{row['id']}/edit", submit_label="保存修改",
+                    errors=errors, values=values, kinds=[(k.value, k.label) for k in CustomerKind],
+                    status_code=status_code)
+
+    @post("/{customer_id:int}/edit", guards=[requires(*WRITERS)], status_code=303)
+    async def edit(self, customer_id: int, request: User, customers: CustomersService) -> Any:
+        form = await request.form()
+        values = {f: str(form.get(f) or "").strip()[:500] for f in (*_CUSTOMER_FIELDS, "version")}
+        version = int(values["version"]) if values["version"].isdigit() else None
+        try:
+            await sync_to_thread(lambda: customers.update_customer(request.user, customer_id, CustomerIn(
+                values["name"], values["phone"], values["kind"] or "person", None, values["province"] or None,
+                values["city"] or None, values["address"] or None, values["note"] or None), version))
+            return Redirect(path=f"/customers/{customer_id}", status_code=303)
+        except InvalidValue as exc:
+            errors, status = {exc.field if exc.field in values else "name": exc.message}, 422
+        except Conflict as exc:  # edited by someone else since this form was read: show theirs' version
+            errors, status = {"version": exc.message}, 409
+        row = await sync_to_thread(customers.customer, request.user, customer_id)
+        if status == 409:
+            values["version"] = str(row["version"])
+        return self._edit_page(request, row, errors=errors, values=values, status_code=status)
+
     @get("/{customer_id:int}", guards=[requires(*READERS)], sync_to_thread=True)
     def view(self, customer_id: int, request: User, customers: CustomersService) -> Template:
         return self._view(request, customers, customer_id, errors={}, values={})
