@@ -41,7 +41,7 @@ from dealercrm.application.services.gate import GateService
 from dealercrm.application.services.media import MediaService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.domain import messages as rules
-from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
+from dealercrm.domain.errors import Conflict, InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.messages import ConversationKind, RecordKind
 
@@ -145,6 +145,24 @@ class MessagesService:
             card = found.get(uid)
             if card is None or not self.may_write_to(actor, card):
                 raise InvalidValue("user_ids", "收件人不存在", code="message.unknown_recipient", user_id=uid)
+            out.append(card)
+        return out
+
+    def people(self, actor: Principal, usernames: Sequence[str]) -> list[UserCard]:
+        """The people named by username (each once, in order), every one someone the caller may
+        write to. Raises ``InvalidValue`` on ``usernames`` (``message.unknown_recipient``, naming
+        the first unknown name) otherwise, or when no name is given."""
+        self._person(actor)
+        names = list(dict.fromkeys(n.strip().lstrip("@") for n in usernames if n.strip().lstrip("@")))
+        if not names:
+            raise InvalidValue("usernames", "请填写对方的用户名", code="message.members_required")
+        found = self.store.users_by_username(names)
+        out = []
+        for name in names:
+            card = found.get(name)
+            if card is None or not self.may_write_to(actor, card):
+                raise InvalidValue("usernames", f"用户“{name}”不存在或不能联系", code="message.unknown_recipient",
+                                   username=name)
             out.append(card)
         return out
 
@@ -294,6 +312,14 @@ class MessagesService:
         row = self.store.delete_message(message_id, self._clock())
         self._announce(row, "deleted")
         return row
+
+    def may_change(self, actor: Principal, row: MessageRow) -> bool:
+        """Whether ``actor`` may still edit or withdraw ``row`` now (its author, within the window)."""
+        try:
+            rules.check_can_change(_facts(row), actor.user_id, self._clock(), "编辑")
+        except (PermissionDenied, Conflict):
+            return False
+        return True
 
     def mark_read(self, actor: Principal, conversation_id: int, up_to_id: int) -> int:
         """Move the caller's read mark; returns their unread total (also sent to their other browsers)."""
