@@ -270,6 +270,29 @@ class MessagesService:
             raise not_found("message", "消息") from None
         return row
 
+    def announced(self, message_id: int) -> tuple[MessageRow, ConversationKind] | None:
+        """A message a live event announced, with its conversation's kind, read once per event and
+        worker however many sockets deliver it. For the live socket only, which then calls
+        :meth:`deliverable` for each reader (the event reached a reader's channel because they
+        were a member when the change committed)."""
+        row = self.store.message(message_id)
+        if row is None:
+            return None
+        conversation = self.store.conversation(row.conversation_id)
+        return (row, conversation.kind) if conversation is not None else None
+
+    def deliverable(self, actor: Principal, row: MessageRow, kind: ConversationKind) -> MessageRow | None:
+        """``row`` as ``actor`` — one of the people its event was announced to — may see it now,
+        or ``None``. A one-to-one or group conversation keeps its members (there is no leaving
+        one), so the announcement itself is the access check; a record thread asks the record's
+        service again, since access to a record can be lost."""
+        if kind is not ConversationKind.RECORD:
+            return row
+        try:
+            return self.message(actor, row.id)
+        except NotFound:
+            return None
+
     def _mentions(self, body: str) -> list[int]:
         names = rules.mentioned_usernames(body)
         found = self.store.users_by_username(list(names)) if names else {}
@@ -345,8 +368,9 @@ class MessagesService:
 
     def _announce(self, row: MessageRow, change: str) -> None:
         members = self.store.member_ids(row.conversation_id)
+        version = row.deleted_at or row.edited_at or row.created_at
         event: dict[str, Any] = {"type": "message", "change": change, "conversation_id": row.conversation_id,
-                                 "message_id": row.id}
+                                 "message_id": row.id, "version": version.isoformat()}
         self.publisher.publish(members, event)
         if change == "posted":
             for uid in members:
