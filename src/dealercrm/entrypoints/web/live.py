@@ -66,14 +66,51 @@ class LiveRows:
         return asyncio.shield(task)
 
 
+def _notify_backend(dsn: str) -> Any:
+    """Litestar's PostgreSQL backend, publishing on one kept connection: the stock one opens a new
+    connection for every publish — one per message and one per member's unread count, which with
+    a thousand sockets was most of the delivery time (``benchmarks/live_websockets.py``)."""
+    import psycopg
+    from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
+    from psycopg.sql import SQL, Identifier
+
+    class KeptConnectionBackend(PsycoPgChannelsBackend):
+        async def on_startup(self) -> None:
+            self._publisher: psycopg.AsyncConnection[Any] | None = None
+            self._publish_lock = asyncio.Lock()
+            await super().on_startup()
+
+        async def on_shutdown(self) -> None:
+            if self._publisher is not None:
+                await self._publisher.close()
+                self._publisher = None
+            await super().on_shutdown()
+
+        async def publish(self, data: bytes, channels: Any) -> None:
+            text = data.decode("utf-8")
+            async with self._publish_lock:  # one statement at a time on the kept connection
+                for attempt in (1, 2):
+                    try:
+                        if self._publisher is None or self._publisher.closed:
+                            self._publisher = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+                        for channel in channels:
+                            await self._publisher.execute(
+                                SQL("NOTIFY {channel}, {data}").format(channel=Identifier(channel), data=text))
+                        return
+                    except psycopg.OperationalError:  # the connection broke: once more on a new one
+                        self._publisher = None
+                        if attempt == 2:
+                            raise
+
+    return KeptConnectionBackend(dsn)
+
+
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
     """LISTEN/NOTIFY on PostgreSQL (across workers), in memory on SQLite (one process)."""
     backend: Any
     if settings.database_url.startswith("postgresql"):
-        from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
-
         scheme, _, rest = settings.database_url.partition("://")  # postgresql+psycopg:// → postgresql://
-        backend = PsycoPgChannelsBackend(f"{scheme.split('+')[0]}://{rest}")
+        backend = _notify_backend(f"{scheme.split('+')[0]}://{rest}")
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, subscriber_max_backlog=1000,
