@@ -70,13 +70,17 @@ def _notify_backend(dsn: str) -> Any:
     """Litestar's PostgreSQL backend, publishing on one kept connection: the stock one opens a new
     connection for every publish — one per message and one per member's unread count, which with
     a thousand sockets was most of the delivery time (``benchmarks/live_websockets.py``)."""
-    import psycopg
-    from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
-    from psycopg.sql import SQL, Identifier
+    # psycopg's names as Litestar's backend module holds them: the driver stays Litestar's business
+    from litestar.channels.backends.psycopg import (
+        SQL,
+        AsyncConnection,
+        Identifier,
+        PsycoPgChannelsBackend,
+    )
 
     class KeptConnectionBackend(PsycoPgChannelsBackend):
         async def on_startup(self) -> None:
-            self._publisher: psycopg.AsyncConnection[Any] | None = None
+            self._publisher: AsyncConnection[Any] | None = None
             self._publish_lock = asyncio.Lock()
             await super().on_startup()
 
@@ -92,12 +96,14 @@ def _notify_backend(dsn: str) -> Any:
                 for attempt in (1, 2):
                     try:
                         if self._publisher is None or self._publisher.closed:
-                            self._publisher = await psycopg.AsyncConnection.connect(dsn, autocommit=True)
+                            self._publisher = await AsyncConnection.connect(dsn, autocommit=True)
                         for channel in channels:
                             await self._publisher.execute(
                                 SQL("NOTIFY {channel}, {data}").format(channel=Identifier(channel), data=text))
                         return
-                    except psycopg.OperationalError:  # the connection broke: once more on a new one
+                    except Exception:  # the connection broke (or the statement failed): once more on a new one
+                        if self._publisher is not None:
+                            await self._publisher.close()
                         self._publisher = None
                         if attempt == 2:
                             raise
