@@ -146,6 +146,8 @@ class Settings:
     # a mention or a record-thread message after the urgent time, also by SMS
     message_digest_minutes: int = attrs.field(default=30, validator=_positive)
     message_urgent_minutes: int = attrs.field(default=10, validator=_positive)
+    # message retention (issue 21 §5): messages older than this are deleted by the scheduler
+    message_retention_days: int = attrs.field(default=365, validator=_positive)
     # factory ERP (docs/erp-api.md): unset URL → no ERP release delivery and no ERP sync job
     erp_url: str = ""
     erp_api_key: str = attrs.field(default="", repr=False)

@@ -51,15 +51,19 @@ def messages_service(settings: Settings, clock: Clock, engine: Engine | None, li
 
 
 def message_digest_jobs(settings: Settings, clock: Clock, engine: Engine | None) -> tuple[ScheduledJob, ...]:
-    """The away digest of unread messages (issue 21 §4), with the database only."""
+    """The away digest of unread messages (issue 21 §4) and the messages' retention (§5), with
+    the database only."""
     if engine is None:
         return ()
     from dealercrm.adapters.db.message_digest import SqlDigestStore
+    from dealercrm.adapters.db.message_retention import SqlRetentionStore
     from dealercrm.application.message_digest import AwayDigestJob
+    from dealercrm.application.message_retention import MessageRetentionJob
 
     return (AwayDigestJob(SqlDigestStore(engine, clock), settings.portal_url,
                           dt.timedelta(minutes=settings.message_digest_minutes),
-                          dt.timedelta(minutes=settings.message_urgent_minutes)),)
+                          dt.timedelta(minutes=settings.message_urgent_minutes)),
+            MessageRetentionJob(SqlRetentionStore(engine), dt.timedelta(days=settings.message_retention_days)))
 
 
 def community_service(clock: Clock, engine: Engine | None, marketing: MarketingService) -> CommunityService:

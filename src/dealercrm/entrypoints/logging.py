@@ -1,4 +1,12 @@
-"""structlog, wired once: JSON lines, the request id in every line, ID and phone numbers redacted."""
+"""structlog, wired once: JSON lines, the request id in every line, personal data redacted.
+
+Redaction (``redact_processor``, the last step before rendering, also for the standard
+library's lines): resident ID numbers and mobile numbers are masked wherever they appear
+(``1101**********1239``, ``138****8000``; also written ``+86 138-0013-8000``); secrets
+(passwords, tokens, keys, approval-link and calendar-feed tokens) are dropped; and the free text
+people write — message and e-mail bodies, SMS texts, previews, under the keys in
+``_CONTENT_KEYS`` — is replaced by its length, since no pattern can tell what personal data a
+sentence holds (issue 21 §5)."""
 
 from __future__ import annotations
 
@@ -10,8 +18,10 @@ from typing import Any
 import structlog
 
 _ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_PHONE_RE = re.compile(r"(?<!\d)((?:\+?86[-\s]?)?)(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?!\d)")
 _SENSITIVE_KEYS = {"password", "token", "api_key", "authorization", "id_number", "photo", "secret"}
+#: Keys whose value is text people wrote (a message, an e-mail or SMS, a preview of one): logged as its length.
+_CONTENT_KEYS = {"body", "text", "message_body", "preview", "last_message_preview"}
 _LINK_TOKEN_RE = re.compile(r"(/workflow-links/)[^/?\s\"']+")
 
 
@@ -22,21 +32,27 @@ def redact_text(text: str) -> str:
     text = _LINK_TOKEN_RE.sub(r"\1***", text)  # approval-link tokens are credentials
     text = _FEED_RE.sub(r"\1***", text)  # a calendar feed URL is a credential
     text = _ID_RE.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(3)[-4:], text)
-    return _PHONE_RE.sub(lambda m: m.group(1) + "****" + m.group(3), text)
+    return _PHONE_RE.sub(lambda m: m.group(1) + m.group(2) + "****" + m.group(4), text)
+
+
+def _hidden(value: Any) -> Any:
+    return f"[已隐去 {len(value)} 字]" if isinstance(value, str) else "[已隐去]"
 
 
 def _redact(value: Any) -> Any:
     if isinstance(value, str):
         return redact_text(value)
     if isinstance(value, dict):
-        return {k: ("***" if str(k).lower() in _SENSITIVE_KEYS else _redact(v)) for k, v in value.items()}
+        return {k: ("***" if str(k).lower() in _SENSITIVE_KEYS
+                    else _hidden(v) if str(k).lower() in _CONTENT_KEYS else _redact(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_redact(v) for v in value]
     return value
 
 
 def redact_processor(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """Mask resident ID numbers and mobile numbers anywhere in a log event; drop secrets."""
+    """Mask resident ID numbers and mobile numbers anywhere in a log event; drop secrets; replace
+    written text (message bodies and the like) by its length."""
     return _redact(event_dict)
 
 

@@ -1,10 +1,12 @@
 """Two server workers on one PostgreSQL database, each a process of its own built as
 ``dealercrm serve --workers N`` builds them (``create_worker_app``), on its own port so the test
 chooses which worker answers: a login rate limit, a logout and a user deactivation made through
-one worker hold at once in the other."""
+one worker hold at once in the other, and a message posted through one worker reaches a browser's
+live socket on the other (Litestar channels over PostgreSQL LISTEN/NOTIFY)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 import dealercrm
 from dealercrm.application.identity import CreateUser
@@ -140,3 +143,29 @@ def test_a_logout_through_one_worker_ends_the_session_at_the_other(workers):
 
         stale = browser.get(f"{a}/")
     assert (stale.status_code, stale.headers.get("location")) == (303, "/login")
+
+
+def test_a_message_posted_through_one_worker_reaches_a_socket_open_on_the_other(workers):
+    a, b, ids = workers
+    elsewhere = {"X-Forwarded-For": "10.20.30.41"}  # its own login rate limit, apart from the other tests'
+    r = httpx.post(f"{b}/api/v1/auth/login", json={"username": "clerk", "password": PASSWORD}, headers=elsewhere)
+    clerk = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    r = httpx.post(f"{b}/api/v1/conversations/direct", json={"user_id": ids["boss"]}, headers=clerk)
+    assert r.status_code == 200, r.text
+    cid = r.json()["id"]
+    with httpx.Client(headers=elsewhere) as browser:  # the boss's browser, signed in at worker A
+        r = browser.post(f"{a}/login", data={"username": "boss", "password": PASSWORD,
+                                              "_csrf_token": _csrf(browser, f"{a}/login")})
+        assert r.status_code == 303, r.text[:300]
+        cookie = f"dealercrm_session={browser.cookies.get('dealercrm_session')}"
+    with ws_connect(f"ws{a[4:]}/live?after=0", additional_headers={"Cookie": cookie}, open_timeout=10) as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "unread"  # caught up: nothing yet
+        posted = httpx.post(f"{b}/api/v1/conversations/{cid}/messages", json={"body": "从另一个进程发来"},
+                            headers=clerk)
+        events = [json.loads(ws.recv(timeout=10)) for _ in range(2)]
+
+    assert posted.status_code == 201, posted.text
+    message = next(e for e in events if e["type"] == "message")
+    assert (message["change"], message["message"]["id"], message["message"]["body"]) == (
+        "posted", posted.json()["id"], "从另一个进程发来")
+    assert {"type": "unread", "total": 1} in events

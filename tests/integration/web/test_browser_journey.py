@@ -662,8 +662,16 @@ def test_a_dealer_writes_on_its_order_thread_and_the_reviewer_sees_it_live_and_r
     seller.wait_for_selector("#thread .msg-body:has-text('收到，今天处理')", timeout=15000)
     _shot(seller, "messages-thread-phone")
     width = seller.evaluate("document.documentElement.scrollWidth")
+    reviewer.wait_for_url(f"{server}/messages/{thread['id']}#latest")  # the page after sending the reply
+    reviewer.wait_for_selector("body[data-live=open]")
+    reviewer.evaluate("window.notReloaded = true")
+    mine = seller.locator("#thread li.mine:has-text('客户同意加价')")
+    mine.locator("summary").click()  # 编辑或撤回, on one's own message within 15 minutes
+    mine.locator(".msg-withdraw button").click()
+    reviewer.wait_for_selector("#thread li:has-text('此消息已撤回')", timeout=15000)  # live, not reloaded
+    still_not_reloaded = reviewer.evaluate("window.notReloaded === true")
 
-    assert not_reloaded
+    assert not_reloaded and still_not_reloaded
     assert width <= 375
     desk.close()
     phone.close()

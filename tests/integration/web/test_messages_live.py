@@ -4,6 +4,7 @@ three messages arrived gets exactly those three on reconnecting; no session, no 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -98,12 +99,21 @@ def _png() -> bytes:
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def test_the_order_page_shows_its_thread_and_the_thread_page_takes_a_camera_photo(browser, crm):
+def test_the_record_pages_show_their_threads_and_the_thread_page_takes_a_camera_photo(browser, crm):
+    """The order, claim, service request and gate pass pages each load their thread box."""
     from tests.integration.web.conftest import csrf_token
 
     cid, dealer, _ = _thread(crm)
     with crm.engine.connect() as conn:
         order_id = conn.execute(text("SELECT record_id FROM conversations WHERE id = :c"), {"c": cid}).scalar()
+        claim = conn.execute(text("SELECT min(id) FROM service_claims")).scalar()
+        request = conn.execute(text("SELECT min(id) FROM service_requests")).scalar()
+        gate_pass = conn.execute(text("SELECT min(id) FROM gate_passes")).scalar()
+    aftersales, dispatch = browser("aftersales"), browser("dispatch")
+    record_pages = {"claim": (claim, aftersales.get(f"/aftersales/claims/{claim}")),
+                    "service_request": (request, aftersales.get(f"/aftersales/requests/{request}")),
+                    "gate_pass": (gate_pass, dispatch.get(f"/dispatch/passes/{gate_pass}"))}
+    pass_box = dispatch.get(f"/messages/records/gate_pass/{gate_pass}", headers={"HX-Request": "true"})
     me, stranger = browser(dealer), browser("dealer01")
 
     order_page = me.get(f"/orders/{order_id}")
@@ -124,3 +134,51 @@ def test_the_order_page_shows_its_thread_and_the_thread_page_takes_a_camera_phot
     assert "订单" in listing.text and f'href="/messages/{cid}"' in listing.text
     assert stranger.get(f"/messages/{cid}").status_code == 404
     assert stranger.get(f"/messages/records/order/{order_id}", headers={"HX-Request": "true"}).status_code == 404
+    for kind, (record_id, shown) in record_pages.items():
+        assert shown.status_code == 200, kind
+        assert f'hx-get="/messages/records/{kind}/{record_id}"' in shown.text, kind
+    assert pass_box.status_code == 200 and "进入讨论" in pass_box.text
+
+
+def test_people_start_direct_and_group_conversations_and_change_their_own_messages_within_the_window(browser, clock):
+    from tests.integration.web.conftest import csrf_token
+
+    me = browser("procurement")
+    listing = me.get("/messages")
+    token = csrf_token(listing.text)
+    unknown = me.post("/messages/direct", data={"usernames": "nobody_here", "_csrf_token": token})
+    untitled = me.post("/messages/groups", data={"title": " ", "usernames": "technical", "_csrf_token": token})
+    direct = me.post("/messages/direct", data={"usernames": "@technical", "_csrf_token": token},
+                     follow_redirects=False)
+    again = me.post("/messages/direct", data={"usernames": "technical", "_csrf_token": token}, follow_redirects=False)
+    group = me.post("/messages/groups", data={"title": "月底发车协调", "usernames": "technical，finance dispatch",
+                                              "_csrf_token": token}, follow_redirects=False)
+    gid = int(group.headers["location"].split("/")[2].split("#")[0])
+    sent = me.post(f"/messages/{gid}", data={"body": "周五前发完", "_csrf_token": token}, follow_redirects=False)
+    thread = me.get(f"/messages/{gid}")
+    mid = int(thread.text.split('class="msg mine" id="m-', 1)[1].split('"', 1)[0])
+    edited = me.post(f"/messages/messages/{mid}/edit", data={"body": "周四前发完", "_csrf_token": token},
+                     follow_redirects=False)
+    others_view = browser("finance").get(f"/messages/{gid}")
+    clock.now += dt.timedelta(minutes=16)
+    late = me.post(f"/messages/messages/{mid}/withdraw", data={"_csrf_token": token})
+    clock.now -= dt.timedelta(minutes=16)
+    withdrawn = me.post(f"/messages/messages/{mid}/withdraw", data={"_csrf_token": token}, follow_redirects=False)
+    after = me.get(f"/messages/{gid}")
+    beyond = me.post("/messages/messages/9223372036854775808/withdraw", data={"_csrf_token": token})
+
+    assert 'id="start-direct"' in listing.text and 'id="start-group"' in listing.text
+    assert unknown.status_code == 422 and "nobody_here" in unknown.text and 'id="direct-usernames-error"' in unknown.text
+    assert untitled.status_code == 422 and "请填写群聊名称" in untitled.text
+    assert direct.status_code == 303 and again.headers["location"] == direct.headers["location"]
+    assert "技术评审" in me.get(direct.headers["location"].split("#")[0]).text
+    assert group.status_code == 303 and sent.status_code == 303
+    assert "月底发车协调" in thread.text and f'action="/messages/messages/{mid}/withdraw"' in thread.text
+    assert edited.status_code == 303 and edited.headers["location"] == f"/messages/{gid}#m-{mid}"
+    assert "周四前发完" in others_view.text and "已编辑" in others_view.text
+    assert "/withdraw" not in others_view.text  # no buttons on someone else's message
+    assert late.status_code == 409 and "超过15分钟" in late.text and "/withdraw" not in late.text
+    assert withdrawn.status_code == 303
+    assert "此消息已撤回" in after.text and "周四前发完" not in after.text and "/withdraw" not in after.text
+    assert beyond.status_code == 404
+

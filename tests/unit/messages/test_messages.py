@@ -133,8 +133,8 @@ def test_posting_announces_to_members_only_after_it_is_stored(world):
     assert published.sent == []
     row = service.post(DEALER_A, cid, "您好")
 
-    assert ((1, 3), {"type": "message", "change": "posted", "conversation_id": cid, "message_id": row.id}) \
-        in published.sent
+    assert ((1, 3), {"type": "message", "change": "posted", "conversation_id": cid, "message_id": row.id,
+                     "version": row.created_at.isoformat()}) in published.sent
     assert ((3,), {"type": "unread", "total": 1}) in published.sent
 
 

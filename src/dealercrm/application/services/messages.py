@@ -41,7 +41,7 @@ from dealercrm.application.services.gate import GateService
 from dealercrm.application.services.media import MediaService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.domain import messages as rules
-from dealercrm.domain.errors import InvalidValue, NotFound, PermissionDenied
+from dealercrm.domain.errors import Conflict, InvalidValue, NotFound, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.messages import ConversationKind, RecordKind
 
@@ -145,6 +145,24 @@ class MessagesService:
             card = found.get(uid)
             if card is None or not self.may_write_to(actor, card):
                 raise InvalidValue("user_ids", "收件人不存在", code="message.unknown_recipient", user_id=uid)
+            out.append(card)
+        return out
+
+    def people(self, actor: Principal, usernames: Sequence[str]) -> list[UserCard]:
+        """The people named by username (each once, in order), every one someone the caller may
+        write to. Raises ``InvalidValue`` on ``usernames`` (``message.unknown_recipient``, naming
+        the first unknown name) otherwise, or when no name is given."""
+        self._person(actor)
+        names = list(dict.fromkeys(n.strip().lstrip("@") for n in usernames if n.strip().lstrip("@")))
+        if not names:
+            raise InvalidValue("usernames", "请填写对方的用户名", code="message.members_required")
+        found = self.store.users_by_username(names)
+        out = []
+        for name in names:
+            card = found.get(name)
+            if card is None or not self.may_write_to(actor, card):
+                raise InvalidValue("usernames", f"用户“{name}”不存在或不能联系", code="message.unknown_recipient",
+                                   username=name)
             out.append(card)
         return out
 
@@ -252,6 +270,29 @@ class MessagesService:
             raise not_found("message", "消息") from None
         return row
 
+    def announced(self, message_id: int) -> tuple[MessageRow, ConversationKind] | None:
+        """A message a live event announced, with its conversation's kind, read once per event and
+        worker however many sockets deliver it. For the live socket only, which then calls
+        :meth:`deliverable` for each reader (the event reached a reader's channel because they
+        were a member when the change committed)."""
+        row = self.store.message(message_id)
+        if row is None:
+            return None
+        conversation = self.store.conversation(row.conversation_id)
+        return (row, conversation.kind) if conversation is not None else None
+
+    def deliverable(self, actor: Principal, row: MessageRow, kind: ConversationKind) -> MessageRow | None:
+        """``row`` as ``actor`` — one of the people its event was announced to — may see it now,
+        or ``None``. A one-to-one or group conversation keeps its members (there is no leaving
+        one), so the announcement itself is the access check; a record thread asks the record's
+        service again, since access to a record can be lost."""
+        if kind is not ConversationKind.RECORD:
+            return row
+        try:
+            return self.message(actor, row.id)
+        except NotFound:
+            return None
+
     def _mentions(self, body: str) -> list[int]:
         names = rules.mentioned_usernames(body)
         found = self.store.users_by_username(list(names)) if names else {}
@@ -295,6 +336,14 @@ class MessagesService:
         self._announce(row, "deleted")
         return row
 
+    def may_change(self, actor: Principal, row: MessageRow) -> bool:
+        """Whether ``actor`` may still edit or withdraw ``row`` now (its author, within the window)."""
+        try:
+            rules.check_can_change(_facts(row), actor.user_id, self._clock(), "编辑")
+        except (PermissionDenied, Conflict):
+            return False
+        return True
+
     def mark_read(self, actor: Principal, conversation_id: int, up_to_id: int) -> int:
         """Move the caller's read mark; returns their unread total (also sent to their other browsers)."""
         me = self._person(actor)
@@ -319,8 +368,9 @@ class MessagesService:
 
     def _announce(self, row: MessageRow, change: str) -> None:
         members = self.store.member_ids(row.conversation_id)
+        version = row.deleted_at or row.edited_at or row.created_at
         event: dict[str, Any] = {"type": "message", "change": change, "conversation_id": row.conversation_id,
-                                 "message_id": row.id}
+                                 "message_id": row.id, "version": version.isoformat()}
         self.publisher.publish(members, event)
         if change == "posted":
             for uid in members:

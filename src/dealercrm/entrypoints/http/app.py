@@ -72,7 +72,7 @@ from dealercrm.entrypoints.web.app import (
     web_routers,
 )
 from dealercrm.entrypoints.web.errors import with_web_pages
-from dealercrm.entrypoints.web.live import channels_plugin, relay_hooks
+from dealercrm.entrypoints.web.live import LiveRows, channels_plugin, relay_hooks
 
 
 class Health(msgspec.Struct):
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     state = State(
         {
             "principal_cache": cache,
+            "live_rows": LiveRows(),  # the live sockets' shared reads of announced messages
             # in the database when there is one: the limits hold across server workers
             "login_limiter": container.rate_limiter(settings.login_rate_per_minute, 60)
             or SlidingWindowLimiter(settings.login_rate_per_minute, 60),

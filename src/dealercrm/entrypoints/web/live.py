@@ -9,6 +9,10 @@
   message ids) and ``unread`` (the person's new unread total). A failed or rolled-back write
   announces nothing. The channel event is small (NOTIFY payloads are capped at 8 kB); the socket
   reads the message itself from the database, as that person, and sends it whole.
+- **One read per event.** A message's sockets on one worker share one database read of it
+  (``LiveRows``, keyed by message, change and version); each reader's access is then
+  ``MessagesService.deliverable`` (no query for a one-to-one or group conversation, whose event
+  reached only its members; the record's own check for a record thread).
 - **Catch-up.** The browser connects with ``?after=<last message id it showed>``. The socket
   subscribes first, then sends every message after that id from the database, then the live
   ones — skipping any id it has already sent, so each message arrives exactly once.
@@ -19,6 +23,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import anyio
@@ -33,22 +38,85 @@ from dealercrm.adapters.live import LiveRelay, user_channel
 from dealercrm.application.ports.messages import MessageRow
 from dealercrm.application.services.messages import MessagesService
 from dealercrm.config import Settings
-from dealercrm.domain.errors import NotFound
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.messages import ConversationKind
 from dealercrm.entrypoints.http.messages import message_out
 
 NO_SESSION = 4401
 FOREIGN_ORIGIN = 4403
 
 
+class LiveRows:
+    """The messages the live events of one worker announced, each read from the database once
+    however many of the worker's sockets deliver it: the first socket starts the read, the others
+    await the same task. Keeps the last ``size`` events."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._reads: dict[tuple[int, str, str], asyncio.Task[tuple[MessageRow, ConversationKind] | None]] = {}
+
+    def read(self, messages: MessagesService, event: dict[str, Any]) -> Awaitable[tuple[MessageRow, ConversationKind] | None]:
+        key = (int(event["message_id"]), str(event.get("change")), str(event.get("version")))
+        task = self._reads.get(key)
+        if task is None:
+            task = asyncio.ensure_future(sync_to_thread(messages.announced, key[0]))
+            self._reads[key] = task
+            while len(self._reads) > self.size:
+                self._reads.pop(next(iter(self._reads)))
+        return asyncio.shield(task)
+
+
+def _notify_backend(dsn: str) -> Any:
+    """Litestar's PostgreSQL backend, publishing on one kept connection: the stock one opens a new
+    connection for every publish — one per message and one per member's unread count, which with
+    a thousand sockets was most of the delivery time (``benchmarks/live_websockets.py``)."""
+    # psycopg's names as Litestar's backend module holds them: the driver stays Litestar's business
+    from litestar.channels.backends.psycopg import (
+        SQL,
+        AsyncConnection,
+        Identifier,
+        PsycoPgChannelsBackend,
+    )
+
+    class KeptConnectionBackend(PsycoPgChannelsBackend):
+        async def on_startup(self) -> None:
+            self._publisher: AsyncConnection[Any] | None = None
+            self._publish_lock = asyncio.Lock()
+            await super().on_startup()
+
+        async def on_shutdown(self) -> None:
+            if self._publisher is not None:
+                await self._publisher.close()
+                self._publisher = None
+            await super().on_shutdown()
+
+        async def publish(self, data: bytes, channels: Any) -> None:
+            text = data.decode("utf-8")
+            async with self._publish_lock:  # one statement at a time on the kept connection
+                for attempt in (1, 2):
+                    try:
+                        if self._publisher is None or self._publisher.closed:
+                            self._publisher = await AsyncConnection.connect(dsn, autocommit=True)
+                        for channel in channels:
+                            await self._publisher.execute(
+                                SQL("NOTIFY {channel}, {data}").format(channel=Identifier(channel), data=text))
+                        return
+                    except Exception:  # the connection broke (or the statement failed): once more on a new one
+                        if self._publisher is not None:
+                            await self._publisher.close()
+                        self._publisher = None
+                        if attempt == 2:
+                            raise
+
+    return KeptConnectionBackend(dsn)
+
+
 def channels_plugin(settings: Settings) -> ChannelsPlugin:
     """LISTEN/NOTIFY on PostgreSQL (across workers), in memory on SQLite (one process)."""
     backend: Any
     if settings.database_url.startswith("postgresql"):
-        from litestar.channels.backends.psycopg import PsycoPgChannelsBackend
-
         scheme, _, rest = settings.database_url.partition("://")  # postgresql+psycopg:// → postgresql://
-        backend = PsycoPgChannelsBackend(f"{scheme.split('+')[0]}://{rest}")
+        backend = _notify_backend(f"{scheme.split('+')[0]}://{rest}")
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, subscriber_max_backlog=1000,
@@ -88,6 +156,7 @@ def _message_event(row: MessageRow, change: str) -> str:
 
 @websocket("/live", opt={"web_ui": True})
 async def live_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin, messages: MessagesService) -> None:
+    rows: LiveRows = socket.app.state.live_rows
     await socket.accept()
     user: Principal | None = socket.scope.get("user")
     if user is None or user.user_id is None:
@@ -116,10 +185,15 @@ async def live_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin
                 if event.get("type") == "message":
                     if event.get("change") == "posted" and int(event["message_id"]) <= sent:
                         continue
-                    try:
-                        row = await sync_to_thread(messages.message, user, int(event["message_id"]))
-                    except NotFound:
+                    announced = await rows.read(messages, event)
+                    if announced is None:
                         continue
+                    row = announced[0]
+                    if announced[1] is ConversationKind.RECORD:  # access to the record is asked again
+                        found = await sync_to_thread(messages.deliverable, user, *announced)
+                        if found is None:
+                            continue
+                        row = found
                     await socket.send_text(_message_event(row, str(event.get("change"))))
                     if event.get("change") == "posted":
                         sent = max(sent, row.id)
@@ -136,4 +210,4 @@ async def live_socket(socket: WebSocket[Any, Any, Any], channels: ChannelsPlugin
             tasks.cancel_scope.cancel()
 
 
-__all__ = ["channels_plugin", "live_socket", "relay_hooks"]
+__all__ = ["LiveRows", "channels_plugin", "live_socket", "relay_hooks"]
