@@ -81,7 +81,7 @@ _DURATIONS = Path(__file__).with_name("durations.json")
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under xdist, hand out the longest test files first (longest-processing-time-first).
 
-    ``scripts/test`` runs ``--dist loadfile --loadscope-no-reorder``: each file is one work unit and the
+    ``scripts/test`` runs ``--dist loadfile --no-loadscope-reorder``: each file is one work unit and the
     units go out in collection order. Sorting the files by their last measured wall time
     (``tests/durations.json``, written by ``scripts/test-durations`` from a JUnit XML report) keeps a
     four-minute file from starting in the last four minutes while the other process sits idle. Files not
