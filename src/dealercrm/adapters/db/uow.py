@@ -194,28 +194,29 @@ class SqlAlchemyUnitOfWork:
         try:
             yield self
         finally:
-            session = self._open()
-            try:
-                session.rollback()
-            finally:
-                session.close()
-                self.session = None
+            self._close()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        session = self._open()
         try:
-            session.rollback()
+            self._close()
         finally:
-            session.close()
-            self.session = None
             if self.write_lock is not None:
                 self.write_lock.release()
         if exc is not None and not isinstance(exc, Conflict):
             translated = _translate(exc)
             if translated is not None:
                 raise translated from exc
+
+    def _close(self) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        session = self._open()
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self.session = None
 
     def _open(self) -> Session:
         if self.session is None:
