@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import subprocess
 import tempfile
 import uuid
@@ -103,6 +104,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _run_as_pg([str(_PG_STATE["bindir"] / "pg_ctl"), "-D", str(_PG_STATE["datadir"]), "-m", "immediate",  # type: ignore[operator]
                     "-w", "stop"])
         shutil.rmtree(str(_PG_STATE["datadir"]), ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _built_apps_free_again() -> Iterator[None]:
+    """The apps a test took from ``tests.apps`` are free for the next test."""
+    yield
+    apps = sys.modules.get("tests.apps")
+    if apps is not None:
+        apps.release_all()
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import dealercrm
 from dealercrm.adapters.security import JwtTokenService
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 from .conftest import Kit, station_in
 
@@ -56,7 +56,7 @@ def api(db_url, clock):
                              ttl=dt.timedelta(hours=1), clock=lambda: dt.datetime.now(dt.UTC))
     crm = dealercrm.bootstrap(settings, clock=clock, token_service=tokens)
     kit = Kit(crm, clock)
-    client = TestClient(create_app(settings, container=crm))
+    client = TestClient(app_for(crm, settings))
     with client:
         a = Api(client, kit)
         a.login_as("staff", kit.staff)

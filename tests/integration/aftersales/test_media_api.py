@@ -20,7 +20,7 @@ from dealercrm.adapters.security import JwtTokenService
 from dealercrm.application import knowledge as kb
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Role
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 from .conftest import Kit
 from .test_aftersales_api import SECRET, Api, _repair_body, _station_body
@@ -47,7 +47,7 @@ def api(db_url, clock, tmp_path):
                              ttl=dt.timedelta(hours=1), clock=lambda: dt.datetime.now(dt.UTC))
     crm = dealercrm.bootstrap(settings, clock=clock, token_service=tokens)
     kit = Kit(crm, clock)
-    client = TestClient(create_app(settings, container=crm))
+    client = TestClient(app_for(crm, settings))
     with client:
         a = Api(client, kit)
         a.root = tmp_path / "media"

@@ -22,7 +22,7 @@ from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc, Vin
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 from tests.fakes import FakeClock
 
 SECRET = "care-test-secret-long-enough-for-hs256-0123456789abcdef"
@@ -69,7 +69,7 @@ def api(db_url):
     tokens = JwtTokenService(SECRET, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                              ttl=dt.timedelta(hours=1), clock=lambda: dt.datetime.now(dt.UTC))
     crm = dealercrm.bootstrap(settings, clock=clock, token_service=tokens)
-    with TestClient(create_app(settings, container=crm)) as client:
+    with TestClient(app_for(crm, settings)) as client:
         yield Api(crm, client)
     crm.close()
 

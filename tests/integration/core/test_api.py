@@ -10,7 +10,7 @@ import dealercrm
 from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "Passw0rd123"
@@ -32,7 +32,7 @@ def make_client(db_url, **settings):
                       principal_cache_seconds=0, **{"login_rate_per_minute": 1000, "register_rate_per_hour": 1000,
                                                     **settings})
     crm = dealercrm.bootstrap(s)
-    return TestClient(create_app(s, container=crm)), crm
+    return TestClient(app_for(crm, s)), crm
 
 
 @pytest.fixture

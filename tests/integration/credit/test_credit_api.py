@@ -17,7 +17,7 @@ from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 from tests.fakes import race
 
 SECRET = "credit-test-secret-long-enough-for-hs256-0123456789"
@@ -54,7 +54,7 @@ def api(db_url, clock, kit):
                              ttl=dt.timedelta(hours=1), clock=lambda: dt.datetime.now(dt.UTC))
     crm = dealercrm.bootstrap(settings, clock=clock, token_service=tokens)
     kit.crm = crm
-    client = TestClient(create_app(settings, container=crm))
+    client = TestClient(app_for(crm, settings))
     with client:
         a = Api(client, crm, kit)
         a.dealer_a = kit.add_dealer(region="华中")

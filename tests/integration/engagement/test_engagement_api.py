@@ -13,7 +13,7 @@ from dealercrm.adapters.notify.sql_outbox import SqlAlchemyOutboxStore
 from dealercrm.application.alerts import raise_alert
 from dealercrm.domain.alerts import Audience, Condition, Severity
 from dealercrm.domain.identity import Role
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 from .conftest import PASSWORD, SYSTEM
 
@@ -23,7 +23,7 @@ START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 @pytest.fixture
 def env(world_factory):
     w = world_factory(start=START)
-    client = TestClient(create_app(w.settings, container=w.crm))
+    client = TestClient(app_for(w.crm, w.settings))
     with client:
         yield w, client
 

@@ -9,7 +9,7 @@ import icalendar
 import pytest
 from litestar.testing import TestClient
 
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 from .conftest import SYSTEM
 from .test_engagement_api import category, login
@@ -20,7 +20,7 @@ START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 @pytest.fixture
 def env(world_factory):
     w = world_factory(start=START)
-    with TestClient(create_app(w.settings, container=w.crm)) as client:
+    with TestClient(app_for(w.crm, w.settings)) as client:
         yield w, client
 
 

@@ -17,7 +17,7 @@ from dealercrm.config import load_settings
 from dealercrm.domain.errors import BusinessRuleViolation
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Vin
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 from tests.fakes import FakeClock
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -69,7 +69,7 @@ def world(db_url):  # type: ignore[no-untyped-def]
                              principal_cache_seconds=0, login_rate_per_minute=1000, register_rate_per_hour=1000,
                              token_ttl_minutes=60 * 24 * 60)  # tokens live on the fake clock, which tests move by days
     crm = dealercrm.bootstrap(settings, clock=clock, vehicle_release_policy=policy)
-    client = TestClient(create_app(settings, container=crm))
+    client = TestClient(app_for(crm, settings))
     with client:
         system = Principal.system()
         staff = {}

@@ -18,7 +18,7 @@ from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import Uscc
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 from tests.fakes import FakeClock, PlainHasher
 
 PASSWORD = "Passw0rd123"
@@ -49,7 +49,7 @@ class World:
         self.crm = dealercrm.bootstrap(self.settings, clock=self.clock, password_hasher=PlainHasher(),
                                        token_service=tokens, video_conferencing=self.video)
         self._n = itertools.count(1)
-        self.client = TestClient(create_app(self.settings, container=self.crm))
+        self.client = TestClient(app_for(self.crm, self.settings))
         self._headers: dict[str, dict[str, str]] = {}
 
     def user(self, role: str, *, username: str | None = None, regions: tuple[str, ...] = (),

@@ -21,7 +21,7 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import Uscc
 from dealercrm.entrypoints.demo_orders import FUEL_TANKER
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "Passw0rd123"
@@ -65,7 +65,7 @@ class Flow:
         self.settings = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING",
                                       principal_cache_seconds=0, login_rate_per_minute=1000, **settings)
         self.crm = dealercrm.bootstrap(self.settings, erp_gateway=erp_gateway)
-        self.client = TestClient(create_app(self.settings, container=self.crm))
+        self.client = TestClient(app_for(self.crm, self.settings))
         self._tokens: dict[str, dict[str, str]] = {}
 
     def __enter__(self) -> Flow:

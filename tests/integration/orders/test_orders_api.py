@@ -13,7 +13,7 @@ from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.values import Uscc, beijing_date
 from dealercrm.entrypoints.demo_orders import DUMP_TRUCK, FUEL_TANKER, _flatbed
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 PASSWORD = "Passw0rd123"
@@ -43,7 +43,7 @@ def api(db_url):
     s = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING", principal_cache_seconds=0,
                       login_rate_per_minute=1000)
     crm = dealercrm.bootstrap(s)
-    client = TestClient(create_app(s, container=crm))
+    client = TestClient(app_for(crm, s))
     with client:
         for name, role, regions in (("admin", "admin", ()), ("rm_huazhong", "region_manager", ("华中",)),
                                     ("sales_huadong", "sales", ("华东",)), ("technical", "technical", ()),

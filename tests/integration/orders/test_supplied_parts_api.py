@@ -13,7 +13,7 @@ from dealercrm.adapters.db.supplied_parts_tables import supplied_part_movements
 from dealercrm.application.identity import CreateUser
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 from tests.integration.orders.test_orders_api import PASSWORD, SECRET, STD_FUEL, _dealer, assert_problem, login
 
 SYSTEM = Principal.system()
@@ -27,7 +27,7 @@ def api(db_url, tmp_path):
     s = load_settings({}, database_url=db_url, jwt_secret=SECRET, log_level="WARNING", principal_cache_seconds=0,
                       login_rate_per_minute=1000, photo_dir=str(tmp_path / "photos"))
     crm = dealercrm.bootstrap(s)
-    client = TestClient(create_app(s, container=crm))
+    client = TestClient(app_for(crm, s))
     with client:
         for name, role, regions in (("admin", "admin", ()), ("prod", "production", ()),
                                     ("store", "procurement", ()), ("sales_huadong", "sales", ("华东",)),

@@ -1,4 +1,4 @@
-"""The web UI on the demo data: one SQLite file loaded once per module, a fixed Beijing clock,
+"""The web UI on the demo data: one SQLite file loaded once per test process (copied per test), a fixed Beijing clock,
 and a browser-like test client that logs in through the login form."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from litestar.testing import TestClient
 import dealercrm
 from dealercrm.config import load_settings
 from dealercrm.entrypoints.demo import DEMO_PASSWORD, load_demo
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Beijing
 CSRF_INPUT = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -24,7 +24,7 @@ def settings_for(db):
                          session_secret="s" * 48, login_rate_per_minute=1000)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_db(tmp_path_factory, _sqlite_template):
     db = tmp_path_factory.mktemp("web-demo") / "dealercrm.db"
     shutil.copyfile(_sqlite_template, db)
@@ -62,7 +62,7 @@ def crm(demo_db, tmp_path, clock):
 
 @pytest.fixture
 def app(crm):
-    return create_app(crm.settings, container=crm)
+    return app_for(crm)
 
 
 def csrf_token(page_html: str) -> str:

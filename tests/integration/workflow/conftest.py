@@ -20,7 +20,7 @@ from dealercrm.application.identity import CreateUser, principal_of
 from dealercrm.bootstrap import system_clock, workflow_handler_table
 from dealercrm.config import load_settings
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.app import create_app
+from tests.apps import app_for
 from tests.fakes import FakeClock
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
@@ -153,7 +153,7 @@ def register_dealer(crm: Any, *, uscc: str = "91350100M000100Y43", username: str
 
 
 def http_client(crm: Any) -> TestClient:
-    return TestClient(create_app(crm.settings, container=crm))
+    return TestClient(app_for(crm, crm.settings))
 
 
 def login(client: TestClient, username: str) -> dict[str, str]:

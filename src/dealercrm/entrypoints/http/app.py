@@ -20,7 +20,6 @@ from dealercrm.config import Settings, load_settings
 from dealercrm.entrypoints.http.aftersales import AftersalesController
 from dealercrm.entrypoints.http.care import CareController
 from dealercrm.entrypoints.http.community import COMMUNITY_CONTROLLERS
-from dealercrm.entrypoints.http.parts_supply import PartsSupplyController
 from dealercrm.entrypoints.http.contracts import OrderFlowController
 from dealercrm.entrypoints.http.controllers import (
     AdminController,
@@ -44,6 +43,7 @@ from dealercrm.entrypoints.http.metrics import (
 from dealercrm.entrypoints.http.openapi import document_routes
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
+from dealercrm.entrypoints.http.parts_supply import PartsSupplyController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.reports import ReportController
 from dealercrm.entrypoints.http.security import (
@@ -51,6 +51,7 @@ from dealercrm.entrypoints.http.security import (
     PrincipalCache,
     RequestIdMiddleware,
     SlidingWindowLimiter,
+    Wiring,
     public,
 )
 from dealercrm.entrypoints.http.service_network import SERVICE_NETWORK_CONTROLLERS
@@ -135,40 +136,49 @@ def cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
                       expose_headers=["X-Request-Id", "Location"], allow_credentials=False, max_age=600)
 
 
+def _per_container_state(app_state: State, container: Container, settings: Settings) -> None:
+    """What the app keeps per container: its rate limiters (in the database when there is one,
+    so they hold across server workers) and the live sockets' shared reads."""
+    app_state["live_rows"] = LiveRows()
+    app_state["login_limiter"] = (container.rate_limiter(settings.login_rate_per_minute, 60)
+                                  or SlidingWindowLimiter(settings.login_rate_per_minute, 60))
+    app_state["register_limiter"] = (container.rate_limiter(settings.register_rate_per_hour, 3600)
+                                     or SlidingWindowLimiter(settings.register_rate_per_hour, 3600))
+
+
 def create_app(settings: Settings | None = None, *, container: Container | None = None,
                extra_route_handlers: list[Any] | None = None) -> Litestar:
     settings = settings or (container.settings if container else load_settings())
     configure_logging(settings.log_level, settings.log_json)
     container = container or bootstrap(settings)
     cache = PrincipalCache(settings.principal_cache_seconds)
-    state = State(
-        {
-            "principal_cache": cache,
-            "live_rows": LiveRows(),  # the live sockets' shared reads of announced messages
-            # in the database when there is one: the limits hold across server workers
-            "login_limiter": container.rate_limiter(settings.login_rate_per_minute, 60)
-            or SlidingWindowLimiter(settings.login_rate_per_minute, 60),
-            "register_limiter": container.rate_limiter(settings.register_rate_per_hour, 3600)
-            or SlidingWindowLimiter(settings.register_rate_per_hour, 3600),
-        }
-    )
+    wiring = Wiring(container, cache)
+    state = State({"principal_cache": cache, "wiring": wiring, "wired_for": app_shape(settings)})
+    _per_container_state(state, container, settings)
     registry = CollectorRegistry()  # this app's own: nothing registers globally
     request_metrics = RequestMetrics(registry)
-    metrics = metrics_handler(registry, database_collector(container.identity, container.outbox_counts,
-                                                           container.operations_times),
-                              settings.metrics_networks, settings.prometheus_multiproc_dir)
-    live = channels_plugin(settings)
-    live_up, live_down = relay_hooks(container.live, live)
+    metrics = metrics_handler(
+        registry,
+        database_collector(wiring),
+        settings.metrics_networks, settings.prometheus_multiproc_dir)
+    live = channels_plugin(settings, lambda: wiring.container.settings.database_url)
+
+    async def live_up() -> None:
+        await relay_hooks(wiring.container.live, live)[0]()
+
+    async def live_down() -> None:
+        await relay_hooks(wiring.container.live, live)[1]()
+
     app = Litestar(
         route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),
                         *web_routers()],
-        dependencies={**service_dependencies(container), **web_dependencies(container.web_sessions)},
+        dependencies={**service_dependencies(wiring), **web_dependencies(wiring)},
         state=state,
         middleware=[
             request_metrics.middleware,
             RequestIdMiddleware,
-            DefineMiddleware(AuthMiddleware, identity=container.identity, cache=cache),
-            web_middleware(container.web_sessions, container.identity, cache),
+            DefineMiddleware(AuthMiddleware, wiring=wiring),
+            web_middleware(wiring),
         ],
         exception_handlers=with_web_pages(EXCEPTION_HANDLERS),
         template_config=template_config(),
@@ -192,8 +202,33 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             ),
         ),
         on_startup=[live_up],
-        on_shutdown=[live_down, container.close],
+        on_shutdown=[live_down, lambda: wiring.container.close()],
         debug=False,
     )
     document_routes(app)  # each operation's credential and problem+json answers, from its route
+    return app
+
+
+def app_shape(settings: Settings) -> tuple[Any, ...]:
+    """The settings ``create_app`` builds into the app itself (everything else is read from the
+    container per request). Two settings with the same shape can share one built app."""
+    live_backend = "notify" if settings.database_url.startswith("postgresql") else "memory"
+    return (settings.log_level, settings.log_json, settings.principal_cache_seconds, settings.metrics_networks,
+            settings.prometheus_multiproc_dir, settings.cors_origins, settings.max_body_bytes,
+            settings.session_secret, settings.portal_url, live_backend)
+
+
+def rewire(app: Litestar, container: Container, settings: Settings | None = None) -> Litestar:
+    """Point an app built by ``create_app`` at another container: its services, sessions,
+    limiters and live relay; the principal cache starts empty. Building the app's 1,200 routes
+    takes about 1.3 s, so a test suite that opens a fresh database per test builds the app once
+    per shape and rewires it. The app must be idle (no request in flight, not started).
+    ``settings`` are the container's unless given, as for ``create_app``."""
+    settings = settings or container.settings
+    if app.state["wired_for"] != app_shape(settings):
+        raise ValueError("the container's settings need an app of another shape: call create_app")
+    wiring: Wiring = app.state["wiring"]
+    wiring.container = container
+    wiring.cache.invalidate()
+    _per_container_state(app.state, container, settings)
     return app

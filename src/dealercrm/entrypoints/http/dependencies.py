@@ -8,13 +8,11 @@ web pages use the same providers; nothing in ``entrypoints/`` reaches into the c
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any
 
 from litestar.di import Provide
 
-from dealercrm.bootstrap import Container
-
-T = TypeVar("T")
+from dealercrm.entrypoints.http.security import Wiring
 
 #: The service a handler may ask for, by parameter name (each is the container attribute of that name).
 SERVICE_NAMES: tuple[str, ...] = (
@@ -31,14 +29,14 @@ SERVICE_NAMES: tuple[str, ...] = (
 )
 
 
-def _constant(value: T) -> Callable[[], T]:
-    def provide() -> T:
-        return value
+def _current(wiring: Wiring, name: str) -> Callable[[], Any]:
+    def provide() -> Any:
+        return getattr(wiring.container, name)
 
     return provide
 
 
-def service_dependencies(container: Container) -> dict[str, Provide]:
-    """One provider per service, each answering the same object for every request."""
-    return {name: Provide(_constant(getattr(container, name)), sync_to_thread=False, use_cache=True)
-            for name in SERVICE_NAMES}
+def service_dependencies(wiring: Wiring) -> dict[str, Provide]:
+    """One provider per service, each answering the wired container's service (the same object
+    for every request until the app is rewired)."""
+    return {name: Provide(_current(wiring, name), sync_to_thread=False) for name in SERVICE_NAMES}

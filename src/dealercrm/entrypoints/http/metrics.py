@@ -21,14 +21,19 @@ from litestar import Request, Response, get
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.security import public
+from dealercrm.entrypoints.http.security import Wiring, public
 
 UNMATCHED = "(unmatched)"  # requests no route answered: one series, whatever the path
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -162,7 +167,9 @@ class _Forward(Collector):
         yield from self._registry.collect()
 
 
-def database_collector(identity: IdentityService, outbox_counts: Callable[[], dict[str, int]],
-                       times: Callable[[], dict[str, dt.datetime | None]] = dict) -> DatabaseCollector:
-    return DatabaseCollector(outbox_counts, lambda: identity.list_devices(Principal.system()), times)
+def database_collector(wiring: Wiring) -> DatabaseCollector:
+    """The figures of the container the app is wired to, read at scrape time."""
+    return DatabaseCollector(lambda: wiring.container.outbox_counts(),
+                             lambda: wiring.container.identity.list_devices(Principal.system()),
+                             lambda: wiring.container.operations_times())
 

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar.connection import ASGIConnection
@@ -29,7 +29,20 @@ from dealercrm.context import request_id_var
 from dealercrm.domain.errors import AuthenticationFailed, RateLimited
 from dealercrm.domain.identity import Principal, Role
 
+if TYPE_CHECKING:
+    from dealercrm.bootstrap import Container
+
 log = structlog.get_logger(__name__)
+
+
+class Wiring:
+    """The container a built app serves and its principal cache, in one place: the middleware,
+    the service providers and the hooks of ``create_app`` all reach the container through this
+    object, so ``rewire`` can point the app's 1,200 built routes at another container."""
+
+    def __init__(self, container: Container, cache: PrincipalCache) -> None:
+        self.container = container
+        self.cache = cache
 
 PUBLIC_PATTERNS: tuple[str, ...] = (
     r"^/health$",
@@ -100,13 +113,12 @@ def load_principal(identity: IdentityService, user_id: int) -> Principal | None:
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, *, identity: IdentityService, cache: PrincipalCache) -> None:
+    def __init__(self, app: ASGIApp, *, wiring: Wiring) -> None:
         super().__init__(app, exclude=list(PUBLIC_PATTERNS), exclude_http_methods=["OPTIONS"])
-        self.identity = identity
-        self.cache = cache
+        self.wiring = wiring
 
     def _load_principal(self, user_id: int) -> Principal | None:
-        return load_principal(self.identity, user_id)
+        return load_principal(self.wiring.container.identity, user_id)
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
         device_key = connection.headers.get("x-device-key")
@@ -114,7 +126,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             from litestar.concurrency import sync_to_thread
 
             try:
-                principal = await sync_to_thread(self.identity.authenticate_device, device_key)
+                principal = await sync_to_thread(self.wiring.container.identity.authenticate_device, device_key)
             except AuthenticationFailed as exc:
                 raise NotAuthorizedException(detail=exc.message) from None
             return AuthenticationResult(user=principal, auth=None)
@@ -123,14 +135,14 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(detail="需要登录")
         try:
-            claims = self.identity.verify_token(token.strip())
+            claims = self.wiring.container.identity.verify_token(token.strip())
         except AuthenticationFailed as exc:
             raise NotAuthorizedException(detail=exc.message) from None
         from litestar.concurrency import sync_to_thread
 
-        found, principal = self.cache.peek(int(claims["sub"]))
+        found, principal = self.wiring.cache.peek(int(claims["sub"]))
         if not found:
-            principal = await sync_to_thread(self.cache.get, int(claims["sub"]), self._load_principal)
+            principal = await sync_to_thread(self.wiring.cache.get, int(claims["sub"]), self._load_principal)
         if principal is None:
             raise NotAuthorizedException(detail="账号不存在或已停用")
         return AuthenticationResult(user=principal, auth=claims)

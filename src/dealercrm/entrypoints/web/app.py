@@ -14,9 +14,8 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from dealercrm.application.services.identity import IdentityService
 from dealercrm.config import Settings
-from dealercrm.entrypoints.http.security import PrincipalCache, public
+from dealercrm.entrypoints.http.security import Wiring, public
 from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.admin import AdminPages
 from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
@@ -52,7 +51,8 @@ from dealercrm.entrypoints.web.live import live_socket
 from dealercrm.entrypoints.web.pages.customers import CustomerPages, ServiceContractPages
 from dealercrm.entrypoints.web.pages.parts_catalog import PartsCatalogPages
 from dealercrm.entrypoints.web.pages.parts_supply import PartsSupplyPages
-from dealercrm.entrypoints.web.sessions import WebSessionMiddleware, WebSessionStore
+from dealercrm.application.ports.sessions import WebSessionStore
+from dealercrm.entrypoints.web.sessions import WebSessionMiddleware
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -133,12 +133,12 @@ def web_routers() -> list[Router]:
     return [pages, static]
 
 
-def web_middleware(sessions: WebSessionStore, identity: IdentityService, cache: PrincipalCache) -> DefineMiddleware:
-    return DefineMiddleware(WebSessionMiddleware, sessions=sessions, identity=identity, cache=cache)
+def web_middleware(wiring: Wiring) -> DefineMiddleware:
+    return DefineMiddleware(WebSessionMiddleware, wiring=wiring)
 
 
-def web_dependencies(sessions: WebSessionStore) -> dict[str, Provide]:
+def web_dependencies(wiring: Wiring) -> dict[str, Provide]:
     def provide() -> WebSessionStore:
-        return sessions
+        return wiring.container.web_sessions
 
-    return {"web_sessions": Provide(provide, sync_to_thread=False, use_cache=True)}
+    return {"web_sessions": Provide(provide, sync_to_thread=False)}

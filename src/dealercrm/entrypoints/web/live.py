@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -66,7 +66,7 @@ class LiveRows:
         return asyncio.shield(task)
 
 
-def _notify_backend(dsn: str) -> Any:
+def _notify_backend(database_url: Callable[[], str]) -> Any:
     """Litestar's PostgreSQL backend, publishing on one kept connection: the stock one opens a new
     connection for every publish — one per message and one per member's unread count, which with
     a thousand sockets was most of the delivery time (``benchmarks/live_websockets.py``)."""
@@ -80,6 +80,9 @@ def _notify_backend(dsn: str) -> Any:
 
     class KeptConnectionBackend(PsycoPgChannelsBackend):
         async def on_startup(self) -> None:
+            # the database of the container the app is wired to when it starts
+            scheme, _, rest = database_url().partition("://")  # postgresql+psycopg:// → postgresql://
+            self._pg_dsn = f"{scheme.split('+')[0]}://{rest}"
             self._publisher: AsyncConnection[Any] | None = None
             self._publish_lock = asyncio.Lock()
             await super().on_startup()
@@ -96,7 +99,7 @@ def _notify_backend(dsn: str) -> Any:
                 for attempt in (1, 2):
                     try:
                         if self._publisher is None or self._publisher.closed:
-                            self._publisher = await AsyncConnection.connect(dsn, autocommit=True)
+                            self._publisher = await AsyncConnection.connect(self._pg_dsn, autocommit=True)
                         for channel in channels:
                             await self._publisher.execute(
                                 SQL("NOTIFY {channel}, {data}").format(channel=Identifier(channel), data=text))
@@ -108,15 +111,15 @@ def _notify_backend(dsn: str) -> Any:
                         if attempt == 2:
                             raise
 
-    return KeptConnectionBackend(dsn)
+    return KeptConnectionBackend(database_url())
 
 
-def channels_plugin(settings: Settings) -> ChannelsPlugin:
-    """LISTEN/NOTIFY on PostgreSQL (across workers), in memory on SQLite (one process)."""
+def channels_plugin(settings: Settings, database_url: Callable[[], str]) -> ChannelsPlugin:
+    """LISTEN/NOTIFY on PostgreSQL (across workers), in memory on SQLite (one process).
+    ``database_url`` answers the database to listen on when the app starts."""
     backend: Any
     if settings.database_url.startswith("postgresql"):
-        scheme, _, rest = settings.database_url.partition("://")  # postgresql+psycopg:// → postgresql://
-        backend = _notify_backend(f"{scheme.split('+')[0]}://{rest}")
+        backend = _notify_backend(database_url)
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, subscriber_max_backlog=1000,

@@ -13,10 +13,8 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from dealercrm.application.ports.sessions import WebSessionStore
-from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.identity import Principal
-from dealercrm.entrypoints.http.security import PrincipalCache, load_principal
+from dealercrm.entrypoints.http.security import Wiring, load_principal
 
 COOKIE = "dealercrm_session"
 SESSION_SCOPE_KEY = "dealercrm.web_session"
@@ -44,18 +42,16 @@ class WebSessionMiddleware:
 
     Installed app-wide; acts only on the routes of the web UI (``opt["web_ui"]``)."""
 
-    def __init__(self, app: ASGIApp, *, sessions: WebSessionStore, identity: IdentityService,
-                 cache: PrincipalCache) -> None:
+    def __init__(self, app: ASGIApp, *, wiring: Wiring) -> None:
         self.app = app
-        self.sessions = sessions
-        self.identity = identity
-        self.cache = cache
+        self.wiring = wiring
 
     def _principal(self, token: str) -> Principal | None:
-        user_id = self.sessions.user_of(token)
+        container = self.wiring.container
+        user_id = container.web_sessions.user_of(token)
         if user_id is None:
             return None
-        return self.cache.get(user_id, lambda uid: load_principal(self.identity, uid))
+        return self.wiring.cache.get(user_id, lambda uid: load_principal(container.identity, uid))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = scope.get("route_handler")

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Redirect, Template
 
+from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.errors import AuthenticationFailed, InvalidValue, RateLimited
 from dealercrm.domain.identity import Principal, Role
@@ -17,7 +18,6 @@ from dealercrm.entrypoints.http.security import public, requires
 from dealercrm.entrypoints.web.errors import is_web_path
 from dealercrm.entrypoints.web.layout import page
 from dealercrm.entrypoints.web.sessions import (
-    WebSessionStore,
     expired_cookie,
     over_tls,
     session_cookie,

@@ -17,6 +17,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from dealercrm.application import channel as ch
+from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.identity import IdentityService
 from dealercrm.domain.channel import REGIONS, DealerStatus
@@ -24,7 +25,7 @@ from dealercrm.domain.errors import Conflict, InvalidValue, NotFound, RateLimite
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import public, requires
 from dealercrm.entrypoints.web.layout import page
-from dealercrm.entrypoints.web.sessions import WebSessionStore, over_tls, session_cookie
+from dealercrm.entrypoints.web.sessions import over_tls, session_cookie
 
 FIELDS = ("legal_name", "short_name", "uscc", "region", "province", "city", "address_detail", "contact_name",
           "contact_title", "contact_phone", "contact_email", "license_no", "applicant_username")
