@@ -72,7 +72,7 @@ from dealercrm.entrypoints.web.app import (
     web_routers,
 )
 from dealercrm.entrypoints.web.errors import with_web_pages
-from dealercrm.entrypoints.web.live import LiveRows, channels_plugin, relay_hooks
+from dealercrm.entrypoints.web.live import LiveHub, channels_plugin, relay_hooks
 
 
 class Health(msgspec.Struct):
@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     state = State(
         {
             "principal_cache": cache,
-            "live_rows": LiveRows(),  # the live sockets' shared reads of announced messages
+            "live_hub": (live_hub := LiveHub()),  # this worker's live sockets, fed by one subscription
             # in the database when there is one: the limits hold across server workers
             "login_limiter": container.rate_limiter(settings.login_rate_per_minute, 60)
             or SlidingWindowLimiter(settings.login_rate_per_minute, 60),
@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                                                            container.operations_times),
                               settings.metrics_networks, settings.prometheus_multiproc_dir)
     live = channels_plugin(settings)
-    live_up, live_down = relay_hooks(container.live, live)
+    live_up, live_down = relay_hooks(container.live, live, live_hub, container.messages)
     app = Litestar(
         route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),
                         *web_routers()],
