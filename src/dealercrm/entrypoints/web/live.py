@@ -59,6 +59,22 @@ NO_SESSION = 4401
 FOREIGN_ORIGIN = 4403
 
 
+class Shared:
+    """A message event as one worker read it for all its sockets: the message, its unread totals
+    and the frame most sockets send, encoded once."""
+
+    __slots__ = ("announced", "frame")
+
+    def __init__(self, announced: Announced, frame: str) -> None:
+        self.announced = announced
+        self.frame = frame
+
+
+async def _shared_read(messages: MessagesService, message_id: int, readers: list[int], change: str) -> Shared | None:
+    announced = await sync_to_thread(messages.announced, message_id, readers)
+    return None if announced is None else Shared(announced, _message_event(announced.row, change))
+
+
 class Inbox:
     """One socket's queue of events from its worker's hub, in the order they arrived. A socket
     that falls this far behind loses its oldest events (it catches up from the database on its
@@ -66,14 +82,14 @@ class Inbox:
 
     def __init__(self, principal: Principal, size: int = 1000) -> None:
         self.principal = principal
-        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Announced | None] | None]] = asyncio.Queue(size)
+        self._queue: asyncio.Queue[tuple[dict[str, Any], asyncio.Future[Shared | None] | None]] = asyncio.Queue(size)
 
-    def put(self, event: dict[str, Any], read: asyncio.Future[Announced | None] | None) -> None:
+    def put(self, event: dict[str, Any], read: asyncio.Future[Shared | None] | None) -> None:
         if self._queue.full():
             self._queue.get_nowait()
         self._queue.put_nowait((event, read))
 
-    async def get(self) -> tuple[dict[str, Any], asyncio.Future[Announced | None] | None]:
+    async def get(self) -> tuple[dict[str, Any], asyncio.Future[Shared | None] | None]:
         return await self._queue.get()
 
 
@@ -132,10 +148,11 @@ class LiveHub:
         here = [int(u) for u in event.pop("user_ids", ()) if int(u) in self._inboxes]
         if not here:
             return
-        read: asyncio.Future[Announced | None] | None = None
+        read: asyncio.Future[Shared | None] | None = None
         if event.get("type") == "message":
-            readers = here if event.get("change") in ("posted", "deleted") else []
-            read = asyncio.ensure_future(sync_to_thread(messages.announced, int(event["message_id"]), readers))
+            change = str(event.get("change"))
+            readers = here if change in ("posted", "deleted") else []
+            read = asyncio.ensure_future(_shared_read(messages, int(event["message_id"]), readers, change))
         for uid in here:
             for inbox in self._inboxes.get(uid, ()):
                 inbox.put(event, read)
@@ -285,17 +302,18 @@ async def live_socket(socket: WebSocket[Any, Any, Any], messages: MessagesServic
                 change = str(event.get("change"))
                 if change == "posted" and int(event["message_id"]) <= sent:
                     continue
-                announced = await asyncio.shield(read)
-                if announced is None:
+                shared = await asyncio.shield(read)
+                if shared is None:
                     continue
-                row: MessageRow | None = announced.row
+                announced, frame = shared.announced, shared.frame
                 if announced.kind is ConversationKind.RECORD:  # access to the record is asked again
-                    row = await sync_to_thread(messages.deliverable, user, announced.row, announced.kind)
-                if row is None:
-                    continue
-                await socket.send_text(_message_event(row, change))
+                    mine = await sync_to_thread(messages.deliverable, user, announced.row, announced.kind)
+                    if mine is None:
+                        continue
+                    frame = _message_event(mine, change)
+                await socket.send_text(frame)
                 if change == "posted":
-                    sent = max(sent, row.id)
+                    sent = max(sent, announced.row.id)
                 if user.user_id in announced.unread:
                     await socket.send_text(msgspec.json.encode(
                         {"type": "unread", "total": announced.unread[user.user_id]}).decode())
