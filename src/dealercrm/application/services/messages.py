@@ -20,7 +20,6 @@ sends its reader's new unread total) and ``unread`` (after a read mark moves, to
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 

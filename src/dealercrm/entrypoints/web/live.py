@@ -92,6 +92,10 @@ class Inbox:
     async def get(self) -> tuple[dict[str, Any], asyncio.Future[Shared | None] | None]:
         return await self._queue.get()
 
+    def __len__(self) -> int:
+        """Events waiting to be sent."""
+        return self._queue.qsize()
+
 
 _ASSIGNEE_KINDS = frozenset(k.value for k in AssigneeKind)
 
