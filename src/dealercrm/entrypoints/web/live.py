@@ -163,12 +163,18 @@ class LiveHub:
 
     def start(self, plugin: ChannelsPlugin, messages: MessagesService) -> None:
         async def listen() -> None:
-            async with plugin.start_subscription([LIVE_CHANNEL]) as subscriber:
-                async for raw in subscriber.iter_events():
-                    try:
-                        self.dispatch(messages, msgspec.json.decode(raw))
-                    except (msgspec.DecodeError, KeyError, TypeError, ValueError):
-                        log.warning("live_event_unreadable", size=len(raw))
+            while True:  # a broken subscription is opened again; browsers catch up on reconnect
+                try:
+                    async with plugin.start_subscription([LIVE_CHANNEL]) as subscriber:
+                        async for raw in subscriber.iter_events():
+                            try:
+                                self.dispatch(messages, msgspec.json.decode(raw))
+                            except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+                                log.warning("live_event_unreadable", size=len(raw))
+                    return  # the channels plugin stopped its subscribers: the app is shutting down
+                except Exception:
+                    log.exception("live_subscription_failed")
+                await asyncio.sleep(1)
 
         self._task = asyncio.ensure_future(listen())
 
