@@ -19,7 +19,8 @@ Sink = Callable[[list[str], dict[str, Any]], None]
 
 LIVE_CHANNEL = "dealercrm_live"  # a valid PostgreSQL identifier for LISTEN/NOTIFY
 # NOTIFY payloads are capped at 8 kB: an event for more people than this goes out in parts
-MAX_USERS_PER_EVENT = 500
+MAX_USERS_PER_EVENT = 500  # ids of up to 12 characters with their commas: about 6.5 kB
+MAX_ADDRESSEES_PER_EVENT = 150  # pairs such as ["department", "<60 characters>"]: about 6 kB at most
 
 
 class LiveRelay:
@@ -45,8 +46,9 @@ class LiveRelay:
     def workbench_changed(self, audience: Iterable[tuple[str, str]]) -> None:
         """Tell the browsers of the addressees that their workbench has new items (after commit)."""
         pairs = sorted({(str(k), str(v)) for k, v in audience})
-        for start in range(0, len(pairs), MAX_USERS_PER_EVENT):
-            self._send({"type": "workbench", "audience": [list(p) for p in pairs[start:start + MAX_USERS_PER_EVENT]]})
+        for start in range(0, len(pairs), MAX_ADDRESSEES_PER_EVENT):
+            self._send({"type": "workbench",
+                        "audience": [list(p) for p in pairs[start:start + MAX_ADDRESSEES_PER_EVENT]]})
 
 
 class RecordingPublisher:
