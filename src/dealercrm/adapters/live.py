@@ -20,7 +20,7 @@ Sink = Callable[[list[str], dict[str, Any]], None]
 LIVE_CHANNEL = "dealercrm_live"  # a valid PostgreSQL identifier for LISTEN/NOTIFY
 # NOTIFY payloads are capped at 8 kB: an event for more people than this goes out in parts
 MAX_USERS_PER_EVENT = 500  # ids of up to 12 characters with their commas: about 6.5 kB
-MAX_ADDRESSEES_PER_EVENT = 150  # pairs such as ["department", "<60 characters>"]: about 6 kB at most
+MAX_ADDRESSEES_PER_EVENT = 30  # pairs such as ["department", "<60 Chinese characters>"]: under 6 kB
 
 
 class LiveRelay:
