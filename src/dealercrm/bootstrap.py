@@ -198,7 +198,8 @@ def bootstrap(
         erp_gateway = HttpErpGateway(settings.erp_url, settings.erp_api_key, timeout=settings.erp_timeout_seconds)
     handlers = workflow_handlers if workflow_handlers is not None else workflow_handler_table()
     font = settings.pdf_font or None
-    uow = _carrying(uow_factory, workflow_handlers=handlers,
+    live = LiveRelay()
+    uow = _carrying(uow_factory, workflow_handlers=handlers, live=live,
                     contract_renderer=LazyContractRenderer(lambda: PdfContractRenderer(font)))
     hasher = password_hasher or Argon2PasswordHasher()
     tokens = token_service or JwtTokenService(
@@ -214,7 +215,6 @@ def bootstrap(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
         jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url),
               *message_digest_jobs(settings, clock, engine)))
-    live = LiveRelay()
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
     stock_service = StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports)

@@ -119,6 +119,9 @@ class MemoryMessageStore:
     def unread_total(self, user_id: int) -> int:
         return sum(self._unread(c, user_id) for c in self.members if user_id in self.members[c])
 
+    def unread_totals(self, user_ids: Sequence[int]) -> dict[int, int]:
+        return {u: self.unread_total(u) for u in user_ids}
+
     def mark_read(self, conversation_id: int, user_id: int, up_to_id: int) -> int:
         last = self.conversations[conversation_id].last_message_id
         marks = self.members[conversation_id]

@@ -68,6 +68,10 @@ def test_a_conversation_carries_text_mentions_and_a_photo_with_read_marks(world)
     assert cursor is None
     posted = [e for _, e in events if e["type"] == "message"]
     assert [e["message_id"] for e in posted] == [first.id, first.id + 1]
+    assert [channels for channels, e in events if e["type"] == "message"] == [["dealercrm_live"]] * 2
+    assert sorted(posted[0]["user_ids"]) == sorted(u.user_id for u in p.values())  # one event for all members
+    announced = svc.announced(first.id + 1, [p["wang"].user_id, p["li"].user_id, p["zhao"].user_id])
+    assert announced is not None and announced.unread == {p["wang"].user_id: 1, p["li"].user_id: 1}
 
 
 def test_bad_input_and_foreign_threads_store_nothing_and_send_nothing(world):

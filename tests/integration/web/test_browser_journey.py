@@ -670,8 +670,17 @@ def test_a_dealer_writes_on_its_order_thread_and_the_reviewer_sees_it_live_and_r
     mine.locator(".msg-withdraw button").click()
     reviewer.wait_for_selector("#thread li:has-text('此消息已撤回')", timeout=15000)  # live, not reloaded
     still_not_reloaded = reviewer.evaluate("window.notReloaded === true")
+    seller.goto(f"{server}/community")  # the community on the same phone: the list, then an answered question
+    seller.wait_for_selector("#posts li")
+    community_width = seller.evaluate("document.documentElement.scrollWidth")
+    _shot(seller, "community-375")
+    seller.click("#posts li:has(.state.ok) a")
+    seller.wait_for_url(re.compile(r".*/community/\d+$"))
+    question_width = seller.evaluate("document.documentElement.scrollWidth")
+    _shot(seller, "community-question-375")
 
     assert not_reloaded and still_not_reloaded
     assert width <= 375
+    assert community_width <= 375 and question_width <= 375
     desk.close()
     phone.close()

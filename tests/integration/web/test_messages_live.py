@@ -182,3 +182,42 @@ def test_people_start_direct_and_group_conversations_and_change_their_own_messag
     assert "此消息已撤回" in after.text and "周四前发完" not in after.text and "/withdraw" not in after.text
     assert beyond.status_code == 404
 
+
+
+
+def test_an_approved_step_reloads_the_next_approvers_workbench_live_and_a_failed_decision_sends_nothing(client, crm):
+    from dealercrm.domain.errors import DomainError
+    from dealercrm.domain.workflow import Assignee, AssigneeKind
+
+    with crm.engine.connect() as conn:
+        step = conn.execute(text(
+            "SELECT s.id, s.assignee_value, n.assignee_value AS next_role FROM workflow_steps s "
+            "JOIN workflow_steps n ON n.workflow_id = s.workflow_id AND n.stage_no = s.stage_no + 1 "
+            "AND n.status = 'waiting' AND n.assignee_kind = 'role' "
+            "WHERE s.status = 'open' AND s.assignee_kind = 'role' AND s.assignee_value <> n.assignee_value "
+            "ORDER BY s.id")).first()
+        deciders = conn.execute(text("SELECT id FROM users WHERE role = :r ORDER BY id"),
+                                {"r": step.assignee_value}).scalars().all()
+        next_approver = conn.execute(text("SELECT username FROM users WHERE role = :r ORDER BY id"),
+                                     {"r": step.next_role}).scalar()
+    people = [load_principal(crm.identity, u) for u in deciders]
+    decider = next(p for p in people if Assignee(AssigneeKind.ROLE, step.assignee_value).addresses(p)
+                   and any(t["step_id"] == step.id for t in crm.workflow.pending_tasks(p, limit=200)))
+    assert login(client, next_approver).status_code == 303
+    page = client.get("/")
+    relayed: list[dict] = []
+    with client.websocket_connect("/live?after=live") as ws:
+        opened = _until(ws, "unread")
+        to_app = crm.live._sink
+        crm.live.connect(lambda channels, event: (relayed.append(event), to_app(channels, event)))
+        crm.workflow.decide(decider, step.id, "approve")
+        changed = _until(ws, "workbench")
+        announced = list(relayed)
+        with pytest.raises(DomainError):
+            crm.workflow.decide(decider, step.id, "approve")  # decided already: rolled back
+
+    assert 'id="workbench-todo"' in page.text and 'hx-trigger="workbench-changed from:body"' in page.text
+    assert [e["type"] for e in opened] == ["unread"]  # ?after=live: no catch-up on the workbench
+    assert changed == [{"type": "workbench"}]
+    assert [e["type"] for e in announced] == ["workbench"] and ["role", step.next_role] in announced[0]["audience"]
+    assert relayed == announced

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from dealercrm.adapters.db import audit, knowledge_search, shared_state
+from dealercrm.adapters.db import audit, knowledge_search, live_changes, shared_state
 from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
 from dealercrm.adapters.db.credit_tables import start_credit_mappers
 from dealercrm.adapters.db.customers_tables import start_customer_mappers
@@ -48,3 +48,4 @@ def start_mappers() -> None:
     audit.install()
     knowledge_search.install()
     shared_state.install()
+    live_changes.install()

@@ -296,6 +296,18 @@ class SqlMessageStore(CoreStore):
         with self.reading() as conn:
             return int(conn.execute(select(func.coalesce(func.sum(sub.c.n), 0))).scalar_one())
 
+    def unread_totals(self, user_ids: Sequence[int]) -> dict[int, int]:
+        people = list(dict.fromkeys(user_ids))
+        if not people:
+            return {}
+        q = (select(_mb.user_id, func.count(_m.id).label("n"))
+             .join(messages, and_(_m.conversation_id == _mb.conversation_id, _m.id > _mb.last_read_id,
+                                  _m.author_id != _mb.user_id, _m.deleted_at.is_(None)))
+             .where(_mb.user_id.in_(people)).group_by(_mb.user_id))
+        with self.reading() as conn:
+            found = {int(r.user_id): int(r.n) for r in conn.execute(q)}
+        return {u: found.get(u, 0) for u in people}
+
     def mark_read(self, conversation_id: int, user_id: int, up_to_id: int) -> int:
         with self.writing() as conn:
             last = conn.execute(select(_c.last_message_id).where(_c.id == conversation_id)).scalar() or 0

@@ -159,6 +159,7 @@ class SqlAlchemyUnitOfWork:
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
         self.workflow_handlers: Any = None  # the container's workflow handler table (application.workflow)
+        self.live: Any = None  # the container's LiveRelay: workbench changes announced after commit (live_changes)
         self.write_lock = write_lock
         self.review_staff = review_staff  # shared by the units of work of one factory (one process)
         self.session: Session | None = None
@@ -175,6 +176,7 @@ class SqlAlchemyUnitOfWork:
         session = session_factory()
         session.info["actor"] = self.actor
         session.info["clock"] = self.clock
+        session.info["live"] = self.live
         for name in _REPOSITORY_NAMES:  # this transaction opens its own, on its own session
             self.__dict__.pop(name, None)
         self.session = session

@@ -13,13 +13,13 @@ Access, in one place (:meth:`MessagesService._open`):
 
 Live delivery: every write commits in the store first, then announces a small event through the
 ``LivePublisher``; a write that fails publishes nothing. The events: ``message`` (new, edited or
-deleted, with the conversation's id) and ``unread`` (the person's new unread total).
+deleted, with the conversation's id; one event for all members, from which each socket also
+sends its reader's new unread total) and ``unread`` (after a read mark moves, to that person).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 
@@ -54,6 +54,15 @@ class Upload:
 
     data: bytes = attrs.field(repr=False)
     declared_type: str | None = None
+
+
+@attrs.frozen
+class Announced:
+    """What a live ``message`` event announced, as one worker read it for all its sockets."""
+
+    row: MessageRow
+    kind: ConversationKind
+    unread: dict[int, int] = attrs.field(factory=dict)  # reader → unread total after the change
 
 
 @attrs.frozen
@@ -270,16 +279,21 @@ class MessagesService:
             raise not_found("message", "消息") from None
         return row
 
-    def announced(self, message_id: int) -> tuple[MessageRow, ConversationKind] | None:
-        """A message a live event announced, with its conversation's kind, read once per event and
-        worker however many sockets deliver it. For the live socket only, which then calls
-        :meth:`deliverable` for each reader (the event reached a reader's channel because they
-        were a member when the change committed)."""
+    def announced(self, message_id: int, readers: Sequence[int] = ()) -> Announced | None:
+        """A message a live event announced, with its conversation's kind and the unread totals of
+        ``readers`` (for a new or withdrawn message: its members with a socket on this worker,
+        the author left out), all read once per event and worker however many sockets deliver it: one grouped
+        query for the totals. For the live socket only, which then calls :meth:`deliverable` for
+        each reader (the event named a reader because they were a member when the change committed)."""
         row = self.store.message(message_id)
         if row is None:
             return None
         conversation = self.store.conversation(row.conversation_id)
-        return (row, conversation.kind) if conversation is not None else None
+        if conversation is None:
+            return None
+        others = [u for u in readers if u != row.author_id]
+        unread = self.store.unread_totals(others) if others else {}
+        return Announced(row, conversation.kind, unread)
 
     def deliverable(self, actor: Principal, row: MessageRow, kind: ConversationKind) -> MessageRow | None:
         """``row`` as ``actor`` — one of the people its event was announced to — may see it now,
@@ -367,15 +381,13 @@ class MessagesService:
         return content_type, data
 
     def _announce(self, row: MessageRow, change: str) -> None:
-        members = self.store.member_ids(row.conversation_id)
+        """One event for all the conversation's members; each worker's sockets work out the
+        rest (the message, read once; the unread totals, one grouped query) — nothing per member
+        here, inside the writer's request."""
         version = row.deleted_at or row.edited_at or row.created_at
-        event: dict[str, Any] = {"type": "message", "change": change, "conversation_id": row.conversation_id,
-                                 "message_id": row.id, "version": version.isoformat()}
-        self.publisher.publish(members, event)
-        if change == "posted":
-            for uid in members:
-                if uid != row.author_id:
-                    self.publisher.publish([uid], {"type": "unread", "total": self.store.unread_total(uid)})
+        self.publisher.publish(self.store.member_ids(row.conversation_id),
+                               {"type": "message", "change": change, "conversation_id": row.conversation_id,
+                                "message_id": row.id, "version": version.isoformat()})
 
 
 def _facts(row: MessageRow) -> rules.MessageFacts:
@@ -394,4 +406,4 @@ def _parse_cursor(cursor: str | None) -> tuple[int, int] | None:
     return last, cid
 
 
-__all__ = ["ConversationView", "MessagesService", "Upload"]
+__all__ = ["Announced", "ConversationView", "MessagesService", "Upload"]

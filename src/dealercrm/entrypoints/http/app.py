@@ -73,7 +73,7 @@ from dealercrm.entrypoints.web.app import (
     web_routers,
 )
 from dealercrm.entrypoints.web.errors import with_web_pages
-from dealercrm.entrypoints.web.live import LiveRows, channels_plugin, relay_hooks
+from dealercrm.entrypoints.web.live import LiveHub, channels_plugin, relay_hooks
 
 
 class Health(msgspec.Struct):
@@ -138,8 +138,8 @@ def cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
 
 def _per_container_state(app_state: State, container: Container, settings: Settings) -> None:
     """What the app keeps per container: its rate limiters (in the database when there is one,
-    so they hold across server workers) and the live sockets' shared reads."""
-    app_state["live_rows"] = LiveRows()
+    so they hold across server workers) and the hub of its live sockets."""
+    app_state["live_hub"] = LiveHub()  # this worker's live sockets, fed by one subscription
     app_state["login_limiter"] = (container.rate_limiter(settings.login_rate_per_minute, 60)
                                   or SlidingWindowLimiter(settings.login_rate_per_minute, 60))
     app_state["register_limiter"] = (container.rate_limiter(settings.register_rate_per_hour, 3600)
@@ -162,12 +162,15 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         database_collector(wiring),
         settings.metrics_networks, settings.prometheus_multiproc_dir)
     live = channels_plugin(settings, lambda: wiring.container.settings.database_url)
+    hooks: list[Any] = []
 
-    async def live_up() -> None:
-        await relay_hooks(wiring.container.live, live)[0]()
+    async def live_up() -> None:  # the wired container's relay and messages feed this worker's hub
+        hooks[:] = relay_hooks(wiring.container.live, live, app.state["live_hub"], wiring.container.messages)
+        await hooks[0]()
 
     async def live_down() -> None:
-        await relay_hooks(wiring.container.live, live)[1]()
+        if hooks:
+            await hooks[1]()
 
     app = Litestar(
         route_handlers=[health, ready, metrics, *CONTROLLERS, *(extra_route_handlers or []),
