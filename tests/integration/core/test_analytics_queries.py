@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from dealercrm.adapters.db.analytics_queries import SqlAnalyticsQueries
 from dealercrm.application.access import DealerScope
+from dealercrm.application.reads.analytics import AgeingTotals, CreditOfLine, QualityFigures
 
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
 
@@ -31,5 +32,5 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
         engine.dispose()
 
     assert stock == by_dealer == gate == campaigns == nothing == []
-    assert credit == {"exposure": [], "ageing": {"0_30": 0, "31_60": 0, "61_90": 0, "over_90": 0, "overdue_fen": 0}}
-    assert quality == {"by_line": [], "by_fault": [], "by_part": [], "by_station": []}
+    assert credit == CreditOfLine((), AgeingTotals(0, 0, 0, 0, 0))
+    assert quality == QualityFigures((), (), (), ())
