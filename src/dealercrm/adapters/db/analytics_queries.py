@@ -40,6 +40,7 @@ from dealercrm.adapters.db.marketing_tables import campaign_leads, campaigns
 from dealercrm.adapters.db.orders_tables import orders
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.application.access import DealerScope
+from dealercrm.application.campaigns import NOT_REVENUE_STATES
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
     CampaignFiguresRow,
@@ -47,13 +48,13 @@ from dealercrm.application.reads.analytics import (
     DealerStockRow,
     GateDayRow,
     LineExposureRow,
+    OrderFiguresRow,
     PartUsageRow,
     QualityFigures,
     QualityGroupRow,
     StationClaimRow,
     StockAgeingRow,
 )
-from dealercrm.application.campaigns import NOT_REVENUE_STATES
 from dealercrm.domain.aftersales import ClaimState
 from dealercrm.domain.vehicles import VehicleState
 
@@ -93,11 +94,35 @@ class SqlAnalyticsQueries:
             return [{k: (int(v) if isinstance(v, Decimal) else v) for k, v in r._mapping.items()}
                     for r in conn.execute(q)]
 
-    def _beijing_day(self, column: Any) -> Any:
-        """The Beijing calendar day (``YYYY-MM-DD``) of a UTC timestamp column, in SQL."""
+    def _beijing_day(self, column: Any, *, month: bool = False) -> Any:
+        """The Beijing calendar day (``YYYY-MM-DD``), or its month (``YYYY-MM``), of a UTC timestamp
+        column, in SQL."""
         if self.engine.dialect.name == "postgresql":
-            return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD")
-        return func.strftime("%Y-%m-%d", column, "+8 hours")
+            return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM" if month else "YYYY-MM-DD")
+        return func.strftime("%Y-%m" if month else "%Y-%m-%d", column, "+8 hours")
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
+                      left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,
+                      product_line: str | None = None) -> list[OrderFiguresRow]:
+        """Orders created in [start, end) per Beijing month, dealer region and model (template
+        name): one grouped statement, a row per combination that has orders."""
+        if scope.nothing:
+            return []
+        o = orders.c
+        month = self._beijing_day(o.created_at, month=True).label("month")
+        q = (select(month, _D.region, o.template_name.label("model"), func.count().label("orders"),
+                    func.coalesce(func.sum(o.quantity), 0).label("units"),
+                    func.coalesce(func.sum(type_coerce(o.total_fen, BigInteger)), 0).label("amount_fen"))
+             .select_from(orders.join(dealers, _D.id == o.dealer_id))
+             .where(o.created_at >= start, o.created_at < end, o.state.not_in(left_out_states))
+             .group_by(month, _D.region, o.template_name))
+        if product_line:
+            q = q.where(o.product_line == product_line)
+        rows = self._rows(_in_scope(q, scope, o.dealer_id, region=region, dealer_id=dealer_id))
+        return [OrderFiguresRow(str(r["month"]), r["region"], r["model"], int(r["orders"]), int(r["units"]),
+                                int(r["amount_fen"])) for r in rows]
 
     # -- stock ---------------------------------------------------------------------------------
 

@@ -13,12 +13,19 @@ from dealercrm.application.reads.analytics import (
     CreditOfLine,
     DealerStockRow,
     GateDayRow,
+    OrderFiguresRow,
     QualityFigures,
     StockAgeingRow,
 )
 
 
 class AnalyticsQueries(Protocol):
+    def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
+                      left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,
+                      product_line: str | None = None) -> list[OrderFiguresRow]:
+        """Orders created in [start, end), those in ``left_out_states`` left out, per Beijing month,
+        dealer region and model: count, units and amount."""
+
     def stock_ageing(self, scope: DealerScope, *, yellow_before: dt.datetime, red_before: dt.datetime,
                      region: str | None = None, dealer_id: int | None = None,
                      product_line: str | None = None) -> list[StockAgeingRow]:

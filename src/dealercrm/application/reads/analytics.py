@@ -226,6 +226,19 @@ class CampaignRow:
 
 
 @attrs.frozen
+class OrderFiguresRow:
+    """Orders placed in a Beijing month (``YYYY-MM``) by the dealers of a region for a model (its
+    template's name): count, units and amount."""
+
+    month: str
+    region: str
+    model: str
+    orders: int
+    units: int
+    amount_fen: int
+
+
+@attrs.frozen
 class MonthFigures:
     """Orders placed in a month (``YYYY-MM``): count, units and amount."""
 
