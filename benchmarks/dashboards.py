@@ -212,7 +212,8 @@ def use_cases(crm, actor: Principal) -> dict[str, Callable[[], object]]:  # type
 
 PERIOD_QUERY = f"?from={PERIOD.date_from.isoformat()}&to={PERIOD.date_to.isoformat()}"
 PAGES = {"orders": "/analytics/orders" + PERIOD_QUERY, "credit": "/analytics/credit", "stock": "/analytics/stock",
-         "dealer-stock": "/analytics/dealer-stock", "gate": "/analytics/gate" + PERIOD_QUERY}
+         "dealer-stock": "/analytics/dealer-stock", "gate": "/analytics/gate" + PERIOD_QUERY,
+         "empty": "/analytics/credit?region=none"}
 
 
 def signed_in(base: str):  # type: ignore[no-untyped-def]
@@ -263,7 +264,7 @@ def bench_dashboards(path: str, rounds: int) -> None:
               f"and page interleaved; {cpu_note()}")
         print(f"{'dashboard':<14}{'rows':>6}{'query':>18}{'use case':>18}{'page':>18}"
               f"{'use case/query':>16}{'page/query':>12}")
-        for code in PAGES:
+        for code in queries:
             rows = queries[code]()
             page(code)()  # warm: templates compiled, caches filled
             q, u, p = [], [], []
@@ -276,6 +277,10 @@ def bench_dashboards(path: str, rounds: int) -> None:
             note = "" if mp <= 2 * mq else "  over 2×"
             cells = "".join(f"{f'{c:.1f} ({w:.1f})':>18}" for c, w in ((mq, wq), (mu, wu), (mp, wp)))
             print(f"{code:<14}{rows:>6}{cells}{mu / mq:>15.2f}×{mp / mq:>11.2f}×{note}", flush=True)
+        empty = [_ms(page("empty")) for _ in range(rounds)]
+        print(f"the fixed cost of a dashboard page (credit, filtered to a region with no dealer: session, layout, filters, no "
+              f"rows): {statistics.median(c for c, _ in empty):.1f} CPU ms "
+              f"({statistics.median(w for _, w in empty):.1f} wall ms)")
         client.close()
     raw.close()
     crm.close()
