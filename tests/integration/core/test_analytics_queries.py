@@ -1,5 +1,5 @@
 """The dashboards' grouped statements (``SqlAnalyticsQueries``) run on both engines: the
-dialect-specific parts — the Beijing day of a timestamp, a JSON list read as text — compile and
+dialect-specific parts — the Beijing day or month of a timestamp, a JSON list read as text — compile and
 answer the empty shapes on a database at the migrations' head. Their figures are checked against
 the demo data in ``tests/integration/web/test_back_office_receivables_and_receipts.py``."""
 
@@ -11,6 +11,11 @@ import sqlalchemy as sa
 
 from dealercrm.adapters.db.analytics_queries import SqlAnalyticsQueries
 from dealercrm.application.access import DealerScope
+from dealercrm.application.reads.analytics import (
+    AgeingTotals,
+    CreditOfLine,
+    QualityFigures,
+)
 
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
 
@@ -20,6 +25,8 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
     queries = SqlAnalyticsQueries(engine)
     everyone, one_region = DealerScope(), DealerScope(regions=("华中",))
     try:
+        placed = queries.order_figures(one_region, start=NOW - dt.timedelta(days=30), end=NOW,
+                                       left_out_states=("draft", "cancelled"), region="华中", product_line="tanker")
         stock = queries.stock_ageing(everyone, yellow_before=NOW, red_before=NOW, product_line="tanker")
         by_dealer = queries.stock_by_dealer(one_region, region="华中", dealer_id=1, product_line="tanker")
         credit = queries.credit_by_line(everyone, product_line="tanker", today=NOW.date(), region="华中")
@@ -30,6 +37,6 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
     finally:
         engine.dispose()
 
-    assert stock == by_dealer == gate == campaigns == nothing == []
-    assert credit == {"exposure": [], "ageing": {"0_30": 0, "31_60": 0, "61_90": 0, "over_90": 0, "overdue_fen": 0}}
-    assert quality == {"by_line": [], "by_fault": [], "by_part": [], "by_station": []}
+    assert placed == stock == by_dealer == gate == campaigns == nothing == []
+    assert credit == CreditOfLine((), AgeingTotals(0, 0, 0, 0, 0))
+    assert quality == QualityFigures((), (), (), ())

@@ -328,7 +328,7 @@ REPORT_DATA = re.compile(r'<script type="application/json" id="report-data"[^>]*
 
 
 def _as_api_answers(report):
-    """The report as the JSON API sends it (msgspec encodes the service's plain values). The
+    """The report as the JSON API sends it (msgspec encodes the service's typed rows). The
     browser journey reads the live /api/v1/reports endpoints: here the fixed test clock makes
     bearer tokens not yet valid against the wall clock PyJWT checks."""
     return json.loads(msgspec.json.encode(report))
@@ -373,11 +373,11 @@ def test_the_orders_dashboard_counts_the_demo_orders_and_its_export_matches(brow
     report = crm.analytics.orders_report(admin, Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7)))
     xlsx = client.get("/analytics/orders/export?format=xlsx&from=2026-01-01&to=2026-12-07")
 
-    assert sum(m["orders"] for m in report["by_month"]) == len(placed)
-    assert sum(m["amount_fen"] for m in report["by_region"]) == sum(r.total_fen for r in placed)
+    assert sum(m.orders for m in report["by_month"]) == len(placed)
+    assert sum(m.amount_fen for m in report["by_region"]) == sum(r.total_fen for r in placed)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     months = [row for row in sheet.iter_rows(min_row=2, values_only=True) if row[0] == "月份"]
-    assert [m[1] for m in months] == [m["month"] for m in report["by_month"]]
+    assert [m[1] for m in months] == [m.month for m in report["by_month"]]
     assert sum(m[4] or 0 for m in months) == pytest.approx(sum(r.total_fen for r in placed) / 100)
 
 

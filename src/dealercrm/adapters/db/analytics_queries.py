@@ -6,6 +6,7 @@ a pass over every row in Python. Dealer-side figures are scoped in SQL by the ca
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +41,20 @@ from dealercrm.adapters.db.orders_tables import orders
 from dealercrm.adapters.db.orm import dealers
 from dealercrm.application.access import DealerScope
 from dealercrm.application.campaigns import NOT_REVENUE_STATES
+from dealercrm.application.reads.analytics import (
+    AgeingTotals,
+    CampaignFiguresRow,
+    CreditOfLine,
+    DealerStockRow,
+    GateDayRow,
+    LineExposureRow,
+    OrderFiguresRow,
+    PartUsageRow,
+    QualityFigures,
+    QualityGroupRow,
+    StationClaimRow,
+    StockAgeingRow,
+)
 from dealercrm.domain.aftersales import ClaimState
 from dealercrm.domain.vehicles import VehicleState
 
@@ -74,21 +89,46 @@ class SqlAnalyticsQueries:
         self.engine = engine
 
     def _rows(self, q: Select[Any]) -> list[dict[str, Any]]:
+        """The rows as mappings, the sums as ``int`` (PostgreSQL answers ``Decimal``)."""
         with self.engine.connect() as conn:
-            return [{k: (int(v) if k.endswith(("_fen", "units", "count")) and v is not None else v)
-                     for k, v in r._mapping.items()} for r in conn.execute(q)]
+            return [{k: (int(v) if isinstance(v, Decimal) else v) for k, v in r._mapping.items()}
+                    for r in conn.execute(q)]
 
-    def _beijing_day(self, column: Any) -> Any:
-        """The Beijing calendar day (``YYYY-MM-DD``) of a UTC timestamp column, in SQL."""
+    def _beijing_day(self, column: Any, *, month: bool = False) -> Any:
+        """The Beijing calendar day (``YYYY-MM-DD``), or its month (``YYYY-MM``), of a UTC timestamp
+        column, in SQL."""
         if self.engine.dialect.name == "postgresql":
-            return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD")
-        return func.strftime("%Y-%m-%d", column, "+8 hours")
+            return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM" if month else "YYYY-MM-DD")
+        return func.strftime("%Y-%m" if month else "%Y-%m-%d", column, "+8 hours")
+
+    # -- orders --------------------------------------------------------------------------------
+
+    def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
+                      left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,
+                      product_line: str | None = None) -> list[OrderFiguresRow]:
+        """Orders created in [start, end) per Beijing month, dealer region and model (template
+        name): one grouped statement, a row per combination that has orders."""
+        if scope.nothing:
+            return []
+        o = orders.c
+        month = self._beijing_day(o.created_at, month=True).label("month")
+        q = (select(month, _D.region, o.template_name.label("model"), func.count().label("orders"),
+                    func.coalesce(func.sum(o.quantity), 0).label("units"),
+                    func.coalesce(func.sum(type_coerce(o.total_fen, BigInteger)), 0).label("amount_fen"))
+             .select_from(orders.join(dealers, _D.id == o.dealer_id))
+             .where(o.created_at >= start, o.created_at < end, o.state.not_in(left_out_states))
+             .group_by(month, _D.region, o.template_name))
+        if product_line:
+            q = q.where(o.product_line == product_line)
+        rows = self._rows(_in_scope(q, scope, o.dealer_id, region=region, dealer_id=dealer_id))
+        return [OrderFiguresRow(str(r["month"]), r["region"], r["model"], int(r["orders"]), int(r["units"]),
+                                int(r["amount_fen"])) for r in rows]
 
     # -- stock ---------------------------------------------------------------------------------
 
     def stock_ageing(self, scope: DealerScope, *, yellow_before: dt.datetime, red_before: dt.datetime,
                      region: str | None = None, dealer_id: int | None = None,
-                     product_line: str | None = None) -> list[dict[str, Any]]:
+                     product_line: str | None = None) -> list[StockAgeingRow]:
         """Per dealer: units in its stock and how many entered before ``yellow_before`` /
         ``red_before`` (the ageing bands' thresholds, computed by the caller from the policy)."""
         if scope.nothing:
@@ -104,13 +144,11 @@ class SqlAnalyticsQueries:
              .group_by(_V.dealer_id, _D.code, _D.legal_name, _D.region))
         if product_line:
             q = q.where(_V.product_line == product_line)
-        rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=region, dealer_id=dealer_id))
-        for r in rows:
-            r.update({k: int(r[k]) for k in ("green", "yellow", "red")})
-        return rows
+        return [StockAgeingRow(**r) for r in self._rows(_in_scope(q, scope, _V.dealer_id, region=region,
+                                                                   dealer_id=dealer_id))]
 
     def stock_by_dealer(self, scope: DealerScope, *, region: str | None = None, dealer_id: int | None = None,
-                        product_line: str | None = None) -> list[dict[str, Any]]:
+                        product_line: str | None = None) -> list[DealerStockRow]:
         """Per dealer: units in its stock by product line, units on the way to it, and sold units."""
         if scope.nothing:
             return []
@@ -126,19 +164,17 @@ class SqlAnalyticsQueries:
         if product_line:
             q = q.where(_V.product_line == product_line)
         rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=region, dealer_id=dealer_id))
-        for r in rows:
-            r.update({k: int(r[k]) for k in (*LINES, "on_the_way", "sold")})
-        return [r for r in rows if r["units"] or r["on_the_way"] or r["sold"]]
+        return [DealerStockRow(**r) for r in rows if r["units"] or r["on_the_way"] or r["sold"]]
 
     # -- credit by product line ----------------------------------------------------------------
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
-                       dealer_id: int | None = None) -> dict[str, Any]:
+                       dealer_id: int | None = None) -> CreditOfLine:
         """Per dealer, the part of its exposure on contracts of one product line: open receivables
         and reserved-but-uninvoiced value (prepayments belong to the dealer, not to a line), with
         its whole limit; and those receivables by age since the invoice date."""
         if scope.nothing:
-            return {"exposure": [], "ageing": {"0_30": 0, "31_60": 0, "61_90": 0, "over_90": 0, "overdue_fen": 0}}
+            return CreditOfLine((), AgeingTotals())
         line_contracts = (select(orders.c.contract_no).where(orders.c.product_line == product_line,
                                                              orders.c.contract_no.is_not(None)))
         i, k, a = credit_invoices.c, credit_commitments.c, credit_accounts.c
@@ -158,22 +194,23 @@ class SqlAnalyticsQueries:
                           .outerjoin(receivable, receivable.c.dealer_id == a.dealer_id)
                           .outerjoin(uninvoiced, uninvoiced.c.dealer_id == a.dealer_id))
              .where(or_(receivable.c.receivable_fen > 0, uninvoiced.c.uninvoiced_fen > 0)))
-        exposure = self._rows(_in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id))
+        exposure = tuple(LineExposureRow(**r) for r in self._rows(
+            _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
         d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
-        bucket = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("0_30"),
-                         _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("31_60"),
-                         _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("61_90"),
+        bucket = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
+                         _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
+                         _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
                          _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
                          _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
                   .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
                   .where(i.open_fen > 0, i.contract_no.in_(line_contracts)))
         (ageing,) = self._rows(_in_scope(bucket, scope, i.dealer_id, region=region, dealer_id=dealer_id))
-        return {"exposure": exposure, "ageing": {key: int(v) for key, v in ageing.items()}}
+        return CreditOfLine(exposure, AgeingTotals(**{key: int(v) for key, v in ageing.items()}))
 
     # -- gate ----------------------------------------------------------------------------------
 
     def gate_days(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, dealer_id: int | None = None,
-                  product_line: str | None = None) -> list[dict[str, Any]]:
+                  product_line: str | None = None) -> list[GateDayRow]:
         """Per Beijing day in [start, end): gate passes that left (distinct pass numbers on the
         vehicles' release events) and the vehicles they took out."""
         if scope.nothing:
@@ -186,12 +223,12 @@ class SqlAnalyticsQueries:
         if product_line:
             q = q.where(_V.product_line == product_line)
         rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=None, dealer_id=dealer_id))
-        return [{"day": str(r["day"]), "exits": int(r["exits"]), "vehicles": int(r["vehicles"])} for r in rows]
+        return [GateDayRow(str(r["day"]), int(r["exits"]), int(r["vehicles"])) for r in rows]
 
     # -- after-sales quality -------------------------------------------------------------------
 
     def quality(self, *, start: dt.datetime, end: dt.datetime, product_line: str | None = None,
-                top: int = 15) -> dict[str, Any]:
+                top: int = 15) -> QualityFigures:
         """Repairs finished in [start, end): per product line and per fault category the repairs,
         vehicles, vehicles repaired more than once and the approved claim cost; the parts
         replaced most often; and the claim cost per station."""
@@ -202,7 +239,7 @@ class SqlAnalyticsQueries:
                     .where(c.state == ClaimState.APPROVED.value).group_by(c.record_id).subquery())
         per_vin = (select(rr.vin, func.count().label("n")).where(window).group_by(rr.vin).subquery())
 
-        def grouped(key: Any) -> list[dict[str, Any]]:
+        def grouped(key: Any) -> tuple[QualityGroupRow, ...]:
             q = (select(key.label("key"), func.count().label("repairs"),
                         func.count(func.distinct(rr.vin)).label("vehicles"),
                         func.count(func.distinct(case((per_vin.c.n > 1, rr.vin)))).label("repeat_vehicles"),
@@ -210,10 +247,9 @@ class SqlAnalyticsQueries:
                  .select_from(service_repair_records.join(per_vin, per_vin.c.vin == rr.vin)
                               .outerjoin(approved, approved.c.record_id == rr.id))
                  .where(window).group_by(key).order_by(func.count().desc(), key))
-            return [{**r, "key": str(r["key"].value if hasattr(r["key"], "value") else r["key"] or ""),
-                     "repairs": int(r["repairs"]), "vehicles": int(r["vehicles"]),
-                     "repeat_vehicles": int(r["repeat_vehicles"]), "claim_fen": int(r["claim_fen"])}
-                    for r in self._rows(q)]
+            return tuple(QualityGroupRow(str(r["key"].value if hasattr(r["key"], "value") else r["key"] or ""),
+                                         int(r["repairs"]), int(r["vehicles"]), int(r["repeat_vehicles"]),
+                                         int(r["claim_fen"])) for r in self._rows(q))
 
         parts = (select(rp.part_no, func.max(rp.part_name).label("part_name"),
                         func.sum(rp.quantity).label("quantity"),
@@ -228,17 +264,18 @@ class SqlAnalyticsQueries:
                                  .outerjoin(approved, approved.c.record_id == rr.id))
                     .where(window).group_by(s.code, s.name)
                     .order_by(func.coalesce(func.sum(approved.c.claim_fen), 0).desc(), s.code).limit(top))
-        return {"by_line": grouped(func.coalesce(rr.product_line, literal(""))),
-                "by_fault": grouped(rr.fault_category),
-                "by_part": [{**r, "quantity": int(r["quantity"]), "repairs": int(r["repairs"]),
-                             "warranty_cost_fen": int(r["warranty_cost_fen"])} for r in self._rows(parts)],
-                "by_station": [{**r, "repairs": int(r["repairs"]), "claim_fen": int(r["claim_fen"])}
-                               for r in self._rows(stations)]}
+        return QualityFigures(
+            by_line=grouped(func.coalesce(rr.product_line, literal(""))),
+            by_fault=grouped(rr.fault_category),
+            by_part=tuple(PartUsageRow(r["part_no"], r["part_name"], int(r["quantity"]), int(r["repairs"]),
+                                       int(r["warranty_cost_fen"])) for r in self._rows(parts)),
+            by_station=tuple(StationClaimRow(r["key"], r["station_name"], int(r["repairs"]), int(r["claim_fen"]))
+                             for r in self._rows(stations)))
 
     # -- marketing campaigns -------------------------------------------------------------------
 
     def campaigns(self, *, starts_before: dt.date, ends_after: dt.date,
-                  product_line: str | None = None) -> list[dict[str, Any]]:
+                  product_line: str | None = None) -> list[CampaignFiguresRow]:
         """Campaigns running at some time in [ends_after, starts_before]: budget, actual cost, leads
         by status and the revenue of converted leads' live orders."""
         m, cl, o = campaigns.c, campaign_leads.c, orders.c
@@ -259,6 +296,8 @@ class SqlAnalyticsQueries:
              .where(m.starts_on <= starts_before, m.ends_on >= ends_after).order_by(m.starts_on, m.id))
         if product_line:  # the campaign's product lines are a JSON list: match the quoted code in its text
             q = q.where(cast(m.product_lines, String).like(f'%"{product_line}"%'))
-        return [{**r, "status": str(r["status"].value if hasattr(r["status"], "value") else r["status"]),
-                 **{k: int(r[k]) for k in ("leads", "contacted", "converted", "lost", "revenue_fen")}}
+        return [CampaignFiguresRow(**{**r, "status": str(r["status"].value if hasattr(r["status"], "value")
+                                                        else r["status"]),
+                                      **{k: int(r[k]) for k in ("leads", "contacted", "converted", "lost",
+                                                                "revenue_fen")}})
                 for r in self._rows(q)]

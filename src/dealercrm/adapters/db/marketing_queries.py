@@ -327,9 +327,12 @@ class SqlForecastQueries:
                 if dealer_ids else set()
             names = {r.id: (r.legal_name, r.region) for r in conn.execute(
                 select(d.c.id, d.c.legal_name, d.c.region).where(d.c.id.in_(dealer_ids)))} if dealer_ids else {}
+        lines_of: dict[int, set[str]] = {}
+        for dealer_id, line in (*forecast, *actual):  # one pass, not a scan of every key per dealer
+            lines_of.setdefault(dealer_id, set()).add(line)
         out = []
         for dealer_id in dealer_ids:
-            keys = sorted({k[1] for k in forecast if k[0] == dealer_id} | {k[1] for k in actual if k[0] == dealer_id})
+            keys = sorted(lines_of[dealer_id])
             out.append({
                 "dealer_id": dealer_id, "dealer_name": names[dealer_id][0], "region": names[dealer_id][1],
                 "submitted": dealer_id in submitted,

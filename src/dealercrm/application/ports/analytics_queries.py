@@ -1,39 +1,55 @@
 """The dashboards' aggregate reads: each answers one chart's figures computed in the database
-(one grouped statement), scoped by the caller's ``DealerScope`` where the rows are a dealer's."""
+(one grouped statement), scoped by the caller's ``DealerScope`` where the rows are a dealer's.
+The rows are the typed read models of ``application.reads.analytics``."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from typing import Protocol
 
 from dealercrm.application.access import DealerScope
+from dealercrm.application.reads.analytics import (
+    CampaignFiguresRow,
+    CreditOfLine,
+    DealerStockRow,
+    GateDayRow,
+    OrderFiguresRow,
+    QualityFigures,
+    StockAgeingRow,
+)
 
 
 class AnalyticsQueries(Protocol):
+    def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
+                      left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,
+                      product_line: str | None = None) -> list[OrderFiguresRow]:
+        """Orders created in [start, end), those in ``left_out_states`` left out, per Beijing month,
+        dealer region and model: count, units and amount."""
+
     def stock_ageing(self, scope: DealerScope, *, yellow_before: dt.datetime, red_before: dt.datetime,
                      region: str | None = None, dealer_id: int | None = None,
-                     product_line: str | None = None) -> list[dict[str, Any]]:
+                     product_line: str | None = None) -> list[StockAgeingRow]:
         """Per dealer: units in stock, and green / yellow / red by the time each entered the stock."""
 
     def stock_by_dealer(self, scope: DealerScope, *, region: str | None = None, dealer_id: int | None = None,
-                        product_line: str | None = None) -> list[dict[str, Any]]:
-        """Per dealer: units in stock per product line (``tanker``, ``dump_truck``, ``semi_trailer``),
-        ``units``, ``on_the_way`` (released or in transit to it) and ``sold``."""
+                        product_line: str | None = None) -> list[DealerStockRow]:
+        """Per dealer with any: units in stock per product line (``tanker``, ``dump_truck``,
+        ``semi_trailer``), ``units``, ``on_the_way`` (released or in transit to it) and ``sold``."""
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
-                       dealer_id: int | None = None) -> dict[str, Any]:
+                       dealer_id: int | None = None) -> CreditOfLine:
         """``exposure``: per dealer its limit and the open receivables and uninvoiced reservations on
         contracts of the product line; ``ageing``: those receivables per age bucket and overdue."""
 
     def gate_days(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, dealer_id: int | None = None,
-                  product_line: str | None = None) -> list[dict[str, Any]]:
+                  product_line: str | None = None) -> list[GateDayRow]:
         """Per Beijing day (``YYYY-MM-DD``) with exits: passes out of the gate and their vehicles."""
 
     def quality(self, *, start: dt.datetime, end: dt.datetime, product_line: str | None = None,
-                top: int = 15) -> dict[str, Any]:
+                top: int = 15) -> QualityFigures:
         """Repairs finished in [start, end): ``by_line``, ``by_fault`` (repairs, vehicles, repeat
         vehicles, approved claim cost), ``by_part`` and ``by_station``."""
 
     def campaigns(self, *, starts_before: dt.date, ends_after: dt.date,
-                  product_line: str | None = None) -> list[dict[str, Any]]:
+                  product_line: str | None = None) -> list[CampaignFiguresRow]:
         """Campaigns overlapping the days: budget, actual cost, leads by status, revenue."""

@@ -1,12 +1,12 @@
 """分析 (analytics): the dashboards' figures, composed from the contexts' scoped reads, so a
-dashboard shows exactly what its caller may see. Each report is plain JSON values (ISO dates,
-money in integer fen): the JSON API answers it as is and the web page embeds the same object as
-its charts' data.
+dashboard shows exactly what its caller may see. Each report is a mapping of its parts, whose
+rows are the typed read models of ``application.reads.analytics`` (money in integer fen, days as
+ISO strings or dates): the JSON API answers it as is (msgspec encodes the rows field by field),
+the web page embeds the same object as its charts' data and exports the same rows.
 
-Orders are aggregated here from their keyset-paged list reads (a page of 1 000 at a time, never
-the whole list in memory); credit without a product line reuses its context's report queries; the
-rest (stock, gate, credit per product line, quality, campaigns, stock by dealer) are grouped in the
-database by the ``AnalyticsQueries`` port."""
+Credit without a product line reuses its context's report queries; the rest (orders, stock, gate,
+credit per product line, quality, campaigns, stock by dealer) are grouped in the database by the
+``AnalyticsQueries`` port."""
 
 from __future__ import annotations
 
@@ -19,10 +19,21 @@ import attrs
 from dealercrm.application import credit as credit_rules
 from dealercrm.application import forecasts
 from dealercrm.application.access import dealer_scope, require_role
-from dealercrm.application.exports import keyset_rows
 from dealercrm.application.ports.analytics_queries import AnalyticsQueries
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.reads import ReadModelUnavailable
+from dealercrm.application.reads.analytics import (
+    AgeingRow,
+    CampaignRow,
+    CreditExposureRow,
+    ForecastRow,
+    GateDayRow,
+    ModelFigures,
+    MonthFigures,
+    QualityGroupRow,
+    QualityRow,
+    RegionFigures,
+)
 from dealercrm.application.services.credit import CreditService
 from dealercrm.application.services.gate import GateService
 from dealercrm.application.services.marketing import MarketingService
@@ -36,7 +47,6 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState
 from dealercrm.domain.values import SHANGHAI
 
-PAGE = 1000
 FORECAST_READERS = forecasts.READERS_ALL
 #: who may open each dashboard (and its report API)
 ORDER_ANALYSTS = forecasts.READERS_ALL
@@ -102,8 +112,17 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _ranked(totals: dict[str, dict[str, int]], key: str) -> list[dict[str, Any]]:
-    return [{key: k, **v} for k, v in sorted(totals.items(), key=lambda kv: (-kv[1]["amount_fen"], kv[0]))]
+def _ranked(totals: dict[str, dict[str, int]]) -> list[tuple[str, dict[str, int]]]:
+    """The groups, the largest amount first."""
+    return sorted(totals.items(), key=lambda kv: (-kv[1]["amount_fen"], kv[0]))
+
+
+def _exposure_order(row: CreditExposureRow) -> tuple[int, str]:
+    return -row.exposure_fen, row.dealer_code
+
+
+def _credit_totals(rows: list[CreditExposureRow]) -> dict[str, int]:
+    return {"limit_fen": sum(r.limit_fen for r in rows), "exposure_fen": sum(r.exposure_fen for r in rows)}
 
 
 class AnalyticsService:
@@ -135,40 +154,32 @@ class AnalyticsService:
     def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
                       dealer_id: int | None = None, product_line: str | None = None) -> dict[str, Any]:
         """订单分析: orders placed in the period (drafts and cancelled ones left out) by month,
-        region and model — count, units and amount — and the forecast vs actual of the last month.
-        ``product_line`` narrows the orders (the forecast is per region, not per product line)."""
-        filters: dict[str, Any] = {"created_from": period.start, "created_to": period.end}
-        if _product_line(product_line):
-            filters["product_line"] = product_line
-        if region:
-            filters["region"] = region
-        if dealer_id is not None:
-            filters["dealer_id"] = dealer_id
+        region and model — count, units and amount, grouped in the database by month × region ×
+        model and rolled up here — and the forecast vs actual of the last month. ``product_line``
+        narrows the orders (the forecast is per region, not per product line). The caller sees the
+        orders of its ``dealer_scope``, as in the order list."""
+        found = self.queries.order_figures(dealer_scope(actor), start=period.start, end=period.end,
+                                           left_out_states=NOT_ORDERS, region=region or None, dealer_id=dealer_id,
+                                           product_line=_product_line(product_line))
         zero = {"orders": 0, "units": 0, "amount_fen": 0}
         by_month = {m: dict(zero) for m in period.months()}
         by_region: dict[str, dict[str, int]] = defaultdict(lambda: dict(zero))
         by_model: dict[str, dict[str, int]] = defaultdict(lambda: dict(zero))
-        rows = keyset_rows(lambda before: self._orders.list_orders(actor, filters, before, PAGE), lambda r: r.id,
-                           page=PAGE)
-        for r in rows:
-            if r.state in NOT_ORDERS:
-                continue
-            month = f"{_beijing_day(r.created_at):%Y-%m}"
-            for bucket in (by_month.setdefault(month, dict(zero)), by_region[r.region], by_model[r.template_name]):
-                bucket["orders"] += 1
-                bucket["units"] += r.quantity
-                bucket["amount_fen"] += r.total_fen
+        for r in found:
+            for bucket in (by_month.setdefault(r.month, dict(zero)), by_region[r.region], by_model[r.model]):
+                bucket["orders"] += r.orders
+                bucket["units"] += r.units
+                bucket["amount_fen"] += r.amount_fen
         forecast = (self._marketing.forecast_report(actor, period.date_to.replace(day=1), region or None)
                     if actor.role in FORECAST_READERS else {"regions": []})
         return {
             "period": period.as_json(),
-            "by_month": [{"month": m, **v} for m, v in sorted(by_month.items())],
-            "by_region": _ranked(by_region, "region"),
-            "by_model": _ranked(by_model, "model"),
+            "by_month": [MonthFigures(m, **v) for m, v in sorted(by_month.items())],
+            "by_region": [RegionFigures(k, **v) for k, v in _ranked(by_region)],
+            "by_model": [ModelFigures(k, **v) for k, v in _ranked(by_model)],
             "forecast": {"month": f"{period.date_to:%Y-%m}",
-                         "regions": [{"region": r["region"], "forecast": r["forecast_total"],
-                                      "actual": r["actual_total"], "accuracy_pct": r["accuracy_pct"]}
-                                     for r in forecast["regions"]]},
+                         "regions": [ForecastRow(r["region"], r["forecast_total"], r["actual_total"],
+                                                 r["accuracy_pct"]) for r in forecast["regions"]]},
         }
 
     def credit_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
@@ -191,17 +202,14 @@ class AnalyticsService:
         rows = []
         for a in accounts:
             exposure = ExposureParts(a["receivable_fen"], a["uninvoiced_fen"], a["prepayment_fen"]).exposure_fen
-            rows.append({"dealer_id": a["dealer_id"], "dealer_code": a["code"], "dealer_name": a["legal_name"],
-                         "region": a["region"], "limit_fen": a["limit_fen"], "exposure_fen": exposure,
-                         "available_fen": a["limit_fen"] - exposure})
-        rows.sort(key=lambda r: (-r["exposure_fen"], r["dealer_code"]))
+            rows.append(CreditExposureRow(a["dealer_id"], a["code"], a["legal_name"], a["region"], a["limit_fen"],
+                                          exposure, a["limit_fen"] - exposure))
+        rows.sort(key=_exposure_order)
         return {
             "as_of": ageing["as_of"].isoformat(),
             "exposure": rows,
-            "totals": {"limit_fen": sum(r["limit_fen"] for r in rows),
-                       "exposure_fen": sum(r["exposure_fen"] for r in rows)},
-            "ageing": [{"bucket": b, "label": AGEING_LABELS[b], "open_fen": ageing["total"][b]}
-                       for b in AGEING_BUCKETS],
+            "totals": _credit_totals(rows),
+            "ageing": [AgeingRow(b, AGEING_LABELS[b], ageing["total"][b]) for b in AGEING_BUCKETS],
             "overdue_fen": ageing["total"]["overdue_fen"],
         }
 
@@ -211,19 +219,15 @@ class AnalyticsService:
         today = self._credit.today()
         found = self.queries.credit_by_line(dealer_scope(actor), product_line=product_line, today=today,
                                             region=region or None, dealer_id=dealer_id)
-        rows = [{"dealer_id": r["dealer_id"], "dealer_code": r["dealer_code"], "dealer_name": r["dealer_name"],
-                 "region": r["region"], "limit_fen": r["limit_fen"],
-                 "exposure_fen": r["receivable_fen"] + r["uninvoiced_fen"],
-                 "available_fen": r["limit_fen"] - r["dealer_exposure_fen"]} for r in found["exposure"]]
-        rows.sort(key=lambda r: (-r["exposure_fen"], r["dealer_code"]))
+        rows = sorted((CreditExposureRow(r.dealer_id, r.dealer_code, r.dealer_name, r.region, r.limit_fen,
+                                         r.receivable_fen + r.uninvoiced_fen, r.limit_fen - r.dealer_exposure_fen)
+                       for r in found.exposure), key=_exposure_order)
         return {
             "as_of": today.isoformat(),
             "exposure": rows,
-            "totals": {"limit_fen": sum(r["limit_fen"] for r in rows),
-                       "exposure_fen": sum(r["exposure_fen"] for r in rows)},
-            "ageing": [{"bucket": b, "label": AGEING_LABELS[b], "open_fen": found["ageing"][b]}
-                       for b in AGEING_BUCKETS],
-            "overdue_fen": found["ageing"]["overdue_fen"],
+            "totals": _credit_totals(rows),
+            "ageing": [AgeingRow(b, AGEING_LABELS[b], found.ageing.open_fen(b)) for b in AGEING_BUCKETS],
+            "overdue_fen": found.ageing.overdue_fen,
         }
 
     def stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
@@ -236,9 +240,10 @@ class AnalyticsService:
             dealer_scope(actor), yellow_before=now - dt.timedelta(days=policy.yellow_from_days),
             red_before=now - dt.timedelta(days=policy.red_from_days), region=region or None, dealer_id=dealer_id,
             product_line=line)
-        dealers = sorted(rows, key=lambda d: (-d["red"], -d["units"], d["dealer_code"]))
+        dealers = sorted(rows, key=lambda d: (-d.red, -d.units, d.dealer_code))
         return {"dealers": dealers,
-                "totals": {k: sum(d[k] for d in dealers) for k in ("units", "green", "yellow", "red")}}
+                "totals": {"units": sum(d.units for d in dealers), "green": sum(d.green for d in dealers),
+                           "yellow": sum(d.yellow for d in dealers), "red": sum(d.red for d in dealers)}}
 
     def dealer_stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
                             product_line: str | None = None) -> dict[str, Any]:
@@ -246,22 +251,23 @@ class AnalyticsService:
         require_role(actor, *STOCK_ANALYSTS)
         rows = self.queries.stock_by_dealer(dealer_scope(actor), region=region or None, dealer_id=dealer_id,
                                             product_line=_product_line(product_line))
-        dealers = sorted(rows, key=lambda d: (-d["units"], d["dealer_code"]))
-        keys = ("tanker", "dump_truck", "semi_trailer", "units", "on_the_way", "sold")
+        dealers = sorted(rows, key=lambda d: (-d.units, d.dealer_code))
         return {"lines": [{"code": p.value, "label": p.label} for p in ProductLine], "dealers": dealers,
-                "totals": {k: sum(d[k] for d in dealers) for k in keys}}
+                "totals": {"tanker": sum(d.tanker for d in dealers), "dump_truck": sum(d.dump_truck for d in dealers),
+                           "semi_trailer": sum(d.semi_trailer for d in dealers),
+                           "units": sum(d.units for d in dealers), "on_the_way": sum(d.on_the_way for d in dealers),
+                           "sold": sum(d.sold for d in dealers)}}
 
     def gate_throughput(self, actor: Principal, period: Period, *, dealer_id: int | None = None,
                         product_line: str | None = None) -> dict[str, Any]:
         """门卫通行: passes that left the gate and their vehicles, per Beijing day of the exit."""
         require_role(actor, *GATE_ANALYSTS)
-        found = {r["day"]: r for r in self.queries.gate_days(
+        found = {r.day: r for r in self.queries.gate_days(
             dealer_scope(actor), start=period.start, end=period.end, dealer_id=dealer_id,
             product_line=_product_line(product_line))}
-        days = [{"day": d, "exits": found.get(d, {}).get("exits", 0), "vehicles": found.get(d, {}).get("vehicles", 0)}
-                for d in period.days()]
+        days = [found.get(d) or GateDayRow(d, 0, 0) for d in period.days()]
         return {"period": period.as_json(), "days": days,
-                "totals": {"exits": sum(v["exits"] for v in days), "vehicles": sum(v["vehicles"] for v in days)}}
+                "totals": {"exits": sum(v.exits for v in days), "vehicles": sum(v.vehicles for v in days)}}
 
     def quality_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> dict[str, Any]:
         """售后质量: repairs finished in the period per product line and fault category — repairs,
@@ -272,15 +278,16 @@ class AnalyticsService:
         lines = {p.value: p.label for p in ProductLine}
         faults = {f.value: f.label for f in FaultCategory}
 
-        def labelled(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
-            return [{**r, "label": labels.get(r["key"], r["key"] or "未知"),
-                     "repeat_rate_pct": _rate(r["repeat_vehicles"], r["vehicles"])} for r in rows]
+        def labelled(rows: tuple[QualityGroupRow, ...], labels: dict[str, str]) -> list[QualityRow]:
+            return [QualityRow(r.key, r.repairs, r.vehicles, r.repeat_vehicles, r.claim_fen,
+                               labels.get(r.key, r.key or "未知"), _rate(r.repeat_vehicles, r.vehicles))
+                    for r in rows]
 
-        by_line = labelled(found["by_line"], lines)
-        return {"period": period.as_json(), "by_line": by_line, "by_fault": labelled(found["by_fault"], faults),
-                "by_part": found["by_part"], "by_station": found["by_station"],
-                "totals": {"repairs": sum(r["repairs"] for r in by_line),
-                           "claim_fen": sum(r["claim_fen"] for r in by_line)}}
+        by_line = labelled(found.by_line, lines)
+        return {"period": period.as_json(), "by_line": by_line, "by_fault": labelled(found.by_fault, faults),
+                "by_part": list(found.by_part), "by_station": list(found.by_station),
+                "totals": {"repairs": sum(r.repairs for r in by_line),
+                           "claim_fen": sum(r.claim_fen for r in by_line)}}
 
     def campaign_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> dict[str, Any]:
         """营销活动: campaigns running in the period — budget, cost (actual, else budget), leads,
@@ -290,9 +297,11 @@ class AnalyticsService:
                                       product_line=_product_line(product_line))
         out = []
         for r in rows:
-            cost = r["actual_cost_fen"] if r["actual_cost_fen"] is not None else r["budget_fen"]
-            out.append({**r, "starts_on": r["starts_on"].isoformat(), "ends_on": r["ends_on"].isoformat(),
-                        "cost_fen": cost, "conversion_rate_pct": _rate(r["converted"], r["leads"]),
-                        "roi_pct": round(100 * (r["revenue_fen"] - cost) / cost, 1) if cost else None})
+            cost = r.actual_cost_fen if r.actual_cost_fen is not None else r.budget_fen
+            out.append(CampaignRow(**attrs.asdict(r, recurse=False), cost_fen=cost,
+                                   conversion_rate_pct=_rate(r.converted, r.leads),
+                                   roi_pct=round(100 * (r.revenue_fen - cost) / cost, 1) if cost else None))
         return {"period": period.as_json(), "campaigns": out,
-                "totals": {k: sum(r[k] for r in out) for k in ("cost_fen", "leads", "converted", "revenue_fen")}}
+                "totals": {"cost_fen": sum(r.cost_fen for r in out), "leads": sum(r.leads for r in out),
+                           "converted": sum(r.converted for r in out),
+                           "revenue_fen": sum(r.revenue_fen for r in out)}}

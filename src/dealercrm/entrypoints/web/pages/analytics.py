@@ -1,6 +1,7 @@
 """分析: dashboards drawn with ECharts (vendored), each chart beside its table, with filters in the
 URL (period, region, dealer, product line) and XLSX/CSV exports. The page embeds the report object exactly as
-``/api/v1/reports/...`` answers it; ``static/charts.js`` draws the charts from it."""
+``/api/v1/reports/...`` answers it (encoded by msgspec, as the API does: its rows are typed read models);
+``static/charts.js`` draws the charts from it, and the table and the export read the same rows."""
 
 from __future__ import annotations
 
@@ -8,11 +9,22 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 import attrs
+import msgspec
+from jinja2.utils import htmlsafe_json_dumps
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 from litestar.response import Stream, Template
 
 from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
+from dealercrm.application.reads.analytics import (
+    CampaignRow,
+    ModelFigures,
+    MonthFigures,
+    PartUsageRow,
+    QualityRow,
+    RegionFigures,
+    StationClaimRow,
+)
 from dealercrm.application.services import ChannelService
 from dealercrm.application.services.analytics import (
     CAMPAIGN_ANALYSTS,
@@ -124,29 +136,44 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value:g}%"
 
 
-def _rows(code: str, report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The dashboard's table (and export) rows."""
+def _figures(dimension: str, key: str, r: MonthFigures | RegionFigures | ModelFigures) -> dict[str, Any]:
+    return {"dimension": dimension, "key": key, "orders": r.orders, "units": r.units, "amount_fen": r.amount_fen}
+
+
+def _quality(dimension: str, r: QualityRow) -> dict[str, Any]:
+    return {"dimension": dimension, "label": r.label, "repairs": r.repairs, "vehicles": r.vehicles,
+            "repeat_vehicles": r.repeat_vehicles, "repeat_rate": _pct(r.repeat_rate_pct), "amount_fen": r.claim_fen}
+
+
+def _rows(code: str, report: dict[str, Any]) -> list[Any]:
+    """The dashboard's table (and export) rows: the report's typed rows where one sheet shows one
+    kind of row, a mapping per row where a sheet mixes dimensions or adds display columns."""
     if code == "orders":
-        return ([{"dimension": "月份", "key": r["month"], **r} for r in report["by_month"]]
-                + [{"dimension": "区域", "key": r["region"], **r} for r in report["by_region"]]
-                + [{"dimension": "车型", "key": r["model"], **r} for r in report["by_model"]])
+        return ([_figures("月份", r.month, r) for r in report["by_month"]]
+                + [_figures("区域", r.region, r) for r in report["by_region"]]
+                + [_figures("车型", r.model, r) for r in report["by_model"]])
     if code == "credit":
         return list(report["exposure"])
     if code in ("stock", "dealer-stock"):
         return list(report["dealers"])
     if code == "quality":
-        return ([{"dimension": "产品线", **r, "repeat_rate": _pct(r["repeat_rate_pct"]), "amount_fen": r["claim_fen"]}
-                 for r in report["by_line"]]
-                + [{"dimension": "故障类别", **r, "repeat_rate": _pct(r["repeat_rate_pct"]),
-                    "amount_fen": r["claim_fen"]} for r in report["by_fault"]]
-                + [{"dimension": "配件", "label": f"{r['part_no']} {r['part_name']}", "repairs": r["repairs"],
-                    "quantity": r["quantity"], "amount_fen": r["warranty_cost_fen"]} for r in report["by_part"]]
-                + [{"dimension": "服务站", "label": f"{r['key']} {r['station_name']}", "repairs": r["repairs"],
-                    "amount_fen": r["claim_fen"]} for r in report["by_station"]])
+        parts: list[PartUsageRow] = report["by_part"]
+        stations: list[StationClaimRow] = report["by_station"]
+        return ([_quality("产品线", r) for r in report["by_line"]] + [_quality("故障类别", r) for r in report["by_fault"]]
+                + [{"dimension": "配件", "label": f"{r.part_no} {r.part_name}", "repairs": r.repairs,
+                    "quantity": r.quantity, "amount_fen": r.warranty_cost_fen} for r in parts]
+                + [{"dimension": "服务站", "label": f"{r.key} {r.station_name}", "repairs": r.repairs,
+                    "amount_fen": r.claim_fen} for r in stations])
     if code == "campaigns":
-        return [{**r, "status_label": CampaignStatus(r["status"]).label, "roi": _pct(r["roi_pct"])}
-                for r in report["campaigns"]]
+        campaigns: list[CampaignRow] = report["campaigns"]
+        return [{**attrs.asdict(r, recurse=False), "status_label": CampaignStatus(r.status).label,
+                 "roi": _pct(r.roi_pct)} for r in campaigns]
     return list(report["days"])
+
+
+def _embedded(report: dict[str, Any]) -> str:
+    """The report as the API's JSON (msgspec encodes the typed rows), safe inside a ``<script>``."""
+    return htmlsafe_json_dumps(report, dumps=lambda obj: msgspec.json.encode(obj).decode())
 
 
 def _dashboard(code: str, request: Request[Principal, Any, Any]) -> Dashboard:
@@ -185,6 +212,7 @@ class AnalyticsPages(Controller):
             dealers = []
         return page(request, "analytics.html", title=board.title, section="analytics",
                     crumbs=(("分析", "/analytics"), (board.title, None)), board=board, report=report,
+                    report_json=_embedded(report) if report else None,
                     rows=_rows(code, report) if report else [], query=query, error=error, dealers=dealers,
                     product_lines=PRODUCT_LINES,
                     status_code=422 if error else 200,
