@@ -66,6 +66,7 @@ class ReviewStaffCache:
 
 _STEPS_TOP_KEY = "dealercrm.workflow_steps_top"
 _MAX_STEP_ID = select(func.max(workflow_steps.c.id))
+_MAX_STEP_ID_READ = _MAX_STEP_ID.scalar_subquery()
 _USERS_COUNTER = shared_state.read_column(shared_state.USERS)
 
 
@@ -141,7 +142,7 @@ class SqlAlchemyWorkflowRepository:
         The step-id base is good for the ``add`` that follows in this write transaction (it holds
         SQLite's write lock), and ``add`` consumes it."""
         sqlite = self.session.get_bind().dialect.name == "sqlite"
-        reads = (_USERS_COUNTER, _MAX_STEP_ID.scalar_subquery()) if sqlite else (_USERS_COUNTER,)
+        reads = (_USERS_COUNTER, _MAX_STEP_ID_READ) if sqlite else (_USERS_COUNTER,)
         number, values = self.numbers.formatted_reading("WF", *reads, year=year)
         self.session.info[shared_state.USERS_VERSION_KEY] = int(values[0] or 0)
         if sqlite:
