@@ -184,7 +184,9 @@ def _still(column: Any, *where: ColumnElement[bool]) -> Any:
 # the template's status and latest version, the dealer's status and region, the count and newest id
 # of its agreements valid on the day (agreements are only added or terminated, never edited), its
 # tier for the version's product line. The same values as ``_seen`` takes from the read's rows.
-_re_template, _re_dealer, _re_day = bindparam("re_template"), bindparam("re_dealer"), bindparam("re_day")
+_re_template: Any = bindparam("re_template")
+_re_dealer: Any = bindparam("re_dealer")
+_re_day: Any = bindparam("re_day")
 _re_line = bindparam("re_line", type_=String)
 _valid_agreement = (_a.dealer_id == _re_dealer, _a.status == "active", _a.valid_from <= _re_day,
                     _a.valid_to >= _re_day)

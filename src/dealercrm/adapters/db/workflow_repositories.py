@@ -158,15 +158,15 @@ class SqlAlchemyWorkflowRepository:
             roles |= set(REGION_STAFF)
         departments = {a.value for a in assignees if a.kind is AssigneeKind.DEPARTMENT}
         user_ids = {int(a.value) for a in assignees if a.kind is AssigneeKind.USER}
-        reach = []
-        if roles:
-            reach.append(User.role.in_(sorted(roles)))  # type: ignore[attr-defined]
-        if departments:
-            reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
-        if user_ids:
-            reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
 
         def load() -> list[User]:  # the statement is built on a cache miss only: building costs
+            reach = []
+            if roles:
+                reach.append(User.role.in_(sorted(roles)))  # type: ignore[attr-defined]
+            if departments:
+                reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
+            if user_ids:
+                reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
             q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
             return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
 
