@@ -218,7 +218,7 @@ class MemoryUnitOfWork:
         self.pending = []
 
     @contextlib.contextmanager
-    def snapshot(self) -> Iterator[Self]:
+    def snapshot(self, *, per_statement: bool = False) -> Iterator[Self]:
         """Read-only (there are no locks in memory): the unit of work itself, never committed."""
         with self:
             yield self

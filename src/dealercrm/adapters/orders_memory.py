@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from dealercrm.adapters.memory_tables import MemoryTable, MemoryWorkspace
-from dealercrm.application.ports.orders import DealerTerms, OrderableVersion
+from dealercrm.application.ports.orders import DealerTerms, OrderableVersion, OrderingRead
 from dealercrm.domain.catalog import (
     DealerPriceTier,
     PublishedVersion,
@@ -123,11 +123,19 @@ class MemoryOrderRepository:
                            Tier(tier.tier_code, tier.discount_bp) if tier is not None else None)
 
     def ordering(self, template_id: int, version: int | None, dealer_id: int | None,
-                 day: dt.date) -> tuple[OrderableVersion | None, DealerTerms | None]:
+                 day: dt.date) -> OrderingRead:
         found = self.uow.catalog.orderable(template_id, version)
         if dealer_id is None:
-            return found, None
-        return found, self.dealer_terms(dealer_id, day, found.version.product_line.value if found else None)
+            return OrderingRead(found, None)
+        terms = self.dealer_terms(dealer_id, day, found.version.product_line.value if found else None)
+        return OrderingRead(found, terms, ((template_id, version, dealer_id, day), (found, terms)))
+
+    def next_number_checking(self, year: int, read: OrderingRead) -> tuple[str, bool]:
+        if read.seen is None:
+            return self.next_number(year), False
+        asked, seen = read.seen
+        again = self.ordering(*asked)
+        return self.next_number(year), (again.found, again.terms) == seen
 
     def region_of(self, dealer_id: int) -> str | None:
         dealer = self._dealer(dealer_id)

@@ -24,7 +24,13 @@ from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.catalog import product_line as parse_product_line
 from dealercrm.application.gate import ClientKey, run_client_event
 from dealercrm.application.order_review import decide_whole_review, start_order_review, withdraw_order_review
-from dealercrm.application.ports.orders import DealerTerms, OrderableVersion, OrderQueries, OrdersUnitOfWork
+from dealercrm.application.ports.orders import (
+    DealerTerms,
+    OrderableVersion,
+    OrderingRead,
+    OrderQueries,
+    OrdersUnitOfWork,
+)
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
 from dealercrm.domain.catalog import (
@@ -284,10 +290,17 @@ def check_configuration(cmd: EstimateIn, uow: OrdersUnitOfWork, clock: Clock) ->
 
 
 def create_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, clock: Clock, *, submit: bool = False) -> OrderRef:
-    """A new draft on the template's latest version (``submit``: and submit it in one go)."""
+    """A new draft on the template's latest version (``submit``: and submit it in one go).
+
+    The template, the dealer's terms and the price are read and decided before the write
+    transaction, so they hold no write lock (SQLite has one writer at a time); the order's
+    number re-checks inside that what they were decided on is still so, else they are decided
+    again there."""
     require_role(uow.actor, *ORDER_WRITERS)
+    with uow.snapshot(per_statement=True) as reading:
+        plan = _plan(cmd, reading, beijing_today(clock()))
     with uow:
-        ref = _add_order(cmd, uow, clock(), submit)
+        ref = _add_order(cmd, uow, clock(), submit, plan)
         uow.commit()
     return ref
 
@@ -312,24 +325,46 @@ def create_order_once(cmd: OrderDraftIn, new_uow: Callable[[], OrdersUnitOfWork]
     return OrderRef(**answer)
 
 
-def _add_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, now: dt.datetime, submit: bool) -> OrderRef:
-    """Price and add the order inside the caller's unit of work (not committed)."""
-    today = beijing_today(now)
-    found, read = uow.orders.ordering(cmd.template_id, cmd.template_version,
-                                      _asked_dealer(uow.actor, cmd.dealer_id), today)
-    version = _orderable_version(found, cmd.template_version)
-    dealer = _ordering_dealer(uow, cmd.dealer_id, today, version.product_line, read)
+@attrs.frozen
+class _Plan:
+    """An order decided on what ``read`` saw on ``day``: its dealer, terms and price."""
+
+    read: OrderingRead
+    day: dt.date
+    dealer: DealerTerms
+    terms: OrderTerms
+    priced: PriceEstimate
+
+
+def _plan(cmd: OrderDraftIn, uow: OrdersUnitOfWork, day: dt.date) -> _Plan:
+    read = uow.orders.ordering(cmd.template_id, cmd.template_version, _asked_dealer(uow.actor, cmd.dealer_id), day)
+    version = _orderable_version(read.found, cmd.template_version)
+    dealer = _ordering_dealer(uow, cmd.dealer_id, day, version.product_line, read.terms)
     _check_may_order(dealer, version.product_line)
     terms = _terms(cmd, version)
     priced = estimate_price(version, terms.configuration, terms.quantity, _tier(dealer))
-    order = Order.draft(uow.orders.next_number(now.astimezone(SHANGHAI).year), dealer.dealer_id, terms, priced,
-                        now, uow.actor)
+    return _Plan(read, day, dealer, terms, priced)
+
+
+def _add_order(cmd: OrderDraftIn, uow: OrdersUnitOfWork, now: dt.datetime, submit: bool,
+               plan: _Plan | None = None) -> OrderRef:
+    """Price and add the order inside the caller's unit of work (not committed). ``plan``: decided
+    before the transaction began; used if the number's statement finds what it read unchanged."""
+    today, year = beijing_today(now), now.astimezone(SHANGHAI).year
+    if plan is None or plan.day != today:
+        plan = _plan(cmd, uow, today)
+        number = uow.orders.next_number(year)
+    else:
+        number, unchanged = uow.orders.next_number_checking(year, plan.read)
+        if not unchanged:  # the template or the dealer's terms changed meanwhile: decide on what is so now
+            plan = _plan(cmd, uow, today)
+    order = Order.draft(number, plan.dealer.dealer_id, plan.terms, plan.priced, now, uow.actor)
     if submit:
         order.submit(now, uow.actor)
     uow.orders.add(order)
     uow.flush()
     if submit:
-        start_order_review(uow, order, now, region=dealer.region, new_order=True)
+        start_order_review(uow, order, now, region=plan.dealer.region, new_order=True)
     return _ref(order)
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 
 import attrs
 
@@ -21,9 +21,9 @@ from dealercrm.adapters.notify.sql_outbox import notification_outbox
 from dealercrm.application import channel as ch
 from dealercrm.application.catalog import CreateTemplate, SetPriceTier
 from dealercrm.application.identity import CreateUser
-from dealercrm.application.orders import EndCustomerIn, EstimateIn, OrderDraftIn
+from dealercrm.application.orders import EndCustomerIn, EstimateIn, OrderDraftIn, create_order
 from dealercrm.config import load_settings
-from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import Uscc
 from dealercrm.entrypoints.demo_orders import FUEL_TANKER
@@ -130,3 +130,39 @@ def test_an_unknown_template_or_version_is_refused_naming_its_field(any_world, c
 
     assert refused.value.code == "catalog.template_not_found"
     assert refused.value.field == field
+
+
+def _changing_before_the_write(crm: Any, change: str) -> Any:
+    """The injected clock, which on its second call — the write transaction's, after the order was
+    read and priced outside it — lets another connection change what the order was decided on."""
+    calls: list[int] = []
+
+    def clock() -> dt.datetime:
+        calls.append(1)
+        if len(calls) == 2:
+            with crm.engine.begin() as conn:
+                conn.execute(text(change))
+        return crm.clock()
+
+    return clock
+
+
+def test_a_tier_changed_after_the_order_was_priced_prices_it_again_inside_the_write(any_world):
+    clock = _changing_before_the_write(any_world.crm, "UPDATE dealer_price_tiers SET tier_code = 'A', discount_bp = 800")
+
+    ref = create_order(any_world.draft, any_world.crm.uow(any_world.dealer), clock, submit=True)
+
+    estimate = any_world.orders.estimate(any_world.dealer, EstimateIn(any_world.template_id, OPTIONS))
+    assert estimate.tier.code == "A"
+    assert any_world.orders.detail(SYSTEM, ref.id)["total_fen"] == estimate.total.fen
+
+
+def test_a_template_retired_after_the_order_was_read_refuses_the_order(any_world):
+    clock = _changing_before_the_write(any_world.crm, "UPDATE catalog_templates SET status = 'retired'")
+
+    with pytest.raises(BusinessRuleViolation) as refused:
+        create_order(any_world.draft, any_world.crm.uow(any_world.dealer), clock, submit=True)
+
+    assert refused.value.code == "catalog.template_retired"
+    with any_world.crm.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM orders")).scalar_one() == 0

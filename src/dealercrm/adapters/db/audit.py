@@ -283,12 +283,13 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     if not rows:
         return
     if session.in_nested_transaction():
-        session.connection().execute(insert(audit_log), rows)
+        session.connection().execute(_INSERT, rows)
     else:
         session.info.setdefault(_PENDING, []).extend(rows)
 
 
 _PENDING = "dealercrm.audit_pending"
+_INSERT = insert(audit_log)  # built once: a statement built per call costs its construction and cache key
 
 
 def _before_commit(session: Session) -> None:
@@ -297,7 +298,7 @@ def _before_commit(session: Session) -> None:
     session.flush()  # the last changes' rows join the pending ones
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.connection().execute(insert(audit_log), rows)
+        session.connection().execute(_INSERT, rows)
 
 
 def _forget(session: Session, _previous_transaction: Any = None) -> None:

@@ -29,6 +29,8 @@ def append_only_log(kind: type, attribute: str, table: Table,
     relationship, never loaded with it — go to ``table`` in one INSERT and are dropped. It sees
     every aggregate of the flush that is new or changed; adding an entry must change it."""
 
+    statement = insert(table)  # built once, not per flush
+
     def store(session: Session, _flush_context: Any) -> None:
         rows = []
         for obj in (*session.new, *session.dirty):
@@ -38,6 +40,6 @@ def append_only_log(kind: type, attribute: str, table: Table,
                     rows += [row(obj.id, entry) for entry in pending]
                     pending.clear()
         if rows:
-            session.connection().execute(insert(table), rows)
+            session.connection().execute(statement, rows)
 
     return store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import hashlib
 import json
 import threading
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     and_,
     bindparam,
+    func,
     insert,
     select,
 )
@@ -32,7 +34,7 @@ from dealercrm.adapters.db.orders_tables import (
 )
 from dealercrm.adapters.db.orm import dealer_agreements, dealers
 from dealercrm.adapters.db.repositories import DocumentNumbers
-from dealercrm.application.ports.orders import DealerTerms, OrderableVersion
+from dealercrm.application.ports.orders import DealerTerms, OrderableVersion, OrderingRead
 from dealercrm.domain.catalog import (
     DealerPriceTier,
     PublishedVersion,
@@ -159,7 +161,7 @@ def _ordering(version_join: ColumnElement[bool]) -> Select[Any]:
     with_version = catalog_templates.join(catalog_template_versions, version_join)
     return (
         select(*_VERSION_COLUMNS, dealers.c.code, dealers.c.region, dealers.c.status.label("dealer_status"),
-               _a.product_lines, _p.tier_code, _p.discount_bp)
+               _a.id.label("agreement_id"), _a.product_lines, _p.tier_code, _p.discount_bp)
         .select_from(
             dealers.outerjoin(dealer_agreements, and_(_a.dealer_id == dealers.c.id, _a.status == "active",
                                                       _a.valid_from <= bindparam("day"), _a.valid_to >= bindparam("day")))
@@ -172,6 +174,46 @@ def _ordering(version_join: ColumnElement[bool]) -> Select[Any]:
 
 _ORDERING_LATEST = _ordering(and_(_v.template_id == _t.id, _v.version == _t.latest_version))
 _ORDERING_GIVEN = _ordering(and_(_v.template_id == _t.id, _v.version == bindparam("version")))
+
+
+def _still(column: Any, *where: ColumnElement[bool]) -> Any:
+    return select(column).where(*where).scalar_subquery()
+
+
+# What an ordering read saw, read again by the order number's own statement (``next_number_checking``):
+# the template's status and latest version, the dealer's status and region, the count and newest id
+# of its agreements valid on the day (agreements are only added or terminated, never edited), its
+# tier for the version's product line. The same values as ``_seen`` takes from the read's rows.
+_re_template: Any = bindparam("re_template")
+_re_dealer: Any = bindparam("re_dealer")
+_re_day: Any = bindparam("re_day")
+_re_line = bindparam("re_line", type_=String)
+_valid_agreement = (_a.dealer_id == _re_dealer, _a.status == "active", _a.valid_from <= _re_day,
+                    _a.valid_to >= _re_day)
+_STILL = (
+    _still(_t.status, _t.id == _re_template),
+    _still(_t.latest_version, _t.id == _re_template),
+    _still(dealers.c.status, dealers.c.id == _re_dealer),
+    _still(dealers.c.region, dealers.c.id == _re_dealer),
+    _still(func.count(_a.id), *_valid_agreement),
+    _still(func.max(_a.id), *_valid_agreement),
+    _still(_p.tier_code, _p.dealer_id == _re_dealer, _p.product_line == _re_line),
+    _still(_p.discount_bp, _p.dealer_id == _re_dealer, _p.product_line == _re_line),
+)
+
+
+def _plain(values: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(v.value if isinstance(v, enum.Enum) else v for v in values)
+
+
+def _seen(template_id: int, dealer_id: int, day: dt.date, rows: Sequence[Any]) -> Any:
+    """``OrderingRead.seen``: the parameters and the values of ``_STILL`` as the rows show them."""
+    first = rows[0]
+    agreements = [r.agreement_id for r in rows if r.agreement_id is not None]
+    line = first.product_line.value if isinstance(first.product_line, enum.Enum) else first.product_line
+    params = {"re_template": template_id, "re_dealer": dealer_id, "re_day": day, "re_line": line}
+    return params, _plain((first.status, first.latest_version, first.dealer_status, first.region, len(agreements),
+                           max(agreements, default=None), first.tier_code, first.discount_bp))
 
 
 def _terms(dealer_id: int, rows: Sequence[Any], status: Any) -> DealerTerms | None:
@@ -224,13 +266,20 @@ class SqlAlchemyOrderRepository:
         """``SO-2026-000123``: a gap-tolerant series (``DocumentNumbers``)."""
         return self.numbers.formatted("SO", year=year)
 
+    def next_number_checking(self, year: int, read: OrderingRead) -> tuple[str, bool]:
+        if read.seen is None:
+            return self.next_number(year), False
+        params, seen = read.seen
+        number, values = self.numbers.formatted_reading("SO", *_STILL, year=year, params=params)
+        return number, _plain(values) == seen
+
     def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
         rows = self.session.connection().execute(
             _DEALER_TERMS, {"dealer_id": dealer_id, "day": day, "line": product_line or ""}).all()
         return _terms(dealer_id, rows, rows[0].status if rows else None)
 
     def ordering(self, template_id: int, version: int | None, dealer_id: int | None,
-                 day: dt.date) -> tuple[OrderableVersion | None, DealerTerms | None]:
+                 day: dt.date) -> OrderingRead:
         """One query for both (every order creation runs it); an unknown dealer reads the
         template alone, so its own errors still come first."""
         conn = self.session.connection()
@@ -240,9 +289,11 @@ class SqlAlchemyOrderRepository:
                                  "day": day}).all()
             if rows:
                 first = rows[0]
-                found = None if first.version is None else _orderable(conn, template_id, first)
-                return found, _terms(dealer_id, rows, first.dealer_status)
-        return SqlAlchemyCatalogRepository(self.session).orderable(template_id, version), None
+                if first.version is None:
+                    return OrderingRead(None, _terms(dealer_id, rows, first.dealer_status))
+                return OrderingRead(_orderable(conn, template_id, first), _terms(dealer_id, rows, first.dealer_status),
+                                    _seen(template_id, dealer_id, day, rows))
+        return OrderingRead(SqlAlchemyCatalogRepository(self.session).orderable(template_id, version), None)
 
     def region_of(self, dealer_id: int) -> str | None:
         return self.session.connection().execute(select(dealers.c.region).where(dealers.c.id == dealer_id)).scalar()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -69,24 +70,27 @@ class DocumentNumbers:
     def next(self, name: str) -> int:
         return self.next_reading(name)[0]
 
-    def next_reading(self, name: str, *reads: ColumnElement[Any]) -> tuple[int, tuple[Any, ...]]:
-        """``next``, and the values of ``reads`` (scalar subqueries the caller needs anyway) from
-        the same statement: one round trip instead of two on the write path."""
+    def next_reading(self, name: str, *reads: ColumnElement[Any],
+                     params: Mapping[str, Any] | None = None) -> tuple[int, tuple[Any, ...]]:
+        """``next``, and the values of ``reads`` (scalar subqueries the caller needs anyway, their
+        bound ``params``) from the same statement: one round trip instead of two on the write path."""
         if self.session.get_bind().dialect.name == "postgresql" and name.split("-")[0] not in GAPLESS_PREFIXES:
-            return self._from_sequence(name, reads)
-        return self._from_counter(name, reads)
+            return self._from_sequence(name, reads, params or {})
+        return self._from_counter(name, reads, params or {})
 
-    def _from_counter(self, name: str, reads: tuple[ColumnElement[Any], ...]) -> tuple[int, tuple[Any, ...]]:
+    def _from_counter(self, name: str, reads: tuple[ColumnElement[Any], ...],
+                      params: Mapping[str, Any]) -> tuple[int, tuple[Any, ...]]:
         conn = self.session.connection()
-        bump = self._BUMP.returning(*reads) if reads else self._BUMP
-        row = conn.execute(bump, {"sequence_name": name}).first()
+        bump = _bump_reading(self._BUMP, reads)
+        row = conn.execute(bump, {**params, "sequence_name": name}).first()
         if row is None:
             conn.execute(_insert_for(conn.dialect.name)(document_sequences)
                          .values(name=name, next_value=1).on_conflict_do_nothing(index_elements=["name"]))
-            row = conn.execute(bump, {"sequence_name": name}).one()
+            row = conn.execute(bump, {**params, "sequence_name": name}).one()
         return int(row[0]) - 1, tuple(row[1:])
 
-    def _from_sequence(self, name: str, reads: tuple[ColumnElement[Any], ...]) -> tuple[int, tuple[Any, ...]]:
+    def _from_sequence(self, name: str, reads: tuple[ColumnElement[Any], ...],
+                       params: Mapping[str, Any]) -> tuple[int, tuple[Any, ...]]:
         if _SEQUENCE_NAME.fullmatch(name) is None:
             raise ValueError(f"not a document series: {name!r}")
         sequence = "docno_" + name.lower().replace("-", "_")
@@ -97,21 +101,44 @@ class DocumentNumbers:
             # cache "no such relation" and not see the sequence created a moment later.
             _create_sequence(conn.engine, sequence, name)
             known.add(sequence)
-        row = conn.execute(select(_NEXTVAL, *reads), {"sequence": sequence}).one()
+        row = conn.execute(_nextval_reading(reads), {**params, "sequence": sequence}).one()
         return int(row[0]), tuple(row[1:])
 
     def formatted(self, prefix: str, *, year: int | None = None, width: int = 6) -> str:
         return self.formatted_reading(prefix, year=year, width=width)[0]
 
     def formatted_reading(self, prefix: str, *reads: ColumnElement[Any], year: int | None = None,
-                          width: int = 6) -> tuple[str, tuple[Any, ...]]:
+                          width: int = 6, params: Mapping[str, Any] | None = None) -> tuple[str, tuple[Any, ...]]:
         """``formatted`` with ``next_reading``'s extra values."""
         name = f"{prefix}-{year}" if year else prefix
-        number, values = self.next_reading(name, *reads)
+        number, values = self.next_reading(name, *reads, params=params)
         return f"{name}-{number:0{width}d}", values
 
 
 _NEXTVAL = func.nextval(bindparam("sequence", type_=String))
+#: The number statements with their extra reads, built once per set of reads (callers pass module
+#: constants): building one per call cost more than running it. Keyed by the reads' ids, which stay
+#: theirs because the entry keeps the reads alive; bounded, should a caller build reads per call.
+_WITH_READS: dict[tuple[str, tuple[int, ...]], tuple[Any, tuple[ColumnElement[Any], ...]]] = {}
+
+
+def _with_reads(kind: str, reads: tuple[ColumnElement[Any], ...], build: Callable[[], Any]) -> Any:
+    key = (kind, tuple(id(r) for r in reads))
+    found = _WITH_READS.get(key)
+    if found is not None:
+        return found[0]
+    statement = build()
+    if len(_WITH_READS) < 64:
+        _WITH_READS[key] = (statement, reads)
+    return statement
+
+
+def _bump_reading(bump: Any, reads: tuple[ColumnElement[Any], ...]) -> Any:
+    return _with_reads("bump", reads, lambda: bump.returning(*reads)) if reads else bump
+
+
+def _nextval_reading(reads: tuple[ColumnElement[Any], ...]) -> Any:
+    return _with_reads("nextval", reads, lambda: select(_NEXTVAL, *reads))
 
 
 def _create_sequence(engine: Engine, sequence: str, name: str) -> None:

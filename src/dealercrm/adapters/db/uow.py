@@ -23,7 +23,7 @@ from dealercrm.adapters.db.parts_catalog_queries import SqlAlchemyPartsCatalogRe
 from dealercrm.adapters.db.parts_supply_tables import SqlAlchemyPartsSupplyRepository
 from dealercrm.adapters.db.care_tables import SqlCareRepository
 from dealercrm.adapters.db.credit_tables import SqlAlchemyCreditRepository
-from dealercrm.adapters.db.engine import write_bind
+from dealercrm.adapters.db.engine import read_bind, write_bind
 from dealercrm.adapters.db.stock_tables import SqlDealerStockRepository
 from dealercrm.adapters.db.supplied_parts_queries import SqlAlchemyDeliveryDeadlines
 from dealercrm.adapters.db.supplied_parts_tables import SqlAlchemySuppliedPartsRepository
@@ -152,9 +152,11 @@ class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session], actor: Principal, clock: Clock,
                  approval_mail: Any = None, write_lock: threading.Lock | None = None,
                  review_staff: ReviewStaffCache | None = None,
-                 read_session_factory: sessionmaker[Session] | None = None) -> None:
+                 read_session_factory: sessionmaker[Session] | None = None,
+                 statement_session_factory: sessionmaker[Session] | None = None) -> None:
         self.session_factory = session_factory
         self.read_session_factory = read_session_factory  # None: snapshots queue like writes
+        self.statement_session_factory = statement_session_factory  # None: per-statement reads use the above
         self.actor = actor
         self.clock = clock
         self.approval_mail = approval_mail  # how approval e-mails are written (application.approval_links)
@@ -182,17 +184,21 @@ class SqlAlchemyUnitOfWork:
         self.session = session
 
     @contextlib.contextmanager
-    def snapshot(self) -> Iterator[Self]:
+    def snapshot(self, *, per_statement: bool = False) -> Iterator[Self]:
         """The same repositories in a read-only transaction: on SQLite it begins DEFERRED (WAL lets
         it read beside the writer) and does not queue on this process's write lock, so a read-only
-        use case never waits for, or holds up, the writers. It always rolls back."""
+        use case never waits for, or holds up, the writers. It always rolls back.
+
+        ``per_statement``: no BEGIN at all (SQLite's autocommit, PostgreSQL's AUTOCOMMIT), each
+        statement its own snapshot: one round trip for a use case that reads in one statement."""
         if self.read_session_factory is None:  # one shared connection (in-memory SQLite)
             with self:
                 yield self
             return
         if self.session is not None:
             raise RuntimeError("unit of work is already open")
-        self._begin(self.read_session_factory)
+        factory = self.statement_session_factory if per_statement else None
+        self._begin(factory or self.read_session_factory)
         try:
             yield self
         finally:
@@ -294,6 +300,7 @@ def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.U
     # Snapshots read on their own connection, BEGIN DEFERRED on SQLite; an in-memory database has
     # one connection for every thread, so there they queue on the write lock like writes.
     reader = None if isinstance(engine.pool, StaticPool) else sessionmaker(bind=engine, expire_on_commit=False)
+    statement_reader = None if reader is None else sessionmaker(bind=read_bind(engine), expire_on_commit=False)
     # SQLite has one writer at a time. Queue this process's write transactions on a FIFO lock
     # instead of letting them poll in SQLite's busy handler, whose sleeps leave the database
     # idle between writers (measured: benchmarks/order_submit.py). Other processes still meet
@@ -302,6 +309,6 @@ def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.U
     review_staff = ReviewStaffCache()
 
     def uow_for(actor: Principal) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock, review_staff, reader)
+        return SqlAlchemyUnitOfWork(factory, actor, clock, approval_mail, write_lock, review_staff, reader, statement_reader)
 
     return uow_for

@@ -66,6 +66,7 @@ class ReviewStaffCache:
 
 _STEPS_TOP_KEY = "dealercrm.workflow_steps_top"
 _MAX_STEP_ID = select(func.max(workflow_steps.c.id))
+_MAX_STEP_ID_READ = _MAX_STEP_ID.scalar_subquery()
 _USERS_COUNTER = shared_state.read_column(shared_state.USERS)
 
 
@@ -141,7 +142,7 @@ class SqlAlchemyWorkflowRepository:
         The step-id base is good for the ``add`` that follows in this write transaction (it holds
         SQLite's write lock), and ``add`` consumes it."""
         sqlite = self.session.get_bind().dialect.name == "sqlite"
-        reads = (_USERS_COUNTER, _MAX_STEP_ID.scalar_subquery()) if sqlite else (_USERS_COUNTER,)
+        reads = (_USERS_COUNTER, _MAX_STEP_ID_READ) if sqlite else (_USERS_COUNTER,)
         number, values = self.numbers.formatted_reading("WF", *reads, year=year)
         self.session.info[shared_state.USERS_VERSION_KEY] = int(values[0] or 0)
         if sqlite:
@@ -157,15 +158,15 @@ class SqlAlchemyWorkflowRepository:
             roles |= set(REGION_STAFF)
         departments = {a.value for a in assignees if a.kind is AssigneeKind.DEPARTMENT}
         user_ids = {int(a.value) for a in assignees if a.kind is AssigneeKind.USER}
-        reach = []
-        if roles:
-            reach.append(User.role.in_(sorted(roles)))  # type: ignore[attr-defined]
-        if departments:
-            reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
-        if user_ids:
-            reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
 
         def load() -> list[User]:  # the statement is built on a cache miss only: building costs
+            reach = []
+            if roles:
+                reach.append(User.role.in_(sorted(roles)))  # type: ignore[attr-defined]
+            if departments:
+                reach.append(User.department.in_(sorted(departments)))  # type: ignore[attr-defined]
+            if user_ids:
+                reach.append(User.id.in_(sorted(user_ids)))  # type: ignore[attr-defined]
             q = select(User).where(User.is_active.is_(True), or_(*reach))  # type: ignore[attr-defined]
             return list(self.session.scalars(q.order_by(User.id)))  # type: ignore[arg-type]
 

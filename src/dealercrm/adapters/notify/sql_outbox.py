@@ -81,6 +81,9 @@ notification_outbox = Table(
 )
 
 _t = notification_outbox
+#: ``enqueue_many``'s statement per dialect, built once (each order's review e-mails run it).
+_INSERT_NEW = {"postgresql": postgresql.insert(_t).on_conflict_do_nothing(index_elements=["idempotency_key"]),
+               "sqlite": sqlite.insert(_t).on_conflict_do_nothing(index_elements=["idempotency_key"])}
 _PENDING = NotificationStatus.PENDING.value
 _SENDING = NotificationStatus.SENDING.value
 _SENT = NotificationStatus.SENT.value
@@ -176,9 +179,7 @@ class SqlAlchemyOutboxStore:
             for n in notifications:
                 self.enqueue(conn, n)
             return
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        conn.execute(insert(_t).on_conflict_do_nothing(index_elements=["idempotency_key"]),
-                     [_to_row(n) for n in notifications])
+        conn.execute(_INSERT_NEW[dialect], [_to_row(n) for n in notifications])
 
     # -- relay side ----------------------------------------------------------------------------
 

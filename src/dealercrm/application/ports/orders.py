@@ -62,6 +62,18 @@ class DealerTerms:
     tier: Tier | None = None  # for the product line asked about, if any
 
 
+@attrs.frozen
+class OrderingRead:
+    """What creating an order reads (``OrderRepository.ordering``): the template version and the
+    ordering dealer's terms (``None``: no dealer asked, or an unknown one). ``seen`` is the
+    repository's own note of what it read, for ``next_number_checking`` to re-check; the use case
+    never looks inside (``None``: nothing to re-check, read again)."""
+
+    found: OrderableVersion | None
+    terms: DealerTerms | None
+    seen: Any = None
+
+
 class CatalogRepository(Protocol):
     def add(self, template: VehicleTemplate) -> None: ...
 
@@ -94,11 +106,16 @@ class OrderRepository(Protocol):
     def next_number(self, year: int) -> str:
         """The next human order number, ``SO-2026-000123``."""
 
+    def next_number_checking(self, year: int, read: OrderingRead) -> tuple[str, bool]:
+        """``next_number``, and whether what ``read`` saw (the template's status and latest
+        version; the dealer's status, region, valid agreements and tier) is still so in this
+        transaction, answered by the number's own statement. ``False``: read again before use."""
+
     def dealer_terms(self, dealer_id: int, day: dt.date, product_line: str | None = None) -> DealerTerms | None:
         """The dealer's terms on ``day`` (with its tier for ``product_line``); ``None`` if unknown."""
 
     def ordering(self, template_id: int, version: int | None, dealer_id: int | None,
-                 day: dt.date) -> tuple[OrderableVersion | None, DealerTerms | None]:
+                 day: dt.date) -> OrderingRead:
         """``CatalogRepository.orderable`` and ``dealer_terms`` (with the tier for that version's
         product line) at once: what creating an order reads (``dealer_id`` ``None``: no terms)."""
 

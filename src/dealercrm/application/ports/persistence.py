@@ -123,11 +123,15 @@ class Transaction(Protocol):
     def flush(self) -> None:
         """Assign ids to new aggregates without committing."""
 
-    def snapshot(self) -> AbstractContextManager[Self]:
+    def snapshot(self, *, per_statement: bool = False) -> AbstractContextManager[Self]:
         """The same repositories in a read-only transaction that takes no write lock (SQLite: BEGIN
         DEFERRED instead of IMMEDIATE, and no place in the process's writer queue), for reads that
         need no lock: a configurator's estimate, an idempotency ledger's lookup before the write.
-        Nothing is ever committed."""
+        Nothing is ever committed.
+
+        ``per_statement``: no transaction around the reads, each statement sees its own snapshot
+        (no BEGIN/ROLLBACK round trips), for a use case that reads in one statement or re-checks
+        what it read inside its write transaction (creating an order)."""
         ...
 
 
