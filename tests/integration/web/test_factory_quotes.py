@@ -76,38 +76,13 @@ def test_the_factory_issues_a_quote_from_its_workbench_once_and_the_dealer_sees_
     assert ORDER_NO not in after.text
 
 
-def test_bad_quote_input_stays_beside_its_field_with_nothing_stored_and_a_stale_form_says_so(browser, crm):
-    admin = browser("admin")
-    first_page = admin.get(f"/factory/quotes/{ORDER}")
-    refusals = []
-    page = first_page
-    for price, valid_until, field, message in BAD_INPUT:
-        page = admin.post(f"/factory/quotes/{ORDER}", data={**_form(page.text), "unit_price": price,
-                                                             "valid_until": valid_until, "note": "试报"})
-        refusals.append((page, price, field, message))
-    stored_after_refusals = _quotes(crm)[-1]
-    issued = admin.post(f"/factory/quotes/{ORDER}", data={**_form(page.text), "unit_price": "250000",
-                                                           "valid_until": "2026-12-20", "note": ""})
-
-    stale = admin.post(f"/factory/quotes/{ORDER}", data={**_form(first_page.text), "unit_price": "240000",
-                                                          "valid_until": "2026-12-20", "note": ""})
-
-    for refused, price, field, message in refusals:
-        assert refused.status_code == 422, (price, refused.text[-2000:])
-        assert re.search(rf'id="{field}-error">[^<]*{message}', refused.text), (price, field)
-        assert f'value="{price}"' in refused.text and "试报" in refused.text
-    assert stored_after_refusals == ("requested", None)
-    assert issued.status_code == 200 and "报价已发出" in issued.text
-    assert stale.status_code == 409 and "已被他人修改" in stale.text and "已报价" in stale.text
-    assert "¥250,000.00" in stale.text and _quotes(crm)[-1] == ("issued", 25_000_000)
-
-
-def test_what_the_user_may_not_see_is_the_404_page_and_writes_need_the_csrf_token(browser, crm):
+def test_bad_input_foreign_orders_and_writes_without_csrf_store_nothing_and_a_stale_form_says_so(browser, crm):
     region = _scalar(crm, "select d.region from dealers d join users u on u.dealer_id = d.id where u.username = :u",
                      u=DEALER)
     foreign_order = _scalar(crm, "select o.id from orders o join dealers d on d.id = o.dealer_id "
                                  "where d.region <> '华东' order by o.id limit 1")
-    manager, dealer, other_dealer, admin = browser("rm_huadong"), browser(DEALER), browser(OTHER_DEALER), browser("admin")
+    admin, manager, dealer, other_dealer = browser("admin"), browser("rm_huadong"), browser(DEALER), browser(OTHER_DEALER)
+    first_page = admin.get(f"/factory/quotes/{ORDER}")
 
     out_of_region = manager.get(f"/factory/quotes/{foreign_order}")
     out_of_region_post = manager.post(f"/factory/quotes/{foreign_order}", data={
@@ -118,12 +93,30 @@ def test_what_the_user_may_not_see_is_the_404_page_and_writes_need_the_csrf_toke
     other_dealers_quote = other_dealer.get(f"/quotes/{ORDER}")
     no_token = admin.post(f"/factory/quotes/{ORDER}", data={"unit_price": "1", "valid_until": "2026-12-31"})
     manager_list = manager.get("/factory/quotes")
+    refusals = []
+    page = first_page
+    for price, valid_until, field, message in BAD_INPUT:
+        page = admin.post(f"/factory/quotes/{ORDER}", data={**_form(page.text), "unit_price": price,
+                                                             "valid_until": valid_until, "note": "试报"})
+        refusals.append((page, price, field, message))
+    stored_before_issue = _quotes(crm)[-1]
+    issued = admin.post(f"/factory/quotes/{ORDER}", data={**_form(page.text), "unit_price": "250000",
+                                                           "valid_until": "2026-12-20", "note": ""})
+    stale = admin.post(f"/factory/quotes/{ORDER}", data={**_form(first_page.text), "unit_price": "240000",
+                                                          "valid_until": "2026-12-20", "note": ""})
 
     assert out_of_region.status_code == 404 and out_of_region_post.status_code == 404 and missing.status_code == 404
     assert dealer_page.status_code == 403 and 'href="/factory/quotes"' not in dealer.get("/").text
-    assert other_dealers_quote.status_code == 404
-    assert no_token.status_code == 403 and _quotes(crm)[-1] == ("requested", None)
+    assert other_dealers_quote.status_code == 404 and no_token.status_code == 403
     assert manager_list.status_code == 200 and (ORDER_NO in manager_list.text) == (region == "华东")
+    for refused, price, field, message in refusals:
+        assert refused.status_code == 422, (price, refused.text[-2000:])
+        assert re.search(rf'id="{field}-error">[^<]*{message}', refused.text), (price, field)
+        assert f'value="{price}"' in refused.text and "试报" in refused.text
+    assert stored_before_issue == ("requested", None)
+    assert issued.status_code == 200 and "报价已发出" in issued.text
+    assert stale.status_code == 409 and "已被他人修改" in stale.text and "已报价" in stale.text
+    assert "¥250,000.00" in stale.text and _quotes(crm)[-1] == ("issued", 25_000_000)
 
 
 def test_a_step_handed_to_a_colleague_moves_to_their_workbench_and_an_outsider_is_refused(browser, crm):
