@@ -7,8 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from dealercrm.application import orders
-from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
 from dealercrm.application.ports.orders import QuoteRequestQueries
+from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
 from dealercrm.domain.identity import Principal
 
 

@@ -64,7 +64,7 @@ def test_the_factory_issues_a_quote_from_its_workbench_once_and_the_dealer_sees_
 
     assert f'href="/factory/quotes/{ORDER}"' in workbench.text and "特殊配置核价" in workbench.text
     assert 'href="/factory/quotes"' in workbench.text  # the nav entry
-    assert listing.status_code == 200 and re.search(rf'id="quote-request-{ORDER}">.*?{ORDER_NO}', listing.text, re.S)
+    assert listing.status_code == 200 and re.search(rf'id="quote-request-{ORDER}">.*?{ORDER_NO}', listing.text, re.DOTALL)
     assert "已等待" in listing.text and "客户要求企业专属涂装" in listing.text
     assert form.status_code == 200 and "发出报价" in form.text and '<a href="/factory/quotes">' in form.text
     assert issued.status_code == clicked_twice.status_code == 303
