@@ -214,7 +214,8 @@ def bootstrap(
     care, marketing, engagement = care_marketing_engagement(
         settings, clock, uow, engine, workflow_queries=workflow_queries, video=video_conferencing,
         jobs=(*erp_sync, aftersales_service.monthly_report_job(settings.portal_url),
-              *message_digest_jobs(settings, clock, engine)))
+              *message_digest_jobs(settings, clock, engine)),
+        quote_queries=order_queries)
     exports = Exporter({"xlsx": XlsxTableWriter(), "csv": CsvTableWriter()}, clock)
     order_service, credit_service = OrdersService(uow, clock, order_queries), CreditService(uow, clock, credit_queries)
     stock_service = StockService(uow, clock, SqlStockQueries(engine), IdDigester(gate_keys.id_key), exports)

@@ -22,7 +22,9 @@ from dealercrm.application.service_network import MaintenanceDueRule
 from dealercrm.application.ports.marketing import TrainingQueries
 from dealercrm.application.ports.notify import OutboxStore
 from dealercrm.application.ports.persistence import Clock, UnitOfWorkFactory
+from dealercrm.application.ports.orders import QuoteRequestQueries
 from dealercrm.application.ports.workbench import WorkbenchSource
+from dealercrm.application.quote_workbench import QuoteRequestsSource
 from dealercrm.application.workbench import WorkbenchSources
 from dealercrm.application.workflow_workbench import (
     ApprovalDeadlineCalendarSource,
@@ -48,6 +50,7 @@ def engagement_tables(
     engagement_queries: EngagementQueries | None, outbox_store: OutboxStore | None,
     workflow_queries: TaskQueries | None, training_queries: TrainingQueries | None,
     training_jobs: tuple[ScheduledJob, ...], context_jobs: tuple[ScheduledJob, ...] = (),
+    quote_queries: QuoteRequestQueries | None = None,
 ) -> tuple[RuleRegistry, WorkbenchSources, CalendarSources]:
     """Every context's alert rules, scheduled jobs, workbench sources and calendar sources, built
     once. The scheduler runs rules and jobs in this order; sources show in this order.
@@ -78,6 +81,8 @@ def engagement_tables(
     if workflow_queries is not None:
         bench.append(PendingApprovalsSource(workflow_queries))
         dated.append(ApprovalDeadlineCalendarSource(workflow_queries, clock))
+    if quote_queries is not None:
+        bench.append(QuoteRequestsSource(quote_queries))
     if training_queries is not None:
         dated.append(training.TrainingCalendarSource(training_queries))
         bench.append(training.TrainingInvitationsSource(training_queries))

@@ -30,9 +30,10 @@ from dealercrm.application.ports.orders import (
     OrderingRead,
     OrderQueries,
     OrdersUnitOfWork,
+    QuoteRequestQueries,
 )
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.application.reads.orders import OrderSummaryRow, TimelineRow
+from dealercrm.application.reads.orders import OrderSummaryRow, QuoteRequestRow, TimelineRow
 from dealercrm.domain.catalog import (
     NO_TIER,
     PriceEstimate,
@@ -456,14 +457,39 @@ def request_quote(order_id: int, note: str | None, uow: OrdersUnitOfWork, clock:
     return _act(order_id, uow, ORDER_WRITERS, lambda o: o.request_quote(note, clock(), uow.actor))
 
 
+def _quote_price(unit_price_fen: int) -> Money:
+    try:
+        return Money(unit_price_fen)
+    except InvalidValue as e:
+        raise InvalidValue("unit_price_fen", e.message, code=e.code) from None
+
+
 def issue_quote(order_id: int, unit_price_fen: int, note: str | None, valid_until: dt.date, uow: OrdersUnitOfWork,
                 clock: Clock) -> OrderRef:
     """Sales management's price for a special configuration; it goes back to the dealer."""
-    try:
-        price = Money(unit_price_fen)
-    except InvalidValue as e:
-        raise InvalidValue("unit_price_fen", e.message, code=e.code) from None
+    price = _quote_price(unit_price_fen)
     return _act(order_id, uow, QUOTE_ISSUERS, lambda o: o.issue_quote(price, note, valid_until, clock(), uow.actor))
+
+
+def issue_quote_once(order_id: int, unit_price_fen: int, note: str | None, valid_until: dt.date,
+                     new_uow: Callable[[], OrdersUnitOfWork], clock: Clock, *, form_token: str,
+                     expected_version: int | None) -> OrderRef:
+    """``issue_quote`` once per form token of this user, at the order version the form showed: a
+    double-clicked 发出报价 issues one quote and the second post answers the first; a version
+    that is no longer the order's is ``Conflict`` (``order.stale_version``) with the current state."""
+    price = _quote_price(unit_price_fen)
+    fingerprint = hashlib.sha256(repr(("order.quote", order_id, price.fen, note, valid_until.isoformat(),
+                                       expected_version)).encode()).hexdigest()
+
+    def work(uow: Any) -> dict[str, Any]:
+        order = _visible_order(uow, order_id)
+        _check_version(order, expected_version)
+        order.issue_quote(price, note, valid_until, clock(), uow.actor)
+        return attrs.asdict(_ref_after_flush(uow, order))
+
+    answer = run_client_event(new_uow, clock, roles=QUOTE_ISSUERS, event_id=form_token, kind="order.quote",
+                              fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    return OrderRef(**answer)
 
 
 def accept_quote(order_id: int, uow: OrdersUnitOfWork, clock: Clock) -> OrderRef:
@@ -524,6 +550,24 @@ def list_orders(actor: Principal, queries: OrderQueries, filters: dict[str, Any]
         return []
     return queries.list_orders(dealer_id=scope.dealer_id, regions=scope.regions, filters=filters,
                                before_id=before_id, limit=limit)
+
+
+def quote_requests(actor: Principal, queries: QuoteRequestQueries, limit: int) -> list[QuoteRequestRow]:
+    """The special configurations waiting for the caller's price (待核价), the longest waiting
+    first; quote issuers only, within their dealer scope (a region manager: their regions)."""
+    require_role(actor, *QUOTE_ISSUERS)
+    scope = dealer_scope(actor)
+    if scope.nothing:
+        return []
+    return queries.quote_requests(dealer_id=scope.dealer_id, regions=scope.regions, limit=limit)
+
+
+def count_quote_requests(actor: Principal, queries: QuoteRequestQueries) -> int:
+    """How many special configurations wait for the caller's price; 0 for whoever does not issue quotes."""
+    scope = dealer_scope(actor)
+    if actor.role not in QUOTE_ISSUERS or scope.nothing:
+        return 0
+    return queries.count_quote_requests(dealer_id=scope.dealer_id, regions=scope.regions)
 
 
 def _visible_row(actor: Principal, dealer_id: int | None, region: str | None) -> None:

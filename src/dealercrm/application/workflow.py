@@ -178,6 +178,21 @@ def workflow_visible(p: Principal, dealer_id: int | None, region: str | None) ->
     return True
 
 
+def may_take_step(delegate: Principal, dealer_id: int | None, region: str | None) -> bool:
+    """Whether a step of a workflow on (``dealer_id``, ``region``) may be handed to ``delegate`` (转签):
+    whoever may see the document — factory staff in scope, or a user of the document's own dealer."""
+    return workflow_visible(delegate, dealer_id, region)
+
+
+def step_delegates(candidates: list[dict[str, Any]], dealer_id: int | None,
+                   region: str | None) -> list[dict[str, Any]]:
+    """The colleagues (rows of ``WorkflowQueries.delegation_candidates``) a step of a workflow on
+    (``dealer_id``, ``region``) may be handed to, by :func:`may_take_step`."""
+    return [c for c in candidates if may_take_step(
+        Principal(user_id=c["id"], username=c["username"], role=Role(str(c["role"])), dealer_id=c.get("dealer_id"),
+                  station_id=c.get("station_id"), regions=tuple(c.get("regions") or ())), dealer_id, region)]
+
+
 def _visible_or_404(p: Principal, wf: Workflow | None) -> Workflow:
     if wf is None or not workflow_visible(p, wf.dealer_id, wf.region):
         raise not_found("workflow", "审批流程")
@@ -292,20 +307,20 @@ def _decide_in(uow: UnitOfWork, wf: Workflow, step_id: int, decision: Decision, 
 
 
 def delegate_step(uow: UnitOfWork, *, step_id: int, to_user_id: int, by: Principal, now: dt.datetime,
-                  until: dt.date | None = None) -> StepDecided:
+                  until: dt.date | None = None, reason: str | None = None) -> StepDecided:
     """Hand a step to a named user (转签), optionally until the end of ``until`` (Beijing time),
-    after which it returns to its original addressees. The delegate must be able to see the
-    document (a dealer user of another dealer cannot be handed one)."""
+    after which it returns to its original addressees; ``reason`` stays in the history. The
+    delegate must be able to see the document (:func:`may_take_step`)."""
     until_at = end_of_beijing_day(until) if until is not None else None
     with uow:
         wf = _visible_or_404(by, uow.workflows.by_step(step_id))
         target = uow.users.get(to_user_id)
         if target is None or not target.is_active:
             raise InvalidValue("to_user_id", "受托人不存在或已停用", code="workflow.delegate_unknown")
-        if not workflow_visible(principal_of(target), wf.dealer_id, wf.region):
+        if not may_take_step(principal_of(target), wf.dealer_id, wf.region):
             raise InvalidValue("to_user_id", "受托人无权查看该单据，不能委托", code="workflow.delegate_out_of_scope")
         step = wf.delegate(step_id, by=by, to_user_id=to_user_id, to_name=target.display_name, now=now,
-                           until=until_at, delegators=_delegators_of(uow, by, now))
+                           until=until_at, delegators=_delegators_of(uow, by, now), reason=reason)
         _settle(uow, wf, now, by)
         result = StepDecided(stored_id(wf.id), stored_id(step.id), step.status.value, wf.status.value)
         uow.commit()

@@ -17,6 +17,7 @@ from dealercrm.application.engagement_tables import EngagementTiming, engagement
 from dealercrm.application.ports.care import CareUnitOfWork
 from dealercrm.application.ports.engagement import EngagementUnitOfWork
 from dealercrm.application.ports.marketing import MarketingUnitOfWork
+from dealercrm.application.ports.orders import QuoteRequestQueries
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.video import VideoConferencing
 from dealercrm.application.services import (
@@ -81,6 +82,7 @@ def care_marketing_engagement(
     settings: Settings, clock: Clock, uow: Callable[[Principal], _CareMarketingEngagementUnitOfWork],
     engine: Engine | None, *,
     workflow_queries: TaskQueries | None, video: VideoConferencing | None, jobs: tuple[ScheduledJob, ...],
+    quote_queries: QuoteRequestQueries | None = None,
 ) -> tuple[CareService, MarketingService, EngagementService]:
     """The care, marketing and engagement services on the SQL read side. The engagement service
     comes last: it gets every context's rules, jobs and sources as fixed tables."""
@@ -110,7 +112,8 @@ def care_marketing_engagement(
         clock, uow, timing, engagement_queries=engagement_queries if database else None,
         outbox_store=outbox_store if database else None, workflow_queries=workflow_queries,
         training_queries=training_queries if database else None,
-        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), context_jobs=jobs if database else ())
+        training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), context_jobs=jobs if database else (),
+        quote_queries=quote_queries)
     engagement = EngagementService(uow, clock, engagement_queries, outbox_store, rules, workbench, calendar,
                                    settings.portal_url)
     return care, marketing, engagement

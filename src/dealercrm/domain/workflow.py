@@ -440,9 +440,13 @@ class Workflow:
 
     def delegate(self, step_id: int, *, by: Principal, to_user_id: int, to_name: str, now: dt.datetime,
                  until: dt.datetime | None = None,
-                 delegators: tuple[Principal, ...] | list[Principal] = ()) -> WorkflowStep:
-        """Hand the step to a named user; with ``until`` it comes back to its addressees then."""
+                 delegators: tuple[Principal, ...] | list[Principal] = (), reason: str | None = None) -> WorkflowStep:
+        """Hand the step to a named user, with an optional reason kept in the history; with
+        ``until`` it comes back to its addressees then."""
         step, for_whom = self._actable(step_id, by, now, delegators, "delegate")
+        note = (reason or "").strip() or None
+        if note is not None and len(note) > _MAX_REASON:
+            raise InvalidValue("reason", f"原因不能超过{_MAX_REASON}字", code="reason.too_long")
         if to_user_id == by.user_id:
             raise InvalidValue("to_user_id", "不能委托给自己", code="workflow.delegate_self")
         if step.delegation_active(now) and step.delegate_user_id == to_user_id:
@@ -456,7 +460,7 @@ class Workflow:
                                   "until": until.isoformat() if until else None}
         if for_whom is not by:
             detail["on_behalf_of"] = for_whom.username
-        self._record(now, "delegated", by, step=step, detail=detail)
+        self._record(now, "delegated", by, step=step, reason=note, detail=detail)
         self.events.append(StepDelegated(step, to_user_id))
         self._touch(now)
         return step

@@ -112,12 +112,15 @@ def test_delegating_a_step_over_http_and_refusing_a_delegate_who_cannot_see_the_
             "workflow.delegate_out_of_scope")
     problem(api.post(url, headers=rm, json={"to_user_id": roster.ids["sales_east"], "until": "2026-11-01"}), 422,
             "workflow.delegation_until_past")
-    assert api.post(url, headers=rm, json={"to_user_id": roster.ids["sales_east"], "until": "2026-11-24"}).status_code == 200
+    assert api.post(url, headers=rm, json={"to_user_id": roster.ids["sales_east"], "until": "2026-11-24",
+                                           "reason": "出差，请代审"}).status_code == 200
 
     [handed] = api.get("/api/v1/workflows/tasks", headers=kit.login(api, "sales_east")).json()["items"]
     assert (handed["step_id"], handed["via"]) == (task["step_id"], "delegated")
     assert api.get("/api/v1/workflows/tasks", headers=rm).json()["total"] == 0
     assert reg.dealer_id == handed["subject_id"]
+    history = api.get(f"/api/v1/workflows/{task['workflow_id']}", headers=rm).json()["history"]
+    assert [h["reason"] for h in history if h["action"] == "delegated"] == ["出差，请代审"]
 
 
 def test_standing_delegations_over_http(crm, roster, kit, api):

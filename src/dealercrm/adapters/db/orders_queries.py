@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
 from dealercrm.adapters.db.orders_tables import (
@@ -27,8 +27,10 @@ from dealercrm.adapters.db.queries import _escape_like
 from dealercrm.application.reads.orders import (
     OrderSummaryRow,
     PriceTierRow,
+    QuoteRequestRow,
     TimelineRow,
 )
+from dealercrm.domain.orders import OrderState, QuoteStatus
 from dealercrm.domain.values import Money
 
 o, d = orders.c, dealers.c
@@ -118,6 +120,34 @@ class SqlOrderQueries:
             row = conn.execute(select(o.dealer_id, d.region).select_from(orders.join(dealers, d.id == o.dealer_id))
                                .where(o.id == order_id)).first()
         return (row.dealer_id, row.region) if row else None
+
+    # -- quote requests (待核价) ------------------------------------------------------------------
+
+    def _quote_requests_where(self, q: Any, dealer_id: int | None, regions: tuple[str, ...] | None) -> Any:
+        pq = order_price_quotes.c
+        q = (q.select_from(orders.join(dealers, d.id == o.dealer_id).join(order_price_quotes, pq.order_id == o.id))
+             .where(o.state == OrderState.AWAITING_QUOTE, pq.status == QuoteStatus.REQUESTED))
+        if dealer_id is not None:
+            q = q.where(o.dealer_id == dealer_id)
+        if regions is not None:
+            q = q.where(d.region.in_(regions))
+        return q
+
+    def quote_requests(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
+                       limit: int) -> list[QuoteRequestRow]:
+        pq = order_price_quotes.c
+        q = self._quote_requests_where(
+            select(o.id.label("order_id"), o.order_no, o.version, o.dealer_id, d.code.label("dealer_code"),
+                   d.legal_name.label("dealer_name"), d.region, o.model_code, o.template_name, o.options,
+                   o.quantity, o.unit_price_fen, o.requested_delivery_date, pq.seq.label("quote_seq"),
+                   pq.requested_at, pq.requested_by, pq.request_note),
+            dealer_id, regions).order_by(pq.requested_at, o.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [QuoteRequestRow(**{**_row(r), "options": tuple(r.options or ())}) for r in conn.execute(q)]
+
+    def count_quote_requests(self, *, dealer_id: int | None, regions: tuple[str, ...] | None) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(self._quote_requests_where(select(func.count()), dealer_id, regions)).scalar_one())
 
     def timeline(self, order_id: int) -> list[TimelineRow]:
         e = order_events.c

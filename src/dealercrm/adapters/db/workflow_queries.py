@@ -224,7 +224,8 @@ class SqlWorkflowQueries:
         ``application.workflow._may_cover_for``): factory staff, and the dealer's own users."""
         staff = users.c.role.not_in((Role.DEALER, Role.STATION, Role.KIOSK))
         same_dealer = and_(users.c.role == Role.DEALER, users.c.dealer_id == dealer_id) if dealer_id else false()
-        q = (select(users.c.id, users.c.username, users.c.display_name, users.c.role)
+        q = (select(users.c.id, users.c.username, users.c.display_name, users.c.role, users.c.dealer_id,
+                    users.c.station_id, users.c.regions)
              .where(users.c.is_active == true(), users.c.id != user_id, or_(staff, same_dealer))
              .order_by(users.c.role, users.c.display_name, users.c.id).limit(500))
         with self.engine.connect() as conn:

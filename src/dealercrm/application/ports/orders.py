@@ -25,6 +25,7 @@ from dealercrm.application.ports.persistence import (
 from dealercrm.application.reads.orders import (
     OrderSummaryRow,
     PriceTierRow,
+    QuoteRequestRow,
     TimelineRow,
 )
 from dealercrm.domain.catalog import (
@@ -170,7 +171,18 @@ class ErpRejectionsUnitOfWork(Transaction, Protocol):
     erp_rejections: ErpRejectionRepository
 
 
-class OrderQueries(Protocol):
+class QuoteRequestQueries(Protocol):
+    """The special configurations awaiting the factory's price (待核价), scoped in SQL."""
+
+    def quote_requests(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
+                       limit: int) -> list[QuoteRequestRow]:
+        """Orders awaiting the factory's price in the scope, the longest waiting first."""
+
+    def count_quote_requests(self, *, dealer_id: int | None, regions: tuple[str, ...] | None) -> int:
+        """How many orders await the factory's price in the scope."""
+
+
+class OrderQueries(QuoteRequestQueries, Protocol):
     """Read side of catalog and orders: plain dicts from SQL, scoped by the caller's dealer scope."""
 
     def list_orders(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,

@@ -74,5 +74,5 @@ class WorkflowQueries(Protocol):
     def delegation_candidates(self, user_id: int, *, dealer_id: int | None) -> list[dict[str, Any]]:
         """Active users other than ``user_id`` who may cover for them: factory staff, and the users
         of ``dealer_id`` when the giver is a dealer user (``id``, ``username``, ``display_name``,
-        ``role``), ordered by role and name."""
+        ``role``, ``dealer_id``, ``station_id``, ``regions``), ordered by role and name."""
         ...

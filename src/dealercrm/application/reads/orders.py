@@ -71,3 +71,27 @@ class PriceTierRow:
     discount_bp: int
     updated_at: dt.datetime | None
     updated_by: str | None
+
+
+@attrs.frozen
+class QuoteRequestRow:
+    """One special configuration waiting for the factory's price (待核价): the order, its dealer and
+    configuration, the automatic estimate it replaces, and when and by whom the price was asked."""
+
+    order_id: int
+    order_no: str
+    version: int
+    dealer_id: int
+    dealer_code: str
+    dealer_name: str
+    region: str
+    model_code: str
+    template_name: str
+    options: tuple[str, ...]
+    quantity: int
+    unit_price_fen: int
+    requested_delivery_date: dt.date
+    quote_seq: int
+    requested_at: dt.datetime
+    requested_by: str
+    request_note: str | None

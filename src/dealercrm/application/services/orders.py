@@ -17,6 +17,7 @@ from dealercrm.application.ports.reads import ReadModelUnavailable
 from dealercrm.application.reads.orders import (
     OrderSummaryRow,
     PriceTierRow,
+    QuoteRequestRow,
     TimelineRow,
 )
 from dealercrm.domain.catalog import PriceEstimate
@@ -30,6 +31,10 @@ class OrdersService:
     _uow: Callable[[Principal], OrdersUnitOfWork]
     _clock: Clock
     _queries: OrderQueries | None
+
+    def now(self) -> dt.datetime:
+        """The service's clock (an aware datetime); pages use it for ages."""
+        return self._clock()
 
     @property
     def queries(self) -> OrderQueries:
@@ -141,6 +146,18 @@ class OrdersService:
         """Give the manual price (核价) in fen, valid until a date; admin or region manager. Returns
         ``OrderRef``; ``InvalidValue`` (price), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return orders.issue_quote(order_id, unit_price_fen, note, valid_until, self._uow(actor), self._clock)
+
+    def issue_quote_once(self, actor: Principal, order_id: int, unit_price_fen: int, note: str | None,
+                         valid_until: dt.date, *, form_token: str, expected_version: int | None) -> orders.OrderRef:
+        """``issue_quote`` once per form token, at the order version the form showed (a double click issues
+        one quote); ``Conflict`` (``order.stale_version``) when the order changed meanwhile."""
+        return orders.issue_quote_once(order_id, unit_price_fen, note, valid_until, lambda: self._uow(actor),
+                                       self._clock, form_token=form_token, expected_version=expected_version)
+
+    def quote_requests(self, actor: Principal, limit: int = 200) -> list[QuoteRequestRow]:
+        """The special configurations waiting for the factory's price (待核价) in the caller's scope, the
+        longest waiting first; admin or region manager (``PermissionDenied`` otherwise)."""
+        return orders.quote_requests(actor, self.queries, limit)
 
     def accept_quote(self, actor: Principal, order_id: int) -> orders.OrderRef:
         """Accept the issued quote; dealers and order staff. Returns ``OrderRef``; ``IllegalTransition``

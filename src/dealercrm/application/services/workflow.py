@@ -74,12 +74,19 @@ class WorkflowService:
         return workflow.decide_step(self._uow(actor), step_id=step_id, decision=decision, by=actor,
                                     now=self.now(), reason=reason, comment=comment)
 
-    def delegate(self, actor: Principal, step_id: int, to_user_id: int, until: dt.date | None = None) -> workflow.StepDecided:
-        """Hand an open step to a named user (转签), optionally until a date; the caller must be able to act on
-        the step and the delegate must see the document. Returns ``StepDecided``; ``InvalidValue``,
-        ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
+    def delegate(self, actor: Principal, step_id: int, to_user_id: int, until: dt.date | None = None,
+                 reason: str | None = None) -> workflow.StepDecided:
+        """Hand an open step to a named user (转签), optionally until a date, with an optional reason kept in the
+        history; the caller must be able to act on the step and the delegate must see the document. Returns
+        ``StepDecided``; ``InvalidValue``, ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return workflow.delegate_step(self._uow(actor), step_id=step_id, to_user_id=to_user_id, by=actor,
-                                      now=self.now(), until=until)
+                                      now=self.now(), until=until, reason=reason)
+
+    def step_delegates(self, actor: Principal, workflow_id: int) -> list[dict[str, Any]]:
+        """Whom the caller may hand a step of that workflow to (转签): their delegation candidates who may
+        see its document (``workflow.may_take_step``). ``NotFound`` when the workflow is not visible."""
+        detail = self.detail(actor, workflow_id)
+        return workflow.step_delegates(self.delegation_candidates(actor), detail["dealer_id"], detail["region"])
 
     def withdraw(self, actor: Principal, workflow_id: int, reason: str | None = None) -> str:
         """The submitter takes a running workflow back (撤回); its owner learns ``withdrawn``. Returns the

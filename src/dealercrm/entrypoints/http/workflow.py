@@ -148,7 +148,7 @@ class WorkflowController(Controller):
           summary="转签 Delegate a step to a named user, optionally until a date")
     def delegate(self, step_id: int, data: ws.DelegateIn, request: Request[Principal, Any, Any],
                  workflow: WorkflowService) -> ws.DecisionOut:
-        return _decision(workflow.delegate(request.user, step_id, data.to_user_id, data.until))
+        return _decision(workflow.delegate(request.user, step_id, data.to_user_id, data.until, data.reason))
 
 
 def _delegation(r: dict[str, Any]) -> ws.DelegationOut:

@@ -26,6 +26,7 @@ class RejectIn(Request):
 class DelegateIn(Request):
     to_user_id: Annotated[int, Meta(ge=1)]
     until: dt.date | None = None  # inclusive, Beijing time; omitted → until taken back
+    reason: Remark | None = None  # 转签原因, kept in the workflow's history
 
 
 class WithdrawIn(Request):

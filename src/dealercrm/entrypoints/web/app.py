@@ -34,6 +34,7 @@ from dealercrm.entrypoints.web.pages.dealer_profile import DealerProfilePages
 from dealercrm.entrypoints.web.pages.dealer_sales import DealerSalesPages
 from dealercrm.entrypoints.web.pages.dealer_stock import DealerStockPages
 from dealercrm.entrypoints.web.pages.delegations import DelegationPages
+from dealercrm.entrypoints.web.pages.factory_quotes import FactoryQuotePages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
 from dealercrm.entrypoints.web.pages.marketing_campaigns import MarketingCampaignPages
@@ -92,6 +93,7 @@ PAGES: list[Any] = [
     PartsCatalogPages,
     PartsSupplyPages,
     DelegationPages,
+    FactoryQuotePages,
 ]
 
 

@@ -8,6 +8,7 @@ import attrs
 from litestar import MediaType, Request
 from litestar.response import Template
 
+from dealercrm.application.orders import QUOTE_ISSUERS
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import STAFF
 
@@ -33,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("审批任务", "/tasks", REVIEWERS, "tasks"),
     NavItem("工作委托", "/delegations", REVIEWERS, "delegations"),
     NavItem("经销商注册审核", "/dealers/registrations", DEALER_DECIDERS, "registrations"),
+    NavItem("特殊配置报价", "/factory/quotes", QUOTE_ISSUERS, "factory_quotes"),
     NavItem("信用与账款", "/credit", DEALER_SIDE, "credit"),
     NavItem("库存", "/stock", DEALER_SIDE, "stock"),
     NavItem("提货委托", "/pickups/", DEALER_SIDE, "pickups"),

@@ -13,11 +13,12 @@ from litestar.response import Redirect, Template
 from dealercrm.application.services import ChannelService, WorkflowService
 from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.errors import InvalidValue, NotFound
-from dealercrm.domain.identity import Principal
+from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import DEALER_DECIDERS, REVIEWERS, page
 
 PAGE_SIZE = 50
+MAX_ID = 2**63 - 1
 SUBJECT_PAGES = {"order": "/orders/{}", "service_claim": "/aftersales/claims/{}"}
 WORKFLOW_STATES = {"running": "审批中", "approved": "已通过", "rejected": "已驳回", "withdrawn": "已撤回"}
 
@@ -33,6 +34,13 @@ def _task(workflow: WorkflowService, actor: Principal, step_id: int) -> dict[str
     if not rows or rows[0]["step_id"] != step_id:
         raise NotFound("该审批任务不存在或已处理", code="workflow_step.not_found", field="step_id")
     return rows[0]
+
+
+def _role_label(role: Any) -> str:
+    try:
+        return Role(str(getattr(role, "value", role))).label
+    except ValueError:
+        return str(role)
 
 
 def _reason(form: Any, name: str, *, required: bool) -> str | None:
@@ -78,10 +86,31 @@ class ReviewPages(Controller):
                    errors: dict[str, str], values: dict[str, str], status_code: int = 200) -> Template:
         task = _task(workflow, request.user, step_id)
         detail = workflow.detail(request.user, task["workflow_id"])
+        delegates = workflow.step_delegates(request.user, task["workflow_id"])
         return page(request, "task.html", title=f"审批：{task['title'] or task['subject_no']}", section="tasks",
                     crumbs=(("审批任务", "/tasks"), (task["subject_no"] or task["workflow_no"], None)),
                     task=task, detail=detail, subject_link=subject_link(task["subject_type"], task["subject_id"]),
+                    delegates=[{**c, "role_label": _role_label(c["role"])} for c in delegates],
                     errors=errors, values=values, status_code=status_code)
+
+    @post("/tasks/{step_id:int}/delegate", guards=[requires(*REVIEWERS)], status_code=303)
+    async def delegate(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Any:
+        """转签: hand this one step to a colleague who may see its document, with a reason."""
+        form = await request.form()
+        values = {"to_user_id": str(form.get("to_user_id") or "").strip()[:20],
+                  "delegate_reason": str(form.get("delegate_reason") or "")[:600]}
+        try:
+            raw = values["to_user_id"]
+            if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+                raise InvalidValue("to_user_id", "请选择转签给谁", code="delegation.to_required")
+            reason = _reason(form, "delegate_reason", required=False)
+            await sync_to_thread(lambda: workflow.delegate(request.user, step_id, int(raw), reason=reason))
+        except InvalidValue as exc:
+            field = {"reason": "delegate_reason"}.get(exc.field or "", exc.field or "to_user_id")
+            errors = {field if field in values else "to_user_id": exc.message}
+            return await sync_to_thread(lambda: self._task_page(
+                request, workflow, step_id, errors=errors, values=values, status_code=422))
+        return Redirect(path="/tasks?done=delegated", status_code=303)
 
     @post("/tasks/{step_id:int}/decide", guards=[requires(*REVIEWERS)], status_code=303)
     async def decide(self, step_id: int, request: Request[Principal, Any, Any], workflow: WorkflowService) -> Any:

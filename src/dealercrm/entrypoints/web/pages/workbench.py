@@ -24,6 +24,8 @@ def item_link(subject_type: str | None, subject_id: str | None, extra: dict[str,
     """The page where the user acts on a workbench item (None when the web UI has no page for it yet)."""
     if extra.get("step_id") is not None:
         return f"/tasks/{extra['step_id']}"
+    if subject_type == "quote_request" and subject_id:
+        return f"/factory/quotes/{subject_id}"
     if subject_type == "order" and subject_id:
         return f"/orders/{subject_id}"
     if subject_type == "announcement" and subject_id:
