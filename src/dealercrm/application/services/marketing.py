@@ -311,6 +311,11 @@ class MarketingService:
         ``CampaignRef``; ``InvalidValue``, ``PermissionDenied``."""
         return cp.plan_campaign(cmd, self._uow(actor), self.clock)
 
+    def plan_campaign_once(self, actor: Principal, cmd: cp.PlanCampaign, *, form_token: str) -> cp.CampaignRef:
+        """``plan_campaign`` once per form token of this user (a double-submitted form plans one
+        campaign; the repeat gets its reference). ``InvalidValue``, ``PermissionDenied``."""
+        return cp.plan_campaign_once(cmd, self._new(actor), self.clock, form_token=form_token)
+
     def change_campaign(self, actor: Principal, campaign_id: int, action: str, **kw: Any) -> str:
         """Act on a campaign: ``activate``, ``close`` (with the actual cost), ``cancel`` or ``budget``;
         marketing or admin. Returns the new state; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
