@@ -1,0 +1,156 @@
+"""市场与客服 in the browser (in-process): marketing follows the campaign leads up and exports
+them; the organisers run a training — create it with a video meeting, invite dealers, see who
+confirmed, move it, record attendance, end it — with the API's roles and scope."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import openpyxl
+
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.entrypoints.demo import DEMO_PASSWORD
+
+from .conftest import csrf_token
+
+SYSTEM = Principal.system()
+
+
+def _principal(crm, username):
+    return crm.identity.login(username, DEMO_PASSWORD).principal
+
+
+# -- 线索跟进 --------------------------------------------------------------------------------------
+
+def test_marketing_filters_leads_follows_one_up_and_a_stale_form_is_shown_as_changed(browser, crm):
+    marketing = _principal(crm, "marketing")
+    new_lead = crm.marketing.leads(marketing, status="new", limit=1)[0]
+    client = browser("marketing")
+    listing = client.get(f"/marketing/leads?status=new&campaign_id={new_lead['campaign_id']}")
+    token = csrf_token(listing.text)
+    url = f"/marketing/leads/{new_lead['id']}"
+
+    bad_filter = client.get("/marketing/leads?status=bogus")
+    lead_page = client.get(url)
+    no_reason = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "lost", "status": "new",
+                                                      "reason": ""})
+    contacted = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "contacted", "status": "new"},
+                            follow_redirects=False)
+    stale = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "contacted", "status": "new"})
+    lost = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "lost", "status": "contacted",
+                                                 "reason": "客户改买二手车"}, follow_redirects=False)
+    after = client.get(url)
+
+    assert listing.status_code == 200 and new_lead["name"] in listing.text and "导出" in listing.text
+    assert bad_filter.status_code == 422 and "未知的线索状态" in bad_filter.text
+    assert lead_page.status_code == 200 and "跟进记录" in lead_page.text and "登记线索" in lead_page.text
+    assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
+    assert contacted.status_code == 303
+    assert stale.status_code == 409 and "已被他人修改" in stale.text and "已跟进" in stale.text
+    assert lost.status_code == 303
+    assert "客户改买二手车" in after.text and "已流失" in after.text
+    assert crm.marketing.lead(marketing, new_lead["id"])["status"] == "lost"
+
+
+def test_lead_exports_open_as_typed_xlsx_and_csv_with_the_lists_filter(browser, crm):
+    marketing = _principal(crm, "marketing")
+    campaign_id = crm.marketing.leads(marketing, limit=1)[0]["campaign_id"]
+    expected = crm.marketing.leads(marketing, campaign_id=campaign_id, limit=500)
+    client = browser("marketing")
+
+    xlsx = client.get(f"/marketing/leads/export?format=xlsx&campaign_id={campaign_id}")
+    as_csv = client.get(f"/marketing/leads/export?format=csv&campaign_id={campaign_id}&status=converted")
+    bad = client.get("/marketing/leads/export?format=pdf")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert xlsx.status_code == 200 and sheet.cell(1, 1).value == "线索编号" and sheet.freeze_panes == "A2"
+    assert sheet.max_row == len(expected) + 1
+    assert {sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)} == {r["id"] for r in expected}
+    assert isinstance(sheet.cell(2, 9).value, dt.datetime)
+    rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    converted = [r for r in expected if r["status"] == "converted"]
+    assert as_csv.status_code == 200 and rows[0][0] == "线索编号" and len(rows) == len(converted) + 1
+    assert bad.status_code == 422
+
+
+def test_lead_pages_follow_the_apis_roles_and_dealer_scope(browser, crm):
+    everything = crm.marketing.leads(_principal(crm, "marketing"), limit=500)
+    regional = {r["id"] for r in crm.marketing.leads(_principal(crm, "sales_huazhong"), limit=500)}
+    foreign = next(r["id"] for r in everything if r["id"] not in regional)
+    sales = browser("sales_huazhong")
+
+    assert sales.get("/marketing/leads").status_code == 200
+    assert sales.get(f"/marketing/leads/{foreign}").status_code == 404
+    assert browser("dealer01").get("/marketing/leads").status_code == 403
+    assert browser("aftersales").get("/marketing/leads").status_code == 403
+    assert 'href="/marketing/leads"' in browser("marketing").get("/").text
+
+
+# -- 培训管理 --------------------------------------------------------------------------------------
+
+def test_marketing_runs_an_online_training_from_invitation_to_attendance(browser, crm, clock):
+    dealers = crm.channel.list_dealers(SYSTEM, status="approved", limit=3)
+    client = browser("marketing")
+    form = client.get("/marketing/trainings/new")
+    token = csrf_token(form.text)
+    data = {"_csrf_token": token, "title": "冬季制动系统保养培训", "topic": "维修技术", "audience": "dealers",
+            "starts_at": "2026-12-07T11:00", "ends_at": "2026-12-07T12:00", "online": "1",
+            "dealer_ids": [str(dealers[0]["id"]), str(dealers[1]["id"])]}
+
+    inverted = client.post("/marketing/trainings/new", data={**data, "ends_at": "2026-12-07T10:30"})
+    created = client.post("/marketing/trainings/new", data=data, follow_redirects=False)
+    url = created.headers["location"].split("?")[0]
+    training_id = int(url.rsplit("/", 1)[1])
+    dealer = crm.identity.list_users(_principal(crm, "admin"), role="dealer", limit=500)
+    dealer_user = next(u for u in dealer if u["dealer_id"] == dealers[0]["id"])
+    crm.marketing.respond(Principal(dealer_user["id"], dealer_user["username"], Role.DEALER,
+                                    dealer_id=dealers[0]["id"]), training_id, True)
+    confirmed = client.get(url)
+    invited = client.post(f"{url}/invite", data={"_csrf_token": token, "shown_status": "scheduled",
+                                                 "dealer_ids": [str(dealers[2]["id"])]}, follow_redirects=False)
+    bad_move = client.post(f"{url}/reschedule", data={"_csrf_token": token, "shown_status": "scheduled",
+                                                      "starts_at": "2026-12-01T09:00", "ends_at": "2026-12-01T10:00"})
+    moved = client.post(f"{url}/reschedule", data={"_csrf_token": token, "shown_status": "scheduled",
+                                                   "starts_at": "2026-12-07T12:00", "ends_at": "2026-12-07T13:00"},
+                        follow_redirects=False)
+    after_move = client.get(url)
+    clock.now = dt.datetime(2026, 12, 7, 5, 30, tzinfo=dt.UTC)  # 13:30 in Beijing, after the end
+    invitation_id = crm.marketing.training(SYSTEM, training_id)["invitations"][0]["id"]
+    bad_score = client.post(f"{url}/participants", data={"_csrf_token": token, "invitation_id": str(invitation_id),
+                                                         "name": "王师傅", "attended": "1", "feedback_score": "9"})
+    recorded = client.post(f"{url}/participants", follow_redirects=False, data={
+        "_csrf_token": token, "invitation_id": str(invitation_id), "name": "王师傅", "attended": "1",
+        "feedback_score": "5", "quiz_score": "88"})
+    completed = client.post(f"{url}/complete", data={"_csrf_token": token, "shown_status": "scheduled"},
+                            follow_redirects=False)
+    stale = client.post(f"{url}/cancel", data={"_csrf_token": token, "shown_status": "scheduled", "reason": "天气"})
+    listed = client.get("/marketing/trainings?status=completed")
+
+    assert form.status_code == 200 and 'type="datetime-local"' in form.text
+    assert inverted.status_code == 422 and 'id="ends_at-error"' in inverted.text
+    assert 'value="冬季制动系统保养培训"' in inverted.text
+    assert created.status_code == 303
+    assert "会议已创建" in confirmed.text and "已确认 1 / 2" in confirmed.text and "已确认" in confirmed.text
+    assert invited.status_code == 303
+    assert bad_move.status_code == 422 and 'id="starts_at-error"' in bad_move.text
+    assert moved.status_code == 303 and "2026-12-07 12:00" in after_move.text and "已确认 0 / 3" in after_move.text
+    assert bad_score.status_code == 422 and 'id="feedback_score-error"' in bad_score.text and 'value="王师傅"' in bad_score.text
+    assert recorded.status_code == 303 and completed.status_code == 303
+    assert stale.status_code == 409 and "已被他人修改" in stale.text and "已结束" in stale.text
+    assert listed.status_code == 200 and "冬季制动系统保养培训" in listed.text
+    detail = crm.marketing.training(SYSTEM, training_id)
+    assert detail["status"] == "completed" and detail["meeting_join_url"]
+    assert [(p["name"], p["quiz_score"]) for p in detail["participants"]] == [("王师傅", 88)]
+
+
+def test_training_pages_are_for_the_organisers_as_in_the_api(browser, crm):
+    training_id = crm.marketing.trainings(SYSTEM, limit=1)[0]["id"]
+    aftersales = browser("aftersales")
+
+    assert aftersales.get(f"/marketing/trainings/{training_id}").status_code == 200
+    assert aftersales.get("/marketing/trainings/999999").status_code == 404
+    assert browser("dealer01").get("/marketing/trainings").status_code == 403
+    assert browser("sales_huazhong").get(f"/marketing/trainings/{training_id}").status_code == 403
+    assert 'href="/marketing/trainings"' in aftersales.get("/").text
