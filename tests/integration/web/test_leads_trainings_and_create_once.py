@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import openpyxl
 
@@ -154,3 +155,59 @@ def test_training_pages_are_for_the_organisers_as_in_the_api(browser, crm):
     assert browser("dealer01").get("/marketing/trainings").status_code == 403
     assert browser("sales_huazhong").get(f"/marketing/trainings/{training_id}").status_code == 403
     assert 'href="/marketing/trainings"' in aftersales.get("/").text
+
+
+# -- 表单防重复提交 ----------------------------------------------------------------------------------
+
+FORM_TOKEN = re.compile(r'name="form_token" value="([0-9a-f]+)"')
+
+
+def _twice(client, url, data):
+    """The form at ``url`` posted twice with its one form token (a double click)."""
+    form = client.get(url)
+    data = {"_csrf_token": csrf_token(form.text), "form_token": FORM_TOKEN.search(form.text).group(1), **data}
+    return client.post(url, data=data, follow_redirects=False), client.post(url, data=data, follow_redirects=False)
+
+
+def test_a_double_submitted_campaign_or_care_template_form_creates_one_record(browser, crm):
+    marketing = _principal(crm, "marketing")
+    campaigns_before = len(crm.marketing.campaigns(marketing, limit=500))
+    client = browser("marketing")
+
+    campaign = _twice(client, "/marketing/campaigns/new", {
+        "name": "华东罐车巡展", "target_segment": "化工品运输企业", "budget": "50000", "starts_on": "2026-12-10",
+        "ends_on": "2026-12-31"})
+    template = _twice(client, "/care/templates/new", {"name": "年检提醒", "channel": "sms", "subject": "",
+                                                      "body": "{name}您好，车辆年检将到期。"})
+    expired = client.post("/care/templates/new", data={"_csrf_token": csrf_token(client.get("/care/templates/new").text),
+                                                       "name": "年检提醒二", "channel": "sms", "body": "您好"})
+
+    assert [r.status_code for r in campaign] == [303, 303]
+    assert campaign[0].headers["location"] == campaign[1].headers["location"]
+    assert len(crm.marketing.campaigns(marketing, limit=500)) == campaigns_before + 1
+    assert [r.status_code for r in template] == [303, 303]
+    assert template[0].headers["location"] == template[1].headers["location"]
+    assert [t["name"] for t in crm.care.templates(SYSTEM)] == ["年检提醒"]
+    assert expired.status_code == 422 and "表单已失效" in expired.text and 'value="年检提醒二"' in expired.text
+
+
+def test_a_double_submitted_station_or_technician_form_creates_one_record(browser, crm):
+    station = crm.aftersales.station(SYSTEM, 1)
+    stations_before = len(crm.aftersales.list_stations(SYSTEM, limit=500))
+    technicians_before = len(crm.stations.technicians(SYSTEM, 1))
+    fen = int(station["labour_rate_fen"])
+    client = browser("aftersales")
+
+    created = _twice(client, "/aftersales/stations/new", {
+        **{k: str(station[k]) for k in ("region", "province", "address", "contact_name", "contact_phone",
+                                        "qualification", "capacity")},
+        "name": "洛阳新建服务站", "uscc": "91136824GFAM9EAX3N", "city": "洛阳", "labour_rate": f"{fen / 100:.2f}",
+        "product_lines": list(station["product_lines"])})
+    added = _twice(client, "/aftersales/stations/1/technicians/new", {"name": "钱师傅", "phone": "13900003333",
+                                                                     "skills": ["brake"]})
+
+    assert [r.status_code for r in created] == [303, 303]
+    assert created[0].headers["location"] == created[1].headers["location"]
+    assert len(crm.aftersales.list_stations(SYSTEM, limit=500)) == stations_before + 1
+    assert [r.status_code for r in added] == [303, 303]
+    assert len(crm.stations.technicians(SYSTEM, 1)) == technicians_before + 1
