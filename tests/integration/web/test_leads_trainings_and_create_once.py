@@ -211,3 +211,31 @@ def test_a_double_submitted_station_or_technician_form_creates_one_record(browse
     assert len(crm.aftersales.list_stations(SYSTEM, limit=500)) == stations_before + 1
     assert [r.status_code for r in added] == [303, 303]
     assert len(crm.stations.technicians(SYSTEM, 1)) == technicians_before + 1
+
+
+def test_lead_and_training_routes_answer_malformed_input_without_a_500(browser, crm):
+    lead_id = crm.marketing.leads(_principal(crm, "marketing"), limit=1)[0]["id"]
+    training_id = crm.marketing.trainings(SYSTEM, limit=1)[0]["id"]
+    client = browser("admin")
+    token = csrf_token(client.get("/marketing/trainings/new").text)
+    huge = "9223372036854775808"
+    gets = ["/marketing/leads?campaign_id=x", f"/marketing/leads?dealer_id={huge}", "/marketing/leads?before=0",
+            f"/marketing/leads/{huge}", "/marketing/leads/export?format=xlsx&status=bogus",
+            "/marketing/trainings?status=x", f"/marketing/trainings/{huge}", "/marketing/trainings?before=-1"]
+    posts = [(f"/marketing/leads/{lead_id}/follow-up", {"action": "convert", "order_id": "abc"}),
+             (f"/marketing/leads/{lead_id}/follow-up", {"action": "convert", "order_id": "99999999"}),
+             (f"/marketing/leads/{lead_id}/follow-up", {"action": "bogus"}),
+             (f"/marketing/leads/{huge}/follow-up", {"action": "contacted"}),
+             ("/marketing/trainings/new", {}),
+             ("/marketing/trainings/new", {"audience": "x", "starts_at": "garbage", "dealer_ids": ["x", huge]}),
+             (f"/marketing/trainings/{training_id}/bogus", {}),
+             (f"/marketing/trainings/{training_id}/participants", {"invitation_id": "99999999", "feedback_score": "abc"}),
+             (f"/marketing/trainings/{training_id}/reschedule", {"starts_at": "2026-13-40T99:99", "ends_at": ""}),
+             (f"/marketing/trainings/{training_id}/invite", {"dealer_ids": ["x", "99999999"]}),
+             (f"/marketing/trainings/{huge}/complete", {})]
+
+    answers = [(url, client.get(url).status_code) for url in gets]
+    answers += [(url, client.post(url, data={"_csrf_token": token, **data}).status_code) for url, data in posts]
+
+    assert [a for a in answers if a[1] >= 500] == []
+    assert all(400 <= status < 500 for _, status in answers), answers
