@@ -76,18 +76,6 @@ def test_lead_exports_open_as_typed_xlsx_and_csv_with_the_lists_filter(browser, 
     assert bad.status_code == 422
 
 
-def test_lead_pages_follow_the_apis_roles_and_dealer_scope(browser, crm):
-    everything = crm.marketing.leads(_principal(crm, "marketing"), limit=500)
-    regional = {r["id"] for r in crm.marketing.leads(_principal(crm, "sales_huazhong"), limit=500)}
-    foreign = next(r["id"] for r in everything if r["id"] not in regional)
-    sales = browser("sales_huazhong")
-
-    assert sales.get("/marketing/leads").status_code == 200
-    assert sales.get(f"/marketing/leads/{foreign}").status_code == 404
-    assert browser("dealer01").get("/marketing/leads").status_code == 403
-    assert browser("aftersales").get("/marketing/leads").status_code == 403
-    assert 'href="/marketing/leads"' in browser("marketing").get("/").text
-
 
 # -- 培训管理 --------------------------------------------------------------------------------------
 
@@ -146,16 +134,6 @@ def test_marketing_runs_an_online_training_from_invitation_to_attendance(browser
     assert [(p["name"], p["quiz_score"]) for p in detail["participants"]] == [("王师傅", 88)]
 
 
-def test_training_pages_are_for_the_organisers_as_in_the_api(browser, crm):
-    training_id = crm.marketing.trainings(SYSTEM, limit=1)[0]["id"]
-    aftersales = browser("aftersales")
-
-    assert aftersales.get(f"/marketing/trainings/{training_id}").status_code == 200
-    assert aftersales.get("/marketing/trainings/999999").status_code == 404
-    assert browser("dealer01").get("/marketing/trainings").status_code == 403
-    assert browser("sales_huazhong").get(f"/marketing/trainings/{training_id}").status_code == 403
-    assert 'href="/marketing/trainings"' in aftersales.get("/").text
-
 
 # -- 表单防重复提交 ----------------------------------------------------------------------------------
 
@@ -169,10 +147,15 @@ def _twice(client, url, data):
     return client.post(url, data=data, follow_redirects=False), client.post(url, data=data, follow_redirects=False)
 
 
-def test_a_double_submitted_campaign_or_care_template_form_creates_one_record(browser, crm):
+def test_a_double_submitted_create_form_creates_one_record(browser, crm):
     marketing = _principal(crm, "marketing")
     campaigns_before = len(crm.marketing.campaigns(marketing, limit=500))
+    station = crm.aftersales.station(SYSTEM, 1)
+    stations_before = len(crm.aftersales.list_stations(SYSTEM, limit=500))
+    technicians_before = len(crm.stations.technicians(SYSTEM, 1))
+    fen = int(station["labour_rate_fen"])
     client = browser("marketing")
+    aftersales = browser("aftersales")
 
     campaign = _twice(client, "/marketing/campaigns/new", {
         "name": "华东罐车巡展", "target_segment": "化工品运输企业", "budget": "50000", "starts_on": "2026-12-10",
@@ -181,6 +164,13 @@ def test_a_double_submitted_campaign_or_care_template_form_creates_one_record(br
                                                       "body": "{name}您好，车辆年检将到期。"})
     expired = client.post("/care/templates/new", data={"_csrf_token": csrf_token(client.get("/care/templates/new").text),
                                                        "name": "年检提醒二", "channel": "sms", "body": "您好"})
+    created = _twice(aftersales, "/aftersales/stations/new", {
+        **{k: str(station[k]) for k in ("region", "province", "address", "contact_name", "contact_phone",
+                                        "qualification", "capacity")},
+        "name": "洛阳新建服务站", "uscc": "91136824GFAM9EAX3N", "city": "洛阳", "labour_rate": f"{fen / 100:.2f}",
+        "product_lines": list(station["product_lines"])})
+    added = _twice(aftersales, "/aftersales/stations/1/technicians/new", {"name": "钱师傅", "phone": "13900003333",
+                                                                         "skills": ["brake"]})
 
     assert [r.status_code for r in campaign] == [303, 303]
     assert campaign[0].headers["location"] == campaign[1].headers["location"]
@@ -189,23 +179,6 @@ def test_a_double_submitted_campaign_or_care_template_form_creates_one_record(br
     assert template[0].headers["location"] == template[1].headers["location"]
     assert [t["name"] for t in crm.care.templates(SYSTEM)] == ["年检提醒"]
     assert expired.status_code == 422 and "表单已失效" in expired.text and 'value="年检提醒二"' in expired.text
-
-
-def test_a_double_submitted_station_or_technician_form_creates_one_record(browser, crm):
-    station = crm.aftersales.station(SYSTEM, 1)
-    stations_before = len(crm.aftersales.list_stations(SYSTEM, limit=500))
-    technicians_before = len(crm.stations.technicians(SYSTEM, 1))
-    fen = int(station["labour_rate_fen"])
-    client = browser("aftersales")
-
-    created = _twice(client, "/aftersales/stations/new", {
-        **{k: str(station[k]) for k in ("region", "province", "address", "contact_name", "contact_phone",
-                                        "qualification", "capacity")},
-        "name": "洛阳新建服务站", "uscc": "91136824GFAM9EAX3N", "city": "洛阳", "labour_rate": f"{fen / 100:.2f}",
-        "product_lines": list(station["product_lines"])})
-    added = _twice(client, "/aftersales/stations/1/technicians/new", {"name": "钱师傅", "phone": "13900003333",
-                                                                     "skills": ["brake"]})
-
     assert [r.status_code for r in created] == [303, 303]
     assert created[0].headers["location"] == created[1].headers["location"]
     assert len(crm.aftersales.list_stations(SYSTEM, limit=500)) == stations_before + 1
@@ -213,9 +186,13 @@ def test_a_double_submitted_station_or_technician_form_creates_one_record(browse
     assert len(crm.stations.technicians(SYSTEM, 1)) == technicians_before + 1
 
 
-def test_lead_and_training_routes_answer_malformed_input_without_a_500(browser, crm):
-    lead_id = crm.marketing.leads(_principal(crm, "marketing"), limit=1)[0]["id"]
+def test_lead_and_training_pages_follow_the_apis_roles_and_answer_malformed_input_without_a_500(browser, crm):
+    everything = crm.marketing.leads(_principal(crm, "marketing"), limit=500)
+    regional = {r["id"] for r in crm.marketing.leads(_principal(crm, "sales_huazhong"), limit=500)}
+    foreign = next(r["id"] for r in everything if r["id"] not in regional)
+    lead_id = everything[0]["id"]
     training_id = crm.marketing.trainings(SYSTEM, limit=1)[0]["id"]
+    sales, aftersales, dealer = browser("sales_huazhong"), browser("aftersales"), browser("dealer01")
     client = browser("admin")
     token = csrf_token(client.get("/marketing/trainings/new").text)
     huge = "9223372036854775808"
@@ -237,5 +214,14 @@ def test_lead_and_training_routes_answer_malformed_input_without_a_500(browser, 
     answers = [(url, client.get(url).status_code) for url in gets]
     answers += [(url, client.post(url, data={"_csrf_token": token, **data}).status_code) for url, data in posts]
 
+    assert sales.get("/marketing/leads").status_code == 200
+    assert sales.get(f"/marketing/leads/{foreign}").status_code == 404
+    assert sales.get(f"/marketing/trainings/{training_id}").status_code == 403
+    assert dealer.get("/marketing/leads").status_code == 403 and dealer.get("/marketing/trainings").status_code == 403
+    assert aftersales.get("/marketing/leads").status_code == 403
+    assert aftersales.get(f"/marketing/trainings/{training_id}").status_code == 200
+    assert aftersales.get("/marketing/trainings/999999").status_code == 404
+    assert 'href="/marketing/trainings"' in aftersales.get("/").text
+    assert 'href="/marketing/leads"' in client.get("/").text
     assert [a for a in answers if a[1] >= 500] == []
     assert all(400 <= status < 500 for _, status in answers), answers
