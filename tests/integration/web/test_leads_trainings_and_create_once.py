@@ -211,6 +211,9 @@ def test_lead_and_training_pages_follow_the_apis_roles_and_answer_malformed_inpu
              (f"/marketing/trainings/{training_id}/invite", {"dealer_ids": ["x", "99999999"]}),
              (f"/marketing/trainings/{huge}/complete", {})]
 
+    every_page = [client.get(f"/marketing/leads/{r['id']}").status_code for r in everything]
+    every_page += [client.get(f"/marketing/trainings/{t['id']}").status_code
+                   for t in crm.marketing.trainings(SYSTEM, limit=50)]
     answers = [(url, client.get(url).status_code) for url in gets]
     answers += [(url, client.post(url, data={"_csrf_token": token, **data}).status_code) for url, data in posts]
 
@@ -223,5 +226,6 @@ def test_lead_and_training_pages_follow_the_apis_roles_and_answer_malformed_inpu
     assert aftersales.get("/marketing/trainings/999999").status_code == 404
     assert 'href="/marketing/trainings"' in aftersales.get("/").text
     assert 'href="/marketing/leads"' in client.get("/").text
+    assert set(every_page) == {200}
     assert [a for a in answers if a[1] >= 500] == []
     assert all(400 <= status < 500 for _, status in answers), answers
