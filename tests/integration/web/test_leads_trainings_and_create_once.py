@@ -88,8 +88,11 @@ def test_marketing_runs_an_online_training_from_invitation_to_attendance(browser
             "starts_at": "2026-12-07T11:00", "ends_at": "2026-12-07T12:00", "online": "1",
             "dealer_ids": [str(dealers[0]["id"]), str(dealers[1]["id"])]}
 
-    inverted = client.post("/marketing/trainings/new", data={**data, "ends_at": "2026-12-07T10:30"})
+    inverted = client.post("/marketing/trainings/new", data={**data, "ends_at": "2026-12-07T10:30",
+                                                             "form_token": FORM_TOKEN.search(form.text).group(1)})
+    data["form_token"] = FORM_TOKEN.search(inverted.text).group(1)  # the refused form's page has a fresh token
     created = client.post("/marketing/trainings/new", data=data, follow_redirects=False)
+    again = client.post("/marketing/trainings/new", data=data, follow_redirects=False)
     url = created.headers["location"].split("?")[0]
     training_id = int(url.rsplit("/", 1)[1])
     dealer = crm.identity.list_users(_principal(crm, "admin"), role="dealer", limit=500)
@@ -120,7 +123,8 @@ def test_marketing_runs_an_online_training_from_invitation_to_attendance(browser
     assert form.status_code == 200 and 'type="datetime-local"' in form.text
     assert inverted.status_code == 422 and 'id="ends_at-error"' in inverted.text
     assert 'value="冬季制动系统保养培训"' in inverted.text
-    assert created.status_code == 303
+    assert created.status_code == 303 and again.headers["location"] == created.headers["location"]
+    assert sum(t["title"] == "冬季制动系统保养培训" for t in crm.marketing.trainings(SYSTEM, limit=50)) == 1
     assert "会议已创建" in confirmed.text and "已确认 1 / 2" in confirmed.text and "已确认" in confirmed.text
     assert invited.status_code == 303
     assert bad_move.status_code == 422 and 'id="starts_at-error"' in bad_move.text

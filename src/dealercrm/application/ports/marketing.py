@@ -164,6 +164,7 @@ class TrainingUnitOfWork(Transaction, Protocol):
     dealers: DealerRepository
     numbers: DocumentNumbering
     outbox: NotificationOutbox
+    client_events: ClientEventLog  # a create form posted twice answers the first training
 
 
 class KnowledgeUnitOfWork(Transaction, Protocol):

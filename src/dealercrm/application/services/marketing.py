@@ -79,6 +79,12 @@ class MarketingService:
         ``InvalidValue``, ``PermissionDenied``."""
         return tr.create_training(cmd, self._new(actor), self.clock, self.video, portal_url=self._portal)
 
+    def create_training_once(self, actor: Principal, cmd: tr.CreateTraining, *, form_token: str) -> tr.TrainingCreated:
+        """``create_training`` once per form token of this user (a double-submitted form creates one
+        training and notifies once; the repeat gets the same). ``InvalidValue``, ``PermissionDenied``."""
+        return tr.create_training_once(cmd, self._new(actor), self.clock, self.video, portal_url=self._portal,
+                                       form_token=form_token)
+
     def invite(self, actor: Principal, training_id: int, invitees: tuple[tr.InviteeIn, ...]) -> int:
         """Invite more dealers, stations or staff to a training and notify them; organisers (marketing,
         after-sales, admin). Returns how many were newly invited; ``InvalidValue``, ``IllegalTransition``,

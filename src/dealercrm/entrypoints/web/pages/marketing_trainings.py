@@ -31,7 +31,7 @@ from dealercrm.domain.training import (
     TrainingStatus,
 )
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.entrypoints.web.forms import beijing_moment
+from dealercrm.entrypoints.web.forms import beijing_moment, new_form_token, posted_form_token
 from dealercrm.entrypoints.web.layout import page
 
 ORGANIZERS = tr.ORGANIZERS
@@ -109,7 +109,7 @@ class MarketingTrainingPages(Controller):
         return page(request, "marketing_training_new.html", title="发起培训", section="marketing_trainings",
                     crumbs=(("培训管理", "/marketing/trainings"), ("发起培训", None)), values=values, errors=errors,
                     audiences=[(a.value, a.label) for a in AUDIENCES], lines=[(p.value, p.label) for p in ProductLine],
-                    dealers=dealers, stations=stations, status_code=status_code)
+                    dealers=dealers, stations=stations, form_token=new_form_token(), status_code=status_code)
 
     @get("/new", guards=[requires(*ORGANIZERS)], sync_to_thread=True)
     def new(self, request: Request[Principal, Any, Any], channel: ChannelService,
@@ -137,7 +137,8 @@ class MarketingTrainingPages(Controller):
                                    {int(s["id"]): str(s["name"]) for s in stations}),
                 location=values["location"] or None, product_line=values["product_line"] or None,
                 description=values["description"] or None, vr_url=values["vr_url"] or None)
-            created = await sync_to_thread(marketing.create_training, request.user, cmd)
+            token = posted_form_token(form)
+            created = await sync_to_thread(lambda: marketing.create_training_once(request.user, cmd, form_token=token))
         except InvalidValue as exc:
             errors, status_code = {_field(exc, (*FIELDS, "invitees")): exc.message}, 422
         except Conflict as exc:
