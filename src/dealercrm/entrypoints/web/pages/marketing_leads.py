@@ -15,13 +15,24 @@ from litestar.params import Parameter
 from litestar.response import Redirect, Stream, Template
 
 from dealercrm.application import campaigns as cp
-from dealercrm.application.exports import Column, ColumnKind, Exporter, Table, keyset_rows
+from dealercrm.application.exports import (
+    Column,
+    ColumnKind,
+    Exporter,
+    Table,
+    keyset_rows,
+)
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.application.services.orders import OrdersService
 from dealercrm.domain.campaigns import LeadStatus
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue
+from dealercrm.domain.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    IllegalTransition,
+    InvalidValue,
+)
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState
 from dealercrm.entrypoints.http.downloads import download
@@ -163,7 +174,7 @@ class MarketingLeadPages(Controller):
         except (InvalidValue, Conflict, BusinessRuleViolation) as exc:
             field = str(getattr(exc, "field", "") or "")
             errors = {field if field in ("order_id", "reason") else "form": exc.message}
+            status_code = 422 if isinstance(exc, InvalidValue) else 409
             return await sync_to_thread(lambda: self._lead(request, marketing, orders, lead_id, values=values,
-                                                           errors=errors,
-                                                           status_code=422 if isinstance(exc, InvalidValue) else 409))
+                                                           errors=errors, status_code=status_code))
         return Redirect(path=f"/marketing/leads/{lead_id}?done={action}", status_code=303)

@@ -20,9 +20,13 @@ from dealercrm.application.services.aftersales import AftersalesService
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, PermissionDenied
+from dealercrm.domain.errors import (
+    Conflict,
+    IllegalTransition,
+    InvalidValue,
+    PermissionDenied,
+)
 from dealercrm.domain.identity import Principal
-from dealercrm.domain.values import SHANGHAI
 from dealercrm.domain.training import (
     InvitationResponse,
     InviteeKind,
@@ -30,8 +34,13 @@ from dealercrm.domain.training import (
     TrainingAudience,
     TrainingStatus,
 )
+from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.security import requires
-from dealercrm.entrypoints.web.forms import beijing_moment, new_form_token, posted_form_token
+from dealercrm.entrypoints.web.forms import (
+    beijing_moment,
+    new_form_token,
+    posted_form_token,
+)
 from dealercrm.entrypoints.web.layout import page
 
 ORGANIZERS = tr.ORGANIZERS
