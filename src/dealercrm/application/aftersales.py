@@ -17,7 +17,6 @@ outcome handler below approves, rejects or withdraws the claim in the workflow's
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +25,7 @@ import attrs
 from dealercrm.application import transfers
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import not_found, require_role
-from dealercrm.application.gate import run_client_event
-from dealercrm.application.orders import FORM_TOKEN
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.parts_supply import PartsSupplyUnitOfWork
 from dealercrm.application.ports.persistence import Clock
@@ -131,13 +129,31 @@ def _qualification(value: str) -> QualificationLevel:
 def create_station(cmd: StationIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *STAFF)
     with uow:
-        station = ServiceStation(
-            code=uow.numbers.formatted("FWZ", width=4), name=cmd.name, uscc=cmd.uscc, region=cmd.region,
-            province=cmd.province, city=cmd.city, address=cmd.address, contact_name=cmd.contact_name,
-            contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
-            labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
-            capacity=cmd.capacity, created_at=clock(), latitude=cmd.latitude, longitude=cmd.longitude)
-        return save_new(uow, uow.aftersales, station, "service station")
+        station_id = _new_station(uow, cmd, clock())
+        uow.commit()
+    return station_id
+
+
+def create_station_once(cmd: StationIn, new_uow: Callable[[], AftersalesUnitOfWork], clock: Clock, *,
+                        form_token: str) -> int:
+    """``create_station`` once per form token of this user: a double-submitted form creates one
+    station and the second post gets its id (the client-event ledger)."""
+    answer = once_per_form(new_uow, clock, roles=STAFF, form_token=form_token, kind="station.create",
+                           request=(cmd,), work=lambda uow: {"id": _new_station(uow, cmd, clock())})
+    return int(answer["id"])
+
+
+def _new_station(uow: AftersalesUnitOfWork, cmd: StationIn, now: dt.datetime) -> int:
+    """Add the station inside the caller's unit of work (flushed, not committed); its id."""
+    station = ServiceStation(
+        code=uow.numbers.formatted("FWZ", width=4), name=cmd.name, uscc=cmd.uscc, region=cmd.region,
+        province=cmd.province, city=cmd.city, address=cmd.address, contact_name=cmd.contact_name,
+        contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
+        labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
+        capacity=cmd.capacity, created_at=now, latitude=cmd.latitude, longitude=cmd.longitude)
+    uow.aftersales.add(station)
+    uow.flush()
+    return stored_id(station.id)
 
 
 def update_station(station_id: int, cmd: StationIn, uow: AftersalesUnitOfWork) -> None:
@@ -640,15 +656,14 @@ def decide_claim_once(claim_id: int, decision: str, reason: str | None,
     first post."""
     if decision == "reject" and (not reason or not reason.strip()):
         raise InvalidValue("reason", "驳回须填写原因", code="reason.required")
-    fingerprint = hashlib.sha256(repr(("claim.decide", claim_id, decision, (reason or "").strip())).encode()).hexdigest()
 
     def work(uow: Any) -> dict[str, Any]:
         if precondition is not None:
             precondition()
         return {"state": _decide_claim(uow, claim_id, decision, reason, clock())}
 
-    answer = run_client_event(new_uow, clock, roles=CLAIM_DECIDERS, event_id=form_token,
-                              kind="claim.decide", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    answer = once_per_form(new_uow, clock, roles=CLAIM_DECIDERS, form_token=form_token, kind="claim.decide",
+                           request=(claim_id, decision, (reason or "").strip()), work=work)
     return str(answer["state"])
 
 

@@ -6,11 +6,13 @@ Dealers only ever see their own leads; foreign ids are 404."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.marketing import CampaignUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.campaigns import Campaign, Lead
@@ -57,20 +59,33 @@ class CampaignRef:
 
 def plan_campaign(cmd: PlanCampaign, uow: CampaignUnitOfWork, clock: Clock) -> CampaignRef:
     require_role(uow.actor, *PLANNERS)
-    now = clock()
     with uow:
-        campaign = Campaign.plan(
-            campaign_no=uow.numbers.formatted("MC", year=now.astimezone(SHANGHAI).year), name=cmd.name,
-            target_segment=cmd.target_segment, budget_fen=cmd.budget_fen, starts_on=cmd.starts_on,
-            ends_on=cmd.ends_on, product_lines=list(cmd.product_lines), regions=list(cmd.regions),
-            channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now)
-        if cmd.activate:
-            campaign.activate(now)
-        uow.campaigns.add(campaign)
-        uow.flush()
-        ref = CampaignRef(stored_id(campaign.id), campaign.campaign_no, campaign.status.value)
+        ref = _plan(uow, cmd, clock())
         uow.commit()
     return ref
+
+
+def plan_campaign_once(cmd: PlanCampaign, new_uow: Callable[[], CampaignUnitOfWork], clock: Clock, *,
+                       form_token: str) -> CampaignRef:
+    """``plan_campaign`` once per form token of this user: a double-submitted form plans one
+    campaign and the second post gets its reference (the client-event ledger)."""
+    answer = once_per_form(new_uow, clock, roles=PLANNERS, form_token=form_token, kind="campaign.plan",
+                           request=(cmd,), work=lambda uow: attrs.asdict(_plan(uow, cmd, clock())))
+    return CampaignRef(**answer)
+
+
+def _plan(uow: CampaignUnitOfWork, cmd: PlanCampaign, now: dt.datetime) -> CampaignRef:
+    """Plan (and maybe start) the campaign inside the caller's unit of work, flushed, not committed."""
+    campaign = Campaign.plan(
+        campaign_no=uow.numbers.formatted("MC", year=now.astimezone(SHANGHAI).year), name=cmd.name,
+        target_segment=cmd.target_segment, budget_fen=cmd.budget_fen, starts_on=cmd.starts_on,
+        ends_on=cmd.ends_on, product_lines=list(cmd.product_lines), regions=list(cmd.regions),
+        channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now)
+    if cmd.activate:
+        campaign.activate(now)
+    uow.campaigns.add(campaign)
+    uow.flush()
+    return CampaignRef(stored_id(campaign.id), campaign.campaign_no, campaign.status.value)
 
 
 def change_campaign(campaign_id: int, action: str, uow: CampaignUnitOfWork, clock: Clock, *, actual_cost_fen: int | None = None,

@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.care import CareUnitOfWork
 from dealercrm.domain import care as cd
 from dealercrm.domain import dealer_value as dv
@@ -384,16 +385,34 @@ def move_follow_up(follow_up_id: int, status: str, result: str | None, uow: Care
 
 def create_template(name: str, channel: str, subject: str, body: str, uow: CareUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *CARE_STAFF)
-    try:
-        ch = cd.CareChannel(channel)
-    except ValueError:
-        raise InvalidValue("channel", "渠道须为 email、sms 或 letter", code="care.template_invalid") from None
-    t = cd.CareTemplate(name.strip(), ch, subject.strip(), body)
+    t = _template(name, channel, subject, body)
     with uow:
         tid = uow.care.add_template(name=t.name, channel=t.channel.value, subject=t.subject, body=t.body,
                                     created_at=clock(), created_by=uow.actor.username)
         uow.commit()
     return tid
+
+
+def _template(name: str, channel: str, subject: str, body: str) -> cd.CareTemplate:
+    try:
+        ch = cd.CareChannel(channel)
+    except ValueError:
+        raise InvalidValue("channel", "渠道须为 email、sms 或 letter", code="care.template_invalid") from None
+    return cd.CareTemplate(name.strip(), ch, subject.strip(), body)
+
+
+def create_template_once(name: str, channel: str, subject: str, body: str, new_uow: Callable[[], CareUnitOfWork],
+                         clock: Clock, *, form_token: str) -> int:
+    """``create_template`` once per form token of this user: a double-submitted form creates one
+    template and the second post gets its id (the client-event ledger)."""
+    def work(uow: CareUnitOfWork) -> dict[str, Any]:
+        t = _template(name, channel, subject, body)
+        return {"id": uow.care.add_template(name=t.name, channel=t.channel.value, subject=t.subject, body=t.body,
+                                            created_at=clock(), created_by=uow.actor.username)}
+
+    answer = once_per_form(new_uow, clock, roles=CARE_STAFF, form_token=form_token, kind="care_template.create",
+                           request=(name, channel, subject, body), work=work)
+    return int(answer["id"])
 
 
 @attrs.frozen

@@ -32,8 +32,8 @@ import attrs
 from dealercrm.application import credit
 from dealercrm.application.access import acting_user_id, not_found, require_role
 from dealercrm.application.order_review import _notify_dealer
-from dealercrm.application.gate import run_client_event
-from dealercrm.application.orders import FORM_TOKEN, _check_version, _ref, _visible_order
+from dealercrm.application.form_once import once_per_form
+from dealercrm.application.orders import _check_version, _ref, _visible_order
 from dealercrm.application.orders import OrderRef as OrderRef
 from dealercrm.application.ports.documents import ContractRenderer, DocumentUnavailable
 from dealercrm.application.ports.orders import OrderFlowUnitOfWork
@@ -188,13 +188,12 @@ def accept_contract_once(order_id: int, new_uow: Callable[[], OrderFlowUnitOfWor
                          user_agent: str | None = None) -> OrderRef:
     """``accept_contract`` once per form token of this user: a double-clicked 确认 books one
     acceptance and the second post answers the first one (the client-event ledger)."""
-    fingerprint = hashlib.sha256(repr(("contract.accept", order_id, expected_version)).encode()).hexdigest()
 
     def work(uow: Any) -> dict[str, Any]:
         return attrs.asdict(_accept(uow, order_id, clock(), ip, user_agent, expected_version))
 
-    answer = run_client_event(new_uow, clock, roles=(Role.DEALER,), event_id=form_token,
-                              kind="contract.accept", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    answer = once_per_form(new_uow, clock, roles=(Role.DEALER,), form_token=form_token, kind="contract.accept",
+                           request=(order_id, expected_version), work=work)
     return OrderRef(**answer)
 
 

@@ -18,7 +18,6 @@ technical department through the generic workflow, then either 退单 or forward
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -29,8 +28,8 @@ from dealercrm.application import credit
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import require_role
 from dealercrm.application.contracts import ERP_RECIPIENT, release_key
-from dealercrm.application.gate import run_client_event
-from dealercrm.application.orders import FORM_TOKEN, ORDER_WRITERS, _visible_order
+from dealercrm.application.form_once import once_per_form
+from dealercrm.application.orders import ORDER_WRITERS, _visible_order
 from dealercrm.application.ports.orders import OrderFlowUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.domain.errors import Conflict, IllegalTransition, InvariantBroken, NotFound
@@ -81,13 +80,12 @@ def request_change_once(order_id: int, description: str, new_uow: Callable[[], O
                         *, form_token: str) -> ChangeRef:
     """``request_change`` once per form token of this user (a double-clicked submit files one
     request; the second post answers the first), through the client-event ledger."""
-    fingerprint = hashlib.sha256(repr(("order_change.request", order_id, description)).encode()).hexdigest()
 
     def work(uow: Any) -> dict[str, Any]:
         return attrs.asdict(_request(uow, order_id, description, clock()))
 
-    answer = run_client_event(new_uow, clock, roles=ORDER_WRITERS, event_id=form_token,
-                              kind="order_change.request", fingerprint=fingerprint, work=work, key=FORM_TOKEN)
+    answer = once_per_form(new_uow, clock, roles=ORDER_WRITERS, form_token=form_token, kind="order_change.request",
+                           request=(order_id, description), work=work)
     return ChangeRef(**answer)
 
 

@@ -10,12 +10,14 @@ own station — its technicians, its requests, plans it serves. Anything of anot
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from dealercrm.application.access import not_found, require_role
 from dealercrm.application.aftersales import STAFF, WORKERS
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.aftersales import AftersalesUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.saving import save_new
@@ -23,7 +25,7 @@ from dealercrm.domain.alerts import Audience, Condition, Severity
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import MaintenancePlan, Technician, check_dispatch
-from dealercrm.domain.values import SHANGHAI, Vin
+from dealercrm.domain.values import SHANGHAI, Vin, stored_id
 
 
 def _station_of_actor(p: Principal, station_id: int) -> None:
@@ -53,11 +55,30 @@ class TechnicianIn:
 def add_technician(station_id: int, cmd: TechnicianIn, uow: AftersalesUnitOfWork, clock: Clock) -> int:
     require_role(uow.actor, *WORKERS)
     with uow:
-        _station_of_actor(uow.actor, station_id)
-        if uow.aftersales.station(station_id) is None:
-            raise not_found("service_station", "服务站")
-        tech = Technician(station_id, cmd.name, cmd.phone, list(cmd.skills), created_at=clock())
-        return save_new(uow, uow.aftersales, tech, "technician")
+        technician_id = _new_technician(uow, station_id, cmd, clock())
+        uow.commit()
+    return technician_id
+
+
+def add_technician_once(station_id: int, cmd: TechnicianIn, new_uow: Callable[[], AftersalesUnitOfWork],
+                        clock: Clock, *, form_token: str) -> int:
+    """``add_technician`` once per form token of this user: a double-submitted form adds one
+    technician and the second post gets its id (the client-event ledger)."""
+    answer = once_per_form(new_uow, clock, roles=WORKERS, form_token=form_token, kind="technician.add",
+                           request=(station_id, cmd), work=lambda uow: {"id": _new_technician(uow, station_id, cmd,
+                                                                                               clock())})
+    return int(answer["id"])
+
+
+def _new_technician(uow: AftersalesUnitOfWork, station_id: int, cmd: TechnicianIn, now: dt.datetime) -> int:
+    """Add the technician inside the caller's unit of work (flushed, not committed); its id."""
+    _station_of_actor(uow.actor, station_id)
+    if uow.aftersales.station(station_id) is None:
+        raise not_found("service_station", "服务站")
+    tech = Technician(station_id, cmd.name, cmd.phone, list(cmd.skills), created_at=now)
+    uow.aftersales.add(tech)
+    uow.flush()
+    return stored_id(tech.id)
 
 
 def update_technician(technician_id: int, cmd: TechnicianIn, uow: AftersalesUnitOfWork) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.marketing import TrainingUnitOfWork
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.video import MeetingRequest, VideoConferencing, VideoProviderError
@@ -108,27 +109,44 @@ def create_training(cmd: CreateTraining, new_uow: NewUow, clock: Clock, video: V
     provider for the meeting (its failure leaves the training ``pending``, never lost)."""
     uow = new_uow()
     require_role(uow.actor, *ORGANIZERS)
-    if cmd.product_line is not None and cmd.product_line not in {p.value for p in ProductLine}:
-        raise InvalidValue("product_line", "产品线须为 tanker、dump_truck 或 semi_trailer", code="product_line.unknown")
-    now = clock()
     with uow:
-        actor = uow.actor
-        training = Training.schedule(
-            training_no=uow.numbers.formatted("TR", year=now.astimezone(SHANGHAI).year), title=cmd.title,
-            topic=cmd.topic, audience=cmd.audience, starts_at=cmd.starts_at, ends_at=cmd.ends_at, online=cmd.online,
-            location=cmd.location, product_line=cmd.product_line, description=cmd.description, vr_url=cmd.vr_url,
-            organizer_id=actor.user_id, organizer_name=actor.username, organizer_role=actor.role.value, now=now,
-        )
-        _invite_all(uow, training, cmd.invitees)
-        uow.trainings.add(training)
-        uow.flush()
-        _notify_invitees(uow, training, training.invitations, portal_url)
+        created = _schedule(uow, cmd, clock(), portal_url)
         uow.commit()
-        created = TrainingCreated(stored_id(training.id), training.training_no, training.meeting_status.value)
     if cmd.online and video is not None:
         status = sync_meeting(created.id, new_uow, clock, video)
         created = attrs.evolve(created, meeting_status=status)
     return created
+
+
+def create_training_once(cmd: CreateTraining, new_uow: NewUow, clock: Clock, video: VideoConferencing | None,
+                         *, portal_url: str, form_token: str) -> TrainingCreated:
+    """``create_training`` once per form token of this user: a double-submitted form creates,
+    invites and notifies once; the repeat gets the same training (its meeting is then synced
+    again, which the provider answers by the idempotency key)."""
+    answer = once_per_form(new_uow, clock, roles=ORGANIZERS, form_token=form_token, kind="training.create",
+                           request=(cmd,), work=lambda uow: attrs.asdict(_schedule(uow, cmd, clock(), portal_url)))
+    created = TrainingCreated(**answer)
+    if cmd.online and video is not None:
+        created = attrs.evolve(created, meeting_status=sync_meeting(created.id, new_uow, clock, video))
+    return created
+
+
+def _schedule(uow: TrainingUnitOfWork, cmd: CreateTraining, now: dt.datetime, portal_url: str) -> TrainingCreated:
+    """Schedule, invite and notify inside the caller's unit of work (flushed, not committed)."""
+    if cmd.product_line is not None and cmd.product_line not in {p.value for p in ProductLine}:
+        raise InvalidValue("product_line", "产品线须为 tanker、dump_truck 或 semi_trailer", code="product_line.unknown")
+    actor = uow.actor
+    training = Training.schedule(
+        training_no=uow.numbers.formatted("TR", year=now.astimezone(SHANGHAI).year), title=cmd.title,
+        topic=cmd.topic, audience=cmd.audience, starts_at=cmd.starts_at, ends_at=cmd.ends_at, online=cmd.online,
+        location=cmd.location, product_line=cmd.product_line, description=cmd.description, vr_url=cmd.vr_url,
+        organizer_id=actor.user_id, organizer_name=actor.username, organizer_role=actor.role.value, now=now,
+    )
+    _invite_all(uow, training, cmd.invitees)
+    uow.trainings.add(training)
+    uow.flush()
+    _notify_invitees(uow, training, training.invitations, portal_url)
+    return TrainingCreated(stored_id(training.id), training.training_no, training.meeting_status.value)
 
 
 def invite(training_id: int, invitees: tuple[InviteeIn, ...], uow: TrainingUnitOfWork, *, portal_url: str) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import struct
 import zlib
 
@@ -511,9 +512,9 @@ def test_after_sales_edits_a_station_and_a_bad_field_is_shown_beside_it_with_not
     unchanged = crm.aftersales.station(SYSTEM, 1)
     saved = client.post("/aftersales/stations/1/edit", data={"_csrf_token": token, **_station_form(
         station, name="郑州宏运改名服务站", labour_rate="150.50", capacity="8")}, follow_redirects=False)
-    taken = client.post("/aftersales/stations/new", data={"_csrf_token": token, **_station_form(
+    taken = client.post("/aftersales/stations/new", data={"_csrf_token": token, "form_token": uuid.uuid4().hex, **_station_form(
         station, name="开封新建服务站", city="开封")})
-    created = client.post("/aftersales/stations/new", data={"_csrf_token": token, **_station_form(
+    created = client.post("/aftersales/stations/new", data={"_csrf_token": token, "form_token": uuid.uuid4().hex, **_station_form(
         station, name="开封新建服务站", uscc="91136824GFAM9EAX3N", city="开封", latitude="34.79",
         longitude="114.31")}, follow_redirects=False)
 
@@ -538,9 +539,11 @@ def test_a_station_adds_and_edits_its_own_technicians_but_not_another_stations(b
     token = csrf_token(form.text)
 
     no_skill = client.post("/aftersales/stations/1/technicians/new",
-                           data={"_csrf_token": token, "name": "赵新来", "phone": "13900001111"})
+                           data={"_csrf_token": token, "form_token": uuid.uuid4().hex, "name": "赵新来",
+                                 "phone": "13900001111"})
     added = client.post("/aftersales/stations/1/technicians/new", follow_redirects=False,
-                        data={"_csrf_token": token, "name": "赵新来", "phone": "13900001111", "skills": ["brake"]})
+                        data={"_csrf_token": token, "form_token": uuid.uuid4().hex, "name": "赵新来",
+                              "phone": "13900001111", "skills": ["brake"]})
     (tech,) = [t for t in crm.stations.technicians(SYSTEM, 1) if t["name"] == "赵新来"]
     bad_status = client.post(f"/aftersales/technicians/{tech['id']}/edit", data={
         "_csrf_token": token, "name": "赵新", "phone": "13900001111", "skills": ["brake"], "status": "asleep"})

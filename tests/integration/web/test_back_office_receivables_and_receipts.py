@@ -10,6 +10,7 @@ import html
 import io
 import json
 import re
+import uuid
 
 import msgspec
 import openpyxl
@@ -551,9 +552,9 @@ def test_marketing_creates_a_care_template_and_a_refused_field_is_shown_beside_i
     token = csrf_token(form.text)
     sms = {"_csrf_token": token, "name": "保养提醒", "channel": "sms", "subject": "", "body": "{name}您好，请按时保养。"}
 
-    with_subject = client.post("/care/templates/new", data={**sms, "subject": "标题"})
-    unknown_var = client.post("/care/templates/new", data={**sms, "body": "{nickname}您好"})
-    created = client.post("/care/templates/new", data=sms, follow_redirects=False)
+    with_subject = client.post("/care/templates/new", data={**sms, "subject": "标题", "form_token": uuid.uuid4().hex})
+    unknown_var = client.post("/care/templates/new", data={**sms, "body": "{nickname}您好", "form_token": uuid.uuid4().hex})
+    created = client.post("/care/templates/new", data={**sms, "form_token": uuid.uuid4().hex}, follow_redirects=False)
     listed = client.get(created.headers["location"])
 
     assert form.status_code == 200 and "{vin}（车架号）" in form.text
@@ -575,8 +576,10 @@ def test_marketing_plans_a_campaign_records_a_lead_and_closes_it_with_its_cost(b
             "starts_on": "2026-12-01", "ends_on": "2026-12-31", "product_lines": ["dump_truck"], "regions": ["西南"],
             "activate": "1"}
 
-    reversed_period = client.post("/marketing/campaigns/new", data={**plan, "ends_on": "2026-11-01"})
-    planned = client.post("/marketing/campaigns/new", data=plan, follow_redirects=False)
+    reversed_period = client.post("/marketing/campaigns/new", data={**plan, "ends_on": "2026-11-01",
+                                                                    "form_token": uuid.uuid4().hex})
+    planned = client.post("/marketing/campaigns/new", data={**plan, "form_token": uuid.uuid4().hex},
+                          follow_redirects=False)
     location = planned.headers["location"]
     page = client.get(location)
     lead = {"_csrf_token": token, "name": "刘先生", "phone": "13800001234", "interest": "3台自卸车"}

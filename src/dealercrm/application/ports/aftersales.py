@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from dealercrm.application.access import ServiceScope
 from dealercrm.application.ports.persistence import DocumentNumbering, UnitOfWork
+from dealercrm.application.ports.gate import ClientEventLog
 from dealercrm.domain.aftersales import (
     RepairRecord,
     ServicePart,
@@ -104,6 +105,7 @@ class AftersalesUnitOfWork(UnitOfWork, Protocol):
 
     aftersales: AftersalesRepository
     numbers: DocumentNumbering
+    client_events: ClientEventLog  # forms posted twice answer the first post
 
 
 class AftersalesQueries(Protocol):

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dealercrm.application.ports.gate import ClientEventLog
 from dealercrm.application.ports.persistence import (
     DealerRepository,
     DocumentNumbering,
@@ -163,6 +164,7 @@ class TrainingUnitOfWork(Transaction, Protocol):
     dealers: DealerRepository
     numbers: DocumentNumbering
     outbox: NotificationOutbox
+    client_events: ClientEventLog  # a create form posted twice answers the first training
 
 
 class KnowledgeUnitOfWork(Transaction, Protocol):
@@ -202,6 +204,7 @@ class CampaignUnitOfWork(Transaction, Protocol):
     campaigns: CampaignRepository
     dealers: DealerRepository
     numbers: DocumentNumbering
+    client_events: ClientEventLog  # a plan form posted twice answers the first campaign
 
 
 class MarketingUnitOfWork(TrainingUnitOfWork, KnowledgeUnitOfWork, LearningUnitOfWork, ForecastUnitOfWork,

@@ -61,6 +61,11 @@ class AftersalesService:
         labour rate); after-sales or admin. Returns its id; ``InvalidValue``, ``PermissionDenied``."""
         return af.create_station(cmd, self._u(actor), self._clock)
 
+    def create_station_once(self, actor: Principal, cmd: af.StationIn, *, form_token: str) -> int:
+        """``create_station`` once per form token of this user (a double-submitted form creates one
+        station; the repeat gets its id). ``InvalidValue`` (also a reused token), ``PermissionDenied``."""
+        return af.create_station_once(cmd, lambda: self._u(actor), self._clock, form_token=form_token)
+
     def update_station(self, actor: Principal, station_id: int, cmd: af.StationIn) -> None:
         """Change a station's profile; after-sales or admin. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         af.update_station(station_id, cmd, self._u(actor))

@@ -170,6 +170,13 @@ class CareService:
         Returns its id; ``InvalidValue``, ``PermissionDenied``."""
         return ca.create_template(name, channel, subject, body, self._u(actor), self.clock)
 
+    def create_template_once(self, actor: Principal, name: str, channel: str, subject: str, body: str, *,
+                             form_token: str) -> int:
+        """``create_template`` once per form token of this user (a double-submitted form creates one
+        template; the repeat gets its id). ``InvalidValue``, ``PermissionDenied``."""
+        return ca.create_template_once(name, channel, subject, body, lambda: self._u(actor), self.clock,
+                                       form_token=form_token)
+
     def templates(self, actor: Principal) -> list[dict[str, Any]]:
         """The care message templates; admin, marketing, after-sales or sales (``PermissionDenied`` otherwise)."""
         require_role(actor, *ca.CARE_STAFF)

@@ -4,15 +4,13 @@ authentication middleware re-checks on every request (token claims, the user's c
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import Any
 
 import attrs
 
 from dealercrm.application import identity
 from dealercrm.application.access import require_role
-from dealercrm.application.gate import run_client_event
-from dealercrm.application.orders import FORM_TOKEN
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.persistence import (
     Clock,
     DealerQueries,
@@ -79,16 +77,14 @@ class IdentityService:
         issued, never the key again (the ledger keeps no secrets: lost, it is revoked and reissued)."""
         require_role(actor, Role.ADMIN)
         identity.check_device_name(name)
-        fingerprint = hashlib.sha256(repr(("device.issue", name.strip(), location.strip())).encode()).hexdigest()
         issued: list[identity.IssuedDeviceKey] = []
 
         def work(uow: Any) -> dict[str, Any]:
             issued.append(identity.new_device_credential(uow, name, location, self._clock()))
             return {"credential_id": issued[0].credential_id}
 
-        answer = run_client_event(lambda: self._uow(actor), self._clock, roles=(Role.ADMIN,),
-                                  event_id=form_token, kind="device.issue", fingerprint=fingerprint, work=work,
-                                  key=FORM_TOKEN)
+        answer = once_per_form(lambda: self._uow(actor), self._clock, roles=(Role.ADMIN,), form_token=form_token,
+                               kind="device.issue", request=(name.strip(), location.strip()), work=work)
         first = int(answer["credential_id"])
         return issued[0] if issued and issued[0].credential_id == first else first
 

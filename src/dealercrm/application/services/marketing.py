@@ -79,6 +79,12 @@ class MarketingService:
         ``InvalidValue``, ``PermissionDenied``."""
         return tr.create_training(cmd, self._new(actor), self.clock, self.video, portal_url=self._portal)
 
+    def create_training_once(self, actor: Principal, cmd: tr.CreateTraining, *, form_token: str) -> tr.TrainingCreated:
+        """``create_training`` once per form token of this user (a double-submitted form creates one
+        training and notifies once; the repeat gets the same). ``InvalidValue``, ``PermissionDenied``."""
+        return tr.create_training_once(cmd, self._new(actor), self.clock, self.video, portal_url=self._portal,
+                                       form_token=form_token)
+
     def invite(self, actor: Principal, training_id: int, invitees: tuple[tr.InviteeIn, ...]) -> int:
         """Invite more dealers, stations or staff to a training and notify them; organisers (marketing,
         after-sales, admin). Returns how many were newly invited; ``InvalidValue``, ``IllegalTransition``,
@@ -310,6 +316,11 @@ class MarketingService:
         """Plan a marketing campaign (营销活动) with a budget in fen; marketing or admin. Returns
         ``CampaignRef``; ``InvalidValue``, ``PermissionDenied``."""
         return cp.plan_campaign(cmd, self._uow(actor), self.clock)
+
+    def plan_campaign_once(self, actor: Principal, cmd: cp.PlanCampaign, *, form_token: str) -> cp.CampaignRef:
+        """``plan_campaign`` once per form token of this user (a double-submitted form plans one
+        campaign; the repeat gets its reference). ``InvalidValue``, ``PermissionDenied``."""
+        return cp.plan_campaign_once(cmd, self._new(actor), self.clock, form_token=form_token)
 
     def change_campaign(self, actor: Principal, campaign_id: int, action: str, **kw: Any) -> str:
         """Act on a campaign: ``activate``, ``close`` (with the actual cost), ``cancel`` or ``budget``;

@@ -67,6 +67,11 @@ class StationsService:
         id; ``InvalidValue``, ``PermissionDenied``, ``NotFound`` (station missing or another station's)."""
         return sn.add_technician(station_id, cmd, self._u(actor), self._clock)
 
+    def add_technician_once(self, actor: Principal, station_id: int, cmd: sn.TechnicianIn, *, form_token: str) -> int:
+        """``add_technician`` once per form token of this user (a double-submitted form adds one
+        technician; the repeat gets its id). ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
+        return sn.add_technician_once(station_id, cmd, lambda: self._u(actor), self._clock, form_token=form_token)
+
     def update_technician(self, actor: Principal, technician_id: int, cmd: sn.TechnicianIn) -> None:
         """Change a technician's name, phone and skills; after-sales, admin or the technician's station.
         ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""

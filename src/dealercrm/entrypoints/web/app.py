@@ -38,6 +38,8 @@ from dealercrm.entrypoints.web.pages.factory_quotes import FactoryQuotePages
 from dealercrm.entrypoints.web.pages.invitations import InvitationPages
 from dealercrm.entrypoints.web.pages.knowledge import KnowledgePages
 from dealercrm.entrypoints.web.pages.marketing_campaigns import MarketingCampaignPages
+from dealercrm.entrypoints.web.pages.marketing_leads import MarketingLeadPages
+from dealercrm.entrypoints.web.pages.marketing_trainings import MarketingTrainingPages
 from dealercrm.entrypoints.web.pages.messages import MessagePages
 from dealercrm.entrypoints.web.pages.community import CommunityPages
 from dealercrm.entrypoints.web.pages.my_dealers import MyDealerPages
@@ -86,6 +88,8 @@ PAGES: list[Any] = [
     StationAdminPages,
     CareTemplatePages,
     MarketingCampaignPages,
+    MarketingLeadPages,
+    MarketingTrainingPages,
     live_socket,
     MessagePages,
     CommunityPages,

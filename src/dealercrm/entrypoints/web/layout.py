@@ -68,6 +68,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("公告管理", "/marketing/announcements", (Role.MARKETING, Role.ADMIN), "announcements_admin"),
     NavItem("营销活动", "/marketing/campaigns", (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER),
             "marketing_campaigns"),
+    NavItem("线索跟进", "/marketing/leads", (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER), "marketing_leads"),
+    NavItem("培训管理", "/marketing/trainings", (Role.MARKETING, Role.AFTER_SALES, Role.ADMIN), "marketing_trainings"),
     NavItem("关怀消息模板", "/care/templates", (Role.ADMIN, Role.MARKETING, Role.AFTER_SALES, Role.SALES), "care_templates"),
     NavItem("服务站", "/aftersales/stations", (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.STATION), "as_stations"),
     NavItem("附近服务站", "/aftersales/stations/nearest", (Role.DEALER, Role.SALES, Role.REGION_MANAGER), "as_stations"),

@@ -16,6 +16,7 @@ from dealercrm.domain.care import MAX_BODY, MAX_SMS_BODY, VARIABLES
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import new_form_token, posted_form_token
 from dealercrm.entrypoints.web.layout import page
 
 CHANNELS = (("email", "邮件"), ("sms", "短信"), ("letter", "信函"))
@@ -42,7 +43,7 @@ class CareTemplatePages(Controller):
         return page(request, "care_template_new.html", title="新建关怀消息模板", section="care_templates",
                     crumbs=(("关怀消息模板", "/care/templates"), ("新建", None)), values=values, errors=errors,
                     channels=CHANNELS, variables=[f"{{{k}}}（{label}）" for k, label in VARIABLES.items()],
-                    max_body=MAX_BODY, max_sms=MAX_SMS_BODY, status_code=status_code)
+                    max_body=MAX_BODY, max_sms=MAX_SMS_BODY, form_token=new_form_token(), status_code=status_code)
 
     @get("/new", guards=[requires(*CARE_STAFF)], sync_to_thread=False)
     def new(self, request: Request[Principal, Any, Any]) -> Template:
@@ -55,8 +56,9 @@ class CareTemplatePages(Controller):
         try:
             if values["channel"] not in dict(CHANNELS):
                 raise InvalidValue("channel", "请选择发送渠道", code="care.template_invalid")
-            template_id = await sync_to_thread(care.create_template, request.user, values["name"], values["channel"],
-                                               values["subject"], values["body"])
+            token = posted_form_token(form)
+            template_id = await sync_to_thread(lambda: care.create_template_once(
+                request.user, values["name"], values["channel"], values["subject"], values["body"], form_token=token))
         except InvalidValue as exc:
             field = exc.field if exc.field in FIELDS else "form"
             return self._form(request, values=values, errors={field: exc.message}, status_code=422)

@@ -27,6 +27,7 @@ from dealercrm.domain.orders import OrderState
 from dealercrm.entrypoints.http.controllers import query_day
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import posted_form_token
 from dealercrm.entrypoints.web.layout import page
 from dealercrm.entrypoints.web.pages.orders import state_label
 
@@ -214,8 +215,7 @@ class FinancePages(Controller):
         errors: dict[str, str] = {}
         booked = None
         try:
-            if not token.isalnum() or len(token) < 16:
-                raise InvalidValue("form", "表单已失效，请刷新页面后重新填写", code="form_token.invalid")
+            posted_form_token(form)
             try:
                 dealer_id = int(values["dealer_id"])
             except ValueError:

@@ -25,6 +25,7 @@ from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import query_day
 from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import posted_form_token
 from dealercrm.entrypoints.web.layout import page
 from dealercrm.entrypoints.web.pages.dealer_stock import yuan_to_fen
 from dealercrm.entrypoints.web.pages.finance import credit_picture
@@ -122,13 +123,6 @@ def _threshold_permille(raw: str) -> int | None:
     return int(value * 10)
 
 
-def _token(form: Any) -> str:
-    token = str(form.get("form_token") or "")[:64]
-    if not token.isalnum() or len(token) < 16:
-        raise InvalidValue("form", "表单已失效，请刷新页面后重新填写", code="form_token.invalid")
-    return token
-
-
 class FinanceCreditPages(Controller):
     path = "/finance"
 
@@ -200,7 +194,7 @@ class FinanceCreditPages(Controller):
         errors: dict[str, str] = {}
         token = str(form.get("form_token") or "")[:64]
         try:
-            token = _token(form)
+            token = posted_form_token(form)
             contract_no = values["contract_no"].strip()
             if not contract_no:
                 raise InvalidValue("contract_no", "请填写合同编号", code="credit.contract_no_invalid")

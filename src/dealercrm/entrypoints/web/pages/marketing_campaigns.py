@@ -28,6 +28,7 @@ from dealercrm.domain.errors import (
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.controllers import query_day
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import new_form_token, posted_form_token
 from dealercrm.entrypoints.web.layout import page
 from dealercrm.entrypoints.web.pages.dealer_stock import yuan_to_fen
 
@@ -75,7 +76,8 @@ class MarketingCampaignPages(Controller):
                    status_code: int = 200) -> Template:
         return page(request, "marketing_campaign_new.html", title="策划营销活动", section="marketing_campaigns",
                     crumbs=(("营销活动", "/marketing/campaigns"), ("策划", None)), values=values, errors=errors,
-                    lines=[(p.value, p.label) for p in ProductLine], regions=REGIONS, status_code=status_code)
+                    lines=[(p.value, p.label) for p in ProductLine], regions=REGIONS, form_token=new_form_token(),
+                    status_code=status_code)
 
     @get("/new", guards=[requires(*PLANNERS)], sync_to_thread=False)
     def new(self, request: Request[Principal, Any, Any]) -> Template:
@@ -101,7 +103,8 @@ class MarketingCampaignPages(Controller):
                 product_lines=tuple(values["product_lines"]), regions=tuple(values["regions"]),
                 channel=values["channel"] or None, description=values["description"] or None,
                 activate=values["activate"])
-            ref = await sync_to_thread(marketing.plan_campaign, request.user, cmd)
+            token = posted_form_token(form)
+            ref = await sync_to_thread(lambda: marketing.plan_campaign_once(request.user, cmd, form_token=token))
         except InvalidValue as exc:
             field = {"budget_fen": "budget"}.get(exc.field, exc.field)
             fields = (*PLAN_FIELDS, "product_lines", "regions")

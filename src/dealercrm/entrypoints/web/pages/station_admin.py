@@ -22,6 +22,7 @@ from dealercrm.domain.errors import Conflict, DomainError, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import TechnicianStatus
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import new_form_token, posted_form_token
 from dealercrm.entrypoints.web.layout import page
 from dealercrm.entrypoints.web.pages.dealer_stock import yuan_to_fen
 
@@ -102,7 +103,8 @@ class StationAdminPages(Controller):
         return page(request, "aftersales_station_form.html", title=title, section="as_stations",
                     crumbs=(*crumbs, ("编辑" if station else "新增", None)), values=values, errors=errors,
                     station=station, notice=notice, regions=REGIONS, lines=[(p.value, p.label) for p in ProductLine],
-                    qualifications=[(q.value, q.label) for q in QualificationLevel], status_code=status_code)
+                    qualifications=[(q.value, q.label) for q in QualificationLevel],
+                    form_token=None if station else new_form_token(), status_code=status_code)
 
     @get("/stations/new", guards=[requires(*STATION_EDITORS)], sync_to_thread=False)
     def new_station(self, request: Request[Principal, Any, Any]) -> Template:
@@ -112,9 +114,12 @@ class StationAdminPages(Controller):
 
     @post("/stations/new", guards=[requires(*STATION_EDITORS)], status_code=303)
     async def create_station(self, request: Request[Principal, Any, Any], aftersales: AftersalesService) -> Any:
-        values = _station_values(await request.form())
+        form = await request.form()
+        values = _station_values(form)
         try:
-            station_id = await sync_to_thread(aftersales.create_station, request.user, _station_in(values))
+            cmd = _station_in(values)
+            station_id = await sync_to_thread(lambda: aftersales.create_station_once(
+                request.user, cmd, form_token=posted_form_token(form)))
         except InvalidValue as exc:
             return self._station_form(request, values=values, errors={_error_field(exc, (*STATION_FIELDS,
                                       "product_lines")): exc.message}, station=None, status_code=422)
@@ -158,7 +163,8 @@ class StationAdminPages(Controller):
                     crumbs=(("服务站", "/aftersales/stations"), (str(station["name"]), f"/aftersales/stations/{station['id']}"),
                             (title, None)), station=station, technician=technician, values=values, errors=errors,
                     skills=[(f.value, f.label) for f in FaultCategory],
-                    statuses=[(s.value, s.label) for s in TechnicianStatus], status_code=status_code)
+                    statuses=[(s.value, s.label) for s in TechnicianStatus],
+                    form_token=None if technician else new_form_token(), status_code=status_code)
 
     @get("/stations/{station_id:int}/technicians/new", guards=[requires(*TECHNICIAN_EDITORS)], sync_to_thread=True)
     def new_technician(self, station_id: int, request: Request[Principal, Any, Any], aftersales: AftersalesService,
@@ -172,10 +178,12 @@ class StationAdminPages(Controller):
     async def add_technician(self, station_id: int, request: Request[Principal, Any, Any],
                              aftersales: AftersalesService, stations: StationsService) -> Any:
         station = await sync_to_thread(aftersales.station, request.user, station_id)
-        values = _technician_values(await request.form())
+        form = await request.form()
+        values = _technician_values(form)
         try:
             cmd = sn.TechnicianIn(values["name"], values["phone"], tuple(values["skills"]))
-            await sync_to_thread(stations.add_technician, request.user, station_id, cmd)
+            await sync_to_thread(lambda: stations.add_technician_once(request.user, station_id, cmd,
+                                                                      form_token=posted_form_token(form)))
         except InvalidValue as exc:
             return self._technician_form(request, station=station, technician=None, values=values, status_code=422,
                                          errors={_error_field(exc, ("name", "phone", "skills")): exc.message})
