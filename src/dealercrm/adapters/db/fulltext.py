@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 from sqlalchemy import Connection, Table, event, func, inspect, literal_column, select, table, text
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import ColumnElement, Select, Subquery
 
 from dealercrm.adapters.search.chinese import index_terms, query_terms
 
@@ -82,7 +82,7 @@ class FullTextIndex:
 
     def backfill(self, conn: Connection) -> int:
         """Index the source rows that have no index row yet; returns how many."""
-        indexed = select(literal_column(self._id(conn.dialect.name))).select_from(table(self.name))
+        indexed: Select[Any] = select(literal_column(self._id(conn.dialect.name))).select_from(table(self.name))
         missing = conn.execute(select(self.source).where(self.source.c.id.not_in(indexed))).all()
         for row in missing:
             self.put(conn, row.id, self.texts(row))
@@ -118,7 +118,7 @@ class FullTextIndex:
                            func.bm25(literal_column(self.name), *self.weights).label("score"))
                     .select_from(fts).where(literal_column(self.name).op("MATCH")(expression))
                     .subquery(f"{self.name}_hits"))
-        document = literal_column(f"{self.name}.document")
+        document: ColumnElement[Any] = literal_column(f"{self.name}.document")
         query = func.to_tsquery("simple", expression)
         return (select(literal_column(f"{self.name}.{self.key}").label("id"),
                        (-func.ts_rank(document, query)).label("score"))
@@ -153,8 +153,8 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
     for index in _INDEXES:
         if index.entity is None:
             continue
-        changed = [o for o in (*session.new, *session.dirty) if isinstance(o, index.entity)]
-        gone = [o for o in session.deleted if isinstance(o, index.entity)]
+        changed: list[Any] = [o for o in (*session.new, *session.dirty) if isinstance(o, index.entity)]
+        gone: list[Any] = [o for o in session.deleted if isinstance(o, index.entity)]
         if not (changed or gone):
             continue
         conn = session.connection()
