@@ -2,8 +2,8 @@
 
 Every check runs before anything is written — the type from the bytes, the size for its kind,
 a photo's pixel dimensions from its header, then the full decode that makes its thumbnail (a
-truncated photo fails there); an MP4/MOV video's box structure is probed for its picture size (a
-video cut off mid-upload fails there) — so a refused upload stores nothing. The bytes then go to the
+truncated photo fails there); a video's structure — MP4/MOV boxes, WebM (EBML) elements — is probed
+for its picture size and duration (a video cut off mid-upload fails there) — so a refused upload stores nothing. The bytes then go to the
 content-addressed store (idempotent: an orphan if the transaction rolls back, never a wrong
 file) and the row to the owner, in one transaction. Who may see or add to which owner is the
 service's business (``services/media.py``).
@@ -24,7 +24,7 @@ from dealercrm.domain.media import (
     OwnerType,
     check_dimensions,
     check_upload,
-    probe_mp4,
+    probe_video,
 )
 
 
@@ -44,15 +44,16 @@ class CheckedUpload:
     width: int | None
     height: int | None
     thumbnail: bytes | None = attrs.field(repr=False)
+    duration_ms: int | None = None
 
 
 def check_media(data: bytes, declared_type: str | None, limits: MediaLimits, images: ImageInspector) -> CheckedUpload:
     """The upload's real type and, for a photo, its dimensions and thumbnail; raises
     ``InvalidValue`` naming why it is refused. Writes nothing."""
     content_type, kind = check_upload(data, declared_type, limits)
-    if kind is MediaKind.VIDEO:  # MP4 and MOV are probed (box structure, picture size); WebM is kept as is
-        w, h = probe_mp4(data) if content_type in ("video/mp4", "video/quicktime") else (None, None)
-        return CheckedUpload(content_type, kind, w, h, None)
+    if kind is MediaKind.VIDEO:  # MP4/MOV boxes and WebM elements are probed: picture size, duration
+        probe = probe_video(content_type, data)
+        return CheckedUpload(content_type, kind, probe.width, probe.height, None, probe.duration_ms)
     if kind is not MediaKind.PHOTO:
         return CheckedUpload(content_type, kind, None, None, None)
     width, height = images.dimensions(data)
@@ -77,7 +78,7 @@ def store_media(cmd: UploadIn, uow: AftersalesUnitOfWork, clock: Clock, store: P
         media = Media(owner_type=cmd.owner_type, owner_id=cmd.owner_id, kind=checked.kind, uploaded_at=now,
                       uploaded_by=uow.actor.username[:60], sha256=sha256, content_type=checked.content_type,
                       size_bytes=len(cmd.data), width=checked.width, height=checked.height,
-                      thumbnail_sha256=thumb, caption=cmd.caption)
+                      duration_ms=checked.duration_ms, thumbnail_sha256=thumb, caption=cmd.caption)
         uow.aftersales.add(media)
         uow.flush()
         if media.id is None:

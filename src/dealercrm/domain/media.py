@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
+import struct
 
 import attrs
 
@@ -113,24 +115,144 @@ def _mp4_boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]
     return out
 
 
-def probe_mp4(data: bytes) -> tuple[int | None, int | None]:
-    """(width, height) of an MP4 or QuickTime video from its ``tkhd`` boxes (the largest picture
-    track; ``None`` when the file carries no movie header yet), reading the box structure only —
-    no decoder. A box structure that runs past the end of the bytes is ``media.truncated``."""
-    width = height = None
+@attrs.frozen
+class VideoProbe:
+    """What a video's header says: its picture size (the largest picture track) and its running
+    time in milliseconds; each ``None`` when the header does not (yet) carry it."""
+
+    width: int | None = None
+    height: int | None = None
+    duration_ms: int | None = None
+
+
+def _mp4_duration(data: bytes, a: int, b: int) -> int | None:
+    """The movie's running time from an ``mvhd`` payload: (version 0) 4-byte times, timescale,
+    4-byte duration; (version 1) 8-byte times and duration. An all-ones duration is unknown."""
+    version = data[a] if b > a else None
+    if version == 0 and b - a >= 20:
+        scale, length, unknown = (int.from_bytes(data[a + 12:a + 16], "big"),
+                                  int.from_bytes(data[a + 16:a + 20], "big"), 0xFFFFFFFF)
+    elif version == 1 and b - a >= 32:
+        scale, length, unknown = (int.from_bytes(data[a + 20:a + 24], "big"),
+                                  int.from_bytes(data[a + 24:a + 32], "big"), 0xFFFFFFFFFFFFFFFF)
+    else:
+        return None
+    return None if not scale or length == unknown else length * 1000 // scale
+
+
+def probe_mp4(data: bytes) -> VideoProbe:
+    """An MP4 or QuickTime video's picture size from its ``tkhd`` boxes (the largest picture track)
+    and its duration from ``mvhd`` (timescale and duration), reading the box structure only — no
+    decoder; ``None`` for what a file without its movie header yet lacks. A box structure that runs
+    past the end of the bytes is ``media.truncated``."""
+    width = height = duration = None
 
     def walk(start: int, end: int) -> None:
-        nonlocal width, height
+        nonlocal width, height, duration
         for kind, a, b in _mp4_boxes(data, start, end):
             if kind in _MP4_CONTAINERS:
                 walk(a, b)
+            elif kind == b"mvhd":
+                duration = _mp4_duration(data, a, b)
             elif kind == b"tkhd" and b - a >= 84:  # its last 8 bytes: width, height in 16.16 fixed point
                 w, h = int.from_bytes(data[b - 8:b - 4], "big") >> 16, int.from_bytes(data[b - 4:b], "big") >> 16
                 if w and h and w * h > (width or 0) * (height or 0):
                     width, height = w, h
 
     walk(0, len(data))
-    return width, height
+    return VideoProbe(width, height, duration)
+
+
+# Matroska/WebM element ids (with their length marker, as written)
+_EBML_HEADER, _SEGMENT, _CLUSTER = 0x1A45DFA3, 0x18538067, 0x1F43B675
+_INFO, _TIMECODE_SCALE, _DURATION = 0x1549A966, 0x2AD7B1, 0x4489
+_TRACKS, _TRACK_ENTRY, _TRACK_TYPE, _VIDEO, _PIXEL_WIDTH, _PIXEL_HEIGHT = 0x1654AE6B, 0xAE, 0x83, 0xE0, 0xB0, 0xBA
+_VIDEO_TRACK = 1
+
+
+def _vint(data: bytes, pos: int, end: int, max_len: int) -> tuple[int, int, bool]:
+    """An EBML variable-length integer at ``pos``: (value without its length marker, its length,
+    whether every value bit is set — an element of unknown size)."""
+    if pos >= end:
+        raise _truncated_video()
+    first = data[pos]
+    length = 9 - first.bit_length() if first else 9
+    if length > max_len:
+        raise _truncated_video()  # not a valid EBML number: a damaged file
+    if pos + length > end:
+        raise _truncated_video()
+    value = int.from_bytes(data[pos:pos + length], "big") & ((1 << (7 * length)) - 1)
+    return value, length, value == (1 << (7 * length)) - 1
+
+
+def _ebml_elements(data: bytes, start: int, end: int) -> list[tuple[int, int, int, bool]]:
+    """The elements between ``start`` and ``end``: (id, payload start, payload end, unknown size).
+    An element of unknown size (a live recording's Segment or Cluster) runs to ``end`` and is the
+    last one read at its level; a known size that runs past ``end`` is ``media.truncated``."""
+    out, pos = [], start
+    while pos < end:
+        _, id_len, _ = _vint(data, pos, end, 4)
+        element_id = int.from_bytes(data[pos:pos + id_len], "big")  # ids are written with their marker
+        size, size_len, unknown = _vint(data, pos + id_len, end, 8)
+        a = pos + id_len + size_len
+        if unknown:
+            out.append((element_id, a, end, True))
+            break
+        if a + size > end:
+            raise _truncated_video()
+        out.append((element_id, a, a + size, False))
+        pos = a + size
+    return out
+
+
+def _uint(data: bytes, a: int, b: int) -> int:
+    return int.from_bytes(data[a:b], "big")
+
+
+def probe_webm(data: bytes) -> VideoProbe:
+    """A WebM (Matroska) video's picture size from ``Segment/Tracks/TrackEntry/Video``
+    (PixelWidth, PixelHeight of the largest video track) and its duration from ``Segment/Info``
+    (Duration × TimecodeScale nanoseconds), reading the element structure only — no decoder. A file
+    cut off inside its header or an element of known size is ``media.truncated``; a live
+    recording without a Duration has ``duration_ms`` None."""
+    top = _ebml_elements(data, 0, len(data))
+    if not top or top[0][0] != _EBML_HEADER or len(top) < 2 or top[1][0] != _SEGMENT:
+        raise _truncated_video()  # the header alone: the upload broke off before the Segment
+    width = height = None
+    scale, duration = 1_000_000, None
+    for element, a, b, unknown in _ebml_elements(data, top[1][1], top[1][2]):
+        if element == _CLUSTER and unknown:
+            break  # a live recording's cluster runs on: the headers we read come before it
+        if element == _INFO:
+            for child, c, d, _ in _ebml_elements(data, a, b):
+                if child == _TIMECODE_SCALE and d > c:
+                    scale = _uint(data, c, d)
+                elif child == _DURATION and d - c in (4, 8):
+                    duration = struct.unpack(">f" if d - c == 4 else ">d", data[c:d])[0]
+        elif element == _TRACKS:
+            for entry, c, d, _ in _ebml_elements(data, a, b):
+                if entry != _TRACK_ENTRY:
+                    continue
+                fields = {k: (x, y) for k, x, y, _ in _ebml_elements(data, c, d)}
+                if _TRACK_TYPE not in fields or _uint(data, *fields[_TRACK_TYPE]) != _VIDEO_TRACK or _VIDEO not in fields:
+                    continue
+                picture = {k: _uint(data, x, y) for k, x, y, _ in _ebml_elements(data, *fields[_VIDEO])}
+                w, h = picture.get(_PIXEL_WIDTH, 0), picture.get(_PIXEL_HEIGHT, 0)
+                if w and h and w * h > (width or 0) * (height or 0):
+                    width, height = w, h
+    duration_ms = None
+    if duration is not None and math.isfinite(duration) and duration >= 0 and scale:
+        duration_ms = round(duration * scale / 1_000_000)
+    return VideoProbe(width, height, duration_ms)
+
+
+def probe_video(content_type: str, data: bytes) -> VideoProbe:
+    """The probe of a video of ``content_type`` (as :func:`sniff_media_type` named it)."""
+    if content_type == "video/webm":
+        return probe_webm(data)
+    if content_type in ("video/mp4", "video/quicktime"):
+        return probe_mp4(data)
+    return VideoProbe()
 
 
 @attrs.frozen
@@ -199,6 +321,7 @@ class Media:
     size_bytes: int = 0
     width: int | None = None
     height: int | None = None
+    duration_ms: int | None = None  # a video's running time, when its header gives it
     thumbnail_sha256: str | None = None
     caption: str | None = None
     legacy_ref: str | None = None

@@ -25,7 +25,10 @@ from tests.apps import app_for
 from .conftest import Kit
 from .test_aftersales_api import SECRET, Api, _repair_body, _station_body
 
-MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 2000
+# ftyp, a movie header (mvhd version 0: timescale 1000, duration 8000 → 8 s), then the movie data
+MP4 = (b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+       + b"\x00\x00\x00\x74moov\x00\x00\x00\x6cmvhd" + bytes(12) + (1000).to_bytes(4, "big")
+       + (8000).to_bytes(4, "big") + bytes(80) + b"\x00\x00\x07\xd8mdat" + b"\x00" * 2000)
 
 
 def _image(fmt: str = "JPEG", size: tuple[int, int] = (800, 600)) -> bytes:
@@ -131,6 +134,7 @@ def test_videos_on_a_claim_major_repair_media_and_article_media_follow_their_own
     on_internal = _upload(api, "staff", "article", staff_only.id, _image())
 
     assert video.status_code == 201 and video.json()["kind"] == "video" and video.json()["thumbnail_url"] is None
+    assert video.json()["duration_ms"] == 8000
     assert _get(api, "st1", f"/{video.json()['id']}/content").content == MP4
     assert _get(api, "st2", f"/{video.json()['id']}/content").status_code == 404
     assert not_major.status_code == 404

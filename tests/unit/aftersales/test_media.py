@@ -25,7 +25,7 @@ LIMITS = MediaLimits(max_photo_bytes=200_000, max_video_bytes=400_000, max_image
                      max_image_pixels=2_000_000, thumbnail_side=64, max_per_owner=2)
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 100
 MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  " + b"\x00" * 100
-WEBM = b"\x1a\x45\xdf\xa3" + b"\x00" * 100
+WEBM = b"\x1a\x45\xdf\xa3\x87\x42\x82\x84webm" + b"\x18\x53\x80\x67\x80"  # EBML header (DocType webm), an empty Segment
 
 
 def clock() -> dt.datetime:

@@ -358,6 +358,7 @@ service_media = Table(
     Column("size_bytes", BigInteger, nullable=False),
     Column("width", Integer),
     Column("height", Integer),
+    Column("duration_ms", BigInteger),  # a video's running time (mvhd / WebM Info), when its header gives it
     Column("thumbnail_sha256", String(64)),
     Column("caption", String(200)),
     Column("legacy_ref", String(500)),

@@ -26,7 +26,7 @@ from dealercrm.adapters.db.customers_tables import (
 )
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orm import dealers
-from dealercrm.adapters.search.chinese import query_terms
+from dealercrm.adapters.db.party_search import CUSTOMERS
 from dealercrm.application.ports.customers import CustomerVisibility
 from dealercrm.domain.aftersales import ClaimState, FaultCategory, RequestState
 from dealercrm.domain.customers import FAULT_LABELS, ContractStatus, CustomerKind
@@ -58,22 +58,21 @@ def search_keywords(q: str) -> list[str]:
     return [q.strip()] if _phone_digits(q) else q.split()
 
 
-def _keyword_matches(keyword: str) -> Any:
-    """One keyword matches a customer when it is in its number, name or phone (separators
-    ignored), is the VIN of a vehicle it owns, or when each of the keyword's words — segmented
-    by jieba (``adapters.search.chinese.query_terms``: 中原物流 → 中原, 物流) — is in its name,
-    city or address, in any order (河南中原石化物流有限公司 is found by 中原物流)."""
+def _keyword_matches(keyword: str, dialect: str) -> Any:
+    """One keyword matches a customer when it is in its number, is the VIN of a vehicle it owns, is
+    in its phone (digits, separators ignored on both sides), or when each of the keyword's words —
+    segmented by jieba (中原物流 → 中原, 物流) — is in the full-text index of its name and place
+    (``adapters.db.party_search.CUSTOMERS``), in any order (河南中原石化物流有限公司 is found by 中原物流)."""
     c, cv = end_customers.c, customer_vehicles.c
-    like = f"%{_escape(keyword)}%"
-    found = [c.number.like(like, escape="\\"), c.name.like(like, escape="\\"),
+    found = [c.number.like(f"%{_escape(keyword)}%", escape="\\"),
              exists(select(cv.id).where(cv.customer_id == c.id, cv.vin == keyword.upper()))]
     digits = _phone_digits(keyword)
     if digits is not None:
-        found.append(func.replace(c.phone, "-", "").like(f"%{digits}%"))
-    terms = query_terms(keyword)
-    if terms:
-        text = func.lower(c.name + " " + func.coalesce(c.city, "") + " " + func.coalesce(c.address, ""))
-        found.append(and_(*(text.like(f"%{_escape(t)}%", escape="\\") for t in terms)))
+        found.append(func.replace(func.replace(c.phone, "-", ""), " ", "").like(f"%{digits}%"))
+    words = CUSTOMERS.words([keyword])
+    if words:
+        hits = CUSTOMERS.hits(dialect, CUSTOMERS.expression(dialect, words))
+        found.append(c.id.in_(select(hits.c.id)))
     return or_(*found)
 
 
@@ -101,15 +100,27 @@ class SqlCustomerQueries:
         return row
 
     def list_customers(self, seen: CustomerVisibility, *, q: str | None = None, after_id: int | None = None,
-                       limit: int = 50) -> list[dict[str, Any]]:
+                       offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+        """Without ``q``: by id, keyset-paged (``after_id``). With ``q``: every keyword must match
+        (:func:`_keyword_matches`), ranked best first — full-text hits by score (name above place),
+        then customers found only by number, phone or VIN — ties by id, paged by ``offset``."""
         c = end_customers.c
-        query = (select(*_CUSTOMER_COLS).select_from(end_customers.outerjoin(dealers, dealers.c.id == c.dealer_id))
-                 .order_by(c.id).limit(limit))
+        source = end_customers.outerjoin(dealers, dealers.c.id == c.dealer_id)
+        order: list[Any] = []
+        keywords = search_keywords(q) if q else []
+        dialect = self.engine.dialect.name
+        if keywords:
+            words = CUSTOMERS.words(keywords)
+            if words:
+                hits = CUSTOMERS.hits(dialect, CUSTOMERS.expression(dialect, words))
+                source = source.outerjoin(hits, hits.c.id == c.id)
+                order.append(func.coalesce(hits.c.score, 0))
+        query = select(*_CUSTOMER_COLS).select_from(source).order_by(*order, c.id).limit(limit)
         query = self._scoped(query, seen)
-        if after_id is not None:
+        if keywords:
+            query = query.where(and_(*(_keyword_matches(k, dialect) for k in keywords))).offset(offset)
+        elif after_id is not None:
             query = query.where(c.id > after_id)
-        if q:
-            query = query.where(and_(*(_keyword_matches(k) for k in search_keywords(q))))
         return [self._customer(r) for r in self._all(query)]
 
     def customer(self, seen: CustomerVisibility, customer_id: int) -> dict[str, Any] | None:

@@ -67,15 +67,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def _after_upgrade(engine: Engine) -> None:
-    """Data the migrations cannot derive without application code: the knowledge base's
-    segmented search words (migrations never import the application)."""
-    from sqlalchemy import inspect
-
-    from dealercrm.adapters.db import knowledge_search
+    """Data the migrations cannot derive without application code: the segmented search words
+    of the knowledge base, dealers and customers (migrations never import the application)."""
+    from dealercrm.adapters.db import fulltext, knowledge_search, party_search  # noqa: F401  (they register)
 
     with engine.begin() as connection:
-        if inspect(connection).has_table(knowledge_search.UNMAPPED):
-            knowledge_search.backfill(connection)
+        fulltext.backfill_all(connection)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

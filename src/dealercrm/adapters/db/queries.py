@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, cast, exists, or_, select
+from sqlalchemy import Select, String, and_, bindparam, cast, exists, func, literal, literal_column, or_, select
 from sqlalchemy.engine import Engine
 
 from dealercrm.adapters.db.engine import read_bind
@@ -24,6 +24,7 @@ from dealercrm.adapters.db.orm import (
     device_reports,
     users,
 )
+from dealercrm.adapters.db.party_search import DEALERS
 from dealercrm.domain.identity import Role
 
 _LIST_COLUMNS = (
@@ -63,6 +64,20 @@ def _dealer_detail_statement(dialect_name: str) -> Select[Any]:
 def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select[Any]:
     """The list query for one combination of filters; values arrive as bind parameters."""
     q = select(*_LIST_COLUMNS).order_by(dealers.c.id).limit(bindparam("limit"))
+    if "text" in filters:  # ranked: full-text hits by score (name above place), then code/USCC hits
+        source: Any = dealers
+        matched: list[Any] = []
+        if "fts" in filters:
+            hits = DEALERS.hits(dialect_name, bindparam("fts"))
+            source = dealers.outerjoin(hits, hits.c.id == dealers.c.id)
+            matched.append(hits.c.id.is_not(None))
+            score: Any = func.coalesce(hits.c.score, 0)
+        else:
+            score = literal(0)
+        pattern = bindparam("text")
+        matched += [dealers.c.code.like(pattern, escape="\\"), cast(dealers.c.uscc, String).like(pattern, escape="\\")]
+        q = (select(*_LIST_COLUMNS, score.label("score")).select_from(source).where(or_(*matched))
+             .order_by(literal_column("score"), dealers.c.id).limit(bindparam("limit")).offset(bindparam("offset")))
     if "dealer_id" in filters:
         q = q.where(dealers.c.id == bindparam("dealer_id"))
     if "regions" in filters:
@@ -73,17 +88,6 @@ def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select
         q = q.where(dealers.c.region == bindparam("region"))
     if "after_id" in filters:
         q = q.where(dealers.c.id > bindparam("after_id"))
-    if "text" in filters:
-        pattern = bindparam("text")
-        q = q.where(
-            or_(
-                dealers.c.legal_name.like(pattern, escape="\\"),
-                dealers.c.short_name.like(pattern, escape="\\"),
-                dealers.c.code.like(pattern, escape="\\"),
-                cast(dealers.c.uscc, String).like(pattern, escape="\\"),
-                dealers.c.city.like(pattern, escape="\\"),
-            )
-        )
     if "product_line" in filters:
         q = q.where(
             exists().where(
@@ -112,7 +116,12 @@ class SqlDealerQueries:
         text: str | None,
         after_id: int | None,
         limit: int,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """The list page. ``text``: its Chinese words in the dealer's name or place (the full-text index
+        ``party_search.DEALERS``), or a part of its code or USCC; ranked best first and paged by
+        ``offset`` (``after_id`` is for the unranked list)."""
+        dialect = self.engine.dialect
         params: dict[str, Any] = {"limit": limit}
         if dealer_id is not None:
             params["dealer_id"] = dealer_id
@@ -122,13 +131,16 @@ class SqlDealerQueries:
             params["status"] = status
         if region:
             params["region"] = region
-        if after_id is not None:
-            params["after_id"] = after_id
-        if text:
+        if text and text.strip():
             params["text"] = f"%{_escape_like(text.strip())}%"
+            params["offset"] = offset
+            words = DEALERS.words(text.split())
+            if words:
+                params["fts"] = DEALERS.expression(dialect.name, words)
+        elif after_id is not None:
+            params["after_id"] = after_id
         if product_line:
             params["product_line"] = f'%"{_escape_like(product_line)}"%'
-        dialect = self.engine.dialect
         q = _dealer_list_statement(frozenset(params), dialect.name)
         with self.engine.connect() as conn:
             raw = conn.execute(q, params).scalar_one()

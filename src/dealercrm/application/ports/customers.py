@@ -46,8 +46,9 @@ class CustomerQueries(Protocol):
     """Read side, scoped in SQL by :class:`CustomerVisibility`."""
 
     def list_customers(self, seen: CustomerVisibility, *, q: str | None = None, after_id: int | None = None,
-                       limit: int = 50) -> list[dict[str, Any]]:
-        """Customers by id ascending after ``after_id``; ``q`` matches name, phone, number or an owned VIN."""
+                       offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+        """Without ``q``: customers by id ascending after ``after_id``. With ``q`` (its Chinese words in the
+        name or place, a phone number's digits, a number or an owned VIN): ranked best first, from ``offset``."""
 
     def customer(self, seen: CustomerVisibility, customer_id: int) -> dict[str, Any] | None: ...
 

@@ -165,7 +165,9 @@ class DealerQueries(Protocol):
         text: str | None,
         after_id: int | None,
         limit: int,
-    ) -> list[dict[str, Any]]: ...
+        offset: int = 0,
+    ) -> list[dict[str, Any]]:
+        """Without ``text``: by id after ``after_id``. With ``text``: ranked best first from ``offset``."""
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None: ...
 

@@ -116,15 +116,16 @@ class ChannelService:
     # reads (scoped in SQL by the caller's principal)
     def list_dealers(self, actor: Principal, *, status: str | None = None, region: str | None = None,
                      product_line: str | None = None, text: str | None = None, after_id: int | None = None,
-                     limit: int = 50) -> list[dict[str, Any]]:
+                     offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
         """The dealers the caller may see (a dealer its own, regional staff their regions, stations and
-        kiosks none), filtered and paged by id (keyset ``after_id``); any principal, returns list rows."""
+        kiosks none), filtered and paged by id (keyset ``after_id``) — or, with a search ``text``, ranked
+        best first and paged by ``offset``; any principal, returns list rows."""
         scope = dealer_scope(actor)
         if scope.nothing:
             return []
         return self._queries.list_dealers(
             dealer_id=scope.dealer_id, regions=scope.regions, status=status, region=region,
-            product_line=product_line, text=text, after_id=after_id, limit=limit,
+            product_line=product_line, text=text, after_id=after_id, limit=limit, offset=offset,
         )
 
     def today(self) -> dt.date:

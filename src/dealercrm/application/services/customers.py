@@ -208,12 +208,13 @@ class CustomersService:
     # -- reads -------------------------------------------------------------------------------
 
     def list_customers(self, actor: Principal, *, q: str | None = None, after_id: int | None = None,
-                       limit: int = 50) -> list[dict[str, Any]]:
+                       offset: int = 0, limit: int = 50) -> list[dict[str, Any]]:
         """The customers the caller may see (staff all, a dealer its own, a station those with a vehicle it
-        has a request for), matching a text, keyset-paged by id. ``PermissionDenied`` for other roles."""
+        has a request for): keyset-paged by id, or, matching a text, ranked best first and paged by
+        ``offset``. ``PermissionDenied`` for other roles."""
         require_role(actor, *READERS)
         return self.queries.list_customers(visibility(actor), q=(q or "").strip() or None, after_id=after_id,
-                                           limit=limit)
+                                           offset=offset, limit=limit)
 
     def customer(self, actor: Principal, customer_id: int) -> dict[str, Any]:
         """One customer's archive as the caller may see it; ``NotFound`` when missing or not visible,

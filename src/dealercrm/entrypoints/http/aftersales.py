@@ -120,7 +120,8 @@ def media_out(m: dict[str, Any]) -> s.MediaOut:
     return s.MediaOut(m["id"], _v(m["owner_type"]), m["owner_id"], kind, kind.label, m["content_type"],
                       m["size_bytes"], m["width"], m["height"], m["caption"], m["legacy_ref"], m["uploaded_at"],
                       m["uploaded_by"], m["sha256"], f"/api/v1/media/{m['id']}/content" if stored else None,
-                      f"/api/v1/media/{m['id']}/thumbnail" if m["thumbnail_sha256"] else None)
+                      f"/api/v1/media/{m['id']}/thumbnail" if m["thumbnail_sha256"] else None,
+                      m.get("duration_ms"))
 
 
 def _plain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

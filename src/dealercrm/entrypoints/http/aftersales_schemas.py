@@ -455,6 +455,7 @@ class MediaOut(msgspec.Struct):
     sha256: str | None
     content_url: str | None
     thumbnail_url: str | None
+    duration_ms: int | None = None  # a video's running time in milliseconds, when its header gives it
 
 
 class RecordOut(msgspec.Struct):

@@ -156,7 +156,7 @@ class DealerController(Controller):
         return s.RegisterOut(r.dealer_id, r.dealer_code, r.user_id, DealerStatus.REGISTERED.value)
 
     @get("/", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
-         summary="经销商列表 Dealer list (keyset pagination)")
+         summary="经销商列表 Dealer list (keyset pagination; q: ranked Chinese full-text search of name and place, or code/USCC)")
     def list_dealers(
         self, request: Request[Principal, Any, Any], channel: ChannelService, status: str | None = None,
         region: str | None = None, product_line: str | None = None,
@@ -164,12 +164,16 @@ class DealerController(Controller):
     ) -> s.Page[s.DealerSummary]:
         if status is not None and status not in DealerStatus.__members__.values():
             raise InvalidValue("status", "未知的经销商状态", code="dealer.status_unknown")
+        ranked = bool(q and q.strip())  # a search is ranked: its cursor is the offset of the next page
+        offset = (decode_cursor(cursor, "at") or 0) if ranked else 0
         rows = channel.list_dealers(
             request.user, status=status, region=region, product_line=product_line, text=q,
-            after_id=decode_cursor(cursor), limit=limit + 1,
+            after_id=None if ranked else decode_cursor(cursor), offset=offset, limit=limit + 1,
         )
         more = len(rows) > limit
         rows = rows[:limit]
+        if ranked:
+            return s.Page([_summary(r) for r in rows], encode_cursor(offset + limit, "at") if more else None)
         return s.Page([_summary(r) for r in rows], encode_cursor(rows[-1]["id"]) if more and rows else None)
 
     @get("/{dealer_id:int}", guards=[requires(*DEALER_READERS)], sync_to_thread=True, summary="经销商详情 Dealer detail")

@@ -61,12 +61,17 @@ class CustomersController(Controller):
         return _customer(customers.customer(request.user, cid))
 
     @get("/customers", guards=[requires(*READERS)], sync_to_thread=True,
-         summary="终端客户列表 Customers in scope; q matches name, phone, number or an owned VIN")
+         summary="终端客户列表 Customers in scope; q (ranked) matches Chinese words of name or place, phone digits, number or an owned VIN")
     def list(self, request: User, customers: CustomersService,
              q: Annotated[str | None, Parameter(max_length=60)] = None, cursor: str | None = None,
              limit: Limit = 50) -> s.CustomerPage:
-        rows = customers.list_customers(request.user, q=q, after_id=decode_cursor(cursor), limit=limit + 1)
-        nxt = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+        if q and q.strip():  # ranked: the cursor is the offset of the next page
+            offset = decode_cursor(cursor, "at") or 0
+            rows = customers.list_customers(request.user, q=q, offset=offset, limit=limit + 1)
+            nxt = encode_cursor(offset + limit, "at") if len(rows) > limit else None
+        else:
+            rows = customers.list_customers(request.user, after_id=decode_cursor(cursor), limit=limit + 1)
+            nxt = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
         return s.CustomerPage([_customer(r) for r in rows[:limit]], nxt)
 
     @get("/customers/{customer_id:int}", guards=[requires(*READERS)], sync_to_thread=True,

@@ -20,9 +20,9 @@ def _render_item(type_, obj, autogen_context):  # noqa: ANN001 - alembic hook si
 
 
 def _include_name(name, type_, parent_names):  # noqa: ANN001 - alembic hook signature
-    """The knowledge search index (an FTS5 virtual table on SQLite) is built by its migration
-    per engine and is not in the metadata: autogenerate must not drop it."""
-    from dealercrm.adapters.db.knowledge_search import is_unmapped
+    """The full-text indexes (FTS5 virtual tables on SQLite) are built by their migrations
+    per engine and are not in the metadata: autogenerate must not drop them."""
+    from dealercrm.adapters.db.fulltext import is_unmapped
 
     return not (type_ == "table" and is_unmapped(name))
 

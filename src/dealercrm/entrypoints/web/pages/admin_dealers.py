@@ -61,18 +61,22 @@ class AdminDealerPages(Controller):
                 region: Annotated[str | None, Parameter(max_length=40)] = None,
                 status: Annotated[str | None, Parameter(max_length=20)] = None,
                 q: Annotated[str | None, Parameter(max_length=100)] = None,
-                after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None) -> Template:
+                after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None,
+                at: Annotated[int, Parameter(ge=0, le=100_000)] = 0) -> Template:
         errors: dict[str, str] = {}
+        ranked = bool(q and q.strip())  # a search is ranked: its pages go by offset, not by id
         if status and status not in DealerStatus.__members__.values():
             errors["status"] = "请选择列表中的状态"
         rows: list[dict[str, Any]] = []
         if not errors:
             rows = channel.list_dealers(request.user, status=status or None, region=(region or "").strip() or None,
-                                        text=(q or "").strip() or None, after_id=after, limit=PAGE_SIZE + 1)
+                                        text=(q or "").strip() or None, after_id=None if ranked else after,
+                                        offset=at, limit=PAGE_SIZE + 1)
         more = len(rows) > PAGE_SIZE
         rows = [{**r, "status_label": _text(DealerStatus(str(_text_value(r["status"]))))} for r in rows[:PAGE_SIZE]]
         filters = {"region": region or "", "status": status or "", "q": q or ""}
-        next_query = urlencode({**{k: v for k, v in filters.items() if v}, "after": rows[-1]["id"]}) if more else None
+        page_at = {"at": at + PAGE_SIZE} if ranked else {"after": rows[-1]["id"] if rows else 0}
+        next_query = urlencode({**{k: v for k, v in filters.items() if v}, **page_at}) if more else None
         return page(request, "admin_dealers.html", title="经销商与协议", section="admin_dealers",
                     crumbs=(("经销商与协议", None),), rows=rows, filters=filters, errors=errors,
                     statuses=[(s.value, s.label) for s in DealerStatus], next_query=next_query,

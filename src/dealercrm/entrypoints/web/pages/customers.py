@@ -65,11 +65,15 @@ class CustomerPages(Controller):
     @get("/", guards=[requires(*READERS)], sync_to_thread=True)
     def customers(self, request: User, customers: CustomersService,
                   q: Annotated[str | None, Parameter(max_length=60)] = None,
-                  after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
-        rows = customers.list_customers(request.user, q=q, after_id=after, limit=PAGE_SIZE + 1)
+                  after: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None,
+                  at: Annotated[int, Parameter(ge=0, le=100_000)] = 0) -> Template:
+        ranked = bool(q and q.strip())  # a search is ranked: its pages go by offset, not by id
+        rows = customers.list_customers(request.user, q=q, after_id=None if ranked else after, offset=at,
+                                        limit=PAGE_SIZE + 1)
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
-        next_query = urlencode({**({"q": q} if q else {}), "after": rows[-1]["id"]}) if more else None
+        page_at = {"at": at + PAGE_SIZE} if ranked else {"after": rows[-1]["id"] if rows else 0}
+        next_query = urlencode({**({"q": q} if q else {}), **page_at}) if more else None
         return page(request, "customers.html", title="终端客户", section="customers", crumbs=(("终端客户", None),),
                     rows=rows, q=q or "", next_query=next_query, can_create=request.user.role in WRITERS)
 

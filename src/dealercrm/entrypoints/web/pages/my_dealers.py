@@ -47,17 +47,20 @@ class MyDealerPages(Controller):
         status: Annotated[str | None, Parameter(max_length=20)] = None,
         q: Annotated[str | None, Parameter(max_length=100)] = None,
         after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1)] = None,
+        at: Annotated[int, Parameter(ge=0, le=100_000)] = 0,
     ) -> Template:
+        ranked = bool(q and q.strip())  # a search is ranked: its pages go by offset, not by id
         error = None
         if status and status not in DealerStatus.__members__.values():
             error, status = "未知的经销商状态", None
         rows = channel.list_dealers(request.user, status=status or None, text=(q or "").strip() or None,
-                                    after_id=after, limit=PAGE_SIZE + 1)
+                                    after_id=None if ranked else after, offset=at, limit=PAGE_SIZE + 1)
         more = len(rows) > PAGE_SIZE
         rows = [{**r, "status_label": _status(r["status"]).label, "status": _status(r["status"]).value}
                 for r in rows[:PAGE_SIZE]]
         return page(request, "my_dealers.html", title="我的经销商", section="my_dealers",
-                    crumbs=(("我的经销商", None),), rows=rows, next_after=rows[-1]["id"] if more and rows else None,
+                    crumbs=(("我的经销商", None),), rows=rows,
+                    next_page=(f"at={at + PAGE_SIZE}" if ranked else f"after={rows[-1]['id']}") if more and rows else None,
                     query={"status": status or "", "q": q or ""}, states=STATUS_CHOICES, error=error,
                     status_code=422 if error else 200)
 
