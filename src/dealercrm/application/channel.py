@@ -65,6 +65,8 @@ class ContactIn:
     birthday: dt.date | None = None
     is_primary: bool = False
     id_number: str | None = None
+    share_permille: int | None = None  # 持股比例 ‰, shareholders only
+    abilities: tuple[str, ...] = ()  # 能力, shareholders and management only
 
 
 @attrs.frozen
@@ -156,7 +158,7 @@ def build_contact(c: ContactIn, prefix: str = "") -> Contact:
     try:
         kind = ContactKind(c.kind)
     except ValueError:
-        raise InvalidValue(f"{prefix}kind", "联系人类型须为 management 或 contact", code="contact.kind_unknown") from None
+        raise InvalidValue(f"{prefix}kind", "联系人类型须为 management、contact 或 shareholder", code="contact.kind_unknown") from None
     try:
         return Contact(
             name=c.name.strip(),
@@ -167,6 +169,8 @@ def build_contact(c: ContactIn, prefix: str = "") -> Contact:
             birthday=c.birthday,
             is_primary=c.is_primary,
             id_number=ChineseIdNumber(c.id_number) if c.id_number else None,
+            share_permille=c.share_permille,
+            abilities=[a.strip() for a in c.abilities],
         )
     except InvalidValue as e:
         raise InvalidValue(f"{prefix}{e.field}", e.message, code=e.code) from None
@@ -458,6 +462,7 @@ def update_contact(dealer_id: int, contact_id: int, contact_in: ContactIn, uow: 
         dealer.update_contact(
             contact_id, name=c.name, kind=c.kind, title=c.title, phone=c.phone, email=c.email,
             birthday=c.birthday, is_primary=c.is_primary, id_number=c.id_number,
+            share_permille=c.share_permille, abilities=list(c.abilities),
         )
         uow.commit()
 

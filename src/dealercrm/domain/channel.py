@@ -70,6 +70,11 @@ class SettlementMethod(enum.StrEnum):
 class ContactKind(enum.StrEnum):
     MANAGEMENT = "management"  # 管理团队
     CONTACT = "contact"  # 业务联系人
+    SHAREHOLDER = "shareholder"  # 股东 (seed 000 §2.1 2)): with its share and abilities
+
+
+MAX_ABILITIES = 10
+MAX_ABILITY_LENGTH = 30
 
 
 class AgreementStatus(enum.StrEnum):
@@ -134,11 +139,27 @@ class Contact:
     birthday: dt.date | None = None
     is_primary: bool = False
     id_number: ChineseIdNumber | None = None  # 身份证号 of the legal representative / pickup person
+    share_permille: int | None = None  # 持股比例 in ‰, shareholders only (1–1000)
+    abilities: list[str] = attrs.Factory(list)  # 能力 of a shareholder or manager: 销售管理, 车辆维修 …
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
             raise InvalidValue("name", "联系人姓名不能为空", code="contact.name_blank")
+        if self.kind is ContactKind.SHAREHOLDER:
+            share = self.share_permille
+            if isinstance(share, bool) or not isinstance(share, int) or not 1 <= share <= 1000:
+                raise InvalidValue("share_permille", "股东须填写持股比例（1–1000‰）", code="contact.share_invalid")
+        elif self.share_permille is not None:
+            raise InvalidValue("share_permille", "只有股东有持股比例", code="contact.share_not_shareholder")
+        if self.abilities and self.kind is ContactKind.CONTACT:
+            raise InvalidValue("abilities", "能力只记录股东与管理团队成员", code="contact.abilities_not_team")
+        if len(self.abilities) > MAX_ABILITIES or any(
+                not a.strip() or len(a) > MAX_ABILITY_LENGTH for a in self.abilities):
+            raise InvalidValue("abilities", f"能力最多{MAX_ABILITIES}项，每项1–{MAX_ABILITY_LENGTH}字",
+                               code="contact.abilities_invalid")
+        if len(set(self.abilities)) != len(self.abilities):
+            raise InvalidValue("abilities", "能力不能重复", code="contact.abilities_duplicate")
         if self.email is not None and ("@" not in self.email or len(self.email) > 200):
             raise InvalidValue("email", "电子邮箱格式不正确", code="email.malformed")
         if self.birthday is not None and self.birthday < dt.date(1900, 1, 1):
@@ -324,8 +345,22 @@ class Dealer:
 
     # -- contacts ----------------------------------------------------------------------------
 
+    def _check_shares(self, contact: Contact, replacing: Contact | None = None) -> None:
+        """The shareholders' shares add up to at most 100 % (1000 ‰)."""
+        others = sum(c.share_permille or 0 for c in self.contacts
+                     if c is not replacing and c.kind is ContactKind.SHAREHOLDER)
+        if contact.kind is ContactKind.SHAREHOLDER and others + (contact.share_permille or 0) > 1000:
+            raise InvalidValue("share_permille", f"股东持股合计超过100%（其他股东已占{others}‰）",
+                               code="contact.shares_over_total")
+
+    def shareholders(self) -> list[Contact]:
+        """The shareholders, largest share first (ties by name)."""
+        return sorted((c for c in self.contacts if c.kind is ContactKind.SHAREHOLDER),
+                      key=lambda c: (-(c.share_permille or 0), c.name))
+
     def add_contact(self, contact: Contact) -> Contact:
         self._require_not_terminated("add_contact")
+        self._check_shares(contact)
         if contact.is_primary:
             for c in self.contacts:
                 c.is_primary = False
@@ -347,6 +382,7 @@ class Dealer:
                 **changes,
             }
         )
+        self._check_shares(candidate, replacing=current)
         if candidate.is_primary and not current.is_primary:
             for c in self.contacts:
                 c.is_primary = False

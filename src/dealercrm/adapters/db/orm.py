@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Table,
     event,
+    text,
 )
 from sqlalchemy.orm import composite, relationship
 
@@ -90,6 +91,8 @@ dealer_contacts = Table(
     Column("birthday", Date),
     Column("is_primary", Boolean, nullable=False),
     Column("id_number", ValueObjectType(ChineseIdNumber, 18)),
+    Column("share_permille", Integer),
+    Column("abilities", JSON, nullable=False, server_default=text("'[]'")),
 )
 
 dealer_qualifications = Table(

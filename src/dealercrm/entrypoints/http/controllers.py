@@ -72,7 +72,8 @@ def _bank(b: s.BankAccountBody | None) -> ch.BankAccountIn | None:
 def _contact(c: s.ContactBody) -> ch.ContactIn:
     return ch.ContactIn(
         name=c.name, title=c.title, phone=c.phone, kind=c.kind, email=c.email, birthday=c.birthday,
-        is_primary=c.is_primary, id_number=c.id_number,
+        is_primary=c.is_primary, id_number=c.id_number, share_permille=c.share_permille,
+        abilities=tuple(c.abilities),
     )
 
 
@@ -94,7 +95,8 @@ def _dealer_detail(row: dict[str, Any]) -> s.DealerDetail:
         registered_at=row["registered_at"], approved_at=row["approved_at"], version=row["version"],
         contacts=[
             s.ContactOut(c["id"], c["name"], str(c["kind"]), c["title"], str(c["phone"]), c["email"],
-                         c["birthday"], c["is_primary"], c["id_number"].masked if c["id_number"] else None)
+                         c["birthday"], c["is_primary"], c["id_number"].masked if c["id_number"] else None,
+                         c.get("share_permille"), list(c.get("abilities") or []))
             for c in row["contacts"]
         ],
         qualifications=[s.QualificationOut(q["id"], q["kind"], q["number"], q["valid_until"])

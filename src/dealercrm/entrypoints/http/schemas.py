@@ -66,6 +66,8 @@ class ContactBody(Request):
     birthday: dt.date | None = None
     is_primary: bool = False
     id_number: Annotated[str, Meta(max_length=30)] | None = None
+    share_permille: Annotated[int, Meta(ge=1, le=1000)] | None = None  # 持股比例 ‰ (shareholders)
+    abilities: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=10)] = []  # 能力
 
 
 class QualificationBody(Request):
@@ -162,6 +164,8 @@ class ContactOut(msgspec.Struct):
     birthday: dt.date | None
     is_primary: bool
     id_number_masked: str | None
+    share_permille: int | None = None
+    abilities: list[str] = []
 
 
 class QualificationOut(msgspec.Struct):

@@ -1,0 +1,26 @@
+"""dealer shareholders with their share and the abilities of shareholders and managers (seed 000 §2.1 2))
+
+Revision ID: 0034
+Revises: 0032
+Create Date: 2026-12-07 02:20:00.000000
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0034'
+down_revision = '0032'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('share_permille', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('abilities', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
+        batch_op.drop_column('abilities')
+        batch_op.drop_column('share_permille')

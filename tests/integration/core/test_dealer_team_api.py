@@ -1,0 +1,47 @@
+"""The dealer's management team with its shareholders (seed 000 §2.1 2)), over HTTP on both engines."""
+
+from tests.integration.core.test_api import api, assert_problem, login, register  # noqa: F401 (fixture)
+
+
+def test_shareholders_with_their_share_and_the_teams_abilities_are_kept_and_checked(api):  # noqa: F811
+    client, _ = api
+    reg = register(client)
+    dealer = login(client, "hongda")
+    url = f"/api/v1/dealers/{reg['dealer_id']}/contacts"
+    big = client.post(url, headers=dealer, json={"name": "王卫东", "title": "董事长", "phone": "13800138001",
+                                                 "kind": "shareholder", "share_permille": 600,
+                                                 "abilities": ["销售管理", "融资"]})
+    assert big.status_code == 201, big.text
+    manager = client.post(url, headers=dealer, json={"name": "刘强", "title": "售后经理", "phone": "13800138002",
+                                                     "kind": "management", "abilities": ["车辆维修"]})
+    assert manager.status_code == 201, manager.text
+
+    over = client.post(url, headers=dealer, json={"name": "赵六", "title": "股东", "phone": "13800138003",
+                                                  "kind": "shareholder", "share_permille": 500})
+    assert_problem(over, 422, "contact.shares_over_total", "share_permille")
+    no_share = client.post(url, headers=dealer, json={"name": "赵六", "title": "股东", "phone": "13800138003",
+                                                      "kind": "shareholder"})
+    assert_problem(no_share, 422, "contact.share_invalid", "share_permille")
+    share_on_contact = client.post(url, headers=dealer, json={"name": "钱七", "title": "业务员",
+                                                              "phone": "13800138004", "share_permille": 10})
+    assert_problem(share_on_contact, 422, "contact.share_not_shareholder", "share_permille")
+    small = client.post(url, headers=dealer, json={"name": "赵六", "title": "股东", "phone": "13800138003",
+                                                   "kind": "shareholder", "share_permille": 400})
+    assert small.status_code == 201, small.text
+
+    contacts = client.get(f"/api/v1/dealers/{reg['dealer_id']}", headers=dealer).json()["contacts"]
+    team = {c["name"]: (c["kind"], c["share_permille"], c["abilities"]) for c in contacts}
+    assert team["王卫东"] == ("shareholder", 600, ["销售管理", "融资"])
+    assert team["刘强"] == ("management", None, ["车辆维修"])
+    assert team["赵六"] == ("shareholder", 400, [])
+    assert team["王建国"] == ("contact", None, [])  # the applicant, a plain contact
+
+    # raising one shareholder's share is checked against the others' (it replaces its own share)
+    r = client.put(f"{url}/{big.json()['id']}", headers=dealer,
+                   json={"name": "王卫东", "title": "董事长", "phone": "13800138001", "kind": "shareholder",
+                         "share_permille": 601, "abilities": ["销售管理"]})
+    assert_problem(r, 422, "contact.shares_over_total", "share_permille")
+    r = client.put(f"{url}/{big.json()['id']}", headers=dealer,
+                   json={"name": "王卫东", "title": "董事长", "phone": "13800138001", "kind": "shareholder",
+                         "share_permille": 550, "abilities": ["销售管理"]})
+    assert r.status_code == 200, r.text
