@@ -296,12 +296,15 @@ class SqlForecastQueries:
         return rows
 
     def comparison(self, p: Principal, month: dt.date, *, region: str | None = None) -> list[dict[str, Any]]:
-        """Per dealer in scope and product line: forecast and actual quantity for ``month``
-        (dealers with either)."""
+        """Per dealer in scope and product line: forecast, actual (ordered) and retail (sold to end
+        customers, seed 000 §2.2 2)) quantity for ``month`` (dealers with any of them)."""
+        from dealercrm.adapters.db.gate_tables import vehicles as v
         from dealercrm.adapters.db.marketing_tables import sales_forecast_lines as fl
         from dealercrm.adapters.db.marketing_tables import sales_forecasts as sf
         from dealercrm.adapters.db.orders_tables import orders as o
         from dealercrm.adapters.db.orm import dealers as d
+        from dealercrm.adapters.db.stock_queries import LIVE_SALES
+        from dealercrm.adapters.db.stock_tables import retail_sales as rs
         from dealercrm.domain.forecasts import month_window
 
         start, end = month_window(month)
@@ -316,25 +319,33 @@ class SqlForecastQueries:
               .where(o.c.submitted_at >= start, o.c.submitted_at < end, o.c.state.not_in(NOT_ACTUAL_STATES),
                      scope, region_cond)
               .group_by(o.c.dealer_id, o.c.product_line))
+        # a retail sale counts in the month it was sold, while it stands (not returned, not exchanged)
+        rq = (select(rs.c.dealer_id, v.c.product_line, func.count().label("qty"))
+              .join(v, v.c.vin == rs.c.vin).join(d, d.c.id == rs.c.dealer_id)
+              .where(rs.c.sold_at >= start, rs.c.sold_at < end, rs.c.status.in_(LIVE_SALES),
+                     v.c.product_line.is_not(None), scope, region_cond)
+              .group_by(rs.c.dealer_id, v.c.product_line))
         submitted_q = select(sf.c.dealer_id).where(sf.c.month == month)
         with self.engine.connect() as conn:
             forecast = {(r.dealer_id, getattr(r.product_line, "value", r.product_line)): int(r.qty)
                         for r in conn.execute(fq)}
             actual = {(r.dealer_id, getattr(r.product_line, "value", r.product_line)): int(r.qty)
                       for r in conn.execute(aq)}
-            dealer_ids = sorted({k[0] for k in forecast} | {k[0] for k in actual})
+            retail = {(r.dealer_id, str(r.product_line)): int(r.qty) for r in conn.execute(rq)}
+            dealer_ids = sorted({k[0] for k in forecast} | {k[0] for k in actual} | {k[0] for k in retail})
             submitted = {r[0] for r in conn.execute(submitted_q.where(sf.c.dealer_id.in_(dealer_ids)))} \
                 if dealer_ids else set()
             names = {r.id: (r.legal_name, r.region) for r in conn.execute(
                 select(d.c.id, d.c.legal_name, d.c.region).where(d.c.id.in_(dealer_ids)))} if dealer_ids else {}
         out = []
         for dealer_id in dealer_ids:
-            keys = sorted({k[1] for k in forecast if k[0] == dealer_id} | {k[1] for k in actual if k[0] == dealer_id})
+            keys = sorted({k[1] for k in (*forecast, *actual, *retail) if k[0] == dealer_id})
             out.append({
                 "dealer_id": dealer_id, "dealer_name": names[dealer_id][0], "region": names[dealer_id][1],
                 "submitted": dealer_id in submitted,
                 "lines": [{"product_line": pl, "forecast": forecast.get((dealer_id, pl), 0),
-                           "actual": actual.get((dealer_id, pl), 0)} for pl in keys],
+                           "actual": actual.get((dealer_id, pl), 0), "retail": retail.get((dealer_id, pl), 0)}
+                          for pl in keys],
             })
         return out
 

@@ -737,8 +737,10 @@ class ForecastPage(msgspec.Struct):
 class ComparisonLineOut(msgspec.Struct):
     product_line: str
     forecast: int
-    actual: int
+    actual: int  # ordered in the month
     accuracy_pct: float
+    retail: int  # sold to end customers in the month (§2.2 2))
+    retail_accuracy_pct: float
 
 
 class DealerComparisonOut(msgspec.Struct):
@@ -750,6 +752,8 @@ class DealerComparisonOut(msgspec.Struct):
     actual_total: int
     accuracy_pct: float | None
     lines: list[ComparisonLineOut]
+    retail_total: int
+    retail_accuracy_pct: float | None
 
 
 class RegionComparisonOut(msgspec.Struct):
@@ -758,6 +762,8 @@ class RegionComparisonOut(msgspec.Struct):
     forecast_total: int
     actual_total: int
     accuracy_pct: float
+    retail_total: int
+    retail_accuracy_pct: float
 
 
 class OverallOut(msgspec.Struct):
@@ -766,6 +772,8 @@ class OverallOut(msgspec.Struct):
     forecast_total: int
     actual_total: int
     accuracy_pct: float | None
+    retail_total: int
+    retail_accuracy_pct: float | None
 
 
 class ForecastReportOut(msgspec.Struct):
@@ -806,15 +814,18 @@ class ForecastController(Controller):
         return ForecastPage(items, nxt)
 
     @get("/report", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
-         summary="预测与实际对比 Forecast vs orders submitted in the month, accuracy per dealer and region")
+         summary="预测与实际对比 Forecast vs orders submitted and vehicles sold at retail in the month, "
+                 "accuracy per dealer and region")
     def report(self, request: User, marketing: MarketingService, month: str, region: str | None = None) -> ForecastReportOut:
         rep = marketing.forecast_report(request.user, parse_month(month), region)
         return ForecastReportOut(
             f"{rep['month']:%Y-%m}", rep["deadline"],
             [DealerComparisonOut(d["dealer_id"], d["dealer_name"], d["region"], d["submitted"], d["forecast_total"],
                                  d["actual_total"], d["accuracy_pct"],
-                                 [ComparisonLineOut(x["product_line"], x["forecast"], x["actual"], x["accuracy_pct"])
-                                  for x in d["lines"]]) for d in rep["dealers"]],
+                                 [ComparisonLineOut(x["product_line"], x["forecast"], x["actual"], x["accuracy_pct"],
+                                                    x["retail"], x["retail_accuracy_pct"])
+                                  for x in d["lines"]], d["retail_total"], d["retail_accuracy_pct"])
+             for d in rep["dealers"]],
             [RegionComparisonOut(**r) for r in rep["regions"]], OverallOut(**rep["overall"]))
 
 
