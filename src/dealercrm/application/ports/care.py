@@ -69,6 +69,10 @@ class CareRepository(Protocol):
 
     def stock_facts(self, dealer_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int, int]: ...
 
+    def training_facts(self, dealer_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+        """The dealer's invitations to trainings completed with a start in [start, end), and how
+        many of those it attended."""
+
     def add_evaluation(self, **values: Any) -> int: ...
 
     def evaluation(self, evaluation_id: int) -> dict[str, Any] | None: ...

@@ -47,10 +47,13 @@ class CareService:
         return ca.set_model(raw, note, self._u(actor), self.clock)
 
     def evaluate(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
-        """Evaluate one dealer's value now and return the new evaluation row; admin, marketing or finance.
+        """Evaluate one dealer's value now and return the new evaluation row, with the credit change
+        request it filed when its class differs from the dealer's credit grade
+        (``credit_change_request_id``, ``None`` when none); admin, marketing or finance.
         ``PermissionDenied``, ``NotFound`` (dealer missing or out of scope)."""
         eid = ca.evaluate_dealer(dealer_id, self._u(actor), self.clock)
-        return self.history(actor, dealer_id)[0] | {"id": eid}
+        request_id = ca.propose_credit_grade(eid, self.uow, self.clock)
+        return self.history(actor, dealer_id)[0] | {"id": eid, "credit_change_request_id": request_id}
 
     def run_all(self, actor: Principal, region: str | None = None) -> int:
         """Evaluate every approved dealer now (optionally of one region), one transaction each; admin,

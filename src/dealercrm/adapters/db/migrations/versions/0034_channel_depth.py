@@ -1,4 +1,5 @@
-"""dealer shareholders with their share and the abilities of shareholders and managers (seed 000 §2.1 2))
+"""dealer shareholders with their share and the abilities of shareholders and managers (seed 000 §2.1 2));
+the credit grade of a credit account (§2.1 6))
 
 Revision ID: 0034
 Revises: 0032
@@ -18,9 +19,13 @@ def upgrade() -> None:
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('share_permille', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('abilities', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
+    with op.batch_alter_table('credit_accounts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('credit_grade', sa.String(length=1), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('credit_accounts', schema=None) as batch_op:
+        batch_op.drop_column('credit_grade')
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
         batch_op.drop_column('abilities')
         batch_op.drop_column('share_permille')
