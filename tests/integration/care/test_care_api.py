@@ -306,3 +306,8 @@ def test_value_analysis_counts_training_completion_and_proposes_the_credit_grade
     page = api.client.get(f"/api/v1/credit/accounts/{d1}", headers=api.h["caiwu"]).json()
     assert page["terms"]["credit_grade"] == "D"
     assert api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()["credit_change_request_id"] is None
+
+    # satisfaction from service records (no repair confirmed here: nobody listed; a bad threshold is 422)
+    assert api.get("/satisfaction/service-records", "shichang", days=30).json()["dealers"] == []
+    bad = api.get("/satisfaction/service-records", "shichang", threshold=9)
+    assert bad.status_code == 422 and bad.json()["field"] == "threshold"
