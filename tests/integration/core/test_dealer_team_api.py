@@ -45,3 +45,47 @@ def test_shareholders_with_their_share_and_the_teams_abilities_are_kept_and_chec
                    json={"name": "王卫东", "title": "董事长", "phone": "13800138001", "kind": "shareholder",
                          "share_permille": 550, "abilities": ["销售管理"]})
     assert r.status_code == 200, r.text
+
+
+def test_the_dealer_360_view_shows_team_credit_stock_and_the_figures_of_each_context(api):  # noqa: F811
+    client, crm = api
+    reg = register(client)
+    other = register(client, uscc="91110000600037341L", username="other")
+    dealer = login(client, "hongda")
+    admin = login(client, "admin")
+    url = f"/api/v1/dealers/{reg['dealer_id']}/contacts"
+    client.post(url, headers=dealer, json={"name": "王卫东", "title": "董事长", "phone": "13800138001",
+                                           "kind": "shareholder", "share_permille": 300})
+    client.post(url, headers=dealer, json={"name": "赵六", "title": "股东", "phone": "13800138003",
+                                           "kind": "shareholder", "share_permille": 700, "abilities": ["物流"]})
+    client.post(url, headers=dealer, json={"name": "刘强", "title": "售后经理", "phone": "13800138002",
+                                           "kind": "management", "abilities": ["车辆维修"]})
+
+    from sqlalchemy import insert
+
+    from dealercrm.adapters.db.gate_tables import vehicles
+    from dealercrm.domain.values import Vin
+
+    with crm.engine.begin() as conn:
+        for n, (state, owner) in enumerate([("in_dealer_stock", reg), ("in_dealer_stock", reg), ("in_transit", reg),
+                                            ("in_dealer_stock", other)]):
+            conn.execute(insert(vehicles).values(vin=Vin.build("LZZ", "1CLVB", "T", "A", f"{500 + n:06d}").value,
+                                                 state=state, dealer_id=owner["dealer_id"], product_line="tanker",
+                                                 version=1))
+
+    r = client.get(f"/api/v1/dealers/{reg['dealer_id']}/360", headers=admin)
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert view["dealer"]["id"] == reg["dealer_id"] and view["dealer"]["status"] == "registered"
+    assert [(c["name"], c["share_permille"]) for c in view["team"]["shareholders"]] == [("赵六", 700), ("王卫东", 300)]
+    assert [c["abilities"] for c in view["team"]["management"]] == [["车辆维修"]]
+    assert [c["name"] for c in view["team"]["contacts"]] == ["王建国"]
+    assert view["orders"] == {"submitted": 0, "amount_fen": 0, "open": 0}
+    assert view["stock"] == {"in_dealer_stock": 2, "in_transit": 1, "sold": 0}
+    assert view["service"] == {"requests": 0, "open": 0, "scored": 0, "average_satisfaction": None}
+    assert set(view) >= {"retail", "credit", "value", "forecast", "marketing", "training", "since", "until"}
+    # the dealer sees its own view; another dealer's is 404; a bad period is 422
+    assert client.get(f"/api/v1/dealers/{reg['dealer_id']}/360", headers=dealer).status_code == 200
+    assert client.get(f"/api/v1/dealers/{other['dealer_id']}/360", headers=dealer).status_code == 404
+    assert_problem(client.get(f"/api/v1/dealers/{reg['dealer_id']}/360", headers=admin, params={"days": 3}),
+                   422, "dealer_360.days_invalid", "days")

@@ -165,6 +165,12 @@ class DealerQueries(Protocol):
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None: ...
 
+    def dealer_overview(self, dealer_id: int, since: datetime, until: datetime) -> dict[str, Any]:
+        """The figures of the dealer 360 view (seed 000 §二): orders, stock, retail sales, credit, value,
+        service requests and their customers' satisfaction, campaign leads and trainings, the period
+        ones in [since, until)."""
+        ...
+
     def audit_history(self, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]: ...
 
     def list_users(self, *, after_id: int | None, limit: int, role: str | None = None, active: bool | None = None,

@@ -18,8 +18,10 @@ from dealercrm.application.ports.persistence import (
     PasswordHasher,
     UnitOfWorkFactory,
 )
+from dealercrm.domain.channel import ContactKind
+from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import beijing_date
+from dealercrm.domain.values import SHANGHAI, beijing_date
 
 #: Who registers a dealer: nobody is signed in yet.
 ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
@@ -139,6 +141,33 @@ class ChannelService:
             raise not_found("dealer", "经销商")
         channel.visible_dealer_or_404(actor, dealer_id, row["region"])
         return row
+
+    def dealer_360(self, actor: Principal, dealer_id: int, *, days: int = 365) -> dict[str, Any]:
+        """The dealer 360 view (360°全面渠道管理, seed 000 §二): the profile with its contacts, management
+        team and shareholders, agreements and territory, beside the figures of every context it trades
+        in over the last ``days`` Beijing days (today included) — orders, stock, retail sales, credit,
+        value class, forecast, service requests with their customers' satisfaction, campaign leads and
+        trainings. Whoever may see the dealer (``NotFound`` otherwise, as ``dealer_detail``);
+        ``InvalidValue`` when ``days`` is not 7–730."""
+        if isinstance(days, bool) or not 7 <= days <= 730:
+            raise InvalidValue("days", "统计天数须为7到730", code="dealer_360.days_invalid")
+        detail = self.dealer_detail(actor, dealer_id)
+        today = beijing_date(self._clock())
+        since = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=SHANGHAI)
+        until = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+        contacts = detail["contacts"]
+
+        def kind(c: dict[str, Any]) -> str:
+            return str(getattr(c["kind"], "value", c["kind"]))
+
+        team = {
+            "shareholders": sorted((c for c in contacts if kind(c) == ContactKind.SHAREHOLDER.value),
+                                   key=lambda c: (-(c.get("share_permille") or 0), c["name"])),
+            "management": [c for c in contacts if kind(c) == ContactKind.MANAGEMENT.value],
+            "contacts": [c for c in contacts if kind(c) == ContactKind.CONTACT.value],
+        }
+        return {"dealer": detail, "team": team, "since": since.date(), "until": today,
+                **self._queries.dealer_overview(dealer_id, since, until)}
 
     def audit_history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
         """The dealer's audit trail (审计记录), oldest first; whoever may see the dealer. ``NotFound`` as

@@ -178,6 +178,17 @@ class DealerController(Controller):
     def detail(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.DealerDetail:
         return _dealer_detail(channel.dealer_detail(request.user, dealer_id))
 
+    @get("/{dealer_id:int}/360", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
+         summary="经销商360°视图 The dealer with its team, shareholders and agreements beside its orders, stock, "
+                 "retail sales, credit, value, forecast, service, leads and trainings")
+    def view_360(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService,
+                 days: int = 365) -> dict[str, Any]:
+        view = channel.dealer_360(request.user, dealer_id, days=days)
+        detail = _dealer_detail(view["dealer"])
+        by_id = {c.id: c for c in detail.contacts}
+        team = {k: [by_id[c["id"]] for c in rows] for k, rows in view["team"].items()}
+        return {**view, "dealer": detail, "team": team}
+
     @get("/{dealer_id:int}/history", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="变更记录 Audit history of a dealer")
     def history(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.Page[s.AuditEntry]:
