@@ -20,6 +20,7 @@ from dealercrm.application.ports.persistence import Clock, PasswordHasher, UnitO
 from dealercrm.domain.channel import (
     Address,
     Agreement,
+    AssessmentItem,
     BankAccount,
     Contact,
     ContactKind,
@@ -27,8 +28,9 @@ from dealercrm.domain.channel import (
     DealerStatus,
     Qualification,
     SettlementMethod,
+    build_checklist,
 )
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
+from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role, User, validate_password
 from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, beijing_date, stored_id
 from dealercrm.domain.workflow import Workflow
@@ -302,9 +304,72 @@ def _decide_review(uow: UnitOfWork, dealer_id: int, decision: str, clock: Clock,
             wf.decide_subject_step(uow, subject_type=DEALER_REVIEW_SUBJECT, subject_id=dealer_id,
                                    decision=decision, by=uow.actor, now=now, reason=reason)
         dealer = _get_visible_dealer(uow, dealer_id)
+        if decision == "approve":
+            missing = dealer.assessment_missing(_checklist(uow))
+            if missing:  # raised before the commit: the step stays undecided
+                raise BusinessRuleViolation(
+                    "考核规则未全部通过，不能批准：" + "、".join(i.label for i in missing),
+                    code="dealer.assessment_incomplete", missing=[i.code for i in missing])
         status = dealer.status.value
         uow.commit()
     return status
+
+
+# ---------------------------------------------------------------------------------------------
+# The registration assessment checklist (考核规则, §2.1 4))
+
+
+def _checklist(uow: UnitOfWork) -> tuple[AssessmentItem, ...]:
+    rules = uow.dealers.assessment_rules()
+    return build_checklist(rules["items"]) if rules else ()
+
+
+def assessment_rules(uow: UnitOfWork) -> dict[str, Any]:
+    """The checklist in force (``items`` empty when the company has set none: nothing to pass)."""
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        rules = uow.dealers.assessment_rules()
+    return rules or {"items": [], "created_at": None, "created_by": None}
+
+
+def set_assessment_rules(raw: list[dict[str, Any]], uow: UnitOfWork, clock: Clock) -> list[dict[str, Any]]:
+    """A new version of the checklist, validated as a whole; admin only."""
+    require_role(uow.actor, Role.ADMIN)
+    items = [attrs.asdict(i) for i in build_checklist(raw)]
+    with uow:
+        uow.dealers.save_assessment_rules(items, clock(), uow.actor.username)
+        uow.commit()
+    return items
+
+
+def assess_dealer(dealer_id: int, results: dict[str, tuple[bool, str]], uow: UnitOfWork,
+                  clock: Clock) -> dict[str, Any]:
+    """Record a reviewer's findings on checklist items for a registration (考核); reviewers
+    (admin, region manager). Returns the dealer's checklist with each finding and what is missing."""
+    require_role(uow.actor, *STAFF_WHO_DECIDE)
+    if not results:
+        raise InvalidValue("results", "请至少填写一项考核结果", code="assessment.results_empty")
+    with uow:
+        checklist = _checklist(uow)
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.record_assessment(checklist, results, uow.actor.username, clock())
+        out = _assessment_view(dealer, checklist)
+        uow.commit()
+    return out
+
+
+def dealer_assessment(dealer_id: int, uow: UnitOfWork) -> dict[str, Any]:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        return _assessment_view(_get_visible_dealer(uow, dealer_id), _checklist(uow))
+
+
+def _assessment_view(dealer: Dealer, checklist: tuple[AssessmentItem, ...]) -> dict[str, Any]:
+    found = dealer.assessment
+    return {"dealer_id": dealer.id, "status": dealer.status.value,
+            "items": [{"code": i.code, "label": i.label, "required": i.required, **(found.get(i.code) or {})}
+                      for i in checklist],
+            "missing": [i.code for i in dealer.assessment_missing(checklist)]}
 
 
 def _on_review_outcome(uow: UnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:

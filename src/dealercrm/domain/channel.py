@@ -222,6 +222,39 @@ class DealerEvent:
 
 
 # ---------------------------------------------------------------------------------------------
+# The registration assessment checklist (考核规则, seed 000 §2.1 4))
+
+MAX_ASSESSMENT_ITEMS = 30
+
+
+@attrs.frozen
+class AssessmentItem:
+    """One rule of the company's assessment checklist; a required one must be passed before any
+    reviewer may approve a registration."""
+
+    code: str
+    label: str
+    required: bool = True
+
+
+def build_checklist(raw: list[dict[str, Any]]) -> tuple[AssessmentItem, ...]:
+    """The checklist from its plain form, checked as a whole (422 naming the item)."""
+    if not isinstance(raw, list) or len(raw) > MAX_ASSESSMENT_ITEMS:
+        raise InvalidValue("items", f"考核规则须为列表，最多{MAX_ASSESSMENT_ITEMS}项", code="assessment.items_invalid")
+    items: list[AssessmentItem] = []
+    for n, r in enumerate(raw):
+        code, label = str(r.get("code") or "").strip(), str(r.get("label") or "").strip()
+        if not code or len(code) > 40 or not all(c.isascii() and (c.isalnum() or c == "_") for c in code):
+            raise InvalidValue(f"items[{n}].code", "规则代码须为1–40位字母、数字或下划线", code="assessment.code_invalid")
+        if not label or len(label) > 60:
+            raise InvalidValue(f"items[{n}].label", "规则名称须为1–60字", code="assessment.label_invalid")
+        if any(i.code == code for i in items):
+            raise InvalidValue(f"items[{n}].code", f"规则代码重复：{code}", code="assessment.code_duplicate")
+        items.append(AssessmentItem(code, label, bool(r.get("required", True))))
+    return tuple(items)
+
+
+# ---------------------------------------------------------------------------------------------
 # The aggregate
 
 _TRANSITIONS: dict[str, tuple[set[DealerStatus], DealerStatus]] = {
@@ -257,6 +290,8 @@ class Dealer:
     version: int = 1
     id: int | None = None
     events: list[DealerEvent] = attrs.field(factory=list)
+    # the reviewers' assessment against the checklist: {code: {"passed", "note", "by", "at"}}
+    assessment: dict[str, Any] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if not self.legal_name.strip():
@@ -310,6 +345,26 @@ class Dealer:
         for agreement in self.agreements:
             if agreement.status == AgreementStatus.ACTIVE:
                 agreement.status = AgreementStatus.TERMINATED
+
+    def record_assessment(self, checklist: tuple[AssessmentItem, ...], results: dict[str, tuple[bool, str]],
+                          by: str, now: dt.datetime) -> None:
+        """Record the reviewer's findings on checklist items (考核) while the registration is open;
+        items not named keep their earlier finding."""
+        if self.status not in (DealerStatus.REGISTERED, DealerStatus.UNDER_REVIEW, DealerStatus.REJECTED):
+            raise IllegalTransition("dealer", self.status.value, "assess")
+        known = {i.code for i in checklist}
+        merged = dict(self.assessment)  # a new dict: the JSON column sees the change
+        for code, (passed, note) in results.items():
+            if code not in known:
+                raise InvalidValue(f"results.{code}", f"考核规则中没有此项：{code}", code="assessment.item_unknown")
+            if len(note) > 200:
+                raise InvalidValue(f"results.{code}.note", "考核说明最多200字", code="assessment.note_too_long")
+            merged[code] = {"passed": bool(passed), "note": note.strip(), "by": by, "at": now.isoformat()}
+        self.assessment = merged
+
+    def assessment_missing(self, checklist: tuple[AssessmentItem, ...]) -> list[AssessmentItem]:
+        """The required items not (yet) passed."""
+        return [i for i in checklist if i.required and not (self.assessment.get(i.code) or {}).get("passed")]
 
     @property
     def can_trade(self) -> bool:

@@ -89,3 +89,35 @@ def test_the_dealer_360_view_shows_team_credit_stock_and_the_figures_of_each_con
     assert client.get(f"/api/v1/dealers/{other['dealer_id']}/360", headers=dealer).status_code == 404
     assert_problem(client.get(f"/api/v1/dealers/{reg['dealer_id']}/360", headers=admin, params={"days": 3}),
                    422, "dealer_360.days_invalid", "days")
+
+
+def test_a_registration_is_approved_only_once_the_configured_assessment_checklist_is_passed(api):  # noqa: F811
+    client, _ = api
+    reg = register(client)
+    dealer = login(client, "hongda")
+    admin = login(client, "admin")
+    base = f"/api/v1/dealers/{reg['dealer_id']}"
+    rules = client.put("/api/v1/dealers/assessment-rules", headers=admin, json={"items": [
+        {"code": "licence", "label": "营业执照与危险品经营资质有效"},
+        {"code": "premises", "label": "展厅与维修场地不少于2000平方米"},
+        {"code": "bank_reference", "label": "银行资信证明", "required": False}]})
+    assert rules.status_code == 200, rules.text
+    assert_problem(client.put("/api/v1/dealers/assessment-rules", headers=admin, json={"items": [
+        {"code": "a", "label": "甲"}, {"code": "a", "label": "乙"}]}), 422, "assessment.code_duplicate", "items[1].code")
+    assert client.put("/api/v1/dealers/assessment-rules", headers=dealer, json={"items": []}).status_code == 403
+
+    assert client.post(f"{base}/submit", headers=dealer).status_code == 200
+    client.put(f"{base}/assessment", headers=admin, json={"results": [{"code": "licence", "passed": True}]})
+    refused = client.post(f"{base}/approve", headers=admin)
+    p = assert_problem(refused, 409, "dealer.assessment_incomplete")
+    assert "展厅与维修场地" in p["detail"]
+    assert client.get(base, headers=admin).json()["status"] == "under_review"  # the step stays undecided
+
+    assert_problem(client.put(f"{base}/assessment", headers=admin, json={"results": [{"code": "garage", "passed": True}]}),
+                   422, "assessment.item_unknown", "results.garage")
+    view = client.put(f"{base}/assessment", headers=admin, json={"results": [
+        {"code": "premises", "passed": True, "note": "实地考察 2400㎡"}]}).json()
+    assert view["missing"] == [] and [i["code"] for i in view["items"] if i.get("passed")] == ["licence", "premises"]
+    assert client.get(f"{base}/assessment", headers=admin).json()["items"][1]["note"] == "实地考察 2400㎡"
+    approved = client.post(f"{base}/approve", headers=admin)
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"

@@ -74,6 +74,7 @@ dealers = Table(
     Column("registered_at", UtcDateTime),
     Column("approved_at", UtcDateTime),
     Column("version", Integer, nullable=False),
+    Column("assessment", JSON, nullable=False, server_default=text("'{}'")),
     Index("ix_dealers_status_id", "status", "id"),
     Index("ix_dealers_region_id", "region", "id"),
 )
@@ -93,6 +94,15 @@ dealer_contacts = Table(
     Column("id_number", ValueObjectType(ChineseIdNumber, 18)),
     Column("share_permille", Integer),
     Column("abilities", JSON, nullable=False, server_default=text("'[]'")),
+)
+
+dealer_assessment_rules = Table(  # versions of the registration checklist (考核规则); the newest applies
+    "dealer_assessment_rules",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("items", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(60), nullable=False),
 )
 
 dealer_qualifications = Table(

@@ -150,6 +150,20 @@ class SqlAlchemyDealerRepository:
     def next_code(self) -> str:
         return self.numbers.formatted("DL")
 
+    def assessment_rules(self) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.orm import dealer_assessment_rules as r
+
+        row = self.session.execute(select(r.c["items"], r.c.created_at, r.c.created_by).order_by(r.c.id.desc())
+                                   .limit(1)).first()
+        return None if row is None else {"items": list(row[0]), "created_at": row[1], "created_by": row[2]}
+
+    def save_assessment_rules(self, items: list[dict[str, Any]], at: dt.datetime, by: str) -> None:
+        from sqlalchemy import insert
+
+        from dealercrm.adapters.db.orm import dealer_assessment_rules
+
+        self.session.execute(insert(dealer_assessment_rules).values(items=items, created_at=at, created_by=by))
+
 
 class SqlAlchemyUserRepository:
     def __init__(self, session: Session) -> None:

@@ -30,6 +30,14 @@ Clock = Callable[[], datetime]
 class DealerRepository(Protocol):
     def add(self, dealer: Dealer) -> None: ...
 
+    def assessment_rules(self) -> dict[str, Any] | None:
+        """The newest registration checklist: ``{"items": [...], "created_at", "created_by"}`` (None: none set)."""
+        ...
+
+    def save_assessment_rules(self, items: list[dict[str, Any]], at: datetime, by: str) -> None:
+        """Store a new version of the checklist (the older ones stay)."""
+        ...
+
     def get(self, dealer_id: int) -> Dealer | None:
         """Load for change; on PostgreSQL the dealer's row is locked until the transaction ends."""
 

@@ -68,6 +68,27 @@ class ChannelService:
         ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.reactivate_dealer(dealer_id, self._uow(actor), self._clock)
 
+    def assessment_rules(self, actor: Principal) -> dict[str, Any]:
+        """The registration assessment checklist in force (考核规则: ``items`` of code, label, required; empty
+        when none is set). Staff who manage dealers; ``PermissionDenied``."""
+        return channel.assessment_rules(self._uow(actor))
+
+    def set_assessment_rules(self, actor: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Set a new version of the checklist (the older ones stay); admin. Returns the items;
+        ``InvalidValue`` naming the item, ``PermissionDenied``."""
+        return channel.set_assessment_rules(items, self._uow(actor), self._clock)
+
+    def assess(self, actor: Principal, dealer_id: int, results: dict[str, tuple[bool, str]]) -> dict[str, Any]:
+        """Record a reviewer's findings (code → (passed, note)) on a registration's checklist; a reviewer
+        may approve only once every required item is passed (``dealer.assessment_incomplete``). Admin or
+        region manager; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
+        return channel.assess_dealer(dealer_id, results, self._uow(actor), self._clock)
+
+    def assessment(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
+        """A dealer's checklist with each finding and the required items still missing; staff who manage
+        dealers. ``PermissionDenied``, ``NotFound``."""
+        return channel.dealer_assessment(dealer_id, self._uow(actor))
+
     def terminate(self, actor: Principal, dealer_id: int, reason: str) -> str:
         """Terminate the dealer (终止合作) with a reason and deactivate its users. Admin or region manager;
         returns the new status. ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""

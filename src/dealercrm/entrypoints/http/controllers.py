@@ -178,6 +178,30 @@ class DealerController(Controller):
     def detail(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.DealerDetail:
         return _dealer_detail(channel.dealer_detail(request.user, dealer_id))
 
+    @get("/assessment-rules", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
+         summary="考核规则 The registration assessment checklist in force")
+    def assessment_rules(self, request: Request[Principal, Any, Any], channel: ChannelService) -> dict[str, Any]:
+        return channel.assessment_rules(request.user)
+
+    @put("/assessment-rules", guards=[requires(Role.ADMIN)], sync_to_thread=True,
+         summary="设置考核规则 Set a new version of the assessment checklist")
+    def set_assessment_rules(self, data: s.AssessmentRulesBody, request: Request[Principal, Any, Any],
+                             channel: ChannelService) -> dict[str, Any]:
+        items = [{"code": i.code, "label": i.label, "required": i.required} for i in data.items]
+        return {"items": channel.set_assessment_rules(request.user, items)}
+
+    @get("/{dealer_id:int}/assessment", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
+         summary="准入考核 A registration's checklist with each finding and what is missing")
+    def assessment(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService
+                   ) -> dict[str, Any]:
+        return channel.assessment(request.user, dealer_id)
+
+    @put("/{dealer_id:int}/assessment", guards=[requires(*DEALER_DECIDERS)], sync_to_thread=True,
+         summary="记录考核结果 Record findings on checklist items (approval needs every required item passed)")
+    def assess(self, dealer_id: int, data: s.AssessmentBody, request: Request[Principal, Any, Any],
+               channel: ChannelService) -> dict[str, Any]:
+        return channel.assess(request.user, dealer_id, {r.code: (r.passed, r.note) for r in data.results})
+
     @get("/{dealer_id:int}/360", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="经销商360°视图 The dealer with its team, shareholders and agreements beside its orders, stock, "
                  "retail sales, credit, value, forecast, service, leads and trainings")

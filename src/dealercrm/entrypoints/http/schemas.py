@@ -70,6 +70,26 @@ class ContactBody(Request):
     abilities: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=10)] = []  # 能力
 
 
+class AssessmentItemBody(Request):
+    code: Annotated[str, Meta(max_length=40)]
+    label: Annotated[str, Meta(max_length=60)]
+    required: bool = True
+
+
+class AssessmentRulesBody(Request):
+    items: Annotated[list[AssessmentItemBody], Meta(max_length=30)]
+
+
+class AssessmentResultBody(Request):
+    code: Annotated[str, Meta(max_length=40)]
+    passed: bool
+    note: Annotated[str, Meta(max_length=200)] = ""
+
+
+class AssessmentBody(Request):
+    results: Annotated[list[AssessmentResultBody], Meta(max_length=30)]
+
+
 class QualificationBody(Request):
     kind: Short
     number: Short

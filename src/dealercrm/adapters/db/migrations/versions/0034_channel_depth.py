@@ -1,5 +1,5 @@
 """dealer shareholders with their share and the abilities of shareholders and managers (seed 000 §2.1 2));
-the credit grade of a credit account (§2.1 6))
+the credit grade of a credit account (§2.1 6)); the registration assessment checklist and findings (§2.1 4))
 
 Revision ID: 0034
 Revises: 0032
@@ -15,7 +15,19 @@ branch_labels = None
 depends_on = None
 
 
+_ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+
 def upgrade() -> None:
+    op.create_table('dealer_assessment_rules',
+    sa.Column('id', _ID, autoincrement=True, nullable=False),
+    sa.Column('items', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.String(length=60), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dealer_assessment_rules'))
+    )
+    with op.batch_alter_table('dealers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('assessment', sa.JSON(), server_default=sa.text("'{}'"), nullable=False))
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('share_permille', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('abilities', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
@@ -24,6 +36,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('dealers', schema=None) as batch_op:
+        batch_op.drop_column('assessment')
+    op.drop_table('dealer_assessment_rules')
     with op.batch_alter_table('credit_accounts', schema=None) as batch_op:
         batch_op.drop_column('credit_grade')
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
