@@ -27,6 +27,7 @@ from dealercrm.domain.channel import (
     ContactKind,
     Dealer,
     DealerStatus,
+    GrowthPlan,
     Qualification,
     SettlementMethod,
     build_checklist,
@@ -590,3 +591,27 @@ def visible_dealer_or_404(principal: Principal, dealer_id: int, region: str | No
     """For read paths that fetched a row: hide what the principal may not see."""
     if region is None or not dealer_scope(principal).admits(dealer_id, region):
         raise not_found("dealer", "经销商")
+
+
+# ---------------------------------------------------------------------------------------------
+# Growth plans (经销商增长计划)
+
+
+def set_growth_plan(dealer_id: int, plan: GrowthPlan, uow: UnitOfWork, clock: Clock) -> None:
+    """Set (or replace) the dealer's growth plan of a year; staff who manage dealers, in scope."""
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        _get_visible_dealer(uow, dealer_id)  # locks the dealer: one writer of its plans at a time
+        values = {"year": plan.year, "vehicles": plan.vehicles, "amount_fen": plan.amount_fen,
+                  "retail_vehicles": plan.retail_vehicles, "actions": [a.strip() for a in plan.actions]}
+        uow.dealers.save_growth_plan(dealer_id, values, clock(), uow.actor.username)
+        uow.commit()
+
+
+def growth_plan(dealer_id: int, year: int, uow: UnitOfWork) -> GrowthPlan | None:
+    """The stored plan (``None`` when there is none); the caller has checked the dealer is visible."""
+    with uow:
+        row = uow.dealers.growth_plan(dealer_id, year)
+    if row is None:
+        return None
+    return GrowthPlan(row["year"], row["vehicles"], row["amount_fen"], row["retail_vehicles"], tuple(row["actions"]))

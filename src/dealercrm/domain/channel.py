@@ -255,6 +255,47 @@ def build_checklist(raw: list[dict[str, Any]]) -> tuple[AssessmentItem, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
+# The growth plan (经销商增长计划, seed 000 §二): a year's targets and actions, and the progress
+
+MAX_GROWTH_ACTIONS = 20
+
+
+@attrs.frozen
+class GrowthPlan:
+    """A dealer's targets for one calendar year (Beijing): vehicles ordered, order amount and
+    vehicles sold at retail, with the actions agreed to reach them (开拓新区域, 增设服务网点 …)."""
+
+    year: int
+    vehicles: int
+    amount_fen: int
+    retail_vehicles: int
+    actions: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.year, bool) or not 2000 <= self.year <= 2100:
+            raise InvalidValue("year", "年份须在2000到2100之间", code="growth_plan.year_invalid")
+        for name, hi in (("vehicles", 100_000), ("amount_fen", 10**14), ("retail_vehicles", 100_000)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
+                raise InvalidValue(name, f"{name} 须为0到{hi}之间的整数", code="growth_plan.target_invalid")
+        if len(self.actions) > MAX_GROWTH_ACTIONS or any(not a.strip() or len(a) > 200 for a in self.actions):
+            raise InvalidValue("actions", f"行动计划最多{MAX_GROWTH_ACTIONS}条，每条1–200字",
+                               code="growth_plan.actions_invalid")
+
+    def progress(self, vehicles: int, amount_fen: int, retail_vehicles: int) -> dict[str, Any]:
+        """What was achieved against each target, in per cent of the target (one decimal, floored;
+        ``None`` for a target of 0)."""
+        def pct(actual: int, target: int) -> float | None:
+            return None if target == 0 else actual * 1000 // target / 10
+
+        return {"vehicles": {"target": self.vehicles, "actual": vehicles, "pct": pct(vehicles, self.vehicles)},
+                "amount_fen": {"target": self.amount_fen, "actual": amount_fen,
+                               "pct": pct(amount_fen, self.amount_fen)},
+                "retail_vehicles": {"target": self.retail_vehicles, "actual": retail_vehicles,
+                                    "pct": pct(retail_vehicles, self.retail_vehicles)}}
+
+
+# ---------------------------------------------------------------------------------------------
 # The aggregate
 
 _TRANSITIONS: dict[str, tuple[set[DealerStatus], DealerStatus]] = {

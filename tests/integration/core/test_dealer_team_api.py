@@ -121,3 +121,26 @@ def test_a_registration_is_approved_only_once_the_configured_assessment_checklis
     assert client.get(f"{base}/assessment", headers=admin).json()["items"][1]["note"] == "实地考察 2400㎡"
     approved = client.post(f"{base}/approve", headers=admin)
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+
+def test_a_growth_plan_is_set_by_staff_and_read_with_its_progress_by_the_dealer(api):  # noqa: F811
+    client, crm = api
+    reg = register(client)
+    other = register(client, uscc="91110000600037341L", username="other")
+    dealer, admin = login(client, "hongda"), login(client, "admin")
+    url = f"/api/v1/dealers/{reg['dealer_id']}/growth-plans/2026"
+    plan = {"vehicles": 40, "amount_fen": 1_200_000_000, "retail_vehicles": 30, "actions": ["开拓西北市场", "增设服务网点"]}
+
+    assert client.put(url, headers=dealer, json=plan).status_code == 403  # the dealer reads, staff set
+    r = client.put(url, headers=admin, json=plan)
+    assert r.status_code == 200, r.text
+    got = client.get(url, headers=dealer).json()
+    assert got["actions"] == ["开拓西北市场", "增设服务网点"]
+    assert got["progress"]["vehicles"] == {"target": 40, "actual": 0, "pct": 0.0}
+    assert got["progress"]["amount_fen"]["target"] == 1_200_000_000
+    replaced = client.put(url, headers=admin, json={**plan, "vehicles": 50, "actions": []}).json()
+    assert replaced["progress"]["vehicles"]["target"] == 50 and replaced["actions"] == []
+    assert client.get(f"/api/v1/dealers/{reg['dealer_id']}/growth-plans/2027", headers=admin).status_code == 404
+    assert client.get(f"/api/v1/dealers/{other['dealer_id']}/growth-plans/2026", headers=dealer).status_code == 404
+    assert_problem(client.put(f"/api/v1/dealers/{reg['dealer_id']}/growth-plans/1999", headers=admin, json=plan),
+                   422, "growth_plan.year_invalid", "year")

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    UniqueConstraint,
     event,
     text,
 )
@@ -103,6 +104,21 @@ dealer_assessment_rules = Table(  # versions of the registration checklist (考�
     Column("items", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by", String(60), nullable=False),
+)
+
+dealer_growth_plans = Table(  # 经销商增长计划: one per dealer and year
+    "dealer_growth_plans",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id", ondelete="CASCADE"), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("vehicles", Integer, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("retail_vehicles", Integer, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(60), nullable=False),
+    UniqueConstraint("dealer_id", "year"),
 )
 
 dealer_qualifications = Table(

@@ -38,6 +38,14 @@ class DealerRepository(Protocol):
         """Store a new version of the checklist (the older ones stay)."""
         ...
 
+    def growth_plan(self, dealer_id: int, year: int) -> dict[str, Any] | None:
+        """The dealer's growth plan of ``year``: the ``GrowthPlan`` fields plus updated_at/updated_by."""
+        ...
+
+    def save_growth_plan(self, dealer_id: int, plan: dict[str, Any], at: datetime, by: str) -> None:
+        """Insert or replace the dealer's plan of ``plan["year"]``."""
+        ...
+
     def get(self, dealer_id: int) -> Dealer | None:
         """Load for change; on PostgreSQL the dealer's row is locked until the transaction ends."""
 

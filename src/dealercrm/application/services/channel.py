@@ -18,7 +18,7 @@ from dealercrm.application.ports.persistence import (
     PasswordHasher,
     UnitOfWorkFactory,
 )
-from dealercrm.domain.channel import ContactKind
+from dealercrm.domain.channel import ContactKind, GrowthPlan
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.values import SHANGHAI, beijing_date
@@ -189,6 +189,27 @@ class ChannelService:
         }
         return {"dealer": detail, "team": team, "since": since.date(), "until": today,
                 **self._queries.dealer_overview(dealer_id, since, until)}
+
+    def set_growth_plan(self, actor: Principal, dealer_id: int, plan: GrowthPlan) -> dict[str, Any]:
+        """Set or replace the dealer's growth plan (经销商增长计划) of ``plan.year``: targets for vehicles
+        ordered, order amount and retail sales, and the agreed actions. Admin, sales or region manager
+        in scope; returns the plan with its progress. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
+        channel.set_growth_plan(dealer_id, plan, self._uow(actor), self._clock)
+        return self.growth_plan(actor, dealer_id, plan.year)
+
+    def growth_plan(self, actor: Principal, dealer_id: int, year: int) -> dict[str, Any]:
+        """The dealer's growth plan of ``year`` with the progress so far: orders submitted, their amount
+        and retail sales within that Beijing calendar year. Whoever may see the dealer (its own dealer
+        too); ``NotFound`` when the dealer is not visible or has no plan for that year."""
+        self.dealer_detail(actor, dealer_id)
+        plan = channel.growth_plan(dealer_id, year, self._uow(actor))
+        if plan is None:
+            raise not_found("growth_plan", "增长计划")
+        since = dt.datetime(year, 1, 1, tzinfo=SHANGHAI)
+        facts = self._queries.dealer_overview(dealer_id, since, dt.datetime(year + 1, 1, 1, tzinfo=SHANGHAI))
+        return {"dealer_id": dealer_id, "year": year, "actions": list(plan.actions),
+                "progress": plan.progress(facts["orders"]["submitted"], facts["orders"]["amount_fen"],
+                                          facts["retail"]["sold"])}
 
     def audit_history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
         """The dealer's audit trail (审计记录), oldest first; whoever may see the dealer. ``NotFound`` as

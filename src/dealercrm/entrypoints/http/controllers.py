@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
-from dealercrm.domain.channel import DealerStatus
+from dealercrm.domain.channel import DealerStatus, GrowthPlan
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import ROLE_LABELS, Principal, Role, mask_badge_uid
 from dealercrm.entrypoints.http import schemas as s
@@ -201,6 +201,19 @@ class DealerController(Controller):
     def assess(self, dealer_id: int, data: s.AssessmentBody, request: Request[Principal, Any, Any],
                channel: ChannelService) -> dict[str, Any]:
         return channel.assess(request.user, dealer_id, {r.code: (r.passed, r.note) for r in data.results})
+
+    @put("/{dealer_id:int}/growth-plans/{year:int}", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
+         summary="经销商增长计划 Set a year's growth targets and actions")
+    def set_growth_plan(self, dealer_id: int, year: int, data: s.GrowthPlanBody,
+                        request: Request[Principal, Any, Any], channel: ChannelService) -> dict[str, Any]:
+        return channel.set_growth_plan(request.user, dealer_id, GrowthPlan(
+            year, data.vehicles, data.amount_fen, data.retail_vehicles, tuple(data.actions)))
+
+    @get("/{dealer_id:int}/growth-plans/{year:int}", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
+         summary="增长计划与进度 A year's growth plan with the progress so far")
+    def growth_plan(self, dealer_id: int, year: int, request: Request[Principal, Any, Any],
+                    channel: ChannelService) -> dict[str, Any]:
+        return channel.growth_plan(request.user, dealer_id, year)
 
     @get("/{dealer_id:int}/360", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="经销商360°视图 The dealer with its team, shareholders and agreements beside its orders, stock, "

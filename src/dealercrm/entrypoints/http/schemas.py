@@ -70,6 +70,13 @@ class ContactBody(Request):
     abilities: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=10)] = []  # 能力
 
 
+class GrowthPlanBody(Request):
+    vehicles: Annotated[int, Meta(ge=0, le=100_000)]
+    amount_fen: Annotated[int, Meta(ge=0, le=10**14)]
+    retail_vehicles: Annotated[int, Meta(ge=0, le=100_000)] = 0
+    actions: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(max_length=20)] = []
+
+
 class AssessmentItemBody(Request):
     code: Annotated[str, Meta(max_length=40)]
     label: Annotated[str, Meta(max_length=60)]

@@ -1,5 +1,5 @@
 """dealer shareholders with their share and the abilities of shareholders and managers (seed 000 §2.1 2));
-the credit grade of a credit account (§2.1 6)); the registration assessment checklist and findings (§2.1 4))
+the credit grade of a credit account (§2.1 6)); the registration assessment checklist and findings (§2.1 4)); dealer growth plans (§二)
 
 Revision ID: 0034
 Revises: 0032
@@ -26,6 +26,20 @@ def upgrade() -> None:
     sa.Column('created_by', sa.String(length=60), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dealer_assessment_rules'))
     )
+    op.create_table('dealer_growth_plans',
+    sa.Column('id', _ID, autoincrement=True, nullable=False),
+    sa.Column('dealer_id', _ID, nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('vehicles', sa.Integer(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('retail_vehicles', sa.Integer(), nullable=False),
+    sa.Column('actions', sa.JSON(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=60), nullable=False),
+    sa.ForeignKeyConstraint(['dealer_id'], ['dealers.id'], name=op.f('fk_dealer_growth_plans_dealer_id_dealers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dealer_growth_plans')),
+    sa.UniqueConstraint('dealer_id', 'year', name=op.f('uq_dealer_growth_plans_dealer_id_year'))
+    )
     with op.batch_alter_table('dealers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('assessment', sa.JSON(), server_default=sa.text("'{}'"), nullable=False))
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
@@ -39,6 +53,7 @@ def downgrade() -> None:
     with op.batch_alter_table('dealers', schema=None) as batch_op:
         batch_op.drop_column('assessment')
     op.drop_table('dealer_assessment_rules')
+    op.drop_table('dealer_growth_plans')
     with op.batch_alter_table('credit_accounts', schema=None) as batch_op:
         batch_op.drop_column('credit_grade')
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
