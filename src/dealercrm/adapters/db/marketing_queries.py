@@ -477,6 +477,49 @@ class SqlCampaignQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
+    def target_dealers(self, *, regions: tuple[str, ...], product_lines: tuple[str, ...],
+                       value_classes: tuple[str, ...], day: dt.date) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.care_tables import dealer_value_evaluations as ev
+        from dealercrm.adapters.db.orm import dealer_agreements as ag
+        from dealercrm.adapters.db.orm import dealer_contacts as dc
+        from dealercrm.adapters.db.orm import dealers as d
+
+        q = select(d.c.id, d.c.legal_name, d.c.short_name, d.c.region).where(d.c.status == "approved")
+        if regions:
+            q = q.where(d.c.region.in_(regions))
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(q.order_by(d.c.id))}
+            ids = list(rows)
+            if not ids:
+                return []
+            # product lines and value classes are lists / latest rows: decided here, for the candidates only
+            lines: dict[int, set[str]] = {}
+            for a in conn.execute(select(ag.c.dealer_id, ag.c.product_lines).where(
+                    ag.c.dealer_id.in_(ids), ag.c.status == "active", ag.c.valid_from <= day, ag.c.valid_to >= day)):
+                lines.setdefault(a.dealer_id, set()).update(a.product_lines or [])
+            latest = select(ev.c.dealer_id, func.max(ev.c.id).label("id")).where(ev.c.dealer_id.in_(ids)) \
+                .group_by(ev.c.dealer_id).subquery()
+            classes = {r.dealer_id: r.value_class for r in conn.execute(
+                select(ev.c.dealer_id, ev.c.value_class).join(latest, latest.c.id == ev.c.id))}
+            contacts: dict[int, Any] = {}
+            for c in conn.execute(select(dc.c.dealer_id, dc.c.name, dc.c.email, dc.c.phone)
+                                  .where(dc.c.dealer_id.in_(ids))
+                                  .order_by(dc.c.dealer_id, dc.c.is_primary.desc(), dc.c.id)):
+                contacts.setdefault(c.dealer_id, c)
+        out = []
+        for dealer_id, r in rows.items():
+            if product_lines and not lines.get(dealer_id, set()) & set(product_lines):
+                continue
+            if value_classes and classes.get(dealer_id) not in value_classes:
+                continue
+            contact = contacts.get(dealer_id)
+            out.append({"dealer_id": dealer_id, "dealer_name": r.short_name or r.legal_name, "region": r.region,
+                        "product_lines": sorted(lines.get(dealer_id, set())), "value_class": classes.get(dealer_id),
+                        "contact_name": contact.name if contact else None,
+                        "email": contact.email if contact else None,
+                        "phone": str(contact.phone) if contact else None})
+        return out
+
     def list_campaigns(self, p: Principal, *, status: str | None = None, before_id: int | None = None,
                        limit: int = 50) -> list[dict[str, Any]]:
         from dealercrm.adapters.db.marketing_tables import campaign_leads as cl

@@ -93,6 +93,13 @@ class KeyAccountQueries(Protocol):
 
 
 class CampaignQueries(Protocol):
+    def target_dealers(self, *, regions: tuple[str, ...], product_lines: tuple[str, ...],
+                       value_classes: tuple[str, ...], day: dt.date) -> list[dict[str, Any]]:
+        """Approved dealers matching every given criterion (empty: any) — home region, an agreement
+        valid on ``day`` for one of the product lines, the latest value class — each with its
+        primary contact's name, e-mail and phone."""
+        ...
+
     def list_campaigns(self, p: Principal, *, status: str | None = None, before_id: int | None = None,
                        limit: int = 50) -> list[dict[str, Any]]: ...
 

@@ -5,7 +5,7 @@ the ``MarketingService``, encode."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
@@ -1159,6 +1159,10 @@ def _lead(r: dict[str, Any]) -> LeadOut:
                    r["created_at"], r["created_by_name"])
 
 
+class CampaignInviteBody(Body):
+    value_classes: Annotated[list[Literal["A", "B", "C", "D"]], msgspec.Meta(max_length=4)] = []
+
+
 class CampaignController(Controller):
     path = "/api/v1/campaigns"
     tags = ["campaigns 营销推广"]
@@ -1172,6 +1176,19 @@ class CampaignController(Controller):
             regions=tuple(data.regions), channel=data.channel, description=data.description,
             activate=data.activate))
         return CampaignRefOut(ref.id, ref.campaign_no, CampaignStatus(ref.status))
+
+    @get("/{campaign_id:int}/targets", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
+         summary="目标名单 The dealers the campaign targets: its regions and product lines, optionally value classes")
+    def targets(self, campaign_id: int, request: User, marketing: MarketingService,
+                value_class: list[str] | None = None) -> dict[str, Any]:
+        rows = marketing.campaign_targets(request.user, campaign_id, value_classes=tuple(value_class or ()))
+        return {"items": rows}
+
+    @post("/{campaign_id:int}/invitations", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="邀请目标经销商 E-mail the target list's invitations through the outbox (once each)")
+    def invite(self, campaign_id: int, data: CampaignInviteBody, request: User,
+               marketing: MarketingService) -> dict[str, int]:
+        return marketing.invite_targets(request.user, campaign_id, value_classes=tuple(data.value_classes))
 
     @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="启动活动 Start")
