@@ -158,3 +158,23 @@ def test_a_target_list_is_selected_by_criteria_and_invited_through_the_outbox_on
     assert [m["recipient"] for m in mails] == ["wang@hongda.example"]  # once, however often invited
     bad = world.post("mkt", f"/api/v1/campaigns/{campaign}/invitations", {"value_classes": ["E"]})
     assert bad.status_code == 422
+
+
+def test_campaigns_are_planned_within_the_years_marketing_budget_and_the_plan_shows_roi(world):
+    setup(world)
+    assert world.put("mkt", "/api/v1/campaigns/plans/2026", {"budget_fen": 1_500_000, "note": "2026年度预算"}
+                     ).status_code == 200
+    first = plan(world)  # ¥10,000 of ¥15,000
+    over = world.post("mkt", "/api/v1/campaigns/", {
+        "name": "夏季展会", "target_segment": "危化品运输企业", "budget_fen": 600_000, "starts_on": "2026-06-01",
+        "ends_on": "2026-06-30", "product_lines": ["tanker"], "regions": ["华中"]})
+    assert over.status_code == 409 and over.json()["code"] == "campaign.over_year_budget", over.text
+    assert over.json()["remaining_fen"] == 500_000
+    lower = world.put("mkt", "/api/v1/campaigns/plans/2026", {"budget_fen": 900_000})
+    assert lower.status_code == 409 and lower.json()["code"] == "marketing_plan.below_planned"
+
+    report = world.get("mkt", "/api/v1/campaigns/plans/2026").json()
+    assert (report["budget_fen"], report["planned_fen"], report["remaining_fen"]) == (1_500_000, 1_000_000, 500_000)
+    assert [c["id"] for c in report["campaigns"]] == [first["id"]]
+    assert report["totals"]["cost_fen"] == 1_000_000 and report["totals"]["roi_pct"] == -100.0
+    assert world.get("sales_hz", "/api/v1/campaigns/plans/2026").status_code == 403

@@ -164,6 +164,16 @@ class CampaignRepository(Protocol):
 
     def order_brief(self, order_id: int) -> dict[str, Any] | None: ...
 
+    def year_budget(self, year: int) -> int | None:
+        """The marketing budget of ``year`` in fen (locked for the transaction); ``None`` when none is set."""
+        ...
+
+    def set_year_budget(self, year: int, budget_fen: int, note: str | None, at: dt.datetime, by: str) -> None: ...
+
+    def planned_fen(self, year: int, *, excluding: int | None = None) -> int:
+        """The budgets of the year's campaigns (by start day, cancelled ones left out)."""
+        ...
+
 
 class TrainingUnitOfWork(Transaction, Protocol):
     trainings: TrainingRepository

@@ -329,6 +329,37 @@ class MarketingService:
         submitted), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return cp.follow_up(lead_id, action, self._uow(actor), self.clock, **kw)
 
+    def set_marketing_budget(self, actor: Principal, year: int, budget_fen: int, note: str | None = None) -> None:
+        """Set the year's marketing budget (市场营销预算, §5 1)); campaigns of the year are then planned within it
+        (``campaign.over_year_budget``). Marketing or admin; ``InvalidValue``, ``BusinessRuleViolation`` (below what
+        is already planned), ``PermissionDenied``."""
+        cp.set_year_budget(year, budget_fen, note, self._uow(actor), self.clock)
+
+    def marketing_plan(self, actor: Principal, year: int) -> dict[str, Any]:
+        """The year's marketing plan and budget: the budget, each campaign of the year (by start day) with
+        its budget, actual cost, leads, conversions, revenue and ROI, and the totals with what is left.
+        Marketing or admin (who see every lead); ``PermissionDenied``."""
+        require_role(actor, *cp.PLANNERS)
+        with self._uow(actor) as uow:
+            budget = uow.campaigns.year_budget(year)
+        rows = [c for c in self.campaign_queries.list_campaigns(actor, limit=1000)
+                if c["starts_on"].year == year and str(getattr(c["status"], "value", c["status"])) != "cancelled"]
+        items = []
+        for c in sorted(rows, key=lambda r: (r["starts_on"], r["id"])):
+            t = self.campaign_report(actor, c["id"])["totals"]
+            items.append({"id": c["id"], "campaign_no": c["campaign_no"], "name": c["name"],
+                          "status": str(getattr(c["status"], "value", c["status"])), "budget_fen": c["budget_fen"],
+                          "actual_cost_fen": c["actual_cost_fen"], "leads": t["leads"], "converted": t["converted"],
+                          "revenue_fen": t["revenue_fen"], "roi_pct": t["roi_pct"]})
+        planned = sum(i["budget_fen"] for i in items)
+        cost = sum(i["actual_cost_fen"] if i["actual_cost_fen"] is not None else i["budget_fen"] for i in items)
+        revenue = sum(i["revenue_fen"] for i in items)
+        return {"year": year, "budget_fen": budget, "planned_fen": planned,
+                "remaining_fen": None if budget is None else budget - planned, "campaigns": items,
+                "totals": {"cost_fen": cost, "leads": sum(i["leads"] for i in items),
+                           "converted": sum(i["converted"] for i in items), "revenue_fen": revenue,
+                           "roi_pct": round(100 * (revenue - cost) / cost, 1) if cost else None}}
+
     def campaign_targets(self, actor: Principal, campaign_id: int, *,
                          value_classes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         """The campaign's target list (目标名单), selected by criteria: approved dealers in the campaign's

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -1159,6 +1159,11 @@ def _lead(r: dict[str, Any]) -> LeadOut:
                    r["created_at"], r["created_by_name"])
 
 
+class MarketingBudgetBody(Body):
+    budget_fen: Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
 class CampaignInviteBody(Body):
     value_classes: Annotated[list[Literal["A", "B", "C", "D"]], msgspec.Meta(max_length=4)] = []
 
@@ -1176,6 +1181,18 @@ class CampaignController(Controller):
             regions=tuple(data.regions), channel=data.channel, description=data.description,
             activate=data.activate))
         return CampaignRefOut(ref.id, ref.campaign_no, CampaignStatus(ref.status))
+
+    @put("/plans/{year:int}", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
+         summary="市场营销预算 Set the year's marketing budget the campaigns are planned within")
+    def set_plan(self, year: int, data: MarketingBudgetBody, request: User, marketing: MarketingService
+                 ) -> dict[str, Any]:
+        marketing.set_marketing_budget(request.user, year, data.budget_fen, data.note)
+        return marketing.marketing_plan(request.user, year)
+
+    @get("/plans/{year:int}", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
+         summary="市场营销计划 The year's budget, its campaigns with cost, leads, revenue and ROI, and the totals")
+    def plan_of_year(self, year: int, request: User, marketing: MarketingService) -> dict[str, Any]:
+        return marketing.marketing_plan(request.user, year)
 
     @get("/{campaign_id:int}/targets", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
          summary="目标名单 The dealers the campaign targets: its regions and product lines, optionally value classes")

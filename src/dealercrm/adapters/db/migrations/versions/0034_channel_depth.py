@@ -1,5 +1,5 @@
 """dealer shareholders with their share and the abilities of shareholders and managers (seed 000 §2.1 2));
-the credit grade of a credit account (§2.1 6)); the registration assessment checklist and findings (§2.1 4)); dealer growth plans (§二)
+the credit grade of a credit account (§2.1 6)); the registration assessment checklist and findings (§2.1 4)); dealer growth plans (§二); the yearly marketing budget (§5 1))
 
 Revision ID: 0034
 Revises: 0032
@@ -25,6 +25,14 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=60), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dealer_assessment_rules'))
+    )
+    op.create_table('marketing_budgets',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('budget_fen', sa.BigInteger(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sa.String(length=60), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_marketing_budgets'))
     )
     op.create_table('dealer_growth_plans',
     sa.Column('id', _ID, autoincrement=True, nullable=False),
@@ -54,6 +62,7 @@ def downgrade() -> None:
         batch_op.drop_column('assessment')
     op.drop_table('dealer_assessment_rules')
     op.drop_table('dealer_growth_plans')
+    op.drop_table('marketing_budgets')
     with op.batch_alter_table('credit_accounts', schema=None) as batch_op:
         batch_op.drop_column('credit_grade')
     with op.batch_alter_table('dealer_contacts', schema=None) as batch_op:
