@@ -47,6 +47,8 @@ class MemoryStore:
         self.devices: dict[int, DeviceCredential] = {}
         self.device_reports: dict[int, dict[str, Any]] = {}  # device id → {"reported_at", "report"}
         self.sequences: dict[str, int] = {}
+        self.assessment_rules: list[dict[str, Any]] = []  # versions of the registration checklist
+        self.growth_plans: dict[tuple[int, int], dict[str, Any]] = {}  # (dealer id, year) → plan
         self.outbox: dict[str, dict[str, Any]] = {}  # idempotency key → message
         self.workflows: dict[int, Any] = {}
         self.delegations: dict[int, Any] = {}
@@ -80,6 +82,20 @@ class MemoryDealerRepository(_Repo):
         seq = self.uow.working.sequences
         seq["DL"] = seq.get("DL", 0) + 1
         return f"DL-{seq['DL']:06d}"
+
+    def assessment_rules(self) -> dict[str, Any] | None:
+        versions = self.uow.working.assessment_rules
+        return dict(versions[-1]) if versions else None
+
+    def save_assessment_rules(self, items: list[dict[str, Any]], at: Any, by: str) -> None:
+        self.uow.working.assessment_rules.append({"items": list(items), "created_at": at, "created_by": by})
+
+    def growth_plan(self, dealer_id: int, year: int) -> dict[str, Any] | None:
+        plan = self.uow.working.growth_plans.get((dealer_id, year))
+        return dict(plan) if plan else None
+
+    def save_growth_plan(self, dealer_id: int, plan: dict[str, Any], at: Any, by: str) -> None:
+        self.uow.working.growth_plans[(dealer_id, plan["year"])] = {**plan, "updated_at": at, "updated_by": by}
 
     def _all(self) -> list[Dealer]:
         return [*self.rows.values(), *(o for t, o in self.uow.pending if t == "dealers")]

@@ -15,7 +15,7 @@ from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.marketing import CampaignUnitOfWork
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.campaigns import Campaign, Lead
+from dealercrm.domain.campaigns import MAX_BUDGET_FEN, Campaign, Lead
 from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
 from dealercrm.domain.identity import Role
 from dealercrm.domain.values import SHANGHAI, stored_id
@@ -81,11 +81,43 @@ def _plan(uow: CampaignUnitOfWork, cmd: PlanCampaign, now: dt.datetime) -> Campa
         target_segment=cmd.target_segment, budget_fen=cmd.budget_fen, starts_on=cmd.starts_on,
         ends_on=cmd.ends_on, product_lines=list(cmd.product_lines), regions=list(cmd.regions),
         channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now)
+    _within_year_budget(uow, campaign.starts_on.year, campaign.budget_fen, None)
     if cmd.activate:
         campaign.activate(now)
     uow.campaigns.add(campaign)
     uow.flush()
     return CampaignRef(stored_id(campaign.id), campaign.campaign_no, campaign.status.value)
+
+
+def _within_year_budget(uow: CampaignUnitOfWork, year: int, budget_fen: int, campaign_id: int | None) -> None:
+    """A campaign's budget fits in what is left of its year's marketing budget, when one is set."""
+    total = uow.campaigns.year_budget(year)
+    if total is None:
+        return
+    planned = uow.campaigns.planned_fen(year, excluding=campaign_id)
+    if planned + budget_fen > total:
+        raise BusinessRuleViolation(
+            f"超出{year}年市场营销预算：预算{total / 100:.2f}元，已计划{planned / 100:.2f}元",
+            code="campaign.over_year_budget", year=year, budget_fen=total, planned_fen=planned,
+            remaining_fen=total - planned)
+
+
+def set_year_budget(year: int, budget_fen: int, note: str | None, uow: CampaignUnitOfWork, clock: Clock) -> None:
+    """The year's marketing budget (市场营销预算); not below what the year's campaigns already plan."""
+    require_role(uow.actor, *PLANNERS)
+    if isinstance(year, bool) or not 2000 <= year <= 2100:
+        raise InvalidValue("year", "年份须在2000到2100之间", code="marketing_plan.year_invalid")
+    if isinstance(budget_fen, bool) or not 0 <= budget_fen <= MAX_BUDGET_FEN:
+        raise InvalidValue("budget_fen", "预算须为非负整数（分）", code="marketing_plan.budget_invalid")
+    with uow:
+        uow.campaigns.year_budget(year)  # lock the year's row first
+        planned = uow.campaigns.planned_fen(year)
+        if budget_fen < planned:
+            raise BusinessRuleViolation(f"预算低于{year}年已计划的活动预算{planned / 100:.2f}元",
+                                        code="marketing_plan.below_planned", planned_fen=planned)
+        uow.campaigns.set_year_budget(year, budget_fen, (note or "").strip()[:500] or None, clock(),
+                                      uow.actor.username)
+        uow.commit()
 
 
 def change_campaign(campaign_id: int, action: str, uow: CampaignUnitOfWork, clock: Clock, *, actual_cost_fen: int | None = None,
@@ -105,6 +137,7 @@ def change_campaign(campaign_id: int, action: str, uow: CampaignUnitOfWork, cloc
         elif action == "budget":
             if budget_fen is None:
                 raise InvalidValue("budget_fen", "预算须为非负整数（分）", code="campaign.budget_invalid")
+            _within_year_budget(uow, campaign.starts_on.year, budget_fen, campaign_id)
             campaign.set_budget(budget_fen, now)
         else:
             raise InvalidValue("action", "未知操作", code="campaign.action_unknown")

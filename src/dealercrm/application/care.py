@@ -94,11 +94,14 @@ def value_inputs(uow: CareUnitOfWork, dealer_id: int, model: dv.ValueModel, now:
     n, qty, amount = uow.care.order_facts(dealer_id, t0, t1, COUNTED_ORDER_STATES)
     credit = uow.care.latest_credit_evaluation(dealer_id)
     sold, in_stock = uow.care.stock_facts(dealer_id, t0, t1)
+    invited, attended = uow.care.training_facts(dealer_id, t0, t1)
     if credit is not None:
         ci = credit["inputs"]
         return dv.ValueInputs(start, end, n, qty, amount, credit["id"], int(ci.get("due_fen") or 0),
-                              int(ci.get("on_time_fen") or 0), int(ci.get("max_days_overdue") or 0), sold, in_stock)
-    return dv.ValueInputs(start, end, n, qty, amount, retail_sold=sold, in_stock=in_stock)
+                              int(ci.get("on_time_fen") or 0), int(ci.get("max_days_overdue") or 0), sold, in_stock,
+                              invited, attended)
+    return dv.ValueInputs(start, end, n, qty, amount, retail_sold=sold, in_stock=in_stock,
+                          trainings_invited=invited, trainings_attended=attended)
 
 
 def _evaluate(uow: CareUnitOfWork, dealer_id: int, now: dt.datetime, trigger: str) -> int:
@@ -124,17 +127,37 @@ def evaluate_dealer(dealer_id: int, uow: CareUnitOfWork, clock: Clock) -> int:
     return eid
 
 
+def propose_credit_grade(evaluation_id: int, uow_factory: UowFactory, clock: Clock) -> int | None:
+    """After an evaluation: its value class is the credit grade (信用等级) it suggests; when the
+    dealer's credit account has another grade (or none), file a credit change request for finance
+    to approve or reject (four eyes, §2.1 6)). Filed by the system; returns the request id, or
+    ``None`` when nothing was filed (same grade, or a request already pending)."""
+    from dealercrm.application.credit import propose_credit_grade as propose
+
+    with uow_factory(Principal.system()) as uow:
+        e = uow.care.evaluation(evaluation_id)
+    if e is None:
+        raise not_found("dealer_value_evaluation", "价值评估")
+    grade = str(e["value_class"])
+    reason = (f"经销商价值评估（{e['score']}分，{dv.CLASS_LABELS[grade]}）建议信用等级调整为{grade}"
+              f"（评估编号 {evaluation_id}）")
+    out = propose(int(e["dealer_id"]), grade, reason, uow_factory(Principal.system()), clock)
+    return out.id if out is not None else None
+
+
 def run_value_evaluations(uow_factory: UowFactory, now: dt.datetime, *, trigger: str = "scheduled",
                           region: str | None = None) -> int:
-    """Evaluate every approved dealer (one transaction each); returns how many."""
+    """Evaluate every approved dealer (one transaction each), each proposing its credit grade
+    when it differs from the account's; returns how many."""
     with uow_factory(Principal.system()) as uow:
         if getattr(uow, "care", None) is None:  # a unit of work without this context (the in-memory one)
             return 0
         ids = uow.care.active_dealer_ids(region)
     for dealer_id in ids:
         with uow_factory(Principal.system()) as uow:
-            _evaluate(uow, dealer_id, now, trigger)
+            eid = _evaluate(uow, dealer_id, now, trigger)
             uow.commit()
+        propose_credit_grade(eid, uow_factory, lambda: now)
     return len(ids)
 
 

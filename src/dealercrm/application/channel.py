@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -20,15 +21,18 @@ from dealercrm.application.ports.persistence import Clock, PasswordHasher, UnitO
 from dealercrm.domain.channel import (
     Address,
     Agreement,
+    AssessmentItem,
     BankAccount,
     Contact,
     ContactKind,
     Dealer,
     DealerStatus,
+    GrowthPlan,
     Qualification,
     SettlementMethod,
+    build_checklist,
 )
-from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
+from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken, NotFound
 from dealercrm.domain.identity import Principal, Role, User, validate_password
 from dealercrm.domain.values import SHANGHAI, ChineseIdNumber, Phone, Uscc, beijing_date, stored_id
 from dealercrm.domain.workflow import Workflow
@@ -65,6 +69,8 @@ class ContactIn:
     birthday: dt.date | None = None
     is_primary: bool = False
     id_number: str | None = None
+    share_permille: int | None = None  # 持股比例 ‰, shareholders only
+    abilities: tuple[str, ...] = ()  # 能力, shareholders and management only
 
 
 @attrs.frozen
@@ -156,7 +162,7 @@ def build_contact(c: ContactIn, prefix: str = "") -> Contact:
     try:
         kind = ContactKind(c.kind)
     except ValueError:
-        raise InvalidValue(f"{prefix}kind", "联系人类型须为 management 或 contact", code="contact.kind_unknown") from None
+        raise InvalidValue(f"{prefix}kind", "联系人类型须为 management、contact 或 shareholder", code="contact.kind_unknown") from None
     try:
         return Contact(
             name=c.name.strip(),
@@ -167,6 +173,8 @@ def build_contact(c: ContactIn, prefix: str = "") -> Contact:
             birthday=c.birthday,
             is_primary=c.is_primary,
             id_number=ChineseIdNumber(c.id_number) if c.id_number else None,
+            share_permille=c.share_permille,
+            abilities=[a.strip() for a in c.abilities],
         )
     except InvalidValue as e:
         raise InvalidValue(f"{prefix}{e.field}", e.message, code=e.code) from None
@@ -298,9 +306,72 @@ def _decide_review(uow: UnitOfWork, dealer_id: int, decision: str, clock: Clock,
             wf.decide_subject_step(uow, subject_type=DEALER_REVIEW_SUBJECT, subject_id=dealer_id,
                                    decision=decision, by=uow.actor, now=now, reason=reason)
         dealer = _get_visible_dealer(uow, dealer_id)
+        if decision == "approve":
+            missing = dealer.assessment_missing(_checklist(uow))
+            if missing:  # raised before the commit: the step stays undecided
+                raise BusinessRuleViolation(
+                    "考核规则未全部通过，不能批准：" + "、".join(i.label for i in missing),
+                    code="dealer.assessment_incomplete", missing=[i.code for i in missing])
         status = dealer.status.value
         uow.commit()
     return status
+
+
+# ---------------------------------------------------------------------------------------------
+# The registration assessment checklist (考核规则, §2.1 4))
+
+
+def _checklist(uow: UnitOfWork) -> tuple[AssessmentItem, ...]:
+    rules = uow.dealers.assessment_rules()
+    return build_checklist(rules["items"]) if rules else ()
+
+
+def assessment_rules(uow: UnitOfWork) -> dict[str, Any]:
+    """The checklist in force (``items`` empty when the company has set none: nothing to pass)."""
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        rules = uow.dealers.assessment_rules()
+    return rules or {"items": [], "created_at": None, "created_by": None}
+
+
+def set_assessment_rules(raw: list[dict[str, Any]], uow: UnitOfWork, clock: Clock) -> list[dict[str, Any]]:
+    """A new version of the checklist, validated as a whole; admin only."""
+    require_role(uow.actor, Role.ADMIN)
+    items = [attrs.asdict(i) for i in build_checklist(raw)]
+    with uow:
+        uow.dealers.save_assessment_rules(items, clock(), uow.actor.username)
+        uow.commit()
+    return items
+
+
+def assess_dealer(dealer_id: int, results: dict[str, tuple[bool, str]], uow: UnitOfWork,
+                  clock: Clock) -> dict[str, Any]:
+    """Record a reviewer's findings on checklist items for a registration (考核); reviewers
+    (admin, region manager). Returns the dealer's checklist with each finding and what is missing."""
+    require_role(uow.actor, *STAFF_WHO_DECIDE)
+    if not results:
+        raise InvalidValue("results", "请至少填写一项考核结果", code="assessment.results_empty")
+    with uow:
+        checklist = _checklist(uow)
+        dealer = _get_visible_dealer(uow, dealer_id)
+        dealer.record_assessment(checklist, results, uow.actor.username, clock())
+        out = _assessment_view(dealer, checklist)
+        uow.commit()
+    return out
+
+
+def dealer_assessment(dealer_id: int, uow: UnitOfWork) -> dict[str, Any]:
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        return _assessment_view(_get_visible_dealer(uow, dealer_id), _checklist(uow))
+
+
+def _assessment_view(dealer: Dealer, checklist: tuple[AssessmentItem, ...]) -> dict[str, Any]:
+    found = dealer.assessment
+    return {"dealer_id": dealer.id, "status": dealer.status.value,
+            "items": [{"code": i.code, "label": i.label, "required": i.required, **(found.get(i.code) or {})}
+                      for i in checklist],
+            "missing": [i.code for i in dealer.assessment_missing(checklist)]}
 
 
 def _on_review_outcome(uow: UnitOfWork, workflow: Workflow, outcome: wf.WorkflowOutcome) -> None:
@@ -458,6 +529,7 @@ def update_contact(dealer_id: int, contact_id: int, contact_in: ContactIn, uow: 
         dealer.update_contact(
             contact_id, name=c.name, kind=c.kind, title=c.title, phone=c.phone, email=c.email,
             birthday=c.birthday, is_primary=c.is_primary, id_number=c.id_number,
+            share_permille=c.share_permille, abilities=list(c.abilities),
         )
         uow.commit()
 
@@ -519,3 +591,27 @@ def visible_dealer_or_404(principal: Principal, dealer_id: int, region: str | No
     """For read paths that fetched a row: hide what the principal may not see."""
     if region is None or not dealer_scope(principal).admits(dealer_id, region):
         raise not_found("dealer", "经销商")
+
+
+# ---------------------------------------------------------------------------------------------
+# Growth plans (经销商增长计划)
+
+
+def set_growth_plan(dealer_id: int, plan: GrowthPlan, uow: UnitOfWork, clock: Clock) -> None:
+    """Set (or replace) the dealer's growth plan of a year; staff who manage dealers, in scope."""
+    require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS)
+    with uow:
+        _get_visible_dealer(uow, dealer_id)  # locks the dealer: one writer of its plans at a time
+        values = {"year": plan.year, "vehicles": plan.vehicles, "amount_fen": plan.amount_fen,
+                  "retail_vehicles": plan.retail_vehicles, "actions": [a.strip() for a in plan.actions]}
+        uow.dealers.save_growth_plan(dealer_id, values, clock(), uow.actor.username)
+        uow.commit()
+
+
+def growth_plan(dealer_id: int, year: int, uow: UnitOfWork) -> GrowthPlan | None:
+    """The stored plan (``None`` when there is none); the caller has checked the dealer is visible."""
+    with uow:
+        row = uow.dealers.growth_plan(dealer_id, year)
+    if row is None:
+        return None
+    return GrowthPlan(row["year"], row["vehicles"], row["amount_fen"], row["retail_vehicles"], tuple(row["actions"]))

@@ -924,6 +924,7 @@ class RequestCreditChange:
     payment_cycle: str | None = None
     warning_threshold_permille: int | None = None
     status: str | None = None
+    credit_grade: str | None = None  # 信用等级 A–D
 
 
 @attrs.frozen
@@ -947,7 +948,8 @@ def request_credit_change(cmd: RequestCreditChange, uow: CreditUnitOfWork, clock
     """Finance proposes new terms (limit, term, cycle, threshold, freeze/unfreeze) with a reason."""
     require_role(uow.actor, *FINANCE_DECIDERS)
     changes = {k: getattr(cmd, k) for k in ("limit_fen", "term_days", "payment_cycle",
-                                            "warning_threshold_permille", "status") if getattr(cmd, k) is not None}
+                                            "warning_threshold_permille", "status", "credit_grade")
+               if getattr(cmd, k) is not None}
     validate_term_changes(changes)
     if not cmd.reason or not cmd.reason.strip():
         raise InvalidValue("reason", "须说明调整原因", code="credit.reason_required")
@@ -960,6 +962,32 @@ def request_credit_change(cmd: RequestCreditChange, uow: CreditUnitOfWork, clock
         request = CreditChangeRequest(
             request_no=uow.numbers.formatted("XY", year=business_day(now).year), dealer_id=account.dealer_id,
             changes=changes, reason=cmd.reason.strip(), requested_by_id=uow.actor.user_id,
+            requested_by=uow.actor.username, requested_at=now,
+        )
+        uow.credit.add(request)
+        uow.flush()
+        result = _cr_out(request)
+        uow.commit()
+    return result
+
+
+def propose_credit_grade(dealer_id: int, grade: str, reason: str, uow: CreditUnitOfWork,
+                         clock: Clock) -> ChangeRequestOut | None:
+    """The dealer value analysis proposes a credit grade (信用等级, §2.1 6)) as a credit change request
+    that finance approves (four eyes) or rejects like any other. Nothing is filed when the account
+    already has that grade or a request is still pending (the pending one is decided first).
+    Admin or the system (the scheduled evaluation), marketing or finance."""
+    require_role(uow.actor, Role.ADMIN, Role.MARKETING, *FINANCE_DECIDERS)
+    changes = validate_term_changes({"credit_grade": grade})
+    now = clock()
+    with uow:
+        _visible_dealer(uow, dealer_id)
+        account = uow.credit.lock_account(dealer_id)
+        if account.credit_grade == grade or uow.credit.pending_change_request(dealer_id) is not None:
+            return None
+        request = CreditChangeRequest(
+            request_no=uow.numbers.formatted("XY", year=business_day(now).year), dealer_id=account.dealer_id,
+            changes=changes, reason=reason.strip()[:500], requested_by_id=uow.actor.user_id,
             requested_by=uow.actor.username, requested_at=now,
         )
         uow.credit.add(request)
@@ -1260,7 +1288,7 @@ def reconcile_account(dealer_id: int, uow: CreditUnitOfWork) -> Reconciliation:
 __all__ = [
     "reserve_for_contract", "adjust_contract", "cancel_contract",
     "reopen_contract", "check_vehicle_release", "invoice_status_of", "book_erp_payment", "record_payment",
-    "allocate_payment", "apply_prepayments", "issue_invoice", "void_invoice", "request_credit_change",
+    "allocate_payment", "apply_prepayments", "issue_invoice", "void_invoice", "request_credit_change", "propose_credit_grade",
     "approve_credit_change", "reject_credit_change", "receivable_alerts", "run_credit_reminders",
     "evaluate_dealer_credit", "run_credit_evaluations", "reconcile_account",
 ]

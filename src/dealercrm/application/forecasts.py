@@ -82,30 +82,37 @@ def next_month(now: dt.datetime) -> dt.date:
 
 
 def forecast_report(month: dt.date, rows: list[dict[str, Any]], *, deadline_day: int) -> dict[str, Any]:
-    """Accuracy per dealer line, per dealer, per region and overall (volume-weighted)."""
+    """Accuracy per dealer line, per dealer, per region and overall (volume-weighted), against
+    what was ordered (``actual``) and against what was sold at retail (``retail``, §2.2 2))."""
     from dealercrm.domain.forecasts import accuracy_pct, weighted_accuracy_pct
 
+    def totals(lines: list[dict[str, Any]], with_accuracy: bool) -> dict[str, Any]:
+        ordered = [(x["forecast"], x["actual"]) for x in lines]
+        sold = [(x["forecast"], x.get("retail", 0)) for x in lines]
+        return {"forecast_total": sum(f for f, _ in ordered), "actual_total": sum(a for _, a in ordered),
+                "retail_total": sum(r for _, r in sold),
+                "accuracy_pct": weighted_accuracy_pct(ordered) if with_accuracy else None,
+                "retail_accuracy_pct": weighted_accuracy_pct(sold) if with_accuracy else None}
+
     dealers = []
-    regions: dict[str, list[tuple[int, int]]] = {}
+    regions: dict[str, list[dict[str, Any]]] = {}
     region_dealers: dict[str, int] = {}
     for r in rows:
-        pairs = [(line["forecast"], line["actual"]) for line in r["lines"]]
-        lines = [{**line, "accuracy_pct": accuracy_pct(line["forecast"], line["actual"])} for line in r["lines"]]
-        dealers.append({**r, "lines": lines, "forecast_total": sum(f for f, _ in pairs),
-                        "actual_total": sum(a for _, a in pairs),
-                        "accuracy_pct": weighted_accuracy_pct(pairs) if r["submitted"] else None})
+        lines = [{**line, "retail": line.get("retail", 0),
+                  "accuracy_pct": accuracy_pct(line["forecast"], line["actual"]),
+                  "retail_accuracy_pct": accuracy_pct(line["forecast"], line.get("retail", 0))}
+                 for line in r["lines"]]
+        dealers.append({**r, "lines": lines, **totals(lines, bool(r["submitted"]))})
         if r["submitted"]:
-            regions.setdefault(r["region"], []).extend(pairs)
+            regions.setdefault(r["region"], []).extend(lines)
             region_dealers[r["region"]] = region_dealers.get(r["region"], 0) + 1
-    all_pairs = [p for ps in regions.values() for p in ps]
+    all_lines = [x for ls in regions.values() for x in ls]
     return {
         "month": month, "deadline": deadline_for(month, deadline_day),
         "dealers": dealers,
-        "regions": [{"region": reg, "dealers": region_dealers[reg], "forecast_total": sum(f for f, _ in ps),
-                     "actual_total": sum(a for _, a in ps), "accuracy_pct": weighted_accuracy_pct(ps)}
-                    for reg, ps in sorted(regions.items())],
+        "regions": [{"region": reg, "dealers": region_dealers[reg], **totals(ls, True)}
+                    for reg, ls in sorted(regions.items())],
         "overall": {"dealers": len([d for d in dealers if d["submitted"]]),
                     "missing_forecasts": len([d for d in dealers if not d["submitted"]]),
-                    "forecast_total": sum(f for f, _ in all_pairs), "actual_total": sum(a for _, a in all_pairs),
-                    "accuracy_pct": weighted_accuracy_pct(all_pairs) if all_pairs else None},
+                    **totals(all_lines, bool(all_lines))},
     }

@@ -70,6 +70,11 @@ class SettlementMethod(enum.StrEnum):
 class ContactKind(enum.StrEnum):
     MANAGEMENT = "management"  # 管理团队
     CONTACT = "contact"  # 业务联系人
+    SHAREHOLDER = "shareholder"  # 股东 (seed 000 §2.1 2)): with its share and abilities
+
+
+MAX_ABILITIES = 10
+MAX_ABILITY_LENGTH = 30
 
 
 class AgreementStatus(enum.StrEnum):
@@ -134,11 +139,27 @@ class Contact:
     birthday: dt.date | None = None
     is_primary: bool = False
     id_number: ChineseIdNumber | None = None  # 身份证号 of the legal representative / pickup person
+    share_permille: int | None = None  # 持股比例 in ‰, shareholders only (1–1000)
+    abilities: list[str] = attrs.Factory(list)  # 能力 of a shareholder or manager: 销售管理, 车辆维修 …
     id: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
             raise InvalidValue("name", "联系人姓名不能为空", code="contact.name_blank")
+        if self.kind is ContactKind.SHAREHOLDER:
+            share = self.share_permille
+            if isinstance(share, bool) or not isinstance(share, int) or not 1 <= share <= 1000:
+                raise InvalidValue("share_permille", "股东须填写持股比例（1–1000‰）", code="contact.share_invalid")
+        elif self.share_permille is not None:
+            raise InvalidValue("share_permille", "只有股东有持股比例", code="contact.share_not_shareholder")
+        if self.abilities and self.kind is ContactKind.CONTACT:
+            raise InvalidValue("abilities", "能力只记录股东与管理团队成员", code="contact.abilities_not_team")
+        if len(self.abilities) > MAX_ABILITIES or any(
+                not a.strip() or len(a) > MAX_ABILITY_LENGTH for a in self.abilities):
+            raise InvalidValue("abilities", f"能力最多{MAX_ABILITIES}项，每项1–{MAX_ABILITY_LENGTH}字",
+                               code="contact.abilities_invalid")
+        if len(set(self.abilities)) != len(self.abilities):
+            raise InvalidValue("abilities", "能力不能重复", code="contact.abilities_duplicate")
         if self.email is not None and ("@" not in self.email or len(self.email) > 200):
             raise InvalidValue("email", "电子邮箱格式不正确", code="email.malformed")
         if self.birthday is not None and self.birthday < dt.date(1900, 1, 1):
@@ -201,6 +222,80 @@ class DealerEvent:
 
 
 # ---------------------------------------------------------------------------------------------
+# The registration assessment checklist (考核规则, seed 000 §2.1 4))
+
+MAX_ASSESSMENT_ITEMS = 30
+
+
+@attrs.frozen
+class AssessmentItem:
+    """One rule of the company's assessment checklist; a required one must be passed before any
+    reviewer may approve a registration."""
+
+    code: str
+    label: str
+    required: bool = True
+
+
+def build_checklist(raw: list[dict[str, Any]]) -> tuple[AssessmentItem, ...]:
+    """The checklist from its plain form, checked as a whole (422 naming the item)."""
+    if not isinstance(raw, list) or len(raw) > MAX_ASSESSMENT_ITEMS:
+        raise InvalidValue("items", f"考核规则须为列表，最多{MAX_ASSESSMENT_ITEMS}项", code="assessment.items_invalid")
+    items: list[AssessmentItem] = []
+    for n, r in enumerate(raw):
+        code, label = str(r.get("code") or "").strip(), str(r.get("label") or "").strip()
+        if not code or len(code) > 40 or not all(c.isascii() and (c.isalnum() or c == "_") for c in code):
+            raise InvalidValue(f"items[{n}].code", "规则代码须为1–40位字母、数字或下划线", code="assessment.code_invalid")
+        if not label or len(label) > 60:
+            raise InvalidValue(f"items[{n}].label", "规则名称须为1–60字", code="assessment.label_invalid")
+        if any(i.code == code for i in items):
+            raise InvalidValue(f"items[{n}].code", f"规则代码重复：{code}", code="assessment.code_duplicate")
+        items.append(AssessmentItem(code, label, bool(r.get("required", True))))
+    return tuple(items)
+
+
+# ---------------------------------------------------------------------------------------------
+# The growth plan (经销商增长计划, seed 000 §二): a year's targets and actions, and the progress
+
+MAX_GROWTH_ACTIONS = 20
+
+
+@attrs.frozen
+class GrowthPlan:
+    """A dealer's targets for one calendar year (Beijing): vehicles ordered, order amount and
+    vehicles sold at retail, with the actions agreed to reach them (开拓新区域, 增设服务网点 …)."""
+
+    year: int
+    vehicles: int
+    amount_fen: int
+    retail_vehicles: int
+    actions: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.year, bool) or not 2000 <= self.year <= 2100:
+            raise InvalidValue("year", "年份须在2000到2100之间", code="growth_plan.year_invalid")
+        for name, hi in (("vehicles", 100_000), ("amount_fen", 10**14), ("retail_vehicles", 100_000)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
+                raise InvalidValue(name, f"{name} 须为0到{hi}之间的整数", code="growth_plan.target_invalid")
+        if len(self.actions) > MAX_GROWTH_ACTIONS or any(not a.strip() or len(a) > 200 for a in self.actions):
+            raise InvalidValue("actions", f"行动计划最多{MAX_GROWTH_ACTIONS}条，每条1–200字",
+                               code="growth_plan.actions_invalid")
+
+    def progress(self, vehicles: int, amount_fen: int, retail_vehicles: int) -> dict[str, Any]:
+        """What was achieved against each target, in per cent of the target (one decimal, floored;
+        ``None`` for a target of 0)."""
+        def pct(actual: int, target: int) -> float | None:
+            return None if target == 0 else actual * 1000 // target / 10
+
+        return {"vehicles": {"target": self.vehicles, "actual": vehicles, "pct": pct(vehicles, self.vehicles)},
+                "amount_fen": {"target": self.amount_fen, "actual": amount_fen,
+                               "pct": pct(amount_fen, self.amount_fen)},
+                "retail_vehicles": {"target": self.retail_vehicles, "actual": retail_vehicles,
+                                    "pct": pct(retail_vehicles, self.retail_vehicles)}}
+
+
+# ---------------------------------------------------------------------------------------------
 # The aggregate
 
 _TRANSITIONS: dict[str, tuple[set[DealerStatus], DealerStatus]] = {
@@ -236,6 +331,8 @@ class Dealer:
     version: int = 1
     id: int | None = None
     events: list[DealerEvent] = attrs.field(factory=list)
+    # the reviewers' assessment against the checklist: {code: {"passed", "note", "by", "at"}}
+    assessment: dict[str, Any] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         if not self.legal_name.strip():
@@ -290,6 +387,26 @@ class Dealer:
             if agreement.status == AgreementStatus.ACTIVE:
                 agreement.status = AgreementStatus.TERMINATED
 
+    def record_assessment(self, checklist: tuple[AssessmentItem, ...], results: dict[str, tuple[bool, str]],
+                          by: str, now: dt.datetime) -> None:
+        """Record the reviewer's findings on checklist items (考核) while the registration is open;
+        items not named keep their earlier finding."""
+        if self.status not in (DealerStatus.REGISTERED, DealerStatus.UNDER_REVIEW, DealerStatus.REJECTED):
+            raise IllegalTransition("dealer", self.status.value, "assess")
+        known = {i.code for i in checklist}
+        merged = dict(self.assessment)  # a new dict: the JSON column sees the change
+        for code, (passed, note) in results.items():
+            if code not in known:
+                raise InvalidValue(f"results.{code}", f"考核规则中没有此项：{code}", code="assessment.item_unknown")
+            if len(note) > 200:
+                raise InvalidValue(f"results.{code}.note", "考核说明最多200字", code="assessment.note_too_long")
+            merged[code] = {"passed": bool(passed), "note": note.strip(), "by": by, "at": now.isoformat()}
+        self.assessment = merged
+
+    def assessment_missing(self, checklist: tuple[AssessmentItem, ...]) -> list[AssessmentItem]:
+        """The required items not (yet) passed."""
+        return [i for i in checklist if i.required and not (self.assessment.get(i.code) or {}).get("passed")]
+
     @property
     def can_trade(self) -> bool:
         return self.status == DealerStatus.APPROVED
@@ -324,8 +441,22 @@ class Dealer:
 
     # -- contacts ----------------------------------------------------------------------------
 
+    def _check_shares(self, contact: Contact, replacing: Contact | None = None) -> None:
+        """The shareholders' shares add up to at most 100 % (1000 ‰)."""
+        others = sum(c.share_permille or 0 for c in self.contacts
+                     if c is not replacing and c.kind is ContactKind.SHAREHOLDER)
+        if contact.kind is ContactKind.SHAREHOLDER and others + (contact.share_permille or 0) > 1000:
+            raise InvalidValue("share_permille", f"股东持股合计超过100%（其他股东已占{others}‰）",
+                               code="contact.shares_over_total")
+
+    def shareholders(self) -> list[Contact]:
+        """The shareholders, largest share first (ties by name)."""
+        return sorted((c for c in self.contacts if c.kind is ContactKind.SHAREHOLDER),
+                      key=lambda c: (-(c.share_permille or 0), c.name))
+
     def add_contact(self, contact: Contact) -> Contact:
         self._require_not_terminated("add_contact")
+        self._check_shares(contact)
         if contact.is_primary:
             for c in self.contacts:
                 c.is_primary = False
@@ -347,6 +478,7 @@ class Dealer:
                 **changes,
             }
         )
+        self._check_shares(candidate, replacing=current)
         if candidate.is_primary and not current.is_primary:
             for c in self.contacts:
                 c.is_primary = False

@@ -193,7 +193,8 @@ class WarningCrossed:
 # ---------------------------------------------------------------------------------------------
 # Credit account (aggregate root; one per dealer)
 
-TERM_FIELDS = ("limit_fen", "term_days", "payment_cycle", "warning_threshold_permille", "status")
+TERM_FIELDS = ("limit_fen", "term_days", "payment_cycle", "warning_threshold_permille", "status", "credit_grade")
+CREDIT_GRADES = ("A", "B", "C", "D")
 
 
 def validate_term_changes(changes: dict[str, Any]) -> dict[str, Any]:
@@ -225,6 +226,8 @@ def validate_term_changes(changes: dict[str, Any]) -> dict[str, Any]:
                 value = AccountStatus(value)
             except ValueError:
                 raise InvalidValue(name, "账户状态须为 active 或 frozen", code="credit.status_invalid") from None
+        elif name == "credit_grade" and value not in CREDIT_GRADES:
+            raise InvalidValue(name, "信用等级须为 A、B、C 或 D", code="credit.grade_invalid")
         out[name] = value
     if not out:
         raise InvalidValue("changes", "至少修改一项信用条件", code="credit.no_change")
@@ -252,6 +255,7 @@ class CreditAccount:
     warning_crossings: int = 0
     opened_at: dt.datetime | None = None
     version: int = 1
+    credit_grade: str | None = None  # 信用等级 A–D, set by an approved change request (value analysis proposes)
 
     # -- reading --------------------------------------------------------------------------
 

@@ -14,7 +14,14 @@ Components (points 0–100 each):
 * ``overdue`` — 100 minus ``overdue_penalty_per_day`` per day of the longest overdue
   receivable, again from the latest credit evaluation;
 * ``turnover`` — vehicles sold at retail in the period / (sold + still in stock), against
-  ``turnover_target_permille``.
+  ``turnover_target_permille``;
+* ``training`` — training completion: the completed trainings of the period the dealer was
+  invited to that it attended / those it was invited to (a declined invitation counts as not
+  completed).
+
+The value class is also the credit grade the analysis suggests (信用等级, A–D): when it differs
+from the dealer's current credit grade, the analysis files a credit change request for finance to
+decide (see ``application.care``).
 
 A component without data (no credit evaluation yet, no stock at all) is left out and the
 remaining weights are scaled up to 100, so a dealer is neither punished nor rewarded for a
@@ -31,9 +38,9 @@ import attrs
 
 from dealercrm.domain.errors import InvalidValue
 
-COMPONENTS = ("sales_volume", "sales_amount", "punctuality", "overdue", "turnover")
+COMPONENTS = ("sales_volume", "sales_amount", "punctuality", "overdue", "turnover", "training")
 COMPONENT_LABELS = {"sales_volume": "销量", "sales_amount": "销售额", "punctuality": "回款及时率",
-                    "overdue": "逾期天数", "turnover": "库存周转"}
+                    "overdue": "逾期天数", "turnover": "库存周转", "training": "培训完成率"}
 CLASSES = ("A", "B", "C", "D")
 CLASS_LABELS = {"A": "A类（核心经销商）", "B": "B类（重点经销商）", "C": "C类（普通经销商）", "D": "D类（观察经销商）"}
 
@@ -118,7 +125,8 @@ class ValueModel:
 
 
 DEFAULT_MODEL = ValueModel(
-    weights={"sales_volume": 25, "sales_amount": 25, "punctuality": 20, "overdue": 15, "turnover": 15},
+    weights={"sales_volume": 20, "sales_amount": 20, "punctuality": 20, "overdue": 15, "turnover": 15,
+             "training": 10},
     bands={"A": 85, "B": 70, "C": 55},
     suggestions={"A": ClassSuggestion("核心", "VALUE-A", 300), "B": ClassSuggestion("重点", "VALUE-B", 200),
                  "C": ClassSuggestion("普通", "VALUE-C", 100), "D": ClassSuggestion("观察", "VALUE-D", 0)},
@@ -140,6 +148,8 @@ class ValueInputs:
     max_days_overdue: int | None = None
     retail_sold: int = 0
     in_stock: int = 0
+    trainings_invited: int = 0  # invitations to trainings completed in the period
+    trainings_attended: int = 0  # of those, the ones the dealer attended
 
     def as_dict(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in attrs.asdict(self).items()}
@@ -162,7 +172,7 @@ def component_points(i: ValueInputs, m: ValueModel) -> dict[str, int | None]:
     points: dict[str, int | None] = {
         "sales_volume": _ratio_points(i.vehicles_ordered, m.volume_target),
         "sales_amount": _ratio_points(i.order_amount_fen, m.amount_target_fen),
-        "punctuality": None, "overdue": None, "turnover": None,
+        "punctuality": None, "overdue": None, "turnover": None, "training": None,
     }
     if i.credit_evaluation_id is not None:
         # no amount fell due in the period: nothing was late — full marks for punctuality
@@ -171,6 +181,8 @@ def component_points(i: ValueInputs, m: ValueModel) -> dict[str, int | None]:
     if i.retail_sold + i.in_stock > 0:
         sell_through = i.retail_sold * 1000 // (i.retail_sold + i.in_stock)
         points["turnover"] = _ratio_points(sell_through, m.turnover_target_permille)
+    if i.trainings_invited > 0:
+        points["training"] = min(100, i.trainings_attended * 100 // i.trainings_invited)
     return points
 
 
@@ -199,4 +211,5 @@ def score_dealer(i: ValueInputs, m: ValueModel) -> ValueScore:
 
 FORMULA = ("得分 = Σ(各项得分 × 权重)/100，四舍五入；无数据的评分项不参与，其余权重按比例放大至100。"
            "销量/销售额 = 实际÷目标×100（封顶100）；回款及时率 = 按期回款金额÷到期金额×100（取自最近一次信用评估）；"
-           "逾期天数 = 100 − 最长逾期天数×每日扣分（取自最近一次信用评估）；库存周转 = 售出÷(售出+在库)÷目标×100（封顶100）。")
+           "逾期天数 = 100 − 最长逾期天数×每日扣分（取自最近一次信用评估）；库存周转 = 售出÷(售出+在库)÷目标×100（封顶100）；"
+           "培训完成率 = 参加的已结束培训÷受邀的已结束培训×100。")

@@ -305,6 +305,13 @@ TEMPLATES = TemplateRegistry([
         "经销商管理团队/联系人生日祝福（短信）",
     ),
     MessageTemplate(
+        "campaign.invitation", Channel.EMAIL,
+        "邀请参加营销活动：{campaign_name}",
+        "{recipient_name}（{dealer_name}）：\n\n诚邀贵公司参加营销活动“{campaign_name}”（{starts_on}至{ends_on}）。\n"
+        "{description}\n\n活动期间获得的客户线索将分配给贵公司跟进。详情请登录系统查看：{portal_url}",
+        "营销活动邀请（目标经销商名单）",
+    ),
+    MessageTemplate(
         "aftersales.monthly_repair_report", Channel.EMAIL,
         "{month}维修报告：{repairs}次维修，结算{settled}",
         "{recipient_name}：\n\n{month}共完成维修{repairs}次，涉及车辆{vehicles}台；三包配件{warranty_parts}，"

@@ -5,6 +5,11 @@ scored 1–5 or answered in text. Marketing sends it to dealers; each invited de
 once. A dealer is *dissatisfied* when any of its scores is below the survey's threshold; its
 reasons are its text answers and the low-scored questions. Staff record follow-up actions
 (处理措施) on a dissatisfied answer and move them open → in_progress → done.
+
+Satisfaction is also derived from the service records (§4.2.3 "根据…服务记录统计的经销商满意度评价"):
+the end customers' satisfaction (1–5) confirmed on the repair records of the requests of each
+dealer's vehicles. A dealer whose average is below the threshold is dissatisfied, with the low
+scores and the customers' comments as its reasons.
 """
 
 from __future__ import annotations
@@ -187,3 +192,38 @@ def move_follow_up(current: FollowUpStatus, target: FollowUpStatus) -> FollowUpS
         raise IllegalTransition("survey_follow_up", current.value, target.value,
                                 f"处理措施当前为“{current.label}”，不能改为“{target.label}”")
     return target
+
+
+@attrs.frozen
+class ServiceFacts:
+    """One dealer's confirmed repair records in a period (from the after-sales service records)."""
+
+    dealer_id: int
+    dealer_name: str
+    region: str
+    confirmed: int  # repair records the customer confirmed with a satisfaction score
+    score_sum: int
+    low_scores: int  # scores below the threshold
+    low_comments: tuple[str, ...] = ()  # the customers' comments on those low scores
+
+
+def check_service_threshold(threshold: int) -> int:
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 2 <= threshold <= 5:
+        raise InvalidValue("threshold", "满意度阈值须为2到5之间的整数", code="satisfaction.threshold_invalid")
+    return threshold
+
+
+def service_satisfaction(f: ServiceFacts, threshold: int) -> dict[str, Any]:
+    """A dealer's satisfaction as the service records show it: the average (2 decimals, half up),
+    dissatisfied when below ``threshold``, with the reasons."""
+    check_service_threshold(threshold)
+    average = None if f.confirmed == 0 else (f.score_sum * 200 // f.confirmed + 1) // 2 / 100
+    dissatisfied = average is not None and average < threshold
+    reasons: list[str] = []
+    if dissatisfied:
+        reasons.append(f"终端客户维修满意度均分{average}，低于{threshold}分")
+    if f.low_scores:
+        reasons.append(f"{f.low_scores}次维修评价低于{threshold}分")
+    reasons.extend(f"客户意见：{c}" for c in f.low_comments)
+    return {"dealer_id": f.dealer_id, "dealer_name": f.dealer_name, "region": f.region, "confirmed": f.confirmed,
+            "average": average, "low_scores": f.low_scores, "dissatisfied": dissatisfied, "reasons": reasons}

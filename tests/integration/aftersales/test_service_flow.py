@@ -135,3 +135,35 @@ def test_transfer_moves_parts_between_stations_and_never_below_zero(kit):
     assert kit.svc.book_stock(kit.station_user(b), af.StockIn(b, "FV-2301", "stocktake", 2)) == 2
     kinds = [m["kind"].value for m in kit.svc.movements(kit.staff, b)]
     assert kinds == ["stocktake", "transfer_in"]
+
+
+def test_dealer_satisfaction_is_derived_from_the_customers_scores_on_service_records(kit):
+    import attrs
+
+    from dealercrm.domain.errors import InvalidValue
+    from dealercrm.domain.identity import Role
+
+    happy, unhappy, elsewhere = kit.dealer(), kit.dealer(), kit.dealer("华东")
+    sid = kit.station(7)
+    user = kit.station_user(sid)
+    for n, (dealer, score, comment) in enumerate([(happy, 5, "及时"), (happy, 4, None), (unhappy, 2, "等了三天才来"),
+                                                  (unhappy, 3, None), (elsewhere, 1, "没修好")], start=20):
+        req = kit.request(kit.vehicle(n, dealer))
+        kit.svc.assign(kit.staff, req.request_id, sid)
+        kit.svc.accept(user, req.request_id)
+        record_id, _ = _repair(kit, req.request_id, user)
+        kit.svc.confirm_repair(user, record_id, af.ConfirmIn("赵师傅", score, comment))
+    marketing = kit.user("shichang", Role.MARKETING)
+    central = attrs.evolve(kit.user("huazhong", Role.SALES, regions=("华中",)), regions=("华中",))
+
+    report = kit.crm.care.service_satisfaction(marketing, days=30, threshold=3)
+    rows = {d["dealer_id"]: d for d in report["dealers"]}
+    assert [d["dealer_id"] for d in report["dealers"]][:2] == [elsewhere, unhappy]  # dissatisfied first, worst first
+    assert (rows[unhappy]["average"], rows[unhappy]["low_scores"], rows[unhappy]["dissatisfied"]) == (2.5, 1, True)
+    assert rows[unhappy]["reasons"] == ["终端客户维修满意度均分2.5，低于3分", "1次维修评价低于3分", "客户意见：等了三天才来"]
+    assert (rows[happy]["average"], rows[happy]["dissatisfied"], rows[happy]["reasons"]) == (4.5, False, [])
+    assert report["dissatisfied"] == 2
+    assert {d["dealer_id"] for d in kit.crm.care.service_satisfaction(central)["dealers"]} == {happy, unhappy}
+    with pytest.raises(InvalidValue) as err:
+        kit.crm.care.service_satisfaction(marketing, threshold=6)
+    assert err.value.field == "threshold"

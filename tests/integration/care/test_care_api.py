@@ -102,8 +102,9 @@ def test_value_analysis_scores_from_credit_and_stock_and_applies_tier_only_when_
     assert ev["inputs"]["credit_evaluation_id"] is not None and ev["inputs"]["in_stock"] == 4
     pts = ev["breakdown"]["points"]
     assert pts["punctuality"] == 80 and pts["overdue"] == 90 and pts["turnover"] == 0 and pts["sales_volume"] == 0
-    # weights 25/25/20/15/15 all present: (20*80 + 15*90)/100 = 29.5 → 30 → band C (30)
-    assert ev["score"] == 30 and ev["value_class"] == "C" and ev["suggested_tier_code"] == "VALUE-C"
+    # weights 20/20/20/15/15 (no training invitation: training left out) scaled to 22/22/22/17/17:
+    # (22*80 + 17*90)/100 = 32.9 → 33 → band C (30)
+    assert ev["score"] == 33 and ev["value_class"] == "C" and ev["suggested_tier_code"] == "VALUE-C"
     with api.crm.engine.connect() as conn:
         assert conn.execute(select(dealer_price_tiers).where(dealer_price_tiers.c.dealer_id == d1)).first() is None
 
@@ -254,3 +255,59 @@ def test_letter_batch_prints_envelopes_and_letters(api):
     pdf = api.get(f"/batches/{b.json()['batch_id']}/letters.pdf", "kefu")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
     assert api.get(f"/batches/{b.json()['batch_id']}/letters.pdf", "kefu", layout="poster").status_code == 422
+
+
+def _training(conn, dealer_id: int, n: int, *, attended: bool | None, status: str = "completed") -> None:
+    from dealercrm.adapters.db.marketing_tables import training_invitations, training_participants, trainings
+
+    at = dt.datetime(2026, 2, n, 2, 0, tzinfo=dt.UTC)
+    tid = conn.execute(insert(trainings).values(
+        training_no=f"PX-T{dealer_id}-{n}", title="新品培训", topic="罐式车", audience="dealers", starts_at=at,
+        ends_at=at + dt.timedelta(hours=2), online=False, organizer_name="市场部", organizer_role="marketing",
+        status=status, meeting_status="none", meeting_attempts=0, meeting_generation=0, created_at=at,
+        version=1).returning(trainings.c.id)).scalar_one()
+    iid = conn.execute(insert(training_invitations).values(
+        training_id=tid, invitee_kind="dealer", invitee_id=dealer_id, invitee_name="经销商", dealer_id=dealer_id,
+        response="confirmed").returning(training_invitations.c.id)).scalar_one()
+    if attended is not None:
+        conn.execute(insert(training_participants).values(training_id=tid, invitation_id=iid, name="王建国",
+                                                          attended=attended, recorded_at=at))
+
+
+def test_value_analysis_counts_training_completion_and_proposes_the_credit_grade_for_finance_to_decide(api):
+    d1 = api.dealer()
+    api.login("shichang", Role.MARKETING)
+    api.login("caiwu", Role.FINANCE)
+    with api.crm.engine.begin() as conn:
+        _training(conn, d1, 1, attended=True)
+        _training(conn, d1, 2, attended=False)
+        _training(conn, d1, 3, attended=None)  # invited, never came: not completed
+        _training(conn, d1, 4, attended=True)
+        _training(conn, d1, 5, attended=True, status="cancelled")  # not a completed training: not counted
+
+    ev = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
+    assert (ev["inputs"]["trainings_invited"], ev["inputs"]["trainings_attended"]) == (4, 2)
+    assert ev["breakdown"]["points"]["training"] == 50 and ev["breakdown"]["weights_used"]["training"] > 0
+    # only volume, amount (0 each) and training (50) have data: 20/20/10 scaled 40/40/20 → 10 → class D
+    assert (ev["score"], ev["value_class"]) == (10, "D")
+
+    # the class is the credit grade it proposes: a credit change request, decided by finance (four eyes)
+    rid = ev["credit_change_request_id"]
+    [req] = api.client.get("/api/v1/credit/change-requests", headers=api.h["caiwu"],
+                           params={"dealer_id": d1}).json()["items"]
+    assert req["id"] == rid and req["state"] == "pending" and req["changes"] == {"credit_grade": "D"} and "价值评估" in req["reason"]
+    again = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
+    assert again["credit_change_request_id"] is None  # one pending request at a time
+    bad = api.client.post(f"/api/v1/credit/accounts/{d1}/change-requests", headers=api.h["caiwu"],
+                          json={"reason": "手工", "credit_grade": "E"})
+    assert bad.status_code == 422 and bad.json()["field"] == "credit_grade"
+    ok = api.client.post(f"/api/v1/credit/change-requests/{rid}/approve", headers=api.h["caiwu"], json={})
+    assert ok.status_code == 200, ok.text
+    page = api.client.get(f"/api/v1/credit/accounts/{d1}", headers=api.h["caiwu"]).json()
+    assert page["terms"]["credit_grade"] == "D"
+    assert api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()["credit_change_request_id"] is None
+
+    # satisfaction from service records (no repair confirmed here: nobody listed; a bad threshold is 422)
+    assert api.get("/satisfaction/service-records", "shichang", days=30).json()["dealers"] == []
+    bad = api.get("/satisfaction/service-records", "shichang", threshold=9)
+    assert bad.status_code == 422 and bad.json()["field"] == "threshold"

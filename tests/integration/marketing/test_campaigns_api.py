@@ -129,3 +129,52 @@ def test_dealers_see_and_join_campaigns_for_their_region_only(world):
     assert join_foreign.status_code == 404
     assert join_open.status_code == 201
     assert staff_for_outsider.status_code == 422 and staff_for_outsider.json()["code"] == "lead.dealer_outside_campaign"
+
+
+def test_a_target_list_is_selected_by_criteria_and_invited_through_the_outbox_once(world):
+    from sqlalchemy import update
+
+    from dealercrm.adapters.db.orm import dealer_contacts
+
+    a, b, _ = setup(world)
+    c = world.dealer(username="huanan", name="广州华南专用车有限公司", region="华南")  # outside the regions
+    world.agreement(c)
+    d = world.dealer(username="zixie", name="洛阳自卸车销售有限公司")  # 华中, but no tanker agreement
+    world.agreement(d, lines=("dump_truck",))
+    with world.crm.engine.begin() as conn:
+        conn.execute(update(dealer_contacts).where(dealer_contacts.c.dealer_id == a).values(email="wang@hongda.example"))
+    campaign = plan(world)["id"]
+
+    targets = world.get("mkt", f"/api/v1/campaigns/{campaign}/targets")
+    assert targets.status_code == 200, targets.text
+    assert [(t["dealer_id"], t["email"]) for t in targets.json()["items"]] == [(a, "wang@hongda.example"), (b, None)]
+    assert world.get("mkt", f"/api/v1/campaigns/{campaign}/targets", params={"value_class": "A"}).json()["items"] == []
+    assert world.get("sales_hz", f"/api/v1/campaigns/{campaign}/targets").status_code == 403
+
+    sent = world.post("mkt", f"/api/v1/campaigns/{campaign}/invitations", {})
+    again = world.post("mkt", f"/api/v1/campaigns/{campaign}/invitations", {})
+    assert sent.json() == {"targets": 2, "invited": 1, "without_email": 1} == again.json()
+    mails = [m for m in world.outbox() if m["template_code"] == "campaign.invitation"]
+    assert [m["recipient"] for m in mails] == ["wang@hongda.example"]  # once, however often invited
+    bad = world.post("mkt", f"/api/v1/campaigns/{campaign}/invitations", {"value_classes": ["E"]})
+    assert bad.status_code == 422
+
+
+def test_campaigns_are_planned_within_the_years_marketing_budget_and_the_plan_shows_roi(world):
+    setup(world)
+    assert world.put("mkt", "/api/v1/campaigns/plans/2026", {"budget_fen": 1_500_000, "note": "2026年度预算"}
+                     ).status_code == 200
+    first = plan(world)  # ¥10,000 of ¥15,000
+    over = world.post("mkt", "/api/v1/campaigns/", {
+        "name": "夏季展会", "target_segment": "危化品运输企业", "budget_fen": 600_000, "starts_on": "2026-06-01",
+        "ends_on": "2026-06-30", "product_lines": ["tanker"], "regions": ["华中"]})
+    assert over.status_code == 409 and over.json()["code"] == "campaign.over_year_budget", over.text
+    assert over.json()["remaining_fen"] == 500_000
+    lower = world.put("mkt", "/api/v1/campaigns/plans/2026", {"budget_fen": 900_000})
+    assert lower.status_code == 409 and lower.json()["code"] == "marketing_plan.below_planned"
+
+    report = world.get("mkt", "/api/v1/campaigns/plans/2026").json()
+    assert (report["budget_fen"], report["planned_fen"], report["remaining_fen"]) == (1_500_000, 1_000_000, 500_000)
+    assert [c["id"] for c in report["campaigns"]] == [first["id"]]
+    assert report["totals"]["cost_fen"] == 1_000_000 and report["totals"]["roi_pct"] == -100.0
+    assert world.get("sales_hz", "/api/v1/campaigns/plans/2026").status_code == 403

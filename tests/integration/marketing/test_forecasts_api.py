@@ -94,7 +94,7 @@ def test_the_report_compares_forecasts_with_orders_submitted_in_the_month(world)
     assert (hd["forecast_total"], hd["actual_total"], hd["accuracy_pct"]) == (6, 4, 66.7)
     assert (dealers[b]["submitted"], dealers[b]["actual_total"], dealers[b]["accuracy_pct"]) == (False, 1, None)
     assert report["regions"] == [{"region": "华中", "dealers": 1, "forecast_total": 6, "actual_total": 4,
-                                  "accuracy_pct": 66.7}]
+                                  "accuracy_pct": 66.7, "retail_total": 0, "retail_accuracy_pct": 0.0}]
     assert report["overall"]["missing_forecasts"] == 1
     assert [d["dealer_id"] for d in own["dealers"]] == [b]
     assert [d["dealer_id"] for d in by_region["dealers"]] == [b]
@@ -117,3 +117,37 @@ def test_bad_forecast_input_is_422(world):
     assert bad_month.status_code == 422 and bad_month.json()["code"] == "forecast.month_invalid"
     assert far.status_code == 422 and far.json()["code"] == "forecast.month_too_far"
     assert world.get("hongda", "/api/v1/forecasts/").json()["items"] == []
+
+
+def test_the_report_compares_forecasts_with_retail_sales_of_the_month_too(world):
+    from dealercrm.domain.values import Vin
+
+    a, _, _ = setup(world)
+    vins = [Vin.build("LZZ", "1CLVB", "T", "A", f"{n:06d}").value for n in (71, 72, 73, 74)]
+    csv = "vin,model_code,stocked_in_on\n" + "".join(f"{v},HTL9400GYY,2026-02-10\n" for v in vins)
+    imported = world.client.post("/api/v1/stock/imports", params={"dealer_id": a}, content=csv.encode(),
+                                 headers={**world.h(world.user("admin")), "content-type": "text/csv"})
+    assert imported.status_code == 201, imported.text
+    world.post("hongda", "/api/v1/forecasts/", {"month": "2026-04", "lines": [{"product_line": "tanker", "quantity": 4}]})
+
+    def sell(vin, day):
+        r = world.post("hongda", "/api/v1/retail-sales/", {
+            "vin": vin, "customer": {"kind": "person", "name": "张三", "phone": "13900139000",
+                         "id_number": "110105199003071239"},
+            "price_fen": 30_000_000, "customer_receipt_no": f"R-{vin[-4:]}", "sold_at": beijing(*day).isoformat()})
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    world.clock.now = beijing(2026, 4, 20)
+    sell(vins[0], (2026, 3, 30))  # March: not April's
+    sell(vins[1], (2026, 4, 2))
+    sell(vins[2], (2026, 4, 15))
+    returned = sell(vins[3], (2026, 4, 16))
+    assert world.post("hongda", f"/api/v1/retail-sales/{returned}/return", {"reason": "客户退车"}).status_code == 200
+
+    report = world.get("mkt", "/api/v1/forecasts/report", params={"month": "2026-04"}).json()
+    hd = next(d for d in report["dealers"] if d["dealer_id"] == a)
+    assert [(x["product_line"], x["forecast"], x["actual"], x["retail"], x["retail_accuracy_pct"])
+            for x in hd["lines"]] == [("tanker", 4, 0, 2, 50.0)]
+    assert (hd["retail_total"], hd["retail_accuracy_pct"], hd["accuracy_pct"]) == (2, 50.0, 0.0)
+    assert (report["overall"]["retail_total"], report["regions"][0]["retail_accuracy_pct"]) == (2, 50.0)

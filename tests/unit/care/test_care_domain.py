@@ -20,21 +20,36 @@ def inputs(**kw) -> dv.ValueInputs:
 
 
 def test_score_with_every_component_is_the_weighted_sum():
-    i = inputs(credit_evaluation_id=7, due_fen=1000, on_time_fen=900, max_days_overdue=10, retail_sold=6, in_stock=4)
+    i = inputs(credit_evaluation_id=7, due_fen=1000, on_time_fen=900, max_days_overdue=10, retail_sold=6, in_stock=4,
+               trainings_invited=4, trainings_attended=3)
     s = dv.score_dealer(i, dv.DEFAULT_MODEL)
-    # volume 10/20 → 50; amount 2.5M/5M → 50; punctual 90; overdue 100-10*2 = 80; sell-through 600‰/800‰ → 75
-    assert s.points == {"sales_volume": 50, "sales_amount": 50, "punctuality": 90, "overdue": 80, "turnover": 75}
-    assert s.weights_used == {"sales_volume": 25, "sales_amount": 25, "punctuality": 20, "overdue": 15, "turnover": 15}
-    # (25*50 + 25*50 + 20*90 + 15*80 + 15*75) / 100 = 66.25 → 66
-    assert s.score == 66 and s.value_class == "C"
+    # volume 10/20 → 50; amount 2.5M/5M → 50; punctual 90; overdue 100-10*2 = 80; sell-through 600‰/800‰ → 75;
+    # training completion 3 of 4 → 75
+    assert s.points == {"sales_volume": 50, "sales_amount": 50, "punctuality": 90, "overdue": 80, "turnover": 75,
+                        "training": 75}
+    assert s.weights_used == {"sales_volume": 20, "sales_amount": 20, "punctuality": 20, "overdue": 15, "turnover": 15,
+                              "training": 10}
+    # (20*50 + 20*50 + 20*90 + 15*80 + 15*75 + 10*75) / 100 = 68.75 → 69
+    assert s.score == 69 and s.value_class == "C"
     assert s.suggestion == dv.ClassSuggestion("普通", "VALUE-C", 100)
 
 
 def test_components_without_data_are_left_out_and_weights_rescaled_to_100():
     s = dv.score_dealer(inputs(vehicles_ordered=20, order_amount_fen=600_000_000), dv.DEFAULT_MODEL)
     assert s.points["punctuality"] is None and s.points["turnover"] is None
-    assert s.weights_used == {"sales_volume": 50, "sales_amount": 50, "punctuality": 0, "overdue": 0, "turnover": 0}
+    assert s.weights_used == {"sales_volume": 50, "sales_amount": 50, "punctuality": 0, "overdue": 0, "turnover": 0,
+                              "training": 0}
     assert s.score == 100 and s.value_class == "A"
+
+
+def test_training_completion_is_a_factor_and_a_dealer_never_invited_is_not_judged_on_it():
+    full = dv.score_dealer(inputs(vehicles_ordered=20, order_amount_fen=600_000_000, trainings_invited=2,
+                                  trainings_attended=0), dv.DEFAULT_MODEL)
+    # volume 100 and amount 100 at 20 each, training 0 at 10: weights scaled 40/40/20 → 80
+    assert full.points["training"] == 0 and full.weights_used["training"] == 20
+    assert (full.score, full.value_class) == (80, "B")
+    never = dv.score_dealer(inputs(vehicles_ordered=20, order_amount_fen=600_000_000), dv.DEFAULT_MODEL)
+    assert never.points["training"] is None and never.score == 100
 
 
 def test_rescaled_weights_sum_to_100_with_largest_remainder():

@@ -17,6 +17,7 @@ from dealercrm.adapters.db.care_tables import (
     surveys,
 )
 from dealercrm.adapters.db.orm import dealers
+from dealercrm.domain.satisfaction import ServiceFacts
 
 
 def _plain(r: Any) -> dict[str, Any]:
@@ -31,6 +32,34 @@ class SqlCareQueries:
     def _rows(self, q: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [_plain(r) for r in conn.execute(q)]
+
+    def service_facts(self, *, since: dt.datetime, until: dt.datetime, threshold: int,
+                      regions: tuple[str, ...] | None, region: str | None) -> list[ServiceFacts]:
+        from dealercrm.adapters.db.aftersales_tables import service_repair_records, service_requests
+
+        rec, req = service_repair_records.c, service_requests.c
+        base = (select(req.dealer_id, rec.satisfaction, rec.customer_comment)
+                .join_from(service_repair_records, service_requests, req.id == rec.request_id)
+                .join(dealers, dealers.c.id == req.dealer_id)
+                .where(rec.confirmed_at >= since, rec.confirmed_at < until, rec.satisfaction.is_not(None)))
+        if regions is not None:
+            base = base.where(dealers.c.region.in_(regions))
+        if region:
+            base = base.where(dealers.c.region == region)
+        with self.engine.connect() as conn:
+            rows = conn.execute(base.order_by(req.dealer_id, rec.id)).all()
+            ids = sorted({r.dealer_id for r in rows})
+            names = {r.id: (r.short_name or r.legal_name, r.region) for r in conn.execute(
+                select(dealers.c.id, dealers.c.short_name, dealers.c.legal_name, dealers.c.region)
+                .where(dealers.c.id.in_(ids)))} if ids else {}
+        out = []
+        for dealer_id in ids:
+            mine = [r for r in rows if r.dealer_id == dealer_id]
+            low = [r for r in mine if r.satisfaction < threshold]
+            out.append(ServiceFacts(dealer_id, names[dealer_id][0], names[dealer_id][1], len(mine),
+                                    sum(r.satisfaction for r in mine), len(low),
+                                    tuple(r.customer_comment for r in low if r.customer_comment)[:5]))
+        return out
 
     def latest_evaluations(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
                            value_class: str | None, region: str | None) -> list[dict[str, Any]]:

@@ -254,6 +254,18 @@ class SqlCareRepository:
                            ).scalar_one()
         return int(sold), int(in_stock)
 
+    def training_facts(self, dealer_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+        from dealercrm.adapters.db.marketing_tables import training_invitations, training_participants, trainings
+
+        i, t, p = training_invitations.c, trainings.c, training_participants.c
+        attended = (select(p.invitation_id).where(p.invitation_id == i.id, p.attended.is_(True)).exists())
+        q = (select(func.count(), func.count().filter(attended))
+             .select_from(training_invitations.join(trainings, trainings.c.id == i.training_id))
+             .where(i.invitee_kind == "dealer", i.invitee_id == dealer_id, t.status == "completed",
+                    t.starts_at >= start, t.starts_at < end))
+        invited, went = self._x(q).one()
+        return int(invited), int(went or 0)
+
     def add_evaluation(self, **values: Any) -> int:
         return self._insert(dealer_value_evaluations, **values)
 

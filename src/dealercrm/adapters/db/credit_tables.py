@@ -98,6 +98,7 @@ credit_accounts = Table(
     Column("warning_crossings", Integer, nullable=False),
     Column("opened_at", UtcDateTime),
     Column("version", Integer, nullable=False),
+    Column("credit_grade", String(1)),
     CheckConstraint("limit_fen >= 0", name="limit_not_negative"),
     CheckConstraint("receivable_fen >= 0 AND uninvoiced_fen >= 0 AND prepayment_fen >= 0", name="parts_not_negative"),
     CheckConstraint("receivable_fen + uninvoiced_fen - prepayment_fen <= limit_fen", name="exposure_within_limit"),

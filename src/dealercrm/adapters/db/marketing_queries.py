@@ -296,12 +296,15 @@ class SqlForecastQueries:
         return rows
 
     def comparison(self, p: Principal, month: dt.date, *, region: str | None = None) -> list[dict[str, Any]]:
-        """Per dealer in scope and product line: forecast and actual quantity for ``month``
-        (dealers with either)."""
+        """Per dealer in scope and product line: forecast, actual (ordered) and retail (sold to end
+        customers, seed 000 §2.2 2)) quantity for ``month`` (dealers with any of them)."""
+        from dealercrm.adapters.db.gate_tables import vehicles as v
         from dealercrm.adapters.db.marketing_tables import sales_forecast_lines as fl
         from dealercrm.adapters.db.marketing_tables import sales_forecasts as sf
         from dealercrm.adapters.db.orders_tables import orders as o
         from dealercrm.adapters.db.orm import dealers as d
+        from dealercrm.adapters.db.stock_queries import LIVE_SALES
+        from dealercrm.adapters.db.stock_tables import retail_sales as rs
         from dealercrm.domain.forecasts import month_window
 
         start, end = month_window(month)
@@ -316,19 +319,26 @@ class SqlForecastQueries:
               .where(o.c.submitted_at >= start, o.c.submitted_at < end, o.c.state.not_in(NOT_ACTUAL_STATES),
                      scope, region_cond)
               .group_by(o.c.dealer_id, o.c.product_line))
+        # a retail sale counts in the month it was sold, while it stands (not returned, not exchanged)
+        rq = (select(rs.c.dealer_id, v.c.product_line, func.count().label("qty"))
+              .join(v, v.c.vin == rs.c.vin).join(d, d.c.id == rs.c.dealer_id)
+              .where(rs.c.sold_at >= start, rs.c.sold_at < end, rs.c.status.in_(LIVE_SALES),
+                     v.c.product_line.is_not(None), scope, region_cond)
+              .group_by(rs.c.dealer_id, v.c.product_line))
         submitted_q = select(sf.c.dealer_id).where(sf.c.month == month)
         with self.engine.connect() as conn:
             forecast = {(r.dealer_id, getattr(r.product_line, "value", r.product_line)): int(r.qty)
                         for r in conn.execute(fq)}
             actual = {(r.dealer_id, getattr(r.product_line, "value", r.product_line)): int(r.qty)
                       for r in conn.execute(aq)}
-            dealer_ids = sorted({k[0] for k in forecast} | {k[0] for k in actual})
+            retail = {(r.dealer_id, str(r.product_line)): int(r.qty) for r in conn.execute(rq)}
+            dealer_ids = sorted({k[0] for k in forecast} | {k[0] for k in actual} | {k[0] for k in retail})
             submitted = {r[0] for r in conn.execute(submitted_q.where(sf.c.dealer_id.in_(dealer_ids)))} \
                 if dealer_ids else set()
             names = {r.id: (r.legal_name, r.region) for r in conn.execute(
                 select(d.c.id, d.c.legal_name, d.c.region).where(d.c.id.in_(dealer_ids)))} if dealer_ids else {}
         lines_of: dict[int, set[str]] = {}
-        for dealer_id, line in (*forecast, *actual):  # one pass, not a scan of every key per dealer
+        for dealer_id, line in (*forecast, *actual, *retail):  # one pass, not a scan of every key per dealer
             lines_of.setdefault(dealer_id, set()).add(line)
         out = []
         for dealer_id in dealer_ids:
@@ -337,7 +347,8 @@ class SqlForecastQueries:
                 "dealer_id": dealer_id, "dealer_name": names[dealer_id][0], "region": names[dealer_id][1],
                 "submitted": dealer_id in submitted,
                 "lines": [{"product_line": pl, "forecast": forecast.get((dealer_id, pl), 0),
-                           "actual": actual.get((dealer_id, pl), 0)} for pl in keys],
+                           "actual": actual.get((dealer_id, pl), 0), "retail": retail.get((dealer_id, pl), 0)}
+                          for pl in keys],
             })
         return out
 
@@ -468,6 +479,49 @@ class SqlKeyAccountQueries:
 class SqlCampaignQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def target_dealers(self, *, regions: tuple[str, ...], product_lines: tuple[str, ...],
+                       value_classes: tuple[str, ...], day: dt.date) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.care_tables import dealer_value_evaluations as ev
+        from dealercrm.adapters.db.orm import dealer_agreements as ag
+        from dealercrm.adapters.db.orm import dealer_contacts as dc
+        from dealercrm.adapters.db.orm import dealers as d
+
+        q = select(d.c.id, d.c.legal_name, d.c.short_name, d.c.region).where(d.c.status == "approved")
+        if regions:
+            q = q.where(d.c.region.in_(regions))
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(q.order_by(d.c.id))}
+            ids = list(rows)
+            if not ids:
+                return []
+            # product lines and value classes are lists / latest rows: decided here, for the candidates only
+            lines: dict[int, set[str]] = {}
+            for a in conn.execute(select(ag.c.dealer_id, ag.c.product_lines).where(
+                    ag.c.dealer_id.in_(ids), ag.c.status == "active", ag.c.valid_from <= day, ag.c.valid_to >= day)):
+                lines.setdefault(a.dealer_id, set()).update(a.product_lines or [])
+            latest = select(ev.c.dealer_id, func.max(ev.c.id).label("id")).where(ev.c.dealer_id.in_(ids)) \
+                .group_by(ev.c.dealer_id).subquery()
+            classes = {r.dealer_id: r.value_class for r in conn.execute(
+                select(ev.c.dealer_id, ev.c.value_class).join(latest, latest.c.id == ev.c.id))}
+            contacts: dict[int, Any] = {}
+            for c in conn.execute(select(dc.c.dealer_id, dc.c.name, dc.c.email, dc.c.phone)
+                                  .where(dc.c.dealer_id.in_(ids))
+                                  .order_by(dc.c.dealer_id, dc.c.is_primary.desc(), dc.c.id)):
+                contacts.setdefault(c.dealer_id, c)
+        out = []
+        for dealer_id, r in rows.items():
+            if product_lines and not lines.get(dealer_id, set()) & set(product_lines):
+                continue
+            if value_classes and classes.get(dealer_id) not in value_classes:
+                continue
+            contact = contacts.get(dealer_id)
+            out.append({"dealer_id": dealer_id, "dealer_name": r.short_name or r.legal_name, "region": r.region,
+                        "product_lines": sorted(lines.get(dealer_id, set())), "value_class": classes.get(dealer_id),
+                        "contact_name": contact.name if contact else None,
+                        "email": contact.email if contact else None,
+                        "phone": str(contact.phone) if contact else None})
+        return out
 
     def list_campaigns(self, p: Principal, *, status: str | None = None, before_id: int | None = None,
                        limit: int = 50) -> list[dict[str, Any]]:

@@ -236,6 +236,16 @@ bid_cases = Table(
 # ---------------------------------------------------------------------------------------------
 # Campaigns and leads (营销推广)
 
+marketing_budgets = Table(  # 市场营销计划和预算: the year's budget the campaigns are planned within
+    "marketing_budgets",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("budget_fen", BigInteger, nullable=False),
+    Column("note", String(500)),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(60), nullable=False),
+)
+
 campaigns = Table(
     "campaigns",
     metadata,
@@ -404,6 +414,30 @@ class SqlAlchemyCampaignRepository:
         from dealercrm.domain.campaigns import Lead
 
         return self.session.get(Lead, lead_id, with_for_update=_locks(self.session) or None)
+
+    def year_budget(self, year: int) -> int | None:
+        q = select(marketing_budgets.c.budget_fen).where(marketing_budgets.c.year == year)
+        if _locks(self.session):
+            q = q.with_for_update()  # planning against the budget is one writer at a time
+        value = self.session.execute(q).scalar()
+        return None if value is None else int(value)
+
+    def set_year_budget(self, year: int, budget_fen: int, note: str | None, at: dt.datetime, by: str) -> None:
+        from sqlalchemy import delete, insert
+
+        self.session.execute(delete(marketing_budgets).where(marketing_budgets.c.year == year))
+        self.session.execute(insert(marketing_budgets).values(year=year, budget_fen=budget_fen, note=note,
+                                                              updated_at=at, updated_by=by))
+
+    def planned_fen(self, year: int, *, excluding: int | None = None) -> int:
+        from sqlalchemy import func
+
+        c = campaigns.c
+        q = select(func.coalesce(func.sum(c.budget_fen), 0)).where(
+            c.starts_on >= dt.date(year, 1, 1), c.starts_on < dt.date(year + 1, 1, 1), c.status != "cancelled")
+        if excluding is not None:
+            q = q.where(c.id != excluding)
+        return int(self.session.execute(q).scalar_one())
 
     def order_brief(self, order_id: int) -> dict[str, Any] | None:
         from dealercrm.adapters.db.orders_tables import orders

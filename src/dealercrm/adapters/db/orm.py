@@ -21,7 +21,9 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import composite, relationship
 
@@ -73,6 +75,7 @@ dealers = Table(
     Column("registered_at", UtcDateTime),
     Column("approved_at", UtcDateTime),
     Column("version", Integer, nullable=False),
+    Column("assessment", JSON, nullable=False, server_default=text("'{}'")),
     Index("ix_dealers_status_id", "status", "id"),
     Index("ix_dealers_region_id", "region", "id"),
 )
@@ -90,6 +93,32 @@ dealer_contacts = Table(
     Column("birthday", Date),
     Column("is_primary", Boolean, nullable=False),
     Column("id_number", ValueObjectType(ChineseIdNumber, 18)),
+    Column("share_permille", Integer),
+    Column("abilities", JSON, nullable=False, server_default=text("'[]'")),
+)
+
+dealer_assessment_rules = Table(  # versions of the registration checklist (考核规则); the newest applies
+    "dealer_assessment_rules",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("items", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(60), nullable=False),
+)
+
+dealer_growth_plans = Table(  # 经销商增长计划: one per dealer and year
+    "dealer_growth_plans",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("dealer_id", IdType, ForeignKey("dealers.id", ondelete="CASCADE"), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("vehicles", Integer, nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("retail_vehicles", Integer, nullable=False),
+    Column("actions", JSON, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("updated_by", String(60), nullable=False),
+    UniqueConstraint("dealer_id", "year"),
 )
 
 dealer_qualifications = Table(

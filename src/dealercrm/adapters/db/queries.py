@@ -6,6 +6,7 @@ reports come from here. Row-level scope is applied in SQL, so nothing foreign is
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any
 
@@ -104,6 +105,101 @@ def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select
 class SqlDealerQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = read_bind(engine)
+
+    def dealer_overview(self, dealer_id: int, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+        """The figures of the dealer 360 view, from one connection (see the port)."""
+        from sqlalchemy import func
+
+        from dealercrm.adapters.db.aftersales_tables import service_repair_records, service_requests
+        from dealercrm.adapters.db.care_tables import dealer_value_evaluations
+        from dealercrm.adapters.db.credit_tables import credit_accounts
+        from dealercrm.adapters.db.gate_tables import vehicles
+        from dealercrm.adapters.db.marketing_tables import (
+            campaign_leads,
+            sales_forecast_lines,
+            sales_forecasts,
+            training_invitations,
+            training_participants,
+            trainings,
+        )
+        from dealercrm.adapters.db.orders_tables import orders
+        from dealercrm.adapters.db.stock_queries import LIVE_SALES
+        from dealercrm.adapters.db.stock_tables import retail_sales
+
+        o, v, rs, ca = orders.c, vehicles.c, retail_sales.c, credit_accounts.c
+        sr, rec, ev, cl = service_requests.c, service_repair_records.c, dealer_value_evaluations.c, campaign_leads.c
+        not_orders = ("draft", "awaiting_quote", "quoted", "cancelled")
+        finished = ("completed", "cancelled")
+        done_requests = ("confirmed", "closed", "resolved", "cancelled")
+        with self.engine.connect() as conn:
+            def one(q: Any) -> Any:
+                return conn.execute(q).one()
+
+            n_orders, amount = one(select(func.count(), func.coalesce(func.sum(o.total_fen), 0)).where(
+                o.dealer_id == dealer_id, o.submitted_at >= since, o.submitted_at < until,
+                o.state.not_in(not_orders)))
+            open_orders = one(select(func.count()).where(o.dealer_id == dealer_id, o.state.not_in(
+                (*not_orders, *finished))))[0]
+            stock = {str(getattr(k, "value", k)): int(n) for k, n in conn.execute(
+                select(v.state, func.count()).where(v.dealer_id == dealer_id).group_by(v.state))}
+            sold, sold_fen = one(select(func.count(), func.coalesce(func.sum(rs.price_fen), 0)).where(
+                rs.dealer_id == dealer_id, rs.sold_at >= since, rs.sold_at < until, rs.status.in_(LIVE_SALES)))
+            account = conn.execute(select(ca.limit_fen, ca.receivable_fen, ca.uninvoiced_fen, ca.prepayment_fen,
+                                          ca.status, ca.credit_grade, ca.warning_active)
+                                   .where(ca.dealer_id == dealer_id)).first()
+            value = conn.execute(select(ev.id, ev.score, ev.value_class, ev.evaluated_at, ev.suggested_level)
+                                 .where(ev.dealer_id == dealer_id).order_by(ev.id.desc()).limit(1)).first()
+            forecast = conn.execute(
+                select(sales_forecasts.c.month, func.sum(sales_forecast_lines.c.quantity))
+                .join(sales_forecast_lines, sales_forecast_lines.c.forecast_id == sales_forecasts.c.id)
+                .where(sales_forecasts.c.dealer_id == dealer_id).group_by(sales_forecasts.c.month)
+                .order_by(sales_forecasts.c.month.desc()).limit(1)).first()
+            requests, open_requests = one(select(func.count(), func.count().filter(sr.state.not_in(done_requests)))
+                                          .where(sr.dealer_id == dealer_id, sr.created_at >= since,
+                                                 sr.created_at < until))
+            scored, score_sum = one(select(func.count(), func.coalesce(func.sum(rec.satisfaction), 0))
+                                    .join_from(service_repair_records, service_requests, sr.id == rec.request_id)
+                                    .where(sr.dealer_id == dealer_id, rec.satisfaction.is_not(None),
+                                           rec.confirmed_at >= since, rec.confirmed_at < until))
+            leads, converted = one(select(func.count(), func.count().filter(cl.status == "converted")).where(
+                cl.dealer_id == dealer_id, cl.created_at >= since, cl.created_at < until))
+            attended = (select(training_participants.c.id)
+                        .where(training_participants.c.invitation_id == training_invitations.c.id,
+                               training_participants.c.attended.is_(True)).exists())
+            invited, went = one(select(func.count(), func.count().filter(attended))
+                                .select_from(training_invitations.join(
+                                    trainings, trainings.c.id == training_invitations.c.training_id))
+                                .where(training_invitations.c.invitee_kind == "dealer",
+                                       training_invitations.c.invitee_id == dealer_id,
+                                       trainings.c.status == "completed", trainings.c.starts_at >= since,
+                                       trainings.c.starts_at < until))
+        def fen(x: Any) -> int:
+            return int(getattr(x, "fen", x) or 0)
+
+        credit = None
+        if account is not None:
+            exposure = fen(account.receivable_fen) + fen(account.uninvoiced_fen) - fen(account.prepayment_fen)
+            credit = {"limit_fen": fen(account.limit_fen), "exposure_fen": exposure,
+                      "available_fen": fen(account.limit_fen) - exposure,
+                      "status": str(getattr(account.status, "value", account.status)),
+                      "credit_grade": account.credit_grade, "warning_active": bool(account.warning_active)}
+        return {
+            "orders": {"submitted": int(n_orders), "amount_fen": fen(amount), "open": int(open_orders)},
+            "stock": {"in_dealer_stock": stock.get("in_dealer_stock", 0), "in_transit": stock.get("in_transit", 0),
+                      "sold": stock.get("sold", 0)},
+            "retail": {"sold": int(sold), "amount_fen": fen(sold_fen)},
+            "credit": credit,
+            "value": None if value is None else {"evaluation_id": value.id, "score": value.score,
+                                                 "value_class": value.value_class,
+                                                 "suggested_level": value.suggested_level,
+                                                 "evaluated_at": value.evaluated_at},
+            "forecast": None if forecast is None else {"month": forecast[0], "total": int(forecast[1])},
+            "service": {"requests": int(requests), "open": int(open_requests), "scored": int(scored),
+                        "average_satisfaction": None if not scored
+                        else (int(score_sum) * 200 // int(scored) + 1) // 2 / 100},
+            "marketing": {"leads": int(leads), "converted": int(converted)},
+            "training": {"invited": int(invited), "attended": int(went)},
+        }
 
     def list_dealers(
         self,

@@ -177,6 +177,39 @@ class SqlAlchemyDealerRepository:
     def next_code(self) -> str:
         return self.numbers.formatted("DL")
 
+    def assessment_rules(self) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.orm import dealer_assessment_rules as r
+
+        row = self.session.execute(select(r.c["items"], r.c.created_at, r.c.created_by).order_by(r.c.id.desc())
+                                   .limit(1)).first()
+        return None if row is None else {"items": list(row[0]), "created_at": row[1], "created_by": row[2]}
+
+    def save_assessment_rules(self, items: list[dict[str, Any]], at: dt.datetime, by: str) -> None:
+        from sqlalchemy import insert
+
+        from dealercrm.adapters.db.orm import dealer_assessment_rules
+
+        self.session.execute(insert(dealer_assessment_rules).values(items=items, created_at=at, created_by=by))
+
+    def growth_plan(self, dealer_id: int, year: int) -> dict[str, Any] | None:
+        from dealercrm.adapters.db.orm import dealer_growth_plans as g
+
+        row = self.session.execute(select(g).where(g.c.dealer_id == dealer_id, g.c.year == year)).first()
+        if row is None:
+            return None
+        return {"year": row.year, "vehicles": row.vehicles, "amount_fen": int(row.amount_fen),
+                "retail_vehicles": row.retail_vehicles, "actions": list(row.actions), "updated_at": row.updated_at,
+                "updated_by": row.updated_by}
+
+    def save_growth_plan(self, dealer_id: int, plan: dict[str, Any], at: dt.datetime, by: str) -> None:
+        from sqlalchemy import delete, insert
+
+        from dealercrm.adapters.db.orm import dealer_growth_plans as g
+
+        # the dealer's row is locked by the caller: a plain replace is safe
+        self.session.execute(delete(g).where(g.c.dealer_id == dealer_id, g.c.year == plan["year"]))
+        self.session.execute(insert(g).values(dealer_id=dealer_id, updated_at=at, updated_by=by, **plan))
+
 
 class SqlAlchemyUserRepository:
     def __init__(self, session: Session) -> None:

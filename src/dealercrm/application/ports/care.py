@@ -17,10 +17,16 @@ from typing import Any, Protocol
 
 from dealercrm.application.ports.orders import OrdersUnitOfWork
 from dealercrm.domain.identity import Principal
+from dealercrm.domain.satisfaction import ServiceFacts
 
 
 class CareQueries(Protocol):
     """Read side of care. Scoping is the caller's: it passes the dealer or regions to show."""
+
+    def service_facts(self, *, since: dt.datetime, until: dt.datetime, threshold: int,
+                      regions: tuple[str, ...] | None, region: str | None) -> list[ServiceFacts]:
+        """Per dealer with confirmed repair records of its vehicles' requests in [since, until): the
+        count, the sum of the satisfaction scores, the scores below ``threshold`` and their comments."""
 
     def latest_evaluations(self, *, dealer_id: int | None, regions: tuple[str, ...] | None,
                            value_class: str | None, region: str | None) -> list[dict[str, Any]]:
@@ -68,6 +74,10 @@ class CareRepository(Protocol):
     def latest_credit_evaluation(self, dealer_id: int) -> dict[str, Any] | None: ...
 
     def stock_facts(self, dealer_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int, int]: ...
+
+    def training_facts(self, dealer_id: int, start: dt.datetime, end: dt.datetime) -> tuple[int, int]:
+        """The dealer's invitations to trainings completed with a start in [start, end), and how
+        many of those it attended."""
 
     def add_evaluation(self, **values: Any) -> int: ...
 

@@ -94,6 +94,13 @@ class KeyAccountQueries(Protocol):
 
 
 class CampaignQueries(Protocol):
+    def target_dealers(self, *, regions: tuple[str, ...], product_lines: tuple[str, ...],
+                       value_classes: tuple[str, ...], day: dt.date) -> list[dict[str, Any]]:
+        """Approved dealers matching every given criterion (empty: any) — home region, an agreement
+        valid on ``day`` for one of the product lines, the latest value class — each with its
+        primary contact's name, e-mail and phone."""
+        ...
+
     def list_campaigns(self, p: Principal, *, status: str | None = None, before_id: int | None = None,
                        limit: int = 50) -> list[dict[str, Any]]: ...
 
@@ -157,6 +164,16 @@ class CampaignRepository(Protocol):
     def lead(self, lead_id: int) -> Lead | None: ...
 
     def order_brief(self, order_id: int) -> dict[str, Any] | None: ...
+
+    def year_budget(self, year: int) -> int | None:
+        """The marketing budget of ``year`` in fen (locked for the transaction); ``None`` when none is set."""
+        ...
+
+    def set_year_budget(self, year: int, budget_fen: int, note: str | None, at: dt.datetime, by: str) -> None: ...
+
+    def planned_fen(self, year: int, *, excluding: int | None = None) -> int:
+        """The budgets of the year's campaigns (by start day, cancelled ones left out)."""
+        ...
 
 
 class TrainingUnitOfWork(Transaction, Protocol):

@@ -30,6 +30,22 @@ Clock = Callable[[], datetime]
 class DealerRepository(Protocol):
     def add(self, dealer: Dealer) -> None: ...
 
+    def assessment_rules(self) -> dict[str, Any] | None:
+        """The newest registration checklist: ``{"items": [...], "created_at", "created_by"}`` (None: none set)."""
+        ...
+
+    def save_assessment_rules(self, items: list[dict[str, Any]], at: datetime, by: str) -> None:
+        """Store a new version of the checklist (the older ones stay)."""
+        ...
+
+    def growth_plan(self, dealer_id: int, year: int) -> dict[str, Any] | None:
+        """The dealer's growth plan of ``year``: the ``GrowthPlan`` fields plus updated_at/updated_by."""
+        ...
+
+    def save_growth_plan(self, dealer_id: int, plan: dict[str, Any], at: datetime, by: str) -> None:
+        """Insert or replace the dealer's plan of ``plan["year"]``."""
+        ...
+
     def get(self, dealer_id: int) -> Dealer | None:
         """Load for change; on PostgreSQL the dealer's row is locked until the transaction ends."""
 
@@ -170,6 +186,12 @@ class DealerQueries(Protocol):
         """Without ``text``: by id after ``after_id``. With ``text``: ranked best first from ``offset``."""
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None: ...
+
+    def dealer_overview(self, dealer_id: int, since: datetime, until: datetime) -> dict[str, Any]:
+        """The figures of the dealer 360 view (seed 000 §二): orders, stock, retail sales, credit, value,
+        service requests and their customers' satisfaction, campaign leads and trainings, the period
+        ones in [since, until)."""
+        ...
 
     def audit_history(self, entity: str, entity_id: int, limit: int = 200) -> list[dict[str, Any]]: ...
 

@@ -17,6 +17,7 @@ from dealercrm.domain import dealer_value as dv
 from dealercrm.domain import satisfaction as sd
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import SHANGHAI, beijing_date
 
 LETTER_LAYOUTS = ("both", "envelope", "letter")
 
@@ -47,10 +48,13 @@ class CareService:
         return ca.set_model(raw, note, self._u(actor), self.clock)
 
     def evaluate(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
-        """Evaluate one dealer's value now and return the new evaluation row; admin, marketing or finance.
+        """Evaluate one dealer's value now and return the new evaluation row, with the credit change
+        request it filed when its class differs from the dealer's credit grade
+        (``credit_change_request_id``, ``None`` when none); admin, marketing or finance.
         ``PermissionDenied``, ``NotFound`` (dealer missing or out of scope)."""
         eid = ca.evaluate_dealer(dealer_id, self._u(actor), self.clock)
-        return self.history(actor, dealer_id)[0] | {"id": eid}
+        request_id = ca.propose_credit_grade(eid, self.uow, self.clock)
+        return self.history(actor, dealer_id)[0] | {"id": eid, "credit_change_request_id": request_id}
 
     def run_all(self, actor: Principal, region: str | None = None) -> int:
         """Evaluate every approved dealer now (optionally of one region), one transaction each; admin,
@@ -131,6 +135,27 @@ class CareService:
         ``InvalidValue`` (answers), ``Conflict`` (answered), ``IllegalTransition`` (closed), ``BusinessRuleViolation``
         (past the deadline), ``PermissionDenied``, ``NotFound``."""
         return ca.answer_survey(survey_id, answers, self._u(actor), self.clock)
+
+    def service_satisfaction(self, actor: Principal, *, days: int = 90, threshold: int = 3,
+                             region: str | None = None) -> dict[str, Any]:
+        """Dealer satisfaction derived from the service records (§4.2.3): per dealer, the end customers'
+        scores confirmed on the repair records of its vehicles over the last ``days`` (Beijing days,
+        today included), dissatisfied dealers first with their reasons; admin, marketing, sales or
+        region manager (their regions). ``InvalidValue`` (days, threshold), ``PermissionDenied``."""
+        require_role(actor, *ca.VALUE_READERS)
+        if isinstance(days, bool) or not 7 <= days <= 730:
+            raise InvalidValue("days", "统计天数须为7到730", code="satisfaction.days_invalid")
+        today = beijing_date(self.clock())
+        since = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=SHANGHAI)
+        until = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+        sd.check_service_threshold(threshold)
+        scope = dealer_scope(actor)
+        facts = self.queries.service_facts(since=since, until=until, threshold=threshold, regions=scope.regions,
+                                           region=region)
+        dealers = sorted((sd.service_satisfaction(f, threshold) for f in facts),
+                         key=lambda d: (not d["dissatisfied"], d["average"], d["dealer_id"]))
+        return {"since": since.date(), "until": today, "threshold": threshold, "dealers": dealers,
+                "dissatisfied": sum(1 for d in dealers if d["dissatisfied"])}
 
     def analysis(self, actor: Principal, survey_id: int) -> dict[str, Any]:
         """A survey's analysis: scores per question and region, invited count, and the dissatisfied responses

@@ -18,8 +18,10 @@ from dealercrm.application.ports.persistence import (
     PasswordHasher,
     UnitOfWorkFactory,
 )
+from dealercrm.domain.channel import ContactKind, GrowthPlan
+from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
-from dealercrm.domain.values import beijing_date
+from dealercrm.domain.values import SHANGHAI, beijing_date
 
 #: Who registers a dealer: nobody is signed in yet.
 ANONYMOUS = Principal(user_id=None, username="anonymous", role=Role.DEALER)
@@ -65,6 +67,27 @@ class ChannelService:
         """Reactivate a suspended dealer (恢复合作). Admin or region manager; returns the new status.
         ``PermissionDenied``, ``NotFound``, ``IllegalTransition``."""
         return channel.reactivate_dealer(dealer_id, self._uow(actor), self._clock)
+
+    def assessment_rules(self, actor: Principal) -> dict[str, Any]:
+        """The registration assessment checklist in force (考核规则: ``items`` of code, label, required; empty
+        when none is set). Staff who manage dealers; ``PermissionDenied``."""
+        return channel.assessment_rules(self._uow(actor))
+
+    def set_assessment_rules(self, actor: Principal, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Set a new version of the checklist (the older ones stay); admin. Returns the items;
+        ``InvalidValue`` naming the item, ``PermissionDenied``."""
+        return channel.set_assessment_rules(items, self._uow(actor), self._clock)
+
+    def assess(self, actor: Principal, dealer_id: int, results: dict[str, tuple[bool, str]]) -> dict[str, Any]:
+        """Record a reviewer's findings (code → (passed, note)) on a registration's checklist; a reviewer
+        may approve only once every required item is passed (``dealer.assessment_incomplete``). Admin or
+        region manager; ``InvalidValue``, ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
+        return channel.assess_dealer(dealer_id, results, self._uow(actor), self._clock)
+
+    def assessment(self, actor: Principal, dealer_id: int) -> dict[str, Any]:
+        """A dealer's checklist with each finding and the required items still missing; staff who manage
+        dealers. ``PermissionDenied``, ``NotFound``."""
+        return channel.dealer_assessment(dealer_id, self._uow(actor))
 
     def terminate(self, actor: Principal, dealer_id: int, reason: str) -> str:
         """Terminate the dealer (终止合作) with a reason and deactivate its users. Admin or region manager;
@@ -140,6 +163,54 @@ class ChannelService:
             raise not_found("dealer", "经销商")
         channel.visible_dealer_or_404(actor, dealer_id, row["region"])
         return row
+
+    def dealer_360(self, actor: Principal, dealer_id: int, *, days: int = 365) -> dict[str, Any]:
+        """The dealer 360 view (360°全面渠道管理, seed 000 §二): the profile with its contacts, management
+        team and shareholders, agreements and territory, beside the figures of every context it trades
+        in over the last ``days`` Beijing days (today included) — orders, stock, retail sales, credit,
+        value class, forecast, service requests with their customers' satisfaction, campaign leads and
+        trainings. Whoever may see the dealer (``NotFound`` otherwise, as ``dealer_detail``);
+        ``InvalidValue`` when ``days`` is not 7–730."""
+        if isinstance(days, bool) or not 7 <= days <= 730:
+            raise InvalidValue("days", "统计天数须为7到730", code="dealer_360.days_invalid")
+        detail = self.dealer_detail(actor, dealer_id)
+        today = beijing_date(self._clock())
+        since = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=SHANGHAI)
+        until = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=SHANGHAI)
+        contacts = detail["contacts"]
+
+        def kind(c: dict[str, Any]) -> str:
+            return str(getattr(c["kind"], "value", c["kind"]))
+
+        team = {
+            "shareholders": sorted((c for c in contacts if kind(c) == ContactKind.SHAREHOLDER.value),
+                                   key=lambda c: (-(c.get("share_permille") or 0), c["name"])),
+            "management": [c for c in contacts if kind(c) == ContactKind.MANAGEMENT.value],
+            "contacts": [c for c in contacts if kind(c) == ContactKind.CONTACT.value],
+        }
+        return {"dealer": detail, "team": team, "since": since.date(), "until": today,
+                **self._queries.dealer_overview(dealer_id, since, until)}
+
+    def set_growth_plan(self, actor: Principal, dealer_id: int, plan: GrowthPlan) -> dict[str, Any]:
+        """Set or replace the dealer's growth plan (经销商增长计划) of ``plan.year``: targets for vehicles
+        ordered, order amount and retail sales, and the agreed actions. Admin, sales or region manager
+        in scope; returns the plan with its progress. ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
+        channel.set_growth_plan(dealer_id, plan, self._uow(actor), self._clock)
+        return self.growth_plan(actor, dealer_id, plan.year)
+
+    def growth_plan(self, actor: Principal, dealer_id: int, year: int) -> dict[str, Any]:
+        """The dealer's growth plan of ``year`` with the progress so far: orders submitted, their amount
+        and retail sales within that Beijing calendar year. Whoever may see the dealer (its own dealer
+        too); ``NotFound`` when the dealer is not visible or has no plan for that year."""
+        self.dealer_detail(actor, dealer_id)
+        plan = channel.growth_plan(dealer_id, year, self._uow(actor))
+        if plan is None:
+            raise not_found("growth_plan", "增长计划")
+        since = dt.datetime(year, 1, 1, tzinfo=SHANGHAI)
+        facts = self._queries.dealer_overview(dealer_id, since, dt.datetime(year + 1, 1, 1, tzinfo=SHANGHAI))
+        return {"dealer_id": dealer_id, "year": year, "actions": list(plan.actions),
+                "progress": plan.progress(facts["orders"]["submitted"], facts["orders"]["amount_fen"],
+                                          facts["retail"]["sold"])}
 
     def audit_history(self, actor: Principal, dealer_id: int) -> list[dict[str, Any]]:
         """The dealer's audit trail (审计记录), oldest first; whoever may see the dealer. ``NotFound`` as

@@ -29,10 +29,11 @@ from dealercrm.application.ports.marketing import (
 )
 from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.video import MeetingParticipant, VideoConferencing
-from dealercrm.domain.errors import Conflict
+from dealercrm.domain.errors import Conflict, IllegalTransition, InvalidValue
 from dealercrm.domain.forecasts import deadline_for
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.knowledge import search_terms
+from dealercrm.domain.values import beijing_date
 
 
 @attrs.define
@@ -338,6 +339,73 @@ class MarketingService:
         reason); lead writers. Returns the new state; ``InvalidValue``, ``BusinessRuleViolation`` (order not
         submitted), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return cp.follow_up(lead_id, action, self._uow(actor), self.clock, **kw)
+
+    def set_marketing_budget(self, actor: Principal, year: int, budget_fen: int, note: str | None = None) -> None:
+        """Set the year's marketing budget (市场营销预算, §5 1)); campaigns of the year are then planned within it
+        (``campaign.over_year_budget``). Marketing or admin; ``InvalidValue``, ``BusinessRuleViolation`` (below what
+        is already planned), ``PermissionDenied``."""
+        cp.set_year_budget(year, budget_fen, note, self._uow(actor), self.clock)
+
+    def marketing_plan(self, actor: Principal, year: int) -> dict[str, Any]:
+        """The year's marketing plan and budget: the budget, each campaign of the year (by start day) with
+        its budget, actual cost, leads, conversions, revenue and ROI, and the totals with what is left.
+        Marketing or admin (who see every lead); ``PermissionDenied``."""
+        require_role(actor, *cp.PLANNERS)
+        with self._uow(actor) as uow:
+            budget = uow.campaigns.year_budget(year)
+        rows = [c for c in self.campaign_queries.list_campaigns(actor, limit=1000)
+                if c["starts_on"].year == year and str(getattr(c["status"], "value", c["status"])) != "cancelled"]
+        items = []
+        for c in sorted(rows, key=lambda r: (r["starts_on"], r["id"])):
+            t = self.campaign_report(actor, c["id"])["totals"]
+            items.append({"id": c["id"], "campaign_no": c["campaign_no"], "name": c["name"],
+                          "status": str(getattr(c["status"], "value", c["status"])), "budget_fen": c["budget_fen"],
+                          "actual_cost_fen": c["actual_cost_fen"], "leads": t["leads"], "converted": t["converted"],
+                          "revenue_fen": t["revenue_fen"], "roi_pct": t["roi_pct"]})
+        planned = sum(i["budget_fen"] for i in items)
+        cost = sum(i["actual_cost_fen"] if i["actual_cost_fen"] is not None else i["budget_fen"] for i in items)
+        revenue = sum(i["revenue_fen"] for i in items)
+        return {"year": year, "budget_fen": budget, "planned_fen": planned,
+                "remaining_fen": None if budget is None else budget - planned, "campaigns": items,
+                "totals": {"cost_fen": cost, "leads": sum(i["leads"] for i in items),
+                           "converted": sum(i["converted"] for i in items), "revenue_fen": revenue,
+                           "roi_pct": round(100 * (revenue - cost) / cost, 1) if cost else None}}
+
+    def campaign_targets(self, actor: Principal, campaign_id: int, *,
+                         value_classes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """The campaign's target list (目标名单), selected by criteria: approved dealers in the campaign's
+        regions, with an agreement valid today for one of its product lines, and (when given) of the
+        value classes A–D. Marketing or admin; ``InvalidValue`` (class), ``PermissionDenied``, ``NotFound``."""
+        require_role(actor, *cp.PLANNERS)
+        row = self.campaign(actor, campaign_id)
+        bad = [c for c in value_classes if c not in ("A", "B", "C", "D")]
+        if bad:
+            raise InvalidValue("value_classes", f"价值分类须为 A、B、C 或 D：{bad[0]}", code="campaign.value_class_invalid")
+        return self.campaign_queries.target_dealers(
+            regions=tuple(row["regions"] or ()), product_lines=tuple(row["product_lines"] or ()),
+            value_classes=tuple(dict.fromkeys(value_classes)), day=beijing_date(self.clock()))
+
+    def invite_targets(self, actor: Principal, campaign_id: int, *,
+                       value_classes: tuple[str, ...] = ()) -> dict[str, int]:
+        """Invite the campaign's target list through the outbox (one e-mail per dealer's primary contact,
+        once per campaign and dealer however often this is called); only a planned or active campaign.
+        Returns ``{"targets", "invited", "without_email"}``. Marketing or admin; ``IllegalTransition``,
+        ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
+        targets = self.campaign_targets(actor, campaign_id, value_classes=value_classes)
+        row = self.campaign(actor, campaign_id)
+        status = str(getattr(row["status"], "value", row["status"]))
+        if status not in ("planned", "active"):
+            raise IllegalTransition("campaign", status, "invite")
+        reachable = [t for t in targets if t["email"]]
+        with self._uow(actor) as uow:
+            for t in reachable:
+                uow.outbox.enqueue("campaign.invitation", {
+                    "recipient_name": t["contact_name"] or t["dealer_name"], "dealer_name": t["dealer_name"],
+                    "campaign_name": row["name"], "starts_on": str(row["starts_on"]), "ends_on": str(row["ends_on"]),
+                    "description": row["description"] or row["target_segment"] or row["name"], "portal_url": self._portal},
+                    t["email"], f"campaign-{campaign_id}-dealer-{t['dealer_id']}")
+            uow.commit()
+        return {"targets": len(targets), "invited": len(reachable), "without_email": len(targets) - len(reachable)}
 
     def campaigns(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
         """Campaigns the caller may see, filtered."""

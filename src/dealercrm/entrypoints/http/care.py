@@ -187,6 +187,12 @@ class CareController(Controller):
     def answer(self, survey_id: int, data: AnswerBody, request: User, care: CareService) -> dict[str, int]:
         return {"response_id": care.answer(request.user, survey_id, dict(data.answers))}
 
+    @get("/satisfaction/service-records", guards=[requires(*ca.VALUE_READERS)], sync_to_thread=True,
+         summary="服务记录满意度 Dealer satisfaction derived from the customers' scores on repair records")
+    def service_satisfaction(self, request: User, care: CareService, days: int = 90, threshold: int = 3,
+                             region: str | None = None) -> dict[str, Any]:
+        return care.service_satisfaction(request.user, days=days, threshold=threshold, region=region)
+
     @get("/surveys/{survey_id:int}/analysis", guards=[requires(*ca.SURVEY_EDITORS)], sync_to_thread=True,
          summary="满意度分析 Averages per question/topic/region; dissatisfied dealers with reasons")
     def analysis(self, survey_id: int, request: User, care: CareService) -> dict[str, Any]:

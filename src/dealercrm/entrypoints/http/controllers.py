@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_204_NO_CON
 
 from dealercrm.application import channel as ch
 from dealercrm.application.identity import CreateUser
-from dealercrm.domain.channel import DealerStatus
+from dealercrm.domain.channel import DealerStatus, GrowthPlan
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import ROLE_LABELS, Principal, Role, mask_badge_uid
 from dealercrm.entrypoints.http import schemas as s
@@ -72,7 +72,8 @@ def _bank(b: s.BankAccountBody | None) -> ch.BankAccountIn | None:
 def _contact(c: s.ContactBody) -> ch.ContactIn:
     return ch.ContactIn(
         name=c.name, title=c.title, phone=c.phone, kind=c.kind, email=c.email, birthday=c.birthday,
-        is_primary=c.is_primary, id_number=c.id_number,
+        is_primary=c.is_primary, id_number=c.id_number, share_permille=c.share_permille,
+        abilities=tuple(c.abilities),
     )
 
 
@@ -94,7 +95,8 @@ def _dealer_detail(row: dict[str, Any]) -> s.DealerDetail:
         registered_at=row["registered_at"], approved_at=row["approved_at"], version=row["version"],
         contacts=[
             s.ContactOut(c["id"], c["name"], str(c["kind"]), c["title"], str(c["phone"]), c["email"],
-                         c["birthday"], c["is_primary"], c["id_number"].masked if c["id_number"] else None)
+                         c["birthday"], c["is_primary"], c["id_number"].masked if c["id_number"] else None,
+                         c.get("share_permille"), list(c.get("abilities") or []))
             for c in row["contacts"]
         ],
         qualifications=[s.QualificationOut(q["id"], q["kind"], q["number"], q["valid_until"])
@@ -179,6 +181,54 @@ class DealerController(Controller):
     @get("/{dealer_id:int}", guards=[requires(*DEALER_READERS)], sync_to_thread=True, summary="经销商详情 Dealer detail")
     def detail(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService) -> s.DealerDetail:
         return _dealer_detail(channel.dealer_detail(request.user, dealer_id))
+
+    @get("/assessment-rules", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
+         summary="考核规则 The registration assessment checklist in force")
+    def assessment_rules(self, request: Request[Principal, Any, Any], channel: ChannelService) -> dict[str, Any]:
+        return channel.assessment_rules(request.user)
+
+    @put("/assessment-rules", guards=[requires(Role.ADMIN)], sync_to_thread=True,
+         summary="设置考核规则 Set a new version of the assessment checklist")
+    def set_assessment_rules(self, data: s.AssessmentRulesBody, request: Request[Principal, Any, Any],
+                             channel: ChannelService) -> dict[str, Any]:
+        items = [{"code": i.code, "label": i.label, "required": i.required} for i in data.items]
+        return {"items": channel.set_assessment_rules(request.user, items)}
+
+    @get("/{dealer_id:int}/assessment", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
+         summary="准入考核 A registration's checklist with each finding and what is missing")
+    def assessment(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService
+                   ) -> dict[str, Any]:
+        return channel.assessment(request.user, dealer_id)
+
+    @put("/{dealer_id:int}/assessment", guards=[requires(*DEALER_DECIDERS)], sync_to_thread=True,
+         summary="记录考核结果 Record findings on checklist items (approval needs every required item passed)")
+    def assess(self, dealer_id: int, data: s.AssessmentBody, request: Request[Principal, Any, Any],
+               channel: ChannelService) -> dict[str, Any]:
+        return channel.assess(request.user, dealer_id, {r.code: (r.passed, r.note) for r in data.results})
+
+    @put("/{dealer_id:int}/growth-plans/{year:int}", guards=[requires(*DEALER_MANAGERS)], sync_to_thread=True,
+         summary="经销商增长计划 Set a year's growth targets and actions")
+    def set_growth_plan(self, dealer_id: int, year: int, data: s.GrowthPlanBody,
+                        request: Request[Principal, Any, Any], channel: ChannelService) -> dict[str, Any]:
+        return channel.set_growth_plan(request.user, dealer_id, GrowthPlan(
+            year, data.vehicles, data.amount_fen, data.retail_vehicles, tuple(data.actions)))
+
+    @get("/{dealer_id:int}/growth-plans/{year:int}", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
+         summary="增长计划与进度 A year's growth plan with the progress so far")
+    def growth_plan(self, dealer_id: int, year: int, request: Request[Principal, Any, Any],
+                    channel: ChannelService) -> dict[str, Any]:
+        return channel.growth_plan(request.user, dealer_id, year)
+
+    @get("/{dealer_id:int}/360", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
+         summary="经销商360°视图 The dealer with its team, shareholders and agreements beside its orders, stock, "
+                 "retail sales, credit, value, forecast, service, leads and trainings")
+    def view_360(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService,
+                 days: int = 365) -> dict[str, Any]:
+        view = channel.dealer_360(request.user, dealer_id, days=days)
+        detail = _dealer_detail(view["dealer"])
+        by_id = {c.id: c for c in detail.contacts}
+        team = {k: [by_id[c["id"]] for c in rows] for k, rows in view["team"].items()}
+        return {**view, "dealer": detail, "team": team}
 
     @get("/{dealer_id:int}/history", guards=[requires(*DEALER_READERS)], sync_to_thread=True,
          summary="变更记录 Audit history of a dealer")

@@ -61,7 +61,8 @@ def _usage(limit_fen: int, exposure_fen: int) -> int | None:
 def _terms(a: dict[str, Any]) -> s.CreditTerms:
     cycle, status = str(_v(a["payment_cycle"])), str(_v(a["status"]))
     return s.CreditTerms(a["limit_fen"], a["term_days"], cycle, PaymentCycle(cycle).label,
-                         a["warning_threshold_permille"], status, AccountStatus(status).label, bool(a["warning_active"]))
+                         a["warning_threshold_permille"], status, AccountStatus(status).label, bool(a["warning_active"]),
+                         a.get("credit_grade"))
 
 
 def _allocation_row(a: AllocationRow) -> s.CreditAllocationRow:
@@ -185,7 +186,7 @@ class CreditController(Controller):
         out = credit.request_change(request.user, cr.RequestCreditChange(
             dealer_id=dealer_id, reason=data.reason, limit_fen=data.limit_fen, term_days=data.term_days,
             payment_cycle=data.payment_cycle, warning_threshold_permille=data.warning_threshold_permille,
-            status=data.status))
+            status=data.status, credit_grade=data.credit_grade))
         return self._change(request.user, credit, out.id)
 
     @post("/accounts/{dealer_id:int}/apply-prepayments", guards=[requires(*FINANCE)], status_code=HTTP_200_OK,

@@ -4,7 +4,7 @@ forbid unknown fields, so ``exposure_fen`` or ``status`` sent where they do not 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -30,6 +30,7 @@ class CreditChangeRequestIn(Request):
     payment_cycle: PaymentCycle | None = None
     warning_threshold_permille: Annotated[int, Meta(ge=1, le=1000)] | None = None
     status: AccountStatus | None = None
+    credit_grade: Literal["A", "B", "C", "D"] | None = None  # 信用等级
 
 
 class CreditNoteIn(Request):
@@ -87,6 +88,7 @@ class CreditTerms(msgspec.Struct):
     status: AccountStatus
     status_label: str
     warning_active: bool
+    credit_grade: str | None = None  # 信用等级 A–D (None until one is approved)
 
 
 class CreditExposure(msgspec.Struct):

@@ -5,10 +5,10 @@ the ``MarketingService``, encode."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -737,8 +737,10 @@ class ForecastPage(msgspec.Struct):
 class ComparisonLineOut(msgspec.Struct):
     product_line: str
     forecast: int
-    actual: int
+    actual: int  # ordered in the month
     accuracy_pct: float
+    retail: int  # sold to end customers in the month (§2.2 2))
+    retail_accuracy_pct: float
 
 
 class DealerComparisonOut(msgspec.Struct):
@@ -750,6 +752,8 @@ class DealerComparisonOut(msgspec.Struct):
     actual_total: int
     accuracy_pct: float | None
     lines: list[ComparisonLineOut]
+    retail_total: int
+    retail_accuracy_pct: float | None
 
 
 class RegionComparisonOut(msgspec.Struct):
@@ -758,6 +762,8 @@ class RegionComparisonOut(msgspec.Struct):
     forecast_total: int
     actual_total: int
     accuracy_pct: float
+    retail_total: int
+    retail_accuracy_pct: float
 
 
 class OverallOut(msgspec.Struct):
@@ -766,6 +772,8 @@ class OverallOut(msgspec.Struct):
     forecast_total: int
     actual_total: int
     accuracy_pct: float | None
+    retail_total: int
+    retail_accuracy_pct: float | None
 
 
 class ForecastReportOut(msgspec.Struct):
@@ -806,15 +814,18 @@ class ForecastController(Controller):
         return ForecastPage(items, nxt)
 
     @get("/report", guards=[requires(*fc.READERS_ALL, Role.DEALER)], sync_to_thread=True,
-         summary="预测与实际对比 Forecast vs orders submitted in the month, accuracy per dealer and region")
+         summary="预测与实际对比 Forecast vs orders submitted and vehicles sold at retail in the month, "
+                 "accuracy per dealer and region")
     def report(self, request: User, marketing: MarketingService, month: str, region: str | None = None) -> ForecastReportOut:
         rep = marketing.forecast_report(request.user, parse_month(month), region)
         return ForecastReportOut(
             f"{rep['month']:%Y-%m}", rep["deadline"],
             [DealerComparisonOut(d["dealer_id"], d["dealer_name"], d["region"], d["submitted"], d["forecast_total"],
                                  d["actual_total"], d["accuracy_pct"],
-                                 [ComparisonLineOut(x["product_line"], x["forecast"], x["actual"], x["accuracy_pct"])
-                                  for x in d["lines"]]) for d in rep["dealers"]],
+                                 [ComparisonLineOut(x["product_line"], x["forecast"], x["actual"], x["accuracy_pct"],
+                                                    x["retail"], x["retail_accuracy_pct"])
+                                  for x in d["lines"]], d["retail_total"], d["retail_accuracy_pct"])
+             for d in rep["dealers"]],
             [RegionComparisonOut(**r) for r in rep["regions"]], OverallOut(**rep["overall"]))
 
 
@@ -1148,6 +1159,15 @@ def _lead(r: dict[str, Any]) -> LeadOut:
                    r["created_at"], r["created_by_name"])
 
 
+class MarketingBudgetBody(Body):
+    budget_fen: Annotated[int, msgspec.Meta(ge=0, le=10**12)]
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class CampaignInviteBody(Body):
+    value_classes: Annotated[list[Literal["A", "B", "C", "D"]], msgspec.Meta(max_length=4)] = []
+
+
 class CampaignController(Controller):
     path = "/api/v1/campaigns"
     tags = ["campaigns 营销推广"]
@@ -1161,6 +1181,31 @@ class CampaignController(Controller):
             regions=tuple(data.regions), channel=data.channel, description=data.description,
             activate=data.activate))
         return CampaignRefOut(ref.id, ref.campaign_no, CampaignStatus(ref.status))
+
+    @put("/plans/{year:int}", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
+         summary="市场营销预算 Set the year's marketing budget the campaigns are planned within")
+    def set_plan(self, year: int, data: MarketingBudgetBody, request: User, marketing: MarketingService
+                 ) -> dict[str, Any]:
+        marketing.set_marketing_budget(request.user, year, data.budget_fen, data.note)
+        return marketing.marketing_plan(request.user, year)
+
+    @get("/plans/{year:int}", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
+         summary="市场营销计划 The year's budget, its campaigns with cost, leads, revenue and ROI, and the totals")
+    def plan_of_year(self, year: int, request: User, marketing: MarketingService) -> dict[str, Any]:
+        return marketing.marketing_plan(request.user, year)
+
+    @get("/{campaign_id:int}/targets", guards=[requires(*cp.PLANNERS)], sync_to_thread=True,
+         summary="目标名单 The dealers the campaign targets: its regions and product lines, optionally value classes")
+    def targets(self, campaign_id: int, request: User, marketing: MarketingService,
+                value_class: list[str] | None = None) -> dict[str, Any]:
+        rows = marketing.campaign_targets(request.user, campaign_id, value_classes=tuple(value_class or ()))
+        return {"items": rows}
+
+    @post("/{campaign_id:int}/invitations", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
+          sync_to_thread=True, summary="邀请目标经销商 E-mail the target list's invitations through the outbox (once each)")
+    def invite(self, campaign_id: int, data: CampaignInviteBody, request: User,
+               marketing: MarketingService) -> dict[str, int]:
+        return marketing.invite_targets(request.user, campaign_id, value_classes=tuple(data.value_classes))
 
     @post("/{campaign_id:int}/activate", guards=[requires(*cp.PLANNERS)], status_code=HTTP_200_OK,
           sync_to_thread=True, summary="启动活动 Start")

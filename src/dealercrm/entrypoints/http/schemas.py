@@ -66,6 +66,35 @@ class ContactBody(Request):
     birthday: dt.date | None = None
     is_primary: bool = False
     id_number: Annotated[str, Meta(max_length=30)] | None = None
+    share_permille: Annotated[int, Meta(ge=1, le=1000)] | None = None  # 持股比例 ‰ (shareholders)
+    abilities: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=10)] = []  # 能力
+
+
+class GrowthPlanBody(Request):
+    vehicles: Annotated[int, Meta(ge=0, le=100_000)]
+    amount_fen: Annotated[int, Meta(ge=0, le=10**14)]
+    retail_vehicles: Annotated[int, Meta(ge=0, le=100_000)] = 0
+    actions: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(max_length=20)] = []
+
+
+class AssessmentItemBody(Request):
+    code: Annotated[str, Meta(max_length=40)]
+    label: Annotated[str, Meta(max_length=60)]
+    required: bool = True
+
+
+class AssessmentRulesBody(Request):
+    items: Annotated[list[AssessmentItemBody], Meta(max_length=30)]
+
+
+class AssessmentResultBody(Request):
+    code: Annotated[str, Meta(max_length=40)]
+    passed: bool
+    note: Annotated[str, Meta(max_length=200)] = ""
+
+
+class AssessmentBody(Request):
+    results: Annotated[list[AssessmentResultBody], Meta(max_length=30)]
 
 
 class QualificationBody(Request):
@@ -162,6 +191,8 @@ class ContactOut(msgspec.Struct):
     birthday: dt.date | None
     is_primary: bool
     id_number_masked: str | None
+    share_permille: int | None = None
+    abilities: list[str] = []
 
 
 class QualificationOut(msgspec.Struct):
