@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import insert
 
 import dealercrm
-from dealercrm.adapters.db import fulltext
+from dealercrm.adapters.db import search_indexes
 from dealercrm.adapters.db.customers_tables import end_customers
 from dealercrm.application import channel as ch
 from dealercrm.application.services.customers import CustomerIn
@@ -68,7 +68,7 @@ def test_dealers_and_customers_are_found_by_their_chinese_words_ranked_and_each_
         imported = conn.execute(insert(end_customers).values(
             number="KH-2026-900001", name="许昌中原汽修厂", phone="0374-1234567", kind="company",
             dealer_id=hongda, created_at=NOW, created_by="import", version=1).returning(end_customers.c.id)).scalar()
-        backfilled = fulltext.backfill_all(conn)
+        backfilled = search_indexes.backfill_all(conn)
 
     def dealers(q: str) -> list[int]:
         return [r["id"] for r in crm.channel.list_dealers(ADMIN, text=q)]

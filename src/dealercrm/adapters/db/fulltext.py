@@ -13,7 +13,7 @@ of a few weighted fields:
   matching cannot match the two-character words 液压, 保养, 制动 most queries are made of.)
 
 The rows are written in the same transaction as the source row, by one ``after_flush`` listener
-for every index whose source is a mapped entity (:func:`install`), so no use case can forget
+for every index whose source is a mapped entity (:mod:`dealercrm.adapters.db.search_indexes`), so no use case can forget
 them; :meth:`FullTextIndex.backfill` indexes the rows written before the index existed or written
 by bulk Core inserts (``migrate.upgrade`` runs it). The index tables are built by migrations per
 engine and are not in the mapped metadata (:func:`is_unmapped`).
@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, Table, event, func, inspect, literal_column, select, table, text
+from sqlalchemy import Connection, Table, func, inspect, literal_column, select, table, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select, Subquery
 
@@ -126,16 +126,6 @@ class FullTextIndex:
                 .subquery(f"{self.name}_hits"))
 
 
-_INDEXES: list[FullTextIndex] = []
-
-
-def register(index: FullTextIndex) -> FullTextIndex:
-    """Add an index to those the ``after_flush`` listener and :func:`backfill_all` keep in step."""
-    if all(i.name != index.name for i in _INDEXES):
-        _INDEXES.append(index)
-    return index
-
-
 def is_unmapped(name: str | None) -> bool:
     """The full-text index tables built by migrations, not mapped: the registered indexes, the
     community's ``community_search``, and SQLite's FTS5 shadow tables of each."""
@@ -143,14 +133,10 @@ def is_unmapped(name: str | None) -> bool:
     return bool(name) and any(name == n or name.startswith(n + "_") for n in names)  # type: ignore[union-attr]
 
 
-def backfill_all(conn: Connection) -> dict[str, int]:
-    """Backfill every registered index whose table exists; how many rows each indexed."""
-    present = set(inspect(conn).get_table_names())
-    return {i.name: i.backfill(conn) for i in _INDEXES if i.name in present}
-
-
-def _after_flush(session: Session, _flush_context: Any) -> None:
-    for index in _INDEXES:
+def reindex_flushed(session: Session, indexes: Iterable[FullTextIndex]) -> None:
+    """Bring ``indexes`` in step with what ``session`` just flushed (an ``after_flush`` listener's
+    work): re-read the new and changed rows whose indexed text changed, drop the deleted ones."""
+    for index in indexes:
         if index.entity is None:
             continue
         changed: list[Any] = [o for o in (*session.new, *session.dirty) if isinstance(o, index.entity)]
@@ -169,9 +155,4 @@ def _text_changed(obj: Any, watched: tuple[str, ...]) -> bool:
     return any(attrs_[name].history.has_changes() for name in watched)
 
 
-def install() -> None:
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
-
-
-__all__ = ["FullTextIndex", "backfill_all", "install", "is_unmapped", "register"]
+__all__ = ["FullTextIndex", "is_unmapped", "reindex_flushed"]

@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.sql import ColumnElement
 
-from dealercrm.adapters.db import fulltext
 from dealercrm.adapters.db.fulltext import FullTextIndex, is_unmapped
 from dealercrm.adapters.db.marketing_tables import kb_articles
 from dealercrm.domain.knowledge import Article
@@ -33,10 +32,10 @@ def _tag_list(tags: Any) -> list[str]:
     return list(tags or [])
 
 
-INDEX = fulltext.register(FullTextIndex(
+INDEX = FullTextIndex(
     name=UNMAPPED, key="article_id", source=kb_articles, fields=("title_terms", "tags_terms", "body_terms"),
     weights=WEIGHTS, texts=lambda r: (r.title, " ".join(_tag_list(r.tags)), r.body),
-    entity=Article, watched=("title", "tags", "body")))
+    entity=Article, watched=("title", "tags", "body"))
 
 
 def put(conn: Connection, article_id: int, title: str, tags: list[str] | tuple[str, ...], body: str) -> None:
@@ -46,10 +45,6 @@ def put(conn: Connection, article_id: int, title: str, tags: list[str] | tuple[s
 def backfill(conn: Connection) -> int:
     """Index the articles that have no index row yet; returns how many."""
     return INDEX.backfill(conn)
-
-
-def install() -> None:
-    fulltext.install()
 
 
 def match(dialect: str, keywords: list[str]) -> tuple[Any, ColumnElement[bool], ColumnElement[Any]] | None:
@@ -62,4 +57,4 @@ def match(dialect: str, keywords: list[str]) -> tuple[Any, ColumnElement[bool], 
     return hits, hits.c.id == kb_articles.c.id, hits.c.score.asc()
 
 
-__all__ = ["INDEX", "UNMAPPED", "backfill", "install", "is_unmapped", "match", "put"]
+__all__ = ["INDEX", "UNMAPPED", "backfill", "is_unmapped", "match", "put"]

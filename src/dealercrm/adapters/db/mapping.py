@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from dealercrm.adapters.db import audit, knowledge_search, live_changes, shared_state
-from dealercrm.adapters.db import party_search  # noqa: F401  (registers the dealer and customer indexes)
+from dealercrm.adapters.db import audit, live_changes, search_indexes, shared_state
 from dealercrm.adapters.db.aftersales_tables import start_aftersales_mappers
 from dealercrm.adapters.db.credit_tables import start_credit_mappers
 from dealercrm.adapters.db.customers_tables import start_customer_mappers
@@ -47,6 +46,6 @@ def start_mappers() -> None:
     start_learning_mappers()
     start_workflow_mappers()
     audit.install()
-    knowledge_search.install()
+    search_indexes.install()
     shared_state.install()
     live_changes.install()

@@ -69,10 +69,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 def _after_upgrade(engine: Engine) -> None:
     """Data the migrations cannot derive without application code: the segmented search words
     of the knowledge base, dealers and customers (migrations never import the application)."""
-    from dealercrm.adapters.db import fulltext, knowledge_search, party_search  # noqa: F401  (they register)
+    from dealercrm.adapters.db import search_indexes
 
     with engine.begin() as connection:
-        fulltext.backfill_all(connection)
+        search_indexes.backfill_all(connection)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -10,7 +10,6 @@ city, region or address), so 中原物流有限公司 ranks above a customer mer
 
 from __future__ import annotations
 
-from dealercrm.adapters.db import fulltext
 from dealercrm.adapters.db.customers_tables import end_customers
 from dealercrm.adapters.db.fulltext import FullTextIndex
 from dealercrm.adapters.db.orm import dealers
@@ -24,14 +23,14 @@ def _join(*parts: str | None) -> str:
     return " ".join(p for p in parts if p)
 
 
-DEALERS = fulltext.register(FullTextIndex(
+DEALERS = FullTextIndex(
     name="dealer_search", key="dealer_id", source=dealers, fields=("name_terms", "place_terms"), weights=WEIGHTS,
     texts=lambda r: (_join(r.legal_name, r.short_name), _join(r.province, r.city, r.region)),
-    entity=Dealer, watched=("legal_name", "short_name", "address", "region")))
+    entity=Dealer, watched=("legal_name", "short_name", "address", "region"))
 
-CUSTOMERS = fulltext.register(FullTextIndex(
+CUSTOMERS = FullTextIndex(
     name="customer_search", key="customer_id", source=end_customers, fields=("name_terms", "place_terms"),
     weights=WEIGHTS, texts=lambda r: (r.name, _join(r.province, r.city, r.address)),
-    entity=EndCustomer, watched=("name", "province", "city", "address")))
+    entity=EndCustomer, watched=("name", "province", "city", "address"))
 
 __all__ = ["CUSTOMERS", "DEALERS"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -116,29 +117,41 @@ class DocumentNumbers:
 
 
 _NEXTVAL = func.nextval(bindparam("sequence", type_=String))
-#: The number statements with their extra reads, built once per set of reads (callers pass module
-#: constants): building one per call cost more than running it. Keyed by the reads' ids, which stay
-#: theirs because the entry keeps the reads alive; bounded, should a caller build reads per call.
-_WITH_READS: dict[tuple[str, tuple[int, ...]], tuple[Any, tuple[ColumnElement[Any], ...]]] = {}
+class _Reads:
+    """A set of reads compared by identity (SQLAlchemy columns overload ``==``), so the statements
+    below can be memoised per set: callers pass module constants."""
+
+    __slots__ = ("columns",)
+
+    def __init__(self, columns: tuple[ColumnElement[Any], ...]) -> None:
+        self.columns = columns
+
+    def __hash__(self) -> int:
+        return hash(tuple(map(id, self.columns)))
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, _Reads) and len(other.columns) == len(self.columns)
+                and all(a is b for a, b in zip(self.columns, other.columns)))
 
 
-def _with_reads(kind: str, reads: tuple[ColumnElement[Any], ...], build: Callable[[], Any]) -> Any:
-    key = (kind, tuple(id(r) for r in reads))
-    found = _WITH_READS.get(key)
-    if found is not None:
-        return found[0]
-    statement = build()
-    if len(_WITH_READS) < 64:
-        _WITH_READS[key] = (statement, reads)
-    return statement
+# The number statements with their extra reads, built once per set of reads: building one per
+# call cost more than running it. Bounded, should a caller build reads per call.
+@functools.lru_cache(maxsize=64)
+def _bump_with(bump: Any, reads: _Reads) -> Any:
+    return bump.returning(*reads.columns)
+
+
+@functools.lru_cache(maxsize=64)
+def _nextval_with(reads: _Reads) -> Any:
+    return select(_NEXTVAL, *reads.columns)
 
 
 def _bump_reading(bump: Any, reads: tuple[ColumnElement[Any], ...]) -> Any:
-    return _with_reads("bump", reads, lambda: bump.returning(*reads)) if reads else bump
+    return _bump_with(bump, _Reads(reads)) if reads else bump
 
 
 def _nextval_reading(reads: tuple[ColumnElement[Any], ...]) -> Any:
-    return _with_reads("nextval", reads, lambda: select(_NEXTVAL, *reads))
+    return _nextval_with(_Reads(reads))
 
 
 def _create_sequence(engine: Engine, sequence: str, name: str) -> None:
