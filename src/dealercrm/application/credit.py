@@ -975,13 +975,16 @@ def propose_credit_grade(dealer_id: int, grade: str, reason: str, uow: CreditUni
                          clock: Clock) -> ChangeRequestOut | None:
     """The dealer value analysis proposes a credit grade (信用等级, §2.1 6)) as a credit change request
     that finance approves (four eyes) or rejects like any other. Nothing is filed when the account
-    already has that grade or a request is still pending (the pending one is decided first).
+    already has that grade, has no credit account yet, or a request is still pending (the pending
+    one is decided first).
     Admin or the system (the scheduled evaluation), marketing or finance."""
     require_role(uow.actor, Role.ADMIN, Role.MARKETING, *FINANCE_DECIDERS)
     changes = validate_term_changes({"credit_grade": grade})
     now = clock()
     with uow:
         _visible_dealer(uow, dealer_id)
+        if uow.credit.find_account(dealer_id) is None:
+            return None  # no credit granted yet: a grade qualifies granted terms, finance sets those first
         account = uow.credit.lock_account(dealer_id)
         if account.credit_grade == grade or uow.credit.pending_change_request(dealer_id) is not None:
             return None

@@ -285,6 +285,14 @@ def test_value_analysis_counts_training_completion_and_proposes_the_credit_grade
         _training(conn, d1, 4, attended=True)
         _training(conn, d1, 5, attended=True, status="cancelled")  # not a completed training: not counted
 
+    no_terms_yet = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
+    assert no_terms_yet["credit_change_request_id"] is None  # no credit granted yet: no grade to propose
+    api.login("caiwu2", Role.FINANCE)
+    grant = api.client.post(f"/api/v1/credit/accounts/{d1}/change-requests", headers=api.h["caiwu"],
+                            json={"reason": "年度授信", "limit_fen": 100_000_00}).json()
+    granted = api.client.post(f"/api/v1/credit/change-requests/{grant['id']}/approve", headers=api.h["caiwu2"], json={})
+    assert granted.status_code == 200, granted.text
+
     ev = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
     assert (ev["inputs"]["trainings_invited"], ev["inputs"]["trainings_attended"]) == (4, 2)
     assert ev["breakdown"]["points"]["training"] == 50 and ev["breakdown"]["weights_used"]["training"] > 0
@@ -293,15 +301,15 @@ def test_value_analysis_counts_training_completion_and_proposes_the_credit_grade
 
     # the class is the credit grade it proposes: a credit change request, decided by finance (four eyes)
     rid = ev["credit_change_request_id"]
-    [req] = api.client.get("/api/v1/credit/change-requests", headers=api.h["caiwu"],
-                           params={"dealer_id": d1}).json()["items"]
+    [req] = [r for r in api.client.get("/api/v1/credit/change-requests", headers=api.h["caiwu"],
+                                       params={"dealer_id": d1}).json()["items"] if r["state"] == "pending"]
     assert req["id"] == rid and req["state"] == "pending" and req["changes"] == {"credit_grade": "D"} and "价值评估" in req["reason"]
     again = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
     assert again["credit_change_request_id"] is None  # one pending request at a time
     bad = api.client.post(f"/api/v1/credit/accounts/{d1}/change-requests", headers=api.h["caiwu"],
                           json={"reason": "手工", "credit_grade": "E"})
     assert bad.status_code == 422 and bad.json()["field"] == "credit_grade"
-    ok = api.client.post(f"/api/v1/credit/change-requests/{rid}/approve", headers=api.h["caiwu"], json={})
+    ok = api.client.post(f"/api/v1/credit/change-requests/{rid}/approve", headers=api.h["caiwu2"], json={})
     assert ok.status_code == 200, ok.text
     page = api.client.get(f"/api/v1/credit/accounts/{d1}", headers=api.h["caiwu"]).json()
     assert page["terms"]["credit_grade"] == "D"

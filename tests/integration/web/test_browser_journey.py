@@ -231,6 +231,10 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     _login(small, server, "procurement")
     width = small.evaluate("document.documentElement.scrollWidth")
     _shot(small, "workbench-375")
+    small.goto(f"{server}/analytics/quality")  # 统计报表 on a phone (seed 000 §6 item 3)
+    small.wait_for_load_state("load")
+    report_width = small.evaluate("document.documentElement.scrollWidth")
+    _shot(small, "quality-report-375")
     phone.close()
     dealer_phone = chromium.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True)
     on_phone = dealer_phone.new_page()
@@ -240,7 +244,9 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     on_phone.wait_for_selector("#total")
     dealer_widths = {"configurator": on_phone.evaluate("document.documentElement.scrollWidth")}
     _shot(on_phone, "configurator-375")
-    for name, path in (("dealer-profile", "/dealer/"), ("forecasts", "/forecasts")):
+    # seed 000 §6 item 3 on a phone: stock, order progress, the parts catalog (and the announcement below)
+    for name, path in (("dealer-profile", "/dealer/"), ("forecasts", "/forecasts"), ("stock", "/stock"),
+                       ("orders", "/orders"), ("parts-catalog", "/parts-catalog/")):
         on_phone.goto(f"{server}{path}")
         dealer_widths[name] = on_phone.evaluate("document.documentElement.scrollWidth")
         _shot(on_phone, f"{name}-375")
@@ -251,7 +257,7 @@ def test_a_dealer_submits_an_order_and_a_reviewer_approves_it_from_the_workbench
     assert all(f"评审同意：{c}" in released for c in ("采购可满足", "技术方案可行", "三月初可排产", "价格确认"))
     assert within_limit == 0 and "电子合同" in released
     assert OrderState.RELEASED.label in released and "ERP 跟踪号" in released
-    assert width <= 375
+    assert width <= 375 and report_width <= 375
     assert max(dealer_widths.values()) <= 375, dealer_widths
     assert offsite == []
 
