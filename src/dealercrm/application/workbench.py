@@ -99,8 +99,7 @@ class AlertsSource:
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
         states = tuple(s.value for s in LIVE_STATES)
-        count = self.queries.count_alerts_for(principal, states=states)
-        rows = self.queries.alerts_for(principal, states=states, limit=limit, urgent_first=True) if count else []
+        count, rows = self.queries.alerts_page(principal, states=states, limit=limit)
         return WorkbenchSection(count=count, unread=sum(1 for r in rows if r["state"] == "open"), items=tuple(
             WorkbenchItem(
                 id=f"alert-{r['id']}", title=r["title"], summary=r["body"], at=r["raised_at"], due=r["due_on"],
@@ -118,8 +117,7 @@ class AnnouncementsSource:
         self.queries = queries
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
-        count, unread = self.queries.count_announcements_for(principal, now=now)
-        rows = self.queries.announcements_for(principal, now=now, limit=limit) if count else []
+        count, unread, rows = self.queries.announcements_page(principal, now=now, limit=limit)
         return WorkbenchSection(count=count, unread=unread, items=tuple(
             WorkbenchItem(
                 id=f"announcement-{r['id']}", title=r["title"], summary=_excerpt(r["body"]),

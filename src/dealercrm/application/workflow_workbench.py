@@ -22,7 +22,13 @@ CALENDAR_SCAN_LIMIT = 500
 
 class TaskQueries(Protocol):
     def pending_tasks_for(self, principal: Principal, *, now: dt.datetime, limit: int = 50,
-                          after_step_id: int | None = None) -> list[dict[str, Any]]: ...
+                          after_step_id: int | None = None,
+                          due_between: tuple[dt.datetime, dt.datetime] | None = None) -> list[dict[str, Any]]:
+        """The open steps the principal may act on, oldest first; ``due_between``: due in [from, until)."""
+
+    def pending_tasks_page(self, principal: Principal, *, now: dt.datetime,
+                           limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """(how many open steps the principal may act on, the first ``limit`` of them) in one read."""
 
     def count_pending_tasks_for(self, principal: Principal, *, now: dt.datetime) -> int: ...
 
@@ -47,8 +53,7 @@ class PendingApprovalsSource:
         self.queries = queries
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
-        count = self.queries.count_pending_tasks_for(principal, now=now)
-        rows = self.queries.pending_tasks_for(principal, now=now, limit=limit) if count and limit else []
+        count, rows = self.queries.pending_tasks_page(principal, now=now, limit=limit)
         items = tuple(
             WorkbenchItem(
                 id=f"step-{r['step_id']}", title=r["title"] or r["subject_no"], summary=_summary(r),
@@ -73,10 +78,10 @@ class ApprovalDeadlineCalendarSource:
         self.clock = clock
 
     def items(self, principal: Principal, start: dt.date, end: dt.date) -> Iterable[CalendarItem]:
-        rows = self.queries.pending_tasks_for(principal, now=self.clock(), limit=CALENDAR_SCAN_LIMIT)
+        window = (dt.datetime.combine(start, dt.time(), SHANGHAI), dt.datetime.combine(end, dt.time(), SHANGHAI))
+        rows = self.queries.pending_tasks_for(principal, now=self.clock(), limit=CALENDAR_SCAN_LIMIT,
+                                              due_between=window)
         for r in rows:
-            if r["due_at"] is None:
-                continue
             day = r["due_at"].astimezone(SHANGHAI).date()
             if start <= day < end:
                 yield CalendarItem(

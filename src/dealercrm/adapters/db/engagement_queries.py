@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy import and_, bindparam, case, exists, false, func, or_, select, true
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
+from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.engagement_tables import (
     alert_audience,
     alerts,
@@ -77,7 +79,7 @@ def announcement_scope(p: Principal) -> ColumnElement[bool]:
     return or_(*parts)
 
 
-def _live_announcement(now: dt.datetime) -> ColumnElement[bool]:
+def _live_announcement(now: Any) -> ColumnElement[bool]:  # a datetime or a bind parameter
     return and_(_ann.c.status == AnnouncementStatus.PUBLISHED.value, _ann.c.publish_from <= now,
                 or_(_ann.c.publish_until.is_(None), _ann.c.publish_until > now))
 
@@ -85,16 +87,38 @@ def _live_announcement(now: dt.datetime) -> ColumnElement[bool]:
 _SEVERITY_RANK = case((alerts.c.severity == "critical", 2), (alerts.c.severity == "warning", 1), else_=0)
 
 
+# The workbench's statements are built once per principal and reused (their time as a bind
+# parameter): building a Core statement and its cache key costs more than running it on SQLite.
+@functools.lru_cache(maxsize=1024)
+def _alerts_page_query(principal: Principal, states: tuple[str, ...], limit: int) -> Any:
+    return (select(alerts, func.count().over().label("_total"))
+            .where(alert_scope(principal), alerts.c.state.in_(states))
+            .order_by((alerts.c.state == "open").desc(), _SEVERITY_RANK.desc(), alerts.c.id.desc()).limit(limit))
+
+
+@functools.lru_cache(maxsize=1024)
+def _announcements_page_query(principal: Principal, limit: int) -> Any:
+    unread = func.coalesce(func.sum(case((_reads.c.read_at.is_(None), 1), else_=0)).over(), 0)
+    reader = principal.user_id if principal.user_id is not None else -1
+    return (select(_ann, _reads.c.read_at, func.count().over().label("_total"), unread.label("_unread"))
+            .select_from(_ann.outerjoin(_reads, and_(_reads.c.announcement_id == _ann.c.id,
+                                                     _reads.c.user_id == reader)))
+            .where(announcement_scope(principal), _live_announcement(bindparam("now")))
+            .order_by(_reads.c.read_at.is_(None).desc(), _ann.c.publish_from.desc(), _ann.c.id.desc())
+            .limit(limit))
+
+
 class SqlEngagementQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = read_bind(engine)  # one-statement reads need no transaction around them
 
     def _all(self, q: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return [_plain(r) for r in conn.execute(q)]
 
     def _one(self, q: Any) -> Any:
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return conn.execute(q).scalar_one()
 
     # -- alerts --------------------------------------------------------------------------------
@@ -112,6 +136,16 @@ class SqlEngagementQueries:
         else:
             q = q.order_by(alerts.c.id.desc())
         return self._all(q)
+
+    def alerts_page(self, principal: Principal, *, states: tuple[str, ...],
+                    limit: int) -> tuple[int, list[dict[str, Any]]]:
+        if limit <= 0:
+            return self.count_alerts_for(principal, states=states), []
+        rows = self._all(_alerts_page_query(principal, states, limit))
+        total = int(rows[0]["_total"]) if rows else 0
+        for row in rows:
+            del row["_total"]
+        return total, rows
 
     def count_alerts_for(self, principal: Principal, *, states: tuple[str, ...]) -> int:
         return int(self._one(select(func.count()).select_from(alerts)
@@ -156,11 +190,22 @@ class SqlEngagementQueries:
             q = q.order_by(_ann.c.id.desc())
         return self._all(q)
 
+    def announcements_page(self, principal: Principal, *, now: dt.datetime,
+                           limit: int) -> tuple[int, int, list[dict[str, Any]]]:
+        if limit <= 0:
+            return (*self.count_announcements_for(principal, now=now), [])
+        with self.reads.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(_announcements_page_query(principal, limit), {"now": now})]
+        total, unread_count = (int(rows[0]["_total"]), int(rows[0]["_unread"])) if rows else (0, 0)
+        for row in rows:
+            del row["_total"], row["_unread"]
+        return total, unread_count, rows
+
     def count_announcements_for(self, principal: Principal, *, now: dt.datetime) -> tuple[int, int]:
         q = (select(func.count(), func.coalesce(func.sum(case((_reads.c.read_at.is_(None), 1), else_=0)), 0))
              .select_from(self._with_read(principal))
              .where(announcement_scope(principal), _live_announcement(now)))
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             total, unread = conn.execute(q).one()
         return int(total), int(unread)
 

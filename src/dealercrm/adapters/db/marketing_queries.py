@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
 from dealercrm.adapters.db import knowledge_search
+from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.learning_tables import SqlLearningQueries
 from dealercrm.adapters.db.marketing_tables import (
     kb_article_revisions,
@@ -38,6 +39,7 @@ def _plain(row: Any) -> dict[str, Any]:
 class SqlMarketingQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = read_bind(engine)  # the workbench's and calendar's one-statement reads
 
     # -- training ------------------------------------------------------------------------------
 
@@ -136,13 +138,19 @@ class SqlMarketingQueries:
             return 0, []
         cond = and_(_ti.c.invitee_kind == who[0].value, _ti.c.invitee_id == who[1], _ti.c.response == "pending",
                     _t.c.status == "scheduled", _t.c.starts_at > now)
-        base = select(_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.online,
-                      _t.c.location, _t.c.created_at).join(_ti, _ti.c.training_id == _t.c.id).where(cond)
-        with self.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-            rows = [_plain(r) for r in conn.execute(base.order_by(_t.c.starts_at, _t.c.id).limit(limit))] \
-                if count else []
-        return int(count), rows
+        columns = (_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.online, _t.c.location,
+                   _t.c.created_at)
+        joined = _t.join(_ti, _ti.c.training_id == _t.c.id)
+        with self.reads.connect() as conn:
+            if limit <= 0:
+                return int(conn.execute(select(func.count()).select_from(joined).where(cond)).scalar_one()), []
+            rows = [_plain(r) for r in conn.execute(
+                select(*columns, func.count().over().label("_total")).select_from(joined).where(cond)
+                .order_by(_t.c.starts_at, _t.c.id).limit(limit))]
+        total = int(rows[0]["_total"]) if rows else 0
+        for row in rows:
+            del row["_total"]
+        return total, rows
 
     def trainings_between(self, p: Principal, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
         q = (select(_t.c.id, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.ends_at, _t.c.online, _t.c.location,
@@ -154,7 +162,7 @@ class SqlMarketingQueries:
             kind, ref = invitee_of(p)  # type: ignore[misc]
             q = q.where(~exists().where(_ti.c.training_id == _t.c.id, _ti.c.invitee_kind == kind.value,
                                         _ti.c.invitee_id == ref, _ti.c.response == "declined"))
-        with self.engine.connect() as conn:
+        with self.reads.connect() as conn:
             return [_plain(r) for r in conn.execute(q)]
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.workflow_tables import workflow_delegations, workflow_history, workflow_steps, workflows
 from dealercrm.application.access import dealer_scope
@@ -95,6 +96,7 @@ def _plain(value: Any) -> Any:
 class SqlWorkflowQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = read_bind(engine)  # the task lists: their statements need no transaction around them
 
     # -- tasks -------------------------------------------------------------------------------
 
@@ -125,16 +127,43 @@ class SqlWorkflowQueries:
         )
 
     def pending_tasks_for(self, principal: Principal, *, now: dt.datetime, limit: int = 50,
-                          after_step_id: int | None = None) -> list[dict[str, Any]]:
+                          after_step_id: int | None = None,
+                          due_between: tuple[dt.datetime, dt.datetime] | None = None) -> list[dict[str, Any]]:
         """The open steps ``principal`` may act on (oldest first), each saying why: addressed
-        directly, handed over (转签), or covering for someone (``on_behalf_of``)."""
-        with self.engine.connect() as conn:
+        directly, handed over (转签), or covering for someone (``on_behalf_of``); with
+        ``due_between``, only those due in [from, until)."""
+        with self.reads.connect() as conn:
             delegators = self.delegators_of(conn, principal, now)
             q = (select(*_TASK_COLUMNS).join(W, W.c.id == S.c.workflow_id)
                  .where(self._task_filter(principal, delegators, now)).order_by(S.c.id).limit(limit))
             if after_step_id is not None:
                 q = q.where(S.c.id > after_step_id)
+            if due_between is not None:
+                q = q.where(S.c.due_at >= due_between[0], S.c.due_at < due_between[1])
             rows = [dict(r._mapping) for r in conn.execute(q)]
+        return self._explained(rows, principal, delegators, now)
+
+    def pending_tasks_page(self, principal: Principal, *, now: dt.datetime,
+                           limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """(how many open steps ``principal`` may act on, the first ``limit`` of them as
+        ``pending_tasks_for`` gives them) from one windowed statement."""
+        with self.reads.connect() as conn:
+            delegators = self.delegators_of(conn, principal, now)
+            where = self._task_filter(principal, delegators, now)
+            if limit <= 0:
+                q = select(func.count()).select_from(S.join(W, W.c.id == S.c.workflow_id)).where(where)
+                return int(conn.execute(q).scalar() or 0), []
+            q = (select(*_TASK_COLUMNS, func.count().over().label("_total")).join(W, W.c.id == S.c.workflow_id)
+                 .where(where).order_by(S.c.id).limit(limit))
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        total = rows[0].pop("_total") if rows else 0
+        for row in rows[1:]:
+            del row["_total"]
+        return int(total), self._explained(rows, principal, delegators, now)
+
+    @staticmethod
+    def _explained(rows: list[dict[str, Any]], principal: Principal, delegators: list[Principal],
+                   now: dt.datetime) -> list[dict[str, Any]]:
         for row in rows:
             row["assignee_kind"] = _plain(row["assignee_kind"])
             running = row["delegate_user_id"] is not None and (row["delegated_until"] is None
@@ -155,11 +184,7 @@ class SqlWorkflowQueries:
         return rows
 
     def count_pending_tasks_for(self, principal: Principal, *, now: dt.datetime) -> int:
-        with self.engine.connect() as conn:
-            delegators = self.delegators_of(conn, principal, now)
-            q = (select(func.count()).select_from(S.join(W, W.c.id == S.c.workflow_id))
-                 .where(self._task_filter(principal, delegators, now)))
-            return int(conn.execute(q).scalar() or 0)
+        return self.pending_tasks_page(principal, now=now, limit=0)[0]
 
     # -- documents ---------------------------------------------------------------------------
 

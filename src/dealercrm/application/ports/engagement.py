@@ -106,6 +106,11 @@ class EngagementQueries(Protocol):
 
     def count_alerts_for(self, principal: Principal, *, states: tuple[str, ...]) -> int: ...
 
+    def alerts_page(self, principal: Principal, *, states: tuple[str, ...],
+                    limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """(how many alerts in ``states`` are addressed to the principal, the first ``limit`` of them
+        open before acknowledged, most severe first) in one read."""
+
     def alert(self, alert_id: int) -> dict[str, Any] | None:
         """One alert with its ``audience`` entries (the caller checks visibility)."""
 
@@ -122,6 +127,11 @@ class EngagementQueries(Protocol):
 
     def count_announcements_for(self, principal: Principal, *, now: dt.datetime) -> tuple[int, int]:
         """(live announcements addressed to the principal, of which unread)."""
+
+    def announcements_page(self, principal: Principal, *, now: dt.datetime,
+                           limit: int) -> tuple[int, int, list[dict[str, Any]]]:
+        """(live announcements addressed to the principal, of which unread, the first ``limit`` of
+        them unread first as ``announcements_for`` orders them) in one read."""
 
     def announcements_published_between(self, principal: Principal, start: dt.datetime,
                                         end: dt.datetime) -> list[dict[str, Any]]: ...
