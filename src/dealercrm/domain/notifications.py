@@ -308,7 +308,7 @@ TEMPLATES = TemplateRegistry([
         "campaign.invitation", Channel.EMAIL,
         "邀请参加营销活动：{campaign_name}",
         "{recipient_name}（{dealer_name}）：\n\n诚邀贵公司参加营销活动“{campaign_name}”（{starts_on}至{ends_on}）。\n"
-        "{description}\n\n活动期间获得的客户线索将分配给贵公司跟进。详情请登录系统查看：{portal_url}",
+        "{description}\n\n活动期间获得的客户线索将分配给贵公司跟进，请在系统的线索页查看：{portal_url}/leads",
         "营销活动邀请（目标经销商名单）",
     ),
     MessageTemplate(

@@ -119,6 +119,7 @@ NOT_OWNED: dict[str, object] = {
     "announcement_id": 1, "article_id": 1, "alert_id": 1, "user_id": 1, "device_id": 1, "delegation_id": 1,
     "rejection_id": 1, "notification_id": 1, "pass_no": "GP-2026-000001", "token": "x", "filename": "x.ics",
     "post_id": 1, "answer_id": 1,  # the community (互动社区): public to every dealer and station, moderated by staff
+    "year": 2026,  # a year beside an owned id (a dealer's growth plan), or the staff's marketing plan
 }
 CALLERS = {"dealer": ("dealer01", DEALER_SOURCES), "station": ("station_jn", STATION_SOURCES)}
 NO_DEMO_ROWS = {"sale_id"}  # the demo records no retail sale: those routes are not probed

@@ -38,7 +38,8 @@ def test_dealer_a_reaches_nothing_of_dealer_b(world):
     assignment = w.post("tech", "/api/v1/knowledge/assignments", {
         "article_id": for_b, "readership": "dealers", "target_ids": [b], "due_on": "2026-03-31"}).json()["id"]
     ids = {"training_id": training, "participant_id": 1, "article_id": staff_article, "account_id": account,
-           "campaign_id": campaign, "lead_id": lead, "assignment_id": assignment}
+           "campaign_id": campaign, "lead_id": lead, "assignment_id": assignment,
+           "year": 2026}  # the year's marketing plan: staff only
     bodies = {"response": {"confirm": True}, "convert": {"order_id": order["id"]}, "lost": {"reason": "x"},
               "bids": {"title": "x", "bid_on": "2026-03-01", "outcome": "won", "amount_fen": 1},
               "feedback": {"feedback_score": 5}, "leads": {"name": "冒名客户", "phone": "13700000009"},

@@ -39,6 +39,9 @@ def _send_the_mails_the_demo_does_not(crm, clock) -> None:
         {"topic": "delivery", "kind": "score", "text": "交付是否准时？"},
         {"topic": "products", "kind": "text", "text": "其他建议", "required": False}], 3, None)
     crm.care.send_survey(marketing, survey, [9], None)
+    campaign = next(c for c in crm.marketing.campaigns(marketing) if str(getattr(c["status"], "value", c["status"]))
+                    in ("planned", "active"))
+    assert crm.marketing.invite_targets(marketing, campaign["id"])["invited"] > 0
     training = crm.marketing.training(marketing, 1)
     crm.marketing.reschedule_training(marketing, 1, training["starts_at"] + dt.timedelta(days=1),
                                       training["ends_at"] + dt.timedelta(days=1))
