@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _harness import cpu_note  # noqa: E402
-from sqlalchemy import insert, select, update  # noqa: E402
+from sqlalchemy import insert, select  # noqa: E402
 
 import dealercrm  # noqa: E402
 from dealercrm.adapters.db.credit_tables import (  # noqa: E402

@@ -19,7 +19,6 @@ import pstats
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
