@@ -197,6 +197,10 @@ class MemoryCreditRepository:
         return next((r for r in self.s.change_requests.values()
                      if r.dealer_id == dealer_id and r.state is ChangeRequestState.PENDING), None)
 
+    def last_grade_proposal(self, dealer_id: int) -> CreditChangeRequest | None:
+        return max((r for r in self.s.change_requests.values() if r.dealer_id == dealer_id and r.is_grade_proposal),
+                   key=lambda r: r.id or 0, default=None)
+
     # idempotency
     def claim_idempotency_key(self, scope: str, key: str, fingerprint: str, actor_id: int | None,
                               now: dt.datetime) -> StoredAnswer | None:

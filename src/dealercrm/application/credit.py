@@ -64,6 +64,7 @@ from dealercrm.domain.credit import (
     admit,
     business_day,
     dunning_level,
+    grade_proposal_due,
     plan_allocations,
     positive_fen,
     score_credit,
@@ -957,13 +958,17 @@ def request_credit_change(cmd: RequestCreditChange, uow: CreditUnitOfWork, clock
     with uow:
         _visible_dealer(uow, cmd.dealer_id)
         account = uow.credit.lock_account(cmd.dealer_id)
-        if uow.credit.pending_change_request(cmd.dealer_id) is not None:
-            raise Conflict("该经销商已有待审批的信用调整申请", code="credit.change_pending", dealer_id=cmd.dealer_id)
+        pending = uow.credit.pending_change_request(cmd.dealer_id)
+        if pending is not None and not pending.is_grade_proposal:
+            raise Conflict("该经销商已有待审批的信用调整申请", code="credit.change_pending", dealer_id=cmd.dealer_id,
+                           request_no=pending.request_no)
         request = CreditChangeRequest(
             request_no=uow.numbers.formatted("XY", year=business_day(now).year), dealer_id=account.dealer_id,
             changes=changes, reason=cmd.reason.strip(), requested_by_id=uow.actor.user_id,
             requested_by=uow.actor.username, requested_at=now,
         )
+        if pending is not None:  # the value analysis' grade proposal gives way to a person's request
+            pending.supersede(uow.actor.user_id, uow.actor.username, now, request.request_no)
         uow.credit.add(request)
         uow.flush()
         result = _cr_out(request)
@@ -975,8 +980,9 @@ def propose_credit_grade(dealer_id: int, grade: str, reason: str, uow: CreditUni
                          clock: Clock) -> ChangeRequestOut | None:
     """The dealer value analysis proposes a credit grade (信用等级, §2.1 6)) as a credit change request
     that finance approves (four eyes) or rejects like any other. Nothing is filed when the account
-    already has that grade, has no credit account yet, or a request is still pending (the pending
-    one is decided first).
+    already has that grade, has no credit account yet, a request is still pending (the pending
+    one is decided first), or finance rejected this grade lately (``grade_proposal_due``). Finance's
+    own request supersedes a pending proposal (``request_credit_change``).
     Admin or the system (the scheduled evaluation), marketing or finance."""
     require_role(uow.actor, Role.ADMIN, Role.MARKETING, *FINANCE_DECIDERS)
     changes = validate_term_changes({"credit_grade": grade})
@@ -986,7 +992,8 @@ def propose_credit_grade(dealer_id: int, grade: str, reason: str, uow: CreditUni
         if uow.credit.find_account(dealer_id) is None:
             return None  # no credit granted yet: a grade qualifies granted terms, finance sets those first
         account = uow.credit.lock_account(dealer_id)
-        if account.credit_grade == grade or uow.credit.pending_change_request(dealer_id) is not None:
+        last = uow.credit.pending_change_request(dealer_id) or uow.credit.last_grade_proposal(dealer_id)
+        if not grade_proposal_due(grade, account.credit_grade, last, now):
             return None
         request = CreditChangeRequest(
             request_no=uow.numbers.formatted("XY", year=business_day(now).year), dealer_id=account.dealer_id,

@@ -128,10 +128,11 @@ class ChangeRequestState(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    SUPERSEDED = "superseded"  # a grade proposal of the value analysis, overtaken by finance's own request
 
     @property
     def label(self) -> str:
-        return {"pending": "待审批", "approved": "已批准", "rejected": "已驳回"}[self.value]
+        return {"pending": "待审批", "approved": "已批准", "rejected": "已驳回", "superseded": "已被取代"}[self.value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -765,6 +766,44 @@ class CreditChangeRequest:
         self._decide("reject", by_id, by, now)
         self.state = ChangeRequestState.REJECTED
         self.decision_note = reason.strip()
+
+    @property
+    def is_grade_proposal(self) -> bool:
+        """Filed by the value analysis (the system, no person), naming only the credit grade."""
+        return self.requested_by_id is None and set(self.changes) == {"credit_grade"}
+
+    def supersede(self, by_id: int | None, by: str, now: dt.datetime, successor_no: str) -> None:
+        """Finance files its own change while the value analysis' grade proposal waits: the proposal
+        gives way (a person's request is never blocked by the system's). Any other pending request
+        blocks a second one (``credit.change_pending``): it is decided first."""
+        if self.state is not ChangeRequestState.PENDING:
+            raise IllegalTransition("credit_change_request", self.state.value, "supersede")
+        if not self.is_grade_proposal:
+            raise BusinessRuleViolation("该经销商已有待审批的信用调整申请", code="credit.change_pending",
+                                        dealer_id=self.dealer_id, request_no=self.request_no)
+        self.state = ChangeRequestState.SUPERSEDED
+        self.decided_by_id, self.decided_by, self.decided_at = by_id, by, now
+        self.decision_note = f"已由信用调整申请 {successor_no} 取代；下次价值评估时重新建议"
+
+
+GRADE_PROPOSAL_QUIET_DAYS = 90  # a grade finance rejected is not proposed again for a quarter
+
+
+def grade_proposal_due(grade: str, current_grade: str | None, last_proposal: CreditChangeRequest | None,
+                       now: dt.datetime) -> bool:
+    """Whether the value analysis should propose ``grade``: not when the account has it, not while a
+    request is pending, and not again within :data:`GRADE_PROPOSAL_QUIET_DAYS` of finance rejecting
+    the same grade (the daily evaluation would otherwise re-file it every morning)."""
+    if grade == current_grade:
+        return False
+    if last_proposal is None:
+        return True
+    if last_proposal.state is ChangeRequestState.PENDING:
+        return False
+    rejected_at = last_proposal.decided_at if last_proposal.state is ChangeRequestState.REJECTED else None
+    if rejected_at is None or last_proposal.changes.get("credit_grade") != grade:
+        return True
+    return now - rejected_at >= dt.timedelta(days=GRADE_PROPOSAL_QUIET_DAYS)
 
 
 # ---------------------------------------------------------------------------------------------

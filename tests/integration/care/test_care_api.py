@@ -9,10 +9,10 @@ import itertools
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 import dealercrm
-from dealercrm.adapters.db.credit_tables import credit_evaluations
+from dealercrm.adapters.db.credit_tables import credit_accounts, credit_evaluations
 from dealercrm.adapters.db.gate_tables import vehicles
 from dealercrm.adapters.db.orders_tables import dealer_price_tiers
 from dealercrm.adapters.db.orm import dealers
@@ -70,7 +70,9 @@ def api(db_url):
                              ttl=dt.timedelta(hours=1), clock=lambda: dt.datetime.now(dt.UTC))
     crm = dealercrm.bootstrap(settings, clock=clock, token_service=tokens)
     with TestClient(app_for(crm, settings)) as client:
-        yield Api(crm, client)
+        api = Api(crm, client)
+        api.clock = clock
+        yield api
     crm.close()
 
 
@@ -314,6 +316,36 @@ def test_value_analysis_counts_training_completion_and_proposes_the_credit_grade
     page = api.client.get(f"/api/v1/credit/accounts/{d1}", headers=api.h["caiwu"]).json()
     assert page["terms"]["credit_grade"] == "D"
     assert api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()["credit_change_request_id"] is None
+
+    # finance's own request is never blocked by a waiting proposal: the proposal gives way
+    with api.crm.engine.begin() as conn:  # the grade was set to A by hand since (as an approved request would)
+        conn.execute(update(credit_accounts).where(credit_accounts.c.dealer_id == d1).values(credit_grade="A"))
+    moved = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
+    assert moved["value_class"] == "D" and moved["credit_change_request_id"] is not None
+    limit = api.client.post(f"/api/v1/credit/accounts/{d1}/change-requests", headers=api.h["caiwu"],
+                            json={"reason": "旺季提额", "limit_fen": 150_000_00})
+    assert limit.status_code == 201, limit.text
+    [gone] = [r for r in api.client.get("/api/v1/credit/change-requests", headers=api.h["caiwu"],
+                                        params={"dealer_id": d1}).json()["items"]
+              if r["id"] == moved["credit_change_request_id"]]
+    assert (gone["state"], gone["state_label"], gone["decided_by"]) == ("superseded", "已被取代", "caiwu")
+    assert limit.json()["request_no"] in gone["decision_note"]
+    blocked = api.client.post(f"/api/v1/credit/accounts/{d1}/change-requests", headers=api.h["caiwu2"],
+                              json={"reason": "再调", "term_days": 60})
+    assert blocked.status_code == 409 and blocked.json()["code"] == "credit.change_pending"  # a person's request waits
+    assert api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()["credit_change_request_id"] is None
+    api.client.post(f"/api/v1/credit/change-requests/{limit.json()['id']}/approve", headers=api.h["caiwu2"], json={})
+
+    # a proposal finance rejected is not filed again by every morning's evaluation, only after a quarter
+    again = api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()
+    assert again["credit_change_request_id"] is not None
+    no = api.client.post(f"/api/v1/credit/change-requests/{again['credit_change_request_id']}/reject",
+                         headers=api.h["caiwu"], json={"reason": "与实际不符"})
+    assert no.status_code == 200, no.text
+    api.clock.advance(days=1)
+    assert api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()["credit_change_request_id"] is None
+    api.clock.advance(days=90)
+    assert api.post(f"/value/dealers/{d1}/evaluate", "shichang").json()["credit_change_request_id"] is not None
 
     # satisfaction from service records (no repair confirmed here: nobody listed; a bad threshold is 422)
     assert api.get("/satisfaction/service-records", "shichang", days=30).json()["dealers"] == []

@@ -23,6 +23,7 @@ from dealercrm.domain.credit import (
     admit,
     ageing_bucket,
     dunning_level,
+    grade_proposal_due,
     plan_allocations,
     score_credit,
     yuan,
@@ -203,6 +204,37 @@ def test_change_requests_need_a_second_person():
     assert r.state is ChangeRequestState.APPROVED and r.previous == {"limit_fen": 0} and a.limit_fen == 500
     with pytest.raises(IllegalTransition):
         r.reject(9, "admin", NOW, "晚了")
+
+
+def _proposal(grade: str = "C") -> CreditChangeRequest:
+    return CreditChangeRequest(request_no="XY-2", dealer_id=1, changes={"credit_grade": grade}, reason="价值评估建议",
+                               requested_by_id=None, requested_by="system", requested_at=NOW)
+
+
+def test_a_grade_proposal_gives_way_to_a_persons_request_but_a_persons_request_does_not():
+    proposal = _proposal()
+    proposal.supersede(7, "fin_a", NOW, "XY-3")
+    assert proposal.state is ChangeRequestState.SUPERSEDED and "XY-3" in (proposal.decision_note or "")
+    with pytest.raises(IllegalTransition):
+        proposal.supersede(7, "fin_a", NOW, "XY-4")
+
+    persons = CreditChangeRequest(request_no="XY-5", dealer_id=1, changes={"credit_grade": "B"}, reason="手工",
+                                  requested_by_id=8, requested_by="fin_b", requested_at=NOW)
+    with pytest.raises(BusinessRuleViolation) as blocked:
+        persons.supersede(7, "fin_a", NOW, "XY-6")
+    assert blocked.value.code == "credit.change_pending" and persons.state is ChangeRequestState.PENDING
+
+
+def test_a_rejected_grade_is_not_proposed_again_for_a_quarter_but_another_grade_is():
+    rejected = _proposal("C")
+    rejected.reject(7, "fin_a", NOW, "刚复核过")
+
+    assert grade_proposal_due("C", None, None, NOW)
+    assert not grade_proposal_due("C", "C", None, NOW)  # the account has it already
+    assert not grade_proposal_due("C", "B", _proposal("D"), NOW)  # one pending at a time
+    assert not grade_proposal_due("C", "B", rejected, NOW + dt.timedelta(days=89, hours=23))
+    assert grade_proposal_due("C", "B", rejected, NOW + dt.timedelta(days=90))
+    assert grade_proposal_due("D", "B", rejected, NOW + dt.timedelta(days=1))  # the analysis changed its mind
 
 
 def test_the_score_weighs_punctuality_overdue_days_and_utilisation():

@@ -482,6 +482,13 @@ class SqlAlchemyCreditRepository:
                                               credit_change_requests.c.state == ChangeRequestState.PENDING.value)
         ).first()
 
+    def last_grade_proposal(self, dealer_id: int) -> CreditChangeRequest | None:
+        c = credit_change_requests.c  # only the value analysis files requests without a person
+        last = self.session.scalars(
+            select(CreditChangeRequest).where(c.dealer_id == dealer_id, c.requested_by_id.is_(None))
+            .order_by(c.id.desc()).limit(1)).first()
+        return last if last is not None and last.is_grade_proposal else None
+
     # -- idempotency ----------------------------------------------------------------------------
 
     def claim_idempotency_key(self, scope: str, key: str, fingerprint: str, actor_id: int | None,

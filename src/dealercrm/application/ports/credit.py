@@ -175,6 +175,10 @@ class CreditChangeRequests(Protocol):
 
     def pending_change_request(self, dealer_id: int) -> CreditChangeRequest | None: ...
 
+    def last_grade_proposal(self, dealer_id: int) -> CreditChangeRequest | None:
+        """The newest grade proposal the value analysis filed for the dealer, in whatever state."""
+        ...
+
 
 class PostingLedger(Protocol):
     """Idempotency of HTTP postings (payments recorded by finance)."""
