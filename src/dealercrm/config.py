@@ -372,8 +372,14 @@ def with_process_secrets(settings: Settings) -> Settings:
     missing = tuple(name for name in ("jwt_secret", "session_secret") if not getattr(settings, name))
     if not missing:
         return settings
-    generated: dict[str, Any] = {name: secrets.token_urlsafe(48) for name in missing}
+    generated: dict[str, Any] = {name: _process_secret(name) for name in missing}
     return attrs.evolve(settings, generated_secrets=(*settings.generated_secrets, *missing), **generated)
+
+
+@functools.lru_cache(maxsize=None)
+def _process_secret(name: str) -> str:
+    """One random value per secret and process: settings loaded twice in one process sign alike."""
+    return secrets.token_urlsafe(48)
 
 
 def _problems(exc: ClassValidationError, origin: Mapping[str, str]) -> list[tuple[str, str]]:
