@@ -1,5 +1,5 @@
-"""docs/roles.md against the code: every test a row names exists, every row names one, and every
-web page route has a row. Reads files and the pages' route table; starts no app or database.
+"""docs/roles.md against the code: every test a row names exists, every row names one, every web
+page route has a row, and every page route a row writes exists with the methods written. Reads files and the pages' route table; starts no app or database.
 
 The rules of the table are written at the top of docs/roles.md:
 - a test is a code span ``file.py::test_name`` (optionally ``[param…]``); ``…::test_name`` is in
@@ -147,12 +147,15 @@ def _alternatives(segment: str) -> list[str]:
     return segment.replace("\\|", "|").split("|")
 
 
-def _written_paths(cell: str) -> list[tuple[str, ...]]:
-    """The paths the route cell names, as tuples of segments (alternatives expanded)."""
-    paths: list[tuple[str, ...]] = []
+def _written_spans(cell: str) -> list[tuple[str, frozenset[str], list[tuple[str, ...]]]]:
+    """Each route span of a cell: (the span, its methods (empty: any), the paths it may stand for,
+    as tuples of segments with the alternatives expanded)."""
+    spans = []
     last: list[tuple[str, ...]] = []  # what the span before named
-    for span in _spans(cell):
-        span = METHOD.sub("", span.strip()).split("?")[0].strip()
+    for written in _spans(cell):
+        method = METHOD.match(written.strip())
+        methods = frozenset(method[0].split()[0].split("/")) if method else frozenset()
+        span = METHOD.sub("", written.strip()).split("?")[0].strip()
         if span.endswith(ELLIPSIS) or " " in span:
             continue  # an area (`/finance…`), not a route
         if span.startswith("/"):
@@ -165,8 +168,13 @@ def _written_paths(cell: str) -> list[tuple[str, ...]]:
             continue
         last = [base + choice for base in sorted(bases)
                 for choice in product(*(_alternatives(s) for s in segments))]
-        paths += last
-    return paths
+        spans.append((written, methods, last))
+    return spans
+
+
+def _written_paths(cell: str) -> list[tuple[str, ...]]:
+    """The paths the route cell names."""
+    return [path for _, _, paths in _written_spans(cell) for path in paths]
 
 
 def _matches(route: tuple[str, ...], written: tuple[str, ...]) -> bool:
@@ -183,21 +191,44 @@ def _matches(route: tuple[str, ...], written: tuple[str, ...]) -> bool:
     return True
 
 
-def _page_routes() -> set[str]:
+@cache
+def _page_route_methods() -> dict[str, frozenset[str]]:
+    """Each page route of the web UI (from the routers ``create_app`` mounts) with its methods."""
     from dealercrm.entrypoints.web.app import web_routers
 
-    return {r.path for router in web_routers() for r in router.routes
+    return {r.path: frozenset(r.methods) - {"HEAD", "OPTIONS"} for router in web_routers() for r in router.routes
             if getattr(r, "methods", None) and not r.path.startswith(NOT_PAGES)}
+
+
+def _page_routes() -> set[str]:
+    return set(_page_route_methods())
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    return tuple(s for s in path.split("/") if s)
 
 
 def test_every_web_page_route_has_a_row_in_roles_md():
     written = [p for _, cells in _rows() if len(cells) == 4 for p in _written_paths(cells[1])]
     routes = _page_routes()
-    missing = sorted(r for r in routes
-                     if not any(_matches(tuple(s for s in r.split("/") if s), w) for w in written))
+    missing = sorted(r for r in routes if not any(_matches(_segments(r), w) for w in written))
 
     assert len(routes) > 100
     assert missing == []
+
+
+def test_every_route_roles_md_writes_is_a_page_route_with_that_method():
+    routes = _page_route_methods()
+    wrong = []
+    for number, cells in _rows():
+        for written, methods, paths in _written_spans(cells[1]) if len(cells) == 4 else ():
+            if any(p[:1] == ("api",) for p in paths):
+                continue  # the JSON API beside the page
+            if not any(_matches(_segments(r), p) and methods <= allowed for r, allowed in routes.items()
+                       for p in paths):
+                wrong.append(f"line {number}: `{written}`")
+
+    assert wrong == []
 
 
 def test_the_rules_read_routes_and_references_as_roles_md_writes_them():
@@ -208,6 +239,8 @@ def test_the_rules_read_routes_and_references_as_roles_md_writes_them():
     assert ("finance",) not in paths
     assert set(actions) == {("leads", "{id}", "contacted"), ("leads", "{id}", "convert"),
                             ("analytics", "stock"), ("analytics", "credit")}
+    assert [m for _, m, _ in _written_spans("`GET/POST /a`, `…/b`, `POST …/c`")] == [
+        {"GET", "POST"}, set(), {"POST"}]
     assert _matches(("analytics", "{code:str}"), ("analytics", "stock"))
     assert _matches(("orders", "{order_id:int}"), ("orders", "{id}"))
     assert not _matches(("orders", "{order_id:int}"), ("orders", "new"))
