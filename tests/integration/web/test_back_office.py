@@ -14,6 +14,7 @@ from pathlib import Path
 import msgspec
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from dealercrm.application.services.analytics import Period
 from dealercrm.domain.identity import Principal
@@ -290,6 +291,34 @@ def test_a_shipment_form_error_keeps_the_input(browser):
         "expected_arrival": "2026-12-10T09:00"})
 
     assert r.status_code == 422 and "请填写至少一个车架号" in r.text and 'value="顺达物流"' in r.text
+
+
+def test_dispatch_registers_shipments_then_departs_one_and_cancels_the_other_with_a_reason(browser, crm):
+    with crm.engine.connect() as conn:
+        vins = list(conn.execute(sa.text(
+            "select vin from vehicles where state = 'in_factory_stock' and contract_no = (select contract_no "
+            "from vehicles where state = 'in_factory_stock' group by contract_no having count(*) >= 2 "
+            "order by contract_no limit 1) order by vin limit 2")).scalars())
+    client = browser("dispatch")
+    token = csrf_token(client.get("/dispatch/shipments/new").text)
+    made = [client.post("/dispatch/shipments", data={
+        "_csrf_token": token, "vins": vin, "carrier": "顺达物流", "driver_name": "王师傅",
+        "driver_id_number": "11010519491231002X", "driver_phone": "13912345678", "truck_plate": "鲁A12345",
+        "planned_departure": "2026-12-08T09:00", "expected_arrival": "2026-12-10T09:00"}, follow_redirects=False)
+        for vin in vins]
+    first, second = (int(r.headers["location"].rsplit("/", 1)[1]) for r in made)
+
+    departed = client.post(f"/dispatch/shipments/{first}/depart", data={"_csrf_token": token}, follow_redirects=False)
+    no_reason = client.post(f"/dispatch/shipments/{second}/cancel", data={"_csrf_token": token, "reason": ""})
+    cancelled = client.post(f"/dispatch/shipments/{second}/cancel", data={"_csrf_token": token, "reason": "客户改为自提"},
+                            follow_redirects=False)
+    again = client.post(f"/dispatch/shipments/{second}/depart", data={"_csrf_token": token})
+
+    assert len(vins) == 2 and [r.status_code for r in made] == [303, 303]
+    assert departed.status_code == 303 and crm.gate.shipment(SYSTEM, first)["status"] == "departed"
+    assert no_reason.status_code == 422 and "取消原因" in no_reason.text
+    assert cancelled.status_code == 303 and crm.gate.shipment(SYSTEM, second)["status"] == "cancelled"
+    assert again.status_code == 409 and "已取消" in again.text
 
 
 def test_the_back_office_routes_never_answer_500_to_finance_or_dispatch(browser, app):

@@ -502,6 +502,8 @@ def test_an_admin_adds_a_catalog_option_that_appears_in_the_dealers_configurator
     page.wait_for_url(re.compile(r".*/admin/catalog/1\?done=published$"))
     _shot(page, "admin-catalog-template")
     page.click("nav >> text=用户与角色")
+    page.wait_for_url(re.compile(r".*/admin/users$"))
+    _shot(page, "admin-users")
     page.fill("#f-q", "guard")
     page.click("button:has-text('筛选')")
     users = page.locator("tbody").inner_text()
@@ -558,9 +560,15 @@ def test_marketing_publishes_an_announcement_that_a_dealer_reads(server, chromiu
     page.goto(detail_url)
     receipts = page.locator("main").inner_text()
     _shot(page, "announcement-receipts")
+    page.click("nav >> text=营销活动")
+    page.wait_for_url(re.compile(r".*/marketing/campaigns$"))
+    campaigns = page.locator("main").inner_text()
+    _shot(page, "marketing-campaigns")
     context.close()
 
     assert "已读 1 人" in receipts and "dealer32" in receipts
+    assert "春季罐式车客户推介会" in campaigns
+
 # -- 售后 (service stations and after-sales) -----------------------------------------------------
 
 def test_a_station_clerk_records_a_repair_with_a_photo_and_after_sales_approves_its_claim(server, chromium, tmp_path):

@@ -20,6 +20,10 @@ def _customer(crm, name: str) -> dict:
     return next(c for c in crm.customers.list_customers(ADMIN, limit=100) if c["name"] == name)
 
 
+def view_vin(crm, customer: dict) -> str:
+    return crm.customers.customer_360(ADMIN, customer["id"]).vehicles[0]["vin"]
+
+
 def test_the_customer_360_view_shows_vehicles_contracts_requests_and_the_overdue_warning(browser, crm):
     client = browser("aftersales")
     covered, lapsed = _customer(crm, "河南中原石化物流有限公司"), _customer(crm, "郑州通达危险品运输有限公司")
@@ -34,6 +38,19 @@ def test_the_customer_360_view_shows_vehicles_contracts_requests_and_the_overdue
     assert view.text.count('href="/aftersales/requests/') >= 2 and "超期预警" not in view.text
     assert overdue.status_code == 200 and "超期预警" in overdue.text and "且无有效维修合同" in overdue.text
     assert "已到期" in overdue.text
+
+    with crm.engine.connect() as conn:
+        unowned = conn.execute(sa.text(
+            "select min(vin) from vehicles where vin not in (select vin from customer_vehicles)")).scalar_one()
+    token = csrf_token(overdue.text)
+    taken = client.post(f"/customers/{lapsed['id']}/vehicles", data={"_csrf_token": token, "vin": view_vin(crm, covered)})
+    future = client.post(f"/customers/{lapsed['id']}/vehicles", data={"_csrf_token": token, "vin": unowned,
+                                                                       "since": "2027-01-01"})
+    added = client.post(f"/customers/{lapsed['id']}/vehicles", data={"_csrf_token": token, "vin": unowned,
+                                                                      "since": "2026-11-02"}, follow_redirects=False)
+    assert taken.status_code == 409 and "该车辆已登记在其他客户名下" in taken.text
+    assert future.status_code == 422 and "购车日期不能晚于今天" in future.text
+    assert added.status_code == 303 and unowned in client.get(f"/customers/{lapsed['id']}").text
     assert covered["number"] in client.get("/customers/?q=中原物流").text  # jieba: 中原 + 物流
 
     form_page = client.get(f"/customers/{lapsed['id']}/edit")
@@ -67,6 +84,16 @@ def test_a_contract_signed_through_the_form_refuses_bad_dates_beside_the_field_t
     assert "液压系统保养：每季度一次" in after.text and "3,800.50" in after.text
     contracts = client.get("/service-contracts/?status=active")
     assert contracts.status_code == 200 and "洛阳城建渣土运输有限公司" in contracts.text
+
+    signed = max(c["id"] for c in crm.customers.customer_360(ADMIN, customer["id"]).contracts)
+    cancel = f"/customers/{customer['id']}/contracts/{signed}/cancel"
+    no_reason = client.post(cancel, data={"_csrf_token": form["_csrf_token"], "reason": " "})
+    cancelled = client.post(cancel, data={"_csrf_token": form["_csrf_token"], "reason": "客户退车"}, follow_redirects=False)
+    twice = client.post(cancel, data={"_csrf_token": form["_csrf_token"], "reason": "客户退车"})
+    assert no_reason.status_code == 422 and "field-error" in no_reason.text
+    assert cancelled.status_code == 303 and twice.status_code == 409
+    assert next(c for c in crm.customers.customer_360(ADMIN, customer["id"]).contracts
+                if c["id"] == signed)["status"] == "cancelled"
 
 
 def test_a_dealer_sees_its_own_customers_and_another_dealers_customer_is_404(browser, crm):
@@ -128,3 +155,5 @@ def test_the_parts_catalog_shows_a_models_parts_with_quantities_prices_and_subst
     assert uploaded.status_code == 303 and video.status_code == 422 and "只能是照片" in video.text
     assert seen.status_code == 200 and "阀体正面" in seen.text and "/parts-catalog/parts/FV-2301/pictures" not in seen.text
     assert client.get(f"/parts-catalog/pictures/{thumb}").headers["content-type"] == "image/jpeg"
+    original = client.get(f"/parts-catalog/pictures/{thumb.split('/')[0]}")
+    assert original.status_code == 200 and original.headers["content-type"] == "image/png"

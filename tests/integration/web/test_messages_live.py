@@ -131,6 +131,12 @@ def test_the_record_pages_show_their_threads_and_the_thread_page_takes_a_camera_
     assert empty.status_code == 422 and "消息不能为空" in empty.text
     assert sent.status_code == 303
     assert "现场照片" in after.text and after.text.count('class="msg-photo"') >= 2
+    photo = after.text.split('src="/messages/attachments/')[-1].split('/thumbnail"')[0]
+    thumbnail = me.get(f"/messages/attachments/{photo}/thumbnail")
+    original = me.get(f"/messages/attachments/{photo}")
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"].startswith("image/")
+    assert original.status_code == 200 and original.content == _png()
+    assert stranger.get(f"/messages/attachments/{photo}").status_code == 404
     assert "订单" in listing.text and f'href="/messages/{cid}"' in listing.text
     assert stranger.get(f"/messages/{cid}").status_code == 404
     assert stranger.get(f"/messages/records/order/{order_id}", headers={"HX-Request": "true"}).status_code == 404
@@ -160,6 +166,7 @@ def test_people_start_direct_and_group_conversations_and_change_their_own_messag
     edited = me.post(f"/messages/messages/{mid}/edit", data={"body": "周四前发完", "_csrf_token": token},
                      follow_redirects=False)
     others_view = browser("finance").get(f"/messages/{gid}")
+    one = me.get(f"/messages/messages/{mid}")  # what the live script inserts
     clock.now += dt.timedelta(minutes=16)
     late = me.post(f"/messages/messages/{mid}/withdraw", data={"_csrf_token": token})
     clock.now -= dt.timedelta(minutes=16)
@@ -176,6 +183,7 @@ def test_people_start_direct_and_group_conversations_and_change_their_own_messag
     assert "月底发车协调" in thread.text and f'action="/messages/messages/{mid}/withdraw"' in thread.text
     assert edited.status_code == 303 and edited.headers["location"] == f"/messages/{gid}#m-{mid}"
     assert "周四前发完" in others_view.text and "已编辑" in others_view.text
+    assert one.status_code == 200 and "周四前发完" in one.text and f'id="m-{mid}"' in one.text
     assert "/withdraw" not in others_view.text  # no buttons on someone else's message
     assert late.status_code == 409 and "超过15分钟" in late.text and "/withdraw" not in late.text
     assert withdrawn.status_code == 303
