@@ -13,12 +13,13 @@ import attrs
 
 from dealercrm.application.access import dealer_scope, not_found, require_role
 from dealercrm.application.form_once import once_per_form
-from dealercrm.application.ports.marketing import CampaignUnitOfWork
+from dealercrm.application.ports.marketing import CampaignQueries, CampaignUnitOfWork
 from dealercrm.application.ports.persistence import Clock
-from dealercrm.domain.campaigns import MAX_BUDGET_FEN, Campaign, Lead
-from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue
-from dealercrm.domain.identity import Role
-from dealercrm.domain.values import SHANGHAI, stored_id
+from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
+from dealercrm.domain.campaigns import MAX_BUDGET_FEN, Campaign, FollowUpDetails, FollowUpOutcome, Lead
+from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue
+from dealercrm.domain.identity import Principal, Role
+from dealercrm.domain.values import SHANGHAI, beijing_date, stored_id
 
 PLANNERS = (Role.MARKETING, Role.ADMIN)
 LEAD_WRITERS = (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER, Role.DEALER)
@@ -189,32 +190,68 @@ def _lead(uow: CampaignUnitOfWork, lead_id: int) -> Lead:
     return lead
 
 
-def follow_up(lead_id: int, action: str, uow: CampaignUnitOfWork, clock: Clock, *, order_id: int | None = None,
-              reason: str | None = None) -> str:
-    """``contacted`` / ``convert`` (naming one of the lead's dealer's orders) / ``lost`` (reason)."""
+ACTIONS = {"contacted": FollowUpOutcome.CONTACTED, "convert": FollowUpOutcome.CONVERTED, "lost": FollowUpOutcome.LOST}
+
+
+@attrs.frozen
+class FollowUp:
+    """A follow-up of a lead: ``action`` ``contacted`` / ``convert`` (naming one of the lead's
+    dealer's orders) / ``lost`` (a reason), with the logged channel, note and next contact day.
+    ``expected_status``: the lead's state the form was shown in (a stale form is refused)."""
+
+    action: str
+    order_id: int | None = None
+    reason: str | None = None
+    channel: str | None = None
+    note: str | None = None
+    next_contact_on: dt.date | None = None
+    expected_status: str | None = None
+
+
+def follow_up(lead_id: int, cmd: FollowUp, uow: CampaignUnitOfWork, clock: Clock) -> str:
+    """Apply ``cmd`` to the lead and log it (one ``lead_follow_ups`` row) in one transaction;
+    returns the lead's new state."""
     require_role(uow.actor, *LEAD_WRITERS)
     with uow:
-        lead = _lead(uow, lead_id)
-        now = clock()
-        if action == "contacted":
-            lead.contacted(now)
-        elif action == "convert":
-            if order_id is None:
-                raise InvalidValue("order_id", "请指定成交订单", code="lead.order_required")
-            order = uow.campaigns.order_brief(order_id)
-            if order is None or order["dealer_id"] != lead.dealer_id:
-                raise InvalidValue("order_id", "订单不存在或不属于该经销商", code="order.not_found")
-            if order["state"] in NOT_REVENUE_STATES:
-                raise BusinessRuleViolation("订单尚未提交或已取消，不能作为成交", code="lead.order_not_submitted",
-                                            order_state=order["state"])
-            lead.convert(order_id, now)
-        elif action == "lost":
-            lead.lose(reason or "", now)
-        else:
-            raise InvalidValue("action", "未知操作", code="lead.action_unknown")
-        status = lead.status.value
+        status = _follow_up(uow, lead_id, cmd, clock())
         uow.commit()
     return status
+
+
+def follow_up_once(lead_id: int, cmd: FollowUp, new_uow: Callable[[], CampaignUnitOfWork], clock: Clock, *,
+                   form_token: str) -> str:
+    """``follow_up`` once per form token of this user: a double-submitted form logs one follow-up
+    and the repeat gets the first answer (the client-event ledger)."""
+    answer = once_per_form(new_uow, clock, roles=LEAD_WRITERS, form_token=form_token, kind="lead.follow_up",
+                           request=(lead_id, cmd),
+                           work=lambda uow: {"status": _follow_up(uow, lead_id, cmd, clock())})
+    return str(answer["status"])
+
+
+def _follow_up(uow: CampaignUnitOfWork, lead_id: int, cmd: FollowUp, now: dt.datetime) -> str:
+    """The follow-up inside the caller's unit of work, flushed, not committed."""
+    outcome = ACTIONS.get(cmd.action)
+    if outcome is None:
+        raise InvalidValue("action", "未知操作", code="lead.action_unknown")
+    lead = _lead(uow, lead_id)
+    if cmd.expected_status is not None and cmd.expected_status != lead.status.value:
+        raise IllegalTransition("lead", lead.status.value, cmd.action)
+    details = FollowUpDetails.parse(outcome, channel=cmd.channel, note=cmd.note, next_contact_on=cmd.next_contact_on,
+                                    today=beijing_date(now))
+    if outcome is FollowUpOutcome.CONVERTED:
+        if cmd.order_id is None:
+            raise InvalidValue("order_id", "请指定成交订单", code="lead.order_required")
+        order = uow.campaigns.order_brief(cmd.order_id)
+        if order is None or order["dealer_id"] != lead.dealer_id:
+            raise InvalidValue("order_id", "订单不存在或不属于该经销商", code="order.not_found")
+        if order["state"] in NOT_REVENUE_STATES:
+            raise BusinessRuleViolation("订单尚未提交或已取消，不能作为成交", code="lead.order_not_submitted",
+                                        order_state=order["state"])
+    entry = lead.follow_up(outcome, details, by_user_id=uow.actor.user_id, by_name=uow.actor.username, now=now,
+                           order_id=cmd.order_id, reason=cmd.reason)
+    uow.campaigns.add(entry)
+    uow.flush()
+    return lead.status.value
 
 
 def campaign_report(campaign: dict[str, Any], per_dealer: list[dict[str, Any]], *, full_scope: bool) -> dict[str, Any]:
@@ -234,3 +271,27 @@ def campaign_report(campaign: dict[str, Any], per_dealer: list[dict[str, Any]], 
     return {"campaign": campaign, "totals": out, "per_dealer": [
         {**r, "conversion_rate_pct": round(100 * r["converted"] / r["leads"], 1) if r["leads"] else None}
         for r in per_dealer]}
+
+
+class DueLeadsSource:
+    """Workbench ``tasks``: the caller's leads whose next contact day has come (待联系) — a dealer's
+    own, a sales rep's or region manager's within their regions — most overdue first, from one
+    statement."""
+
+    category = "tasks"
+    ROLES = (Role.DEALER, Role.SALES, Role.REGION_MANAGER)
+
+    def __init__(self, queries: CampaignQueries) -> None:
+        self.queries = queries
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
+        if principal.role not in self.ROLES:
+            return WorkbenchSection(count=0)
+        count, rows = self.queries.due_leads(principal, beijing_date(now), limit)
+        dealer = principal.role is Role.DEALER
+        return WorkbenchSection(count=count, unread=count, items=tuple(
+            WorkbenchItem(id=f"lead-{r['id']}", title=f"待联系线索：{r['name']}",
+                          summary=f"{r['campaign_name']}｜{r['phone']}" + ("" if dealer else f"｜{r['dealer_name']}"),
+                          at=r["updated_at"], due=r["next_contact_on"], state=str(r["status"]), subject_type="lead",
+                          subject_id=str(r["id"]), unread=True, extra={"lead_id": r["id"], "dealer_view": dealer})
+            for r in rows))

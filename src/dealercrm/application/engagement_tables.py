@@ -10,6 +10,7 @@ import attrs
 
 from dealercrm.application import calendar as cal
 from dealercrm.application import care, dealer_stock, training, workbench
+from dealercrm.application.campaigns import DueLeadsSource
 from dealercrm.application.alerts import AlertRule, RuleRegistry, ScheduledJob
 from dealercrm.application.birthdays import BirthdayCallReminderRule, BirthdayGreetingJob
 from dealercrm.application.calendar import CalendarSources
@@ -19,7 +20,7 @@ from dealercrm.application.delivery_dates import DeliveryDateReminderRule
 from dealercrm.application.gate_jobs import KioskEventRetentionJob, ReceiptRemindersJob
 from dealercrm.application.ports.engagement import EngagementQueries
 from dealercrm.application.service_network import MaintenanceDueRule
-from dealercrm.application.ports.marketing import TrainingQueries
+from dealercrm.application.ports.marketing import CampaignQueries, TrainingQueries
 from dealercrm.application.ports.notify import OutboxStore
 from dealercrm.application.ports.persistence import Clock, UnitOfWorkFactory
 from dealercrm.application.ports.orders import QuoteRequestQueries
@@ -51,6 +52,7 @@ def engagement_tables(
     workflow_queries: TaskQueries | None, training_queries: TrainingQueries | None,
     training_jobs: tuple[ScheduledJob, ...], context_jobs: tuple[ScheduledJob, ...] = (),
     quote_queries: QuoteRequestQueries | None = None,
+    lead_queries: CampaignQueries | None = None,
 ) -> tuple[RuleRegistry, WorkbenchSources, CalendarSources]:
     """Every context's alert rules, scheduled jobs, workbench sources and calendar sources, built
     once. The scheduler runs rules and jobs in this order; sources show in this order.
@@ -86,4 +88,6 @@ def engagement_tables(
     if training_queries is not None:
         dated.append(training.TrainingCalendarSource(training_queries))
         bench.append(training.TrainingInvitationsSource(training_queries))
+    if lead_queries is not None:
+        bench.append(DueLeadsSource(lead_queries))
     return RuleRegistry(rules, jobs), WorkbenchSources(tuple(bench)), CalendarSources(tuple(dated))

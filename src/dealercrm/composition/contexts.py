@@ -100,9 +100,10 @@ def care_marketing_engagement(
                                             settings.video_timeout_seconds)
     training_queries = mq.SqlMarketingQueries(engine)
     meeting_job = TrainingMeetingJob(uow, clock, video)
+    campaign_queries = mq.SqlCampaignQueries(engine)
     marketing = MarketingService(
         uow, clock, video, meeting_job, training_queries, mq.SqlKnowledgeQueries(engine),
-        mq.SqlForecastQueries(engine), mq.SqlKeyAccountQueries(engine), mq.SqlCampaignQueries(engine), settings.portal_url,
+        mq.SqlForecastQueries(engine), mq.SqlKeyAccountQueries(engine), campaign_queries, settings.portal_url,
         settings.forecast_deadline_day)
     engagement_queries = SqlEngagementQueries(engine)
     outbox_store = SqlAlchemyOutboxStore(engine)
@@ -113,7 +114,7 @@ def care_marketing_engagement(
         outbox_store=outbox_store if database else None, workflow_queries=workflow_queries,
         training_queries=training_queries if database else None,
         training_jobs=(meeting_job, TrainingReminderJob(uow)) if database else (), context_jobs=jobs if database else (),
-        quote_queries=quote_queries)
+        quote_queries=quote_queries, lead_queries=campaign_queries if database else None)
     engagement = EngagementService(uow, clock, engagement_queries, outbox_store, rules, workbench, calendar,
                                    settings.portal_url)
     return care, marketing, engagement

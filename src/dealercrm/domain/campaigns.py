@@ -17,6 +17,8 @@ from dealercrm.domain.errors import IllegalTransition, InvalidValue, InvariantBr
 from dealercrm.domain.values import Phone
 
 PRODUCT_LINES = ("tanker", "dump_truck", "semi_trailer")
+MAX_FOLLOW_UP_NOTE = 1000
+MAX_NEXT_CONTACT_DAYS = 366
 REGIONS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
 MAX_BUDGET_FEN = 10**12
 
@@ -41,6 +43,32 @@ class LeadStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"new": "新线索", "contacted": "已跟进", "converted": "已成交", "lost": "已流失"}[self.value]
+
+
+class FollowUpChannel(enum.StrEnum):
+    """How a lead was reached (跟进方式)."""
+
+    PHONE = "phone"
+    VISIT = "visit"
+    WECHAT = "wechat"
+    EXHIBITION = "exhibition"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"phone": "电话", "visit": "上门", "wechat": "微信", "exhibition": "展会", "other": "其他"}[self.value]
+
+
+class FollowUpOutcome(enum.StrEnum):
+    """What a follow-up did to the lead: another contact logged, converted into an order, lost."""
+
+    CONTACTED = "contacted"
+    CONVERTED = "converted"
+    LOST = "lost"
+
+    @property
+    def label(self) -> str:
+        return {"contacted": "联系客户", "converted": "成交", "lost": "流失"}[self.value]
 
 
 @overload
@@ -159,6 +187,7 @@ class Lead:
     order_id: int | None = None
     converted_at: dt.datetime | None = None
     lost_reason: str | None = None
+    next_contact_on: dt.date | None = None  # Beijing day the latest follow-up booked for the next contact
     updated_at: dt.datetime | None = None
     version: int = 1
     id: int | None = None
@@ -180,7 +209,9 @@ class Lead:
                    product_line=product_line)
 
     def contacted(self, now: dt.datetime) -> None:
-        if self.status is not LeadStatus.NEW:
+        """A contact with the customer: a new lead becomes contacted; a contacted one stays so
+        (each further contact is logged as its own follow-up)."""
+        if self.status not in (LeadStatus.NEW, LeadStatus.CONTACTED):
             raise IllegalTransition("lead", self.status.value, "contact")
         self.status, self.updated_at = LeadStatus.CONTACTED, now
 
@@ -194,6 +225,83 @@ class Lead:
             raise IllegalTransition("lead", self.status.value, "lose")
         self.lost_reason = _text("reason", reason, 500, required=True, label="流失原因", code="lead")
         self.status, self.updated_at = LeadStatus.LOST, now
+
+    def follow_up(self, outcome: FollowUpOutcome, details: FollowUpDetails, *, by_user_id: int | None, by_name: str,
+                  now: dt.datetime, order_id: int | None = None, reason: str | None = None) -> LeadFollowUp:
+        """Apply one follow-up to the lead and return its log row (跟进记录): the transition of
+        ``outcome`` (``order_id`` for converted, ``reason`` for lost), then the next contact day —
+        the one ``details`` books after a contact, none once the lead is closed."""
+        if self.id is None:
+            raise InvariantBroken("lead has no id: not flushed")
+        if outcome is FollowUpOutcome.CONTACTED:
+            self.contacted(now)
+        elif outcome is FollowUpOutcome.CONVERTED:
+            if order_id is None:
+                raise InvalidValue("order_id", "请指定成交订单", code="lead.order_required")
+            self.convert(order_id, now)
+        else:
+            self.lose(reason or "", now)
+        self.next_contact_on = details.next_contact_on
+        return LeadFollowUp(lead_id=self.id, at=now, by_user_id=by_user_id, by_name=by_name, outcome=outcome,
+                            channel=details.channel, note=details.note, next_contact_on=details.next_contact_on)
+
+
+@attrs.frozen
+class FollowUpDetails:
+    """What the salesperson logs with a follow-up: how the customer was reached, what was said,
+    and (after a contact) the Beijing day to contact them next. Built by :meth:`parse`."""
+
+    channel: FollowUpChannel | None
+    note: str | None
+    next_contact_on: dt.date | None
+
+    @classmethod
+    def parse(cls, outcome: FollowUpOutcome, *, channel: str | None, note: str | None,
+              next_contact_on: dt.date | None, today: dt.date) -> FollowUpDetails:
+        """The follow-up rules, ``today`` being the clock's Beijing day: a contact names its channel
+        and carries a note (at most ``MAX_FOLLOW_UP_NOTE`` characters); a next contact day is
+        optional, not before today nor more than a year ahead, and only after a contact (a converted
+        or lost lead is not called again)."""
+        contacted = outcome is FollowUpOutcome.CONTACTED
+        if channel is None or not channel.strip():
+            if contacted:
+                raise InvalidValue("channel", "请选择跟进方式", code="lead.channel_required")
+            parsed = None
+        elif channel.strip() in FollowUpChannel.__members__.values():
+            parsed = FollowUpChannel(channel.strip())
+        else:
+            raise InvalidValue("channel", "跟进方式须为：" + "、".join(c.label for c in FollowUpChannel),
+                               code="lead.channel_unknown")
+        text = _text("note", note, MAX_FOLLOW_UP_NOTE, required=contacted, label="跟进内容", code="lead")
+        if next_contact_on is not None:
+            if not contacted:
+                raise InvalidValue("next_contact_on", "成交或流失的线索无需预约下次联系",
+                                   code="lead.next_contact_closed")
+            if next_contact_on < today:
+                raise InvalidValue("next_contact_on", "下次联系日期不能早于今天", code="lead.next_contact_past")
+            if (next_contact_on - today).days > MAX_NEXT_CONTACT_DAYS:
+                raise InvalidValue("next_contact_on", "下次联系日期不能超过一年", code="lead.next_contact_too_far")
+        return cls(parsed, text, next_contact_on)
+
+
+@attrs.define(slots=False, eq=False)
+class LeadFollowUp:
+    """One logged follow-up of a lead (跟进记录), written with the lead's change."""
+
+    lead_id: int
+    at: dt.datetime
+    by_user_id: int | None
+    by_name: str
+    outcome: FollowUpOutcome
+    channel: FollowUpChannel | None = None
+    note: str | None = None
+    next_contact_on: dt.date | None = None
+    id: int | None = None
+
+
+def contact_due(next_contact_on: dt.date | None, today: dt.date) -> bool:
+    """Due for contact (待联系): the booked next contact day has come (Beijing days)."""
+    return next_contact_on is not None and next_contact_on <= today
 
 
 @attrs.frozen

@@ -166,10 +166,19 @@ def seed_marketing(container: Container) -> None:
             lead_id = m.capture_lead(marketing, cp.CaptureLead(
                 campaign_id=campaign.id, dealer_id=d["id"], name=f"推介会客户{n + 1}-{k + 1}",
                 phone=f"1390000{n:02d}{k:02d}", interest="40方运油车，年内采购", product_line="tanker"))
-            if k == 0:
-                m.follow_up_lead(dealer_principal(d["id"]), lead_id, "contacted")
+            if k == 0:  # a first call, then (for every other dealer) a visit booking the next contact
+                m.follow_up_lead(dealer_principal(d["id"]), lead_id, cp.FollowUp(
+                    "contacted", channel="phone", note="电话沟通：车队20台，计划年内更新40方运油车，约下周到店看车",
+                    next_contact_on=today + dt.timedelta(days=n)))
+                if n % 2 == 1:
+                    m.follow_up_lead(dealer_principal(d["id"]), lead_id, cp.FollowUp(
+                        "contacted", channel="visit", note="上门拜访车队负责人，介绍罐体配置与金融方案，客户要求报价",
+                        next_contact_on=today))
             live = [o for o in orders if o.dealer_id == d["id"]
                     and o.state not in cp.NOT_REVENUE_STATES]
             if k == 1 and live and not converted:
-                m.follow_up_lead(dealer_principal(d["id"]), lead_id, "convert", order_id=live[0].id)
+                m.follow_up_lead(dealer_principal(d["id"]), lead_id, cp.FollowUp(
+                    "contacted", channel="exhibition", note="推介会现场登记，意向明确"))
+                m.follow_up_lead(dealer_principal(d["id"]), lead_id, cp.FollowUp(
+                    "convert", order_id=live[0].id, channel="wechat", note="微信确认配置后下单"))
                 converted = True

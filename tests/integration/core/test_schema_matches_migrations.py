@@ -25,7 +25,7 @@ CONTEXT_TABLES = {
                    "service_maintenance_plans", "service_media", "service_repair_operations", "service_risk_config"},
     "marketing": {"trainings", "training_invitations", "training_participants", "kb_articles",
                   "kb_article_revisions", "sales_forecasts", "sales_forecast_lines", "key_accounts", "bid_cases",
-                  "campaigns", "campaign_leads", "kb_reading_assignments", "kb_reads"},
+                  "campaigns", "campaign_leads", "lead_follow_ups", "kb_reading_assignments", "kb_reads"},
     "care": care_tables.TABLES,
     "customers": {"end_customers", "customer_vehicles", "service_contracts"},
     "parts_catalog": {"template_parts", "part_substitutes"},

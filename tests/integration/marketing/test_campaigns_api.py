@@ -1,8 +1,15 @@
 """Campaigns and leads over HTTP on SQLite and PostgreSQL: plan with a budget, capture leads,
-convert them into orders, the campaign report (leads, conversions, revenue, cost per lead, ROI),
-and isolation between dealers."""
+follow them up (each follow-up logged with its channel, note and next contact day), convert them
+into orders, the campaign report (leads, conversions, revenue, cost per lead, ROI), and isolation
+between dealers."""
 
 from __future__ import annotations
+
+import datetime as dt
+
+from tests.fakes import BEIJING
+
+CALL = {"channel": "phone", "note": "电话沟通，客户要求报价"}
 
 
 def setup(w):
@@ -41,7 +48,7 @@ def test_leads_conversions_revenue_and_cost_per_lead(world):
 
     foreign_order = world.post("mkt", f"/api/v1/leads/{l1}/convert", {"order_id": order_b["id"]})
     draft = world.post("mkt", f"/api/v1/leads/{l1}/convert", {"order_id": draft_a["id"]})
-    contacted = world.post("hongda", f"/api/v1/leads/{l1}/contacted")
+    contacted = world.post("hongda", f"/api/v1/leads/{l1}/contacted", CALL)
     converted = world.post("hongda", f"/api/v1/leads/{l1}/convert", {"order_id": order_a["id"]})
     again = world.post("hongda", f"/api/v1/leads/{l1}/convert", {"order_id": order_a["id"]})
     lost = world.post("hongda", f"/api/v1/leads/{l2}/lost", {"reason": "选择了竞品"})
@@ -75,7 +82,8 @@ def test_dealers_see_only_their_own_leads_and_no_budget(world):
 
     assert [x["id"] for x in world.get("hongda", "/api/v1/leads/").json()["items"]] == [mine]
     assert world.get("hongda", f"/api/v1/leads/{theirs}").status_code == 404
-    assert world.post("hongda", f"/api/v1/leads/{theirs}/contacted").status_code == 404
+    assert world.post("hongda", f"/api/v1/leads/{theirs}/contacted", CALL).status_code == 404
+    assert world.get("hongda", f"/api/v1/leads/{theirs}/follow-ups").status_code == 404
     assert for_other_dealer.status_code == 404 and sales_foreign.status_code == 404
     campaigns = world.get("hongda", "/api/v1/campaigns/").json()["items"]
     assert [(x["id"], x["budget_fen"]) for x in campaigns] == [(c["id"], None)]
@@ -178,3 +186,54 @@ def test_campaigns_are_planned_within_the_years_marketing_budget_and_the_plan_sh
     assert [c["id"] for c in report["campaigns"]] == [first["id"]]
     assert report["totals"]["cost_fen"] == 1_000_000 and report["totals"]["roi_pct"] == -100.0
     assert world.get("sales_hz", "/api/v1/campaigns/plans/2026").status_code == 403
+
+
+def test_each_follow_up_is_logged_and_the_next_contact_day_is_a_beijing_day(world_factory):
+    w = world_factory(dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.UTC))  # already 10 March in Beijing
+    a, _, tpl = setup(w)
+    c = plan(w)
+    first = lead(w, "mkt", c["id"], "中石化河南", "13700000001", dealer_id=a).json()["id"]
+    second = lead(w, "mkt", c["id"], "郑州运通物流", "13700000002", dealer_id=a).json()["id"]
+    order = w.order("hongda", tpl["tanker"])
+    url = f"/api/v1/leads/{first}"
+
+    no_body = w.post("hongda", f"{url}/contacted")
+    no_note = w.post("hongda", f"{url}/contacted", {"channel": "phone", "note": "  "})
+    bad_channel = w.post("hongda", f"{url}/contacted", {**CALL, "channel": "pigeon"})
+    too_long = w.post("hongda", f"{url}/contacted", {**CALL, "note": "长" * 1001})
+    utc_today = w.post("hongda", f"{url}/contacted", {**CALL, "next_contact_on": "2026-03-09"})
+    called = w.post("hongda", f"{url}/contacted", {**CALL, "next_contact_on": "2026-03-10"})
+    due_now = w.get("hongda", "/api/v1/leads/?due=true").json()["items"]
+    w.clock.advance(hours=1)
+    visited = w.post("mkt", f"{url}/contacted", {"channel": "visit", "note": "上门拜访", "next_contact_on": "2026-03-12"})
+    later = w.post("hongda", f"/api/v1/leads/{second}/contacted", {**CALL, "next_contact_on": "2026-03-11"})
+    due_after_visit = w.get("hongda", "/api/v1/leads/?due=true").json()["items"]
+    w.clock.advance(days=2)  # 12 March in Beijing
+    due_later = w.get("hongda", "/api/v1/leads/?due=true").json()["items"]
+    bench = {c["code"]: c for c in w.get("hongda", "/api/v1/workbench/").json()["categories"]}
+    closing_date = w.post("hongda", f"{url}/convert", {"order_id": order["id"], "next_contact_on": "2026-03-20"})
+    converted = w.post("hongda", f"{url}/convert", {"order_id": order["id"], "channel": "wechat", "note": "微信确认下单"})
+    log = w.get("hongda", f"{url}/follow-ups").json()["items"]
+    detail = w.get("hongda", url).json()
+
+    assert no_body.status_code == 422 and no_body.json()["field"] == "channel"
+    assert no_note.status_code == 422 and no_note.json()["field"] == "note"
+    assert bad_channel.status_code == 422 and bad_channel.json()["field"] == "channel"
+    assert too_long.status_code == 422 and too_long.json()["field"] == "note"
+    assert utc_today.status_code == 422 and utc_today.json()["code"] == "lead.next_contact_past"
+    assert utc_today.json()["field"] == "next_contact_on"
+    assert called.json()["status"] == visited.json()["status"] == later.json()["status"] == "contacted"
+    assert [(x["id"], x["due"]) for x in due_now] == [(first, True)]  # 10 March in Beijing, the 9th in UTC
+    assert due_after_visit == []  # first's next contact moved to 12 March, second's is 11 March
+    assert [x["id"] for x in due_later] == [second, first]
+    assert (due_later[1]["due"], due_later[1]["next_contact_on"], due_later[1]["last_follow_up_channel"]) == (
+        True, "2026-03-12", "visit")
+    tasks = bench["tasks"]["items"]
+    assert bench["tasks"]["count"] == 2 and [t["subject_id"] for t in tasks] == [str(second), str(first)]
+    assert closing_date.status_code == 422 and closing_date.json()["field"] == "next_contact_on"
+    assert converted.json()["status"] == "converted"
+    assert [(f["outcome"], f["channel"], f["by_name"]) for f in log] == [
+        ("converted", "wechat", "hongda"), ("contacted", "visit", "mkt"), ("contacted", "phone", "hongda")]
+    assert log[2]["next_contact_on"] == "2026-03-10" and log[1]["note"] == "上门拜访"
+    assert dt.datetime.fromisoformat(log[2]["at"]).astimezone(BEIJING).date() == dt.date(2026, 3, 10)
+    assert (detail["next_contact_on"], detail["due"], detail["last_follow_up_note"]) == (None, False, "微信确认下单")

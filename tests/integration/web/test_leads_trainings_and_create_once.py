@@ -25,34 +25,88 @@ def _principal(crm, username):
 
 # -- 线索跟进 --------------------------------------------------------------------------------------
 
+FORM_TOKEN = re.compile(r'name="form_token" value="([0-9a-f]+)"')
+
+
+def _form(client, url):
+    """The page's CSRF token and its follow-up form's once-per-form token."""
+    html = client.get(url).text
+    return csrf_token(html), FORM_TOKEN.search(html).group(1)
+
+
 def test_marketing_filters_leads_follows_one_up_and_a_stale_form_is_shown_as_changed(browser, crm):
     marketing = _principal(crm, "marketing")
     new_lead = crm.marketing.leads(marketing, status="new", limit=1)[0]
     client = browser("marketing")
     listing = client.get(f"/marketing/leads?status=new&campaign_id={new_lead['campaign_id']}")
-    token = csrf_token(listing.text)
     url = f"/marketing/leads/{new_lead['id']}"
+    call = {"action": "contacted", "status": "new", "channel": "phone", "note": "电话沟通，约周五到店",
+            "next_contact_on": "2026-12-09"}
 
     bad_filter = client.get("/marketing/leads?status=bogus")
     lead_page = client.get(url)
-    no_reason = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "lost", "status": "new",
-                                                      "reason": ""})
-    contacted = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "contacted", "status": "new"},
-                            follow_redirects=False)
-    stale = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "contacted", "status": "new"})
-    lost = client.post(f"{url}/follow-up", data={"_csrf_token": token, "action": "lost", "status": "contacted",
-                                                 "reason": "客户改买二手车"}, follow_redirects=False)
+    token, once = _form(client, url)
+    no_reason = client.post(f"{url}/follow-up", data={"_csrf_token": token, "form_token": once, "action": "lost",
+                                                      "status": "new", "reason": ""})
+    token, once = _form(client, url)
+    no_note = client.post(f"{url}/follow-up", data={"_csrf_token": token, "form_token": once, **call, "note": " "})
+    token, once = _form(client, url)
+    past = client.post(f"{url}/follow-up", data={"_csrf_token": token, "form_token": once, **call,
+                                                 "next_contact_on": "2026-12-06"})
+    no_token = client.post(f"{url}/follow-up", data={"_csrf_token": token, **call})
+    token, once = _form(client, url)
+    contacted = [client.post(f"{url}/follow-up", data={"_csrf_token": token, "form_token": once, **call},
+                             follow_redirects=False) for _ in range(2)]
+    _, other_form = _form(client, url)
+    stale = client.post(f"{url}/follow-up", data={"_csrf_token": token, "form_token": "a" * 32, **call})
+    lost = client.post(f"{url}/follow-up", data={"_csrf_token": token, "form_token": other_form, "action": "lost",
+                                                 "status": "contacted", "reason": "客户改买二手车"},
+                       follow_redirects=False)
     after = client.get(url)
+    log = crm.marketing.lead_follow_ups(marketing, new_lead["id"])
 
     assert listing.status_code == 200 and new_lead["name"] in listing.text and "导出" in listing.text
     assert bad_filter.status_code == 422 and "未知的线索状态" in bad_filter.text
     assert lead_page.status_code == 200 and "跟进记录" in lead_page.text and "登记线索" in lead_page.text
+    assert 'name="channel"' in lead_page.text and 'name="next_contact_on"' in lead_page.text
     assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
-    assert contacted.status_code == 303
+    assert no_note.status_code == 422 and 'id="note-error"' in no_note.text and 'value="phone" selected' in no_note.text
+    assert past.status_code == 422 and 'id="next_contact_on-error"' in past.text
+    assert "约周五到店" in past.text and 'value="2026-12-06"' in past.text
+    assert no_token.status_code == 422 and "表单已失效" in no_token.text
+    assert [r.status_code for r in contacted] == [303, 303]
     assert stale.status_code == 409 and "已被他人修改" in stale.text and "已跟进" in stale.text
     assert lost.status_code == 303
-    assert "客户改买二手车" in after.text and "已流失" in after.text
+    assert "客户改买二手车" in after.text and "已流失" in after.text and "电话沟通，约周五到店" in after.text
+    assert after.text.index("流失") < after.text.index("电话沟通，约周五到店")  # newest first
     assert crm.marketing.lead(marketing, new_lead["id"])["status"] == "lost"
+    assert [(f["outcome"], f["channel"], f["next_contact_on"]) for f in log] == [
+        ("lost", None, None), ("contacted", "phone", dt.date(2026, 12, 9))]
+
+
+def test_the_lead_lists_show_the_last_follow_up_and_filter_the_leads_due_for_contact(browser, crm):
+    marketing = _principal(crm, "marketing")
+    today = dt.date(2026, 12, 7)  # the web tests' clock, in Beijing
+    everything = crm.marketing.leads(marketing, limit=500)
+    due = [r for r in everything if r["next_contact_on"] and r["next_contact_on"] <= today]
+    dealer_lead = next(r for r in due)
+    dealer = f"dealer{dealer_lead['dealer_id']:02d}"
+    client = browser("marketing")
+
+    listing = client.get("/marketing/leads")
+    due_listing = client.get("/marketing/leads?due=true")
+    dealer_due = browser(dealer).get("/leads?due=true")
+    dealer_page = browser(dealer).get(f"/leads/{dealer_lead['id']}")
+    bench = browser(dealer).get("/")
+
+    assert due and len(due) < len(everything)
+    assert listing.status_code == 200 and "下次联系" in listing.text and "电话" in listing.text
+    assert {int(i) for i in re.findall(r'href="/marketing/leads/(\d+)"', due_listing.text)} == {r["id"] for r in due}
+    assert 'name="due" value="true" style="width:auto" checked' in due_listing.text
+    assert dealer_due.status_code == 200 and f'href="/leads/{dealer_lead["id"]}"' in dealer_due.text
+    assert "待联系" in dealer_due.text
+    assert dealer_page.status_code == 200 and "跟进记录" in dealer_page.text and "电话沟通" in dealer_page.text
+    assert f'href="/leads/{dealer_lead["id"]}"' in bench.text and "待联系线索" in bench.text
 
 
 def test_lead_exports_open_as_typed_xlsx_and_csv_with_the_lists_filter(browser, crm):
@@ -70,6 +124,10 @@ def test_lead_exports_open_as_typed_xlsx_and_csv_with_the_lists_filter(browser, 
     assert sheet.max_row == len(expected) + 1
     assert {sheet.cell(r, 1).value for r in range(2, sheet.max_row + 1)} == {r["id"] for r in expected}
     assert isinstance(sheet.cell(2, 9).value, dt.datetime)
+    headers = [sheet.cell(1, c).value for c in range(1, sheet.max_column + 1)]
+    assert headers[-5:] == ["最近跟进时间", "跟进人", "跟进方式", "跟进内容", "下次联系"]
+    followed = [r for r in range(2, sheet.max_row + 1) if sheet.cell(r, sheet.max_column).value is not None]
+    assert followed and all(isinstance(sheet.cell(r, sheet.max_column).value, dt.datetime) for r in followed)
     rows = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
     converted = [r for r in expected if r["status"] == "converted"]
     assert as_csv.status_code == 200 and rows[0][0] == "线索编号" and len(rows) == len(converted) + 1

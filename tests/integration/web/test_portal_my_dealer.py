@@ -171,23 +171,48 @@ def test_another_dealers_key_account_and_lead_are_the_404_page(browser, crm):
         assert conn.execute(sa.text("select status from campaign_leads where id = :i"), {"i": lead}).scalar_one() != "lost"
 
 
+def _once(client, page: str, url: str, data: dict, **kw):
+    """Post a follow-up form with the page's CSRF and once-per-form tokens."""
+    html = client.get(page).text
+    once = re.search(r'name="form_token" value="([0-9a-f]+)"', html).group(1)
+    return client.post(url, data={"_csrf_token": csrf_token(html), "form_token": once, **data}, **kw)
+
+
 def test_the_dealer_follows_up_a_lead_and_a_loss_needs_a_reason(browser, crm):
     with crm.engine.connect() as conn:
         lead = conn.execute(sa.text("select min(id) from campaign_leads where dealer_id = 5 "
                                     "and status in ('new', 'contacted')")).scalar_one()
     client = browser(DEALER)
+    page = f"/leads/{lead}"
 
     listing = client.get("/leads?status=contacted")
     unknown = client.get("/leads?status=maybe")
-    no_reason = _post(client, f"/leads/{lead}", f"/leads/{lead}/lost", {"reason": ""})
-    no_order = _post(client, f"/leads/{lead}", f"/leads/{lead}/convert", {"order_id": ""})
-    lost = _post(client, f"/leads/{lead}", f"/leads/{lead}/lost", {"reason": "客户预算取消"}, follow_redirects=False)
+    no_reason = _once(client, page, f"{page}/lost", {"reason": ""})
+    no_order = _once(client, page, f"{page}/convert", {"order_id": ""})
+    no_channel = _once(client, page, f"{page}/contacted", {"note": "客户在外地，下周再约"})
+    visit = {"channel": "visit", "note": "上门拜访，客户比较了两家报价", "next_contact_on": "2026-12-10"}
+    html = client.get(page).text
+    once = re.search(r'name="form_token" value="([0-9a-f]+)"', html).group(1)
+    visited = [client.post(f"{page}/contacted", data={"_csrf_token": csrf_token(html), "form_token": once, **visit},
+                           follow_redirects=False) for _ in range(2)]
+    lost = _once(client, page, f"{page}/lost", {"reason": "客户预算取消"}, follow_redirects=False)
+    with crm.engine.connect() as conn:
+        logged = conn.execute(sa.text("select outcome, channel, note from lead_follow_ups where lead_id = :l "
+                                      "order by id desc limit 2"), {"l": lead}).all()
 
     assert listing.status_code == 200 and f'href="/leads/{lead}"' in listing.text
     assert unknown.status_code == 422 and "未知的线索状态" in unknown.text
     assert no_reason.status_code == 422 and 'id="reason-error"' in no_reason.text
     assert no_order.status_code == 422 and 'id="order_id-error"' in no_order.text
-    assert lost.status_code == 303 and "客户预算取消" in client.get(lost.headers["location"]).text
+    assert no_channel.status_code == 422 and 'id="channel-error"' in no_channel.text and "下周再约" in no_channel.text
+    assert [r.status_code for r in visited] == [303, 303]
+    assert lost.status_code == 303
+    after = client.get(lost.headers["location"]).text
+    assert "客户预算取消" in after and "上门拜访，客户比较了两家报价" in after and "2026-12-10" in after
+    assert [tuple(r) for r in logged] == [("lost", None, None), ("contacted", "visit", visit["note"])]
+    with crm.engine.connect() as conn:  # the double post logged one visit
+        assert conn.execute(sa.text("select count(*) from lead_follow_ups where lead_id = :l and channel = 'visit'"),
+                            {"l": lead}).scalar_one() == 1
 
 
 def test_the_dealer_accepts_a_quote_and_another_dealer_cannot_see_it(browser, crm):

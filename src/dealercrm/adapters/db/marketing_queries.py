@@ -487,6 +487,7 @@ class SqlKeyAccountQueries:
 class SqlCampaignQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.reads = read_bind(engine)  # the workbench's one-statement read
 
     def target_dealers(self, *, regions: tuple[str, ...], product_lines: tuple[str, ...],
                        value_classes: tuple[str, ...], day: dt.date) -> list[dict[str, Any]]:
@@ -581,7 +582,8 @@ class SqlCampaignQueries:
         return _plain(row) if row else None
 
     def leads(self, p: Principal, *, campaign_id: int | None = None, status: str | None = None,
-              dealer_id: int | None = None, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
+              dealer_id: int | None = None, due_on: dt.date | None = None, before_id: int | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
         from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
         from dealercrm.adapters.db.marketing_tables import campaigns as c
         from dealercrm.adapters.db.orders_tables import orders as o
@@ -598,12 +600,58 @@ class SqlCampaignQueries:
             q = q.where(cl.c.status == status)
         if dealer_id is not None:
             q = q.where(cl.c.dealer_id == dealer_id)
+        if due_on is not None:
+            q = q.where(cl.c.next_contact_on <= due_on)
         if before_id is not None:
             q = q.where(cl.c.id < before_id)
         q = q.order_by(cl.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [{**_plain(r), "order_total_fen": int(r.order_total_fen) if r.order_total_fen is not None else None}
+            rows = [{**_plain(r), "order_total_fen": int(r.order_total_fen) if r.order_total_fen is not None else None}
                     for r in conn.execute(q)]
+            last = self._last_follow_ups(conn, [r["id"] for r in rows])
+        for row in rows:
+            f = last.get(row["id"])
+            row.update({"last_follow_up_at": f["at"] if f else None, "last_follow_up_by": f["by_name"] if f else None,
+                        "last_follow_up_channel": f["channel"] if f else None,
+                        "last_follow_up_note": f["note"] if f else None})
+        return rows
+
+    @staticmethod
+    def _last_follow_ups(conn: Any, lead_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """The latest follow-up of each of a page's leads, in one statement."""
+        from dealercrm.adapters.db.marketing_tables import lead_follow_ups as f
+
+        if not lead_ids:
+            return {}
+        latest = select(func.max(f.c.id)).where(f.c.lead_id.in_(lead_ids)).group_by(f.c.lead_id)
+        q = select(f.c.lead_id, f.c.at, f.c.by_name, f.c.channel, f.c.note).where(f.c.id.in_(latest))
+        return {r.lead_id: _plain(r) for r in conn.execute(q)}
+
+    def follow_ups(self, lead_id: int) -> list[dict[str, Any]]:
+        from dealercrm.adapters.db.marketing_tables import lead_follow_ups as f
+
+        q = (select(f.c.id, f.c.at, f.c.by_user_id, f.c.by_name, f.c.outcome, f.c.channel, f.c.note,
+                    f.c.next_contact_on).where(f.c.lead_id == lead_id).order_by(f.c.id.desc()).limit(500))
+        with self.engine.connect() as conn:
+            return [_plain(r) for r in conn.execute(q)]
+
+    def due_leads(self, p: Principal, day: dt.date, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
+        from dealercrm.adapters.db.marketing_tables import campaigns as c
+        from dealercrm.adapters.db.orm import dealers as d
+
+        cond = and_(cl.c.next_contact_on <= day, _dealer_scope_sql(p, d.c.id, d.c.region))
+        joined = cl.join(d, d.c.id == cl.c.dealer_id).join(c, c.c.id == cl.c.campaign_id)
+        with self.reads.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(
+                select(cl.c.id, cl.c.name, cl.c.phone, cl.c.status, cl.c.next_contact_on, cl.c.updated_at,
+                       cl.c.dealer_id, d.c.legal_name.label("dealer_name"), c.c.name.label("campaign_name"),
+                       func.count().over().label("_total"))
+                .select_from(joined).where(cond).order_by(cl.c.next_contact_on, cl.c.id).limit(max(limit, 1)))]
+        total = int(rows[0]["_total"]) if rows else 0
+        for row in rows:
+            del row["_total"]
+        return total, rows[:limit]
 
     def lead_figures(self, p: Principal, campaign_id: int) -> list[dict[str, Any]]:
         """Per dealer in scope: leads by status and the revenue of converted leads' orders

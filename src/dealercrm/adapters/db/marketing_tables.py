@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, relationship
 from dealercrm.adapters.db.base import IdType, mapper_registry, metadata
 from dealercrm.adapters.db.orm import users
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
-from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
+from dealercrm.domain.campaigns import CampaignStatus, FollowUpChannel, FollowUpOutcome, LeadStatus
 from dealercrm.domain.key_accounts import BidOutcome
 from dealercrm.domain.knowledge import ArticleKind, ArticleStatus
 from dealercrm.domain.training import (
@@ -284,6 +284,7 @@ campaign_leads = Table(
     Column("order_id", IdType, ForeignKey("orders.id"), unique=True),
     Column("converted_at", UtcDateTime),
     Column("lost_reason", String(500)),
+    Column("next_contact_on", Date),  # Beijing day; set by the latest contact, cleared when the lead closes
     Column("created_at", UtcDateTime, nullable=False),
     Column("created_by_name", String(60), nullable=False),
     Column("updated_at", UtcDateTime),
@@ -291,6 +292,22 @@ campaign_leads = Table(
     UniqueConstraint("campaign_id", "phone"),
     Index("ix_campaign_leads_dealer_id_id", "dealer_id", "id"),
     Index("ix_campaign_leads_campaign_id_status", "campaign_id", "status"),
+    Index("ix_campaign_leads_next_contact_on_dealer_id", "next_contact_on", "dealer_id"),
+)
+
+lead_follow_ups = Table(  # 跟进记录: one row per follow-up, written with the lead's change (migration 0036)
+    "lead_follow_ups",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("lead_id", IdType, ForeignKey("campaign_leads.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("by_user_id", IdType, ForeignKey("users.id")),
+    Column("by_name", String(60), nullable=False),
+    Column("outcome", StrEnumType(FollowUpOutcome, 12), nullable=False),
+    Column("channel", StrEnumType(FollowUpChannel, 12)),
+    Column("note", String(1000)),
+    Column("next_contact_on", Date),
+    Index("ix_lead_follow_ups_lead_id_id", "lead_id", "id"),
 )
 
 
@@ -500,7 +517,8 @@ def _map_more() -> None:
         version_id_col=key_accounts.c.version,
     )
 
-    from dealercrm.domain.campaigns import Campaign, Lead
+    from dealercrm.domain.campaigns import Campaign, Lead, LeadFollowUp
 
     mapper_registry.map_imperatively(Campaign, campaigns, version_id_col=campaigns.c.version)
     mapper_registry.map_imperatively(Lead, campaign_leads, version_id_col=campaign_leads.c.version)
+    mapper_registry.map_imperatively(LeadFollowUp, lead_follow_ups)

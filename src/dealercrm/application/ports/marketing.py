@@ -20,7 +20,7 @@ from dealercrm.application.ports.persistence import (
     NotificationOutbox,
     Transaction,
 )
-from dealercrm.domain.campaigns import Campaign, Lead
+from dealercrm.domain.campaigns import Campaign, Lead, LeadFollowUp
 from dealercrm.domain.forecasts import SalesForecast
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.key_accounts import KeyAccount
@@ -110,7 +110,21 @@ class CampaignQueries(Protocol):
         """Unscoped: the caller checks who may see it."""
 
     def leads(self, p: Principal, *, campaign_id: int | None = None, status: str | None = None,
-              dealer_id: int | None = None, before_id: int | None = None, limit: int = 50) -> list[dict[str, Any]]: ...
+              dealer_id: int | None = None, due_on: dt.date | None = None, before_id: int | None = None,
+              limit: int = 50) -> list[dict[str, Any]]:
+        """Leads in ``p``'s scope, newest first, each with its latest follow-up (``last_follow_up_at``,
+        ``last_follow_up_by``, ``last_follow_up_channel``, ``last_follow_up_note``); ``due_on``: only
+        those whose next contact day is on or before it."""
+        ...
+
+    def follow_ups(self, lead_id: int) -> list[dict[str, Any]]:
+        """Unscoped (the caller checks who may see the lead): the lead's follow-up log, newest first."""
+        ...
+
+    def due_leads(self, p: Principal, day: dt.date, limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """Leads in ``p``'s scope whose next contact day is on or before ``day``: how many, and the
+        ``limit`` most overdue — in one statement (the workbench's)."""
+        ...
 
     def lead_figures(self, p: Principal, campaign_id: int) -> list[dict[str, Any]]:
         """Per dealer within ``p``'s scope: leads by status and the revenue of converted leads' orders."""
@@ -157,7 +171,7 @@ class KeyAccountRepository(Protocol):
 
 
 class CampaignRepository(Protocol):
-    def add(self, obj: Campaign | Lead) -> None: ...
+    def add(self, obj: Campaign | Lead | LeadFollowUp) -> None: ...
 
     def get(self, campaign_id: int) -> Campaign | None: ...
 

@@ -334,11 +334,26 @@ class MarketingService:
         ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
         return cp.capture_lead(cmd, self._uow(actor), self.clock)
 
-    def follow_up_lead(self, actor: Principal, lead_id: int, action: str, **kw: Any) -> str:
-        """Follow a lead up: ``contacted``, ``convert`` (naming an order of the lead's dealer) or ``lost`` (a
-        reason); lead writers. Returns the new state; ``InvalidValue``, ``BusinessRuleViolation`` (order not
-        submitted), ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
-        return cp.follow_up(lead_id, action, self._uow(actor), self.clock, **kw)
+    def follow_up_lead(self, actor: Principal, lead_id: int, cmd: cp.FollowUp) -> str:
+        """Follow a lead up: ``contacted`` (channel and note required), ``convert`` (naming an order of the
+        lead's dealer) or ``lost`` (a reason), logged as one follow-up with the lead's change; lead writers.
+        Returns the new state; ``InvalidValue``, ``BusinessRuleViolation`` (order not submitted),
+        ``IllegalTransition``, ``PermissionDenied``, ``NotFound``."""
+        return cp.follow_up(lead_id, cmd, self._uow(actor), self.clock)
+
+    def follow_up_lead_once(self, actor: Principal, lead_id: int, cmd: cp.FollowUp, *, form_token: str) -> str:
+        """``follow_up_lead`` once per form token of this user (a double-submitted form logs one follow-up;
+        the repeat gets the first answer or the same refusal)."""
+        return cp.follow_up_once(lead_id, cmd, self._new(actor), self.clock, form_token=form_token)
+
+    def lead_follow_ups(self, actor: Principal, lead_id: int) -> list[dict[str, Any]]:
+        """The lead's follow-up log, newest first, as the caller may see the lead; ``NotFound`` otherwise."""
+        self.lead(actor, lead_id)
+        return self.campaign_queries.follow_ups(lead_id)
+
+    def contact_today(self) -> dt.date:
+        """The clock's Beijing day: the one "due for contact" (待联系) is measured against."""
+        return beijing_date(self.clock())
 
     def set_marketing_budget(self, actor: Principal, year: int, budget_fen: int, note: str | None = None) -> None:
         """Set the year's marketing budget (市场营销预算, §5 1)); campaigns of the year are then planned within it
@@ -419,8 +434,11 @@ class MarketingService:
             raise not_found("campaign", "营销活动")
         return row
 
-    def leads(self, actor: Principal, **filters: Any) -> list[dict[str, Any]]:
-        """Leads the caller may see (a dealer its own, staff within their scope), filtered and keyset-paged."""
+    def leads(self, actor: Principal, *, due: bool = False, **filters: Any) -> list[dict[str, Any]]:
+        """Leads the caller may see (a dealer its own, staff within their scope), filtered and keyset-paged,
+        each with its latest follow-up; ``due``: only those whose next contact day has come (Beijing)."""
+        if due:
+            filters["due_on"] = self.contact_today()
         return self.campaign_queries.leads(actor, **filters)
 
     def lead(self, actor: Principal, lead_id: int) -> dict[str, Any]:

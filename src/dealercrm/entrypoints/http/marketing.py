@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
-from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
+from dealercrm.domain.campaigns import CampaignStatus, FollowUpChannel, FollowUpOutcome, LeadStatus, contact_due
 from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
 from dealercrm.application import learning
@@ -1052,8 +1052,29 @@ class LeadIn(Body):
     product_line: Code | None = None
 
 
+FollowUpNote = Annotated[str, msgspec.Meta(max_length=1000)]
+ChannelCode = Annotated[str, msgspec.Meta(max_length=20)]
+
+
+class ContactedIn(Body):
+    """A logged contact: the channel (phone / visit / wechat / exhibition / other) and a note are
+    required; the next contact day (Beijing) is optional, today or later."""
+
+    channel: ChannelCode | None = None
+    note: FollowUpNote | None = None
+    next_contact_on: dt.date | None = None
+
+
 class ConvertIn(Body):
     order_id: Id
+    channel: ChannelCode | None = None
+    note: FollowUpNote | None = None
+
+
+class LostIn(Body):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    channel: ChannelCode | None = None
+    note: FollowUpNote | None = None
 
 
 class CampaignRefOut(msgspec.Struct):
@@ -1105,6 +1126,28 @@ class LeadOut(msgspec.Struct):
     lost_reason: str | None
     created_at: dt.datetime
     created_by_name: str
+    next_contact_on: dt.date | None
+    due: bool  # the next contact day has come (Beijing)
+    last_follow_up_at: dt.datetime | None
+    last_follow_up_by: str | None
+    last_follow_up_channel: str | None
+    last_follow_up_note: str | None
+
+
+class FollowUpOut(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    by_name: str
+    outcome: str
+    outcome_label: str
+    channel: str | None
+    channel_label: str | None
+    note: str | None
+    next_contact_on: dt.date | None
+
+
+class FollowUpList(msgspec.Struct):
+    items: list[FollowUpOut]
 
 
 class LeadPage(msgspec.Struct):
@@ -1152,11 +1195,19 @@ def _campaign(r: dict[str, Any], *, staff: bool) -> CampaignOut:
                        r["budget_fen"] if staff else None, r["actual_cost_fen"] if staff else None)
 
 
-def _lead(r: dict[str, Any]) -> LeadOut:
+def _lead(r: dict[str, Any], today: dt.date) -> LeadOut:
     return LeadOut(r["id"], r["campaign_id"], r["campaign_name"], r["dealer_id"], r["dealer_name"], r["name"],
                    r["phone"], r["interest"], r["product_line"], r["status"], LeadStatus(r["status"]).label,
                    r["order_id"], r["order_no"], r["order_total_fen"], r["converted_at"], r["lost_reason"],
-                   r["created_at"], r["created_by_name"])
+                   r["created_at"], r["created_by_name"], r["next_contact_on"], contact_due(r["next_contact_on"], today),
+                   r["last_follow_up_at"], r["last_follow_up_by"], r["last_follow_up_channel"],
+                   r["last_follow_up_note"])
+
+
+def _follow_up(r: dict[str, Any]) -> FollowUpOut:
+    channel = r["channel"]
+    return FollowUpOut(r["id"], r["at"], r["by_name"], r["outcome"], FollowUpOutcome(r["outcome"]).label, channel,
+                       FollowUpChannel(channel).label if channel else None, r["note"], r["next_contact_on"])
 
 
 class MarketingBudgetBody(Body):
@@ -1265,33 +1316,42 @@ class LeadController(Controller):
     tags = ["campaigns 营销推广"]
     guards = [requires(*cp.LEAD_WRITERS)]
 
-    @get("/", sync_to_thread=True, summary="线索 Leads in scope (dealer: own)")
+    @get("/", sync_to_thread=True, summary="线索 Leads in scope (dealer: own); due=true: next contact day has come")
     def list_leads(self, request: User, marketing: MarketingService, campaign_id: int | None = None,
-                   status: LeadStatus | None = None,
-                   dealer_id: int | None = None, cursor: str | None = None, limit: Limit = 50) -> LeadPage:
-        rows = marketing.leads(request.user, campaign_id=campaign_id, status=status,
-                                               dealer_id=dealer_id, before_id=decode_cursor(cursor), limit=limit + 1)
+                   status: LeadStatus | None = None, dealer_id: int | None = None, due: bool = False,
+                   cursor: str | None = None, limit: Limit = 50) -> LeadPage:
+        rows = marketing.leads(request.user, campaign_id=campaign_id, status=status, dealer_id=dealer_id, due=due,
+                               before_id=decode_cursor(cursor), limit=limit + 1)
         rows, nxt = _page(rows, limit)
-        return LeadPage([_lead(r) for r in rows], nxt)
+        today = marketing.contact_today()
+        return LeadPage([_lead(r, today) for r in rows], nxt)
 
     @get("/{lead_id:int}", sync_to_thread=True, summary="线索详情")
     def detail(self, lead_id: int, request: User, marketing: MarketingService) -> LeadOut:
-        return _lead(marketing.lead(request.user, lead_id))
+        return _lead(marketing.lead(request.user, lead_id), marketing.contact_today())
 
-    @post("/{lead_id:int}/contacted", status_code=HTTP_200_OK, sync_to_thread=True, summary="已跟进")
-    def contacted(self, lead_id: int, request: User, marketing: MarketingService) -> StatusOut:
-        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, "contacted"))
+    @get("/{lead_id:int}/follow-ups", sync_to_thread=True, summary="跟进记录 The lead's follow-ups, newest first")
+    def follow_ups(self, lead_id: int, request: User, marketing: MarketingService) -> FollowUpList:
+        return FollowUpList([_follow_up(r) for r in marketing.lead_follow_ups(request.user, lead_id)])
+
+    @post("/{lead_id:int}/contacted", status_code=HTTP_200_OK, sync_to_thread=True,
+          summary="已跟进 Log a contact: channel, note, optional next contact day (the lead stays or becomes contacted)")
+    def contacted(self, lead_id: int, request: User, marketing: MarketingService,
+                  data: ContactedIn | None = None) -> StatusOut:
+        body = data or ContactedIn()
+        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, cp.FollowUp(
+            "contacted", channel=body.channel, note=body.note, next_contact_on=body.next_contact_on)))
 
     @post("/{lead_id:int}/convert", status_code=HTTP_200_OK, sync_to_thread=True,
           summary="成交 Link the order the lead became (one of the dealer's submitted orders)")
     def convert(self, lead_id: int, data: ConvertIn, request: User, marketing: MarketingService) -> StatusOut:
-        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, "convert",
-                                                                           order_id=data.order_id))
+        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, cp.FollowUp(
+            "convert", order_id=data.order_id, channel=data.channel, note=data.note)))
 
     @post("/{lead_id:int}/lost", status_code=HTTP_200_OK, sync_to_thread=True, summary="流失 Lost, with a reason")
-    def lost(self, lead_id: int, data: ReasonIn, request: User, marketing: MarketingService) -> StatusOut:
-        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, "lost",
-                                                                           reason=data.reason))
+    def lost(self, lead_id: int, data: LostIn, request: User, marketing: MarketingService) -> StatusOut:
+        return StatusOut(lead_id, marketing.follow_up_lead(request.user, lead_id, cp.FollowUp(
+            "lost", reason=data.reason, channel=data.channel, note=data.note)))
 
 
 MARKETING_CONTROLLERS: list[Any] = [TrainingController, KnowledgeController, ForecastController,

@@ -21,7 +21,7 @@ from dealercrm.application import key_accounts as ka
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.application.services.orders import OrdersService
-from dealercrm.domain.campaigns import LeadStatus
+from dealercrm.domain.campaigns import MAX_FOLLOW_UP_NOTE, LeadStatus
 from dealercrm.domain.channel import REGIONS, ProductLine
 from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.forecasts import MAX_QUANTITY, LineIn, add_months, month_start
@@ -30,7 +30,9 @@ from dealercrm.domain.key_accounts import AccountContact, BidOutcome
 from dealercrm.domain.orders import OrderState, QuoteStatus
 from dealercrm.domain.values import SHANGHAI
 from dealercrm.entrypoints.http.security import requires
+from dealercrm.entrypoints.web.forms import new_form_token, posted_form_token
 from dealercrm.entrypoints.web.layout import page
+from dealercrm.entrypoints.web.pages import marketing_leads as ml
 from dealercrm.entrypoints.web.pages.dealer_stock import yuan_to_fen
 
 DEALERS = (Role.DEALER,)
@@ -230,29 +232,33 @@ class DealerSalesPages(Controller):
 
     @get("/leads", guards=[requires(*DEALERS)], sync_to_thread=True)
     def leads(self, request: Request[Principal, Any, Any], marketing: MarketingService,
-              status: Annotated[str | None, Parameter(max_length=20)] = None,
+              status: Annotated[str | None, Parameter(max_length=20)] = None, due: bool = False,
               before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
         error = None
         if status and status not in LeadStatus.__members__.values():
             error, status = {"field": "status", "message": "未知的线索状态"}, None
-        rows = [{**r, "status_label": LeadStatus(_text(r["status"])).label, "line_label": _line_label(r["product_line"])}
-                for r in marketing.leads(request.user, status=status or None, before_id=before, limit=PAGE_SIZE + 1)]
+        today = marketing.contact_today()
+        rows = [{**ml.decorate_lead(r, today), "line_label": _line_label(r["product_line"])}
+                for r in marketing.leads(request.user, status=status or None, due=due, before_id=before,
+                                         limit=PAGE_SIZE + 1)]
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
+        query = {k: v for k, v in (("status", status), ("due", "true" if due else None)) if v}
         return page(request, "dealer_leads.html", title="线索", section="dealer_leads", crumbs=(("线索", None),),
-                    rows=rows, status=status or "", error=error, statuses=[(s.value, s.label) for s in LeadStatus],
+                    rows=rows, status=status or "", due=due, error=error,
+                    statuses=[(s.value, s.label) for s in LeadStatus],
                     next_before=rows[-1]["id"] if more and rows else None,
-                    status_query=urlencode({"status": status} if status else {}), status_code=422 if error else 200)
+                    status_query=urlencode(query), status_code=422 if error else 200)
 
     @get("/leads/{lead_id:int}", guards=[requires(*DEALERS)], sync_to_thread=True)
     def lead(self, lead_id: int, request: Request[Principal, Any, Any], marketing: MarketingService,
              orders: OrdersService) -> Template:
-        return self._lead(request, marketing, orders, lead_id, values={}, errors={})
+        return self._lead(request, marketing, orders, lead_id, values=dict(ml.EMPTY_FOLLOW_UP), errors={})
 
     def _lead(self, request: Request[Principal, Any, Any], marketing: MarketingService, orders: OrdersService,
               lead_id: int, *, values: dict[str, str], errors: dict[str, str], status_code: int = 200) -> Template:
-        lead = marketing.lead(request.user, lead_id)
-        status = LeadStatus(_text(lead["status"]))
+        lead = ml.decorate_lead(marketing.lead(request.user, lead_id), marketing.contact_today())
+        status = LeadStatus(lead["status"])
         open_lead = status in (LeadStatus.NEW, LeadStatus.CONTACTED)
         candidates = orders.list_orders(request.user, {"states": list(LEAD_CONVERTIBLE)}, limit=100) if open_lead else []
         flash = {"contacted": "已记录跟进。", "converted": "线索已成交。", "lost": "线索已标记为流失。"}.get(
@@ -260,31 +266,22 @@ class DealerSalesPages(Controller):
         return page(request, "dealer_lead.html", title=f"线索：{lead['name']}", section="dealer_leads",
                     crumbs=(("线索", "/leads"), (lead["name"], None)), lead=lead, status=status,
                     line_label=_line_label(lead["product_line"]), open_lead=open_lead, candidates=candidates,
-                    values=values, errors=errors, flash=flash, status_code=status_code)
+                    history=ml.history(lead, marketing.lead_follow_ups(request.user, lead_id)),
+                    channels=ml.CHANNELS, max_note=MAX_FOLLOW_UP_NOTE, form_token=new_form_token(),
+                    values={**ml.EMPTY_FOLLOW_UP, **values}, errors=errors, flash=flash, status_code=status_code)
 
     @post("/leads/{lead_id:int}/{action:str}", guards=[requires(*DEALERS)], status_code=303)
     async def follow_up(self, lead_id: int, action: str, request: Request[Principal, Any, Any],
                         marketing: MarketingService, orders: OrdersService) -> Any:
         form = await request.form()
-        values = {"order_id": str(form.get("order_id") or "").strip()[:20],
-                  "reason": str(form.get("reason") or "").strip()[:500]}
+        values = ml.follow_up_values(form)
         try:
-            if action == "contacted":
-                await sync_to_thread(marketing.follow_up_lead, request.user, lead_id, "contacted")
-            elif action == "convert":
-                if not values["order_id"].isdigit():
-                    raise InvalidValue("order_id", "请选择成交的订单", code="lead.order_required")
-                await sync_to_thread(marketing.follow_up_lead, request.user, lead_id, "convert",
-                                     order_id=int(values["order_id"]))
-            elif action == "lost":
-                if not values["reason"]:
-                    raise InvalidValue("reason", "请填写流失原因", code="reason.required")
-                await sync_to_thread(marketing.follow_up_lead, request.user, lead_id, "lost", reason=values["reason"])
-            else:
-                await sync_to_thread(marketing.lead, request.user, lead_id)
-                raise InvalidValue("action", "未知操作", code="lead.action_unknown")
+            await sync_to_thread(marketing.lead, request.user, lead_id)
+            cmd = ml.follow_up_command(action, values, None)
+            token = posted_form_token(form)
+            await sync_to_thread(lambda: marketing.follow_up_lead_once(request.user, lead_id, cmd, form_token=token))
         except (InvalidValue, Conflict) as exc:
-            errors = {_error_field(exc, ("order_id", "reason")): exc.message}
+            errors = ml.follow_up_error(exc)
             status = 409 if isinstance(exc, Conflict) else 422
             return await sync_to_thread(lambda: self._lead(request, marketing, orders, lead_id, values=values,
                                                            errors=errors, status_code=status))

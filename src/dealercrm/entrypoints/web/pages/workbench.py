@@ -36,6 +36,8 @@ def item_link(subject_type: str | None, subject_id: str | None, extra: dict[str,
         return f"/stock/receipts/{subject_id}"
     if subject_type == "survey" and subject_id:
         return f"/dealer/surveys/{subject_id}"
+    if subject_type == "lead" and subject_id:
+        return f"/leads/{subject_id}" if extra.get("dealer_view") else f"/marketing/leads/{subject_id}"
     return None
 
 
