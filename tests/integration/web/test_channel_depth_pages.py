@@ -108,6 +108,10 @@ def test_the_credit_grade_is_proposed_and_the_growth_plan_kept_with_its_progress
 
     proposed = _post(finance, grade, grade, {})
     landed = finance.get(proposed.headers["location"])
+    filed = re.search(r'href="(/finance/credit-changes/\d+)"', landed.text)
+    change = finance.get(filed.group(1)) if filed else None
+    bad_grade = _post(finance, "/finance/credit-changes/new", "/finance/credit-changes", {
+        "dealer_id": str(PORTAL_DEALER), "credit_grade": "Z", "reason": "复核"})
     bad = _post(sales, growth, f"{growth}/2026", {"vehicles": "很多", "amount": "3000000", "retail_vehicles": "",
                                                   "actions": "开拓武汉市场"})
     set_plan = _post(sales, growth, f"{growth}/2026", {"vehicles": "40", "amount": "3000000", "retail_vehicles": "30",
@@ -118,10 +122,11 @@ def test_the_credit_grade_is_proposed_and_the_growth_plan_kept_with_its_progress
           {"vehicles": "12", "amount": "900000", "retail_vehicles": "10", "actions": "参加年度展会"})
     portal = browser("dealer05").get("/dealer/")
 
-    assert proposed.status_code == 303 and "done=" in proposed.headers["location"]
+    assert proposed.status_code == 303 and "done=filed" in proposed.headers["location"]
     assert landed.status_code == 200 and 'data-k="value">' in landed.text and "尚未评估" not in landed.text
-    if "done=filed" in proposed.headers["location"]:
-        assert "/finance/credit-changes/" in landed.text
+    assert change.status_code == 200 and re.search(r'<td>信用等级</td>.*?data-k="term">[ABCD]级<', change.text,
+                                                   re.DOTALL)  # what finance approves
+    assert bad_grade.status_code == 422 and 'id="credit_grade-error"' in bad_grade.text
     assert bad.status_code == 422 and 'id="vehicles-error"' in bad.text and "开拓武汉市场" in bad.text
     assert set_plan.status_code == 303 and "增设服务网点" in shown.text and "¥3,000,000.00" in shown.text
     assert "尚无增长计划" in empty_year.text
