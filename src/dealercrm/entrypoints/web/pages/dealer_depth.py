@@ -385,7 +385,7 @@ class DealerDepthPages(Controller):
         return page(request, "dealer_growth_plan.html", title=f"增长计划：{d['legal_name']}",
                     section="admin_dealers" if request.user.role is Role.ADMIN else "my_dealers",
                     crumbs=self._crumbs(d, f"{year}年增长计划", request.user), d=d, year=year, plan=plan,
-                    years=list(range(today.year - 2, today.year + 3)), values=values, errors=errors or {},
+                    years=sorted({*range(today.year - 2, today.year + 3), year}), values=values, errors=errors or {},
                     may_edit=request.user.role in DEALER_MANAGERS, max_actions=MAX_GROWTH_ACTIONS, done=done,
                     status_code=status_code)
 

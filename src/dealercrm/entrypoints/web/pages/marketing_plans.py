@@ -80,7 +80,7 @@ class MarketingPlanPages(Controller):
             values = {"budget": "" if plan["budget_fen"] is None else f"{plan['budget_fen'] / 100:.2f}", "note": ""}
         return page(request, "marketing_plan.html", title=f"{year}年营销预算", section="marketing_plans",
                     crumbs=(("营销预算", "/marketing/plans"), (f"{year}年", None)), plan=plan, rows=_plan_rows(plan),
-                    year=year, years=list(range(today.year - 2, today.year + 3)), values=values, errors=errors or {},
+                    year=year, years=sorted({*range(today.year - 2, today.year + 3), year}), values=values, errors=errors or {},
                     saved=saved, export_href="/marketing/plans/export", export_query=urlencode({"year": year}),
                     status_code=status_code)
 
