@@ -17,6 +17,7 @@ import attrs
 
 from dealercrm.application import workflow as wf
 from dealercrm.application.access import dealer_scope, not_found, require_role
+from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.persistence import Clock, PasswordHasher, UnitOfWork
 from dealercrm.domain.channel import (
     Address,
@@ -511,14 +512,30 @@ def add_contact(dealer_id: int, contact_in: ContactIn, uow: UnitOfWork) -> int:
     require_role(uow.actor, *STAFF_WHO_MANAGE_DEALERS, Role.DEALER)
     contact = build_contact(contact_in)
     with uow:
-        dealer = _get_visible_dealer(uow, dealer_id)
-        dealer.add_contact(contact)
-        uow.flush()
-        if contact.id is None:
-            raise InvariantBroken("contact has no id: not flushed")
-        contact_id = contact.id
+        contact_id = _new_contact(uow, dealer_id, contact)
         uow.commit()
     return contact_id
+
+
+def add_contact_once(dealer_id: int, contact_in: ContactIn, new_uow: Callable[[], Any], clock: Clock, *,
+                     form_token: str) -> int:
+    """``add_contact`` once per form token of this user (the client-event ledger): a double-submitted
+    form (a shareholder added from the back office) adds one contact, the repeat gets its id."""
+    contact = build_contact(contact_in)  # bad input is refused before the ledger: the form can be corrected
+    answer = once_per_form(new_uow, clock, roles=(*STAFF_WHO_MANAGE_DEALERS, Role.DEALER), form_token=form_token,
+                           kind="contact.add", request=(dealer_id, contact_in),
+                           work=lambda uow: {"id": _new_contact(uow, dealer_id, contact)})
+    return int(answer["id"])
+
+
+def _new_contact(uow: UnitOfWork, dealer_id: int, contact: Contact) -> int:
+    """Add the contact inside the caller's unit of work (flushed, not committed); its id."""
+    dealer = _get_visible_dealer(uow, dealer_id)
+    dealer.add_contact(contact)
+    uow.flush()
+    if contact.id is None:
+        raise InvariantBroken("contact has no id: not flushed")
+    return contact.id
 
 
 def update_contact(dealer_id: int, contact_id: int, contact_in: ContactIn, uow: UnitOfWork) -> None:

@@ -519,7 +519,11 @@ def test_an_admin_adds_a_catalog_option_that_appears_in_the_dealers_configurator
     small = phone.new_page()
     _login(small, server, "admin")
     widths = []
-    for path in ("/admin/users", "/admin/catalog/1", "/admin/devices"):
+    for path in ("/admin/users", "/admin/catalog/1", "/admin/devices",
+                 # the channel-depth pages (shareholders, assessment, credit grade, growth plan, budget, targets)
+                 "/admin/dealers/5/shareholders", "/admin/dealers/37/assessment", "/admin/dealers/5/credit-grade",
+                 "/admin/dealers/5/growth-plans", "/admin/dealers/assessment-rules", "/marketing/plans",
+                 "/marketing/campaigns/1/targets"):
         small.goto(f"{server}{path}")
         widths.append(small.evaluate("document.documentElement.scrollWidth"))
     _shot(small, "admin-devices-375")

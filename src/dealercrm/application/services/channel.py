@@ -111,6 +111,11 @@ class ChannelService:
         contact id; ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
         return channel.add_contact(dealer_id, contact, self._uow(actor))
 
+    def add_contact_once(self, actor: Principal, dealer_id: int, contact: channel.ContactIn, *, form_token: str) -> int:
+        """``add_contact`` once per form token of this user: a double-submitted form adds one contact and
+        the repeat gets its id (the client-event ledger). ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""
+        return channel.add_contact_once(dealer_id, contact, lambda: self._uow(actor), self._clock, form_token=form_token)
+
     def update_contact(self, actor: Principal, dealer_id: int, contact_id: int, contact: channel.ContactIn) -> None:
         """Replace one of the dealer's contacts; staff who manage dealers or the dealer itself.
         ``InvalidValue``, ``PermissionDenied``, ``NotFound``."""

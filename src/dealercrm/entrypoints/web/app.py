@@ -20,6 +20,8 @@ from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.admin import AdminPages
 from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
 from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
+from dealercrm.entrypoints.web.pages.dealer_depth import DealerDepthPages
+from dealercrm.entrypoints.web.pages.marketing_plans import MarketingPlanPages
 from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
@@ -83,11 +85,13 @@ PAGES: list[Any] = [
     AdminPages,
     CatalogPages,
     AdminDealerPages,
+    DealerDepthPages,
     AnnouncementAdminPages,
     AftersalesPages,
     StationAdminPages,
     CareTemplatePages,
     MarketingCampaignPages,
+    MarketingPlanPages,
     MarketingLeadPages,
     MarketingTrainingPages,
     live_socket,

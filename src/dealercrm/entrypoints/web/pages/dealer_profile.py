@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
+
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.response import Redirect, Template
@@ -26,6 +28,7 @@ from dealercrm.domain.errors import Conflict, DomainError, InvalidValue, NotFoun
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import page
+from dealercrm.entrypoints.web.pages.dealer_depth import growth_view, team_rows
 
 DEALERS = (Role.DEALER,)
 #: the form's fields with their stored lengths (longer input is cut there, as the inputs' maxlength does)
@@ -68,9 +71,10 @@ def agreement_rows(dealer: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def contact_rows(dealer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contacts a dealer keeps itself: its shareholders are the sales rep's (shown read-only)."""
     kinds = dict(CONTACT_KINDS)
     return [{**c, "phone": _text(c["phone"]), "kind": _text(c["kind"]), "kind_label": kinds.get(_text(c["kind"]), "")}
-            for c in dealer["contacts"]]
+            for c in dealer["contacts"] if _text(c["kind"]) != ContactKind.SHAREHOLDER.value]
 
 
 def _profile_values(d: dict[str, Any]) -> dict[str, str]:
@@ -119,12 +123,17 @@ class DealerProfilePages(Controller):
     def profile(self, request: Request[Principal, Any, Any], channel: ChannelService) -> Template:
         dealer = own_dealer(channel, request.user)
         done = DONE.get(str(request.query_params.get("done") or ""))
-        return self._profile(request, dealer, values=_profile_values(dealer), errors={}, flash=done)
+        return self._profile(request, channel, dealer, values=_profile_values(dealer), errors={}, flash=done)
 
-    def _profile(self, request: Request[Principal, Any, Any], dealer: dict[str, Any], *, values: dict[str, str],
+    def _profile(self, request: Request[Principal, Any, Any], channel: ChannelService, dealer: dict[str, Any], *,
+                 values: dict[str, str],
                  errors: dict[str, str], flash: str | None = None, status_code: int = 200) -> Template:
         status = DealerStatus(_text(dealer["status"]))
+        holders, managers = team_rows(dealer)
+        year = channel.today().year
         return page(request, "dealer_profile.html", title="经销商档案", section="dealer_profile",
+                    holders=holders, managers=managers, growth_year=year,
+                    growth=growth_view(channel, request.user, dealer["id"], year),
                     crumbs=(("经销商档案", None),), dealer=dealer, status=status, uscc=_text(dealer["uscc"]),
                     values=values, errors=errors, flash=flash, status_code=status_code,
                     editable=status is not DealerStatus.TERMINATED,
@@ -145,8 +154,9 @@ class DealerProfilePages(Controller):
             field = PROFILE_FIELD.get(str(getattr(exc, "field", "") or ""), "form")
             errors = {field: exc.message}
             dealer = await sync_to_thread(own_dealer, channel, request.user)
-            return self._profile(request, dealer, values=values, errors=errors,
-                                 status_code=409 if isinstance(exc, Conflict) else 422)
+            code = 409 if isinstance(exc, Conflict) else 422
+            return await sync_to_thread(lambda: self._profile(request, channel, dealer, values=values, errors=errors,
+                                                              status_code=code))
         return Redirect(path="/dealer/?done=profile", status_code=303)
 
     @get("/agreements", guards=[requires(*DEALERS)], sync_to_thread=True)
@@ -206,8 +216,10 @@ class DealerProfilePages(Controller):
         c = await sync_to_thread(self._contact, channel, request.user, contact_id)
         values = await _contact_form(request)
         try:
-            await sync_to_thread(channel.update_contact, request.user, request.user.dealer_id or 0, contact_id,
-                                 _contact_in(values))
+            contact = _contact_in(values)
+            if values["kind"] == ContactKind.MANAGEMENT.value:  # the abilities the sales rep recorded stay
+                contact = attrs.evolve(contact, abilities=tuple(c.get("abilities") or ()))
+            await sync_to_thread(channel.update_contact, request.user, request.user.dealer_id or 0, contact_id, contact)
         except (InvalidValue, Conflict) as exc:
             field, message = _contact_error(exc)
             return self._contact_page(request, c, values=values, errors={field: message},

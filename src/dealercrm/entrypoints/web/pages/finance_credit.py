@@ -45,7 +45,7 @@ INVOICE_TABLE = Table("发票", (
     Column("vin_list", "车架号", _T, 40),
 ))
 TERM_LABELS = {"limit_fen": "信用额度", "term_days": "信用期限", "payment_cycle": "回款周期",
-               "warning_threshold_permille": "预警阈值", "status": "账户状态"}
+               "warning_threshold_permille": "预警阈值", "status": "账户状态", "credit_grade": "信用等级"}
 REMINDER_LABELS = {"receivable.dunning_level_1": "一级催款（经销商）", "receivable.dunning_level_2": "二级催款函（经销商）",
                    "receivable.dunning_level_3": "三级最后通知（经销商）", "receivable.overdue_sales": "逾期通知（销售代表）",
                    "receivable.overdue_finance": "逾期通知（财务）"}
@@ -65,6 +65,8 @@ def _term_text(name: str, value: Any) -> str:
         return PaymentCycle(str(value)).label
     if name == "warning_threshold_permille":
         return f"{int(value) / 10:g}%"
+    if name == "credit_grade":
+        return f"{value}级"
     return AccountStatus(str(value)).label
 
 
@@ -322,17 +324,18 @@ class FinanceCreditPages(Controller):
                      errors: dict[str, str], status_code: int = 200) -> Template:
         dealers = credit.accounts(request.user, limit=1000)
         current = next((d for d in dealers if str(d["dealer_id"]) == values.get("dealer_id")), None)
-        terms = None if current is None else [(TERM_LABELS[k], _term_text(k, current[k])) for k in TERM_LABELS]
+        terms = None if current is None else [(TERM_LABELS[k], _term_text(k, current.get(k))) for k in TERM_LABELS]
         return page(request, "finance_credit_change_new.html", title="申请授信变更", section="credit_changes",
                     crumbs=(("授信变更", "/finance/credit-changes"), ("申请", None)), values=values, errors=errors,
                     dealers=dealers, current_terms=terms, cycles=[(c.value, c.label) for c in PaymentCycle],
-                    account_statuses=[(s.value, s.label) for s in AccountStatus], status_code=status_code)
+                    account_statuses=[(s.value, s.label) for s in AccountStatus], grades=("A", "B", "C", "D"),
+                    status_code=status_code)
 
     @post("/credit-changes", guards=[requires(*DECIDERS)], status_code=303)
     async def request_credit_change(self, request: Request[Principal, Any, Any], credit: CreditService) -> Any:
         form = await request.form()
         values = {k: str(form.get(k) or "")[:500] for k in
-                  ("dealer_id", "limit", "term_days", "payment_cycle", "threshold", "status", "reason")}
+                  ("dealer_id", "limit", "term_days", "payment_cycle", "threshold", "status", "credit_grade", "reason")}
         errors: dict[str, str] = {}
         try:
             try:
@@ -344,7 +347,7 @@ class FinanceCreditPages(Controller):
                 term_days=_optional_int(values["term_days"], "term_days", "信用期限须为0到365天", 0, 365),
                 payment_cycle=values["payment_cycle"] or None,
                 warning_threshold_permille=_threshold_permille(values["threshold"]),
-                status=values["status"] or None)
+                status=values["status"] or None, credit_grade=values["credit_grade"] or None)
             if not values["reason"].strip():
                 raise InvalidValue("reason", "须说明调整原因", code="credit.reason_required")
             out = await sync_to_thread(credit.request_change, request.user, cmd)

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from dealercrm.application.services import ChannelService, WorkflowService
 from dealercrm.domain.channel import DealerStatus
-from dealercrm.domain.errors import InvalidValue, NotFound
+from dealercrm.domain.errors import BusinessRuleViolation, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.layout import DEALER_DECIDERS, REVIEWERS, page
@@ -152,13 +152,15 @@ class ReviewPages(Controller):
                 await sync_to_thread(channel.reject, request.user, dealer_id, reason)
             else:
                 raise InvalidValue("decision", "请选择准入或驳回", code="decision.unknown")
-        except InvalidValue as exc:
+        except (InvalidValue, BusinessRuleViolation) as exc:  # the assessment checklist not yet passed: 409
             rows = await sync_to_thread(lambda: channel.list_dealers(
                 request.user, status=DealerStatus.UNDER_REVIEW.value, region=None, product_line=None, text=None,
                 after_id=None, limit=200))
             return page(request, "registrations.html", title="经销商注册审核", section="registrations",
-                        crumbs=(("经销商注册审核", None),), rows=rows, status_code=422,
-                        error={"dealer_id": dealer_id, "message": exc.message})
+                        crumbs=(("经销商注册审核", None),), rows=rows,
+                        status_code=409 if isinstance(exc, BusinessRuleViolation) else 422,
+                        error={"dealer_id": dealer_id, "message": exc.message,
+                               "assessment": exc.code == "dealer.assessment_incomplete"})
         return Redirect(path="/dealers/registrations", status_code=303)
 
 
