@@ -498,11 +498,11 @@ def test_the_stock_credit_and_gate_dashboards_filter_by_product_line_and_the_lin
             "group by o.product_line")).all())
     lines = {line: a.credit_report(admin, product_line=line) for line in LINES}
     assert any(expected.values())
-    assert {line: c["totals"]["exposure_fen"] for line, c in lines.items()} == {
+    assert {line: c.totals.exposure_fen for line, c in lines.items()} == {
         line: int(expected.get(line) or 0) for line in LINES}
-    whole = {r.dealer_id: r for r in a.credit_report(admin)["exposure"]}
+    whole = {r.dealer_id: r for r in a.credit_report(admin).exposure}
     assert all(r.available_fen == whole[r.dealer_id].available_fen for c in lines.values()
-               for r in c["exposure"])
+               for r in c.exposure)
 
 
 def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_data(browser, crm):
@@ -530,11 +530,11 @@ def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_d
         repairs, leads = conn.execute(sa.text(
             "select (select count(*) from service_repair_records where finished_at >= '2025-12-31 16:00' "
             "and finished_at < '2026-12-07 16:00'), (select count(*) from campaign_leads)")).one()
-    assert q["totals"]["repairs"] == repairs > 0 and sum(r.repairs for r in q["by_fault"]) == repairs
+    assert q.totals.repairs == repairs > 0 and sum(r.repairs for r in q.by_fault) == repairs
     assert sum(c.leads for c in a.campaign_report(admin, Period(dt.date(2020, 1, 1), dt.date(2021, 12, 31)))
-               ["campaigns"]) == 0
+               .campaigns) == 0
     assert sum(c.leads for c in a.campaign_report(admin, Period(dt.date(2025, 1, 1), dt.date(2026, 12, 31)))
-               ["campaigns"]) == leads
+               .campaigns) == leads
     assert report["totals"]["units"] == a.stock_report(admin)["totals"]["units"] == len(VINS)
     assert report["totals"]["units"] == sum(report["totals"][line] for line in LINES)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active

@@ -44,6 +44,8 @@ from dealercrm.application.campaigns import NOT_REVENUE_STATES
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
     CampaignFiguresRow,
+    CreditExposureRow,
+    CreditOfDealers,
     CreditOfLine,
     DealerStockRow,
     GateDayRow,
@@ -166,7 +168,42 @@ class SqlAnalyticsQueries:
         rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=region, dealer_id=dealer_id))
         return [DealerStockRow(**r) for r in rows if r["units"] or r["on_the_way"] or r["sold"]]
 
-    # -- credit by product line ----------------------------------------------------------------
+    # -- credit ------------------------------------------------------------------------------
+
+    def _ageing(self, scope: DealerScope, today: dt.date, *, region: str | None, dealer_id: int | None,
+                contracts: Any = None) -> AgeingTotals:
+        """Open receivables (of the ``contracts`` only, when given) by days since the invoice date —
+        the buckets of ``domain.credit.ageing_bucket`` — and the part past its due date."""
+        i = credit_invoices.c
+        d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
+        q = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
+                    _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
+                    _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
+                    _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
+                    _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
+             .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
+             .where(i.open_fen > 0, *((i.contract_no.in_(contracts),) if contracts is not None else ())))
+        (ageing,) = self._rows(_in_scope(q, scope, i.dealer_id, region=region, dealer_id=dealer_id))
+        return AgeingTotals(**{key: int(v) for key, v in ageing.items()})
+
+    def credit_exposure(self, scope: DealerScope, *, today: dt.date, region: str | None = None,
+                        dealer_id: int | None = None) -> CreditOfDealers:
+        """Per dealer with a credit account: its limit, exposure and available credit, read from the
+        account's running totals (one statement, the largest exposure first); and the ageing."""
+        if scope.nothing:
+            return CreditOfDealers((), AgeingTotals())
+        a = credit_accounts.c
+        limit = type_coerce(a.limit_fen, BigInteger)
+        exposure = (type_coerce(a.receivable_fen, BigInteger) + type_coerce(a.uninvoiced_fen, BigInteger)
+                    - type_coerce(a.prepayment_fen, BigInteger))
+        q = (select(a.dealer_id, _D.code.label("dealer_code"), _D.legal_name.label("dealer_name"), _D.region,
+                    limit.label("limit_fen"), exposure.label("exposure_fen"),
+                    (limit - exposure).label("available_fen"))
+             .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id))
+             .order_by(exposure.desc(), _D.code))
+        rows = self._rows(_in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id))
+        return CreditOfDealers(tuple(CreditExposureRow(**r) for r in rows),
+                               self._ageing(scope, today, region=region, dealer_id=dealer_id))
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
                        dealer_id: int | None = None) -> CreditOfLine:
@@ -196,16 +233,8 @@ class SqlAnalyticsQueries:
              .where(or_(receivable.c.receivable_fen > 0, uninvoiced.c.uninvoiced_fen > 0)))
         exposure = tuple(LineExposureRow(**r) for r in self._rows(
             _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
-        d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
-        bucket = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
-                         _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
-                         _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
-                         _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
-                         _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
-                  .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
-                  .where(i.open_fen > 0, i.contract_no.in_(line_contracts)))
-        (ageing,) = self._rows(_in_scope(bucket, scope, i.dealer_id, region=region, dealer_id=dealer_id))
-        return CreditOfLine(exposure, AgeingTotals(**{key: int(v) for key, v in ageing.items()}))
+        return CreditOfLine(exposure, self._ageing(scope, today, region=region, dealer_id=dealer_id,
+                                                   contracts=line_contracts))
 
     # -- gate ----------------------------------------------------------------------------------
 
