@@ -46,6 +46,7 @@ from dealercrm.application.reads.analytics import (
     CampaignFiguresRow,
     CreditExposureRow,
     CreditOfDealers,
+    DealerChoice,
     CreditOfLine,
     DealerStockRow,
     GateDayRow,
@@ -93,8 +94,14 @@ class SqlAnalyticsQueries:
     def _rows(self, q: Select[Any]) -> list[dict[str, Any]]:
         """The rows as mappings, the sums as ``int`` (PostgreSQL answers ``Decimal``)."""
         with self.engine.connect() as conn:
-            return [{k: (int(v) if isinstance(v, Decimal) else v) for k, v in r._mapping.items()}
-                    for r in conn.execute(q)]
+            result = conn.execute(q)
+            keys = tuple(result.keys())
+            return [dict(zip(keys, (int(v) if type(v) is Decimal else v for v in r), strict=True)) for r in result]
+
+    def _tuples(self, q: Select[Any]) -> list[tuple[Any, ...]]:
+        """The rows as plain tuples (for columns that are never ``Decimal``: no sums)."""
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q)]
 
     def _beijing_day(self, column: Any, *, month: bool = False) -> Any:
         """The Beijing calendar day (``YYYY-MM-DD``), or its month (``YYYY-MM``), of a UTC timestamp
@@ -102,6 +109,15 @@ class SqlAnalyticsQueries:
         if self.engine.dialect.name == "postgresql":
             return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM" if month else "YYYY-MM-DD")
         return func.strftime("%Y-%m" if month else "%Y-%m-%d", column, "+8 hours")
+
+    # -- the dealer filter -----------------------------------------------------------------------
+
+    def dealer_choices(self, scope: DealerScope, *, limit: int) -> list[DealerChoice]:
+        """The dealers in the scope, by code: id, code and name only (the filter's options)."""
+        if scope.nothing:
+            return []
+        q = select(_D.id, _D.code, _D.legal_name).order_by(_D.code).limit(limit)
+        return [DealerChoice(*r) for r in self._tuples(_in_scope(q, scope, _D.id, region=None, dealer_id=None))]
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -201,8 +217,8 @@ class SqlAnalyticsQueries:
                     (limit - exposure).label("available_fen"))
              .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id))
              .order_by(exposure.desc(), _D.code))
-        rows = self._rows(_in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id))
-        return CreditOfDealers(tuple(CreditExposureRow(**r) for r in rows),
+        rows = self._tuples(_in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id))
+        return CreditOfDealers(tuple(CreditExposureRow(*r) for r in rows),
                                self._ageing(scope, today, region=region, dealer_id=dealer_id))
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,

@@ -12,6 +12,7 @@ from dealercrm.application.reads.analytics import (
     CampaignFiguresRow,
     CreditOfDealers,
     CreditOfLine,
+    DealerChoice,
     DealerStockRow,
     GateDayRow,
     OrderFiguresRow,
@@ -21,6 +22,9 @@ from dealercrm.application.reads.analytics import (
 
 
 class AnalyticsQueries(Protocol):
+    def dealer_choices(self, scope: DealerScope, *, limit: int) -> list[DealerChoice]:
+        """The dealers of the scope for a filter list (id, code, name), by code, at most ``limit``."""
+
     def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
                       left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,
                       product_line: str | None = None) -> list[OrderFiguresRow]:

@@ -9,6 +9,15 @@ import datetime as dt
 
 import attrs
 
+@attrs.frozen
+class DealerChoice:
+    """A dealer in the dashboards' dealer filter: its id and how the option reads (code and name)."""
+
+    id: int
+    code: str
+    legal_name: str
+
+
 # -- stock ----------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from dealercrm.application.reads.analytics import (
     CreditExposureRow,
     CreditReport,
     CreditTotals,
+    DealerChoice,
     ForecastOfMonth,
     ForecastRow,
     GateDayRow,
@@ -162,6 +163,10 @@ class AnalyticsService:
         today = _beijing_day(self._clock())
         start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
         return Period(start, today)
+
+    def dealer_choices(self, actor: Principal, *, limit: int = 500) -> list[DealerChoice]:
+        """The dealers the caller may see, for a dashboard's dealer filter (id, code, name; by code)."""
+        return self.queries.dealer_choices(dealer_scope(actor), limit=limit)
 
     def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
                       dealer_id: int | None = None, product_line: str | None = None) -> dict[str, Any]:
