@@ -19,6 +19,7 @@ import pytest
 from dealercrm.application.services.analytics import Period
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.demo import DEMO_PASSWORD
+from dealercrm.entrypoints.web.filters import money
 
 from .conftest import csrf_token
 
@@ -503,6 +504,10 @@ def test_the_stock_credit_and_gate_dashboards_filter_by_product_line_and_the_lin
     whole = {r.dealer_id: r for r in a.credit_report(admin).exposure}
     assert all(r.available_fen == whole[r.dealer_id].available_fen for c in lines.values()
                for r in c.exposure)
+    table = pages["credit"].text  # the table's rows and the dealer filter, as the page writes them
+    assert all(f"<td>{r.dealer_code}</td>" in table and f'<td class="num">{money(r.exposure_fen)}</td>' in table
+               for r in lines["tanker"].exposure)
+    assert all(f'<option value="{d.id}">{d.code} {d.legal_name}</option>' in table for d in a.dealer_choices(admin))
 
 
 def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_data(browser, crm):
