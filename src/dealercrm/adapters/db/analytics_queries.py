@@ -186,10 +186,11 @@ class SqlAnalyticsQueries:
 
     # -- credit ------------------------------------------------------------------------------
 
-    def _ageing(self, scope: DealerScope, today: dt.date, *, region: str | None, dealer_id: int | None,
-                contracts: Any = None) -> AgeingTotals:
+    @staticmethod
+    def _ageing(scope: DealerScope, today: dt.date, *, region: str | None, dealer_id: int | None,
+                contracts: Any = None) -> Select[Any]:
         """Open receivables (of the ``contracts`` only, when given) by days since the invoice date —
-        the buckets of ``domain.credit.ageing_bucket`` — and the part past its due date."""
+        the buckets of ``domain.credit.ageing_bucket`` — and the part past its due date: one row."""
         i = credit_invoices.c
         d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
         q = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
@@ -199,13 +200,13 @@ class SqlAnalyticsQueries:
                     _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
              .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
              .where(i.open_fen > 0, *((i.contract_no.in_(contracts),) if contracts is not None else ())))
-        (ageing,) = self._rows(_in_scope(q, scope, i.dealer_id, region=region, dealer_id=dealer_id))
-        return AgeingTotals(**{key: int(v) for key, v in ageing.items()})
+        return _in_scope(q, scope, i.dealer_id, region=region, dealer_id=dealer_id)
 
     def credit_exposure(self, scope: DealerScope, *, today: dt.date, region: str | None = None,
                         dealer_id: int | None = None) -> CreditOfDealers:
         """Per dealer with a credit account: its limit, exposure and available credit, read from the
-        account's running totals (one statement, the largest exposure first); and the ageing."""
+        account's running totals (one statement, the largest exposure first); and the ageing (the
+        other), on one connection."""
         if scope.nothing:
             return CreditOfDealers((), AgeingTotals())
         a = credit_accounts.c
@@ -217,9 +218,11 @@ class SqlAnalyticsQueries:
                     (limit - exposure).label("available_fen"))
              .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id))
              .order_by(exposure.desc(), _D.code))
-        rows = self._tuples(_in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id))
-        return CreditOfDealers(tuple(CreditExposureRow(*r) for r in rows),
-                               self._ageing(scope, today, region=region, dealer_id=dealer_id))
+        with self.engine.connect() as conn:
+            rows = tuple(CreditExposureRow(*r) for r in conn.execute(
+                _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
+            ageing = conn.execute(self._ageing(scope, today, region=region, dealer_id=dealer_id)).one()
+        return CreditOfDealers(rows, AgeingTotals(*(int(v) for v in ageing)))
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
                        dealer_id: int | None = None) -> CreditOfLine:
@@ -249,8 +252,9 @@ class SqlAnalyticsQueries:
              .where(or_(receivable.c.receivable_fen > 0, uninvoiced.c.uninvoiced_fen > 0)))
         exposure = tuple(LineExposureRow(**r) for r in self._rows(
             _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
-        return CreditOfLine(exposure, self._ageing(scope, today, region=region, dealer_id=dealer_id,
-                                                   contracts=line_contracts))
+        (ageing,) = self._tuples(self._ageing(scope, today, region=region, dealer_id=dealer_id,
+                                              contracts=line_contracts))
+        return CreditOfLine(exposure, AgeingTotals(*(int(v) for v in ageing)))
 
     # -- gate ----------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from dealercrm.application.reads.analytics import (
     CampaignReport,
     CampaignSheetRow,
     CreditReport,
+    DealerChoice,
     OrderSheetRow,
     QualityReport,
     QualityRow,
@@ -202,6 +203,12 @@ def _table_body(columns: Sequence[Column], rows: Sequence[Any]) -> Markup:
                             for r in rows))
 
 
+def _dealer_options(dealers: Sequence[DealerChoice], chosen: int | None) -> Markup:
+    """The dealer filter's ``<option>``s (code and name), the chosen one selected."""
+    return Markup("".join(f'<option value="{d.id}"{" selected" if d.id == chosen else ""}>'
+                          f"{html.escape(f'{d.code} {d.legal_name}')}</option>" for d in dealers))
+
+
 _JSON = msgspec.json.Encoder()
 
 
@@ -240,13 +247,12 @@ class AnalyticsPages(Controller):
             report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
-        dealer_options = ([(str(d.id), f"{d.code} {d.legal_name}") for d in analytics.dealer_choices(request.user)]
-                          if board.by_dealer else [])
+        dealer_options = _dealer_options(analytics.dealer_choices(request.user), dealer_id) if board.by_dealer else None
         return page(request, "analytics.html", title=board.title, section="analytics",
                     crumbs=(("分析", "/analytics"), (board.title, None)), board=board, report=report,
                     report_json=_embedded(report) if report else None,
                     table_body=_table_body(board.table.columns, _rows(code, report)) if report else None, query=query,
-                    error=error, dealer_options=dealer_options, chosen_dealer=query["dealer_id"],
+                    error=error, dealer_options=dealer_options,
                     product_lines=PRODUCT_LINES,
                     status_code=422 if error else 200,
                     export_query=urlencode({k: v for k, v in query.items() if v}))
