@@ -131,7 +131,7 @@ def _exposure_order(row: CreditExposureRow) -> tuple[int, str]:
 
 
 def _credit_report(today: dt.date, rows: list[CreditExposureRow], ageing: AgeingTotals) -> CreditReport:
-    rows.sort(key=_exposure_order)
+    """The report of the exposure rows (the largest exposure first) and the ageing totals."""
     return CreditReport(today.isoformat(), tuple(rows),
                         CreditTotals(sum(r.limit_fen for r in rows), sum(r.exposure_fen for r in rows)),
                         tuple(AgeingRow(b, AGEING_LABELS[b], ageing.open_fen(b)) for b in AGEING_BUCKETS),
@@ -209,13 +209,13 @@ class AnalyticsService:
         if line is None:
             found = self.queries.credit_exposure(dealer_scope(actor), today=today, region=region or None,
                                                  dealer_id=dealer_id)
-            return _credit_report(today, list(found.exposure), found.ageing)
+            return _credit_report(today, list(found.exposure), found.ageing)  # ordered by the statement
         of_line = self.queries.credit_by_line(dealer_scope(actor), product_line=line, today=today,
                                               region=region or None, dealer_id=dealer_id)
-        return _credit_report(today, [CreditExposureRow(r.dealer_id, r.dealer_code, r.dealer_name, r.region,
-                                                        r.limit_fen, r.receivable_fen + r.uninvoiced_fen,
-                                                        r.limit_fen - r.dealer_exposure_fen)
-                                      for r in of_line.exposure], of_line.ageing)
+        return _credit_report(today, sorted((CreditExposureRow(r.dealer_id, r.dealer_code, r.dealer_name, r.region,
+                                                               r.limit_fen, r.receivable_fen + r.uninvoiced_fen,
+                                                               r.limit_fen - r.dealer_exposure_fen)
+                                             for r in of_line.exposure), key=_exposure_order), of_line.ageing)
 
     def stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
                      product_line: str | None = None) -> dict[str, Any]:

@@ -178,7 +178,11 @@ def _rows(code: str, report: Report) -> Sequence[Any]:
 
 
 def _money_cell(v: int | None) -> str:
-    return '<td class="num"></td>' if v is None else f'<td class="num">{money(v)}</td>'
+    if v is None:
+        return '<td class="num"></td>'
+    if v < 0:
+        return f'<td class="num">{money(v)}</td>'
+    return f'<td class="num">¥{v // 100:,}.{v % 100:02d}</td>'  # the ``money`` filter, inline
 
 
 def _integer_cell(v: int | None) -> str:
