@@ -523,6 +523,8 @@ def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_d
     campaigns = client.get("/analytics/campaigns?from=2026-01-01&to=2026-12-07")
     dealer_stock = client.get("/analytics/dealer-stock")
     xlsx = client.get("/analytics/dealer-stock/export?format=xlsx")
+    quality_xlsx = client.get("/analytics/quality/export?format=xlsx&from=2026-01-01&to=2026-12-07")
+    campaigns_csv = client.get("/analytics/campaigns/export?format=csv&from=2026-01-01&to=2026-12-07")
     aftersales = browser("aftersales")
 
     q = a.quality_report(admin, period)
@@ -544,6 +546,12 @@ def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_d
     assert report["totals"]["units"] == sum(report["totals"][line] for line in LINES)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert xlsx.status_code == 200 and sheet.max_row == len(report["dealers"]) + 1
+    quality_sheet = [r for r in openpyxl.load_workbook(io.BytesIO(quality_xlsx.content)).active
+                     .iter_rows(min_row=2, values_only=True)]
+    assert len(quality_sheet) == len(q.by_line) + len(q.by_fault) + len(q.by_part) + len(q.by_station)
+    assert [r[2] for r in quality_sheet if r[0] == "故障类别"] == [r.repairs for r in q.by_fault]
+    assert all(r[3] is None and r[4] is None for r in quality_sheet if r[0] in ("配件", "服务站"))
+    assert len(campaigns_csv.text.strip().splitlines()) == len(a.campaign_report(admin, period).campaigns) + 1
     assert aftersales.get("/analytics/quality").status_code == 200
     assert aftersales.get("/analytics/campaigns").status_code == 403
     assert 'href="/analytics/quality"' in aftersales.get("/").text
