@@ -322,9 +322,9 @@ def bench_dashboards(path: str, rounds: int) -> None:
         empty = [_ms(page("empty")) for _ in range(rounds)]
         print(f"the credit dashboard filtered to a region with no dealer (its queries run, no rows): "
               f"{statistics.median(c for c, _ in empty):.1f} CPU ms ({statistics.median(w for _, w in empty):.1f} "
-              f"wall ms). The floor is what any page of this layout costs (session lookup, CSRF, nav, template, "
-              f"the HTTP client in this process): a dashboard whose query is under half the floor cannot be "
-              f"within 2× of it.")
+              f"wall ms). The floor is what any page of this layout costs over HTTP (uvicorn, the session "
+              f"lookup, CSRF, nav, template, and the HTTP client in this process; about 1 ms of it is the app): "
+              f"page ≤ 2× query needs the page's own work (page − floor) ≤ 2× query − floor.")
         client.close()
     raw.close()
     crm.close()
