@@ -1,7 +1,9 @@
 """Read rows of the dashboards (分析): what ``AnalyticsQueries`` answers and the rows of the reports
-``AnalyticsService`` builds from them. Field names are the report API's JSON keys (msgspec
-encodes attrs classes field by field, in order), so the API, the page's embedded chart data and
-the exports read the same objects. Money in integer fen, enum columns as their English codes."""
+``AnalyticsService`` builds from them, and the typed reports themselves (credit, quality,
+campaigns) with their dashboards' sheet rows. Field names are the report API's JSON keys (msgspec
+encodes attrs classes field by field; msgspec 0.23 writes the keys sorted), so the API, the page's
+embedded chart data and the exports read the same objects. Money in integer fen, enum columns as
+their English codes."""
 
 from __future__ import annotations
 
