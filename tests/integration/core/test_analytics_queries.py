@@ -13,6 +13,7 @@ from dealercrm.adapters.db.analytics_queries import SqlAnalyticsQueries
 from dealercrm.application.access import DealerScope
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
+    CreditOfDealers,
     CreditOfLine,
     QualityFigures,
 )
@@ -30,6 +31,7 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
         stock = queries.stock_ageing(everyone, yellow_before=NOW, red_before=NOW, product_line="tanker")
         by_dealer = queries.stock_by_dealer(one_region, region="华中", dealer_id=1, product_line="tanker")
         credit = queries.credit_by_line(everyone, product_line="tanker", today=NOW.date(), region="华中")
+        exposure = queries.credit_exposure(one_region, today=NOW.date(), region="华中", dealer_id=1)
         gate = queries.gate_days(everyone, start=NOW - dt.timedelta(days=30), end=NOW, product_line="tanker")
         quality = queries.quality(start=NOW - dt.timedelta(days=30), end=NOW, product_line="tanker")
         campaigns = queries.campaigns(starts_before=NOW.date(), ends_after=NOW.date(), product_line="tanker")
@@ -39,4 +41,5 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
 
     assert placed == stock == by_dealer == gate == campaigns == nothing == []
     assert credit == CreditOfLine((), AgeingTotals(0, 0, 0, 0, 0))
+    assert exposure == CreditOfDealers((), AgeingTotals(0, 0, 0, 0, 0))
     assert quality == QualityFigures((), (), (), ())

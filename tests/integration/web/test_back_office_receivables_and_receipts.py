@@ -19,6 +19,7 @@ import pytest
 from dealercrm.application.services.analytics import Period
 from dealercrm.domain.identity import Principal
 from dealercrm.entrypoints.demo import DEMO_PASSWORD
+from dealercrm.entrypoints.web.filters import money
 
 from .conftest import csrf_token
 
@@ -498,11 +499,15 @@ def test_the_stock_credit_and_gate_dashboards_filter_by_product_line_and_the_lin
             "group by o.product_line")).all())
     lines = {line: a.credit_report(admin, product_line=line) for line in LINES}
     assert any(expected.values())
-    assert {line: c["totals"]["exposure_fen"] for line, c in lines.items()} == {
+    assert {line: c.totals.exposure_fen for line, c in lines.items()} == {
         line: int(expected.get(line) or 0) for line in LINES}
-    whole = {r.dealer_id: r for r in a.credit_report(admin)["exposure"]}
+    whole = {r.dealer_id: r for r in a.credit_report(admin).exposure}
     assert all(r.available_fen == whole[r.dealer_id].available_fen for c in lines.values()
-               for r in c["exposure"])
+               for r in c.exposure)
+    table = pages["credit"].text  # the table's rows and the dealer filter, as the page writes them
+    assert all(f"<td>{r.dealer_code}</td>" in table and f'<td class="num">{money(r.exposure_fen)}</td>' in table
+               for r in lines["tanker"].exposure)
+    assert all(f'<option value="{d.id}">{d.code} {d.legal_name}</option>' in table for d in a.dealer_choices(admin))
 
 
 def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_data(browser, crm):
@@ -518,6 +523,8 @@ def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_d
     campaigns = client.get("/analytics/campaigns?from=2026-01-01&to=2026-12-07")
     dealer_stock = client.get("/analytics/dealer-stock")
     xlsx = client.get("/analytics/dealer-stock/export?format=xlsx")
+    quality_xlsx = client.get("/analytics/quality/export?format=xlsx&from=2026-01-01&to=2026-12-07")
+    campaigns_csv = client.get("/analytics/campaigns/export?format=csv&from=2026-01-01&to=2026-12-07")
     aftersales = browser("aftersales")
 
     q = a.quality_report(admin, period)
@@ -530,15 +537,21 @@ def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_d
         repairs, leads = conn.execute(sa.text(
             "select (select count(*) from service_repair_records where finished_at >= '2025-12-31 16:00' "
             "and finished_at < '2026-12-07 16:00'), (select count(*) from campaign_leads)")).one()
-    assert q["totals"]["repairs"] == repairs > 0 and sum(r.repairs for r in q["by_fault"]) == repairs
+    assert q.totals.repairs == repairs > 0 and sum(r.repairs for r in q.by_fault) == repairs
     assert sum(c.leads for c in a.campaign_report(admin, Period(dt.date(2020, 1, 1), dt.date(2021, 12, 31)))
-               ["campaigns"]) == 0
+               .campaigns) == 0
     assert sum(c.leads for c in a.campaign_report(admin, Period(dt.date(2025, 1, 1), dt.date(2026, 12, 31)))
-               ["campaigns"]) == leads
+               .campaigns) == leads
     assert report["totals"]["units"] == a.stock_report(admin)["totals"]["units"] == len(VINS)
     assert report["totals"]["units"] == sum(report["totals"][line] for line in LINES)
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert xlsx.status_code == 200 and sheet.max_row == len(report["dealers"]) + 1
+    quality_sheet = [r for r in openpyxl.load_workbook(io.BytesIO(quality_xlsx.content)).active
+                     .iter_rows(min_row=2, values_only=True)]
+    assert len(quality_sheet) == len(q.by_line) + len(q.by_fault) + len(q.by_part) + len(q.by_station)
+    assert [r[2] for r in quality_sheet if r[0] == "故障类别"] == [r.repairs for r in q.by_fault]
+    assert all(r[3] is None and r[4] is None for r in quality_sheet if r[0] in ("配件", "服务站"))
+    assert len(campaigns_csv.text.strip().splitlines()) == len(a.campaign_report(admin, period).campaigns) + 1
     assert aftersales.get("/analytics/quality").status_code == 200
     assert aftersales.get("/analytics/campaigns").status_code == 403
     assert 'href="/analytics/quality"' in aftersales.get("/").text

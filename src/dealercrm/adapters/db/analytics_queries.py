@@ -44,6 +44,9 @@ from dealercrm.application.campaigns import NOT_REVENUE_STATES
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
     CampaignFiguresRow,
+    CreditExposureRow,
+    CreditOfDealers,
+    DealerChoice,
     CreditOfLine,
     DealerStockRow,
     GateDayRow,
@@ -91,8 +94,14 @@ class SqlAnalyticsQueries:
     def _rows(self, q: Select[Any]) -> list[dict[str, Any]]:
         """The rows as mappings, the sums as ``int`` (PostgreSQL answers ``Decimal``)."""
         with self.engine.connect() as conn:
-            return [{k: (int(v) if isinstance(v, Decimal) else v) for k, v in r._mapping.items()}
-                    for r in conn.execute(q)]
+            result = conn.execute(q)
+            keys = tuple(result.keys())
+            return [dict(zip(keys, (int(v) if type(v) is Decimal else v for v in r), strict=True)) for r in result]
+
+    def _tuples(self, q: Select[Any]) -> list[tuple[Any, ...]]:
+        """The rows as plain tuples (for columns that are never ``Decimal``: no sums)."""
+        with self.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(q)]
 
     def _beijing_day(self, column: Any, *, month: bool = False) -> Any:
         """The Beijing calendar day (``YYYY-MM-DD``), or its month (``YYYY-MM``), of a UTC timestamp
@@ -100,6 +109,15 @@ class SqlAnalyticsQueries:
         if self.engine.dialect.name == "postgresql":
             return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM" if month else "YYYY-MM-DD")
         return func.strftime("%Y-%m" if month else "%Y-%m-%d", column, "+8 hours")
+
+    # -- the dealer filter -----------------------------------------------------------------------
+
+    def dealer_choices(self, scope: DealerScope, *, limit: int) -> list[DealerChoice]:
+        """The dealers in the scope, by code: id, code and name only (the filter's options)."""
+        if scope.nothing:
+            return []
+        q = select(_D.id, _D.code, _D.legal_name).order_by(_D.code).limit(limit)
+        return [DealerChoice(*r) for r in self._tuples(_in_scope(q, scope, _D.id, region=None, dealer_id=None))]
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -166,7 +184,45 @@ class SqlAnalyticsQueries:
         rows = self._rows(_in_scope(q, scope, _V.dealer_id, region=region, dealer_id=dealer_id))
         return [DealerStockRow(**r) for r in rows if r["units"] or r["on_the_way"] or r["sold"]]
 
-    # -- credit by product line ----------------------------------------------------------------
+    # -- credit ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _ageing(scope: DealerScope, today: dt.date, *, region: str | None, dealer_id: int | None,
+                contracts: Any = None) -> Select[Any]:
+        """Open receivables (of the ``contracts`` only, when given) by days since the invoice date —
+        the buckets of ``domain.credit.ageing_bucket`` — and the part past its due date: one row."""
+        i = credit_invoices.c
+        d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
+        q = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
+                    _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
+                    _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
+                    _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
+                    _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
+             .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
+             .where(i.open_fen > 0, *((i.contract_no.in_(contracts),) if contracts is not None else ())))
+        return _in_scope(q, scope, i.dealer_id, region=region, dealer_id=dealer_id)
+
+    def credit_exposure(self, scope: DealerScope, *, today: dt.date, region: str | None = None,
+                        dealer_id: int | None = None) -> CreditOfDealers:
+        """Per dealer with a credit account: its limit, exposure and available credit, read from the
+        account's running totals (one statement, the largest exposure first); and the ageing (the
+        other), on one connection."""
+        if scope.nothing:
+            return CreditOfDealers((), AgeingTotals())
+        a = credit_accounts.c
+        limit = type_coerce(a.limit_fen, BigInteger)
+        exposure = (type_coerce(a.receivable_fen, BigInteger) + type_coerce(a.uninvoiced_fen, BigInteger)
+                    - type_coerce(a.prepayment_fen, BigInteger))
+        q = (select(a.dealer_id, _D.code.label("dealer_code"), _D.legal_name.label("dealer_name"), _D.region,
+                    limit.label("limit_fen"), exposure.label("exposure_fen"),
+                    (limit - exposure).label("available_fen"))
+             .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id))
+             .order_by(exposure.desc(), _D.code))
+        with self.engine.connect() as conn:
+            rows = tuple(CreditExposureRow(*r) for r in conn.execute(
+                _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
+            ageing = conn.execute(self._ageing(scope, today, region=region, dealer_id=dealer_id)).one()
+        return CreditOfDealers(rows, AgeingTotals(*(int(v) for v in ageing)))
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
                        dealer_id: int | None = None) -> CreditOfLine:
@@ -196,16 +252,9 @@ class SqlAnalyticsQueries:
              .where(or_(receivable.c.receivable_fen > 0, uninvoiced.c.uninvoiced_fen > 0)))
         exposure = tuple(LineExposureRow(**r) for r in self._rows(
             _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
-        d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
-        bucket = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
-                         _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
-                         _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
-                         _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
-                         _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
-                  .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
-                  .where(i.open_fen > 0, i.contract_no.in_(line_contracts)))
-        (ageing,) = self._rows(_in_scope(bucket, scope, i.dealer_id, region=region, dealer_id=dealer_id))
-        return CreditOfLine(exposure, AgeingTotals(**{key: int(v) for key, v in ageing.items()}))
+        (ageing,) = self._tuples(self._ageing(scope, today, region=region, dealer_id=dealer_id,
+                                              contracts=line_contracts))
+        return CreditOfLine(exposure, AgeingTotals(*(int(v) for v in ageing)))
 
     # -- gate ----------------------------------------------------------------------------------
 

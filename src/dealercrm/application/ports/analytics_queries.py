@@ -10,7 +10,9 @@ from typing import Protocol
 from dealercrm.application.access import DealerScope
 from dealercrm.application.reads.analytics import (
     CampaignFiguresRow,
+    CreditOfDealers,
     CreditOfLine,
+    DealerChoice,
     DealerStockRow,
     GateDayRow,
     OrderFiguresRow,
@@ -20,6 +22,9 @@ from dealercrm.application.reads.analytics import (
 
 
 class AnalyticsQueries(Protocol):
+    def dealer_choices(self, scope: DealerScope, *, limit: int) -> list[DealerChoice]:
+        """The dealers of the scope for a filter list (id, code, name), by code, at most ``limit``."""
+
     def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
                       left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,
                       product_line: str | None = None) -> list[OrderFiguresRow]:
@@ -35,6 +40,12 @@ class AnalyticsQueries(Protocol):
                         product_line: str | None = None) -> list[DealerStockRow]:
         """Per dealer with any: units in stock per product line (``tanker``, ``dump_truck``,
         ``semi_trailer``), ``units``, ``on_the_way`` (released or in transit to it) and ``sold``."""
+
+    def credit_exposure(self, scope: DealerScope, *, today: dt.date, region: str | None = None,
+                        dealer_id: int | None = None) -> CreditOfDealers:
+        """``exposure``: per dealer with a credit account its limit, exposure (receivables plus
+        uninvoiced reservations less prepayments) and available credit, the largest exposure first;
+        ``ageing``: its open receivables per age bucket since the invoice date, and overdue."""
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
                        dealer_id: int | None = None) -> CreditOfLine:

@@ -1,13 +1,24 @@
 """Read rows of the dashboards (分析): what ``AnalyticsQueries`` answers and the rows of the reports
-``AnalyticsService`` builds from them. Field names are the report API's JSON keys (msgspec
-encodes attrs classes field by field, in order), so the API, the page's embedded chart data and
-the exports read the same objects. Money in integer fen, enum columns as their English codes."""
+``AnalyticsService`` builds from them, and the typed reports themselves (credit, quality,
+campaigns) with their dashboards' sheet rows. Field names are the report API's JSON keys (msgspec
+encodes attrs classes field by field; msgspec 0.23 writes the keys sorted), so the API, the page's
+embedded chart data and the exports read the same objects. Money in integer fen, enum columns as
+their English codes."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import attrs
+
+@attrs.frozen
+class DealerChoice:
+    """A dealer in the dashboards' dealer filter: its id and how the option reads (code and name)."""
+
+    id: int
+    code: str
+    legal_name: str
+
 
 # -- stock ----------------------------------------------------------------------------------------
 
@@ -98,12 +109,39 @@ class CreditExposureRow:
 
 
 @attrs.frozen
+class CreditOfDealers:
+    """``AnalyticsQueries.credit_exposure``'s answer: each dealer's limit, whole exposure and
+    available credit (its exposure, the largest first), and its open receivables by age."""
+
+    exposure: tuple[CreditExposureRow, ...]
+    ageing: AgeingTotals
+
+
+@attrs.frozen
 class AgeingRow:
     """A bar of the receivables ageing chart."""
 
     bucket: str
     label: str
     open_fen: int
+
+
+@attrs.frozen
+class CreditTotals:
+    limit_fen: int
+    exposure_fen: int
+
+
+@attrs.frozen
+class CreditReport:
+    """信用分析: the exposure chart's rows (the table and the export), its totals, and the ageing
+    chart's bars with the overdue part, on the business day ``as_of`` (``YYYY-MM-DD``)."""
+
+    as_of: str
+    exposure: tuple[CreditExposureRow, ...]
+    totals: CreditTotals
+    ageing: tuple[AgeingRow, ...]
+    overdue_fen: int
 
 
 # -- gate -----------------------------------------------------------------------------------------
@@ -167,6 +205,28 @@ class StationClaimRow:
 
 
 @attrs.frozen
+class QualityTotals:
+    repairs: int
+    claim_fen: int
+
+
+@attrs.frozen
+class QualitySheetRow:
+    """A row of the quality dashboard's table and export: one group of any of its four charts
+    (``dimension``: 产品线, 故障类别, 配件 or 服务站). ``repeat_rate`` is the rate as shown
+    (``—``: no vehicles); ``amount_fen`` the claim cost, or a part's warranty cost."""
+
+    dimension: str
+    label: str
+    repairs: int
+    vehicles: int | None
+    repeat_vehicles: int | None
+    repeat_rate: str | None
+    quantity: int | None
+    amount_fen: int
+
+
+@attrs.frozen
 class QualityFigures:
     """``AnalyticsQueries.quality``'s answer."""
 
@@ -174,6 +234,18 @@ class QualityFigures:
     by_fault: tuple[QualityGroupRow, ...]
     by_part: tuple[PartUsageRow, ...]
     by_station: tuple[StationClaimRow, ...]
+
+
+@attrs.frozen
+class QualityReport:
+    """售后质量 of a period (``{"from": …, "to": …}``): the charts' rows and the totals."""
+
+    period: dict[str, str]
+    by_line: tuple[QualityRow, ...]
+    by_fault: tuple[QualityRow, ...]
+    by_part: tuple[PartUsageRow, ...]
+    by_station: tuple[StationClaimRow, ...]
+    totals: QualityTotals
 
 
 # -- marketing ------------------------------------------------------------------------------------
@@ -220,6 +292,40 @@ class CampaignRow:
     cost_fen: int
     conversion_rate_pct: float | None
     roi_pct: float | None
+
+
+@attrs.frozen
+class CampaignSheetRow:
+    """A row of the campaign dashboard's table and export: the campaign with its status label and
+    its ROI as shown (``—``: no cost)."""
+
+    campaign_no: str
+    name: str
+    status_label: str
+    starts_on: dt.date
+    ends_on: dt.date
+    cost_fen: int
+    leads: int
+    converted: int
+    revenue_fen: int
+    roi: str
+
+
+@attrs.frozen
+class CampaignTotals:
+    cost_fen: int
+    leads: int
+    converted: int
+    revenue_fen: int
+
+
+@attrs.frozen
+class CampaignReport:
+    """营销活动效果 of a period (``{"from": …, "to": …}``): a row per campaign and the totals."""
+
+    period: dict[str, str]
+    campaigns: tuple[CampaignRow, ...]
+    totals: CampaignTotals
 
 
 # -- orders ---------------------------------------------------------------------------------------
@@ -276,3 +382,23 @@ class ForecastRow:
     forecast: int
     actual: int
     accuracy_pct: float | None
+
+
+@attrs.frozen
+class ForecastOfMonth:
+    """The forecast vs actual chart: the regions' rows of a month (``YYYY-MM``)."""
+
+    month: str
+    regions: tuple[ForecastRow, ...]
+
+
+@attrs.frozen
+class OrderSheetRow:
+    """A row of the orders dashboard's table and export: a month, region or model (``dimension``
+    月份, 区域 or 车型; ``key`` its name) and its orders, units and amount."""
+
+    dimension: str
+    key: str
+    orders: int
+    units: int
+    amount_fen: int

@@ -1,12 +1,12 @@
 """分析 (analytics): the dashboards' figures, composed from the contexts' scoped reads, so a
-dashboard shows exactly what its caller may see. Each report is a mapping of its parts, whose
-rows are the typed read models of ``application.reads.analytics`` (money in integer fen, days as
-ISO strings or dates): the JSON API answers it as is (msgspec encodes the rows field by field),
-the web page embeds the same object as its charts' data and exports the same rows.
+dashboard shows exactly what its caller may see. Each report's rows are the typed read models of
+``application.reads.analytics`` (money in integer fen, days as ISO strings or dates); the credit,
+quality and campaign reports are typed objects too (the orders, stock and gate reports mappings of
+typed rows). The JSON API answers a report as is (msgspec encodes it field by field), the web page
+embeds the same object as its charts' data and its table and export read the same rows.
 
-Credit without a product line reuses its context's report queries; the rest (orders, stock, gate,
-credit per product line, quality, campaigns, stock by dealer) are grouped in the database by the
-``AnalyticsQueries`` port."""
+The figures are grouped in the database by the ``AnalyticsQueries`` port, one statement per chart;
+the forecast vs actual reuses the marketing context's forecast report."""
 
 from __future__ import annotations
 
@@ -24,14 +24,23 @@ from dealercrm.application.ports.persistence import Clock
 from dealercrm.application.ports.reads import ReadModelUnavailable
 from dealercrm.application.reads.analytics import (
     AgeingRow,
+    AgeingTotals,
+    CampaignReport,
     CampaignRow,
+    CampaignTotals,
     CreditExposureRow,
+    CreditReport,
+    CreditTotals,
+    DealerChoice,
+    ForecastOfMonth,
     ForecastRow,
     GateDayRow,
     ModelFigures,
     MonthFigures,
     QualityGroupRow,
+    QualityReport,
     QualityRow,
+    QualityTotals,
     RegionFigures,
 )
 from dealercrm.application.services.credit import CreditService
@@ -41,7 +50,7 @@ from dealercrm.application.services.orders import OrdersService
 from dealercrm.application.services.stock import STOCK_READERS, StockService
 from dealercrm.domain.aftersales import FaultCategory
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS, ExposureParts
+from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState
@@ -121,8 +130,12 @@ def _exposure_order(row: CreditExposureRow) -> tuple[int, str]:
     return -row.exposure_fen, row.dealer_code
 
 
-def _credit_totals(rows: list[CreditExposureRow]) -> dict[str, int]:
-    return {"limit_fen": sum(r.limit_fen for r in rows), "exposure_fen": sum(r.exposure_fen for r in rows)}
+def _credit_report(today: dt.date, rows: list[CreditExposureRow], ageing: AgeingTotals) -> CreditReport:
+    """The report of the exposure rows (the largest exposure first) and the ageing totals."""
+    return CreditReport(today.isoformat(), tuple(rows),
+                        CreditTotals(sum(r.limit_fen for r in rows), sum(r.exposure_fen for r in rows)),
+                        tuple(AgeingRow(b, AGEING_LABELS[b], ageing.open_fen(b)) for b in AGEING_BUCKETS),
+                        ageing.overdue_fen)
 
 
 class AnalyticsService:
@@ -151,6 +164,10 @@ class AnalyticsService:
         start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
         return Period(start, today)
 
+    def dealer_choices(self, actor: Principal, *, limit: int = 500) -> list[DealerChoice]:
+        """The dealers the caller may see, for a dashboard's dealer filter (id, code, name; by code)."""
+        return self.queries.dealer_choices(dealer_scope(actor), limit=limit)
+
     def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
                       dealer_id: int | None = None, product_line: str | None = None) -> dict[str, Any]:
         """订单分析: orders placed in the period (drafts and cancelled ones left out) by month,
@@ -177,58 +194,28 @@ class AnalyticsService:
             "by_month": [MonthFigures(m, **v) for m, v in sorted(by_month.items())],
             "by_region": [RegionFigures(k, **v) for k, v in _ranked(by_region)],
             "by_model": [ModelFigures(k, **v) for k, v in _ranked(by_model)],
-            "forecast": {"month": f"{period.date_to:%Y-%m}",
-                         "regions": [ForecastRow(r["region"], r["forecast_total"], r["actual_total"],
-                                                 r["accuracy_pct"]) for r in forecast["regions"]]},
+            "forecast": ForecastOfMonth(f"{period.date_to:%Y-%m}", tuple(
+                ForecastRow(r["region"], r["forecast_total"], r["actual_total"], r["accuracy_pct"])
+                for r in forecast["regions"])),
         }
 
     def credit_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
-                      product_line: str | None = None) -> dict[str, Any]:
+                      product_line: str | None = None) -> CreditReport:
         """信用分析: each dealer's limit, exposure and available credit, and receivables ageing. With a
         ``product_line``, the exposure and ageing count only contracts of that line (prepayments
         belong to the dealer, not to a line), beside each dealer's whole available credit."""
-        if _product_line(product_line):
-            return self._credit_of_line(actor, region=region, dealer_id=dealer_id, product_line=str(product_line))
-        accounts = []
-        after = None
-        while True:
-            page = self._credit.accounts(actor, after_id=after, limit=500)
-            accounts += [a for a in page if (not region or a["region"] == region)
-                         and (dealer_id is None or a["dealer_id"] == dealer_id)]
-            if len(page) < 500:
-                break
-            after = page[-1]["dealer_id"]
-        ageing = self._credit.ageing(actor, dealer_id=dealer_id, region=region or None)
-        rows = []
-        for a in accounts:
-            exposure = ExposureParts(a["receivable_fen"], a["uninvoiced_fen"], a["prepayment_fen"]).exposure_fen
-            rows.append(CreditExposureRow(a["dealer_id"], a["code"], a["legal_name"], a["region"], a["limit_fen"],
-                                          exposure, a["limit_fen"] - exposure))
-        rows.sort(key=_exposure_order)
-        return {
-            "as_of": ageing["as_of"].isoformat(),
-            "exposure": rows,
-            "totals": _credit_totals(rows),
-            "ageing": [AgeingRow(b, AGEING_LABELS[b], ageing["total"][b]) for b in AGEING_BUCKETS],
-            "overdue_fen": ageing["total"]["overdue_fen"],
-        }
-
-    def _credit_of_line(self, actor: Principal, *, region: str | None, dealer_id: int | None,
-                        product_line: str) -> dict[str, Any]:
         require_role(actor, *CREDIT_ANALYSTS)
-        today = self._credit.today()
-        found = self.queries.credit_by_line(dealer_scope(actor), product_line=product_line, today=today,
-                                            region=region or None, dealer_id=dealer_id)
-        rows = sorted((CreditExposureRow(r.dealer_id, r.dealer_code, r.dealer_name, r.region, r.limit_fen,
-                                         r.receivable_fen + r.uninvoiced_fen, r.limit_fen - r.dealer_exposure_fen)
-                       for r in found.exposure), key=_exposure_order)
-        return {
-            "as_of": today.isoformat(),
-            "exposure": rows,
-            "totals": _credit_totals(rows),
-            "ageing": [AgeingRow(b, AGEING_LABELS[b], found.ageing.open_fen(b)) for b in AGEING_BUCKETS],
-            "overdue_fen": found.ageing.overdue_fen,
-        }
+        line, today = _product_line(product_line), self._credit.today()
+        if line is None:
+            found = self.queries.credit_exposure(dealer_scope(actor), today=today, region=region or None,
+                                                 dealer_id=dealer_id)
+            return _credit_report(today, list(found.exposure), found.ageing)  # ordered by the statement
+        of_line = self.queries.credit_by_line(dealer_scope(actor), product_line=line, today=today,
+                                              region=region or None, dealer_id=dealer_id)
+        return _credit_report(today, sorted((CreditExposureRow(r.dealer_id, r.dealer_code, r.dealer_name, r.region,
+                                                               r.limit_fen, r.receivable_fen + r.uninvoiced_fen,
+                                                               r.limit_fen - r.dealer_exposure_fen)
+                                             for r in of_line.exposure), key=_exposure_order), of_line.ageing)
 
     def stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
                      product_line: str | None = None) -> dict[str, Any]:
@@ -269,7 +256,7 @@ class AnalyticsService:
         return {"period": period.as_json(), "days": days,
                 "totals": {"exits": sum(v.exits for v in days), "vehicles": sum(v.vehicles for v in days)}}
 
-    def quality_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> dict[str, Any]:
+    def quality_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> QualityReport:
         """售后质量: repairs finished in the period per product line and fault category — repairs,
         vehicles, the repeat-repair rate (vehicles repaired more than once) and approved claim
         cost — the parts replaced most often and the claim cost per station."""
@@ -278,18 +265,17 @@ class AnalyticsService:
         lines = {p.value: p.label for p in ProductLine}
         faults = {f.value: f.label for f in FaultCategory}
 
-        def labelled(rows: tuple[QualityGroupRow, ...], labels: dict[str, str]) -> list[QualityRow]:
-            return [QualityRow(r.key, r.repairs, r.vehicles, r.repeat_vehicles, r.claim_fen,
-                               labels.get(r.key, r.key or "未知"), _rate(r.repeat_vehicles, r.vehicles))
-                    for r in rows]
+        def labelled(rows: tuple[QualityGroupRow, ...], labels: dict[str, str]) -> tuple[QualityRow, ...]:
+            return tuple(QualityRow(r.key, r.repairs, r.vehicles, r.repeat_vehicles, r.claim_fen,
+                                    labels.get(r.key, r.key or "未知"), _rate(r.repeat_vehicles, r.vehicles))
+                         for r in rows)
 
         by_line = labelled(found.by_line, lines)
-        return {"period": period.as_json(), "by_line": by_line, "by_fault": labelled(found.by_fault, faults),
-                "by_part": list(found.by_part), "by_station": list(found.by_station),
-                "totals": {"repairs": sum(r.repairs for r in by_line),
-                           "claim_fen": sum(r.claim_fen for r in by_line)}}
+        return QualityReport(period.as_json(), by_line, labelled(found.by_fault, faults), found.by_part,
+                             found.by_station, QualityTotals(sum(r.repairs for r in by_line),
+                                                             sum(r.claim_fen for r in by_line)))
 
-    def campaign_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> dict[str, Any]:
+    def campaign_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> CampaignReport:
         """营销活动: campaigns running in the period — budget, cost (actual, else budget), leads,
         conversions, revenue of converted leads' orders and ROI."""
         require_role(actor, *CAMPAIGN_ANALYSTS)
@@ -301,7 +287,6 @@ class AnalyticsService:
             out.append(CampaignRow(**attrs.asdict(r, recurse=False), cost_fen=cost,
                                    conversion_rate_pct=_rate(r.converted, r.leads),
                                    roi_pct=round(100 * (r.revenue_fen - cost) / cost, 1) if cost else None))
-        return {"period": period.as_json(), "campaigns": out,
-                "totals": {"cost_fen": sum(r.cost_fen for r in out), "leads": sum(r.leads for r in out),
-                           "converted": sum(r.converted for r in out),
-                           "revenue_fen": sum(r.revenue_fen for r in out)}}
+        return CampaignReport(period.as_json(), tuple(out), CampaignTotals(
+            sum(r.cost_fen for r in out), sum(r.leads for r in out), sum(r.converted for r in out),
+            sum(r.revenue_fen for r in out)))

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 
+from dealercrm.application.reads.analytics import CampaignReport, CreditReport, QualityReport
 from dealercrm.application.services.analytics import (
     CAMPAIGN_ANALYSTS,
     CREDIT_ANALYSTS,
@@ -54,7 +55,7 @@ class ReportController(Controller):
     @get("/credit", guards=[requires(*CREDIT_ANALYSTS)], sync_to_thread=True,
          summary="信用分析 Limit, exposure and available credit per dealer; receivables ageing")
     def credit(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, region: Region = None,
-               dealer_id: DealerId = None, product_line: Line = None) -> dict[str, Any]:
+               dealer_id: DealerId = None, product_line: Line = None) -> CreditReport:
         return analytics.credit_report(request.user, region=region, dealer_id=dealer_id,
                                        product_line=product_line or None)
 
@@ -83,13 +84,13 @@ class ReportController(Controller):
     @get("/quality", guards=[requires(*QUALITY_ANALYSTS)], sync_to_thread=True,
          summary="售后质量 Repairs, repeat-repair rate and claim cost by product line, fault, part and station")
     def quality(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, date_from: FromDay = None,
-                date_to: ToDay = None, product_line: Line = None) -> dict[str, Any]:
+                date_to: ToDay = None, product_line: Line = None) -> QualityReport:
         period = period_of(analytics, date_from, date_to)
         return analytics.quality_report(request.user, period, product_line=product_line or None)
 
     @get("/campaigns", guards=[requires(*CAMPAIGN_ANALYSTS)], sync_to_thread=True,
          summary="营销活动效果 Cost, leads, conversions, revenue and ROI of the campaigns in the period")
     def campaigns(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, date_from: FromDay = None,
-                  date_to: ToDay = None, product_line: Line = None) -> dict[str, Any]:
+                  date_to: ToDay = None, product_line: Line = None) -> CampaignReport:
         period = period_of(analytics, date_from, date_to)
         return analytics.campaign_report(request.user, period, product_line=product_line or None)
