@@ -113,41 +113,48 @@ class RegionsService:
                              kind="region.create", request=(cmd,), work=lambda uow: _json(_add(uow, cmd, self._clock())))
 
     def edit_region(self, actor: Principal, region_id: int, cmd: RegionIn, *, version: int | None) -> dict[str, Any]:
-        """Rename, reorder and set the provinces of a region; admin. ``version`` is the one the
-        caller read: another change since is ``Conflict`` (``region.stale``, with ``current``).
-        Renaming a region that dealers, users or stations still name is ``BusinessRuleViolation``
-        on ``name``; a province of another active region is ``InvalidValue`` on ``provinces``."""
+        """Rename, reorder and set the provinces of a region; admin. See :meth:`change_region`."""
+        return self.change_region(actor, region_id, version=version, name=cmd.name, sort_order=cmd.sort_order,
+                                  provinces=cmd.provinces)
+
+    def set_active(self, actor: Principal, region_id: int, active: bool, *, version: int | None) -> dict[str, Any]:
+        """Deactivate or reactivate a region; admin. See :meth:`change_region`."""
+        return self.change_region(actor, region_id, version=version, active=active)
+
+    def change_region(self, actor: Principal, region_id: int, *, version: int | None, name: str | None = None,
+                      sort_order: int | None = None, provinces: tuple[str, ...] | None = None,
+                      active: bool | None = None) -> dict[str, Any]:
+        """Change what is given (``None``: unchanged) in one transaction; admin. Returns the region.
+
+        ``version`` is the one the caller read: another change since is ``Conflict``
+        (``region.stale``, with ``current``). Renaming a region that dealers, users or stations still
+        name, or deactivating one that active ones use, is ``BusinessRuleViolation`` (field ``name``
+        / ``active``); a province of another active region is ``InvalidValue`` on ``provinces``; a
+        taken name is ``Conflict`` on ``name``."""
         require_role(actor, *ADMINS)
         uow = self._uow(actor)
+        now = self._clock()
         with uow:
             region = self._get(uow, region_id)
             region.check_version(version)
             others = _others(uow, region_id)
-            _check_unique(others, name=cmd.name)
-            use = uow.regions.usage(region.name, active_only=False) if cmd.name.strip() != region.name else None
-            if region.active:
-                check_provinces_free(clean_provinces(cmd.provinces), others)
-            if region.edit(name=cmd.name, sort_order=cmd.sort_order, provinces=cmd.provinces,
-                           use=use or RegionUse(), now=self._clock()):
-                uow.regions.save(region)
-            row = region.snapshot()
-            uow.commit()
-        return row
-
-    def set_active(self, actor: Principal, region_id: int, active: bool, *, version: int | None) -> dict[str, Any]:
-        """Deactivate (no active dealer, user or station may still use it: ``BusinessRuleViolation``
-        on ``active``) or reactivate a region; admin. A stale ``version`` is ``Conflict``
-        (``region.stale``, with ``current``)."""
-        require_role(actor, *ADMINS)
-        uow = self._uow(actor)
-        with uow:
-            region = self._get(uow, region_id)
-            region.check_version(version)
-            if region.active != active:
+            changed = False
+            if name is not None or sort_order is not None or provinces is not None:
+                new_name = region.name if name is None else name
+                new_provinces = clean_provinces(region.provinces if provinces is None else provinces)
+                _check_unique(others, name=new_name)
+                use = uow.regions.usage(region.name, active_only=False) if new_name.strip() != region.name else None
+                if region.active:
+                    check_provinces_free(new_provinces, others)
+                changed = region.edit(name=new_name, sort_order=region.sort_order if sort_order is None else sort_order,
+                                      provinces=new_provinces, use=use or RegionUse(), now=now)
+            if active is not None and active != region.active:
                 if active:
-                    region.reactivate(_others(uow, region_id), self._clock())
+                    region.reactivate(others, now)
                 else:
-                    region.deactivate(uow.regions.usage(region.name, active_only=True), self._clock())
+                    region.deactivate(uow.regions.usage(region.name, active_only=True), now)
+                changed = True
+            if changed:
                 uow.regions.save(region)
             row = region.snapshot()
             uow.commit()

@@ -20,6 +20,7 @@ from dealercrm.entrypoints.web.filters import FILTERS
 from dealercrm.entrypoints.web.pages.admin import AdminPages
 from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
 from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
+from dealercrm.entrypoints.web.pages.admin_regions import AdminRegionPages
 from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
@@ -83,6 +84,7 @@ PAGES: list[Any] = [
     AdminPages,
     CatalogPages,
     AdminDealerPages,
+    AdminRegionPages,
     AnnouncementAdminPages,
     AftersalesPages,
     StationAdminPages,
