@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
 from dealercrm.adapters.memory import SEED_REGIONS, memory_uow_factory
 from dealercrm.application import channel as ch
+from dealercrm.application import identity as idn
 from dealercrm.application.services.regions import RegionIn, RegionsService
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, InvalidValue, PermissionDenied
 from dealercrm.domain.identity import Principal, Role
@@ -142,3 +144,16 @@ def test_a_region_a_dealer_names_cannot_be_deactivated_or_renamed(setup):
 
     assert "经销商1个" in off.value.message and rename.value.details["field"] == "name"
     assert regions.region(SALES, central["id"])["active"] is True
+
+
+def test_a_staff_members_regions_are_among_the_active_ones(setup):
+    _, factory = setup
+    cmd = idn.CreateUser("lisi", "李四", "region_manager", "Lisi2026okay", regions=("华中", "火星"))
+
+    with pytest.raises(InvalidValue) as err:
+        idn.create_user(cmd, factory(ADMIN), lambda: NOW, PlainHasher())
+    user_id = idn.create_user(attrs.evolve(cmd, regions=("华中",)), factory(ADMIN), lambda: NOW, PlainHasher())
+    with pytest.raises(InvalidValue):
+        idn.change_role(user_id, "region_manager", ("华南", "火星"), factory(ADMIN))
+
+    assert (err.value.field, err.value.code) == ("regions", "region.unknown")

@@ -88,6 +88,7 @@ class RegionsService:
             return [r.snapshot() for r in uow.regions.all() if include_inactive or r.active]
 
     def region(self, actor: Principal, region_id: int) -> dict[str, Any]:
+        """One region; staff only (``PermissionDenied``), ``NotFound`` for an unknown id."""
         require_role(actor, *READERS)
         uow = self._uow(actor)
         with uow.snapshot(per_statement=True):

@@ -60,7 +60,7 @@ class RegionsController(Controller):
 
     @get("/", guards=[requires(*READERS)], sync_to_thread=True,
          summary="大区列表 The sales regions by sort order (active_only: those a region field may hold)")
-    def list(self, request: User, regions: RegionsService, active_only: bool = False) -> list[RegionOut]:
+    def regions_list(self, request: User, regions: RegionsService, active_only: bool = False) -> list[RegionOut]:
         return [_out(r) for r in regions.list_regions(request.user, include_inactive=not active_only)]
 
     @get("/{region_id:int}", guards=[requires(*READERS)], sync_to_thread=True, summary="大区 One region")
