@@ -5,8 +5,10 @@ API's 422 naming the field and 409 with the current region."""
 
 from __future__ import annotations
 
+import io
 import re
 
+import openpyxl
 import pytest
 
 from litestar.testing import TestClient
@@ -51,6 +53,10 @@ def test_admins_add_a_region_once_that_forms_then_offer_and_deactivate_it(browse
     assert '<option value="港澳"' in offered and '<option value="华中"' in offered
     assert off.status_code == 303 and "已停用" in admin.get(region_url).text
     assert '<option value="港澳"' not in browser().get("/register").text
+    header, *rows = list(openpyxl.load_workbook(io.BytesIO(admin.get("/admin/regions/export?format=xlsx").content))
+                         .active.values)
+    assert header[:3] == ("排序", "编码", "名称") and len(rows) == 8 and rows[0][:3] == (10, "north", "华北")
+    assert rows[-1][2:5] == ("港澳", "香港、澳门", "已停用")
 
 
 def test_a_bad_or_taken_value_sits_beside_its_field_with_the_input_kept(browser):
@@ -98,11 +104,11 @@ def test_the_api_lists_regions_to_staff_and_lets_admins_change_them(app):
     rid = created.json()["id"]
     changed = client.patch(f"/api/v1/regions/{rid}", headers=admin, json={"version": 1, "provinces": ["香港", "澳门"]})
     stale = client.patch(f"/api/v1/regions/{rid}", headers=admin, json={"version": 1, "active": False})
-    used = next(r for r in listed.json() if r["name"] == "华中")
+    used = next(r for r in listed.json()["items"] if r["name"] == "华中")
     in_use = client.patch(f"/api/v1/regions/{used['id']}", headers=admin, json={"version": used["version"],
                                                                               "active": False})
 
-    assert listed.status_code == 200 and [r["name"] for r in listed.json()] == SEVEN
+    assert listed.status_code == 200 and [r["name"] for r in listed.json()["items"]] == SEVEN
     assert forbidden.status_code == 403 and not_admin.status_code == 403
     assert created.status_code == 201 and created.json()["active"] is True
     assert bad.status_code == 422 and "name" in bad.text

@@ -50,6 +50,11 @@ class RegionOut(msgspec.Struct):
     updated_at: dt.datetime | None
 
 
+class RegionPage(msgspec.Struct):
+    items: list[RegionOut]
+    next_cursor: str | None = None  # the regions fit on one page: always null
+
+
 def _out(row: dict[str, Any]) -> RegionOut:
     return msgspec.convert(row, RegionOut, strict=False)
 
@@ -60,8 +65,8 @@ class RegionsController(Controller):
 
     @get("/", guards=[requires(*READERS)], sync_to_thread=True,
          summary="大区列表 The sales regions by sort order (active_only: those a region field may hold)")
-    def regions_list(self, request: User, regions: RegionsService, active_only: bool = False) -> list[RegionOut]:
-        return [_out(r) for r in regions.list_regions(request.user, include_inactive=not active_only)]
+    def regions_list(self, request: User, regions: RegionsService, active_only: bool = False) -> RegionPage:
+        return RegionPage([_out(r) for r in regions.list_regions(request.user, include_inactive=not active_only)])
 
     @get("/{region_id:int}", guards=[requires(*READERS)], sync_to_thread=True, summary="大区 One region")
     def view(self, region_id: int, request: User, regions: RegionsService) -> RegionOut:

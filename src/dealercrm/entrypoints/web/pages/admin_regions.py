@@ -11,11 +11,13 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Stream, Template
 
+from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
 from dealercrm.application.services.regions import RegionIn, RegionsService
 from dealercrm.domain.errors import Conflict, DomainError, InvalidValue, NotFound
 from dealercrm.domain.identity import Principal, Role
+from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.forms import new_form_token, posted_form_token
 from dealercrm.entrypoints.web.layout import page
@@ -26,6 +28,11 @@ CRUMB = ("大区", "/admin/regions")
 STALE = "已被他人修改，以下是当前内容，请确认后再操作"
 DONE = {"created": "大区已添加。", "saved": "大区已保存。", "deactivated": "大区已停用，新登记的经销商和服务站不再能选择它。",
         "reactivated": "大区已恢复使用。"}
+REGIONS_TABLE = Table("大区", (
+    Column("sort_order", "排序", ColumnKind.INTEGER, 8), Column("code", "编码", ColumnKind.TEXT, 14),
+    Column("name", "名称", ColumnKind.TEXT, 10), Column("provinces_text", "覆盖省份", ColumnKind.TEXT, 40),
+    Column("state_text", "状态", ColumnKind.TEXT, 8), Column("updated_at", "最后修改", ColumnKind.DATETIME, 18),
+))
 
 
 def provinces_of(raw: str) -> tuple[str, ...]:
@@ -69,6 +76,14 @@ class AdminRegionPages(Controller):
     def regions_list(self, request: Request[Principal, Any, Any], regions: RegionsService,
                      done: Annotated[str | None, Parameter(max_length=20)] = None) -> Template:
         return self._list_page(request, regions, values={}, errors={}, done=DONE.get(done or ""))
+
+    @get("/export", sync_to_thread=True)
+    def regions_export(self, request: Request[Principal, Any, Any], regions: RegionsService, exports: Exporter,
+                       file_format: Annotated[str, Parameter(query="format", max_length=10)] = "xlsx") -> Stream:
+        exports.check_format(file_format)
+        rows = [{**r, "provinces_text": "、".join(r["provinces"]), "state_text": "在用" if r["active"] else "已停用"}
+                for r in regions.list_regions(request.user)]
+        return download(exports.download(file_format, "regions", REGIONS_TABLE, rows))
 
     def _list_page(self, request: Request[Principal, Any, Any], regions: RegionsService, *, values: dict[str, str],
                    errors: dict[str, str], done: str | None = None, status_code: int = 200) -> Template:
