@@ -66,6 +66,7 @@ from dealercrm.application.services.analytics import AnalyticsService
 from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.application.services.parts_supply import PartsSupplyService
+from dealercrm.application.services.regions import RegionsService
 from dealercrm.composition.container import Container, erp_sync_target
 from dealercrm.composition.contexts import (
     care_marketing_engagement,
@@ -244,6 +245,7 @@ def bootstrap(
         customers=CustomersService(uow, clock, SqlCustomerQueries(engine)),
         parts_catalog=PartsCatalogService(uow, SqlPartsCatalogQueries(engine)),
         parts_supply=PartsSupplyService(uow, clock, SqlPartsSupplyQueries(engine), exports),
+        regions=RegionsService(uow, clock),
         media=media_service,
         care=care, marketing=marketing, engagement=engagement,
         exports=exports,

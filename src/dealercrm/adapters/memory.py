@@ -37,7 +37,21 @@ from dealercrm.adapters.gate_memory import (
 from dealercrm.adapters.orders_memory import MemoryCatalogRepository, MemoryOrderRepository, MemoryPriceTierRepository
 from dealercrm.application.ports.persistence import Clock, QueuedMessage
 from dealercrm.domain.channel import Dealer
+from dealercrm.domain.errors import Conflict
 from dealercrm.domain.identity import DeviceCredential, Principal, User
+from dealercrm.domain.regions import Region, RegionUse
+
+#: The regions a fresh store starts with: the seven the ``regions`` migration seeds (0035).
+SEED_REGIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("north", "华北", ("北京", "天津", "河北", "山西", "内蒙古")),
+    ("northeast", "东北", ("辽宁", "吉林", "黑龙江")),
+    ("east", "华东", ("上海", "江苏", "浙江", "安徽", "福建", "江西", "山东")),
+    ("central", "华中", ("河南", "湖北", "湖南")),
+    ("south", "华南", ("广东", "广西", "海南")),
+    ("southwest", "西南", ("重庆", "四川", "贵州", "云南", "西藏")),
+    ("northwest", "西北", ("陕西", "甘肃", "青海", "宁夏", "新疆")),
+)
+_SEEDED_AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 class MemoryStore:
@@ -55,6 +69,11 @@ class MemoryStore:
         self.link_nonces: dict[str, dict[str, Any]] = {}
         self.alerts: dict[int, Any] = {}
         self.ids = itertools.count(1)
+        self.regions: dict[int, Region] = {}
+        for n, (code, name, provinces) in enumerate(SEED_REGIONS, start=1):
+            region_id = next(self.ids)
+            self.regions[region_id] = Region(code=code, name=name, sort_order=n * 10, provinces=list(provinces),
+                                             created_at=_SEEDED_AT, updated_at=_SEEDED_AT, id=region_id)
         self.commits = 0
 
 
@@ -115,6 +134,51 @@ class MemoryUserRepository(_Repo):
     def with_badges(self) -> list[User]:
         return sorted((u for u in self.rows.values() if u.badge_uid is not None and u.is_active),
                       key=lambda u: u.id or 0)
+
+
+class MemoryRegionRepository(_Repo):
+    """The regions of the store; ``save`` checks the version read as the SQL one does."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        super().__init__(uow, "regions")
+        self._read: dict[int, int] = {}
+
+    def add(self, obj: Any) -> None:
+        obj.id = next(self.uow.working.ids)
+        self.rows[obj.id] = obj
+        self._read[obj.id] = obj.version
+
+    def get(self, obj_id: int) -> Region | None:
+        found: Region | None = self.rows.get(obj_id)
+        if found is not None:
+            self._read.setdefault(obj_id, found.version)
+        return found
+
+    def all(self) -> list[Region]:
+        found = sorted(self.rows.values(), key=lambda r: (r.sort_order, r.id or 0))
+        for r in found:
+            self._read.setdefault(r.id or 0, r.version)
+        return found
+
+    def active_names(self) -> list[str]:
+        return [r.name for r in sorted(self.rows.values(), key=lambda r: (r.sort_order, r.id or 0)) if r.active]
+
+    def save(self, region: Region) -> None:
+        stored = self.uow.store.regions.get(region.id or 0)
+        if stored is not None and stored.version != self._read.get(region.id or 0, stored.version):
+            raise Conflict("大区已被他人修改，请刷新后重试", code="region.stale")
+        self._read[region.id or 0] = region.version
+
+    def usage(self, name: str, *, active_only: bool) -> RegionUse:
+        from dealercrm.domain.channel import DealerStatus
+
+        dealers = sum(1 for d in self.uow.working.dealers.values()
+                      if d.region == name and not (active_only and d.status is DealerStatus.TERMINATED))
+        users = sum(1 for u in self.uow.working.users.values()
+                    if name in u.regions and not (active_only and not u.is_active))
+        stations = sum(1 for s in self.uow.aftersales.s.stations.values() if s.region == name
+                       and not (active_only and str(getattr(s.status, "value", s.status)) == "terminated"))
+        return RegionUse(dealers=dealers, users=users, stations=stations)
 
 
 class MemoryDeviceReports:
@@ -205,6 +269,7 @@ class MemoryUnitOfWork:
         self.pending = []
         self.dealers = MemoryDealerRepository(self, "dealers")
         self.users = MemoryUserRepository(self, "users")
+        self.regions = MemoryRegionRepository(self)
         self.devices = MemoryDeviceCredentialRepository(self, "devices")
         self.device_reports = MemoryDeviceReports(self)
         self.outbox = MemoryOutbox(self)

@@ -37,6 +37,7 @@ from dealercrm.application.station_work import (
     request_or_404,
     station_or_404,
 )
+from dealercrm.domain.regions import require_known_region
 from dealercrm.domain.aftersales import (
     ISSUE_KIND,
     NO_WARRANTY,
@@ -151,6 +152,7 @@ def _new_station(uow: AftersalesUnitOfWork, cmd: StationIn, now: dt.datetime) ->
         contact_phone=cmd.contact_phone, product_lines=list(cmd.product_lines),
         labour_rate_fen=cmd.labour_rate_fen, qualification=_qualification(cmd.qualification),
         capacity=cmd.capacity, created_at=now, latitude=cmd.latitude, longitude=cmd.longitude)
+    require_known_region(station.region, uow.regions.active_names())
     uow.aftersales.add(station)
     uow.flush()
     return stored_id(station.id)
@@ -164,6 +166,7 @@ def update_station(station_id: int, cmd: StationIn, uow: AftersalesUnitOfWork) -
         fields["product_lines"] = list(cmd.product_lines)
         fields["qualification"] = _qualification(cmd.qualification)
         station.update(**fields)
+        require_known_region(station.region, uow.regions.active_names())
         uow.commit()
 
 
@@ -328,6 +331,8 @@ def create_request(cmd: RequestIn, uow: AftersalesUnitOfWork, clock: Clock) -> R
         station = None
         if actor.role is Role.STATION:
             station = station_or_404(uow, actor, actor.station_id or 0)
+        if cmd.region:
+            require_known_region(cmd.region, uow.regions.active_names())
         req = ServiceRequest(
             number=uow.numbers.formatted("FW", year=now.astimezone(SHANGHAI).year),
             vin=vin, customer_name=cmd.customer_name, customer_phone=cmd.customer_phone, fault_category=fault,

@@ -81,7 +81,8 @@ def _plan(uow: CampaignUnitOfWork, cmd: PlanCampaign, now: dt.datetime) -> Campa
         campaign_no=uow.numbers.formatted("MC", year=now.astimezone(SHANGHAI).year), name=cmd.name,
         target_segment=cmd.target_segment, budget_fen=cmd.budget_fen, starts_on=cmd.starts_on,
         ends_on=cmd.ends_on, product_lines=list(cmd.product_lines), regions=list(cmd.regions),
-        channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now)
+        channel=cmd.channel, description=cmd.description, by_name=uow.actor.username, now=now,
+        known_regions=uow.regions.active_names())
     _within_year_budget(uow, campaign.starts_on.year, campaign.budget_fen, None)
     if cmd.activate:
         campaign.activate(now)

@@ -209,7 +209,8 @@ def register_dealer(cmd: RegisterDealer, uow: UnitOfWork, clock: Clock, hasher: 
             raise Conflict("该统一社会信用代码已注册", code="dealer.uscc_taken", field="uscc")
         if uow.users.by_username(cmd.applicant_username) is not None:
             raise Conflict("用户名已被占用", code="user.username_taken", field="applicant_username")
-        dealer = Dealer(
+        dealer = Dealer.register(
+            known_regions=uow.regions.active_names(),
             code=uow.dealers.next_code(),
             legal_name=cmd.legal_name.strip(),
             short_name=(cmd.short_name or "").strip() or None,

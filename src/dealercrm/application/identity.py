@@ -30,6 +30,7 @@ from dealercrm.domain.identity import (
     normalize_badge_uid,
     validate_password,
 )
+from dealercrm.domain.regions import require_known_regions
 
 _DUMMY_HASH_INPUT = "timing-equaliser-0"
 
@@ -138,6 +139,8 @@ def create_user(cmd: CreateUser, uow: UnitOfWork, clock: Clock, hasher: Password
             raise Conflict("用户名已被占用", code="user.username_taken", field="username")
         if cmd.dealer_id is not None and uow.dealers.get(cmd.dealer_id) is None:
             raise InvalidValue("dealer_id", "经销商不存在", code="dealer.not_found")
+        if cmd.regions:  # a staff member's regions are among the active ones (domain.regions)
+            require_known_regions(cmd.regions, uow.regions.active_names())
         uow.users.add(user)
         uow.flush()
         if user.id is None:
@@ -182,6 +185,8 @@ def change_role(user_id: int, role: str, regions: tuple[str, ...], uow: UnitOfWo
             username=user.username, display_name=user.display_name, role=new_role,
             password_hash=user.password_hash, dealer_id=user.dealer_id, station_id=user.station_id,
         )
+        if regions and list(regions) != user.regions:
+            require_known_regions(regions, uow.regions.active_names())
         user.role = new_role
         user.regions = list(regions)
         uow.commit()

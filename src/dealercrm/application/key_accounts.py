@@ -93,7 +93,7 @@ def file_key_account(cmd: FileKeyAccount, uow: KeyAccountUnitOfWork, clock: Cloc
         _check_rep(uow, cmd.sales_rep_id)
         account = KeyAccount.file(name=cmd.name, industry=cmd.industry, region=cmd.region, dealer_id=dealer_id,
                                   sales_rep_id=cmd.sales_rep_id, contacts=list(cmd.contacts), notes=cmd.notes,
-                                  by_name=actor.username, now=clock())
+                                  by_name=actor.username, now=clock(), known_regions=uow.regions.active_names())
         if not visible(actor, account.dealer_id, account.region):
             raise InvalidValue("region", "只能登记本人负责大区的大客户", code="key_account.region_out_of_scope")
         uow.key_accounts.add(account)

@@ -49,6 +49,7 @@ from dealercrm.application.services.customers import CustomersService
 from dealercrm.application.services.messages import MessagesService
 from dealercrm.application.services.parts_catalog import PartsCatalogService
 from dealercrm.application.services.parts_supply import PartsSupplyService
+from dealercrm.application.services.regions import RegionsService
 from dealercrm.config import Settings
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class Container:
     customers: CustomersService  # end customers, the customer 360 view, service contracts (issue 18 §4)
     parts_catalog: PartsCatalogService  # fitment per model and substitutes (issue 18 §5)
     parts_supply: PartsSupplyService  # paid-repair bills, parts orders, transfers, income report (issue 18 §5)
+    regions: RegionsService  # the sales regions (大区) the administrators keep (issue 15 §5)
     care: CareService
     marketing: MarketingService
     engagement: EngagementService

@@ -18,7 +18,7 @@ from typing import Any, Literal, overload
 
 import attrs
 
-from dealercrm.domain.channel import REGIONS, ProductLine
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.claim_risk import RiskAssessment
 from dealercrm.domain.errors import BusinessRuleViolation, Conflict, IllegalTransition, InvalidValue, InvariantBroken
 from dealercrm.domain.values import SHANGHAI as SHANGHAI  # re-exported
@@ -133,8 +133,7 @@ class ServiceStation:
     def validate(self) -> None:
         self.name = _text("name", self.name, "服务站名称", 200)
         self.uscc = Uscc(self.uscc).value
-        if self.region not in REGIONS:
-            raise InvalidValue("region", f"大区须为以下之一：{'、'.join(REGIONS)}", code="region.unknown")
+        # the region is one of the active regions (domain.regions), which the application reads and checks
         self.province = _text("province", self.province, "省份", 60)
         self.city = _text("city", self.city, "城市", 60)
         self.address = _text("address", self.address, "地址", 200)
@@ -484,8 +483,6 @@ class ServiceRequest:
         self.province = _text("province", self.province, "省份", 60)
         self.city = _text("city", self.city, "城市", 60)
         self.location = _text("location", self.location, "服务地点", 200)
-        if self.region is not None and self.region not in REGIONS:
-            raise InvalidValue("region", f"大区须为以下之一：{'、'.join(REGIONS)}", code="region.unknown")
         try:
             self.fault_category = FaultCategory(self.fault_category)
         except ValueError:

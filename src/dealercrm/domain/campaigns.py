@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import Literal, overload
 
 import attrs
 
 from dealercrm.domain.errors import IllegalTransition, InvalidValue, InvariantBroken
+from dealercrm.domain.regions import require_known_regions
 from dealercrm.domain.values import Phone
 
 PRODUCT_LINES = ("tanker", "dump_truck", "semi_trailer")
 MAX_FOLLOW_UP_NOTE = 1000
 MAX_NEXT_CONTACT_DAYS = 366
-REGIONS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
 MAX_BUDGET_FEN = 10**12
 
 
@@ -118,7 +119,9 @@ class Campaign:
     @classmethod
     def plan(cls, *, campaign_no: str, name: str, target_segment: str, budget_fen: int, starts_on: dt.date,
              ends_on: dt.date, product_lines: list[str], regions: list[str], channel: str | None,
-             description: str | None, by_name: str, now: dt.datetime) -> Campaign:
+             description: str | None, by_name: str, now: dt.datetime, known_regions: Sequence[str]) -> Campaign:
+        """A planned campaign; its target ``regions`` must be among ``known_regions`` (the active
+        regions, ``domain.regions``)."""
         if ends_on < starts_on:
             raise InvalidValue("ends_on", "结束日期不能早于开始日期", code="campaign.period_inverted")
         if (ends_on - starts_on).days > 366:
@@ -126,9 +129,7 @@ class Campaign:
         for pl in product_lines:
             if pl not in PRODUCT_LINES:
                 raise InvalidValue("product_lines", "产品线未知", code="product_line.unknown")
-        for r in regions:
-            if r not in REGIONS:
-                raise InvalidValue("regions", "大区须为：" + "、".join(REGIONS), code="region.unknown")
+        require_known_regions(regions, known_regions)
         return cls(
             campaign_no=campaign_no,
             name=_text("name", name, 200, required=True, label="活动名称", code="campaign"),

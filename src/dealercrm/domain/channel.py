@@ -6,18 +6,22 @@ them goes through a method here so the rules hold in one place:
 * life cycle: registered → under_review → approved | rejected (or back to registered when the
   submitter withdraws); approved ⇄ suspended;
   approved / suspended → terminated; a rejected dealer may be corrected and resubmitted;
-* two active agreements for the same product line never overlap in time.
+* two active agreements for the same product line never overlap in time;
+* a new dealer's home region (大区) is one of the active regions, which the application reads
+  from the administrators' list and passes in (:meth:`Dealer.register`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
 
 from dealercrm.domain.errors import BusinessRuleViolation, IllegalTransition, InvalidValue, NotFound
+from dealercrm.domain.regions import require_known_region
 from dealercrm.domain.values import ChineseIdNumber, Phone, Uscc
 
 
@@ -80,10 +84,6 @@ MAX_ABILITY_LENGTH = 30
 class AgreementStatus(enum.StrEnum):
     ACTIVE = "active"
     TERMINATED = "terminated"
-
-
-# Regions as the sales organisation divides the country; a dealer has one home region.
-REGIONS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,8 +337,14 @@ class Dealer:
     def __attrs_post_init__(self) -> None:
         if not self.legal_name.strip():
             raise InvalidValue("legal_name", "企业名称不能为空", code="dealer.legal_name_blank")
-        if self.region not in REGIONS:
-            raise InvalidValue("region", f"大区须为以下之一：{'、'.join(REGIONS)}", code="region.unknown")
+
+    @classmethod
+    def register(cls, *, known_regions: Sequence[str], **fields: Any) -> Dealer:
+        """A new dealer in its home region (大区), which must be one of ``known_regions`` (the
+        active regions the administrators keep, ``domain.regions``): ``InvalidValue`` on
+        ``region`` (``region.unknown``) otherwise."""
+        require_known_region(fields.get("region", ""), known_regions)
+        return cls(**fields)
 
     # -- life cycle --------------------------------------------------------------------------
 

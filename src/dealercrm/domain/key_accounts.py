@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import Literal, overload
 
 import attrs
 
 from dealercrm.domain.errors import InvalidValue
+from dealercrm.domain.regions import require_known_region
 from dealercrm.domain.values import Phone
 
-REGIONS = ("华北", "东北", "华东", "华中", "华南", "西南", "西北")
 PRODUCT_LINES = ("tanker", "dump_truck", "semi_trailer")
 
 
@@ -65,12 +66,6 @@ def _contacts(items: list[AccountContact] | tuple[AccountContact, ...]) -> list[
     return out
 
 
-def check_region(region: str) -> str:
-    if region not in REGIONS:
-        raise InvalidValue("region", "大区须为：" + "、".join(REGIONS), code="region.unknown")
-    return region
-
-
 @attrs.define(slots=False, eq=False)
 class BidCase:
     title: str
@@ -105,10 +100,12 @@ class KeyAccount:
 
     @classmethod
     def file(cls, *, name: str, industry: str, region: str, dealer_id: int | None, sales_rep_id: int | None,
-             contacts: list[AccountContact], notes: str | None, by_name: str, now: dt.datetime) -> KeyAccount:
+             contacts: list[AccountContact], notes: str | None, by_name: str, now: dt.datetime,
+             known_regions: Sequence[str]) -> KeyAccount:
+        """A key account in one of ``known_regions`` (the active regions, ``domain.regions``)."""
         return cls(name=_text("name", name, 200, required=True, label="客户名称"),
                    industry=_text("industry", industry, 60, required=True, label="行业"),
-                   region=check_region(region), dealer_id=dealer_id, sales_rep_id=sales_rep_id,
+                   region=require_known_region(region, known_regions), dealer_id=dealer_id, sales_rep_id=sales_rep_id,
                    contacts=_contacts(contacts), notes=_text("notes", notes, 2000, required=False, label="备注"),
                    created_at=now, created_by_name=by_name)
 

@@ -118,6 +118,7 @@ NOT_OWNED: dict[str, object] = {
     "response_id": 1, "follow_up_id": 1, "task_id": 1, "batch_id": 1, "evaluation_id": 1,
     "announcement_id": 1, "article_id": 1, "alert_id": 1, "user_id": 1, "device_id": 1, "delegation_id": 1,
     "rejection_id": 1, "notification_id": 1, "pass_no": "GP-2026-000001", "token": "x", "filename": "x.ics",
+    "region_id": 1,  # 大区: read by all staff, kept by the administrators
     "post_id": 1, "answer_id": 1,  # the community (互动社区): public to every dealer and station, moderated by staff
     "year": 2026,  # a year beside an owned id (a dealer's growth plan), or the staff's marketing plan
 }

@@ -128,9 +128,12 @@ def test_a_new_primary_contact_demotes_the_old_one():
     assert [c.is_primary for c in d.contacts] == [False, True]
 
 
-def test_unknown_region_is_refused():
+def test_a_region_that_is_not_among_the_known_ones_is_refused():
     with pytest.raises(InvalidValue) as err:
-        Dealer(code="DL-1", legal_name="x", uscc=Uscc("91350100M000100Y43"), region="火星",
-               address=Address("a", "b", "c"))
+        Dealer.register(known_regions=("华北", "华中"), code="DL-1", legal_name="x",
+                        uscc=Uscc("91350100M000100Y43"), region="火星", address=Address("a", "b", "c"))
 
-    assert err.value.field == "region"
+    assert (err.value.field, err.value.code) == ("region", "region.unknown")
+    assert err.value.message == "大区须为以下之一：华北、华中"
+    assert Dealer.register(known_regions=("华北", "华中"), code="DL-1", legal_name="x",
+                           uscc=Uscc("91350100M000100Y43"), region="华中", address=Address("a", "b", "c")).region == "华中"

@@ -31,7 +31,8 @@ NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
 def campaign(**kw) -> Campaign:
     args = dict(campaign_no="MC-2026-000001", name="春季推介会", target_segment="成品油运输企业", budget_fen=1_000_000,
                 starts_on=dt.date(2026, 3, 1), ends_on=dt.date(2026, 3, 31), product_lines=["tanker"],
-                regions=["华中"], channel=None, description=None, by_name="mkt", now=NOW)
+                regions=["华中"], channel=None, description=None, by_name="mkt", now=NOW,
+                known_regions=("华北", "华中"))
     args.update(kw)
     c = Campaign.plan(**args)
     c.id = 1

@@ -71,14 +71,15 @@ def test_search_terms_split_on_any_white_space():
 def account() -> KeyAccount:
     return KeyAccount.file(name="中石化河南", industry="成品油运输", region="华中", dealer_id=1, sales_rep_id=None,
                            contacts=[AccountContact("刘经理", "采购", "137 0000 1111")], notes=None, by_name="d",
-                           now=NOW)
+                           now=NOW, known_regions=("华中",))
 
 
 def test_contacts_phones_are_normalised_and_a_bad_one_names_its_field():
     assert account().contacts == [{"name": "刘经理", "title": "采购", "phone": "13700001111"}]
     with pytest.raises(InvalidValue) as err:
         KeyAccount.file(name="x", industry="y", region="华中", dealer_id=1, sales_rep_id=None,
-                        contacts=[AccountContact("a", "", "123")], notes=None, by_name="d", now=NOW)
+                        contacts=[AccountContact("a", "", "123")], notes=None, by_name="d", now=NOW,
+                        known_regions=("华中",))
     assert err.value.field == "contacts[0].phone"
 
 

@@ -121,6 +121,20 @@ dealer_growth_plans = Table(  # 经销商增长计划: one per dealer and year
     UniqueConstraint("dealer_id", "year"),
 )
 
+regions = Table(  # 大区: kept by the administrators; dealers, users and stations name theirs by ``name``
+    "regions",
+    metadata,
+    Column("id", IdType, primary_key=True, autoincrement=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(8), nullable=False, unique=True),
+    Column("active", Boolean, nullable=False),
+    Column("sort_order", Integer, nullable=False),
+    Column("provinces", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 dealer_qualifications = Table(
     "dealer_qualifications",
     metadata,

@@ -82,6 +82,12 @@ def _marketing() -> Any:
     return marketing_tables
 
 
+def _regions() -> Any:
+    from dealercrm.adapters.db import regions
+
+    return regions
+
+
 def _learning() -> Any:
     from dealercrm.adapters.db import learning_tables
 
@@ -110,6 +116,7 @@ class SqlAlchemyUnitOfWork:
     review_staff: ReviewStaffCache | None
     dealers = _Opened(lambda uow, s: SqlAlchemyDealerRepository(s))
     users = _Opened(lambda uow, s: SqlAlchemyUserRepository(s))
+    regions = _Opened(lambda uow, s: _regions().SqlAlchemyRegionRepository(s))
     devices = _Opened(lambda uow, s: SqlAlchemyDeviceCredentialRepository(s))
     device_reports = _Opened(lambda uow, s: SqlAlchemyDeviceReports(s))
     numbers = _Opened(lambda uow, s: DocumentNumbers(s))

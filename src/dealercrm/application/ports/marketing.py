@@ -18,6 +18,7 @@ from dealercrm.application.ports.persistence import (
     DealerRepository,
     DocumentNumbering,
     NotificationOutbox,
+    RegionRepository,
     Transaction,
 )
 from dealercrm.domain.campaigns import Campaign, Lead, LeadFollowUp
@@ -229,11 +230,13 @@ class ForecastUnitOfWork(Transaction, Protocol):
 class KeyAccountUnitOfWork(Transaction, Protocol):
     key_accounts: KeyAccountRepository
     dealers: DealerRepository
+    regions: RegionRepository  # the known regions a key account's region must be one of
 
 
 class CampaignUnitOfWork(Transaction, Protocol):
     campaigns: CampaignRepository
     dealers: DealerRepository
+    regions: RegionRepository  # the known regions a campaign's target regions must be among
     numbers: DocumentNumbering
     client_events: ClientEventLog  # a plan form posted twice answers the first campaign
 

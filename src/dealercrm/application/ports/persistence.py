@@ -17,6 +17,7 @@ import attrs
 
 from dealercrm.domain.channel import Dealer
 from dealercrm.domain.identity import DeviceCredential, Principal, User
+from dealercrm.domain.regions import Region, RegionUse
 
 if TYPE_CHECKING:
     from dealercrm.application.ports.workflow import (
@@ -53,6 +54,31 @@ class DealerRepository(Protocol):
 
     def next_code(self) -> str:
         """The next human dealer number (``DL-000123``)."""
+
+
+class RegionRepository(Protocol):
+    """The sales regions (大区) the administrators keep; the one place the application reads which
+    regions are known (``active_names``) before a rule checks a dealer's, station's, campaign's
+    or key account's region."""
+
+    def add(self, region: Region) -> None:
+        """Insert (the id is assigned now); a taken code or name is ``Conflict``."""
+
+    def get(self, region_id: int) -> Region | None: ...
+
+    def all(self) -> list[Region]:
+        """Every region, active or not, by sort order then id."""
+
+    def active_names(self) -> list[str]:
+        """The active regions' names in their sort order: one small query."""
+
+    def save(self, region: Region) -> None:
+        """Write a region read by ``get``; ``Conflict`` (``region.stale``) when another
+        transaction saved it since."""
+
+    def usage(self, name: str, *, active_only: bool) -> RegionUse:
+        """How many dealers, users and service stations name the region (only the active ones:
+        dealers not terminated, active users, stations not terminated)."""
 
 
 class UserRepository(Protocol):
@@ -157,6 +183,7 @@ class UnitOfWork(Transaction, Protocol):
 
     dealers: DealerRepository
     users: UserRepository
+    regions: RegionRepository
     devices: DeviceCredentialRepository
     device_reports: DeviceReports
     outbox: NotificationOutbox

@@ -44,6 +44,7 @@ from dealercrm.entrypoints.http.openapi import document_routes
 from dealercrm.entrypoints.http.orders import CatalogController, OrderController
 from dealercrm.entrypoints.http.parts_catalog import PartsCatalogController
 from dealercrm.entrypoints.http.parts_supply import PartsSupplyController
+from dealercrm.entrypoints.http.regions import RegionsController
 from dealercrm.entrypoints.http.problems import EXCEPTION_HANDLERS
 from dealercrm.entrypoints.http.reports import ReportController
 from dealercrm.entrypoints.http.security import (
@@ -105,6 +106,7 @@ CONTROLLERS: tuple[Any, ...] = (
     CustomersController,
     PartsCatalogController,
     PartsSupplyController,
+    RegionsController,
     CareController,
     OrderFlowController,
     ErpRejectedEventController,

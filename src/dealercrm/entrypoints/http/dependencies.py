@@ -26,6 +26,7 @@ SERVICE_NAMES: tuple[str, ...] = (
     "customers",
     "parts_catalog",
     "parts_supply",
+    "regions",
 )
 
 

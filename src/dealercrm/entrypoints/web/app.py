@@ -22,6 +22,7 @@ from dealercrm.entrypoints.web.pages.admin_catalog import CatalogPages
 from dealercrm.entrypoints.web.pages.admin_dealers import AdminDealerPages
 from dealercrm.entrypoints.web.pages.dealer_depth import DealerDepthPages
 from dealercrm.entrypoints.web.pages.marketing_plans import MarketingPlanPages
+from dealercrm.entrypoints.web.pages.admin_regions import AdminRegionPages
 from dealercrm.entrypoints.web.pages.aftersales import AftersalesPages
 from dealercrm.entrypoints.web.pages.analytics import AnalyticsPages
 from dealercrm.entrypoints.web.pages.announcements_admin import AnnouncementAdminPages
@@ -86,6 +87,7 @@ PAGES: list[Any] = [
     CatalogPages,
     AdminDealerPages,
     DealerDepthPages,
+    AdminRegionPages,
     AnnouncementAdminPages,
     AftersalesPages,
     StationAdminPages,

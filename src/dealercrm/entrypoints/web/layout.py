@@ -65,6 +65,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("自助终端", "/admin/devices", (Role.ADMIN,), "admin_devices"),
     NavItem("经销商与协议", "/admin/dealers", (Role.ADMIN,), "admin_dealers"),
     NavItem("考核规则", "/admin/dealers/assessment-rules", (Role.ADMIN, Role.REGION_MANAGER), "assessment_rules"),
+    NavItem("大区", "/admin/regions", (Role.ADMIN,), "admin_regions"),
     NavItem("产品模板", "/admin/catalog", (Role.ADMIN, Role.TECHNICAL, Role.REGION_MANAGER), "admin_catalog"),
     NavItem("公告管理", "/marketing/announcements", (Role.MARKETING, Role.ADMIN), "announcements_admin"),
     NavItem("营销活动", "/marketing/campaigns", (Role.MARKETING, Role.ADMIN, Role.SALES, Role.REGION_MANAGER),

@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from dealercrm.application.channel import AddAgreement
 from dealercrm.application.services.channel import ChannelService
+from dealercrm.application.services.regions import RegionsService
 from dealercrm.domain.channel import DealerStatus, ProductLine, SettlementMethod
 from dealercrm.domain.errors import (
     BusinessRuleViolation,
@@ -57,7 +58,7 @@ class AdminDealerPages(Controller):
     guards = (requires(*ADMINS),)
 
     @get("/", sync_to_thread=True)
-    def dealers(self, request: Request[Principal, Any, Any], channel: ChannelService,
+    def dealers(self, request: Request[Principal, Any, Any], channel: ChannelService, regions: RegionsService,
                 region: Annotated[str | None, Parameter(max_length=40)] = None,
                 status: Annotated[str | None, Parameter(max_length=20)] = None,
                 q: Annotated[str | None, Parameter(max_length=100)] = None,
@@ -80,7 +81,7 @@ class AdminDealerPages(Controller):
         return page(request, "admin_dealers.html", title="经销商与协议", section="admin_dealers",
                     crumbs=(("经销商与协议", None),), rows=rows, filters=filters, errors=errors,
                     statuses=[(s.value, s.label) for s in DealerStatus], next_query=next_query,
-                    status_code=422 if errors else 200)
+                    region_names=regions.active_names(), status_code=422 if errors else 200)
 
     @get("/{dealer_id:int}", sync_to_thread=True)
     def dealer(self, dealer_id: int, request: Request[Principal, Any, Any], channel: ChannelService,

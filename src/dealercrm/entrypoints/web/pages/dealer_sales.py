@@ -21,8 +21,9 @@ from dealercrm.application import key_accounts as ka
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.marketing import MarketingService
 from dealercrm.application.services.orders import OrdersService
+from dealercrm.application.services.regions import RegionsService
 from dealercrm.domain.campaigns import MAX_FOLLOW_UP_NOTE, LeadStatus
-from dealercrm.domain.channel import REGIONS, ProductLine
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import Conflict, InvalidValue
 from dealercrm.domain.forecasts import MAX_QUANTITY, LineIn, add_months, month_start
 from dealercrm.domain.identity import Principal, Role
@@ -143,23 +144,25 @@ class DealerSalesPages(Controller):
 
     @get("/key-accounts", guards=[requires(*DEALERS)], sync_to_thread=True)
     def key_accounts(self, request: Request[Principal, Any, Any], marketing: MarketingService,
-                     channel: ChannelService,
+                     channel: ChannelService, regions: RegionsService,
                      before: Annotated[int | None, Parameter(ge=1, le=2**63 - 1)] = None) -> Template:
         region = channel.dealer_detail(request.user, request.user.dealer_id or 0)["region"]
         values = {name: "" for name in ACCOUNT_FIELDS} | {"region": region}
-        return self._accounts(request, marketing, before, values=values, errors={})
+        return self._accounts(request, marketing, regions, before, values=values, errors={})
 
-    def _accounts(self, request: Request[Principal, Any, Any], marketing: MarketingService, before: int | None, *,
-                  values: dict[str, str], errors: dict[str, str], status_code: int = 200) -> Template:
+    def _accounts(self, request: Request[Principal, Any, Any], marketing: MarketingService, regions: RegionsService,
+                  before: int | None, *, values: dict[str, str], errors: dict[str, str],
+                  status_code: int = 200) -> Template:
         rows = marketing.key_accounts(request.user, before_id=before, limit=PAGE_SIZE + 1)
         more = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         return page(request, "dealer_key_accounts.html", title="重点客户", section="dealer_key_accounts",
                     crumbs=(("重点客户", None),), rows=rows, next_before=rows[-1]["id"] if more and rows else None,
-                    values=values, errors=errors, regions=REGIONS, status_code=status_code)
+                    values=values, errors=errors, regions=regions.active_names(), status_code=status_code)
 
     @post("/key-accounts", guards=[requires(*DEALERS)], status_code=303)
-    async def file_key_account(self, request: Request[Principal, Any, Any], marketing: MarketingService) -> Any:
+    async def file_key_account(self, request: Request[Principal, Any, Any], marketing: MarketingService,
+                               regions: RegionsService) -> Any:
         form = await request.form()
         values = {name: str(form.get(name) or "").strip()[:2000 if name == "notes" else 200] for name in ACCOUNT_FIELDS}
         try:
@@ -174,8 +177,8 @@ class DealerSalesPages(Controller):
                                                       "contacts[0].phone": "contact_phone"})
             errors = {field: exc.message}
             status = 409 if isinstance(exc, Conflict) else 422
-            return await sync_to_thread(lambda: self._accounts(request, marketing, None, values=values, errors=errors,
-                                                               status_code=status))
+            return await sync_to_thread(lambda: self._accounts(request, marketing, regions, None, values=values,
+                                                               errors=errors, status_code=status))
         return Redirect(path=f"/key-accounts/{account_id}?done=filed", status_code=303)
 
     @get("/key-accounts/{account_id:int}", guards=[requires(*DEALERS)], sync_to_thread=True)

@@ -17,8 +17,9 @@ from litestar.response import Redirect, Template
 from dealercrm.application import campaigns as cp
 from dealercrm.application.services import ChannelService
 from dealercrm.application.services.marketing import MarketingService
+from dealercrm.application.services.regions import RegionsService
 from dealercrm.domain.campaigns import CampaignStatus, LeadStatus
-from dealercrm.domain.channel import REGIONS, ProductLine
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import (
     DomainError,
     IllegalTransition,
@@ -73,19 +74,20 @@ class MarketingCampaignPages(Controller):
     # -- plan ----------------------------------------------------------------------------------
 
     def _plan_form(self, request: Request[Principal, Any, Any], *, values: dict[str, Any], errors: dict[str, str],
-                   status_code: int = 200) -> Template:
+                   regions: list[str], status_code: int = 200) -> Template:
         return page(request, "marketing_campaign_new.html", title="策划营销活动", section="marketing_campaigns",
                     crumbs=(("营销活动", "/marketing/campaigns"), ("策划", None)), values=values, errors=errors,
-                    lines=[(p.value, p.label) for p in ProductLine], regions=REGIONS, form_token=new_form_token(),
+                    lines=[(p.value, p.label) for p in ProductLine], regions=regions, form_token=new_form_token(),
                     status_code=status_code)
 
-    @get("/new", guards=[requires(*PLANNERS)], sync_to_thread=False)
-    def new(self, request: Request[Principal, Any, Any]) -> Template:
+    @get("/new", guards=[requires(*PLANNERS)], sync_to_thread=True)
+    def new(self, request: Request[Principal, Any, Any], regions: RegionsService) -> Template:
         return self._plan_form(request, values={**{k: "" for k in PLAN_FIELDS}, "product_lines": [], "regions": [],
-                                                "activate": False}, errors={})
+                                                "activate": False}, errors={}, regions=regions.active_names())
 
     @post("/new", guards=[requires(*PLANNERS)], status_code=303)
-    async def plan(self, request: Request[Principal, Any, Any], marketing: MarketingService) -> Any:
+    async def plan(self, request: Request[Principal, Any, Any], marketing: MarketingService,
+                   regions: RegionsService) -> Any:
         form = await request.form()
         values: dict[str, Any] = {k: str(form.get(k) or "").strip()[:2000] for k in PLAN_FIELDS}
         values["product_lines"] = [str(v)[:20] for v in form.getall("product_lines", [])][:5]
@@ -109,7 +111,7 @@ class MarketingCampaignPages(Controller):
             field = {"budget_fen": "budget"}.get(exc.field, exc.field)
             fields = (*PLAN_FIELDS, "product_lines", "regions")
             return self._plan_form(request, values=values, errors={field if field in fields else "form": exc.message},
-                                   status_code=422)
+                                   regions=await sync_to_thread(regions.active_names), status_code=422)
         return Redirect(path=f"/marketing/campaigns/{ref.id}", status_code=303)
 
     # -- one campaign --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from dealercrm.application import channel as ch
 from dealercrm.application.ports.sessions import WebSessionStore
 from dealercrm.application.services.channel import ChannelService
 from dealercrm.application.services.identity import IdentityService
-from dealercrm.domain.channel import REGIONS, DealerStatus
+from dealercrm.application.services.regions import RegionsService
+from dealercrm.domain.channel import DealerStatus
 from dealercrm.domain.errors import Conflict, InvalidValue, NotFound, RateLimited
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.entrypoints.http.security import public, requires
@@ -65,9 +66,10 @@ def _resubmittable(dealer: dict[str, Any]) -> bool:
 
 
 def _form_page(request: Request[Any, Any, Any], values: dict[str, str], errors: dict[str, str],
-               status_code: int = 200) -> Template:
+               regions: list[str], status_code: int = 200) -> Template:
+    """The form; ``regions`` are the active regions it offers (``RegionsService.active_names``)."""
     return page(request, "register.html", title="经销商注册", section="register", crumbs=(("经销商注册", None),),
-                values=values, errors=errors, regions=REGIONS, status_code=status_code)
+                values=values, errors=errors, regions=regions, status_code=status_code)
 
 
 def _command(v: dict[str, str], password: str) -> ch.RegisterDealer:
@@ -93,14 +95,14 @@ class RegistrationPages(Controller):
     path = "/"
 
     @get("/register", guards=[public])
-    async def register_form(self, request: Request[Any, Any, Any]) -> Any:
+    async def register_form(self, request: Request[Any, Any, Any], regions: RegionsService) -> Any:
         if isinstance(request.scope.get("user"), Principal):
             return Redirect(path="/", status_code=303)
-        return _form_page(request, {name: "" for name in FIELDS}, {})
+        return _form_page(request, {name: "" for name in FIELDS}, {}, await sync_to_thread(regions.active_names))
 
     @post("/register", guards=[public], status_code=303)
     async def register(self, request: Request[Any, Any, Any], state: State, channel: ChannelService,
-                       identity: IdentityService, web_sessions: WebSessionStore) -> Any:
+                       identity: IdentityService, web_sessions: WebSessionStore, regions: RegionsService) -> Any:
         form = await request.form()
         values = {name: str(form.get(name) or "").strip()[:200] for name in FIELDS}
         password = str(form.get("applicant_password") or "")[:256]
@@ -118,9 +120,11 @@ class RegistrationPages(Controller):
             field = getattr(exc, "field", "") or str(exc.details.get("field") or "")
             errors[FORM_FIELD.get(field, field) if FORM_FIELD.get(field, field) in
                    (*FIELDS, "applicant_password", "confirm_password") else "form"] = exc.message
-            return _form_page(request, values, errors, status_code=409 if isinstance(exc, Conflict) else 422)
+            return _form_page(request, values, errors, await sync_to_thread(regions.active_names),
+                              status_code=409 if isinstance(exc, Conflict) else 422)
         except RateLimited as exc:
-            return _form_page(request, values, {"form": exc.message}, status_code=429)
+            return _form_page(request, values, {"form": exc.message}, await sync_to_thread(regions.active_names),
+                              status_code=429)
         login = await sync_to_thread(identity.login, cmd.applicant_username, password)
         await sync_to_thread(channel.submit, login.principal, registered.dealer_id)
         token = await sync_to_thread(web_sessions.open, registered.user_id)

@@ -15,9 +15,10 @@ from litestar.response import Redirect, Template
 from dealercrm.application import aftersales as af
 from dealercrm.application import service_network as sn
 from dealercrm.application.services.aftersales import AftersalesService
+from dealercrm.application.services.regions import RegionsService
 from dealercrm.application.services.stations import StationsService
 from dealercrm.domain.aftersales import FaultCategory, QualificationLevel
-from dealercrm.domain.channel import REGIONS, ProductLine
+from dealercrm.domain.channel import ProductLine
 from dealercrm.domain.errors import Conflict, DomainError, InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.service_network import TechnicianStatus
@@ -95,25 +96,27 @@ class StationAdminPages(Controller):
     # -- 服务站档案 ------------------------------------------------------------------------------
 
     def _station_form(self, request: Request[Principal, Any, Any], *, values: dict[str, Any], errors: dict[str, str],
-                      station: dict[str, Any] | None, notice: str | None = None, status_code: int = 200) -> Template:
+                      station: dict[str, Any] | None, regions: list[str], notice: str | None = None,
+                      status_code: int = 200) -> Template:
         title = f"编辑服务站 {station['name']}" if station else "新增服务站"
         crumbs: tuple[tuple[str, str | None], ...] = (("服务站", "/aftersales/stations"),)
         if station:
             crumbs += ((str(station["name"]), f"/aftersales/stations/{station['id']}"),)
         return page(request, "aftersales_station_form.html", title=title, section="as_stations",
                     crumbs=(*crumbs, ("编辑" if station else "新增", None)), values=values, errors=errors,
-                    station=station, notice=notice, regions=REGIONS, lines=[(p.value, p.label) for p in ProductLine],
+                    station=station, notice=notice, regions=regions, lines=[(p.value, p.label) for p in ProductLine],
                     qualifications=[(q.value, q.label) for q in QualificationLevel],
                     form_token=None if station else new_form_token(), status_code=status_code)
 
-    @get("/stations/new", guards=[requires(*STATION_EDITORS)], sync_to_thread=False)
-    def new_station(self, request: Request[Principal, Any, Any]) -> Template:
+    @get("/stations/new", guards=[requires(*STATION_EDITORS)], sync_to_thread=True)
+    def new_station(self, request: Request[Principal, Any, Any], regions: RegionsService) -> Template:
         values: dict[str, Any] = {k: "" for k in STATION_FIELDS}
         values.update(capacity="5", qualification=QualificationLevel.CLASS_2.value, product_lines=[])
-        return self._station_form(request, values=values, errors={}, station=None)
+        return self._station_form(request, values=values, errors={}, station=None, regions=regions.active_names())
 
     @post("/stations/new", guards=[requires(*STATION_EDITORS)], status_code=303)
-    async def create_station(self, request: Request[Principal, Any, Any], aftersales: AftersalesService) -> Any:
+    async def create_station(self, request: Request[Principal, Any, Any], aftersales: AftersalesService,
+                             regions: RegionsService) -> Any:
         form = await request.form()
         values = _station_values(form)
         try:
@@ -122,35 +125,40 @@ class StationAdminPages(Controller):
                 request.user, cmd, form_token=posted_form_token(form)))
         except InvalidValue as exc:
             return self._station_form(request, values=values, errors={_error_field(exc, (*STATION_FIELDS,
-                                      "product_lines")): exc.message}, station=None, status_code=422)
+                                      "product_lines")): exc.message}, station=None,
+                                      regions=await sync_to_thread(regions.active_names), status_code=422)
         except Conflict as exc:  # the only unique field a form can collide on is the USCC
             errors = {"uscc": DUPLICATE} if exc.code == "db.integrity_conflict" else {"form": exc.message}
-            return self._station_form(request, values=values, errors=errors, station=None, status_code=409)
+            return self._station_form(request, values=values, errors=errors, station=None,
+                                      regions=await sync_to_thread(regions.active_names), status_code=409)
         return Redirect(path=f"/aftersales/stations/{station_id}", status_code=303)
 
     @get("/stations/{station_id:int}/edit", guards=[requires(*STATION_EDITORS)], sync_to_thread=True)
     def edit_station(self, station_id: int, request: Request[Principal, Any, Any],
-                     aftersales: AftersalesService) -> Template:
+                     aftersales: AftersalesService, regions: RegionsService) -> Template:
         station = aftersales.station(request.user, station_id)
-        return self._station_form(request, values=_station_form_values(station), errors={}, station=station)
+        return self._station_form(request, values=_station_form_values(station), errors={}, station=station,
+                                  regions=regions.active_names())
 
     @post("/stations/{station_id:int}/edit", guards=[requires(*STATION_EDITORS)], status_code=303)
     async def update_station(self, station_id: int, request: Request[Principal, Any, Any],
-                             aftersales: AftersalesService) -> Any:
+                             aftersales: AftersalesService, regions: RegionsService) -> Any:
         station = await sync_to_thread(aftersales.station, request.user, station_id)
+        names = await sync_to_thread(regions.active_names)
         values = _station_values(await request.form())
         try:
             await sync_to_thread(aftersales.update_station, request.user, station_id, _station_in(values))
         except InvalidValue as exc:
             errors = {_error_field(exc, (*STATION_FIELDS, "product_lines")): exc.message}
-            return self._station_form(request, values=values, errors=errors, station=station, status_code=422)
+            return self._station_form(request, values=values, errors=errors, station=station, regions=names,
+                                      status_code=422)
         except Conflict as exc:
             if exc.code == "db.integrity_conflict":
                 return self._station_form(request, values=values, errors={"uscc": DUPLICATE}, station=station,
-                                          status_code=409)
+                                          regions=names, status_code=409)
             current = await sync_to_thread(aftersales.station, request.user, station_id)
             return self._station_form(request, values=_station_form_values(current), errors={}, station=current,
-                                      notice=STALE, status_code=409)
+                                      regions=names, notice=STALE, status_code=409)
         return Redirect(path=f"/aftersales/stations/{station_id}?saved=1", status_code=303)
 
     # -- 技师 ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 channel, the note and the next contact day; the lead keeps its next contact day for the "due" lists
 
 Revision ID: 0036
-Revises: 0034
+Revises: 0035
 Create Date: 2026-12-07 05:30:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0036'
-down_revision = '0034'
+down_revision = '0035'
 branch_labels = None
 depends_on = None
 
