@@ -508,6 +508,10 @@ def test_the_stock_credit_and_gate_dashboards_filter_by_product_line_and_the_lin
     assert all(f"<td>{r.dealer_code}</td>" in table and f'<td class="num">{money(r.exposure_fen)}</td>' in table
                for r in lines["tanker"].exposure)
     assert all(f'<option value="{d.id}">{d.code} {d.legal_name}</option>' in table for d in a.dealer_choices(admin))
+    east = client.get("/analytics/credit?region=华东").text  # a chosen region narrows the dealer filter too
+    in_east, elsewhere = a.dealer_choices(admin, region="华东"), a.dealer_choices(admin, region="华中")
+    assert in_east and elsewhere and all(f'<option value="{d.id}">' in east for d in in_east)
+    assert not any(f'<option value="{d.id}">' in east for d in elsewhere)
 
 
 def test_the_quality_campaign_and_dealer_stock_dashboards_draw_the_report_apis_data(browser, crm):

@@ -112,12 +112,12 @@ class SqlAnalyticsQueries:
 
     # -- the dealer filter -----------------------------------------------------------------------
 
-    def dealer_choices(self, scope: DealerScope, *, limit: int) -> list[DealerChoice]:
-        """The dealers in the scope, by code: id, code and name only (the filter's options)."""
+    def dealer_choices(self, scope: DealerScope, *, limit: int, region: str | None = None) -> list[DealerChoice]:
+        """The dealers in the scope (and ``region``), by code: id, code and name only (the filter's options)."""
         if scope.nothing:
             return []
         q = select(_D.id, _D.code, _D.legal_name).order_by(_D.code).limit(limit)
-        return [DealerChoice(*r) for r in self._tuples(_in_scope(q, scope, _D.id, region=None, dealer_id=None))]
+        return [DealerChoice(*r) for r in self._tuples(_in_scope(q, scope, _D.id, region=region, dealer_id=None))]
 
     # -- orders --------------------------------------------------------------------------------
 

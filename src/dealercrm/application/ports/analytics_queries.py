@@ -22,8 +22,10 @@ from dealercrm.application.reads.analytics import (
 
 
 class AnalyticsQueries(Protocol):
-    def dealer_choices(self, scope: DealerScope, *, limit: int) -> list[DealerChoice]:
-        """The dealers of the scope for a filter list (id, code, name), by code, at most ``limit``."""
+    def dealer_choices(self, scope: DealerScope, *, limit: int, region: str | None = None) -> list[DealerChoice]:
+        """The dealers of the scope (and ``region``) for a filter list (id, code, name), by code, at
+        most ``limit``."""
+        ...
 
     def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
                       left_out_states: tuple[str, ...], region: str | None = None, dealer_id: int | None = None,

@@ -164,9 +164,10 @@ class AnalyticsService:
         start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
         return Period(start, today)
 
-    def dealer_choices(self, actor: Principal, *, limit: int = 500) -> list[DealerChoice]:
-        """The dealers the caller may see, for a dashboard's dealer filter (id, code, name; by code)."""
-        return self.queries.dealer_choices(dealer_scope(actor), limit=limit)
+    def dealer_choices(self, actor: Principal, *, region: str | None = None, limit: int = 3000) -> list[DealerChoice]:
+        """The dealers the caller may see (in ``region`` when the filter names one), for a
+        dashboard's dealer filter (id, code, name; by code). A whole country's dealer network fits."""
+        return self.queries.dealer_choices(dealer_scope(actor), limit=limit, region=region or None)
 
     def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
                       dealer_id: int | None = None, product_line: str | None = None) -> dict[str, Any]:

@@ -251,7 +251,7 @@ class AnalyticsPages(Controller):
             report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
-        dealer_options = _dealer_options(analytics.dealer_choices(request.user), dealer_id) if board.by_dealer else None
+        dealer_options = _dealer_options(analytics.dealer_choices(request.user, region=region), dealer_id) if board.by_dealer else None
         return page(request, "analytics.html", title=board.title, section="analytics",
                     crumbs=(("分析", "/analytics"), (board.title, None)), board=board, report=report,
                     report_json=_embedded(report) if report else None,
