@@ -236,7 +236,9 @@ def test_bad_invoice_input_is_422_naming_the_field_and_writes_nothing(api):
 def test_ageing_report_buckets_open_receivables_by_invoice_age(api):
     _grant(api, api.dealer_b, 1_000_000_00, term_days=30)
     api.kit.reserve(api.dealer_b, "HT-2026-000051", 600_000_00)
-    for days, amount in ((10, 100_000_00), (45, 200_000_00), (75, 50_000_00), (120, 25_000_00)):
+    # 30 days old: still 0–30 and due today (not overdue); 31 days: 31–60 and a day overdue
+    for days, amount in ((10, 100_000_00), (30, 1_000_00), (31, 2_000_00), (45, 200_000_00), (75, 50_000_00),
+                         (120, 25_000_00)):
         r = api.post("/api/v1/credit/invoices", "kaipiao", {
             "contract_no": "HT-2026-000051", "amount_fen": amount,
             "issued_on": (dt.date(2026, 3, 2) - dt.timedelta(days=days)).isoformat()})
@@ -244,8 +246,8 @@ def test_ageing_report_buckets_open_receivables_by_invoice_age(api):
 
     report = api.get("/api/v1/credit/receivables/ageing", "sales_east").json()
 
-    assert report["total"] == {"b0_30_fen": 100_000_00, "b31_60_fen": 200_000_00, "b61_90_fen": 50_000_00,
-                               "over_90_fen": 25_000_00, "open_fen": 375_000_00, "overdue_fen": 275_000_00}
+    assert report["total"] == {"b0_30_fen": 101_000_00, "b31_60_fen": 202_000_00, "b61_90_fen": 50_000_00,
+                               "over_90_fen": 25_000_00, "open_fen": 378_000_00, "overdue_fen": 277_000_00}
     assert [d["dealer_id"] for d in report["dealers"]] == [api.dealer_b]
     assert api.get("/api/v1/credit/receivables/ageing", "sales_east",
                    params={"dealer_id": api.dealer_a}).status_code == 404

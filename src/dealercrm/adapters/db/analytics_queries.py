@@ -73,6 +73,19 @@ def _sum_if(condition: ColumnElement[bool], value: Any) -> Any:
     return func.coalesce(func.sum(case((condition, type_coerce(value, BigInteger)), else_=0)), 0)
 
 
+def ageing_sums(today: dt.date) -> list[Any]:
+    """Open receivables summed by days since the invoice date — the buckets of
+    ``domain.credit.ageing_bucket`` (an invoice dated after ``today`` counts as 0 days) — and the
+    part past its due date: the columns of every ageing statement (dashboards, the finance page)."""
+    i = credit_invoices.c
+    d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
+    return [_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
+            _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
+            _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
+            _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
+            _sum_if(i.due_on < today, i.open_fen).label("overdue_fen")]
+
+
 def _in_scope(q: Select[Any], scope: DealerScope, dealer_col: Any, *, region: str | None,
               dealer_id: int | None) -> Select[Any]:
     """``q`` (already joined to ``dealers``) narrowed to the caller's scope and the filters."""
@@ -192,12 +205,7 @@ class SqlAnalyticsQueries:
         """Open receivables (of the ``contracts`` only, when given) by days since the invoice date —
         the buckets of ``domain.credit.ageing_bucket`` — and the part past its due date: one row."""
         i = credit_invoices.c
-        d30, d60, d90 = (today - dt.timedelta(days=n) for n in (30, 60, 90))
-        q = (select(_sum_if(i.issued_on >= d30, i.open_fen).label("days_0_30"),
-                    _sum_if(and_(i.issued_on < d30, i.issued_on >= d60), i.open_fen).label("days_31_60"),
-                    _sum_if(and_(i.issued_on < d60, i.issued_on >= d90), i.open_fen).label("days_61_90"),
-                    _sum_if(i.issued_on < d90, i.open_fen).label("over_90"),
-                    _sum_if(i.due_on < today, i.open_fen).label("overdue_fen"))
+        q = (select(*ageing_sums(today))
              .select_from(credit_invoices.join(dealers, _D.id == i.dealer_id))
              .where(i.open_fen > 0, *((i.contract_no.in_(contracts),) if contracts is not None else ())))
         return _in_scope(q, scope, i.dealer_id, region=region, dealer_id=dealer_id)

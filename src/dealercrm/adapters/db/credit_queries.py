@@ -16,10 +16,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, case, func, literal, or_, select
+from sqlalchemy import BigInteger, Connection, case, func, literal, or_, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from dealercrm.adapters.db.analytics_queries import ageing_sums
 from dealercrm.adapters.db.credit_tables import (
     ZERO,
     credit_accounts,
@@ -387,26 +388,28 @@ class SqlCreditQueries:
 
     def ageing(self, *, regions: tuple[str, ...] | None, dealer_id: int | None, today: dt.date) -> dict[str, Any]:
         """账龄: open receivables by days since the invoice date, per dealer and in total, with
-        the overdue part (past its due date) beside it."""
+        the overdue part (past its due date) beside it — summed in the database, one row per dealer."""
+        d = dealers.c
+        q = (select(_I.dealer_id, d.code, d.legal_name, d.region, *ageing_sums(today),
+                    func.sum(type_coerce(_I.open_fen, BigInteger)).label("open_fen"))
+             .select_from(credit_invoices.join(dealers, d.id == _I.dealer_id))
+             .where(_I.open_fen > ZERO).group_by(_I.dealer_id, d.code, d.legal_name, d.region).order_by(_I.dealer_id))
+        if dealer_id is not None:
+            q = q.where(_I.dealer_id == dealer_id)
+        if regions is not None:
+            q = q.where(d.region.in_(regions))
+        names = ("days_0_30", "days_31_60", "days_61_90", "over_90", "overdue_fen", "open_fen")
+        keys = (*AGEING_BUCKETS, "overdue_fen", "open_fen")
+        per: list[dict[str, Any]] = []
+        total = dict.fromkeys(keys, 0)
         with self._snapshot() as conn:
-            rows = self._open_receivables(conn, dealer_id, today, regions)
-            names = {r.id: (r.code, r.legal_name, r.region) for r in conn.execute(
-                select(dealers.c.id, dealers.c.code, dealers.c.legal_name, dealers.c.region)
-                .where(dealers.c.id.in_({r["dealer_id"] for r in rows})))} if rows else {}
-        per: dict[int, dict[str, Any]] = {}
-        total = {b: 0 for b in AGEING_BUCKETS} | {"overdue_fen": 0, "open_fen": 0}
-        for r in rows:
-            d = per.setdefault(r["dealer_id"], {
-                "dealer_id": r["dealer_id"], "dealer_code": names[r["dealer_id"]][0],
-                "dealer_name": names[r["dealer_id"]][1], "region": names[r["dealer_id"]][2],
-                **{b: 0 for b in AGEING_BUCKETS}, "overdue_fen": 0, "open_fen": 0,
-            })
-            for target in (d, total):
-                target[r["bucket"]] += r["open_fen"]
-                target["open_fen"] += r["open_fen"]
-                if r["days_overdue"] > 0:
-                    target["overdue_fen"] += r["open_fen"]
-        return {"as_of": today, "dealers": sorted(per.values(), key=lambda x: x["dealer_id"]), "total": total}
+            for r in conn.execute(q).mappings():
+                row = {"dealer_id": r["dealer_id"], "dealer_code": r["code"], "dealer_name": r["legal_name"],
+                       "region": r["region"]} | {k: int(r[n]) for k, n in zip(keys, names, strict=True)}
+                per.append(row)
+                for k in keys:
+                    total[k] += row[k]
+        return {"as_of": today, "dealers": per, "total": total}
 
     # -- vehicles --------------------------------------------------------------------------------
 
