@@ -12,7 +12,7 @@ returns the same object.
 Only for classes whose row is its mapped attributes alone: a ``None`` goes into the INSERT as
 NULL, so a column with a default or server default must always have a value in the domain
 object, and no nullable JSON column may be mapped (Core would store JSON ``null``, the ORM SQL
-``NULL``); ``_plan`` refuses such a class.
+``NULL``); ``_Plan`` refuses such a class.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Insert, inspect, insert
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 
 from dealercrm.adapters.db import audit, live_changes
 from dealercrm.adapters.db.base import AppendOnlyLog
@@ -32,8 +32,9 @@ from dealercrm.domain.errors import InvariantBroken
 class _Plan:
     """How the objects of one mapped class become the parameters of one prebuilt INSERT."""
 
-    def __init__(self, cls: type) -> None:
-        mapper = inspect(cls)
+    def __init__(self, of: Mapper[Any]) -> None:
+        mapper: Any = of  # SQLAlchemy's stubs type local_table and version_id_generator loosely
+        cls = mapper.class_
         table = mapper.local_table
         if len(table.primary_key.columns) != 1:
             raise InvariantBroken(f"{cls.__name__}: Core inserts need a single-column primary key")
@@ -50,19 +51,20 @@ class _Plan:
                     raise InvariantBroken(f"{cls.__name__}.{prop.key}: a nullable JSON column (see new_rows)")
                 self.columns.append((prop.key, column.key))
         self.id_column = table.primary_key.columns[0].key
+        self.version_column = mapper.version_id_col.key if mapper.version_id_col is not None else None
         self.statement: Insert = insert(table)
 
     def params(self, obj: Any) -> dict[str, Any]:
         values = obj.__dict__
         out = {column: values.get(key) for key, column in self.columns}
-        if self.version_key is not None:
-            out[dict(self.columns)[self.version_key]] = self.version_first
+        if self.version_column is not None:
+            out[self.version_column] = self.version_first
         return out
 
 
 @functools.cache
-def _plan(cls: type) -> _Plan:
-    return _Plan(cls)
+def _plan_of(mapper: Mapper[Any]) -> _Plan:
+    return _Plan(mapper)
 
 
 def insert_rows(session: Session, objects: Sequence[Any]) -> None:
@@ -70,7 +72,7 @@ def insert_rows(session: Session, objects: Sequence[Any]) -> None:
     connection, in one statement when they all have their ids already; set the ids and versions."""
     if not objects:
         return
-    plan = _plan(type(objects[0]))
+    plan = _plan_of(inspect(type(objects[0])))
     conn = session.connection()
     if all(getattr(o, plan.id_key) is not None for o in objects):
         rows = [plan.params(o) | {plan.id_column: getattr(o, plan.id_key)} for o in objects]
