@@ -548,17 +548,17 @@ def _task_mails(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[t
         raise InvariantBroken("workflow or step has no id: not flushed")
     messages: list[QueuedMessage] = []
     # what every addressee's mail of this step shares, worked out once
-    due, task_url = _fmt(step.due_at) if step.due_at else "未设定", mail.task_url(step.id, wf.id)
+    shared: dict[str, Any] = {
+        "step_name": step.name, "document_type": wf.definition_name, "document_no": wf.subject_no,
+        "document_title": wf.title, "workflow_no": wf.number, "submitter_name": wf.submitted_by_name,
+        "due": _fmt(step.due_at) if step.due_at else "未设定", "task_url": mail.task_url(step.id, wf.id),
+    }
     expires = now + mail.link_ttl
     expires_text = _fmt(expires)
     for user, origin in users:
         if not user.email or user.id is None:
             continue
-        variables: dict[str, Any] = {
-            "approver_name": user.display_name, "step_name": step.name, "document_type": wf.definition_name,
-            "document_no": wf.subject_no, "document_title": wf.title, "workflow_no": wf.number,
-            "submitter_name": wf.submitted_by_name, "due": due, "origin": origin, "task_url": task_url,
-        }
+        variables: dict[str, Any] = {"approver_name": user.display_name, **shared, "origin": origin}
         template = "workflow.task_assigned_portal"
         if mail.signer is not None:
             approve, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="approve", expires_at=expires)
