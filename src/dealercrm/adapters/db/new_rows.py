@@ -12,7 +12,9 @@ returns the same object.
 Only for classes whose row is its mapped attributes alone: a ``None`` goes into the INSERT as
 NULL, so a column with a default or server default must always have a value in the domain
 object, and no nullable JSON column may be mapped (Core would store JSON ``null``, the ORM SQL
-``NULL``); ``_Plan`` refuses such a class.
+``NULL``); ``_Plan`` refuses such a class. The other ``after_flush`` listeners — the change counters
+(``shared_state``: users, delegations) and the full-text indexes (articles, dealers, end customers)
+— watch none of the classes written here; a class they watch must keep going through the flush.
 """
 
 from __future__ import annotations
