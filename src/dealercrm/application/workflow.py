@@ -512,7 +512,8 @@ def addressees(uow: UnitOfWork, wf: Workflow, steps: list[WorkflowStep],
             direct = [delegate] if delegate is not None and delegate.is_active else []
             direct = [u for u in direct if workflow_visible(principal_of(u), wf.dealer_id, wf.region)]
         else:
-            direct = [u for u in pool if visible[u.id] and step.assignee.addresses(principals[u.id])]
+            assignee = step.assignee  # a value built per access: once per step, not per user
+            direct = [u for u in pool if visible[u.id] and assignee.addresses(principals[u.id])]
         direct_of.append(direct)
     everyone = sorted({stored_id(u.id) for direct in direct_of for u in direct})
     covers = uow.delegations.active_from(everyone, beijing_date(now))
@@ -546,22 +547,24 @@ def _task_mails(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[t
     if wf.id is None or step.id is None:
         raise InvariantBroken("workflow or step has no id: not flushed")
     messages: list[QueuedMessage] = []
+    # what every addressee's mail of this step shares, worked out once
+    shared: dict[str, Any] = {
+        "step_name": step.name, "document_type": wf.definition_name, "document_no": wf.subject_no,
+        "document_title": wf.title, "workflow_no": wf.number, "submitter_name": wf.submitted_by_name,
+        "due": _fmt(step.due_at) if step.due_at else "未设定", "task_url": mail.task_url(step.id, wf.id),
+    }
+    expires = now + mail.link_ttl
+    expires_text = _fmt(expires)
     for user, origin in users:
         if not user.email or user.id is None:
             continue
-        variables: dict[str, Any] = {
-            "approver_name": user.display_name, "step_name": step.name, "document_type": wf.definition_name,
-            "document_no": wf.subject_no, "document_title": wf.title, "workflow_no": wf.number,
-            "submitter_name": wf.submitted_by_name, "due": _fmt(step.due_at) if step.due_at else "未设定",
-            "origin": origin, "task_url": mail.task_url(step.id, wf.id),
-        }
+        variables: dict[str, Any] = {"approver_name": user.display_name, **shared, "origin": origin}
         template = "workflow.task_assigned_portal"
         if mail.signer is not None:
-            expires = now + mail.link_ttl
             approve, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="approve", expires_at=expires)
             reject, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="reject", expires_at=expires)
             variables |= {"approve_url": mail.link_url(approve), "reject_url": mail.link_url(reject),
-                          "expires_at": _fmt(expires)}
+                          "expires_at": expires_text}
             template = "workflow.task_assigned"
         # one task mail per step, addressee and move (a step opened, delegated, delegated back…)
         messages.append(QueuedMessage(template, variables, user.email,

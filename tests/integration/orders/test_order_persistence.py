@@ -188,3 +188,38 @@ def test_the_audit_trail_of_an_order_records_what_changed_not_copies_of_the_row(
                      and "state" in h["changes"])
     assert submitted["changes"]["state"] == {"old": "draft", "new": "submitted"}
     assert "order_no" not in submitted["changes"]
+
+
+def test_a_submitted_order_announces_its_four_reviews_on_the_addressees_workbenches(crm):
+    sent = []
+    crm.live.connect(lambda _channels, event: sent.append(event))
+
+    crm.orders.create(crm.dealer, draft(crm), True)
+
+    assert sent == [{"type": "workbench", "audience": [["region", "华中"], ["role", "procurement"],
+                                                       ["role", "production"], ["role", "technical"]]}]
+
+
+def test_a_new_workflow_is_the_sessions_own_object_and_a_later_change_in_the_transaction_updates_it(crm):
+    from dealercrm.application.order_review import review_definition
+    from dealercrm.application.workflow import WorkflowSubject
+    from dealercrm.adapters.db.workflow_tables import workflows
+    from dealercrm.domain.workflow import Workflow
+
+    ref = crm.orders.create(crm.dealer, draft(crm))
+    now = dt.datetime.now(dt.UTC)
+
+    with crm.uow(crm.dealer) as uow:
+        wf = Workflow.start(review_definition("华中"), WorkflowSubject("order", ref.id, ref.order_no, "评审",
+                                                                     dealer_id=crm.dealer_id, region="华中"),
+                            number="WF-TEST-1", submitted_by=crm.dealer, now=now)
+        uow.workflows.add(wf)
+        same = uow.workflows.get(wf.id)
+        wf.withdraw(by=crm.dealer, now=now, reason="测试")
+        uow.flush()
+        uow.commit()
+
+    with crm.engine.connect() as conn:
+        row = conn.execute(select(workflows.c.status, workflows.c.version).where(workflows.c.id == wf.id)).one()
+    assert same is wf and all(s.id is not None for s in wf.steps)
+    assert (row.status.value if hasattr(row.status, "value") else row.status, row.version) == ("withdrawn", 2)

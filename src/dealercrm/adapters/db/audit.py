@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -263,23 +263,46 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
             changes = _changes(state, action)
             if action == "update" and not changes:
                 continue
-            entity, root = spec
-            root_entity, root_id = root(obj)
-            rows.append(
-                {
-                    "at": now,
-                    "actor_id": actor.user_id,
-                    "actor_name": actor.username,
-                    "actor_role": actor.role.value,
-                    "request_id": request_id_var.get(),
-                    "entity": entity,
-                    "entity_id": state.identity[0] if state.identity else 0,
-                    "root_entity": root_entity,
-                    "root_id": root_id or 0,
-                    "action": action,
-                    "changes": changes,
-                }
-            )
+            rows.append(_row(actor, now, obj, state, spec, action, changes))
+    _write(session, rows)
+
+
+def record_created(session: Session, objects: Sequence[Any]) -> None:
+    """The create rows of ``objects`` inserted without a flush (``adapters.db.new_rows``), exactly
+    as a flush that inserted them would record them, before they join the session."""
+    actor: Principal | None = session.info.get("actor")
+    if actor is None:
+        return
+    now = session.info.get("clock", lambda: dt.datetime.now(dt.UTC))()
+    rows = []
+    for obj in objects:
+        spec = AUDITED.get(type(obj))
+        if spec is not None:
+            state = inspect(obj)
+            rows.append(_row(actor, now, obj, state, spec, "create", _changes(state, "create")))
+    _write(session, rows)
+
+
+def _row(actor: Principal, now: dt.datetime, obj: Any, state: Any, spec: tuple[str, Any], action: str,
+         changes: dict[str, Any]) -> dict[str, Any]:
+    entity, root = spec
+    root_entity, root_id = root(obj)
+    return {
+        "at": now,
+        "actor_id": actor.user_id,
+        "actor_name": actor.username,
+        "actor_role": actor.role.value,
+        "request_id": request_id_var.get(),
+        "entity": entity,
+        "entity_id": state.identity[0] if state.identity else 0,
+        "root_entity": root_entity,
+        "root_id": root_id or 0,
+        "action": action,
+        "changes": changes,
+    }
+
+
+def _write(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if session.in_nested_transaction():

@@ -6,7 +6,7 @@ Table modules import this; mapping starts in ``adapters.db.mapping`` (called by 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, Table, insert
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, registry
 
 from dealercrm.adapters.db.metadata import metadata
 
-__all__ = ["IdType", "append_only_log", "mapper_registry", "metadata"]
+__all__ = ["AppendOnlyLog", "IdType", "mapper_registry", "metadata"]
 
 mapper_registry = registry(metadata=metadata)
 
@@ -22,24 +22,29 @@ mapper_registry = registry(metadata=metadata)
 IdType = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def append_only_log(kind: type, attribute: str, table: Table,
-                    row: Callable[[int, Any], dict[str, Any]]) -> Callable[[Session, Any], None]:
-    """An ``after_flush`` hook for an aggregate's append-only log (an order's timeline, a
-    workflow's history): the entries it collected in ``attribute`` — a plain list, not a mapped
-    relationship, never loaded with it — go to ``table`` in one INSERT and are dropped. It sees
-    every aggregate of the flush that is new or changed; adding an entry must change it."""
+class AppendOnlyLog:
+    """An aggregate's append-only log (an order's timeline, a workflow's history): the entries it
+    collected in ``attribute`` — a plain list, not a mapped relationship, never loaded with it —
+    go to ``table`` in one INSERT and are dropped. ``after_flush`` is the Session hook: it sees
+    every aggregate of the flush that is new or changed (adding an entry must change it);
+    ``drain`` does the same for aggregates inserted without a flush (``adapters.db.new_rows``)."""
 
-    statement = insert(table)  # built once, not per flush
+    def __init__(self, kind: type, attribute: str, table: Table, row: Callable[[int, Any], dict[str, Any]]) -> None:
+        self.kind = kind
+        self.attribute = attribute
+        self.row = row
+        self.statement = insert(table)  # built once, not per flush
 
-    def store(session: Session, _flush_context: Any) -> None:
+    def drain(self, session: Session, objects: Iterable[Any]) -> None:
         rows = []
-        for obj in (*session.new, *session.dirty):
-            if isinstance(obj, kind):
-                pending = getattr(obj, attribute)
+        for obj in objects:
+            if isinstance(obj, self.kind):
+                pending = getattr(obj, self.attribute)
                 if pending:
-                    rows += [row(obj.id, entry) for entry in pending]
+                    rows += [self.row(obj.id, entry) for entry in pending]
                     pending.clear()
         if rows:
-            session.connection().execute(statement, rows)
+            session.connection().execute(self.statement, rows)
 
-    return store
+    def after_flush(self, session: Session, _flush_context: Any) -> None:
+        self.drain(session, (*session.new, *session.dirty))

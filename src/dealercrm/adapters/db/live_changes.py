@@ -7,6 +7,7 @@ announces nothing. The use cases themselves are untouched: this watches what the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import structlog
@@ -52,6 +53,15 @@ def _after_flush(session: Session, _context: Any) -> None:
         noted.update(_audience(obj, False))
 
 
+def note_created(session: Session, objects: Sequence[Any]) -> None:
+    """``_after_flush`` for objects inserted without a flush (``adapters.db.new_rows``)."""
+    if session.info.get(RELAY) is None:
+        return
+    noted: set[tuple[str, str]] = session.info.setdefault(_NOTED, set())
+    for obj in objects:
+        noted.update(_audience(obj, True))
+
+
 def _after_commit(session: Session) -> None:
     noted = session.info.pop(_NOTED, None)
     relay = session.info.get(RELAY)
@@ -75,4 +85,4 @@ def install() -> None:
             event.listen(Session, name, listener)
 
 
-__all__ = ["RELAY", "install"]
+__all__ = ["RELAY", "install", "note_created"]

@@ -24,8 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from dealercrm.adapters.db import new_rows
 from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.orders_tables import (
+    ORDER_TIMELINE,
     catalog_template_versions,
     catalog_templates,
     content_from_json,
@@ -249,7 +251,15 @@ class SqlAlchemyOrderRepository:
         self.numbers = DocumentNumbers(session)
 
     def add(self, order: Order) -> None:
-        self.session.add(order)
+        """Inserted at once through Core (``adapters.db.new_rows``), with its supplied parts and
+        quotes, its timeline and audit rows; in the session afterwards as if loaded, ids set."""
+        new_rows.insert_rows(self.session, [order])
+        children: list[Any] = [*order.supplied_parts, *order.quotes]
+        for child in children:
+            setattr(child, "order_id", order.id)  # a mapped column, not a domain field
+        new_rows.insert_rows(self.session, order.supplied_parts)
+        new_rows.insert_rows(self.session, order.quotes)
+        new_rows.adopt(self.session, [order, *children], logs=(ORDER_TIMELINE,))
 
     def get(self, order_id: int) -> Order | None:
         lock_dealer_of(self.session, "orders", "id", order_id)  # the dealer first (adapters.db.locks)

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, composite, relationship
 from sqlalchemy.types import TypeDecorator
 
-from dealercrm.adapters.db.base import IdType, append_only_log, mapper_registry, metadata
+from dealercrm.adapters.db.base import AppendOnlyLog, IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
 from dealercrm.domain.catalog import (
     ChoiceMode,
@@ -345,7 +345,9 @@ def append_order_events(conn: Connection, order_id: int, entries: list[OrderEven
         conn.execute(insert(order_events), [_event_row(order_id, e) for e in entries])
 
 
-_store_order_events = append_only_log(Order, "events", order_events, _event_row)
+#: An order's timeline entries, written by every flush (and by ``new_rows.adopt`` for a new order).
+ORDER_TIMELINE = AppendOnlyLog(Order, "events", order_events, _event_row)
+_store_order_events = ORDER_TIMELINE.after_flush
 
 
 # ---------------------------------------------------------------------------------------------

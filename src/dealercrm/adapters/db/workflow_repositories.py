@@ -16,10 +16,10 @@ import attrs
 from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from dealercrm.adapters.db import shared_state
+from dealercrm.adapters.db import new_rows, shared_state
 from dealercrm.adapters.db.locks import lock_dealer, lock_dealer_of
 from dealercrm.adapters.db.repositories import DocumentNumbers
-from dealercrm.adapters.db.workflow_tables import workflow_link_nonces, workflow_steps
+from dealercrm.adapters.db.workflow_tables import WORKFLOW_HISTORY, workflow_link_nonces, workflow_steps
 from dealercrm.domain.identity import Role, User
 from dealercrm.domain.workflow import (
     REGION_STAFF,
@@ -86,8 +86,16 @@ class SqlAlchemyWorkflowRepository:
         self.staff = staff
 
     def add(self, workflow: Workflow) -> None:
-        self._number_steps([s for s in workflow.steps if s.id is None])
-        self.session.add(workflow)
+        """A new workflow inserted at once through Core (``adapters.db.new_rows``): its row, its
+        steps in one statement, its history and audit rows; in the session afterwards as if
+        loaded, with its ids set."""
+        steps = list(workflow.steps)
+        self._number_steps([s for s in steps if s.id is None])
+        new_rows.insert_rows(self.session, [workflow])
+        for step in steps:
+            setattr(step, "workflow_id", workflow.id)  # a mapped column, not a domain field
+        new_rows.insert_rows(self.session, steps)
+        new_rows.adopt(self.session, [workflow, *steps], logs=(WORKFLOW_HISTORY,))
 
     def _number_steps(self, steps: Sequence[Any]) -> None:
         """Give new steps their ids up front, so the flush inserts them all in one executemany

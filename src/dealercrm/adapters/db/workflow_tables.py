@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, ForeignKey, Index, Integer, String, Table, event, text
 from sqlalchemy.orm import Session, relationship
 
-from dealercrm.adapters.db.base import IdType, append_only_log, mapper_registry, metadata
+from dealercrm.adapters.db.base import AppendOnlyLog, IdType, mapper_registry, metadata
 from dealercrm.adapters.db.types import StrEnumType, UtcDateTime
 from dealercrm.domain.workflow import (
     AssigneeKind,
@@ -137,7 +137,9 @@ def _history_row(workflow_id: int, h: WorkflowHistoryEntry) -> dict[str, Any]:
             "reason": h.reason, "detail": h.detail}
 
 
-_store_history = append_only_log(Workflow, "history", workflow_history, _history_row)
+#: A workflow's history lines, written by every flush (and by ``new_rows.adopt`` for a new workflow).
+WORKFLOW_HISTORY = AppendOnlyLog(Workflow, "history", workflow_history, _history_row)
+_store_history = WORKFLOW_HISTORY.after_flush
 
 
 def start_workflow_mappers() -> None:
