@@ -183,6 +183,9 @@ def test_the_audit_trail_of_an_order_records_what_changed_not_copies_of_the_row(
 
     created = next(h for h in history if h["entity"] == "order" and h["action"] == "create")
     assert created["changes"]["order_no"] and created["changes"]["state"] == "draft"
+    assert created["entity_id"] == ref.id  # the new row's own id, not 0
+    steps = [h for h in history if h["entity"] == "workflow_step" and h["action"] == "create"]
+    assert steps and all(h["entity_id"] > 0 for h in steps) and len({h["entity_id"] for h in steps}) == len(steps)
     assert not {"estimate", "options", "return_reasons"} & set(created["changes"])
     submitted = next(h for h in history if h["entity"] == "order" and h["action"] == "update"
                      and "state" in h["changes"])

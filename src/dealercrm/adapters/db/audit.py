@@ -294,7 +294,8 @@ def _row(actor: Principal, now: dt.datetime, obj: Any, state: Any, spec: tuple[s
         "actor_role": actor.role.value,
         "request_id": request_id_var.get(),
         "entity": entity,
-        "entity_id": state.identity[0] if state.identity else 0,
+        # a row just inserted has its key on the object but no identity yet (that comes after the flush)
+        "entity_id": (state.identity or state.mapper.primary_key_from_instance(obj))[0] or 0,
         "root_entity": root_entity,
         "root_id": root_id or 0,
         "action": action,
