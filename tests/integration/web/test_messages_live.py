@@ -229,3 +229,37 @@ def test_an_approved_step_reloads_the_next_approvers_workbench_live_and_a_failed
     assert changed == [{"type": "workbench"}]
     assert [e["type"] for e in announced] == ["workbench"] and ["role", step.next_role] in announced[0]["audience"]
     assert relayed == announced
+
+
+def test_a_departing_shipment_reloads_its_dealers_workbench_live_and_nobody_elses(client, crm):
+    """A truck that leaves puts a receipt to confirm on its dealer's workbench: the dealer's open
+    page hears of it at once; another dealer's socket hears nothing."""
+    from dealercrm.application.shipping import CreateShipment
+
+    with crm.engine.connect() as conn:  # the demo dealer whose truck is on its way has one more of that contract
+        dealer_id, contract_no = conn.execute(text("SELECT dealer_id, contract_no FROM shipments "
+                                                   "WHERE status = 'departed'")).one()
+        vins = conn.execute(text("SELECT vin FROM vehicles WHERE contract_no = :c AND state = 'in_factory_stock' "
+                                 "ORDER BY vin"), {"c": contract_no}).scalars().all()
+        dealer_user = conn.execute(text("SELECT username FROM users WHERE dealer_id = :d AND role = 'dealer' "
+                                        "ORDER BY id"), {"d": dealer_id}).scalar()
+        dispatch_id = conn.execute(text("SELECT id FROM users WHERE role = 'dispatch' ORDER BY id")).scalar()
+    assert vins and dealer_user
+    dispatch = load_principal(crm.identity, dispatch_id)
+    now = crm.clock()
+    shipment = crm.gate.create_shipment(dispatch, CreateShipment(
+        vins=tuple(vins), carrier="郑州顺达物流有限公司", driver_name="刘建军", driver_id_number="110101199003074514",
+        driver_phone="13700001111", truck_plate="豫A8K262挂", planned_departure=now,
+        expected_arrival=now + dt.timedelta(days=2), contract_no=contract_no))
+
+    assert login(client, dealer_user).status_code == 303
+    relayed: list[dict] = []
+    with client.websocket_connect("/live?after=live") as ws:
+        _until(ws, "unread")
+        to_app = crm.live._sink
+        crm.live.connect(lambda channels, event: (relayed.append(event), to_app(channels, event)))
+        assert crm.gate.depart_shipment(dispatch, shipment.id) == "departed"
+        changed = _until(ws, "workbench")
+
+    assert changed == [{"type": "workbench"}]
+    assert relayed == [{"type": "workbench", "audience": [["dealer", str(dealer_id)]]}]
