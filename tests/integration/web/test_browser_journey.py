@@ -523,7 +523,9 @@ def test_an_admin_adds_a_catalog_option_that_appears_in_the_dealers_configurator
                  # the channel-depth pages (shareholders, assessment, credit grade, growth plan, budget, targets)
                  "/admin/dealers/5/shareholders", "/admin/dealers/37/assessment", "/admin/dealers/5/credit-grade",
                  "/admin/dealers/5/growth-plans", "/admin/dealers/assessment-rules", "/marketing/plans",
-                 "/marketing/campaigns/1/targets"):
+                 "/marketing/campaigns/1/targets",
+                 # the regions and the lead follow-ups with their log
+                 "/admin/regions", "/admin/regions/1", "/marketing/leads?due=true", "/marketing/leads/1"):
         small.goto(f"{server}{path}")
         widths.append(small.evaluate("document.documentElement.scrollWidth"))
     _shot(small, "admin-devices-375")
