@@ -511,6 +511,25 @@ class TrainingRow:
 
 
 @attrs.frozen
+class TrainingSheetRow:
+    """A row of the training dashboard's table and export: the training with its labels, and its
+    completion rate and average feedback as shown (``—``: none)."""
+
+    training_no: str
+    title: str
+    audience_label: str
+    status_label: str
+    starts_on: dt.date
+    invited: int
+    confirmed: int
+    declined: int
+    registered: int
+    attended: int
+    completion_rate: str
+    feedback_avg: str
+
+
+@attrs.frozen
 class TrainingGroupRow:
     """The trainings of a month (``key`` ``YYYY-MM``) or of an audience (``key`` its code)."""
 
