@@ -613,13 +613,15 @@ class SatisfactionSheetRow:
 @attrs.frozen
 class SatisfactionReport:
     """满意度分析 of a period: the score distributions (service records, survey answers' lowest
-    scores), the dealers (dissatisfied first) and how many are dissatisfied."""
+    scores), the dealers (dissatisfied first), how many are dissatisfied, and the customers'
+    average below which a dealer is (``service_threshold``)."""
 
     period: dict[str, str]
     service_scores: tuple[ScoreCount, ...]
     survey_scores: tuple[ScoreCount, ...]
     dealers: tuple[SatisfactionDealerRow, ...]
     dissatisfied: int
+    service_threshold: int
 
 
 # -- station parts stock (配件库存) ----------------------------------------------------------------

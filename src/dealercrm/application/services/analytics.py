@@ -373,7 +373,7 @@ class AnalyticsService:
                                           dealer_id=dealer_id)
         dealers = tuple(sorted(found.dealers, key=_satisfaction_order))
         return SatisfactionReport(period.as_json(), found.service_scores, found.survey_scores, dealers,
-                                  sum(1 for d in dealers if is_dissatisfied(d)))
+                                  sum(1 for d in dealers if is_dissatisfied(d)), SERVICE_THRESHOLD)
 
     def parts_stock_report(self, actor: Principal, *, region: str | None = None) -> PartsStockReport:
         """配件库存统计: per service station (the largest value first) the parts it holds, their

@@ -113,7 +113,7 @@
         {name: "问卷（每份答复最低分）", data: pick(r.survey_scores, "count"), axisName: "个"}]);
     },
     "satisfaction-dealers": function (r) {
-      var rows = r.dealers.filter(function (d) { return d.survey_low > 0 || (d.service_avg !== null && d.service_avg < 3); }).slice(0, 20);
+      var rows = r.dealers.filter(function (d) { return d.survey_low > 0 || (d.service_avg !== null && d.service_avg < r.service_threshold); }).slice(0, 20);
       return bar(pick(rows, "dealer_code"), [{name: "问卷低分", stack: "low", data: pick(rows, "survey_low"), axisName: "个"},
         {name: "服务低分", stack: "low", data: pick(rows, "service_low"), axisName: "个"}]);
     },
