@@ -1,8 +1,8 @@
 """分析 (analytics): the dashboards' figures, composed from the contexts' scoped reads, so a
 dashboard shows exactly what its caller may see. Each report's rows are the typed read models of
 ``application.reads.analytics`` (money in integer fen, days as ISO strings or dates); the credit,
-quality and campaign reports are typed objects too (the orders, stock and gate reports mappings of
-typed rows). The JSON API answers a report as is (msgspec encodes it field by field), the web page
+quality, campaign, credit evaluation, training, satisfaction and parts stock reports are typed
+objects too (the orders, stock and gate reports mappings of typed rows). The JSON API answers a report as is (msgspec encodes it field by field), the web page
 embeds the same object as its charts' data and its table and export read the same rows.
 
 The figures are grouped in the database by the ``AnalyticsQueries`` port, one statement per chart;
