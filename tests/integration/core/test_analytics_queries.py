@@ -44,11 +44,12 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
         trainings = queries.trainings(start=NOW - dt.timedelta(days=30), end=NOW, product_line="tanker")
         satisfaction = queries.satisfaction(one_region, start=NOW - dt.timedelta(days=30), end=NOW,
                                             service_threshold=3, region="华中", dealer_id=1)
-        parts = queries.parts_stock(idle_since=NOW - dt.timedelta(days=90), region="华中")
+        parts = queries.parts_stock(idle_since=NOW - dt.timedelta(days=90), region="华中", station_id=1)
+        stations = queries.station_choices(limit=10, region="华中")
     finally:
         engine.dispose()
 
-    assert placed == stock == by_dealer == gate == campaigns == nothing == trainings == parts == []
+    assert placed == stock == by_dealer == gate == campaigns == nothing == trainings == parts == stations == []
     assert grades == CreditGradeFigures((), ())
     assert satisfaction == SatisfactionFigures(tuple(ScoreCount(n, 0) for n in range(1, 6)),
                                                tuple(ScoreCount(n, 0) for n in range(1, 6)), ())

@@ -444,6 +444,10 @@ def test_the_seed_statistics_dashboards_draw_demo_data_and_export_typed_cells(br
     assert parts.value_fen == sum(r.value_fen for r in parts.stations) == sum(r.value_fen for r in parts.by_region) > 0
     csv = client.get("/analytics/parts-stock/export?format=csv").text
     assert len(csv.strip().splitlines()) == len(parts.stations) + 1
+    one = parts.stations[-1]
+    filtered = client.get(f"/analytics/parts-stock?station_id={one.station_id}")
+    assert crm.analytics.parts_stock_report(admin, station_id=one.station_id).stations == (one,)
+    assert f'<option value="{one.station_id}" selected>' in filtered.text
 
 
 @pytest.mark.parametrize(("username", "allowed", "refused"), [

@@ -75,6 +75,7 @@ from dealercrm.application.reads.analytics import (
     SatisfactionFigures,
     ScoreCount,
     ScoreMonthRow,
+    StationChoice,
     StationClaimRow,
     StockAgeingRow,
     TrainingFiguresRow,
@@ -504,7 +505,14 @@ class SqlAnalyticsQueries:
 
     # -- station parts stock -------------------------------------------------------------------
 
-    def parts_stock(self, *, idle_since: dt.datetime, region: str | None = None) -> list[PartsStockRow]:
+    def station_choices(self, *, limit: int, region: str | None = None) -> list[StationChoice]:
+        """The stations (of ``region``), by code: id, code and name only (the filter's options)."""
+        s = service_stations.c
+        q = select(s.id, s.code, s.name).order_by(s.code).limit(limit)
+        return [StationChoice(*r) for r in self._tuples(q.where(s.region == region) if region else q)]
+
+    def parts_stock(self, *, idle_since: dt.datetime, region: str | None = None,
+                    station_id: int | None = None) -> list[PartsStockRow]:
         """Per station, one grouped statement over its stock rows joined to the parts' standard cost,
         their minimum levels and the parts issued since ``idle_since`` (used, sold or sent away)."""
         st, sp, lv, mv, s = (service_stock.c, service_parts.c, parts_stock_levels.c, service_stock_movements.c,
@@ -528,6 +536,8 @@ class SqlAnalyticsQueries:
              .group_by(s.id, s.code, s.name, s.region))
         if region:
             q = q.where(s.region == region)
+        if station_id is not None:
+            q = q.where(s.id == station_id)
         return [PartsStockRow(r["station_id"], r["station_code"], r["station_name"], r["region"], int(r["parts"]),
                               int(r["quantity"]), int(r["value_fen"]), int(r["below_min"]), int(r["slow_parts"]),
                               int(r["slow_value_fen"])) for r in self._rows(q) if r["parts"] or r["below_min"]]

@@ -20,6 +20,7 @@ from dealercrm.application.reads.analytics import (
     PartsStockRow,
     QualityFigures,
     SatisfactionFigures,
+    StationChoice,
     StockAgeingRow,
     TrainingFiguresRow,
 )
@@ -87,6 +88,10 @@ class AnalyticsQueries(Protocol):
         """Survey answers given and repair records confirmed in [start, end): the distribution of the
         customers' scores and of the answers' lowest scores, and per dealer its figures and reasons."""
 
-    def parts_stock(self, *, idle_since: dt.datetime, region: str | None = None) -> list[PartsStockRow]:
+    def station_choices(self, *, limit: int, region: str | None = None) -> list[StationChoice]:
+        """The service stations (of ``region``) for a filter list (id, code, name), by code, at most ``limit``."""
+
+    def parts_stock(self, *, idle_since: dt.datetime, region: str | None = None,
+                    station_id: int | None = None) -> list[PartsStockRow]:
         """Per service station holding parts: parts, quantity, value at standard cost, parts below their
         minimum, and the parts held but not issued since ``idle_since`` with their value."""

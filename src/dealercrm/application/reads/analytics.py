@@ -12,6 +12,15 @@ import datetime as dt
 import attrs
 
 @attrs.frozen
+class StationChoice:
+    """A service station in the parts stock dashboard's station filter: its id, code and name."""
+
+    id: int
+    code: str
+    name: str
+
+
+@attrs.frozen
 class DealerChoice:
     """A dealer in the dashboards' dealer filter: its id and how the option reads (code and name)."""
 

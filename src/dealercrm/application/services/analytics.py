@@ -49,6 +49,7 @@ from dealercrm.application.reads.analytics import (
     SatisfactionDealerRow,
     SatisfactionReport,
     ScoreMonthRow,
+    StationChoice,
     TrainingFiguresRow,
     TrainingGroupRow,
     TrainingReport,
@@ -375,14 +376,20 @@ class AnalyticsService:
         return SatisfactionReport(period.as_json(), found.service_scores, found.survey_scores, dealers,
                                   sum(1 for d in dealers if is_dissatisfied(d)), SERVICE_THRESHOLD)
 
-    def parts_stock_report(self, actor: Principal, *, region: str | None = None) -> PartsStockReport:
+    def station_choices(self, actor: Principal, *, region: str | None = None, limit: int = 3000) -> list[StationChoice]:
+        """The service stations (of ``region``) for the parts stock dashboard's station filter."""
+        require_role(actor, *PARTS_ANALYSTS)
+        return self.queries.station_choices(limit=limit, region=region or None)
+
+    def parts_stock_report(self, actor: Principal, *, region: str | None = None,
+                           station_id: int | None = None) -> PartsStockReport:
         """配件库存统计: per service station (the largest value first) the parts it holds, their
         quantity and value at standard cost, parts below their minimum level and the slow movers
         (held, not issued for ``SLOW_MOVER_DAYS``); and per region."""
         require_role(actor, *PARTS_ANALYSTS)
         now = self._clock()
         idle_since = now - dt.timedelta(days=SLOW_MOVER_DAYS)
-        rows = sorted(self.queries.parts_stock(idle_since=idle_since, region=region or None),
+        rows = sorted(self.queries.parts_stock(idle_since=idle_since, region=region or None, station_id=station_id),
                       key=lambda r: (-r.value_fen, r.station_code))
         regions: dict[str, list[Any]] = defaultdict(list)
         for r in rows:

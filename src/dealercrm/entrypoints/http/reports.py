@@ -36,6 +36,7 @@ from dealercrm.entrypoints.http.security import requires
 
 Region = Annotated[str | None, Parameter(max_length=40)]
 DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
+StationId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
 Line = Annotated[str | None, Parameter(max_length=20, description="tanker, dump_truck, semi_trailer")]
 FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
 ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
@@ -133,5 +134,5 @@ class ReportController(Controller):
     @get("/parts-stock", guards=[requires(*PARTS_ANALYSTS)], sync_to_thread=True,
          summary="配件库存统计 Service stations' parts stock: quantity, value at standard cost, below minimum, slow movers")
     def parts_stock(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
-                    region: Region = None) -> PartsStockReport:
-        return analytics.parts_stock_report(request.user, region=region)
+                    region: Region = None, station_id: StationId = None) -> PartsStockReport:
+        return analytics.parts_stock_report(request.user, region=region, station_id=station_id)

@@ -29,6 +29,7 @@ from dealercrm.application.reads.analytics import (
     CreditEvaluationReport,
     CreditReport,
     DealerChoice,
+    StationChoice,
     OrderSheetRow,
     PartsStockReport,
     QualityReport,
@@ -87,6 +88,7 @@ class Dashboard:
     by_dealer: bool = True  # has the region / dealer filters
     by_region: bool = False  # has the region filter without the dealer one
     by_line: bool = True  # has the product line filter
+    by_station: bool = False  # has the service station filter
 
 
 DASHBOARDS = {d.code: d for d in (
@@ -164,7 +166,7 @@ DASHBOARDS = {d.code: d for d in (
                                 Column("quantity", "数量", _I, 10), Column("value_fen", "库存金额（标准成本）", _M, 18),
                                 Column("below_min", "低于下限", _I, 10), Column("slow_parts", "呆滞品种", _I, 10),
                                 Column("slow_value_fen", "呆滞金额", _M, 16))),
-              by_dealer=False, by_region=True, by_line=False),
+              by_dealer=False, by_region=True, by_line=False, by_station=True),
 )}
 
 
@@ -173,7 +175,8 @@ Report = (dict[str, Any] | CreditReport | QualityReport | CampaignReport | Credi
 
 
 def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from: str | None, date_to: str | None,
-            region: str | None, dealer_id: int | None, product_line: str | None = None) -> Report:
+            region: str | None, dealer_id: int | None, product_line: str | None = None,
+            station_id: int | None = None) -> Report:
     region = (region or "").strip() or None
     line = product_line or None
     if code == "orders":
@@ -198,7 +201,7 @@ def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from:
         return analytics.satisfaction_report(actor, period_of(analytics, date_from, date_to), region=region,
                                              dealer_id=dealer_id)
     if code == "parts-stock":
-        return analytics.parts_stock_report(actor, region=region)
+        return analytics.parts_stock_report(actor, region=region, station_id=station_id)
     return analytics.gate_throughput(actor, period_of(analytics, date_from, date_to), dealer_id=dealer_id,
                                      product_line=line)
 
@@ -286,6 +289,12 @@ def _dealer_options(dealers: Sequence[DealerChoice], chosen: int | None) -> Mark
                           f"{html.escape(f'{d.code} {d.legal_name}')}</option>" for d in dealers))
 
 
+def _station_options(stations: Sequence[StationChoice], chosen: int | None) -> Markup:
+    """The station filter's ``<option>``s (code and name), the chosen one selected."""
+    return Markup("".join(f'<option value="{s.id}"{" selected" if s.id == chosen else ""}>'
+                          f"{html.escape(f'{s.code} {s.name}')}</option>" for s in stations))
+
+
 _JSON = msgspec.json.Encoder()
 
 
@@ -313,15 +322,17 @@ class AnalyticsPages(Controller):
     @get("/{code:str}", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def dashboard(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                   date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
-                  dealer_id: DealerId = None, product_line: Line = None) -> Template:
+                  dealer_id: DealerId = None, product_line: Line = None, station_id: DealerId = None) -> Template:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         query = {"from": date_from or "", "to": date_to or "", "region": region or "",
-                 "dealer_id": str(dealer_id or ""), "product_line": product_line or ""}
+                 "dealer_id": str(dealer_id or ""), "product_line": product_line or "",
+                 "station_id": str(station_id or "")}
         error, report = None, None
         try:
-            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
+            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line,
+                             station_id)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
         dealer_options = _dealer_options(analytics.dealer_choices(request.user, region=region), dealer_id) if board.by_dealer else None
@@ -330,6 +341,8 @@ class AnalyticsPages(Controller):
                     report_json=_embedded(report) if report else None,
                     table_body=_table_body(board.table.columns, _rows(code, report)) if report else None, query=query,
                     error=error, dealer_options=dealer_options,
+                    station_options=_station_options(analytics.station_choices(request.user, region=region),
+                                                     station_id) if board.by_station else None,
                     product_lines=PRODUCT_LINES,
                     status_code=422 if error else 200,
                     export_query=urlencode({k: v for k, v in query.items() if v}))
@@ -337,10 +350,12 @@ class AnalyticsPages(Controller):
     @get("/{code:str}/export", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def export(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                exports: Exporter, file_format: Format = "xlsx", date_from: FromDay = None, date_to: ToDay = None,
-               region: Region = None, dealer_id: DealerId = None, product_line: Line = None) -> Stream:
+               region: Region = None, dealer_id: DealerId = None, product_line: Line = None,
+               station_id: DealerId = None) -> Stream:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         exports.check_format(file_format)
-        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
+        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line,
+                         station_id)
         return download(exports.download(file_format, f"report-{code}", board.table, _rows(code, report)))
