@@ -102,5 +102,7 @@ def load_credit_demo(container: Container, password: str, *, seed: int = 2026) -
     if len(dealers) > 1:
         container.credit.book_erp_payment(f"ERP-PAY-{year}-0001", dealers[1]["code"], None, 10 * WAN,
                                           container.clock() - dt.timedelta(days=1))
+    for months_back in (3, 2, 1):  # the monthly evaluations of the last quarter (信用评价分析 shows the trend)
+        container.credit.run_evaluations(container.clock() - dt.timedelta(days=30 * months_back))
     container.credit.run_evaluations()
     return [("invoicing", password, Role.INVOICING.label)]

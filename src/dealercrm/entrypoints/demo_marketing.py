@@ -11,6 +11,10 @@ meetings travel the real HTTP path.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import attrs
 
 from dealercrm.application import campaigns as cp
 from dealercrm.application import forecasts as fc
@@ -18,6 +22,7 @@ from dealercrm.application import key_accounts as ka
 from dealercrm.application import knowledge as kb
 from dealercrm.application import learning
 from dealercrm.application import training as tr
+from dealercrm.application.services.marketing import MarketingService
 from dealercrm.bootstrap import Container
 from dealercrm.domain.errors import DomainError
 from dealercrm.domain.forecasts import LineIn, add_months, deadline_for, month_start
@@ -36,6 +41,69 @@ def _start_simulator(container: Container) -> None:
     simulator = VideoSimulator(app_id="dealercrm-demo", secret="dealercrm-demo-video-secret").start()
     container.marketing.use_video(HttpVideoConferencing(simulator.base_url, "dealercrm-demo",
                                                         "dealercrm-demo-video-secret", timeout=5.0))
+
+
+def _seed_held_trainings(container: Container, marketing: Principal, aftersales: Principal,
+                         approved: list[dict[str, Any]], dealer_principal: Callable[[int], Principal],
+                         users: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Two trainings already held (培训效果分析 has attendance to show): one for dealers two months
+    ago, one for the stations' mechanics last month — each scheduled, answered and signed in with
+    the service's clock set back to its time, then completed."""
+    def at(moment: dt.datetime) -> MarketingService:
+        return attrs.evolve(container.marketing, clock=lambda: moment)
+
+    held = [("半挂车制动与悬挂系统维护", "维修技术", "dealers", "semi_trailer", 62,
+             tuple(tr.InviteeIn("dealer", d["id"]) for d in approved[:8]))]
+    station_users = {u["station_id"]: u for u in users if u.get("station_id") and u["role"] == "station"}
+    stations = [s for s in container.aftersales.list_stations(Principal.system()) if s["id"] in station_users][:4]
+    if stations:
+        held.append(("服务站三包索赔与旧件回收规范", "三包政策", "stations", None, 33,
+                     tuple(tr.InviteeIn("station", s["id"], s["name"]) for s in stations)))
+    for n, (title, topic, audience, line, days_ago, invitees) in enumerate(held):
+        starts = (now - dt.timedelta(days=days_ago)).replace(hour=1, minute=0, second=0, microsecond=0)
+        organiser = marketing if audience == "dealers" else aftersales
+        created = at(starts - dt.timedelta(days=10)).create_training(organiser, tr.CreateTraining(
+            title=title, topic=topic, audience=audience, product_line=line, starts_at=starts,
+            ends_at=starts + dt.timedelta(hours=3), online=False, location="总部培训中心 201 会议室",
+            invitees=invitees))
+        answering = at(starts - dt.timedelta(days=3))
+        for k, inv in enumerate(invitees):
+            who = (dealer_principal(inv.id) if inv.kind == "dealer" else
+                   Principal(station_users[inv.id]["id"], station_users[inv.id]["username"], Role.STATION,
+                             station_id=inv.id))
+            if who is not None and k != len(invitees) - 1:  # the last one never answers
+                answering.respond(who, created.id, k != 2, "当天有客户接车" if k == 2 else None)
+        invitations = container.marketing.training(organiser, created.id)["invitations"]
+        came = [i for i in invitations if i["response"] == "confirmed"]
+        after = at(starts + dt.timedelta(hours=4))
+        absent = len(came) - 1 if len(came) > 1 else None  # the last one who confirmed stays away
+        after.record_participants(organiser, created.id, tuple(
+            tr.ParticipantIn(i["id"], f"参训人{n + 1}-{k + 1}", attended=k != absent,
+                             feedback_score=None if k == absent else 4 + (k % 2),
+                             quiz_score=None if k == absent else 70 + 5 * k)
+            for k, i in enumerate(came)))
+        after.complete_training(organiser, created.id)
+
+
+def _seed_satisfaction_survey(container: Container, marketing: Principal, approved: list[dict[str, Any]],
+                              dealer_principal: Callable[[int], Principal]) -> None:
+    """A satisfaction survey (满意度问卷) sent to eight dealers, six answered (two below the threshold,
+    with their reasons), then closed: 满意度分析 has answers to show."""
+    invited = approved[4:12]
+    if not invited:
+        return
+    care = container.care
+    survey = care.create_survey(marketing, "2026年下半年经销商满意度调查", "请就产品、交付、售后与销售服务打分（1–5分）", [
+        {"topic": "products", "kind": "score", "text": "产品质量是否满意？"},
+        {"topic": "delivery", "kind": "score", "text": "交付是否准时？"},
+        {"topic": "after_sales", "kind": "score", "text": "售后服务是否及时？"},
+        {"topic": "sales_service", "kind": "text", "text": "意见与建议", "required": False}], 3, None)
+    care.send_survey(marketing, survey, [d["id"] for d in invited], None)
+    answers = [(5, 4, 5, ""), (4, 4, 4, "希望增加区域配件库"), (2, 3, 4, "交付比合同晚了两周，影响客户用车"),
+               (4, 5, 4, ""), (3, 4, 1, "服务站响应慢，索赔审核周期长"), (5, 5, 4, "")]
+    for d, (products, delivery, service, text) in zip(invited, answers, strict=False):
+        care.answer(dealer_principal(d["id"]), survey, {1: products, 2: delivery, 3: service, 4: text})
+    care.close_survey(marketing, survey)
 
 
 def seed_marketing(container: Container) -> None:
@@ -86,6 +154,9 @@ def seed_marketing(container: Container) -> None:
         title="自卸车液压举升系统故障诊断", topic="维修技术", audience="dealers", product_line="dump_truck",
         starts_at=at(21, 9), ends_at=at(21, 16), online=True,
         invitees=tuple(tr.InviteeIn("dealer", d["id"]) for d in approved[6:10])))
+
+    _seed_held_trainings(container, marketing, aftersales, approved, dealer_principal, users, now)
+    _seed_satisfaction_survey(container, marketing, approved, dealer_principal)
 
     # -- knowledge base -------------------------------------------------------------------------
     editor = staff("tech_lead", Role.TECHNICAL) if "tech_lead" in by_name else staff("technical", Role.TECHNICAL)

@@ -14,8 +14,11 @@ from dealercrm.application.access import DealerScope
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
     CreditOfDealers,
+    CreditGradeFigures,
     CreditOfLine,
     QualityFigures,
+    SatisfactionFigures,
+    ScoreCount,
 )
 
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
@@ -36,10 +39,20 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
         quality = queries.quality(start=NOW - dt.timedelta(days=30), end=NOW, product_line="tanker")
         campaigns = queries.campaigns(starts_before=NOW.date(), ends_after=NOW.date(), product_line="tanker")
         nothing = queries.stock_by_dealer(DealerScope(nothing=True))
+        grades = queries.credit_grades(one_region, start=NOW - dt.timedelta(days=30), end=NOW, region="华中",
+                                       dealer_id=1)
+        trainings = queries.trainings(start=NOW - dt.timedelta(days=30), end=NOW, product_line="tanker")
+        satisfaction = queries.satisfaction(one_region, start=NOW - dt.timedelta(days=30), end=NOW,
+                                            service_threshold=3, region="华中", dealer_id=1)
+        parts = queries.parts_stock(idle_since=NOW - dt.timedelta(days=90), region="华中", station_id=1)
+        stations = queries.station_choices(limit=10, region="华中")
     finally:
         engine.dispose()
 
-    assert placed == stock == by_dealer == gate == campaigns == nothing == []
+    assert placed == stock == by_dealer == gate == campaigns == nothing == trainings == parts == stations == []
+    assert grades == CreditGradeFigures((), ())
+    assert satisfaction == SatisfactionFigures(tuple(ScoreCount(n, 0) for n in range(1, 6)),
+                                               tuple(ScoreCount(n, 0) for n in range(1, 6)), ())
     assert credit == CreditOfLine((), AgeingTotals(0, 0, 0, 0, 0))
     assert exposure == CreditOfDealers((), AgeingTotals(0, 0, 0, 0, 0))
     assert quality == QualityFigures((), (), (), ())

@@ -371,6 +371,14 @@ def _report(crm, board, principal, period):
         return analytics.credit_report(principal)
     if board == "stock":
         return analytics.stock_report(principal)
+    if board == "credit-evaluation":
+        return analytics.credit_evaluation_report(principal, period)
+    if board == "training":
+        return analytics.training_report(principal, period)
+    if board == "satisfaction":
+        return analytics.satisfaction_report(principal, period)
+    if board == "parts-stock":
+        return analytics.parts_stock_report(principal)
     return analytics.gate_throughput(principal, period)
 
 
@@ -379,11 +387,15 @@ def _report(crm, board, principal, period):
     ("credit", ""),
     ("stock", ""),
     ("gate", "from=2026-11-20&to=2026-12-07"),
+    ("credit-evaluation", "from=2026-01-01&to=2026-12-07"),
+    ("training", "from=2026-01-01&to=2026-12-07"),
+    ("satisfaction", "from=2026-01-01&to=2026-12-07"),
+    ("parts-stock", ""),
 ])
 def test_each_dashboard_embeds_exactly_the_report_apis_data_for_echarts(browser, crm, board, query):
     client = browser("admin")
     admin = crm.identity.login("admin", DEMO_PASSWORD).principal
-    period = Period(dt.date(2026, 1, 1) if board == "orders" else dt.date(2026, 11, 20), dt.date(2026, 12, 7))
+    period = Period(dt.date(2026, 11, 20) if board == "gate" else dt.date(2026, 1, 1), dt.date(2026, 12, 7))
 
     page = client.get(f"/analytics/{board}?{query}")
 
@@ -392,6 +404,68 @@ def test_each_dashboard_embeds_exactly_the_report_apis_data_for_echarts(browser,
     assert embedded == _as_api_answers(_report(crm, board, admin, period))
     assert '/static/vendor/echarts/echarts.min.js' in page.text and 'class="chart"' in page.text
     assert "数据表" in page.text
+
+
+YUAN = (int, float)  # money: a number of yuan with the ¥ format
+#: the statistics of seed items 2.3.4, 2.6.2/4.6.2, 4.2.3 and 4.4.4: (dashboard, its export's typed columns
+#: (header, kind) checked in the first data row, the demo's figure that must not be empty)
+SEED_BOARDS = {
+    "credit-evaluation": ((("信用得分", int), ("评价日期", dt.datetime)), "dealers"),
+    "training": ((("开始日期", dt.datetime), ("邀请", int), ("出席", int)), "trainings"),
+    "satisfaction": ((("问卷答复", int), ("服务评分数", int), ("不满意", str)), "dealers"),
+    "parts-stock": ((("数量", int), ("库存金额（标准成本）", YUAN), ("呆滞金额", YUAN)), "stations"),
+}
+
+
+def test_the_seed_statistics_dashboards_draw_demo_data_and_export_typed_cells(browser, crm):
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    client = browser("admin")
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 12, 7))
+    training = crm.analytics.training_report(admin, period)
+    satisfaction = crm.analytics.satisfaction_report(admin, period)
+    parts = crm.analytics.parts_stock_report(admin)
+
+    for board, (columns, rows) in SEED_BOARDS.items():
+        report = _report(crm, board, admin, period)
+        xlsx = client.get(f"/analytics/{board}/export?format=xlsx&from=2026-01-01&to=2026-12-07")
+        sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+        header = [c.value for c in sheet[1]]
+        assert xlsx.status_code == 200 and len(getattr(report, rows)) > 0, board
+        assert sheet.max_row == len(getattr(report, rows)) + 1 and sheet.freeze_panes == "A2", board
+        for label, kind in columns:
+            cell = sheet.cell(row=2, column=header.index(label) + 1)
+            assert isinstance(cell.value, kind), (board, label, cell.value)
+            if kind is YUAN:
+                assert "¥" in cell.number_format, (board, label)
+    assert {a.key for a in training.by_audience if a.attended} == {"dealers", "stations"}
+    assert sum(m.trainings for m in training.by_month) == len(training.trainings)
+    assert satisfaction.dissatisfied >= 1 and satisfaction.dealers[0].reasons
+    assert sum(s.count for s in satisfaction.survey_scores) > 0 and sum(s.count for s in satisfaction.service_scores) > 0
+    assert parts.value_fen == sum(r.value_fen for r in parts.stations) == sum(r.value_fen for r in parts.by_region) > 0
+    csv = client.get("/analytics/parts-stock/export?format=csv").text
+    assert len(csv.strip().splitlines()) == len(parts.stations) + 1
+    one = parts.stations[-1]
+    filtered = client.get(f"/analytics/parts-stock?station_id={one.station_id}")
+    assert crm.analytics.parts_stock_report(admin, station_id=one.station_id).stations == (one,)
+    assert f'<option value="{one.station_id}" selected>' in filtered.text
+
+
+@pytest.mark.parametrize(("username", "allowed", "refused"), [
+    ("finance", ("credit-evaluation", "parts-stock"), ("training", "satisfaction")),
+    ("marketing", ("training", "satisfaction"), ("credit-evaluation", "parts-stock")),
+    ("guard", (), ("credit-evaluation", "training", "satisfaction", "parts-stock")),
+])
+def test_the_seed_statistics_dashboards_refuse_a_role_they_do_not_serve(browser, username, allowed, refused):
+    client = browser(username)
+
+    index = client.get("/analytics").text
+
+    for board in allowed:
+        assert client.get(f"/analytics/{board}").status_code == 200 and f'href="/analytics/{board}"' in index
+    for board in refused:
+        assert client.get(f"/analytics/{board}").status_code == 403, board
+        assert client.get(f"/analytics/{board}/export?format=xlsx").status_code == 403, board
+        assert f'href="/analytics/{board}"' not in index
 
 
 def test_the_orders_dashboard_counts_the_demo_orders_and_its_export_matches(browser, crm):

@@ -357,11 +357,18 @@ def test_a_dashboard_draws_its_charts_from_the_report_apis_data(server, chromium
     page.goto(f"{server}/analytics/gate")
     page.wait_for_function("document.documentElement.dataset.chartsDrawn === '1'")
     gate_embedded = json.loads(page.locator("#report-data").text_content())
+    seed_boards = {}  # the dashboards of seed items 2.3.4, 2.6.2/4.6.2, 4.2.3, 4.4.4: every chart drawn
+    for board, charts in (("credit-evaluation", 3), ("training", 3), ("satisfaction", 2), ("parts-stock", 2)):
+        page.goto(f"{server}/analytics/{board}")
+        page.wait_for_function(f"document.documentElement.dataset.chartsDrawn === '{charts}'")
+        seed_boards[board] = (page.locator(".chart canvas").count(), json.loads(page.locator("#report-data").text_content()))
     context.close()
 
     assert canvases >= 4
     assert embedded == _api_json(server, f"/api/v1/reports/orders?{query}", "admin")
     assert gate_embedded == _api_json(server, "/api/v1/reports/gate-throughput", "admin")
+    for board, (drawn, board_embedded) in seed_boards.items():
+        assert drawn >= 2 and board_embedded == _api_json(server, f"/api/v1/reports/{board}", "admin"), board
 
 
 def _logout(page) -> None:

@@ -26,25 +26,40 @@ from sqlalchemy.sql import ColumnElement, Select
 
 from dealercrm.adapters.db.aftersales_tables import (
     service_claims,
+    service_parts,
     service_repair_parts,
     service_repair_records,
+    service_requests,
     service_stations,
+    service_stock,
+    service_stock_movements,
 )
+from dealercrm.adapters.db.care_tables import survey_responses, surveys
 from dealercrm.adapters.db.credit_tables import (
     credit_accounts,
     credit_commitments,
+    credit_evaluations,
     credit_invoices,
 )
 from dealercrm.adapters.db.gate_tables import vehicle_events, vehicles
-from dealercrm.adapters.db.marketing_tables import campaign_leads, campaigns
+from dealercrm.adapters.db.marketing_tables import (
+    campaign_leads,
+    campaigns,
+    training_invitations,
+    training_participants,
+    trainings,
+)
 from dealercrm.adapters.db.orders_tables import orders
 from dealercrm.adapters.db.orm import dealers
+from dealercrm.adapters.db.parts_supply_tables import parts_stock_levels
 from dealercrm.application.access import DealerScope
 from dealercrm.application.campaigns import NOT_REVENUE_STATES
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
     CampaignFiguresRow,
     CreditExposureRow,
+    CreditGradeFigures,
+    CreditGradeRow,
     CreditOfDealers,
     DealerChoice,
     CreditOfLine,
@@ -52,13 +67,22 @@ from dealercrm.application.reads.analytics import (
     GateDayRow,
     LineExposureRow,
     OrderFiguresRow,
+    PartsStockRow,
     PartUsageRow,
     QualityFigures,
     QualityGroupRow,
+    SatisfactionDealerRow,
+    SatisfactionFigures,
+    ScoreCount,
+    ScoreMonthRow,
+    StationChoice,
     StationClaimRow,
     StockAgeingRow,
+    TrainingFiguresRow,
 )
-from dealercrm.domain.aftersales import ClaimState
+from dealercrm.domain.aftersales import ClaimState, MovementKind
+from dealercrm.domain.training import InvitationResponse, TrainingStatus
+from dealercrm.domain.values import SHANGHAI
 from dealercrm.domain.vehicles import VehicleState
 
 _V, _D = vehicles.c, dealers.c
@@ -358,3 +382,162 @@ class SqlAnalyticsQueries:
                                       **{k: int(r[k]) for k in ("leads", "contacted", "converted", "lost",
                                                                 "revenue_fen")}})
                 for r in self._rows(q)]
+
+    # -- credit evaluation ---------------------------------------------------------------------
+
+    def credit_grades(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, region: str | None = None,
+                      dealer_id: int | None = None) -> CreditGradeFigures:
+        """Each dealer's last evaluation before ``end`` (one statement, the lowest score first) and the
+        evaluations of [start, end) per Beijing month with their score sum and grades (the other)."""
+        if scope.nothing:
+            return CreditGradeFigures((), ())
+        e = credit_evaluations.c
+        latest_ids = (select(func.max(e.id).label("id")).where(e.evaluated_at < end).group_by(e.dealer_id)
+                      .subquery())
+        latest = (select(e.dealer_id, _D.code, _D.legal_name, _D.region, e.score, e.grade, e.evaluated_at)
+                  .select_from(credit_evaluations.join(latest_ids, latest_ids.c.id == e.id)
+                               .join(dealers, _D.id == e.dealer_id))
+                  .order_by(e.score, _D.code))
+        month = self._beijing_day(e.evaluated_at, month=True).label("month")
+        months = (select(month, func.count().label("evaluations"),
+                         func.coalesce(func.sum(e.score), 0).label("score_sum"),
+                         *(_count_if(e.grade == g).label(g.lower()) for g in ("A", "B", "C", "D")))
+                  .select_from(credit_evaluations.join(dealers, _D.id == e.dealer_id))
+                  .where(e.evaluated_at >= start, e.evaluated_at < end).group_by(month).order_by(month))
+        with self.engine.connect() as conn:
+            rows = conn.execute(_in_scope(latest, scope, e.dealer_id, region=region, dealer_id=dealer_id)).all()
+            trend = conn.execute(_in_scope(months, scope, e.dealer_id, region=region, dealer_id=dealer_id)).all()
+        return CreditGradeFigures(
+            tuple(CreditGradeRow(r[0], r[1], r[2], r[3], int(r[4]), str(r[5]), r[6].astimezone(SHANGHAI).date())
+                  for r in rows),
+            tuple(ScoreMonthRow(str(r[0]), int(r[1]), round(int(r[2]) / int(r[1]), 1) if r[1] else None,
+                                int(r[3]), int(r[4]), int(r[5]), int(r[6])) for r in trend))
+
+    # -- training effect -----------------------------------------------------------------------
+
+    def trainings(self, *, start: dt.datetime, end: dt.datetime,
+                  product_line: str | None = None) -> list[TrainingFiguresRow]:
+        """Trainings (not cancelled) starting in [start, end): invitations by answer and participants —
+        two grouped subqueries joined to the trainings, one statement."""
+        t, i, p = trainings.c, training_invitations.c, training_participants.c
+        invited = (select(i.training_id, func.count().label("invited"),
+                          _count_if(i.response == InvitationResponse.CONFIRMED.value).label("confirmed"),
+                          _count_if(i.response == InvitationResponse.DECLINED.value).label("declined"))
+                   .group_by(i.training_id).subquery())
+        came = p.attended.is_(True)
+        rated = and_(came, p.feedback_score.is_not(None))
+        present = (select(p.training_id, func.count().label("registered"), _count_if(came).label("attended"),
+                          _count_if(rated).label("rated"), _sum_if(rated, p.feedback_score).label("feedback_sum"))
+                   .group_by(p.training_id).subquery())
+        q = (select(t.id, t.training_no, t.title, t.audience, t.status, t.product_line,
+                    self._beijing_day(t.starts_at).label("day"),
+                    *(func.coalesce(getattr(invited.c, k), 0).label(k) for k in ("invited", "confirmed", "declined")),
+                    *(func.coalesce(getattr(present.c, k), 0).label(k)
+                      for k in ("registered", "attended", "rated", "feedback_sum")))
+             .select_from(trainings.outerjoin(invited, invited.c.training_id == t.id)
+                          .outerjoin(present, present.c.training_id == t.id))
+             .where(t.starts_at >= start, t.starts_at < end, t.status != TrainingStatus.CANCELLED.value)
+             .order_by(t.starts_at, t.id))
+        if product_line:
+            q = q.where(t.product_line == product_line)
+        return [TrainingFiguresRow(r["id"], r["training_no"], r["title"], str(getattr(r["audience"], "value", r["audience"])),
+                                   str(getattr(r["status"], "value", r["status"])), r["product_line"],
+                                   dt.date.fromisoformat(str(r["day"])), int(r["invited"]), int(r["confirmed"]),
+                                   int(r["declined"]), int(r["registered"]), int(r["attended"]),
+                                   round(int(r["feedback_sum"]) / int(r["rated"]), 2) if r["rated"] else None)
+                for r in self._rows(q)]
+
+    # -- satisfaction --------------------------------------------------------------------------
+
+    def satisfaction(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, service_threshold: int,
+                     region: str | None = None, dealer_id: int | None = None) -> SatisfactionFigures:
+        """The customers' scores on repair records confirmed in [start, end) and the dealers' survey
+        answers given then: each distribution one grouped statement, the dealers one statement (two
+        grouped subqueries joined to the dealers), and the low ones' comments and text answers."""
+        if scope.nothing:
+            return SatisfactionFigures((), (), ())
+        rec, req, sr, sv = service_repair_records.c, service_requests.c, survey_responses.c, surveys.c
+        records = (service_repair_records.join(service_requests, req.id == rec.request_id)
+                   .join(dealers, _D.id == req.dealer_id))
+        rated = and_(rec.confirmed_at >= start, rec.confirmed_at < end, rec.satisfaction.is_not(None))
+        answers = survey_responses.join(surveys, sv.id == sr.survey_id).join(dealers, _D.id == sr.dealer_id)
+        answered = and_(sr.answered_at >= start, sr.answered_at < end)
+
+        def scoped(q: Select[Any], dealer_col: Any) -> Select[Any]:
+            return _in_scope(q, scope, dealer_col, region=region, dealer_id=dealer_id)
+
+        service_low = rec.satisfaction < service_threshold
+        per_service = (scoped(select(req.dealer_id.label("dealer_id"), func.count().label("n"),
+                                     func.sum(rec.satisfaction).label("total"), _count_if(service_low).label("low"))
+                              .select_from(records).where(rated).group_by(req.dealer_id), req.dealer_id).subquery())
+        survey_low = sr.min_score < sv.threshold
+        per_survey = (scoped(select(sr.dealer_id.label("dealer_id"), func.count().label("n"),
+                                    func.min(sr.min_score).label("lowest"), _count_if(survey_low).label("low"))
+                             .select_from(answers).where(answered).group_by(sr.dealer_id), sr.dealer_id).subquery())
+        q = (select(_D.id, _D.code, _D.legal_name, _D.region, func.coalesce(per_survey.c.n, 0),
+                    per_survey.c.lowest, func.coalesce(per_survey.c.low, 0), func.coalesce(per_service.c.n, 0),
+                    per_service.c.total, func.coalesce(per_service.c.low, 0))
+             .select_from(dealers.outerjoin(per_survey, per_survey.c.dealer_id == _D.id)
+                          .outerjoin(per_service, per_service.c.dealer_id == _D.id))
+             .where(or_(per_survey.c.dealer_id.is_not(None), per_service.c.dealer_id.is_not(None))).order_by(_D.code))
+        with self.engine.connect() as conn:
+            service: dict[Any, Any] = dict(conn.execute(scoped(select(rec.satisfaction, func.count()).select_from(records)
+                                               .where(rated).group_by(rec.satisfaction), req.dealer_id)).all())
+            survey: dict[Any, Any] = dict(conn.execute(scoped(select(sr.min_score, func.count()).select_from(answers)
+                                              .where(answered, sr.min_score.is_not(None)).group_by(sr.min_score),
+                                              sr.dealer_id)).all())
+            rows = conn.execute(q).all()
+            reasons: dict[int, list[str]] = {}
+            for dealer, comment in conn.execute(scoped(
+                    select(req.dealer_id, rec.customer_comment).select_from(records)
+                    .where(rated, service_low, rec.customer_comment.is_not(None)).order_by(rec.id), req.dealer_id)):
+                reasons.setdefault(dealer, []).append(str(comment))
+            for dealer, given in conn.execute(scoped(select(sr.dealer_id, sr.answers).select_from(answers)
+                                                     .where(answered, survey_low).order_by(sr.id), sr.dealer_id)):
+                reasons.setdefault(dealer, []).extend(str(v).strip() for v in dict(given or {}).values()
+                                                      if isinstance(v, str) and v.strip())
+        return SatisfactionFigures(
+            tuple(ScoreCount(n, int(service.get(n, 0))) for n in range(1, 6)),
+            tuple(ScoreCount(n, int(survey.get(n, 0))) for n in range(1, 6)),
+            tuple(SatisfactionDealerRow(r[0], r[1], r[2], r[3], int(r[4]), None if r[5] is None else int(r[5]),
+                                        int(r[6]), int(r[7]), round(int(r[8]) / int(r[7]), 2) if r[7] else None,
+                                        int(r[9]), "；".join(reasons.get(r[0], [])[:5])[:500]) for r in rows))
+
+    # -- station parts stock -------------------------------------------------------------------
+
+    def station_choices(self, *, limit: int, region: str | None = None) -> list[StationChoice]:
+        """The stations (of ``region``), by code: id, code and name only (the filter's options)."""
+        s = service_stations.c
+        q = select(s.id, s.code, s.name).order_by(s.code).limit(limit)
+        return [StationChoice(*r) for r in self._tuples(q.where(s.region == region) if region else q)]
+
+    def parts_stock(self, *, idle_since: dt.datetime, region: str | None = None,
+                    station_id: int | None = None) -> list[PartsStockRow]:
+        """Per station, one grouped statement over its stock rows joined to the parts' standard cost,
+        their minimum levels and the parts issued since ``idle_since`` (used, sold or sent away)."""
+        st, sp, lv, mv, s = (service_stock.c, service_parts.c, parts_stock_levels.c, service_stock_movements.c,
+                             service_stations.c)
+        out_kinds = (MovementKind.ISSUE_WARRANTY.value, MovementKind.ISSUE_SALE.value,
+                     MovementKind.ISSUE_REPAIR.value, MovementKind.TRANSFER_OUT.value)
+        issued = (select(mv.station_id, mv.part_no).where(mv.kind.in_(out_kinds), mv.at >= idle_since)
+                  .distinct().subquery())
+        held = st.quantity > 0
+        value = type_coerce(st.quantity, BigInteger) * type_coerce(sp.standard_cost_fen, BigInteger)
+        slow = and_(held, issued.c.part_no.is_(None))
+        q = (select(s.id.label("station_id"), s.code.label("station_code"), s.name.label("station_name"), s.region,
+                    _count_if(held).label("parts"), func.coalesce(func.sum(st.quantity), 0).label("quantity"),
+                    _sum_if(held, value).label("value_fen"),
+                    _count_if(and_(lv.min_qty.is_not(None), st.quantity < lv.min_qty)).label("below_min"),
+                    _count_if(slow).label("slow_parts"), _sum_if(slow, value).label("slow_value_fen"))
+             .select_from(service_stock.join(service_stations, s.id == st.station_id)
+                          .join(service_parts, sp.part_no == st.part_no)
+                          .outerjoin(parts_stock_levels, and_(lv.station_id == st.station_id, lv.part_no == st.part_no))
+                          .outerjoin(issued, and_(issued.c.station_id == st.station_id, issued.c.part_no == st.part_no)))
+             .group_by(s.id, s.code, s.name, s.region))
+        if region:
+            q = q.where(s.region == region)
+        if station_id is not None:
+            q = q.where(s.id == station_id)
+        return [PartsStockRow(r["station_id"], r["station_code"], r["station_name"], r["region"], int(r["parts"]),
+                              int(r["quantity"]), int(r["value_fen"]), int(r["below_min"]), int(r["slow_parts"]),
+                              int(r["slow_value_fen"])) for r in self._rows(q) if r["parts"] or r["below_min"]]

@@ -11,13 +11,18 @@ from dealercrm.application.access import DealerScope
 from dealercrm.application.reads.analytics import (
     CampaignFiguresRow,
     CreditOfDealers,
+    CreditGradeFigures,
     CreditOfLine,
     DealerChoice,
     DealerStockRow,
     GateDayRow,
     OrderFiguresRow,
+    PartsStockRow,
     QualityFigures,
+    SatisfactionFigures,
+    StationChoice,
     StockAgeingRow,
+    TrainingFiguresRow,
 )
 
 
@@ -66,3 +71,27 @@ class AnalyticsQueries(Protocol):
     def campaigns(self, *, starts_before: dt.date, ends_after: dt.date,
                   product_line: str | None = None) -> list[CampaignFiguresRow]:
         """Campaigns overlapping the days: budget, actual cost, leads by status, revenue."""
+
+    def credit_grades(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, region: str | None = None,
+                      dealer_id: int | None = None) -> CreditGradeFigures:
+        """``latest``: each dealer's last credit evaluation before ``end`` (the lowest score first);
+        ``by_month``: the evaluations made in [start, end) per Beijing month, their average score and
+        grades."""
+
+    def trainings(self, *, start: dt.datetime, end: dt.datetime,
+                  product_line: str | None = None) -> list[TrainingFiguresRow]:
+        """Trainings starting in [start, end) (by start): invitations by answer, participants, attended
+        and average feedback."""
+
+    def satisfaction(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime, service_threshold: int,
+                     region: str | None = None, dealer_id: int | None = None) -> SatisfactionFigures:
+        """Survey answers given and repair records confirmed in [start, end): the distribution of the
+        customers' scores and of the answers' lowest scores, and per dealer its figures and reasons."""
+
+    def station_choices(self, *, limit: int, region: str | None = None) -> list[StationChoice]:
+        """The service stations (of ``region``) for a filter list (id, code, name), by code, at most ``limit``."""
+
+    def parts_stock(self, *, idle_since: dt.datetime, region: str | None = None,
+                    station_id: int | None = None) -> list[PartsStockRow]:
+        """Per service station holding parts: parts, quantity, value at standard cost, parts below their
+        minimum, and the parts held but not issued since ``idle_since`` with their value."""

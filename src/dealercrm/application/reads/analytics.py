@@ -12,6 +12,15 @@ import datetime as dt
 import attrs
 
 @attrs.frozen
+class StationChoice:
+    """A service station in the parts stock dashboard's station filter: its id, code and name."""
+
+    id: int
+    code: str
+    name: str
+
+
+@attrs.frozen
 class DealerChoice:
     """A dealer in the dashboards' dealer filter: its id and how the option reads (code and name)."""
 
@@ -402,3 +411,268 @@ class OrderSheetRow:
     orders: int
     units: int
     amount_fen: int
+
+
+# -- credit evaluation (信用评价) ------------------------------------------------------------------
+
+
+@attrs.frozen
+class CreditGradeRow:
+    """A dealer's latest credit evaluation up to the period's end: score (0–100), grade (A–D) and
+    the Beijing day it was made."""
+
+    dealer_id: int
+    dealer_code: str
+    dealer_name: str
+    region: str
+    score: int
+    grade: str
+    evaluated_on: dt.date
+
+
+@attrs.frozen
+class ScoreMonthRow:
+    """The evaluations made in a Beijing month (``YYYY-MM``): how many, their average score and how
+    many got each grade."""
+
+    month: str
+    evaluations: int
+    average_score: float | None
+    a: int
+    b: int
+    c: int
+    d: int
+
+
+@attrs.frozen
+class CreditGradeFigures:
+    """``AnalyticsQueries.credit_grades``'s answer: the latest evaluation per dealer (the lowest
+    score first) and the months of the period that have evaluations."""
+
+    latest: tuple[CreditGradeRow, ...]
+    by_month: tuple[ScoreMonthRow, ...]
+
+
+@attrs.frozen
+class GradeCount:
+    """A grade's bar: the dealers whose latest evaluation has it."""
+
+    grade: str
+    dealers: int
+
+
+@attrs.frozen
+class CreditEvaluationReport:
+    """信用评价分析 of a period: each dealer's latest evaluation (the table), the grade distribution
+    of those, the monthly trend (every month of the period) and the average latest score."""
+
+    period: dict[str, str]
+    dealers: tuple[CreditGradeRow, ...]
+    grades: tuple[GradeCount, ...]
+    by_month: tuple[ScoreMonthRow, ...]
+    average_score: float | None
+
+
+# -- training effect (培训效果) --------------------------------------------------------------------
+
+
+@attrs.frozen
+class TrainingFiguresRow:
+    """A training starting in the period: its invitations by answer, registered and attended
+    participants and their average feedback (1–5; ``None``: none given)."""
+
+    id: int
+    training_no: str
+    title: str
+    audience: str
+    status: str
+    product_line: str | None
+    starts_on: dt.date
+    invited: int
+    confirmed: int
+    declined: int
+    registered: int
+    attended: int
+    feedback_avg: float | None
+
+
+@attrs.frozen
+class TrainingRow:
+    """A row of the training report: the figures with the labels, and the completion rate
+    (attended / invited, ``None``: nobody invited)."""
+
+    id: int
+    training_no: str
+    title: str
+    audience: str
+    audience_label: str
+    status: str
+    status_label: str
+    product_line: str | None
+    starts_on: dt.date
+    invited: int
+    confirmed: int
+    declined: int
+    registered: int
+    attended: int
+    feedback_avg: float | None
+    completion_rate_pct: float | None
+
+
+@attrs.frozen
+class TrainingSheetRow:
+    """A row of the training dashboard's table and export: the training with its labels, and its
+    completion rate and average feedback as shown (``—``: none)."""
+
+    training_no: str
+    title: str
+    audience_label: str
+    status_label: str
+    starts_on: dt.date
+    invited: int
+    confirmed: int
+    declined: int
+    registered: int
+    attended: int
+    completion_rate: str
+    feedback_avg: str
+
+
+@attrs.frozen
+class TrainingGroupRow:
+    """The trainings of a month (``key`` ``YYYY-MM``) or of an audience (``key`` its code)."""
+
+    key: str
+    label: str
+    trainings: int
+    invited: int
+    confirmed: int
+    attended: int
+    completion_rate_pct: float | None
+
+
+@attrs.frozen
+class TrainingReport:
+    """培训效果分析 of a period: a row per training, and the roll-ups per month and per audience."""
+
+    period: dict[str, str]
+    trainings: tuple[TrainingRow, ...]
+    by_month: tuple[TrainingGroupRow, ...]
+    by_audience: tuple[TrainingGroupRow, ...]
+
+
+# -- satisfaction (满意度) --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ScoreCount:
+    """How many scores of 1–5 had the value ``score``."""
+
+    score: int
+    count: int
+
+
+@attrs.frozen
+class SatisfactionDealerRow:
+    """A dealer's satisfaction in the period: its survey answers (how many, the lowest score, how
+    many below their survey's threshold) and the end customers' scores on its vehicles' repair
+    records (how many, the average, how many below ``SERVICE_THRESHOLD``), with the reasons of the
+    low ones (customers' comments, survey text answers)."""
+
+    dealer_id: int
+    dealer_code: str
+    dealer_name: str
+    region: str
+    survey_responses: int
+    survey_min_score: int | None
+    survey_low: int
+    service_rated: int
+    service_avg: float | None
+    service_low: int
+    reasons: str
+
+
+@attrs.frozen
+class SatisfactionFigures:
+    """``AnalyticsQueries.satisfaction``'s answer."""
+
+    service_scores: tuple[ScoreCount, ...]
+    survey_scores: tuple[ScoreCount, ...]
+    dealers: tuple[SatisfactionDealerRow, ...]
+
+
+@attrs.frozen
+class SatisfactionSheetRow:
+    """A row of the satisfaction dashboard's table and export: the dealer's figures and whether it
+    is dissatisfied (``是``/``否``)."""
+
+    dealer_code: str
+    dealer_name: str
+    region: str
+    survey_responses: int
+    survey_min_score: int | None
+    survey_low: int
+    service_rated: int
+    service_avg: str
+    service_low: int
+    dissatisfied: str
+    reasons: str
+
+
+@attrs.frozen
+class SatisfactionReport:
+    """满意度分析 of a period: the score distributions (service records, survey answers' lowest
+    scores), the dealers (dissatisfied first), how many are dissatisfied, and the customers'
+    average below which a dealer is (``service_threshold``)."""
+
+    period: dict[str, str]
+    service_scores: tuple[ScoreCount, ...]
+    survey_scores: tuple[ScoreCount, ...]
+    dealers: tuple[SatisfactionDealerRow, ...]
+    dissatisfied: int
+    service_threshold: int
+
+
+# -- station parts stock (配件库存) ----------------------------------------------------------------
+
+
+@attrs.frozen
+class PartsStockRow:
+    """A service station's parts stock: parts held, quantity, value at standard cost, parts below
+    their minimum level, and the slow movers (held, not issued since the cut-off) with their value."""
+
+    station_id: int
+    station_code: str
+    station_name: str
+    region: str
+    parts: int
+    quantity: int
+    value_fen: int
+    below_min: int
+    slow_parts: int
+    slow_value_fen: int
+
+
+@attrs.frozen
+class PartsRegionRow:
+    """The stations of a region: their stock's quantity and value, and the slow movers' value."""
+
+    region: str
+    stations: int
+    quantity: int
+    value_fen: int
+    slow_value_fen: int
+
+
+@attrs.frozen
+class PartsStockReport:
+    """配件库存统计 on ``as_of`` (``YYYY-MM-DD``): a row per station (the largest value first), the
+    regions, the slow-mover cut-off day and the totals."""
+
+    as_of: str
+    slow_since: str
+    stations: tuple[PartsStockRow, ...]
+    by_region: tuple[PartsRegionRow, ...]
+    quantity: int
+    value_fen: int
+    slow_value_fen: int

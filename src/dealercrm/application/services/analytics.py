@@ -1,8 +1,8 @@
 """分析 (analytics): the dashboards' figures, composed from the contexts' scoped reads, so a
 dashboard shows exactly what its caller may see. Each report's rows are the typed read models of
 ``application.reads.analytics`` (money in integer fen, days as ISO strings or dates); the credit,
-quality and campaign reports are typed objects too (the orders, stock and gate reports mappings of
-typed rows). The JSON API answers a report as is (msgspec encodes it field by field), the web page
+quality, campaign, credit evaluation, training, satisfaction and parts stock reports are typed
+objects too (the orders, stock and gate reports mappings of typed rows). The JSON API answers a report as is (msgspec encodes it field by field), the web page
 embeds the same object as its charts' data and its table and export read the same rows.
 
 The figures are grouped in the database by the ``AnalyticsQueries`` port, one statement per chart;
@@ -30,18 +30,30 @@ from dealercrm.application.reads.analytics import (
     CampaignTotals,
     CreditExposureRow,
     CreditReport,
+    CreditEvaluationReport,
     CreditTotals,
     DealerChoice,
     ForecastOfMonth,
     ForecastRow,
     GateDayRow,
+    GradeCount,
     ModelFigures,
     MonthFigures,
     QualityGroupRow,
     QualityReport,
     QualityRow,
     QualityTotals,
+    PartsRegionRow,
+    PartsStockReport,
     RegionFigures,
+    SatisfactionDealerRow,
+    SatisfactionReport,
+    ScoreMonthRow,
+    StationChoice,
+    TrainingFiguresRow,
+    TrainingGroupRow,
+    TrainingReport,
+    TrainingRow,
 )
 from dealercrm.application.services.credit import CreditService
 from dealercrm.application.services.gate import GateService
@@ -50,10 +62,11 @@ from dealercrm.application.services.orders import OrdersService
 from dealercrm.application.services.stock import STOCK_READERS, StockService
 from dealercrm.domain.aftersales import FaultCategory
 from dealercrm.domain.channel import ProductLine
-from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS
+from dealercrm.domain.credit import AGEING_BUCKETS, AGEING_LABELS, CREDIT_GRADES
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.orders import OrderState
+from dealercrm.domain.training import TrainingAudience, TrainingStatus
 from dealercrm.domain.values import SHANGHAI
 
 FORECAST_READERS = forecasts.READERS_ALL
@@ -64,6 +77,12 @@ STOCK_ANALYSTS = tuple(r for r in STOCK_READERS if r is not Role.DEALER)
 GATE_ANALYSTS = (Role.ADMIN, Role.DISPATCH, Role.FINANCE, Role.GUARD)
 QUALITY_ANALYSTS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE, Role.TECHNICAL, Role.PRODUCTION, Role.PROCUREMENT)
 CAMPAIGN_ANALYSTS = (Role.MARKETING, Role.ADMIN)
+CREDIT_EVALUATION_ANALYSTS = (Role.FINANCE, Role.ADMIN, Role.SALES, Role.REGION_MANAGER)
+TRAINING_ANALYSTS = (Role.MARKETING, Role.ADMIN, Role.AFTER_SALES)  # the trainings' organisers
+SATISFACTION_ANALYSTS = (Role.MARKETING, Role.ADMIN, Role.AFTER_SALES, Role.SALES, Role.REGION_MANAGER)
+PARTS_ANALYSTS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE)
+SERVICE_THRESHOLD = 3  # a customer's score below 3 (of 5) on a repair record is a dissatisfied one
+SLOW_MOVER_DAYS = 90  # a part held at a station and not issued for this long is a slow mover
 MAX_DAYS = 732
 NOT_ORDERS = (OrderState.DRAFT.value, OrderState.CANCELLED.value)
 
@@ -124,6 +143,28 @@ def _rate(part: int, whole: int) -> float | None:
 def _ranked(totals: dict[str, dict[str, int]]) -> list[tuple[str, dict[str, int]]]:
     """The groups, the largest amount first."""
     return sorted(totals.items(), key=lambda kv: (-kv[1]["amount_fen"], kv[0]))
+
+
+def _training_group(key: str, label: str, rows: list[TrainingRow]) -> TrainingGroupRow:
+    invited, attended = sum(r.invited for r in rows), sum(r.attended for r in rows)
+    return TrainingGroupRow(key, label, len(rows), invited, sum(r.confirmed for r in rows), attended,
+                            _rate(attended, invited))
+
+
+def _training_row(r: TrainingFiguresRow) -> TrainingRow:
+    return TrainingRow(r.id, r.training_no, r.title, r.audience, TrainingAudience(r.audience).label, r.status,
+                       TrainingStatus(r.status).label, r.product_line, r.starts_on, r.invited, r.confirmed,
+                       r.declined, r.registered, r.attended, r.feedback_avg, _rate(r.attended, r.invited))
+
+
+def is_dissatisfied(row: SatisfactionDealerRow) -> bool:
+    """A dealer with a survey answer below its threshold, or whose customers' average is below
+    ``SERVICE_THRESHOLD``."""
+    return row.survey_low > 0 or (row.service_avg is not None and row.service_avg < SERVICE_THRESHOLD)
+
+
+def _satisfaction_order(row: SatisfactionDealerRow) -> tuple[bool, float, str]:
+    return not is_dissatisfied(row), 6.0 if row.service_avg is None else row.service_avg, row.dealer_code
 
 
 def _exposure_order(row: CreditExposureRow) -> tuple[int, str]:
@@ -291,3 +332,71 @@ class AnalyticsService:
         return CampaignReport(period.as_json(), tuple(out), CampaignTotals(
             sum(r.cost_fen for r in out), sum(r.leads for r in out), sum(r.converted for r in out),
             sum(r.revenue_fen for r in out)))
+
+    def credit_evaluation_report(self, actor: Principal, period: Period, *, region: str | None = None,
+                                 dealer_id: int | None = None) -> CreditEvaluationReport:
+        """信用评价分析: each dealer's latest credit evaluation up to the period's end (the lowest
+        score first), how many dealers have each grade, and per month of the period the evaluations
+        made, their average score and grades. The caller sees the dealers of its ``dealer_scope``."""
+        require_role(actor, *CREDIT_EVALUATION_ANALYSTS)
+        found = self.queries.credit_grades(dealer_scope(actor), start=period.start, end=period.end,
+                                           region=region or None, dealer_id=dealer_id)
+        months = {r.month: r for r in found.by_month}
+        scores = [r.score for r in found.latest]
+        return CreditEvaluationReport(
+            period.as_json(), found.latest,
+            tuple(GradeCount(g, sum(1 for r in found.latest if r.grade == g)) for g in CREDIT_GRADES),
+            tuple(months.get(m) or ScoreMonthRow(m, 0, None, 0, 0, 0, 0) for m in period.months()),
+            round(sum(scores) / len(scores), 1) if scores else None)
+
+    def training_report(self, actor: Principal, period: Period, *, product_line: str | None = None) -> TrainingReport:
+        """培训效果分析: the trainings starting in the period (cancelled ones left out) — invited,
+        confirmed, declined, registered, attended, average feedback and completion rate (attended /
+        invited) — and the same per month of the period and per audience (dealers, sales, stations)."""
+        require_role(actor, *TRAINING_ANALYSTS)
+        rows = [_training_row(r) for r in self.queries.trainings(start=period.start, end=period.end,
+                                                                  product_line=_product_line(product_line))]
+        return TrainingReport(
+            period.as_json(), tuple(rows),
+            tuple(_training_group(m, m, [r for r in rows if f"{r.starts_on:%Y-%m}" == m]) for m in period.months()),
+            tuple(_training_group(a.value, a.label, [r for r in rows if r.audience == a.value])
+                  for a in TrainingAudience))
+
+    def satisfaction_report(self, actor: Principal, period: Period, *, region: str | None = None,
+                            dealer_id: int | None = None) -> SatisfactionReport:
+        """满意度分析: the end customers' scores (1–5) on the repair records confirmed in the period and
+        the lowest score of each survey answer given in it, as distributions; per dealer its answers
+        and customers' scores, dissatisfied dealers first with their reasons (low scores' comments,
+        the low answers' texts). The caller sees the dealers of its ``dealer_scope``."""
+        require_role(actor, *SATISFACTION_ANALYSTS)
+        found = self.queries.satisfaction(dealer_scope(actor), start=period.start, end=period.end,
+                                          service_threshold=SERVICE_THRESHOLD, region=region or None,
+                                          dealer_id=dealer_id)
+        dealers = tuple(sorted(found.dealers, key=_satisfaction_order))
+        return SatisfactionReport(period.as_json(), found.service_scores, found.survey_scores, dealers,
+                                  sum(1 for d in dealers if is_dissatisfied(d)), SERVICE_THRESHOLD)
+
+    def station_choices(self, actor: Principal, *, region: str | None = None, limit: int = 3000) -> list[StationChoice]:
+        """The service stations (of ``region``) for the parts stock dashboard's station filter."""
+        require_role(actor, *PARTS_ANALYSTS)
+        return self.queries.station_choices(limit=limit, region=region or None)
+
+    def parts_stock_report(self, actor: Principal, *, region: str | None = None,
+                           station_id: int | None = None) -> PartsStockReport:
+        """配件库存统计: per service station (the largest value first) the parts it holds, their
+        quantity and value at standard cost, parts below their minimum level and the slow movers
+        (held, not issued for ``SLOW_MOVER_DAYS``); and per region."""
+        require_role(actor, *PARTS_ANALYSTS)
+        now = self._clock()
+        idle_since = now - dt.timedelta(days=SLOW_MOVER_DAYS)
+        rows = sorted(self.queries.parts_stock(idle_since=idle_since, region=region or None, station_id=station_id),
+                      key=lambda r: (-r.value_fen, r.station_code))
+        regions: dict[str, list[Any]] = defaultdict(list)
+        for r in rows:
+            regions[r.region].append(r)
+        by_region = sorted((PartsRegionRow(k, len(v), sum(r.quantity for r in v), sum(r.value_fen for r in v),
+                                           sum(r.slow_value_fen for r in v)) for k, v in regions.items()),
+                           key=lambda r: (-r.value_fen, r.region))
+        return PartsStockReport(_beijing_day(now).isoformat(), _beijing_day(idle_since).isoformat(), tuple(rows),
+                                tuple(by_region), sum(r.quantity for r in rows), sum(r.value_fen for r in rows),
+                                sum(r.slow_value_fen for r in rows))

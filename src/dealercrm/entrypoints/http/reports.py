@@ -7,14 +7,26 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get
 from litestar.params import Parameter
 
-from dealercrm.application.reads.analytics import CampaignReport, CreditReport, QualityReport
+from dealercrm.application.reads.analytics import (
+    CampaignReport,
+    CreditEvaluationReport,
+    CreditReport,
+    PartsStockReport,
+    QualityReport,
+    SatisfactionReport,
+    TrainingReport,
+)
 from dealercrm.application.services.analytics import (
     CAMPAIGN_ANALYSTS,
     CREDIT_ANALYSTS,
+    CREDIT_EVALUATION_ANALYSTS,
     GATE_ANALYSTS,
     ORDER_ANALYSTS,
+    PARTS_ANALYSTS,
     QUALITY_ANALYSTS,
+    SATISFACTION_ANALYSTS,
     STOCK_ANALYSTS,
+    TRAINING_ANALYSTS,
     AnalyticsService,
     Period,
 )
@@ -24,6 +36,7 @@ from dealercrm.entrypoints.http.security import requires
 
 Region = Annotated[str | None, Parameter(max_length=40)]
 DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
+StationId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
 Line = Annotated[str | None, Parameter(max_length=20, description="tanker, dump_truck, semi_trailer")]
 FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
 ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
@@ -94,3 +107,32 @@ class ReportController(Controller):
                   date_to: ToDay = None, product_line: Line = None) -> CampaignReport:
         period = period_of(analytics, date_from, date_to)
         return analytics.campaign_report(request.user, period, product_line=product_line or None)
+
+    @get("/credit-evaluation", guards=[requires(*CREDIT_EVALUATION_ANALYSTS)], sync_to_thread=True,
+         summary="信用评价分析 Each dealer's latest credit score and grade, the grade distribution, the monthly trend")
+    def credit_evaluation(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+                          date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
+                          dealer_id: DealerId = None) -> CreditEvaluationReport:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.credit_evaluation_report(request.user, period, region=region, dealer_id=dealer_id)
+
+    @get("/training", guards=[requires(*TRAINING_ANALYSTS)], sync_to_thread=True,
+         summary="培训效果分析 Invited, confirmed, attended and completion rate per training, month and audience")
+    def training(self, request: Request[Principal, Any, Any], analytics: AnalyticsService, date_from: FromDay = None,
+                 date_to: ToDay = None, product_line: Line = None) -> TrainingReport:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.training_report(request.user, period, product_line=product_line or None)
+
+    @get("/satisfaction", guards=[requires(*SATISFACTION_ANALYSTS)], sync_to_thread=True,
+         summary="满意度分析 Survey and service-record score distributions; dealers, dissatisfied first, with reasons")
+    def satisfaction(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+                     date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
+                     dealer_id: DealerId = None) -> SatisfactionReport:
+        period = period_of(analytics, date_from, date_to)
+        return analytics.satisfaction_report(request.user, period, region=region, dealer_id=dealer_id)
+
+    @get("/parts-stock", guards=[requires(*PARTS_ANALYSTS)], sync_to_thread=True,
+         summary="配件库存统计 Service stations' parts stock: quantity, value at standard cost, below minimum, slow movers")
+    def parts_stock(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+                    region: Region = None, station_id: StationId = None) -> PartsStockReport:
+        return analytics.parts_stock_report(request.user, region=region, station_id=station_id)

@@ -26,21 +26,33 @@ from dealercrm.application.exports import Column, ColumnKind, Exporter, Table
 from dealercrm.application.reads.analytics import (
     CampaignReport,
     CampaignSheetRow,
+    CreditEvaluationReport,
     CreditReport,
     DealerChoice,
+    StationChoice,
     OrderSheetRow,
+    PartsStockReport,
     QualityReport,
     QualityRow,
     QualitySheetRow,
+    SatisfactionReport,
+    SatisfactionSheetRow,
+    TrainingReport,
+    TrainingSheetRow,
 )
 from dealercrm.application.services.analytics import (
     CAMPAIGN_ANALYSTS,
     CREDIT_ANALYSTS,
+    CREDIT_EVALUATION_ANALYSTS,
     GATE_ANALYSTS,
     ORDER_ANALYSTS,
+    PARTS_ANALYSTS,
     QUALITY_ANALYSTS,
+    SATISFACTION_ANALYSTS,
     STOCK_ANALYSTS,
+    TRAINING_ANALYSTS,
     AnalyticsService,
+    is_dissatisfied,
 )
 from dealercrm.domain.campaigns import CampaignStatus
 from dealercrm.domain.channel import ProductLine
@@ -53,7 +65,8 @@ from dealercrm.entrypoints.web.filters import money
 from dealercrm.entrypoints.web.layout import page
 
 ANALYSTS = tuple(dict.fromkeys((*ORDER_ANALYSTS, *CREDIT_ANALYSTS, *STOCK_ANALYSTS, *GATE_ANALYSTS,
-                                *QUALITY_ANALYSTS, *CAMPAIGN_ANALYSTS)))
+                                *QUALITY_ANALYSTS, *CAMPAIGN_ANALYSTS, *CREDIT_EVALUATION_ANALYSTS,
+                                *TRAINING_ANALYSTS, *SATISFACTION_ANALYSTS, *PARTS_ANALYSTS)))
 FromDay = Annotated[str | None, Parameter(query="from", max_length=10)]
 ToDay = Annotated[str | None, Parameter(query="to", max_length=10)]
 Region = Annotated[str | None, Parameter(max_length=40)]
@@ -73,6 +86,9 @@ class Dashboard:
     period: bool  # has a from/to filter
     table: Table  # the export's sheet
     by_dealer: bool = True  # has the region / dealer filters
+    by_region: bool = False  # has the region filter without the dealer one
+    by_line: bool = True  # has the product line filter
+    by_station: bool = False  # has the service station filter
 
 
 DASHBOARDS = {d.code: d for d in (
@@ -116,14 +132,51 @@ DASHBOARDS = {d.code: d for d in (
                                   Column("dump_truck", "自卸车", _I, 8), Column("semi_trailer", "半挂车", _I, 8),
                                   Column("units", "在库合计", _I, 10), Column("on_the_way", "在途", _I, 8),
                                   Column("sold", "已售", _I, 8)))),
+    Dashboard("credit-evaluation", "信用评价分析", CREDIT_EVALUATION_ANALYSTS,
+              (("credit-grades", "各等级经销商数（最新评价）"), ("credit-score-trend", "按月评价次数与平均分"),
+               ("credit-lowest-scores", "得分最低的经销商")), True,
+              Table("信用评价", (Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 30),
+                                Column("region", "区域", _T, 8), Column("score", "信用得分", _I, 10),
+                                Column("grade", "信用等级", _T, 8), Column("evaluated_on", "评价日期", ColumnKind.DATE, 12))),
+              by_line=False),
+    Dashboard("training", "培训效果分析", TRAINING_ANALYSTS,
+              (("training-by-training", "各次培训：邀请、确认与出席"), ("training-by-month", "按月参训率"),
+               ("training-by-audience", "按对象：经销商与服务站人员")), True,
+              Table("培训效果", (Column("training_no", "培训编号", _T, 16), Column("title", "培训", _T, 30),
+                                Column("audience_label", "对象", _T, 12), Column("status_label", "状态", _T, 8),
+                                Column("starts_on", "开始日期", ColumnKind.DATE, 12), Column("invited", "邀请", _I, 8),
+                                Column("confirmed", "确认", _I, 8), Column("declined", "谢绝", _I, 8),
+                                Column("registered", "签到登记", _I, 8), Column("attended", "出席", _I, 8),
+                                Column("completion_rate", "参训率", _T, 10),
+                                Column("feedback_avg", "平均评价", _T, 10))),
+              by_dealer=False),
+    Dashboard("satisfaction", "满意度分析", SATISFACTION_ANALYSTS,
+              (("satisfaction-scores", "评分分布：服务记录与问卷"), ("satisfaction-dealers", "不满意的经销商")), True,
+              Table("满意度", (Column("dealer_code", "经销商编号", _T, 12), Column("dealer_name", "经销商", _T, 30),
+                              Column("region", "区域", _T, 8), Column("survey_responses", "问卷答复", _I, 8),
+                              Column("survey_min_score", "问卷最低分", _I, 10), Column("survey_low", "问卷低分", _I, 8),
+                              Column("service_rated", "服务评分数", _I, 10), Column("service_avg", "服务平均分", _T, 10),
+                              Column("service_low", "服务低分", _I, 8), Column("dissatisfied", "不满意", _T, 8),
+                              Column("reasons", "原因", _T, 50))),
+              by_line=False),
+    Dashboard("parts-stock", "配件库存统计", PARTS_ANALYSTS,
+              (("parts-stock-by-station", "各服务站库存金额与呆滞金额"), ("parts-stock-by-region", "按区域库存金额")), False,
+              Table("配件库存", (Column("station_code", "服务站编号", _T, 12), Column("station_name", "服务站", _T, 30),
+                                Column("region", "区域", _T, 8), Column("parts", "品种数", _I, 8),
+                                Column("quantity", "数量", _I, 10), Column("value_fen", "库存金额（标准成本）", _M, 18),
+                                Column("below_min", "低于下限", _I, 10), Column("slow_parts", "呆滞品种", _I, 10),
+                                Column("slow_value_fen", "呆滞金额", _M, 16))),
+              by_dealer=False, by_region=True, by_line=False, by_station=True),
 )}
 
 
-Report = dict[str, Any] | CreditReport | QualityReport | CampaignReport
+Report = (dict[str, Any] | CreditReport | QualityReport | CampaignReport | CreditEvaluationReport | TrainingReport
+          | SatisfactionReport | PartsStockReport)
 
 
 def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from: str | None, date_to: str | None,
-            region: str | None, dealer_id: int | None, product_line: str | None = None) -> Report:
+            region: str | None, dealer_id: int | None, product_line: str | None = None,
+            station_id: int | None = None) -> Report:
     region = (region or "").strip() or None
     line = product_line or None
     if code == "orders":
@@ -139,6 +192,16 @@ def _report(analytics: AnalyticsService, actor: Principal, code: str, date_from:
         return analytics.quality_report(actor, period_of(analytics, date_from, date_to), product_line=line)
     if code == "campaigns":
         return analytics.campaign_report(actor, period_of(analytics, date_from, date_to), product_line=line)
+    if code == "credit-evaluation":
+        return analytics.credit_evaluation_report(actor, period_of(analytics, date_from, date_to), region=region,
+                                                  dealer_id=dealer_id)
+    if code == "training":
+        return analytics.training_report(actor, period_of(analytics, date_from, date_to), product_line=line)
+    if code == "satisfaction":
+        return analytics.satisfaction_report(actor, period_of(analytics, date_from, date_to), region=region,
+                                             dealer_id=dealer_id)
+    if code == "parts-stock":
+        return analytics.parts_stock_report(actor, region=region, station_id=station_id)
     return analytics.gate_throughput(actor, period_of(analytics, date_from, date_to), dealer_id=dealer_id,
                                      product_line=line)
 
@@ -168,6 +231,19 @@ def _rows(code: str, report: Report) -> Sequence[Any]:
         return [CampaignSheetRow(r.campaign_no, r.name, CampaignStatus(r.status).label, r.starts_on, r.ends_on,
                                  r.cost_fen, r.leads, r.converted, r.revenue_fen, _pct(r.roi_pct))
                 for r in report.campaigns]
+    if isinstance(report, CreditEvaluationReport):
+        return report.dealers
+    if isinstance(report, TrainingReport):
+        return [TrainingSheetRow(r.training_no, r.title, r.audience_label, r.status_label, r.starts_on, r.invited,
+                                 r.confirmed, r.declined, r.registered, r.attended, _pct(r.completion_rate_pct),
+                                 "—" if r.feedback_avg is None else f"{r.feedback_avg:g}") for r in report.trainings]
+    if isinstance(report, SatisfactionReport):
+        return [SatisfactionSheetRow(r.dealer_code, r.dealer_name, r.region, r.survey_responses, r.survey_min_score,
+                                     r.survey_low, r.service_rated,
+                                     "—" if r.service_avg is None else f"{r.service_avg:g}", r.service_low,
+                                     "是" if is_dissatisfied(r) else "否", r.reasons) for r in report.dealers]
+    if isinstance(report, PartsStockReport):
+        return report.stations
     if code == "orders":
         return ([OrderSheetRow("月份", r.month, r.orders, r.units, r.amount_fen) for r in report["by_month"]]
                 + [OrderSheetRow("区域", r.region, r.orders, r.units, r.amount_fen) for r in report["by_region"]]
@@ -213,6 +289,12 @@ def _dealer_options(dealers: Sequence[DealerChoice], chosen: int | None) -> Mark
                           f"{html.escape(f'{d.code} {d.legal_name}')}</option>" for d in dealers))
 
 
+def _station_options(stations: Sequence[StationChoice], chosen: int | None) -> Markup:
+    """The station filter's ``<option>``s (code and name), the chosen one selected."""
+    return Markup("".join(f'<option value="{s.id}"{" selected" if s.id == chosen else ""}>'
+                          f"{html.escape(f'{s.code} {s.name}')}</option>" for s in stations))
+
+
 _JSON = msgspec.json.Encoder()
 
 
@@ -240,15 +322,17 @@ class AnalyticsPages(Controller):
     @get("/{code:str}", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def dashboard(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                   date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
-                  dealer_id: DealerId = None, product_line: Line = None) -> Template:
+                  dealer_id: DealerId = None, product_line: Line = None, station_id: DealerId = None) -> Template:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         query = {"from": date_from or "", "to": date_to or "", "region": region or "",
-                 "dealer_id": str(dealer_id or ""), "product_line": product_line or ""}
+                 "dealer_id": str(dealer_id or ""), "product_line": product_line or "",
+                 "station_id": str(station_id or "")}
         error, report = None, None
         try:
-            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
+            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line,
+                             station_id)
         except InvalidValue as exc:
             error = {"field": exc.field, "message": exc.message}
         dealer_options = _dealer_options(analytics.dealer_choices(request.user, region=region), dealer_id) if board.by_dealer else None
@@ -257,6 +341,8 @@ class AnalyticsPages(Controller):
                     report_json=_embedded(report) if report else None,
                     table_body=_table_body(board.table.columns, _rows(code, report)) if report else None, query=query,
                     error=error, dealer_options=dealer_options,
+                    station_options=_station_options(analytics.station_choices(request.user, region=region),
+                                                     station_id) if board.by_station else None,
                     product_lines=PRODUCT_LINES,
                     status_code=422 if error else 200,
                     export_query=urlencode({k: v for k, v in query.items() if v}))
@@ -264,10 +350,12 @@ class AnalyticsPages(Controller):
     @get("/{code:str}/export", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def export(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                exports: Exporter, file_format: Format = "xlsx", date_from: FromDay = None, date_to: ToDay = None,
-               region: Region = None, dealer_id: DealerId = None, product_line: Line = None) -> Stream:
+               region: Region = None, dealer_id: DealerId = None, product_line: Line = None,
+               station_id: DealerId = None) -> Stream:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
         exports.check_format(file_format)
-        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line)
+        report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line,
+                         station_id)
         return download(exports.download(file_format, f"report-{code}", board.table, _rows(code, report)))

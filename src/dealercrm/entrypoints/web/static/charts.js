@@ -81,6 +81,52 @@
         return {name: l.label, stack: "line", data: pick(rows, l.code), itemStyle: {color: colours[l.code]}, axisName: "台"};
       }).concat([{name: "在途", data: pick(rows, "on_the_way"), axisName: "台"}]));
     },
+    "credit-grades": function (r) {
+      var colours = {A: "#3ba272", B: "#5470c6", C: "#fac858", D: "#ee6666"};
+      return bar(pick(r.grades, "grade"), [{name: "经销商数", axisName: "家",
+        data: r.grades.map(function (g) { return {value: g.dealers, itemStyle: {color: colours[g.grade]}}; })}]);
+    },
+    "credit-score-trend": function (r) {
+      return bar(pick(r.by_month, "month"), [{name: "评价次数", data: pick(r.by_month, "evaluations"), axisName: "次"},
+        {name: "平均分", type: "line", yAxisIndex: 1, connectNulls: true, data: pick(r.by_month, "average_score"), axisName: "分"}]);
+    },
+    "credit-lowest-scores": function (r) {
+      var rows = r.dealers.slice(0, 20);
+      return bar(pick(rows, "dealer_code"), [{name: "信用得分", data: pick(rows, "score"), axisName: "分"}]);
+    },
+    "training-by-training": function (r) {
+      var rows = r.trainings;
+      return bar(pick(rows, "training_no"), [{name: "邀请", data: pick(rows, "invited"), axisName: "人"},
+        {name: "确认", data: pick(rows, "confirmed"), axisName: "人"}, {name: "出席", data: pick(rows, "attended"), axisName: "人"}]);
+    },
+    "training-by-month": function (r) {
+      return bar(pick(r.by_month, "key"), [{name: "出席", data: pick(r.by_month, "attended"), axisName: "人"},
+        {name: "参训率（%）", type: "line", yAxisIndex: 1, connectNulls: true, data: pick(r.by_month, "completion_rate_pct"), axisName: "%"}]);
+    },
+    "training-by-audience": function (r) {
+      return bar(pick(r.by_audience, "label"), [{name: "邀请", data: pick(r.by_audience, "invited"), axisName: "人"},
+        {name: "出席", data: pick(r.by_audience, "attended"), axisName: "人"}]);
+    },
+    "satisfaction-scores": function (r) {
+      var names = r.service_scores.map(function (s) { return s.score + "分"; });
+      return bar(names, [{name: "服务记录（客户评分）", data: pick(r.service_scores, "count"), axisName: "个"},
+        {name: "问卷（每份答复最低分）", data: pick(r.survey_scores, "count"), axisName: "个"}]);
+    },
+    "satisfaction-dealers": function (r) {
+      var rows = r.dealers.filter(function (d) { return d.survey_low > 0 || (d.service_avg !== null && d.service_avg < r.service_threshold); }).slice(0, 20);
+      return bar(pick(rows, "dealer_code"), [{name: "问卷低分", stack: "low", data: pick(rows, "survey_low"), axisName: "个"},
+        {name: "服务低分", stack: "low", data: pick(rows, "service_low"), axisName: "个"}]);
+    },
+    "parts-stock-by-station": function (r) {
+      var rows = r.stations.slice(0, 30);
+      return bar(pick(rows, "station_name"), [
+        {name: "库存金额（元）", data: rows.map(function (x) { return yuan(x.value_fen); }), axisName: "元"},
+        {name: "呆滞金额（元）", data: rows.map(function (x) { return yuan(x.slow_value_fen); }), axisName: "元"}]);
+    },
+    "parts-stock-by-region": function (r) {
+      return {tooltip: {trigger: "item", valueFormatter: money}, legend: {bottom: 0, type: "scroll"},
+        series: [{type: "pie", radius: ["35%", "65%"], data: r.by_region.map(function (x) { return {name: x.region, value: yuan(x.value_fen)}; })}]};
+    },
     "gate-throughput": function (r) {
       return bar(pick(r.days, "day"), [{name: "出门证", type: "line", data: pick(r.days, "exits"), axisName: "张"},
                                        {name: "车辆", type: "bar", data: pick(r.days, "vehicles"), axisName: "张"}]);
