@@ -109,14 +109,15 @@ class Container:
         """A fresh SQL ``ErpSyncTarget`` (one per sync run)."""
         return erp_sync_target(self.uow, self.clock)
 
-    def rate_limiter(self, limit: int, window_seconds: float) -> SqlRateLimiter | None:
+    def rate_limiter(self, scope: str, limit: int, window_seconds: float) -> SqlRateLimiter | None:
         """A rate limit kept in the database, so it holds across server workers (``None``
-        without a database: the caller keeps one per process)."""
+        without a database: the caller keeps one per process). ``scope`` keeps its hits apart from
+        every other limit's (one table holds them all)."""
         if self.engine is None:
             return None
         from dealercrm.adapters.db.shared_state import SqlRateLimiter
 
-        return SqlRateLimiter(self.engine, limit, window_seconds, self.clock)
+        return SqlRateLimiter(self.engine, limit, window_seconds, self.clock, scope)
 
     def outbox_deliverers(self) -> dict[Channel, ErpReleaseDeliverer]:
         """Extra outbox channels this installation delivers (the ERP release when an ERP is set)."""

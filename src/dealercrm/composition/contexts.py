@@ -42,7 +42,7 @@ def messages_service(settings: Settings, clock: Clock, engine: Engine | None, li
         from dealercrm.adapters.db.shared_state import SqlRateLimiter
 
         return MessagesService(clock, SqlMessageStore(engine), live,
-                               SqlRateLimiter(engine, settings.message_rate_per_minute, 60, clock),
+                               SqlRateLimiter(engine, settings.message_rate_per_minute, 60, clock, "message"),
                                orders, aftersales_service, gate, media)
     from dealercrm.adapters.messages_memory import MemoryFloodLimit, MemoryMessageStore
 

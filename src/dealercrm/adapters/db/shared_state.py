@@ -89,13 +89,16 @@ class SqlRateLimiter:
     key's expired hits, count the live ones, record this one. Two workers hit in the same instant
     on PostgreSQL may both be admitted at the very edge of the limit (READ COMMITTED); never more."""
 
-    def __init__(self, engine: Engine, limit: int, window: float, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, engine: Engine, limit: int, window: float, clock: Callable[[], dt.datetime],
+                 scope: str) -> None:
         self.engine = engine
         self.limit = limit
         self.window = dt.timedelta(seconds=window)
         self.clock = clock
+        self.scope = scope  # the limit's own keys: sign-ins and registrations from one address count apart
 
     def hit(self, key: str) -> None:
+        key = f"{self.scope}:{key}"[:200]
         now = self.clock()
         since = now - self.window
         t = rate_limit_hits

@@ -142,9 +142,9 @@ def _per_container_state(app_state: State, container: Container, settings: Setti
     """What the app keeps per container: its rate limiters (in the database when there is one,
     so they hold across server workers) and the hub of its live sockets."""
     app_state["live_hub"] = LiveHub()  # this worker's live sockets, fed by one subscription
-    app_state["login_limiter"] = (container.rate_limiter(settings.login_rate_per_minute, 60)
+    app_state["login_limiter"] = (container.rate_limiter("login", settings.login_rate_per_minute, 60)
                                   or SlidingWindowLimiter(settings.login_rate_per_minute, 60))
-    app_state["register_limiter"] = (container.rate_limiter(settings.register_rate_per_hour, 3600)
+    app_state["register_limiter"] = (container.rate_limiter("register", settings.register_rate_per_hour, 3600)
                                      or SlidingWindowLimiter(settings.register_rate_per_hour, 3600))
 
 
