@@ -104,7 +104,7 @@ def test_the_lead_lists_show_the_last_follow_up_and_filter_the_leads_due_for_con
     assert {int(i) for i in re.findall(r'href="/marketing/leads/(\d+)"', due_listing.text)} == {r["id"] for r in due}
     assert 'name="due" value="true" style="width:auto" checked' in due_listing.text
     assert dealer_due.status_code == 200 and f'href="/leads/{dealer_lead["id"]}"' in dealer_due.text
-    assert "待联系" in dealer_due.text
+    assert 'name="due" value="true" style="width:auto" checked' in dealer_due.text  # the filter as asked
     assert dealer_page.status_code == 200 and "跟进记录" in dealer_page.text and "电话沟通" in dealer_page.text
     assert f'href="/leads/{dealer_lead["id"]}"' in bench.text and "待联系线索" in bench.text
 
