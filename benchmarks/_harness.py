@@ -41,6 +41,9 @@ def serve(app, port: int, *, plain: bool = False) -> Iterator[None]:  # type: ig
     """``plain``: uvicorn's pure-Python h11 parser and asyncio loop instead of httptools + uvloop."""
     import uvicorn
 
+    from dealercrm.entrypoints.http.app import settle_heap
+
+    settle_heap()  # as `dealercrm serve` does before it serves
     extra = {"http": "h11", "loop": "asyncio"} if plain else {}
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False, **extra)
     server = uvicorn.Server(config)

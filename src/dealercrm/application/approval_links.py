@@ -68,6 +68,13 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def new_nonces(count: int) -> list[str]:
+    """``count`` link nonces (``secrets.token_hex(16)`` each) from one read of the random source:
+    a stage's task mails carry two links per addressee."""
+    raw = secrets.token_bytes(16 * count)
+    return [raw[i:i + 16].hex() for i in range(0, 16 * count, 16)]
+
+
 class ApprovalLinkSigner:
     """Issues and verifies link tokens with one HMAC key (from settings)."""
 

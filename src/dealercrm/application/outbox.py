@@ -100,6 +100,13 @@ def enqueue_notification(
     return store.enqueue(tx, notification)
 
 
+def new_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as text, as ``uuid.uuid4()`` makes them, from one read of
+    the system's random source instead of one system call each (an order's review mails: 12)."""
+    raw = os.urandom(16 * count)
+    return [str(uuid.UUID(bytes=raw[i:i + 16], version=4)) for i in range(0, 16 * count, 16)]
+
+
 def enqueue_notifications(
     store: OutboxStore,
     tx: Any,
@@ -107,15 +114,17 @@ def enqueue_notifications(
     *,
     clock: Clock,
     templates: TemplateRegistry = TEMPLATES,
-    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    new_id: Callable[[], str] | None = None,
 ) -> None:
     """:func:`enqueue_notification` of each ``(template_code, variables, recipient,
     idempotency_key)``, rendered first (a bad one raises before anything is written), then put
     into the outbox in one write."""
     now = clock()
-    notifications = [Notification.new(id=new_id(), idempotency_key=key, message=templates.render(code, variables),
+    batch = list(messages)
+    ids = new_ids(len(batch)) if new_id is None else [new_id() for _ in batch]
+    notifications = [Notification.new(id=message_id, idempotency_key=key, message=templates.render(code, variables),
                                       recipient=recipient, now=now)
-                     for code, variables, recipient, key in messages]
+                     for message_id, (code, variables, recipient, key) in zip(ids, batch, strict=True)]
     if notifications:
         store.enqueue_many(tx, notifications)
 

@@ -35,6 +35,7 @@ from dealercrm.application.approval_links import (
     ApprovalLinkUsed,
     ApprovalMail,
     LinkClaims,
+    new_nonces,
 )
 from dealercrm.application.identity import principal_of
 from dealercrm.application.ports.persistence import QueuedMessage, UnitOfWork
@@ -555,14 +556,17 @@ def _task_mails(uow: UnitOfWork, wf: Workflow, step: WorkflowStep, users: list[t
     }
     expires = now + mail.link_ttl
     expires_text = _fmt(expires)
+    nonces = iter(new_nonces(2 * len(users)) if mail.signer is not None else ())
     for user, origin in users:
         if not user.email or user.id is None:
             continue
         variables: dict[str, Any] = {"approver_name": user.display_name, **shared, "origin": origin}
         template = "workflow.task_assigned_portal"
         if mail.signer is not None:
-            approve, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="approve", expires_at=expires)
-            reject, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="reject", expires_at=expires)
+            approve, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="approve", expires_at=expires,
+                                           nonce=next(nonces))
+            reject, _ = mail.signer.issue(step_id=step.id, user_id=user.id, decision="reject", expires_at=expires,
+                                          nonce=next(nonces))
             variables |= {"approve_url": mail.link_url(approve), "reject_url": mail.link_url(reject),
                           "expires_at": expires_text}
             template = "workflow.task_assigned"

@@ -102,7 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     problems = secret_problems(settings)
     if problems and not args.demo:
         return refuse(problems, KEYS_HINT)
-    from dealercrm.entrypoints.http.app import create_app
+    from dealercrm.entrypoints.http.app import create_app, settle_heap
     from dealercrm.entrypoints.logging import route_stdlib_logging
 
     print("准备数据库 migrating the database…", flush=True)
@@ -116,6 +116,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.demo:  # the server answers at once; the demo loads beside it and prints its logins when done
             threading.Thread(target=show_demo, args=(container,), name="demo-loader", daemon=True).start()
         route_stdlib_logging(settings.log_level, settings.log_json)
+        settle_heap()
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
                     log_config=None)  # uvicorn's records go through structlog (route_stdlib_logging)
         return 0

@@ -34,6 +34,45 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
 
+    # On SQLite a timestamp is text, ``2026-12-07 08:30:00.000000`` (SQLAlchemy's storage format).
+    # The two steps a TypeDecorator chains there — our UTC conversion, then the dialect's
+    # formatting with a ``%`` template, and on the way back a regular expression, then ours — are
+    # done as one: the same text written, the same datetimes read, in about half the time (an
+    # order's submission binds about 40 timestamps; a list page reads hundreds).
+
+    def bind_processor(self, dialect: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        utc = dt.UTC
+
+        def process(value: dt.datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError("naive datetime refused; use an aware datetime")
+            return value.astimezone(utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        fallback = super().result_processor(dialect, coltype)  # text in another spelling (hand-written SQL)
+        if fallback is None:
+            raise TypeError("expected SQLite's DateTime result processor")
+        parse, utc = dt.datetime.fromisoformat, dt.UTC
+
+        def process(value: str | None) -> dt.datetime | None:
+            if value is None:
+                return None
+            try:
+                moment = parse(value)
+            except (TypeError, ValueError):
+                return fallback(value)
+            return moment.replace(tzinfo=utc) if moment.tzinfo is None else moment.astimezone(utc)
+
+        return process
+
 
 class StrEnumType(TypeDecorator[enum.Enum]):
     """A ``StrEnum`` stored as its value (a short string), portable and readable in SQL."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import msgspec
@@ -117,6 +118,16 @@ CONTROLLERS: tuple[Any, ...] = (
 )
 
 
+def settle_heap() -> None:
+    """What a server process does once its app is built, before it serves: the app, its routes,
+    the mappings and the compiled templates (about 400,000 objects) live as long as the process,
+    so they leave the garbage collector's generations — otherwise each full collection walks all
+    of them again (about 190 ms on this machine) for nothing; requests' own garbage is collected
+    as before (Python's ``gc.freeze``)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_worker_app() -> Litestar:
     """The app of one ``dealercrm serve --workers N`` worker process: settings from the
     environment, the database already migrated by the parent process. A principal cached in one
@@ -124,7 +135,9 @@ def create_worker_app() -> Litestar:
     the database, where sessions, rate limits and the cache counters are shared."""
     settings = load_settings(principal_cache_seconds=0)
     route_stdlib_logging(settings.log_level, settings.log_json)  # a worker process of ours: uvicorn logs as JSON
-    return create_app(settings, container=bootstrap(settings, migrate=False))
+    app = create_app(settings, container=bootstrap(settings, migrate=False))
+    settle_heap()
+    return app
 
 
 def cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
