@@ -57,10 +57,12 @@ from dealercrm.application.campaigns import NOT_REVENUE_STATES
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
     CampaignFiguresRow,
+    CreditExposurePage,
     CreditExposureRow,
     CreditGradeFigures,
     CreditGradeRow,
     CreditOfDealers,
+    CreditTotals,
     DealerChoice,
     CreditOfLine,
     DealerStockRow,
@@ -149,12 +151,26 @@ class SqlAnalyticsQueries:
 
     # -- the dealer filter -----------------------------------------------------------------------
 
-    def dealer_choices(self, scope: DealerScope, *, limit: int, region: str | None = None) -> list[DealerChoice]:
-        """The dealers in the scope (and ``region``), by code: id, code and name only (the filter's options)."""
+    def dealer_choices(self, scope: DealerScope, *, limit: int, region: str | None = None,
+                       dealer_id: int | None = None, text: str | None = None) -> list[DealerChoice]:
+        """The dealers in the scope (and ``region``; the one ``dealer_id``; those whose code starts
+        with ``text`` or whose name contains it), by code: id, code and name only (the filter's options)."""
         if scope.nothing:
             return []
         q = select(_D.id, _D.code, _D.legal_name).order_by(_D.code).limit(limit)
-        return [DealerChoice(*r) for r in self._tuples(_in_scope(q, scope, _D.id, region=region, dealer_id=None))]
+        if text:
+            pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            q = q.where(or_(_D.code.ilike(f"{pattern}%", escape="\\"),
+                            _D.legal_name.like(f"%{pattern}%", escape="\\")))
+        return [DealerChoice(*r) for r in self._tuples(_in_scope(q, scope, _D.id, region=region, dealer_id=dealer_id))]
+
+    def dealer_count(self, scope: DealerScope, *, region: str | None = None) -> int:
+        """How many dealers the scope (and ``region``) holds."""
+        if scope.nothing:
+            return 0
+        q = select(func.count()).select_from(dealers)
+        with self.engine.connect() as conn:
+            return int(conn.execute(_in_scope(q, scope, _D.id, region=region, dealer_id=None)).scalar_one())
 
     # -- orders --------------------------------------------------------------------------------
 
@@ -255,6 +271,33 @@ class SqlAnalyticsQueries:
                 _in_scope(q, scope, a.dealer_id, region=region, dealer_id=dealer_id)))
             ageing = conn.execute(self._ageing(scope, today, region=region, dealer_id=dealer_id)).one()
         return CreditOfDealers(rows, AgeingTotals(*(int(v) for v in ageing)))
+
+    def credit_exposure_page(self, scope: DealerScope, *, today: dt.date, offset: int, limit: int, top: int,
+                             region: str | None = None, dealer_id: int | None = None) -> CreditExposurePage:
+        """``credit_exposure`` for a page of the table: ``limit`` rows from the ``offset``-th, the
+        ``top`` largest (the chart's; read again only when the page does not start with them), the
+        dealers' count and summed limit and exposure, and the ageing — on one connection."""
+        if scope.nothing:
+            return CreditExposurePage((), (), 0, CreditTotals(0, 0), AgeingTotals())
+        a = credit_accounts.c
+        limit_fen = type_coerce(a.limit_fen, BigInteger)
+        exposure = (type_coerce(a.receivable_fen, BigInteger) + type_coerce(a.uninvoiced_fen, BigInteger)
+                    - type_coerce(a.prepayment_fen, BigInteger))
+        rows = _in_scope(select(a.dealer_id, _D.code, _D.legal_name, _D.region, limit_fen, exposure,
+                                limit_fen - exposure)
+                         .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id))
+                         .order_by(exposure.desc(), _D.code), scope, a.dealer_id, region=region, dealer_id=dealer_id)
+        sums = _in_scope(select(func.count(), func.coalesce(func.sum(limit_fen), 0), func.coalesce(func.sum(exposure), 0))
+                         .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id)), scope, a.dealer_id,
+                         region=region, dealer_id=dealer_id)
+        with self.engine.connect() as conn:
+            page = tuple(CreditExposureRow(*r) for r in conn.execute(rows.offset(offset).limit(limit)))
+            chart = (page[:top] if offset == 0 and limit >= top
+                     else tuple(CreditExposureRow(*r) for r in conn.execute(rows.limit(top))))
+            count, limits, exposures = conn.execute(sums).one()
+            ageing = conn.execute(self._ageing(scope, today, region=region, dealer_id=dealer_id)).one()
+        return CreditExposurePage(page, chart, int(count), CreditTotals(int(limits), int(exposures)),
+                                  AgeingTotals(*(int(v) for v in ageing)))
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
                        dealer_id: int | None = None) -> CreditOfLine:
