@@ -420,11 +420,14 @@ class AnalyticsService:
         require_role(actor, *TRAINING_ANALYSTS)
         rows = [_training_row(r) for r in self.queries.trainings(start=period.start, end=period.end,
                                                                   product_line=_product_line(product_line))]
+        by_month: dict[str, list[TrainingRow]] = defaultdict(list)
+        by_audience: dict[str, list[TrainingRow]] = defaultdict(list)
+        for r in rows:  # grouped in one pass: a pass per month and audience formats every day again
+            by_month[f"{r.starts_on.year:04d}-{r.starts_on.month:02d}"].append(r)
+            by_audience[r.audience].append(r)
         return TrainingReport(
-            period.as_json(), tuple(rows),
-            tuple(_training_group(m, m, [r for r in rows if f"{r.starts_on:%Y-%m}" == m]) for m in period.months()),
-            tuple(_training_group(a.value, a.label, [r for r in rows if r.audience == a.value])
-                  for a in TrainingAudience))
+            period.as_json(), tuple(rows), tuple(_training_group(m, m, by_month[m]) for m in period.months()),
+            tuple(_training_group(a.value, a.label, by_audience[a.value]) for a in TrainingAudience))
 
     def satisfaction_report(self, actor: Principal, period: Period, *, region: str | None = None,
                             dealer_id: int | None = None) -> SatisfactionReport:
