@@ -288,7 +288,8 @@ class SqlAnalyticsQueries:
                                 limit_fen - exposure)
                          .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id))
                          .order_by(exposure.desc(), _D.code), scope, a.dealer_id, region=region, dealer_id=dealer_id)
-        sums = _in_scope(select(func.count(), func.coalesce(func.sum(limit_fen), 0), func.coalesce(func.sum(exposure), 0))
+        summed: list[Any] = [func.count(), func.coalesce(func.sum(limit_fen), 0), func.coalesce(func.sum(exposure), 0)]
+        sums = _in_scope(select(*summed)
                          .select_from(credit_accounts.join(dealers, _D.id == a.dealer_id)), scope, a.dealer_id,
                          region=region, dealer_id=dealer_id)
         with self.engine.connect() as conn:

@@ -31,6 +31,7 @@ from dealercrm.application.reads.analytics import (
     CampaignReport,
     CampaignSheetRow,
     CreditEvaluationReport,
+    CreditPage,
     CreditReport,
     DealerChoice,
     StationChoice,
@@ -352,7 +353,9 @@ class AnalyticsPages(Controller):
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
-        error, report, credit = None, None, None
+        error: dict[str, str] | None = None
+        report: Report | None = None
+        credit: CreditPage | None = None
         try:
             if board.by_dealer and dealer and dealer.strip():  # the search box names a dealer by code or name
                 dealer_id = analytics.dealer_named(request.user, dealer, region=(region or "").strip()).id
