@@ -296,7 +296,10 @@ def _pager(code: str, query: dict[str, str], at: int, shown: int, total: int) ->
     if at == 0 and shown >= total:
         return None
     filters = {k: v for k, v in query.items() if v}
-    link = lambda n: f"/analytics/{code}?" + urlencode({**filters, **({"at": n} if n else {})})  # noqa: E731
+
+    def link(n: int) -> str:
+        return f"/analytics/{code}?" + urlencode({**filters, **({"at": n} if n else {})})
+
     return {"first": at + 1 if shown else at, "last": at + shown, "total": total,
             "prev": link(max(at - PAGE_SIZE, 0)) if at else None,
             "next": link(at + PAGE_SIZE) if at + shown < total else None}
