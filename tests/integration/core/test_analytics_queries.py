@@ -13,9 +13,11 @@ from dealercrm.adapters.db.analytics_queries import SqlAnalyticsQueries
 from dealercrm.application.access import DealerScope
 from dealercrm.application.reads.analytics import (
     AgeingTotals,
+    CreditExposurePage,
     CreditOfDealers,
     CreditGradeFigures,
     CreditOfLine,
+    CreditTotals,
     QualityFigures,
     SatisfactionFigures,
     ScoreCount,
@@ -42,6 +44,13 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
         grades = queries.credit_grades(one_region, start=NOW - dt.timedelta(days=30), end=NOW, region="华中",
                                        dealer_id=1)
         trainings = queries.trainings(start=NOW - dt.timedelta(days=30), end=NOW, product_line="tanker")
+        every_line = queries.trainings(start=NOW - dt.timedelta(days=30), end=NOW)  # the other built statement
+        page = queries.credit_exposure_page(one_region, today=NOW.date(), offset=50, limit=50, top=20, region="华中",
+                                            dealer_id=1)
+        first_page = queries.credit_exposure_page(everyone, today=NOW.date(), offset=0, limit=50, top=20)
+        dealers = (queries.dealer_count(one_region, region="华中"),
+                   queries.dealer_choices(one_region, limit=20, region="华中", text="50%_\\ 有限"),
+                   queries.dealer_choices(everyone, limit=1, dealer_id=1))
         satisfaction = queries.satisfaction(one_region, start=NOW - dt.timedelta(days=30), end=NOW,
                                             service_threshold=3, region="华中", dealer_id=1)
         parts = queries.parts_stock(idle_since=NOW - dt.timedelta(days=90), region="华中", station_id=1)
@@ -50,6 +59,8 @@ def test_every_dashboard_statement_runs_and_answers_nothing_on_an_empty_database
         engine.dispose()
 
     assert placed == stock == by_dealer == gate == campaigns == nothing == trainings == parts == stations == []
+    assert every_line == [] and dealers == (0, [], [])
+    assert page == first_page == CreditExposurePage((), (), 0, CreditTotals(0, 0), AgeingTotals(0, 0, 0, 0, 0))
     assert grades == CreditGradeFigures((), ())
     assert satisfaction == SatisfactionFigures(tuple(ScoreCount(n, 0) for n in range(1, 6)),
                                                tuple(ScoreCount(n, 0) for n in range(1, 6)), ())

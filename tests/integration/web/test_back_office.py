@@ -16,9 +16,12 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from dealercrm.application.services.analytics import Period
+from dealercrm.adapters.db.credit_tables import credit_accounts
+from dealercrm.adapters.db.orm import dealers
+from dealercrm.application.services.analytics import EXPOSURE_CHART_ROWS, Period
 from dealercrm.domain.identity import Principal
 from dealercrm.domain.orders import OrderState
+from dealercrm.domain.values import Uscc
 from dealercrm.entrypoints.demo import DEMO_PASSWORD
 
 from .conftest import csrf_token
@@ -401,9 +404,80 @@ def test_each_dashboard_embeds_exactly_the_report_apis_data_for_echarts(browser,
 
     assert page.status_code == 200
     embedded = json.loads(html.unescape(REPORT_DATA.search(page.text).group(1)))
-    assert embedded == _as_api_answers(_report(crm, board, admin, period))
+    assert embedded == _chart_rows_of(board, _as_api_answers(_report(crm, board, admin, period)))
     assert '/static/vendor/echarts/echarts.min.js' in page.text and 'class="chart"' in page.text
     assert "数据表" in page.text
+
+
+def _chart_rows_of(board, answer):
+    """The API's answer as the dashboard embeds it: the credit page only its chart's rows (the
+    largest exposures), its totals and ageing whole."""
+    return {**answer, "exposure": answer["exposure"][:EXPOSURE_CHART_ROWS]} if board == "credit" else answer
+
+
+def _dealers_with_credit(crm, count, region):
+    """``count`` dealers of ``region`` (codes DL-P0000 …), each with a credit account: the later
+    the code, the larger its exposure."""
+    with crm.engine.begin() as conn:
+        conn.execute(sa.insert(dealers), [
+            {"code": f"DL-P{n:04d}", "legal_name": f"分页专用车有限公司{n}", "region": region, "province": "陕西省",
+             "city": "西安市", "address_detail": f"高新区{n}号", "status": "approved", "territory_regions": [],
+             "territory_industries": [], "version": 1,
+             "uscc": (body := f"91{610000 + n:06d}MA{n:07d}") + Uscc.check_char(body)} for n in range(count)])
+        ids = dict(conn.execute(sa.select(dealers.c.code, dealers.c.id).where(dealers.c.code.like("DL-P%"))).all())
+        conn.execute(sa.insert(credit_accounts), [
+            {"dealer_id": ids[f"DL-P{n:04d}"], "limit_fen": 500_000_000, "term_days": 30, "payment_cycle": "monthly",
+             "warning_threshold_permille": 800, "status": "active", "receivable_fen": (n + 1) * 100_000,
+             "uninvoiced_fen": 0, "prepayment_fen": 0, "warning_active": False, "warning_crossings": 0, "version": 1}
+            for n in range(count)])
+
+
+TABLE_CODES = re.compile(r"<tr><td>(DL-P\d{4})</td>")
+
+
+def test_the_credit_dashboard_pages_its_table_keeps_the_filters_and_exports_every_row(browser, crm):
+    _dealers_with_credit(crm, 320, "塞北")  # more dealers than a select list holds
+    admin = crm.identity.login("admin", DEMO_PASSWORD).principal
+    report = crm.analytics.credit_report(admin, region="塞北")
+    client = browser("admin")
+
+    first = client.get("/analytics/credit?region=塞北")
+    second = client.get(html.unescape(re.search(r'href="([^"]+)">下一页', first.text).group(1)))
+    last = client.get("/analytics/credit?region=塞北&at=300")
+    csv = client.get(re.search(r'href="([^"]+format=csv[^"]*)"', second.text).group(1).replace("&amp;", "&"))
+
+    codes = [r.dealer_code for r in report.exposure]
+    assert len(codes) == 320 and codes[0] == "DL-P0319"  # the largest exposure first
+    assert TABLE_CODES.findall(first.text) == codes[:50] and "第 1–50 家，共 320 家" in first.text
+    assert second.url.params["region"] == "塞北" and second.url.params["at"] == "50"
+    assert TABLE_CODES.findall(second.text) == codes[50:100] and 'href="/analytics/credit?region=' in second.text
+    assert TABLE_CODES.findall(last.text) == codes[300:] and "下一页" not in last.text and "上一页" in last.text
+    for page in (first, second, last):  # the chart: the largest exposures and the whole totals, on every page
+        assert json.loads(html.unescape(REPORT_DATA.search(page.text).group(1))) == _chart_rows_of(
+            "credit", _as_api_answers(report))
+    assert csv.url.params["region"] == "塞北" and "at" not in csv.url.params  # the page's link: every row
+    assert [line.split(",")[0] for line in csv.text.strip().splitlines()[1:]] == codes
+
+
+def test_past_a_few_hundred_dealers_the_dealer_filter_is_a_search_box(browser, crm):
+    _dealers_with_credit(crm, 320, "塞北")
+    client = browser("admin")
+
+    page = client.get("/analytics/credit")
+    found = client.get("/analytics/dealer-options?dealer=dl-p031&region=塞北")
+    chosen = client.get("/analytics/credit?region=塞北&dealer=DL-P0312 分页专用车有限公司312")
+    by_name = client.get("/analytics/stock?dealer=有限公司312")
+    unknown = client.get("/analytics/credit?dealer=没有这家")
+    small = client.get("/analytics/credit?region=华东")
+
+    assert page.status_code == 200 and 'name="dealer" list="f-dealer-found"' in page.text
+    assert '<select id="f-dealer"' not in page.text and "DL-P0100" not in page.text.split("数据表")[0]
+    assert re.findall(r'<option value="(DL-P\d{4}) ', found.text) == [f"DL-P{n:04d}" for n in range(310, 320)]
+    assert TABLE_CODES.findall(chosen.text) == ["DL-P0312"] and 'value="DL-P0312 分页专用车有限公司312"' in chosen.text
+    assert "dealer_id=" in re.search(r'export\?format=csv[^"]*', chosen.text).group(0) and "下一页" not in chosen.text
+    assert by_name.status_code == 200 and 'value="DL-P0312 分页专用车有限公司312"' in by_name.text
+    assert unknown.status_code == 422 and "没有找到该经销商" in unknown.text and 'value="没有这家"' in unknown.text
+    assert '<select id="f-dealer" name="dealer_id">' in small.text  # a region of a few dealers keeps its list
 
 
 YUAN = (int, float)  # money: a number of yuan with the ¥ format

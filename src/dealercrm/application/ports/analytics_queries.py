@@ -10,6 +10,7 @@ from typing import Protocol
 from dealercrm.application.access import DealerScope
 from dealercrm.application.reads.analytics import (
     CampaignFiguresRow,
+    CreditExposurePage,
     CreditOfDealers,
     CreditGradeFigures,
     CreditOfLine,
@@ -27,9 +28,15 @@ from dealercrm.application.reads.analytics import (
 
 
 class AnalyticsQueries(Protocol):
-    def dealer_choices(self, scope: DealerScope, *, limit: int, region: str | None = None) -> list[DealerChoice]:
-        """The dealers of the scope (and ``region``) for a filter list (id, code, name), by code, at
+    def dealer_choices(self, scope: DealerScope, *, limit: int, region: str | None = None,
+                       dealer_id: int | None = None, text: str | None = None) -> list[DealerChoice]:
+        """The dealers of the scope (and ``region``; only ``dealer_id``; those whose code starts
+        with ``text`` or whose name contains it) for a filter list (id, code, name), by code, at
         most ``limit``."""
+        ...
+
+    def dealer_count(self, scope: DealerScope, *, region: str | None = None) -> int:
+        """How many dealers the scope (and ``region``) holds."""
         ...
 
     def order_figures(self, scope: DealerScope, *, start: dt.datetime, end: dt.datetime,
@@ -53,6 +60,12 @@ class AnalyticsQueries(Protocol):
         """``exposure``: per dealer with a credit account its limit, exposure (receivables plus
         uninvoiced reservations less prepayments) and available credit, the largest exposure first;
         ``ageing``: its open receivables per age bucket since the invoice date, and overdue."""
+
+    def credit_exposure_page(self, scope: DealerScope, *, today: dt.date, offset: int, limit: int, top: int,
+                             region: str | None = None, dealer_id: int | None = None) -> CreditExposurePage:
+        """``credit_exposure`` a page at a time: ``limit`` rows from the ``offset``-th (the largest
+        exposure first), the ``top`` largest, the dealers' count with their summed limit and
+        exposure, and the ageing."""
 
     def credit_by_line(self, scope: DealerScope, *, product_line: str, today: dt.date, region: str | None = None,
                        dealer_id: int | None = None) -> CreditOfLine:

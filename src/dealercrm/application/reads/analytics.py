@@ -29,6 +29,17 @@ class DealerChoice:
     legal_name: str
 
 
+@attrs.frozen
+class DealerFilter:
+    """A dashboard's dealer filter: the ``choices`` of a select list when the caller sees few
+    enough dealers, else none and ``search`` (a search box that asks for matches as one types);
+    ``chosen`` is the dealer the filter names, if any."""
+
+    choices: tuple[DealerChoice, ...]
+    search: bool
+    chosen: DealerChoice | None
+
+
 # -- stock ----------------------------------------------------------------------------------------
 
 
@@ -142,6 +153,19 @@ class CreditTotals:
 
 
 @attrs.frozen
+class CreditExposurePage:
+    """``AnalyticsQueries.credit_exposure_page``'s answer: ``rows`` from the ``offset``-th by
+    exposure (the largest first), the ``top`` rows of the chart, how many ``dealers`` there are
+    with their summed ``totals``, and the open receivables by age."""
+
+    rows: tuple[CreditExposureRow, ...]
+    top: tuple[CreditExposureRow, ...]
+    dealers: int
+    totals: CreditTotals
+    ageing: AgeingTotals
+
+
+@attrs.frozen
 class CreditReport:
     """信用分析: the exposure chart's rows (the table and the export), its totals, and the ageing
     chart's bars with the overdue part, on the business day ``as_of`` (``YYYY-MM-DD``)."""
@@ -151,6 +175,18 @@ class CreditReport:
     totals: CreditTotals
     ageing: tuple[AgeingRow, ...]
     overdue_fen: int
+
+
+@attrs.frozen
+class CreditPage:
+    """信用分析 as the dashboard shows it: ``report`` with the exposure chart's rows only (the
+    largest exposures; its totals and ageing over all the dealers), one page of the exposure table
+    (``rows``, the ``at``-th largest exposure first) and how many ``dealers`` the whole table has."""
+
+    report: CreditReport
+    rows: tuple[CreditExposureRow, ...]
+    at: int
+    dealers: int
 
 
 # -- gate -----------------------------------------------------------------------------------------

@@ -29,10 +29,12 @@ from dealercrm.application.reads.analytics import (
     CampaignRow,
     CampaignTotals,
     CreditExposureRow,
+    CreditPage,
     CreditReport,
     CreditEvaluationReport,
     CreditTotals,
     DealerChoice,
+    DealerFilter,
     ForecastOfMonth,
     ForecastRow,
     GateDayRow,
@@ -84,6 +86,9 @@ PARTS_ANALYSTS = (Role.AFTER_SALES, Role.ADMIN, Role.FINANCE)
 SERVICE_THRESHOLD = 3  # a customer's score below 3 (of 5) on a repair record is a dissatisfied one
 SLOW_MOVER_DAYS = 90  # a part held at a station and not issued for this long is a slow mover
 MAX_DAYS = 732
+DEALER_SELECT_MAX = 300  # past this many dealers a dashboard's dealer filter is a search box, not a list
+DEALER_MATCHES = 20  # the search box's suggestions
+EXPOSURE_CHART_ROWS = 20  # the credit dashboard's exposure chart: the largest exposures
 NOT_ORDERS = (OrderState.DRAFT.value, OrderState.CANCELLED.value)
 
 
@@ -171,12 +176,15 @@ def _exposure_order(row: CreditExposureRow) -> tuple[int, str]:
     return -row.exposure_fen, row.dealer_code
 
 
+def _ageing_rows(ageing: AgeingTotals) -> tuple[AgeingRow, ...]:
+    return tuple(AgeingRow(b, AGEING_LABELS[b], ageing.open_fen(b)) for b in AGEING_BUCKETS)
+
+
 def _credit_report(today: dt.date, rows: list[CreditExposureRow], ageing: AgeingTotals) -> CreditReport:
     """The report of the exposure rows (the largest exposure first) and the ageing totals."""
     return CreditReport(today.isoformat(), tuple(rows),
                         CreditTotals(sum(r.limit_fen for r in rows), sum(r.exposure_fen for r in rows)),
-                        tuple(AgeingRow(b, AGEING_LABELS[b], ageing.open_fen(b)) for b in AGEING_BUCKETS),
-                        ageing.overdue_fen)
+                        _ageing_rows(ageing), ageing.overdue_fen)
 
 
 class AnalyticsService:
@@ -209,6 +217,44 @@ class AnalyticsService:
         """The dealers the caller may see (in ``region`` when the filter names one), for a
         dashboard's dealer filter (id, code, name; by code). A whole country's dealer network fits."""
         return self.queries.dealer_choices(dealer_scope(actor), limit=limit, region=region or None)
+
+    def dealer_filter(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
+                      select_max: int = DEALER_SELECT_MAX) -> DealerFilter:
+        """A dashboard's dealer filter for the caller (in ``region``): a select list of its dealers
+        while they are at most ``select_max``, else a search box (no list: the page would write a
+        few thousand options); with the dealer ``dealer_id`` names, when the caller sees it."""
+        scope, region = dealer_scope(actor), region or None
+        if self.queries.dealer_count(scope, region=region) <= select_max:
+            choices = tuple(self.queries.dealer_choices(scope, limit=select_max, region=region))
+            return DealerFilter(choices, False, next((d for d in choices if d.id == dealer_id), None))
+        chosen = (self.queries.dealer_choices(scope, limit=1, region=region, dealer_id=dealer_id)
+                  if dealer_id is not None else [])
+        return DealerFilter((), True, chosen[0] if chosen else None)
+
+    def find_dealers(self, actor: Principal, text: str, *, region: str | None = None,
+                     limit: int = DEALER_MATCHES) -> list[DealerChoice]:
+        """The suggestions of a dealer search box: the caller's dealers (in ``region``) whose code
+        starts with ``text`` or whose name contains it, by code."""
+        text = text.strip()
+        if not text:
+            return []
+        return self.queries.dealer_choices(dealer_scope(actor), limit=limit, region=region or None, text=text)
+
+    def dealer_named(self, actor: Principal, text: str, *, region: str | None = None) -> DealerChoice:
+        """The one dealer of the caller's (in ``region``) that a search box's text names: the dealer
+        whose code is its first word (a suggestion reads "code name"), else the only one matching
+        the text; ``InvalidValue`` on ``dealer`` when none or several match."""
+        words = text.split()
+        if not words:
+            raise InvalidValue("dealer", "请输入经销商编号或名称", code="dealer.blank")
+        by_code = [d for d in self.find_dealers(actor, words[0], region=region) if d.code == words[0]]
+        if by_code:
+            return by_code[0]
+        found = self.find_dealers(actor, text, region=region, limit=2)
+        if len(found) == 1:
+            return found[0]
+        raise InvalidValue("dealer", "找到多家经销商，请从列表中选择一家" if found else "没有找到该经销商",
+                           code="dealer.ambiguous" if found else "dealer.not_found")
 
     def orders_report(self, actor: Principal, period: Period, *, region: str | None = None,
                       dealer_id: int | None = None, product_line: str | None = None) -> dict[str, Any]:
@@ -258,6 +304,24 @@ class AnalyticsService:
                                                                r.limit_fen, r.receivable_fen + r.uninvoiced_fen,
                                                                r.limit_fen - r.dealer_exposure_fen)
                                              for r in of_line.exposure), key=_exposure_order), of_line.ageing)
+
+    def credit_page(self, actor: Principal, *, at: int, limit: int, region: str | None = None,
+                    dealer_id: int | None = None, product_line: str | None = None) -> CreditPage:
+        """``credit_report`` as the dashboard pages it: the report with the chart's rows only (the
+        ``EXPOSURE_CHART_ROWS`` largest exposures) beside the totals and ageing of all the dealers,
+        and ``limit`` rows of the table from the ``at``-th. Without a product line the database
+        pages; with one, the line's rows (computed per dealer from its contracts) are paged here."""
+        require_role(actor, *CREDIT_ANALYSTS)
+        line, today = _product_line(product_line), self._credit.today()
+        if line is None:
+            found = self.queries.credit_exposure_page(dealer_scope(actor), today=today, offset=at, limit=limit,
+                                                      top=EXPOSURE_CHART_ROWS, region=region or None,
+                                                      dealer_id=dealer_id)
+            return CreditPage(CreditReport(today.isoformat(), found.top, found.totals, _ageing_rows(found.ageing),
+                                           found.ageing.overdue_fen), found.rows, at, found.dealers)
+        whole = self.credit_report(actor, region=region, dealer_id=dealer_id, product_line=line)
+        return CreditPage(attrs.evolve(whole, exposure=whole.exposure[:EXPOSURE_CHART_ROWS]),
+                          whole.exposure[at:at + limit], at, len(whole.exposure))
 
     def stock_report(self, actor: Principal, *, region: str | None = None, dealer_id: int | None = None,
                      product_line: str | None = None) -> dict[str, Any]:
@@ -356,11 +420,14 @@ class AnalyticsService:
         require_role(actor, *TRAINING_ANALYSTS)
         rows = [_training_row(r) for r in self.queries.trainings(start=period.start, end=period.end,
                                                                   product_line=_product_line(product_line))]
+        by_month: dict[str, list[TrainingRow]] = defaultdict(list)
+        by_audience: dict[str, list[TrainingRow]] = defaultdict(list)
+        for r in rows:  # grouped in one pass: a pass per month and audience formats every day again
+            by_month[f"{r.starts_on.year:04d}-{r.starts_on.month:02d}"].append(r)
+            by_audience[r.audience].append(r)
         return TrainingReport(
-            period.as_json(), tuple(rows),
-            tuple(_training_group(m, m, [r for r in rows if f"{r.starts_on:%Y-%m}" == m]) for m in period.months()),
-            tuple(_training_group(a.value, a.label, [r for r in rows if r.audience == a.value])
-                  for a in TrainingAudience))
+            period.as_json(), tuple(rows), tuple(_training_group(m, m, by_month[m]) for m in period.months()),
+            tuple(_training_group(a.value, a.label, by_audience[a.value]) for a in TrainingAudience))
 
     def satisfaction_report(self, actor: Principal, period: Period, *, region: str | None = None,
                             dealer_id: int | None = None) -> SatisfactionReport:

@@ -2,6 +2,10 @@
 URL (period, region, dealer, product line) and XLSX/CSV exports. The page embeds the report object exactly as
 ``/api/v1/reports/...`` answers it (encoded once by msgspec, as the API does: its rows are typed read models);
 ``static/charts.js`` draws the charts from it, and the table and the export read the same typed rows.
+The credit dashboard pages its exposure table (50 dealers, the largest exposure first, the filters
+kept in the page links) and embeds the report with its chart's rows only (the 20 largest; totals
+and ageing whole); its export writes every dealer. Past a few hundred dealers the dealer filter is
+a search box whose suggestions come from ``/analytics/dealer-options`` as one types.
 
 The table's rows are written here in one pass (its column's kind decides: money, integer or text),
 so the template does not walk a few hundred rows cell by cell."""
@@ -27,6 +31,7 @@ from dealercrm.application.reads.analytics import (
     CampaignReport,
     CampaignSheetRow,
     CreditEvaluationReport,
+    CreditPage,
     CreditReport,
     DealerChoice,
     StationChoice,
@@ -62,7 +67,7 @@ from dealercrm.entrypoints.http.downloads import download
 from dealercrm.entrypoints.http.reports import period_of
 from dealercrm.entrypoints.http.security import requires
 from dealercrm.entrypoints.web.filters import money
-from dealercrm.entrypoints.web.layout import page
+from dealercrm.entrypoints.web.layout import fragment, page
 
 ANALYSTS = tuple(dict.fromkeys((*ORDER_ANALYSTS, *CREDIT_ANALYSTS, *STOCK_ANALYSTS, *GATE_ANALYSTS,
                                 *QUALITY_ANALYSTS, *CAMPAIGN_ANALYSTS, *CREDIT_EVALUATION_ANALYSTS,
@@ -74,6 +79,9 @@ DealerId = Annotated[int | None, Parameter(ge=1, le=2**63 - 1)]
 Line = Annotated[str | None, Parameter(query="product_line", max_length=20)]
 PRODUCT_LINES = tuple((p.value, p.label) for p in ProductLine)
 Format = Annotated[str, Parameter(query="format", max_length=10)]
+DealerText = Annotated[str | None, Parameter(max_length=100)]  # the dealer search box: a code, or "code name"
+At = Annotated[int, Parameter(ge=0, le=1_000_000)]  # the exposure table's first row (a page of it)
+PAGE_SIZE = 50  # the exposure table's rows per page, as the other lists
 _T, _I, _M = ColumnKind.TEXT, ColumnKind.INTEGER, ColumnKind.MONEY
 
 
@@ -283,6 +291,20 @@ def _table_body(columns: Sequence[Column], rows: Sequence[Any]) -> Markup:
                             for r in rows))
 
 
+def _pager(code: str, query: dict[str, str], at: int, shown: int, total: int) -> dict[str, Any] | None:
+    """The exposure table's page links (the filters kept), or none when one page holds it all."""
+    if at == 0 and shown >= total:
+        return None
+    filters = {k: v for k, v in query.items() if v}
+
+    def link(n: int) -> str:
+        return f"/analytics/{code}?" + urlencode({**filters, **({"at": n} if n else {})})
+
+    return {"first": at + 1 if shown else at, "last": at + shown, "total": total,
+            "prev": link(max(at - PAGE_SIZE, 0)) if at else None,
+            "next": link(at + PAGE_SIZE) if at + shown < total else None}
+
+
 def _dealer_options(dealers: Sequence[DealerChoice], chosen: int | None) -> Markup:
     """The dealer filter's ``<option>``s (code and name), the chosen one selected."""
     return Markup("".join(f'<option value="{d.id}"{" selected" if d.id == chosen else ""}>'
@@ -319,28 +341,52 @@ class AnalyticsPages(Controller):
         return page(request, "analytics_index.html", title="分析", section="analytics", crumbs=(("分析", None),),
                     boards=boards)
 
+    @get("/dealer-options", guards=[requires(*ANALYSTS)], sync_to_thread=True)
+    def dealer_options(self, request: Request[Principal, Any, Any], analytics: AnalyticsService,
+                       dealer: DealerText = None, region: Region = None) -> Template:
+        """The dealer search box's suggestions (``<option>``s of its datalist, "code name"), as one types."""
+        return fragment("_dealer_options.html",
+                        dealers=analytics.find_dealers(request.user, dealer or "", region=(region or "").strip()))
+
     @get("/{code:str}", guards=[requires(*ANALYSTS)], sync_to_thread=True)
     def dashboard(self, code: str, request: Request[Principal, Any, Any], analytics: AnalyticsService,
                   date_from: FromDay = None, date_to: ToDay = None, region: Region = None,
-                  dealer_id: DealerId = None, product_line: Line = None, station_id: DealerId = None) -> Template:
+                  dealer_id: DealerId = None, product_line: Line = None, station_id: DealerId = None,
+                  dealer: DealerText = None, at: At = 0) -> Template:
         if code not in DASHBOARDS:
             raise NotFound("报表不存在", code="report.not_found")
         board = _dashboard(code, request)
+        error: dict[str, str] | None = None
+        report: Report | None = None
+        credit: CreditPage | None = None
+        try:
+            if board.by_dealer and dealer and dealer.strip():  # the search box names a dealer by code or name
+                dealer_id = analytics.dealer_named(request.user, dealer, region=(region or "").strip()).id
+            if code == "credit":  # the table a page at a time: all the dealers' rows cost more than the queries
+                credit = analytics.credit_page(request.user, at=at, limit=PAGE_SIZE, region=(region or "").strip(),
+                                               dealer_id=dealer_id, product_line=product_line)
+                report = credit.report
+            else:
+                report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line,
+                                 station_id)
+        except InvalidValue as exc:
+            error = {"field": exc.field, "message": exc.message}
         query = {"from": date_from or "", "to": date_to or "", "region": region or "",
                  "dealer_id": str(dealer_id or ""), "product_line": product_line or "",
                  "station_id": str(station_id or "")}
-        error, report = None, None
-        try:
-            report = _report(analytics, request.user, code, date_from, date_to, region, dealer_id, product_line,
-                             station_id)
-        except InvalidValue as exc:
-            error = {"field": exc.field, "message": exc.message}
-        dealer_options = _dealer_options(analytics.dealer_choices(request.user, region=region), dealer_id) if board.by_dealer else None
+        dealers = (analytics.dealer_filter(request.user, region=(region or "").strip(), dealer_id=dealer_id)
+                   if board.by_dealer else None)
+        rows = credit.rows if credit else _rows(code, report) if report else None
         return page(request, "analytics.html", title=board.title, section="analytics",
                     crumbs=(("分析", "/analytics"), (board.title, None)), board=board, report=report,
                     report_json=_embedded(report) if report else None,
-                    table_body=_table_body(board.table.columns, _rows(code, report)) if report else None, query=query,
-                    error=error, dealer_options=dealer_options,
+                    table_body=_table_body(board.table.columns, rows) if rows else None, query=query,
+                    pager=_pager(code, query, at, len(credit.rows), credit.dealers) if credit else None,
+                    error=error, dealers=dealers,
+                    dealer_options=_dealer_options(dealers.choices, dealer_id) if dealers and not dealers.search
+                    else None,
+                    dealer_text=(dealer or "").strip() if error and error["field"] == "dealer"
+                    else f"{dealers.chosen.code} {dealers.chosen.legal_name}" if dealers and dealers.chosen else "",
                     station_options=_station_options(analytics.station_choices(request.user, region=region),
                                                      station_id) if board.by_station else None,
                     product_lines=PRODUCT_LINES,

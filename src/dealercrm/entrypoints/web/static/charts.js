@@ -1,5 +1,6 @@
 // 分析 dashboards: draws each chart of the page from the report object embedded as JSON
-// (#report-data, the same object /api/v1/reports/... answers). Money arrives in fen.
+// (#report-data, the same object /api/v1/reports/... answers; the credit page's exposure rows are only its
+// chart's, the largest 20, its table being paged). Money arrives in fen.
 (function () {
   "use strict";
   var source = document.getElementById("report-data");
