@@ -172,8 +172,8 @@ def test_the_embedding_example_runs_on_an_in_memory_database():
 
 
 def test_detail_in_one_statement_matches_the_tables(crm):
-    """The one-statement detail (JSON-aggregated children) gives the same values and Python
-    types as reading each table on its own."""
+    """The one-statement detail (JSON-aggregated children, run past Connection.execute) gives the
+    same values and Python types as reading each table on its own."""
     from dealercrm.adapters.db.orm import dealer_agreements, dealer_contacts, dealer_qualifications
 
     reg = crm.channel.register_dealer(registration())
@@ -193,6 +193,9 @@ def test_detail_in_one_statement_matches_the_tables(crm):
             assert detail[label] == expected, label
             assert [type(v) for row in detail[label] for v in row.values()] == \
                    [type(v) for row in expected for v in row.values()], label
+        dealer = dict(conn.execute(select(dealers).where(dealers.c.id == reg.dealer_id)).one()._mapping)
+    assert {k: detail[k] for k in dealer} == dealer
+    assert {k: type(detail[k]) for k in dealer} == {k: type(v) for k, v in dealer.items()}
     assert len(detail["contacts"]) == 2 and detail["contacts"][0]["id_number"].masked == "1101**********1239"
     assert crm.dealer_queries.dealer_detail(999_999) is None
     # a dealer without children gets empty lists, not None
@@ -221,6 +224,21 @@ def test_list_page_as_one_json_row_keeps_order_and_types(crm):
     assert page[0]["registered_at"].tzinfo is not None
     assert crm.dealer_queries.list_dealers(dealer_id=None, regions=("西北",), status=None, region=None,
                                            product_line=None, text=None, after_id=None, limit=3) == []
+
+
+def test_a_direct_read_refuses_a_parameter_its_type_would_convert():
+    """DirectRead hands parameters to the driver as given, so a statement whose bound value needs
+    the column type's conversion (here an aware datetime for a UTC column) is refused up front."""
+    from sqlalchemy import bindparam, create_engine
+
+    from dealercrm.adapters.db.direct_read import DirectRead
+    from dealercrm.adapters.db.types import UtcDateTime
+
+    read = DirectRead(lambda _dialect: select(dealers.c.id).where(
+        dealers.c.registered_at > bindparam("since", type_=UtcDateTime())))
+
+    with pytest.raises(TypeError, match="since"):
+        read.first(create_engine("sqlite://"), {"since": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
 
 
 @pytest.mark.postgres

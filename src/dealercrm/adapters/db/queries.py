@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, String, and_, bindparam, cast, exists, func, literal, literal_column, or_, select
 from sqlalchemy.engine import Engine
 
+from dealercrm.adapters.db.direct_read import DirectRead
 from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.json_rows import ChildRows, decode_rows, rows_as_json
 from dealercrm.adapters.db.orm import (
@@ -59,6 +60,10 @@ def _dealer_detail_statement(dialect_name: str) -> Select[Any]:
     """The dealer and its contacts, qualifications and agreements in one statement."""
     children = [c.subquery_for(dealers.c.id, dialect_name, label) for label, c in _DEALER_CHILDREN.items()]
     return select(dealers, *children).where(dealers.c.id == bindparam("dealer_id"))
+
+
+#: the hottest read of all (issue 20 §4): one statement, run past Connection.execute
+_DEALER_DETAIL = DirectRead(_dealer_detail_statement)
 
 
 @functools.lru_cache(maxsize=256)
@@ -243,14 +248,11 @@ class SqlDealerQueries:
         return decode_rows(raw, _LIST_COLUMNS, dialect)
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None:
-        dialect = self.engine.dialect
-        with self.engine.connect() as conn:
-            row = conn.execute(_dealer_detail_statement(dialect.name), {"dealer_id": dealer_id}).first()
-        if row is None:
+        d = _DEALER_DETAIL.first(self.engine, {"dealer_id": dealer_id})
+        if d is None:
             return None
-        d = dict(row._mapping)
         for label, children in _DEALER_CHILDREN.items():
-            d[label] = children.decode(d[label], dialect)
+            d[label] = children.decode(d[label], self.engine.dialect)
         return d
 
     def dealer_region(self, dealer_id: int) -> str | None:

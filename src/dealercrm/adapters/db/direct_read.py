@@ -1,0 +1,74 @@
+"""Hot one-row reads run on a pooled DBAPI connection, past ``Connection.execute`` (issue 20 §4).
+
+The statement is still built with Core and compiled by the engine's dialect — once per dialect.
+What a call skips is SQLAlchemy's per-execution machinery: the ``Connection`` with its autobegin,
+``begin`` event and rollback on close, the execution context, the compiled-cache lookup, the
+``CursorResult`` and its ``Row``. On the dealer detail that machinery cost more than the query
+itself (benchmarks/dealer_reads.py). Values still come back through the types' own result
+processors, so a caller gets what ``conn.execute(stmt).first()._mapping`` would give.
+
+For reads only. On SQLite the pooled connection is in autocommit (engine.py issues BEGIN itself),
+so the statement is its own snapshot, as with ``read_bind``; on PostgreSQL it runs in a
+transaction that the pool's reset-on-return rolls back. These statements are not seen by engine
+events such as ``before_cursor_execute``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import Engine, Select
+from sqlalchemy.engine import Dialect
+
+
+class _Compiled:
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        for name, bind in compiled.binds.items():
+            # parameters go to the driver as given: a type that converts its bound values needs
+            # Connection.execute
+            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                raise TypeError(f"bind parameter {name!r} needs conversion; run this statement with Connection.execute")
+        self.compiled = compiled
+        self.sql = compiled.string
+        self.positional = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.columns = [
+            (key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+            for key, column in statement.selected_columns.items()
+        ]
+
+    def parameters(self, params: Mapping[str, Any]) -> Any:
+        values = self.compiled.construct_params(dict(params))  # the statement's own literals included
+        if self.positional is not None:
+            return tuple(values[name] for name in self.positional)
+        return values
+
+
+class DirectRead:
+    """One statement, compiled per dialect on first use: ``first(engine, params)`` is its first
+    row as a dict of column key → value, or ``None``."""
+
+    def __init__(self, statement: Callable[[str], Select[Any]]) -> None:
+        self._statement = statement  # built per dialect name (some statements differ by dialect)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def first(self, engine: Engine, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        dialect = engine.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _Compiled(self._statement(dialect.name), dialect)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(compiled.sql, compiled.parameters(params))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()
+        if row is None:
+            return None
+        return {key: value if convert is None else convert(value)
+                for (key, convert), value in zip(compiled.columns, row, strict=True)}
