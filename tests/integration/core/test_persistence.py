@@ -226,19 +226,35 @@ def test_list_page_as_one_json_row_keeps_order_and_types(crm):
                                            product_line=None, text=None, after_id=None, limit=3) == []
 
 
-def test_a_direct_read_refuses_a_parameter_its_type_would_convert():
-    """DirectRead hands parameters to the driver as given, so a statement whose bound value needs
-    the column type's conversion (here an aware datetime for a UTC column) is refused up front."""
-    from sqlalchemy import bindparam, create_engine
+def test_a_direct_read_binds_and_loads_values_as_connection_execute_does():
+    """DirectRead hands the driver what Connection.execute would (an aware datetime as UTC, an
+    enum as its value) and gives back the same values and types; an IN list, which Connection
+    renders per call, is refused up front."""
+    from sqlalchemy import Column, Integer, MetaData, Table, bindparam, create_engine, insert
 
     from dealercrm.adapters.db.direct_read import DirectRead
-    from dealercrm.adapters.db.types import UtcDateTime
+    from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
+    from dealercrm.domain.channel import DealerStatus
+    from dealercrm.domain.values import Uscc
 
-    read = DirectRead(lambda _dialect: select(dealers.c.id).where(
-        dealers.c.registered_at > bindparam("since", type_=UtcDateTime())))
+    rows = Table("rows", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime()),
+                 Column("status", StrEnumType(DealerStatus)), Column("uscc", ValueObjectType(Uscc, 18)))
+    engine = create_engine("sqlite://")
+    rows.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(rows), {"at": dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC), "status": DealerStatus.APPROVED,
+                                    "uscc": Uscc("91350100M000100Y43")})
+    statement = select(rows).where(rows.c.at > bindparam("since"), rows.c.status == bindparam("status"))
+    params = {"since": dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=8))), "status": "approved"}
+    with engine.connect() as conn:
+        expected = dict(conn.execute(statement, params).one()._mapping)
 
-    with pytest.raises(TypeError, match="since"):
-        read.first(create_engine("sqlite://"), {"since": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
+    found = DirectRead(lambda _dialect: statement).first(engine, params)
+
+    assert found == expected and {k: type(v) for k, v in found.items()} == {k: type(v) for k, v in expected.items()}
+    with pytest.raises(TypeError, match="ids"):
+        DirectRead(lambda _dialect: select(rows).where(rows.c.id.in_(bindparam("ids", expanding=True)))).first(
+            engine, {"ids": [1]})
 
 
 @pytest.mark.postgres

@@ -1,11 +1,13 @@
-"""Hot one-row reads run on a pooled DBAPI connection, past ``Connection.execute`` (issue 20 §4).
+"""Hot one-row reads run on a pooled DBAPI connection, past ``Connection.execute`` (issue 20 §4):
+the dealer detail, and a page of the dealer list (one row: its rows as one JSON array).
 
 The statement is still built with Core and compiled by the engine's dialect — once per dialect.
 What a call skips is SQLAlchemy's per-execution machinery: the ``Connection`` with its autobegin,
 ``begin`` event and rollback on close, the execution context, the compiled-cache lookup, the
 ``CursorResult`` and its ``Row``. On the dealer detail that machinery cost more than the query
 itself (benchmarks/dealer_reads.py). Values still come back through the types' own result
-processors, so a caller gets what ``conn.execute(stmt).first()._mapping`` would give.
+processors, and parameters through their bind processors, so a caller gets what
+``conn.execute(stmt, params).first()._mapping`` would give.
 
 For reads only. On SQLite the pooled connection is in autocommit (engine.py issues BEGIN itself),
 so the statement is its own snapshot, as with ``read_bind``; on PostgreSQL it runs in a
@@ -25,11 +27,14 @@ from sqlalchemy.engine import Dialect
 class _Compiled:
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
-        for name, bind in compiled.binds.items():
-            # parameters go to the driver as given: a type that converts its bound values needs
-            # Connection.execute
-            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-                raise TypeError(f"bind parameter {name!r} needs conversion; run this statement with Connection.execute")
+        self.converters: list[tuple[str, Callable[[Any], Any]]] = []
+        for bind, name in compiled.bind_names.items():
+            if bind.expanding:  # an IN list is rendered per call: Connection.execute does that
+                raise TypeError(f"bind parameter {name!r} is an expanding IN list; run this statement with "
+                                "Connection.execute")
+            convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                self.converters.append((compiled.escaped_bind_names.get(name, name), convert))
         self.compiled = compiled
         self.sql = compiled.string
         self.positional = tuple(compiled.positiontup or ()) if compiled.positional else None
@@ -40,6 +45,8 @@ class _Compiled:
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
         values = self.compiled.construct_params(dict(params))  # the statement's own literals included
+        for name, convert in self.converters:  # as the column types bind them (enums, value objects…)
+            values[name] = convert(values[name])
         if self.positional is not None:
             return tuple(values[name] for name in self.positional)
         return values

@@ -107,6 +107,13 @@ def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select
     return rows_as_json(q, dialect_name)
 
 
+@functools.lru_cache(maxsize=256)
+def _dealer_list_read(filters: frozenset[str]) -> DirectRead:
+    """The list query for one combination of filters (not the caller's regions: an IN list), run
+    past Connection.execute."""
+    return DirectRead(functools.partial(_dealer_list_statement, filters))
+
+
 class SqlDealerQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = read_bind(engine)
@@ -242,9 +249,13 @@ class SqlDealerQueries:
             params["after_id"] = after_id
         if product_line:
             params["product_line"] = f'%"{_escape_like(product_line)}"%'
-        q = _dealer_list_statement(frozenset(params), dialect.name)
-        with self.engine.connect() as conn:
-            raw = conn.execute(q, params).scalar_one()
+        filters = frozenset(params)
+        if "regions" in filters:  # an IN list of the caller's regions is rendered per call by Connection.execute
+            with self.engine.connect() as conn:
+                raw = conn.execute(_dealer_list_statement(filters, dialect.name), params).scalar_one()
+        else:
+            page = _dealer_list_read(filters).first(self.engine, params)
+            raw = page["rows"] if page is not None else "[]"  # an aggregate: always one row
         return decode_rows(raw, _LIST_COLUMNS, dialect)
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None:
