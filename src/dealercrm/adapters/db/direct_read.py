@@ -58,13 +58,14 @@ class DirectRead:
 
     def __init__(self, statement: Callable[[str], Select[Any]]) -> None:
         self._statement = statement  # built per dialect name (some statements differ by dialect)
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, str], _Compiled] = {}  # by dialect and driver (paramstyle)
 
     def first(self, engine: Engine, params: Mapping[str, Any]) -> dict[str, Any] | None:
         dialect = engine.dialect
-        compiled = self._compiled.get(dialect.name)
+        compiled = self._compiled.get((dialect.name, dialect.driver))
         if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled(self._statement(dialect.name), dialect)
+            compiled = _Compiled(self._statement(dialect.name), dialect)
+            self._compiled[(dialect.name, dialect.driver)] = compiled
         connection = engine.raw_connection()
         try:
             cursor = connection.cursor()
