@@ -172,8 +172,8 @@ def test_the_embedding_example_runs_on_an_in_memory_database():
 
 
 def test_detail_in_one_statement_matches_the_tables(crm):
-    """The one-statement detail (JSON-aggregated children) gives the same values and Python
-    types as reading each table on its own."""
+    """The one-statement detail (JSON-aggregated children, run past Connection.execute) gives the
+    same values and Python types as reading each table on its own."""
     from dealercrm.adapters.db.orm import dealer_agreements, dealer_contacts, dealer_qualifications
 
     reg = crm.channel.register_dealer(registration())
@@ -193,6 +193,9 @@ def test_detail_in_one_statement_matches_the_tables(crm):
             assert detail[label] == expected, label
             assert [type(v) for row in detail[label] for v in row.values()] == \
                    [type(v) for row in expected for v in row.values()], label
+        dealer = dict(conn.execute(select(dealers).where(dealers.c.id == reg.dealer_id)).one()._mapping)
+    assert {k: detail[k] for k in dealer} == dealer
+    assert {k: type(detail[k]) for k in dealer} == {k: type(v) for k, v in dealer.items()}
     assert len(detail["contacts"]) == 2 and detail["contacts"][0]["id_number"].masked == "1101**********1239"
     assert crm.dealer_queries.dealer_detail(999_999) is None
     # a dealer without children gets empty lists, not None
@@ -221,6 +224,37 @@ def test_list_page_as_one_json_row_keeps_order_and_types(crm):
     assert page[0]["registered_at"].tzinfo is not None
     assert crm.dealer_queries.list_dealers(dealer_id=None, regions=("西北",), status=None, region=None,
                                            product_line=None, text=None, after_id=None, limit=3) == []
+
+
+def test_a_direct_read_binds_and_loads_values_as_connection_execute_does():
+    """DirectRead hands the driver what Connection.execute would (an aware datetime as UTC, an
+    enum as its value) and gives back the same values and types; an IN list, which Connection
+    renders per call, is refused up front."""
+    from sqlalchemy import Column, Integer, MetaData, Table, bindparam, create_engine, insert
+
+    from dealercrm.adapters.db.direct_read import DirectRead
+    from dealercrm.adapters.db.types import StrEnumType, UtcDateTime, ValueObjectType
+    from dealercrm.domain.channel import DealerStatus
+    from dealercrm.domain.values import Uscc
+
+    rows = Table("rows", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime()),
+                 Column("status", StrEnumType(DealerStatus)), Column("uscc", ValueObjectType(Uscc, 18)))
+    engine = create_engine("sqlite://")
+    rows.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(rows), {"at": dt.datetime(2026, 3, 1, 8, tzinfo=dt.UTC), "status": DealerStatus.APPROVED,
+                                    "uscc": Uscc("91350100M000100Y43")})
+    statement = select(rows).where(rows.c.at > bindparam("since"), rows.c.status == bindparam("status"))
+    params = {"since": dt.datetime(2026, 3, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=8))), "status": "approved"}
+    with engine.connect() as conn:
+        expected = dict(conn.execute(statement, params).one()._mapping)
+
+    found = DirectRead(lambda _dialect: statement).first(engine, params)
+
+    assert found == expected and {k: type(v) for k, v in found.items()} == {k: type(v) for k, v in expected.items()}
+    with pytest.raises(TypeError, match="ids"):
+        DirectRead(lambda _dialect: select(rows).where(rows.c.id.in_(bindparam("ids", expanding=True)))).first(
+            engine, {"ids": [1]})
 
 
 @pytest.mark.postgres

@@ -31,7 +31,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
         # an in-memory database lives in its connection: every thread shares the one connection
         # (StaticPool), or each new connection would see an empty database
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False},
-                               poolclass=StaticPool, json_serializer=_json_serializer)
+                               poolclass=StaticPool, json_serializer=_json_serializer, pool_reset_on_return=None)
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
     if parsed.get_backend_name() == "sqlite":
@@ -42,6 +42,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL", echo: bool = Fals
             pool_size=pool_size,
             max_overflow=pool_size * 2,
             json_serializer=_json_serializer,
+            pool_reset_on_return=None,  # _configure_sqlite resets (only what needs it)
         )
         _configure_sqlite(engine, sqlite_synchronous)
         return engine
@@ -62,6 +63,14 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: Any, _state: Any) -> None:
+        # The pool's reset-on-return: a connection handed back inside a transaction (one of our
+        # BEGINs) is rolled back; one in autocommit, as after every read, has nothing to undo, so
+        # it skips the dialect's rollback call the default reset makes on each check-in (issue 20 §4).
+        if dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -109,8 +109,11 @@ def _decoders_for(columns: tuple[Any, ...]) -> list[tuple[str, Callable[[Any, An
 def _decoder(column: Column[Any]) -> Callable[[Any, Any], Any] | None:
     t = column.type
     if isinstance(t, TypeDecorator):
-        base = _plain_decoder(t.impl_instance) or (lambda v: v)
-        return lambda v, dialect: t.process_result_value(base(v), dialect)
+        process = t.process_result_value
+        base = _plain_decoder(t.impl_instance)
+        if base is None:
+            return lambda v, dialect: process(v, dialect)
+        return lambda v, dialect: process(base(v), dialect)
     plain = _plain_decoder(t)
     return None if plain is None else (lambda v, dialect: plain(v))
 
@@ -126,7 +129,6 @@ def _plain_decoder(t: Any) -> Callable[[Any], Any] | None:
 
 
 def _datetime(v: Any) -> dt.datetime:
-    text = str(v).replace(" ", "T")
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    return dt.datetime.fromisoformat(text)
+    # SQLite's "2026-12-07 08:00:00.000000", PostgreSQL's "2026-12-07T08:00:00+00:00" and a "Z"
+    # suffix: Python 3.11's fromisoformat reads them all
+    return dt.datetime.fromisoformat(v if isinstance(v, str) else str(v))

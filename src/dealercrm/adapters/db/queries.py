@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, String, and_, bindparam, cast, exists, func, literal, literal_column, or_, select
 from sqlalchemy.engine import Engine
 
+from dealercrm.adapters.db.direct_read import DirectRead
 from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.json_rows import ChildRows, decode_rows, rows_as_json
 from dealercrm.adapters.db.orm import (
@@ -61,6 +62,10 @@ def _dealer_detail_statement(dialect_name: str) -> Select[Any]:
     return select(dealers, *children).where(dealers.c.id == bindparam("dealer_id"))
 
 
+#: the hottest read of all (issue 20 §4): one statement, run past Connection.execute
+_DEALER_DETAIL = DirectRead(_dealer_detail_statement)
+
+
 @functools.lru_cache(maxsize=256)
 def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select[Any]:
     """The list query for one combination of filters; values arrive as bind parameters."""
@@ -100,6 +105,13 @@ def _dealer_list_statement(filters: frozenset[str], dialect_name: str) -> Select
             )
         )
     return rows_as_json(q, dialect_name)
+
+
+@functools.lru_cache(maxsize=256)
+def _dealer_list_read(filters: frozenset[str]) -> DirectRead:
+    """The list query for one combination of filters (not the caller's regions: an IN list), run
+    past Connection.execute."""
+    return DirectRead(functools.partial(_dealer_list_statement, filters))
 
 
 class SqlDealerQueries:
@@ -237,20 +249,21 @@ class SqlDealerQueries:
             params["after_id"] = after_id
         if product_line:
             params["product_line"] = f'%"{_escape_like(product_line)}"%'
-        q = _dealer_list_statement(frozenset(params), dialect.name)
-        with self.engine.connect() as conn:
-            raw = conn.execute(q, params).scalar_one()
+        filters = frozenset(params)
+        if "regions" in filters:  # an IN list of the caller's regions is rendered per call by Connection.execute
+            with self.engine.connect() as conn:
+                raw = conn.execute(_dealer_list_statement(filters, dialect.name), params).scalar_one()
+        else:
+            page = _dealer_list_read(filters).first(self.engine, params)
+            raw = page["rows"] if page is not None else "[]"  # an aggregate: always one row
         return decode_rows(raw, _LIST_COLUMNS, dialect)
 
     def dealer_detail(self, dealer_id: int) -> dict[str, Any] | None:
-        dialect = self.engine.dialect
-        with self.engine.connect() as conn:
-            row = conn.execute(_dealer_detail_statement(dialect.name), {"dealer_id": dealer_id}).first()
-        if row is None:
+        d = _DEALER_DETAIL.first(self.engine, {"dealer_id": dealer_id})
+        if d is None:
             return None
-        d = dict(row._mapping)
         for label, children in _DEALER_CHILDREN.items():
-            d[label] = children.decode(d[label], dialect)
+            d[label] = children.decode(d[label], self.engine.dialect)
         return d
 
     def dealer_region(self, dealer_id: int) -> str | None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from typing import Any
 
+import attrs
 from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 
@@ -94,7 +96,13 @@ class StrEnumType(TypeDecorator[enum.Enum]):
 
 
 class ValueObjectType(TypeDecorator[Any]):
-    """A single-string value object (``Uscc``, ``Phone``, ``Vin``) stored as its string."""
+    """A single-string value object (``Uscc``, ``Phone``, ``Vin``) stored as its string.
+
+    Values are validated on the way in (a value object was validated when it was made; a string
+    goes through the constructor), and not again on the way out: what the column holds came in
+    through here, and re-checking the check character of every USCC, ID number and VIN on each
+    read was a measurable share of the dealer detail (issue 20 §4, benchmarks/dealer_reads.py).
+    """
 
     impl = String(32)
     cache_ok = True
@@ -102,6 +110,7 @@ class ValueObjectType(TypeDecorator[Any]):
     def __init__(self, vo_cls: type, length: int = 32) -> None:
         super().__init__(length)
         self.vo_cls = vo_cls
+        self._load = _stored_value_loader(vo_cls)
 
     def process_bind_param(self, value: Any, dialect: Any) -> str | None:
         if value is None:
@@ -109,4 +118,19 @@ class ValueObjectType(TypeDecorator[Any]):
         return value.value if isinstance(value, self.vo_cls) else str(self.vo_cls(value).value)
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
-        return None if value is None else self.vo_cls(value)
+        return None if value is None else self._load(value)
+
+
+def _stored_value_loader(vo_cls: type) -> Callable[[str], Any]:
+    """Makes ``vo_cls`` from a value it already accepted, without its converter and validators:
+    for an attrs class whose one field is ``value`` (the value objects of ``domain.values``);
+    any other class is constructed as usual."""
+    if not attrs.has(vo_cls) or [f.name for f in attrs.fields(vo_cls)] != ["value"]:
+        return vo_cls
+
+    def load(value: str) -> Any:
+        made = object.__new__(vo_cls)
+        object.__setattr__(made, "value", value)  # frozen: attrs' own __setattr__ refuses
+        return made
+
+    return load

@@ -112,6 +112,16 @@ def load_principal(identity: IdentityService, user_id: int) -> Principal | None:
     )
 
 
+def _header(scope: Scope, name: bytes) -> str:
+    """The first value of a request header, read from the ASGI scope's raw list (``name`` in lower
+    case): on every authenticated request this replaces building Litestar's ``Headers`` for two
+    look-ups, which cost more than the principal-cache hit it leads to (issue 20 §4)."""
+    for key, value in scope["headers"]:
+        if key == name or key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
 class AuthMiddleware(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, *, wiring: Wiring) -> None:
         super().__init__(app, exclude=list(PUBLIC_PATTERNS), exclude_http_methods=["OPTIONS"])
@@ -121,7 +131,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         return load_principal(self.wiring.container.identity, user_id)
 
     async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
-        device_key = connection.headers.get("x-device-key")
+        device_key = _header(connection.scope, b"x-device-key")
         if device_key:
             from litestar.concurrency import sync_to_thread
 
@@ -130,7 +140,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             except AuthenticationFailed as exc:
                 raise NotAuthorizedException(detail=exc.message) from None
             return AuthenticationResult(user=principal, auth=None)
-        header = connection.headers.get("authorization", "")
+        header = _header(connection.scope, b"authorization")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(detail="需要登录")
