@@ -100,11 +100,20 @@ def enqueue_notification(
     return store.enqueue(tx, notification)
 
 
-def new_ids(count: int) -> list[str]:
-    """``count`` random (version 4) UUIDs as text, as ``uuid.uuid4()`` makes them, from one read of
-    the system's random source instead of one system call each (an order's review mails: 12)."""
-    raw = os.urandom(16 * count)
-    return [str(uuid.UUID(bytes=raw[i:i + 16], version=4)) for i in range(0, 16 * count, 16)]
+def new_ids(count: int, at: dt.datetime) -> list[str]:
+    """``count`` outbox ids: time-ordered UUIDs (RFC 9562 version 7 — the milliseconds of ``at``,
+    then 74 random bits), as text, from one read of the random source. Ids made together sit
+    side by side in the outbox's primary-key index, so an order's 12 review mails dirty one or two
+    of its pages instead of about 16 scattered ones (random version-4 ids;
+    benchmarks/order_wal_pages.py), and the relay's oldest-first claims read neighbouring rows."""
+    millis = int(at.timestamp() * 1000) & (1 << 48) - 1
+    raw = os.urandom(10 * count)
+    ids = []
+    for i in range(0, 10 * count, 10):
+        rand = int.from_bytes(raw[i:i + 10])  # 80 bits: 12 for rand_a, 62 for rand_b, 6 unused
+        value = (millis << 80) | (0x7 << 76) | ((rand >> 62) & 0xFFF) << 64 | (0b10 << 62) | (rand & (1 << 62) - 1)
+        ids.append(str(uuid.UUID(int=value)))
+    return ids
 
 
 def enqueue_notifications(
@@ -121,7 +130,7 @@ def enqueue_notifications(
     into the outbox in one write."""
     now = clock()
     batch = list(messages)
-    ids = new_ids(len(batch)) if new_id is None else [new_id() for _ in batch]
+    ids = new_ids(len(batch), now) if new_id is None else [new_id() for _ in batch]
     notifications = [Notification.new(id=message_id, idempotency_key=key, message=templates.render(code, variables),
                                       recipient=recipient, now=now)
                      for message_id, (code, variables, recipient, key) in zip(ids, batch, strict=True)]

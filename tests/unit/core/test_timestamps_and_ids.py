@@ -1,6 +1,6 @@
 """Timestamps on SQLite are text in SQLAlchemy's storage format, written and read by
-``UtcDateTime`` in one step; outbox ids and approval-link nonces come in batches from one read
-of the random source. Both must be exactly what the slower spelling gave."""
+``UtcDateTime`` in one step, exactly what the slower spelling gave; outbox ids (time-ordered,
+version 7) and approval-link nonces come in batches from one read of the random source."""
 
 from __future__ import annotations
 
@@ -65,11 +65,16 @@ def test_postgresql_keeps_its_own_processing():
     assert UtcDateTime().process_bind_param(aware, postgresql.dialect()) == aware.astimezone(dt.UTC)
 
 
-def test_batched_ids_are_distinct_version_4_uuids_and_nonces_are_32_hex_digits():
-    ids = new_ids(12)
+def test_outbox_ids_are_distinct_time_ordered_uuids_and_nonces_are_32_hex_digits():
+    at = dt.datetime(2026, 12, 7, 1, 30, 0, 123000, tzinfo=BEIJING)
+    ids = new_ids(12, at)
     assert len(set(ids)) == 12
-    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 and str(uuid.UUID(i)) == i
-               for i in ids)
+    for i in ids:
+        u = uuid.UUID(i)
+        assert u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i
+        assert u.int >> 80 == int(at.timestamp() * 1000)  # the milliseconds of the moment, first
+    later = new_ids(12, at + dt.timedelta(milliseconds=1))
+    assert max(ids) < min(later)  # ids made later sort after (as text too)
     nonces = new_nonces(24)
     assert len(set(nonces)) == 24 and all(len(n) == 32 and int(n, 16) >= 0 for n in nonces)
-    assert new_ids(0) == [] and new_nonces(0) == []
+    assert new_ids(0, at) == [] and new_nonces(0) == []
