@@ -308,8 +308,9 @@ def make_uow_factory(engine: Engine, clock: Clock = lambda: dt.datetime.now(dt.U
     # one connection for every thread, so there they queue on the write lock like writes.
     reader = None if isinstance(engine.pool, StaticPool) else sessionmaker(bind=engine, expire_on_commit=False)
     statement_reader = None if reader is None else sessionmaker(bind=read_bind(engine), expire_on_commit=False)
-    # SQLite has one writer at a time. Queue this process's write transactions on a FIFO lock
-    # instead of letting them poll in SQLite's busy handler, whose sleeps leave the database
+    # SQLite has one writer at a time. Queue this process's write transactions on one lock (not
+    # FIFO: the OS picks the waiter it wakes) instead of letting them poll in SQLite's busy
+    # handler, whose sleeps leave the database
     # idle between writers (measured: benchmarks/order_submit.py). Other processes still meet
     # the busy timeout as before.
     write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
