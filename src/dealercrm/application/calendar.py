@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import attrs
 
@@ -55,16 +56,21 @@ def check_range(start: dt.date, end: dt.date) -> None:
         raise InvalidValue("to", f"查询范围不能超过{MAX_RANGE_DAYS}天", code="calendar.range_too_long")
 
 
-def collect(principal: Principal, start: dt.date, end: dt.date, sources: CalendarSources) -> list[CalendarItem]:
-    """Items in [start, end) from every source, in time order (at most 366 days asked)."""
+def collect(principal: Principal, start: dt.date, end: dt.date, sources: CalendarSources, *,
+            read: Mapping[str, Iterable[CalendarItem]] | None = None) -> list[CalendarItem]:
+    """Items in [start, end) from every source, in time order (at most 366 days asked). ``read``: the
+    items of some sources (by code) for that range, already read by the caller with another view
+    of the same rows (the workbench page's sections); those sources are not asked again."""
     check_range(start, end)
-    return _collect(principal, start, end, sources)
+    return _collect(principal, start, end, sources, read or {})
 
 
-def _collect(principal: Principal, start: dt.date, end: dt.date, sources: CalendarSources) -> list[CalendarItem]:
+def _collect(principal: Principal, start: dt.date, end: dt.date, sources: CalendarSources,
+             read: Mapping[str, Iterable[CalendarItem]] | None = None) -> list[CalendarItem]:
     items: dict[str, CalendarItem] = {}
     for source in sources:
-        for item in source.items(principal, start, end):
+        known = read.get(source.code) if read else None
+        for item in source.items(principal, start, end) if known is None else known:
             items.setdefault(item.uid, item)
     return sorted(items.values(), key=CalendarItem.sort_key)
 
@@ -107,43 +113,23 @@ def feed(token: str, queries: EngagementQueries, sources: CalendarSources, now: 
 
 
 # ---------------------------------------------------------------------------------------------
-# Built-in sources
+# The engagement context's own items (its sources are the workbench's ``AlertsSource`` and
+# ``AnnouncementsSource``, which read the calendar's rows with their sections')
 
 
-def _beijing_midnight(day: dt.date) -> dt.datetime:
+def beijing_midnight(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), SHANGHAI)
 
 
-class AlertCalendarSource:
-    """Live alerts with a due date (birthdays to phone for, delivery dates, …)."""
-
-    code = "alerts"
-
-    def __init__(self, queries: EngagementQueries) -> None:
-        self.queries = queries
-
-    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
-        return [
-            CalendarItem(uid=f"alert-{r['id']}@dealercrm", source=self.code, title=r["title"], start=r["due_on"],
-                         description=r["body"] or "", subject_type=r["subject_type"], subject_id=r["subject_id"])
-            for r in self.queries.alerts_due_for(principal, start, end)
-        ]
+def alert_item(row: Mapping[str, Any]) -> CalendarItem:
+    """A live alert on its due date (birthdays to phone for, delivery dates, …)."""
+    return CalendarItem(uid=f"alert-{row['id']}@dealercrm", source="alerts", title=row["title"], start=row["due_on"],
+                        description=row["body"] or "", subject_type=row["subject_type"],
+                        subject_id=row["subject_id"])
 
 
-class AnnouncementCalendarSource:
-    """Announcements addressed to the user, on the day they are published (Beijing time)."""
-
-    code = "announcements"
-
-    def __init__(self, queries: EngagementQueries) -> None:
-        self.queries = queries
-
-    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
-        rows = self.queries.announcements_published_between(principal, _beijing_midnight(start),
-                                                             _beijing_midnight(end))
-        return [
-            CalendarItem(uid=f"announcement-{r['id']}@dealercrm", source=self.code, title=f"公告：{r['title']}",
-                         start=r["publish_from"].astimezone(SHANGHAI).date(), description=r["body"],
-                         subject_type="announcement", subject_id=str(r["id"]))
-            for r in rows
-        ]
+def announcement_item(row: Mapping[str, Any]) -> CalendarItem:
+    """An announcement addressed to the user, on the day it is published (Beijing time)."""
+    return CalendarItem(uid=f"announcement-{row['id']}@dealercrm", source="announcements", title=f"公告：{row['title']}",
+                        start=row["publish_from"].astimezone(SHANGHAI).date(), description=row["body"],
+                        subject_type="announcement", subject_id=str(row["id"]))

@@ -8,7 +8,6 @@ import datetime as dt
 
 import attrs
 
-from dealercrm.application import calendar as cal
 from dealercrm.application import care, dealer_stock, training, workbench
 from dealercrm.application.campaigns import DueLeadsSource
 from dealercrm.application.alerts import AlertRule, RuleRegistry, ScheduledJob
@@ -27,11 +26,7 @@ from dealercrm.application.ports.orders import QuoteRequestQueries
 from dealercrm.application.ports.workbench import WorkbenchSource
 from dealercrm.application.quote_workbench import QuoteRequestsSource
 from dealercrm.application.workbench import WorkbenchSources
-from dealercrm.application.workflow_workbench import (
-    ApprovalDeadlineCalendarSource,
-    PendingApprovalsSource,
-    TaskQueries,
-)
+from dealercrm.application.workflow_workbench import PendingApprovalsSource, TaskQueries
 
 
 @attrs.frozen
@@ -75,14 +70,19 @@ def engagement_tables(
     )
     bench: list[WorkbenchSource] = []
     dated: list[CalendarSource] = []
+    # A source in both lists is one object: the workbench page reads its section and its calendar
+    # items together (workbench.build_workbench_with_calendar).
     if engagement_queries is not None:
-        bench += [workbench.AlertsSource(engagement_queries), workbench.AnnouncementsSource(engagement_queries)]
+        alerts = workbench.AlertsSource(engagement_queries)
+        announcements = workbench.AnnouncementsSource(engagement_queries)
+        bench += [alerts, announcements]
         if outbox_store is not None:
             bench.append(workbench.FailedNotificationsSource(engagement_queries, outbox_store))
-        dated += [cal.AlertCalendarSource(engagement_queries), cal.AnnouncementCalendarSource(engagement_queries)]
+        dated += [alerts, announcements]
     if workflow_queries is not None:
-        bench.append(PendingApprovalsSource(workflow_queries))
-        dated.append(ApprovalDeadlineCalendarSource(workflow_queries, clock))
+        approvals = PendingApprovalsSource(workflow_queries, clock)
+        bench.append(approvals)
+        dated.append(approvals)
     if quote_queries is not None:
         bench.append(QuoteRequestsSource(quote_queries))
     if training_queries is not None:

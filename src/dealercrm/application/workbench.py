@@ -15,10 +15,17 @@ from typing import Any
 
 import attrs
 
+from dealercrm.application import calendar as cal
 from dealercrm.application.ports.engagement import EngagementQueries
 from dealercrm.domain.values import as_tuple
 from dealercrm.application.ports.notify import OutboxStore
-from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection, WorkbenchSource
+from dealercrm.application.ports.workbench import (
+    DatedWorkbenchSource,
+    WorkbenchItem,
+    WorkbenchSection,
+    WorkbenchSource,
+)
+from dealercrm.domain.calendar import CalendarItem
 from dealercrm.domain.alerts import LIVE_STATES, Severity
 from dealercrm.domain.identity import Principal, Role
 from dealercrm.domain.notifications import mask_recipient
@@ -67,14 +74,49 @@ def _urgency(item: WorkbenchItem) -> tuple[Any, ...]:
     return (not item.unread, -rank, due or dt.date.max, -at, item.id)
 
 
+@attrs.frozen
+class WorkbenchWithCalendar:
+    """The workbench page's read model: the categories and the calendar items of the coming days."""
+
+    categories: list[WorkbenchCategory]
+    calendar: list[CalendarItem]
+
+
 def build_workbench(principal: Principal, now: dt.datetime, sources: WorkbenchSources, *,
                     limit: int = 5) -> list[WorkbenchCategory]:
     """Every category the principal has, in the fixed order, then categories of new codes."""
     sections: dict[str, list[WorkbenchSection]] = {}
-    for source in sources:
-        if source.category in STAFF_ONLY and not principal.role.is_staff:
-            continue
+    for source in _shown(principal, sources):
         sections.setdefault(source.category, []).append(source.collect(principal, now, limit))
+    return _categories(principal, sections, limit)
+
+
+def build_workbench_with_calendar(principal: Principal, now: dt.datetime, sources: WorkbenchSources,
+                                  calendar_sources: cal.CalendarSources, start: dt.date, end: dt.date, *,
+                                  limit: int = 5) -> WorkbenchWithCalendar:
+    """``build_workbench`` and ``calendar.collect`` for [start, end) together, the same results as
+    each alone: a source registered in both tables (a ``DatedWorkbenchSource``) reads once for its
+    section and its calendar items; the other calendar sources are asked as usual."""
+    cal.check_range(start, end)
+    in_calendar = {id(s) for s in calendar_sources}
+    sections: dict[str, list[WorkbenchSection]] = {}
+    read: dict[str, list[CalendarItem]] = {}
+    for source in _shown(principal, sources):
+        if isinstance(source, DatedWorkbenchSource) and id(source) in in_calendar:
+            section, read[source.code] = source.collect_dated(principal, now, limit, start, end)
+        else:
+            section = source.collect(principal, now, limit)
+        sections.setdefault(source.category, []).append(section)
+    return WorkbenchWithCalendar(_categories(principal, sections, limit),
+                                 cal.collect(principal, start, end, calendar_sources, read=read))
+
+
+def _shown(principal: Principal, sources: WorkbenchSources) -> Iterator[WorkbenchSource]:
+    return (s for s in sources if not (s.category in STAFF_ONLY and not principal.role.is_staff))
+
+
+def _categories(principal: Principal, sections: dict[str, list[WorkbenchSection]],
+                limit: int) -> list[WorkbenchCategory]:
     labels = dict(CATEGORIES)
     order = [c for c, _ in CATEGORIES if not (c in STAFF_ONLY and not principal.role.is_staff)]
     order += sorted(c for c in sections if c not in labels)
@@ -92,14 +134,31 @@ def build_workbench(principal: Principal, now: dt.datetime, sources: WorkbenchSo
 
 
 class AlertsSource:
+    """Workbench category ``alerts``: live alerts addressed to the user, open before acknowledged,
+    most severe first; and, as the calendar source ``alerts``, those with a due date."""
+
     category = "alerts"
+    code = "alerts"
+    states = tuple(s.value for s in LIVE_STATES)
 
     def __init__(self, queries: EngagementQueries) -> None:
         self.queries = queries
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
-        states = tuple(s.value for s in LIVE_STATES)
-        count, rows = self.queries.alerts_page(principal, states=states, limit=limit)
+        count, rows = self.queries.alerts_page(principal, states=self.states, limit=limit)
+        return self._section(count, rows)
+
+    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
+        return [cal.alert_item(r) for r in self.queries.alerts_due_for(principal, start, end)]
+
+    def collect_dated(self, principal: Principal, now: dt.datetime, limit: int, start: dt.date,
+                      end: dt.date) -> tuple[WorkbenchSection, list[CalendarItem]]:
+        count, rows, due = self.queries.alerts_page_and_due(principal, states=self.states, limit=limit,
+                                                            start=start, end=end)
+        return self._section(count, rows), [cal.alert_item(r) for r in due]
+
+    @staticmethod
+    def _section(count: int, rows: list[dict[str, Any]]) -> WorkbenchSection:
         return WorkbenchSection(count=count, unread=sum(1 for r in rows if r["state"] == "open"), items=tuple(
             WorkbenchItem(
                 id=f"alert-{r['id']}", title=r["title"], summary=r["body"], at=r["raised_at"], due=r["due_on"],
@@ -111,13 +170,32 @@ class AlertsSource:
 
 
 class AnnouncementsSource:
+    """Workbench category ``announcements``: live announcements addressed to the user, unread first;
+    and, as the calendar source ``announcements``, those published in the range (Beijing days)."""
+
     category = "announcements"
+    code = "announcements"
 
     def __init__(self, queries: EngagementQueries) -> None:
         self.queries = queries
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
         count, unread, rows = self.queries.announcements_page(principal, now=now, limit=limit)
+        return self._section(count, unread, rows)
+
+    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
+        rows = self.queries.announcements_published_between(principal, cal.beijing_midnight(start),
+                                                             cal.beijing_midnight(end))
+        return [cal.announcement_item(r) for r in rows]
+
+    def collect_dated(self, principal: Principal, now: dt.datetime, limit: int, start: dt.date,
+                      end: dt.date) -> tuple[WorkbenchSection, list[CalendarItem]]:
+        count, unread, rows, published = self.queries.announcements_page_and_published(
+            principal, now=now, limit=limit, start=cal.beijing_midnight(start), end=cal.beijing_midnight(end))
+        return self._section(count, unread, rows), [cal.announcement_item(r) for r in published]
+
+    @staticmethod
+    def _section(count: int, unread: int, rows: list[dict[str, Any]]) -> WorkbenchSection:
         return WorkbenchSection(count=count, unread=unread, items=tuple(
             WorkbenchItem(
                 id=f"announcement-{r['id']}", title=r["title"], summary=_excerpt(r["body"]),

@@ -9,7 +9,7 @@ dealer or region scope.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
@@ -30,6 +30,14 @@ class TaskQueries(Protocol):
                            limit: int) -> tuple[int, list[dict[str, Any]]]:
         """(how many open steps the principal may act on, the first ``limit`` of them) in one read."""
 
+    def pending_tasks_page_and_due(
+        self, principal: Principal, *, now: dt.datetime, limit: int,
+        due_between: tuple[dt.datetime, dt.datetime], due_limit: int,
+    ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """``pending_tasks_page`` and the first ``due_limit`` of the same steps due in [from, until)
+        (as ``pending_tasks_for`` with ``due_between`` gives them), from one read of the delegations
+        and one statement: (count, first ``limit``, due in the window)."""
+
     def count_pending_tasks_for(self, principal: Principal, *, now: dt.datetime) -> int: ...
 
 
@@ -44,16 +52,39 @@ def _summary(row: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime.combine(start, dt.time(), SHANGHAI), dt.datetime.combine(end, dt.time(), SHANGHAI)
+
+
 class PendingApprovalsSource:
-    """Workbench category ``approvals``: the open workflow steps the user may decide."""
+    """Workbench category ``approvals``: the open workflow steps the user may decide; and, as the
+    calendar source ``workflow.deadline``, the due dates of those steps (all-day, Beijing date).
+    The workbench page gets both from one read (:meth:`collect_dated`)."""
 
     category = "approvals"
+    code = "workflow.deadline"
 
-    def __init__(self, queries: TaskQueries) -> None:
+    def __init__(self, queries: TaskQueries, clock: Callable[[], dt.datetime]) -> None:
         self.queries = queries
+        self.clock = clock
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection:
         count, rows = self.queries.pending_tasks_page(principal, now=now, limit=limit)
+        return self._section(count, rows)
+
+    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
+        rows = self.queries.pending_tasks_for(principal, now=self.clock(), limit=CALENDAR_SCAN_LIMIT,
+                                              due_between=_window(start, end))
+        return self._dated(rows, start, end)
+
+    def collect_dated(self, principal: Principal, now: dt.datetime, limit: int, start: dt.date,
+                      end: dt.date) -> tuple[WorkbenchSection, list[CalendarItem]]:
+        count, rows, due = self.queries.pending_tasks_page_and_due(
+            principal, now=now, limit=limit, due_between=_window(start, end), due_limit=CALENDAR_SCAN_LIMIT)
+        return self._section(count, rows), self._dated(due, start, end)
+
+    @staticmethod
+    def _section(count: int, rows: list[dict[str, Any]]) -> WorkbenchSection:
         items = tuple(
             WorkbenchItem(
                 id=f"step-{r['step_id']}", title=r["title"] or r["subject_no"], summary=_summary(r),
@@ -67,25 +98,14 @@ class PendingApprovalsSource:
         )
         return WorkbenchSection(count=count, items=items)
 
-
-class ApprovalDeadlineCalendarSource:
-    """Calendar items for the due dates of the user's open steps (all-day, Beijing date)."""
-
-    code = "workflow.deadline"
-
-    def __init__(self, queries: TaskQueries, clock: Callable[[], dt.datetime]) -> None:
-        self.queries = queries
-        self.clock = clock
-
-    def items(self, principal: Principal, start: dt.date, end: dt.date) -> Iterable[CalendarItem]:
-        window = (dt.datetime.combine(start, dt.time(), SHANGHAI), dt.datetime.combine(end, dt.time(), SHANGHAI))
-        rows = self.queries.pending_tasks_for(principal, now=self.clock(), limit=CALENDAR_SCAN_LIMIT,
-                                              due_between=window)
+    def _dated(self, rows: list[dict[str, Any]], start: dt.date, end: dt.date) -> list[CalendarItem]:
+        out = []
         for r in rows:
             day = r["due_at"].astimezone(SHANGHAI).date()
             if start <= day < end:
-                yield CalendarItem(
+                out.append(CalendarItem(
                     uid=f"workflow-step-{r['step_id']}@dealercrm", source=self.code,
                     title=f"审批截止：{r['title'] or r['subject_no']}", start=day,
                     description=_summary(r), subject_type=r["subject_type"], subject_id=str(r["subject_id"]),
-                )
+                ))
+        return out

@@ -7,7 +7,8 @@ import pytest
 from dealercrm.application.alerts import RuleRegistry
 from dealercrm.application.calendar import CalendarSources, check_range
 from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
-from dealercrm.application.workbench import WorkbenchSources, build_workbench
+from dealercrm.application.workbench import WorkbenchSources, build_workbench, build_workbench_with_calendar
+from dealercrm.domain.calendar import CalendarItem
 from dealercrm.domain.errors import InvalidValue
 from dealercrm.domain.identity import Principal, Role
 
@@ -51,6 +52,50 @@ def test_dealer_users_get_no_failed_notifications_category_even_if_a_source_offe
     bench = build_workbench(DEALER, NOW, sources)
 
     assert "failed_notifications" not in [c.code for c in bench]
+
+
+class Deadlines:
+    """A source in both tables that counts its reads: one per ``collect``, ``items`` or ``collect_dated``."""
+
+    category = "approvals"
+    code = "workflow.deadline"
+
+    def __init__(self):
+        self.reads = 0
+
+    def collect(self, principal, now, limit):
+        self.reads += 1
+        return WorkbenchSection(count=1, items=(item("step-1", due=dt.date(2026, 3, 4)),))
+
+    def items(self, principal, start, end):
+        self.reads += 1
+        return [CalendarItem(uid="step-1@dealercrm", source=self.code, title="审批截止", start=dt.date(2026, 3, 4))]
+
+    def collect_dated(self, principal, now, limit, start, end):
+        section, items = self.collect(principal, now, limit), self.items(principal, start, end)
+        self.reads -= 1
+        return section, items
+
+
+class Trainings:
+    code = "trainings"
+
+    def items(self, principal, start, end):
+        return [CalendarItem(uid="training-1@dealercrm", source=self.code, title="培训",
+                             start=dt.datetime(2026, 3, 3, 1, 0, tzinfo=dt.UTC))]
+
+
+def test_the_page_gets_the_workbench_and_calendar_of_both_tables_reading_a_source_in_both_once():
+    deadlines = Deadlines()
+    bench, dated = WorkbenchSources((deadlines, Fixed("tasks", 0, []))), CalendarSources((deadlines, Trainings()))
+
+    view = build_workbench_with_calendar(FINANCE, NOW, bench, dated, dt.date(2026, 3, 2), dt.date(2026, 3, 16))
+
+    assert deadlines.reads == 1
+    assert view.categories == build_workbench(FINANCE, NOW, bench)
+    assert [i.uid for i in view.calendar] == ["training-1@dealercrm", "step-1@dealercrm"]
+    with pytest.raises(InvalidValue):
+        build_workbench_with_calendar(FINANCE, NOW, bench, dated, dt.date(2026, 3, 2), dt.date(2026, 3, 1))
 
 
 def test_registries_refuse_duplicate_codes():

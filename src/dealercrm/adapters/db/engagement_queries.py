@@ -84,6 +84,7 @@ def _live_announcement(now: Any) -> ColumnElement[bool]:  # a datetime or a bind
                 or_(_ann.c.publish_until.is_(None), _ann.c.publish_until > now))
 
 
+_LIVE = tuple(s.value for s in LIVE_STATES)
 _SEVERITY_RANK = case((alerts.c.severity == "critical", 2), (alerts.c.severity == "warning", 1), else_=0)
 
 
@@ -106,6 +107,49 @@ def _announcements_page_query(principal: Principal, limit: int) -> Any:
             .where(announcement_scope(principal), _live_announcement(bindparam("now")))
             .order_by(_reads.c.read_at.is_(None).desc(), _ann.c.publish_from.desc(), _ann.c.id.desc())
             .limit(limit))
+
+
+@functools.lru_cache(maxsize=1024)
+def _alerts_dated_query(principal: Principal, states: tuple[str, ...], limit: int) -> Any:
+    """The alerts page's rows and, of the same alerts, those due in [start, end): one scan ranks the
+    principal's alerts as the page orders them, counts them, and keeps the first ``limit`` and the
+    due ones."""
+    ranked = (select(alerts, func.count().over().label("_total"),
+                     func.row_number().over(order_by=((alerts.c.state == "open").desc(), _SEVERITY_RANK.desc(),
+                                                      alerts.c.id.desc())).label("_rank"))
+              .where(alert_scope(principal), alerts.c.state.in_(states))).subquery("ranked")
+    return (select(ranked)
+            .where(or_(ranked.c._rank <= limit,
+                       and_(ranked.c.due_on >= bindparam("start"), ranked.c.due_on < bindparam("end"))))
+            .order_by(ranked.c._rank))
+
+
+@functools.lru_cache(maxsize=1024)
+def _announcements_dated_query(principal: Principal, limit: int) -> Any:
+    """The announcements page's rows (live ones, unread first) and those published in [start, end)
+    (live or not yet): one scan of the principal's published announcements."""
+    now: Any = bindparam("now")
+    start: Any = bindparam("start")
+    end: Any = bindparam("end")
+    live = case((and_(_ann.c.publish_from <= now, or_(_ann.c.publish_until.is_(None), _ann.c.publish_until > now)),
+                 1), else_=0)
+    reader = principal.user_id if principal.user_id is not None else -1
+    ranked = (select(_ann, _reads.c.read_at, live.label("_live"),
+                     func.coalesce(func.sum(live).over(), 0).label("_total"),
+                     func.coalesce(func.sum(case((_reads.c.read_at.is_(None), live), else_=0)).over(), 0)
+                     .label("_unread"),
+                     func.row_number().over(partition_by=live, order_by=(
+                         _reads.c.read_at.is_(None).desc(), _ann.c.publish_from.desc(), _ann.c.id.desc()))
+                     .label("_rank"))
+              .select_from(_ann.outerjoin(_reads, and_(_reads.c.announcement_id == _ann.c.id,
+                                                       _reads.c.user_id == reader)))
+              .where(announcement_scope(principal), _ann.c.status == AnnouncementStatus.PUBLISHED.value,
+                     or_(_live_announcement(now), and_(_ann.c.publish_from >= start, _ann.c.publish_from < end)))
+              .subquery("ranked"))
+    return (select(ranked)
+            .where(or_(and_(ranked.c._live == 1, ranked.c._rank <= limit),
+                       and_(ranked.c.publish_from >= start, ranked.c.publish_from < end)))
+            .order_by(ranked.c._live.desc(), ranked.c._rank))
 
 
 class SqlEngagementQueries:
@@ -147,6 +191,24 @@ class SqlEngagementQueries:
             del row["_total"]
         return total, rows
 
+    def alerts_page_and_due(self, principal: Principal, *, states: tuple[str, ...], limit: int,
+                            start: dt.date, end: dt.date) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        if limit <= 0:
+            return self.count_alerts_for(principal, states=states), [], self._alerts_due(principal, states, start, end)
+        with self.reads.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(_alerts_dated_query(principal, states, limit),
+                                                    {"start": start, "end": end})]
+        total = int(rows[0]["_total"]) if rows else 0
+        page, due = [], []
+        for row in rows:
+            rank = row.pop("_rank")
+            del row["_total"]
+            if rank <= limit:
+                page.append(row)
+            if row["due_on"] is not None and start <= row["due_on"] < end:
+                due.append(row)
+        return total, page, sorted(due, key=lambda r: (r["due_on"], r["id"]))
+
     def count_alerts_for(self, principal: Principal, *, states: tuple[str, ...]) -> int:
         return int(self._one(select(func.count()).select_from(alerts)
                              .where(alert_scope(principal), alerts.c.state.in_(states))))
@@ -163,8 +225,12 @@ class SqlEngagementQueries:
         return d
 
     def alerts_due_for(self, principal: Principal, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+        return self._alerts_due(principal, _LIVE, start, end)
+
+    def _alerts_due(self, principal: Principal, states: tuple[str, ...], start: dt.date,
+                    end: dt.date) -> list[dict[str, Any]]:
         return self._all(
-            select(alerts).where(alert_scope(principal), alerts.c.state.in_([s.value for s in LIVE_STATES]),
+            select(alerts).where(alert_scope(principal), alerts.c.state.in_(states),
                                  alerts.c.due_on >= start, alerts.c.due_on < end)
             .order_by(alerts.c.due_on, alerts.c.id)
         )
@@ -216,6 +282,26 @@ class SqlEngagementQueries:
                                _ann.c.publish_from >= start, _ann.c.publish_from < end)
             .order_by(_ann.c.publish_from, _ann.c.id)
         )
+
+    def announcements_page_and_published(
+        self, principal: Principal, *, now: dt.datetime, limit: int, start: dt.datetime, end: dt.datetime,
+    ) -> tuple[int, int, list[dict[str, Any]], list[dict[str, Any]]]:
+        if limit <= 0:
+            return (*self.count_announcements_for(principal, now=now), [],
+                    self.announcements_published_between(principal, start, end))
+        with self.reads.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(_announcements_dated_query(principal, limit),
+                                                    {"now": now, "start": start, "end": end})]
+        total, unread = (int(rows[0]["_total"]), int(rows[0]["_unread"])) if rows else (0, 0)
+        page, published = [], []
+        for row in rows:
+            live, rank = row.pop("_live"), row.pop("_rank")
+            del row["_total"], row["_unread"]
+            if live and rank <= limit:
+                page.append(row)
+            if start <= row["publish_from"] < end:
+                published.append(row)
+        return total, unread, page, sorted(published, key=lambda r: (r["publish_from"], r["id"]))
 
     def all_announcements(self, *, limit: int, after_id: int | None = None) -> list[dict[str, Any]]:
         q = select(_ann).order_by(_ann.c.id.desc()).limit(limit)

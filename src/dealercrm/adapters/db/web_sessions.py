@@ -13,9 +13,10 @@ import hmac
 import secrets
 from collections.abc import Callable
 
-from sqlalchemy import Column, Engine, ForeignKey, String, Table, delete, insert, select, update
+from sqlalchemy import Column, Engine, ForeignKey, String, Table, bindparam, delete, insert, select, update
 
 from dealercrm.adapters.db.base import IdType, metadata
+from dealercrm.adapters.db.engine import read_bind
 from dealercrm.adapters.db.types import UtcDateTime
 
 web_sessions = Table(
@@ -32,11 +33,16 @@ def _hash(secret: str, token: str) -> str:
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
+_BY_TOKEN = select(web_sessions.c.user_id, web_sessions.c.expires_at).where(
+    web_sessions.c.token_hash == bindparam("token_hash"))
+
+
 class SqlAlchemyWebSessionStore:
     """Opens, finds (sliding the expiry) and closes web sessions. Tokens are 256-bit random."""
 
     def __init__(self, engine: Engine, clock: Callable[[], dt.datetime], secret: str, ttl: dt.timedelta) -> None:
         self._engine = engine
+        self._reads = read_bind(engine)  # the per-request lookup is one statement: no transaction around it
         self._clock = clock
         self._secret = secret
         self.ttl = ttl
@@ -55,9 +61,8 @@ class SqlAlchemyWebSessionStore:
         forward (written at most once per tenth of the lifetime)."""
         key = _hash(self._secret, token)
         now = self._clock()
-        with self._engine.connect() as conn:
-            row = conn.execute(select(web_sessions.c.user_id, web_sessions.c.expires_at)
-                               .where(web_sessions.c.token_hash == key)).first()
+        with self._reads.connect() as conn:
+            row = conn.execute(_BY_TOKEN, {"token_hash": key}).first()
         if row is None or row.expires_at <= now:
             return None
         if row.expires_at - now < self.ttl * 0.9:

@@ -161,6 +161,40 @@ class SqlWorkflowQueries:
             del row["_total"]
         return int(total), self._explained(rows, principal, delegators, now)
 
+    def pending_tasks_page_and_due(
+        self, principal: Principal, *, now: dt.datetime, limit: int,
+        due_between: tuple[dt.datetime, dt.datetime], due_limit: int,
+    ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """``pending_tasks_page`` and the first ``due_limit`` of the same steps due in ``due_between``
+        (``pending_tasks_for`` with ``due_between``): the delegations read once, then one statement that
+        numbers the steps in both orders and keeps those either view needs."""
+        if limit <= 0:
+            return (self.pending_tasks_page(principal, now=now, limit=0)[0], [],
+                    self.pending_tasks_for(principal, now=now, limit=due_limit, due_between=due_between))
+        due_from, due_until = due_between
+        with self.reads.connect() as conn:
+            delegators = self.delegators_of(conn, principal, now)
+            in_window = case((and_(S.c.due_at >= due_from, S.c.due_at < due_until), 1), else_=0)
+            ranked = (select(*_TASK_COLUMNS, func.count().over().label("_total"),
+                             func.row_number().over(order_by=S.c.id).label("_rank"), in_window.label("_due"),
+                             func.row_number().over(partition_by=in_window, order_by=S.c.id).label("_due_rank"))
+                      .join(W, W.c.id == S.c.workflow_id)
+                      .where(self._task_filter(principal, delegators, now))).subquery("ranked")
+            q = (select(ranked)
+                 .where(or_(ranked.c._rank <= limit, and_(ranked.c._due == 1, ranked.c._due_rank <= due_limit)))
+                 .order_by(ranked.c._rank))
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        total = int(rows[0]["_total"]) if rows else 0
+        page, due = [], []
+        for row in self._explained(rows, principal, delegators, now):
+            rank, in_due, due_rank = row.pop("_rank"), row.pop("_due"), row.pop("_due_rank")
+            del row["_total"]
+            if rank <= limit:
+                page.append(row)
+            if in_due and due_rank <= due_limit:
+                due.append(row)
+        return total, page, due
+
     @staticmethod
     def _explained(rows: list[dict[str, Any]], principal: Principal, delegators: list[Principal],
                    now: dt.datetime) -> list[dict[str, Any]]:

@@ -117,6 +117,11 @@ class EngagementQueries(Protocol):
     def alerts_due_for(self, principal: Principal, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
         """Live alerts with a due date in [start, end)."""
 
+    def alerts_page_and_due(self, principal: Principal, *, states: tuple[str, ...], limit: int,
+                            start: dt.date, end: dt.date) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """``alerts_page`` and, of the same alerts, those due in [start, end) (by due date, then id),
+        in one read: (count, first ``limit``, due in the window)."""
+
     def announcements_for(self, principal: Principal, *, now: dt.datetime, limit: int,
                           after_id: int | None = None, unread_first: bool = True,
                           unread_only: bool = False) -> list[dict[str, Any]]:
@@ -134,7 +139,15 @@ class EngagementQueries(Protocol):
         them unread first as ``announcements_for`` orders them) in one read."""
 
     def announcements_published_between(self, principal: Principal, start: dt.datetime,
-                                        end: dt.datetime) -> list[dict[str, Any]]: ...
+                                        end: dt.datetime) -> list[dict[str, Any]]:
+        """Published announcements addressed to the principal whose ``publish_from`` is in [start, end),
+        by that time, then id (live or not yet)."""
+
+    def announcements_page_and_published(
+        self, principal: Principal, *, now: dt.datetime, limit: int, start: dt.datetime, end: dt.datetime,
+    ) -> tuple[int, int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """``announcements_page`` and ``announcements_published_between`` in one read: (live count, of
+        which unread, first ``limit`` live ones, those published in [start, end))."""
 
     def all_announcements(self, *, limit: int, after_id: int | None = None) -> list[dict[str, Any]]:
         """Every announcement (for marketing/admin), newest first."""

@@ -17,10 +17,12 @@ items (most urgent first).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from dealercrm.domain.calendar import CalendarItem
 from dealercrm.domain.identity import Principal
 
 
@@ -61,3 +63,24 @@ class WorkbenchSource(Protocol):
     category: str
 
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection: ...
+
+
+@runtime_checkable
+class DatedWorkbenchSource(Protocol):
+    """A workbench source that is also a calendar source (registered in both tables) and can
+    answer both from the same read, for a page that shows the workbench and the calendar.
+
+    ``collect_dated(principal, now, limit, start, end)`` returns exactly what
+    ``collect(principal, now, limit)`` and ``items(principal, start, end)`` would — the
+    section and the calendar items in [start, end) — reading each table once.
+    """
+
+    category: str
+    code: str
+
+    def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection: ...
+
+    def items(self, principal: Principal, start: dt.date, end: dt.date) -> Iterable[CalendarItem]: ...
+
+    def collect_dated(self, principal: Principal, now: dt.datetime, limit: int, start: dt.date,
+                      end: dt.date) -> tuple[WorkbenchSection, list[CalendarItem]]: ...

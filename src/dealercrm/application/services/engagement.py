@@ -149,6 +149,14 @@ class EngagementService:
         each, in the fixed order; any principal."""
         return wb.build_workbench(actor, self.clock(), self.workbench_sources, limit=limit)
 
+    def workbench_with_calendar(self, actor: Principal, start: dt.date, end: dt.date, *,
+                                limit: int = 5) -> wb.WorkbenchWithCalendar:
+        """The workbench and the calendar items in [start, end) for one page, each source read once:
+        the same categories and items as :meth:`workbench` and :meth:`calendar`; ``InvalidValue`` for
+        a reversed or too long range."""
+        return wb.build_workbench_with_calendar(actor, self.clock(), self.workbench_sources,
+                                                self.calendar_sources, start, end, limit=limit)
+
     def failed_notifications(self, actor: Principal, *, limit: int = 50) -> list[WorkbenchItem]:
         """Notifications the outbox gave up on, as workbench items; staff roles only (``PermissionDenied``)."""
         require_role(actor, *(r for r in Role if r.is_staff))

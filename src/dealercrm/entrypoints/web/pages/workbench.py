@@ -47,11 +47,12 @@ class WorkbenchPages(Controller):
     @get("/", guards=[requires(*PEOPLE)], sync_to_thread=True)
     def workbench(self, request: Request[Principal, Any, Any], engagement: EngagementService) -> Template:
         now = engagement.now()
-        categories = engagement.workbench(request.user, limit=8)
         today = now.astimezone(SHANGHAI).date()
-        calendar = engagement.calendar(request.user, today, today + dt.timedelta(days=CALENDAR_DAYS))
+        view = engagement.workbench_with_calendar(request.user, today, today + dt.timedelta(days=CALENDAR_DAYS),
+                                                  limit=8)
+        categories = view.categories
         days: dict[dt.date, list[Any]] = {}
-        for item in calendar:
+        for item in view.calendar:
             start = item.start
             day = start.astimezone(SHANGHAI).date() if isinstance(start, dt.datetime) else start
             days.setdefault(day, []).append(item)
