@@ -86,8 +86,9 @@ def engagement_tables(
     if quote_queries is not None:
         bench.append(QuoteRequestsSource(quote_queries))
     if training_queries is not None:
-        dated.append(training.TrainingCalendarSource(training_queries))
-        bench.append(training.TrainingInvitationsSource(training_queries))
+        trainings = training.TrainingsSource(training_queries)
+        dated.append(trainings)
+        bench.append(trainings)
     if lead_queries is not None:
         bench.append(DueLeadsSource(lead_queries))
     return RuleRegistry(rules, jobs), WorkbenchSources(tuple(bench)), CalendarSources(tuple(dated))

@@ -506,42 +506,45 @@ class TrainingReminderJob:
         return send_reminders(lambda: self.uow_factory(Principal.system()), ctx.now)
 
 
-class TrainingCalendarSource:
-    """Trainings on the calendar: organisers see all, everyone else those they are invited to."""
+class TrainingsSource:
+    """Workbench ``tasks``: trainings waiting for the caller's confirmation (dealers must
+    confirm: 培训活动发起后需由经销商进行确认); and, as the calendar source ``trainings``, the
+    trainings on the calendar: organisers see all, everyone else those they are invited to (and
+    did not decline). The workbench page gets both from one read (:meth:`collect_dated`)."""
 
+    category = "tasks"
     code = "trainings"
 
     def __init__(self, queries: Any) -> None:
         self.queries = queries
 
-    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
-        begin = dt.datetime.combine(start, dt.time(), SHANGHAI)
-        until = dt.datetime.combine(end, dt.time(), SHANGHAI)
-        out = []
-        for r in self.queries.trainings_between(principal, begin, until):
-            where = "线上" if r["online"] else (r["location"] or "")
-            out.append(CalendarItem(
-                uid=f"training-{r['id']}@dealercrm", source=self.code, title=f"培训：{r['title']}",
-                start=r["starts_at"], end=r["ends_at"], description=f"{r['topic']}｜{where}",
-                subject_type="training", subject_id=str(r["id"]),
-                url=r["meeting_join_url"] if r.get("meeting_join_url") else None,
-            ))
-        return out
-
-
-class TrainingInvitationsSource:
-    """Workbench ``tasks``: trainings waiting for the caller's confirmation (dealers must
-    confirm: 培训活动发起后需由经销商进行确认)."""
-
-    category = "tasks"
-
-    def __init__(self, queries: Any) -> None:
-        self.queries = queries
-
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> Any:
+        count, rows = self.queries.pending_invitations(principal, now, limit)
+        return self._section(count, rows)
+
+    def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
+        begin, until = _beijing_midnight(start), _beijing_midnight(end)
+        return [self._item(r) for r in self.queries.trainings_between(principal, begin, until)]
+
+    def collect_dated(self, principal: Principal, now: dt.datetime, limit: int, start: dt.date,
+                      end: dt.date) -> tuple[Any, list[CalendarItem]]:
+        count, rows, between = self.queries.pending_invitations_and_between(
+            principal, now, limit, _beijing_midnight(start), _beijing_midnight(end))
+        return self._section(count, rows), [self._item(r) for r in between]
+
+    def _item(self, r: dict[str, Any]) -> CalendarItem:
+        where = "线上" if r["online"] else (r["location"] or "")
+        return CalendarItem(
+            uid=f"training-{r['id']}@dealercrm", source=self.code, title=f"培训：{r['title']}",
+            start=r["starts_at"], end=r["ends_at"], description=f"{r['topic']}｜{where}",
+            subject_type="training", subject_id=str(r["id"]),
+            url=r["meeting_join_url"] if r.get("meeting_join_url") else None,
+        )
+
+    @staticmethod
+    def _section(count: int, rows: list[dict[str, Any]]) -> Any:
         from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
 
-        count, rows = self.queries.pending_invitations(principal, now, limit)
         return WorkbenchSection(count=count, unread=count, items=tuple(
             WorkbenchItem(id=f"training-{r['id']}", title=f"请确认是否参加培训：{r['title']}",
                           summary=f"{r['topic']}｜{r['starts_at'].astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
@@ -549,6 +552,10 @@ class TrainingInvitationsSource:
                           at=r["created_at"], due=r["starts_at"], state="pending", subject_type="training",
                           subject_id=str(r["id"]), unread=True, extra={"training_id": r["id"]})
             for r in rows))
+
+
+def _beijing_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), SHANGHAI)
 
 
 AUDIENCE_LABELS = {a.value: a.label for a in TrainingAudience}

@@ -5,6 +5,10 @@ category and the first items of each.
 Categories are fed by :class:`~dealercrm.application.ports.workbench.WorkbenchSource`s held in a
 :class:`WorkbenchSources` table built by the composition root; this module ships the sources for alerts, announcements and
 failed notifications. Approvals and tasks are slots other contexts fill.
+
+The workbench page also shows the coming days' calendar (:func:`build_workbench_with_calendar`): a
+source that is in the calendar table too (alerts, announcements, approvals, trainings) reads its
+section and its calendar items with one statement, so the page reads each table once.
 """
 
 from __future__ import annotations

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, exists, false, func, select, true, type_coerce
+from sqlalchemy import BigInteger, and_, bindparam, case, exists, false, func, or_, select, true, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 
@@ -34,6 +35,38 @@ _tp = training_participants
 
 def _plain(row: Any) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in row._mapping.items()}
+
+
+CALENDAR_SCAN_LIMIT = 500
+
+
+@functools.lru_cache(maxsize=1024)
+def _trainings_dated_query(kind: str, ref: int, organizer: bool, limit: int) -> Any:
+    """The invitee's pending invitations (first ``limit``, with their count) and the trainings on its
+    calendar starting in [start, end) (organisers: all of them), numbered in one scan of the trainings
+    joined to the invitee's invitation (at most one per training)."""
+    now: Any = bindparam("now")
+    start: Any = bindparam("start")
+    end: Any = bindparam("end")
+    mine = and_(_ti.c.training_id == _t.c.id, _ti.c.invitee_kind == kind, _ti.c.invitee_id == ref)
+    waiting = and_(_ti.c.response == "pending", _t.c.status == "scheduled", _t.c.starts_at > now)
+    on_calendar = and_(_t.c.status != "cancelled", _t.c.starts_at >= start, _t.c.starts_at < end)
+    if not organizer:  # invited and not declined (the calendar's scope for everyone else)
+        on_calendar = and_(on_calendar, _ti.c.response != "declined")
+    pending, dated = case((waiting, 1), else_=0), case((on_calendar, 1), else_=0)
+    order = (_t.c.starts_at, _t.c.id)
+    ranked = (select(_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.ends_at, _t.c.online,
+                     _t.c.location, _t.c.created_at, _t.c.meeting_join_url, _t.c.status,
+                     pending.label("_pending"), dated.label("_dated"),
+                     func.coalesce(func.sum(pending).over(), 0).label("_total"),
+                     func.row_number().over(partition_by=pending, order_by=order).label("_pending_rank"),
+                     func.row_number().over(partition_by=dated, order_by=order).label("_dated_rank"))
+              .select_from(_t.outerjoin(_ti, mine) if organizer else _t.join(_ti, mine))
+              .where(or_(waiting, on_calendar))).subquery("ranked")
+    return (select(ranked)
+            .where(or_(and_(ranked.c._pending == 1, ranked.c._pending_rank <= limit),
+                       and_(ranked.c._dated == 1, ranked.c._dated_rank <= CALENDAR_SCAN_LIMIT)))
+            .order_by(ranked.c.starts_at, ranked.c.id))
 
 
 class SqlMarketingQueries:
@@ -157,13 +190,34 @@ class SqlMarketingQueries:
                     _t.c.meeting_join_url, _t.c.status)
              .where(self._training_scope(p), _t.c.status != "cancelled", _t.c.starts_at >= start,
                     _t.c.starts_at < end)
-             .order_by(_t.c.starts_at, _t.c.id).limit(500))
+             .order_by(_t.c.starts_at, _t.c.id).limit(CALENDAR_SCAN_LIMIT))
         if p.role not in ORGANIZERS:
             kind, ref = invitee_of(p)  # type: ignore[misc]
             q = q.where(~exists().where(_ti.c.training_id == _t.c.id, _ti.c.invitee_kind == kind.value,
                                         _ti.c.invitee_id == ref, _ti.c.response == "declined"))
         with self.reads.connect() as conn:
             return [_plain(r) for r in conn.execute(q)]
+
+
+    def pending_invitations_and_between(
+        self, p: Principal, now: dt.datetime, limit: int, start: dt.datetime, end: dt.datetime,
+    ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        who = invitee_of(p)
+        if who is None or limit <= 0:
+            return (*self.pending_invitations(p, now, limit), self.trainings_between(p, start, end))
+        q = _trainings_dated_query(who[0].value, who[1], p.role in ORGANIZERS, limit)
+        with self.reads.connect() as conn:
+            rows = [_plain(r) for r in conn.execute(q, {"now": now, "start": start, "end": end})]
+        total = int(rows[0]["_total"]) if rows else 0
+        pending, between = [], []
+        for row in rows:
+            if row["_pending"] and row["_pending_rank"] <= limit:
+                pending.append(row)
+            if row["_dated"] and row["_dated_rank"] <= CALENDAR_SCAN_LIMIT:
+                between.append(row)
+            for key in ("_pending", "_dated", "_total", "_pending_rank", "_dated_rank"):
+                del row[key]
+        return total, pending, between
 
 
 _kb = kb_articles
@@ -261,6 +315,22 @@ def _dealer_scope_sql(p: Principal, dealer_col: Any, region_col: Any) -> ColumnE
     if scope.regions is not None:
         return region_col.in_(scope.regions)
     return true()
+
+
+@functools.lru_cache(maxsize=1024)
+def _due_leads_query(p: Principal, limit: int) -> Any:
+    """The leads in ``p``'s dealer scope to contact by ``day`` (a bind parameter), built once per
+    principal: building the statement costs more than running it (the workbench asks every request)."""
+    from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
+    from dealercrm.adapters.db.marketing_tables import campaigns as c
+    from dealercrm.adapters.db.orm import dealers as d
+
+    cond = and_(cl.c.next_contact_on <= bindparam("day"), _dealer_scope_sql(p, d.c.id, d.c.region))
+    joined = cl.join(d, d.c.id == cl.c.dealer_id).join(c, c.c.id == cl.c.campaign_id)
+    return (select(cl.c.id, cl.c.name, cl.c.phone, cl.c.status, cl.c.next_contact_on, cl.c.updated_at,
+                   cl.c.dealer_id, d.c.legal_name.label("dealer_name"), c.c.name.label("campaign_name"),
+                   func.count().over().label("_total"))
+            .select_from(joined).where(cond).order_by(cl.c.next_contact_on, cl.c.id).limit(limit))
 
 
 # orders that count as "actually ordered" once submitted: not withdrawn to draft, not cancelled
@@ -636,18 +706,8 @@ class SqlCampaignQueries:
             return [_plain(r) for r in conn.execute(q)]
 
     def due_leads(self, p: Principal, day: dt.date, limit: int) -> tuple[int, list[dict[str, Any]]]:
-        from dealercrm.adapters.db.marketing_tables import campaign_leads as cl
-        from dealercrm.adapters.db.marketing_tables import campaigns as c
-        from dealercrm.adapters.db.orm import dealers as d
-
-        cond = and_(cl.c.next_contact_on <= day, _dealer_scope_sql(p, d.c.id, d.c.region))
-        joined = cl.join(d, d.c.id == cl.c.dealer_id).join(c, c.c.id == cl.c.campaign_id)
         with self.reads.connect() as conn:
-            rows = [_plain(r) for r in conn.execute(
-                select(cl.c.id, cl.c.name, cl.c.phone, cl.c.status, cl.c.next_contact_on, cl.c.updated_at,
-                       cl.c.dealer_id, d.c.legal_name.label("dealer_name"), c.c.name.label("campaign_name"),
-                       func.count().over().label("_total"))
-                .select_from(joined).where(cond).order_by(cl.c.next_contact_on, cl.c.id).limit(max(limit, 1)))]
+            rows = [_plain(r) for r in conn.execute(_due_leads_query(p, max(limit, 1)), {"day": day})]
         total = int(rows[0]["_total"]) if rows else 0
         for row in rows:
             del row["_total"]

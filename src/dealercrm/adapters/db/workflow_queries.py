@@ -10,11 +10,13 @@ addressing — and standing delegations (工作任务委托) in force today add 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from sqlalchemy import (
     Integer,
     and_,
+    bindparam,
     case,
     cast,
     extract,
@@ -65,12 +67,12 @@ def scope_clause(p: Principal) -> ColumnElement[bool]:
     return true()
 
 
-def _delegation_running(now: dt.datetime) -> ColumnElement[bool]:
+def _delegation_running(now: Any) -> ColumnElement[bool]:  # a datetime or a bind parameter
     return and_(S.c.delegate_user_id.is_not(None), or_(S.c.delegated_until.is_(None), S.c.delegated_until > now))
 
 
-def addressed_clause(x: Principal, now: dt.datetime) -> ColumnElement[bool]:
-    """SQL twin of ``WorkflowStep.addressed_to(x, now)``."""
+def addressed_clause(x: Principal, now: Any) -> ColumnElement[bool]:
+    """SQL twin of ``WorkflowStep.addressed_to(x, now)`` (``now``: a datetime or a bind parameter)."""
     if x.is_device:
         return false()
     direct: list[ColumnElement[bool]] = [and_(S.c.assignee_kind == AssigneeKind.ROLE, S.c.assignee_value == x.role.value)]
@@ -83,6 +85,50 @@ def addressed_clause(x: Principal, now: dt.datetime) -> ColumnElement[bool]:
     running = _delegation_running(now)
     mine = S.c.delegate_user_id == x.user_id if x.user_id is not None else false()
     return or_(and_(not_(running), or_(*direct)), and_(running, mine))
+
+
+def task_filter(p: Principal, delegators: tuple[Principal, ...], now: Any) -> ColumnElement[bool]:
+    """Open steps of running workflows in ``p``'s scope that ``p`` or one of ``delegators`` may act on
+    at ``now`` (a datetime or a bind parameter)."""
+    return and_(
+        S.c.status == StepStatus.OPEN, W.c.status == WorkflowStatus.RUNNING, scope_clause(p),
+        or_(*(addressed_clause(x, now) for x in (p, *delegators))),
+    )
+
+
+# The workbench's task statements are built once per (principal, delegators) and reused, their
+# times as bind parameters: building a Core statement and its cache key costs more than running it.
+@functools.lru_cache(maxsize=1024)
+def _tasks_page_query(p: Principal, delegators: tuple[Principal, ...], limit: int) -> Any:
+    return (select(*_TASK_COLUMNS, func.count().over().label("_total")).join(W, W.c.id == S.c.workflow_id)
+            .where(task_filter(p, delegators, bindparam("now"))).order_by(S.c.id).limit(limit))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tasks_dated_query(p: Principal, delegators: tuple[Principal, ...], limit: int, due_limit: int) -> Any:
+    """The page's first ``limit`` steps and the first ``due_limit`` due in [due_from, due_until), both
+    by step id, numbered in one scan."""
+    in_window = case((and_(S.c.due_at >= bindparam("due_from"), S.c.due_at < bindparam("due_until")), 1), else_=0)
+    ranked = (select(*_TASK_COLUMNS, func.count().over().label("_total"),
+                     func.row_number().over(order_by=S.c.id).label("_rank"), in_window.label("_due"),
+                     func.row_number().over(partition_by=in_window, order_by=S.c.id).label("_due_rank"))
+              .join(W, W.c.id == S.c.workflow_id)
+              .where(task_filter(p, delegators, bindparam("now")))).subquery("ranked")
+    return (select(ranked)
+            .where(or_(ranked.c._rank <= limit, and_(ranked.c._due == 1, ranked.c._due_rank <= due_limit)))
+            .order_by(ranked.c._rank))
+
+
+_D = workflow_delegations
+_DELEGATORS = (
+    select(users.c.id, users.c.username, users.c.role, users.c.dealer_id, users.c.station_id,
+           users.c.regions, users.c.department)
+    .join(_D, _D.c.from_user_id == users.c.id)
+    .where(_D.c.to_user_id == bindparam("to_user_id"), _D.c.cancelled_at.is_(None),
+           _D.c.starts_on <= bindparam("today"), or_(_D.c.ends_on.is_(None), _D.c.ends_on >= bindparam("today")),
+           users.c.is_active.is_(True))
+    .order_by(users.c.id)
+)
 
 
 def _epoch(col: Any) -> Any:
@@ -104,27 +150,14 @@ class SqlWorkflowQueries:
         """Users whose tasks ``p`` covers today through a standing delegation."""
         if p.user_id is None:
             return []
-        D = workflow_delegations  # noqa: N806
-        today = beijing_date(now)
-        q = (
-            select(users.c.id, users.c.username, users.c.role, users.c.dealer_id, users.c.station_id,
-                   users.c.regions, users.c.department)
-            .join(D, D.c.from_user_id == users.c.id)
-            .where(D.c.to_user_id == p.user_id, D.c.cancelled_at.is_(None), D.c.starts_on <= today,
-                   or_(D.c.ends_on.is_(None), D.c.ends_on >= today), users.c.is_active.is_(True))
-            .order_by(users.c.id)
-        )
         return [
             Principal(user_id=r.id, username=r.username, role=Role(_plain(r.role)), dealer_id=r.dealer_id,
                       station_id=r.station_id, regions=tuple(r.regions or ()), department=r.department)
-            for r in conn.execute(q)
+            for r in conn.execute(_DELEGATORS, {"to_user_id": p.user_id, "today": beijing_date(now)})
         ]
 
     def _task_filter(self, p: Principal, delegators: list[Principal], now: dt.datetime) -> ColumnElement[bool]:
-        return and_(
-            S.c.status == StepStatus.OPEN, W.c.status == WorkflowStatus.RUNNING, scope_clause(p),
-            or_(*(addressed_clause(x, now) for x in [p, *delegators])),
-        )
+        return task_filter(p, tuple(delegators), now)
 
     def pending_tasks_for(self, principal: Principal, *, now: dt.datetime, limit: int = 50,
                           after_step_id: int | None = None,
@@ -149,13 +182,12 @@ class SqlWorkflowQueries:
         ``pending_tasks_for`` gives them) from one windowed statement."""
         with self.reads.connect() as conn:
             delegators = self.delegators_of(conn, principal, now)
-            where = self._task_filter(principal, delegators, now)
             if limit <= 0:
-                q = select(func.count()).select_from(S.join(W, W.c.id == S.c.workflow_id)).where(where)
+                q = (select(func.count()).select_from(S.join(W, W.c.id == S.c.workflow_id))
+                     .where(self._task_filter(principal, delegators, now)))
                 return int(conn.execute(q).scalar() or 0), []
-            q = (select(*_TASK_COLUMNS, func.count().over().label("_total")).join(W, W.c.id == S.c.workflow_id)
-                 .where(where).order_by(S.c.id).limit(limit))
-            rows = [dict(r._mapping) for r in conn.execute(q)]
+            rows = [dict(r._mapping) for r in conn.execute(_tasks_page_query(principal, tuple(delegators), limit),
+                                                           {"now": now})]
         total = rows[0].pop("_total") if rows else 0
         for row in rows[1:]:
             del row["_total"]
@@ -171,19 +203,11 @@ class SqlWorkflowQueries:
         if limit <= 0:
             return (self.pending_tasks_page(principal, now=now, limit=0)[0], [],
                     self.pending_tasks_for(principal, now=now, limit=due_limit, due_between=due_between))
-        due_from, due_until = due_between
         with self.reads.connect() as conn:
             delegators = self.delegators_of(conn, principal, now)
-            in_window = case((and_(S.c.due_at >= due_from, S.c.due_at < due_until), 1), else_=0)
-            ranked = (select(*_TASK_COLUMNS, func.count().over().label("_total"),
-                             func.row_number().over(order_by=S.c.id).label("_rank"), in_window.label("_due"),
-                             func.row_number().over(partition_by=in_window, order_by=S.c.id).label("_due_rank"))
-                      .join(W, W.c.id == S.c.workflow_id)
-                      .where(self._task_filter(principal, delegators, now))).subquery("ranked")
-            q = (select(ranked)
-                 .where(or_(ranked.c._rank <= limit, and_(ranked.c._due == 1, ranked.c._due_rank <= due_limit)))
-                 .order_by(ranked.c._rank))
-            rows = [dict(r._mapping) for r in conn.execute(q)]
+            q = _tasks_dated_query(principal, tuple(delegators), limit, due_limit)
+            rows = [dict(r._mapping) for r in conn.execute(
+                q, {"now": now, "due_from": due_between[0], "due_until": due_between[1]})]
         total = int(rows[0]["_total"]) if rows else 0
         page, due = [], []
         for row in self._explained(rows, principal, delegators, now):

@@ -44,7 +44,15 @@ class TrainingQueries(Protocol):
     def pending_invitations(self, p: Principal, now: dt.datetime, limit: int) -> tuple[int, list[dict[str, Any]]]:
         """(how many invitations wait for ``p``'s answer, the first ``limit`` of them)."""
 
-    def trainings_between(self, p: Principal, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]: ...
+    def trainings_between(self, p: Principal, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """The trainings ``p`` has on the calendar (organisers all, others those they are invited to and
+        did not decline; not cancelled) starting in [start, end), by start then id, at most 500."""
+
+    def pending_invitations_and_between(
+        self, p: Principal, now: dt.datetime, limit: int, start: dt.datetime, end: dt.datetime,
+    ) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+        """``pending_invitations`` and ``trainings_between`` in one read: (count, first ``limit``
+        invitations, trainings starting in [start, end))."""
 
 
 class KnowledgeQueries(Protocol):
