@@ -152,6 +152,12 @@ def _announcements_dated_query(principal: Principal, limit: int) -> Any:
             .order_by(ranked.c._live.desc(), ranked.c._rank))
 
 
+# every staff workbench counts these: built once, the owner as a bind parameter
+_FAILED = select(func.count()).select_from(_ob).where(_ob.c.status == "failed")
+_FAILED_OWNED = _FAILED.where(exists(select(notification_owners.c.notification_id).where(
+    notification_owners.c.notification_id == _ob.c.id, notification_owners.c.user_id == bindparam("owner_id"))))
+
+
 class SqlEngagementQueries:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -370,11 +376,10 @@ class SqlEngagementQueries:
         )
 
     def count_failed_notifications(self, owner_id: int | None) -> int:
-        q = select(func.count()).select_from(_ob).where(_ob.c.status == "failed")
-        if owner_id is not None:
-            q = q.where(exists(select(notification_owners.c.notification_id).where(
-                notification_owners.c.notification_id == _ob.c.id, notification_owners.c.user_id == owner_id)))
-        return int(self._one(q))
+        if owner_id is None:
+            return int(self._one(_FAILED))
+        with self.reads.connect() as conn:
+            return int(conn.execute(_FAILED_OWNED, {"owner_id": owner_id}).scalar_one())
 
     def notification_owner(self, notification_id: str) -> int | None:
         with self.engine.connect() as conn:

@@ -39,6 +39,18 @@ def _plain(row: Any) -> dict[str, Any]:
 
 CALENDAR_SCAN_LIMIT = 500
 
+# The workbench's training statements are built once, the invitee and the time as bind parameters.
+_INVITATIONS = _t.join(_ti, _ti.c.training_id == _t.c.id)
+_WAITING = and_(_ti.c.invitee_kind == bindparam("kind"), _ti.c.invitee_id == bindparam("ref"),
+                _ti.c.response == "pending", _t.c.status == "scheduled", _t.c.starts_at > bindparam("now"))
+
+
+@functools.lru_cache(maxsize=64)
+def _pending_invitations_query(limit: int) -> Any:
+    return (select(_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.online, _t.c.location,
+                   _t.c.created_at, func.count().over().label("_total"))
+            .select_from(_INVITATIONS).where(_WAITING).order_by(_t.c.starts_at, _t.c.id).limit(limit))
+
 
 @functools.lru_cache(maxsize=1024)
 def _trainings_dated_query(kind: str, ref: int, organizer: bool, limit: int) -> Any:
@@ -169,17 +181,12 @@ class SqlMarketingQueries:
         who = invitee_of(p)
         if who is None:
             return 0, []
-        cond = and_(_ti.c.invitee_kind == who[0].value, _ti.c.invitee_id == who[1], _ti.c.response == "pending",
-                    _t.c.status == "scheduled", _t.c.starts_at > now)
-        columns = (_t.c.id, _t.c.training_no, _t.c.title, _t.c.topic, _t.c.starts_at, _t.c.online, _t.c.location,
-                   _t.c.created_at)
-        joined = _t.join(_ti, _ti.c.training_id == _t.c.id)
+        params = {"kind": who[0].value, "ref": who[1], "now": now}
         with self.reads.connect() as conn:
             if limit <= 0:
-                return int(conn.execute(select(func.count()).select_from(joined).where(cond)).scalar_one()), []
-            rows = [_plain(r) for r in conn.execute(
-                select(*columns, func.count().over().label("_total")).select_from(joined).where(cond)
-                .order_by(_t.c.starts_at, _t.c.id).limit(limit))]
+                return int(conn.execute(select(func.count()).select_from(_INVITATIONS).where(_WAITING),
+                                        params).scalar_one()), []
+            rows = [_plain(r) for r in conn.execute(_pending_invitations_query(limit), params)]
         total = int(rows[0]["_total"]) if rows else 0
         for row in rows:
             del row["_total"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import attrs
 
@@ -65,7 +65,6 @@ class WorkbenchSource(Protocol):
     def collect(self, principal: Principal, now: dt.datetime, limit: int) -> WorkbenchSection: ...
 
 
-@runtime_checkable
 class DatedWorkbenchSource(Protocol):
     """A workbench source that is also a calendar source (registered in both tables) and can
     answer both from the same read, for a page that shows the workbench and the calendar.
