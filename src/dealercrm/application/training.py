@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from dealercrm.application.access import not_found, require_role
+from dealercrm.application.calendar import beijing_midnight
 from dealercrm.application.form_once import once_per_form
 from dealercrm.application.ports.marketing import TrainingUnitOfWork
 from dealercrm.application.ports.persistence import Clock
@@ -523,13 +524,13 @@ class TrainingsSource:
         return self._section(count, rows)
 
     def items(self, principal: Principal, start: dt.date, end: dt.date) -> list[CalendarItem]:
-        begin, until = _beijing_midnight(start), _beijing_midnight(end)
+        begin, until = beijing_midnight(start), beijing_midnight(end)
         return [self._item(r) for r in self.queries.trainings_between(principal, begin, until)]
 
     def collect_dated(self, principal: Principal, now: dt.datetime, limit: int, start: dt.date,
                       end: dt.date) -> tuple[Any, list[CalendarItem]]:
         count, rows, between = self.queries.pending_invitations_and_between(
-            principal, now, limit, _beijing_midnight(start), _beijing_midnight(end))
+            principal, now, limit, beijing_midnight(start), beijing_midnight(end))
         return self._section(count, rows), [self._item(r) for r in between]
 
     def _item(self, r: dict[str, Any]) -> CalendarItem:
@@ -552,10 +553,6 @@ class TrainingsSource:
                           at=r["created_at"], due=r["starts_at"], state="pending", subject_type="training",
                           subject_id=str(r["id"]), unread=True, extra={"training_id": r["id"]})
             for r in rows))
-
-
-def _beijing_midnight(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), SHANGHAI)
 
 
 AUDIENCE_LABELS = {a.value: a.label for a in TrainingAudience}

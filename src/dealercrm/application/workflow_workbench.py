@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dealercrm.application.calendar import beijing_midnight
 from dealercrm.application.ports.workbench import WorkbenchItem, WorkbenchSection
 from dealercrm.domain.calendar import CalendarItem
 from dealercrm.domain.identity import Principal
@@ -53,7 +54,7 @@ def _summary(row: dict[str, Any]) -> str:
 
 
 def _window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    return dt.datetime.combine(start, dt.time(), SHANGHAI), dt.datetime.combine(end, dt.time(), SHANGHAI)
+    return beijing_midnight(start), beijing_midnight(end)
 
 
 class PendingApprovalsSource:
