@@ -55,8 +55,8 @@ def _pending_invitations_query(limit: int) -> Any:
 @functools.lru_cache(maxsize=1024)
 def _trainings_dated_query(kind: str, ref: int, organizer: bool, limit: int) -> Any:
     """The invitee's pending invitations (first ``limit``, with their count) and the trainings on its
-    calendar starting in [start, end) (organisers: all of them), numbered in one scan of the trainings
-    joined to the invitee's invitation (at most one per training)."""
+    calendar starting in [start, end) (organisers: all of them; the caller keeps the first 500), from
+    one scan of the trainings joined to the invitee's invitation (at most one per training)."""
     now: Any = bindparam("now")
     start: Any = bindparam("start")
     end: Any = bindparam("end")
@@ -71,13 +71,11 @@ def _trainings_dated_query(kind: str, ref: int, organizer: bool, limit: int) -> 
                      _t.c.location, _t.c.created_at, _t.c.meeting_join_url, _t.c.status,
                      pending.label("_pending"), dated.label("_dated"),
                      func.coalesce(func.sum(pending).over(), 0).label("_total"),
-                     func.row_number().over(partition_by=pending, order_by=order).label("_pending_rank"),
-                     func.row_number().over(partition_by=dated, order_by=order).label("_dated_rank"))
+                     func.sum(pending).over(order_by=order).label("_pending_rank"))  # a running count: one sort
               .select_from(_t.outerjoin(_ti, mine) if organizer else _t.join(_ti, mine))
               .where(or_(waiting, on_calendar))).subquery("ranked")
     return (select(ranked)
-            .where(or_(and_(ranked.c._pending == 1, ranked.c._pending_rank <= limit),
-                       and_(ranked.c._dated == 1, ranked.c._dated_rank <= CALENDAR_SCAN_LIMIT)))
+            .where(or_(and_(ranked.c._pending == 1, ranked.c._pending_rank <= limit), ranked.c._dated == 1))
             .order_by(ranked.c.starts_at, ranked.c.id))
 
 
@@ -216,13 +214,14 @@ class SqlMarketingQueries:
         with self.reads.connect() as conn:
             rows = [_plain(r) for r in conn.execute(q, {"now": now, "start": start, "end": end})]
         total = int(rows[0]["_total"]) if rows else 0
-        pending, between = [], []
-        for row in rows:
+        pending: list[dict[str, Any]] = []
+        between: list[dict[str, Any]] = []
+        for row in rows:  # by start, then id
             if row["_pending"] and row["_pending_rank"] <= limit:
                 pending.append(row)
-            if row["_dated"] and row["_dated_rank"] <= CALENDAR_SCAN_LIMIT:
+            if row["_dated"] and len(between) < CALENDAR_SCAN_LIMIT:
                 between.append(row)
-            for key in ("_pending", "_dated", "_total", "_pending_rank", "_dated_rank"):
+            for key in ("_pending", "_dated", "_total", "_pending_rank"):
                 del row[key]
         return total, pending, between
 

@@ -105,17 +105,16 @@ def _tasks_page_query(p: Principal, delegators: tuple[Principal, ...], limit: in
 
 
 @functools.lru_cache(maxsize=1024)
-def _tasks_dated_query(p: Principal, delegators: tuple[Principal, ...], limit: int, due_limit: int) -> Any:
-    """The page's first ``limit`` steps and the first ``due_limit`` due in [due_from, due_until), both
-    by step id, numbered in one scan."""
-    in_window = case((and_(S.c.due_at >= bindparam("due_from"), S.c.due_at < bindparam("due_until")), 1), else_=0)
+def _tasks_dated_query(p: Principal, delegators: tuple[Principal, ...], limit: int) -> Any:
+    """The page's first ``limit`` steps (by step id, with their count) and the steps due in
+    [due_from, due_until) (the caller keeps as many as it needs), from one scan."""
     ranked = (select(*_TASK_COLUMNS, func.count().over().label("_total"),
-                     func.row_number().over(order_by=S.c.id).label("_rank"), in_window.label("_due"),
-                     func.row_number().over(partition_by=in_window, order_by=S.c.id).label("_due_rank"))
+                     func.row_number().over(order_by=S.c.id).label("_rank"))
               .join(W, W.c.id == S.c.workflow_id)
               .where(task_filter(p, delegators, bindparam("now")))).subquery("ranked")
     return (select(ranked)
-            .where(or_(ranked.c._rank <= limit, and_(ranked.c._due == 1, ranked.c._due_rank <= due_limit)))
+            .where(or_(ranked.c._rank <= limit,
+                       and_(ranked.c.due_at >= bindparam("due_from"), ranked.c.due_at < bindparam("due_until"))))
             .order_by(ranked.c._rank))
 
 
@@ -205,17 +204,19 @@ class SqlWorkflowQueries:
                     self.pending_tasks_for(principal, now=now, limit=due_limit, due_between=due_between))
         with self.reads.connect() as conn:
             delegators = self.delegators_of(conn, principal, now)
-            q = _tasks_dated_query(principal, tuple(delegators), limit, due_limit)
+            q = _tasks_dated_query(principal, tuple(delegators), limit)
             rows = [dict(r._mapping) for r in conn.execute(
                 q, {"now": now, "due_from": due_between[0], "due_until": due_between[1]})]
         total = int(rows[0]["_total"]) if rows else 0
-        page, due = [], []
+        page: list[dict[str, Any]] = []
+        due: list[dict[str, Any]] = []
+        due_from, due_until = due_between
         for row in self._explained(rows, principal, delegators, now):
-            rank, in_due, due_rank = row.pop("_rank"), row.pop("_due"), row.pop("_due_rank")
+            rank = row.pop("_rank")
             del row["_total"]
             if rank <= limit:
                 page.append(row)
-            if in_due and due_rank <= due_limit:
+            if row["due_at"] is not None and due_from <= row["due_at"] < due_until and len(due) < due_limit:
                 due.append(row)
         return total, page, due
 
