@@ -306,6 +306,9 @@ service_stock_movements = Table(
     Column("note", String(500)),
     CheckConstraint("balance_after >= 0", name="balance_not_negative"),
     Index("ix_service_stock_movements_station_id_part_no_id", "station_id", "part_no", "id"),
+    # the parts-stock statistics' "issued since" (slow movers): which parts of which station went
+    # out after a day, read from the index alone (400,000 moves: 0.76 → 0.17 s)
+    Index("ix_service_stock_movements_station_id_part_no_kind_at", "station_id", "part_no", "kind", "at"),
 )
 
 service_technicians = Table(
